@@ -1,0 +1,172 @@
+"""Records <-> bytes: the only module that knows the on-disk line format.
+
+A session file is JSON Lines. Line 1 is the header
+(`{"type": "session", "version": N, "id", "project", "created_at", "parent",
+"key", "title", "metadata"}`); each later line is one event (see
+`EVENT_FIELDS`). Invariants:
+- `encode` always yields exactly one line ending in b"\\n" with no other
+  newline inside (orjson escapes control characters in strings);
+- `decode_*` either returns a record whose fields have the documented types
+  or raises `BadRecord` with a short reason; it never raises anything else;
+- records from an older format version are migrated on read; a newer
+  version is readable but marked read-only by the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from chit.model import ROLES, STATES
+
+FORMAT_VERSION = 1
+MAX_NESTING = 64
+
+
+class BadRecord(Exception):
+    """A line that is not a valid record; `reason` says why in a few words."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def encode(record: dict[str, Any]) -> bytes:
+    return orjson.dumps(record) + b"\n"
+
+
+def encode_many(records: list[dict[str, Any]]) -> bytes:
+    return b"".join(orjson.dumps(r) + b"\n" for r in records)
+
+
+def _parse(line: bytes) -> dict[str, Any]:
+    try:
+        value = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        reason = "invalid UTF-8" if "utf-8" in str(exc).lower() else "not JSON"
+        raise BadRecord(reason) from None
+    except RecursionError:
+        raise BadRecord("nested too deeply") from None
+    if not isinstance(value, dict):
+        raise BadRecord("not a JSON object")
+    return value
+
+
+def _check(record: dict[str, Any], name: str, kinds: tuple[type, ...], required: bool = True) -> None:
+    if name not in record or record[name] is None:
+        if required:
+            raise BadRecord(f"missing {name}")
+        return
+    value = record[name]
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+        raise BadRecord(f"{name} has the wrong type")
+
+
+def _check_str(record: dict[str, Any], name: str, required: bool = True) -> None:
+    _check(record, name, (str,), required)
+
+
+def _check_tags(record: dict[str, Any]) -> None:
+    _check(record, "tags", (list,))
+    if not all(isinstance(t, str) for t in record["tags"]):
+        raise BadRecord("tags must be strings")
+
+
+def _check_message(record: dict[str, Any]) -> None:
+    for name in ("id", "role", "content", "ts"):
+        _check_str(record, name)
+    if record["role"] not in ROLES:
+        raise BadRecord("unknown role")
+    for name in ("invocation_id", "model"):
+        _check_str(record, name, required=False)
+    _check(record, "metadata", (dict,), required=False)
+    tokens = record.get("tokens")
+    if tokens is not None:
+        if not isinstance(tokens, dict):
+            raise BadRecord("tokens has the wrong type")
+        for name in ("input", "output"):
+            _check(tokens, name, (int,), required=False)
+
+
+def _check_state(record: dict[str, Any]) -> None:
+    _check_str(record, "state")
+    if record["state"] not in STATES:
+        raise BadRecord("unknown state")
+    _check_str(record, "turn_id", required=False)
+    _check_str(record, "error", required=False)
+
+
+def _check_rewind(record: dict[str, Any]) -> None:
+    _check(record, "keep", (int,))
+    if record["keep"] < 0:
+        raise BadRecord("keep is negative")
+
+
+def _check_set(record: dict[str, Any]) -> None:
+    _check_str(record, "key")
+    if "value" not in record:
+        raise BadRecord("missing value")
+
+
+EVENT_FIELDS: dict[str, Callable[[dict[str, Any]], None]] = {
+    "message": _check_message,
+    "rename": lambda r: _check_str(r, "title", required=False),
+    "tag": _check_tags,
+    "untag": _check_tags,
+    "rewind": _check_rewind,
+    "pop": lambda r: None,
+    "state": _check_state,
+    "set": _check_set,
+    "unset": lambda r: _check_str(r, "key"),
+    "trash": lambda r: None,
+    "restore": lambda r: None,
+}
+
+# version -> function upgrading a record from that version to the next one.
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+def migrate(record: dict[str, Any], version: int) -> dict[str, Any]:
+    while version < FORMAT_VERSION:
+        step = MIGRATIONS.get(version)
+        if step is not None:
+            record = step(record)
+        version += 1
+    return record
+
+
+def decode_header(line: bytes) -> dict[str, Any]:
+    record = _parse(line)
+    if record.get("type") != "session":
+        raise BadRecord("not a session header")
+    _check(record, "version", (int,))
+    for name in ("id", "project", "created_at"):
+        _check_str(record, name)
+    _check_str(record, "key", required=False)
+    _check_str(record, "title", required=False)
+    _check(record, "metadata", (dict,), required=False)
+    parent = record.get("parent")
+    if parent is not None:
+        if not isinstance(parent, dict):
+            raise BadRecord("parent has the wrong type")
+        _check_str(parent, "id")
+        _check(parent, "turn", (int,), required=False)
+    return migrate(record, record["version"]) if record["version"] < FORMAT_VERSION else record
+
+
+def decode_event(line: bytes, version: int = FORMAT_VERSION) -> dict[str, Any]:
+    """Decode one event line. Unknown event types pass through untouched."""
+    record = _parse(line)
+    kind = record.get("type")
+    if not isinstance(kind, str):
+        raise BadRecord("missing type")
+    if kind == "session":
+        raise BadRecord("a second header")
+    check = EVENT_FIELDS.get(kind)
+    if check is not None:
+        check(record)
+        if kind != "message":
+            _check_str(record, "ts", required=False)
+    return migrate(record, version) if version < FORMAT_VERSION else record

@@ -1,0 +1,140 @@
+"""The fold: a session is what its log says, replayed in order.
+
+Pure functions, no I/O. Invariants:
+- rewind and pop only hide messages (they are counted in `dropped`, still in
+  the file until compaction);
+- a manual title (header title or rename) wins over the derived one until a
+  rename to "" clears it;
+- tags stay unique and in first-added order;
+- turns: a turn starts at a user message; messages before the first user
+  message are the preamble (turn None).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from typing import Any
+
+from chit.model import LogIssue, Message, Parent, RunState, Session, Tokens, derive_title
+
+
+def message_from_record(record: dict[str, Any]) -> Message:
+    tokens = record.get("tokens")
+    return Message(
+        id=record["id"],
+        role=record["role"],
+        content=record["content"],
+        ts=record["ts"],
+        invocation_id=record.get("invocation_id"),
+        model=record.get("model"),
+        tokens=Tokens(tokens.get("input"), tokens.get("output")) if isinstance(tokens, dict) else None,
+        metadata=record.get("metadata") or {},
+    )
+
+
+def message_to_record(message: Message) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "type": "message",
+        "id": message.id,
+        "role": message.role,
+        "content": message.content,
+        "ts": message.ts,
+    }
+    if message.invocation_id is not None:
+        record["invocation_id"] = message.invocation_id
+    if message.model is not None:
+        record["model"] = message.model
+    if message.tokens is not None:
+        record["tokens"] = message.tokens.as_dict()
+    if message.metadata:
+        record["metadata"] = message.metadata
+    return record
+
+
+def number_turns(messages: Iterable[Message]) -> tuple[Message, ...]:
+    numbered = []
+    turn = -1
+    for message in messages:
+        if message.role == "user":
+            turn += 1
+        numbered.append(replace(message, turn=turn if turn >= 0 else None))
+    return tuple(numbered)
+
+
+def turn_starts(messages: Sequence[Message]) -> list[int]:
+    """Index in `messages` where each turn begins."""
+    return [i for i, m in enumerate(messages) if m.role == "user"]
+
+
+def fold(
+    header: dict[str, Any],
+    events: Iterable[dict[str, Any]],
+    issues: Sequence[LogIssue] = (),
+    read_only: bool = False,
+) -> Session:
+    messages: list[Message] = []
+    dropped = 0
+    manual_title: str | None = header.get("title") or None
+    tags: list[str] = []
+    run = RunState()
+    values: dict[str, Any] = {}
+    updated_at: str = header["created_at"]
+    deleted_at: str | None = None
+
+    for event in events:
+        kind = event["type"]
+        ts = event.get("ts")
+        if isinstance(ts, str) and ts > updated_at:
+            updated_at = ts
+        if kind == "message":
+            messages.append(message_from_record(event))
+        elif kind == "rewind":
+            keep = min(event["keep"], len(messages))
+            dropped += len(messages) - keep
+            del messages[keep:]
+        elif kind == "pop":
+            if messages:
+                messages.pop()
+                dropped += 1
+        elif kind == "rename":
+            manual_title = event.get("title") or None
+        elif kind == "tag":
+            tags.extend(t for t in event["tags"] if t not in tags)
+        elif kind == "untag":
+            removed = set(event["tags"])
+            tags = [t for t in tags if t not in removed]
+        elif kind == "state":
+            run = RunState(event["state"], event.get("turn_id"), ts, event.get("error"))
+        elif kind == "set":
+            values[event["key"]] = event["value"]
+        elif kind == "unset":
+            values.pop(event["key"], None)
+        elif kind == "trash":
+            deleted_at = ts or updated_at
+        elif kind == "restore":
+            deleted_at = None
+
+    numbered = number_turns(messages)
+    first_user = next((m.content for m in numbered if m.role == "user"), None)
+    parent = header.get("parent")
+    return Session(
+        id=header["id"],
+        project=header["project"],
+        created_at=header["created_at"],
+        updated_at=updated_at,
+        title=manual_title if manual_title is not None else derive_title(first_user),
+        manual_title=manual_title,
+        key=header.get("key"),
+        parent=Parent(parent["id"], parent.get("turn")) if parent else None,
+        tags=tuple(tags),
+        metadata=header.get("metadata") or {},
+        messages=numbered,
+        run=run,
+        values=values,
+        version=header["version"],
+        dropped=dropped,
+        issues=tuple(issues),
+        read_only=read_only,
+        deleted_at=deleted_at,
+    )

@@ -1,0 +1,288 @@
+"""chit's value types: frozen dataclasses, no I/O.
+
+Invariants: timestamps are RFC 3339 UTC strings (`...Z`, microseconds), so
+they sort as text; ids are UUID v4 strings; a `Session` is the fold of a log
+and never changes once built. `as_dict()` gives the documented JSON fields
+(snake_case) of each type.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+ROLES: tuple[str, ...] = ("system", "user", "assistant", "tool")
+STATES: tuple[str, ...] = ("idle", "running", "error")
+SHORT_ID_LEN = 8
+UNTITLED = "new session"
+TITLE_MAX = 60
+
+
+def now() -> str:
+    return format_ts(datetime.now(timezone.utc))
+
+
+def format_ts(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_ts(text: str) -> datetime:
+    """Parse an RFC 3339 timestamp; a naive one is taken as UTC."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment
+
+
+def short_id(session_id: str) -> str:
+    return session_id.replace("-", "")[:SHORT_ID_LEN]
+
+
+def derive_title(first_user_content: str | None) -> str:
+    """Title from the first user message: trimmed, one line, 60 chars + "…"."""
+    if first_user_content is None:
+        return UNTITLED
+    text = " ".join(first_user_content.split())
+    if not text:
+        return UNTITLED
+    if len(text) > TITLE_MAX:
+        return text[:TITLE_MAX].rstrip() + "…"
+    return text
+
+
+@dataclass(frozen=True)
+class Tokens:
+    input: int | None = None
+    output: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"input": self.input, "output": self.output}
+
+
+@dataclass(frozen=True)
+class Message:
+    id: str
+    role: str
+    content: str
+    ts: str
+    turn: int | None = None
+    invocation_id: str | None = None
+    model: str | None = None
+    tokens: Tokens | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "role": self.role,
+            "content": self.content,
+            "ts": self.ts,
+            "turn": self.turn,
+            "invocation_id": self.invocation_id,
+            "model": self.model,
+            "tokens": self.tokens.as_dict() if self.tokens else None,
+            "metadata": self.metadata,
+        }
+
+
+@dataclass(frozen=True)
+class Parent:
+    id: str
+    turn: int | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "turn": self.turn}
+
+
+@dataclass(frozen=True)
+class RunState:
+    """Whether a session is mid-turn: idle, running (with turn id) or error."""
+
+    state: str = "idle"
+    turn_id: str | None = None
+    since: str | None = None
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"state": self.state, "turn_id": self.turn_id, "since": self.since, "error": self.error}
+
+
+@dataclass(frozen=True)
+class Project:
+    key: str
+    name: str
+    slug: str
+    path: str | None
+    created_at: str
+    aliases: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "name": self.name,
+            "slug": self.slug,
+            "path": self.path,
+            "created_at": self.created_at,
+            "aliases": list(self.aliases),
+        }
+
+
+@dataclass(frozen=True)
+class LogIssue:
+    """A line of a session file that the reader set aside."""
+
+    line: int
+    reason: str
+    torn: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"line": self.line, "reason": self.reason, "torn": self.torn}
+
+
+@dataclass(frozen=True)
+class Session:
+    id: str
+    project: str
+    created_at: str
+    updated_at: str
+    title: str
+    manual_title: str | None
+    key: str | None
+    parent: Parent | None
+    tags: tuple[str, ...]
+    metadata: dict[str, Any]
+    messages: tuple[Message, ...]
+    run: RunState
+    values: dict[str, Any]
+    version: int
+    dropped: int = 0
+    issues: tuple[LogIssue, ...] = ()
+    read_only: bool = False
+    deleted_at: str | None = None
+
+    @property
+    def short_id(self) -> str:
+        return short_id(self.id)
+
+    @property
+    def turns(self) -> int:
+        return sum(1 for m in self.messages if m.role == "user")
+
+    def header_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "short_id": self.short_id,
+            "project": self.project,
+            "title": self.title,
+            "manual_title": self.manual_title is not None,
+            "key": self.key,
+            "parent": self.parent.as_dict() if self.parent else None,
+            "tags": list(self.tags),
+            "metadata": self.metadata,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "turns": self.turns,
+            "message_count": len(self.messages),
+            "state": self.run.as_dict(),
+            "values": self.values,
+            "version": self.version,
+            "dropped": self.dropped,
+            "corrupt_lines": len(self.issues),
+            "read_only": self.read_only,
+            "deleted_at": self.deleted_at,
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        data = self.header_dict()
+        data["messages"] = [m.as_dict() for m in self.messages]
+        return data
+
+    def summary(self, project_name: str) -> SessionSummary:
+        return SessionSummary(
+            id=self.id,
+            project=self.project,
+            project_name=project_name,
+            title=self.title,
+            tags=self.tags,
+            turns=self.turns,
+            messages=len(self.messages),
+            created_at=self.created_at,
+            updated_at=self.updated_at,
+            state=self.run.state,
+            key=self.key,
+            parent_id=self.parent.id if self.parent else None,
+            deleted_at=self.deleted_at,
+        )
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    id: str
+    project: str
+    project_name: str
+    title: str
+    tags: tuple[str, ...]
+    turns: int
+    messages: int
+    created_at: str
+    updated_at: str
+    state: str
+    key: str | None
+    parent_id: str | None
+    deleted_at: str | None = None
+
+    @property
+    def short_id(self) -> str:
+        return short_id(self.id)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "short_id": self.short_id,
+            "project": self.project,
+            "project_name": self.project_name,
+            "title": self.title,
+            "tags": list(self.tags),
+            "turns": self.turns,
+            "message_count": self.messages,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "state": self.state,
+            "key": self.key,
+            "parent_id": self.parent_id,
+            "deleted_at": self.deleted_at,
+        }
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    id: str
+    project: str
+    project_name: str
+    title: str
+    updated_at: str
+    turn: int | None
+    role: str | None
+    message_id: str | None
+    ts: str
+    snippet: str
+
+    @property
+    def short_id(self) -> str:
+        return short_id(self.id)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "short_id": self.short_id,
+            "project": self.project,
+            "project_name": self.project_name,
+            "title": self.title,
+            "updated_at": self.updated_at,
+            "turn": self.turn,
+            "role": self.role,
+            "message_id": self.message_id,
+            "ts": self.ts,
+            "snippet": self.snippet,
+        }

@@ -1,0 +1,74 @@
+"""Every path chit uses, from one place.
+
+Invariant: `CHIT_HOME` (when set) moves the whole store; the config dir
+follows it too (`$CHIT_HOME/config.toml`) so a test or a second store never
+reads the user's real configuration. Nothing else in chit builds a store path
+from scratch.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+HOME_ENV = "CHIT_HOME"
+PROJECT_ENV = "CHIT_PROJECT"
+
+
+def default_home() -> Path:
+    env = os.environ.get(HOME_ENV)
+    if env:
+        return Path(env).expanduser().absolute()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("chit", appauthor=False))
+
+
+def default_config_dir() -> Path:
+    env = os.environ.get(HOME_ENV)
+    if env:
+        return Path(env).expanduser().absolute()
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("chit", appauthor=False))
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The store's directory layout under one home."""
+
+    home: Path
+
+    @property
+    def projects(self) -> Path:
+        return self.home / "projects"
+
+    @property
+    def trash(self) -> Path:
+        return self.home / "trash"
+
+    def project_dir(self, slug: str) -> Path:
+        return self.projects / slug
+
+    def project_file(self, slug: str) -> Path:
+        return self.projects / slug / "project.json"
+
+    def current_file(self, slug: str) -> Path:
+        return self.projects / slug / "current.json"
+
+    def sessions_dir(self, slug: str) -> Path:
+        return self.projects / slug / "sessions"
+
+    def session_file(self, slug: str, session_id: str) -> Path:
+        return self.sessions_dir(slug) / f"{session_id}.jsonl"
+
+    def trash_dir(self, slug: str) -> Path:
+        return self.trash / slug
+
+    def trash_file(self, slug: str, session_id: str) -> Path:
+        return self.trash / slug / f"{session_id}.jsonl"
+
+    @property
+    def index_file(self) -> Path:
+        return self.home / "index.sqlite"

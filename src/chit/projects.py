@@ -1,0 +1,123 @@
+"""Projects: which per-project directory a command works in.
+
+Invariants:
+- a project is keyed by the absolute path of its git root (else the working
+  directory), or, for a project named with `-p`/`CHIT_PROJECT` that has no
+  directory, by `name:<name>`;
+- its slug is a sanitized readable name plus 8 hex chars of a hash of the
+  key, so two keys never share a directory and no input can climb out of the
+  store (`..`, `/`, NUL are rejected, and the slug uses [a-z0-9._-] only);
+- `project.json` is written atomically and read leniently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+from typing import Any
+
+from chit.errors import Ambiguous, InvalidInput, NotFound
+from chit.model import Project, now
+from chit.store import Store
+
+NAME_MAX = 100
+_SLUG_UNSAFE = re.compile(r"[^a-z0-9._-]+")
+
+
+def validate_name(name: str) -> str:
+    """A project name: printable, no path separators, not `.`/`..`."""
+    if not name or not name.strip():
+        raise InvalidInput("project name is empty")
+    if len(name) > NAME_MAX:
+        raise InvalidInput(f"project name is longer than {NAME_MAX} characters")
+    if "\x00" in name:
+        raise InvalidInput("project name contains a NUL byte")
+    if "/" in name or "\\" in name:
+        raise InvalidInput(f"project name {name!r} contains a path separator; give a name, not a path")
+    if name.strip() in (".", "..") or name.startswith("."):
+        raise InvalidInput(f"project name {name!r} may not start with a dot")
+    if any(not ch.isprintable() for ch in name):
+        raise InvalidInput("project name contains control characters")
+    return name
+
+
+def slug_for(name: str, key: str) -> str:
+    readable = _SLUG_UNSAFE.sub("-", name.lower()).strip("-.")[:40] or "project"
+    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"{readable}-{digest}"
+
+
+def find_root(cwd: Path) -> Path:
+    """The git work tree containing `cwd`, else `cwd` itself."""
+    cwd = cwd.absolute()
+    for directory in (cwd, *cwd.parents):
+        if (directory / ".git").exists():
+            return directory
+    return cwd
+
+
+def _project_from_json(slug: str, data: Any) -> Project | None:
+    if not isinstance(data, dict):
+        return None
+    key, name = data.get("key"), data.get("name")
+    if not isinstance(key, str) or not isinstance(name, str):
+        return None
+    path = data.get("path")
+    aliases = data.get("aliases")
+    return Project(
+        key=key,
+        name=name,
+        slug=slug,
+        path=path if isinstance(path, str) else None,
+        created_at=str(data.get("created_at") or ""),
+        aliases=tuple(a for a in aliases if isinstance(a, str)) if isinstance(aliases, list) else (),
+    )
+
+
+class Projects:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def get(self, slug: str) -> Project | None:
+        return _project_from_json(slug, self.store.read_json(self.store.layout.project_file(slug)))
+
+    def all(self) -> list[Project]:
+        found = (self.get(slug) for slug in self.store.project_slugs())
+        return [p for p in found if p is not None]
+
+    def for_directory(self, cwd: Path) -> Project:
+        root = find_root(cwd)
+        key = str(root)
+        name = root.name or "root"
+        slug = slug_for(name, key)
+        return self.get(slug) or Project(key=key, name=name, slug=slug, path=key, created_at=now())
+
+    def named(self, name: str, create: bool) -> Project:
+        """The project called `name` (its name, slug or an alias)."""
+        validate_name(name)
+        matches = [p for p in self.all() if name in (p.name, p.slug) or name in p.aliases]
+        exact_slug = [p for p in matches if p.slug == name]
+        if exact_slug:
+            return exact_slug[0]
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            listed = ", ".join(f"{p.slug} ({p.path or 'no path'})" for p in matches)
+            raise Ambiguous(
+                f"project name {name!r} matches {len(matches)} projects: {listed}; use the slug",
+                candidates=[p.as_dict() for p in matches],
+            )
+        if not create:
+            raise NotFound(f"no project named {name!r} (see `chit projects`)")
+        key = f"name:{name}"
+        return Project(key=key, name=name, slug=slug_for(name, key), path=None, created_at=now())
+
+    def ensure(self, project: Project) -> Project:
+        """Write project.json the first time a session is stored in it."""
+        path = self.store.layout.project_file(project.slug)
+        if self.get(project.slug) is None:
+            data = project.as_dict()
+            data.pop("slug")
+            self.store.write_json(path, data)
+        return project

@@ -1,0 +1,1 @@
+"""The service layer: every operation users can ask for (see `chit.api`)."""

@@ -1,0 +1,141 @@
+"""Shared plumbing of the service: where things are, and reading sessions.
+
+Invariants: the service never prints and never exits; it returns model
+objects or raises `ChitError`s. Every input from a user is validated here
+before anything touches the disk.
+"""
+
+from __future__ import annotations
+
+import os
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+from chit.errors import InvalidInput, NotFound
+from chit.fold import fold
+from chit.model import ROLES, Project, Session, SessionSummary
+from chit.paths import PROJECT_ENV, Layout, default_home
+from chit.projects import Projects
+from chit.store import Store
+
+TEXT_MAX = 200
+TAG_MAX = 64
+
+
+def clean_line(value: str, what: str, limit: int = TEXT_MAX, allow_empty: bool = False) -> str:
+    """One-line text (titles, keys): whitespace folded, no control chars."""
+    if not isinstance(value, str):
+        raise InvalidInput(f"{what} must be text")
+    if "\x00" in value:
+        raise InvalidInput(f"{what} contains a NUL byte")
+    text = " ".join(value.split())
+    if any(unicodedata.category(ch) == "Cc" for ch in text):
+        raise InvalidInput(f"{what} contains control characters")
+    if not text and not allow_empty:
+        raise InvalidInput(f"{what} is empty")
+    if len(text) > limit:
+        raise InvalidInput(f"{what} is longer than {limit} characters")
+    check_encodable(text, what)
+    return text
+
+
+def check_encodable(text: str, what: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(f"{what} is not valid Unicode (lone surrogate)") from None
+
+
+def check_role(role: str) -> str:
+    if role not in ROLES:
+        raise InvalidInput(f"unknown role {role!r} (expected one of: {', '.join(ROLES)})")
+    return role
+
+
+def check_tag(tag: str) -> str:
+    if not isinstance(tag, str) or not tag:
+        raise InvalidInput("tag is empty")
+    if len(tag) > TAG_MAX:
+        raise InvalidInput(f"tag {tag[:20]!r}… is longer than {TAG_MAX} characters")
+    if any(ch.isspace() or ch == "," or not ch.isprintable() for ch in tag):
+        raise InvalidInput(f"tag {tag!r} may not contain spaces, commas or control characters")
+    check_encodable(tag, "tag")
+    return tag
+
+
+def check_metadata(metadata: Any) -> dict[str, Any]:
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, dict) or not all(isinstance(k, str) for k in metadata):
+        raise InvalidInput("metadata must be an object with text keys")
+    import orjson
+
+    try:
+        orjson.dumps(metadata)
+    except TypeError as exc:
+        raise InvalidInput(f"metadata is not JSON-serialisable: {exc}") from None
+    return dict(metadata)
+
+
+class ServiceBase:
+    """State every operation needs: the store, the projects, the scope."""
+
+    def __init__(
+        self,
+        home: str | Path | None = None,
+        *,
+        cwd: str | Path | None = None,
+        project: str | None = None,
+        durable: bool | None = None,
+        lock_timeout: float | None = None,
+    ) -> None:
+        self.layout = Layout(Path(home).expanduser().absolute() if home else default_home())
+        self.store = Store(self.layout, durable, lock_timeout)
+        self.projects = Projects(self.store)
+        self.cwd = Path(cwd) if cwd else Path.cwd()
+        env_project = os.environ.get(PROJECT_ENV) or None
+        self.project_name: str | None = project if project is not None else env_project
+
+    # -- projects -------------------------------------------------------
+    def project(self, name: str | None = None, create: bool = False) -> Project:
+        """The named project, else the configured one, else the cwd's."""
+        chosen = name if name is not None else self.project_name
+        if chosen is not None:
+            return self.projects.named(chosen, create)
+        return self.projects.for_directory(self.cwd)
+
+    def project_by_slug(self, slug: str) -> Project:
+        return self.projects.get(slug) or Project(key=slug, name=slug, slug=slug, path=None, created_at="")
+
+    def locate(self, session_id: str, trash: bool = False) -> Project:
+        """The project holding a session id (in sessions/ or in trash/)."""
+        slugs = self.store.trash_slugs() if trash else self.store.project_slugs()
+        for slug in slugs:
+            if self.store.exists(slug, session_id, trash):
+                return self.project_by_slug(slug)
+        raise NotFound(f"no session with id {session_id}")
+
+    # -- sessions -------------------------------------------------------
+    def read_session(self, project: Project, session_id: str, trash: bool = False) -> Session:
+        log = self.store.read(project.slug, session_id, project.key, trash)
+        return fold(log.header, log.events, log.issues, log.read_only)
+
+    def get(self, session_id: str) -> Session:
+        """A session by its full id, wherever it is stored."""
+        return self.read_session(self.locate(session_id), session_id)
+
+    def sessions_in(self, project: Project, trash: bool = False) -> list[Session]:
+        found = []
+        for session_id in self.store.session_ids(project.slug, trash):
+            try:
+                found.append(self.read_session(project, session_id, trash))
+            except NotFound:
+                continue  # deleted between listing and reading
+        return found
+
+    def summaries(self, projects: list[Project], trash: bool = False) -> list[SessionSummary]:
+        """Summaries of every session in `projects`, newest first."""
+        result = [s.summary(p.name) for p in projects for s in self.sessions_in(p, trash)]
+        result.sort(key=lambda s: s.updated_at, reverse=True)
+        return result

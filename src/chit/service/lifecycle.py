@@ -1,0 +1,260 @@
+"""Sessions over time: trash and restore, stale cleanup, stuck detection,
+compaction and the doctor.
+
+Invariants: deleting moves a file into trash/ (restorable) and only
+`empty_trash` removes data for good; compaction is the one operation that
+forgets what rewind/pop dropped and corrupt lines, and it does so with an
+atomic replace under the session lock; a file of a newer format version is
+never rewritten.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from chit import codec
+from chit.errors import Conflict, InvalidInput, NotFound, ReadOnly
+from chit.fold import fold, message_to_record
+from chit.model import Session, SessionSummary, format_ts, now, parse_ts
+from chit.service.sessions import SessionOps
+from chit.store import FILE_MODE, DIR_MODE, UUID_RE
+
+
+@dataclass(frozen=True)
+class CompactReport:
+    id: str
+    messages_dropped: int
+    lines_dropped: int
+    bytes_before: int
+    bytes_after: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "messages_dropped": self.messages_dropped,
+            "lines_dropped": self.lines_dropped,
+            "bytes_before": self.bytes_before,
+            "bytes_after": self.bytes_after,
+        }
+
+
+@dataclass(frozen=True)
+class Finding:
+    path: str
+    line: int | None
+    problem: str
+    repaired: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "line": self.line, "problem": self.problem, "repaired": self.repaired}
+
+
+@dataclass
+class DoctorReport:
+    sessions_checked: int = 0
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(f.repaired for f in self.findings)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "sessions_checked": self.sessions_checked,
+            "ok": self.ok,
+            "findings": [f.as_dict() for f in self.findings],
+        }
+
+
+def compacted_records(session: Session) -> list[dict[str, Any]]:
+    """The smallest log whose fold equals `session` (dropped data gone)."""
+    header = {
+        "type": "session",
+        "version": codec.FORMAT_VERSION,
+        "id": session.id,
+        "project": session.project,
+        "created_at": session.created_at,
+        "parent": session.parent.as_dict() if session.parent else None,
+        "key": session.key,
+        "title": session.manual_title,
+        "metadata": session.metadata,
+    }
+    records: list[dict[str, Any]] = [header, *(message_to_record(m) for m in session.messages)]
+    if session.run.state != "idle" or session.run.since:
+        state: dict[str, Any] = {"type": "state", "state": session.run.state, "ts": session.run.since}
+        if session.run.turn_id:
+            state["turn_id"] = session.run.turn_id
+        if session.run.error:
+            state["error"] = session.run.error
+        records.append(state)
+    for key, value in session.values.items():
+        records.append({"type": "set", "key": key, "value": value, "ts": session.updated_at})
+    # last, so the fold's updated_at is unchanged by compaction
+    records.append({"type": "tag", "tags": list(session.tags), "ts": session.updated_at})
+    return records
+
+
+class LifecycleOps(SessionOps):
+    # -- trash ----------------------------------------------------------
+    def delete(self, ref: str | None) -> Session:
+        """Move a session to the trash (restorable with `restore`)."""
+        target = self.resolve(ref)
+        project = self.locate(target.id)
+        source = self.store.session_path(project.slug, target.id)
+        with self.store.locked(project.slug, target.id, project.key) as held:
+            held.append([{"type": "trash", "ts": now()}])
+            self.store.move(source, self.store.session_path(project.slug, target.id, trash=True))
+        return self.read_session(project, target.id, trash=True)
+
+    def _resolve_trash(self, ref: str) -> tuple[str, str]:
+        text = ref.strip().lower()
+        if text.startswith("ctx_"):
+            text = text[4:]
+        if not text or "\x00" in text:
+            raise InvalidInput("give the id or an id prefix of a trashed session")
+        matches = [(slug, i) for slug in self.store.trash_slugs() for i in self.store.session_ids(slug, trash=True) if i.startswith(text)]
+        if not matches:
+            raise NotFound(f"no trashed session matches {ref!r} (see `chit trash`)")
+        if len(matches) > 1:
+            found = [self.read_session(self.project_by_slug(s), i, trash=True).summary(s) for s, i in matches]
+            raise self._ambiguous(ref, found)
+        return matches[0]
+
+    def restore(self, ref: str) -> Session:
+        """Bring a trashed session back to its project."""
+        slug, session_id = self._resolve_trash(ref)
+        project = self.project_by_slug(slug)
+        target = self.store.session_path(slug, session_id)
+        if target.exists():
+            raise Conflict(f"session {session_id[:8]} exists both in the trash and in its project")
+        with self.store.locked(slug, session_id, project.key, trash=True) as held:
+            held.append([{"type": "restore", "ts": now()}])
+            self.store.move(held.path, target)
+        return self.read_session(project, session_id)
+
+    def trash(self, project: str | None = None, *, all_projects: bool = False) -> list[SessionSummary]:
+        """Trashed sessions, most recently deleted first."""
+        slugs = self.store.trash_slugs() if all_projects else [self.project(project).slug]
+        found = self.summaries([self.project_by_slug(s) for s in slugs], trash=True)
+        found.sort(key=lambda s: s.deleted_at or "", reverse=True)
+        return found
+
+    def empty_trash(
+        self, project: str | None = None, *, all_projects: bool = False, older_than: float | None = None, dry_run: bool = False
+    ) -> list[SessionSummary]:
+        """Delete trashed sessions for good (only those trashed over
+        `older_than` seconds ago, if given). Returns what was removed."""
+        cutoff = _cutoff(older_than)
+        doomed = [s for s in self.trash(project, all_projects=all_projects) if cutoff is None or (s.deleted_at or "") < cutoff]
+        if not dry_run:
+            for summary in doomed:
+                slug = self.locate(summary.id, trash=True).slug
+                self.store.unlink(self.store.session_path(slug, summary.id, trash=True))
+        return doomed
+
+    def cleanup(
+        self, ttl: float, project: str | None = None, *, all_projects: bool = False, dry_run: bool = False
+    ) -> list[SessionSummary]:
+        """Trash sessions idle (not running) for longer than `ttl` seconds."""
+        cutoff = _cutoff(ttl)
+        assert cutoff is not None
+        stale = [
+            s for s in self.list(project, all_projects=all_projects) if s.updated_at < cutoff and s.state != "running"
+        ]
+        if not dry_run:
+            for summary in stale:
+                self.delete(summary.id)
+        return stale
+
+    # -- run state ------------------------------------------------------
+    def running(self, project: str | None = None, *, all_projects: bool = True) -> list[Session]:
+        found = [self.get(s.id) for s in self.list(project, all_projects=all_projects, state="running")]
+        return found
+
+    def stuck(self, threshold: float, project: str | None = None, *, all_projects: bool = True) -> list[Session]:
+        """Sessions running for longer than `threshold` seconds."""
+        cutoff = _cutoff(threshold)
+        return [s for s in self.running(project, all_projects=all_projects) if (s.run.since or "") < (cutoff or "")]
+
+    # -- compaction and repair -------------------------------------------
+    def compact(self, ref: str | None) -> CompactReport:
+        """Rewrite a session without dropped messages and corrupt lines."""
+        with self._locked(ref) as (_, held, session):
+            return self._compact_held(held, session)
+
+    def _compact_held(self, held: Any, session: Session) -> CompactReport:
+        if session.read_only:
+            raise ReadOnly(f"session {session.short_id} was written by a newer chit; not rewriting it")
+        before = os.fstat(held.fd).st_size
+        records = compacted_records(session)
+        held.rewrite(records)
+        after = os.stat(held.path).st_size
+        return CompactReport(session.id, session.dropped, len(session.issues), before, after)
+
+    def doctor(self, repair: bool = False) -> DoctorReport:
+        """Check every session file; with `repair`, fix what can be fixed."""
+        report = DoctorReport()
+        for slug in self.store.project_slugs():
+            project = self.project_by_slug(slug)
+            directory = self.layout.sessions_dir(slug)
+            if self.projects.get(slug) is None:
+                report.findings.append(Finding(self._rel(self.layout.project_file(slug)), None, "missing or unreadable project.json"))
+            if not directory.is_dir():
+                continue
+            for entry in sorted(os.scandir(directory), key=lambda e: e.name):
+                report.sessions_checked += entry.name.endswith(".jsonl")
+                self._check_entry(project, entry, repair, report)
+        return report
+
+    def _rel(self, path: Any) -> str:
+        return os.path.relpath(path, self.layout.home)
+
+    def _check_entry(self, project: Any, entry: os.DirEntry[str], repair: bool, report: DoctorReport) -> None:
+        path = entry.path
+        rel = self._rel(path)
+        if entry.is_symlink():
+            if repair:
+                os.unlink(path)
+            report.findings.append(Finding(rel, None, "symbolic link in the store (never followed)", repair))
+            return
+        if entry.name.endswith(".tmp"):
+            stale = time.time() - entry.stat().st_mtime > 60
+            if repair and stale:
+                os.unlink(path)
+            report.findings.append(Finding(rel, None, "leftover temporary file", repair and stale))
+            return
+        session_id = entry.name[:-6]
+        if not entry.name.endswith(".jsonl") or not UUID_RE.match(session_id):
+            return
+        mode = stat.S_IMODE(entry.stat().st_mode)
+        if mode != FILE_MODE:
+            if repair:
+                os.chmod(path, FILE_MODE)
+            report.findings.append(Finding(rel, None, f"permissions {mode:o}, expected 600", repair))
+        log = self.store.read(project.slug, session_id, project.key)
+        if not log.issues:
+            return
+        fixed = False
+        if repair and not log.read_only:
+            with self.store.locked(project.slug, session_id, project.key) as held:
+                fresh = held.read()
+                self._compact_held(held, fold(fresh.header, fresh.events, fresh.issues, fresh.read_only))
+            fixed = True
+        for issue in log.issues:
+            report.findings.append(Finding(rel, issue.line, issue.reason, fixed))
+
+
+def _cutoff(seconds: float | None) -> str | None:
+    if seconds is None:
+        return None
+    if seconds < 0:
+        raise InvalidInput("a duration must be 0 or more")
+    return format_ts(datetime.now(timezone.utc) - timedelta(seconds=seconds))
+
+
+__all__ = ["CompactReport", "DoctorReport", "Finding", "LifecycleOps", "compacted_records", "parse_ts", "DIR_MODE"]

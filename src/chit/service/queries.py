@@ -1,0 +1,220 @@
+"""Read-side operations: resolve a REF, list, find, current session, search.
+
+REF rules (DESIGN.md §3, with chit's choices written in docs/cli.md):
+full id or `ctx_<id>` anywhere in the store; then an exact key in the
+project in scope; then a case-insensitive id prefix, first in the project
+in scope and, unless a project was named, in every project when the scope
+has no match. Omitted (None) means the project's current session.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+from chit.errors import Ambiguous, InvalidInput, NotFound
+from chit.model import STATES, Project, SearchHit, Session, SessionSummary, now, parse_ts
+from chit.service.base import ServiceBase, check_role, check_tag
+from chit.service.snippets import find_folded, make_snippet
+from chit.store import UUID_RE
+
+_PREFIX_RE = re.compile(r"^[0-9a-f-]*$")
+
+
+def age(ts: str, reference: datetime | None = None) -> str:
+    """'3m ago'-style age of an RFC 3339 timestamp."""
+    try:
+        moment = parse_ts(ts)
+    except ValueError:
+        return "?"
+    seconds = max(0, int(((reference or datetime.now(timezone.utc)) - moment).total_seconds()))
+    for size, unit in ((86400 * 365, "y"), (86400 * 30, "mo"), (86400 * 7, "w"), (86400, "d"), (3600, "h"), (60, "m")):
+        if seconds >= size:
+            return f"{seconds // size}{unit} ago"
+    return f"{seconds}s ago"
+
+
+class QueryOps(ServiceBase):
+    # -- references -----------------------------------------------------
+    def resolve(self, ref: str | None = None, project: str | None = None) -> Session:
+        """The session a REF names (DESIGN.md §3)."""
+        if ref is None:
+            scope = self.project(project)
+            current = self.current(scope.name if project is not None else None)
+            if current is None:
+                raise NotFound(f"no current session in project {scope.name!r}; give a REF or run `chit new`")
+            return current
+        if not isinstance(ref, str) or "\x00" in ref:
+            raise InvalidInput("session reference contains a NUL byte")
+        text = ref.strip()
+        lowered = text.lower()
+        if lowered.startswith("ctx_"):
+            lowered = lowered[4:]
+        if UUID_RE.match(lowered):
+            return self.get(lowered)
+        named = project is not None or self.project_name is not None
+        scope = self.project(project)
+        if text:
+            keyed = [s for s in self.sessions_in(scope) if s.key == text]
+            if keyed:
+                return keyed[0]
+        if not _PREFIX_RE.match(lowered):
+            raise NotFound(f"no session matches {ref!r} in project {scope.name!r}")
+        matches = self._prefix_matches(lowered, [scope])
+        if not matches and not named:
+            matches = self._prefix_matches(lowered, self.projects.all())
+        if not matches:
+            raise NotFound(f"no session matches {ref!r}")
+        if len(matches) > 1:
+            raise self._ambiguous(ref, [m.summary(p.name) for p, m in matches])
+        return matches[0][1]
+
+    def _prefix_matches(self, prefix: str, projects: list[Project]) -> list[tuple[Project, Session]]:
+        hits = []
+        for project in projects:
+            ids = [i for i in self.store.session_ids(project.slug) if i.startswith(prefix)]
+            for session_id in ids:
+                try:
+                    hits.append((project, self.read_session(project, session_id)))
+                except NotFound:
+                    continue
+        hits.sort(key=lambda pair: pair[1].updated_at, reverse=True)
+        return hits
+
+    def _ambiguous(self, ref: str, matches: list[SessionSummary]) -> Ambiguous:
+        reference = datetime.now(timezone.utc)
+        shown = [f'{m.short_id} "{m.title}" ({age(m.updated_at, reference)})' for m in matches]
+        listed = "; ".join(shown)
+        return Ambiguous(
+            f"{ref!r} matches {len(matches)} sessions: {listed}",
+            candidates=[
+                {"id": m.id, "short_id": m.short_id, "title": m.title, "updated_at": m.updated_at}
+                for m in matches
+            ],
+        )
+
+    def find(self, prefix: str, project: str | None = None, all_projects: bool = False) -> list[SessionSummary]:
+        """Sessions whose id starts with `prefix` (case-insensitive)."""
+        lowered = prefix.strip().lower()
+        if not _PREFIX_RE.match(lowered):
+            return []
+        scope = self.projects.all() if all_projects else [self.project(project)]
+        return [s.summary(p.name) for p, s in self._prefix_matches(lowered, scope)]
+
+    # -- listing --------------------------------------------------------
+    def list(
+        self,
+        project: str | None = None,
+        *,
+        all_projects: bool = False,
+        limit: int | None = None,
+        tag: str | None = None,
+        state: str | None = None,
+    ) -> list[SessionSummary]:
+        """Sessions newest first, optionally filtered by tag or run state."""
+        if limit is not None and limit < 0:
+            raise InvalidInput("limit must be 0 or more")
+        if tag is not None:
+            check_tag(tag)
+        if state is not None and state not in STATES:
+            raise InvalidInput(f"unknown state {state!r} (expected one of: {', '.join(STATES)})")
+        scope = self.projects.all() if all_projects else [self.project(project)]
+        found = [
+            s
+            for s in self.summaries(scope)
+            if (tag is None or tag in s.tags) and (state is None or s.state == state)
+        ]
+        return found if limit is None else found[:limit]
+
+    def latest(self, project: str | None = None) -> Session | None:
+        found = self.list(project, limit=1)
+        return self.get(found[0].id) if found else None
+
+    # -- current session ------------------------------------------------
+    def current(self, project: str | None = None) -> Session | None:
+        """The project's current session: the last one created or loaded."""
+        scope = self.project(project)
+        data = self.store.read_json(self.layout.current_file(scope.slug))
+        session_id = data.get("id") if isinstance(data, dict) else None
+        if not isinstance(session_id, str) or not UUID_RE.match(session_id):
+            return None
+        if not self.store.exists(scope.slug, session_id):
+            return None
+        return self.read_session(scope, session_id)
+
+    def set_current(self, session: Session | str) -> None:
+        """Make a session its project's current one (ending the previous)."""
+        session_id = session if isinstance(session, str) else session.id
+        project = self.locate(session_id)
+        self.store.write_json(self.layout.current_file(project.slug), {"id": session_id, "since": now()})
+
+    def end(self, project: str | None = None) -> bool:
+        """End the project's current session; True if there was one."""
+        scope = self.project(project)
+        path = self.layout.current_file(scope.slug)
+        if self.store.read_json(path) is None:
+            return False
+        self.store.unlink(path)
+        return True
+
+    # -- search ---------------------------------------------------------
+    def search(
+        self,
+        query: str,
+        project: str | None = None,
+        *,
+        limit: int | None = 20,
+        role: str | None = None,
+        tag: str | None = None,
+    ) -> list[SearchHit]:
+        """Case-insensitive substring search over message text and manual
+        titles (never JSON keys or ids); newest first."""
+        if not isinstance(query, str) or not query.strip():
+            raise InvalidInput("search query is empty")
+        if role is not None:
+            check_role(role)
+        if tag is not None:
+            check_tag(tag)
+        if limit is not None and limit < 0:
+            raise InvalidInput("limit must be 0 or more")
+        folded_query = query.casefold()
+        named = project is not None or self.project_name is not None
+        scope = [self.project(project)] if named else self.projects.all()
+        hits: list[SearchHit] = []
+        for proj in scope:
+            for session in self.sessions_in(proj):
+                if tag is not None and tag not in session.tags:
+                    continue
+                hits.extend(_session_hits(session, proj, folded_query, role))
+        hits.sort(key=lambda h: h.ts, reverse=True)
+        return hits if limit is None else hits[:limit]
+
+
+def _session_hits(session: Session, project: Project, folded_query: str, role: str | None) -> list[SearchHit]:
+    hits = []
+
+    def hit(text: str, start: int, end: int, **where: object) -> SearchHit:
+        return SearchHit(
+            id=session.id,
+            project=session.project,
+            project_name=project.name,
+            title=session.title,
+            updated_at=session.updated_at,
+            snippet=make_snippet(text, start, end),
+            **where,  # type: ignore[arg-type]
+        )
+
+    if role is None and session.manual_title is not None:
+        span = find_folded(session.manual_title, folded_query)
+        if span is not None:
+            hits.append(hit(session.manual_title, *span, turn=None, role=None, message_id=None, ts=session.updated_at))
+    for message in session.messages:
+        if role is not None and message.role != role:
+            continue
+        if folded_query not in message.content.casefold():
+            continue
+        span = find_folded(message.content, folded_query)
+        if span is None:
+            continue
+        hits.append(hit(message.content, *span, turn=message.turn, role=message.role, message_id=message.id, ts=message.ts))
+    return hits

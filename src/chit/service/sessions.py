@@ -1,0 +1,325 @@
+"""Write-side operations on sessions: create, append, pop, rewind, fork,
+rename, tag, run state and the per-session value map.
+
+Invariants: every change is validated first, then written as one append of
+whole lines under the session's lock (re-reading the log under that lock
+when the change depends on what is there). Nothing is written on an error.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+from chit import codec
+from chit.errors import Conflict, InvalidInput, NotFound
+from chit.fold import fold, message_to_record, turn_starts
+from chit.model import STATES, Message, Project, RunState, Session, Tokens, now
+from chit.service.base import (
+    check_encodable,
+    check_metadata,
+    check_role,
+    check_tag,
+    clean_line,
+)
+from chit.service.queries import QueryOps
+from chit.store import LockedSession
+
+KEY_MAX = 200
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def check_turn(turn: Any, session: Session) -> int:
+    if isinstance(turn, bool) or not isinstance(turn, int):
+        raise InvalidInput(f"turn must be a whole number, not {turn!r}")
+    if session.turns == 0:
+        raise InvalidInput(f"session {session.short_id} has no turns yet")
+    if turn < 0 or turn >= session.turns:
+        raise InvalidInput(
+            f"turn {turn} is out of range: session {session.short_id} has turns 0..{session.turns - 1}"
+        )
+    return turn
+
+
+def keep_through_turn(session: Session, turn: int) -> int:
+    """How many messages the preamble and turns 0..turn hold."""
+    starts = turn_starts(session.messages)
+    return starts[turn + 1] if turn + 1 < len(starts) else len(session.messages)
+
+
+def make_message(
+    role: str,
+    content: str,
+    *,
+    invocation_id: str | None = None,
+    model: str | None = None,
+    tokens: Tokens | Mapping[str, int | None] | tuple[int | None, int | None] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    ts: str | None = None,
+    message_id: str | None = None,
+) -> Message:
+    """A validated message ready to append."""
+    check_role(role)
+    if not isinstance(content, str):
+        raise InvalidInput("message content must be text")
+    check_encodable(content, "message content")
+    for name, value in (("invocation_id", invocation_id), ("model", model)):
+        if value is not None:
+            clean_line(value, name)
+    return Message(
+        id=message_id or new_id(),
+        role=role,
+        content=content,
+        ts=ts or now(),
+        invocation_id=invocation_id,
+        model=model,
+        tokens=_tokens(tokens),
+        metadata=check_metadata(metadata),
+    )
+
+
+def _tokens(value: Any) -> Tokens | None:
+    if value is None or isinstance(value, Tokens):
+        return value
+    if isinstance(value, Mapping):
+        pair = (value.get("input"), value.get("output"))
+    elif isinstance(value, tuple) and len(value) == 2:
+        pair = value
+    else:
+        raise InvalidInput("tokens must be (input, output) counts")
+    for count in pair:
+        if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 0):
+            raise InvalidInput("token counts must be whole numbers, 0 or more")
+    return Tokens(pair[0], pair[1])
+
+
+def _as_message(item: Message | Mapping[str, Any]) -> Message:
+    if isinstance(item, Message):
+        return make_message(
+            item.role, item.content, invocation_id=item.invocation_id, model=item.model,
+            tokens=item.tokens, metadata=item.metadata, ts=item.ts, message_id=item.id,
+        )
+    if not isinstance(item, Mapping) or "role" not in item or "content" not in item:
+        raise InvalidInput("each initial message needs a role and content")
+    extra = {k: item[k] for k in ("invocation_id", "model", "tokens", "metadata") if k in item}
+    return make_message(item["role"], item["content"], **extra)
+
+
+class SessionOps(QueryOps):
+    @contextmanager
+    def _locked(self, ref: str | None) -> Iterator[tuple[Project, LockedSession, Session]]:
+        """Resolve `ref`, lock its file, and fold it afresh under the lock."""
+        target = self.resolve(ref)
+        project = self.locate(target.id)
+        with self.store.locked(project.slug, target.id, project.key) as held:
+            held.check_writable()
+            log = held.read()
+            yield project, held, fold(log.header, log.events, log.issues, log.read_only)
+
+    def _append_event(self, ref: str | None, record: dict[str, Any]) -> Session:
+        target = self.resolve(ref)
+        project = self.locate(target.id)
+        with self.store.locked(project.slug, target.id, project.key) as held:
+            held.check_writable()
+            held.append([{**record, "ts": now()}])
+        return self.read_session(project, target.id)
+
+    # -- create ---------------------------------------------------------
+    def create(
+        self,
+        project: str | None = None,
+        *,
+        title: str | None = None,
+        key: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        messages: Iterable[Message | Mapping[str, Any]] = (),
+        tags: Iterable[str] = (),
+        make_current: bool = True,
+    ) -> Session:
+        """Start a session (and make it the project's current one)."""
+        clean_title = clean_line(title, "title") if title else None
+        clean_key = clean_line(key, "key", KEY_MAX) if key is not None else None
+        tag_list = list(dict.fromkeys(check_tag(t) for t in tags))
+        initial = [_as_message(m) for m in messages]
+        meta = check_metadata(metadata)
+        scope = self.projects.ensure(self.project(project, create=True))
+        return self._write_new(scope, clean_title, clean_key, meta, initial, tag_list, None, make_current)
+
+    def _write_new(
+        self,
+        scope: Project,
+        title: str | None,
+        key: str | None,
+        metadata: dict[str, Any],
+        messages: list[Message],
+        tags: list[str],
+        parent: dict[str, Any] | None,
+        make_current: bool,
+        session_id: str | None = None,
+        created_at: str | None = None,
+    ) -> Session:
+        session_id = session_id or new_id()
+        header = {
+            "type": "session",
+            "version": codec.FORMAT_VERSION,
+            "id": session_id,
+            "project": scope.key,
+            "created_at": created_at or now(),
+            "parent": parent,
+            "key": key,
+            "title": title,
+            "metadata": metadata,
+        }
+        records = [header, *(message_to_record(m) for m in messages)]
+        if tags:
+            records.append({"type": "tag", "tags": tags, "ts": header["created_at"]})
+        with self.store.project_lock(scope.slug):
+            if key is not None and any(s.key == key for s in self.sessions_in(scope)):
+                raise Conflict(f"project {scope.name!r} already has a session with key {key!r}")
+            self.store.create(scope.slug, session_id, records)
+        if make_current:
+            self.set_current(session_id)
+        return self.read_session(scope, session_id)
+
+    def ensure_keyed(self, key: str, project: str | None = None, title: str | None = None) -> Session:
+        """The session with `key` in the project, created on first use."""
+        clean_key = clean_line(key, "key", KEY_MAX)
+        scope = self.project(project, create=True)
+        for session in self.sessions_in(scope):
+            if session.key == clean_key:
+                return session
+        try:
+            return self.create(project, key=clean_key, title=title)
+        except Conflict:  # created by another process just now
+            return next(s for s in self.sessions_in(scope) if s.key == clean_key)
+
+    # -- messages -------------------------------------------------------
+    def append(
+        self,
+        ref: str | None,
+        role: str,
+        content: str,
+        *,
+        invocation_id: str | None = None,
+        model: str | None = None,
+        tokens: Tokens | Mapping[str, int | None] | tuple[int | None, int | None] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Message:
+        """Append one message; returns it once it is on disk."""
+        message = make_message(role, content, invocation_id=invocation_id, model=model, tokens=tokens, metadata=metadata)
+        target = self.resolve(ref)
+        project = self.locate(target.id)
+        with self.store.locked(project.slug, target.id, project.key) as held:
+            held.check_writable()
+            held.append([message_to_record(message)])
+        return message
+
+    def pop(self, ref: str | None = None) -> bool:
+        """Drop the last message; False if there was none."""
+        with self._locked(ref) as (_, held, session):
+            if not session.messages:
+                return False
+            held.append([{"type": "pop", "id": session.messages[-1].id, "ts": now()}])
+            return True
+
+    def rewind(self, ref: str | None, turn: int | None = None, *, invocation_id: str | None = None) -> int:
+        """Keep the preamble and turns 0..turn (or everything through the
+        last message of `invocation_id`); returns how many messages dropped."""
+        if (turn is None) == (invocation_id is None):
+            raise InvalidInput("rewind needs exactly one of a turn or an invocation id")
+        with self._locked(ref) as (_, held, session):
+            if turn is not None:
+                keep = keep_through_turn(session, check_turn(turn, session))
+            else:
+                positions = [i for i, m in enumerate(session.messages) if m.invocation_id == invocation_id]
+                if not positions:
+                    raise NotFound(f"no message with invocation id {invocation_id!r} in session {session.short_id}")
+                keep = positions[-1] + 1
+            dropped = len(session.messages) - keep
+            if dropped:
+                event: dict[str, Any] = {"type": "rewind", "keep": keep, "ts": now()}
+                if turn is not None:
+                    event["turn"] = turn
+                else:
+                    event["invocation_id"] = invocation_id
+                held.append([event])
+            return dropped
+
+    def fork(self, ref: str | None = None, at: int | None = None, title: str | None = None) -> Session:
+        """A new session holding a copy of turns 0..at (default: all)."""
+        source = self.resolve(ref)
+        if at is not None:
+            keep = keep_through_turn(source, check_turn(at, source))
+        else:
+            keep = len(source.messages)
+            at = source.turns - 1 if source.turns else None
+        new_title = clean_line(title, "title") if title else f"{source.title} (fork)"
+        project = self.locate(source.id)
+        return self._write_new(
+            project,
+            new_title[:200],
+            None,
+            dict(source.metadata),
+            list(source.messages[:keep]),
+            list(source.tags),
+            {"id": source.id, "turn": at},
+            True,
+        )
+
+    # -- metadata -------------------------------------------------------
+    def rename(self, ref: str | None, title: str) -> Session:
+        """Set a manual title; "" clears it (the derived title returns)."""
+        clean = clean_line(title, "title", allow_empty=True)
+        return self._append_event(ref, {"type": "rename", "title": clean or None})
+
+    def tag(self, ref: str | None, *tags: str) -> Session:
+        """Add tags (duplicates ignored, order kept)."""
+        wanted = list(dict.fromkeys(check_tag(t) for t in tags))
+        if not wanted:
+            raise InvalidInput("give at least one tag")
+        with self._locked(ref) as (project, held, session):
+            new = [t for t in wanted if t not in session.tags]
+            if new:
+                held.append([{"type": "tag", "tags": new, "ts": now()}])
+        return self.read_session(project, session.id)
+
+    def untag(self, ref: str | None, *tags: str) -> Session:
+        wanted = list(dict.fromkeys(check_tag(t) for t in tags))
+        if not wanted:
+            raise InvalidInput("give at least one tag")
+        with self._locked(ref) as (project, held, session):
+            present = [t for t in wanted if t in session.tags]
+            if present:
+                held.append([{"type": "untag", "tags": present, "ts": now()}])
+        return self.read_session(project, session.id)
+
+    # -- run state and values -------------------------------------------
+    def set_state(
+        self, ref: str | None, state: str, *, turn_id: str | None = None, error: str | None = None
+    ) -> RunState:
+        """Mark a session idle, running (with a turn id) or error."""
+        if state not in STATES:
+            raise InvalidInput(f"unknown state {state!r} (expected one of: {', '.join(STATES)})")
+        if state == "running" and turn_id is None:
+            turn_id = uuid.uuid4().hex[:12]
+        record: dict[str, Any] = {"type": "state", "state": state}
+        if turn_id is not None:
+            record["turn_id"] = clean_line(turn_id, "turn id")
+        if error is not None:
+            record["error"] = clean_line(error, "error", limit=2000)
+        return self._append_event(ref, record).run
+
+    def set_value(self, ref: str | None, key: str, value: Any) -> Session:
+        """Set one entry of the session's key→value state map."""
+        clean_key = clean_line(key, "key", KEY_MAX)
+        check_metadata({clean_key: value})
+        return self._append_event(ref, {"type": "set", "key": clean_key, "value": value})
+
+    def unset_value(self, ref: str | None, key: str) -> Session:
+        clean_key = clean_line(key, "key", KEY_MAX)
+        return self._append_event(ref, {"type": "unset", "key": clean_key})

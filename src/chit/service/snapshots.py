@@ -1,0 +1,184 @@
+"""Export sessions to files and snapshots; import snapshots back.
+
+Invariants: an export never overwrites an existing file unless forced, and
+never writes through a symbolic link (a forced export replaces the link
+itself, atomically); an import verifies the snapshot's checksum and every
+field before writing anything, keeps the session id unless it collides
+(then a new id is given, or, for an identical duplicate, nothing is written
+and `Conflict` is raised).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from chit import exporters
+from chit.errors import ChitError, Conflict, InvalidData, InvalidInput, NotFound
+from chit.fold import message_from_record
+from chit.model import Message, Session
+from chit.service.lifecycle import LifecycleOps
+from chit.service.sessions import _as_message, new_id
+from chit.store import FILE_MODE, UUID_RE, os_errors, write_atomic
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    session: Session
+    id_changed: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.session.id, "short_id": self.session.short_id, "title": self.session.title,
+                "messages": len(self.session.messages), "id_changed": self.id_changed}
+
+
+def _field(body: dict[str, Any], name: str, kinds: tuple[type, ...], optional: bool = False) -> Any:
+    value = body.get(name)
+    if value is None and optional:
+        return None
+    if not isinstance(value, kinds):
+        raise InvalidData(f"snapshot field {name!r} is missing or has the wrong type")
+    return value
+
+
+def parse_snapshot(data: bytes | str | dict[str, Any]) -> dict[str, Any]:
+    """Validate a snapshot document; returns its `session` object."""
+    if isinstance(data, dict):
+        doc: Any = data
+    else:
+        try:
+            doc = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            raise InvalidData("snapshot is not valid JSON") from None
+    if not isinstance(doc, dict) or doc.get("format") != exporters.SNAPSHOT_FORMAT:
+        raise InvalidData("not a chit snapshot (no \"format\": \"chit-snapshot\")")
+    version = doc.get("version")
+    if not isinstance(version, int) or version > exporters.SNAPSHOT_VERSION:
+        raise InvalidData(f"unsupported snapshot version {version!r}")
+    body = doc.get("session")
+    if not isinstance(body, dict):
+        raise InvalidData("snapshot has no session object")
+    if doc.get("checksum") != exporters.checksum(body):
+        raise InvalidData("snapshot checksum does not match its content (file altered or truncated)")
+    session_id = _field(body, "id", (str,))
+    if not UUID_RE.match(session_id):
+        raise InvalidData("snapshot session id is not a UUID")
+    _field(body, "created_at", (str,))
+    _field(body, "messages", (list,))
+    for name, kinds in (("title", (str,)), ("key", (str,)), ("tags", (list,)), ("metadata", (dict,)), ("values", (dict,)), ("parent", (dict,))):
+        _field(body, name, kinds, optional=True)
+    return body
+
+
+class SnapshotOps(LifecycleOps):
+    def export_snapshot(self, ref: str | None) -> dict[str, Any]:
+        session = self.resolve(ref)
+        return exporters.snapshot(session, self.locate(session.id).name)
+
+    def export_bytes(self, ref: str | None, fmt: str) -> tuple[Session, bytes]:
+        if fmt not in exporters.FORMATS:
+            raise InvalidInput(f"unknown format {fmt!r} (expected one of: {', '.join(exporters.FORMATS)})")
+        session = self.resolve(ref)
+        return session, exporters.render(session, self.locate(session.id).name, fmt)
+
+    def export_to_file(self, ref: str | None, fmt: str, path: str | Path, force: bool = False) -> Path:
+        """Write an export; refuses to overwrite unless `force`."""
+        target = Path(path)
+        _, data = self.export_bytes(ref, fmt)
+        if not target.parent.is_dir():
+            raise NotFound(f"directory does not exist: {target.parent}")
+        if target.is_dir():
+            raise InvalidInput(f"{target} is a directory; give a file name")
+        if force:
+            with os_errors(f"write {target}"):
+                write_atomic(target, data, self.store.durable)
+            return target
+        with os_errors(f"write {target}"):
+            try:
+                fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
+            except FileExistsError:
+                raise Conflict(f"{target} already exists; use --force to overwrite it") from None
+            except OSError as exc:
+                if exc.errno == errno.ELOOP:
+                    raise Conflict(f"{target} already exists; use --force to overwrite it") from None
+                raise
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+            except BaseException:
+                target.unlink(missing_ok=True)
+                raise
+        return target
+
+    def import_snapshot(
+        self, data: bytes | str | dict[str, Any], project: str | None = None, *, new_id_always: bool = False
+    ) -> ImportResult:
+        """Store a snapshot as a session in the project in scope."""
+        body = parse_snapshot(data)
+        try:
+            messages = [_as_message(message_from_record(_message_record(r))) for r in body["messages"]]
+            tags = [str(t) for t in body.get("tags") or []]
+            scope = self.project(project, create=True)
+        except ChitError as exc:
+            if isinstance(exc, InvalidInput):
+                raise InvalidData(f"snapshot has an invalid message or field: {exc.message}") from None
+            raise
+        session_id = body["id"]
+        changed = new_id_always
+        if not changed and self._exists_anywhere(session_id):
+            existing = self._find_anywhere(session_id)
+            if existing is not None and _same_messages(existing, messages):
+                raise Conflict(f"snapshot already imported as session {session_id[:8]}")
+            changed = True
+        key = body.get("key")
+        if key is not None and any(s.key == key for s in self.sessions_in(scope)):
+            if not changed:
+                raise Conflict(f"project {scope.name!r} already has a session with key {key!r}")
+            key = None
+        self.projects.ensure(scope)
+        parent = body.get("parent")
+        session = self._write_new(
+            scope,
+            body.get("title"),
+            key,
+            body.get("metadata") or {},
+            messages,
+            tags,
+            {"id": str(parent.get("id")), "turn": parent.get("turn")} if parent else None,
+            True,
+            session_id=new_id() if changed else session_id,
+            created_at=body["created_at"],
+        )
+        for value_key, value in (body.get("values") or {}).items():
+            self.set_value(session.id, value_key, value)
+        return ImportResult(self.get(session.id), changed)
+
+    def _exists_anywhere(self, session_id: str) -> bool:
+        return any(self.store.exists(s, session_id) for s in self.store.project_slugs()) or any(
+            self.store.exists(s, session_id, trash=True) for s in self.store.trash_slugs()
+        )
+
+    def _find_anywhere(self, session_id: str) -> Session | None:
+        try:
+            return self.get(session_id)
+        except NotFound:
+            return None
+
+
+def _message_record(record: Any) -> dict[str, Any]:
+    if not isinstance(record, dict):
+        raise InvalidData("snapshot message is not an object")
+    for name in ("id", "role", "content", "ts"):
+        if not isinstance(record.get(name), str):
+            raise InvalidData(f"snapshot message field {name!r} is missing or has the wrong type")
+    return record
+
+
+def _same_messages(existing: Session, messages: list[Message]) -> bool:
+    """Whether a stored session already holds exactly these messages."""
+    return [(m.id, m.role, m.content) for m in existing.messages] == [(m.id, m.role, m.content) for m in messages]

@@ -1,0 +1,400 @@
+"""One store's files: session logs, project records, trash.
+
+Invariants:
+- a write is either an append of whole lines to a session log, made under
+  that session's exclusive lock and fsynced (unless durability is relaxed),
+  or an atomic replace (temp file in the same dir, fsync, rename, fsync dir);
+- a new session file appears whole or not at all (written aside, then
+  hard-linked into place, which also refuses to overwrite);
+- an append never glues itself to a torn last line: it terminates it first;
+- readers never trust a torn last line and never fail on a corrupt line;
+  they set it aside as a `LogIssue`;
+- symlinks are never followed into or out of the store (O_NOFOLLOW);
+- files are created 0600 and directories 0700 whatever the umask;
+- session ids are validated as UUIDs before they become path parts.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from chit import codec, lock
+from chit.errors import ChitError, InvalidData, NotFound, ReadOnly, StorageError
+from chit.model import LogIssue, format_ts
+from chit.paths import Layout
+
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+DURABILITY_ENV = "CHIT_DURABILITY"
+
+
+def durability_fsync() -> bool:
+    """`CHIT_DURABILITY=flush` skips fsync (faster, not crash-safe); default fsync."""
+    return os.environ.get(DURABILITY_ENV, "fsync").strip().lower() != "flush"
+
+
+@contextmanager
+def os_errors(action: str) -> Iterator[None]:
+    """Turn file-system refusals into one-line `StorageError`s."""
+    try:
+        yield
+    except ChitError:
+        raise
+    except OSError as exc:
+        reasons = {
+            errno.ENOSPC: "no space left on device",
+            errno.EDQUOT: "disk quota exceeded",
+            errno.EROFS: "read-only file system",
+            errno.EACCES: "permission denied",
+            errno.EPERM: "operation not permitted",
+            errno.ELOOP: "refusing to follow a symbolic link",
+        }
+        reason = reasons.get(exc.errno or 0, exc.strerror or str(exc))
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise StorageError(f"cannot {action}: {reason}{where}") from None
+
+
+@dataclass
+class Log:
+    """A parsed session file: header, valid events in order, lines set aside."""
+
+    session_id: str
+    header: dict[str, Any]
+    events: list[dict[str, Any]]
+    issues: list[LogIssue] = field(default_factory=list)
+    read_only: bool = False
+    size: int = 0
+    mtime_ns: int = 0
+
+
+def check_session_id(session_id: str) -> str:
+    if not UUID_RE.match(session_id):
+        raise InvalidData(f"not a session id: {session_id!r}")
+    return session_id
+
+
+def make_dir(path: Path) -> None:
+    """mkdir -p with 0700 on every directory chit creates."""
+    missing = []
+    probe = path
+    while not probe.exists():
+        missing.append(probe)
+        probe = probe.parent
+    for directory in reversed(missing):
+        try:
+            os.mkdir(directory, DIR_MODE)
+        except FileExistsError:
+            continue
+        os.chmod(directory, DIR_MODE)
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: Path, data: bytes, durable: bool = True) -> None:
+    """Replace `path` with `data`: temp file beside it, fsync, rename."""
+    make_dir(path.parent)
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
+    try:
+        os.fchmod(fd, FILE_MODE)
+        _write_all(fd, data)
+        if durable:
+            os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        tmp.unlink(missing_ok=True)
+        raise
+    os.close(fd)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    if durable:
+        fsync_dir(path.parent)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _open_nofollow(path: Path, flags: int) -> int:
+    try:
+        return os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise NotFound(f"session file is gone: {path.name}") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise InvalidData(f"refusing to follow a symbolic link: {path}") from None
+        raise
+
+
+def parse_log(session_id: str, data: bytes, project_key: str, mtime_ns: int = 0) -> Log:
+    """Parse a whole session file. Never raises for bad content."""
+    lines = data.split(b"\n")
+    tail = lines.pop()  # b"" when the file ends with a newline
+    issues: list[LogIssue] = []
+    header: dict[str, Any] | None = None
+    start = 0
+    if lines:
+        try:
+            header = codec.decode_header(lines[0])
+            start = 1
+        except codec.BadRecord as exc:
+            try:
+                codec.decode_event(lines[0])
+            except codec.BadRecord:
+                issues.append(LogIssue(1, f"bad header: {exc.reason}"))
+                start = 1
+            else:
+                issues.append(LogIssue(1, "missing header"))
+    if header is None:
+        header = {
+            "type": "session",
+            "version": codec.FORMAT_VERSION,
+            "id": session_id,
+            "project": project_key,
+            "created_at": format_ts_ns(mtime_ns),
+        }
+    elif header["id"] != session_id:
+        issues.append(LogIssue(1, "header id does not match the file name"))
+        header = {**header, "id": session_id}
+    version = header["version"]
+    events: list[dict[str, Any]] = []
+    for number, line in enumerate(lines[start:], start=start + 1):
+        if not line.strip():
+            continue
+        try:
+            events.append(codec.decode_event(line, version))
+        except codec.BadRecord as exc:
+            issues.append(LogIssue(number, exc.reason))
+    if tail:
+        issues.append(LogIssue(len(lines) + 1, "incomplete last line", torn=True))
+    return Log(session_id, header, events, issues, version > codec.FORMAT_VERSION, len(data), mtime_ns)
+
+
+def format_ts_ns(mtime_ns: int) -> str:
+    from datetime import datetime, timezone
+
+    return format_ts(datetime.fromtimestamp(mtime_ns / 1e9, tz=timezone.utc))
+
+
+def _subdirs(directory: Path) -> list[str]:
+    try:
+        entries = os.scandir(directory)
+    except FileNotFoundError:
+        return []
+    with entries:
+        return sorted(e.name for e in entries if e.is_dir(follow_symlinks=False))
+
+
+class LockedSession:
+    """A session file held under its exclusive lock."""
+
+    def __init__(self, store: Store, path: Path, fd: int, session_id: str, project_key: str) -> None:
+        self._store = store
+        self.path = path
+        self.fd = fd
+        self.session_id = session_id
+        self.project_key = project_key
+
+    def read(self) -> Log:
+        st = os.fstat(self.fd)
+        data = os.pread(self.fd, st.st_size, 0)
+        return parse_log(self.session_id, data, self.project_key, st.st_mtime_ns)
+
+    def check_writable(self) -> None:
+        """Refuse to write to a file of a newer format version."""
+        head = b""
+        offset = 0
+        while b"\n" not in head:
+            chunk = os.pread(self.fd, 65536, offset)
+            if not chunk:
+                break
+            head += chunk
+            offset += len(chunk)
+        try:
+            header = codec.decode_header(head.split(b"\n", 1)[0])
+        except codec.BadRecord:
+            return
+        if header["version"] > codec.FORMAT_VERSION:
+            raise ReadOnly(
+                f"session {self.session_id[:8]} was written by a newer chit (format {header['version']}); "
+                "it can be read but not changed"
+            )
+
+    def append(self, records: list[dict[str, Any]]) -> None:
+        if not records:
+            return
+        data = codec.encode_many(records)
+        with os_errors("append to the session"):
+            size = os.fstat(self.fd).st_size
+            if size and os.pread(self.fd, 1, size - 1) != b"\n":
+                data = b"\n" + data  # close a torn last line so it stays alone
+            _write_all(self.fd, data)
+            if self._store.durable:
+                os.fsync(self.fd)
+
+    def rewrite(self, records: list[dict[str, Any]]) -> None:
+        with os_errors("rewrite the session"):
+            write_atomic(self.path, codec.encode_many(records), self._store.durable)
+
+
+class Store:
+    def __init__(self, layout: Layout, durable: bool | None = None, timeout: float | None = None) -> None:
+        self.layout = layout
+        self.durable = durability_fsync() if durable is None else durable
+        self.timeout = lock.lock_timeout() if timeout is None else timeout
+
+    # -- projects -------------------------------------------------------
+    def project_slugs(self) -> list[str]:
+        return _subdirs(self.layout.projects)
+
+    def trash_slugs(self) -> list[str]:
+        return _subdirs(self.layout.trash)
+
+    def read_json(self, path: Path) -> Any:
+        try:
+            fd = _open_nofollow(path, os.O_RDONLY)
+        except NotFound:
+            return None
+        try:
+            with os.fdopen(fd, "rb") as handle:
+                return orjson.loads(handle.read())
+        except (orjson.JSONDecodeError, OSError):
+            return None
+
+    def write_json(self, path: Path, value: Any) -> None:
+        with os_errors("write " + path.name):
+            write_atomic(path, orjson.dumps(value, option=orjson.OPT_INDENT_2) + b"\n", self.durable)
+
+    @contextmanager
+    def project_lock(self, slug: str) -> Iterator[None]:
+        """Serialise project-wide decisions (unique keys, current session)."""
+        directory = self.layout.project_dir(slug)
+        with os_errors("lock the project"):
+            make_dir(directory)
+            fd = _open_nofollow(directory / ".lock", os.O_RDWR | os.O_CREAT)
+            os.fchmod(fd, FILE_MODE)
+        try:
+            lock.acquire(fd, f"project {slug}", self.timeout)
+            yield
+        finally:
+            os.close(fd)
+
+    # -- sessions -------------------------------------------------------
+    def session_ids(self, slug: str, trash: bool = False) -> list[str]:
+        directory = self.layout.trash_dir(slug) if trash else self.layout.sessions_dir(slug)
+        try:
+            entries = os.scandir(directory)
+        except FileNotFoundError:
+            return []
+        with entries:
+            return [
+                e.name[:-6]
+                for e in entries
+                if e.name.endswith(".jsonl") and UUID_RE.match(e.name[:-6]) and e.is_file(follow_symlinks=False)
+            ]
+
+    def session_path(self, slug: str, session_id: str, trash: bool = False) -> Path:
+        check_session_id(session_id)
+        if trash:
+            return self.layout.trash_file(slug, session_id)
+        return self.layout.session_file(slug, session_id)
+
+    def exists(self, slug: str, session_id: str, trash: bool = False) -> bool:
+        return self.session_path(slug, session_id, trash).is_file()
+
+    def create(self, slug: str, session_id: str, records: list[dict[str, Any]]) -> Path:
+        """Write a new session file whole; refuses if the id is taken."""
+        path = self.session_path(slug, session_id)
+        with os_errors("create the session"):
+            make_dir(path.parent)
+            tmp = path.parent / f".{session_id}.{secrets.token_hex(6)}.tmp"
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
+            try:
+                os.fchmod(fd, FILE_MODE)
+                _write_all(fd, codec.encode_many(records))
+                if self.durable:
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                from chit.errors import Conflict
+
+                raise Conflict(f"session {session_id} already exists") from None
+            finally:
+                tmp.unlink(missing_ok=True)
+            if self.durable:
+                fsync_dir(path.parent)
+        return path
+
+    def read(self, slug: str, session_id: str, project_key: str, trash: bool = False) -> Log:
+        path = self.session_path(slug, session_id, trash)
+        with os_errors("read the session"):
+            fd = _open_nofollow(path, os.O_RDONLY)
+            try:
+                st = os.fstat(fd)
+                data = os.pread(fd, st.st_size, 0)
+                # a file may grow between fstat and pread; read what was there
+            finally:
+                os.close(fd)
+        return parse_log(session_id, data, project_key, st.st_mtime_ns)
+
+    @contextmanager
+    def locked(self, slug: str, session_id: str, project_key: str, trash: bool = False) -> Iterator[LockedSession]:
+        """Hold a session's exclusive lock. Survives concurrent atomic rewrites:
+        after locking, the open file must still be the one at the path."""
+        path = self.session_path(slug, session_id, trash)
+        while True:
+            with os_errors("open the session"):
+                fd = _open_nofollow(path, os.O_RDWR | os.O_APPEND)
+            try:
+                lock.acquire(fd, f"session {session_id[:8]}", self.timeout)
+                held = os.fstat(fd)
+                try:
+                    current = os.stat(path, follow_symlinks=False)
+                except FileNotFoundError:
+                    raise NotFound(f"session {session_id[:8]} was deleted meanwhile") from None
+                if (held.st_ino, held.st_dev) != (current.st_ino, current.st_dev):
+                    continue  # replaced by a rewrite while we waited: lock the new file
+                yield LockedSession(self, path, fd, session_id, project_key)
+                return
+            finally:
+                os.close(fd)
+
+    def move(self, source: Path, target: Path) -> None:
+        """Rename a session file between sessions/ and trash/ (never overwrites)."""
+        with os_errors("move the session"):
+            make_dir(target.parent)
+            os.link(source, target)
+            os.unlink(source)
+            if self.durable:
+                fsync_dir(source.parent)
+                fsync_dir(target.parent)
+
+    def unlink(self, path: Path) -> None:
+        with os_errors("remove the session"):
+            path.unlink(missing_ok=True)
