@@ -35,6 +35,19 @@ def parse_ts(text: str) -> datetime:
     return moment
 
 
+def age(ts: str, reference: datetime | None = None) -> str:
+    """'3m ago'-style age of an RFC 3339 timestamp."""
+    try:
+        moment = parse_ts(ts)
+    except ValueError:
+        return "?"
+    seconds = max(0, int(((reference or datetime.now(timezone.utc)) - moment).total_seconds()))
+    for size, unit in ((86400 * 365, "y"), (86400 * 30, "mo"), (86400 * 7, "w"), (86400, "d"), (3600, "h"), (60, "m")):
+        if seconds >= size:
+            return f"{seconds // size}{unit} ago"
+    return f"{seconds}s ago"
+
+
 def short_id(session_id: str) -> str:
     return session_id.replace("-", "")[:SHORT_ID_LEN]
 

@@ -13,25 +13,12 @@ import re
 from datetime import datetime, timezone
 
 from chit.errors import Ambiguous, InvalidInput, NotFound
-from chit.model import STATES, Project, SearchHit, Session, SessionSummary, now, parse_ts
+from chit.model import STATES, Project, SearchHit, Session, SessionSummary, age, now
 from chit.service.base import ServiceBase, check_role, check_tag
 from chit.service.snippets import find_folded, make_snippet
 from chit.store import UUID_RE
 
 _PREFIX_RE = re.compile(r"^[0-9a-f-]*$")
-
-
-def age(ts: str, reference: datetime | None = None) -> str:
-    """'3m ago'-style age of an RFC 3339 timestamp."""
-    try:
-        moment = parse_ts(ts)
-    except ValueError:
-        return "?"
-    seconds = max(0, int(((reference or datetime.now(timezone.utc)) - moment).total_seconds()))
-    for size, unit in ((86400 * 365, "y"), (86400 * 30, "mo"), (86400 * 7, "w"), (86400, "d"), (3600, "h"), (60, "m")):
-        if seconds >= size:
-            return f"{seconds // size}{unit} ago"
-    return f"{seconds}s ago"
 
 
 class QueryOps(ServiceBase):
@@ -102,6 +89,12 @@ class QueryOps(ServiceBase):
         return [s.summary(p.name) for p, s in self._prefix_matches(lowered, scope)]
 
     # -- listing --------------------------------------------------------
+    def project_counts(self) -> list[tuple[Project, int]]:
+        """Every project with its number of (live) sessions, by name."""
+        rows = [(p, len(self.store.session_ids(p.slug))) for p in self.projects.all()]
+        rows.sort(key=lambda pair: (pair[0].name.lower(), pair[0].slug))
+        return rows
+
     def list(
         self,
         project: str | None = None,

@@ -1,0 +1,1 @@
+"""The `chit` command line: a thin Typer adapter over `chit.api.Chit`."""

@@ -1,0 +1,240 @@
+"""Commands for keeping the store: rm, restore, trash, state, gc, compact,
+doctor, export, import."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from chit.cli.context import Cli
+from chit.cli.options import AllFlag, JsonFlag, ProjectOpt, RefArg, RequiredRef
+from chit.cli.parse import duration
+from chit.errors import ExitStatus, InvalidData, InvalidInput, NotFound
+from chit.model import SessionSummary
+
+
+def _say(text: str) -> None:
+    from chit.render import human
+
+    human.line(text)
+
+
+def _summaries(cli: Cli, items: list[SessionSummary], verb: str) -> None:
+    def human() -> None:
+        from chit.render import human
+
+        for s in items:
+            human.line(f"{verb} {s.short_id}  {s.title}")
+        if not items:
+            human.note(f"nothing {verb.lower()}")
+
+    cli.result([s.as_dict() for s in items], human)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("rm")
+    def rm(
+        ctx: typer.Context,
+        refs: Annotated[list[str], typer.Argument(metavar="REF...", help="Sessions to move to the trash.")],
+        project: ProjectOpt = None,
+        json: JsonFlag = False,
+    ) -> None:
+        """Move sessions to the trash (`chit restore` brings them back)."""
+        cli: Cli = ctx.obj.use(json, project)
+        targets = [cli.service.resolve(r) for r in refs]  # all resolve before any moves
+        removed = [cli.service.delete(t.id).summary(cli.service.locate(t.id, trash=True).name) for t in targets]
+        _summaries(cli, removed, "Trashed")
+
+    @app.command("restore")
+    def restore(ctx: typer.Context, ref: RequiredRef, json: JsonFlag = False) -> None:
+        """Bring a session back from the trash."""
+        cli: Cli = ctx.obj.use(json)
+        session = cli.service.restore(ref)
+        cli.result(session.header_dict(), lambda: _say(f"restored {session.short_id}  {session.title}"))
+
+    @app.command("trash")
+    def trash(
+        ctx: typer.Context,
+        all_projects: AllFlag = False,
+        empty: Annotated[bool, typer.Option("--empty", help="Delete trashed sessions for good.")] = False,
+        older_than: Annotated[Optional[str], typer.Option("--older-than", metavar="AGE", help="With --empty: only those trashed more than AGE ago (e.g. 30d).")] = None,
+        yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before --empty.")] = False,
+        dry_run: Annotated[bool, typer.Option("--dry-run", help="With --empty: show what would go.")] = False,
+        project: ProjectOpt = None,
+        json: JsonFlag = False,
+    ) -> None:
+        """List the trash, or empty it with --empty."""
+        cli: Cli = ctx.obj.use(json, project)
+        if not empty:
+            if older_than is not None or dry_run:
+                raise InvalidInput("--older-than and --dry-run go with --empty")
+            items = cli.service.trash(all_projects=all_projects)
+
+            def human() -> None:
+                from chit.render import human
+
+                human.trashed(items)
+
+            cli.result([s.as_dict() for s in items], human)
+            return
+        age = duration(older_than) if older_than else None
+        if not (yes or dry_run):
+            if not sys.stdin.isatty():
+                raise InvalidInput("emptying the trash cannot be undone; add --yes to confirm")
+            doomed = cli.service.empty_trash(all_projects=all_projects, older_than=age, dry_run=True)
+            if not doomed or not typer.confirm(f"Delete {len(doomed)} trashed session(s) for good?", err=True):
+                raise typer.Exit(int(ExitStatus.OK))
+        gone = cli.service.empty_trash(all_projects=all_projects, older_than=age, dry_run=dry_run)
+        _summaries(cli, gone, "Would delete" if dry_run else "Deleted")
+
+    @app.command("state")
+    def state(
+        ctx: typer.Context,
+        ref: RefArg = None,
+        new_state: Annotated[Optional[str], typer.Argument(metavar="[STATE]", help="Set: idle, running or error.")] = None,
+        turn_id: Annotated[Optional[str], typer.Option("--turn-id", help="With running: the turn's id (default: a new one).")] = None,
+        error: Annotated[Optional[str], typer.Option("--error", help="With error: what went wrong.")] = None,
+        set_: Annotated[Optional[list[str]], typer.Option("--set", metavar="KEY=VALUE", help="Set a value in the session's state map.")] = None,
+        unset: Annotated[Optional[list[str]], typer.Option("--unset", metavar="KEY", help="Remove a value from the state map.")] = None,
+        running: Annotated[bool, typer.Option("--running", help="List running sessions (all projects).")] = False,
+        stuck: Annotated[Optional[str], typer.Option("--stuck", metavar="AGE", help="List sessions running for longer than AGE (e.g. 10m).")] = None,
+        project: ProjectOpt = None,
+        json: JsonFlag = False,
+    ) -> None:
+        """Show or set a session's run state and state map; list running or stuck sessions."""
+        cli: Cli = ctx.obj.use(json, project)
+        service = cli.service
+        if running or stuck is not None:
+            if ref is not None or new_state is not None or set_ or unset:
+                raise InvalidInput("--running and --stuck list sessions; they take no REF or changes")
+            found = service.stuck(duration(stuck)) if stuck is not None else service.running()
+
+            def listing() -> None:
+                from chit.render import human
+
+                human.sessions([s.summary(service.locate(s.id).name) for s in found], show_project=True, empty="none")
+
+            cli.result([s.header_dict() for s in found], listing)
+            return
+        from chit.cli.parse import pairs
+
+        target = service.resolve(ref)
+        if new_state is not None:
+            service.set_state(target.id, new_state, turn_id=turn_id, error=error)
+        elif turn_id is not None or error is not None:
+            raise InvalidInput("--turn-id and --error go with a STATE")
+        for key, value in pairs(set_, "--set").items():
+            service.set_value(target.id, key, value)
+        for key in unset or []:
+            service.unset_value(target.id, key)
+        session = service.get(target.id)
+        data = {"id": session.id, **session.run.as_dict(), "values": session.values}
+
+        def human() -> None:
+            run = session.run
+            extra = f" turn {run.turn_id}" if run.turn_id else ""
+            extra += f" since {run.since}" if run.since else ""
+            extra += f" error: {run.error}" if run.error else ""
+            _say(f"{session.short_id} {run.state}{extra}")
+            for key, value in session.values.items():
+                _say(f"  {key} = {value!r}")
+
+        cli.result(data, human)
+
+    @app.command("gc")
+    def gc(
+        ctx: typer.Context,
+        older_than: Annotated[str, typer.Option("--older-than", metavar="AGE", help="Trash sessions idle for longer than AGE (e.g. 90d).")],
+        dry_run: Annotated[bool, typer.Option("--dry-run", help="Only show what would be trashed.")] = False,
+        all_projects: AllFlag = False,
+        project: ProjectOpt = None,
+        json: JsonFlag = False,
+    ) -> None:
+        """Move stale sessions to the trash (running ones are kept)."""
+        cli: Cli = ctx.obj.use(json, project)
+        stale = cli.service.cleanup(duration(older_than), all_projects=all_projects, dry_run=dry_run)
+        _summaries(cli, stale, "Would trash" if dry_run else "Trashed")
+
+    @app.command("compact")
+    def compact(ctx: typer.Context, ref: RefArg = None, project: ProjectOpt = None, json: JsonFlag = False) -> None:
+        """Rewrite a session without what rewind/pop dropped and corrupt lines."""
+        cli: Cli = ctx.obj.use(json, project)
+        report = cli.service.compact(ref)
+        cli.result(
+            report.as_dict(),
+            lambda: _say(
+                f"{report.id[:8]}: dropped {report.messages_dropped} message(s) and {report.lines_dropped} bad line(s); "
+                f"{report.bytes_before} → {report.bytes_after} bytes"
+            ),
+        )
+
+    @app.command("doctor")
+    def doctor(
+        ctx: typer.Context,
+        repair: Annotated[bool, typer.Option("--repair", help="Fix what can be fixed (compacts damaged sessions).")] = False,
+        json: JsonFlag = False,
+    ) -> None:
+        """Check every session file; exit 5 if problems remain."""
+        cli: Cli = ctx.obj.use(json)
+        report = cli.service.doctor(repair=repair)
+
+        def human() -> None:
+            for f in report.findings:
+                where = f"{f.path}:{f.line}" if f.line else f.path
+                _say(f"{where}: {f.problem}" + (" (repaired)" if f.repaired else ""))
+            _say(f"{report.sessions_checked} session(s) checked, {len(report.findings)} problem(s)" + ("" if report.ok else "; run `chit doctor --repair`"))
+
+        cli.result(report.as_dict(), human)
+        if not report.ok:
+            raise typer.Exit(int(ExitStatus.INVALID))
+
+    @app.command("export")
+    def export(
+        ctx: typer.Context,
+        ref: RefArg = None,
+        fmt: Annotated[str, typer.Option("--format", "-f", help="json (a snapshot `chit import` takes back), jsonl or md.")] = "md",
+        output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to FILE instead of stdout.", dir_okay=False)] = None,
+        force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
+        project: ProjectOpt = None,
+        json: JsonFlag = False,
+    ) -> None:
+        """Export a session as a snapshot, JSON Lines or Markdown."""
+        cli: Cli = ctx.obj.use(json, project)
+        if output is None:
+            session, data = cli.service.export_bytes(ref, fmt)
+            cli.warn_damaged(session)
+            sys.stdout.flush()
+            sys.stdout.buffer.write(data)
+            return
+        path = cli.service.export_to_file(ref, fmt, output, force=force)
+        cli.result({"path": str(path), "format": fmt}, lambda: _say(str(path)))
+
+    @app.command("import")
+    def import_(
+        ctx: typer.Context,
+        source: Annotated[str, typer.Argument(metavar="FILE", help="A snapshot from `chit export -f json`, or - for stdin.")],
+        new_id: Annotated[bool, typer.Option("--new-id", help="Always give the session a new id.")] = False,
+        project: ProjectOpt = None,
+        json: JsonFlag = False,
+    ) -> None:
+        """Import a session snapshot into the current (or -p) project."""
+        cli: Cli = ctx.obj.use(json, project)
+        data = sys.stdin.buffer.read() if source == "-" else _read_file(source)
+        result = cli.service.import_snapshot(data, new_id_always=new_id)
+        note = " (new id: the original is already in the store)" if result.id_changed and not new_id else ""
+        cli.result(result.as_dict(), lambda: _say(f"{result.session.id}{note}"))
+
+
+def _read_file(source: str) -> bytes:
+    path = Path(source)
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise NotFound(f"no such file: {source}") from None
+    except IsADirectoryError:
+        raise InvalidInput(f"{source} is a directory") from None
+    except OSError as exc:
+        raise InvalidData(f"cannot read {source}: {exc.strerror}") from None

@@ -1,0 +1,116 @@
+"""Commands that read: ls, show, load, search, projects."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from chit.cli.context import Cli, stdout_is_terminal
+from chit.cli.options import AllFlag, JsonFlag, ProjectOpt, RefArg
+from chit.errors import InvalidInput
+
+DEFAULT_LS_LIMIT = 50
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("ls")
+    def ls(
+        ctx: typer.Context,
+        all_projects: AllFlag = False,
+        limit: Annotated[int, typer.Option("--limit", "-n", help="Show at most N sessions (0: all).")] = DEFAULT_LS_LIMIT,
+        tag: Annotated[Optional[str], typer.Option("--tag", "-t", help="Only sessions with this tag.")] = None,
+        state: Annotated[Optional[str], typer.Option("--state", help="Only sessions in this state: idle, running, error.")] = None,
+        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print full ids only, one per line.")] = False,
+        project: ProjectOpt = None,
+        json: JsonFlag = False,
+    ) -> None:
+        """List sessions, newest first."""
+        cli: Cli = ctx.obj.use(json, project)
+        if limit < 0:
+            raise InvalidInput("--limit must be 0 or more")
+        found = cli.service.list(all_projects=all_projects, limit=limit or None, tag=tag, state=state)
+        if quiet and not cli.json:
+            for s in found:
+                print(s.id)
+            return
+
+        def human() -> None:
+            from chit.render import human
+
+            human.sessions(found, show_project=all_projects)
+
+        cli.result([s.as_dict() for s in found], human)
+
+    def _print_session(cli: Cli, ref: str | None, pager: bool) -> None:
+        session = cli.service.resolve(ref)
+        cli.warn_damaged(session)
+        project_name = cli.service.locate(session.id).name
+
+        def human() -> None:
+            from chit.render import human
+
+            human.transcript(session, project_name, pager=pager and stdout_is_terminal())
+
+        cli.result(session.as_dict(), human)
+
+    @app.command("show")
+    def show(
+        ctx: typer.Context,
+        ref: RefArg = None,
+        no_pager: Annotated[bool, typer.Option("--no-pager", help="Never page long output.")] = False,
+        project: ProjectOpt = None,
+        json: JsonFlag = False,
+    ) -> None:
+        """Print a session's transcript with turn numbers."""
+        _print_session(ctx.obj.use(json, project), ref, not no_pager)
+
+    @app.command("load")
+    def load(
+        ctx: typer.Context,
+        ref: RefArg = None,
+        no_pager: Annotated[bool, typer.Option("--no-pager", help="Never page long output.")] = False,
+        project: ProjectOpt = None,
+        json: JsonFlag = False,
+    ) -> None:
+        """Resume a session: make it current and print it (--json: the whole session)."""
+        cli: Cli = ctx.obj.use(json, project)
+        session = cli.service.resolve(ref)
+        cli.service.set_current(session.id)
+        _print_session(cli, session.id, not no_pager)
+
+    @app.command("search")
+    def search(
+        ctx: typer.Context,
+        query: Annotated[str, typer.Argument(help="Text to find (case-insensitive) in messages and titles.")],
+        limit: Annotated[int, typer.Option("--limit", "-n", help="At most N hits (0: all).")] = 20,
+        role: Annotated[Optional[str], typer.Option("--role", "-r", help="Only messages with this role.")] = None,
+        tag: Annotated[Optional[str], typer.Option("--tag", "-t", help="Only sessions with this tag.")] = None,
+        project: ProjectOpt = None,
+        json: JsonFlag = False,
+    ) -> None:
+        """Search every project (or -p one) for text, newest first."""
+        cli: Cli = ctx.obj.use(json, project)
+        if limit < 0:
+            raise InvalidInput("--limit must be 0 or more")
+        found = cli.service.search(query, limit=limit or None, role=role, tag=tag)
+
+        def human() -> None:
+            from chit.render import human
+
+            human.hits(found)
+
+        cli.result([h.as_dict() for h in found], human)
+
+    @app.command("projects")
+    def projects(ctx: typer.Context, json: JsonFlag = False) -> None:
+        """List projects with their paths and session counts."""
+        cli: Cli = ctx.obj.use(json)
+        rows = cli.service.project_counts()
+
+        def human() -> None:
+            from chit.render import human
+
+            human.projects(rows)
+
+        cli.result([{**p.as_dict(), "sessions": n} for p, n in rows], human)

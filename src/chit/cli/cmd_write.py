@@ -1,0 +1,183 @@
+"""Commands that change a session: new, append, fork, rewind, pop, rename,
+tag, untag. Each: parse, one service call, render."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from chit.cli.context import Cli
+from chit.cli.options import JsonFlag, ProjectOpt, RefArg, RequiredRef
+from chit.cli.parse import pairs
+from chit.errors import InvalidInput
+from chit.model import Session
+
+
+def _confirm(cli: Cli, session: Session, text: str) -> None:
+    cli.result(session.header_dict(), lambda: _say(text))
+
+
+def _say(text: str) -> None:
+    from chit.render import human
+
+    human.line(text)
+
+
+def ref_and_value(args: list[str], what: str) -> tuple[str | None, str]:
+    """`[REF] VALUE`: one argument is the value, two are REF then value."""
+    if len(args) == 1:
+        return None, args[0]
+    if len(args) == 2:
+        return args[0], args[1]
+    raise InvalidInput(f"expected [REF] {what}, got {len(args)} arguments")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("new")
+    def new(
+        ctx: typer.Context,
+        title: Annotated[Optional[str], typer.Argument(help="Title (default: from the first user message).")] = None,
+        key: Annotated[Optional[str], typer.Option("--key", "-k", help="A unique key to find this session by.")] = None,
+        tag: Annotated[Optional[list[str]], typer.Option("--tag", "-t", help="Tag (repeatable).")] = None,
+        meta: Annotated[Optional[list[str]], typer.Option("--meta", metavar="KEY=VALUE", help="Metadata (repeatable).")] = None,
+        system: Annotated[Optional[str], typer.Option("--system", help="Start with this system message.")] = None,
+        project: ProjectOpt = None,
+        json: JsonFlag = False,
+    ) -> None:
+        """Start a new session and make it current. Prints its id."""
+        cli: Cli = ctx.obj.use(json, project)
+        initial = [{"role": "system", "content": system}] if system else []
+        session = cli.service.create(title=title, key=key, tags=tag or (), metadata=pairs(meta), messages=initial)
+        cli.result(session.header_dict(), lambda: _say(session.id))
+
+    @app.command("append")
+    def append(
+        ctx: typer.Context,
+        args: Annotated[list[str], typer.Argument(metavar="[REF] CONTENT", help="Message text, or - to read it from stdin.")],
+        role: Annotated[str, typer.Option("--role", "-r", help="system, user, assistant or tool.")] = "user",
+        key: Annotated[Optional[str], typer.Option("--key", "-k", help="Append to the session with this key, creating it on first use.")] = None,
+        model: Annotated[Optional[str], typer.Option("--model", "-m", help="Model that wrote the message.")] = None,
+        invocation: Annotated[Optional[str], typer.Option("--invocation-id", help="Groups the messages of one model call or tool run.")] = None,
+        input_tokens: Annotated[Optional[int], typer.Option("--input-tokens", min=0)] = None,
+        output_tokens: Annotated[Optional[int], typer.Option("--output-tokens", min=0)] = None,
+        meta: Annotated[Optional[list[str]], typer.Option("--meta", metavar="KEY=VALUE", help="Metadata (repeatable).")] = None,
+        project: ProjectOpt = None,
+        json: JsonFlag = False,
+    ) -> None:
+        """Append a message to a session (a script can pipe a reply in with -)."""
+        cli: Cli = ctx.obj.use(json, project)
+        ref, content = ref_and_value(args, "CONTENT")
+        if key is not None and ref is not None:
+            raise InvalidInput("give either a REF or --key, not both")
+        if content == "-":
+            content = _read_stdin()
+        tokens = (input_tokens, output_tokens) if input_tokens is not None or output_tokens is not None else None
+        service = cli.service
+        if key is not None:
+            ref = service.ensure_keyed(key).id
+        target = service.resolve(ref)
+        message = service.append(target.id, role, content, invocation_id=invocation, model=model, tokens=tokens, metadata=pairs(meta))
+        cli.result({"session_id": target.id, **message.as_dict()}, lambda: _say(message.id))
+
+    @app.command("fork")
+    def fork(
+        ctx: typer.Context,
+        ref: RefArg = None,
+        at: Annotated[Optional[int], typer.Option("--at", help="Copy turns 0..N (default: all).")] = None,
+        title: Annotated[Optional[str], typer.Option("--title", help='Title (default: "<title> (fork)").')] = None,
+        project: ProjectOpt = None,
+        json: JsonFlag = False,
+    ) -> None:
+        """Copy a session (up to a turn) into a new one and make it current."""
+        cli: Cli = ctx.obj.use(json, project)
+        session = cli.service.fork(ref, at=at, title=title)
+        cli.result(session.header_dict(), lambda: _say(session.id))
+
+    @app.command("rewind")
+    def rewind(
+        ctx: typer.Context,
+        args: Annotated[Optional[list[str]], typer.Argument(metavar="[REF] [TURN]", help="Keep the preamble and turns 0..TURN.")] = None,
+        invocation: Annotated[Optional[str], typer.Option("--invocation", help="Keep everything through this invocation id instead.")] = None,
+        project: ProjectOpt = None,
+        json: JsonFlag = False,
+    ) -> None:
+        """Drop the turns after TURN (recoverable until `chit compact`)."""
+        cli: Cli = ctx.obj.use(json, project)
+        values = list(args or [])
+        if invocation is not None:
+            if len(values) > 1:
+                raise InvalidInput("with --invocation, give at most a REF")
+            ref, turn = (values[0] if values else None), None
+        else:
+            if not values:
+                raise InvalidInput("give the turn to rewind to (or --invocation ID)")
+            ref, raw = ref_and_value(values, "TURN")
+            turn = _turn(raw)
+        dropped = cli.service.rewind(ref, turn, invocation_id=invocation)
+        session = cli.service.resolve(ref)
+        data = {"id": session.id, "dropped": dropped, "turns": session.turns, "messages": len(session.messages)}
+        cli.result(data, lambda: _say(f"dropped {dropped} message(s); {session.short_id} now has {session.turns} turn(s)"))
+
+    @app.command("pop")
+    def pop(ctx: typer.Context, ref: RefArg = None, project: ProjectOpt = None, json: JsonFlag = False) -> None:
+        """Drop the last message (recoverable until `chit compact`)."""
+        cli: Cli = ctx.obj.use(json, project)
+        session = cli.service.resolve(ref)
+        popped = cli.service.pop(session.id)
+        cli.result({"id": session.id, "popped": popped}, lambda: _say("dropped the last message" if popped else "no message to drop"))
+
+    @app.command("rename")
+    def rename(
+        ctx: typer.Context,
+        args: Annotated[list[str], typer.Argument(metavar="[REF] TITLE", help='New title; "" clears it.')],
+        project: ProjectOpt = None,
+        json: JsonFlag = False,
+    ) -> None:
+        """Set a session's title ("" returns to the automatic one)."""
+        cli: Cli = ctx.obj.use(json, project)
+        ref, title = ref_and_value(args, "TITLE")
+        session = cli.service.rename(ref, title)
+        _confirm(cli, session, f"{session.short_id}: {session.title}")
+
+    @app.command("tag")
+    def tag(
+        ctx: typer.Context,
+        ref: RequiredRef,
+        tags: Annotated[list[str], typer.Argument(metavar="TAG...")],
+        project: ProjectOpt = None,
+        json: JsonFlag = False,
+    ) -> None:
+        """Add tags to a session."""
+        cli: Cli = ctx.obj.use(json, project)
+        session = cli.service.tag(ref, *tags)
+        _confirm(cli, session, f"{session.short_id}: {', '.join(session.tags) or '(no tags)'}")
+
+    @app.command("untag")
+    def untag(
+        ctx: typer.Context,
+        ref: RequiredRef,
+        tags: Annotated[list[str], typer.Argument(metavar="TAG...")],
+        project: ProjectOpt = None,
+        json: JsonFlag = False,
+    ) -> None:
+        """Remove tags from a session."""
+        cli: Cli = ctx.obj.use(json, project)
+        session = cli.service.untag(ref, *tags)
+        _confirm(cli, session, f"{session.short_id}: {', '.join(session.tags) or '(no tags)'}")
+
+
+def _turn(raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidInput(f"turn must be a whole number, not {raw!r}") from None
+
+
+def _read_stdin() -> str:
+    data = sys.stdin.buffer.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput("stdin is not valid UTF-8") from None

@@ -1,0 +1,69 @@
+"""Per-invocation CLI state: output mode, project scope, the service.
+
+Invariant: the service is built lazily, after every global and per-command
+option has been seen, so `-p` and `--json` work before or after the
+command name.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from chit.api import Chit
+from chit.model import Session
+from chit.render import json_out
+
+
+class Cli:
+    def __init__(self, json: bool = False, project: str | None = None) -> None:
+        self.json = json
+        self.project = project
+        self._service: Chit | None = None
+
+    def use(self, json: bool = False, project: str | None = None) -> Cli:
+        """Merge a command's own --json / -p into the global ones."""
+        self.json = self.json or json
+        if project is not None:
+            self.project = project
+            self._service = None
+        return self
+
+    @property
+    def service(self) -> Chit:
+        if self._service is None:
+            self._service = Chit(project=self.project)
+        return self._service
+
+    def result(self, data: Any, human: Callable[[], None]) -> None:
+        """Print a result: `data` (already JSON-safe) under --json, else `human()`."""
+        if self.json:
+            json_out.emit(data)
+        else:
+            human()
+
+    def warn_damaged(self, session: Session) -> None:
+        """One stderr line when a session had lines set aside."""
+        corrupt = [i for i in session.issues if not i.torn]
+        torn = len(session.issues) - len(corrupt)
+        if corrupt:
+            warn(
+                f"session {session.short_id} has {len(corrupt)} corrupt line(s) set aside "
+                f"(line {', '.join(str(i.line) for i in corrupt[:5])}{'…' if len(corrupt) > 5 else ''}); "
+                "run `chit doctor` for details"
+            )
+        if torn:
+            warn(f"session {session.short_id} ends in an incomplete line (an interrupted write); it was ignored")
+        if session.read_only:
+            warn(f"session {session.short_id} was written by a newer chit; it is read-only here")
+
+
+def warn(message: str) -> None:
+    sys.stderr.write(f"chit: warning: {message}\n")
+    sys.stderr.flush()
+
+
+def stdout_is_terminal() -> bool:
+    return sys.stdout.isatty() and os.environ.get("TERM") != "dumb"

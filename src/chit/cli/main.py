@@ -1,0 +1,76 @@
+"""`chit` entry point: run the app and map every failure to one line and
+its exit code (DESIGN.md §4).
+
+Invariant: no traceback reaches a user for a foreseeable fault; an
+unforeseen one prints one line (the traceback only with CHIT_DEBUG=1).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+from chit.errors import ChitError, ExitStatus
+
+
+def _wants_json(argv: Sequence[str]) -> bool:
+    return "--json" in argv[: argv.index("--")] if "--" in argv else "--json" in argv
+
+
+def _report(payload: dict[str, object], as_json: bool) -> None:
+    if as_json:
+        from chit.render.json_out import emit_error
+
+        emit_error(payload)
+    else:
+        sys.stderr.write(f"chit: error: {payload['message']}\n")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    sys.exit(run(args))
+
+
+def run(args: list[str]) -> int:
+    """Run chit with `args`; returns the exit status."""
+    as_json = _wants_json(args)
+    try:
+        from typer import main as typer_main
+        from typer._click import exceptions as click_exc
+
+        from chit.cli.app import build
+
+        command = typer_main.get_command(build())
+        result = command.main(args=args, prog_name="chit", standalone_mode=False)
+        return result if isinstance(result, int) else int(ExitStatus.OK)
+    except ChitError as exc:
+        _report(exc.to_dict(), as_json)
+        return int(exc.exit_status)
+    except click_exc.UsageError as exc:
+        hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx is not None else ""
+        _report({"code": "USAGE", "message": exc.format_message() + hint}, as_json)
+        return int(ExitStatus.USAGE)
+    except click_exc.Abort:
+        sys.stderr.write("\n")
+        return int(ExitStatus.INTERRUPTED)
+    except KeyboardInterrupt:
+        sys.stderr.write("\n")
+        return int(ExitStatus.INTERRUPTED)
+    except click_exc.ClickException as exc:
+        _report({"code": "ERROR", "message": exc.format_message()}, as_json)
+        return exc.exit_code
+    except BrokenPipeError:
+        _silence_stdout()
+        return int(ExitStatus.OK)
+    except Exception as exc:  # an unforeseen fault: one line, no locals
+        if os.environ.get("CHIT_DEBUG"):
+            raise
+        _report({"code": "INTERNAL", "message": f"internal error: {type(exc).__name__}: {exc} (set CHIT_DEBUG=1 for a traceback)"}, as_json)
+        return int(ExitStatus.ERROR)
+
+
+def _silence_stdout() -> None:
+    """After a closed pipe, stop Python from complaining at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())

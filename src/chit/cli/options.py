@@ -1,0 +1,19 @@
+"""Option types shared by the commands, so each flag means one thing everywhere."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print the result as one JSON document on stdout.")]
+ProjectOpt = Annotated[
+    Optional[str],
+    typer.Option("--project", "-p", metavar="NAME", help="Work in the project NAME instead of the current directory's."),
+]
+RefArg = Annotated[
+    Optional[str],
+    typer.Argument(metavar="[REF]", help="Session: id, id prefix, ctx_<id> or key; omitted: the current session.", show_default=False),
+]
+RequiredRef = Annotated[str, typer.Argument(metavar="REF", help="Session: id, id prefix, ctx_<id> or key.")]
+AllFlag = Annotated[bool, typer.Option("--all", "-a", help="Every project, not just the current one.")]

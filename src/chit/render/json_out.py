@@ -1,0 +1,32 @@
+"""JSON output: one document on stdout, errors as `{"error": …}` on stderr.
+
+Invariant: this module imports neither rich nor typer, so `--json` paths
+stay fast; output is never coloured.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import orjson
+
+
+def _bytes(value: Any, pretty: bool) -> bytes:
+    option = orjson.OPT_INDENT_2 if pretty else 0
+    return orjson.dumps(value, option=option) + b"\n"
+
+
+def emit(value: Any) -> None:
+    """Write `value` as the one JSON document of this command's stdout."""
+    out = sys.stdout
+    out.flush()
+    out.buffer.write(_bytes(value, out.isatty()))
+    out.buffer.flush()
+
+
+def emit_error(error: dict[str, Any]) -> None:
+    err = sys.stderr
+    err.flush()
+    err.buffer.write(_bytes({"error": error}, False))
+    err.buffer.flush()
