@@ -12,8 +12,8 @@ docs/api.md for the full reference.
 
 from __future__ import annotations
 
-from chit.service.snapshots import ImportResult, SnapshotOps
 from chit.service.lifecycle import CompactReport, DoctorReport, Finding
+from chit.service.snapshots import ImportResult, SnapshotOps
 
 
 class Chit(SnapshotOps):

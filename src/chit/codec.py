@@ -22,7 +22,6 @@ import orjson
 from chit.model import ROLES, STATES
 
 FORMAT_VERSION = 1
-MAX_NESTING = 64
 
 
 class BadRecord(Exception):

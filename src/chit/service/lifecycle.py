@@ -20,9 +20,9 @@ from typing import Any
 from chit import codec
 from chit.errors import Conflict, InvalidInput, NotFound, ReadOnly
 from chit.fold import fold, message_to_record
-from chit.model import Session, SessionSummary, format_ts, now, parse_ts
+from chit.model import Session, SessionSummary, format_ts, now
 from chit.service.sessions import SessionOps
-from chit.store import FILE_MODE, DIR_MODE, UUID_RE
+from chit.store import FILE_MODE, UUID_RE
 
 
 @dataclass(frozen=True)
@@ -256,5 +256,3 @@ def _cutoff(seconds: float | None) -> str | None:
         raise InvalidInput("a duration must be 0 or more")
     return format_ts(datetime.now(timezone.utc) - timedelta(seconds=seconds))
 
-
-__all__ = ["CompactReport", "DoctorReport", "Finding", "LifecycleOps", "compacted_records", "parse_ts", "DIR_MODE"]

@@ -9,6 +9,7 @@ has no match. Omitted (None) means the project's current session.
 
 from __future__ import annotations
 
+import builtins
 import re
 from datetime import datetime, timezone
 
@@ -159,7 +160,7 @@ class QueryOps(ServiceBase):
         limit: int | None = 20,
         role: str | None = None,
         tag: str | None = None,
-    ) -> list[SearchHit]:
+    ) -> builtins.list[SearchHit]:
         """Case-insensitive substring search over message text and manual
         titles (never JSON keys or ids); newest first."""
         if not isinstance(query, str) or not query.strip():
@@ -173,7 +174,7 @@ class QueryOps(ServiceBase):
         folded_query = query.casefold()
         named = project is not None or self.project_name is not None
         scope = [self.project(project)] if named else self.projects.all()
-        hits: list[SearchHit] = []
+        hits: builtins.list[SearchHit] = []
         for proj in scope:
             for session in self.sessions_in(proj):
                 if tag is not None and tag not in session.tags:
