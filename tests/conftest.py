@@ -1,0 +1,106 @@
+"""Shared fixtures: a real store in tmp_path, the API on it, and the CLI run
+both in-process and as a real `chit` subprocess. Nothing is mocked."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+import pytest
+
+from chit.api import Chit
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> object:
+        return orjson.loads(self.out)
+
+    def error_json(self) -> dict[str, object]:
+        return orjson.loads(self.err.strip().splitlines()[-1])["error"]  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty CHIT_HOME; CHIT_PROJECT cleared so the cwd decides."""
+    store = tmp_path / "home"
+    monkeypatch.setenv("CHIT_HOME", str(store))
+    monkeypatch.delenv("CHIT_PROJECT", raising=False)
+    monkeypatch.setenv("CHIT_LOCK_TIMEOUT", "5")
+    return store
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project directory (a git work tree) that is also the cwd."""
+    directory = tmp_path / "proj"
+    (directory / ".git").mkdir(parents=True)
+    monkeypatch.chdir(directory)
+    return directory
+
+
+@pytest.fixture
+def api(home: Path, workdir: Path) -> Chit:
+    return Chit(home, cwd=workdir)
+
+
+def run_cli(args: list[str], stdin: bytes | None = None, cwd: Path | None = None, env: dict[str, str] | None = None) -> Result:
+    """Run the real `chit` program (python -m chit) in a subprocess."""
+    full_env = {**os.environ, **(env or {})}
+    full_env.pop("CHIT_DEBUG", None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "chit", *args],
+        input=stdin if stdin is not None else b"",
+        capture_output=True,
+        cwd=cwd,
+        env=full_env,
+        timeout=60,
+    )
+    return Result(proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace"))
+
+
+@pytest.fixture
+def cli(home: Path, workdir: Path):  # type: ignore[no-untyped-def]
+    """`cli("ls", "--json")` runs chit as a subprocess in `workdir`."""
+
+    def call(*args: str, stdin: bytes | None = None, env: dict[str, str] | None = None) -> Result:
+        return run_cli(list(args), stdin=stdin, cwd=workdir, env=env)
+
+    return call
+
+
+@pytest.fixture
+def cli_inproc(home: Path, workdir: Path, capsysbinary: pytest.CaptureFixture[bytes]):  # type: ignore[no-untyped-def]
+    """`cli_inproc("ls")` runs chit's entry point in this process."""
+    from chit.cli.main import run
+
+    def call(*args: str) -> Result:
+        code = run(list(args))
+        captured = capsysbinary.readouterr()
+        return Result(code, captured.out.decode("utf-8", "replace"), captured.err.decode("utf-8", "replace"))
+
+    return call
+
+
+def tree_digest(root: Path) -> str:
+    """A hash of every path, mode and byte under `root` (for 'nothing changed')."""
+    digest = hashlib.sha256()
+    if not root.exists():
+        return "absent"
+    for path in sorted(root.rglob("*")):
+        st = path.lstat()
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + oct(st.st_mode).encode())
+        if path.is_file() and not path.is_symlink():
+            digest.update(path.read_bytes())
+        elif path.is_symlink():
+            digest.update(os.readlink(path).encode())
+    return digest.hexdigest()
