@@ -18,9 +18,9 @@ def register(app: typer.Typer) -> None:
     def ls(
         ctx: typer.Context,
         all_projects: AllFlag = False,
-        limit: Annotated[int, typer.Option("--limit", "-n", help="Show at most N sessions (0: all).")] = DEFAULT_LS_LIMIT,
-        tag: Annotated[Optional[str], typer.Option("--tag", "-t", help="Only sessions with this tag.")] = None,
-        state: Annotated[Optional[str], typer.Option("--state", help="Only sessions in this state: idle, running, error.")] = None,
+        limit: Annotated[int, typer.Option("--limit", "-n", metavar="N", help="Show at most N sessions (0: all).")] = DEFAULT_LS_LIMIT,
+        tag: Annotated[Optional[str], typer.Option("--tag", "-t", metavar="TAG", help="Only sessions with this tag.")] = None,
+        state: Annotated[Optional[str], typer.Option("--state", metavar="STATE", help="Only sessions in this state: idle, running, error.")] = None,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print full ids only, one per line.")] = False,
         project: ProjectOpt = None,
         json: JsonFlag = False,
@@ -83,9 +83,9 @@ def register(app: typer.Typer) -> None:
     def search(
         ctx: typer.Context,
         query: Annotated[str, typer.Argument(help="Text to find (case-insensitive) in messages and titles.")],
-        limit: Annotated[int, typer.Option("--limit", "-n", help="At most N hits (0: all).")] = 20,
-        role: Annotated[Optional[str], typer.Option("--role", "-r", help="Only messages with this role.")] = None,
-        tag: Annotated[Optional[str], typer.Option("--tag", "-t", help="Only sessions with this tag.")] = None,
+        limit: Annotated[int, typer.Option("--limit", "-n", metavar="N", help="At most N hits (0: all).")] = 20,
+        role: Annotated[Optional[str], typer.Option("--role", "-r", metavar="ROLE", help="Only messages with this role: system, user, assistant or tool.")] = None,
+        tag: Annotated[Optional[str], typer.Option("--tag", "-t", metavar="TAG", help="Only sessions with this tag.")] = None,
         project: ProjectOpt = None,
         json: JsonFlag = False,
     ) -> None:

@@ -39,10 +39,10 @@ def register(app: typer.Typer) -> None:
     def new(
         ctx: typer.Context,
         title: Annotated[Optional[str], typer.Argument(help="Title (default: from the first user message).")] = None,
-        key: Annotated[Optional[str], typer.Option("--key", "-k", help="A unique key to find this session by.")] = None,
-        tag: Annotated[Optional[list[str]], typer.Option("--tag", "-t", help="Tag (repeatable).")] = None,
-        meta: Annotated[Optional[list[str]], typer.Option("--meta", metavar="KEY=VALUE", help="Metadata (repeatable).")] = None,
-        system: Annotated[Optional[str], typer.Option("--system", help="Start with this system message.")] = None,
+        key: Annotated[Optional[str], typer.Option("--key", "-k", metavar="KEY", help="A unique key to find this session by.")] = None,
+        tag: Annotated[Optional[list[str]], typer.Option("--tag", "-t", metavar="TAG", help="Tag (repeatable).")] = None,
+        meta: Annotated[Optional[list[str]], typer.Option("--meta", metavar="KEY=VALUE", help="Metadata; a VALUE that is valid JSON keeps its type (repeatable).")] = None,
+        system: Annotated[Optional[str], typer.Option("--system", metavar="TEXT", help="Start with this system message.")] = None,
         project: ProjectOpt = None,
         json: JsonFlag = False,
     ) -> None:
@@ -56,13 +56,13 @@ def register(app: typer.Typer) -> None:
     def append(
         ctx: typer.Context,
         args: Annotated[list[str], typer.Argument(metavar="[REF] CONTENT", help="Message text, or - to read it from stdin.")],
-        role: Annotated[str, typer.Option("--role", "-r", help="system, user, assistant or tool.")] = "user",
-        key: Annotated[Optional[str], typer.Option("--key", "-k", help="Append to the session with this key, creating it on first use.")] = None,
-        model: Annotated[Optional[str], typer.Option("--model", "-m", help="Model that wrote the message.")] = None,
-        invocation: Annotated[Optional[str], typer.Option("--invocation-id", help="Groups the messages of one model call or tool run.")] = None,
-        input_tokens: Annotated[Optional[int], typer.Option("--input-tokens", min=0)] = None,
-        output_tokens: Annotated[Optional[int], typer.Option("--output-tokens", min=0)] = None,
-        meta: Annotated[Optional[list[str]], typer.Option("--meta", metavar="KEY=VALUE", help="Metadata (repeatable).")] = None,
+        role: Annotated[str, typer.Option("--role", "-r", metavar="ROLE", help="system, user, assistant or tool.")] = "user",
+        key: Annotated[Optional[str], typer.Option("--key", "-k", metavar="KEY", help="Append to the session with this key, creating it on first use.")] = None,
+        model: Annotated[Optional[str], typer.Option("--model", "-m", metavar="MODEL", help="Model that wrote the message.")] = None,
+        invocation: Annotated[Optional[str], typer.Option("--invocation-id", metavar="ID", help="Groups the messages of one model call or tool run.")] = None,
+        input_tokens: Annotated[Optional[int], typer.Option("--input-tokens", min=0, metavar="N", help="Prompt tokens the model call used.")] = None,
+        output_tokens: Annotated[Optional[int], typer.Option("--output-tokens", min=0, metavar="N", help="Tokens the model call produced.")] = None,
+        meta: Annotated[Optional[list[str]], typer.Option("--meta", metavar="KEY=VALUE", help="Metadata; a VALUE that is valid JSON keeps its type (repeatable).")] = None,
         project: ProjectOpt = None,
         json: JsonFlag = False,
     ) -> None:
@@ -85,8 +85,8 @@ def register(app: typer.Typer) -> None:
     def fork(
         ctx: typer.Context,
         ref: RefArg = None,
-        at: Annotated[Optional[int], typer.Option("--at", help="Copy turns 0..N (default: all).")] = None,
-        title: Annotated[Optional[str], typer.Option("--title", help='Title (default: "<title> (fork)").')] = None,
+        at: Annotated[Optional[int], typer.Option("--at", metavar="TURN", help="Copy turns 0..N (default: all).")] = None,
+        title: Annotated[Optional[str], typer.Option("--title", metavar="TITLE", help='Title (default: "<title> (fork)").')] = None,
         project: ProjectOpt = None,
         json: JsonFlag = False,
     ) -> None:
@@ -99,7 +99,7 @@ def register(app: typer.Typer) -> None:
     def rewind(
         ctx: typer.Context,
         args: Annotated[Optional[list[str]], typer.Argument(metavar="[REF] [TURN]", help="Keep the preamble and turns 0..TURN.")] = None,
-        invocation: Annotated[Optional[str], typer.Option("--invocation", help="Keep everything through this invocation id instead.")] = None,
+        invocation: Annotated[Optional[str], typer.Option("--invocation", metavar="ID", help="Keep everything through this invocation id instead.")] = None,
         project: ProjectOpt = None,
         json: JsonFlag = False,
     ) -> None:
