@@ -199,6 +199,16 @@ def format_ts_ns(mtime_ns: int) -> str:
     return format_ts(datetime.fromtimestamp(mtime_ns / 1e9, tz=timezone.utc))
 
 
+def _first_line(fd: int) -> bytes:
+    head = b""
+    while b"\n" not in head:
+        chunk = os.pread(fd, 65536, len(head))
+        if not chunk:
+            break
+        head += chunk
+    return head.split(b"\n", 1)[0]
+
+
 def _subdirs(directory: Path) -> list[str]:
     try:
         entries = os.scandir(directory)
@@ -225,16 +235,8 @@ class LockedSession:
 
     def check_writable(self) -> None:
         """Refuse to write to a file of a newer format version."""
-        head = b""
-        offset = 0
-        while b"\n" not in head:
-            chunk = os.pread(self.fd, 65536, offset)
-            if not chunk:
-                break
-            head += chunk
-            offset += len(chunk)
         try:
-            header = codec.decode_header(head.split(b"\n", 1)[0])
+            header = codec.decode_header(_first_line(self.fd))
         except codec.BadRecord:
             return
         if header["version"] > codec.FORMAT_VERSION:
@@ -350,6 +352,21 @@ class Store:
             if self.durable:
                 fsync_dir(path.parent)
         return path
+
+    def read_header(self, slug: str, session_id: str) -> dict[str, Any] | None:
+        """The header record alone (first line), or None if unreadable."""
+        try:
+            fd = _open_nofollow(self.session_path(slug, session_id), os.O_RDONLY)
+        except (NotFound, InvalidData, OSError):
+            return None
+        try:
+            first = _first_line(fd)
+        finally:
+            os.close(fd)
+        try:
+            return codec.decode_header(first)
+        except codec.BadRecord:
+            return None
 
     def read(self, slug: str, session_id: str, project_key: str, trash: bool = False) -> Log:
         path = self.session_path(slug, session_id, trash)

@@ -77,9 +77,9 @@ def register(app: typer.Typer) -> None:
         service = cli.service
         if key is not None:
             ref = service.ensure_keyed(key).id
-        target = service.resolve(ref)
-        message = service.append(target.id, role, content, invocation_id=invocation, model=model, tokens=tokens, metadata=pairs(meta))
-        cli.result({"session_id": target.id, **message.as_dict()}, lambda: _say(message.id))
+        _, session_id = service.locate_ref(ref)
+        message = service.append(session_id, role, content, invocation_id=invocation, model=model, tokens=tokens, metadata=pairs(meta))
+        cli.result({"session_id": session_id, **message.as_dict()}, lambda: _say(message.id))
 
     @app.command("fork")
     def fork(

@@ -17,7 +17,7 @@ from chit.fold import fold
 from chit.model import ROLES, Project, Session, SessionSummary
 from chit.paths import PROJECT_ENV, Layout, default_home
 from chit.projects import Projects
-from chit.store import Store
+from chit.store import UUID_RE, Store
 
 TEXT_MAX = 200
 TAG_MAX = 64
@@ -110,6 +110,8 @@ class ServiceBase:
 
     def locate(self, session_id: str, trash: bool = False) -> Project:
         """The project holding a session id (in sessions/ or in trash/)."""
+        if not isinstance(session_id, str) or not UUID_RE.match(session_id):
+            raise InvalidInput(f"not a full session id: {session_id!r} (resolve() takes prefixes and keys)")
         slugs = self.store.trash_slugs() if trash else self.store.project_slugs()
         for slug in slugs:
             if self.store.exists(slug, session_id, trash):

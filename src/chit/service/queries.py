@@ -26,12 +26,17 @@ class QueryOps(ServiceBase):
     # -- references -----------------------------------------------------
     def resolve(self, ref: str | None = None, project: str | None = None) -> Session:
         """The session a REF names (DESIGN.md §3)."""
+        return self.read_session(*self.locate_ref(ref, project))
+
+    def locate_ref(self, ref: str | None = None, project: str | None = None) -> tuple[Project, str]:
+        """(project, session id) a REF names, reading as little as possible:
+        file names for ids and prefixes, header lines for keys."""
         if ref is None:
             scope = self.project(project)
-            current = self.current(scope.name if project is not None else None)
+            current = self._current_id(scope)
             if current is None:
                 raise NotFound(f"no current session in project {scope.name!r}; give a REF or run `chit new`")
-            return current
+            return scope, current
         if not isinstance(ref, str) or "\x00" in ref:
             raise InvalidInput("session reference contains a NUL byte")
         text = ref.strip()
@@ -39,35 +44,36 @@ class QueryOps(ServiceBase):
         if lowered.startswith("ctx_"):
             lowered = lowered[4:]
         if UUID_RE.match(lowered):
-            return self.get(lowered)
+            return self.locate(lowered), lowered
         named = project is not None or self.project_name is not None
         scope = self.project(project)
         if text:
-            keyed = [s for s in self.sessions_in(scope) if s.key == text]
-            if keyed:
-                return keyed[0]
+            keyed = self.find_key(scope, text)
+            if keyed is not None:
+                return scope, keyed
         if not _PREFIX_RE.match(lowered):
             raise NotFound(f"no session matches {ref!r} in project {scope.name!r}")
-        matches = self._prefix_matches(lowered, [scope])
+        matches = self._prefix_ids(lowered, [scope])
         if not matches and not named:
-            matches = self._prefix_matches(lowered, self.projects.all())
+            matches = self._prefix_ids(lowered, self.projects.all())
         if not matches:
             raise NotFound(f"no session matches {ref!r}")
         if len(matches) > 1:
-            raise self._ambiguous(ref, [m.summary(p.name) for p, m in matches])
-        return matches[0][1]
+            found = [self.read_session(p, i).summary(p.name) for p, i in matches]
+            found.sort(key=lambda s: s.updated_at, reverse=True)
+            raise self._ambiguous(ref, found)
+        return matches[0]
 
-    def _prefix_matches(self, prefix: str, projects: list[Project]) -> list[tuple[Project, Session]]:
-        hits = []
-        for project in projects:
-            ids = [i for i in self.store.session_ids(project.slug) if i.startswith(prefix)]
-            for session_id in ids:
-                try:
-                    hits.append((project, self.read_session(project, session_id)))
-                except NotFound:
-                    continue
-        hits.sort(key=lambda pair: pair[1].updated_at, reverse=True)
-        return hits
+    def find_key(self, scope: Project, key: str) -> str | None:
+        """Id of the session with `key` in the project, from header lines."""
+        for session_id in self.store.session_ids(scope.slug):
+            header = self.store.read_header(scope.slug, session_id)
+            if header is not None and header.get("key") == key:
+                return session_id
+        return None
+
+    def _prefix_ids(self, prefix: str, projects: list[Project]) -> list[tuple[Project, str]]:
+        return [(p, i) for p in projects for i in self.store.session_ids(p.slug) if i.startswith(prefix)]
 
     def _ambiguous(self, ref: str, matches: list[SessionSummary]) -> Ambiguous:
         reference = datetime.now(timezone.utc)
@@ -87,7 +93,9 @@ class QueryOps(ServiceBase):
         if not _PREFIX_RE.match(lowered):
             return []
         scope = self.projects.all() if all_projects else [self.project(project)]
-        return [s.summary(p.name) for p, s in self._prefix_matches(lowered, scope)]
+        found = [self.read_session(p, i).summary(p.name) for p, i in self._prefix_ids(lowered, scope)]
+        found.sort(key=lambda s: s.updated_at, reverse=True)
+        return found
 
     # -- listing --------------------------------------------------------
     def project_counts(self) -> list[tuple[Project, int]]:
@@ -128,19 +136,27 @@ class QueryOps(ServiceBase):
     def current(self, project: str | None = None) -> Session | None:
         """The project's current session: the last one created or loaded."""
         scope = self.project(project)
+        session_id = self._current_id(scope)
+        return None if session_id is None else self.read_session(scope, session_id)
+
+    def _current_id(self, scope: Project) -> str | None:
         data = self.store.read_json(self.layout.current_file(scope.slug))
         session_id = data.get("id") if isinstance(data, dict) else None
         if not isinstance(session_id, str) or not UUID_RE.match(session_id):
             return None
-        if not self.store.exists(scope.slug, session_id):
-            return None
-        return self.read_session(scope, session_id)
+        return session_id if self.store.exists(scope.slug, session_id) else None
 
     def set_current(self, session: Session | str) -> None:
         """Make a session its project's current one (ending the previous)."""
         session_id = session if isinstance(session, str) else session.id
         project = self.locate(session_id)
         self.store.write_json(self.layout.current_file(project.slug), {"id": session_id, "since": now()})
+
+    def load(self, ref: str | None = None, project: str | None = None) -> Session:
+        """Resume a session: resolve `ref` and make it its project's current one."""
+        session = self.resolve(ref, project)
+        self.set_current(session.id)
+        return session
 
     def end(self, project: str | None = None) -> bool:
         """End the project's current session; True if there was one."""

@@ -114,20 +114,18 @@ class SessionOps(QueryOps):
     @contextmanager
     def _locked(self, ref: str | None) -> Iterator[tuple[Project, LockedSession, Session]]:
         """Resolve `ref`, lock its file, and fold it afresh under the lock."""
-        target = self.resolve(ref)
-        project = self.locate(target.id)
-        with self.store.locked(project.slug, target.id, project.key) as held:
+        project, session_id = self.locate_ref(ref)
+        with self.store.locked(project.slug, session_id, project.key) as held:
             held.check_writable()
             log = held.read()
             yield project, held, fold(log.header, log.events, log.issues, log.read_only)
 
     def _append_event(self, ref: str | None, record: dict[str, Any]) -> Session:
-        target = self.resolve(ref)
-        project = self.locate(target.id)
-        with self.store.locked(project.slug, target.id, project.key) as held:
+        project, session_id = self.locate_ref(ref)
+        with self.store.locked(project.slug, session_id, project.key) as held:
             held.check_writable()
             held.append([{**record, "ts": now()}])
-        return self.read_session(project, target.id)
+        return self.read_session(project, session_id)
 
     # -- create ---------------------------------------------------------
     def create(
@@ -179,7 +177,7 @@ class SessionOps(QueryOps):
         if tags:
             records.append({"type": "tag", "tags": tags, "ts": header["created_at"]})
         with self.store.project_lock(scope.slug):
-            if key is not None and any(s.key == key for s in self.sessions_in(scope)):
+            if key is not None and self.find_key(scope, key) is not None:
                 raise Conflict(f"project {scope.name!r} already has a session with key {key!r}")
             self.store.create(scope.slug, session_id, records)
         if make_current:
@@ -190,13 +188,15 @@ class SessionOps(QueryOps):
         """The session with `key` in the project, created on first use."""
         clean_key = clean_line(key, "key", KEY_MAX)
         scope = self.project(project, create=True)
-        for session in self.sessions_in(scope):
-            if session.key == clean_key:
-                return session
-        try:
-            return self.create(project, key=clean_key, title=title)
-        except Conflict:  # created by another process just now
-            return next(s for s in self.sessions_in(scope) if s.key == clean_key)
+        found = self.find_key(scope, clean_key)
+        if found is None:
+            try:
+                return self.create(project, key=clean_key, title=title)
+            except Conflict:  # created by another process just now
+                found = self.find_key(scope, clean_key)
+                if found is None:
+                    raise
+        return self.read_session(scope, found)
 
     # -- messages -------------------------------------------------------
     def append(
@@ -212,9 +212,8 @@ class SessionOps(QueryOps):
     ) -> Message:
         """Append one message; returns it once it is on disk."""
         message = make_message(role, content, invocation_id=invocation_id, model=model, tokens=tokens, metadata=metadata)
-        target = self.resolve(ref)
-        project = self.locate(target.id)
-        with self.store.locked(project.slug, target.id, project.key) as held:
+        project, session_id = self.locate_ref(ref)
+        with self.store.locked(project.slug, session_id, project.key) as held:
             held.check_writable()
             held.append([message_to_record(message)])
         return message

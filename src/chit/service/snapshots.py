@@ -136,7 +136,7 @@ class SnapshotOps(LifecycleOps):
                 raise Conflict(f"snapshot already imported as session {session_id[:8]}")
             changed = True
         key = body.get("key")
-        if key is not None and any(s.key == key for s in self.sessions_in(scope)):
+        if key is not None and self.find_key(scope, key) is not None:
             if not changed:
                 raise Conflict(f"project {scope.name!r} already has a session with key {key!r}")
             key = None
