@@ -35,7 +35,7 @@ def _summaries(cli: Cli, items: list[SessionSummary], verb: str) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("rm")
+    @app.command("rm", rich_help_panel="Keep the store")
     def rm(
         ctx: typer.Context,
         refs: Annotated[list[str], typer.Argument(metavar="REF...", help="Sessions to move to the trash.")],
@@ -48,14 +48,14 @@ def register(app: typer.Typer) -> None:
         removed = [cli.service.delete(t.id).summary(cli.service.locate(t.id, trash=True).name) for t in targets]
         _summaries(cli, removed, "Trashed")
 
-    @app.command("restore")
+    @app.command("restore", rich_help_panel="Keep the store")
     def restore(ctx: typer.Context, ref: RequiredRef, json: JsonFlag = False) -> None:
         """Bring a session back from the trash."""
         cli: Cli = ctx.obj.use(json)
         session = cli.service.restore(ref)
         cli.result(session.header_dict(), lambda: _say(f"restored {session.short_id}  {session.title}"))
 
-    @app.command("trash")
+    @app.command("trash", rich_help_panel="Keep the store")
     def trash(
         ctx: typer.Context,
         all_projects: AllFlag = False,
@@ -90,7 +90,7 @@ def register(app: typer.Typer) -> None:
         gone = cli.service.empty_trash(all_projects=all_projects, older_than=age, dry_run=dry_run)
         _summaries(cli, gone, "Would delete" if dry_run else "Deleted")
 
-    @app.command("state")
+    @app.command("state", rich_help_panel="Edit")
     def state(
         ctx: typer.Context,
         ref: RefArg = None,
@@ -144,7 +144,7 @@ def register(app: typer.Typer) -> None:
 
         cli.result(data, human)
 
-    @app.command("gc")
+    @app.command("gc", rich_help_panel="Keep the store")
     def gc(
         ctx: typer.Context,
         older_than: Annotated[str, typer.Option("--older-than", metavar="AGE", help="Trash sessions idle for longer than AGE (e.g. 90d).")],
@@ -158,7 +158,7 @@ def register(app: typer.Typer) -> None:
         stale = cli.service.cleanup(duration(older_than), all_projects=all_projects, dry_run=dry_run)
         _summaries(cli, stale, "Would trash" if dry_run else "Trashed")
 
-    @app.command("compact")
+    @app.command("compact", rich_help_panel="Keep the store")
     def compact(ctx: typer.Context, ref: RefArg = None, project: ProjectOpt = None, json: JsonFlag = False) -> None:
         """Rewrite a session without what rewind/pop dropped and corrupt lines."""
         cli: Cli = ctx.obj.use(json, project)
@@ -171,7 +171,7 @@ def register(app: typer.Typer) -> None:
             ),
         )
 
-    @app.command("doctor")
+    @app.command("doctor", rich_help_panel="Keep the store")
     def doctor(
         ctx: typer.Context,
         repair: Annotated[bool, typer.Option("--repair", help="Fix what can be fixed (compacts damaged sessions).")] = False,
@@ -191,7 +191,7 @@ def register(app: typer.Typer) -> None:
         if not report.ok:
             raise typer.Exit(int(ExitStatus.INVALID))
 
-    @app.command("export")
+    @app.command("export", rich_help_panel="Move data")
     def export(
         ctx: typer.Context,
         ref: RefArg = None,
@@ -212,7 +212,7 @@ def register(app: typer.Typer) -> None:
         path = cli.service.export_to_file(ref, fmt, output, force=force)
         cli.result({"path": str(path), "format": fmt}, lambda: _say(str(path)))
 
-    @app.command("import")
+    @app.command("import", rich_help_panel="Move data")
     def import_(
         ctx: typer.Context,
         source: Annotated[str, typer.Argument(metavar="FILE", help="A snapshot from `chit export -f json`, or - for stdin.")],

@@ -14,7 +14,7 @@ DEFAULT_LS_LIMIT = 50
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("ls")
+    @app.command("ls", rich_help_panel="Sessions")
     def ls(
         ctx: typer.Context,
         all_projects: AllFlag = False,
@@ -54,7 +54,7 @@ def register(app: typer.Typer) -> None:
 
         cli.result(session.as_dict(), human)
 
-    @app.command("show")
+    @app.command("show", rich_help_panel="Sessions")
     def show(
         ctx: typer.Context,
         ref: RefArg = None,
@@ -65,7 +65,7 @@ def register(app: typer.Typer) -> None:
         """Print a session's transcript with turn numbers."""
         _print_session(ctx.obj.use(json, project), ref, not no_pager)
 
-    @app.command("load")
+    @app.command("load", rich_help_panel="Sessions")
     def load(
         ctx: typer.Context,
         ref: RefArg = None,
@@ -79,7 +79,7 @@ def register(app: typer.Typer) -> None:
         cli.service.set_current(session.id)
         _print_session(cli, session.id, not no_pager)
 
-    @app.command("search")
+    @app.command("search", rich_help_panel="Sessions")
     def search(
         ctx: typer.Context,
         query: Annotated[str, typer.Argument(help="Text to find (case-insensitive) in messages and titles.")],
@@ -102,7 +102,7 @@ def register(app: typer.Typer) -> None:
 
         cli.result([h.as_dict() for h in found], human)
 
-    @app.command("projects")
+    @app.command("projects", rich_help_panel="Move data")
     def projects(ctx: typer.Context, json: JsonFlag = False) -> None:
         """List projects with their paths and session counts."""
         cli: Cli = ctx.obj.use(json)

@@ -35,7 +35,7 @@ def ref_and_value(args: list[str], what: str) -> tuple[str | None, str]:
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("new")
+    @app.command("new", rich_help_panel="Sessions")
     def new(
         ctx: typer.Context,
         title: Annotated[Optional[str], typer.Argument(help="Title (default: from the first user message).")] = None,
@@ -52,7 +52,7 @@ def register(app: typer.Typer) -> None:
         session = cli.service.create(title=title, key=key, tags=tag or (), metadata=pairs(meta), messages=initial)
         cli.result(session.header_dict(), lambda: _say(session.id))
 
-    @app.command("append")
+    @app.command("append", rich_help_panel="Sessions")
     def append(
         ctx: typer.Context,
         args: Annotated[list[str], typer.Argument(metavar="[REF] CONTENT", help="Message text, or - to read it from stdin.")],
@@ -81,7 +81,7 @@ def register(app: typer.Typer) -> None:
         message = service.append(session_id, role, content, invocation_id=invocation, model=model, tokens=tokens, metadata=pairs(meta))
         cli.result({"session_id": session_id, **message.as_dict()}, lambda: _say(message.id))
 
-    @app.command("fork")
+    @app.command("fork", rich_help_panel="Edit")
     def fork(
         ctx: typer.Context,
         ref: RefArg = None,
@@ -95,7 +95,7 @@ def register(app: typer.Typer) -> None:
         session = cli.service.fork(ref, at=at, title=title)
         cli.result(session.header_dict(), lambda: _say(session.id))
 
-    @app.command("rewind")
+    @app.command("rewind", rich_help_panel="Edit")
     def rewind(
         ctx: typer.Context,
         args: Annotated[Optional[list[str]], typer.Argument(metavar="[REF] [TURN]", help="Keep the preamble and turns 0..TURN.")] = None,
@@ -120,7 +120,7 @@ def register(app: typer.Typer) -> None:
         data = {"id": session.id, "dropped": dropped, "turns": session.turns, "messages": len(session.messages)}
         cli.result(data, lambda: _say(f"dropped {dropped} message(s); {session.short_id} now has {session.turns} turn(s)"))
 
-    @app.command("pop")
+    @app.command("pop", rich_help_panel="Edit")
     def pop(ctx: typer.Context, ref: RefArg = None, project: ProjectOpt = None, json: JsonFlag = False) -> None:
         """Drop the last message (recoverable until `chit compact`)."""
         cli: Cli = ctx.obj.use(json, project)
@@ -128,7 +128,7 @@ def register(app: typer.Typer) -> None:
         popped = cli.service.pop(session.id)
         cli.result({"id": session.id, "popped": popped}, lambda: _say("dropped the last message" if popped else "no message to drop"))
 
-    @app.command("rename")
+    @app.command("rename", rich_help_panel="Edit")
     def rename(
         ctx: typer.Context,
         args: Annotated[list[str], typer.Argument(metavar="[REF] TITLE", help='New title; "" clears it.')],
@@ -141,7 +141,7 @@ def register(app: typer.Typer) -> None:
         session = cli.service.rename(ref, title)
         _confirm(cli, session, f"{session.short_id}: {session.title}")
 
-    @app.command("tag")
+    @app.command("tag", rich_help_panel="Edit")
     def tag(
         ctx: typer.Context,
         ref: RequiredRef,
@@ -154,7 +154,7 @@ def register(app: typer.Typer) -> None:
         session = cli.service.tag(ref, *tags)
         _confirm(cli, session, f"{session.short_id}: {', '.join(session.tags) or '(no tags)'}")
 
-    @app.command("untag")
+    @app.command("untag", rich_help_panel="Edit")
     def untag(
         ctx: typer.Context,
         ref: RequiredRef,

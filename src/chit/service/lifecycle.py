@@ -173,7 +173,8 @@ class LifecycleOps(SessionOps):
 
     # -- run state ------------------------------------------------------
     def running(self, project: str | None = None, *, all_projects: bool = True) -> list[Session]:
-        found = [self.get(s.id) for s in self.list(project, all_projects=all_projects, state="running")]
+        everywhere = all_projects and project is None  # a named project narrows the search
+        found = [self.get(s.id) for s in self.list(project, all_projects=everywhere, state="running")]
         return found
 
     def stuck(self, threshold: float, project: str | None = None, *, all_projects: bool = True) -> list[Session]:

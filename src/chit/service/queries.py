@@ -43,6 +43,8 @@ class QueryOps(ServiceBase):
         lowered = text.lower()
         if lowered.startswith("ctx_"):
             lowered = lowered[4:]
+        if not lowered:
+            raise InvalidInput("session reference is empty; give an id, an id prefix or a key")
         if UUID_RE.match(lowered):
             return self.locate(lowered), lowered
         named = project is not None or self.project_name is not None
