@@ -47,6 +47,10 @@ def run(args: list[str]) -> int:
     except ChitError as exc:
         _report(exc.to_dict(), as_json)
         return int(exc.exit_status)
+    except click_exc.NoArgsIsHelpError as exc:
+        if exc.message:  # plain (non-rich) help comes back as the message
+            sys.stdout.write(exc.message + "\n")
+        return int(ExitStatus.OK)
     except click_exc.UsageError as exc:
         hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx is not None else ""
         _report({"code": "USAGE", "message": exc.format_message() + hint}, as_json)

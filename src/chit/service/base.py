@@ -12,7 +12,7 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
-from chit.errors import InvalidInput, NotFound
+from chit.errors import InvalidInput, NotFound, StorageError
 from chit.fold import fold
 from chit.model import ROLES, Project, Session, SessionSummary
 from chit.paths import PROJECT_ENV, Layout, default_home
@@ -78,6 +78,13 @@ def check_metadata(metadata: Any) -> dict[str, Any]:
     return dict(metadata)
 
 
+def _working_directory() -> Path:
+    try:
+        return Path.cwd()
+    except FileNotFoundError:
+        raise StorageError("the working directory no longer exists; cd somewhere or pass -p NAME") from None
+
+
 class ServiceBase:
     """State every operation needs: the store, the projects, the scope."""
 
@@ -93,7 +100,7 @@ class ServiceBase:
         self.layout = Layout(Path(home).expanduser().absolute() if home else default_home())
         self.store = Store(self.layout, durable, lock_timeout)
         self.projects = Projects(self.store)
-        self.cwd = Path(cwd) if cwd else Path.cwd()
+        self.cwd = Path(cwd) if cwd else _working_directory()
         env_project = os.environ.get(PROJECT_ENV) or None
         self.project_name: str | None = project if project is not None else env_project
 
