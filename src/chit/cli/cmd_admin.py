@@ -120,13 +120,20 @@ def register(app: typer.Typer) -> None:
             cli.result([s.header_dict() for s in found], listing)
             return
         from chit.cli.parse import pairs
+        from chit.model import STATES
+        from chit.service.base import clean_line
 
+        if new_state is None and ref in STATES:  # `chit state running`: STATE of the current session
+            ref, new_state = None, ref
+        values = pairs(set_, "--set")  # validate every change before writing any
+        for key in [*values, *(unset or [])]:
+            clean_line(key, "key")
         target = service.resolve(ref)
         if new_state is not None:
             service.set_state(target.id, new_state, turn_id=turn_id, error=error)
         elif turn_id is not None or error is not None:
             raise InvalidInput("--turn-id and --error go with a STATE")
-        for key, value in pairs(set_, "--set").items():
+        for key, value in values.items():
             service.set_value(target.id, key, value)
         for key in unset or []:
             service.unset_value(target.id, key)
@@ -206,6 +213,9 @@ def register(app: typer.Typer) -> None:
         if output is None:
             session, data = cli.service.export_bytes(ref, fmt)
             cli.warn_damaged(session)
+            if cli.json and fmt != "json":  # --json: one JSON document (a snapshot already is one)
+                cli.result({"id": session.id, "format": fmt, "content": data.decode("utf-8")}, lambda: None)
+                return
             sys.stdout.flush()
             sys.stdout.buffer.write(data)
             return

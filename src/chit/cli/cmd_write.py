@@ -74,11 +74,16 @@ def register(app: typer.Typer) -> None:
         if content == "-":
             content = _read_stdin()
         tokens = (input_tokens, output_tokens) if input_tokens is not None or output_tokens is not None else None
+        metadata = pairs(meta)
         service = cli.service
         if key is not None:
+            from chit.service.sessions import make_message
+
+            # validate the message before --key may create its session
+            make_message(role, content, invocation_id=invocation, model=model, tokens=tokens, metadata=metadata)
             ref = service.ensure_keyed(key).id
         _, session_id = service.locate_ref(ref)
-        message = service.append(session_id, role, content, invocation_id=invocation, model=model, tokens=tokens, metadata=pairs(meta))
+        message = service.append(session_id, role, content, invocation_id=invocation, model=model, tokens=tokens, metadata=metadata)
         cli.result({"session_id": session_id, **message.as_dict()}, lambda: _say(message.id))
 
     @app.command("fork", rich_help_panel="Edit")

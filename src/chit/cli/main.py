@@ -37,6 +37,7 @@ def run(args: list[str]) -> int:
     as_json = _wants_json(args)
     try:
         from typer import main as typer_main
+        from typer import exceptions as typer_exc
         from typer._click import exceptions as click_exc
 
         from chit.cli.app import build
@@ -55,7 +56,7 @@ def run(args: list[str]) -> int:
         hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx is not None else ""
         _report({"code": "USAGE", "message": exc.format_message() + hint}, as_json)
         return int(ExitStatus.USAGE)
-    except click_exc.Abort:
+    except typer_exc.Abort:
         sys.stderr.write("\n")
         return int(ExitStatus.INTERRUPTED)
     except KeyboardInterrupt:

@@ -63,7 +63,7 @@ def sessions(items: Sequence[SessionSummary], show_project: bool, empty: str = "
     table.columns[3].justify = "right"
     table.columns[4].justify = "right"
     for s in items:
-        row = [
+        row: list[Text | str] = [
             Text(s.short_id, style="cyan"),
             Text(s.title),
             Text(",".join(s.tags), style="magenta"),

@@ -107,7 +107,8 @@ class LifecycleOps(SessionOps):
         project = self.locate(target.id)
         source = self.store.session_path(project.slug, target.id)
         with self.store.locked(project.slug, target.id, project.key) as held:
-            held.append([{"type": "trash", "ts": now()}])
+            if not target.read_only:  # a newer chit's file is moved as it is
+                held.append([{"type": "trash", "ts": now()}])
             self.store.move(source, self.store.session_path(project.slug, target.id, trash=True))
         return self.read_session(project, target.id, trash=True)
 

@@ -75,7 +75,8 @@ class QueryOps(ServiceBase):
         return None
 
     def _prefix_ids(self, prefix: str, projects: list[Project]) -> list[tuple[Project, str]]:
-        return [(p, i) for p in projects for i in self.store.session_ids(p.slug) if i.startswith(prefix)]
+        bare = prefix.replace("-", "")
+        return [(p, i) for p in projects for i in self.store.session_ids(p.slug) if i.replace("-", "").startswith(bare)]
 
     def _ambiguous(self, ref: str, matches: list[SessionSummary]) -> Ambiguous:
         reference = datetime.now(timezone.utc)

@@ -18,6 +18,7 @@ from chit.errors import Conflict, InvalidInput, NotFound
 from chit.fold import fold, message_to_record, turn_starts
 from chit.model import STATES, Message, Project, RunState, Session, Tokens, now
 from chit.service.base import (
+    TEXT_MAX,
     check_encodable,
     check_metadata,
     check_role,
@@ -257,11 +258,11 @@ class SessionOps(QueryOps):
         else:
             keep = len(source.messages)
             at = source.turns - 1 if source.turns else None
-        new_title = clean_line(title, "title") if title else f"{source.title} (fork)"
+        new_title = clean_line(title, "title") if title else f"{source.title[: TEXT_MAX - 7]} (fork)"
         project = self.locate(source.id)
         return self._write_new(
             project,
-            new_title[:200],
+            new_title,
             None,
             dict(source.metadata),
             list(source.messages[:keep]),

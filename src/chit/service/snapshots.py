@@ -21,9 +21,10 @@ import orjson
 from chit import exporters
 from chit.errors import ChitError, Conflict, InvalidData, InvalidInput, NotFound
 from chit.fold import message_from_record
-from chit.model import Message, Session
+from chit.model import Message, Session, format_ts, parse_ts
+from chit.service.base import check_metadata, check_tag, clean_line
 from chit.service.lifecycle import LifecycleOps
-from chit.service.sessions import _as_message, new_id
+from chit.service.sessions import KEY_MAX, _as_message, new_id
 from chit.store import FILE_MODE, UUID_RE, os_errors, write_atomic
 
 
@@ -122,7 +123,15 @@ class SnapshotOps(LifecycleOps):
         body = parse_snapshot(data)
         try:
             messages = [_as_message(message_from_record(_message_record(r))) for r in body["messages"]]
-            tags = [str(t) for t in body.get("tags") or []]
+            tags = [check_tag(t) for t in body.get("tags") or []]
+            title = clean_line(body["title"], "title") if body.get("title") else None
+            key = clean_line(body["key"], "key", KEY_MAX) if body.get("key") is not None else None
+            parent = _parent(body.get("parent"))
+            try:
+                parse_ts(body["created_at"])
+            except ValueError:
+                raise InvalidData("snapshot created_at is not an RFC 3339 timestamp") from None
+            values = check_metadata({clean_line(k, "key", KEY_MAX): v for k, v in (body.get("values") or {}).items()})
             scope = self.project(project, create=True)
         except ChitError as exc:
             if isinstance(exc, InvalidInput):
@@ -135,26 +144,24 @@ class SnapshotOps(LifecycleOps):
             if existing is not None and _same_messages(existing, messages):
                 raise Conflict(f"snapshot already imported as session {session_id[:8]}")
             changed = True
-        key = body.get("key")
         if key is not None and self.find_key(scope, key) is not None:
             if not changed:
                 raise Conflict(f"project {scope.name!r} already has a session with key {key!r}")
             key = None
         self.projects.ensure(scope)
-        parent = body.get("parent")
         session = self._write_new(
             scope,
-            body.get("title"),
+            title,
             key,
             body.get("metadata") or {},
             messages,
             tags,
-            {"id": str(parent.get("id")), "turn": parent.get("turn")} if parent else None,
+            parent,
             True,
             session_id=new_id() if changed else session_id,
-            created_at=body["created_at"],
+            created_at=utc_timestamp(body["created_at"], "created_at"),
         )
-        for value_key, value in (body.get("values") or {}).items():
+        for value_key, value in values.items():
             self.set_value(session.id, value_key, value)
         return ImportResult(self.get(session.id), changed)
 
@@ -170,13 +177,32 @@ class SnapshotOps(LifecycleOps):
             return None
 
 
+def _parent(value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value.get("id"), str) or not UUID_RE.match(value["id"]):
+        raise InvalidData("snapshot parent has no valid id")
+    turn = value.get("turn")
+    if turn is not None and (isinstance(turn, bool) or not isinstance(turn, int) or turn < 0):
+        raise InvalidData("snapshot parent turn is not a whole number")
+    return {"id": value["id"], "turn": turn}
+
+
 def _message_record(record: Any) -> dict[str, Any]:
     if not isinstance(record, dict):
         raise InvalidData("snapshot message is not an object")
     for name in ("id", "role", "content", "ts"):
         if not isinstance(record.get(name), str):
             raise InvalidData(f"snapshot message field {name!r} is missing or has the wrong type")
-    return record
+    return {**record, "ts": utc_timestamp(record["ts"], "message ts")}
+
+
+def utc_timestamp(text: str, what: str) -> str:
+    """A snapshot's RFC 3339 timestamp in chit's own UTC form (`...Z`)."""
+    try:
+        return format_ts(parse_ts(text))
+    except ValueError:
+        raise InvalidData(f"snapshot {what} is not an RFC 3339 timestamp: {text[:40]!r}") from None
 
 
 def _same_messages(existing: Session, messages: list[Message]) -> bool:

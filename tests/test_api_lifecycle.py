@@ -1,0 +1,195 @@
+"""Sessions over time: run state, running/stuck, trash/restore/empty,
+cleanup by TTL, compaction."""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import replace
+from pathlib import Path
+
+import orjson
+import pytest
+from conftest import tree_digest
+
+from chit.api import Chit
+from chit.errors import InvalidInput, NotFound
+from chit.model import Session
+
+OLD = "2001-01-01T00:00:00.000000Z"
+
+
+def session_file(api: Chit, session_id: str, trash: bool = False) -> Path:
+    slug = api.project().slug
+    return api.layout.trash_file(slug, session_id) if trash else api.layout.session_file(slug, session_id)
+
+
+def age_session(api: Chit, session_id: str) -> None:
+    """Rewrite every timestamp of a session file to long ago (as if old)."""
+    path = session_file(api, session_id)
+    records = [orjson.loads(line) for line in path.read_bytes().splitlines()]
+    for record in records:
+        for name in ("ts", "created_at"):
+            if name in record:
+                record[name] = OLD
+    path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
+
+
+# -- run state -----------------------------------------------------------
+
+
+def test_running_lists_running_sessions_everywhere(api: Chit) -> None:
+    a = api.create(title="a")
+    b = api.create("other", title="b")
+    api.create(title="idle one")
+    api.set_state(a.id, "running", turn_id="ta")
+    api.set_state(b.id, "running", turn_id="tb")
+    running = api.running()
+    assert sorted((s.id, s.run.turn_id) for s in running) == sorted([(a.id, "ta"), (b.id, "tb")])
+    assert all(s.run.since for s in running)
+    api.set_state(a.id, "idle")
+    assert [s.id for s in api.running()] == [b.id]
+    api.set_state(b.id, "error", error="crashed")
+    assert api.running() == []
+    assert api.get(b.id).run.error == "crashed"
+
+
+def test_stuck_uses_the_threshold(api: Chit) -> None:
+    old = api.create(title="old")
+    fresh = api.create(title="fresh")
+    api.set_state(old.id, "running", turn_id="t-old")
+    age_session(api, old.id)
+    api.set_state(fresh.id, "running", turn_id="t-new")
+    assert api.get(old.id).run.since == OLD
+    assert [s.id for s in api.stuck(3600)] == [old.id]
+    assert sorted(s.id for s in api.stuck(0)) == sorted([old.id, fresh.id])
+    with pytest.raises(InvalidInput):
+        api.stuck(-1)
+
+
+# -- trash ---------------------------------------------------------------
+
+
+def test_delete_moves_to_trash_and_restore_brings_back(api: Chit) -> None:
+    s = api.create(title="doomed", messages=[{"role": "user", "content": "keep me"}])
+    deleted = api.delete(s.short_id)
+    assert deleted.id == s.id and deleted.deleted_at is not None
+    assert not session_file(api, s.id).exists()
+    assert session_file(api, s.id, trash=True).is_file()
+    assert api.list() == []
+    assert api.current() is None
+    with pytest.raises(NotFound):
+        api.get(s.id)
+    assert [t.id for t in api.trash()] == [s.id]
+    restored = api.restore(s.id[:6].upper())
+    assert restored.id == s.id and restored.deleted_at is None
+    assert [m.content for m in restored.messages] == ["keep me"]
+    assert restored.title == "doomed"
+    assert [x.id for x in api.list()] == [s.id]
+    assert api.trash() == []
+
+
+def test_restore_unknown_is_not_found(api: Chit) -> None:
+    api.create()
+    with pytest.raises(NotFound):
+        api.restore("abcdef")
+
+
+def test_empty_trash(api: Chit, home: Path) -> None:
+    keep = api.create(title="keep")
+    gone = api.create(title="gone")
+    api.delete(gone.id)
+    before = tree_digest(home)
+    assert [s.id for s in api.empty_trash(dry_run=True)] == [gone.id]
+    assert tree_digest(home) == before
+    assert api.empty_trash(older_than=3600) == []  # trashed just now
+    assert [s.id for s in api.empty_trash()] == [gone.id]
+    assert not session_file(api, gone.id, trash=True).exists()
+    assert api.trash() == []
+    with pytest.raises(NotFound):
+        api.restore(gone.id)
+    assert [s.id for s in api.list()] == [keep.id]
+
+
+# -- cleanup -------------------------------------------------------------
+
+
+def test_cleanup_trashes_only_stale_idle_sessions(api: Chit, home: Path) -> None:
+    stale = api.create(title="stale", messages=[{"role": "user", "content": "x"}])
+    busy = api.create(title="busy")
+    api.set_state(busy.id, "running")
+    fresh = api.create(title="fresh")
+    age_session(api, stale.id)
+    age_session(api, busy.id)
+    before = tree_digest(home)
+    assert [s.id for s in api.cleanup(3600, dry_run=True)] == [stale.id]
+    assert tree_digest(home) == before
+    assert [s.id for s in api.cleanup(3600)] == [stale.id]
+    assert sorted(s.id for s in api.list()) == sorted([busy.id, fresh.id])
+    assert [s.id for s in api.trash()] == [stale.id]
+    assert api.cleanup(3600) == []
+    with pytest.raises(InvalidInput):
+        api.cleanup(-5)
+
+
+# -- compact -------------------------------------------------------------
+
+
+def comparable(session: Session) -> Session:
+    return replace(session, dropped=0, issues=())
+
+
+def test_compact_drops_dropped_messages_and_corrupt_lines(api: Chit) -> None:
+    s = api.create(title="t", key="k1", metadata={"m": 1}, tags=["x"])
+    for n in range(3):
+        api.append(s.id, "user", f"q{n}", invocation_id=f"i{n}")
+        api.append(s.id, "assistant", f"a{n}", model="mod", tokens=(1, 2), metadata={"n": n})
+    path = session_file(api, s.id)
+    with open(path, "ab") as handle:
+        handle.write(b"{this is not json}\n")
+    api.append(s.id, "user", "q3")
+    api.rewind(s.id, 1)
+    api.pop(s.id)
+    api.rename(s.id, "Renamed")
+    api.tag(s.id, "y")
+    api.set_value(s.id, "cursor", {"at": 2})
+    api.set_state(s.id, "error", turn_id="tt", error="bad")
+    with open(path, "ab") as handle:
+        handle.write(b'{"type": "message", "id": "torn')  # a torn last line
+    before = api.get(s.id)
+    assert before.dropped == 4 and len(before.issues) == 2
+    assert b'"q2"' in path.read_bytes()  # dropped, but recoverable until compaction
+    old_inode = path.stat().st_ino
+    report = api.compact(s.id)
+    assert (report.id, report.messages_dropped, report.lines_dropped) == (s.id, 4, 2)
+    assert report.bytes_after < report.bytes_before
+    after = api.get(s.id)
+    assert comparable(after) == comparable(before)
+    assert after.dropped == 0 and after.issues == ()
+    assert [m.content for m in after.messages] == ["q0", "a0", "q1"]
+    lines = path.read_bytes().splitlines()
+    assert all(isinstance(orjson.loads(line), dict) for line in lines)
+    assert not any(orjson.loads(line).get("type") in ("pop", "rewind") for line in lines)
+    assert b"q2" not in path.read_bytes() and b"not json" not in path.read_bytes()
+    assert path.stat().st_ino != old_inode  # replaced, not rewritten in place
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert not [p for p in path.parent.iterdir() if p.name.endswith(".tmp")]
+    # appending after compaction still works and the fold goes on
+    api.append(s.id, "assistant", "after")
+    assert [m.content for m in api.get(s.id).messages][-1] == "after"
+
+
+def test_compact_keeps_fork_parent_and_is_idempotent(api: Chit) -> None:
+    src = api.create(messages=[{"role": "user", "content": "a"}, {"role": "user", "content": "b"}])
+    fork = api.fork(src.id, at=0)
+    api.set_state(fork.id, "running", turn_id="t9")
+    before = api.get(fork.id)
+    api.compact(fork.id)
+    once = api.get(fork.id)
+    assert once == before
+    data = session_file(api, fork.id).read_bytes()
+    report = api.compact(fork.id)
+    assert (report.messages_dropped, report.lines_dropped) == (0, 0)
+    assert api.get(fork.id) == before
+    assert session_file(api, fork.id).read_bytes() == data
+    assert os.path.exists(session_file(api, src.id))

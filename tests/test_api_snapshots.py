@@ -1,0 +1,155 @@
+"""Snapshots: export (format, version, checksum) and import (verified,
+nothing written on a bad snapshot, ids kept unless they collide)."""
+
+from __future__ import annotations
+
+import hashlib
+import stat
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from conftest import tree_digest
+
+from chit import exporters
+from chit.api import Chit
+from chit.errors import Conflict, InvalidData
+
+
+def rich_session(api: Chit) -> str:
+    s = api.create(title="Export me", key="exp-1", metadata={"agent": "a1"}, tags=["t1", "t2"])
+    api.append(s.id, "system", "be nice")
+    api.append(s.id, "user", "hello\nthere", invocation_id="inv-1")
+    api.append(s.id, "assistant", "hi ß ✓", invocation_id="inv-1", model="m1", tokens=(3, 4), metadata={"x": 1})
+    api.set_value(s.id, "cursor", [1, 2])
+    return s.id
+
+
+def resigned(doc: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """A copy of a snapshot with changed session fields and a valid checksum."""
+    body = {**doc["session"], **changes}
+    return {**doc, "session": body, "checksum": exporters.checksum(body)}
+
+
+@pytest.fixture
+def other(tmp_path: Path, workdir: Path) -> Chit:
+    """A second, empty store (another machine)."""
+    return Chit(tmp_path / "other-home", cwd=workdir)
+
+
+def test_export_snapshot_document(api: Chit) -> None:
+    sid = rich_session(api)
+    doc = api.export_snapshot(sid[:8])
+    assert doc["format"] == "chit-snapshot"
+    assert doc["version"] == 1
+    canonical = orjson.dumps(doc["session"], option=orjson.OPT_SORT_KEYS)
+    assert doc["checksum"] == "sha256:" + hashlib.sha256(canonical).hexdigest()
+    body = doc["session"]
+    assert body["id"] == sid
+    assert body["title"] == "Export me" and body["key"] == "exp-1"
+    assert body["tags"] == ["t1", "t2"] and body["metadata"] == {"agent": "a1"}
+    assert body["values"] == {"cursor": [1, 2]}
+    assert [(m["role"], m["content"]) for m in body["messages"]] == [
+        ("system", "be nice"), ("user", "hello\nthere"), ("assistant", "hi ß ✓"),
+    ]
+    assert body["messages"][2]["tokens"] == {"input": 3, "output": 4}
+
+
+def test_import_into_another_store_keeps_everything(api: Chit, other: Chit) -> None:
+    sid = rich_session(api)
+    original = api.get(sid)
+    data = api.export_bytes(sid, "json")[1]
+    result = other.import_snapshot(data)
+    assert result.id_changed is False
+    imported = result.session
+    assert imported.id == sid
+    assert imported.messages == original.messages
+    for name in ("title", "manual_title", "key", "tags", "metadata", "values", "created_at", "parent"):
+        assert getattr(imported, name) == getattr(original, name), name
+    assert [s.id for s in other.list()] == [sid]
+    assert other.current().id == sid  # type: ignore[union-attr]
+
+
+def test_reimporting_identical_snapshot_is_a_conflict(api: Chit, home: Path) -> None:
+    sid = rich_session(api)
+    doc = api.export_snapshot(sid)
+    before = tree_digest(home)
+    with pytest.raises(Conflict):
+        api.import_snapshot(doc)
+    assert tree_digest(home) == before
+
+
+def test_new_id_always(api: Chit) -> None:
+    sid = rich_session(api)
+    result = api.import_snapshot(api.export_snapshot(sid), new_id_always=True)
+    assert result.id_changed is True
+    assert result.session.id != sid
+    assert [m.content for m in result.session.messages] == [m.content for m in api.get(sid).messages]
+    assert result.session.key is None  # the key stays with the original
+    assert api.get(sid).key == "exp-1"
+    assert len(api.list()) == 2
+
+
+def test_colliding_id_with_other_content_gets_new_id(api: Chit) -> None:
+    sid = rich_session(api)
+    doc = api.export_snapshot(sid)
+    changed = resigned(doc, key=None, messages=[{**doc["session"]["messages"][0], "content": "different"}])
+    result = api.import_snapshot(changed)
+    assert result.id_changed is True and result.session.id != sid
+    assert [m.content for m in result.session.messages] == ["different"]
+
+
+def tamperings(doc: dict[str, Any]) -> list[bytes]:
+    data = orjson.dumps(doc)
+    body = doc["session"]
+    return [
+        data.replace(b"hello", b"HELLO"),                                   # content altered
+        data[: len(data) // 2],                                             # truncated
+        orjson.dumps({**doc, "checksum": "sha256:" + "0" * 64}),            # wrong checksum
+        orjson.dumps({**doc, "format": "other"}),                          # not a snapshot
+        orjson.dumps({**doc, "version": 99}),                              # from the future
+        orjson.dumps({k: v for k, v in doc.items() if k != "checksum"}),    # no checksum
+        orjson.dumps(resigned(doc, id="not-a-uuid")),                      # bad id, valid checksum
+        orjson.dumps(resigned(doc, messages=[{**body["messages"][0], "role": "wizard"}])),
+        orjson.dumps(resigned(doc, messages="nope")),
+        orjson.dumps(resigned(doc, values={"": 1})),                       # bad value key
+        orjson.dumps(resigned(doc, values={"bad\x00key": 1})),
+        b"[]",
+        b"",
+    ]
+
+
+def test_tampered_or_invalid_snapshot_writes_nothing(api: Chit, other: Chit) -> None:
+    doc = api.export_snapshot(rich_session(api))
+    home = other.layout.home
+    other.create(title="pre-existing")
+    for n, data in enumerate(tamperings(doc)):
+        before = tree_digest(home)
+        with pytest.raises(InvalidData):
+            other.import_snapshot(data)
+        assert tree_digest(home) == before, n
+    assert len(other.list()) == 1
+
+
+def test_import_key_collision(api: Chit, other: Chit) -> None:
+    doc = api.export_snapshot(rich_session(api))
+    other.create(key="exp-1")
+    before = tree_digest(other.layout.home)
+    with pytest.raises(Conflict):
+        other.import_snapshot(doc)
+    assert tree_digest(other.layout.home) == before
+
+
+def test_export_to_file_refuses_overwrite(api: Chit, tmp_path: Path) -> None:
+    sid = rich_session(api)
+    target = tmp_path / "out.json"
+    api.export_to_file(sid, "json", target)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    first = target.read_bytes()
+    assert orjson.loads(first)["session"]["id"] == sid
+    with pytest.raises(Conflict):
+        api.export_to_file(sid, "md", target)
+    assert target.read_bytes() == first
+    api.export_to_file(sid, "md", target, force=True)
+    assert target.read_bytes().startswith(b"# Export me")
