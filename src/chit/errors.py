@@ -37,6 +37,13 @@ class ChitError(Exception):
         return {"code": self.code, "message": self.message, **self.details}
 
 
+class UsageError(ChitError):
+    """The command line itself is wrong (missing or extra arguments)."""
+
+    code = "USAGE"
+    exit_status = ExitStatus.USAGE
+
+
 class NotFound(ChitError):
     code = "NOT_FOUND"
     exit_status = ExitStatus.NOT_FOUND

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
+import orjson
 import typer
 
 from chit.cli.context import Cli
@@ -82,10 +83,10 @@ def register(app: typer.Typer) -> None:
             return
         age = duration(older_than) if older_than else None
         if not (yes or dry_run):
-            if not sys.stdin.isatty():
-                raise InvalidInput("emptying the trash cannot be undone; add --yes to confirm")
             doomed = cli.service.empty_trash(all_projects=all_projects, older_than=age, dry_run=True)
-            if not doomed or not typer.confirm(f"Delete {len(doomed)} trashed session(s) for good?", err=True):
+            if doomed and not sys.stdin.isatty():
+                raise InvalidInput("emptying the trash cannot be undone; add --yes to confirm")
+            if doomed and not typer.confirm(f"Delete {len(doomed)} trashed session(s) for good?", err=True):
                 raise typer.Exit(int(ExitStatus.OK))
         gone = cli.service.empty_trash(all_projects=all_projects, older_than=age, dry_run=dry_run)
         _summaries(cli, gone, "Would delete" if dry_run else "Deleted")
@@ -147,7 +148,7 @@ def register(app: typer.Typer) -> None:
             extra += f" error: {run.error}" if run.error else ""
             _say(f"{session.short_id} {run.state}{extra}")
             for key, value in session.values.items():
-                _say(f"  {key} = {value!r}")
+                _say(f"  {key} = {orjson.dumps(value).decode()}")
 
         cli.result(data, human)
 

@@ -11,8 +11,8 @@ import typer
 from chit.cli.context import Cli
 from chit.cli.options import JsonFlag, ProjectOpt, RefArg, RequiredRef
 from chit.cli.parse import pairs
-from chit.errors import InvalidInput
-from chit.model import Session
+from chit.errors import InvalidInput, NotFound, UsageError
+from chit.model import ROLES, Session
 
 
 def _confirm(cli: Cli, session: Session, text: str) -> None:
@@ -31,7 +31,7 @@ def ref_and_value(args: list[str], what: str) -> tuple[str | None, str]:
         return None, args[0]
     if len(args) == 2:
         return args[0], args[1]
-    raise InvalidInput(f"expected [REF] {what}, got {len(args)} arguments")
+    raise UsageError(f"expected [REF] {what}, got {len(args)} arguments")
 
 
 def register(app: typer.Typer) -> None:
@@ -82,7 +82,12 @@ def register(app: typer.Typer) -> None:
             # validate the message before --key may create its session
             make_message(role, content, invocation_id=invocation, model=model, tokens=tokens, metadata=metadata)
             ref = service.ensure_keyed(key).id
-        _, session_id = service.locate_ref(ref)
+        try:
+            _, session_id = service.locate_ref(ref)
+        except NotFound as exc:
+            if ref in ROLES:
+                raise NotFound(f"{exc.message} (to set the role, use --role {ref})") from None
+            raise
         message = service.append(session_id, role, content, invocation_id=invocation, model=model, tokens=tokens, metadata=metadata)
         cli.result({"session_id": session_id, **message.as_dict()}, lambda: _say(message.id))
 
@@ -100,7 +105,8 @@ def register(app: typer.Typer) -> None:
         session = cli.service.fork(ref, at=at, title=title)
         cli.result(session.header_dict(), lambda: _say(session.id))
 
-    @app.command("rewind", rich_help_panel="Edit")
+    # negative turns such as -1 are arguments (refused with a clear message), not unknown options
+    @app.command("rewind", rich_help_panel="Edit", context_settings={"ignore_unknown_options": True})
     def rewind(
         ctx: typer.Context,
         args: Annotated[Optional[list[str]], typer.Argument(metavar="[REF] [TURN]", help="Keep the preamble and turns 0..TURN.")] = None,
@@ -113,11 +119,11 @@ def register(app: typer.Typer) -> None:
         values = list(args or [])
         if invocation is not None:
             if len(values) > 1:
-                raise InvalidInput("with --invocation, give at most a REF")
+                raise UsageError("with --invocation, give at most a REF")
             ref, turn = (values[0] if values else None), None
         else:
             if not values:
-                raise InvalidInput("give the turn to rewind to (or --invocation ID)")
+                raise UsageError("give the turn to rewind to (or --invocation ID)")
             ref, raw = ref_and_value(values, "TURN")
             turn = _turn(raw)
         dropped = cli.service.rewind(ref, turn, invocation_id=invocation)

@@ -36,8 +36,8 @@ def run(args: list[str]) -> int:
     """Run chit with `args`; returns the exit status."""
     as_json = _wants_json(args)
     try:
-        from typer import main as typer_main
         from typer import exceptions as typer_exc
+        from typer import main as typer_main
         from typer._click import exceptions as click_exc
 
         from chit.cli.app import build

@@ -112,7 +112,7 @@ def projects(items: Iterable[tuple[Project, int]]) -> None:
 
 
 def _header(session: Session, project_name: str) -> Text:
-    bits = [f"{session.short_id}", f"project {project_name}", f"{session.turns} turns", f"updated {age(session.updated_at)}"]
+    bits = [f"{session.short_id}", f"project {project_name}", f"{session.turns} turn{'' if session.turns == 1 else 's'}", f"updated {age(session.updated_at)}"]
     if session.tags:
         bits.append("tags " + ",".join(session.tags))
     if session.parent:
