@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from chit import __version__
-from chit.cli import cmd_admin, cmd_read, cmd_write
+from chit.cli import cmd_admin, cmd_export, cmd_import, cmd_read, cmd_write
 from chit.cli.context import Cli
 
 HELP = """chit keeps every AI chat session as plain, append-only JSON Lines files,
@@ -57,5 +57,7 @@ def build() -> typer.Typer:
 
     cmd_write.register(app)
     cmd_read.register(app)
+    cmd_export.register(app)
+    cmd_import.register(app)
     cmd_admin.register(app)
     return app

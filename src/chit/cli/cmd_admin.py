@@ -1,10 +1,9 @@
 """Commands for keeping the store: rm, restore, trash, state, gc, compact,
-doctor, export, import."""
+doctor."""
 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Annotated, Optional
 
 import orjson
@@ -13,7 +12,7 @@ import typer
 from chit.cli.context import Cli
 from chit.cli.options import AllFlag, JsonFlag, ProjectOpt, RefArg, RequiredRef
 from chit.cli.parse import duration
-from chit.errors import ExitStatus, InvalidData, InvalidInput, NotFound
+from chit.errors import ExitStatus, InvalidInput
 from chit.model import SessionSummary
 
 
@@ -198,54 +197,3 @@ def register(app: typer.Typer) -> None:
         cli.result(report.as_dict(), human)
         if not report.ok:
             raise typer.Exit(int(ExitStatus.INVALID))
-
-    @app.command("export", rich_help_panel="Move data")
-    def export(
-        ctx: typer.Context,
-        ref: RefArg = None,
-        fmt: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="json (a snapshot `chit import` takes back), jsonl or md.")] = "md",
-        output: Annotated[Optional[Path], typer.Option("--output", "-o", metavar="FILE", help="Write to FILE instead of stdout.", dir_okay=False)] = None,
-        force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
-        project: ProjectOpt = None,
-        json: JsonFlag = False,
-    ) -> None:
-        """Export a session as a snapshot, JSON Lines or Markdown."""
-        cli: Cli = ctx.obj.use(json, project)
-        if output is None:
-            session, data = cli.service.export_bytes(ref, fmt)
-            cli.warn_damaged(session)
-            if cli.json and fmt != "json":  # --json: one JSON document (a snapshot already is one)
-                cli.result({"id": session.id, "format": fmt, "content": data.decode("utf-8")}, lambda: None)
-                return
-            sys.stdout.flush()
-            sys.stdout.buffer.write(data)
-            return
-        path = cli.service.export_to_file(ref, fmt, output, force=force)
-        cli.result({"path": str(path), "format": fmt}, lambda: _say(str(path)))
-
-    @app.command("import", rich_help_panel="Move data")
-    def import_(
-        ctx: typer.Context,
-        source: Annotated[str, typer.Argument(metavar="FILE", help="A snapshot from `chit export -f json`, or - for stdin.")],
-        new_id: Annotated[bool, typer.Option("--new-id", help="Always give the session a new id.")] = False,
-        project: ProjectOpt = None,
-        json: JsonFlag = False,
-    ) -> None:
-        """Import a session snapshot into the current (or -p) project."""
-        cli: Cli = ctx.obj.use(json, project)
-        data = sys.stdin.buffer.read() if source == "-" else _read_file(source)
-        result = cli.service.import_snapshot(data, new_id_always=new_id)
-        note = " (new id: the original is already in the store)" if result.id_changed and not new_id else ""
-        cli.result(result.as_dict(), lambda: _say(f"{result.session.id}{note}"))
-
-
-def _read_file(source: str) -> bytes:
-    path = Path(source)
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise NotFound(f"no such file: {source}") from None
-    except IsADirectoryError:
-        raise InvalidInput(f"{source} is a directory") from None
-    except OSError as exc:
-        raise InvalidData(f"cannot read {source}: {exc.strerror}") from None
