@@ -12,11 +12,13 @@ docs/api.md for the full reference.
 
 from __future__ import annotations
 
+from chit.service.exports import ExportedFile, ExportOps
 from chit.service.lifecycle import CompactReport, DoctorReport, Finding
-from chit.service.snapshots import ImportResult, SnapshotOps
+from chit.service.projects_ops import MoveReport, ProjectOps, RelinkHint
+from chit.service.snapshots import ImportResult
 
 
-class Chit(SnapshotOps):
+class Chit(ExportOps, ProjectOps):
     """The session store and every operation on it.
 
     Construct with `home=` to use another store than `$CHIT_HOME` (or the
@@ -26,4 +28,4 @@ class Chit(SnapshotOps):
     """
 
 
-__all__ = ["Chit", "CompactReport", "DoctorReport", "Finding", "ImportResult"]
+__all__ = ["Chit", "CompactReport", "DoctorReport", "ExportedFile", "Finding", "ImportResult", "MoveReport", "RelinkHint"]

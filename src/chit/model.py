@@ -129,6 +129,7 @@ class Project:
     path: str | None
     created_at: str
     aliases: tuple[str, ...] = ()
+    git_root: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -138,6 +139,7 @@ class Project:
             "path": self.path,
             "created_at": self.created_at,
             "aliases": list(self.aliases),
+            "git_root": self.git_root,
         }
 
 

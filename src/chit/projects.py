@@ -7,13 +7,21 @@ Invariants:
 - its slug is a sanitized readable name plus 8 hex chars of a hash of the
   key, so two keys never share a directory and no input can climb out of the
   store (`..`, `/`, NUL are rejected, and the slug uses [a-z0-9._-] only);
-- `project.json` is written atomically and read leniently.
+- `project.json` is written atomically and read leniently;
+- a project in a git work tree records its repository's identity, the
+  hash of its root commit (`git_root`), when its first session is stored,
+  so the history can be found again after the work tree moves;
+- `aliases` lists the keys and names a project had before `chit projects
+  mv` moved it: session headers keep the key they were created under, and
+  `-p` still finds the project by an old name.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import subprocess
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +65,24 @@ def find_root(cwd: Path) -> Path:
     return cwd
 
 
+def git_root_commit(directory: Path) -> str | None:
+    """The root commit hash of the git work tree at `directory` (the
+    smallest, if history has several roots), or None: not a repository,
+    no commit yet, or no git."""
+    if not (directory / ".git").exists():
+        return None
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(directory), "rev-list", "--max-parents=0", "HEAD"],
+            capture_output=True, text=True, timeout=10, check=False,
+            stdin=subprocess.DEVNULL,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    roots = sorted(line.strip() for line in done.stdout.splitlines() if re.fullmatch(r"[0-9a-f]{40,64}", line.strip()))
+    return roots[0] if done.returncode == 0 and roots else None
+
+
 def _project_from_json(slug: str, data: Any) -> Project | None:
     if not isinstance(data, dict):
         return None
@@ -65,6 +91,7 @@ def _project_from_json(slug: str, data: Any) -> Project | None:
         return None
     path = data.get("path")
     aliases = data.get("aliases")
+    git_root = data.get("git_root")
     return Project(
         key=key,
         name=name,
@@ -72,6 +99,7 @@ def _project_from_json(slug: str, data: Any) -> Project | None:
         path=path if isinstance(path, str) else None,
         created_at=str(data.get("created_at") or ""),
         aliases=tuple(a for a in aliases if isinstance(a, str)) if isinstance(aliases, list) else (),
+        git_root=git_root if isinstance(git_root, str) else None,
     )
 
 
@@ -115,9 +143,14 @@ class Projects:
 
     def ensure(self, project: Project) -> Project:
         """Write project.json the first time a session is stored in it."""
-        path = self.store.layout.project_file(project.slug)
         if self.get(project.slug) is None:
-            data = project.as_dict()
-            data.pop("slug")
-            self.store.write_json(path, data)
+            if project.git_root is None and project.path is not None:
+                project = replace(project, git_root=git_root_commit(Path(project.path)))
+            self.write(project)
         return project
+
+    def write(self, project: Project) -> None:
+        """Replace a project's project.json (atomically)."""
+        data = project.as_dict()
+        data.pop("slug")
+        self.store.write_json(self.store.layout.project_file(project.slug), data)

@@ -11,6 +11,7 @@ import typer
 
 from chit import __version__
 from chit.cli import cmd_admin, cmd_export, cmd_import, cmd_read, cmd_write
+from chit.cli import cmd_projects
 from chit.cli.context import Cli
 
 HELP = """chit keeps every AI chat session as plain, append-only JSON Lines files,
@@ -60,4 +61,5 @@ def build() -> typer.Typer:
     cmd_export.register(app)
     cmd_import.register(app)
     cmd_admin.register(app)
+    cmd_projects.register(app)
     return app

@@ -10,7 +10,7 @@ import orjson
 import typer
 
 from chit.cli.context import Cli
-from chit.cli.options import AllFlag, JsonFlag, ProjectOpt, RefArg, RequiredRef
+from chit.cli.options import AllFlag, JsonFlag, JsonlFlag, ProjectOpt, RefArg, RequiredRef
 from chit.cli.parse import duration
 from chit.errors import ExitStatus, InvalidInput
 from chit.model import SessionSummary
@@ -31,7 +31,7 @@ def _summaries(cli: Cli, items: list[SessionSummary], verb: str) -> None:
         if not items:
             human.note(f"nothing {verb.lower()}")
 
-    cli.result([s.as_dict() for s in items], human)
+    cli.results((s.as_dict() for s in items), human)
 
 
 def register(app: typer.Typer) -> None:
@@ -65,9 +65,10 @@ def register(app: typer.Typer) -> None:
         dry_run: Annotated[bool, typer.Option("--dry-run", help="With --empty: show what would go.")] = False,
         project: ProjectOpt = None,
         json: JsonFlag = False,
+        jsonl: JsonlFlag = False,
     ) -> None:
         """List the trash, or empty it with --empty."""
-        cli: Cli = ctx.obj.use(json, project)
+        cli: Cli = ctx.obj.use(json, project, jsonl)
         if not empty:
             if older_than is not None or dry_run:
                 raise InvalidInput("--older-than and --dry-run go with --empty")
@@ -78,7 +79,7 @@ def register(app: typer.Typer) -> None:
 
                 human.trashed(items)
 
-            cli.result([s.as_dict() for s in items], human)
+            cli.results((s.as_dict() for s in items), human)
             return
         age = duration(older_than) if older_than else None
         if not (yes or dry_run):
@@ -103,9 +104,10 @@ def register(app: typer.Typer) -> None:
         stuck: Annotated[Optional[str], typer.Option("--stuck", metavar="AGE", help="List sessions running for longer than AGE (e.g. 10m).")] = None,
         project: ProjectOpt = None,
         json: JsonFlag = False,
+        jsonl: JsonlFlag = False,
     ) -> None:
         """Show or set a session's run state and state map; list running or stuck sessions."""
-        cli: Cli = ctx.obj.use(json, project)
+        cli: Cli = ctx.obj.use(json, project, jsonl)
         service = cli.service
         if running or stuck is not None:
             if ref is not None or new_state is not None or set_ or unset:
@@ -117,8 +119,10 @@ def register(app: typer.Typer) -> None:
 
                 human.sessions([s.summary(service.locate(s.id).name) for s in found], show_project=True, empty="none")
 
-            cli.result([s.header_dict() for s in found], listing)
+            cli.results((s.header_dict() for s in found), listing)
             return
+        if jsonl:
+            raise InvalidInput("--jsonl goes with --running or --stuck (a list)")
         from chit.cli.parse import pairs
         from chit.model import STATES
         from chit.service.base import clean_line

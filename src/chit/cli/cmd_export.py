@@ -1,8 +1,11 @@
-"""`chit export`: a session as a snapshot, JSON Lines or Markdown."""
+"""`chit export`: one session, or every session with --all, as a snapshot,
+JSON Lines, Markdown, HTML or plain text."""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -10,6 +13,10 @@ import typer
 
 from chit.cli.context import Cli
 from chit.cli.options import JsonFlag, ProjectOpt, RefArg
+from chit.errors import UsageError
+from chit.exporters import FORMATS
+
+_FORMAT_HELP = f"{', '.join(FORMATS[:-1])} or {FORMATS[-1]}; json is a snapshot `chit import` takes back."
 
 
 def _say(text: str) -> None:
@@ -18,19 +25,50 @@ def _say(text: str) -> None:
     human.line(text)
 
 
+@contextmanager
+def _progress_bar(what: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A rich progress bar on stderr when it is a terminal; else nothing."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from chit.render import human
+
+    with Progress(TextColumn(what), BarColumn(), MofNCompleteColumn(), console=human.err(), transient=True) as bar:
+        task = bar.add_task(what, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
 def register(app: typer.Typer) -> None:
     @app.command("export", rich_help_panel="Move data")
     def export(
         ctx: typer.Context,
         ref: RefArg = None,
-        fmt: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="json (a snapshot `chit import` takes back), jsonl or md.")] = "md",
-        output: Annotated[Optional[Path], typer.Option("--output", "-o", metavar="FILE", help="Write to FILE instead of stdout.", dir_okay=False)] = None,
-        force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
+        fmt: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help=_FORMAT_HELP)] = "md",
+        output: Annotated[
+            Optional[Path], typer.Option("--output", "-o", metavar="PATH", help="Write to the file PATH instead of stdout (with --all: into the directory PATH).")
+        ] = None,
+        all_sessions: Annotated[
+            bool, typer.Option("--all", "-a", help="Export every session (of every project, or of -p's) into -o's directory, one file each.")
+        ] = False,
+        force: Annotated[bool, typer.Option("--force", help="Overwrite files that exist.")] = False,
         project: ProjectOpt = None,
         json: JsonFlag = False,
     ) -> None:
-        """Export a session as a snapshot, JSON Lines or Markdown."""
+        """Export a session (or --all) as a snapshot, JSON Lines, Markdown, HTML or text."""
         cli: Cli = ctx.obj.use(json, project)
+        if all_sessions:
+            if ref is not None:
+                raise UsageError("--all exports every session; it takes no REF")
+            if output is None:
+                raise UsageError("--all needs -o DIR, the directory to write into")
+            _export_all(cli, fmt, output, force)
+            return
         if output is None:
             session, data = cli.service.export_bytes(ref, fmt)
             cli.warn_damaged(session)
@@ -40,5 +78,23 @@ def register(app: typer.Typer) -> None:
             sys.stdout.flush()
             sys.stdout.buffer.write(data)
             return
+        if output.is_dir():
+            raise UsageError(f"{output} is a directory; give a file name (or use --all to export every session into it)")
         path = cli.service.export_to_file(ref, fmt, output, force=force)
         cli.result({"path": str(path), "format": fmt}, lambda: _say(str(path)))
+
+
+def _export_all(cli: Cli, fmt: str, directory: Path, force: bool) -> None:
+    service = cli.service
+    with _progress_bar("exporting") as progress:
+        files = service.export_all(directory, fmt, all_projects=service.project_name is None, force=force, progress=progress)
+    data = {"directory": str(directory), "format": fmt, "files": [f.as_dict() for f in files]}
+
+    def human() -> None:
+        from chit.render import human
+
+        for f in files:
+            human.line(str(f.path))
+        human.note(f"exported {len(files)} session{'' if len(files) == 1 else 's'} to {directory}")
+
+    cli.result(data, human)

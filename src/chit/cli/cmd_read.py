@@ -1,4 +1,4 @@
-"""Commands that read: ls, show, load, search, projects."""
+"""Commands that read: ls, show, load, search (`projects` is in cmd_projects)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from chit.cli.context import Cli, stdout_is_terminal
-from chit.cli.options import AllFlag, JsonFlag, ProjectOpt, RefArg
+from chit.cli.options import AllFlag, JsonFlag, JsonlFlag, ProjectOpt, RefArg
 from chit.errors import InvalidInput
 
 DEFAULT_LS_LIMIT = 50
@@ -24,9 +24,10 @@ def register(app: typer.Typer) -> None:
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print full ids only, one per line.")] = False,
         project: ProjectOpt = None,
         json: JsonFlag = False,
+        jsonl: JsonlFlag = False,
     ) -> None:
         """List sessions, newest first."""
-        cli: Cli = ctx.obj.use(json, project)
+        cli: Cli = ctx.obj.use(json, project, jsonl)
         if limit < 0:
             raise InvalidInput("--limit must be 0 or more")
         found = cli.service.list(all_projects=all_projects, limit=limit or None, tag=tag, state=state)
@@ -40,7 +41,7 @@ def register(app: typer.Typer) -> None:
 
             human.sessions(found, show_project=all_projects)
 
-        cli.result([s.as_dict() for s in found], human)
+        cli.results((s.as_dict() for s in found), human)
 
     def _print_session(cli: Cli, ref: str | None, pager: bool) -> None:
         session = cli.service.resolve(ref)
@@ -88,9 +89,10 @@ def register(app: typer.Typer) -> None:
         tag: Annotated[Optional[str], typer.Option("--tag", "-t", metavar="TAG", help="Only sessions with this tag.")] = None,
         project: ProjectOpt = None,
         json: JsonFlag = False,
+        jsonl: JsonlFlag = False,
     ) -> None:
         """Search every project (or -p one) for text, newest first."""
-        cli: Cli = ctx.obj.use(json, project)
+        cli: Cli = ctx.obj.use(json, project, jsonl)
         if limit < 0:
             raise InvalidInput("--limit must be 0 or more")
         found = cli.service.search(query, limit=limit or None, role=role, tag=tag)
@@ -100,17 +102,4 @@ def register(app: typer.Typer) -> None:
 
             human.hits(found)
 
-        cli.result([h.as_dict() for h in found], human)
-
-    @app.command("projects", rich_help_panel="Move data")
-    def projects(ctx: typer.Context, json: JsonFlag = False) -> None:
-        """List projects with their paths and session counts."""
-        cli: Cli = ctx.obj.use(json)
-        rows = cli.service.project_counts()
-
-        def human() -> None:
-            from chit.render import human
-
-            human.projects(rows)
-
-        cli.result([{**p.as_dict(), "sessions": n} for p, n in rows], human)
+        cli.results((h.as_dict() for h in found), human)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from chit.api import Chit
+from chit.errors import ChitError
 from chit.model import Session
 from chit.render import json_out
 
@@ -20,12 +21,15 @@ from chit.render import json_out
 class Cli:
     def __init__(self, json: bool = False, project: str | None = None) -> None:
         self.json = json
+        self.jsonl = False
+        self.hints = True  # notes such as "this repository moved" on stderr
         self.project = project
         self._service: Chit | None = None
 
-    def use(self, json: bool = False, project: str | None = None) -> Cli:
-        """Merge a command's own --json / -p into the global ones."""
-        self.json = self.json or json
+    def use(self, json: bool = False, project: str | None = None, jsonl: bool = False) -> Cli:
+        """Merge a command's own --json / --jsonl / -p into the global ones."""
+        self.json = self.json or json or jsonl
+        self.jsonl = self.jsonl or jsonl
         if project is not None:
             self.project = project
             self._service = None
@@ -35,6 +39,8 @@ class Cli:
     def service(self) -> Chit:
         if self._service is None:
             self._service = Chit(project=self.project)
+            if self.hints:
+                _relink_note(self._service)
         return self._service
 
     def result(self, data: Any, human: Callable[[], None]) -> None:
@@ -43,6 +49,14 @@ class Cli:
             json_out.emit(data)
         else:
             human()
+
+    def results(self, items: Iterable[Any], human: Callable[[], None]) -> None:
+        """Print a list result: one JSON Lines object per item as it comes
+        under --jsonl, one JSON array under --json, else `human()`."""
+        if self.jsonl:
+            json_out.emit_lines(items)
+        else:
+            self.result(list(items), human)
 
     def warn_damaged(self, session: Session) -> None:
         """One stderr line when a session had lines set aside."""
@@ -58,6 +72,20 @@ class Cli:
             warn(f"session {session.short_id} ends in an incomplete line (an interrupted write); it was ignored")
         if session.read_only:
             warn(f"session {session.short_id} was written by a newer chit; it is read-only here")
+
+
+def _relink_note(service: Chit) -> None:
+    """A note on stderr when this git work tree's history sits in a project
+    whose directory is gone (the work tree moved)."""
+    try:
+        hint = service.relink_hint()
+    except ChitError:
+        return
+    if hint is not None:
+        sys.stderr.write(
+            f"chit: note: this repository's sessions are in project {hint.project.name!r}, recorded at "
+            f"{hint.project.path} (now gone); to move them here run: {hint.command}\n"
+        )
 
 
 def warn(message: str) -> None:

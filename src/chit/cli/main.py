@@ -15,7 +15,8 @@ from chit.errors import ChitError, ExitStatus
 
 
 def _wants_json(argv: Sequence[str]) -> bool:
-    return "--json" in argv[: argv.index("--")] if "--" in argv else "--json" in argv
+    options = argv[: argv.index("--")] if "--" in argv else argv
+    return "--json" in options or "--jsonl" in options
 
 
 def _report(payload: dict[str, object], as_json: bool) -> None:

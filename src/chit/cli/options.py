@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print the result as one JSON document on stdout.")]
+JsonlFlag = Annotated[bool, typer.Option("--jsonl", help="Print one JSON object per line (JSON Lines), as each is found.")]
 ProjectOpt = Annotated[
     Optional[str],
     typer.Option("--project", "-p", metavar="NAME", help="Work in the project NAME instead of the current directory's."),

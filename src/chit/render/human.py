@@ -7,11 +7,13 @@ never interpreted as rich markup; NO_COLOR and narrow terminals are honoured
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
 from rich.console import Console, Group
+from rich.padding import Padding
 from rich.markdown import Markdown
 from rich.rule import Rule
 from rich.table import Table
@@ -46,11 +48,44 @@ def note(text: str) -> None:
     err().print(Text(text, style="dim"), soft_wrap=True)
 
 
-def _table(*columns: str) -> Table:
-    table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
-    for name in columns:
-        table.add_column(name, overflow="fold")
-    return table
+# Below these widths a listing drops its least useful columns, so that at
+# 40 columns every row still fits on one line (titles are cut with "…").
+WIDE = 100
+MEDIUM = 64
+
+
+def _table() -> Table:
+    return Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
+
+
+def _cut(table: Table, name: str, min_width: int | None = None, max_width: int | None = None, style: str = "") -> None:
+    """A column that gives up width when the terminal is narrow; its cells
+    should be `_one_line` texts, so they are cut with "…", never wrapped."""
+    table.add_column(name, min_width=min_width, max_width=max_width, style=style)
+
+
+def _fixed(table: Table, name: str, style: str = "", justify: Any = "left") -> None:
+    """A column that keeps its full width (ids, counts, ages)."""
+    table.add_column(name, no_wrap=True, style=style, justify=justify)
+
+
+def _one_line(text: str) -> Text:
+    return Text(text, no_wrap=True, overflow="ellipsis")
+
+
+def _print_table(table: Table) -> None:
+    """Fit a table to the terminal; in a pipe (no terminal, no COLUMNS) print
+    rows whole, so nothing is cut or folded for grep and friends."""
+    console = out()
+    if console.is_terminal or os.environ.get("COLUMNS"):
+        console.print(table)
+    else:
+        Console(file=console.file, width=10_000, highlight=False).print(table)
+
+
+def _age(ts: str, reference: datetime, narrow: bool) -> str:
+    text = age(ts, reference)
+    return text.removesuffix(" ago") if narrow else text
 
 
 def sessions(items: Sequence[SessionSummary], show_project: bool, empty: str = "no sessions") -> None:
@@ -58,33 +93,46 @@ def sessions(items: Sequence[SessionSummary], show_project: bool, empty: str = "
         note(empty)
         return
     reference = datetime.now(timezone.utc)
-    columns = ["id", "title", "tags", "turns", "msgs", "updated"] + (["project"] if show_project else [])
-    table = _table(*columns)
-    table.columns[3].justify = "right"
-    table.columns[4].justify = "right"
+    width = out().width
+    narrow = width < MEDIUM
+    table = _table()
+    _fixed(table, "id", style="cyan")
+    _cut(table, "title", min_width=8)
+    if width >= WIDE:
+        _cut(table, "tags", max_width=24, style="magenta")
+    if not narrow:
+        _fixed(table, "turns", justify="right")
+        _fixed(table, "msgs", justify="right")
+    _fixed(table, "age" if narrow else "updated")
+    if show_project:
+        _cut(table, "project", min_width=4, max_width=24)
     for s in items:
-        row: list[Text | str] = [
-            Text(s.short_id, style="cyan"),
-            Text(s.title),
-            Text(",".join(s.tags), style="magenta"),
-            str(s.turns),
-            str(s.messages),
-            age(s.updated_at, reference),
-        ]
+        row: list[Text | str] = [s.short_id, _one_line(s.title)]
+        if width >= WIDE:
+            row.append(_one_line(",".join(s.tags)))
+        if not narrow:
+            row += [str(s.turns), str(s.messages)]
+        row.append(_age(s.updated_at, reference, narrow))
         if show_project:
-            row.append(Text(s.project_name))
+            row.append(_one_line(s.project_name))
         table.add_row(*row)
-    out().print(table)
+    _print_table(table)
 
 
 def trashed(items: Sequence[SessionSummary]) -> None:
     if not items:
         note("the trash is empty")
         return
-    table = _table("id", "title", "deleted", "project")
+    reference = datetime.now(timezone.utc)
+    narrow = out().width < MEDIUM
+    table = _table()
+    _fixed(table, "id", style="cyan")
+    _cut(table, "title", min_width=8)
+    _fixed(table, "deleted")
+    _cut(table, "project", min_width=4, max_width=24)
     for s in items:
-        table.add_row(Text(s.short_id, style="cyan"), Text(s.title), age(s.deleted_at or s.updated_at), Text(s.project_name))
-    out().print(table)
+        table.add_row(s.short_id, _one_line(s.title), _age(s.deleted_at or s.updated_at, reference, narrow), _one_line(s.project_name))
+    _print_table(table)
 
 
 def hits(items: Sequence[SearchHit]) -> None:
@@ -92,11 +140,17 @@ def hits(items: Sequence[SearchHit]) -> None:
         note("no matches")
         return
     reference = datetime.now(timezone.utc)
+    console = out()
     for h in items:
         where = "title" if h.turn is None and h.role is None else f"turn {h.turn if h.turn is not None else '-'} · {h.role}"
-        head = Text.assemble((h.short_id, "cyan"), "  ", (h.title, "bold"), "  ", (f"{where} · {h.project_name} · {age(h.ts, reference)}", "dim"))
-        out().print(head, soft_wrap=True)
-        out().print(Text("  " + h.snippet), soft_wrap=True)
+        place = f"{where} · {h.project_name} · {age(h.ts, reference)}"
+        if not console.is_terminal:  # a pipe: one line each, never cut
+            head = Text.assemble((h.short_id, "cyan"), "  ", (h.title, "bold"), "  ", (place, "dim"))
+            console.print(head, soft_wrap=True)
+            console.print(Text("  " + h.snippet), soft_wrap=True)
+            continue
+        console.print(Text.assemble((h.short_id, "cyan"), "  ", (h.title, "bold")), no_wrap=True, overflow="ellipsis")
+        console.print(Padding(Group(Text(place, style="dim"), Text(h.snippet)), (0, 0, 0, 2)))
 
 
 def projects(items: Iterable[tuple[Project, int]]) -> None:
@@ -104,11 +158,22 @@ def projects(items: Iterable[tuple[Project, int]]) -> None:
     if not rows:
         note("no projects yet")
         return
-    table = _table("name", "sessions", "path", "slug")
-    table.columns[1].justify = "right"
+    wide = out().width >= WIDE
+    table = _table()
+    _cut(table, "name", min_width=6)
+    _fixed(table, "sessions", justify="right")
+    table.add_column("path", overflow="fold")
+    if wide:
+        _fixed(table, "slug", style="dim")
     for project, count in rows:
-        table.add_row(Text(project.name), str(count), Text(project.path or "-"), Text(project.slug, style="dim"))
-    out().print(table)
+        path = Text(project.path or "-")
+        if project.path and not os.path.isdir(project.path):
+            path.append(" (gone)", style="yellow")
+        row: list[Text | str] = [_one_line(project.name), str(count), path]
+        if wide:
+            row.append(project.slug)
+        table.add_row(*row)
+    _print_table(table)
 
 
 def _header(session: Session, project_name: str) -> Text:
@@ -138,10 +203,49 @@ def transcript(session: Session, project_name: str, pager: bool) -> None:
         parts.append(Text("(no messages yet)", style="dim"))
     console = out()
     if pager and console.is_terminal:
-        with console.pager(styles=True):
-            console.print(Group(*parts))
+        page(console, Group(*parts))
     else:
         console.print(Group(*parts))
+
+
+def page(console: Console, renderable: Any) -> None:
+    """Print `renderable`, through `$PAGER` (default `less`) when it is
+    taller than the terminal. Like git, `LESS=FRX` is set when LESS is unset
+    so colours pass through; an empty PAGER, or one that cannot start, means
+    printing directly."""
+    with console.capture() as captured:
+        console.print(renderable)
+    text = captured.get()
+    command = os.environ.get("PAGER", "less").strip()
+    if text.count("\n") < console.height or not command or command == "cat":
+        console.file.write(text)
+        console.file.flush()
+        return
+    import subprocess
+
+    env = dict(os.environ)
+    env.setdefault("LESS", "FRX")
+    env.setdefault("LV", "-c")
+    console.file.flush()
+    try:
+        pager = subprocess.Popen(command, shell=True, stdin=subprocess.PIPE, env=env)
+    except OSError:
+        console.file.write(text)
+        return
+    assert pager.stdin is not None
+    try:
+        pager.stdin.write(text.encode("utf-8", "replace"))
+        pager.stdin.close()
+    except BrokenPipeError:  # the reader quit before the end
+        pass
+    while True:
+        try:
+            pager.wait()
+            break
+        except KeyboardInterrupt:  # Ctrl-C belongs to the pager (less)
+            continue
+    if pager.returncode == 127:  # the shell could not find the pager
+        console.file.write(text)
 
 
 _ROLE_STYLE = {"user": "bold green", "assistant": "bold blue", "system": "bold yellow", "tool": "bold magenta"}

@@ -7,6 +7,7 @@ stay fast; output is never coloured.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -23,6 +24,16 @@ def emit(value: Any) -> None:
     out.flush()
     out.buffer.write(_bytes(value, out.isatty()))
     out.buffer.flush()
+
+
+def emit_lines(values: Iterable[Any]) -> None:
+    """Write each value as one compact JSON line (JSON Lines), flushing
+    after each so a reader of the pipe sees it at once."""
+    out = sys.stdout
+    out.flush()
+    for value in values:
+        out.buffer.write(_bytes(value, False))
+        out.buffer.flush()
 
 
 def emit_error(error: dict[str, Any]) -> None:

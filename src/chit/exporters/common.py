@@ -1,0 +1,138 @@
+"""What the readable exports (md, html, txt) share: splitting a message into
+prose and fenced code, telling tool messages apart, and when to fold.
+
+Pure functions, no I/O.
+
+Folding rules (md and html; txt shows everything):
+- a tool message is folded: its role is `tool`, or its metadata names a
+  tool call (one of `TOOL_KEYS`); the summary names the tool when the
+  metadata has a `tool_name`, `tool` or `name` text value;
+- in html, a code block longer than `LONG_CODE_LINES` lines and a system
+  message longer than `LONG_SYSTEM_LINES` lines are folded too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from chit.model import Message
+
+TOOL_KEYS = ("tool", "tool_name", "tool_call", "tool_calls", "tool_use", "tool_call_id", "function_call")
+_NAME_KEYS = ("tool_name", "tool", "name")
+LONG_CODE_LINES = 30
+LONG_SYSTEM_LINES = 20
+
+_FENCE_OPEN = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
+# C0 controls other than tab, newline and carriage return, and DEL: shown as
+# their Unicode "control pictures" so an export never carries terminal
+# escape sequences or characters HTML forbids.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def visible(text: str) -> str:
+    """`text` with control characters replaced by visible symbols."""
+    return _CONTROL.sub(lambda m: "\u2421" if m.group() == "\x7f" else chr(0x2400 + ord(m.group())), text)
+
+
+@dataclass(frozen=True)
+class Block:
+    """A run of prose (`lang is None`) or one fenced code block."""
+
+    text: str
+    lang: str | None = None
+    closed: bool = True
+
+    @property
+    def is_code(self) -> bool:
+        return self.lang is not None
+
+
+def blocks(content: str) -> list[Block]:
+    """Split Markdown-ish `content` into prose and fenced code blocks.
+
+    A fence is three or more backticks or tildes (indented at most three
+    spaces); it closes at a line of the same character at least as long.
+    An unclosed fence runs to the end (`closed=False`).
+    """
+    result: list[Block] = []
+    prose: list[str] = []
+    lines = content.split("\n")
+    i = 0
+    while i < len(lines):
+        match = _FENCE_OPEN.match(lines[i])
+        if match is None or (match.group(1)[0] == "`" and "`" in match.group(2)):
+            prose.append(lines[i])
+            i += 1
+            continue
+        fence, info = match.group(1), match.group(2).strip()
+        if prose:
+            result.append(Block("\n".join(prose)))
+            prose = []
+        closer = re.compile(rf"^ {{0,3}}{re.escape(fence[0])}{{{len(fence)},}}\s*$")
+        body: list[str] = []
+        i += 1
+        while i < len(lines) and not closer.match(lines[i]):
+            body.append(lines[i])
+            i += 1
+        closed = i < len(lines)
+        i += 1
+        result.append(Block("\n".join(body), info.split()[0] if info else "", closed))
+    if prose:
+        result.append(Block("\n".join(prose)))
+    return result
+
+
+def is_tool(message: Message) -> bool:
+    return message.role == "tool" or any(k in message.metadata for k in TOOL_KEYS)
+
+
+def tool_name(message: Message) -> str | None:
+    for key in _NAME_KEYS:
+        value = message.metadata.get(key)
+        if isinstance(value, str) and value.strip():
+            return " ".join(value.split())[:80]
+    return None
+
+
+def line_count(text: str) -> int:
+    """Lines in `text`, not counting trailing newlines."""
+    text = text.rstrip("\n")
+    return text.count("\n") + 1 if text else 0
+
+
+def label(message: Message) -> str:
+    """`role · model` (and the tool's name for a tool message)."""
+    bits = [message.role]
+    if is_tool(message) and (name := tool_name(message)) and name != message.role:
+        bits.append(name)
+    if message.model:
+        bits.append(message.model)
+    return " · ".join(bits)
+
+
+def fold_summary(message: Message) -> str:
+    """The one line shown for a folded tool message."""
+    lines = line_count(message.content)
+    return f"{label(message)} ({lines} line{'' if lines == 1 else 's'})"
+
+
+def turns(messages: tuple[Message, ...]) -> Iterator[tuple[int | None, list[Message]]]:
+    """Messages grouped by turn, in order (the preamble's turn is None)."""
+    group: list[Message] = []
+    current: int | None = None
+    for message in messages:
+        if group and message.turn != current:
+            yield current, group
+            group = []
+        current = message.turn
+        group.append(message)
+    if group:
+        yield current, group
+
+
+def longest_run(text: str, char: str) -> int:
+    """Length of the longest run of `char` in `text`."""
+    runs = re.findall(f"{re.escape(char)}+", text)
+    return max((len(r) for r in runs), default=0)

@@ -1,0 +1,76 @@
+"""The `md` export: a readable transcript with `## Turn N` headings.
+
+Invariants: message text is kept as written (code blocks included), except
+that a code block left open is closed so it cannot swallow the rest of the
+transcript, and tag-like `<` in prose is written `&lt;` so a Markdown viewer
+never runs a message as HTML. Tool messages are folded in
+`<details>`, their text in a fence longer than any backtick run inside.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+from chit.exporters.common import blocks, fold_summary, is_tool, label, longest_run, turns, visible
+from chit.model import Session
+
+_TAGLIKE = re.compile(r"<(?=[A-Za-z/!?])")
+_CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.DOTALL)
+
+
+def _safe_prose(text: str) -> str:
+    """Escape tag-like `<` outside inline code spans."""
+    out: list[str] = []
+    last = 0
+    for match in _CODE_SPAN.finditer(text):
+        out.append(_TAGLIKE.sub("&lt;", text[last : match.start()]))
+        out.append(match.group(0))
+        last = match.end()
+    out.append(_TAGLIKE.sub("&lt;", text[last:]))
+    return "".join(out)
+
+
+def _fence(text: str, lang: str = "") -> str:
+    fence = "`" * max(3, longest_run(text, "`") + 1)
+    return f"{fence}{lang}\n{text}\n{fence}"
+
+
+def _body(content: str) -> str:
+    parts: list[str] = []
+    for block in blocks(visible(content)):
+        if block.lang is None:
+            parts.append(_safe_prose(block.text))
+        else:
+            parts.append(_fence(block.text, block.lang))
+    return "\n".join(parts)
+
+
+def to_markdown(session: Session, project_name: str) -> str:
+    out = [f"# {_safe_prose(visible(session.title))}", ""]
+    out.append(f"- id: `{session.id}`")
+    out.append(f"- project: {_safe_prose(visible(project_name))}")
+    out.append(f"- created: {session.created_at}")
+    out.append(f"- updated: {session.updated_at}")
+    if session.tags:
+        out.append("- tags: " + ", ".join(session.tags))
+    if session.parent:
+        out.append(f"- forked from: `{session.parent.id}` at turn {session.parent.turn}")
+    out.append("")
+    for turn, messages in turns(session.messages):
+        out.append("## Preamble" if turn is None else f"## Turn {turn}")
+        out.append("")
+        for message in messages:
+            if is_tool(message):
+                out.append("<details>")
+                out.append(f"<summary>{html.escape(visible(fold_summary(message)))}</summary>")
+                out.append("")
+                out.append(_fence(visible(message.content.rstrip("\n")), "text"))
+                out.append("")
+                out.append("</details>")
+            else:
+                out.append(f"### {_safe_prose(visible(label(message)))}")
+                out.append("")
+                out.append(_body(message.content))
+            out.append("")
+    return "\n".join(out).rstrip("\n") + "\n"

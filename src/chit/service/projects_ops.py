@@ -1,0 +1,182 @@
+"""Projects that move: relink a project to a new directory, merge two
+projects, and notice a repository that turned up at a new path.
+
+Invariants:
+- a move never loses or rewrites a session: each file is moved whole (a
+  hard link, then the old name removed, under the session's lock) from
+  `projects/<old>/sessions/` to `projects/<new>/sessions/`, keeping its id;
+  trashed sessions follow to `trash/<new>/`;
+- both projects' locks are held for the whole move (taken in slug order);
+  nothing moves if a session id exists on both sides;
+- the project record is written before the first file moves and the old
+  one removed after the last, so an interrupted move leaves two valid
+  projects; running the same `mv` again finishes it;
+- the moved project's key becomes the new path; its old key and name join
+  `aliases` (session headers keep the key they were created under).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from chit.errors import Conflict, InvalidInput, NotFound
+from chit.model import Project
+from chit.projects import find_root, git_root_commit, slug_for
+from chit.service.queries import QueryOps
+
+
+def _looks_like_path(text: str) -> bool:
+    return text.startswith((".", "~")) or os.sep in text or (os.altsep is not None and os.altsep in text)
+
+
+@dataclass(frozen=True)
+class MoveReport:
+    """What `move_project` did: `source` as it was, `target` as it is now."""
+
+    source: Project
+    target: Project
+    sessions: int
+    trashed: int
+    merged: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "from": self.source.as_dict(),
+            "to": self.target.as_dict(),
+            "sessions": self.sessions,
+            "trashed": self.trashed,
+            "merged": self.merged,
+        }
+
+
+@dataclass(frozen=True)
+class RelinkHint:
+    """The working directory's repository has history in `project`, whose
+    recorded path no longer exists."""
+
+    project: Project
+    path: str
+
+    @property
+    def command(self) -> str:
+        return f"chit projects mv {shlex.quote(self.project.path or self.project.slug)} {shlex.quote(self.path)}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"project": self.project.as_dict(), "path": self.path, "command": self.command}
+
+
+class ProjectOps(QueryOps):
+    def find_project(self, spec: str) -> Project:
+        """A project by name, slug, alias, or by a path it has (or had)."""
+        if not isinstance(spec, str) or not spec.strip() or "\x00" in spec:
+            raise InvalidInput("give a project name or path")
+        if not _looks_like_path(spec):
+            return self.projects.named(spec, create=False)
+        wanted = {str(Path(spec).expanduser().absolute())}
+        if Path(spec).expanduser().is_dir():
+            wanted.add(str(find_root(Path(spec).expanduser())))
+        for project in self.projects.all():
+            if wanted & {project.key, project.path or "", *project.aliases}:
+                return project
+        raise NotFound(f"no project at {spec} (see `chit projects`)")
+
+    def _move_target(self, new: str | Path) -> Project:
+        text = str(new)
+        directory = Path(text).expanduser()
+        if directory.is_dir():
+            root = find_root(directory)
+            key = str(root)
+            name = root.name or "root"
+            slug = slug_for(name, key)
+            return self.projects.get(slug) or Project(key=key, name=name, slug=slug, path=key, created_at="")
+        if _looks_like_path(text):
+            raise NotFound(f"no such directory: {text}")
+        try:
+            return self.projects.named(text, create=False)
+        except NotFound:
+            raise NotFound(f"{text!r} is neither a directory nor a project (see `chit projects`)") from None
+
+    @contextmanager
+    def _project_locks(self, *slugs: str) -> Iterator[None]:
+        with ExitStack() as stack:
+            for slug in sorted(set(slugs)):
+                stack.enter_context(self.store.project_lock(slug))
+            yield
+
+    def move_project(self, old: str, new: str | Path) -> MoveReport:
+        """Relink project `old` (name, slug, alias or path) to the directory
+        `new`, or merge it into the project `new` names. Returns what moved."""
+        source = self.find_project(old)
+        target = self._move_target(new)
+        if target.slug == source.slug:
+            raise InvalidInput(f"project {source.name!r} is already at {target.path or target.slug}")
+        merged = self.projects.get(target.slug) is not None
+        store = self.store
+        with self._project_locks(source.slug, target.slug):
+            live = store.session_ids(source.slug)
+            trashed = store.session_ids(source.slug, trash=True)
+            clash = [i for i in live + trashed if store.exists(target.slug, i) or store.exists(target.slug, i, trash=True)]
+            if clash:
+                raise Conflict(f"session {clash[0][:8]} exists in both projects; nothing was moved")
+            target = self._merged_record(source, target)
+            self.projects.write(target)
+            for session_id in live:
+                with store.locked(source.slug, session_id, source.key) as held:
+                    store.move(held.path, store.session_path(target.slug, session_id))
+            for session_id in trashed:
+                store.move(store.session_path(source.slug, session_id, trash=True), store.session_path(target.slug, session_id, trash=True))
+            self._carry_current(source, target)
+            self._remove_project(source)
+        return MoveReport(source, target, len(live), len(trashed), merged)
+
+    def _merged_record(self, source: Project, target: Project) -> Project:
+        """The target's project.json after taking `source` in."""
+        existing = self.projects.get(target.slug)
+        base = existing or replace(target, created_at=source.created_at or target.created_at)
+        aliases = [a for a in (*base.aliases, source.key, source.name, *source.aliases) if a not in (base.key, base.name)]
+        git_root = base.git_root or (git_root_commit(Path(base.path)) if base.path else None) or source.git_root
+        return replace(base, aliases=tuple(dict.fromkeys(aliases)), git_root=git_root)
+
+    def _carry_current(self, source: Project, target: Project) -> None:
+        source_file = self.layout.current_file(source.slug)
+        moved = self.store.read_json(source_file)
+        if isinstance(moved, dict) and self._current_id(target) is None and self.store.exists(target.slug, str(moved.get("id"))):
+            self.store.write_json(self.layout.current_file(target.slug), moved)
+        self.store.unlink(source_file)
+
+    def _remove_project(self, project: Project) -> None:
+        """Remove what is left of a moved project: its record, lock and
+        empty directories (never a file chit does not know)."""
+        layout = self.layout
+        self.store.unlink(layout.project_file(project.slug))
+        self.store.unlink(layout.project_dir(project.slug) / ".lock")
+        for directory in (layout.sessions_dir(project.slug), layout.project_dir(project.slug), layout.trash_dir(project.slug)):
+            try:
+                directory.rmdir()
+            except OSError:
+                pass
+
+    def relink_hint(self) -> RelinkHint | None:
+        """When the working directory is a git work tree whose root commit
+        is recorded by another project whose directory is gone: that
+        project, and where it is now. None otherwise (or with `-p`)."""
+        if self.project_name is not None:
+            return None
+        root = find_root(self.cwd)
+        if not (root / ".git").exists():
+            return None
+        here = self.projects.for_directory(self.cwd)
+        gone = [p for p in self.projects.all() if p.git_root and p.slug != here.slug and p.path and not os.path.isdir(p.path)]
+        if not gone:
+            return None
+        identity = here.git_root or git_root_commit(root)
+        for project in gone:
+            if project.git_root == identity:
+                return RelinkHint(project, str(root))
+        return None

@@ -1,0 +1,196 @@
+"""Projects that move: `chit projects`, `chit projects mv`, and the note
+when a repository turns up at a new path. Real git repositories, real
+directories moved with os.rename, the real program."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import orjson
+import pytest
+
+from chit.api import Chit
+from chit.errors import Conflict, InvalidInput, NotFound
+
+from conftest import run_cli
+
+
+def _git_repo(path: Path) -> str:
+    path.mkdir(parents=True)
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+    for args in (["init", "-q"], ["commit", "-q", "--allow-empty", "-m", "root"]):
+        subprocess.run(["git", *args], cwd=path, env=env, check=True, capture_output=True)
+    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=path, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def _fill(chit: Chit, title: str, n: int = 2) -> str:
+    s = chit.create(title=title)
+    for i in range(n):
+        chit.append(s.id, "user", f"{title} question {i}")
+        chit.append(s.id, "assistant", f"{title} answer {i}")
+    return s.id
+
+
+def _digests(chit: Chit, ids: list[str]) -> dict[str, tuple[int, ...]]:
+    return {i: tuple(hash((m.id, m.role, m.content)) for m in chit.get(i).messages) for i in ids}
+
+
+def test_first_session_in_a_git_repo_records_its_root_commit(home: Path, tmp_path: Path) -> None:
+    root = _git_repo(tmp_path / "repo")
+    chit = Chit(home, cwd=tmp_path / "repo")
+    chit.create(title="x")
+    data = orjson.loads(chit.layout.project_file(chit.project().slug).read_bytes())
+    assert data["git_root"] == root and data["path"] == str(tmp_path / "repo")
+    plain = Chit(home, cwd=tmp_path)  # not a repository: nothing recorded
+    plain.create(title="y")
+    assert plain.project().git_root is None
+
+
+def test_move_relinks_every_session_with_its_id(home: Path, tmp_path: Path) -> None:
+    _git_repo(tmp_path / "repo")
+    old = Chit(home, cwd=tmp_path / "repo")
+    ids = [_fill(old, "alpha"), _fill(old, "beta")]
+    gone = _fill(old, "trashed")
+    old.delete(gone)
+    old.set_current(ids[0])
+    before = _digests(old, ids)
+    headers = {i: old.store.read_header(old.project().slug, i) for i in ids}
+    os.rename(tmp_path / "repo", tmp_path / "moved")
+
+    new = Chit(home, cwd=tmp_path / "moved")
+    assert new.list() == []  # the history is not here yet...
+    report = new.move_project(str(tmp_path / "repo"), tmp_path / "moved")
+    assert (report.sessions, report.trashed, report.merged) == (2, 1, False)
+    assert report.target.path == str(tmp_path / "moved") and report.target.key == str(tmp_path / "moved")
+    assert set(report.target.aliases) == {str(tmp_path / "repo"), "repo"}
+    assert sorted(s.id for s in new.list()) == sorted(ids)  # ...now it is, same ids
+    assert _digests(new, ids) == before
+    assert {i: new.store.read_header(new.project().slug, i) for i in ids} == headers  # headers untouched
+    assert new.current() is not None and new.current().id == ids[0]  # type: ignore[union-attr]
+    assert [s.id for s in new.trash()] == [gone] and new.restore(gone[:8]).id == gone
+    assert [p.name for p in new.projects.all()] == ["moved"]
+    assert sorted(os.listdir(home / "projects")) == [new.project().slug]
+    assert not (home / "trash" / report.source.slug).exists()
+    assert new.resolve(ids[1][:6]).id == ids[1]
+    assert {s.id for s in Chit(home, cwd=tmp_path, project="repo").list()} == {*ids, gone}  # -p OLDNAME still works (alias)
+
+
+def test_move_merges_into_an_existing_project(home: Path, tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a, b = Chit(home, cwd=tmp_path / "a"), Chit(home, cwd=tmp_path / "b")
+    a_ids = [_fill(a, "a1"), _fill(a, "a2")]
+    b_ids = [_fill(b, "b1")]
+    before = _digests(a, a_ids) | _digests(b, b_ids)
+    current_b = b.current()
+    report = a.move_project("a", str(tmp_path / "b"))
+    assert report.merged and report.sessions == 2
+    assert sorted(s.id for s in b.list()) == sorted(a_ids + b_ids)
+    assert _digests(b, a_ids + b_ids) == before
+    assert b.current() == current_b  # the target keeps its own current session
+    assert [p.name for p in b.projects.all()] == ["b"]
+    assert b.projects.all()[0].aliases == (str(tmp_path / "a"), "a")
+    with pytest.raises(NotFound):
+        a.find_project("a-does-not-exist")
+
+
+def test_move_into_a_named_project_and_back(home: Path, tmp_path: Path) -> None:
+    (tmp_path / "dir").mkdir()
+    named = Chit(home, cwd=tmp_path, project="notes")
+    ids = [_fill(named, "n1")]
+    report = named.move_project("notes", tmp_path / "dir")  # a name-only project gets a directory
+    assert report.target.path == str(tmp_path / "dir") and "name:notes" in report.target.aliases
+    assert [s.id for s in Chit(home, cwd=tmp_path / "dir").list()] == ids
+
+
+def test_move_refuses_clashes_and_nonsense_without_moving_anything(home: Path, tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a, b = Chit(home, cwd=tmp_path / "a"), Chit(home, cwd=tmp_path / "b")
+    sid = _fill(a, "same")
+    _fill(b, "other")
+    shutil.copy(a.store.session_path(a.project().slug, sid), b.store.session_path(b.project().slug, sid))  # one id, two projects
+    from conftest import tree_digest
+
+    before = tree_digest(home)
+    with pytest.raises(Conflict):
+        a.move_project("a", str(tmp_path / "b"))
+    with pytest.raises(InvalidInput):
+        a.move_project("a", str(tmp_path / "a"))
+    with pytest.raises(NotFound):
+        a.move_project("a", str(tmp_path / "missing-dir"))
+    with pytest.raises(NotFound):
+        a.move_project("a", "no-such-project")
+    with pytest.raises(NotFound):
+        a.move_project(str(tmp_path / "nowhere"), str(tmp_path / "b"))
+    assert tree_digest(home) == before
+
+
+def test_an_interrupted_move_finishes_when_run_again(home: Path, tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a = Chit(home, cwd=tmp_path / "a")
+    ids = [_fill(a, "x"), _fill(a, "y")]
+    b_slug = Chit(home, cwd=tmp_path / "b").project().slug
+    # the state a crash after the first file leaves: target record written, one file moved
+    a.projects.write(a._merged_record(a.project(), Chit(home, cwd=tmp_path / "b").project()))
+    a.store.move(a.store.session_path(a.project().slug, ids[0]), a.store.session_path(b_slug, ids[0]))
+    assert len(a.list()) == 1
+    report = a.move_project(str(tmp_path / "a"), str(tmp_path / "b"))
+    assert report.sessions == 1 and report.merged
+    assert sorted(s.id for s in Chit(home, cwd=tmp_path / "b").list()) == sorted(ids)
+
+
+def test_cli_notes_a_moved_repository_and_the_suggested_command_works(home: Path, tmp_path: Path) -> None:
+    _git_repo(tmp_path / "old place")
+    created = run_cli(["new", "kept"], cwd=tmp_path / "old place")
+    assert created.code == 0, created.err
+    sid = created.out.strip()
+    os.rename(tmp_path / "old place", tmp_path / "new place")
+
+    listed = run_cli(["ls", "--json"], cwd=tmp_path / "new place")
+    assert listed.code == 0 and orjson.loads(listed.out) == []
+    note = [line for line in listed.err.splitlines() if "chit projects mv" in line]
+    assert len(note) == 1, listed.err
+    command = note[0].split("run: ", 1)[1]
+    assert command == f"chit projects mv '{tmp_path / 'old place'}' '{tmp_path / 'new place'}'"
+    import shlex
+
+    moved = run_cli([*shlex.split(command)[1:], "--json"], cwd=tmp_path / "new place")
+    assert moved.code == 0, moved.err
+    assert "note" not in moved.err
+    report = orjson.loads(moved.out)
+    assert report["sessions"] == 1 and report["to"]["path"] == str(tmp_path / "new place")
+    after = run_cli(["ls", "-q"], cwd=tmp_path / "new place")
+    assert after.out.split() == [sid] and after.err == ""
+
+    # a second clone of the same repository elsewhere is not a move: no note
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(tmp_path / "new place"), str(clone)], check=True, capture_output=True)
+    assert run_cli(["ls"], cwd=clone).err.count("chit projects mv") == 0
+
+
+def test_cli_projects_lists_and_moves(home: Path, tmp_path: Path) -> None:
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    for _ in range(2):
+        assert run_cli(["new"], cwd=tmp_path / "one").code == 0
+    listed = run_cli(["projects", "--json"], cwd=tmp_path)
+    rows = orjson.loads(listed.out)
+    assert [(r["name"], r["sessions"], r["path"]) for r in rows] == [("one", 2, str(tmp_path / "one"))]
+    lines = run_cli(["projects", "--jsonl"], cwd=tmp_path).out.splitlines()
+    assert [orjson.loads(x) for x in lines] == rows
+    human = run_cli(["projects"], cwd=tmp_path)
+    assert "one" in human.out and str(tmp_path / "one") in human.out
+    moved = run_cli(["projects", "mv", "one", str(tmp_path / "two")], cwd=tmp_path)
+    assert moved.code == 0 and moved.out.strip() == f"one: 2 sessions moved to {tmp_path / 'two'}"
+    again = run_cli(["projects", "mv", "one", str(tmp_path / "two")], cwd=tmp_path)  # "one" is now an alias of two
+    assert again.code == 5 and "already at" in again.err
+    assert run_cli(["projects", "mv", "nothing", str(tmp_path / "two")], cwd=tmp_path).code == 3
+    assert run_cli(["projects", "mv", "two"], cwd=tmp_path).code == 2
+    os.rmdir(tmp_path / "one")
+    (tmp_path / "two").rename(tmp_path / "three")
+    assert "(gone)" in run_cli(["projects"], cwd=tmp_path).out
