@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from chit.errors import InvalidInput, NotFound, StorageError
 from chit.fold import fold
@@ -19,6 +20,10 @@ from chit.paths import PROJECT_ENV, Layout, default_home
 from chit.projects import Projects
 from chit.store import UUID_RE, Store
 
+if TYPE_CHECKING:
+    from chit.index import Index
+
+T = TypeVar("T")
 TEXT_MAX = 200
 TAG_MAX = 64
 
@@ -103,6 +108,7 @@ class ServiceBase:
         self.cwd = Path(cwd) if cwd else _working_directory()
         env_project = os.environ.get(PROJECT_ENV) or None
         self.project_name: str | None = project if project is not None else env_project
+        self._index: Index | None = None
 
     # -- projects -------------------------------------------------------
     def project(self, name: str | None = None, create: bool = False) -> Project:
@@ -145,6 +151,91 @@ class ServiceBase:
 
     def summaries(self, projects: list[Project], trash: bool = False) -> list[SessionSummary]:
         """Summaries of every session in `projects`, newest first."""
+        return self.select_summaries(projects, trash)
+
+    def select_summaries(
+        self,
+        projects: list[Project],
+        trash: bool = False,
+        *,
+        tag: str | None = None,
+        state: str | None = None,
+        limit: int | None = None,
+    ) -> list[SessionSummary]:
+        """Summaries newest first (ties by id), filtered, at most `limit`:
+        from the index, or by reading every file when it cannot answer."""
+
+        def from_index(index: Index) -> list[SessionSummary]:
+            from chit.index_search import summaries
+
+            if not index.refresh([(p.slug, trash) for p in projects]):
+                return []
+            return summaries(index, {p.slug: p for p in projects}, trash, tag=tag, state=state, limit=limit)
+
+        found = self.indexed(from_index)
+        if found is None:
+            found = self.scan_summaries(projects, trash)
+            found = [s for s in found if (tag is None or tag in s.tags) and (state is None or s.state == state)]
+        return found if limit is None else found[:limit]
+
+    def scan_summaries(self, projects: list[Project], trash: bool = False) -> list[SessionSummary]:
+        """`summaries` by folding every file (no index)."""
         result = [s.summary(p.name) for p in projects for s in self.sessions_in(p, trash)]
+        result.sort(key=lambda s: s.id)
         result.sort(key=lambda s: s.updated_at, reverse=True)
         return result
+
+    # -- index ----------------------------------------------------------
+    @property
+    def index(self) -> Index:
+        if self._index is None:
+            from chit.index import Index
+
+            self._index = Index(self.layout)
+        return self._index
+
+    def indexed(self, work: Callable[[Index], T]) -> T | None:
+        """`work(index)`, or None when the index cannot answer and the caller
+        must read the files. A corrupt or foreign index is thrown away and
+        rebuilt; a search that raced a rewrite is retried."""
+        import sqlite3
+
+        from chit.index import ForeignIndex
+        from chit.index_search import Stale
+
+        index = self.index
+        for _ in range(3):
+            try:
+                with index.lock:
+                    return work(index)
+            except Stale:
+                continue
+            except sqlite3.ProgrammingError:
+                raise
+            except (sqlite3.DatabaseError, ForeignIndex) as exc:
+                if not _damaged(exc):
+                    if _busy_or_refused(exc):
+                        return None  # locked, read-only, full disk…: the files still answer
+                    raise
+                try:
+                    index.rebuild()
+                except (OSError, sqlite3.Error):
+                    return None
+            except OSError:
+                return None  # reading the files will say what is wrong
+        return None
+
+
+def _damaged(exc: Exception) -> bool:
+    """Whether an index error means the index file itself is bad."""
+    name = getattr(exc, "sqlite_errorname", None)
+    if name is None or name in ("SQLITE_CORRUPT", "SQLITE_NOTADB"):
+        return True
+    text = str(exc)
+    return name == "SQLITE_ERROR" and (text.startswith("no such ") or "malformed" in text)
+
+
+def _busy_or_refused(exc: Exception) -> bool:
+    """An error of the environment, not of chit's SQL (which is re-raised)."""
+    name = str(getattr(exc, "sqlite_errorname", ""))
+    return name != "SQLITE_ERROR" and not name.startswith(("SQLITE_MISUSE", "SQLITE_RANGE", "SQLITE_CONSTRAINT"))

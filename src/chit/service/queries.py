@@ -12,12 +12,16 @@ from __future__ import annotations
 import builtins
 import re
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from chit.errors import Ambiguous, InvalidInput, NotFound
 from chit.model import STATES, Project, SearchHit, Session, SessionSummary, age, now
 from chit.service.base import ServiceBase, check_role, check_tag
 from chit.service.snippets import find_folded, make_snippet
 from chit.store import UUID_RE
+
+if TYPE_CHECKING:
+    from chit.index import Index
 
 _PREFIX_RE = re.compile(r"^[0-9a-f-]*$")
 
@@ -67,8 +71,23 @@ class QueryOps(ServiceBase):
         return matches[0]
 
     def find_key(self, scope: Project, key: str) -> str | None:
-        """Id of the session with `key` in the project, from header lines."""
-        for session_id in self.store.session_ids(scope.slug):
+        """Id of the session with `key` in the project: from the index when
+        its rows of the project are current, else from header lines."""
+
+        def from_index(index: Index) -> tuple[str | None]:
+            from chit.index_search import find_key
+
+            if not (index.exists() and index.key_fresh(scope.slug)):
+                if not index.refresh([(scope.slug, False)]):
+                    return (None,)
+            return (find_key(index, scope.slug, key),)
+
+        answer = self.indexed(from_index)
+        return answer[0] if answer is not None else self.scan_key(scope, key)
+
+    def scan_key(self, scope: Project, key: str) -> str | None:
+        """`find_key` by reading every header line (no index)."""
+        for session_id in sorted(self.store.session_ids(scope.slug)):
             header = self.store.read_header(scope.slug, session_id)
             if header is not None and header.get("key") == key:
                 return session_id
@@ -124,12 +143,7 @@ class QueryOps(ServiceBase):
         if state is not None and state not in STATES:
             raise InvalidInput(f"unknown state {state!r} (expected one of: {', '.join(STATES)})")
         scope = self.projects.all() if all_projects else [self.project(project)]
-        found = [
-            s
-            for s in self.summaries(scope)
-            if (tag is None or tag in s.tags) and (state is None or s.state == state)
-        ]
-        return found if limit is None else found[:limit]
+        return self.select_summaries(scope, tag=tag, state=state, limit=limit)
 
     def latest(self, project: str | None = None) -> Session | None:
         found = self.list(project, limit=1)
@@ -193,12 +207,36 @@ class QueryOps(ServiceBase):
         folded_query = query.casefold()
         named = project is not None or self.project_name is not None
         scope = [self.project(project)] if named else self.projects.all()
+
+        def from_index(index: Index) -> builtins.list[SearchHit]:
+            from chit.index_search import search
+
+            if not index.refresh([(p.slug, False) for p in scope], text=True):
+                return []
+            return search(index, {p.slug: p for p in scope}, folded_query, role=role, tag=tag, limit=limit)
+
+        found = self.indexed(from_index)
+        return found if found is not None else self.scan_search(scope, folded_query, role=role, tag=tag, limit=limit)
+
+    def scan_search(
+        self,
+        scope: builtins.list[Project],
+        folded_query: str,
+        *,
+        role: str | None = None,
+        tag: str | None = None,
+        limit: int | None = None,
+    ) -> builtins.list[SearchHit]:
+        """`search` by folding every file (no index): the reference the index
+        must agree with. Newest first; equal times by session id, project,
+        then in session order (manual title first)."""
         hits: builtins.list[SearchHit] = []
         for proj in scope:
             for session in self.sessions_in(proj):
                 if tag is not None and tag not in session.tags:
                     continue
                 hits.extend(_session_hits(session, proj, folded_query, role))
+        hits.sort(key=lambda h: (h.id, h.project))
         hits.sort(key=lambda h: h.ts, reverse=True)
         return hits if limit is None else hits[:limit]
 

@@ -1,0 +1,328 @@
+"""The derived index: a disposable SQLite cache of what listing, key lookup
+and search need (DESIGN.md §2, `$CHIT_HOME/index.sqlite`).
+
+Invariants:
+- the session files are the truth. The index holds nothing that cannot be
+  rebuilt from them; deleting `index.sqlite*` loses nothing, and a missing,
+  corrupt (garbage bytes) or foreign index is replaced by a fresh one;
+- every answer follows a refresh of the directories it covers. A file whose
+  (size, mtime_ns, inode) equal its row is skipped; one that grew in place is
+  read from the end of its last complete line (an append-only log); any
+  other change (shrunk, replaced by a rewrite, bad header) is re-read whole.
+  A torn or half-written last line is never consumed;
+- a session row equals what `fold()` gives for the file's complete lines
+  (see `chit.index_fold`); the live messages are rows with the byte offset
+  of their line, so the text is always read back from the file itself;
+- the text index (FTS5 trigrams over casefolded words, `detail=none`) only
+  proposes candidates; `chit.index_search` confirms each one against the
+  message line in its file. Entries left behind by rewinds or rewrites are
+  never deleted (contentless tables cannot be) and can only cost time;
+- message row ids follow the message timestamps (microseconds × 1024 + a
+  counter), so "newest first" is the order of the row ids; a timestamp that
+  is not chit's canonical form gets a negative row id instead;
+- writers serialise through SQLite (WAL; one write transaction per refresh
+  step); a refresh that finds nothing changed only reads. A directory's
+  mtime is recorded only once it is old enough to be trusted (a change in
+  the same clock tick would not move it), for `key_fresh`.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import threading
+import time
+import zlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from chit.index_rows import drain_session, forget, read_file
+from chit.paths import Layout
+from chit.store import FILE_MODE, UUID_RE, make_dir
+
+if TYPE_CHECKING:
+    import sqlite3
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT = 30.0
+TRUST_AFTER_NS = 2_000_000_000
+COMMIT_EVERY = 1.0  # seconds of work per write transaction in a long build
+ORPHAN_SLACK = 50_000
+
+SCHEMA = """
+CREATE TABLE meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE dirs(slug TEXT NOT NULL, trash INTEGER NOT NULL, sig TEXT NOT NULL, mtime_ns INTEGER,
+                  PRIMARY KEY (slug, trash)) WITHOUT ROWID;
+CREATE TABLE sessions(
+    sid INTEGER PRIMARY KEY, slug TEXT NOT NULL, trash INTEGER NOT NULL, id TEXT NOT NULL,
+    size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, ino INTEGER NOT NULL, offset INTEGER NOT NULL,
+    whole INTEGER NOT NULL, version INTEGER NOT NULL, project TEXT, created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL, key TEXT, parent_id TEXT, manual_title TEXT, folded_title TEXT,
+    first_title TEXT, tags TEXT NOT NULL, state TEXT NOT NULL, deleted_at TEXT,
+    messages INTEGER NOT NULL, turns INTEGER NOT NULL);
+CREATE UNIQUE INDEX sessions_file ON sessions(slug, trash, id);
+CREATE INDEX sessions_recent ON sessions(trash, updated_at DESC, id);
+CREATE INDEX sessions_key ON sessions(key, slug) WHERE key IS NOT NULL;
+CREATE TABLE messages(
+    rowid INTEGER PRIMARY KEY, sid INTEGER NOT NULL, pos INTEGER NOT NULL, mid TEXT NOT NULL,
+    role TEXT NOT NULL, ts TEXT NOT NULL, turn INTEGER, off INTEGER NOT NULL, len INTEGER NOT NULL,
+    fts INTEGER NOT NULL);
+CREATE UNIQUE INDEX messages_pos ON messages(sid, pos);
+CREATE INDEX messages_pending ON messages(sid) WHERE fts = 0;
+"""
+FTS_SCHEMA = (
+    "CREATE VIRTUAL TABLE msgtext USING fts5(body, content='', detail=none, columnsize=0,"
+    " tokenize='trigram case_sensitive 1')"
+)
+class ForeignIndex(Exception):
+    """index.sqlite holds something else than this version's index."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One directory as listed now: (id, size, mtime_ns, inode) per file."""
+
+    slug: str
+    trash: bool
+    files: list[tuple[str, int, int, int]]
+    sig: str
+    mtime_ns: int | None
+
+
+class Index:
+    """One store's index. Use `refresh` before any query; see `chit.index_search`."""
+
+    def __init__(self, layout: Layout) -> None:
+        self.layout = layout
+        self.path = layout.index_file
+        self._conn: sqlite3.Connection | None = None
+        self.lock = threading.RLock()
+        self.orphans = 0
+        self.has_text = True
+
+    # -- connection -----------------------------------------------------
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self._conn = self._open()
+        return self._conn
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _open(self) -> sqlite3.Connection:
+        import sqlite3
+
+        make_dir(self.path.parent)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
+        os.close(fd)
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version != SCHEMA_VERSION:
+                self._create(conn, version)
+            self.has_text = conn.execute(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'msgtext'"
+            ).fetchone()[0] == 1
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _create(self, conn: sqlite3.Connection, version: int) -> None:
+        import sqlite3
+
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]  # another process may have won
+            if version != SCHEMA_VERSION:
+                if version != 0 or conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+                    raise ForeignIndex(f"index schema {version}, expected {SCHEMA_VERSION}")
+                for statement in SCHEMA.split(";"):
+                    conn.execute(statement)
+                try:
+                    conn.execute(FTS_SCHEMA)
+                except sqlite3.OperationalError:
+                    pass  # no FTS5 here: listing still works, search reads the files
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def rebuild(self) -> None:
+        """Throw the index away (it is only a cache); the next use rebuilds it.
+        Under a lock so two processes never delete each other's fresh index."""
+        import fcntl
+        import sqlite3
+
+        self.close()
+        make_dir(self.path.parent)
+        fd = os.open(self.path.with_name("index.lock"), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                self._open().close()  # someone may have rebuilt it meanwhile
+                return
+            except (sqlite3.DatabaseError, ForeignIndex):
+                pass
+            for suffix in ("", "-wal", "-shm"):
+                try:
+                    os.unlink(f"{self.path}{suffix}")
+                except FileNotFoundError:
+                    pass
+        finally:
+            os.close(fd)
+
+    @contextmanager
+    def writing(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (BEGIN IMMEDIATE ... COMMIT)."""
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        self.orphans = 0
+        try:
+            yield conn
+            if self.orphans:
+                conn.execute(
+                    "INSERT INTO meta VALUES ('orphans', ?) ON CONFLICT(k) DO UPDATE SET v = v + excluded.v",
+                    (self.orphans,),
+                )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    # -- refresh --------------------------------------------------------
+    def snapshot(self, slug: str, trash: bool) -> tuple[Snapshot, int | None]:
+        """List a directory and stat its session files (no SQLite needed).
+        Returns the snapshot and an open directory fd (None if missing)."""
+        directory = self.layout.trash_dir(slug) if trash else self.layout.sessions_dir(slug)
+        try:
+            dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except (FileNotFoundError, NotADirectoryError):
+            return Snapshot(slug, trash, [], "", None), None
+        dir_mtime = os.fstat(dfd).st_mtime_ns
+        names = [n for n in os.listdir(dfd) if n.endswith(".jsonl") and UUID_RE.match(n[:-6])]
+        files = []
+        for name in names:
+            try:
+                st = os.stat(name, dir_fd=dfd, follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            if stat.S_ISREG(st.st_mode):
+                files.append((name[:-6], st.st_size, st.st_mtime_ns, st.st_ino))
+        numbers = tuple(n for f in files for n in f[1:])
+        sig = f"{zlib.crc32(''.join(f[0] for f in files).encode())}:{hash(numbers)}:{len(files)}"
+        trusted = dir_mtime if time.time_ns() - dir_mtime > TRUST_AFTER_NS else None
+        return Snapshot(slug, trash, files, sig, trusted), dfd
+
+    def refresh(self, dirs: Sequence[tuple[str, bool]], text: bool = False) -> bool:
+        """Bring the rows of these (slug, trash) directories up to date;
+        with `text`, also the text index of every message. Returns False
+        (creating nothing) when there is no index and no session file."""
+        with self.lock:
+            snaps = [self.snapshot(slug, trash) for slug, trash in dirs]
+            try:
+                if self._conn is None and not self.exists() and not any(s.files for s, _ in snaps):
+                    return False
+                for snap, dfd in snaps:
+                    self._refresh_dir(snap, dfd, text)
+            finally:
+                for _, dfd in snaps:
+                    if dfd is not None:
+                        os.close(dfd)
+            if text and self.has_text:
+                self._drain()
+            return True
+
+    def _refresh_dir(self, snap: Snapshot, dfd: int | None, text: bool) -> None:
+        trash = int(snap.trash)
+        known = self.conn.execute("SELECT sig, mtime_ns FROM dirs WHERE slug = ? AND trash = ?", (snap.slug, trash)).fetchone()
+        if known is None and dfd is None:
+            return
+        if known is None or known[0] != snap.sig:
+            self._sync(snap, dfd, text)
+        elif known[1] != snap.mtime_ns and snap.mtime_ns is not None:
+            with self.writing() as conn:
+                conn.execute("UPDATE dirs SET mtime_ns = ? WHERE slug = ? AND trash = ?", (snap.mtime_ns, snap.slug, trash))
+
+    def key_fresh(self, slug: str) -> bool:
+        """Whether the rows' headers (keys) of this project are current:
+        its directory has not changed since a trusted refresh."""
+        try:
+            mtime = os.stat(self.layout.sessions_dir(slug)).st_mtime_ns
+        except FileNotFoundError:
+            return False
+        row = self.conn.execute("SELECT mtime_ns FROM dirs WHERE slug = ? AND trash = 0", (slug,)).fetchone()
+        return row is not None and row[0] == mtime
+
+    def _sync(self, snap: Snapshot, dfd: int | None, text: bool) -> None:
+        trash = int(snap.trash)
+        rows = {
+            r[0]: r[1:]
+            for r in self.conn.execute(
+                "SELECT id, size, mtime_ns, ino FROM sessions WHERE slug = ? AND trash = ?", (snap.slug, trash)
+            )
+        }
+        todo = []
+        for session_id, size, mtime_ns, ino in snap.files:
+            if rows.pop(session_id, None) != (size, mtime_ns, ino):
+                todo.append(session_id)
+        while True:
+            with self.writing():
+                started = time.monotonic()
+                while todo and time.monotonic() - started < COMMIT_EVERY:
+                    assert dfd is not None
+                    read_file(self, dfd, snap.slug, trash, todo.pop(), text)
+                if todo:
+                    continue
+                for session_id in rows:  # gone from the directory
+                    if dfd is None or not _present(dfd, session_id):
+                        forget(self, snap.slug, trash, session_id)
+                self.conn.execute(
+                    "INSERT OR REPLACE INTO dirs VALUES (?, ?, ?, ?)", (snap.slug, trash, snap.sig, snap.mtime_ns)
+                )
+                return
+
+    # -- text -----------------------------------------------------------
+    def _drain(self) -> None:
+        """Add the text of messages indexed without it (by a listing)."""
+        conn = self.conn
+        pending = [r[0] for r in conn.execute("SELECT DISTINCT sid FROM messages WHERE fts = 0")]
+        while pending:
+            with self.writing():
+                started = time.monotonic()
+                while pending and time.monotonic() - started < COMMIT_EVERY:
+                    drain_session(self, pending.pop())
+        orphans = conn.execute("SELECT v FROM meta WHERE k = 'orphans'").fetchone()
+        if orphans is not None and orphans[0] > ORPHAN_SLACK:
+            live = conn.execute("SELECT count(*) FROM messages").fetchone()[0]
+            if orphans[0] > live:
+                self._reset_text()
+
+    def _reset_text(self) -> None:
+        """Too much garbage in the text index: start it over."""
+        with self.writing() as conn:
+            conn.execute("DROP TABLE msgtext")
+            conn.execute(FTS_SCHEMA)
+            conn.execute("UPDATE messages SET fts = 0")
+            conn.execute("DELETE FROM meta WHERE k = 'orphans'")
+        self._drain()
+
+
+def _present(dfd: int, session_id: str) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(f"{session_id}.jsonl", dir_fd=dfd, follow_symlinks=False).st_mode)
+    except FileNotFoundError:
+        return False
+
+

@@ -1,0 +1,268 @@
+"""Reading session files into the index's rows (see `chit.index`).
+
+Invariants:
+- `read_file` reads a file as `Store.read` + `parse_log` would: line 1 is the
+  header (without a valid one the session is marked `whole` and re-read
+  whole on every change, its created_at taken from the file's mtime), blank
+  and corrupt lines are skipped, a torn last line is never consumed; an
+  appended tail is read from the stored offset and folded onto the stored
+  state (`chit.index_fold`);
+- a message row records the byte offset and length of its line, so its
+  text can always be read back from the file (`read_record`);
+- row ids: `ts_key` maps chit's canonical timestamps strictly increasingly
+  to multiples of 1024 (a counter takes the rest); other timestamps get
+  negative row ids. The text index sees `fts_body`: casefolded text, or a
+  long text's set of casefolded words (queries only use in-word trigrams).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+from collections.abc import Sequence
+from datetime import date
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from chit import codec
+from chit.index_fold import SessionState, apply
+from chit.store import format_ts_ns
+
+if TYPE_CHECKING:
+    from chit.index import Index
+
+WORDS_ABOVE = 2048  # longer texts are indexed as their set of distinct words
+STATE_COLUMNS = (
+    "version, project, created_at, updated_at, key, parent_id, manual_title, first_title,"
+    " tags, state, deleted_at, messages, turns"
+)
+_TS = re.compile(r"(\d{4})-(\d\d)-(\d\d)T([01]\d|2[0-3]):([0-5]\d):([0-5]\d)\.(\d{6})Z\Z")
+_TS_MAX = (1 << 63) // 1024 - 1
+
+
+@lru_cache(maxsize=4096)
+def _epoch_day(text: str) -> int | None:
+    try:
+        return date(int(text[:4]), int(text[5:7]), int(text[8:10])).toordinal() - 719163
+    except ValueError:
+        return None
+
+
+def ts_key(ts: str) -> int | None:
+    """The row-id base of a canonical timestamp: strictly increasing with
+    the text order of canonical timestamps; None for any other text."""
+    match = _TS.match(ts)
+    if match is None:
+        return None
+    day = _epoch_day(ts[:10])
+    if day is None:
+        return None
+    seconds = ((day * 24 + int(match[4])) * 60 + int(match[5])) * 60 + int(match[6])
+    micros = seconds * 1_000_000 + int(match[7])
+    return micros * 1024 if -_TS_MAX < micros < _TS_MAX else None
+
+
+def fts_body(content: str) -> str:
+    """What the trigram index sees of a message."""
+    folded = content.casefold()
+    return "\n".join(set(folded.split())) if len(folded) > WORDS_ABOVE else folded
+
+
+def allocate(index: Index, ts: str) -> int:
+    """A free message row id that sorts `ts` among the others."""
+    conn = index.conn
+    base = ts_key(ts)
+    if base is not None:
+        top = conn.execute("SELECT max(rowid) FROM messages WHERE rowid BETWEEN ? AND ?", (base, base + 1023)).fetchone()[0]
+        if top is None:
+            return base
+        if top < base + 1023:
+            return int(top) + 1
+    low = conn.execute("SELECT min(rowid) FROM messages").fetchone()[0]
+    return min(int(low or 0), 0) - 1
+
+
+class _Stack:
+    """The live messages of one session as `messages` rows (and text)."""
+
+    def __init__(self, index: Index, sid: int, size: int, text: bool) -> None:
+        self.index = index
+        self.sid = sid
+        self.size = size
+        self.text = text
+        self.off = 0
+        self.len = 0
+
+    def push(self, record: dict[str, Any], turn: int | None) -> None:
+        conn = self.index.conn
+        rowid = allocate(self.index, record["ts"])
+        conn.execute(
+            "INSERT INTO messages VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (rowid, self.sid, self.size, record["id"], record["role"], record["ts"], turn, self.off, self.len, int(self.text)),
+        )
+        if self.text:
+            conn.execute("INSERT INTO msgtext(rowid, body) VALUES (?, ?)", (rowid, fts_body(record["content"])))
+        self.size += 1
+
+    def truncate(self, keep: int) -> int | None:
+        conn = self.index.conn
+        self.index.orphans += conn.execute(
+            "SELECT count(*) FROM messages WHERE sid = ? AND pos >= ? AND fts = 1", (self.sid, keep)
+        ).fetchone()[0]
+        conn.execute("DELETE FROM messages WHERE sid = ? AND pos >= ?", (self.sid, keep))
+        self.size = keep
+        if keep == 0:
+            return None
+        row = conn.execute("SELECT turn FROM messages WHERE sid = ? AND pos = ?", (self.sid, keep - 1)).fetchone()
+        return None if row is None else row[0]
+
+
+def drop_messages(index: Index, sid: int) -> None:
+    index.orphans += index.conn.execute("SELECT count(*) FROM messages WHERE sid = ? AND fts = 1", (sid,)).fetchone()[0]
+    index.conn.execute("DELETE FROM messages WHERE sid = ?", (sid,))
+
+
+def forget(index: Index, slug: str, trash: int, session_id: str) -> None:
+    row = index.conn.execute(
+        "SELECT sid FROM sessions WHERE slug = ? AND trash = ? AND id = ?", (slug, trash, session_id)
+    ).fetchone()
+    if row is not None:
+        drop_messages(index, row[0])
+        index.conn.execute("DELETE FROM sessions WHERE sid = ?", (row[0],))
+
+
+def read_file(index: Index, dfd: int, slug: str, trash: int, session_id: str, text: bool) -> None:
+    """Bring one session's row up to date with its file (in a write transaction)."""
+    conn = index.conn
+    try:
+        fd = os.open(f"{session_id}.jsonl", os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dfd)
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ELOOP):
+            forget(index, slug, trash, session_id)
+            return
+        raise
+    try:
+        st = os.fstat(fd)
+        row = conn.execute(
+            f"SELECT sid, size, mtime_ns, ino, offset, whole, {STATE_COLUMNS} FROM sessions"
+            " WHERE slug = ? AND trash = ? AND id = ?",
+            (slug, trash, session_id),
+        ).fetchone()
+        if row is not None and tuple(row[1:4]) == (st.st_size, st.st_mtime_ns, st.st_ino):
+            return  # another process indexed it meanwhile
+        grown = row is not None and not row[5] and row[3] == st.st_ino and st.st_size >= row[4] > 0
+        start = row[4] if grown else 0
+        data = os.pread(fd, st.st_size - start, start) if st.st_size > start else b""
+    finally:
+        os.close(fd)
+    end = data.rfind(b"\n") + 1
+    pos = 0
+    whole = False
+    if grown:
+        sid, state = row[0], _state_from_row(row[6:])
+    else:
+        header, pos, whole = _header(data, end, session_id, st.st_mtime_ns)
+        state = SessionState.from_header(header)
+        if whole:
+            state.project = None  # the caller's project key applies, as in parse_log
+        if row is None:
+            sid = conn.execute(
+                "INSERT INTO sessions (slug, trash, id, size, mtime_ns, ino, offset, whole, version, project,"
+                " created_at, updated_at, tags, state, messages, turns) VALUES (?,?,?,0,0,0,0,0,0,'','','','[]','',0,0)",
+                (slug, trash, session_id),
+            ).lastrowid
+            assert sid is not None
+        else:
+            sid = row[0]
+            drop_messages(index, sid)
+    stack = _Stack(index, sid, state.messages, text and index.has_text)
+    version = state.version
+    while pos < end:
+        newline = data.index(b"\n", pos)
+        line = data[pos:newline]
+        if line.strip():
+            try:
+                event = codec.decode_event(line, version)
+            except codec.BadRecord:
+                pass
+            else:
+                stack.off, stack.len = start + pos, newline - pos
+                apply(state, event, stack)
+        pos = newline + 1
+    conn.execute(
+        "UPDATE sessions SET size = ?, mtime_ns = ?, ino = ?, offset = ?, whole = ?, version = ?, project = ?,"
+        " created_at = ?, updated_at = ?, key = ?, parent_id = ?, manual_title = ?, folded_title = ?,"
+        " first_title = ?, tags = ?, state = ?, deleted_at = ?, messages = ?, turns = ? WHERE sid = ?",
+        (
+            st.st_size, st.st_mtime_ns, st.st_ino, start + end, int(whole), state.version, state.project,
+            state.created_at, state.updated_at, state.key, state.parent_id, state.manual_title,
+            state.manual_title.casefold() if state.manual_title is not None else None, state.first_title,
+            orjson.dumps(state.tags).decode(), state.state, state.deleted_at, state.messages, state.turns, sid,
+        ),
+    )
+
+
+def drain_session(index: Index, sid: int) -> None:
+    """Add the text of one session's messages that were indexed without it."""
+    conn = index.conn
+    where = conn.execute("SELECT slug, trash, id FROM sessions WHERE sid = ?", (sid,)).fetchone()
+    rows = conn.execute("SELECT rowid, mid, off, len FROM messages WHERE sid = ? AND fts = 0", (sid,)).fetchall()
+    if where is None or not rows:
+        return
+    layout = index.layout
+    path = layout.trash_file(where[0], where[2]) if where[1] else layout.session_file(where[0], where[2])
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        fd = -1
+    try:
+        for rowid, mid, off, length in rows:
+            record = read_record(fd, off, length) if fd >= 0 else None
+            if record is None or record.get("id") != mid:  # rewritten since: read it again next time
+                drop_messages(index, sid)
+                conn.execute("DELETE FROM sessions WHERE sid = ?", (sid,))
+                return
+            conn.execute("INSERT INTO msgtext(rowid, body) VALUES (?, ?)", (rowid, fts_body(record["content"])))
+        conn.execute("UPDATE messages SET fts = 1 WHERE sid = ? AND fts = 0", (sid,))
+    finally:
+        if fd >= 0:
+            os.close(fd)
+
+
+def read_record(fd: int, off: int, length: int) -> dict[str, Any] | None:
+    """The message record on the line at `off`, or None if it is not one."""
+    try:
+        record = orjson.loads(os.pread(fd, length, off))
+    except (orjson.JSONDecodeError, OSError):
+        return None
+    if not isinstance(record, dict) or record.get("type") != "message" or not isinstance(record.get("content"), str):
+        return None
+    return record
+
+
+def _header(data: bytes, end: int, session_id: str, mtime_ns: int) -> tuple[dict[str, Any], int, bool]:
+    """(header, where events start, whole?) as `parse_log` reads line 1."""
+    made = {"type": "session", "version": codec.FORMAT_VERSION, "id": session_id, "project": "", "created_at": format_ts_ns(mtime_ns)}
+    if end == 0:
+        return made, 0, True
+    first = data[: data.index(b"\n")]
+    try:
+        return codec.decode_header(first), len(first) + 1, False
+    except codec.BadRecord:
+        try:
+            codec.decode_event(first)
+        except codec.BadRecord:
+            return made, len(first) + 1, True
+        return made, 0, True
+
+
+def _state_from_row(row: Sequence[Any]) -> SessionState:
+    version, project, created_at, updated_at, key, parent_id, manual, first, tags, state, deleted_at, messages, turns = row
+    return SessionState(
+        project=project, created_at=created_at, key=key, parent_id=parent_id, version=version,
+        updated_at=updated_at, manual_title=manual, first_title=first, tags=orjson.loads(tags),
+        state=state, deleted_at=deleted_at, messages=messages, turns=turns,
+    )

@@ -1,0 +1,227 @@
+"""Answers from the index: listings, key lookups and search.
+
+Invariants:
+- each function answers from rows that `Index.refresh` has just brought up
+  to date, and gives exactly what reading every file would (the tests hold
+  it against `QueryOps`'s file scan on a corpus);
+- search: the text index only proposes candidates; a message is a hit only
+  after its line, read back from the session file, passes the same
+  casefold substring rule, and its snippet comes from that text.
+  Candidates stream newest first (row ids follow timestamps); reading stops
+  only once `limit` hits are held and no later candidate can be as new as
+  the last of them. A line that no longer is the message its row names (a
+  rewrite raced the search) raises `Stale`: refresh and ask again;
+- order: newest first; equal timestamps by session id, project, then the
+  manual-title hit before the session's messages in their order.
+"""
+
+from __future__ import annotations
+
+import heapq
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from chit.index import Index
+from chit.index_rows import read_record
+from chit.model import Project, SearchHit, SessionSummary, derive_title
+from chit.service.snippets import find_folded, make_snippet
+
+MAX_GRAMS = 16
+
+
+class Stale(Exception):
+    """A session file changed under a search; refresh and retry."""
+
+
+def _scope(slugs: Sequence[str], tag: str | None, role: str | None = None) -> tuple[str, list[Any]]:
+    where = f"s.slug IN ({','.join('?' * len(slugs))})"
+    params: list[Any] = list(slugs)
+    if tag is not None:
+        where += " AND EXISTS (SELECT 1 FROM json_each(s.tags) WHERE json_each.value = ?)"
+        params.append(tag)
+    if role is not None:
+        where += " AND m.role = ?"
+        params.append(role)
+    return where, params
+
+
+def _title(manual: str | None, first: str | None) -> str:
+    if manual is not None:
+        return manual
+    return first if first is not None else derive_title(None)
+
+
+def summaries(
+    index: Index,
+    projects: dict[str, Project],
+    trash: bool,
+    *,
+    tag: str | None = None,
+    state: str | None = None,
+    limit: int | None = None,
+) -> list[SessionSummary]:
+    """Session summaries of these projects (by slug), newest first."""
+    if not projects:
+        return []
+    where, params = _scope(list(projects), tag)
+    if state is not None:
+        where += " AND s.state = ?"
+        params.append(state)
+    sql = (
+        "SELECT s.slug, s.id, s.project, s.manual_title, s.first_title, s.tags, s.turns, s.messages, s.created_at,"
+        " s.updated_at, s.state, s.key, s.parent_id, s.deleted_at FROM sessions s"
+        f" WHERE s.trash = ? AND {where} ORDER BY s.updated_at DESC, s.id"
+    )
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    found = []
+    for slug, sid, key, manual, first, tags, turns, count, created, updated, run, skey, parent, deleted in index.conn.execute(
+        sql, [int(trash), *params]
+    ):
+        project = projects[slug]
+        found.append(
+            SessionSummary(
+                id=sid, project=key if key is not None else project.key, project_name=project.name,
+                title=_title(manual, first), tags=tuple(orjson.loads(tags)), turns=turns, messages=count,
+                created_at=created, updated_at=updated, state=run, key=skey, parent_id=parent, deleted_at=deleted,
+            )
+        )
+    return found
+
+
+def find_key(index: Index, slug: str, key: str) -> str | None:
+    row = index.conn.execute(
+        "SELECT id FROM sessions WHERE key = ? AND slug = ? AND trash = 0 ORDER BY id LIMIT 1", (key, slug)
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def match_expression(folded_query: str) -> str | None:
+    """An FTS5 query every message containing `folded_query` matches: the
+    trigrams inside its words (long texts are indexed as word sets)."""
+    grams = sorted({w[i : i + 3] for w in folded_query.split() for i in range(len(w) - 2)} - {""})
+    grams = [g for g in grams if "\x00" not in g]
+    if not grams:
+        return None
+    if len(grams) > MAX_GRAMS:  # any subset still matches every true hit
+        step = len(grams) / MAX_GRAMS
+        grams = [grams[int(i * step)] for i in range(MAX_GRAMS)]
+    return " AND ".join('"' + g.replace('"', '""') + '"' for g in grams)
+
+
+_COLUMNS = (
+    "m.pos, m.mid, m.role, m.ts, m.turn, m.off, m.len, s.sid, s.slug, s.id, s.project, s.updated_at,"
+    " s.manual_title, s.first_title"
+)
+
+
+def search(
+    index: Index,
+    projects: dict[str, Project],
+    folded_query: str,
+    *,
+    role: str | None = None,
+    tag: str | None = None,
+    limit: int | None = None,
+) -> list[SearchHit]:
+    """Hits for `folded_query` (already casefolded) in these projects."""
+    if not projects or limit == 0:
+        return []
+    conn = index.conn
+    where, params = _scope(list(projects), tag, role)
+    found: list[tuple[SearchHit, int]] = []  # (hit, order within its session: -1 title, else position)
+    if role is None:
+        title_where, title_params = _scope(list(projects), tag)
+        for _, slug, sid, key, updated, manual, _first in conn.execute(
+            "SELECT s.sid, s.slug, s.id, s.project, s.updated_at, s.manual_title, s.first_title FROM sessions s"
+            f" WHERE s.trash = 0 AND {title_where} AND s.folded_title IS NOT NULL AND instr(s.folded_title, ?) > 0",
+            [*title_params, folded_query],
+        ):
+            span = find_folded(manual, folded_query)
+            if span is not None:
+                hit = _hit(projects[slug], sid, key, manual, updated, None, None, None, updated, make_snippet(manual, *span))
+                found.append((hit, -1))
+    match = match_expression(folded_query) if index.has_text else None
+    if match is not None:
+        source = f"FROM msgtext JOIN messages m ON m.rowid = msgtext.rowid JOIN sessions s ON s.sid = m.sid WHERE msgtext MATCH ? AND s.trash = 0 AND {where}"
+        odd_sql = f"SELECT {_COLUMNS} {source} AND msgtext.rowid < 0"
+        stream_sql = f"SELECT {_COLUMNS} {source} AND msgtext.rowid >= 0 ORDER BY msgtext.rowid DESC"
+        params = [match, *params]
+    else:
+        source = f"FROM messages m JOIN sessions s ON s.sid = m.sid WHERE s.trash = 0 AND {where}"
+        odd_sql = f"SELECT {_COLUMNS} {source} AND m.rowid < 0"
+        stream_sql = f"SELECT {_COLUMNS} {source} AND m.rowid >= 0 ORDER BY m.rowid DESC"
+    files = _Files(index)
+    try:
+        for row in conn.execute(odd_sql, params).fetchall():
+            _check(row, files, projects, folded_query, found)
+        threshold: str | None = None
+        for row in conn.execute(stream_sql, params):
+            if limit is not None and len(found) >= limit:
+                if threshold is None:
+                    threshold = heapq.nlargest(limit, (h.ts for h, _ in found))[-1]
+                if row[3] < threshold:
+                    break
+            if _check(row, files, projects, folded_query, found):
+                threshold = None
+    finally:
+        files.close()
+    found.sort(key=lambda pair: (pair[0].id, pair[0].project, pair[1]))
+    found.sort(key=lambda pair: pair[0].ts, reverse=True)
+    hits = [h for h, _ in found]
+    return hits if limit is None else hits[:limit]
+
+
+def _check(row: Sequence[Any], files: _Files, projects: dict[str, Project], folded_query: str, found: list[tuple[SearchHit, int]]) -> bool:
+    """Confirm one candidate against its line in the file; True if a hit."""
+    pos, mid, role, ts, turn, off, length, sid, slug, session_id, key, updated, manual, first = row
+    record = read_record(files.fd(sid, slug, session_id), off, length)
+    if record is None or record.get("id") != mid:
+        raise Stale(f"session {session_id[:8]} changed during the search")
+    content: str = record["content"]
+    if folded_query not in content.casefold():
+        return False
+    span = find_folded(content, folded_query)
+    if span is None:
+        return False
+    hit = _hit(projects[slug], session_id, key, _title(manual, first), updated, turn, role, mid, ts, make_snippet(content, *span))
+    found.append((hit, pos))
+    return True
+
+
+def _hit(
+    project: Project, session_id: str, key: str | None, title: str, updated: str,
+    turn: int | None, role: str | None, message_id: str | None, ts: str, snippet: str,
+) -> SearchHit:
+    return SearchHit(
+        id=session_id, project=key if key is not None else project.key, project_name=project.name, title=title,
+        updated_at=updated, turn=turn, role=role, message_id=message_id, ts=ts, snippet=snippet,
+    )
+
+
+class _Files:
+    """Session files opened during one search, by session row."""
+
+    def __init__(self, index: Index) -> None:
+        self.index = index
+        self.open: dict[int, int] = {}
+
+    def fd(self, sid: int, slug: str, session_id: str) -> int:
+        fd = self.open.get(sid)
+        if fd is None:
+            try:
+                fd = os.open(self.index.layout.session_file(slug, session_id), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            except OSError:
+                raise Stale(f"session {session_id[:8]} moved during the search") from None
+            if len(self.open) > 64:
+                self.close()
+            self.open[sid] = fd
+        return fd
+
+    def close(self) -> None:
+        for fd in self.open.values():
+            os.close(fd)
+        self.open.clear()

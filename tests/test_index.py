@@ -1,0 +1,371 @@
+"""The derived index (chit.index): after every kind of change, from this
+process or another one, its answers equal those of reading every file;
+deleted or corrupt, it is rebuilt; a concurrent writer never makes a
+listing inconsistent. Real files in tmp_path, nothing mocked."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from chit import codec
+from chit.api import Chit
+from chit.fold import fold
+from chit.model import Project
+from chit.store import parse_log
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+import corpus  # noqa: E402
+
+
+def everything(api: Chit) -> list[Project]:
+    return api.projects.all()
+
+
+def assert_agrees(api: Chit, *queries: str) -> None:
+    """Listing and search from the index equal the file scan."""
+    scope = everything(api)
+    assert api.list(all_projects=True) == api.scan_summaries(scope)
+    for query in queries:
+        assert api.search(query, limit=None) == api.scan_search(scope, query.casefold())
+        assert api.search(query, limit=3) == api.scan_search(scope, query.casefold(), limit=3)
+
+
+def index_row(api: Chit, session_id: str) -> tuple[int, int, int, int]:
+    """(size, offset, whole, messages) of a session's index row."""
+    with sqlite3.connect(api.layout.index_file) as conn:
+        row = conn.execute("SELECT size, offset, whole, messages FROM sessions WHERE id = ? AND trash = 0", (session_id,)).fetchone()
+    return tuple(row)  # type: ignore[return-value]
+
+
+def session_file(api: Chit, session_id: str) -> Path:
+    return api.layout.session_file(api.locate(session_id).slug, session_id)
+
+
+# -- every change --------------------------------------------------------
+
+
+def test_every_change_is_followed(api: Chit) -> None:
+    a = api.create(title="Alpha plans", tags=["work"], messages=[{"role": "system", "content": "Be brief."}])
+    b = api.create("other", title=None)
+    api.append(a.id, "user", "Where is the Straße to the harbour?")
+    api.append(a.id, "assistant", "Past the STRASSE sign, then left.")
+    api.append(b.id, "user", "harbour fees?")
+    assert_agrees(api, "strasse", "harbour", "alpha")
+    size, offset, whole, messages = index_row(api, a.id)
+    assert (size, whole, messages) == (offset, 0, 3)
+
+    api.append(a.id, "user", "And the ferry to the harbour island?")
+    assert_agrees(api, "harbour", "ferry")
+    assert index_row(api, a.id)[3] == 4  # read from the old offset: same row, one more message
+
+    api.rename(a.id, "Harbour trip")
+    api.tag(a.id, "travel", "work")
+    api.untag(a.id, "work")
+    api.set_state(b.id, "running")
+    assert_agrees(api, "harbour", "trip")
+    assert api.list(all_projects=True, state="running")[0].id == b.id
+    assert [s.id for s in api.list(all_projects=True, tag="travel")] == [a.id]
+
+    api.rewind(a.id, 0)
+    assert_agrees(api, "ferry", "harbour")
+    assert api.search("ferry") == []
+    api.pop(a.id)
+    assert_agrees(api, "strasse")
+    api.rename(a.id, "")
+    assert_agrees(api, "harbour")
+    assert api.list(all_projects=True)[0].title in ("Where is the Straße to the harbour?", "harbour fees?")
+
+    api.delete(b.id)
+    assert_agrees(api, "harbour")
+    assert api.trash(all_projects=True) == sorted(
+        api.scan_summaries([api.project_by_slug(s) for s in api.store.trash_slugs()], trash=True),
+        key=lambda s: s.deleted_at or "", reverse=True,
+    )
+    api.restore(b.id)
+    assert_agrees(api, "harbour")
+
+    before = index_row(api, a.id)
+    report = api.compact(a.id)
+    assert report.messages_dropped == 2
+    assert_agrees(api, "strasse", "ferry", "harbour")
+    assert index_row(api, a.id) != before  # re-read whole after the rewrite
+
+    fork = api.fork(a.id, title="Forked harbour")
+    assert_agrees(api, "strasse", "harbour")  # a fork repeats the same timestamps
+    assert {h.id for h in api.search("strasse")} == {a.id, fork.id}
+
+
+def test_keys_are_found_and_stay_unique(api: Chit, home: Path, workdir: Path) -> None:
+    first = api.create(title="k", key="build-1")
+    assert api.find_key(api.project(), "build-1") == first.id
+    other = Chit(home, cwd=workdir)  # another process's view: its own connection
+    second = other.create(title="k2", key="build-2")
+    assert api.resolve("build-2").id == second.id
+    with pytest.raises(Exception) as caught:
+        api.create(title="dup", key="build-2")
+    assert getattr(caught.value, "code", "") == "CONFLICT"
+    assert api.find_key(api.project(), "nope") is None
+    assert api.find_key(api.project(), "build-1") == api.scan_key(api.project(), "build-1")
+
+
+OUTSIDE = textwrap.dedent(
+    """
+    import sys
+    path, data = sys.argv[1], sys.argv[2].encode()
+    with open(path, "ab") as handle:
+        handle.write(data)
+    """
+)
+
+
+def _outside_append(path: Path, data: bytes) -> None:
+    subprocess.run([sys.executable, "-c", OUTSIDE, str(path), data.decode()], check=True)
+
+
+def _message(text: str, ts: str = "2026-01-01T00:00:00.000000Z", role: str = "user") -> bytes:
+    return codec.encode({"type": "message", "id": f"m-{abs(hash(text))}", "role": role, "content": text, "ts": ts})
+
+
+def test_an_outside_process_appends_whole_and_torn_lines(api: Chit) -> None:
+    s = api.create(title="watched")
+    api.append(s.id, "user", "first words")
+    path = session_file(api, s.id)
+    assert_agrees(api, "words")
+    _outside_append(path, _message("outside words", "2099-01-01T00:00:00.000000Z"))
+    assert_agrees(api, "words", "outside")
+    assert api.search("outside")[0].snippet == "outside words"
+    half = _message("completed later", "2099-01-02T00:00:00.000000Z")
+    _outside_append(path, half[:20])  # a writer is midway through its line
+    assert_agrees(api, "completed", "words")
+    assert api.search("completed") == []
+    _outside_append(path, half[20:])
+    assert_agrees(api, "completed")
+    assert len(api.search("completed")) == 1
+    api.append(s.id, "assistant", "after a torn line")  # chit terminates a torn line before appending
+    _outside_append(path, b'{"type": "message", "broken')
+    api.append(s.id, "assistant", "after another torn line")
+    assert_agrees(api, "torn line", "words")
+
+
+def test_odd_timestamps_and_a_bad_header_agree_with_the_scan(api: Chit) -> None:
+    s = api.create(title="odd")
+    path = session_file(api, s.id)
+    for text, ts in [("odd one", "yesterday"), ("odd two", "2026-13-01T00:00:00.000000Z"), ("odd three", "2026-01-01T00:00:00Z")]:
+        _outside_append(path, _message(text, ts))
+    assert_agrees(api, "odd", "one")
+    headless = api.create(title="headless")
+    api.append(headless.id, "user", "odd but headless")
+    target = session_file(api, headless.id)
+    lines = target.read_bytes().split(b"\n", 1)
+    target.write_bytes(b'{"garbage\n' + lines[1])
+    assert_agrees(api, "odd", "headless")
+    _outside_append(target, _message("odd and later"))
+    assert_agrees(api, "odd")
+
+
+# -- the index itself ------------------------------------------------------
+
+
+def test_deleted_or_garbage_index_is_rebuilt(api: Chit) -> None:
+    s = api.create(title="kept")
+    api.append(s.id, "user", "survives any index damage")
+    assert_agrees(api, "damage")
+    index = api.layout.index_file
+    api.index.close()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{index}{suffix}").unlink(missing_ok=True)
+    assert_agrees(api, "damage")
+    assert index.exists()
+
+    api.index.close()
+    index.write_bytes(os.urandom(8192))
+    Path(f"{index}-wal").unlink(missing_ok=True)
+    fresh = Chit(api.layout.home, cwd=api.cwd)
+    assert_agrees(fresh, "damage")
+    with sqlite3.connect(index) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+    fresh.index.close()
+    with sqlite3.connect(index) as conn:  # a valid database, but not ours
+        conn.execute("PRAGMA user_version = 99")
+    assert_agrees(Chit(api.layout.home, cwd=api.cwd), "damage")
+
+
+def test_damaged_pages_are_rebuilt(api: Chit) -> None:
+    for n in range(30):
+        api.append(api.create(title=f"s{n}").id, "user", f"page filler {n} " * 50)
+    assert_agrees(api, "filler")
+    api.index.close()
+    index = api.layout.index_file
+    data = bytearray(index.read_bytes())
+    data[4096 * 2 : 4096 * 6] = os.urandom(4096 * 4)  # keep the header, break pages
+    index.write_bytes(bytes(data))
+    assert_agrees(Chit(api.layout.home, cwd=api.cwd), "filler", "page")
+
+
+def test_an_empty_store_gets_no_index(home: Path, workdir: Path) -> None:
+    api = Chit(home, cwd=workdir)
+    assert api.list(all_projects=True) == [] and api.list() == []
+    assert api.search("anything") == []
+    assert not home.exists()
+
+
+def test_index_files_are_private(api: Chit) -> None:
+    api.append(api.create(title="p").id, "user", "secret text")
+    api.search("secret")
+    for path in api.layout.home.glob("index.*"):
+        assert path.stat().st_mode & 0o777 == 0o600, path
+
+
+# -- a corpus ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Chit, corpus.Manifest]:
+    home = tmp_path_factory.mktemp("corpus") / "home"
+    manifest = corpus.generate(home, 60, projects=4, seed=3, big=0)
+    return Chit(home, cwd=home), manifest
+
+
+NEEDLE_QUERIES = [*corpus.NEEDLES, corpus.TITLE_NEEDLE, "XYLOPHONEQUARTZ", "zephyrmosaicy", "ka", "e", "lo mi", "def ", "error]", '"', "id=1"]
+
+
+def test_corpus_listing_and_keys_equal_the_scan(small_corpus: tuple[Chit, corpus.Manifest]) -> None:
+    api, manifest = small_corpus
+    scope = everything(api)
+    assert len(api.list(all_projects=True)) == manifest.sessions
+    assert api.list(all_projects=True) == api.scan_summaries(scope)
+    for project in scope:
+        assert api.list(project.name) == api.scan_summaries([project])
+        for tag in corpus.TAGS:
+            assert api.list(project.name, tag=tag, limit=5) == [s for s in api.scan_summaries([project]) if tag in s.tags][:5]
+    assert api.list(all_projects=True, state="running") == []
+
+
+@pytest.mark.parametrize("query", NEEDLE_QUERIES)
+def test_corpus_search_equals_the_scan(small_corpus: tuple[Chit, corpus.Manifest], query: str) -> None:
+    api, manifest = small_corpus
+    scope = everything(api)
+    every = api.scan_search(scope, query.casefold())
+    assert api.search(query, limit=None) == every
+    for limit in (1, 20):
+        assert api.search(query, limit=limit) == every[:limit]
+    assert api.search(query, role="assistant", limit=None) == api.scan_search(scope, query.casefold(), role="assistant")
+    assert api.search(query, tag="work", limit=7) == api.scan_search(scope, query.casefold(), tag="work", limit=7)
+    name = scope[0].name
+    assert api.search(query, name, limit=None) == api.scan_search(scope[:1], query.casefold())
+    if query in corpus.NEEDLES:
+        assert len({h.message_id for h in every}) == manifest.needles[query]
+
+
+# -- incremental fold == fold ---------------------------------------------------
+
+EVENTS = st.one_of(
+    st.tuples(st.just("message"), st.sampled_from(["user", "assistant", "tool", "system"]), st.sampled_from(["hi", "Straße", "ok then"])),
+    st.tuples(st.just("rewind"), st.integers(0, 6)),
+    st.tuples(st.just("pop")),
+    st.tuples(st.just("rename"), st.sampled_from(["", "Named", "Other name"])),
+    st.tuples(st.just("tag"), st.lists(st.sampled_from("abc"), min_size=1, max_size=3)),
+    st.tuples(st.just("untag"), st.lists(st.sampled_from("abc"), min_size=1, max_size=2)),
+    st.tuples(st.just("state"), st.sampled_from(["idle", "running", "error"])),
+    st.tuples(st.just("trash")),
+    st.tuples(st.just("restore")),
+    st.tuples(st.just("junk")),
+)
+
+
+def _record(event: tuple[object, ...], n: int) -> bytes:
+    kind = event[0]
+    ts = f"2026-02-01T00:00:{n % 60:02d}.{n:06d}Z"
+    if kind == "message":
+        return codec.encode({"type": "message", "id": f"m{n}", "role": event[1], "content": event[2], "ts": ts})
+    if kind == "rewind":
+        return codec.encode({"type": "rewind", "keep": event[1], "ts": ts})
+    if kind == "rename":
+        return codec.encode({"type": "rename", "title": event[1], "ts": ts})
+    if kind in ("tag", "untag"):
+        return codec.encode({"type": kind, "tags": event[1], "ts": ts})
+    if kind == "state":
+        return codec.encode({"type": "state", "state": event[1], "ts": ts})
+    if kind == "junk":
+        return b'{"type": "message", "role": 5}\n'
+    return codec.encode({"type": kind, "ts": ts})
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(events=st.lists(EVENTS, max_size=25), cuts=st.sets(st.integers(0, 25), max_size=4))
+def test_incremental_fold_equals_fold(api: Chit, events: list[tuple[object, ...]], cuts: set[int]) -> None:
+    s = api.create(title=None)
+    path = session_file(api, s.id)
+    for n, event in enumerate(events):
+        with open(path, "ab") as handle:
+            handle.write(_record(event, n))
+        if n in cuts:
+            api.list()  # refresh from the offset reached so far
+    project = api.project()
+    log = parse_log(s.id, path.read_bytes(), project.key)
+    expected = fold(log.header, log.events).summary(project.name)
+    assert [x for x in api.list() if x.id == s.id] == [expected]
+    hits = api.search("ss", limit=None)
+    assert hits == api.scan_search([project], "ss")
+
+
+# -- concurrency -------------------------------------------------------------------
+
+WRITER = textwrap.dedent(
+    """
+    import sys
+    from chit.api import Chit
+    home, cwd, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    api = Chit(home, cwd=cwd, durable=False)
+    ids = [api.create(title=f"writer {n}").id for n in range(3)]
+    print("ready", flush=True)
+    for n in range(count):
+        api.append(ids[n % 3], "user", f"message {n} from the writer")
+        if n % 40 == 0:
+            api.create(title=f"extra {n}")
+    """
+)
+
+
+def test_listing_while_another_process_writes(api: Chit, home: Path, workdir: Path) -> None:
+    api.create(title="before")
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(home), str(workdir), "400"], stdout=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
+    seen: dict[str, int] = {}
+    listings = 0
+    while proc.poll() is None or listings < 3:
+        listing = api.list(limit=None)
+        listings += 1
+        for summary in listing:
+            assert summary.messages >= seen.get(summary.id, 0), "a listing went back in time"
+            seen[summary.id] = summary.messages
+        assert [s.updated_at for s in listing] == sorted((s.updated_at for s in listing), reverse=True)
+    assert proc.wait() == 0
+    assert api.list(limit=None) == api.scan_summaries([api.project()])
+    assert sum(s.messages for s in api.list(limit=None)) == 400
+    assert len(api.search("from the writer", limit=None)) == 400
+    assert listings >= 3
+
+
+def test_two_processes_refreshing_at_once(api: Chit, home: Path, workdir: Path) -> None:
+    for n in range(40):
+        api.append(api.create(title=f"s{n}").id, "user", f"shared words {n}")
+    script = "import sys\nfrom chit.api import Chit\napi = Chit(sys.argv[1], cwd=sys.argv[2])\nprint(len(api.search('shared', limit=None)))"
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(home), str(workdir)], stdout=subprocess.PIPE) for _ in range(3)]
+    outs = [p.communicate()[0] for p in procs]
+    assert outs == [b"40\n"] * 3
+    assert_agrees(api, "shared")
+    assert orjson.loads(orjson.dumps([s.as_dict() for s in api.list(limit=None)]))
