@@ -13,12 +13,13 @@ docs/api.md for the full reference.
 from __future__ import annotations
 
 from chit.service.exports import ExportedFile, ExportOps
+from chit.service.imports import ImportReport, ImportedSession, ImportOps
 from chit.service.lifecycle import CompactReport, DoctorReport, Finding
 from chit.service.projects_ops import MoveReport, ProjectOps, RelinkHint
 from chit.service.snapshots import ImportResult
 
 
-class Chit(ExportOps, ProjectOps):
+class Chit(ExportOps, ProjectOps, ImportOps):
     """The session store and every operation on it.
 
     Construct with `home=` to use another store than `$CHIT_HOME` (or the
@@ -28,4 +29,4 @@ class Chit(ExportOps, ProjectOps):
     """
 
 
-__all__ = ["Chit", "CompactReport", "DoctorReport", "ExportedFile", "Finding", "ImportResult", "MoveReport", "RelinkHint"]
+__all__ = ["Chit", "CompactReport", "DoctorReport", "ExportedFile", "Finding", "ImportReport", "ImportResult", "ImportedSession", "MoveReport", "RelinkHint"]

@@ -72,3 +72,8 @@ class Layout:
     @property
     def index_file(self) -> Path:
         return self.home / "index.sqlite"
+
+    @property
+    def import_cache_file(self) -> Path:
+        """What `chit import --from` last saw of each source: a disposable cache."""
+        return self.home / "import-cache.json"

@@ -1,16 +1,26 @@
-"""`chit import`: bring sessions into the store."""
+"""`chit import`: bring sessions into the store — a snapshot, or every
+session of another tool (`--from claude-code|codex|chatgpt|llm`)."""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from chit.cli.context import Cli
+from chit.cli.context import Cli, warn
 from chit.cli.options import JsonFlag, ProjectOpt
-from chit.errors import InvalidData, InvalidInput, NotFound
+from chit.errors import InvalidData, InvalidInput, NotFound, UsageError
+
+if TYPE_CHECKING:
+    from chit.service.imports import ImportReport
+
+SOURCES = ("claude-code", "codex", "chatgpt", "llm")  # as chit.importers.NAMES; a test keeps them equal
+PROBLEMS_LISTED = 10
+HINT = " (see `chit import --help`)"
 
 
 def _say(text: str) -> None:
@@ -19,21 +29,112 @@ def _say(text: str) -> None:
     human.line(text)
 
 
+def _complete_source(incomplete: str) -> list[str]:
+    return [s for s in SOURCES if s.startswith(incomplete)]
+
+
 def register(app: typer.Typer) -> None:
     @app.command("import", rich_help_panel="Move data")
     def import_(
         ctx: typer.Context,
-        source: Annotated[str, typer.Argument(metavar="FILE", help="A snapshot from `chit export -f json`, or - for stdin.")],
-        new_id: Annotated[bool, typer.Option("--new-id", help="Always give the session a new id.")] = False,
+        source: Annotated[
+            Optional[str],
+            typer.Argument(
+                metavar="[FILE|PATH]",
+                help="A snapshot from `chit export -f json` (- for stdin); with --from, where the tool's data is (default: where the tool keeps it).",
+                show_default=False,
+            ),
+        ] = None,
+        from_: Annotated[
+            Optional[str],
+            typer.Option(
+                "--from",
+                metavar="TOOL",
+                help="Import every session of another tool: claude-code, codex, chatgpt (give its conversations.json) or llm. Re-running updates what changed.",
+                autocompletion=_complete_source,
+            ),
+        ] = None,
+        new_id: Annotated[bool, typer.Option("--new-id", help="Always give the session a new id (snapshots only).")] = False,
         project: ProjectOpt = None,
         json: JsonFlag = False,
     ) -> None:
-        """Import a session snapshot into the current (or -p) project."""
+        """Import a session snapshot, or every session of another tool (--from)."""
         cli: Cli = ctx.obj.use(json, project)
+        if from_ is not None:
+            if new_id:
+                raise UsageError("--new-id is for snapshots; an import --from keeps one session per source session" + HINT)
+            _import_from(cli, from_, source)
+            return
+        if source is None:
+            raise UsageError("give a snapshot FILE (or - for stdin), or --from TOOL to import another tool's sessions" + HINT)
         data = sys.stdin.buffer.read() if source == "-" else _read_file(source)
         result = cli.service.import_snapshot(data, new_id_always=new_id)
         note = " (new id: the original is already in the store)" if result.id_changed and not new_id else ""
         cli.result(result.as_dict(), lambda: _say(f"{result.session.id}{note}"))
+
+
+def _import_from(cli: Cli, tool: str, path: str | None) -> None:
+    from chit import importers
+
+    if tool not in importers.NAMES:
+        raise InvalidInput(f"unknown tool {tool!r} for --from (expected one of: {', '.join(importers.NAMES)})")
+    if path is None and importers.get(tool).default_path() is None:
+        raise UsageError(f"--from {tool} needs the file to read, e.g. `chit import --from chatgpt conversations.json`" + HINT)
+    if path == "-":
+        raise UsageError("--from reads files; give a path, not -" + HINT)
+    service = cli.service
+    with _progress_bar(f"importing from {tool}") as progress:
+        report = service.import_from(tool, path, progress=progress)
+    _summary(report)
+    cli.result(report.as_dict(), lambda: _list(report))
+
+
+@contextmanager
+def _progress_bar(what: str) -> Iterator[Callable[[int, int, str], None] | None]:
+    """A rich progress bar on stderr when it is a terminal; else nothing."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from chit.render import human
+
+    columns = (TextColumn(what), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}", markup=False))
+    with Progress(*columns, console=human.err(), transient=True) as bar:
+        task = bar.add_task("", total=None)
+
+        def update(done: int, total: int, label: str) -> None:
+            bar.update(task, completed=done, total=total, description=label[:40])
+
+        yield update
+
+
+def _summary(report: ImportReport) -> None:
+    """Problems and the counts, on stderr (never part of the result)."""
+    for problem in report.problems[:PROBLEMS_LISTED]:
+        where = f"{problem.path}:{problem.line}" if problem.line else problem.path
+        warn(f"{where}: {problem.reason}")
+    if report.errors > PROBLEMS_LISTED:
+        warn(f"… and {report.errors - PROBLEMS_LISTED} more problem(s) (--json lists up to 200)")
+    for entry in report.sessions:
+        if entry.action == "skipped" and entry.reason == "changed in chit":
+            warn(f"{entry.key}: changed in chit since it was imported; left as it is ({(entry.id or '')[:8]})")
+    reasons = ", ".join(f"{n} {r}" for r, n in sorted(report.skipped_reasons.items()))
+    sys.stderr.write(
+        f"{report.source}: imported {report.imported}, updated {report.updated}, skipped {report.skipped}"
+        f"{f' ({reasons})' if reasons else ''}, errors {report.errors}\n"
+    )
+    sys.stderr.flush()
+
+
+def _list(report: ImportReport) -> None:
+    from chit.render import human
+
+    for entry in report.sessions:
+        if entry.action in ("imported", "updated"):
+            short = (entry.id or "").replace("-", "")[:8]
+            plural = "" if entry.messages == 1 else "s"
+            human.line(f"{entry.action} {short}  {entry.title}  ({entry.project}, {entry.messages} message{plural})")
 
 
 def _read_file(source: str) -> bytes:

@@ -1,0 +1,352 @@
+"""Shared plumbing of the importers: what they yield, stable ids,
+timestamps, lenient JSON reading, and a transcript builder.
+
+Invariants:
+- an importer only reads: it never writes to its source and never touches
+  chit's store (the service does that);
+- it never raises for bad content: a record it cannot use becomes a
+  `Problem` (path, line, reason) and the rest of the file is still read.
+  Only a missing source (`NotFound`) or a source that is unreadable as a
+  whole (`InvalidData`, e.g. a conversations.json that is not JSON) raises,
+  and only from `scan`, before anything is imported;
+- every message id is a UUID v5 derived from the source tool, the source
+  session id and the record's own id (or its line number, for sources
+  whose records have none), so reading an unchanged source twice yields
+  identical messages: the ground of idempotent re-imports.
+  `is_imported_id` tells these ids from chit's own (UUID v4);
+- timestamps come out in chit's RFC 3339 UTC form (`...Z`); a record with
+  no usable timestamp borrows the one before it;
+- text is valid Unicode: lone surrogates (legal in JSON, not in UTF-8)
+  are replaced, so a record never fails later at write time.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from chit.model import Message, Tokens, format_ts, parse_ts
+
+#: Namespace of the UUID v5 ids of imported messages.
+NAMESPACE = uuid.UUID("3c1f6e2a-9b7d-4c55-8e0a-6f1d2b4c8a90")
+MODEL_MAX = 200
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something the import could not use: a file, a record, a message."""
+
+    path: str
+    line: int | None
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "line": self.line, "problem": self.reason}
+
+
+@dataclass
+class SourceSession:
+    """One session of another tool, mapped onto chit messages."""
+
+    source: str
+    source_id: str
+    created_at: str
+    messages: list[Message]
+    title: str | None = None
+    cwd: str | None = None
+    #: a project name for sources without a working directory (chatgpt, llm)
+    project: str | None = None
+    #: header metadata kept under "import" (source, id and cwd are added)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"{self.source}:{self.source_id}"
+
+
+@dataclass
+class Batch:
+    """What one unit of a source held."""
+
+    sessions: list[SourceSession] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    #: (label, reason) of things read but not imported (empty, sub-agent…)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A piece of a source read as a whole: a file, or one conversation.
+
+    `stamp` changes whenever the unit's content may have changed (file size
+    and mtime, a conversation's update time…); the service skips a unit
+    whose stamp and chit sessions are as the last import left them.
+    """
+
+    key: str
+    label: str
+    stamp: str
+    load: Callable[[], Batch]
+
+
+@dataclass
+class Scan:
+    units: list[Unit]
+    problems: list[Problem] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Source:
+    """An importer: its name, where its data lives (None: the person must
+    say), how to list its units."""
+
+    name: str
+    default_path: Callable[[], Path | None]
+    scan: Callable[[Path], Scan]
+    description: str
+
+
+# -- ids and times --------------------------------------------------------
+
+
+def stable_id(source: str, session_id: str, local: str) -> str:
+    """The id of an imported message: the same input, the same id."""
+    return str(uuid.uuid5(NAMESPACE, f"{source}\x1f{session_id}\x1f{local}"))
+
+
+def is_imported_id(message_id: str) -> bool:
+    """Whether a message id was made by `stable_id` (UUID version 5)."""
+    return len(message_id) == 36 and message_id[14] == "5" and message_id[8] == "-"
+
+
+def ts_from_text(value: Any) -> str | None:
+    """An ISO 8601 / RFC 3339 timestamp in chit's form, or None."""
+    if not isinstance(value, str) or not value or len(value) > 64:
+        return None
+    try:
+        return format_ts(parse_ts(value.strip()))
+    except (ValueError, OverflowError):
+        return None
+
+
+def ts_from_epoch(value: Any) -> str | None:
+    """Epoch seconds (int or float) in chit's form, or None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if not math.isfinite(value) or not 0 <= value < 253402300800:  # before year 10000
+        return None
+    try:
+        return format_ts(datetime.fromtimestamp(value, tz=timezone.utc))
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def file_stamp(path: Path) -> str:
+    try:
+        st = path.stat()
+    except OSError:
+        return "unreadable"
+    return f"{st.st_size}:{st.st_mtime_ns}"
+
+
+# -- text ------------------------------------------------------------------
+
+
+def text(value: Any) -> str:
+    """A string made safe to store: valid Unicode, never None."""
+    if value is None:
+        return ""
+    result = value if isinstance(value, str) else str(value)
+    try:
+        result.encode("utf-8")
+    except UnicodeEncodeError:
+        # pairs split into halves are joined again; a lone half becomes U+FFFD
+        result = result.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return result
+
+
+def one_line(value: Any, limit: int = MODEL_MAX) -> str | None:
+    """A short single-line label (model names, branches), or None."""
+    if not isinstance(value, str):
+        return None
+    cleaned = " ".join("".join(ch for ch in text(value) if ch.isprintable() or ch.isspace()).split())
+    return cleaned[:limit] or None
+
+
+def strip_ansi(value: str) -> str:
+    return _ANSI.sub("", value)
+
+
+def obj(value: Any) -> dict[str, Any]:
+    """`value` if it is a JSON object, else an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
+def json_text(value: Any) -> str:
+    """Compact JSON of a tool's input (keys as given, Unicode kept)."""
+    if isinstance(value, str):
+        return text(value)
+    try:
+        return str(orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode("utf-8"))
+    except (TypeError, orjson.JSONEncodeError):
+        return text(json.dumps(value, ensure_ascii=False, default=str))
+
+
+def safe_json(value: Any) -> Any:
+    """`value` with every string made valid Unicode (for metadata)."""
+    if isinstance(value, str):
+        return text(value)
+    if isinstance(value, dict):
+        return {text(k): safe_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [safe_json(v) for v in value]
+    if value is None or isinstance(value, (bool, int)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    return text(value)
+
+
+# -- reading ---------------------------------------------------------------
+
+
+def loads(data: bytes | str) -> Any:
+    """Parse JSON; falls back to the standard library for input orjson
+    refuses but JSON allows (lone surrogate escapes). Raises ValueError."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        raise ValueError(str(exc)) from None
+
+
+def read_bytes(path: Path, problems: list[Problem]) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        problems.append(Problem(str(path), None, f"cannot read the file: {exc.strerror or exc}"))
+        return None
+
+
+def read_jsonl(path: Path, problems: list[Problem]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, record) of every JSON object line of a file; lines
+    that are not JSON objects, and a torn last line, become problems."""
+    data = read_bytes(path, problems)
+    if data is None:
+        return
+    lines = data.split(b"\n")
+    tail = lines[-1]
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        torn = number == len(lines) and bool(tail)
+        try:
+            record = loads(line)
+        except ValueError:
+            reason = "incomplete last line" if torn else "not JSON"
+            problems.append(Problem(str(path), number, reason))
+            continue
+        if not isinstance(record, dict):
+            problems.append(Problem(str(path), number, "not a JSON object"))
+            continue
+        yield number, record
+
+
+# -- building a transcript ---------------------------------------------------
+
+
+class Transcript:
+    """Collects one source session's messages in order.
+
+    Reasoning ("thinking") is never message content: `think` holds it and
+    the next assistant message or tool call carries it as
+    `metadata["thinking"]`; reasoning with no such message after it is
+    dropped. Empty user, assistant and system messages are skipped; tool
+    messages are kept even when empty (an empty output is an output). A
+    tool result without a tool name or invocation id takes those of the
+    call it answers (same `tool_call_id`).
+    """
+
+    def __init__(self, source: str, session_id: str, start: str) -> None:
+        self.source = source
+        self.session_id = session_id
+        self.messages: list[Message] = []
+        self.last_ts = start
+        self._thinking: list[str] = []
+        self._ids: set[str] = set()
+        self._calls: dict[str, tuple[str | None, str | None]] = {}  # call id -> (tool name, invocation)
+
+    def think(self, reasoning: str) -> None:
+        if reasoning.strip():
+            self._thinking.append(text(reasoning).strip())
+
+    def drop_thinking(self) -> None:
+        self._thinking = []
+
+    def add(
+        self,
+        role: str,
+        content: str,
+        local: str,
+        ts: str | None = None,
+        *,
+        model: str | None = None,
+        invocation_id: str | None = None,
+        tokens: Tokens | None = None,
+        **metadata: Any,
+    ) -> Message | None:
+        content = text(content)
+        if role != "tool" and not content.strip():
+            return None
+        if ts is not None and ts >= self.last_ts:
+            self.last_ts = ts
+        meta = {k: safe_json(v) for k, v in metadata.items() if v is not None and v is not False}
+        call_id = meta.get("tool_call_id")
+        if role == "tool" and isinstance(call_id, str):
+            if meta.get("tool_kind") == "call":
+                self._calls[call_id] = (meta.get("tool_name"), invocation_id)
+            elif call_id in self._calls:
+                name, invocation = self._calls[call_id]
+                if name and not meta.get("tool_name"):
+                    meta["tool_name"] = name
+                invocation_id = invocation_id or invocation
+        if self._thinking and (role == "assistant" or (role == "tool" and meta.get("tool_kind") == "call")):
+            meta["thinking"] = "\n\n".join(self._thinking)
+            self._thinking = []
+        message_id = stable_id(self.source, self.session_id, local)
+        if message_id in self._ids:  # the same source record twice: keep the first
+            return None
+        self._ids.add(message_id)
+        message = Message(
+            id=message_id,
+            role=role,
+            content=content,
+            ts=ts or self.last_ts,
+            invocation_id=one_line(invocation_id),
+            model=one_line(model),
+            tokens=tokens,
+            metadata=meta,
+        )
+        self.messages.append(message)
+        return message
+
+
+def tokens_of(input_tokens: Any, output_tokens: Any) -> Tokens | None:
+    def count(value: Any) -> int | None:
+        return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+    pair = Tokens(count(input_tokens), count(output_tokens))
+    return pair if pair.input is not None or pair.output is not None else None

@@ -1,0 +1,240 @@
+"""Codex CLI rollouts: `~/.codex/sessions/YYYY/MM/DD/rollout-<ts>-<id>.jsonl`.
+
+One `{timestamp, type, payload}` record per line: `session_meta` (id, cwd,
+git, cli version), `turn_context` (model, cwd per turn), `response_item`
+(what the model saw and said) and `event_msg` (the UI's stream).
+
+Invariants:
+- `response_item`s are the conversation; `event_msg` user and agent
+  messages repeat them for the UI and are skipped. Only a rollout with no
+  `response_item` message at all (a UI-only log) is read from its
+  `event_msg`s instead;
+- message roles: `user` → user, `assistant` → assistant (with the turn's
+  model), `developer`/`system` → system. Context Codex injects as a user
+  message (`<environment_context>`, `<user_instructions>`, AGENTS.md
+  instructions…) becomes a system message with `metadata.injected`;
+- `function_call`, `custom_tool_call`, `local_shell_call` and
+  `web_search_call` → tool messages (`tool_kind: "call"`), their outputs →
+  tool messages (`tool_kind: "result"`), joined by `tool_call_id`; a shell
+  output's JSON wrapper is unwrapped to its text (exit code kept);
+- `reasoning` is never content: its summary goes to `metadata.thinking` of
+  the next assistant message or tool call; encrypted reasoning is dropped;
+- rollouts have no record ids, so message ids derive from line numbers,
+  which an append never changes; the turn id is the invocation id.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from chit.importers.base import (
+    Batch,
+    Problem,
+    Scan,
+    Source,
+    SourceSession,
+    Transcript,
+    Unit,
+    file_stamp,
+    json_text,
+    obj,
+    loads,
+    one_line,
+    read_jsonl,
+    text,
+    ts_from_text,
+)
+
+NAME = "codex"
+_ID_IN_NAME = re.compile(r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl$", re.I)
+INJECTED = ("<environment_context>", "<user_instructions>", "# AGENTS.md instructions", "<user_shell_command>", "<turn_aborted>")
+ITEM_TYPES = {"message", "reasoning", "function_call", "function_call_output", "custom_tool_call",
+              "custom_tool_call_output", "local_shell_call", "web_search_call"}
+
+
+def default_path() -> Path:
+    home = os.environ.get("CODEX_HOME")
+    return (Path(home).expanduser() if home else Path.home() / ".codex") / "sessions"
+
+
+def scan(path: Path) -> Scan:
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("rollout-*.jsonl") if p.is_file())
+    return Scan([Unit(f"{NAME}:{f}", f.name, file_stamp(f), lambda f=f: read_file(f)) for f in files])  # type: ignore[misc]
+
+
+SOURCE = Source(NAME, default_path, scan, "Codex CLI rollouts (~/.codex/sessions)")
+
+
+def read_file(path: Path) -> Batch:
+    batch = Batch()
+    records = [(n, _normalise(r)) for n, r in read_jsonl(path, batch.problems)]
+    meta = obj(next((r["payload"] for _, r in records if r["type"] == "session_meta"), None))
+    session_id = one_line(meta.get("id")) or _id_from_name(path)
+    if session_id is None:
+        batch.problems.append(Problem(str(path), None, "no session id (no session_meta line, none in the file name)"))
+        return batch
+    times = [t for _, r in records if (t := ts_from_text(r.get("timestamp")))]
+    start = ts_from_text(meta.get("timestamp")) or (min(times) if times else "1970-01-01T00:00:00.000000Z")
+    mapper = _Mapper(path, session_id, start, batch.problems)
+    ui_only = not any(r["type"] == "response_item" and r["payload"].get("type") == "message" for _, r in records)
+    for number, record in records:
+        mapper.record(number, record, ui_only)
+    if not mapper.out.messages:
+        batch.skipped.append((str(path), "no messages"))
+        return batch
+    git = obj(meta.get("git"))
+    metadata = {
+        "path": str(path),
+        "git_branch": one_line(git.get("branch")),
+        "git_commit": one_line(git.get("commit_hash")),
+        "git_repository": one_line(git.get("repository_url")),
+        "version": one_line(meta.get("cli_version")),
+        "originator": one_line(meta.get("originator")),
+        "model_provider": one_line(meta.get("model_provider")),
+    }
+    cwd = meta.get("cwd") if isinstance(meta.get("cwd"), str) else mapper.cwd
+    batch.sessions.append(SourceSession(
+        NAME, session_id, start, mapper.out.messages, cwd=text(cwd) if cwd else None,
+        metadata={k: v for k, v in metadata.items() if v},
+    ))
+    return batch
+
+
+def _id_from_name(path: Path) -> str | None:
+    found = _ID_IN_NAME.search(path.name)
+    return found.group(1).lower() if found else None
+
+
+def _normalise(record: dict[str, Any]) -> dict[str, Any]:
+    """Older rollouts put items on the line itself, without a wrapper."""
+    kind = record.get("type")
+    if isinstance(record.get("payload"), dict) and isinstance(kind, str):
+        return record
+    if isinstance(kind, str) and kind in ITEM_TYPES:
+        return {"timestamp": record.get("timestamp"), "type": "response_item", "payload": record}
+    if "id" in record and "timestamp" in record and "type" not in record:
+        return {"timestamp": record.get("timestamp"), "type": "session_meta", "payload": record}
+    return {"timestamp": record.get("timestamp"), "type": "unknown", "payload": {}}
+
+
+class _Mapper:
+    def __init__(self, path: Path, session_id: str, start: str, problems: list[Problem]) -> None:
+        self.path = path
+        self.problems = problems
+        self.out = Transcript(NAME, session_id, start)
+        self.model: str | None = None
+        self.cwd: str | None = None
+        self.turn: str | None = None
+
+    def record(self, number: int, record: dict[str, Any], ui_only: bool) -> None:
+        kind, payload = record["type"], record["payload"]
+        ts = ts_from_text(record.get("timestamp"))
+        try:
+            if kind == "turn_context":
+                self.model = one_line(payload.get("model")) or self.model
+                self.cwd = self.cwd or (payload["cwd"] if isinstance(payload.get("cwd"), str) else None)
+                self.turn = one_line(payload.get("turn_id")) or self.turn
+            elif kind == "event_msg":
+                self._event(number, payload, ts, ui_only)
+            elif kind == "response_item":
+                self._item(number, payload, ts)
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            self.problems.append(Problem(str(self.path), number, f"unusable {kind} record ({type(exc).__name__})"))
+
+    def _event(self, number: int, payload: dict[str, Any], ts: str | None, ui_only: bool) -> None:
+        kind = payload.get("type")
+        if kind == "task_started":
+            self.turn = one_line(payload.get("turn_id")) or self.turn
+        elif ui_only and kind == "user_message":
+            self._message(number, "user", text(payload.get("message")), ts)
+        elif ui_only and kind == "agent_message":
+            self._message(number, "assistant", text(payload.get("message")), ts)
+        elif ui_only and kind == "agent_reasoning":
+            self.out.think(text(payload.get("text")))
+
+    def _item(self, number: int, item: dict[str, Any], ts: str | None) -> None:
+        kind = item.get("type")
+        local = f"L{number}"
+        if kind == "message":
+            self._message(number, text(item.get("role")), _content(item.get("content")), ts)
+        elif kind == "reasoning":
+            summary = item.get("summary")
+            if isinstance(summary, list):
+                self.out.think("\n\n".join(text(s.get("text")) for s in summary if isinstance(s, dict)))
+        elif kind in ("function_call", "custom_tool_call", "local_shell_call", "web_search_call"):
+            call_id = one_line(item.get("call_id") or item.get("id"))
+            name = one_line(item.get("name")) or {"local_shell_call": "shell", "web_search_call": "web_search"}.get(kind)
+            self.out.add("tool", _call_input(item), local, ts, model=self.model, invocation_id=self.turn,
+                         tool_kind="call", tool_name=name, tool_call_id=call_id)
+        elif kind in ("function_call_output", "custom_tool_call_output"):
+            call_id = one_line(item.get("call_id"))
+            output, extra = _output(item.get("output"))
+            self.out.add("tool", output, local, ts, invocation_id=self.turn, tool_kind="result",
+                         tool_call_id=call_id, **extra)
+
+    def _message(self, number: int, role: str, body: str, ts: str | None) -> None:
+        local = f"L{number}"
+        if role == "assistant":
+            self.out.add("assistant", body, local, ts, model=self.model, invocation_id=self.turn)
+        elif role == "user" and body.lstrip().startswith(INJECTED):
+            self.out.add("system", body, local, ts, injected=True)
+        elif role == "user":
+            self.out.add("user", body, local, ts)
+        elif role in ("developer", "system"):
+            self.out.add("system", body, local, ts, source_role=role)
+
+
+def _content(content: Any) -> str:
+    if isinstance(content, str):
+        return text(content)
+    if not isinstance(content, list):
+        return ""
+    pieces = []
+    for block in content:
+        if not isinstance(block, dict):
+            continue
+        if isinstance(block.get("text"), str):
+            pieces.append(text(block["text"]))
+        elif str(block.get("type", "")).endswith("image"):
+            pieces.append("[image]")
+    return "\n".join(pieces)
+
+
+def _call_input(item: dict[str, Any]) -> str:
+    if isinstance(item.get("arguments"), str):
+        return text(item["arguments"])
+    if isinstance(item.get("input"), str):
+        return text(item["input"])
+    action = item.get("action")
+    if isinstance(action, dict):
+        command = action.get("command")
+        if isinstance(command, list):
+            return " ".join(text(c) for c in command)
+        if isinstance(action.get("query"), str):
+            return text(action["query"])
+        return json_text(action)
+    return json_text(item.get("arguments") or item.get("input") or "")
+
+
+def _output(output: Any) -> tuple[str, dict[str, Any]]:
+    """A tool output's text; a shell output's JSON wrapper is unwrapped."""
+    if isinstance(output, dict):
+        output = output.get("content", json_text(output))
+    if not isinstance(output, str):
+        return json_text(output), {}
+    if output.startswith("{") and '"output"' in output:
+        try:
+            wrapper = loads(output)
+        except ValueError:
+            return text(output), {}
+        if isinstance(wrapper, dict) and isinstance(wrapper.get("output"), str):
+            meta = obj(wrapper.get("metadata"))
+            code = meta.get("exit_code")
+            extra = {"exit_code": code} if isinstance(code, int) and not isinstance(code, bool) else {}
+            if extra and code != 0:
+                extra["tool_error"] = True
+            return text(wrapper["output"]), extra
+    return text(output), {}

@@ -1,0 +1,403 @@
+"""Bring other tools' sessions into the store: `chit import --from TOOL`.
+
+Invariants:
+- an imported session is known by its key `<tool>:<source session id>`
+  (also kept, with the source's path, cwd and other facts, in the header's
+  `metadata.import`); an import never creates a second session for a key
+  that exists in any project;
+- a re-import compares the messages chit imported before (their ids are
+  UUID v5s derived from the source, see `chit.importers.base`) with what
+  the source holds now: the same → nothing is written; the source grew →
+  only the new messages are appended, as whole lines under the session
+  lock; anything else → the file is replaced atomically, keeping the
+  session id and every change made in chit (tags, renames, state values);
+- a session changed in chit since (a message of chit's own, a rewind or a
+  pop) is left alone and reported, never overwritten; a session in the
+  trash is never brought back;
+- one bad record, message, file or conversation is counted and reported
+  as a problem, never fatal; storage failures (full disk) still are;
+- the import cache (`import-cache.json`) only lets a re-import skip units
+  whose source stamp and chit files are exactly as the last import left
+  them; deleting it costs a slower run, never data. A unit that had
+  problems is never cached, so its problems are reported again;
+- imported sessions do not become the current session.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chit import codec
+from chit.errors import ChitError, Conflict, InvalidInput, Locked, NotFound, ReadOnly
+from chit.fold import message_to_record
+from chit.importers import base as importer_base
+from chit.model import Message, Project, derive_title, now
+from chit.projects import slug_for, validate_name
+from chit.service.base import check_metadata, clean_line
+from chit.service.sessions import KEY_MAX, SessionOps, make_message
+from chit.store import Log
+
+ProgressFn = Callable[[int, int, str], None]
+PROBLEMS_SHOWN = 200
+CACHE_VERSION = 1
+#: bumped when an importer maps records differently, so cached units are re-read
+MAPPING_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ImportedSession:
+    """What an import did with one source session."""
+
+    action: str  # imported | updated | skipped
+    key: str
+    id: str | None = None
+    title: str | None = None
+    project: str | None = None
+    messages: int = 0  # messages written by this import
+    reason: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"action": self.action, "key": self.key, "id": self.id, "title": self.title,
+                "project": self.project, "messages": self.messages, "reason": self.reason}
+
+
+@dataclass
+class ImportReport:
+    source: str
+    path: str
+    imported: int = 0
+    updated: int = 0
+    skipped: int = 0
+    messages: int = 0
+    sessions: list[ImportedSession] = field(default_factory=list)
+    problems: list[importer_base.Problem] = field(default_factory=list)
+    skipped_reasons: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def errors(self) -> int:
+        return len(self.problems)
+
+    def skip(self, reason: str, entry: ImportedSession | None = None) -> None:
+        self.skipped += 1
+        self.skipped_reasons[reason] += 1
+        if entry is not None and reason != "unchanged":
+            self.sessions.append(entry)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "path": self.path,
+            "imported": self.imported,
+            "updated": self.updated,
+            "skipped": self.skipped,
+            "errors": self.errors,
+            "messages_written": self.messages,
+            "skipped_reasons": dict(sorted(self.skipped_reasons.items())),
+            "sessions": [s.as_dict() for s in self.sessions],
+            "problems": [p.as_dict() for p in self.problems[:PROBLEMS_SHOWN]],
+        }
+
+
+@dataclass
+class _Run:
+    """State of one import run."""
+
+    report: ImportReport
+    override: str | None
+    keys: dict[str, tuple[str, str, bool]]  # key -> (slug, session id, in trash)
+    scopes: dict[str, Project] = field(default_factory=dict)
+
+
+class ImportOps(SessionOps):
+    def import_from(
+        self,
+        source: str,
+        path: str | Path | None = None,
+        project: str | None = None,
+        *,
+        progress: ProgressFn | None = None,
+    ) -> ImportReport:
+        """Import (or bring up to date) every session of another tool.
+
+        `source` is one of `chit.importers.NAMES`; `path` defaults to where
+        that tool keeps its data; `project` puts every session in that
+        project instead of the one of its working directory."""
+        from chit import importers
+
+        importer = importers.get(source)
+        root = (self.cwd / Path(path).expanduser()).absolute() if path is not None else importer.default_path()
+        if root is None:
+            raise InvalidInput(f"give the file to import from {source} ({importer.description})")
+        if not root.exists():
+            raise NotFound(f"no {source} data at {root}")
+        if project is not None:
+            validate_name(project)
+        scan = importer.scan(root)
+        report = ImportReport(source, str(root), problems=list(scan.problems))
+        run = _Run(report, project if project is not None else self.project_name, self._import_keys(source))
+        cache = self._read_import_cache()
+        entries: dict[str, Any] = cache.setdefault("units", {})
+        before = repr(entries)
+        total = len(scan.units)
+        for done, unit in enumerate(scan.units):
+            if progress is not None:
+                progress(done, total, unit.label)
+            if self._cached(entries.get(unit.key), unit, report):
+                continue
+            entries.pop(unit.key, None)
+            entry = self._import_unit(unit, run)
+            if entry is not None:
+                entries[unit.key] = entry
+        prefix = f"{source}:{root}"
+        seen = {u.key for u in scan.units}
+        for stale in [k for k in entries if k.startswith(prefix) and k not in seen]:
+            del entries[stale]
+        if repr(entries) != before:
+            self._write_import_cache(cache)
+        if progress is not None:
+            progress(total, total, "")
+        return report
+
+    # -- one unit -------------------------------------------------------------
+    def _import_unit(self, unit: importer_base.Unit, run: _Run) -> dict[str, Any] | None:
+        report = run.report
+        problems_before = len(report.problems)
+        try:
+            batch = unit.load()
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError, RecursionError, OSError) as exc:
+            report.problems.append(importer_base.Problem(unit.label, None, f"cannot read: {type(exc).__name__}: {exc}"))
+            return None
+        report.problems.extend(batch.problems)
+        for _, reason in batch.skipped:
+            report.skip(reason)
+        files: list[list[Any]] = []
+        for session in batch.sessions:
+            located = self._import_session(session, run)
+            if located is not None:
+                files.append(located)
+        if len(report.problems) > problems_before or unit.stamp == "unreadable":
+            return None
+        return {"stamp": unit.stamp, "v": MAPPING_VERSION, "sessions": files, "skipped": [r for _, r in batch.skipped]}
+
+    def _cached(self, entry: Any, unit: importer_base.Unit, report: ImportReport) -> bool:
+        """Whether the last import saw exactly this unit and left its chit
+        files as they still are (then it is skipped unread)."""
+        if not isinstance(entry, dict) or entry.get("stamp") != unit.stamp or entry.get("v") != MAPPING_VERSION:
+            return False
+        sessions = entry.get("sessions")
+        skipped = entry.get("skipped")
+        if not isinstance(sessions, list) or not isinstance(skipped, list):
+            return False
+        for item in sessions:
+            if not (isinstance(item, list) and len(item) == 5 and self._file_state(item[0], item[1]) == item[2:4]):
+                return False
+        for item in sessions:
+            report.skip(str(item[4]))
+        for reason in skipped:
+            report.skip(str(reason))
+        return True
+
+    def _file_state(self, slug: Any, session_id: Any) -> list[int] | None:
+        try:
+            st = os.stat(self.store.session_path(str(slug), str(session_id)), follow_symlinks=False)
+        except (OSError, ChitError):
+            return None
+        return [st.st_size, st.st_mtime_ns]
+
+    # -- one session ----------------------------------------------------------
+    def _import_session(self, source: importer_base.SourceSession, run: _Run) -> list[Any] | None:
+        """Create, update or leave one session; returns [slug, id, size,
+        mtime, reason] for the cache, or None when nothing was stored."""
+        report = run.report
+        where = str(source.metadata.get("path") or source.source)
+        prepared = self._prepare(source, where, report)
+        if prepared is None:
+            return None
+        key, title, metadata, messages = prepared
+        shown = title or derive_title(next((m.content for m in messages if m.role == "user"), None))
+        entry = ImportedSession("skipped", key, title=shown)
+        found = run.keys.get(key)
+        if found is not None and found[2]:
+            report.skip("in trash", entry)
+            return None
+        if not messages:
+            report.skip("no messages", entry)
+            return None
+        try:
+            if found is None:
+                slug, session_id, action = self._create_imported(source, run, key, title, metadata, messages)
+                written = len(messages)
+            else:
+                slug, session_id = found[0], found[1]
+                action, written = self._update_imported(slug, session_id, source, key, title, metadata, messages)
+        except (Locked, ReadOnly, Conflict) as exc:
+            report.problems.append(importer_base.Problem(where, None, f"{key}: {exc.message}"))
+            return None
+        name = (self.projects.get(slug) or self.project_by_slug(slug)).name
+        done = ImportedSession(action, key, session_id, shown, name, written)
+        if action == "imported":
+            report.imported += 1
+            report.sessions.append(done)
+        elif action == "updated":
+            report.updated += 1
+            report.sessions.append(done)
+        else:
+            report.skip(action, ImportedSession("skipped", key, session_id, shown, name, 0, action))
+        report.messages += written
+        state = self._file_state(slug, session_id)
+        return [slug, session_id, *state, "unchanged" if action in ("imported", "updated") else action] if state else None
+
+    def _prepare(
+        self, source: importer_base.SourceSession, where: str, report: ImportReport
+    ) -> tuple[str, str | None, dict[str, Any], list[Message]] | None:
+        """Validate what an importer produced; bad messages become problems."""
+        try:
+            key = clean_line(source.key, "source session id", KEY_MAX)
+            facts = {"source": source.source, "id": source.source_id, "cwd": source.cwd, **source.metadata}
+            metadata = check_metadata({"import": {k: v for k, v in facts.items() if v is not None}})
+        except InvalidInput as exc:
+            report.problems.append(importer_base.Problem(where, None, f"{source.key[:80]!r}: {exc.message}"))
+            return None
+        try:
+            title = clean_line(source.title, "title") if source.title else None
+        except InvalidInput:
+            title = None
+        messages = []
+        for m in source.messages:
+            try:
+                messages.append(make_message(
+                    m.role, m.content, invocation_id=m.invocation_id, model=m.model, tokens=m.tokens,
+                    metadata=m.metadata, ts=m.ts, message_id=m.id,
+                ))
+            except InvalidInput as exc:
+                report.problems.append(importer_base.Problem(where, None, f"{key}: a {m.role} message: {exc.message}"))
+        return key, title, metadata, messages
+
+    def _create_imported(
+        self, source: importer_base.SourceSession, run: _Run, key: str, title: str | None,
+        metadata: dict[str, Any], messages: list[Message],
+    ) -> tuple[str, str, str]:
+        scope = self.projects.ensure(self._import_scope(source, run))
+        try:
+            session = self._write_new(scope, title, key, metadata, messages, [], None, False, created_at=source.created_at)
+        except Conflict:
+            found = self.find_key(scope, key)  # another import made it just now
+            if found is None:
+                raise
+            run.keys[key] = (scope.slug, found, False)
+            return scope.slug, found, "imported by another process"
+        run.keys[key] = (scope.slug, session.id, False)
+        return scope.slug, session.id, "imported"
+
+    def _update_imported(
+        self, slug: str, session_id: str, source: importer_base.SourceSession, key: str,
+        title: str | None, metadata: dict[str, Any], messages: list[Message],
+    ) -> tuple[str, int]:
+        project = self.project_by_slug(slug)
+        with self.store.locked(slug, session_id, project.key) as held:
+            held.check_writable()
+            log = held.read()
+            header = {
+                **log.header, "version": codec.FORMAT_VERSION, "created_at": source.created_at,
+                "key": key, "title": title, "metadata": metadata,
+            }
+            action, records = plan_update(log, header, [message_to_record(m) for m in messages])
+            if action == "append":
+                held.append(records)
+                return "updated", len(records)
+            if action == "rewrite":
+                held.rewrite(records)
+                return "updated", sum(1 for r in records if r.get("type") == "message")
+            return action, 0
+
+    def _import_scope(self, source: importer_base.SourceSession, run: _Run) -> Project:
+        if run.override is not None:
+            wanted = f"-p {run.override}"
+        elif source.cwd and os.path.isabs(source.cwd) and "\x00" not in source.cwd:
+            wanted = f"dir {source.cwd}"
+        else:
+            wanted = f"name {source.project or source.source}"
+        scope = run.scopes.get(wanted)
+        if scope is None:
+            kind, _, value = wanted.partition(" ")
+            if kind == "-p":
+                scope = self.project(value, create=True)
+            elif kind == "dir":
+                scope = self.projects.for_directory(Path(value))
+            else:
+                scope = self._project_named(value)
+            run.scopes[wanted] = scope
+        return scope
+
+    def _project_named(self, name: str) -> Project:
+        """The name-only project `name` (never a directory's that shares it)."""
+        key = f"name:{validate_name(name)}"
+        slug = slug_for(name, key)
+        return self.projects.get(slug) or Project(key=key, name=name, slug=slug, path=None, created_at=now())
+
+    # -- bookkeeping ----------------------------------------------------------
+    def _import_keys(self, source: str) -> dict[str, tuple[str, str, bool]]:
+        """Every session key of this source in the store (and in the trash),
+        from header lines."""
+        prefix = f"{source}:"
+        found: dict[str, tuple[str, str, bool]] = {}
+        for slug in self.store.project_slugs():
+            for session_id in self.store.session_ids(slug):
+                header = self.store.read_header(slug, session_id)
+                key = header.get("key") if header else None
+                if isinstance(key, str) and key.startswith(prefix):
+                    found.setdefault(key, (slug, session_id, False))
+        for slug in self.store.trash_slugs():
+            for session_id in self.store.session_ids(slug, trash=True):
+                try:
+                    key = self.store.read(slug, session_id, slug, trash=True).header.get("key")
+                except ChitError:
+                    continue
+                if isinstance(key, str) and key.startswith(prefix):
+                    found.setdefault(key, (slug, session_id, True))
+        return found
+
+    def _read_import_cache(self) -> dict[str, Any]:
+        data = self.store.read_json(self.layout.import_cache_file)
+        if isinstance(data, dict) and data.get("version") == CACHE_VERSION and isinstance(data.get("units"), dict):
+            return data
+        return {"version": CACHE_VERSION, "units": {}}
+
+    def _write_import_cache(self, cache: dict[str, Any]) -> None:
+        try:
+            self.store.write_json(self.layout.import_cache_file, cache)
+        except ChitError:
+            pass  # a cache: the next import is only slower without it
+
+
+def plan_update(log: Log, header: dict[str, Any], new: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
+    """How to bring a stored session to what the source holds now:
+    ("unchanged" | "changed in chit", []), ("append", the new message
+    records) or ("rewrite", every record of the new file)."""
+    imported = [e for e in log.events if e.get("type") == "message" and importer_base.is_imported_id(str(e.get("id")))]
+    changed_in_chit = any(
+        e.get("type") in ("rewind", "pop") or (e.get("type") == "message" and not importer_base.is_imported_id(str(e.get("id"))))
+        for e in log.events
+    )
+    same_header = _header_view(log.header) == _header_view(header)
+    if imported == new and (same_header or changed_in_chit):
+        return "unchanged", []
+    if changed_in_chit:
+        return "changed in chit", []
+    if same_header and new[: len(imported)] == imported:
+        return "append", new[len(imported):]
+    kept = [e for e in log.events if e.get("type") != "message"]
+    return "rewrite", [header, *new, *kept]
+
+
+def _header_view(header: dict[str, Any]) -> tuple[Any, ...]:
+    metadata = dict(header.get("metadata") or {})
+    facts = metadata.get("import")
+    if isinstance(facts, dict):  # where the source file lies may change without its content changing
+        metadata["import"] = {k: v for k, v in facts.items() if k != "path"}
+    return header.get("key"), header.get("title"), metadata

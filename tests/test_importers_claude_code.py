@@ -1,0 +1,253 @@
+"""Claude Code transcripts the tests write: the live thread of a tree,
+sub-agent lines, compaction, bad records, growth and re-imports."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from chit.api import Chit
+from chit.importers import claude_code
+from chit.model import Session
+from conftest import tree_digest
+from importer_sources import Claude, append_jsonl
+
+
+def only(api: Chit) -> Session:
+    sessions = [s for p in api.projects.all() for s in api.sessions_in(p)]
+    assert len(sessions) == 1
+    return sessions[0]
+
+
+def contents(session: Session) -> list[str]:
+    return [m.content for m in session.messages]
+
+
+def simple(tmp_path: Path) -> tuple[Claude, Path]:
+    chat = Claude()
+    chat.progress()
+    chat.user("hello")
+    chat.say("hi there", "m1")
+    return chat, chat.write(tmp_path / "src" / "proj" / f"{chat.session_id}.jsonl")
+
+
+def test_only_the_live_branch_of_an_edited_prompt_is_imported(api: Chit, tmp_path: Path) -> None:
+    chat = Claude()
+    chat.user("first prompt")
+    answer = chat.say("first answer", "m1")
+    chat.user("abandoned prompt")
+    chat.say("abandoned answer", "m2")
+    chat.user("edited prompt", parent=answer)  # the second prompt, edited: a sibling branch
+    chat.say("live answer", "m3")
+    chat.write(tmp_path / "a.jsonl")
+    api.import_from("claude-code", tmp_path / "a.jsonl")
+    assert contents(only(api)) == ["first prompt", "first answer", "edited prompt", "live answer"]
+
+
+def test_sidechain_lines_are_not_the_main_thread(api: Chit, tmp_path: Path) -> None:
+    chat = Claude()
+    chat.user("main prompt")
+    chat.tool_use("Task", "call-task", "m1")
+    side = chat.user("sub-agent prompt", isSidechain=True)
+    chat.assistant([{"type": "text", "text": "sub-agent answer"}], "m-side", parent=side, isSidechain=True)
+    chat.tool_result("call-task", "sub-agent report")
+    chat.say("main answer", "m2")
+    chat.write(tmp_path / "b.jsonl")
+    api.import_from("claude-code", tmp_path / "b.jsonl")
+    session = only(api)
+    assert contents(session) == ["main prompt", '{"arg":"Task"}', "sub-agent report", "main answer"]
+    assert [m.metadata.get("tool_kind") for m in session.messages] == [None, "call", "result", None]
+
+
+def test_a_file_of_sidechain_lines_only_is_skipped(api: Chit, tmp_path: Path) -> None:
+    chat = Claude()
+    chat.user("agent task", isSidechain=True)
+    chat.write(tmp_path / "proj" / "sess" / "subagents" / "agent-1.jsonl")
+    report = api.import_from("claude-code", tmp_path)
+    assert (report.imported, report.skipped, report.errors) == (0, 1, 0)
+    assert report.skipped_reasons == {"sub-agent transcript": 1}
+
+
+def test_parallel_tool_calls_and_their_results_are_kept_in_file_order(api: Chit, tmp_path: Path) -> None:
+    chat = Claude()
+    chat.user("look at two files")
+    first = chat.tool_use("Read", "c1", "m1")
+    second = chat.tool_use("Grep", "c2", "m1")
+    chat.tool_result("c1", "one", parent=first)  # hangs off the chain
+    chat.tool_result("c2", "two", parent=second)
+    chat.say("both read", "m2")
+    chat.write(tmp_path / "c.jsonl")
+    api.import_from("claude-code", tmp_path / "c.jsonl")
+    session = only(api)
+    assert contents(session)[3:] == ["one", "two", "both read"]
+    assert [m.metadata.get("tool_name") for m in session.messages[1:5]] == ["Read", "Grep", "Read", "Grep"]
+    assert [m.invocation_id for m in session.messages[1:5]] == ["m1"] * 4
+    assert session.messages[2].tokens is not None and session.messages[2].tokens.input == 105  # cache reads count
+    assert session.messages[1].tokens is None
+
+
+def test_a_compacted_session_keeps_what_came_before_the_boundary(api: Chit, tmp_path: Path) -> None:
+    chat = Claude()
+    chat.user("before compaction")
+    last = chat.say("old answer", "m1")
+    chat.add("system", None, parent=None, subtype="compact_boundary", content="Conversation compacted", logicalParentUuid=last)
+    chat.user("This session is being continued from a previous conversation…", isCompactSummary=True)
+    chat.user("after compaction")
+    chat.say("new answer", "m2")
+    chat.write(tmp_path / "d.jsonl")
+    api.import_from("claude-code", tmp_path / "d.jsonl")
+    session = only(api)
+    assert contents(session)[:2] == ["before compaction", "old answer"]
+    assert session.messages[3].role == "system" and session.messages[3].metadata["compact_summary"] is True
+    assert session.turns == 2
+
+
+def test_thinking_is_metadata_and_slash_commands_are_tidied(api: Chit, tmp_path: Path) -> None:
+    chat = Claude()
+    chat.user("<command-message>review</command-message>\n<command-name>/review</command-name>\n<command-args>src/</command-args>")
+    chat.user("Review the code in src/ carefully.", isMeta=True)
+    chat.assistant([{"type": "thinking", "thinking": "secret plan", "signature": "x"}], "m1")
+    chat.say("Looks fine.", "m1")
+    chat.user("<local-command-stdout>\x1b[1mdone\x1b[22m</local-command-stdout>")
+    chat.user("[Request interrupted by user]")
+    chat.write(tmp_path / "e.jsonl")
+    api.import_from("claude-code", tmp_path / "e.jsonl")
+    session = only(api)
+    assert [(m.role, m.content) for m in session.messages] == [
+        ("user", "/review src/"), ("system", "Review the code in src/ carefully."), ("assistant", "Looks fine."),
+        ("system", "done"), ("system", "[Request interrupted by user]"),
+    ]
+    assert session.messages[2].metadata["thinking"] == "secret plan"
+    assert not any("secret plan" in c or "signature" in c for c in contents(session))
+
+
+def test_bad_records_and_a_torn_last_line_are_counted_not_fatal(api: Chit, tmp_path: Path) -> None:
+    chat = Claude()
+    chat.user("good prompt")
+    chat.say("good answer", "m1")
+    path = chat.write(tmp_path / "f.jsonl", tail='{"type": "user", "message": {"role": "us')
+    lines = path.read_text().splitlines(keepends=True)
+    lines.insert(1, "this is not json\n")
+    lines.insert(2, "[1, 2, 3]\n")
+    path.write_text("".join(lines))
+    report = api.import_from("claude-code", tmp_path)
+    assert (report.imported, report.errors) == (1, 3)
+    assert [(p.line, p.reason) for p in report.problems] == [(2, "not JSON"), (3, "not a JSON object"), (5, "incomplete last line")]
+    assert contents(only(api)) == ["good prompt", "good answer"]
+
+
+def test_a_record_with_garbage_fields_is_skipped_alone(api: Chit, tmp_path: Path) -> None:
+    chat = Claude()
+    chat.user("fine")
+    chat.add("assistant", {"role": "assistant", "content": 5, "model": ["x"], "id": {"a": 1}})
+    chat.add("user", "not a message object")
+    chat.say("still fine", "m1")
+    chat.write(tmp_path / "g.jsonl")
+    report = api.import_from("claude-code", tmp_path / "g.jsonl")
+    assert report.imported == 1
+    assert contents(only(api)) == ["fine", "still fine"]
+
+
+def test_one_unreadable_file_does_not_stop_the_others(api: Chit, tmp_path: Path) -> None:
+    _, good = simple(tmp_path)
+    bad = tmp_path / "src" / "proj" / "bad.jsonl"
+    bad.write_bytes(b"\xff\xfe garbage \x00\n")
+    report = api.import_from("claude-code", tmp_path / "src")
+    assert (report.imported, report.errors) == (1, 1)
+    assert report.problems[0].path == str(bad)
+
+
+def test_grown_source_is_appended_not_rewritten(api: Chit, home: Path, tmp_path: Path) -> None:
+    chat, path = simple(tmp_path)
+    api.import_from("claude-code", path)
+    session = only(api)
+    file = api.store.session_path(api.locate(session.id).slug, session.id)
+    before, inode = file.read_bytes(), file.stat().st_ino
+    chat.records = []
+    chat.user("second prompt")
+    chat.say("second answer", "m2")
+    append_jsonl(path, chat.records)
+    report = api.import_from("claude-code", path)
+    assert (report.imported, report.updated, report.messages) == (0, 1, 2)
+    assert report.sessions[0].action == "updated" and report.sessions[0].id == session.id
+    assert file.read_bytes().startswith(before) and file.stat().st_ino == inode
+    assert contents(only(api)) == ["hello", "hi there", "second prompt", "second answer"]
+    digest = tree_digest(home)
+    again = api.import_from("claude-code", path)
+    assert (again.imported, again.updated, again.skipped) == (0, 0, 1) and tree_digest(home) == digest
+
+
+def test_a_source_changed_otherwise_is_rewritten_keeping_chit_changes(api: Chit, tmp_path: Path) -> None:
+    chat, path = simple(tmp_path)
+    api.import_from("claude-code", path)
+    session = only(api)
+    api.tag(session.id, "work")
+    api.rename(session.id, "My greeting")
+    chat.records[1]["message"]["content"] = "hello, edited"  # the source changed in place
+    chat.write(path)
+    report = api.import_from("claude-code", path)
+    assert report.updated == 1 and report.messages == 2
+    after = only(api)
+    assert after.id == session.id and contents(after) == ["hello, edited", "hi there"]
+    assert after.tags == ("work",) and after.title == "My greeting"
+    assert after.dropped == 0 and not after.issues
+
+
+def test_a_session_changed_in_chit_is_left_alone(api: Chit, tmp_path: Path) -> None:
+    chat, path = simple(tmp_path)
+    api.import_from("claude-code", path)
+    session = only(api)
+    api.append(session.id, "user", "my own follow-up")
+    file = api.store.session_path(api.locate(session.id).slug, session.id)
+    before = file.read_bytes()
+    chat.user("more from Claude")
+    chat.write(path)
+    report = api.import_from("claude-code", path)
+    assert (report.updated, report.skipped_reasons) == (0, {"changed in chit": 1})
+    assert report.sessions[0].reason == "changed in chit"
+    assert file.read_bytes() == before
+
+
+def test_a_trashed_session_is_not_brought_back(api: Chit, tmp_path: Path) -> None:
+    _, path = simple(tmp_path)
+    api.import_from("claude-code", path)
+    api.delete(only(api).id)
+    report = api.import_from("claude-code", path)
+    assert (report.imported, report.skipped_reasons) == (0, {"in trash": 1})
+    assert [s for p in api.projects.all() for s in api.sessions_in(p)] == []
+
+
+def test_project_follows_the_working_directory_or_the_named_one(home: Path, tmp_path: Path) -> None:
+    repo = tmp_path / "work" / "repo"
+    (repo / ".git").mkdir(parents=True)
+    chat = Claude(cwd=str(repo / "sub"))
+    chat.user("in a subdirectory")
+    chat.write(tmp_path / "h.jsonl")
+    no_cwd = Claude(cwd="")
+    no_cwd.user("nowhere")
+    no_cwd.write(tmp_path / "i.jsonl")
+    api = Chit(home, cwd=tmp_path)
+    api.import_from("claude-code", tmp_path)
+    names = sorted((p.name, p.key) for p in api.projects.all())
+    assert names == [("claude-code", "name:claude-code"), ("repo", str(repo))]
+    named = Chit(home / "other", cwd=tmp_path, project="inbox")
+    named.import_from("claude-code", tmp_path)
+    assert [p.name for p in named.projects.all()] == ["inbox"]
+
+
+def test_a_custom_title_names_the_session(api: Chit, tmp_path: Path) -> None:
+    chat = Claude()
+    chat.user("a long first prompt")
+    chat.records.append({"type": "custom-title", "customTitle": "Named in Claude", "sessionId": chat.session_id})
+    chat.write(tmp_path / "j.jsonl")
+    api.import_from("claude-code", tmp_path / "j.jsonl")
+    assert only(api).title == "Named in Claude"
+
+
+def test_the_default_location_honours_claude_config_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "cfg"))
+    assert claude_code.default_path() == tmp_path / "cfg" / "projects"
+    monkeypatch.delenv("CLAUDE_CONFIG_DIR")
+    assert claude_code.default_path() == Path(os.path.expanduser("~")) / ".claude" / "projects"

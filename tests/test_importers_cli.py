@@ -1,0 +1,131 @@
+"""`chit import --from`: output contract, exit codes, the progress bar,
+and the house rules the importers keep."""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+from chit import importers
+from chit.cli import cmd_import
+from importer_sources import fixture, write_jsonl
+
+SRC = Path(__file__).resolve().parent.parent / "src" / "chit"
+MINE = sorted((SRC / "importers").glob("*.py")) + [SRC / "service" / "imports.py"]
+
+
+def test_json_summary_on_stdout_and_counts_on_stderr(cli) -> None:  # type: ignore[no-untyped-def]
+    r = cli("import", "--from", "claude-code", str(fixture("claude-code")), "--json")
+    assert r.code == 0, r.err
+    data = orjson.loads(r.out)
+    assert {k: data[k] for k in ("source", "imported", "updated", "skipped", "errors", "messages_written")} == {
+        "source": "claude-code", "imported": 3, "updated": 0, "skipped": 0, "errors": 0, "messages_written": 73}
+    assert {s["action"] for s in data["sessions"]} == {"imported"} and len(data["sessions"]) == 3
+    assert set(data["sessions"][0]) == {"action", "key", "id", "title", "project", "messages", "reason"}
+    assert r.err == "claude-code: imported 3, updated 0, skipped 0, errors 0\n"
+    again = cli("import", "--from", "claude-code", str(fixture("claude-code")), "--json")
+    assert orjson.loads(again.out)["skipped_reasons"] == {"unchanged": 3}
+    assert again.err == "claude-code: imported 0, updated 0, skipped 3 (3 unchanged), errors 0\n"
+
+
+def test_human_output_lists_what_changed(cli) -> None:  # type: ignore[no-untyped-def]
+    r = cli("import", "--from", "chatgpt", str(fixture("chatgpt", "conversations.json")))
+    assert r.code == 0
+    lines = r.out.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("imported ") and "SQLite locked on CI  (chatgpt, 7 messages)" in lines[0]
+    assert "\x1b[" not in r.err  # no progress bar when stderr is not a terminal
+    listed = orjson.loads(cli("ls", "-p", "chatgpt", "--json").out)
+    assert sorted(s["title"] for s in listed) == ["Regex for ISO dates", "SQLite locked on CI"]
+
+
+def test_problems_are_warnings_and_the_import_goes_on(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    write_jsonl(tmp_path / "x.jsonl", [{"type": "user", "uuid": "u1", "sessionId": "s", "message": {"content": "hi"}}], tail="{oops")
+    r = cli("import", "--from", "claude-code", str(tmp_path))
+    assert r.code == 0
+    assert f"chit: warning: {tmp_path / 'x.jsonl'}:2: incomplete last line" in r.err
+    assert r.err.endswith("claude-code: imported 1, updated 0, skipped 0, errors 1\n")
+
+
+def test_project_option_collects_every_session(cli) -> None:  # type: ignore[no-untyped-def]
+    assert cli("import", "--from", "codex", str(fixture("codex")), "-p", "inbox").code == 0
+    assert [p["name"] for p in orjson.loads(cli("projects", "--json").out)] == ["inbox"]
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["import"], 2),
+        (["import", "--from", "chatgpt"], 2),
+        (["import", "--from", "codex", "--new-id"], 2),
+        (["import", "--from", "llm", "-"], 2),
+        (["import", "--from", "bogus"], 5),
+        (["import", "--from", "codex", "/nonexistent/chit-test-path"], 3),
+    ],
+)
+def test_bad_command_lines(cli_inproc, args: list[str], code: int) -> None:  # type: ignore[no-untyped-def]
+    r = cli_inproc(*args, "--json")
+    assert r.code == code
+    assert r.out == ""
+    assert "error" in orjson.loads(r.err.strip().splitlines()[-1])
+
+
+def test_an_unreadable_single_file_source_exits_5(cli_inproc, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "conversations.json").write_text("not json")
+    assert cli_inproc("import", "--from", "chatgpt", str(tmp_path / "conversations.json")).code == 5
+
+
+def test_a_progress_bar_when_stderr_is_a_terminal(home: Path, workdir: Path) -> None:
+    controller, terminal = os.openpty()
+    env = {**os.environ, "TERM": "xterm", "COLUMNS": "100"}
+    env.pop("NO_COLOR", None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "chit", "import", "--from", "claude-code", str(fixture("claude-code"))],
+        stdout=subprocess.PIPE, stderr=terminal, stdin=subprocess.DEVNULL, cwd=workdir, env=env, timeout=60,
+    )
+    os.close(terminal)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(controller)
+    assert proc.returncode == 0
+    assert b"importing from claude-code" in seen
+    assert b"imported 3, updated 0" in seen
+    assert proc.stdout.count(b"imported ") == 3  # stdout still carries only the result
+
+
+def test_the_cli_lists_every_importer() -> None:
+    assert cmd_import.SOURCES == importers.NAMES
+
+
+@pytest.mark.parametrize("path", MINE, ids=lambda p: p.name)
+def test_importer_modules_keep_the_house_rules(path: Path) -> None:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            imported.add(node.module.split(".")[0])
+    assert not imported & {"typer", "click", "rich", "prompt_toolkit"}
+    docstring = ast.get_docstring(tree)
+    assert docstring and ("Invariant" in docstring or path.name == "__init__.py" and "Invariants" in docstring)
+    assert len(path.read_text().splitlines()) <= 500
+
+
+def test_importers_load_only_when_asked(tmp_path: Path) -> None:
+    probe = "import sys\nfrom chit.api import Chit\nChit().list()\nprint(sorted(m for m in sys.modules if m.startswith('chit.importers')))"
+    env = {"CHIT_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path, env=env, check=True)
+    assert out.stdout.strip() == "['chit.importers', 'chit.importers.base']"
