@@ -68,3 +68,59 @@ def test_json_and_version_paths_skip_rich_and_prompt_toolkit(args: list[str], tm
 def test_cli_reference_in_docs_matches_the_app() -> None:
     result = subprocess.run([sys.executable, str(ROOT / "tools" / "generate.py"), "--check"], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+HTTP_CLIENTS = {"http", "ssl", "httpx", "requests", "urllib3", "aiohttp"}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--version"], ["ls", "--json"], ["ls"], ["search", "x", "--json"], ["show", "nope", "--json"], ["new", "t", "--json"], ["append", "hi", "--json"]],
+    ids=" ".join,
+)
+def test_commands_load_only_what_they_need(args: list[str], tmp_path: Path) -> None:
+    """No HTTP client or REPL outside chat; no rich under --json; and no
+    pydantic anywhere here (plain options skip typer's pydantic coercion)."""
+    code = f"from chit.cli.main import run\ntry:\n    run({args!r})\nexcept SystemExit:\n    pass"
+    loaded = _modules_after(code, tmp_path)
+    assert not loaded & HTTP_CLIENTS
+    assert "prompt_toolkit" not in loaded
+    assert "pydantic" not in loaded
+    if "--json" in args or args == ["--version"]:
+        assert "rich" not in loaded
+    if args == ["--version"]:
+        assert "typer" not in loaded
+
+
+SAMPLES = [None, "", "abc", "12", "-3", "007", "+4", "1_000", " 5", "99999999999999999999", 5, True, False, ["a", "b"], ("x",), [1], "Straße"]
+
+
+def _outcome(coerce, value, param, ctx):  # type: ignore[no-untyped-def]
+    try:
+        return ("ok", coerce(value, param=param, ctx=ctx))
+    except Exception as exc:  # the same error, word for word
+        return ("error", type(exc).__name__, str(exc))
+
+
+def test_light_coercion_answers_as_typer_does() -> None:
+    from typer._click import Context
+    from typer._coercion import build_runtime_param
+    from typer.main import get_command
+
+    from chit.cli.app import build
+    from chit.cli.fastparam import install
+
+    root = get_command(build())
+    install(root)
+    checked = 0
+    for command in [root, *root.commands.values()]:  # type: ignore[attr-defined]
+        ctx = Context(command)
+        for param in [*command.params, command.get_help_option(ctx)]:
+            light = getattr(param, "_runtime_param", None)
+            if param is None or light is None:
+                continue
+            own = build_runtime_param(param.type_descriptor)
+            for value in SAMPLES:
+                assert _outcome(light.coerce, value, param, ctx) == _outcome(own.coerce, value, param, ctx), (command.name, param.name, value)
+                checked += 1
+    assert checked > 500

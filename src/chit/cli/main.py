@@ -35,6 +35,11 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 def run(args: list[str]) -> int:
     """Run chit with `args`; returns the exit status."""
+    if args == ["--version"]:  # the answer needs no command line parser
+        from chit import __version__
+
+        sys.stdout.write(f"chit {__version__}\n")
+        return int(ExitStatus.OK)
     as_json = _wants_json(args)
     try:
         from typer import exceptions as typer_exc
@@ -42,8 +47,10 @@ def run(args: list[str]) -> int:
         from typer._click import exceptions as click_exc
 
         from chit.cli.app import build
+        from chit.cli.fastparam import install
 
         command = typer_main.get_command(build())
+        install(command)  # plain options skip pydantic: start-up time
         result = command.main(args=args, prog_name="chit", standalone_mode=False)
         return result if isinstance(result, int) else int(ExitStatus.OK)
     except ChitError as exc:
