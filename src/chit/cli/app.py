@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from chit import __version__
-from chit.cli import cmd_admin, cmd_export, cmd_import, cmd_read, cmd_write
+from chit.cli import cmd_admin, cmd_chat, cmd_export, cmd_import, cmd_read, cmd_write
 from chit.cli import cmd_projects
 from chit.cli.context import Cli
 
@@ -35,7 +35,7 @@ def build() -> typer.Typer:
     app = typer.Typer(
         name="chit",
         help=HELP,
-        no_args_is_help=True,
+        invoke_without_command=True,
         add_completion=False,
         pretty_exceptions_enable=False,
         pretty_exceptions_show_locals=False,
@@ -55,7 +55,13 @@ def build() -> typer.Typer:
         ] = False,
     ) -> None:
         ctx.obj = Cli(json=json, project=project)
+        if ctx.invoked_subcommand is None:
+            if cmd_chat.interactive() and not json:
+                cmd_chat.open_repl(ctx.obj, None)
+            else:
+                typer.echo(ctx.get_help())
 
+    cmd_chat.register(app)
     cmd_write.register(app)
     cmd_read.register(app)
     cmd_export.register(app)

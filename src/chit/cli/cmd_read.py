@@ -10,7 +10,6 @@ from chit.cli.context import Cli, stdout_is_terminal
 from chit.cli.options import AllFlag, JsonFlag, JsonlFlag, ProjectOpt, RefArg
 from chit.errors import InvalidInput
 
-DEFAULT_LS_LIMIT = 50
 
 
 def register(app: typer.Typer) -> None:
@@ -18,7 +17,7 @@ def register(app: typer.Typer) -> None:
     def ls(
         ctx: typer.Context,
         all_projects: AllFlag = False,
-        limit: Annotated[int, typer.Option("--limit", "-n", metavar="N", help="Show at most N sessions (0: all).")] = DEFAULT_LS_LIMIT,
+        limit: Annotated[Optional[int], typer.Option("--limit", "-n", metavar="N", help="Show at most N sessions (0: all; default: the config's limit, 50).", show_default=False)] = None,
         tag: Annotated[Optional[str], typer.Option("--tag", "-t", metavar="TAG", help="Only sessions with this tag.")] = None,
         state: Annotated[Optional[str], typer.Option("--state", metavar="STATE", help="Only sessions in this state: idle, running, error.")] = None,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print full ids only, one per line.")] = False,
@@ -28,6 +27,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """List sessions, newest first."""
         cli: Cli = ctx.obj.use(json, project, jsonl)
+        if limit is None:
+            limit = cli.config.limit
         if limit < 0:
             raise InvalidInput("--limit must be 0 or more")
         found = cli.service.list(all_projects=all_projects, limit=limit or None, tag=tag, state=state)
@@ -64,7 +65,8 @@ def register(app: typer.Typer) -> None:
         json: JsonFlag = False,
     ) -> None:
         """Print a session's transcript with turn numbers."""
-        _print_session(ctx.obj.use(json, project), ref, not no_pager)
+        cli: Cli = ctx.obj.use(json, project)
+        _print_session(cli, ref, not no_pager and cli.config.pager)
 
     @app.command("load", rich_help_panel="Sessions")
     def load(
@@ -74,11 +76,17 @@ def register(app: typer.Typer) -> None:
         project: ProjectOpt = None,
         json: JsonFlag = False,
     ) -> None:
-        """Resume a session: make it current and print it (--json: the whole session)."""
+        """Resume a session: make it current and open the REPL on it (without a
+        terminal, or with --json, print it instead)."""
         cli: Cli = ctx.obj.use(json, project)
         session = cli.service.resolve(ref)
         cli.service.set_current(session.id)
-        _print_session(cli, session.id, not no_pager)
+        from chit.cli.cmd_chat import interactive, open_repl
+
+        if interactive() and not cli.json:
+            open_repl(cli, session.id)
+            return
+        _print_session(cli, session.id, not no_pager and cli.config.pager)
 
     @app.command("search", rich_help_panel="Sessions")
     def search(

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from chit.api import Chit
+from chit.config import Config
 from chit.errors import ChitError
 from chit.model import Session
 from chit.render import json_out
@@ -25,6 +26,7 @@ class Cli:
         self.hints = True  # notes such as "this repository moved" on stderr
         self.project = project
         self._service: Chit | None = None
+        self._config: Config | None = None
 
     def use(self, json: bool = False, project: str | None = None, jsonl: bool = False) -> Cli:
         """Merge a command's own --json / --jsonl / -p into the global ones."""
@@ -43,12 +45,30 @@ class Cli:
                 _relink_note(self._service)
         return self._service
 
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            from chit import config
+
+            self._config = config.load()
+        return self._config
+
     def result(self, data: Any, human: Callable[[], None]) -> None:
         """Print a result: `data` (already JSON-safe) under --json, else `human()`."""
         if self.json:
             json_out.emit(data)
         else:
+            self.apply_color()
             human()
+
+    def apply_color(self) -> None:
+        """The config's `color` setting, expressed the way rich reads it."""
+        color = self.config.color
+        if color == "never":
+            os.environ.pop("FORCE_COLOR", None)
+            os.environ.setdefault("NO_COLOR", "1")
+        elif color == "always" and "NO_COLOR" not in os.environ:
+            os.environ.setdefault("FORCE_COLOR", "1")
 
     def results(self, items: Iterable[Any], human: Callable[[], None]) -> None:
         """Print a list result: one JSON Lines object per item as it comes

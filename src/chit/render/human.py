@@ -185,7 +185,7 @@ def _header(session: Session, project_name: str) -> Text:
     return Text.assemble((session.title, "bold"), "\n", (" · ".join(bits), "dim"))
 
 
-def transcript(session: Session, project_name: str, pager: bool) -> None:
+def transcript(session: Session, project_name: str, pager: bool, console: Console | None = None) -> None:
     parts: list[Any] = [_header(session, project_name)]
     current: object = "start"
     for message in session.messages:
@@ -201,7 +201,7 @@ def transcript(session: Session, project_name: str, pager: bool) -> None:
             parts.append(Text(message.content))
     if not session.messages:
         parts.append(Text("(no messages yet)", style="dim"))
-    console = out()
+    console = console or out()
     if pager and console.is_terminal:
         page(console, Group(*parts))
     else:

@@ -250,6 +250,17 @@ class SessionOps(QueryOps):
                 held.append([event])
             return dropped
 
+    def drop_last_turn(self, ref: str | None = None) -> int:
+        """Drop the last turn (its user message and all after it); returns
+        how many messages were dropped (0 when there is no turn)."""
+        with self._locked(ref) as (_, held, session):
+            starts = turn_starts(session.messages)
+            if not starts:
+                return 0
+            keep = starts[-1]
+            held.append([{"type": "rewind", "keep": keep, "turn": len(starts) - 2, "ts": now()}])
+            return len(session.messages) - keep
+
     def fork(self, ref: str | None = None, at: int | None = None, title: str | None = None) -> Session:
         """A new session holding a copy of turns 0..at (default: all)."""
         source = self.resolve(ref)

@@ -1,0 +1,217 @@
+"""Configuration: `config.toml` in the config dir, then the environment.
+
+Invariants: reading never fails the program — a missing file means
+defaults, a broken one is reported once as a `ConfigProblem` and ignored;
+API keys are read from the environment (or the file) only when a request
+is made and are never printed, logged or stored in a session; `describe()`
+masks them.
+
+File layout (all optional):
+
+    [defaults]
+    limit = 50          # `chit ls` rows
+    pager = true        # page long transcripts on a terminal
+    color = "auto"      # auto | always | never
+    model = "local"     # a name from [models], or "echo"
+
+    [models.local]
+    provider = "openai"                       # openai | command | echo
+    base_url = "http://localhost:11434/v1"
+    model = "llama3.2"
+    api_key_env = "OPENAI_API_KEY"            # where the key comes from
+    timeout = 60
+
+    [models.mine]
+    provider = "command"
+    command = ["my-llm", "--json"]            # argument list, no shell
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chit.paths import default_config_dir
+
+PROVIDERS = ("openai", "command", "echo")
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
+ECHO = "echo"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A resolved model: which provider, which model, how to reach it."""
+
+    name: str
+    provider: str
+    model: str
+    base_url: str = DEFAULT_BASE_URL
+    api_key_env: str = "OPENAI_API_KEY"
+    api_key: str | None = field(default=None, repr=False)
+    timeout: float = 60.0
+    command: tuple[str, ...] = ()
+    shell: bool = False
+
+    @property
+    def label(self) -> str:
+        if self.provider == ECHO:
+            return "echo (offline test model)"
+        return self.name if self.name == self.model else f"{self.name} ({self.model})"
+
+    def key(self) -> str | None:
+        """The API key, looked up only now (never stored elsewhere)."""
+        return self.api_key or os.environ.get("CHIT_API_KEY") or os.environ.get(self.api_key_env) or None
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    limit: int = 50
+    pager: bool = True
+    color: str = "auto"
+    default_model: str | None = None
+    models: dict[str, ModelSpec] = field(default_factory=dict)
+    problems: tuple[str, ...] = ()
+
+    def model_names(self) -> list[str]:
+        return sorted({*self.models, ECHO})
+
+    def resolve_model(self, name: str | None = None) -> ModelSpec | None:
+        """The model called `name`, else CHIT_MODEL, else the default;
+        None when nothing is configured at all."""
+        chosen = name or os.environ.get("CHIT_MODEL") or self.default_model
+        if chosen is None and (os.environ.get("OPENAI_API_KEY") or os.environ.get("CHIT_API_KEY")):
+            chosen = DEFAULT_OPENAI_MODEL
+        if chosen is None:
+            return None
+        if chosen in self.models:
+            return _with_env(self.models[chosen])
+        if chosen == ECHO:
+            return ModelSpec(name=ECHO, provider=ECHO, model=ECHO)
+        # a bare model name: the OpenAI-compatible endpoint from the environment
+        return _with_env(ModelSpec(name=chosen, provider=os.environ.get("CHIT_PROVIDER", "openai"), model=chosen))
+
+
+def _with_env(spec: ModelSpec) -> ModelSpec:
+    base = os.environ.get("CHIT_BASE_URL") or (os.environ.get("OPENAI_BASE_URL") if spec.base_url == DEFAULT_BASE_URL else None)
+    if base and spec.provider == "openai":
+        from dataclasses import replace
+
+        return replace(spec, base_url=base)
+    return spec
+
+
+def config_path() -> Path:
+    return default_config_dir() / "config.toml"
+
+
+def load(path: Path | None = None) -> Config:
+    target = path or config_path()
+    try:
+        raw = target.read_bytes()
+    except FileNotFoundError:
+        return Config(path=target)
+    except OSError as exc:
+        return Config(path=target, problems=(f"cannot read {target}: {exc.strerror}",))
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        return Config(path=target, problems=(f"{target} is not valid TOML ({exc}); using defaults",))
+    return _parse(target, data)
+
+
+def _parse(path: Path, data: dict[str, Any]) -> Config:
+    problems: list[str] = []
+    defaults = data.get("defaults", {})
+    if not isinstance(defaults, dict):
+        problems.append("[defaults] must be a table")
+        defaults = {}
+
+    def pick(name: str, kind: type, fallback: Any) -> Any:
+        value = defaults.get(name, fallback)
+        if not isinstance(value, kind) or isinstance(value, bool) is not (kind is bool):
+            problems.append(f"defaults.{name} must be {kind.__name__}")
+            return fallback
+        return value
+
+    limit = pick("limit", int, 50)
+    color = pick("color", str, "auto")
+    if color not in ("auto", "always", "never"):
+        problems.append("defaults.color must be auto, always or never")
+        color = "auto"
+    models: dict[str, ModelSpec] = {}
+    table = data.get("models", {})
+    for name, spec in (table.items() if isinstance(table, dict) else []):
+        parsed = _model(name, spec, problems)
+        if parsed is not None:
+            models[name] = parsed
+    default_model = defaults.get("model")
+    return Config(
+        path=path,
+        limit=max(0, limit),
+        pager=pick("pager", bool, True),
+        color=color,
+        default_model=default_model if isinstance(default_model, str) else None,
+        models=models,
+        problems=tuple(problems),
+    )
+
+
+def _model(name: str, spec: Any, problems: list[str]) -> ModelSpec | None:
+    if not isinstance(spec, dict):
+        problems.append(f"[models.{name}] must be a table")
+        return None
+    provider = spec.get("provider", "openai")
+    if provider not in PROVIDERS:
+        problems.append(f"models.{name}.provider must be one of {', '.join(PROVIDERS)}")
+        return None
+    command = spec.get("command", [])
+    if provider == "command" and (not isinstance(command, list) or not command or not all(isinstance(c, str) for c in command)):
+        problems.append(f"models.{name}.command must be a non-empty list of strings")
+        return None
+    timeout = spec.get("timeout", 60)
+    return ModelSpec(
+        name=name,
+        provider=provider,
+        model=str(spec.get("model", name)),
+        base_url=str(spec.get("base_url", DEFAULT_BASE_URL)).rstrip("/"),
+        api_key_env=str(spec.get("api_key_env", "OPENAI_API_KEY")),
+        api_key=spec["api_key"] if isinstance(spec.get("api_key"), str) else None,
+        timeout=float(timeout) if isinstance(timeout, (int, float)) and not isinstance(timeout, bool) else 60.0,
+        command=tuple(command) if provider == "command" else (),
+        shell=spec.get("shell") is True,
+    )
+
+
+def describe(config: Config) -> dict[str, Any]:
+    """What `chit config` shows: the effective settings, keys masked."""
+    active = config.resolve_model()
+    return {
+        "path": str(config.path),
+        "exists": config.path.exists(),
+        "defaults": {"limit": config.limit, "pager": config.pager, "color": config.color, "model": config.default_model},
+        "models": {name: _describe_model(spec) for name, spec in sorted(config.models.items())},
+        "active_model": _describe_model(active) if active else None,
+        "problems": list(config.problems),
+    }
+
+
+def _describe_model(spec: ModelSpec) -> dict[str, Any]:
+    info: dict[str, Any] = {"name": spec.name, "provider": spec.provider, "model": spec.model}
+    if spec.provider == "openai":
+        key_source = "config file" if spec.api_key else ("CHIT_API_KEY" if os.environ.get("CHIT_API_KEY") else spec.api_key_env)
+        info.update(base_url=spec.base_url, api_key="set (" + key_source + ")" if spec.key() else "not set", timeout=spec.timeout)
+    elif spec.provider == "command":
+        info.update(command=list(spec.command), shell=spec.shell)
+    return info
+
+
+SETUP_HELP = """No model is set up. chit talks to any OpenAI-compatible endpoint or runs a program:
+  OpenAI:  export OPENAI_API_KEY=sk-…            (then: /model gpt-4o-mini)
+  Ollama:  export CHIT_BASE_URL=http://localhost:11434/v1 CHIT_MODEL=llama3.2
+  Program: add [models.mine] provider = "command", command = ["my-llm"] to {path}
+  Offline: /model echo   (repeats what you type; for trying chit out)"""

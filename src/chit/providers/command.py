@@ -1,0 +1,82 @@
+"""The command provider: any local program as a model.
+
+Invariants: the program is run from an argument list, never through a
+shell unless the model's config says `shell = true`; it gets
+`{"model": ..., "messages": [{"role", "content"}, ...]}` as JSON on stdin
+and its stdout, decoded as UTF-8 as it arrives, is the reply; a non-zero
+exit is a `ProviderError` naming the program and its last stderr line;
+closing the stream early kills the program.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import subprocess
+import tempfile
+from collections.abc import Iterator
+
+import orjson
+
+from chit.config import ModelSpec
+from chit.providers import Conversation, ProviderError
+
+
+class CommandProvider:
+    def __init__(self, spec: ModelSpec) -> None:
+        self.spec = spec
+
+    def _argv(self) -> list[str] | str:
+        if self.spec.shell:
+            return " ".join(self.spec.command)
+        return list(self.spec.command)
+
+    def stream(self, messages: Conversation) -> Iterator[str]:
+        name = self.spec.command[0] if self.spec.command else "?"
+        payload = orjson.dumps({"model": self.spec.model, "messages": messages})
+        errors_file = tempfile.TemporaryFile()  # a file, not a pipe: a chatty stderr cannot block the program
+        try:
+            proc = subprocess.Popen(
+                self._argv(),
+                shell=self.spec.shell,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=errors_file,
+            )
+        except FileNotFoundError:
+            errors_file.close()
+            raise ProviderError(f"model program not found: {name}") from None
+        except PermissionError:
+            errors_file.close()
+            raise ProviderError(f"model program is not executable: {name}") from None
+        assert proc.stdin is not None and proc.stdout is not None
+        try:
+            try:
+                proc.stdin.write(payload)
+                proc.stdin.close()
+            except BrokenPipeError:
+                pass  # the program did not read its input; its exit status tells
+            decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+            fd = proc.stdout.fileno()
+            while True:
+                chunk = os.read(fd, 4096)
+                if not chunk:
+                    break
+                text = decoder.decode(chunk)
+                if text:
+                    yield text
+            tail = decoder.decode(b"", final=True)
+            if tail:
+                yield tail
+            status = proc.wait()
+            if status != 0:
+                errors_file.seek(0)
+                errors = errors_file.read().decode("utf-8", "replace").strip().splitlines()
+                last = f": {errors[-1][:200]}" if errors else ""
+                raise ProviderError(f"model program {name} exited with status {status}{last}")
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            proc.stdout.close()
+            errors_file.close()

@@ -1,0 +1,70 @@
+"""One chat turn: store the user message, stream the reply, store it.
+
+Invariants (the order is the promise): the user message is on disk before
+the request goes out; the session is `running` (with the turn id) while the
+reply streams, `idle` after it, `error` when the provider failed; the reply
+is stored when it ends — whole, or as far as it got and marked
+`interrupted` when the user pressed Ctrl-C. A provider failure leaves the
+user message in place so /retry can ask again.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from chit.config import SETUP_HELP
+from chit.providers import ProviderError, make_provider, to_wire
+from chit.repl import view
+from chit.repl.state import Repl
+
+
+def send(repl: Repl, text: str) -> None:
+    """The user typed `text`: store it and get a reply."""
+    if repl.model is None:
+        repl.note(SETUP_HELP.format(path=repl.config.path))
+        return
+    session_id = repl.ensure_session()
+    turn_id = uuid.uuid4().hex[:12]
+    repl.service.append(session_id, "user", text, invocation_id=turn_id)
+    complete(repl, turn_id)
+
+
+def complete(repl: Repl, turn_id: str | None = None) -> None:
+    """Ask the model to answer the conversation as it is on disk now."""
+    if repl.model is None:
+        repl.note(SETUP_HELP.format(path=repl.config.path))
+        return
+    spec = repl.model
+    session_id = repl.ensure_session()
+    turn_id = turn_id or uuid.uuid4().hex[:12]
+    session = repl.service.get(session_id)  # fresh: includes other writers' messages
+    conversation = [to_wire(m.role, m.content) for m in session.messages]
+    repl.service.set_state(session_id, "running", turn_id=turn_id)
+    parts: list[str] = []
+    interrupted = False
+    failure: str | None = None
+    try:
+        provider = make_provider(spec)
+        with view.streaming(repl.console) as show:
+            for chunk in provider.stream(conversation):
+                parts.append(chunk)
+                show("".join(parts))
+    except KeyboardInterrupt:
+        interrupted = True
+    except ProviderError as exc:
+        failure = exc.message
+    text = "".join(parts)
+    if text or interrupted:
+        metadata: dict[str, object] = {"provider": spec.provider}
+        if interrupted:
+            metadata["interrupted"] = True
+        if failure:
+            metadata["error"] = failure
+        repl.service.append(session_id, "assistant", text, invocation_id=turn_id, model=spec.model, metadata=metadata)
+        view.reply(repl.console, text, spec.label, interrupted)
+    if failure:
+        repl.service.set_state(session_id, "error", turn_id=turn_id, error=failure)
+        repl.error(failure)
+    else:
+        repl.service.set_state(session_id, "idle")
+    repl.refresh_status()

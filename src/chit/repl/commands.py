@@ -1,0 +1,238 @@
+"""The slash commands. Each parses its argument text and makes the same
+service call as the matching shell command; output goes to the REPL's
+console; every failure is a `ChitError` (one line, the REPL goes on)."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+from chit import exporters
+from chit.errors import InvalidInput, NotFound, UsageError
+from chit.model import age
+from chit.repl import chat
+from chit.repl.registry import COMMANDS, slash
+from chit.repl.state import Repl
+
+
+def _words(text: str) -> list[str]:
+    try:
+        return shlex.split(text)
+    except ValueError as exc:
+        raise UsageError(f"cannot parse the arguments: {exc}") from None
+
+
+def _current(repl: Repl) -> str:
+    if repl.session_id is None:
+        raise NotFound("no session yet: type a message first, or /load one")
+    return repl.session_id
+
+
+def _turn(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise InvalidInput(f"turn must be a whole number, not {text!r}") from None
+
+
+@slash("help", "[COMMAND]")
+def help_(repl: Repl, args: str) -> None:
+    """List the commands, or explain one."""
+    from rich.table import Table
+
+    from chit.repl.registry import lookup
+
+    chosen = [lookup(args.lstrip("/"))] if args else sorted(COMMANDS.values(), key=lambda c: c.name)
+    table = Table(box=None, show_header=False, pad_edge=False)
+    table.add_column(style="cyan", no_wrap=True)
+    table.add_column()
+    for command in chosen:
+        table.add_row(f"/{command.name} {command.usage}".rstrip(), command.help)
+    repl.console.print(table)
+    if not args:
+        repl.note("Enter sends; Alt-Enter (or Esc, Enter) adds a line; Ctrl-C stops a reply; Ctrl-D leaves.")
+
+
+@slash("new")
+def new(repl: Repl, args: str) -> None:
+    """Start a new session (created with your first message)."""
+    repl.session_id = None
+    repl.service.end()
+    repl.refresh_status()
+    repl.note("new session")
+
+
+def _print_listing(repl: Repl, rows: list[tuple[str, str, str]]) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(box=None, show_header=False, pad_edge=False)
+    for column in ("dim", "cyan", "", "dim"):
+        table.add_column(style=column)
+    for number, (session_id, title, detail) in enumerate(rows, start=1):
+        table.add_row(str(number), session_id[:8], Text(title), Text(detail))
+    repl.console.print(table)
+    repl.listing = [r[0] for r in rows]
+    if rows:
+        repl.note("/load N opens the Nth of these")
+
+
+@slash("list", "[N]")
+def list_(repl: Repl, args: str) -> None:
+    """List this project's sessions, newest first."""
+    limit = int(args) if args.isdigit() else 20
+    found = repl.service.list(limit=limit)
+    if not found:
+        repl.note("no sessions yet")
+    _print_listing(repl, [(s.id, s.title, f"{s.turns} turn{'' if s.turns == 1 else 's'} · {age(s.updated_at)}") for s in found])
+
+
+@slash("search", "QUERY")
+def search(repl: Repl, args: str) -> None:
+    """Search every project's messages; then /load N."""
+    if not args:
+        raise UsageError("usage: /search QUERY")
+    hits = repl.service.search(args, limit=20)
+    if not hits:
+        repl.note("no matches")
+    _print_listing(repl, [(h.id, h.title, h.snippet) for h in hits])
+
+
+@slash("load", "REF|N", completes="session")
+def load(repl: Repl, args: str) -> None:
+    """Switch to a session: id prefix, key, or N from the last /list or /search."""
+    if not args:
+        raise UsageError("usage: /load REF (an id prefix, a key, or a number from /list or /search)")
+    ref = args.lstrip("#")
+    if ref.isdigit() and repl.listing and 1 <= int(ref) <= len(repl.listing) and (args.startswith("#") or len(ref) <= 2):
+        ref = repl.listing[int(ref) - 1]
+    session = repl.service.resolve(ref)
+    repl.switch(session.id)
+    repl.say(f"loaded {session.short_id}: {session.title} ({session.turns} turns) — /show prints it")
+
+
+@slash("fork", "[--at N] [TITLE]")
+def fork(repl: Repl, args: str) -> None:
+    """Copy this session (up to turn N) into a new one and switch to it."""
+    words = _words(args)
+    at = None
+    if words[:1] == ["--at"]:
+        if len(words) < 2:
+            raise UsageError("usage: /fork [--at N] [TITLE]")
+        at, words = _turn(words[1]), words[2:]
+    session = repl.service.fork(_current(repl), at=at, title=" ".join(words) or None)
+    repl.switch(session.id)
+    repl.say(f"forked into {session.short_id}: {session.title}")
+
+
+@slash("rewind", "N")
+def rewind(repl: Repl, args: str) -> None:
+    """Keep turns 0..N, drop the rest (recoverable until compact)."""
+    if not args:
+        raise UsageError("usage: /rewind N")
+    dropped = repl.service.rewind(_current(repl), _turn(args))
+    repl.refresh_status()
+    repl.say(f"dropped {dropped} message(s)")
+
+
+@slash("undo")
+def undo(repl: Repl, args: str) -> None:
+    """Drop the last turn."""
+    dropped = repl.service.drop_last_turn(_current(repl))
+    repl.refresh_status()
+    repl.say(f"dropped {dropped} message(s)" if dropped else "nothing to undo")
+
+
+@slash("retry")
+def retry(repl: Repl, args: str) -> None:
+    """Ask again for the last reply."""
+    session = repl.service.get(_current(repl))
+    if session.messages and session.messages[-1].role == "assistant":
+        repl.service.pop(session.id)
+        session = repl.service.get(session.id)
+    if not session.messages or session.messages[-1].role != "user":
+        raise InvalidInput("nothing to retry: the session does not end with your message")
+    chat.complete(repl, session.messages[-1].invocation_id)
+
+
+@slash("rename", "TITLE")
+def rename(repl: Repl, args: str) -> None:
+    """Set this session's title ("" clears it)."""
+    title = "" if args in ('""', "''") else args
+    session = repl.service.rename(repl.ensure_session(), title)
+    repl.refresh_status()
+    repl.say(f"title: {session.title}")
+
+
+@slash("tag", "TAG...", completes="tag")
+def tag(repl: Repl, args: str) -> None:
+    """Add tags to this session."""
+    session = repl.service.tag(repl.ensure_session(), *_words(args))
+    repl.say("tags: " + (", ".join(session.tags) or "(none)"))
+
+
+@slash("untag", "TAG...", completes="tag")
+def untag(repl: Repl, args: str) -> None:
+    """Remove tags from this session."""
+    session = repl.service.untag(_current(repl), *_words(args))
+    repl.say("tags: " + (", ".join(session.tags) or "(none)"))
+
+
+@slash("show")
+def show(repl: Repl, args: str) -> None:
+    """Print this session's transcript."""
+    from chit.render import human
+
+    session = repl.service.get(_current(repl))
+    human.transcript(session, repl.service.locate(session.id).name, pager=False, console=repl.console)
+
+
+@slash("export", "FORMAT [PATH]", completes="format")
+def export(repl: Repl, args: str) -> None:
+    """Write this session to a file (json, jsonl, md…); never overwrites."""
+    words = _words(args)
+    if not words or len(words) > 2:
+        raise UsageError(f"usage: /export FORMAT [PATH] (formats: {', '.join(exporters.FORMATS)})")
+    session_id = _current(repl)
+    fmt = words[0]
+    path = Path(words[1]).expanduser() if len(words) == 2 else Path(f"chit-{session_id[:8]}.{fmt}")
+    written = repl.service.export_to_file(session_id, fmt, path)
+    repl.say(f"wrote {written}")
+
+
+@slash("model", "[NAME]", completes="model")
+def model(repl: Repl, args: str) -> None:
+    """Show the model, or switch to another one for this REPL."""
+    if args:
+        spec = repl.config.resolve_model(args)
+        if spec is None:
+            raise InvalidInput(f"unknown model {args!r}")
+        repl.model = spec
+        repl.refresh_status()
+    current = repl.model.label if repl.model else "none"
+    repl.say(f"model: {current}   (known: {', '.join(repl.config.model_names())})")
+
+
+@slash("system", "TEXT")
+def system(repl: Repl, args: str) -> None:
+    """Add a system message to this session."""
+    if not args:
+        raise UsageError("usage: /system TEXT")
+    repl.service.append(repl.ensure_session(), "system", args)
+    repl.refresh_status()
+    repl.say("system message added")
+
+
+@slash("delete")
+def delete(repl: Repl, args: str) -> None:
+    """Move this session to the trash (chit restore brings it back)."""
+    session = repl.service.delete(_current(repl))
+    repl.session_id = None
+    repl.refresh_status()
+    repl.say(f"moved {session.short_id} to the trash (chit restore {session.short_id})")
+
+
+@slash("quit")
+def quit_(repl: Repl, args: str) -> None:
+    """Leave the REPL (Ctrl-D works too)."""
+    repl.running = False

@@ -1,0 +1,80 @@
+"""The REPL loop: read a line, run a slash command or chat, repeat.
+
+Invariants: Ctrl-C at the prompt clears the line, Ctrl-D (or /quit)
+leaves; no error ends the loop — each is one line and the prompt returns.
+Without a terminal on stdin the same loop reads plain lines, so the REPL
+can be scripted (`printf 'hi\\n/rename X\\n' | chit chat`).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from rich.console import Console
+
+from chit.api import Chit
+from chit.config import Config
+from chit.errors import ChitError
+from chit.repl import chat, commands  # noqa: F401  (registers the slash commands)
+from chit.repl.registry import dispatch
+from chit.repl.state import Repl
+
+
+def make_repl(service: Chit, config: Config, session_id: str | None, model: str | None, console: Console | None = None) -> Repl:
+    repl = Repl(service=service, config=config, console=console or Console(highlight=False))
+    repl.model = config.resolve_model(model)
+    if session_id is not None:
+        service.set_current(session_id)
+    repl.session_id = session_id
+    repl.refresh_status()
+    return repl
+
+
+def handle(repl: Repl, line: str) -> None:
+    """One input: a slash command, or a message for the model."""
+    text = line.strip()
+    if not text:
+        return
+    try:
+        if text.startswith("//"):
+            chat.send(repl, line.lstrip()[1:])
+        elif text.startswith("/"):
+            dispatch(repl, text)
+        else:
+            chat.send(repl, line.strip("\n"))
+    except ChitError as exc:
+        repl.error(exc.message)
+
+
+def greet(repl: Repl) -> None:
+    for problem in repl.config.problems:
+        repl.error(f"config: {problem}")
+    session = repl.session()
+    where = f"{session.short_id} {session.title}" if session else "a new session"
+    model = repl.model.label if repl.model else "no model set up (/model echo to try chit offline)"
+    repl.note(f"chit · {where} · {model} · /help for commands, Ctrl-D to leave")
+
+
+def run(repl: Repl, **io: Any) -> None:
+    """The interactive loop on a terminal (or on `io` input/output in tests)."""
+    from chit.repl import prompt
+
+    session = prompt.build(repl, **io)
+    greet(repl)
+    while repl.running:
+        try:
+            line = session.prompt()
+        except KeyboardInterrupt:
+            continue
+        except EOFError:
+            break
+        handle(repl, line)
+
+
+def run_plain(repl: Repl) -> None:
+    """The same loop over plain stdin lines (no terminal)."""
+    for line in sys.stdin:
+        handle(repl, line)
+        if not repl.running:
+            break

@@ -1,0 +1,129 @@
+"""Configuration: the file, the environment, `chit config`, and keys that
+never leak."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from chit import config
+from chit.api import Chit
+from chit.repl import loop
+from fake_openai import FakeServer
+
+KEY = "sk-config-SECRET-123"
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("CHIT_MODEL", "OPENAI_API_KEY", "CHIT_API_KEY", "CHIT_BASE_URL", "OPENAI_BASE_URL", "CHIT_PROVIDER"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def write(home: Path, text: str) -> Path:
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / "config.toml"
+    path.write_text(text)
+    return path
+
+
+def test_file_lives_in_chit_home_and_defaults_apply(home: Path) -> None:
+    loaded = config.load()
+    assert loaded.path == home / "config.toml"
+    assert (loaded.limit, loaded.pager, loaded.color, loaded.default_model, loaded.problems) == (50, True, "auto", None, ())
+    assert loaded.resolve_model() is None
+
+
+def test_models_and_resolution_order(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(home, """
+[defaults]
+limit = 7
+model = "local"
+[models.local]
+provider = "openai"
+base_url = "http://localhost:11434/v1/"
+model = "llama3.2"
+[models.prog]
+provider = "command"
+command = ["my-llm", "--json"]
+""")
+    loaded = config.load()
+    assert loaded.limit == 7 and loaded.model_names() == ["echo", "local", "prog"]
+    local = loaded.resolve_model()
+    assert local is not None and (local.provider, local.model, local.base_url) == ("openai", "llama3.2", "http://localhost:11434/v1")
+    assert loaded.resolve_model("prog").command == ("my-llm", "--json")  # type: ignore[union-attr]
+    monkeypatch.setenv("CHIT_MODEL", "echo")
+    assert loaded.resolve_model().provider == "echo"  # type: ignore[union-attr]
+    assert loaded.resolve_model("gpt-x").model == "gpt-x"  # type: ignore[union-attr]
+    monkeypatch.setenv("CHIT_BASE_URL", "http://127.0.0.1:9/v1")
+    assert loaded.resolve_model("gpt-x").base_url == "http://127.0.0.1:9/v1"  # type: ignore[union-attr]
+
+
+def test_openai_key_alone_picks_a_default_model(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    spec = config.load().resolve_model()
+    assert spec is not None and spec.model == config.DEFAULT_OPENAI_MODEL and spec.key() == KEY
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("this is [not toml", "not valid TOML"),
+        ("[defaults]\nlimit = 'ten'", "defaults.limit must be int"),
+        ("[defaults]\ncolor = 'pink'", "defaults.color"),
+        ("[models.x]\nprovider = 'smoke-signals'", "models.x.provider"),
+        ("[models.x]\nprovider = 'command'\ncommand = 'a string'", "models.x.command"),
+    ],
+)
+def test_bad_config_is_reported_not_fatal(home: Path, text: str, problem: str, cli) -> None:  # type: ignore[no-untyped-def]
+    write(home, text)
+    assert any(problem in p for p in config.load().problems)
+    shown = cli("config", "--json")
+    assert shown.code == 0
+    assert any(problem in p for p in shown.json()["problems"])
+    assert cli("ls").code == 0
+
+
+def test_chit_config_masks_keys(home: Path, cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    write(home, f'[defaults]\nmodel = "gpt"\n[models.gpt]\nprovider = "openai"\nmodel = "gpt-4o-mini"\napi_key = "{KEY}"\n')
+    for args in (("config",), ("config", "--json")):
+        shown = cli(*args)
+        assert shown.code == 0
+        assert KEY not in shown.out + shown.err
+        assert "set (config file)" in shown.out
+    assert "config file: " + str(home / "config.toml") in cli("config").out
+
+
+def test_config_limit_and_color_reach_the_commands(home: Path, api: Chit, cli) -> None:  # type: ignore[no-untyped-def]
+    for n in range(4):
+        api.create(title=f"s{n}")
+    write(home, '[defaults]\nlimit = 2\ncolor = "always"\n')
+    assert len(cli("ls", "--json").json()) == 2
+    assert len(cli("ls", "-n", "0", "--json").json()) == 4
+    assert "\x1b[" in cli("ls").out  # colour forced even into a pipe
+    write(home, '[defaults]\ncolor = "never"\n')
+    plain = cli("ls", env={"FORCE_COLOR": "1"}).out
+    assert "\x1b[3" not in plain and "\x1b[9" not in plain  # no colour codes (bold may stay, as NO_COLOR allows)
+
+
+def test_api_key_never_reaches_the_store(home: Path, api: Chit, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    server = FakeServer().start()
+    try:
+        monkeypatch.setenv("CHIT_API_KEY", KEY)
+        monkeypatch.setenv("CHIT_BASE_URL", server.base_url)
+        console = Console(file=io.StringIO(), width=100)
+        for model in ("m1", "unauthorized"):
+            repl = loop.make_repl(api, config.load(), None, model, console=console)
+            loop.handle(repl, "hello with a key")
+        assert server.requests[0]["headers"]["Authorization"] == f"Bearer {KEY}"
+    finally:
+        server.shutdown()
+        server.server_close()
+    stored = b"".join(p.read_bytes() for p in home.rglob("*") if p.is_file())
+    assert b"hello with a key" in stored
+    assert KEY.encode() not in stored
+    assert KEY not in console.file.getvalue()  # type: ignore[attr-defined]

@@ -1,0 +1,139 @@
+"""End to end in a real terminal: tmux runs `chit` against a loopback
+OpenAI-compatible server; we type as a person would and read the screen,
+then check the store through `chit show --json`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+
+from conftest import run_cli
+
+HERE = Path(__file__).resolve().parent
+
+if shutil.which("tmux") is None:
+    if os.environ.get("CI"):
+        raise RuntimeError("tmux is required in CI (.ci/run installs it)")
+    pytest.skip("tmux is not installed", allow_module_level=True)
+
+
+@pytest.fixture
+def fake_server(tmp_path: Path) -> Iterator[str]:
+    portfile = tmp_path / "port"
+    proc = subprocess.Popen([sys.executable, str(HERE / "fake_openai.py"), str(portfile)])
+    deadline = time.monotonic() + 10
+    while not portfile.exists() or not portfile.read_text():
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError("fake server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{portfile.read_text()}/v1"
+    proc.kill()
+    proc.wait()
+
+
+class Terminal:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def screen(self) -> str:
+        return subprocess.run(["tmux", "capture-pane", "-p", "-t", self.name, "-S", "-200"], capture_output=True, text=True).stdout
+
+    def type(self, text: str) -> None:
+        subprocess.run(["tmux", "send-keys", "-t", self.name, "-l", text], check=True)
+        subprocess.run(["tmux", "send-keys", "-t", self.name, "Enter"], check=True)
+
+    def keys(self, *keys: str) -> None:
+        subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
+
+    def wait_for(self, text: str, timeout: float = 15.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if text in screen:
+                return screen
+            time.sleep(0.05)
+        raise AssertionError(f"{text!r} never appeared on screen:\n{self.screen()}")
+
+    def alive(self) -> bool:
+        return subprocess.run(["tmux", "has-session", "-t", self.name], capture_output=True).returncode == 0
+
+
+@pytest.fixture
+def terminal(home: Path, workdir: Path, fake_server: str) -> Iterator[Terminal]:
+    name = f"chit-{uuid.uuid4().hex[:8]}"
+    env = {
+        "CHIT_HOME": str(home),
+        "CHIT_BASE_URL": fake_server,
+        "CHIT_MODEL": "m1",
+        "CHIT_API_KEY": "sk-e2e",
+        "TERM": "xterm-256color",
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home.parent),
+    }
+    command = ["env", "-i", *(f"{k}={v}" for k, v in env.items()), sys.executable, "-m", "chit"]
+    subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", "110", "-y", "40", "-c", str(workdir), *command], check=True)
+    term = Terminal(name)
+    yield term
+    if term.alive():
+        subprocess.run(["tmux", "kill-session", "-t", name])
+
+
+def test_a_session_in_a_real_terminal(terminal: Terminal, home: Path, workdir: Path) -> None:
+    terminal.wait_for("/help for commands")
+    terminal.wait_for("›")
+    assert "m1" in terminal.screen()  # the toolbar names the model
+
+    terminal.type("hello from tmux")
+    terminal.wait_for("You said: hello from tmux")
+    terminal.type("second question")
+    terminal.wait_for("You said: second question")
+
+    terminal.type("/rename Terminal test")
+    terminal.wait_for("title: Terminal test")
+    terminal.type("/tag e2e")
+    terminal.wait_for("tags: e2e")
+    original = orjson.loads(run_cli(["show", "--json"], cwd=workdir, env={"CHIT_HOME": str(home)}).out)
+
+    terminal.type("/fork --at 0 Forked copy")
+    terminal.wait_for("forked into ")
+    terminal.type(f"/load {original['id'][:6]}")
+    terminal.wait_for(f"loaded {original['id'][:8]}: Terminal test")
+    terminal.type("/rewind 0")
+    terminal.wait_for("dropped 2 message(s)")
+    export = workdir / "session.md"
+    terminal.type(f"/export md {export}")
+    terminal.wait_for("wrote ")
+
+    terminal.type("/model long")
+    terminal.type("talk for a while")
+    terminal.wait_for("word word word")
+    terminal.keys("C-c")
+    terminal.wait_for("[interrupted]")
+    terminal.keys("C-d")
+    deadline = time.monotonic() + 10
+    while terminal.alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not terminal.alive(), "chit did not exit on Ctrl-D"
+
+    env = {"CHIT_HOME": str(home)}
+    shown = orjson.loads(run_cli(["show", original["id"], "--json"], cwd=workdir, env=env).out)
+    contents = [(m["role"], m["content"]) for m in shown["messages"]]
+    assert contents[:2] == [("user", "hello from tmux"), ("assistant", "You said: hello from tmux")]
+    assert shown["title"] == "Terminal test" and shown["tags"] == ["e2e"]
+    assert shown["dropped"] == 2 and shown["state"]["state"] == "idle"
+    interrupted = shown["messages"][-1]
+    assert interrupted["role"] == "assistant" and interrupted["metadata"]["interrupted"] is True
+    assert "## Turn 0" in export.read_text() and "hello from tmux" in export.read_text()
+    listed = orjson.loads(run_cli(["ls", "--json"], cwd=workdir, env=env).out)
+    fork = next(s for s in listed if s["title"] == "Forked copy")
+    assert fork["parent_id"] == original["id"] and fork["turns"] == 1
