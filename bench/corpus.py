@@ -5,7 +5,7 @@
 N sessions spread over P projects, 5 to 200 messages each: user prose,
 assistant prose with code blocks, tool output with long-tailed sizes, and in
 a few sessions a 5 MB tool output. Needle words are planted at known rates
-(see NEEDLES); the manifest (`OUT/manifest.json`) records how many messages
+(see NEEDLES); the manifest (printed, and kept by bench/run.py) records how many messages
 and manual titles hold each, so search results can be checked. Some
 sessions are renamed, tagged, rewound and popped, so the index sees every
 kind of event. The same seed always gives the same sessions (ids, text and
@@ -84,7 +84,7 @@ class Manifest:
 
 
 def _prose(rng: random.Random, pools: Pools, low: int, high: int) -> str:
-    target = int(min(high, max(low, rng.lognormvariate(6.0, 0.9))))
+    target = int(min(high, max(low, rng.lognormvariate(6.15, 0.9))))
     parts: list[str] = []
     size = 0
     while size < target:
@@ -95,7 +95,7 @@ def _prose(rng: random.Random, pools: Pools, low: int, high: int) -> str:
 
 
 def _tool_output(rng: random.Random, pools: Pools) -> str:
-    target = int(min(200_000, 200 * rng.paretovariate(1.1)))  # long tail
+    target = int(min(200_000, 240 * rng.paretovariate(1.1)))  # long tail
     count = max(1, target // 60)
     return "\n".join(rng.choices(pools.log_lines, k=count))
 
@@ -110,7 +110,9 @@ def _plant(rng: random.Random, text: str, needle: str) -> str:
     return f"{text[:cut]} {spelled} {text[cut:]}"
 
 
-def session_snapshot(seed: int, n: int, project_count: int, big: bool) -> tuple[str, dict[str, Any], dict[str, int]]:
+def session_snapshot(
+    seed: int, n: int, project_count: int, big: bool, sizes: tuple[int, int] = (5, 200)
+) -> tuple[str, dict[str, Any], dict[str, int]]:
     """(project name, snapshot session object, needles planted) of session n."""
     rng = random.Random(seed * 1_000_003 + n)
     pools = _pools(seed)
@@ -119,7 +121,7 @@ def session_snapshot(seed: int, n: int, project_count: int, big: bool) -> tuple[
     moment = start
     planted = {k: 0 for k in NEEDLES}
     messages = []
-    count = rng.randint(5, 200)
+    count = rng.randint(*sizes)
     roles = ["user"]
     while len(roles) < count:
         roles.append("assistant")
@@ -172,7 +174,10 @@ def _ts(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def generate(home: Path, sessions: int, *, projects: int = 20, seed: int = 7, big: int | None = None, quiet: bool = True) -> Manifest:
+def generate(
+    home: Path, sessions: int, *, projects: int = 20, seed: int = 7, big: int | None = None,
+    sizes: tuple[int, int] = (5, 200), quiet: bool = True,
+) -> Manifest:
     """Write the corpus into the store at `home` (durable=False: fast)."""
     from chit.api import Chit
     from chit.exporters import SNAPSHOT_FORMAT, SNAPSHOT_VERSION, checksum
@@ -184,7 +189,7 @@ def generate(home: Path, sessions: int, *, projects: int = 20, seed: int = 7, bi
     started = time.monotonic()
     for n in range(sessions):
         is_big = bool(big_every) and n % big_every == big_every // 2 and n // big_every < big_count
-        project, body, planted = session_snapshot(seed, n, projects, is_big)
+        project, body, planted = session_snapshot(seed, n, projects, is_big, sizes)
         api = apis.get(project)
         if api is None:
             api = apis[project] = Chit(home, cwd=home, project=project, durable=False)
@@ -215,13 +220,12 @@ def generate(home: Path, sessions: int, *, projects: int = 20, seed: int = 7, bi
     last.append(manifest.ids[-1], "user", "Have you seen the XylophoneQuartz before?")
     manifest.needles["xylophonequartz"] += 1
     manifest.messages += 1
-    (home / "manifest.json").write_bytes(orjson.dumps(manifest.as_dict(), option=orjson.OPT_INDENT_2))
     return manifest
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("out", type=Path)
+    parser.add_argument("out", type=Path, help="the store (CHIT_HOME) to write")
     parser.add_argument("--sessions", type=int, default=100)
     parser.add_argument("--projects", type=int, default=20)
     parser.add_argument("--seed", type=int, default=7)

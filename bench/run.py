@@ -1,0 +1,343 @@
+"""Every chit benchmark in one run, side by side with its peers.
+
+    python bench/run.py --size small     # 100 sessions: a smoke test (a minute or two)
+    python bench/run.py --size large     # 10,000 sessions, about 1 GB (the first run builds it)
+
+Builds what it needs under bench/out/ (kept between runs): the corpus
+(bench/corpus.py, written through chit's API), one-project stores of 10 and
+N sessions, an empty store, and a virtual environment with the peer `llm`
+whose logs.db holds the same conversations (bench/llm_load.py). Each
+comparison runs its commands interleaved, round after round, and reports
+medians measured in the same run; the table ends with each target met or
+not. `--no-llm` skips the peer (no network needed). Results also go to
+bench/out/<size>/results.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+BENCH = Path(__file__).resolve().parent
+OUT = BENCH / "out"
+sys.path.insert(0, str(BENCH))
+
+import corpus  # noqa: E402
+
+SIZES: dict[str, dict[str, Any]] = {
+    "small": {"sessions": 100, "flat": 100, "long": 10_000, "repeat": 5, "slow_repeat": 3},
+    "large": {"sessions": 10_000, "flat": 10_000, "long": 100_000, "repeat": 15, "slow_repeat": 5},
+}
+SEARCH_WORDS = ["xylophonequartz", "quokkanebula", "zephyrmosaic", "lanternfjord"]
+CWD = Path(tempfile.gettempdir()) / "chit-bench-cwd"  # outside any git work tree
+
+
+def log(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def chit_cmd() -> list[str]:
+    script = Path(sys.executable).with_name("chit")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "chit"]
+
+
+def env_for(home: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHIT_")}
+    env.update(CHIT_HOME=str(home), **extra)
+    return env
+
+
+# -- preparing the stores ----------------------------------------------------
+
+
+def store(name: str, sessions: int, *, projects: int, seed: int, sizes: tuple[int, int] = (5, 200), big: int | None = None) -> tuple[Path, dict[str, Any]]:
+    """A generated store under bench/out/<name>, made once and kept."""
+    root = OUT / name
+    params = {"sessions": sessions, "projects": projects, "seed": seed, "sizes": list(sizes), "big": big, "corpus": _corpus_version()}
+    manifest_path = root / "manifest.json"
+    if manifest_path.exists():
+        manifest = orjson.loads(manifest_path.read_bytes())
+        if manifest.get("params") == params:
+            return root / "home", manifest
+    shutil.rmtree(root, ignore_errors=True)
+    log(f"generating {name}: {sessions} sessions…")
+    started = time.monotonic()
+    made = corpus.generate(root / "home", sessions, projects=projects, seed=seed, big=big, sizes=sizes, quiet=False)
+    manifest = {**made.as_dict(), "params": params, "generate_seconds": round(time.monotonic() - started, 1)}
+    manifest["disk_bytes"] = sum(p.stat().st_size for p in (root / "home").rglob("*.jsonl"))
+    manifest_path.write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
+    return root / "home", manifest
+
+
+def _corpus_version() -> str:
+    import hashlib
+
+    return hashlib.sha256((BENCH / "corpus.py").read_bytes()).hexdigest()[:12]
+
+
+def llm_setup(home: Path, name: str) -> tuple[list[str], dict[str, str]] | None:
+    """The peer: llm in its own venv, with the corpus in its logs.db."""
+    venv = OUT / "llm-venv"
+    python = venv / "bin" / "python"
+    if not (venv / "bin" / "llm").exists():
+        log("installing llm into bench/out/llm-venv…")
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        done = subprocess.run([str(python), "-m", "pip", "install", "-q", "llm"], check=False)
+        if done.returncode != 0:
+            log("could not install llm: skipping the peer")
+            return None
+    user_dir = OUT / name / "llm"
+    db = user_dir / "logs.db"
+    stamp = user_dir / "loaded-from"
+    if not db.exists() or not stamp.exists() or stamp.read_text() != (home.parent / "manifest.json").read_text():
+        log("loading the corpus into llm's logs.db…")
+        subprocess.run([str(python), str(BENCH / "llm_load.py"), str(home), str(db)], check=True)
+        stamp.write_text((home.parent / "manifest.json").read_text())
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHIT_")}
+    env["LLM_USER_PATH"] = str(user_dir)
+    return [str(venv / "bin" / "llm")], env
+
+
+# -- measuring ---------------------------------------------------------------
+
+
+def once(cmd: list[str], env: dict[str, str], check: bool = True) -> float:
+    started = time.perf_counter()
+    done = subprocess.run(cmd, env=env, cwd=CWD, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    elapsed = time.perf_counter() - started
+    if check and done.returncode != 0:
+        raise SystemExit(f"failed ({done.returncode}): {' '.join(cmd)}\n{done.stderr.decode()[-2000:]}")
+    return elapsed
+
+
+def interleaved(commands: dict[str, tuple[list[str], dict[str, str]]], repeat: int, check: dict[str, bool] | None = None) -> dict[str, float]:
+    """Median seconds of each command, run in turn, round after round
+    (the order rotates each round), after one warm-up run each."""
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    names = list(commands)
+    for name in names:
+        once(*commands[name], check=(check or {}).get(name, True))
+    for round_ in range(repeat):
+        order = names[round_ % len(names):] + names[: round_ % len(names)]
+        for name in order:
+            times[name].append(once(*commands[name], check=(check or {}).get(name, True)))
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def peak_rss_mb(cmd: list[str], env: dict[str, str]) -> float:
+    proc = subprocess.Popen(cmd, env=env, cwd=CWD, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return usage.ru_maxrss / 1024
+
+
+class Table:
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+
+    def add(self, name: str, chit: str, other: str, ratio: str, target: str, met: bool | None, note: str = "") -> None:
+        self.rows.append({"benchmark": name, "chit": chit, "compared with": other, "ratio": ratio, "target": target, "met": met, "note": note})
+        mark = {True: "yes", False: "NO", None: "-"}[met]
+        log(f"  {name}: {chit} | {other} | {ratio} | {target} | {mark}")
+
+    def markdown(self) -> str:
+        lines = ["| benchmark | chit | compared with | ratio | target | met |", "|---|---|---|---|---|---|"]
+        for r in self.rows:
+            mark = {True: "yes", False: "**no**", None: "–"}[r["met"]]
+            lines.append(f"| {r['benchmark']} | {r['chit']} | {r['compared with']} | {r['ratio']} | {r['target']} | {mark} |")
+        return "\n".join(lines)
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms" if seconds < 10 else f"{seconds:.1f} s"
+
+
+# -- the benchmarks ------------------------------------------------------------
+
+
+def bench_startup(table: Table, chit: list[str], repeat: int) -> None:
+    empty = OUT / "empty-home"
+    shutil.rmtree(empty, ignore_errors=True)
+    env = env_for(empty)
+    t = interleaved({
+        "typer": ([sys.executable, "-c", "import typer"], env),
+        "version": ([*chit, "--version"], env),
+        "ls": ([*chit, "ls", "--json"], env),
+    }, repeat * 2)
+    table.add("startup: `chit --version`", ms(t["version"]), f"`python -c \"import typer\"` {ms(t['typer'])}", f"{t['version'] / t['typer']:.2f}×", "≤ 1.3×", t["version"] / t["typer"] <= 1.3)
+    table.add("startup: `chit ls --json`, empty store", ms(t["ls"]), f"`python -c \"import typer\"` {ms(t['typer'])}", f"{t['ls'] / t['typer']:.2f}×", "≤ 1.3×", t["ls"] / t["typer"] <= 1.3)
+
+
+def bench_scaling(table: Table, chit: list[str], small: Path, big: Path, n: int, repeat: int) -> None:
+    from chit.api import Chit
+
+    prefixes = {}
+    for home in (small, big):
+        prefixes[home] = Chit(home, cwd=CWD, project="proj00").list(limit=1)[0].id[:8]
+    ls = {label: ([*chit, "ls", "-n", "20", "--json", "-p", "proj00"], env_for(home)) for label, home in (("10", small), (str(n), big))}
+    t = interleaved(ls, repeat)
+    ratio = t[str(n)] / t["10"]
+    table.add(f"`chit ls -n 20 --json`, {n:,} vs 10 sessions", ms(t[str(n)]), f"10 sessions {ms(t['10'])}", f"{ratio:.2f}×", "≤ 1.25×", ratio <= 1.25)
+    show = {label: ([*chit, "show", prefixes[home], "--json", "-p", "proj00"], env_for(home)) for label, home in (("10", small), (str(n), big))}
+    t = interleaved(show, repeat)
+    ratio = t[str(n)] / t["10"]
+    table.add(f"`chit show PREFIX --json`, {n:,} vs 10 sessions", ms(t[str(n)]), f"10 sessions {ms(t['10'])}", f"{ratio:.2f}×", "≤ 1.25×", ratio <= 1.25)
+    rss = peak_rss_mb([*chit, "ls", "-n", "20", "--json", "-p", "proj00"], env_for(big))
+    table.add(f"peak RSS of `chit ls`, {n:,} sessions", f"{rss:.0f} MB", "", "", "≤ 80 MB", rss <= 80)
+
+
+def bench_vs_llm(table: Table, chit: list[str], home: Path, peer: tuple[list[str], dict[str, str]] | None, repeat: int) -> None:
+    if peer is None:
+        table.add("`chit ls --all -n 20 --json` vs `llm logs list -n 20 --json`", "", "llm not installed", "", "≥ 4× faster", None)
+        return
+    llm, llm_env = peer
+    t = interleaved({"chit": ([*chit, "ls", "--all", "-n", "20", "--json"], env_for(home)), "llm": ([*llm, "logs", "list", "-n", "20", "--json"], llm_env)}, repeat)
+    speedup = t["llm"] / t["chit"]
+    table.add("`chit ls --all -n 20 --json` vs `llm logs list -n 20 --json`", ms(t["chit"]), f"llm {ms(t['llm'])}", f"{speedup:.1f}× faster", "≥ 4× faster", speedup >= 4)
+
+
+def bench_search(table: Table, chit: list[str], home: Path, manifest: dict[str, Any], repeat: int, slow_repeat: int) -> None:
+    from chit.api import Chit
+
+    api = Chit(home, cwd=CWD)
+    for word in SEARCH_WORDS:  # correctness first: every planted needle, and only those
+        found = {h.message_id for h in api.search(word, limit=None)}
+        if len(found) != manifest["needles"][word]:
+            raise SystemExit(f"search {word!r}: {len(found)} messages, the corpus planted {manifest['needles'][word]}")
+    env = env_for(home)
+    rg = shutil.which("rg")
+    for word in SEARCH_WORDS:
+        commands = {"chit": ([*chit, "search", word, "--json", "--limit", "20"], env)}
+        if rg:
+            commands["rg"] = ([rg, "-i", "-l", word, str(home / "projects")], env)
+        t = interleaved(commands, repeat, check={"rg": False})
+        plain = interleaved({"plain": ([sys.executable, str(BENCH / "plainscan.py"), word, str(home / "projects")], env)}, slow_repeat)["plain"]
+        share = f"{manifest['needles'][word]} msgs"
+        if rg:
+            table.add(f"`chit search {word} --json --limit 20` ({share}) vs `rg -i -l`", ms(t["chit"]), f"rg {ms(t['rg'])}", f"{t['rg'] / t['chit']:.1f}× faster", "no slower", t["chit"] <= t["rg"])
+        else:
+            table.add(f"`chit search {word}` vs `rg -i -l`", ms(t["chit"]), "rg not installed", "", "no slower", None)
+        table.add(f"`chit search {word}` vs a plain Python scan", ms(t["chit"]), f"scan {ms(plain)}", f"{plain / t['chit']:.1f}× faster", "≥ 10× faster", plain / t["chit"] >= 10)
+    rss = peak_rss_mb([*chit, "search", "lanternfjord", "--json", "--limit", "20"], env)
+    table.add(f"peak RSS of `chit search`, {manifest['sessions']:,} sessions", f"{rss:.0f} MB", "", "", "≤ 150 MB", rss <= 150)
+
+
+def bench_index(table: Table, chit: list[str], home: Path) -> None:
+    from chit.api import Chit
+
+    index = home / "index.sqlite"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{index}{suffix}").unlink(missing_ok=True)
+    listing = once([*chit, "ls", "--all", "-n", "20", "--json"], env_for(home))
+    text = once([*chit, "search", "nothing-like-this", "--json"], env_for(home))
+    size = sum(Path(f"{index}{s}").stat().st_size for s in ("", "-wal") if Path(f"{index}{s}").exists())
+    table.add("index: full build (first `ls`, then first `search`)", ms(listing + text), f"listing part {ms(listing)}, text part {ms(text)}", f"{size / 1e6:.0f} MB on disk", "reported", None)
+    api = Chit(home, cwd=CWD, project="proj00", durable=False)
+    dirs = [(p.slug, False) for p in api.projects.all()]
+    api.index.refresh(dirs, text=True)
+    target = api.list(limit=1)[0].id
+    costs = []
+    for n in range(15):
+        api.append(target, "assistant", f"index refresh probe {n}")
+        started = time.perf_counter()
+        api.index.refresh(dirs, text=True)
+        costs.append(time.perf_counter() - started)
+        api.pop(target)  # the corpus keeps its planted counts
+    cost = statistics.median(costs)
+    table.add("index: refresh after one append (every project)", ms(cost), "", "", "≤ 50 ms", cost <= 0.050)
+
+
+def bench_append(table: Table, long: int, repeat: int) -> None:
+    from chit.api import Chit
+    from chit.errors import ChitError
+
+    home = OUT / f"append-{long}"
+    api = Chit(home, cwd=CWD, project="append", durable=False)
+    try:
+        sessions = {s.title: s.id for s in api.list(limit=None)}
+    except ChitError:  # not made yet
+        sessions = {}
+    if "long" not in sessions or len(api.get(sessions["long"]).messages) < long:
+        shutil.rmtree(home, ignore_errors=True)
+        api = Chit(home, cwd=CWD, project="append", durable=False)
+        log(f"building a {long:,}-message session…")
+        sessions = {"short": api.create(title="short").id, "long": api.create(title="long").id}
+        for n in range(10):
+            api.append(sessions["short"], "user", f"short message {n}")
+        for n in range(long):
+            api.append(sessions["long"], "user" if n % 2 == 0 else "assistant", f"long message {n}")
+    for durable, label in ((True, "fsync (default)"), (False, "CHIT_DURABILITY=flush")):
+        writer = Chit(home, cwd=CWD, project="append", durable=durable)
+        per: dict[str, list[float]] = {"short": [], "long": []}
+        for n in range(repeat * 20):
+            for which in ("short", "long") if n % 2 == 0 else ("long", "short"):
+                started = time.perf_counter()
+                writer.append(sessions[which], "user", "flat?")
+                per[which].append(time.perf_counter() - started)
+        short, longer = statistics.median(per["short"]), statistics.median(per["long"])
+        table.add(f"append, {long:,}- vs 10-message session, {label}", ms(longer), f"10 messages {ms(short)}", f"{longer / short:.2f}×", "≤ 1.2×", longer / short <= 1.2)
+        fresh = writer.create(title=f"throughput {label}").id
+        count = 2000
+        started = time.perf_counter()
+        for n in range(count):
+            writer.append(fresh, "user", f"message {n}")
+        rate = count / (time.perf_counter() - started)
+        table.add(f"appends per second in-process, {label}", f"{rate:,.0f}/s", "", "", "≥ 5,000/s", rate >= 5000)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", choices=sorted(SIZES), default="small")
+    parser.add_argument("--repeat", type=int, default=None, help="rounds per comparison")
+    parser.add_argument("--no-llm", action="store_true", help="skip the llm comparison")
+    args = parser.parse_args()
+    size = SIZES[args.size]
+    repeat = args.repeat or size["repeat"]
+    slow = min(repeat, size["slow_repeat"])
+    CWD.mkdir(parents=True, exist_ok=True)
+    chit = chit_cmd()
+    started = time.monotonic()
+    home, manifest = store(args.size, size["sessions"], projects=20, seed=7)
+    ten, _ = store("flat-10", 10, projects=1, seed=11, sizes=(4, 12), big=0)
+    many, _ = store(f"flat-{size['flat']}", size["flat"], projects=1, seed=11, sizes=(4, 12), big=0)
+    peer = None if args.no_llm else llm_setup(home, args.size)
+    table = Table()
+    log("index build…")
+    bench_index(table, chit, home)
+    for h in (ten, many):
+        once([*chit, "ls", "--all", "--json"], env_for(h))  # warm indexes
+    log("startup…")
+    bench_startup(table, chit, repeat)
+    log("ls and show scaling…")
+    bench_scaling(table, chit, ten, many, size["flat"], repeat)
+    log("ls versus llm…")
+    bench_vs_llm(table, chit, home, peer, repeat)
+    log("search…")
+    bench_search(table, chit, home, manifest, repeat, slow)
+    log("append…")
+    bench_append(table, size["long"], repeat)
+    header = (
+        f"size: {args.size} — corpus {manifest['sessions']:,} sessions, {manifest['messages']:,} messages, "
+        f"{manifest['disk_bytes'] / 1e6:,.0f} MB on disk; medians of {repeat} interleaved rounds "
+        f"({slow} for the plain scan); {platform.python_implementation()} {platform.python_version()}, "
+        f"{os.cpu_count()} cores; {time.monotonic() - started:.0f} s in all"
+    )
+    print(header + "\n\n" + table.markdown())
+    results = OUT / args.size / "results.json"
+    results.write_bytes(orjson.dumps({"header": header, "rows": table.rows, "manifest": {k: v for k, v in manifest.items() if k != "ids"}}, option=orjson.OPT_INDENT_2))
+
+
+if __name__ == "__main__":
+    main()
