@@ -143,6 +143,8 @@ CASES: list[tuple[str, ...]] = [
     ("export", "{MAIN}", "-f", "jsonl"),
     ("export", "{MAIN}", "-o", "{OUT}"),
     ("import", "{SNAPSHOT}", "--new-id"),
+    ("export", "--all", "-f", "txt", "-o", "{OUT}"),
+    ("completion", "bash"),
     ("config",),
 ]
 INTERACTIVE = {"chat"}  # the REPL prints a conversation, not one result

@@ -1,8 +1,9 @@
-"""Regenerate the artifacts derived from the live CLI app.
+"""Regenerate the artifacts derived from the live CLI app (DESIGN.md rule 8).
 
 Usage: python tools/generate.py [--check]
-Writes the command reference block of docs/cli.md; with --check, writes
-nothing and exits 1 if anything is out of date.
+Writes the command reference block of docs/cli.md, the shell completions in
+completions/ (bash, zsh, fish) and the man page man/chit.1; with --check,
+writes nothing and exits 1 if anything is out of date.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from chit.cli import reference
+from chit.cli import manpage, reference, shells
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,16 +24,22 @@ def splice(text: str, block: str) -> str:
 
 def targets() -> dict[Path, str]:
     cli_doc = ROOT / "docs" / "cli.md"
-    return {cli_doc: splice(cli_doc.read_text(encoding="utf-8"), reference.markdown())}
+    found = {cli_doc: splice(cli_doc.read_text(encoding="utf-8"), reference.markdown())}
+    for shell, render in shells.SCRIPTS.items():
+        found[ROOT / "completions" / shells.FILES[shell]] = render()
+    found[ROOT / "man" / "chit.1"] = manpage.roff(cli_doc)
+    return found
 
 
 def main(argv: list[str]) -> int:
     check = "--check" in argv
     stale = []
     for path, content in targets().items():
-        if path.read_text(encoding="utf-8") != content:
+        current = path.read_text(encoding="utf-8") if path.exists() else None
+        if current != content:
             stale.append(path)
             if not check:
+                path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(content, encoding="utf-8")
     for path in stale:
         print(f"{'out of date' if check else 'updated'}: {path.relative_to(ROOT)}")

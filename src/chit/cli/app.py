@@ -11,7 +11,7 @@ import typer
 
 from chit import __version__
 from chit.cli import cmd_admin, cmd_chat, cmd_export, cmd_import, cmd_read, cmd_write
-from chit.cli import cmd_projects
+from chit.cli import cmd_completion, cmd_projects
 from chit.cli.context import Cli
 
 HELP = """chit keeps every AI chat session as plain, append-only JSON Lines files,
@@ -68,4 +68,5 @@ def build() -> typer.Typer:
     cmd_import.register(app)
     cmd_admin.register(app)
     cmd_projects.register(app)
+    cmd_completion.register(app)
     return app

@@ -35,6 +35,10 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 def run(args: list[str]) -> int:
     """Run chit with `args`; returns the exit status."""
+    if args[:1] == ["__complete"]:  # the completion scripts' protocol: fast, silent
+        from chit.cli.complete import run as complete
+
+        return complete(args[1:])
     if args == ["--version"]:  # the answer needs no command line parser
         from chit import __version__
 

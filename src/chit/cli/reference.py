@@ -49,7 +49,20 @@ def _usage(command: Any, name: str) -> str:
     for param in command.params:
         if param.param_type_name == "argument":
             pieces.append(param.metavar or param.name.upper())
+    if getattr(command, "commands", None):
+        pieces.insert(0, "[COMMAND]" if getattr(command, "invoke_without_command", False) else "COMMAND")
     return " ".join(["chit", name, "[OPTIONS]", *pieces])
+
+
+def _visible(group: Any, prefix: str) -> list[tuple[str, Any]]:
+    """Every visible command under `group`, by name, subcommands after their group."""
+    found: list[tuple[str, Any]] = []
+    for name in sorted(getattr(group, "commands", {})):
+        command = group.commands[name]
+        if not command.hidden:
+            found.append((prefix + name, command))
+            found.extend(_visible(command, f"{prefix}{name} "))
+    return found
 
 
 def markdown() -> str:
@@ -59,10 +72,7 @@ def markdown() -> str:
     out.append("")
     out.extend(line for line in (_param_line(p) for p in root.params) if line)
     out.append("")
-    for name in sorted(root.commands):
-        command = root.commands[name]
-        if command.hidden:
-            continue
+    for name, command in _visible(root, ""):
         out.append(f"### `chit {name}`")
         out.append("")
         out.append((command.help or "").strip())

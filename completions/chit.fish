@@ -1,0 +1,263 @@
+# fish completion for chit.
+# Generated from the chit command line by tools/generate.py; do not edit.
+# Install: copy to ~/.config/fish/completions/chit.fish
+
+function __chit_spec --description 'what the chit command at path $argv[1] takes'
+    switch "$argv[1]"
+        case ''
+            set -g __chit_subs 'append' 'chat' 'compact' 'completion' 'config' 'doctor' 'export' 'fork' 'gc' 'import' 'load' 'ls' 'new' 'pop' 'projects' 'rename' 'restore' 'rewind' 'rm' 'search' 'show' 'state' 'tag' 'trash' 'untag'
+            set -g __chit_cmds 'append	Append a message to a session (a script can pipe a reply in with -).' 'chat	Chat with a model in the REPL (the current session, REF, or --new).' 'compact	Rewrite a session without what rewind/pop dropped and corrupt lines.' 'completion	Print the shell completion script for SHELL (see the README to install it).' 'config	Show where the config file is and the settings in force (keys masked).' 'doctor	Check every session file; exit 5 if problems remain.' 'export	Export a session (or --all) as a snapshot, JSON Lines, Markdown, HTML or text.' 'fork	Copy a session (up to a turn) into a new one and make it current.' 'gc	Move stale sessions to the trash (running ones are kept).' 'import	Import a session snapshot, or every session of another tool (--from).' 'load	Resume a session: make it current and open the REPL on it (without a terminal, or with --json, print it instead).' 'ls	List sessions, newest first.' 'new	Start a new session and make it current.' 'pop	Drop the last message (recoverable until `chit compact`).' 'projects	List projects with their paths and session counts (`chit projects mv` moves one).' 'rename	Set a session\'s title ("" returns to the automatic one).' 'restore	Bring a session back from the trash.' 'rewind	Drop the turns after TURN (recoverable until `chit compact`).' 'rm	Move sessions to the trash (`chit restore` brings them back).' 'search	Search every project (or -p one) for text, newest first.' 'show	Print a session\'s transcript with turn numbers.' 'state	Show or set a session\'s run state and state map; list running or stuck sessions.' 'tag	Add tags to a session.' 'trash	List the trash, or empty it with --empty.' 'untag	Remove tags from a session.'
+            set -g __chit_opts '--json	Print results as JSON (every command).' '--project	Work in project NAME (default: the git root or directory you are in).' '-p	Work in project NAME (default: the git root or directory you are in).' '--version	Print the version and exit.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_vals '--project:project' '-p:project'
+            set -g __chit_args
+        case 'append'
+            set -g __chit_subs
+            set -g __chit_cmds
+            set -g __chit_opts '--role	system, user, assistant or tool.' '-r	system, user, assistant or tool.' '--key	Append to the session with this key, creating it on first use.' '-k	Append to the session with this key, creating it on first use.' '--model	Model that wrote the message.' '-m	Model that wrote the message.' '--invocation-id	Groups the messages of one model call or tool run.' '--input-tokens	Prompt tokens the model call used.' '--output-tokens	Tokens the model call produced.' '--meta	Metadata; a VALUE that is valid JSON keeps its type (repeatable).' '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_vals '--role:role' '-r:role' '--key:-' '-k:-' '--model:-' '-m:-' '--invocation-id:-' '--input-tokens:-' '--output-tokens:-' '--meta:-' '--project:project' '-p:project'
+            set -g __chit_args 'ref' '-'
+        case 'chat'
+            set -g __chit_subs
+            set -g __chit_cmds
+            set -g __chit_opts '--new	Start a new session instead of the current one.' '-n	Start a new session instead of the current one.' '--model	Model to talk to (a name from the config, a model name, or echo).' '-m	Model to talk to (a name from the config, a model name, or echo).' '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_vals '--model:-' '-m:-' '--project:project' '-p:project'
+            set -g __chit_args 'ref'
+        case 'compact'
+            set -g __chit_subs
+            set -g __chit_cmds
+            set -g __chit_opts '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_vals '--project:project' '-p:project'
+            set -g __chit_args 'ref'
+        case 'completion'
+            set -g __chit_subs
+            set -g __chit_cmds
+            set -g __chit_opts '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_vals
+            set -g __chit_args 'shell'
+        case 'config'
+            set -g __chit_subs
+            set -g __chit_cmds
+            set -g __chit_opts '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_vals
+            set -g __chit_args
+        case 'doctor'
+            set -g __chit_subs
+            set -g __chit_cmds
+            set -g __chit_opts '--repair	Fix what can be fixed (compacts damaged sessions).' '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_vals
+            set -g __chit_args
+        case 'export'
+            set -g __chit_subs
+            set -g __chit_cmds
+            set -g __chit_opts '--format	json, jsonl, md, html or txt; json is a snapshot `chit import` takes back.' '-f	json, jsonl, md, html or txt; json is a snapshot `chit import` takes back.' '--output	Write to the file PATH instead of stdout (with --all: into the directory PATH).' '-o	Write to the file PATH instead of stdout (with --all: into the directory PATH).' '--all	Export every session (of every project, or of -p\'s) into -o\'s directory, one file each.' '-a	Export every session (of every project, or of -p\'s) into -o\'s directory, one file each.' '--force	Overwrite files that exist.' '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_vals '--format:format' '-f:format' '--output:file' '-o:file' '--project:project' '-p:project'
+            set -g __chit_args 'ref'
+        case 'fork'
+            set -g __chit_subs
+            set -g __chit_cmds
+            set -g __chit_opts '--at	Copy turns 0..N (default: all).' '--title	Title (default: "<title> (fork)").' '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_vals '--at:-' '--title:-' '--project:project' '-p:project'
+            set -g __chit_args 'ref'
+        case 'gc'
+            set -g __chit_subs
+            set -g __chit_cmds
+            set -g __chit_opts '--older-than	Trash sessions idle for longer than AGE (e.g. 90d).' '--dry-run	Only show what would be trashed.' '--all	Every project, not just the current one.' '-a	Every project, not just the current one.' '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_vals '--older-than:-' '--project:project' '-p:project'
+            set -g __chit_args
+        case 'import'
+            set -g __chit_subs
+            set -g __chit_cmds
+            set -g __chit_opts '--from	Import every session of another tool: claude-code, codex, chatgpt (give its conversations.json) or llm. Re-running updates what changed.' '--new-id	Always give the session a new id (snapshots only).' '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_vals '--from:tool' '--project:project' '-p:project'
+            set -g __chit_args 'file'
+        case 'load'
+            set -g __chit_subs
+            set -g __chit_cmds
+            set -g __chit_opts '--no-pager	Never page long output.' '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_vals '--project:project' '-p:project'
+            set -g __chit_args 'ref'
+        case 'ls'
+            set -g __chit_subs
+            set -g __chit_cmds
+            set -g __chit_opts '--all	Every project, not just the current one.' '-a	Every project, not just the current one.' '--limit	Show at most N sessions (0: all; default: the config\'s limit, 50).' '-n	Show at most N sessions (0: all; default: the config\'s limit, 50).' '--tag	Only sessions with this tag.' '-t	Only sessions with this tag.' '--state	Only sessions in this state: idle, running, error.' '--quiet	Print full ids only, one per line.' '-q	Print full ids only, one per line.' '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--jsonl	Print one JSON object per line (JSON Lines), as each is found.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_vals '--limit:-' '-n:-' '--tag:tag' '-t:tag' '--state:state' '--project:project' '-p:project'
+            set -g __chit_args
+        case 'new'
+            set -g __chit_subs
+            set -g __chit_cmds
+            set -g __chit_opts '--key	A unique key to find this session by.' '-k	A unique key to find this session by.' '--tag	Tag (repeatable).' '-t	Tag (repeatable).' '--meta	Metadata; a VALUE that is valid JSON keeps its type (repeatable).' '--system	Start with this system message.' '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_vals '--key:-' '-k:-' '--tag:tag' '-t:tag' '--meta:-' '--system:-' '--project:project' '-p:project'
+            set -g __chit_args '-'
+        case 'pop'
+            set -g __chit_subs
+            set -g __chit_cmds
+            set -g __chit_opts '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_vals '--project:project' '-p:project'
+            set -g __chit_args 'ref'
+        case 'projects'
+            set -g __chit_subs 'mv'
+            set -g __chit_cmds 'mv	Relink a project to a new directory (or merge it into another), keeping every session.'
+            set -g __chit_opts '--json	Print the result as one JSON document on stdout.' '--jsonl	Print one JSON object per line (JSON Lines), as each is found.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_vals
+            set -g __chit_args
+        case 'projects mv'
+            set -g __chit_subs
+            set -g __chit_cmds
+            set -g __chit_opts '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_vals
+            set -g __chit_args 'project' 'dir'
+        case 'rename'
+            set -g __chit_subs
+            set -g __chit_cmds
+            set -g __chit_opts '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_vals '--project:project' '-p:project'
+            set -g __chit_args 'ref' '-'
+        case 'restore'
+            set -g __chit_subs
+            set -g __chit_cmds
+            set -g __chit_opts '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_vals
+            set -g __chit_args 'trash'
+        case 'rewind'
+            set -g __chit_subs
+            set -g __chit_cmds
+            set -g __chit_opts '--invocation	Keep everything through this invocation id instead.' '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_vals '--invocation:-' '--project:project' '-p:project'
+            set -g __chit_args 'ref' '-'
+        case 'rm'
+            set -g __chit_subs
+            set -g __chit_cmds
+            set -g __chit_opts '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_vals '--project:project' '-p:project'
+            set -g __chit_args 'ref...'
+        case 'search'
+            set -g __chit_subs
+            set -g __chit_cmds
+            set -g __chit_opts '--limit	At most N hits (0: all).' '-n	At most N hits (0: all).' '--role	Only messages with this role: system, user, assistant or tool.' '-r	Only messages with this role: system, user, assistant or tool.' '--tag	Only sessions with this tag.' '-t	Only sessions with this tag.' '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--jsonl	Print one JSON object per line (JSON Lines), as each is found.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_vals '--limit:-' '-n:-' '--role:role' '-r:role' '--tag:tag' '-t:tag' '--project:project' '-p:project'
+            set -g __chit_args '-'
+        case 'show'
+            set -g __chit_subs
+            set -g __chit_cmds
+            set -g __chit_opts '--no-pager	Never page long output.' '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_vals '--project:project' '-p:project'
+            set -g __chit_args 'ref'
+        case 'state'
+            set -g __chit_subs
+            set -g __chit_cmds
+            set -g __chit_opts '--turn-id	With running: the turn\'s id (default: a new one).' '--error	With error: what went wrong.' '--set	Set a value in the session\'s state map.' '--unset	Remove a value from the state map.' '--running	List running sessions (all projects).' '--stuck	List sessions running for longer than AGE (e.g. 10m).' '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--jsonl	Print one JSON object per line (JSON Lines), as each is found.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_vals '--turn-id:-' '--error:-' '--set:-' '--unset:-' '--stuck:-' '--project:project' '-p:project'
+            set -g __chit_args 'ref' 'state'
+        case 'tag'
+            set -g __chit_subs
+            set -g __chit_cmds
+            set -g __chit_opts '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_vals '--project:project' '-p:project'
+            set -g __chit_args 'ref' 'tag...'
+        case 'trash'
+            set -g __chit_subs
+            set -g __chit_cmds
+            set -g __chit_opts '--all	Every project, not just the current one.' '-a	Every project, not just the current one.' '--empty	Delete trashed sessions for good.' '--older-than	With --empty: only those trashed more than AGE ago (e.g. 30d).' '--yes	Do not ask before --empty.' '-y	Do not ask before --empty.' '--dry-run	With --empty: show what would go.' '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--jsonl	Print one JSON object per line (JSON Lines), as each is found.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_vals '--older-than:-' '--project:project' '-p:project'
+            set -g __chit_args
+        case 'untag'
+            set -g __chit_subs
+            set -g __chit_cmds
+            set -g __chit_opts '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_vals '--project:project' '-p:project'
+            set -g __chit_args 'ref' 'tag...'
+    end
+end
+
+function __chit_static --description 'the fixed values of a kind'
+    switch $argv[1]
+        case format
+            printf '%s\n' 'json' 'jsonl' 'md' 'html' 'txt'
+        case role
+            printf '%s\n' 'system' 'user' 'assistant' 'tool'
+        case state
+            printf '%s\n' 'idle' 'running' 'error'
+        case shell
+            printf '%s\n' 'bash' 'zsh' 'fish'
+        case tool
+            printf '%s\n' 'claude-code' 'codex' 'chatgpt' 'llm'
+    end
+end
+
+function __chit_kind --description 'kind of value an option takes'
+    for pair in $__chit_vals
+        if test (string split -m1 -- : $pair)[1] = $argv[1]
+            string split -m1 -- : $pair | tail -n 1
+            return
+        end
+    end
+end
+
+function __chit_values --description 'values of a kind' --argument-names kind cur project
+    set -l extra
+    test -n "$project"; and set extra --project $project
+    switch "$kind"
+        case ref trash
+            $__chit_prog __complete $kind $extra -- $cur 2>/dev/null
+        case tag project
+            $__chit_prog __complete $kind $extra 2>/dev/null
+        case file
+            __fish_complete_path $cur
+        case dir
+            __fish_complete_directories $cur
+        case '*'
+            __chit_static $kind
+    end
+end
+
+function __chit_complete --description 'complete a chit command line'
+    set -l tokens (commandline -opc)
+    set -l cur (commandline -ct)
+    set -g __chit_prog $tokens[1]
+    __chit_spec ''
+    set -l cmdpath ''
+    set -l skip ''
+    set -l project ''
+    set -l n 0
+    for word in $tokens[2..-1]
+        if test -n "$skip"
+            test "$skip" = project; and set project $word
+            set skip ''
+            continue
+        end
+        switch $word
+            case '--*=*'
+                string match -q -- '--project=*' $word; and set project (string replace -- '--project=' '' $word)
+            case '-*'
+                set skip (__chit_kind $word)
+            case '*'
+                if test $n -eq 0; and contains -- $word $__chit_subs
+                    set cmdpath (string trim -- "$cmdpath $word")
+                    __chit_spec $cmdpath
+                else
+                    set n (math $n + 1)
+                end
+        end
+    end
+    set -l kind ''
+    if test -n "$skip"
+        set kind $skip
+    else if string match -q -- '-*' $cur
+        printf '%s\n' $__chit_opts
+        return
+    else if test $n -eq 0; and test (count $__chit_subs) -gt 0
+        printf '%s\n' $__chit_cmds
+        return
+    else
+        set -l count (count $__chit_args)
+        if test $n -lt $count
+            set kind $__chit_args[(math $n + 1)]
+        else if test $count -gt 0; and string match -q -- '*...' $__chit_args[-1]
+            set kind $__chit_args[-1]
+        end
+        set kind (string replace -- '...' '' "$kind")
+    end
+    __chit_values "$kind" $cur $project
+end
+
+complete -c chit -f -k -a '(__chit_complete)'
