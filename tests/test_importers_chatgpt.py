@@ -132,8 +132,14 @@ def test_a_new_title_is_taken_but_a_rename_in_chit_wins(api: Chit, tmp_path: Pat
     api.rename(session.id, "Mine")
     conversation["title"] = "Newer title"
     write_export(export, [conversation])
-    api.import_from("chatgpt", export)
+    assert api.import_from("chatgpt", export).updated == 1
     assert sessions(api)["chatgpt:c-5"].title == "Mine"
+    api.compact(session.id)  # folds the rename into the header
+    conversation["title"] = "Newest title"
+    write_export(export, [conversation])
+    assert api.import_from("chatgpt", export).updated == 1
+    after = sessions(api)["chatgpt:c-5"]
+    assert (after.title, after.metadata["import"]["title"]) == ("Mine", "Newest title")
 
 
 def test_chatgpt_needs_a_file(api: Chit) -> None:

@@ -41,7 +41,9 @@ def test_a_conversation_with_tools_logged_by_llm(api: Chit, tmp_path: Path) -> N
     reply, call, result = session.messages[2], session.messages[4], session.messages[5]
     assert (reply.model, reply.tokens and reply.tokens.as_dict()) == ("echo-test", {"input": 5, "output": 11})
     assert reply.invocation_id is not None and session.messages[1].invocation_id is None
+    assert call.metadata.pop("source_id").startswith("b2:")  # the llm message hash
     assert call.metadata == {"tool_kind": "call", "tool_name": "lookup", "tool_call_id": "call-1", "thinking": "I should use the tool"}
+    assert result.metadata.pop("source_id") != reply.metadata["source_id"]
     assert result.metadata == {"tool_kind": "result", "tool_name": "lookup", "tool_call_id": "call-1"}
     assert result.invocation_id == call.invocation_id  # a result belongs to the call that asked for it
     assert [m.ts for m in session.messages] == sorted(m.ts for m in session.messages)

@@ -158,8 +158,9 @@ class _Mapper:
     def _item(self, number: int, item: dict[str, Any], ts: str | None) -> None:
         kind = item.get("type")
         local = f"L{number}"
+        source_id = one_line(item.get("id"))
         if kind == "message":
-            self._message(number, text(item.get("role")), _content(item.get("content")), ts)
+            self._message(number, text(item.get("role")), _content(item.get("content")), ts, source_id)
         elif kind == "reasoning":
             summary = item.get("summary")
             if isinstance(summary, list):
@@ -168,23 +169,23 @@ class _Mapper:
             call_id = one_line(item.get("call_id") or item.get("id"))
             name = one_line(item.get("name")) or {"local_shell_call": "shell", "web_search_call": "web_search"}.get(kind)
             self.out.add("tool", _call_input(item), local, ts, model=self.model, invocation_id=self.turn,
-                         tool_kind="call", tool_name=name, tool_call_id=call_id)
+                         source_id=source_id, tool_kind="call", tool_name=name, tool_call_id=call_id)
         elif kind in ("function_call_output", "custom_tool_call_output"):
             call_id = one_line(item.get("call_id"))
             output, extra = _output(item.get("output"))
             self.out.add("tool", output, local, ts, invocation_id=self.turn, tool_kind="result",
                          tool_call_id=call_id, **extra)
 
-    def _message(self, number: int, role: str, body: str, ts: str | None) -> None:
+    def _message(self, number: int, role: str, body: str, ts: str | None, source_id: str | None = None) -> None:
         local = f"L{number}"
         if role == "assistant":
-            self.out.add("assistant", body, local, ts, model=self.model, invocation_id=self.turn)
+            self.out.add("assistant", body, local, ts, model=self.model, invocation_id=self.turn, source_id=source_id)
         elif role == "user" and body.lstrip().startswith(INJECTED):
-            self.out.add("system", body, local, ts, injected=True)
+            self.out.add("system", body, local, ts, source_id=source_id, injected=True)
         elif role == "user":
-            self.out.add("user", body, local, ts)
+            self.out.add("user", body, local, ts, source_id=source_id)
         elif role in ("developer", "system"):
-            self.out.add("system", body, local, ts, source_role=role)
+            self.out.add("system", body, local, ts, source_id=source_id, source_role=role)
 
 
 def _content(content: Any) -> str:

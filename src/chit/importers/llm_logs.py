@@ -257,7 +257,7 @@ def _emit(out: Transcript, message_hash: str, role: str, parts: list[dict[str, A
         elif kind == "attachment":
             pieces.append(_attachment_note(part.get("attachment")))
     if role in ("user", "system", "assistant") and pieces:
-        out.add(role, "\n".join(pieces), message_hash, ts, model=model if role == "assistant" else None,
+        out.add(role, "\n".join(pieces), message_hash, ts, source_id=message_hash, model=model if role == "assistant" else None,
                 invocation_id=invocation if role == "assistant" else None,
                 tokens=context["tokens"] if not any(p.get("type") == "tool_call" for p in parts) else None)
     calls = [p for p in parts if p.get("type") == "tool_call"]
@@ -265,12 +265,12 @@ def _emit(out: Transcript, message_hash: str, role: str, parts: list[dict[str, A
         kind = part.get("type")
         local = f"{message_hash}#{part.get('position')}"
         if kind == "tool_call":
-            out.add("tool", json_text(part.get("arguments")), local, ts, model=model, invocation_id=invocation,
+            out.add("tool", json_text(part.get("arguments")), local, ts, source_id=message_hash, model=model, invocation_id=invocation,
                     tokens=context["tokens"] if part is calls[-1] else None, tool_kind="call",
                     tool_name=one_line(part.get("name")), tool_call_id=one_line(part.get("tool_call_id")),
                     server_executed=part.get("server_executed") is True)
         elif kind == "tool_result":
-            out.add("tool", text(part.get("output")), local, ts, invocation_id=invocation, tool_kind="result",
+            out.add("tool", text(part.get("output")), local, ts, source_id=message_hash, invocation_id=invocation, tool_kind="result",
                     tool_name=one_line(part.get("name")), tool_call_id=one_line(part.get("tool_call_id")),
                     tool_error=bool(part.get("exception")), exception=one_line(part.get("exception"), 2000))
 

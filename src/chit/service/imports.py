@@ -257,16 +257,16 @@ class ImportOps(SessionOps):
     ) -> tuple[str, str | None, dict[str, Any], list[Message]] | None:
         """Validate what an importer produced; bad messages become problems."""
         try:
+            title = clean_line(source.title, "title") if source.title else None
+        except InvalidInput:
+            title = None
+        try:
             key = clean_line(source.key, "source session id", KEY_MAX)
-            facts = {"source": source.source, "id": source.source_id, "cwd": source.cwd, **source.metadata}
+            facts = {"source": source.source, "id": source.source_id, "cwd": source.cwd, "title": title, **source.metadata}
             metadata = check_metadata({"import": {k: v for k, v in facts.items() if v is not None}})
         except InvalidInput as exc:
             report.problems.append(importer_base.Problem(where, None, f"{source.key[:80]!r}: {exc.message}"))
             return None
-        try:
-            title = clean_line(source.title, "title") if source.title else None
-        except InvalidInput:
-            title = None
         messages = []
         for m in source.messages:
             try:
@@ -302,9 +302,13 @@ class ImportOps(SessionOps):
         with self.store.locked(slug, session_id, project.key) as held:
             held.check_writable()
             log = held.read()
+            facts = (log.header.get("metadata") or {}).get("import")
+            kept_title = log.header.get("title")
+            if kept_title == (facts.get("title") if isinstance(facts, dict) else None):
+                kept_title = title  # the title is still the imported one: follow the source
             header = {
                 **log.header, "version": codec.FORMAT_VERSION, "created_at": source.created_at,
-                "key": key, "title": title, "metadata": metadata,
+                "key": key, "title": kept_title, "metadata": metadata,
             }
             action, records = plan_update(log, header, [message_to_record(m) for m in messages])
             if action == "append":
@@ -396,8 +400,11 @@ def plan_update(log: Log, header: dict[str, Any], new: list[dict[str, Any]]) -> 
 
 
 def _header_view(header: dict[str, Any]) -> tuple[Any, ...]:
+    """What of a header an import decides: the key and the import facts
+    (the source's title among them; the header's own title may hold a
+    rename folded in by `chit compact`, which an import keeps)."""
     metadata = dict(header.get("metadata") or {})
     facts = metadata.get("import")
     if isinstance(facts, dict):  # where the source file lies may change without its content changing
         metadata["import"] = {k: v for k, v in facts.items() if k != "path"}
-    return header.get("key"), header.get("title"), metadata
+    return header.get("key"), metadata
