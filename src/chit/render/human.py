@@ -73,6 +73,13 @@ def _one_line(text: str) -> Text:
     return Text(text, no_wrap=True, overflow="ellipsis")
 
 
+def _width() -> int:
+    """The width tables are laid out for: the terminal's, or unlimited in a
+    pipe (where rows are printed whole, see `_print_table`)."""
+    console = out()
+    return console.width if console.is_terminal or os.environ.get("COLUMNS") else 10_000
+
+
 def _print_table(table: Table) -> None:
     """Fit a table to the terminal; in a pipe (no terminal, no COLUMNS) print
     rows whole, so nothing is cut or folded for grep and friends."""
@@ -93,7 +100,7 @@ def sessions(items: Sequence[SessionSummary], show_project: bool, empty: str = "
         note(empty)
         return
     reference = datetime.now(timezone.utc)
-    width = out().width
+    width = _width()
     narrow = width < MEDIUM
     table = _table()
     _fixed(table, "id", style="cyan")
@@ -124,7 +131,7 @@ def trashed(items: Sequence[SessionSummary]) -> None:
         note("the trash is empty")
         return
     reference = datetime.now(timezone.utc)
-    narrow = out().width < MEDIUM
+    narrow = _width() < MEDIUM
     table = _table()
     _fixed(table, "id", style="cyan")
     _cut(table, "title", min_width=8)
@@ -158,7 +165,7 @@ def projects(items: Iterable[tuple[Project, int]]) -> None:
     if not rows:
         note("no projects yet")
         return
-    wide = out().width >= WIDE
+    wide = _width() >= WIDE
     table = _table()
     _cut(table, "name", min_width=6)
     _fixed(table, "sessions", justify="right")
