@@ -100,13 +100,38 @@ def test_markdown_keeps_code_and_folds_tools(api: Chit, session_id: str) -> None
     assert "```python\ndef greet(name):" in md  # code block kept as written
     details = re.search(r"<details>\n<summary>(.*?)</summary>\n\n(`{3,})text\n(.*?)\n\2\n\n</details>", md, re.S)
     assert details, md
-    assert details.group(1) == "tool · shell (5 lines)"
+    assert details.group(1) == "tool · shell (5 lines): total 0"
     assert len(details.group(2)) == 4 and "```\nbackticks inside\n```" in details.group(3)  # the fence outgrows the content's
     assert "&lt;script>alert" in md  # tag-like text cannot become HTML in a viewer
     assert "`span <b>`" in md  # ... but inline code is left alone
     assert md.startswith("# Export &lt;me> & test\n")
     for heading in ("## Preamble", "## Turn 0", "## Turn 1"):
         assert f"\n{heading}\n" in md
+
+
+def test_imported_tool_calls_results_and_thinking(api: Chit) -> None:
+    """The metadata the importers write: tool_kind, tool_name, tool_error, thinking."""
+    s = api.create(title="agent run")
+    api.append(s.id, "user", "list the files")
+    api.append(s.id, "tool", '{"command": ["ls", "-la"]}', metadata={"tool_kind": "call", "tool_name": "Bash", "tool_call_id": "c1",
+                                                                    "thinking": "The user wants a listing.\nUse ls."})
+    api.append(s.id, "tool", "ls: cannot open <dir>", metadata={"tool_kind": "result", "tool_name": "Bash", "tool_call_id": "c1", "tool_error": True})
+    api.append(s.id, "assistant", "The directory is unreadable.", model="m-1", metadata={"thinking": "It failed."})
+    md = _export(api, s.id, "md")
+    summaries = re.findall(r"<summary>(.*?)</summary>", md)
+    assert summaries == [
+        "thinking (2 lines)",
+        'tool · Bash · call (1 line): {&quot;command&quot;: [&quot;ls&quot;, &quot;-la&quot;]}',
+        "tool · Bash · error (1 line): ls: cannot open &lt;dir&gt;",
+        "thinking (1 line)",
+    ]
+    assert "### assistant · m-1" in md and "Use ls." in md
+    page = _export(api, s.id, "html")
+    assert page.count('<details class="thinking">') == 2
+    assert '<span class="who">tool · Bash · call</span>' in page
+    assert '<code class="preview">ls: cannot open &lt;dir&gt;</code>' in page
+    txt = _export(api, s.id, "txt")
+    assert "[thinking]\nThe user wants a listing." in txt and "[tool · Bash · error]" in txt
 
 
 def test_markdown_closes_a_code_block_left_open(api: Chit) -> None:
@@ -146,7 +171,14 @@ def test_every_format_renders_an_empty_session(api: Chit) -> None:
 
 @pytest.mark.parametrize(
     ("title", "slug"),
-    [("Plan a trip: Paris → Lyon", "plan-a-trip-paris-lyon"), ("../../etc/passwd", "etc-passwd"), ("日本語", ""), ("Ünïcödé", "unicode")],
+    [
+        ("Plan a trip: Paris → Lyon", "plan-a-trip-paris-lyon"),
+        ("../../etc/passwd", "etc-passwd"),
+        ("日本語", ""),
+        ("Ünïcödé", "unicode"),
+        ("Refactor the parser so that it handles very long titles gracefully", "refactor-the-parser-so-that-it-handles-very-long"),
+        ("x" * 80, "x" * 50),
+    ],
 )
 def test_title_slugs_are_safe(title: str, slug: str) -> None:
     assert title_slug(title) == slug

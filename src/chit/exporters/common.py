@@ -8,7 +8,9 @@ Folding rules (md and html; txt shows everything):
   tool call (one of `TOOL_KEYS`); the summary names the tool when the
   metadata has a `tool_name`, `tool` or `name` text value;
 - in html, a code block longer than `LONG_CODE_LINES` lines and a system
-  message longer than `LONG_SYSTEM_LINES` lines are folded too.
+  message longer than `LONG_SYSTEM_LINES` lines are folded too;
+- reasoning an importer kept (`metadata["thinking"]`) is folded before the
+  message it led to.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from dataclasses import dataclass
 
 from chit.model import Message
 
-TOOL_KEYS = ("tool", "tool_name", "tool_call", "tool_calls", "tool_use", "tool_call_id", "function_call")
+TOOL_KEYS = ("tool", "tool_name", "tool_kind", "tool_call", "tool_calls", "tool_use", "tool_call_id", "function_call")
 _NAME_KEYS = ("tool_name", "tool", "name")
 LONG_CODE_LINES = 30
 LONG_SYSTEM_LINES = 20
+PREVIEW_WIDTH = 72
 
 _FENCE_OPEN = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
 # C0 controls other than tab, newline and carriage return, and DEL: shown as
@@ -103,19 +106,49 @@ def line_count(text: str) -> int:
 
 
 def label(message: Message) -> str:
-    """`role · model` (and the tool's name for a tool message)."""
+    """`role · model`; for a tool message `tool · name · call|result`
+    (`error` for a failed result), as the importers record them."""
     bits = [message.role]
-    if is_tool(message) and (name := tool_name(message)) and name != message.role:
-        bits.append(name)
-    if message.model:
+    if is_tool(message):
+        if (name := tool_name(message)) and name != message.role:
+            bits.append(name)
+        kind = message.metadata.get("tool_kind")
+        if message.metadata.get("tool_error") is True:
+            bits.append("error")
+        elif kind in ("call", "result"):
+            bits.append(str(kind))
+    elif message.model:
         bits.append(message.model)
     return " · ".join(bits)
 
 
+def preview(text: str, width: int = PREVIEW_WIDTH) -> str:
+    """The first non-blank line of `text`, cut at `width` with "…"."""
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    first = visible(first)
+    return first if len(first) <= width else first[: width - 1].rstrip() + "…"
+
+
+def lines_of(text: str) -> str:
+    """'1 line', '12 lines'."""
+    lines = line_count(text)
+    return f"{lines} line{'' if lines == 1 else 's'}"
+
+
+def counted(message: Message) -> str:
+    return lines_of(message.content)
+
+
 def fold_summary(message: Message) -> str:
     """The one line shown for a folded tool message."""
-    lines = line_count(message.content)
-    return f"{label(message)} ({lines} line{'' if lines == 1 else 's'})"
+    shown = preview(message.content)
+    return f"{label(message)} ({counted(message)})" + (f": {shown}" if shown else "")
+
+
+def thinking(message: Message) -> str | None:
+    """The reasoning an importer kept with a message, if any."""
+    value = message.metadata.get("thinking")
+    return value if isinstance(value, str) and value.strip() else None
 
 
 def turns(messages: tuple[Message, ...]) -> Iterator[tuple[int | None, list[Message]]]:

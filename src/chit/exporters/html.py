@@ -25,9 +25,13 @@ from chit.exporters.common import (
     LONG_SYSTEM_LINES,
     Block,
     blocks,
+    counted,
     is_tool,
     label,
     line_count,
+    lines_of,
+    preview,
+    thinking,
     turns,
     visible,
 )
@@ -73,7 +77,11 @@ pre { background: var(--code); border: 1px solid var(--line); border-radius: 6px
 pre.out { white-space: pre-wrap; overflow-wrap: anywhere; }
 details > summary { cursor: pointer; }
 details.msg > summary { list-style-position: inside; }
-details.code > summary { color: var(--muted); font-size: .85rem; }
+details.code > summary, details.thinking > summary { color: var(--muted); font-size: .85rem; }
+details.thinking { margin: .3rem 0; }
+details.thinking .prose { color: var(--muted); font-style: italic; }
+code.preview { display: block; color: var(--muted); font-size: .8rem; border: 0; background: none;
+  padding: 0 0 0 1.1rem; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .count { color: var(--muted); font-weight: 400; font-size: .85rem; }
 .empty { color: var(--muted); font-style: italic; }
 footer { color: var(--muted); font-size: .8rem; margin-top: 3rem; border-top: 1px solid var(--line); padding-top: .5rem; }
@@ -148,20 +156,26 @@ def _when(ts: str) -> str:
 def _message(message: Message, number: int) -> str:
     role = message.role if message.role in ("user", "assistant", "system", "tool") else "tool"
     anchor = f'id="m{number}"'
+    reasoning = thinking(message)
+    folded_thinking = (
+        f'<details class="thinking"><summary>thinking ({lines_of(reasoning)})</summary>'
+        f'<div class="prose">{escape(visible(reasoning.strip()))}</div></details>\n'
+        if reasoning else ""
+    )
     if is_tool(message):
-        lines = line_count(message.content)
-        summary = (f'<span class="who">{escape(visible(label(message)))}</span>'
-                   f' <span class="count">({lines} line{"" if lines == 1 else "s"})</span>')
-        body = f'<pre class="out">{escape(visible(message.content))}</pre>'
+        shown = preview(message.content)
+        summary = (f'<span class="who">{escape(label(message))}</span>'
+                   f' <span class="count">({escape(counted(message))})</span> {_when(message.ts)}'
+                   + (f' <code class="preview">{escape(shown)}</code>' if shown else ""))
+        body = f'{folded_thinking}<pre class="out">{escape(visible(message.content))}</pre>'
         kind = "tool" if role == "tool" else f"tool {role}"
-        return f'<details class="msg {kind}" {anchor}><summary>{summary} {_when(message.ts)}</summary>\n{body}\n</details>'
+        return f'<details class="msg {kind}" {anchor}><summary>{summary}</summary>\n{body}\n</details>'
     who = f'<div class="who">{escape(visible(label(message)))} {_when(message.ts)}</div>'
-    body = _body(message.content)
+    body = folded_thinking + _body(message.content)
     if role == "system" and line_count(message.content) > LONG_SYSTEM_LINES:
-        lines = line_count(message.content)
         return (
             f'<details class="msg system" {anchor}><summary><span class="who">{escape(visible(label(message)))}</span>'
-            f' <span class="count">({lines} lines)</span></summary>\n{body}\n</details>'
+            f' <span class="count">({escape(counted(message))})</span></summary>\n{body}\n</details>'
         )
     return f'<article class="msg {role}" {anchor}>{who}\n{body}\n</article>'
 

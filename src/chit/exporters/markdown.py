@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import re
 
-from chit.exporters.common import blocks, fold_summary, is_tool, label, longest_run, turns, visible
+from chit.exporters.common import blocks, fold_summary, is_tool, label, lines_of, longest_run, thinking, turns, visible
 from chit.model import Session
 
 _TAGLIKE = re.compile(r"<(?=[A-Za-z/!?])")
@@ -61,6 +61,15 @@ def to_markdown(session: Session, project_name: str) -> str:
         out.append("## Preamble" if turn is None else f"## Turn {turn}")
         out.append("")
         for message in messages:
+            reasoning = thinking(message)
+            if reasoning:
+                out.append("<details>")
+                out.append(f"<summary>thinking ({lines_of(reasoning)})</summary>")
+                out.append("")
+                out.append(_fence(visible(reasoning.strip()), "text"))
+                out.append("")
+                out.append("</details>")
+                out.append("")
             if is_tool(message):
                 out.append("<details>")
                 out.append(f"<summary>{html.escape(visible(fold_summary(message)))}</summary>")

@@ -6,7 +6,7 @@ visible symbols, so `cat`-ing an export can never drive the terminal.
 
 from __future__ import annotations
 
-from chit.exporters.common import label, turns, visible
+from chit.exporters.common import label, thinking, turns, visible
 from chit.model import Session
 
 RULE_WIDTH = 40
@@ -26,6 +26,11 @@ def to_text(session: Session, project_name: str) -> str:
         out.append("")
         out.append(f"──{heading}".ljust(RULE_WIDTH, "─"))
         for message in messages:
+            reasoning = thinking(message)
+            if reasoning:
+                out.append("")
+                out.append("[thinking]")
+                out.append(visible(reasoning.strip()))
             out.append("")
             out.append(f"[{visible(label(message))}]  {message.ts}")
             out.append(visible(message.content))

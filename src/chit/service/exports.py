@@ -31,7 +31,10 @@ def title_slug(title: str) -> str:
     """'Plan a trip: Paris → Lyon' → 'plan-a-trip-paris-lyon'."""
     ascii_text = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode("ascii")
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-    return slug[:TITLE_SLUG_MAX].rstrip("-")
+    if len(slug) > TITLE_SLUG_MAX:  # cut at a word when there is one to cut at
+        cut = slug[: TITLE_SLUG_MAX + 1]
+        slug = cut[: cut.rfind("-")] if "-" in cut else cut[:TITLE_SLUG_MAX]
+    return slug.rstrip("-")
 
 
 def file_names(items: list[SessionSummary], fmt: str) -> list[str]:
