@@ -29,7 +29,6 @@ File layout (all optional):
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -117,6 +116,8 @@ def load(path: Path | None = None) -> Config:
         return Config(path=target)
     except OSError as exc:
         return Config(path=target, problems=(f"cannot read {target}: {exc.strerror}",))
+    import tomllib  # only when there is a file to parse: start-up time
+
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

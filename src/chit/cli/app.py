@@ -5,13 +5,13 @@ Help, completion, the man page and docs/cli.md are derived from this app.
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from collections.abc import Callable
+from typing import Annotated, Any, Optional, cast
 
 import typer
 
 from chit import __version__
-from chit.cli import cmd_admin, cmd_chat, cmd_export, cmd_import, cmd_read, cmd_write
-from chit.cli import cmd_completion, cmd_projects
+from chit.cli import cmd_admin, cmd_chat, cmd_completion, cmd_export, cmd_import, cmd_projects, cmd_read, cmd_write
 from chit.cli.context import Cli
 
 HELP = """chit keeps every AI chat session as plain, append-only JSON Lines files,
@@ -31,7 +31,31 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-def build() -> typer.Typer:
+class _OnlyOne:
+    """Stands in for the app during registration so that just one command
+    is built: every run pays for the command it runs, not for all of them.
+    The modules' own `register` calls stay the one list of commands."""
+
+    def __init__(self, app: typer.Typer, name: str) -> None:
+        self.app = app
+        self.name = name
+        self.found = False
+
+    def command(self, name: str, **options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        if name != self.name:
+            return lambda function: function
+        self.found = True
+        return self.app.command(name, **options)
+
+    def add_typer(self, group: typer.Typer, **options: Any) -> None:
+        if (options.get("name") or group.info.name) == self.name:
+            self.found = True
+            self.app.add_typer(group, **options)
+
+
+def build(only: str | None = None) -> typer.Typer:
+    """The app; with `only`, an app holding just that command (falls back to
+    all commands when there is no such command, for the usual error)."""
     app = typer.Typer(
         name="chit",
         help=HELP,
@@ -61,12 +85,12 @@ def build() -> typer.Typer:
             else:
                 typer.echo(ctx.get_help())
 
-    cmd_chat.register(app)
-    cmd_write.register(app)
-    cmd_read.register(app)
-    cmd_export.register(app)
-    cmd_import.register(app)
-    cmd_admin.register(app)
-    cmd_projects.register(app)
-    cmd_completion.register(app)
+    modules = (cmd_chat, cmd_write, cmd_read, cmd_export, cmd_import, cmd_admin, cmd_projects, cmd_completion)
+    if only is not None:
+        single = _OnlyOne(app, only)
+        for module in modules:
+            module.register(cast(typer.Typer, single))
+        return app if single.found else build()
+    for module in modules:
+        module.register(app)
     return app

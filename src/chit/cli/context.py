@@ -10,10 +10,11 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chit.api import Chit
-from chit.config import Config
+if TYPE_CHECKING:
+    from chit.api import Chit
+    from chit.config import Config
 from chit.errors import ChitError
 from chit.model import Session
 from chit.render import json_out
@@ -40,6 +41,8 @@ class Cli:
     @property
     def service(self) -> Chit:
         if self._service is None:
+            from chit.api import Chit
+
             self._service = Chit(project=self.project)
             if self.hints:
                 _relink_note(self._service)

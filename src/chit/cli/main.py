@@ -19,6 +19,23 @@ def _wants_json(argv: Sequence[str]) -> bool:
     return "--json" in options or "--jsonl" in options
 
 
+def command_name(args: Sequence[str]) -> str | None:
+    """The subcommand `args` ask for, past the global options; None when
+    they ask for the top-level help or no command."""
+    position = 0
+    while position < len(args):
+        arg = args[position]
+        if arg in ("-p", "--project"):
+            position += 2
+        elif arg in ("-h", "--help", "--"):
+            return None
+        elif arg.startswith("-"):
+            position += 1
+        else:
+            return arg
+    return None
+
+
 def _report(payload: dict[str, object], as_json: bool) -> None:
     if as_json:
         from chit.render.json_out import emit_error
@@ -53,7 +70,7 @@ def run(args: list[str]) -> int:
         from chit.cli.app import build
         from chit.cli.fastparam import install
 
-        command = typer_main.get_command(build())
+        command = typer_main.get_command(build(only=command_name(args)))
         install(command)  # plain options skip pydantic: start-up time
         result = command.main(args=args, prog_name="chit", standalone_mode=False)
         return result if isinstance(result, int) else int(ExitStatus.OK)

@@ -12,7 +12,6 @@ Pure functions, no I/O; one module per format:
 
 from __future__ import annotations
 
-from chit.exporters.markdown import to_markdown
 from chit.exporters.snapshot import SNAPSHOT_FORMAT, SNAPSHOT_VERSION, checksum, snapshot, to_json, to_jsonl
 from chit.model import Session
 
@@ -34,6 +33,8 @@ def render(session: Session, project_name: str, fmt: str) -> bytes:
 
         return to_text(session, project_name).encode("utf-8")
     if fmt == "md":
+        from chit.exporters.markdown import to_markdown
+
         return to_markdown(session, project_name).encode("utf-8")
     raise ValueError(f"unknown export format {fmt!r}")
 
@@ -48,5 +49,4 @@ __all__ = [
     "snapshot",
     "to_json",
     "to_jsonl",
-    "to_markdown",
 ]
