@@ -23,10 +23,25 @@ def send(repl: Repl, text: str) -> None:
     if repl.model is None:
         repl.note(SETUP_HELP.format(path=repl.config.path))
         return
+    if repl.session_id is not None:
+        _note_outside_messages(repl)
     session_id = repl.ensure_session()
     turn_id = uuid.uuid4().hex[:12]
     repl.service.append(session_id, "user", text, invocation_id=turn_id)
     complete(repl, turn_id)
+
+
+def _note_outside_messages(repl: Repl) -> None:
+    """Say so when another process added messages since the last turn
+    (they are part of the conversation the model gets)."""
+    session = repl.session()
+    if session is None or repl.known is None or len(session.messages) <= repl.known:
+        return
+    added = session.messages[repl.known :]
+    repl.note(f"{len(added)} message(s) were added to this session elsewhere:")
+    for message in added:
+        first = " ".join(message.content.split())
+        repl.note(f"  {message.role}: {first[:100]}{'…' if len(first) > 100 else ''}")
 
 
 def complete(repl: Repl, turn_id: str | None = None) -> None:

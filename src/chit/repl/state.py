@@ -27,6 +27,7 @@ class Repl:
     listing: list[str] = field(default_factory=list)  # ids from the last /list or /search
     running: bool = True
     status: str = ""
+    known: int | None = None  # messages the REPL has shown or written, to spot other writers'
 
     def session(self) -> Session | None:
         return self.service.get(self.session_id) if self.session_id else None
@@ -70,7 +71,9 @@ class Repl:
                 session = None
         if session is None:
             self.status = f" {project} · new session · {model} "
+            self.known = None
             return
+        self.known = len(session.messages)
         turns = f"{session.turns} turn{'' if session.turns == 1 else 's'}"
         title = session.title if len(session.title) <= 40 else session.title[:39] + "…"
         self.status = f" {project} · {session.short_id} · {title} · {turns} · {model} · {session.run.state} "
