@@ -136,11 +136,25 @@ def interleaved(commands: dict[str, tuple[list[str], dict[str, str]]], repeat: i
     return {name: statistics.median(values) for name, values in times.items()}
 
 
+# Started from this (large) process, a child's ru_maxrss would start at our
+# own resident size: Linux carries the parent's high-water mark across
+# fork/vfork and exec. A small interpreter in between spawns the command, so
+# the figure is the command's own (or the probe's, about 10 MB, if larger).
+_RSS_PROBE = (
+    "import os, sys\n"
+    "pid = os.posix_spawnp(sys.argv[1], sys.argv[1:], os.environ,"
+    " file_actions=[(os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0), (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0)])\n"
+    "_, status, usage = os.wait4(pid, 0)\n"
+    "print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)\n"
+)
+
+
 def peak_rss_mb(cmd: list[str], env: dict[str, str]) -> float:
-    proc = subprocess.Popen(cmd, env=env, cwd=CWD, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return usage.ru_maxrss / 1024
+    done = subprocess.run([sys.executable, "-I", "-S", "-c", _RSS_PROBE, *cmd], env=env, cwd=CWD, capture_output=True, check=True)
+    code, kb = (int(n) for n in done.stdout.split())
+    if code != 0:
+        raise SystemExit(f"failed ({code}): {' '.join(cmd)}")
+    return kb / 1024
 
 
 class Table:
