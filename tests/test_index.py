@@ -20,6 +20,8 @@ from hypothesis import strategies as st
 from chit import codec
 from chit.api import Chit
 from chit.fold import fold
+from chit.index_rows import ts_key
+from chit.index_search import second_at_or_below
 from chit.model import Project
 from chit.store import parse_log
 
@@ -173,6 +175,52 @@ def test_odd_timestamps_and_a_bad_header_agree_with_the_scan(api: Chit) -> None:
     assert_agrees(api, "odd", "headless")
     _outside_append(target, _message("odd and later"))
     assert_agrees(api, "odd")
+
+
+def _write(path: Path, text: str, ts: str) -> None:
+    with open(path, "ab") as handle:
+        handle.write(_message(text, ts))
+
+
+def test_messages_sharing_a_second_keep_the_order_of_the_scan(api: Chit) -> None:
+    """Row ids are seconds: a burst in one second takes the ids of later
+    seconds, and a later message then lands below it. Search still stops
+    only where nothing newer can follow, at every limit."""
+    late, burst, other = (session_file(api, api.create(title=None).id) for _ in range(3))
+    _write(late, "tick at second three", "2026-03-01T10:00:03.000000Z")
+    for n in range(6):  # one second, six messages: ids of seconds 1, 2, 4, 5, 6, 7
+        _write(burst, f"tick burst {n}", f"2026-03-01T10:00:01.{(n * 7) % 6:06d}Z")
+    _write(other, "tick at second two", "2026-03-01T10:00:02.500000Z")
+    _write(other, "tick again at second two", "2026-03-01T10:00:02.500000Z")  # the same timestamp twice
+    _write(late, "tick, before it all", "2026-03-01T09:59:59.999999Z")
+    _write(late, "tick, odd", "sometime")
+    scope = everything(api)
+    every = api.scan_search(scope, "tick")
+    assert len(every) == 11
+    for limit in [None, *range(0, 13)]:
+        assert api.search("tick", limit=limit) == every[:limit]
+    with sqlite3.connect(api.layout.index_file) as conn:
+        rows = conn.execute("SELECT rowid, ts FROM messages").fetchall()
+    for rowid, ts in rows:  # a message's second is never above its row id
+        key = ts_key(ts)
+        assert (rowid < 0) if key is None else key <= rowid
+
+
+@given(st.one_of(
+    st.datetimes().map(lambda d: d.strftime("%Y-%m-%dT%H:%M:%S.%fZ")),
+    st.sampled_from(["", "sometime", "2026-13-01T00:00:00.000000Z", "2026-01-01T00:00:00Z", "1969-12-31T23:59:59.999999Z", "9999-12-31T23:59:59.999999Z"]),
+    st.text(alphabet="0123456789-:TZ.", max_size=28),
+))
+def test_the_last_second_at_or_before_a_timestamp(ts: str) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    def canonical(second: int) -> str:
+        return (datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(seconds=second)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+    second = second_at_or_below(ts)
+    assert second == -1 or canonical(second) <= ts
+    if second + 1 <= ts_key("9999-12-31T23:59:59.000000Z"):  # type: ignore[operator]
+        assert canonical(second + 1) > ts
 
 
 # -- the index itself ------------------------------------------------------

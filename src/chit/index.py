@@ -16,10 +16,14 @@ Invariants:
 - the text index (FTS5 trigrams over casefolded words, `detail=none`) only
   proposes candidates; `chit.index_search` confirms each one against the
   message line in its file. Entries left behind by rewinds or rewrites are
-  never deleted (contentless tables cannot be) and can only cost time;
-- message row ids follow the message timestamps (microseconds × 1024 + a
-  counter), so "newest first" is the order of the row ids; a timestamp that
-  is not chit's canonical form gets a negative row id instead;
+  never deleted (contentless tables cannot be) and can only cost time.
+  Rows are written first and their text added afterwards, in row id order
+  (`chit.index_rows.drain`);
+- message row ids follow the message timestamps: a message's whole second
+  since 1970 is never above its row id (the first free id at or above it),
+  so "newest first" is nearly the order of the row ids, and exactly so
+  second by second; a timestamp that is not chit's canonical form gets a
+  negative row id instead;
 - writers serialise through SQLite (WAL; one write transaction per refresh
   step); a refresh that finds nothing changed only reads. A directory's
   mtime is recorded only once it is old enough to be trusted (a change in
@@ -28,7 +32,9 @@ Invariants:
 
 from __future__ import annotations
 
+import errno
 import os
+import re
 import stat
 import threading
 import time
@@ -38,18 +44,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from chit.index_rows import drain_session, forget, read_file
+from chit.index_rows import drain, forget, read_file
 from chit.paths import Layout
-from chit.store import FILE_MODE, UUID_RE, make_dir
+from chit.store import FILE_MODE, make_dir
 
 if TYPE_CHECKING:
     import sqlite3
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT = 30.0
 TRUST_AFTER_NS = 2_000_000_000
 COMMIT_EVERY = 1.0  # seconds of work per write transaction in a long build
 ORPHAN_SLACK = 50_000
+_SESSION_NAMES = re.compile(r"\0([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl(?=\0)")
 
 SCHEMA = """
 CREATE TABLE meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL) WITHOUT ROWID;
@@ -65,12 +72,13 @@ CREATE TABLE sessions(
 CREATE UNIQUE INDEX sessions_file ON sessions(slug, trash, id);
 CREATE INDEX sessions_recent ON sessions(trash, updated_at DESC, id);
 CREATE INDEX sessions_key ON sessions(key, slug) WHERE key IS NOT NULL;
+CREATE INDEX sessions_titled ON sessions(trash, folded_title, slug) WHERE folded_title IS NOT NULL;
 CREATE TABLE messages(
     rowid INTEGER PRIMARY KEY, sid INTEGER NOT NULL, pos INTEGER NOT NULL, mid TEXT NOT NULL,
     role TEXT NOT NULL, ts TEXT NOT NULL, turn INTEGER, off INTEGER NOT NULL, len INTEGER NOT NULL,
     fts INTEGER NOT NULL);
 CREATE UNIQUE INDEX messages_pos ON messages(sid, pos);
-CREATE INDEX messages_pending ON messages(sid) WHERE fts = 0;
+CREATE INDEX messages_pending ON messages(fts) WHERE fts = 0;
 """
 FTS_SCHEMA = (
     "CREATE VIRTUAL TABLE msgtext USING fts5(body, content='', detail=none, columnsize=0,"
@@ -100,6 +108,7 @@ class Index:
         self._conn: sqlite3.Connection | None = None
         self.lock = threading.RLock()
         self.orphans = 0
+        self.next_free: dict[int, int] = {}  # row id hints (chit.index_rows.allocate), per transaction
         self.has_text = True
 
     # -- connection -----------------------------------------------------
@@ -189,6 +198,7 @@ class Index:
         conn = self.conn
         conn.execute("BEGIN IMMEDIATE")
         self.orphans = 0
+        self.next_free.clear()
         try:
             yield conn
             if self.orphans:
@@ -207,21 +217,25 @@ class Index:
         Returns the snapshot and an open directory fd (None if missing)."""
         directory = self.layout.trash_dir(slug) if trash else self.layout.sessions_dir(slug)
         try:
-            dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
         except (FileNotFoundError, NotADirectoryError):
             return Snapshot(slug, trash, [], "", None), None
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise
+            return Snapshot(slug, trash, [], "", None), None  # a linked directory is never followed
         dir_mtime = os.fstat(dfd).st_mtime_ns
-        names = [n for n in os.listdir(dfd) if n.endswith(".jsonl") and UUID_RE.match(n[:-6])]
         files = []
-        for name in names:
+        numbers: list[int] = []
+        for session_id in _SESSION_NAMES.findall("\0" + "\0".join(os.listdir(dfd)) + "\0"):
             try:
-                st = os.stat(name, dir_fd=dfd, follow_symlinks=False)
+                st = os.stat(session_id + ".jsonl", dir_fd=dfd, follow_symlinks=False)
             except FileNotFoundError:
                 continue
             if stat.S_ISREG(st.st_mode):
-                files.append((name[:-6], st.st_size, st.st_mtime_ns, st.st_ino))
-        numbers = tuple(n for f in files for n in f[1:])
-        sig = f"{zlib.crc32(''.join(f[0] for f in files).encode())}:{hash(numbers)}:{len(files)}"
+                files.append((session_id, st.st_size, st.st_mtime_ns, st.st_ino))
+                numbers += files[-1][1:]
+        sig = f"{zlib.crc32(''.join(f[0] for f in files).encode())}:{hash(tuple(numbers))}:{len(files)}"
         trusted = dir_mtime if time.time_ns() - dir_mtime > TRUST_AFTER_NS else None
         return Snapshot(slug, trash, files, sig, trusted), dfd
 
@@ -235,7 +249,7 @@ class Index:
                 if self._conn is None and not self.exists() and not any(s.files for s, _ in snaps):
                     return False
                 for snap, dfd in snaps:
-                    self._refresh_dir(snap, dfd, text)
+                    self._refresh_dir(snap, dfd)
             finally:
                 for _, dfd in snaps:
                     if dfd is not None:
@@ -244,13 +258,13 @@ class Index:
                 self._drain()
             return True
 
-    def _refresh_dir(self, snap: Snapshot, dfd: int | None, text: bool) -> None:
+    def _refresh_dir(self, snap: Snapshot, dfd: int | None) -> None:
         trash = int(snap.trash)
         known = self.conn.execute("SELECT sig, mtime_ns FROM dirs WHERE slug = ? AND trash = ?", (snap.slug, trash)).fetchone()
         if known is None and dfd is None:
             return
         if known is None or known[0] != snap.sig:
-            self._sync(snap, dfd, text)
+            self._sync(snap, dfd)
         elif known[1] != snap.mtime_ns and snap.mtime_ns is not None:
             with self.writing() as conn:
                 conn.execute("UPDATE dirs SET mtime_ns = ? WHERE slug = ? AND trash = ?", (snap.mtime_ns, snap.slug, trash))
@@ -265,7 +279,7 @@ class Index:
         row = self.conn.execute("SELECT mtime_ns FROM dirs WHERE slug = ? AND trash = 0", (slug,)).fetchone()
         return row is not None and row[0] == mtime
 
-    def _sync(self, snap: Snapshot, dfd: int | None, text: bool) -> None:
+    def _sync(self, snap: Snapshot, dfd: int | None) -> None:
         trash = int(snap.trash)
         rows = {
             r[0]: r[1:]
@@ -282,7 +296,7 @@ class Index:
                 started = time.monotonic()
                 while todo and time.monotonic() - started < COMMIT_EVERY:
                     assert dfd is not None
-                    read_file(self, dfd, snap.slug, trash, todo.pop(), text)
+                    read_file(self, dfd, snap.slug, trash, todo.pop())
                 if todo:
                     continue
                 for session_id in rows:  # gone from the directory
@@ -295,14 +309,14 @@ class Index:
 
     # -- text -----------------------------------------------------------
     def _drain(self) -> None:
-        """Add the text of messages indexed without it (by a listing)."""
+        """Add the text of every message indexed without it, oldest row id first."""
         conn = self.conn
-        pending = [r[0] for r in conn.execute("SELECT DISTINCT sid FROM messages WHERE fts = 0")]
-        while pending:
+        more = conn.execute("SELECT 1 FROM messages WHERE fts = 0 LIMIT 1").fetchone() is not None
+        while more:
             with self.writing():
                 started = time.monotonic()
-                while pending and time.monotonic() - started < COMMIT_EVERY:
-                    drain_session(self, pending.pop())
+                while (more := drain(self)) and time.monotonic() - started < COMMIT_EVERY:
+                    pass
         orphans = conn.execute("SELECT v FROM meta WHERE k = 'orphans'").fetchone()
         if orphans is not None and orphans[0] > ORPHAN_SLACK:
             live = conn.execute("SELECT count(*) FROM messages").fetchone()[0]

@@ -9,10 +9,16 @@ Invariants:
   state (`chit.index_fold`);
 - a message row records the byte offset and length of its line, so its
   text can always be read back from the file (`read_record`);
-- row ids: `ts_key` maps chit's canonical timestamps strictly increasingly
-  to multiples of 1024 (a counter takes the rest); other timestamps get
-  negative row ids. The text index sees `fts_body`: casefolded text, or a
-  long text's set of casefolded words (queries only use in-word trigrams).
+- row ids: a message with a canonical timestamp (1970 or later) gets the
+  first free row id at or above `ts_key(ts)`, its whole seconds since the
+  epoch; so a message's second is never after its row id (see
+  `chit.index_search` for how search stops). Dense, time-ordered row ids
+  keep the text index small (its lists store row id gaps). Other
+  timestamps get negative row ids;
+- text is added by `drain`, in row id order (FTS5 writes a new segment
+  whenever a row id is not above the last one), and only ever sees
+  `fts_body`: casefolded text, or a long text's set of casefolded words
+  (queries only use in-word trigrams).
 """
 
 from __future__ import annotations
@@ -35,12 +41,13 @@ if TYPE_CHECKING:
     from chit.index import Index
 
 WORDS_ABOVE = 2048  # longer texts are indexed as their set of distinct words
+DRAIN_CHUNK = 2000  # messages whose text is added per step, in row id order
+OPEN_FILES = 64
 STATE_COLUMNS = (
     "version, project, created_at, updated_at, key, parent_id, manual_title, first_title,"
     " tags, state, deleted_at, messages, turns"
 )
 _TS = re.compile(r"(\d{4})-(\d\d)-(\d\d)T([01]\d|2[0-3]):([0-5]\d):([0-5]\d)\.(\d{6})Z\Z")
-_TS_MAX = (1 << 63) // 1024 - 1
 
 
 @lru_cache(maxsize=4096)
@@ -52,17 +59,16 @@ def _epoch_day(text: str) -> int | None:
 
 
 def ts_key(ts: str) -> int | None:
-    """The row-id base of a canonical timestamp: strictly increasing with
-    the text order of canonical timestamps; None for any other text."""
+    """The lowest row id of a message with this timestamp: its whole seconds
+    since 1970 (so non-decreasing with the text order of canonical
+    timestamps); None for any other text or an earlier time."""
     match = _TS.match(ts)
     if match is None:
         return None
     day = _epoch_day(ts[:10])
-    if day is None:
+    if day is None or day < 0:
         return None
-    seconds = ((day * 24 + int(match[4])) * 60 + int(match[5])) * 60 + int(match[6])
-    micros = seconds * 1_000_000 + int(match[7])
-    return micros * 1024 if -_TS_MAX < micros < _TS_MAX else None
+    return ((day * 24 + int(match[4])) * 60 + int(match[5])) * 60 + int(match[6])
 
 
 def fts_body(content: str) -> str:
@@ -72,27 +78,29 @@ def fts_body(content: str) -> str:
 
 
 def allocate(index: Index, ts: str) -> int:
-    """A free message row id that sorts `ts` among the others."""
+    """A free message row id: the first at or above `ts_key(ts)`, else
+    (odd timestamps) below every other."""
     conn = index.conn
     base = ts_key(ts)
-    if base is not None:
-        top = conn.execute("SELECT max(rowid) FROM messages WHERE rowid BETWEEN ? AND ?", (base, base + 1023)).fetchone()[0]
-        if top is None:
-            return base
-        if top < base + 1023:
-            return int(top) + 1
-    low = conn.execute("SELECT min(rowid) FROM messages").fetchone()[0]
-    return min(int(low or 0), 0) - 1
+    if base is None:
+        low = conn.execute("SELECT min(rowid) FROM messages").fetchone()[0]
+        return min(int(low or 0), 0) - 1
+    key = index.next_free.get(base, base)  # any free id at or above base will do
+    for (taken,) in conn.execute("SELECT rowid FROM messages WHERE rowid >= ? ORDER BY rowid", (key,)):
+        if taken != key:
+            break
+        key += 1
+    index.next_free[base] = key + 1
+    return key
 
 
 class _Stack:
-    """The live messages of one session as `messages` rows (and text)."""
+    """The live messages of one session as `messages` rows (their text waits for `drain`)."""
 
-    def __init__(self, index: Index, sid: int, size: int, text: bool) -> None:
+    def __init__(self, index: Index, sid: int, size: int) -> None:
         self.index = index
         self.sid = sid
         self.size = size
-        self.text = text
         self.off = 0
         self.len = 0
 
@@ -100,11 +108,9 @@ class _Stack:
         conn = self.index.conn
         rowid = allocate(self.index, record["ts"])
         conn.execute(
-            "INSERT INTO messages VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (rowid, self.sid, self.size, record["id"], record["role"], record["ts"], turn, self.off, self.len, int(self.text)),
+            "INSERT INTO messages VALUES (?,?,?,?,?,?,?,?,?,0)",
+            (rowid, self.sid, self.size, record["id"], record["role"], record["ts"], turn, self.off, self.len),
         )
-        if self.text:
-            conn.execute("INSERT INTO msgtext(rowid, body) VALUES (?, ?)", (rowid, fts_body(record["content"])))
         self.size += 1
 
     def truncate(self, keep: int) -> int | None:
@@ -134,7 +140,7 @@ def forget(index: Index, slug: str, trash: int, session_id: str) -> None:
         index.conn.execute("DELETE FROM sessions WHERE sid = ?", (row[0],))
 
 
-def read_file(index: Index, dfd: int, slug: str, trash: int, session_id: str, text: bool) -> None:
+def read_file(index: Index, dfd: int, slug: str, trash: int, session_id: str) -> None:
     """Bring one session's row up to date with its file (in a write transaction)."""
     conn = index.conn
     try:
@@ -178,7 +184,7 @@ def read_file(index: Index, dfd: int, slug: str, trash: int, session_id: str, te
         else:
             sid = row[0]
             drop_messages(index, sid)
-    stack = _Stack(index, sid, state.messages, text and index.has_text)
+    stack = _Stack(index, sid, state.messages)
     version = state.version
     while pos < end:
         newline = data.index(b"\n", pos)
@@ -205,31 +211,60 @@ def read_file(index: Index, dfd: int, slug: str, trash: int, session_id: str, te
     )
 
 
-def drain_session(index: Index, sid: int) -> None:
-    """Add the text of one session's messages that were indexed without it."""
+def drain(index: Index) -> bool:
+    """Add the text of up to DRAIN_CHUNK messages indexed without it, lowest
+    row id first (in a write transaction). False when none was left. A
+    session whose file no longer holds its rows loses them, and its row, so
+    that the next refresh reads it again (its file has changed)."""
     conn = index.conn
-    where = conn.execute("SELECT slug, trash, id FROM sessions WHERE sid = ?", (sid,)).fetchone()
-    rows = conn.execute("SELECT rowid, mid, off, len FROM messages WHERE sid = ? AND fts = 0", (sid,)).fetchall()
-    if where is None or not rows:
-        return
+    rows = conn.execute(
+        "SELECT rowid, sid, mid, off, len FROM messages WHERE fts = 0 ORDER BY rowid LIMIT ?", (DRAIN_CHUNK,)
+    ).fetchall()
+    if not rows:
+        return False
+    files: dict[int, int] = {}
+    stale: set[int] = set()
+    try:
+        for rowid, sid, mid, off, length in rows:
+            if sid in stale:
+                continue
+            fd = files.get(sid)
+            if fd is None:
+                if len(files) >= OPEN_FILES:
+                    _close_all(files)
+                fd = files[sid] = _open_session(index, sid)
+            record = read_record(fd, off, length) if fd >= 0 else None
+            if record is None or record.get("id") != mid:
+                stale.add(sid)
+                continue
+            conn.execute("INSERT INTO msgtext(rowid, body) VALUES (?, ?)", (rowid, fts_body(record["content"])))
+    finally:
+        _close_all(files)
+    conn.execute("UPDATE messages SET fts = 1 WHERE fts = 0 AND rowid BETWEEN ? AND ?", (rows[0][0], rows[-1][0]))
+    for sid in stale:
+        drop_messages(index, sid)
+        conn.execute("DELETE FROM sessions WHERE sid = ?", (sid,))
+    return True
+
+
+def _open_session(index: Index, sid: int) -> int:
+    """A read-only fd on the file of session row `sid`, or -1."""
+    where = index.conn.execute("SELECT slug, trash, id FROM sessions WHERE sid = ?", (sid,)).fetchone()
+    if where is None:
+        return -1
     layout = index.layout
     path = layout.trash_file(where[0], where[2]) if where[1] else layout.session_file(where[0], where[2])
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        return os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError:
-        fd = -1
-    try:
-        for rowid, mid, off, length in rows:
-            record = read_record(fd, off, length) if fd >= 0 else None
-            if record is None or record.get("id") != mid:  # rewritten since: read it again next time
-                drop_messages(index, sid)
-                conn.execute("DELETE FROM sessions WHERE sid = ?", (sid,))
-                return
-            conn.execute("INSERT INTO msgtext(rowid, body) VALUES (?, ?)", (rowid, fts_body(record["content"])))
-        conn.execute("UPDATE messages SET fts = 1 WHERE sid = ? AND fts = 0", (sid,))
-    finally:
+        return -1
+
+
+def _close_all(files: dict[int, int]) -> None:
+    for fd in files.values():
         if fd >= 0:
             os.close(fd)
+    files.clear()
 
 
 def read_record(fd: int, off: int, length: int) -> dict[str, Any] | None:

@@ -7,10 +7,13 @@ Invariants:
 - search: the text index only proposes candidates; a message is a hit only
   after its line, read back from the session file, passes the same
   casefold substring rule, and its snippet comes from that text.
-  Candidates stream newest first (row ids follow timestamps); reading stops
-  only once `limit` hits are held and no later candidate can be as new as
-  the last of them. A line that no longer is the message its row names (a
-  rewrite raced the search) raises `Stale`: refresh and ask again;
+  Candidates stream by row id, highest first; a message's second is never
+  above its row id (`chit.index_rows.allocate`), so once `limit` hits are
+  held, reading stops at the first row id below the second of the last of
+  them (`second_at_or_below`): that candidate and every later one are
+  older than it. A line that no
+  longer is the message its row names (a rewrite raced the search) raises
+  `Stale`: refresh and ask again;
 - order: newest first; equal timestamps by session id, project, then the
   manual-title hit before the session's messages in their order.
 """
@@ -20,16 +23,19 @@ from __future__ import annotations
 import heapq
 import os
 from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import orjson
 
 from chit.index import Index
-from chit.index_rows import read_record
+from chit.index_rows import read_record, ts_key
 from chit.model import Project, SearchHit, SessionSummary, derive_title
 from chit.service.snippets import find_folded, make_snippet
 
 MAX_GRAMS = 16
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_LAST_SECOND = int((datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc) - _EPOCH).total_seconds())
 
 
 class Stale(Exception):
@@ -114,7 +120,7 @@ def match_expression(folded_query: str) -> str | None:
 
 _COLUMNS = (
     "m.pos, m.mid, m.role, m.ts, m.turn, m.off, m.len, s.sid, s.slug, s.id, s.project, s.updated_at,"
-    " s.manual_title, s.first_title"
+    " s.manual_title, s.first_title, m.rowid"
 )
 
 
@@ -145,28 +151,33 @@ def search(
                 hit = _hit(projects[slug], sid, key, manual, updated, None, None, None, updated, make_snippet(manual, *span))
                 found.append((hit, -1))
     match = match_expression(folded_query) if index.has_text else None
+    # CROSS JOIN fixes the join order: candidates come by row id (text matches,
+    # else every message), never sorted all at once
     if match is not None:
-        source = f"FROM msgtext JOIN messages m ON m.rowid = msgtext.rowid JOIN sessions s ON s.sid = m.sid WHERE msgtext MATCH ? AND s.trash = 0 AND {where}"
+        source = (
+            "FROM msgtext CROSS JOIN messages m ON m.rowid = msgtext.rowid CROSS JOIN sessions s ON s.sid = m.sid"
+            f" WHERE msgtext MATCH ? AND s.trash = 0 AND {where}"
+        )
         odd_sql = f"SELECT {_COLUMNS} {source} AND msgtext.rowid < 0"
         stream_sql = f"SELECT {_COLUMNS} {source} AND msgtext.rowid >= 0 ORDER BY msgtext.rowid DESC"
         params = [match, *params]
     else:
-        source = f"FROM messages m JOIN sessions s ON s.sid = m.sid WHERE s.trash = 0 AND {where}"
+        source = f"FROM messages m CROSS JOIN sessions s ON s.sid = m.sid WHERE s.trash = 0 AND {where}"
         odd_sql = f"SELECT {_COLUMNS} {source} AND m.rowid < 0"
         stream_sql = f"SELECT {_COLUMNS} {source} AND m.rowid >= 0 ORDER BY m.rowid DESC"
     files = _Files(index)
     try:
         for row in conn.execute(odd_sql, params).fetchall():
             _check(row, files, projects, folded_query, found)
-        threshold: str | None = None
+        stop_below: int | None = None
         for row in conn.execute(stream_sql, params):
             if limit is not None and len(found) >= limit:
-                if threshold is None:
-                    threshold = heapq.nlargest(limit, (h.ts for h, _ in found))[-1]
-                if row[3] < threshold:
+                if stop_below is None:
+                    stop_below = second_at_or_below(heapq.nlargest(limit, (h.ts for h, _ in found))[-1])
+                if row[-1] < stop_below:
                     break
             if _check(row, files, projects, folded_query, found):
-                threshold = None
+                stop_below = None
     finally:
         files.close()
     found.sort(key=lambda pair: (pair[0].id, pair[0].project, pair[1]))
@@ -175,9 +186,27 @@ def search(
     return hits if limit is None else hits[:limit]
 
 
+def second_at_or_below(ts: str) -> int:
+    """The last second (since 1970) whose canonical timestamp sorts at or
+    before `ts`; -1 if none. A row id below it belongs to a message whose
+    timestamp sorts before `ts`: its second is at most the row id, and the
+    next second already sorts at or before `ts`."""
+    key = ts_key(ts)
+    if key is not None:
+        return key
+    low, high = -1, _LAST_SECOND + 1  # canonical(low) <= ts < canonical(high), -1 and the end as sentinels
+    while high - low > 1:
+        middle = (low + high) // 2
+        if (_EPOCH + timedelta(seconds=middle)).strftime("%Y-%m-%dT%H:%M:%S.000000Z") <= ts:
+            low = middle
+        else:
+            high = middle
+    return low
+
+
 def _check(row: Sequence[Any], files: _Files, projects: dict[str, Project], folded_query: str, found: list[tuple[SearchHit, int]]) -> bool:
     """Confirm one candidate against its line in the file; True if a hit."""
-    pos, mid, role, ts, turn, off, length, sid, slug, session_id, key, updated, manual, first = row
+    pos, mid, role, ts, turn, off, length, sid, slug, session_id, key, updated, manual, first, _ = row
     record = read_record(files.fd(sid, slug, session_id), off, length)
     if record is None or record.get("id") != mid:
         raise Stale(f"session {session_id[:8]} changed during the search")
