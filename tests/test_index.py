@@ -51,6 +51,11 @@ def index_row(api: Chit, session_id: str) -> tuple[int, int, int, int]:
     return tuple(row)  # type: ignore[return-value]
 
 
+def index_rows_of(api: Chit, session_id: str) -> int:
+    with sqlite3.connect(api.layout.index_file) as conn:
+        return int(conn.execute("SELECT count(*) FROM sessions WHERE id = ?", (session_id,)).fetchone()[0])
+
+
 def session_file(api: Chit, session_id: str) -> Path:
     return api.layout.session_file(api.locate(session_id).slug, session_id)
 
@@ -204,6 +209,25 @@ def test_messages_sharing_a_second_keep_the_order_of_the_scan(api: Chit) -> None
     for rowid, ts in rows:  # a message's second is never above its row id
         key = ts_key(ts)
         assert (rowid < 0) if key is None else key <= rowid
+
+
+def test_a_file_rewritten_between_its_rows_and_its_text_is_read_again(api: Chit) -> None:
+    from chit.index_rows import drain
+
+    s = api.create(title=None)
+    with open(session_file(api, s.id), "ab") as handle:
+        handle.write(b'{"type": "message", "broken\n')
+    for n in range(3):
+        api.append(s.id, "user", f"draft words {n}")
+    api.rewind(s.id, 0)
+    assert api.list()[0].messages == 1  # rows written, their text not yet
+    api.compact(s.id)  # rewritten without the corrupt line: the rows' offsets point elsewhere
+    with api.index.writing():
+        while drain(api.index):
+            pass
+    assert index_rows_of(api, s.id) == 0  # dropped, to be read again
+    assert_agrees(api, "draft", "words 0")
+    assert [h.snippet for h in api.search("words")] == ["draft words 0"]
 
 
 @given(st.one_of(
