@@ -211,6 +211,22 @@ def test_messages_sharing_a_second_keep_the_order_of_the_scan(api: Chit) -> None
         assert (rowid < 0) if key is None else key <= rowid
 
 
+def test_a_fork_of_a_packed_stretch_of_time_agrees(api: Chit) -> None:
+    """Ten messages a second: their row ids run past their seconds, and a
+    fork repeats every timestamp on top of them."""
+    s = api.create(title=None)
+    with open(session_file(api, s.id), "ab") as handle:
+        for n in range(60):
+            handle.write(_message(f"packed {n}", f"2026-03-01T10:00:{n // 10:02d}.{n % 10:06d}Z"))
+    api.list()
+    api.fork(s.id, title="copy")
+    api.rewind(s.id, 3)
+    every = api.scan_search(everything(api), "packed")
+    assert len(every) == 64
+    for limit in (None, 1, 5, 25, 70):
+        assert api.search("packed", limit=limit) == every[:limit]
+
+
 def test_a_file_rewritten_between_its_rows_and_its_text_is_read_again(api: Chit) -> None:
     from chit.index_rows import drain
 

@@ -20,7 +20,7 @@ Invariants:
   Rows are written first and their text added afterwards, in row id order
   (`chit.index_rows.drain`);
 - message row ids follow the message timestamps: a message's whole second
-  since 1970 is never above its row id (the first free id at or above it),
+  since 1970 is never above its row id (a free id at or above it),
   so "newest first" is nearly the order of the row ids, and exactly so
   second by second; a timestamp that is not chit's canonical form gets a
   negative row id instead;
@@ -108,7 +108,7 @@ class Index:
         self._conn: sqlite3.Connection | None = None
         self.lock = threading.RLock()
         self.orphans = 0
-        self.next_free: dict[int, int] = {}  # row id hints (chit.index_rows.allocate), per transaction
+        self.taken_run: tuple[int, int] | None = None  # row ids known taken (chit.index_rows.allocate), per transaction
         self.has_text = True
 
     # -- connection -----------------------------------------------------
@@ -198,7 +198,7 @@ class Index:
         conn = self.conn
         conn.execute("BEGIN IMMEDIATE")
         self.orphans = 0
-        self.next_free.clear()
+        self.taken_run = None
         try:
             yield conn
             if self.orphans:

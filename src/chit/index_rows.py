@@ -9,8 +9,8 @@ Invariants:
   state (`chit.index_fold`);
 - a message row records the byte offset and length of its line, so its
   text can always be read back from the file (`read_record`);
-- row ids: a message with a canonical timestamp (1970 or later) gets the
-  first free row id at or above `ts_key(ts)`, its whole seconds since the
+- row ids: a message with a canonical timestamp (1970 or later) gets a
+  free row id at or above `ts_key(ts)`, its whole seconds since the
   epoch; so a message's second is never after its row id (see
   `chit.index_search` for how search stops). Dense, time-ordered row ids
   keep the text index small (its lists store row id gaps). Other
@@ -78,19 +78,25 @@ def fts_body(content: str) -> str:
 
 
 def allocate(index: Index, ts: str) -> int:
-    """A free message row id: the first at or above `ts_key(ts)`, else
+    """A free message row id: at or above `ts_key(ts)` (the first free one
+    but for ids freed earlier in this transaction), else
     (odd timestamps) below every other."""
     conn = index.conn
     base = ts_key(ts)
     if base is None:
         low = conn.execute("SELECT min(rowid) FROM messages").fetchone()[0]
         return min(int(low or 0), 0) - 1
-    key = index.next_free.get(base, base)  # any free id at or above base will do
+    # Any free id at or above base will do. `taken_run` (first, last): ids
+    # known taken in this transaction, so that messages of a packed stretch
+    # of time (several a second, a fork of them) do not each walk it again.
+    run = index.taken_run
+    within = run is not None and run[0] <= base <= run[1] + 1
+    key = run[1] + 1 if run is not None and within else base
     for (taken,) in conn.execute("SELECT rowid FROM messages WHERE rowid >= ? ORDER BY rowid", (key,)):
         if taken != key:
             break
         key += 1
-    index.next_free[base] = key + 1
+    index.taken_run = (run[0] if run is not None and within else base, key)
     return key
 
 
