@@ -41,3 +41,12 @@ def acquire(fd: int, what: str, timeout: float) -> None:
                 raise Locked(f"{what} is locked by another chit process (waited {timeout:g}s)") from None
             time.sleep(delay)
             delay = min(delay * 2, 0.02)
+
+
+def try_acquire(fd: int) -> bool:
+    """Take an exclusive lock on `fd` if it is free now; False if it is held."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True

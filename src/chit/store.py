@@ -9,7 +9,8 @@ Invariants:
 - an append never glues itself to a torn last line: it terminates it first;
 - readers never trust a torn last line and never fail on a corrupt line;
   they set it aside as a `LogIssue`;
-- symlinks are never followed into or out of the store (O_NOFOLLOW);
+- symlinks are never followed into or out of the store (O_NOFOLLOW on
+  files, `no_links` on the directories below the home);
 - files are created 0600 and directories 0700 whatever the umask;
 - session ids are validated as UUIDs before they become path parts.
 """
@@ -20,6 +21,7 @@ import errno
 import os
 import re
 import secrets
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,40 +31,24 @@ from typing import Any
 import orjson
 
 from chit import codec, lock
-from chit.errors import ChitError, InvalidData, NotFound, ReadOnly, StorageError
+from chit.errors import InvalidData, NotFound, ReadOnly
+from chit.files import DIR_MODE as DIR_MODE
+from chit.files import FILE_MODE as FILE_MODE
+from chit.files import cut_back, fsync_dir, write_all
+from chit.files import make_dir as make_dir
+from chit.files import os_errors as os_errors
+from chit.files import remove_dirs as remove_dirs
+from chit.files import write_atomic as write_atomic
 from chit.model import LogIssue, format_ts
 from chit.paths import Layout
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-FILE_MODE = 0o600
-DIR_MODE = 0o700
 DURABILITY_ENV = "CHIT_DURABILITY"
 
 
 def durability_fsync() -> bool:
     """`CHIT_DURABILITY=flush` skips fsync (faster, not crash-safe); default fsync."""
     return os.environ.get(DURABILITY_ENV, "fsync").strip().lower() != "flush"
-
-
-@contextmanager
-def os_errors(action: str) -> Iterator[None]:
-    """Turn file-system refusals into one-line `StorageError`s."""
-    try:
-        yield
-    except ChitError:
-        raise
-    except OSError as exc:
-        reasons = {
-            errno.ENOSPC: "no space left on device",
-            errno.EDQUOT: "disk quota exceeded",
-            errno.EROFS: "read-only file system",
-            errno.EACCES: "permission denied",
-            errno.EPERM: "operation not permitted",
-            errno.ELOOP: "refusing to follow a symbolic link",
-        }
-        reason = reasons.get(exc.errno or 0, exc.strerror or str(exc))
-        where = f" ({exc.filename})" if exc.filename else ""
-        raise StorageError(f"cannot {action}: {reason}{where}") from None
 
 
 @dataclass
@@ -84,64 +70,10 @@ def check_session_id(session_id: str) -> str:
     return session_id
 
 
-def make_dir(path: Path) -> None:
-    """mkdir -p with 0700 on every directory chit creates."""
-    missing = []
-    probe = path
-    while not probe.exists():
-        missing.append(probe)
-        probe = probe.parent
-    for directory in reversed(missing):
-        try:
-            os.mkdir(directory, DIR_MODE)
-        except FileExistsError:
-            continue
-        os.chmod(directory, DIR_MODE)
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_atomic(path: Path, data: bytes, durable: bool = True) -> None:
-    """Replace `path` with `data`: temp file beside it, fsync, rename."""
-    make_dir(path.parent)
-    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
-    try:
-        os.fchmod(fd, FILE_MODE)
-        _write_all(fd, data)
-        if durable:
-            os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        tmp.unlink(missing_ok=True)
-        raise
-    os.close(fd)
-    try:
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    if durable:
-        fsync_dir(path.parent)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
-
-
 def _open_nofollow(path: Path, flags: int) -> int:
     try:
         return os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         raise NotFound(f"session file is gone: {path.name}") from None
     except OSError as exc:
         if exc.errno == errno.ELOOP:
@@ -168,6 +100,8 @@ def parse_log(session_id: str, data: bytes, project_key: str, mtime_ns: int = 0)
                 start = 1
             else:
                 issues.append(LogIssue(1, "missing header"))
+    if not data:
+        issues.append(LogIssue(1, "empty file (no header)"))
     if header is None:
         header = {
             "type": "session",
@@ -212,7 +146,7 @@ def _first_line(fd: int) -> bytes:
 def _subdirs(directory: Path) -> list[str]:
     try:
         entries = os.scandir(directory)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return []
     with entries:
         return sorted(e.name for e in entries if e.is_dir(follow_symlinks=False))
@@ -253,9 +187,13 @@ class LockedSession:
             size = os.fstat(self.fd).st_size
             if size and os.pread(self.fd, 1, size - 1) != b"\n":
                 data = b"\n" + data  # close a torn last line so it stays alone
-            _write_all(self.fd, data)
-            if self._store.durable:
-                os.fsync(self.fd)
+            try:
+                write_all(self.fd, data)
+                if self._store.durable:
+                    os.fsync(self.fd)
+            except BaseException:
+                cut_back(self.fd, size)  # a failed append (full disk…) leaves no partial line
+                raise
 
     def rewrite(self, records: list[dict[str, Any]]) -> None:
         with os_errors("rewrite the session"):
@@ -275,10 +213,29 @@ class Store:
     def trash_slugs(self) -> list[str]:
         return _subdirs(self.layout.trash)
 
+    def no_links(self, path: Path) -> None:
+        """Refuse a path that passes through a symbolic link between the
+        home (which may itself be one) and its last part: a link planted in
+        the store never leads chit to read or write outside it."""
+        try:
+            parts = path.parent.relative_to(self.layout.home).parts
+        except ValueError:
+            return
+        probe = self.layout.home
+        for part in parts:
+            probe = probe / part
+            try:
+                linked = stat.S_ISLNK(os.lstat(probe).st_mode)
+            except (FileNotFoundError, NotADirectoryError):
+                return  # the rest does not exist yet: make_dir creates real directories
+            if linked:
+                raise InvalidData(f"refusing to follow a symbolic link: {probe}")
+
     def read_json(self, path: Path) -> Any:
         try:
+            self.no_links(path)
             fd = _open_nofollow(path, os.O_RDONLY)
-        except NotFound:
+        except (NotFound, InvalidData):
             return None
         try:
             with os.fdopen(fd, "rb") as handle:
@@ -288,6 +245,7 @@ class Store:
 
     def write_json(self, path: Path, value: Any) -> None:
         with os_errors("write " + path.name):
+            self.no_links(path)
             write_atomic(path, orjson.dumps(value, option=orjson.OPT_INDENT_2) + b"\n", self.durable)
 
     @contextmanager
@@ -295,6 +253,7 @@ class Store:
         """Serialise project-wide decisions (unique keys, current session)."""
         directory = self.layout.project_dir(slug)
         with os_errors("lock the project"):
+            self.no_links(directory / ".lock")
             make_dir(directory)
             fd = _open_nofollow(directory / ".lock", os.O_RDWR | os.O_CREAT)
             os.fchmod(fd, FILE_MODE)
@@ -308,8 +267,11 @@ class Store:
     def session_ids(self, slug: str, trash: bool = False) -> list[str]:
         directory = self.layout.trash_dir(slug) if trash else self.layout.sessions_dir(slug)
         try:
+            self.no_links(directory / "_")
             entries = os.scandir(directory)
-        except FileNotFoundError:
+        except InvalidData:
+            return []  # a linked directory is not listed (doctor reports it)
+        except (FileNotFoundError, NotADirectoryError):
             return []
         with entries:
             return [
@@ -320,27 +282,35 @@ class Store:
 
     def session_path(self, slug: str, session_id: str, trash: bool = False) -> Path:
         check_session_id(session_id)
-        if trash:
-            return self.layout.trash_file(slug, session_id)
-        return self.layout.session_file(slug, session_id)
+        path = self.layout.trash_file(slug, session_id) if trash else self.layout.session_file(slug, session_id)
+        self.no_links(path)
+        return path
 
     def exists(self, slug: str, session_id: str, trash: bool = False) -> bool:
-        return self.session_path(slug, session_id, trash).is_file()
+        try:
+            return self.session_path(slug, session_id, trash).is_file()
+        except InvalidData:
+            return False
 
     def create(self, slug: str, session_id: str, records: list[dict[str, Any]]) -> Path:
         """Write a new session file whole; refuses if the id is taken."""
         path = self.session_path(slug, session_id)
         with os_errors("create the session"):
-            make_dir(path.parent)
+            created = make_dir(path.parent)
             tmp = path.parent / f".{session_id}.{secrets.token_hex(6)}.tmp"
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
             try:
-                os.fchmod(fd, FILE_MODE)
-                _write_all(fd, codec.encode_many(records))
-                if self.durable:
-                    os.fsync(fd)
-            finally:
-                os.close(fd)
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
+                try:
+                    os.fchmod(fd, FILE_MODE)
+                    write_all(fd, codec.encode_many(records))
+                    if self.durable:
+                        os.fsync(fd)
+                finally:
+                    os.close(fd)
+            except BaseException:
+                tmp.unlink(missing_ok=True)  # a full disk leaves nothing behind
+                remove_dirs(created)
+                raise
             try:
                 os.link(tmp, path)
             except FileExistsError:
@@ -401,6 +371,29 @@ class Store:
                 return
             finally:
                 os.close(fd)
+
+    def temp_owner_gone(self, slug: str, name: str) -> bool:
+        """Whether no writer can still own temp file `name` of a sessions
+        directory: the lock its writer holds while the file exists (the
+        session's for a rewrite, `.<id>.jsonl.<hex>.tmp`; the project's for
+        a new session, `.<id>.<hex>.tmp`) is free right now."""
+        parts = name.split(".")
+        if len(parts) == 5 and parts[0] == "" and parts[2] == "jsonl" and UUID_RE.match(parts[1]):
+            guard = self.session_path(slug, parts[1])
+        elif len(parts) == 4 and parts[0] == "" and UUID_RE.match(parts[1]):
+            guard = self.layout.project_dir(slug) / ".lock"
+        else:
+            return False
+        try:
+            fd = _open_nofollow(guard, os.O_RDONLY)
+        except NotFound:
+            return True  # no session or project lock file: nobody can hold it
+        except (InvalidData, OSError):
+            return False
+        try:
+            return lock.try_acquire(fd)
+        finally:
+            os.close(fd)
 
     def move(self, source: Path, target: Path) -> None:
         """Rename a session file between sessions/ and trash/ (never overwrites)."""

@@ -15,6 +15,7 @@ import stat
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 from chit import codec
@@ -134,7 +135,8 @@ class LifecycleOps(SessionOps):
         if target.exists():
             raise Conflict(f"session {session_id[:8]} exists both in the trash and in its project")
         with self.store.locked(slug, session_id, project.key, trash=True) as held:
-            held.append([{"type": "restore", "ts": now()}])
+            if not held.read().read_only:  # a newer chit's file goes back as it is
+                held.append([{"type": "restore", "ts": now()}])
             self.store.move(held.path, target)
         return self.read_session(project, session_id)
 
@@ -206,6 +208,11 @@ class LifecycleOps(SessionOps):
             directory = self.layout.sessions_dir(slug)
             if self.projects.get(slug) is None:
                 report.findings.append(Finding(self._rel(self.layout.project_file(slug)), None, "missing or unreadable project.json"))
+            if directory.is_symlink():  # never followed; removing it removes only the link
+                if repair:
+                    directory.unlink()
+                report.findings.append(Finding(self._rel(directory), None, "symbolic link in the store (never followed)", repair))
+                continue
             if not directory.is_dir():
                 continue
             for entry in sorted(os.scandir(directory), key=lambda e: e.name):
@@ -225,10 +232,13 @@ class LifecycleOps(SessionOps):
             report.findings.append(Finding(rel, None, "symbolic link in the store (never followed)", repair))
             return
         if entry.name.endswith(".tmp"):
-            stale = time.time() - entry.stat().st_mtime > 60
-            if repair and stale:
-                os.unlink(path)
-            report.findings.append(Finding(rel, None, "leftover temporary file", repair and stale))
+            # left by a writer that died, once the lock it wrote under is free
+            stale = repair and (
+                time.time() - entry.stat().st_mtime > 60 or self.store.temp_owner_gone(project.slug, entry.name)
+            )
+            if stale:
+                Path(path).unlink(missing_ok=True)  # or renamed into place just now
+            report.findings.append(Finding(rel, None, "leftover temporary file", stale))
             return
         session_id = entry.name[:-6]
         if not entry.name.endswith(".jsonl") or not UUID_RE.match(session_id):

@@ -1,0 +1,128 @@
+"""File-system primitives under the store: private modes, mkdir -p that
+can be undone, atomic replace, whole writes, and OS refusals turned into
+one-line `StorageError`s.
+
+Invariants: files are created 0600 and directories 0700 whatever the
+umask; `write_atomic` leaves either the old file or the new one (temp file
+in the same directory, fsync, rename, fsync of the directory), and when it
+fails it leaves no temp file and no directory it created.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from chit.errors import ChitError, StorageError
+
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+
+
+@contextmanager
+def os_errors(action: str) -> Iterator[None]:
+    """Turn file-system refusals into one-line `StorageError`s."""
+    try:
+        yield
+    except ChitError:
+        raise
+    except OSError as exc:
+        reasons = {
+            errno.ENOSPC: "no space left on device",
+            errno.EDQUOT: "disk quota exceeded",
+            errno.EROFS: "read-only file system",
+            errno.EACCES: "permission denied",
+            errno.EPERM: "operation not permitted",
+            errno.ELOOP: "refusing to follow a symbolic link",
+        }
+        reason = reasons.get(exc.errno or 0, exc.strerror or str(exc))
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise StorageError(f"cannot {action}: {reason}{where}") from None
+
+
+def make_dir(path: Path) -> list[Path]:
+    """mkdir -p with 0700 on every directory chit creates; returns those it
+    created, outermost first (for `remove_dirs` when the write then fails)."""
+    missing = []
+    probe = path
+    while not probe.exists():
+        missing.append(probe)
+        probe = probe.parent
+    created = []
+    for directory in reversed(missing):
+        try:
+            os.mkdir(directory, DIR_MODE)
+        except FileExistsError:
+            continue
+        created.append(directory)
+        os.chmod(directory, DIR_MODE)
+    return created
+
+
+def remove_dirs(created: list[Path]) -> None:
+    """Undo `make_dir` after a failed write: a refused write leaves no trace
+    (only still-empty directories go, so a concurrent writer's stay)."""
+    for directory in reversed(created):
+        try:
+            os.rmdir(directory)
+        except OSError:
+            return
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: Path, data: bytes, durable: bool = True) -> None:
+    """Replace `path` with `data`: temp file beside it, fsync, rename."""
+    created = make_dir(path.parent)
+    try:
+        _replace(path, data, durable)
+    except BaseException:
+        remove_dirs(created)
+        raise
+
+
+def _replace(path: Path, data: bytes, durable: bool) -> None:
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
+    try:
+        os.fchmod(fd, FILE_MODE)
+        write_all(fd, data)
+        if durable:
+            os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        tmp.unlink(missing_ok=True)
+        raise
+    os.close(fd)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    if durable:
+        fsync_dir(path.parent)
+
+
+def write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def cut_back(fd: int, size: int) -> None:
+    """Truncate a log back to `size` after a failed append (best effort)."""
+    try:
+        os.ftruncate(fd, size)
+    except OSError:
+        pass
