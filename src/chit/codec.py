@@ -7,7 +7,8 @@ A session file is JSON Lines. Line 1 is the header
 - `encode` always yields exactly one line ending in b"\\n" with no other
   newline inside (orjson escapes control characters in strings);
 - `decode_*` either returns a record whose fields have the documented types
-  or raises `BadRecord` with a short reason; it never raises anything else;
+  (and that `encode` can write back: nested at most `MAX_DEPTH` deep) or
+  raises `BadRecord` with a short reason; it never raises anything else;
 - records from an older format version are migrated on read; a newer
   version is readable but marked read-only by the store.
 """
@@ -22,6 +23,9 @@ import orjson
 from chit.model import ROLES, STATES
 
 FORMAT_VERSION = 1
+#: orjson writes values nested at most this deep (the record itself is 1);
+#: a line nested deeper is refused on read, or chit could not write it back
+MAX_DEPTH = 254
 
 
 class BadRecord(Exception):
@@ -50,7 +54,20 @@ def _parse(line: bytes) -> dict[str, Any]:
         raise BadRecord("nested too deeply") from None
     if not isinstance(value, dict):
         raise BadRecord("not a JSON object")
+    if line.count(b"[") + line.count(b"{") > MAX_DEPTH and _too_deep(value):
+        raise BadRecord("nested too deeply")
     return value
+
+
+def _too_deep(value: Any) -> bool:
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
 
 
 def _check(record: dict[str, Any], name: str, kinds: tuple[type, ...], required: bool = True) -> None:

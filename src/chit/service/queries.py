@@ -57,7 +57,7 @@ class QueryOps(ServiceBase):
             keyed = self.find_key(scope, text)
             if keyed is not None:
                 return scope, keyed
-        if not _PREFIX_RE.match(lowered):
+        if not _PREFIX_RE.match(lowered) or not lowered.strip("-"):  # "-" alone is no prefix of anything
             raise NotFound(f"no session matches {ref!r} in project {scope.name!r}")
         matches = self._prefix_ids(lowered, [scope])
         if not matches and not named:

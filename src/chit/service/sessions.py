@@ -85,17 +85,19 @@ def make_message(
 
 
 def _tokens(value: Any) -> Tokens | None:
-    if value is None or isinstance(value, Tokens):
+    if value is None:
         return value
-    if isinstance(value, Mapping):
+    if isinstance(value, Tokens):  # checked too: a snapshot's or a caller's Tokens may hold anything
+        pair = (value.input, value.output)
+    elif isinstance(value, Mapping):
         pair = (value.get("input"), value.get("output"))
     elif isinstance(value, tuple) and len(value) == 2:
         pair = value
     else:
         raise InvalidInput("tokens must be (input, output) counts")
     for count in pair:
-        if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 0):
-            raise InvalidInput("token counts must be whole numbers, 0 or more")
+        if count is not None and (isinstance(count, bool) or not isinstance(count, int) or not 0 <= count < 2**63):
+            raise InvalidInput("token counts must be whole numbers, 0 or more (below 2**63)")
     return Tokens(pair[0], pair[1])
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,7 +65,11 @@ def parse_snapshot(data: bytes | str | dict[str, Any]) -> dict[str, Any]:
     body = doc.get("session")
     if not isinstance(body, dict):
         raise InvalidData("snapshot has no session object")
-    if doc.get("checksum") != exporters.checksum(body):
+    try:
+        expected = exporters.checksum(body)
+    except TypeError:  # orjson writes no deeper than 254 levels: chit could not store it either
+        raise InvalidData("snapshot is nested too deeply to be a chit snapshot") from None
+    if doc.get("checksum") != expected:
         raise InvalidData("snapshot checksum does not match its content (file altered or truncated)")
     session_id = _field(body, "id", (str,))
     if not UUID_RE.match(session_id):
@@ -96,6 +101,8 @@ class SnapshotOps(LifecycleOps):
         if target.is_dir():
             raise InvalidInput(f"{target} is a directory; give a file name")
         if force:
+            if _special(target):
+                raise InvalidInput(f"{target} is not a regular file; refusing to replace it")
             with os_errors(f"write {target}"):
                 write_atomic(target, data, self.store.durable)
             return target
@@ -132,6 +139,7 @@ class SnapshotOps(LifecycleOps):
             except ValueError:
                 raise InvalidData("snapshot created_at is not an RFC 3339 timestamp") from None
             values = check_metadata({clean_line(k, "key", KEY_MAX): v for k, v in (body.get("values") or {}).items()})
+            metadata = check_metadata(body.get("metadata"))
             scope = self.project(project, create=True)
         except ChitError as exc:
             if isinstance(exc, InvalidInput):
@@ -153,7 +161,7 @@ class SnapshotOps(LifecycleOps):
             scope,
             title,
             key,
-            body.get("metadata") or {},
+            metadata,
             messages,
             tags,
             parent,
@@ -175,6 +183,16 @@ class SnapshotOps(LifecycleOps):
             return self.get(session_id)
         except NotFound:
             return None
+
+
+def _special(target: Path) -> bool:
+    """A device, pipe or socket (never replaced, even with --force; a
+    symbolic link is: the link itself is replaced, never its target)."""
+    try:
+        mode = target.lstat().st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISLNK(mode))
 
 
 def _parent(value: Any) -> dict[str, Any] | None:
