@@ -4,7 +4,8 @@ llama.cpp server, vLLM, LM Studio…), on the standard library's http.client.
 Invariants: every failure is one `ProviderError` line — connection refused,
 timeout, 401/403, 429, other 4xx/5xx (with the server's own message when it
 sends one), a malformed or cut-off stream; the API key goes only into the
-Authorization header and never into an error message.
+Authorization header and never into an error message (not even when a
+server echoes it back in its own).
 """
 
 from __future__ import annotations
@@ -67,6 +68,12 @@ class OpenAIProvider:
         finally:
             connection.close()
 
+    def _redact(self, text: str) -> str:
+        """A server's own words, minus the API key should it echo it back
+        (they are shown, and stored with the error in the session)."""
+        key = self.spec.key()
+        return text.replace(key, "[API key]") if key else text
+
     def _status_message(self, response: http.client.HTTPResponse) -> str:
         detail = ""
         try:
@@ -74,7 +81,7 @@ class OpenAIProvider:
             error = data.get("error") if isinstance(data, dict) else None
             message = error.get("message") if isinstance(error, dict) else error
             if isinstance(message, str):
-                detail = ": " + " ".join(message.split())[:200]
+                detail = ": " + self._redact(" ".join(message.split()))[:200]
         except (orjson.JSONDecodeError, OSError, http.client.HTTPException):
             pass
         status = response.status
@@ -120,7 +127,7 @@ class OpenAIProvider:
         if "error" in event:
             error = event["error"]
             message = error.get("message") if isinstance(error, dict) else error
-            raise ProviderError(f"{self._where} reported an error mid-stream: {str(message)[:200]}")
+            raise ProviderError(f"{self._where} reported an error mid-stream: {self._redact(str(message))[:200]}")
         choices = event.get("choices")
         if not isinstance(choices, list):
             raise ProviderError(f"malformed stream from {self._where}: an event has no choices")

@@ -8,7 +8,7 @@ never interpreted as rich markup; NO_COLOR and narrow terminals are honoured
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -192,6 +192,27 @@ def _header(session: Session, project_name: str) -> Text:
     return Text.assemble((session.title, "bold"), "\n", (" · ".join(bits), "dim"))
 
 
+#: Past this many characters a message is printed as plain text, in pieces:
+#: rich lays out one long paragraph in quadratic time (a 50 MB reply would
+#: take hours), and Markdown of that size is not read anyway.
+LARGE = 100_000
+PIECE = 8_192
+
+
+def _pieces(content: str) -> Iterator[str]:
+    """`content` in pieces of about PIECE characters, cut after a newline
+    where there is one."""
+    start = 0
+    while start < len(content):
+        end = start + PIECE
+        if end < len(content):
+            cut = content.rfind("\n", start, end)
+            end = cut + 1 if cut > start else end
+        piece = content[start:end]
+        yield piece[:-1] if piece.endswith("\n") else piece
+        start = end
+
+
 def transcript(session: Session, project_name: str, pager: bool, console: Console | None = None) -> None:
     parts: list[Any] = [_header(session, project_name)]
     current: object = "start"
@@ -202,7 +223,9 @@ def transcript(session: Session, project_name: str, pager: bool, console: Consol
             parts.append(Rule(Text(label, style="bold"), align="left", style="dim"))
         who = message.role + (f" · {message.model}" if message.model else "")
         parts.append(Text(who, style=_ROLE_STYLE.get(message.role, "")))
-        if message.role == "assistant":
+        if len(message.content) > LARGE:
+            parts.extend(Text(piece) for piece in _pieces(message.content))
+        elif message.role == "assistant":
             parts.append(Markdown(message.content))
         else:
             parts.append(Text(message.content))
