@@ -30,9 +30,11 @@ FILES = {
 }
 CASES = [(source, name) for source, names in FILES.items() for name in names]
 # more examples, or a fresh random search: FUZZ_EXAMPLES=2000 FUZZ_RANDOM=1
+# (CHIT_LONG=1, the long run of docs/reliability.md: 2,000 each, random)
+LONG = bool(os.environ.get("CHIT_LONG"))
 FUZZ = settings(
-    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "40")),
-    derandomize=not os.environ.get("FUZZ_RANDOM"),
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "2000" if LONG else "40")),
+    derandomize=not (os.environ.get("FUZZ_RANDOM") or LONG),
     deadline=None,
     suppress_health_check=list(HealthCheck),
 )

@@ -1,0 +1,221 @@
+"""Many processes on one session at once: 8 writers append 500 messages
+each while 4 others rename, tag, fork and rewind (and pop) the same session,
+and this process lists and searches through the index meanwhile. Afterwards
+the file holds exactly 4,000 intact message lines, each writer's in its
+order, none glued to another; the fold equals an independent replay of the
+file; and the index agrees with reading every file.
+
+fsync is not what this tests, so every process runs with durability
+relaxed (CHIT_DURABILITY=flush); the crash test covers fsync.
+Also here: a writer that cannot get the lock in time exits 6 with a clear
+message, and a lock left by a killed process is recovered (the CLI).
+CHIT_LONG=1 runs 16 writers × 1,000 appends.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from chit.api import Chit
+from chit.model import derive_title
+from conftest import run_cli, tree_digest
+
+LONG = bool(os.environ.get("CHIT_LONG"))
+WRITERS, APPENDS = (16, 1000) if LONG else (8, 500)
+
+WORKER = textwrap.dedent(
+    """
+    import json, os, random, sys, time
+    from chit.api import Chit
+    from chit.errors import ChitError, InvalidInput
+    home, cwd, sid, mode, number, go, stop, appends = sys.argv[1:]
+    number, appends = int(number), int(appends)
+    api = Chit(home, cwd=cwd, durable=False, lock_timeout=60)
+    rng = random.Random(number)
+    done = {"mode": mode, "ops": 0, "refused": 0}
+    print("ready", flush=True)
+    while not os.path.exists(go):
+        time.sleep(0.001)
+    if mode == "append":
+        for i in range(appends):
+            role = "user" if i % 3 == 0 else "assistant"
+            api.append(sid, role, f"w{number}-{i:04d} " + "x" * rng.choice((0, 10, 300)))
+            done["ops"] += 1
+    else:
+        while not os.path.exists(stop):
+            try:
+                if mode == "rename":
+                    api.rename(sid, f"title {done['ops']}" if rng.random() < 0.9 else "")
+                elif mode == "tag":
+                    tag = f"t{rng.randrange(6)}"
+                    api.tag(sid, tag) if rng.random() < 0.6 else api.untag(sid, tag)
+                elif mode == "fork":
+                    turns = api.get(sid).turns
+                    at = rng.randrange(turns) if turns and rng.random() < 0.5 else None
+                    api.fork(sid, at=at)
+                elif mode == "rewind":
+                    if rng.random() < 0.3:
+                        api.pop(sid)
+                    else:
+                        turns = api.get(sid).turns
+                        api.rewind(sid, max(0, turns - rng.randint(1, 3)))
+                done["ops"] += 1
+            except InvalidInput:
+                done["refused"] += 1  # a turn that a concurrent rewind removed meanwhile
+            time.sleep(rng.uniform(0, 0.01))
+    print(json.dumps(done), flush=True)
+    """
+)
+
+
+def replay(lines: list[dict[str, Any]]) -> tuple[list[str], str | None, list[str]]:
+    """An independent fold: (visible message ids, manual title, tags)."""
+    messages: list[str] = []
+    title = lines[0].get("title")
+    tags: list[str] = []
+    for record in lines[1:]:
+        kind = record["type"]
+        if kind == "message":
+            messages.append(record["id"])
+        elif kind == "rewind":
+            del messages[record["keep"]:]
+        elif kind == "pop":
+            if messages:
+                messages.pop()
+        elif kind == "rename":
+            title = record["title"]
+        elif kind == "tag":
+            tags += [t for t in record["tags"] if t not in tags]
+        elif kind == "untag":
+            tags = [t for t in tags if t not in record["tags"]]
+    return messages, title or None, tags
+
+
+def test_eight_writers_and_four_editors_on_one_session(api: Chit, home: Path, workdir: Path, tmp_path: Path) -> None:
+    session = api.create(title="contended", messages=[{"role": "system", "content": "be brief"}, {"role": "user", "content": "start"}])
+    sid = session.id
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER)
+    go, stop = tmp_path / "go", tmp_path / "stop"
+    env = {**os.environ, "CHIT_DURABILITY": "flush"}
+
+    def spawn(mode: str, number: int) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [sys.executable, str(script), str(home), str(workdir), sid, mode, str(number), str(go), str(stop), str(APPENDS)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+        )
+
+    writers = [spawn("append", w) for w in range(WRITERS)]
+    editors = [spawn(mode, 100 + n) for n, mode in enumerate(("rename", "tag", "fork", "rewind"))]
+    everyone = writers + editors
+    reads = 0
+    try:
+        for proc in everyone:
+            assert proc.stdout is not None and proc.stdout.readline() == b"ready\n", proc.stderr.read()  # type: ignore[union-attr]
+        started = time.monotonic()
+        go.touch()
+        while any(p.poll() is None for p in writers):  # meanwhile: listings and searches through the index
+            listed = {s.id: s for s in api.list()}
+            assert sid in listed and listed[sid].messages >= 0
+            for hit in api.search("w1-", limit=5):  # in the session, or in a fork made since the listing
+                assert hit.id in listed or api.get(hit.id).parent.id == sid  # type: ignore[union-attr]
+            reads += 1
+        stop.touch()
+        reports = []
+        for proc in everyone:
+            out, err = proc.communicate(timeout=120)
+            assert proc.returncode == 0, err.decode()
+            reports.append(json.loads(out.decode().splitlines()[-1]))
+        elapsed = time.monotonic() - started
+    finally:
+        for proc in everyone:
+            if proc.poll() is None:
+                proc.kill()
+
+    path = api.layout.session_file(api.project().slug, sid)
+    raw = path.read_bytes()
+    assert raw.endswith(b"\n")
+    records = [orjson.loads(line) for line in raw.split(b"\n")[:-1]]  # every line is one whole JSON record
+    written = [r for r in records if r["type"] == "message" and r["content"].startswith("w")]
+    assert len(written) == WRITERS * APPENDS
+    assert len({r["id"] for r in written}) == WRITERS * APPENDS
+    for w in range(WRITERS):
+        mine = [r["content"].split()[0] for r in written if r["content"].startswith(f"w{w}-")]
+        assert mine == [f"w{w}-{i:04d}" for i in range(APPENDS)], f"writer {w}: lost, doubled or reordered"
+    assert all(r["content"].split()[0].count("-") == 1 for r in written)  # no two messages in one line
+
+    folded = api.get(sid)
+    assert folded.issues == ()
+    ids, title, tags = replay(records)
+    assert [m.id for m in folded.messages] == ids
+    assert folded.manual_title == title and folded.tags == tuple(tags)
+    assert folded.title == (title if title is not None else derive_title(next((m.content for m in folded.messages if m.role == "user"), None)))
+    assert folded.dropped == sum(1 for r in records if r["type"] == "message") - len(ids)
+
+    scope = api.projects.all()
+    assert api.list(all_projects=True) == api.scan_summaries(scope)
+    for query in ("w3-0", "start", "title", "xxxx"):
+        assert api.search(query, limit=None) == api.scan_search(scope, query.casefold())
+    for child in api.list():
+        if child.id != sid:
+            forked = api.get(child.id)
+            assert forked.parent is not None and forked.parent.id == sid and forked.issues == ()
+
+    ops = {r["mode"]: r["ops"] for r in reports if r["mode"] != "append"}
+    assert all(count > 0 for count in ops.values()), ops
+    print(f"\nconcurrency: {WRITERS} writers x {APPENDS} appends, editors {ops}, "
+          f"{len(records)} lines, {folded.dropped} dropped by rewind/pop, {reads} index reads, {elapsed:.1f}s")
+
+
+# -- locks through the real program ------------------------------------------------
+
+HOLDER = textwrap.dedent(
+    """
+    import sys, time
+    from chit.api import Chit
+    home, cwd, sid = sys.argv[1:]
+    api = Chit(home, cwd=cwd)
+    project = api.locate(sid)
+    with api.store.locked(project.slug, sid, project.key):
+        print("held", flush=True)
+        time.sleep(120)
+    """
+)
+
+
+def test_a_writer_that_cannot_get_the_lock_exits_6_then_a_dead_holder_is_recovered(
+    api: Chit, home: Path, workdir: Path, tmp_path: Path
+) -> None:
+    sid = api.create(title="held", messages=[{"role": "user", "content": "hello"}]).id
+    script = tmp_path / "holder.py"
+    script.write_text(HOLDER)
+    holder = subprocess.Popen([sys.executable, str(script), str(home), str(workdir), sid], stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == b"held\n"
+        before = tree_digest(home)
+        for args in (["append", sid, "blocked"], ["rename", sid, "blocked"], ["tag", sid, "blocked"], ["rewind", sid, "0"]):
+            started = time.monotonic()
+            refused = run_cli(args, cwd=workdir, env={"CHIT_LOCK_TIMEOUT": "0.3"})
+            assert refused.code == 6, refused.err
+            assert refused.err.startswith("chit: error: session ") and "is locked by another chit process (waited 0.3s)" in refused.err
+            assert refused.out == "" and "Traceback" not in refused.err
+            assert time.monotonic() - started < 10
+        as_json = run_cli(["append", sid, "blocked", "--json"], cwd=workdir, env={"CHIT_LOCK_TIMEOUT": "0.3"})
+        assert as_json.code == 6 and orjson.loads(as_json.err)["error"]["code"] == "LOCKED"
+        assert tree_digest(home) == before
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
+    assert holder.returncode == -9  # killed while holding the lock: the kernel drops it
+    after = run_cli(["append", sid, "after the holder died"], cwd=workdir, env={"CHIT_LOCK_TIMEOUT": "0.3"})
+    assert after.code == 0, after.err
+    assert [m.content for m in api.get(sid).messages] == ["hello", "after the holder died"]

@@ -1,0 +1,202 @@
+"""Crashes: a writer killed with SIGKILL at random moments never loses a
+message whose append had returned, never leaves a session that does not
+load, leaves at most one torn line behind, and `chit doctor --repair`
+always brings the store back to clean (doctor then reports nothing).
+
+The writer is a child process appending in a loop with fsync on (the
+default durability), now and then tagging or compacting the session, and
+writing each message's id to a pipe only after `append` returned: the
+acknowledgement a caller of chit would act on. Most children are forked
+from this process (fast: chit is already imported); every tenth round runs
+a freshly exec'd interpreter instead. Some messages are megabytes long, so
+that a kill lands inside a write() and really tears a line.
+
+CHIT_LONG=1 runs 1,000 kills instead of 120 (docs/reliability.md).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import select
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from chit.api import Chit
+from conftest import run_cli
+
+LONG = bool(os.environ.get("CHIT_LONG"))
+KILLS = 1000 if LONG else 120
+MAX_FILE = 6 * 1024 * 1024  # start a new session past this, to keep each check quick
+
+
+def content_for(seq: int, size: int) -> str:
+    return f"m{seq}:" + "x" * size
+
+
+def writer_loop(home: str, cwd: str, session_id: str, out_fd: int, seed: int) -> None:
+    """Append until killed; write "id seq size" to `out_fd` after each append returned."""
+    api = Chit(home, cwd=cwd)  # durable: fsync on every append
+    rng = random.Random(seed)
+    seq = seed * 1_000_000
+    while True:
+        seq += 1
+        size = rng.choice((10, 200, 4000)) if rng.random() < 0.92 else rng.randint(1, 4) * 1024 * 1024
+        role = "user" if seq % 2 else "assistant"
+        message = api.append(session_id, role, content_for(seq, size))
+        os.write(out_fd, f"{message.id} {seq} {size}\n".encode())
+        roll = rng.random()
+        if roll < 0.04:
+            api.compact(session_id)
+        elif roll < 0.08:
+            api.tag(session_id, f"t{seq % 5}")
+
+
+EXEC_WRITER = textwrap.dedent(
+    """
+    import os, sys
+    sys.path.insert(0, sys.argv[6])
+    from test_crash import writer_loop
+    print("ready", flush=True)
+    writer_loop(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
+    """
+)
+
+
+def read_all(fd: int) -> bytes:
+    chunks = []
+    while True:
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+def forked_round(home: Path, cwd: Path, session_id: str, seed: int, delay: float) -> bytes:
+    """Fork a writer, kill it after `delay` seconds; what it acknowledged."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        try:
+            os.close(read_fd)
+            writer_loop(str(home), str(cwd), session_id, write_fd, seed)
+        finally:
+            os._exit(1)
+    os.close(write_fd)
+    try:
+        time.sleep(delay)
+        os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
+        assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, "the writer stopped by itself"
+        return read_all(read_fd)
+    finally:
+        os.close(read_fd)
+
+
+def exec_round(home: Path, cwd: Path, session_id: str, seed: int, delay: float) -> bytes:
+    """The same with a fresh interpreter (no state shared with pytest)."""
+    read_fd, write_fd = os.pipe()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", EXEC_WRITER, str(home), str(cwd), session_id, str(write_fd), str(seed), str(Path(__file__).parent)],
+        stdout=subprocess.PIPE, pass_fds=(write_fd,),
+    )
+    os.close(write_fd)
+    try:
+        assert proc.stdout is not None
+        ready, _, _ = select.select([proc.stdout], [], [], 30)
+        assert ready and proc.stdout.readline() == b"ready\n"
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        assert proc.wait(timeout=30) == -signal.SIGKILL
+        return read_all(read_fd)
+    finally:
+        os.close(read_fd)
+        proc.stdout.close()  # type: ignore[union-attr]
+
+
+def test_sigkill_never_loses_an_acknowledged_message(home: Path, workdir: Path) -> None:
+    api = Chit(home, cwd=workdir)
+    rng = random.Random(20240607)
+    session_id = api.create(title="crash target").id
+    acked: dict[str, dict[str, tuple[int, int]]] = {session_id: {}}
+    stats = {"kills": 0, "torn": 0, "acked": 0, "tmp_left": 0, "cli_repairs": 0}
+    for round_no in range(KILLS):
+        path = api.layout.session_file(api.project().slug, session_id)
+        if path.stat().st_size > MAX_FILE:  # checked: to the trash, out of doctor's way
+            api.delete(session_id)
+            session_id = api.create(title=f"crash target {round_no}").id
+            acked[session_id] = {}
+            path = api.layout.session_file(api.project().slug, session_id)
+        delay = rng.choice((0.0, 0.001, rng.uniform(0, 0.02), rng.uniform(0, 0.08)))
+        run = exec_round if round_no % 10 == 9 else forked_round
+        raw = run(home, workdir, session_id, round_no + 1, delay + (0.05 if run is exec_round else 0))
+        stats["kills"] += 1
+        for line in raw.decode().splitlines():
+            message_id, seq, size = line.split()
+            acked[session_id][message_id] = (int(seq), int(size))
+            stats["acked"] += 1
+        stats["tmp_left"] += sum(p.name.endswith(".tmp") for p in path.parent.iterdir())
+
+        session = api.get(session_id)  # it loads...
+        present = {m.id: m.content for m in session.messages}
+        missing = [i for i in acked[session_id] if i not in present]
+        assert not missing, f"round {round_no}: {len(missing)} acknowledged message(s) lost"
+        for message_id, (seq, size) in acked[session_id].items():
+            assert present[message_id] == content_for(seq, size), f"round {round_no}: message {seq} altered"
+        assert len(session.issues) <= 1, f"round {round_no}: {session.issues}"  # ...with at most one line set aside
+        if session.issues:
+            assert session.issues[0].torn, session.issues
+            stats["torn"] += 1
+
+        if round_no % 30 == 29:  # now and then through the real program
+            repaired = run_cli(["doctor", "--repair"], cwd=workdir)
+            assert repaired.code == 0, repaired.err
+            checked = run_cli(["doctor", "--json"], cwd=workdir)
+            assert checked.code == 0 and '"findings":[]' in checked.out.replace(" ", ""), checked.out
+            stats["cli_repairs"] += 1
+        else:
+            assert api.doctor(repair=True).ok
+            report = api.doctor()
+            assert report.findings == [], report.findings
+        after = api.get(session_id)
+        assert after.issues == ()
+        assert {m.id for m in after.messages} >= set(acked[session_id])
+    print(f"\ncrash: {stats}")  # docs/reliability.md quotes these
+    assert stats["kills"] == KILLS
+
+
+def test_appends_are_fsynced_unless_durability_is_relaxed(home: Path, workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    synced: list[int] = []
+    real_fsync = os.fsync
+
+    def counting(fd: int) -> None:
+        synced.append(fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", counting)
+    durable = Chit(home, cwd=workdir)
+    sid = durable.create(title="fsync").id
+    synced.clear()
+    durable.append(sid, "user", "on disk before append returns")
+    assert len(synced) == 1
+    monkeypatch.setenv("CHIT_DURABILITY", "flush")
+    relaxed = Chit(home, cwd=workdir)
+    synced.clear()
+    relaxed.append(sid, "user", "in the page cache when append returns")
+    assert synced == []
+    assert Chit(home, cwd=workdir, durable=True).store.durable is True  # the argument wins over the variable
+
+    monkeypatch.setattr(os, "fsync", real_fsync)
+    costs = {}
+    for name, api in (("fsync", Chit(home, cwd=workdir, durable=True)), ("flush", Chit(home, cwd=workdir, durable=False))):
+        started = time.perf_counter()
+        for _ in range(200):
+            api.append(sid, "user", "x" * 200)
+        costs[name] = (time.perf_counter() - started) / 200 * 1000
+    print(f"\nappend cost: fsync {costs['fsync']:.3f} ms, flush {costs['flush']:.3f} ms")  # docs/reliability.md

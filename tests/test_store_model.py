@@ -1,0 +1,230 @@
+"""A stateful property test: random sequences of create, append, pop, fork,
+rewind, rename, tag, untag, delete, restore, compact and reopen (a new
+`Chit` on the same home) against a plain in-memory model of what chit
+promises. After every step each session reads back exactly as the model
+says (messages, turns, title, tags, parent, what rewind/pop dropped), the
+listing and the trash hold exactly the model's sessions, and the index's
+answers equal reading every file.
+
+CHIT_LONG=1 runs 400 sequences of up to 60 steps instead of 60 of up to 40.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from chit.api import Chit
+from chit.model import derive_title
+
+LONG = bool(os.environ.get("CHIT_LONG"))
+PROJECTS = ("alpha", "beta")
+ROLES = ("system", "user", "assistant", "tool")
+
+texts = st.text(st.characters(exclude_categories=("Cs",)), max_size=30)
+titles = st.text(st.characters(exclude_categories=("Cs", "Cc"), exclude_characters="\u2028\u2029\x85"), min_size=1, max_size=20).filter(
+    lambda t: t.strip() != ""
+)
+tag_names = st.sampled_from(["work", "home", "x", "long-tag", "ü"])
+
+
+@dataclass
+class Model:
+    project: str
+    messages: list[tuple[str, str, str]] = field(default_factory=list)  # (id, role, content), visible
+    manual_title: str | None = None
+    tags: list[str] = field(default_factory=list)
+    dropped: int = 0
+    parent: tuple[str, int | None] | None = None
+    trashed: bool = False
+
+    @property
+    def user_starts(self) -> list[int]:
+        return [i for i, m in enumerate(self.messages) if m[1] == "user"]
+
+    @property
+    def title(self) -> str:
+        if self.manual_title is not None:
+            return self.manual_title
+        return derive_title(next((m[2] for m in self.messages if m[1] == "user"), None))
+
+
+class StoreMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.home = Path(tempfile.mkdtemp(prefix="chit-model-"))
+        self.api = self.open()
+        self.model: dict[str, Model] = {}
+
+    def open(self) -> Chit:
+        return Chit(self.home / "store", cwd=self.home, durable=False)
+
+    def teardown(self) -> None:
+        shutil.rmtree(self.home, ignore_errors=True)
+
+    def live(self) -> list[str]:  # in creation order: ids are random, a replay must pick the same sessions
+        return [i for i, m in self.model.items() if not m.trashed]
+
+    def trashed(self) -> list[str]:
+        return [i for i, m in self.model.items() if m.trashed]
+
+    # -- rules ------------------------------------------------------------
+    @initialize(project=st.sampled_from(PROJECTS))
+    def first(self, project: str) -> None:
+        self.create(project, None, [])
+
+    @rule(project=st.sampled_from(PROJECTS), title=st.none() | titles, tags=st.lists(tag_names, max_size=3))
+    def create(self, project: str, title: str | None, tags: list[str]) -> None:
+        session = self.api.create(project, title=title, tags=tags, make_current=False)
+        self.model[session.id] = Model(project, manual_title=" ".join(title.split()) if title else None, tags=list(dict.fromkeys(tags)))
+
+    @precondition(lambda self: self.live())
+    @rule(data=st.data(), role=st.sampled_from(ROLES), content=texts)
+    def append(self, data: st.DataObject, role: str, content: str) -> None:
+        sid = data.draw(st.sampled_from(self.live()))
+        message = self.api.append(sid, role, content)
+        self.model[sid].messages.append((message.id, role, content))
+
+    @precondition(lambda self: self.live())
+    @rule(data=st.data())
+    def pop(self, data: st.DataObject) -> None:
+        sid = data.draw(st.sampled_from(self.live()))
+        model = self.model[sid]
+        assert self.api.pop(sid) is bool(model.messages)
+        if model.messages:
+            model.messages.pop()
+            model.dropped += 1
+
+    @precondition(lambda self: any(self.model[i].user_starts for i in self.live()))
+    @rule(data=st.data())
+    def rewind(self, data: st.DataObject) -> None:
+        sid = data.draw(st.sampled_from([i for i in self.live() if self.model[i].user_starts]))
+        model = self.model[sid]
+        starts = model.user_starts
+        turn = data.draw(st.integers(0, len(starts) - 1))
+        keep = starts[turn + 1] if turn + 1 < len(starts) else len(model.messages)
+        assert self.api.rewind(sid, turn) == len(model.messages) - keep
+        model.dropped += len(model.messages) - keep
+        del model.messages[keep:]
+
+    @precondition(lambda self: self.live())
+    @rule(data=st.data(), title=st.none() | titles)
+    def fork(self, data: st.DataObject, title: str | None) -> None:
+        sid = data.draw(st.sampled_from(self.live()))
+        source = self.model[sid]
+        starts = source.user_starts
+        at = data.draw(st.none() | st.integers(0, len(starts) - 1)) if starts else None
+        keep = len(source.messages) if at is None or at + 1 >= len(starts) else starts[at + 1]
+        forked = self.api.fork(sid, at=at, title=title)
+        recorded_turn = at if at is not None else (len(starts) - 1 if starts else None)
+        self.model[forked.id] = Model(
+            source.project,
+            messages=list(source.messages[:keep]),
+            manual_title=" ".join(title.split()) if title else f"{source.title[:193]} (fork)",
+            tags=list(source.tags),
+            parent=(sid, recorded_turn),
+        )
+
+    @precondition(lambda self: self.live())
+    @rule(data=st.data(), title=st.just("") | titles)
+    def rename(self, data: st.DataObject, title: str) -> None:
+        sid = data.draw(st.sampled_from(self.live()))
+        self.api.rename(sid, title)
+        self.model[sid].manual_title = " ".join(title.split()) or None
+
+    @precondition(lambda self: self.live())
+    @rule(data=st.data(), tags=st.lists(tag_names, min_size=1, max_size=3), remove=st.booleans())
+    def tag(self, data: st.DataObject, tags: list[str], remove: bool) -> None:
+        sid = data.draw(st.sampled_from(self.live()))
+        model = self.model[sid]
+        if remove:
+            self.api.untag(sid, *tags)
+            model.tags = [t for t in model.tags if t not in tags]
+        else:
+            self.api.tag(sid, *tags)
+            model.tags += [t for t in dict.fromkeys(tags) if t not in model.tags]
+
+    @precondition(lambda self: self.live())
+    @rule(data=st.data())
+    def delete(self, data: st.DataObject) -> None:
+        sid = data.draw(st.sampled_from(self.live()))
+        self.api.delete(sid)
+        self.model[sid].trashed = True
+
+    @precondition(lambda self: self.trashed())
+    @rule(data=st.data())
+    def restore(self, data: st.DataObject) -> None:
+        sid = data.draw(st.sampled_from(self.trashed()))
+        self.api.restore(sid)
+        self.model[sid].trashed = False
+
+    @precondition(lambda self: self.live())
+    @rule(data=st.data())
+    def compact(self, data: st.DataObject) -> None:
+        sid = data.draw(st.sampled_from(self.live()))
+        report = self.api.compact(sid)
+        assert report.messages_dropped == self.model[sid].dropped
+        self.model[sid].dropped = 0
+        path = self.api.layout.session_file(self.api.locate(sid).slug, sid)
+        lines = [orjson.loads(line) for line in path.read_bytes().splitlines()]
+        assert sum(r["type"] == "message" for r in lines) == len(self.model[sid].messages)
+
+    @rule()
+    def reopen(self) -> None:
+        self.api.index.close()
+        self.api = self.open()
+
+    # -- what must hold after every step ----------------------------------
+    @invariant()
+    def sessions_read_back_as_modelled(self) -> None:
+        for sid, model in self.model.items():
+            if model.trashed:
+                project = self.api.locate(sid, trash=True)
+                session = self.api.read_session(project, sid, trash=True)
+                assert session.deleted_at is not None
+            else:
+                session = self.api.get(sid)
+                assert session.deleted_at is None
+                assert self.api.project_by_slug(self.api.locate(sid).slug).name == model.project
+            assert [(m.id, m.role, m.content) for m in session.messages] == model.messages
+            turn, turns = -1, []
+            for m in model.messages:
+                turn += m[1] == "user"
+                turns.append(turn if turn >= 0 else None)
+            assert [m.turn for m in session.messages] == turns
+            assert session.turns == len(model.user_starts)
+            assert session.manual_title == model.manual_title
+            assert session.title == model.title
+            assert list(session.tags) == model.tags
+            assert session.dropped == model.dropped
+            assert (None if session.parent is None else (session.parent.id, session.parent.turn)) == model.parent
+            assert session.issues == () and not session.read_only
+
+    @invariant()
+    def listings_hold_exactly_the_model(self) -> None:
+        scope = self.api.projects.all()
+        listed = self.api.list(all_projects=True)
+        assert sorted(s.id for s in listed) == sorted(self.live())
+        assert listed == self.api.scan_summaries(scope)
+        for summary in listed:
+            model = self.model[summary.id]
+            assert (summary.title, list(summary.tags), summary.messages) == (model.title, model.tags, len(model.messages))
+        assert sorted(s.id for s in self.api.trash(all_projects=True)) == sorted(self.trashed())
+
+
+StoreMachine.TestCase.settings = settings(
+    max_examples=400 if LONG else 60,
+    stateful_step_count=60 if LONG else 40,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    derandomize=not LONG,
+)
+test_store_against_a_model = StoreMachine.TestCase
