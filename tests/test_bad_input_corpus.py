@@ -352,6 +352,26 @@ def test_a_symlinked_sessions_directory_is_not_followed(ctx: Ctx, workdir: Path,
     assert not sessions.exists() and tree_digest(elsewhere) == outside  # the link went, not what it pointed to
 
 
+def test_a_linked_project_directory_is_not_followed(ctx: Ctx, workdir: Path, tmp_path: Path) -> None:
+    """The working directory's whole project directory replaced by a link."""
+    project = ctx.home / "projects" / ctx.api.locate(ctx.ids["MAIN"]).slug
+    elsewhere = tmp_path / "elsewhere-project"
+    shutil.move(project, elsewhere)
+    project.symlink_to(elsewhere)
+    before, outside = tree_digest(ctx.home), tree_digest(elsewhere)
+    for args, code, says in ((["show", ctx.ids["MAIN"]], 3, "no session with id"), (["append", ctx.ids["MAIN"], "x"], 3, "no session with id"),
+                             (["new", "y"], 5, "symbolic link"), (["show"], 3, "no current session")):
+        check(run_cli(args, cwd=workdir), code, says)
+    for args in (["ls", "--json"], ["ls", "--all", "--json"], ["search", "question", "--json"]):
+        listed = run_cli(args, cwd=workdir)
+        assert listed.code == 0 and ctx.ids["MAIN"] not in listed.out, listed.out
+    assert tree_digest(ctx.home) == before and tree_digest(elsewhere) == outside
+    doctor = run_cli(["doctor"], cwd=workdir)
+    assert doctor.code == 5 and f"projects/{project.name}: symbolic link in the store (never followed)" in doctor.out
+    assert run_cli(["doctor", "--repair"], cwd=workdir).code == 0
+    assert not project.exists() and tree_digest(elsewhere) == outside
+
+
 # -- file systems that refuse writes --------------------------------------------------
 # A read-only CHIT_HOME, for real: tests run as root here, where chmod stops
 # nothing, so the store is either bind-mounted read-only (EROFS) or made

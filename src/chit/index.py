@@ -216,6 +216,9 @@ class Index:
         """List a directory and stat its session files (no SQLite needed).
         Returns the snapshot and an open directory fd (None if missing)."""
         directory = self.layout.trash_dir(slug) if trash else self.layout.sessions_dir(slug)
+        above = directory.relative_to(self.layout.home).parents  # projects/<slug>, projects (the home may be a link)
+        if any(os.path.islink(self.layout.home / part) for part in above if part.parts):
+            return Snapshot(slug, trash, [], "", None), None  # a linked directory is never followed
         try:
             dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
         except (FileNotFoundError, NotADirectoryError):

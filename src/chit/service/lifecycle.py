@@ -203,6 +203,14 @@ class LifecycleOps(SessionOps):
     def doctor(self, repair: bool = False) -> DoctorReport:
         """Check every session file; with `repair`, fix what can be fixed."""
         report = DoctorReport()
+        try:
+            linked = sorted(e.path for e in os.scandir(self.layout.projects) if e.is_symlink())
+        except OSError:
+            linked = []
+        for path in linked:  # a project directory that is a link: never followed
+            if repair:
+                os.unlink(path)
+            report.findings.append(Finding(self._rel(path), None, "symbolic link in the store (never followed)", repair))
         for slug in self.store.project_slugs():
             project = self.project_by_slug(slug)
             directory = self.layout.sessions_dir(slug)
