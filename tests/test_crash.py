@@ -11,7 +11,12 @@ from this process (fast: chit is already imported); every tenth round runs
 a freshly exec'd interpreter instead. Some messages are megabytes long, so
 that a kill lands inside a write() and really tears a line.
 
-CHIT_LONG=1 runs 1,000 kills instead of 120 (docs/reliability.md).
+A second crash test kills a child that moves the session to the trash and
+back between appends: a kill between the link and the unlink of a move
+leaves one file under both names, which `rm`/`restore` run again, or
+doctor --repair, finishes.
+
+CHIT_LONG=1 runs 1,000 kills of each instead of 120 (docs/reliability.md).
 """
 
 from __future__ import annotations
@@ -170,6 +175,91 @@ def test_sigkill_never_loses_an_acknowledged_message(home: Path, workdir: Path) 
     print(f"\ncrash: {stats}")  # docs/reliability.md quotes these
     assert stats["kills"] == KILLS
 
+
+
+def trash_loop(home: str, cwd: str, session_id: str, out_fd: int, seed: int) -> None:
+    """Append, and now and then move the session to the trash and back."""
+    api = Chit(home, cwd=cwd)
+    rng = random.Random(seed)
+    seq = seed * 1_000_000
+    while True:
+        seq += 1
+        message = api.append(session_id, "user", content_for(seq, 10))
+        os.write(out_fd, f"{message.id} {seq} 10\n".encode())
+        if rng.random() < 0.5:
+            api.delete(session_id)
+            api.restore(session_id)
+
+
+def test_sigkill_during_trash_and_restore_loses_nothing(home: Path, workdir: Path) -> None:
+    """A kill while a session moves to the trash or back (a link, then an
+    unlink) leaves it findable, with every acknowledged message, and doctor
+    --repair puts it in exactly one place."""
+    api = Chit(home, cwd=workdir)
+    rng = random.Random(7)
+    session_id = api.create(title="moving target").id
+    slug = api.project().slug
+    live, trashed = api.layout.session_file(slug, session_id), api.layout.trash_file(slug, session_id)
+    acked: dict[str, tuple[int, int]] = {}
+    both = 0
+    for round_no in range(KILLS):
+        read_fd, write_fd = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.close(read_fd)
+                trash_loop(str(home), str(workdir), session_id, write_fd, round_no + 1)
+            finally:
+                os._exit(1)
+        os.close(write_fd)
+        time.sleep(rng.uniform(0, 0.03))
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        for line in read_all(read_fd).decode().splitlines():
+            message_id, seq, size = line.split()
+            acked[message_id] = (int(seq), int(size))
+        os.close(read_fd)
+        both += live.exists() and trashed.exists()
+        assert live.exists() or trashed.exists(), f"round {round_no}: the session is gone"
+        found = api.get(session_id) if live.exists() else api.read_session(api.project_by_slug(slug), session_id, trash=True)
+        assert {m.id for m in found.messages} >= set(acked), f"round {round_no}: an acknowledged message is lost"
+        assert api.doctor(repair=True).ok and api.doctor().findings == []
+        assert live.exists() != trashed.exists(), f"round {round_no}: in both places after repair"
+        if trashed.exists():
+            api.restore(session_id)
+    print(f"\ntrash crash: {KILLS} kills, {len(acked)} acknowledged, {both} left in both places and repaired")
+
+
+@pytest.mark.parametrize("moving", ["to the trash", "back from the trash"])
+@pytest.mark.parametrize("then", ["doctor --repair", "the same command again"])
+def test_a_move_cut_short_by_a_crash_is_finished(api: Chit, moving: str, then: str) -> None:
+    """What a kill between the link and the unlink of a move leaves: one
+    file under both names, its last event saying where it was going."""
+    sid = api.create(title="moving", messages=[{"role": "user", "content": "keep me"}]).id
+    slug = api.project().slug
+    live, trashed = api.layout.session_file(slug, sid), api.layout.trash_file(slug, sid)
+    if moving == "back from the trash":
+        api.delete(sid)
+        with open(trashed, "ab") as handle:
+            handle.write(b'{"type": "restore", "ts": "2030-01-01T00:00:00.000000Z"}\n')
+        os.link(trashed, live)
+    else:
+        with open(live, "ab") as handle:
+            handle.write(b'{"type": "trash", "ts": "2030-01-01T00:00:00.000000Z"}\n')
+        trashed.parent.mkdir(parents=True, exist_ok=True)
+        os.link(live, trashed)
+    report = api.doctor()
+    assert [f.problem for f in report.findings] == ["both in the project and in the trash (a move cut short)"] and not report.ok
+    if then == "doctor --repair":
+        assert api.doctor(repair=True).ok
+    elif moving == "to the trash":
+        api.delete(sid)
+    else:
+        api.restore(sid)
+    assert api.doctor().findings == []
+    assert live.exists() == (moving == "back from the trash") and trashed.exists() == (moving == "to the trash")
+    session = api.get(sid) if live.exists() else api.read_session(api.project_by_slug(slug), sid, trash=True)
+    assert [m.content for m in session.messages] == ["keep me"]
 
 def test_appends_are_fsynced_unless_durability_is_relaxed(home: Path, workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     synced: list[int] = []

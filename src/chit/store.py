@@ -70,6 +70,15 @@ def check_session_id(session_id: str) -> str:
     return session_id
 
 
+def same_file(a: Path, b: Path) -> bool:
+    """Whether two names are links to one file (a move cut short)."""
+    try:
+        first, second = os.stat(a, follow_symlinks=False), os.stat(b, follow_symlinks=False)
+    except OSError:
+        return False
+    return (first.st_ino, first.st_dev) == (second.st_ino, second.st_dev)
+
+
 def _open_nofollow(path: Path, flags: int) -> int:
     try:
         return os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC)
@@ -396,10 +405,16 @@ class Store:
             os.close(fd)
 
     def move(self, source: Path, target: Path) -> None:
-        """Rename a session file between sessions/ and trash/ (never overwrites)."""
+        """Rename a session file between sessions/ and trash/ (never
+        overwrites; finishes a move that was interrupted between its link
+        and its unlink)."""
         with os_errors("move the session"):
             make_dir(target.parent)
-            os.link(source, target)
+            try:
+                os.link(source, target)
+            except FileExistsError:
+                if not same_file(source, target):
+                    raise
             os.unlink(source)
             if self.durable:
                 fsync_dir(source.parent)

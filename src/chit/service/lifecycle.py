@@ -23,7 +23,7 @@ from chit.errors import Conflict, InvalidInput, NotFound, ReadOnly
 from chit.fold import fold, message_to_record
 from chit.model import Session, SessionSummary, format_ts, now
 from chit.service.sessions import SessionOps
-from chit.store import FILE_MODE, UUID_RE
+from chit.store import FILE_MODE, UUID_RE, same_file
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,7 @@ class LifecycleOps(SessionOps):
         slug, session_id = self._resolve_trash(ref)
         project = self.project_by_slug(slug)
         target = self.store.session_path(slug, session_id)
-        if target.exists():
+        if target.exists() and not same_file(target, self.store.session_path(slug, session_id, trash=True)):
             raise Conflict(f"session {session_id[:8]} exists both in the trash and in its project")
         with self.store.locked(slug, session_id, project.key, trash=True) as held:
             if not held.read().read_only:  # a newer chit's file goes back as it is
@@ -226,7 +226,25 @@ class LifecycleOps(SessionOps):
             for entry in sorted(os.scandir(directory), key=lambda e: e.name):
                 report.sessions_checked += entry.name.endswith(".jsonl")
                 self._check_entry(project, entry, repair, report)
+            for session_id in sorted(set(self.store.session_ids(slug)) & set(self.store.session_ids(slug, trash=True))):
+                self._check_twice(project, session_id, repair, report)
         return report
+
+    def _check_twice(self, project: Any, session_id: str, repair: bool, report: DoctorReport) -> None:
+        """A session both in its project and in the trash: one file under two
+        names is a move cut short (by a crash); its last trash or restore
+        event says where it belongs. Two different files are only reported."""
+        live = self.store.session_path(project.slug, session_id)
+        trashed = self.store.session_path(project.slug, session_id, trash=True)
+        if not same_file(live, trashed):
+            report.findings.append(Finding(self._rel(live), None, "also in the trash, as a different file (see `chit trash`)"))
+            return
+        if repair:
+            with self.store.locked(project.slug, session_id, project.key) as held:
+                log = held.read()
+                deleted = fold(log.header, log.events).deleted_at is not None
+                self.store.unlink(live if deleted else trashed)
+        report.findings.append(Finding(self._rel(live), None, "both in the project and in the trash (a move cut short)", repair))
 
     def _rel(self, path: Any) -> str:
         return os.path.relpath(path, self.layout.home)
