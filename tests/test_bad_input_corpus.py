@@ -462,6 +462,10 @@ def read_only_home(request: pytest.FixtureRequest, can_mount: bool) -> Iterator[
         elif request.param == "unprivileged user":
             if os.geteuid() != 0 or not shutil.which("setpriv"):
                 pytest.skip("needs root and setpriv")
+            probe = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c", "import chit.cli.main"],
+                                   capture_output=True, cwd=workdir)
+            if probe.returncode != 0:  # e.g. the interpreter lives under a directory only root may enter
+                pytest.skip("the unprivileged user cannot run this Python and chit")
             for path in [ctx.home, *ctx.home.rglob("*")]:
                 os.chown(path, 65534, 65534, follow_symlinks=False)
                 path.chmod(0o500 if path.is_dir() else 0o400)
