@@ -373,7 +373,7 @@ def test_a_linked_project_directory_is_not_followed(ctx: Ctx, workdir: Path, tmp
 
 
 # -- file systems that refuse writes --------------------------------------------------
-# A read-only CHIT_HOME, for real: tests run as root here, where chmod stops
+# A read-only CHIT_HOME, for real: for root, chmod stops
 # nothing, so the store is either bind-mounted read-only (EROFS) or made
 # read-only for an unprivileged user who then runs chit (setpriv; EACCES);
 # a plain chmod is used only when the tests do not run as root. A full
