@@ -29,6 +29,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -149,6 +150,13 @@ def ts_from_epoch(value: Any) -> str | None:
         return format_ts(datetime.fromtimestamp(value, tz=timezone.utc))
     except (ValueError, OverflowError, OSError):
         return None
+
+
+def scan_files(name: str, path: Path, pattern: str, read: Callable[[Path], Batch]) -> Scan:
+    """One unit per file: `path` itself, or each file under it matching
+    `pattern`, in name order (the sources whose unit is a file)."""
+    files = [path] if path.is_file() else sorted(p for p in path.rglob(pattern) if p.is_file())
+    return Scan([Unit(f"{name}:{f}", f.name, file_stamp(f), partial(read, f)) for f in files])
 
 
 def file_stamp(path: Path) -> str:

@@ -33,8 +33,8 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import replace
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -45,11 +45,10 @@ from chit.importers.base import (
     Source,
     SourceSession,
     Transcript,
-    Unit,
-    file_stamp,
     json_text,
     one_line,
     read_jsonl,
+    scan_files,
     strip_ansi,
     text,
     tokens_of,
@@ -71,8 +70,7 @@ def default_path() -> Path:
 
 
 def scan(path: Path) -> Scan:
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*.jsonl") if p.is_file())
-    return Scan([Unit(f"{NAME}:{f}", f.name, file_stamp(f), lambda f=f: read_file(f)) for f in files])  # type: ignore[misc]
+    return scan_files(NAME, path, "*.jsonl", read_file)
 
 
 SOURCE = Source(NAME, default_path, scan, "Claude Code transcripts (~/.claude/projects)")

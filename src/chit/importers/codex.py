@@ -37,13 +37,12 @@ from chit.importers.base import (
     Source,
     SourceSession,
     Transcript,
-    Unit,
-    file_stamp,
     json_text,
-    obj,
     loads,
+    obj,
     one_line,
     read_jsonl,
+    scan_files,
     text,
     ts_from_text,
 )
@@ -61,8 +60,7 @@ def default_path() -> Path:
 
 
 def scan(path: Path) -> Scan:
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("rollout-*.jsonl") if p.is_file())
-    return Scan([Unit(f"{NAME}:{f}", f.name, file_stamp(f), lambda f=f: read_file(f)) for f in files])  # type: ignore[misc]
+    return scan_files(NAME, path, "rollout-*.jsonl", read_file)
 
 
 SOURCE = Source(NAME, default_path, scan, "Codex CLI rollouts (~/.codex/sessions)")
