@@ -7,11 +7,13 @@ import hashlib
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
 import pytest
+from fake_openai import FakeServer
 
 from chit.api import Chit
 
@@ -89,6 +91,15 @@ def cli_inproc(home: Path, workdir: Path, capsysbinary: pytest.CaptureFixture[by
         return Result(code, captured.out.decode("utf-8", "replace"), captured.err.decode("utf-8", "replace"))
 
     return call
+
+
+@pytest.fixture
+def server() -> Iterator[FakeServer]:
+    """A loopback OpenAI-compatible server (tests/fake_openai.py)."""
+    fake = FakeServer().start()
+    yield fake
+    fake.shutdown()
+    fake.server_close()
 
 
 def tree_digest(root: Path) -> str:

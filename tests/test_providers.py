@@ -6,24 +6,15 @@ from __future__ import annotations
 import socket
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fake_openai import FakeServer
 
 from chit.config import ModelSpec
 from chit.providers import ProviderError, make_provider
-from fake_openai import FakeServer
 
 SECRET = "sk-test-NEVER-SHOW-THIS-KEY"
-
-
-@pytest.fixture
-def server() -> Iterator[FakeServer]:
-    fake = FakeServer().start()
-    yield fake
-    fake.shutdown()
-    fake.server_close()
 
 
 def openai(server: FakeServer, model: str = "m1", timeout: float = 5.0) -> ModelSpec:

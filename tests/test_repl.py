@@ -6,10 +6,10 @@ from __future__ import annotations
 import _thread
 import io
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fake_openai import FakeServer
 from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
 from prompt_toolkit.input import create_pipe_input
@@ -21,7 +21,6 @@ from chit.config import Config, ModelSpec
 from chit.repl import loop, prompt
 from chit.repl.registry import COMMANDS
 from chit.repl.state import Repl
-from fake_openai import FakeServer
 
 
 @pytest.fixture(autouse=True)
@@ -29,14 +28,6 @@ def _fast_echo(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CHIT_ECHO_DELAY", "0")
     for name in ("CHIT_MODEL", "OPENAI_API_KEY", "CHIT_API_KEY", "CHIT_BASE_URL", "OPENAI_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def server() -> Iterator[FakeServer]:
-    fake = FakeServer().start()
-    yield fake
-    fake.shutdown()
-    fake.server_close()
 
 
 def make(api: Chit, tmp_path: Path, model: str | None = "echo", session_id: str | None = None) -> Repl:
