@@ -13,7 +13,7 @@ error (see `chit.cli.complete`).
 
 from __future__ import annotations
 
-from chit.cli.clispec import Cmd, commands, static_choices
+from chit.cli.clispec import Cmd, commands, option_names, static_choices
 
 HEADER = "Generated from the chit command line by tools/generate.py; do not edit."
 
@@ -58,10 +58,6 @@ def _fish_q(text: str) -> str:
 
 def _fish_words(items: list[str]) -> str:
     return " ".join(_fish_q(i) for i in items)
-
-
-def _option_names(cmd: Cmd) -> list[str]:
-    return [n for o in cmd.options for n in o.names] + ["--help", "-h"]
 
 
 # -- bash -------------------------------------------------------------------------
@@ -189,7 +185,7 @@ def bash() -> str:
     for cmd in spec.commands:
         out.append(f"        {_sq(cmd.name)})")
         out.append(f"            _chit_cmds={_sq(' '.join(cmd.subcommands))}")
-        out.append(f"            _chit_opts={_sq(' '.join(_option_names(cmd)))}")
+        out.append(f"            _chit_opts={_sq(' '.join(option_names(cmd)))}")
         out.append(f"            _chit_vals={_sq(' '.join(spec.valued(cmd)))}")
         out.append(f"            _chit_args={_sq(' '.join(spec.args(cmd)))}")
         out.append("            ;;")
