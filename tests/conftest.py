@@ -104,12 +104,15 @@ def server() -> Iterator[FakeServer]:
 
 def tree_digest(root: Path) -> str:
     """A hash of every path, mode and byte under `root` (for 'nothing changed').
-    The derived index (`index.*` in the store's root) is a cache, not data."""
+    The derived index (`index.*` in the store's root) and its change
+    journals (`changes/`) are caches, not data."""
     digest = hashlib.sha256()
     if not root.exists():
         return "absent"
     for path in sorted(root.rglob("*")):
         if path.parent == root and path.name.startswith("index."):
+            continue
+        if (root / "changes") in (path, *path.parents):
             continue
         st = path.lstat()
         digest.update(str(path.relative_to(root)).encode() + b"\0" + oct(st.st_mode).encode())

@@ -327,7 +327,11 @@ def test_keys_that_look_like_paths_stay_text(ctx: Ctx, workdir: Path, tmp_path: 
         assert made.code == 0, made.err
         assert ctx.api.resolve(key).key == key  # a key is text in a header, never a path
     files = [p for p in ctx.home.rglob("*") if p.is_file()]
-    assert all(p.name.endswith((".jsonl", ".json", ".lock")) or p.name.startswith("index.") for p in files)
+    journals = ctx.home / "changes"  # the index's change journals: <slug>.sessions, <slug>.trash
+    assert all(
+        p.name.endswith((".jsonl", ".json", ".lock")) or p.name.startswith("index.") or (p.parent == journals and p.suffix in (".sessions", ".trash"))
+        for p in files
+    )
     assert outside() == before and not Path("/tmp/evil").exists()
 
 

@@ -44,6 +44,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from chit import changes
 from chit.index_rows import drain, forget, read_file
 from chit.paths import Layout
 from chit.store import FILE_MODE, make_dir
@@ -51,16 +52,27 @@ from chit.store import FILE_MODE, make_dir
 if TYPE_CHECKING:
     import sqlite3
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+MIGRATE_2_TO_3 = (  # version 3 adds the change journal's state (chit.changes) to `dirs`
+    "ALTER TABLE dirs ADD COLUMN jtoken TEXT",
+    "ALTER TABLE dirs ADD COLUMN joff INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE dirs ADD COLUMN pending TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE dirs ADD COLUMN checked_ns INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE dirs ADD COLUMN boot TEXT",
+)
+FULL_CHECK_EVERY_NS = 60_000_000_000  # changes made outside chit show up within this
 BUSY_TIMEOUT = 30.0
 TRUST_AFTER_NS = 2_000_000_000
 COMMIT_EVERY = 1.0  # seconds of work per write transaction in a long build
 ORPHAN_SLACK = 50_000
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 _SESSION_NAMES = re.compile(r"\0([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl(?=\0)")
 
 SCHEMA = """
 CREATE TABLE meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE dirs(slug TEXT NOT NULL, trash INTEGER NOT NULL, sig TEXT NOT NULL, mtime_ns INTEGER,
+                  jtoken TEXT, joff INTEGER NOT NULL DEFAULT 0, pending TEXT NOT NULL DEFAULT '',
+                  checked_ns INTEGER NOT NULL DEFAULT 0, boot TEXT,
                   PRIMARY KEY (slug, trash)) WITHOUT ROWID;
 CREATE TABLE sessions(
     sid INTEGER PRIMARY KEY, slug TEXT NOT NULL, trash INTEGER NOT NULL, id TEXT NOT NULL,
@@ -153,7 +165,11 @@ class Index:
         conn.execute("BEGIN IMMEDIATE")
         try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]  # another process may have won
-            if version != SCHEMA_VERSION:
+            if version == 2:
+                for statement in MIGRATE_2_TO_3:
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            elif version != SCHEMA_VERSION:
                 if version != 0 or conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
                     raise ForeignIndex(f"index schema {version}, expected {SCHEMA_VERSION}")
                 for statement in SCHEMA.split(";"):
@@ -242,35 +258,122 @@ class Index:
         trusted = dir_mtime if time.time_ns() - dir_mtime > TRUST_AFTER_NS else None
         return Snapshot(slug, trash, files, sig, trusted), dfd
 
-    def refresh(self, dirs: Sequence[tuple[str, bool]], text: bool = False) -> bool:
+    def refresh(self, dirs: Sequence[tuple[str, bool]], text: bool = False, full: bool = False) -> bool:
         """Bring the rows of these (slug, trash) directories up to date;
-        with `text`, also the text index of every message. Returns False
-        (creating nothing) when there is no index and no session file."""
+        with `text`, also the text index of every message; with `full`,
+        stat every file even where the change journal vouches for them.
+        Returns False (creating nothing) when there is no index and no
+        session file."""
         with self.lock:
-            snaps = [self.snapshot(slug, trash) for slug, trash in dirs]
-            try:
-                if self._conn is None and not self.exists() and not any(s.files for s, _ in snaps):
-                    return False
-                for snap, dfd in snaps:
-                    self._refresh_dir(snap, dfd)
-            finally:
-                for _, dfd in snaps:
-                    if dfd is not None:
-                        os.close(dfd)
+            if self._conn is None and not self.exists() and not any(self._has_sessions(slug, trash) for slug, trash in dirs):
+                return False
+            for slug, trash in dirs:
+                self._refresh_dir(slug, trash, full)
             if text and self.has_text:
                 self._drain()
             return True
 
-    def _refresh_dir(self, snap: Snapshot, dfd: int | None) -> None:
-        trash = int(snap.trash)
-        known = self.conn.execute("SELECT sig, mtime_ns FROM dirs WHERE slug = ? AND trash = ?", (snap.slug, trash)).fetchone()
-        if known is None and dfd is None:
+    def _has_sessions(self, slug: str, trash: bool) -> bool:
+        snap, dfd = self.snapshot(slug, trash)
+        if dfd is not None:
+            os.close(dfd)
+        return bool(snap.files)
+
+    def _refresh_dir(self, slug: str, trash: bool, full: bool) -> None:
+        """One directory: from its change journal when the directory is
+        unchanged and was fully checked lately on this boot, else by
+        stat'ing every file (a full check)."""
+        known = self.conn.execute(
+            "SELECT sig, mtime_ns, jtoken, joff, pending, checked_ns, boot FROM dirs WHERE slug = ? AND trash = ?",
+            (slug, int(trash)),
+        ).fetchone()
+        journal_path = self.layout.changes_file(slug, trash)
+        tail = changes.follow(journal_path, known[2] if known else None, known[3] if known else 0)
+        directory = self.layout.trash_dir(slug) if trash else self.layout.sessions_dir(slug)
+        if tail.token is None and directory.is_dir():  # never trusted; one started now vouches from here on
+            changes.start(journal_path)
+            tail = changes.follow(journal_path, None, 0)
+        pending = set(known[4].split()) if known is not None and tail.same else set()
+        touched = set(pending)
+        for sign, session_id in tail.marks:
+            touched.add(session_id)
+            if sign == "+":
+                pending.add(session_id)
+            else:
+                pending.discard(session_id)
+        journal = (tail.token, tail.offset, " ".join(sorted(pending)))
+        boot = changes.boot_id()
+        now = time.time_ns()
+        if (
+            not full
+            and known is not None
+            and tail.same
+            and boot is not None
+            and known[6] == boot
+            and known[1] is not None
+            and now - known[5] < FULL_CHECK_EVERY_NS
+            and self._from_journal(slug, trash, known, touched, journal)
+        ):
             return
-        if known is None or known[0] != snap.sig:
-            self._sync(snap, dfd)
-        elif known[1] != snap.mtime_ns and snap.mtime_ns is not None:
+        snap, dfd = self.snapshot(slug, trash)
+        try:
+            if known is None and dfd is None:
+                return
+            if known is None or known[0] != snap.sig:
+                self._sync(snap, dfd)
+            row = (snap.mtime_ns, *journal, boot)
+            if known is None or row != (known[1], *known[2:5], known[6]) or now - known[5] > 1_000_000_000:
+                with self.writing() as conn:
+                    conn.execute(
+                        "UPDATE dirs SET mtime_ns = ?, jtoken = ?, joff = ?, pending = ?, boot = ?, checked_ns = ?"
+                        " WHERE slug = ? AND trash = ?",
+                        (*row, now, slug, int(trash)),
+                    )
+        finally:
+            if dfd is not None:
+                os.close(dfd)
+
+    def _from_journal(self, slug: str, trash: bool, known: tuple, touched: set[str], journal: tuple) -> bool:  # type: ignore[type-arg]
+        """Refresh only the files the journal names (and those still
+        pending). False, doing nothing, when that cannot be trusted: the
+        directory changed (a file was created, removed or replaced) or a
+        named file is gone."""
+        directory = self.layout.trash_dir(slug) if trash else self.layout.sessions_dir(slug)
+        try:
+            dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:
+            return False
+        try:
+            if os.fstat(dfd).st_mtime_ns != known[1]:
+                return False
+            todo = []
+            for session_id in touched:
+                if not _UUID.match(session_id):
+                    return False
+                try:
+                    st = os.stat(session_id + ".jsonl", dir_fd=dfd, follow_symlinks=False)
+                except FileNotFoundError:
+                    return False
+                row = self.conn.execute(
+                    "SELECT size, mtime_ns, ino FROM sessions WHERE slug = ? AND trash = ? AND id = ?",
+                    (slug, int(trash), session_id),
+                ).fetchone()
+                if row is None or not stat.S_ISREG(st.st_mode):
+                    return False
+                if tuple(row) != (st.st_size, st.st_mtime_ns, st.st_ino):
+                    todo.append(session_id)
+            if not todo and journal == tuple(known[2:5]):
+                return True  # nothing changed: only read
             with self.writing() as conn:
-                conn.execute("UPDATE dirs SET mtime_ns = ? WHERE slug = ? AND trash = ?", (snap.mtime_ns, snap.slug, trash))
+                for session_id in todo:
+                    read_file(self, dfd, slug, int(trash), session_id)
+                conn.execute(
+                    "UPDATE dirs SET jtoken = ?, joff = ?, pending = ? WHERE slug = ? AND trash = ?",
+                    (*journal, slug, int(trash)),
+                )
+            return True
+        finally:
+            os.close(dfd)
 
     def key_fresh(self, slug: str) -> bool:
         """Whether the rows' headers (keys) of this project are current:
@@ -306,7 +409,9 @@ class Index:
                     if dfd is None or not _present(dfd, session_id):
                         forget(self, snap.slug, trash, session_id)
                 self.conn.execute(
-                    "INSERT OR REPLACE INTO dirs VALUES (?, ?, ?, ?)", (snap.slug, trash, snap.sig, snap.mtime_ns)
+                    "INSERT INTO dirs(slug, trash, sig, mtime_ns) VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT(slug, trash) DO UPDATE SET sig = excluded.sig, mtime_ns = excluded.mtime_ns",
+                    (snap.slug, trash, snap.sig, snap.mtime_ns),
                 )
                 return
 

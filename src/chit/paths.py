@@ -69,6 +69,10 @@ class Layout:
     def trash_file(self, slug: str, session_id: str) -> Path:
         return self.trash / slug / f"{session_id}.jsonl"
 
+    def changes_file(self, slug: str, trash: bool = False) -> Path:
+        """The change journal of a session directory (`chit.changes`)."""
+        return self.home / "changes" / f"{slug}.{'trash' if trash else 'sessions'}"
+
     @property
     def index_file(self) -> Path:
         return self.home / "index.sqlite"

@@ -20,7 +20,6 @@ from __future__ import annotations
 import errno
 import os
 import re
-import secrets
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,6 +30,7 @@ from typing import Any
 import orjson
 
 from chit import codec, lock
+from chit.changes import Writer as JournalWriter
 from chit.errors import InvalidData, NotFound, ReadOnly
 from chit.files import DIR_MODE as DIR_MODE
 from chit.files import FILE_MODE as FILE_MODE
@@ -164,9 +164,10 @@ def _subdirs(directory: Path) -> list[str]:
 class LockedSession:
     """A session file held under its exclusive lock."""
 
-    def __init__(self, store: Store, path: Path, fd: int, session_id: str, project_key: str) -> None:
+    def __init__(self, store: Store, path: Path, fd: int, session_id: str, project_key: str, journal: Path) -> None:
         self._store = store
         self.path = path
+        self.journal = journal
         self.fd = fd
         self.session_id = session_id
         self.project_key = project_key
@@ -196,13 +197,14 @@ class LockedSession:
             size = os.fstat(self.fd).st_size
             if size and os.pread(self.fd, 1, size - 1) != b"\n":
                 data = b"\n" + data  # close a torn last line so it stays alone
-            try:
-                write_all(self.fd, data)
-                if self._store.durable:
-                    os.fsync(self.fd)
-            except BaseException:
-                cut_back(self.fd, size)  # a failed append (full disk…) leaves no partial line
-                raise
+            with JournalWriter(self.journal, self.session_id):  # tells the index which file grew
+                try:
+                    write_all(self.fd, data)
+                    if self._store.durable:
+                        os.fsync(self.fd)
+                except BaseException:
+                    cut_back(self.fd, size)  # a failed append (full disk…) leaves no partial line
+                    raise
 
     def rewrite(self, records: list[dict[str, Any]]) -> None:
         with os_errors("rewrite the session"):
@@ -306,7 +308,7 @@ class Store:
         path = self.session_path(slug, session_id)
         with os_errors("create the session"):
             created = make_dir(path.parent)
-            tmp = path.parent / f".{session_id}.{secrets.token_hex(6)}.tmp"
+            tmp = path.parent / f".{session_id}.{os.urandom(6).hex()}.tmp"
             try:
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
                 try:
@@ -376,7 +378,7 @@ class Store:
                     raise NotFound(f"session {session_id[:8]} was deleted meanwhile") from None
                 if (held.st_ino, held.st_dev) != (current.st_ino, current.st_dev):
                     continue  # replaced by a rewrite while we waited: lock the new file
-                yield LockedSession(self, path, fd, session_id, project_key)
+                yield LockedSession(self, path, fd, session_id, project_key, self.layout.changes_file(slug, trash))
                 return
             finally:
                 os.close(fd)
