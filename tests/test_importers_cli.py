@@ -128,4 +128,4 @@ def test_importers_load_only_when_asked(tmp_path: Path) -> None:
     probe = "import sys\nfrom chit.api import Chit\nChit().list()\nprint(sorted(m for m in sys.modules if m.startswith('chit.importers')))"
     env = {"CHIT_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"}
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path, env=env, check=True)
-    assert out.stdout.strip() == "['chit.importers', 'chit.importers.base']"
+    assert out.stdout.strip() == "[]"

@@ -12,11 +12,24 @@ docs/api.md for the full reference.
 
 from __future__ import annotations
 
-from chit.service.exports import ExportedFile, ExportOps
-from chit.service.imports import ImportReport, ImportedSession, ImportOps
-from chit.service.lifecycle import CompactReport, DoctorReport, Finding
-from chit.service.projects_ops import MoveReport, ProjectOps, RelinkHint
-from chit.service.snapshots import ImportResult
+from typing import TYPE_CHECKING
+
+from chit.service.exports import ExportOps
+from chit.service.imports import ImportOps
+from chit.service.projects_ops import ProjectOps
+
+if TYPE_CHECKING:
+    from chit.service.results import (
+        CompactReport,
+        DoctorReport,
+        ExportedFile,
+        Finding,
+        ImportedSession,
+        ImportReport,
+        ImportResult,
+        MoveReport,
+        RelinkHint,
+    )
 
 
 class Chit(ExportOps, ProjectOps, ImportOps):
@@ -30,3 +43,12 @@ class Chit(ExportOps, ProjectOps, ImportOps):
 
 
 __all__ = ["Chit", "CompactReport", "DoctorReport", "ExportedFile", "Finding", "ImportReport", "ImportResult", "ImportedSession", "MoveReport", "RelinkHint"]
+
+
+def __getattr__(name: str) -> object:
+    # the result types load with their first use (start-up time), not here
+    if name in __all__:
+        from chit.service import results
+
+        return getattr(results, name)
+    raise AttributeError(f"module 'chit.api' has no attribute {name!r}")

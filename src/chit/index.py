@@ -45,7 +45,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from chit import changes
-from chit.index_rows import drain, forget, read_file
 from chit.paths import Layout
 from chit.store import FILE_MODE, make_dir
 
@@ -364,6 +363,8 @@ class Index:
                     todo.append(session_id)
             if not todo and journal == tuple(known[2:5]):
                 return True  # nothing changed: only read
+            from chit.index_rows import read_file  # only when a file changed: start-up time
+
             with self.writing() as conn:
                 for session_id in todo:
                     read_file(self, dfd, slug, int(trash), session_id)
@@ -386,6 +387,8 @@ class Index:
         return row is not None and row[0] == mtime
 
     def _sync(self, snap: Snapshot, dfd: int | None) -> None:
+        from chit.index_rows import forget, read_file
+
         trash = int(snap.trash)
         rows = {
             r[0]: r[1:]
@@ -418,6 +421,8 @@ class Index:
     # -- text -----------------------------------------------------------
     def _drain(self) -> None:
         """Add the text of every message indexed without it, oldest row id first."""
+        from chit.index_rows import drain
+
         conn = self.conn
         more = conn.execute("SELECT 1 FROM messages WHERE fts = 0 LIMIT 1").fetchone() is not None
         while more:

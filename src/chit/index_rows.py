@@ -34,11 +34,11 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from chit import codec
-from chit.index_fold import SessionState, apply
 from chit.store import format_ts_ns
 
 if TYPE_CHECKING:
     from chit.index import Index
+    from chit.index_fold import SessionState
 
 WORDS_ABOVE = 2048  # longer texts are indexed as their set of distinct words
 DRAIN_CHUNK = 2000  # messages whose text is added per step, in row id order
@@ -148,6 +148,8 @@ def forget(index: Index, slug: str, trash: int, session_id: str) -> None:
 
 def read_file(index: Index, dfd: int, slug: str, trash: int, session_id: str) -> None:
     """Bring one session's row up to date with its file (in a write transaction)."""
+    from chit.index_fold import SessionState, apply  # only when a file changed: start-up time
+
     conn = index.conn
     try:
         fd = os.open(f"{session_id}.jsonl", os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dfd)
@@ -301,6 +303,8 @@ def _header(data: bytes, end: int, session_id: str, mtime_ns: int) -> tuple[dict
 
 
 def _state_from_row(row: Sequence[Any]) -> SessionState:
+    from chit.index_fold import SessionState
+
     version, project, created_at, updated_at, key, parent_id, manual, first, tags, state, deleted_at, messages, turns = row
     return SessionState(
         project=project, created_at=created_at, key=key, parent_id=parent_id, version=version,

@@ -18,9 +18,8 @@ Invariants:
 
 from __future__ import annotations
 
-import hashlib
+import importlib
 import re
-import subprocess
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -52,8 +51,21 @@ def validate_name(name: str) -> str:
 
 def slug_for(name: str, key: str) -> str:
     readable = _SLUG_UNSAFE.sub("-", name.lower()).strip("-.")[:40] or "project"
-    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    digest = sha256_hex(key.encode("utf-8", "surrogatepass"))[:8]
     return f"{readable}-{digest}"
+
+
+def sha256_hex(data: bytes) -> str:
+    """SHA-256 of `data`, in hex. hashlib loads OpenSSL, milliseconds at
+    every start of chit; CPython's own SHA-256 module gives the same digest."""
+    for name in ("_sha2", "_sha256"):  # CPython 3.12+, 3.11
+        try:
+            return str(importlib.import_module(name).sha256(data).hexdigest())
+        except (ImportError, AttributeError):
+            continue
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
 
 
 def find_root(cwd: Path) -> Path:
@@ -71,6 +83,8 @@ def git_root_commit(directory: Path) -> str | None:
     no commit yet, or no git."""
     if not (directory / ".git").exists():
         return None
+    import subprocess
+
     try:
         done = subprocess.run(
             ["git", "-C", str(directory), "rev-list", "--max-parents=0", "HEAD"],

@@ -16,7 +16,7 @@ from chit.cli.options import JsonFlag, ProjectOpt
 from chit.errors import InvalidData, InvalidInput, NotFound, UsageError
 
 if TYPE_CHECKING:
-    from chit.service.imports import ImportReport
+    from chit.service.results import ImportReport
 
 SOURCES = ("claude-code", "codex", "chatgpt", "llm")  # as chit.importers.NAMES; a test keeps them equal
 PROBLEMS_LISTED = 10

@@ -6,9 +6,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from chit.cli.context import Cli, stdout_is_terminal
+from chit.cli import reads
+from chit.cli.context import Cli
 from chit.cli.options import AllFlag, JsonFlag, JsonlFlag, ProjectOpt, RefArg
-from chit.errors import InvalidInput
 
 
 
@@ -26,35 +26,7 @@ def register(app: typer.Typer) -> None:
         jsonl: JsonlFlag = False,
     ) -> None:
         """List sessions, newest first."""
-        cli: Cli = ctx.obj.use(json, project, jsonl)
-        if limit is None:
-            limit = cli.config.limit
-        if limit < 0:
-            raise InvalidInput("--limit must be 0 or more")
-        found = cli.service.list(all_projects=all_projects, limit=limit or None, tag=tag, state=state)
-        if quiet and not cli.json:
-            for s in found:
-                print(s.id)
-            return
-
-        def human() -> None:
-            from chit.render import human
-
-            human.sessions(found, show_project=all_projects)
-
-        cli.results((s.as_dict() for s in found), human)
-
-    def _print_session(cli: Cli, ref: str | None, pager: bool) -> None:
-        session = cli.service.resolve(ref)
-        cli.warn_damaged(session)
-        project_name = cli.service.locate(session.id).name
-
-        def human() -> None:
-            from chit.render import human
-
-            human.transcript(session, project_name, pager=pager and stdout_is_terminal())
-
-        cli.result(session.as_dict(), human)
+        reads.ls(ctx.obj.use(json, project, jsonl), all_projects=all_projects, limit=limit, tag=tag, state=state, quiet=quiet)
 
     @app.command("show", rich_help_panel="Sessions")
     def show(
@@ -65,8 +37,7 @@ def register(app: typer.Typer) -> None:
         json: JsonFlag = False,
     ) -> None:
         """Print a session's transcript with turn numbers."""
-        cli: Cli = ctx.obj.use(json, project)
-        _print_session(cli, ref, not no_pager and cli.config.pager)
+        reads.show(ctx.obj.use(json, project), ref=ref, no_pager=no_pager)
 
     @app.command("load", rich_help_panel="Sessions")
     def load(
@@ -86,7 +57,7 @@ def register(app: typer.Typer) -> None:
         if interactive() and not cli.json:
             open_repl(cli, session.id)
             return
-        _print_session(cli, session.id, not no_pager and cli.config.pager)
+        reads.print_session(cli, session.id, not no_pager and cli.config.pager)
 
     @app.command("search", rich_help_panel="Sessions")
     def search(
@@ -100,14 +71,4 @@ def register(app: typer.Typer) -> None:
         jsonl: JsonlFlag = False,
     ) -> None:
         """Search every project (or -p one) for text, newest first."""
-        cli: Cli = ctx.obj.use(json, project, jsonl)
-        if limit < 0:
-            raise InvalidInput("--limit must be 0 or more")
-        found = cli.service.search(query, limit=limit or None, role=role, tag=tag)
-
-        def human() -> None:
-            from chit.render import human
-
-            human.hits(found)
-
-        cli.results((h.as_dict() for h in found), human)
+        reads.search(ctx.obj.use(json, project, jsonl), query=query, limit=limit, role=role, tag=tag)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from chit.errors import ChitError, ExitStatus
 
@@ -62,21 +62,27 @@ def run(args: list[str]) -> int:
         sys.stdout.write(f"chit {__version__}\n")
         return int(ExitStatus.OK)
     as_json = _wants_json(args)
+    from chit.cli.fastpath import plan
+
+    fast = plan(args)  # plain `ls`, `show` and `search` lines skip loading typer
+    return _guarded(fast if fast is not None else lambda: run_typer(args, as_json), as_json)
+
+
+def run_typer(args: list[str], as_json: bool) -> int:
+    """Run `args` through the Typer app; usage errors and help are answered
+    here, chit's own errors go up to `_guarded`."""
+    from typer import exceptions as typer_exc
+    from typer import main as typer_main
+    from typer._click import exceptions as click_exc
+
+    from chit.cli.app import build
+    from chit.cli.fastparam import install
+
     try:
-        from typer import exceptions as typer_exc
-        from typer import main as typer_main
-        from typer._click import exceptions as click_exc
-
-        from chit.cli.app import build
-        from chit.cli.fastparam import install
-
         command = typer_main.get_command(build(only=command_name(args)))
         install(command)  # plain options skip pydantic: start-up time
         result = command.main(args=args, prog_name="chit", standalone_mode=False)
         return result if isinstance(result, int) else int(ExitStatus.OK)
-    except ChitError as exc:
-        _report(exc.to_dict(), as_json)
-        return int(exc.exit_status)
     except click_exc.NoArgsIsHelpError as exc:
         if exc.message:  # plain (non-rich) help comes back as the message
             sys.stdout.write(exc.message + "\n")
@@ -88,12 +94,21 @@ def run(args: list[str]) -> int:
     except typer_exc.Abort:
         sys.stderr.write("\n")
         return int(ExitStatus.INTERRUPTED)
-    except KeyboardInterrupt:
-        sys.stderr.write("\n")
-        return int(ExitStatus.INTERRUPTED)
     except click_exc.ClickException as exc:
         _report({"code": "ERROR", "message": exc.format_message()}, as_json)
         return exc.exit_code
+
+
+def _guarded(work: Callable[[], int], as_json: bool) -> int:
+    """`work()`, with every failure turned into one line and its exit code."""
+    try:
+        return work()
+    except ChitError as exc:
+        _report(exc.to_dict(), as_json)
+        return int(exc.exit_status)
+    except KeyboardInterrupt:
+        sys.stderr.write("\n")
+        return int(ExitStatus.INTERRUPTED)
     except BrokenPipeError:
         _silence_stdout()
         return int(ExitStatus.OK)

@@ -8,7 +8,6 @@ line, then one line per live message).
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 import orjson
@@ -22,6 +21,8 @@ SNAPSHOT_VERSION = 1
 
 def checksum(session_obj: dict[str, Any]) -> str:
     canonical = orjson.dumps(session_obj, option=orjson.OPT_SORT_KEYS)
+    import hashlib  # loads OpenSSL: only when a snapshot is written or checked
+
     return "sha256:" + hashlib.sha256(canonical).hexdigest()
 
 

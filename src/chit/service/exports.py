@@ -16,13 +16,16 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chit import exporters
 from chit.errors import Conflict, InvalidInput, NotFound
 from chit.model import SessionSummary
 from chit.service.snapshots import SnapshotOps
 from chit.store import make_dir, os_errors
+
+if TYPE_CHECKING:
+    from chit.service.results import ExportedFile
 
 TITLE_SLUG_MAX = 50
 
@@ -48,15 +51,6 @@ def file_names(items: list[SessionSummary], fmt: str) -> list[str]:
     return names
 
 
-@dataclass(frozen=True)
-class ExportedFile:
-    id: str
-    path: Path
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "path": str(self.path)}
-
-
 class ExportOps(SnapshotOps):
     def export_all(
         self,
@@ -74,6 +68,7 @@ class ExportOps(SnapshotOps):
         `directory` is created if its parent exists. `progress(done, total)`
         is called before the first and after each file.
         """
+        from chit.service.results import ExportedFile
         if fmt not in exporters.FORMATS:
             raise InvalidInput(f"unknown format {fmt!r} (expected one of: {', '.join(exporters.FORMATS)})")
         target_dir = Path(directory)

@@ -30,77 +30,25 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chit import codec
 from chit.errors import ChitError, Conflict, InvalidInput, Locked, NotFound, ReadOnly
 from chit.fold import message_to_record
-from chit.importers import base as importer_base
 from chit.model import Message, Project, derive_title, now
 from chit.projects import slug_for, validate_name
 from chit.service.base import check_metadata, clean_line
 from chit.service.sessions import KEY_MAX, SessionOps, make_message
 from chit.store import Log
 
+if TYPE_CHECKING:
+    from chit.service.results import ImportReport, ImportedSession
+    from chit.importers import base as importer_base
+
 ProgressFn = Callable[[int, int, str], None]
-PROBLEMS_SHOWN = 200
 CACHE_VERSION = 1
 #: bumped when an importer maps records differently, so cached units are re-read
 MAPPING_VERSION = 1
-
-
-@dataclass(frozen=True)
-class ImportedSession:
-    """What an import did with one source session."""
-
-    action: str  # imported | updated | skipped
-    key: str
-    id: str | None = None
-    title: str | None = None
-    project: str | None = None
-    messages: int = 0  # messages written by this import
-    reason: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"action": self.action, "key": self.key, "id": self.id, "title": self.title,
-                "project": self.project, "messages": self.messages, "reason": self.reason}
-
-
-@dataclass
-class ImportReport:
-    source: str
-    path: str
-    imported: int = 0
-    updated: int = 0
-    skipped: int = 0
-    messages: int = 0
-    sessions: list[ImportedSession] = field(default_factory=list)
-    problems: list[importer_base.Problem] = field(default_factory=list)
-    skipped_reasons: Counter[str] = field(default_factory=Counter)
-
-    @property
-    def errors(self) -> int:
-        return len(self.problems)
-
-    def skip(self, reason: str, entry: ImportedSession | None = None) -> None:
-        self.skipped += 1
-        self.skipped_reasons[reason] += 1
-        if entry is not None and reason != "unchanged":
-            self.sessions.append(entry)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "source": self.source,
-            "path": self.path,
-            "imported": self.imported,
-            "updated": self.updated,
-            "skipped": self.skipped,
-            "errors": self.errors,
-            "messages_written": self.messages,
-            "skipped_reasons": dict(sorted(self.skipped_reasons.items())),
-            "sessions": [s.as_dict() for s in self.sessions],
-            "problems": [p.as_dict() for p in self.problems[:PROBLEMS_SHOWN]],
-        }
 
 
 @dataclass
@@ -127,6 +75,7 @@ class ImportOps(SessionOps):
         `source` is one of `chit.importers.NAMES`; `path` defaults to where
         that tool keeps its data; `project` puts every session in that
         project instead of the one of its working directory."""
+        from chit.service.results import ImportReport
         from chit import importers
 
         importer = importers.get(source)
@@ -165,6 +114,7 @@ class ImportOps(SessionOps):
 
     # -- one unit -------------------------------------------------------------
     def _import_unit(self, unit: importer_base.Unit, run: _Run) -> dict[str, Any] | None:
+        from chit.importers import base as importer_base
         report = run.report
         problems_before = len(report.problems)
         try:
@@ -213,6 +163,8 @@ class ImportOps(SessionOps):
     def _import_session(self, source: importer_base.SourceSession, run: _Run) -> list[Any] | None:
         """Create, update or leave one session; returns [slug, id, size,
         mtime, reason] for the cache, or None when nothing was stored."""
+        from chit.service.results import ImportedSession
+        from chit.importers import base as importer_base
         report = run.report
         where = str(source.metadata.get("path") or source.source)
         prepared = self._prepare(source, where, report)
@@ -256,6 +208,7 @@ class ImportOps(SessionOps):
         self, source: importer_base.SourceSession, where: str, report: ImportReport
     ) -> tuple[str, str | None, dict[str, Any], list[Message]] | None:
         """Validate what an importer produced; bad messages become problems."""
+        from chit.importers import base as importer_base
         try:
             title = clean_line(source.title, "title") if source.title else None
         except InvalidInput:
@@ -383,6 +336,7 @@ def plan_update(log: Log, header: dict[str, Any], new: list[dict[str, Any]]) -> 
     """How to bring a stored session to what the source holds now:
     ("unchanged" | "changed in chit", []), ("append", the new message
     records) or ("rewrite", every record of the new file)."""
+    from chit.importers import base as importer_base
     imported = [e for e in log.events if e.get("type") == "message" and importer_base.is_imported_id(str(e.get("id")))]
     changed_in_chit = any(
         e.get("type") in ("rewind", "pop") or (e.get("type") == "message" and not importer_base.is_imported_id(str(e.get("id"))))

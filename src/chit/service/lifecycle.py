@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chit import codec
 from chit.errors import Conflict, InvalidInput, NotFound, ReadOnly
@@ -25,51 +25,8 @@ from chit.model import Session, SessionSummary, format_ts, now
 from chit.service.sessions import SessionOps
 from chit.store import FILE_MODE, UUID_RE, same_file
 
-
-@dataclass(frozen=True)
-class CompactReport:
-    id: str
-    messages_dropped: int
-    lines_dropped: int
-    bytes_before: int
-    bytes_after: int
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "messages_dropped": self.messages_dropped,
-            "lines_dropped": self.lines_dropped,
-            "bytes_before": self.bytes_before,
-            "bytes_after": self.bytes_after,
-        }
-
-
-@dataclass(frozen=True)
-class Finding:
-    path: str
-    line: int | None
-    problem: str
-    repaired: bool = False
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "line": self.line, "problem": self.problem, "repaired": self.repaired}
-
-
-@dataclass
-class DoctorReport:
-    sessions_checked: int = 0
-    findings: list[Finding] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return all(f.repaired for f in self.findings)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "sessions_checked": self.sessions_checked,
-            "ok": self.ok,
-            "findings": [f.as_dict() for f in self.findings],
-        }
+if TYPE_CHECKING:
+    from chit.service.results import CompactReport, DoctorReport, Finding
 
 
 def compacted_records(session: Session) -> list[dict[str, Any]]:
@@ -192,6 +149,7 @@ class LifecycleOps(SessionOps):
             return self._compact_held(held, session)
 
     def _compact_held(self, held: Any, session: Session) -> CompactReport:
+        from chit.service.results import CompactReport
         if session.read_only:
             raise ReadOnly(f"session {session.short_id} was written by a newer chit; not rewriting it")
         before = os.fstat(held.fd).st_size
@@ -202,6 +160,7 @@ class LifecycleOps(SessionOps):
 
     def doctor(self, repair: bool = False) -> DoctorReport:
         """Check every session file; with `repair`, fix what can be fixed."""
+        from chit.service.results import DoctorReport, Finding
         report = DoctorReport()
         try:
             linked = sorted(e.path for e in os.scandir(self.layout.projects) if e.is_symlink())
@@ -234,6 +193,7 @@ class LifecycleOps(SessionOps):
         """A session both in its project and in the trash: one file under two
         names is a move cut short (by a crash); its last trash or restore
         event says where it belongs. Two different files are only reported."""
+        from chit.service.results import Finding
         live = self.store.session_path(project.slug, session_id)
         trashed = self.store.session_path(project.slug, session_id, trash=True)
         if not same_file(live, trashed):
@@ -250,6 +210,7 @@ class LifecycleOps(SessionOps):
         return os.path.relpath(path, self.layout.home)
 
     def _check_entry(self, project: Any, entry: os.DirEntry[str], repair: bool, report: DoctorReport) -> None:
+        from chit.service.results import Finding
         path = entry.path
         rel = self._rel(path)
         if entry.is_symlink():

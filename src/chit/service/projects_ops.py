@@ -18,57 +18,23 @@ Invariants:
 from __future__ import annotations
 
 import os
-import shlex
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chit.errors import Conflict, InvalidInput, NotFound
 from chit.model import Project
 from chit.projects import find_root, git_root_commit, slug_for
 from chit.service.queries import QueryOps
 
+if TYPE_CHECKING:
+    from chit.service.results import MoveReport, RelinkHint
+
 
 def _looks_like_path(text: str) -> bool:
     return text.startswith((".", "~")) or os.sep in text or (os.altsep is not None and os.altsep in text)
-
-
-@dataclass(frozen=True)
-class MoveReport:
-    """What `move_project` did: `source` as it was, `target` as it is now."""
-
-    source: Project
-    target: Project
-    sessions: int
-    trashed: int
-    merged: bool
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "from": self.source.as_dict(),
-            "to": self.target.as_dict(),
-            "sessions": self.sessions,
-            "trashed": self.trashed,
-            "merged": self.merged,
-        }
-
-
-@dataclass(frozen=True)
-class RelinkHint:
-    """The working directory's repository has history in `project`, whose
-    recorded path no longer exists."""
-
-    project: Project
-    path: str
-
-    @property
-    def command(self) -> str:
-        return f"chit projects mv {shlex.quote(self.project.path or self.project.slug)} {shlex.quote(self.path)}"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"project": self.project.as_dict(), "path": self.path, "command": self.command}
 
 
 class ProjectOps(QueryOps):
@@ -112,6 +78,7 @@ class ProjectOps(QueryOps):
     def move_project(self, old: str, new: str | Path) -> MoveReport:
         """Relink project `old` (name, slug, alias or path) to the directory
         `new`, or merge it into the project `new` names. Returns what moved."""
+        from chit.service.results import MoveReport
         source = self.find_project(old)
         target = self._move_target(new)
         if target.slug == source.slug:
@@ -178,5 +145,7 @@ class ProjectOps(QueryOps):
         identity = here.git_root or git_root_commit(root)
         for project in gone:
             if project.git_root == identity:
+                from chit.service.results import RelinkHint
+
                 return RelinkHint(project, str(root))
         return None

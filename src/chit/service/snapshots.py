@@ -15,7 +15,7 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -28,15 +28,8 @@ from chit.service.lifecycle import LifecycleOps
 from chit.service.sessions import KEY_MAX, _as_message, new_id
 from chit.store import FILE_MODE, UUID_RE, os_errors, write_atomic
 
-
-@dataclass(frozen=True)
-class ImportResult:
-    session: Session
-    id_changed: bool
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"id": self.session.id, "short_id": self.session.short_id, "title": self.session.title,
-                "messages": len(self.session.messages), "id_changed": self.id_changed}
+if TYPE_CHECKING:
+    from chit.service.results import ImportResult
 
 
 def _field(body: dict[str, Any], name: str, kinds: tuple[type, ...], optional: bool = False) -> Any:
@@ -127,6 +120,7 @@ class SnapshotOps(LifecycleOps):
         self, data: bytes | str | dict[str, Any], project: str | None = None, *, new_id_always: bool = False
     ) -> ImportResult:
         """Store a snapshot as a session in the project in scope."""
+        from chit.service.results import ImportResult
         body = parse_snapshot(data)
         try:
             messages = [_as_message(message_from_record(_message_record(r))) for r in body["messages"]]
