@@ -275,6 +275,10 @@ def test_appends_are_fsynced_unless_durability_is_relaxed(home: Path, workdir: P
     synced.clear()
     durable.append(sid, "user", "on disk before append returns")
     assert len(synced) == 1
+    synced.clear()
+    durable.append_many(sid, [{"role": "user", "content": f"batch {n}"} for n in range(50)])
+    assert len(synced) == 1  # a batch waits for the disk once
+    assert [m.content for m in durable.get(sid).messages][-50:] == [f"batch {n}" for n in range(50)]
     monkeypatch.setenv("CHIT_DURABILITY", "flush")
     relaxed = Chit(home, cwd=workdir)
     synced.clear()

@@ -108,7 +108,7 @@ def _as_message(item: Message | Mapping[str, Any]) -> Message:
             tokens=item.tokens, metadata=item.metadata, ts=item.ts, message_id=item.id,
         )
     if not isinstance(item, Mapping) or "role" not in item or "content" not in item:
-        raise InvalidInput("each initial message needs a role and content")
+        raise InvalidInput("each message needs a role and content")
     extra = {k: item[k] for k in ("invocation_id", "model", "tokens", "metadata") if k in item}
     return make_message(item["role"], item["content"], **extra)
 
@@ -220,6 +220,19 @@ class SessionOps(QueryOps):
             held.check_writable()
             held.append([message_to_record(message)])
         return message
+
+    def append_many(self, ref: str | None, messages: Iterable[Message | Mapping[str, Any]]) -> list[Message]:
+        """Append several messages with one write and one fsync: all of them
+        are stored, or (on any invalid message or a failed write) none.
+        Each is a mapping as `create(messages=...)` takes."""
+        made = [_as_message(m) for m in messages]
+        if not made:
+            return []
+        project, session_id = self.locate_ref(ref)
+        with self.store.locked(project.slug, session_id, project.key) as held:
+            held.check_writable()
+            held.append([message_to_record(m) for m in made])
+        return made
 
     def pop(self, ref: str | None = None) -> bool:
         """Drop the last message; False if there was none."""
