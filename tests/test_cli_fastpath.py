@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import random
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -127,3 +129,16 @@ def test_project_slugs_hash_as_hashlib_does() -> None:
 
     for data in (b"", b"/home/me/project", "Straße/ü".encode(), b"\x00" * 1000):
         assert sha256_hex(data) == hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.parametrize("args", [["ls", "-n", "0", "--json"], ["ls", "-n", "0", "-aq"], ["--json", "ls", "-n", "0", "--", ]], ids=["fast", "typer", "typer --"])
+def test_a_reader_that_stops_early_is_no_error(home: Path, workdir: Path, args: list[str]) -> None:
+    api = Chit(home, cwd=workdir, durable=False)
+    for n in range(300):
+        api.create(title=f"session {n} " + "x" * 50)
+    proc = subprocess.Popen([sys.executable, "-m", "chit", *args], cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.read(10)
+    proc.stdout.close()  # like `| head -c 10`
+    assert proc.wait(timeout=60) == 0
+    assert proc.stderr.read() == b""

@@ -97,6 +97,13 @@ def run_typer(args: list[str], as_json: bool) -> int:
     except click_exc.ClickException as exc:
         _report({"code": "ERROR", "message": exc.format_message()}, as_json)
         return exc.exit_code
+    except SystemExit:
+        from typer._click.utils import PacifyFlushWrapper
+
+        if isinstance(sys.stdout, PacifyFlushWrapper):  # typer met a closed pipe and exits 1: chit exits 0
+            _silence_stdout()
+            return int(ExitStatus.OK)
+        raise
 
 
 def _guarded(work: Callable[[], int], as_json: bool) -> int:

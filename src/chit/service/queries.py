@@ -94,8 +94,23 @@ class QueryOps(ServiceBase):
         return None
 
     def _prefix_ids(self, prefix: str, projects: list[Project]) -> list[tuple[Project, str]]:
+        """(project, id) of the live sessions whose id, without dashes,
+        starts with `prefix` without dashes: from the index when its rows
+        of these projects are current, else from the file names."""
         bare = prefix.replace("-", "")
-        return [(p, i) for p in projects for i in self.store.session_ids(p.slug) if i.replace("-", "").startswith(bare)]
+
+        def from_index(index: Index) -> list[tuple[Project, str]]:
+            from chit.index_search import ids_with_prefix
+
+            stale = [(p.slug, False) for p in projects if not (index.exists() and index.key_fresh(p.slug))]
+            if stale and not index.refresh(stale):
+                return []
+            return [(p, i) for p in projects for i in ids_with_prefix(index, p.slug, bare)]
+
+        found = self.indexed(from_index) if len(bare) <= 32 else []
+        if found is None:
+            found = [(p, i) for p in projects for i in self.store.session_ids(p.slug) if i.replace("-", "").startswith(bare)]
+        return found
 
     def _ambiguous(self, ref: str, matches: list[SessionSummary]) -> Ambiguous:
         reference = datetime.now(timezone.utc)
