@@ -353,6 +353,23 @@ def bench_append(table: Table, long: int, repeat: int) -> None:
             writer.append_many(fresh, [{"role": "user", "content": f"message {n + k}"} for k in range(batch)])
         rate = count * 5 / (time.perf_counter() - started)
         table.add(f"messages per second in-process in batches of {batch} (`append_many`), {label}", f"{rate:,.0f}/s", "", "", "≥ 5,000/s", rate >= 5000)
+    ceiling = fsync_ceiling(home, 2000)
+    table.add("a bare `write` + `fsync` loop on the same disk (the ceiling for one fsync per message)", f"{ceiling:,.0f}/s", "", "", "reported", None)
+
+
+def fsync_ceiling(directory: Path, count: int) -> float:
+    """Writes per second of a loop doing nothing but write and fsync."""
+    path = directory / "fsync-probe"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_TRUNC, 0o600)
+    try:
+        started = time.perf_counter()
+        for _ in range(count):
+            os.write(fd, b'{"type":"message","role":"user","content":"probe"}\n')
+            os.fsync(fd)
+        return count / (time.perf_counter() - started)
+    finally:
+        os.close(fd)
+        path.unlink()
 
 
 def main() -> None:

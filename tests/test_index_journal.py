@@ -177,6 +177,18 @@ def test_another_boot_means_a_full_check(api: Chit) -> None:
     assert api.list()[0].messages == 2
 
 
+def test_a_clock_set_back_means_a_full_check(api: Chit) -> None:
+    s = api.create(title="time travel")
+    api.append(s.id, "user", "one")
+    settle(api)
+    with sqlite3.connect(api.layout.index_file) as conn:  # the last full check seems to lie in the future
+        conn.execute("UPDATE dirs SET checked_ns = ?", (time.time_ns() + 3_600_000_000_000,))
+    _outside_append(session_file(api, s.id), _message("after the clock moved", "2099-01-01T00:00:00.000000Z"))
+    assert api.list()[0].messages == 2
+    with sqlite3.connect(api.layout.index_file) as conn:
+        assert conn.execute("SELECT checked_ns FROM dirs").fetchone()[0] <= time.time_ns()
+
+
 def test_listing_while_other_processes_append(api: Chit, home: Path, workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     sessions = [api.create(title=f"s{n}") for n in range(3)]
     api.set_value(sessions[0].id, "journal", "started")  # the journal's first line: a new journal costs a full check

@@ -5,7 +5,11 @@ Invariants:
 - the session files are the truth. The index holds nothing that cannot be
   rebuilt from them; deleting `index.sqlite*` loses nothing, and a missing,
   corrupt (garbage bytes) or foreign index is replaced by a fresh one;
-- every answer follows a refresh of the directories it covers. A file whose
+- every answer follows a refresh of the directories it covers. Which files
+  a refresh stats: those the directory's change journal (`chit.changes`)
+  names since the last refresh, when the journal's token, the directory's
+  trusted mtime and the boot id are unchanged and the last full check is
+  under a minute old; else all of them (a full check). A file whose
   (size, mtime_ns, inode) equal its row is skipped; one that grew in place is
   read from the end of its last complete line (an append-only log); any
   other change (shrunk, replaced by a rewrite, bad header) is re-read whole.
@@ -25,7 +29,8 @@ Invariants:
   second by second; a timestamp that is not chit's canonical form gets a
   negative row id instead;
 - writers serialise through SQLite (WAL; one write transaction per refresh
-  step); a refresh that finds nothing changed only reads. A directory's
+  step); a refresh that finds nothing changed only reads (a full check
+  records its time, at most once a second). A directory's
   mtime is recorded only once it is old enough to be trusted (a change in
   the same clock tick would not move it), for `key_fresh`.
 """
@@ -310,7 +315,7 @@ class Index:
             and boot is not None
             and known[6] == boot
             and known[1] is not None
-            and now - known[5] < FULL_CHECK_EVERY_NS
+            and 0 <= now - known[5] < FULL_CHECK_EVERY_NS  # a clock set back counts as stale
             and self._from_journal(slug, trash, known, touched, journal)
         ):
             return
@@ -321,7 +326,7 @@ class Index:
             if known is None or known[0] != snap.sig:
                 self._sync(snap, dfd)
             row = (snap.mtime_ns, *journal, boot)
-            if known is None or row != (known[1], *known[2:5], known[6]) or now - known[5] > 1_000_000_000:
+            if known is None or row != (known[1], *known[2:5], known[6]) or abs(now - known[5]) > 1_000_000_000:
                 with self.writing() as conn:
                     conn.execute(
                         "UPDATE dirs SET mtime_ns = ?, jtoken = ?, joff = ?, pending = ?, boot = ?, checked_ns = ?"
