@@ -207,3 +207,21 @@ def test_listing_while_other_processes_append(api: Chit, home: Path, workdir: Pa
     monkeypatch.undo()
     assert_agrees(api, "another process 149")
     assert dirs_row(api)[2] == ""
+
+
+def test_an_index_of_the_previous_version_is_migrated_in_place(api: Chit) -> None:
+    s = api.create(title="kept")
+    api.append(s.id, "user", "indexed before the upgrade")
+    assert len(api.search("upgrade")) == 1
+    api.index.close()
+    with sqlite3.connect(api.layout.index_file) as conn:  # the version 2 layout of `dirs`
+        for column in ("jtoken", "joff", "pending", "checked_ns", "boot"):
+            conn.execute(f"ALTER TABLE dirs DROP COLUMN {column}")
+        conn.execute("PRAGMA user_version = 2")
+        rows = conn.execute("SELECT count(*) FROM messages").fetchone()[0]
+    fresh = Chit(api.layout.home, cwd=api.cwd)
+    assert [h.id for h in fresh.search("upgrade")] == [s.id]
+    with sqlite3.connect(api.layout.index_file) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == index_module.SCHEMA_VERSION
+        assert conn.execute("SELECT count(*) FROM messages").fetchone()[0] == rows  # kept, not rebuilt
+        assert conn.execute("SELECT jtoken FROM dirs").fetchone()[0] is not None

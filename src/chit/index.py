@@ -47,6 +47,7 @@ import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chit import changes
@@ -316,7 +317,7 @@ class Index:
             and known[6] == boot
             and known[1] is not None
             and 0 <= now - known[5] < FULL_CHECK_EVERY_NS  # a clock set back counts as stale
-            and self._from_journal(slug, trash, known, touched, journal)
+            and self._from_journal(directory, slug, trash, known, touched, journal)
         ):
             return
         snap, dfd = self.snapshot(slug, trash)
@@ -337,12 +338,11 @@ class Index:
             if dfd is not None:
                 os.close(dfd)
 
-    def _from_journal(self, slug: str, trash: bool, known: tuple, touched: set[str], journal: tuple) -> bool:  # type: ignore[type-arg]
+    def _from_journal(self, directory: Path, slug: str, trash: bool, known: tuple, touched: set[str], journal: tuple) -> bool:  # type: ignore[type-arg]
         """Refresh only the files the journal names (and those still
         pending). False, doing nothing, when that cannot be trusted: the
         directory changed (a file was created, removed or replaced) or a
         named file is gone."""
-        directory = self.layout.trash_dir(slug) if trash else self.layout.sessions_dir(slug)
         try:
             dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
         except OSError:

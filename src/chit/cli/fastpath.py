@@ -34,7 +34,7 @@ _INT = re.compile(r"-?[0-9]{1,18}\Z")
 
 def plan(args: list[str]) -> Callable[[], int] | None:
     """A runnable plan for `args`, or None when Typer must handle them."""
-    if any(name.startswith("_") and name.endswith("_COMPLETE") for name in os.environ):
+    if "_CHIT_COMPLETE" in os.environ:
         return None  # click's shell completion protocol
     from chit.cli import fastpath_table as table
 
