@@ -18,7 +18,8 @@ from conftest import tree_digest
 from chit.api import Chit
 from chit.errors import InvalidData, InvalidInput, Locked, NotFound, ReadOnly
 from chit.model import LogIssue
-from chit.store import parse_log
+from chit.paths import Layout
+from chit.store import Store, parse_log
 
 
 def session_path(api: Chit, session_id: str) -> Path:
@@ -385,3 +386,25 @@ def test_project_slugs_stay_inside_the_store(api: Chit, home: Path) -> None:
         assert set(slug) <= set("abcdefghijklmnopqrstuvwxyz0123456789._-")
         assert not slug.startswith(".")
     assert {p.name for p in home.iterdir()} == {"projects"}
+
+
+def test_no_links_refuses_a_link_at_every_level_below_the_home(tmp_path: Path) -> None:
+    real_home = tmp_path / "real-home"
+    (real_home / "projects" / "p-1" / "sessions").mkdir(parents=True)
+    (tmp_path / "home").symlink_to(real_home)  # the home itself may be a link
+    store = Store(Layout(tmp_path / "home"))
+    target = store.layout.session_file("p-1", "0" * 8 + "-0000-4000-8000-" + "0" * 12)
+    store.no_links(target)  # no link below the home
+    store.no_links(store.layout.session_file("p-2", "x"))  # a directory not made yet
+    store.no_links(tmp_path / "elsewhere" / "a" / "b")  # outside the store: not its business
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    for level in (real_home / "projects" / "p-1" / "sessions", real_home / "projects" / "p-1", real_home / "projects"):
+        moved = level.with_name(level.name + ".real")
+        level.rename(moved)
+        level.symlink_to(outside)
+        with pytest.raises(InvalidData, match="symbolic link"):
+            store.no_links(target)
+        level.unlink()
+        moved.rename(level)
+    store.no_links(target)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 HOME_ENV = "CHIT_HOME"
@@ -40,11 +41,11 @@ class Layout:
 
     home: Path
 
-    @property
+    @cached_property
     def projects(self) -> Path:
         return self.home / "projects"
 
-    @property
+    @cached_property
     def trash(self) -> Path:
         return self.home / "trash"
 

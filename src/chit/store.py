@@ -228,13 +228,13 @@ class Store:
         """Refuse a path that passes through a symbolic link between the
         home (which may itself be one) and its last part: a link planted in
         the store never leads chit to read or write outside it."""
-        try:
-            parts = path.parent.relative_to(self.layout.home).parts
-        except ValueError:
-            return
-        probe = self.layout.home
-        for part in parts:
-            probe = probe / part
+        home = os.fspath(self.layout.home)  # plain strings: this runs on every append
+        parent = os.path.dirname(os.fspath(path))
+        if not parent.startswith(home.rstrip(os.sep) + os.sep):
+            return  # the home itself, or outside it
+        probe = home.rstrip(os.sep)
+        for part in parent[len(probe) + 1 :].split(os.sep):
+            probe = probe + os.sep + part
             try:
                 linked = stat.S_ISLNK(os.lstat(probe).st_mode)
             except (FileNotFoundError, NotADirectoryError):
