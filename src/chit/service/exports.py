@@ -69,6 +69,7 @@ class ExportOps(SnapshotOps):
         is called before the first and after each file.
         """
         from chit.service.results import ExportedFile
+
         if fmt not in exporters.FORMATS:
             raise InvalidInput(f"unknown format {fmt!r} (expected one of: {', '.join(exporters.FORMATS)})")
         target_dir = Path(directory)

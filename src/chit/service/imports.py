@@ -75,8 +75,8 @@ class ImportOps(SessionOps):
         `source` is one of `chit.importers.NAMES`; `path` defaults to where
         that tool keeps its data; `project` puts every session in that
         project instead of the one of its working directory."""
-        from chit.service.results import ImportReport
         from chit import importers
+        from chit.service.results import ImportReport
 
         importer = importers.get(source)
         root = (self.cwd / Path(path).expanduser()).absolute() if path is not None else importer.default_path()
@@ -115,6 +115,7 @@ class ImportOps(SessionOps):
     # -- one unit -------------------------------------------------------------
     def _import_unit(self, unit: importer_base.Unit, run: _Run) -> dict[str, Any] | None:
         from chit.importers import base as importer_base
+
         report = run.report
         problems_before = len(report.problems)
         try:
@@ -163,8 +164,9 @@ class ImportOps(SessionOps):
     def _import_session(self, source: importer_base.SourceSession, run: _Run) -> list[Any] | None:
         """Create, update or leave one session; returns [slug, id, size,
         mtime, reason] for the cache, or None when nothing was stored."""
-        from chit.service.results import ImportedSession
         from chit.importers import base as importer_base
+        from chit.service.results import ImportedSession
+
         report = run.report
         where = str(source.metadata.get("path") or source.source)
         prepared = self._prepare(source, where, report)
@@ -209,6 +211,7 @@ class ImportOps(SessionOps):
     ) -> tuple[str, str | None, dict[str, Any], list[Message]] | None:
         """Validate what an importer produced; bad messages become problems."""
         from chit.importers import base as importer_base
+
         try:
             title = clean_line(source.title, "title") if source.title else None
         except InvalidInput:

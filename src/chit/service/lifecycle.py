@@ -150,6 +150,7 @@ class LifecycleOps(SessionOps):
 
     def _compact_held(self, held: Any, session: Session) -> CompactReport:
         from chit.service.results import CompactReport
+
         if session.read_only:
             raise ReadOnly(f"session {session.short_id} was written by a newer chit; not rewriting it")
         before = os.fstat(held.fd).st_size
@@ -161,6 +162,7 @@ class LifecycleOps(SessionOps):
     def doctor(self, repair: bool = False) -> DoctorReport:
         """Check every session file; with `repair`, fix what can be fixed."""
         from chit.service.results import DoctorReport, Finding
+
         report = DoctorReport()
         try:
             linked = sorted(e.path for e in os.scandir(self.layout.projects) if e.is_symlink())
@@ -194,6 +196,7 @@ class LifecycleOps(SessionOps):
         names is a move cut short (by a crash); its last trash or restore
         event says where it belongs. Two different files are only reported."""
         from chit.service.results import Finding
+
         live = self.store.session_path(project.slug, session_id)
         trashed = self.store.session_path(project.slug, session_id, trash=True)
         if not same_file(live, trashed):
@@ -211,6 +214,7 @@ class LifecycleOps(SessionOps):
 
     def _check_entry(self, project: Any, entry: os.DirEntry[str], repair: bool, report: DoctorReport) -> None:
         from chit.service.results import Finding
+
         path = entry.path
         rel = self._rel(path)
         if entry.is_symlink():

@@ -79,6 +79,7 @@ class ProjectOps(QueryOps):
         """Relink project `old` (name, slug, alias or path) to the directory
         `new`, or merge it into the project `new` names. Returns what moved."""
         from chit.service.results import MoveReport
+
         source = self.find_project(old)
         target = self._move_target(new)
         if target.slug == source.slug:

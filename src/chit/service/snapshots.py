@@ -121,6 +121,7 @@ class SnapshotOps(LifecycleOps):
     ) -> ImportResult:
         """Store a snapshot as a session in the project in scope."""
         from chit.service.results import ImportResult
+
         body = parse_snapshot(data)
         try:
             messages = [_as_message(message_from_record(_message_record(r))) for r in body["messages"]]
