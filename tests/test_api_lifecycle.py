@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -193,3 +194,29 @@ def test_compact_keeps_fork_parent_and_is_idempotent(api: Chit) -> None:
     assert api.get(fork.id) == before
     assert session_file(api, fork.id).read_bytes() == data
     assert os.path.exists(session_file(api, src.id))
+
+
+def test_doctor_finds_temporary_files_left_beside_project_records_and_journals(api: Chit) -> None:
+    s = api.create(title="kept")
+    api.append(s.id, "user", "journaled")  # makes the change journal
+    slug = api.project().slug
+    old = time.time() - 3600
+    left = [
+        api.layout.project_dir(slug) / ".current.json.0a1b2c.tmp",  # a killed write of current.json
+        api.layout.changes / f".{slug}.sessions.0a1b2c.tmp",  # a killed rotation of the journal
+    ]
+    for path in left:
+        path.write_bytes(b"{")
+        os.utime(path, (old, old))
+    fresh = api.layout.project_dir(slug) / ".project.json.ffffff.tmp"  # its writer may still be at work
+    fresh.write_bytes(b"{")
+    def rel(path: Path) -> str:
+        return os.path.relpath(path, api.layout.home)
+
+    report = api.doctor()
+    assert {f.path: f.repaired for f in report.findings} == {rel(p): False for p in [*left, fresh]}
+    assert not report.ok and all(p.exists() for p in [*left, fresh])
+    repaired = api.doctor(repair=True)
+    assert {f.path: f.repaired for f in repaired.findings} == {rel(p): True for p in left} | {rel(fresh): False}
+    assert not any(p.exists() for p in left) and fresh.exists()
+    assert api.get(s.id).messages[-1].content == "journaled"

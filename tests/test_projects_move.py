@@ -86,8 +86,11 @@ def test_move_merges_into_an_existing_project(home: Path, tmp_path: Path) -> Non
     b_ids = [_fill(b, "b1")]
     before = _digests(a, a_ids) | _digests(b, b_ids)
     current_b = b.current()
+    old_slug = a.project().slug
+    assert a.layout.changes_file(old_slug).exists()  # the appends made its change journal
     report = a.move_project("a", str(tmp_path / "b"))
     assert report.merged and report.sessions == 2
+    assert not a.layout.changes_file(old_slug).exists()  # gone with its directory
     assert sorted(s.id for s in b.list()) == sorted(a_ids + b_ids)
     assert _digests(b, a_ids + b_ids) == before
     assert b.current() == current_b  # the target keeps its own current session

@@ -70,9 +70,14 @@ class Layout:
     def trash_file(self, slug: str, session_id: str) -> Path:
         return self.trash / slug / f"{session_id}.jsonl"
 
+    @cached_property
+    def changes(self) -> Path:
+        """The change journals (`chit.changes`): a cache, like the index."""
+        return self.home / "changes"
+
     def changes_file(self, slug: str, trash: bool = False) -> Path:
-        """The change journal of a session directory (`chit.changes`)."""
-        return self.home / "changes" / f"{slug}.{'trash' if trash else 'sessions'}"
+        """The change journal of a session directory."""
+        return self.changes / f"{slug}.{'trash' if trash else 'sessions'}"
 
     @property
     def index_file(self) -> Path:

@@ -189,7 +189,27 @@ class LifecycleOps(SessionOps):
                 self._check_entry(project, entry, repair, report)
             for session_id in sorted(set(self.store.session_ids(slug)) & set(self.store.session_ids(slug, trash=True))):
                 self._check_twice(project, session_id, repair, report)
+            self._check_temps(self.layout.project_dir(slug), repair, report)
+        self._check_temps(self.layout.changes, repair, report)
         return report
+
+    def _check_temps(self, directory: Path, repair: bool, report: DoctorReport) -> None:
+        """Temporary files beside project.json and current.json, or of the
+        change journals, left by a writer that died. No lock tells whether
+        their writer still lives, so --repair removes them once they are
+        over a minute old."""
+        from chit.service.results import Finding
+
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError:
+            return
+        for entry in entries:
+            if entry.name.startswith(".") and entry.name.endswith(".tmp") and entry.is_file(follow_symlinks=False):
+                stale = repair and time.time() - entry.stat(follow_symlinks=False).st_mtime > 60
+                if stale:
+                    Path(entry.path).unlink(missing_ok=True)
+                report.findings.append(Finding(self._rel(entry.path), None, "leftover temporary file", stale))
 
     def _check_twice(self, project: Any, session_id: str, repair: bool, report: DoctorReport) -> None:
         """A session both in its project and in the trash: one file under two

@@ -124,6 +124,8 @@ class ProjectOps(QueryOps):
         layout = self.layout
         self.store.unlink(layout.project_file(project.slug))
         self.store.unlink(layout.project_dir(project.slug) / ".lock")
+        for trash in (False, True):  # its change journals: caches of directories now gone
+            self.store.unlink(layout.changes_file(project.slug, trash))
         for directory in (layout.sessions_dir(project.slug), layout.project_dir(project.slug), layout.trash_dir(project.slug)):
             try:
                 directory.rmdir()
