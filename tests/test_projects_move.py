@@ -197,3 +197,34 @@ def test_cli_projects_lists_and_moves(home: Path, tmp_path: Path) -> None:
     os.rmdir(tmp_path / "one")
     (tmp_path / "two").rename(tmp_path / "three")
     assert "(gone)" in run_cli(["projects"], cwd=tmp_path).out
+
+
+def test_a_session_created_while_its_project_moves_is_refused_not_orphaned(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`chit new` waits for the project lock while `projects mv` holds it and
+    removes the project: the new session must not land in the removed
+    project's directory."""
+    from chit import lock
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a = Chit(home, cwd=tmp_path / "a")
+    kept = _fill(a, "a1")
+    slug = a.project().slug
+    real_acquire = lock.acquire
+    moved: list[object] = []
+
+    def acquire_after_a_move(fd: int, what: str, timeout: float) -> None:
+        if what == f"project {slug}" and not moved:  # the writer has opened the lock file and is about to wait
+            moved.append("moving")
+            moved[0] = Chit(home, cwd=tmp_path).move_project(str(tmp_path / "a"), str(tmp_path / "b"))
+        real_acquire(fd, what, timeout)
+
+    monkeypatch.setattr(lock, "acquire", acquire_after_a_move)
+    with pytest.raises(Conflict, match="was moved while this session was being created"):
+        a.create(title="late")
+    monkeypatch.undo()
+    assert getattr(moved[0], "sessions", None) == 1
+    assert not a.layout.project_dir(slug).exists()  # nothing recreated where the project was
+    b = Chit(home, cwd=tmp_path / "b")
+    assert [s.id for s in b.list()] == [kept]
+    assert b.doctor().findings == []

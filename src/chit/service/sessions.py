@@ -179,7 +179,12 @@ class SessionOps(QueryOps):
         records = [header, *(message_to_record(m) for m in messages)]
         if tags:
             records.append({"type": "tag", "tags": tags, "ts": header["created_at"]})
+        recorded = self.projects.get(scope.slug) is not None
         with self.store.project_lock(scope.slug):
+            if recorded and self.projects.get(scope.slug) is None:  # `projects mv` took it away while we waited
+                raise Conflict(
+                    f"project {scope.name!r} was moved while this session was being created; nothing was written, run the command again"
+                )
             if key is not None and self.find_key(scope, key) is not None:
                 raise Conflict(f"project {scope.name!r} already has a session with key {key!r}")
             self.store.create(scope.slug, session_id, records)
