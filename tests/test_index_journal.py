@@ -158,11 +158,24 @@ def test_a_lost_or_damaged_journal_means_full_checks(api: Chit, tmp_path: Path, 
         path.unlink()
         path.parent.rmdir()
         path.parent.symlink_to(outside)
+        (outside / path.name).write_bytes(b"not chit's to touch\n")
     _outside_append(session_file(api, s.id), _message("outside", "2099-01-01T00:00:00.000000Z"))
     api.append(s.id, "user", "two")
     assert api.list()[0].messages == 3
     assert_agrees(api, "outside", "two")
-    assert list(outside.iterdir()) == []  # a linked journal directory is never written through
+    # a linked journal directory is never written, nor anything in it removed
+    assert [(p.name, p.read_bytes()) for p in outside.iterdir()] == ([(path.name, b"not chit's to touch\n")] if damage == "link" else [])
+
+
+def test_a_line_cut_short_means_one_full_check(api: Chit) -> None:
+    s = api.create(title="full disk")
+    api.append(s.id, "user", "one")
+    settle(api)
+    with open(journal(api), "ab") as handle:  # a `+<id>` cut short by a full disk, then a whole line
+        handle.write(f"+{s.id[:10]}-{s.id}\n".encode())
+    _outside_append(session_file(api, s.id), _message("not journaled", "2099-01-01T00:00:00.000000Z"))
+    assert api.list()[0].messages == 2
+    assert dirs_row(api)[2] == ""  # nothing left pending for ever
 
 
 def test_another_boot_means_a_full_check(api: Chit) -> None:

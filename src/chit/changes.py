@@ -87,7 +87,8 @@ class Writer:
             os.close(self.fd)
             self.fd = -1
         try:
-            os.unlink(self.path)
+            if _real_dir(self.path.parent):  # never unlink through a planted link
+                os.unlink(self.path)
         except OSError:
             pass
 

@@ -300,7 +300,11 @@ class Index:
             tail = changes.follow(journal_path, None, 0)
         pending = set(known[4].split()) if known is not None and tail.same else set()
         touched = set(pending)
+        garbled = False  # a line cut short (a full disk): check everything once
         for sign, session_id in tail.marks:
+            if not _UUID.match(session_id):
+                garbled = True
+                continue
             touched.add(session_id)
             if sign == "+":
                 pending.add(session_id)
@@ -311,6 +315,7 @@ class Index:
         now = time.time_ns()
         if (
             not full
+            and not garbled
             and known is not None
             and tail.same
             and boot is not None
@@ -352,8 +357,6 @@ class Index:
                 return False
             todo = []
             for session_id in touched:
-                if not _UUID.match(session_id):
-                    return False
                 try:
                     st = os.stat(session_id + ".jsonl", dir_fd=dfd, follow_symlinks=False)
                 except FileNotFoundError:
