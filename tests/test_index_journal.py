@@ -231,12 +231,12 @@ def test_an_index_of_the_previous_version_is_migrated_in_place(api: Chit) -> Non
         for column in ("jtoken", "joff", "pending", "checked_ns", "boot"):
             conn.execute(f"ALTER TABLE dirs DROP COLUMN {column}")
         conn.execute("PRAGMA user_version = 2")
-        rows = conn.execute("SELECT count(*) FROM messages").fetchone()[0]
+        conn.execute("INSERT INTO meta VALUES ('probe', 42)")  # gone if the index were rebuilt instead
     fresh = Chit(api.layout.home, cwd=api.cwd)
     assert [h.id for h in fresh.search("upgrade")] == [s.id]
     with sqlite3.connect(api.layout.index_file) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == index_module.SCHEMA_VERSION
-        assert conn.execute("SELECT count(*) FROM messages").fetchone()[0] == rows  # kept, not rebuilt
+        assert conn.execute("SELECT v FROM meta WHERE k = 'probe'").fetchone() == (42,)  # kept, not rebuilt
         assert conn.execute("SELECT jtoken FROM dirs").fetchone()[0] is not None
 
 
