@@ -52,7 +52,7 @@ from typing import TYPE_CHECKING
 
 from chit import changes
 from chit.paths import Layout
-from chit.store import FILE_MODE, make_dir
+from chit.store import FILE_MODE, UUID_RE, make_dir
 
 if TYPE_CHECKING:
     import sqlite3
@@ -70,7 +70,6 @@ BUSY_TIMEOUT = 30.0
 TRUST_AFTER_NS = 2_000_000_000
 COMMIT_EVERY = 1.0  # seconds of work per write transaction in a long build
 ORPHAN_SLACK = 50_000
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 _SESSION_NAMES = re.compile(r"\0([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl(?=\0)")
 
 SCHEMA = """
@@ -233,21 +232,31 @@ class Index:
             raise
 
     # -- refresh --------------------------------------------------------
-    def snapshot(self, slug: str, trash: bool) -> tuple[Snapshot, int | None]:
-        """List a directory and stat its session files (no SQLite needed).
-        Returns the snapshot and an open directory fd (None if missing)."""
-        directory = self.layout.trash_dir(slug) if trash else self.layout.sessions_dir(slug)
+    def _directory(self, slug: str, trash: bool) -> Path:
+        return self.layout.trash_dir(slug) if trash else self.layout.sessions_dir(slug)
+
+    def _open_dir(self, slug: str, trash: bool) -> int | None:
+        """A descriptor on a session directory; None when it is missing or
+        reached through a link (a linked directory is never followed)."""
+        directory = self._directory(slug, trash)
         above = directory.relative_to(self.layout.home).parents  # projects/<slug>, projects (the home may be a link)
         if any(os.path.islink(self.layout.home / part) for part in above if part.parts):
-            return Snapshot(slug, trash, [], "", None), None  # a linked directory is never followed
+            return None
         try:
-            dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            return os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
         except (FileNotFoundError, NotADirectoryError):
-            return Snapshot(slug, trash, [], "", None), None
+            return None
         except OSError as exc:
             if exc.errno != errno.ELOOP:
                 raise
-            return Snapshot(slug, trash, [], "", None), None  # a linked directory is never followed
+            return None
+
+    def snapshot(self, slug: str, trash: bool) -> tuple[Snapshot, int | None]:
+        """List a directory and stat its session files (no SQLite needed).
+        Returns the snapshot and an open directory fd (None if missing)."""
+        dfd = self._open_dir(slug, trash)
+        if dfd is None:
+            return Snapshot(slug, trash, [], "", None), None
         dir_mtime = os.fstat(dfd).st_mtime_ns
         files = []
         numbers: list[int] = []
@@ -294,15 +303,14 @@ class Index:
         ).fetchone()
         journal_path = self.layout.changes_file(slug, trash)
         tail = changes.follow(journal_path, known[2] if known else None, known[3] if known else 0)
-        directory = self.layout.trash_dir(slug) if trash else self.layout.sessions_dir(slug)
-        if tail.token is None and directory.is_dir():  # never trusted; one started now vouches from here on
+        if tail.token is None and self._directory(slug, trash).is_dir():  # never trusted; one started now vouches from here on
             changes.start(journal_path)
             tail = changes.follow(journal_path, None, 0)
         pending = set(known[4].split()) if known is not None and tail.same else set()
         touched = set(pending)
         garbled = False  # a line cut short (a full disk): check everything once
         for sign, session_id in tail.marks:
-            if not _UUID.match(session_id):
+            if not UUID_RE.match(session_id):
                 garbled = True
                 continue
             touched.add(session_id)
@@ -322,7 +330,7 @@ class Index:
             and known[6] == boot
             and known[1] is not None
             and 0 <= now - known[5] < FULL_CHECK_EVERY_NS  # a clock set back counts as stale
-            and self._from_journal(directory, slug, trash, known, touched, journal)
+            and self._from_journal(slug, trash, known, touched, journal)
         ):
             return
         snap, dfd = self.snapshot(slug, trash)
@@ -343,14 +351,16 @@ class Index:
             if dfd is not None:
                 os.close(dfd)
 
-    def _from_journal(self, directory: Path, slug: str, trash: bool, known: tuple, touched: set[str], journal: tuple) -> bool:  # type: ignore[type-arg]
+    def _from_journal(self, slug: str, trash: bool, known: tuple, touched: set[str], journal: tuple) -> bool:  # type: ignore[type-arg]
         """Refresh only the files the journal names (and those still
         pending). False, doing nothing, when that cannot be trusted: the
         directory changed (a file was created, removed or replaced) or a
         named file is gone."""
         try:
-            dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            dfd = self._open_dir(slug, trash)
         except OSError:
+            return False
+        if dfd is None:
             return False
         try:
             if os.fstat(dfd).st_mtime_ns != known[1]:
@@ -383,6 +393,14 @@ class Index:
             return True
         finally:
             os.close(dfd)
+
+    def refresh_if_changed(self, slugs: Sequence[str]) -> bool:
+        """Bring these projects' rows up to date where a session file may
+        have been created, removed or replaced since a trusted refresh:
+        enough for keys and ids, which appends never change. False when
+        there is no index and no session file."""
+        stale = [(slug, False) for slug in slugs if not (self.exists() and self.key_fresh(slug))]
+        return not stale or self.refresh(stale)
 
     def key_fresh(self, slug: str) -> bool:
         """Whether the rows' headers (keys) of this project are current:

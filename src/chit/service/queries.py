@@ -77,9 +77,8 @@ class QueryOps(ServiceBase):
         def from_index(index: Index) -> tuple[str | None]:
             from chit.index_search import find_key
 
-            if not (index.exists() and index.key_fresh(scope.slug)):
-                if not index.refresh([(scope.slug, False)]):
-                    return (None,)
+            if not index.refresh_if_changed([scope.slug]):
+                return (None,)
             return (find_key(index, scope.slug, key),)
 
         answer = self.indexed(from_index)
@@ -102,8 +101,7 @@ class QueryOps(ServiceBase):
         def from_index(index: Index) -> list[tuple[Project, str]]:
             from chit.index_search import ids_with_prefix
 
-            stale = [(p.slug, False) for p in projects if not (index.exists() and index.key_fresh(p.slug))]
-            if stale and not index.refresh(stale):
+            if not index.refresh_if_changed([p.slug for p in projects]):
                 return []
             return [(p, i) for p in projects for i in ids_with_prefix(index, p.slug, bare)]
 
