@@ -5,7 +5,9 @@ never writes through a symbolic link (a forced export replaces the link
 itself, atomically); an import verifies the snapshot's checksum and every
 field before writing anything, keeps the session id unless it collides
 (then a new id is given, or, for an identical duplicate, nothing is written
-and `Conflict` is raised).
+and `Conflict` is raised); an import is all or nothing: the session file,
+messages, tags and state values together, appears whole (written aside and
+linked into place) or not at all.
 """
 
 from __future__ import annotations
@@ -163,9 +165,8 @@ class SnapshotOps(LifecycleOps):
             True,
             session_id=new_id() if changed else session_id,
             created_at=utc_timestamp(body["created_at"], "created_at"),
+            values=values,
         )
-        for value_key, value in values.items():
-            self.set_value(session.id, value_key, value)
         return ImportResult(self.get(session.id), changed)
 
     def _exists_anywhere(self, session_id: str) -> bool:
