@@ -26,7 +26,7 @@ from chit.errors import ChitError, Conflict, InvalidData, InvalidInput, NotFound
 from chit.fold import message_from_record
 from chit.model import Message, Session, format_ts, parse_ts
 from chit.service.base import check_metadata, check_tag, clean_line
-from chit.service.lifecycle import LifecycleOps
+from chit.service.doctor import DoctorOps
 from chit.service.sessions import KEY_MAX, _as_message, new_id
 from chit.store import FILE_MODE, UUID_RE, os_errors, write_atomic
 
@@ -76,7 +76,7 @@ def parse_snapshot(data: bytes | str | dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-class SnapshotOps(LifecycleOps):
+class SnapshotOps(DoctorOps):
     def export_snapshot(self, ref: str | None) -> dict[str, Any]:
         session = self.resolve(ref)
         return exporters.snapshot(session, self.locate(session.id).name)
