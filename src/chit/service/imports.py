@@ -218,6 +218,7 @@ class ImportOps(SessionOps):
             return None
         name = (self.projects.get(slug) or self.project_by_slug(slug)).name
         done = ImportedSession(action, key, session_id, shown, name, written)
+        left = ImportedSession("skipped", key, session_id, shown, name, 0, action)
         if action == "imported":
             report.imported += 1
             report.sessions.append(done)
@@ -225,13 +226,13 @@ class ImportOps(SessionOps):
             report.updated += 1
             report.sessions.append(done)
         else:
-            left = ImportedSession("skipped", key, session_id, shown, name, 0, action)
             report.skip(action, left)
         report.messages += written
         if action == "imported by another process":  # the next import reads it as unchanged or updated
             return None
-        replay = None if action in ("imported", "updated", "unchanged") else left
-        return self._outcome("unchanged" if replay is None else action, replay, (slug, session_id, False))
+        if action in ("imported", "updated", "unchanged"):  # what the next import finds: the file as written
+            return self._outcome("unchanged", None, (slug, session_id, False))
+        return self._outcome(action, left, (slug, session_id, False))
 
     def _prepare(
         self, source: importer_base.SourceSession, where: str, report: ImportReport
