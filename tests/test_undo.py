@@ -59,6 +59,9 @@ def test_undo_brings_back_pop_and_rewind_one_at_a_time(cli, home: Path) -> None:
     assert contents(cli, sid) == ALL
     listed = ok(cli("ls", "--json")).json()
     assert [(s["id"], s["message_count"], s["turns"]) for s in listed] == [(sid, 6, 3)]  # the index agrees
+    hits = ok(cli("search", "a3", "--json")).json()
+    shown_ids = [m["id"] for m in ok(cli("show", sid, "--json")).json()["messages"]]
+    assert [h["message_id"] for h in hits] == [shown_ids[-1]]  # the message brought back is searched, once
 
     nothing = ok(cli("undo", sid))
     assert "nothing to undo" in nothing.out

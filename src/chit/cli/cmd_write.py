@@ -114,7 +114,7 @@ def register(app: typer.Typer) -> None:
         project: ProjectOpt = None,
         json: JsonFlag = False,
     ) -> None:
-        """Drop the turns after TURN (recoverable until `chit compact`)."""
+        """Drop the turns after TURN (`chit undo` brings them back until `chit compact`)."""
         cli: Cli = ctx.obj.use(json, project)
         values = list(args or [])
         if invocation is not None:
@@ -133,7 +133,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("pop", rich_help_panel="Edit")
     def pop(ctx: typer.Context, ref: RefArg = None, project: ProjectOpt = None, json: JsonFlag = False) -> None:
-        """Drop the last message (recoverable until `chit compact`)."""
+        """Drop the last message (`chit undo` brings it back until `chit compact`)."""
         cli: Cli = ctx.obj.use(json, project)
         session = cli.service.resolve(ref)
         popped = cli.service.pop(session.id)
