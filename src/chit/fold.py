@@ -4,7 +4,8 @@ Pure functions, no I/O. Invariants:
 - rewind and pop only hide messages (they are counted in `dropped`, still in
   the file until compaction);
 - each rewind, pop or replace that hides something is a `Change`, kept on a
-  stack while in effect. An undo is written as a rewind naming the change it
+  stack while in effect. A replace is a rewind marked `"replace": true`
+  with `"adds": n`, followed by its n new messages. An undo is written as a rewind naming the change it
   reverts (`"undo": <change id>`, null for a change without an id) followed
   by copies of the messages it brings back, so a reader that knows nothing
   of undo (the index, an older chit) still sees the right messages. The fold
