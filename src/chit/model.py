@@ -272,16 +272,10 @@ class SessionSummary:
     key: str | None
     parent_id: str | None
     deleted_at: str | None = None
-    changes: tuple[Change, ...] = ()  # in effect, oldest first; `undo` reverts the last
 
     @property
     def short_id(self) -> str:
         return short_id(self.id)
-
-    @property
-    def hidden(self) -> int:
-        """Messages that repeated `undo` brings back (0 after `compact`)."""
-        return sum(len(change.hidden) for change in self.changes)
 
     def as_dict(self) -> dict[str, Any]:
         return {
