@@ -6,7 +6,7 @@
 _chit_spec() {  # the command tree: what the command at path $1 takes
     case $1 in
         '')
-            _chit_cmds='append chat compact completion config doctor export fork gc import load ls new pop projects rename restore rewind rm search show state tag trash untag'
+            _chit_cmds='append chat compact completion config doctor export fork gc import load ls new pop projects rename replace restore rewind rm search show state tag trash undo untag'
             _chit_opts='--json --project -p --version --help -h'
             _chit_vals='--project:project -p:project'
             _chit_args=''
@@ -113,6 +113,12 @@ _chit_spec() {  # the command tree: what the command at path $1 takes
             _chit_vals='--project:project -p:project'
             _chit_args='ref -'
             ;;
+        'replace')
+            _chit_cmds=''
+            _chit_opts='--project -p --json --help -h'
+            _chit_vals='--project:project -p:project'
+            _chit_args='ref file'
+            ;;
         'restore')
             _chit_cmds=''
             _chit_opts='--json --help -h'
@@ -160,6 +166,12 @@ _chit_spec() {  # the command tree: what the command at path $1 takes
             _chit_opts='--all -a --empty --older-than --yes -y --dry-run --project -p --json --jsonl --help -h'
             _chit_vals='--older-than:- --project:project -p:project'
             _chit_args=''
+            ;;
+        'undo')
+            _chit_cmds=''
+            _chit_opts='--project -p --json --help -h'
+            _chit_vals='--project:project -p:project'
+            _chit_args='ref'
             ;;
         'untag')
             _chit_cmds=''

@@ -151,7 +151,7 @@ NEWER = Case("", (), 5, "written by a newer chit", Ctx.newer)
 WRITES_TO_A_NEWER_FILE = [
     ("append", "{MAIN}", "more"), ("rename", "{MAIN}", "new title"), ("tag", "{MAIN}", "t"), ("untag", "{MAIN}", "t"),
     ("pop", "{MAIN}"), ("rewind", "{MAIN}", "0"), ("state", "{MAIN}", "running"), ("state", "{MAIN}", "idle", "--set", "k=1"),
-    ("compact", "{MAIN}"),
+    ("compact", "{MAIN}"), ("undo", "{MAIN}"),
 ]
 
 CORPUS: list[Case] = [
@@ -229,6 +229,14 @@ CORPUS: list[Case] = [
     # -- values -------------------------------------------------------------------------
     Case("metadata nested 300 levels deep", ("append", "{MAIN}", "hi", "--meta", "k=" + "[" * 300 + "]" * 300), 5, "metadata"),
     Case("invalid UTF-8 on stdin", ("append", "{MAIN}", "-"), 5, "UTF-8", stdin=b"ok \xff\xfe bad"),
+    # -- messages for `replace` ------------------------------------------------------------
+    Case("replace from invalid UTF-8", ("replace", "{MAIN}", "-"), 5, "not JSON", stdin=b"\xff\xfe bad"),
+    Case("replace with JSON nested 5,000 levels", ("replace", "{MAIN}", "-"), 5, "not JSON", stdin=b"[" * 5000 + b"]" * 5000),
+    Case("replace with an unknown role", ("replace", "{MAIN}", "-"), 5, "message 2: unknown role",
+         stdin=b'[{"role": "system", "content": "be brief"}, {"role": "bot", "content": "x"}]'),
+    Case("replace with metadata nested 300 levels deep", ("replace", "{MAIN}", "-"), 5, "metadata",
+         stdin=b'[{"role": "user", "content": "x", "metadata": {"k": ' + b"[" * 300 + b"]" * 300 + b"}}]"),
+    Case("replace with content that is not text", ("replace", "{MAIN}", "-"), 5, "must be text", stdin=b'{"role": "user", "content": 5}'),
     Case("CHIT_HOME is a file", ("new", "x"), 1, "not a directory", env={"CHIT_HOME": "{TMP}/not-a-dir"}, damage=_home_is_a_file),
 ]
 

@@ -703,6 +703,9 @@ def test_every_command_as_a_real_program(cli, home, tmp_path):
     run("load", sid[:8], "--no-pager")
     assert run("rewind", "0", "--json").json()["dropped"] == 1
     assert run("pop", "--json").json()["popped"] is True
+    assert run("undo", "--json").json()["undone"] == "pop"
+    same = b'[{"role": "user", "content": "first question"}, {"role": "assistant", "content": "first answer"}]'
+    assert run("replace", sid[:8], "-", "--json", stdin=same).json()["message_count"] == 2
     run("rename", "renamed")
     run("tag", sid[:8], "t1", "t2")
     run("untag", sid[:8], "t2")

@@ -114,6 +114,8 @@ CASES: list[tuple[str, ...]] = [
     ("rewind", "{MAIN}", "0"),
     ("rewind", "{MAIN}", "--invocation", "inv-1"),
     ("pop", "{MAIN}"),
+    ("undo", "{MAIN}"),
+    ("replace", "{MAIN}", "{SNAPSHOT}"),
     ("rename", "{MAIN}", "Renamed"),
     ("tag", "{MAIN}", "t2"),
     ("untag", "{MAIN}", "t1"),

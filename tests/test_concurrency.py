@@ -1,9 +1,10 @@
 """Many processes on one session at once: 8 writers append 500 messages
-each while 4 others rename, tag, fork and rewind (and pop) the same session,
-and this process lists and searches through the index meanwhile. Afterwards
-the file holds exactly 4,000 intact message lines, each writer's in its
-order, none glued to another; the fold equals an independent replay of the
-file; and the index agrees with reading every file.
+each while 5 others rename, tag, fork, rewind (and pop), and undo (and
+update) the same session, and this process lists and searches through the
+index meanwhile. Afterwards the file holds exactly 4,000 intact message
+lines (besides the copies undo appends), each writer's in its order, none
+glued to another; the fold equals an independent replay of the file that
+knows nothing of undo; and the index agrees with reading every file.
 
 fsync is not what this tests, so every process runs with durability
 relaxed (CHIT_DURABILITY=flush); the crash test covers fsync.
@@ -68,6 +69,12 @@ WORKER = textwrap.dedent(
                     else:
                         turns = api.get(sid).turns
                         api.rewind(sid, max(0, turns - rng.randint(1, 3)))
+                elif mode == "undo":
+                    if rng.random() < 0.6:
+                        api.undo(sid)
+                    else:  # a program saving the conversation it holds, cut and continued
+                        held = list(api.get(sid).messages)  # Message objects: what it re-appends keeps their ids
+                        api.update(sid, [*held[: rng.randint(1, max(1, len(held)))], {"role": "user", "content": f"u{done['ops']}"}])
                 done["ops"] += 1
             except InvalidInput:
                 done["refused"] += 1  # a turn that a concurrent rewind removed meanwhile
@@ -115,7 +122,7 @@ def test_eight_writers_and_four_editors_on_one_session(api: Chit, home: Path, wo
         )
 
     writers = [spawn("append", w) for w in range(WRITERS)]
-    editors = [spawn(mode, 100 + n) for n, mode in enumerate(("rename", "tag", "fork", "rewind"))]
+    editors = [spawn(mode, 100 + n) for n, mode in enumerate(("rename", "tag", "fork", "rewind", "undo"))]
     everyone = writers + editors
     reads = 0
     try:
@@ -145,7 +152,8 @@ def test_eight_writers_and_four_editors_on_one_session(api: Chit, home: Path, wo
     raw = path.read_bytes()
     assert raw.endswith(b"\n")
     records = [orjson.loads(line) for line in raw.split(b"\n")[:-1]]  # every line is one whole JSON record
-    written = [r for r in records if r["type"] == "message" and r["content"].startswith("w")]
+    first_copies = {r["id"]: r for r in reversed(records) if r["type"] == "message"}  # an undo appends copies
+    written = [r for r in records if r["type"] == "message" and r["content"].startswith("w") and first_copies[r["id"]] is r]
     assert len(written) == WRITERS * APPENDS
     assert len({r["id"] for r in written}) == WRITERS * APPENDS
     for w in range(WRITERS):

@@ -107,8 +107,12 @@ def test_session_commands(api: Chit, tmp_path: Path) -> None:
     assert repl.session_id == main
     loop.handle(repl, "/rewind 1")
     assert api.get(main).turns == 2  # type: ignore[arg-type]
+    loop.handle(repl, "/undo")  # the same service call as `chit undo`: the rewind is reverted
+    assert api.get(main).turns == 3  # type: ignore[arg-type]
+    assert "brought back 2 message(s) hidden by rewind" in output(repl)
     loop.handle(repl, "/undo")
-    assert api.get(main).turns == 1  # type: ignore[arg-type]
+    assert "nothing to undo" in output(repl)
+    loop.handle(repl, "/rewind 0")
     loop.handle(repl, "/system Answer in French.")
     assert api.get(main).messages[-1].role == "system"  # type: ignore[arg-type]
     output(repl)

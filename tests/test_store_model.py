@@ -1,8 +1,9 @@
 """A stateful property test: random sequences of create, append, pop, fork,
-rewind, rename, tag, untag, delete, restore, compact and reopen (a new
-`Chit` on the same home) against a plain in-memory model of what chit
-promises. After every step each session reads back exactly as the model
-says (messages, turns, title, tags, parent, what rewind/pop dropped), the
+rewind, update (replace), undo, rename, tag, untag, delete, restore, compact
+and reopen (a new `Chit` on the same home) against a plain in-memory model
+of what chit promises. After every step each session reads back exactly as
+the model says (messages, turns, title, tags, parent, what rewind/pop
+dropped, what undo can bring back), the
 listing and the trash hold exactly the model's sessions, and the index's
 answers equal reading every file.
 
@@ -45,6 +46,14 @@ class Model:
     dropped: int = 0
     parent: tuple[str, int | None] | None = None
     trashed: bool = False
+    # changes in effect, oldest first: (messages before it, messages it kept, messages after it)
+    changes: list[tuple[list[tuple[str, str, str]], int, int]] = field(default_factory=list)
+
+    def change(self, keep: int, after: int) -> None:
+        """Record a rewind, pop or replace that keeps `keep` messages and
+        leaves `after` (the messages as they are before it)."""
+        self.changes.append((list(self.messages), keep, after))
+        self.dropped += len(self.messages) - keep
 
     @property
     def user_starts(self) -> list[int]:
@@ -100,8 +109,8 @@ class StoreMachine(RuleBasedStateMachine):
         model = self.model[sid]
         assert self.api.pop(sid) is bool(model.messages)
         if model.messages:
+            model.change(len(model.messages) - 1, len(model.messages) - 1)
             model.messages.pop()
-            model.dropped += 1
 
     @precondition(lambda self: any(self.model[i].user_starts for i in self.live()))
     @rule(data=st.data())
@@ -112,8 +121,38 @@ class StoreMachine(RuleBasedStateMachine):
         turn = data.draw(st.integers(0, len(starts) - 1))
         keep = starts[turn + 1] if turn + 1 < len(starts) else len(model.messages)
         assert self.api.rewind(sid, turn) == len(model.messages) - keep
-        model.dropped += len(model.messages) - keep
+        if keep < len(model.messages):
+            model.change(keep, keep)
         del model.messages[keep:]
+
+    @precondition(lambda self: self.live())
+    @rule(data=st.data(), tail=st.lists(st.tuples(st.sampled_from(ROLES), st.sampled_from(["a", "b", ""])), max_size=4))
+    def update(self, data: st.DataObject, tail: list[tuple[str, str]]) -> None:
+        sid = data.draw(st.sampled_from(self.live()))
+        model = self.model[sid]
+        cut = data.draw(st.integers(0, len(model.messages)))
+        wanted = [(m[1], m[2]) for m in model.messages[:cut]] + tail
+        same = 0
+        while same < min(len(wanted), len(model.messages)) and wanted[same] == model.messages[same][1:]:
+            same += 1
+        session = self.api.update(sid, [{"role": r, "content": c} for r, c in wanted])
+        if same < len(model.messages):
+            model.change(same, len(wanted))
+        model.messages = model.messages[:same] + [(m.id, m.role, m.content) for m in session.messages[same:]]
+
+    @precondition(lambda self: self.live())
+    @rule(data=st.data())
+    def undo(self, data: st.DataObject) -> None:
+        sid = data.draw(st.sampled_from(self.live()))
+        model = self.model[sid]
+        undone = self.api.undo(sid)
+        if not model.changes:
+            assert undone is None
+            return
+        before, keep, after = model.changes.pop()
+        assert undone is not None and [m.id for m in undone.hidden] == [m[0] for m in before[keep:]]
+        model.dropped += len(model.messages) - keep
+        model.messages = before + model.messages[after:]
 
     @precondition(lambda self: self.live())
     @rule(data=st.data(), title=st.none() | titles)
@@ -173,6 +212,7 @@ class StoreMachine(RuleBasedStateMachine):
         report = self.api.compact(sid)
         assert report.messages_dropped == self.model[sid].dropped
         self.model[sid].dropped = 0
+        self.model[sid].changes = []
         path = self.api.layout.session_file(self.api.locate(sid).slug, sid)
         lines = [orjson.loads(line) for line in path.read_bytes().splitlines()]
         assert sum(r["type"] == "message" for r in lines) == len(self.model[sid].messages)
@@ -205,6 +245,7 @@ class StoreMachine(RuleBasedStateMachine):
             assert session.title == model.title
             assert list(session.tags) == model.tags
             assert session.dropped == model.dropped
+            assert session.hidden == sum(len(before) - keep for before, keep, _ in model.changes)
             assert (None if session.parent is None else (session.parent.id, session.parent.turn)) == model.parent
             assert session.issues == () and not session.read_only
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from chit.service.exports import ExportOps
+from chit.service.history import HistoryOps
 from chit.service.imports import ImportOps
 from chit.service.projects_ops import ProjectOps
 
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     )
 
 
-class Chit(ExportOps, ProjectOps, ImportOps):
+class Chit(ExportOps, ProjectOps, ImportOps, HistoryOps):
     """The session store and every operation on it.
 
     Construct with `home=` to use another store than `$CHIT_HOME` (or the

@@ -118,6 +118,11 @@ def _check_rewind(record: dict[str, Any]) -> None:
     _check(record, "keep", (int,))
     if record["keep"] < 0:
         raise BadRecord("keep is negative")
+    _check_str(record, "change", required=False)
+    _check_str(record, "undo", required=False)  # the change an undo reverts
+    _check(record, "adds", (int,), required=False)  # messages a replace wrote after it
+    if (record.get("adds") or 0) < 0:
+        raise BadRecord("adds is negative")
 
 
 def _check_set(record: dict[str, Any]) -> None:
@@ -132,7 +137,7 @@ EVENT_FIELDS: dict[str, Callable[[dict[str, Any]], None]] = {
     "tag": _check_tags,
     "untag": _check_tags,
     "rewind": _check_rewind,
-    "pop": lambda r: None,
+    "pop": lambda r: _check_str(r, "change", required=False),
     "state": _check_state,
     "set": _check_set,
     "unset": lambda r: _check_str(r, "key"),

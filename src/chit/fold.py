@@ -3,6 +3,16 @@
 Pure functions, no I/O. Invariants:
 - rewind and pop only hide messages (they are counted in `dropped`, still in
   the file until compaction);
+- each rewind, pop or replace that hides something is a `Change`, kept on a
+  stack while in effect. A replace is a rewind marked `"replace": true`
+  with `"adds": n`, followed by its n new messages. An undo is written as a rewind naming the change it
+  reverts (`"undo": <change id>`, null for a change without an id) followed
+  by copies of the messages it brings back, so a reader that knows nothing
+  of undo (the index, an older chit) still sees the right messages. The fold
+  pops the change it names when that change is the last one in effect;
+- while a change is the last in effect, only appends follow it, so the
+  session shows `messages[:keep]`, its `added` messages, then what came since
+  (what `undo` relies on);
 - a manual title (header title or rename) wins over the derived one until a
   rename to "" clears it;
 - tags stay unique and in first-added order;
@@ -16,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from chit.model import LogIssue, Message, Parent, RunState, Session, Tokens, derive_title
+from chit.model import Change, LogIssue, Message, Parent, RunState, Session, Tokens, derive_title
 
 
 def message_from_record(record: dict[str, Any]) -> Message:
@@ -74,6 +84,7 @@ def fold(
     read_only: bool = False,
 ) -> Session:
     messages: list[Message] = []
+    changes: list[Change] = []
     dropped = 0
     manual_title: str | None = header.get("title") or None
     tags: list[str] = []
@@ -91,10 +102,12 @@ def fold(
             messages.append(message_from_record(event))
         elif kind == "rewind":
             keep = min(event["keep"], len(messages))
+            _track_rewind(changes, event, keep, messages)
             dropped += len(messages) - keep
             del messages[keep:]
         elif kind == "pop":
             if messages:
+                changes.append(Change("pop", len(messages) - 1, (messages[-1],), 0, event.get("change")))
                 messages.pop()
                 dropped += 1
         elif kind == "rename":
@@ -137,4 +150,17 @@ def fold(
         issues=tuple(issues),
         read_only=read_only,
         deleted_at=deleted_at,
+        changes=tuple(changes),
     )
+
+
+def _track_rewind(changes: list[Change], event: dict[str, Any], keep: int, messages: list[Message]) -> None:
+    """Push the change a rewind makes, or pop the one its undo names."""
+    if "undo" in event:
+        if changes and event["undo"] in (None, changes[-1].id):
+            changes.pop()
+        return
+    added = event.get("adds") or 0
+    if keep < len(messages) or added:
+        kind = "replace" if event.get("replace") else "rewind"
+        changes.append(Change(kind, keep, tuple(messages[keep:]), added, event.get("change")))

@@ -156,6 +156,24 @@ class LogIssue:
 
 
 @dataclass(frozen=True)
+class Change:
+    """A rewind, pop or replace still in effect: what `undo` reverts.
+
+    The session showed `messages[:keep] + hidden` before it; after it,
+    `messages[:keep]` and the `added` messages the change wrote (a replace).
+    """
+
+    kind: str  # "rewind", "pop" or "replace"
+    keep: int
+    hidden: tuple[Message, ...]
+    added: int = 0
+    id: str | None = None  # None in logs written before changes had ids
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "hidden": len(self.hidden), "added": self.added}
+
+
+@dataclass(frozen=True)
 class Session:
     id: str
     project: str
@@ -175,10 +193,16 @@ class Session:
     issues: tuple[LogIssue, ...] = ()
     read_only: bool = False
     deleted_at: str | None = None
+    changes: tuple[Change, ...] = ()  # in effect, oldest first; `undo` reverts the last
 
     @property
     def short_id(self) -> str:
         return short_id(self.id)
+
+    @property
+    def hidden(self) -> int:
+        """Messages that repeated `undo` brings back (0 after `compact`)."""
+        return sum(len(change.hidden) for change in self.changes)
 
     @property
     def turns(self) -> int:
@@ -203,6 +227,8 @@ class Session:
             "values": self.values,
             "version": self.version,
             "dropped": self.dropped,
+            "hidden": self.hidden,
+            "undo": self.changes[-1].as_dict() if self.changes else None,
             "corrupt_lines": len(self.issues),
             "read_only": self.read_only,
             "deleted_at": self.deleted_at,

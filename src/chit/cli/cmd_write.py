@@ -1,5 +1,5 @@
-"""Commands that change a session: new, append, fork, rewind, pop, rename,
-tag, untag. Each: parse, one service call, render."""
+"""Commands that change a session: new, append, fork, rewind, pop, undo,
+replace, rename, tag, untag. Each: parse, one service call, render."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from chit.cli.context import Cli
 from chit.cli.options import JsonFlag, ProjectOpt, RefArg, RequiredRef
 from chit.cli.parse import pairs
 from chit.errors import InvalidInput, NotFound, UsageError
-from chit.model import ROLES, Session
+from chit.model import ROLES, Change, Session
 
 
 def _confirm(cli: Cli, session: Session, text: str) -> None:
@@ -114,7 +114,7 @@ def register(app: typer.Typer) -> None:
         project: ProjectOpt = None,
         json: JsonFlag = False,
     ) -> None:
-        """Drop the turns after TURN (recoverable until `chit compact`)."""
+        """Drop the turns after TURN (`chit undo` brings them back until `chit compact`)."""
         cli: Cli = ctx.obj.use(json, project)
         values = list(args or [])
         if invocation is not None:
@@ -133,11 +133,50 @@ def register(app: typer.Typer) -> None:
 
     @app.command("pop", rich_help_panel="Edit")
     def pop(ctx: typer.Context, ref: RefArg = None, project: ProjectOpt = None, json: JsonFlag = False) -> None:
-        """Drop the last message (recoverable until `chit compact`)."""
+        """Drop the last message (`chit undo` brings it back until `chit compact`)."""
         cli: Cli = ctx.obj.use(json, project)
         session = cli.service.resolve(ref)
         popped = cli.service.pop(session.id)
         cli.result({"id": session.id, "popped": popped}, lambda: _say("dropped the last message" if popped else "no message to drop"))
+
+    @app.command("undo", rich_help_panel="Edit")
+    def undo(ctx: typer.Context, ref: RefArg = None, project: ProjectOpt = None, json: JsonFlag = False) -> None:
+        """Bring back what the last rewind, pop or replace hid (again: the one before; until `chit compact`)."""
+        cli: Cli = ctx.obj.use(json, project)
+        session_id = cli.service.locate_ref(ref)[1]
+        change = cli.service.undo(session_id)
+        session = cli.service.resolve(session_id)
+        data = {
+            "id": session.id,
+            "undone": change.kind if change else None,
+            "restored": len(change.hidden) if change else 0,
+            "removed": change.added if change else 0,
+            "messages": len(session.messages),
+            "turns": session.turns,
+            "hidden": session.hidden,
+        }
+        cli.result(data, lambda: _say(_undone(change, session)))
+
+    @app.command("replace", rich_help_panel="Edit")
+    def replace(
+        ctx: typer.Context,
+        ref: RequiredRef,
+        source: Annotated[str, typer.Argument(metavar="FILE|-", help="The messages: a JSON array, JSON Lines, or `chit show --json` output; - reads stdin.")],
+        project: ProjectOpt = None,
+        json: JsonFlag = False,
+    ) -> None:
+        """Make a session hold exactly the messages in FILE: the common start is kept, what differs is hidden (`chit undo` brings it back)."""
+        cli: Cli = ctx.obj.use(json, project)
+        from chit.service.history import parse_messages
+
+        data = sys.stdin.buffer.read() if source == "-" else _read_file(source)
+        messages = parse_messages(data)
+        before = cli.service.resolve(ref)
+        session = cli.service.update(before.id, messages)
+        hidden = session.hidden - before.hidden
+        note = f"; {hidden} hidden (`chit undo` brings them back)" if hidden > 0 else ""
+        text = f"{session.short_id}: {len(session.messages)} message(s), {session.turns} turn(s){note}"
+        cli.result(session.header_dict(), lambda: _say(text))
 
     @app.command("rename", rich_help_panel="Edit")
     def rename(
@@ -177,6 +216,28 @@ def register(app: typer.Typer) -> None:
         cli: Cli = ctx.obj.use(json, project)
         session = cli.service.untag(ref, *tags)
         _confirm(cli, session, f"{session.short_id}: {', '.join(session.tags) or '(no tags)'}")
+
+
+def _undone(change: Change | None, session: Session) -> str:
+    if change is None:
+        return f"nothing to undo in {session.short_id}"
+    text = f"brought back {len(change.hidden)} message(s) hidden by {change.kind}"
+    if change.added:
+        text += f", hid the {change.added} it added"
+    return f"{text}; {session.short_id} now has {session.turns} turn(s)"
+
+
+def _read_file(source: str) -> bytes:
+    from pathlib import Path
+
+    try:
+        return Path(source).read_bytes()
+    except FileNotFoundError:
+        raise NotFound(f"no such file: {source}") from None
+    except IsADirectoryError:
+        raise InvalidInput(f"{source} is a directory") from None
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {source}: {exc.strerror}") from None
 
 
 def _turn(raw: str) -> int:

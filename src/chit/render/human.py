@@ -231,11 +231,20 @@ def transcript(session: Session, project_name: str, pager: bool, console: Consol
             parts.append(Text(message.content))
     if not session.messages:
         parts.append(Text("(no messages yet)", style="dim"))
+    if session.changes:
+        parts.append(Text(_hidden_note(session), style="dim"))
     console = console or out()
     if pager and console.is_terminal:
         page(console, Group(*parts))
     else:
         console.print(Group(*parts))
+
+
+def _hidden_note(session: Session) -> str:
+    last = session.changes[-1]
+    count = len(last.hidden)
+    note = f"{count} message{'' if count == 1 else 's'} hidden by {last.kind} — `chit undo` brings {'it' if count == 1 else 'them'} back"
+    return note + (f" ({session.hidden} hidden in all: each undo goes one change further back)" if session.hidden > count else "")
 
 
 def page(console: Console, renderable: Any) -> None:

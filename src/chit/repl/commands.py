@@ -137,10 +137,13 @@ def rewind(repl: Repl, args: str) -> None:
 
 @slash("undo")
 def undo(repl: Repl, args: str) -> None:
-    """Drop the last turn."""
-    dropped = repl.service.drop_last_turn(_current(repl))
+    """Bring back what the last rewind, pop or retry hid (as `chit undo`)."""
+    change = repl.service.undo(_current(repl))
     repl.refresh_status()
-    repl.say(f"dropped {dropped} message(s)" if dropped else "nothing to undo")
+    if change is None:
+        repl.say("nothing to undo")
+    else:
+        repl.say(f"brought back {len(change.hidden)} message(s) hidden by {change.kind}")
 
 
 @slash("retry")

@@ -35,6 +35,11 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
+def change_id() -> str:
+    """The id a rewind, pop or replace carries, for the undo that reverts it."""
+    return uuid.uuid4().hex[:12]
+
+
 def check_turn(turn: Any, session: Session) -> int:
     if isinstance(turn, bool) or not isinstance(turn, int):
         raise InvalidInput(f"turn must be a whole number, not {turn!r}")
@@ -249,7 +254,7 @@ class SessionOps(QueryOps):
         with self._locked(ref) as (_, held, session):
             if not session.messages:
                 return False
-            held.append([{"type": "pop", "id": session.messages[-1].id, "ts": now()}])
+            held.append([{"type": "pop", "id": session.messages[-1].id, "change": change_id(), "ts": now()}])
             return True
 
     def rewind(self, ref: str | None, turn: int | None = None, *, invocation_id: str | None = None) -> int:
@@ -267,24 +272,13 @@ class SessionOps(QueryOps):
                 keep = positions[-1] + 1
             dropped = len(session.messages) - keep
             if dropped:
-                event: dict[str, Any] = {"type": "rewind", "keep": keep, "ts": now()}
+                event: dict[str, Any] = {"type": "rewind", "keep": keep, "change": change_id(), "ts": now()}
                 if turn is not None:
                     event["turn"] = turn
                 else:
                     event["invocation_id"] = invocation_id
                 held.append([event])
             return dropped
-
-    def drop_last_turn(self, ref: str | None = None) -> int:
-        """Drop the last turn (its user message and all after it); returns
-        how many messages were dropped (0 when there is no turn)."""
-        with self._locked(ref) as (_, held, session):
-            starts = turn_starts(session.messages)
-            if not starts:
-                return 0
-            keep = starts[-1]
-            held.append([{"type": "rewind", "keep": keep, "turn": len(starts) - 2, "ts": now()}])
-            return len(session.messages) - keep
 
     def fork(self, ref: str | None = None, at: int | None = None, title: str | None = None) -> Session:
         """A new session holding a copy of turns 0..at (default: all)."""
