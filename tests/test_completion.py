@@ -80,7 +80,7 @@ def test_bash_completes_commands_and_options(shell_env: dict[str, str], workdir:
     assert {"--all", "--limit", "--tag", "--state", "--quiet", "--jsonl", "--json", "--project", "--help"} <= set(ls_options)
     assert "--format" not in ls_options
     assert bash_complete("chit export --fo", shell_env, workdir) == ["--format", "--force"]
-    assert bash_complete("chit projects ", shell_env, workdir) == ["mv"]
+    assert bash_complete("chit projects ", shell_env, workdir) == ["mv", "rename", "rm"]
     assert bash_complete("chit projects --js", shell_env, workdir) == ["--json", "--jsonl"]
 
 
@@ -205,7 +205,7 @@ _chit
     assert zsh("chit", "show", "") == [store[n][:8] for n in ("newest", "middle", "oldest")]
     assert zsh("chit", "tag", store["middle"][:8], "") == ["far", "parser", "work"]
     assert zsh("chit", "export", "--format", "") == ["json", "jsonl", "md", "html", "txt"]
-    assert zsh("chit", "projects", "") == ["mv"]
+    assert zsh("chit", "projects", "") == ["mv", "rename", "rm"]
     assert zsh("chit", "import", "") == ["<files >"]
     assert "--jsonl" in zsh("chit", "ls", "--")
 
