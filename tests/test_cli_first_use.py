@@ -6,6 +6,7 @@ and projects renamed or removed."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -18,6 +19,8 @@ import orjson
 import pytest
 
 from conftest import tree_digest
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def ok(result):  # type: ignore[no-untyped-def]
@@ -157,6 +160,18 @@ def test_json_and_jsonl_together_are_refused(cli, args: list[str]) -> None:  # t
     result = cli(*args)
     assert result.code == 2 and result.out == ""
     assert "--json" in orjson.loads(result.err)["error"]["message"]
+
+
+def test_chat_refuses_json_and_the_docs_say_which_commands_lack_it(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("--json", "chat", stdin=b"hello\n")
+    assert result.code == 2 and "no --json output" in orjson.loads(result.err)["error"]["message"]
+    sections = re.split(r"\n### `(chit [^`]+)`", (ROOT / "docs" / "cli.md").read_text(encoding="utf-8"))
+    without = sorted(name.split(" ", 1)[1] for name, body in zip(sections[1::2], sections[2::2]) if "`--json`" not in body)
+    assert without == ["chat"]
+    for doc in ("README.md", "docs/cli.md"):
+        text = " ".join((ROOT / doc).read_text(encoding="utf-8").split())
+        claim = re.search(r"Every command but (.+?) takes `--json`", text)
+        assert claim is not None and sorted(re.findall(r"`(\w+)`", claim.group(1))) == without, doc
 
 
 def test_config_prints_toml(cli, home: Path) -> None:  # type: ignore[no-untyped-def]

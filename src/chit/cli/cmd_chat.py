@@ -56,6 +56,8 @@ def register(app: typer.Typer) -> None:
 
         Without a terminal, reads one message or /command per line from stdin."""
         cli: Cli = ctx.obj.use(False, project)
+        if cli.json:
+            raise UsageError("chat is the interactive REPL and has no --json output; `chit show --json` prints a session")
         if new and ref is not None:
             raise UsageError("give a REF or --new, not both")
         open_repl(cli, ref, new, model)
