@@ -111,13 +111,13 @@ _chit_spec() {  # the command tree: what the command at path $1 takes
             _chit_cmds=''
             _chit_opts='--json --help -h'
             _chit_vals=''
-            _chit_args='project dir'
+            _chit_args='project -'
             ;;
         'projects rm')
             _chit_cmds=''
             _chit_opts='--json --help -h'
             _chit_vals=''
-            _chit_args='-'
+            _chit_args='project'
             ;;
         'rename')
             _chit_cmds=''

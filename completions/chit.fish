@@ -111,13 +111,13 @@ function __chit_spec --description 'what the chit command at path $argv[1] takes
             set -g __chit_cmds
             set -g __chit_opts '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
             set -g __chit_vals
-            set -g __chit_args 'project' 'dir'
+            set -g __chit_args 'project' '-'
         case 'projects rm'
             set -g __chit_subs
             set -g __chit_cmds
             set -g __chit_opts '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
             set -g __chit_vals
-            set -g __chit_args '-'
+            set -g __chit_args 'project'
         case 'rename'
             set -g __chit_subs
             set -g __chit_cmds

@@ -116,6 +116,9 @@ def test_bash_completes_projects(shell_env: dict[str, str], workdir: Path, store
     assert bash_complete("chit projects mv p", shell_env, workdir) == ["proj"]
     (workdir / "newplace").mkdir()
     assert bash_complete("chit projects mv proj new", shell_env, workdir) == ["newplace"]
+    assert bash_complete("chit projects rm e", shell_env, workdir) == ["elsewhere"]
+    assert bash_complete("chit projects rename e", shell_env, workdir) == ["elsewhere"]
+    assert bash_complete("chit projects rename elsewhere new", shell_env, workdir) == []  # a new name: nothing to offer
 
 
 def test_complete_protocol_is_quiet_and_fast(shell_env: dict[str, str], workdir: Path, store: dict[str, str], home: Path) -> None:

@@ -69,7 +69,7 @@ def register(app: typer.Typer) -> None:
     def rename(
         ctx: typer.Context,
         old: Annotated[str, typer.Argument(metavar="OLD", help="The project: its name, slug, or the path it has.")],
-        new: Annotated[str, typer.Argument(metavar="NEW", help="Its new name (the old one keeps working with -p).")],
+        new: Annotated[str, typer.Argument(metavar="NEWNAME", help="Its new name (the old one keeps working with -p).")],
         json: JsonFlag = False,
     ) -> None:
         """Give a project a new name; its directory and sessions stay as they are."""
@@ -88,7 +88,7 @@ def register(app: typer.Typer) -> None:
     @group.command("rm")
     def rm(
         ctx: typer.Context,
-        name: Annotated[str, typer.Argument(metavar="NAME", help="The project: its name, slug, or the path it has.")],
+        name: Annotated[str, typer.Argument(metavar="PROJECT", help="The project: its name, slug, or the path it has.")],
         json: JsonFlag = False,
     ) -> None:
         """Remove a project that holds no session, live or trashed (exit 6 otherwise)."""
