@@ -1,5 +1,4 @@
-"""Projects by name: rename a project, remove an empty one, and list the
-projects that hold something.
+"""Projects by name: rename a project, remove an empty one.
 
 Invariants:
 - a rename changes only the `name` in `project.json` (one atomic replace
