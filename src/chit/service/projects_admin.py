@@ -67,11 +67,12 @@ class ProjectAdminOps(ProjectOps):
             for trash in (False, True):
                 store.unlink(layout.changes_file(project.slug, trash))
             store.unlink(layout.project_dir(project.slug) / ".lock")
-        for directory in (layout.sessions_dir(project.slug), layout.trash_dir(project.slug), layout.project_dir(project.slug)):
-            try:
-                directory.rmdir()
-            except OSError:
-                pass  # not empty (a file chit does not know) or already gone
+            # still under the lock: a writer that waited for it finds the record gone and refuses
+            for directory in (layout.sessions_dir(project.slug), layout.trash_dir(project.slug), layout.project_dir(project.slug)):
+                try:
+                    directory.rmdir()
+                except OSError:
+                    pass  # not empty (a file chit does not know) or already gone
         return project
 
 
