@@ -96,8 +96,8 @@ _chit_spec() {  # the command tree: what the command at path $1 takes
             _chit_args='ref'
             ;;
         'projects')
-            _chit_cmds='mv'
-            _chit_opts='--json --jsonl --help -h'
+            _chit_cmds='mv rename rm'
+            _chit_opts='--all -a --json --jsonl --help -h'
             _chit_vals=''
             _chit_args=''
             ;;
@@ -106,6 +106,18 @@ _chit_spec() {  # the command tree: what the command at path $1 takes
             _chit_opts='--json --help -h'
             _chit_vals=''
             _chit_args='project dir'
+            ;;
+        'projects rename')
+            _chit_cmds=''
+            _chit_opts='--json --help -h'
+            _chit_vals=''
+            _chit_args='project -'
+            ;;
+        'projects rm')
+            _chit_cmds=''
+            _chit_opts='--json --help -h'
+            _chit_vals=''
+            _chit_args='project'
             ;;
         'rename')
             _chit_cmds=''

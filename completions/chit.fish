@@ -6,8 +6,8 @@ function __chit_spec --description 'what the chit command at path $argv[1] takes
     switch "$argv[1]"
         case ''
             set -g __chit_subs 'append' 'chat' 'compact' 'completion' 'config' 'doctor' 'export' 'fork' 'gc' 'import' 'load' 'ls' 'new' 'pop' 'projects' 'rename' 'replace' 'restore' 'rewind' 'rm' 'search' 'show' 'state' 'tag' 'trash' 'undo' 'untag'
-            set -g __chit_cmds 'append	Append a message to a session (a script can pipe a reply in with -).' 'chat	Chat with a model in the REPL (the current session, REF, or --new).' 'compact	Rewrite a session without what rewind/pop dropped and corrupt lines.' 'completion	Print the shell completion script for SHELL (see the README to install it).' 'config	Show where the config file is and the settings in force (keys masked).' 'doctor	Check every session file; exit 5 if problems remain.' 'export	Export a session (or --all) as a snapshot, JSON Lines, Markdown, HTML or text.' 'fork	Copy a session (up to a turn) into a new one and make it current.' 'gc	Move stale sessions to the trash (running ones are kept).' 'import	Import a session snapshot, or every session of another tool (--from).' 'load	Resume a session: make it current and open the REPL on it (without a terminal, or with --json, print it instead).' 'ls	List sessions, newest first.' 'new	Start a new session and make it current.' 'pop	Drop the last message (`chit undo` brings it back until `chit compact`).' 'projects	List projects with their paths and session counts (`chit projects mv` moves one).' 'rename	Set a session\'s title ("" returns to the automatic one).' 'replace	Make a session hold exactly the messages in FILE: the common start is kept, what differs is hidden (`chit undo` brings it back).' 'restore	Bring a session back from the trash.' 'rewind	Drop the turns after TURN (`chit undo` brings them back until `chit compact`).' 'rm	Move sessions to the trash (`chit restore` brings them back).' 'search	Search every project (or -p one) for text, newest first.' 'show	Print a session\'s transcript with turn numbers.' 'state	Show or set a session\'s run state and state map; list running or stuck sessions.' 'tag	Add tags to a session.' 'trash	List the trash, or empty it with --empty.' 'undo	Bring back what the last rewind, pop or replace hid (again: the one before; until `chit compact`).' 'untag	Remove tags from a session.'
-            set -g __chit_opts '--json	Print results as JSON (every command).' '--project	Work in project NAME (default: the git root or directory you are in).' '-p	Work in project NAME (default: the git root or directory you are in).' '--version	Print the version and exit.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_cmds 'append	Append a message to a session (a script can pipe a reply in with -).' 'chat	Chat with a model in the REPL (the current session, REF, or --new).' 'compact	Rewrite a session without what rewind/pop dropped and corrupt lines.' 'completion	Print the shell completion script for SHELL (see the README to install it).' 'config	Show where the config file is and the settings in force (keys masked).' 'doctor	Check every session file; exit 5 if problems remain.' 'export	Export a session (or --all) as a snapshot, JSON Lines, Markdown, HTML or text.' 'fork	Copy a session (up to a turn) into a new one and make it current.' 'gc	Move stale sessions to the trash (running ones are kept).' 'import	Import a session snapshot, or every session of another tool (--from).' 'load	Resume a session: make it current and open the REPL on it (without a terminal, or with --json, print it instead).' 'ls	List sessions, newest first.' 'new	Start a new session and make it current.' 'pop	Drop the last message (`chit undo` brings it back until `chit compact`).' 'projects	List projects that hold sessions, with their paths and session counts (`mv`, `rename` and `rm` change them).' 'rename	Set a session\'s title ("" returns to the automatic one).' 'replace	Make a session hold exactly the messages in FILE: the common start is kept, what differs is hidden (`chit undo` brings it back).' 'restore	Bring a session back from the trash.' 'rewind	Drop the turns after TURN (`chit undo` brings them back until `chit compact`).' 'rm	Move sessions to the trash (`chit restore` brings them back).' 'search	Search every project (or -p one) for text, newest first.' 'show	Print a session\'s transcript with turn numbers.' 'state	Show or set a session\'s run state and state map; list running or stuck sessions.' 'tag	Add tags to a session.' 'trash	List the trash, or empty it with --empty.' 'undo	Bring back what the last rewind, pop or replace hid (again: the one before; until `chit compact`).' 'untag	Remove tags from a session.'
+            set -g __chit_opts '--json	Print results as JSON (every command but chat).' '--project	Work in project NAME (default: the git root or directory you are in).' '-p	Work in project NAME (default: the git root or directory you are in).' '--version	Print the version and exit.' '--help	Show the help and exit.' '-h	Show the help and exit.'
             set -g __chit_vals '--project:project' '-p:project'
             set -g __chit_args
         case 'append'
@@ -95,9 +95,9 @@ function __chit_spec --description 'what the chit command at path $argv[1] takes
             set -g __chit_vals '--project:project' '-p:project'
             set -g __chit_args 'ref'
         case 'projects'
-            set -g __chit_subs 'mv'
-            set -g __chit_cmds 'mv	Relink a project to a new directory (or merge it into another), keeping every session.'
-            set -g __chit_opts '--json	Print the result as one JSON document on stdout.' '--jsonl	Print one JSON object per line (JSON Lines), as each is found.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_subs 'mv' 'rename' 'rm'
+            set -g __chit_cmds 'mv	Relink a project to a new directory (or merge it into another), keeping every session.' 'rename	Give a project a new name; its directory and sessions stay as they are.' 'rm	Remove a project that holds no session, live or trashed (exit 6 otherwise).'
+            set -g __chit_opts '--all	Also list projects that hold no session (live or trashed).' '-a	Also list projects that hold no session (live or trashed).' '--json	Print the result as one JSON document on stdout.' '--jsonl	Print one JSON object per line (JSON Lines), as each is found.' '--help	Show the help and exit.' '-h	Show the help and exit.'
             set -g __chit_vals
             set -g __chit_args
         case 'projects mv'
@@ -106,6 +106,18 @@ function __chit_spec --description 'what the chit command at path $argv[1] takes
             set -g __chit_opts '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
             set -g __chit_vals
             set -g __chit_args 'project' 'dir'
+        case 'projects rename'
+            set -g __chit_subs
+            set -g __chit_cmds
+            set -g __chit_opts '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_vals
+            set -g __chit_args 'project' '-'
+        case 'projects rm'
+            set -g __chit_subs
+            set -g __chit_cmds
+            set -g __chit_opts '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_vals
+            set -g __chit_args 'project'
         case 'rename'
             set -g __chit_subs
             set -g __chit_cmds

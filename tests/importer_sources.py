@@ -9,16 +9,14 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
+# session files of other tools, kept in the project (tests/data/README.md gives each one's source)
+FIXTURES = Path(__file__).resolve().parent / "data"
 
 
 def fixture(*parts: str) -> Path:
-    """A file or folder of the shared fixtures; skips the test when absent."""
-    import pytest
-
+    """A file or folder of tests/data (it is part of every clone)."""
     path = FIXTURES.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"shared fixtures not found at {FIXTURES}")
+    assert path.exists(), f"{path} is missing from tests/data"
     return path
 
 

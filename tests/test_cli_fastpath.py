@@ -67,6 +67,7 @@ def hand_written(ids: dict[str, str]) -> list[list[str]]:
         ["-p", "other", "search", "harbour", "--json"], ["search", "--json"], ["search"], ["search", "a", "b"], ["search", "", "--json"],
         ["search", "-harbour"], ["search", "-", "--json"], ["search", "harbour", "-n"], ["search", "harbour", "-nx"],
         ["search", "ha", "--json"], ["search", "Straße", "--json"], ["search", "harbour", "--json", "--jsonl"],
+        ["ls", "--json", "--jsonl"], ["--json", "ls", "--jsonl"], ["-p", "othr", "ls"], ["show", "-p", "othr", first],
     ]
 
 

@@ -80,7 +80,7 @@ def test_bash_completes_commands_and_options(shell_env: dict[str, str], workdir:
     assert {"--all", "--limit", "--tag", "--state", "--quiet", "--jsonl", "--json", "--project", "--help"} <= set(ls_options)
     assert "--format" not in ls_options
     assert bash_complete("chit export --fo", shell_env, workdir) == ["--format", "--force"]
-    assert bash_complete("chit projects ", shell_env, workdir) == ["mv"]
+    assert bash_complete("chit projects ", shell_env, workdir) == ["mv", "rename", "rm"]
     assert bash_complete("chit projects --js", shell_env, workdir) == ["--json", "--jsonl"]
 
 
@@ -116,6 +116,9 @@ def test_bash_completes_projects(shell_env: dict[str, str], workdir: Path, store
     assert bash_complete("chit projects mv p", shell_env, workdir) == ["proj"]
     (workdir / "newplace").mkdir()
     assert bash_complete("chit projects mv proj new", shell_env, workdir) == ["newplace"]
+    assert bash_complete("chit projects rm e", shell_env, workdir) == ["elsewhere"]
+    assert bash_complete("chit projects rename e", shell_env, workdir) == ["elsewhere"]
+    assert bash_complete("chit projects rename elsewhere new", shell_env, workdir) == []  # a new name: nothing to offer
 
 
 def test_complete_protocol_is_quiet_and_fast(shell_env: dict[str, str], workdir: Path, store: dict[str, str], home: Path) -> None:
@@ -205,7 +208,7 @@ _chit
     assert zsh("chit", "show", "") == [store[n][:8] for n in ("newest", "middle", "oldest")]
     assert zsh("chit", "tag", store["middle"][:8], "") == ["far", "parser", "work"]
     assert zsh("chit", "export", "--format", "") == ["json", "jsonl", "md", "html", "txt"]
-    assert zsh("chit", "projects", "") == ["mv"]
+    assert zsh("chit", "projects", "") == ["mv", "rename", "rm"]
     assert zsh("chit", "import", "") == ["<files >"]
     assert "--jsonl" in zsh("chit", "ls", "--")
 

@@ -124,3 +124,21 @@ def test_light_coercion_answers_as_typer_does() -> None:
                 assert _outcome(light.coerce, value, param, ctx) == _outcome(own.coerce, value, param, ctx), (command.name, param.name, value)
                 checked += 1
     assert checked > 500
+
+
+def test_tests_read_only_data_inside_the_project() -> None:
+    """Every clone runs every test: no test reads a folder beside the
+    project, and each file of tests/data is listed with its source."""
+    tests = ROOT / "tests"
+    for path in tests.glob("*.py"):
+        if path.name == Path(__file__).name:
+            continue
+        text = path.read_text(encoding="utf-8")
+        assert "shared/fixtures" not in text and '/ "shared" /' not in text, path.name
+        assert ".parents[1].parent" not in text, path.name
+    data = tests / "data"
+    listed = (data / "README.md").read_text(encoding="utf-8")
+    files = [p for p in data.rglob("*") if p.is_file() and p.name != "README.md"]
+    assert files
+    for path in files:
+        assert f"`{path.relative_to(data).as_posix()}`" in listed, path

@@ -21,7 +21,6 @@ from chit.api import Chit
 from chit.errors import ChitError
 from importer_sources import FIXTURES, llm_log
 
-pytestmark = pytest.mark.skipif(not FIXTURES.exists(), reason="shared fixtures not found")
 
 FILES = {
     "claude-code": ["claude-code/short.jsonl", "claude-code/tool_heavy.jsonl"],

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from chit.service.exports import ExportOps
 from chit.service.history import HistoryOps
 from chit.service.imports import ImportOps
-from chit.service.projects_ops import ProjectOps
+from chit.service.projects_admin import ProjectAdminOps
 
 if TYPE_CHECKING:
     from chit.service.results import (
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     )
 
 
-class Chit(ExportOps, ProjectOps, ImportOps, HistoryOps):
+class Chit(ExportOps, ProjectAdminOps, ImportOps, HistoryOps):
     """The session store and every operation on it.
 
     Construct with `home=` to use another store than `$CHIT_HOME` (or the

@@ -69,7 +69,7 @@ def build(only: str | None = None) -> typer.Typer:
     @app.callback()
     def main(
         ctx: typer.Context,
-        json: Annotated[bool, typer.Option("--json", help="Print results as JSON (every command).")] = False,
+        json: Annotated[bool, typer.Option("--json", help="Print results as JSON (every command but chat).")] = False,
         project: Annotated[
             Optional[str],
             typer.Option("--project", "-p", metavar="NAME", envvar="CHIT_PROJECT", help="Work in project NAME (default: the git root or directory you are in)."),

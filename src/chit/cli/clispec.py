@@ -28,6 +28,7 @@ METAVAR_KINDS: dict[str, str] = {
     "PATH": "file",
     "DIR": "dir",
     "OLD": "project",
+    "PROJECT": "project",
     "NEW": "dir",
     "SHELL": "shell",
     "TOOL": "tool",

@@ -4,13 +4,13 @@ and `chit config`."""
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
 from chit.cli.context import Cli
 from chit.cli.options import JsonFlag, ProjectOpt, RefArg
-from chit.errors import UsageError
+from chit.errors import NotFound, UsageError
 
 
 def interactive() -> bool:
@@ -18,19 +18,24 @@ def interactive() -> bool:
 
 
 def open_repl(cli: Cli, ref: str | None, new: bool = False, model: str | None = None) -> None:
-    """Open the REPL on `ref`, the current session, or (`new`) a fresh one."""
+    """Open the REPL on `ref`, the current session (else the latest), or
+    (`new`) a fresh one. A project named with -p that does not exist yet is
+    created with the first session the REPL stores."""
     from chit import config
     from chit.repl import loop
 
     service = cli.service
+    service.create_project = True
     session_id = None
     if new:
         service.end()
     elif ref is not None:
         session_id = service.resolve(ref).id
     else:
-        current = service.current()
-        session_id = current.id if current else None
+        try:
+            session_id = service.locate_ref(None)[1]
+        except NotFound:
+            session_id = None  # an empty project: the first message starts a session
     repl = loop.make_repl(service, config.load(), session_id, model)
     if sys.stdin.isatty():
         loop.run(repl)
@@ -51,6 +56,8 @@ def register(app: typer.Typer) -> None:
 
         Without a terminal, reads one message or /command per line from stdin."""
         cli: Cli = ctx.obj.use(False, project)
+        if cli.json:
+            raise UsageError("chat is the interactive REPL and has no --json output; `chit show --json` prints a session")
         if new and ref is not None:
             raise UsageError("give a REF or --new, not both")
         open_repl(cli, ref, new, model)
@@ -67,15 +74,52 @@ def register(app: typer.Typer) -> None:
         def human() -> None:
             from chit.render import human
 
-            human.line(f"config file: {info['path']}" + ("" if info["exists"] else " (not created yet; defaults in force)"))
-            for key, value in info["defaults"].items():
-                human.line(f"  {key} = {value if value is not None else '-'}")
-            active = info["active_model"]
-            human.line("model in use: " + (f"{active['name']} via {active['provider']}" if active else "none (see `chit chat`)"))
-            for name, spec in info["models"].items():
-                details = ", ".join(f"{k}={v}" for k, v in spec.items() if k != "name")
-                human.line(f"  [models.{name}] {details}")
-            for problem in info["problems"]:
-                human.note(f"problem: {problem}")
+            for line in config_toml(info):
+                human.line(line)
 
         cli.result(info, human)
+
+
+def config_toml(info: dict[str, Any]) -> list[str]:
+    """`chit config` as TOML that could be pasted into the config file:
+    the settings in force as keys, everything else (where the file is,
+    masked API keys, problems) as comments."""
+    lines = [f"# config file: {info['path']}" + ("" if info["exists"] else " (not created yet; defaults in force)")]
+    active = info["active_model"]
+    lines.append("# model in use: " + (f"{active['name']} via {active['provider']}" if active else "none (see `chit chat`)"))
+    lines.extend(f"# problem: {problem}" for problem in info["problems"])
+    lines.append("")
+    lines.append("[defaults]")
+    lines.extend(_toml_pairs(info["defaults"]))
+    for name, spec in info["models"].items():
+        lines.append("")
+        lines.append(f"[models.{_toml_key(name)}]")
+        lines.extend(_toml_pairs({k: v for k, v in spec.items() if k != "name"}))
+    return lines
+
+
+def _toml_pairs(values: dict[str, Any]) -> list[str]:
+    lines = []
+    for key, value in values.items():
+        if value is None:
+            lines.append(f"# {key} is not set")
+        elif key == "api_key":  # masked ("set (OPENAI_API_KEY)"): never a value to copy
+            lines.append(f"# api_key: {value}")
+        else:
+            lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
+    return lines
+
+
+def _toml_key(key: str) -> str:
+    return key if key and all(ch.isascii() and (ch.isalnum() or ch in "-_") for ch in key) else _toml_value(key)
+
+
+def _toml_value(value: Any) -> str:
+    """A TOML literal: JSON's strings, numbers and arrays are TOML's too."""
+    import json
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False)

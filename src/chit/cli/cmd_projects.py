@@ -1,4 +1,5 @@
-"""`chit projects`: list projects; `chit projects mv`: relink or merge one."""
+"""`chit projects`: list projects; `mv` relinks or merges one, `rename`
+gives one a new name, `rm` removes an empty one."""
 
 from __future__ import annotations
 
@@ -19,17 +20,26 @@ def register(app: typer.Typer) -> None:
     )
 
     @group.callback()
-    def projects(ctx: typer.Context, json: JsonFlag = False, jsonl: JsonlFlag = False) -> None:
-        """List projects with their paths and session counts (`chit projects mv` moves one)."""
+    def projects(
+        ctx: typer.Context,
+        all_projects: Annotated[bool, typer.Option("--all", "-a", help="Also list projects that hold no session (live or trashed).")] = False,
+        json: JsonFlag = False,
+        jsonl: JsonlFlag = False,
+    ) -> None:
+        """List projects that hold sessions, with their paths and session counts
+        (`mv`, `rename` and `rm` change them)."""
         cli: Cli = ctx.obj.use(json, None, jsonl)
         if ctx.invoked_subcommand is not None:
             return
-        rows = cli.service.project_counts()
+        rows = cli.service.project_counts(include_empty=all_projects)
+        hidden = 0 if all_projects else len(cli.service.projects.all()) - len(rows)
 
         def human() -> None:
             from chit.render import human
 
             human.projects(rows)
+            if hidden:
+                human.note(f"{hidden} empty project{'' if hidden == 1 else 's'} not shown (`chit projects --all` lists them)")
 
         cli.results(({**p.as_dict(), "sessions": n} for p, n in rows), human)
 
@@ -54,5 +64,43 @@ def register(app: typer.Typer) -> None:
             human.line(f"{report.source.name}: {report.sessions} session{'' if report.sessions == 1 else 's'}{extra} {verb} {where}")
 
         cli.result(report.as_dict(), human)
+
+    @group.command("rename")
+    def rename(
+        ctx: typer.Context,
+        old: Annotated[str, typer.Argument(metavar="OLD", help="The project: its name, slug, or the path it has.")],
+        new: Annotated[str, typer.Argument(metavar="NEWNAME", help="Its new name (the old one keeps working with -p).")],
+        json: JsonFlag = False,
+    ) -> None:
+        """Give a project a new name; its directory and sessions stay as they are."""
+        cli: Cli = ctx.obj.use(json)
+        cli.hints = False
+        before = cli.service.find_project(old)
+        renamed = cli.service.rename_project(old, new)
+
+        def human() -> None:
+            from chit.render import human
+
+            human.line(f"project {before.name!r} is now {renamed.name!r}")
+
+        cli.result(renamed.as_dict(), human)
+
+    @group.command("rm")
+    def rm(
+        ctx: typer.Context,
+        name: Annotated[str, typer.Argument(metavar="PROJECT", help="The project: its name, slug, or the path it has.")],
+        json: JsonFlag = False,
+    ) -> None:
+        """Remove a project that holds no session, live or trashed (exit 6 otherwise)."""
+        cli: Cli = ctx.obj.use(json)
+        cli.hints = False
+        removed = cli.service.remove_project(name)
+
+        def human() -> None:
+            from chit.render import human
+
+            human.line(f"removed project {removed.name!r} ({removed.slug})")
+
+        cli.result(removed.as_dict(), human)
 
     app.add_typer(group, rich_help_panel="Move data")

@@ -11,7 +11,7 @@ import typer
 from chit.cli.context import Cli
 from chit.cli.options import JsonFlag, ProjectOpt, RefArg, RequiredRef
 from chit.cli.parse import pairs
-from chit.errors import InvalidInput, NotFound, UsageError
+from chit.errors import ChitError, InvalidInput, NotFound, UsageError
 from chit.model import ROLES, Change, Session
 
 
@@ -32,6 +32,24 @@ def ref_and_value(args: list[str], what: str) -> tuple[str | None, str]:
     if len(args) == 2:
         return args[0], args[1]
     raise UsageError(f"expected [REF] {what}, got {len(args)} arguments")
+
+
+def refuse_lone_id(cli: Cli, command: str, value: str, what: str) -> None:
+    """A lone VALUE that is the id (or a unique id prefix) of a session is
+    almost surely a REF whose VALUE was forgotten (`chit rename 2388`):
+    a usage error that shows both intended forms, not a silent write."""
+    from chit.service.queries import looks_like_id
+
+    if not looks_like_id(value):
+        return
+    try:
+        _, session_id = cli.service.locate_ref(value)
+    except ChitError:
+        return  # no session or several: the value is just text
+    raise UsageError(
+        f"{value!r} is the id of session {session_id[:8]}; to change that session: chit {command} {value} {what} "
+        f"(to use {value!r} itself as the {what.lower()}, name the session first: chit {command} REF {value})"
+    )
 
 
 def register(app: typer.Typer) -> None:
@@ -71,6 +89,8 @@ def register(app: typer.Typer) -> None:
         ref, content = ref_and_value(args, "CONTENT")
         if key is not None and ref is not None:
             raise InvalidInput("give either a REF or --key, not both")
+        if ref is None and key is None:
+            refuse_lone_id(cli, "append", content, "CONTENT")
         if content == "-":
             content = _read_stdin()
         tokens = (input_tokens, output_tokens) if input_tokens is not None or output_tokens is not None else None
@@ -188,6 +208,8 @@ def register(app: typer.Typer) -> None:
         """Set a session's title ("" returns to the automatic one)."""
         cli: Cli = ctx.obj.use(json, project)
         ref, title = ref_and_value(args, "TITLE")
+        if ref is None:
+            refuse_lone_id(cli, "rename", title, "TITLE")
         session = cli.service.rename(ref, title)
         _confirm(cli, session, f"{session.short_id}: {session.title}")
 
@@ -214,7 +236,13 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Remove tags from a session."""
         cli: Cli = ctx.obj.use(json, project)
+        had = cli.service.resolve(ref).tags
         session = cli.service.untag(ref, *tags)
+        absent = [t for t in dict.fromkeys(tags) if t not in had]
+        if absent:
+            from chit.cli.context import warn
+
+            warn(f"session {session.short_id} had no tag {', '.join(map(repr, absent))}")
         _confirm(cli, session, f"{session.short_id}: {', '.join(session.tags) or '(no tags)'}")
 
 

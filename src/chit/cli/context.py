@@ -31,6 +31,10 @@ class Cli:
 
     def use(self, json: bool = False, project: str | None = None, jsonl: bool = False) -> Cli:
         """Merge a command's own --json / --jsonl / -p into the global ones."""
+        if jsonl and (json or (self.json and not self.jsonl)):
+            from chit.errors import UsageError
+
+            raise UsageError("give --json (one JSON document) or --jsonl (one object per line), not both")
         self.json = self.json or json or jsonl
         self.jsonl = self.jsonl or jsonl
         if project is not None:

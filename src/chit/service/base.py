@@ -101,6 +101,7 @@ class ServiceBase:
         project: str | None = None,
         durable: bool | None = None,
         lock_timeout: float | None = None,
+        create_project: bool = False,
     ) -> None:
         self.layout = Layout(Path(home).expanduser().absolute() if home else default_home())
         self.store = Store(self.layout, durable, lock_timeout)
@@ -108,15 +109,29 @@ class ServiceBase:
         self.cwd = Path(cwd) if cwd else _working_directory()
         env_project = os.environ.get(PROJECT_ENV) or None
         self.project_name: str | None = project if project is not None else env_project
+        # a command that writes (the REPL) takes an unknown project name as a
+        # new, still empty project; it is recorded with its first session
+        self.create_project = create_project
         self._index: Index | None = None
 
     # -- projects -------------------------------------------------------
     def project(self, name: str | None = None, create: bool = False) -> Project:
         """The named project, else the configured one, else the cwd's."""
         chosen = name if name is not None else self.project_name
-        if chosen is not None:
-            return self.projects.named(chosen, create)
-        return self.projects.for_directory(self.cwd)
+        if chosen is None:
+            return self.projects.for_directory(self.cwd)
+        try:
+            return self.projects.named(chosen, create or (name is None and self.create_project))
+        except NotFound:
+            raise NotFound(f"no project named {chosen!r}{self._closest_project(chosen)} (see `chit projects`)") from None
+
+    def _closest_project(self, name: str) -> str:
+        """"; did you mean 'x'?" for the known project name nearest `name`."""
+        import difflib
+
+        known = {n for p in self.projects.all() for n in (p.name, *p.aliases) if not n.startswith(("/", "name:"))}
+        close = difflib.get_close_matches(name, sorted(known), n=1)
+        return f"; did you mean {close[0]!r}?" if close else ""
 
     def project_by_slug(self, slug: str) -> Project:
         return self.projects.get(slug) or Project(key=slug, name=slug, slug=slug, path=None, created_at="")

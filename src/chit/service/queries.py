@@ -24,6 +24,16 @@ if TYPE_CHECKING:
     from chit.index import Index
 
 _PREFIX_RE = re.compile(r"^[0-9a-f-]*$")
+LONE_ID_MIN = 4  # shorter hex words ("add", "bad") are too often plain text
+
+
+def looks_like_id(text: str) -> bool:
+    """Whether `text` has the shape of a session id, `ctx_<id>` or an id
+    prefix of at least LONE_ID_MIN hex digits (whether a session has it
+    is for `locate_ref` to say)."""
+    lowered = text.strip().lower()
+    lowered = lowered[4:] if lowered.startswith("ctx_") else lowered
+    return len(lowered.replace("-", "")) >= LONE_ID_MIN and bool(_PREFIX_RE.match(lowered))
 
 
 class QueryOps(ServiceBase):
@@ -37,9 +47,9 @@ class QueryOps(ServiceBase):
         file names for ids and prefixes, header lines for keys."""
         if ref is None:
             scope = self.project(project)
-            current = self._current_id(scope)
+            current = self._current_id(scope) or self._latest_id(scope)
             if current is None:
-                raise NotFound(f"no current session in project {scope.name!r}; give a REF or run `chit new`")
+                raise NotFound(f"no current session: project {scope.name!r} has no sessions; run `chit new` or give a REF")
             return scope, current
         if not isinstance(ref, str) or "\x00" in ref:
             raise InvalidInput("session reference contains a NUL byte")
@@ -50,7 +60,10 @@ class QueryOps(ServiceBase):
         if not lowered:
             raise InvalidInput("session reference is empty; give an id, an id prefix or a key")
         if UUID_RE.match(lowered):
-            return self.locate(lowered), lowered
+            try:
+                return self.locate(lowered), lowered
+            except NotFound as exc:
+                raise self._maybe_trashed(exc, lowered, self.store.trash_slugs()) from None
         named = project is not None or self.project_name is not None
         scope = self.project(project)
         if text:
@@ -63,12 +76,29 @@ class QueryOps(ServiceBase):
         if not matches and not named:
             matches = self._prefix_ids(lowered, self.projects.all())
         if not matches:
-            raise NotFound(f"no session matches {ref!r}")
+            searched = [scope.slug] if named else self.store.trash_slugs()
+            raise self._maybe_trashed(NotFound(f"no session matches {ref!r}"), lowered, searched)
         if len(matches) > 1:
             found = [self.read_session(p, i).summary(p.name) for p, i in matches]
             found.sort(key=lambda s: s.updated_at, reverse=True)
             raise self._ambiguous(ref, found)
         return matches[0]
+
+    def _latest_id(self, scope: Project) -> str | None:
+        """The project's most recently updated session: what an omitted REF
+        means when there is no current one (it was removed, or never set)."""
+        found = self.select_summaries([scope], limit=1)
+        return found[0].id if found else None
+
+    def _maybe_trashed(self, error: NotFound, prefix: str, slugs: builtins.list[str]) -> NotFound:
+        """`error`, or, when the trash of `slugs` holds the only session
+        `prefix` names, a NotFound that says so and how to restore it."""
+        bare = prefix.replace("-", "")
+        trashed = [i for slug in slugs for i in self.store.session_ids(slug, trash=True) if i.replace("-", "").startswith(bare)]
+        if len(trashed) != 1:
+            return error
+        short = trashed[0][:8]
+        return NotFound(f"session {short} is in the trash; `chit restore {short}` brings it back", in_trash=trashed[0])
 
     def find_key(self, scope: Project, key: str) -> str | None:
         """Id of the session with `key` in the project: from the index when
@@ -133,9 +163,12 @@ class QueryOps(ServiceBase):
         return found
 
     # -- listing --------------------------------------------------------
-    def project_counts(self) -> list[tuple[Project, int]]:
-        """Every project with its number of (live) sessions, by name."""
+    def project_counts(self, include_empty: bool = True) -> list[tuple[Project, int]]:
+        """Every project with its number of (live) sessions, by name; without
+        `include_empty`, only those holding a live or a trashed session."""
         rows = [(p, len(self.store.session_ids(p.slug))) for p in self.projects.all()]
+        if not include_empty:
+            rows = [(p, n) for p, n in rows if n or self.store.session_ids(p.slug, trash=True)]
         rows.sort(key=lambda pair: (pair[0].name.lower(), pair[0].slug))
         return rows
 
