@@ -11,9 +11,13 @@ Invariants:
   trusted mtime and the boot id are unchanged and the last full check is
   under a minute old; else all of them (a full check). A file whose
   (size, mtime_ns, inode) equal its row is skipped; one that grew in place is
-  read from the end of its last complete line (an append-only log); any
-  other change (shrunk, replaced by a rewrite, bad header) is re-read whole.
-  A torn or half-written last line is never consumed;
+  read from the end of its last complete line (an append-only log), but
+  only while its witness (`chit.index_rows.witness`: a digest of its first
+  bytes and of the bytes before that offset) is the row's: the inode number
+  alone proves nothing, as a file system hands a freed inode to the next
+  new file, so a compaction's file may carry its predecessor's number. Any
+  other change (shrunk, rewritten, bad header) is re-read whole. A torn or
+  half-written last line is never consumed;
 - a session row equals what `fold()` gives for the file's complete lines
   (see `chit.index_fold`); the live messages are rows with the byte offset
   of their line, so the text is always read back from the file itself;
@@ -21,6 +25,10 @@ Invariants:
   proposes candidates; `chit.index_search` confirms each one against the
   message line in its file. Entries left behind by rewinds or rewrites are
   never deleted (contentless tables cannot be) and can only cost time.
+  A row whose message line turns out to be another (the text index or a
+  search read it back) is doubted (`chit.index_rows.doubt`): its messages
+  go, and its directory gets a full check that reads it again whole, in
+  the same refresh when the text index found it;
   Rows are written first and their text added afterwards, in row id order
   (`chit.index_rows.drain`);
 - message row ids follow the message timestamps: a message's whole second
@@ -57,14 +65,17 @@ from chit.store import FILE_MODE, UUID_RE, make_dir
 if TYPE_CHECKING:
     import sqlite3
 
-SCHEMA_VERSION = 3
-MIGRATE_2_TO_3 = (  # version 3 adds the change journal's state (chit.changes) to `dirs`
-    "ALTER TABLE dirs ADD COLUMN jtoken TEXT",
-    "ALTER TABLE dirs ADD COLUMN joff INTEGER NOT NULL DEFAULT 0",
-    "ALTER TABLE dirs ADD COLUMN pending TEXT NOT NULL DEFAULT ''",
-    "ALTER TABLE dirs ADD COLUMN checked_ns INTEGER NOT NULL DEFAULT 0",
-    "ALTER TABLE dirs ADD COLUMN boot TEXT",
-)
+SCHEMA_VERSION = 4
+MIGRATIONS = {  # from version N to N + 1, in place
+    2: (  # the change journal's state (chit.changes) in `dirs`
+        "ALTER TABLE dirs ADD COLUMN jtoken TEXT",
+        "ALTER TABLE dirs ADD COLUMN joff INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE dirs ADD COLUMN pending TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE dirs ADD COLUMN checked_ns INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE dirs ADD COLUMN boot TEXT",
+    ),
+    3: ("ALTER TABLE sessions ADD COLUMN witness BLOB",),  # NULL: the next change is read whole
+}
 FULL_CHECK_EVERY_NS = 60_000_000_000  # changes made outside chit show up within this
 BUSY_TIMEOUT = 30.0
 TRUST_AFTER_NS = 2_000_000_000
@@ -84,7 +95,7 @@ CREATE TABLE sessions(
     whole INTEGER NOT NULL, version INTEGER NOT NULL, project TEXT, created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL, key TEXT, parent_id TEXT, manual_title TEXT, folded_title TEXT,
     first_title TEXT, tags TEXT NOT NULL, state TEXT NOT NULL, deleted_at TEXT,
-    messages INTEGER NOT NULL, turns INTEGER NOT NULL);
+    messages INTEGER NOT NULL, turns INTEGER NOT NULL, witness BLOB);
 CREATE UNIQUE INDEX sessions_file ON sessions(slug, trash, id);
 CREATE INDEX sessions_recent ON sessions(trash, updated_at DESC, id);
 CREATE INDEX sessions_key ON sessions(key, slug) WHERE key IS NOT NULL;
@@ -126,6 +137,7 @@ class Index:
         self.orphans = 0
         self.taken_run: tuple[int, int] | None = None  # row ids known taken (chit.index_rows.allocate), per transaction
         self.has_text = True
+        self.doubted = False  # rows were doubted (chit.index_rows.doubt): their directories need a full check
 
     # -- connection -----------------------------------------------------
     @property
@@ -169,9 +181,10 @@ class Index:
         conn.execute("BEGIN IMMEDIATE")
         try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]  # another process may have won
-            if version == 2:
-                for statement in MIGRATE_2_TO_3:
-                    conn.execute(statement)
+            if version in MIGRATIONS:
+                for step in range(version, SCHEMA_VERSION):
+                    for statement in MIGRATIONS[step]:
+                        conn.execute(statement)
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             elif version != SCHEMA_VERSION:
                 if version != 0 or conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
@@ -284,8 +297,20 @@ class Index:
             for slug, trash in dirs:
                 self._refresh_dir(slug, trash, full)
             if text and self.has_text:
+                self.doubted = False
                 self._drain()
+                if self.doubted:  # lines that were not what their rows said: read those files again
+                    for slug, trash in dirs:
+                        self._refresh_dir(slug, trash, full)
+                    self._drain()
             return True
+
+    def doubt(self, sid: int) -> None:
+        """Read session row `sid` again whole at its directory's next refresh."""
+        from chit.index_rows import doubt
+
+        with self.lock, self.writing():
+            doubt(self, sid)
 
     def _has_sessions(self, slug: str, trash: bool) -> bool:
         snap, dfd = self.snapshot(slug, trash)

@@ -1,0 +1,87 @@
+"""A rewrite is never read as an append. The index reads a file that grew
+from where it stopped last time; a rewrite that keeps the inode number (an
+editor saving in place, or a compaction whose new file gets the inode the
+file system freed at the one before) and then grows past the old size must
+still be read whole. And a row the text index finds stale is read again at
+once, never left out of the listing. Real files, nothing mocked."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+from test_index import assert_agrees, session_file
+
+from chit import codec
+from chit.api import Chit
+from chit.service.lifecycle import compacted_records
+
+
+def rewrite_in_place(path: Path, data: bytes) -> None:
+    """Replace a file's bytes keeping its inode (as an editor that saves in place)."""
+    fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+
+
+def filled(api: Chit, turns: int) -> str:
+    s = api.create(title=None)
+    for n in range(turns):
+        api.append(s.id, "user", f"question {n}")
+        api.append(s.id, "assistant", f"answer {n}")
+    return s.id
+
+
+def test_a_rewrite_in_place_that_then_grows_is_read_whole(api: Chit) -> None:
+    sid = filled(api, 5)
+    assert api.list()[0].turns == 5  # indexed: the row holds the offset of the end
+    path = session_file(api, sid)
+    inode = os.stat(path).st_ino
+    api.rewind(sid, 1)
+    rewound = api.get(sid)
+    rewrite_in_place(path, codec.encode_many(compacted_records(rewound)))  # shorter, same inode
+    for n in range(8):
+        api.append(sid, "user", f"later {n} " + "y" * 50)  # past the old size
+    assert os.stat(path).st_ino == inode
+    assert api.list()[0].turns == api.get(sid).turns == 10
+    assert_agrees(api, "later", "question", "answer 1")
+    assert api.list()[0].turns == 10  # the text index found nothing stale to drop
+
+
+def test_two_compactions_that_give_back_the_inode_then_appends(api: Chit) -> None:
+    """What the file system does by itself: the second compaction's file
+    often gets the inode the first one freed (ext4 reuses it at once)."""
+    sid = filled(api, 5)
+    assert api.list()[0].turns == 5
+    path = session_file(api, sid)
+    api.rewind(sid, 1)
+    api.compact(sid)
+    api.compact(sid)
+    for n in range(8):
+        api.append(sid, "user", f"later {n} " + "y" * 50)
+    assert api.list()[0].turns == api.get(sid).turns == 10
+    assert_agrees(api, "later", "question")
+    assert [s.id for s in api.list()] == [sid]
+    print(f"\ninode reused by the second compaction: {os.stat(path).st_ino}")
+
+
+def test_a_row_dropped_by_the_text_index_comes_back_without_a_change(api: Chit) -> None:
+    """Before: a row the text index found stale was deleted, and the next
+    refresh saw an unchanged directory: `ls` said no sessions for good."""
+    sid = filled(api, 3)
+    assert api.list()[0].messages == 6
+    path = session_file(api, sid)
+    st = os.stat(path)
+    data = path.read_bytes()
+    lines = data.split(b"\n")
+    lines[1], lines[3] = lines[3], lines[1]  # same length ("question 0" / "question 1"): offsets now name other ids
+    rewrite_in_place(path, b"\n".join(lines))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert sorted(h.snippet for h in api.search("question")) == ["question 0", "question 1", "question 2"]
+    assert [(s.id, s.messages) for s in api.list()] == [(sid, 6)]
+    with sqlite3.connect(api.layout.index_file) as conn:
+        assert conn.execute("SELECT count(*) FROM sessions").fetchone()[0] == 1
+    assert_agrees(api, "question", "answer")
