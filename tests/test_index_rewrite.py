@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 from test_index import assert_agrees, session_file
@@ -85,3 +86,46 @@ def test_a_row_dropped_by_the_text_index_comes_back_without_a_change(api: Chit) 
     with sqlite3.connect(api.layout.index_file) as conn:
         assert conn.execute("SELECT count(*) FROM sessions").fetchone()[0] == 1
     assert_agrees(api, "question", "answer")
+
+
+# -- the doctor compares the index with the files ------------------------------
+
+
+def test_doctor_compares_the_index_with_the_files_and_repairs_it(api: Chit, cli) -> None:  # type: ignore[no-untyped-def]
+    kept, counted, unlisted, shifted = (filled(api, 2) for _ in range(4))
+    gone = "0badc0de-0000-4000-8000-000000000000"
+    trashed = filled(api, 1)
+    api.delete(trashed)
+    assert len(api.list()) == 4 and len(api.trash()) == 1 and len(api.search("answer 1")) == 4
+    clean = cli("doctor", "--json")
+    assert clean.code == 0 and clean.json() == {"sessions_checked": 4, "index_checked": 5, "ok": True, "findings": []}
+    api.index.close()
+    with closing(sqlite3.connect(api.layout.index_file)) as conn, conn:  # what a faulty refresh could leave, behind unchanged stats
+        conn.execute("UPDATE sessions SET turns = 7, messages = 9 WHERE id = ?", (counted,))
+        conn.execute("DELETE FROM messages WHERE sid = (SELECT sid FROM sessions WHERE id = ?)", (unlisted,))
+        conn.execute("DELETE FROM sessions WHERE id = ?", (unlisted,))
+        conn.execute("UPDATE messages SET off = off + 1 WHERE pos = 1 AND sid = (SELECT sid FROM sessions WHERE id = ?)", (shifted,))
+        conn.execute(
+            "INSERT INTO sessions (slug, trash, id, size, mtime_ns, ino, offset, whole, version, project, created_at,"
+            " updated_at, tags, state, messages, turns) SELECT slug, 0, ?, 1, 1, 1, 1, 0, 1, project, created_at,"
+            " updated_at, tags, state, 0, 0 FROM sessions WHERE id = ?",
+            (gone, kept),
+        )
+    assert {s.id for s in api.list()} == {kept, counted, shifted, gone}  # the index now hides and invents
+
+    report = cli("doctor")
+    assert report.code == 5, report.err
+    assert "index row unlike the file: turns 7 (file: 2); messages 9 (file: 4)" in report.out
+    assert f"{unlisted}.jsonl: index row unlike the file: no row in the index" in report.out
+    assert f"{shifted}.jsonl: index row unlike the file: its messages point at other lines" in report.out
+    assert f"{gone}.jsonl: index row of a session that does not exist" in report.out
+    assert "run `chit doctor --repair`" in report.out
+    as_json = cli("doctor", "--json")
+    assert as_json.code == 5 and as_json.json()["index_checked"] == 5  # type: ignore[index]
+    assert len(as_json.json()["findings"]) == 4  # type: ignore[index,arg-type]
+
+    repaired = cli("doctor", "--repair", "--json")
+    assert repaired.code == 0 and all(f["repaired"] for f in repaired.json()["findings"])  # type: ignore[index,union-attr]
+    assert cli("doctor", "--json").json() == {"sessions_checked": 4, "index_checked": 5, "ok": True, "findings": []}
+    assert_agrees(api, "answer", "question 1")
+    assert len(api.trash()) == 1

@@ -248,7 +248,7 @@ class Index:
     def _directory(self, slug: str, trash: bool) -> Path:
         return self.layout.trash_dir(slug) if trash else self.layout.sessions_dir(slug)
 
-    def _open_dir(self, slug: str, trash: bool) -> int | None:
+    def open_dir(self, slug: str, trash: bool) -> int | None:
         """A descriptor on a session directory; None when it is missing or
         reached through a link (a linked directory is never followed)."""
         directory = self._directory(slug, trash)
@@ -267,7 +267,7 @@ class Index:
     def snapshot(self, slug: str, trash: bool) -> tuple[Snapshot, int | None]:
         """List a directory and stat its session files (no SQLite needed).
         Returns the snapshot and an open directory fd (None if missing)."""
-        dfd = self._open_dir(slug, trash)
+        dfd = self.open_dir(slug, trash)
         if dfd is None:
             return Snapshot(slug, trash, [], "", None), None
         dir_mtime = os.fstat(dfd).st_mtime_ns
@@ -382,7 +382,7 @@ class Index:
         directory changed (a file was created, removed or replaced) or a
         named file is gone."""
         try:
-            dfd = self._open_dir(slug, trash)
+            dfd = self.open_dir(slug, trash)
         except OSError:
             return False
         if dfd is None:

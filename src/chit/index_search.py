@@ -84,26 +84,34 @@ def summaries(
     if state is not None:
         where += " AND s.state = ?"
         params.append(state)
-    sql = (
-        "SELECT s.slug, s.id, s.project, s.manual_title, s.first_title, s.tags, s.turns, s.messages, s.created_at,"
-        " s.updated_at, s.state, s.key, s.parent_id, s.deleted_at FROM sessions s"
-        f" WHERE s.trash = ? AND {where} ORDER BY s.updated_at DESC, s.id"
-    )
+    sql = f"SELECT {_SUMMARY_COLUMNS} FROM sessions s WHERE s.trash = ? AND {where} ORDER BY s.updated_at DESC, s.id"
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
-    found = []
-    for slug, sid, key, manual, first, tags, turns, count, created, updated, run, skey, parent, deleted in index.conn.execute(
-        sql, [int(trash), *params]
-    ):
-        project = projects[slug]
-        found.append(
-            SessionSummary(
-                id=sid, project=key if key is not None else project.key, project_name=project.name,
-                title=_title(manual, first), tags=tuple(orjson.loads(tags)), turns=turns, messages=count,
-                created_at=created, updated_at=updated, state=run, key=skey, parent_id=parent, deleted_at=deleted,
-            )
-        )
-    return found
+    return [_summary(row, projects[row[0]]) for row in index.conn.execute(sql, [int(trash), *params])]
+
+
+def summary_of(index: Index, project: Project, trash: bool, session_id: str) -> SessionSummary | None:
+    """One session's summary as its row has it (no refresh); None without a row."""
+    row = index.conn.execute(
+        f"SELECT {_SUMMARY_COLUMNS} FROM sessions s WHERE s.slug = ? AND s.trash = ? AND s.id = ?",
+        (project.slug, int(trash), session_id),
+    ).fetchone()
+    return None if row is None else _summary(row, project)
+
+
+_SUMMARY_COLUMNS = (
+    "s.slug, s.id, s.project, s.manual_title, s.first_title, s.tags, s.turns, s.messages, s.created_at,"
+    " s.updated_at, s.state, s.key, s.parent_id, s.deleted_at"
+)
+
+
+def _summary(row: Sequence[Any], project: Project) -> SessionSummary:
+    _, sid, key, manual, first, tags, turns, count, created, updated, run, skey, parent, deleted = row
+    return SessionSummary(
+        id=sid, project=key if key is not None else project.key, project_name=project.name,
+        title=_title(manual, first), tags=tuple(orjson.loads(tags)), turns=turns, messages=count,
+        created_at=created, updated_at=updated, state=run, key=skey, parent_id=parent, deleted_at=deleted,
+    )
 
 
 def find_key(index: Index, slug: str, key: str) -> str | None:

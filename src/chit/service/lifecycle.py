@@ -22,8 +22,9 @@ from chit import codec
 from chit.errors import Conflict, InvalidInput, NotFound, ReadOnly
 from chit.fold import fold, message_to_record
 from chit.model import Session, SessionSummary, format_ts, now
+from chit.service.index_audit import IndexAudit
 from chit.service.sessions import SessionOps
-from chit.store import FILE_MODE, UUID_RE, same_file
+from chit.store import FILE_MODE, UUID_RE, parse_log, same_file
 
 if TYPE_CHECKING:
     from chit.service.results import CompactReport, DoctorReport, Finding
@@ -160,10 +161,13 @@ class LifecycleOps(SessionOps):
         return CompactReport(session.id, session.dropped, len(session.issues), before, after)
 
     def doctor(self, repair: bool = False) -> DoctorReport:
-        """Check every session file; with `repair`, fix what can be fixed."""
+        """Check every session file, and the index against them
+        (`chit.service.index_audit`); with `repair`, fix what can be fixed."""
         from chit.service.results import DoctorReport, Finding
 
         report = DoctorReport()
+        audit = IndexAudit(self, repair, report)
+        audit.start()
         try:
             linked = sorted(e.path for e in os.scandir(self.layout.projects) if e.is_symlink())
         except OSError:
@@ -186,10 +190,13 @@ class LifecycleOps(SessionOps):
                 continue
             for entry in sorted(os.scandir(directory), key=lambda e: e.name):
                 report.sessions_checked += entry.name.endswith(".jsonl")
-                self._check_entry(project, entry, repair, report)
+                self._check_entry(project, entry, repair, report, audit)
             for session_id in sorted(set(self.store.session_ids(slug)) & set(self.store.session_ids(slug, trash=True))):
                 self._check_twice(project, session_id, repair, report)
             self._check_temps(self.layout.project_dir(slug), repair, report)
+        for slug in self.store.trash_slugs():
+            audit.check_trash(slug)
+        audit.finish()
         self._check_temps(self.layout.changes, repair, report)
         return report
 
@@ -232,7 +239,7 @@ class LifecycleOps(SessionOps):
     def _rel(self, path: Any) -> str:
         return os.path.relpath(path, self.layout.home)
 
-    def _check_entry(self, project: Any, entry: os.DirEntry[str], repair: bool, report: DoctorReport) -> None:
+    def _check_entry(self, project: Any, entry: os.DirEntry[str], repair: bool, report: DoctorReport, audit: IndexAudit) -> None:
         from chit.service.results import Finding
 
         path = entry.path
@@ -259,7 +266,9 @@ class LifecycleOps(SessionOps):
             if repair:
                 os.chmod(path, FILE_MODE)
             report.findings.append(Finding(rel, None, f"permissions {mode:o}, expected 600", repair))
-        log = self.store.read(project.slug, session_id, project.key)
+        data, st = self.store.read_bytes(project.slug, session_id)
+        log = parse_log(session_id, data, project.key, st.st_mtime_ns)
+        audit.check(project, False, session_id, data, st, log)  # before a repair rewrites the file
         if not log.issues:
             return
         fixed = False
