@@ -5,7 +5,8 @@ refreshes the index) on three sessions, in runs on one session at a time, and ki
 random delay. Then the listing and the search answers read from the index
 (after the refresh any command makes) must equal a fresh brute-force scan
 of the files. A round that differs is counted, and the index thrown away so
-that the next round starts from a true one; the test wants none.
+that the next round starts from a true one; the test wants none, and at
+the end `doctor` finds nothing in the index unlike the files.
 
 Compactions make the fault this guards against: ext4 hands a freed inode to
 the next new file, so the second of two compactions often gives the session
@@ -113,3 +114,5 @@ def test_killed_writers_and_readers_never_leave_the_index_unlike_the_files(api: 
     print(f"\nindex under SIGKILL: {ROUNDS} rounds, {len(differed)} with index != files {differed[:20]}, "
           f"{messages} live messages at the end, {elapsed:.1f}s")
     assert differed == []
+    audit = api.doctor()  # and the doctor, comparing the index with every file, agrees
+    assert audit.index_checked == 3 and [f for f in audit.findings if "index" in f.problem] == []

@@ -11,13 +11,11 @@ Invariants:
   trusted mtime and the boot id are unchanged and the last full check is
   under a minute old; else all of them (a full check). A file whose
   (size, mtime_ns, inode) equal its row is skipped; one that grew in place is
-  read from the end of its last complete line (an append-only log), but
-  only while its witness (`chit.index_rows.witness`: a digest of its first
-  bytes and of the bytes before that offset) is the row's: the inode number
-  alone proves nothing, as a file system hands a freed inode to the next
-  new file, so a compaction's file may carry its predecessor's number. Any
-  other change (shrunk, rewritten, bad header) is re-read whole. A torn or
-  half-written last line is never consumed;
+  read from the end of its last complete line (an append-only log) only
+  while its witness (`chit.index_rows.witness`) is the row's: a file system
+  hands a freed inode to the next new file, so a compaction's file may
+  carry its predecessor's number. Any other change is re-read whole. A
+  torn or half-written last line is never consumed;
 - a session row equals what `fold()` gives for the file's complete lines
   (see `chit.index_fold`); the live messages are rows with the byte offset
   of their line, so the text is always read back from the file itself;
@@ -25,12 +23,10 @@ Invariants:
   proposes candidates; `chit.index_search` confirms each one against the
   message line in its file. Entries left behind by rewinds or rewrites are
   never deleted (contentless tables cannot be) and can only cost time.
-  A row whose message line turns out to be another (the text index or a
-  search read it back) is doubted (`chit.index_rows.doubt`): its messages
-  go, and its directory gets a full check that reads it again whole, in
-  the same refresh when the text index found it;
   Rows are written first and their text added afterwards, in row id order
-  (`chit.index_rows.drain`);
+  (`chit.index_rows.drain`). A row whose line turns out to be another is
+  doubted (`chit.index_rows.doubt`) and read again whole: in the same
+  refresh when the text index found it, at the retry when a search did;
 - message row ids follow the message timestamps: a message's whole second
   since 1970 is never above its row id (a free id at or above it),
   so "newest first" is nearly the order of the row ids, and exactly so

@@ -8,11 +8,14 @@ Invariants:
   appended tail is read from the stored offset and folded onto the stored
   state (`chit.index_fold`), but only when the file is the same inode, no
   shorter than that offset, and its `witness` at that offset is the one
-  stored with the row: else it is read whole. A rewrite can only pass for
-  an append by keeping the first WITNESS_SPAN bytes and the WITNESS_SPAN
-  bytes before the offset (every byte, below twice that): chit's own
-  rewrites cannot, as the line that ended there carries a unique id or
-  timestamp and only an unchanged prefix puts it at the same offset;
+  stored with the row: else it is read whole. A rewrite passes for an
+  append only if it keeps the inode, the first WITNESS_SPAN bytes and the
+  WITNESS_SPAN before the offset (every byte, below twice that) yet
+  changes bytes between them. The line that ended at the offset carries an
+  id and a timestamp, and a compaction only drops and re-encodes lines and
+  adds some at the end; so it would take lines dropped and lengthened by
+  exactly equal byte counts, past the first WITNESS_SPAN. `chit doctor`
+  would find even that;
 - a row found to point at lines that are not its messages is `doubt`ed:
   its messages go and its directory is fully checked at the next refresh,
   which reads the file again whole (the row is never just dropped: an
