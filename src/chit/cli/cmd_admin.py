@@ -185,7 +185,7 @@ def register(app: typer.Typer) -> None:
     @app.command("doctor", rich_help_panel="Keep the store")
     def doctor(
         ctx: typer.Context,
-        repair: Annotated[bool, typer.Option("--repair", help="Fix what can be fixed (compacts damaged sessions).")] = False,
+        repair: Annotated[bool, typer.Option("--repair", help="Fix what can be fixed (compacts damaged sessions, rebuilds index rows).")] = False,
         json: JsonFlag = False,
     ) -> None:
         """Check every session file and the index against them; exit 5 if problems remain."""
