@@ -301,13 +301,6 @@ class Index:
                     self._drain()
             return True
 
-    def doubt(self, sid: int) -> None:
-        """Read session row `sid` again whole at its directory's next refresh."""
-        from chit.index_rows import doubt
-
-        with self.lock, self.writing():
-            doubt(self, sid)
-
     def _has_sessions(self, slug: str, trash: bool) -> bool:
         snap, dfd = self.snapshot(slug, trash)
         if dfd is not None:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from chit.index import Index
-from chit.index_rows import read_record, ts_key
+from chit.index_rows import doubt, read_record, ts_key
 from chit.model import Project, SearchHit, SessionSummary, derive_title
 from chit.service.snippets import find_folded, make_snippet
 
@@ -202,7 +202,8 @@ def search(
         _stream(conn.execute(stream_sql, params), files, projects, folded_query, found, limit)
     except Stale as stale:
         files.close()
-        index.doubt(stale.sid)
+        with index.lock, index.writing():
+            doubt(index, stale.sid)  # read again whole at the retry's refresh
         raise
     finally:
         files.close()
