@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections import defaultdict
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from chit.errors import NotFound
@@ -39,7 +40,7 @@ class IndexAudit:
         self.report = report
         self.index: Index | None = None
         self.seen: set[tuple[str, bool, str]] = set()
-        self.to_read: dict[tuple[str, bool], list[str]] = defaultdict(list)
+        self.to_read: dict[tuple[str, bool], list[tuple[str, int]]] = defaultdict(list)  # (id, its finding)
 
     def start(self) -> None:
         """Refresh every directory of the store and of the index; no index, no audit."""
@@ -106,14 +107,16 @@ class IndexAudit:
                 if not self.ops.store.exists(slug, session_id, trash):  # else created after its directory was read
                     self._finding(slug, trash, session_id, "index row of a session that does not exist")
             if self.repair:
-                for (slug, trash), ids in sorted(self.to_read.items()):
-                    read_again(self.index, slug, trash, ids)
+                for (slug, trash), found in sorted(self.to_read.items()):
+                    read_again(self.index, slug, trash, [session_id for session_id, _ in found])
+                    for _, at in found:  # repaired once its rows are rebuilt, not before
+                        self.report.findings[at] = replace(self.report.findings[at], repaired=True)
         except sqlite3.Error:
-            pass  # the index is only a cache: the next use rebuilds what it must
+            pass  # a read-only or busy index: those findings stay unrepaired
 
     def _finding(self, slug: str, trash: bool, session_id: str, problem: str) -> None:
         from chit.service.results import Finding
 
         path = self.ops.store.session_path(slug, session_id, trash)
-        self.report.findings.append(Finding(os.path.relpath(path, self.ops.layout.home), None, problem, self.repair))
-        self.to_read[(slug, trash)].append(session_id)
+        self.to_read[(slug, trash)].append((session_id, len(self.report.findings)))
+        self.report.findings.append(Finding(os.path.relpath(path, self.ops.layout.home), None, problem))
