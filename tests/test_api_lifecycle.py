@@ -220,3 +220,80 @@ def test_doctor_finds_temporary_files_left_beside_project_records_and_journals(a
     assert {f.path: f.repaired for f in repaired.findings} == {rel(p): True for p in left} | {rel(fresh): False}
     assert not any(p.exists() for p in left) and fresh.exists()
     assert api.get(s.id).messages[-1].content == "journaled"
+
+
+# -- a restore cut short, and the doctor in the trash ------------------------------
+
+
+def _trashed_long_ago(api: Chit, title: str) -> str:
+    """A session put in the trash in 2001 (its trash event says so)."""
+    sid = api.create(title=title, messages=[{"role": "user", "content": f"{title} text"}]).id
+    api.delete(sid)
+    path = session_file(api, sid, trash=True)
+    lines = path.read_bytes().splitlines()
+    trash = orjson.loads(lines[-1])
+    assert trash["type"] == "trash"
+    path.write_bytes(b"".join(line + b"\n" for line in lines[:-1]) + orjson.dumps({**trash, "ts": OLD}) + b"\n")
+    return sid
+
+
+def test_a_restore_cut_short_is_never_emptied_as_old_and_doctor_finishes_it(api: Chit, cli) -> None:  # type: ignore[no-untyped-def]
+    """`restore` appends its event, then moves the file: a kill between the
+    two leaves a trashed file whose last event is a restore. Its age in the
+    trash is the file's, not "infinitely old"; doctor --repair finishes the
+    restore. A session really trashed long ago is still emptied."""
+    old = _trashed_long_ago(api, "old")
+    cut = _trashed_long_ago(api, "cut")
+    with open(session_file(api, cut, trash=True), "ab") as handle:  # the restore's event, then the kill
+        handle.write(orjson.dumps({"type": "restore", "ts": "2030-01-01T00:00:00.000000Z"}) + b"\n")
+    listed = {s.id: s.deleted_at for s in api.trash()}
+    assert listed[old] == OLD and listed[cut] is not None and listed[cut] > OLD
+    emptied = cli("trash", "--empty", "--older-than", "30d", "--yes", "--json")
+    assert emptied.code == 0, emptied.err
+    assert [s["id"] for s in orjson.loads(emptied.out)] == [old]
+    assert session_file(api, cut, trash=True).exists()
+    report = api.doctor()
+    assert [(f.path, f.problem) for f in report.findings] == [
+        (os.path.relpath(session_file(api, cut, trash=True), api.layout.home), "in the trash after a restore event (a restore cut short)")]
+    assert api.doctor(repair=True).findings[0].repaired
+    assert api.doctor().findings == []
+    assert [m.content for m in api.get(cut).messages] == ["cut text"] and api.get(cut).deleted_at is None
+
+
+def test_doctor_checks_and_repairs_the_trash(api: Chit) -> None:
+    """A trashed session with a corrupt line and loose permissions is found
+    by doctor before `restore`, repaired in the trash, and stays trashed."""
+    sid = api.create(title="damaged", messages=[{"role": "user", "content": "kept"}]).id
+    api.delete(sid)
+    path = session_file(api, sid, trash=True)
+    with open(path, "ab") as handle:
+        handle.write(b"{not json\n")
+    os.chmod(path, 0o644)
+    report = api.doctor()
+    assert {(f.line, f.problem) for f in report.findings} == {(4, "not JSON"), (None, "permissions 644, expected 600")}
+    assert {f.path for f in report.findings} == {os.path.relpath(path, api.layout.home)}
+    assert not report.ok
+    assert api.doctor(repair=True).ok
+    assert api.doctor().findings == []
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    trashed = api.trash()
+    assert [s.id for s in trashed] == [sid] and trashed[0].deleted_at is not None  # still dated by its trash event
+    assert [m.content for m in api.restore(sid).messages] == ["kept"]
+
+
+def test_doctor_finishes_an_rm_cut_short_and_dates_a_trashed_file_without_event(api: Chit) -> None:
+    """The other half-done moves: a live file whose last event is a trash
+    (rm killed before its move) goes to the trash; a trashed file with no
+    trash or restore event at all gets one, so it has an age."""
+    live = api.create(title="rm cut short").id
+    with open(session_file(api, live), "ab") as handle:
+        handle.write(orjson.dumps({"type": "trash", "ts": "2030-01-01T00:00:00.000000Z"}) + b"\n")
+    bare = api.create(title="bare").id
+    api.delete(bare)
+    path = session_file(api, bare, trash=True)
+    path.write_bytes(b"".join(line + b"\n" for line in path.read_bytes().splitlines() if b'"trash"' not in line))
+    assert sorted(f.problem for f in api.doctor().findings) == [
+        "in the trash without a trash event", "still in its project after a trash event (an rm cut short)"]
+    assert api.doctor(repair=True).ok and api.doctor().findings == []
+    assert sorted(s.id for s in api.trash()) == sorted([live, bare]) and api.list() == []
+    assert all(s.deleted_at is not None for s in api.trash())

@@ -153,3 +153,90 @@ def test_export_to_file_refuses_overwrite(api: Chit, tmp_path: Path) -> None:
     assert target.read_bytes() == first
     api.export_to_file(sid, "md", target, force=True)
     assert target.read_bytes().startswith(b"# Export me")
+
+
+# -- an import cut short ------------------------------------------------------
+
+LIMITED_IMPORT = """
+import resource, sys
+from chit.cli.main import main
+limit = int(sys.argv.pop(1))
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+main()
+"""
+
+
+def _valued_snapshot(api: Chit, values: int, value_size: int) -> dict[str, Any]:
+    s = api.create(title="valued", messages=[{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}])
+    for n in range(values):
+        api.set_value(s.id, f"v{n}", "x" * value_size)
+    return api.export_snapshot(s.id)
+
+
+def test_an_import_that_fails_part_way_writes_nothing(api: Chit, other: Chit, workdir: Path, tmp_path: Path) -> None:
+    """A snapshot whose messages fit under a file-size limit and whose state
+    values do not: the import must fail whole (exit 1, store unchanged),
+    not leave the messages without the values; then, without the limit, it
+    imports everything."""
+    import subprocess
+    import sys
+
+    doc = _valued_snapshot(api, 3, 20_000)
+    snapshot = tmp_path / "valued.json"
+    snapshot.write_bytes(orjson.dumps(doc))
+    other.create(title="pre-existing")
+    home = other.layout.home
+    before = tree_digest(home)
+    env = {**__import__("os").environ, "CHIT_HOME": str(home)}
+    proc = subprocess.run([sys.executable, "-c", LIMITED_IMPORT, "30000", "import", str(snapshot)],
+                          capture_output=True, cwd=workdir, env=env, timeout=60)
+    assert proc.returncode == 1 and b"file too large" in proc.stderr.lower(), proc.stderr
+    assert tree_digest(home) == before
+    result = other.import_snapshot(doc)
+    assert result.id_changed is False and set(result.session.values) == {"v0", "v1", "v2"}
+
+
+def test_imports_killed_at_random_leave_all_or_nothing(api: Chit, other: Chit, home: Path) -> None:
+    """A child importing a snapshot with many state values is killed with
+    SIGKILL at a random moment: the session is then absent, or there with
+    every value; importing again gives the whole session, and doctor finds
+    nothing."""
+    import os
+    import random
+    import signal
+    import time
+
+    doc = _valued_snapshot(api, 40, 100)
+    sid = doc["session"]["id"]
+    want = api.get(sid).values
+    target = other.layout.home
+    rng = random.Random(99)
+    rounds = 150 if os.environ.get("CHIT_LONG") else 20
+    started = time.perf_counter()
+    Chit(target, cwd=other.cwd).import_snapshot(doc)
+    window = time.perf_counter() - started
+    stats = {"killed": 0, "absent": 0, "whole": 0, "partial": 0}
+    for round_no in range(rounds):
+        other.store.unlink(other.store.session_path(other.project().slug, sid))
+        pid = os.fork()
+        if pid == 0:
+            try:
+                Chit(target, cwd=other.cwd).import_snapshot(doc)
+            finally:
+                os._exit(0)
+        time.sleep(rng.uniform(0, window))
+        os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
+        stats["killed"] += os.WIFSIGNALED(status)
+        if not other.store.exists(other.project().slug, sid):
+            stats["absent"] += 1
+            other.import_snapshot(doc)
+        elif other.get(sid).values == want:
+            stats["whole"] += 1
+        else:
+            stats["partial"] += 1
+            continue
+        assert other.get(sid).values == want
+        assert [f for f in other.doctor().findings if f.problem != "leftover temporary file"] == []
+    print(f"\nsnapshot import kills: {stats}")  # docs/reliability.md
+    assert stats["partial"] == 0, stats

@@ -14,7 +14,9 @@ that a kill lands inside a write() and really tears a line.
 A second crash test kills a child that moves the session to the trash and
 back between appends: a kill between the link and the unlink of a move
 leaves one file under both names, which `rm`/`restore` run again, or
-doctor --repair, finishes.
+doctor --repair, finishes; a kill between restore's event and its move
+leaves a trashed file with no trash date, which `trash --empty
+--older-than` must never take for old.
 
 CHIT_LONG=1 runs 1,000 kills of each instead of 120 (docs/reliability.md).
 """
@@ -133,8 +135,9 @@ def test_sigkill_never_loses_an_acknowledged_message(home: Path, workdir: Path) 
     stats = {"kills": 0, "torn": 0, "acked": 0, "tmp_left": 0, "cli_repairs": 0}
     for round_no in range(KILLS):
         path = api.layout.session_file(api.project().slug, session_id)
-        if path.stat().st_size > MAX_FILE:  # checked: to the trash, out of doctor's way
+        if path.stat().st_size > MAX_FILE:  # checked: out of doctor's way (which checks the trash too)
             api.delete(session_id)
+            api.empty_trash()
             session_id = api.create(title=f"crash target {round_no}").id
             acked[session_id] = {}
             path = api.layout.session_file(api.project().slug, session_id)
@@ -201,7 +204,7 @@ def test_sigkill_during_trash_and_restore_loses_nothing(home: Path, workdir: Pat
     slug = api.project().slug
     live, trashed = api.layout.session_file(slug, session_id), api.layout.trash_file(slug, session_id)
     acked: dict[str, tuple[int, int]] = {}
-    both = 0
+    both = restore_cut = 0
     for round_no in range(KILLS):
         read_fd, write_fd = os.pipe()
         pid = os.fork()
@@ -221,13 +224,18 @@ def test_sigkill_during_trash_and_restore_loses_nothing(home: Path, workdir: Pat
         os.close(read_fd)
         both += live.exists() and trashed.exists()
         assert live.exists() or trashed.exists(), f"round {round_no}: the session is gone"
+        if trashed.exists() and not live.exists():
+            restore_cut += api.read_session(api.project_by_slug(slug), session_id, trash=True).deleted_at is None
+        # trashed a moment ago, whatever the kill cut short: never "older than 30 days"
+        assert api.empty_trash(older_than=30 * 86400, dry_run=True) == [], f"round {round_no}: taken for old trash"
         found = api.get(session_id) if live.exists() else api.read_session(api.project_by_slug(slug), session_id, trash=True)
         assert {m.id for m in found.messages} >= set(acked), f"round {round_no}: an acknowledged message is lost"
         assert api.doctor(repair=True).ok and api.doctor().findings == []
         assert live.exists() != trashed.exists(), f"round {round_no}: in both places after repair"
         if trashed.exists():
             api.restore(session_id)
-    print(f"\ntrash crash: {KILLS} kills, {len(acked)} acknowledged, {both} left in both places and repaired")
+    print(f"\ntrash crash: {KILLS} kills, {len(acked)} acknowledged, {both} left in both places, "
+          f"{restore_cut} restores cut short after their event, all repaired")
 
 
 @pytest.mark.parametrize("moving", ["to the trash", "back from the trash"])

@@ -129,3 +129,65 @@ def test_importers_load_only_when_asked(tmp_path: Path) -> None:
     env = {"CHIT_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"}
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path, env=env, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# -- the import cache is only an optimisation ----------------------------------
+
+
+def _without_ids(report: dict[str, object]) -> dict[str, object]:
+    """A report with the random ids of newly created sessions left out."""
+    sessions = [{k: v for k, v in s.items() if k != "id"} for s in report["sessions"]]  # type: ignore[attr-defined]
+    return {**report, "sessions": sessions}
+
+
+def _import_both_ways(home: Path, workdir: Path, tmp_path: Path, source: Path, step: str) -> dict[str, object]:
+    """Import into a copy of the store without its cache, then into the
+    store with it; both reports must be the same. Returns the cached one."""
+    import shutil
+
+    from chit.api import Chit
+
+    bare = tmp_path / f"bare-{step}"
+    if home.exists():
+        shutil.copytree(home, bare, symlinks=True)
+    (bare / "import-cache.json").unlink(missing_ok=True)
+    uncached = Chit(bare, cwd=workdir).import_from("claude-code", source).as_dict()
+    cached = Chit(home, cwd=workdir).import_from("claude-code", source).as_dict()
+    assert _without_ids(cached) == _without_ids(uncached), step
+    return cached
+
+
+def test_keeping_or_deleting_the_import_cache_gives_the_same_result(home: Path, workdir: Path, tmp_path: Path) -> None:
+    """Through every state a session can be in (imported, unchanged, in the
+    trash, deleted for good, changed in chit, no messages), an import with
+    the cache reports and stores exactly what one without it does; a
+    session deleted for good is imported again, as docs/importing.md says."""
+    from chit.api import Chit
+    from importer_sources import Claude
+
+    source = tmp_path / "claude"
+    kept, dropped, empty = Claude(cwd=str(workdir)), Claude(cwd=str(workdir)), Claude(cwd=str(workdir))
+    for transcript in (kept, dropped):
+        transcript.user("a question")
+        transcript.say("an answer", "m1")
+    empty.progress()
+    for name, transcript in (("kept", kept), ("dropped", dropped), ("empty", empty)):
+        transcript.write(source / f"{name}.jsonl")
+    api = Chit(home, cwd=workdir)
+    first = _import_both_ways(home, workdir, tmp_path, source, "first")
+    assert first["imported"] == 2
+    assert _import_both_ways(home, workdir, tmp_path, source, "again")["imported"] == 0
+    key = f"claude-code:{dropped.session_id}"
+    victim = api.resolve(key).id
+    api.delete(victim)
+    assert _import_both_ways(home, workdir, tmp_path, source, "in trash")["skipped_reasons"]["in trash"] == 1  # type: ignore[index]
+    assert _import_both_ways(home, workdir, tmp_path, source, "in trash, cached")["skipped_reasons"]["in trash"] == 1  # type: ignore[index]
+    api.empty_trash()
+    back = _import_both_ways(home, workdir, tmp_path, source, "deleted for good")
+    assert back["imported"] == 1 and api.resolve(key).id != victim
+    api.append(api.resolve(f"claude-code:{kept.session_id}").id, "user", "my own")
+    kept.user("a second question")  # the source grows too: chit will not touch the session
+    kept.write(source / "kept.jsonl")
+    changed = _import_both_ways(home, workdir, tmp_path, source, "changed in chit")
+    assert changed["skipped_reasons"]["changed in chit"] == 1  # type: ignore[index]
+    _import_both_ways(home, workdir, tmp_path, source, "changed in chit, cached")

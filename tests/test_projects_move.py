@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from chit.api import Chit
-from chit.errors import Conflict, InvalidInput, NotFound
+from chit.errors import ChitError, Conflict, InvalidInput, NotFound
 
 from conftest import run_cli
 
@@ -228,3 +228,121 @@ def test_a_session_created_while_its_project_moves_is_refused_not_orphaned(home:
     b = Chit(home, cwd=tmp_path / "b")
     assert [s.id for s in b.list()] == [kept]
     assert b.doctor().findings == []
+
+
+# -- a move cut short -------------------------------------------------------------
+
+LONG = bool(os.environ.get("CHIT_LONG"))
+
+
+def _relink_setup(home: Path, base: Path, live: int, trashed: int) -> tuple[Path, Path, set[str]]:
+    """A project `repo` with sessions, then its directory moved (same
+    name, new path): the case where old and new project share a name."""
+    old_dir, new_dir = base / "old" / "repo", base / "new" / "repo"
+    old_dir.mkdir(parents=True)
+    new_dir.mkdir(parents=True)
+    chit = Chit(home, cwd=old_dir, durable=False)
+    ids = {chit.create(title=f"s{n}", messages=[{"role": "user", "content": f"q{n}"}]).id for n in range(live + trashed)}
+    for session_id in sorted(ids)[:trashed]:
+        chit.delete(session_id)
+    return old_dir, new_dir, ids
+
+
+def _assert_moved_whole(home: Path, new_dir: Path, ids: set[str]) -> None:
+    chit = Chit(home, cwd=new_dir)
+    found = {s.id for s in chit.list()} | {s.id for s in chit.trash()}
+    assert found == ids, f"{len(ids - found)} session(s) not in the new project"
+    assert [p.path for p in chit.projects.all()] == [str(new_dir)], "the sessions are split between two projects"
+    assert sorted(os.listdir(home / "projects")) == [chit.project().slug]
+    assert sorted(os.listdir(home / "trash")) in ([], [chit.project().slug])
+    # a kill inside an atomic write of project.json leaves its temp file,
+    # which doctor --repair removes once it is a minute old
+    findings = [f for f in chit.doctor().findings if f.problem != "leftover temporary file"]
+    assert findings == [], [(f.path, f.problem) for f in findings]
+
+
+@pytest.mark.parametrize("spec", ["path", "name"])
+def test_a_move_cut_short_anywhere_is_finished_by_the_same_command(home: Path, tmp_path: Path, spec: str) -> None:
+    """The state a kill leaves part way through a relink: the new record
+    written (naming the old path and name as aliases), some sessions moved,
+    one of them linked under both projects (killed between link and
+    unlink). `chit projects mv OLD NEW` run again must finish the move."""
+    old_dir, new_dir, ids = _relink_setup(home, tmp_path, 4, 1)
+    chit = Chit(home, cwd=old_dir)
+    source, target = chit.project(), chit._move_target(new_dir)
+    chit.projects.write(chit._merged_record(source, target))
+    live = sorted(chit.store.session_ids(source.slug))
+    chit.store.move(chit.store.session_path(source.slug, live[0]), chit.store.session_path(target.slug, live[0]))
+    os.link(chit.store.session_path(source.slug, live[1]), chit.store.session_path(target.slug, live[1]))
+    old = str(old_dir) if spec == "path" else "repo"
+    again = run_cli(["projects", "mv", old, str(new_dir)], cwd=tmp_path)
+    assert again.code == 0, again.err
+    _assert_moved_whole(home, new_dir, ids)
+
+
+def _move_in_child(home: Path, cwd: Path, old: str, new: Path, delay: float) -> bool:
+    """Fork a child that runs the move, SIGKILL it after `delay` seconds;
+    whether it was killed (not finished first)."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            Chit(home, cwd=cwd).move_project(old, new)
+        finally:
+            os._exit(0)
+    import signal
+    import time
+
+    time.sleep(delay)
+    os.kill(pid, signal.SIGKILL)
+    _, status = os.waitpid(pid, 0)
+    return os.WIFSIGNALED(status)
+
+
+def test_moves_killed_at_random_are_finished_by_running_them_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A child running `projects mv` is killed with SIGKILL at a random
+    moment; the same move run again (through the real program every fourth
+    round) must leave every session, live and trashed, in the new project
+    and nothing of the old one."""
+    import random
+    import time
+
+    rng = random.Random(1207)
+    rounds = 200 if LONG else 16
+    monkeypatch.setenv("CHIT_LOCK_TIMEOUT", "5")
+    window = 1.0
+    for warm in range(2):  # how long a whole move takes here (the second, warm)
+        timed_home = tmp_path / f"timed{warm}"
+        old_dir, new_dir, _ = _relink_setup(timed_home, tmp_path / f"timed-dirs{warm}", 8, 2)
+        started = time.perf_counter()
+        Chit(timed_home, cwd=tmp_path).move_project(str(old_dir), new_dir)
+        window = min(window, time.perf_counter() - started)
+    stats = {"killed": 0, "finished by the rerun": 0}
+    failed: list[str] = []
+    for round_no in range(rounds):
+        home = tmp_path / f"home{round_no}"
+        monkeypatch.setenv("CHIT_HOME", str(home))
+        old_dir, new_dir, ids = _relink_setup(home, tmp_path / f"dirs{round_no}", 8, 2)
+        old = str(old_dir) if round_no % 2 else "repo"
+        stats["killed"] += _move_in_child(home, tmp_path, old, new_dir, rng.uniform(0, window))
+        try:
+            _move_again(home, tmp_path, old, new_dir, through_cli=round_no % 4 == 0)
+            _assert_moved_whole(home, new_dir, ids)
+        except (AssertionError, ChitError) as exc:
+            failed.append(f"round {round_no}: {exc}".splitlines()[0])
+        else:
+            stats["finished by the rerun"] += 1
+    print(f"\nprojects mv kills: {stats}, window {window * 1000:.0f} ms")  # docs/reliability.md
+    assert not failed, f"{len(failed)} of {rounds} moves not finished: {failed[:3]}"
+
+
+def _move_again(home: Path, cwd: Path, old: str, new: Path, through_cli: bool) -> None:
+    """Run the move again; "already at" is the answer when the killed
+    child had finished it."""
+    if through_cli:
+        again = run_cli(["projects", "mv", old, str(new)], cwd=cwd)
+        assert again.code == 0 or (again.code == 5 and "already at" in again.err), again.err
+        return
+    try:
+        Chit(home, cwd=cwd).move_project(old, new)
+    except InvalidInput as exc:
+        assert "already at" in exc.message, exc.message

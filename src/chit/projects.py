@@ -135,10 +135,11 @@ class Projects:
         slug = slug_for(name, key)
         return self.get(slug) or Project(key=key, name=name, slug=slug, path=key, created_at=now())
 
-    def named(self, name: str, create: bool) -> Project:
-        """The project called `name` (its name, slug or an alias)."""
+    def named(self, name: str, create: bool, besides: str | None = None) -> Project:
+        """The project called `name` (its name, slug or an alias), never
+        the one whose slug is `besides`."""
         validate_name(name)
-        matches = [p for p in self.all() if name in (p.name, p.slug) or name in p.aliases]
+        matches = [p for p in self.all() if p.slug != besides and (name in (p.name, p.slug) or name in p.aliases)]
         exact_slug = [p for p in matches if p.slug == name]
         if exact_slug:
             return exact_slug[0]

@@ -18,8 +18,12 @@ Invariants:
   as a problem, never fatal; storage failures (full disk) still are;
 - the import cache (`import-cache.json`) only lets a re-import skip units
   whose source stamp and chit files are exactly as the last import left
-  them; deleting it costs a slower run, never data. A unit that had
-  problems is never cached, so its problems are reported again;
+  them; deleting or keeping it gives the same sessions and the same report,
+  only slower without it. It records, for each session of a unit, the
+  outcome and the state (size, mtime) of every chit file the outcome rests
+  on, the trashed file of an "in trash" skip included; a unit with an
+  outcome it cannot check that way (problems, "imported by another
+  process") is never cached, so it is read again;
 - imported sessions do not become the current session.
 """
 
@@ -42,11 +46,11 @@ from chit.service.sessions import KEY_MAX, SessionOps, make_message
 from chit.store import Log
 
 if TYPE_CHECKING:
-    from chit.service.results import ImportReport, ImportedSession
+    from chit.service.results import ImportedSession, ImportReport
     from chit.importers import base as importer_base
 
 ProgressFn = Callable[[int, int, str], None]
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 #: bumped when an importer maps records differently, so cached units are re-read
 MAPPING_VERSION = 1
 
@@ -126,44 +130,64 @@ class ImportOps(SessionOps):
         report.problems.extend(batch.problems)
         for _, reason in batch.skipped:
             report.skip(reason)
-        files: list[list[Any]] = []
-        for session in batch.sessions:
-            located = self._import_session(session, run)
-            if located is not None:
-                files.append(located)
-        if len(report.problems) > problems_before or unit.stamp == "unreadable":
+        outcomes = [self._import_session(session, run) for session in batch.sessions]
+        if len(report.problems) > problems_before or unit.stamp == "unreadable" or None in outcomes:
             return None
-        return {"stamp": unit.stamp, "v": MAPPING_VERSION, "sessions": files, "skipped": [r for _, r in batch.skipped]}
+        return {"stamp": unit.stamp, "v": MAPPING_VERSION, "outcomes": outcomes, "skipped": [r for _, r in batch.skipped]}
 
     def _cached(self, entry: Any, unit: importer_base.Unit, report: ImportReport) -> bool:
-        """Whether the last import saw exactly this unit and left its chit
-        files as they still are (then it is skipped unread)."""
+        """Whether the last import saw exactly this unit and left the chit
+        files its outcomes rest on as they still are; then the unit is
+        skipped unread, and reported as reading it would report it."""
+        from chit.service.results import ImportedSession
+
         if not isinstance(entry, dict) or entry.get("stamp") != unit.stamp or entry.get("v") != MAPPING_VERSION:
             return False
-        sessions = entry.get("sessions")
+        outcomes = entry.get("outcomes")
         skipped = entry.get("skipped")
-        if not isinstance(sessions, list) or not isinstance(skipped, list):
+        if not isinstance(outcomes, list) or not isinstance(skipped, list):
             return False
-        for item in sessions:
-            if not (isinstance(item, list) and len(item) == 5 and self._file_state(item[0], item[1]) == item[2:4]):
-                return False
-        for item in sessions:
-            report.skip(str(item[4]))
+        if not all(isinstance(o, dict) and self._still(o.get("file")) for o in outcomes):
+            return False
+        try:
+            replayed = [(str(o["reason"]), ImportedSession(**o["listed"]) if o.get("listed") else None) for o in outcomes]
+        except (KeyError, TypeError):
+            return False
         for reason in skipped:
             report.skip(str(reason))
+        for reason, listed in replayed:
+            report.skip(reason, listed)
         return True
 
-    def _file_state(self, slug: Any, session_id: Any) -> list[int] | None:
+    def _still(self, file: Any) -> bool:
+        """Whether a cached [slug, id, in trash, size, mtime] (or None: the
+        outcome rests on no file) is as it was."""
+        if file is None:
+            return True
+        return isinstance(file, list) and len(file) == 5 and self._file_state(file[0], file[1], bool(file[2])) == file[3:]
+
+    def _file_state(self, slug: Any, session_id: Any, trash: bool = False) -> list[int] | None:
         try:
-            st = os.stat(self.store.session_path(str(slug), str(session_id)), follow_symlinks=False)
+            st = os.stat(self.store.session_path(str(slug), str(session_id), trash), follow_symlinks=False)
         except (OSError, ChitError):
             return None
         return [st.st_size, st.st_mtime_ns]
 
+    def _outcome(self, reason: str, listed: ImportedSession | None, found: tuple[str, str, bool] | None) -> dict[str, Any] | None:
+        """What the cache keeps of one session's outcome (None: the file it
+        rests on is gone already, so the unit is not cached)."""
+        file = None
+        if found is not None:
+            state = self._file_state(*found)
+            if state is None:
+                return None
+            file = [*found, *state]
+        return {"reason": reason, "listed": listed.as_dict() if listed is not None else None, "file": file}
+
     # -- one session ----------------------------------------------------------
-    def _import_session(self, source: importer_base.SourceSession, run: _Run) -> list[Any] | None:
-        """Create, update or leave one session; returns [slug, id, size,
-        mtime, reason] for the cache, or None when nothing was stored."""
+    def _import_session(self, source: importer_base.SourceSession, run: _Run) -> dict[str, Any] | None:
+        """Create, update or leave one session; returns its outcome for the
+        cache, or None when the outcome is not one the cache can replay."""
         from chit.importers import base as importer_base
         from chit.service.results import ImportedSession
 
@@ -178,10 +202,10 @@ class ImportOps(SessionOps):
         found = run.keys.get(key)
         if found is not None and found[2]:
             report.skip("in trash", entry)
-            return None
+            return self._outcome("in trash", entry, found)
         if not messages:
             report.skip("no messages", entry)
-            return None
+            return self._outcome("no messages", entry, found)
         try:
             if found is None:
                 slug, session_id, action = self._create_imported(source, run, key, title, metadata, messages)
@@ -194,6 +218,7 @@ class ImportOps(SessionOps):
             return None
         name = (self.projects.get(slug) or self.project_by_slug(slug)).name
         done = ImportedSession(action, key, session_id, shown, name, written)
+        left = ImportedSession("skipped", key, session_id, shown, name, 0, action)
         if action == "imported":
             report.imported += 1
             report.sessions.append(done)
@@ -201,10 +226,13 @@ class ImportOps(SessionOps):
             report.updated += 1
             report.sessions.append(done)
         else:
-            report.skip(action, ImportedSession("skipped", key, session_id, shown, name, 0, action))
+            report.skip(action, left)
         report.messages += written
-        state = self._file_state(slug, session_id)
-        return [slug, session_id, *state, "unchanged" if action in ("imported", "updated") else action] if state else None
+        if action == "imported by another process":  # the next import reads it as unchanged or updated
+            return None
+        if action in ("imported", "updated", "unchanged"):  # what the next import finds: the file as written
+            return self._outcome("unchanged", None, (slug, session_id, False))
+        return self._outcome(action, left, (slug, session_id, False))
 
     def _prepare(
         self, source: importer_base.SourceSession, where: str, report: ImportReport

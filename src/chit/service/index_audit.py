@@ -9,7 +9,7 @@ compared again (three tries), never reported for that alone; with
 `repair`, the rows that differ are rebuilt from their files whole, and
 rows of missing sessions are removed. Its cost is one fold of each file
 the doctor reads anyway, one indexed query per file and a byte search per
-message (the trash's files are read only for it).
+message.
 """
 
 from __future__ import annotations
@@ -83,18 +83,6 @@ class IndexAudit:
         self.report.index_checked += 1
         if found:
             self._finding(project.slug, trash, session_id, "index row unlike the file: " + "; ".join(found))
-
-    def check_trash(self, slug: str) -> None:
-        """The trashed sessions of a project (the doctor reads them only for this)."""
-        if self.index is None:
-            return
-        project = self.ops.project_by_slug(slug)
-        for session_id in sorted(self.ops.store.session_ids(slug, trash=True)):
-            try:
-                data, st = self.ops.store.read_bytes(slug, session_id, trash=True)
-            except NotFound:
-                continue
-            self.check(project, True, session_id, data, st, parse_log(session_id, data, project.key, st.st_mtime_ns))
 
     def finish(self) -> None:
         """Rows of sessions no file holds; then, with `repair`, rebuild what differed."""

@@ -9,8 +9,11 @@ Invariants:
 - both projects' locks are held for the whole move (taken in slug order);
   nothing moves if a session id exists on both sides;
 - the project record is written before the first file moves and the old
-  one removed after the last, so an interrupted move leaves two valid
-  projects; running the same `mv` again finishes it;
+  one removed after the last file and directory, so an interrupted move
+  leaves two valid projects (a file cut short between its link and its
+  unlink is under both); running the same `mv` again finishes it, since
+  OLD is looked up among the projects other than the target (which by
+  then lists OLD's path and name as aliases);
 - the moved project's key becomes the new path; its old key and name join
   `aliases` (session headers keep the key they were created under).
 """
@@ -28,6 +31,7 @@ from chit.errors import Conflict, InvalidInput, NotFound
 from chit.model import Project
 from chit.projects import find_root, git_root_commit, slug_for
 from chit.service.queries import QueryOps
+from chit.store import same_file
 
 if TYPE_CHECKING:
     from chit.service.results import MoveReport, RelinkHint
@@ -37,20 +41,39 @@ def _looks_like_path(text: str) -> bool:
     return text.startswith((".", "~")) or os.sep in text or (os.altsep is not None and os.altsep in text)
 
 
+def _remove_empty(directory: Path) -> None:
+    try:
+        directory.rmdir()
+    except OSError:
+        pass
+
+
 class ProjectOps(QueryOps):
-    def find_project(self, spec: str) -> Project:
-        """A project by name, slug, alias, or by a path it has (or had)."""
+    def find_project(self, spec: str, *, besides: str | None = None) -> Project:
+        """A project by name, slug, alias, or by a path it has (or had);
+        never the project whose slug is `besides`."""
         if not isinstance(spec, str) or not spec.strip() or "\x00" in spec:
             raise InvalidInput("give a project name or path")
         if not _looks_like_path(spec):
-            return self.projects.named(spec, create=False)
+            return self.projects.named(spec, create=False, besides=besides)
         wanted = {str(Path(spec).expanduser().absolute())}
         if Path(spec).expanduser().is_dir():
             wanted.add(str(find_root(Path(spec).expanduser())))
         for project in self.projects.all():
-            if wanted & {project.key, project.path or "", *project.aliases}:
+            if project.slug != besides and wanted & {project.key, project.path or "", *project.aliases}:
                 return project
         raise NotFound(f"no project at {spec} (see `chit projects`)")
+
+    def _move_source(self, old: str, target: Project) -> Project:
+        """The project `old` names, other than the target: after a move cut
+        short the target already lists the old path and name as aliases,
+        and the old project, still there, is the one to move."""
+        try:
+            return self.find_project(old, besides=target.slug)
+        except NotFound:
+            if self.find_project(old).slug == target.slug:
+                raise InvalidInput(f"project {target.name!r} is already at {target.path or target.slug}") from None
+            raise
 
     def _move_target(self, new: str | Path) -> Project:
         text = str(new)
@@ -80,16 +103,14 @@ class ProjectOps(QueryOps):
         `new`, or merge it into the project `new` names. Returns what moved."""
         from chit.service.results import MoveReport
 
-        source = self.find_project(old)
         target = self._move_target(new)
-        if target.slug == source.slug:
-            raise InvalidInput(f"project {source.name!r} is already at {target.path or target.slug}")
+        source = self._move_source(old, target)
         merged = self.projects.get(target.slug) is not None
         store = self.store
         with self._project_locks(source.slug, target.slug):
             live = store.session_ids(source.slug)
             trashed = store.session_ids(source.slug, trash=True)
-            clash = [i for i in live + trashed if store.exists(target.slug, i) or store.exists(target.slug, i, trash=True)]
+            clash = [i for i in live + trashed if self._taken(target.slug, source.slug, i)]
             if clash:
                 raise Conflict(f"session {clash[0][:8]} exists in both projects; nothing was moved")
             target = self._merged_record(source, target)
@@ -102,6 +123,16 @@ class ProjectOps(QueryOps):
             self._carry_current(source, target)
             self._remove_project(source)
         return MoveReport(source, target, len(live), len(trashed), merged)
+
+    def _taken(self, target: str, source: str, session_id: str) -> bool:
+        """Whether the target holds another session with this id. One file
+        under both names is a move cut short, which `store.move` finishes."""
+        store = self.store
+        for trash in (False, True):
+            there = store.session_path(target, session_id, trash)
+            if store.exists(target, session_id, trash) and not same_file(store.session_path(source, session_id, trash), there):
+                return True
+        return False
 
     def _merged_record(self, source: Project, target: Project) -> Project:
         """The target's project.json after taking `source` in."""
@@ -119,18 +150,18 @@ class ProjectOps(QueryOps):
         self.store.unlink(source_file)
 
     def _remove_project(self, project: Project) -> None:
-        """Remove what is left of a moved project: its record, lock and
-        empty directories (never a file chit does not know)."""
+        """Remove what is left of a moved project: its lock, empty
+        directories and, last, its record, so that a move cut short before
+        that still finds the old project when run again (never a file chit
+        does not know)."""
         layout = self.layout
-        self.store.unlink(layout.project_file(project.slug))
         self.store.unlink(layout.project_dir(project.slug) / ".lock")
         for trash in (False, True):  # its change journals: caches of directories now gone
             self.store.unlink(layout.changes_file(project.slug, trash))
-        for directory in (layout.sessions_dir(project.slug), layout.project_dir(project.slug), layout.trash_dir(project.slug)):
-            try:
-                directory.rmdir()
-            except OSError:
-                pass
+        for directory in (layout.sessions_dir(project.slug), layout.trash_dir(project.slug)):
+            _remove_empty(directory)
+        self.store.unlink(layout.project_file(project.slug))
+        _remove_empty(layout.project_dir(project.slug))
 
     def relink_hint(self) -> RelinkHint | None:
         """When the working directory is a git work tree whose root commit

@@ -163,7 +163,10 @@ class SessionOps(QueryOps):
         make_current: bool,
         session_id: str | None = None,
         created_at: str | None = None,
+        values: Mapping[str, Any] | None = None,
     ) -> Session:
+        """Write a new session file whole: header, messages, tags and state
+        values in one file that appears at once (never in parts)."""
         session_id = session_id or new_id()
         header = {
             "type": "session",
@@ -179,6 +182,8 @@ class SessionOps(QueryOps):
         records = [header, *(message_to_record(m) for m in messages)]
         if tags:
             records.append({"type": "tag", "tags": tags, "ts": header["created_at"]})
+        stamp = now()
+        records.extend({"type": "set", "key": k, "value": v, "ts": stamp} for k, v in (values or {}).items())
         recorded = self.projects.get(scope.slug) is not None
         with self.store.project_lock(scope.slug):
             if recorded and self.projects.get(scope.slug) is None:  # `projects mv` took it away while we waited

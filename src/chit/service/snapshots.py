@@ -5,7 +5,9 @@ never writes through a symbolic link (a forced export replaces the link
 itself, atomically); an import verifies the snapshot's checksum and every
 field before writing anything, keeps the session id unless it collides
 (then a new id is given, or, for an identical duplicate, nothing is written
-and `Conflict` is raised).
+and `Conflict` is raised); an import is all or nothing: the session file,
+messages, tags and state values together, appears whole (written aside and
+linked into place) or not at all.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from chit.errors import ChitError, Conflict, InvalidData, InvalidInput, NotFound
 from chit.fold import message_from_record
 from chit.model import Message, Session, format_ts, parse_ts
 from chit.service.base import check_metadata, check_tag, clean_line
-from chit.service.lifecycle import LifecycleOps
+from chit.service.doctor import DoctorOps
 from chit.service.sessions import KEY_MAX, _as_message, new_id
 from chit.store import FILE_MODE, UUID_RE, os_errors, write_atomic
 
@@ -74,7 +76,7 @@ def parse_snapshot(data: bytes | str | dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-class SnapshotOps(LifecycleOps):
+class SnapshotOps(DoctorOps):
     def export_snapshot(self, ref: str | None) -> dict[str, Any]:
         session = self.resolve(ref)
         return exporters.snapshot(session, self.locate(session.id).name)
@@ -163,9 +165,8 @@ class SnapshotOps(LifecycleOps):
             True,
             session_id=new_id() if changed else session_id,
             created_at=utc_timestamp(body["created_at"], "created_at"),
+            values=values,
         )
-        for value_key, value in values.items():
-            self.set_value(session.id, value_key, value)
         return ImportResult(self.get(session.id), changed)
 
     def _exists_anywhere(self, session_id: str) -> bool:

@@ -1,0 +1,214 @@
+"""The doctor: check every session file, in the projects and in the trash,
+and with `repair` fix what can be fixed.
+
+Invariants:
+- a check never changes anything; a repair changes only what it reports,
+  and never rewrites a file of a newer format version;
+- a trashed session is checked as a live one is (lines, permissions,
+  links, temporary files), so a damaged one is found before `restore`;
+- a move to or from the trash cut short is finished the way the session's
+  last trash or restore event says: one file under both names loses the
+  name it was leaving; a file left where it was after its event moves on
+  (a trashed file whose last event is a restore goes back to its project,
+  unless that name is taken; a trashed file with no such event at all gets
+  a trash event, which dates it);
+- a project directory left empty (a `projects mv` killed between removing
+  the old record and its directory) is removed;
+- the index is compared with every file the doctor reads, and with
+  `repair` its rows that differ are rebuilt (`chit.service.index_audit`).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from chit.fold import fold
+from chit.model import Project, now
+from chit.service.index_audit import IndexAudit
+from chit.service.lifecycle import LifecycleOps
+from chit.store import FILE_MODE, UUID_RE, Log, parse_log, same_file
+
+if TYPE_CHECKING:
+    from chit.service.results import DoctorReport
+
+LINKED = "symbolic link in the store (never followed)"
+
+
+def last_move(events: list[dict[str, Any]]) -> str | None:
+    """The type of a log's last trash or restore event, if any."""
+    for event in reversed(events):
+        if event["type"] in ("trash", "restore"):
+            return str(event["type"])
+    return None
+
+
+class DoctorOps(LifecycleOps):
+    def doctor(self, repair: bool = False) -> DoctorReport:
+        """Check every session file, and the index against them; with
+        `repair`, fix what can be fixed."""
+        from chit.service.results import DoctorReport
+
+        report = DoctorReport()
+        audit = IndexAudit(self, repair, report)
+        audit.start()
+        try:
+            linked = sorted(e.path for e in os.scandir(self.layout.projects) if e.is_symlink())
+        except OSError:
+            linked = []
+        for path in linked:  # a project directory that is a link: never followed
+            if repair:
+                os.unlink(path)
+            self._found(report, path, LINKED, repair)
+        for slug in self.store.project_slugs():
+            if self.projects.get(slug) is None and not self._check_unrecorded(slug, repair, report):
+                continue
+            project = self.project_by_slug(slug)
+            self._check_directory(project, False, repair, report, audit)
+            for session_id in sorted(set(self.store.session_ids(slug)) & set(self.store.session_ids(slug, trash=True))):
+                self._check_twice(project, session_id, repair, report)
+            self._check_temps(self.layout.project_dir(slug), repair, report)
+        for slug in self.store.trash_slugs():
+            self._check_directory(self.project_by_slug(slug), True, repair, report, audit)
+        audit.finish()
+        self._check_temps(self.layout.changes, repair, report)
+        return report
+
+    def _found(self, report: DoctorReport, path: Any, problem: str, repaired: bool = False, line: int | None = None) -> None:
+        from chit.service.results import Finding
+
+        report.findings.append(Finding(os.path.relpath(path, self.layout.home), line, problem, repaired))
+
+    def _check_unrecorded(self, slug: str, repair: bool, report: DoctorReport) -> bool:
+        """A project directory without a readable project.json; whether to
+        go on checking it (not when it was only left empty by a move)."""
+        directory = self.layout.project_dir(slug)
+        if not any(os.scandir(directory)):
+            if repair:
+                directory.rmdir()
+            self._found(report, directory, "empty project directory (left by an interrupted move)", repair)
+            return False
+        self._found(report, self.layout.project_file(slug), "missing or unreadable project.json")
+        return True
+
+    def _check_directory(self, project: Project, trash: bool, repair: bool, report: DoctorReport, audit: IndexAudit) -> None:
+        directory = self.layout.trash_dir(project.slug) if trash else self.layout.sessions_dir(project.slug)
+        if directory.is_symlink():  # never followed; removing it removes only the link
+            if repair:
+                directory.unlink()
+            self._found(report, directory, LINKED, repair)
+            return
+        if not directory.is_dir():
+            return
+        for entry in sorted(os.scandir(directory), key=lambda e: e.name):
+            report.sessions_checked += entry.name.endswith(".jsonl")
+            self._check_entry(project, entry, trash, repair, report, audit)
+
+    def _check_temps(self, directory: Path, repair: bool, report: DoctorReport) -> None:
+        """Temporary files beside project.json and current.json, or of the
+        change journals, left by a writer that died. No lock tells whether
+        their writer still lives, so --repair removes them once they are
+        over a minute old."""
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError:
+            return
+        for entry in entries:
+            if entry.name.startswith(".") and entry.name.endswith(".tmp") and entry.is_file(follow_symlinks=False):
+                stale = repair and time.time() - entry.stat(follow_symlinks=False).st_mtime > 60
+                if stale:
+                    Path(entry.path).unlink(missing_ok=True)
+                self._found(report, entry.path, "leftover temporary file", stale)
+
+    def _check_twice(self, project: Project, session_id: str, repair: bool, report: DoctorReport) -> None:
+        """A session both in its project and in the trash: one file under two
+        names is a move cut short (by a crash); its last trash or restore
+        event says where it belongs. Two different files are only reported."""
+        live = self.store.session_path(project.slug, session_id)
+        trashed = self.store.session_path(project.slug, session_id, trash=True)
+        if not same_file(live, trashed):
+            self._found(report, live, "also in the trash, as a different file (see `chit trash`)")
+            return
+        if repair:
+            with self.store.locked(project.slug, session_id, project.key) as held:
+                log = held.read()
+                deleted = fold(log.header, log.events).deleted_at is not None
+                self.store.unlink(live if deleted else trashed)
+        self._found(report, live, "both in the project and in the trash (a move cut short)", repair)
+
+    def _check_entry(
+        self, project: Project, entry: os.DirEntry[str], trash: bool, repair: bool, report: DoctorReport, audit: IndexAudit
+    ) -> None:
+        path = entry.path
+        if entry.is_symlink():
+            if repair:
+                os.unlink(path)
+            self._found(report, path, LINKED, repair)
+            return
+        if entry.name.endswith(".tmp"):
+            # left by a writer that died, once the lock it wrote under is free
+            stale = repair and (
+                time.time() - entry.stat().st_mtime > 60 or (not trash and self.store.temp_owner_gone(project.slug, entry.name))
+            )
+            if stale:
+                Path(path).unlink(missing_ok=True)  # or renamed into place just now
+            self._found(report, path, "leftover temporary file", stale)
+            return
+        session_id = entry.name[:-6]
+        if not entry.name.endswith(".jsonl") or not UUID_RE.match(session_id):
+            return
+        mode = stat.S_IMODE(entry.stat().st_mode)
+        if mode != FILE_MODE:
+            if repair:
+                os.chmod(path, FILE_MODE)
+            self._found(report, path, f"permissions {mode:o}, expected 600", repair)
+        data, st = self.store.read_bytes(project.slug, session_id, trash)
+        log = parse_log(session_id, data, project.key, st.st_mtime_ns)
+        audit.check(project, trash, session_id, data, st, log)  # before a repair changes the file
+        self._check_lines(project, session_id, trash, log, repair, report)
+        self._check_place(project, session_id, trash, log, repair, report)
+
+    def _check_lines(self, project: Project, session_id: str, trash: bool, log: Log, repair: bool, report: DoctorReport) -> None:
+        if not log.issues:
+            return
+        fixed = False
+        if repair and not log.read_only:
+            with self.store.locked(project.slug, session_id, project.key, trash) as held:
+                fresh = held.read()
+                self._compact_held(held, fold(fresh.header, fresh.events, fresh.issues, fresh.read_only))
+            fixed = True
+        path = self.store.session_path(project.slug, session_id, trash)
+        for issue in log.issues:
+            self._found(report, path, issue.reason, fixed, issue.line)
+
+    def _check_place(self, project: Project, session_id: str, trash: bool, log: Log, repair: bool, report: DoctorReport) -> None:
+        """A file its last trash or restore event says is elsewhere: an
+        `rm` or `restore` cut short between its event and its move."""
+        other = self.store.session_path(project.slug, session_id, not trash)
+        if log.read_only or os.path.lexists(other):  # in both places: _check_twice's
+            return
+        last = last_move(log.events)
+        if trash and last == "restore":
+            problem = "in the trash after a restore event (a restore cut short)"
+        elif trash and last is None:
+            problem = "in the trash without a trash event"
+        elif not trash and last == "trash":
+            problem = "still in its project after a trash event (an rm cut short)"
+        else:
+            return
+        if repair:
+            self._finish_move(project, session_id, trash)
+        self._found(report, self.store.session_path(project.slug, session_id, trash), problem, repair)
+
+    def _finish_move(self, project: Project, session_id: str, trash: bool) -> None:
+        """Move the file where its last event says, or, for a trashed file
+        with no such event, date it with a trash event."""
+        with self.store.locked(project.slug, session_id, project.key, trash) as held:
+            last = last_move(held.read().events)
+            if trash and last is None:
+                held.append([{"type": "trash", "ts": now()}])
+            elif (last == "restore") if trash else (last == "trash"):
+                self.store.move(held.path, self.store.session_path(project.slug, session_id, not trash))
