@@ -573,7 +573,7 @@ def test_doctor_reports_file_and_line_then_repairs(cli_inproc, api, home):
     assert [(f["path"], f["line"], f["repaired"]) for f in report["findings"]] == [(rel, 5, False)]
     fixed = ok(cli_inproc("doctor", "--repair", "--json")).json()
     assert fixed["ok"] is True and fixed["findings"][0]["repaired"] is True
-    assert ok(cli_inproc("doctor", "--json")).json() == {"sessions_checked": 1, "ok": True, "findings": []}
+    assert ok(cli_inproc("doctor", "--json")).json() == {"sessions_checked": 1, "index_checked": 0, "ok": True, "findings": []}  # no index yet: none made
     assert b"not json" not in path.read_bytes()
     assert [m.content for m in api.get(sid).messages][-1] == "after the damage"
 

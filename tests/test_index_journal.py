@@ -222,18 +222,23 @@ def test_listing_while_other_processes_append(api: Chit, home: Path, workdir: Pa
     assert dirs_row(api)[2] == ""
 
 
-def test_an_index_of_the_previous_version_is_migrated_in_place(api: Chit) -> None:
+@pytest.mark.parametrize("version", [2, 3])
+def test_an_index_of_a_previous_version_is_migrated_in_place(api: Chit, version: int) -> None:
     s = api.create(title="kept")
     api.append(s.id, "user", "indexed before the upgrade")
     assert len(api.search("upgrade")) == 1
     api.index.close()
-    with sqlite3.connect(api.layout.index_file) as conn:  # the version 2 layout of `dirs`
-        for column in ("jtoken", "joff", "pending", "checked_ns", "boot"):
-            conn.execute(f"ALTER TABLE dirs DROP COLUMN {column}")
-        conn.execute("PRAGMA user_version = 2")
+    with sqlite3.connect(api.layout.index_file) as conn:
+        conn.execute("ALTER TABLE sessions DROP COLUMN witness")  # the version 3 layout
+        if version == 2:  # and of `dirs`, version 2
+            for column in ("jtoken", "joff", "pending", "checked_ns", "boot"):
+                conn.execute(f"ALTER TABLE dirs DROP COLUMN {column}")
+        conn.execute(f"PRAGMA user_version = {version}")
         conn.execute("INSERT INTO meta VALUES ('probe', 42)")  # gone if the index were rebuilt instead
     fresh = Chit(api.layout.home, cwd=api.cwd)
     assert [h.id for h in fresh.search("upgrade")] == [s.id]
+    fresh.append(s.id, "user", "after the upgrade")  # a row without a witness is read whole
+    assert_agrees(fresh, "upgrade")
     with sqlite3.connect(api.layout.index_file) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == index_module.SCHEMA_VERSION
         assert conn.execute("SELECT v FROM meta WHERE k = 'probe'").fetchone() == (42,)  # kept, not rebuilt

@@ -11,9 +11,11 @@ Invariants:
   trusted mtime and the boot id are unchanged and the last full check is
   under a minute old; else all of them (a full check). A file whose
   (size, mtime_ns, inode) equal its row is skipped; one that grew in place is
-  read from the end of its last complete line (an append-only log); any
-  other change (shrunk, replaced by a rewrite, bad header) is re-read whole.
-  A torn or half-written last line is never consumed;
+  read from the end of its last complete line (an append-only log) only
+  while its witness (`chit.index_rows.witness`) is the row's: a file system
+  hands a freed inode to the next new file, so a compaction's file may
+  carry its predecessor's number. Any other change is re-read whole. A
+  torn or half-written last line is never consumed;
 - a session row equals what `fold()` gives for the file's complete lines
   (see `chit.index_fold`); the live messages are rows with the byte offset
   of their line, so the text is always read back from the file itself;
@@ -22,7 +24,9 @@ Invariants:
   message line in its file. Entries left behind by rewinds or rewrites are
   never deleted (contentless tables cannot be) and can only cost time.
   Rows are written first and their text added afterwards, in row id order
-  (`chit.index_rows.drain`);
+  (`chit.index_rows.drain`). A row whose line turns out to be another is
+  doubted (`chit.index_rows.doubt`) and read again whole: in the same
+  refresh when the text index found it, at the retry when a search did;
 - message row ids follow the message timestamps: a message's whole second
   since 1970 is never above its row id (a free id at or above it),
   so "newest first" is nearly the order of the row ids, and exactly so
@@ -57,14 +61,17 @@ from chit.store import FILE_MODE, UUID_RE, make_dir
 if TYPE_CHECKING:
     import sqlite3
 
-SCHEMA_VERSION = 3
-MIGRATE_2_TO_3 = (  # version 3 adds the change journal's state (chit.changes) to `dirs`
-    "ALTER TABLE dirs ADD COLUMN jtoken TEXT",
-    "ALTER TABLE dirs ADD COLUMN joff INTEGER NOT NULL DEFAULT 0",
-    "ALTER TABLE dirs ADD COLUMN pending TEXT NOT NULL DEFAULT ''",
-    "ALTER TABLE dirs ADD COLUMN checked_ns INTEGER NOT NULL DEFAULT 0",
-    "ALTER TABLE dirs ADD COLUMN boot TEXT",
-)
+SCHEMA_VERSION = 4
+MIGRATIONS = {  # from version N to N + 1, in place
+    2: (  # the change journal's state (chit.changes) in `dirs`
+        "ALTER TABLE dirs ADD COLUMN jtoken TEXT",
+        "ALTER TABLE dirs ADD COLUMN joff INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE dirs ADD COLUMN pending TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE dirs ADD COLUMN checked_ns INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE dirs ADD COLUMN boot TEXT",
+    ),
+    3: ("ALTER TABLE sessions ADD COLUMN witness BLOB",),  # NULL: the next change is read whole
+}
 FULL_CHECK_EVERY_NS = 60_000_000_000  # changes made outside chit show up within this
 BUSY_TIMEOUT = 30.0
 TRUST_AFTER_NS = 2_000_000_000
@@ -84,7 +91,7 @@ CREATE TABLE sessions(
     whole INTEGER NOT NULL, version INTEGER NOT NULL, project TEXT, created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL, key TEXT, parent_id TEXT, manual_title TEXT, folded_title TEXT,
     first_title TEXT, tags TEXT NOT NULL, state TEXT NOT NULL, deleted_at TEXT,
-    messages INTEGER NOT NULL, turns INTEGER NOT NULL);
+    messages INTEGER NOT NULL, turns INTEGER NOT NULL, witness BLOB);
 CREATE UNIQUE INDEX sessions_file ON sessions(slug, trash, id);
 CREATE INDEX sessions_recent ON sessions(trash, updated_at DESC, id);
 CREATE INDEX sessions_key ON sessions(key, slug) WHERE key IS NOT NULL;
@@ -126,6 +133,7 @@ class Index:
         self.orphans = 0
         self.taken_run: tuple[int, int] | None = None  # row ids known taken (chit.index_rows.allocate), per transaction
         self.has_text = True
+        self.doubted = False  # rows were doubted (chit.index_rows.doubt): their directories need a full check
 
     # -- connection -----------------------------------------------------
     @property
@@ -169,9 +177,10 @@ class Index:
         conn.execute("BEGIN IMMEDIATE")
         try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]  # another process may have won
-            if version == 2:
-                for statement in MIGRATE_2_TO_3:
-                    conn.execute(statement)
+            if version in MIGRATIONS:
+                for step in range(version, SCHEMA_VERSION):
+                    for statement in MIGRATIONS[step]:
+                        conn.execute(statement)
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             elif version != SCHEMA_VERSION:
                 if version != 0 or conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
@@ -235,7 +244,7 @@ class Index:
     def _directory(self, slug: str, trash: bool) -> Path:
         return self.layout.trash_dir(slug) if trash else self.layout.sessions_dir(slug)
 
-    def _open_dir(self, slug: str, trash: bool) -> int | None:
+    def open_dir(self, slug: str, trash: bool) -> int | None:
         """A descriptor on a session directory; None when it is missing or
         reached through a link (a linked directory is never followed)."""
         directory = self._directory(slug, trash)
@@ -254,7 +263,7 @@ class Index:
     def snapshot(self, slug: str, trash: bool) -> tuple[Snapshot, int | None]:
         """List a directory and stat its session files (no SQLite needed).
         Returns the snapshot and an open directory fd (None if missing)."""
-        dfd = self._open_dir(slug, trash)
+        dfd = self.open_dir(slug, trash)
         if dfd is None:
             return Snapshot(slug, trash, [], "", None), None
         dir_mtime = os.fstat(dfd).st_mtime_ns
@@ -284,7 +293,12 @@ class Index:
             for slug, trash in dirs:
                 self._refresh_dir(slug, trash, full)
             if text and self.has_text:
+                self.doubted = False
                 self._drain()
+                if self.doubted:  # lines that were not what their rows said: read those files again
+                    for slug, trash in dirs:
+                        self._refresh_dir(slug, trash, full)
+                    self._drain()
             return True
 
     def _has_sessions(self, slug: str, trash: bool) -> bool:
@@ -357,7 +371,7 @@ class Index:
         directory changed (a file was created, removed or replaced) or a
         named file is gone."""
         try:
-            dfd = self._open_dir(slug, trash)
+            dfd = self.open_dir(slug, trash)
         except OSError:
             return False
         if dfd is None:

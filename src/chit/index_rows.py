@@ -6,7 +6,20 @@ Invariants:
   whole on every change, its created_at taken from the file's mtime), blank
   and corrupt lines are skipped, a torn last line is never consumed; an
   appended tail is read from the stored offset and folded onto the stored
-  state (`chit.index_fold`);
+  state (`chit.index_fold`), but only when the file is the same inode, no
+  shorter than that offset, and its `witness` at that offset is the one
+  stored with the row: else it is read whole. A rewrite passes for an
+  append only if it keeps the inode, the first WITNESS_SPAN bytes and the
+  WITNESS_SPAN before the offset (every byte, below twice that) yet
+  changes bytes between them. The line that ended at the offset carries an
+  id and a timestamp, and a compaction only drops and re-encodes lines and
+  adds some at the end; so it would take lines dropped and lengthened by
+  exactly equal byte counts, past the first WITNESS_SPAN. `chit doctor`
+  would find even that;
+- a row found to point at lines that are not its messages is `doubt`ed:
+  its messages go and its directory is fully checked at the next refresh,
+  which reads the file again whole (the row is never just dropped: an
+  unchanged directory would never bring it back);
 - a message row records the byte offset and length of its line, so its
   text can always be read back from the file (`read_record`);
 - row ids: a message with a canonical timestamp (1970 or later) gets a
@@ -24,6 +37,7 @@ Invariants:
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import re
 from collections.abc import Sequence
@@ -43,6 +57,7 @@ if TYPE_CHECKING:
 WORDS_ABOVE = 2048  # longer texts are indexed as their set of distinct words
 DRAIN_CHUNK = 2000  # messages whose text is added per step, in row id order
 OPEN_FILES = 64
+WITNESS_SPAN = 4096  # bytes at the start and before the offset that an append never changes
 STATE_COLUMNS = (
     "version, project, created_at, updated_at, key, parent_id, manual_title, first_title,"
     " tags, state, deleted_at, messages, turns"
@@ -146,6 +161,30 @@ def forget(index: Index, slug: str, trash: int, session_id: str) -> None:
         index.conn.execute("DELETE FROM sessions WHERE sid = ?", (row[0],))
 
 
+def witness(fd: int, offset: int) -> bytes:
+    """A digest of the bytes of a file that an append never changes and a
+    rewrite hardly ever keeps: the first WITNESS_SPAN and the WITNESS_SPAN
+    before `offset` (all of them in a short file). Two small reads."""
+    if offset <= 2 * WITNESS_SPAN:
+        seen = os.pread(fd, offset, 0)
+    else:
+        seen = os.pread(fd, WITNESS_SPAN, 0) + os.pread(fd, WITNESS_SPAN, offset - WITNESS_SPAN)
+    return hashlib.blake2b(seen, digest_size=16, person=b"chit-witness").digest()
+
+
+def doubt(index: Index, sid: int) -> None:
+    """Session row `sid` does not match its file (in a write transaction):
+    drop its messages, make its stat match nothing and its directory get a
+    full check, so the next refresh reads the file again whole."""
+    drop_messages(index, sid)
+    index.conn.execute("UPDATE sessions SET size = -1, witness = NULL WHERE sid = ?", (sid,))
+    index.conn.execute(
+        "UPDATE dirs SET sig = '', checked_ns = 0 WHERE (slug, trash) IN (SELECT slug, trash FROM sessions WHERE sid = ?)",
+        (sid,),
+    )
+    index.doubted = True
+
+
 def read_file(index: Index, dfd: int, slug: str, trash: int, session_id: str) -> None:
     """Bring one session's row up to date with its file (in a write transaction)."""
     from chit.index_fold import SessionState, apply  # only when a file changed: start-up time
@@ -161,22 +200,26 @@ def read_file(index: Index, dfd: int, slug: str, trash: int, session_id: str) ->
     try:
         st = os.fstat(fd)
         row = conn.execute(
-            f"SELECT sid, size, mtime_ns, ino, offset, whole, {STATE_COLUMNS} FROM sessions"
+            f"SELECT sid, size, mtime_ns, ino, offset, whole, witness, {STATE_COLUMNS} FROM sessions"
             " WHERE slug = ? AND trash = ? AND id = ?",
             (slug, trash, session_id),
         ).fetchone()
         if row is not None and tuple(row[1:4]) == (st.st_size, st.st_mtime_ns, st.st_ino):
             return  # another process indexed it meanwhile
-        grown = row is not None and not row[5] and row[3] == st.st_ino and st.st_size >= row[4] > 0
+        grown = (
+            row is not None and not row[5] and row[3] == st.st_ino and st.st_size >= row[4] > 0
+            and row[6] == witness(fd, row[4])  # the same inode number may be another file
+        )
         start = row[4] if grown else 0
         data = os.pread(fd, st.st_size - start, start) if st.st_size > start else b""
+        end = data.rfind(b"\n") + 1
+        seen = witness(fd, start + end)
     finally:
         os.close(fd)
-    end = data.rfind(b"\n") + 1
     pos = 0
     whole = False
     if grown:
-        sid, state = row[0], _state_from_row(row[6:])
+        sid, state = row[0], _state_from_row(row[7:])
     else:
         header, pos, whole = _header(data, end, session_id, st.st_mtime_ns)
         state = SessionState.from_header(header)
@@ -209,12 +252,13 @@ def read_file(index: Index, dfd: int, slug: str, trash: int, session_id: str) ->
     conn.execute(
         "UPDATE sessions SET size = ?, mtime_ns = ?, ino = ?, offset = ?, whole = ?, version = ?, project = ?,"
         " created_at = ?, updated_at = ?, key = ?, parent_id = ?, manual_title = ?, folded_title = ?,"
-        " first_title = ?, tags = ?, state = ?, deleted_at = ?, messages = ?, turns = ? WHERE sid = ?",
+        " first_title = ?, tags = ?, state = ?, deleted_at = ?, messages = ?, turns = ?, witness = ? WHERE sid = ?",
         (
             st.st_size, st.st_mtime_ns, st.st_ino, start + end, int(whole), state.version, state.project,
             state.created_at, state.updated_at, state.key, state.parent_id, state.manual_title,
             state.manual_title.casefold() if state.manual_title is not None else None, state.first_title,
-            orjson.dumps(state.tags).decode(), state.state, state.deleted_at, state.messages, state.turns, sid,
+            orjson.dumps(state.tags).decode(), state.state, state.deleted_at, state.messages, state.turns,
+            seen, sid,
         ),
     )
 
@@ -222,8 +266,7 @@ def read_file(index: Index, dfd: int, slug: str, trash: int, session_id: str) ->
 def drain(index: Index) -> bool:
     """Add the text of up to DRAIN_CHUNK messages indexed without it, lowest
     row id first (in a write transaction). False when none was left. A
-    session whose file no longer holds its rows loses them, and its row, so
-    that the next refresh reads it again (its file has changed)."""
+    session whose file no longer holds its rows is doubted (`doubt`)."""
     conn = index.conn
     rows = conn.execute(
         "SELECT rowid, sid, mid, off, len FROM messages WHERE fts = 0 ORDER BY rowid LIMIT ?", (DRAIN_CHUNK,)
@@ -250,8 +293,7 @@ def drain(index: Index) -> bool:
         _close_all(files)
     conn.execute("UPDATE messages SET fts = 1 WHERE fts = 0 AND rowid BETWEEN ? AND ?", (rows[0][0], rows[-1][0]))
     for sid in stale:
-        drop_messages(index, sid)
-        conn.execute("DELETE FROM sessions WHERE sid = ?", (sid,))
+        doubt(index, sid)
     return True
 
 

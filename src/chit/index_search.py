@@ -13,7 +13,8 @@ Invariants:
   them (`second_at_or_below`): that candidate and every later one are
   older than it. A line that no
   longer is the message its row names (a rewrite raced the search) raises
-  `Stale`: refresh and ask again;
+  `Stale`, its row doubted (`chit.index_rows.doubt`): refresh and ask
+  again, and the file is read again whole;
 - order: newest first; equal timestamps by session id, project, then the
   manual-title hit before the session's messages in their order.
 """
@@ -24,14 +25,17 @@ import heapq
 import os
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from chit.index import Index
-from chit.index_rows import read_record, ts_key
+from chit.index_rows import doubt, read_record, ts_key
 from chit.model import Project, SearchHit, SessionSummary, derive_title
 from chit.service.snippets import find_folded, make_snippet
+
+if TYPE_CHECKING:
+    import sqlite3
 
 MAX_GRAMS = 16
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -40,6 +44,10 @@ _LAST_SECOND = int((datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc) - _E
 
 class Stale(Exception):
     """A session file changed under a search; refresh and retry."""
+
+    def __init__(self, message: str, sid: int) -> None:
+        super().__init__(message)
+        self.sid = sid
 
 
 def _scope(slugs: Sequence[str], tag: str | None, role: str | None = None) -> tuple[str, list[Any]]:
@@ -76,26 +84,34 @@ def summaries(
     if state is not None:
         where += " AND s.state = ?"
         params.append(state)
-    sql = (
-        "SELECT s.slug, s.id, s.project, s.manual_title, s.first_title, s.tags, s.turns, s.messages, s.created_at,"
-        " s.updated_at, s.state, s.key, s.parent_id, s.deleted_at FROM sessions s"
-        f" WHERE s.trash = ? AND {where} ORDER BY s.updated_at DESC, s.id"
-    )
+    sql = f"SELECT {_SUMMARY_COLUMNS} FROM sessions s WHERE s.trash = ? AND {where} ORDER BY s.updated_at DESC, s.id"
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
-    found = []
-    for slug, sid, key, manual, first, tags, turns, count, created, updated, run, skey, parent, deleted in index.conn.execute(
-        sql, [int(trash), *params]
-    ):
-        project = projects[slug]
-        found.append(
-            SessionSummary(
-                id=sid, project=key if key is not None else project.key, project_name=project.name,
-                title=_title(manual, first), tags=tuple(orjson.loads(tags)), turns=turns, messages=count,
-                created_at=created, updated_at=updated, state=run, key=skey, parent_id=parent, deleted_at=deleted,
-            )
-        )
-    return found
+    return [_summary(row, projects[row[0]]) for row in index.conn.execute(sql, [int(trash), *params])]
+
+
+def summary_of(index: Index, project: Project, trash: bool, session_id: str) -> SessionSummary | None:
+    """One session's summary as its row has it (no refresh); None without a row."""
+    row = index.conn.execute(
+        f"SELECT {_SUMMARY_COLUMNS} FROM sessions s WHERE s.slug = ? AND s.trash = ? AND s.id = ?",
+        (project.slug, int(trash), session_id),
+    ).fetchone()
+    return None if row is None else _summary(row, project)
+
+
+_SUMMARY_COLUMNS = (
+    "s.slug, s.id, s.project, s.manual_title, s.first_title, s.tags, s.turns, s.messages, s.created_at,"
+    " s.updated_at, s.state, s.key, s.parent_id, s.deleted_at"
+)
+
+
+def _summary(row: Sequence[Any], project: Project) -> SessionSummary:
+    _, sid, key, manual, first, tags, turns, count, created, updated, run, skey, parent, deleted = row
+    return SessionSummary(
+        id=sid, project=key if key is not None else project.key, project_name=project.name,
+        title=_title(manual, first), tags=tuple(orjson.loads(tags)), turns=turns, messages=count,
+        created_at=created, updated_at=updated, state=run, key=skey, parent_id=parent, deleted_at=deleted,
+    )
 
 
 def find_key(index: Index, slug: str, key: str) -> str | None:
@@ -183,8 +199,29 @@ def search(
     try:
         for row in conn.execute(odd_sql, params).fetchall():
             _check(row, files, projects, folded_query, found)
+        _stream(conn.execute(stream_sql, params), files, projects, folded_query, found, limit)
+    except Stale as stale:
+        files.close()
+        with index.lock, index.writing():
+            doubt(index, stale.sid)  # read again whole at the retry's refresh
+        raise
+    finally:
+        files.close()
+    found.sort(key=lambda pair: (pair[0].id, pair[0].project, pair[1]))
+    found.sort(key=lambda pair: pair[0].ts, reverse=True)
+    hits = [h for h, _ in found]
+    return hits if limit is None else hits[:limit]
+
+
+def _stream(
+    cursor: sqlite3.Cursor, files: _Files, projects: dict[str, Project], folded_query: str,
+    found: list[tuple[SearchHit, int]], limit: int | None,
+) -> None:
+    """Check the candidates that come by row id, newest first, until
+    `limit` hits are held and the rest are older than all of them."""
+    try:
         stop_below: int | None = None
-        for row in conn.execute(stream_sql, params):
+        for row in cursor:
             if limit is not None and len(found) >= limit:
                 if stop_below is None:
                     stop_below = second_at_or_below(heapq.nlargest(limit, (h.ts for h, _ in found))[-1])
@@ -193,11 +230,7 @@ def search(
             if _check(row, files, projects, folded_query, found):
                 stop_below = None
     finally:
-        files.close()
-    found.sort(key=lambda pair: (pair[0].id, pair[0].project, pair[1]))
-    found.sort(key=lambda pair: pair[0].ts, reverse=True)
-    hits = [h for h, _ in found]
-    return hits if limit is None else hits[:limit]
+        cursor.close()  # a doubt (a write) may follow
 
 
 def second_at_or_below(ts: str) -> int:
@@ -223,7 +256,7 @@ def _check(row: Sequence[Any], files: _Files, projects: dict[str, Project], fold
     pos, mid, role, ts, turn, off, length, sid, slug, session_id, key, updated, manual, first, _ = row
     record = read_record(files.fd(sid, slug, session_id), off, length)
     if record is None or record.get("id") != mid:
-        raise Stale(f"session {session_id[:8]} changed during the search")
+        raise Stale(f"session {session_id[:8]} changed during the search", sid)
     content: str = record["content"]
     if folded_query not in content.casefold():
         return False
@@ -258,7 +291,7 @@ class _Files:
             try:
                 fd = os.open(self.index.layout.session_file(slug, session_id), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
             except OSError:
-                raise Stale(f"session {session_id[:8]} moved during the search") from None
+                raise Stale(f"session {session_id[:8]} moved during the search", sid) from None
             if len(self.open) > 64:
                 self.close()
             self.open[sid] = fd

@@ -350,6 +350,11 @@ class Store:
             return None
 
     def read(self, slug: str, session_id: str, project_key: str, trash: bool = False) -> Log:
+        data, st = self.read_bytes(slug, session_id, trash)
+        return parse_log(session_id, data, project_key, st.st_mtime_ns)
+
+    def read_bytes(self, slug: str, session_id: str, trash: bool = False) -> tuple[bytes, os.stat_result]:
+        """A session file's bytes and its stat when they were read."""
         path = self.session_path(slug, session_id, trash)
         with os_errors("read the session"):
             fd = _open_nofollow(path, os.O_RDONLY)
@@ -359,7 +364,7 @@ class Store:
                 # a file may grow between fstat and pread; read what was there
             finally:
                 os.close(fd)
-        return parse_log(session_id, data, project_key, st.st_mtime_ns)
+        return data, st
 
     @contextmanager
     def locked(self, slug: str, session_id: str, project_key: str, trash: bool = False) -> Iterator[LockedSession]:

@@ -185,10 +185,10 @@ def register(app: typer.Typer) -> None:
     @app.command("doctor", rich_help_panel="Keep the store")
     def doctor(
         ctx: typer.Context,
-        repair: Annotated[bool, typer.Option("--repair", help="Fix what can be fixed (compacts damaged sessions).")] = False,
+        repair: Annotated[bool, typer.Option("--repair", help="Fix what can be fixed (compacts damaged sessions, rebuilds index rows).")] = False,
         json: JsonFlag = False,
     ) -> None:
-        """Check every session file; exit 5 if problems remain."""
+        """Check every session file and the index against them; exit 5 if problems remain."""
         cli: Cli = ctx.obj.use(json)
         report = cli.service.doctor(repair=repair)
 
@@ -196,7 +196,10 @@ def register(app: typer.Typer) -> None:
             for f in report.findings:
                 where = f"{f.path}:{f.line}" if f.line else f.path
                 _say(f"{where}: {f.problem}" + (" (repaired)" if f.repaired else ""))
-            _say(f"{report.sessions_checked} session(s) checked, {len(report.findings)} problem(s)" + ("" if report.ok else "; run `chit doctor --repair`"))
+            _say(
+                f"{report.sessions_checked} session(s) checked, {report.index_checked} index row(s) compared, "
+                f"{len(report.findings)} problem(s)" + ("" if report.ok else "; run `chit doctor --repair`")
+            )
 
         cli.result(report.as_dict(), human)
         if not report.ok:

@@ -13,7 +13,9 @@ Invariants:
   unless that name is taken; a trashed file with no such event at all gets
   a trash event, which dates it);
 - a project directory left empty (a `projects mv` killed between removing
-  the old record and its directory) is removed.
+  the old record and its directory) is removed;
+- the index is compared with every file the doctor reads, and with
+  `repair` its rows that differ are rebuilt (`chit.service.index_audit`).
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ from typing import TYPE_CHECKING, Any
 
 from chit.fold import fold
 from chit.model import Project, now
+from chit.service.index_audit import IndexAudit
 from chit.service.lifecycle import LifecycleOps
-from chit.store import FILE_MODE, UUID_RE, Log, same_file
+from chit.store import FILE_MODE, UUID_RE, Log, parse_log, same_file
 
 if TYPE_CHECKING:
     from chit.service.results import DoctorReport
@@ -45,10 +48,13 @@ def last_move(events: list[dict[str, Any]]) -> str | None:
 
 class DoctorOps(LifecycleOps):
     def doctor(self, repair: bool = False) -> DoctorReport:
-        """Check every session file; with `repair`, fix what can be fixed."""
+        """Check every session file, and the index against them; with
+        `repair`, fix what can be fixed."""
         from chit.service.results import DoctorReport
 
         report = DoctorReport()
+        audit = IndexAudit(self, repair, report)
+        audit.start()
         try:
             linked = sorted(e.path for e in os.scandir(self.layout.projects) if e.is_symlink())
         except OSError:
@@ -61,12 +67,13 @@ class DoctorOps(LifecycleOps):
             if self.projects.get(slug) is None and not self._check_unrecorded(slug, repair, report):
                 continue
             project = self.project_by_slug(slug)
-            self._check_directory(project, False, repair, report)
+            self._check_directory(project, False, repair, report, audit)
             for session_id in sorted(set(self.store.session_ids(slug)) & set(self.store.session_ids(slug, trash=True))):
                 self._check_twice(project, session_id, repair, report)
             self._check_temps(self.layout.project_dir(slug), repair, report)
         for slug in self.store.trash_slugs():
-            self._check_directory(self.project_by_slug(slug), True, repair, report)
+            self._check_directory(self.project_by_slug(slug), True, repair, report, audit)
+        audit.finish()
         self._check_temps(self.layout.changes, repair, report)
         return report
 
@@ -87,7 +94,7 @@ class DoctorOps(LifecycleOps):
         self._found(report, self.layout.project_file(slug), "missing or unreadable project.json")
         return True
 
-    def _check_directory(self, project: Project, trash: bool, repair: bool, report: DoctorReport) -> None:
+    def _check_directory(self, project: Project, trash: bool, repair: bool, report: DoctorReport, audit: IndexAudit) -> None:
         directory = self.layout.trash_dir(project.slug) if trash else self.layout.sessions_dir(project.slug)
         if directory.is_symlink():  # never followed; removing it removes only the link
             if repair:
@@ -98,7 +105,7 @@ class DoctorOps(LifecycleOps):
             return
         for entry in sorted(os.scandir(directory), key=lambda e: e.name):
             report.sessions_checked += entry.name.endswith(".jsonl")
-            self._check_entry(project, entry, trash, repair, report)
+            self._check_entry(project, entry, trash, repair, report, audit)
 
     def _check_temps(self, directory: Path, repair: bool, report: DoctorReport) -> None:
         """Temporary files beside project.json and current.json, or of the
@@ -132,7 +139,9 @@ class DoctorOps(LifecycleOps):
                 self.store.unlink(live if deleted else trashed)
         self._found(report, live, "both in the project and in the trash (a move cut short)", repair)
 
-    def _check_entry(self, project: Project, entry: os.DirEntry[str], trash: bool, repair: bool, report: DoctorReport) -> None:
+    def _check_entry(
+        self, project: Project, entry: os.DirEntry[str], trash: bool, repair: bool, report: DoctorReport, audit: IndexAudit
+    ) -> None:
         path = entry.path
         if entry.is_symlink():
             if repair:
@@ -156,7 +165,9 @@ class DoctorOps(LifecycleOps):
             if repair:
                 os.chmod(path, FILE_MODE)
             self._found(report, path, f"permissions {mode:o}, expected 600", repair)
-        log = self.store.read(project.slug, session_id, project.key, trash)
+        data, st = self.store.read_bytes(project.slug, session_id, trash)
+        log = parse_log(session_id, data, project.key, st.st_mtime_ns)
+        audit.check(project, trash, session_id, data, st, log)  # before a repair changes the file
         self._check_lines(project, session_id, trash, log, repair, report)
         self._check_place(project, session_id, trash, log, repair, report)
 

@@ -53,6 +53,7 @@ class Finding:
 class DoctorReport:
     sessions_checked: int = 0
     findings: list[Finding] = field(default_factory=list)
+    index_checked: int = 0  # sessions whose index row was compared with the file (0: no index)
 
     @property
     def ok(self) -> bool:
@@ -61,6 +62,7 @@ class DoctorReport:
     def as_dict(self) -> dict[str, Any]:
         return {
             "sessions_checked": self.sessions_checked,
+            "index_checked": self.index_checked,
             "ok": self.ok,
             "findings": [f.as_dict() for f in self.findings],
         }
