@@ -1,0 +1,209 @@
+"""Soak: a child process runs a random mix of every write operation chit
+has and is killed with SIGKILL at a random moment, round after round.
+
+The operations: append, compact, rewind, pop, fork, rename, tag, import of a
+snapshot, rm, restore, projects mv, gc, doctor --repair and index refreshes
+(a listing and a search). After every kill this test checks, before any
+repair:
+- the index answers listings and searches exactly as a fresh scan of the
+  files does (live and trash, every project);
+- every session file loads;
+- every message whose append returned is in some session file, unless the
+  child had announced that a rewind or pop was about to hide it (compaction
+  may then forget it, as documented);
+and after `doctor --repair`, doctor reports nothing.
+
+A move of the project killed part way is finished by running the same move
+again, as a user would: the child writes its intent before moving and the
+next child repeats it first.
+
+The default run makes 60 rounds; CHIT_LONG=1 makes 600 (docs/reliability.md).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+
+from chit.api import Chit
+from chit.errors import InvalidInput
+
+LONG = bool(os.environ.get("CHIT_LONG"))
+ROUNDS = 600 if LONG else 60
+QUERIES = ("soak", "m1", "zq", "Straße", "fork")
+
+
+def _say(fd: int, *words: str) -> None:
+    os.write(fd, (" ".join(words) + "\n").encode())
+
+
+def _where(base: Path) -> tuple[Path, Path]:
+    """(the project's directory now, the other one), from the child's record."""
+    a, b = base / "a", base / "b"
+    state = base / "at"
+    here = b if state.exists() and state.read_text() == "b" else a
+    return here, (a if here == b else b)
+
+
+def _finish_move(api: Chit, base: Path) -> None:
+    intent = base / "moving"
+    if intent.exists():
+        old, new = intent.read_text().split("\n")
+        try:
+            api.move_project(old, Path(new))
+        except InvalidInput as exc:  # the killed move had finished: nothing left to move
+            if "already at" not in str(exc):
+                raise
+        (base / "at").write_text(Path(new).name)
+        intent.unlink()
+
+
+def child(home: Path, base: Path, out: int, seed: int) -> None:
+    """Operate until killed; acknowledge appends and announce hides on `out`."""
+    rng = random.Random(seed)
+    here, there = _where(base)
+    api = Chit(home, cwd=here)
+    _finish_move(api, base)
+    here, there = _where(base)
+    api = Chit(home, cwd=here)
+    seq = seed * 100_000
+    while True:
+        seq += 1
+        live = [s.id for s in api.list(all_projects=True)]
+        if not live:
+            trashed = [s.id for s in api.trash(all_projects=True)]
+            if trashed:
+                api.restore(rng.choice(trashed))
+            else:
+                api.create(title=f"soak {seq}")
+            continue
+        sid = rng.choice(live)
+        roll = rng.random()
+        if roll < 0.45:
+            role = "user" if rng.random() < 0.5 else "assistant"
+            size = 40 if rng.random() < 0.95 else 200_000
+            text = f"m{seq} soak Straße " + "ü" * (size // 10) + "x" * size
+            message = api.append(sid, role, text)
+            _say(out, "ack", message.id)
+        elif roll < 0.50:
+            api.compact(sid)
+        elif roll < 0.55:
+            session = api.get(sid)
+            starts = [i for i, m in enumerate(session.messages) if m.role == "user"]
+            if len(starts) >= 2:
+                keep = rng.randrange(len(starts) - 1)
+                for message in session.messages[starts[keep + 1]:]:
+                    _say(out, "hide", message.id)
+                api.rewind(sid, keep)
+        elif roll < 0.60:
+            session = api.get(sid)
+            if session.messages:
+                _say(out, "hide", session.messages[-1].id)
+                api.pop(sid)
+        elif roll < 0.64:
+            api.fork(sid, title=f"fork {seq}")
+        elif roll < 0.68:
+            api.rename(sid, f"renamed {seq}")
+        elif roll < 0.71:
+            api.tag(sid, f"t{seq % 4}")
+        elif roll < 0.74:
+            api.import_snapshot(api.export_snapshot(sid), new_id_always=True)
+        elif roll < 0.78:
+            api.delete(sid)
+        elif roll < 0.82:
+            trashed = [s.id for s in api.trash(all_projects=True)]
+            if trashed:
+                api.restore(rng.choice(trashed))
+        elif roll < 0.84:
+            (base / "moving").write_text(f"{here}\n{there}")
+            _finish_move(api, base)
+            here, there = there, here
+            api = Chit(home, cwd=here)
+        elif roll < 0.86:
+            api.cleanup(0.0, all_projects=True)
+        elif roll < 0.90:
+            api.doctor(repair=True)
+        else:
+            api.list(all_projects=True)
+            api.search(rng.choice(QUERIES), limit=None)
+
+
+def _all_records(home: Path) -> dict[str, set[str]]:
+    """session id -> ids of the message lines in its files (live and trash)."""
+    found: dict[str, set[str]] = {}
+    for path in home.rglob("*.jsonl"):
+        ids = found.setdefault(path.stem, set())
+        for line in path.read_bytes().splitlines():
+            try:
+                record = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                continue
+            if isinstance(record, dict) and record.get("type") == "message":
+                ids.add(str(record.get("id")))
+    return found
+
+
+def _check_index(api: Chit) -> None:
+    scope = api.projects.all()
+    assert api.list(all_projects=True) == api.scan_summaries(scope)
+    assert api.trash(all_projects=True) == sorted(api.scan_summaries(scope, trash=True), key=lambda s: s.deleted_at or "", reverse=True)
+    for query in QUERIES:
+        assert api.search(query, limit=None) == api.scan_search(scope, query.casefold())
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_mixed_sigkills_over_every_write_lose_nothing_and_keep_the_index_true(home: Path, tmp_path: Path) -> None:
+    base = tmp_path / "work"
+    for name in ("a", "b"):
+        (base / name / ".git").mkdir(parents=True)
+    rng = random.Random(int(os.environ.get("CHIT_SOAK_SEED", "20261206")))
+    acked: set[str] = set()
+    hidden: set[str] = set()
+    kills = 0
+    for round_no in range(ROUNDS):
+        read_fd, write_fd = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.close(read_fd)
+                child(home, base, write_fd, round_no + 1)
+            except BaseException as exc:  # reported to the parent, which fails the test
+                _say(write_fd, "error", repr(exc).replace("\n", " "))
+            finally:
+                os._exit(1)
+        os.close(write_fd)
+        time.sleep(rng.uniform(0.0, 0.25))
+        os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
+        kills += 1
+        with os.fdopen(read_fd, "rb") as pipe:
+            for line in pipe.read().decode().splitlines():
+                kind, _, ident = line.partition(" ")
+                assert kind != "error", f"round {round_no}: the child failed: {ident}"
+                (acked if kind == "ack" else hidden).add(ident)
+        assert os.WIFSIGNALED(status), f"round {round_no}: the child stopped by itself (status {status})"
+
+        here, _ = _where(base)
+        api = Chit(home, cwd=here)
+        _check_index(api)
+        files = _all_records(home)
+        for path in home.rglob("*.jsonl"):
+            trash = "trash" in path.relative_to(home).parts
+            api.read_session(api.locate(path.stem, trash=trash), path.stem, trash=trash)
+        if not (base / "moving").exists():
+            holding = {p.slug for p in api.projects.all() if api.store.session_ids(p.slug) or api.store.session_ids(p.slug, trash=True)}
+            assert len(holding) <= 1, f"round {round_no}: sessions split between projects {sorted(holding)}"
+        present = set().union(*files.values()) if files else set()
+        lost = acked - present - hidden
+        assert not lost, f"round {round_no}: acknowledged messages lost: {sorted(lost)[:5]}"
+        if round_no % 10 == 9:
+            api.doctor(repair=True)
+            after = api.doctor().findings
+            assert after == [], f"round {round_no}: doctor not clean after --repair: {after}"
+    print(f"\nsoak: {kills} kills, {len(acked)} acknowledged messages, {len(hidden)} hidden on purpose, 0 lost")
