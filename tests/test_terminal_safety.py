@@ -146,10 +146,18 @@ def test_human_output_on_a_terminal_obeys_no_escape_from_data(poisoned: str, wor
     _assert_neutral(output.replace("\r\n", "\n"))
 
 
-def test_an_error_message_quoting_data_obeys_no_escape(cli, poisoned: str) -> None:  # type: ignore[no-untyped-def]
-    r: Result = cli("show", "zz" + HOSTILE[:40])
-    assert r.code != 0 and r.err.startswith("chit: error:")
-    assert "\x1b" not in r.err and "\x07" not in r.err
+def test_an_error_message_quoting_data_obeys_no_escape(cli, home: Path, workdir: Path) -> None:  # type: ignore[no-untyped-def]
+    """An ambiguous prefix names every candidate with its title."""
+    api = Chit(home, cwd=workdir)
+    ids = [api.create(title="TITLE").id for _ in range(17)]  # two of them share a first hex digit
+    for path in (next((home / "projects").iterdir()) / "sessions").glob("*.jsonl"):
+        path.write_text(path.read_text().replace("TITLE", orjson.dumps("TITLE" + HOSTILE).decode()[1:-1]))
+    for index in home.glob("index*"):
+        index.unlink()
+    prefix = next(i[0] for i in ids if sum(j[0] == i[0] for j in ids) > 1)
+    r: Result = cli("show", prefix)
+    assert r.code == 4 and r.err.startswith("chit: error:") and f"TITLE{SHOWN}" in r.err
+    _assert_neutral(r.err)
 
 
 def test_the_console_shows_what_a_renderer_let_through() -> None:
@@ -167,3 +175,14 @@ def test_the_console_shows_what_a_renderer_let_through() -> None:
     printed = buffer.getvalue()
     assert "a\u241b]0;t\\x9bz" in printed and "[bold]b[/bold]" in printed
     assert "\x1b[31m" in printed and "\x1b]" not in printed and "\x9b" not in printed
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl"])
+def test_a_json_export_on_a_terminal_carries_no_raw_control(poisoned: str, workdir: Path, fmt: str) -> None:
+    """JSON escapes C0 controls itself; C1 controls go out as \\u escapes,
+    so the export still decodes to the exact text."""
+    output = run_on_pty(["export", "-f", fmt], workdir).replace("\r\n", "\n")
+    _assert_neutral(output)
+    first = orjson.loads(output.splitlines()[0] if fmt == "jsonl" else output)
+    header = first if fmt == "jsonl" else first["session"]
+    assert header["title"] == "TITLE" + HOSTILE
