@@ -119,11 +119,13 @@ def test_a_session_in_a_real_terminal(terminal: Terminal, home: Path, workdir: P
     terminal.wait_for("word word word")
     terminal.keys("C-c")
     terminal.wait_for("[interrupted]")
+    while not _prompt_after(terminal.screen(), "[interrupted]"):
+        time.sleep(0.05)
     terminal.keys("C-d")
     deadline = time.monotonic() + 10
     while terminal.alive() and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not terminal.alive(), "chit did not exit on Ctrl-D"
+    assert not terminal.alive(), "chit did not exit on Ctrl-D:\n" + terminal.screen()
 
     env = {"CHIT_HOME": str(home)}
     shown = orjson.loads(run_cli(["show", original["id"], "--json"], cwd=workdir, env=env).out)
