@@ -4,7 +4,9 @@ The model name picks the behaviour: any name streams "You said: <last user
 message>" a word at a time; "unauthorized" → 401, "ratelimit" → 429,
 "broken" → 500, "garbage" → a malformed stream, "cutoff" → a stream that
 ends without [DONE], "slow" → answers only after 3 s, "long" → 200 words
-with 50 ms between them. Every request is recorded in `server.requests`.
+with 50 ms between them, "many-N" → N one-word events with no delay (a
+line break every 12 words), "escapes" → a reply full of terminal escape
+sequences (OSC 52, OSC 0, CSI 2J, BEL, C1 CSI). Every request is recorded in `server.requests`.
 Run as a program (`python fake_openai.py PORTFILE`) it serves until killed
 and writes its port to PORTFILE.
 """
@@ -42,6 +44,10 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(3)
         last = next((m["content"] for m in reversed(body["messages"]) if m["role"] == "user"), "")
         words = ["word "] * 200 if model == "long" else f"You said: {last}".split(" ")
+        if model.startswith("many-"):
+            words = [f"w{i}" + ("\n" if i % 12 == 11 else " ") for i in range(int(model[5:]))]
+        if model == "escapes":
+            words = ["clip\x1b]52;c;cHduZWQ=\x07", "title\x1b]0;pwned\x07", "clear\x1b[2J", "bell\x07", "c1\x9b31m", "end"]
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.end_headers()
@@ -49,11 +55,13 @@ class Handler(BaseHTTPRequestHandler):
             self._send(b"data: {not json\n\n")
             return
         for i, word in enumerate(words):
-            piece = word if model == "long" else (word if i == len(words) - 1 else word + " ")
+            plain = model == "long" or model.startswith("many-")
+            piece = word if plain else (word if i == len(words) - 1 else word + " ")
             event = {"choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
             if not self._send(b"data: " + json.dumps(event).encode() + b"\n\n"):
                 return
-            time.sleep(0.05 if model == "long" else self.server.delay)
+            if not model.startswith("many-"):
+                time.sleep(0.05 if model == "long" else self.server.delay)
         if model == "cutoff":
             return
         self._send(b'data: {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}\n\ndata: [DONE]\n\n')

@@ -119,11 +119,13 @@ def test_a_session_in_a_real_terminal(terminal: Terminal, home: Path, workdir: P
     terminal.wait_for("word word word")
     terminal.keys("C-c")
     terminal.wait_for("[interrupted]")
+    while not _prompt_after(terminal.screen(), "[interrupted]"):
+        time.sleep(0.05)
     terminal.keys("C-d")
     deadline = time.monotonic() + 10
     while terminal.alive() and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not terminal.alive(), "chit did not exit on Ctrl-D"
+    assert not terminal.alive(), "chit did not exit on Ctrl-D:\n" + terminal.screen()
 
     env = {"CHIT_HOME": str(home)}
     shown = orjson.loads(run_cli(["show", original["id"], "--json"], cwd=workdir, env=env).out)
@@ -137,3 +139,55 @@ def test_a_session_in_a_real_terminal(terminal: Terminal, home: Path, workdir: P
     listed = orjson.loads(run_cli(["ls", "--json"], cwd=workdir, env=env).out)
     fork = next(s for s in listed if s["title"] == "Forked copy")
     assert fork["parent_id"] == original["id"] and fork["turns"] == 1
+
+
+def test_a_reply_with_escape_sequences_is_shown_not_obeyed(terminal: Terminal) -> None:
+    terminal.wait_for("›")
+    terminal.type("/model escapes")
+    terminal.type("go")
+    screen = terminal.wait_for("c1\\x9b31m")
+    assert "clip␛]52;c;cHduZWQ=␇" in screen and "title␛]0;pwned␇" in screen and "clear␛[2J" in screen
+    title = subprocess.run(["tmux", "display-message", "-p", "-t", terminal.name, "#{pane_title}"], capture_output=True, text=True).stdout
+    assert "pwned" not in title  # OSC 0 never reached the terminal
+
+
+def _start(name: str, home: Path, workdir: Path, *args: str) -> Terminal:
+    env = {"CHIT_HOME": str(home), "TERM": "xterm-256color", "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home.parent)}
+    command = ["env", "-i", *(f"{k}={v}" for k, v in env.items()), sys.executable, "-m", "chit", *args]
+    subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", "110", "-y", "40", "-c", str(workdir), *command], check=True)
+    return Terminal(name)
+
+
+def _prompt_after(screen: str, marker: str) -> bool:
+    """Whether an empty prompt line follows the line holding `marker`."""
+    _, found, after = screen.partition(marker)
+    return bool(found) and any(line.strip() == "›" for line in after.splitlines())
+
+
+def test_ctrl_c_while_a_huge_reply_prints_returns_to_the_prompt_within_a_second(home: Path, workdir: Path, tmp_path: Path) -> None:
+    """An 11 MB reply from a command model is printed as plain text (not
+    Markdown, which took minutes); Ctrl-C stops the printing at once, the
+    reply stays stored whole, and the REPL goes on."""
+    program = tmp_path / "big.py"
+    program.write_text("import sys\nfor i in range(110_000):\n    sys.stdout.write(f'line {i:06d} ' + 'x' * 88 + '\\n')\n")
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text(f'[models.big]\nprovider = "command"\ncommand = ["{sys.executable}", "{program}"]\n')
+    term = _start(f"chit-{uuid.uuid4().hex[:8]}", home, workdir, "chat", "--model", "big")
+    try:
+        term.wait_for("›")
+        term.type("talk a lot")
+        term.wait_for("line 00", timeout=60)  # the reply is printing
+        term.keys("C-c")
+        pressed = time.monotonic()
+        while not _prompt_after(term.screen(), "[display stopped"):
+            assert time.monotonic() - pressed < 30, term.screen()
+            time.sleep(0.02)
+        returned = time.monotonic() - pressed
+        assert returned < 1.0, f"the prompt came back {returned:.2f}s after Ctrl-C"
+        term.type("/quit")
+    finally:
+        if term.alive():
+            subprocess.run(["tmux", "kill-session", "-t", term.name])
+    shown = orjson.loads(run_cli(["show", "--json"], cwd=workdir, env={"CHIT_HOME": str(home)}).out)
+    reply = shown["messages"][-1]["content"]
+    assert len(reply) == 110_000 * 101 and shown["state"]["state"] == "idle"

@@ -3,6 +3,7 @@ JSON Lines, Markdown, HTML or plain text."""
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -76,12 +77,26 @@ def register(app: typer.Typer) -> None:
                 cli.result({"id": session.id, "format": fmt, "content": data.decode("utf-8")}, lambda: None)
                 return
             sys.stdout.flush()
-            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.write(_for_terminal(data, fmt) if sys.stdout.isatty() else data)
             return
         if output.is_dir():
             raise UsageError(f"{output} is a directory; give a file name (or use --all to export every session into it)")
         path = cli.service.export_to_file(ref, fmt, output, force=force)
         cli.result({"path": str(path), "format": fmt}, lambda: _say(str(path)))
+
+
+_C1 = re.compile("[\x80-\x9f]")
+
+
+def _for_terminal(data: bytes, fmt: str) -> bytes:
+    """An export bound for a terminal. md and txt already show control
+    characters visibly; JSON escapes C0 controls but leaves C1 controls
+    (which some terminals obey like ESC) raw: they are written as `\\u`
+    escapes, which decode to the same text."""
+    if fmt not in ("json", "jsonl"):
+        return data
+    text = data.decode("utf-8")
+    return _C1.sub(lambda match: f"\\u{ord(match.group()):04x}", text).encode("utf-8")
 
 
 def _export_all(cli: Cli, fmt: str, directory: Path, force: bool) -> None:

@@ -14,6 +14,7 @@ import typer
 from chit.cli.context import Cli, warn
 from chit.cli.options import JsonFlag, ProjectOpt
 from chit.errors import InvalidData, InvalidInput, NotFound, UsageError
+from chit.visible import visible
 
 if TYPE_CHECKING:
     from chit.service.results import ImportReport
@@ -121,8 +122,11 @@ def _summary(report: ImportReport) -> None:
             warn(f"{entry.key}: changed in chit since it was imported; left as it is ({(entry.id or '')[:8]})")
     reasons = ", ".join(f"{n} {r}" for r, n in sorted(report.skipped_reasons.items()))
     sys.stderr.write(
-        f"{report.source}: imported {report.imported}, updated {report.updated}, skipped {report.skipped}"
-        f"{f' ({reasons})' if reasons else ''}, errors {report.errors}\n"
+        visible(
+            f"{report.source}: imported {report.imported}, updated {report.updated}, skipped {report.skipped}"
+            f"{f' ({reasons})' if reasons else ''}, errors {report.errors}"
+        )
+        + "\n"
     )
     sys.stderr.flush()
 

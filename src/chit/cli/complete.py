@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import sys
 
+from chit.visible import visible
+
 KINDS = ("ref", "trash", "tag", "project")
 REF_LIMIT = 100
 
 
 def _clean(text: str) -> str:
-    return " ".join(text.replace("\t", " ").split())
+    return " ".join(visible(text).split())
 
 
 def _lines(kind: str, project: str | None, prefix: str) -> list[str]:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 from chit.errors import ChitError
 from chit.model import Session
 from chit.render import json_out
+from chit.visible import visible
 
 
 class Cli:
@@ -110,13 +111,16 @@ def _relink_note(service: Chit) -> None:
         return
     if hint is not None:
         sys.stderr.write(
-            f"chit: note: this repository's sessions are in project {hint.project.name!r}, recorded at "
-            f"{hint.project.path} (now gone); to move them here run: {hint.command}\n"
+            visible(
+                f"chit: note: this repository's sessions are in project {hint.project.name!r}, recorded at "
+                f"{hint.project.path} (now gone); to move them here run: {hint.command}"
+            )
+            + "\n"
         )
 
 
 def warn(message: str) -> None:
-    sys.stderr.write(f"chit: warning: {message}\n")
+    sys.stderr.write(f"chit: warning: {visible(message)}\n")
     sys.stderr.flush()
 
 

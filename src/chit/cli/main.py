@@ -42,7 +42,9 @@ def _report(payload: dict[str, object], as_json: bool) -> None:
 
         emit_error(payload)
     else:
-        sys.stderr.write(f"chit: error: {payload['message']}\n")
+        from chit.visible import visible
+
+        sys.stderr.write(f"chit: error: {visible(str(payload['message']))}\n")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from chit.model import Message
+from chit.visible import visible
 
 TOOL_KEYS = ("tool", "tool_name", "tool_kind", "tool_call", "tool_calls", "tool_use", "tool_call_id", "function_call")
 _NAME_KEYS = ("tool_name", "tool", "name")
@@ -28,15 +29,6 @@ LONG_SYSTEM_LINES = 20
 PREVIEW_WIDTH = 72
 
 _FENCE_OPEN = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
-# C0 controls other than tab, newline and carriage return, and DEL: shown as
-# their Unicode "control pictures" so an export never carries terminal
-# escape sequences or characters HTML forbids.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def visible(text: str) -> str:
-    """`text` with control characters replaced by visible symbols."""
-    return _CONTROL.sub(lambda m: "\u2421" if m.group() == "\x7f" else chr(0x2400 + ord(m.group())), text)
 
 
 @dataclass(frozen=True)

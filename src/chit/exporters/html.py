@@ -33,9 +33,9 @@ from chit.exporters.common import (
     preview,
     thinking,
     turns,
-    visible,
 )
 from chit.model import Message, Session, now
+from chit.visible import visible
 
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.DOTALL)
 

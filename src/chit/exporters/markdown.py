@@ -12,7 +12,8 @@ from __future__ import annotations
 import html
 import re
 
-from chit.exporters.common import blocks, fold_summary, is_tool, label, lines_of, longest_run, thinking, turns, visible
+from chit.exporters.common import blocks, fold_summary, is_tool, label, lines_of, longest_run, thinking, turns
+from chit.visible import visible
 from chit.model import Session
 
 _TAGLIKE = re.compile(r"<(?=[A-Za-z/!?])")
@@ -53,7 +54,7 @@ def to_markdown(session: Session, project_name: str) -> str:
     out.append(f"- created: {session.created_at}")
     out.append(f"- updated: {session.updated_at}")
     if session.tags:
-        out.append("- tags: " + ", ".join(session.tags))
+        out.append("- tags: " + _safe_prose(visible(", ".join(session.tags))))
     if session.parent:
         out.append(f"- forked from: `{session.parent.id}` at turn {session.parent.turn}")
     out.append("")

@@ -6,7 +6,8 @@ visible symbols, so `cat`-ing an export can never drive the terminal.
 
 from __future__ import annotations
 
-from chit.exporters.common import label, thinking, turns, visible
+from chit.exporters.common import label, thinking, turns
+from chit.visible import visible
 from chit.model import Session
 
 RULE_WIDTH = 40

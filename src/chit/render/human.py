@@ -1,7 +1,9 @@
 """Human output with rich: tables, transcripts, short confirmations.
 
-Invariants: results go to stdout, notes and warnings to stderr; user text is
-never interpreted as rich markup; NO_COLOR and narrow terminals are honoured
+Invariants: results go to stdout, notes and warnings to stderr; every
+console comes from `chit.render.console`, so text from data is never
+interpreted as rich markup and its control characters are shown, never
+obeyed (DESIGN rule 11); NO_COLOR and narrow terminals are honoured
 (rich reads NO_COLOR and the terminal width itself).
 """
 
@@ -20,6 +22,8 @@ from rich.table import Table
 from rich.text import Text
 
 from chit.model import Project, SearchHit, Session, SessionSummary, age
+from chit.render.console import make_console
+from chit.visible import visible
 
 _out: Console | None = None
 _err: Console | None = None
@@ -28,24 +32,24 @@ _err: Console | None = None
 def out() -> Console:
     global _out
     if _out is None:
-        _out = Console(highlight=False)
+        _out = make_console()
     return _out
 
 
 def err() -> Console:
     global _err
     if _err is None:
-        _err = Console(stderr=True, highlight=False)
+        _err = make_console(stderr=True)
     return _err
 
 
 def line(text: str) -> None:
-    out().print(Text(text), soft_wrap=True)
+    out().print(Text(visible(text)), soft_wrap=True)
 
 
 def note(text: str) -> None:
     """A remark for the person (stderr), never part of the result."""
-    err().print(Text(text, style="dim"), soft_wrap=True)
+    err().print(Text(visible(text), style="dim"), soft_wrap=True)
 
 
 # Below these widths a listing drops its least useful columns, so that at
@@ -70,7 +74,7 @@ def _fixed(table: Table, name: str, style: str = "", justify: Any = "left") -> N
 
 
 def _one_line(text: str) -> Text:
-    return Text(text, no_wrap=True, overflow="ellipsis")
+    return Text(visible(text), no_wrap=True, overflow="ellipsis")
 
 
 def _width() -> int:
@@ -87,7 +91,7 @@ def _print_table(table: Table) -> None:
     if console.is_terminal or os.environ.get("COLUMNS"):
         console.print(table)
     else:
-        Console(file=console.file, width=10_000, highlight=False).print(table)
+        make_console(file=console.file, width=10_000).print(table)
 
 
 def _age(ts: str, reference: datetime, narrow: bool) -> str:
@@ -149,15 +153,16 @@ def hits(items: Sequence[SearchHit]) -> None:
     reference = datetime.now(timezone.utc)
     console = out()
     for h in items:
+        title, snippet = visible(h.title), visible(h.snippet)
         where = "title" if h.turn is None and h.role is None else f"turn {h.turn if h.turn is not None else '-'} · {h.role}"
-        place = f"{where} · {h.project_name} · {age(h.ts, reference)}"
+        place = visible(f"{where} · {h.project_name} · {age(h.ts, reference)}")
         if not console.is_terminal:  # a pipe: one line each, never cut
-            head = Text.assemble((h.short_id, "cyan"), "  ", (h.title, "bold"), "  ", (place, "dim"))
+            head = Text.assemble((h.short_id, "cyan"), "  ", (title, "bold"), "  ", (place, "dim"))
             console.print(head, soft_wrap=True)
-            console.print(Text("  " + h.snippet), soft_wrap=True)
+            console.print(Text("  " + snippet), soft_wrap=True)
             continue
-        console.print(Text.assemble((h.short_id, "cyan"), "  ", (h.title, "bold")), no_wrap=True, overflow="ellipsis")
-        console.print(Padding(Group(Text(place, style="dim"), Text(h.snippet)), (0, 0, 0, 2)))
+        console.print(Text.assemble((h.short_id, "cyan"), "  ", (title, "bold")), no_wrap=True, overflow="ellipsis")
+        console.print(Padding(Group(Text(place, style="dim"), Text(snippet)), (0, 0, 0, 2)))
 
 
 def projects(items: Iterable[tuple[Project, int]]) -> None:
@@ -173,7 +178,7 @@ def projects(items: Iterable[tuple[Project, int]]) -> None:
     if wide:
         _fixed(table, "slug", style="dim")
     for project, count in rows:
-        path = Text(project.path or "-")
+        path = Text(visible(project.path or "-"))
         if project.path and not os.path.isdir(project.path):
             path.append(" (gone)", style="yellow")
         row: list[Text | str] = [_one_line(project.name), str(count), path]
@@ -189,7 +194,7 @@ def _header(session: Session, project_name: str) -> Text:
         bits.append("tags " + ",".join(session.tags))
     if session.parent:
         bits.append(f"fork of {session.parent.id[:8]} at turn {session.parent.turn}")
-    return Text.assemble((session.title, "bold"), "\n", (" · ".join(bits), "dim"))
+    return Text.assemble((visible(session.title), "bold"), "\n", (visible(" · ".join(bits)), "dim"))
 
 
 #: Past this many characters a message is printed as plain text, in pieces:
@@ -213,6 +218,15 @@ def _pieces(content: str) -> Iterator[str]:
         start = end
 
 
+def message_body(content: str, markdown: bool) -> list[Any]:
+    """Renderables for a message's `content`, made visible: Markdown when
+    asked, plain text when not or when it is LARGE."""
+    shown = visible(content)
+    if len(shown) > LARGE:
+        return [Text(piece) for piece in _pieces(shown)]
+    return [Markdown(shown) if markdown else Text(shown)]
+
+
 def transcript(session: Session, project_name: str, pager: bool, console: Console | None = None) -> None:
     parts: list[Any] = [_header(session, project_name)]
     current: object = "start"
@@ -222,13 +236,8 @@ def transcript(session: Session, project_name: str, pager: bool, console: Consol
             label = "preamble" if current is None else f"turn {current}"
             parts.append(Rule(Text(label, style="bold"), align="left", style="dim"))
         who = message.role + (f" · {message.model}" if message.model else "")
-        parts.append(Text(who, style=_ROLE_STYLE.get(message.role, "")))
-        if len(message.content) > LARGE:
-            parts.extend(Text(piece) for piece in _pieces(message.content))
-        elif message.role == "assistant":
-            parts.append(Markdown(message.content))
-        else:
-            parts.append(Text(message.content))
+        parts.append(Text(visible(who), style=_ROLE_STYLE.get(message.role, "")))
+        parts.extend(message_body(message.content, markdown=message.role == "assistant"))
     if not session.messages:
         parts.append(Text("(no messages yet)", style="dim"))
     if session.changes:

@@ -63,7 +63,7 @@ def complete(repl: Repl, turn_id: str | None = None) -> None:
         with view.streaming(repl.console) as show:
             for chunk in provider.stream(conversation):
                 parts.append(chunk)
-                show("".join(parts))
+                show(chunk)
     except KeyboardInterrupt:
         interrupted = True
     except ProviderError as exc:

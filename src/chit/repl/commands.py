@@ -13,6 +13,7 @@ from chit.model import age
 from chit.repl import chat
 from chit.repl.registry import COMMANDS, slash
 from chit.repl.state import Repl
+from chit.visible import visible
 
 
 def _words(text: str) -> list[str]:
@@ -70,7 +71,7 @@ def _print_listing(repl: Repl, rows: list[tuple[str, str, str]]) -> None:
     for column in ("dim", "cyan", "", "dim"):
         table.add_column(style=column)
     for number, (session_id, title, detail) in enumerate(rows, start=1):
-        table.add_row(str(number), session_id[:8], Text(title), Text(detail))
+        table.add_row(str(number), session_id[:8], Text(visible(title)), Text(visible(detail)))
     repl.console.print(table)
     repl.listing = [r[0] for r in rows]
     if rows:

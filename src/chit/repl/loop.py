@@ -16,13 +16,14 @@ from rich.console import Console
 from chit.api import Chit
 from chit.config import Config
 from chit.errors import ChitError
+from chit.render.console import make_console
 from chit.repl import chat, commands  # noqa: F401  (registers the slash commands)
 from chit.repl.registry import dispatch
 from chit.repl.state import Repl
 
 
 def make_repl(service: Chit, config: Config, session_id: str | None, model: str | None, console: Console | None = None) -> Repl:
-    repl = Repl(service=service, config=config, console=console or Console(highlight=False))
+    repl = Repl(service=service, config=config, console=console or make_console())
     repl.model = config.resolve_model(model)
     if session_id is not None:
         service.set_current(session_id)

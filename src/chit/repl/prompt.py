@@ -23,6 +23,7 @@ from chit import exporters
 from chit.repl.registry import COMMANDS, lookup
 from chit.repl.state import Repl
 from chit.store import FILE_MODE, make_dir
+from chit.visible import visible
 
 
 class SlashCompleter(Completer):
@@ -52,7 +53,7 @@ class SlashCompleter(Completer):
         service = self.repl.service
         try:
             if kind == "session":
-                return [(s.short_id, s.title) for s in service.list(limit=50)]
+                return [(s.short_id, visible(s.title)) for s in service.list(limit=50)]
             if kind == "tag":
                 tags: dict[str, int] = {}
                 for summary in service.list(all_projects=True):

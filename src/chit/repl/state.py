@@ -15,6 +15,7 @@ from rich.console import Console
 from chit.api import Chit
 from chit.config import Config, ModelSpec
 from chit.model import Session
+from chit.visible import visible
 
 
 @dataclass
@@ -47,17 +48,17 @@ class Repl:
     def say(self, text: str) -> None:
         from rich.text import Text
 
-        self.console.print(Text(text), soft_wrap=True)
+        self.console.print(Text(visible(text)), soft_wrap=True)
 
     def note(self, text: str) -> None:
         from rich.text import Text
 
-        self.console.print(Text(text, style="dim"), soft_wrap=True)
+        self.console.print(Text(visible(text), style="dim"), soft_wrap=True)
 
     def error(self, text: str) -> None:
         from rich.text import Text
 
-        self.console.print(Text.assemble(("error: ", "bold red"), text), soft_wrap=True)
+        self.console.print(Text.assemble(("error: ", "bold red"), visible(text)), soft_wrap=True)
 
     def refresh_status(self) -> None:
         """Recompute the toolbar text (once per command, not per keystroke)."""
@@ -70,10 +71,10 @@ class Repl:
             except Exception:  # deleted underneath us: show it as gone
                 session = None
         if session is None:
-            self.status = f" {project} · new session · {model} "
+            self.status = visible(f" {project} · new session · {model} ")
             self.known = None
             return
         self.known = len(session.messages)
         turns = f"{session.turns} turn{'' if session.turns == 1 else 's'}"
         title = session.title if len(session.title) <= 40 else session.title[:39] + "…"
-        self.status = f" {project} · {session.short_id} · {title} · {turns} · {model} · {session.run.state} "
+        self.status = visible(f" {project} · {session.short_id} · {title} · {turns} · {model} · {session.run.state} ")

@@ -1,48 +1,92 @@
 """REPL output: a reply streaming in, then shown as Markdown.
 
-Invariant: while a reply streams, only its tail is shown in a transient
-live region (it never fights the terminal's scrollback); once it is
-complete, the whole reply is printed once, rendered as Markdown with
-highlighted code.
+Invariants:
+- while a reply streams, only its tail is shown in a transient live region
+  (it never fights the terminal's scrollback); the live region keeps at
+  most `TAIL_CHARS` characters and is laid out only when rich refreshes it
+  (15 times a second), never per chunk, so a reply of n chunks costs O(n);
+- once complete, the whole reply is printed once: rendered as Markdown
+  with highlighted code, or as plain text when it is longer than
+  `human.LARGE` characters (Markdown of that size takes minutes);
+- every character of the reply is shown through `visible`: escape
+  sequences in a model's reply are shown, never obeyed;
+- Ctrl-C while a reply is printed stops the printing (the reply is already
+  stored) and the prompt returns.
 """
 
 from __future__ import annotations
 
 import textwrap
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
+
+from chit.visible import visible
+
+#: The most of a streaming reply the live region keeps: more than a screen
+#: holds, so the tail it shows is whole.
+TAIL_CHARS = 32_768
+
+
+class Tail:
+    """The end of a streaming reply. `add` is O(len(chunk)) amortised; the
+    text is wrapped to the screen only when rich renders the live region
+    (from its refresh thread, hence the lock)."""
+
+    def __init__(self, limit: int = TAIL_CHARS) -> None:
+        self.limit = limit
+        self._pieces: list[str] = []
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def add(self, chunk: str) -> None:
+        with self._lock:
+            self._pieces.append(chunk)
+            self._size += len(chunk)
+            if self._size > 2 * self.limit:  # compact: each character is copied at most twice
+                kept = "".join(self._pieces)[-self.limit :]
+                self._pieces = [kept]
+                self._size = len(kept)
+
+    def text(self) -> str:
+        with self._lock:
+            return "".join(self._pieces)[-self.limit :]
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        height = max(3, console.size.height - 4)
+        width = max(20, console.size.width - 1)
+        lines: list[str] = []
+        for raw in visible(self.text()).splitlines()[-height:] or [""]:
+            lines.extend(textwrap.wrap(raw, width) or [""])
+        yield Text("\n".join(lines[-height:]))
 
 
 @contextmanager
 def streaming(console: Console) -> Iterator[Callable[[str], None]]:
-    """Yields `show(text_so_far)`; on a terminal the tail is live-updated."""
+    """Yields `show(chunk)`, to call with each chunk as it arrives; on a
+    terminal the tail of the reply so far is live-updated."""
     if not console.is_terminal:
-        yield lambda text: None
+        yield lambda chunk: None
         return
     from rich.live import Live
 
-    live = Live(console=console, transient=True, refresh_per_second=15, auto_refresh=True)
-
-    def show(text: str) -> None:
-        height = max(3, console.size.height - 4)
-        width = max(20, console.size.width - 1)
-        lines: list[str] = []
-        for raw in text.splitlines()[-height:] or [""]:
-            lines.extend(textwrap.wrap(raw, width) or [""])
-        live.update(Text("\n".join(lines[-height:])))
-
-    with live:
-        yield show
+    tail = Tail()
+    with Live(tail, console=console, transient=True, refresh_per_second=15, auto_refresh=True):
+        yield tail.add
 
 
 def reply(console: Console, text: str, label: str, interrupted: bool = False) -> None:
-    from rich.markdown import Markdown
+    """Print a stored reply; Ctrl-C stops the printing, not the REPL."""
+    from chit.render.human import message_body
 
-    console.print(Text(label, style="bold blue"))
-    if text:
-        console.print(Markdown(text))
+    console.print(Text(visible(label), style="bold blue"))
+    try:
+        for part in message_body(text, markdown=True):
+            console.print(part)
+    except KeyboardInterrupt:
+        console.print(Text("[display stopped: the whole reply is stored, /show prints it]", style="yellow"))
     if interrupted:
         console.print(Text("[interrupted]", style="yellow"))
