@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from chit import codec
+from chit.files import NotRegular, open_regular
 from chit.store import format_ts_ns
 
 if TYPE_CHECKING:
@@ -152,9 +153,9 @@ def read_file(index: Index, dfd: int, slug: str, trash: int, session_id: str) ->
 
     conn = index.conn
     try:
-        fd = os.open(f"{session_id}.jsonl", os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dfd)
+        fd = open_regular(f"{session_id}.jsonl", dir_fd=dfd)
     except OSError as exc:
-        if exc.errno in (errno.ENOENT, errno.ELOOP):
+        if exc.errno in (errno.ENOENT, errno.ELOOP) or isinstance(exc, NotRegular):
             forget(index, slug, trash, session_id)
             return
         raise
@@ -263,7 +264,7 @@ def _open_session(index: Index, sid: int) -> int:
     layout = index.layout
     path = layout.trash_file(where[0], where[2]) if where[1] else layout.session_file(where[0], where[2])
     try:
-        return os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        return open_regular(path)
     except OSError:
         return -1
 

@@ -28,6 +28,7 @@ from typing import Any
 
 import orjson
 
+from chit.files import open_regular
 from chit.index import Index
 from chit.index_rows import read_record, ts_key
 from chit.model import Project, SearchHit, SessionSummary, derive_title
@@ -256,7 +257,7 @@ class _Files:
         fd = self.open.get(sid)
         if fd is None:
             try:
-                fd = os.open(self.index.layout.session_file(slug, session_id), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+                fd = open_regular(self.index.layout.session_file(slug, session_id))
             except OSError:
                 raise Stale(f"session {session_id[:8]} moved during the search") from None
             if len(self.open) > 64:

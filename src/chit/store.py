@@ -10,7 +10,9 @@ Invariants:
 - readers never trust a torn last line and never fail on a corrupt line;
   they set it aside as a `LogIssue`;
 - symlinks are never followed into or out of the store (O_NOFOLLOW on
-  files, `no_links` on the directories below the home);
+  files, `no_links` on the directories below the home), and a FIFO,
+  socket, directory or device where a file belongs is refused, never
+  opened in a way that could block (`files.open_regular`);
 - files are created 0600 and directories 0700 whatever the umask;
 - session ids are validated as UUIDs before they become path parts.
 """
@@ -35,6 +37,7 @@ from chit.errors import InvalidData, NotFound, ReadOnly
 from chit.files import DIR_MODE as DIR_MODE
 from chit.files import FILE_MODE as FILE_MODE
 from chit.files import cut_back, fsync_dir, write_all
+from chit.files import NotRegular, open_regular
 from chit.files import make_dir as make_dir
 from chit.files import os_errors as os_errors
 from chit.files import remove_dirs as remove_dirs
@@ -81,9 +84,11 @@ def same_file(a: Path, b: Path) -> bool:
 
 def _open_nofollow(path: Path, flags: int) -> int:
     try:
-        return os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC)
+        return open_regular(path, flags)
     except (FileNotFoundError, NotADirectoryError):
         raise NotFound(f"session file is gone: {path.name}") from None
+    except NotRegular as exc:
+        raise InvalidData(f"refusing to open {path}: {exc.strerror}") from None
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise InvalidData(f"refusing to follow a symbolic link: {path}") from None
