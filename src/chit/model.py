@@ -28,11 +28,16 @@ def format_ts(moment: datetime) -> str:
 
 
 def parse_ts(text: str) -> datetime:
-    """Parse an RFC 3339 timestamp; a naive one is taken as UTC."""
+    """Parse an RFC 3339 timestamp into UTC; a naive one is taken as UTC.
+    Raises ValueError for anything else, including a time whose UTC form
+    falls outside years 1 to 9999 (`9999-12-31T23:59:59-05:00`)."""
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment
+        return moment.replace(tzinfo=timezone.utc)
+    try:
+        return moment.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError("timestamp out of range") from None
 
 
 def age(ts: str, reference: datetime | None = None) -> str:

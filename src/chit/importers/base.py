@@ -138,7 +138,7 @@ def ts_from_text(value: Any) -> str | None:
         return None
     try:
         return format_ts(parse_ts(value.strip()))
-    except (ValueError, OverflowError):
+    except ValueError:
         return None
 
 
