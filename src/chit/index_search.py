@@ -226,9 +226,7 @@ def _check(row: Sequence[Any], files: _Files, projects: dict[str, Project], fold
     if record is None or record.get("id") != mid:
         raise Stale(f"session {session_id[:8]} changed during the search")
     content: str = record["content"]
-    if folded_query not in content.casefold():
-        return False
-    span = find_folded(content, folded_query)
+    span = find_folded(content, folded_query)  # folds a window at a time, never the whole text
     if span is None:
         return False
     hit = _hit(projects[slug], session_id, key, _title(manual, first), updated, turn, role, mid, ts, make_snippet(content, *span))

@@ -96,19 +96,21 @@ def _open_nofollow(path: Path, flags: int) -> int:
 
 
 def parse_log(session_id: str, data: bytes, project_key: str, mtime_ns: int = 0) -> Log:
-    """Parse a whole session file. Never raises for bad content."""
-    lines = data.split(b"\n")
-    tail = lines.pop()  # b"" when the file ends with a newline
+    """Parse a whole session file. Never raises for bad content. Lines are
+    decoded in place (a long message is never copied before decoding)."""
+    spans = list(codec.line_spans(data))
+    torn = spans[-1][1] + 1 < len(data) if spans else bool(data)
     issues: list[LogIssue] = []
     header: dict[str, Any] | None = None
     start = 0
-    if lines:
+    if spans:
+        first = data[: spans[0][1]]
         try:
-            header = codec.decode_header(lines[0])
+            header = codec.decode_header(first)
             start = 1
         except codec.BadRecord as exc:
             try:
-                codec.decode_event(lines[0])
+                codec.decode_event(first)
             except codec.BadRecord:
                 issues.append(LogIssue(1, f"bad header: {exc.reason}"))
                 start = 1
@@ -129,15 +131,15 @@ def parse_log(session_id: str, data: bytes, project_key: str, mtime_ns: int = 0)
         header = {**header, "id": session_id}
     version = header["version"]
     events: list[dict[str, Any]] = []
-    for number, line in enumerate(lines[start:], start=start + 1):
-        if not line.strip():
+    for number, (begin, end) in enumerate(spans[start:], start=start + 1):
+        if codec.is_blank(data, begin, end):
             continue
         try:
-            events.append(codec.decode_event(line, version))
+            events.append(codec.decode_event_in(data, begin, end, version))
         except codec.BadRecord as exc:
             issues.append(LogIssue(number, exc.reason))
-    if tail:
-        issues.append(LogIssue(len(lines) + 1, "incomplete last line", torn=True))
+    if torn:
+        issues.append(LogIssue(len(spans) + 1, "incomplete last line", torn=True))
     return Log(session_id, header, events, issues, version > codec.FORMAT_VERSION, len(data), mtime_ns)
 
 

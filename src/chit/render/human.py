@@ -8,6 +8,7 @@ never interpreted as rich markup; NO_COLOR and narrow terminals are honoured
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timezone
 from typing import Any
@@ -224,7 +225,7 @@ def transcript(session: Session, project_name: str, pager: bool, console: Consol
         who = message.role + (f" · {message.model}" if message.model else "")
         parts.append(Text(who, style=_ROLE_STYLE.get(message.role, "")))
         if len(message.content) > LARGE:
-            parts.extend(Text(piece) for piece in _pieces(message.content))
+            parts.append(_Plain(message.content))
         elif message.role == "assistant":
             parts.append(Markdown(message.content))
         else:
@@ -234,10 +235,53 @@ def transcript(session: Session, project_name: str, pager: bool, console: Consol
     if session.changes:
         parts.append(Text(_hidden_note(session), style="dim"))
     console = console or out()
-    if pager and console.is_terminal:
-        page(console, Group(*parts))
+    plain = sum(len(p.content) for p in parts if isinstance(p, _Plain))
+    if pager and console.is_terminal and plain <= PAGED_MAX:
+        page(console, Group(*(q for p in parts for q in (p.texts() if isinstance(p, _Plain) else [p]))))
     else:
-        console.print(Group(*parts))
+        _print_parts(console, parts)
+
+
+#: the control codes rich's Text drops (rich.control.strip_control_codes,
+#: whose str.translate takes seconds on a 100 MB text)
+_STRIPPED = re.compile("[\x07\x08\x0b\x0c\x0d]")
+
+#: Past this many characters of long messages, a transcript is printed
+#: without the pager (which would hold all of it laid out at once).
+PAGED_MAX = 2_000_000
+
+
+class _Plain:
+    """A long message: written as it is, a piece at a time (bounded memory
+    and linear time), never laid out by rich."""
+
+    def __init__(self, content: str) -> None:
+        self.content = content
+
+    def texts(self) -> list[Text]:
+        return [Text(piece) for piece in _pieces(self.content)]
+
+    def write(self, console: Console) -> None:
+        for start in range(0, len(self.content), PIECE * 64):
+            console.file.write(_STRIPPED.sub("", self.content[start : start + PIECE * 64]))
+        if not self.content.endswith("\n"):
+            console.file.write("\n")
+
+
+def _print_parts(console: Console, parts: list[Any]) -> None:
+    """Print the parts in order: runs of renderables through rich, long
+    messages straight to the console's file."""
+    run: list[Any] = []
+    for part in parts:
+        if isinstance(part, _Plain):
+            console.print(Group(*run))
+            run = []
+            console.file.flush()
+            part.write(console)
+        else:
+            run.append(part)
+    if run:
+        console.print(Group(*run))
 
 
 def _hidden_note(session: Session) -> str:
