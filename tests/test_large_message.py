@@ -33,7 +33,7 @@ WORDS = ["alpha", "beta", "gamma", "Straße", "naïve", "façade", "smörgåsbor
 MEASURE = """
 import resource, subprocess, sys, time
 started = time.monotonic()
-done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+done = subprocess.run(sys.argv[1:], stdin=sys.stdin, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 print(done.returncode, time.monotonic() - started, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024)
 sys.stderr.buffer.write(done.stderr)
 """
@@ -51,26 +51,25 @@ def text_of(size: int) -> str:
     return "\n".join(lines)
 
 
-def measure(args: list[str], cwd: Path) -> tuple[float, int]:
+def measure(args: list[str], cwd: Path, stdin: bytes = b"") -> tuple[float, int]:
     """(seconds, peak RSS in bytes) of one `chit` command in a fresh process."""
     env = {k: v for k, v in os.environ.items() if k != "CHIT_DEBUG"}
     proc = subprocess.run([sys.executable, "-c", MEASURE, sys.executable, "-m", "chit", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
-    code, seconds, peak = proc.stdout.split()
-    assert code == "0", (args, proc.stderr[-500:])
+                          input=stdin, capture_output=True, timeout=300)
+    code, seconds, peak = proc.stdout.decode().split()
+    assert code == "0", (args, proc.stderr[-500:].decode("utf-8", "replace"))
     return float(seconds), int(peak)
 
 
 def check(api: Chit, home: Path, workdir: Path, size: int) -> dict[str, tuple[float, int]]:
-    content = text_of(size)
     session = api.create(title=None, messages=[])
-    api.append(session.id, "user", content)
-    del content
+    figures = {"append": measure(["append", session.id, "-"], workdir, text_of(size).encode())}
     for name in os.listdir(home):
         if name.startswith("index"):
             os.unlink(home / name)  # ls builds the index from the file, search its text
-    figures = {name: measure(args, workdir) for name, args in
-               (("ls", ["ls"]), ("search", ["search", "señor"]), ("show", ["show", session.id, "--no-pager"]))}
+    for name, args in (("ls", ["ls"]), ("search", ["search", "señor"]), ("show", ["show", session.id, "--no-pager"])):
+        figures[name] = measure(args, workdir)
+    assert len(api.get(session.id).messages[0].content.encode()) >= size
     print(json.dumps({k: (round(s, 2), p // MB) for k, (s, p) in figures.items()}))
     limit = 3 * size + 50 * MB
     for name, (seconds, peak) in figures.items():

@@ -38,11 +38,12 @@ class BadRecord(Exception):
 
 
 def encode(record: dict[str, Any]) -> bytes:
-    return orjson.dumps(record) + b"\n"
+    return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
 
 
 def encode_many(records: list[dict[str, Any]]) -> bytes:
-    return b"".join(orjson.dumps(r) + b"\n" for r in records)
+    # one record (an append) is its own buffer: a long message is never copied
+    return b"".join([orjson.dumps(r, option=orjson.OPT_APPEND_NEWLINE) for r in records])
 
 
 _BLANK = re.compile(rb"[ \t\n\r\x0b\x0c]*")  # what bytes.strip() removes
