@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from chit.api import Chit
+from importer_sources import fixture
 
 TIMEOUT = 10
 LOCATIONS = ["session log", "journal", "current.json", "project.json", "import cache"]
@@ -77,7 +78,7 @@ def test_no_command_blocks_on_a_special_file(api: Chit, home: Path, workdir: Pat
     one_line_error(doctor)
     assert doctor.returncode == 5 and f"{rel}: not a regular file" in doctor.stdout, doctor
 
-    for args in (["ls"], ["projects"], ["import", "--from", "codex", str(Path(__file__).parent / "../../shared/fixtures/codex")]):
+    for args in (["ls"], ["projects"], ["import", "--from", "codex", str(fixture("codex"))]):
         result = chit(args, workdir)
         one_line_error(result)
         assert result.returncode == 0, (args, result)
