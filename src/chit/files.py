@@ -3,10 +3,11 @@ can be undone, atomic replace, whole writes, and OS refusals turned into
 one-line `StorageError`s.
 
 Invariants: files are created 0600 and directories 0700 whatever the
-umask; `open_regular` opens only regular files: never through a link,
-never blocking on a FIFO, never a directory, socket or device; `write_atomic` leaves either the old file or the new one (temp file
-in the same directory, fsync, rename, fsync of the directory), and when it
-fails it leaves no temp file and no directory it created.
+umask; `open_regular` opens only regular files (never through a link,
+never blocking on a FIFO, never a directory, socket or device);
+`write_atomic` leaves either the old file or the new one (temp file in the
+same directory, fsync, rename, fsync of the directory), and when it fails
+it leaves no temp file and no directory it created.
 """
 
 from __future__ import annotations
