@@ -203,6 +203,14 @@ CORPUS: list[Case] = [
     Case("snapshot with negative token counts", ("import", "{FILE}"), 5, "token counts", _set(("messages", 2, "tokens"), {"output": -3})),
     Case("snapshot with a NUL in its title", ("import", "{FILE}"), 5, "NUL", _set(("title",), "a\x00b")),
     Case("snapshot with a session id that climbs", ("import", "{FILE}"), 5, "not a UUID", _set(("id",), "../../../tmp/x")),
+    Case("snapshot created at the calendar's last second, west of UTC", ("import", "{FILE}"), 5, "RFC 3339",
+         _set(("created_at",), "9999-12-31T23:59:59-05:00")),
+    Case("snapshot created in the calendar's first hour, east of UTC", ("import", "{FILE}"), 5, "RFC 3339",
+         _set(("created_at",), "0001-01-01T00:30:00+01:00")),
+    Case("snapshot message at the calendar's last second, west of UTC", ("import", "{FILE}"), 5, "message ts",
+         _set(("messages", 0, "ts"), "9999-12-31T23:59:59-05:00")),
+    Case("snapshot message in the calendar's first hour, east of UTC", ("import", "{FILE}"), 5, "message ts",
+         _set(("messages", 0, "ts"), "0001-01-01T00:30:00+01:00")),
     Case("snapshot with metadata not an object", ("import", "{FILE}"), 5, "'metadata'", _set(("metadata",), ["a"])),
     # -- odd references -------------------------------------------------------------
     *[Case(f"odd reference {ref!r}", ("show", "--", ref), 3, "no session matches") for ref in

@@ -14,7 +14,7 @@ import pytest
 
 from chit import importers
 from chit.cli import cmd_import
-from importer_sources import fixture, write_jsonl
+from importer_sources import Claude, codex_lines, fixture, write_jsonl
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "chit"
 MINE = sorted((SRC / "importers").glob("*.py")) + [SRC / "service" / "imports.py"]
@@ -50,6 +50,35 @@ def test_problems_are_warnings_and_the_import_goes_on(cli, tmp_path: Path) -> No
     assert r.code == 0
     assert f"chit: warning: {tmp_path / 'x.jsonl'}:2: incomplete last line" in r.err
     assert r.err.endswith("claude-code: imported 1, updated 0, skipped 0, errors 1\n")
+
+
+def _sources(tool: str, directory: Path, cwds: list[str]) -> None:
+    """One session per working directory, in files named in this order."""
+    for n, cwd in enumerate(cwds):
+        if tool == "claude-code":
+            chat = Claude(cwd=cwd)
+            chat.user(f"prompt {n}")
+            chat.say(f"answer {n}", f"m{n}")
+            chat.write(directory / f"{n}-{chat.session_id}.jsonl")
+        else:
+            write_jsonl(directory / f"rollout-{n}.jsonl", codex_lines(f"019a0000-0000-7000-8000-00000000000{n}", cwd))
+
+
+@pytest.mark.parametrize("tool", ["claude-code", "codex"])
+@pytest.mark.parametrize("too_long", ["a name", "the whole path"])
+def test_a_working_directory_too_long_for_a_path_is_one_short_problem(cli, tmp_path: Path, tool: str, too_long: str) -> None:  # type: ignore[no-untyped-def]
+    long_cwd = str(tmp_path / ("n" * 300)) if too_long == "a name" else str(tmp_path) + "/dir" * 1100
+    fine = tmp_path / "fine"
+    (fine / ".git").mkdir(parents=True)
+    source = tmp_path / "source"
+    _sources(tool, source, [long_cwd, str(fine), long_cwd + "/sub"])
+    r = cli("import", "--from", tool, str(source), "--json")
+    assert r.code == 0, r.err[:500]
+    assert all(len(line) < len(str(source)) + 200 for line in r.err.splitlines()), r.err[:500]  # never the directory
+    report = orjson.loads(r.out)
+    assert (report["imported"], report["errors"]) == (3, 2)  # no session lost: the two go to the tool's project
+    assert sorted(s["project"] for s in report["sessions"]) == sorted([tool, tool, "fine"])
+    assert "working directory too long for a path" in r.err
 
 
 def test_project_option_collects_every_session(cli) -> None:  # type: ignore[no-untyped-def]

@@ -33,7 +33,7 @@ import os
 import stat
 from pathlib import Path
 
-from chit.files import FILE_MODE, make_dir
+from chit.files import FILE_MODE, make_dir, open_regular
 
 HEADER = b"chit-changes "
 ROTATE_AT = 1 << 20  # bytes; about 13,000 appends
@@ -106,10 +106,9 @@ def _real_dir(directory: Path) -> bool:
 def _open(path: Path) -> int:
     if not _real_dir(path.parent):
         raise OSError("the journals' directory is a link")
-    flags = os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
     for _ in range(8):
         try:
-            return os.open(path, flags)
+            return open_regular(path, os.O_WRONLY | os.O_APPEND)  # a FIFO there would block the appender
         except FileNotFoundError:
             _put_new(path, replace=False)
     raise OSError("the journal keeps disappearing")
@@ -168,7 +167,7 @@ def follow(path: Path, token: str | None, offset: int) -> Tail:
     try:
         if not _real_dir(path.parent):
             return Tail(None, 0, [], False)
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        fd = open_regular(path)
     except OSError:
         return Tail(None, 0, [], False)
     try:

@@ -15,7 +15,8 @@ A session file is JSON Lines. Line 1 is the header
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
@@ -37,14 +38,39 @@ class BadRecord(Exception):
 
 
 def encode(record: dict[str, Any]) -> bytes:
-    return orjson.dumps(record) + b"\n"
+    return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
 
 
 def encode_many(records: list[dict[str, Any]]) -> bytes:
-    return b"".join(orjson.dumps(r) + b"\n" for r in records)
+    # one record (an append) is its own buffer: a long message is never copied
+    return b"".join([orjson.dumps(r, option=orjson.OPT_APPEND_NEWLINE) for r in records])
 
 
-def _parse(line: bytes) -> dict[str, Any]:
+_BLANK = re.compile(rb"[ \t\n\r\x0b\x0c]*")  # what bytes.strip() removes
+
+
+def line_spans(data: bytes, start: int = 0) -> Iterator[tuple[int, int]]:
+    """(start, end) of each complete line of `data` from `start`, newline
+    excluded, blank lines included; a torn last line is not one. Nothing
+    is copied: a long message is decoded straight from `data`."""
+    end = data.rfind(b"\n") + 1
+    while start < end:
+        newline = data.index(b"\n", start)
+        yield start, newline
+        start = newline + 1
+
+
+def is_blank(data: bytes, start: int, end: int) -> bool:
+    return _BLANK.fullmatch(data, start, end) is not None
+
+
+def decode_event_in(data: bytes, start: int, end: int, version: int = FORMAT_VERSION) -> dict[str, Any]:
+    """`decode_event` of the line `data[start:end]`, without copying it."""
+    brackets = data.count(b"[", start, end) + data.count(b"{", start, end)
+    return _event(_parse(memoryview(data)[start:end], brackets), version)
+
+
+def _parse(line: bytes | memoryview, brackets: int | None = None) -> dict[str, Any]:
     try:
         value = orjson.loads(line)
     except orjson.JSONDecodeError as exc:
@@ -54,7 +80,9 @@ def _parse(line: bytes) -> dict[str, Any]:
         raise BadRecord("nested too deeply") from None
     if not isinstance(value, dict):
         raise BadRecord("not a JSON object")
-    if line.count(b"[") + line.count(b"{") > MAX_DEPTH and _too_deep(value):
+    if brackets is None and isinstance(line, bytes):
+        brackets = line.count(b"[") + line.count(b"{")
+    if (brackets or 0) > MAX_DEPTH and _too_deep(value):
         raise BadRecord("nested too deeply")
     return value
 
@@ -179,7 +207,10 @@ def decode_header(line: bytes) -> dict[str, Any]:
 
 def decode_event(line: bytes, version: int = FORMAT_VERSION) -> dict[str, Any]:
     """Decode one event line. Unknown event types pass through untouched."""
-    record = _parse(line)
+    return _event(_parse(line), version)
+
+
+def _event(record: dict[str, Any], version: int) -> dict[str, Any]:
     kind = record.get("type")
     if not isinstance(kind, str):
         raise BadRecord("missing type")

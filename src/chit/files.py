@@ -3,15 +3,18 @@ can be undone, atomic replace, whole writes, and OS refusals turned into
 one-line `StorageError`s.
 
 Invariants: files are created 0600 and directories 0700 whatever the
-umask; `write_atomic` leaves either the old file or the new one (temp file
-in the same directory, fsync, rename, fsync of the directory), and when it
-fails it leaves no temp file and no directory it created.
+umask; `open_regular` opens only regular files (never through a link,
+never blocking on a FIFO, never a directory, socket or device);
+`write_atomic` leaves either the old file or the new one (temp file in the
+same directory, fsync, rename, fsync of the directory), and when it fails
+it leaves no temp file and no directory it created.
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,6 +44,51 @@ def os_errors(action: str) -> Iterator[None]:
         reason = reasons.get(exc.errno or 0, exc.strerror or str(exc))
         where = f" ({exc.filename})" if exc.filename else ""
         raise StorageError(f"cannot {action}: {reason}{where}") from None
+
+
+class NotRegular(OSError):
+    """A FIFO, socket, directory or device where chit expects a regular file."""
+
+    def __init__(self, path: str | os.PathLike[str], mode: int) -> None:
+        super().__init__(errno.EINVAL, f"not a regular file ({kind_of(mode)})", os.fspath(path))
+
+
+def kind_of(mode: int) -> str:
+    """What a non-regular file is, in words (for one-line messages)."""
+    kinds = [
+        (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a directory"),
+        (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISLNK, "a symbolic link"),
+    ]
+    return next((name for test, name in kinds if test(mode)), "not a file")
+
+
+def open_regular(
+    path: str | os.PathLike[str], flags: int = os.O_RDONLY, dir_fd: int | None = None, follow_links: bool = False
+) -> int:
+    """Open a file that must be a regular one. Never follows a link (ELOOP)
+    unless `follow_links` (files outside the store, such as an import
+    source) and never blocks: opening a FIFO waits for its other end, so it
+    is opened with O_NONBLOCK and, like a socket (ENXIO), a directory
+    (EISDIR) or a device, refused with `NotRegular` after fstat."""
+    flags |= os.O_CLOEXEC | os.O_NONBLOCK | (0 if follow_links else os.O_NOFOLLOW)
+    try:
+        fd = os.open(path, flags, FILE_MODE, dir_fd=dir_fd)
+    except OSError as exc:
+        if exc.errno not in (errno.ENXIO, errno.EISDIR, errno.EOPNOTSUPP):
+            raise
+        st = os.stat(path, dir_fd=dir_fd, follow_symlinks=follow_links)
+        if stat.S_ISREG(st.st_mode):
+            raise
+        raise NotRegular(path, st.st_mode) from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegular(path, mode)
+        os.set_blocking(fd, True)  # nothing blocks on a regular file; keep later writes plain
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def make_dir(path: Path) -> list[Path]:

@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from chit import codec
+from chit.files import NotRegular, open_regular
 from chit.store import format_ts_ns
 
 if TYPE_CHECKING:
@@ -55,6 +56,8 @@ if TYPE_CHECKING:
     from chit.index_fold import SessionState
 
 WORDS_ABOVE = 2048  # longer texts are indexed as their set of distinct words
+_PIECE = 1 << 20  # characters folded at a time in a long text
+_SPACE = re.compile(r"\s")
 DRAIN_CHUNK = 2000  # messages whose text is added per step, in row id order
 OPEN_FILES = 64
 WITNESS_SPAN = 4096  # bytes at the start and before the offset that an append never changes
@@ -88,8 +91,16 @@ def ts_key(ts: str) -> int | None:
 
 def fts_body(content: str) -> str:
     """What the trigram index sees of a message."""
-    folded = content.casefold()
-    return "\n".join(set(folded.split())) if len(folded) > WORDS_ABOVE else folded
+    if len(content) <= WORDS_ABOVE:
+        return content.casefold()  # casefold never shrinks a text: a short one stays short
+    words: set[str] = set()
+    start = 0
+    while start < len(content):  # in pieces cut at whitespace: never the whole text folded and split at once
+        space = _SPACE.search(content, min(start + _PIECE, len(content)))
+        end = space.end() if space else len(content)
+        words.update(content[start:end].casefold().split())
+        start = end
+    return "\n".join(words)
 
 
 def allocate(index: Index, ts: str) -> int:
@@ -191,9 +202,9 @@ def read_file(index: Index, dfd: int, slug: str, trash: int, session_id: str) ->
 
     conn = index.conn
     try:
-        fd = os.open(f"{session_id}.jsonl", os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dfd)
+        fd = open_regular(f"{session_id}.jsonl", dir_fd=dfd)
     except OSError as exc:
-        if exc.errno in (errno.ENOENT, errno.ELOOP):
+        if exc.errno in (errno.ENOENT, errno.ELOOP) or isinstance(exc, NotRegular):
             forget(index, slug, trash, session_id)
             return
         raise
@@ -237,18 +248,15 @@ def read_file(index: Index, dfd: int, slug: str, trash: int, session_id: str) ->
             drop_messages(index, sid)
     stack = _Stack(index, sid, state.messages)
     version = state.version
-    while pos < end:
-        newline = data.index(b"\n", pos)
-        line = data[pos:newline]
-        if line.strip():
-            try:
-                event = codec.decode_event(line, version)
-            except codec.BadRecord:
-                pass
-            else:
-                stack.off, stack.len = start + pos, newline - pos
-                apply(state, event, stack)
-        pos = newline + 1
+    for pos, newline in codec.line_spans(data, pos):  # decoded in place: a long message is never copied
+        if codec.is_blank(data, pos, newline):
+            continue
+        try:
+            event = codec.decode_event_in(data, pos, newline, version)
+        except codec.BadRecord:
+            continue
+        stack.off, stack.len = start + pos, newline - pos
+        apply(state, event, stack)
     conn.execute(
         "UPDATE sessions SET size = ?, mtime_ns = ?, ino = ?, offset = ?, whole = ?, version = ?, project = ?,"
         " created_at = ?, updated_at = ?, key = ?, parent_id = ?, manual_title = ?, folded_title = ?,"
@@ -305,7 +313,7 @@ def _open_session(index: Index, sid: int) -> int:
     layout = index.layout
     path = layout.trash_file(where[0], where[2]) if where[1] else layout.session_file(where[0], where[2])
     try:
-        return os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        return open_regular(path)
     except OSError:
         return -1
 

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from chit.files import open_regular
 from chit.index import Index
 from chit.index_rows import doubt, read_record, ts_key
 from chit.model import Project, SearchHit, SessionSummary, derive_title
@@ -258,9 +259,7 @@ def _check(row: Sequence[Any], files: _Files, projects: dict[str, Project], fold
     if record is None or record.get("id") != mid:
         raise Stale(f"session {session_id[:8]} changed during the search", sid)
     content: str = record["content"]
-    if folded_query not in content.casefold():
-        return False
-    span = find_folded(content, folded_query)
+    span = find_folded(content, folded_query)  # folds a window at a time, never the whole text
     if span is None:
         return False
     hit = _hit(projects[slug], session_id, key, _title(manual, first), updated, turn, role, mid, ts, make_snippet(content, *span))
@@ -289,7 +288,7 @@ class _Files:
         fd = self.open.get(sid)
         if fd is None:
             try:
-                fd = os.open(self.index.layout.session_file(slug, session_id), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+                fd = open_regular(self.index.layout.session_file(slug, session_id))
             except OSError:
                 raise Stale(f"session {session_id[:8]} moved during the search", sid) from None
             if len(self.open) > 64:

@@ -8,6 +8,7 @@ and never changes once built. `as_dict()` gives the documented JSON fields
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -17,6 +18,7 @@ STATES: tuple[str, ...] = ("idle", "running", "error")
 SHORT_ID_LEN = 8
 UNTITLED = "new session"
 TITLE_MAX = 60
+_WORD = re.compile(r"\S+")  # what str.split() keeps
 
 
 def now() -> str:
@@ -28,11 +30,16 @@ def format_ts(moment: datetime) -> str:
 
 
 def parse_ts(text: str) -> datetime:
-    """Parse an RFC 3339 timestamp; a naive one is taken as UTC."""
+    """Parse an RFC 3339 timestamp into UTC; a naive one is taken as UTC.
+    Raises ValueError for anything else, including a time whose UTC form
+    falls outside years 1 to 9999 (`9999-12-31T23:59:59-05:00`)."""
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment
+        return moment.replace(tzinfo=timezone.utc)
+    try:
+        return moment.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError("timestamp out of range") from None
 
 
 def age(ts: str, reference: datetime | None = None) -> str:
@@ -53,10 +60,19 @@ def short_id(session_id: str) -> str:
 
 
 def derive_title(first_user_content: str | None) -> str:
-    """Title from the first user message: trimmed, one line, 60 chars + "…"."""
+    """Title from the first user message: trimmed, one line, 60 chars + "…".
+    Reads only as far as the title needs: a 100 MB message is not split."""
     if first_user_content is None:
         return UNTITLED
-    text = " ".join(first_user_content.split())
+    words: list[str] = []
+    length = -1
+    for word in _WORD.finditer(first_user_content):
+        start, end = word.span()
+        words.append(first_user_content[start : min(end, start + TITLE_MAX + 1)])
+        length += 1 + len(words[-1])
+        if length > TITLE_MAX:
+            break
+    text = " ".join(words)
     if not text:
         return UNTITLED
     if len(text) > TITLE_MAX:

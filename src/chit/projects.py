@@ -19,6 +19,7 @@ Invariants:
 from __future__ import annotations
 
 import importlib
+import os
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -27,6 +28,10 @@ from typing import Any
 from chit.errors import Ambiguous, InvalidInput, NotFound
 from chit.model import Project, now
 from chit.store import Store
+
+# POSIX's limits where the system has no other (Linux: 4096 and 255 bytes)
+_PATH_MAX = os.pathconf("/", "PC_PATH_MAX") if hasattr(os, "pathconf") else 4096
+_NAME_MAX = os.pathconf("/", "PC_NAME_MAX") if hasattr(os, "pathconf") else 255
 
 NAME_MAX = 100
 _SLUG_UNSAFE = re.compile(r"[^a-z0-9._-]+")
@@ -69,12 +74,27 @@ def sha256_hex(data: bytes) -> str:
 
 
 def find_root(cwd: Path) -> Path:
-    """The git work tree containing `cwd`, else `cwd` itself."""
+    """The git work tree containing `cwd`, else `cwd` itself. Never raises:
+    a directory that cannot be looked at (too long a name, no permission)
+    is no work tree."""
     cwd = cwd.absolute()
     for directory in (cwd, *cwd.parents):
-        if (directory / ".git").exists():
-            return directory
+        try:
+            os.stat(directory / ".git")
+        except (OSError, ValueError):
+            continue
+        return directory
     return cwd
+
+
+def usable_dir(path: str) -> bool:
+    """Whether `path` (a working directory another tool recorded) can name a
+    directory here: absolute, no NUL, each name and the whole within the
+    system's limits. Others are never used as a project's directory."""
+    if not os.path.isabs(path) or "\x00" in path:
+        return False
+    raw = path.encode("utf-8", "surrogateescape")
+    return len(raw) < _PATH_MAX and all(len(part) <= _NAME_MAX for part in raw.split(b"/"))
 
 
 def git_root_commit(directory: Path) -> str | None:

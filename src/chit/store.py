@@ -10,7 +10,9 @@ Invariants:
 - readers never trust a torn last line and never fail on a corrupt line;
   they set it aside as a `LogIssue`;
 - symlinks are never followed into or out of the store (O_NOFOLLOW on
-  files, `no_links` on the directories below the home);
+  files, `no_links` on the directories below the home), and a FIFO,
+  socket, directory or device where a file belongs is refused, never
+  opened in a way that could block (`files.open_regular`);
 - files are created 0600 and directories 0700 whatever the umask;
 - session ids are validated as UUIDs before they become path parts.
 """
@@ -35,6 +37,7 @@ from chit.errors import InvalidData, NotFound, ReadOnly
 from chit.files import DIR_MODE as DIR_MODE
 from chit.files import FILE_MODE as FILE_MODE
 from chit.files import cut_back, fsync_dir, write_all
+from chit.files import NotRegular, open_regular
 from chit.files import make_dir as make_dir
 from chit.files import os_errors as os_errors
 from chit.files import remove_dirs as remove_dirs
@@ -81,9 +84,11 @@ def same_file(a: Path, b: Path) -> bool:
 
 def _open_nofollow(path: Path, flags: int) -> int:
     try:
-        return os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC)
+        return open_regular(path, flags)
     except (FileNotFoundError, NotADirectoryError):
         raise NotFound(f"session file is gone: {path.name}") from None
+    except NotRegular as exc:
+        raise InvalidData(f"refusing to open {path}: {exc.strerror}") from None
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise InvalidData(f"refusing to follow a symbolic link: {path}") from None
@@ -91,19 +96,21 @@ def _open_nofollow(path: Path, flags: int) -> int:
 
 
 def parse_log(session_id: str, data: bytes, project_key: str, mtime_ns: int = 0) -> Log:
-    """Parse a whole session file. Never raises for bad content."""
-    lines = data.split(b"\n")
-    tail = lines.pop()  # b"" when the file ends with a newline
+    """Parse a whole session file. Never raises for bad content. Lines are
+    decoded in place (a long message is never copied before decoding)."""
+    spans = list(codec.line_spans(data))
+    torn = spans[-1][1] + 1 < len(data) if spans else bool(data)
     issues: list[LogIssue] = []
     header: dict[str, Any] | None = None
     start = 0
-    if lines:
+    if spans:
+        first = data[: spans[0][1]]
         try:
-            header = codec.decode_header(lines[0])
+            header = codec.decode_header(first)
             start = 1
         except codec.BadRecord as exc:
             try:
-                codec.decode_event(lines[0])
+                codec.decode_event(first)
             except codec.BadRecord:
                 issues.append(LogIssue(1, f"bad header: {exc.reason}"))
                 start = 1
@@ -124,15 +131,15 @@ def parse_log(session_id: str, data: bytes, project_key: str, mtime_ns: int = 0)
         header = {**header, "id": session_id}
     version = header["version"]
     events: list[dict[str, Any]] = []
-    for number, line in enumerate(lines[start:], start=start + 1):
-        if not line.strip():
+    for number, (begin, end) in enumerate(spans[start:], start=start + 1):
+        if codec.is_blank(data, begin, end):
             continue
         try:
-            events.append(codec.decode_event(line, version))
+            events.append(codec.decode_event_in(data, begin, end, version))
         except codec.BadRecord as exc:
             issues.append(LogIssue(number, exc.reason))
-    if tail:
-        issues.append(LogIssue(len(lines) + 1, "incomplete last line", torn=True))
+    if torn:
+        issues.append(LogIssue(len(spans) + 1, "incomplete last line", torn=True))
     return Log(session_id, header, events, issues, version > codec.FORMAT_VERSION, len(data), mtime_ns)
 
 

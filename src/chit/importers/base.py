@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import uuid
 from collections.abc import Callable, Iterator
@@ -35,6 +36,7 @@ from typing import Any
 
 import orjson
 
+from chit.files import open_regular
 from chit.model import Message, Tokens, format_ts, parse_ts
 
 #: Namespace of the UUID v5 ids of imported messages.
@@ -136,7 +138,7 @@ def ts_from_text(value: Any) -> str | None:
         return None
     try:
         return format_ts(parse_ts(value.strip()))
-    except (ValueError, OverflowError):
+    except ValueError:
         return None
 
 
@@ -243,7 +245,9 @@ def loads(data: bytes | str) -> Any:
 
 def read_bytes(path: Path, problems: list[Problem]) -> bytes | None:
     try:
-        return path.read_bytes()
+        fd = open_regular(path, follow_links=True)  # a FIFO put there meanwhile never blocks the import
+        with os.fdopen(fd, "rb") as handle:
+            return handle.read()
     except OSError as exc:
         problems.append(Problem(str(path), None, f"cannot read the file: {exc.strerror or exc}"))
         return None

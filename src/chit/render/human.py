@@ -237,16 +237,63 @@ def transcript(session: Session, project_name: str, pager: bool, console: Consol
             parts.append(Rule(Text(label, style="bold"), align="left", style="dim"))
         who = message.role + (f" · {message.model}" if message.model else "")
         parts.append(Text(visible(who), style=_ROLE_STYLE.get(message.role, "")))
-        parts.extend(message_body(message.content, markdown=message.role == "assistant"))
+        if len(message.content) > LARGE:
+            parts.append(_Plain(message.content))
+        else:
+            parts.extend(message_body(message.content, markdown=message.role == "assistant"))
     if not session.messages:
         parts.append(Text("(no messages yet)", style="dim"))
     if session.changes:
         parts.append(Text(_hidden_note(session), style="dim"))
     console = console or out()
-    if pager and console.is_terminal:
-        page(console, Group(*parts))
+    plain = sum(len(p.content) for p in parts if isinstance(p, _Plain))
+    if pager and console.is_terminal and plain <= PAGED_MAX:
+        page(console, Group(*(q for p in parts for q in (p.texts() if isinstance(p, _Plain) else [p]))))
     else:
-        console.print(Group(*parts))
+        _print_parts(console, parts)
+
+
+#: Past this many characters of long messages, a transcript is printed
+#: without the pager (which would hold all of it laid out at once).
+PAGED_MAX = 2_000_000
+
+
+class _Plain:
+    """A long message: written as it is, a piece at a time (bounded memory
+    and linear time), never laid out by rich."""
+
+    def __init__(self, content: str) -> None:
+        self.content = content
+
+    def texts(self) -> list[Text]:
+        return [Text(visible(piece)) for piece in _pieces(self.content)]
+
+    def write(self, console: Console) -> None:
+        start = 0
+        while start < len(self.content):
+            end = start + PIECE * 64
+            if self.content[end - 1 : end] == "\r":  # never split a CR LF pair
+                end += 1
+            console.file.write(visible(self.content[start:end]))
+            start = end
+        if not self.content.endswith("\n"):
+            console.file.write("\n")
+
+
+def _print_parts(console: Console, parts: list[Any]) -> None:
+    """Print the parts in order: runs of renderables through rich, long
+    messages straight to the console's file."""
+    run: list[Any] = []
+    for part in parts:
+        if isinstance(part, _Plain):
+            console.print(Group(*run))
+            run = []
+            console.file.flush()
+            part.write(console)
+        else:
+            run.append(part)
+    if run:
+        console.print(Group(*run))
 
 
 def _hidden_note(session: Session) -> str:

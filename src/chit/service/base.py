@@ -8,6 +8,7 @@ before anything touches the disk.
 from __future__ import annotations
 
 import os
+import re
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path
@@ -45,10 +46,11 @@ def clean_line(value: str, what: str, limit: int = TEXT_MAX, allow_empty: bool =
     return text
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")  # what UTF-8 cannot encode
+
+
 def check_encodable(text: str, what: str) -> None:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
+    if _SURROGATE.search(text) is not None:  # not text.encode(): no copy of a long message
         raise InvalidInput(f"{what} is not valid Unicode (lone surrogate)") from None
 
 

@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from chit.files import kind_of
 from chit.fold import fold
 from chit.model import Project, now
 from chit.service.index_audit import IndexAudit
@@ -71,11 +72,30 @@ class DoctorOps(LifecycleOps):
             for session_id in sorted(set(self.store.session_ids(slug)) & set(self.store.session_ids(slug, trash=True))):
                 self._check_twice(project, session_id, repair, report)
             self._check_temps(self.layout.project_dir(slug), repair, report)
+            self._check_not_regular(self._expected_files(slug), report)
         for slug in self.store.trash_slugs():
             self._check_directory(self.project_by_slug(slug), True, repair, report, audit)
         audit.finish()
         self._check_temps(self.layout.changes, repair, report)
+        self._check_not_regular([self.layout.import_cache_file], report)
         return report
+
+    def _expected_files(self, slug: str) -> list[Path]:
+        """The files of a project chit reads besides its sessions."""
+        layout = self.layout
+        return [layout.project_file(slug), layout.current_file(slug), layout.changes_file(slug), layout.changes_file(slug, True)]
+
+    def _check_not_regular(self, paths: list[Path], report: DoctorReport) -> None:
+        """A FIFO, socket, directory or device where chit expects a file: it
+        is never opened (it could block), only reported; --repair leaves it,
+        since only its owner knows what it is for."""
+        for path in paths:
+            try:
+                mode = os.lstat(path).st_mode
+            except OSError:
+                continue
+            if not stat.S_ISREG(mode) and not stat.S_ISLNK(mode):
+                self._found(report, path, f"not a regular file ({kind_of(mode)}); chit ignores it")
 
     def _found(self, report: DoctorReport, path: Any, problem: str, repaired: bool = False, line: int | None = None) -> None:
         from chit.service.results import Finding
@@ -147,6 +167,9 @@ class DoctorOps(LifecycleOps):
             if repair:
                 os.unlink(path)
             self._found(report, path, LINKED, repair)
+            return
+        if entry.name.endswith(".jsonl") and not entry.is_file(follow_symlinks=False):
+            self._check_not_regular([Path(path)], report)
             return
         if entry.name.endswith(".tmp"):
             # left by a writer that died, once the lock it wrote under is free

@@ -40,7 +40,7 @@ from chit import codec
 from chit.errors import ChitError, Conflict, InvalidInput, Locked, NotFound, ReadOnly
 from chit.fold import message_to_record
 from chit.model import Message, Project, derive_title, now
-from chit.projects import slug_for, validate_name
+from chit.projects import slug_for, usable_dir, validate_name
 from chit.service.base import check_metadata, clean_line
 from chit.service.sessions import KEY_MAX, SessionOps, make_message
 from chit.store import Log
@@ -125,7 +125,8 @@ class ImportOps(SessionOps):
         try:
             batch = unit.load()
         except (ValueError, TypeError, KeyError, AttributeError, IndexError, RecursionError, OSError) as exc:
-            report.problems.append(importer_base.Problem(unit.label, None, f"cannot read: {type(exc).__name__}: {exc}"))
+            reason = f"cannot read: {type(exc).__name__}: {str(exc)[:200]}"  # one short line, whatever the error holds
+            report.problems.append(importer_base.Problem(unit.label, None, reason))
             return None
         report.problems.extend(batch.problems)
         for _, reason in batch.skipped:
@@ -306,9 +307,11 @@ class ImportOps(SessionOps):
     def _import_scope(self, source: importer_base.SourceSession, run: _Run) -> Project:
         if run.override is not None:
             wanted = f"-p {run.override}"
-        elif source.cwd and os.path.isabs(source.cwd) and "\x00" not in source.cwd:
+        elif source.cwd and usable_dir(source.cwd):
             wanted = f"dir {source.cwd}"
         else:
+            if source.cwd and os.path.isabs(source.cwd):
+                self._unusable_cwd(source, run)
             wanted = f"name {source.project or source.source}"
         scope = run.scopes.get(wanted)
         if scope is None:
@@ -321,6 +324,17 @@ class ImportOps(SessionOps):
                 scope = self._project_named(value)
             run.scopes[wanted] = scope
         return scope
+
+    def _unusable_cwd(self, source: importer_base.SourceSession, run: _Run) -> None:
+        """A recorded working directory no path here can name (longer than
+        the system allows): the session goes to the tool's project, and the
+        file is reported (in a short line: never the whole directory)."""
+        from chit.importers import base as importer_base
+
+        cwd = source.cwd or ""
+        where = str(source.metadata.get("path") or source.source)
+        reason = f"working directory too long for a path ({len(cwd)} characters); put in project {source.project or source.source!r}"
+        run.report.problems.append(importer_base.Problem(where, None, reason))
 
     def _project_named(self, name: str) -> Project:
         """The name-only project `name` (never a directory's that shares it)."""

@@ -11,12 +11,30 @@ from __future__ import annotations
 SNIPPET_WIDTH = 120
 SNIPPET_LEAD = 30
 _NEWLINES_TO_SPACES = {ord("\n"): " ", ord("\r"): " "}
+WINDOW = 1 << 16
 
 
 def find_folded(text: str, folded_query: str) -> tuple[int, int] | None:
-    """(start, end) of the first casefold match of `folded_query` in `text`."""
+    """(start, end) of the first casefold match of `folded_query` in `text`.
+
+    A long text is searched in windows of `WINDOW` characters, overlapping
+    by the query's length less one (a character folds to one or more, so a
+    match spans at most that many): memory stays bounded whatever the size
+    of the text, and positions are mapped only in the window that matched."""
     if not folded_query:
         return None
+    reach = len(folded_query) - 1
+    for start in range(0, max(len(text), 1), WINDOW):
+        window = text[start : start + WINDOW + reach]
+        if folded_query not in window.casefold():
+            continue
+        span = _find_in(window, folded_query)
+        if span is not None:
+            return span[0] + start, span[1] + start
+    return None
+
+
+def _find_in(text: str, folded_query: str) -> tuple[int, int] | None:
     if text.isascii() and folded_query.isascii():
         pos = text.lower().find(folded_query)
         return None if pos < 0 else (pos, pos + len(folded_query))

@@ -1,0 +1,96 @@
+"""One very long message: every command that reads it stays within a small
+multiple of its size (3× plus 50 MB) and `show` prints it in seconds.
+
+Each command runs as a real `chit` process under a small Python wrapper
+that reports the peak resident size of its child (getrusage of
+RUSAGE_CHILDREN is a maximum over all children, so each measurement gets a
+fresh wrapper). The default run uses a 20 MB message; `CHIT_LONG=1` adds
+100 MB (350 MB at most for ls, search and show, show within 5 s).
+
+The text is words, some with accented Latin letters, so it is 1 byte a
+character in Python. (Letters past U+00FF make Python hold 2 bytes a
+character, 4 past U+FFFF: docs/reliability.md gives those figures.)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from chit.api import Chit
+from chit.model import derive_title
+
+MB = 1 << 20
+WORDS = ["alpha", "beta", "gamma", "Straße", "naïve", "façade", "smörgåsbord", "code()", "x=1;", "the", "of",
+         "and", "résumé", "ünïcödé", "Ølæg", "«quoted»", "über", "señor", "\"quoted\"", "tab\there", "back\\slash"]
+MEASURE = """
+import resource, subprocess, sys, time
+started = time.monotonic()
+done = subprocess.run(sys.argv[1:], stdin=sys.stdin, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+print(done.returncode, time.monotonic() - started, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024)
+sys.stderr.buffer.write(done.stderr)
+"""
+
+
+def text_of(size: int) -> str:
+    """About `size` bytes of UTF-8 text: lines of random words."""
+    rng = random.Random(size)
+    lines = []
+    total = 0
+    while total < size:
+        line = " ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 18)))
+        lines.append(line)
+        total += len(line.encode()) + 1
+    return "\n".join(lines)
+
+
+def measure(args: list[str], cwd: Path, stdin: bytes = b"") -> tuple[float, int]:
+    """(seconds, peak RSS in bytes) of one `chit` command in a fresh process."""
+    env = {k: v for k, v in os.environ.items() if k != "CHIT_DEBUG"}
+    proc = subprocess.run([sys.executable, "-c", MEASURE, sys.executable, "-m", "chit", *args], cwd=cwd, env=env,
+                          input=stdin, capture_output=True, timeout=300)
+    code, seconds, peak = proc.stdout.decode().split()
+    assert code == "0", (args, proc.stderr[-500:].decode("utf-8", "replace"))
+    return float(seconds), int(peak)
+
+
+def check(api: Chit, home: Path, workdir: Path, size: int) -> dict[str, tuple[float, int]]:
+    session = api.create(title=None, messages=[])
+    figures = {"append": measure(["append", session.id, "-"], workdir, text_of(size).encode())}
+    for name in os.listdir(home):
+        if name.startswith("index"):
+            os.unlink(home / name)  # ls builds the index from the file, search its text
+    for name, args in (("ls", ["ls"]), ("search", ["search", "señor"]), ("show", ["show", session.id, "--no-pager"])):
+        figures[name] = measure(args, workdir)
+    assert len(api.get(session.id).messages[0].content.encode()) >= size
+    print(json.dumps({k: (round(s, 2), p // MB) for k, (s, p) in figures.items()}))
+    limit = 3 * size + 50 * MB
+    for name, (seconds, peak) in figures.items():
+        assert peak <= limit, f"{name}: {peak // MB} MB for a {size // MB} MB message (limit {limit // MB} MB)"
+    assert figures["show"][0] <= 5, figures["show"]
+    return figures
+
+
+def test_a_20_mb_message_keeps_memory_within_3x(api: Chit, home: Path, workdir: Path) -> None:
+    check(api, home, workdir, 20 * MB)
+
+
+@pytest.mark.skipif(not os.environ.get("CHIT_LONG"), reason="100 MB: set CHIT_LONG=1")
+def test_a_100_mb_message_keeps_memory_within_3x(api: Chit, home: Path, workdir: Path) -> None:
+    check(api, home, workdir, 100 * MB)
+
+
+def test_the_title_of_a_long_message_reads_only_its_start() -> None:
+    body = "  \n " + "word " * 10_000_000  # 50 MB: splitting it all takes a second and a GB
+    started = time.perf_counter()
+    title = derive_title(body)
+    assert time.perf_counter() - started < 0.05
+    assert title == ("word " * 12).strip() + "…"
+    assert derive_title(" " * 10_000_000 + "late") == "late" and derive_title("x" * 10_000_000) == "x" * 60 + "…"

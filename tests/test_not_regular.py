@@ -1,0 +1,117 @@
+"""A FIFO, socket or directory where chit expects a regular file (a session
+log, a change journal, current.json, project.json, the import cache) is
+refused like a planted link: no command blocks on it, none fails with a
+traceback, and `doctor` names it and goes on with the rest of the store.
+
+Every command runs as a real `chit` process with a timeout: a hang fails."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from chit.api import Chit
+from importer_sources import fixture
+
+TIMEOUT = 10
+LOCATIONS = ["session log", "journal", "current.json", "project.json", "import cache"]
+KINDS = ["fifo", "socket", "directory"]
+
+
+def make_special(path: Path, kind: str) -> None:
+    if path.exists():
+        path.unlink()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "directory":
+        path.mkdir()
+    else:
+        with tempfile.TemporaryDirectory() as short, socket.socket(socket.AF_UNIX) as sock:
+            sock.bind(os.path.join(short, "s"))  # a socket's path is short; the node then moves into place
+            os.rename(os.path.join(short, "s"), path)
+
+
+def chit(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ}
+    env.pop("CHIT_DEBUG", None)
+    try:
+        return subprocess.run([sys.executable, "-m", "chit", *args], cwd=cwd, env=env, capture_output=True, text=True,
+                              stdin=subprocess.DEVNULL, timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"`chit {' '.join(args)}` hung")
+
+
+def plant(api: Chit, home: Path, where: str, kind: str) -> tuple[str, Path]:
+    session = api.create(title="kept", messages=[{"role": "user", "content": "hello"}])
+    api.append(session.id, "user", "second")
+    slug = api.project().slug
+    path = {
+        "session log": api.layout.session_file(slug, session.id),
+        "journal": api.layout.changes_file(slug),
+        "current.json": api.layout.current_file(slug),
+        "project.json": api.layout.project_file(slug),
+        "import cache": api.layout.import_cache_file,
+    }[where]
+    make_special(path, kind)
+    return session.id, path
+
+
+def one_line_error(result: subprocess.CompletedProcess[str]) -> None:
+    assert "internal error" not in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) <= 1, result.stderr
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("where", LOCATIONS)
+def test_no_command_blocks_on_a_special_file(api: Chit, home: Path, workdir: Path, where: str, kind: str) -> None:
+    session_id, path = plant(api, home, where, kind)
+    rel = str(path.relative_to(home))
+
+    doctor = chit(["doctor"], workdir)
+    one_line_error(doctor)
+    assert doctor.returncode == 5 and f"{rel}: not a regular file" in doctor.stdout, doctor
+
+    for args in (["ls"], ["projects"], ["import", "--from", "codex", str(fixture("codex"))]):
+        result = chit(args, workdir)
+        one_line_error(result)
+        assert result.returncode == 0, (args, result)
+
+    appended = chit(["append", "third"], workdir)
+    one_line_error(appended)
+    if where in ("session log", "current.json"):
+        assert appended.returncode == 3  # the session (or which one is current) is not there to use
+    else:
+        assert appended.returncode == 0, appended
+        assert [m.content for m in api.get(session_id).messages] == ["hello", "second", "third"]
+    if where != "session log":  # named, the session takes the append whatever is beside it
+        named = chit(["append", session_id, "fourth"], workdir)
+        assert named.returncode == 0, named
+        assert api.get(session_id).messages[-1].content == "fourth"
+
+
+def test_an_explicit_session_whose_log_is_a_fifo_is_refused_in_one_line(api: Chit, home: Path, workdir: Path) -> None:
+    session_id, _ = plant(api, home, "session log", "fifo")
+    for args in (["show", session_id], ["append", session_id, "x"]):
+        result = chit(args, workdir)
+        one_line_error(result)
+        assert result.returncode == 3, (args, result)  # not listed: like a missing file
+
+
+def test_doctor_goes_on_past_a_fifo_session(api: Chit, home: Path, workdir: Path) -> None:
+    _, path = plant(api, home, "session log", "fifo")
+    other = api.create(title="other", messages=[{"role": "user", "content": "x"}])
+    other_path = api.layout.session_file(api.project().slug, other.id)
+    with open(other_path, "ab") as handle:
+        handle.write(b"{torn")
+    result = chit(["doctor", "--repair"], workdir)
+    one_line_error(result)
+    assert f"{path.relative_to(home)}: not a regular file (a FIFO)" in result.stdout
+    assert f"{other_path.relative_to(home)}:" in result.stdout  # the torn line further on is still found
+    assert path.exists() and not path.is_file()  # left to its owner
