@@ -37,9 +37,13 @@ def register(app: typer.Typer) -> None:
         def human() -> None:
             from chit.render import human
 
-            human.projects(rows)
-            if hidden:
-                human.note(f"{hidden} empty project{'' if hidden == 1 else 's'} not shown (`chit projects --all` lists them)")
+            empty = f"{hidden} empty project{'' if hidden == 1 else 's'}"
+            if rows:
+                human.projects(rows)
+                if hidden:
+                    human.note(f"{empty} not shown (`chit projects --all` lists them)")
+            else:
+                human.note(f"no projects with sessions; `chit projects --all` lists {empty}" if hidden else "no projects yet")
 
         cli.results(({**p.as_dict(), "sessions": n} for p, n in rows), human)
 
