@@ -256,7 +256,7 @@ def _assert_moved_whole(home: Path, new_dir: Path, ids: set[str]) -> None:
     assert sorted(os.listdir(home / "projects")) == [chit.project().slug]
     assert sorted(os.listdir(home / "trash")) in ([], [chit.project().slug])
     # a kill inside an atomic write of project.json leaves its temp file,
-    # which doctor --repair removes once it is a minute old
+    # which doctor --repair removes (tests/test_temp_files.py)
     findings = [f for f in chit.doctor().findings if f.problem != "leftover temporary file"]
     assert findings == [], [(f.path, f.problem) for f in findings]
 

@@ -33,7 +33,7 @@ import os
 import stat
 from pathlib import Path
 
-from chit.files import FILE_MODE, make_dir, open_regular
+from chit.files import create_temp, make_dir, open_regular
 
 HEADER = b"chit-changes "
 ROTATE_AT = 1 << 20  # bytes; about 13,000 appends
@@ -118,13 +118,9 @@ def _put_new(path: Path, replace: bool) -> None:
     """Put a fresh journal (header only) at `path`: over the old one with
     `replace`, else only where there is none."""
     make_dir(path.parent)
-    tmp = path.with_name(f".{path.name}.{os.urandom(6).hex()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
+    tmp, fd = create_temp(path)
     try:
         os.write(fd, HEADER + os.urandom(8).hex().encode() + b"\n")
-    finally:
-        os.close(fd)
-    try:
         if replace:
             os.replace(tmp, path)
         else:
@@ -134,6 +130,7 @@ def _put_new(path: Path, replace: bool) -> None:
                 pass
     finally:
         tmp.unlink(missing_ok=True)
+        os.close(fd)
 
 
 def _same_file(fd: int, path: Path) -> bool:

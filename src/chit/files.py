@@ -7,13 +7,17 @@ umask; `open_regular` opens only regular files (never through a link,
 never blocking on a FIFO, never a directory, socket or device);
 `write_atomic` leaves either the old file or the new one (temp file in the
 same directory, fsync, rename, fsync of the directory), and when it fails
-it leaves no temp file and no directory it created.
+it leaves no temp file and no directory it created. A temp file is
+flock'ed by its writer from its creation until after its rename, so a temp
+file whose lock is free was left by a writer that died (`temp_writer_gone`).
 """
 
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
+import time
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -138,24 +142,56 @@ def write_atomic(path: Path, data: bytes, durable: bool = True) -> None:
         raise
 
 
-def _replace(path: Path, data: bytes, durable: bool) -> None:
+def create_temp(path: Path) -> tuple[Path, int]:
+    """A new temp file beside `path` (`.<name>.<hex>.tmp`), open for writing
+    and flock'ed: keep the descriptor open until the file is renamed."""
     tmp = path.parent / f".{path.name}.{os.urandom(6).hex()}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return tmp, fd
+
+
+#: A temp file younger than this is never taken for a dead writer's: it may
+#: be between its creation and its writer's flock.
+TEMP_GRACE = 2.0
+
+
+def temp_writer_gone(path: Path) -> bool:
+    """Whether the writer of temp file `path` is dead: nobody holds its
+    lock, it is older than TEMP_GRACE, and it is still the file at `path`."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        held = os.fstat(fd)
+        if not stat.S_ISREG(held.st_mode) or time.time() - held.st_mtime < TEMP_GRACE:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        now = os.stat(path, follow_symlinks=False)
+        return (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def _replace(path: Path, data: bytes, durable: bool) -> None:
+    tmp, fd = create_temp(path)
     try:
         os.fchmod(fd, FILE_MODE)
         write_all(fd, data)
         if durable:
             os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        tmp.unlink(missing_ok=True)
-        raise
-    os.close(fd)
-    try:
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    finally:
+        os.close(fd)  # the lock goes with it, after the rename
     if durable:
         fsync_dir(path.parent)
 

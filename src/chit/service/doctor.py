@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from chit.files import kind_of
+from chit.files import kind_of, temp_writer_gone
 from chit.fold import fold
 from chit.model import Project, now
 from chit.service.index_audit import IndexAudit
@@ -129,16 +129,15 @@ class DoctorOps(LifecycleOps):
 
     def _check_temps(self, directory: Path, repair: bool, report: DoctorReport) -> None:
         """Temporary files beside project.json and current.json, or of the
-        change journals, left by a writer that died. No lock tells whether
-        their writer still lives, so --repair removes them once they are
-        over a minute old."""
+        change journals, left by a writer that died: their writer's lock on
+        them is free (files.temp_writer_gone), so --repair removes them."""
         try:
             entries = sorted(os.scandir(directory), key=lambda e: e.name)
         except OSError:
             return
         for entry in entries:
             if entry.name.startswith(".") and entry.name.endswith(".tmp") and entry.is_file(follow_symlinks=False):
-                stale = repair and time.time() - entry.stat(follow_symlinks=False).st_mtime > 60
+                stale = repair and temp_writer_gone(Path(entry.path))
                 if stale:
                     Path(entry.path).unlink(missing_ok=True)
                 self._found(report, entry.path, "leftover temporary file", stale)
