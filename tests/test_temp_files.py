@@ -57,3 +57,29 @@ def test_a_young_temp_file_is_left_to_its_writer(api: Chit, home: Path) -> None:
     _age(tmp, 10)
     assert [f.repaired for f in api.doctor(repair=True).findings] == [True]
     assert not tmp.exists()
+
+
+def test_a_project_directory_left_with_only_its_plumbing_is_removed(api: Chit, home: Path) -> None:
+    """A move cut short after the record went, or a lock taken on the
+    removed project, leaves a directory holding only a lock, current.json,
+    an empty sessions/ or temp files: doctor --repair removes it once it is
+    not new; anything else in it keeps it (and is reported)."""
+    api.create(title="kept")
+    leftover = home / "projects" / "gone-0123456789"
+    (leftover / "sessions").mkdir(parents=True)
+    for name in (".lock", "current.json", ".project.json.0123456789ab.tmp"):
+        (leftover / name).write_bytes(b"")
+    assert [(f.problem, f.repaired) for f in api.doctor(repair=True).findings] == [
+        ("empty project directory (left by an interrupted move)", False)
+    ]  # too young: it may be a project being created
+    _age(leftover, 10)
+    assert [(f.problem, f.repaired) for f in api.doctor(repair=True).findings] == [
+        ("empty project directory (left by an interrupted move)", True)
+    ]
+    assert not leftover.exists() and api.doctor().findings == []
+
+    (leftover / "sessions").mkdir(parents=True)
+    (leftover / "notes.txt").write_text("mine")
+    _age(leftover, 10)
+    assert [f.problem for f in api.doctor(repair=True).findings] == ["missing or unreadable project.json"]
+    assert (leftover / "notes.txt").read_text() == "mine"

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from chit.files import kind_of, temp_writer_gone
+from chit.files import TEMP_GRACE, kind_of, temp_writer_gone
 from chit.fold import fold
 from chit.model import Project, now
 from chit.service.index_audit import IndexAudit
@@ -45,6 +45,27 @@ def last_move(events: list[dict[str, Any]]) -> str | None:
         if event["type"] in ("trash", "restore"):
             return str(event["type"])
     return None
+
+
+#: What a project directory holds besides its record and sessions: its lock,
+#: which session is current, and the temp files of atomic writes.
+_PLUMBING = (".lock", "current.json")
+
+
+def _plumbing_only(directory: Path) -> list[Path] | None:
+    """The files of a project directory, when they are only plumbing (and
+    an empty sessions/): what a move or removal cut short leaves, or what a
+    lock taken on the removed project made again. None when it holds more."""
+    found = []
+    for entry in os.scandir(directory):
+        path = Path(entry.path)
+        if entry.is_dir(follow_symlinks=False) and entry.name == "sessions" and not any(os.scandir(path)):
+            found.append(path)
+        elif entry.is_file(follow_symlinks=False) and (entry.name in _PLUMBING or entry.name.endswith(".tmp")):
+            found.append(path)
+        else:
+            return None
+    return found
 
 
 class DoctorOps(LifecycleOps):
@@ -106,8 +127,13 @@ class DoctorOps(LifecycleOps):
         """A project directory without a readable project.json; whether to
         go on checking it (not when it was only left empty by a move)."""
         directory = self.layout.project_dir(slug)
-        if not any(os.scandir(directory)):
+        leftovers = _plumbing_only(directory)
+        if leftovers is not None:
+            # a project being created looks the same for a moment: leave a young one
+            repair = repair and time.time() - os.stat(directory).st_mtime > TEMP_GRACE
             if repair:
+                for path in leftovers:
+                    path.rmdir() if path.is_dir() else path.unlink(missing_ok=True)
                 directory.rmdir()
             self._found(report, directory, "empty project directory (left by an interrupted move)", repair)
             return False
