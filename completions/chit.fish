@@ -49,7 +49,7 @@ function __chit_spec --description 'what the chit command at path $argv[1] takes
         case 'export'
             set -g __chit_subs
             set -g __chit_cmds
-            set -g __chit_opts '--format	json, jsonl, md, html or txt; json is a snapshot `chit import` takes back.' '-f	json, jsonl, md, html or txt; json is a snapshot `chit import` takes back.' '--output	Write to the file PATH instead of stdout (with --all: into the directory PATH).' '-o	Write to the file PATH instead of stdout (with --all: into the directory PATH).' '--all	Export every session (of every project, or of -p\'s) into -o\'s directory, one file each.' '-a	Export every session (of every project, or of -p\'s) into -o\'s directory, one file each.' '--force	Overwrite files that exist.' '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_opts '--format	The format: json, jsonl, md, html or txt; json is a snapshot `chit import` takes back.' '-f	The format: json, jsonl, md, html or txt; json is a snapshot `chit import` takes back.' '--output	Write to the file PATH instead of stdout (with --all: into the directory PATH).' '-o	Write to the file PATH instead of stdout (with --all: into the directory PATH).' '--all	Export every session (of every project, or of -p\'s) into -o\'s directory, one file each.' '-a	Export every session (of every project, or of -p\'s) into -o\'s directory, one file each.' '--force	Overwrite files that exist.' '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
             set -g __chit_vals '--format:format' '-f:format' '--output:file' '-o:file' '--project:project' '-p:project'
             set -g __chit_args 'ref'
         case 'fork'
@@ -61,7 +61,7 @@ function __chit_spec --description 'what the chit command at path $argv[1] takes
         case 'gc'
             set -g __chit_subs
             set -g __chit_cmds
-            set -g __chit_opts '--older-than	Trash sessions idle for longer than AGE (e.g. 90d).' '--dry-run	Only show what would be trashed.' '--all	Every project, not just the current one.' '-a	Every project, not just the current one.' '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_opts '--older-than	Trash sessions idle for longer than AGE (e.g. 90d).' '--dry-run	Only show what would be trashed.' '--all	Include every project, not just the current one.' '-a	Include every project, not just the current one.' '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
             set -g __chit_vals '--older-than:-' '--project:project' '-p:project'
             set -g __chit_args
         case 'import'
@@ -79,7 +79,7 @@ function __chit_spec --description 'what the chit command at path $argv[1] takes
         case 'ls'
             set -g __chit_subs
             set -g __chit_cmds
-            set -g __chit_opts '--all	Every project, not just the current one.' '-a	Every project, not just the current one.' '--limit	Show at most N sessions (0: all; default: the config\'s limit, 50).' '-n	Show at most N sessions (0: all; default: the config\'s limit, 50).' '--tag	Only sessions with this tag.' '-t	Only sessions with this tag.' '--state	Only sessions in this state: idle, running or error.' '--quiet	Print full ids only, one per line.' '-q	Print full ids only, one per line.' '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--jsonl	Print one JSON object per line (JSON Lines), as each is found.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_opts '--all	Include every project, not just the current one.' '-a	Include every project, not just the current one.' '--limit	Show at most N sessions (0: all; default: the config\'s limit, 50).' '-n	Show at most N sessions (0: all; default: the config\'s limit, 50).' '--tag	Only sessions with this tag.' '-t	Only sessions with this tag.' '--state	Only sessions in this state: idle, running or error.' '--quiet	Print full ids only, one per line.' '-q	Print full ids only, one per line.' '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--jsonl	Print one JSON object per line (JSON Lines), as each is found.' '--help	Show the help and exit.' '-h	Show the help and exit.'
             set -g __chit_vals '--limit:-' '-n:-' '--tag:tag' '-t:tag' '--state:state' '--project:project' '-p:project'
             set -g __chit_args
         case 'new'
@@ -151,7 +151,7 @@ function __chit_spec --description 'what the chit command at path $argv[1] takes
         case 'search'
             set -g __chit_subs
             set -g __chit_cmds
-            set -g __chit_opts '--limit	At most N hits (0: all).' '-n	At most N hits (0: all).' '--role	Only messages with this role: system, user, assistant or tool.' '-r	Only messages with this role: system, user, assistant or tool.' '--tag	Only sessions with this tag.' '-t	Only sessions with this tag.' '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--jsonl	Print one JSON object per line (JSON Lines), as each is found.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_opts '--limit	Show at most N hits (0: all).' '-n	Show at most N hits (0: all).' '--role	Only messages with this role: system, user, assistant or tool.' '-r	Only messages with this role: system, user, assistant or tool.' '--tag	Only sessions with this tag.' '-t	Only sessions with this tag.' '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--jsonl	Print one JSON object per line (JSON Lines), as each is found.' '--help	Show the help and exit.' '-h	Show the help and exit.'
             set -g __chit_vals '--limit:-' '-n:-' '--role:role' '-r:role' '--tag:tag' '-t:tag' '--project:project' '-p:project'
             set -g __chit_args '-'
         case 'show'
@@ -175,7 +175,7 @@ function __chit_spec --description 'what the chit command at path $argv[1] takes
         case 'trash'
             set -g __chit_subs
             set -g __chit_cmds
-            set -g __chit_opts '--all	Every project, not just the current one.' '-a	Every project, not just the current one.' '--empty	Delete trashed sessions for good.' '--older-than	With --empty: only those trashed more than AGE ago (e.g. 30d).' '--yes	Do not ask before --empty.' '-y	Do not ask before --empty.' '--dry-run	With --empty: show what would go.' '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--jsonl	Print one JSON object per line (JSON Lines), as each is found.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_opts '--all	Include every project, not just the current one.' '-a	Include every project, not just the current one.' '--empty	Delete trashed sessions for good.' '--older-than	With --empty: only those trashed more than AGE ago (e.g. 30d).' '--yes	Do not ask before --empty.' '-y	Do not ask before --empty.' '--dry-run	With --empty: show what would go.' '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--jsonl	Print one JSON object per line (JSON Lines), as each is found.' '--help	Show the help and exit.' '-h	Show the help and exit.'
             set -g __chit_vals '--older-than:-' '--project:project' '-p:project'
             set -g __chit_args
         case 'undo'

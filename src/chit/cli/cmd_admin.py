@@ -38,7 +38,7 @@ def register(app: typer.Typer) -> None:
     @app.command("rm", rich_help_panel="Keep the store")
     def rm(
         ctx: typer.Context,
-        refs: Annotated[list[str], typer.Argument(metavar="REF...", help="Sessions to move to the trash.")],
+        refs: Annotated[list[str], typer.Argument(metavar="REF...", help="The sessions to move to the trash.")],
         project: ProjectOpt = None,
         json: JsonFlag = False,
     ) -> None:

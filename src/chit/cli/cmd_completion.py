@@ -16,7 +16,7 @@ def register(app: typer.Typer) -> None:
     @app.command("completion", rich_help_panel="Keep the store")
     def completion(
         ctx: typer.Context,
-        shell: Annotated[str, typer.Argument(metavar="SHELL", help="bash, zsh or fish.")],
+        shell: Annotated[str, typer.Argument(metavar="SHELL", help="The shell: bash, zsh or fish.")],
         json: JsonFlag = False,
     ) -> None:
         """Print the completion script for a shell.

@@ -17,7 +17,7 @@ from chit.cli.options import JsonFlag, ProjectOpt, RefArg
 from chit.errors import UsageError
 from chit.exporters import FORMATS
 
-_FORMAT_HELP = f"{', '.join(FORMATS[:-1])} or {FORMATS[-1]}; json is a snapshot `chit import` takes back."
+_FORMAT_HELP = f"The format: {', '.join(FORMATS[:-1])} or {FORMATS[-1]}; json is a snapshot `chit import` takes back."
 
 
 def _say(text: str) -> None:

@@ -17,4 +17,4 @@ RefArg = Annotated[
     typer.Argument(metavar="[REF]", help="The session: an id, id prefix, ctx_ID or key (default: the current session).", show_default=False),
 ]
 RequiredRef = Annotated[str, typer.Argument(metavar="REF", help="The session: an id, id prefix, ctx_ID or key.")]
-AllFlag = Annotated[bool, typer.Option("--all", "-a", help="Every project, not just the current one.")]
+AllFlag = Annotated[bool, typer.Option("--all", "-a", help="Include every project, not just the current one.")]
