@@ -71,29 +71,40 @@ def summary(command: Any) -> str:
 def render(command: Any, ctx: Any) -> str:
     """The whole help screen of `command`."""
     columns = width()
-    out = [_wrap(" ".join(_usage_pieces(command, ctx)), columns, f"Usage: {ctx.command_path} ", " " * 7)]
+    out = [_usage(command, ctx, columns)]
     for paragraph in paragraphs(command.help):
         out.append("")
         out.append(_wrap(paragraph, columns, "", ""))
-    names = [name for name, sub in getattr(command, "commands", {}).items() if not sub.hidden]
-    for title, rows in _sections(command, ctx):
+    for title, rows, wide in _sections(command, ctx):
         if rows:
             out.append("")
             out.append(f"{title}:")
-            wide = max(map(len, names)) if rows[0][0] in names else None  # command lists line up across panels
             out.extend(_definitions(rows, columns, wide))
     return "\n".join(out) + "\n"
 
 
-def _sections(command: Any, ctx: Any) -> Iterable[tuple[str, Rows]]:
+def _usage(command: Any, ctx: Any, columns: int) -> str:
+    """`Usage: chit CMD [OPTIONS] ARGS`, wrapped under its start; where the
+    command's path leaves too little room, the rest goes on the next lines."""
+    head, rest = f"Usage: {ctx.command_path}", " " * 7
+    pieces = " ".join(_usage_pieces(command, ctx))
+    if columns - len(head) > TEXT_MIN // 2:
+        return _wrap(pieces, columns, head + " ", rest)
+    return head + "\n" + _wrap(pieces, columns, rest, rest)
+
+
+def _sections(command: Any, ctx: Any) -> Iterable[tuple[str, Rows, int | None]]:
+    """(title, rows, width of the terms' column or None for the widest term)."""
     params = [p for p in command.get_params(ctx) if not getattr(p, "hidden", False)]
-    yield "Arguments", [(argument_term(p), _help(p)) for p in params if p.param_type_name == "argument"]
-    yield "Options", [(option_term(p), _help(p)) for p in params if p.param_type_name == "option"]
+    yield "Arguments", [(argument_term(p), _help(p)) for p in params if p.param_type_name == "argument"], None
+    yield "Options", [(option_term(p), _help(p)) for p in params if p.param_type_name == "option"], None
     panels: dict[str, Rows] = {}
     for name, sub in getattr(command, "commands", {}).items():
         if not sub.hidden:
             panels.setdefault(getattr(sub, "rich_help_panel", None) or "Commands", []).append((name, summary(sub)))
-    yield from panels.items()
+    widest = max((len(name) for rows in panels.values() for name, _ in rows), default=0)
+    for title, rows in panels.items():
+        yield title, rows, widest  # command lists line up across panels
 
 
 def argument_term(param: Any) -> str:
