@@ -18,7 +18,7 @@ HELP = """chit keeps every AI chat session as plain, append-only JSON Lines file
 one store per project, and lets you list, load, fork, rewind, rename, tag,
 search and export them.
 
-REF is a session id, a unique id prefix (case-insensitive), ctx_<id> or a
+REF is a session id, a unique id prefix (case-insensitive), ctx_ID or a
 session key; omitted, it means the project's current session.
 
 Exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 ambiguous reference,
@@ -90,7 +90,25 @@ def build(only: str | None = None) -> typer.Typer:
         single = _OnlyOne(app, only)
         for module in modules:
             module.register(cast(typer.Typer, single))
-        return app if single.found else build()
-    for module in modules:
-        module.register(app)
+        if not single.found:
+            return build()
+    else:
+        for module in modules:
+            module.register(app)
+    _plain_help(app)
     return app
+
+
+def _plain_help(app: typer.Typer) -> None:
+    """Every command and group of `app` draws its help with chit.cli.helptext."""
+    from typer.core import TyperCommand
+
+    from chit.cli.helptext import HelpCommand, HelpGroup
+
+    app.info.cls = HelpGroup
+    for command in app.registered_commands:
+        if command.cls in (None, TyperCommand):  # typer's default
+            command.cls = HelpCommand
+    for group in app.registered_groups:
+        if group.typer_instance is not None:
+            _plain_help(group.typer_instance)

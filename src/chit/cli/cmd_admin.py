@@ -38,7 +38,7 @@ def register(app: typer.Typer) -> None:
     @app.command("rm", rich_help_panel="Keep the store")
     def rm(
         ctx: typer.Context,
-        refs: Annotated[list[str], typer.Argument(metavar="REF...", help="Sessions to move to the trash.")],
+        refs: Annotated[list[str], typer.Argument(metavar="REF...", help="The sessions to move to the trash.")],
         project: ProjectOpt = None,
         json: JsonFlag = False,
     ) -> None:
@@ -95,7 +95,7 @@ def register(app: typer.Typer) -> None:
     def state(
         ctx: typer.Context,
         ref: RefArg = None,
-        new_state: Annotated[Optional[str], typer.Argument(metavar="[STATE]", help="Set: idle, running or error.")] = None,
+        new_state: Annotated[Optional[str], typer.Argument(metavar="[STATE]", help="The state to set: idle, running or error.")] = None,
         turn_id: Annotated[Optional[str], typer.Option("--turn-id", metavar="ID", help="With running: the turn's id (default: a new one).")] = None,
         error: Annotated[Optional[str], typer.Option("--error", metavar="TEXT", help="With error: what went wrong.")] = None,
         set_: Annotated[Optional[list[str]], typer.Option("--set", metavar="KEY=VALUE", help="Set a value in the session's state map.")] = None,
@@ -106,7 +106,9 @@ def register(app: typer.Typer) -> None:
         json: JsonFlag = False,
         jsonl: JsonlFlag = False,
     ) -> None:
-        """Show or set a session's run state and state map; list running or stuck sessions."""
+        """Show or set a session's run state and state map.
+
+        With --running or --stuck, list running sessions instead."""
         cli: Cli = ctx.obj.use(json, project, jsonl)
         service = cli.service
         if running or stuck is not None:
@@ -171,7 +173,9 @@ def register(app: typer.Typer) -> None:
 
     @app.command("compact", rich_help_panel="Keep the store")
     def compact(ctx: typer.Context, ref: RefArg = None, project: ProjectOpt = None, json: JsonFlag = False) -> None:
-        """Rewrite a session without what rewind/pop dropped and corrupt lines."""
+        """Rewrite a session file without hidden messages and bad lines.
+
+        What rewind, pop and replace hid is dropped for good: after it, `chit undo` has nothing to bring back."""
         cli: Cli = ctx.obj.use(json, project)
         report = cli.service.compact(ref)
         cli.result(
@@ -188,7 +192,9 @@ def register(app: typer.Typer) -> None:
         repair: Annotated[bool, typer.Option("--repair", help="Fix what can be fixed (compacts damaged sessions, rebuilds index rows).")] = False,
         json: JsonFlag = False,
     ) -> None:
-        """Check every session file and the index against them; exit 5 if problems remain."""
+        """Check every session file, and the index against them.
+
+        Exits 5 if problems remain; --repair fixes what it can."""
         cli: Cli = ctx.obj.use(json)
         report = cli.service.doctor(repair=repair)
 

@@ -52,9 +52,10 @@ def register(app: typer.Typer) -> None:
         model: Annotated[Optional[str], typer.Option("--model", "-m", metavar="NAME", help="Model to talk to (a name from the config, a model name, or echo).")] = None,
         project: ProjectOpt = None,
     ) -> None:
-        """Chat with a model in the REPL (the current session, REF, or --new).
+        """Chat with a model in the REPL.
 
-        Without a terminal, reads one message or /command per line from stdin."""
+        Opens the current session, REF, or with --new a new one. Without a
+        terminal, reads one message or /command per line from stdin."""
         cli: Cli = ctx.obj.use(False, project)
         if cli.json:
             raise UsageError("chat is the interactive REPL and has no --json output; `chit show --json` prints a session")
@@ -64,7 +65,9 @@ def register(app: typer.Typer) -> None:
 
     @app.command("config", rich_help_panel="Keep the store")
     def config_(ctx: typer.Context, json: JsonFlag = False) -> None:
-        """Show where the config file is and the settings in force (keys masked)."""
+        """Show the config file's path and the settings in force.
+
+        API keys are masked."""
         from chit import config
 
         cli: Cli = ctx.obj.use(json)

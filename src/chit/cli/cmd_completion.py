@@ -16,10 +16,12 @@ def register(app: typer.Typer) -> None:
     @app.command("completion", rich_help_panel="Keep the store")
     def completion(
         ctx: typer.Context,
-        shell: Annotated[str, typer.Argument(metavar="SHELL", help="bash, zsh or fish.")],
+        shell: Annotated[str, typer.Argument(metavar="SHELL", help="The shell: bash, zsh or fish.")],
         json: JsonFlag = False,
     ) -> None:
-        """Print the shell completion script for SHELL (see the README to install it)."""
+        """Print the completion script for a shell.
+
+        The README tells where to install it."""
         from chit.cli import shells
 
         cli: Cli = ctx.obj.use(json)

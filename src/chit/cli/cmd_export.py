@@ -17,7 +17,7 @@ from chit.cli.options import JsonFlag, ProjectOpt, RefArg
 from chit.errors import UsageError
 from chit.exporters import FORMATS
 
-_FORMAT_HELP = f"{', '.join(FORMATS[:-1])} or {FORMATS[-1]}; json is a snapshot `chit import` takes back."
+_FORMAT_HELP = f"The format: {', '.join(FORMATS[:-1])} or {FORMATS[-1]}; json is a snapshot `chit import` takes back."
 
 
 def _say(text: str) -> None:
@@ -61,7 +61,9 @@ def register(app: typer.Typer) -> None:
         project: ProjectOpt = None,
         json: JsonFlag = False,
     ) -> None:
-        """Export a session (or --all) as a snapshot, JSON Lines, Markdown, HTML or text."""
+        """Export a session as Markdown, HTML, text or JSON.
+
+        With -f json, it writes a snapshot that `chit import` takes back; with --all, every session goes into a directory, one file each."""
         cli: Cli = ctx.obj.use(json, project)
         if all_sessions:
             if ref is not None:

@@ -59,7 +59,9 @@ def register(app: typer.Typer) -> None:
         project: ProjectOpt = None,
         json: JsonFlag = False,
     ) -> None:
-        """Import a session snapshot, or every session of another tool (--from)."""
+        """Import a session snapshot, or another tool's sessions.
+
+        With --from TOOL, it imports every session of claude-code, codex, chatgpt or llm; running it again updates what changed."""
         cli: Cli = ctx.obj.use(json, project)
         if from_ is not None:
             if new_id:

@@ -26,8 +26,10 @@ def register(app: typer.Typer) -> None:
         json: JsonFlag = False,
         jsonl: JsonlFlag = False,
     ) -> None:
-        """List projects that hold sessions, with their paths and session counts
-        (`mv`, `rename` and `rm` change them)."""
+        """List projects, with their paths and session counts.
+
+        Lists the projects that hold sessions (with --all, every project);
+        the subcommands change them."""
         cli: Cli = ctx.obj.use(json, None, jsonl)
         if ctx.invoked_subcommand is not None:
             return
@@ -54,7 +56,9 @@ def register(app: typer.Typer) -> None:
         new: Annotated[str, typer.Argument(metavar="NEW", help="Its new directory, or the name of a project to merge it into.")],
         json: JsonFlag = False,
     ) -> None:
-        """Relink a project to a new directory (or merge it into another), keeping every session."""
+        """Relink a project to a new directory, or merge it into another.
+
+        Every session, live or trashed, is kept."""
         cli: Cli = ctx.obj.use(json)
         cli.hints = False  # this is the command the note suggests
         report = cli.service.move_project(old, new)
@@ -76,7 +80,9 @@ def register(app: typer.Typer) -> None:
         new: Annotated[str, typer.Argument(metavar="NEWNAME", help="Its new name (the old one keeps working with -p).")],
         json: JsonFlag = False,
     ) -> None:
-        """Give a project a new name; its directory and sessions stay as they are."""
+        """Give a project a new name.
+
+        Its directory and sessions stay as they are."""
         cli: Cli = ctx.obj.use(json)
         cli.hints = False
         before = cli.service.find_project(old)
@@ -95,7 +101,9 @@ def register(app: typer.Typer) -> None:
         name: Annotated[str, typer.Argument(metavar="PROJECT", help="The project: its name, slug, or the path it has.")],
         json: JsonFlag = False,
     ) -> None:
-        """Remove a project that holds no session, live or trashed (exit 6 otherwise)."""
+        """Remove a project that holds no session.
+
+        A project with sessions, live or trashed, is refused (exit 6)."""
         cli: Cli = ctx.obj.use(json)
         cli.hints = False
         removed = cli.service.remove_project(name)

@@ -19,7 +19,7 @@ def register(app: typer.Typer) -> None:
         all_projects: AllFlag = False,
         limit: Annotated[Optional[int], typer.Option("--limit", "-n", metavar="N", help="Show at most N sessions (0: all; default: the config's limit, 50).", show_default=False)] = None,
         tag: Annotated[Optional[str], typer.Option("--tag", "-t", metavar="TAG", help="Only sessions with this tag.")] = None,
-        state: Annotated[Optional[str], typer.Option("--state", metavar="STATE", help="Only sessions in this state: idle, running, error.")] = None,
+        state: Annotated[Optional[str], typer.Option("--state", metavar="STATE", help="Only sessions in this state: idle, running or error.")] = None,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print full ids only, one per line.")] = False,
         project: ProjectOpt = None,
         json: JsonFlag = False,
@@ -47,8 +47,9 @@ def register(app: typer.Typer) -> None:
         project: ProjectOpt = None,
         json: JsonFlag = False,
     ) -> None:
-        """Resume a session: make it current and open the REPL on it (without a
-        terminal, or with --json, print it instead)."""
+        """Resume a session: make it current and open the REPL on it.
+
+        Without a terminal, or with --json, print the session instead."""
         cli: Cli = ctx.obj.use(json, project)
         session = cli.service.resolve(ref)
         cli.service.set_current(session.id)
@@ -62,8 +63,8 @@ def register(app: typer.Typer) -> None:
     @app.command("search", rich_help_panel="Sessions")
     def search(
         ctx: typer.Context,
-        query: Annotated[str, typer.Argument(help="Text to find (case-insensitive) in messages and titles.")],
-        limit: Annotated[int, typer.Option("--limit", "-n", metavar="N", help="At most N hits (0: all).")] = 20,
+        query: Annotated[str, typer.Argument(metavar="QUERY", help="Text to find (case-insensitive) in messages and titles.")],
+        limit: Annotated[int, typer.Option("--limit", "-n", metavar="N", help="Show at most N hits (0: all).")] = 20,
         role: Annotated[Optional[str], typer.Option("--role", "-r", metavar="ROLE", help="Only messages with this role: system, user, assistant or tool.")] = None,
         tag: Annotated[Optional[str], typer.Option("--tag", "-t", metavar="TAG", help="Only sessions with this tag.")] = None,
         project: ProjectOpt = None,

@@ -56,15 +56,17 @@ def register(app: typer.Typer) -> None:
     @app.command("new", rich_help_panel="Sessions")
     def new(
         ctx: typer.Context,
-        title: Annotated[Optional[str], typer.Argument(help="Title (default: from the first user message).")] = None,
+        title: Annotated[Optional[str], typer.Argument(metavar="[TITLE]", help="The title (default: from the first user message).", show_default=False)] = None,
         key: Annotated[Optional[str], typer.Option("--key", "-k", metavar="KEY", help="A unique key to find this session by.")] = None,
-        tag: Annotated[Optional[list[str]], typer.Option("--tag", "-t", metavar="TAG", help="Tag (repeatable).")] = None,
+        tag: Annotated[Optional[list[str]], typer.Option("--tag", "-t", metavar="TAG", help="Add this tag (repeatable).")] = None,
         meta: Annotated[Optional[list[str]], typer.Option("--meta", metavar="KEY=VALUE", help="Metadata; a VALUE that is valid JSON keeps its type (repeatable).")] = None,
         system: Annotated[Optional[str], typer.Option("--system", metavar="TEXT", help="Start with this system message.")] = None,
         project: ProjectOpt = None,
         json: JsonFlag = False,
     ) -> None:
-        """Start a new session and make it current. Prints its id."""
+        """Start a new session and make it current.
+
+        Prints the new session's id."""
         cli: Cli = ctx.obj.use(json, project)
         initial = [{"role": "system", "content": system}] if system else []
         session = cli.service.create(title=title, key=key, tags=tag or (), metadata=pairs(meta), messages=initial)
@@ -73,18 +75,20 @@ def register(app: typer.Typer) -> None:
     @app.command("append", rich_help_panel="Sessions")
     def append(
         ctx: typer.Context,
-        args: Annotated[list[str], typer.Argument(metavar="[REF] CONTENT", help="Message text, or - to read it from stdin.")],
-        role: Annotated[str, typer.Option("--role", "-r", metavar="ROLE", help="system, user, assistant or tool.")] = "user",
+        args: Annotated[list[str], typer.Argument(metavar="[REF] CONTENT", help="The session (default: the current one) and the message text (- reads it from stdin).")],
+        role: Annotated[str, typer.Option("--role", "-r", metavar="ROLE", help="Who wrote the message: system, user, assistant or tool.")] = "user",
         key: Annotated[Optional[str], typer.Option("--key", "-k", metavar="KEY", help="Append to the session with this key, creating it on first use.")] = None,
         model: Annotated[Optional[str], typer.Option("--model", "-m", metavar="MODEL", help="Model that wrote the message.")] = None,
-        invocation: Annotated[Optional[str], typer.Option("--invocation-id", metavar="ID", help="Groups the messages of one model call or tool run.")] = None,
+        invocation: Annotated[Optional[str], typer.Option("--invocation-id", metavar="ID", help="Group the messages of one model call or tool run under ID.")] = None,
         input_tokens: Annotated[Optional[int], typer.Option("--input-tokens", min=0, metavar="N", help="Prompt tokens the model call used.")] = None,
         output_tokens: Annotated[Optional[int], typer.Option("--output-tokens", min=0, metavar="N", help="Tokens the model call produced.")] = None,
         meta: Annotated[Optional[list[str]], typer.Option("--meta", metavar="KEY=VALUE", help="Metadata; a VALUE that is valid JSON keeps its type (repeatable).")] = None,
         project: ProjectOpt = None,
         json: JsonFlag = False,
     ) -> None:
-        """Append a message to a session (a script can pipe a reply in with -)."""
+        """Append a message to a session.
+
+        A script can pipe a reply in: give - as CONTENT to read it from stdin."""
         cli: Cli = ctx.obj.use(json, project)
         ref, content = ref_and_value(args, "CONTENT")
         if key is not None and ref is not None:
@@ -115,8 +119,8 @@ def register(app: typer.Typer) -> None:
     def fork(
         ctx: typer.Context,
         ref: RefArg = None,
-        at: Annotated[Optional[int], typer.Option("--at", metavar="TURN", help="Copy turns 0..N (default: all).")] = None,
-        title: Annotated[Optional[str], typer.Option("--title", metavar="TITLE", help='Title (default: "<title> (fork)").')] = None,
+        at: Annotated[Optional[int], typer.Option("--at", metavar="TURN", help="Copy turns 0..TURN (default: all).")] = None,
+        title: Annotated[Optional[str], typer.Option("--title", metavar="TITLE", help='The new title (default: the old one followed by " (fork)").')] = None,
         project: ProjectOpt = None,
         json: JsonFlag = False,
     ) -> None:
@@ -129,12 +133,14 @@ def register(app: typer.Typer) -> None:
     @app.command("rewind", rich_help_panel="Edit", context_settings={"ignore_unknown_options": True})
     def rewind(
         ctx: typer.Context,
-        args: Annotated[Optional[list[str]], typer.Argument(metavar="[REF] [TURN]", help="Keep the preamble and turns 0..TURN.")] = None,
+        args: Annotated[Optional[list[str]], typer.Argument(metavar="[REF] [TURN]", help="The session (default: the current one) and the last turn to keep; the preamble always stays.")] = None,
         invocation: Annotated[Optional[str], typer.Option("--invocation", metavar="ID", help="Keep everything through this invocation id instead.")] = None,
         project: ProjectOpt = None,
         json: JsonFlag = False,
     ) -> None:
-        """Drop the turns after TURN (`chit undo` brings them back until `chit compact`)."""
+        """Drop the turns after TURN.
+
+        `chit undo` brings them back, until `chit compact`."""
         cli: Cli = ctx.obj.use(json, project)
         values = list(args or [])
         if invocation is not None:
@@ -153,7 +159,9 @@ def register(app: typer.Typer) -> None:
 
     @app.command("pop", rich_help_panel="Edit")
     def pop(ctx: typer.Context, ref: RefArg = None, project: ProjectOpt = None, json: JsonFlag = False) -> None:
-        """Drop the last message (`chit undo` brings it back until `chit compact`)."""
+        """Drop the last message.
+
+        `chit undo` brings it back, until `chit compact`."""
         cli: Cli = ctx.obj.use(json, project)
         session = cli.service.resolve(ref)
         popped = cli.service.pop(session.id)
@@ -161,7 +169,9 @@ def register(app: typer.Typer) -> None:
 
     @app.command("undo", rich_help_panel="Edit")
     def undo(ctx: typer.Context, ref: RefArg = None, project: ProjectOpt = None, json: JsonFlag = False) -> None:
-        """Bring back what the last rewind, pop or replace hid (again: the one before; until `chit compact`)."""
+        """Bring back what the last rewind, pop or replace hid.
+
+        Run it again to undo the change before that one. It works until `chit compact`."""
         cli: Cli = ctx.obj.use(json, project)
         session_id = cli.service.locate_ref(ref)[1]
         change = cli.service.undo(session_id)
@@ -185,7 +195,9 @@ def register(app: typer.Typer) -> None:
         project: ProjectOpt = None,
         json: JsonFlag = False,
     ) -> None:
-        """Make a session hold exactly the messages in FILE: the common start is kept, what differs is hidden (`chit undo` brings it back)."""
+        """Make a session hold exactly the messages in FILE.
+
+        The common start is kept and what differs is hidden (`chit undo` brings it back)."""
         cli: Cli = ctx.obj.use(json, project)
         from chit.service.history import parse_messages
 
@@ -201,7 +213,7 @@ def register(app: typer.Typer) -> None:
     @app.command("rename", rich_help_panel="Edit")
     def rename(
         ctx: typer.Context,
-        args: Annotated[list[str], typer.Argument(metavar="[REF] TITLE", help='New title; "" clears it.')],
+        args: Annotated[list[str], typer.Argument(metavar="[REF] TITLE", help='The session (default: the current one) and its new title; "" clears it.')],
         project: ProjectOpt = None,
         json: JsonFlag = False,
     ) -> None:
@@ -217,7 +229,7 @@ def register(app: typer.Typer) -> None:
     def tag(
         ctx: typer.Context,
         ref: RequiredRef,
-        tags: Annotated[list[str], typer.Argument(metavar="TAG...")],
+        tags: Annotated[list[str], typer.Argument(metavar="TAG...", help="The tags to add.")],
         project: ProjectOpt = None,
         json: JsonFlag = False,
     ) -> None:
@@ -230,7 +242,7 @@ def register(app: typer.Typer) -> None:
     def untag(
         ctx: typer.Context,
         ref: RequiredRef,
-        tags: Annotated[list[str], typer.Argument(metavar="TAG...")],
+        tags: Annotated[list[str], typer.Argument(metavar="TAG...", help="The tags to remove.")],
         project: ProjectOpt = None,
         json: JsonFlag = False,
     ) -> None:

@@ -14,7 +14,7 @@ ProjectOpt = Annotated[
 ]
 RefArg = Annotated[
     Optional[str],
-    typer.Argument(metavar="[REF]", help="Session: id, id prefix, ctx_<id> or key; omitted: the current session.", show_default=False),
+    typer.Argument(metavar="[REF]", help="The session: an id, id prefix, ctx_ID or key (default: the current session).", show_default=False),
 ]
-RequiredRef = Annotated[str, typer.Argument(metavar="REF", help="Session: id, id prefix, ctx_<id> or key.")]
-AllFlag = Annotated[bool, typer.Option("--all", "-a", help="Every project, not just the current one.")]
+RequiredRef = Annotated[str, typer.Argument(metavar="REF", help="The session: an id, id prefix, ctx_ID or key.")]
+AllFlag = Annotated[bool, typer.Option("--all", "-a", help="Include every project, not just the current one.")]
