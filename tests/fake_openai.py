@@ -4,7 +4,13 @@ The model name picks the behaviour: any name streams "You said: <last user
 message>" a word at a time; "unauthorized" → 401, "ratelimit" → 429,
 "broken" → 500, "garbage" → a malformed stream, "cutoff" → a stream that
 ends without [DONE], "slow" → answers only after 3 s, "long" → 200 words
-with 50 ms between them. Every request is recorded in `server.requests`.
+with 50 ms between them, "echokey" → a reply that quotes the request's
+Authorization header with the key split across two events. Every request
+is recorded in `server.requests`.
+
+`RawServer` answers with raw bytes, for what http.server cannot send: a
+malformed status line, oversized or endless headers, a line with no end, a
+reply trickling in a byte at a time (see the `reply_*` functions).
 Run as a program (`python fake_openai.py PORTFILE`) it serves until killed
 and writes its port to PORTFILE.
 """
@@ -12,9 +18,11 @@ and writes its port to PORTFILE.
 from __future__ import annotations
 
 import json
+import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -42,6 +50,10 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(3)
         last = next((m["content"] for m in reversed(body["messages"]) if m["role"] == "user"), "")
         words = ["word "] * 200 if model == "long" else f"You said: {last}".split(" ")
+        if model == "echokey":
+            header = self.headers.get("Authorization", "")
+            middle = len(header) - 6
+            words = ["Your header is ", header[:middle], header[middle:] + " (echoed)"]
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.end_headers()
@@ -49,7 +61,7 @@ class Handler(BaseHTTPRequestHandler):
             self._send(b"data: {not json\n\n")
             return
         for i, word in enumerate(words):
-            piece = word if model == "long" else (word if i == len(words) - 1 else word + " ")
+            piece = word if model in ("long", "echokey") else (word if i == len(words) - 1 else word + " ")
             event = {"choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
             if not self._send(b"data: " + json.dumps(event).encode() + b"\n\n"):
                 return
@@ -92,6 +104,121 @@ class FakeServer(ThreadingHTTPServer):
     def start(self) -> "FakeServer":
         threading.Thread(target=self.serve_forever, daemon=True).start()
         return self
+
+
+Reply = Callable[[socket.socket, dict[str, str]], None]
+
+
+class RawServer:
+    """A loopback server that reads one HTTP request per connection and lets
+    `reply(connection, headers)` write whatever bytes it likes."""
+
+    def __init__(self, reply: Reply) -> None:
+        self.reply = reply
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.connections: list[socket.socket] = []
+        self.requests = 0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.listener.getsockname()[1]}/v1"
+
+    def start(self) -> "RawServer":
+        threading.Thread(target=self._accept, daemon=True).start()
+        return self
+
+    def close(self) -> None:
+        self.listener.close()
+        for connection in self.connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            connection.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections.append(connection)
+            threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
+
+    def _serve(self, connection: socket.socket) -> None:
+        try:
+            headers = read_request(connection)
+            self.requests += 1
+            self.reply(connection, headers)
+        except OSError:
+            pass  # the client gave up or the test closed the server
+
+
+def read_request(connection: socket.socket) -> dict[str, str]:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        more = connection.recv(65536)
+        if not more:
+            raise ConnectionResetError
+        data += more
+    head, _, body = data.partition(b"\r\n\r\n")
+    headers = {}
+    for line in head.decode("latin-1").split("\r\n")[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    length = int(headers.get("content-length", "0"))
+    while len(body) < length:
+        more = connection.recv(65536)
+        if not more:
+            raise ConnectionResetError
+        body += more
+    return headers
+
+
+STREAM_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n"
+
+
+def reply_status_line_with_key(connection: socket.socket, headers: dict[str, str]) -> None:
+    """A status line that is no status line: it quotes the key."""
+    connection.sendall(f"HTTP/1.1 {headers['authorization']}\r\n\r\n".encode())
+
+
+def reply_long_status_line_with_key(connection: socket.socket, headers: dict[str, str]) -> None:
+    connection.sendall(f"HTTP/1.1 200 {headers['authorization']} {'x' * 70_000}\r\n\r\n".encode())
+
+
+def reply_long_header_with_key(connection: socket.socket, headers: dict[str, str]) -> None:
+    connection.sendall(f"HTTP/1.1 200 OK\r\nX-You-Sent: {headers['authorization']} {'x' * 70_000}\r\n\r\n".encode())
+
+
+def reply_many_headers_with_key(connection: socket.socket, headers: dict[str, str]) -> None:
+    lines = "".join(f"X-Echo-{i}: {headers['authorization']}\r\n" for i in range(150))
+    connection.sendall(f"HTTP/1.1 200 OK\r\n{lines}\r\n".encode())
+
+
+def reply_endless_line(size: int) -> Reply:
+    """A stream whose first line never ends: `size` bytes, no newline, and
+    the connection held open."""
+
+    def reply(connection: socket.socket, headers: dict[str, str]) -> None:
+        connection.sendall(STREAM_HEAD + b"data: " + b"x" * size)
+        time.sleep(30)
+
+    return reply
+
+
+def reply_trickle(every: float, head: bool = False) -> Reply:
+    """One byte every `every` seconds, for a minute: of the status line
+    (`head`), or of the body after proper headers."""
+
+    def reply(connection: socket.socket, headers: dict[str, str]) -> None:
+        if not head:
+            connection.sendall(STREAM_HEAD)
+        for _ in range(int(60 / every)):
+            connection.sendall(b"H" if head else b":")
+            time.sleep(every)
+
+    return reply
 
 
 if __name__ == "__main__":

@@ -5,15 +5,18 @@ shell unless the model's config says `shell = true`; it gets
 `{"model": ..., "messages": [{"role", "content"}, ...]}` as JSON on stdin
 and its stdout, decoded as UTF-8 as it arrives, is the reply; a non-zero
 exit is a `ProviderError` naming the program and its last stderr line;
-closing the stream early kills the program.
+closing the stream early, or the model's `deadline` passing, kills the
+program.
 """
 
 from __future__ import annotations
 
 import codecs
 import os
+import select
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 
 import orjson
@@ -31,8 +34,12 @@ class CommandProvider:
             return " ".join(self.spec.command)
         return list(self.spec.command)
 
+    def _late(self, name: str) -> ProviderError:
+        return ProviderError(f"model program {name} did not finish within the {self.spec.deadline:g}s deadline (the model's `deadline` setting or CHIT_DEADLINE)")
+
     def stream(self, messages: Conversation) -> Iterator[str]:
         name = self.spec.command[0] if self.spec.command else "?"
+        ends = time.monotonic() + self.spec.deadline
         payload = orjson.dumps({"model": self.spec.model, "messages": messages})
         errors_file = tempfile.TemporaryFile()  # a file, not a pipe: a chatty stderr cannot block the program
         try:
@@ -59,6 +66,8 @@ class CommandProvider:
             decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
             fd = proc.stdout.fileno()
             while True:
+                if not select.select([fd], [], [], max(0.0, ends - time.monotonic()))[0]:
+                    raise self._late(name)
                 chunk = os.read(fd, 4096)
                 if not chunk:
                     break
@@ -68,7 +77,10 @@ class CommandProvider:
             tail = decoder.decode(b"", final=True)
             if tail:
                 yield tail
-            status = proc.wait()
+            try:
+                status = proc.wait(max(0.0, ends - time.monotonic()))
+            except subprocess.TimeoutExpired:  # it closed its output but goes on running
+                raise self._late(name) from None
             if status != 0:
                 errors_file.seek(0)
                 errors = errors_file.read().decode("utf-8", "replace").strip().splitlines()
