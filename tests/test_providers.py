@@ -17,10 +17,13 @@ import fake_openai
 import orjson
 import pytest
 from fake_openai import FakeServer, RawServer
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chit.api import Chit
 from chit.config import ModelSpec
 from chit.providers import ProviderError, make_provider
+from chit.providers.guard import MASK, Redactor
 
 SECRET = "sk-test-NEVER-SHOW-THIS-KEY"
 
@@ -123,6 +126,20 @@ def test_openai_reply_echoing_the_key_is_redacted_even_split_across_events(serve
     # a short placeholder key (local servers ignore the key) is not a secret: masking it would garble replies
     spec = ModelSpec(name="m", provider="openai", model="echokey", base_url=server.base_url, api_key="ollama")
     assert "".join(make_provider(spec).stream(conversation())) == "Your header is Bearer ollama (echoed)"
+
+
+OVERLAPPING_KEY = "aabaabab"  # prefixes that are also suffixes: the hard case for a streaming mask
+
+
+@settings(max_examples=400, derandomize=True, deadline=None, database=None)
+@given(st.text(alphabet="ab", max_size=60), st.lists(st.integers(0, 60), max_size=8))
+def test_the_key_is_masked_wherever_the_stream_is_cut(text: str, cuts: list[int]) -> None:
+    text = f"{text}{OVERLAPPING_KEY}{text}"
+    bounds = [0, *sorted(min(cut, len(text)) for cut in cuts), len(text)]
+    redactor = Redactor(OVERLAPPING_KEY)
+    shown = [redactor.feed(text[start:end]) for start, end in zip(bounds, bounds[1:])] + [redactor.flush()]
+    assert "".join(shown) == text.replace(OVERLAPPING_KEY, MASK)
+    assert not any(OVERLAPPING_KEY in piece for piece in shown)
 
 
 def test_a_line_with_no_end_fails_at_the_bound(raw: list[RawServer]) -> None:

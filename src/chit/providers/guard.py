@@ -13,7 +13,7 @@ so it is not treated as a secret.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 from chit.config import ModelSpec
 from chit.providers import Conversation, Provider, ProviderError
@@ -73,8 +73,9 @@ class Guarded:
     def stream(self, messages: Conversation) -> Iterator[str]:
         redactor = Redactor(self.spec.key())
         failure: str | None = None
+        chunks = self.inner.stream(messages)
         try:
-            for chunk in self.inner.stream(messages):
+            for chunk in chunks:
                 shown = redactor.feed(chunk)
                 if shown:
                     yield shown
@@ -82,6 +83,9 @@ class Guarded:
             failure = exc.message
         except Exception as exc:  # a fault the provider did not foresee: still one line
             failure = f"model {self.spec.label} failed: {type(exc).__name__}: {exc}"
+        finally:
+            if isinstance(chunks, Generator):
+                chunks.close()  # now, not when collected: it holds a connection or a running program
         tail = redactor.flush()
         if tail:
             yield tail  # what arrived before a failure is kept
