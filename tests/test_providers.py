@@ -292,6 +292,22 @@ def test_command_meets_the_deadline(tmp_path: Path) -> None:
     assert time.monotonic() - started < 2.5
 
 
+def test_command_that_never_reads_its_input_meets_the_deadline(tmp_path: Path) -> None:
+    spec = program(tmp_path, "import time\ntime.sleep(30)\n")
+    spec = ModelSpec(name="prog", provider="command", model="prog", command=spec.command, deadline=1.5)
+    started = time.monotonic()
+    with pytest.raises(ProviderError, match="within the 1.5s deadline"):
+        list(make_provider(spec).stream(conversation("x" * 2**20)))  # far more than a pipe holds
+    assert time.monotonic() - started < 2.5
+
+
+def test_command_that_prints_before_reading_its_input_does_not_deadlock(tmp_path: Path) -> None:
+    spec = program(tmp_path, "sys.stdout.write('y' * 2**20)\nsys.stdout.flush()\nprint(len(sys.stdin.read()))\n")
+    spec = ModelSpec(name="prog", provider="command", model="prog", command=spec.command, deadline=10)
+    reply = "".join(make_provider(spec).stream(conversation("x" * 2**20)))
+    assert reply.startswith("y" * 2**20) and int(reply[2**20:]) > 2**20
+
+
 def test_echo_is_deterministic(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CHIT_ECHO_DELAY", "0")
     spec = ModelSpec(name="echo", provider="echo", model="echo")
