@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -111,17 +112,22 @@ Reply = Callable[[socket.socket, dict[str, str]], None]
 
 class RawServer:
     """A loopback server that reads one HTTP request per connection and lets
-    `reply(connection, headers)` write whatever bytes it likes."""
+    `reply(connection, headers)` write whatever bytes it likes; over TLS
+    with `tls`; with `handshake=False` it neither reads nor does a TLS
+    handshake, so `reply` talks to the client's first bytes."""
 
-    def __init__(self, reply: Reply) -> None:
+    def __init__(self, reply: Reply, tls: ssl.SSLContext | None = None, handshake: bool = True) -> None:
         self.reply = reply
+        self.tls = tls
+        self.handshake = handshake
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.connections: list[socket.socket] = []
         self.requests = 0
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.listener.getsockname()[1]}/v1"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://127.0.0.1:{self.listener.getsockname()[1]}/v1"
 
     def start(self) -> "RawServer":
         threading.Thread(target=self._accept, daemon=True).start()
@@ -147,6 +153,11 @@ class RawServer:
 
     def _serve(self, connection: socket.socket) -> None:
         try:
+            if not self.handshake:
+                self.reply(connection, {})
+                return
+            if self.tls is not None:
+                connection = self.tls.wrap_socket(connection, server_side=True)
             headers = read_request(connection)
             self.requests += 1
             self.reply(connection, headers)
@@ -203,6 +214,18 @@ def reply_endless_line(size: int) -> Reply:
     def reply(connection: socket.socket, headers: dict[str, str]) -> None:
         connection.sendall(STREAM_HEAD + b"data: " + b"x" * size)
         time.sleep(30)
+
+    return reply
+
+
+def reply_stream(pieces: list[str]) -> Reply:
+    """A well-formed stream of `pieces`."""
+
+    def reply(connection: socket.socket, headers: dict[str, str]) -> None:
+        events = [{"choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]} for piece in pieces]
+        body = b"".join(b"data: " + json.dumps(event).encode() + b"\n\n" for event in events)
+        connection.sendall(STREAM_HEAD + body + b"data: [DONE]\n\n")
+        connection.close()
 
     return reply
 

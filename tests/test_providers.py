@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -219,6 +221,39 @@ def test_scripted_chat_meets_the_configured_deadline(home: Path, workdir: Path, 
     assert elapsed < 4.5  # the deadline, and the start-up of a Python program on a busy machine
     session = Chit(home, cwd=workdir).list()[0]
     assert session.title == "still here"
+
+
+@pytest.fixture
+def tls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ssl.SSLContext:
+    """A server-side TLS context for 127.0.0.1 whose self-signed
+    certificate the client trusts (through SSL_CERT_FILE)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl program to make a certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    return context
+
+
+def test_tls_works_and_a_trickling_tls_server_meets_the_deadline(raw: list[RawServer], tls: ssl.SSLContext) -> None:
+    raw.append(healthy := RawServer(fake_openai.reply_stream(["over ", "TLS"]), tls=tls).start())
+    assert "".join(make_provider(openai(healthy)).stream(conversation())) == "over TLS"
+    raw.append(trickling := RawServer(fake_openai.reply_trickle(0.5), tls=tls).start())
+    started = time.monotonic()
+    with pytest.raises(ProviderError, match="within the 2s deadline"):
+        list(make_provider(openai(trickling, timeout=5, deadline=2)).stream(conversation()))
+    assert time.monotonic() - started < 3
+
+
+def test_a_tls_handshake_trickling_in_meets_the_deadline(raw: list[RawServer], tls: ssl.SSLContext) -> None:
+    raw.append(server := RawServer(fake_openai.reply_trickle(0.5, head=True), tls=tls, handshake=False).start())
+    started = time.monotonic()
+    with pytest.raises(ProviderError, match="within the 2s deadline"):
+        list(make_provider(openai(server, timeout=5, deadline=2)).stream(conversation()))
+    assert time.monotonic() - started < 3
 
 
 def test_openai_bad_base_url() -> None:

@@ -167,7 +167,7 @@ class OpenAIProvider:
             message = error.get("message") if isinstance(error, dict) else error
             if isinstance(message, str):
                 detail = ": " + self._redact(" ".join(message.split()))[:200]
-        except (orjson.JSONDecodeError, OSError, http.client.HTTPException):
+        except (ValueError, OSError, http.client.HTTPException):  # not JSON, a malformed chunk size, a broken read
             pass
         status = response.status
         if status in (401, 403):
