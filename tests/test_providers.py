@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from chit.api import Chit
 from chit.config import ModelSpec
 from chit.providers import ProviderError, make_provider
-from chit.providers.guard import MASK, Redactor
+from chit.providers.guard import MASK, Guarded, Redactor
 
 SECRET = "sk-test-NEVER-SHOW-THIS-KEY"
 
@@ -128,6 +128,33 @@ def test_openai_reply_echoing_the_key_is_redacted_even_split_across_events(serve
     # a short placeholder key (local servers ignore the key) is not a secret: masking it would garble replies
     spec = ModelSpec(name="m", provider="openai", model="echokey", base_url=server.base_url, api_key="ollama")
     assert "".join(make_provider(spec).stream(conversation())) == "Your header is Bearer ollama (echoed)"
+
+
+class Faulty:
+    """A provider with a fault nobody foresaw, after a first piece of reply."""
+
+    def __init__(self) -> None:
+        self.spec = ModelSpec(name="faulty", provider="command", model="faulty", api_key=SECRET)
+        self.closed = False
+
+    def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
+        try:
+            yield "the key is " + SECRET[:4]
+            yield SECRET[4:] + "."
+            raise RuntimeError(f"cannot parse\n{SECRET!r}")
+        finally:
+            self.closed = True
+
+
+def test_an_unforeseen_fault_in_a_provider_is_one_masked_line_after_what_arrived() -> None:
+    inner = Faulty()
+    received: list[str] = []
+    with pytest.raises(ProviderError) as caught:
+        for chunk in Guarded(inner).stream(conversation()):
+            received.append(chunk)
+    assert "".join(received) == "the key is [API key]."
+    assert caught.value.message == "model faulty failed: RuntimeError: cannot parse '[API key]'"
+    assert inner.closed
 
 
 OVERLAPPING_KEY = "aabaabab"  # prefixes that are also suffixes: the hard case for a streaming mask

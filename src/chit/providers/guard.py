@@ -73,8 +73,9 @@ class Guarded:
     def stream(self, messages: Conversation) -> Iterator[str]:
         redactor = Redactor(self.spec.key())
         failure: str | None = None
-        chunks = self.inner.stream(messages)
+        chunks: Iterator[str] = iter(())
         try:
+            chunks = self.inner.stream(messages)
             for chunk in chunks:
                 shown = redactor.feed(chunk)
                 if shown:
