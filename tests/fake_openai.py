@@ -4,15 +4,15 @@ The model name picks the behaviour: any name streams "You said: <last user
 message>" a word at a time; "unauthorized" → 401, "ratelimit" → 429,
 "broken" → 500, "garbage" → a malformed stream, "cutoff" → a stream that
 ends without [DONE], "slow" → answers only after 3 s, "long" → 200 words
-with 50 ms between them, "echokey" → a reply that quotes the request's
-Authorization header with the key split across two events. Every request
-is recorded in `server.requests`.
-
-`RawServer` answers with raw bytes, for what http.server cannot send: a
-malformed status line, oversized or endless headers, a line with no end, a
-reply trickling in a byte at a time (see the `reply_*` functions).
+with 50 ms between them. Every request is recorded in `server.requests`.
 Run as a program (`python fake_openai.py PORTFILE`) it serves until killed
 and writes its port to PORTFILE.
+
+"echokey" → a reply that quotes the request's Authorization header, the
+key split across two events. `RawServer` answers with raw bytes, for what
+http.server cannot send: a malformed status line, oversized or endless
+headers, a line with no end, a reply trickling in a byte at a time (see
+the `reply_*` functions).
 """
 
 from __future__ import annotations
@@ -47,14 +47,12 @@ class Handler(BaseHTTPRequestHandler):
             return self._json(429, {"error": {"message": "Rate limit reached"}})
         if model == "broken":
             return self._json(500, {"error": {"message": "The server had an error"}})
+        if model == "echokey":
+            return self._echo_key()
         if model == "slow":
             time.sleep(3)
         last = next((m["content"] for m in reversed(body["messages"]) if m["role"] == "user"), "")
         words = ["word "] * 200 if model == "long" else f"You said: {last}".split(" ")
-        if model == "echokey":
-            header = self.headers.get("Authorization", "")
-            middle = len(header) - 6
-            words = ["Your header is ", header[:middle], header[middle:] + " (echoed)"]
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.end_headers()
@@ -62,7 +60,7 @@ class Handler(BaseHTTPRequestHandler):
             self._send(b"data: {not json\n\n")
             return
         for i, word in enumerate(words):
-            piece = word if model in ("long", "echokey") else (word if i == len(words) - 1 else word + " ")
+            piece = word if model == "long" else (word if i == len(words) - 1 else word + " ")
             event = {"choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
             if not self._send(b"data: " + json.dumps(event).encode() + b"\n\n"):
                 return
@@ -79,6 +77,17 @@ class Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             self.server.disconnects += 1
             return False
+
+    def _echo_key(self) -> None:
+        header = self.headers.get("Authorization", "")
+        middle = len(header) - 6
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        for piece in ("Your header is ", header[:middle], header[middle:] + " (echoed)"):
+            event = {"choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
+            self._send(b"data: " + json.dumps(event).encode() + b"\n\n")
+        self._send(b"data: [DONE]\n\n")
 
     def _json(self, status: int, payload: dict[str, Any]) -> None:
         data = json.dumps(payload).encode()
