@@ -139,10 +139,15 @@ class RawServer:
         return f"{scheme}://127.0.0.1:{self.listener.getsockname()[1]}/v1"
 
     def start(self) -> "RawServer":
-        threading.Thread(target=self._accept, daemon=True).start()
+        self.acceptor = threading.Thread(target=self._accept, daemon=True)
+        self.acceptor.start()
         return self
 
     def close(self) -> None:
+        # A plain close() would not wake the accept() under way: the socket
+        # would go on listening and take the next test's connections.
+        self.listener.shutdown(socket.SHUT_RDWR)
+        self.acceptor.join(5)
         self.listener.close()
         for connection in self.connections:
             try:
