@@ -69,6 +69,32 @@ def test_openai_key_alone_picks_a_default_model(home: Path, monkeypatch: pytest.
     assert spec is not None and spec.model == config.DEFAULT_OPENAI_MODEL and spec.key() == KEY
 
 
+def test_timeout_and_deadline_from_defaults_per_model_and_the_environment(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CHIT_DEADLINE", raising=False)
+    write(home, """
+[defaults]
+timeout = 20
+deadline = 90
+[models.own]
+provider = "openai"
+deadline = 5.5
+[models.prog]
+provider = "command"
+command = ["my-llm"]
+""")
+    loaded = config.load()
+    assert loaded.problems == ()
+    own, prog, bare = (loaded.resolve_model(name) for name in ("own", "prog", "llama3.2"))
+    assert own is not None and (own.timeout, own.deadline) == (20, 5.5)
+    assert prog is not None and prog.deadline == 90
+    assert bare is not None and (bare.timeout, bare.deadline) == (20, 90)
+    assert config.describe(loaded)["models"]["own"]["deadline"] == 5.5
+    monkeypatch.setenv("CHIT_DEADLINE", "2")
+    assert loaded.resolve_model("own").deadline == 2  # type: ignore[union-attr]
+    monkeypatch.setenv("CHIT_DEADLINE", "never")  # not a number: ignored
+    assert loaded.resolve_model("own").deadline == 5.5  # type: ignore[union-attr]
+
+
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
@@ -77,6 +103,9 @@ def test_openai_key_alone_picks_a_default_model(home: Path, monkeypatch: pytest.
         ("[defaults]\ncolor = 'pink'", "defaults.color"),
         ("[models.x]\nprovider = 'smoke-signals'", "models.x.provider"),
         ("[models.x]\nprovider = 'command'\ncommand = 'a string'", "models.x.command"),
+        ("[defaults]\ndeadline = 0", "defaults.deadline must be a positive number of seconds"),
+        ("[defaults]\ntimeout = 'soon'", "defaults.timeout must be a positive number of seconds"),
+        ("[models.x]\ndeadline = true", "models.x.deadline must be a positive number of seconds"),
     ],
 )
 def test_bad_config_is_reported_not_fatal(home: Path, text: str, problem: str, cli) -> None:  # type: ignore[no-untyped-def]

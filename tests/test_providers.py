@@ -3,22 +3,45 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import signal
 import socket
+import ssl
+import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import fake_openai
+import orjson
 import pytest
-from fake_openai import FakeServer
+from fake_openai import FakeServer, RawServer
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from chit.api import Chit
 from chit.config import ModelSpec
 from chit.providers import ProviderError, make_provider
+from chit.providers.guard import MASK, Guarded, Redactor
 
 SECRET = "sk-test-NEVER-SHOW-THIS-KEY"
 
 
-def openai(server: FakeServer, model: str = "m1", timeout: float = 5.0) -> ModelSpec:
-    return ModelSpec(name=model, provider="openai", model=model, base_url=server.base_url, api_key=SECRET, timeout=timeout)
+def openai(server: FakeServer | RawServer, model: str = "m1", timeout: float = 5.0, deadline: float = 60.0) -> ModelSpec:
+    return ModelSpec(name=model, provider="openai", model=model, base_url=server.base_url, api_key=SECRET, timeout=timeout, deadline=deadline)
+
+
+@pytest.fixture
+def raw() -> Iterator[list[RawServer]]:
+    """Start raw servers with `raw.append(RawServer(reply).start())`; all
+    are closed after the test."""
+    servers: list[RawServer] = []
+    yield servers
+    for server in servers:
+        server.close()
 
 
 def conversation(text: str = "hello world") -> list[dict[str, str]]:
@@ -80,6 +103,186 @@ def test_openai_closing_the_stream_early_drops_the_connection(server: FakeServer
     assert server.disconnects == 1
 
 
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        (fake_openai.reply_status_line_with_key, "malformed status line"),
+        (fake_openai.reply_long_status_line_with_key, "line longer than"),
+        (fake_openai.reply_long_header_with_key, "line longer than"),
+        (fake_openai.reply_many_headers_with_key, "more than 100 headers"),
+    ],
+)
+def test_openai_malformed_http_is_one_line_without_the_key(raw: list[RawServer], reply: fake_openai.Reply, expected: str) -> None:
+    raw.append(server := RawServer(reply).start())
+    with pytest.raises(ProviderError) as caught:
+        list(make_provider(openai(server)).stream(conversation()))
+    message = caught.value.message
+    assert expected in message and "\n" not in message
+    assert SECRET not in message
+
+
+def test_openai_reply_echoing_the_key_is_redacted_even_split_across_events(server: FakeServer) -> None:
+    chunks = list(make_provider(openai(server, "echokey")).stream(conversation()))
+    assert "".join(chunks) == "Your header is Bearer [API key] (echoed)"
+    assert all(SECRET not in chunk for chunk in chunks)
+    # a short placeholder key (local servers ignore the key) is not a secret: masking it would garble replies
+    spec = ModelSpec(name="m", provider="openai", model="echokey", base_url=server.base_url, api_key="ollama")
+    assert "".join(make_provider(spec).stream(conversation())) == "Your header is Bearer ollama (echoed)"
+
+
+class Faulty:
+    """A provider with a fault nobody foresaw, after a first piece of reply."""
+
+    def __init__(self) -> None:
+        self.spec = ModelSpec(name="faulty", provider="command", model="faulty", api_key=SECRET)
+        self.closed = False
+
+    def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
+        try:
+            yield "the key is " + SECRET[:4]
+            yield SECRET[4:] + "."
+            raise RuntimeError(f"cannot parse\n{SECRET!r}")
+        finally:
+            self.closed = True
+
+
+def test_an_unforeseen_fault_in_a_provider_is_one_masked_line_after_what_arrived() -> None:
+    inner = Faulty()
+    received: list[str] = []
+    with pytest.raises(ProviderError) as caught:
+        for chunk in Guarded(inner).stream(conversation()):
+            received.append(chunk)
+    assert "".join(received) == "the key is [API key]."
+    assert caught.value.message == "model faulty failed: RuntimeError: cannot parse '[API key]'"
+    assert inner.closed
+
+
+OVERLAPPING_KEY = "aabaabab"  # prefixes that are also suffixes: the hard case for a streaming mask
+
+
+@settings(max_examples=400, derandomize=True, deadline=None, database=None)
+@given(st.text(alphabet="ab", max_size=60), st.lists(st.integers(0, 60), max_size=8))
+def test_the_key_is_masked_wherever_the_stream_is_cut(text: str, cuts: list[int]) -> None:
+    text = f"{text}{OVERLAPPING_KEY}{text}"
+    bounds = [0, *sorted(min(cut, len(text)) for cut in cuts), len(text)]
+    redactor = Redactor(OVERLAPPING_KEY)
+    shown = [redactor.feed(text[start:end]) for start, end in zip(bounds, bounds[1:])] + [redactor.flush()]
+    assert "".join(shown) == text.replace(OVERLAPPING_KEY, MASK)
+    assert not any(OVERLAPPING_KEY in piece for piece in shown)
+
+
+def test_a_line_with_no_end_fails_at_the_bound(raw: list[RawServer]) -> None:
+    raw.append(server := RawServer(fake_openai.reply_endless_line(20 * 2**20)).start())
+    started = time.monotonic()
+    with pytest.raises(ProviderError, match="line longer than 4 MiB") as caught:
+        list(make_provider(openai(server)).stream(conversation()))
+    assert "\n" not in caught.value.message
+    assert time.monotonic() - started < 3
+
+
+@pytest.mark.parametrize("head", [False, True], ids=["body", "status-line"])
+def test_a_trickling_server_meets_the_deadline(raw: list[RawServer], head: bool) -> None:
+    raw.append(server := RawServer(fake_openai.reply_trickle(0.5, head=head)).start())
+    started = time.monotonic()
+    with pytest.raises(ProviderError, match="within the 2s deadline") as caught:
+        list(make_provider(openai(server, timeout=5, deadline=2)).stream(conversation()))
+    assert "\n" not in caught.value.message
+    assert 1.9 < time.monotonic() - started < 3
+
+
+# -- the real program, scripted: bounded memory, bounded time ------------------
+
+MEASURED = """import resource, subprocess, sys
+code = subprocess.call(sys.argv[2:])
+with open(sys.argv[1], "w") as out:
+    out.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+sys.exit(code)
+"""
+
+
+def scripted_chat(home: Path, workdir: Path, server: RawServer, settings: str, stdin: str) -> tuple[str, float, int]:
+    """Run `chit chat --new` on `stdin` against `server` with `settings` in
+    [defaults]: its stdout and stderr, seconds taken, peak RSS in KiB. A
+    small parent process measures the peak: a child forked from this big
+    test process would start with this one's resident size."""
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text(
+        f'[defaults]\nmodel = "raw"\n{settings}\n[models.raw]\nprovider = "openai"\nbase_url = "{server.base_url}"\nmodel = "m"\n'
+    )
+    env = {**os.environ, "OPENAI_API_KEY": SECRET}
+    for name in ("CHIT_DEBUG", "CHIT_MODEL", "CHIT_API_KEY", "CHIT_BASE_URL", "CHIT_DEADLINE"):
+        env.pop(name, None)
+    output, peak = workdir / "chat.out", workdir / "chat.peak"
+    argv = [sys.executable, "-c", MEASURED, str(peak), sys.executable, "-m", "chit", "chat", "--new"]
+    with open(output, "wb") as sink:
+        started = time.monotonic()
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=sink, stderr=sink, cwd=workdir, env=env, start_new_session=True)
+        killer = threading.Timer(30, os.killpg, (proc.pid, signal.SIGKILL))  # a hang fails the test instead of stalling it
+        killer.start()
+        proc.communicate(stdin.encode())
+        elapsed = time.monotonic() - started
+        killer.cancel()
+    return output.read_text(), elapsed, int(peak.read_text()) if peak.exists() else 0
+
+
+def failure_lines(output: str) -> list[str]:
+    return [line for line in output.splitlines() if "error" in line]
+
+
+def test_scripted_chat_fails_fast_and_small_on_a_line_with_no_end(home: Path, workdir: Path, raw: list[RawServer]) -> None:
+    raw.append(server := RawServer(fake_openai.reply_endless_line(128 * 2**20)).start())
+    output, elapsed, peak_kib = scripted_chat(home, workdir, server, "", "hello\n/rename still here\n")
+    print(f"\n128 MiB line with no newline: failed after {elapsed:.2f}s, peak RSS {peak_kib / 1024:.0f} MiB")
+    assert failure_lines(output) == ["error: " + failure_lines(output)[0].removeprefix("error: ")]
+    assert "line longer than 4 MiB" in output and SECRET not in output
+    assert peak_kib < 100 * 1024
+    assert elapsed < 10
+    assert "still here" in Chit(home, cwd=workdir).list()[0].title  # the script went on
+
+
+def test_scripted_chat_meets_the_configured_deadline(home: Path, workdir: Path, raw: list[RawServer]) -> None:
+    raw.append(server := RawServer(fake_openai.reply_trickle(0.5)).start())
+    output, elapsed, _ = scripted_chat(home, workdir, server, "deadline = 2", "hello\n/rename still here\n")
+    print(f"\na byte every 0.5 s, deadline 2 s: chit chat ended after {elapsed:.2f}s")
+    assert len(failure_lines(output)) == 1 and "within the 2s deadline" in output
+    assert elapsed < 4.5  # the deadline, and the start-up of a Python program on a busy machine
+    session = Chit(home, cwd=workdir).list()[0]
+    assert session.title == "still here"
+
+
+@pytest.fixture
+def tls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ssl.SSLContext:
+    """A server-side TLS context for 127.0.0.1 whose self-signed
+    certificate the client trusts (through SSL_CERT_FILE)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl program to make a certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    return context
+
+
+def test_tls_works_and_a_trickling_tls_server_meets_the_deadline(raw: list[RawServer], tls: ssl.SSLContext) -> None:
+    raw.append(healthy := RawServer(fake_openai.reply_stream(["over ", "TLS"]), tls=tls).start())
+    assert "".join(make_provider(openai(healthy)).stream(conversation())) == "over TLS"
+    raw.append(trickling := RawServer(fake_openai.reply_trickle(0.5), tls=tls).start())
+    started = time.monotonic()
+    with pytest.raises(ProviderError, match="within the 2s deadline"):
+        list(make_provider(openai(trickling, timeout=5, deadline=2)).stream(conversation()))
+    assert time.monotonic() - started < 3
+
+
+def test_a_tls_handshake_trickling_in_meets_the_deadline(raw: list[RawServer], tls: ssl.SSLContext) -> None:
+    raw.append(server := RawServer(fake_openai.reply_trickle(0.5, head=True), tls=tls, handshake=False).start())
+    started = time.monotonic()
+    with pytest.raises(ProviderError, match="within the 2s deadline"):
+        list(make_provider(openai(server, timeout=5, deadline=2)).stream(conversation()))
+    assert time.monotonic() - started < 3
+
+
 def test_openai_bad_base_url() -> None:
     with pytest.raises(ProviderError, match="base URL"):
         make_provider(ModelSpec(name="m", provider="openai", model="m", base_url="ftp://example"))
@@ -133,6 +336,38 @@ def test_command_is_killed_when_the_stream_is_closed(tmp_path: Path) -> None:
         import os
 
         os.kill(pid, 0)
+
+
+def test_command_output_echoing_the_key_is_redacted(tmp_path: Path) -> None:
+    spec = program(tmp_path, f"sys.stdin.read()\nkey = {SECRET!r}\nprint('key:', key[:5], end='', flush=True)\nimport time; time.sleep(0.1)\nprint(key[5:])\n")
+    spec = ModelSpec(name=spec.name, provider="command", model="prog", command=spec.command, api_key=SECRET)
+    chunks = list(make_provider(spec).stream(conversation()))
+    assert "".join(chunks) == "key: [API key]\n"
+
+
+def test_command_meets_the_deadline(tmp_path: Path) -> None:
+    spec = program(tmp_path, "import time\nfor _ in range(100):\n    print('.', end='', flush=True)\n    time.sleep(0.5)\n")
+    spec = ModelSpec(name="prog", provider="command", model="prog", command=spec.command, deadline=1.5)
+    started = time.monotonic()
+    with pytest.raises(ProviderError, match="within the 1.5s deadline"):
+        list(make_provider(spec).stream(conversation()))
+    assert time.monotonic() - started < 2.5
+
+
+def test_command_that_never_reads_its_input_meets_the_deadline(tmp_path: Path) -> None:
+    spec = program(tmp_path, "import time\ntime.sleep(30)\n")
+    spec = ModelSpec(name="prog", provider="command", model="prog", command=spec.command, deadline=1.5)
+    started = time.monotonic()
+    with pytest.raises(ProviderError, match="within the 1.5s deadline"):
+        list(make_provider(spec).stream(conversation("x" * 2**20)))  # far more than a pipe holds
+    assert time.monotonic() - started < 2.5
+
+
+def test_command_that_prints_before_reading_its_input_does_not_deadlock(tmp_path: Path) -> None:
+    spec = program(tmp_path, "sys.stdout.write('y' * 2**20)\nsys.stdout.flush()\nprint(len(sys.stdin.read()))\n")
+    spec = ModelSpec(name="prog", provider="command", model="prog", command=spec.command, deadline=10)
+    reply = "".join(make_provider(spec).stream(conversation("x" * 2**20)))
+    assert reply.startswith("y" * 2**20) and int(reply[2**20:]) > 2**20
 
 
 def test_echo_is_deterministic(monkeypatch: pytest.MonkeyPatch) -> None:

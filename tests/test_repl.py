@@ -8,8 +8,9 @@ import io
 import threading
 from pathlib import Path
 
+import fake_openai
 import pytest
-from fake_openai import FakeServer
+from fake_openai import FakeServer, RawServer
 from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
 from prompt_toolkit.input import create_pipe_input
@@ -212,6 +213,43 @@ def test_ctrl_c_during_a_reply_keeps_what_arrived(api: Chit, tmp_path: Path, ser
     assert reply.role == "assistant" and reply.metadata.get("interrupted") is True
     assert 0 < reply.content.count("word") < 200
     assert api.get(repl.session_id).run.state == "idle"  # type: ignore[arg-type]
+
+
+KEY = "sk-repl-SECRET-5e1d0c9a"
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [fake_openai.reply_status_line_with_key, fake_openai.reply_long_status_line_with_key,
+     fake_openai.reply_long_header_with_key, fake_openai.reply_many_headers_with_key],
+)
+def test_a_malformed_answer_is_one_redacted_line_state_error_and_the_loop_goes_on(
+    api: Chit, tmp_path: Path, reply: fake_openai.Reply
+) -> None:
+    server = RawServer(reply).start()
+    try:
+        repl = make(api, tmp_path)
+        repl.model = ModelSpec(name="raw", provider="openai", model="m", base_url=server.base_url, api_key=KEY, timeout=5)
+        loop.handle(repl, "hello")
+        shown = output(repl)
+        session = api.get(repl.session_id)  # type: ignore[arg-type]
+        assert session.run.state == "error" and session.run.error and KEY not in session.run.error
+        assert shown.strip() == f"error: {session.run.error}"
+        assert [m.role for m in session.messages] == ["user"]
+        loop.handle(repl, "/rename goes on")
+        assert api.get(repl.session_id).title == "goes on"  # type: ignore[arg-type]
+    finally:
+        server.close()
+
+
+def test_a_reply_echoing_the_key_is_redacted_on_screen_and_on_disk(api: Chit, tmp_path: Path, server: FakeServer) -> None:
+    repl = make(api, tmp_path)
+    repl.model = ModelSpec(name="k", provider="openai", model="echokey", base_url=server.base_url, api_key=KEY, timeout=5)
+    loop.handle(repl, "what did I send?")
+    reply = api.get(repl.session_id).messages[-1]  # type: ignore[arg-type]
+    assert reply.content == "Your header is Bearer [API key] (echoed)"
+    assert KEY not in output(repl)
+    assert not any(KEY.encode() in path.read_bytes() for path in api.layout.home.rglob("*") if path.is_file())
 
 
 # -- the prompt -----------------------------------------------------------

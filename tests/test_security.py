@@ -210,6 +210,42 @@ def test_the_api_key_reaches_no_file_message_or_traceback(home: Path, workdir: P
     assert sessions and b"my question" in sessions[0].read_bytes()  # (the session was written)
 
 
+@pytest.mark.parametrize(
+    "reply",
+    ["reply_status_line_with_key", "reply_long_status_line_with_key", "reply_long_header_with_key", "reply_many_headers_with_key"],
+)
+def test_a_malformed_answer_quoting_the_key_is_one_redacted_line_in_scripted_chat(home: Path, workdir: Path, reply: str) -> None:
+    import fake_openai
+
+    server = fake_openai.RawServer(getattr(fake_openai, reply)).start()
+    try:
+        env = {"OPENAI_API_KEY": SECRET, "CHIT_BASE_URL": server.base_url, "CHIT_MODEL": "m"}
+        result = run_cli(["chat", "--new"], stdin=b"my question\n/rename went on\n", cwd=workdir, env=env)
+    finally:
+        server.close()
+    assert SECRET not in result.out + result.err
+    assert "internal error" not in result.err and result.err == ""
+    assert len([line for line in result.out.splitlines() if line.startswith("error: ")]) == 1
+    assert SECRET.encode() not in everything_written(home)
+    session = Chit(home, cwd=workdir).list()[0]
+    assert session.state == "error" and session.title == "went on"
+
+
+def test_a_reply_echoing_the_key_is_never_stored_or_shown(home: Path, workdir: Path) -> None:
+    from fake_openai import FakeServer
+
+    server = FakeServer().start()
+    try:
+        env = {"OPENAI_API_KEY": SECRET, "CHIT_BASE_URL": server.base_url, "CHIT_MODEL": "echokey"}
+        result = run_cli(["chat", "--new"], stdin=b"what did I send?\n/show\n", cwd=workdir, env=env)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert "Bearer [API key] (echoed)" in result.out
+    assert SECRET not in result.out + result.err
+    assert SECRET.encode() not in everything_written(home)
+
+
 def test_api_keys_from_the_environment_are_never_stored(home: Path, workdir: Path) -> None:
     env = {"OPENAI_API_KEY": SECRET, "CHIT_API_KEY": SECRET + "-2"}
     for args, stdin in ((["chat", "--new", "--model", "echo"], b"hello\n/rename x\n"), (["config", "--json"], b""), (["new", "t"], b""),

@@ -13,13 +13,16 @@ File layout (all optional):
     pager = true        # page long transcripts on a terminal
     color = "auto"      # auto | always | never
     model = "local"     # a name from [models], or "echo"
+    timeout = 60        # seconds a model's server may stay silent
+    deadline = 600      # seconds a whole reply may take (CHIT_DEADLINE wins)
 
     [models.local]
     provider = "openai"                       # openai | command | echo
     base_url = "http://localhost:11434/v1"
     model = "llama3.2"
     api_key_env = "OPENAI_API_KEY"            # where the key comes from
-    timeout = 60
+    timeout = 60                              # per model, over [defaults]
+    deadline = 600
 
     [models.mine]
     provider = "command"
@@ -39,6 +42,8 @@ PROVIDERS = ("openai", "command", "echo")
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 ECHO = "echo"
+DEFAULT_TIMEOUT = 60.0
+DEFAULT_DEADLINE = 600.0
 
 
 @dataclass(frozen=True)
@@ -51,7 +56,8 @@ class ModelSpec:
     base_url: str = DEFAULT_BASE_URL
     api_key_env: str = "OPENAI_API_KEY"
     api_key: str | None = field(default=None, repr=False)
-    timeout: float = 60.0
+    timeout: float = DEFAULT_TIMEOUT  # seconds without a byte (connect, each read)
+    deadline: float = DEFAULT_DEADLINE  # seconds for the whole request, first byte sent to last read
     command: tuple[str, ...] = ()
     shell: bool = False
 
@@ -73,6 +79,8 @@ class Config:
     pager: bool = True
     color: str = "auto"
     default_model: str | None = None
+    timeout: float = DEFAULT_TIMEOUT
+    deadline: float = DEFAULT_DEADLINE
     models: dict[str, ModelSpec] = field(default_factory=dict)
     problems: tuple[str, ...] = ()
 
@@ -92,16 +100,27 @@ class Config:
         if chosen == ECHO:
             return ModelSpec(name=ECHO, provider=ECHO, model=ECHO)
         # a bare model name: the OpenAI-compatible endpoint from the environment
-        return _with_env(ModelSpec(name=chosen, provider=os.environ.get("CHIT_PROVIDER", "openai"), model=chosen))
+        provider = os.environ.get("CHIT_PROVIDER", "openai")
+        return _with_env(ModelSpec(name=chosen, provider=provider, model=chosen, timeout=self.timeout, deadline=self.deadline))
 
 
 def _with_env(spec: ModelSpec) -> ModelSpec:
+    from dataclasses import replace
+
     base = os.environ.get("CHIT_BASE_URL") or (os.environ.get("OPENAI_BASE_URL") if spec.base_url == DEFAULT_BASE_URL else None)
     if base and spec.provider == "openai":
-        from dataclasses import replace
+        spec = replace(spec, base_url=base)
+    deadline = _positive(os.environ.get("CHIT_DEADLINE"))
+    return replace(spec, deadline=deadline) if deadline is not None else spec
 
-        return replace(spec, base_url=base)
-    return spec
+
+def _positive(text: str | None) -> float | None:
+    """A number of seconds from the environment; anything else is ignored."""
+    try:
+        value = float(text) if text else None
+    except ValueError:
+        return None
+    return value if value is not None and 0 < value < float("inf") else None
 
 
 def config_path() -> Path:
@@ -140,6 +159,8 @@ def _parse(path: Path, data: dict[str, Any]) -> Config:
         return value
 
     limit = pick("limit", int, 50)
+    timeout = _seconds(defaults, "timeout", DEFAULT_TIMEOUT, "defaults", problems)
+    deadline = _seconds(defaults, "deadline", DEFAULT_DEADLINE, "defaults", problems)
     color = pick("color", str, "auto")
     if color not in ("auto", "always", "never"):
         problems.append("defaults.color must be auto, always or never")
@@ -147,7 +168,7 @@ def _parse(path: Path, data: dict[str, Any]) -> Config:
     models: dict[str, ModelSpec] = {}
     table = data.get("models", {})
     for name, spec in (table.items() if isinstance(table, dict) else []):
-        parsed = _model(name, spec, problems)
+        parsed = _model(name, spec, problems, timeout, deadline)
         if parsed is not None:
             models[name] = parsed
     default_model = defaults.get("model")
@@ -157,12 +178,22 @@ def _parse(path: Path, data: dict[str, Any]) -> Config:
         pager=pick("pager", bool, True),
         color=color,
         default_model=default_model if isinstance(default_model, str) else None,
+        timeout=timeout,
+        deadline=deadline,
         models=models,
         problems=tuple(problems),
     )
 
 
-def _model(name: str, spec: Any, problems: list[str]) -> ModelSpec | None:
+def _seconds(table: dict[str, Any], key: str, fallback: float, where: str, problems: list[str]) -> float:
+    value = table.get(key, fallback)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
+        problems.append(f"{where}.{key} must be a positive number of seconds")
+        return fallback
+    return float(value)
+
+
+def _model(name: str, spec: Any, problems: list[str], timeout: float = DEFAULT_TIMEOUT, deadline: float = DEFAULT_DEADLINE) -> ModelSpec | None:
     if not isinstance(spec, dict):
         problems.append(f"[models.{name}] must be a table")
         return None
@@ -174,7 +205,6 @@ def _model(name: str, spec: Any, problems: list[str]) -> ModelSpec | None:
     if provider == "command" and (not isinstance(command, list) or not command or not all(isinstance(c, str) for c in command)):
         problems.append(f"models.{name}.command must be a non-empty list of strings")
         return None
-    timeout = spec.get("timeout", 60)
     return ModelSpec(
         name=name,
         provider=provider,
@@ -182,7 +212,8 @@ def _model(name: str, spec: Any, problems: list[str]) -> ModelSpec | None:
         base_url=str(spec.get("base_url", DEFAULT_BASE_URL)).rstrip("/"),
         api_key_env=str(spec.get("api_key_env", "OPENAI_API_KEY")),
         api_key=spec["api_key"] if isinstance(spec.get("api_key"), str) else None,
-        timeout=float(timeout) if isinstance(timeout, (int, float)) and not isinstance(timeout, bool) else 60.0,
+        timeout=_seconds(spec, "timeout", timeout, f"models.{name}", problems),
+        deadline=_seconds(spec, "deadline", deadline, f"models.{name}", problems),
         command=tuple(command) if provider == "command" else (),
         shell=spec.get("shell") is True,
     )
@@ -194,7 +225,8 @@ def describe(config: Config) -> dict[str, Any]:
     return {
         "path": str(config.path),
         "exists": config.path.exists(),
-        "defaults": {"limit": config.limit, "pager": config.pager, "color": config.color, "model": config.default_model},
+        "defaults": {"limit": config.limit, "pager": config.pager, "color": config.color, "model": config.default_model,
+                     "timeout": config.timeout, "deadline": config.deadline},
         "models": {name: _describe_model(spec) for name, spec in sorted(config.models.items())},
         "active_model": _describe_model(active) if active else None,
         "problems": list(config.problems),
@@ -205,9 +237,10 @@ def _describe_model(spec: ModelSpec) -> dict[str, Any]:
     info: dict[str, Any] = {"name": spec.name, "provider": spec.provider, "model": spec.model}
     if spec.provider == "openai":
         key_source = "config file" if spec.api_key else ("CHIT_API_KEY" if os.environ.get("CHIT_API_KEY") else spec.api_key_env)
-        info.update(base_url=spec.base_url, api_key="set (" + key_source + ")" if spec.key() else "not set", timeout=spec.timeout)
+        info.update(base_url=spec.base_url, api_key="set (" + key_source + ")" if spec.key() else "not set", timeout=spec.timeout,
+                    deadline=spec.deadline)
     elif spec.provider == "command":
-        info.update(command=list(spec.command), shell=spec.shell)
+        info.update(command=list(spec.command), shell=spec.shell, deadline=spec.deadline)
     return info
 
 

@@ -3,8 +3,11 @@
 Invariants: `Provider.stream()` yields text chunks as they arrive and
 raises only `ProviderError` (one line, never containing an API key) for
 foreseeable faults; closing the generator early (Ctrl-C) releases the
-connection or kills the program. HTTP and subprocess modules load only when
-a provider is made.
+connection or kills the program; no request outlives the model's
+`deadline`. `make_provider` wraps every provider in `guard.Guarded`, which
+masks the API key in replies and errors and turns any other exception
+into a `ProviderError`. HTTP and subprocess modules load only when a
+provider is made.
 """
 
 from __future__ import annotations
@@ -31,6 +34,16 @@ class Provider(Protocol):
 
 
 def make_provider(spec: ModelSpec) -> Provider:
+    """The provider `spec` names, held to this module's invariants."""
+    from chit.providers.guard import Guarded, Redactor
+
+    try:
+        return Guarded(_make(spec))
+    except ProviderError as exc:
+        raise ProviderError(Redactor(spec.key()).line(exc.message)) from None
+
+
+def _make(spec: ModelSpec) -> Provider:
     if spec.provider == "echo":
         from chit.providers.echo import EchoProvider
 

@@ -2,10 +2,18 @@
 llama.cpp server, vLLM, LM Studio…), on the standard library's http.client.
 
 Invariants: every failure is one `ProviderError` line — connection refused,
-timeout, 401/403, 429, other 4xx/5xx (with the server's own message when it
-sends one), a malformed or cut-off stream; the API key goes only into the
-Authorization header and never into an error message (not even when a
-server echoes it back in its own).
+timeout, the deadline, 401/403, 429, other 4xx/5xx (with the server's own
+message when it sends one), a malformed HTTP answer (status line, header
+lines, too many headers), a malformed or cut-off stream, a stream line
+past `MAX_LINE`; the API key goes only into the Authorization header and
+never into an error message (not even when a server echoes it back in its
+own; `guard` then masks it in the reply too).
+
+Bounded: memory — a stream line is read up to `MAX_LINE` bytes, an error
+body up to `MAX_ERROR_BODY`, headers up to http.client's own limits; time —
+no read waits more than the model's `timeout`, and a watchdog shuts the
+socket when its `deadline` passes, the only way to stop a server that
+trickles a byte at a time.
 """
 
 from __future__ import annotations
@@ -13,6 +21,8 @@ from __future__ import annotations
 import http.client
 import socket
 import ssl
+import threading
+import time
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
@@ -20,8 +30,55 @@ import orjson
 
 from chit.config import ModelSpec
 from chit.providers import Conversation, ProviderError
+from chit.providers.guard import Redactor
 
 MAX_ERROR_BODY = 64 * 1024
+MAX_LINE = 4 * 2**20  # one server-sent event; real ones are well under a kilobyte
+
+
+class Watchdog:
+    """Shuts a connection's socket down once `seconds` have passed. A read
+    fed a byte at a time never meets a per-read timeout; only closing the
+    socket under it ends it."""
+
+    def __init__(self, connection: http.client.HTTPConnection, seconds: float) -> None:
+        self._connection = connection
+        self._sock: socket.socket | None = None
+        self._lock = threading.Lock()
+        self._ends = time.monotonic() + seconds
+        self._fired = False
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def watch(self, sock: socket.socket | None) -> None:
+        """Keep hold of the connected socket: http.client lets go of it
+        (`connection.sock = None`) once a response owns it."""
+        with self._lock:
+            self._sock = sock
+            fired = self._fired
+        if fired:
+            self._shut(sock)
+
+    def expired(self) -> bool:
+        return self._fired or time.monotonic() >= self._ends
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+    def _fire(self) -> None:
+        with self._lock:
+            self._fired = True
+            sock = self._sock or self._connection.sock  # the latter while connecting (the TLS handshake)
+        self._shut(sock)
+
+    @staticmethod
+    def _shut(sock: socket.socket | None) -> None:
+        if sock is not None:
+            try:
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the plain socket's, under TLS too
+            except OSError:
+                pass
 
 
 class OpenAIProvider:
@@ -37,9 +94,10 @@ class OpenAIProvider:
         self._where = f"{parts.scheme}://{parts.netloc}"
 
     def _connect(self) -> http.client.HTTPConnection:
+        timeout = min(self.spec.timeout, self.spec.deadline)  # connecting cannot be watched: bound it here
         if self._https:
-            return http.client.HTTPSConnection(self._host, self._port, timeout=self.spec.timeout, context=ssl.create_default_context())
-        return http.client.HTTPConnection(self._host, self._port, timeout=self.spec.timeout)
+            return http.client.HTTPSConnection(self._host, self._port, timeout=timeout, context=ssl.create_default_context())
+        return http.client.HTTPConnection(self._host, self._port, timeout=timeout)
 
     def stream(self, messages: Conversation) -> Iterator[str]:
         body = orjson.dumps({"model": self.spec.model, "messages": messages, "stream": True})
@@ -48,31 +106,58 @@ class OpenAIProvider:
         if key:
             headers["Authorization"] = f"Bearer {key}"
         connection = self._connect()
+        watchdog = Watchdog(connection, self.spec.deadline)
         try:
-            try:
-                connection.request("POST", self._path, body=body, headers=headers)
-                response = connection.getresponse()
-            except ConnectionRefusedError:
-                raise ProviderError(f"cannot connect to {self._where}: connection refused (is the server running?)") from None
-            except (socket.timeout, TimeoutError):
-                raise ProviderError(f"{self._where} did not answer within {self.spec.timeout:g}s") from None
-            except socket.gaierror:
-                raise ProviderError(f"cannot resolve host {self._host!r}") from None
-            except ssl.SSLError as exc:
-                raise ProviderError(f"TLS error talking to {self._where}: {exc.reason}") from None
-            except OSError as exc:
-                raise ProviderError(f"cannot reach {self._where}: {exc.strerror or exc}") from None
+            response = self._request(connection, body, headers, watchdog)
             if response.status != 200:
-                raise ProviderError(self._status_message(response))
-            yield from self._events(response)
+                message = self._status_message(response)
+                raise self._late() if watchdog.expired() else ProviderError(message)
+            yield from self._events(response, watchdog)
         finally:
+            watchdog.cancel()
             connection.close()
+
+    def _request(self, connection: http.client.HTTPConnection, body: bytes, headers: dict[str, str], watchdog: Watchdog) -> http.client.HTTPResponse:
+        """Send the request and read the status line and headers."""
+        try:
+            connection.connect()
+            watchdog.watch(connection.sock)
+            if watchdog.expired():
+                raise self._late()
+            connection.request("POST", self._path, body=body, headers=headers)
+            return connection.getresponse()
+        except ConnectionRefusedError:
+            raise ProviderError(f"cannot connect to {self._where}: connection refused (is the server running?)") from None
+        except (OSError, http.client.HTTPException) as exc:
+            if watchdog.expired():
+                raise self._late() from None
+            raise ProviderError(self._request_failure(exc)) from None
+
+    def _request_failure(self, exc: OSError | http.client.HTTPException) -> str:
+        if isinstance(exc, (socket.timeout, TimeoutError)):
+            return f"{self._where} did not answer within {self.spec.timeout:g}s"
+        if isinstance(exc, socket.gaierror):
+            return f"cannot resolve host {self._host!r}"
+        if isinstance(exc, ssl.SSLError):
+            return f"TLS error talking to {self._where}: {exc.reason}"
+        if isinstance(exc, OSError):  # RemoteDisconnected too: it is a ConnectionResetError
+            return f"cannot reach {self._where}: {exc.strerror or exc}"
+        if isinstance(exc, http.client.LineTooLong):
+            return f"{self._where} sent a malformed HTTP answer: a status or header line longer than 64 KiB"
+        if isinstance(exc, http.client.BadStatusLine):
+            return f"{self._where} sent a malformed status line: {self._redact(str(exc.args[0] if exc.args else ''))[:80]!r}"
+        return f"{self._where} sent a malformed HTTP answer: {self._redact(str(exc))[:200]}"
+
+    def _late(self) -> ProviderError:
+        return ProviderError(
+            f"{self._where} did not finish the reply within the {self.spec.deadline:g}s deadline (the model's `deadline` setting or CHIT_DEADLINE)"
+        )
 
     def _redact(self, text: str) -> str:
         """A server's own words, minus the API key should it echo it back
-        (they are shown, and stored with the error in the session)."""
-        key = self.spec.key()
-        return text.replace(key, "[API key]") if key else text
+        (they are shown, and stored with the error in the session); masked
+        here, before they are cut short."""
+        return Redactor(self.spec.key()).text(text)
 
     def _status_message(self, response: http.client.HTTPResponse) -> str:
         detail = ""
@@ -82,7 +167,7 @@ class OpenAIProvider:
             message = error.get("message") if isinstance(error, dict) else error
             if isinstance(message, str):
                 detail = ": " + self._redact(" ".join(message.split()))[:200]
-        except (orjson.JSONDecodeError, OSError, http.client.HTTPException):
+        except (ValueError, OSError, http.client.HTTPException):  # not JSON, a malformed chunk size, a broken read
             pass
         status = response.status
         if status in (401, 403):
@@ -94,16 +179,11 @@ class OpenAIProvider:
         kind = "server error" if status >= 500 else "request refused"
         return f"{self._where}: {kind} (HTTP {status}){detail}"
 
-    def _events(self, response: http.client.HTTPResponse) -> Iterator[str]:
+    def _events(self, response: http.client.HTTPResponse, watchdog: Watchdog) -> Iterator[str]:
         self._finish_seen = False
         finished = False
         while True:
-            try:
-                raw = response.readline()
-            except (socket.timeout, TimeoutError):
-                raise ProviderError(f"{self._where} stopped sending for {self.spec.timeout:g}s") from None
-            except (OSError, http.client.HTTPException) as exc:
-                raise ProviderError(f"the stream from {self._where} broke off: {exc}") from None
+            raw = self._line(response, watchdog)
             if not raw:
                 break
             line = raw.strip()
@@ -116,6 +196,22 @@ class OpenAIProvider:
             yield from self._delta(data)
         if not finished and not self._finish_seen:
             raise ProviderError(f"the stream from {self._where} ended without [DONE] (reply cut off)")
+
+    def _line(self, response: http.client.HTTPResponse, watchdog: Watchdog) -> bytes:
+        """The next line of the stream, at most `MAX_LINE` bytes; b"" at its end."""
+        try:
+            raw = response.readline(MAX_LINE + 1)
+        except (OSError, http.client.HTTPException, ValueError) as exc:  # ValueError: a malformed chunk size
+            if watchdog.expired():
+                raise self._late() from None
+            if isinstance(exc, (socket.timeout, TimeoutError)):
+                raise ProviderError(f"{self._where} stopped sending for {self.spec.timeout:g}s") from None
+            raise ProviderError(f"the stream from {self._where} broke off: {self._redact(str(exc))[:200]}") from None
+        if watchdog.expired():
+            raise self._late()  # what was read may have been cut short by the watchdog
+        if len(raw) > MAX_LINE:
+            raise ProviderError(f"{self._where} sent a stream line longer than {MAX_LINE // 2**20} MiB; gave up on it")
+        return raw
 
     def _delta(self, data: bytes) -> Iterator[str]:
         try:
