@@ -3,7 +3,10 @@
 Invariants: the REPL never caches session contents — every command reads
 the session afresh from the store, so appends by other processes are seen
 before the next turn; a session is created only when something is first
-written to it (so opening and leaving the REPL leaves no empty session).
+written to it (so opening and leaving the REPL leaves no empty session);
+the REPL works in the project of the session it shows — switching to a
+session of another project (`chit load REF`, /load, /search) makes that
+project the one /list, /new and the toolbar speak of.
 """
 
 from __future__ import annotations
@@ -42,8 +45,15 @@ class Repl:
     def switch(self, session_id: str | None) -> None:
         self.session_id = session_id
         if session_id is not None:
+            self.follow_project(session_id)
             self.service.set_current(session_id)
         self.refresh_status()
+
+    def follow_project(self, session_id: str) -> None:
+        """Work in the project holding `session_id` from now on."""
+        holder = self.service.locate(session_id)
+        if holder.slug != self.service.project().slug and self.service.projects.get(holder.slug) is not None:
+            self.service.project_name = holder.slug  # a slug names exactly one project
 
     def say(self, text: str) -> None:
         from rich.text import Text
