@@ -218,13 +218,26 @@ def _pieces(content: str) -> Iterator[str]:
         start = end
 
 
+class ChatMarkdown(Markdown):
+    """Markdown as chat apps show it: a single newline is a line break, not
+    a space (CommonMark joins the lines of a paragraph). Only the breaks
+    inside paragraphs change; code blocks, lists and tables are as parsed."""
+
+    def __init__(self, markup: str, **options: Any) -> None:
+        super().__init__(markup, **options)
+        for token in self.parsed:
+            for child in token.children or ():
+                if child.type == "softbreak":
+                    child.type = "hardbreak"
+
+
 def message_body(content: str, markdown: bool) -> list[Any]:
-    """Renderables for a message's `content`, made visible: Markdown when
-    asked, plain text when not or when it is LARGE."""
+    """Renderables for a message's `content`, made visible: Markdown (with
+    hard line breaks) when asked, plain text when not or when it is LARGE."""
     shown = visible(content)
     if len(shown) > LARGE:
         return [Text(piece) for piece in _pieces(shown)]
-    return [Markdown(shown) if markdown else Text(shown)]
+    return [ChatMarkdown(shown) if markdown else Text(shown)]
 
 
 def transcript(session: Session, project_name: str, pager: bool, console: Console | None = None) -> None:
