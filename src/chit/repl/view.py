@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 
+from chit.render.console import print_clean
 from chit.visible import visible
 
 #: The most of a streaming reply the live region keeps: more than a screen
@@ -78,15 +79,16 @@ def streaming(console: Console) -> Iterator[Callable[[str], None]]:
         yield tail.add
 
 
-def reply(console: Console, text: str, label: str, interrupted: bool = False) -> None:
-    """Print a stored reply; Ctrl-C stops the printing, not the REPL."""
-    from chit.render.human import message_body
+def reply(console: Console, text: str, label: str, mark: str | None = None) -> None:
+    """Print a stored reply, then its mark ("interrupted", "cut off: …")
+    if it ended short; Ctrl-C stops the printing, not the REPL."""
+    from chit.render.human import marked, message_body
 
     console.print(Text(visible(label), style="bold blue"))
     try:
         for part in message_body(text, markdown=True):
-            console.print(part)
+            print_clean(console, part)
     except KeyboardInterrupt:
         console.print(Text("[display stopped: the whole reply is stored, /show prints it]", style="yellow"))
-    if interrupted:
-        console.print(Text("[interrupted]", style="yellow"))
+    if mark:
+        console.print(marked(mark), soft_wrap=True)
