@@ -9,6 +9,7 @@ named in `SHELL_TWINS` (a test holds the two to the same spelling).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chit import exporters
 from chit.errors import InvalidInput, NotFound, UsageError
@@ -18,6 +19,9 @@ from chit.repl.args import Option, parse, split
 from chit.repl.registry import COMMANDS, slash
 from chit.repl.state import Repl
 from chit.visible import visible
+
+if TYPE_CHECKING:
+    from rich.text import Text
 
 #: The shell command whose options each slash command with options shares.
 SHELL_TWINS = {"list": "ls", "search": "search", "fork": "fork", "export": "export"}
@@ -44,6 +48,12 @@ def _count(text: str | None, default: int) -> int:
     if not text.isdigit():
         raise InvalidInput(f"N must be a whole number, not {text!r}")
     return int(text)
+
+
+def _one_line(text: str) -> "Text":
+    from rich.text import Text
+
+    return Text(" ".join(visible(text).split()), no_wrap=True, overflow="ellipsis")
 
 
 def _current(repl: Repl) -> str:
@@ -88,13 +98,15 @@ def new(repl: Repl, args: str) -> None:
 
 def _print_listing(repl: Repl, rows: list[tuple[str, str, str]]) -> None:
     from rich.table import Table
-    from rich.text import Text
 
     table = Table(box=None, show_header=False, pad_edge=False)
-    for column in ("dim", "cyan", "", "dim"):
-        table.add_column(style=column)
+    table.add_column(style="dim", no_wrap=True)
+    table.add_column(style="cyan", no_wrap=True)
+    # the cells are one-line texts: at 40 columns they are cut with "…", never wrapped
+    table.add_column(min_width=8)
+    table.add_column(style="dim", min_width=6)
     for number, (session_id, title, detail) in enumerate(rows, start=1):
-        table.add_row(str(number), session_id[:8], Text(visible(title)), Text(visible(detail)))
+        table.add_row(str(number), session_id[:8], _one_line(title), _one_line(detail))
     repl.console.print(table)
     repl.listing = [r[0] for r in rows]
     if rows:

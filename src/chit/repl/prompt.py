@@ -97,6 +97,12 @@ def history_file(home: Path) -> Path:
     return path
 
 
+def _columns() -> int:
+    from prompt_toolkit.application import get_app
+
+    return get_app().output.get_size().columns
+
+
 def build(repl: Repl, **io: Any) -> PromptSession[str]:
     """A prompt session for `repl`; `io` may pass input=/output= for tests."""
     try:
@@ -112,7 +118,7 @@ def build(repl: Repl, **io: Any) -> PromptSession[str]:
         history=history,
         completer=SlashCompleter(repl),
         complete_while_typing=True,
-        bottom_toolbar=lambda: repl.status,
+        bottom_toolbar=lambda: repl.toolbar(_columns()),
         prompt_continuation=lambda width, line, wrap: "  ",
         enable_open_in_editor=False,
         **io,

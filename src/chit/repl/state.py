@@ -30,7 +30,8 @@ class Repl:
     model: ModelSpec | None = None
     listing: list[str] = field(default_factory=list)  # ids from the last /list or /search
     running: bool = True
-    status: str = ""
+    status: str = ""  # the toolbar at full width
+    fields: Toolbar = field(default_factory=lambda: Toolbar())
     known: int | None = None  # messages the REPL has shown or written, to spot other writers'
 
     def session(self) -> Session | None:
@@ -71,7 +72,7 @@ class Repl:
         self.console.print(Text.assemble(("error: ", "bold red"), visible(text)), soft_wrap=True)
 
     def refresh_status(self) -> None:
-        """Recompute the toolbar text (once per command, not per keystroke)."""
+        """Recompute the toolbar's fields (once per command, not per keystroke)."""
         project = self.service.project().name
         model = self.model.label if self.model else "no model"
         session = None
@@ -81,10 +82,58 @@ class Repl:
             except Exception:  # deleted underneath us: show it as gone
                 session = None
         if session is None:
-            self.status = visible(f" {project} · new session · {model} ")
+            self.fields = Toolbar(project=project, model=model)
             self.known = None
-            return
-        self.known = len(session.messages)
-        turns = f"{session.turns} turn{'' if session.turns == 1 else 's'}"
-        title = session.title if len(session.title) <= 40 else session.title[:39] + "…"
-        self.status = visible(f" {project} · {session.short_id} · {title} · {turns} · {model} · {session.run.state} ")
+        else:
+            self.known = len(session.messages)
+            turns = f"{session.turns} turn{'' if session.turns == 1 else 's'}"
+            self.fields = Toolbar(project, session.short_id, session.title, turns, model, session.run.state)
+        self.status = self.toolbar(10_000)
+
+    def toolbar(self, width: int) -> str:
+        """The toolbar text for a terminal `width` columns wide."""
+        return self.fields.fit(width)
+
+
+@dataclass(frozen=True)
+class Toolbar:
+    """The toolbar's fields. To fit a narrow terminal it gives up, in this
+    order: the title's length (down to `TITLE_MIN`), the title, the project,
+    the turn count, the session id, and only then the model's length; the
+    model and the run state stay as long as anything fits."""
+
+    project: str = ""
+    short_id: str = ""
+    title: str = ""
+    turns: str = ""
+    model: str = ""
+    state: str = ""
+
+    TITLE_MIN = 8
+    TITLE_MAX = 40
+
+    def render(self, title: str | None = None, project: bool = True, turns: bool = True, short_id: bool = True, model: str | None = None) -> str:
+        if not self.short_id:
+            parts = [self.project if project else "", "new session", model or self.model]
+        else:
+            parts = [self.project if project else "", self.short_id if short_id else "", title or "", self.turns if turns else "", model or self.model, self.state]
+        return visible(" " + " · ".join(p for p in parts if p) + " ")
+
+    def fit(self, width: int) -> str:
+        title = _cut(self.title, self.TITLE_MAX)
+        full = self.render(title)
+        if len(full) <= width:
+            return full
+        room = len(title) - (len(full) - width)
+        if room >= self.TITLE_MIN:
+            return self.render(_cut(title, room))
+        for tried in ({}, {"project": False}, {"project": False, "turns": False}, {"project": False, "turns": False, "short_id": False}):
+            text = self.render(None, **tried)
+            if len(text) <= width:
+                return text
+        bare = self.render(None, project=False, turns=False, short_id=False)
+        return self.render(None, project=False, turns=False, short_id=False, model=_cut(self.model, max(1, len(self.model) - (len(bare) - width))))
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"
