@@ -193,7 +193,7 @@ def test_model_lists_configured_and_endpoint_models(api: Chit, tmp_path: Path, s
     offered = [c.text for c in completer.get_completions(Document("/model "), CompleteEvent())]
     assert {"fast", "echo", "gpt-fake-1", "gpt-fake-2"} <= set(offered)
     loop.handle(repl, "/model gpt-fake-2")
-    assert repl.model is not None and repl.model.model == "gpt-fake-2"
+    assert repl.model is not None and repl.model.model == "gpt-fake-2" and repl.model.base_url == server.base_url
 
 
 def test_model_listing_survives_an_unreachable_endpoint(api: Chit, tmp_path: Path) -> None:

@@ -247,15 +247,26 @@ def export(repl: Repl, args: str) -> None:
 
 @slash("model", "[NAME]", completes="model")
 def model(repl: Repl, args: str) -> None:
-    """Show the model, or switch to another one for this REPL."""
+    """Switch model, or list the configured ones and the endpoint's."""
+    from chit.repl import models
+
     if args:
-        spec = repl.config.resolve_model(args)
+        spec = models.spec_for(args, repl.config, repl.endpoints or []) or repl.config.resolve_model(args)
         if spec is None:
             raise InvalidInput(f"unknown model {args!r}")
         repl.model = spec
         repl.refresh_status()
-    current = repl.model.label if repl.model else "none"
-    repl.say(f"model: {current}   (known: {', '.join(repl.config.model_names())})")
+        repl.say(f"model: {spec.label}")
+        return
+    repl.say(f"model: {repl.model.label if repl.model else 'none'}")
+    repl.say(f"configured: {', '.join(repl.config.model_names())}")
+    repl.endpoints = models.survey(repl.config, repl.model)
+    for endpoint in repl.endpoints:
+        if endpoint.problem:
+            repl.error(endpoint.problem)
+        else:
+            repl.say(f"at {endpoint.spec.base_url}: {', '.join(endpoint.models) or '(none listed)'}")
+    repl.note("/model NAME switches (Tab completes the names)")
 
 
 @slash("system", "TEXT")

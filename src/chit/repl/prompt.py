@@ -63,10 +63,26 @@ class SlashCompleter(Completer):
             if kind == "format":
                 return [(f, "") for f in exporters.FORMATS]
             if kind == "model":
-                return [(m, "") for m in self.repl.config.model_names()]
+                return self._models()
         except Exception:  # completion must never break typing
             return []
         return []
+
+
+    def _models(self) -> list[tuple[str, str]]:
+        """Configured models, then what the endpoints listed (asked once,
+        on the first completion, unless /model asked already)."""
+        from chit.repl import models
+
+        repl = self.repl
+        if repl.endpoints is None:
+            repl.endpoints = models.survey(repl.config, repl.model)
+        offered = [(name, "configured") for name in repl.config.model_names()]
+        seen = {name for name, _ in offered}
+        for endpoint in repl.endpoints:
+            offered += [(name, endpoint.spec.base_url) for name in endpoint.models if name not in seen]
+            seen.update(endpoint.models)
+        return offered
 
 
 def _bindings() -> KeyBindings:

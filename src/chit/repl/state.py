@@ -18,6 +18,7 @@ from rich.console import Console
 from chit.api import Chit
 from chit.config import Config, ModelSpec
 from chit.model import Session
+from chit.repl.models import Endpoint
 from chit.visible import visible
 
 
@@ -32,6 +33,7 @@ class Repl:
     running: bool = True
     status: str = ""  # the toolbar at full width
     fields: Toolbar = field(default_factory=lambda: Toolbar())
+    endpoints: list[Endpoint] | None = None  # what the endpoints listed at the last /model
     known: int | None = None  # messages the REPL has shown or written, to spot other writers'
 
     def session(self) -> Session | None:
