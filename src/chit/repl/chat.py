@@ -61,7 +61,7 @@ def complete(repl: Repl, turn_id: str | None = None) -> None:
     failure: str | None = None
     try:
         provider = make_provider(spec)
-        with view.streaming(repl.console) as show:
+        with view.streaming(repl.console, spec.label) as show:
             for chunk in provider.stream(conversation):
                 parts.append(chunk)
                 show(chunk)
