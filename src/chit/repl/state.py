@@ -129,8 +129,8 @@ class Toolbar:
         room = len(title) - (len(full) - width)
         if room >= self.TITLE_MIN:
             return self.render(_cut(title, room))
-        for tried in ({}, {"project": False}, {"project": False, "turns": False}, {"project": False, "turns": False, "short_id": False}):
-            text = self.render(None, **tried)
+        for project, turns, short_id in ((True, True, True), (False, True, True), (False, False, True), (False, False, False)):
+            text = self.render(None, project=project, turns=turns, short_id=short_id)
             if len(text) <= width:
                 return text
         bare = self.render(None, project=False, turns=False, short_id=False)
