@@ -16,7 +16,7 @@ def _marked_session(api: Chit) -> str:
     api.append(session.id, "assistant", "a reply that broke", metadata={"provider": "openai", "error": "the stream ended without [DONE]"})
     api.append(session.id, "user", "third question")
     api.append(session.id, "assistant", "a whole reply", metadata={"provider": "openai"})
-    api.append(session.id, "user", "fourth question")
+    api.append(session.id, "user", "fourth question", metadata={"error": "a user's own field"})
     api.set_state(session.id, "error", turn_id="t4", error="HTTP 500: The server had an error")
     return session.id
 
@@ -31,6 +31,7 @@ def test_show_and_exports_mark_interrupted_cut_off_and_failed_replies(cli, api: 
         assert "[cut off: the stream ended without [DONE]]" in text, where
         assert "[failed: HTTP 500: The server had an error]" in text, where
         assert text.count("[interrupted]") == 1 and "a whole reply [" not in text, where
+        assert "a user's own field" not in text and "a user&#x27;s own field" not in text, where  # only replies are marked
     document = cli("show", session_id, "--json").json()
     messages = document["messages"]  # type: ignore[index]
     assert messages[1]["metadata"]["interrupted"] is True and messages[3]["metadata"]["error"]

@@ -171,7 +171,9 @@ def longest_run(text: str, char: str) -> int:
 
 def ending(message: Message) -> str | None:
     """How a reply ended short ("interrupted", "cut off: reason"), or None
-    for a whole one."""
+    for a whole one (or a message that is not a reply)."""
+    if message.role != "assistant":
+        return None
     if message.metadata.get("interrupted") is True:
         return "interrupted"
     error = message.metadata.get("error")

@@ -1,8 +1,8 @@
 """The models /model offers: those in the config, and those the
 OpenAI-compatible endpoints in use list at `GET {base_url}/models`.
 
-Invariants: an endpoint is asked with a short timeout (`TIMEOUT`) and at
-most once per /model (completion reuses the last answer, so typing never
+Invariants: an endpoint is asked with a short timeout (`TIMEOUT`, and
+`COMPLETION_TIMEOUT` from Tab) and at most once per /model (completion reuses the last answer, so typing never
 waits twice); a failure is one line naming the endpoint, never the API key,
 and the other models are still offered; a model an endpoint lists is used
 through that endpoint (its base URL and key).
@@ -17,6 +17,8 @@ from chit.config import Config, ModelSpec
 from chit.visible import visible
 
 TIMEOUT = 3.0
+#: Completion asks with less patience: it holds up typing while it waits.
+COMPLETION_TIMEOUT = 1.0
 #: An endpoint's answer is read up to this many bytes (a list of names).
 MAX_BYTES = 4 * 1024 * 1024
 
@@ -66,8 +68,8 @@ def fetch(spec: ModelSpec, timeout: float = TIMEOUT) -> Endpoint:
     return Endpoint(spec, models=names)
 
 
-def survey(config: Config, current: ModelSpec | None) -> list[Endpoint]:
-    return [fetch(spec) for spec in endpoints(config, current).values()]
+def survey(config: Config, current: ModelSpec | None, timeout: float = TIMEOUT) -> list[Endpoint]:
+    return [fetch(spec, timeout) for spec in endpoints(config, current).values()]
 
 
 def spec_for(name: str, config: Config, listed: list[Endpoint]) -> ModelSpec | None:

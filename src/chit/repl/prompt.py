@@ -76,7 +76,7 @@ class SlashCompleter(Completer):
 
         repl = self.repl
         if repl.endpoints is None:
-            repl.endpoints = models.survey(repl.config, repl.model)
+            repl.endpoints = models.survey(repl.config, repl.model, models.COMPLETION_TIMEOUT)
         offered = [(name, "configured") for name in repl.config.model_names()]
         seen = {name for name, _ in offered}
         for endpoint in repl.endpoints:
