@@ -6,7 +6,8 @@ message>" a word at a time; "unauthorized" → 401, "ratelimit" → 429,
 ends without [DONE], "slow" → answers only after 3 s, "long" → 200 words
 with 50 ms between them, "many-N" → N one-word events with no delay (a
 line break every 12 words), "escapes" → a reply full of terminal escape
-sequences (OSC 52, OSC 0, CSI 2J, BEL, C1 CSI). Every request is recorded in `server.requests`.
+sequences (OSC 52, OSC 0, CSI 2J, BEL, C1 CSI). GET /v1/models lists
+"gpt-fake-1" and "gpt-fake-2". Every request is recorded in `server.requests`.
 Run as a program (`python fake_openai.py PORTFILE`) it serves until killed
 and writes its port to PORTFILE.
 
@@ -35,6 +36,12 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+    def do_GET(self) -> None:
+        self.server.requests.append({"path": self.path, "headers": dict(self.headers), "body": None})
+        if self.path != "/v1/models":
+            return self._json(404, {"error": {"message": "no such route"}})
+        self._json(200, {"object": "list", "data": [{"id": "gpt-fake-2", "object": "model"}, {"id": "gpt-fake-1", "object": "model"}]})
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", "0"))

@@ -5,6 +5,7 @@ then check the store through `chit show --json`."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -17,6 +18,8 @@ import orjson
 import pytest
 
 from conftest import run_cli
+
+from chit.api import Chit
 
 HERE = Path(__file__).resolve().parent
 
@@ -151,10 +154,10 @@ def test_a_reply_with_escape_sequences_is_shown_not_obeyed(terminal: Terminal) -
     assert "pwned" not in title  # OSC 0 never reached the terminal
 
 
-def _start(name: str, home: Path, workdir: Path, *args: str) -> Terminal:
-    env = {"CHIT_HOME": str(home), "TERM": "xterm-256color", "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home.parent)}
+def _start(name: str, home: Path, workdir: Path, *args: str, width: int = 110, env: dict[str, str] | None = None) -> Terminal:
+    env = {"CHIT_HOME": str(home), "TERM": "xterm-256color", "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home.parent), **(env or {})}
     command = ["env", "-i", *(f"{k}={v}" for k, v in env.items()), sys.executable, "-m", "chit", *args]
-    subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", "110", "-y", "40", "-c", str(workdir), *command], check=True)
+    subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", str(width), "-y", "40", "-c", str(workdir), *command], check=True)
     return Terminal(name)
 
 
@@ -191,3 +194,87 @@ def test_ctrl_c_while_a_huge_reply_prints_returns_to_the_prompt_within_a_second(
     shown = orjson.loads(run_cli(["show", "--json"], cwd=workdir, env={"CHIT_HOME": str(home)}).out)
     reply = shown["messages"][-1]["content"]
     assert len(reply) == 110_000 * 101 and shown["state"]["state"] == "idle"
+
+
+def _toolbar(term: Terminal, expected: str, timeout: float = 5.0) -> str:
+    """The bottom line, once it shows `expected` (or when time is up)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        bar = term.screen().rstrip("\n").splitlines()[-1]
+        if expected in bar or time.monotonic() > deadline:
+            return bar
+        time.sleep(0.05)
+
+
+def _prompt_back_after(term: Terminal, marker: str, limit: float) -> float:
+    """Seconds until an empty prompt follows `marker` (at most `limit`)."""
+    start = time.monotonic()
+    while not _prompt_after(term.screen(), marker):
+        assert time.monotonic() - start < limit, term.screen()
+        time.sleep(0.02)
+    return time.monotonic() - start
+
+
+def test_waiting_for_the_first_byte_shows_a_spinner_and_ctrl_c_cancels(terminal: Terminal, home: Path, workdir: Path) -> None:
+    terminal.wait_for("›")
+    terminal.type("/model slow")  # the server answers after 3 s
+    terminal.type("first")
+    screen = terminal.wait_for("waiting for slow")
+    assert re.search(r"waiting for slow… \d+s", screen), screen
+    terminal.wait_for("You said: first")
+    assert "waiting for" not in terminal.screen()  # the spinner is gone once text arrives
+    terminal.type("second")
+    terminal.wait_for("waiting for slow")
+    terminal.keys("C-c")
+    returned = _prompt_back_after(terminal, "[interrupted]", 2.5)  # before the server's 3 s
+    assert returned < 2.5 and "waiting for" not in terminal.screen()
+    shown = orjson.loads(run_cli(["show", "--json"], cwd=workdir, env={"CHIT_HOME": str(home)}).out)
+    assert shown["messages"][-1]["metadata"]["interrupted"] is True and shown["state"]["state"] == "idle"
+
+
+def test_a_40_column_terminal_gets_whole_rows_and_a_toolbar_with_model_and_state(home: Path, workdir: Path, fake_server: str) -> None:
+    api = Chit(home, cwd=workdir)
+    for number in range(3):
+        session = api.create(title=f"Session {number} with a title far too long for forty columns TAILWORD")
+        api.append(session.id, "user", f"needle {number} " + "padding words " * 10 + "SNIPTAIL")
+    term = _start(f"chit-{uuid.uuid4().hex[:8]}", home, workdir, "chat", width=40, env={"CHIT_BASE_URL": fake_server, "CHIT_MODEL": "m1", "CHIT_API_KEY": "sk-e2e"})
+    try:
+        term.wait_for("›")
+        bar = _toolbar(term, "idle")
+        assert "m1" in bar and "idle" in bar, bar
+        term.type("/list")
+        term.wait_for("/load N")
+        term.type("/search needle")
+        deadline = time.monotonic() + 15
+        while "/load N" not in term.screen().partition("› /search needle")[2]:
+            assert time.monotonic() < deadline, term.screen()
+            time.sleep(0.05)
+        screen = term.screen().partition("› /list")[2]
+        assert "TAILWORD" not in screen and "SNIPTAIL" not in screen, screen  # cut with "…", not wrapped onto a second line
+        rows = [line for line in screen.splitlines() if re.match(r"\d +[0-9a-f]{8} ", line)]
+        assert len(rows) == 6 and all("…" in row for row in rows), screen
+        term.type("/quit")
+    finally:
+        if term.alive():
+            subprocess.run(["tmux", "kill-session", "-t", term.name])
+
+
+def test_chit_load_of_another_projects_session_works_in_that_project(home: Path, workdir: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "faraway"
+    (elsewhere / ".git").mkdir(parents=True)
+    other = Chit(home, cwd=elsewhere)
+    loaded = other.create(title="loaded one")
+    other.append(loaded.id, "user", "hello from far away")
+    sibling = other.create(title="its sibling")
+    other.append(sibling.id, "user", "me too")
+    term = _start(f"chit-{uuid.uuid4().hex[:8]}", home, workdir, "load", loaded.id[:8])
+    try:
+        term.wait_for("›")
+        assert "faraway" in _toolbar(term, "idle")
+        term.type("/list")
+        screen = term.wait_for("/load N")
+        assert "its sibling" in screen and "no sessions yet" not in screen
+        term.type("/quit")
+    finally:
+        if term.alive():
+            subprocess.run(["tmux", "kill-session", "-t", term.name])

@@ -11,6 +11,12 @@ Folding rules (md and html; txt shows everything):
   message longer than `LONG_SYSTEM_LINES` lines are folded too;
 - reasoning an importer kept (`metadata["thinking"]`) is folded before the
   message it led to.
+
+Marks (md, html, txt, and `chit show`): a reply that ended short is marked
+after its text — `[interrupted]` (metadata `interrupted: true`, Ctrl-C),
+`[cut off: reason]` (metadata `error`: the provider failed mid-reply) — and
+a session whose last request failed before any reply (run state `error`)
+ends with `[failed: reason]`. The stored data is never changed.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from chit.model import Message
+from chit.model import Message, Session
 from chit.visible import visible
 
 TOOL_KEYS = ("tool", "tool_name", "tool_kind", "tool_call", "tool_calls", "tool_use", "tool_call_id", "function_call")
@@ -161,3 +167,27 @@ def longest_run(text: str, char: str) -> int:
     """Length of the longest run of `char` in `text`."""
     runs = re.findall(f"{re.escape(char)}+", text)
     return max((len(r) for r in runs), default=0)
+
+
+def ending(message: Message) -> str | None:
+    """How a reply ended short ("interrupted", "cut off: reason"), or None
+    for a whole one (or a message that is not a reply)."""
+    if message.role != "assistant":
+        return None
+    if message.metadata.get("interrupted") is True:
+        return "interrupted"
+    error = message.metadata.get("error")
+    if isinstance(error, str) and error.strip():
+        return "cut off: " + " ".join(error.split())
+    return None
+
+
+def failure(session: Session) -> str | None:
+    """"failed: reason" when the session's last request failed and no
+    reply marks it already (a cut-off reply says so itself)."""
+    if session.run.state != "error":
+        return None
+    last = session.messages[-1] if session.messages else None
+    if last is not None and last.role == "assistant" and ending(last) is not None:
+        return None
+    return "failed: " + " ".join((session.run.error or "unknown error").split())

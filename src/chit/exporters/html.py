@@ -26,6 +26,8 @@ from chit.exporters.common import (
     Block,
     blocks,
     counted,
+    ending,
+    failure,
     is_tool,
     label,
     line_count,
@@ -64,6 +66,7 @@ dl.meta dd { margin: 0; overflow-wrap: anywhere; }
 .msg.system { border-left-color: var(--system); }
 .msg.tool { border-left-color: var(--tool); }
 .who { font-weight: 600; font-size: .9rem; }
+.mark { color: #b45309; font-style: italic; }
 .user .who { color: var(--user); }
 .assistant .who { color: var(--assistant); }
 .system .who { color: var(--system); }
@@ -172,6 +175,8 @@ def _message(message: Message, number: int) -> str:
         return f'<details class="msg {kind}" {anchor}><summary>{summary}</summary>\n{body}\n</details>'
     who = f'<div class="who">{escape(visible(label(message)))} {_when(message.ts)}</div>'
     body = folded_thinking + _body(message.content)
+    if mark := ending(message):
+        body += f'\n<p class="mark">[{escape(visible(mark))}]</p>'
     if role == "system" and line_count(message.content) > LONG_SYSTEM_LINES:
         return (
             f'<details class="msg system" {anchor}><summary><span class="who">{escape(visible(label(message)))}</span>'
@@ -217,6 +222,8 @@ def to_html(session: Session, project_name: str) -> str:
             number += 1
             out.append(_message(message, number))
         out.append("</section>")
+    if mark := failure(session):
+        out.append(f'<p class="mark">[{escape(visible(mark))}]</p>')
     if not session.messages:
         out.append('<p class="empty">No messages yet.</p>')
     out += [

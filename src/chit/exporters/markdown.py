@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import re
 
-from chit.exporters.common import blocks, fold_summary, is_tool, label, lines_of, longest_run, thinking, turns
+from chit.exporters.common import blocks, ending, failure, fold_summary, is_tool, label, lines_of, longest_run, thinking, turns
 from chit.visible import visible
 from chit.model import Session
 
@@ -30,6 +30,13 @@ def _safe_prose(text: str) -> str:
         last = match.end()
     out.append(_TAGLIKE.sub("&lt;", text[last:]))
     return "".join(out)
+
+
+def _mark(text: str) -> str:
+    """A mark as its own emphasised line; `*` and `_` in the reason are
+    escaped so they cannot end the emphasis."""
+    shown = _safe_prose(visible(text)).replace("*", "\\*").replace("_", "\\_")
+    return f"*[{shown}]*"
 
 
 def _fence(text: str, lang: str = "") -> str:
@@ -82,5 +89,9 @@ def to_markdown(session: Session, project_name: str) -> str:
                 out.append(f"### {_safe_prose(visible(label(message)))}")
                 out.append("")
                 out.append(_body(message.content))
+                if mark := ending(message):
+                    out.extend(["", _mark(mark)])
             out.append("")
+    if mark := failure(session):
+        out.extend([_mark(mark), ""])
     return "\n".join(out).rstrip("\n") + "\n"

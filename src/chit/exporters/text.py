@@ -6,7 +6,7 @@ visible symbols, so `cat`-ing an export can never drive the terminal.
 
 from __future__ import annotations
 
-from chit.exporters.common import label, thinking, turns
+from chit.exporters.common import ending, failure, label, thinking, turns
 from chit.visible import visible
 from chit.model import Session
 
@@ -35,6 +35,10 @@ def to_text(session: Session, project_name: str) -> str:
             out.append("")
             out.append(f"[{visible(label(message))}]  {message.ts}")
             out.append(visible(message.content))
+            if mark := ending(message):
+                out.append(visible(f"[{mark}]"))
+    if mark := failure(session):
+        out.extend(["", visible(f"[{mark}]")])
     if not session.messages:
         out.extend(["", "(no messages yet)"])
     return "\n".join(out).rstrip("\n") + "\n"

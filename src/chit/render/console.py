@@ -8,6 +8,9 @@ Invariants, for every console `make_console` returns:
   rich's own styles and cursor moves are not text segments (they are
   added around them, or are control segments) and pass untouched, so
   colour still works where colour is on.
+Off a terminal (a pipe, a file), `print_clean` prints without the
+spaces rich pads lines with to the console width: no line of `chit show |
+cat -A` ends in padding.
 This render hook is the choke point for all human output that goes
 through rich: the CLI's tables and transcripts, the pager's captured text,
 the REPL's notes, live tail and rendered replies.
@@ -38,3 +41,15 @@ class SafeConsole(Console):
 def make_console(**options: Any) -> Console:
     """A `SafeConsole` with highlighting, markup and emoji codes off."""
     return SafeConsole(highlight=False, markup=False, emoji=False, **options)
+
+
+def print_clean(console: Console, renderable: RenderableType) -> None:
+    """Print `renderable`; off a terminal, each line without its trailing
+    padding (rich pads paragraphs and code blocks to the width)."""
+    if console.is_terminal:
+        console.print(renderable)
+        return
+    with console.capture() as captured:
+        console.print(renderable)
+    text = captured.get()
+    console.file.write("".join(line.rstrip() + "\n" for line in text.splitlines()))

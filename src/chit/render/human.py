@@ -21,8 +21,9 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
+from chit.exporters.common import ending, failure
 from chit.model import Project, SearchHit, Session, SessionSummary, age
-from chit.render.console import make_console
+from chit.render.console import make_console, print_clean
 from chit.visible import visible
 
 _out: Console | None = None
@@ -218,13 +219,31 @@ def _pieces(content: str) -> Iterator[str]:
         start = end
 
 
+class ChatMarkdown(Markdown):
+    """Markdown as chat apps show it: a single newline is a line break, not
+    a space (CommonMark joins the lines of a paragraph). Only the breaks
+    inside paragraphs change; code blocks, lists and tables are as parsed."""
+
+    def __init__(self, markup: str, **options: Any) -> None:
+        super().__init__(markup, **options)
+        for token in self.parsed:
+            for child in token.children or ():
+                if child.type == "softbreak":
+                    child.type = "hardbreak"
+
+
 def message_body(content: str, markdown: bool) -> list[Any]:
-    """Renderables for a message's `content`, made visible: Markdown when
-    asked, plain text when not or when it is LARGE."""
+    """Renderables for a message's `content`, made visible: Markdown (with
+    hard line breaks) when asked, plain text when not or when it is LARGE."""
     shown = visible(content)
     if len(shown) > LARGE:
         return [Text(piece) for piece in _pieces(shown)]
-    return [Markdown(shown) if markdown else Text(shown)]
+    return [ChatMarkdown(shown) if markdown else Text(shown)]
+
+
+def marked(mark: str) -> Text:
+    """A reply's mark ("interrupted", "cut off: …") as the line after it."""
+    return Text(visible(f"[{mark}]"), style="yellow")
 
 
 def transcript(session: Session, project_name: str, pager: bool, console: Console | None = None) -> None:
@@ -241,6 +260,10 @@ def transcript(session: Session, project_name: str, pager: bool, console: Consol
             parts.append(_Plain(message.content))
         else:
             parts.extend(message_body(message.content, markdown=message.role == "assistant"))
+        if mark := ending(message):
+            parts.append(marked(mark))
+    if mark := failure(session):
+        parts.append(marked(mark))
     if not session.messages:
         parts.append(Text("(no messages yet)", style="dim"))
     if session.changes:
@@ -286,14 +309,14 @@ def _print_parts(console: Console, parts: list[Any]) -> None:
     run: list[Any] = []
     for part in parts:
         if isinstance(part, _Plain):
-            console.print(Group(*run))
+            print_clean(console, Group(*run))
             run = []
             console.file.flush()
             part.write(console)
         else:
             run.append(part)
     if run:
-        console.print(Group(*run))
+        print_clean(console, Group(*run))
 
 
 def _hidden_note(session: Session) -> str:

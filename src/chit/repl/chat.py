@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 
 from chit.config import SETUP_HELP
+from chit.exporters.common import ending
 from chit.providers import ProviderError, make_provider, to_wire
 from chit.repl import view
 from chit.repl.state import Repl
@@ -60,7 +61,7 @@ def complete(repl: Repl, turn_id: str | None = None) -> None:
     failure: str | None = None
     try:
         provider = make_provider(spec)
-        with view.streaming(repl.console) as show:
+        with view.streaming(repl.console, spec.label) as show:
             for chunk in provider.stream(conversation):
                 parts.append(chunk)
                 show(chunk)
@@ -75,8 +76,8 @@ def complete(repl: Repl, turn_id: str | None = None) -> None:
             metadata["interrupted"] = True
         if failure:
             metadata["error"] = failure
-        repl.service.append(session_id, "assistant", text, invocation_id=turn_id, model=spec.model, metadata=metadata)
-        view.reply(repl.console, text, spec.label, interrupted)
+        stored = repl.service.append(session_id, "assistant", text, invocation_id=turn_id, model=spec.model, metadata=metadata)
+        view.reply(repl.console, text, spec.label, ending(stored))
     if failure:
         repl.service.set_state(session_id, "error", turn_id=turn_id, error=failure)
         repl.error(failure)

@@ -1,26 +1,59 @@
 """The slash commands. Each parses its argument text and makes the same
 service call as the matching shell command; output goes to the REPL's
-console; every failure is a `ChitError` (one line, the REPL goes on)."""
+console; every failure is a `ChitError` (one line, the REPL goes on).
+
+Options are parsed by `chit.repl.args` and spelt as in the shell command
+named in `SHELL_TWINS` (a test holds the two to the same spelling).
+"""
 
 from __future__ import annotations
 
-import shlex
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chit import exporters
 from chit.errors import InvalidInput, NotFound, UsageError
 from chit.model import age
 from chit.repl import chat
+from chit.repl.args import Option, parse, split
 from chit.repl.registry import COMMANDS, slash
 from chit.repl.state import Repl
 from chit.visible import visible
 
+if TYPE_CHECKING:
+    from rich.text import Text
+
+#: The shell command whose options each slash command with options shares.
+SHELL_TWINS = {"list": "ls", "search": "search", "fork": "fork", "export": "export"}
+
+_LIMIT = Option(("-n", "--limit"), "limit", "N")
+_TAG = Option(("-t", "--tag"), "tag", "TAG")
+_LIST_OPTIONS = (_LIMIT, _TAG)
+_SEARCH_OPTIONS = (_LIMIT, Option(("-r", "--role"), "role", "ROLE"), _TAG)
+_FORK_OPTIONS = (Option(("--at",), "at", "N"), Option(("--title",), "title", "TITLE"))
+_EXPORT_OPTIONS = (
+    Option(("-f", "--format"), "format", "FORMAT"),
+    Option(("-o", "--output"), "output", "PATH"),
+    Option(("--force",), "force"),
+)
+
 
 def _words(text: str) -> list[str]:
-    try:
-        return shlex.split(text)
-    except ValueError as exc:
-        raise UsageError(f"cannot parse the arguments: {exc}") from None
+    return split(text)
+
+
+def _count(text: str | None, default: int) -> int:
+    if text is None:
+        return default
+    if not text.isdigit():
+        raise InvalidInput(f"N must be a whole number, not {text!r}")
+    return int(text)
+
+
+def _one_line(text: str) -> "Text":
+    from rich.text import Text
+
+    return Text(" ".join(visible(text).split()), no_wrap=True, overflow="ellipsis")
 
 
 def _current(repl: Repl) -> str:
@@ -65,35 +98,42 @@ def new(repl: Repl, args: str) -> None:
 
 def _print_listing(repl: Repl, rows: list[tuple[str, str, str]]) -> None:
     from rich.table import Table
-    from rich.text import Text
 
     table = Table(box=None, show_header=False, pad_edge=False)
-    for column in ("dim", "cyan", "", "dim"):
-        table.add_column(style=column)
+    table.add_column(style="dim", no_wrap=True)
+    table.add_column(style="cyan", no_wrap=True)
+    # the cells are one-line texts: at 40 columns they are cut with "…", never wrapped
+    table.add_column(min_width=8)
+    table.add_column(style="dim", min_width=6)
     for number, (session_id, title, detail) in enumerate(rows, start=1):
-        table.add_row(str(number), session_id[:8], Text(visible(title)), Text(visible(detail)))
+        table.add_row(str(number), session_id[:8], _one_line(title), _one_line(detail))
     repl.console.print(table)
     repl.listing = [r[0] for r in rows]
     if rows:
         repl.note("/load N opens the Nth of these")
 
 
-@slash("list", "[N]")
+@slash("list", "[N] [-t TAG]", options=_LIST_OPTIONS)
 def list_(repl: Repl, args: str) -> None:
     """List this project's sessions, newest first."""
-    limit = int(args) if args.isdigit() else 20
-    found = repl.service.list(limit=limit)
+    parsed = parse("list", args, _LIST_OPTIONS)
+    if len(parsed.words) > 1:
+        raise UsageError("usage: /list [N] [-t TAG]")
+    limit = _count(parsed.text("limit") or (parsed.words[0] if parsed.words else None), 20)
+    found = repl.service.list(limit=limit, tag=parsed.text("tag"))
     if not found:
         repl.note("no sessions yet")
     _print_listing(repl, [(s.id, s.title, f"{s.turns} turn{'' if s.turns == 1 else 's'} · {age(s.updated_at)}") for s in found])
 
 
-@slash("search", "QUERY")
+@slash("search", "QUERY [-n N] [-r ROLE] [-t TAG]", options=_SEARCH_OPTIONS)
 def search(repl: Repl, args: str) -> None:
     """Search every project's messages; then /load N."""
-    if not args:
-        raise UsageError("usage: /search QUERY")
-    hits = repl.service.search(args, limit=20)
+    parsed = parse("search", args, _SEARCH_OPTIONS)
+    if not parsed.words:
+        raise UsageError("usage: /search QUERY [-n N] [-r ROLE] [-t TAG] (quote a query that starts with -, after --)")
+    query = " ".join(parsed.words)
+    hits = repl.service.search(query, limit=_count(parsed.text("limit"), 20), role=parsed.text("role"), tag=parsed.text("tag"))
     if not hits:
         repl.note("no matches")
     _print_listing(repl, [(h.id, h.title, h.snippet) for h in hits])
@@ -112,16 +152,13 @@ def load(repl: Repl, args: str) -> None:
     repl.say(f"loaded {session.short_id}: {session.title} ({session.turns} turns) — /show prints it")
 
 
-@slash("fork", "[--at N] [TITLE]")
+@slash("fork", "[--at N] [TITLE]", options=_FORK_OPTIONS)
 def fork(repl: Repl, args: str) -> None:
     """Copy this session (up to turn N) into a new one and switch to it."""
-    words = _words(args)
-    at = None
-    if words[:1] == ["--at"]:
-        if len(words) < 2:
-            raise UsageError("usage: /fork [--at N] [TITLE]")
-        at, words = _turn(words[1]), words[2:]
-    session = repl.service.fork(_current(repl), at=at, title=" ".join(words) or None)
+    parsed = parse("fork", args, _FORK_OPTIONS)
+    at = parsed.text("at")
+    title = parsed.text("title") or " ".join(parsed.words) or None
+    session = repl.service.fork(_current(repl), at=None if at is None else _turn(at), title=title)
     repl.switch(session.id)
     repl.say(f"forked into {session.short_id}: {session.title}")
 
@@ -191,30 +228,45 @@ def show(repl: Repl, args: str) -> None:
     human.transcript(session, repl.service.locate(session.id).name, pager=False, console=repl.console)
 
 
-@slash("export", "FORMAT [PATH]", completes="format")
+@slash("export", "FORMAT [PATH] [--force]", completes="format", options=_EXPORT_OPTIONS)
 def export(repl: Repl, args: str) -> None:
-    """Write this session to a file (json, jsonl, md…); never overwrites."""
-    words = _words(args)
-    if not words or len(words) > 2:
-        raise UsageError(f"usage: /export FORMAT [PATH] (formats: {', '.join(exporters.FORMATS)})")
+    """Write this session to a file (json, jsonl, md…); --force overwrites."""
+    parsed = parse("export", args, _EXPORT_OPTIONS)
+    words = list(parsed.words)
+    fmt = parsed.text("format") or (words.pop(0) if words else None)
+    output = parsed.text("output") or (words.pop(0) if words else None)
+    if fmt is None or words:
+        raise UsageError(f"usage: /export FORMAT [PATH] [--force] (formats: {', '.join(exporters.FORMATS)})")
     session_id = _current(repl)
-    fmt = words[0]
-    path = Path(words[1]).expanduser() if len(words) == 2 else Path(f"chit-{session_id[:8]}.{fmt}")
-    written = repl.service.export_to_file(session_id, fmt, path)
+    path = Path(output).expanduser() if output else Path(f"chit-{session_id[:8]}.{fmt}")
+    if path.is_dir():
+        raise UsageError(f"{path} is a directory; give a file name")
+    written = repl.service.export_to_file(session_id, fmt, path, force=parsed.flag("force"))
     repl.say(f"wrote {written}")
 
 
 @slash("model", "[NAME]", completes="model")
 def model(repl: Repl, args: str) -> None:
-    """Show the model, or switch to another one for this REPL."""
+    """Switch model, or list the configured ones and the endpoint's."""
+    from chit.repl import models
+
     if args:
-        spec = repl.config.resolve_model(args)
+        spec = models.spec_for(args, repl.config, repl.endpoints or []) or repl.config.resolve_model(args)
         if spec is None:
             raise InvalidInput(f"unknown model {args!r}")
         repl.model = spec
         repl.refresh_status()
-    current = repl.model.label if repl.model else "none"
-    repl.say(f"model: {current}   (known: {', '.join(repl.config.model_names())})")
+        repl.say(f"model: {spec.label}")
+        return
+    repl.say(f"model: {repl.model.label if repl.model else 'none'}")
+    repl.say(f"configured: {', '.join(repl.config.model_names())}")
+    repl.endpoints = models.survey(repl.config, repl.model)
+    for endpoint in repl.endpoints:
+        if endpoint.problem:
+            repl.error(endpoint.problem)
+        else:
+            repl.say(f"at {endpoint.spec.base_url}: {', '.join(endpoint.models) or '(none listed)'}")
+    repl.note("/model NAME switches (Tab completes the names)")
 
 
 @slash("system", "TEXT")

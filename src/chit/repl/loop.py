@@ -25,10 +25,7 @@ from chit.repl.state import Repl
 def make_repl(service: Chit, config: Config, session_id: str | None, model: str | None, console: Console | None = None) -> Repl:
     repl = Repl(service=service, config=config, console=console or make_console())
     repl.model = config.resolve_model(model)
-    if session_id is not None:
-        service.set_current(session_id)
-    repl.session_id = session_id
-    repl.refresh_status()
+    repl.switch(session_id)
     return repl
 
 

@@ -63,10 +63,26 @@ class SlashCompleter(Completer):
             if kind == "format":
                 return [(f, "") for f in exporters.FORMATS]
             if kind == "model":
-                return [(m, "") for m in self.repl.config.model_names()]
+                return self._models()
         except Exception:  # completion must never break typing
             return []
         return []
+
+
+    def _models(self) -> list[tuple[str, str]]:
+        """Configured models, then what the endpoints listed (asked once,
+        on the first completion, unless /model asked already)."""
+        from chit.repl import models
+
+        repl = self.repl
+        if repl.endpoints is None:
+            repl.endpoints = models.survey(repl.config, repl.model, models.COMPLETION_TIMEOUT)
+        offered = [(name, "configured") for name in repl.config.model_names()]
+        seen = {name for name, _ in offered}
+        for endpoint in repl.endpoints:
+            offered += [(name, endpoint.spec.base_url) for name in endpoint.models if name not in seen]
+            seen.update(endpoint.models)
+        return offered
 
 
 def _bindings() -> KeyBindings:
@@ -97,6 +113,12 @@ def history_file(home: Path) -> Path:
     return path
 
 
+def _columns() -> int:
+    from prompt_toolkit.application import get_app
+
+    return get_app().output.get_size().columns
+
+
 def build(repl: Repl, **io: Any) -> PromptSession[str]:
     """A prompt session for `repl`; `io` may pass input=/output= for tests."""
     try:
@@ -112,7 +134,7 @@ def build(repl: Repl, **io: Any) -> PromptSession[str]:
         history=history,
         completer=SlashCompleter(repl),
         complete_while_typing=True,
-        bottom_toolbar=lambda: repl.status,
+        bottom_toolbar=lambda: repl.toolbar(_columns()),
         prompt_continuation=lambda width, line, wrap: "  ",
         enable_open_in_editor=False,
         **io,

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from chit.errors import ChitError
+from chit.repl.args import Option
 from chit.repl.state import Repl
 
 Handler = Callable[[Repl, str], None]
@@ -25,17 +26,18 @@ class Slash:
     help: str
     run: Handler
     completes: str | None = None  # what its argument is: session, tag, format, model
+    options: tuple[Option, ...] = ()  # spelt as in the shell command that does the same job
 
 
 COMMANDS: dict[str, Slash] = {}
 
 
-def slash(name: str, usage: str = "", completes: str | None = None) -> Callable[[Handler], Handler]:
+def slash(name: str, usage: str = "", completes: str | None = None, options: tuple[Option, ...] = ()) -> Callable[[Handler], Handler]:
     """Register a handler; its docstring's first line is its help."""
 
     def register(handler: Handler) -> Handler:
         doc = (handler.__doc__ or "").strip().splitlines()
-        COMMANDS[name] = Slash(name, usage, doc[0] if doc else "", handler, completes)
+        COMMANDS[name] = Slash(name, usage, doc[0] if doc else "", handler, completes, options)
         return handler
 
     return register

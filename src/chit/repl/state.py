@@ -3,7 +3,10 @@
 Invariants: the REPL never caches session contents — every command reads
 the session afresh from the store, so appends by other processes are seen
 before the next turn; a session is created only when something is first
-written to it (so opening and leaving the REPL leaves no empty session).
+written to it (so opening and leaving the REPL leaves no empty session);
+the REPL works in the project of the session it shows — switching to a
+session of another project (`chit load REF`, /load, /search) makes that
+project the one /list, /new and the toolbar speak of.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from rich.console import Console
 from chit.api import Chit
 from chit.config import Config, ModelSpec
 from chit.model import Session
+from chit.repl.models import Endpoint
 from chit.visible import visible
 
 
@@ -27,7 +31,9 @@ class Repl:
     model: ModelSpec | None = None
     listing: list[str] = field(default_factory=list)  # ids from the last /list or /search
     running: bool = True
-    status: str = ""
+    status: str = ""  # the toolbar at full width
+    fields: Toolbar = field(default_factory=lambda: Toolbar())
+    endpoints: list[Endpoint] | None = None  # what the endpoints listed at the last /model
     known: int | None = None  # messages the REPL has shown or written, to spot other writers'
 
     def session(self) -> Session | None:
@@ -42,8 +48,15 @@ class Repl:
     def switch(self, session_id: str | None) -> None:
         self.session_id = session_id
         if session_id is not None:
+            self.follow_project(session_id)
             self.service.set_current(session_id)
         self.refresh_status()
+
+    def follow_project(self, session_id: str) -> None:
+        """Work in the project holding `session_id` from now on."""
+        holder = self.service.locate(session_id)
+        if holder.slug != self.service.project().slug and self.service.projects.get(holder.slug) is not None:
+            self.service.project_name = holder.slug  # a slug names exactly one project
 
     def say(self, text: str) -> None:
         from rich.text import Text
@@ -61,7 +74,7 @@ class Repl:
         self.console.print(Text.assemble(("error: ", "bold red"), visible(text)), soft_wrap=True)
 
     def refresh_status(self) -> None:
-        """Recompute the toolbar text (once per command, not per keystroke)."""
+        """Recompute the toolbar's fields (once per command, not per keystroke)."""
         project = self.service.project().name
         model = self.model.label if self.model else "no model"
         session = None
@@ -71,10 +84,58 @@ class Repl:
             except Exception:  # deleted underneath us: show it as gone
                 session = None
         if session is None:
-            self.status = visible(f" {project} · new session · {model} ")
+            self.fields = Toolbar(project=project, model=model)
             self.known = None
-            return
-        self.known = len(session.messages)
-        turns = f"{session.turns} turn{'' if session.turns == 1 else 's'}"
-        title = session.title if len(session.title) <= 40 else session.title[:39] + "…"
-        self.status = visible(f" {project} · {session.short_id} · {title} · {turns} · {model} · {session.run.state} ")
+        else:
+            self.known = len(session.messages)
+            turns = f"{session.turns} turn{'' if session.turns == 1 else 's'}"
+            self.fields = Toolbar(project, session.short_id, session.title, turns, model, session.run.state)
+        self.status = self.toolbar(10_000)
+
+    def toolbar(self, width: int) -> str:
+        """The toolbar text for a terminal `width` columns wide."""
+        return self.fields.fit(width)
+
+
+@dataclass(frozen=True)
+class Toolbar:
+    """The toolbar's fields. To fit a narrow terminal it gives up, in this
+    order: the title's length (down to `TITLE_MIN`), the title, the project,
+    the turn count, the session id, and only then the model's length; the
+    model and the run state stay as long as anything fits."""
+
+    project: str = ""
+    short_id: str = ""
+    title: str = ""
+    turns: str = ""
+    model: str = ""
+    state: str = ""
+
+    TITLE_MIN = 8
+    TITLE_MAX = 40
+
+    def render(self, title: str | None = None, project: bool = True, turns: bool = True, short_id: bool = True, model: str | None = None) -> str:
+        if not self.short_id:
+            parts = [self.project if project else "", "new session", model or self.model]
+        else:
+            parts = [self.project if project else "", self.short_id if short_id else "", title or "", self.turns if turns else "", model or self.model, self.state]
+        return visible(" " + " · ".join(p for p in parts if p) + " ")
+
+    def fit(self, width: int) -> str:
+        title = _cut(self.title, self.TITLE_MAX)
+        full = self.render(title)
+        if len(full) <= width:
+            return full
+        room = len(title) - (len(full) - width)
+        if room >= self.TITLE_MIN:
+            return self.render(_cut(title, room))
+        for project, turns, short_id in ((True, True, True), (False, True, True), (False, False, True), (False, False, False)):
+            text = self.render(None, project=project, turns=turns, short_id=short_id)
+            if len(text) <= width:
+                return text
+        bare = self.render(None, project=False, turns=False, short_id=False)
+        return self.render(None, project=False, turns=False, short_id=False, model=_cut(self.model, max(1, len(self.model) - (len(bare) - width))))
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"

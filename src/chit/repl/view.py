@@ -1,6 +1,9 @@
 """REPL output: a reply streaming in, then shown as Markdown.
 
 Invariants:
+- until the first text arrives, the live region is one spinner line with
+  the seconds waited (Ctrl-C cancels the request as it does a reply); the
+  first text replaces it, and it is never printed to a pipe;
 - while a reply streams, only its tail is shown in a transient live region
   (it never fights the terminal's scrollback); the live region keeps at
   most `TAIL_CHARS` characters and is laid out only when rich refreshes it
@@ -18,12 +21,14 @@ from __future__ import annotations
 
 import textwrap
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 
+from chit.render.console import print_clean
 from chit.visible import visible
 
 #: The most of a streaming reply the live region keeps: more than a screen
@@ -31,13 +36,18 @@ from chit.visible import visible
 TAIL_CHARS = 32_768
 
 
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+
+
 class Tail:
     """The end of a streaming reply. `add` is O(len(chunk)) amortised; the
     text is wrapped to the screen only when rich renders the live region
     (from its refresh thread, hence the lock)."""
 
-    def __init__(self, limit: int = TAIL_CHARS) -> None:
+    def __init__(self, limit: int = TAIL_CHARS, waiting_for: str = "the model") -> None:
         self.limit = limit
+        self.waiting_for = waiting_for
+        self.started = time.monotonic()
         self._pieces: list[str] = []
         self._size = 0
         self._lock = threading.Lock()
@@ -55,7 +65,15 @@ class Tail:
         with self._lock:
             return "".join(self._pieces)[-self.limit :]
 
+    def waiting(self) -> Text:
+        elapsed = time.monotonic() - self.started
+        frame = SPINNER[int(elapsed * 10) % len(SPINNER)]
+        return Text(visible(f"{frame} waiting for {self.waiting_for}… {elapsed:.0f}s (Ctrl-C cancels)"), style="dim", no_wrap=True, overflow="ellipsis")
+
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if self._size == 0:
+            yield self.waiting()
+            return
         height = max(3, console.size.height - 4)
         width = max(20, console.size.width - 1)
         lines: list[str] = []
@@ -65,28 +83,30 @@ class Tail:
 
 
 @contextmanager
-def streaming(console: Console) -> Iterator[Callable[[str], None]]:
+def streaming(console: Console, waiting_for: str = "the model") -> Iterator[Callable[[str], None]]:
     """Yields `show(chunk)`, to call with each chunk as it arrives; on a
-    terminal the tail of the reply so far is live-updated."""
+    terminal a spinner shows the wait for `waiting_for`'s first text, then
+    the tail of the reply so far is live-updated."""
     if not console.is_terminal:
         yield lambda chunk: None
         return
     from rich.live import Live
 
-    tail = Tail()
+    tail = Tail(waiting_for=waiting_for)
     with Live(tail, console=console, transient=True, refresh_per_second=15, auto_refresh=True):
         yield tail.add
 
 
-def reply(console: Console, text: str, label: str, interrupted: bool = False) -> None:
-    """Print a stored reply; Ctrl-C stops the printing, not the REPL."""
-    from chit.render.human import message_body
+def reply(console: Console, text: str, label: str, mark: str | None = None) -> None:
+    """Print a stored reply, then its mark ("interrupted", "cut off: …")
+    if it ended short; Ctrl-C stops the printing, not the REPL."""
+    from chit.render.human import marked, message_body
 
     console.print(Text(visible(label), style="bold blue"))
     try:
         for part in message_body(text, markdown=True):
-            console.print(part)
+            print_clean(console, part)
     except KeyboardInterrupt:
         console.print(Text("[display stopped: the whole reply is stored, /show prints it]", style="yellow"))
-    if interrupted:
-        console.print(Text("[interrupted]", style="yellow"))
+    if mark:
+        console.print(marked(mark), soft_wrap=True)
