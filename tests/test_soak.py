@@ -27,6 +27,7 @@ import random
 import signal
 import time
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -150,12 +151,26 @@ def _all_records(home: Path) -> dict[str, set[str]]:
     return found
 
 
+def _same(found: list[Any], scanned: list[Any], what: str) -> None:
+    """The index's answer equals the scan's; else name what differs."""
+    if found == scanned:
+        return
+    mine, theirs = {s.id: s for s in found}, {s.id: s for s in scanned}
+    for sid in sorted(set(mine) | set(theirs)):
+        a, b = mine.get(sid), theirs.get(sid)
+        if a != b:
+            fields = [f for f in (a or b).__dataclass_fields__ if getattr(a, f, None) != getattr(b, f, None)] if a and b else "missing"
+            raise AssertionError(f"{what}: {sid[:8]} differs from the files in {fields}: index {a} / files {b}")
+    raise AssertionError(f"{what}: same rows, another order")
+
+
 def _check_index(api: Chit) -> None:
     scope = api.projects.all()
-    assert api.list(all_projects=True) == api.scan_summaries(scope)
-    assert api.trash(all_projects=True) == sorted(api.scan_summaries(scope, trash=True), key=lambda s: s.deleted_at or "", reverse=True)
+    _same(api.list(all_projects=True), api.scan_summaries(scope), "ls")
+    by_id = lambda s: s.id  # noqa: E731
+    _same(sorted(api.trash(all_projects=True), key=by_id), sorted(api.scan_summaries(scope, trash=True), key=by_id), "trash")
     for query in QUERIES:
-        assert api.search(query, limit=None) == api.scan_search(scope, query.casefold())
+        assert api.search(query, limit=None) == api.scan_search(scope, query.casefold()), f"search {query!r}"
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
