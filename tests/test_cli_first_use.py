@@ -179,8 +179,8 @@ def test_config_prints_toml(cli, home: Path) -> None:  # type: ignore[no-untyped
     (home / "config.toml").write_text('[defaults]\npager = false\nmodel = "mine"\n[models.mine]\nprovider = "command"\ncommand = ["my-llm", "a b"]\n')
     printed = ok(cli("config")).out
     assert tomllib.loads(printed) == {
-        "defaults": {"limit": 50, "pager": False, "color": "auto", "model": "mine"},
-        "models": {"mine": {"provider": "command", "model": "mine", "command": ["my-llm", "a b"], "shell": False}},
+        "defaults": {"limit": 50, "pager": False, "color": "auto", "model": "mine", "timeout": 60.0, "deadline": 600.0},
+        "models": {"mine": {"provider": "command", "model": "mine", "command": ["my-llm", "a b"], "shell": False, "deadline": 600.0}},
     }
 
 
