@@ -84,6 +84,9 @@ class Watchdog:
 class OpenAIProvider:
     def __init__(self, spec: ModelSpec) -> None:
         self.spec = spec
+        missing = spec.missing_key()
+        if missing:
+            raise ProviderError(missing)  # before any lookup: else "cannot resolve host" offline
         parts = urlsplit(spec.base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ProviderError(f"base URL must be http(s)://host[:port]/path, not {spec.base_url!r}")

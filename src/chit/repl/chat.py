@@ -14,7 +14,7 @@ import uuid
 
 from chit.config import SETUP_HELP
 from chit.exporters.common import ending
-from chit.providers import ProviderError, make_provider, to_wire
+from chit.providers import ProviderError, make_provider, request_messages
 from chit.repl import view
 from chit.repl.state import Repl
 
@@ -22,7 +22,7 @@ from chit.repl.state import Repl
 def send(repl: Repl, text: str) -> None:
     """The user typed `text`: store it and get a reply."""
     if repl.model is None:
-        repl.note(SETUP_HELP.format(path=repl.config.path))
+        _no_model(repl)
         return
     if repl.session_id is not None:
         _note_outside_messages(repl)
@@ -30,6 +30,16 @@ def send(repl: Repl, text: str) -> None:
     turn_id = uuid.uuid4().hex[:12]
     repl.service.append(session_id, "user", text, invocation_id=turn_id)
     complete(repl, turn_id)
+
+
+def _no_model(repl: Repl) -> None:
+    """Say how to set a model up; scripted, that is a failed turn (on stderr)."""
+    if repl.errors is None:
+        repl.note(SETUP_HELP.format(path=repl.config.path))
+        return
+    repl.model_failed = True
+    for line in SETUP_HELP.format(path=repl.config.path).splitlines():
+        repl.errors.print(line, soft_wrap=True, markup=False, highlight=False)
 
 
 def _note_outside_messages(repl: Repl) -> None:
@@ -48,13 +58,13 @@ def _note_outside_messages(repl: Repl) -> None:
 def complete(repl: Repl, turn_id: str | None = None) -> None:
     """Ask the model to answer the conversation as it is on disk now."""
     if repl.model is None:
-        repl.note(SETUP_HELP.format(path=repl.config.path))
+        _no_model(repl)
         return
     spec = repl.model
     session_id = repl.ensure_session()
     turn_id = turn_id or uuid.uuid4().hex[:12]
     session = repl.service.get(session_id)  # fresh: includes other writers' messages
-    conversation = [to_wire(m.role, m.content) for m in session.messages]
+    conversation = request_messages(session.messages)
     repl.service.set_state(session_id, "running", turn_id=turn_id)
     parts: list[str] = []
     interrupted = False
@@ -80,6 +90,7 @@ def complete(repl: Repl, turn_id: str | None = None) -> None:
         view.reply(repl.console, text, spec.label, ending(stored))
     if failure:
         repl.service.set_state(session_id, "error", turn_id=turn_id, error=failure)
+        repl.model_failed = True
         repl.error(failure)
     else:
         repl.service.set_state(session_id, "idle")
