@@ -145,3 +145,29 @@ def test_empty_and_failed_replies_are_not_sent(api: Chit, tmp_path: Path, server
     assert server.requests[-1]["body"]["messages"] == [
         {"role": "user", "content": "one\n\ntwo\n\n[tool output]\nls output\n\nthree"},
     ]
+
+
+# -- token usage of streamed replies ------------------------------------------
+
+def test_streamed_replies_record_token_usage_and_show_gives_totals(cli, home: Path, api: Chit, server: FakeServer) -> None:  # type: ignore[no-untyped-def]
+    configure(home, server.base_url, "m1")
+    assert cli("chat", "--new", stdin=b"hello there\nand again\n").code == 0
+    assert all(r["body"]["stream_options"] == {"include_usage": True} for r in server.requests)
+    session = api.get(api.list()[0].id)
+    # the fake counts words: prompt "hello there" = 2, reply "You said: hello there" = 4 events
+    assert [m.tokens.as_dict() if m.tokens else None for m in session.messages] == [
+        None, {"input": 2, "output": 4}, None, {"input": 2 + 4 + 2, "output": 4},
+    ]
+    shown = cli("show", "--json", session.id)
+    assert shown.json()["tokens"] == {"input": 10, "output": 8}  # type: ignore[index]
+    assert "tokens 10 in / 8 out" in cli("show", "--no-pager", session.id).out
+
+
+def test_a_server_refusing_stream_options_is_asked_again_without(api: Chit, tmp_path: Path, server: FakeServer) -> None:
+    repl = make(api, tmp_path)
+    use(repl, server, "strict")
+    loop.handle(repl, "hi")
+    assert "You said: hi" in output(repl)
+    assert [("stream_options" in r["body"]) for r in server.requests] == [True, False]
+    reply = api.get(repl.session_id).messages[-1]  # type: ignore[arg-type]
+    assert reply.role == "assistant" and reply.tokens is None

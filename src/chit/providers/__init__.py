@@ -13,11 +13,14 @@ provider is made.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from chit.config import ModelSpec
 from chit.errors import ChitError, ExitStatus
 from chit.model import Message
+
+if TYPE_CHECKING:
+    from chit.providers.guard import Guarded
 
 
 class ProviderError(ChitError):
@@ -34,7 +37,7 @@ class Provider(Protocol):
     def stream(self, messages: Conversation) -> Iterator[str]: ...
 
 
-def make_provider(spec: ModelSpec) -> Provider:
+def make_provider(spec: ModelSpec) -> Guarded:
     """The provider `spec` names, held to this module's invariants."""
     from chit.providers.guard import Guarded, Redactor
 

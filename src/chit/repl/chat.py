@@ -3,7 +3,7 @@
 Invariants (the order is the promise): the user message is on disk before
 the request goes out; the session is `running` (with the turn id) while the
 reply streams, `idle` after it, `error` when the provider failed; the reply
-is stored when it ends — whole, or as far as it got and marked
+is stored when it ends, with the token counts the provider reported — whole, or as far as it got and marked
 `interrupted` when the user pressed Ctrl-C. A provider failure leaves the
 user message in place so /retry can ask again.
 """
@@ -11,12 +11,16 @@ user message in place so /retry can ask again.
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
 from chit.config import SETUP_HELP
 from chit.exporters.common import ending
 from chit.providers import ProviderError, make_provider, request_messages
 from chit.repl import view
 from chit.repl.state import Repl
+
+if TYPE_CHECKING:
+    from chit.providers.guard import Guarded
 
 
 def send(repl: Repl, text: str) -> None:
@@ -69,6 +73,7 @@ def complete(repl: Repl, turn_id: str | None = None) -> None:
     parts: list[str] = []
     interrupted = False
     failure: str | None = None
+    provider: Guarded | None = None
     try:
         provider = make_provider(spec)
         with view.streaming(repl.console, spec.label) as show:
@@ -86,7 +91,8 @@ def complete(repl: Repl, turn_id: str | None = None) -> None:
             metadata["interrupted"] = True
         if failure:
             metadata["error"] = failure
-        stored = repl.service.append(session_id, "assistant", text, invocation_id=turn_id, model=spec.model, metadata=metadata)
+        tokens = provider.usage if provider is not None else None
+        stored = repl.service.append(session_id, "assistant", text, invocation_id=turn_id, model=spec.model, tokens=tokens, metadata=metadata)
         view.reply(repl.console, text, spec.label, ending(stored))
     if failure:
         repl.service.set_state(session_id, "error", turn_id=turn_id, error=failure)
