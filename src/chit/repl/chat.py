@@ -3,9 +3,11 @@
 Invariants (the order is the promise): the user message is on disk before
 the request goes out; the session is `running` (with the turn id) while the
 reply streams, `idle` after it, `error` when the provider failed; the reply
-is stored when it ends, with the token counts the provider reported — whole, or as far as it got and marked
-`interrupted` when the user pressed Ctrl-C. A provider failure leaves the
-user message in place so /retry can ask again.
+is stored when it ends, with the token counts the provider reported —
+whole, or as far as it got and marked `interrupted` when the user pressed
+Ctrl-C. A provider failure leaves the user message in place so /retry can
+ask again. The model is sent `request_messages()` of the stored ones: a
+valid conversation even after failed turns.
 """
 
 from __future__ import annotations
