@@ -2,11 +2,14 @@
 
 The model name picks the behaviour: any name streams "You said: <last user
 message>" a word at a time; "unauthorized" → 401, "ratelimit" → 429,
-"broken" → 500, "garbage" → a malformed stream, "cutoff" → a stream that
+"broken" → 500, "garbage" → a malformed stream, "strict" → 400 to a request with
+`stream_options` (an older server), "cutoff" → a stream that
 ends without [DONE], "slow" → answers only after 3 s, "long" → 200 words
 with 50 ms between them, "many-N" → N one-word events with no delay (a
 line break every 12 words), "escapes" → a reply full of terminal escape
-sequences (OSC 52, OSC 0, CSI 2J, BEL, C1 CSI). GET /v1/models lists
+sequences (OSC 52, OSC 0, CSI 2J, BEL, C1 CSI). A request asking for usage (`stream_options.include_usage`) gets a last
+event with no choices and the usage: prompt tokens = words in the
+messages, completion tokens = events sent. GET /v1/models lists
 "gpt-fake-1" and "gpt-fake-2". Every request is recorded in `server.requests`.
 Run as a program (`python fake_openai.py PORTFILE`) it serves until killed
 and writes its port to PORTFILE.
@@ -56,6 +59,8 @@ class Handler(BaseHTTPRequestHandler):
             return self._json(429, {"error": {"message": "Rate limit reached"}})
         if model == "broken":
             return self._json(500, {"error": {"message": "The server had an error"}})
+        if model == "strict" and "stream_options" in body:
+            return self._json(400, {"error": {"message": "Unrecognized request argument supplied: stream_options"}})
         if model == "echokey":
             return self._echo_key()
         if model == "slow":
@@ -82,7 +87,12 @@ class Handler(BaseHTTPRequestHandler):
                 time.sleep(0.05 if model == "long" else self.server.delay)
         if model == "cutoff":
             return
-        self._send(b'data: {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}\n\ndata: [DONE]\n\n')
+        self._send(b'data: {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}\n\n')
+        if (body.get("stream_options") or {}).get("include_usage"):
+            prompt = sum(len(m["content"].split()) for m in body["messages"])
+            usage = {"prompt_tokens": prompt, "completion_tokens": len(words), "total_tokens": prompt + len(words)}
+            self._send(b"data: " + json.dumps({"choices": [], "usage": usage}).encode() + b"\n\n")
+        self._send(b"data: [DONE]\n\n")
 
     def _send(self, data: bytes) -> bool:
         try:

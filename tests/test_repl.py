@@ -198,7 +198,7 @@ def test_messages_from_another_process_are_seen_before_the_next_turn(api: Chit, 
     loop.handle(repl, "two")
     assert "1 message(s) were added to this session elsewhere:" in output(repl)
     sent = [m["content"] for m in server.requests[-1]["body"]["messages"]]
-    assert sent == ["one", "You said: one", "[tool output]\nwritten elsewhere", "two"]
+    assert sent == ["one", "You said: one", "[tool output]\nwritten elsewhere\n\ntwo"]  # tool output travels as user text: merged
     assert len(api.get(repl.session_id).messages) == 5  # type: ignore[arg-type]
 
 

@@ -34,12 +34,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import Any
 
 from chit.paths import default_config_dir
 
 PROVIDERS = ("openai", "command", "echo")
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
+KEYED_HOST = "api.openai.com"  # refuses every request without a key
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 ECHO = "echo"
 DEFAULT_TIMEOUT = 60.0
@@ -70,6 +72,15 @@ class ModelSpec:
     def key(self) -> str | None:
         """The API key, looked up only now (never stored elsewhere)."""
         return self.api_key or os.environ.get("CHIT_API_KEY") or os.environ.get(self.api_key_env) or None
+
+    def missing_key(self) -> str | None:
+        """Why this model cannot be asked without a key, or None. Only
+        OpenAI's own endpoint is known to need one; a local server (Ollama,
+        llama.cpp) or another endpoint is asked without, and answers 401
+        if it wanted one."""
+        if self.provider != "openai" or self.key() or urlsplit(self.base_url).hostname != KEYED_HOST:
+            return None
+        return f"no API key: set {self.api_key_env} or `api_key` in [models.{self.name}] of config.toml"
 
 
 @dataclass(frozen=True)

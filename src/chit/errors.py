@@ -19,6 +19,7 @@ class ExitStatus(IntEnum):
     AMBIGUOUS = 4
     INVALID = 5
     CONFLICT = 6
+    PROVIDER = 7  # the model failed: a scripted chat's turn got no reply
     INTERRUPTED = 130
 
 

@@ -224,6 +224,16 @@ class Session:
     def turns(self) -> int:
         return sum(1 for m in self.messages if m.role == "user")
 
+    @property
+    def tokens(self) -> Tokens | None:
+        """Token totals of the live messages that recorded any; None if none did."""
+        counted = [m.tokens for m in self.messages if m.tokens is not None]
+        if not counted:
+            return None
+        inputs = [t.input for t in counted if t.input is not None]
+        outputs = [t.output for t in counted if t.output is not None]
+        return Tokens(sum(inputs) if inputs else None, sum(outputs) if outputs else None)
+
     def header_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -239,6 +249,7 @@ class Session:
             "updated_at": self.updated_at,
             "turns": self.turns,
             "message_count": len(self.messages),
+            "tokens": self.tokens.as_dict() if self.tokens else None,
             "state": self.run.as_dict(),
             "values": self.values,
             "version": self.version,

@@ -10,7 +10,7 @@ import typer
 
 from chit.cli.context import Cli
 from chit.cli.options import JsonFlag, ProjectOpt, RefArg
-from chit.errors import NotFound, UsageError
+from chit.errors import ExitStatus, NotFound, UsageError
 
 
 def interactive() -> bool:
@@ -39,8 +39,8 @@ def open_repl(cli: Cli, ref: str | None, new: bool = False, model: str | None = 
     repl = loop.make_repl(service, config.load(), session_id, model)
     if sys.stdin.isatty():
         loop.run(repl)
-    else:
-        loop.run_plain(repl)
+    elif loop.run_plain(repl):
+        raise typer.Exit(int(ExitStatus.PROVIDER))
 
 
 def register(app: typer.Typer) -> None:

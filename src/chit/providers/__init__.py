@@ -12,16 +12,20 @@ provider is made.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Protocol
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Protocol
 
 from chit.config import ModelSpec
 from chit.errors import ChitError, ExitStatus
+from chit.model import Message
+
+if TYPE_CHECKING:
+    from chit.providers.guard import Guarded
 
 
 class ProviderError(ChitError):
     code = "PROVIDER"
-    exit_status = ExitStatus.ERROR
+    exit_status = ExitStatus.PROVIDER
 
 
 Conversation = list[dict[str, str]]
@@ -33,7 +37,7 @@ class Provider(Protocol):
     def stream(self, messages: Conversation) -> Iterator[str]: ...
 
 
-def make_provider(spec: ModelSpec) -> Provider:
+def make_provider(spec: ModelSpec) -> Guarded:
     """The provider `spec` names, held to this module's invariants."""
     from chit.providers.guard import Guarded, Redactor
 
@@ -55,6 +59,34 @@ def _make(spec: ModelSpec) -> Provider:
     from chit.providers.openai_compat import OpenAIProvider
 
     return OpenAIProvider(spec)
+
+
+def request_messages(messages: Sequence[Message]) -> Conversation:
+    """What a model is sent for the stored `messages`: always a valid
+    conversation, whatever the store holds after failed or interrupted
+    turns (chat templates that insist on alternating roles reject
+    anything else).
+
+    - an assistant message that is empty, or whose reply failed
+      (`metadata.error`: the part that arrived before the failure), is
+      left out; an interrupted reply with text is kept (it was shown);
+    - consecutive user messages (a failed turn's prompt, then the next
+      one; tool output, which travels as user text) are merged into one,
+      separated by a blank line, so nothing the user said is lost;
+    - consecutive assistant messages are merged the same way.
+
+    The store keeps every message as it happened; only the request
+    differs."""
+    wire: Conversation = []
+    for message in messages:
+        if message.role == "assistant" and (not message.content.strip() or message.metadata.get("error")):
+            continue
+        sent = to_wire(message.role, message.content)
+        if wire and sent["role"] in ("user", "assistant") and wire[-1]["role"] == sent["role"]:
+            wire[-1] = {"role": sent["role"], "content": wire[-1]["content"] + "\n\n" + sent["content"]}
+        else:
+            wire.append(sent)
+    return wire
 
 
 def to_wire(role: str, content: str) -> dict[str, str]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Generator, Iterator
 
 from chit.config import ModelSpec
+from chit.model import Tokens
 from chit.providers import Conversation, Provider, ProviderError
 
 MASK = "[API key]"
@@ -69,6 +70,7 @@ class Guarded:
     def __init__(self, inner: Provider) -> None:
         self.inner = inner
         self.spec: ModelSpec = inner.spec
+        self.usage: Tokens | None = None  # the token counts the provider reported, once the stream ended
 
     def stream(self, messages: Conversation) -> Iterator[str]:
         redactor = Redactor(self.spec.key())
@@ -87,6 +89,8 @@ class Guarded:
         finally:
             if isinstance(chunks, Generator):
                 chunks.close()  # now, not when collected: it holds a connection or a running program
+        usage = getattr(self.inner, "usage", None)
+        self.usage = usage if isinstance(usage, Tokens) else None
         tail = redactor.flush()
         if tail:
             yield tail  # what arrived before a failure is kept

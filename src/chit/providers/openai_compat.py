@@ -1,7 +1,9 @@
 """OpenAI-compatible `/chat/completions` with streaming (OpenAI, Ollama,
 llama.cpp server, vLLM, LM Studio…), on the standard library's http.client.
 
-Invariants: every failure is one `ProviderError` line — connection refused,
+Invariants: a streamed request asks for the token usage, and `usage`
+holds it once the stream ended (None when the server sent none); every
+failure is one `ProviderError` line — connection refused,
 timeout, the deadline, 401/403, 429, other 4xx/5xx (with the server's own
 message when it sends one), a malformed HTTP answer (status line, header
 lines, too many headers), a malformed or cut-off stream, a stream line
@@ -29,6 +31,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from chit.config import ModelSpec
+from chit.model import Tokens
 from chit.providers import Conversation, ProviderError
 from chit.providers.guard import Redactor
 
@@ -81,9 +84,17 @@ class Watchdog:
                 pass
 
 
+class _UsageRefused(Exception):
+    """The server refused `stream_options` (an older OpenAI-compatible one)."""
+
+
 class OpenAIProvider:
     def __init__(self, spec: ModelSpec) -> None:
         self.spec = spec
+        self.usage: Tokens | None = None
+        missing = spec.missing_key()
+        if missing:
+            raise ProviderError(missing)  # before any lookup: else "cannot resolve host" offline
         parts = urlsplit(spec.base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ProviderError(f"base URL must be http(s)://host[:port]/path, not {spec.base_url!r}")
@@ -100,7 +111,20 @@ class OpenAIProvider:
         return http.client.HTTPConnection(self._host, self._port, timeout=timeout)
 
     def stream(self, messages: Conversation) -> Iterator[str]:
-        body = orjson.dumps({"model": self.spec.model, "messages": messages, "stream": True})
+        """The reply's text; `usage` holds the token counts once it ended,
+        when the server sent them. They are asked for
+        (`stream_options.include_usage`); a server that refuses the field
+        (HTTP 400 naming it) is asked again without it."""
+        try:
+            yield from self._stream(messages, with_usage=True)
+        except _UsageRefused:
+            yield from self._stream(messages, with_usage=False)
+
+    def _stream(self, messages: Conversation, with_usage: bool) -> Iterator[str]:
+        request: dict[str, object] = {"model": self.spec.model, "messages": messages, "stream": True}
+        if with_usage:
+            request["stream_options"] = {"include_usage": True}
+        body = orjson.dumps(request)
         headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
         key = self.spec.key()
         if key:
@@ -111,6 +135,8 @@ class OpenAIProvider:
             response = self._request(connection, body, headers, watchdog)
             if response.status != 200:
                 message = self._status_message(response)
+                if with_usage and response.status == 400 and "stream_options" in message:
+                    raise _UsageRefused
                 raise self._late() if watchdog.expired() else ProviderError(message)
             yield from self._events(response, watchdog)
         finally:
@@ -224,7 +250,8 @@ class OpenAIProvider:
             error = event["error"]
             message = error.get("message") if isinstance(error, dict) else error
             raise ProviderError(f"{self._where} reported an error mid-stream: {self._redact(str(message))[:200]}")
-        choices = event.get("choices")
+        self._note_usage(event.get("usage"))
+        choices = event.get("choices")  # [] in the last event, the one with the usage
         if not isinstance(choices, list):
             raise ProviderError(f"malformed stream from {self._where}: an event has no choices")
         for choice in choices:
@@ -234,3 +261,14 @@ class OpenAIProvider:
             content = delta.get("content") if isinstance(delta, dict) else None
             if isinstance(content, str) and content:
                 yield content
+
+    def _note_usage(self, usage: object) -> None:
+        if not isinstance(usage, dict):
+            return
+        prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+        if isinstance(prompt, int) or isinstance(completion, int):
+            self.usage = Tokens(_count(prompt), _count(completion))
+
+
+def _count(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None

@@ -22,7 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from chit.exporters.common import ending, failure
-from chit.model import Project, SearchHit, Session, SessionSummary, age
+from chit.model import Project, SearchHit, Session, SessionSummary, Tokens, age
 from chit.render.console import make_console, print_clean
 from chit.visible import visible
 
@@ -189,10 +189,20 @@ def projects(items: Iterable[tuple[Project, int]]) -> None:
     _print_table(table)
 
 
+def _tokens(tokens: Tokens) -> str:
+    """'tokens 1,204 in / 388 out' (a count no message reported is '?')."""
+    def count(n: int | None) -> str:
+        return "?" if n is None else f"{n:,}"
+
+    return f"tokens {count(tokens.input)} in / {count(tokens.output)} out"
+
+
 def _header(session: Session, project_name: str) -> Text:
     bits = [f"{session.short_id}", f"project {project_name}", f"{session.turns} turn{'' if session.turns == 1 else 's'}", f"updated {age(session.updated_at)}"]
     if session.tags:
         bits.append("tags " + ",".join(session.tags))
+    if session.tokens:
+        bits.append(_tokens(session.tokens))
     if session.parent:
         bits.append(f"fork of {session.parent.id[:8]} at turn {session.parent.turn}")
     return Text.assemble((visible(session.title), "bold"), "\n", (visible(" · ".join(bits)), "dim"))

@@ -3,26 +3,32 @@
 Invariants (the order is the promise): the user message is on disk before
 the request goes out; the session is `running` (with the turn id) while the
 reply streams, `idle` after it, `error` when the provider failed; the reply
-is stored when it ends — whole, or as far as it got and marked
-`interrupted` when the user pressed Ctrl-C. A provider failure leaves the
-user message in place so /retry can ask again.
+is stored when it ends, with the token counts the provider reported —
+whole, or as far as it got and marked `interrupted` when the user pressed
+Ctrl-C. A provider failure leaves the user message in place so /retry can
+ask again. The model is sent `request_messages()` of the stored ones: a
+valid conversation even after failed turns.
 """
 
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
 from chit.config import SETUP_HELP
 from chit.exporters.common import ending
-from chit.providers import ProviderError, make_provider, to_wire
+from chit.providers import ProviderError, make_provider, request_messages
 from chit.repl import view
 from chit.repl.state import Repl
+
+if TYPE_CHECKING:
+    from chit.providers.guard import Guarded
 
 
 def send(repl: Repl, text: str) -> None:
     """The user typed `text`: store it and get a reply."""
     if repl.model is None:
-        repl.note(SETUP_HELP.format(path=repl.config.path))
+        _no_model(repl)
         return
     if repl.session_id is not None:
         _note_outside_messages(repl)
@@ -30,6 +36,16 @@ def send(repl: Repl, text: str) -> None:
     turn_id = uuid.uuid4().hex[:12]
     repl.service.append(session_id, "user", text, invocation_id=turn_id)
     complete(repl, turn_id)
+
+
+def _no_model(repl: Repl) -> None:
+    """Say how to set a model up; scripted, that is a failed turn (on stderr)."""
+    if repl.errors is None:
+        repl.note(SETUP_HELP.format(path=repl.config.path))
+        return
+    repl.model_failed = True
+    for line in SETUP_HELP.format(path=repl.config.path).splitlines():
+        repl.errors.print(line, soft_wrap=True, markup=False, highlight=False)
 
 
 def _note_outside_messages(repl: Repl) -> None:
@@ -48,17 +64,18 @@ def _note_outside_messages(repl: Repl) -> None:
 def complete(repl: Repl, turn_id: str | None = None) -> None:
     """Ask the model to answer the conversation as it is on disk now."""
     if repl.model is None:
-        repl.note(SETUP_HELP.format(path=repl.config.path))
+        _no_model(repl)
         return
     spec = repl.model
     session_id = repl.ensure_session()
     turn_id = turn_id or uuid.uuid4().hex[:12]
     session = repl.service.get(session_id)  # fresh: includes other writers' messages
-    conversation = [to_wire(m.role, m.content) for m in session.messages]
+    conversation = request_messages(session.messages)
     repl.service.set_state(session_id, "running", turn_id=turn_id)
     parts: list[str] = []
     interrupted = False
     failure: str | None = None
+    provider: Guarded | None = None
     try:
         provider = make_provider(spec)
         with view.streaming(repl.console, spec.label) as show:
@@ -76,10 +93,12 @@ def complete(repl: Repl, turn_id: str | None = None) -> None:
             metadata["interrupted"] = True
         if failure:
             metadata["error"] = failure
-        stored = repl.service.append(session_id, "assistant", text, invocation_id=turn_id, model=spec.model, metadata=metadata)
+        tokens = provider.usage if provider is not None else None
+        stored = repl.service.append(session_id, "assistant", text, invocation_id=turn_id, model=spec.model, tokens=tokens, metadata=metadata)
         view.reply(repl.console, text, spec.label, ending(stored))
     if failure:
         repl.service.set_state(session_id, "error", turn_id=turn_id, error=failure)
+        repl.model_failed = True
         repl.error(failure)
     else:
         repl.service.set_state(session_id, "idle")

@@ -254,6 +254,9 @@ def model(repl: Repl, args: str) -> None:
         spec = models.spec_for(args, repl.config, repl.endpoints or []) or repl.config.resolve_model(args)
         if spec is None:
             raise InvalidInput(f"unknown model {args!r}")
+        missing = spec.missing_key()
+        if missing:
+            raise InvalidInput(missing)
         repl.model = spec
         repl.refresh_status()
         repl.say(f"model: {spec.label}")

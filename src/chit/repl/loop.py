@@ -3,7 +3,8 @@
 Invariants: Ctrl-C at the prompt clears the line, Ctrl-D (or /quit)
 leaves; no error ends the loop — each is one line and the prompt returns.
 Without a terminal on stdin the same loop reads plain lines, so the REPL
-can be scripted (`printf 'hi\\n/rename X\\n' | chit chat`).
+can be scripted (`printf 'hi\\n/rename X\\n' | chit chat`); scripted, errors
+go to stderr and a turn the model failed makes the exit status 7.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from rich.console import Console
 
 from chit.api import Chit
 from chit.config import Config
-from chit.errors import ChitError
+from chit.errors import ChitError, ExitStatus
 from chit.render.console import make_console
 from chit.repl import chat, commands  # noqa: F401  (registers the slash commands)
 from chit.repl.registry import dispatch
@@ -70,9 +71,14 @@ def run(repl: Repl, **io: Any) -> None:
         handle(repl, line)
 
 
-def run_plain(repl: Repl) -> None:
-    """The same loop over plain stdin lines (no terminal)."""
+def run_plain(repl: Repl) -> int:
+    """The same loop over plain stdin lines (no terminal), errors on
+    stderr. A failed turn does not stop the script (the lines after it
+    still run); the exit status then says so: 7 (the model failed)."""
+    if repl.errors is None:
+        repl.errors = make_console(stderr=True)
     for line in sys.stdin:
         handle(repl, line)
         if not repl.running:
             break
+    return int(ExitStatus.PROVIDER) if repl.model_failed else int(ExitStatus.OK)

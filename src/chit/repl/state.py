@@ -35,6 +35,8 @@ class Repl:
     fields: Toolbar = field(default_factory=lambda: Toolbar())
     endpoints: list[Endpoint] | None = None  # what the endpoints listed at the last /model
     known: int | None = None  # messages the REPL has shown or written, to spot other writers'
+    errors: Console | None = None  # where errors go when scripted (stderr); None: the console
+    model_failed: bool = False  # a turn got no whole reply (a scripted chat then exits 7)
 
     def session(self) -> Session | None:
         return self.service.get(self.session_id) if self.session_id else None
@@ -71,7 +73,7 @@ class Repl:
     def error(self, text: str) -> None:
         from rich.text import Text
 
-        self.console.print(Text.assemble(("error: ", "bold red"), visible(text)), soft_wrap=True)
+        (self.errors or self.console).print(Text.assemble(("error: ", "bold red"), visible(text)), soft_wrap=True)
 
     def refresh_status(self) -> None:
         """Recompute the toolbar's fields (once per command, not per keystroke)."""
