@@ -220,7 +220,7 @@ def test_a_session_created_while_its_project_moves_is_refused_not_orphaned(home:
         real_acquire(fd, what, timeout)
 
     monkeypatch.setattr(lock, "acquire", acquire_after_a_move)
-    with pytest.raises(Conflict, match="was moved while this session was being created"):
+    with pytest.raises(Conflict, match="was moved or removed while this session was being created"):
         a.create(title="late")
     monkeypatch.undo()
     assert getattr(moved[0], "sessions", None) == 1

@@ -191,10 +191,12 @@ class SessionOps(QueryOps):
         records.extend({"type": "set", "key": k, "value": v, "ts": stamp} for k, v in (values or {}).items())
         recorded = self.projects.get(scope.slug) is not None
         with self.store.project_lock(scope.slug):
-            if recorded and self.projects.get(scope.slug) is None:  # `projects mv` took it away while we waited
-                raise Conflict(
-                    f"project {scope.name!r} was moved while this session was being created; nothing was written, run the command again"
-                )
+            if self.projects.get(scope.slug) is None:
+                if recorded:  # `projects mv` or `projects rm` took it away while we waited
+                    raise Conflict(
+                        f"project {scope.name!r} was moved or removed while this session was being created; nothing was written, run the command again"
+                    )
+                self.projects.ensure(scope)  # removed before we looked: recorded again, so the session never lacks it
             if key is not None and self.find_key(scope, key) is not None:
                 raise Conflict(f"project {scope.name!r} already has a session with key {key!r}")
             self.store.create(scope.slug, session_id, records)
