@@ -45,6 +45,13 @@ def _say(fd: int, *words: str) -> None:
     os.write(fd, (" ".join(words) + "\n").encode())
 
 
+def _put(path: Path, text: str) -> None:
+    """Write the child's record whole or not at all (it may be killed at any moment)."""
+    temp = path.with_name(path.name + ".tmp")
+    temp.write_text(text)
+    os.replace(temp, path)
+
+
 def _where(base: Path) -> tuple[Path, Path]:
     """(the project's directory now, the other one), from the child's record."""
     a, b = base / "a", base / "b"
@@ -62,7 +69,7 @@ def _finish_move(api: Chit, base: Path) -> None:
         except InvalidInput as exc:  # the killed move had finished: nothing left to move
             if "already at" not in str(exc):
                 raise
-        (base / "at").write_text(Path(new).name)
+        _put(base / "at", Path(new).name)
         intent.unlink()
 
 
@@ -123,7 +130,7 @@ def child(home: Path, base: Path, out: int, seed: int) -> None:
             if trashed:
                 api.restore(rng.choice(trashed))
         elif roll < 0.84:
-            (base / "moving").write_text(f"{here}\n{there}")
+            _put(base / "moving", f"{here}\n{there}")
             _finish_move(api, base)
             here, there = there, here
             api = Chit(home, cwd=here)
