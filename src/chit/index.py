@@ -120,6 +120,7 @@ class Snapshot:
     files: list[tuple[str, int, int, int]]
     sig: str
     mtime_ns: int | None
+    linked: frozenset[str] = frozenset()  # files with another name too (a move cut short)
 
 
 class Index:
@@ -268,6 +269,7 @@ class Index:
             return Snapshot(slug, trash, [], "", None), None
         dir_mtime = os.fstat(dfd).st_mtime_ns
         files = []
+        linked = []
         numbers: list[int] = []
         for session_id in _SESSION_NAMES.findall("\0" + "\0".join(os.listdir(dfd)) + "\0"):
             try:
@@ -277,9 +279,11 @@ class Index:
             if stat.S_ISREG(st.st_mode):
                 files.append((session_id, st.st_size, st.st_mtime_ns, st.st_ino))
                 numbers += files[-1][1:]
+                if st.st_nlink > 1:
+                    linked.append(session_id)
         sig = f"{zlib.crc32(''.join(f[0] for f in files).encode())}:{hash(tuple(numbers))}:{len(files)}"
         trusted = dir_mtime if time.time_ns() - dir_mtime > TRUST_AFTER_NS else None
-        return Snapshot(slug, trash, files, sig, trusted), dfd
+        return Snapshot(slug, trash, files, sig, trusted, frozenset(linked)), dfd
 
     def refresh(self, dirs: Sequence[tuple[str, bool]], text: bool = False, full: bool = False) -> bool:
         """Bring the rows of these (slug, trash) directories up to date;
@@ -353,6 +357,7 @@ class Index:
                 return
             if known is None or known[0] != snap.sig:
                 self._sync(snap, dfd)
+            journal = (tail.token, tail.offset, _still_pending(pending, snap))
             row = (snap.mtime_ns, *journal, boot)
             if known is None or row != (known[1], *known[2:5], known[6]) or abs(now - known[5]) > 1_000_000_000:
                 with self.writing() as conn:
@@ -484,6 +489,15 @@ class Index:
             conn.execute("UPDATE messages SET fts = 0")
             conn.execute("DELETE FROM meta WHERE k = 'orphans'")
         self._drain()
+
+
+def _still_pending(pending: set[str], snap: Snapshot) -> str:
+    """The ids a full check leaves pending: those named pending that are
+    still in the directory (one that comes back changes its mtime), and
+    every file that has another name too, in a directory an append through
+    that other name is journaled in."""
+    present = {f[0] for f in snap.files}
+    return " ".join(sorted((pending & present) | snap.linked))
 
 
 def _present(dfd: int, session_id: str) -> bool:

@@ -422,17 +422,29 @@ class Store:
         """Rename a session file between sessions/ and trash/ (never
         overwrites; finishes a move that was interrupted between its link
         and its unlink)."""
+        session_id = source.name.removesuffix(".jsonl")
         with os_errors("move the session"):
             make_dir(target.parent)
-            try:
-                os.link(source, target)
-            except FileExistsError:
-                if not same_file(source, target):
-                    raise
-            os.unlink(source)
+            # While the file has both names, an append through one directory
+            # is journaled there only: both journals hold it pending until the
+            # move is done, so the index stats it in both (a kill leaves it so).
+            with JournalWriter(self._journal_of(source), session_id), JournalWriter(self._journal_of(target), session_id):
+                try:
+                    os.link(source, target)
+                except FileExistsError:
+                    if not same_file(source, target):
+                        raise
+                os.unlink(source)
             if self.durable:
                 fsync_dir(source.parent)
                 fsync_dir(target.parent)
+
+    def _journal_of(self, session_file: Path) -> Path:
+        """The change journal of the directory holding `session_file`."""
+        directory = session_file.parent
+        if directory.parent == self.layout.trash:
+            return self.layout.changes_file(directory.name, trash=True)
+        return self.layout.changes_file(directory.parent.name)
 
     def unlink(self, path: Path) -> None:
         with os_errors("remove the session"):

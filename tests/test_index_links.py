@@ -1,0 +1,131 @@
+"""The index and a session file under two names: a move (to the trash, back,
+or to another project) links the file at its new place before it unlinks
+the old one, and a kill in between leaves both names. An append through
+one name is journaled in that directory only; the other directory's row
+must follow all the same.
+
+Each test kills a real child with SIGKILL right before the unlink of the
+move (a profile hook sends the signal), then appends through one name and
+compares the index's listings with a scan of the files."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import pytest
+
+from chit.api import Chit
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+
+
+def _age(home: Path) -> None:
+    """Make every session directory old enough for the index to trust its mtime."""
+    old = time.time() - 10
+    for directory in [*home.glob("projects/*/sessions"), *home.glob("trash/*")]:
+        os.utime(directory, (old, old))
+
+
+def _killed_before_unlink(work: Callable[[], Any]) -> None:
+    """Run `work` in a child killed (SIGKILL) as its move is about to unlink the old name."""
+    pid = os.fork()
+    if pid == 0:
+        def hook(frame: FrameType, event: str, arg: object) -> None:
+            if event == "c_call" and arg is os.unlink and frame.f_code.co_name == "move":
+                os.kill(os.getpid(), signal.SIGKILL)
+
+        try:
+            sys.setprofile(hook)
+            work()
+        finally:
+            os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFSIGNALED(status), "the child was not killed in its move"
+
+
+def _check(api: Chit) -> None:
+    scope = api.projects.all()
+    by_id = lambda s: (s.id, s.project_name)  # noqa: E731  (one id twice: a move cut short)
+    assert sorted(api.list(all_projects=True), key=by_id) == sorted(api.scan_summaries(scope), key=by_id)
+    assert sorted(api.summaries(scope, trash=True), key=by_id) == sorted(api.scan_summaries(scope, trash=True), key=by_id)
+
+
+def _session(api: Chit) -> str:
+    session = api.create(title="linked")
+    api.append(session.id, "user", "first")
+    return session.id
+
+
+def test_a_trusted_source_directory_follows_an_append_through_the_new_name(home: Path, tmp_path: Path) -> None:
+    for name in ("y", "x"):  # the target (x) comes first, so appends go through it
+        (tmp_path / name / ".git").mkdir(parents=True)
+    api = Chit(home, cwd=tmp_path / "y")
+    sid = _session(api)
+    _age(home)
+    _check(api)  # the index trusts y's directory and journal from here on
+    _killed_before_unlink(lambda: api.move_project(str(tmp_path / "y"), tmp_path / "x"))
+    assert len(list(home.glob(f"projects/*/sessions/{sid}.jsonl"))) == 2
+    api = Chit(home, cwd=tmp_path / "x")
+    api.append(sid, "user", "through x")
+    _check(api)
+    api.move_project(str(tmp_path / "y"), tmp_path / "x")  # finished as a user would
+    api.append(sid, "user", "after")
+    _check(api)
+
+
+def test_a_directory_checked_after_the_link_follows_an_append_through_the_old_name(home: Path, tmp_path: Path) -> None:
+    for name in ("a", "b"):  # the source (a) comes first, so appends go through it
+        (tmp_path / name / ".git").mkdir(parents=True)
+    api = Chit(home, cwd=tmp_path / "a")
+    sid = _session(api)
+    _killed_before_unlink(lambda: api.move_project(str(tmp_path / "a"), tmp_path / "b"))
+    _age(home)
+    _check(api)  # both directories trusted, the file under both names
+    api.append(sid, "user", "through a")
+    _check(api)
+
+
+def test_the_trash_follows_an_append_to_a_session_whose_rm_was_cut_short(home: Path, tmp_path: Path) -> None:
+    (tmp_path / "p" / ".git").mkdir(parents=True)
+    api = Chit(home, cwd=tmp_path / "p")
+    sid = _session(api)
+    _age(home)
+    _check(api)
+    _killed_before_unlink(lambda: api.delete(sid))
+    assert len(list(home.rglob(f"{sid}.jsonl"))) == 2
+    api.append(sid, "user", "still live")
+    _check(api)
+    _age(home)
+    _check(api)
+    api.append(sid, "user", "again")
+    _check(api)
+    api.doctor(repair=True)
+    _check(api)
+
+
+def test_moving_back_and_forth_keeps_every_row_true(home: Path, tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        (tmp_path / name / ".git").mkdir(parents=True)
+    here, there = tmp_path / "a", tmp_path / "b"
+    api = Chit(home, cwd=here)
+    sid = _session(api)
+    gone = _session(api)
+    api.delete(gone)
+    for step in range(4):
+        _age(home)
+        _check(api)
+        _killed_before_unlink(lambda: api.move_project(str(here), there))
+        api.append(sid, "user", f"cut short {step}")
+        _check(api)
+        api.move_project(str(here), there)
+        here, there = there, here
+        api = Chit(home, cwd=here)
+        api.append(sid, "user", f"moved {step}")
+        _check(api)
