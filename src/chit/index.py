@@ -55,23 +55,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chit import changes
+from chit.index_schema import FTS_SCHEMA, MIGRATIONS, SCHEMA, SCHEMA_VERSION
 from chit.paths import Layout
 from chit.store import FILE_MODE, UUID_RE, make_dir
 
 if TYPE_CHECKING:
     import sqlite3
 
-SCHEMA_VERSION = 4
-MIGRATIONS = {  # from version N to N + 1, in place
-    2: (  # the change journal's state (chit.changes) in `dirs`
-        "ALTER TABLE dirs ADD COLUMN jtoken TEXT",
-        "ALTER TABLE dirs ADD COLUMN joff INTEGER NOT NULL DEFAULT 0",
-        "ALTER TABLE dirs ADD COLUMN pending TEXT NOT NULL DEFAULT ''",
-        "ALTER TABLE dirs ADD COLUMN checked_ns INTEGER NOT NULL DEFAULT 0",
-        "ALTER TABLE dirs ADD COLUMN boot TEXT",
-    ),
-    3: ("ALTER TABLE sessions ADD COLUMN witness BLOB",),  # NULL: the next change is read whole
-}
 FULL_CHECK_EVERY_NS = 60_000_000_000  # changes made outside chit show up within this
 BUSY_TIMEOUT = 30.0
 TRUST_AFTER_NS = 2_000_000_000
@@ -79,34 +69,7 @@ COMMIT_EVERY = 1.0  # seconds of work per write transaction in a long build
 ORPHAN_SLACK = 50_000
 _SESSION_NAMES = re.compile(r"\0([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl(?=\0)")
 
-SCHEMA = """
-CREATE TABLE meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL) WITHOUT ROWID;
-CREATE TABLE dirs(slug TEXT NOT NULL, trash INTEGER NOT NULL, sig TEXT NOT NULL, mtime_ns INTEGER,
-                  jtoken TEXT, joff INTEGER NOT NULL DEFAULT 0, pending TEXT NOT NULL DEFAULT '',
-                  checked_ns INTEGER NOT NULL DEFAULT 0, boot TEXT,
-                  PRIMARY KEY (slug, trash)) WITHOUT ROWID;
-CREATE TABLE sessions(
-    sid INTEGER PRIMARY KEY, slug TEXT NOT NULL, trash INTEGER NOT NULL, id TEXT NOT NULL,
-    size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, ino INTEGER NOT NULL, offset INTEGER NOT NULL,
-    whole INTEGER NOT NULL, version INTEGER NOT NULL, project TEXT, created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL, key TEXT, parent_id TEXT, manual_title TEXT, folded_title TEXT,
-    first_title TEXT, tags TEXT NOT NULL, state TEXT NOT NULL, deleted_at TEXT,
-    messages INTEGER NOT NULL, turns INTEGER NOT NULL, witness BLOB);
-CREATE UNIQUE INDEX sessions_file ON sessions(slug, trash, id);
-CREATE INDEX sessions_recent ON sessions(trash, updated_at DESC, id);
-CREATE INDEX sessions_key ON sessions(key, slug) WHERE key IS NOT NULL;
-CREATE INDEX sessions_titled ON sessions(trash, folded_title, slug) WHERE folded_title IS NOT NULL;
-CREATE TABLE messages(
-    rowid INTEGER PRIMARY KEY, sid INTEGER NOT NULL, pos INTEGER NOT NULL, mid TEXT NOT NULL,
-    role TEXT NOT NULL, ts TEXT NOT NULL, turn INTEGER, off INTEGER NOT NULL, len INTEGER NOT NULL,
-    fts INTEGER NOT NULL);
-CREATE UNIQUE INDEX messages_pos ON messages(sid, pos);
-CREATE INDEX messages_pending ON messages(fts) WHERE fts = 0;
-"""
-FTS_SCHEMA = (
-    "CREATE VIRTUAL TABLE msgtext USING fts5(body, content='', detail=none, columnsize=0,"
-    " tokenize='trigram case_sensitive 1')"
-)
+
 class ForeignIndex(Exception):
     """index.sqlite holds something else than this version's index."""
 
