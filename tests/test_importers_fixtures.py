@@ -1,4 +1,4 @@
-"""Importing the shared fixtures (real Claude Code transcripts, a Codex
+"""Importing the fixtures in tests/data (real Claude Code transcripts, a Codex
 rollout, a ChatGPT export): exact counts, the fields that matter, and
 re-imports that write nothing."""
 
