@@ -70,6 +70,32 @@ def test_cli_reference_in_docs_matches_the_app() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+GENERATORS = {"clispec", "manpage", "reference", "shells"}  # the modules that walk the app
+
+
+@pytest.mark.parametrize("args", [["completion", "bash"], ["completion", "zsh", "--json"], ["--help"]], ids=" ".join)
+def test_the_app_and_chit_completion_load_no_generator(args: list[str], tmp_path: Path) -> None:
+    """The app is built and `chit completion` prints its script without a
+    generator: the completion scripts are package data."""
+    code = f"""
+import sys
+from chit.cli.main import run
+try:
+    run({args!r})
+except SystemExit:
+    pass
+from chit.cli.app import build
+build()
+generators = set({sorted(GENERATORS)!r})
+loaded = {{m.rsplit(".", 1)[-1] for m in sys.modules if m.startswith("chit.") or m in generators}}
+sys.stderr.write("generators loaded: " + " ".join(sorted(loaded & generators)))
+"""
+    env = {"CHIT_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert done.stderr == "generators loaded: ", done.stderr
+    assert done.stdout
+
+
 HTTP_CLIENTS = {"http", "ssl", "httpx", "requests", "urllib3", "aiohttp"}
 
 

@@ -2,7 +2,7 @@
 
 Usage: python tools/generate.py [--check]
 Writes the command reference block of docs/cli.md, the shell completions in
-completions/ (bash, zsh, fish), the man page man/chit.1 and the option table
+src/chit/cli/completions/ (bash, zsh, fish), the man page man/chit.1 and the option table
 of the fast path (src/chit/cli/fastpath_table.py); with --check,
 writes nothing and exits 1 if anything is out of date.
 """
@@ -18,6 +18,7 @@ from chit.cli import fastpath, manpage, reference, shells
 from chit.cli.app import build
 
 ROOT = Path(__file__).resolve().parent.parent
+COMPLETIONS = ROOT / "src" / "chit" / "cli" / "completions"  # package data: `chit completion` prints them
 
 
 def splice(text: str, block: str) -> str:
@@ -30,7 +31,7 @@ def targets() -> dict[Path, str]:
     cli_doc = ROOT / "docs" / "cli.md"
     found = {cli_doc: splice(cli_doc.read_text(encoding="utf-8"), reference.markdown())}
     for shell, render in shells.SCRIPTS.items():
-        found[ROOT / "completions" / shells.FILES[shell]] = render()
+        found[COMPLETIONS / shells.FILES[shell]] = render()
     found[ROOT / "man" / "chit.1"] = manpage.roff(cli_doc)
     found[ROOT / "src" / "chit" / "cli" / "fastpath_table.py"] = fastpath.table_source(get_command(build()))
     return found

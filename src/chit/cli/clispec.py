@@ -35,10 +35,10 @@ METAVAR_KINDS: dict[str, str] = {
 }
 # kinds whose values chit lists at completion time (`chit __complete KIND`)
 DYNAMIC = ("ref", "trash", "tag", "project")
-SHELLS: tuple[str, ...] = ("bash", "zsh", "fish")
 
 
 def static_choices() -> dict[str, tuple[str, ...]]:
+    from chit.cli.completions import SHELLS
     from chit.exporters import FORMATS
     from chit.model import ROLES, STATES
 
