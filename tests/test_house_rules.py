@@ -70,7 +70,34 @@ def test_cli_reference_in_docs_matches_the_app() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-GENERATORS = {"clispec", "manpage", "reference", "shells"}  # the modules that walk the app
+TOOLS = ROOT / "tools"
+GENERATORS = {"clispec", "manpage", "reference", "shells"}  # the modules of tools/ that walk the app
+
+
+def _imported_names(path: Path) -> set[str]:
+    """Every module name `path` imports, at any depth of the file, as written."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):  # `from . import x`
+            names.update(alias.name for alias in node.names)
+    return names
+
+
+def test_generators_live_in_tools_and_the_package_imports_none_of_them() -> None:
+    """The generators are tools, not runtime: each is a module of tools/,
+    none is left in the package, and nothing in the package imports tools/."""
+    assert GENERATORS <= {p.stem for p in TOOLS.glob("*.py")}
+    tool_modules = {p.stem for p in TOOLS.glob("*.py")} | {"tools"}
+    for path in SRC.rglob("*.py"):
+        assert path.stem not in GENERATORS, f"{path.relative_to(SRC)} belongs in tools/"
+        names = _imported_names(path)
+        assert not {n.split(".")[0] for n in names} & tool_modules, path.relative_to(SRC)
+        assert not {n.rsplit(".", 1)[-1] for n in names if n.startswith("chit.")} & GENERATORS, path.relative_to(SRC)
 
 
 @pytest.mark.parametrize("args", [["completion", "bash"], ["completion", "zsh", "--json"], ["--help"]], ids=" ".join)

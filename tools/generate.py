@@ -5,6 +5,10 @@ Writes the command reference block of docs/cli.md, the shell completions in
 src/chit/cli/completions/ (bash, zsh, fish), the man page man/chit.1 and the option table
 of the fast path (src/chit/cli/fastpath_table.py); with --check,
 writes nothing and exits 1 if anything is out of date.
+
+The generators are the modules beside this script (clispec, reference,
+shells, manpage), imported by name: they are tools, not part of the
+installed package, which holds only what they generate.
 """
 
 from __future__ import annotations
@@ -14,8 +18,12 @@ from pathlib import Path
 
 from typer.main import get_command
 
-from chit.cli import fastpath, manpage, reference, shells
+from chit.cli import fastpath
 from chit.cli.app import build
+
+import manpage
+import reference
+import shells
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPLETIONS = ROOT / "src" / "chit" / "cli" / "completions"  # package data: `chit completion` prints them

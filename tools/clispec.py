@@ -156,7 +156,7 @@ def _walk(command: Any, path: tuple[str, ...], out: list[Cmd]) -> None:
 
 def commands() -> list[Cmd]:
     """chit itself first, then every visible command and subcommand, by name."""
-    from chit.cli.reference import root_command
+    from reference import root_command
 
     found: list[Cmd] = []
     _walk(root_command(), (), found)

@@ -13,8 +13,8 @@ error (see `chit.cli.complete`).
 
 from __future__ import annotations
 
-from chit.cli.clispec import Cmd, commands, option_names, static_choices
 from chit.cli.completions import FILES as FILES  # where each script is shipped
+from clispec import Cmd, commands, option_names, static_choices
 
 HEADER = "Generated from the chit command line by tools/generate.py; do not edit."
 
