@@ -100,6 +100,34 @@ def test_generators_live_in_tools_and_the_package_imports_none_of_them() -> None
         assert not {n.rsplit(".", 1)[-1] for n in names if n.startswith("chit.")} & GENERATORS, path.relative_to(SRC)
 
 
+def _chit_imports() -> dict[str, set[str]]:
+    """Each module of the package → the package's modules it imports, at the
+    top or inside a function (a lazy import still closes a cycle)."""
+    modules = {".".join(p.relative_to(SRC.parent).with_suffix("").parts).removesuffix(".__init__"): p for p in SRC.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        found = set()
+        for imported in _imported_names(path):
+            if imported in modules:
+                found.add(imported)
+            elif imported.rpartition(".")[0] in modules:  # `from chit.cli import shells`: the name may be an attribute
+                found.add(imported.rpartition(".")[0])
+        graph[name] = found - {name}
+    return graph
+
+
+def test_no_cli_module_imports_itself_through_others() -> None:
+    graph = _chit_imports()
+    for start in (m for m in graph if m.startswith("chit.cli")):
+        seen, todo = set(), list(graph[start])
+        while todo:
+            module = todo.pop()
+            if module not in seen:
+                seen.add(module)
+                todo.extend(graph[module])
+        assert start not in seen, f"{start} imports itself through another module"
+
+
 @pytest.mark.parametrize("args", [["completion", "bash"], ["completion", "zsh", "--json"], ["--help"]], ids=" ".join)
 def test_the_app_and_chit_completion_load_no_generator(args: list[str], tmp_path: Path) -> None:
     """The app is built and `chit completion` prints its script without a
