@@ -70,6 +70,87 @@ def test_cli_reference_in_docs_matches_the_app() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+TOOLS = ROOT / "tools"
+GENERATORS = {"clispec", "manpage", "reference", "shells"}  # the modules of tools/ that walk the app
+
+
+def _imported_names(path: Path) -> set[str]:
+    """Every module name `path` imports, at any depth of the file, as written."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):  # `from . import x`
+            names.update(alias.name for alias in node.names)
+    return names
+
+
+def test_generators_live_in_tools_and_the_package_imports_none_of_them() -> None:
+    """The generators are tools, not runtime: each is a module of tools/,
+    none is left in the package, and nothing in the package imports tools/."""
+    assert GENERATORS <= {p.stem for p in TOOLS.glob("*.py")}
+    tool_modules = {p.stem for p in TOOLS.glob("*.py")} | {"tools"}
+    for path in SRC.rglob("*.py"):
+        assert path.stem not in GENERATORS, f"{path.relative_to(SRC)} belongs in tools/"
+        names = _imported_names(path)
+        assert not {n.split(".")[0] for n in names} & tool_modules, path.relative_to(SRC)
+        assert not {n.rsplit(".", 1)[-1] for n in names if n.startswith("chit.")} & GENERATORS, path.relative_to(SRC)
+
+
+def _chit_imports() -> dict[str, set[str]]:
+    """Each module of the package → the package's modules it imports, at the
+    top or inside a function (a lazy import still closes a cycle)."""
+    modules = {".".join(p.relative_to(SRC.parent).with_suffix("").parts).removesuffix(".__init__"): p for p in SRC.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        found = set()
+        for imported in _imported_names(path):
+            if imported in modules:
+                found.add(imported)
+            elif imported.rpartition(".")[0] in modules:  # `from chit.cli import shells`: the name may be an attribute
+                found.add(imported.rpartition(".")[0])
+        graph[name] = found - {name}
+    return graph
+
+
+def test_no_cli_module_imports_itself_through_others() -> None:
+    graph = _chit_imports()
+    for start in (m for m in graph if m.startswith("chit.cli")):
+        seen, todo = set(), list(graph[start])
+        while todo:
+            module = todo.pop()
+            if module not in seen:
+                seen.add(module)
+                todo.extend(graph[module])
+        assert start not in seen, f"{start} imports itself through another module"
+
+
+@pytest.mark.parametrize("args", [["completion", "bash"], ["completion", "zsh", "--json"], ["--help"]], ids=" ".join)
+def test_the_app_and_chit_completion_load_no_generator(args: list[str], tmp_path: Path) -> None:
+    """The app is built and `chit completion` prints its script without a
+    generator: the completion scripts are package data."""
+    code = f"""
+import sys
+from chit.cli.main import run
+try:
+    run({args!r})
+except SystemExit:
+    pass
+from chit.cli.app import build
+build()
+generators = set({sorted(GENERATORS)!r})
+loaded = {{m.rsplit(".", 1)[-1] for m in sys.modules if m.startswith("chit.") or m in generators}}
+sys.stderr.write("generators loaded: " + " ".join(sorted(loaded & generators)))
+"""
+    env = {"CHIT_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert done.stderr == "generators loaded: ", done.stderr
+    assert done.stdout
+
+
 HTTP_CLIENTS = {"http", "ssl", "httpx", "requests", "urllib3", "aiohttp"}
 
 

@@ -2,9 +2,13 @@
 
 Usage: python tools/generate.py [--check]
 Writes the command reference block of docs/cli.md, the shell completions in
-completions/ (bash, zsh, fish), the man page man/chit.1 and the option table
+src/chit/cli/completions/ (bash, zsh, fish), the man page man/chit.1 and the option table
 of the fast path (src/chit/cli/fastpath_table.py); with --check,
 writes nothing and exits 1 if anything is out of date.
+
+The generators are the modules beside this script (clispec, reference,
+shells, manpage), imported by name: they are tools, not part of the
+installed package, which holds only what they generate.
 """
 
 from __future__ import annotations
@@ -14,10 +18,15 @@ from pathlib import Path
 
 from typer.main import get_command
 
-from chit.cli import fastpath, manpage, reference, shells
+from chit.cli import fastpath
 from chit.cli.app import build
 
+import manpage
+import reference
+import shells
+
 ROOT = Path(__file__).resolve().parent.parent
+COMPLETIONS = ROOT / "src" / "chit" / "cli" / "completions"  # package data: `chit completion` prints them
 
 
 def splice(text: str, block: str) -> str:
@@ -30,7 +39,7 @@ def targets() -> dict[Path, str]:
     cli_doc = ROOT / "docs" / "cli.md"
     found = {cli_doc: splice(cli_doc.read_text(encoding="utf-8"), reference.markdown())}
     for shell, render in shells.SCRIPTS.items():
-        found[ROOT / "completions" / shells.FILES[shell]] = render()
+        found[COMPLETIONS / shells.FILES[shell]] = render()
     found[ROOT / "man" / "chit.1"] = manpage.roff(cli_doc)
     found[ROOT / "src" / "chit" / "cli" / "fastpath_table.py"] = fastpath.table_source(get_command(build()))
     return found

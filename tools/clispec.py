@@ -35,10 +35,10 @@ METAVAR_KINDS: dict[str, str] = {
 }
 # kinds whose values chit lists at completion time (`chit __complete KIND`)
 DYNAMIC = ("ref", "trash", "tag", "project")
-SHELLS: tuple[str, ...] = ("bash", "zsh", "fish")
 
 
 def static_choices() -> dict[str, tuple[str, ...]]:
+    from chit.cli.completions import SHELLS
     from chit.exporters import FORMATS
     from chit.model import ROLES, STATES
 
@@ -156,7 +156,7 @@ def _walk(command: Any, path: tuple[str, ...], out: list[Cmd]) -> None:
 
 def commands() -> list[Cmd]:
     """chit itself first, then every visible command and subcommand, by name."""
-    from chit.cli.reference import root_command
+    from reference import root_command
 
     found: list[Cmd] = []
     _walk(root_command(), (), found)
