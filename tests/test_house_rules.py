@@ -13,7 +13,7 @@ import pytest
 SRC = Path(__file__).resolve().parent.parent / "src" / "chit"
 ROOT = SRC.parent.parent
 UI_LIBRARIES = {"typer", "click", "rich", "prompt_toolkit"}
-CORE = ["model.py", "visible.py", "codec.py", "fold.py", "store.py", "lock.py", "paths.py", "errors.py", "projects.py", "exporters", "api.py", "service"]
+CORE = ["model.py", "visible.py", "errors.py", "store", "index", "exporters", "api.py", "service"]
 
 
 def _core_files() -> list[Path]:

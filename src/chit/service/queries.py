@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING
 from chit.errors import Ambiguous, InvalidInput, NotFound
 from chit.model import STATES, Project, SearchHit, Session, SessionSummary, age, now
 from chit.service.base import ServiceBase, check_role, check_tag
-from chit.service.snippets import find_folded, make_snippet
-from chit.store import UUID_RE
+from chit.index.snippets import find_folded, make_snippet
+from chit.store.sessions import UUID_RE
 
 if TYPE_CHECKING:
-    from chit.index import Index
+    from chit.index.db import Index
 
 _PREFIX_RE = re.compile(r"^[0-9a-f-]*$")
 LONE_ID_MIN = 4  # shorter hex words ("add", "bad") are too often plain text
@@ -105,7 +105,7 @@ class QueryOps(ServiceBase):
         its rows of the project are current, else from header lines."""
 
         def from_index(index: Index) -> tuple[str | None]:
-            from chit.index_search import find_key
+            from chit.index.search import find_key
 
             if not index.refresh_if_changed([scope.slug]):
                 return (None,)
@@ -129,7 +129,7 @@ class QueryOps(ServiceBase):
         bare = prefix.replace("-", "")
 
         def from_index(index: Index) -> list[tuple[Project, str]]:
-            from chit.index_search import ids_with_prefix
+            from chit.index.search import ids_with_prefix
 
             if not index.refresh_if_changed([p.slug for p in projects]):
                 return []
@@ -255,7 +255,7 @@ class QueryOps(ServiceBase):
         scope = [self.project(project)] if named else self.projects.all()
 
         def from_index(index: Index) -> builtins.list[SearchHit]:
-            from chit.index_search import search
+            from chit.index.search import search
 
             if not index.refresh([(p.slug, False) for p in scope], text=True):
                 return []

@@ -1,4 +1,4 @@
-"""Reading session files into the index's rows (see `chit.index`).
+"""Reading session files into the index's rows (see `chit.index.db`).
 
 Invariants:
 - `read_file` reads a file as `Store.read` + `parse_log` would: line 1 is the
@@ -6,7 +6,7 @@ Invariants:
   whole on every change, its created_at taken from the file's mtime), blank
   and corrupt lines are skipped, a torn last line is never consumed; an
   appended tail is read from the stored offset and folded onto the stored
-  state (`chit.index_fold`), but only when the file is the same inode, no
+  state (`chit.index.fold`), but only when the file is the same inode, no
   shorter than that offset, and its `witness` at that offset is the one
   stored with the row: else it is read whole. A rewrite passes for an
   append only if it keeps the inode, the first WITNESS_SPAN bytes and the
@@ -25,7 +25,7 @@ Invariants:
 - row ids: a message with a canonical timestamp (1970 or later) gets a
   free row id at or above `ts_key(ts)`, its whole seconds since the
   epoch; so a message's second is never after its row id (see
-  `chit.index_search` for how search stops). Dense, time-ordered row ids
+  `chit.index.search` for how search stops). Dense, time-ordered row ids
   keep the text index small (its lists store row id gaps). Other
   timestamps get negative row ids;
 - text is added by `drain`, in row id order (FTS5 writes a new segment
@@ -47,13 +47,13 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from chit import codec
-from chit.files import NotRegular, open_regular
-from chit.store import format_ts_ns
+from chit.store import codec
+from chit.store.files import NotRegular, open_regular
+from chit.store.sessions import format_ts_ns
 
 if TYPE_CHECKING:
-    from chit.index import Index
-    from chit.index_fold import SessionState
+    from chit.index.db import Index
+    from chit.index.fold import SessionState
 
 WORDS_ABOVE = 2048  # longer texts are indexed as their set of distinct words
 _PIECE = 1 << 20  # characters folded at a time in a long text
@@ -198,7 +198,7 @@ def doubt(index: Index, sid: int) -> None:
 
 def read_file(index: Index, dfd: int, slug: str, trash: int, session_id: str) -> None:
     """Bring one session's row up to date with its file (in a write transaction)."""
-    from chit.index_fold import SessionState, apply  # only when a file changed: start-up time
+    from chit.index.fold import SessionState, apply  # only when a file changed: start-up time
 
     conn = index.conn
     try:
@@ -353,7 +353,7 @@ def _header(data: bytes, end: int, session_id: str, mtime_ns: int) -> tuple[dict
 
 
 def _state_from_row(row: Sequence[Any]) -> SessionState:
-    from chit.index_fold import SessionState
+    from chit.index.fold import SessionState
 
     version, project, created_at, updated_at, key, parent_id, manual, first, tags, state, deleted_at, messages, turns = row
     return SessionState(

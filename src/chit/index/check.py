@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from chit.index_rows import doubt, forget, read_file
-from chit.index_search import summary_of
+from chit.index.rows import doubt, forget, read_file
+from chit.index.search import summary_of
 
 if TYPE_CHECKING:
-    from chit.index import Index
+    from chit.index.db import Index
     from chit.model import Project, Session
 
 SUMMARY_FIELDS = (

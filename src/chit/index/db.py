@@ -6,26 +6,26 @@ Invariants:
   rebuilt from them; deleting `index.sqlite*` loses nothing, and a missing,
   corrupt (garbage bytes) or foreign index is replaced by a fresh one;
 - every answer follows a refresh of the directories it covers. Which files
-  a refresh stats: those the directory's change journal (`chit.changes`)
+  a refresh stats: those the directory's change journal (`chit.store.journal`)
   names since the last refresh, when the journal's token, the directory's
   trusted mtime and the boot id are unchanged and the last full check is
   under a minute old; else all of them (a full check). A file whose
   (size, mtime_ns, inode) equal its row is skipped; one that grew in place is
   read from the end of its last complete line (an append-only log) only
-  while its witness (`chit.index_rows.witness`) is the row's: a file system
+  while its witness (`chit.index.rows.witness`) is the row's: a file system
   hands a freed inode to the next new file, so a compaction's file may
   carry its predecessor's number. Any other change is re-read whole. A
   torn or half-written last line is never consumed;
 - a session row equals what `fold()` gives for the file's complete lines
-  (see `chit.index_fold`); the live messages are rows with the byte offset
+  (see `chit.index.fold`); the live messages are rows with the byte offset
   of their line, so the text is always read back from the file itself;
 - the text index (FTS5 trigrams over casefolded words, `detail=none`) only
-  proposes candidates; `chit.index_search` confirms each one against the
+  proposes candidates; `chit.index.search` confirms each one against the
   message line in its file. Entries left behind by rewinds or rewrites are
   never deleted (contentless tables cannot be) and can only cost time.
   Rows are written first and their text added afterwards, in row id order
-  (`chit.index_rows.drain`). A row whose line turns out to be another is
-  doubted (`chit.index_rows.doubt`) and read again whole: in the same
+  (`chit.index.rows.drain`). A row whose line turns out to be another is
+  doubted (`chit.index.rows.doubt`) and read again whole: in the same
   refresh when the text index found it, at the retry when a search did;
 - message row ids follow the message timestamps: a message's whole second
   since 1970 is never above its row id (a free id at or above it),
@@ -54,10 +54,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from chit import changes
-from chit.index_schema import FTS_SCHEMA, MIGRATIONS, SCHEMA, SCHEMA_VERSION
-from chit.paths import Layout
-from chit.store import FILE_MODE, UUID_RE, make_dir
+from chit.store import journal
+from chit.index.schema import FTS_SCHEMA, MIGRATIONS, SCHEMA, SCHEMA_VERSION
+from chit.store.paths import Layout
+from chit.store.sessions import FILE_MODE, UUID_RE, make_dir
 
 if TYPE_CHECKING:
     import sqlite3
@@ -87,7 +87,7 @@ class Snapshot:
 
 
 class Index:
-    """One store's index. Use `refresh` before any query; see `chit.index_search`."""
+    """One store's index. Use `refresh` before any query; see `chit.index.search`."""
 
     def __init__(self, layout: Layout) -> None:
         self.layout = layout
@@ -95,9 +95,9 @@ class Index:
         self._conn: sqlite3.Connection | None = None
         self.lock = threading.RLock()
         self.orphans = 0
-        self.taken_run: tuple[int, int] | None = None  # row ids known taken (chit.index_rows.allocate), per transaction
+        self.taken_run: tuple[int, int] | None = None  # row ids known taken (chit.index.rows.allocate), per transaction
         self.has_text = True
-        self.doubted = False  # rows were doubted (chit.index_rows.doubt): their directories need a full check
+        self.doubted = False  # rows were doubted (chit.index.rows.doubt): their directories need a full check
 
     # -- connection -----------------------------------------------------
     @property
@@ -283,10 +283,10 @@ class Index:
             (slug, int(trash)),
         ).fetchone()
         journal_path = self.layout.changes_file(slug, trash)
-        tail = changes.follow(journal_path, known[2] if known else None, known[3] if known else 0)
+        tail = journal.follow(journal_path, known[2] if known else None, known[3] if known else 0)
         if tail.token is None and self._directory(slug, trash).is_dir():  # never trusted; one started now vouches from here on
-            changes.start(journal_path)
-            tail = changes.follow(journal_path, None, 0)
+            journal.start(journal_path)
+            tail = journal.follow(journal_path, None, 0)
         pending = set(known[4].split()) if known is not None and tail.same else set()
         touched = set(pending)
         garbled = False  # a line cut short (a full disk): check everything once
@@ -299,8 +299,8 @@ class Index:
                 pending.add(session_id)
             else:
                 pending.discard(session_id)
-        journal = (tail.token, tail.offset, " ".join(sorted(pending)))
-        boot = changes.boot_id()
+        read_to = (tail.token, tail.offset, " ".join(sorted(pending)))
+        boot = journal.boot_id()
         now = time.time_ns()
         if (
             not full
@@ -311,7 +311,7 @@ class Index:
             and known[6] == boot
             and known[1] is not None
             and 0 <= now - known[5] < FULL_CHECK_EVERY_NS  # a clock set back counts as stale
-            and self._from_journal(slug, trash, known, touched, journal)
+            and self._from_journal(slug, trash, known, touched, read_to)
         ):
             return
         snap, dfd = self.snapshot(slug, trash)
@@ -320,8 +320,8 @@ class Index:
                 return
             if known is None or known[0] != snap.sig:
                 self._sync(snap, dfd)
-            journal = (tail.token, tail.offset, _still_pending(pending, snap))
-            row = (snap.mtime_ns, *journal, boot)
+            read_to = (tail.token, tail.offset, _still_pending(pending, snap))
+            row = (snap.mtime_ns, *read_to, boot)
             if known is None or row != (known[1], *known[2:5], known[6]) or abs(now - known[5]) > 1_000_000_000:
                 with self.writing() as conn:
                     conn.execute(
@@ -333,7 +333,7 @@ class Index:
             if dfd is not None:
                 os.close(dfd)
 
-    def _from_journal(self, slug: str, trash: bool, known: tuple, touched: set[str], journal: tuple) -> bool:  # type: ignore[type-arg]
+    def _from_journal(self, slug: str, trash: bool, known: tuple, touched: set[str], read_to: tuple) -> bool:  # type: ignore[type-arg]
         """Refresh only the files the journal names (and those still
         pending). False, doing nothing, when that cannot be trusted: the
         directory changed (a file was created, removed or replaced) or a
@@ -361,16 +361,16 @@ class Index:
                     return False
                 if tuple(row) != (st.st_size, st.st_mtime_ns, st.st_ino):
                     todo.append(session_id)
-            if not todo and journal == tuple(known[2:5]):
+            if not todo and read_to == tuple(known[2:5]):
                 return True  # nothing changed: only read
-            from chit.index_rows import read_file  # only when a file changed: start-up time
+            from chit.index.rows import read_file  # only when a file changed: start-up time
 
             with self.writing() as conn:
                 for session_id in todo:
                     read_file(self, dfd, slug, int(trash), session_id)
                 conn.execute(
                     "UPDATE dirs SET jtoken = ?, joff = ?, pending = ? WHERE slug = ? AND trash = ?",
-                    (*journal, slug, int(trash)),
+                    (*read_to, slug, int(trash)),
                 )
             return True
         finally:
@@ -395,7 +395,7 @@ class Index:
         return row is not None and row[0] == mtime
 
     def _sync(self, snap: Snapshot, dfd: int | None) -> None:
-        from chit.index_rows import forget, read_file
+        from chit.index.rows import forget, read_file
 
         trash = int(snap.trash)
         rows = {
@@ -429,7 +429,7 @@ class Index:
     # -- text -----------------------------------------------------------
     def _drain(self) -> None:
         """Add the text of every message indexed without it, oldest row id first."""
-        from chit.index_rows import drain
+        from chit.index.rows import drain
 
         conn = self.conn
         more = conn.execute("SELECT 1 FROM messages WHERE fts = 0 LIMIT 1").fetchone() is not None
