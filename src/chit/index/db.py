@@ -57,7 +57,8 @@ from typing import TYPE_CHECKING
 from chit.store import journal
 from chit.index.schema import FTS_SCHEMA, MIGRATIONS, SCHEMA, SCHEMA_VERSION
 from chit.store.paths import Layout
-from chit.store.sessions import FILE_MODE, UUID_RE, make_dir
+from chit.store.files import FILE_MODE, make_dir
+from chit.store.sessions import UUID_RE
 
 if TYPE_CHECKING:
     import sqlite3

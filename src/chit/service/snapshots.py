@@ -28,7 +28,8 @@ from chit.model import Message, Session, format_ts, parse_ts
 from chit.service.base import check_metadata, check_tag, clean_line
 from chit.service.doctor import DoctorOps
 from chit.service.sessions import KEY_MAX, _as_message, new_id
-from chit.store.sessions import FILE_MODE, UUID_RE, os_errors, write_atomic
+from chit.store.files import FILE_MODE, os_errors, write_atomic
+from chit.store.sessions import UUID_RE
 
 if TYPE_CHECKING:
     from chit.service.results import ImportResult

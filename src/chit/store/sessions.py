@@ -31,18 +31,22 @@ from typing import Any
 
 import orjson
 
-from chit.store import codec, lock
-from chit.store.journal import Writer as JournalWriter
 from chit.errors import InvalidData, NotFound, ReadOnly
-from chit.store.files import DIR_MODE as DIR_MODE
-from chit.store.files import FILE_MODE as FILE_MODE
-from chit.store.files import cut_back, fsync_dir, write_all
-from chit.store.files import NotRegular, open_regular
-from chit.store.files import make_dir as make_dir
-from chit.store.files import os_errors as os_errors
-from chit.store.files import remove_dirs as remove_dirs
-from chit.store.files import write_atomic as write_atomic
 from chit.model import LogIssue, format_ts
+from chit.store import codec, lock
+from chit.store.files import (
+    FILE_MODE,
+    NotRegular,
+    cut_back,
+    fsync_dir,
+    make_dir,
+    open_regular,
+    os_errors,
+    remove_dirs,
+    write_all,
+    write_atomic,
+)
+from chit.store.journal import Writer as JournalWriter
 from chit.store.paths import Layout
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
