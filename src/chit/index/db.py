@@ -24,8 +24,8 @@ Invariants:
   message line in its file. Entries left behind by rewinds or rewrites are
   never deleted (contentless tables cannot be) and can only cost time.
   Rows are written first and their text added afterwards, in row id order
-  (`chit.index.rows.drain`). A row whose line turns out to be another is
-  doubted (`chit.index.rows.doubt`) and read again whole: in the same
+  (`Rows.drain` in `chit.index.rows`). A row whose line turns out to be another is
+  doubted (`Rows.doubt`) and read again whole: in the same
   refresh when the text index found it, at the retry when a search did;
 - message row ids follow the message timestamps: a message's whole second
   since 1970 is never above its row id (a free id at or above it),
@@ -63,6 +63,8 @@ from chit.store.sessions import UUID_RE
 if TYPE_CHECKING:
     import sqlite3
 
+    from chit.index.rows import Rows
+
 FULL_CHECK_EVERY_NS = 60_000_000_000  # changes made outside chit show up within this
 BUSY_TIMEOUT = 30.0
 TRUST_AFTER_NS = 2_000_000_000
@@ -95,10 +97,8 @@ class Index:
         self.path = layout.index_file
         self._conn: sqlite3.Connection | None = None
         self.lock = threading.RLock()
-        self.orphans = 0
-        self.taken_run: tuple[int, int] | None = None  # row ids known taken (chit.index.rows.allocate), per transaction
         self.has_text = True
-        self.doubted = False  # rows were doubted (chit.index.rows.doubt): their directories need a full check
+        self.doubted = False  # a committed transaction doubted rows (`Rows.doubt`): their directories need a full check
 
     # -- connection -----------------------------------------------------
     @property
@@ -187,23 +187,26 @@ class Index:
             os.close(fd)
 
     @contextmanager
-    def writing(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (BEGIN IMMEDIATE ... COMMIT)."""
+    def writing(self) -> Iterator[Rows]:
+        """One write transaction (BEGIN IMMEDIATE ... COMMIT), through the
+        rows it changes."""
+        from chit.index.rows import Rows  # only to write: start-up time
+
         conn = self.conn
         conn.execute("BEGIN IMMEDIATE")
-        self.orphans = 0
-        self.taken_run = None
+        rows = Rows(conn, self.layout)
         try:
-            yield conn
-            if self.orphans:
+            yield rows
+            if rows.orphans:
                 conn.execute(
                     "INSERT INTO meta VALUES ('orphans', ?) ON CONFLICT(k) DO UPDATE SET v = v + excluded.v",
-                    (self.orphans,),
+                    (rows.orphans,),
                 )
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        self.doubted = self.doubted or rows.doubted
 
     # -- refresh --------------------------------------------------------
     def _directory(self, slug: str, trash: bool) -> Path:
@@ -324,8 +327,8 @@ class Index:
             read_to = (tail.token, tail.offset, _still_pending(pending, snap))
             row = (snap.mtime_ns, *read_to, boot)
             if known is None or row != (known[1], *known[2:5], known[6]) or abs(now - known[5]) > 1_000_000_000:
-                with self.writing() as conn:
-                    conn.execute(
+                with self.writing() as rows:
+                    rows.conn.execute(
                         "UPDATE dirs SET mtime_ns = ?, jtoken = ?, joff = ?, pending = ?, boot = ?, checked_ns = ?"
                         " WHERE slug = ? AND trash = ?",
                         (*row, now, slug, int(trash)),
@@ -364,12 +367,10 @@ class Index:
                     todo.append(session_id)
             if not todo and read_to == tuple(known[2:5]):
                 return True  # nothing changed: only read
-            from chit.index.rows import read_file  # only when a file changed: start-up time
-
-            with self.writing() as conn:
+            with self.writing() as rows:
                 for session_id in todo:
-                    read_file(self, dfd, slug, int(trash), session_id)
-                conn.execute(
+                    rows.read_file(dfd, slug, int(trash), session_id)
+                rows.conn.execute(
                     "UPDATE dirs SET jtoken = ?, joff = ?, pending = ? WHERE slug = ? AND trash = ?",
                     (*read_to, slug, int(trash)),
                 )
@@ -396,8 +397,6 @@ class Index:
         return row is not None and row[0] == mtime
 
     def _sync(self, snap: Snapshot, dfd: int | None) -> None:
-        from chit.index.rows import forget, read_file
-
         trash = int(snap.trash)
         rows = {
             r[0]: r[1:]
@@ -410,17 +409,17 @@ class Index:
             if rows.pop(session_id, None) != (size, mtime_ns, ino):
                 todo.append(session_id)
         while True:
-            with self.writing():
+            with self.writing() as writes:
                 started = time.monotonic()
                 while todo and time.monotonic() - started < COMMIT_EVERY:
                     assert dfd is not None
-                    read_file(self, dfd, snap.slug, trash, todo.pop())
+                    writes.read_file(dfd, snap.slug, trash, todo.pop())
                 if todo:
                     continue
                 for session_id in rows:  # gone from the directory
                     if dfd is None or not _present(dfd, session_id):
-                        forget(self, snap.slug, trash, session_id)
-                self.conn.execute(
+                        writes.forget(snap.slug, trash, session_id)
+                writes.conn.execute(
                     "INSERT INTO dirs(slug, trash, sig, mtime_ns) VALUES (?, ?, ?, ?)"
                     " ON CONFLICT(slug, trash) DO UPDATE SET sig = excluded.sig, mtime_ns = excluded.mtime_ns",
                     (snap.slug, trash, snap.sig, snap.mtime_ns),
@@ -430,14 +429,12 @@ class Index:
     # -- text -----------------------------------------------------------
     def _drain(self) -> None:
         """Add the text of every message indexed without it, oldest row id first."""
-        from chit.index.rows import drain
-
         conn = self.conn
         more = conn.execute("SELECT 1 FROM messages WHERE fts = 0 LIMIT 1").fetchone() is not None
         while more:
-            with self.writing():
+            with self.writing() as rows:
                 started = time.monotonic()
-                while (more := drain(self)) and time.monotonic() - started < COMMIT_EVERY:
+                while (more := rows.drain()) and time.monotonic() - started < COMMIT_EVERY:
                     pass
         orphans = conn.execute("SELECT v FROM meta WHERE k = 'orphans'").fetchone()
         if orphans is not None and orphans[0] > ORPHAN_SLACK:
@@ -447,11 +444,11 @@ class Index:
 
     def _reset_text(self) -> None:
         """Too much garbage in the text index: start it over."""
-        with self.writing() as conn:
-            conn.execute("DROP TABLE msgtext")
-            conn.execute(FTS_SCHEMA)
-            conn.execute("UPDATE messages SET fts = 0")
-            conn.execute("DELETE FROM meta WHERE k = 'orphans'")
+        with self.writing() as rows:
+            rows.conn.execute("DROP TABLE msgtext")
+            rows.conn.execute(FTS_SCHEMA)
+            rows.conn.execute("UPDATE messages SET fts = 0")
+            rows.conn.execute("DELETE FROM meta WHERE k = 'orphans'")
         self._drain()
 
 
