@@ -18,10 +18,9 @@ from pathlib import Path
 import pytest
 from test_index import _message, _outside_append, assert_agrees, session_file
 
-from chit.store import journal as journal_module
-from chit.index import db as index_module
 from chit.api import Chit
-from chit.index.db import Index
+from chit.index import db as index_module
+from chit.store import journal as journal_module
 
 
 def journal(api: Chit) -> Path:
@@ -41,7 +40,7 @@ def no_full_checks(monkeypatch: pytest.MonkeyPatch) -> None:
     def refused(*args: object) -> None:
         raise AssertionError("a full check (every file stat'ed) was made")
 
-    monkeypatch.setattr(Index, "snapshot", refused)
+    monkeypatch.setattr(index_module, "snapshot", refused)
 
 
 def dirs_row(api: Chit) -> tuple[str | None, int, str]:

@@ -1,7 +1,8 @@
 """The index: a derived, disposable SQLite cache over the store, for
 listing, key lookup and search (see docs/architecture.md).
 
-`db` holds the connection and the refresh from the files; `rows` reads a
+`db` holds the connection and the refresh from the files; `dirs` lists the
+session directories and reads what the index recorded of them; `rows` reads a
 session file into its rows; `fold` is the fold one event at a time;
 `search` answers queries, confirming every hit in the files; `snippets`
 finds a query in a text and cuts the snippet around it; `check` compares

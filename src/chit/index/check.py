@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from chit.index.dirs import open_dir
 from chit.index.search import summary_of
 
 if TYPE_CHECKING:
@@ -83,7 +84,7 @@ def unseen_rows(index: Index, seen: set[tuple[str, bool, str]]) -> list[tuple[st
 def read_again(index: Index, slug: str, trash: bool, session_ids: Iterable[str]) -> None:
     """Rebuild these sessions' rows from their files, whole."""
     with index.lock, index.writing() as rows:
-        dfd = index.open_dir(slug, trash)
+        dfd = open_dir(index.layout, slug, trash)
         try:
             for session_id in session_ids:
                 row: Sequence[int] | None = rows.conn.execute(

@@ -41,23 +41,29 @@ Invariants:
 
 from __future__ import annotations
 
-import errno
 import os
-import re
 import stat
 import threading
 import time
-import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from chit.store import journal
+from chit.index.dirs import (
+    DirRow,
+    FileStat,
+    JournalPlace,
+    Snapshot,
+    directory,
+    open_dir,
+    present,
+    snapshot,
+    still_pending,
+)
 from chit.index.schema import FTS_SCHEMA, MIGRATIONS, SCHEMA, SCHEMA_VERSION
-from chit.store.paths import Layout
+from chit.store import journal
 from chit.store.files import FILE_MODE, make_dir
+from chit.store.paths import Layout
 from chit.store.sessions import UUID_RE
 
 if TYPE_CHECKING:
@@ -67,26 +73,12 @@ if TYPE_CHECKING:
 
 FULL_CHECK_EVERY_NS = 60_000_000_000  # changes made outside chit show up within this
 BUSY_TIMEOUT = 30.0
-TRUST_AFTER_NS = 2_000_000_000
 COMMIT_EVERY = 1.0  # seconds of work per write transaction in a long build
 ORPHAN_SLACK = 50_000
-_SESSION_NAMES = re.compile(r"\0([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl(?=\0)")
 
 
 class ForeignIndex(Exception):
     """index.sqlite holds something else than this version's index."""
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """One directory as listed now: (id, size, mtime_ns, inode) per file."""
-
-    slug: str
-    trash: bool
-    files: list[tuple[str, int, int, int]]
-    sig: str
-    mtime_ns: int | None
-    linked: frozenset[str] = frozenset()  # files with another name too (a move cut short)
 
 
 class Index:
@@ -209,49 +201,6 @@ class Index:
         self.doubted = self.doubted or rows.doubted
 
     # -- refresh --------------------------------------------------------
-    def _directory(self, slug: str, trash: bool) -> Path:
-        return self.layout.trash_dir(slug) if trash else self.layout.sessions_dir(slug)
-
-    def open_dir(self, slug: str, trash: bool) -> int | None:
-        """A descriptor on a session directory; None when it is missing or
-        reached through a link (a linked directory is never followed)."""
-        directory = self._directory(slug, trash)
-        above = directory.relative_to(self.layout.home).parents  # projects/<slug>, projects (the home may be a link)
-        if any(os.path.islink(self.layout.home / part) for part in above if part.parts):
-            return None
-        try:
-            return os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
-        except (FileNotFoundError, NotADirectoryError):
-            return None
-        except OSError as exc:
-            if exc.errno != errno.ELOOP:
-                raise
-            return None
-
-    def snapshot(self, slug: str, trash: bool) -> tuple[Snapshot, int | None]:
-        """List a directory and stat its session files (no SQLite needed).
-        Returns the snapshot and an open directory fd (None if missing)."""
-        dfd = self.open_dir(slug, trash)
-        if dfd is None:
-            return Snapshot(slug, trash, [], "", None), None
-        dir_mtime = os.fstat(dfd).st_mtime_ns
-        files = []
-        linked = []
-        numbers: list[int] = []
-        for session_id in _SESSION_NAMES.findall("\0" + "\0".join(os.listdir(dfd)) + "\0"):
-            try:
-                st = os.stat(session_id + ".jsonl", dir_fd=dfd, follow_symlinks=False)
-            except FileNotFoundError:
-                continue
-            if stat.S_ISREG(st.st_mode):
-                files.append((session_id, st.st_size, st.st_mtime_ns, st.st_ino))
-                numbers += files[-1][1:]
-                if st.st_nlink > 1:
-                    linked.append(session_id)
-        sig = f"{zlib.crc32(''.join(f[0] for f in files).encode())}:{hash(tuple(numbers))}:{len(files)}"
-        trusted = dir_mtime if time.time_ns() - dir_mtime > TRUST_AFTER_NS else None
-        return Snapshot(slug, trash, files, sig, trusted, frozenset(linked)), dfd
-
     def refresh(self, dirs: Sequence[tuple[str, bool]], text: bool = False, full: bool = False) -> bool:
         """Bring the rows of these (slug, trash) directories up to date;
         with `text`, also the text index of every message; with `full`,
@@ -273,7 +222,7 @@ class Index:
             return True
 
     def _has_sessions(self, slug: str, trash: bool) -> bool:
-        snap, dfd = self.snapshot(slug, trash)
+        snap, dfd = snapshot(self.layout, slug, trash)
         if dfd is not None:
             os.close(dfd)
         return bool(snap.files)
@@ -282,16 +231,13 @@ class Index:
         """One directory: from its change journal when the directory is
         unchanged and was fully checked lately on this boot, else by
         stat'ing every file (a full check)."""
-        known = self.conn.execute(
-            "SELECT sig, mtime_ns, jtoken, joff, pending, checked_ns, boot FROM dirs WHERE slug = ? AND trash = ?",
-            (slug, int(trash)),
-        ).fetchone()
+        known = DirRow.read(self.conn, slug, trash)
         journal_path = self.layout.changes_file(slug, trash)
-        tail = journal.follow(journal_path, known[2] if known else None, known[3] if known else 0)
-        if tail.token is None and self._directory(slug, trash).is_dir():  # never trusted; one started now vouches from here on
+        tail = journal.follow(journal_path, known.journal.token if known else None, known.journal.offset if known else 0)
+        if tail.token is None and directory(self.layout, slug, trash).is_dir():  # never trusted; one started now vouches from here on
             journal.start(journal_path)
             tail = journal.follow(journal_path, None, 0)
-        pending = set(known[4].split()) if known is not None and tail.same else set()
+        pending = set(known.journal.pending.split()) if known is not None and tail.same else set()
         touched = set(pending)
         garbled = False  # a line cut short (a full disk): check everything once
         for sign, session_id in tail.marks:
@@ -303,7 +249,7 @@ class Index:
                 pending.add(session_id)
             else:
                 pending.discard(session_id)
-        read_to = (tail.token, tail.offset, " ".join(sorted(pending)))
+        read_to = JournalPlace(tail.token, tail.offset, " ".join(sorted(pending)))
         boot = journal.boot_id()
         now = time.time_ns()
         if (
@@ -312,21 +258,25 @@ class Index:
             and known is not None
             and tail.same
             and boot is not None
-            and known[6] == boot
-            and known[1] is not None
-            and 0 <= now - known[5] < FULL_CHECK_EVERY_NS  # a clock set back counts as stale
+            and known.boot == boot
+            and known.mtime_ns is not None
+            and 0 <= now - known.checked_ns < FULL_CHECK_EVERY_NS  # a clock set back counts as stale
             and self._from_journal(slug, trash, known, touched, read_to)
         ):
             return
-        snap, dfd = self.snapshot(slug, trash)
+        snap, dfd = snapshot(self.layout, slug, trash)
         try:
             if known is None and dfd is None:
                 return
-            if known is None or known[0] != snap.sig:
+            if known is None or known.sig != snap.sig:
                 self._sync(snap, dfd)
-            read_to = (tail.token, tail.offset, _still_pending(pending, snap))
+            read_to = JournalPlace(tail.token, tail.offset, still_pending(pending, snap))
             row = (snap.mtime_ns, *read_to, boot)
-            if known is None or row != (known[1], *known[2:5], known[6]) or abs(now - known[5]) > 1_000_000_000:
+            if (
+                known is None
+                or (snap.mtime_ns, read_to, boot) != (known.mtime_ns, known.journal, known.boot)
+                or abs(now - known.checked_ns) > 1_000_000_000
+            ):
                 with self.writing() as rows:
                     rows.conn.execute(
                         "UPDATE dirs SET mtime_ns = ?, jtoken = ?, joff = ?, pending = ?, boot = ?, checked_ns = ?"
@@ -337,19 +287,19 @@ class Index:
             if dfd is not None:
                 os.close(dfd)
 
-    def _from_journal(self, slug: str, trash: bool, known: tuple, touched: set[str], read_to: tuple) -> bool:  # type: ignore[type-arg]
+    def _from_journal(self, slug: str, trash: bool, known: DirRow, touched: set[str], read_to: JournalPlace) -> bool:
         """Refresh only the files the journal names (and those still
         pending). False, doing nothing, when that cannot be trusted: the
         directory changed (a file was created, removed or replaced) or a
         named file is gone."""
         try:
-            dfd = self.open_dir(slug, trash)
+            dfd = open_dir(self.layout, slug, trash)
         except OSError:
             return False
         if dfd is None:
             return False
         try:
-            if os.fstat(dfd).st_mtime_ns != known[1]:
+            if os.fstat(dfd).st_mtime_ns != known.mtime_ns:
                 return False
             todo = []
             for session_id in touched:
@@ -365,7 +315,7 @@ class Index:
                     return False
                 if tuple(row) != (st.st_size, st.st_mtime_ns, st.st_ino):
                     todo.append(session_id)
-            if not todo and read_to == tuple(known[2:5]):
+            if not todo and read_to == known.journal:
                 return True  # nothing changed: only read
             with self.writing() as rows:
                 for session_id in todo:
@@ -398,16 +348,13 @@ class Index:
 
     def _sync(self, snap: Snapshot, dfd: int | None) -> None:
         trash = int(snap.trash)
-        rows = {
-            r[0]: r[1:]
-            for r in self.conn.execute(
+        indexed = {
+            row[0]: FileStat(*row)
+            for row in self.conn.execute(
                 "SELECT id, size, mtime_ns, ino FROM sessions WHERE slug = ? AND trash = ?", (snap.slug, trash)
             )
         }
-        todo = []
-        for session_id, size, mtime_ns, ino in snap.files:
-            if rows.pop(session_id, None) != (size, mtime_ns, ino):
-                todo.append(session_id)
+        todo = [file.id for file in snap.files if indexed.pop(file.id, None) != file]
         while True:
             with self.writing() as writes:
                 started = time.monotonic()
@@ -416,8 +363,8 @@ class Index:
                     writes.read_file(dfd, snap.slug, trash, todo.pop())
                 if todo:
                     continue
-                for session_id in rows:  # gone from the directory
-                    if dfd is None or not _present(dfd, session_id):
+                for session_id in indexed:  # gone from the directory
+                    if dfd is None or not present(dfd, session_id):
                         writes.forget(snap.slug, trash, session_id)
                 writes.conn.execute(
                     "INSERT INTO dirs(slug, trash, sig, mtime_ns) VALUES (?, ?, ?, ?)"
@@ -450,21 +397,3 @@ class Index:
             rows.conn.execute("UPDATE messages SET fts = 0")
             rows.conn.execute("DELETE FROM meta WHERE k = 'orphans'")
         self._drain()
-
-
-def _still_pending(pending: set[str], snap: Snapshot) -> str:
-    """The ids a full check leaves pending: those named pending that are
-    still in the directory (one that comes back changes its mtime), and
-    every file that has another name too, in a directory an append through
-    that other name is journaled in."""
-    present = {f[0] for f in snap.files}
-    return " ".join(sorted((pending & present) | snap.linked))
-
-
-def _present(dfd: int, session_id: str) -> bool:
-    try:
-        return stat.S_ISREG(os.stat(f"{session_id}.jsonl", dir_fd=dfd, follow_symlinks=False).st_mode)
-    except FileNotFoundError:
-        return False
-
-
