@@ -1,5 +1,5 @@
 """The derived index: a disposable SQLite cache of what listing, key lookup
-and search need (DESIGN.md §2, `$CHIT_HOME/index.sqlite`).
+and search need (`$CHIT_HOME/index.sqlite`; docs/architecture.md, "The index").
 
 Invariants:
 - the session files are the truth. The index holds nothing that cannot be

@@ -1,6 +1,6 @@
 """Read-side operations: resolve a REF, list, find, current session, search.
 
-REF rules (DESIGN.md §3, with chit's choices written in docs/cli.md):
+REF rules (docs/cli.md, "Referring to a session (REF)"):
 full id or `ctx_<id>` anywhere in the store; then an exact key in the
 project in scope; then a case-insensitive id prefix, first in the project
 in scope and, unless a project was named, in every project when the scope
@@ -39,7 +39,7 @@ def looks_like_id(text: str) -> bool:
 class QueryOps(ServiceBase):
     # -- references -----------------------------------------------------
     def resolve(self, ref: str | None = None, project: str | None = None) -> Session:
-        """The session a REF names (DESIGN.md §3)."""
+        """The session a REF names (docs/cli.md, "Referring to a session")."""
         return self.read_session(*self.locate_ref(ref, project))
 
     def locate_ref(self, ref: str | None = None, project: str | None = None) -> tuple[Project, str]:
