@@ -29,11 +29,11 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from chit.store.files import open_regular
 from chit.index.db import Index
 from chit.index.rows import read_record, ts_key
-from chit.model import Project, SearchHit, SessionSummary, derive_title
 from chit.index.snippets import find_folded, make_snippet
+from chit.model import Project, SearchHit, SessionSummary, derive_title
+from chit.store.files import open_regular
 
 if TYPE_CHECKING:
     import sqlite3
