@@ -17,7 +17,7 @@ import pytest
 from chit.api import Chit
 from chit.cli.fastpath import plan
 from chit.cli.main import _guarded, _wants_json, run, run_typer
-from chit.projects import sha256_hex
+from chit.store.projects import sha256_hex
 
 AGES = re.compile(r"\b\d+(s|m|h|d|w|mo|y) ago\b")
 

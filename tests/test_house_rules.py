@@ -1,9 +1,11 @@
-"""DESIGN.md's house rules that a test can hold: layering, lazy imports,
-module size, and generated docs that cannot drift from the app."""
+"""The house rules that a test can hold (docs/architecture.md): layering,
+lazy imports, module size, and generated docs that cannot drift from the
+app."""
 
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,18 +15,81 @@ import pytest
 SRC = Path(__file__).resolve().parent.parent / "src" / "chit"
 ROOT = SRC.parent.parent
 UI_LIBRARIES = {"typer", "click", "rich", "prompt_toolkit"}
-CORE = ["model.py", "visible.py", "codec.py", "fold.py", "store.py", "lock.py", "paths.py", "errors.py", "projects.py", "exporters", "api.py", "service"]
+
+# The layers of docs/architecture.md, bottom first. A module imports only
+# from its own package and from packages of lower layers; packages of one
+# layer never import each other.
+LAYERS: list[set[str]] = [
+    {"errors", "model", "visible"},
+    {"store"},
+    {"index"},
+    {"config"},
+    {"importers", "exporters", "providers"},
+    {"service"},
+    {"api"},
+    {"render"},
+    {"repl"},
+    {"cli"},
+    {"__main__", "__init__"},
+]
+LAYER_OF = {name: n for n, layer in enumerate(LAYERS) for name in layer}
+CORE_BELOW = LAYER_OF["render"]  # the core: no UI library below the renderer
+_MODULE_NAME = re.compile(r"chit(\.[a-z_]+)+")
 
 
-def _core_files() -> list[Path]:
-    files: list[Path] = []
-    for name in CORE:
-        path = SRC / name
-        files.extend(sorted(path.rglob("*.py")) if path.is_dir() else [path])
-    return files
+def _top_level() -> list[str]:
+    """Every module and package directly under chit/, by its import name."""
+    names = [p.stem for p in SRC.glob("*.py")]
+    names += [p.name for p in SRC.iterdir() if (p / "__init__.py").is_file()]
+    return sorted(names)
 
 
-@pytest.mark.parametrize("path", _core_files(), ids=lambda p: str(p.relative_to(SRC)))
+def _part(path: Path) -> str:
+    """The top-level module or package a source file belongs to."""
+    return path.relative_to(SRC).parts[0].removesuffix(".py")
+
+
+def _chit_imports(tree: ast.AST) -> set[str]:
+    """The top-level chit modules a source imports, wherever it imports
+    them (in functions, under TYPE_CHECKING) or names them for importlib."""
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        modules: list[str] = []
+        if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, "relative import"
+            if node.module == "chit":  # a submodule, or a name of chit/__init__.py (its version)
+                modules = [f"chit.{alias.name}" if alias.name in LAYER_OF else "chit" for alias in node.names]
+            else:
+                modules = [node.module or ""]
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and _MODULE_NAME.fullmatch(node.value):
+            modules = [node.value] if node.value.split(".")[1] in LAYER_OF else []  # not a file name like chit.bash
+        found.update(m.split(".")[1] for m in modules if m.startswith("chit."))
+    return found
+
+
+def test_every_module_and_package_has_a_layer() -> None:
+    assert sorted(LAYER_OF) == _top_level(), "place a new module or package in LAYERS (docs/architecture.md)"
+
+
+@pytest.mark.parametrize("path", sorted(SRC.rglob("*.py")), ids=lambda p: str(p.relative_to(SRC)))
+def test_imports_go_down_the_layers(path: Path) -> None:
+    own = _part(path)
+    assert own in LAYER_OF, f"{own} is in no layer"
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    upward = {
+        target for target in _chit_imports(tree)
+        if target != own and LAYER_OF.get(target, len(LAYERS)) >= LAYER_OF[own]
+    }
+    assert upward == set(), f"{own} (layer {LAYER_OF[own]}) imports from its own layer or above"
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(p for p in SRC.rglob("*.py") if LAYER_OF.get(_part(p), 0) < CORE_BELOW),  # a module in no layer too
+    ids=lambda p: str(p.relative_to(SRC)),
+)
 def test_core_module_imports_no_ui_library(path: Path) -> None:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     imported = set()

@@ -1,7 +1,7 @@
 """The command line as data, read from the live Typer app: every command
 (and subcommand), its options and arguments, and what each value is (a
 session reference, a tag, a project, a format…), for the generated shell
-completions and man page (DESIGN.md rules 7 and 8).
+completions and man page (docs/architecture.md, rules 7 and 8).
 
 What a value is comes from the app itself: an option or argument's metavar
 (`REF`, `TAG`, `FORMAT`, …, see `METAVAR_KINDS`), `--project`, or the

@@ -1,4 +1,4 @@
-"""Regenerate the artifacts derived from the live CLI app (DESIGN.md rule 8).
+"""Regenerate the artifacts derived from the live CLI app (docs/architecture.md, rule 8).
 
 Usage: python tools/generate.py [--check]
 Writes the command reference block of docs/cli.md, the shell completions in
