@@ -165,7 +165,7 @@ def test_generators_live_in_tools_and_the_package_imports_none_of_them() -> None
         assert not {n.rsplit(".", 1)[-1] for n in names if n.startswith("chit.")} & GENERATORS, path.relative_to(SRC)
 
 
-def _chit_imports() -> dict[str, set[str]]:
+def _cli_import_graph() -> dict[str, set[str]]:
     """Each module of the package → the package's modules it imports, at the
     top or inside a function (a lazy import still closes a cycle)."""
     modules = {".".join(p.relative_to(SRC.parent).with_suffix("").parts).removesuffix(".__init__"): p for p in SRC.rglob("*.py")}
@@ -182,7 +182,7 @@ def _chit_imports() -> dict[str, set[str]]:
 
 
 def test_no_cli_module_imports_itself_through_others() -> None:
-    graph = _chit_imports()
+    graph = _cli_import_graph()
     for start in (m for m in graph if m.startswith("chit.cli")):
         seen, todo = set(), list(graph[start])
         while todo:
