@@ -123,6 +123,73 @@ def test_thinking_is_metadata_and_slash_commands_are_tidied(api: Chit, tmp_path:
     assert not any("secret plan" in c or "signature" in c for c in contents(session))
 
 
+def test_a_compaction_whose_logical_parent_is_not_in_the_file_keeps_the_history(api: Chit, tmp_path: Path) -> None:
+    chat = Claude()
+    chat.user("the first prompt")
+    chat.say("old answer", "m1")
+    chat.add("system", None, parent=None, subtype="compact_boundary", content="Conversation compacted",
+             logicalParentUuid="not-in-this-file")
+    chat.user("This session is being continued from a previous conversation…", isCompactSummary=True)
+    chat.user("after compaction")
+    chat.say("new answer", "m2")
+    chat.write(tmp_path / "d.jsonl")
+    api.import_from("claude-code", tmp_path / "d.jsonl")
+    session = only(api)
+    assert [(m.role, m.content) for m in session.messages] == [
+        ("user", "the first prompt"), ("assistant", "old answer"), ("system", "Conversation compacted"),
+        ("system", "This session is being continued from a previous conversation…"),
+        ("user", "after compaction"), ("assistant", "new answer"),
+    ]
+    assert session.title == "the first prompt"
+
+
+def test_a_corrupt_line_mid_chain_costs_that_line_only(api: Chit, tmp_path: Path) -> None:
+    chat = Claude()
+    chat.user("the first prompt")
+    chat.say("first answer", "m1")
+    chat.user("a prompt whose line is torn")
+    chat.say("second answer", "m2")
+    chat.user("last prompt")
+    path = chat.write(tmp_path / "c.jsonl")
+    lines = path.read_bytes().split(b"\n")
+    lines[2] = lines[2][:60]  # the third record, cut short: its children's parent is gone
+    path.write_bytes(b"\n".join(lines))
+    report = api.import_from("claude-code", path)
+    assert report.errors == 1
+    session = only(api)
+    assert contents(session) == ["the first prompt", "first answer", "second answer", "last prompt"]
+    assert session.title == "the first prompt"
+
+
+def test_injected_user_records_are_neither_turns_nor_titles(api: Chit, tmp_path: Path) -> None:
+    chat = Claude()
+    chat.user("<command-name>/clear</command-name>\n<command-message>clear</command-message>\n<command-args></command-args>")
+    chat.user("<local-command-stdout></local-command-stdout>")
+    chat.user("<task-notification>\n<task-id>b1</task-id>\n<status>completed</status>\n</task-notification>")
+    chat.user("the real prompt")
+    chat.say("the answer", "m1")
+    chat.write(tmp_path / "n.jsonl")
+    api.import_from("claude-code", tmp_path / "n.jsonl")
+    session = only(api)
+    assert [m.role for m in session.messages] == ["system", "system", "user", "assistant"]
+    assert session.messages[1].metadata["task_notification"] is True
+    assert session.messages[0].metadata["slash_command"] is True
+    assert (session.turns, session.title) == (1, "the real prompt")
+
+
+def test_a_structured_tool_result_is_kept_in_metadata(api: Chit, tmp_path: Path) -> None:
+    chat = Claude()
+    chat.user("read it")
+    chat.tool_use("Read", "c1", "m1")
+    result = chat.tool_result("c1", "file text")
+    structured = {"type": "text", "file": {"filePath": "/a.txt", "numLines": 1}}
+    next(r for r in chat.records if r["uuid"] == result)["toolUseResult"] = structured
+    chat.write(tmp_path / "t.jsonl")
+    api.import_from("claude-code", tmp_path / "t.jsonl")
+    tool = only(api).messages[2]
+    assert tool.metadata["tool_kind"] == "result" and tool.metadata["tool_use_result"] == structured
+
+
 def test_bad_records_and_a_torn_last_line_are_counted_not_fatal(api: Chit, tmp_path: Path) -> None:
     chat = Claude()
     chat.user("good prompt")

@@ -62,6 +62,8 @@ CONVERSATION = ("user", "assistant", "system")
 _COMMAND = re.compile(r"<command-(name|message|args)>(.*?)</command-\1>", re.S)
 _OUTPUT = re.compile(r"^\s*<local-command-(stdout|stderr)>(.*?)</local-command-\1>\s*$", re.S)
 _INTERRUPTED = re.compile(r"^\[Request interrupted by user[^\]]*\]$")
+#: text Claude Code writes as a user record that the person did not type
+_NOTIFICATION = re.compile(r"^\s*<task-notification>")
 
 
 def default_path() -> Path:
@@ -113,12 +115,18 @@ def _live_thread(main: list[tuple[int, dict[str, Any]]], leaf: dict[str, Any]) -
     """uuids of the thread ending at `leaf` (the last conversation record:
     hook progress written after it hangs off the same thread)."""
     by_uuid = {r["uuid"]: r for _, r in main}
+    before = _previous_records(main)
     kept: set[str] = set()
     current: dict[str, Any] | None = leaf
     while current is not None and current["uuid"] not in kept:
         kept.add(current["uuid"])
         parent = current.get("parentUuid") or current.get("logicalParentUuid")
-        current = by_uuid.get(parent) if isinstance(parent, str) else None
+        if not isinstance(parent, str):
+            break  # a root: nothing came before it
+        # A parent that is not in the file (a compaction's logical parent
+        # Claude Code did not keep, a corrupt line) does not end the thread:
+        # it continues with the conversation record before this one.
+        current = by_uuid.get(parent) or before.get(current["uuid"])
     # parallel tool use hangs off the chain: pull in the pieces that belong
     while True:
         message_ids = {_message_id(by_uuid[u]) for u in kept} - {None}
@@ -135,6 +143,18 @@ def _live_thread(main: list[tuple[int, dict[str, Any]]], leaf: dict[str, Any]) -
         if not more:
             return kept
         kept |= more
+
+
+def _previous_records(main: list[tuple[int, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """uuid -> the main-thread conversation record before it in the file."""
+    before: dict[str, dict[str, Any]] = {}
+    last: dict[str, Any] | None = None
+    for _, record in main:
+        if last is not None:
+            before[record["uuid"]] = last
+        if record.get("type") in CONVERSATION:
+            last = record
+    return before
 
 
 def _message(record: dict[str, Any]) -> dict[str, Any]:
@@ -227,6 +247,7 @@ class _Mapper:
         self.out = Transcript(NAME, session_id, start)
         self.commands: set[str] = set()  # slash commands typed since the last reply
         self.usage: dict[str, dict[str, Any]] = {}  # message.id -> its latest usage
+        self.prompting = _prompting_commands(live)
 
     def record(self, number: int, record: dict[str, Any]) -> None:
         kind = record["type"]
@@ -256,10 +277,13 @@ class _Mapper:
         elif isinstance(content, list):
             pieces = [(i, b) for i, b in enumerate(content) if isinstance(b, dict)]
         texts: list[str] = []
+        results = sum(1 for _, b in pieces if b.get("type") == "tool_result")
+        # the tool's structured result, written beside the block it belongs to
+        structured = record.get("toolUseResult") if results == 1 else None
         for index, block in pieces:
             kind = block.get("type")
             if kind == "tool_result":
-                self._tool_result(record, index, block, ts)
+                self._tool_result(record, index, block, ts, structured)
             elif kind == "text":
                 texts.append(text(block.get("text")))
             elif kind in ("image", "document"):
@@ -276,13 +300,20 @@ class _Mapper:
             self.out.add("system", body.strip(), uid, ts, interrupted=True, **common)
         elif (output := _OUTPUT.match(body)) is not None:
             self.out.add("system", strip_ansi(output.group(2)).strip(), uid, ts, local_command=True, **common)
+        elif _NOTIFICATION.match(body):
+            self.out.add("system", body.strip(), uid, ts, task_notification=True, **common)
+        elif (command := _command(body)) is not None:
+            self.commands.add(command)
+            if uid in self.prompting:
+                self.out.add("user", command, uid, ts, **common)
+            else:  # a command Claude Code runs itself (/clear, /model): no prompt to the model
+                self.out.add("system", command, uid, ts, slash_command=True, **common)
         else:
-            command = _command(body)
-            if command is not None:
-                self.commands.add(command)
-            self.out.add("user", command or body, uid, ts, **common)
+            self.out.add("user", body, uid, ts, **common)
 
-    def _tool_result(self, record: dict[str, Any], index: int, block: dict[str, Any], ts: str | None) -> None:
+    def _tool_result(
+        self, record: dict[str, Any], index: int, block: dict[str, Any], ts: str | None, structured: Any = None,
+    ) -> None:
         call_id = block.get("tool_use_id") if isinstance(block.get("tool_use_id"), str) else None
         self.out.add(
             "tool",
@@ -292,6 +323,7 @@ class _Mapper:
             tool_kind="result",
             tool_call_id=call_id,
             tool_error=block.get("is_error") is True,
+            tool_use_result=structured,
             **self._common(record),
         )
 
@@ -346,6 +378,26 @@ class _Mapper:
         shown = output.group(2).strip() if output else command or body
         subtype = one_line(record.get("subtype"))
         self.out.add("system", shown, record["uuid"], ts_from_text(record.get("timestamp")), subtype=subtype, **self._common(record))
+
+
+def _prompting_commands(live: list[tuple[int, dict[str, Any]]]) -> set[str]:
+    """uuids of the slash commands that prompt the model: those followed by
+    the command's expanded prompt (an `isMeta` record) or by a reply."""
+    found: set[str] = set()
+    for (_, record), (_, after) in zip(live, live[1:]):
+        if record.get("type") != "user" or _command(_user_body(record)) is None:
+            continue
+        expanded = after.get("type") == "user" and after.get("isMeta") is True
+        if expanded or after.get("type") == "assistant":
+            found.add(record["uuid"])
+    return found
+
+
+def _user_body(record: dict[str, Any]) -> str:
+    content = _message(record).get("content")
+    if isinstance(content, str):
+        return content
+    return "\n\n".join(text(b.get("text")) for b in _blocks(record) if b.get("type") == "text")
 
 
 def _command(body: str) -> str | None:
