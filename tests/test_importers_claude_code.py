@@ -61,13 +61,67 @@ def test_sidechain_lines_are_not_the_main_thread(api: Chit, tmp_path: Path) -> N
     assert [m.metadata.get("tool_kind") for m in session.messages] == [None, "call", "result", None]
 
 
-def test_a_file_of_sidechain_lines_only_is_skipped(api: Chit, tmp_path: Path) -> None:
+def sub_agent_tree(tmp_path: Path) -> tuple[Claude, Path]:
+    """A session whose Task call started sub-agent `a1`, and the sub-agent's
+    own transcript in `<session>/subagents/` (plus a compaction agent's)."""
     chat = Claude()
-    chat.user("agent task", isSidechain=True)
-    chat.write(tmp_path / "proj" / "sess" / "subagents" / "agent-1.jsonl")
-    report = api.import_from("claude-code", tmp_path)
-    assert (report.imported, report.skipped, report.errors) == (0, 1, 0)
-    assert report.skipped_reasons == {"sub-agent transcript": 1}
+    chat.user("main prompt")
+    call = chat.assistant([{"type": "tool_use", "id": "call-task", "name": "Task",
+                            "input": {"subagent_type": "Explore", "description": "Find the parser", "prompt": "find it"}}], "m1")
+    chat.add("user", {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "call-task", "content": "found"}]},
+             toolUseResult={"status": "completed", "agentId": "a1", "totalTokens": 9}, parent=call)
+    chat.say("main answer", "m2")
+    root = tmp_path / "projects" / "proj"
+    chat.write(root / f"{chat.session_id}.jsonl")
+    agent = Claude(session_id=chat.session_id)
+    first = agent.user("find it", isSidechain=True, agentId="a1")
+    agent.assistant([{"type": "text", "text": "the parser is in parse.py"}], "s1", parent=first, isSidechain=True, agentId="a1")
+    agent.write(root / chat.session_id / "subagents" / "agent-a1.jsonl")
+    compactor = Claude(session_id=chat.session_id)
+    compactor.user("summarise", isSidechain=True, agentId="acompact-9f")
+    compactor.write(root / chat.session_id / "subagents" / "agent-acompact-9f.jsonl")
+    return chat, tmp_path / "projects"
+
+
+def test_a_sub_agent_is_a_child_session_linked_to_its_task_call(api: Chit, home: Path, tmp_path: Path) -> None:
+    chat, root = sub_agent_tree(tmp_path)
+    report = api.import_from("claude-code", root)
+    assert (report.imported, report.skipped, report.errors) == (2, 1, 0)
+    assert report.skipped_reasons == {"compaction transcript": 1}
+    sessions = {s.key: s for p in api.projects.all() for s in api.sessions_in(p)}
+    parent_key = f"claude-code:{chat.session_id}"
+    child = sessions[f"{parent_key}/agent-a1"]
+    assert contents(child) == ["find it", "the parser is in parse.py"]
+    assert child.title == "Find the parser"
+    facts = child.metadata["import"]
+    assert (facts["parent"], facts["agent_id"], facts["tool_call_id"], facts["agent_type"]) == (
+        parent_key, "a1", "call-task", "Explore")
+    parent = sessions[parent_key]
+    assert [s.id for s in api.list(all_projects=True)] == [parent.id]  # listed under its parent only
+    assert [s.agents for s in api.list(all_projects=True)] == [1]
+    assert {s.id for s in api.list(all_projects=True, agents=True)} == {parent.id, child.id}
+    assert [a.id for a in api.agents(parent)] == [child.id] and api.agents(child) == []
+    assert [h.id for h in api.search("parse.py")] == [child.id]
+    before = tree_digest(home)
+    again = api.import_from("claude-code", root)
+    assert (again.imported, again.updated) == (0, 0) and tree_digest(home) == before
+
+
+def test_a_sub_agent_found_before_its_parent_finishes_is_linked_later(api: Chit, tmp_path: Path) -> None:
+    chat, root = sub_agent_tree(tmp_path)
+    parent_file = root / "proj" / f"{chat.session_id}.jsonl"
+    records = chat.records
+    chat.records = records[:2]  # the Task call, no result yet
+    chat.write(parent_file)
+    api.import_from("claude-code", root)
+    child = next(s for p in api.projects.all() for s in api.sessions_in(p) if s.key and s.key.endswith("/agent-a1"))
+    assert "tool_call_id" not in child.metadata["import"]
+    chat.records = records
+    chat.write(parent_file)
+    report = api.import_from("claude-code", root)
+    assert report.updated == 2
+    child = api.get(child.id)
+    assert child.metadata["import"]["tool_call_id"] == "call-task" and child.title == "Find the parser"
 
 
 def test_parallel_tool_calls_and_their_results_are_kept_in_file_order(api: Chit, tmp_path: Path) -> None:

@@ -38,6 +38,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from chit.importers import claude_agents
 from chit.importers.base import (
     Batch,
     Problem,
@@ -45,6 +46,7 @@ from chit.importers.base import (
     Source,
     SourceSession,
     Transcript,
+    Unit,
     json_text,
     one_line,
     read_jsonl,
@@ -72,7 +74,17 @@ def default_path() -> Path:
 
 
 def scan(path: Path) -> Scan:
-    return scan_files(NAME, path, "*.jsonl", read_file)
+    found = scan_files(NAME, path, "*.jsonl", read_file)
+    # a sub-agent's link to its tool call is read in its parent's transcript
+    units = [
+        replace(unit, stamp=f"{unit.stamp}+{parent}") if (parent := claude_agents.parent_stamp(_unit_path(unit))) else unit
+        for unit in found.units
+    ]
+    return Scan(units, found.problems)
+
+
+def _unit_path(unit: Unit) -> Path:
+    return Path(unit.key[len(NAME) + 1 :])
 
 
 SOURCE = Source(NAME, default_path, scan, "Claude Code transcripts (~/.claude/projects)")
@@ -81,21 +93,43 @@ SOURCE = Source(NAME, default_path, scan, "Claude Code transcripts (~/.claude/pr
 def read_file(path: Path) -> Batch:
     batch = Batch()
     records = list(read_jsonl(path, batch.problems))
-    main = [(n, r) for n, r in records if r.get("isSidechain") is not True and isinstance(r.get("uuid"), str)]
+    agent = claude_agents.agent_file(path, records)
+    if agent is not None and agent.compaction:
+        batch.skipped.append((str(path), "compaction transcript"))
+        return batch
+    # a sub-agent's transcript is all sidechain: its thread is made of those
+    main = [(n, r) for n, r in records if (agent or r.get("isSidechain") is not True) and isinstance(r.get("uuid"), str)]
     conversation = [(n, r) for n, r in main if r.get("type") in CONVERSATION]
     if not conversation:
         sidechain = any(r.get("isSidechain") is True for _, r in records)
         batch.skipped.append((str(path), "sub-agent transcript" if sidechain else "no conversation"))
         return batch
-    session_id = _session_id(path, conversation)
+    session_id = agent.source_id if agent else _session_id(path, conversation)
     kept = _live_thread(main, conversation[-1][1])
     live = [(n, r) for n, r in conversation if r["uuid"] in kept]
     session = _session(path, session_id, live, records, batch.problems)
+    if agent is not None:
+        _link_agent(session, agent, batch.problems)
     if session.messages:
         batch.sessions.append(session)
     else:
         batch.skipped.append((str(path), "no messages"))
     return batch
+
+
+def _link_agent(session: SourceSession, agent: claude_agents.AgentFile, problems: list[Problem]) -> None:
+    """Name a sub-agent's session after its task and link it to its parent
+    session and the tool call that started it."""
+    call = claude_agents.task_call(agent, problems)
+    link = {
+        "parent": f"{NAME}:{agent.parent_session}",
+        "agent_id": agent.agent_id,
+        "tool_call_id": call.call_id if call else None,
+        "agent_type": call.agent_type if call else None,
+    }
+    session.metadata.update({k: v for k, v in link.items() if v})
+    if call is not None and call.description:
+        session.title = call.description
 
 
 def _session_id(path: Path, records: list[tuple[int, dict[str, Any]]]) -> str:
