@@ -168,3 +168,20 @@ def test_a_zero_exit_code_in_plain_text_is_no_error(api: Chit, tmp_path: Path) -
     api.import_from("codex", tmp_path)
     result = only(api).messages[3].metadata
     assert result["exit_code"] == 0 and "tool_error" not in result
+
+
+def test_an_event_repeating_a_prompt_in_other_words_is_not_a_second_prompt(api: Chit, tmp_path: Path) -> None:
+    lines = newer_rollout()
+    ide = "# Context from my IDE setup:\n\n## Open tabs:\n- test_x.py\n\n## My request for Codex:\nrun the tests"
+    lines[3]["payload"]["content"].append({"type": "input_text", "text": ide})  # what the model saw, in turn t1
+    again = [
+        {"timestamp": "2026-10-05T09:01:00.000Z", "type": "event_msg", "payload": {"type": "task_started", "turn_id": "t2"}},
+        {"timestamp": "2026-10-05T09:01:00.000Z", "type": "event_msg", "payload": {"type": "user_message", "message": "again"}},
+        {"timestamp": "2026-10-05T09:01:05.000Z", "type": "response_item", "payload": {
+            "type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "Still failing."}]}},
+    ]
+    write_jsonl(tmp_path / ROLLOUT, lines + again)
+    api.import_from("codex", tmp_path)
+    session = only(api)
+    assert [m.content for m in session.messages if m.role == "user"] == [ide, "again"]  # the event of t1 is not a turn
+    assert session.turns == 2 and session.messages[-1].invocation_id == "t2"

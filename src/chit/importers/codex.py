@@ -7,8 +7,9 @@ git, cli version), `turn_context` (model, cwd per turn), `response_item`
 Invariants:
 - `response_item`s are the conversation; `event_msg` user and agent
   messages repeat them for the UI and are skipped. A `user_message` event
-  that no `response_item` user message repeats (same text; newer and
-  Desktop rollouts write some prompts only as events) is a user message.
+  is a user message when no `response_item` prompt carries its turn (newer
+  and Desktop rollouts write some prompts only as events); in a rollout
+  without turn ids, when no `response_item` prompt has its text.
   A rollout with no `response_item` message at all (a UI-only log) is read
   from its `event_msg`s alone;
 - `token_count` events give each model call's usage (`last_token_usage`),
@@ -89,7 +90,7 @@ def read_file(path: Path) -> Batch:
     start = ts_from_text(meta.get("timestamp")) or (min(times) if times else "1970-01-01T00:00:00.000000Z")
     mapper = _Mapper(path, session_id, start, batch.problems)
     ui_only = not any(r["type"] == "response_item" and r["payload"].get("type") == "message" for _, r in records)
-    mapper.prompts = Counter(_prompt_text(r["payload"]) for _, r in records if r["type"] == "response_item")
+    mapper.prompted_turns, mapper.prompts = _prompts(records)
     for number, record in records:
         mapper.record(number, record, ui_only)
     if not mapper.out.messages:
@@ -138,7 +139,9 @@ class _Mapper:
         self.model: str | None = None
         self.cwd: str | None = None
         self.turn: str | None = None
-        #: the text of each prompt a `response_item` carries, with its count
+        #: the turns a `response_item` prompt carries, and (for rollouts
+        #: without turn ids) the text of each such prompt, with its count
+        self.prompted_turns: set[str] = set()
         self.prompts: Counter[str] = Counter()
         self.totals: Any = None  # the last token_count's running totals
 
@@ -165,7 +168,10 @@ class _Mapper:
             self._tokens(obj(payload.get("info")))
         elif kind == "user_message":
             body = text(payload.get("message"))
-            if self.prompts[body.strip()] > 0:
+            if self.turn is not None:
+                if self.turn not in self.prompted_turns:
+                    self._message(number, "user", body, ts)
+            elif self.prompts[body.strip()] > 0:
                 self.prompts[body.strip()] -= 1  # a response_item has this prompt
             else:
                 self._message(number, "user", body, ts)
@@ -229,6 +235,24 @@ class _Mapper:
             self.out.add("user", body, local, ts, source_id=source_id)
         elif role in ("developer", "system"):
             self.out.add("system", body, local, ts, source_id=source_id, source_role=role)
+
+
+def _prompts(records: list[tuple[int, dict[str, Any]]]) -> tuple[set[str], Counter[str]]:
+    """The turn ids holding a `response_item` prompt, and the texts of the
+    prompts outside any turn id (older rollouts have none)."""
+    turns: set[str] = set()
+    texts: Counter[str] = Counter()
+    turn: str | None = None
+    for _, record in records:
+        kind, payload = record["type"], record["payload"]
+        if kind == "turn_context" or (kind == "event_msg" and payload.get("type") == "task_started"):
+            turn = one_line(payload.get("turn_id")) or turn
+        elif kind == "response_item" and (prompt := _prompt_text(payload)):
+            if turn is not None:
+                turns.add(turn)
+            else:
+                texts[prompt] += 1
+    return turns, texts
 
 
 def _prompt_text(item: dict[str, Any]) -> str:
