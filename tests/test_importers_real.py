@@ -162,3 +162,70 @@ def test_ls_lists_the_sub_agent_under_its_parent_and_show_names_it(cli) -> None:
     assert "tool · Task · call" in shown.out and "tool · Task · result" in shown.out
     data = orjson.loads(cli("show", parent, "--json").out)
     assert [a["title"] for a in data["agents"]] == ["Explore transcript rendering codebase"]
+
+
+# -- Codex -------------------------------------------------------------------
+
+
+@dataclass
+class CodexExpected:
+    session_id: str = ""
+    calls: list[str] = field(default_factory=list)
+    results: int = 0
+    replies: list[str] = field(default_factory=list)
+    event_only_turns: int = 0
+    prompts: int = 0  # response_item user messages
+    tokens: tuple[int, int] = (0, 0)  # the last running totals Codex wrote
+
+
+def read_codex(path: Path) -> CodexExpected:
+    """A rollout read plainly: its items, and the usage totals of its last
+    `token_count` event (Codex's own running sum)."""
+    found = CodexExpected()
+    turn, prompted, asked = None, set(), []
+    for line in path.read_bytes().splitlines():
+        record = json.loads(line)
+        kind, payload = record["type"], record["payload"]
+        if kind == "session_meta":
+            found.session_id = payload["id"]
+        elif kind == "event_msg" and payload["type"] == "task_started":
+            turn = payload["turn_id"]
+        elif kind == "event_msg" and payload["type"] == "user_message":
+            asked.append(turn)
+        elif kind == "event_msg" and payload["type"] == "token_count" and payload.get("info"):
+            totals = payload["info"]["total_token_usage"]
+            found.tokens = (totals["input_tokens"], totals["output_tokens"])
+        elif kind == "response_item" and payload["type"] == "message" and payload["role"] == "user":
+            found.prompts += 1
+            prompted.add(turn)
+        elif kind == "response_item" and payload["type"] == "message" and payload["role"] == "assistant":
+            found.replies.append(payload["content"][0]["text"])
+        elif kind == "response_item" and payload["type"] in ("function_call", "custom_tool_call", "web_search_call"):
+            found.calls.append(payload.get("name", "web_search"))
+        elif kind == "response_item" and payload["type"].endswith("_output"):
+            found.results += 1
+    found.event_only_turns = sum(1 for t in asked if t not in prompted)
+    return found
+
+
+def test_real_codex_desktop_rollouts_match_an_independent_reading(api: Chit, home: Path) -> None:
+    root = fixture("codex-desktop")
+    report = api.import_from("codex", root)
+    files = sorted(root.glob("rollout-*.jsonl"))
+    assert (report.imported, report.errors) == (len(files), 0)
+    sessions = imported(api)
+    for path in files:
+        expected = read_codex(path)
+        session = sessions[f"codex:{expected.session_id}"]
+        tools = [m for m in session.messages if m.role == "tool"]
+        assert [m.metadata["tool_name"] for m in tools if m.metadata["tool_kind"] == "call"] == expected.calls
+        assert sum(1 for m in tools if m.metadata["tool_kind"] == "result") == expected.results
+        assert [m.content for m in session.messages if m.role == "assistant"] == expected.replies
+        # the redacted text hides which user items are injected context: count them all
+        users = sum(1 for m in session.messages if m.role in ("user", "system") and m.metadata.get("source_role") is None)
+        assert users == expected.prompts + expected.event_only_turns
+        assert session.tokens is not None and (session.tokens.input, session.tokens.output) == expected.tokens
+        assert session.created_at <= session.messages[0].ts
+    before = tree_digest(home)
+    again = api.import_from("codex", root)
+    assert (again.imported, again.updated) == (0, 0) and tree_digest(home) == before
