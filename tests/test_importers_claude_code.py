@@ -197,6 +197,17 @@ def test_a_compaction_whose_logical_parent_is_not_in_the_file_keeps_the_history(
     assert session.title == "the first prompt"
 
 
+def test_a_compaction_naming_no_logical_parent_keeps_the_history(api: Chit, tmp_path: Path) -> None:
+    chat = Claude()
+    chat.user("the first prompt")
+    chat.say("old answer", "m1")
+    chat.add("system", None, parent=None, subtype="compact_boundary", content="Conversation compacted")
+    chat.user("after compaction")
+    chat.write(tmp_path / "d.jsonl")
+    api.import_from("claude-code", tmp_path / "d.jsonl")
+    assert contents(only(api)) == ["the first prompt", "old answer", "Conversation compacted", "after compaction"]
+
+
 def test_a_corrupt_line_mid_chain_costs_that_line_only(api: Chit, tmp_path: Path) -> None:
     chat = Claude()
     chat.user("the first prompt")

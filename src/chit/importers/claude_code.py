@@ -155,12 +155,12 @@ def _live_thread(main: list[tuple[int, dict[str, Any]]], leaf: dict[str, Any]) -
     while current is not None and current["uuid"] not in kept:
         kept.add(current["uuid"])
         parent = current.get("parentUuid") or current.get("logicalParentUuid")
-        if not isinstance(parent, str):
+        if not isinstance(parent, str) and current.get("subtype") != "compact_boundary":
             break  # a root: nothing came before it
         # A parent that is not in the file (a compaction's logical parent
-        # Claude Code did not keep, a corrupt line) does not end the thread:
-        # it continues with the conversation record before this one.
-        current = by_uuid.get(parent) or before.get(current["uuid"])
+        # Claude Code did not keep or name, a corrupt line) does not end the
+        # thread: it continues with the conversation record before this one.
+        current = (by_uuid.get(parent) if isinstance(parent, str) else None) or before.get(current["uuid"])
     # parallel tool use hangs off the chain: pull in the pieces that belong
     while True:
         message_ids = {_message_id(by_uuid[u]) for u in kept} - {None}
