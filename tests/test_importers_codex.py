@@ -183,5 +183,8 @@ def test_an_event_repeating_a_prompt_in_other_words_is_not_a_second_prompt(api: 
     write_jsonl(tmp_path / ROLLOUT, lines + again)
     api.import_from("codex", tmp_path)
     session = only(api)
-    assert [m.content for m in session.messages if m.role == "user"] == [ide, "again"]  # the event of t1 is not a turn
-    assert session.turns == 2 and session.messages[-1].invocation_id == "t2"
+    assert [m.content for m in session.messages if m.role == "user"] == ["run the tests", "again"]  # t1's event: no turn
+    context = session.messages[0]
+    assert context.content.endswith("\n# Context from my IDE setup:\n\n## Open tabs:\n- test_x.py")
+    assert (context.role, context.metadata["injected"]) == ("system", True)
+    assert session.turns == 2 and session.title == "run the tests" and session.messages[-1].invocation_id == "t2"

@@ -61,6 +61,7 @@ from chit.importers.base import (
 NAME = "codex"
 _ID_IN_NAME = re.compile(r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl$", re.I)
 INJECTED = ("<environment_context>", "<user_instructions>", "# AGENTS.md instructions", "<user_shell_command>", "<turn_aborted>")
+_IDE_CONTEXT, _IDE_REQUEST = "# Context from my IDE setup:", "## My request for Codex:"
 _EXIT = re.compile(r"^(?:Process exited with code|Exit code:) (-?[0-9]+)$", re.M)
 ITEM_TYPES = {"message", "reasoning", "function_call", "function_call_output", "custom_tool_call",
               "custom_tool_call_output", "local_shell_call", "web_search_call"}
@@ -264,10 +265,19 @@ def _prompt_text(item: dict[str, Any]) -> str:
 
 def _split_context(content: Any) -> tuple[str, str]:
     """(injected context, prompt) of a user message: Codex may send its
-    context and the person's prompt as blocks of one message."""
-    pieces = _pieces(content)
-    context = [p for p in pieces if p.lstrip().startswith(INJECTED)]
-    prompt = [p for p in pieces if not p.lstrip().startswith(INJECTED)]
+    context and the person's prompt as blocks of one message, and Desktop
+    puts the IDE's context before the request in one block."""
+    context: list[str] = []
+    prompt: list[str] = []
+    for piece in _pieces(content):
+        if piece.lstrip().startswith(INJECTED):
+            context.append(piece)
+        elif piece.lstrip().startswith(_IDE_CONTEXT) and _IDE_REQUEST in piece:
+            ide, request = piece.split(_IDE_REQUEST, 1)
+            context.append(ide.rstrip())
+            prompt.append(request.strip())
+        else:
+            prompt.append(piece)
     return "\n".join(context), "\n".join(prompt)
 
 
