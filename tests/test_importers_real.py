@@ -161,7 +161,10 @@ def test_ls_lists_the_sub_agent_under_its_parent_and_show_names_it(cli) -> None:
     assert "sub-agents (1):" in shown.out and "Explore transcript rendering codebase" in shown.out
     assert "tool · Task · call" in shown.out and "tool · Task · result" in shown.out
     data = orjson.loads(cli("show", parent, "--json").out)
-    assert [a["title"] for a in data["agents"]] == ["Explore transcript rendering codebase"]
+    assert [a["title"] for a in data["agents"]] == ["Explore transcript rendering codebase"] and data["agent_of"] is None
+    child = data["agents"][0]["id"]
+    assert f"sub-agent of {parent[:8]}  Work on bead spotter-dov" in cli("show", child, "--no-pager").out
+    assert orjson.loads(cli("show", child, "--json").out)["agent_of"]["id"] == parent
 
 
 # -- Codex -------------------------------------------------------------------

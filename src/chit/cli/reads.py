@@ -46,14 +46,16 @@ def print_session(cli: Cli, ref: str | None, pager: bool) -> None:
     cli.warn_damaged(session)
     project_name = cli.service.locate(session.id).name
     agents = cli.service.agents(session)
+    parent = cli.service.agent_parent(session)
 
     def human() -> None:
         from chit.render import human
 
-        human.transcript(session, project_name, pager=pager and stdout_is_terminal(), agents=agents)
+        human.transcript(session, project_name, pager=pager and stdout_is_terminal(), agents=agents, agent_of=parent)
 
     data = session.as_dict()
     data["agents"] = [a.as_dict() for a in agents]
+    data["agent_of"] = parent.as_dict() if parent else None
     cli.result(data, human)
 
 

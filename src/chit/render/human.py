@@ -270,11 +270,13 @@ def marked(mark: str) -> Text:
 
 def transcript(
     session: Session, project_name: str, pager: bool, console: Console | None = None,
-    agents: Sequence[SessionSummary] = (),
+    agents: Sequence[SessionSummary] = (), agent_of: SessionSummary | None = None,
 ) -> None:
     from chit.exporters.common import is_tool, label
 
     parts: list[Any] = [_header(session, project_name)]
+    if agent_of is not None:
+        parts.append(Text(visible(f"sub-agent of {agent_of.short_id}  {' '.join(agent_of.title.split())}"), style="dim"))
     if agents:
         parts.append(_agents(agents))
     current: object = "start"

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from chit.errors import Ambiguous, InvalidInput, NotFound
-from chit.model import STATES, Project, SearchHit, Session, SessionSummary, agent_of, age, is_agent_key, now
+from chit.model import AGENT_KEY, STATES, Project, SearchHit, Session, SessionSummary, agent_of, age, is_agent_key, now
 from chit.service.base import ServiceBase, check_role, check_tag
 from chit.service.snippets import find_folded, make_snippet
 from chit.store import UUID_RE
@@ -201,6 +201,15 @@ class QueryOps(ServiceBase):
             return []
         found = self.select_summaries([self.locate(session.id)])
         return sorted((s for s in found if agent_of(s.key, session.key)), key=lambda s: (s.created_at, s.id))
+
+    def agent_parent(self, session: Session) -> SessionSummary | None:
+        """The session a sub-agent's session belongs to (None for others,
+        or while its parent is not imported)."""
+        if session.key is None or not is_agent_key(session.key):
+            return None
+        scope = self.locate(session.id)
+        found = self.find_key(scope, session.key.split(AGENT_KEY, 1)[0])
+        return None if found is None else self.read_session(scope, found).summary(scope.name)
 
     def latest(self, project: str | None = None) -> Session | None:
         found = self.list(project, limit=1)
