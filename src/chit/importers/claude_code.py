@@ -8,8 +8,12 @@ other record types are the UI's and are skipped. Records form a tree by
 Invariants:
 - only the live thread is imported: the `parentUuid` chain (across a
   compaction, `logicalParentUuid`) from the file's last main-thread record
-  back to the root. Sub-agent records (`isSidechain: true`) never join it;
-  a file holding nothing else (a sub-agent transcript) is skipped. Off the
+  back to the root. A parent missing from the file (a compaction's logical
+  parent Claude Code did not keep, a corrupt line) continues the chain
+  with the conversation record before it in the file; only a record with
+  no parent (not a compaction boundary) is a root. Sub-agent records
+  (`isSidechain: true`) never join it; a file holding nothing else is a
+  sub-agent's transcript, a child session (`claude_agents`). Off the
   chain, exactly two kinds of record are kept, because Claude Code hangs
   parallel tool use off the chain this way: pieces of an assistant message
   already on the thread (same `message.id`) and tool results answering a
@@ -24,9 +28,12 @@ Invariants:
 - thinking is never content: it goes to `metadata.thinking` of the next
   assistant message or tool call of the same model response;
 - text Claude Code injects rather than the person types becomes a system
-  message: `isMeta` records, compaction summaries, interruption markers
-  and local command output (`<local-command-stdout>`). A slash command the
-  person typed is kept as a user message, tidied to `/name args`.
+  message: `isMeta` records, compaction summaries, interruption markers,
+  local command output (`<local-command-stdout>`) and task notifications.
+  A slash command the person typed is tidied to `/name args`: a user
+  message when it prompts the model (its expanded prompt or a reply
+  follows), else a system message;
+- a tool result keeps Claude Code's structured `toolUseResult`.
 """
 
 from __future__ import annotations
