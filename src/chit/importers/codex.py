@@ -18,7 +18,9 @@ Invariants:
 - message roles: `user` → user, `assistant` → assistant (with the turn's
   model), `developer`/`system` → system. Context Codex injects as a user
   message (`<environment_context>`, `<user_instructions>`, AGENTS.md
-  instructions…) becomes a system message with `metadata.injected`;
+  instructions…, and Desktop's IDE context before `## My request for
+  Codex:`) becomes a system message with `metadata.injected`, split from
+  the prompt when one message holds both;
 - `function_call`, `custom_tool_call`, `local_shell_call` and
   `web_search_call` → tool messages (`tool_kind: "call"`), their outputs →
   tool messages (`tool_kind: "result"`), joined by `tool_call_id`; a shell
