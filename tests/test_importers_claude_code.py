@@ -107,6 +107,17 @@ def test_a_sub_agent_is_a_child_session_linked_to_its_task_call(api: Chit, home:
     assert (again.imported, again.updated) == (0, 0) and tree_digest(home) == before
 
 
+def test_an_older_sub_agent_file_beside_the_sessions_is_a_child_too(api: Chit, tmp_path: Path) -> None:
+    chat, root = sub_agent_tree(tmp_path)
+    folder = root / "proj" / chat.session_id / "subagents"
+    (folder / "agent-a1.jsonl").rename(root / "proj" / "agent-a1.jsonl")  # the layout of older versions
+    (folder / "agent-acompact-9f.jsonl").unlink()
+    report = api.import_from("claude-code", root)
+    assert (report.imported, report.skipped) == (2, 0)
+    child = next(s for p in api.projects.all() for s in api.sessions_in(p) if s.key == f"claude-code:{chat.session_id}/agent-a1")
+    assert (child.title, child.metadata["import"]["tool_call_id"]) == ("Find the parser", "call-task")
+
+
 def test_a_sub_agent_found_before_its_parent_finishes_is_linked_later(api: Chit, tmp_path: Path) -> None:
     chat, root = sub_agent_tree(tmp_path)
     parent_file = root / "proj" / f"{chat.session_id}.jsonl"
