@@ -134,6 +134,20 @@ def test_imported_tool_calls_results_and_thinking(api: Chit) -> None:
     assert "[thinking]\nThe user wants a listing." in txt and "[tool · Bash · error]" in txt
 
 
+def test_markdown_folds_a_reply_s_thinking_under_its_own_heading(api: Chit) -> None:
+    s = api.create(title="thinking")
+    api.append(s.id, "user", "first")
+    api.append(s.id, "assistant", "one", metadata={"thinking": "about one"})
+    api.append(s.id, "user", "second")
+    api.append(s.id, "assistant", "two", metadata={"thinking": "about two"})
+    md = _export(api, s.id, "md")
+    headings = [m.start() for m in re.finditer(r"^### ", md, re.M)]
+    for reasoning, body in (("about one", "\none\n"), ("about two", "\ntwo\n")):
+        at = md.index(reasoning)
+        heading = max(h for h in headings if h < at)
+        assert md[heading:].startswith("### assistant") and at < md.index(body, heading)
+
+
 def test_markdown_closes_a_code_block_left_open(api: Chit) -> None:
     s = api.create(title="open fence")
     api.append(s.id, "user", "broken:\n```js\nlet x = 1")

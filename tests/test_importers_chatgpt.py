@@ -67,6 +67,24 @@ def test_hidden_and_odd_nodes(api: Chit, tmp_path: Path) -> None:
     assert session.messages[1].metadata["thinking"] == "weigh options"
 
 
+def test_voice_mode_recordings_are_audio_beside_their_transcription(api: Chit, tmp_path: Path) -> None:
+    conversation = chatgpt_conversation("c-voice", TREE[:4], "a1")
+    mapping = conversation["mapping"]
+    recording = {"asset_pointer": "sediment://file_in", "content_type": "audio_asset_pointer", "format": "wav"}
+    mapping["q1"]["message"]["content"] = {"content_type": "multimodal_text", "parts": [
+        {"content_type": "real_time_user_audio_video_asset_pointer", "audio_asset_pointer": recording,
+         "video_container_asset_pointer": None, "frames_asset_pointers": []},
+        {"content_type": "audio_transcription", "direction": "in", "text": "what time is it"}]}
+    mapping["a1"]["message"]["content"] = {"content_type": "multimodal_text", "parts": [
+        {"content_type": "audio_transcription", "direction": "out", "text": "noon"},
+        {"content_type": "audio_asset_pointer", "asset_pointer": "sediment://file_out", "format": "wav"}]}
+    write_export(tmp_path / "v.json", [conversation])
+    api.import_from("chatgpt", tmp_path / "v.json")
+    session = sessions(api)["chatgpt:c-voice"]
+    assert [m.content for m in session.messages] == [
+        "[audio: sediment://file_in]\nwhat time is it", "noon\n[audio: sediment://file_out]"]
+
+
 def test_a_bad_conversation_is_a_problem_not_the_end(api: Chit, tmp_path: Path) -> None:
     good = chatgpt_conversation("c-good", TREE, "a2")
     broken = {"title": "broken", "id": "c-broken", "mapping": "not a mapping"}

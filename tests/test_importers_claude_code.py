@@ -61,13 +61,78 @@ def test_sidechain_lines_are_not_the_main_thread(api: Chit, tmp_path: Path) -> N
     assert [m.metadata.get("tool_kind") for m in session.messages] == [None, "call", "result", None]
 
 
-def test_a_file_of_sidechain_lines_only_is_skipped(api: Chit, tmp_path: Path) -> None:
+def sub_agent_tree(tmp_path: Path) -> tuple[Claude, Path]:
+    """A session whose Task call started sub-agent `a1`, and the sub-agent's
+    own transcript in `<session>/subagents/` (plus a compaction agent's)."""
     chat = Claude()
-    chat.user("agent task", isSidechain=True)
-    chat.write(tmp_path / "proj" / "sess" / "subagents" / "agent-1.jsonl")
-    report = api.import_from("claude-code", tmp_path)
-    assert (report.imported, report.skipped, report.errors) == (0, 1, 0)
-    assert report.skipped_reasons == {"sub-agent transcript": 1}
+    chat.user("main prompt")
+    call = chat.assistant([{"type": "tool_use", "id": "call-task", "name": "Task",
+                            "input": {"subagent_type": "Explore", "description": "Find the parser", "prompt": "find it"}}], "m1")
+    chat.add("user", {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "call-task", "content": "found"}]},
+             toolUseResult={"status": "completed", "agentId": "a1", "totalTokens": 9}, parent=call)
+    chat.say("main answer", "m2")
+    root = tmp_path / "projects" / "proj"
+    chat.write(root / f"{chat.session_id}.jsonl")
+    agent = Claude(session_id=chat.session_id)
+    first = agent.user("find it", isSidechain=True, agentId="a1")
+    agent.assistant([{"type": "text", "text": "the parser is in parse.py"}], "s1", parent=first, isSidechain=True, agentId="a1")
+    agent.write(root / chat.session_id / "subagents" / "agent-a1.jsonl")
+    compactor = Claude(session_id=chat.session_id)
+    compactor.user("summarise", isSidechain=True, agentId="acompact-9f")
+    compactor.write(root / chat.session_id / "subagents" / "agent-acompact-9f.jsonl")
+    return chat, tmp_path / "projects"
+
+
+def test_a_sub_agent_is_a_child_session_linked_to_its_task_call(api: Chit, home: Path, tmp_path: Path) -> None:
+    chat, root = sub_agent_tree(tmp_path)
+    report = api.import_from("claude-code", root)
+    assert (report.imported, report.skipped, report.errors) == (2, 1, 0)
+    assert report.skipped_reasons == {"compaction transcript": 1}
+    sessions = {s.key: s for p in api.projects.all() for s in api.sessions_in(p)}
+    parent_key = f"claude-code:{chat.session_id}"
+    child = sessions[f"{parent_key}/agent-a1"]
+    assert contents(child) == ["find it", "the parser is in parse.py"]
+    assert child.title == "Find the parser"
+    facts = child.metadata["import"]
+    assert (facts["parent"], facts["agent_id"], facts["tool_call_id"], facts["agent_type"]) == (
+        parent_key, "a1", "call-task", "Explore")
+    parent = sessions[parent_key]
+    assert [s.id for s in api.list(all_projects=True)] == [parent.id]  # listed under its parent only
+    assert [s.agents for s in api.list(all_projects=True)] == [1]
+    assert {s.id for s in api.list(all_projects=True, agents=True)} == {parent.id, child.id}
+    assert [a.id for a in api.agents(parent)] == [child.id] and api.agents(child) == []
+    assert [h.id for h in api.search("parse.py")] == [child.id]
+    before = tree_digest(home)
+    again = api.import_from("claude-code", root)
+    assert (again.imported, again.updated) == (0, 0) and tree_digest(home) == before
+
+
+def test_an_older_sub_agent_file_beside_the_sessions_is_a_child_too(api: Chit, tmp_path: Path) -> None:
+    chat, root = sub_agent_tree(tmp_path)
+    folder = root / "proj" / chat.session_id / "subagents"
+    (folder / "agent-a1.jsonl").rename(root / "proj" / "agent-a1.jsonl")  # the layout of older versions
+    (folder / "agent-acompact-9f.jsonl").unlink()
+    report = api.import_from("claude-code", root)
+    assert (report.imported, report.skipped) == (2, 0)
+    child = next(s for p in api.projects.all() for s in api.sessions_in(p) if s.key == f"claude-code:{chat.session_id}/agent-a1")
+    assert (child.title, child.metadata["import"]["tool_call_id"]) == ("Find the parser", "call-task")
+
+
+def test_a_sub_agent_found_before_its_parent_finishes_is_linked_later(api: Chit, tmp_path: Path) -> None:
+    chat, root = sub_agent_tree(tmp_path)
+    parent_file = root / "proj" / f"{chat.session_id}.jsonl"
+    records = chat.records
+    chat.records = records[:2]  # the Task call, no result yet
+    chat.write(parent_file)
+    api.import_from("claude-code", root)
+    child = next(s for p in api.projects.all() for s in api.sessions_in(p) if s.key and s.key.endswith("/agent-a1"))
+    assert "tool_call_id" not in child.metadata["import"]
+    chat.records = records
+    chat.write(parent_file)
+    report = api.import_from("claude-code", root)
+    assert report.updated == 2
+    child = api.get(child.id)
+    assert child.metadata["import"]["tool_call_id"] == "call-task" and child.title == "Find the parser"
 
 
 def test_parallel_tool_calls_and_their_results_are_kept_in_file_order(api: Chit, tmp_path: Path) -> None:
@@ -121,6 +186,84 @@ def test_thinking_is_metadata_and_slash_commands_are_tidied(api: Chit, tmp_path:
     ]
     assert session.messages[2].metadata["thinking"] == "secret plan"
     assert not any("secret plan" in c or "signature" in c for c in contents(session))
+
+
+def test_a_compaction_whose_logical_parent_is_not_in_the_file_keeps_the_history(api: Chit, tmp_path: Path) -> None:
+    chat = Claude()
+    chat.user("the first prompt")
+    chat.say("old answer", "m1")
+    chat.add("system", None, parent=None, subtype="compact_boundary", content="Conversation compacted",
+             logicalParentUuid="not-in-this-file")
+    chat.user("This session is being continued from a previous conversation…", isCompactSummary=True)
+    chat.user("after compaction")
+    chat.say("new answer", "m2")
+    chat.write(tmp_path / "d.jsonl")
+    api.import_from("claude-code", tmp_path / "d.jsonl")
+    session = only(api)
+    assert [(m.role, m.content) for m in session.messages] == [
+        ("user", "the first prompt"), ("assistant", "old answer"), ("system", "Conversation compacted"),
+        ("system", "This session is being continued from a previous conversation…"),
+        ("user", "after compaction"), ("assistant", "new answer"),
+    ]
+    assert session.title == "the first prompt"
+
+
+def test_a_compaction_naming_no_logical_parent_keeps_the_history(api: Chit, tmp_path: Path) -> None:
+    chat = Claude()
+    chat.user("the first prompt")
+    chat.say("old answer", "m1")
+    chat.add("system", None, parent=None, subtype="compact_boundary", content="Conversation compacted")
+    chat.user("after compaction")
+    chat.write(tmp_path / "d.jsonl")
+    api.import_from("claude-code", tmp_path / "d.jsonl")
+    assert contents(only(api)) == ["the first prompt", "old answer", "Conversation compacted", "after compaction"]
+
+
+def test_a_corrupt_line_mid_chain_costs_that_line_only(api: Chit, tmp_path: Path) -> None:
+    chat = Claude()
+    chat.user("the first prompt")
+    chat.say("first answer", "m1")
+    chat.user("a prompt whose line is torn")
+    chat.say("second answer", "m2")
+    chat.user("last prompt")
+    path = chat.write(tmp_path / "c.jsonl")
+    lines = path.read_bytes().split(b"\n")
+    lines[2] = lines[2][:60]  # the third record, cut short: its children's parent is gone
+    path.write_bytes(b"\n".join(lines))
+    report = api.import_from("claude-code", path)
+    assert report.errors == 1
+    session = only(api)
+    assert contents(session) == ["the first prompt", "first answer", "second answer", "last prompt"]
+    assert session.title == "the first prompt"
+
+
+def test_injected_user_records_are_neither_turns_nor_titles(api: Chit, tmp_path: Path) -> None:
+    chat = Claude()
+    chat.user("<command-name>/clear</command-name>\n<command-message>clear</command-message>\n<command-args></command-args>")
+    chat.user("<local-command-stdout></local-command-stdout>")
+    chat.user("<task-notification>\n<task-id>b1</task-id>\n<status>completed</status>\n</task-notification>")
+    chat.user("the real prompt")
+    chat.say("the answer", "m1")
+    chat.write(tmp_path / "n.jsonl")
+    api.import_from("claude-code", tmp_path / "n.jsonl")
+    session = only(api)
+    assert [m.role for m in session.messages] == ["system", "system", "user", "assistant"]
+    assert session.messages[1].metadata["task_notification"] is True
+    assert session.messages[0].metadata["slash_command"] is True
+    assert (session.turns, session.title) == (1, "the real prompt")
+
+
+def test_a_structured_tool_result_is_kept_in_metadata(api: Chit, tmp_path: Path) -> None:
+    chat = Claude()
+    chat.user("read it")
+    chat.tool_use("Read", "c1", "m1")
+    result = chat.tool_result("c1", "file text")
+    structured = {"type": "text", "file": {"filePath": "/a.txt", "numLines": 1}}
+    next(r for r in chat.records if r["uuid"] == result)["toolUseResult"] = structured
+    chat.write(tmp_path / "t.jsonl")
+    api.import_from("claude-code", tmp_path / "t.jsonl")
+    tool = only(api).messages[2]
+    assert tool.metadata["tool_kind"] == "result" and tool.metadata["tool_use_result"] == structured
 
 
 def test_bad_records_and_a_torn_last_line_are_counted_not_fatal(api: Chit, tmp_path: Path) -> None:

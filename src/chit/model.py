@@ -55,6 +55,21 @@ def age(ts: str, reference: datetime | None = None) -> str:
     return f"{seconds}s ago"
 
 
+#: A sub-agent's session has the key `<its parent's key>/agent-<agent id>`
+#: (imported sub-agents): `ls` lists it under its parent, not beside it.
+AGENT_KEY = "/agent-"
+
+
+def is_agent_key(key: str | None) -> bool:
+    """Whether `key` names a sub-agent's session."""
+    return key is not None and AGENT_KEY in key
+
+
+def agent_of(key: str | None, parent_key: str | None) -> bool:
+    """Whether `key` names a sub-agent of the session keyed `parent_key`."""
+    return key is not None and parent_key is not None and key.startswith(parent_key + AGENT_KEY)
+
+
 def short_id(session_id: str) -> str:
     return session_id.replace("-", "")[:SHORT_ID_LEN]
 
@@ -299,6 +314,7 @@ class SessionSummary:
     key: str | None
     parent_id: str | None
     deleted_at: str | None = None
+    agents: int = 0  # sub-agent sessions listed under this one
 
     @property
     def short_id(self) -> str:
@@ -320,6 +336,7 @@ class SessionSummary:
             "key": self.key,
             "parent_id": self.parent_id,
             "deleted_at": self.deleted_at,
+            "agents": self.agents,
         }
 
 

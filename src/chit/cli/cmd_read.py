@@ -21,12 +21,16 @@ def register(app: typer.Typer) -> None:
         tag: Annotated[Optional[str], typer.Option("--tag", "-t", metavar="TAG", help="Only sessions with this tag.")] = None,
         state: Annotated[Optional[str], typer.Option("--state", metavar="STATE", help="Only sessions in this state: idle, running or error.")] = None,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print full ids only, one per line.")] = False,
+        agents: Annotated[bool, typer.Option("--agents", help="Also list sub-agents' sessions (imported from Claude Code).")] = False,
         project: ProjectOpt = None,
         json: JsonFlag = False,
         jsonl: JsonlFlag = False,
     ) -> None:
         """List sessions, newest first."""
-        reads.ls(ctx.obj.use(json, project, jsonl), all_projects=all_projects, limit=limit, tag=tag, state=state, quiet=quiet)
+        reads.ls(
+            ctx.obj.use(json, project, jsonl), all_projects=all_projects, limit=limit, tag=tag, state=state, quiet=quiet,
+            agents=agents,
+        )
 
     @app.command("show", rich_help_panel="Sessions")
     def show(

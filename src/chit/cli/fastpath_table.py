@@ -10,9 +10,9 @@ GLOBAL_DEFAULTS: dict[str, Any] = {'json': False, 'project': None}
 GLOBAL_ENV: dict[str, str] = {'project': 'CHIT_PROJECT'}
 COMMANDS: dict[str, dict[str, Any]] = {
     'ls': {
-        'options': {'--all': ('all_projects', 'flag'), '-a': ('all_projects', 'flag'), '--limit': ('limit', 'int'), '-n': ('limit', 'int'), '--tag': ('tag', 'str'), '-t': ('tag', 'str'), '--state': ('state', 'str'), '--quiet': ('quiet', 'flag'), '-q': ('quiet', 'flag'), '--project': ('project', 'str'), '-p': ('project', 'str'), '--json': ('json', 'flag'), '--jsonl': ('jsonl', 'flag')},
+        'options': {'--all': ('all_projects', 'flag'), '-a': ('all_projects', 'flag'), '--limit': ('limit', 'int'), '-n': ('limit', 'int'), '--tag': ('tag', 'str'), '-t': ('tag', 'str'), '--state': ('state', 'str'), '--quiet': ('quiet', 'flag'), '-q': ('quiet', 'flag'), '--agents': ('agents', 'flag'), '--project': ('project', 'str'), '-p': ('project', 'str'), '--json': ('json', 'flag'), '--jsonl': ('jsonl', 'flag')},
         'arguments': [],
-        'defaults': {'all_projects': False, 'limit': None, 'tag': None, 'state': None, 'quiet': False, 'project': None, 'json': False, 'jsonl': False},
+        'defaults': {'all_projects': False, 'limit': None, 'tag': None, 'state': None, 'quiet': False, 'agents': False, 'project': None, 'json': False, 'jsonl': False},
     },
     'search': {
         'options': {'--limit': ('limit', 'int'), '-n': ('limit', 'int'), '--role': ('role', 'str'), '-r': ('role', 'str'), '--tag': ('tag', 'str'), '-t': ('tag', 'str'), '--project': ('project', 'str'), '-p': ('project', 'str'), '--json': ('json', 'flag'), '--jsonl': ('jsonl', 'flag')},

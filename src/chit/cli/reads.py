@@ -13,13 +13,16 @@ from chit.cli.context import Cli, stdout_is_terminal
 from chit.errors import InvalidInput
 
 
-def ls(cli: Cli, *, all_projects: bool, limit: int | None, tag: str | None, state: str | None, quiet: bool) -> None:
-    """List sessions, newest first."""
+def ls(
+    cli: Cli, *, all_projects: bool, limit: int | None, tag: str | None, state: str | None, quiet: bool,
+    agents: bool = False,
+) -> None:
+    """List sessions, newest first (sub-agents' sessions only with `agents`)."""
     if limit is None:
         limit = cli.config.limit
     if limit < 0:
         raise InvalidInput("--limit must be 0 or more")
-    found = cli.service.list(all_projects=all_projects, limit=limit or None, tag=tag, state=state)
+    found = cli.service.list(all_projects=all_projects, limit=limit or None, tag=tag, state=state, agents=agents)
     if quiet and not cli.json:
         for s in found:
             print(s.id)
@@ -42,13 +45,18 @@ def print_session(cli: Cli, ref: str | None, pager: bool) -> None:
     session = cli.service.resolve(ref)
     cli.warn_damaged(session)
     project_name = cli.service.locate(session.id).name
+    agents = cli.service.agents(session)
+    parent = cli.service.agent_parent(session)
 
     def human() -> None:
         from chit.render import human
 
-        human.transcript(session, project_name, pager=pager and stdout_is_terminal())
+        human.transcript(session, project_name, pager=pager and stdout_is_terminal(), agents=agents, agent_of=parent)
 
-    cli.result(session.as_dict(), human)
+    data = session.as_dict()
+    data["agents"] = [a.as_dict() for a in agents]
+    data["agent_of"] = parent.as_dict() if parent else None
+    cli.result(data, human)
 
 
 def search(cli: Cli, *, query: str, limit: int, role: str | None, tag: str | None) -> None:

@@ -14,7 +14,7 @@ import re
 
 from chit.exporters.common import blocks, ending, failure, fold_summary, is_tool, label, lines_of, longest_run, thinking, turns
 from chit.visible import visible
-from chit.model import Session
+from chit.model import Message, Session
 
 _TAGLIKE = re.compile(r"<(?=[A-Za-z/!?])")
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.DOTALL)
@@ -54,6 +54,17 @@ def _body(content: str) -> str:
     return "\n".join(parts)
 
 
+def _thinking(message: Message) -> list[str]:
+    """The reasoning that preceded `message`, folded ([] without any)."""
+    reasoning = thinking(message)
+    if not reasoning:
+        return []
+    return [
+        "<details>", f"<summary>thinking ({lines_of(reasoning)})</summary>", "",
+        _fence(visible(reasoning.strip()), "text"), "", "</details>", "",
+    ]
+
+
 def to_markdown(session: Session, project_name: str) -> str:
     out = [f"# {_safe_prose(visible(session.title))}", ""]
     out.append(f"- id: `{session.id}`")
@@ -69,16 +80,8 @@ def to_markdown(session: Session, project_name: str) -> str:
         out.append("## Preamble" if turn is None else f"## Turn {turn}")
         out.append("")
         for message in messages:
-            reasoning = thinking(message)
-            if reasoning:
-                out.append("<details>")
-                out.append(f"<summary>thinking ({lines_of(reasoning)})</summary>")
-                out.append("")
-                out.append(_fence(visible(reasoning.strip()), "text"))
-                out.append("")
-                out.append("</details>")
-                out.append("")
             if is_tool(message):
+                out.extend(_thinking(message))  # a tool call has no heading: its reasoning comes just before it
                 out.append("<details>")
                 out.append(f"<summary>{html.escape(visible(fold_summary(message)))}</summary>")
                 out.append("")
@@ -88,6 +91,7 @@ def to_markdown(session: Session, project_name: str) -> str:
             else:
                 out.append(f"### {_safe_prose(visible(label(message)))}")
                 out.append("")
+                out.extend(_thinking(message))  # under its own message's heading
                 out.append(_body(message.content))
                 if mark := ending(message):
                     out.extend(["", _mark(mark)])

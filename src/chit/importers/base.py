@@ -72,6 +72,12 @@ class SourceSession:
     #: header metadata kept under "import" (source, id and cwd are added)
     metadata: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # a session never starts after its first message (a source's own
+        # start time may be written after the first records)
+        if self.messages and self.messages[0].ts < self.created_at:
+            self.created_at = self.messages[0].ts
+
     @property
     def key(self) -> str:
         return f"{self.source}:{self.source_id}"

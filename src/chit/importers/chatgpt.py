@@ -17,7 +17,8 @@ Invariants:
   e.g. `python`) is a tool call and a `tool` author's message (e.g.
   `execution_output`) a tool result, both role tool with `tool_name`;
   `thoughts` go to `metadata.thinking` of the next assistant message;
-  images in `multimodal_text` become `[image: <pointer>]`;
+  images in `multimodal_text` become `[image: <pointer>]`, voice
+  recordings `[audio: <pointer>]` (beside their transcription);
 - every conversation goes to one project (`chatgpt` unless the import
   names one); the ChatGPT title becomes the session's title;
 - one conversation is one unit: a malformed conversation is a problem,
@@ -193,6 +194,21 @@ def _message(out: Transcript, node_id: str, message: dict[str, Any]) -> None:
         out.add(role, body, local, ts, **common)
 
 
+def _asset(part: dict[str, Any]) -> str | None:
+    """`[audio: <pointer>]`, `[image: <pointer>]`… for a part that points to
+    a file; None for other parts. Voice mode's recordings are audio, held
+    directly or inside a real-time part (`audio_asset_pointer`)."""
+    kind = part.get("content_type")
+    inner = part.get("audio_asset_pointer")
+    if isinstance(inner, dict):
+        return f"[audio: {text(inner.get('asset_pointer'))}]"
+    if kind == "audio_asset_pointer":
+        return f"[audio: {text(part.get('asset_pointer'))}]"
+    if kind == "image_asset_pointer" or "asset_pointer" in part:
+        return f"[image: {text(part.get('asset_pointer'))}]"
+    return None
+
+
 def _text(content: dict[str, Any]) -> str:
     """The readable text of a message's content, whatever its type."""
     pieces: list[str] = []
@@ -204,8 +220,8 @@ def _text(content: dict[str, Any]) -> str:
             elif isinstance(part, dict):
                 if isinstance(part.get("text"), str):
                     pieces.append(text(part["text"]))
-                elif part.get("content_type") == "image_asset_pointer" or "asset_pointer" in part:
-                    pieces.append(f"[image: {text(part.get('asset_pointer'))}]")
+                elif (asset := _asset(part)) is not None:
+                    pieces.append(asset)
                 elif part.get("content_type"):
                     pieces.append(f"[{text(part['content_type'])}]")
     for name in ("text", "result"):

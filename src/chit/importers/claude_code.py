@@ -8,8 +8,12 @@ other record types are the UI's and are skipped. Records form a tree by
 Invariants:
 - only the live thread is imported: the `parentUuid` chain (across a
   compaction, `logicalParentUuid`) from the file's last main-thread record
-  back to the root. Sub-agent records (`isSidechain: true`) never join it;
-  a file holding nothing else (a sub-agent transcript) is skipped. Off the
+  back to the root. A parent missing from the file (a compaction's logical
+  parent Claude Code did not keep, a corrupt line) continues the chain
+  with the conversation record before it in the file; only a record with
+  no parent (not a compaction boundary) is a root. Sub-agent records
+  (`isSidechain: true`) never join it; a file holding nothing else is a
+  sub-agent's transcript, a child session (`claude_agents`). Off the
   chain, exactly two kinds of record are kept, because Claude Code hangs
   parallel tool use off the chain this way: pieces of an assistant message
   already on the thread (same `message.id`) and tool results answering a
@@ -24,9 +28,12 @@ Invariants:
 - thinking is never content: it goes to `metadata.thinking` of the next
   assistant message or tool call of the same model response;
 - text Claude Code injects rather than the person types becomes a system
-  message: `isMeta` records, compaction summaries, interruption markers
-  and local command output (`<local-command-stdout>`). A slash command the
-  person typed is kept as a user message, tidied to `/name args`.
+  message: `isMeta` records, compaction summaries, interruption markers,
+  local command output (`<local-command-stdout>`) and task notifications.
+  A slash command the person typed is tidied to `/name args`: a user
+  message when it prompts the model (its expanded prompt or a reply
+  follows), else a system message;
+- a tool result keeps Claude Code's structured `toolUseResult`.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from chit.importers import claude_agents
 from chit.importers.base import (
     Batch,
     Problem,
@@ -45,6 +53,7 @@ from chit.importers.base import (
     Source,
     SourceSession,
     Transcript,
+    Unit,
     json_text,
     one_line,
     read_jsonl,
@@ -62,6 +71,8 @@ CONVERSATION = ("user", "assistant", "system")
 _COMMAND = re.compile(r"<command-(name|message|args)>(.*?)</command-\1>", re.S)
 _OUTPUT = re.compile(r"^\s*<local-command-(stdout|stderr)>(.*?)</local-command-\1>\s*$", re.S)
 _INTERRUPTED = re.compile(r"^\[Request interrupted by user[^\]]*\]$")
+#: text Claude Code writes as a user record that the person did not type
+_NOTIFICATION = re.compile(r"^\s*<task-notification>")
 
 
 def default_path() -> Path:
@@ -70,7 +81,17 @@ def default_path() -> Path:
 
 
 def scan(path: Path) -> Scan:
-    return scan_files(NAME, path, "*.jsonl", read_file)
+    found = scan_files(NAME, path, "*.jsonl", read_file)
+    # a sub-agent's link to its tool call is read in its parent's transcript
+    units = [
+        replace(unit, stamp=f"{unit.stamp}+{parent}") if (parent := claude_agents.parent_stamp(_unit_path(unit))) else unit
+        for unit in found.units
+    ]
+    return Scan(units, found.problems)
+
+
+def _unit_path(unit: Unit) -> Path:
+    return Path(unit.key[len(NAME) + 1 :])
 
 
 SOURCE = Source(NAME, default_path, scan, "Claude Code transcripts (~/.claude/projects)")
@@ -79,21 +100,43 @@ SOURCE = Source(NAME, default_path, scan, "Claude Code transcripts (~/.claude/pr
 def read_file(path: Path) -> Batch:
     batch = Batch()
     records = list(read_jsonl(path, batch.problems))
-    main = [(n, r) for n, r in records if r.get("isSidechain") is not True and isinstance(r.get("uuid"), str)]
+    agent = claude_agents.agent_file(path, records)
+    if agent is not None and agent.compaction:
+        batch.skipped.append((str(path), "compaction transcript"))
+        return batch
+    # a sub-agent's transcript is all sidechain: its thread is made of those
+    main = [(n, r) for n, r in records if (agent or r.get("isSidechain") is not True) and isinstance(r.get("uuid"), str)]
     conversation = [(n, r) for n, r in main if r.get("type") in CONVERSATION]
     if not conversation:
         sidechain = any(r.get("isSidechain") is True for _, r in records)
         batch.skipped.append((str(path), "sub-agent transcript" if sidechain else "no conversation"))
         return batch
-    session_id = _session_id(path, conversation)
+    session_id = agent.source_id if agent else _session_id(path, conversation)
     kept = _live_thread(main, conversation[-1][1])
     live = [(n, r) for n, r in conversation if r["uuid"] in kept]
     session = _session(path, session_id, live, records, batch.problems)
+    if agent is not None:
+        _link_agent(session, agent, batch.problems)
     if session.messages:
         batch.sessions.append(session)
     else:
         batch.skipped.append((str(path), "no messages"))
     return batch
+
+
+def _link_agent(session: SourceSession, agent: claude_agents.AgentFile, problems: list[Problem]) -> None:
+    """Name a sub-agent's session after its task and link it to its parent
+    session and the tool call that started it."""
+    call = claude_agents.task_call(agent, problems)
+    link = {
+        "parent": f"{NAME}:{agent.parent_session}",
+        "agent_id": agent.agent_id,
+        "tool_call_id": call.call_id if call else None,
+        "agent_type": call.agent_type if call else None,
+    }
+    session.metadata.update({k: v for k, v in link.items() if v})
+    if call is not None and call.description:
+        session.title = call.description
 
 
 def _session_id(path: Path, records: list[tuple[int, dict[str, Any]]]) -> str:
@@ -113,12 +156,18 @@ def _live_thread(main: list[tuple[int, dict[str, Any]]], leaf: dict[str, Any]) -
     """uuids of the thread ending at `leaf` (the last conversation record:
     hook progress written after it hangs off the same thread)."""
     by_uuid = {r["uuid"]: r for _, r in main}
+    before = _previous_records(main)
     kept: set[str] = set()
     current: dict[str, Any] | None = leaf
     while current is not None and current["uuid"] not in kept:
         kept.add(current["uuid"])
         parent = current.get("parentUuid") or current.get("logicalParentUuid")
-        current = by_uuid.get(parent) if isinstance(parent, str) else None
+        if not isinstance(parent, str) and current.get("subtype") != "compact_boundary":
+            break  # a root: nothing came before it
+        # A parent that is not in the file (a compaction's logical parent
+        # Claude Code did not keep or name, a corrupt line) does not end the
+        # thread: it continues with the conversation record before this one.
+        current = (by_uuid.get(parent) if isinstance(parent, str) else None) or before.get(current["uuid"])
     # parallel tool use hangs off the chain: pull in the pieces that belong
     while True:
         message_ids = {_message_id(by_uuid[u]) for u in kept} - {None}
@@ -135,6 +184,18 @@ def _live_thread(main: list[tuple[int, dict[str, Any]]], leaf: dict[str, Any]) -
         if not more:
             return kept
         kept |= more
+
+
+def _previous_records(main: list[tuple[int, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """uuid -> the main-thread conversation record before it in the file."""
+    before: dict[str, dict[str, Any]] = {}
+    last: dict[str, Any] | None = None
+    for _, record in main:
+        if last is not None:
+            before[record["uuid"]] = last
+        if record.get("type") in CONVERSATION:
+            last = record
+    return before
 
 
 def _message(record: dict[str, Any]) -> dict[str, Any]:
@@ -227,6 +288,7 @@ class _Mapper:
         self.out = Transcript(NAME, session_id, start)
         self.commands: set[str] = set()  # slash commands typed since the last reply
         self.usage: dict[str, dict[str, Any]] = {}  # message.id -> its latest usage
+        self.prompting = _prompting_commands(live)
 
     def record(self, number: int, record: dict[str, Any]) -> None:
         kind = record["type"]
@@ -256,10 +318,13 @@ class _Mapper:
         elif isinstance(content, list):
             pieces = [(i, b) for i, b in enumerate(content) if isinstance(b, dict)]
         texts: list[str] = []
+        results = sum(1 for _, b in pieces if b.get("type") == "tool_result")
+        # the tool's structured result, written beside the block it belongs to
+        structured = record.get("toolUseResult") if results == 1 else None
         for index, block in pieces:
             kind = block.get("type")
             if kind == "tool_result":
-                self._tool_result(record, index, block, ts)
+                self._tool_result(record, index, block, ts, structured)
             elif kind == "text":
                 texts.append(text(block.get("text")))
             elif kind in ("image", "document"):
@@ -276,13 +341,20 @@ class _Mapper:
             self.out.add("system", body.strip(), uid, ts, interrupted=True, **common)
         elif (output := _OUTPUT.match(body)) is not None:
             self.out.add("system", strip_ansi(output.group(2)).strip(), uid, ts, local_command=True, **common)
+        elif _NOTIFICATION.match(body):
+            self.out.add("system", body.strip(), uid, ts, task_notification=True, **common)
+        elif (command := _command(body)) is not None:
+            self.commands.add(command)
+            if uid in self.prompting:
+                self.out.add("user", command, uid, ts, **common)
+            else:  # a command Claude Code runs itself (/clear, /model): no prompt to the model
+                self.out.add("system", command, uid, ts, slash_command=True, **common)
         else:
-            command = _command(body)
-            if command is not None:
-                self.commands.add(command)
-            self.out.add("user", command or body, uid, ts, **common)
+            self.out.add("user", body, uid, ts, **common)
 
-    def _tool_result(self, record: dict[str, Any], index: int, block: dict[str, Any], ts: str | None) -> None:
+    def _tool_result(
+        self, record: dict[str, Any], index: int, block: dict[str, Any], ts: str | None, structured: Any = None,
+    ) -> None:
         call_id = block.get("tool_use_id") if isinstance(block.get("tool_use_id"), str) else None
         self.out.add(
             "tool",
@@ -292,6 +364,7 @@ class _Mapper:
             tool_kind="result",
             tool_call_id=call_id,
             tool_error=block.get("is_error") is True,
+            tool_use_result=structured,
             **self._common(record),
         )
 
@@ -346,6 +419,26 @@ class _Mapper:
         shown = output.group(2).strip() if output else command or body
         subtype = one_line(record.get("subtype"))
         self.out.add("system", shown, record["uuid"], ts_from_text(record.get("timestamp")), subtype=subtype, **self._common(record))
+
+
+def _prompting_commands(live: list[tuple[int, dict[str, Any]]]) -> set[str]:
+    """uuids of the slash commands that prompt the model: those followed by
+    the command's expanded prompt (an `isMeta` record) or by a reply."""
+    found: set[str] = set()
+    for (_, record), (_, after) in zip(live, live[1:]):
+        if record.get("type") != "user" or _command(_user_body(record)) is None:
+            continue
+        expanded = after.get("type") == "user" and after.get("isMeta") is True
+        if expanded or after.get("type") == "assistant":
+            found.add(record["uuid"])
+    return found
+
+
+def _user_body(record: dict[str, Any]) -> str:
+    content = _message(record).get("content")
+    if isinstance(content, str):
+        return content
+    return "\n\n".join(text(b.get("text")) for b in _blocks(record) if b.get("type") == "text")
 
 
 def _command(body: str) -> str | None:

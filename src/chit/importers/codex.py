@@ -6,17 +6,27 @@ git, cli version), `turn_context` (model, cwd per turn), `response_item`
 
 Invariants:
 - `response_item`s are the conversation; `event_msg` user and agent
-  messages repeat them for the UI and are skipped. Only a rollout with no
-  `response_item` message at all (a UI-only log) is read from its
-  `event_msg`s instead;
+  messages repeat them for the UI and are skipped. A `user_message` event
+  is a user message when no `response_item` prompt carries its turn (newer
+  and Desktop rollouts write some prompts only as events); in a rollout
+  without turn ids, when no `response_item` prompt has its text.
+  A rollout with no `response_item` message at all (a UI-only log) is read
+  from its `event_msg`s alone;
+- `token_count` events give each model call's usage (`last_token_usage`),
+  put on the last message before them (an event repeating the previous
+  totals is the same call, counted once);
 - message roles: `user` → user, `assistant` → assistant (with the turn's
   model), `developer`/`system` → system. Context Codex injects as a user
   message (`<environment_context>`, `<user_instructions>`, AGENTS.md
-  instructions…) becomes a system message with `metadata.injected`;
+  instructions…, and Desktop's IDE context before `## My request for
+  Codex:`) becomes a system message with `metadata.injected`, split from
+  the prompt when one message holds both;
 - `function_call`, `custom_tool_call`, `local_shell_call` and
   `web_search_call` → tool messages (`tool_kind: "call"`), their outputs →
   tool messages (`tool_kind: "result"`), joined by `tool_call_id`; a shell
-  output's JSON wrapper is unwrapped to its text (exit code kept);
+  output's JSON wrapper is unwrapped to its text (exit code kept), and the
+  plain-text form (`Process exited with code N` / `Exit code: N`, then
+  `Output:`) gives its exit code; a non-zero code marks a failed call;
 - `reasoning` is never content: its summary goes to `metadata.thinking` of
   the next assistant message or tool call; encrypted reasoning is dropped;
 - rollouts have no record ids, so message ids derive from line numbers,
@@ -27,6 +37,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +51,7 @@ from chit.importers.base import (
     Transcript,
     json_text,
     loads,
+    tokens_of,
     obj,
     one_line,
     read_jsonl,
@@ -50,6 +63,8 @@ from chit.importers.base import (
 NAME = "codex"
 _ID_IN_NAME = re.compile(r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl$", re.I)
 INJECTED = ("<environment_context>", "<user_instructions>", "# AGENTS.md instructions", "<user_shell_command>", "<turn_aborted>")
+_IDE_CONTEXT, _IDE_REQUEST = "# Context from my IDE setup:", "## My request for Codex:"
+_EXIT = re.compile(r"^(?:Process exited with code|Exit code:) (-?[0-9]+)$", re.M)
 ITEM_TYPES = {"message", "reasoning", "function_call", "function_call_output", "custom_tool_call",
               "custom_tool_call_output", "local_shell_call", "web_search_call"}
 
@@ -78,6 +93,7 @@ def read_file(path: Path) -> Batch:
     start = ts_from_text(meta.get("timestamp")) or (min(times) if times else "1970-01-01T00:00:00.000000Z")
     mapper = _Mapper(path, session_id, start, batch.problems)
     ui_only = not any(r["type"] == "response_item" and r["payload"].get("type") == "message" for _, r in records)
+    mapper.prompted_turns, mapper.prompts = _prompts(records)
     for number, record in records:
         mapper.record(number, record, ui_only)
     if not mapper.out.messages:
@@ -126,6 +142,11 @@ class _Mapper:
         self.model: str | None = None
         self.cwd: str | None = None
         self.turn: str | None = None
+        #: the turns a `response_item` prompt carries, and (for rollouts
+        #: without turn ids) the text of each such prompt, with its count
+        self.prompted_turns: set[str] = set()
+        self.prompts: Counter[str] = Counter()
+        self.totals: Any = None  # the last token_count's running totals
 
     def record(self, number: int, record: dict[str, Any], ui_only: bool) -> None:
         kind, payload = record["type"], record["payload"]
@@ -146,18 +167,51 @@ class _Mapper:
         kind = payload.get("type")
         if kind == "task_started":
             self.turn = one_line(payload.get("turn_id")) or self.turn
-        elif ui_only and kind == "user_message":
-            self._message(number, "user", text(payload.get("message")), ts)
+        elif kind == "token_count":
+            self._tokens(obj(payload.get("info")))
+        elif kind == "user_message":
+            body = text(payload.get("message"))
+            if self.turn is not None:
+                if self.turn not in self.prompted_turns:
+                    self._message(number, "user", body, ts)
+            elif self.prompts[body.strip()] > 0:
+                self.prompts[body.strip()] -= 1  # a response_item has this prompt
+            else:
+                self._message(number, "user", body, ts)
         elif ui_only and kind == "agent_message":
             self._message(number, "assistant", text(payload.get("message")), ts)
         elif ui_only and kind == "agent_reasoning":
             self.out.think(text(payload.get("text")))
 
+    def _tokens(self, info: dict[str, Any]) -> None:
+        """A model call's usage, on the last message it wrote."""
+        totals, last = info.get("total_token_usage"), obj(info.get("last_token_usage"))
+        if not last or (totals is not None and totals == self.totals):
+            return  # no usage yet, or the previous call's again
+        self.totals = totals
+        tokens = tokens_of(last.get("input_tokens"), last.get("output_tokens"))
+        messages = self.out.messages
+        index = next((i for i in range(len(messages) - 1, -1, -1) if messages[i].metadata.get("tool_kind") != "result"
+                      and messages[i].role in ("assistant", "tool")), None)
+        if tokens is None or index is None:
+            return
+        held = messages[index].tokens
+        if held is not None:  # two calls with no message between: both count
+            tokens = tokens_of((held.input or 0) + (tokens.input or 0), (held.output or 0) + (tokens.output or 0))
+        messages[index] = replace(messages[index], tokens=tokens)
+
     def _item(self, number: int, item: dict[str, Any], ts: str | None) -> None:
         kind = item.get("type")
         local = f"L{number}"
         source_id = one_line(item.get("id"))
-        if kind == "message":
+        if kind == "message" and item.get("role") == "user":
+            context, prompt = _split_context(item.get("content"))
+            if context and prompt.strip():  # context Codex added, then the prompt, in one message
+                self.out.add("system", context, f"{local}#context", ts, source_id=source_id, injected=True)
+                self.out.add("user", prompt, local, ts, source_id=source_id)
+            else:
+                self._message(number, "user", _content(item.get("content")), ts, source_id)
+        elif kind == "message":
             self._message(number, text(item.get("role")), _content(item.get("content")), ts, source_id)
         elif kind == "reasoning":
             summary = item.get("summary")
@@ -186,11 +240,58 @@ class _Mapper:
             self.out.add("system", body, local, ts, source_id=source_id, source_role=role)
 
 
-def _content(content: Any) -> str:
-    if isinstance(content, str):
-        return text(content)
-    if not isinstance(content, list):
+def _prompts(records: list[tuple[int, dict[str, Any]]]) -> tuple[set[str], Counter[str]]:
+    """The turn ids holding a `response_item` prompt, and the texts of the
+    prompts outside any turn id (older rollouts have none)."""
+    turns: set[str] = set()
+    texts: Counter[str] = Counter()
+    turn: str | None = None
+    for _, record in records:
+        kind, payload = record["type"], record["payload"]
+        if kind == "turn_context" or (kind == "event_msg" and payload.get("type") == "task_started"):
+            turn = one_line(payload.get("turn_id")) or turn
+        elif kind == "response_item" and (prompt := _prompt_text(payload)):
+            if turn is not None:
+                turns.add(turn)
+            else:
+                texts[prompt] += 1
+    return turns, texts
+
+
+def _prompt_text(item: dict[str, Any]) -> str:
+    """The prompt a `response_item` user message carries ("" for others)."""
+    if item.get("type") != "message" or item.get("role") != "user":
         return ""
+    return _split_context(item.get("content"))[1].strip()
+
+
+def _split_context(content: Any) -> tuple[str, str]:
+    """(injected context, prompt) of a user message: Codex may send its
+    context and the person's prompt as blocks of one message, and Desktop
+    puts the IDE's context before the request in one block."""
+    context: list[str] = []
+    prompt: list[str] = []
+    for piece in _pieces(content):
+        if piece.lstrip().startswith(INJECTED):
+            context.append(piece)
+        elif piece.lstrip().startswith(_IDE_CONTEXT) and _IDE_REQUEST in piece:
+            ide, request = piece.split(_IDE_REQUEST, 1)
+            context.append(ide.rstrip())
+            prompt.append(request.strip())
+        else:
+            prompt.append(piece)
+    return "\n".join(context), "\n".join(prompt)
+
+
+def _content(content: Any) -> str:
+    return "\n".join(_pieces(content))
+
+
+def _pieces(content: Any) -> list[str]:
+    if isinstance(content, str):
+        return [text(content)]
+    if not isinstance(content, list):
+        return []
     pieces = []
     for block in content:
         if not isinstance(block, dict):
@@ -199,7 +300,7 @@ def _content(content: Any) -> str:
             pieces.append(text(block["text"]))
         elif str(block.get("type", "")).endswith("image"):
             pieces.append("[image]")
-    return "\n".join(pieces)
+    return pieces
 
 
 def _call_input(item: dict[str, Any]) -> str:
@@ -224,6 +325,10 @@ def _output(output: Any) -> tuple[str, dict[str, Any]]:
         output = output.get("content", json_text(output))
     if not isinstance(output, str):
         return json_text(output), {}
+    head = output.split("\nOutput:\n", 1)[0] if "\nOutput:\n" in output else ""
+    if (found := _EXIT.search(head)) is not None:  # newer exec output: plain text
+        exit_code = int(found.group(1))
+        return text(output), {"exit_code": exit_code, "tool_error": exit_code != 0}
     if output.startswith("{") and '"output"' in output:
         try:
             wrapper = loads(output)

@@ -32,7 +32,7 @@ import orjson
 from chit.index.db import Index
 from chit.index.rows import read_record, ts_key
 from chit.index.snippets import find_folded, make_snippet
-from chit.model import Project, SearchHit, SessionSummary, derive_title
+from chit.model import AGENT_KEY, Project, SearchHit, SessionSummary, derive_title
 from chit.store.files import open_regular
 
 if TYPE_CHECKING:
@@ -77,15 +77,19 @@ def summaries(
     tag: str | None = None,
     state: str | None = None,
     limit: int | None = None,
+    agents: bool = True,
 ) -> list[SessionSummary]:
-    """Session summaries of these projects (by slug), newest first."""
+    """Session summaries of these projects (by slug), newest first; without
+    `agents`, sub-agents' sessions are counted under their parent instead."""
     if not projects:
         return []
     where, params = _scope(list(projects), tag)
     if state is not None:
         where += " AND s.state = ?"
         params.append(state)
-    sql = f"SELECT {_SUMMARY_COLUMNS} FROM sessions s WHERE s.trash = ? AND {where} ORDER BY s.updated_at DESC, s.id"
+    if not agents:
+        where += f" AND (s.key IS NULL OR instr(s.key, '{AGENT_KEY}') = 0)"
+    sql = f"SELECT {_SUMMARY_COLUMNS}, {_AGENTS} FROM sessions s WHERE s.trash = ? AND {where} ORDER BY s.updated_at DESC, s.id"
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
     return [_summary(row, projects[row[0]]) for row in index.conn.execute(sql, [int(trash), *params])]
@@ -106,12 +110,21 @@ _SUMMARY_COLUMNS = (
 )
 
 
+# the live sub-agent sessions keyed `<key>/agent-…` in the same project,
+# as a range on the key index (AGENT_KEY up to the string just after it)
+_AGENTS = (
+    f"(SELECT count(*) FROM sessions c WHERE c.key >= s.key || '{AGENT_KEY}'"
+    f" AND c.key < s.key || '{AGENT_KEY[:-1]}{chr(ord(AGENT_KEY[-1]) + 1)}' AND c.slug = s.slug AND c.trash = 0)"
+)
+
+
 def _summary(row: Sequence[Any], project: Project) -> SessionSummary:
-    _, sid, key, manual, first, tags, turns, count, created, updated, run, skey, parent, deleted = row
+    _, sid, key, manual, first, tags, turns, count, created, updated, run, skey, parent, deleted = row[:14]
     return SessionSummary(
         id=sid, project=key if key is not None else project.key, project_name=project.name,
         title=_title(manual, first), tags=tuple(orjson.loads(tags)), turns=turns, messages=count,
         created_at=created, updated_at=updated, state=run, key=skey, parent_id=parent, deleted_at=deleted,
+        agents=row[14] if len(row) > 14 and row[14] else 0,
     )
 
 

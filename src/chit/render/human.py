@@ -112,9 +112,12 @@ def sessions(items: Sequence[SessionSummary], show_project: bool, empty: str = "
     _cut(table, "title", min_width=8)
     if width >= WIDE:
         _cut(table, "tags", max_width=24, style="magenta")
+    agents = not narrow and any(s.agents for s in items)  # a column only when some session has sub-agents
     if not narrow:
         _fixed(table, "turns", justify="right")
         _fixed(table, "msgs", justify="right")
+    if agents:
+        _fixed(table, "agents", justify="right")
     _fixed(table, "age" if narrow else "updated")
     if show_project:
         _cut(table, "project", min_width=4, max_width=24)
@@ -124,6 +127,8 @@ def sessions(items: Sequence[SessionSummary], show_project: bool, empty: str = "
             row.append(_one_line(",".join(s.tags)))
         if not narrow:
             row += [str(s.turns), str(s.messages)]
+        if agents:
+            row.append(str(s.agents) if s.agents else "")
         row.append(_age(s.updated_at, reference, narrow))
         if show_project:
             row.append(_one_line(s.project_name))
@@ -208,6 +213,13 @@ def _header(session: Session, project_name: str) -> Text:
     return Text.assemble((visible(session.title), "bold"), "\n", (visible(" · ".join(bits)), "dim"))
 
 
+def _agents(agents: Sequence[SessionSummary]) -> Text:
+    """The sub-agents' sessions, one per line: id, title, messages."""
+    lines = [f"sub-agents ({len(agents)}):"]
+    lines += [f"  {a.short_id}  {' '.join(a.title.split())}  ({a.messages} messages)" for a in agents]
+    return Text(visible("\n".join(lines)), style="dim")
+
+
 #: Past this many characters a message is printed as plain text, in pieces:
 #: rich lays out one long paragraph in quadratic time (a 50 MB reply would
 #: take hours), and Markdown of that size is not read anyway.
@@ -256,15 +268,25 @@ def marked(mark: str) -> Text:
     return Text(visible(f"[{mark}]"), style="yellow")
 
 
-def transcript(session: Session, project_name: str, pager: bool, console: Console | None = None) -> None:
+def transcript(
+    session: Session, project_name: str, pager: bool, console: Console | None = None,
+    agents: Sequence[SessionSummary] = (), agent_of: SessionSummary | None = None,
+) -> None:
+    from chit.exporters.common import is_tool, label
+
     parts: list[Any] = [_header(session, project_name)]
+    if agent_of is not None:
+        parts.append(Text(visible(f"sub-agent of {agent_of.short_id}  {' '.join(agent_of.title.split())}"), style="dim"))
+    if agents:
+        parts.append(_agents(agents))
     current: object = "start"
     for message in session.messages:
         if message.turn != current:
             current = message.turn
-            label = "preamble" if current is None else f"turn {current}"
-            parts.append(Rule(Text(label, style="bold"), align="left", style="dim"))
-        who = message.role + (f" · {message.model}" if message.model else "")
+            turn = "preamble" if current is None else f"turn {current}"
+            parts.append(Rule(Text(turn, style="bold"), align="left", style="dim"))
+        # a tool message says which tool, and whether it is a call, a result or an error
+        who = label(message) if is_tool(message) else message.role + (f" · {message.model}" if message.model else "")
         parts.append(Text(visible(who), style=_ROLE_STYLE.get(message.role, "")))
         if len(message.content) > LARGE:
             parts.append(_Plain(message.content))

@@ -11,12 +11,13 @@ import os
 import re
 import unicodedata
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from chit.errors import InvalidInput, NotFound, StorageError
 from chit.store.fold import fold
-from chit.model import ROLES, Project, Session, SessionSummary
+from chit.model import ROLES, Project, Session, SessionSummary, agent_of, is_agent_key
 from chit.store.paths import PROJECT_ENV, Layout, default_home
 from chit.store.projects import Projects
 from chit.store.sessions import UUID_RE, Store
@@ -178,21 +179,25 @@ class ServiceBase:
         tag: str | None = None,
         state: str | None = None,
         limit: int | None = None,
+        agents: bool = True,
     ) -> list[SessionSummary]:
         """Summaries newest first (ties by id), filtered, at most `limit`:
-        from the index, or by reading every file when it cannot answer."""
+        from the index, or by reading every file when it cannot answer.
+        Without `agents`, sub-agents' sessions are left out (each summary
+        counts its own in `agents` either way)."""
 
         def from_index(index: Index) -> list[SessionSummary]:
             from chit.index.search import summaries
 
             if not index.refresh([(p.slug, trash) for p in projects]):
                 return []
-            return summaries(index, {p.slug: p for p in projects}, trash, tag=tag, state=state, limit=limit)
+            return summaries(index, {p.slug: p for p in projects}, trash, tag=tag, state=state, limit=limit, agents=agents)
 
         found = self.indexed(from_index)
         if found is None:
-            found = self.scan_summaries(projects, trash)
+            found = _count_agents(self.scan_summaries(projects, trash))
             found = [s for s in found if (tag is None or tag in s.tags) and (state is None or s.state == state)]
+            found = [s for s in found if agents or not is_agent_key(s.key)]
         return found if limit is None else found[:limit]
 
     def scan_summaries(self, projects: list[Project], trash: bool = False) -> list[SessionSummary]:
@@ -256,3 +261,14 @@ def _busy_or_refused(exc: Exception) -> bool:
     """An error of the environment, not of chit's SQL (which is re-raised)."""
     name = str(getattr(exc, "sqlite_errorname", ""))
     return name != "SQLITE_ERROR" and not name.startswith(("SQLITE_MISUSE", "SQLITE_RANGE", "SQLITE_CONSTRAINT"))
+
+
+def _count_agents(found: list[SessionSummary]) -> list[SessionSummary]:
+    """`found` with each summary's count of sub-agent sessions among them."""
+    keyed = [s for s in found if is_agent_key(s.key)]
+    if not keyed:
+        return found
+    return [
+        replace(s, agents=sum(1 for c in keyed if c.project == s.project and agent_of(c.key, s.key))) if s.key else s
+        for s in found
+    ]

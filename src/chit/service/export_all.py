@@ -77,7 +77,7 @@ class ExportOps(SnapshotOps):
             raise InvalidInput(f"{target_dir} is not a directory")
         if not target_dir.parent.is_dir():
             raise NotFound(f"directory does not exist: {target_dir.parent}")
-        items = self.list(project, all_projects=all_projects)
+        items = self.list(project, all_projects=all_projects, agents=True)
         targets = [target_dir / name for name in file_names(items, fmt)]
         if not force:
             taken = [t for t in targets if t.exists() or t.is_symlink()]

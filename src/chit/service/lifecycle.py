@@ -144,7 +144,8 @@ class LifecycleOps(SessionOps):
         cutoff = _cutoff(ttl)
         assert cutoff is not None
         stale = [
-            s for s in self.list(project, all_projects=all_projects) if s.updated_at < cutoff and s.state != "running"
+            s for s in self.list(project, all_projects=all_projects, agents=True)
+            if s.updated_at < cutoff and s.state != "running"
         ]
         if not dry_run:
             for summary in stale:
@@ -154,7 +155,7 @@ class LifecycleOps(SessionOps):
     # -- run state ------------------------------------------------------
     def running(self, project: str | None = None, *, all_projects: bool = True) -> list[Session]:
         everywhere = all_projects and project is None  # a named project narrows the search
-        found = [self.get(s.id) for s in self.list(project, all_projects=everywhere, state="running")]
+        found = [self.get(s.id) for s in self.list(project, all_projects=everywhere, state="running", agents=True)]
         return found
 
     def stuck(self, threshold: float, project: str | None = None, *, all_projects: bool = True) -> list[Session]:

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from chit.errors import Ambiguous, InvalidInput, NotFound
-from chit.model import STATES, Project, SearchHit, Session, SessionSummary, age, now
+from chit.model import AGENT_KEY, STATES, Project, SearchHit, Session, SessionSummary, agent_of, age, is_agent_key, now
 from chit.service.base import ServiceBase, check_role, check_tag
 from chit.index.snippets import find_folded, make_snippet
 from chit.store.sessions import UUID_RE
@@ -180,8 +180,11 @@ class QueryOps(ServiceBase):
         limit: int | None = None,
         tag: str | None = None,
         state: str | None = None,
+        agents: bool = False,
     ) -> list[SessionSummary]:
-        """Sessions newest first, optionally filtered by tag or run state."""
+        """Sessions newest first, optionally filtered by tag or run state.
+        Sub-agents' sessions are listed only with `agents`; each session
+        counts its own in `SessionSummary.agents`."""
         if limit is not None and limit < 0:
             raise InvalidInput("limit must be 0 or more")
         if tag is not None:
@@ -189,7 +192,24 @@ class QueryOps(ServiceBase):
         if state is not None and state not in STATES:
             raise InvalidInput(f"unknown state {state!r} (expected one of: {', '.join(STATES)})")
         scope = self.projects.all() if all_projects else [self.project(project)]
-        return self.select_summaries(scope, tag=tag, state=state, limit=limit)
+        return self.select_summaries(scope, tag=tag, state=state, limit=limit, agents=agents)
+
+    def agents(self, session: Session) -> builtins.list[SessionSummary]:
+        """The sub-agent sessions of `session` (keyed `<its key>/agent-…` in
+        its project), oldest first."""
+        if session.key is None or is_agent_key(session.key):
+            return []
+        found = self.select_summaries([self.locate(session.id)])
+        return sorted((s for s in found if agent_of(s.key, session.key)), key=lambda s: (s.created_at, s.id))
+
+    def agent_parent(self, session: Session) -> SessionSummary | None:
+        """The session a sub-agent's session belongs to (None for others,
+        or while its parent is not imported)."""
+        if session.key is None or not is_agent_key(session.key):
+            return None
+        scope = self.locate(session.id)
+        found = self.find_key(scope, session.key.split(AGENT_KEY, 1)[0])
+        return None if found is None else self.read_session(scope, found).summary(scope.name)
 
     def latest(self, project: str | None = None) -> Session | None:
         found = self.list(project, limit=1)

@@ -79,7 +79,7 @@ _chit_spec() {  # the command tree: what the command at path $1 takes
             ;;
         'ls')
             _chit_cmds=''
-            _chit_opts='--all -a --limit -n --tag -t --state --quiet -q --project -p --json --jsonl --help -h'
+            _chit_opts='--all -a --limit -n --tag -t --state --quiet -q --agents --project -p --json --jsonl --help -h'
             _chit_vals='--limit:- -n:- --tag:tag -t:tag --state:state --project:project -p:project'
             _chit_args=''
             ;;
