@@ -22,6 +22,7 @@ from chit import changes
 from chit import index as index_module
 from chit.api import Chit
 from chit.index import Index
+from chit.service.facade import parts_of
 
 
 def journal(api: Chit) -> Path:
@@ -34,7 +35,7 @@ def settle(api: Chit) -> None:
     directory = api.layout.sessions_dir(api.project().slug)
     past = time.time_ns() - 10_000_000_000
     os.utime(directory, ns=(past, past))
-    api.index.refresh([(api.project().slug, False)], full=True)
+    parts_of(api).ctx.index.refresh([(api.project().slug, False)], full=True)
 
 
 def no_full_checks(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -85,7 +86,7 @@ def test_changes_made_outside_chit_show_at_the_next_full_check(api: Chit, monkey
     settle(api)
     _outside_append(session_file(api, s.id), _message("outside words", "2099-01-01T00:00:00.000000Z"))
     assert api.list()[0].messages == 1  # no journal line: not seen yet (documented)
-    api.index.refresh([(api.project().slug, False)], full=True)
+    parts_of(api).ctx.index.refresh([(api.project().slug, False)], full=True)
     assert api.list()[0].messages == 2
     assert_agrees(api, "outside")
     _outside_append(session_file(api, s.id), _message("later words", "2099-01-02T00:00:00.000000Z"))
@@ -227,7 +228,7 @@ def test_an_index_of_a_previous_version_is_migrated_in_place(api: Chit, version:
     s = api.create(title="kept")
     api.append(s.id, "user", "indexed before the upgrade")
     assert len(api.search("upgrade")) == 1
-    api.index.close()
+    parts_of(api).ctx.index.close()
     with sqlite3.connect(api.layout.index_file) as conn:
         conn.execute("ALTER TABLE sessions DROP COLUMN witness")  # the version 3 layout
         if version == 2:  # and of `dirs`, version 2
@@ -235,7 +236,7 @@ def test_an_index_of_a_previous_version_is_migrated_in_place(api: Chit, version:
                 conn.execute(f"ALTER TABLE dirs DROP COLUMN {column}")
         conn.execute(f"PRAGMA user_version = {version}")
         conn.execute("INSERT INTO meta VALUES ('probe', 42)")  # gone if the index were rebuilt instead
-    fresh = Chit(api.layout.home, cwd=api.cwd)
+    fresh = Chit(api.layout.home, cwd=parts_of(api).ctx.cwd)
     assert [h.id for h in fresh.search("upgrade")] == [s.id]
     fresh.append(s.id, "user", "after the upgrade")  # a row without a witness is read whole
     assert_agrees(fresh, "upgrade")

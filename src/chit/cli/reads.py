@@ -41,7 +41,7 @@ def show(cli: Cli, *, ref: str | None, no_pager: bool) -> None:
 def print_session(cli: Cli, ref: str | None, pager: bool) -> None:
     session = cli.service.resolve(ref)
     cli.warn_damaged(session)
-    project_name = cli.service.locate(session.id).name
+    project_name = cli.parts.ctx.locate(session.id).name
 
     def human() -> None:
         from chit.render import human

@@ -1,8 +1,12 @@
-"""Shared plumbing of the service: where things are, and reading sessions.
+"""The context every part of the service shares (the store, the projects,
+the index, the scope) and the checks of what users give.
 
 Invariants: the service never prints and never exits; it returns model
-objects or raises `ChitError`s. Every input from a user is validated here
-before anything touches the disk.
+objects or raises `ChitError`s. Every input from a user is validated
+before anything touches the disk. A `Context` holds no open file, lock or
+cache between calls, except the index connection (a disposable cache); the
+scope (`project_name`, `create_project`) may be changed by its owner (the
+REPL follows the session it shows), and every part sees the change.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from chit.errors import InvalidInput, NotFound, StorageError
 from chit.fold import fold
-from chit.model import ROLES, Project, Session, SessionSummary
+from chit.model import ROLES, Project, Session
 from chit.paths import PROJECT_ENV, Layout, default_home
 from chit.projects import Projects
 from chit.store import UUID_RE, Store
@@ -92,8 +96,9 @@ def _working_directory() -> Path:
         raise StorageError("the working directory no longer exists; cd somewhere or pass -p NAME") from None
 
 
-class ServiceBase:
-    """State every operation needs: the store, the projects, the scope."""
+class Context:
+    """State every part of the service needs: the store, the projects, the
+    index and the scope (which project a call without `project=` means)."""
 
     def __init__(
         self,
@@ -153,10 +158,6 @@ class ServiceBase:
         log = self.store.read(project.slug, session_id, project.key, trash)
         return fold(log.header, log.events, log.issues, log.read_only)
 
-    def get(self, session_id: str) -> Session:
-        """A session by its full id, wherever it is stored."""
-        return self.read_session(self.locate(session_id), session_id)
-
     def sessions_in(self, project: Project, trash: bool = False) -> list[Session]:
         found = []
         for session_id in self.store.session_ids(project.slug, trash):
@@ -165,42 +166,6 @@ class ServiceBase:
             except NotFound:
                 continue  # deleted between listing and reading
         return found
-
-    def summaries(self, projects: list[Project], trash: bool = False) -> list[SessionSummary]:
-        """Summaries of every session in `projects`, newest first."""
-        return self.select_summaries(projects, trash)
-
-    def select_summaries(
-        self,
-        projects: list[Project],
-        trash: bool = False,
-        *,
-        tag: str | None = None,
-        state: str | None = None,
-        limit: int | None = None,
-    ) -> list[SessionSummary]:
-        """Summaries newest first (ties by id), filtered, at most `limit`:
-        from the index, or by reading every file when it cannot answer."""
-
-        def from_index(index: Index) -> list[SessionSummary]:
-            from chit.index_search import summaries
-
-            if not index.refresh([(p.slug, trash) for p in projects]):
-                return []
-            return summaries(index, {p.slug: p for p in projects}, trash, tag=tag, state=state, limit=limit)
-
-        found = self.indexed(from_index)
-        if found is None:
-            found = self.scan_summaries(projects, trash)
-            found = [s for s in found if (tag is None or tag in s.tags) and (state is None or s.state == state)]
-        return found if limit is None else found[:limit]
-
-    def scan_summaries(self, projects: list[Project], trash: bool = False) -> list[SessionSummary]:
-        """`summaries` by folding every file (no index)."""
-        result = [s.summary(p.name) for p in projects for s in self.sessions_in(p, trash)]
-        result.sort(key=lambda s: s.id)
-        result.sort(key=lambda s: s.updated_at, reverse=True)
-        return result
 
     # -- index ----------------------------------------------------------
     @property
