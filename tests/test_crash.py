@@ -293,7 +293,7 @@ def test_appends_are_fsynced_unless_durability_is_relaxed(home: Path, workdir: P
     synced.clear()
     relaxed.append(sid, "user", "in the page cache when append returns")
     assert synced == []
-    assert Chit(home, cwd=workdir, durable=True).store.durable is True  # the argument wins over the variable
+    assert parts_of(Chit(home, cwd=workdir, durable=True)).ctx.store.durable is True  # the argument wins over the variable
 
     monkeypatch.setattr(os, "fsync", real_fsync)
     costs = {}

@@ -11,12 +11,13 @@ import pytest
 from chit.api import Chit
 from chit.importers import claude_code
 from chit.model import Session
+from chit.service.facade import parts_of
 from conftest import tree_digest
 from importer_sources import Claude, append_jsonl
 
 
 def only(api: Chit) -> Session:
-    sessions = [s for p in api.projects.all() for s in api.sessions_in(p)]
+    sessions = [s for p in parts_of(api).ctx.projects.all() for s in parts_of(api).ctx.sessions_in(p)]
     assert len(sessions) == 1
     return sessions[0]
 
@@ -163,7 +164,7 @@ def test_grown_source_is_appended_not_rewritten(api: Chit, home: Path, tmp_path:
     chat, path = simple(tmp_path)
     api.import_from("claude-code", path)
     session = only(api)
-    file = api.store.session_path(api.locate(session.id).slug, session.id)
+    file = parts_of(api).ctx.store.session_path(parts_of(api).ctx.locate(session.id).slug, session.id)
     before, inode = file.read_bytes(), file.stat().st_ino
     chat.records = []
     chat.user("second prompt")
@@ -200,7 +201,7 @@ def test_a_session_changed_in_chit_is_left_alone(api: Chit, tmp_path: Path) -> N
     api.import_from("claude-code", path)
     session = only(api)
     api.append(session.id, "user", "my own follow-up")
-    file = api.store.session_path(api.locate(session.id).slug, session.id)
+    file = parts_of(api).ctx.store.session_path(parts_of(api).ctx.locate(session.id).slug, session.id)
     before = file.read_bytes()
     chat.user("more from Claude")
     chat.write(path)
@@ -216,7 +217,7 @@ def test_a_trashed_session_is_not_brought_back(api: Chit, tmp_path: Path) -> Non
     api.delete(only(api).id)
     report = api.import_from("claude-code", path)
     assert (report.imported, report.skipped_reasons) == (0, {"in trash": 1})
-    assert [s for p in api.projects.all() for s in api.sessions_in(p)] == []
+    assert [s for p in parts_of(api).ctx.projects.all() for s in parts_of(api).ctx.sessions_in(p)] == []
 
 
 def test_project_follows_the_working_directory_or_the_named_one(home: Path, tmp_path: Path) -> None:
@@ -230,11 +231,11 @@ def test_project_follows_the_working_directory_or_the_named_one(home: Path, tmp_
     no_cwd.write(tmp_path / "i.jsonl")
     api = Chit(home, cwd=tmp_path)
     api.import_from("claude-code", tmp_path)
-    names = sorted((p.name, p.key) for p in api.projects.all())
+    names = sorted((p.name, p.key) for p in parts_of(api).ctx.projects.all())
     assert names == [("claude-code", "name:claude-code"), ("repo", str(repo))]
     named = Chit(home / "other", cwd=tmp_path, project="inbox")
     named.import_from("claude-code", tmp_path)
-    assert [p.name for p in named.projects.all()] == ["inbox"]
+    assert [p.name for p in parts_of(named).ctx.projects.all()] == ["inbox"]
 
 
 def test_a_custom_title_names_the_session(api: Chit, tmp_path: Path) -> None:
