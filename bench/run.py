@@ -201,6 +201,7 @@ def bench_startup(table: Table, chit: list[str], repeat: int) -> None:
 
 def bench_scaling(table: Table, chit: list[str], small: Path, big: Path, n: int, repeat: int) -> None:
     from chit.api import Chit
+    from chit.service.facade import parts_of
 
     prefixes = {}
     for home in (small, big):
@@ -218,7 +219,7 @@ def bench_scaling(table: Table, chit: list[str], small: Path, big: Path, n: int,
     costs = []
     for _ in range(repeat):
         started = time.perf_counter()
-        api.index.refresh(dirs, full=True)
+        parts_of(api).ctx.index.refresh(dirs, full=True)
         costs.append(time.perf_counter() - started)
     table.add(
         f"index: a full check of {n:,} files (after a directory change; at least once a minute)",
@@ -240,13 +241,14 @@ def bench_vs_llm(table: Table, chit: list[str], home: Path, peer: tuple[list[str
 
 def bench_search(table: Table, chit: list[str], home: Path, manifest: dict[str, Any], repeat: int, slow_repeat: int) -> None:
     from chit.api import Chit
+    from chit.service.facade import parts_of
 
     api = Chit(home, cwd=CWD)
     for word in SEARCH_WORDS:  # correctness first: every planted needle, and only those
         found = {h.message_id for h in api.search(word, limit=None)}
         if len(found) != manifest["needles"][word]:
             raise SystemExit(f"search {word!r}: {len(found)} messages, the corpus planted {manifest['needles'][word]}")
-    api.index.close()
+    parts_of(api).ctx.index.close()
     work = {word: _in_process_search(home, word, repeat) for word in SEARCH_WORDS}
     table.add(
         "search work in-process, no start-up (refresh, query, confirm; fresh `Chit` each time)",
@@ -274,6 +276,7 @@ def _in_process_search(home: Path, word: str, repeat: int) -> float:
     """Median seconds of `search(word, limit=20)` as one command does it
     (a new Chit and index connection, warm files), without start-up."""
     from chit.api import Chit
+    from chit.service.facade import parts_of
 
     times = []
     for n in range(repeat + 1):
@@ -282,12 +285,13 @@ def _in_process_search(home: Path, word: str, repeat: int) -> float:
         api.search(word, limit=20)
         if n:  # the first one warms up
             times.append(time.perf_counter() - started)
-        api.index.close()
+        parts_of(api).ctx.index.close()
     return statistics.median(times)
 
 
 def bench_index(table: Table, chit: list[str], home: Path) -> None:
     from chit.api import Chit
+    from chit.service.facade import parts_of
 
     index = home / "index.sqlite"
     for suffix in ("", "-wal", "-shm"):
@@ -297,14 +301,14 @@ def bench_index(table: Table, chit: list[str], home: Path) -> None:
     size = sum(Path(f"{index}{s}").stat().st_size for s in ("", "-wal") if Path(f"{index}{s}").exists())
     table.add("index: full build (first `ls`, then first `search`)", ms(listing + text), f"listing part {ms(listing)}, text part {ms(text)}", f"{size / 1e6:.0f} MB on disk", "reported", None)
     api = Chit(home, cwd=CWD, project="proj00", durable=False)
-    dirs = [(p.slug, False) for p in api.projects.all()]
-    api.index.refresh(dirs, text=True)
+    dirs = [(p.slug, False) for p in parts_of(api).ctx.projects.all()]
+    parts_of(api).ctx.index.refresh(dirs, text=True)
     target = api.list(limit=1)[0].id
     costs = []
     for n in range(15):
         api.append(target, "assistant", f"index refresh probe {n}")
         started = time.perf_counter()
-        api.index.refresh(dirs, text=True)
+        parts_of(api).ctx.index.refresh(dirs, text=True)
         costs.append(time.perf_counter() - started)
         api.pop(target)  # the corpus keeps its planted counts
     cost = statistics.median(costs)

@@ -12,6 +12,7 @@ from chit import exporters
 from chit.api import Chit
 from chit.errors import Ambiguous, InvalidInput, NotFound
 from chit.model import Session
+from chit.service.facade import parts_of
 
 ID_A1 = "abcd1111-0000-4000-8000-000000000001"
 ID_A2 = "abcd2222-0000-4000-8000-000000000002"
@@ -152,7 +153,7 @@ def test_resolve_prefix_falls_back_to_other_projects(api: Chit) -> None:
     with pytest.raises(NotFound):
         api.resolve("abcd", project="third")
     with pytest.raises(NotFound):
-        Chit(api.layout.home, cwd=api.cwd, project="third").resolve("abcd")
+        Chit(api.layout.home, cwd=parts_of(api).ctx.cwd, project="third").resolve("abcd")
 
 
 @pytest.mark.parametrize("ref", ["ffff", "zzz", "abcd-zz", "00000000-0000-4000-8000-000000000000"])

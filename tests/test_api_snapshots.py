@@ -15,6 +15,7 @@ from conftest import tree_digest
 from chit import exporters
 from chit.api import Chit
 from chit.errors import Conflict, InvalidData
+from chit.service.facade import parts_of
 
 
 def rich_session(api: Chit) -> str:
@@ -213,22 +214,22 @@ def test_imports_killed_at_random_leave_all_or_nothing(api: Chit, other: Chit, h
     rng = random.Random(99)
     rounds = 150 if os.environ.get("CHIT_LONG") else 20
     started = time.perf_counter()
-    Chit(target, cwd=other.cwd).import_snapshot(doc)
+    Chit(target, cwd=parts_of(other).ctx.cwd).import_snapshot(doc)
     window = time.perf_counter() - started
     stats = {"killed": 0, "absent": 0, "whole": 0, "partial": 0}
     for round_no in range(rounds):
-        other.store.unlink(other.store.session_path(other.project().slug, sid))
+        parts_of(other).ctx.store.unlink(parts_of(other).ctx.store.session_path(other.project().slug, sid))
         pid = os.fork()
         if pid == 0:
             try:
-                Chit(target, cwd=other.cwd).import_snapshot(doc)
+                Chit(target, cwd=parts_of(other).ctx.cwd).import_snapshot(doc)
             finally:
                 os._exit(0)
         time.sleep(rng.uniform(0, window))
         os.kill(pid, signal.SIGKILL)
         _, status = os.waitpid(pid, 0)
         stats["killed"] += os.WIFSIGNALED(status)
-        if not other.store.exists(other.project().slug, sid):
+        if not parts_of(other).ctx.store.exists(other.project().slug, sid):
             stats["absent"] += 1
             other.import_snapshot(doc)
         elif other.get(sid).values == want:

@@ -33,6 +33,7 @@ import pytest
 
 from chit import exporters
 from chit.api import Chit
+from chit.service.facade import parts_of
 from conftest import Result, run_cli, tree_digest
 
 SIDE_ID = "22222222-2222-4222-8222-222222222222"
@@ -47,7 +48,7 @@ class Ctx:
 
     def path(self, name: str = "MAIN") -> Path:
         sid = self.ids[name]
-        return self.api.layout.session_file(self.api.locate(sid).slug, sid)
+        return self.api.layout.session_file(parts_of(self.api).ctx.locate(sid).slug, sid)
 
     def lines(self) -> list[bytes]:
         return self.path().read_bytes().split(b"\n")[:-1]
@@ -179,9 +180,9 @@ CORPUS: list[Case] = [
     Case("50 MB corrupt line", ("show", "{MAIN}"), 0, "corrupt line", lambda c: c.insert(2, b'{"type": "message", "content": "' + b"z" * 50_000_000)),
     Case("newer format version, read", ("show", "{MAIN}"), 0, "newer chit", Ctx.newer),
     Case("corrupt line, searched", ("search", "question", "--json"), 0, "", lambda c: c.insert(2, b"{not json")),
-    Case("unreadable project.json", ("ls",), 0, "", lambda c: (c.home / "projects" / c.api.locate(c.ids["MAIN"]).slug / "project.json").write_bytes(b"\x00garbage")),
+    Case("unreadable project.json", ("ls",), 0, "", lambda c: (c.home / "projects" / parts_of(c.api).ctx.locate(c.ids["MAIN"]).slug / "project.json").write_bytes(b"\x00garbage")),
     Case("garbage current.json: the latest session stands in", ("show",), 0, "",
-         lambda c: (c.home / "projects" / c.api.locate(c.ids["MAIN"]).slug / "current.json").write_bytes(b'{"id": "../../etc/passwd"}')),
+         lambda c: (c.home / "projects" / parts_of(c.api).ctx.locate(c.ids["MAIN"]).slug / "current.json").write_bytes(b'{"id": "../../etc/passwd"}')),
     # -- a newer format version is never written to ---------------------------
     *[Case(f"newer format version, {' '.join(a[:1] + a[2:])}", a, NEWER.code, NEWER.says, NEWER.damage) for a in WRITES_TO_A_NEWER_FILE],
     # -- symbolic links out of the store --------------------------------------
@@ -310,7 +311,7 @@ def test_a_newer_format_file_keeps_its_bytes_through_rm_restore_and_repair(ctx: 
     data = ctx.path().read_bytes()
     main = ctx.ids["MAIN"]
     assert cli_inproc("rm", main).code == 0
-    trashed = ctx.api.layout.trash_file(ctx.api.locate(main, trash=True).slug, main)
+    trashed = ctx.api.layout.trash_file(parts_of(ctx.api).ctx.locate(main, trash=True).slug, main)
     assert trashed.read_bytes() == data
     assert cli_inproc("restore", main[:8]).code == 0
     assert ctx.path().read_bytes() == data
@@ -353,7 +354,7 @@ def test_keys_that_look_like_paths_stay_text(ctx: Ctx, workdir: Path, tmp_path: 
 
 def test_a_symlinked_sessions_directory_is_not_followed(ctx: Ctx, workdir: Path, tmp_path: Path) -> None:
     """A project directory or sessions directory replaced by a link out of the store."""
-    slug = ctx.api.locate(ctx.ids["OTHER"]).slug
+    slug = parts_of(ctx.api).ctx.locate(ctx.ids["OTHER"]).slug
     sessions = ctx.home / "projects" / slug / "sessions"
     elsewhere = tmp_path / "elsewhere-sessions"
     shutil.move(sessions, elsewhere)
@@ -374,7 +375,7 @@ def test_a_symlinked_sessions_directory_is_not_followed(ctx: Ctx, workdir: Path,
 
 def test_a_linked_project_directory_is_not_followed(ctx: Ctx, workdir: Path, tmp_path: Path) -> None:
     """The working directory's whole project directory replaced by a link."""
-    project = ctx.home / "projects" / ctx.api.locate(ctx.ids["MAIN"]).slug
+    project = ctx.home / "projects" / parts_of(ctx.api).ctx.locate(ctx.ids["MAIN"]).slug
     elsewhere = tmp_path / "elsewhere-project"
     shutil.move(project, elsewhere)
     project.symlink_to(elsewhere)
@@ -461,7 +462,7 @@ def _shared_store(tmp: Path) -> tuple[Ctx, Path]:
     ctx = Ctx(api, home, tmp, {"MAIN": main, "EMPTY": empty})
     ctx.snapshot_file()
     api.list()  # the index exists, as it would
-    api.index.close()
+    parts_of(api).ctx.index.close()
     return ctx, workdir
 
 

@@ -17,6 +17,7 @@ import pytest
 
 from chit import __version__
 from chit.api import Chit
+from chit.service.facade import parts_of
 from conftest import tree_digest
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
@@ -440,7 +441,7 @@ def test_import_from_stdin_into_a_named_project(cli, api):
     api.empty_trash()
     r = ok(cli("-p", "inbox", "import", "-", stdin=snapshot))
     assert r.out.strip() == sid
-    assert api.locate(sid).name == "inbox"
+    assert parts_of(api).ctx.locate(sid).name == "inbox"
     assert api.get(sid).title == "piped in"
 
 
@@ -493,6 +494,19 @@ def test_state_set_running_idle_error_and_values(cli_inproc, api):
     idle = ok(cli_inproc("state", sid, "idle", "--unset", "n", "--json")).json()
     assert idle["state"] == "idle" and idle["values"] == {"who": "bot"}
     assert api.get(sid).run.state == "idle" and api.get(sid).values == {"who": "bot"}
+
+
+def test_state_and_values_are_set_in_one_write(cli_inproc, api):
+    sid = api.create(title="worker").id
+    api.set_value(sid, "gone", 1)
+    path = api.layout.session_file(api.project().slug, sid)
+    before = path.read_bytes().splitlines()
+    ok(cli_inproc("state", sid[:8], "running", "--set", "a=1", "--set", "b=2", "--unset", "gone"))
+    added = [orjson.loads(line) for line in path.read_bytes().splitlines()[len(before):]]
+    assert [r["type"] for r in added] == ["state", "set", "set", "unset"]
+    assert len({r["ts"] for r in added}) == 1  # one append under one lock, not four
+    session = api.get(sid)
+    assert session.run.since == session.updated_at and session.values == {"a": 1, "b": 2}
 
 
 def test_state_running_and_stuck_list_sessions_in_every_project(cli_inproc, api):
@@ -602,17 +616,17 @@ def test_json_before_or_after_the_command_is_the_same(cli_inproc, api):
 
 def test_project_option_before_or_after_the_command(cli_inproc, api):
     sid = ok(cli_inproc("-p", "named", "new", "in named")).out.strip()
-    assert api.locate(sid).name == "named"
+    assert parts_of(api).ctx.locate(sid).name == "named"
     assert [s["id"] for s in ok(cli_inproc("ls", "-p", "named", "--json")).json()] == [sid]
     assert [s["id"] for s in ok(cli_inproc("--project", "named", "ls", "--json")).json()] == [sid]
     assert ok(cli_inproc("ls", "--json")).json() == []  # the directory's project is another one
     second = ok(cli_inproc("new", "also named", "--project", "named")).out.strip()
-    assert api.locate(second).name == "named"
+    assert parts_of(api).ctx.locate(second).name == "named"
 
 
 def test_chit_project_env_names_the_project(cli, api):
     r = ok(cli("new", "via env", env={"CHIT_PROJECT": "envproj"}))
-    assert api.locate(r.out.strip()).name == "envproj"
+    assert parts_of(api).ctx.locate(r.out.strip()).name == "envproj"
     assert ok(cli("ls", "--json")).json() == []
 
 

@@ -28,6 +28,7 @@ import orjson
 
 from chit.api import Chit
 from chit.model import derive_title
+from chit.service.facade import parts_of
 from conftest import run_cli, tree_digest
 
 LONG = bool(os.environ.get("CHIT_LONG"))
@@ -169,10 +170,10 @@ def test_eight_writers_and_four_editors_on_one_session(api: Chit, home: Path, wo
     assert folded.title == (title if title is not None else derive_title(next((m.content for m in folded.messages if m.role == "user"), None)))
     assert folded.dropped == sum(1 for r in records if r["type"] == "message") - len(ids)
 
-    scope = api.projects.all()
-    assert api.list(all_projects=True) == api.scan_summaries(scope)
+    scope = parts_of(api).ctx.projects.all()
+    assert api.list(all_projects=True) == parts_of(api).queries.scan_summaries(scope)
     for query in ("w3-0", "start", "title", "xxxx"):
-        assert api.search(query, limit=None) == api.scan_search(scope, query.casefold())
+        assert api.search(query, limit=None) == parts_of(api).queries.scan_search(scope, query.casefold())
     for child in api.list():
         if child.id != sid:
             forked = api.get(child.id)
@@ -190,10 +191,11 @@ HOLDER = textwrap.dedent(
     """
     import sys, time
     from chit.api import Chit
+    from chit.service.facade import parts_of
     home, cwd, sid = sys.argv[1:]
     api = Chit(home, cwd=cwd)
-    project = api.locate(sid)
-    with api.store.locked(project.slug, sid, project.key):
+    project = parts_of(api).ctx.locate(sid)
+    with parts_of(api).ctx.store.locked(project.slug, sid, project.key):
         print("held", flush=True)
         time.sleep(120)
     """

@@ -36,6 +36,7 @@ from pathlib import Path
 import pytest
 
 from chit.api import Chit
+from chit.service.facade import parts_of
 from conftest import run_cli
 
 LONG = bool(os.environ.get("CHIT_LONG"))
@@ -225,10 +226,10 @@ def test_sigkill_during_trash_and_restore_loses_nothing(home: Path, workdir: Pat
         both += live.exists() and trashed.exists()
         assert live.exists() or trashed.exists(), f"round {round_no}: the session is gone"
         if trashed.exists() and not live.exists():
-            restore_cut += api.read_session(api.project_by_slug(slug), session_id, trash=True).deleted_at is None
+            restore_cut += parts_of(api).ctx.read_session(parts_of(api).ctx.project_by_slug(slug), session_id, trash=True).deleted_at is None
         # trashed a moment ago, whatever the kill cut short: never "older than 30 days"
         assert api.empty_trash(older_than=30 * 86400, dry_run=True) == [], f"round {round_no}: taken for old trash"
-        found = api.get(session_id) if live.exists() else api.read_session(api.project_by_slug(slug), session_id, trash=True)
+        found = api.get(session_id) if live.exists() else parts_of(api).ctx.read_session(parts_of(api).ctx.project_by_slug(slug), session_id, trash=True)
         assert {m.id for m in found.messages} >= set(acked), f"round {round_no}: an acknowledged message is lost"
         assert api.doctor(repair=True).ok and api.doctor().findings == []
         assert live.exists() != trashed.exists(), f"round {round_no}: in both places after repair"
@@ -266,7 +267,7 @@ def test_a_move_cut_short_by_a_crash_is_finished(api: Chit, moving: str, then: s
         api.restore(sid)
     assert api.doctor().findings == []
     assert live.exists() == (moving == "back from the trash") and trashed.exists() == (moving == "to the trash")
-    session = api.get(sid) if live.exists() else api.read_session(api.project_by_slug(slug), sid, trash=True)
+    session = api.get(sid) if live.exists() else parts_of(api).ctx.read_session(parts_of(api).ctx.project_by_slug(slug), sid, trash=True)
     assert [m.content for m in session.messages] == ["keep me"]
 
 def test_appends_are_fsynced_unless_durability_is_relaxed(home: Path, workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -292,7 +293,7 @@ def test_appends_are_fsynced_unless_durability_is_relaxed(home: Path, workdir: P
     synced.clear()
     relaxed.append(sid, "user", "in the page cache when append returns")
     assert synced == []
-    assert Chit(home, cwd=workdir, durable=True).store.durable is True  # the argument wins over the variable
+    assert parts_of(Chit(home, cwd=workdir, durable=True)).ctx.store.durable is True  # the argument wins over the variable
 
     monkeypatch.setattr(os, "fsync", real_fsync)
     costs = {}

@@ -41,6 +41,7 @@ from chit import exporters
 from chit.api import Chit
 from chit.errors import ChitError, InvalidData
 from chit.store.fold import fold
+from chit.service.facade import parts_of
 from chit.store.sessions import parse_log
 from test_importers_fuzz import json_values, paths_in, replaced, run_import
 
@@ -169,17 +170,17 @@ def test_damaged_session_files_are_read_every_way_without_a_crash(data: bytes) -
     scratch = Path(tempfile.mkdtemp(prefix="chit-fuzz-"))
     try:
         api = Chit(scratch / "store", cwd=scratch, project="fuzz", durable=False)
-        project = api.projects.ensure(api.project("fuzz", create=True))
+        project = parts_of(api).ctx.projects.ensure(parts_of(api).ctx.project("fuzz", create=True))
         path = api.layout.session_file(project.slug, SID)
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         path.write_bytes(data)
 
         session = api.get(SID)  # the fold never fails
         assert session.id == SID
-        scope = api.projects.all()
-        assert api.list(all_projects=True) == api.scan_summaries(scope)  # the index agrees with the file
+        scope = parts_of(api).ctx.projects.all()
+        assert api.list(all_projects=True) == parts_of(api).queries.scan_summaries(scope)  # the index agrees with the file
         for query in ("hello", "straße", "x", "ǆ", "i̇"):
-            assert api.search(query, limit=None) == api.scan_search(scope, query.casefold())
+            assert api.search(query, limit=None) == parts_of(api).queries.scan_search(scope, query.casefold())
         assert api.resolve(SID[:6]).id == SID
         for fmt in exporters.FORMATS:
             checked(api.export_bytes, SID, fmt)
@@ -199,7 +200,7 @@ def test_damaged_session_files_are_read_every_way_without_a_crash(data: bytes) -
             session.title, session.tags, session.values, session.run, session.key, session.parent)
         assert after.issues == () and after.dropped == 0
         assert api.doctor(repair=True).ok and api.doctor().findings == []
-        assert api.list(all_projects=True) == api.scan_summaries(scope)
+        assert api.list(all_projects=True) == parts_of(api).queries.scan_summaries(scope)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

@@ -12,6 +12,7 @@ import pytest
 from chit.api import Chit
 from chit.errors import InvalidData, NotFound
 from chit.model import Session
+from chit.service.facade import parts_of
 from conftest import tree_digest
 from importer_sources import chatgpt_conversation, write_export
 
@@ -29,7 +30,7 @@ TREE = [
 
 
 def sessions(api: Chit) -> dict[str, Session]:
-    return {s.key or "": s for p in api.projects.all() for s in api.sessions_in(p)}
+    return {s.key or "": s for p in parts_of(api).ctx.projects.all() for s in parts_of(api).ctx.sessions_in(p)}
 
 
 def test_only_the_thread_to_current_node_is_imported(api: Chit, tmp_path: Path) -> None:

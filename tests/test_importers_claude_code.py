@@ -11,12 +11,13 @@ import pytest
 from chit.api import Chit
 from chit.importers import claude_code
 from chit.model import Session
+from chit.service.facade import parts_of
 from conftest import tree_digest
 from importer_sources import Claude, append_jsonl
 
 
 def only(api: Chit) -> Session:
-    sessions = [s for p in api.projects.all() for s in api.sessions_in(p)]
+    sessions = [s for p in parts_of(api).ctx.projects.all() for s in parts_of(api).ctx.sessions_in(p)]
     assert len(sessions) == 1
     return sessions[0]
 
@@ -88,7 +89,7 @@ def test_a_sub_agent_is_a_child_session_linked_to_its_task_call(api: Chit, home:
     report = api.import_from("claude-code", root)
     assert (report.imported, report.skipped, report.errors) == (2, 1, 0)
     assert report.skipped_reasons == {"compaction transcript": 1}
-    sessions = {s.key: s for p in api.projects.all() for s in api.sessions_in(p)}
+    sessions = {s.key: s for p in parts_of(api).ctx.projects.all() for s in parts_of(api).ctx.sessions_in(p)}
     parent_key = f"claude-code:{chat.session_id}"
     child = sessions[f"{parent_key}/agent-a1"]
     assert contents(child) == ["find it", "the parser is in parse.py"]
@@ -114,7 +115,7 @@ def test_an_older_sub_agent_file_beside_the_sessions_is_a_child_too(api: Chit, t
     (folder / "agent-acompact-9f.jsonl").unlink()
     report = api.import_from("claude-code", root)
     assert (report.imported, report.skipped) == (2, 0)
-    child = next(s for p in api.projects.all() for s in api.sessions_in(p) if s.key == f"claude-code:{chat.session_id}/agent-a1")
+    child = next(s for p in parts_of(api).ctx.projects.all() for s in parts_of(api).ctx.sessions_in(p) if s.key == f"claude-code:{chat.session_id}/agent-a1")
     assert (child.title, child.metadata["import"]["tool_call_id"]) == ("Find the parser", "call-task")
 
 
@@ -125,7 +126,7 @@ def test_a_sub_agent_found_before_its_parent_finishes_is_linked_later(api: Chit,
     chat.records = records[:2]  # the Task call, no result yet
     chat.write(parent_file)
     api.import_from("claude-code", root)
-    child = next(s for p in api.projects.all() for s in api.sessions_in(p) if s.key and s.key.endswith("/agent-a1"))
+    child = next(s for p in parts_of(api).ctx.projects.all() for s in parts_of(api).ctx.sessions_in(p) if s.key and s.key.endswith("/agent-a1"))
     assert "tool_call_id" not in child.metadata["import"]
     chat.records = records
     chat.write(parent_file)
@@ -306,7 +307,7 @@ def test_grown_source_is_appended_not_rewritten(api: Chit, home: Path, tmp_path:
     chat, path = simple(tmp_path)
     api.import_from("claude-code", path)
     session = only(api)
-    file = api.store.session_path(api.locate(session.id).slug, session.id)
+    file = parts_of(api).ctx.store.session_path(parts_of(api).ctx.locate(session.id).slug, session.id)
     before, inode = file.read_bytes(), file.stat().st_ino
     chat.records = []
     chat.user("second prompt")
@@ -343,7 +344,7 @@ def test_a_session_changed_in_chit_is_left_alone(api: Chit, tmp_path: Path) -> N
     api.import_from("claude-code", path)
     session = only(api)
     api.append(session.id, "user", "my own follow-up")
-    file = api.store.session_path(api.locate(session.id).slug, session.id)
+    file = parts_of(api).ctx.store.session_path(parts_of(api).ctx.locate(session.id).slug, session.id)
     before = file.read_bytes()
     chat.user("more from Claude")
     chat.write(path)
@@ -359,7 +360,7 @@ def test_a_trashed_session_is_not_brought_back(api: Chit, tmp_path: Path) -> Non
     api.delete(only(api).id)
     report = api.import_from("claude-code", path)
     assert (report.imported, report.skipped_reasons) == (0, {"in trash": 1})
-    assert [s for p in api.projects.all() for s in api.sessions_in(p)] == []
+    assert [s for p in parts_of(api).ctx.projects.all() for s in parts_of(api).ctx.sessions_in(p)] == []
 
 
 def test_project_follows_the_working_directory_or_the_named_one(home: Path, tmp_path: Path) -> None:
@@ -373,11 +374,11 @@ def test_project_follows_the_working_directory_or_the_named_one(home: Path, tmp_
     no_cwd.write(tmp_path / "i.jsonl")
     api = Chit(home, cwd=tmp_path)
     api.import_from("claude-code", tmp_path)
-    names = sorted((p.name, p.key) for p in api.projects.all())
+    names = sorted((p.name, p.key) for p in parts_of(api).ctx.projects.all())
     assert names == [("claude-code", "name:claude-code"), ("repo", str(repo))]
     named = Chit(home / "other", cwd=tmp_path, project="inbox")
     named.import_from("claude-code", tmp_path)
-    assert [p.name for p in named.projects.all()] == ["inbox"]
+    assert [p.name for p in parts_of(named).ctx.projects.all()] == ["inbox"]
 
 
 def test_a_custom_title_names_the_session(api: Chit, tmp_path: Path) -> None:

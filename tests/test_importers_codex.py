@@ -10,7 +10,8 @@ import pytest
 
 from chit.api import Chit
 from chit.importers import codex
-from chit.model import Session, Tokens
+from chit.model import Session
+from chit.service.facade import parts_of
 from conftest import tree_digest
 from importer_sources import append_jsonl, codex_lines, codex_turn, write_jsonl
 
@@ -18,7 +19,7 @@ ROLLOUT = "2026/10/05/rollout-2026-10-05T09-00-00-019a0000-0000-7000-8000-000000
 
 
 def only(api: Chit) -> Session:
-    sessions = [s for p in api.projects.all() for s in api.sessions_in(p)]
+    sessions = [s for p in parts_of(api).ctx.projects.all() for s in parts_of(api).ctx.sessions_in(p)]
     assert len(sessions) == 1
     return sessions[0]
 
@@ -69,7 +70,7 @@ def test_an_older_rollout_without_wrappers_imports(api: Chit, tmp_path: Path) ->
     assert report.errors == 0 and session.key == "codex:0199aaaa-0000-7000-8000-00000000000a"
     assert [m.content for m in session.messages] == ["old style", "still works"]
     assert session.created_at == "2025-05-01T08:00:00.000000Z"
-    assert session.metadata["import"].get("cwd") is None and api.locate(session.id).name == "codex"
+    assert session.metadata["import"].get("cwd") is None and parts_of(api).ctx.locate(session.id).name == "codex"
 
 
 def test_bad_lines_are_counted_and_the_rest_imported(api: Chit, tmp_path: Path) -> None:

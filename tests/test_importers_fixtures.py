@@ -10,6 +10,7 @@ import pytest
 
 from chit.api import Chit
 from chit.model import Session
+from chit.service.facade import parts_of
 from importer_sources import fixture
 from conftest import tree_digest
 
@@ -30,7 +31,7 @@ PATHS = {"claude-code": ("claude-code",), "codex": ("codex",), "chatgpt": ("chat
 
 
 def imported(api: Chit) -> dict[str, Session]:
-    return {s.key: s for p in api.projects.all() for s in api.sessions_in(p) if s.key}
+    return {s.key: s for p in parts_of(api).ctx.projects.all() for s in parts_of(api).ctx.sessions_in(p) if s.key}
 
 
 def by_content(session: Session, text: str) -> list[int]:
@@ -77,7 +78,7 @@ def test_reimport_without_the_cache_compares_and_still_writes_nothing(api: Chit,
 def test_claude_code_short_transcript(api: Chit) -> None:
     api.import_from("claude-code", fixture("claude-code", "short.jsonl"))
     session = imported(api)["claude-code:55604662-cf2a-4331-851a-ec234028f8ca"]
-    project = api.locate(session.id)
+    project = parts_of(api).ctx.locate(session.id)
     assert (project.key, project.name) == ("/home/marco/projects/spotter", "spotter")
     assert session.metadata["import"] == {
         "source": "claude-code", "id": "55604662-cf2a-4331-851a-ec234028f8ca", "cwd": "/home/marco/projects/spotter",
@@ -135,7 +136,7 @@ def test_claude_code_parallel_tool_results_off_the_chain_are_kept(api: Chit) -> 
 def test_codex_rollout(api: Chit) -> None:
     api.import_from("codex", fixture("codex"))
     session = imported(api)["codex:019a1b2c-3d4e-7f00-8a00-0000000c0de5"]
-    assert api.locate(session.id).key == "/home/dev/projects/ledger"
+    assert parts_of(api).ctx.locate(session.id).key == "/home/dev/projects/ledger"
     facts = session.metadata["import"]
     assert (facts["cwd"], facts["git_branch"], facts["version"]) == ("/home/dev/projects/ledger", "main", "0.104.0")
     assert [m.role for m in session.messages] == ["system", "system", "user", "tool", "tool", "tool", "tool", "assistant", "user", "assistant"]
@@ -158,7 +159,7 @@ def test_chatgpt_export(api: Chit) -> None:
     api.import_from("chatgpt", fixture("chatgpt", "conversations.json"))
     sessions = imported(api)
     first = sessions["chatgpt:6f1c2a3b-0000-4000-8000-00000000c0a1"]
-    project = api.locate(first.id)
+    project = parts_of(api).ctx.locate(first.id)
     assert (project.name, project.key, project.path) == ("chatgpt", "name:chatgpt", None)
     assert (first.title, first.manual_title) == ("SQLite locked on CI", "SQLite locked on CI")
     assert first.created_at == "2024-11-12T08:26:40.000000Z"

@@ -12,6 +12,7 @@ from chit.api import Chit
 from chit.errors import InvalidData
 from chit.importers import llm_logs
 from chit.model import Session
+from chit.service.facade import parts_of
 from conftest import tree_digest
 from importer_sources import llm_legacy_log, llm_log
 
@@ -19,7 +20,7 @@ pytest.importorskip("llm")
 
 
 def sessions(api: Chit) -> list[Session]:
-    return sorted((s for p in api.projects.all() for s in api.sessions_in(p)), key=lambda s: s.created_at)
+    return sorted((s for p in parts_of(api).ctx.projects.all() for s in parts_of(api).ctx.sessions_in(p)), key=lambda s: s.created_at)
 
 
 def test_a_conversation_with_tools_logged_by_llm(api: Chit, tmp_path: Path) -> None:
@@ -28,7 +29,7 @@ def test_a_conversation_with_tools_logged_by_llm(api: Chit, tmp_path: Path) -> N
     report = api.import_from("llm", db)
     assert (report.imported, report.errors, report.messages) == (1, 0, 7)
     (session,) = sessions(api)
-    assert api.locate(session.id).name == "llm" and session.key.startswith("llm:")
+    assert parts_of(api).ctx.locate(session.id).name == "llm" and session.key.startswith("llm:")
     assert [(m.role, m.content) for m in session.messages] == [
         ("system", "be brief"),
         ("user", "hello"),

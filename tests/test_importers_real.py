@@ -19,6 +19,7 @@ from pathlib import Path
 
 import orjson
 
+from chit.service.facade import parts_of
 from chit.api import Chit
 from chit.model import Session, derive_title
 from conftest import tree_digest
@@ -84,7 +85,7 @@ def read_claude(path: Path) -> Expected:
 
 
 def imported(api: Chit) -> dict[str, Session]:
-    return {s.key: s for p in api.projects.all() for s in api.sessions_in(p) if s.key}
+    return {s.key: s for p in parts_of(api).ctx.projects.all() for s in parts_of(api).ctx.sessions_in(p) if s.key}
 
 
 def check(session: Session, expected: Expected) -> None:

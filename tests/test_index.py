@@ -23,6 +23,7 @@ from chit.store.fold import fold
 from chit.index.rows import ts_key
 from chit.index.search import second_at_or_below
 from chit.model import Project
+from chit.service.facade import parts_of
 from chit.store.sessions import parse_log
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,16 +33,16 @@ import corpus  # noqa: E402
 
 
 def everything(api: Chit) -> list[Project]:
-    return api.projects.all()
+    return parts_of(api).ctx.projects.all()
 
 
 def assert_agrees(api: Chit, *queries: str) -> None:
     """Listing and search from the index equal the file scan."""
     scope = everything(api)
-    assert api.list(all_projects=True) == api.scan_summaries(scope)
+    assert api.list(all_projects=True) == parts_of(api).queries.scan_summaries(scope)
     for query in queries:
-        assert api.search(query, limit=None) == api.scan_search(scope, query.casefold())
-        assert api.search(query, limit=3) == api.scan_search(scope, query.casefold(), limit=3)
+        assert api.search(query, limit=None) == parts_of(api).queries.scan_search(scope, query.casefold())
+        assert api.search(query, limit=3) == parts_of(api).queries.scan_search(scope, query.casefold(), limit=3)
 
 
 def index_row(api: Chit, session_id: str) -> tuple[int, int, int, int]:
@@ -57,7 +58,7 @@ def index_rows_of(api: Chit, session_id: str) -> int:
 
 
 def session_file(api: Chit, session_id: str) -> Path:
-    return api.layout.session_file(api.locate(session_id).slug, session_id)
+    return api.layout.session_file(parts_of(api).ctx.locate(session_id).slug, session_id)
 
 
 # -- every change --------------------------------------------------------
@@ -97,7 +98,7 @@ def test_every_change_is_followed(api: Chit) -> None:
     api.delete(b.id)
     assert_agrees(api, "harbour")
     assert api.trash(all_projects=True) == sorted(
-        api.scan_summaries([api.project_by_slug(s) for s in api.store.trash_slugs()], trash=True),
+        parts_of(api).queries.scan_summaries([parts_of(api).ctx.project_by_slug(s) for s in parts_of(api).ctx.store.trash_slugs()], trash=True),
         key=lambda s: s.deleted_at or "", reverse=True,
     )
     api.restore(b.id)
@@ -116,15 +117,15 @@ def test_every_change_is_followed(api: Chit) -> None:
 
 def test_keys_are_found_and_stay_unique(api: Chit, home: Path, workdir: Path) -> None:
     first = api.create(title="k", key="build-1")
-    assert api.find_key(api.project(), "build-1") == first.id
+    assert parts_of(api).queries.find_key(api.project(), "build-1") == first.id
     other = Chit(home, cwd=workdir)  # another process's view: its own connection
     second = other.create(title="k2", key="build-2")
     assert api.resolve("build-2").id == second.id
     with pytest.raises(Exception) as caught:
         api.create(title="dup", key="build-2")
     assert getattr(caught.value, "code", "") == "CONFLICT"
-    assert api.find_key(api.project(), "nope") is None
-    assert api.find_key(api.project(), "build-1") == api.scan_key(api.project(), "build-1")
+    assert parts_of(api).queries.find_key(api.project(), "nope") is None
+    assert parts_of(api).queries.find_key(api.project(), "build-1") == parts_of(api).queries.scan_key(api.project(), "build-1")
 
 
 OUTSIDE = textwrap.dedent(
@@ -200,7 +201,7 @@ def test_messages_sharing_a_second_keep_the_order_of_the_scan(api: Chit) -> None
     _write(late, "tick, before it all", "2026-03-01T09:59:59.999999Z")
     _write(late, "tick, odd", "sometime")
     scope = everything(api)
-    every = api.scan_search(scope, "tick")
+    every = parts_of(api).queries.scan_search(scope, "tick")
     assert len(every) == 11
     for limit in [None, *range(0, 13)]:
         assert api.search("tick", limit=limit) == every[:limit]
@@ -221,7 +222,7 @@ def test_a_fork_of_a_packed_stretch_of_time_agrees(api: Chit) -> None:
     api.list()
     api.fork(s.id, title="copy")
     api.rewind(s.id, 3)
-    every = api.scan_search(everything(api), "packed")
+    every = parts_of(api).queries.scan_search(everything(api), "packed")
     assert len(every) == 64
     for limit in (None, 1, 5, 25, 70):
         assert api.search("packed", limit=limit) == every[:limit]
@@ -236,7 +237,7 @@ def test_a_file_rewritten_between_its_rows_and_its_text_is_read_again(api: Chit)
     api.rewind(s.id, 0)
     assert api.list()[0].messages == 1  # rows written, their text not yet
     api.compact(s.id)  # rewritten without the corrupt line: the rows' offsets point elsewhere
-    with api.index.writing() as rows:
+    with parts_of(api).ctx.index.writing() as rows:
         while rows.drain():
             pass
     assert index_rows_of(api, s.id) == 1 and index_row(api, s.id)[0] == -1  # doubted: to be read again whole
@@ -269,36 +270,36 @@ def test_deleted_or_garbage_index_is_rebuilt(api: Chit) -> None:
     api.append(s.id, "user", "survives any index damage")
     assert_agrees(api, "damage")
     index = api.layout.index_file
-    api.index.close()
+    parts_of(api).ctx.index.close()
     for suffix in ("", "-wal", "-shm"):
         Path(f"{index}{suffix}").unlink(missing_ok=True)
     assert_agrees(api, "damage")
     assert index.exists()
 
-    api.index.close()
+    parts_of(api).ctx.index.close()
     index.write_bytes(os.urandom(8192))
     Path(f"{index}-wal").unlink(missing_ok=True)
-    fresh = Chit(api.layout.home, cwd=api.cwd)
+    fresh = Chit(api.layout.home, cwd=parts_of(api).ctx.cwd)
     assert_agrees(fresh, "damage")
     with sqlite3.connect(index) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
-    fresh.index.close()
+    parts_of(fresh).ctx.index.close()
     with sqlite3.connect(index) as conn:  # a valid database, but not ours
         conn.execute("PRAGMA user_version = 99")
-    assert_agrees(Chit(api.layout.home, cwd=api.cwd), "damage")
+    assert_agrees(Chit(api.layout.home, cwd=parts_of(api).ctx.cwd), "damage")
 
 
 def test_damaged_pages_are_rebuilt(api: Chit) -> None:
     for n in range(30):
         api.append(api.create(title=f"s{n}").id, "user", f"page filler {n} " * 50)
     assert_agrees(api, "filler")
-    api.index.close()
+    parts_of(api).ctx.index.close()
     index = api.layout.index_file
     data = bytearray(index.read_bytes())
     data[4096 * 2 : 4096 * 6] = os.urandom(4096 * 4)  # keep the header, break pages
     index.write_bytes(bytes(data))
-    assert_agrees(Chit(api.layout.home, cwd=api.cwd), "filler", "page")
+    assert_agrees(Chit(api.layout.home, cwd=parts_of(api).ctx.cwd), "filler", "page")
 
 
 def test_an_empty_store_gets_no_index(home: Path, workdir: Path) -> None:
@@ -332,11 +333,11 @@ def test_corpus_listing_and_keys_equal_the_scan(small_corpus: tuple[Chit, corpus
     api, manifest = small_corpus
     scope = everything(api)
     assert len(api.list(all_projects=True)) == manifest.sessions
-    assert api.list(all_projects=True) == api.scan_summaries(scope)
+    assert api.list(all_projects=True) == parts_of(api).queries.scan_summaries(scope)
     for project in scope:
-        assert api.list(project.name) == api.scan_summaries([project])
+        assert api.list(project.name) == parts_of(api).queries.scan_summaries([project])
         for tag in corpus.TAGS:
-            assert api.list(project.name, tag=tag, limit=5) == [s for s in api.scan_summaries([project]) if tag in s.tags][:5]
+            assert api.list(project.name, tag=tag, limit=5) == [s for s in parts_of(api).queries.scan_summaries([project]) if tag in s.tags][:5]
     assert api.list(all_projects=True, state="running") == []
 
 
@@ -344,14 +345,14 @@ def test_corpus_listing_and_keys_equal_the_scan(small_corpus: tuple[Chit, corpus
 def test_corpus_search_equals_the_scan(small_corpus: tuple[Chit, corpus.Manifest], query: str) -> None:
     api, manifest = small_corpus
     scope = everything(api)
-    every = api.scan_search(scope, query.casefold())
+    every = parts_of(api).queries.scan_search(scope, query.casefold())
     assert api.search(query, limit=None) == every
     for limit in (1, 20):
         assert api.search(query, limit=limit) == every[:limit]
-    assert api.search(query, role="assistant", limit=None) == api.scan_search(scope, query.casefold(), role="assistant")
-    assert api.search(query, tag="work", limit=7) == api.scan_search(scope, query.casefold(), tag="work", limit=7)
+    assert api.search(query, role="assistant", limit=None) == parts_of(api).queries.scan_search(scope, query.casefold(), role="assistant")
+    assert api.search(query, tag="work", limit=7) == parts_of(api).queries.scan_search(scope, query.casefold(), tag="work", limit=7)
     name = scope[0].name
-    assert api.search(query, name, limit=None) == api.scan_search(scope[:1], query.casefold())
+    assert api.search(query, name, limit=None) == parts_of(api).queries.scan_search(scope[:1], query.casefold())
     if query in corpus.NEEDLES:
         assert len({h.message_id for h in every}) == manifest.needles[query]
 
@@ -405,7 +406,7 @@ def test_incremental_fold_equals_fold(api: Chit, events: list[tuple[object, ...]
     expected = fold(log.header, log.events).summary(project.name)
     assert [x for x in api.list() if x.id == s.id] == [expected]
     hits = api.search("ss", limit=None)
-    assert hits == api.scan_search([project], "ss")
+    assert hits == parts_of(api).queries.scan_search([project], "ss")
 
 
 # -- concurrency -------------------------------------------------------------------
@@ -440,7 +441,7 @@ def test_listing_while_another_process_writes(api: Chit, home: Path, workdir: Pa
             seen[summary.id] = summary.messages
         assert [s.updated_at for s in listing] == sorted((s.updated_at for s in listing), reverse=True)
     assert proc.wait() == 0
-    assert api.list(limit=None) == api.scan_summaries([api.project()])
+    assert api.list(limit=None) == parts_of(api).queries.scan_summaries([api.project()])
     assert sum(s.messages for s in api.list(limit=None)) == 400
     assert len(api.search("from the writer", limit=None)) == 400
     assert listings >= 3

@@ -28,6 +28,7 @@ from pathlib import Path
 from chit.api import Chit
 from chit.index.search import Stale, search, summaries
 from chit.model import SearchHit, SessionSummary
+from chit.service.facade import parts_of
 
 LONG = bool(os.environ.get("CHIT_LONG"))
 ROUNDS = 2000 if LONG else 500
@@ -64,11 +65,11 @@ def child_loop(home: str, cwd: str, sids: list[str], seed: int) -> None:
 
 
 def killed_round(api: Chit, sids: list[str], seed: int, delay: float) -> None:
-    api.index.close()  # no SQLite connection crosses the fork
+    parts_of(api).ctx.index.close()  # no SQLite connection crosses the fork
     pid = os.fork()
     if pid == 0:  # the child: never returns into pytest
         try:
-            child_loop(str(api.layout.home), str(api.cwd), sids, seed)
+            child_loop(str(api.layout.home), str(parts_of(api).ctx.cwd), sids, seed)
         finally:
             os._exit(1)
     time.sleep(delay)
@@ -80,9 +81,9 @@ def killed_round(api: Chit, sids: list[str], seed: int, delay: float) -> None:
 def from_index(api: Chit) -> tuple[list[SessionSummary], dict[str, list[SearchHit]]] | str:
     """Listing and searches answered by the index alone (after a refresh);
     a string when a search found a row pointing at the wrong line."""
-    scope = api.projects.all()
+    scope = parts_of(api).ctx.projects.all()
     projects = {p.slug: p for p in scope}
-    index = api.index
+    index = parts_of(api).ctx.index
     index.refresh([(slug, False) for slug in projects], text=True)
     listed = summaries(index, projects, False)
     try:
@@ -92,8 +93,8 @@ def from_index(api: Chit) -> tuple[list[SessionSummary], dict[str, list[SearchHi
 
 
 def from_files(api: Chit) -> tuple[list[SessionSummary], dict[str, list[SearchHit]]]:
-    scope = api.projects.all()
-    return api.scan_summaries(scope), {word: api.scan_search(scope, word) for word in WORDS}
+    scope = parts_of(api).ctx.projects.all()
+    return parts_of(api).queries.scan_summaries(scope), {word: parts_of(api).queries.scan_search(scope, word) for word in WORDS}
 
 
 def test_killed_writers_and_readers_never_leave_the_index_unlike_the_files(api: Chit) -> None:
@@ -106,7 +107,7 @@ def test_killed_writers_and_readers_never_leave_the_index_unlike_the_files(api: 
         indexed, scanned = from_index(api), from_files(api)
         if indexed != scanned:
             differed.append(number)
-            api.index.close()
+            parts_of(api).ctx.index.close()
             for suffix in ("", "-wal", "-shm"):  # start the next round from a true index
                 Path(f"{api.layout.index_file}{suffix}").unlink(missing_ok=True)
     elapsed = time.monotonic() - started

@@ -19,8 +19,8 @@ import pytest
 from test_index import _message, _outside_append, assert_agrees, session_file
 
 from chit.api import Chit
-from chit.index import db as index_module
-from chit.store import journal as journal_module
+from chit.index.db import Index
+from chit.service.facade import parts_of
 
 
 def journal(api: Chit) -> Path:
@@ -33,7 +33,7 @@ def settle(api: Chit) -> None:
     directory = api.layout.sessions_dir(api.project().slug)
     past = time.time_ns() - 10_000_000_000
     os.utime(directory, ns=(past, past))
-    api.index.refresh([(api.project().slug, False)], full=True)
+    parts_of(api).ctx.index.refresh([(api.project().slug, False)], full=True)
 
 
 def no_full_checks(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -84,7 +84,7 @@ def test_changes_made_outside_chit_show_at_the_next_full_check(api: Chit, monkey
     settle(api)
     _outside_append(session_file(api, s.id), _message("outside words", "2099-01-01T00:00:00.000000Z"))
     assert api.list()[0].messages == 1  # no journal line: not seen yet (documented)
-    api.index.refresh([(api.project().slug, False)], full=True)
+    parts_of(api).ctx.index.refresh([(api.project().slug, False)], full=True)
     assert api.list()[0].messages == 2
     assert_agrees(api, "outside")
     _outside_append(session_file(api, s.id), _message("later words", "2099-01-02T00:00:00.000000Z"))
@@ -226,7 +226,7 @@ def test_an_index_of_a_previous_version_is_migrated_in_place(api: Chit, version:
     s = api.create(title="kept")
     api.append(s.id, "user", "indexed before the upgrade")
     assert len(api.search("upgrade")) == 1
-    api.index.close()
+    parts_of(api).ctx.index.close()
     with sqlite3.connect(api.layout.index_file) as conn:
         conn.execute("ALTER TABLE sessions DROP COLUMN witness")  # the version 3 layout
         if version == 2:  # and of `dirs`, version 2
@@ -234,7 +234,7 @@ def test_an_index_of_a_previous_version_is_migrated_in_place(api: Chit, version:
                 conn.execute(f"ALTER TABLE dirs DROP COLUMN {column}")
         conn.execute(f"PRAGMA user_version = {version}")
         conn.execute("INSERT INTO meta VALUES ('probe', 42)")  # gone if the index were rebuilt instead
-    fresh = Chit(api.layout.home, cwd=api.cwd)
+    fresh = Chit(api.layout.home, cwd=parts_of(api).ctx.cwd)
     assert [h.id for h in fresh.search("upgrade")] == [s.id]
     fresh.append(s.id, "user", "after the upgrade")  # a row without a witness is read whole
     assert_agrees(fresh, "upgrade")

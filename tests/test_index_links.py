@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from chit.api import Chit
+from chit.service.facade import parts_of
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 
@@ -51,10 +52,10 @@ def _killed_before_unlink(work: Callable[[], Any]) -> None:
 
 
 def _check(api: Chit) -> None:
-    scope = api.projects.all()
+    scope = parts_of(api).ctx.projects.all()
     by_id = lambda s: (s.id, s.project_name)  # noqa: E731  (one id twice: a move cut short)
-    assert sorted(api.list(all_projects=True), key=by_id) == sorted(api.scan_summaries(scope), key=by_id)
-    assert sorted(api.summaries(scope, trash=True), key=by_id) == sorted(api.scan_summaries(scope, trash=True), key=by_id)
+    assert sorted(api.list(all_projects=True), key=by_id) == sorted(parts_of(api).queries.scan_summaries(scope), key=by_id)
+    assert sorted(parts_of(api).queries.summaries(scope, trash=True), key=by_id) == sorted(parts_of(api).queries.scan_summaries(scope, trash=True), key=by_id)
 
 
 def _session(api: Chit) -> str:

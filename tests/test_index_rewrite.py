@@ -17,6 +17,7 @@ from test_index import assert_agrees, session_file
 
 from chit.store import codec
 from chit.api import Chit
+from chit.service.facade import parts_of
 from chit.service.lifecycle import compacted_records
 
 
@@ -112,10 +113,10 @@ def test_a_row_a_search_finds_stale_is_read_again(api: Chit) -> None:
     assert api.search("nothing like it") == []  # rows and text indexed
     swap_question_lines(session_file(api, sid))
     assert sorted(h.snippet for h in api.search("question")) == ["question 0", "question 1", "question 2"]
-    projects = {p.slug: p for p in api.projects.all()}
-    api.index.refresh([(slug, False) for slug in projects], text=True)
-    hits = search(api.index, projects, "question", limit=None)  # the index alone, no retry: Stale if still wrong
-    assert hits == api.scan_search(api.projects.all(), "question")
+    projects = {p.slug: p for p in parts_of(api).ctx.projects.all()}
+    parts_of(api).ctx.index.refresh([(slug, False) for slug in projects], text=True)
+    hits = search(parts_of(api).ctx.index, projects, "question", limit=None)  # the index alone, no retry: Stale if still wrong
+    assert hits == parts_of(api).queries.scan_search(parts_of(api).ctx.projects.all(), "question")
 
 
 # -- the doctor compares the index with the files ------------------------------
@@ -129,7 +130,7 @@ def test_doctor_compares_the_index_with_the_files_and_repairs_it(api: Chit, cli)
     assert len(api.list()) == 4 and len(api.trash()) == 1 and len(api.search("answer 1")) == 4
     clean = cli("doctor", "--json")
     assert clean.code == 0 and clean.json() == {"sessions_checked": 5, "index_checked": 5, "ok": True, "findings": []}
-    api.index.close()
+    parts_of(api).ctx.index.close()
     with closing(sqlite3.connect(api.layout.index_file)) as conn, conn:  # what a faulty refresh could leave, behind unchanged stats
         conn.execute("UPDATE sessions SET turns = 7, messages = 9 WHERE id = ?", (counted,))
         conn.execute("DELETE FROM messages WHERE sid = (SELECT sid FROM sessions WHERE id = ?)", (unlisted,))

@@ -14,6 +14,7 @@ import pytest
 
 from chit.api import Chit
 from chit.errors import ChitError, Conflict, InvalidInput, NotFound
+from chit.service.facade import parts_of
 
 from conftest import run_cli
 
@@ -57,7 +58,7 @@ def test_move_relinks_every_session_with_its_id(home: Path, tmp_path: Path) -> N
     old.delete(gone)
     old.set_current(ids[0])
     before = _digests(old, ids)
-    headers = {i: old.store.read_header(old.project().slug, i) for i in ids}
+    headers = {i: parts_of(old).ctx.store.read_header(old.project().slug, i) for i in ids}
     os.rename(tmp_path / "repo", tmp_path / "moved")
 
     new = Chit(home, cwd=tmp_path / "moved")
@@ -68,10 +69,10 @@ def test_move_relinks_every_session_with_its_id(home: Path, tmp_path: Path) -> N
     assert set(report.target.aliases) == {str(tmp_path / "repo"), "repo"}
     assert sorted(s.id for s in new.list()) == sorted(ids)  # ...now it is, same ids
     assert _digests(new, ids) == before
-    assert {i: new.store.read_header(new.project().slug, i) for i in ids} == headers  # headers untouched
+    assert {i: parts_of(new).ctx.store.read_header(new.project().slug, i) for i in ids} == headers  # headers untouched
     assert new.current() is not None and new.current().id == ids[0]  # type: ignore[union-attr]
     assert [s.id for s in new.trash()] == [gone] and new.restore(gone[:8]).id == gone
-    assert [p.name for p in new.projects.all()] == ["moved"]
+    assert [p.name for p in parts_of(new).ctx.projects.all()] == ["moved"]
     assert sorted(os.listdir(home / "projects")) == [new.project().slug]
     assert not (home / "trash" / report.source.slug).exists()
     assert new.resolve(ids[1][:6]).id == ids[1]
@@ -94,8 +95,8 @@ def test_move_merges_into_an_existing_project(home: Path, tmp_path: Path) -> Non
     assert sorted(s.id for s in b.list()) == sorted(a_ids + b_ids)
     assert _digests(b, a_ids + b_ids) == before
     assert b.current() == current_b  # the target keeps its own current session
-    assert [p.name for p in b.projects.all()] == ["b"]
-    assert b.projects.all()[0].aliases == (str(tmp_path / "a"), "a")
+    assert [p.name for p in parts_of(b).ctx.projects.all()] == ["b"]
+    assert parts_of(b).ctx.projects.all()[0].aliases == (str(tmp_path / "a"), "a")
     with pytest.raises(NotFound):
         a.find_project("a-does-not-exist")
 
@@ -115,7 +116,7 @@ def test_move_refuses_clashes_and_nonsense_without_moving_anything(home: Path, t
     a, b = Chit(home, cwd=tmp_path / "a"), Chit(home, cwd=tmp_path / "b")
     sid = _fill(a, "same")
     _fill(b, "other")
-    shutil.copy(a.store.session_path(a.project().slug, sid), b.store.session_path(b.project().slug, sid))  # one id, two projects
+    shutil.copy(parts_of(a).ctx.store.session_path(a.project().slug, sid), parts_of(b).ctx.store.session_path(b.project().slug, sid))  # one id, two projects
     from conftest import tree_digest
 
     before = tree_digest(home)
@@ -139,8 +140,8 @@ def test_an_interrupted_move_finishes_when_run_again(home: Path, tmp_path: Path)
     ids = [_fill(a, "x"), _fill(a, "y")]
     b_slug = Chit(home, cwd=tmp_path / "b").project().slug
     # the state a crash after the first file leaves: target record written, one file moved
-    a.projects.write(a._merged_record(a.project(), Chit(home, cwd=tmp_path / "b").project()))
-    a.store.move(a.store.session_path(a.project().slug, ids[0]), a.store.session_path(b_slug, ids[0]))
+    parts_of(a).ctx.projects.write(parts_of(a).moves._merged_record(a.project(), Chit(home, cwd=tmp_path / "b").project()))
+    parts_of(a).ctx.store.move(parts_of(a).ctx.store.session_path(a.project().slug, ids[0]), parts_of(a).ctx.store.session_path(b_slug, ids[0]))
     assert len(a.list()) == 1
     report = a.move_project(str(tmp_path / "a"), str(tmp_path / "b"))
     assert report.sessions == 1 and report.merged
@@ -252,7 +253,7 @@ def _assert_moved_whole(home: Path, new_dir: Path, ids: set[str]) -> None:
     chit = Chit(home, cwd=new_dir)
     found = {s.id for s in chit.list()} | {s.id for s in chit.trash()}
     assert found == ids, f"{len(ids - found)} session(s) not in the new project"
-    assert [p.path for p in chit.projects.all()] == [str(new_dir)], "the sessions are split between two projects"
+    assert [p.path for p in parts_of(chit).ctx.projects.all()] == [str(new_dir)], "the sessions are split between two projects"
     assert sorted(os.listdir(home / "projects")) == [chit.project().slug]
     assert sorted(os.listdir(home / "trash")) in ([], [chit.project().slug])
     # a kill inside an atomic write of project.json leaves its temp file,
@@ -269,11 +270,11 @@ def test_a_move_cut_short_anywhere_is_finished_by_the_same_command(home: Path, t
     unlink). `chit projects mv OLD NEW` run again must finish the move."""
     old_dir, new_dir, ids = _relink_setup(home, tmp_path, 4, 1)
     chit = Chit(home, cwd=old_dir)
-    source, target = chit.project(), chit._move_target(new_dir)
-    chit.projects.write(chit._merged_record(source, target))
-    live = sorted(chit.store.session_ids(source.slug))
-    chit.store.move(chit.store.session_path(source.slug, live[0]), chit.store.session_path(target.slug, live[0]))
-    os.link(chit.store.session_path(source.slug, live[1]), chit.store.session_path(target.slug, live[1]))
+    source, target = chit.project(), parts_of(chit).moves._move_target(new_dir)
+    parts_of(chit).ctx.projects.write(parts_of(chit).moves._merged_record(source, target))
+    live = sorted(parts_of(chit).ctx.store.session_ids(source.slug))
+    parts_of(chit).ctx.store.move(parts_of(chit).ctx.store.session_path(source.slug, live[0]), parts_of(chit).ctx.store.session_path(target.slug, live[0]))
+    os.link(parts_of(chit).ctx.store.session_path(source.slug, live[1]), parts_of(chit).ctx.store.session_path(target.slug, live[1]))
     old = str(old_dir) if spec == "path" else "repo"
     again = run_cli(["projects", "mv", old, str(new_dir)], cwd=tmp_path)
     assert again.code == 0, again.err

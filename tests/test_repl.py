@@ -148,6 +148,17 @@ def test_retry_replaces_the_last_reply(api: Chit, tmp_path: Path, server: FakeSe
     assert session.dropped == 1
 
 
+def test_retry_that_cannot_ask_again_writes_nothing(api: Chit, tmp_path: Path) -> None:
+    session = api.create(messages=[{"role": "user", "content": "ping"}, {"role": "assistant", "content": "one"}])
+    api.append(session.id, "assistant", "two")
+    path = api.layout.session_file(api.project().slug, session.id)
+    before = path.read_bytes()
+    repl = make(api, tmp_path, session_id=session.id)
+    loop.handle(repl, "/retry")
+    assert output(repl).strip() == "error: nothing to retry: the session does not end with your message"
+    assert path.read_bytes() == before  # the last reply is still shown: no pop was written
+
+
 def test_export_and_model_and_delete(api: Chit, tmp_path: Path) -> None:
     repl = make(api, tmp_path)
     loop.handle(repl, "export me")

@@ -19,6 +19,7 @@ from chit.api import Chit
 from chit.config import Config, ModelSpec
 from chit.repl import loop, prompt
 from chit.repl.state import Repl
+from chit.service.facade import parts_of
 
 
 @pytest.fixture(autouse=True)
@@ -122,7 +123,7 @@ def test_a_session_of_another_project_brings_its_project(api: Chit, tmp_path: Pa
     assert "no sessions yet" not in listing and "over there" in listing and "second over there" in listing
     loop.handle(repl, "/new")
     loop.handle(repl, "a new one")
-    assert api.locate(repl.session_id).name == "other-project"  # type: ignore[arg-type]
+    assert parts_of(api).ctx.locate(repl.session_id).name == "other-project"  # type: ignore[arg-type]
     loop.handle(repl, f"/load {first.id[:8]}")
     assert "other-project" in repl.status
 

@@ -276,7 +276,7 @@ CRASHER = textwrap.dedent(
     def broken(self, *args, **kwargs):
         api_key = sys.argv[1]  # a local that must not be printed
         raise RuntimeError("unforeseen")
-    queries.QueryOps.list = broken
+    queries.Queries.list = broken
     from chit.cli.main import run
     sys.exit(run(["ls"]))
     """

@@ -35,6 +35,7 @@ import pytest
 from chit.api import Chit
 from chit.errors import InvalidInput
 from chit.store.files import TEMP_GRACE
+from chit.service.facade import parts_of
 
 LONG = bool(os.environ.get("CHIT_LONG"))
 ROUNDS = 600 if LONG else 60
@@ -176,14 +177,14 @@ def _same(found: list[Any], scanned: list[Any], what: str) -> None:
 
 
 def _check_index(api: Chit) -> None:
-    scope = api.projects.all()
-    _same(api.list(all_projects=True), api.scan_summaries(scope), "ls")
+    scope = parts_of(api).ctx.projects.all()
+    _same(api.list(all_projects=True), parts_of(api).queries.scan_summaries(scope), "ls")
     by_id = lambda s: s.id  # noqa: E731
     # a trashed file without a trash event (a restore cut short) is dated by its ctime on both sides
-    scanned_trash = [api._with_trash_age(s) for s in api.scan_summaries(scope, trash=True)]
+    scanned_trash = [parts_of(api).maintenance._with_trash_age(s) for s in parts_of(api).queries.scan_summaries(scope, trash=True)]
     _same(sorted(api.trash(all_projects=True), key=by_id), sorted(scanned_trash, key=by_id), "trash")
     for query in QUERIES:
-        assert api.search(query, limit=None) == api.scan_search(scope, query.casefold()), f"search {query!r}"
+        assert api.search(query, limit=None) == parts_of(api).queries.scan_search(scope, query.casefold()), f"search {query!r}"
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
@@ -224,9 +225,9 @@ def test_mixed_sigkills_over_every_write_lose_nothing_and_keep_the_index_true(ho
         files = _all_records(home)
         for path in home.rglob("*.jsonl"):
             trash = "trash" in path.relative_to(home).parts
-            api.read_session(api.locate(path.stem, trash=trash), path.stem, trash=trash)
+            parts_of(api).ctx.read_session(parts_of(api).ctx.locate(path.stem, trash=trash), path.stem, trash=trash)
         if not (base / "moving").exists():
-            holding = {p.slug for p in api.projects.all() if api.store.session_ids(p.slug) or api.store.session_ids(p.slug, trash=True)}
+            holding = {p.slug for p in parts_of(api).ctx.projects.all() if parts_of(api).ctx.store.session_ids(p.slug) or parts_of(api).ctx.store.session_ids(p.slug, trash=True)}
             assert len(holding) <= 1, f"round {round_no}: sessions split between projects {sorted(holding)}"
         present = set().union(*files.values()) if files else set()
         lost = acked - present - hidden

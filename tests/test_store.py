@@ -19,6 +19,7 @@ from chit.api import Chit
 from chit.errors import InvalidData, InvalidInput, Locked, NotFound, ReadOnly
 from chit.model import LogIssue
 from chit.store.paths import Layout
+from chit.service.facade import parts_of
 from chit.store.sessions import Store, parse_log
 
 
@@ -285,13 +286,14 @@ HOLDER = textwrap.dedent(
     """
     import sys, time
     from chit.api import Chit
+    from chit.service.facade import parts_of
     home, cwd, sid, what = sys.argv[1:]
     api = Chit(home, cwd=cwd)
-    project = api.locate(sid)
+    project = parts_of(api).ctx.locate(sid)
     if what == "session":
-        held = api.store.locked(project.slug, sid, project.key)
+        held = parts_of(api).ctx.store.locked(project.slug, sid, project.key)
     else:
-        held = api.store.project_lock(project.slug)
+        held = parts_of(api).ctx.store.project_lock(project.slug)
     with held:
         print("held", flush=True)
         time.sleep(120)

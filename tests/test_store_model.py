@@ -25,6 +25,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from chit.api import Chit
 from chit.model import derive_title
+from chit.service.facade import parts_of
 
 LONG = bool(os.environ.get("CHIT_LONG"))
 PROJECTS = ("alpha", "beta")
@@ -213,13 +214,13 @@ class StoreMachine(RuleBasedStateMachine):
         assert report.messages_dropped == self.model[sid].dropped
         self.model[sid].dropped = 0
         self.model[sid].changes = []
-        path = self.api.layout.session_file(self.api.locate(sid).slug, sid)
+        path = self.api.layout.session_file(parts_of(self.api).ctx.locate(sid).slug, sid)
         lines = [orjson.loads(line) for line in path.read_bytes().splitlines()]
         assert sum(r["type"] == "message" for r in lines) == len(self.model[sid].messages)
 
     @rule()
     def reopen(self) -> None:
-        self.api.index.close()
+        parts_of(self.api).ctx.index.close()
         self.api = self.open()
 
     # -- what must hold after every step ----------------------------------
@@ -227,13 +228,13 @@ class StoreMachine(RuleBasedStateMachine):
     def sessions_read_back_as_modelled(self) -> None:
         for sid, model in self.model.items():
             if model.trashed:
-                project = self.api.locate(sid, trash=True)
-                session = self.api.read_session(project, sid, trash=True)
+                project = parts_of(self.api).ctx.locate(sid, trash=True)
+                session = parts_of(self.api).ctx.read_session(project, sid, trash=True)
                 assert session.deleted_at is not None
             else:
                 session = self.api.get(sid)
                 assert session.deleted_at is None
-                assert self.api.project_by_slug(self.api.locate(sid).slug).name == model.project
+                assert parts_of(self.api).ctx.project_by_slug(parts_of(self.api).ctx.locate(sid).slug).name == model.project
             assert [(m.id, m.role, m.content) for m in session.messages] == model.messages
             turn, turns = -1, []
             for m in model.messages:
@@ -251,10 +252,10 @@ class StoreMachine(RuleBasedStateMachine):
 
     @invariant()
     def listings_hold_exactly_the_model(self) -> None:
-        scope = self.api.projects.all()
+        scope = parts_of(self.api).ctx.projects.all()
         listed = self.api.list(all_projects=True)
         assert sorted(s.id for s in listed) == sorted(self.live())
-        assert listed == self.api.scan_summaries(scope)
+        assert listed == parts_of(self.api).queries.scan_summaries(scope)
         for summary in listed:
             model = self.model[summary.id]
             assert (summary.title, list(summary.tags), summary.messages) == (model.title, model.tags, len(model.messages))

@@ -14,10 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chit.service.export_all import ExportOps
-from chit.service.history import HistoryOps
-from chit.service.imports import ImportOps
-from chit.service.projects_admin import ProjectAdminOps
+from chit.service.facade import Chit
 
 if TYPE_CHECKING:
     from chit.service.results import (
@@ -31,16 +28,6 @@ if TYPE_CHECKING:
         MoveReport,
         RelinkHint,
     )
-
-
-class Chit(ExportOps, ProjectAdminOps, ImportOps, HistoryOps):
-    """The session store and every operation on it.
-
-    Construct with `home=` to use another store than `$CHIT_HOME` (or the
-    platform data dir), `cwd=` to pick the project by directory, `project=`
-    to name a project (like `-p`), `durable=False` to skip fsync, and
-    `lock_timeout=` (seconds) for writers waiting on a busy session.
-    """
 
 
 __all__ = ["Chit", "CompactReport", "DoctorReport", "ExportedFile", "Finding", "ImportReport", "ImportResult", "ImportedSession", "MoveReport", "RelinkHint"]

@@ -44,8 +44,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Move sessions to the trash (`chit restore` brings them back)."""
         cli: Cli = ctx.obj.use(json, project)
-        targets = [cli.service.resolve(r) for r in refs]  # all resolve before any moves
-        removed = [cli.service.delete(t.id).summary(cli.service.locate(t.id, trash=True).name) for t in targets]
+        removed = cli.parts.maintenance.delete_all(refs)
         _summaries(cli, removed, "Trashed")
 
     @app.command("restore", rich_help_panel="Keep the store")
@@ -119,7 +118,7 @@ def register(app: typer.Typer) -> None:
             def listing() -> None:
                 from chit.render import human
 
-                human.sessions([s.summary(service.locate(s.id).name) for s in found], show_project=True, empty="none")
+                human.sessions([s.summary(cli.parts.ctx.locate(s.id).name) for s in found], show_project=True, empty="none")
 
             cli.results((s.header_dict() for s in found), listing)
             return
@@ -127,23 +126,13 @@ def register(app: typer.Typer) -> None:
             raise InvalidInput("--jsonl goes with --running or --stuck (a list)")
         from chit.cli.parse import pairs
         from chit.model import STATES
-        from chit.service.base import clean_line
 
         if new_state is None and ref in STATES:  # `chit state running`: STATE of the current session
             ref, new_state = None, ref
-        values = pairs(set_, "--set")  # validate every change before writing any
-        for key in [*values, *(unset or [])]:
-            clean_line(key, "key")
-        target = service.resolve(ref)
-        if new_state is not None:
-            service.set_state(target.id, new_state, turn_id=turn_id, error=error)
-        elif turn_id is not None or error is not None:
+        if new_state is None and (turn_id is not None or error is not None):
             raise InvalidInput("--turn-id and --error go with a STATE")
-        for key, value in values.items():
-            service.set_value(target.id, key, value)
-        for key in unset or []:
-            service.unset_value(target.id, key)
-        session = service.get(target.id)
+        values = pairs(set_, "--set")
+        session = cli.parts.sessions.change_run(ref, new_state, turn_id=turn_id, error=error, values=values, unset=unset or ())
         data = {"id": session.id, **session.run.as_dict(), "values": session.values}
 
         def human() -> None:

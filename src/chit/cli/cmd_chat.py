@@ -25,7 +25,7 @@ def open_repl(cli: Cli, ref: str | None, new: bool = False, model: str | None = 
     from chit.repl import loop
 
     service = cli.service
-    service.create_project = True
+    cli.parts.ctx.create_project = True
     session_id = None
     if new:
         service.end()
@@ -33,7 +33,7 @@ def open_repl(cli: Cli, ref: str | None, new: bool = False, model: str | None = 
         session_id = service.resolve(ref).id
     else:
         try:
-            session_id = service.locate_ref(None)[1]
+            session_id = cli.parts.queries.locate_ref(None)[1]
         except NotFound:
             session_id = None  # an empty project: the first message starts a session
     repl = loop.make_repl(service, config.load(), session_id, model)

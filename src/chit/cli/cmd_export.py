@@ -104,7 +104,7 @@ def _for_terminal(data: bytes, fmt: str) -> bytes:
 def _export_all(cli: Cli, fmt: str, directory: Path, force: bool) -> None:
     service = cli.service
     with _progress_bar("exporting") as progress:
-        files = service.export_all(directory, fmt, all_projects=service.project_name is None, force=force, progress=progress)
+        files = service.export_all(directory, fmt, all_projects=cli.parts.ctx.project_name is None, force=force, progress=progress)
     data = {"directory": str(directory), "format": fmt, "files": [f.as_dict() for f in files]}
 
     def human() -> None:

@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
         if ctx.invoked_subcommand is not None:
             return
         rows = cli.service.project_counts(include_empty=all_projects)
-        hidden = 0 if all_projects else len(cli.service.projects.all()) - len(rows)
+        hidden = 0 if all_projects else len(cli.parts.ctx.projects.all()) - len(rows)
 
         def human() -> None:
             from chit.render import human

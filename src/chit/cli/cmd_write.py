@@ -43,7 +43,7 @@ def refuse_lone_id(cli: Cli, command: str, value: str, what: str) -> None:
     if not looks_like_id(value):
         return
     try:
-        _, session_id = cli.service.locate_ref(value)
+        _, session_id = cli.parts.queries.locate_ref(value)
     except ChitError:
         return  # no session or several: the value is just text
     raise UsageError(
@@ -107,7 +107,7 @@ def register(app: typer.Typer) -> None:
             make_message(role, content, invocation_id=invocation, model=model, tokens=tokens, metadata=metadata)
             ref = service.ensure_keyed(key).id
         try:
-            _, session_id = service.locate_ref(ref)
+            _, session_id = cli.parts.queries.locate_ref(ref)
         except NotFound as exc:
             if ref in ROLES:
                 raise NotFound(f"{exc.message} (to set the role, use --role {ref})") from None
@@ -173,7 +173,7 @@ def register(app: typer.Typer) -> None:
 
         Run it again to undo the change before that one. It works until `chit compact`."""
         cli: Cli = ctx.obj.use(json, project)
-        session_id = cli.service.locate_ref(ref)[1]
+        session_id = cli.parts.queries.locate_ref(ref)[1]
         change = cli.service.undo(session_id)
         session = cli.service.resolve(session_id)
         data = {

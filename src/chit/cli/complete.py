@@ -31,13 +31,15 @@ def _clean(text: str) -> str:
 def _lines(kind: str, project: str | None, prefix: str) -> list[str]:
     from chit.api import Chit
     from chit.model import SHORT_ID_LEN
+    from chit.service.facade import parts_of
 
     chit = Chit(project=project)
+    ctx = parts_of(chit).ctx
     lowered = prefix.strip().lower().removeprefix("ctx_")
     if kind == "ref":
         if lowered:
             found = chit.find(lowered)
-            if not found and chit.project_name is None:
+            if not found and ctx.project_name is None:
                 found = chit.find(lowered, all_projects=True)
         else:
             found = chit.list(limit=REF_LIMIT)
@@ -50,7 +52,7 @@ def _lines(kind: str, project: str | None, prefix: str) -> list[str]:
         tags = {t for s in chit.list(all_projects=True) for t in s.tags}
         return sorted(tags)
     if kind == "project":
-        rows = chit.projects.all()
+        rows = ctx.projects.all()
         names = [p.name for p in rows]
         return [f"{p.name if names.count(p.name) == 1 else p.slug}\t{_clean(p.path or '')}" for p in rows]
     return []

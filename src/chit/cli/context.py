@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from chit.api import Chit
     from chit.config import Config
+    from chit.service.parts import Parts
 from chit.errors import ChitError
 from chit.model import Session
 from chit.render import json_out
@@ -52,6 +53,13 @@ class Cli:
             if self.hints:
                 _relink_note(self._service)
         return self._service
+
+    @property
+    def parts(self) -> Parts:
+        """The parts behind `service`, for what the public API does not offer."""
+        from chit.service.facade import parts_of
+
+        return parts_of(self.service)
 
     @property
     def config(self) -> Config:

@@ -44,9 +44,9 @@ def show(cli: Cli, *, ref: str | None, no_pager: bool) -> None:
 def print_session(cli: Cli, ref: str | None, pager: bool) -> None:
     session = cli.service.resolve(ref)
     cli.warn_damaged(session)
-    project_name = cli.service.locate(session.id).name
-    agents = cli.service.agents(session)
-    parent = cli.service.agent_parent(session)
+    project_name = cli.parts.ctx.locate(session.id).name
+    agents = cli.parts.queries.agents(session)
+    parent = cli.parts.queries.agent_parent(session)
 
     def human() -> None:
         from chit.render import human

@@ -3,7 +3,7 @@
 Invariants:
 - each function answers from rows that `Index.refresh` has just brought up
   to date, and gives exactly what reading every file would (the tests hold
-  it against `QueryOps`'s file scan on a corpus);
+  it against `Queries`'s file scan on a corpus);
 - search: the text index only proposes candidates; a message is a hit only
   after its line, read back from the session file, passes the same
   casefold substring rule, and its snippet comes from that text.

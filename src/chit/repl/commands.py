@@ -187,12 +187,7 @@ def undo(repl: Repl, args: str) -> None:
 @slash("retry")
 def retry(repl: Repl, args: str) -> None:
     """Ask again for the last reply."""
-    session = repl.service.get(_current(repl))
-    if session.messages and session.messages[-1].role == "assistant":
-        repl.service.pop(session.id)
-        session = repl.service.get(session.id)
-    if not session.messages or session.messages[-1].role != "user":
-        raise InvalidInput("nothing to retry: the session does not end with your message")
+    session = repl.parts.history.reopen_turn(_current(repl))
     chat.complete(repl, session.messages[-1].invocation_id)
 
 
@@ -225,7 +220,7 @@ def show(repl: Repl, args: str) -> None:
     from chit.render import human
 
     session = repl.service.get(_current(repl))
-    human.transcript(session, repl.service.locate(session.id).name, pager=False, console=repl.console)
+    human.transcript(session, repl.parts.ctx.locate(session.id).name, pager=False, console=repl.console)
 
 
 @slash("export", "FORMAT [PATH] [--force]", completes="format", options=_EXPORT_OPTIONS)

@@ -19,6 +19,8 @@ from chit.api import Chit
 from chit.config import Config, ModelSpec
 from chit.model import Session
 from chit.repl.models import Endpoint
+from chit.service.facade import parts_of
+from chit.service.parts import Parts
 from chit.visible import visible
 
 
@@ -38,6 +40,11 @@ class Repl:
     errors: Console | None = None  # where errors go when scripted (stderr); None: the console
     model_failed: bool = False  # a turn got no whole reply (a scripted chat then exits 7)
 
+    @property
+    def parts(self) -> Parts:
+        """The parts behind `service`, for what the public API does not offer."""
+        return parts_of(self.service)
+
     def session(self) -> Session | None:
         return self.service.get(self.session_id) if self.session_id else None
 
@@ -56,9 +63,10 @@ class Repl:
 
     def follow_project(self, session_id: str) -> None:
         """Work in the project holding `session_id` from now on."""
-        holder = self.service.locate(session_id)
-        if holder.slug != self.service.project().slug and self.service.projects.get(holder.slug) is not None:
-            self.service.project_name = holder.slug  # a slug names exactly one project
+        ctx = self.parts.ctx
+        holder = ctx.locate(session_id)
+        if holder.slug != ctx.project().slug and ctx.projects.get(holder.slug) is not None:
+            ctx.project_name = holder.slug  # a slug names exactly one project
 
     def say(self, text: str) -> None:
         from rich.text import Text

@@ -1,8 +1,12 @@
-"""Shared plumbing of the service: where things are, and reading sessions.
+"""The context every part of the service shares (the store, the projects,
+the index, the scope) and the checks of what users give.
 
 Invariants: the service never prints and never exits; it returns model
-objects or raises `ChitError`s. Every input from a user is validated here
-before anything touches the disk.
+objects or raises `ChitError`s. Every input from a user is validated
+before anything touches the disk. A `Context` holds no open file, lock or
+cache between calls, except the index connection (a disposable cache); the
+scope (`project_name`, `create_project`) may be changed by its owner (the
+REPL follows the session it shows), and every part sees the change.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from chit.errors import InvalidInput, NotFound, StorageError
 from chit.store.fold import fold
-from chit.model import ROLES, Project, Session, SessionSummary, agent_of, is_agent_key
+from chit.model import ROLES, Project, Session
 from chit.store.paths import PROJECT_ENV, Layout, default_home
 from chit.store.projects import Projects
 from chit.store.sessions import UUID_RE, Store
@@ -93,8 +97,9 @@ def _working_directory() -> Path:
         raise StorageError("the working directory no longer exists; cd somewhere or pass -p NAME") from None
 
 
-class ServiceBase:
-    """State every operation needs: the store, the projects, the scope."""
+class Context:
+    """State every part of the service needs: the store, the projects, the
+    index and the scope (which project a call without `project=` means)."""
 
     def __init__(
         self,
@@ -154,10 +159,6 @@ class ServiceBase:
         log = self.store.read(project.slug, session_id, project.key, trash)
         return fold(log.header, log.events, log.issues, log.read_only)
 
-    def get(self, session_id: str) -> Session:
-        """A session by its full id, wherever it is stored."""
-        return self.read_session(self.locate(session_id), session_id)
-
     def sessions_in(self, project: Project, trash: bool = False) -> list[Session]:
         found = []
         for session_id in self.store.session_ids(project.slug, trash):
@@ -166,46 +167,6 @@ class ServiceBase:
             except NotFound:
                 continue  # deleted between listing and reading
         return found
-
-    def summaries(self, projects: list[Project], trash: bool = False) -> list[SessionSummary]:
-        """Summaries of every session in `projects`, newest first."""
-        return self.select_summaries(projects, trash)
-
-    def select_summaries(
-        self,
-        projects: list[Project],
-        trash: bool = False,
-        *,
-        tag: str | None = None,
-        state: str | None = None,
-        limit: int | None = None,
-        agents: bool = True,
-    ) -> list[SessionSummary]:
-        """Summaries newest first (ties by id), filtered, at most `limit`:
-        from the index, or by reading every file when it cannot answer.
-        Without `agents`, sub-agents' sessions are left out (each summary
-        counts its own in `agents` either way)."""
-
-        def from_index(index: Index) -> list[SessionSummary]:
-            from chit.index.search import summaries
-
-            if not index.refresh([(p.slug, trash) for p in projects]):
-                return []
-            return summaries(index, {p.slug: p for p in projects}, trash, tag=tag, state=state, limit=limit, agents=agents)
-
-        found = self.indexed(from_index)
-        if found is None:
-            found = _count_agents(self.scan_summaries(projects, trash))
-            found = [s for s in found if (tag is None or tag in s.tags) and (state is None or s.state == state)]
-            found = [s for s in found if agents or not is_agent_key(s.key)]
-        return found if limit is None else found[:limit]
-
-    def scan_summaries(self, projects: list[Project], trash: bool = False) -> list[SessionSummary]:
-        """`summaries` by folding every file (no index)."""
-        result = [s.summary(p.name) for p in projects for s in self.sessions_in(p, trash)]
-        result.sort(key=lambda s: s.id)
-        result.sort(key=lambda s: s.updated_at, reverse=True)
-        return result
 
     # -- index ----------------------------------------------------------
     @property
@@ -261,14 +222,3 @@ def _busy_or_refused(exc: Exception) -> bool:
     """An error of the environment, not of chit's SQL (which is re-raised)."""
     name = str(getattr(exc, "sqlite_errorname", ""))
     return name != "SQLITE_ERROR" and not name.startswith(("SQLITE_MISUSE", "SQLITE_RANGE", "SQLITE_CONSTRAINT"))
-
-
-def _count_agents(found: list[SessionSummary]) -> list[SessionSummary]:
-    """`found` with each summary's count of sub-agent sessions among them."""
-    keyed = [s for s in found if is_agent_key(s.key)]
-    if not keyed:
-        return found
-    return [
-        replace(s, agents=sum(1 for c in keyed if c.project == s.project and agent_of(c.key, s.key))) if s.key else s
-        for s in found
-    ]

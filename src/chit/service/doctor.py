@@ -23,15 +23,16 @@ from __future__ import annotations
 import os
 import stat
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chit.store.files import FILE_MODE, TEMP_GRACE, kind_of, temp_writer_gone
 from chit.store.fold import fold
-from chit.model import Project, now
+from chit.model import Project, Session, now
+from chit.service.base import Context
 from chit.service.index_audit import IndexAudit
-from chit.service.lifecycle import LifecycleOps
-from chit.store.sessions import UUID_RE, Log, parse_log, same_file
+from chit.store.sessions import UUID_RE, LockedSession, Log, parse_log, same_file
 
 if TYPE_CHECKING:
     from chit.service.results import DoctorReport
@@ -68,14 +69,25 @@ def _plumbing_only(directory: Path) -> list[Path] | None:
     return found
 
 
-class DoctorOps(LifecycleOps):
-    def doctor(self, repair: bool = False) -> DoctorReport:
+class Doctor:
+    """One check of the store (`Maintenance.doctor`)."""
+
+    def __init__(self, ctx: Context, compact_held: Callable[[LockedSession, Session], object], repair: bool) -> None:
+        self.ctx = ctx
+        self.store = ctx.store
+        self.layout = ctx.layout
+        self.projects = ctx.projects
+        self.compact_held = compact_held
+        self.repair = repair
+
+    def run(self) -> DoctorReport:
         """Check every session file, and the index against them; with
         `repair`, fix what can be fixed."""
         from chit.service.results import DoctorReport
 
+        repair = self.repair
         report = DoctorReport()
-        audit = IndexAudit(self, repair, report)
+        audit = IndexAudit(self.ctx, repair, report)
         audit.start()
         try:
             linked = sorted(e.path for e in os.scandir(self.layout.projects) if e.is_symlink())
@@ -88,14 +100,14 @@ class DoctorOps(LifecycleOps):
         for slug in self.store.project_slugs():
             if self.projects.get(slug) is None and not self._check_unrecorded(slug, repair, report):
                 continue
-            project = self.project_by_slug(slug)
+            project = self.ctx.project_by_slug(slug)
             self._check_directory(project, False, repair, report, audit)
             for session_id in sorted(set(self.store.session_ids(slug)) & set(self.store.session_ids(slug, trash=True))):
                 self._check_twice(project, session_id, repair, report)
             self._check_temps(self.layout.project_dir(slug), repair, report)
             self._check_not_regular(self._expected_files(slug), report)
         for slug in self.store.trash_slugs():
-            self._check_directory(self.project_by_slug(slug), True, repair, report, audit)
+            self._check_directory(self.ctx.project_by_slug(slug), True, repair, report, audit)
         audit.finish()
         self._check_temps(self.layout.changes, repair, report)
         self._check_not_regular([self.layout.import_cache_file], report)
@@ -226,7 +238,7 @@ class DoctorOps(LifecycleOps):
         if repair and not log.read_only:
             with self.store.locked(project.slug, session_id, project.key, trash) as held:
                 fresh = held.read()
-                self._compact_held(held, fold(fresh.header, fresh.events, fresh.issues, fresh.read_only))
+                self.compact_held(held, fold(fresh.header, fresh.events, fresh.issues, fresh.read_only))
             fixed = True
         path = self.store.session_path(project.slug, session_id, trash)
         for issue in log.issues:

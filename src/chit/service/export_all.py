@@ -14,14 +14,12 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from chit import exporters
 from chit.errors import Conflict, InvalidInput, NotFound
 from chit.model import SessionSummary
-from chit.service.snapshots import SnapshotOps
 from chit.store.files import make_dir, os_errors
 
 if TYPE_CHECKING:
@@ -51,47 +49,45 @@ def file_names(items: list[SessionSummary], fmt: str) -> list[str]:
     return names
 
 
-class ExportOps(SnapshotOps):
-    def export_all(
-        self,
-        directory: str | Path,
-        fmt: str = "md",
-        *,
-        all_projects: bool = True,
-        project: str | None = None,
-        force: bool = False,
-        progress: Callable[[int, int], None] | None = None,
-    ) -> list[ExportedFile]:
-        """Export every live session (of every project, or of the project in
-        scope with `all_projects=False`) into `directory`, one file each.
+def export_all(
+    export_to_file: Callable[[str, str, Path, bool], Path],
+    listing: Callable[[], list[SessionSummary]],
+    directory: str | Path,
+    fmt: str,
+    *,
+    force: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[ExportedFile]:
+    """Export the sessions `listing()` gives into `directory`, one file
+    each, with `export_to_file(id, fmt, path, force)`.
 
-        `directory` is created if its parent exists. `progress(done, total)`
-        is called before the first and after each file.
-        """
-        from chit.service.results import ExportedFile
+    `directory` is created if its parent exists. `progress(done, total)`
+    is called before the first and after each file.
+    """
+    from chit.service.results import ExportedFile
 
-        if fmt not in exporters.FORMATS:
-            raise InvalidInput(f"unknown format {fmt!r} (expected one of: {', '.join(exporters.FORMATS)})")
-        target_dir = Path(directory)
-        if target_dir.exists() and not target_dir.is_dir():
-            raise InvalidInput(f"{target_dir} is not a directory")
-        if not target_dir.parent.is_dir():
-            raise NotFound(f"directory does not exist: {target_dir.parent}")
-        items = self.list(project, all_projects=all_projects, agents=True)
-        targets = [target_dir / name for name in file_names(items, fmt)]
-        if not force:
-            taken = [t for t in targets if t.exists() or t.is_symlink()]
-            if taken:
-                more = f" and {len(taken) - 1} more" if len(taken) > 1 else ""
-                raise Conflict(f"{taken[0]}{more} already exist(s); use --force to overwrite")
-        with os_errors(f"create {target_dir}"):
-            make_dir(target_dir)
-        done: list[ExportedFile] = []
+    if fmt not in exporters.FORMATS:
+        raise InvalidInput(f"unknown format {fmt!r} (expected one of: {', '.join(exporters.FORMATS)})")
+    target_dir = Path(directory)
+    if target_dir.exists() and not target_dir.is_dir():
+        raise InvalidInput(f"{target_dir} is not a directory")
+    if not target_dir.parent.is_dir():
+        raise NotFound(f"directory does not exist: {target_dir.parent}")
+    items = listing()
+    targets = [target_dir / name for name in file_names(items, fmt)]
+    if not force:
+        taken = [t for t in targets if t.exists() or t.is_symlink()]
+        if taken:
+            more = f" and {len(taken) - 1} more" if len(taken) > 1 else ""
+            raise Conflict(f"{taken[0]}{more} already exist(s); use --force to overwrite")
+    with os_errors(f"create {target_dir}"):
+        make_dir(target_dir)
+    done: list[ExportedFile] = []
+    if progress is not None:
+        progress(0, len(items))
+    for summary, target in zip(items, targets):
+        export_to_file(summary.id, fmt, target, force)
+        done.append(ExportedFile(summary.id, target))
         if progress is not None:
-            progress(0, len(items))
-        for summary, target in zip(items, targets):
-            self.export_to_file(summary.id, fmt, target, force=force)
-            done.append(ExportedFile(summary.id, target))
-            if progress is not None:
-                progress(len(done), len(items))
-        return done
+            progress(len(done), len(items))
+    return done

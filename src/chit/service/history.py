@@ -27,8 +27,8 @@ from typing import Any
 from chit.errors import Conflict, InvalidInput, NotFound
 from chit.store.fold import message_to_record
 from chit.model import Change, Message, Project, Session, now
-from chit.service.base import check_metadata, check_tag, clean_line
-from chit.service.sessions import KEY_MAX, SessionOps, _as_message, change_id, new_id
+from chit.service.base import Context, check_metadata, check_tag, clean_line
+from chit.service.sessions import KEY_MAX, Sessions, _as_message, change_id, new_id
 from chit.store.sessions import UUID_RE
 
 #: the optional fields a given message is compared on, when it names them
@@ -133,12 +133,19 @@ def _objects(items: Any) -> list[dict[str, Any]]:
     return items
 
 
-class HistoryOps(SessionOps):
+class History:
+    """A session's changes over time: undo them, or replace its messages."""
+
+    def __init__(self, ctx: Context, sessions: Sessions) -> None:
+        self.ctx = ctx
+        self.sessions = sessions
+        self.projects = ctx.projects
+
     def undo(self, ref: str | None = None) -> Change | None:
         """Revert the last rewind, pop or replace still in effect; returns
         it (`hidden`: the messages brought back), or None when there is
         nothing to undo."""
-        with self._locked(ref) as (_, held, session):
+        with self.sessions.locked(ref) as (_, held, session):
             if not session.changes:
                 return None
             change = session.changes[-1]
@@ -148,14 +155,29 @@ class HistoryOps(SessionOps):
             held.append([revert, *(message_to_record(m) for m in back)])
             return change
 
+    def reopen_turn(self, ref: str | None = None) -> Session:
+        """Make the session end with the user's last message again, to ask
+        for another reply: a reply after it is hidden (a pop: `undo` brings
+        it back), under the session's lock. `InvalidInput`, with nothing
+        written, when no user message would end the session."""
+        with self.sessions.locked(ref) as (project, held, session):
+            shown = session.messages
+            replied = bool(shown) and shown[-1].role == "assistant"
+            asked = shown[:-1] if replied else shown
+            if not asked or asked[-1].role != "user":
+                raise InvalidInput("nothing to retry: the session does not end with your message")
+            if replied:
+                held.append([{"type": "pop", "id": shown[-1].id, "change": change_id(), "ts": now()}])
+        return self.ctx.read_session(project, session.id)
+
     def update(self, ref: str | None, messages: Iterable[Message | Mapping[str, Any]]) -> Session:
         """Make the session hold exactly `messages`: the common prefix with
         what is stored stays as it is, what differs after it is hidden (as a
         rewind: `undo` brings it back), the rest is appended, in one write."""
         given, made = _message_list(messages)
-        with self._locked(ref) as (project, held, session):
+        with self.sessions.locked(ref) as (project, held, session):
             held.append(replace_records(session, given, made))
-        return self.read_session(project, session.id)
+        return self.ctx.read_session(project, session.id)
 
     def save(self, session: Session) -> Session:
         """Store a whole `Session`: create it (with its id) when no session
@@ -169,16 +191,16 @@ class HistoryOps(SessionOps):
         title = clean_line(session.manual_title, "title") if session.manual_title else None
         tags = list(dict.fromkeys(check_tag(t) for t in session.tags))
         try:
-            self.locate(session.id)
+            self.ctx.locate(session.id)
         except NotFound:
             return self._save_new(session, made, title, tags)
-        with self._locked(session.id) as (project, held, stored):
+        with self.sessions.locked(session.id) as (project, held, stored):
             held.append([*replace_records(stored, given, made), *_metadata_records(stored, title, tags)])
-        return self.read_session(project, session.id)
+        return self.ctx.read_session(project, session.id)
 
     def _save_new(self, session: Session, made: list[Message], title: str | None, tags: list[str]) -> Session:
         try:
-            self.locate(session.id, trash=True)
+            self.ctx.locate(session.id, trash=True)
         except NotFound:
             pass
         else:
@@ -189,7 +211,7 @@ class HistoryOps(SessionOps):
         scope = self.projects.ensure(self._project_for_key(session.project))
         metadata = check_metadata(session.metadata)
         messages = _unique_ids((), made)
-        return self._write_new(scope, title, key, metadata, messages, tags, parent, True, session.id, created_at)
+        return self.sessions.write_new(scope, title, key, metadata, messages, tags, parent, True, session.id, created_at)
 
     def _project_for_key(self, key: str) -> Project:
         """The project a session's header names, if this store has it; else
@@ -197,7 +219,7 @@ class HistoryOps(SessionOps):
         for project in self.projects.all():
             if key == project.key or key in project.aliases:
                 return project
-        return self.project(create=True)
+        return self.ctx.project(create=True)
 
 
 def _metadata_records(session: Session, title: str | None, tags: list[str]) -> list[dict[str, Any]]:

@@ -30,7 +30,6 @@ Invariants:
 from __future__ import annotations
 
 import os
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,8 +40,9 @@ from chit.errors import ChitError, Conflict, InvalidInput, Locked, NotFound, Rea
 from chit.store.fold import message_to_record
 from chit.model import Message, Project, derive_title, now
 from chit.store.projects import slug_for, usable_dir, validate_name
-from chit.service.base import check_metadata, clean_line
-from chit.service.sessions import KEY_MAX, SessionOps, make_message
+from chit.service.base import Context, check_metadata, clean_line
+from chit.service.queries import Queries
+from chit.service.sessions import KEY_MAX, Sessions, make_message
 from chit.store.sessions import Log
 
 if TYPE_CHECKING:
@@ -65,7 +65,17 @@ class _Run:
     scopes: dict[str, Project] = field(default_factory=dict)
 
 
-class ImportOps(SessionOps):
+class Imports:
+    """Other tools' sessions into the store."""
+
+    def __init__(self, ctx: Context, queries: Queries, sessions: Sessions) -> None:
+        self.ctx = ctx
+        self.queries = queries
+        self.sessions = sessions
+        self.store = ctx.store
+        self.projects = ctx.projects
+        self.layout = ctx.layout
+
     def import_from(
         self,
         source: str,
@@ -83,7 +93,7 @@ class ImportOps(SessionOps):
         from chit.service.results import ImportReport
 
         importer = importers.get(source)
-        root = (self.cwd / Path(path).expanduser()).absolute() if path is not None else importer.default_path()
+        root = (self.ctx.cwd / Path(path).expanduser()).absolute() if path is not None else importer.default_path()
         if root is None:
             raise InvalidInput(f"give the file to import from {source} ({importer.description})")
         if not root.exists():
@@ -92,7 +102,7 @@ class ImportOps(SessionOps):
             validate_name(project)
         scan = importer.scan(root)
         report = ImportReport(source, str(root), problems=list(scan.problems))
-        run = _Run(report, project if project is not None else self.project_name, self._import_keys(source))
+        run = _Run(report, project if project is not None else self.ctx.project_name, self._import_keys(source))
         cache = self._read_import_cache()
         entries: dict[str, Any] = cache.setdefault("units", {})
         before = repr(entries)
@@ -217,7 +227,7 @@ class ImportOps(SessionOps):
         except (Locked, ReadOnly, Conflict) as exc:
             report.problems.append(importer_base.Problem(where, None, f"{key}: {exc.message}"))
             return None
-        name = (self.projects.get(slug) or self.project_by_slug(slug)).name
+        name = (self.projects.get(slug) or self.ctx.project_by_slug(slug)).name
         done = ImportedSession(action, key, session_id, shown, name, written)
         left = ImportedSession("skipped", key, session_id, shown, name, 0, action)
         if action == "imported":
@@ -269,9 +279,9 @@ class ImportOps(SessionOps):
     ) -> tuple[str, str, str]:
         scope = self.projects.ensure(self._import_scope(source, run))
         try:
-            session = self._write_new(scope, title, key, metadata, messages, [], None, False, created_at=source.created_at)
+            session = self.sessions.write_new(scope, title, key, metadata, messages, [], None, False, created_at=source.created_at)
         except Conflict:
-            found = self.find_key(scope, key)  # another import made it just now
+            found = self.queries.find_key(scope, key)  # another import made it just now
             if found is None:
                 raise
             run.keys[key] = (scope.slug, found, False)
@@ -283,7 +293,7 @@ class ImportOps(SessionOps):
         self, slug: str, session_id: str, source: importer_base.SourceSession, key: str,
         title: str | None, metadata: dict[str, Any], messages: list[Message],
     ) -> tuple[str, int]:
-        project = self.project_by_slug(slug)
+        project = self.ctx.project_by_slug(slug)
         with self.store.locked(slug, session_id, project.key) as held:
             held.check_writable()
             log = held.read()
@@ -317,7 +327,7 @@ class ImportOps(SessionOps):
         if scope is None:
             kind, _, value = wanted.partition(" ")
             if kind == "-p":
-                scope = self.project(value, create=True)
+                scope = self.ctx.project(value, create=True)
             elif kind == "dir":
                 scope = self.projects.for_directory(Path(value))
             else:

@@ -27,14 +27,14 @@ from chit.store.sessions import Log, parse_log
 if TYPE_CHECKING:
     from chit.index.db import Index
     from chit.model import Project
-    from chit.service.base import ServiceBase
+    from chit.service.base import Context
     from chit.service.results import DoctorReport
 
 TRIES = 3
 
 
 class IndexAudit:
-    def __init__(self, ops: ServiceBase, repair: bool, report: DoctorReport) -> None:
+    def __init__(self, ops: Context, repair: bool, report: DoctorReport) -> None:
         self.ops = ops
         self.repair = repair
         self.report = report

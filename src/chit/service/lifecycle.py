@@ -18,6 +18,7 @@ does `doctor --repair`.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
@@ -26,11 +27,13 @@ from chit.store import codec
 from chit.errors import ChitError, Conflict, InvalidInput, NotFound, ReadOnly
 from chit.store.fold import message_to_record
 from chit.model import Session, SessionSummary, format_ts, now
-from chit.service.sessions import SessionOps
-from chit.store.sessions import format_ts_ns, same_file
+from chit.service.base import Context
+from chit.service.queries import Queries
+from chit.service.sessions import Sessions
+from chit.store.sessions import LockedSession, format_ts_ns, same_file
 
 if TYPE_CHECKING:
-    from chit.service.results import CompactReport
+    from chit.service.results import CompactReport, DoctorReport
 
 
 def compacted_records(session: Session) -> list[dict[str, Any]]:
@@ -63,18 +66,34 @@ def compacted_records(session: Session) -> list[dict[str, Any]]:
     return records
 
 
-class LifecycleOps(SessionOps):
+class Maintenance:
+    """Keeping the store: trash and restore, cleanup, running and stuck
+    sessions, compaction and the doctor."""
+
+    def __init__(self, ctx: Context, queries: Queries, sessions: Sessions) -> None:
+        self.ctx = ctx
+        self.queries = queries
+        self.sessions = sessions
+        self.store = ctx.store
+
     # -- trash ----------------------------------------------------------
     def delete(self, ref: str | None) -> Session:
         """Move a session to the trash (restorable with `restore`)."""
-        target = self.resolve(ref)
-        project = self.locate(target.id)
+        target = self.queries.resolve(ref)
+        project = self.ctx.locate(target.id)
         source = self.store.session_path(project.slug, target.id)
         with self.store.locked(project.slug, target.id, project.key) as held:
             if not target.read_only:  # a newer chit's file is moved as it is
                 held.append([{"type": "trash", "ts": now()}])
             self.store.move(source, self.store.session_path(project.slug, target.id, trash=True))
-        return self.read_session(project, target.id, trash=True)
+        return self.ctx.read_session(project, target.id, trash=True)
+
+    def delete_all(self, refs: Iterable[str | None]) -> list[SessionSummary]:
+        """Move several sessions to the trash. Every REF is resolved before
+        the first moves, so one that names nothing moves none. Returns
+        their summaries as trashed."""
+        targets = [self.queries.resolve(ref) for ref in refs]
+        return [self.delete(t.id).summary(self.ctx.locate(t.id, trash=True).name) for t in targets]
 
     def _resolve_trash(self, ref: str) -> tuple[str, str]:
         text = ref.strip().lower()
@@ -86,14 +105,14 @@ class LifecycleOps(SessionOps):
         if not matches:
             raise NotFound(f"no trashed session matches {ref!r} (see `chit trash`)")
         if len(matches) > 1:
-            found = [self.read_session(self.project_by_slug(s), i, trash=True).summary(s) for s, i in matches]
-            raise self._ambiguous(ref, found)
+            found = [self.ctx.read_session(self.ctx.project_by_slug(s), i, trash=True).summary(s) for s, i in matches]
+            raise self.queries.ambiguous(ref, found)
         return matches[0]
 
     def restore(self, ref: str) -> Session:
         """Bring a trashed session back to its project."""
         slug, session_id = self._resolve_trash(ref)
-        project = self.project_by_slug(slug)
+        project = self.ctx.project_by_slug(slug)
         target = self.store.session_path(slug, session_id)
         if target.exists() and not same_file(target, self.store.session_path(slug, session_id, trash=True)):
             raise Conflict(f"session {session_id[:8]} exists both in the trash and in its project")
@@ -101,12 +120,12 @@ class LifecycleOps(SessionOps):
             if not held.read().read_only:  # a newer chit's file goes back as it is
                 held.append([{"type": "restore", "ts": now()}])
             self.store.move(held.path, target)
-        return self.read_session(project, session_id)
+        return self.ctx.read_session(project, session_id)
 
     def trash(self, project: str | None = None, *, all_projects: bool = False) -> list[SessionSummary]:
         """Trashed sessions, most recently deleted first."""
-        slugs = self.store.trash_slugs() if all_projects else [self.project(project).slug]
-        found = [self._with_trash_age(s) for s in self.summaries([self.project_by_slug(s) for s in slugs], trash=True)]
+        slugs = self.store.trash_slugs() if all_projects else [self.ctx.project(project).slug]
+        found = [self._with_trash_age(s) for s in self.queries.summaries([self.ctx.project_by_slug(s) for s in slugs], trash=True)]
         found.sort(key=lambda s: s.deleted_at or "", reverse=True)
         return found
 
@@ -118,7 +137,7 @@ class LifecycleOps(SessionOps):
         if summary.deleted_at is not None:
             return summary
         try:
-            slug = self.locate(summary.id, trash=True).slug
+            slug = self.ctx.locate(summary.id, trash=True).slug
             changed = os.stat(self.store.session_path(slug, summary.id, trash=True), follow_symlinks=False).st_ctime_ns
         except (OSError, ChitError):
             return replace(summary, deleted_at=now())
@@ -133,7 +152,7 @@ class LifecycleOps(SessionOps):
         doomed = [s for s in self.trash(project, all_projects=all_projects) if cutoff is None or (s.deleted_at or "") < cutoff]
         if not dry_run:
             for summary in doomed:
-                slug = self.locate(summary.id, trash=True).slug
+                slug = self.ctx.locate(summary.id, trash=True).slug
                 self.store.unlink(self.store.session_path(slug, summary.id, trash=True))
         return doomed
 
@@ -144,8 +163,7 @@ class LifecycleOps(SessionOps):
         cutoff = _cutoff(ttl)
         assert cutoff is not None
         stale = [
-            s for s in self.list(project, all_projects=all_projects, agents=True)
-            if s.updated_at < cutoff and s.state != "running"
+            s for s in self.queries.list(project, all_projects=all_projects, agents=True) if s.updated_at < cutoff and s.state != "running"
         ]
         if not dry_run:
             for summary in stale:
@@ -155,7 +173,7 @@ class LifecycleOps(SessionOps):
     # -- run state ------------------------------------------------------
     def running(self, project: str | None = None, *, all_projects: bool = True) -> list[Session]:
         everywhere = all_projects and project is None  # a named project narrows the search
-        found = [self.get(s.id) for s in self.list(project, all_projects=everywhere, state="running", agents=True)]
+        found = [self.queries.get(s.id) for s in self.queries.list(project, all_projects=everywhere, state="running", agents=True)]
         return found
 
     def stuck(self, threshold: float, project: str | None = None, *, all_projects: bool = True) -> list[Session]:
@@ -166,11 +184,18 @@ class LifecycleOps(SessionOps):
     # -- compaction and repair -------------------------------------------
     def compact(self, ref: str | None) -> CompactReport:
         """Rewrite a session without dropped messages and corrupt lines."""
-        with self._locked(ref) as (_, held, session):
-            return self._compact_held(held, session)
+        with self.sessions.locked(ref) as (_, held, session):
+            return self.compact_held(held, session)
 
-    def _compact_held(self, held: Any, session: Session) -> CompactReport:
-        from chit.service.results import CompactReport
+    def doctor(self, repair: bool = False) -> DoctorReport:
+        """Check every session file, and the index against them; with
+        `repair`, fix what can be fixed."""
+        from chit.service.doctor import Doctor
+
+        return Doctor(self.ctx, self.compact_held, repair).run()
+
+    def compact_held(self, held: LockedSession, session: Session) -> CompactReport:
+        from chit.service.results import CompactReport, DoctorReport
 
         if session.read_only:
             raise ReadOnly(f"session {session.short_id} was written by a newer chit; not rewriting it")

@@ -23,14 +23,15 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from chit.errors import Conflict, InvalidInput, NotFound
 from chit.model import Project
 from chit.store.projects import find_root, git_root_commit, slug_for
-from chit.service.queries import QueryOps
+from chit.service.base import Context
+from chit.service.queries import Queries
 from chit.store.sessions import same_file
 
 if TYPE_CHECKING:
@@ -48,7 +49,17 @@ def _remove_empty(directory: Path) -> None:
         pass
 
 
-class ProjectOps(QueryOps):
+class ProjectMoves:
+    """Projects that move: find one by name or path, move or merge it,
+    notice a repository at a new path."""
+
+    def __init__(self, ctx: Context, queries: Queries) -> None:
+        self.ctx = ctx
+        self.queries = queries
+        self.store = ctx.store
+        self.projects = ctx.projects
+        self.layout = ctx.layout
+
     def find_project(self, spec: str, *, besides: str | None = None) -> Project:
         """A project by name, slug, alias, or by a path it has (or had);
         never the project whose slug is `besides`."""
@@ -145,7 +156,7 @@ class ProjectOps(QueryOps):
     def _carry_current(self, source: Project, target: Project) -> None:
         source_file = self.layout.current_file(source.slug)
         moved = self.store.read_json(source_file)
-        if isinstance(moved, dict) and self._current_id(target) is None and self.store.exists(target.slug, str(moved.get("id"))):
+        if isinstance(moved, dict) and self.queries.current_id(target) is None and self.store.exists(target.slug, str(moved.get("id"))):
             self.store.write_json(self.layout.current_file(target.slug), moved)
         self.store.unlink(source_file)
 
@@ -167,12 +178,12 @@ class ProjectOps(QueryOps):
         """When the working directory is a git work tree whose root commit
         is recorded by another project whose directory is gone: that
         project, and where it is now. None otherwise (or with `-p`)."""
-        if self.project_name is not None:
+        if self.ctx.project_name is not None:
             return None
-        root = find_root(self.cwd)
+        root = find_root(self.ctx.cwd)
         if not (root / ".git").exists():
             return None
-        here = self.projects.for_directory(self.cwd)
+        here = self.projects.for_directory(self.ctx.cwd)
         gone = [p for p in self.projects.all() if p.git_root and p.slug != here.slug and p.path and not os.path.isdir(p.path)]
         if not gone:
             return None

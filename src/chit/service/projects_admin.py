@@ -21,14 +21,23 @@ from dataclasses import replace
 from chit.errors import Ambiguous, Conflict, NotFound
 from chit.model import Project
 from chit.store.projects import validate_name
-from chit.service.project_moves import ProjectOps
+from chit.service.base import Context
+from chit.service.project_moves import ProjectMoves
 
 
-class ProjectAdminOps(ProjectOps):
+class ProjectAdmin:
+    """Projects by name: rename one, remove an empty one."""
+
+    def __init__(self, ctx: Context, moves: ProjectMoves) -> None:
+        self.moves = moves
+        self.store = ctx.store
+        self.projects = ctx.projects
+        self.layout = ctx.layout
+
     def rename_project(self, spec: str, new_name: str) -> Project:
         """Give project `spec` (name, slug, alias or path) the name
         `new_name`; returns the project as it is now."""
-        project = self.find_project(spec)
+        project = self.moves.find_project(spec)
         name = validate_name(new_name)
         self._refuse_taken_name(project, name)
         with self.store.project_lock(project.slug):
@@ -55,7 +64,7 @@ class ProjectAdminOps(ProjectOps):
     def remove_project(self, spec: str) -> Project:
         """Remove project `spec` if it holds no session, live or trashed;
         returns the project removed. CONFLICT (nothing removed) otherwise."""
-        project = self.find_project(spec)
+        project = self.moves.find_project(spec)
         store, layout = self.store, self.layout
         with store.project_lock(project.slug):
             live = len(store.session_ids(project.slug))

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import builtins
 import re
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from chit.errors import Ambiguous, InvalidInput, NotFound
-from chit.model import AGENT_KEY, STATES, Project, SearchHit, Session, SessionSummary, agent_of, age, is_agent_key, now
-from chit.service.base import ServiceBase, check_role, check_tag
+from chit.model import AGENT_KEY, STATES, Project, SearchHit, Session, SessionSummary, age, agent_of, is_agent_key, now
+from chit.service.base import Context, check_role, check_tag
 from chit.index.snippets import find_folded, make_snippet
 from chit.store.sessions import UUID_RE
 
@@ -36,18 +37,30 @@ def looks_like_id(text: str) -> bool:
     return len(lowered.replace("-", "")) >= LONE_ID_MIN and bool(_PREFIX_RE.match(lowered))
 
 
-class QueryOps(ServiceBase):
+class Queries:
+    """Reading sessions: by reference, by listing, by search."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.store = ctx.store
+        self.projects = ctx.projects
+        self.layout = ctx.layout
+
     # -- references -----------------------------------------------------
+    def get(self, session_id: str) -> Session:
+        """A session by its full id, wherever it is stored."""
+        return self.ctx.read_session(self.ctx.locate(session_id), session_id)
+
     def resolve(self, ref: str | None = None, project: str | None = None) -> Session:
         """The session a REF names (docs/cli.md, "Referring to a session")."""
-        return self.read_session(*self.locate_ref(ref, project))
+        return self.ctx.read_session(*self.locate_ref(ref, project))
 
     def locate_ref(self, ref: str | None = None, project: str | None = None) -> tuple[Project, str]:
         """(project, session id) a REF names, reading as little as possible:
         file names for ids and prefixes, header lines for keys."""
         if ref is None:
-            scope = self.project(project)
-            current = self._current_id(scope) or self._latest_id(scope)
+            scope = self.ctx.project(project)
+            current = self.current_id(scope) or self._latest_id(scope)
             if current is None:
                 raise NotFound(f"no current session: project {scope.name!r} has no sessions; run `chit new` or give a REF")
             return scope, current
@@ -61,11 +74,11 @@ class QueryOps(ServiceBase):
             raise InvalidInput("session reference is empty; give an id, an id prefix or a key")
         if UUID_RE.match(lowered):
             try:
-                return self.locate(lowered), lowered
+                return self.ctx.locate(lowered), lowered
             except NotFound as exc:
                 raise self._maybe_trashed(exc, lowered, self.store.trash_slugs()) from None
-        named = project is not None or self.project_name is not None
-        scope = self.project(project)
+        named = project is not None or self.ctx.project_name is not None
+        scope = self.ctx.project(project)
         if text:
             keyed = self.find_key(scope, text)
             if keyed is not None:
@@ -79,9 +92,9 @@ class QueryOps(ServiceBase):
             searched = [scope.slug] if named else self.store.trash_slugs()
             raise self._maybe_trashed(NotFound(f"no session matches {ref!r}"), lowered, searched)
         if len(matches) > 1:
-            found = [self.read_session(p, i).summary(p.name) for p, i in matches]
+            found = [self.ctx.read_session(p, i).summary(p.name) for p, i in matches]
             found.sort(key=lambda s: s.updated_at, reverse=True)
-            raise self._ambiguous(ref, found)
+            raise self.ambiguous(ref, found)
         return matches[0]
 
     def _latest_id(self, scope: Project) -> str | None:
@@ -111,7 +124,7 @@ class QueryOps(ServiceBase):
                 return (None,)
             return (find_key(index, scope.slug, key),)
 
-        answer = self.indexed(from_index)
+        answer = self.ctx.indexed(from_index)
         return answer[0] if answer is not None else self.scan_key(scope, key)
 
     def scan_key(self, scope: Project, key: str) -> str | None:
@@ -135,12 +148,12 @@ class QueryOps(ServiceBase):
                 return []
             return [(p, i) for p in projects for i in ids_with_prefix(index, p.slug, bare)]
 
-        found = self.indexed(from_index) if len(bare) <= 32 else []
+        found = self.ctx.indexed(from_index) if len(bare) <= 32 else []
         if found is None:
             found = [(p, i) for p in projects for i in self.store.session_ids(p.slug) if i.replace("-", "").startswith(bare)]
         return found
 
-    def _ambiguous(self, ref: str, matches: list[SessionSummary]) -> Ambiguous:
+    def ambiguous(self, ref: str, matches: list[SessionSummary]) -> Ambiguous:
         reference = datetime.now(timezone.utc)
         shown = [f'{m.short_id} "{m.title}" ({age(m.updated_at, reference)})' for m in matches]
         listed = "; ".join(shown)
@@ -157,8 +170,8 @@ class QueryOps(ServiceBase):
         lowered = prefix.strip().lower()
         if not _PREFIX_RE.match(lowered):
             return []
-        scope = self.projects.all() if all_projects else [self.project(project)]
-        found = [self.read_session(p, i).summary(p.name) for p, i in self._prefix_ids(lowered, scope)]
+        scope = self.projects.all() if all_projects else [self.ctx.project(project)]
+        found = [self.ctx.read_session(p, i).summary(p.name) for p, i in self._prefix_ids(lowered, scope)]
         found.sort(key=lambda s: s.updated_at, reverse=True)
         return found
 
@@ -191,7 +204,7 @@ class QueryOps(ServiceBase):
             check_tag(tag)
         if state is not None and state not in STATES:
             raise InvalidInput(f"unknown state {state!r} (expected one of: {', '.join(STATES)})")
-        scope = self.projects.all() if all_projects else [self.project(project)]
+        scope = self.projects.all() if all_projects else [self.ctx.project(project)]
         return self.select_summaries(scope, tag=tag, state=state, limit=limit, agents=agents)
 
     def agents(self, session: Session) -> builtins.list[SessionSummary]:
@@ -199,7 +212,7 @@ class QueryOps(ServiceBase):
         its project), oldest first."""
         if session.key is None or is_agent_key(session.key):
             return []
-        found = self.select_summaries([self.locate(session.id)])
+        found = self.select_summaries([self.ctx.locate(session.id)])
         return sorted((s for s in found if agent_of(s.key, session.key)), key=lambda s: (s.created_at, s.id))
 
     def agent_parent(self, session: Session) -> SessionSummary | None:
@@ -207,22 +220,62 @@ class QueryOps(ServiceBase):
         or while its parent is not imported)."""
         if session.key is None or not is_agent_key(session.key):
             return None
-        scope = self.locate(session.id)
+        scope = self.ctx.locate(session.id)
         found = self.find_key(scope, session.key.split(AGENT_KEY, 1)[0])
-        return None if found is None else self.read_session(scope, found).summary(scope.name)
+        return None if found is None else self.ctx.read_session(scope, found).summary(scope.name)
 
     def latest(self, project: str | None = None) -> Session | None:
         found = self.list(project, limit=1)
         return self.get(found[0].id) if found else None
 
+    def summaries(self, projects: builtins.list[Project], trash: bool = False) -> builtins.list[SessionSummary]:
+        """Summaries of every session in `projects`, newest first."""
+        return self.select_summaries(projects, trash)
+
+    def select_summaries(
+        self,
+        projects: builtins.list[Project],
+        trash: bool = False,
+        *,
+        tag: str | None = None,
+        state: str | None = None,
+        limit: int | None = None,
+        agents: bool = True,
+    ) -> builtins.list[SessionSummary]:
+        """Summaries newest first (ties by id), filtered, at most `limit`:
+        from the index, or by reading every file when it cannot answer.
+        Without `agents`, sub-agents' sessions are left out (each summary
+        counts its own in `agents` either way)."""
+
+        def from_index(index: Index) -> builtins.list[SessionSummary]:
+            from chit.index.search import summaries
+
+            if not index.refresh([(p.slug, trash) for p in projects]):
+                return []
+            return summaries(index, {p.slug: p for p in projects}, trash, tag=tag, state=state, limit=limit, agents=agents)
+
+        found = self.ctx.indexed(from_index)
+        if found is None:
+            found = _count_agents(self.scan_summaries(projects, trash))
+            found = [s for s in found if (tag is None or tag in s.tags) and (state is None or s.state == state)]
+            found = [s for s in found if agents or not is_agent_key(s.key)]
+        return found if limit is None else found[:limit]
+
+    def scan_summaries(self, projects: builtins.list[Project], trash: bool = False) -> builtins.list[SessionSummary]:
+        """`summaries` by folding every file (no index)."""
+        result = [s.summary(p.name) for p in projects for s in self.ctx.sessions_in(p, trash)]
+        result.sort(key=lambda s: s.id)
+        result.sort(key=lambda s: s.updated_at, reverse=True)
+        return result
+
     # -- current session ------------------------------------------------
     def current(self, project: str | None = None) -> Session | None:
         """The project's current session: the last one created or loaded."""
-        scope = self.project(project)
-        session_id = self._current_id(scope)
-        return None if session_id is None else self.read_session(scope, session_id)
+        scope = self.ctx.project(project)
+        session_id = self.current_id(scope)
+        return None if session_id is None else self.ctx.read_session(scope, session_id)
 
-    def _current_id(self, scope: Project) -> str | None:
+    def current_id(self, scope: Project) -> str | None:
         data = self.store.read_json(self.layout.current_file(scope.slug))
         session_id = data.get("id") if isinstance(data, dict) else None
         if not isinstance(session_id, str) or not UUID_RE.match(session_id):
@@ -232,7 +285,7 @@ class QueryOps(ServiceBase):
     def set_current(self, session: Session | str) -> None:
         """Make a session its project's current one (ending the previous)."""
         session_id = session if isinstance(session, str) else session.id
-        project = self.locate(session_id)
+        project = self.ctx.locate(session_id)
         self.store.write_json(self.layout.current_file(project.slug), {"id": session_id, "since": now()})
 
     def load(self, ref: str | None = None, project: str | None = None) -> Session:
@@ -243,7 +296,7 @@ class QueryOps(ServiceBase):
 
     def end(self, project: str | None = None) -> bool:
         """End the project's current session; True if there was one."""
-        scope = self.project(project)
+        scope = self.ctx.project(project)
         path = self.layout.current_file(scope.slug)
         if self.store.read_json(path) is None:
             return False
@@ -271,8 +324,8 @@ class QueryOps(ServiceBase):
         if limit is not None and limit < 0:
             raise InvalidInput("limit must be 0 or more")
         folded_query = query.casefold()
-        named = project is not None or self.project_name is not None
-        scope = [self.project(project)] if named else self.projects.all()
+        named = project is not None or self.ctx.project_name is not None
+        scope = [self.ctx.project(project)] if named else self.projects.all()
 
         def from_index(index: Index) -> builtins.list[SearchHit]:
             from chit.index.search import search
@@ -281,7 +334,7 @@ class QueryOps(ServiceBase):
                 return []
             return search(index, {p.slug: p for p in scope}, folded_query, role=role, tag=tag, limit=limit)
 
-        found = self.indexed(from_index)
+        found = self.ctx.indexed(from_index)
         return found if found is not None else self.scan_search(scope, folded_query, role=role, tag=tag, limit=limit)
 
     def scan_search(
@@ -298,7 +351,7 @@ class QueryOps(ServiceBase):
         then in session order (manual title first)."""
         hits: builtins.list[SearchHit] = []
         for proj in scope:
-            for session in self.sessions_in(proj):
+            for session in self.ctx.sessions_in(proj):
                 if tag is not None and tag not in session.tags:
                     continue
                 hits.extend(_session_hits(session, proj, folded_query, role))
@@ -335,3 +388,15 @@ def _session_hits(session: Session, project: Project, folded_query: str, role: s
             continue
         hits.append(hit(message.content, *span, turn=message.turn, role=message.role, message_id=message.id, ts=message.ts))
     return hits
+
+
+def _count_agents(found: list[SessionSummary]) -> list[SessionSummary]:
+    """`found` with each summary's count of sub-agent sessions among them."""
+    keyed = [s for s in found if is_agent_key(s.key)]
+    if not keyed:
+        return found
+    return [
+        replace(s, agents=sum(1 for c in keyed if c.project == s.project and agent_of(c.key, s.key))) if s.key else s
+        for s in found
+    ]
+

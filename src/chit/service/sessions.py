@@ -18,6 +18,7 @@ from chit.errors import Conflict, InvalidInput, NotFound
 from chit.store.fold import fold, message_to_record, turn_starts
 from chit.model import STATES, Message, Project, RunState, Session, Tokens, now
 from chit.service.base import (
+    Context,
     TEXT_MAX,
     check_encodable,
     check_metadata,
@@ -25,7 +26,7 @@ from chit.service.base import (
     check_tag,
     clean_line,
 )
-from chit.service.queries import QueryOps
+from chit.service.queries import Queries
 from chit.store.sessions import LockedSession
 
 KEY_MAX = 200
@@ -118,22 +119,31 @@ def _as_message(item: Message | Mapping[str, Any]) -> Message:
     return make_message(item["role"], item["content"], **extra)
 
 
-class SessionOps(QueryOps):
+class Sessions:
+    """Writing sessions: create, append, cut back, fork, titles, tags, run
+    state and values."""
+
+    def __init__(self, ctx: Context, queries: Queries) -> None:
+        self.ctx = ctx
+        self.queries = queries
+        self.store = ctx.store
+        self.projects = ctx.projects
+
     @contextmanager
-    def _locked(self, ref: str | None) -> Iterator[tuple[Project, LockedSession, Session]]:
+    def locked(self, ref: str | None) -> Iterator[tuple[Project, LockedSession, Session]]:
         """Resolve `ref`, lock its file, and fold it afresh under the lock."""
-        project, session_id = self.locate_ref(ref)
+        project, session_id = self.queries.locate_ref(ref)
         with self.store.locked(project.slug, session_id, project.key) as held:
             held.check_writable()
             log = held.read()
             yield project, held, fold(log.header, log.events, log.issues, log.read_only)
 
     def _append_event(self, ref: str | None, record: dict[str, Any]) -> Session:
-        project, session_id = self.locate_ref(ref)
+        project, session_id = self.queries.locate_ref(ref)
         with self.store.locked(project.slug, session_id, project.key) as held:
             held.check_writable()
             held.append([{**record, "ts": now()}])
-        return self.read_session(project, session_id)
+        return self.ctx.read_session(project, session_id)
 
     # -- create ---------------------------------------------------------
     def create(
@@ -153,10 +163,10 @@ class SessionOps(QueryOps):
         tag_list = list(dict.fromkeys(check_tag(t) for t in tags))
         initial = [_as_message(m) for m in messages]
         meta = check_metadata(metadata)
-        scope = self.projects.ensure(self.project(project, create=True))
-        return self._write_new(scope, clean_title, clean_key, meta, initial, tag_list, None, make_current)
+        scope = self.projects.ensure(self.ctx.project(project, create=True))
+        return self.write_new(scope, clean_title, clean_key, meta, initial, tag_list, None, make_current)
 
-    def _write_new(
+    def write_new(
         self,
         scope: Project,
         title: str | None,
@@ -197,26 +207,26 @@ class SessionOps(QueryOps):
                         f"project {scope.name!r} was moved or removed while this session was being created; nothing was written, run the command again"
                     )
                 self.projects.ensure(scope)  # removed before we looked: recorded again, so the session never lacks it
-            if key is not None and self.find_key(scope, key) is not None:
+            if key is not None and self.queries.find_key(scope, key) is not None:
                 raise Conflict(f"project {scope.name!r} already has a session with key {key!r}")
             self.store.create(scope.slug, session_id, records)
         if make_current:
-            self.set_current(session_id)
-        return self.read_session(scope, session_id)
+            self.queries.set_current(session_id)
+        return self.ctx.read_session(scope, session_id)
 
     def ensure_keyed(self, key: str, project: str | None = None, title: str | None = None) -> Session:
         """The session with `key` in the project, created on first use."""
         clean_key = clean_line(key, "key", KEY_MAX)
-        scope = self.project(project, create=True)
-        found = self.find_key(scope, clean_key)
+        scope = self.ctx.project(project, create=True)
+        found = self.queries.find_key(scope, clean_key)
         if found is None:
             try:
                 return self.create(project, key=clean_key, title=title)
             except Conflict:  # created by another process just now
-                found = self.find_key(scope, clean_key)
+                found = self.queries.find_key(scope, clean_key)
                 if found is None:
                     raise
-        return self.read_session(scope, found)
+        return self.ctx.read_session(scope, found)
 
     # -- messages -------------------------------------------------------
     def append(
@@ -232,7 +242,7 @@ class SessionOps(QueryOps):
     ) -> Message:
         """Append one message; returns it once it is on disk."""
         message = make_message(role, content, invocation_id=invocation_id, model=model, tokens=tokens, metadata=metadata)
-        project, session_id = self.locate_ref(ref)
+        project, session_id = self.queries.locate_ref(ref)
         with self.store.locked(project.slug, session_id, project.key) as held:
             held.check_writable()
             held.append([message_to_record(message)])
@@ -245,7 +255,7 @@ class SessionOps(QueryOps):
         made = [_as_message(m) for m in messages]
         if not made:
             return []
-        project, session_id = self.locate_ref(ref)
+        project, session_id = self.queries.locate_ref(ref)
         with self.store.locked(project.slug, session_id, project.key) as held:
             held.check_writable()
             held.append([message_to_record(m) for m in made])
@@ -253,7 +263,7 @@ class SessionOps(QueryOps):
 
     def pop(self, ref: str | None = None) -> bool:
         """Drop the last message; False if there was none."""
-        with self._locked(ref) as (_, held, session):
+        with self.locked(ref) as (_, held, session):
             if not session.messages:
                 return False
             held.append([{"type": "pop", "id": session.messages[-1].id, "change": change_id(), "ts": now()}])
@@ -264,7 +274,7 @@ class SessionOps(QueryOps):
         last message of `invocation_id`); returns how many messages dropped."""
         if (turn is None) == (invocation_id is None):
             raise InvalidInput("rewind needs exactly one of a turn or an invocation id")
-        with self._locked(ref) as (_, held, session):
+        with self.locked(ref) as (_, held, session):
             if turn is not None:
                 keep = keep_through_turn(session, check_turn(turn, session))
             else:
@@ -284,15 +294,15 @@ class SessionOps(QueryOps):
 
     def fork(self, ref: str | None = None, at: int | None = None, title: str | None = None) -> Session:
         """A new session holding a copy of turns 0..at (default: all)."""
-        source = self.resolve(ref)
+        source = self.queries.resolve(ref)
         if at is not None:
             keep = keep_through_turn(source, check_turn(at, source))
         else:
             keep = len(source.messages)
             at = source.turns - 1 if source.turns else None
         new_title = clean_line(title, "title") if title else f"{source.title[: TEXT_MAX - 7]} (fork)"
-        project = self.locate(source.id)
-        return self._write_new(
+        project = self.ctx.locate(source.id)
+        return self.write_new(
             project,
             new_title,
             None,
@@ -314,44 +324,80 @@ class SessionOps(QueryOps):
         wanted = list(dict.fromkeys(check_tag(t) for t in tags))
         if not wanted:
             raise InvalidInput("give at least one tag")
-        with self._locked(ref) as (project, held, session):
+        with self.locked(ref) as (project, held, session):
             new = [t for t in wanted if t not in session.tags]
             if new:
                 held.append([{"type": "tag", "tags": new, "ts": now()}])
-        return self.read_session(project, session.id)
+        return self.ctx.read_session(project, session.id)
 
     def untag(self, ref: str | None, *tags: str) -> Session:
         wanted = list(dict.fromkeys(check_tag(t) for t in tags))
         if not wanted:
             raise InvalidInput("give at least one tag")
-        with self._locked(ref) as (project, held, session):
+        with self.locked(ref) as (project, held, session):
             present = [t for t in wanted if t in session.tags]
             if present:
                 held.append([{"type": "untag", "tags": present, "ts": now()}])
-        return self.read_session(project, session.id)
+        return self.ctx.read_session(project, session.id)
 
     # -- run state and values -------------------------------------------
     def set_state(
         self, ref: str | None, state: str, *, turn_id: str | None = None, error: str | None = None
     ) -> RunState:
         """Mark a session idle, running (with a turn id) or error."""
-        if state not in STATES:
-            raise InvalidInput(f"unknown state {state!r} (expected one of: {', '.join(STATES)})")
-        if state == "running" and turn_id is None:
-            turn_id = uuid.uuid4().hex[:12]
-        record: dict[str, Any] = {"type": "state", "state": state}
-        if turn_id is not None:
-            record["turn_id"] = clean_line(turn_id, "turn id")
-        if error is not None:
-            record["error"] = clean_line(error, "error", limit=2000)
-        return self._append_event(ref, record).run
+        return self._append_event(ref, state_record(state, turn_id, error)).run
 
     def set_value(self, ref: str | None, key: str, value: Any) -> Session:
         """Set one entry of the session's key→value state map."""
-        clean_key = clean_line(key, "key", KEY_MAX)
-        check_metadata({clean_key: value})
-        return self._append_event(ref, {"type": "set", "key": clean_key, "value": value})
+        return self._append_event(ref, value_record(key, value))
 
     def unset_value(self, ref: str | None, key: str) -> Session:
-        clean_key = clean_line(key, "key", KEY_MAX)
-        return self._append_event(ref, {"type": "unset", "key": clean_key})
+        return self._append_event(ref, {"type": "unset", "key": clean_line(key, "key", KEY_MAX)})
+
+    def change_run(
+        self,
+        ref: str | None,
+        state: str | None = None,
+        *,
+        turn_id: str | None = None,
+        error: str | None = None,
+        values: Mapping[str, Any] | None = None,
+        unset: Iterable[str] = (),
+    ) -> Session:
+        """Set the run state (when `state` is given), set `values` and
+        remove the keys `unset` from the state map, as one append under
+        the session's lock: every change is checked first, and all of them
+        are written or none. Returns the session as it is after."""
+        if state is None and (turn_id is not None or error is not None):
+            raise InvalidInput("a turn id or an error goes with a state")
+        records = [state_record(state, turn_id, error)] if state is not None else []
+        records.extend(value_record(key, value) for key, value in (values or {}).items())
+        records.extend({"type": "unset", "key": clean_line(key, "key", KEY_MAX)} for key in unset)
+        project, session_id = self.queries.locate_ref(ref)
+        if records:
+            stamp = now()
+            with self.store.locked(project.slug, session_id, project.key) as held:
+                held.check_writable()
+                held.append([{**record, "ts": stamp} for record in records])
+        return self.ctx.read_session(project, session_id)
+
+
+def state_record(state: str, turn_id: str | None, error: str | None) -> dict[str, Any]:
+    """The event that sets a run state (a running one gets a turn id)."""
+    if state not in STATES:
+        raise InvalidInput(f"unknown state {state!r} (expected one of: {', '.join(STATES)})")
+    if state == "running" and turn_id is None:
+        turn_id = uuid.uuid4().hex[:12]
+    record: dict[str, Any] = {"type": "state", "state": state}
+    if turn_id is not None:
+        record["turn_id"] = clean_line(turn_id, "turn id")
+    if error is not None:
+        record["error"] = clean_line(error, "error", limit=2000)
+    return record
+
+
+def value_record(key: str, value: Any) -> dict[str, Any]:
+    """The event that sets one entry of the state map."""
+    clean_key = clean_line(key, "key", KEY_MAX)
+    check_metadata({clean_key: value})
+    return {"type": "set", "key": clean_key, "value": value}

@@ -15,7 +15,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,15 +24,15 @@ import orjson
 from chit import exporters
 from chit.errors import ChitError, Conflict, InvalidData, InvalidInput, NotFound
 from chit.store.fold import message_from_record
-from chit.model import Message, Session, format_ts, parse_ts
-from chit.service.base import check_metadata, check_tag, clean_line
-from chit.service.doctor import DoctorOps
-from chit.service.sessions import KEY_MAX, _as_message, new_id
+from chit.model import Message, Session, SessionSummary, format_ts, parse_ts
+from chit.service.base import Context, check_metadata, check_tag, clean_line
+from chit.service.queries import Queries
+from chit.service.sessions import KEY_MAX, Sessions, _as_message, new_id
 from chit.store.files import FILE_MODE, os_errors, write_atomic
 from chit.store.sessions import UUID_RE
 
 if TYPE_CHECKING:
-    from chit.service.results import ImportResult
+    from chit.service.results import ExportedFile, ImportResult
 
 
 def _field(body: dict[str, Any], name: str, kinds: tuple[type, ...], optional: bool = False) -> Any:
@@ -77,16 +77,26 @@ def parse_snapshot(data: bytes | str | dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-class SnapshotOps(DoctorOps):
+class Transfer:
+    """Sessions out of the store (snapshots, renderings, files) and
+    snapshots back in."""
+
+    def __init__(self, ctx: Context, queries: Queries, sessions: Sessions) -> None:
+        self.ctx = ctx
+        self.queries = queries
+        self.sessions = sessions
+        self.store = ctx.store
+        self.projects = ctx.projects
+
     def export_snapshot(self, ref: str | None) -> dict[str, Any]:
-        session = self.resolve(ref)
-        return exporters.snapshot(session, self.locate(session.id).name)
+        session = self.queries.resolve(ref)
+        return exporters.snapshot(session, self.ctx.locate(session.id).name)
 
     def export_bytes(self, ref: str | None, fmt: str) -> tuple[Session, bytes]:
         if fmt not in exporters.FORMATS:
             raise InvalidInput(f"unknown format {fmt!r} (expected one of: {', '.join(exporters.FORMATS)})")
-        session = self.resolve(ref)
-        return session, exporters.render(session, self.locate(session.id).name, fmt)
+        session = self.queries.resolve(ref)
+        return session, exporters.render(session, self.ctx.locate(session.id).name, fmt)
 
     def export_to_file(self, ref: str | None, fmt: str, path: str | Path, force: bool = False) -> Path:
         """Write an export; refuses to overwrite unless `force`."""
@@ -119,11 +129,30 @@ class SnapshotOps(DoctorOps):
                 raise
         return target
 
+    def export_all(
+        self,
+        directory: str | Path,
+        fmt: str = "md",
+        *,
+        all_projects: bool = True,
+        project: str | None = None,
+        force: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> list[ExportedFile]:
+        """Export every live session into `directory`, one file each (see
+        `chit.service.export_all`)."""
+        from chit.service.export_all import export_all
+
+        def listing() -> list[SessionSummary]:
+            return self.queries.list(project, all_projects=all_projects, agents=True)
+
+        return export_all(self.export_to_file, listing, directory, fmt, force=force, progress=progress)
+
     def import_snapshot(
         self, data: bytes | str | dict[str, Any], project: str | None = None, *, new_id_always: bool = False
     ) -> ImportResult:
         """Store a snapshot as a session in the project in scope."""
-        from chit.service.results import ImportResult
+        from chit.service.results import ExportedFile, ImportResult
 
         body = parse_snapshot(data)
         try:
@@ -138,7 +167,7 @@ class SnapshotOps(DoctorOps):
                 raise InvalidData("snapshot created_at is not an RFC 3339 timestamp") from None
             values = check_metadata({clean_line(k, "key", KEY_MAX): v for k, v in (body.get("values") or {}).items()})
             metadata = check_metadata(body.get("metadata"))
-            scope = self.project(project, create=True)
+            scope = self.ctx.project(project, create=True)
         except ChitError as exc:
             if isinstance(exc, InvalidInput):
                 raise InvalidData(f"snapshot has an invalid message or field: {exc.message}") from None
@@ -150,12 +179,12 @@ class SnapshotOps(DoctorOps):
             if existing is not None and _same_messages(existing, messages):
                 raise Conflict(f"snapshot already imported as session {session_id[:8]}")
             changed = True
-        if key is not None and self.find_key(scope, key) is not None:
+        if key is not None and self.queries.find_key(scope, key) is not None:
             if not changed:
                 raise Conflict(f"project {scope.name!r} already has a session with key {key!r}")
             key = None
         self.projects.ensure(scope)
-        session = self._write_new(
+        session = self.sessions.write_new(
             scope,
             title,
             key,
@@ -168,7 +197,7 @@ class SnapshotOps(DoctorOps):
             created_at=utc_timestamp(body["created_at"], "created_at"),
             values=values,
         )
-        return ImportResult(self.get(session.id), changed)
+        return ImportResult(self.queries.get(session.id), changed)
 
     def _exists_anywhere(self, session_id: str) -> bool:
         return any(self.store.exists(s, session_id) for s in self.store.project_slugs()) or any(
@@ -177,7 +206,7 @@ class SnapshotOps(DoctorOps):
 
     def _find_anywhere(self, session_id: str) -> Session | None:
         try:
-            return self.get(session_id)
+            return self.queries.get(session_id)
         except NotFound:
             return None
 
