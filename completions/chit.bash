@@ -200,7 +200,7 @@ _chit_static() {  # words: the fixed values of kind $1
         role) words='system user assistant tool' ;;
         state) words='idle running error' ;;
         shell) words='bash zsh fish' ;;
-        tool) words='claude-code codex chatgpt llm gemini' ;;
+        tool) words='claude-code codex chatgpt llm gemini opencode' ;;
         *) words='' ;;
     esac
 }

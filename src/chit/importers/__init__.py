@@ -25,6 +25,7 @@ MODULES = {
     "chatgpt": "chit.importers.chatgpt",
     "llm": "chit.importers.llm_logs",
     "gemini": "chit.importers.gemini",
+    "opencode": "chit.importers.opencode",
 }
 NAMES: tuple[str, ...] = tuple(MODULES)
 
