@@ -240,3 +240,12 @@ def test_the_cli_imports_from_opencode_where_it_keeps_its_data(home: Path, workd
     assert result.code == 0, result.err
     report = result.json()
     assert isinstance(report, dict) and (report["imported"], report["errors"]) == (2, 0)
+
+
+def test_a_folder_without_opencode_data_is_one_error_and_changes_nothing(home: Path, workdir: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = run_cli(["import", "--from", "opencode", str(empty)])
+    assert (result.code, result.out) == (5, "")
+    assert result.err == f"chit: error: {empty} holds no opencode data (no opencode.db, no storage folder)\n"
+    assert not home.exists()
