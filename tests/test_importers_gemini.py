@@ -6,6 +6,7 @@ is new."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -217,3 +218,14 @@ def test_the_cli_imports_from_gemini(home: Path, workdir: Path, tmp_path: Path) 
     report = result.json()
     assert isinstance(report, dict) and (report["imported"], report["errors"]) == (1, 0)
     assert report["path"] == str(tmp_path / ".gemini" / "tmp")
+
+
+def test_a_fifo_for_the_project_root_is_never_waited_on(home: Path, workdir: Path, tmp_path: Path) -> None:
+    folder = tmp_path / ".gemini" / "tmp" / "shop"
+    (folder / "chats").mkdir(parents=True)
+    os.mkfifo(folder / ".project_root")
+    shutil.copy(fixture("gemini", LOG), folder / "chats" / LOG)
+    result = run_cli(["import", "--from", "gemini", str(tmp_path / ".gemini" / "tmp"), "--json"])  # 60 s timeout
+    assert result.code == 0, result.err
+    report = result.json()
+    assert isinstance(report, dict) and report["imported"] == 1

@@ -40,6 +40,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from chit.files import open_regular
 from chit.importers.base import (
     Batch,
     Problem,
@@ -117,20 +118,27 @@ def project_root(path: Path) -> str | None:
     """The directory Gemini CLI ran in, as it recorded it for the session's
     project folder (`<folder>/chats/<file>`), or None."""
     folder = path.parent.parent
+    marker = _small_file(folder / ".project_root", 8192)
+    root = marker.decode("utf-8", "replace").strip() if marker is not None else ""
+    if root:
+        return text(root)
+    registry = _small_file(folder.parent.parent / "projects.json", 1 << 22)
     try:
-        with open(folder / ".project_root", encoding="utf-8") as handle:
-            root = handle.read(8192).strip()
-        if root:
-            return text(root)
-    except (OSError, UnicodeDecodeError):
-        pass
-    try:
-        with open(folder.parent.parent / "projects.json", "rb") as handle:
-            projects = obj(obj(loads(handle.read(1 << 22))).get("projects"))
-    except (OSError, ValueError):
+        projects = obj(obj(loads(registry)).get("projects")) if registry is not None else {}
+    except ValueError:
         return None
     roots = [root for root, slug in projects.items() if slug == folder.name]
     return text(roots[0]) if len(roots) == 1 else None
+
+
+def _small_file(path: Path, limit: int) -> bytes | None:
+    """The first `limit` bytes of a regular file (a FIFO there is never
+    waited on), or None."""
+    try:
+        with os.fdopen(open_regular(path, follow_links=True), "rb") as handle:
+            return handle.read(limit)
+    except OSError:
+        return None
 
 
 # -- reading the two layouts ---------------------------------------------------
