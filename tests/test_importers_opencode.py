@@ -249,3 +249,39 @@ def test_a_folder_without_opencode_data_is_one_error_and_changes_nothing(home: P
     assert (result.code, result.out) == (5, "")
     assert result.err == f"chit: error: {empty} holds no opencode data (no opencode.db, no storage folder)\n"
     assert not home.exists()
+
+
+def test_scrambled_opencode_databases_never_raise(tmp_path: Path) -> None:
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from test_importers_fuzz import FUZZ, run_import
+
+    pristine = build_database(tmp_path / "pristine.db", storage())
+    cells = st.none() | st.integers(-5, 5) | st.text(max_size=12) | st.binary(max_size=8) | st.sampled_from(
+        ["{}", "[]", "not json", '{"type": "tool", "state": 1}', '{"role": "assistant", "tokens": "x"}',
+         '{"messageID": 5}', '{"type": "text", "text": null, "time": {"start": "x"}}'])
+
+    @FUZZ
+    @given(edits=st.lists(st.tuples(st.sampled_from(["session", "message", "part"]), st.integers(0, 40), st.integers(0, 20), cells),
+                          min_size=1, max_size=6))
+    def check(edits: list[tuple[str, int, int, Any]]) -> None:
+        scratch = tmp_path / "scratch"
+        shutil.rmtree(scratch, ignore_errors=True)
+        scratch.mkdir()
+        database = scratch / "opencode.db"
+        shutil.copy(pristine, database)
+        db = sqlite3.connect(database)
+        for table, row, column, value in edits:
+            names = [r[1] for r in db.execute(f"pragma table_info({table})")]
+            rowids = [r[0] for r in db.execute(f"select rowid from {table}")]
+            if rowids:
+                try:
+                    db.execute(f'update {table} set "{names[column % len(names)]}" = ? where rowid = ?', [value, rowids[row % len(rowids)]])
+                except sqlite3.Error:
+                    pass  # a constraint refused it: it stays a valid database
+        db.commit()
+        db.close()
+        run_import("opencode", database, scratch / "home")
+
+    check()

@@ -101,8 +101,12 @@ def read_file(path: Path) -> Batch:
     times = [t for m in messages if (t := ts_from_text(m.get("timestamp")))]
     start = ts_from_text(meta.get("startTime")) or (min(times) if times else "1970-01-01T00:00:00.000000Z")
     out = Transcript(NAME, session_id, start)
-    for message in messages:
-        _message(out, message)
+    for number, message in enumerate(messages):
+        try:
+            _message(out, message)
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:  # a record of the wrong shape costs only itself
+            out.drop_thinking()
+            batch.problems.append(Problem(str(path), None, f"unusable message {number + 1} ({type(exc).__name__})"))
     if not out.messages:
         batch.skipped.append((str(path), "no messages"))
         return batch
@@ -202,12 +206,12 @@ def _message(out: Transcript, message: dict[str, Any]) -> None:
 def _reply(out: Transcript, message: dict[str, Any], local: str, ts: str | None) -> None:
     """A model reply: its text, its tool calls, then their results; the
     reply's tokens go on the last message the model produced."""
-    for thought in message.get("thoughts") or []:
-        if isinstance(thought, dict):
+    for thought in _message_list(message.get("thoughts")):
+        if thought:
             out.think("\n".join(text(thought.get(k)) for k in ("subject", "description") if thought.get(k)))
     model = one_line(message.get("model"))
     source_id = one_line(message.get("id"))
-    calls = [c for c in message.get("toolCalls") or [] if isinstance(c, dict)]
+    calls = _message_list(message.get("toolCalls"))
     produced = [out.add("assistant", _parts_text(message.get("content")), local, ts, model=model,
                         invocation_id=source_id, source_id=source_id)]
     for number, call in enumerate(calls):

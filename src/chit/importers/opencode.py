@@ -119,7 +119,7 @@ def _load(read: Callable[[list[Problem]], Raw | None]) -> Batch:
     raw = read(batch.problems)
     if raw is None:
         return batch
-    session = _map(raw)
+    session = _map(raw, batch.problems)
     if session is None:
         batch.skipped.append((raw.where, "no messages"))
     else:
@@ -266,7 +266,7 @@ def _json_file(path: Path, problems: list[Problem]) -> dict[str, Any] | None:
 # -- mapping -----------------------------------------------------------------------
 
 
-def _map(raw: Raw) -> SourceSession | None:
+def _map(raw: Raw, problems: list[Problem]) -> SourceSession | None:
     info = raw.info
     session_id = one_line(info.get("id"))
     if session_id is None:
@@ -275,10 +275,14 @@ def _map(raw: Raw) -> SourceSession | None:
     start = _ms(times.get("created")) or "1970-01-01T00:00:00.000000Z"
     out = Transcript(NAME, session_id, start)
     for message, parts in _live(raw.messages, obj(info.get("revert"))):
-        if message.get("role") == "user":
-            _user(out, message, parts)
-        elif message.get("role") == "assistant":
-            _assistant(out, message, parts)
+        try:
+            if message.get("role") == "user":
+                _user(out, message, parts)
+            elif message.get("role") == "assistant":
+                _assistant(out, message, parts)
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:  # a record of the wrong shape costs only itself
+            out.drop_thinking()
+            problems.append(Problem(raw.where, None, f"unusable message {message['id']} ({type(exc).__name__})"))
     if not out.messages:
         return None
     title = one_line(info.get("title"))
