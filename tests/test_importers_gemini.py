@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from chit.api import Chit
-from chit.model import Session
+from chit.model import Session, derive_title
 from conftest import run_cli, tree_digest
 from importer_sources import fixture
 
@@ -73,6 +73,7 @@ def test_a_real_session_imports_as_the_file_reads(api: Chit, name: str) -> None:
     assert sum(m.tokens.input or 0 for m in session.messages if m.tokens) == want["input_tokens"]
     assert sum(m.tokens.output or 0 for m in session.messages if m.tokens) == want["output_tokens"]
     assert {m.model for m in session.messages if m.model} == want["models"]
+    assert session.title == derive_title(want["first_prompt"])  # these sessions have no summary
     assert session.metadata["import"]["source"] == "gemini"
     assert session.metadata["import"]["path"] == str(path)
     # every result follows its call and carries its name
