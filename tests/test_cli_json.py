@@ -125,6 +125,7 @@ CASES: list[tuple[str, ...]] = [
     ("show", "{MAIN}"),
     ("show", "{FORK}"),
     ("load", "{MAIN}"),
+    ("resume", "{MAIN}"),
     ("search", "question"),
     ("search", "question", "--role", "user", "--tag", "t1"),
     ("projects",),

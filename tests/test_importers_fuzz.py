@@ -26,6 +26,7 @@ FILES = {
     "claude-code": ["claude-code/short.jsonl", "claude-code/tool_heavy.jsonl"],
     "codex": ["codex/rollout-2026-10-05T09-00-00-019a1b2c-3d4e-7f00-8a00-0000000c0de5.jsonl"],
     "chatgpt": ["chatgpt/conversations.json"],
+    "gemini": ["gemini/session-2025-10-21T20-04-0b23371a.json", "gemini/session-2026-10-05T21-32-7c2e9a41.jsonl"],
 }
 CASES = [(source, name) for source, names in FILES.items() for name in names]
 # more examples, or a fresh random search: FUZZ_EXAMPLES=2000 FUZZ_RANDOM=1

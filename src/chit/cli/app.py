@@ -11,7 +11,7 @@ from typing import Annotated, Any, Optional, cast
 import typer
 
 from chit import __version__
-from chit.cli import cmd_admin, cmd_chat, cmd_completion, cmd_export, cmd_import, cmd_projects, cmd_read, cmd_write
+from chit.cli import cmd_admin, cmd_chat, cmd_completion, cmd_export, cmd_import, cmd_projects, cmd_read, cmd_resume, cmd_write
 from chit.cli.context import Cli
 
 HELP = """chit keeps every AI chat session as plain, append-only JSON Lines files,
@@ -85,7 +85,7 @@ def build(only: str | None = None) -> typer.Typer:
             else:
                 typer.echo(ctx.get_help())
 
-    modules = (cmd_chat, cmd_write, cmd_read, cmd_export, cmd_import, cmd_admin, cmd_projects, cmd_completion)
+    modules = (cmd_chat, cmd_write, cmd_read, cmd_resume, cmd_export, cmd_import, cmd_admin, cmd_projects, cmd_completion)
     if only is not None:
         single = _OnlyOne(app, only)
         for module in modules:

@@ -1,5 +1,5 @@
 """`chit import`: bring sessions into the store — a snapshot, or every
-session of another tool (`--from claude-code|codex|chatgpt|llm`)."""
+session of another tool (`--from claude-code|codex|chatgpt|llm|gemini|opencode`)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from chit.visible import visible
 if TYPE_CHECKING:
     from chit.service.results import ImportReport
 
-SOURCES = ("claude-code", "codex", "chatgpt", "llm")  # as chit.importers.NAMES; a test keeps them equal
+SOURCES = ("claude-code", "codex", "chatgpt", "llm", "gemini", "opencode")  # as chit.importers.NAMES; a test keeps them equal
 PROBLEMS_LISTED = 10
 HINT = " (see `chit import --help`)"
 
@@ -51,7 +51,7 @@ def register(app: typer.Typer) -> None:
             typer.Option(
                 "--from",
                 metavar="TOOL",
-                help="Import every session of another tool: claude-code, codex, chatgpt (give its conversations.json) or llm. Re-running updates what changed.",
+                help="Import every session of another tool: claude-code, codex, chatgpt (give its conversations.json), llm, gemini or opencode. Re-running updates what changed.",
                 autocompletion=_complete_source,
             ),
         ] = None,
@@ -61,7 +61,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Import a session snapshot, or another tool's sessions.
 
-        With --from TOOL, it imports every session of claude-code, codex, chatgpt or llm; running it again updates what changed."""
+        With --from TOOL, it imports every session of claude-code, codex, chatgpt, llm, gemini or opencode; running it again updates what changed."""
         cli: Cli = ctx.obj.use(json, project)
         if from_ is not None:
             if new_id:

@@ -1,6 +1,7 @@
 """Importers: read other tools' sessions as chit messages.
 
-One module per source (`claude_code`, `codex`, `chatgpt`, `llm_logs`),
+One module per source (`claude_code`, `codex`, `chatgpt`, `llm_logs`,
+`gemini`, `opencode`),
 each exposing `SOURCE` (a `base.Source`); `base` holds what they share.
 
 Invariants: importers only read their source and return plain model
@@ -23,6 +24,8 @@ MODULES = {
     "codex": "chit.importers.codex",
     "chatgpt": "chit.importers.chatgpt",
     "llm": "chit.importers.llm_logs",
+    "gemini": "chit.importers.gemini",
+    "opencode": "chit.importers.opencode",
 }
 NAMES: tuple[str, ...] = tuple(MODULES)
 

@@ -6,7 +6,7 @@
 _chit_spec() {  # the command tree: what the command at path $1 takes
     case $1 in
         '')
-            _chit_cmds='append chat compact completion config doctor export fork gc import load ls new pop projects rename replace restore rewind rm search show state tag trash undo untag'
+            _chit_cmds='append chat compact completion config doctor export fork gc import load ls new pop projects rename replace restore resume rewind rm search show state tag trash undo untag'
             _chit_opts='--json --project -p --version --help -h'
             _chit_vals='--project:project -p:project'
             _chit_args=''
@@ -137,6 +137,12 @@ _chit_spec() {  # the command tree: what the command at path $1 takes
             _chit_vals=''
             _chit_args='trash'
             ;;
+        'resume')
+            _chit_cmds=''
+            _chit_opts='--print --project -p --json --help -h'
+            _chit_vals='--project:project -p:project'
+            _chit_args='ref'
+            ;;
         'rewind')
             _chit_cmds=''
             _chit_opts='--invocation --project -p --json --help -h'
@@ -200,7 +206,7 @@ _chit_static() {  # words: the fixed values of kind $1
         role) words='system user assistant tool' ;;
         state) words='idle running error' ;;
         shell) words='bash zsh fish' ;;
-        tool) words='claude-code codex chatgpt llm' ;;
+        tool) words='claude-code codex chatgpt llm gemini opencode' ;;
         *) words='' ;;
     esac
 }

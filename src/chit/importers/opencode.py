@@ -1,0 +1,388 @@
+"""opencode sessions: `opencode.db` (opencode 1.2 and later) and the JSON
+storage of earlier versions, both under `~/.local/share/opencode`.
+
+The two hold the same records. A session (`id`, `title`, `directory`,
+`parentID`, `revert`…) has messages (`role` user or assistant; an
+assistant message has `modelID`, `tokens`, `error`…) and each message has
+parts (`text`, `reasoning`, `tool`, `file`, `step-start`,
+`step-finish`…), each with its own id. In `opencode.db` they are the rows
+of the `session`, `message` and `part` tables (a message's and a part's
+fields in the JSON `data` column); in the JSON storage they are the files
+`storage/session/<project>/<session>.json`,
+`storage/message/<session>/<message>.json` and
+`storage/part/<message>/<part>.json`. opencode 1.2 copies the JSON
+storage into the database and leaves the files: a session found in both
+is read from the database only.
+
+Invariants:
+- messages and parts are taken in id order (opencode's ids grow with
+  time); a session's `revert` (an undo not yet discarded) hides the
+  messages from its `messageID` on, as opencode shows it;
+- a user message's text parts are one user message (attached files as
+  `[file: name]` lines); text opencode adds itself (`synthetic`, such as
+  a file it read for the prompt) is a system message with `injected`;
+- an assistant message's text parts → assistant messages (its `modelID`;
+  its id is the invocation id); `reasoning` → `metadata.thinking`; each
+  `tool` part → a tool call (its input as JSON) and, once it ran, its
+  result (`output`, or `error` with `tool_error`); a `step-finish`'s
+  tokens go on the last message of that step; a message's `error` → a
+  system message with `subtype: "error"`;
+- message ids derive from opencode's part and message ids, so a session
+  that grows keeps every earlier id;
+- the database is opened read-only; a record that is not JSON costs only
+  itself (one problem).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import sqlite3
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from chit.errors import InvalidData
+from chit.importers.base import (
+    Batch,
+    Problem,
+    Scan,
+    Source,
+    SourceSession,
+    Transcript,
+    Unit,
+    file_stamp,
+    json_text,
+    loads,
+    obj,
+    one_line,
+    read_bytes,
+    text,
+    tokens_of,
+    ts_from_epoch,
+)
+
+NAME = "opencode"
+_DEFAULT_TITLE = re.compile(r"^(New|Child) session - \d{4}-\d\d-\d\dT")
+
+
+def default_path() -> Path:
+    data = os.environ.get("XDG_DATA_HOME")
+    return (Path(data).expanduser() if data else Path.home() / ".local" / "share") / "opencode"
+
+
+@dataclass
+class Raw:
+    """One session as opencode stored it, before mapping."""
+
+    where: str
+    info: dict[str, Any]
+    messages: list[tuple[dict[str, Any], list[dict[str, Any]]]] = field(default_factory=list)
+
+
+def scan(path: Path) -> Scan:
+    database, storage = _locate(path)
+    if database is None and storage is None:
+        raise InvalidData(f"{path} holds no opencode data (no opencode.db, no storage folder)")
+    units: list[Unit] = []
+    in_database: set[str] = set()
+    if database is not None:
+        for session_id, stamp in _database_sessions(database):
+            in_database.add(session_id)
+            units.append(Unit(f"{NAME}:{database}:{session_id}", session_id, stamp,
+                              partial(_load, partial(_read_database, database, session_id))))
+    if storage is not None:
+        for session_file in sorted(storage.glob("session/*/*.json")):
+            if session_file.stem not in in_database:
+                units.append(Unit(f"{NAME}:{session_file}", session_file.stem, _storage_stamp(storage, session_file),
+                                  partial(_load, partial(_read_storage, storage, session_file))))
+    return Scan(units)
+
+
+SOURCE = Source(NAME, default_path, scan, "opencode sessions (~/.local/share/opencode)")
+
+
+def _locate(path: Path) -> tuple[Path | None, Path | None]:
+    """(the database, the JSON storage folder) at `path`, either may be None."""
+    if path.is_file():
+        return path, None
+    database = path / "opencode.db"
+    storage = path / "storage" if (path / "storage" / "session").is_dir() else path if (path / "session").is_dir() else None
+    return (database if database.is_file() else None), storage
+
+
+def _load(read: Callable[[list[Problem]], Raw | None]) -> Batch:
+    batch = Batch()
+    raw = read(batch.problems)
+    if raw is None:
+        return batch
+    session = _map(raw, batch.problems)
+    if session is None:
+        batch.skipped.append((raw.where, "no messages"))
+    else:
+        batch.sessions.append(session)
+    return batch
+
+
+# -- the database ----------------------------------------------------------------
+
+
+def _connect(database: Path) -> sqlite3.Connection:
+    try:
+        db = sqlite3.connect(f"{database.absolute().as_uri()}?mode=ro", uri=True)
+        db.row_factory = sqlite3.Row
+        have = {row[0] for row in db.execute("select name from sqlite_master where type = 'table'")}
+    except sqlite3.Error as exc:
+        raise InvalidData(f"cannot read {database} as an opencode database: {exc}") from None
+    if not {"session", "message", "part"} <= have:
+        db.close()
+        raise InvalidData(f"{database} is not an opencode database (no session, message and part tables)")
+    return db
+
+
+def _database_sessions(database: Path) -> list[tuple[str, str]]:
+    """(session id, stamp) of every session; the stamp moves with any
+    change to the session, its messages or its parts."""
+    db = _connect(database)
+    try:
+        rows = db.execute(
+            "select s.id, s.time_updated,"
+            " (select count(*) || ':' || coalesce(max(time_updated), 0) from message m where m.session_id = s.id),"
+            " (select count(*) || ':' || coalesce(max(time_updated), 0) from part p where p.session_id = s.id)"
+            " from session s order by s.id"
+        ).fetchall()
+    except sqlite3.Error as exc:
+        raise InvalidData(f"cannot read {database} as an opencode database: {exc}") from None
+    finally:
+        db.close()
+    return [(text(row[0]), f"{row[1]}|{row[2]}|{row[3]}") for row in rows]
+
+
+def _read_database(database: Path, session_id: str, problems: list[Problem]) -> Raw | None:
+    where = f"{database}:{session_id}"
+    try:
+        db = _connect(database)
+    except InvalidData as exc:
+        problems.append(Problem(str(database), None, exc.message))
+        return None
+    try:
+        row = db.execute("select * from session where id = ?", (session_id,)).fetchone()
+        if row is None:  # deleted since the scan
+            return None
+        raw = Raw(where, _session_info(dict(row), problems, where))
+        parts: dict[str, list[dict[str, Any]]] = {}
+        for part in db.execute("select id, message_id, data from part where session_id = ? order by id", (session_id,)):
+            data = _data(part["data"], problems, where, f"part {part['id']}")
+            if data is not None:
+                parts.setdefault(part["message_id"], []).append({**data, "id": part["id"]})
+        for message in db.execute("select id, time_created, data from message where session_id = ? order by id", (session_id,)):
+            data = _data(message["data"], problems, where, f"message {message['id']}")
+            if data is not None:
+                raw.messages.append(({"time": {"created": message["time_created"]}, **data, "id": message["id"]},
+                                     parts.get(message["id"], [])))
+        return raw
+    except sqlite3.Error as exc:
+        problems.append(Problem(where, None, f"cannot read the session: {exc}"))
+        return None
+    finally:
+        db.close()
+
+
+def _session_info(row: dict[str, Any], problems: list[Problem], where: str) -> dict[str, Any]:
+    """A `session` row in the shape of the JSON storage's session file."""
+    revert = _data(row.get("revert"), problems, where, "revert") if row.get("revert") else None
+    return {
+        "id": row.get("id"), "title": row.get("title"), "directory": row.get("directory"),
+        "parentID": row.get("parent_id"), "projectID": row.get("project_id"), "slug": row.get("slug"),
+        "version": row.get("version"), "revert": revert,
+        "time": {"created": row.get("time_created"), "updated": row.get("time_updated")},
+    }
+
+
+def _data(value: Any, problems: list[Problem], where: str, what: str) -> dict[str, Any] | None:
+    try:
+        data = loads(value) if isinstance(value, (str, bytes)) else None
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        problems.append(Problem(where, None, f"{what}: not a JSON object"))
+        return None
+    return data
+
+
+# -- the JSON storage -------------------------------------------------------------
+
+
+def _storage_stamp(storage: Path, session_file: Path) -> str:
+    """Size and time of the session file and of every file of its messages
+    and parts (a listing, not a read)."""
+    digest = hashlib.sha256(file_stamp(session_file).encode())
+    for message_file in _json_files(storage / "message" / session_file.stem):
+        digest.update(f"{message_file.name}={file_stamp(message_file)};".encode())
+        for part_file in _json_files(storage / "part" / message_file.stem):
+            digest.update(f"{part_file.name}={file_stamp(part_file)};".encode())
+    return digest.hexdigest()
+
+
+def _json_files(folder: Path) -> list[Path]:
+    try:
+        return sorted(p for p in folder.iterdir() if p.suffix == ".json")
+    except OSError:
+        return []
+
+
+def _read_storage(storage: Path, session_file: Path, problems: list[Problem]) -> Raw | None:
+    info = _json_file(session_file, problems)
+    if info is None:
+        return None
+    raw = Raw(str(session_file), {**info, "id": session_file.stem})  # opencode trusts the name over the content
+    for message_file in _json_files(storage / "message" / session_file.stem):
+        message = _json_file(message_file, problems)
+        if message is not None:
+            parts = [{**p, "id": f.stem} for f in _json_files(storage / "part" / message_file.stem)
+                     if (p := _json_file(f, problems)) is not None]
+            raw.messages.append(({**message, "id": message_file.stem}, parts))
+    return raw
+
+
+def _json_file(path: Path, problems: list[Problem]) -> dict[str, Any] | None:
+    data = read_bytes(path, problems)
+    if data is None:
+        return None
+    try:
+        record = loads(data)
+    except ValueError:
+        problems.append(Problem(str(path), None, "not JSON"))
+        return None
+    if not isinstance(record, dict):
+        problems.append(Problem(str(path), None, "not a JSON object"))
+        return None
+    return record
+
+
+# -- mapping -----------------------------------------------------------------------
+
+
+def _map(raw: Raw, problems: list[Problem]) -> SourceSession | None:
+    info = raw.info
+    session_id = one_line(info.get("id"))
+    if session_id is None:
+        return None
+    times = obj(info.get("time"))
+    start = _ms(times.get("created")) or "1970-01-01T00:00:00.000000Z"
+    out = Transcript(NAME, session_id, start)
+    for message, parts in _live(raw.messages, obj(info.get("revert"))):
+        try:
+            if message.get("role") == "user":
+                _user(out, message, parts)
+            elif message.get("role") == "assistant":
+                _assistant(out, message, parts)
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:  # a record of the wrong shape costs only itself
+            out.drop_thinking()
+            problems.append(Problem(raw.where, None, f"unusable message {message['id']} ({type(exc).__name__})"))
+    if not out.messages:
+        return None
+    title = one_line(info.get("title"))
+    metadata = {
+        "path": raw.where, "version": one_line(info.get("version")), "slug": one_line(info.get("slug")),
+        "parent_id": one_line(info.get("parentID")), "project_id": one_line(info.get("projectID")),
+    }
+    directory = info.get("directory")
+    return SourceSession(
+        NAME, session_id, start, out.messages, cwd=text(directory) if isinstance(directory, str) and directory else None,
+        title=None if title is None or _DEFAULT_TITLE.match(title) else title,
+        metadata={k: v for k, v in metadata.items() if v},
+    )
+
+
+def _live(messages: list[tuple[dict[str, Any], list[dict[str, Any]]]],
+          revert: dict[str, Any]) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """Messages and parts in id order, without what a pending undo hides."""
+    cut_message, cut_part = one_line(revert.get("messageID")), one_line(revert.get("partID"))
+    for message, parts in sorted(messages, key=lambda pair: str(pair[0]["id"])):
+        ordered = sorted(parts, key=lambda part: str(part["id"]))
+        if cut_message is not None and str(message["id"]) >= cut_message:
+            if str(message["id"]) == cut_message and cut_part is not None:
+                yield message, [p for p in ordered if str(p["id"]) < cut_part]
+            return
+        yield message, ordered
+
+
+def _ms(value: Any) -> str | None:
+    return ts_from_epoch(value / 1000) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _user(out: Transcript, message: dict[str, Any], parts: list[dict[str, Any]]) -> None:
+    ts = _ms(obj(message.get("time")).get("created"))
+    lines = [text(p.get("text")) for p in parts
+             if p.get("type") == "text" and not p.get("synthetic") and not p.get("ignored")]
+    lines += [f"[file: {one_line(p.get('filename')) or one_line(p.get('mime')) or 'file'}]"
+              for p in parts if p.get("type") == "file"]
+    out.add("user", "\n".join(lines), str(message["id"]), ts, source_id=one_line(message["id"]))
+    for part in parts:
+        if part.get("type") == "text" and part.get("synthetic") and not part.get("ignored"):
+            out.add("system", text(part.get("text")), str(part["id"]), ts, source_id=one_line(part["id"]), injected=True)
+
+
+def _assistant(out: Transcript, message: dict[str, Any], parts: list[dict[str, Any]]) -> None:
+    ts = _ms(obj(message.get("time")).get("created"))
+    model, invocation = one_line(message.get("modelID")), one_line(message.get("id"))
+    step: list[int] = []  # indexes of the messages the current model call produced
+    counted = False
+    for part in parts:
+        kind, local = part.get("type"), str(part["id"])
+        when = _ms(obj(part.get("time")).get("start")) or (max(ts, out.last_ts) if ts else None)  # never before the part above
+        if kind == "step-start":
+            step = []
+        elif kind == "reasoning":
+            out.think(text(part.get("text")))
+        elif kind == "text" and not part.get("ignored"):
+            _produced(step, out, out.add("assistant", text(part.get("text")), local, when, model=model,
+                                         invocation_id=invocation, source_id=one_line(part["id"])))
+        elif kind == "tool":
+            _tool(out, part, step, model, invocation, ts)
+        elif kind == "step-finish":
+            counted = _put_tokens(out, step, obj(part.get("tokens"))) or counted
+            step = []
+    if not counted:
+        _put_tokens(out, step, obj(message.get("tokens")))
+    error = obj(message.get("error"))
+    if error:
+        detail = text(obj(error.get("data")).get("message")) or json_text(error.get("data") or {})
+        out.add("system", f"{one_line(error.get('name')) or 'error'}: {detail}", f"{message['id']}:error",
+                _ms(obj(message.get("time")).get("completed")) or ts, subtype="error")
+
+
+def _tool(out: Transcript, part: dict[str, Any], step: list[int], model: str | None, invocation: str | None,
+          ts: str | None) -> None:
+    state = obj(part.get("state"))
+    times = obj(state.get("time"))
+    name, call_id = one_line(part.get("tool")), one_line(part.get("callID")) or str(part["id"])
+    _produced(step, out, out.add(
+        "tool", json_text(state.get("input") if state.get("input") is not None else {}), f"{part['id']}:call",
+        _ms(times.get("start")) or ts, model=model, invocation_id=invocation, source_id=one_line(part["id"]),
+        tool_kind="call", tool_name=name, tool_call_id=call_id,
+    ))
+    status = state.get("status")
+    if status in ("completed", "error"):
+        output = state.get("output") if status == "completed" else state.get("error")
+        out.add("tool", output if isinstance(output, str) else json_text(output), f"{part['id']}:result",
+                _ms(times.get("end")) or ts, invocation_id=invocation, tool_kind="result", tool_name=name,
+                tool_call_id=call_id, tool_error=status == "error")
+
+
+def _produced(step: list[int], out: Transcript, message: object) -> None:
+    if message is not None:
+        step.append(len(out.messages) - 1)
+
+
+def _put_tokens(out: Transcript, step: list[int], tokens: dict[str, Any]) -> bool:
+    """The model call's token counts on its last message; False if it made none."""
+    pair = tokens_of(tokens.get("input"), tokens.get("output")) if tokens else None
+    if not step or pair is None:
+        return False
+    out.messages[step[-1]] = replace(out.messages[step[-1]], tokens=pair)
+    return True

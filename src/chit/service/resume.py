@@ -1,0 +1,85 @@
+"""Reopening a session in the tool that wrote it (`chit resume`).
+
+An imported session's header keeps where it came from
+(`metadata.import`: `source`, `id`, `cwd`); `plan` turns that into the
+command the tool resumes a session with and the directory to run it in.
+A session chit made itself is reopened in chit's own REPL.
+
+Invariants: planning reads nothing but the session and never fails for a
+tool that is not installed or a directory that is gone (`--print` must
+still print the command); `check` is what refuses those, each with one
+line and NOT_FOUND. A source id is never passed where the tool would take
+it for an option.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from chit.errors import InvalidData, InvalidInput, NotFound
+from chit.model import Session
+
+#: source -> the command that reopens its session `id`
+COMMANDS: dict[str, Callable[[str], list[str]]] = {
+    "claude-code": lambda session_id: ["claude", "--resume", session_id],
+    "codex": lambda session_id: ["codex", "resume", session_id],
+    "gemini": lambda session_id: ["gemini", "--resume", session_id],
+    "opencode": lambda session_id: ["opencode", "--session", session_id],
+}
+#: tools that find a session only from the directory it ran in
+NEEDS_CWD = frozenset({"claude-code", "gemini", "opencode"})
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What reopens a session: `argv` run in `cwd` (None: anywhere)."""
+
+    tool: str
+    argv: list[str]
+    cwd: str | None
+
+    @property
+    def command_line(self) -> str:
+        """The command as a shell line (with a `cd` when it has a directory)."""
+        command = shlex.join(self.argv)
+        return f"cd {shlex.quote(self.cwd)} && {command}" if self.cwd else command
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"tool": self.tool, "argv": self.argv, "cwd": self.cwd, "command": self.command_line}
+
+
+def plan(session: Session, project_name: str) -> Plan:
+    """How to reopen `session` (of project `project_name`) where it was made."""
+    facts = session.metadata.get("import")
+    if not isinstance(facts, dict) or not facts.get("source"):
+        return Plan("chit", ["chit", "chat", "--project", project_name, session.id], None)
+    source = str(facts["source"])
+    command = COMMANDS.get(source)
+    if command is None:
+        raise InvalidInput(
+            f"session {session.short_id} came from {source}, which has no command to reopen it; "
+            f"`chit chat {session.short_id}` continues it in chit"
+        )
+    source_id = facts.get("id")
+    if not isinstance(source_id, str) or not source_id or source_id.startswith("-") or not source_id.isprintable():
+        raise InvalidData(f"session {session.short_id} does not record a usable {source} session id")
+    cwd = facts.get("cwd")
+    return Plan(source, command(source_id), cwd if isinstance(cwd, str) and cwd else None)
+
+
+def check(resume: Plan) -> str:
+    """The executable to run for `resume`, once its tool is installed and
+    its directory exists; NotFound (one line) otherwise."""
+    executable = shutil.which(resume.argv[0])
+    if executable is None:
+        raise NotFound(f"{resume.argv[0]} is not installed (not found on PATH); `chit resume --print` prints the command")
+    if resume.cwd is not None and not os.path.isdir(resume.cwd):
+        raise NotFound(f"the session's working directory {resume.cwd} no longer exists; `chit resume --print` prints the command")
+    if resume.cwd is None and resume.tool in NEEDS_CWD:
+        raise NotFound(f"the session's working directory is not known, and {resume.argv[0]} finds a session only from there")
+    return executable
