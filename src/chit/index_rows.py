@@ -40,7 +40,7 @@ import errno
 import hashlib
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -49,7 +49,7 @@ import orjson
 
 from chit import codec
 from chit.files import NotRegular, open_regular
-from chit.store import format_ts_ns
+from chit.store import format_ts_ns, read_whole
 
 if TYPE_CHECKING:
     from chit.index import Index
@@ -57,7 +57,6 @@ if TYPE_CHECKING:
 
 WORDS_ABOVE = 2048  # longer texts are indexed as their set of distinct words
 _PIECE = 1 << 20  # characters folded at a time in a long text
-_SPACE = re.compile(r"\s")
 DRAIN_CHUNK = 2000  # messages whose text is added per step, in row id order
 OPEN_FILES = 64
 WITNESS_SPAN = 4096  # bytes at the start and before the offset that an append never changes
@@ -93,13 +92,22 @@ def fts_body(content: str) -> str:
     """What the trigram index sees of a message."""
     if len(content) <= WORDS_ABOVE:
         return content.casefold()  # casefold never shrinks a text: a short one stays short
+    return fts_words(content[start : start + _PIECE] for start in range(0, len(content), _PIECE))
+
+
+def fts_words(pieces: Iterable[str]) -> str:
+    """A long text's set of distinct casefolded words, from its pieces (cut
+    anywhere): never the whole text folded and split at once."""
     words: set[str] = set()
-    start = 0
-    while start < len(content):  # in pieces cut at whitespace: never the whole text folded and split at once
-        space = _SPACE.search(content, min(start + _PIECE, len(content)))
-        end = space.end() if space else len(content)
-        words.update(content[start:end].casefold().split())
-        start = end
+    carry = ""  # a word the last piece may have cut
+    for piece in pieces:
+        text = carry + piece
+        cut = len(text)
+        while cut > 0 and not text[cut - 1].isspace():
+            cut -= 1
+        words.update(text[:cut].casefold().split())
+        carry = text[cut:]
+    words.update(carry.casefold().split())
     return "\n".join(words)
 
 
@@ -252,7 +260,7 @@ def read_file(index: Index, dfd: int, slug: str, trash: int, session_id: str) ->
         if codec.is_blank(data, pos, newline):
             continue
         try:
-            event = codec.decode_event_in(data, pos, newline, version)
+            event = codec.decode_event_in(data, pos, newline, version, "title")  # a long text: only its title
         except codec.BadRecord:
             continue
         stack.off, stack.len = start + pos, newline - pos
@@ -292,11 +300,11 @@ def drain(index: Index) -> bool:
                 if len(files) >= OPEN_FILES:
                     _close_all(files)
                 fd = files[sid] = _open_session(index, sid)
-            record = read_record(fd, off, length) if fd >= 0 else None
-            if record is None or record.get("id") != mid:
+            body = read_body(fd, off, length, mid) if fd >= 0 else None
+            if body is None:
                 stale.add(sid)
                 continue
-            conn.execute("INSERT INTO msgtext(rowid, body) VALUES (?, ?)", (rowid, fts_body(record["content"])))
+            conn.execute("INSERT INTO msgtext(rowid, body) VALUES (?, ?)", (rowid, body))
     finally:
         _close_all(files)
     conn.execute("UPDATE messages SET fts = 1 WHERE fts = 0 AND rowid BETWEEN ? AND ?", (rows[0][0], rows[-1][0]))
@@ -323,6 +331,35 @@ def _close_all(files: dict[int, int]) -> None:
         if fd >= 0:
             os.close(fd)
     files.clear()
+
+
+def read_body(fd: int, off: int, length: int, mid: str) -> str | None:
+    """`fts_body` of message `mid` on the line at `off`; None if the line is
+    not that message. A long text is read a piece at a time, never whole."""
+    found = read_text(fd, off, length)
+    if found is None or found[0].get("id") != mid:
+        return None
+    record, pieces = found
+    try:
+        return fts_body(record["content"]) if pieces is None else fts_words(pieces)
+    except codec.BadRecord:
+        return None
+
+
+def read_text(fd: int, off: int, length: int) -> tuple[dict[str, Any], Iterator[str] | None] | None:
+    """The message record on the line at `off`, or None if it is not one.
+    A long message's text comes apart, as an iterator of pieces decoded as
+    they are taken (it raises `codec.BadRecord` for a bad one; "content"
+    is then ""); else the iterator is None and the record has it all."""
+    if length > codec.LONG_LINE:
+        try:
+            split = codec.message_in_pieces(read_whole(fd, length, off), 0, length)
+        except (OSError, codec.BadRecord):
+            return None
+        if split is not None:
+            return split
+    record = read_record(fd, off, length)
+    return None if record is None else (record, None)
 
 
 def read_record(fd: int, off: int, length: int) -> dict[str, Any] | None:

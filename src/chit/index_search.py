@@ -31,9 +31,10 @@ import orjson
 
 from chit.files import open_regular
 from chit.index import Index
-from chit.index_rows import doubt, read_record, ts_key
+from chit.codec import BadRecord
+from chit.index_rows import doubt, read_text, ts_key
 from chit.model import Project, SearchHit, SessionSummary, derive_title
-from chit.service.snippets import find_folded, make_snippet
+from chit.service.snippets import find_folded, find_snippet, make_snippet
 
 if TYPE_CHECKING:
     import sqlite3
@@ -255,14 +256,17 @@ def second_at_or_below(ts: str) -> int:
 def _check(row: Sequence[Any], files: _Files, projects: dict[str, Project], folded_query: str, found: list[tuple[SearchHit, int]]) -> bool:
     """Confirm one candidate against its line in the file; True if a hit."""
     pos, mid, role, ts, turn, off, length, sid, slug, session_id, key, updated, manual, first, _ = row
-    record = read_record(files.fd(sid, slug, session_id), off, length)
-    if record is None or record.get("id") != mid:
+    line = read_text(files.fd(sid, slug, session_id), off, length)
+    if line is None or line[0].get("id") != mid:
         raise Stale(f"session {session_id[:8]} changed during the search", sid)
-    content: str = record["content"]
-    span = find_folded(content, folded_query)  # folds a window at a time, never the whole text
-    if span is None:
+    record, pieces = line
+    try:
+        snippet = find_snippet([record["content"]] if pieces is None else pieces, folded_query)
+    except BadRecord:
+        raise Stale(f"session {session_id[:8]} changed during the search", sid) from None
+    if snippet is None:
         return False
-    hit = _hit(projects[slug], session_id, key, _title(manual, first), updated, turn, role, mid, ts, make_snippet(content, *span))
+    hit = _hit(projects[slug], session_id, key, _title(manual, first), updated, turn, role, mid, ts, snippet)
     found.append((hit, pos))
     return True
 
