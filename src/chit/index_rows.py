@@ -147,9 +147,12 @@ class _Stack:
     def push(self, record: dict[str, Any], turn: int | None) -> None:
         conn = self.index.conn
         rowid = allocate(self.index, record["ts"])
+        tokens = record.get("tokens")
+        counted = (1, tokens.get("input"), tokens.get("output")) if isinstance(tokens, dict) else (None, None, None)
         conn.execute(
-            "INSERT INTO messages VALUES (?,?,?,?,?,?,?,?,?,0)",
-            (rowid, self.sid, self.size, record["id"], record["role"], record["ts"], turn, self.off, self.len),
+            "INSERT INTO messages (rowid, sid, pos, mid, role, ts, turn, off, len, fts, tok, tok_in, tok_out)"
+            " VALUES (?,?,?,?,?,?,?,?,?,0,?,?,?)",
+            (rowid, self.sid, self.size, record["id"], record["role"], record["ts"], turn, self.off, self.len, *counted),
         )
         self.size += 1
 
@@ -276,6 +279,11 @@ def read_file(index: Index, dfd: int, slug: str, trash: int, session_id: str) ->
             orjson.dumps(state.tags).decode(), state.state, state.deleted_at, state.messages, state.turns,
             seen, sid,
         ),
+    )
+    conn.execute(  # the token totals of the live messages, whatever the events did to them
+        "UPDATE sessions SET (tokens, tokens_in, tokens_out) ="
+        " (SELECT count(tok), sum(tok_in), sum(tok_out) FROM messages WHERE sid = ?) WHERE sid = ?",
+        (sid, sid),
     )
 
 

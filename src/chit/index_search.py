@@ -33,7 +33,7 @@ from chit.files import open_regular
 from chit.index import Index
 from chit.codec import BadRecord
 from chit.index_rows import doubt, read_text, ts_key
-from chit.model import Project, SearchHit, SessionSummary, derive_title
+from chit.model import Project, SearchHit, SessionSummary, Tokens, derive_title
 from chit.service.snippets import find_folded, find_snippet, make_snippet
 
 if TYPE_CHECKING:
@@ -103,16 +103,17 @@ def summary_of(index: Index, project: Project, trash: bool, session_id: str) -> 
 
 _SUMMARY_COLUMNS = (
     "s.slug, s.id, s.project, s.manual_title, s.first_title, s.tags, s.turns, s.messages, s.created_at,"
-    " s.updated_at, s.state, s.key, s.parent_id, s.deleted_at"
+    " s.updated_at, s.state, s.key, s.parent_id, s.deleted_at, s.tokens, s.tokens_in, s.tokens_out"
 )
 
 
 def _summary(row: Sequence[Any], project: Project) -> SessionSummary:
-    _, sid, key, manual, first, tags, turns, count, created, updated, run, skey, parent, deleted = row
+    _, sid, key, manual, first, tags, turns, count, created, updated, run, skey, parent, deleted, counted, tin, tout = row
     return SessionSummary(
         id=sid, project=key if key is not None else project.key, project_name=project.name,
         title=_title(manual, first), tags=tuple(orjson.loads(tags)), turns=turns, messages=count,
         created_at=created, updated_at=updated, state=run, key=skey, parent_id=parent, deleted_at=deleted,
+        tokens=Tokens(tin, tout) if counted else None,
     )
 
 

@@ -300,6 +300,7 @@ class Session:
             key=self.key,
             parent_id=self.parent.id if self.parent else None,
             deleted_at=self.deleted_at,
+            tokens=self.tokens,
         )
 
 
@@ -318,6 +319,7 @@ class SessionSummary:
     key: str | None
     parent_id: str | None
     deleted_at: str | None = None
+    tokens: Tokens | None = None  # totals of the live messages that recorded counts, as `Session.tokens`
 
     @property
     def short_id(self) -> str:
@@ -339,6 +341,7 @@ class SessionSummary:
             "key": self.key,
             "parent_id": self.parent_id,
             "deleted_at": self.deleted_at,
+            "tokens": self.tokens.as_dict() if self.tokens else None,
         }
 
 
