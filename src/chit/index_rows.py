@@ -21,7 +21,9 @@ Invariants:
   which reads the file again whole (the row is never just dropped: an
   unchanged directory would never bring it back);
 - a message row records the byte offset and length of its line, so its
-  text can always be read back from the file (`read_record`);
+  text can always be read back from the file (`read_record`), and its
+  token counts; a session row's token totals are summed from its message
+  rows whenever its file is read, so they follow pop, rewind and undo;
 - row ids: a message with a canonical timestamp (1970 or later) gets a
   free row id at or above `ts_key(ts)`, its whole seconds since the
   epoch; so a message's second is never after its row id (see
