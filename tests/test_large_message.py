@@ -118,12 +118,15 @@ def figures_past_u00ff(api: Chit, home: Path, workdir: Path, size: int, words: l
 @pytest.mark.parametrize("words", [CYRILLIC, CJK], ids=["cyrillic", "cjk"])
 def test_a_long_message_past_u00ff_is_decoded_in_pieces(api: Chit, home: Path, workdir: Path, words: list[str]) -> None:
     """Python holds these letters at 2 bytes each. Decoding a line whole
-    held the line, orjson's copy of it and the text at once (2.8 to 3.3
-    times the message); read a piece at a time, ls holds the file's bytes,
-    search and show the bytes and the text."""
+    held the line, orjson's copy of it and the text at once (2.7 to 3 times
+    the message over a small session, for every command). Read a piece at
+    a time, ls and search hold the file's bytes (the title and the words
+    need no whole text; search also builds its text index), show the bytes
+    and the text."""
     size = 30 * MB
     for name, (seconds, extra) in figures_past_u00ff(api, home, workdir, size, words).items():
-        assert extra <= 2.4 * size, f"{name}: {extra // MB} MB over a small session for a {size // MB} MB message"
+        bound = {"ls": 1.5, "show": 2.5}.get(name, 2.0)
+        assert extra <= bound * size, f"{name}: {extra // MB} MB over a small session for a {size // MB} MB message"
 
 
 @pytest.mark.skipif(not os.environ.get("CHIT_LONG"), reason="100 MB: set CHIT_LONG=1")

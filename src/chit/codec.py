@@ -10,7 +10,11 @@ A session file is JSON Lines. Line 1 is the header
   (and that `encode` can write back: nested at most `MAX_DEPTH` deep) or
   raises `BadRecord` with a short reason; it never raises anything else;
 - records from an older format version are migrated on read; a newer
-  version is readable but marked read-only by the store.
+  version is readable but marked read-only by the store;
+- a message line longer than `LONG_LINE`, in the shape chit writes, is
+  decoded with its text in pieces (`chit.longline`): the same record or
+  the same refusal, without holding the line, a copy of it and the text
+  at once; the caller may ask for only the title's part of the text.
 """
 
 from __future__ import annotations
