@@ -130,7 +130,7 @@ def message_in_pieces(data: bytes | bytearray, start: int, end: int) -> tuple[di
 
     def pieces() -> Iterator[str]:
         try:
-            for _, piece in longline.pieces(data, *span):
+            for piece in longline.pieces(data, *span):
                 yield piece
         except longline.BadLine as exc:
             raise BadRecord(exc.reason) from None

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+
 import orjson
 
 LONG_LINE = 1 << 22  # message lines longer than this are decoded in pieces
@@ -65,9 +66,9 @@ def other_fields(data: Buffer, start: int, end: int, first: int, past: int) -> b
     return bytes(data[start:first]) + bytes(data[past:end])
 
 
-def pieces(data: Buffer, first: int, past: int) -> Iterator[tuple[int, str]]:
-    """(end of the piece in `data`, decoded piece) for the JSON string body
-    `data[first:past]`; raises BadLine for a piece that is not valid."""
+def pieces(data: Buffer, first: int, past: int) -> Iterator[str]:
+    """The JSON string body `data[first:past]` decoded a piece at a time;
+    raises BadLine for a piece that is not valid."""
     view = memoryview(data)
     start = first
     while start < past:
@@ -81,19 +82,14 @@ def pieces(data: Buffer, first: int, past: int) -> Iterator[tuple[int, str]]:
         except orjson.JSONDecodeError as exc:
             raise BadLine("invalid UTF-8" if "utf-8" in str(exc).lower() else "not JSON") from None
         del chunk
-        yield end, text
+        yield text
         start = end
-
-
-def text_joined(data: Buffer, first: int, past: int) -> str:
-    """The whole text, from pieces joined (the buffer is left as it was)."""
-    return "".join(text for _, text in pieces(data, first, past))
 
 
 def text_in_place(data: bytearray, first: int, past: int) -> str:
     """The whole text; the buffer's bytes from `first` are overwritten."""
     written = first
-    for _, text in pieces(data, first, past):
+    for text in pieces(data, first, past):
         encoded = text.encode("utf-8", "surrogatepass")
         data[written : written + len(encoded)] = encoded  # behind what `pieces` has read
         written += len(encoded)
