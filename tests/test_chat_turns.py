@@ -64,6 +64,18 @@ def test_scripted_chat_that_works_exits_0(cli, home: Path, server: FakeServer) -
     assert result.code == 0 and "You said: hello" in result.out and result.err == ""
 
 
+def test_scripted_chat_with_an_unknown_command_runs_on_and_exits_2(cli, home: Path, api: Chit, server: FakeServer) -> None:  # type: ignore[no-untyped-def]
+    configure(home, server.base_url, "m1")
+    result = cli("chat", "--new", stdin=b"hello\n/nosuch thing\n/rename still here\n")
+    assert result.code == 2, result
+    assert result.err.strip().splitlines() == ["error: unknown command /nosuch; did you mean /search?"]
+    assert "You said: hello" in result.out
+    assert api.list()[0].title == "still here"  # the lines after it ran
+    configure(home, f"http://127.0.0.1:{closed_port()}/v1", "refused")
+    both = cli("chat", "--new", stdin=b"hello\n/xyzzy\n")  # a failed turn, then no such command
+    assert both.code == 2 and "connection refused" in both.err and "unknown command /xyzzy" in both.err
+
+
 def test_scripted_chat_without_an_api_key_fails_before_any_request(cli, api: Chit) -> None:  # type: ignore[no-untyped-def]
     started = time.monotonic()
     result = cli("chat", "--new", "-m", "gpt-4o-mini", stdin=b"hello\n")

@@ -115,6 +115,20 @@ def test_listings_fit_40_columns(api: Chit, workdir: Path, home: Path) -> None:
     assert any("Refactor the parser" in line and "…" in line for line in table)
 
 
+def test_piped_listings_have_no_trailing_spaces(cli, api: Chit) -> None:  # type: ignore[no-untyped-def]
+    """The last column is padded to its width in a table; a pipe gets the
+    rows without that padding (and with COLUMNS set, too)."""
+    long = api.create(title="a title longer than the rest", tags=["t"])
+    api.append(long.id, "user", "needle in a longer message")
+    api.create(title="short")
+    api.delete(api.create(title="gone").id)
+    for env in ({}, {"COLUMNS": "100"}):
+        for args in (["ls"], ["ls", "-a"], ["trash"], ["projects"], ["search", "needle"]):
+            r = cli(*args, env=env)
+            assert r.code == 0 and r.out.strip(), (args, r.err)
+            assert [line for line in r.out.split("\n") if line != line.rstrip()] == [], (args, env, r.out)
+
+
 def test_ls_quiet_prints_ids_only(cli, api: Chit) -> None:
     ids = [api.create(title=f"s{i}").id for i in range(3)]
     r = cli("ls", "-q")

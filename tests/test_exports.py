@@ -157,6 +157,23 @@ def test_markdown_closes_a_code_block_left_open(api: Chit) -> None:
     assert md.index("let x = 1") < md.index("### assistant")
 
 
+def test_markdown_keeps_single_newlines_as_line_breaks(api: Chit) -> None:
+    """Chat text shows each line on its own (the terminal too); CommonMark
+    joins a paragraph's lines, so the export writes them as hard breaks."""
+    from markdown_it import MarkdownIt
+
+    s = api.create(title="poem")
+    api.append(s.id, "user", "Roses are red\nViolets are blue\n\n- one\n  still one\n- two\n\n> quoted\n> twice")
+    api.append(s.id, "assistant", "Code:\n```\nkeep\nas is\n```\na | b\n--|--\n1 | 2\n\nalready  \nhard")
+    md = _export(api, s.id, "md")
+    page = MarkdownIt().enable("table").render(md)
+    for first, second in (("Roses are red", "Violets are blue"), ("one", "still one"), ("quoted", "twice"), ("already", "hard")):
+        assert f"{first}<br />\n{second}" in page, (first, md)
+    assert "```\nkeep\nas is\n```" in md and "<code>keep\nas is\n</code>" in page  # code as written
+    assert "<table>" in page and "\\" not in md.split("a | b")[1].split("already")[0]
+    assert "already  \nhard" in md
+
+
 def test_text_export_is_plain_and_complete(api: Chit, session_id: str) -> None:
     txt = _export(api, session_id, "txt")
     assert txt.startswith("Export <me> & test\n\nid ")

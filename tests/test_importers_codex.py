@@ -10,7 +10,7 @@ import pytest
 
 from chit.api import Chit
 from chit.importers import codex
-from chit.model import Session
+from chit.model import Session, Tokens
 from chit.service.facade import parts_of
 from conftest import tree_digest
 from importer_sources import append_jsonl, codex_lines, codex_turn, write_jsonl

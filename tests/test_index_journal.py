@@ -19,7 +19,9 @@ import pytest
 from test_index import _message, _outside_append, assert_agrees, session_file
 
 from chit.api import Chit
+from chit.index import db as index_module
 from chit.index.db import Index
+from chit.store import journal as journal_module
 from chit.service.facade import parts_of
 
 
@@ -221,14 +223,18 @@ def test_listing_while_other_processes_append(api: Chit, home: Path, workdir: Pa
     assert dirs_row(api)[2] == ""
 
 
-@pytest.mark.parametrize("version", [2, 3])
+@pytest.mark.parametrize("version", [2, 3, 4])
 def test_an_index_of_a_previous_version_is_migrated_in_place(api: Chit, version: int) -> None:
     s = api.create(title="kept")
     api.append(s.id, "user", "indexed before the upgrade")
     assert len(api.search("upgrade")) == 1
     parts_of(api).ctx.index.close()
     with sqlite3.connect(api.layout.index_file) as conn:
-        conn.execute("ALTER TABLE sessions DROP COLUMN witness")  # the version 3 layout
+        for table, column in (("messages", "tok"), ("messages", "tok_in"), ("messages", "tok_out"),
+                              ("sessions", "tokens"), ("sessions", "tokens_in"), ("sessions", "tokens_out")):
+            conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")  # the version 4 layout
+        if version <= 3:
+            conn.execute("ALTER TABLE sessions DROP COLUMN witness")
         if version == 2:  # and of `dirs`, version 2
             for column in ("jtoken", "joff", "pending", "checked_ns", "boot"):
                 conn.execute(f"ALTER TABLE dirs DROP COLUMN {column}")

@@ -8,8 +8,10 @@ fresh wrapper). The default run uses a 20 MB message; `CHIT_LONG=1` adds
 100 MB (350 MB at most for ls, search and show, show within 5 s).
 
 The text is words, some with accented Latin letters, so it is 1 byte a
-character in Python. (Letters past U+00FF make Python hold 2 bytes a
-character, 4 past U+FFFF: docs/reliability.md gives those figures.)
+character in Python. Letters past U+00FF make Python hold 2 bytes a
+character (Cyrillic, CJK): those messages are held to a bound in
+proportion to their size over what the same command takes for a small
+session (30 MB by default; with `CHIT_LONG=1`, 100 MB within 350 MB).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from chit.api import Chit
 from chit.model import derive_title
 
 MB = 1 << 20
+CYRILLIC = ["привет", "мир", "сообщение", "Москва", "ёжик", "и", "«кавычки»", "\"цитата\"", "таб\tтам", "длинное"]
+CJK = ["你好", "世界", "中文字符", "测试", "日本語のテキスト", "한국어", "漢字", "。", "「引用」", "\"引\"", "表\t格"]
 WORDS = ["alpha", "beta", "gamma", "Straße", "naïve", "façade", "smörgåsbord", "code()", "x=1;", "the", "of",
          "and", "résumé", "ünïcödé", "Ølæg", "«quoted»", "über", "señor", "\"quoted\"", "tab\there", "back\\slash"]
 MEASURE = """
@@ -39,13 +43,13 @@ sys.stderr.buffer.write(done.stderr)
 """
 
 
-def text_of(size: int) -> str:
+def text_of(size: int, words: list[str] = WORDS) -> str:
     """About `size` bytes of UTF-8 text: lines of random words."""
     rng = random.Random(size)
     lines = []
     total = 0
     while total < size:
-        line = " ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 18)))
+        line = " ".join(rng.choice(words) for _ in range(rng.randint(3, 18)))
         lines.append(line)
         total += len(line.encode()) + 1
     return "\n".join(lines)
@@ -61,13 +65,14 @@ def measure(args: list[str], cwd: Path, stdin: bytes = b"") -> tuple[float, int]
     return float(seconds), int(peak)
 
 
-def check(api: Chit, home: Path, workdir: Path, size: int) -> dict[str, tuple[float, int]]:
+def check(api: Chit, home: Path, workdir: Path, size: int, words: list[str] = WORDS, word: str = "señor") -> dict[str, tuple[float, int]]:
     session = api.create(title=None, messages=[])
-    figures = {"append": measure(["append", session.id, "-"], workdir, text_of(size).encode())}
+    figures = {"append": measure(["append", session.id, "-"], workdir, text_of(size, words).encode())}
     for name in os.listdir(home):
         if name.startswith("index"):
             os.unlink(home / name)  # ls builds the index from the file, search its text
-    for name, args in (("ls", ["ls"]), ("search", ["search", "señor"]), ("show", ["show", session.id, "--no-pager"])):
+    commands = {"ls": ["ls"], "search": ["search", word], "search-none": ["search", "zzqqxx"], "show": ["show", session.id, "--no-pager"]}
+    for name, args in commands.items():
         figures[name] = measure(args, workdir)
     assert len(api.get(session.id).messages[0].content.encode()) >= size
     print(json.dumps({k: (round(s, 2), p // MB) for k, (s, p) in figures.items()}))
@@ -85,6 +90,49 @@ def test_a_20_mb_message_keeps_memory_within_3x(api: Chit, home: Path, workdir: 
 @pytest.mark.skipif(not os.environ.get("CHIT_LONG"), reason="100 MB: set CHIT_LONG=1")
 def test_a_100_mb_message_keeps_memory_within_3x(api: Chit, home: Path, workdir: Path) -> None:
     check(api, home, workdir, 100 * MB)
+
+
+def figures_past_u00ff(api: Chit, home: Path, workdir: Path, size: int, words: list[str]) -> dict[str, tuple[float, int]]:
+    """Time and peak RSS of ls, search (a word in the text, a word not in
+    it) and show for one message of `size` bytes, less what each takes for
+    a small session."""
+    small = api.create(title=None, messages=[])
+    measure(["append", small.id, "-"], workdir, " ".join(words).encode())  # search finds it too
+    commands = {"ls": ["ls"], "search": ["search", words[2]], "search-none": ["search", "zzqqxx"], "show": ["show", small.id, "--no-pager"]}
+    base = {name: measure(args, workdir)[1] for name, args in commands.items()}
+    api.delete(small.id)
+    session = api.create(title=None, messages=[])
+    measure(["append", session.id, "-"], workdir, text_of(size, words).encode())
+    commands["show"] = ["show", session.id, "--no-pager"]
+    figures = {}
+    for name, args in commands.items():
+        for entry in os.listdir(home):
+            if entry.startswith("index"):
+                os.unlink(home / entry)  # ls builds the index from the file, search its text
+        seconds, peak = measure(args, workdir)
+        figures[name] = (seconds, peak - base[name])
+    print(json.dumps({k: (round(s, 2), p // MB) for k, (s, p) in figures.items()}))
+    return figures
+
+
+@pytest.mark.parametrize("words", [CYRILLIC, CJK], ids=["cyrillic", "cjk"])
+def test_a_long_message_past_u00ff_is_decoded_in_pieces(api: Chit, home: Path, workdir: Path, words: list[str]) -> None:
+    """Python holds these letters at 2 bytes each. Decoding a line whole
+    held the line, orjson's copy of it and the text at once (2.7 to 3 times
+    the message over a small session, for every command). Read a piece at
+    a time, ls and search hold the file's bytes (the title and the words
+    need no whole text; search also builds its text index), show the bytes
+    and the text."""
+    size = 30 * MB
+    for name, (seconds, extra) in figures_past_u00ff(api, home, workdir, size, words).items():
+        bound = {"ls": 1.5, "show": 2.5}.get(name, 2.0)
+        assert extra <= bound * size, f"{name}: {extra // MB} MB over a small session for a {size // MB} MB message"
+
+
+@pytest.mark.skipif(not os.environ.get("CHIT_LONG"), reason="100 MB: set CHIT_LONG=1")
+@pytest.mark.parametrize("words", [CYRILLIC, CJK], ids=["cyrillic", "cjk"])
+def test_a_100_mb_message_past_u00ff_keeps_memory_within_3x(api: Chit, home: Path, workdir: Path, words: list[str]) -> None:
+    check(api, home, workdir, 100 * MB, words, words[2])
 
 
 def test_the_title_of_a_long_message_reads_only_its_start() -> None:

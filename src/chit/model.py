@@ -9,6 +9,7 @@ and never changes once built. `as_dict()` gives the documented JSON fields
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -79,19 +80,37 @@ def derive_title(first_user_content: str | None) -> str:
     Reads only as far as the title needs: a 100 MB message is not split."""
     if first_user_content is None:
         return UNTITLED
-    words: list[str] = []
-    length = -1
-    for word in _WORD.finditer(first_user_content):
-        start, end = word.span()
-        words.append(first_user_content[start : min(end, start + TITLE_MAX + 1)])
-        length += 1 + len(words[-1])
-        if length > TITLE_MAX:
-            break
-    text = " ".join(words)
+    text = " ".join(_title_words(first_user_content)[0])
     if not text:
         return UNTITLED
     if len(text) > TITLE_MAX:
         return text[:TITLE_MAX].rstrip() + "…"
+    return text
+
+
+def _title_words(content: str) -> tuple[list[str], bool]:
+    """The words a title is made of, and whether more text after `content`
+    could not change them (the last word is whole, or already cut)."""
+    words: list[str] = []
+    length = -1
+    for word in _WORD.finditer(content):
+        start, end = word.span()
+        words.append(content[start : min(end, start + TITLE_MAX + 1)])
+        length += 1 + len(words[-1])
+        if length > TITLE_MAX:
+            return words, end < len(content) or end - start > TITLE_MAX
+    return words, False
+
+
+def title_text(pieces: Iterable[str]) -> str:
+    """As much of a text given in pieces as its title needs:
+    `derive_title(title_text(p)) == derive_title("".join(p))`. Stops
+    taking pieces as soon as the title is settled."""
+    text = ""
+    for piece in pieces:
+        text = (text + piece).lstrip()
+        if _title_words(text)[1]:
+            break
     return text
 
 
@@ -296,6 +315,7 @@ class Session:
             key=self.key,
             parent_id=self.parent.id if self.parent else None,
             deleted_at=self.deleted_at,
+            tokens=self.tokens,
         )
 
 
@@ -315,6 +335,7 @@ class SessionSummary:
     parent_id: str | None
     deleted_at: str | None = None
     agents: int = 0  # sub-agent sessions listed under this one
+    tokens: Tokens | None = None  # totals of the live messages that recorded counts, as `Session.tokens`
 
     @property
     def short_id(self) -> str:
@@ -337,6 +358,7 @@ class SessionSummary:
             "parent_id": self.parent_id,
             "deleted_at": self.deleted_at,
             "agents": self.agents,
+            "tokens": self.tokens.as_dict() if self.tokens else None,
         }
 
 

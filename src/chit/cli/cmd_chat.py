@@ -39,8 +39,8 @@ def open_repl(cli: Cli, ref: str | None, new: bool = False, model: str | None = 
     repl = loop.make_repl(service, config.load(), session_id, model)
     if sys.stdin.isatty():
         loop.run(repl)
-    elif loop.run_plain(repl):
-        raise typer.Exit(int(ExitStatus.PROVIDER))
+    elif status := loop.run_plain(repl):
+        raise typer.Exit(status)
 
 
 def register(app: typer.Typer) -> None:

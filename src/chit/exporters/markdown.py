@@ -2,9 +2,12 @@
 
 Invariants: message text is kept as written (code blocks included), except
 that a code block left open is closed so it cannot swallow the rest of the
-transcript, and tag-like `<` in prose is written `&lt;` so a Markdown viewer
-never runs a message as HTML. Tool messages are folded in
-`<details>`, their text in a fence longer than any backtick run inside.
+transcript, tag-like `<` in prose is written `&lt;` so a Markdown viewer
+never runs a message as HTML, and a single newline inside a paragraph
+gets a hard line break (a trailing backslash), so a viewer shows the lines
+as the terminal and chat apps do (CommonMark would join them). Tool
+messages are folded in `<details>`, their text in a fence longer than any
+backtick run inside.
 """
 
 from __future__ import annotations
@@ -39,6 +42,30 @@ def _mark(text: str) -> str:
     return f"*[{shown}]*"
 
 
+def _hard_breaks(text: str) -> str:
+    """Prose with a backslash at the end of each line a paragraph goes on
+    after (its soft breaks, found as the terminal's Markdown parser finds
+    them). A paragraph with a line break that is neither soft nor hard (in
+    a code span or inline HTML) is left as it is."""
+    from markdown_it import MarkdownIt  # rich's Markdown parser, with its options
+
+    tokens = MarkdownIt().enable(["strikethrough", "table"]).parse(text)
+    lines = text.split("\n")
+    for before, token in zip(tokens, tokens[1:]):
+        if before.type != "paragraph_open" or token.type != "inline" or not token.map:
+            continue
+        first, past = token.map
+        kinds = [child.type for child in token.children or ()]
+        if kinds.count("softbreak") + kinds.count("hardbreak") != past - first - 1:
+            continue
+        for number in range(first, past - 1):
+            line = lines[number]
+            body = line.removesuffix("\r")
+            if not (body.endswith("\\") or body.endswith("  ")):  # not already a hard break
+                lines[number] = body + "\\" + line[len(body) :]
+    return "\n".join(lines)
+
+
 def _fence(text: str, lang: str = "") -> str:
     fence = "`" * max(3, longest_run(text, "`") + 1)
     return f"{fence}{lang}\n{text}\n{fence}"
@@ -48,7 +75,7 @@ def _body(content: str) -> str:
     parts: list[str] = []
     for block in blocks(visible(content)):
         if block.lang is None:
-            parts.append(_safe_prose(block.text))
+            parts.append(_hard_breaks(_safe_prose(block.text)))
         else:
             parts.append(_fence(block.text, block.lang))
     return "\n".join(parts)

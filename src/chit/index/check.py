@@ -5,7 +5,8 @@ Invariants:
   from (the same size, mtime and inode); a file that changed since is
   `None`, "ask again after a refresh", never a difference;
 - a row agrees with its file when its summary equals the fold's (title,
-  tags, turns, message count, times, state, key, parent, deletion) and its
+  tags, turns, message count, times, state, key, parent, deletion, token
+  totals) and its
   message rows are the fold's live messages, in order, each pointing at the
   line that holds it;
 - `read_again` rebuilds rows from their files whole, whatever their stat
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 
 SUMMARY_FIELDS = (
     "title", "tags", "turns", "messages", "created_at", "updated_at", "state", "key", "parent_id", "deleted_at", "project",
+    "tokens",
 )
 NO_ROW = "no row in the index"
 

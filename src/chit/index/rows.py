@@ -22,7 +22,9 @@ Invariants:
   which reads the file again whole (the row is never just dropped: an
   unchanged directory would never bring it back);
 - a message row records the byte offset and length of its line, so its
-  text can always be read back from the file (`read_record`);
+  text can always be read back from the file (`read_record`), and its
+  token counts; a session row's token totals are summed from its message
+  rows whenever its file is read, so they follow pop, rewind and undo;
 - row ids: a message with a canonical timestamp (1970 or later) gets a
   free row id at or above `ts_key(ts)`, its whole seconds since the
   epoch; so a message's second is never after its row id (see
@@ -41,7 +43,7 @@ import errno
 import hashlib
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -50,7 +52,7 @@ import orjson
 
 from chit.store import codec
 from chit.store.files import NotRegular, open_regular
-from chit.store.sessions import format_ts_ns
+from chit.store.sessions import format_ts_ns, read_whole
 
 if TYPE_CHECKING:
     import sqlite3
@@ -60,7 +62,6 @@ if TYPE_CHECKING:
 
 WORDS_ABOVE = 2048  # longer texts are indexed as their set of distinct words
 _PIECE = 1 << 20  # characters folded at a time in a long text
-_SPACE = re.compile(r"\s")
 DRAIN_CHUNK = 2000  # messages whose text is added per step, in row id order
 OPEN_FILES = 64
 WITNESS_SPAN = 4096  # bytes at the start and before the offset that an append never changes
@@ -96,13 +97,22 @@ def fts_body(content: str) -> str:
     """What the trigram index sees of a message."""
     if len(content) <= WORDS_ABOVE:
         return content.casefold()  # casefold never shrinks a text: a short one stays short
+    return fts_words(content[start : start + _PIECE] for start in range(0, len(content), _PIECE))
+
+
+def fts_words(pieces: Iterable[str]) -> str:
+    """A long text's set of distinct casefolded words, from its pieces (cut
+    anywhere): never the whole text folded and split at once."""
     words: set[str] = set()
-    start = 0
-    while start < len(content):  # in pieces cut at whitespace: never the whole text folded and split at once
-        space = _SPACE.search(content, min(start + _PIECE, len(content)))
-        end = space.end() if space else len(content)
-        words.update(content[start:end].casefold().split())
-        start = end
+    carry = ""  # a word the last piece may have cut
+    for piece in pieces:
+        text = carry + piece
+        cut = len(text)
+        while cut > 0 and not text[cut - 1].isspace():
+            cut -= 1
+        words.update(text[:cut].casefold().split())
+        carry = text[cut:]
+    words.update(carry.casefold().split())
     return "\n".join(words)
 
 
@@ -220,7 +230,7 @@ class Rows:
             if codec.is_blank(data, pos, newline):
                 continue
             try:
-                event = codec.decode_event_in(data, pos, newline, version)
+                event = codec.decode_event_in(data, pos, newline, version, "title")  # a long text: only its title
             except codec.BadRecord:
                 continue
             stack.off, stack.len = start + pos, newline - pos
@@ -236,6 +246,11 @@ class Rows:
                 orjson.dumps(state.tags).decode(), state.state, state.deleted_at, state.messages, state.turns,
                 seen, sid,
             ),
+        )
+        conn.execute(  # the token totals of the live messages, whatever the events did to them
+            "UPDATE sessions SET (tokens, tokens_in, tokens_out) ="
+            " (SELECT count(tok), sum(tok_in), sum(tok_out) FROM messages WHERE sid = ?) WHERE sid = ?",
+            (sid, sid),
         )
 
     def drain(self) -> bool:
@@ -259,11 +274,11 @@ class Rows:
                     if len(files) >= OPEN_FILES:
                         _close_all(files)
                     fd = files[sid] = self._open_session(sid)
-                record = read_record(fd, off, length) if fd >= 0 else None
-                if record is None or record.get("id") != mid:
+                body = read_body(fd, off, length, mid) if fd >= 0 else None
+                if body is None:
                     stale.add(sid)
                     continue
-                conn.execute("INSERT INTO msgtext(rowid, body) VALUES (?, ?)", (rowid, fts_body(record["content"])))
+                conn.execute("INSERT INTO msgtext(rowid, body) VALUES (?, ?)", (rowid, body))
         finally:
             _close_all(files)
         conn.execute("UPDATE messages SET fts = 1 WHERE fts = 0 AND rowid BETWEEN ? AND ?", (rows[0][0], rows[-1][0]))
@@ -296,9 +311,12 @@ class _Stack:
 
     def push(self, record: dict[str, Any], turn: int | None) -> None:
         rowid = self.rows.allocate(record["ts"])
+        tokens = record.get("tokens")
+        counted = (1, tokens.get("input"), tokens.get("output")) if isinstance(tokens, dict) else (None, None, None)
         self.rows.conn.execute(
-            "INSERT INTO messages VALUES (?,?,?,?,?,?,?,?,?,0)",
-            (rowid, self.sid, self.size, record["id"], record["role"], record["ts"], turn, self.off, self.len),
+            "INSERT INTO messages (rowid, sid, pos, mid, role, ts, turn, off, len, fts, tok, tok_in, tok_out)"
+            " VALUES (?,?,?,?,?,?,?,?,?,0,?,?,?)",
+            (rowid, self.sid, self.size, record["id"], record["role"], record["ts"], turn, self.off, self.len, *counted),
         )
         self.size += 1
 
@@ -331,6 +349,35 @@ def _close_all(files: dict[int, int]) -> None:
         if fd >= 0:
             os.close(fd)
     files.clear()
+
+
+def read_body(fd: int, off: int, length: int, mid: str) -> str | None:
+    """`fts_body` of message `mid` on the line at `off`; None if the line is
+    not that message. A long text is read a piece at a time, never whole."""
+    found = read_text(fd, off, length)
+    if found is None or found[0].get("id") != mid:
+        return None
+    record, pieces = found
+    try:
+        return fts_body(record["content"]) if pieces is None else fts_words(pieces)
+    except codec.BadRecord:
+        return None
+
+
+def read_text(fd: int, off: int, length: int) -> tuple[dict[str, Any], Iterator[str] | None] | None:
+    """The message record on the line at `off`, or None if it is not one.
+    A long message's text comes apart, as an iterator of pieces decoded as
+    they are taken (it raises `codec.BadRecord` for a bad one; "content"
+    is then ""); else the iterator is None and the record has it all."""
+    if length > codec.LONG_LINE:
+        try:
+            split = codec.message_in_pieces(read_whole(fd, length, off), 0, length)
+        except (OSError, codec.BadRecord):
+            return None
+        if split is not None:
+            return split
+    record = read_record(fd, off, length)
+    return None if record is None else (record, None)
 
 
 def read_record(fd: int, off: int, length: int) -> dict[str, Any] | None:

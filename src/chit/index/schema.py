@@ -4,11 +4,14 @@ Invariants: `SCHEMA_VERSION` is the version `SCHEMA` creates; every older
 version N listed in `MIGRATIONS` is brought to N + 1 by its statements
 alone, in place (the index is kept, not rebuilt); an index of any other
 version is thrown away and rebuilt from the files (it is only a cache).
-The text index (`FTS_SCHEMA`) is a contentless trigram table that can be
+Token counts: `messages.tok` is 1 for a live message that recorded
+counts (`tok_in`, `tok_out`, each NULL when not reported), and a session
+row's `tokens`, `tokens_in`, `tokens_out` are the count of those and their
+sums over its live messages. The text index (`FTS_SCHEMA`) is a contentless trigram table that can be
 dropped and rebuilt on its own.
 """
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 MIGRATIONS = {  # from version N to N + 1, in place
     2: (  # the change journal's state (chit.store.journal) in `dirs`
         "ALTER TABLE dirs ADD COLUMN jtoken TEXT",
@@ -18,6 +21,16 @@ MIGRATIONS = {  # from version N to N + 1, in place
         "ALTER TABLE dirs ADD COLUMN boot TEXT",
     ),
     3: ("ALTER TABLE sessions ADD COLUMN witness BLOB",),  # NULL: the next change is read whole
+    4: (  # token counts: every file is read again whole at the next refresh to fill them in
+        "ALTER TABLE messages ADD COLUMN tok INTEGER",
+        "ALTER TABLE messages ADD COLUMN tok_in INTEGER",
+        "ALTER TABLE messages ADD COLUMN tok_out INTEGER",
+        "ALTER TABLE sessions ADD COLUMN tokens INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE sessions ADD COLUMN tokens_in INTEGER",
+        "ALTER TABLE sessions ADD COLUMN tokens_out INTEGER",
+        "UPDATE sessions SET size = -1, witness = NULL",
+        "UPDATE dirs SET sig = '', checked_ns = 0",
+    ),
 }
 
 SCHEMA = """
@@ -32,7 +45,8 @@ CREATE TABLE sessions(
     whole INTEGER NOT NULL, version INTEGER NOT NULL, project TEXT, created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL, key TEXT, parent_id TEXT, manual_title TEXT, folded_title TEXT,
     first_title TEXT, tags TEXT NOT NULL, state TEXT NOT NULL, deleted_at TEXT,
-    messages INTEGER NOT NULL, turns INTEGER NOT NULL, witness BLOB);
+    messages INTEGER NOT NULL, turns INTEGER NOT NULL, witness BLOB,
+    tokens INTEGER NOT NULL DEFAULT 0, tokens_in INTEGER, tokens_out INTEGER);
 CREATE UNIQUE INDEX sessions_file ON sessions(slug, trash, id);
 CREATE INDEX sessions_recent ON sessions(trash, updated_at DESC, id);
 CREATE INDEX sessions_key ON sessions(key, slug) WHERE key IS NOT NULL;
@@ -40,7 +54,7 @@ CREATE INDEX sessions_titled ON sessions(trash, folded_title, slug) WHERE folded
 CREATE TABLE messages(
     rowid INTEGER PRIMARY KEY, sid INTEGER NOT NULL, pos INTEGER NOT NULL, mid TEXT NOT NULL,
     role TEXT NOT NULL, ts TEXT NOT NULL, turn INTEGER, off INTEGER NOT NULL, len INTEGER NOT NULL,
-    fts INTEGER NOT NULL);
+    fts INTEGER NOT NULL, tok INTEGER, tok_in INTEGER, tok_out INTEGER);
 CREATE UNIQUE INDEX messages_pos ON messages(sid, pos);
 CREATE INDEX messages_pending ON messages(fts) WHERE fts = 0;
 """

@@ -30,9 +30,10 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from chit.index.db import Index
-from chit.index.rows import read_record, ts_key
-from chit.index.snippets import find_folded, make_snippet
-from chit.model import AGENT_KEY, Project, SearchHit, SessionSummary, derive_title
+from chit.index.rows import read_text, ts_key
+from chit.index.snippets import find_folded, find_snippet, make_snippet
+from chit.model import AGENT_KEY, Project, SearchHit, SessionSummary, Tokens, derive_title
+from chit.store.codec import BadRecord
 from chit.store.files import open_regular
 
 if TYPE_CHECKING:
@@ -106,7 +107,7 @@ def summary_of(index: Index, project: Project, trash: bool, session_id: str) -> 
 
 _SUMMARY_COLUMNS = (
     "s.slug, s.id, s.project, s.manual_title, s.first_title, s.tags, s.turns, s.messages, s.created_at,"
-    " s.updated_at, s.state, s.key, s.parent_id, s.deleted_at"
+    " s.updated_at, s.state, s.key, s.parent_id, s.deleted_at, s.tokens, s.tokens_in, s.tokens_out"
 )
 
 
@@ -119,12 +120,13 @@ _AGENTS = (
 
 
 def _summary(row: Sequence[Any], project: Project) -> SessionSummary:
-    _, sid, key, manual, first, tags, turns, count, created, updated, run, skey, parent, deleted = row[:14]
+    _, sid, key, manual, first, tags, turns, count, created, updated, run, skey, parent, deleted, counted, tin, tout = row[:17]
     return SessionSummary(
         id=sid, project=key if key is not None else project.key, project_name=project.name,
         title=_title(manual, first), tags=tuple(orjson.loads(tags)), turns=turns, messages=count,
         created_at=created, updated_at=updated, state=run, key=skey, parent_id=parent, deleted_at=deleted,
-        agents=row[14] if len(row) > 14 and row[14] else 0,
+        tokens=Tokens(tin, tout) if counted else None,
+        agents=row[17] if len(row) > 17 and row[17] else 0,
     )
 
 
@@ -268,14 +270,17 @@ def second_at_or_below(ts: str) -> int:
 def _check(row: Sequence[Any], files: _Files, projects: dict[str, Project], folded_query: str, found: list[tuple[SearchHit, int]]) -> bool:
     """Confirm one candidate against its line in the file; True if a hit."""
     pos, mid, role, ts, turn, off, length, sid, slug, session_id, key, updated, manual, first, _ = row
-    record = read_record(files.fd(sid, slug, session_id), off, length)
-    if record is None or record.get("id") != mid:
+    line = read_text(files.fd(sid, slug, session_id), off, length)
+    if line is None or line[0].get("id") != mid:
         raise Stale(f"session {session_id[:8]} changed during the search", sid)
-    content: str = record["content"]
-    span = find_folded(content, folded_query)  # folds a window at a time, never the whole text
-    if span is None:
+    record, pieces = line
+    try:
+        snippet = find_snippet([record["content"]] if pieces is None else pieces, folded_query)
+    except BadRecord:
+        raise Stale(f"session {session_id[:8]} changed during the search", sid) from None
+    if snippet is None:
         return False
-    hit = _hit(projects[slug], session_id, key, _title(manual, first), updated, turn, role, mid, ts, make_snippet(content, *span))
+    hit = _hit(projects[slug], session_id, key, _title(manual, first), updated, turn, role, mid, ts, snippet)
     found.append((hit, pos))
     return True
 

@@ -8,6 +8,8 @@ newlines as spaces, with "…" on each side that was cut.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 SNIPPET_WIDTH = 120
 SNIPPET_LEAD = 30
 _NEWLINES_TO_SPACES = {ord("\n"): " ", ord("\r"): " "}
@@ -55,3 +57,27 @@ def make_snippet(text: str, start: int, end: int = 0) -> str:
     finish = min(len(text), begin + SNIPPET_WIDTH)
     window = text[begin:finish].translate(_NEWLINES_TO_SPACES)
     return ("…" if begin > 0 else "") + window + ("…" if finish < len(text) else "")
+
+
+def find_snippet(pieces: Iterable[str], folded_query: str) -> str | None:
+    """`make_snippet` at `find_folded` of the text these pieces make, or
+    None; holds the current piece and a few characters of the last one
+    (a match spans at most len(folded_query) characters)."""
+    keep = max(len(folded_query) - 1, 0) + SNIPPET_LEAD
+    taken = iter(pieces)
+    text = ""
+    before = 0  # characters dropped from the front of `text`
+    for piece in taken:
+        text += piece
+        span = find_folded(text, folded_query)
+        if span is None:
+            cut = max(len(text) - keep, 0)
+            before += cut
+            text = text[cut:]
+            continue
+        begin = max(0, span[0] - SNIPPET_LEAD)  # never before `text`: a match found only now ends in `piece`
+        while len(text) <= begin + SNIPPET_WIDTH and (more := next(taken, None)) is not None:
+            text += more
+        snippet = make_snippet(text, span[0], span[1])
+        return ("…" if before and begin == 0 else "") + snippet
+    return None

@@ -87,12 +87,13 @@ def _width() -> int:
 
 def _print_table(table: Table) -> None:
     """Fit a table to the terminal; in a pipe (no terminal, no COLUMNS) print
-    rows whole, so nothing is cut or folded for grep and friends."""
+    rows whole, so nothing is cut or folded for grep and friends, and
+    without the padding of the last column."""
     console = out()
     if console.is_terminal or os.environ.get("COLUMNS"):
-        console.print(table)
+        print_clean(console, table)
     else:
-        make_console(file=console.file, width=10_000).print(table)
+        print_clean(make_console(file=console.file, width=10_000), table)
 
 
 def _age(ts: str, reference: datetime, narrow: bool) -> str:

@@ -4,7 +4,8 @@ Invariants: Ctrl-C at the prompt clears the line, Ctrl-D (or /quit)
 leaves; no error ends the loop — each is one line and the prompt returns.
 Without a terminal on stdin the same loop reads plain lines, so the REPL
 can be scripted (`printf 'hi\\n/rename X\\n' | chit chat`); scripted, errors
-go to stderr and a turn the model failed makes the exit status 7.
+go to stderr, and the script runs to its end: then a line that named no
+slash command makes the exit status 2, else a turn the model failed 7.
 """
 
 from __future__ import annotations
@@ -73,12 +74,15 @@ def run(repl: Repl, **io: Any) -> None:
 
 def run_plain(repl: Repl) -> int:
     """The same loop over plain stdin lines (no terminal), errors on
-    stderr. A failed turn does not stop the script (the lines after it
-    still run); the exit status then says so: 7 (the model failed)."""
+    stderr. No error stops the script (the lines after it still run); the
+    exit status then says what went wrong: 2 for a line that named no slash
+    command (a mistake in the script), else 7 if the model failed a turn."""
     if repl.errors is None:
         repl.errors = make_console(stderr=True)
     for line in sys.stdin:
         handle(repl, line)
         if not repl.running:
             break
+    if repl.unknown_command:
+        return int(ExitStatus.USAGE)
     return int(ExitStatus.PROVIDER) if repl.model_failed else int(ExitStatus.OK)

@@ -64,6 +64,12 @@ def dispatch(repl: Repl, line: str) -> None:
     """Run one slash command line (`/name args`)."""
     name, _, rest = line[1:].strip().partition(" ")
     try:
-        lookup(name.lower()).run(repl, rest.strip())
+        command = lookup(name.lower())
+    except UnknownCommand as exc:
+        repl.unknown_command = True  # a scripted chat exits 2 at its end
+        repl.error(exc.message)
+        return
+    try:
+        command.run(repl, rest.strip())
     except ChitError as exc:
         repl.error(exc.message)

@@ -39,6 +39,7 @@ class Repl:
     known: int | None = None  # messages the REPL has shown or written, to spot other writers'
     errors: Console | None = None  # where errors go when scripted (stderr); None: the console
     model_failed: bool = False  # a turn got no whole reply (a scripted chat then exits 7)
+    unknown_command: bool = False  # a line named no slash command (a scripted chat then exits 2)
 
     @property
     def parts(self) -> Parts:

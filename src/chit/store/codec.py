@@ -10,20 +10,26 @@ A session file is JSON Lines. Line 1 is the header
   (and that `encode` can write back: nested at most `MAX_DEPTH` deep) or
   raises `BadRecord` with a short reason; it never raises anything else;
 - records from an older format version are migrated on read; a newer
-  version is readable but marked read-only by the store.
+  version is readable but marked read-only by the store;
+- a message line longer than `LONG_LINE`, in the shape chit writes, is
+  decoded with its text in pieces (`chit.store.longline`): the same record or
+  the same refusal, without holding the line, a copy of it and the text
+  at once; the caller may ask for only the title's part of the text.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
-from chit.model import ROLES, STATES
+from chit.store import longline
+from chit.model import ROLES, STATES, title_text
 
 FORMAT_VERSION = 1
+LONG_LINE = longline.LONG_LINE
 #: orjson writes values nested at most this deep (the record itself is 1);
 #: a line nested deeper is refused on read, or chit could not write it back
 MAX_DEPTH = 254
@@ -49,7 +55,7 @@ def encode_many(records: list[dict[str, Any]]) -> bytes:
 _BLANK = re.compile(rb"[ \t\n\r\x0b\x0c]*")  # what bytes.strip() removes
 
 
-def line_spans(data: bytes, start: int = 0) -> Iterator[tuple[int, int]]:
+def line_spans(data: bytes | bytearray, start: int = 0) -> Iterator[tuple[int, int]]:
     """(start, end) of each complete line of `data` from `start`, newline
     excluded, blank lines included; a torn last line is not one. Nothing
     is copied: a long message is decoded straight from `data`."""
@@ -60,17 +66,88 @@ def line_spans(data: bytes, start: int = 0) -> Iterator[tuple[int, int]]:
         start = newline + 1
 
 
-def is_blank(data: bytes, start: int, end: int) -> bool:
+def is_blank(data: bytes | bytearray, start: int, end: int) -> bool:
     return _BLANK.fullmatch(data, start, end) is not None
 
 
-def decode_event_in(data: bytes, start: int, end: int, version: int = FORMAT_VERSION) -> dict[str, Any]:
+#: What a long message line's text becomes (`chit.store.longline`): "whole", the
+#: text; "in_place", the text, decoded over the line's bytes in `data` (a
+#: bytearray its caller no longer needs); "title", only as much of it as
+#: its title needs (the rest is checked, not kept).
+Text = Literal["whole", "in_place", "title"]
+
+
+def decode_event_in(
+    data: bytes | bytearray, start: int, end: int, version: int = FORMAT_VERSION, text: Text = "whole"
+) -> dict[str, Any]:
     """`decode_event` of the line `data[start:end]`, without copying it."""
+    if end - start > longline.LONG_LINE:
+        record = _long_message(data, start, end, text)
+        if record is not None:
+            return _event(record, version)
     brackets = data.count(b"[", start, end) + data.count(b"{", start, end)
     return _event(_parse(memoryview(data)[start:end], brackets), version)
 
 
-def _parse(line: bytes | memoryview, brackets: int | None = None) -> dict[str, Any]:
+def _long_message(data: bytes | bytearray, start: int, end: int, text: Text) -> dict[str, Any] | None:
+    """A long message line decoded with its text in pieces; None when the
+    line is not shaped for it (then it is decoded whole)."""
+    if text == "in_place" and isinstance(data, bytearray):
+        return _in_place(data, start, end)
+    split = message_in_pieces(data, start, end)
+    if split is None:
+        return None
+    record, pieces = split
+    if text == "title":
+        record["content"] = title_text(pieces)
+        for _ in pieces:  # the rest is checked as the whole line would be
+            pass
+    else:
+        record["content"] = "".join(pieces)
+    return record
+
+
+def _in_place(data: bytearray, start: int, end: int) -> dict[str, Any] | None:
+    span = longline.split_message(data, start, end)
+    fields = _other_fields(data, start, end, span)
+    if fields is None or span is None:
+        return None
+    try:
+        fields["content"] = longline.text_in_place(data, *span)
+    except longline.BadLine as exc:
+        raise BadRecord(exc.reason) from None
+    return fields
+
+
+def message_in_pieces(data: bytes | bytearray, start: int, end: int) -> tuple[dict[str, Any], Iterator[str]] | None:
+    """A long message line as its record without the text ("content" is
+    "") and the text in pieces, each checked as it is decoded (the
+    iterator raises BadRecord); None if the line is not shaped for it."""
+    span = longline.split_message(data, start, end)
+    record = _other_fields(data, start, end, span)
+    if record is None or span is None:
+        return None
+
+    def pieces() -> Iterator[str]:
+        try:
+            for piece in longline.pieces(data, *span):
+                yield piece
+        except longline.BadLine as exc:
+            raise BadRecord(exc.reason) from None
+
+    return record, pieces()
+
+
+def _other_fields(data: bytes | bytearray, start: int, end: int, span: tuple[int, int] | None) -> dict[str, Any] | None:
+    if span is None:
+        return None
+    record = _parse(longline.other_fields(data, start, end, *span))
+    if record.get("content") != "":
+        return None  # a second "content" key: the whole line says which one counts
+    return record
+
+
+def _parse(line: bytes | bytearray | memoryview, brackets: int | None = None) -> dict[str, Any]:
     try:
         value = orjson.loads(line)
     except orjson.JSONDecodeError as exc:
@@ -80,7 +157,7 @@ def _parse(line: bytes | memoryview, brackets: int | None = None) -> dict[str, A
         raise BadRecord("nested too deeply") from None
     if not isinstance(value, dict):
         raise BadRecord("not a JSON object")
-    if brackets is None and isinstance(line, bytes):
+    if brackets is None and not isinstance(line, memoryview):
         brackets = line.count(b"[") + line.count(b"{")
     if (brackets or 0) > MAX_DEPTH and _too_deep(value):
         raise BadRecord("nested too deeply")
@@ -186,7 +263,7 @@ def migrate(record: dict[str, Any], version: int) -> dict[str, Any]:
     return record
 
 
-def decode_header(line: bytes) -> dict[str, Any]:
+def decode_header(line: bytes | bytearray) -> dict[str, Any]:
     record = _parse(line)
     if record.get("type") != "session":
         raise BadRecord("not a session header")
@@ -205,7 +282,7 @@ def decode_header(line: bytes) -> dict[str, Any]:
     return migrate(record, record["version"]) if record["version"] < FORMAT_VERSION else record
 
 
-def decode_event(line: bytes, version: int = FORMAT_VERSION) -> dict[str, Any]:
+def decode_event(line: bytes | bytearray, version: int = FORMAT_VERSION) -> dict[str, Any]:
     """Decode one event line. Unknown event types pass through untouched."""
     return _event(_parse(line), version)
 

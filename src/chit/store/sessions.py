@@ -23,11 +23,11 @@ import errno
 import os
 import re
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -48,6 +48,8 @@ from chit.store.files import (
 )
 from chit.store.journal import Writer as JournalWriter
 from chit.store.paths import Layout
+
+_Data = TypeVar("_Data", bytes, bytearray)
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 DURABILITY_ENV = "CHIT_DURABILITY"
@@ -99,9 +101,11 @@ def _open_nofollow(path: Path, flags: int) -> int:
         raise
 
 
-def parse_log(session_id: str, data: bytes, project_key: str, mtime_ns: int = 0) -> Log:
+def parse_log(session_id: str, data: bytes | bytearray, project_key: str, mtime_ns: int = 0, scratch: bool = False) -> Log:
     """Parse a whole session file. Never raises for bad content. Lines are
-    decoded in place (a long message is never copied before decoding)."""
+    decoded in place (a long message is never copied before decoding).
+    With `scratch` (`data` is a bytearray of the caller's own, not needed
+    afterwards), a long message's text is decoded over its own bytes."""
     spans = list(codec.line_spans(data))
     torn = spans[-1][1] + 1 < len(data) if spans else bool(data)
     issues: list[LogIssue] = []
@@ -139,7 +143,7 @@ def parse_log(session_id: str, data: bytes, project_key: str, mtime_ns: int = 0)
         if codec.is_blank(data, begin, end):
             continue
         try:
-            events.append(codec.decode_event_in(data, begin, end, version))
+            events.append(codec.decode_event_in(data, begin, end, version, "in_place" if scratch else "whole"))
         except codec.BadRecord as exc:
             issues.append(LogIssue(number, exc.reason))
     if torn:
@@ -151,6 +155,22 @@ def format_ts_ns(mtime_ns: int) -> str:
     from datetime import datetime, timezone
 
     return format_ts(datetime.fromtimestamp(mtime_ns / 1e9, tz=timezone.utc))
+
+
+def read_whole(fd: int, size: int, offset: int = 0) -> bytearray:
+    """`size` bytes of a file from `offset` (fewer if it is shorter now), as
+    a bytearray: a reader may decode a long message over its bytes."""
+    data = bytearray(size)
+    view = memoryview(data)
+    done = 0
+    while done < size:
+        got = os.preadv(fd, [view[done:]], offset + done)
+        if got == 0:
+            break
+        done += got
+    view.release()
+    del data[done:]
+    return data
 
 
 def _first_line(fd: int) -> bytes:
@@ -185,8 +205,8 @@ class LockedSession:
 
     def read(self) -> Log:
         st = os.fstat(self.fd)
-        data = os.pread(self.fd, st.st_size, 0)
-        return parse_log(self.session_id, data, self.project_key, st.st_mtime_ns)
+        data = read_whole(self.fd, st.st_size)
+        return parse_log(self.session_id, data, self.project_key, st.st_mtime_ns, scratch=True)
 
     def check_writable(self) -> None:
         """Refuse to write to a file of a newer format version."""
@@ -361,18 +381,21 @@ class Store:
             return None
 
     def read(self, slug: str, session_id: str, project_key: str, trash: bool = False) -> Log:
-        data, st = self.read_bytes(slug, session_id, trash)
-        return parse_log(session_id, data, project_key, st.st_mtime_ns)
+        data, st = self._read(slug, session_id, trash, read_whole)
+        return parse_log(session_id, data, project_key, st.st_mtime_ns, scratch=True)
 
     def read_bytes(self, slug: str, session_id: str, trash: bool = False) -> tuple[bytes, os.stat_result]:
         """A session file's bytes and its stat when they were read."""
+        return self._read(slug, session_id, trash, lambda fd, size: os.pread(fd, size, 0))
+
+    def _read(self, slug: str, session_id: str, trash: bool, read: Callable[[int, int], _Data]) -> tuple[_Data, os.stat_result]:
         path = self.session_path(slug, session_id, trash)
         with os_errors("read the session"):
             fd = _open_nofollow(path, os.O_RDONLY)
             try:
                 st = os.fstat(fd)
-                data = os.pread(fd, st.st_size, 0)
-                # a file may grow between fstat and pread; read what was there
+                data = read(fd, st.st_size)
+                # a file may grow between fstat and the read; read what was there
             finally:
                 os.close(fd)
         return data, st
