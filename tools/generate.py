@@ -2,8 +2,7 @@
 
 Usage: python tools/generate.py [--check]
 Writes the command reference block of docs/cli.md, the shell completions in
-completions/ (bash, zsh, fish), the man page man/chit.1 and the option table
-of the fast path (src/chit/cli/fastpath_table.py); with --check,
+completions/ (bash, zsh, fish) and the man page man/chit.1; with --check,
 writes nothing and exits 1 if anything is out of date.
 """
 
@@ -12,10 +11,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from typer.main import get_command
-
-from chit.cli import fastpath, manpage, reference, shells
-from chit.cli.app import build
+from chit.cli import manpage, reference, shells
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,7 +28,6 @@ def targets() -> dict[Path, str]:
     for shell, render in shells.SCRIPTS.items():
         found[ROOT / "completions" / shells.FILES[shell]] = render()
     found[ROOT / "man" / "chit.1"] = manpage.roff(cli_doc)
-    found[ROOT / "src" / "chit" / "cli" / "fastpath_table.py"] = fastpath.table_source(get_command(build()))
     return found
 
 

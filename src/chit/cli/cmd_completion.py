@@ -8,28 +8,30 @@ from typing import Annotated
 import typer
 
 from chit.cli.context import Cli
-from chit.cli.options import JsonFlag
+from chit.cli.options import JsonFlag, commands
 from chit.errors import InvalidInput
 
 
-def register(app: typer.Typer) -> None:
-    @app.command("completion", rich_help_panel="Keep the store")
-    def completion(
-        ctx: typer.Context,
-        shell: Annotated[str, typer.Argument(metavar="SHELL", help="The shell: bash, zsh or fish.")],
-        json: JsonFlag = False,
-    ) -> None:
-        """Print the completion script for a shell.
+app = commands()
 
-        The README tells where to install it."""
-        from chit.cli import shells
 
-        cli: Cli = ctx.obj.use(json)
-        if shell not in shells.SCRIPTS:
-            raise InvalidInput(f"unknown shell {shell!r} (expected one of: {', '.join(shells.SCRIPTS)})")
-        script = shells.SCRIPTS[shell]()
+@app.command("completion", rich_help_panel="Keep the store")
+def completion(
+    ctx: typer.Context,
+    shell: Annotated[str, typer.Argument(metavar="SHELL", help="The shell: bash, zsh or fish.")],
+    json: JsonFlag = False,
+) -> None:
+    """Print the completion script for a shell.
 
-        def human() -> None:
-            sys.stdout.write(script)
+    The README tells where to install it."""
+    from chit.cli import shells
 
-        cli.result({"shell": shell, "file": shells.FILES[shell], "script": script}, human)
+    cli: Cli = ctx.obj.use(json)
+    if shell not in shells.SCRIPTS:
+        raise InvalidInput(f"unknown shell {shell!r} (expected one of: {', '.join(shells.SCRIPTS)})")
+    script = shells.SCRIPTS[shell]()
+
+    def human() -> None:
+        sys.stdout.write(script)
+
+    cli.result({"shell": shell, "file": shells.FILES[shell], "script": script}, human)
