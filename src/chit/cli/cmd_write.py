@@ -4,7 +4,7 @@ replace, rename, tag, untag. Each: parse, one service call, render."""
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
@@ -12,7 +12,9 @@ from chit.cli.context import Cli
 from chit.cli.options import JsonFlag, ProjectOpt, RefArg, RequiredRef, commands
 from chit.cli.parse import pairs
 from chit.errors import ChitError, InvalidInput, NotFound, UsageError
-from chit.model import ROLES, Change, Session
+
+if TYPE_CHECKING:
+    from chit.model import Change, Session
 
 
 def _confirm(cli: Cli, session: Session, text: str) -> None:
@@ -112,6 +114,8 @@ def append(
     try:
         _, session_id = service.locate_ref(ref)
     except NotFound as exc:
+        from chit.model import ROLES
+
         if ref in ROLES:
             raise NotFound(f"{exc.message} (to set the role, use --role {ref})") from None
         raise

@@ -12,13 +12,13 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from chit.errors import ChitError
+from chit.visible import visible
+
 if TYPE_CHECKING:
     from chit.api import Chit
     from chit.config import Config
-from chit.errors import ChitError
-from chit.model import Session
-from chit.render import json_out
-from chit.visible import visible
+    from chit.model import Session
 
 
 class Cli:
@@ -64,6 +64,8 @@ class Cli:
     def result(self, data: Any, human: Callable[[], None]) -> None:
         """Print a result: `data` (already JSON-safe) under --json, else `human()`."""
         if self.json:
+            from chit.render import json_out
+
             json_out.emit(data)
         else:
             self.apply_color()
@@ -82,6 +84,8 @@ class Cli:
         """Print a list result: one JSON Lines object per item as it comes
         under --jsonl, one JSON array under --json, else `human()`."""
         if self.jsonl:
+            from chit.render import json_out
+
             json_out.emit_lines(items)
         else:
             self.result(list(items), human)
