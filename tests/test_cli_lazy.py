@@ -65,3 +65,26 @@ def test_a_run_imports_only_its_commands_module(args: list[str], module: str, tm
 
 def test_help_lists_every_command(tmp_path: Path) -> None:
     assert _modules_after(["--help"], tmp_path) == {f"chit.cli.{m}" for m in COMMANDS.values()}
+
+
+def test_the_top_level_help_lists_each_command_in_its_panel_unbuilt() -> None:
+    """`chit --help` reads each plain command's summary and panel from its
+    declaration: the same screen as from the built commands, for less."""
+    import io
+    from contextlib import redirect_stdout
+
+    from chit.cli.main import run
+
+    screen = io.StringIO()
+    with redirect_stdout(screen):
+        assert run(["--help"]) == 0
+    group = typer.main.get_command(app)
+    built = group.commands  # type: ignore[attr-defined]
+    sections = {title: block for title, _, block in (part.partition(":\n") for part in screen.getvalue().split("\n\n"))}
+    assert "Commands" not in sections
+    assert "  projects" in sections["Move data"]
+    for name in COMMANDS:
+        if name != "projects":
+            outline = group.outline(name)  # type: ignore[attr-defined]
+            command = built[name]
+            assert (outline.help, outline.rich_help_panel, outline.hidden) == (command.help, command.rich_help_panel, command.hidden)

@@ -19,8 +19,9 @@ Invariants:
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Iterator, MutableMapping
-from typing import Annotated, Any, Optional, cast
+from typing import Annotated, Any, NamedTuple, Optional, cast
 
 import typer
 from typer.core import TyperCommand
@@ -88,19 +89,46 @@ class ChitGroup(PlainGroup):
     def list_commands(self, ctx: Any) -> list[str]:
         return list(COMMANDS)  # names only: nothing is built to list them
 
+    def outline(self, name: str) -> Any:
+        """What `chit --help` shows of command `name`: for a plain command,
+        read from its declaration without building it (building every
+        command is most of the top-level help's time); a group is built."""
+        declared = _declared(name)
+        if declared.info.name == name:
+            return self.commands[name]
+        info = _info(declared, name)
+        text = inspect.cleandoc(info.help) if info.help is not None else inspect.getdoc(info.callback)
+        return Outline(help=text, rich_help_panel=info.rich_help_panel, hidden=bool(info.hidden))
+
+
+class Outline(NamedTuple):
+    help: str | None
+    rich_help_panel: str | None
+    hidden: bool
+
 
 def load(name: str) -> Any:
     """The click command of chit command `name`, built from its module."""
-    module = importlib.import_module(f"chit.cli.{COMMANDS[name]}")
-    declared: typer.Typer = module.app
+    declared = _declared(name)
     plain_classes(declared)
     if declared.info.name == name:  # a group with its own subcommands (`projects`)
-        return typer.main.get_group(declared)
+        group = typer.main.get_group(declared)
+        group.rich_help_panel = declared.rich_help_panel  # get_group takes a group's panel from add_typer only
+        return group
+    info = _info(declared, name)
+    return typer.main.get_command_from_info(info, pretty_exceptions_short=app.pretty_exceptions_short, rich_markup_mode=app.rich_markup_mode)
+
+
+def _declared(name: str) -> typer.Typer:
+    """The Typer of the module that declares command `name`."""
+    commands: typer.Typer = importlib.import_module(f"chit.cli.{COMMANDS[name]}").app
+    return commands
+
+
+def _info(declared: typer.Typer, name: str) -> typer.models.CommandInfo:
     for info in declared.registered_commands:
         if info.name == name:
-            return typer.main.get_command_from_info(
-                info, pretty_exceptions_short=app.pretty_exceptions_short, rich_markup_mode=app.rich_markup_mode
-            )
+            return info
     raise LookupError(f"chit.cli.{COMMANDS[name]} declares no command {name!r}")
 
 
