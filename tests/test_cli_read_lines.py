@@ -128,3 +128,14 @@ def test_a_reader_that_stops_early_is_no_error(home: Path, workdir: Path, args: 
     proc.stdout.close()  # like `| head -c 10`
     assert proc.wait(timeout=60) == 0
     assert proc.stderr.read() == b""
+
+
+@pytest.mark.parametrize(("args", "said"), [(["ls"], "no sessions\n"), (["search", "x"], "no matches\n"), (["ls", "-a", "-t", "nope"], "no sessions\n")])
+def test_an_empty_result_off_a_terminal_is_one_plain_line_without_rich(home: Path, workdir: Path, args: list[str], said: str) -> None:
+    probe = f"import sys\nfrom chit.cli.main import run\ncode = run({args!r})\nprint(code, 'rich' in sys.modules)"
+    env = {"CHIT_HOME": str(home), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=workdir, env=env, stdin=subprocess.DEVNULL)
+    assert (done.stdout, done.stderr) == ("0 False\n", said)
+    env["FORCE_COLOR"] = "1"  # colour forced: rich draws the note (dim)
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=workdir, env=env, stdin=subprocess.DEVNULL)
+    assert done.stdout == "0 True\n" and said.strip() in done.stderr and "\x1b[" in done.stderr

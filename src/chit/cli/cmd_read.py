@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from chit.cli.context import Cli, stdout_is_terminal
+from chit.cli.context import Cli, note, stdout_is_terminal
 from chit.cli.options import AllFlag, JsonFlag, JsonlFlag, ProjectOpt, RefArg, commands
 from chit.errors import InvalidInput
 
@@ -38,6 +38,9 @@ def ls(
         return
 
     def human() -> None:
+        if not found:
+            note("no sessions")
+            return
         from chit.render import human
 
         human.sessions(found, show_project=all_projects)
@@ -98,6 +101,9 @@ def search(
     found = cli.service.search(query, limit=limit or None, role=role, tag=tag)
 
     def human() -> None:
+        if not found:
+            note("no matches")
+            return
         from chit.render import human
 
         human.hits(found)

@@ -123,6 +123,19 @@ def _relink_note(service: Chit) -> None:
         )
 
 
+def note(message: str) -> None:
+    """A remark on stderr, never part of the result. rich draws it dim on a
+    terminal (or with FORCE_COLOR); elsewhere it writes the text as it is,
+    which needs no rich: an empty listing in a script loads no UI library."""
+    if sys.stderr.isatty() or "FORCE_COLOR" in os.environ or "TTY_COMPATIBLE" in os.environ:
+        from chit.render import human
+
+        human.note(message)
+        return
+    sys.stderr.write(visible(message) + "\n")
+    sys.stderr.flush()
+
+
 def warn(message: str) -> None:
     sys.stderr.write(f"chit: warning: {visible(message)}\n")
     sys.stderr.flush()
