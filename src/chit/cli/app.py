@@ -16,7 +16,8 @@ Invariants:
 - help, completion, the man page and docs/cli.md are derived from this app.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Typer reads these annotations
+# when it builds a command, and real objects spare it evaluating strings.
 
 import importlib
 import inspect

@@ -1,7 +1,8 @@
 """Commands for keeping the store: rm, restore, trash, state, gc, compact,
 doctor."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Typer reads these annotations
+# when it builds a command, and real objects spare it evaluating strings.
 
 import sys
 from typing import Annotated, Optional

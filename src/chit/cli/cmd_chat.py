@@ -1,7 +1,8 @@
 """`chit chat` (the REPL; also bare `chit` and `chit load` on a terminal)
 and `chit config`."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Typer reads these annotations
+# when it builds a command, and real objects spare it evaluating strings.
 
 import sys
 from typing import Annotated, Any, Optional

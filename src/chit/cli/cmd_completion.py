@@ -1,6 +1,7 @@
 """`chit completion SHELL`: print the completion script for a shell."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Typer reads these annotations
+# when it builds a command, and real objects spare it evaluating strings.
 
 import sys
 from typing import Annotated

@@ -1,7 +1,8 @@
 """`chit export`: one session, or every session with --all, as a snapshot,
 JSON Lines, Markdown, HTML or plain text."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Typer reads these annotations
+# when it builds a command, and real objects spare it evaluating strings.
 
 import re
 import sys

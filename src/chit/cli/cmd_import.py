@@ -1,7 +1,8 @@
 """`chit import`: bring sessions into the store — a snapshot, or every
 session of another tool (`--from claude-code|codex|chatgpt|llm`)."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Typer reads these annotations
+# when it builds a command, and real objects spare it evaluating strings.
 
 import sys
 from collections.abc import Callable, Iterator
@@ -114,7 +115,7 @@ def _progress_bar(what: str) -> Iterator[Callable[[int, int, str], None] | None]
         yield update
 
 
-def _summary(report: ImportReport) -> None:
+def _summary(report: "ImportReport") -> None:
     """Problems and the counts, on stderr (never part of the result)."""
     for problem in report.problems[:PROBLEMS_LISTED]:
         where = f"{problem.path}:{problem.line}" if problem.line else problem.path
@@ -135,7 +136,7 @@ def _summary(report: ImportReport) -> None:
     sys.stderr.flush()
 
 
-def _list(report: ImportReport) -> None:
+def _list(report: "ImportReport") -> None:
     from chit.render import human
 
     for entry in report.sessions:

@@ -1,7 +1,8 @@
 """`chit projects`: list projects; `mv` relinks or merges one, `rename`
 gives one a new name, `rm` removes an empty one."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Typer reads these annotations
+# when it builds a command, and real objects spare it evaluating strings.
 
 from typing import Annotated
 

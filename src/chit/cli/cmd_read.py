@@ -1,6 +1,7 @@
 """Commands that read: ls, show, load, search (`projects` is in cmd_projects)."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Typer reads these annotations
+# when it builds a command, and real objects spare it evaluating strings.
 
 from typing import Annotated, Optional
 

@@ -1,7 +1,8 @@
 """Commands that change a session: new, append, fork, rewind, pop, undo,
 replace, rename, tag, untag. Each: parse, one service call, render."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Typer reads these annotations
+# when it builds a command, and real objects spare it evaluating strings.
 
 import sys
 from typing import TYPE_CHECKING, Annotated, Optional
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from chit.model import Change, Session
 
 
-def _confirm(cli: Cli, session: Session, text: str) -> None:
+def _confirm(cli: Cli, session: "Session", text: str) -> None:
     cli.result(session.header_dict(), lambda: _say(text))
 
 
@@ -272,7 +273,7 @@ def untag(
     _confirm(cli, session, f"{session.short_id}: {', '.join(session.tags) or '(no tags)'}")
 
 
-def _undone(change: Change | None, session: Session) -> str:
+def _undone(change: "Change | None", session: "Session") -> str:
     if change is None:
         return f"nothing to undo in {session.short_id}"
     text = f"brought back {len(change.hidden)} message(s) hidden by {change.kind}"
