@@ -1,4 +1,4 @@
-"""The `--json` contract (DESIGN.md §2 rule 2 and §4, docs/cli.md "Output
+"""The `--json` contract (docs/architecture.md, rule 2; docs/cli.md "Output
 and exit codes"): stdout is exactly one JSON document with snake_case field
 names and RFC 3339 UTC timestamps ending in Z, never coloured, nothing else
 on stdout; an error is `{"error": {"code", "message", ...}}` on stderr.

@@ -16,7 +16,7 @@ import pytest
 
 from chit.api import Chit
 from chit.cli.main import run
-from chit.projects import sha256_hex
+from chit.store.projects import sha256_hex
 
 
 @pytest.fixture

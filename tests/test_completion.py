@@ -1,10 +1,12 @@
-"""Shell completions and the man page, as generated in completions/ and man/:
+"""Shell completions and the man page, as generated into the package
+(src/chit/cli/completions/, printed by `chit completion`) and man/:
 the real bash runs the completion function against a real store (and fish
 and zsh where installed), `chit __complete` stays fast and silent, and
 groff reads the man page without a warning."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -16,10 +18,14 @@ from pathlib import Path
 import pytest
 
 from chit.api import Chit
-from chit.cli import clispec, shells
+from chit.cli import completions
 
 ROOT = Path(__file__).resolve().parent.parent
-BASH_SCRIPT = ROOT / "completions" / "chit.bash"
+if str(ROOT / "tools") not in sys.path:
+    sys.path.insert(0, str(ROOT / "tools"))  # the generators are tools, beside tools/generate.py
+import clispec  # noqa: E402
+SCRIPTS = Path(completions.__file__).parent  # the scripts as the package ships them
+BASH_SCRIPT = SCRIPTS / "chit.bash"
 
 
 @pytest.fixture
@@ -146,17 +152,28 @@ def test_complete_protocol_is_quiet_and_fast(shell_env: dict[str, str], workdir:
 
 
 def test_completion_command_prints_the_generated_scripts(shell_env: dict[str, str], workdir: Path) -> None:
-    for shell, name in shells.FILES.items():
+    for shell, name in completions.FILES.items():
         printed = subprocess.run(["chit", "completion", shell], capture_output=True, text=True, env=shell_env, cwd=workdir)
         assert printed.returncode == 0
-        assert printed.stdout == (ROOT / "completions" / name).read_text(encoding="utf-8")
+        assert printed.stdout == (SCRIPTS / name).read_text(encoding="utf-8")
+        as_json = subprocess.run(["chit", "--json", "completion", shell], capture_output=True, text=True, env=shell_env, cwd=workdir)
+        assert json.loads(as_json.stdout) == {"shell": shell, "file": name, "script": printed.stdout}
     assert subprocess.run(["chit", "completion", "tcsh"], capture_output=True, env=shell_env).returncode == 5
+
+
+def test_the_scripts_are_package_data() -> None:
+    """A non-editable install ships the scripts `chit completion` reads."""
+    import tomllib
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["package-data"]
+    assert set(declared.get(completions.__name__, ())) >= set(completions.FILES.values())
+    assert all((SCRIPTS / name).is_file() for name in completions.FILES.values())
 
 
 @pytest.mark.skipif(shutil.which("fish") is None, reason="fish is not installed")
 def test_fish_completes_for_real(shell_env: dict[str, str], workdir: Path, store: dict[str, str]) -> None:
     def fish(line: str) -> list[str]:
-        done = subprocess.run(["fish", "--no-config", "-c", f"source {ROOT / 'completions' / 'chit.fish'}; complete -C {line!r}"],
+        done = subprocess.run(["fish", "--no-config", "-c", f"source {SCRIPTS / 'chit.fish'}; complete -C {line!r}"],
                               capture_output=True, text=True, env=shell_env, cwd=workdir, timeout=30)
         assert done.returncode == 0 and done.stderr == "", done.stderr
         return done.stdout.splitlines()
@@ -171,7 +188,7 @@ def test_fish_completes_for_real(shell_env: dict[str, str], workdir: Path, store
 
 @pytest.mark.skipif(shutil.which("zsh") is None, reason="zsh is not installed")
 def test_zsh_script_parses_and_its_engine_picks_the_right_values(shell_env: dict[str, str], workdir: Path, store: dict[str, str]) -> None:
-    script = ROOT / "completions" / "_chit"
+    script = SCRIPTS / "_chit"
     assert subprocess.run(["zsh", "-n", str(script)], capture_output=True).returncode == 0
     # zsh's completion builtins only run inside a completion widget: these
     # stand-ins print what the script hands them, so the script's own logic
@@ -248,14 +265,10 @@ def test_man_page_covers_every_command_option_exit_code_and_variable() -> None:
 
 
 def test_generate_check_covers_every_artifact() -> None:
-    sys.path.insert(0, str(ROOT / "tools"))
-    try:
-        import generate  # type: ignore[import-not-found]
-    finally:
-        sys.path.pop(0)
+    import generate
     names = {p.relative_to(ROOT).as_posix() for p in generate.targets()}
     assert names == {
-        "docs/cli.md", "completions/chit.bash", "completions/_chit", "completions/chit.fish", "man/chit.1",
+        "docs/cli.md", "src/chit/cli/completions/chit.bash", "src/chit/cli/completions/_chit", "src/chit/cli/completions/chit.fish", "man/chit.1",
     }
     for path, content in generate.targets().items():
         assert path.read_text(encoding="utf-8") == content, f"{path} is out of date: run python tools/generate.py"

@@ -14,7 +14,7 @@ import pytest
 from chit.api import Chit
 from chit.exporters import FORMATS, render
 from chit.exporters.common import blocks
-from chit.service.exports import title_slug
+from chit.service.export_all import title_slug
 
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)> & "quotes" \x1b[31mred\x1b[0m'
 CODE = "```python\ndef greet(name):\n    return f\"hi {name}\"  # </code></pre><script>bad()</script>\n```"

@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chit import codec
-from chit.fold import fold, message_from_record, message_to_record, number_turns
+from chit.store import codec
+from chit.store.fold import fold, message_from_record, message_to_record, number_turns
 from chit.model import LogIssue, Message, Tokens, derive_title
-from chit.service.snippets import find_folded, make_snippet
+from chit.index.snippets import find_folded, make_snippet
 
 SID = "0b0e5a8c-1d2e-4f30-8a4b-5c6d7e8f9a0b"
 T0 = "2025-01-01T00:00:00.000000Z"

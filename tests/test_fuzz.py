@@ -40,8 +40,8 @@ from hypothesis import strategies as st
 from chit import exporters
 from chit.api import Chit
 from chit.errors import ChitError, InvalidData
-from chit.fold import fold
-from chit.store import parse_log
+from chit.store.fold import fold
+from chit.store.sessions import parse_log
 from test_importers_fuzz import json_values, paths_in, replaced, run_import
 
 LONG = bool(os.environ.get("CHIT_LONG"))

@@ -1,5 +1,5 @@
 """Every help screen reads like a well-kept Unix tool's. The commands come
-from the live Typer app (DESIGN.md rule 7); each `--help` runs through
+from the live Typer app (docs/architecture.md, rule 7); each `--help` runs through
 chit's real entry point at 80 and at 40 columns, and the real `chit`
 program is run for the top-level help and a narrow one.
 

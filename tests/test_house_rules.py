@@ -1,9 +1,11 @@
-"""DESIGN.md's house rules that a test can hold: layering, lazy imports,
-module size, and generated docs that cannot drift from the app."""
+"""The house rules that a test can hold (docs/architecture.md): layering,
+lazy imports, module size, and generated docs that cannot drift from the
+app."""
 
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,18 +15,81 @@ import pytest
 SRC = Path(__file__).resolve().parent.parent / "src" / "chit"
 ROOT = SRC.parent.parent
 UI_LIBRARIES = {"typer", "click", "rich", "prompt_toolkit"}
-CORE = ["model.py", "visible.py", "codec.py", "fold.py", "store.py", "lock.py", "paths.py", "errors.py", "projects.py", "exporters", "api.py", "service"]
+
+# The layers of docs/architecture.md, bottom first. A module imports only
+# from its own package and from packages of lower layers; packages of one
+# layer never import each other.
+LAYERS: list[set[str]] = [
+    {"errors", "model", "visible"},
+    {"store"},
+    {"index"},
+    {"config"},
+    {"importers", "exporters", "providers"},
+    {"service"},
+    {"api"},
+    {"render"},
+    {"repl"},
+    {"cli"},
+    {"__main__", "__init__"},
+]
+LAYER_OF = {name: n for n, layer in enumerate(LAYERS) for name in layer}
+CORE_BELOW = LAYER_OF["render"]  # the core: no UI library below the renderer
+_MODULE_NAME = re.compile(r"chit(\.[a-z_]+)+")
 
 
-def _core_files() -> list[Path]:
-    files: list[Path] = []
-    for name in CORE:
-        path = SRC / name
-        files.extend(sorted(path.rglob("*.py")) if path.is_dir() else [path])
-    return files
+def _top_level() -> list[str]:
+    """Every module and package directly under chit/, by its import name."""
+    names = [p.stem for p in SRC.glob("*.py")]
+    names += [p.name for p in SRC.iterdir() if (p / "__init__.py").is_file()]
+    return sorted(names)
 
 
-@pytest.mark.parametrize("path", _core_files(), ids=lambda p: str(p.relative_to(SRC)))
+def _part(path: Path) -> str:
+    """The top-level module or package a source file belongs to."""
+    return path.relative_to(SRC).parts[0].removesuffix(".py")
+
+
+def _chit_imports(tree: ast.AST) -> set[str]:
+    """The top-level chit modules a source imports, wherever it imports
+    them (in functions, under TYPE_CHECKING) or names them for importlib."""
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        modules: list[str] = []
+        if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, "relative import"
+            if node.module == "chit":  # a submodule, or a name of chit/__init__.py (its version)
+                modules = [f"chit.{alias.name}" if alias.name in LAYER_OF else "chit" for alias in node.names]
+            else:
+                modules = [node.module or ""]
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and _MODULE_NAME.fullmatch(node.value):
+            modules = [node.value] if node.value.split(".")[1] in LAYER_OF else []  # not a file name like chit.bash
+        found.update(m.split(".")[1] for m in modules if m.startswith("chit."))
+    return found
+
+
+def test_every_module_and_package_has_a_layer() -> None:
+    assert sorted(LAYER_OF) == _top_level(), "place a new module or package in LAYERS (docs/architecture.md)"
+
+
+@pytest.mark.parametrize("path", sorted(SRC.rglob("*.py")), ids=lambda p: str(p.relative_to(SRC)))
+def test_imports_go_down_the_layers(path: Path) -> None:
+    own = _part(path)
+    assert own in LAYER_OF, f"{own} is in no layer"
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    upward = {
+        target for target in _chit_imports(tree)
+        if target != own and LAYER_OF.get(target, len(LAYERS)) >= LAYER_OF[own]
+    }
+    assert upward == set(), f"{own} (layer {LAYER_OF[own]}) imports from its own layer or above"
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(p for p in SRC.rglob("*.py") if LAYER_OF.get(_part(p), 0) < CORE_BELOW),  # a module in no layer too
+    ids=lambda p: str(p.relative_to(SRC)),
+)
 def test_core_module_imports_no_ui_library(path: Path) -> None:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     imported = set()
@@ -68,6 +133,87 @@ def test_json_and_version_paths_skip_rich_and_prompt_toolkit(args: list[str], tm
 def test_cli_reference_in_docs_matches_the_app() -> None:
     result = subprocess.run([sys.executable, str(ROOT / "tools" / "generate.py"), "--check"], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+TOOLS = ROOT / "tools"
+GENERATORS = {"clispec", "manpage", "reference", "shells"}  # the modules of tools/ that walk the app
+
+
+def _imported_names(path: Path) -> set[str]:
+    """Every module name `path` imports, at any depth of the file, as written."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):  # `from . import x`
+            names.update(alias.name for alias in node.names)
+    return names
+
+
+def test_generators_live_in_tools_and_the_package_imports_none_of_them() -> None:
+    """The generators are tools, not runtime: each is a module of tools/,
+    none is left in the package, and nothing in the package imports tools/."""
+    assert GENERATORS <= {p.stem for p in TOOLS.glob("*.py")}
+    tool_modules = {p.stem for p in TOOLS.glob("*.py")} | {"tools"}
+    for path in SRC.rglob("*.py"):
+        assert path.stem not in GENERATORS, f"{path.relative_to(SRC)} belongs in tools/"
+        names = _imported_names(path)
+        assert not {n.split(".")[0] for n in names} & tool_modules, path.relative_to(SRC)
+        assert not {n.rsplit(".", 1)[-1] for n in names if n.startswith("chit.")} & GENERATORS, path.relative_to(SRC)
+
+
+def _cli_import_graph() -> dict[str, set[str]]:
+    """Each module of the package → the package's modules it imports, at the
+    top or inside a function (a lazy import still closes a cycle)."""
+    modules = {".".join(p.relative_to(SRC.parent).with_suffix("").parts).removesuffix(".__init__"): p for p in SRC.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        found = set()
+        for imported in _imported_names(path):
+            if imported in modules:
+                found.add(imported)
+            elif imported.rpartition(".")[0] in modules:  # `from chit.cli import shells`: the name may be an attribute
+                found.add(imported.rpartition(".")[0])
+        graph[name] = found - {name}
+    return graph
+
+
+def test_no_cli_module_imports_itself_through_others() -> None:
+    graph = _cli_import_graph()
+    for start in (m for m in graph if m.startswith("chit.cli")):
+        seen, todo = set(), list(graph[start])
+        while todo:
+            module = todo.pop()
+            if module not in seen:
+                seen.add(module)
+                todo.extend(graph[module])
+        assert start not in seen, f"{start} imports itself through another module"
+
+
+@pytest.mark.parametrize("args", [["completion", "bash"], ["completion", "zsh", "--json"], ["--help"]], ids=" ".join)
+def test_the_app_and_chit_completion_load_no_generator(args: list[str], tmp_path: Path) -> None:
+    """The app is built and `chit completion` prints its script without a
+    generator: the completion scripts are package data."""
+    code = f"""
+import sys
+from chit.cli.main import run
+try:
+    run({args!r})
+except SystemExit:
+    pass
+from chit.cli.app import build
+build()
+generators = set({sorted(GENERATORS)!r})
+loaded = {{m.rsplit(".", 1)[-1] for m in sys.modules if m.startswith("chit.") or m in generators}}
+sys.stderr.write("generators loaded: " + " ".join(sorted(loaded & generators)))
+"""
+    env = {"CHIT_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert done.stderr == "generators loaded: ", done.stderr
+    assert done.stdout
 
 
 HTTP_CLIENTS = {"http", "ssl", "httpx", "requests", "urllib3", "aiohttp"}

@@ -1,4 +1,4 @@
-"""The derived index (chit.index): after every kind of change, from this
+"""The derived index (chit.index.db): after every kind of change, from this
 process or another one, its answers equal those of reading every file;
 deleted or corrupt, it is rebuilt; a concurrent writer never makes a
 listing inconsistent. Real files in tmp_path, nothing mocked."""
@@ -17,13 +17,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chit import codec
+from chit.store import codec
 from chit.api import Chit
-from chit.fold import fold
-from chit.index_rows import ts_key
-from chit.index_search import second_at_or_below
+from chit.store.fold import fold
+from chit.index.rows import ts_key
+from chit.index.search import second_at_or_below
 from chit.model import Project
-from chit.store import parse_log
+from chit.store.sessions import parse_log
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
@@ -228,8 +228,6 @@ def test_a_fork_of_a_packed_stretch_of_time_agrees(api: Chit) -> None:
 
 
 def test_a_file_rewritten_between_its_rows_and_its_text_is_read_again(api: Chit) -> None:
-    from chit.index_rows import drain
-
     s = api.create(title=None)
     with open(session_file(api, s.id), "ab") as handle:
         handle.write(b'{"type": "message", "broken\n')
@@ -238,8 +236,8 @@ def test_a_file_rewritten_between_its_rows_and_its_text_is_read_again(api: Chit)
     api.rewind(s.id, 0)
     assert api.list()[0].messages == 1  # rows written, their text not yet
     api.compact(s.id)  # rewritten without the corrupt line: the rows' offsets point elsewhere
-    with api.index.writing():
-        while drain(api.index):
+    with api.index.writing() as rows:
+        while rows.drain():
             pass
     assert index_rows_of(api, s.id) == 1 and index_row(api, s.id)[0] == -1  # doubted: to be read again whole
     assert_agrees(api, "draft", "words 0")

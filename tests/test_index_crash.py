@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 from chit.api import Chit
-from chit.index_search import Stale, search, summaries
+from chit.index.search import Stale, search, summaries
 from chit.model import SearchHit, SessionSummary
 
 LONG = bool(os.environ.get("CHIT_LONG"))

@@ -1,4 +1,4 @@
-"""The change journals (chit.changes) that let the index skip stat'ing every
+"""The change journals (chit.store.journal) that let the index skip stat'ing every
 session file: chit's own appends, from this process or another, are seen at
 once without a full check; what the journal cannot vouch for (changes made
 outside chit, a writer killed between its marks, a lost, rotated, garbage
@@ -18,10 +18,9 @@ from pathlib import Path
 import pytest
 from test_index import _message, _outside_append, assert_agrees, session_file
 
-from chit import changes
-from chit import index as index_module
 from chit.api import Chit
-from chit.index import Index
+from chit.index import db as index_module
+from chit.store import journal as journal_module
 
 
 def journal(api: Chit) -> Path:
@@ -41,7 +40,7 @@ def no_full_checks(monkeypatch: pytest.MonkeyPatch) -> None:
     def refused(*args: object) -> None:
         raise AssertionError("a full check (every file stat'ed) was made")
 
-    monkeypatch.setattr(Index, "snapshot", refused)
+    monkeypatch.setattr(index_module, "snapshot", refused)
 
 
 def dirs_row(api: Chit) -> tuple[str | None, int, str]:
@@ -123,7 +122,7 @@ def test_a_writer_killed_between_its_marks_stays_pending(api: Chit, monkeypatch:
 
 
 def test_rotation_keeps_the_journal_small_and_the_answers_right(api: Chit, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(changes, "ROTATE_AT", 400)
+    monkeypatch.setattr(journal_module, "ROTATE_AT", 400)
     s = api.create(title="busy")
     api.append(s.id, "user", "start")
     settle(api)
@@ -182,7 +181,7 @@ def test_another_boot_means_a_full_check(api: Chit) -> None:
     s = api.create(title="rebooted")
     api.append(s.id, "user", "one")
     settle(api)
-    if changes.boot_id() is None:
+    if journal_module.boot_id() is None:
         pytest.skip("no boot id on this system: journals are never trusted")
     with sqlite3.connect(api.layout.index_file) as conn:
         conn.execute("UPDATE dirs SET boot = 'an earlier boot'")

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from test_index import assert_agrees, session_file
 
-from chit import codec
+from chit.store import codec
 from chit.api import Chit
 from chit.service.lifecycle import compacted_records
 
@@ -106,7 +106,7 @@ def swap_question_lines(path: Path) -> None:
 def test_a_row_a_search_finds_stale_is_read_again(api: Chit) -> None:
     """The text index already holds the rows: the search reads a line back,
     finds another message, and the row is read again before the retry."""
-    from chit.index_search import search
+    from chit.index.search import search
 
     sid = filled(api, 3)
     assert api.search("nothing like it") == []  # rows and text indexed

@@ -203,7 +203,7 @@ def test_a_session_created_while_its_project_moves_is_refused_not_orphaned(home:
     """`chit new` waits for the project lock while `projects mv` holds it and
     removes the project: the new session must not land in the removed
     project's directory."""
-    from chit import lock
+    from chit.store import lock
 
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()

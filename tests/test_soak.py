@@ -34,7 +34,7 @@ import pytest
 
 from chit.api import Chit
 from chit.errors import InvalidInput
-from chit.files import TEMP_GRACE
+from chit.store.files import TEMP_GRACE
 
 LONG = bool(os.environ.get("CHIT_LONG"))
 ROUNDS = 600 if LONG else 60

@@ -18,8 +18,8 @@ from conftest import tree_digest
 from chit.api import Chit
 from chit.errors import InvalidData, InvalidInput, Locked, NotFound, ReadOnly
 from chit.model import LogIssue
-from chit.paths import Layout
-from chit.store import Store, parse_log
+from chit.store.paths import Layout
+from chit.store.sessions import Store, parse_log
 
 
 def session_path(api: Chit, session_id: str) -> Path:

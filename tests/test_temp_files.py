@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from chit.api import Chit
-from chit.files import create_temp
+from chit.store.files import create_temp
 
 
 def _age(path: Path, seconds: float) -> None:

@@ -1,4 +1,4 @@
-"""Data never drives the terminal (DESIGN rule 11).
+"""Data never drives the terminal (docs/architecture.md, rule 11).
 
 A store whose session files hold escape sequences — OSC 52 (clipboard
 write), OSC 0 (window title), OSC 8 (link), CSI 2J (clear screen), BEL, a

@@ -1,9 +1,13 @@
-"""Regenerate the artifacts derived from the live CLI app (DESIGN.md rule 8).
+"""Regenerate the artifacts derived from the live CLI app (docs/architecture.md, rule 8).
 
 Usage: python tools/generate.py [--check]
 Writes the command reference block of docs/cli.md, the shell completions in
-completions/ (bash, zsh, fish) and the man page man/chit.1; with --check,
-writes nothing and exits 1 if anything is out of date.
+src/chit/cli/completions/ (bash, zsh, fish) and the man page man/chit.1;
+with --check, writes nothing and exits 1 if anything is out of date.
+
+The generators are the modules beside this script (clispec, reference,
+shells, manpage), imported by name: they are tools, not part of the
+installed package, which holds only what they generate.
 """
 
 from __future__ import annotations
@@ -11,9 +15,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from chit.cli import manpage, reference, shells
+import manpage
+import reference
+import shells
 
 ROOT = Path(__file__).resolve().parent.parent
+COMPLETIONS = ROOT / "src" / "chit" / "cli" / "completions"  # package data: `chit completion` prints them
 
 
 def splice(text: str, block: str) -> str:
@@ -26,7 +33,7 @@ def targets() -> dict[Path, str]:
     cli_doc = ROOT / "docs" / "cli.md"
     found = {cli_doc: splice(cli_doc.read_text(encoding="utf-8"), reference.markdown())}
     for shell, render in shells.SCRIPTS.items():
-        found[ROOT / "completions" / shells.FILES[shell]] = render()
+        found[COMPLETIONS / shells.FILES[shell]] = render()
     found[ROOT / "man" / "chit.1"] = manpage.roff(cli_doc)
     return found
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chit.service.exports import ExportOps
+from chit.service.export_all import ExportOps
 from chit.service.history import HistoryOps
 from chit.service.imports import ImportOps
 from chit.service.projects_admin import ProjectAdminOps

@@ -37,7 +37,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from typing import Any
 
-from chit.paths import default_config_dir
+from chit.store.paths import default_config_dir
 
 PROVIDERS = ("openai", "command", "echo")
 DEFAULT_BASE_URL = "https://api.openai.com/v1"

@@ -1,4 +1,5 @@
-"""`chit completion SHELL`: print the completion script for a shell."""
+"""`chit completion SHELL`: print the completion script for a shell, as
+shipped in the package (`chit.cli.completions`)."""
 
 # No `from __future__ import annotations` here: Typer reads these annotations
 # when it builds a command, and real objects spare it evaluating strings.
@@ -12,7 +13,6 @@ from chit.cli.context import Cli
 from chit.cli.options import JsonFlag, commands
 from chit.errors import InvalidInput
 
-
 app = commands()
 
 
@@ -25,14 +25,14 @@ def completion(
     """Print the completion script for a shell.
 
     The README tells where to install it."""
-    from chit.cli import shells
+    from chit.cli import completions
 
     cli: Cli = ctx.obj.use(json)
-    if shell not in shells.SCRIPTS:
-        raise InvalidInput(f"unknown shell {shell!r} (expected one of: {', '.join(shells.SCRIPTS)})")
-    script = shells.SCRIPTS[shell]()
+    if shell not in completions.SHELLS:
+        raise InvalidInput(f"unknown shell {shell!r} (expected one of: {', '.join(completions.SHELLS)})")
+    script = completions.script(shell)
 
     def human() -> None:
         sys.stdout.write(script)
 
-    cli.result({"shell": shell, "file": shells.FILES[shell], "script": script}, human)
+    cli.result({"shell": shell, "file": completions.FILES[shell], "script": script}, human)

@@ -1,5 +1,5 @@
 """`chit` entry point: run the app and map every failure to one line and
-its exit code (DESIGN.md §4).
+its exit code (docs/architecture.md, rule 3; the codes in docs/cli.md).
 
 Invariant: no traceback reaches a user for a foreseeable fault; an
 unforeseen one prints one line (the traceback only with CHIT_DEBUG=1).

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from chit.fold import message_to_record
+from chit.store.fold import message_to_record
 from chit.model import Session, now
 
 SNAPSHOT_FORMAT = "chit-snapshot"

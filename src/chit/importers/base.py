@@ -36,7 +36,7 @@ from typing import Any
 
 import orjson
 
-from chit.files import open_regular
+from chit.store.files import open_regular
 from chit.model import Message, Tokens, format_ts, parse_ts
 
 #: Namespace of the UUID v5 ids of imported messages.

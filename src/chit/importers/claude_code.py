@@ -55,7 +55,7 @@ from chit.importers.base import (
     ts_from_text,
 )
 from chit.model import Tokens
-from chit.store import UUID_RE
+from chit.store.sessions import UUID_RE
 
 NAME = "claude-code"
 CONVERSATION = ("user", "assistant", "system")

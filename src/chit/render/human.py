@@ -3,7 +3,7 @@
 Invariants: results go to stdout, notes and warnings to stderr; every
 console comes from `chit.render.console`, so text from data is never
 interpreted as rich markup and its control characters are shown, never
-obeyed (DESIGN rule 11); NO_COLOR and narrow terminals are honoured
+obeyed (docs/architecture.md, rule 11); NO_COLOR and narrow terminals are honoured
 (rich reads NO_COLOR and the terminal width itself).
 """
 

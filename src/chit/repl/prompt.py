@@ -22,7 +22,7 @@ from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 from chit import exporters
 from chit.repl.registry import COMMANDS, lookup
 from chit.repl.state import Repl
-from chit.store import FILE_MODE, make_dir
+from chit.store.files import FILE_MODE, make_dir
 from chit.visible import visible
 
 

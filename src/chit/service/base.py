@@ -15,14 +15,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from chit.errors import InvalidInput, NotFound, StorageError
-from chit.fold import fold
+from chit.store.fold import fold
 from chit.model import ROLES, Project, Session, SessionSummary
-from chit.paths import PROJECT_ENV, Layout, default_home
-from chit.projects import Projects
-from chit.store import UUID_RE, Store
+from chit.store.paths import PROJECT_ENV, Layout, default_home
+from chit.store.projects import Projects
+from chit.store.sessions import UUID_RE, Store
 
 if TYPE_CHECKING:
-    from chit.index import Index
+    from chit.index.db import Index
 
 T = TypeVar("T")
 TEXT_MAX = 200
@@ -183,7 +183,7 @@ class ServiceBase:
         from the index, or by reading every file when it cannot answer."""
 
         def from_index(index: Index) -> list[SessionSummary]:
-            from chit.index_search import summaries
+            from chit.index.search import summaries
 
             if not index.refresh([(p.slug, trash) for p in projects]):
                 return []
@@ -206,7 +206,7 @@ class ServiceBase:
     @property
     def index(self) -> Index:
         if self._index is None:
-            from chit.index import Index
+            from chit.index.db import Index
 
             self._index = Index(self.layout)
         return self._index
@@ -217,8 +217,8 @@ class ServiceBase:
         rebuilt; a search that raced a rewrite is retried."""
         import sqlite3
 
-        from chit.index import ForeignIndex
-        from chit.index_search import Stale
+        from chit.index.db import ForeignIndex
+        from chit.index.search import Stale
 
         index = self.index
         for _ in range(3):

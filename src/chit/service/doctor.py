@@ -26,12 +26,12 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from chit.files import TEMP_GRACE, kind_of, temp_writer_gone
-from chit.fold import fold
+from chit.store.files import FILE_MODE, TEMP_GRACE, kind_of, temp_writer_gone
+from chit.store.fold import fold
 from chit.model import Project, now
 from chit.service.index_audit import IndexAudit
 from chit.service.lifecycle import LifecycleOps
-from chit.store import FILE_MODE, UUID_RE, Log, parse_log, same_file
+from chit.store.sessions import UUID_RE, Log, parse_log, same_file
 
 if TYPE_CHECKING:
     from chit.service.results import DoctorReport

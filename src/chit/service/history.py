@@ -6,7 +6,7 @@ Invariants:
 - nothing is removed from a log. `update` hides what it replaces with a
   rewind event marked as a replace, then appends the new messages; `undo`
   reverts a change with a rewind naming it, then appends copies of the
-  messages it brings back (chit.fold explains why copies). Each is one
+  messages it brings back (chit.store.fold explains why copies). Each is one
   append of whole lines under the session's lock, decided on a fold of the
   log read under that lock, so a concurrent writer is never overwritten;
 - `undo` reverts the last change still in effect: the session shows again
@@ -25,11 +25,11 @@ from dataclasses import replace
 from typing import Any
 
 from chit.errors import Conflict, InvalidInput, NotFound
-from chit.fold import message_to_record
+from chit.store.fold import message_to_record
 from chit.model import Change, Message, Project, Session, now
 from chit.service.base import check_metadata, check_tag, clean_line
 from chit.service.sessions import KEY_MAX, SessionOps, _as_message, change_id, new_id
-from chit.store import UUID_RE
+from chit.store.sessions import UUID_RE
 
 #: the optional fields a given message is compared on, when it names them
 _COMPARED = ("invocation_id", "model", "tokens", "metadata")

@@ -36,14 +36,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from chit import codec
+from chit.store import codec
 from chit.errors import ChitError, Conflict, InvalidInput, Locked, NotFound, ReadOnly
-from chit.fold import message_to_record
+from chit.store.fold import message_to_record
 from chit.model import Message, Project, derive_title, now
-from chit.projects import slug_for, usable_dir, validate_name
+from chit.store.projects import slug_for, usable_dir, validate_name
 from chit.service.base import check_metadata, clean_line
 from chit.service.sessions import KEY_MAX, SessionOps, make_message
-from chit.store import Log
+from chit.store.sessions import Log
 
 if TYPE_CHECKING:
     from chit.service.results import ImportedSession, ImportReport

@@ -1,6 +1,6 @@
 """The doctor's audit of the index: every session file's row against the
 fold of the file, rows of sessions that do not exist, sessions without a
-row (`chit.index_check` does the comparing).
+row (`chit.index.check` does the comparing).
 
 Invariants: the audit runs only on an index that exists (it never makes
 one) and after a refresh, so it reports only what a listing or a search
@@ -21,11 +21,11 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from chit.errors import NotFound
-from chit.fold import fold
-from chit.store import Log, parse_log
+from chit.store.fold import fold
+from chit.store.sessions import Log, parse_log
 
 if TYPE_CHECKING:
-    from chit.index import Index
+    from chit.index.db import Index
     from chit.model import Project
     from chit.service.base import ServiceBase
     from chit.service.results import DoctorReport
@@ -59,7 +59,7 @@ class IndexAudit:
 
     def check(self, project: Project, trash: bool, session_id: str, data: bytes, st: os.stat_result, log: Log) -> None:
         """Compare one session file (read as `data` with stat `st`, parsed as `log`) with its row."""
-        from chit.index_check import NO_ROW, differences
+        from chit.index.check import NO_ROW, differences
 
         if self.index is None:
             return
@@ -86,7 +86,7 @@ class IndexAudit:
 
     def finish(self) -> None:
         """Rows of sessions no file holds; then, with `repair`, rebuild what differed."""
-        from chit.index_check import read_again, unseen_rows
+        from chit.index.check import read_again, unseen_rows
 
         if self.index is None:
             return

@@ -22,12 +22,12 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from chit import codec
+from chit.store import codec
 from chit.errors import ChitError, Conflict, InvalidInput, NotFound, ReadOnly
-from chit.fold import message_to_record
+from chit.store.fold import message_to_record
 from chit.model import Session, SessionSummary, format_ts, now
 from chit.service.sessions import SessionOps
-from chit.store import format_ts_ns, same_file
+from chit.store.sessions import format_ts_ns, same_file
 
 if TYPE_CHECKING:
     from chit.service.results import CompactReport

@@ -20,8 +20,8 @@ from dataclasses import replace
 
 from chit.errors import Ambiguous, Conflict, NotFound
 from chit.model import Project
-from chit.projects import validate_name
-from chit.service.projects_ops import ProjectOps
+from chit.store.projects import validate_name
+from chit.service.project_moves import ProjectOps
 
 
 class ProjectAdminOps(ProjectOps):

@@ -1,6 +1,6 @@
 """Read-side operations: resolve a REF, list, find, current session, search.
 
-REF rules (DESIGN.md §3, with chit's choices written in docs/cli.md):
+REF rules (docs/cli.md, "Referring to a session (REF)"):
 full id or `ctx_<id>` anywhere in the store; then an exact key in the
 project in scope; then a case-insensitive id prefix, first in the project
 in scope and, unless a project was named, in every project when the scope
@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING
 from chit.errors import Ambiguous, InvalidInput, NotFound
 from chit.model import STATES, Project, SearchHit, Session, SessionSummary, age, now
 from chit.service.base import ServiceBase, check_role, check_tag
-from chit.service.snippets import find_folded, make_snippet
-from chit.store import UUID_RE
+from chit.index.snippets import find_folded, make_snippet
+from chit.store.sessions import UUID_RE
 
 if TYPE_CHECKING:
-    from chit.index import Index
+    from chit.index.db import Index
 
 _PREFIX_RE = re.compile(r"^[0-9a-f-]*$")
 LONE_ID_MIN = 4  # shorter hex words ("add", "bad") are too often plain text
@@ -39,7 +39,7 @@ def looks_like_id(text: str) -> bool:
 class QueryOps(ServiceBase):
     # -- references -----------------------------------------------------
     def resolve(self, ref: str | None = None, project: str | None = None) -> Session:
-        """The session a REF names (DESIGN.md §3)."""
+        """The session a REF names (docs/cli.md, "Referring to a session")."""
         return self.read_session(*self.locate_ref(ref, project))
 
     def locate_ref(self, ref: str | None = None, project: str | None = None) -> tuple[Project, str]:
@@ -105,7 +105,7 @@ class QueryOps(ServiceBase):
         its rows of the project are current, else from header lines."""
 
         def from_index(index: Index) -> tuple[str | None]:
-            from chit.index_search import find_key
+            from chit.index.search import find_key
 
             if not index.refresh_if_changed([scope.slug]):
                 return (None,)
@@ -129,7 +129,7 @@ class QueryOps(ServiceBase):
         bare = prefix.replace("-", "")
 
         def from_index(index: Index) -> list[tuple[Project, str]]:
-            from chit.index_search import ids_with_prefix
+            from chit.index.search import ids_with_prefix
 
             if not index.refresh_if_changed([p.slug for p in projects]):
                 return []
@@ -255,7 +255,7 @@ class QueryOps(ServiceBase):
         scope = [self.project(project)] if named else self.projects.all()
 
         def from_index(index: Index) -> builtins.list[SearchHit]:
-            from chit.index_search import search
+            from chit.index.search import search
 
             if not index.refresh([(p.slug, False) for p in scope], text=True):
                 return []

@@ -13,9 +13,9 @@ from collections.abc import Iterable, Mapping
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from chit import codec
+from chit.store import codec
 from chit.errors import Conflict, InvalidInput, NotFound
-from chit.fold import fold, message_to_record, turn_starts
+from chit.store.fold import fold, message_to_record, turn_starts
 from chit.model import STATES, Message, Project, RunState, Session, Tokens, now
 from chit.service.base import (
     TEXT_MAX,
@@ -26,7 +26,7 @@ from chit.service.base import (
     clean_line,
 )
 from chit.service.queries import QueryOps
-from chit.store import LockedSession
+from chit.store.sessions import LockedSession
 
 KEY_MAX = 200
 

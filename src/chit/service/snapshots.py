@@ -23,12 +23,13 @@ import orjson
 
 from chit import exporters
 from chit.errors import ChitError, Conflict, InvalidData, InvalidInput, NotFound
-from chit.fold import message_from_record
+from chit.store.fold import message_from_record
 from chit.model import Message, Session, format_ts, parse_ts
 from chit.service.base import check_metadata, check_tag, clean_line
 from chit.service.doctor import DoctorOps
 from chit.service.sessions import KEY_MAX, _as_message, new_id
-from chit.store import FILE_MODE, UUID_RE, os_errors, write_atomic
+from chit.store.files import FILE_MODE, os_errors, write_atomic
+from chit.store.sessions import UUID_RE
 
 if TYPE_CHECKING:
     from chit.service.results import ImportResult

@@ -72,7 +72,7 @@ class Layout:
 
     @cached_property
     def changes(self) -> Path:
-        """The change journals (`chit.changes`): a cache, like the index."""
+        """The change journals (`chit.store.journal`): a cache, like the index."""
         return self.home / "changes"
 
     def changes_file(self, slug: str, trash: bool = False) -> Path:

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 from chit import __version__
-from chit.cli.clispec import Cmd, Opt, commands
+from clispec import Cmd, Opt, commands
 
 HEADER = '.\\" Generated from the chit command line by tools/generate.py; do not edit.'
 

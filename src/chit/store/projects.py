@@ -27,7 +27,7 @@ from typing import Any
 
 from chit.errors import Ambiguous, InvalidInput, NotFound
 from chit.model import Project, now
-from chit.store import Store
+from chit.store.sessions import Store
 
 # POSIX's limits where the system has no other (Linux: 4096 and 255 bytes)
 _PATH_MAX = os.pathconf("/", "PC_PATH_MAX") if hasattr(os, "pathconf") else 4096

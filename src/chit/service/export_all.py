@@ -22,7 +22,7 @@ from chit import exporters
 from chit.errors import Conflict, InvalidInput, NotFound
 from chit.model import SessionSummary
 from chit.service.snapshots import SnapshotOps
-from chit.store import make_dir, os_errors
+from chit.store.files import make_dir, os_errors
 
 if TYPE_CHECKING:
     from chit.service.results import ExportedFile

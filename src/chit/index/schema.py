@@ -10,7 +10,7 @@ dropped and rebuilt on its own.
 
 SCHEMA_VERSION = 4
 MIGRATIONS = {  # from version N to N + 1, in place
-    2: (  # the change journal's state (chit.changes) in `dirs`
+    2: (  # the change journal's state (chit.store.journal) in `dirs`
         "ALTER TABLE dirs ADD COLUMN jtoken TEXT",
         "ALTER TABLE dirs ADD COLUMN joff INTEGER NOT NULL DEFAULT 0",
         "ALTER TABLE dirs ADD COLUMN pending TEXT NOT NULL DEFAULT ''",

@@ -29,9 +29,9 @@ from typing import TYPE_CHECKING, Any
 
 from chit.errors import Conflict, InvalidInput, NotFound
 from chit.model import Project
-from chit.projects import find_root, git_root_commit, slug_for
+from chit.store.projects import find_root, git_root_commit, slug_for
 from chit.service.queries import QueryOps
-from chit.store import same_file
+from chit.store.sessions import same_file
 
 if TYPE_CHECKING:
     from chit.service.results import MoveReport, RelinkHint

@@ -1,7 +1,7 @@
 """The command line as data, read from the live Typer app: every command
 (and subcommand), its options and arguments, and what each value is (a
 session reference, a tag, a project, a format…), for the generated shell
-completions and man page (DESIGN.md rules 7 and 8).
+completions and man page (docs/architecture.md, rules 7 and 8).
 
 What a value is comes from the app itself: an option or argument's metavar
 (`REF`, `TAG`, `FORMAT`, …, see `METAVAR_KINDS`), `--project`, or the
@@ -35,10 +35,10 @@ METAVAR_KINDS: dict[str, str] = {
 }
 # kinds whose values chit lists at completion time (`chit __complete KIND`)
 DYNAMIC = ("ref", "trash", "tag", "project")
-SHELLS: tuple[str, ...] = ("bash", "zsh", "fish")
 
 
 def static_choices() -> dict[str, tuple[str, ...]]:
+    from chit.cli.completions import SHELLS
     from chit.exporters import FORMATS
     from chit.model import ROLES, STATES
 
@@ -156,7 +156,7 @@ def _walk(command: Any, path: tuple[str, ...], out: list[Cmd]) -> None:
 
 def commands() -> list[Cmd]:
     """chit itself first, then every visible command and subcommand, by name."""
-    from chit.cli.reference import root_command
+    from reference import root_command
 
     found: list[Cmd] = []
     _walk(root_command(), (), found)

@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from chit.index_rows import doubt, forget, read_file
-from chit.index_search import summary_of
+from chit.index.dirs import open_dir
+from chit.index.search import summary_of
 
 if TYPE_CHECKING:
-    from chit.index import Index
+    from chit.index.db import Index
     from chit.model import Project, Session
 
 SUMMARY_FIELDS = (
@@ -83,19 +83,19 @@ def unseen_rows(index: Index, seen: set[tuple[str, bool, str]]) -> list[tuple[st
 
 def read_again(index: Index, slug: str, trash: bool, session_ids: Iterable[str]) -> None:
     """Rebuild these sessions' rows from their files, whole."""
-    with index.lock, index.writing() as conn:
-        dfd = index.open_dir(slug, trash)
+    with index.lock, index.writing() as rows:
+        dfd = open_dir(index.layout, slug, trash)
         try:
             for session_id in session_ids:
-                row: Sequence[int] | None = conn.execute(
+                row: Sequence[int] | None = rows.conn.execute(
                     "SELECT sid FROM sessions WHERE slug = ? AND trash = ? AND id = ?", (slug, int(trash), session_id)
                 ).fetchone()
                 if row is not None:
-                    doubt(index, row[0])
+                    rows.doubt(row[0])
                 if dfd is None:
-                    forget(index, slug, int(trash), session_id)
+                    rows.forget(slug, int(trash), session_id)
                 else:
-                    read_file(index, dfd, slug, int(trash), session_id)
+                    rows.read_file(dfd, slug, int(trash), session_id)
         finally:
             if dfd is not None:
                 os.close(dfd)

@@ -33,7 +33,7 @@ import os
 import stat
 from pathlib import Path
 
-from chit.files import create_temp, make_dir, open_regular
+from chit.store.files import create_temp, make_dir, open_regular
 
 HEADER = b"chit-changes "
 ROTATE_AT = 1 << 20  # bytes; about 13,000 appends

@@ -1,31 +1,31 @@
 """The derived index: a disposable SQLite cache of what listing, key lookup
-and search need (DESIGN.md §2, `$CHIT_HOME/index.sqlite`).
+and search need (`$CHIT_HOME/index.sqlite`; docs/architecture.md, "The index").
 
 Invariants:
 - the session files are the truth. The index holds nothing that cannot be
   rebuilt from them; deleting `index.sqlite*` loses nothing, and a missing,
   corrupt (garbage bytes) or foreign index is replaced by a fresh one;
 - every answer follows a refresh of the directories it covers. Which files
-  a refresh stats: those the directory's change journal (`chit.changes`)
+  a refresh stats: those the directory's change journal (`chit.store.journal`)
   names since the last refresh, when the journal's token, the directory's
   trusted mtime and the boot id are unchanged and the last full check is
   under a minute old; else all of them (a full check). A file whose
   (size, mtime_ns, inode) equal its row is skipped; one that grew in place is
   read from the end of its last complete line (an append-only log) only
-  while its witness (`chit.index_rows.witness`) is the row's: a file system
+  while its witness (`chit.index.rows.witness`) is the row's: a file system
   hands a freed inode to the next new file, so a compaction's file may
   carry its predecessor's number. Any other change is re-read whole. A
   torn or half-written last line is never consumed;
 - a session row equals what `fold()` gives for the file's complete lines
-  (see `chit.index_fold`); the live messages are rows with the byte offset
+  (see `chit.index.fold`); the live messages are rows with the byte offset
   of their line, so the text is always read back from the file itself;
 - the text index (FTS5 trigrams over casefolded words, `detail=none`) only
-  proposes candidates; `chit.index_search` confirms each one against the
+  proposes candidates; `chit.index.search` confirms each one against the
   message line in its file. Entries left behind by rewinds or rewrites are
   never deleted (contentless tables cannot be) and can only cost time.
   Rows are written first and their text added afterwards, in row id order
-  (`chit.index_rows.drain`). A row whose line turns out to be another is
-  doubted (`chit.index_rows.doubt`) and read again whole: in the same
+  (`Rows.drain` in `chit.index.rows`). A row whose line turns out to be another is
+  doubted (`Rows.doubt`) and read again whole: in the same
   refresh when the text index found it, at the retry when a search did;
 - message row ids follow the message timestamps: a message's whole second
   since 1970 is never above its row id (a free id at or above it),
@@ -41,63 +41,56 @@ Invariants:
 
 from __future__ import annotations
 
-import errno
 import os
-import re
 import stat
 import threading
 import time
-import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from chit import changes
-from chit.index_schema import FTS_SCHEMA, MIGRATIONS, SCHEMA, SCHEMA_VERSION
-from chit.paths import Layout
-from chit.store import FILE_MODE, UUID_RE, make_dir
+from chit.index.dirs import (
+    DirRow,
+    FileStat,
+    JournalPlace,
+    Snapshot,
+    directory,
+    open_dir,
+    present,
+    snapshot,
+    still_pending,
+)
+from chit.index.schema import FTS_SCHEMA, MIGRATIONS, SCHEMA, SCHEMA_VERSION
+from chit.store import journal
+from chit.store.files import FILE_MODE, make_dir
+from chit.store.paths import Layout
+from chit.store.sessions import UUID_RE
 
 if TYPE_CHECKING:
     import sqlite3
 
+    from chit.index.rows import Rows
+
 FULL_CHECK_EVERY_NS = 60_000_000_000  # changes made outside chit show up within this
 BUSY_TIMEOUT = 30.0
-TRUST_AFTER_NS = 2_000_000_000
 COMMIT_EVERY = 1.0  # seconds of work per write transaction in a long build
 ORPHAN_SLACK = 50_000
-_SESSION_NAMES = re.compile(r"\0([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl(?=\0)")
 
 
 class ForeignIndex(Exception):
     """index.sqlite holds something else than this version's index."""
 
 
-@dataclass(frozen=True)
-class Snapshot:
-    """One directory as listed now: (id, size, mtime_ns, inode) per file."""
-
-    slug: str
-    trash: bool
-    files: list[tuple[str, int, int, int]]
-    sig: str
-    mtime_ns: int | None
-    linked: frozenset[str] = frozenset()  # files with another name too (a move cut short)
-
-
 class Index:
-    """One store's index. Use `refresh` before any query; see `chit.index_search`."""
+    """One store's index. Use `refresh` before any query; see `chit.index.search`."""
 
     def __init__(self, layout: Layout) -> None:
         self.layout = layout
         self.path = layout.index_file
         self._conn: sqlite3.Connection | None = None
         self.lock = threading.RLock()
-        self.orphans = 0
-        self.taken_run: tuple[int, int] | None = None  # row ids known taken (chit.index_rows.allocate), per transaction
         self.has_text = True
-        self.doubted = False  # rows were doubted (chit.index_rows.doubt): their directories need a full check
+        self.doubted = False  # a committed transaction doubted rows (`Rows.doubt`): their directories need a full check
 
     # -- connection -----------------------------------------------------
     @property
@@ -186,68 +179,28 @@ class Index:
             os.close(fd)
 
     @contextmanager
-    def writing(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (BEGIN IMMEDIATE ... COMMIT)."""
+    def writing(self) -> Iterator[Rows]:
+        """One write transaction (BEGIN IMMEDIATE ... COMMIT), through the
+        rows it changes."""
+        from chit.index.rows import Rows  # only to write: start-up time
+
         conn = self.conn
         conn.execute("BEGIN IMMEDIATE")
-        self.orphans = 0
-        self.taken_run = None
+        rows = Rows(conn, self.layout)
         try:
-            yield conn
-            if self.orphans:
+            yield rows
+            if rows.orphans:
                 conn.execute(
                     "INSERT INTO meta VALUES ('orphans', ?) ON CONFLICT(k) DO UPDATE SET v = v + excluded.v",
-                    (self.orphans,),
+                    (rows.orphans,),
                 )
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        self.doubted = self.doubted or rows.doubted
 
     # -- refresh --------------------------------------------------------
-    def _directory(self, slug: str, trash: bool) -> Path:
-        return self.layout.trash_dir(slug) if trash else self.layout.sessions_dir(slug)
-
-    def open_dir(self, slug: str, trash: bool) -> int | None:
-        """A descriptor on a session directory; None when it is missing or
-        reached through a link (a linked directory is never followed)."""
-        directory = self._directory(slug, trash)
-        above = directory.relative_to(self.layout.home).parents  # projects/<slug>, projects (the home may be a link)
-        if any(os.path.islink(self.layout.home / part) for part in above if part.parts):
-            return None
-        try:
-            return os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
-        except (FileNotFoundError, NotADirectoryError):
-            return None
-        except OSError as exc:
-            if exc.errno != errno.ELOOP:
-                raise
-            return None
-
-    def snapshot(self, slug: str, trash: bool) -> tuple[Snapshot, int | None]:
-        """List a directory and stat its session files (no SQLite needed).
-        Returns the snapshot and an open directory fd (None if missing)."""
-        dfd = self.open_dir(slug, trash)
-        if dfd is None:
-            return Snapshot(slug, trash, [], "", None), None
-        dir_mtime = os.fstat(dfd).st_mtime_ns
-        files = []
-        linked = []
-        numbers: list[int] = []
-        for session_id in _SESSION_NAMES.findall("\0" + "\0".join(os.listdir(dfd)) + "\0"):
-            try:
-                st = os.stat(session_id + ".jsonl", dir_fd=dfd, follow_symlinks=False)
-            except FileNotFoundError:
-                continue
-            if stat.S_ISREG(st.st_mode):
-                files.append((session_id, st.st_size, st.st_mtime_ns, st.st_ino))
-                numbers += files[-1][1:]
-                if st.st_nlink > 1:
-                    linked.append(session_id)
-        sig = f"{zlib.crc32(''.join(f[0] for f in files).encode())}:{hash(tuple(numbers))}:{len(files)}"
-        trusted = dir_mtime if time.time_ns() - dir_mtime > TRUST_AFTER_NS else None
-        return Snapshot(slug, trash, files, sig, trusted, frozenset(linked)), dfd
-
     def refresh(self, dirs: Sequence[tuple[str, bool]], text: bool = False, full: bool = False) -> bool:
         """Bring the rows of these (slug, trash) directories up to date;
         with `text`, also the text index of every message; with `full`,
@@ -269,7 +222,7 @@ class Index:
             return True
 
     def _has_sessions(self, slug: str, trash: bool) -> bool:
-        snap, dfd = self.snapshot(slug, trash)
+        snap, dfd = snapshot(self.layout, slug, trash)
         if dfd is not None:
             os.close(dfd)
         return bool(snap.files)
@@ -278,16 +231,13 @@ class Index:
         """One directory: from its change journal when the directory is
         unchanged and was fully checked lately on this boot, else by
         stat'ing every file (a full check)."""
-        known = self.conn.execute(
-            "SELECT sig, mtime_ns, jtoken, joff, pending, checked_ns, boot FROM dirs WHERE slug = ? AND trash = ?",
-            (slug, int(trash)),
-        ).fetchone()
+        known = DirRow.read(self.conn, slug, trash)
         journal_path = self.layout.changes_file(slug, trash)
-        tail = changes.follow(journal_path, known[2] if known else None, known[3] if known else 0)
-        if tail.token is None and self._directory(slug, trash).is_dir():  # never trusted; one started now vouches from here on
-            changes.start(journal_path)
-            tail = changes.follow(journal_path, None, 0)
-        pending = set(known[4].split()) if known is not None and tail.same else set()
+        tail = journal.follow(journal_path, known.journal.token if known else None, known.journal.offset if known else 0)
+        if tail.token is None and directory(self.layout, slug, trash).is_dir():  # never trusted; one started now vouches from here on
+            journal.start(journal_path)
+            tail = journal.follow(journal_path, None, 0)
+        pending = set(known.journal.pending.split()) if known is not None and tail.same else set()
         touched = set(pending)
         garbled = False  # a line cut short (a full disk): check everything once
         for sign, session_id in tail.marks:
@@ -299,8 +249,8 @@ class Index:
                 pending.add(session_id)
             else:
                 pending.discard(session_id)
-        journal = (tail.token, tail.offset, " ".join(sorted(pending)))
-        boot = changes.boot_id()
+        read_to = JournalPlace(tail.token, tail.offset, " ".join(sorted(pending)))
+        boot = journal.boot_id()
         now = time.time_ns()
         if (
             not full
@@ -308,23 +258,27 @@ class Index:
             and known is not None
             and tail.same
             and boot is not None
-            and known[6] == boot
-            and known[1] is not None
-            and 0 <= now - known[5] < FULL_CHECK_EVERY_NS  # a clock set back counts as stale
-            and self._from_journal(slug, trash, known, touched, journal)
+            and known.boot == boot
+            and known.mtime_ns is not None
+            and 0 <= now - known.checked_ns < FULL_CHECK_EVERY_NS  # a clock set back counts as stale
+            and self._from_journal(slug, trash, known, touched, read_to)
         ):
             return
-        snap, dfd = self.snapshot(slug, trash)
+        snap, dfd = snapshot(self.layout, slug, trash)
         try:
             if known is None and dfd is None:
                 return
-            if known is None or known[0] != snap.sig:
+            if known is None or known.sig != snap.sig:
                 self._sync(snap, dfd)
-            journal = (tail.token, tail.offset, _still_pending(pending, snap))
-            row = (snap.mtime_ns, *journal, boot)
-            if known is None or row != (known[1], *known[2:5], known[6]) or abs(now - known[5]) > 1_000_000_000:
-                with self.writing() as conn:
-                    conn.execute(
+            read_to = JournalPlace(tail.token, tail.offset, still_pending(pending, snap))
+            row = (snap.mtime_ns, *read_to, boot)
+            if (
+                known is None
+                or (snap.mtime_ns, read_to, boot) != (known.mtime_ns, known.journal, known.boot)
+                or abs(now - known.checked_ns) > 1_000_000_000
+            ):
+                with self.writing() as rows:
+                    rows.conn.execute(
                         "UPDATE dirs SET mtime_ns = ?, jtoken = ?, joff = ?, pending = ?, boot = ?, checked_ns = ?"
                         " WHERE slug = ? AND trash = ?",
                         (*row, now, slug, int(trash)),
@@ -333,19 +287,19 @@ class Index:
             if dfd is not None:
                 os.close(dfd)
 
-    def _from_journal(self, slug: str, trash: bool, known: tuple, touched: set[str], journal: tuple) -> bool:  # type: ignore[type-arg]
+    def _from_journal(self, slug: str, trash: bool, known: DirRow, touched: set[str], read_to: JournalPlace) -> bool:
         """Refresh only the files the journal names (and those still
         pending). False, doing nothing, when that cannot be trusted: the
         directory changed (a file was created, removed or replaced) or a
         named file is gone."""
         try:
-            dfd = self.open_dir(slug, trash)
+            dfd = open_dir(self.layout, slug, trash)
         except OSError:
             return False
         if dfd is None:
             return False
         try:
-            if os.fstat(dfd).st_mtime_ns != known[1]:
+            if os.fstat(dfd).st_mtime_ns != known.mtime_ns:
                 return False
             todo = []
             for session_id in touched:
@@ -361,16 +315,14 @@ class Index:
                     return False
                 if tuple(row) != (st.st_size, st.st_mtime_ns, st.st_ino):
                     todo.append(session_id)
-            if not todo and journal == tuple(known[2:5]):
+            if not todo and read_to == known.journal:
                 return True  # nothing changed: only read
-            from chit.index_rows import read_file  # only when a file changed: start-up time
-
-            with self.writing() as conn:
+            with self.writing() as rows:
                 for session_id in todo:
-                    read_file(self, dfd, slug, int(trash), session_id)
-                conn.execute(
+                    rows.read_file(dfd, slug, int(trash), session_id)
+                rows.conn.execute(
                     "UPDATE dirs SET jtoken = ?, joff = ?, pending = ? WHERE slug = ? AND trash = ?",
-                    (*journal, slug, int(trash)),
+                    (*read_to, slug, int(trash)),
                 )
             return True
         finally:
@@ -395,31 +347,26 @@ class Index:
         return row is not None and row[0] == mtime
 
     def _sync(self, snap: Snapshot, dfd: int | None) -> None:
-        from chit.index_rows import forget, read_file
-
         trash = int(snap.trash)
-        rows = {
-            r[0]: r[1:]
-            for r in self.conn.execute(
+        indexed = {
+            row[0]: FileStat(*row)
+            for row in self.conn.execute(
                 "SELECT id, size, mtime_ns, ino FROM sessions WHERE slug = ? AND trash = ?", (snap.slug, trash)
             )
         }
-        todo = []
-        for session_id, size, mtime_ns, ino in snap.files:
-            if rows.pop(session_id, None) != (size, mtime_ns, ino):
-                todo.append(session_id)
+        todo = [file.id for file in snap.files if indexed.pop(file.id, None) != file]
         while True:
-            with self.writing():
+            with self.writing() as writes:
                 started = time.monotonic()
                 while todo and time.monotonic() - started < COMMIT_EVERY:
                     assert dfd is not None
-                    read_file(self, dfd, snap.slug, trash, todo.pop())
+                    writes.read_file(dfd, snap.slug, trash, todo.pop())
                 if todo:
                     continue
-                for session_id in rows:  # gone from the directory
-                    if dfd is None or not _present(dfd, session_id):
-                        forget(self, snap.slug, trash, session_id)
-                self.conn.execute(
+                for session_id in indexed:  # gone from the directory
+                    if dfd is None or not present(dfd, session_id):
+                        writes.forget(snap.slug, trash, session_id)
+                writes.conn.execute(
                     "INSERT INTO dirs(slug, trash, sig, mtime_ns) VALUES (?, ?, ?, ?)"
                     " ON CONFLICT(slug, trash) DO UPDATE SET sig = excluded.sig, mtime_ns = excluded.mtime_ns",
                     (snap.slug, trash, snap.sig, snap.mtime_ns),
@@ -429,14 +376,12 @@ class Index:
     # -- text -----------------------------------------------------------
     def _drain(self) -> None:
         """Add the text of every message indexed without it, oldest row id first."""
-        from chit.index_rows import drain
-
         conn = self.conn
         more = conn.execute("SELECT 1 FROM messages WHERE fts = 0 LIMIT 1").fetchone() is not None
         while more:
-            with self.writing():
+            with self.writing() as rows:
                 started = time.monotonic()
-                while (more := drain(self)) and time.monotonic() - started < COMMIT_EVERY:
+                while (more := rows.drain()) and time.monotonic() - started < COMMIT_EVERY:
                     pass
         orphans = conn.execute("SELECT v FROM meta WHERE k = 'orphans'").fetchone()
         if orphans is not None and orphans[0] > ORPHAN_SLACK:
@@ -446,27 +391,9 @@ class Index:
 
     def _reset_text(self) -> None:
         """Too much garbage in the text index: start it over."""
-        with self.writing() as conn:
-            conn.execute("DROP TABLE msgtext")
-            conn.execute(FTS_SCHEMA)
-            conn.execute("UPDATE messages SET fts = 0")
-            conn.execute("DELETE FROM meta WHERE k = 'orphans'")
+        with self.writing() as rows:
+            rows.conn.execute("DROP TABLE msgtext")
+            rows.conn.execute(FTS_SCHEMA)
+            rows.conn.execute("UPDATE messages SET fts = 0")
+            rows.conn.execute("DELETE FROM meta WHERE k = 'orphans'")
         self._drain()
-
-
-def _still_pending(pending: set[str], snap: Snapshot) -> str:
-    """The ids a full check leaves pending: those named pending that are
-    still in the directory (one that comes back changes its mtime), and
-    every file that has another name too, in a directory an append through
-    that other name is journaled in."""
-    present = {f[0] for f in snap.files}
-    return " ".join(sorted((pending & present) | snap.linked))
-
-
-def _present(dfd: int, session_id: str) -> bool:
-    try:
-        return stat.S_ISREG(os.stat(f"{session_id}.jsonl", dir_fd=dfd, follow_symlinks=False).st_mode)
-    except FileNotFoundError:
-        return False
-
-

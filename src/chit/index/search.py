@@ -8,12 +8,12 @@ Invariants:
   after its line, read back from the session file, passes the same
   casefold substring rule, and its snippet comes from that text.
   Candidates stream by row id, highest first; a message's second is never
-  above its row id (`chit.index_rows.allocate`), so once `limit` hits are
+  above its row id (`Rows.allocate` in `chit.index.rows`), so once `limit` hits are
   held, reading stops at the first row id below the second of the last of
   them (`second_at_or_below`): that candidate and every later one are
   older than it. A line that no
   longer is the message its row names (a rewrite raced the search) raises
-  `Stale`, its row doubted (`chit.index_rows.doubt`): refresh and ask
+  `Stale`, its row doubted (`Rows.doubt`): refresh and ask
   again, and the file is read again whole;
 - order: newest first; equal timestamps by session id, project, then the
   manual-title hit before the session's messages in their order.
@@ -29,11 +29,11 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from chit.files import open_regular
-from chit.index import Index
-from chit.index_rows import doubt, read_record, ts_key
+from chit.index.db import Index
+from chit.index.rows import read_record, ts_key
+from chit.index.snippets import find_folded, make_snippet
 from chit.model import Project, SearchHit, SessionSummary, derive_title
-from chit.service.snippets import find_folded, make_snippet
+from chit.store.files import open_regular
 
 if TYPE_CHECKING:
     import sqlite3
@@ -203,8 +203,8 @@ def search(
         _stream(conn.execute(stream_sql, params), files, projects, folded_query, found, limit)
     except Stale as stale:
         files.close()
-        with index.lock, index.writing():
-            doubt(index, stale.sid)  # read again whole at the retry's refresh
+        with index.lock, index.writing() as rows:
+            rows.doubt(stale.sid)  # read again whole at the retry's refresh
         raise
     finally:
         files.close()

@@ -1,6 +1,6 @@
 """Shell completion scripts for bash, zsh and fish, generated from the live
-app (through `clispec`) by tools/generate.py into completions/, and printed
-by `chit completion SHELL`.
+app (through `clispec`) by tools/generate.py into src/chit/cli/completions/,
+shipped as package data and printed by `chit completion SHELL`.
 
 Each script holds the command tree as data (commands, options, what each
 option and argument takes) and a small engine that finds, from the words
@@ -13,7 +13,8 @@ error (see `chit.cli.complete`).
 
 from __future__ import annotations
 
-from chit.cli.clispec import Cmd, commands, option_names, static_choices
+from chit.cli.completions import FILES as FILES  # where each script is shipped
+from clispec import Cmd, commands, option_names, static_choices
 
 HEADER = "Generated from the chit command line by tools/generate.py; do not edit."
 
@@ -443,5 +444,4 @@ def fish() -> str:
     return "\n".join(out) + "\n" + _FISH_ENGINE
 
 
-SCRIPTS = {"bash": bash, "zsh": zsh, "fish": fish}
-FILES = {"bash": "chit.bash", "zsh": "_chit", "fish": "chit.fish"}
+SCRIPTS = {"bash": bash, "zsh": zsh, "fish": fish}  # one per shell of chit.cli.completions.FILES

@@ -31,19 +31,23 @@ from typing import Any
 
 import orjson
 
-from chit import codec, lock
-from chit.changes import Writer as JournalWriter
 from chit.errors import InvalidData, NotFound, ReadOnly
-from chit.files import DIR_MODE as DIR_MODE
-from chit.files import FILE_MODE as FILE_MODE
-from chit.files import cut_back, fsync_dir, write_all
-from chit.files import NotRegular, open_regular
-from chit.files import make_dir as make_dir
-from chit.files import os_errors as os_errors
-from chit.files import remove_dirs as remove_dirs
-from chit.files import write_atomic as write_atomic
 from chit.model import LogIssue, format_ts
-from chit.paths import Layout
+from chit.store import codec, lock
+from chit.store.files import (
+    FILE_MODE,
+    NotRegular,
+    cut_back,
+    fsync_dir,
+    make_dir,
+    open_regular,
+    os_errors,
+    remove_dirs,
+    write_all,
+    write_atomic,
+)
+from chit.store.journal import Writer as JournalWriter
+from chit.store.paths import Layout
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 DURABILITY_ENV = "CHIT_DURABILITY"

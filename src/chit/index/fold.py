@@ -1,6 +1,6 @@
 """The fold, one event at a time, for the fields the index keeps.
 
-`chit.fold.fold()` replays a whole log. The index cannot afford that for
+`chit.store.fold.fold()` replays a whole log. The index cannot afford that for
 every append to a long session, so it keeps a `SessionState` per file and
 applies only the new events to it. The live messages form a stack (a message
 pushes; rewind truncates; pop drops the top), kept by the index's own

@@ -1,0 +1,13 @@
+"""The index: a derived, disposable SQLite cache over the store, for
+listing, key lookup and search (see docs/architecture.md).
+
+`db` holds the connection and the refresh from the files; `dirs` lists the
+session directories and reads what the index recorded of them; `rows` reads a
+session file into its rows; `fold` is the fold one event at a time;
+`search` answers queries, confirming every hit in the files; `snippets`
+finds a query in a text and cuts the snippet around it; `check` compares
+the index with the files for `chit doctor`; `schema` is the SQL.
+
+Deleting the index loses nothing. It imports only the store and the model,
+never the service or a surface above it.
+"""

@@ -1,0 +1,372 @@
+"""Reading session files into the index's rows: `Rows`, which
+`Index.writing` makes for each write transaction (see `chit.index.db`).
+
+Invariants:
+- `read_file` reads a file as `Store.read` + `parse_log` would: line 1 is the
+  header (without a valid one the session is marked `whole` and re-read
+  whole on every change, its created_at taken from the file's mtime), blank
+  and corrupt lines are skipped, a torn last line is never consumed; an
+  appended tail is read from the stored offset and folded onto the stored
+  state (`chit.index.fold`), but only when the file is the same inode, no
+  shorter than that offset, and its `witness` at that offset is the one
+  stored with the row: else it is read whole. A rewrite passes for an
+  append only if it keeps the inode, the first WITNESS_SPAN bytes and the
+  WITNESS_SPAN before the offset (every byte, below twice that) yet
+  changes bytes between them. The line that ended at the offset carries an
+  id and a timestamp, and a compaction only drops and re-encodes lines and
+  adds some at the end; so it would take lines dropped and lengthened by
+  exactly equal byte counts, past the first WITNESS_SPAN. `chit doctor`
+  would find even that;
+- a row found to point at lines that are not its messages is `doubt`ed:
+  its messages go and its directory is fully checked at the next refresh,
+  which reads the file again whole (the row is never just dropped: an
+  unchanged directory would never bring it back);
+- a message row records the byte offset and length of its line, so its
+  text can always be read back from the file (`read_record`);
+- row ids: a message with a canonical timestamp (1970 or later) gets a
+  free row id at or above `ts_key(ts)`, its whole seconds since the
+  epoch; so a message's second is never after its row id (see
+  `chit.index.search` for how search stops). Dense, time-ordered row ids
+  keep the text index small (its lists store row id gaps). Other
+  timestamps get negative row ids;
+- text is added by `drain`, in row id order (FTS5 writes a new segment
+  whenever a row id is not above the last one), and only ever sees
+  `fts_body`: casefolded text, or a long text's set of casefolded words
+  (queries only use in-word trigrams).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+from collections.abc import Sequence
+from datetime import date
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from chit.store import codec
+from chit.store.files import NotRegular, open_regular
+from chit.store.sessions import format_ts_ns
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from chit.index.fold import SessionState
+    from chit.store.paths import Layout
+
+WORDS_ABOVE = 2048  # longer texts are indexed as their set of distinct words
+_PIECE = 1 << 20  # characters folded at a time in a long text
+_SPACE = re.compile(r"\s")
+DRAIN_CHUNK = 2000  # messages whose text is added per step, in row id order
+OPEN_FILES = 64
+WITNESS_SPAN = 4096  # bytes at the start and before the offset that an append never changes
+STATE_COLUMNS = (
+    "version, project, created_at, updated_at, key, parent_id, manual_title, first_title,"
+    " tags, state, deleted_at, messages, turns"
+)
+_TS = re.compile(r"(\d{4})-(\d\d)-(\d\d)T([01]\d|2[0-3]):([0-5]\d):([0-5]\d)\.(\d{6})Z\Z")
+
+
+@lru_cache(maxsize=4096)
+def _epoch_day(text: str) -> int | None:
+    try:
+        return date(int(text[:4]), int(text[5:7]), int(text[8:10])).toordinal() - 719163
+    except ValueError:
+        return None
+
+
+def ts_key(ts: str) -> int | None:
+    """The lowest row id of a message with this timestamp: its whole seconds
+    since 1970 (so non-decreasing with the text order of canonical
+    timestamps); None for any other text or an earlier time."""
+    match = _TS.match(ts)
+    if match is None:
+        return None
+    day = _epoch_day(ts[:10])
+    if day is None or day < 0:
+        return None
+    return ((day * 24 + int(match[4])) * 60 + int(match[5])) * 60 + int(match[6])
+
+
+def fts_body(content: str) -> str:
+    """What the trigram index sees of a message."""
+    if len(content) <= WORDS_ABOVE:
+        return content.casefold()  # casefold never shrinks a text: a short one stays short
+    words: set[str] = set()
+    start = 0
+    while start < len(content):  # in pieces cut at whitespace: never the whole text folded and split at once
+        space = _SPACE.search(content, min(start + _PIECE, len(content)))
+        end = space.end() if space else len(content)
+        words.update(content[start:end].casefold().split())
+        start = end
+    return "\n".join(words)
+
+
+class Rows:
+    """The session and message rows of one index, as one write transaction
+    changes them: `Index.writing` makes one per transaction and, when it
+    commits, records the text entries it left behind (`orphans`) and
+    whether it doubted a row (`doubted`)."""
+
+    def __init__(self, conn: sqlite3.Connection, layout: Layout) -> None:
+        self.conn = conn
+        self.layout = layout
+        self.orphans = 0  # text entries of message rows deleted here: contentless, they stay behind
+        self.taken_run: tuple[int, int] | None = None  # message row ids known taken, first to last (`allocate`)
+        self.doubted = False  # rows were doubted: their directories need a full check
+
+    def allocate(self, ts: str) -> int:
+        """A free message row id: at or above `ts_key(ts)` (the first free one
+        but for ids freed earlier in this transaction), else
+        (odd timestamps) below every other."""
+        base = ts_key(ts)
+        if base is None:
+            low = self.conn.execute("SELECT min(rowid) FROM messages").fetchone()[0]
+            return min(int(low or 0), 0) - 1
+        # Any free id at or above base will do. `taken_run` (first, last): ids
+        # known taken in this transaction, so that messages of a packed stretch
+        # of time (several a second, a fork of them) do not each walk it again.
+        run = self.taken_run
+        within = run is not None and run[0] <= base <= run[1] + 1
+        key = run[1] + 1 if run is not None and within else base
+        for (taken,) in self.conn.execute("SELECT rowid FROM messages WHERE rowid >= ? ORDER BY rowid", (key,)):
+            if taken != key:
+                break
+            key += 1
+        self.taken_run = (run[0] if run is not None and within else base, key)
+        return key
+
+    def drop_messages(self, sid: int) -> None:
+        self.orphans += self.conn.execute("SELECT count(*) FROM messages WHERE sid = ? AND fts = 1", (sid,)).fetchone()[0]
+        self.conn.execute("DELETE FROM messages WHERE sid = ?", (sid,))
+
+    def forget(self, slug: str, trash: int, session_id: str) -> None:
+        row = self.conn.execute(
+            "SELECT sid FROM sessions WHERE slug = ? AND trash = ? AND id = ?", (slug, trash, session_id)
+        ).fetchone()
+        if row is not None:
+            self.drop_messages(row[0])
+            self.conn.execute("DELETE FROM sessions WHERE sid = ?", (row[0],))
+
+    def doubt(self, sid: int) -> None:
+        """Session row `sid` does not match its file: drop its messages, make
+        its stat match nothing and its directory get a full check, so the
+        next refresh reads the file again whole."""
+        self.drop_messages(sid)
+        self.conn.execute("UPDATE sessions SET size = -1, witness = NULL WHERE sid = ?", (sid,))
+        self.conn.execute(
+            "UPDATE dirs SET sig = '', checked_ns = 0 WHERE (slug, trash) IN (SELECT slug, trash FROM sessions WHERE sid = ?)",
+            (sid,),
+        )
+        self.doubted = True
+
+    def read_file(self, dfd: int, slug: str, trash: int, session_id: str) -> None:
+        """Bring one session's row up to date with its file."""
+        from chit.index.fold import SessionState, apply  # only when a file changed: start-up time
+
+        conn = self.conn
+        try:
+            fd = open_regular(f"{session_id}.jsonl", dir_fd=dfd)
+        except OSError as exc:
+            if exc.errno in (errno.ENOENT, errno.ELOOP) or isinstance(exc, NotRegular):
+                self.forget(slug, trash, session_id)
+                return
+            raise
+        try:
+            st = os.fstat(fd)
+            row = conn.execute(
+                f"SELECT sid, size, mtime_ns, ino, offset, whole, witness, {STATE_COLUMNS} FROM sessions"
+                " WHERE slug = ? AND trash = ? AND id = ?",
+                (slug, trash, session_id),
+            ).fetchone()
+            if row is not None and tuple(row[1:4]) == (st.st_size, st.st_mtime_ns, st.st_ino):
+                return  # another process indexed it meanwhile
+            grown = (
+                row is not None and not row[5] and row[3] == st.st_ino and st.st_size >= row[4] > 0
+                and row[6] == witness(fd, row[4])  # the same inode number may be another file
+            )
+            start = row[4] if grown else 0
+            data = os.pread(fd, st.st_size - start, start) if st.st_size > start else b""
+            end = data.rfind(b"\n") + 1
+            seen = witness(fd, start + end)
+        finally:
+            os.close(fd)
+        pos = 0
+        whole = False
+        if grown:
+            sid, state = row[0], _state_from_row(row[7:])
+        else:
+            header, pos, whole = _header(data, end, session_id, st.st_mtime_ns)
+            state = SessionState.from_header(header)
+            if whole:
+                state.project = None  # the caller's project key applies, as in parse_log
+            if row is None:
+                sid = conn.execute(
+                    "INSERT INTO sessions (slug, trash, id, size, mtime_ns, ino, offset, whole, version, project,"
+                    " created_at, updated_at, tags, state, messages, turns) VALUES (?,?,?,0,0,0,0,0,0,'','','','[]','',0,0)",
+                    (slug, trash, session_id),
+                ).lastrowid
+                assert sid is not None
+            else:
+                sid = row[0]
+                self.drop_messages(sid)
+        stack = _Stack(self, sid, state.messages)
+        version = state.version
+        for pos, newline in codec.line_spans(data, pos):  # decoded in place: a long message is never copied
+            if codec.is_blank(data, pos, newline):
+                continue
+            try:
+                event = codec.decode_event_in(data, pos, newline, version)
+            except codec.BadRecord:
+                continue
+            stack.off, stack.len = start + pos, newline - pos
+            apply(state, event, stack)
+        conn.execute(
+            "UPDATE sessions SET size = ?, mtime_ns = ?, ino = ?, offset = ?, whole = ?, version = ?, project = ?,"
+            " created_at = ?, updated_at = ?, key = ?, parent_id = ?, manual_title = ?, folded_title = ?,"
+            " first_title = ?, tags = ?, state = ?, deleted_at = ?, messages = ?, turns = ?, witness = ? WHERE sid = ?",
+            (
+                st.st_size, st.st_mtime_ns, st.st_ino, start + end, int(whole), state.version, state.project,
+                state.created_at, state.updated_at, state.key, state.parent_id, state.manual_title,
+                state.manual_title.casefold() if state.manual_title is not None else None, state.first_title,
+                orjson.dumps(state.tags).decode(), state.state, state.deleted_at, state.messages, state.turns,
+                seen, sid,
+            ),
+        )
+
+    def drain(self) -> bool:
+        """Add the text of up to DRAIN_CHUNK messages indexed without it, lowest
+        row id first. False when none was left. A session whose file no
+        longer holds its rows is doubted (`doubt`)."""
+        conn = self.conn
+        rows = conn.execute(
+            "SELECT rowid, sid, mid, off, len FROM messages WHERE fts = 0 ORDER BY rowid LIMIT ?", (DRAIN_CHUNK,)
+        ).fetchall()
+        if not rows:
+            return False
+        files: dict[int, int] = {}
+        stale: set[int] = set()
+        try:
+            for rowid, sid, mid, off, length in rows:
+                if sid in stale:
+                    continue
+                fd = files.get(sid)
+                if fd is None:
+                    if len(files) >= OPEN_FILES:
+                        _close_all(files)
+                    fd = files[sid] = self._open_session(sid)
+                record = read_record(fd, off, length) if fd >= 0 else None
+                if record is None or record.get("id") != mid:
+                    stale.add(sid)
+                    continue
+                conn.execute("INSERT INTO msgtext(rowid, body) VALUES (?, ?)", (rowid, fts_body(record["content"])))
+        finally:
+            _close_all(files)
+        conn.execute("UPDATE messages SET fts = 1 WHERE fts = 0 AND rowid BETWEEN ? AND ?", (rows[0][0], rows[-1][0]))
+        for sid in stale:
+            self.doubt(sid)
+        return True
+
+    def _open_session(self, sid: int) -> int:
+        """A read-only fd on the file of session row `sid`, or -1."""
+        where = self.conn.execute("SELECT slug, trash, id FROM sessions WHERE sid = ?", (sid,)).fetchone()
+        if where is None:
+            return -1
+        layout = self.layout
+        path = layout.trash_file(where[0], where[2]) if where[1] else layout.session_file(where[0], where[2])
+        try:
+            return open_regular(path)
+        except OSError:
+            return -1
+
+
+class _Stack:
+    """The live messages of one session as `messages` rows (their text waits for `Rows.drain`)."""
+
+    def __init__(self, rows: Rows, sid: int, size: int) -> None:
+        self.rows = rows
+        self.sid = sid
+        self.size = size
+        self.off = 0
+        self.len = 0
+
+    def push(self, record: dict[str, Any], turn: int | None) -> None:
+        rowid = self.rows.allocate(record["ts"])
+        self.rows.conn.execute(
+            "INSERT INTO messages VALUES (?,?,?,?,?,?,?,?,?,0)",
+            (rowid, self.sid, self.size, record["id"], record["role"], record["ts"], turn, self.off, self.len),
+        )
+        self.size += 1
+
+    def truncate(self, keep: int) -> int | None:
+        conn = self.rows.conn
+        self.rows.orphans += conn.execute(
+            "SELECT count(*) FROM messages WHERE sid = ? AND pos >= ? AND fts = 1", (self.sid, keep)
+        ).fetchone()[0]
+        conn.execute("DELETE FROM messages WHERE sid = ? AND pos >= ?", (self.sid, keep))
+        self.size = keep
+        if keep == 0:
+            return None
+        row = conn.execute("SELECT turn FROM messages WHERE sid = ? AND pos = ?", (self.sid, keep - 1)).fetchone()
+        return None if row is None else row[0]
+
+
+def witness(fd: int, offset: int) -> bytes:
+    """A digest of the bytes of a file that an append never changes and a
+    rewrite hardly ever keeps: the first WITNESS_SPAN and the WITNESS_SPAN
+    before `offset` (all of them in a short file). Two small reads."""
+    if offset <= 2 * WITNESS_SPAN:
+        seen = os.pread(fd, offset, 0)
+    else:
+        seen = os.pread(fd, WITNESS_SPAN, 0) + os.pread(fd, WITNESS_SPAN, offset - WITNESS_SPAN)
+    import hashlib  # loads OpenSSL: only when a file changed, not at every start
+
+    return hashlib.blake2b(seen, digest_size=16, person=b"chit-witness").digest()
+
+
+def _close_all(files: dict[int, int]) -> None:
+    for fd in files.values():
+        if fd >= 0:
+            os.close(fd)
+    files.clear()
+
+
+def read_record(fd: int, off: int, length: int) -> dict[str, Any] | None:
+    """The message record on the line at `off`, or None if it is not one."""
+    try:
+        record = orjson.loads(os.pread(fd, length, off))
+    except (orjson.JSONDecodeError, OSError):
+        return None
+    if not isinstance(record, dict) or record.get("type") != "message" or not isinstance(record.get("content"), str):
+        return None
+    return record
+
+
+def _header(data: bytes, end: int, session_id: str, mtime_ns: int) -> tuple[dict[str, Any], int, bool]:
+    """(header, where events start, whole?) as `parse_log` reads line 1."""
+    made = {"type": "session", "version": codec.FORMAT_VERSION, "id": session_id, "project": "", "created_at": format_ts_ns(mtime_ns)}
+    if end == 0:
+        return made, 0, True
+    first = data[: data.index(b"\n")]
+    try:
+        return codec.decode_header(first), len(first) + 1, False
+    except codec.BadRecord:
+        try:
+            codec.decode_event(first)
+        except codec.BadRecord:
+            return made, len(first) + 1, True
+        return made, 0, True
+
+
+def _state_from_row(row: Sequence[Any]) -> SessionState:
+    from chit.index.fold import SessionState
+
+    version, project, created_at, updated_at, key, parent_id, manual, first, tags, state, deleted_at, messages, turns = row
+    return SessionState(
+        project=project, created_at=created_at, key=key, parent_id=parent_id, version=version,
+        updated_at=updated_at, manual_title=manual, first_title=first, tags=orjson.loads(tags),
+        state=state, deleted_at=deleted_at, messages=messages, turns=turns,
+    )
