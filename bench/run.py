@@ -182,6 +182,7 @@ def ms(seconds: float) -> str:
 
 
 def bench_startup(table: Table, chit: list[str], repeat: int) -> None:
+    """The start-up targets; bench/startup.py measures every command's."""
     empty = OUT / "empty-home"
     shutil.rmtree(empty, ignore_errors=True)
     env = env_for(empty)
@@ -189,14 +190,12 @@ def bench_startup(table: Table, chit: list[str], repeat: int) -> None:
         "typer": ([sys.executable, "-c", "import typer"], env),
         "version": ([*chit, "--version"], env),
         "ls": ([*chit, "ls", "--json"], env),
-        "typer path": ([*chit, "projects", "--json"], env),
+        "projects": ([*chit, "projects", "--json"], env),
     }, repeat * 2)
-    table.add("startup: `chit --version`", ms(t["version"]), f"`python -c \"import typer\"` {ms(t['typer'])}", f"{t['version'] / t['typer']:.2f}×", "≤ 1.3×", t["version"] / t["typer"] <= 1.3)
-    table.add("startup: `chit ls --json`, empty store", ms(t["ls"]), f"`python -c \"import typer\"` {ms(t['typer'])}", f"{t['ls'] / t['typer']:.2f}×", "≤ 1.3×", t["ls"] / t["typer"] <= 1.3)
-    table.add(
-        "startup through Typer: `chit projects --json`, empty store (a command the fast path leaves to Typer)",
-        ms(t["typer path"]), f"`python -c \"import typer\"` {ms(t['typer'])}", f"{t['typer path'] / t['typer']:.2f}×", "reported", None,
-    )
+    typer = f"`python -c \"import typer\"` {ms(t['typer'])}"
+    table.add("startup: `chit --version`", ms(t["version"]), typer, f"{t['version'] / t['typer']:.2f}×", "≤ 0.5×", t["version"] / t["typer"] <= 0.5)
+    table.add("startup: `chit ls --json`, empty store", ms(t["ls"]), typer, f"{t['ls'] / t['typer']:.2f}×", "≤ 1.4×", t["ls"] / t["typer"] <= 1.4)
+    table.add("startup: `chit projects --json`, empty store", ms(t["projects"]), typer, f"{t['projects'] / t['typer']:.2f}×", "≤ 1.6×", t["projects"] / t["typer"] <= 1.6)
 
 
 def bench_scaling(table: Table, chit: list[str], small: Path, big: Path, n: int, repeat: int) -> None:

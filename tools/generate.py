@@ -2,9 +2,8 @@
 
 Usage: python tools/generate.py [--check]
 Writes the command reference block of docs/cli.md, the shell completions in
-src/chit/cli/completions/ (bash, zsh, fish), the man page man/chit.1 and the option table
-of the fast path (src/chit/cli/fastpath_table.py); with --check,
-writes nothing and exits 1 if anything is out of date.
+src/chit/cli/completions/ (bash, zsh, fish) and the man page man/chit.1;
+with --check, writes nothing and exits 1 if anything is out of date.
 
 The generators are the modules beside this script (clispec, reference,
 shells, manpage), imported by name: they are tools, not part of the
@@ -15,11 +14,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-
-from typer.main import get_command
-
-from chit.cli import fastpath
-from chit.cli.app import build
 
 import manpage
 import reference
@@ -41,7 +35,6 @@ def targets() -> dict[Path, str]:
     for shell, render in shells.SCRIPTS.items():
         found[COMPLETIONS / shells.FILES[shell]] = render()
     found[ROOT / "man" / "chit.1"] = manpage.roff(cli_doc)
-    found[ROOT / "src" / "chit" / "cli" / "fastpath_table.py"] = fastpath.table_source(get_command(build()))
     return found
 
 

@@ -1,18 +1,35 @@
-"""The Typer application: the one registry of shell commands.
+"""The Typer application: the global options, and every command by name.
 
-Help, completion, the man page and docs/cli.md are derived from this app.
+Each command is defined at module level in one `chit.cli.cmd_*` module (a
+group of related commands). The root group knows the commands by name
+(COMMANDS) and builds one only when it is asked for it, the way click
+loads subcommands lazily (a group's `get_command` and `list_commands`):
+`chit ls` imports cmd_read and builds `ls` alone, through Typer's public
+`typer.main.get_command_from_info` and `get_group`. Help and completion
+list every command, so they build them all.
+
+Invariants:
+- COMMANDS holds every command of the cmd_* modules, in the order help
+  lists them (tests/test_cli_lazy.py checks it against the modules);
+- a command built on demand is the one the module declares, with chit's
+  help (chit.cli.helptext) and plain values (chit.cli.values);
+- help, completion, the man page and docs/cli.md are derived from this app.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Typer reads these annotations
+# when it builds a command, and real objects spare it evaluating strings.
 
-from collections.abc import Callable
-from typing import Annotated, Any, Optional, cast
+import importlib
+import inspect
+from collections.abc import Iterator, MutableMapping
+from typing import Annotated, Any, NamedTuple, Optional, cast
 
 import typer
+from typer.core import TyperCommand
 
 from chit import __version__
-from chit.cli import cmd_admin, cmd_chat, cmd_completion, cmd_export, cmd_import, cmd_projects, cmd_read, cmd_resume, cmd_write
 from chit.cli.context import Cli
+from chit.cli.values import PlainCommand, PlainGroup
 
 HELP = """chit keeps every AI chat session as plain, append-only JSON Lines files,
 one store per project, and lets you list, load, fork, rewind, rename, tag,
@@ -24,6 +41,110 @@ session key; omitted, it means the project's current session.
 Exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 ambiguous reference,
 5 invalid input or data, 6 locked or conflict, 130 interrupted."""
 
+# command name -> the chit.cli module that defines it, in help's order
+COMMANDS: dict[str, str] = {
+    **dict.fromkeys(("chat", "config"), "cmd_chat"),
+    **dict.fromkeys(("new", "append", "fork", "rewind", "pop", "undo", "replace", "rename", "tag", "untag"), "cmd_write"),
+    **dict.fromkeys(("ls", "show", "load", "search"), "cmd_read"),
+    "export": "cmd_export",
+    "import": "cmd_import",
+    **dict.fromkeys(("rm", "restore", "trash", "state", "gc", "compact", "doctor"), "cmd_admin"),
+    "resume": "cmd_resume",
+    "projects": "cmd_projects",
+    "completion": "cmd_completion",
+}
+
+
+class LazyCommands(MutableMapping[str, Any]):
+    """The root group's commands: every name known, each command built on first use."""
+
+    def __init__(self) -> None:
+        self._built: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._built:
+            if name not in COMMANDS:
+                raise KeyError(name)
+            self._built[name] = load(name)
+        return self._built[name]
+
+    def __setitem__(self, name: str, command: Any) -> None:
+        self._built[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        raise TypeError("chit's commands are fixed")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(COMMANDS)
+
+    def __len__(self) -> int:
+        return len(COMMANDS)
+
+
+class ChitGroup(PlainGroup):
+    """The root group: its commands load on demand."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self.commands = cast(Any, LazyCommands())
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(COMMANDS)  # names only: nothing is built to list them
+
+    def outline(self, name: str) -> Any:
+        """What `chit --help` shows of command `name`: for a plain command,
+        read from its declaration without building it (building every
+        command is most of the top-level help's time); a group is built."""
+        declared = _declared(name)
+        if declared.info.name == name:
+            return self.commands[name]
+        info = _info(declared, name)
+        text = inspect.cleandoc(info.help) if info.help is not None else inspect.getdoc(info.callback)
+        return Outline(help=text, rich_help_panel=info.rich_help_panel, hidden=bool(info.hidden))
+
+
+class Outline(NamedTuple):
+    help: str | None
+    rich_help_panel: str | None
+    hidden: bool
+
+
+def load(name: str) -> Any:
+    """The click command of chit command `name`, built from its module."""
+    declared = _declared(name)
+    plain_classes(declared)
+    if declared.info.name == name:  # a group with its own subcommands (`projects`)
+        group = typer.main.get_group(declared)
+        group.rich_help_panel = declared.rich_help_panel  # get_group takes a group's panel from add_typer only
+        return group
+    info = _info(declared, name)
+    return typer.main.get_command_from_info(info, pretty_exceptions_short=app.pretty_exceptions_short, rich_markup_mode=app.rich_markup_mode)
+
+
+def _declared(name: str) -> typer.Typer:
+    """The Typer of the module that declares command `name`."""
+    commands: typer.Typer = importlib.import_module(f"chit.cli.{COMMANDS[name]}").app
+    return commands
+
+
+def _info(declared: typer.Typer, name: str) -> typer.models.CommandInfo:
+    for info in declared.registered_commands:
+        if info.name == name:
+            return info
+    raise LookupError(f"chit.cli.{COMMANDS[name]} declares no command {name!r}")
+
+
+def plain_classes(declared: typer.Typer) -> None:
+    """Every command and group of `declared` is a PlainCommand or PlainGroup."""
+    if not (isinstance(declared.info.cls, type) and issubclass(declared.info.cls, PlainGroup)):
+        declared.info.cls = PlainGroup
+    for command in declared.registered_commands:
+        if command.cls in (None, TyperCommand):  # typer's default
+            command.cls = PlainCommand
+    for group in declared.registered_groups:
+        if group.typer_instance is not None:
+            plain_classes(group.typer_instance)
+
 
 def _version(value: bool) -> None:
     if value:
@@ -31,84 +152,38 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-class _OnlyOne:
-    """Stands in for the app during registration so that just one command
-    is built: every run pays for the command it runs, not for all of them.
-    The modules' own `register` calls stay the one list of commands."""
-
-    def __init__(self, app: typer.Typer, name: str) -> None:
-        self.app = app
-        self.name = name
-        self.found = False
-
-    def command(self, name: str, **options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        if name != self.name:
-            return lambda function: function
-        self.found = True
-        return self.app.command(name, **options)
-
-    def add_typer(self, group: typer.Typer, **options: Any) -> None:
-        if (options.get("name") or group.info.name) == self.name:
-            self.found = True
-            self.app.add_typer(group, **options)
+app = typer.Typer(
+    name="chit",
+    cls=ChitGroup,
+    help=HELP,
+    invoke_without_command=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 
 
-def build(only: str | None = None) -> typer.Typer:
-    """The app; with `only`, an app holding just that command (falls back to
-    all commands when there is no such command, for the usual error)."""
-    app = typer.Typer(
-        name="chit",
-        help=HELP,
-        invoke_without_command=True,
-        add_completion=False,
-        pretty_exceptions_enable=False,
-        pretty_exceptions_show_locals=False,
-        context_settings={"help_option_names": ["-h", "--help"]},
-    )
+@app.callback()
+def main(
+    ctx: typer.Context,
+    json: Annotated[bool, typer.Option("--json", help="Print results as JSON (every command but chat).")] = False,
+    project: Annotated[
+        Optional[str],
+        typer.Option("--project", "-p", metavar="NAME", envvar="CHIT_PROJECT", help="Work in project NAME (default: the git root or directory you are in)."),
+    ] = None,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+) -> None:
+    ctx.obj = Cli(json=json, project=project)
+    if ctx.invoked_subcommand is None:
+        from chit.cli.cmd_chat import interactive, open_repl
 
-    @app.callback()
-    def main(
-        ctx: typer.Context,
-        json: Annotated[bool, typer.Option("--json", help="Print results as JSON (every command but chat).")] = False,
-        project: Annotated[
-            Optional[str],
-            typer.Option("--project", "-p", metavar="NAME", envvar="CHIT_PROJECT", help="Work in project NAME (default: the git root or directory you are in)."),
-        ] = None,
-        version: Annotated[
-            bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
-        ] = False,
-    ) -> None:
-        ctx.obj = Cli(json=json, project=project)
-        if ctx.invoked_subcommand is None:
-            if cmd_chat.interactive() and not json:
-                cmd_chat.open_repl(ctx.obj, None)
-            else:
-                typer.echo(ctx.get_help())
+        if interactive() and not json:
+            open_repl(ctx.obj, None)
+        else:
+            typer.echo(ctx.get_help())
 
-    modules = (cmd_chat, cmd_write, cmd_read, cmd_resume, cmd_export, cmd_import, cmd_admin, cmd_projects, cmd_completion)
-    if only is not None:
-        single = _OnlyOne(app, only)
-        for module in modules:
-            module.register(cast(typer.Typer, single))
-        if not single.found:
-            return build()
-    else:
-        for module in modules:
-            module.register(app)
-    _plain_help(app)
+
+def build() -> typer.Typer:
+    """The app (tools derive the help, man page and completions from it)."""
     return app
-
-
-def _plain_help(app: typer.Typer) -> None:
-    """Every command and group of `app` draws its help with chit.cli.helptext."""
-    from typer.core import TyperCommand
-
-    from chit.cli.helptext import HelpCommand, HelpGroup
-
-    app.info.cls = HelpGroup
-    for command in app.registered_commands:
-        if command.cls in (None, TyperCommand):  # typer's default
-            command.cls = HelpCommand
-    for group in app.registered_groups:
-        if group.typer_instance is not None:
-            _plain_help(group.typer_instance)

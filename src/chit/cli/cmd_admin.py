@@ -1,7 +1,8 @@
 """Commands for keeping the store: rm, restore, trash, state, gc, compact,
 doctor."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Typer reads these annotations
+# when it builds a command, and real objects spare it evaluating strings.
 
 import sys
 from typing import Annotated, Optional
@@ -10,7 +11,7 @@ import orjson
 import typer
 
 from chit.cli.context import Cli
-from chit.cli.options import AllFlag, JsonFlag, JsonlFlag, ProjectOpt, RefArg, RequiredRef
+from chit.cli.options import AllFlag, JsonFlag, JsonlFlag, ProjectOpt, RefArg, RequiredRef, commands
 from chit.cli.parse import duration
 from chit.errors import ExitStatus, InvalidInput
 from chit.model import SessionSummary
@@ -34,168 +35,176 @@ def _summaries(cli: Cli, items: list[SessionSummary], verb: str) -> None:
     cli.results((s.as_dict() for s in items), human)
 
 
-def register(app: typer.Typer) -> None:
-    @app.command("rm", rich_help_panel="Keep the store")
-    def rm(
-        ctx: typer.Context,
-        refs: Annotated[list[str], typer.Argument(metavar="REF...", help="The sessions to move to the trash.")],
-        project: ProjectOpt = None,
-        json: JsonFlag = False,
-    ) -> None:
-        """Move sessions to the trash (`chit restore` brings them back)."""
-        cli: Cli = ctx.obj.use(json, project)
-        removed = cli.parts.maintenance.delete_all(refs)
-        _summaries(cli, removed, "Trashed")
+app = commands()
 
-    @app.command("restore", rich_help_panel="Keep the store")
-    def restore(ctx: typer.Context, ref: RequiredRef, json: JsonFlag = False) -> None:
-        """Bring a session back from the trash."""
-        cli: Cli = ctx.obj.use(json)
-        session = cli.service.restore(ref)
-        cli.result(session.header_dict(), lambda: _say(f"restored {session.short_id}  {session.title}"))
 
-    @app.command("trash", rich_help_panel="Keep the store")
-    def trash(
-        ctx: typer.Context,
-        all_projects: AllFlag = False,
-        empty: Annotated[bool, typer.Option("--empty", help="Delete trashed sessions for good.")] = False,
-        older_than: Annotated[Optional[str], typer.Option("--older-than", metavar="AGE", help="With --empty: only those trashed more than AGE ago (e.g. 30d).")] = None,
-        yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before --empty.")] = False,
-        dry_run: Annotated[bool, typer.Option("--dry-run", help="With --empty: show what would go.")] = False,
-        project: ProjectOpt = None,
-        json: JsonFlag = False,
-        jsonl: JsonlFlag = False,
-    ) -> None:
-        """List the trash, or empty it with --empty."""
-        cli: Cli = ctx.obj.use(json, project, jsonl)
-        if not empty:
-            if older_than is not None or dry_run:
-                raise InvalidInput("--older-than and --dry-run go with --empty")
-            items = cli.service.trash(all_projects=all_projects)
+@app.command("rm", rich_help_panel="Keep the store")
+def rm(
+    ctx: typer.Context,
+    refs: Annotated[list[str], typer.Argument(metavar="REF...", help="The sessions to move to the trash.")],
+    project: ProjectOpt = None,
+    json: JsonFlag = False,
+) -> None:
+    """Move sessions to the trash (`chit restore` brings them back)."""
+    cli: Cli = ctx.obj.use(json, project)
+    removed = cli.parts.maintenance.delete_all(refs)
+    _summaries(cli, removed, "Trashed")
 
-            def human() -> None:
-                from chit.render import human
 
-                human.trashed(items)
+@app.command("restore", rich_help_panel="Keep the store")
+def restore(ctx: typer.Context, ref: RequiredRef, json: JsonFlag = False) -> None:
+    """Bring a session back from the trash."""
+    cli: Cli = ctx.obj.use(json)
+    session = cli.service.restore(ref)
+    cli.result(session.header_dict(), lambda: _say(f"restored {session.short_id}  {session.title}"))
 
-            cli.results((s.as_dict() for s in items), human)
-            return
-        age = duration(older_than) if older_than else None
-        if not (yes or dry_run):
-            doomed = cli.service.empty_trash(all_projects=all_projects, older_than=age, dry_run=True)
-            if doomed and not sys.stdin.isatty():
-                raise InvalidInput("emptying the trash cannot be undone; add --yes to confirm")
-            if doomed and not typer.confirm(f"Delete {len(doomed)} trashed session(s) for good?", err=True):
-                raise typer.Exit(int(ExitStatus.OK))
-        gone = cli.service.empty_trash(all_projects=all_projects, older_than=age, dry_run=dry_run)
-        _summaries(cli, gone, "Would delete" if dry_run else "Deleted")
 
-    @app.command("state", rich_help_panel="Edit")
-    def state(
-        ctx: typer.Context,
-        ref: RefArg = None,
-        new_state: Annotated[Optional[str], typer.Argument(metavar="[STATE]", help="The state to set: idle, running or error.")] = None,
-        turn_id: Annotated[Optional[str], typer.Option("--turn-id", metavar="ID", help="With running: the turn's id (default: a new one).")] = None,
-        error: Annotated[Optional[str], typer.Option("--error", metavar="TEXT", help="With error: what went wrong.")] = None,
-        set_: Annotated[Optional[list[str]], typer.Option("--set", metavar="KEY=VALUE", help="Set a value in the session's state map.")] = None,
-        unset: Annotated[Optional[list[str]], typer.Option("--unset", metavar="KEY", help="Remove a value from the state map.")] = None,
-        running: Annotated[bool, typer.Option("--running", help="List running sessions (all projects).")] = False,
-        stuck: Annotated[Optional[str], typer.Option("--stuck", metavar="AGE", help="List sessions running for longer than AGE (e.g. 10m).")] = None,
-        project: ProjectOpt = None,
-        json: JsonFlag = False,
-        jsonl: JsonlFlag = False,
-    ) -> None:
-        """Show or set a session's run state and state map.
-
-        With --running or --stuck, list running sessions instead."""
-        cli: Cli = ctx.obj.use(json, project, jsonl)
-        service = cli.service
-        if running or stuck is not None:
-            if ref is not None or new_state is not None or set_ or unset:
-                raise InvalidInput("--running and --stuck list sessions; they take no REF or changes")
-            found = service.stuck(duration(stuck)) if stuck is not None else service.running()
-
-            def listing() -> None:
-                from chit.render import human
-
-                human.sessions([s.summary(cli.parts.ctx.locate(s.id).name) for s in found], show_project=True, empty="none")
-
-            cli.results((s.header_dict() for s in found), listing)
-            return
-        if jsonl:
-            raise InvalidInput("--jsonl goes with --running or --stuck (a list)")
-        from chit.cli.parse import pairs
-        from chit.model import STATES
-
-        if new_state is None and ref in STATES:  # `chit state running`: STATE of the current session
-            ref, new_state = None, ref
-        if new_state is None and (turn_id is not None or error is not None):
-            raise InvalidInput("--turn-id and --error go with a STATE")
-        values = pairs(set_, "--set")
-        session = cli.parts.sessions.change_run(ref, new_state, turn_id=turn_id, error=error, values=values, unset=unset or ())
-        data = {"id": session.id, **session.run.as_dict(), "values": session.values}
+@app.command("trash", rich_help_panel="Keep the store")
+def trash(
+    ctx: typer.Context,
+    all_projects: AllFlag = False,
+    empty: Annotated[bool, typer.Option("--empty", help="Delete trashed sessions for good.")] = False,
+    older_than: Annotated[Optional[str], typer.Option("--older-than", metavar="AGE", help="With --empty: only those trashed more than AGE ago (e.g. 30d).")] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before --empty.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="With --empty: show what would go.")] = False,
+    project: ProjectOpt = None,
+    json: JsonFlag = False,
+    jsonl: JsonlFlag = False,
+) -> None:
+    """List the trash, or empty it with --empty."""
+    cli: Cli = ctx.obj.use(json, project, jsonl)
+    if not empty:
+        if older_than is not None or dry_run:
+            raise InvalidInput("--older-than and --dry-run go with --empty")
+        items = cli.service.trash(all_projects=all_projects)
 
         def human() -> None:
-            run = session.run
-            extra = f" turn {run.turn_id}" if run.turn_id else ""
-            extra += f" since {run.since}" if run.since else ""
-            extra += f" error: {run.error}" if run.error else ""
-            _say(f"{session.short_id} {run.state}{extra}")
-            for key, value in session.values.items():
-                _say(f"  {key} = {orjson.dumps(value).decode()}")
+            from chit.render import human
 
-        cli.result(data, human)
+            human.trashed(items)
 
-    @app.command("gc", rich_help_panel="Keep the store")
-    def gc(
-        ctx: typer.Context,
-        older_than: Annotated[str, typer.Option("--older-than", metavar="AGE", help="Trash sessions idle for longer than AGE (e.g. 90d).")],
-        dry_run: Annotated[bool, typer.Option("--dry-run", help="Only show what would be trashed.")] = False,
-        all_projects: AllFlag = False,
-        project: ProjectOpt = None,
-        json: JsonFlag = False,
-    ) -> None:
-        """Move stale sessions to the trash (running ones are kept)."""
-        cli: Cli = ctx.obj.use(json, project)
-        stale = cli.service.cleanup(duration(older_than), all_projects=all_projects, dry_run=dry_run)
-        _summaries(cli, stale, "Would trash" if dry_run else "Trashed")
+        cli.results((s.as_dict() for s in items), human)
+        return
+    age = duration(older_than) if older_than else None
+    if not (yes or dry_run):
+        doomed = cli.service.empty_trash(all_projects=all_projects, older_than=age, dry_run=True)
+        if doomed and not sys.stdin.isatty():
+            raise InvalidInput("emptying the trash cannot be undone; add --yes to confirm")
+        if doomed and not typer.confirm(f"Delete {len(doomed)} trashed session(s) for good?", err=True):
+            raise typer.Exit(int(ExitStatus.OK))
+    gone = cli.service.empty_trash(all_projects=all_projects, older_than=age, dry_run=dry_run)
+    _summaries(cli, gone, "Would delete" if dry_run else "Deleted")
 
-    @app.command("compact", rich_help_panel="Keep the store")
-    def compact(ctx: typer.Context, ref: RefArg = None, project: ProjectOpt = None, json: JsonFlag = False) -> None:
-        """Rewrite a session file without hidden messages and bad lines.
 
-        What rewind, pop and replace hid is dropped for good: after it, `chit undo` has nothing to bring back."""
-        cli: Cli = ctx.obj.use(json, project)
-        report = cli.service.compact(ref)
-        cli.result(
-            report.as_dict(),
-            lambda: _say(
-                f"{report.id[:8]}: dropped {report.messages_dropped} message(s) and {report.lines_dropped} bad line(s); "
-                f"{report.bytes_before} → {report.bytes_after} bytes"
-            ),
+@app.command("state", rich_help_panel="Edit")
+def state(
+    ctx: typer.Context,
+    ref: RefArg = None,
+    new_state: Annotated[Optional[str], typer.Argument(metavar="[STATE]", help="The state to set: idle, running or error.")] = None,
+    turn_id: Annotated[Optional[str], typer.Option("--turn-id", metavar="ID", help="With running: the turn's id (default: a new one).")] = None,
+    error: Annotated[Optional[str], typer.Option("--error", metavar="TEXT", help="With error: what went wrong.")] = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", metavar="KEY=VALUE", help="Set a value in the session's state map.")] = None,
+    unset: Annotated[Optional[list[str]], typer.Option("--unset", metavar="KEY", help="Remove a value from the state map.")] = None,
+    running: Annotated[bool, typer.Option("--running", help="List running sessions (all projects).")] = False,
+    stuck: Annotated[Optional[str], typer.Option("--stuck", metavar="AGE", help="List sessions running for longer than AGE (e.g. 10m).")] = None,
+    project: ProjectOpt = None,
+    json: JsonFlag = False,
+    jsonl: JsonlFlag = False,
+) -> None:
+    """Show or set a session's run state and state map.
+
+    With --running or --stuck, list running sessions instead."""
+    cli: Cli = ctx.obj.use(json, project, jsonl)
+    service = cli.service
+    if running or stuck is not None:
+        if ref is not None or new_state is not None or set_ or unset:
+            raise InvalidInput("--running and --stuck list sessions; they take no REF or changes")
+        found = service.stuck(duration(stuck)) if stuck is not None else service.running()
+
+        def listing() -> None:
+            from chit.render import human
+
+            human.sessions([s.summary(cli.parts.ctx.locate(s.id).name) for s in found], show_project=True, empty="none")
+
+        cli.results((s.header_dict() for s in found), listing)
+        return
+    if jsonl:
+        raise InvalidInput("--jsonl goes with --running or --stuck (a list)")
+    from chit.cli.parse import pairs
+    from chit.model import STATES
+
+    if new_state is None and ref in STATES:  # `chit state running`: STATE of the current session
+        ref, new_state = None, ref
+    if new_state is None and (turn_id is not None or error is not None):
+        raise InvalidInput("--turn-id and --error go with a STATE")
+    values = pairs(set_, "--set")
+    session = cli.parts.sessions.change_run(ref, new_state, turn_id=turn_id, error=error, values=values, unset=unset or ())
+    data = {"id": session.id, **session.run.as_dict(), "values": session.values}
+
+    def human() -> None:
+        run = session.run
+        extra = f" turn {run.turn_id}" if run.turn_id else ""
+        extra += f" since {run.since}" if run.since else ""
+        extra += f" error: {run.error}" if run.error else ""
+        _say(f"{session.short_id} {run.state}{extra}")
+        for key, value in session.values.items():
+            _say(f"  {key} = {orjson.dumps(value).decode()}")
+
+    cli.result(data, human)
+
+
+@app.command("gc", rich_help_panel="Keep the store")
+def gc(
+    ctx: typer.Context,
+    older_than: Annotated[str, typer.Option("--older-than", metavar="AGE", help="Trash sessions idle for longer than AGE (e.g. 90d).")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only show what would be trashed.")] = False,
+    all_projects: AllFlag = False,
+    project: ProjectOpt = None,
+    json: JsonFlag = False,
+) -> None:
+    """Move stale sessions to the trash (running ones are kept)."""
+    cli: Cli = ctx.obj.use(json, project)
+    stale = cli.service.cleanup(duration(older_than), all_projects=all_projects, dry_run=dry_run)
+    _summaries(cli, stale, "Would trash" if dry_run else "Trashed")
+
+
+@app.command("compact", rich_help_panel="Keep the store")
+def compact(ctx: typer.Context, ref: RefArg = None, project: ProjectOpt = None, json: JsonFlag = False) -> None:
+    """Rewrite a session file without hidden messages and bad lines.
+
+    What rewind, pop and replace hid is dropped for good: after it, `chit undo` has nothing to bring back."""
+    cli: Cli = ctx.obj.use(json, project)
+    report = cli.service.compact(ref)
+    cli.result(
+        report.as_dict(),
+        lambda: _say(
+            f"{report.id[:8]}: dropped {report.messages_dropped} message(s) and {report.lines_dropped} bad line(s); "
+            f"{report.bytes_before} → {report.bytes_after} bytes"
+        ),
+    )
+
+
+@app.command("doctor", rich_help_panel="Keep the store")
+def doctor(
+    ctx: typer.Context,
+    repair: Annotated[bool, typer.Option("--repair", help="Fix what can be fixed (compacts damaged sessions, rebuilds index rows).")] = False,
+    json: JsonFlag = False,
+) -> None:
+    """Check every session file, and the index against them.
+
+    Exits 5 if problems remain; --repair fixes what it can."""
+    cli: Cli = ctx.obj.use(json)
+    report = cli.service.doctor(repair=repair)
+
+    def human() -> None:
+        for f in report.findings:
+            where = f"{f.path}:{f.line}" if f.line else f.path
+            _say(f"{where}: {f.problem}" + (" (repaired)" if f.repaired else ""))
+        _say(
+            f"{report.sessions_checked} session(s) checked, {report.index_checked} index row(s) compared, "
+            f"{len(report.findings)} problem(s)" + ("" if report.ok else "; run `chit doctor --repair`")
         )
 
-    @app.command("doctor", rich_help_panel="Keep the store")
-    def doctor(
-        ctx: typer.Context,
-        repair: Annotated[bool, typer.Option("--repair", help="Fix what can be fixed (compacts damaged sessions, rebuilds index rows).")] = False,
-        json: JsonFlag = False,
-    ) -> None:
-        """Check every session file, and the index against them.
-
-        Exits 5 if problems remain; --repair fixes what it can."""
-        cli: Cli = ctx.obj.use(json)
-        report = cli.service.doctor(repair=repair)
-
-        def human() -> None:
-            for f in report.findings:
-                where = f"{f.path}:{f.line}" if f.line else f.path
-                _say(f"{where}: {f.problem}" + (" (repaired)" if f.repaired else ""))
-            _say(
-                f"{report.sessions_checked} session(s) checked, {report.index_checked} index row(s) compared, "
-                f"{len(report.findings)} problem(s)" + ("" if report.ok else "; run `chit doctor --repair`")
-            )
-
-        cli.result(report.as_dict(), human)
-        if not report.ok:
-            raise typer.Exit(int(ExitStatus.INVALID))
+    cli.result(report.as_dict(), human)
+    if not report.ok:
+        raise typer.Exit(int(ExitStatus.INVALID))

@@ -1,7 +1,8 @@
 """`chit chat` (the REPL; also bare `chit` and `chit load` on a terminal)
 and `chit config`."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Typer reads these annotations
+# when it builds a command, and real objects spare it evaluating strings.
 
 import sys
 from typing import Annotated, Any, Optional
@@ -9,7 +10,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from chit.cli.context import Cli
-from chit.cli.options import JsonFlag, ProjectOpt, RefArg
+from chit.cli.options import JsonFlag, ProjectOpt, RefArg, commands
 from chit.errors import ExitStatus, NotFound, UsageError
 
 
@@ -43,44 +44,47 @@ def open_repl(cli: Cli, ref: str | None, new: bool = False, model: str | None = 
         raise typer.Exit(status)
 
 
-def register(app: typer.Typer) -> None:
-    @app.command("chat", rich_help_panel="Sessions")
-    def chat(
-        ctx: typer.Context,
-        ref: RefArg = None,
-        new: Annotated[bool, typer.Option("--new", "-n", help="Start a new session instead of the current one.")] = False,
-        model: Annotated[Optional[str], typer.Option("--model", "-m", metavar="NAME", help="Model to talk to (a name from the config, a model name, or echo).")] = None,
-        project: ProjectOpt = None,
-    ) -> None:
-        """Chat with a model in the REPL.
+app = commands()
 
-        Opens the current session, REF, or with --new a new one. Without a
-        terminal, reads one message or /command per line from stdin."""
-        cli: Cli = ctx.obj.use(False, project)
-        if cli.json:
-            raise UsageError("chat is the interactive REPL and has no --json output; `chit show --json` prints a session")
-        if new and ref is not None:
-            raise UsageError("give a REF or --new, not both")
-        open_repl(cli, ref, new, model)
 
-    @app.command("config", rich_help_panel="Keep the store")
-    def config_(ctx: typer.Context, json: JsonFlag = False) -> None:
-        """Show the config file's path and the settings in force.
+@app.command("chat", rich_help_panel="Sessions")
+def chat(
+    ctx: typer.Context,
+    ref: RefArg = None,
+    new: Annotated[bool, typer.Option("--new", "-n", help="Start a new session instead of the current one.")] = False,
+    model: Annotated[Optional[str], typer.Option("--model", "-m", metavar="NAME", help="Model to talk to (a name from the config, a model name, or echo).")] = None,
+    project: ProjectOpt = None,
+) -> None:
+    """Chat with a model in the REPL.
 
-        API keys are masked."""
-        from chit import config
+    Opens the current session, REF, or with --new a new one. Without a
+    terminal, reads one message or /command per line from stdin."""
+    cli: Cli = ctx.obj.use(False, project)
+    if cli.json:
+        raise UsageError("chat is the interactive REPL and has no --json output; `chit show --json` prints a session")
+    if new and ref is not None:
+        raise UsageError("give a REF or --new, not both")
+    open_repl(cli, ref, new, model)
 
-        cli: Cli = ctx.obj.use(json)
-        loaded = config.load()
-        info = config.describe(loaded)
 
-        def human() -> None:
-            from chit.render import human
+@app.command("config", rich_help_panel="Keep the store")
+def config_(ctx: typer.Context, json: JsonFlag = False) -> None:
+    """Show the config file's path and the settings in force.
 
-            for line in config_toml(info):
-                human.line(line)
+    API keys are masked."""
+    from chit import config
 
-        cli.result(info, human)
+    cli: Cli = ctx.obj.use(json)
+    loaded = config.load()
+    info = config.describe(loaded)
+
+    def human() -> None:
+        from chit.render import human
+
+        for line in config_toml(info):
+            human.line(line)
+
+    cli.result(info, human)
 
 
 def config_toml(info: dict[str, Any]) -> list[str]:

@@ -1,7 +1,8 @@
 """`chit completion SHELL`: print the completion script for a shell, as
 shipped in the package (`chit.cli.completions`)."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Typer reads these annotations
+# when it builds a command, and real objects spare it evaluating strings.
 
 import sys
 from typing import Annotated
@@ -9,28 +10,29 @@ from typing import Annotated
 import typer
 
 from chit.cli.context import Cli
-from chit.cli.options import JsonFlag
+from chit.cli.options import JsonFlag, commands
 from chit.errors import InvalidInput
 
+app = commands()
 
-def register(app: typer.Typer) -> None:
-    @app.command("completion", rich_help_panel="Keep the store")
-    def completion(
-        ctx: typer.Context,
-        shell: Annotated[str, typer.Argument(metavar="SHELL", help="The shell: bash, zsh or fish.")],
-        json: JsonFlag = False,
-    ) -> None:
-        """Print the completion script for a shell.
 
-        The README tells where to install it."""
-        from chit.cli import completions
+@app.command("completion", rich_help_panel="Keep the store")
+def completion(
+    ctx: typer.Context,
+    shell: Annotated[str, typer.Argument(metavar="SHELL", help="The shell: bash, zsh or fish.")],
+    json: JsonFlag = False,
+) -> None:
+    """Print the completion script for a shell.
 
-        cli: Cli = ctx.obj.use(json)
-        if shell not in completions.SHELLS:
-            raise InvalidInput(f"unknown shell {shell!r} (expected one of: {', '.join(completions.SHELLS)})")
-        script = completions.script(shell)
+    The README tells where to install it."""
+    from chit.cli import completions
 
-        def human() -> None:
-            sys.stdout.write(script)
+    cli: Cli = ctx.obj.use(json)
+    if shell not in completions.SHELLS:
+        raise InvalidInput(f"unknown shell {shell!r} (expected one of: {', '.join(completions.SHELLS)})")
+    script = completions.script(shell)
 
-        cli.result({"shell": shell, "file": completions.FILES[shell], "script": script}, human)
+    def human() -> None:
+        sys.stdout.write(script)
+
+    cli.result({"shell": shell, "file": completions.FILES[shell], "script": script}, human)

@@ -1,7 +1,8 @@
 """`chit export`: one session, or every session with --all, as a snapshot,
 JSON Lines, Markdown, HTML or plain text."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Typer reads these annotations
+# when it builds a command, and real objects spare it evaluating strings.
 
 import re
 import sys
@@ -13,7 +14,7 @@ from typing import Annotated, Optional
 import typer
 
 from chit.cli.context import Cli
-from chit.cli.options import JsonFlag, ProjectOpt, RefArg
+from chit.cli.options import JsonFlag, ProjectOpt, RefArg, commands
 from chit.errors import UsageError
 from chit.exporters import FORMATS
 
@@ -45,46 +46,48 @@ def _progress_bar(what: str) -> Iterator[Callable[[int, int], None] | None]:
         yield update
 
 
-def register(app: typer.Typer) -> None:
-    @app.command("export", rich_help_panel="Move data")
-    def export(
-        ctx: typer.Context,
-        ref: RefArg = None,
-        fmt: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help=_FORMAT_HELP)] = "md",
-        output: Annotated[
-            Optional[Path], typer.Option("--output", "-o", metavar="PATH", help="Write to the file PATH instead of stdout (with --all: into the directory PATH).")
-        ] = None,
-        all_sessions: Annotated[
-            bool, typer.Option("--all", "-a", help="Export every session (of every project, or of -p's) into -o's directory, one file each.")
-        ] = False,
-        force: Annotated[bool, typer.Option("--force", help="Overwrite files that exist.")] = False,
-        project: ProjectOpt = None,
-        json: JsonFlag = False,
-    ) -> None:
-        """Export a session as Markdown, HTML, text or JSON.
+app = commands()
 
-        With -f json, it writes a snapshot that `chit import` takes back; with --all, every session goes into a directory, one file each."""
-        cli: Cli = ctx.obj.use(json, project)
-        if all_sessions:
-            if ref is not None:
-                raise UsageError("--all exports every session; it takes no REF")
-            if output is None:
-                raise UsageError("--all needs -o DIR, the directory to write into")
-            _export_all(cli, fmt, output, force)
-            return
+
+@app.command("export", rich_help_panel="Move data")
+def export(
+    ctx: typer.Context,
+    ref: RefArg = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help=_FORMAT_HELP)] = "md",
+    output: Annotated[
+        Optional[Path], typer.Option("--output", "-o", metavar="PATH", help="Write to the file PATH instead of stdout (with --all: into the directory PATH).")
+    ] = None,
+    all_sessions: Annotated[
+        bool, typer.Option("--all", "-a", help="Export every session (of every project, or of -p's) into -o's directory, one file each.")
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite files that exist.")] = False,
+    project: ProjectOpt = None,
+    json: JsonFlag = False,
+) -> None:
+    """Export a session as Markdown, HTML, text or JSON.
+
+    With -f json, it writes a snapshot that `chit import` takes back; with --all, every session goes into a directory, one file each."""
+    cli: Cli = ctx.obj.use(json, project)
+    if all_sessions:
+        if ref is not None:
+            raise UsageError("--all exports every session; it takes no REF")
         if output is None:
-            session, data = cli.service.export_bytes(ref, fmt)
-            cli.warn_damaged(session)
-            if cli.json and fmt != "json":  # --json: one JSON document (a snapshot already is one)
-                cli.result({"id": session.id, "format": fmt, "content": data.decode("utf-8")}, lambda: None)
-                return
-            sys.stdout.flush()
-            sys.stdout.buffer.write(_for_terminal(data, fmt) if sys.stdout.isatty() else data)
+            raise UsageError("--all needs -o DIR, the directory to write into")
+        _export_all(cli, fmt, output, force)
+        return
+    if output is None:
+        session, data = cli.service.export_bytes(ref, fmt)
+        cli.warn_damaged(session)
+        if cli.json and fmt != "json":  # --json: one JSON document (a snapshot already is one)
+            cli.result({"id": session.id, "format": fmt, "content": data.decode("utf-8")}, lambda: None)
             return
-        if output.is_dir():
-            raise UsageError(f"{output} is a directory; give a file name (or use --all to export every session into it)")
-        path = cli.service.export_to_file(ref, fmt, output, force=force)
-        cli.result({"path": str(path), "format": fmt}, lambda: _say(str(path)))
+        sys.stdout.flush()
+        sys.stdout.buffer.write(_for_terminal(data, fmt) if sys.stdout.isatty() else data)
+        return
+    if output.is_dir():
+        raise UsageError(f"{output} is a directory; give a file name (or use --all to export every session into it)")
+    path = cli.service.export_to_file(ref, fmt, output, force=force)
+    cli.result({"path": str(path), "format": fmt}, lambda: _say(str(path)))
 
 
 _C1 = re.compile("[\x80-\x9f]")

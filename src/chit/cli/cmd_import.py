@@ -1,7 +1,8 @@
 """`chit import`: bring sessions into the store — a snapshot, or every
 session of another tool (`--from claude-code|codex|chatgpt|llm|gemini|opencode`)."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Typer reads these annotations
+# when it builds a command, and real objects spare it evaluating strings.
 
 import sys
 from collections.abc import Callable, Iterator
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from chit.cli.context import Cli, warn
-from chit.cli.options import JsonFlag, ProjectOpt
+from chit.cli.options import JsonFlag, ProjectOpt, commands
 from chit.errors import InvalidData, InvalidInput, NotFound, UsageError
 from chit.visible import visible
 
@@ -34,46 +35,48 @@ def _complete_source(incomplete: str) -> list[str]:
     return [s for s in SOURCES if s.startswith(incomplete)]
 
 
-def register(app: typer.Typer) -> None:
-    @app.command("import", rich_help_panel="Move data")
-    def import_(
-        ctx: typer.Context,
-        source: Annotated[
-            Optional[str],
-            typer.Argument(
-                metavar="[FILE|PATH]",
-                help="A snapshot from `chit export -f json` (- for stdin); with --from, where the tool's data is (default: where the tool keeps it).",
-                show_default=False,
-            ),
-        ] = None,
-        from_: Annotated[
-            Optional[str],
-            typer.Option(
-                "--from",
-                metavar="TOOL",
-                help="Import every session of another tool: claude-code, codex, chatgpt (give its conversations.json), llm, gemini or opencode. Re-running updates what changed.",
-                autocompletion=_complete_source,
-            ),
-        ] = None,
-        new_id: Annotated[bool, typer.Option("--new-id", help="Always give the session a new id (snapshots only).")] = False,
-        project: ProjectOpt = None,
-        json: JsonFlag = False,
-    ) -> None:
-        """Import a session snapshot, or another tool's sessions.
+app = commands()
 
-        With --from TOOL, it imports every session of claude-code, codex, chatgpt, llm, gemini or opencode; running it again updates what changed."""
-        cli: Cli = ctx.obj.use(json, project)
-        if from_ is not None:
-            if new_id:
-                raise UsageError("--new-id is for snapshots; an import --from keeps one session per source session" + HINT)
-            _import_from(cli, from_, source)
-            return
-        if source is None:
-            raise UsageError("give a snapshot FILE (or - for stdin), or --from TOOL to import another tool's sessions" + HINT)
-        data = sys.stdin.buffer.read() if source == "-" else _read_file(source)
-        result = cli.service.import_snapshot(data, new_id_always=new_id)
-        note = " (new id: the original is already in the store)" if result.id_changed and not new_id else ""
-        cli.result(result.as_dict(), lambda: _say(f"{result.session.id}{note}"))
+
+@app.command("import", rich_help_panel="Move data")
+def import_(
+    ctx: typer.Context,
+    source: Annotated[
+        Optional[str],
+        typer.Argument(
+            metavar="[FILE|PATH]",
+            help="A snapshot from `chit export -f json` (- for stdin); with --from, where the tool's data is (default: where the tool keeps it).",
+            show_default=False,
+        ),
+    ] = None,
+    from_: Annotated[
+        Optional[str],
+        typer.Option(
+            "--from",
+            metavar="TOOL",
+            help="Import every session of another tool: claude-code, codex, chatgpt (give its conversations.json), llm, gemini or opencode. Re-running updates what changed.",
+            autocompletion=_complete_source,
+        ),
+    ] = None,
+    new_id: Annotated[bool, typer.Option("--new-id", help="Always give the session a new id (snapshots only).")] = False,
+    project: ProjectOpt = None,
+    json: JsonFlag = False,
+) -> None:
+    """Import a session snapshot, or another tool's sessions.
+
+    With --from TOOL, it imports every session of claude-code, codex, chatgpt, llm, gemini or opencode; running it again updates what changed."""
+    cli: Cli = ctx.obj.use(json, project)
+    if from_ is not None:
+        if new_id:
+            raise UsageError("--new-id is for snapshots; an import --from keeps one session per source session" + HINT)
+        _import_from(cli, from_, source)
+        return
+    if source is None:
+        raise UsageError("give a snapshot FILE (or - for stdin), or --from TOOL to import another tool's sessions" + HINT)
+    data = sys.stdin.buffer.read() if source == "-" else _read_file(source)
+    result = cli.service.import_snapshot(data, new_id_always=new_id)
+    note = " (new id: the original is already in the store)" if result.id_changed and not new_id else ""
+    cli.result(result.as_dict(), lambda: _say(f"{result.session.id}{note}"))
 
 
 def _import_from(cli: Cli, tool: str, path: str | None) -> None:
@@ -112,7 +115,7 @@ def _progress_bar(what: str) -> Iterator[Callable[[int, int, str], None] | None]
         yield update
 
 
-def _summary(report: ImportReport) -> None:
+def _summary(report: "ImportReport") -> None:
     """Problems and the counts, on stderr (never part of the result)."""
     for problem in report.problems[:PROBLEMS_LISTED]:
         where = f"{problem.path}:{problem.line}" if problem.line else problem.path
@@ -133,7 +136,7 @@ def _summary(report: ImportReport) -> None:
     sys.stderr.flush()
 
 
-def _list(report: ImportReport) -> None:
+def _list(report: "ImportReport") -> None:
     from chit.render import human
 
     for entry in report.sessions:

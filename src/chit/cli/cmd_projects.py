@@ -1,118 +1,120 @@
 """`chit projects`: list projects; `mv` relinks or merges one, `rename`
 gives one a new name, `rm` removes an empty one."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Typer reads these annotations
+# when it builds a command, and real objects spare it evaluating strings.
 
 from typing import Annotated
 
 import typer
 
 from chit.cli.context import Cli
-from chit.cli.options import JsonFlag, JsonlFlag
+from chit.cli.options import JsonFlag, JsonlFlag, commands
+
+app = commands(
+    name="projects",
+    invoke_without_command=True,
+    no_args_is_help=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    rich_help_panel="Move data",
+)
 
 
-def register(app: typer.Typer) -> None:
-    group = typer.Typer(
-        name="projects",
-        invoke_without_command=True,
-        no_args_is_help=False,
-        context_settings={"help_option_names": ["-h", "--help"]},
-    )
+@app.callback()
+def projects(
+    ctx: typer.Context,
+    all_projects: Annotated[bool, typer.Option("--all", "-a", help="Also list projects that hold no session (live or trashed).")] = False,
+    json: JsonFlag = False,
+    jsonl: JsonlFlag = False,
+) -> None:
+    """List projects, with their paths and session counts.
 
-    @group.callback()
-    def projects(
-        ctx: typer.Context,
-        all_projects: Annotated[bool, typer.Option("--all", "-a", help="Also list projects that hold no session (live or trashed).")] = False,
-        json: JsonFlag = False,
-        jsonl: JsonlFlag = False,
-    ) -> None:
-        """List projects, with their paths and session counts.
+    Lists the projects that hold sessions (with --all, every project);
+    the subcommands change them."""
+    cli: Cli = ctx.obj.use(json, None, jsonl)
+    if ctx.invoked_subcommand is not None:
+        return
+    rows = cli.service.project_counts(include_empty=all_projects)
+    hidden = 0 if all_projects else len(cli.parts.ctx.projects.all()) - len(rows)
 
-        Lists the projects that hold sessions (with --all, every project);
-        the subcommands change them."""
-        cli: Cli = ctx.obj.use(json, None, jsonl)
-        if ctx.invoked_subcommand is not None:
-            return
-        rows = cli.service.project_counts(include_empty=all_projects)
-        hidden = 0 if all_projects else len(cli.parts.ctx.projects.all()) - len(rows)
+    def human() -> None:
+        from chit.render import human
 
-        def human() -> None:
-            from chit.render import human
+        empty = f"{hidden} empty project{'' if hidden == 1 else 's'}"
+        if rows:
+            human.projects(rows)
+            if hidden:
+                human.note(f"{empty} not shown (`chit projects --all` lists them)")
+        else:
+            human.note(f"no projects with sessions; `chit projects --all` lists {empty}" if hidden else "no projects yet")
 
-            empty = f"{hidden} empty project{'' if hidden == 1 else 's'}"
-            if rows:
-                human.projects(rows)
-                if hidden:
-                    human.note(f"{empty} not shown (`chit projects --all` lists them)")
-            else:
-                human.note(f"no projects with sessions; `chit projects --all` lists {empty}" if hidden else "no projects yet")
+    cli.results(({**p.as_dict(), "sessions": n} for p, n in rows), human)
 
-        cli.results(({**p.as_dict(), "sessions": n} for p, n in rows), human)
 
-    @group.command("mv")
-    def mv(
-        ctx: typer.Context,
-        old: Annotated[str, typer.Argument(metavar="OLD", help="The project: its name, slug, or the path it had.")],
-        new: Annotated[str, typer.Argument(metavar="NEW", help="Its new directory, or the name of a project to merge it into.")],
-        json: JsonFlag = False,
-    ) -> None:
-        """Relink a project to a new directory, or merge it into another.
+@app.command("mv")
+def mv(
+    ctx: typer.Context,
+    old: Annotated[str, typer.Argument(metavar="OLD", help="The project: its name, slug, or the path it had.")],
+    new: Annotated[str, typer.Argument(metavar="NEW", help="Its new directory, or the name of a project to merge it into.")],
+    json: JsonFlag = False,
+) -> None:
+    """Relink a project to a new directory, or merge it into another.
 
-        Every session, live or trashed, is kept."""
-        cli: Cli = ctx.obj.use(json)
-        cli.hints = False  # this is the command the note suggests
-        report = cli.service.move_project(old, new)
+    Every session, live or trashed, is kept."""
+    cli: Cli = ctx.obj.use(json)
+    cli.hints = False  # this is the command the note suggests
+    report = cli.service.move_project(old, new)
 
-        def human() -> None:
-            from chit.render import human
+    def human() -> None:
+        from chit.render import human
 
-            where = report.target.path or f"project {report.target.name!r}"
-            verb = "merged into" if report.merged else "moved to"
-            extra = f" (and {report.trashed} in the trash)" if report.trashed else ""
-            human.line(f"{report.source.name}: {report.sessions} session{'' if report.sessions == 1 else 's'}{extra} {verb} {where}")
+        where = report.target.path or f"project {report.target.name!r}"
+        verb = "merged into" if report.merged else "moved to"
+        extra = f" (and {report.trashed} in the trash)" if report.trashed else ""
+        human.line(f"{report.source.name}: {report.sessions} session{'' if report.sessions == 1 else 's'}{extra} {verb} {where}")
 
-        cli.result(report.as_dict(), human)
+    cli.result(report.as_dict(), human)
 
-    @group.command("rename")
-    def rename(
-        ctx: typer.Context,
-        old: Annotated[str, typer.Argument(metavar="OLD", help="The project: its name, slug, or the path it has.")],
-        new: Annotated[str, typer.Argument(metavar="NEWNAME", help="Its new name (the old one keeps working with -p).")],
-        json: JsonFlag = False,
-    ) -> None:
-        """Give a project a new name.
 
-        Its directory and sessions stay as they are."""
-        cli: Cli = ctx.obj.use(json)
-        cli.hints = False
-        before = cli.service.find_project(old)
-        renamed = cli.service.rename_project(old, new)
+@app.command("rename")
+def rename(
+    ctx: typer.Context,
+    old: Annotated[str, typer.Argument(metavar="OLD", help="The project: its name, slug, or the path it has.")],
+    new: Annotated[str, typer.Argument(metavar="NEWNAME", help="Its new name (the old one keeps working with -p).")],
+    json: JsonFlag = False,
+) -> None:
+    """Give a project a new name.
 
-        def human() -> None:
-            from chit.render import human
+    Its directory and sessions stay as they are."""
+    cli: Cli = ctx.obj.use(json)
+    cli.hints = False
+    before = cli.service.find_project(old)
+    renamed = cli.service.rename_project(old, new)
 
-            human.line(f"project {before.name!r} is now {renamed.name!r}")
+    def human() -> None:
+        from chit.render import human
 
-        cli.result(renamed.as_dict(), human)
+        human.line(f"project {before.name!r} is now {renamed.name!r}")
 
-    @group.command("rm")
-    def rm(
-        ctx: typer.Context,
-        name: Annotated[str, typer.Argument(metavar="PROJECT", help="The project: its name, slug, or the path it has.")],
-        json: JsonFlag = False,
-    ) -> None:
-        """Remove a project that holds no session.
+    cli.result(renamed.as_dict(), human)
 
-        A project with sessions, live or trashed, is refused (exit 6)."""
-        cli: Cli = ctx.obj.use(json)
-        cli.hints = False
-        removed = cli.service.remove_project(name)
 
-        def human() -> None:
-            from chit.render import human
+@app.command("rm")
+def rm(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(metavar="PROJECT", help="The project: its name, slug, or the path it has.")],
+    json: JsonFlag = False,
+) -> None:
+    """Remove a project that holds no session.
 
-            human.line(f"removed project {removed.name!r} ({removed.slug})")
+    A project with sessions, live or trashed, is refused (exit 6)."""
+    cli: Cli = ctx.obj.use(json)
+    cli.hints = False
+    removed = cli.service.remove_project(name)
 
-        cli.result(removed.as_dict(), human)
+    def human() -> None:
+        from chit.render import human
 
-    app.add_typer(group, rich_help_panel="Move data")
+        human.line(f"removed project {removed.name!r} ({removed.slug})")
+
+    cli.result(removed.as_dict(), human)

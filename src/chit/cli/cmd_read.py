@@ -1,79 +1,131 @@
 """Commands that read: ls, show, load, search (`projects` is in cmd_projects)."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Typer reads these annotations
+# when it builds a command, and real objects spare it evaluating strings.
 
 from typing import Annotated, Optional
 
 import typer
 
-from chit.cli import reads
-from chit.cli.context import Cli
-from chit.cli.options import AllFlag, JsonFlag, JsonlFlag, ProjectOpt, RefArg
+from chit.cli.context import Cli, note, stdout_is_terminal
+from chit.cli.options import AllFlag, JsonFlag, JsonlFlag, ProjectOpt, RefArg, commands
+from chit.errors import InvalidInput
+
+app = commands()
 
 
+@app.command("ls", rich_help_panel="Sessions")
+def ls(
+    ctx: typer.Context,
+    all_projects: AllFlag = False,
+    limit: Annotated[Optional[int], typer.Option("--limit", "-n", metavar="N", help="Show at most N sessions (0: all; default: the config's limit, 50).", show_default=False)] = None,
+    tag: Annotated[Optional[str], typer.Option("--tag", "-t", metavar="TAG", help="Only sessions with this tag.")] = None,
+    state: Annotated[Optional[str], typer.Option("--state", metavar="STATE", help="Only sessions in this state: idle, running or error.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print full ids only, one per line.")] = False,
+    agents: Annotated[bool, typer.Option("--agents", help="Also list sub-agents' sessions (imported from Claude Code).")] = False,
+    project: ProjectOpt = None,
+    json: JsonFlag = False,
+    jsonl: JsonlFlag = False,
+) -> None:
+    """List sessions, newest first."""
+    cli: Cli = ctx.obj.use(json, project, jsonl)
+    if limit is None:
+        limit = cli.config.limit
+    if limit < 0:
+        raise InvalidInput("--limit must be 0 or more")
+    found = cli.service.list(all_projects=all_projects, limit=limit or None, tag=tag, state=state, agents=agents)
+    if quiet and not cli.json:
+        for s in found:
+            print(s.id)
+        return
 
-def register(app: typer.Typer) -> None:
-    @app.command("ls", rich_help_panel="Sessions")
-    def ls(
-        ctx: typer.Context,
-        all_projects: AllFlag = False,
-        limit: Annotated[Optional[int], typer.Option("--limit", "-n", metavar="N", help="Show at most N sessions (0: all; default: the config's limit, 50).", show_default=False)] = None,
-        tag: Annotated[Optional[str], typer.Option("--tag", "-t", metavar="TAG", help="Only sessions with this tag.")] = None,
-        state: Annotated[Optional[str], typer.Option("--state", metavar="STATE", help="Only sessions in this state: idle, running or error.")] = None,
-        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print full ids only, one per line.")] = False,
-        agents: Annotated[bool, typer.Option("--agents", help="Also list sub-agents' sessions (imported from Claude Code).")] = False,
-        project: ProjectOpt = None,
-        json: JsonFlag = False,
-        jsonl: JsonlFlag = False,
-    ) -> None:
-        """List sessions, newest first."""
-        reads.ls(
-            ctx.obj.use(json, project, jsonl), all_projects=all_projects, limit=limit, tag=tag, state=state, quiet=quiet,
-            agents=agents,
-        )
-
-    @app.command("show", rich_help_panel="Sessions")
-    def show(
-        ctx: typer.Context,
-        ref: RefArg = None,
-        no_pager: Annotated[bool, typer.Option("--no-pager", help="Never page long output.")] = False,
-        project: ProjectOpt = None,
-        json: JsonFlag = False,
-    ) -> None:
-        """Print a session's transcript with turn numbers."""
-        reads.show(ctx.obj.use(json, project), ref=ref, no_pager=no_pager)
-
-    @app.command("load", rich_help_panel="Sessions")
-    def load(
-        ctx: typer.Context,
-        ref: RefArg = None,
-        no_pager: Annotated[bool, typer.Option("--no-pager", help="Never page long output.")] = False,
-        project: ProjectOpt = None,
-        json: JsonFlag = False,
-    ) -> None:
-        """Resume a session: make it current and open the REPL on it.
-
-        Without a terminal, or with --json, print the session instead."""
-        cli: Cli = ctx.obj.use(json, project)
-        session = cli.service.resolve(ref)
-        cli.service.set_current(session.id)
-        from chit.cli.cmd_chat import interactive, open_repl
-
-        if interactive() and not cli.json:
-            open_repl(cli, session.id)
+    def human() -> None:
+        if not found:
+            note("no sessions")
             return
-        reads.print_session(cli, session.id, not no_pager and cli.config.pager)
+        from chit.render import human
 
-    @app.command("search", rich_help_panel="Sessions")
-    def search(
-        ctx: typer.Context,
-        query: Annotated[str, typer.Argument(metavar="QUERY", help="Text to find (case-insensitive) in messages and titles.")],
-        limit: Annotated[int, typer.Option("--limit", "-n", metavar="N", help="Show at most N hits (0: all).")] = 20,
-        role: Annotated[Optional[str], typer.Option("--role", "-r", metavar="ROLE", help="Only messages with this role: system, user, assistant or tool.")] = None,
-        tag: Annotated[Optional[str], typer.Option("--tag", "-t", metavar="TAG", help="Only sessions with this tag.")] = None,
-        project: ProjectOpt = None,
-        json: JsonFlag = False,
-        jsonl: JsonlFlag = False,
-    ) -> None:
-        """Search every project (or -p one) for text, newest first."""
-        reads.search(ctx.obj.use(json, project, jsonl), query=query, limit=limit, role=role, tag=tag)
+        human.sessions(found, show_project=all_projects)
+
+    cli.results((s.as_dict() for s in found), human)
+
+
+@app.command("show", rich_help_panel="Sessions")
+def show(
+    ctx: typer.Context,
+    ref: RefArg = None,
+    no_pager: Annotated[bool, typer.Option("--no-pager", help="Never page long output.")] = False,
+    project: ProjectOpt = None,
+    json: JsonFlag = False,
+) -> None:
+    """Print a session's transcript with turn numbers."""
+    cli: Cli = ctx.obj.use(json, project)
+    print_session(cli, ref, not no_pager and cli.config.pager)
+
+
+@app.command("load", rich_help_panel="Sessions")
+def load(
+    ctx: typer.Context,
+    ref: RefArg = None,
+    no_pager: Annotated[bool, typer.Option("--no-pager", help="Never page long output.")] = False,
+    project: ProjectOpt = None,
+    json: JsonFlag = False,
+) -> None:
+    """Resume a session: make it current and open the REPL on it.
+
+    Without a terminal, or with --json, print the session instead."""
+    cli: Cli = ctx.obj.use(json, project)
+    session = cli.service.resolve(ref)
+    cli.service.set_current(session.id)
+    from chit.cli.cmd_chat import interactive, open_repl
+
+    if interactive() and not cli.json:
+        open_repl(cli, session.id)
+        return
+    print_session(cli, session.id, not no_pager and cli.config.pager)
+
+
+@app.command("search", rich_help_panel="Sessions")
+def search(
+    ctx: typer.Context,
+    query: Annotated[str, typer.Argument(metavar="QUERY", help="Text to find (case-insensitive) in messages and titles.")],
+    limit: Annotated[int, typer.Option("--limit", "-n", metavar="N", help="Show at most N hits (0: all).")] = 20,
+    role: Annotated[Optional[str], typer.Option("--role", "-r", metavar="ROLE", help="Only messages with this role: system, user, assistant or tool.")] = None,
+    tag: Annotated[Optional[str], typer.Option("--tag", "-t", metavar="TAG", help="Only sessions with this tag.")] = None,
+    project: ProjectOpt = None,
+    json: JsonFlag = False,
+    jsonl: JsonlFlag = False,
+) -> None:
+    """Search every project (or -p one) for text, newest first."""
+    cli: Cli = ctx.obj.use(json, project, jsonl)
+    if limit < 0:
+        raise InvalidInput("--limit must be 0 or more")
+    found = cli.service.search(query, limit=limit or None, role=role, tag=tag)
+
+    def human() -> None:
+        if not found:
+            note("no matches")
+            return
+        from chit.render import human
+
+        human.hits(found)
+
+    cli.results((h.as_dict() for h in found), human)
+
+
+def print_session(cli: Cli, ref: str | None, pager: bool) -> None:
+    session = cli.service.resolve(ref)
+    cli.warn_damaged(session)
+    project_name = cli.parts.ctx.locate(session.id).name
+    agents = cli.parts.queries.agents(session)
+    parent = cli.parts.queries.agent_parent(session)
+
+    def human() -> None:
+        from chit.render import human
+
+        human.transcript(session, project_name, pager=pager and stdout_is_terminal(), agents=agents, agent_of=parent)
+
+    data = session.as_dict()
+    data["agents"] = [a.as_dict() for a in agents]
+    data["agent_of"] = parent.as_dict() if parent else None
+    cli.result(data, human)

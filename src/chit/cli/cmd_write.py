@@ -1,21 +1,24 @@
 """Commands that change a session: new, append, fork, rewind, pop, undo,
 replace, rename, tag, untag. Each: parse, one service call, render."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Typer reads these annotations
+# when it builds a command, and real objects spare it evaluating strings.
 
 import sys
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from chit.cli.context import Cli
-from chit.cli.options import JsonFlag, ProjectOpt, RefArg, RequiredRef
+from chit.cli.options import JsonFlag, ProjectOpt, RefArg, RequiredRef, commands
 from chit.cli.parse import pairs
 from chit.errors import ChitError, InvalidInput, NotFound, UsageError
-from chit.model import ROLES, Change, Session
+
+if TYPE_CHECKING:
+    from chit.model import Change, Session
 
 
-def _confirm(cli: Cli, session: Session, text: str) -> None:
+def _confirm(cli: Cli, session: "Session", text: str) -> None:
     cli.result(session.header_dict(), lambda: _say(text))
 
 
@@ -52,213 +55,225 @@ def refuse_lone_id(cli: Cli, command: str, value: str, what: str) -> None:
     )
 
 
-def register(app: typer.Typer) -> None:
-    @app.command("new", rich_help_panel="Sessions")
-    def new(
-        ctx: typer.Context,
-        title: Annotated[Optional[str], typer.Argument(metavar="[TITLE]", help="The title (default: from the first user message).", show_default=False)] = None,
-        key: Annotated[Optional[str], typer.Option("--key", "-k", metavar="KEY", help="A unique key to find this session by.")] = None,
-        tag: Annotated[Optional[list[str]], typer.Option("--tag", "-t", metavar="TAG", help="Add this tag (repeatable).")] = None,
-        meta: Annotated[Optional[list[str]], typer.Option("--meta", metavar="KEY=VALUE", help="Metadata; a VALUE that is valid JSON keeps its type (repeatable).")] = None,
-        system: Annotated[Optional[str], typer.Option("--system", metavar="TEXT", help="Start with this system message.")] = None,
-        project: ProjectOpt = None,
-        json: JsonFlag = False,
-    ) -> None:
-        """Start a new session and make it current.
-
-        Prints the new session's id."""
-        cli: Cli = ctx.obj.use(json, project)
-        initial = [{"role": "system", "content": system}] if system else []
-        session = cli.service.create(title=title, key=key, tags=tag or (), metadata=pairs(meta), messages=initial)
-        cli.result(session.header_dict(), lambda: _say(session.id))
-
-    @app.command("append", rich_help_panel="Sessions")
-    def append(
-        ctx: typer.Context,
-        args: Annotated[list[str], typer.Argument(metavar="[REF] CONTENT", help="The session (default: the current one) and the message text (- reads it from stdin).")],
-        role: Annotated[str, typer.Option("--role", "-r", metavar="ROLE", help="Who wrote the message: system, user, assistant or tool.")] = "user",
-        key: Annotated[Optional[str], typer.Option("--key", "-k", metavar="KEY", help="Append to the session with this key, creating it on first use.")] = None,
-        model: Annotated[Optional[str], typer.Option("--model", "-m", metavar="MODEL", help="Model that wrote the message.")] = None,
-        invocation: Annotated[Optional[str], typer.Option("--invocation-id", metavar="ID", help="Group the messages of one model call or tool run under ID.")] = None,
-        input_tokens: Annotated[Optional[int], typer.Option("--input-tokens", min=0, metavar="N", help="Prompt tokens the model call used.")] = None,
-        output_tokens: Annotated[Optional[int], typer.Option("--output-tokens", min=0, metavar="N", help="Tokens the model call produced.")] = None,
-        meta: Annotated[Optional[list[str]], typer.Option("--meta", metavar="KEY=VALUE", help="Metadata; a VALUE that is valid JSON keeps its type (repeatable).")] = None,
-        project: ProjectOpt = None,
-        json: JsonFlag = False,
-    ) -> None:
-        """Append a message to a session.
-
-        A script can pipe a reply in: give - as CONTENT to read it from stdin."""
-        cli: Cli = ctx.obj.use(json, project)
-        ref, content = ref_and_value(args, "CONTENT")
-        if key is not None and ref is not None:
-            raise InvalidInput("give either a REF or --key, not both")
-        if ref is None and key is None:
-            refuse_lone_id(cli, "append", content, "CONTENT")
-        if content == "-":
-            content = _read_stdin()
-        tokens = (input_tokens, output_tokens) if input_tokens is not None or output_tokens is not None else None
-        metadata = pairs(meta)
-        service = cli.service
-        if key is not None:
-            from chit.service.sessions import make_message
-
-            # validate the message before --key may create its session
-            make_message(role, content, invocation_id=invocation, model=model, tokens=tokens, metadata=metadata)
-            ref = service.ensure_keyed(key).id
-        try:
-            _, session_id = cli.parts.queries.locate_ref(ref)
-        except NotFound as exc:
-            if ref in ROLES:
-                raise NotFound(f"{exc.message} (to set the role, use --role {ref})") from None
-            raise
-        message = service.append(session_id, role, content, invocation_id=invocation, model=model, tokens=tokens, metadata=metadata)
-        cli.result({"session_id": session_id, **message.as_dict()}, lambda: _say(message.id))
-
-    @app.command("fork", rich_help_panel="Edit")
-    def fork(
-        ctx: typer.Context,
-        ref: RefArg = None,
-        at: Annotated[Optional[int], typer.Option("--at", metavar="TURN", help="Copy turns 0..TURN (default: all).")] = None,
-        title: Annotated[Optional[str], typer.Option("--title", metavar="TITLE", help='The new title (default: the old one followed by " (fork)").')] = None,
-        project: ProjectOpt = None,
-        json: JsonFlag = False,
-    ) -> None:
-        """Copy a session (up to a turn) into a new one and make it current."""
-        cli: Cli = ctx.obj.use(json, project)
-        session = cli.service.fork(ref, at=at, title=title)
-        cli.result(session.header_dict(), lambda: _say(session.id))
-
-    # negative turns such as -1 are arguments (refused with a clear message), not unknown options
-    @app.command("rewind", rich_help_panel="Edit", context_settings={"ignore_unknown_options": True})
-    def rewind(
-        ctx: typer.Context,
-        args: Annotated[Optional[list[str]], typer.Argument(metavar="[REF] [TURN]", help="The session (default: the current one) and the last turn to keep; the preamble always stays.")] = None,
-        invocation: Annotated[Optional[str], typer.Option("--invocation", metavar="ID", help="Keep everything through this invocation id instead.")] = None,
-        project: ProjectOpt = None,
-        json: JsonFlag = False,
-    ) -> None:
-        """Drop the turns after TURN.
-
-        `chit undo` brings them back, until `chit compact`."""
-        cli: Cli = ctx.obj.use(json, project)
-        values = list(args or [])
-        if invocation is not None:
-            if len(values) > 1:
-                raise UsageError("with --invocation, give at most a REF")
-            ref, turn = (values[0] if values else None), None
-        else:
-            if not values:
-                raise UsageError("give the turn to rewind to (or --invocation ID)")
-            ref, raw = ref_and_value(values, "TURN")
-            turn = _turn(raw)
-        dropped = cli.service.rewind(ref, turn, invocation_id=invocation)
-        session = cli.service.resolve(ref)
-        data = {"id": session.id, "dropped": dropped, "turns": session.turns, "messages": len(session.messages)}
-        cli.result(data, lambda: _say(f"dropped {dropped} message(s); {session.short_id} now has {session.turns} turn(s)"))
-
-    @app.command("pop", rich_help_panel="Edit")
-    def pop(ctx: typer.Context, ref: RefArg = None, project: ProjectOpt = None, json: JsonFlag = False) -> None:
-        """Drop the last message.
-
-        `chit undo` brings it back, until `chit compact`."""
-        cli: Cli = ctx.obj.use(json, project)
-        session = cli.service.resolve(ref)
-        popped = cli.service.pop(session.id)
-        cli.result({"id": session.id, "popped": popped}, lambda: _say("dropped the last message" if popped else "no message to drop"))
-
-    @app.command("undo", rich_help_panel="Edit")
-    def undo(ctx: typer.Context, ref: RefArg = None, project: ProjectOpt = None, json: JsonFlag = False) -> None:
-        """Bring back what the last rewind, pop or replace hid.
-
-        Run it again to undo the change before that one. It works until `chit compact`."""
-        cli: Cli = ctx.obj.use(json, project)
-        session_id = cli.parts.queries.locate_ref(ref)[1]
-        change = cli.service.undo(session_id)
-        session = cli.service.resolve(session_id)
-        data = {
-            "id": session.id,
-            "undone": change.kind if change else None,
-            "restored": len(change.hidden) if change else 0,
-            "removed": change.added if change else 0,
-            "messages": len(session.messages),
-            "turns": session.turns,
-            "hidden": session.hidden,
-        }
-        cli.result(data, lambda: _say(_undone(change, session)))
-
-    @app.command("replace", rich_help_panel="Edit")
-    def replace(
-        ctx: typer.Context,
-        ref: RequiredRef,
-        source: Annotated[str, typer.Argument(metavar="FILE|-", help="The messages: a JSON array, JSON Lines, or `chit show --json` output; - reads stdin.")],
-        project: ProjectOpt = None,
-        json: JsonFlag = False,
-    ) -> None:
-        """Make a session hold exactly the messages in FILE.
-
-        The common start is kept and what differs is hidden (`chit undo` brings it back)."""
-        cli: Cli = ctx.obj.use(json, project)
-        from chit.service.history import parse_messages
-
-        data = sys.stdin.buffer.read() if source == "-" else _read_file(source)
-        messages = parse_messages(data)
-        before = cli.service.resolve(ref)
-        session = cli.service.update(before.id, messages)
-        hidden = session.hidden - before.hidden
-        note = f"; {hidden} hidden (`chit undo` brings them back)" if hidden > 0 else ""
-        text = f"{session.short_id}: {len(session.messages)} message(s), {session.turns} turn(s){note}"
-        cli.result(session.header_dict(), lambda: _say(text))
-
-    @app.command("rename", rich_help_panel="Edit")
-    def rename(
-        ctx: typer.Context,
-        args: Annotated[list[str], typer.Argument(metavar="[REF] TITLE", help='The session (default: the current one) and its new title; "" clears it.')],
-        project: ProjectOpt = None,
-        json: JsonFlag = False,
-    ) -> None:
-        """Set a session's title ("" returns to the automatic one)."""
-        cli: Cli = ctx.obj.use(json, project)
-        ref, title = ref_and_value(args, "TITLE")
-        if ref is None:
-            refuse_lone_id(cli, "rename", title, "TITLE")
-        session = cli.service.rename(ref, title)
-        _confirm(cli, session, f"{session.short_id}: {session.title}")
-
-    @app.command("tag", rich_help_panel="Edit")
-    def tag(
-        ctx: typer.Context,
-        ref: RequiredRef,
-        tags: Annotated[list[str], typer.Argument(metavar="TAG...", help="The tags to add.")],
-        project: ProjectOpt = None,
-        json: JsonFlag = False,
-    ) -> None:
-        """Add tags to a session."""
-        cli: Cli = ctx.obj.use(json, project)
-        session = cli.service.tag(ref, *tags)
-        _confirm(cli, session, f"{session.short_id}: {', '.join(session.tags) or '(no tags)'}")
-
-    @app.command("untag", rich_help_panel="Edit")
-    def untag(
-        ctx: typer.Context,
-        ref: RequiredRef,
-        tags: Annotated[list[str], typer.Argument(metavar="TAG...", help="The tags to remove.")],
-        project: ProjectOpt = None,
-        json: JsonFlag = False,
-    ) -> None:
-        """Remove tags from a session."""
-        cli: Cli = ctx.obj.use(json, project)
-        had = cli.service.resolve(ref).tags
-        session = cli.service.untag(ref, *tags)
-        absent = [t for t in dict.fromkeys(tags) if t not in had]
-        if absent:
-            from chit.cli.context import warn
-
-            warn(f"session {session.short_id} had no tag {', '.join(map(repr, absent))}")
-        _confirm(cli, session, f"{session.short_id}: {', '.join(session.tags) or '(no tags)'}")
+app = commands()
 
 
-def _undone(change: Change | None, session: Session) -> str:
+@app.command("new", rich_help_panel="Sessions")
+def new(
+    ctx: typer.Context,
+    title: Annotated[Optional[str], typer.Argument(metavar="[TITLE]", help="The title (default: from the first user message).", show_default=False)] = None,
+    key: Annotated[Optional[str], typer.Option("--key", "-k", metavar="KEY", help="A unique key to find this session by.")] = None,
+    tag: Annotated[Optional[list[str]], typer.Option("--tag", "-t", metavar="TAG", help="Add this tag (repeatable).")] = None,
+    meta: Annotated[Optional[list[str]], typer.Option("--meta", metavar="KEY=VALUE", help="Metadata; a VALUE that is valid JSON keeps its type (repeatable).")] = None,
+    system: Annotated[Optional[str], typer.Option("--system", metavar="TEXT", help="Start with this system message.")] = None,
+    project: ProjectOpt = None,
+    json: JsonFlag = False,
+) -> None:
+    """Start a new session and make it current.
+
+    Prints the new session's id."""
+    cli: Cli = ctx.obj.use(json, project)
+    initial = [{"role": "system", "content": system}] if system else []
+    session = cli.service.create(title=title, key=key, tags=tag or (), metadata=pairs(meta), messages=initial)
+    cli.result(session.header_dict(), lambda: _say(session.id))
+
+
+@app.command("append", rich_help_panel="Sessions")
+def append(
+    ctx: typer.Context,
+    args: Annotated[list[str], typer.Argument(metavar="[REF] CONTENT", help="The session (default: the current one) and the message text (- reads it from stdin).")],
+    role: Annotated[str, typer.Option("--role", "-r", metavar="ROLE", help="Who wrote the message: system, user, assistant or tool.")] = "user",
+    key: Annotated[Optional[str], typer.Option("--key", "-k", metavar="KEY", help="Append to the session with this key, creating it on first use.")] = None,
+    model: Annotated[Optional[str], typer.Option("--model", "-m", metavar="MODEL", help="Model that wrote the message.")] = None,
+    invocation: Annotated[Optional[str], typer.Option("--invocation-id", metavar="ID", help="Group the messages of one model call or tool run under ID.")] = None,
+    input_tokens: Annotated[Optional[int], typer.Option("--input-tokens", min=0, metavar="N", help="Prompt tokens the model call used.")] = None,
+    output_tokens: Annotated[Optional[int], typer.Option("--output-tokens", min=0, metavar="N", help="Tokens the model call produced.")] = None,
+    meta: Annotated[Optional[list[str]], typer.Option("--meta", metavar="KEY=VALUE", help="Metadata; a VALUE that is valid JSON keeps its type (repeatable).")] = None,
+    project: ProjectOpt = None,
+    json: JsonFlag = False,
+) -> None:
+    """Append a message to a session.
+
+    A script can pipe a reply in: give - as CONTENT to read it from stdin."""
+    cli: Cli = ctx.obj.use(json, project)
+    ref, content = ref_and_value(args, "CONTENT")
+    if key is not None and ref is not None:
+        raise InvalidInput("give either a REF or --key, not both")
+    if ref is None and key is None:
+        refuse_lone_id(cli, "append", content, "CONTENT")
+    if content == "-":
+        content = _read_stdin()
+    tokens = (input_tokens, output_tokens) if input_tokens is not None or output_tokens is not None else None
+    metadata = pairs(meta)
+    service = cli.service
+    if key is not None:
+        from chit.service.sessions import make_message
+
+        # validate the message before --key may create its session
+        make_message(role, content, invocation_id=invocation, model=model, tokens=tokens, metadata=metadata)
+        ref = service.ensure_keyed(key).id
+    try:
+        _, session_id = cli.parts.queries.locate_ref(ref)
+    except NotFound as exc:
+        from chit.model import ROLES
+
+        if ref in ROLES:
+            raise NotFound(f"{exc.message} (to set the role, use --role {ref})") from None
+        raise
+    message = service.append(session_id, role, content, invocation_id=invocation, model=model, tokens=tokens, metadata=metadata)
+    cli.result({"session_id": session_id, **message.as_dict()}, lambda: _say(message.id))
+
+
+@app.command("fork", rich_help_panel="Edit")
+def fork(
+    ctx: typer.Context,
+    ref: RefArg = None,
+    at: Annotated[Optional[int], typer.Option("--at", metavar="TURN", help="Copy turns 0..TURN (default: all).")] = None,
+    title: Annotated[Optional[str], typer.Option("--title", metavar="TITLE", help='The new title (default: the old one followed by " (fork)").')] = None,
+    project: ProjectOpt = None,
+    json: JsonFlag = False,
+) -> None:
+    """Copy a session (up to a turn) into a new one and make it current."""
+    cli: Cli = ctx.obj.use(json, project)
+    session = cli.service.fork(ref, at=at, title=title)
+    cli.result(session.header_dict(), lambda: _say(session.id))
+
+# negative turns such as -1 are arguments (refused with a clear message), not unknown options
+@app.command("rewind", rich_help_panel="Edit", context_settings={"ignore_unknown_options": True})
+def rewind(
+    ctx: typer.Context,
+    args: Annotated[Optional[list[str]], typer.Argument(metavar="[REF] [TURN]", help="The session (default: the current one) and the last turn to keep; the preamble always stays.")] = None,
+    invocation: Annotated[Optional[str], typer.Option("--invocation", metavar="ID", help="Keep everything through this invocation id instead.")] = None,
+    project: ProjectOpt = None,
+    json: JsonFlag = False,
+) -> None:
+    """Drop the turns after TURN.
+
+    `chit undo` brings them back, until `chit compact`."""
+    cli: Cli = ctx.obj.use(json, project)
+    values = list(args or [])
+    if invocation is not None:
+        if len(values) > 1:
+            raise UsageError("with --invocation, give at most a REF")
+        ref, turn = (values[0] if values else None), None
+    else:
+        if not values:
+            raise UsageError("give the turn to rewind to (or --invocation ID)")
+        ref, raw = ref_and_value(values, "TURN")
+        turn = _turn(raw)
+    dropped = cli.service.rewind(ref, turn, invocation_id=invocation)
+    session = cli.service.resolve(ref)
+    data = {"id": session.id, "dropped": dropped, "turns": session.turns, "messages": len(session.messages)}
+    cli.result(data, lambda: _say(f"dropped {dropped} message(s); {session.short_id} now has {session.turns} turn(s)"))
+
+
+@app.command("pop", rich_help_panel="Edit")
+def pop(ctx: typer.Context, ref: RefArg = None, project: ProjectOpt = None, json: JsonFlag = False) -> None:
+    """Drop the last message.
+
+    `chit undo` brings it back, until `chit compact`."""
+    cli: Cli = ctx.obj.use(json, project)
+    session = cli.service.resolve(ref)
+    popped = cli.service.pop(session.id)
+    cli.result({"id": session.id, "popped": popped}, lambda: _say("dropped the last message" if popped else "no message to drop"))
+
+
+@app.command("undo", rich_help_panel="Edit")
+def undo(ctx: typer.Context, ref: RefArg = None, project: ProjectOpt = None, json: JsonFlag = False) -> None:
+    """Bring back what the last rewind, pop or replace hid.
+
+    Run it again to undo the change before that one. It works until `chit compact`."""
+    cli: Cli = ctx.obj.use(json, project)
+    session_id = cli.parts.queries.locate_ref(ref)[1]
+    change = cli.service.undo(session_id)
+    session = cli.service.resolve(session_id)
+    data = {
+        "id": session.id,
+        "undone": change.kind if change else None,
+        "restored": len(change.hidden) if change else 0,
+        "removed": change.added if change else 0,
+        "messages": len(session.messages),
+        "turns": session.turns,
+        "hidden": session.hidden,
+    }
+    cli.result(data, lambda: _say(_undone(change, session)))
+
+
+@app.command("replace", rich_help_panel="Edit")
+def replace(
+    ctx: typer.Context,
+    ref: RequiredRef,
+    source: Annotated[str, typer.Argument(metavar="FILE|-", help="The messages: a JSON array, JSON Lines, or `chit show --json` output; - reads stdin.")],
+    project: ProjectOpt = None,
+    json: JsonFlag = False,
+) -> None:
+    """Make a session hold exactly the messages in FILE.
+
+    The common start is kept and what differs is hidden (`chit undo` brings it back)."""
+    cli: Cli = ctx.obj.use(json, project)
+    from chit.service.history import parse_messages
+
+    data = sys.stdin.buffer.read() if source == "-" else _read_file(source)
+    messages = parse_messages(data)
+    before = cli.service.resolve(ref)
+    session = cli.service.update(before.id, messages)
+    hidden = session.hidden - before.hidden
+    note = f"; {hidden} hidden (`chit undo` brings them back)" if hidden > 0 else ""
+    text = f"{session.short_id}: {len(session.messages)} message(s), {session.turns} turn(s){note}"
+    cli.result(session.header_dict(), lambda: _say(text))
+
+
+@app.command("rename", rich_help_panel="Edit")
+def rename(
+    ctx: typer.Context,
+    args: Annotated[list[str], typer.Argument(metavar="[REF] TITLE", help='The session (default: the current one) and its new title; "" clears it.')],
+    project: ProjectOpt = None,
+    json: JsonFlag = False,
+) -> None:
+    """Set a session's title ("" returns to the automatic one)."""
+    cli: Cli = ctx.obj.use(json, project)
+    ref, title = ref_and_value(args, "TITLE")
+    if ref is None:
+        refuse_lone_id(cli, "rename", title, "TITLE")
+    session = cli.service.rename(ref, title)
+    _confirm(cli, session, f"{session.short_id}: {session.title}")
+
+
+@app.command("tag", rich_help_panel="Edit")
+def tag(
+    ctx: typer.Context,
+    ref: RequiredRef,
+    tags: Annotated[list[str], typer.Argument(metavar="TAG...", help="The tags to add.")],
+    project: ProjectOpt = None,
+    json: JsonFlag = False,
+) -> None:
+    """Add tags to a session."""
+    cli: Cli = ctx.obj.use(json, project)
+    session = cli.service.tag(ref, *tags)
+    _confirm(cli, session, f"{session.short_id}: {', '.join(session.tags) or '(no tags)'}")
+
+
+@app.command("untag", rich_help_panel="Edit")
+def untag(
+    ctx: typer.Context,
+    ref: RequiredRef,
+    tags: Annotated[list[str], typer.Argument(metavar="TAG...", help="The tags to remove.")],
+    project: ProjectOpt = None,
+    json: JsonFlag = False,
+) -> None:
+    """Remove tags from a session."""
+    cli: Cli = ctx.obj.use(json, project)
+    had = cli.service.resolve(ref).tags
+    session = cli.service.untag(ref, *tags)
+    absent = [t for t in dict.fromkeys(tags) if t not in had]
+    if absent:
+        from chit.cli.context import warn
+
+        warn(f"session {session.short_id} had no tag {', '.join(map(repr, absent))}")
+    _confirm(cli, session, f"{session.short_id}: {', '.join(session.tags) or '(no tags)'}")
+
+
+def _undone(change: "Change | None", session: "Session") -> str:
     if change is None:
         return f"nothing to undo in {session.short_id}"
     text = f"brought back {len(change.hidden)} message(s) hidden by {change.kind}"

@@ -12,14 +12,14 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from chit.errors import ChitError
+from chit.visible import visible
+
 if TYPE_CHECKING:
     from chit.api import Chit
     from chit.config import Config
+    from chit.model import Session
     from chit.service.parts import Parts
-from chit.errors import ChitError
-from chit.model import Session
-from chit.render import json_out
-from chit.visible import visible
 
 
 class Cli:
@@ -72,6 +72,8 @@ class Cli:
     def result(self, data: Any, human: Callable[[], None]) -> None:
         """Print a result: `data` (already JSON-safe) under --json, else `human()`."""
         if self.json:
+            from chit.render import json_out
+
             json_out.emit(data)
         else:
             self.apply_color()
@@ -90,6 +92,8 @@ class Cli:
         """Print a list result: one JSON Lines object per item as it comes
         under --jsonl, one JSON array under --json, else `human()`."""
         if self.jsonl:
+            from chit.render import json_out
+
             json_out.emit_lines(items)
         else:
             self.result(list(items), human)
@@ -125,6 +129,19 @@ def _relink_note(service: Chit) -> None:
             )
             + "\n"
         )
+
+
+def note(message: str) -> None:
+    """A remark on stderr, never part of the result. rich draws it dim on a
+    terminal (or with FORCE_COLOR); elsewhere it writes the text as it is,
+    which needs no rich: an empty listing in a script loads no UI library."""
+    if sys.stderr.isatty() or "FORCE_COLOR" in os.environ or "TTY_COMPATIBLE" in os.environ:
+        from chit.render import human
+
+        human.note(message)
+        return
+    sys.stderr.write(visible(message) + "\n")
+    sys.stderr.flush()
 
 
 def warn(message: str) -> None:

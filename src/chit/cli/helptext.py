@@ -99,12 +99,25 @@ def _sections(command: Any, ctx: Any) -> Iterable[tuple[str, Rows, int | None]]:
     yield "Arguments", [(argument_term(p), _help(p)) for p in params if p.param_type_name == "argument"], None
     yield "Options", [(option_term(p), _help(p)) for p in params if p.param_type_name == "option"], None
     panels: dict[str, Rows] = {}
-    for name, sub in getattr(command, "commands", {}).items():
+    for name, sub in _subcommands(command, ctx):
         if not sub.hidden:
             panels.setdefault(getattr(sub, "rich_help_panel", None) or "Commands", []).append((name, summary(sub)))
     widest = max((len(name) for rows in panels.values() for name, _ in rows), default=0)
     for title, rows in panels.items():
         yield title, rows, widest  # command lists line up across panels
+
+
+def _subcommands(command: Any, ctx: Any) -> Iterable[tuple[str, Any]]:
+    """(name, subcommand) for each subcommand help lists; a group with an
+    `outline(name)` (chit's root) gives what help shows of each without
+    building it."""
+    if not getattr(command, "commands", None):
+        return
+    outline = getattr(command, "outline", None)
+    for name in command.list_commands(ctx):
+        sub = outline(name) if outline is not None else command.get_command(ctx, name)
+        if sub is not None:
+            yield name, sub
 
 
 def argument_term(param: Any) -> str:

@@ -19,23 +19,6 @@ def _wants_json(argv: Sequence[str]) -> bool:
     return "--json" in options or "--jsonl" in options
 
 
-def command_name(args: Sequence[str]) -> str | None:
-    """The subcommand `args` ask for, past the global options; None when
-    they ask for the top-level help or no command."""
-    position = 0
-    while position < len(args):
-        arg = args[position]
-        if arg in ("-p", "--project"):
-            position += 2
-        elif arg in ("-h", "--help", "--"):
-            return None
-        elif arg.startswith("-"):
-            position += 1
-        else:
-            return arg
-    return None
-
-
 def _report(payload: dict[str, object], as_json: bool) -> None:
     if as_json:
         from chit.render.json_out import emit_error
@@ -64,45 +47,34 @@ def run(args: list[str]) -> int:
         sys.stdout.write(f"chit {__version__}\n")
         return int(ExitStatus.OK)
     as_json = _wants_json(args)
-    from chit.cli.fastpath import plan
-
-    fast = plan(args)  # plain `ls`, `show` and `search` lines skip loading typer
-    return _guarded(fast if fast is not None else lambda: run_typer(args, as_json), as_json)
+    return _guarded(lambda: run_typer(args, as_json), as_json)
 
 
 def run_typer(args: list[str], as_json: bool) -> int:
     """Run `args` through the Typer app; usage errors and help are answered
     here, chit's own errors go up to `_guarded`."""
-    from typer import exceptions as typer_exc
-    from typer import main as typer_main
-    from typer._click import exceptions as click_exc
+    import typer
+    from typer.main import get_command
 
-    from chit.cli.app import build
-    from chit.cli.fastparam import install
+    from chit.cli.app import app
 
+    stdout = sys.stdout
     try:
-        command = typer_main.get_command(build(only=command_name(args)))
-        install(command)  # plain options skip pydantic: start-up time
-        result = command.main(args=args, prog_name="chit", standalone_mode=False)
+        result = get_command(app).main(args=args, prog_name="chit", standalone_mode=False)
         return result if isinstance(result, int) else int(ExitStatus.OK)
-    except click_exc.NoArgsIsHelpError as exc:
-        if exc.message:  # plain (non-rich) help comes back as the message
-            sys.stdout.write(exc.message + "\n")
-        return int(ExitStatus.OK)
-    except click_exc.UsageError as exc:
-        hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx is not None else ""
-        _report({"code": "USAGE", "message": exc.format_message() + hint}, as_json)
-        return int(ExitStatus.USAGE)
-    except typer_exc.Abort:
+    except typer.Abort:
         sys.stderr.write("\n")
         return int(ExitStatus.INTERRUPTED)
-    except click_exc.ClickException as exc:
-        _report({"code": "ERROR", "message": exc.format_message()}, as_json)
+    except typer.TyperException as exc:  # click's errors: usage errors exit 2, as chit's do
+        ctx = getattr(exc, "ctx", None)
+        if exc.exit_code == ExitStatus.USAGE:
+            hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+            _report({"code": "USAGE", "message": exc.format_message() + hint}, as_json)
+        else:
+            _report({"code": "ERROR", "message": exc.format_message()}, as_json)
         return exc.exit_code
     except SystemExit:
-        from typer._click.utils import PacifyFlushWrapper
-
-        if isinstance(sys.stdout, PacifyFlushWrapper):  # typer met a closed pipe and exits 1: chit exits 0
+        if sys.stdout is not stdout:  # typer met a closed pipe: it wraps stdout and exits 1; chit exits 0
             _silence_stdout()
             return int(ExitStatus.OK)
         raise

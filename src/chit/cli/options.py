@@ -1,10 +1,18 @@
-"""Option types shared by the commands, so each flag means one thing everywhere."""
+"""Option types shared by the commands, so each flag means one thing
+everywhere, and the Typer every module of commands declares them on."""
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
+
+
+def commands(**settings: Any) -> typer.Typer:
+    """The Typer of one module's commands (chit.cli.app loads them): never
+    a traceback with local values, which may hold message text or keys."""
+    return typer.Typer(add_completion=False, pretty_exceptions_enable=False, pretty_exceptions_show_locals=False, **settings)
+
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print the result as one JSON document on stdout.")]
 JsonlFlag = Annotated[bool, typer.Option("--jsonl", help="Print one JSON object per line (JSON Lines), as each is found.")]

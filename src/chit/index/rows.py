@@ -40,7 +40,6 @@ Invariants:
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -341,6 +340,8 @@ def witness(fd: int, offset: int) -> bytes:
         seen = os.pread(fd, offset, 0)
     else:
         seen = os.pread(fd, WITNESS_SPAN, 0) + os.pread(fd, WITNESS_SPAN, offset - WITNESS_SPAN)
+    import hashlib  # loads OpenSSL: only when a file changed, not at every start
+
     return hashlib.blake2b(seen, digest_size=16, person=b"chit-witness").digest()
 
 

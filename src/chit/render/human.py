@@ -16,7 +16,6 @@ from typing import Any
 
 from rich.console import Console, Group
 from rich.padding import Padding
-from rich.markdown import Markdown
 from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
@@ -242,26 +241,17 @@ def _pieces(content: str) -> Iterator[str]:
         start = end
 
 
-class ChatMarkdown(Markdown):
-    """Markdown as chat apps show it: a single newline is a line break, not
-    a space (CommonMark joins the lines of a paragraph). Only the breaks
-    inside paragraphs change; code blocks, lists and tables are as parsed."""
-
-    def __init__(self, markup: str, **options: Any) -> None:
-        super().__init__(markup, **options)
-        for token in self.parsed:
-            for child in token.children or ():
-                if child.type == "softbreak":
-                    child.type = "hardbreak"
-
-
 def message_body(content: str, markdown: bool) -> list[Any]:
     """Renderables for a message's `content`, made visible: Markdown (with
     hard line breaks) when asked, plain text when not or when it is LARGE."""
     shown = visible(content)
     if len(shown) > LARGE:
         return [Text(piece) for piece in _pieces(shown)]
-    return [ChatMarkdown(shown) if markdown else Text(shown)]
+    if not markdown:
+        return [Text(shown)]
+    from chit.render.markdown import ChatMarkdown  # markdown-it and pygments: only for Markdown
+
+    return [ChatMarkdown(shown)]
 
 
 def marked(mark: str) -> Text:
