@@ -179,10 +179,10 @@ def test_ctrl_c_while_a_huge_reply_prints_returns_to_the_prompt_within_a_second(
     try:
         term.wait_for("›")
         term.type("talk a lot")
-        term.wait_for("line 00", timeout=60)  # the reply is printing
-        term.keys("C-c")
+        term.wait_for("line 109999", timeout=60)  # the whole reply has arrived
+        term.keys("C-c")  # while it prints, or while it is being stored: the prompt comes back at once either way
         pressed = time.monotonic()
-        while not _prompt_after(term.screen(), "[display stopped"):
+        while not (_prompt_after(term.screen(), "[display stopped") or _prompt_after(term.screen(), "[interrupted")):
             assert time.monotonic() - pressed < 30, term.screen()
             time.sleep(0.02)
         returned = time.monotonic() - pressed
@@ -194,6 +194,37 @@ def test_ctrl_c_while_a_huge_reply_prints_returns_to_the_prompt_within_a_second(
     shown = orjson.loads(run_cli(["show", "--json"], cwd=workdir, env={"CHIT_HOME": str(home)}).out)
     reply = shown["messages"][-1]["content"]
     assert len(reply) == 110_000 * 101 and shown["state"]["state"] == "idle"
+
+
+def test_ctrl_c_while_a_huge_reply_arrives_shows_its_last_screenful(home: Path, workdir: Path, tmp_path: Path) -> None:
+    """Ctrl-C while a 10 MB reply is still arriving gives the prompt back
+    at once: the part received is stored (marked interrupted), and only
+    its last screenful is shown, not megabytes scrolling by."""
+    program = tmp_path / "stalls.py"
+    program.write_text(
+        "import sys, time\n"
+        "for i in range(100_000):\n    sys.stdout.write(f'line {i:06d} ' + 'x' * 88 + '\\n')\n"
+        "sys.stdout.flush()\ntime.sleep(600)\n"
+    )
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text(f'[models.big]\nprovider = "command"\ncommand = ["{sys.executable}", "{program}"]\n')
+    term = _start(f"chit-{uuid.uuid4().hex[:8]}", home, workdir, "chat", "--model", "big")
+    try:
+        term.wait_for("›")
+        term.type("talk a lot")
+        term.wait_for("line 099999", timeout=60)  # all of it received; the model stalls
+        term.keys("C-c")
+        returned = _prompt_back_after(term, "[interrupted", 30)
+        screen = term.screen()
+        assert returned < 3.0, f"the prompt came back {returned:.2f}s after Ctrl-C"
+        assert "earlier text not shown" in screen and "line 099999" in screen
+        term.type("/quit")
+    finally:
+        if term.alive():
+            subprocess.run(["tmux", "kill-session", "-t", term.name])
+    shown = orjson.loads(run_cli(["show", "--json"], cwd=workdir, env={"CHIT_HOME": str(home)}).out)
+    reply = shown["messages"][-1]
+    assert len(reply["content"]) == 100_000 * 101 and reply["metadata"].get("interrupted") is True
 
 
 def _toolbar(term: Terminal, expected: str, timeout: float = 5.0) -> str:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from chit.config import SETUP_HELP
 from chit.exporters.common import ending
 from chit.providers import ProviderError, make_provider, request_messages
-from chit.repl import view
+from chit.repl import interrupts, view
 from chit.repl.state import Repl
 
 if TYPE_CHECKING:
@@ -87,19 +87,23 @@ def complete(repl: Repl, turn_id: str | None = None) -> None:
     except ProviderError as exc:
         failure = exc.message
     text = "".join(parts)
-    if text or interrupted:
-        metadata: dict[str, object] = {"provider": spec.provider}
-        if interrupted:
-            metadata["interrupted"] = True
+    stored = None
+    with interrupts.held() as ctrl_c:  # the reply and the state after it are written whole
+        if text or interrupted:
+            metadata: dict[str, object] = {"provider": spec.provider}
+            if interrupted:
+                metadata["interrupted"] = True
+            if failure:
+                metadata["error"] = failure
+            tokens = provider.usage if provider is not None else None
+            stored = repl.service.append(session_id, "assistant", text, invocation_id=turn_id, model=spec.model, tokens=tokens, metadata=metadata)
         if failure:
-            metadata["error"] = failure
-        tokens = provider.usage if provider is not None else None
-        stored = repl.service.append(session_id, "assistant", text, invocation_id=turn_id, model=spec.model, tokens=tokens, metadata=metadata)
-        view.reply(repl.console, text, spec.label, ending(stored))
+            repl.service.set_state(session_id, "error", turn_id=turn_id, error=failure)
+        else:
+            repl.service.set_state(session_id, "idle")
+    if stored is not None:
+        view.reply(repl.console, text, spec.label, ending(stored), tail_only=interrupted or ctrl_c.pressed)
     if failure:
-        repl.service.set_state(session_id, "error", turn_id=turn_id, error=failure)
         repl.model_failed = True
         repl.error(failure)
-    else:
-        repl.service.set_state(session_id, "idle")
     repl.refresh_status()

@@ -69,7 +69,10 @@ def run(repl: Repl, **io: Any) -> None:
             continue
         except EOFError:
             break
-        handle(repl, line)
+        try:
+            handle(repl, line)
+        except KeyboardInterrupt:  # a command stopped part way: the REPL goes on
+            repl.note("[interrupted]")
 
 
 def run_plain(repl: Repl) -> int:

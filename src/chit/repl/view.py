@@ -97,16 +97,32 @@ def streaming(console: Console, waiting_for: str = "the model") -> Iterator[Call
         yield tail.add
 
 
-def reply(console: Console, text: str, label: str, mark: str | None = None) -> None:
+def reply(console: Console, text: str, label: str, mark: str | None = None, *, tail_only: bool = False) -> None:
     """Print a stored reply, then its mark ("interrupted", "cut off: …")
-    if it ended short; Ctrl-C stops the printing, not the REPL."""
+    if it ended short; Ctrl-C stops the printing, not the REPL. With
+    `tail_only` (the user pressed Ctrl-C while it arrived, so wants the
+    prompt back, not megabytes scrolling by) only its last screenful."""
     from chit.render.human import marked, message_body
 
     console.print(Text(visible(label), style="bold blue"))
+    shown = _last_screenful(console, text) if tail_only else text
+    if len(shown) < len(text):
+        console.print(Text("[earlier text not shown: the reply is stored, /show prints it]", style="yellow"))
     try:
-        for part in message_body(text, markdown=True):
+        for part in message_body(shown, markdown=shown is text):
             print_clean(console, part)
     except KeyboardInterrupt:
         console.print(Text("[display stopped: the whole reply is stored, /show prints it]", style="yellow"))
     if mark:
         console.print(marked(mark), soft_wrap=True)
+
+
+def _last_screenful(console: Console, text: str) -> str:
+    """The end of `text` that fits a screen: at most its last lines, and
+    never more characters than those lines can show (one long line too)."""
+    height = max(3, console.size.height - 6)
+    limit = height * max(20, console.size.width)
+    lines = (text if len(text) <= limit else text[-limit:]).splitlines()
+    if len(text) <= limit and len(lines) <= height:
+        return text
+    return "\n".join(lines[-height:])
