@@ -17,6 +17,12 @@ from fake_openai import FakeServer
 
 from chit.api import Chit
 
+# chit sizes its tables by COLUMNS when it is set, and by nothing in a pipe.
+# pytest-xdist's workers run with COLUMNS=80 and LINES=24 set, a plain run
+# without: every test starts without them and sets a width where it wants one.
+for _name in ("COLUMNS", "LINES"):
+    os.environ.pop(_name, None)
+
 
 @dataclass
 class Result:
