@@ -18,6 +18,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from chit.api import Chit
 from conftest import tree_digest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -228,14 +229,17 @@ def test_projects_lists_empty_projects_only_with_all(cli) -> None:  # type: igno
 
 def test_projects_rm_racing_a_new_session_never_orphans_it(cli, home: Path, workdir: Path) -> None:  # type: ignore[no-untyped-def]
     """`projects rm` and `new -p` on the same empty project at once: the
-    session is refused, or it is created and its project is still there."""
+    session is refused, or it is created and its project is still there.
+    The two racing commands and the listing are real programs; the empty
+    project before each round is made, and each created session removed,
+    through the API (the commands doing that are tested above)."""
     base = [sys.executable, "-m", "chit"]
     env = {**os.environ, "CHIT_HOME": str(home)}
+    api = Chit(home, cwd=workdir)
     created, removed = 0, 0
     for round_ in range(12):
-        sid = new(cli, "-p", "scratch", "seed")
-        ok(cli("-p", "scratch", "rm", sid))
-        ok(cli("-p", "scratch", "trash", "--empty", "--yes"))  # an empty, recorded project
+        api.delete(api.create("scratch", title="seed").id)
+        api.empty_trash("scratch")  # an empty, recorded project
         remover = subprocess.Popen([*base, "projects", "rm", "scratch"], cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         writer = subprocess.Popen([*base, "-p", "scratch", "new", f"round {round_}", "--json"], cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         (written, _), _ = writer.communicate(timeout=60), remover.communicate(timeout=60)
@@ -245,7 +249,7 @@ def test_projects_rm_racing_a_new_session_never_orphans_it(cli, home: Path, work
             created += 1
             session = orjson.loads(written)["id"]
             assert [s["id"] for s in ok(cli("-p", "scratch", "ls", "--json")).json()] == [session]  # type: ignore[index, union-attr]
-            ok(cli("-p", "scratch", "rm", session))
-            ok(cli("-p", "scratch", "trash", "--empty", "--yes"))
+            api.delete(session)
+            api.empty_trash("scratch")
         assert not list(home.glob("projects/*/sessions/*.jsonl")), "a session was left without its project"
     assert created >= 1, (created, removed)  # in our runs: 12 created; the project removed first in 7 of 12
