@@ -60,14 +60,15 @@ def test_bare_chit_in_a_terminal_with_a_new_chit_project(home: Path, workdir: Pa
     env = {"CHIT_HOME": str(home), "CHIT_PROJECT": "brandnew", "CHIT_MODEL": "echo", "TERM": "xterm-256color",
            "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home.parent)}
     command = ["env", "-i", *(f"{k}={v}" for k, v in env.items()), sys.executable, "-m", "chit"]
-    subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", "100", "-y", "30", "-c", str(workdir), *command], check=True)
+    subprocess.run(["tmux", "-L", name, "new-session", "-d", "-s", name, "-x", "100", "-y", "30", "-c", str(workdir), *command], check=True)
     try:
         _wait_for(name, "/help for commands")
-        subprocess.run(["tmux", "send-keys", "-t", name, "-l", "hello there"], check=True)
-        subprocess.run(["tmux", "send-keys", "-t", name, "Enter"], check=True)
+        subprocess.run(["tmux", "-L", name, "send-keys", "-t", name, "-l", "hello there"], check=True)
+        subprocess.run(["tmux", "-L", name, "send-keys", "-t", name, "Enter"], check=True)
         _wait_for(name, "echo: hello there")
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
+        subprocess.run(["tmux", "-L", name, "kill-session", "-t", name], capture_output=True)
+        Path(os.environ.get("TMUX_TMPDIR", "/tmp"), f"tmux-{os.getuid()}", name).unlink(missing_ok=True)  # its own server's socket
     listed = ok(cli("-p", "brandnew", "ls", "--json")).json()
     assert [s["title"] for s in listed] == ["hello there"]  # type: ignore[index]
 
@@ -76,7 +77,7 @@ def _wait_for(session: str, text: str) -> None:
     deadline = time.monotonic() + 15
     screen = ""
     while time.monotonic() < deadline:
-        screen = subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True).stdout
+        screen = subprocess.run(["tmux", "-L", session, "capture-pane", "-p", "-t", session], capture_output=True, text=True).stdout
         if text in screen:
             return
         time.sleep(0.05)
