@@ -34,6 +34,25 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.path.name not in LONG_RUNNING)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_user_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """HOME is a directory of this run's own, and the XDG directories follow
+    it: what a test or a tool it runs (chit without CHIT_HOME, fish, zsh,
+    Chromium) keeps in a home directory is never the user's, nor shared
+    between parallel workers."""
+    names = ("HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME")
+    saved = {name: os.environ.get(name) for name in names}
+    os.environ["HOME"] = str(tmp_path_factory.mktemp("user-home"))
+    for name in names[1:]:
+        os.environ.pop(name, None)
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
 @dataclass
 class Result:
     code: int
