@@ -17,6 +17,41 @@ from fake_openai import FakeServer
 
 from chit.api import Chit
 
+# chit sizes its tables by COLUMNS when it is set, and by nothing in a pipe.
+# pytest-xdist's workers run with COLUMNS=80 and LINES=24 set, a plain run
+# without: every test starts without them and sets a width where it wants one.
+for _name in ("COLUMNS", "LINES"):
+    os.environ.pop(_name, None)
+
+
+# The longest tests (tens of seconds each: kill rounds, stress, state
+# machine) start first, so that the parallel run does not end waiting on one
+# of them while the other workers are idle. Otherwise collection order.
+LONG_RUNNING = ("test_index_crash.py", "test_soak.py", "test_concurrency.py", "test_crash.py", "test_store_model.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.path.name not in LONG_RUNNING)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_user_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """HOME is a directory of this run's own, and the XDG directories follow
+    it: what a test or a tool it runs (chit without CHIT_HOME, fish, zsh,
+    Chromium) keeps in a home directory is never the user's, nor shared
+    between parallel workers."""
+    names = ("HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME")
+    saved = {name: os.environ.get(name) for name in names}
+    os.environ["HOME"] = str(tmp_path_factory.mktemp("user-home"))
+    for name in names[1:]:
+        os.environ.pop(name, None)
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
 
 @dataclass
 class Result:

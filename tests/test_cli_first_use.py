@@ -18,6 +18,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from chit.api import Chit
 from conftest import tree_digest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,14 +60,15 @@ def test_bare_chit_in_a_terminal_with_a_new_chit_project(home: Path, workdir: Pa
     env = {"CHIT_HOME": str(home), "CHIT_PROJECT": "brandnew", "CHIT_MODEL": "echo", "TERM": "xterm-256color",
            "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home.parent)}
     command = ["env", "-i", *(f"{k}={v}" for k, v in env.items()), sys.executable, "-m", "chit"]
-    subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", "100", "-y", "30", "-c", str(workdir), *command], check=True)
+    subprocess.run(["tmux", "-L", name, "new-session", "-d", "-s", name, "-x", "100", "-y", "30", "-c", str(workdir), *command], check=True)
     try:
         _wait_for(name, "/help for commands")
-        subprocess.run(["tmux", "send-keys", "-t", name, "-l", "hello there"], check=True)
-        subprocess.run(["tmux", "send-keys", "-t", name, "Enter"], check=True)
+        subprocess.run(["tmux", "-L", name, "send-keys", "-t", name, "-l", "hello there"], check=True)
+        subprocess.run(["tmux", "-L", name, "send-keys", "-t", name, "Enter"], check=True)
         _wait_for(name, "echo: hello there")
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
+        subprocess.run(["tmux", "-L", name, "kill-session", "-t", name], capture_output=True)
+        Path(os.environ.get("TMUX_TMPDIR", "/tmp"), f"tmux-{os.getuid()}", name).unlink(missing_ok=True)  # its own server's socket
     listed = ok(cli("-p", "brandnew", "ls", "--json")).json()
     assert [s["title"] for s in listed] == ["hello there"]  # type: ignore[index]
 
@@ -75,7 +77,7 @@ def _wait_for(session: str, text: str) -> None:
     deadline = time.monotonic() + 15
     screen = ""
     while time.monotonic() < deadline:
-        screen = subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True).stdout
+        screen = subprocess.run(["tmux", "-L", session, "capture-pane", "-p", "-t", session], capture_output=True, text=True).stdout
         if text in screen:
             return
         time.sleep(0.05)
@@ -228,14 +230,17 @@ def test_projects_lists_empty_projects_only_with_all(cli) -> None:  # type: igno
 
 def test_projects_rm_racing_a_new_session_never_orphans_it(cli, home: Path, workdir: Path) -> None:  # type: ignore[no-untyped-def]
     """`projects rm` and `new -p` on the same empty project at once: the
-    session is refused, or it is created and its project is still there."""
+    session is refused, or it is created and its project is still there.
+    The two racing commands and the listing are real programs; the empty
+    project before each round is made, and each created session removed,
+    through the API (the commands doing that are tested above)."""
     base = [sys.executable, "-m", "chit"]
     env = {**os.environ, "CHIT_HOME": str(home)}
+    api = Chit(home, cwd=workdir)
     created, removed = 0, 0
     for round_ in range(12):
-        sid = new(cli, "-p", "scratch", "seed")
-        ok(cli("-p", "scratch", "rm", sid))
-        ok(cli("-p", "scratch", "trash", "--empty", "--yes"))  # an empty, recorded project
+        api.delete(api.create("scratch", title="seed").id)
+        api.empty_trash("scratch")  # an empty, recorded project
         remover = subprocess.Popen([*base, "projects", "rm", "scratch"], cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         writer = subprocess.Popen([*base, "-p", "scratch", "new", f"round {round_}", "--json"], cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         (written, _), _ = writer.communicate(timeout=60), remover.communicate(timeout=60)
@@ -245,7 +250,7 @@ def test_projects_rm_racing_a_new_session_never_orphans_it(cli, home: Path, work
             created += 1
             session = orjson.loads(written)["id"]
             assert [s["id"] for s in ok(cli("-p", "scratch", "ls", "--json")).json()] == [session]  # type: ignore[index, union-attr]
-            ok(cli("-p", "scratch", "rm", session))
-            ok(cli("-p", "scratch", "trash", "--empty", "--yes"))
+            api.delete(session)
+            api.empty_trash("scratch")
         assert not list(home.glob("projects/*/sessions/*.jsonl")), "a session was left without its project"
     assert created >= 1, (created, removed)  # in our runs: 12 created; the project removed first in 7 of 12

@@ -44,19 +44,28 @@ def fake_server(tmp_path: Path) -> Iterator[str]:
     proc.wait()
 
 
+def close_tmux(name: str) -> None:
+    """End the session and its server, and remove the server's socket."""
+    subprocess.run(["tmux", "-L", name, "kill-session", "-t", name], capture_output=True)
+    Path(os.environ.get("TMUX_TMPDIR", "/tmp"), f"tmux-{os.getuid()}", name).unlink(missing_ok=True)
+
+
 class Terminal:
+    """A tmux session on its own tmux server (`-L`, named like the session):
+    tests running in parallel, and anyone's own tmux, never share one."""
+
     def __init__(self, name: str) -> None:
         self.name = name
 
     def screen(self) -> str:
-        return subprocess.run(["tmux", "capture-pane", "-p", "-t", self.name, "-S", "-200"], capture_output=True, text=True).stdout
+        return subprocess.run(["tmux", "-L", self.name, "capture-pane", "-p", "-t", self.name, "-S", "-200"], capture_output=True, text=True).stdout
 
     def type(self, text: str) -> None:
-        subprocess.run(["tmux", "send-keys", "-t", self.name, "-l", text], check=True)
-        subprocess.run(["tmux", "send-keys", "-t", self.name, "Enter"], check=True)
+        subprocess.run(["tmux", "-L", self.name, "send-keys", "-t", self.name, "-l", text], check=True)
+        subprocess.run(["tmux", "-L", self.name, "send-keys", "-t", self.name, "Enter"], check=True)
 
     def keys(self, *keys: str) -> None:
-        subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
+        subprocess.run(["tmux", "-L", self.name, "send-keys", "-t", self.name, *keys], check=True)
 
     def wait_for(self, text: str, timeout: float = 15.0) -> str:
         deadline = time.monotonic() + timeout
@@ -68,7 +77,7 @@ class Terminal:
         raise AssertionError(f"{text!r} never appeared on screen:\n{self.screen()}")
 
     def alive(self) -> bool:
-        return subprocess.run(["tmux", "has-session", "-t", self.name], capture_output=True).returncode == 0
+        return subprocess.run(["tmux", "-L", self.name, "has-session", "-t", self.name], capture_output=True).returncode == 0
 
 
 @pytest.fixture
@@ -84,11 +93,10 @@ def terminal(home: Path, workdir: Path, fake_server: str) -> Iterator[Terminal]:
         "HOME": str(home.parent),
     }
     command = ["env", "-i", *(f"{k}={v}" for k, v in env.items()), sys.executable, "-m", "chit"]
-    subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", "110", "-y", "40", "-c", str(workdir), *command], check=True)
+    subprocess.run(["tmux", "-L", name, "new-session", "-d", "-s", name, "-x", "110", "-y", "40", "-c", str(workdir), *command], check=True)
     term = Terminal(name)
     yield term
-    if term.alive():
-        subprocess.run(["tmux", "kill-session", "-t", name])
+    close_tmux(name)
 
 
 def test_a_session_in_a_real_terminal(terminal: Terminal, home: Path, workdir: Path) -> None:
@@ -150,14 +158,14 @@ def test_a_reply_with_escape_sequences_is_shown_not_obeyed(terminal: Terminal) -
     terminal.type("go")
     screen = terminal.wait_for("c1\\x9b31m")
     assert "clip␛]52;c;cHduZWQ=␇" in screen and "title␛]0;pwned␇" in screen and "clear␛[2J" in screen
-    title = subprocess.run(["tmux", "display-message", "-p", "-t", terminal.name, "#{pane_title}"], capture_output=True, text=True).stdout
+    title = subprocess.run(["tmux", "-L", terminal.name, "display-message", "-p", "-t", terminal.name, "#{pane_title}"], capture_output=True, text=True).stdout
     assert "pwned" not in title  # OSC 0 never reached the terminal
 
 
 def _start(name: str, home: Path, workdir: Path, *args: str, width: int = 110, env: dict[str, str] | None = None) -> Terminal:
     env = {"CHIT_HOME": str(home), "TERM": "xterm-256color", "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home.parent), **(env or {})}
     command = ["env", "-i", *(f"{k}={v}" for k, v in env.items()), sys.executable, "-m", "chit", *args]
-    subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", str(width), "-y", "40", "-c", str(workdir), *command], check=True)
+    subprocess.run(["tmux", "-L", name, "new-session", "-d", "-s", name, "-x", str(width), "-y", "40", "-c", str(workdir), *command], check=True)
     return Terminal(name)
 
 
@@ -189,8 +197,7 @@ def test_ctrl_c_while_a_huge_reply_prints_returns_to_the_prompt_within_a_second(
         assert returned < 1.0, f"the prompt came back {returned:.2f}s after Ctrl-C"
         term.type("/quit")
     finally:
-        if term.alive():
-            subprocess.run(["tmux", "kill-session", "-t", term.name])
+        close_tmux(term.name)
     shown = orjson.loads(run_cli(["show", "--json"], cwd=workdir, env={"CHIT_HOME": str(home)}).out)
     reply = shown["messages"][-1]["content"]
     assert len(reply) == 110_000 * 101 and shown["state"]["state"] == "idle"
@@ -286,8 +293,7 @@ def test_a_40_column_terminal_gets_whole_rows_and_a_toolbar_with_model_and_state
         assert len(rows) == 6 and all("…" in row for row in rows), screen
         term.type("/quit")
     finally:
-        if term.alive():
-            subprocess.run(["tmux", "kill-session", "-t", term.name])
+        close_tmux(term.name)
 
 
 def test_chit_load_of_another_projects_session_works_in_that_project(home: Path, workdir: Path, tmp_path: Path) -> None:
@@ -307,5 +313,4 @@ def test_chit_load_of_another_projects_session_works_in_that_project(home: Path,
         assert "its sibling" in screen and "no sessions yet" not in screen
         term.type("/quit")
     finally:
-        if term.alive():
-            subprocess.run(["tmux", "kill-session", "-t", term.name])
+        close_tmux(term.name)

@@ -21,11 +21,13 @@ def ok(result):  # type: ignore[no-untyped-def]
     return result
 
 
-def three_turns(cli) -> str:  # type: ignore[no-untyped-def]
-    session_id = ok(cli("new", "talk")).out.strip()
+def three_turns(api: Chit) -> str:
+    """A session of three turns, each message its own append, as `chit
+    append` makes them (made in-process: `undo` and `replace` are tested)."""
+    session_id = api.create(title="talk").id
     for n in (1, 2, 3):
-        ok(cli("append", session_id, f"q{n}"))
-        ok(cli("append", session_id, "-r", "assistant", f"a{n}"))
+        api.append(session_id, "user", f"q{n}")
+        api.append(session_id, "assistant", f"a{n}")
     return session_id
 
 
@@ -40,8 +42,8 @@ def session_file(home: Path, session_id: str) -> Path:
 ALL = ["q1", "a1", "q2", "a2", "q3", "a3"]
 
 
-def test_undo_brings_back_pop_and_rewind_one_at_a_time(cli, home: Path) -> None:  # type: ignore[no-untyped-def]
-    sid = three_turns(cli)
+def test_undo_brings_back_pop_and_rewind_one_at_a_time(cli, api: Chit, home: Path) -> None:  # type: ignore[no-untyped-def]
+    sid = three_turns(api)
     ok(cli("pop", sid))
     ok(cli("rewind", sid, "0"))
     shown = ok(cli("show", sid, "--no-pager")).out
@@ -70,8 +72,8 @@ def test_undo_brings_back_pop_and_rewind_one_at_a_time(cli, home: Path) -> None:
     assert "hidden by" not in ok(cli("show", sid, "--no-pager")).out
 
 
-def test_undo_keeps_what_was_appended_since(cli) -> None:  # type: ignore[no-untyped-def]
-    sid = three_turns(cli)
+def test_undo_keeps_what_was_appended_since(cli, api: Chit) -> None:  # type: ignore[no-untyped-def]
+    sid = three_turns(api)
     ok(cli("rewind", sid, "0"))
     ok(cli("append", sid, "q2 again"))
     ok(cli("undo", sid))
@@ -79,8 +81,8 @@ def test_undo_keeps_what_was_appended_since(cli) -> None:  # type: ignore[no-unt
     assert ok(cli("show", sid, "--json")).json()["turns"] == 4
 
 
-def test_after_compact_there_is_nothing_to_undo(cli) -> None:  # type: ignore[no-untyped-def]
-    sid = three_turns(cli)
+def test_after_compact_there_is_nothing_to_undo(cli, api: Chit) -> None:  # type: ignore[no-untyped-def]
+    sid = three_turns(api)
     ok(cli("rewind", sid, "1"))
     ok(cli("compact", sid))
     result = ok(cli("undo", sid))
@@ -88,8 +90,8 @@ def test_after_compact_there_is_nothing_to_undo(cli) -> None:  # type: ignore[no
     assert contents(cli, sid) == ALL[:4]
 
 
-def test_undo_of_an_unknown_session_is_not_found(cli, home: Path) -> None:  # type: ignore[no-untyped-def]
-    three_turns(cli)
+def test_undo_of_an_unknown_session_is_not_found(cli, api: Chit, home: Path) -> None:  # type: ignore[no-untyped-def]
+    three_turns(api)
     digest = tree_digest(home)
     result = cli("undo", "ffffffff")
     assert result.code == 3 and result.err.startswith("chit: error:") and len(result.err.splitlines()) == 1
@@ -191,8 +193,8 @@ def test_save_creates_a_new_session_and_updates_an_existing_one(chit: Chit, tmp_
 # -- chit replace ----------------------------------------------------------
 
 
-def test_replace_reads_a_json_array_json_lines_or_show_output(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    sid = three_turns(cli)
+def test_replace_reads_a_json_array_json_lines_or_show_output(cli, api: Chit, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    sid = three_turns(api)
     path = tmp_path / "messages.json"
     path.write_text(orjson.dumps([{"role": "user", "content": "q1"}, {"role": "assistant", "content": "other"}]).decode())
     result = ok(cli("replace", sid, str(path)))
@@ -229,8 +231,8 @@ def test_replace_reads_a_json_array_json_lines_or_show_output(cli, tmp_path: Pat
         b"\xff\xfe",
     ],
 )
-def test_replace_refuses_bad_input_with_one_line_and_exit_5(cli, home: Path, stdin: bytes) -> None:  # type: ignore[no-untyped-def]
-    sid = three_turns(cli)
+def test_replace_refuses_bad_input_with_one_line_and_exit_5(cli, api: Chit, home: Path, stdin: bytes) -> None:  # type: ignore[no-untyped-def]
+    sid = three_turns(api)
     digest = tree_digest(home)
     result = cli("replace", sid, "-", stdin=stdin)
     assert result.code == 5, (result.out, result.err)

@@ -37,19 +37,28 @@ def find_folded(text: str, folded_query: str) -> tuple[int, int] | None:
 
 
 def _find_in(text: str, folded_query: str) -> tuple[int, int] | None:
-    if text.isascii() and folded_query.isascii():
-        pos = text.lower().find(folded_query)
-        return None if pos < 0 else (pos, pos + len(folded_query))
-    index_map: list[int] = []
-    parts: list[str] = []
-    for i, ch in enumerate(text):
-        folded = ch.casefold()
-        parts.append(folded)
-        index_map.extend([i] * len(folded))
-    pos = "".join(parts).find(folded_query)
+    folded = text.casefold()
+    pos = folded.find(folded_query)
     if pos < 0:
         return None
-    return index_map[pos], index_map[pos + len(folded_query) - 1] + 1
+    if len(folded) == len(text):  # no character folded to more than one ("ß" → "ss")
+        return pos, pos + len(folded_query)
+    return _unfolded_span(text, pos, pos + len(folded_query))
+
+
+def _unfolded_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """The characters of `text` whose folds cover [start, end) of its
+    casefold; the walk stops at the match, not at the end of the text."""
+    first = 0
+    folded_at = 0
+    for i, ch in enumerate(text):
+        folded_next = folded_at + len(ch.casefold())
+        if folded_at <= start < folded_next:
+            first = i
+        if folded_next >= end:
+            return first, i + 1
+        folded_at = folded_next
+    raise ValueError("span past the end of the folded text")
 
 
 def make_snippet(text: str, start: int, end: int = 0) -> str:
