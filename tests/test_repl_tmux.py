@@ -178,7 +178,9 @@ def _prompt_after(screen: str, marker: str) -> bool:
 def test_ctrl_c_while_a_huge_reply_prints_returns_to_the_prompt_within_a_second(home: Path, workdir: Path, tmp_path: Path) -> None:
     """An 11 MB reply from a command model is printed as plain text (not
     Markdown, which took minutes); Ctrl-C stops the printing at once, the
-    reply stays stored whole, and the REPL goes on."""
+    reply stays stored whole, and the REPL goes on. On a busy machine the
+    press may come while the reply still arrives: then what came is
+    stored, marked interrupted, and the prompt is back as fast."""
     program = tmp_path / "big.py"
     program.write_text("import sys\nfor i in range(110_000):\n    sys.stdout.write(f'line {i:06d} ' + 'x' * 88 + '\\n')\n")
     home.mkdir(parents=True, exist_ok=True)
@@ -187,20 +189,25 @@ def test_ctrl_c_while_a_huge_reply_prints_returns_to_the_prompt_within_a_second(
     try:
         term.wait_for("›")
         term.type("talk a lot")
-        term.wait_for("line 109999", timeout=60)  # the whole reply has arrived
-        term.keys("C-c")  # while it prints, or while it is being stored: the prompt comes back at once either way
+        term.wait_for("line 00", timeout=60)  # the reply is arriving or printing
+        term.keys("C-c")  # which of the two it stops depends on the machine's speed
         pressed = time.monotonic()
         while not (_prompt_after(term.screen(), "[display stopped") or _prompt_after(term.screen(), "[interrupted")):
             assert time.monotonic() - pressed < 30, term.screen()
             time.sleep(0.02)
         returned = time.monotonic() - pressed
+        stopped_printing = "[display stopped" in term.screen()
         assert returned < 1.0, f"the prompt came back {returned:.2f}s after Ctrl-C"
         term.type("/quit")
     finally:
         close_tmux(term.name)
     shown = orjson.loads(run_cli(["show", "--json"], cwd=workdir, env={"CHIT_HOME": str(home)}).out)
-    reply = shown["messages"][-1]["content"]
-    assert len(reply) == 110_000 * 101 and shown["state"]["state"] == "idle"
+    reply = shown["messages"][-1]
+    assert shown["state"]["state"] == "idle"
+    if stopped_printing:  # it had all arrived: stored whole
+        assert len(reply["content"]) == 110_000 * 101 and not reply["metadata"].get("interrupted")
+    else:  # stopped while arriving: what came is stored, marked
+        assert reply["metadata"].get("interrupted") is True and 0 < len(reply["content"]) <= 110_000 * 101
 
 
 def test_ctrl_c_while_a_huge_reply_arrives_shows_its_last_screenful(home: Path, workdir: Path, tmp_path: Path) -> None:
