@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from chit.cli.progress import show_index_progress
 from chit.cli.context import Cli, note, stdout_is_terminal
 from chit.cli.options import AllFlag, JsonFlag, JsonlFlag, ProjectOpt, RefArg, commands
 from chit.errors import InvalidInput
@@ -33,6 +34,7 @@ def ls(
         limit = cli.config.limit
     if limit < 0:
         raise InvalidInput("--limit must be 0 or more")
+    show_index_progress()
     found = cli.service.list(all_projects=all_projects, limit=limit or None, tag=tag, state=state, agents=agents)
     if quiet and not cli.json:
         for s in found:
@@ -100,6 +102,7 @@ def search(
     cli: Cli = ctx.obj.use(json, project, jsonl)
     if limit < 0:
         raise InvalidInput("--limit must be 0 or more")
+    show_index_progress()
     found = cli.service.search(query, limit=limit or None, role=role, tag=tag)
 
     def human() -> None:

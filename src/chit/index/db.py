@@ -45,7 +45,7 @@ import os
 import stat
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -75,6 +75,29 @@ FULL_CHECK_EVERY_NS = 60_000_000_000  # changes made outside chit show up within
 BUSY_TIMEOUT = 30.0
 COMMIT_EVERY = 1.0  # seconds of work per write transaction in a long build
 ORPHAN_SLACK = 50_000
+PROGRESS_AFTER = 1.0  # seconds a refresh runs before it reports its progress
+PROGRESS_EVERY = 1.0  # seconds between two reports
+report_progress: Callable[[str, int, int], None] | None = None  # (what, done, total or 0); the command line sets it
+
+
+class _Progress:
+    """Calls `report_progress` every PROGRESS_EVERY seconds at most, once a
+    refresh has run PROGRESS_AFTER seconds; "done" at the end if it
+    reported anything."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.shown_at = 0.0
+
+    def tick(self, what: str, done: int, total: int = 0) -> None:
+        now = time.monotonic()
+        if report_progress is not None and now - self.started >= PROGRESS_AFTER and now - self.shown_at >= PROGRESS_EVERY:
+            self.shown_at = now
+            report_progress(what, done, total)
+
+    def finish(self) -> None:
+        if report_progress is not None and self.shown_at:
+            report_progress("done", 0, 0)
 
 
 class ForeignIndex(Exception):
@@ -91,6 +114,8 @@ class Index:
         self.lock = threading.RLock()
         self.has_text = True
         self.doubted = False  # a committed transaction doubted rows (`Rows.doubt`): their directories need a full check
+        self.progress = _Progress()  # of the refresh under way
+        self.files_read = 0  # by the refresh under way
 
     # -- connection -----------------------------------------------------
     @property
@@ -210,15 +235,19 @@ class Index:
         with self.lock:
             if self._conn is None and not self.exists() and not any(self._has_sessions(slug, trash) for slug, trash in dirs):
                 return False
-            for slug, trash in dirs:
-                self._refresh_dir(slug, trash, full)
-            if text and self.has_text:
-                self.doubted = False
-                self._drain()
-                if self.doubted:  # lines that were not what their rows said: read those files again
-                    for slug, trash in dirs:
-                        self._refresh_dir(slug, trash, full)
+            self.progress, self.files_read = _Progress(), 0
+            try:
+                for slug, trash in dirs:
+                    self._refresh_dir(slug, trash, full)
+                if text and self.has_text:
+                    self.doubted = False
                     self._drain()
+                    if self.doubted:  # lines that were not what their rows said: read those files again
+                        for slug, trash in dirs:
+                            self._refresh_dir(slug, trash, full)
+                        self._drain()
+            finally:
+                self.progress.finish()
             return True
 
     def _has_sessions(self, slug: str, trash: bool) -> bool:
@@ -361,6 +390,8 @@ class Index:
                 while todo and time.monotonic() - started < COMMIT_EVERY:
                     assert dfd is not None
                     writes.read_file(dfd, snap.slug, trash, todo.pop())
+                    self.files_read += 1
+                    self.progress.tick("session files read", self.files_read)
                 if todo:
                     continue
                 for session_id in indexed:  # gone from the directory
@@ -377,12 +408,18 @@ class Index:
     def _drain(self) -> None:
         """Add the text of every message indexed without it, oldest row id first."""
         conn = self.conn
-        more = conn.execute("SELECT 1 FROM messages WHERE fts = 0 LIMIT 1").fetchone() is not None
+        pending = conn.execute("SELECT count(*) FROM messages WHERE fts = 0").fetchone()[0]
+        more = pending > 0
+        done = 0
         while more:
             with self.writing() as rows:
                 started = time.monotonic()
-                while (more := rows.drain()) and time.monotonic() - started < COMMIT_EVERY:
-                    pass
+                while True:
+                    more = rows.drain()
+                    self.progress.tick("messages' text indexed", done + rows.drained, pending)
+                    if not more or time.monotonic() - started >= COMMIT_EVERY:
+                        break
+                done += rows.drained
         orphans = conn.execute("SELECT v FROM meta WHERE k = 'orphans'").fetchone()
         if orphans is not None and orphans[0] > ORPHAN_SLACK:
             live = conn.execute("SELECT count(*) FROM messages").fetchone()[0]

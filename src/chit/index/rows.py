@@ -127,6 +127,7 @@ class Rows:
         self.orphans = 0  # text entries of message rows deleted here: contentless, they stay behind
         self.taken_run: tuple[int, int] | None = None  # message row ids known taken, first to last (`allocate`)
         self.doubted = False  # rows were doubted: their directories need a full check
+        self.drained = 0  # messages whose text `drain` added
 
     def allocate(self, ts: str) -> int:
         """A free message row id: at or above `ts_key(ts)` (the first free one
@@ -281,6 +282,7 @@ class Rows:
         finally:
             _close_all(files)
         conn.execute("UPDATE messages SET fts = 1 WHERE fts = 0 AND rowid BETWEEN ? AND ?", (rows[0][0], rows[-1][0]))
+        self.drained += len(rows)
         for sid in stale:
             self.doubt(sid)
         return True

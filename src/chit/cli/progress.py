@@ -1,0 +1,30 @@
+"""Progress of a long index refresh, on stderr.
+
+`ls` and `search` may have to build or catch up the index (after a large
+import, or a first run over many sessions). A refresh that runs past a
+second reports what it is doing once a second: rewritten in place on a
+terminal, one line per report otherwise; stdout is never touched, so
+`--json` output stays clean.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def show_index_progress() -> None:
+    """Have the index report a long refresh on stderr."""
+    from chit.index import db
+
+    on_terminal = sys.stderr.isatty()
+
+    def report(what: str, done: int, total: int) -> None:
+        if what == "done":
+            if on_terminal:
+                sys.stderr.write("\n")
+        else:
+            line = f"chit: indexing: {done:,}{f' of {total:,}' if total else ''} {what}"
+            sys.stderr.write(f"\r{line}\x1b[K" if on_terminal else f"{line}\n")
+        sys.stderr.flush()
+
+    db.report_progress = report
