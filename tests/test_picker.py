@@ -171,3 +171,12 @@ def test_listing_sessions_without_keys_costs_steps_in_proportion_to_them(api: Ch
 
     small, large = steps_to_list(50), steps_to_list(200)
     assert large < 6 * small, (small, large)  # four times the sessions: about four times the steps, not sixteen
+
+
+def test_the_first_screen_lists_the_newest_and_the_rest_follows(api: Chit, store: dict[str, str]) -> None:
+    picker = Picker(api, first=2)
+    assert _shown(picker) == ["Holiday ideas", "Kernel tuning notes"] and not picker.complete
+    picker.set_query("parser")
+    assert _shown(picker) == []
+    picker.finish_listing()
+    assert picker.complete and _shown(picker) == ["Parser rewrite plan"]

@@ -62,11 +62,12 @@ class PickerApp:
         self.top = 0  # first listed row on screen
         self.now = datetime.now(timezone.utc)
         self.buffer = Buffer(multiline=False, on_text_changed=self._typed)
-        self.list_window = Window(FormattedTextControl(self._rows), wrap_lines=False, width=Dimension(weight=3))
+        # explicit widths: prompt-toolkit then never measures the rows' text
+        self.list_window = Window(FormattedTextControl(self._rows), wrap_lines=False, width=self._list_width)
         body = VSplit([
             self.list_window,
             Window(width=1, char="│", style="class:dim"),
-            Window(FormattedTextControl(self._preview), wrap_lines=True, width=Dimension(weight=2)),
+            Window(FormattedTextControl(self._preview), wrap_lines=True),
         ])
         root = HSplit([
             VSplit([Window(FormattedTextControl(self._prompt), dont_extend_width=True), Window(BufferControl(self.buffer))], height=1),
@@ -83,6 +84,18 @@ class PickerApp:
             **io,
         )
         self.app.ttimeoutlen = 0.05  # Esc alone leaves at once, not after half a second
+        self.app.after_render += self._drawn
+
+    def _drawn(self, app: Application[str | None]) -> None:
+        """Once the first screen is up, list the sessions it did not need."""
+        if not self.picker.complete:
+            import asyncio
+
+            asyncio.get_running_loop().call_soon(self._finish_listing)
+
+    def _finish_listing(self) -> None:
+        self._guard(self.picker.finish_listing)
+        self.app.invalidate()
 
     def run(self) -> str | None:
         return self.app.run()
@@ -184,7 +197,8 @@ class PickerApp:
     def _header(self) -> StyleAndTextTuples:
         picker = self.picker
         scope = "all projects" if picker.all_projects else f"project {picker.project_name}"
-        return [("", f" {scope} · {len(picker.shown)} of {len(picker.entries)} sessions")]
+        more = "" if picker.complete else "+"
+        return [("", f" {scope} · {len(picker.shown)} of {len(picker.entries)}{more} sessions")]
 
     def _status(self) -> StyleAndTextTuples:
         if self.asking is not None:
@@ -192,6 +206,9 @@ class PickerApp:
         if self.picker.message:
             return [("class:status", _one_line(self.picker.message))]
         return [("class:dim", KEYS)]
+
+    def _list_width(self) -> Dimension:
+        return Dimension.exact(max(20, self.app.output.get_size().columns * 3 // 5))
 
     def _visible_rows(self) -> int:
         info = self.list_window.render_info

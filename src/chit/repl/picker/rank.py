@@ -49,16 +49,26 @@ def score(haystack: str, words: Sequence[str]) -> int | None:
     """How well `words` match `haystack` (lower is better), None if one does not."""
     total = 0
     for word in words:
-        at = haystack.find(word)
-        if at >= 0:
-            total += at // 8  # a whole substring: only its position counts
-            continue
-        found = _pattern(word).search(haystack)
-        if found is None:
+        value = _word_score(haystack, word)
+        if value is None:
             return None
-        spread = found.end() - found.start() - len(word)
-        total += 1000 + spread * 10 + found.start() // 8
+        total += value
     return total
+
+
+def _word_score(haystack: str, word: str) -> int | None:
+    at = haystack.find(word)
+    if at >= 0:
+        return min(at // 8, 999)  # a whole substring: only its position counts
+    return _spread_score(haystack, _pattern(word), len(word))
+
+
+def _spread_score(haystack: str, pattern: re.Pattern[str], length: int) -> int | None:
+    """The score of a word matched with gaps (always worse than a substring)."""
+    found = pattern.search(haystack)
+    if found is None:
+        return None
+    return 1000 + (found.end() - found.start() - length) * 10 + found.start() // 8
 
 
 def query_words(query: str) -> list[str]:
@@ -70,12 +80,20 @@ def filter_entries(entries: Sequence[Entry], query: str) -> list[Entry]:
     words = query_words(query)
     if not words:
         return list(entries)
-    scored = []
-    for entry in entries:
-        value = score(entry.haystack, words)
-        if value is not None:
-            scored.append((value, entry.order, entry))
-    scored.sort(key=lambda item: (item[0], item[1]))
+    # The first word is scored by comprehensions over C string and regex
+    # calls (a keystroke may go over 10,000 entries); the rest only on its matches.
+    first = words[0]
+    found = [(entry.haystack.find(first), entry) for entry in entries]
+    scored = [(min(at // 8, 999), entry.order, entry) for at, entry in found if at >= 0]
+    pattern = _pattern(first)
+    scored += [
+        (value, entry.order, entry) for at, entry in found
+        if at < 0 and (value := _spread_score(entry.haystack, pattern, len(first))) is not None
+    ]
+    if len(words) > 1:
+        rest = words[1:]
+        scored = [(value + extra, order, entry) for value, order, entry in scored if (extra := score(entry.haystack, rest)) is not None]
+    scored.sort()  # orders are unique: entries themselves are never compared
     return [entry for _, _, entry in scored]
 
 

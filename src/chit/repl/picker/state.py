@@ -20,11 +20,12 @@ from chit.api import Chit
 from chit.errors import ChitError, InvalidInput
 from chit.model import Project, Session
 from chit.service.facade import parts_of
-from chit.repl.picker.rank import Entry, filter_entries, make_entry, narrows
+from chit.repl.picker.rank import Entry, filter_entries, make_entry, narrows, query_words
 
 CONTENT_PREFIX = "/"
 PREVIEW_MESSAGES = 6  # the last messages the preview pane shows
 CONTENT_HITS = 400  # search hits read for one content query (grouped by session)
+FIRST_SCREEN = 100  # sessions listed before the first screen; the rest right after it
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class Line:
 class Picker:
     """The picker's state over a `Chit` service."""
 
-    def __init__(self, service: Chit, *, all_projects: bool = False) -> None:
+    def __init__(self, service: Chit, *, all_projects: bool = False, first: int | None = FIRST_SCREEN) -> None:
         self.service = service
         own = self._own_project()
         self.project = own.slug if own else None  # None: there is no project here
@@ -52,7 +53,8 @@ class Picker:
         self.trashed: list[str] = []  # ids deleted here, last last: `undo` restores them
         self._filtered_for = ""  # the query `shown` answers
         self._previews: dict[tuple[str, str], list[Line]] = {}
-        self.reload()
+        self.complete = False  # whether `entries` holds every session in scope
+        self.reload(limit=first)
 
     def _own_project(self) -> Project | None:
         """This directory's (or the configured) project, if it exists."""
@@ -71,22 +73,30 @@ class Picker:
     def content_query(self) -> str:
         return self.query[len(CONTENT_PREFIX):].strip() if self.content_mode else ""
 
-    def reload(self, keep: str | None = None) -> None:
-        """List the sessions afresh and filter them again, keeping `keep`
-        (else the highlighted session) highlighted when it is still shown."""
+    def reload(self, keep: str | None = None, limit: int | None = None) -> None:
+        """List the sessions afresh (the newest `limit`, else all) and filter
+        them again, keeping `keep` (else the highlighted session)
+        highlighted when it is still shown."""
         keep = keep or self.selected_id()
-        found = self.service.list(self.project, all_projects=self.all_projects)
+        found = self.service.list(self.project, all_projects=self.all_projects, limit=limit)
+        self.complete = limit is None or len(found) < limit
         self.entries = [make_entry(summary, n) for n, summary in enumerate(found)]
         self._refilter(force=True)
         self._select(keep)
 
+    def finish_listing(self) -> None:
+        """List every session, once the first screen is drawn from the newest."""
+        if not self.complete:
+            self.reload()
+
     def set_query(self, query: str) -> None:
-        """Filter by `query` (a new query highlights the best match)."""
-        if query == self.query:
-            return
+        """Filter by `query` (a new query highlights the best match; one
+        that differs only in spaces between words filters nothing again)."""
+        same = query == self.query or (not query.startswith(CONTENT_PREFIX) and query_words(query) == query_words(self.query))
         self.query = query
-        self._refilter()
-        self.selected = 0
+        if not same:
+            self._refilter()
+            self.selected = 0
 
     def toggle_projects(self) -> None:
         """Between this project's sessions and every project's."""
