@@ -233,13 +233,13 @@ class PickerApp:
     def _row(self, entry: Entry, selected: bool) -> StyleAndTextTuples:
         summary = entry.summary
         base = "class:selected " if selected else ""
-        tags = " ".join(f"#{t}" for t in summary.tags)
+        tags = "".join(f" #{t}" for t in summary.tags)
         where = f" · {summary.project_name}" if self.picker.all_projects else ""
         row: StyleAndTextTuples = [
             (base, "›" if selected else " "),
             (base + "class:id", f" {summary.short_id} "),
             (base, _one_line(summary.title, 60)),
-            (base + "class:dim", f" {tags} · {age(summary.updated_at, self.now)}{where}"),
+            (base + "class:dim", f"{tags} · {age(summary.updated_at, self.now)}{where}"),
         ]
         if entry.snippet is not None:
             row.append((base + "class:snippet", " — " + _one_line(entry.snippet)))
