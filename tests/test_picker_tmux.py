@@ -186,3 +186,31 @@ def test_resume_last_is_the_newest_session_of_any_project(cli, api: Chit, sessio
     assert sessions["other"] in " ".join(result.json()["argv"])  # type: ignore[index]
     both = cli("resume", sessions["other"][:8], "--last")
     assert both.code == 2 and "not both" in both.err
+
+
+def test_slash_resume_in_the_repl_opens_the_picker_and_switches(start, api: Chit, sessions: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    parser = sessions["Parser rewrite plan"]
+    term = start(f"{CHIT} chat")
+    term.wait_for("chit · ")
+    term.type("/resume")
+    term.keys("Enter")
+    term.wait_for("3 of 3 sessions")
+    term.keys("Escape")  # leaves: the REPL stays on its session
+    term.wait_for("›")
+    term.type("/load")
+    term.keys("Enter")
+    term.wait_for("3 of 3 sessions")
+    term.type("parser")
+    term.wait_for("1 of 3 sessions")
+    term.keys("Enter")
+    term.wait_for(f"loaded {parser.replace('-', '')[:8]}: Parser rewrite plan")
+    term.type("/quit")
+    term.keys("Enter")
+    term.wait_until_gone()
+    current = api.current()
+    assert current is not None and current.id == parser
+
+
+def test_a_scripted_load_without_a_ref_is_one_error_line(cli, sessions: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    result = cli("chat", stdin=b"/load\n")
+    assert "the session picker needs a terminal" in result.err and len(result.err.strip().splitlines()) == 1
