@@ -102,8 +102,10 @@ def test_filter_content_search_and_preview(api: Chit, store: dict[str, str]) -> 
     assert picker.shown[0].snippet is not None and "cron job" in picker.shown[0].snippet
     picker.toggle_projects()
     assert sorted(_shown(picker)) == ["Kernel tuning notes", "Other project's session"]
-    picker.set_query("/")
-    assert picker.shown == []
+    picker.set_query("/cr")  # too short to search the messages by the index
+    assert picker.shown == [] and "3 or more characters" in picker.hint
+    picker.set_query("/cro")
+    assert len(picker.shown) == 2 and picker.hint == ""
 
 
 def test_rename_tag_fork_delete_and_undo_go_through_the_store(api: Chit, store: dict[str, str]) -> None:

@@ -205,7 +205,7 @@ class PickerApp:
             return [("class:dim", "Enter sets it · Esc forgets it")]
         if self.picker.message:
             return [("class:status", _one_line(self.picker.message))]
-        return [("class:dim", KEYS)]
+        return [("class:dim", self.picker.hint or KEYS)]
 
     def _list_width(self) -> Dimension:
         return Dimension.exact(max(20, self.app.output.get_size().columns * 3 // 5))

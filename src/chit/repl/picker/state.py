@@ -24,7 +24,8 @@ from chit.repl.picker.rank import Entry, filter_entries, make_entry, narrows, qu
 
 CONTENT_PREFIX = "/"
 PREVIEW_MESSAGES = 6  # the last messages the preview pane shows
-CONTENT_HITS = 400  # search hits read for one content query (grouped by session)
+CONTENT_HITS = 100  # search hits read for one content query (grouped by session)
+CONTENT_MIN = 3  # characters before content is searched: the index finds shorter text only by reading every message
 FIRST_SCREEN = 100  # sessions listed before the first screen; the rest right after it
 
 
@@ -94,6 +95,7 @@ class Picker:
         that differs only in spaces between words filters nothing again)."""
         same = query == self.query or (not query.startswith(CONTENT_PREFIX) and query_words(query) == query_words(self.query))
         self.query = query
+        self.message = ""  # what the last action did is told until the next key
         if not same:
             self._refilter()
             self.selected = 0
@@ -118,7 +120,7 @@ class Picker:
     def _content_matches(self, text: str) -> list[Entry]:
         """One entry per listed session whose messages hold `text`, newest
         hit first, with that hit's snippet."""
-        if not text:
+        if len(text) < CONTENT_MIN:
             return []
         by_id = {entry.summary.id: entry for entry in self.entries}
         hits = self.service.search(text, None if self.all_projects else self.project, limit=CONTENT_HITS)
@@ -128,6 +130,13 @@ class Picker:
             if entry is not None and hit.id not in found:
                 found[hit.id] = Entry(entry.summary, entry.haystack, entry.order, hit.snippet)
         return list(found.values())
+
+    @property
+    def hint(self) -> str:
+        """What the picker waits for, if anything."""
+        if self.content_mode and len(self.content_query) < CONTENT_MIN:
+            return f"type {CONTENT_MIN} or more characters to search the messages"
+        return ""
 
     # -- selection -----------------------------------------------------------------
     def selected_entry(self) -> Entry | None:
