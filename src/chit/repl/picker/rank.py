@@ -85,11 +85,11 @@ def filter_entries(entries: Sequence[Entry], query: str) -> list[Entry]:
     first = words[0]
     found = [(entry.haystack.find(first), entry) for entry in entries]
     scored = [(min(at // 8, 999), entry.order, entry) for at, entry in found if at >= 0]
-    pattern = _pattern(first)
+    search = _pattern(first).search
+    spread = [(match, entry) for at, entry in found if at < 0 and (match := search(entry.haystack)) is not None]
     scored += [
-        (value, entry.order, entry) for at, entry in found
-        if at < 0 and (value := _spread_score(entry.haystack, pattern, len(first))) is not None
-    ]
+        (1000 + (match.end() - match.start() - len(first)) * 10 + match.start() // 8, entry.order, entry) for match, entry in spread
+    ]  # as _spread_score
     if len(words) > 1:
         rest = words[1:]
         scored = [(value + extra, order, entry) for value, order, entry in scored if (extra := score(entry.haystack, rest)) is not None]

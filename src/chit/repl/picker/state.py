@@ -26,6 +26,7 @@ CONTENT_PREFIX = "/"
 PREVIEW_MESSAGES = 6  # the last messages the preview pane shows
 CONTENT_HITS = 100  # search hits read for one content query (grouped by session)
 CONTENT_MIN = 3  # characters before content is searched: the index finds shorter text only by reading every message
+FILTERS_KEPT = 64  # filter results kept for the words typed before
 FIRST_SCREEN = 100  # sessions listed before the first screen; the rest right after it
 
 
@@ -53,6 +54,7 @@ class Picker:
         self.message = ""  # what the last action did, or why it failed
         self.trashed: list[str] = []  # ids deleted here, last last: `undo` restores them
         self._filtered_for = ""  # the query `shown` answers
+        self._filtered: dict[tuple[str, ...], list[Entry]] = {}  # filter results of this listing, by query words
         self._previews: dict[tuple[str, str], list[Line]] = {}
         self.complete = False  # whether `entries` holds every session in scope
         self.reload(limit=first)
@@ -82,6 +84,7 @@ class Picker:
         found = self.service.list(self.project, all_projects=self.all_projects, limit=limit)
         self.complete = limit is None or len(found) < limit
         self.entries = [make_entry(summary, n) for n, summary in enumerate(found)]
+        self._filtered = {}
         self._refilter(force=True)
         self._select(keep)
 
@@ -109,13 +112,21 @@ class Picker:
         self.reload()
 
     def _refilter(self, force: bool = False) -> None:
+        """Filter for the query: from the last result when the query only
+        narrows it, and never twice for the same words of one listing
+        (erasing a character is then free)."""
+        words = tuple(query_words(self.query))
         if self.content_mode:
             self.shown = self._content_matches(self.content_query)
+        elif words in self._filtered:  # (bounded: a listing keeps FILTERS_KEPT results)
+            self.shown = self._filtered[words]
         elif not force and not self._filtered_for.startswith(CONTENT_PREFIX) and narrows(self._filtered_for, self.query):
-            self.shown = filter_entries(self.shown, self.query)
+            self.shown = self._filtered[words] = filter_entries(self.shown, self.query)
         else:
-            self.shown = filter_entries(self.entries, self.query)
+            self.shown = self._filtered[words] = filter_entries(self.entries, self.query)
         self._filtered_for = self.query
+        if len(self._filtered) > FILTERS_KEPT:
+            self._filtered = {words: self.shown}
 
     def _content_matches(self, text: str) -> list[Entry]:
         """One entry per listed session whose messages hold `text`, newest
