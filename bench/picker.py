@@ -6,8 +6,9 @@ Builds DIR (once) as a store of N short sessions over P projects through
 chit's API, then, in-process, opens the picker's prompt-toolkit app on a
 pipe input and a dummy output: the open time is loading the summaries and
 drawing the first screen; each keystroke is one character typed into the
-filter, its filter and a full redraw timed together. Run it once, not in a
-loop: it prints the figures docs/benchmarks.md quotes.
+filter, its filter and a full redraw timed together (then the same for a
+content search). Run it once, not in a loop: it prints the figures
+docs/benchmarks.md quotes.
 """
 
 from __future__ import annotations
@@ -111,6 +112,8 @@ def main() -> int:
     print(f"picker modules imported in {(time.perf_counter() - start) * 1000:.0f} ms")
     measure(args.dir, args.typed, all_projects=False)
     measure(args.dir, args.typed, all_projects=True)
+    print("content search (a leading /), all projects:")
+    measure(args.dir, "/quantum", all_projects=True)
     return 0
 
 
