@@ -182,3 +182,11 @@ def test_the_first_screen_lists_the_newest_and_the_rest_follows(api: Chit, store
     assert _shown(picker) == []
     picker.finish_listing()
     assert picker.complete and _shown(picker) == ["Parser rewrite plan"]
+
+
+def test_a_named_project_that_does_not_exist_is_not_found(home: Path, api: Chit, store: dict[str, str]) -> None:
+    from chit.errors import NotFound
+
+    with pytest.raises(NotFound, match="no project named 'elsewher'"):
+        Picker(Chit(home, project="elsewher"))
+    assert len(Picker(Chit(home, project="elsewhere")).shown) == 1

@@ -20,6 +20,7 @@ from typing import Any
 
 from prompt_toolkit.application import Application
 from prompt_toolkit.buffer import Buffer
+from prompt_toolkit.document import Document
 from prompt_toolkit.filters import Condition
 from prompt_toolkit.formatted_text import StyleAndTextTuples
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
@@ -113,15 +114,19 @@ class PickerApp:
             return
         self.saved_query = self.buffer.text
         self.asking = (label, then)
-        self.buffer.set_document(self.buffer.document.__class__(initial, len(initial)), bypass_readonly=True)
+        self._set_text(initial)
 
     def _answered(self, keep: bool) -> None:
         assert self.asking is not None
         answer, (_, then) = self.buffer.text, self.asking
         self.asking = None
-        self.buffer.set_document(self.buffer.document.__class__(self.saved_query, len(self.saved_query)), bypass_readonly=True)
+        self._set_text(self.saved_query)
         if keep:
             self._guard(lambda: then(answer))
+
+    def _set_text(self, text: str) -> None:
+        """The query line holds `text`, the cursor at its end."""
+        self.buffer.set_document(Document(text, len(text)))
 
     def _guard(self, action: Callable[[], None]) -> None:
         try:
@@ -164,7 +169,7 @@ class PickerApp:
         def content(event: KeyPressEvent) -> None:
             text = self.buffer.text
             text = text[len(CONTENT_PREFIX):] if text.startswith(CONTENT_PREFIX) else CONTENT_PREFIX + text
-            self.buffer.set_document(self.buffer.document.__class__(text, len(text)))
+            self._set_text(text)
 
         @keys.add("c-r", filter=picking)
         def rename(event: KeyPressEvent) -> None:

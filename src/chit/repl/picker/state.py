@@ -60,7 +60,10 @@ class Picker:
         self.reload(limit=first)
 
     def _own_project(self) -> Project | None:
-        """This directory's (or the configured) project, if it exists."""
+        """This directory's (or the configured) project, if it exists; a
+        project named (-p, CHIT_PROJECT) that does not is NotFound."""
+        if parts_of(self.service).ctx.project_name is not None:
+            return self.service.project()
         try:
             project = self.service.project()
         except ChitError:
