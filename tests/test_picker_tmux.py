@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import orjson
 import pytest
 
 from conftest import run_cli, tree_digest
@@ -171,6 +172,18 @@ def test_chit_pick_in_a_pipe_prints_the_chosen_id(start, sessions: dict[str, str
     term.wait_until_gone()
     assert (workdir / "rc").read_text().strip() == "0"
     assert f'"id":"{sessions["Holiday ideas"]}"' in (workdir / "shown.json").read_text().replace(" ", "")
+
+
+def test_chit_pick_json_prints_the_chosen_session(start, sessions: dict[str, str], workdir: Path) -> None:  # type: ignore[no-untyped-def]
+    term = start(f"{CHIT} pick --json > picked.json; echo $? > rc")
+    term.wait_for("3 of 3 sessions")
+    term.type("parser")
+    term.wait_for("1 of 3 sessions")
+    term.keys("Enter")
+    term.wait_until_gone()
+    assert (workdir / "rc").read_text().strip() == "0"
+    picked = orjson.loads((workdir / "picked.json").read_bytes())
+    assert picked["id"] == sessions["Parser rewrite plan"] and picked["title"] == "Parser rewrite plan"
 
 
 def test_pick_without_a_terminal_exits_2_with_one_line(cli, sessions: dict[str, str]) -> None:  # type: ignore[no-untyped-def]

@@ -63,7 +63,7 @@ def resume(
 
 
 @app.command("pick", rich_help_panel="Sessions")
-def pick(ctx: typer.Context, project: ProjectOpt = None) -> None:
+def pick(ctx: typer.Context, project: ProjectOpt = None, json: JsonFlag = False) -> None:
     """Choose a session in the picker and print its id.
 
     The picker lists the project's sessions newest first; typing filters
@@ -71,15 +71,20 @@ def pick(ctx: typer.Context, project: ProjectOpt = None) -> None:
     Ctrl-F) searches message content. Tab switches to every project;
     Ctrl-R renames, Ctrl-T tags, Ctrl-O forks, Ctrl-D moves to the trash
     and Ctrl-Z brings it back. Enter prints the highlighted id (so
-    `chit show $(chit pick)` works); Esc or Ctrl-C exits 130 printing
-    nothing. Without a terminal it exits 2."""
-    cli: Cli = ctx.obj.use(False, project)
+    `chit show $(chit pick)` works; --json prints its summary as `ls
+    --json` does); Esc or Ctrl-C exits 130 printing nothing. Without a
+    terminal it exits 2."""
+    cli: Cli = ctx.obj.use(json, project)
     if not sys.stdin.isatty():
         raise UsageError("chit pick needs a terminal to show the picker on; `chit ls` lists the sessions")
     chosen = _pick(cli)
     if chosen is None:
         raise typer.Exit(int(ExitStatus.INTERRUPTED))
-    print(chosen)
+    if cli.json:
+        session = cli.service.get(chosen)
+        cli.result(session.summary(cli.parts.ctx.locate(chosen).name).as_dict(), lambda: None)
+    else:
+        print(chosen)
 
 
 def _on_terminal() -> bool:

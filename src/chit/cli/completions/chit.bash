@@ -91,7 +91,7 @@ _chit_spec() {  # the command tree: what the command at path $1 takes
             ;;
         'pick')
             _chit_cmds=''
-            _chit_opts='--project -p --help -h'
+            _chit_opts='--project -p --json --help -h'
             _chit_vals='--project:project -p:project'
             _chit_args=''
             ;;

@@ -91,7 +91,7 @@ function __chit_spec --description 'what the chit command at path $argv[1] takes
         case 'pick'
             set -g __chit_subs
             set -g __chit_cmds
-            set -g __chit_opts '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_opts '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
             set -g __chit_vals '--project:project' '-p:project'
             set -g __chit_args
         case 'pop'
