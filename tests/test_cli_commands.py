@@ -716,6 +716,7 @@ def test_every_command_as_a_real_program(cli, home, tmp_path):
     fork = run("fork", "--at", "0", "--json").json()["id"]
     run("load", sid[:8], "--no-pager")
     assert run("resume", sid[:8], "--print").out.endswith(f" {sid}\n")
+    assert "needs a terminal" in run("pick", code=2).err  # the picker has no terminal here
     assert run("rewind", "0", "--json").json()["dropped"] == 1
     assert run("pop", "--json").json()["popped"] is True
     assert run("undo", "--json").json()["undone"] == "pop"

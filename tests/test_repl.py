@@ -70,7 +70,7 @@ def test_prefix_unknown_and_ambiguous_commands(api: Chit, tmp_path: Path) -> Non
     loop.handle(repl, "/renmae x")
     assert "unknown command /renmae; did you mean /rename" in output(repl)
     loop.handle(repl, "/re x")
-    assert "/re is ambiguous: /rename, /retry, /rewind" in output(repl)
+    assert "/re is ambiguous: /rename, /resume, /retry, /rewind" in output(repl)
 
 
 def test_chat_turn_is_stored_in_order_with_state(api: Chit, tmp_path: Path) -> None:
@@ -293,7 +293,7 @@ def test_completion_offers_commands_sessions_tags_formats_models(api: Chit, tmp_
         return [c.text for c in completer.get_completions(Document(text), CompleteEvent())]
 
     assert offers("/lo") == ["load"]
-    assert offers("/re") == ["rename", "retry", "rewind"]
+    assert offers("/re") == ["rename", "resume", "retry", "rewind"]
     assert offers("/load ") == [repl.session_id[:8]]  # type: ignore[index]
     assert offers("/tag a") == ["alpha"]
     assert offers("/export j") == ["json", "jsonl"]

@@ -49,7 +49,7 @@ COMMANDS: dict[str, str] = {
     "export": "cmd_export",
     "import": "cmd_import",
     **dict.fromkeys(("rm", "restore", "trash", "state", "gc", "compact", "doctor"), "cmd_admin"),
-    "resume": "cmd_resume",
+    **dict.fromkeys(("resume", "pick"), "cmd_resume"),
     "projects": "cmd_projects",
     "completion": "cmd_completion",
 }

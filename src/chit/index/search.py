@@ -113,9 +113,10 @@ _SUMMARY_COLUMNS = (
 
 # the live sub-agent sessions keyed `<key>/agent-…` in the same project,
 # as a range on the key index (AGENT_KEY up to the string just after it)
+# (a session without a key has none: asked anyway, SQLite would scan every row for it)
 _AGENTS = (
-    f"(SELECT count(*) FROM sessions c WHERE c.key >= s.key || '{AGENT_KEY}'"
-    f" AND c.key < s.key || '{AGENT_KEY[:-1]}{chr(ord(AGENT_KEY[-1]) + 1)}' AND c.slug = s.slug AND c.trash = 0)"
+    f"CASE WHEN s.key IS NULL THEN 0 ELSE (SELECT count(*) FROM sessions c WHERE c.key >= s.key || '{AGENT_KEY}'"
+    f" AND c.key < s.key || '{AGENT_KEY[:-1]}{chr(ord(AGENT_KEY[-1]) + 1)}' AND c.slug = s.slug AND c.trash = 0) END"
 )
 
 

@@ -139,15 +139,35 @@ def search(repl: Repl, args: str) -> None:
     _print_listing(repl, [(h.id, h.title, h.snippet) for h in hits])
 
 
-@slash("load", "REF|N", completes="session")
+@slash("load", "[REF|N]", completes="session")
 def load(repl: Repl, args: str) -> None:
-    """Switch to a session: id prefix, key, or N from the last /list or /search."""
+    """Switch to a session: id prefix, key, N from /list or /search; none: pick."""
     if not args:
-        raise UsageError("usage: /load REF (an id prefix, a key, or a number from /list or /search)")
+        _pick(repl)
+        return
     ref = args.lstrip("#")
     if ref.isdigit() and repl.listing and 1 <= int(ref) <= len(repl.listing) and (args.startswith("#") or len(ref) <= 2):
         ref = repl.listing[int(ref) - 1]
     session = repl.service.resolve(ref)
+    repl.switch(session.id)
+    repl.say(f"loaded {session.short_id}: {session.title} ({session.turns} turns) — /show prints it")
+
+
+@slash("resume", "[REF|N]", completes="session")
+def resume(repl: Repl, args: str) -> None:
+    """As /load: with no REF, choose the session in the picker."""
+    load(repl, args)
+
+
+def _pick(repl: Repl) -> None:
+    """Open the session picker; switch to the session chosen in it."""
+    from chit.repl.picker.app import choose
+    from chit.repl.picker.state import Picker
+
+    chosen = choose(Picker(repl.service))
+    if chosen is None:
+        return
+    session = repl.service.get(chosen)
     repl.switch(session.id)
     repl.say(f"loaded {session.short_id}: {session.title} ({session.turns} turns) — /show prints it")
 

@@ -6,7 +6,7 @@
 _chit_spec() {  # the command tree: what the command at path $1 takes
     case $1 in
         '')
-            _chit_cmds='append chat compact completion config doctor export fork gc import load ls new pop projects rename replace restore resume rewind rm search show state tag trash undo untag'
+            _chit_cmds='append chat compact completion config doctor export fork gc import load ls new pick pop projects rename replace restore resume rewind rm search show state tag trash undo untag'
             _chit_opts='--json --project -p --version --help -h'
             _chit_vals='--project:project -p:project'
             _chit_args=''
@@ -89,6 +89,12 @@ _chit_spec() {  # the command tree: what the command at path $1 takes
             _chit_vals='--key:- -k:- --tag:tag -t:tag --meta:- --system:- --project:project -p:project'
             _chit_args='-'
             ;;
+        'pick')
+            _chit_cmds=''
+            _chit_opts='--project -p --json --help -h'
+            _chit_vals='--project:project -p:project'
+            _chit_args=''
+            ;;
         'pop')
             _chit_cmds=''
             _chit_opts='--project -p --json --help -h'
@@ -139,7 +145,7 @@ _chit_spec() {  # the command tree: what the command at path $1 takes
             ;;
         'resume')
             _chit_cmds=''
-            _chit_opts='--print --project -p --json --help -h'
+            _chit_opts='--print --last --project -p --json --help -h'
             _chit_vals='--project:project -p:project'
             _chit_args='ref'
             ;;

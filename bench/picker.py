@@ -1,0 +1,121 @@
+"""The picker at scale: open time and per-keystroke filter+render time.
+
+    python bench/picker.py DIR [--sessions 10000] [--projects 20]
+
+Builds DIR (once) as a store of N short sessions over P projects through
+chit's API, then, in-process, opens the picker's prompt-toolkit app on a
+pipe input and a dummy output: the open time is loading the summaries and
+drawing the first screen; each keystroke is one character typed into the
+filter, its filter and a full redraw timed together (then the same for a
+content search). Run it once, not in a loop: it prints the figures
+docs/benchmarks.md quotes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+WORDS = ("parser cache deploy invoice kernel lambda migrate network oauth python "
+         "quantum refactor schema tensor upload vector webhook yaml zipfile bench").split()
+
+
+def build(home: Path, sessions: int, projects: int) -> None:
+    """A store of `sessions` two-message sessions (skipped when it exists)."""
+    from chit.api import Chit
+
+    marker = home / ".built"
+    if marker.exists():
+        return
+    rng = random.Random(7)
+    chit = Chit(home, durable=False, create_project=True)
+    for n in range(sessions):
+        project = f"proj{n % projects:02d}"
+        words = rng.sample(WORDS, 3)
+        session = chit.create(project, title=f"{' '.join(words)} {n}", tags=[rng.choice(["work", "home", "bug"])],
+                              make_current=False)
+        chit.append_many(session.id, [{"role": "user", "content": f"how do I {words[0]} the {words[1]}?"},
+                                      {"role": "assistant", "content": f"Use {words[2]} with care ({n})."}])
+    marker.write_text("ok")
+
+
+def measure(home: Path, typed: str, all_projects: bool) -> None:
+    """Open the picker on a pipe and time the first screen, then each key."""
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output import DummyOutput
+
+    from chit.api import Chit
+    from chit.repl.picker.app import PickerApp
+    from chit.repl.picker.state import Picker
+
+    async def drive() -> None:
+        drawn = asyncio.Event()
+        stamps: list[float] = []  # when each screen was drawn
+        cpu: list[float] = []  # this process's CPU time then
+        whole: list[bool] = []  # whether it showed every session
+
+        def stamp(_: object) -> None:
+            stamps.append(time.perf_counter())
+            cpu.append(time.process_time())
+            whole.append(picker.complete)
+            drawn.set()
+
+        with create_pipe_input() as pipe:
+            start = time.perf_counter()
+            picker = Picker(Chit(home, project="proj00"), all_projects=all_projects)
+            app = PickerApp(picker, input=pipe, output=DummyOutput())
+            app.app.after_render += stamp
+            running = asyncio.ensure_future(app.app.run_async())
+            while not any(whole):
+                drawn.clear()
+                await drawn.wait()
+            opened, listed = stamps[0] - start, stamps[whole.index(True)] - start
+            times, cpu_times = [], []
+            for key in [*typed, *"\x7f" * len(typed)]:  # type, then erase it
+                drawn.clear()
+                sent, sent_cpu = time.perf_counter(), time.process_time()
+                pipe.send_text(key)
+                await drawn.wait()
+                times.append(stamps[-1] - sent)
+                cpu_times.append(cpu[-1] - sent_cpu)
+            pipe.send_text("\x03")
+            await running
+        scope = "all projects" if all_projects else "one project"
+        print(f"{scope}: {len(picker.entries)} sessions; first screen {opened * 1000:.0f} ms, every session listed "
+              f"{listed * 1000:.0f} ms; keystroke (filter + screen) median {statistics.median(times) * 1000:.1f} ms, "
+              f"max {max(times) * 1000:.1f} ms over {len(times)} keys")
+        print("  each key, ms:", " ".join(f"{t * 1000:.0f}" for t in times))
+        print(f"  CPU time of a keystroke: median {statistics.median(cpu_times) * 1000:.1f} ms, max {max(cpu_times) * 1000:.1f} ms"
+              " (the wall time less waiting for a busy machine's cores)")
+
+    asyncio.run(drive())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("dir", type=Path)
+    parser.add_argument("--sessions", type=int, default=10_000)
+    parser.add_argument("--projects", type=int, default=20)
+    parser.add_argument("--typed", default="qntm ref")
+    args = parser.parse_args()
+    start = time.perf_counter()
+    build(args.dir, args.sessions, args.projects)
+    print(f"store ready in {time.perf_counter() - start:.1f} s")
+    start = time.perf_counter()
+    import chit.repl.picker.app  # noqa: F401
+
+    print(f"picker modules imported in {(time.perf_counter() - start) * 1000:.0f} ms")
+    measure(args.dir, args.typed, all_projects=False)
+    measure(args.dir, args.typed, all_projects=True)
+    print("content search (a leading /), all projects:")
+    measure(args.dir, "/quantum", all_projects=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
