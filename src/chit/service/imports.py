@@ -32,6 +32,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +44,7 @@ from chit.store.projects import slug_for, usable_dir, validate_name
 from chit.service.base import Context, check_metadata, clean_line
 from chit.service.queries import Queries
 from chit.service.sessions import KEY_MAX, Sessions, make_message
-from chit.store.sessions import Log
+from chit.store.sessions import Log, check_session_id
 
 if TYPE_CHECKING:
     from chit.service.results import ImportedSession, ImportReport
@@ -61,8 +62,18 @@ class _Run:
 
     report: ImportReport
     override: str | None
-    keys: dict[str, tuple[str, str, bool]]  # key -> (slug, session id, in trash)
+    find_keys: Callable[[], dict[str, tuple[str, str, bool]]]
     scopes: dict[str, Project] = field(default_factory=dict)
+    _keys: dict[str, tuple[str, str, bool]] | None = None
+
+    @property
+    def keys(self) -> dict[str, tuple[str, str, bool]]:
+        """key -> (slug, session id, in trash) of every session of the
+        source in the store; read on first use, so a refresh whose units
+        are all cached reads no session header."""
+        if self._keys is None:
+            self._keys = self.find_keys()
+        return self._keys
 
 
 class Imports:
@@ -75,6 +86,7 @@ class Imports:
         self.store = ctx.store
         self.projects = ctx.projects
         self.layout = ctx.layout
+        self._checked_dirs: dict[tuple[str, bool], str] = {}
 
     def import_from(
         self,
@@ -101,26 +113,29 @@ class Imports:
         if project is not None:
             validate_name(project)
         scan = importer.scan(root)
+        self._checked_dirs.clear()
         report = ImportReport(source, str(root), problems=list(scan.problems))
-        run = _Run(report, project if project is not None else self.ctx.project_name, self._import_keys(source))
+        run = _Run(report, project if project is not None else self.ctx.project_name, partial(self._import_keys, source))
         cache = self._read_import_cache()
         entries: dict[str, Any] = cache.setdefault("units", {})
-        before = repr(entries)
+        changed = False
         total = len(scan.units)
         for done, unit in enumerate(scan.units):
             if progress is not None:
                 progress(done, total, unit.label)
             if self._cached(entries.get(unit.key), unit, report):
                 continue
-            entries.pop(unit.key, None)
+            old = entries.pop(unit.key, None)
             entry = self._import_unit(unit, run)
             if entry is not None:
                 entries[unit.key] = entry
+            changed = changed or entry != old
         prefix = f"{source}:{root}"
         seen = {u.key for u in scan.units}
         for stale in [k for k in entries if k.startswith(prefix) and k not in seen]:
             del entries[stale]
-        if repr(entries) != before:
+            changed = True
+        if changed:
             self._write_import_cache(cache)
         if progress is not None:
             progress(total, total, "")
@@ -179,10 +194,20 @@ class Imports:
 
     def _file_state(self, slug: Any, session_id: Any, trash: bool = False) -> list[int] | None:
         try:
-            st = os.stat(self.store.session_path(str(slug), str(session_id), trash), follow_symlinks=False)
+            st = os.stat(self._session_file(str(slug), str(session_id), trash), follow_symlinks=False)
         except (OSError, ChitError):
             return None
         return [st.st_size, st.st_mtime_ns]
+
+    def _session_file(self, slug: str, session_id: str, trash: bool) -> str:
+        """The path of a session file, its directory checked for links once
+        per import (a refresh stats thousands of files in a few directories)."""
+        check_session_id(session_id)
+        directory = self._checked_dirs.get((slug, trash))
+        if directory is None:
+            path = self.store.session_path(slug, session_id, trash)
+            directory = self._checked_dirs[(slug, trash)] = os.fspath(path.parent)
+        return os.path.join(directory, session_id + ".jsonl")
 
     def _outcome(self, reason: str, listed: ImportedSession | None, found: tuple[str, str, bool] | None) -> dict[str, Any] | None:
         """What the cache keeps of one session's outcome (None: the file it
