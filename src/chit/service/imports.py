@@ -30,14 +30,15 @@ Invariants:
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chit.store import codec
-from chit.errors import ChitError, Conflict, InvalidInput, Locked, NotFound, ReadOnly
+from chit.errors import ChitError, Conflict, InvalidData, InvalidInput, Locked, NotFound, ReadOnly
 from chit.store.fold import message_to_record
 from chit.model import Message, Project, derive_title, now
 from chit.store.projects import slug_for, usable_dir, validate_name
@@ -101,6 +102,51 @@ class Imports:
         `source` is one of `chit.importers.NAMES`; `path` defaults to where
         that tool keeps its data; `project` puts every session in that
         project instead of the one of its working directory."""
+        if project is not None:
+            validate_name(project)
+        return self._import(source, path, project if project is not None else self.ctx.project_name, progress, None)
+
+    def refresh(
+        self, sources: Sequence[tuple[str, str | None]], *, deadline: float | None = None, progress: ProgressFn | None = None,
+    ) -> list[ImportReport]:
+        """Bring every (tool, path) up to date (path None: the tool's
+        default), each session in the project of its own working directory.
+
+        A source that cannot be read (its path is gone, the file is not the
+        tool's) is one problem in its report, never the end of the refresh.
+        With `deadline` (a `time.monotonic()` value) the refresh stops there
+        and leaves the rest to the next one; only a refresh that went
+        through every source is recorded as the last refresh."""
+        from chit.importers.base import Problem
+        from chit.service.results import ImportReport
+
+        reports = []
+        for tool, path in sources:
+            try:
+                report = self._import(tool, path, None, progress, deadline)
+            except (NotFound, InvalidInput, InvalidData) as exc:
+                report = ImportReport(tool, path or "")
+                report.problems.append(Problem(path or tool, None, exc.message))
+            reports.append(report)
+        if not any(r.incomplete for r in reports):
+            self.store.write_json(self._refresh_file, {"refreshed_at": now()})
+        return reports
+
+    def refresh_due(self, interval: float) -> bool:
+        """Whether the last complete refresh is older than `interval` seconds (or never was)."""
+        try:
+            age = time.time() - os.stat(self._refresh_file).st_mtime
+        except OSError:
+            return True
+        return not 0 <= age < interval
+
+    @property
+    def _refresh_file(self) -> Path:
+        return self.layout.home / "last-refresh.json"
+
+    def _import(
+        self, source: str, path: str | Path | None, override: str | None, progress: ProgressFn | None, deadline: float | None,
+    ) -> ImportReport:
         from chit import importers
         from chit.service.results import ImportReport
 
@@ -110,17 +156,18 @@ class Imports:
             raise InvalidInput(f"give the file to import from {source} ({importer.description})")
         if not root.exists():
             raise NotFound(f"no {source} data at {root}")
-        if project is not None:
-            validate_name(project)
         scan = importer.scan(root)
         self._checked_dirs.clear()
         report = ImportReport(source, str(root), problems=list(scan.problems))
-        run = _Run(report, project if project is not None else self.ctx.project_name, partial(self._import_keys, source))
+        run = _Run(report, override, partial(self._import_keys, source))
         cache = self._read_import_cache()
         entries: dict[str, Any] = cache.setdefault("units", {})
         changed = False
         total = len(scan.units)
         for done, unit in enumerate(scan.units):
+            if deadline is not None and time.monotonic() > deadline:
+                report.incomplete = True
+                break
             if progress is not None:
                 progress(done, total, unit.label)
             if self._cached(entries.get(unit.key), unit, report):
@@ -132,7 +179,7 @@ class Imports:
             changed = changed or entry != old
         prefix = f"{source}:{root}"
         seen = {u.key for u in scan.units}
-        for stale in [k for k in entries if k.startswith(prefix) and k not in seen]:
+        for stale in [k for k in entries if k.startswith(prefix) and k not in seen]:  # gone from the source
             del entries[stale]
             changed = True
         if changed:
