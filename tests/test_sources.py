@@ -140,3 +140,14 @@ def test_a_bad_sources_table_is_a_config_problem(cli, home: Path) -> None:  # ty
             "sources.codex must be true, false, a path or a list of paths",
             "sources.refresh must be a number of seconds (0 or false: off)"} <= set(info["problems"])  # type: ignore[index]
     assert cli("import").code == 2  # nothing usable is enabled
+
+
+def test_an_import_leaves_the_index_current_text_and_all(cli, home: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    claude, _ = _two_tools(tmp_path)
+    r = cli("import", "--from", "claude-code", str(claude), "--json")
+    written = orjson.loads(r.out)["messages_written"]
+    with sqlite3.connect(home / "index.sqlite") as db:  # what the first search would otherwise build
+        assert db.execute("SELECT count(*) FROM messages").fetchone()[0] == written
+        assert db.execute("SELECT count(*) FROM messages WHERE fts = 0").fetchone()[0] == 0

@@ -45,9 +45,11 @@ from chit.store.projects import slug_for, usable_dir, validate_name
 from chit.service.base import Context, check_metadata, clean_line
 from chit.service.queries import Queries
 from chit.service.sessions import KEY_MAX, Sessions, make_message
-from chit.store.sessions import Log, check_session_id
+from chit.service.import_plan import plan_update
+from chit.store.sessions import check_session_id
 
 if TYPE_CHECKING:
+    from chit.index.db import Index
     from chit.service.results import ImportedSession, ImportReport
     from chit.importers import base as importer_base
 
@@ -65,6 +67,7 @@ class _Run:
     override: str | None
     find_keys: Callable[[], dict[str, tuple[str, str, bool]]]
     scopes: dict[str, Project] = field(default_factory=dict)
+    written: set[str] = field(default_factory=set)  # slugs of the projects written to
     _keys: dict[str, tuple[str, str, bool]] | None = None
 
     @property
@@ -186,7 +189,23 @@ class Imports:
             self._write_import_cache(cache)
         if progress is not None:
             progress(total, total, "")
+        if run.written:
+            self._update_index(sorted(run.written), progress)
         return report
+
+    def _update_index(self, slugs: list[str], progress: ProgressFn | None) -> None:
+        """Bring the index (rows and text) of the projects an import wrote
+        up to date now, a project at a time, so that the first search after
+        a large import has nothing left to build."""
+        def work(index: Index) -> None:
+            for done, slug in enumerate(slugs):
+                if progress is not None:
+                    progress(done, len(slugs), f"indexing {slug}")
+                index.refresh([(slug, False)], text=True)
+
+        self.ctx.indexed(work)
+        if progress is not None:
+            progress(len(slugs), len(slugs), "")
 
     # -- one unit -------------------------------------------------------------
     def _import_unit(self, unit: importer_base.Unit, run: _Run) -> dict[str, Any] | None:
@@ -302,6 +321,8 @@ class Imports:
         name = (self.projects.get(slug) or self.ctx.project_by_slug(slug)).name
         done = ImportedSession(action, key, session_id, shown, name, written)
         left = ImportedSession("skipped", key, session_id, shown, name, 0, action)
+        if action in ("imported", "updated"):
+            run.written.add(slug)
         if action == "imported":
             report.imported += 1
             report.sessions.append(done)
@@ -458,34 +479,3 @@ class Imports:
         except ChitError:
             pass  # a cache: the next import is only slower without it
 
-
-def plan_update(log: Log, header: dict[str, Any], new: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
-    """How to bring a stored session to what the source holds now:
-    ("unchanged" | "changed in chit", []), ("append", the new message
-    records) or ("rewrite", every record of the new file)."""
-    from chit.importers import base as importer_base
-    imported = [e for e in log.events if e.get("type") == "message" and importer_base.is_imported_id(str(e.get("id")))]
-    changed_in_chit = any(
-        e.get("type") in ("rewind", "pop") or (e.get("type") == "message" and not importer_base.is_imported_id(str(e.get("id"))))
-        for e in log.events
-    )
-    same_header = _header_view(log.header) == _header_view(header)
-    if imported == new and (same_header or changed_in_chit):
-        return "unchanged", []
-    if changed_in_chit:
-        return "changed in chit", []
-    if same_header and new[: len(imported)] == imported:
-        return "append", new[len(imported):]
-    kept = [e for e in log.events if e.get("type") != "message"]
-    return "rewrite", [header, *new, *kept]
-
-
-def _header_view(header: dict[str, Any]) -> tuple[Any, ...]:
-    """What of a header an import decides: the key and the import facts
-    (the source's title among them; the header's own title may hold a
-    rename folded in by `chit compact`, which an import keeps)."""
-    metadata = dict(header.get("metadata") or {})
-    facts = metadata.get("import")
-    if isinstance(facts, dict):  # where the source file lies may change without its content changing
-        metadata["import"] = {k: v for k, v in facts.items() if k != "path"}
-    return header.get("key"), metadata
