@@ -151,3 +151,28 @@ def test_an_import_leaves_the_index_current_text_and_all(cli, home: Path, tmp_pa
     with sqlite3.connect(home / "index.sqlite") as db:  # what the first search would otherwise build
         assert db.execute("SELECT count(*) FROM messages").fetchone()[0] == written
         assert db.execute("SELECT count(*) FROM messages WHERE fts = 0").fetchone()[0] == 0
+
+
+def test_ls_and_search_refresh_first_once_the_interval_has_passed(cli, home: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    tree = tmp_path / "claude"
+
+    def new_chat(text: str) -> None:
+        chat = Claude(cwd=str(tmp_path / "app"))
+        chat.user(text)
+        chat.say("noted", f"m-{text}")
+        chat.write(tree / f"{chat.session_id}.jsonl")
+
+    new_chat("alpha")
+    assert cli("sources", "add", "claude-code", str(tree)).code == 0
+    assert cli("ls", "--all", "--json").json() == []  # no refresh interval set: ls reads only the store
+    text = _config(home).read_text(encoding="utf-8").replace("[sources]\n", "[sources]\nrefresh = 3600\n")
+    _config(home).write_text(text, encoding="utf-8")
+    first = cli("ls", "--all", "--json")
+    assert first.code == 0 and [s["title"] for s in first.json()] == ["alpha"]  # type: ignore[union-attr]
+    assert first.err == "refreshed the sources: 1 imported, 0 updated\n"
+    new_chat("bravo")
+    assert cli("search", "bravo", "--json").json() == []  # refreshed less than an hour ago
+    _config(home).write_text(text.replace("refresh = 3600", "refresh = 0.001"), encoding="utf-8")
+    hits = cli("search", "bravo", "--json")
+    assert [h["title"] for h in hits.json()] == ["bravo"]  # type: ignore[union-attr]
+    assert hits.err == "refreshed the sources: 1 imported, 0 updated\n"

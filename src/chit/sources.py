@@ -33,8 +33,6 @@ from typing import Any
 from chit.config import Paths, source_paths
 from chit.errors import InvalidData
 
-#: what ls and search add at most to their own time when they refresh first
-AUTO_BUDGET = 0.15
 _HEADER = re.compile(r"^\s*\[\s*sources\s*\]\s*(#.*)?$")
 _ANY_HEADER = re.compile(r"^\s*\[")
 
