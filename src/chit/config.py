@@ -300,10 +300,15 @@ def describe(config: Config) -> dict[str, Any]:
                      "timeout": config.timeout, "deadline": config.deadline},
         "models": {name: _describe_model(spec) for name, spec in sorted(config.models.items())},
         "active_model": _describe_model(active) if active else None,
-        "sources": {tool: [p or "default" for p in paths] for tool, paths in config.sources.items()},
-        "refresh": config.refresh,
+        "sources": {"refresh": config.refresh, **{tool: _entry(paths) for tool, paths in config.sources.items()}},
         "problems": list(config.problems),
     }
+
+
+def _entry(paths: Paths) -> Any:
+    """A tool's [sources] entry as the file would hold it."""
+    values = [True if p is None else p for p in paths]
+    return values[0] if len(values) == 1 else values
 
 
 def _describe_model(spec: ModelSpec) -> dict[str, Any]:

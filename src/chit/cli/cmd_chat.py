@@ -102,6 +102,7 @@ def config_toml(info: dict[str, Any]) -> list[str]:
         lines.append("")
         lines.append(f"[models.{_toml_key(name)}]")
         lines.extend(_toml_pairs({k: v for k, v in spec.items() if k != "name"}))
+    lines.extend(["", "[sources]", *_toml_pairs(info["sources"])])
     return lines
 
 
