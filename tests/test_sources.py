@@ -11,6 +11,9 @@ import tomllib
 from pathlib import Path
 
 import orjson
+import pytest
+
+from chit.errors import InvalidData
 
 from importer_sources import Claude, codex_lines, fixture, write_jsonl
 
@@ -176,3 +179,25 @@ def test_ls_and_search_refresh_first_once_the_interval_has_passed(cli, home: Pat
     hits = cli("search", "bravo", "--json")
     assert [h["title"] for h in hits.json()] == ["bravo"]  # type: ignore[union-attr]
     assert hits.err == "refreshed the sources: 1 imported, 0 updated\n"
+
+
+def test_an_entry_is_written_into_any_sources_table_as_found(tmp_path: Path) -> None:
+    from chit import sources
+
+    config = tmp_path / "config.toml"
+    cases = {
+        "[sources]": '[sources]\ncodex = true\n',
+        "[sources]  # mine\n'codex' = false\nllm = true": "[sources]  # mine\nllm = true\ncodex = true\n",
+        '[defaults]\nlimit = 3': '[defaults]\nlimit = 3\n\n[sources]\ncodex = true\n',
+        "": "[sources]\ncodex = true\n",
+    }
+    for before, after in cases.items():
+        config.write_text(before, encoding="utf-8")
+        sources.set_paths(config, "codex", (None,))
+        assert config.read_text(encoding="utf-8") == after
+    config.write_text('[sources]\ncodex = [\n  "a",\n]\n', encoding="utf-8")  # a value over lines: not edited by halves
+    with pytest.raises(InvalidData, match="edit it by hand"):
+        sources.set_paths(config, "codex", (None,))
+    assert config.read_text(encoding="utf-8") == '[sources]\ncodex = [\n  "a",\n]\n'
+    sources.set_paths(config, "llm", ('/data/logs "quoted".db', None))
+    assert tomllib.loads(config.read_text(encoding="utf-8"))["sources"]["llm"] == ['/data/logs "quoted".db', True]

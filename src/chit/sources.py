@@ -104,6 +104,8 @@ def _with_entry(text: str, tool: str, value: str | None) -> str:
             return text
         gap = "" if not text else ("\n" if text.endswith("\n") else "\n\n")
         return f"{text}{gap}[sources]\n{entry}"
+    if not lines[start].endswith("\n"):
+        lines[start] += "\n"
     end = next((n for n in range(start + 1, len(lines)) if _ANY_HEADER.match(lines[n])), len(lines))
     mine = re.compile(rf"^\s*(?:{re.escape(tool)}|\"{re.escape(tool)}\"|'{re.escape(tool)}')\s*=")
     body = [line for line in lines[start + 1 : end] if not mine.match(line)]
