@@ -201,3 +201,23 @@ def test_an_entry_is_written_into_any_sources_table_as_found(tmp_path: Path) -> 
     assert config.read_text(encoding="utf-8") == '[sources]\ncodex = [\n  "a",\n]\n'
     sources.set_paths(config, "llm", ('/data/logs "quoted".db', None))
     assert tomllib.loads(config.read_text(encoding="utf-8"))["sources"]["llm"] == ['/data/logs "quoted".db', True]
+
+
+def test_a_refresh_out_of_time_reads_one_changed_file_and_leaves_the_rest(home: Path, tmp_path: Path) -> None:
+    import time
+
+    from chit.api import Chit
+    from chit.service.facade import parts_of
+
+    tree = tmp_path / "claude"
+    for n in range(3):
+        chat = Claude(cwd=str(tmp_path / "app"))
+        chat.user(f"question {n}")
+        chat.write(tree / f"{chat.session_id}.jsonl")
+    imports = parts_of(Chit(home, cwd=tmp_path)).imports
+    late = imports.refresh([("claude-code", str(tree))], deadline=time.monotonic() - 1)
+    assert (late[0].imported, late[0].incomplete) == (1, True)
+    assert imports.refresh_due(3600)  # not recorded as a refresh
+    rest = imports.refresh([("claude-code", str(tree))])
+    assert (rest[0].imported, rest[0].skipped_reasons, rest[0].incomplete) == (2, {"unchanged": 1}, False)
+    assert not imports.refresh_due(3600)

@@ -2,9 +2,10 @@
 `[sources] refresh = N` is set and the last complete refresh is older than
 N seconds.
 
-Invariants: the refresh adds at most BUDGET seconds of importing to the
-command (what is left waits for the next command: it is not recorded as a
-complete refresh); it never fails the command: a problem is one warning
+Invariants: the refresh reads no more changed source files once BUDGET
+seconds have passed (one per source at least; what is left waits for the
+next command: it is not recorded as a complete refresh); it never fails
+the command: a problem is one warning
 line on stderr, and stdout carries only the command's own result.
 """
 

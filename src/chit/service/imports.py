@@ -117,9 +117,10 @@ class Imports:
 
         A source that cannot be read (its path is gone, the file is not the
         tool's) is one problem in its report, never the end of the refresh.
-        With `deadline` (a `time.monotonic()` value) the refresh stops there
-        and leaves the rest to the next one; only a refresh that went
-        through every source is recorded as the last refresh."""
+        With `deadline` (a `time.monotonic()` value) a source stops reading
+        changed units there (after one at least, so a slow machine still
+        gets on) and leaves the rest to the next refresh; only a refresh
+        that went through every source is recorded as the last refresh."""
         from chit.importers.base import Problem
         from chit.service.results import ImportReport
 
@@ -167,14 +168,16 @@ class Imports:
         entries: dict[str, Any] = cache.setdefault("units", {})
         changed = False
         total = len(scan.units)
+        read_one = False
         for done, unit in enumerate(scan.units):
-            if deadline is not None and time.monotonic() > deadline:
-                report.incomplete = True
-                break
             if progress is not None:
                 progress(done, total, unit.label)
             if self._cached(entries.get(unit.key), unit, report):
                 continue
+            if deadline is not None and read_one and time.monotonic() > deadline:
+                report.incomplete = True  # the rest waits for the next refresh; one unit each time, however slow
+                break
+            read_one = True
             old = entries.pop(unit.key, None)
             entry = self._import_unit(unit, run)
             if entry is not None:
