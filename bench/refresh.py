@@ -19,6 +19,7 @@ docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -53,6 +54,16 @@ def build_tree(root: Path, sessions: int) -> list[Path]:
     return written
 
 
+def grow(path: Path) -> None:
+    """Append one new prompt to a transcript, after its last record."""
+    last = next(r for r in map(json.loads, reversed(path.read_bytes().splitlines())) if r.get("uuid"))
+    prompt = {**{k: last[k] for k in ("sessionId", "cwd", "version") if k in last}, "parentUuid": last["uuid"], "isSidechain": False,
+              "type": "user", "uuid": str(uuid.uuid4()), "timestamp": "2026-12-01T10:00:00.000Z",
+              "message": {"role": "user", "content": "one more question"}}
+    with path.open("ab") as handle:
+        handle.write(json.dumps(prompt).encode() + b"\n")
+
+
 def run(args: list[str], env: dict[str, str]) -> float:
     started = time.perf_counter()
     done = subprocess.run([*chit_cmd(), *args], env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True)
@@ -80,9 +91,7 @@ def main(argv: list[str]) -> int:
         run(["sources", "add", "claude-code", tree], env)
         unchanged = [run(["import"], env) for _ in range(args.rounds)]
         print(f"unchanged refresh (median): {statistics.median(unchanged):6.3f} s  (min {min(unchanged):.3f})")
-        with files[7].open("ab") as grow:
-            grow.write(files[7].read_bytes().splitlines(keepends=True)[-1])
-        os.utime(files[7], None)
+        grow(files[7])
         print(f"refresh, one file grew:    {run(['import'], env):7.3f} s")
     finally:
         if args.keep is None:

@@ -1,5 +1,6 @@
 """How a re-import brings one stored session to what its source holds
-now (the decision alone; `chit.service.imports` writes it).
+now (the decision alone; `chit.service.imports` writes it), and where the
+import cache last saw the sessions of a source unit.
 
 Invariant: a session changed in chit (a message of chit's own, a rewind or
 a pop) is never planned for a write; state values, tags and renames are
@@ -43,3 +44,18 @@ def _header_view(header: dict[str, Any]) -> tuple[Any, ...]:
     if isinstance(facts, dict):  # where the source file lies may change without its content changing
         metadata["import"] = {k: v for k, v in facts.items() if k != "path"}
     return header.get("key"), metadata
+
+
+def cached_places(entry: Any) -> dict[str, tuple[str, str, bool]]:
+    """key -> (slug, session id, in trash) of the sessions an import cache
+    entry names (an entry written before keys were kept names none); a hint
+    only: the caller checks the file still holds that key."""
+    outcomes = entry.get("outcomes") if isinstance(entry, dict) else None
+    found: dict[str, tuple[str, str, bool]] = {}
+    for outcome in outcomes if isinstance(outcomes, list) else []:
+        if not isinstance(outcome, dict):
+            continue
+        key, file = outcome.get("key"), outcome.get("file")
+        if isinstance(key, str) and isinstance(file, list) and len(file) == 5 and isinstance(file[0], str) and isinstance(file[1], str):
+            found[key] = (file[0], file[1], bool(file[2]))
+    return found

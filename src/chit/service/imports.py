@@ -45,7 +45,7 @@ from chit.store.projects import slug_for, usable_dir, validate_name
 from chit.service.base import Context, check_metadata, clean_line
 from chit.service.queries import Queries
 from chit.service.sessions import KEY_MAX, Sessions, make_message
-from chit.service.import_plan import plan_update
+from chit.service.import_plan import cached_places, plan_update
 from chit.store.sessions import check_session_id
 
 if TYPE_CHECKING:
@@ -68,6 +68,8 @@ class _Run:
     find_keys: Callable[[], dict[str, tuple[str, str, bool]]]
     scopes: dict[str, Project] = field(default_factory=dict)
     written: set[str] = field(default_factory=set)  # slugs of the projects written to
+    #: key -> (slug, session id, in trash) as the cache last saw the unit being read
+    hints: dict[str, tuple[str, str, bool]] = field(default_factory=dict)
     _keys: dict[str, tuple[str, str, bool]] | None = None
 
     @property
@@ -179,6 +181,7 @@ class Imports:
                 break
             read_one = True
             old = entries.pop(unit.key, None)
+            run.hints = cached_places(old)
             entry = self._import_unit(unit, run)
             if entry is not None:
                 entries[unit.key] = entry
@@ -278,7 +281,9 @@ class Imports:
             directory = self._checked_dirs[(slug, trash)] = os.fspath(path.parent)
         return os.path.join(directory, session_id + ".jsonl")
 
-    def _outcome(self, reason: str, listed: ImportedSession | None, found: tuple[str, str, bool] | None) -> dict[str, Any] | None:
+    def _outcome(
+        self, reason: str, listed: ImportedSession | None, found: tuple[str, str, bool] | None, key: str,
+    ) -> dict[str, Any] | None:
         """What the cache keeps of one session's outcome (None: the file it
         rests on is gone already, so the unit is not cached)."""
         file = None
@@ -287,7 +292,18 @@ class Imports:
             if state is None:
                 return None
             file = [*found, *state]
-        return {"reason": reason, "listed": listed.as_dict() if listed is not None else None, "file": file}
+        return {"reason": reason, "listed": listed.as_dict() if listed is not None else None, "file": file, "key": key}
+
+    def _find(self, key: str, run: _Run) -> tuple[str, str, bool] | None:
+        """Where the session of `key` is: where the cache last saw it when
+        its file still has that key (a grown source file costs one header,
+        not every header of the store), else from every header."""
+        hint = run.hints.get(key)
+        if hint is not None and not hint[2]:
+            header = self.store.read_header(hint[0], hint[1])
+            if header is not None and header.get("key") == key:
+                return hint
+        return run.keys.get(key)
 
     # -- one session ----------------------------------------------------------
     def _import_session(self, source: importer_base.SourceSession, run: _Run) -> dict[str, Any] | None:
@@ -304,13 +320,13 @@ class Imports:
         key, title, metadata, messages = prepared
         shown = title or derive_title(next((m.content for m in messages if m.role == "user"), None))
         entry = ImportedSession("skipped", key, title=shown)
-        found = run.keys.get(key)
+        found = self._find(key, run)
         if found is not None and found[2]:
             report.skip("in trash", entry)
-            return self._outcome("in trash", entry, found)
+            return self._outcome("in trash", entry, found, key)
         if not messages:
             report.skip("no messages", entry)
-            return self._outcome("no messages", entry, found)
+            return self._outcome("no messages", entry, found, key)
         try:
             if found is None:
                 slug, session_id, action = self._create_imported(source, run, key, title, metadata, messages)
@@ -338,8 +354,8 @@ class Imports:
         if action == "imported by another process":  # the next import reads it as unchanged or updated
             return None
         if action in ("imported", "updated", "unchanged"):  # what the next import finds: the file as written
-            return self._outcome("unchanged", None, (slug, session_id, False))
-        return self._outcome(action, left, (slug, session_id, False))
+            return self._outcome("unchanged", None, (slug, session_id, False), key)
+        return self._outcome(action, left, (slug, session_id, False), key)
 
     def _prepare(
         self, source: importer_base.SourceSession, where: str, report: ImportReport
