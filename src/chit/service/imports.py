@@ -20,11 +20,14 @@ Invariants:
   whose source stamp and chit files are exactly as the last import left
   them; deleting or keeping it gives the same sessions and the same report,
   only slower without it. It records, for each session of a unit, the
-  outcome and the state (size, mtime) of every chit file the outcome rests
+  outcome, the key and the state (size, mtime) of every chit file the outcome rests
   on, the trashed file of an "in trash" skip included; a unit with an
   outcome it cannot check that way (problems, "imported by another
   process") is never cached, so it is read again;
-- imported sessions do not become the current session.
+- imported sessions do not become the current session;
+- a refresh where nothing changed stats files and reads no session: the
+  store's keys are looked up only when a unit must be read, and a unit
+  read again first looks for its sessions where the cache last saw them.
 """
 
 from __future__ import annotations
@@ -93,6 +96,7 @@ class Imports:
         self.projects = ctx.projects
         self.layout = ctx.layout
         self._checked_dirs: dict[tuple[str, bool], str] = {}
+        self._refresh_file = self.layout.home / "last-refresh.json"  # its mtime: the last complete refresh
 
     def import_from(
         self,
@@ -145,10 +149,6 @@ class Imports:
         except OSError:
             return True
         return not 0 <= age < interval
-
-    @property
-    def _refresh_file(self) -> Path:
-        return self.layout.home / "last-refresh.json"
 
     def _import(
         self, source: str, path: str | Path | None, override: str | None, progress: ProgressFn | None, deadline: float | None,
