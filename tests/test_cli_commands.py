@@ -742,5 +742,6 @@ def test_every_command_as_a_real_program(cli, home, tmp_path):
     chat = run("chat", "--new", "--model", "echo", stdin=b"scripted chat\n/rename Chatted\n/quit\n")
     assert "echo: scripted chat" in chat.out and "title: Chatted" in chat.out
     assert run("config", "--json").json()["path"] == str(home / "config.toml")
+    assert [row["tool"] for row in run("sources", "--json").json()][0] == "claude-code"
     assert "complete -F _chit chit" in run("completion", "bash").out
     assert used >= set(COMMANDS), set(COMMANDS) - used

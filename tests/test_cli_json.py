@@ -149,6 +149,7 @@ CASES: list[tuple[str, ...]] = [
     ("export", "--all", "-f", "txt", "-o", "{OUT}"),
     ("completion", "bash"),
     ("config",),
+    ("sources",),
 ]
 INTERACTIVE = {"chat"}  # the REPL prints a conversation, not one result
 

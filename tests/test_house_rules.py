@@ -25,6 +25,7 @@ LAYERS: list[set[str]] = [
     {"index"},
     {"config"},
     {"importers", "exporters", "providers"},
+    {"sources"},
     {"service"},
     {"api"},
     {"render"},

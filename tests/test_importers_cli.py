@@ -135,7 +135,10 @@ def test_a_progress_bar_when_stderr_is_a_terminal(home: Path, workdir: Path) -> 
 
 
 def test_the_cli_lists_every_importer() -> None:
-    assert cmd_import.SOURCES == importers.NAMES
+    from chit import config
+    from chit.cli import cmd_sources
+
+    assert cmd_import.SOURCES == importers.NAMES == config.SOURCE_TOOLS == cmd_sources.TOOLS
 
 
 @pytest.mark.parametrize("path", MINE, ids=lambda p: p.name)

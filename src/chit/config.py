@@ -27,6 +27,10 @@ File layout (all optional):
     [models.mine]
     provider = "command"
     command = ["my-llm", "--json"]            # argument list, no shell
+
+    [sources]                                 # what `chit import` refreshes (chit.sources)
+    refresh = 300                             # ls/search refresh first after this many seconds
+    claude-code = true                        # true: the tool's default path; or a path, or a list
 """
 
 from __future__ import annotations
@@ -46,6 +50,10 @@ DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 ECHO = "echo"
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_DEADLINE = 600.0
+#: the tools of [sources], as chit.importers.NAMES (a test keeps them equal)
+SOURCE_TOOLS = ("claude-code", "codex", "chatgpt", "llm", "gemini", "opencode")
+#: paths of one tool in [sources]; None stands for the tool's default path
+Paths = tuple[str | None, ...]
 
 
 @dataclass(frozen=True)
@@ -94,6 +102,10 @@ class Config:
     deadline: float = DEFAULT_DEADLINE
     models: dict[str, ModelSpec] = field(default_factory=dict)
     problems: tuple[str, ...] = ()
+    #: tool -> the paths `chit import` refreshes (None: the tool's default); see chit.sources
+    sources: dict[str, Paths] = field(default_factory=dict)
+    #: seconds after which ls and search refresh the sources first (None: never)
+    refresh: float | None = None
 
     def model_names(self) -> list[str]:
         return sorted({*self.models, ECHO})
@@ -183,6 +195,7 @@ def _parse(path: Path, data: dict[str, Any]) -> Config:
         if parsed is not None:
             models[name] = parsed
     default_model = defaults.get("model")
+    enabled, refresh = _sources(data.get("sources"), problems)
     return Config(
         path=path,
         limit=max(0, limit),
@@ -193,6 +206,8 @@ def _parse(path: Path, data: dict[str, Any]) -> Config:
         deadline=deadline,
         models=models,
         problems=tuple(problems),
+        sources=enabled,
+        refresh=refresh,
     )
 
 
@@ -230,6 +245,51 @@ def _model(name: str, spec: Any, problems: list[str], timeout: float = DEFAULT_T
     )
 
 
+def _sources(table: Any, problems: list[str]) -> tuple[dict[str, Paths], float | None]:
+    """The enabled sources and the refresh interval (None: off) of a
+    `[sources]` table; what is wrong becomes a problem and is ignored."""
+    if table is None:
+        return {}, None
+    if not isinstance(table, dict):
+        problems.append("[sources] must be a table")
+        return {}, None
+    enabled: dict[str, Paths] = {}
+    for tool, value in table.items():
+        if tool == "refresh":
+            continue
+        if tool not in SOURCE_TOOLS:
+            problems.append(f"sources.{tool}: unknown tool (expected one of: {', '.join(SOURCE_TOOLS)})")
+            continue
+        paths = source_paths(value)
+        if paths is None:
+            problems.append(f"sources.{tool} must be true, false, a path or a list of paths")
+        elif paths:
+            enabled[tool] = paths
+    return enabled, _interval(table.get("refresh", 0), problems)
+
+
+def source_paths(value: Any) -> Paths | None:
+    """The paths of one [sources] entry (None: a value it cannot be)."""
+    if value is True:
+        return (None,)
+    if value is False:
+        return ()
+    if isinstance(value, str) and value:
+        return (value,)
+    if isinstance(value, list) and value and all((isinstance(v, str) and v) or v is True for v in value):
+        return tuple(dict.fromkeys(None if v is True else v for v in value))
+    return None
+
+
+def _interval(value: Any, problems: list[str]) -> float | None:
+    if value is False or value == 0:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
+        problems.append("sources.refresh must be a number of seconds (0 or false: off)")
+        return None
+    return float(value)
+
+
 def describe(config: Config) -> dict[str, Any]:
     """What `chit config` shows: the effective settings, keys masked."""
     active = config.resolve_model()
@@ -240,8 +300,15 @@ def describe(config: Config) -> dict[str, Any]:
                      "timeout": config.timeout, "deadline": config.deadline},
         "models": {name: _describe_model(spec) for name, spec in sorted(config.models.items())},
         "active_model": _describe_model(active) if active else None,
+        "sources": {"refresh": config.refresh, **{tool: _entry(paths) for tool, paths in config.sources.items()}},
         "problems": list(config.problems),
     }
+
+
+def _entry(paths: Paths) -> Any:
+    """A tool's [sources] entry as the file would hold it."""
+    values = [True if p is None else p for p in paths]
+    return values[0] if len(values) == 1 else values
 
 
 def _describe_model(spec: ModelSpec) -> dict[str, Any]:

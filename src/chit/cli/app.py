@@ -48,6 +48,7 @@ COMMANDS: dict[str, str] = {
     **dict.fromkeys(("ls", "show", "load", "search"), "cmd_read"),
     "export": "cmd_export",
     "import": "cmd_import",
+    "sources": "cmd_sources",
     **dict.fromkeys(("rm", "restore", "trash", "state", "gc", "compact", "doctor"), "cmd_admin"),
     **dict.fromkeys(("resume", "pick"), "cmd_resume"),
     "projects": "cmd_projects",

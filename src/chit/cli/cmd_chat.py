@@ -102,6 +102,8 @@ def config_toml(info: dict[str, Any]) -> list[str]:
         lines.append("")
         lines.append(f"[models.{_toml_key(name)}]")
         lines.extend(_toml_pairs({k: v for k, v in spec.items() if k != "name"}))
+    if any(value is not None for value in info["sources"].values()):
+        lines.extend(["", "[sources]", *_toml_pairs(info["sources"])])
     return lines
 
 

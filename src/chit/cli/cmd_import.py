@@ -64,7 +64,7 @@ def import_(
 ) -> None:
     """Import a session snapshot, or another tool's sessions.
 
-    With --from TOOL, it imports every session of claude-code, codex, chatgpt, llm, gemini or opencode; running it again updates what changed."""
+    With --from TOOL, it imports every session of claude-code, codex, chatgpt, llm, gemini or opencode; running it again updates what changed. With no argument, it refreshes every source `chit sources` lists as enabled."""
     cli: Cli = ctx.obj.use(json, project)
     if from_ is not None:
         if new_id:
@@ -72,7 +72,10 @@ def import_(
         _import_from(cli, from_, source)
         return
     if source is None:
-        raise UsageError("give a snapshot FILE (or - for stdin), or --from TOOL to import another tool's sessions" + HINT)
+        if new_id:
+            raise UsageError("--new-id is for snapshots; give the snapshot FILE" + HINT)
+        _refresh(cli)
+        return
     data = sys.stdin.buffer.read() if source == "-" else _read_file(source)
     result = cli.service.import_snapshot(data, new_id_always=new_id)
     note = " (new id: the original is already in the store)" if result.id_changed and not new_id else ""
@@ -93,6 +96,26 @@ def _import_from(cli: Cli, tool: str, path: str | None) -> None:
         report = service.import_from(tool, path, progress=progress)
     _summary(report)
     cli.result(report.as_dict(), lambda: _list(report))
+
+
+def _refresh(cli: Cli) -> None:
+    """`chit import` alone: every source enabled in config.toml, each
+    session in the project of its own working directory."""
+    enabled = [(tool, path) for tool, paths in cli.config.sources.items() for path in paths]
+    if not enabled:
+        raise UsageError(
+            "no source is enabled: give a snapshot FILE, --from TOOL, or enable tools with `chit sources add TOOL`" + HINT
+        )
+    with _progress_bar("refreshing") as progress:
+        reports = cli.parts.imports.refresh(enabled, progress=progress)
+    for report in reports:
+        _summary(report)
+
+    def human() -> None:
+        for report in reports:
+            _list(report)
+
+    cli.result({"sources": [r.as_dict() for r in reports]}, human)
 
 
 @contextmanager

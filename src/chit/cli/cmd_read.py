@@ -34,6 +34,7 @@ def ls(
         limit = cli.config.limit
     if limit < 0:
         raise InvalidInput("--limit must be 0 or more")
+    _refresh_first(cli)
     show_index_progress()
     found = cli.service.list(all_projects=all_projects, limit=limit or None, tag=tag, state=state, agents=agents)
     if quiet and not cli.json:
@@ -102,6 +103,7 @@ def search(
     cli: Cli = ctx.obj.use(json, project, jsonl)
     if limit < 0:
         raise InvalidInput("--limit must be 0 or more")
+    _refresh_first(cli)
     show_index_progress()
     found = cli.service.search(query, limit=limit or None, role=role, tag=tag)
 
@@ -114,6 +116,14 @@ def search(
         human.hits(found)
 
     cli.results((h.as_dict() for h in found), human)
+
+
+def _refresh_first(cli: Cli) -> None:
+    """The enabled sources, refreshed first when config.toml asks for it."""
+    if cli.config.refresh is not None:
+        from chit.cli.autorefresh import refresh_first
+
+        refresh_first(cli)
 
 
 def print_session(cli: Cli, ref: str | None, pager: bool) -> None:

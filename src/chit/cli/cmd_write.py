@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from chit.cli.context import Cli
+from chit.cli.context import Cli, note
 from chit.cli.options import JsonFlag, ProjectOpt, RefArg, RequiredRef, commands
 from chit.cli.parse import pairs
 from chit.errors import ChitError, InvalidInput, NotFound, UsageError
@@ -120,8 +120,18 @@ def append(
         if ref in ROLES:
             raise NotFound(f"{exc.message} (to set the role, use --role {ref})") from None
         raise
+    session_id = _continued(cli, session_id)
     message = service.append(session_id, role, content, invocation_id=invocation, model=model, tokens=tokens, metadata=metadata)
     cli.result({"session_id": session_id, **message.as_dict()}, lambda: _say(message.id))
+
+
+def _continued(cli: Cli, session_id: str) -> str:
+    """Where a message for `session_id` goes: a session imported from
+    another tool is continued in its fork (made now, and said so)."""
+    target, fork = cli.parts.sessions.continue_in(session_id)
+    if fork is not None:
+        note(f"{session_id[:8]} is imported and follows its source; continuing in a fork of it: {fork.id[:8]} (now the current session)")
+    return target
 
 
 @app.command("fork", rich_help_panel="Edit")

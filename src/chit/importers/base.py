@@ -22,6 +22,7 @@ Invariants:
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import math
 import os
@@ -163,8 +164,34 @@ def ts_from_epoch(value: Any) -> str | None:
 def scan_files(name: str, path: Path, pattern: str, read: Callable[[Path], Batch]) -> Scan:
     """One unit per file: `path` itself, or each file under it matching
     `pattern`, in name order (the sources whose unit is a file)."""
-    files = [path] if path.is_file() else sorted(p for p in path.rglob(pattern) if p.is_file())
-    return Scan([Unit(f"{name}:{f}", f.name, file_stamp(f), partial(read, f)) for f in files])
+    if path.is_file():
+        return Scan([Unit(f"{name}:{path}", path.name, file_stamp(path), partial(read, path))])
+    found = sorted(_matching_files(os.fspath(path), pattern), key=lambda item: item[0].split(os.sep))
+    return Scan([Unit(f"{name}:{f}", os.path.basename(f), stamp, partial(_read_at, read, f)) for f, stamp in found])
+
+
+def _read_at(read: Callable[[Path], Batch], path: str) -> Batch:
+    return read(Path(path))
+
+
+def _matching_files(top: str, pattern: str) -> Iterator[tuple[str, str]]:
+    """(path, stamp) of every regular file under `top` (links to files
+    included, linked directories not entered) whose name matches `pattern`.
+    One stat per file, taken from the directory scan: a refresh of a large
+    unchanged tree costs little more than listing it."""
+    try:
+        entries = list(os.scandir(top))
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                yield from _matching_files(entry.path, pattern)
+            elif fnmatch.fnmatchcase(entry.name, pattern) and entry.is_file():
+                st = entry.stat()
+                yield entry.path, f"{st.st_size}:{st.st_mtime_ns}"
+        except OSError:
+            continue
 
 
 def file_stamp(path: Path) -> str:

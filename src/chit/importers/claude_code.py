@@ -84,14 +84,16 @@ def scan(path: Path) -> Scan:
     found = scan_files(NAME, path, "*.jsonl", read_file)
     # a sub-agent's link to its tool call is read in its parent's transcript
     units = [
-        replace(unit, stamp=f"{unit.stamp}+{parent}") if (parent := claude_agents.parent_stamp(_unit_path(unit))) else unit
+        replace(unit, stamp=f"{unit.stamp}+{parent}") if (parent := _parent_stamp(unit)) else unit
         for unit in found.units
     ]
     return Scan(units, found.problems)
 
 
-def _unit_path(unit: Unit) -> Path:
-    return Path(unit.key[len(NAME) + 1 :])
+def _parent_stamp(unit: Unit) -> str | None:
+    if f"{os.sep}subagents{os.sep}" not in unit.key:
+        return None  # most files: no path to build
+    return claude_agents.parent_stamp(Path(unit.key[len(NAME) + 1 :]))
 
 
 SOURCE = Source(NAME, default_path, scan, "Claude Code transcripts (~/.claude/projects)")

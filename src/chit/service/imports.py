@@ -20,32 +20,39 @@ Invariants:
   whose source stamp and chit files are exactly as the last import left
   them; deleting or keeping it gives the same sessions and the same report,
   only slower without it. It records, for each session of a unit, the
-  outcome and the state (size, mtime) of every chit file the outcome rests
+  outcome, the key and the state (size, mtime) of every chit file the outcome rests
   on, the trashed file of an "in trash" skip included; a unit with an
   outcome it cannot check that way (problems, "imported by another
   process") is never cached, so it is read again;
-- imported sessions do not become the current session.
+- imported sessions do not become the current session;
+- a refresh where nothing changed stats files and reads no session: the
+  store's keys are looked up only when a unit must be read, and a unit
+  read again first looks for its sessions where the cache last saw them.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chit.store import codec
-from chit.errors import ChitError, Conflict, InvalidInput, Locked, NotFound, ReadOnly
+from chit.errors import ChitError, Conflict, InvalidData, InvalidInput, Locked, NotFound, ReadOnly
 from chit.store.fold import message_to_record
 from chit.model import Message, Project, derive_title, now
 from chit.store.projects import slug_for, usable_dir, validate_name
 from chit.service.base import Context, check_metadata, clean_line
 from chit.service.queries import Queries
 from chit.service.sessions import KEY_MAX, Sessions, make_message
-from chit.store.sessions import Log
+from chit.service.import_plan import cached_places, plan_update
+from chit.store.sessions import check_session_id
 
 if TYPE_CHECKING:
+    from chit.index.db import Index
     from chit.service.results import ImportedSession, ImportReport
     from chit.importers import base as importer_base
 
@@ -61,8 +68,21 @@ class _Run:
 
     report: ImportReport
     override: str | None
-    keys: dict[str, tuple[str, str, bool]]  # key -> (slug, session id, in trash)
+    find_keys: Callable[[], dict[str, tuple[str, str, bool]]]
     scopes: dict[str, Project] = field(default_factory=dict)
+    written: set[str] = field(default_factory=set)  # slugs of the projects written to
+    #: key -> (slug, session id, in trash) as the cache last saw the unit being read
+    hints: dict[str, tuple[str, str, bool]] = field(default_factory=dict)
+    _keys: dict[str, tuple[str, str, bool]] | None = None
+
+    @property
+    def keys(self) -> dict[str, tuple[str, str, bool]]:
+        """key -> (slug, session id, in trash) of every session of the
+        source in the store; read on first use, so a refresh whose units
+        are all cached reads no session header."""
+        if self._keys is None:
+            self._keys = self.find_keys()
+        return self._keys
 
 
 class Imports:
@@ -75,6 +95,8 @@ class Imports:
         self.store = ctx.store
         self.projects = ctx.projects
         self.layout = ctx.layout
+        self._checked_dirs: dict[tuple[str, bool], str] = {}
+        self._refresh_file = self.layout.home / "last-refresh.json"  # its mtime: the last complete refresh
 
     def import_from(
         self,
@@ -89,6 +111,48 @@ class Imports:
         `source` is one of `chit.importers.NAMES`; `path` defaults to where
         that tool keeps its data; `project` puts every session in that
         project instead of the one of its working directory."""
+        if project is not None:
+            validate_name(project)
+        return self._import(source, path, project if project is not None else self.ctx.project_name, progress, None)
+
+    def refresh(
+        self, sources: Sequence[tuple[str, str | None]], *, deadline: float | None = None, progress: ProgressFn | None = None,
+    ) -> list[ImportReport]:
+        """Bring every (tool, path) up to date (path None: the tool's
+        default), each session in the project of its own working directory.
+
+        A source that cannot be read (its path is gone, the file is not the
+        tool's) is one problem in its report, never the end of the refresh.
+        With `deadline` (a `time.monotonic()` value) a source stops reading
+        changed units there (after one at least, so a slow machine still
+        gets on) and leaves the rest to the next refresh; only a refresh
+        that went through every source is recorded as the last refresh."""
+        from chit.importers.base import Problem
+        from chit.service.results import ImportReport
+
+        reports = []
+        for tool, path in sources:
+            try:
+                report = self._import(tool, path, None, progress, deadline)
+            except (NotFound, InvalidInput, InvalidData) as exc:
+                report = ImportReport(tool, path or "")
+                report.problems.append(Problem(path or tool, None, exc.message))
+            reports.append(report)
+        if not any(r.incomplete for r in reports):
+            self.store.write_json(self._refresh_file, {"refreshed_at": now()})
+        return reports
+
+    def refresh_due(self, interval: float) -> bool:
+        """Whether the last complete refresh is older than `interval` seconds (or never was)."""
+        try:
+            age = time.time() - os.stat(self._refresh_file).st_mtime
+        except OSError:
+            return True
+        return not 0 <= age < interval
+
+    def _import(
+        self, source: str, path: str | Path | None, override: str | None, progress: ProgressFn | None, deadline: float | None,
+    ) -> ImportReport:
         from chit import importers
         from chit.service.results import ImportReport
 
@@ -98,33 +162,56 @@ class Imports:
             raise InvalidInput(f"give the file to import from {source} ({importer.description})")
         if not root.exists():
             raise NotFound(f"no {source} data at {root}")
-        if project is not None:
-            validate_name(project)
         scan = importer.scan(root)
+        self._checked_dirs.clear()
         report = ImportReport(source, str(root), problems=list(scan.problems))
-        run = _Run(report, project if project is not None else self.ctx.project_name, self._import_keys(source))
+        run = _Run(report, override, partial(self._import_keys, source))
         cache = self._read_import_cache()
         entries: dict[str, Any] = cache.setdefault("units", {})
-        before = repr(entries)
+        changed = False
         total = len(scan.units)
+        read_one = False
         for done, unit in enumerate(scan.units):
             if progress is not None:
                 progress(done, total, unit.label)
             if self._cached(entries.get(unit.key), unit, report):
                 continue
-            entries.pop(unit.key, None)
+            if deadline is not None and read_one and time.monotonic() > deadline:
+                report.incomplete = True  # the rest waits for the next refresh; one unit each time, however slow
+                break
+            read_one = True
+            old = entries.pop(unit.key, None)
+            run.hints = cached_places(old)
             entry = self._import_unit(unit, run)
             if entry is not None:
                 entries[unit.key] = entry
+            changed = changed or entry != old
         prefix = f"{source}:{root}"
         seen = {u.key for u in scan.units}
-        for stale in [k for k in entries if k.startswith(prefix) and k not in seen]:
+        for stale in [k for k in entries if k.startswith(prefix) and k not in seen]:  # gone from the source
             del entries[stale]
-        if repr(entries) != before:
+            changed = True
+        if changed:
             self._write_import_cache(cache)
         if progress is not None:
             progress(total, total, "")
+        if run.written:
+            self._update_index(sorted(run.written), progress)
         return report
+
+    def _update_index(self, slugs: list[str], progress: ProgressFn | None) -> None:
+        """Bring the index (rows and text) of the projects an import wrote
+        up to date now, a project at a time, so that the first search after
+        a large import has nothing left to build."""
+        def work(index: Index) -> None:
+            for done, slug in enumerate(slugs):
+                if progress is not None:
+                    progress(done, len(slugs), f"indexing {slug}")
+                index.refresh([(slug, False)], text=True)
+
+        self.ctx.indexed(work)
+        if progress is not None:
+            progress(len(slugs), len(slugs), "")
 
     # -- one unit -------------------------------------------------------------
     def _import_unit(self, unit: importer_base.Unit, run: _Run) -> dict[str, Any] | None:
@@ -179,12 +266,24 @@ class Imports:
 
     def _file_state(self, slug: Any, session_id: Any, trash: bool = False) -> list[int] | None:
         try:
-            st = os.stat(self.store.session_path(str(slug), str(session_id), trash), follow_symlinks=False)
+            st = os.stat(self._session_file(str(slug), str(session_id), trash), follow_symlinks=False)
         except (OSError, ChitError):
             return None
         return [st.st_size, st.st_mtime_ns]
 
-    def _outcome(self, reason: str, listed: ImportedSession | None, found: tuple[str, str, bool] | None) -> dict[str, Any] | None:
+    def _session_file(self, slug: str, session_id: str, trash: bool) -> str:
+        """The path of a session file, its directory checked for links once
+        per import (a refresh stats thousands of files in a few directories)."""
+        check_session_id(session_id)
+        directory = self._checked_dirs.get((slug, trash))
+        if directory is None:
+            path = self.store.session_path(slug, session_id, trash)
+            directory = self._checked_dirs[(slug, trash)] = os.fspath(path.parent)
+        return os.path.join(directory, session_id + ".jsonl")
+
+    def _outcome(
+        self, reason: str, listed: ImportedSession | None, found: tuple[str, str, bool] | None, key: str,
+    ) -> dict[str, Any] | None:
         """What the cache keeps of one session's outcome (None: the file it
         rests on is gone already, so the unit is not cached)."""
         file = None
@@ -193,7 +292,18 @@ class Imports:
             if state is None:
                 return None
             file = [*found, *state]
-        return {"reason": reason, "listed": listed.as_dict() if listed is not None else None, "file": file}
+        return {"reason": reason, "listed": listed.as_dict() if listed is not None else None, "file": file, "key": key}
+
+    def _find(self, key: str, run: _Run) -> tuple[str, str, bool] | None:
+        """Where the session of `key` is: where the cache last saw it when
+        its file still has that key (a grown source file costs one header,
+        not every header of the store), else from every header."""
+        hint = run.hints.get(key)
+        if hint is not None and not hint[2]:
+            header = self.store.read_header(hint[0], hint[1])
+            if header is not None and header.get("key") == key:
+                return hint
+        return run.keys.get(key)
 
     # -- one session ----------------------------------------------------------
     def _import_session(self, source: importer_base.SourceSession, run: _Run) -> dict[str, Any] | None:
@@ -210,13 +320,13 @@ class Imports:
         key, title, metadata, messages = prepared
         shown = title or derive_title(next((m.content for m in messages if m.role == "user"), None))
         entry = ImportedSession("skipped", key, title=shown)
-        found = run.keys.get(key)
+        found = self._find(key, run)
         if found is not None and found[2]:
             report.skip("in trash", entry)
-            return self._outcome("in trash", entry, found)
+            return self._outcome("in trash", entry, found, key)
         if not messages:
             report.skip("no messages", entry)
-            return self._outcome("no messages", entry, found)
+            return self._outcome("no messages", entry, found, key)
         try:
             if found is None:
                 slug, session_id, action = self._create_imported(source, run, key, title, metadata, messages)
@@ -230,6 +340,8 @@ class Imports:
         name = (self.projects.get(slug) or self.ctx.project_by_slug(slug)).name
         done = ImportedSession(action, key, session_id, shown, name, written)
         left = ImportedSession("skipped", key, session_id, shown, name, 0, action)
+        if action in ("imported", "updated"):
+            run.written.add(slug)
         if action == "imported":
             report.imported += 1
             report.sessions.append(done)
@@ -242,8 +354,8 @@ class Imports:
         if action == "imported by another process":  # the next import reads it as unchanged or updated
             return None
         if action in ("imported", "updated", "unchanged"):  # what the next import finds: the file as written
-            return self._outcome("unchanged", None, (slug, session_id, False))
-        return self._outcome(action, left, (slug, session_id, False))
+            return self._outcome("unchanged", None, (slug, session_id, False), key)
+        return self._outcome(action, left, (slug, session_id, False), key)
 
     def _prepare(
         self, source: importer_base.SourceSession, where: str, report: ImportReport
@@ -386,34 +498,3 @@ class Imports:
         except ChitError:
             pass  # a cache: the next import is only slower without it
 
-
-def plan_update(log: Log, header: dict[str, Any], new: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
-    """How to bring a stored session to what the source holds now:
-    ("unchanged" | "changed in chit", []), ("append", the new message
-    records) or ("rewrite", every record of the new file)."""
-    from chit.importers import base as importer_base
-    imported = [e for e in log.events if e.get("type") == "message" and importer_base.is_imported_id(str(e.get("id")))]
-    changed_in_chit = any(
-        e.get("type") in ("rewind", "pop") or (e.get("type") == "message" and not importer_base.is_imported_id(str(e.get("id"))))
-        for e in log.events
-    )
-    same_header = _header_view(log.header) == _header_view(header)
-    if imported == new and (same_header or changed_in_chit):
-        return "unchanged", []
-    if changed_in_chit:
-        return "changed in chit", []
-    if same_header and new[: len(imported)] == imported:
-        return "append", new[len(imported):]
-    kept = [e for e in log.events if e.get("type") != "message"]
-    return "rewrite", [header, *new, *kept]
-
-
-def _header_view(header: dict[str, Any]) -> tuple[Any, ...]:
-    """What of a header an import decides: the key and the import facts
-    (the source's title among them; the header's own title may hold a
-    rename folded in by `chit compact`, which an import keeps)."""
-    metadata = dict(header.get("metadata") or {})
-    facts = metadata.get("import")
-    if isinstance(facts, dict):  # where the source file lies may change without its content changing
-        metadata["import"] = {k: v for k, v in facts.items() if k != "path"}
-    return header.get("key"), metadata

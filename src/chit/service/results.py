@@ -115,6 +115,8 @@ class ImportReport:
     sessions: list[ImportedSession] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     skipped_reasons: Counter[str] = field(default_factory=Counter)
+    #: the refresh's time ran out before every unit was looked at
+    incomplete: bool = False
 
     @property
     def errors(self) -> int:
@@ -138,6 +140,7 @@ class ImportReport:
             "skipped_reasons": dict(sorted(self.skipped_reasons.items())),
             "sessions": [s.as_dict() for s in self.sessions],
             "problems": [p.as_dict() for p in self.problems[:PROBLEMS_SHOWN]],
+            "incomplete": self.incomplete,
         }
 
 

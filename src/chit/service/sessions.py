@@ -27,9 +27,18 @@ from chit.service.base import (
     clean_line,
 )
 from chit.service.queries import Queries
-from chit.store.sessions import LockedSession
+from chit.store.sessions import UUID_RE, LockedSession
 
 KEY_MAX = 200
+#: the value of an imported session naming its fork in chit (`continue_in`)
+FORK_VALUE = "chit.fork"
+
+
+def is_mirror(header: Mapping[str, Any]) -> bool:
+    """Whether a session header is that of a session imported from another
+    tool (its key and `metadata.import`), which an import keeps following."""
+    metadata = header.get("metadata")
+    return isinstance(header.get("key"), str) and isinstance(metadata, dict) and isinstance(metadata.get("import"), dict)
 
 
 def new_id() -> str:
@@ -312,6 +321,32 @@ class Sessions:
             {"id": source.id, "turn": at},
             True,
         )
+
+    def continue_in(self, ref: str | None) -> tuple[str, Session | None]:
+        """The session a new message for `ref` goes to, and the fork made
+        for it now (else None).
+
+        A session imported from another tool is a mirror that keeps
+        following its source, so chit never writes its own messages there:
+        they go to a fork of it, made on the first such write (it becomes
+        the current session, and the mirror records it in its value
+        `FORK_VALUE`, which an import keeps), and to that same fork after."""
+        project, session_id = self.queries.locate_ref(ref)
+        header = self.store.read_header(project.slug, session_id) or {}
+        if not is_mirror(header):
+            return session_id, None
+        mirror = self.ctx.read_session(project, session_id)
+        known = mirror.values.get(FORK_VALUE)
+        if isinstance(known, str) and UUID_RE.match(known) and self.store.exists(project.slug, known):
+            return known, None
+        metadata = {k: v for k, v in mirror.metadata.items() if k != "import"}  # the fork is chit's own, not the tool's
+        fork = self.write_new(
+            project, f"{mirror.title[: TEXT_MAX - 7]} (fork)", None, {**metadata, "continues": header["key"]},
+            list(mirror.messages), list(mirror.tags), {"id": mirror.id, "turn": mirror.turns - 1 if mirror.turns else None},
+            True, values={k: v for k, v in mirror.values.items() if k != FORK_VALUE},
+        )
+        self._append_event(session_id, value_record(FORK_VALUE, fork.id))
+        return fork.id, fork
 
     # -- metadata -------------------------------------------------------
     def rename(self, ref: str | None, title: str) -> Session:

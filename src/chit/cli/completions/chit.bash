@@ -6,7 +6,7 @@
 _chit_spec() {  # the command tree: what the command at path $1 takes
     case $1 in
         '')
-            _chit_cmds='append chat compact completion config doctor export fork gc import load ls new pick pop projects rename replace restore resume rewind rm search show state tag trash undo untag'
+            _chit_cmds='append chat compact completion config doctor export fork gc import load ls new pick pop projects rename replace restore resume rewind rm search show sources state tag trash undo untag'
             _chit_opts='--json --project -p --version --help -h'
             _chit_vals='--project:project -p:project'
             _chit_args=''
@@ -172,6 +172,24 @@ _chit_spec() {  # the command tree: what the command at path $1 takes
             _chit_opts='--no-pager --project -p --json --help -h'
             _chit_vals='--project:project -p:project'
             _chit_args='ref'
+            ;;
+        'sources')
+            _chit_cmds='add rm'
+            _chit_opts='--json --help -h'
+            _chit_vals=''
+            _chit_args=''
+            ;;
+        'sources add')
+            _chit_cmds=''
+            _chit_opts='--json --help -h'
+            _chit_vals=''
+            _chit_args='tool file'
+            ;;
+        'sources rm')
+            _chit_cmds=''
+            _chit_opts='--json --help -h'
+            _chit_vals=''
+            _chit_args='tool file'
             ;;
         'state')
             _chit_cmds=''

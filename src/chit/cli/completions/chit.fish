@@ -5,8 +5,8 @@
 function __chit_spec --description 'what the chit command at path $argv[1] takes'
     switch "$argv[1]"
         case ''
-            set -g __chit_subs 'append' 'chat' 'compact' 'completion' 'config' 'doctor' 'export' 'fork' 'gc' 'import' 'load' 'ls' 'new' 'pick' 'pop' 'projects' 'rename' 'replace' 'restore' 'resume' 'rewind' 'rm' 'search' 'show' 'state' 'tag' 'trash' 'undo' 'untag'
-            set -g __chit_cmds 'append	Append a message to a session.' 'chat	Chat with a model in the REPL.' 'compact	Rewrite a session file without hidden messages and bad lines.' 'completion	Print the completion script for a shell.' 'config	Show the config file\'s path and the settings in force.' 'doctor	Check every session file, and the index against them.' 'export	Export a session as Markdown, HTML, text or JSON.' 'fork	Copy a session (up to a turn) into a new one and make it current.' 'gc	Move stale sessions to the trash (running ones are kept).' 'import	Import a session snapshot, or another tool\'s sessions.' 'load	Resume a session: make it current and open the REPL on it.' 'ls	List sessions, newest first.' 'new	Start a new session and make it current.' 'pick	Choose a session in the picker and print its id.' 'pop	Drop the last message.' 'projects	List projects, with their paths and session counts.' 'rename	Set a session\'s title ("" returns to the automatic one).' 'replace	Make a session hold exactly the messages in FILE.' 'restore	Bring a session back from the trash.' 'resume	Reopen a session in the tool that wrote it.' 'rewind	Drop the turns after TURN.' 'rm	Move sessions to the trash (`chit restore` brings them back).' 'search	Search every project (or -p one) for text, newest first.' 'show	Print a session\'s transcript with turn numbers.' 'state	Show or set a session\'s run state and state map.' 'tag	Add tags to a session.' 'trash	List the trash, or empty it with --empty.' 'undo	Bring back what the last rewind, pop or replace hid.' 'untag	Remove tags from a session.'
+            set -g __chit_subs 'append' 'chat' 'compact' 'completion' 'config' 'doctor' 'export' 'fork' 'gc' 'import' 'load' 'ls' 'new' 'pick' 'pop' 'projects' 'rename' 'replace' 'restore' 'resume' 'rewind' 'rm' 'search' 'show' 'sources' 'state' 'tag' 'trash' 'undo' 'untag'
+            set -g __chit_cmds 'append	Append a message to a session.' 'chat	Chat with a model in the REPL.' 'compact	Rewrite a session file without hidden messages and bad lines.' 'completion	Print the completion script for a shell.' 'config	Show the config file\'s path and the settings in force.' 'doctor	Check every session file, and the index against them.' 'export	Export a session as Markdown, HTML, text or JSON.' 'fork	Copy a session (up to a turn) into a new one and make it current.' 'gc	Move stale sessions to the trash (running ones are kept).' 'import	Import a session snapshot, or another tool\'s sessions.' 'load	Resume a session: make it current and open the REPL on it.' 'ls	List sessions, newest first.' 'new	Start a new session and make it current.' 'pick	Choose a session in the picker and print its id.' 'pop	Drop the last message.' 'projects	List projects, with their paths and session counts.' 'rename	Set a session\'s title ("" returns to the automatic one).' 'replace	Make a session hold exactly the messages in FILE.' 'restore	Bring a session back from the trash.' 'resume	Reopen a session in the tool that wrote it.' 'rewind	Drop the turns after TURN.' 'rm	Move sessions to the trash (`chit restore` brings them back).' 'search	Search every project (or -p one) for text, newest first.' 'show	Print a session\'s transcript with turn numbers.' 'sources	List the tools chit imports from: found here, and enabled.' 'state	Show or set a session\'s run state and state map.' 'tag	Add tags to a session.' 'trash	List the trash, or empty it with --empty.' 'undo	Bring back what the last rewind, pop or replace hid.' 'untag	Remove tags from a session.'
             set -g __chit_opts '--json	Print results as JSON (every command but chat).' '--project	Work in project NAME (default: the git root or directory you are in).' '-p	Work in project NAME (default: the git root or directory you are in).' '--version	Print the version and exit.' '--help	Show the help and exit.' '-h	Show the help and exit.'
             set -g __chit_vals '--project:project' '-p:project'
             set -g __chit_args
@@ -172,6 +172,24 @@ function __chit_spec --description 'what the chit command at path $argv[1] takes
             set -g __chit_opts '--no-pager	Never page long output.' '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
             set -g __chit_vals '--project:project' '-p:project'
             set -g __chit_args 'ref'
+        case 'sources'
+            set -g __chit_subs 'add' 'rm'
+            set -g __chit_cmds 'add	Enable a tool (at PATH, or its default path) for `chit import`.' 'rm	Stop refreshing a tool (or one PATH of it); its sessions stay in chit.'
+            set -g __chit_opts '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_vals
+            set -g __chit_args
+        case 'sources add'
+            set -g __chit_subs
+            set -g __chit_cmds
+            set -g __chit_opts '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_vals
+            set -g __chit_args 'tool' 'file'
+        case 'sources rm'
+            set -g __chit_subs
+            set -g __chit_cmds
+            set -g __chit_opts '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_vals
+            set -g __chit_args 'tool' 'file'
         case 'state'
             set -g __chit_subs
             set -g __chit_cmds
