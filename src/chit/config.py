@@ -27,6 +27,9 @@ File layout (all optional):
     [models.mine]
     provider = "command"
     command = ["my-llm", "--json"]            # argument list, no shell
+
+    [prices]                                  # `chit stats` cost, per million tokens
+    "gpt-4o" = { input = 2.5, output = 10.0 } # keyed by the model name messages record
 """
 
 from __future__ import annotations
@@ -94,6 +97,7 @@ class Config:
     deadline: float = DEFAULT_DEADLINE
     models: dict[str, ModelSpec] = field(default_factory=dict)
     problems: tuple[str, ...] = ()
+    prices: dict[str, tuple[float, float]] = field(default_factory=dict)  # model -> (input, output) per million tokens
 
     def model_names(self) -> list[str]:
         return sorted({*self.models, ECHO})
@@ -183,6 +187,7 @@ def _parse(path: Path, data: dict[str, Any]) -> Config:
         if parsed is not None:
             models[name] = parsed
     default_model = defaults.get("model")
+    prices = _prices(data.get("prices", {}), problems)
     return Config(
         path=path,
         limit=max(0, limit),
@@ -193,7 +198,24 @@ def _parse(path: Path, data: dict[str, Any]) -> Config:
         deadline=deadline,
         models=models,
         problems=tuple(problems),
+        prices=prices,
     )
+
+
+def _prices(table: Any, problems: list[str]) -> dict[str, tuple[float, float]]:
+    """[prices]: model name -> (input, output) per million tokens; a bad entry is reported and left out."""
+    if not isinstance(table, dict):
+        problems.append("[prices] must be a table")
+        return {}
+    prices = {}
+    for name, entry in table.items():
+        pair = [entry.get(k) if isinstance(entry, dict) else None for k in ("input", "output")]
+        numbers = [float(v) for v in pair if isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < float("inf")]
+        if len(numbers) == 2:
+            prices[name] = (numbers[0], numbers[1])
+        else:
+            problems.append(f"prices.{name} must be a table with numbers input and output (per million tokens)")
+    return prices
 
 
 def _seconds(table: dict[str, Any], key: str, fallback: float, where: str, problems: list[str]) -> float:

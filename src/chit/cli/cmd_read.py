@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from chit.cli.context import Cli, note, stdout_is_terminal
-from chit.cli.options import AllFlag, JsonFlag, JsonlFlag, ProjectOpt, RefArg, commands
+from chit.cli.options import AllFlag, JsonFlag, JsonlFlag, ProjectOpt, RefArg, SinceOpt, TagsOpt, UntilOpt, commands
 from chit.errors import InvalidInput
 
 app = commands()
@@ -19,21 +19,29 @@ def ls(
     ctx: typer.Context,
     all_projects: AllFlag = False,
     limit: Annotated[Optional[int], typer.Option("--limit", "-n", metavar="N", help="Show at most N sessions (0: all; default: the config's limit, 50).", show_default=False)] = None,
-    tag: Annotated[Optional[str], typer.Option("--tag", "-t", metavar="TAG", help="Only sessions with this tag.")] = None,
+    tag: TagsOpt = None,
     state: Annotated[Optional[str], typer.Option("--state", metavar="STATE", help="Only sessions in this state: idle, running or error.")] = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    sort: Annotated[str, typer.Option("--sort", metavar="ORDER", help="Order by updated, created, turns or tokens (most first).")] = "updated",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print full ids only, one per line.")] = False,
     agents: Annotated[bool, typer.Option("--agents", help="Also list sub-agents' sessions (imported from Claude Code).")] = False,
     project: ProjectOpt = None,
     json: JsonFlag = False,
     jsonl: JsonlFlag = False,
 ) -> None:
-    """List sessions, newest first."""
+    """List sessions, newest first (updated within --since/--until).
+
+    A fork is marked with ↳ before its title, a session with forks with
+    its number of forks (`chit tree` draws them)."""
     cli: Cli = ctx.obj.use(json, project, jsonl)
     if limit is None:
         limit = cli.config.limit
     if limit < 0:
         raise InvalidInput("--limit must be 0 or more")
-    found = cli.service.list(all_projects=all_projects, limit=limit or None, tag=tag, state=state, agents=agents)
+    found = cli.service.list(
+        all_projects=all_projects, limit=limit or None, tag=tag, state=state, agents=agents, since=since, until=until, sort=sort
+    )
     if quiet and not cli.json:
         for s in found:
             print(s.id)
@@ -45,9 +53,10 @@ def ls(
             return
         from chit.render import human
 
-        human.sessions(found, show_project=all_projects)
+        human.sessions(found, show_project=all_projects, forks=forks)
 
-    cli.results((s.as_dict() for s in found), human)
+    forks = cli.parts.lineage.fork_counts(found) if found else {}
+    cli.results(({**s.as_dict(), "forks": forks.get(s.id, 0)} for s in found), human)
 
 
 @app.command("show", rich_help_panel="Sessions")
@@ -119,13 +128,15 @@ def print_session(cli: Cli, ref: str | None, pager: bool) -> None:
     project_name = cli.parts.ctx.locate(session.id).name
     agents = cli.parts.queries.agents(session)
     parent = cli.parts.queries.agent_parent(session)
+    forks = cli.parts.lineage.children(session)
 
     def human() -> None:
         from chit.render import human
 
-        human.transcript(session, project_name, pager=pager and stdout_is_terminal(), agents=agents, agent_of=parent)
+        human.transcript(session, project_name, pager=pager and stdout_is_terminal(), agents=agents, agent_of=parent, forks=forks)
 
     data = session.as_dict()
+    data["forks"] = [f.as_dict() for f in forks]
     data["agents"] = [a.as_dict() for a in agents]
     data["agent_of"] = parent.as_dict() if parent else None
     cli.result(data, human)

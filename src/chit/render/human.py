@@ -100,7 +100,11 @@ def _age(ts: str, reference: datetime, narrow: bool) -> str:
     return text.removesuffix(" ago") if narrow else text
 
 
-def sessions(items: Sequence[SessionSummary], show_project: bool, empty: str = "no sessions") -> None:
+def sessions(
+    items: Sequence[SessionSummary], show_project: bool, empty: str = "no sessions", forks: dict[str, int] | None = None
+) -> None:
+    """The sessions table; with `forks` (counts by id), a fork's title is
+    marked ↳ and a session with forks shows how many."""
     if not items:
         note(empty)
         return
@@ -122,7 +126,7 @@ def sessions(items: Sequence[SessionSummary], show_project: bool, empty: str = "
     if show_project:
         _cut(table, "project", min_width=4, max_width=24)
     for s in items:
-        row: list[Text | str] = [s.short_id, _one_line(s.title)]
+        row: list[Text | str] = [s.short_id, _one_line(_lineage_mark(s, forks) + s.title if forks is not None else s.title)]
         if width >= WIDE:
             row.append(_one_line(",".join(s.tags)))
         if not narrow:
@@ -134,6 +138,12 @@ def sessions(items: Sequence[SessionSummary], show_project: bool, empty: str = "
             row.append(_one_line(s.project_name))
         table.add_row(*row)
     _print_table(table)
+
+
+def _lineage_mark(s: SessionSummary, forks: dict[str, int]) -> str:
+    mark = "↳ " if s.parent_id is not None else ""
+    count = forks.get(s.id, 0)
+    return mark + (f"[{count} fork{'s' if count > 1 else ''}] " if count else "")
 
 
 def trashed(items: Sequence[SessionSummary]) -> None:
@@ -220,6 +230,13 @@ def _agents(agents: Sequence[SessionSummary]) -> Text:
     return Text(visible("\n".join(lines)), style="dim")
 
 
+def _forks(forks: Sequence[SessionSummary]) -> Text:
+    """The session's forks, one per line: id, title, turns."""
+    lines = [f"forks ({len(forks)}):"]
+    lines += [f"  {f.short_id}  {' '.join(f.title.split())}  ({f.turns} turns)" for f in forks]
+    return Text(visible("\n".join(lines)), style="dim")
+
+
 #: Past this many characters a message is printed as plain text, in pieces:
 #: rich lays out one long paragraph in quadratic time (a 50 MB reply would
 #: take hours), and Markdown of that size is not read anyway.
@@ -262,6 +279,7 @@ def marked(mark: str) -> Text:
 def transcript(
     session: Session, project_name: str, pager: bool, console: Console | None = None,
     agents: Sequence[SessionSummary] = (), agent_of: SessionSummary | None = None,
+    forks: Sequence[SessionSummary] = (),
 ) -> None:
     from chit.exporters.common import is_tool, label
 
@@ -270,6 +288,8 @@ def transcript(
         parts.append(Text(visible(f"sub-agent of {agent_of.short_id}  {' '.join(agent_of.title.split())}"), style="dim"))
     if agents:
         parts.append(_agents(agents))
+    if forks:
+        parts.append(_forks(forks))
     current: object = "start"
     for message in session.messages:
         if message.turn != current:

@@ -20,12 +20,14 @@ from chit.service.base import Context
 from chit.service.history import History
 from chit.service.imports import Imports
 from chit.service.lifecycle import Maintenance
+from chit.service.lineage import Lineage
 from chit.service.parts import Parts
 from chit.service.projects_admin import ProjectAdmin
 from chit.service.project_moves import ProjectMoves
 from chit.service.queries import Queries
 from chit.service.sessions import Sessions
 from chit.service.snapshots import Transfer
+from chit.service.stats import Usage
 
 if TYPE_CHECKING:
     from chit.model import Project
@@ -102,6 +104,12 @@ class Chit:
     set_current = _handed_to("queries", Queries.set_current)
     load = _handed_to("queries", Queries.load)
     end = _handed_to("queries", Queries.end)
+
+    # -- lineage and usage -----------------------------------------------------------
+    tree = _handed_to("lineage", Lineage.tree)
+    children = _handed_to("lineage", Lineage.children)
+    diff = _handed_to("lineage", Lineage.diff)
+    stats = _handed_to("usage", Usage.stats)
 
     # -- messages, titles, tags, run state, values --------------------------------
     append = _handed_to("sessions", Sessions.append)

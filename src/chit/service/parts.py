@@ -7,6 +7,8 @@
     maintenance  trash, restore, cleanup, running/stuck, compact, doctor
     transfer     exports, snapshots out and back in
     imports      other tools' sessions
+    lineage      fork trees, forks of a session, two sessions compared
+    usage        stats: sessions, turns, messages, tokens and cost
     moves        projects that move; admin: projects renamed or removed
 
 A part holds the context and the parts it builds on, never state of its
@@ -22,11 +24,13 @@ from chit.service.base import Context
 from chit.service.history import History
 from chit.service.imports import Imports
 from chit.service.lifecycle import Maintenance
+from chit.service.lineage import Lineage
 from chit.service.projects_admin import ProjectAdmin
 from chit.service.project_moves import ProjectMoves
 from chit.service.queries import Queries
 from chit.service.sessions import Sessions
 from chit.service.snapshots import Transfer
+from chit.service.stats import Usage
 
 
 class Parts:
@@ -42,3 +46,5 @@ class Parts:
         self.imports = Imports(ctx, self.queries, self.sessions)
         self.moves = ProjectMoves(ctx, self.queries)
         self.admin = ProjectAdmin(ctx, self.moves)
+        self.lineage = Lineage(ctx, self.queries)
+        self.usage = Usage(ctx)

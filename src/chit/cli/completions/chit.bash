@@ -6,7 +6,7 @@
 _chit_spec() {  # the command tree: what the command at path $1 takes
     case $1 in
         '')
-            _chit_cmds='append chat compact completion config doctor export fork gc import load ls new pop projects rename replace restore resume rewind rm search show state tag trash undo untag'
+            _chit_cmds='append chat compact completion config diff doctor export fork gc import load ls new pop projects rename replace restore resume rewind rm search show state stats tag trash tree undo untag'
             _chit_opts='--json --project -p --version --help -h'
             _chit_vals='--project:project -p:project'
             _chit_args=''
@@ -40,6 +40,12 @@ _chit_spec() {  # the command tree: what the command at path $1 takes
             _chit_opts='--json --help -h'
             _chit_vals=''
             _chit_args=''
+            ;;
+        'diff')
+            _chit_cmds=''
+            _chit_opts='--project -p --json --help -h'
+            _chit_vals='--project:project -p:project'
+            _chit_args='ref -'
             ;;
         'doctor')
             _chit_cmds=''
@@ -79,8 +85,8 @@ _chit_spec() {  # the command tree: what the command at path $1 takes
             ;;
         'ls')
             _chit_cmds=''
-            _chit_opts='--all -a --limit -n --tag -t --state --quiet -q --agents --project -p --json --jsonl --help -h'
-            _chit_vals='--limit:- -n:- --tag:tag -t:tag --state:state --project:project -p:project'
+            _chit_opts='--all -a --limit -n --tag -t --state --since --until --sort --quiet -q --agents --project -p --json --jsonl --help -h'
+            _chit_vals='--limit:- -n:- --tag:tag -t:tag --state:state --since:- --until:- --sort:- --project:project -p:project'
             _chit_args=''
             ;;
         'new')
@@ -173,6 +179,12 @@ _chit_spec() {  # the command tree: what the command at path $1 takes
             _chit_vals='--turn-id:- --error:- --set:- --unset:- --stuck:- --project:project -p:project'
             _chit_args='ref state'
             ;;
+        'stats')
+            _chit_cmds=''
+            _chit_opts='--since --until --by --all -a --project -p --json --help -h'
+            _chit_vals='--since:- --until:- --by:- --project:project -p:project'
+            _chit_args=''
+            ;;
         'tag')
             _chit_cmds=''
             _chit_opts='--project -p --json --help -h'
@@ -184,6 +196,12 @@ _chit_spec() {  # the command tree: what the command at path $1 takes
             _chit_opts='--all -a --empty --older-than --yes -y --dry-run --project -p --json --jsonl --help -h'
             _chit_vals='--older-than:- --project:project -p:project'
             _chit_args=''
+            ;;
+        'tree')
+            _chit_cmds=''
+            _chit_opts='--all -a --project -p --json --help -h'
+            _chit_vals='--project:project -p:project'
+            _chit_args='ref'
             ;;
         'undo')
             _chit_cmds=''

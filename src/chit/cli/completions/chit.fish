@@ -5,8 +5,8 @@
 function __chit_spec --description 'what the chit command at path $argv[1] takes'
     switch "$argv[1]"
         case ''
-            set -g __chit_subs 'append' 'chat' 'compact' 'completion' 'config' 'doctor' 'export' 'fork' 'gc' 'import' 'load' 'ls' 'new' 'pop' 'projects' 'rename' 'replace' 'restore' 'resume' 'rewind' 'rm' 'search' 'show' 'state' 'tag' 'trash' 'undo' 'untag'
-            set -g __chit_cmds 'append	Append a message to a session.' 'chat	Chat with a model in the REPL.' 'compact	Rewrite a session file without hidden messages and bad lines.' 'completion	Print the completion script for a shell.' 'config	Show the config file\'s path and the settings in force.' 'doctor	Check every session file, and the index against them.' 'export	Export a session as Markdown, HTML, text or JSON.' 'fork	Copy a session (up to a turn) into a new one and make it current.' 'gc	Move stale sessions to the trash (running ones are kept).' 'import	Import a session snapshot, or another tool\'s sessions.' 'load	Resume a session: make it current and open the REPL on it.' 'ls	List sessions, newest first.' 'new	Start a new session and make it current.' 'pop	Drop the last message.' 'projects	List projects, with their paths and session counts.' 'rename	Set a session\'s title ("" returns to the automatic one).' 'replace	Make a session hold exactly the messages in FILE.' 'restore	Bring a session back from the trash.' 'resume	Reopen a session in the tool that wrote it.' 'rewind	Drop the turns after TURN.' 'rm	Move sessions to the trash (`chit restore` brings them back).' 'search	Search every project (or -p one) for text, newest first.' 'show	Print a session\'s transcript with turn numbers.' 'state	Show or set a session\'s run state and state map.' 'tag	Add tags to a session.' 'trash	List the trash, or empty it with --empty.' 'undo	Bring back what the last rewind, pop or replace hid.' 'untag	Remove tags from a session.'
+            set -g __chit_subs 'append' 'chat' 'compact' 'completion' 'config' 'diff' 'doctor' 'export' 'fork' 'gc' 'import' 'load' 'ls' 'new' 'pop' 'projects' 'rename' 'replace' 'restore' 'resume' 'rewind' 'rm' 'search' 'show' 'state' 'stats' 'tag' 'trash' 'tree' 'undo' 'untag'
+            set -g __chit_cmds 'append	Append a message to a session.' 'chat	Chat with a model in the REPL.' 'compact	Rewrite a session file without hidden messages and bad lines.' 'completion	Print the completion script for a shell.' 'config	Show the config file\'s path and the settings in force.' 'diff	Compare two sessions turn by turn: where they part, then how.' 'doctor	Check every session file, and the index against them.' 'export	Export a session as Markdown, HTML, text or JSON.' 'fork	Copy a session (up to a turn) into a new one and make it current.' 'gc	Move stale sessions to the trash (running ones are kept).' 'import	Import a session snapshot, or another tool\'s sessions.' 'load	Resume a session: make it current and open the REPL on it.' 'ls	List sessions, newest first (updated within --since/--until).' 'new	Start a new session and make it current.' 'pop	Drop the last message.' 'projects	List projects, with their paths and session counts.' 'rename	Set a session\'s title ("" returns to the automatic one).' 'replace	Make a session hold exactly the messages in FILE.' 'restore	Bring a session back from the trash.' 'resume	Reopen a session in the tool that wrote it.' 'rewind	Drop the turns after TURN.' 'rm	Move sessions to the trash (`chit restore` brings them back).' 'search	Search every project (or -p one) for text, newest first.' 'show	Print a session\'s transcript with turn numbers.' 'state	Show or set a session\'s run state and state map.' 'stats	Sessions, turns, messages, tokens and cost; activity per day.' 'tag	Add tags to a session.' 'trash	List the trash, or empty it with --empty.' 'tree	Draw the fork tree around a session: parents, forks, turns.' 'undo	Bring back what the last rewind, pop or replace hid.' 'untag	Remove tags from a session.'
             set -g __chit_opts '--json	Print results as JSON (every command but chat).' '--project	Work in project NAME (default: the git root or directory you are in).' '-p	Work in project NAME (default: the git root or directory you are in).' '--version	Print the version and exit.' '--help	Show the help and exit.' '-h	Show the help and exit.'
             set -g __chit_vals '--project:project' '-p:project'
             set -g __chit_args
@@ -40,6 +40,12 @@ function __chit_spec --description 'what the chit command at path $argv[1] takes
             set -g __chit_opts '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
             set -g __chit_vals
             set -g __chit_args
+        case 'diff'
+            set -g __chit_subs
+            set -g __chit_cmds
+            set -g __chit_opts '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_vals '--project:project' '-p:project'
+            set -g __chit_args 'ref' '-'
         case 'doctor'
             set -g __chit_subs
             set -g __chit_cmds
@@ -79,8 +85,8 @@ function __chit_spec --description 'what the chit command at path $argv[1] takes
         case 'ls'
             set -g __chit_subs
             set -g __chit_cmds
-            set -g __chit_opts '--all	Include every project, not just the current one.' '-a	Include every project, not just the current one.' '--limit	Show at most N sessions (0: all; default: the config\'s limit, 50).' '-n	Show at most N sessions (0: all; default: the config\'s limit, 50).' '--tag	Only sessions with this tag.' '-t	Only sessions with this tag.' '--state	Only sessions in this state: idle, running or error.' '--quiet	Print full ids only, one per line.' '-q	Print full ids only, one per line.' '--agents	Also list sub-agents\' sessions (imported from Claude Code).' '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--jsonl	Print one JSON object per line (JSON Lines), as each is found.' '--help	Show the help and exit.' '-h	Show the help and exit.'
-            set -g __chit_vals '--limit:-' '-n:-' '--tag:tag' '-t:tag' '--state:state' '--project:project' '-p:project'
+            set -g __chit_opts '--all	Include every project, not just the current one.' '-a	Include every project, not just the current one.' '--limit	Show at most N sessions (0: all; default: the config\'s limit, 50).' '-n	Show at most N sessions (0: all; default: the config\'s limit, 50).' '--tag	Only sessions with this tag (repeat it: sessions with every one).' '-t	Only sessions with this tag (repeat it: sessions with every one).' '--state	Only sessions in this state: idle, running or error.' '--since	Only from WHEN on: an age (90m, 2h, 3d, 2w), today, yesterday, or an ISO date or datetime.' '--until	Only up to WHEN (read as --since reads it).' '--sort	Order by updated, created, turns or tokens (most first).' '--quiet	Print full ids only, one per line.' '-q	Print full ids only, one per line.' '--agents	Also list sub-agents\' sessions (imported from Claude Code).' '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--jsonl	Print one JSON object per line (JSON Lines), as each is found.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_vals '--limit:-' '-n:-' '--tag:tag' '-t:tag' '--state:state' '--since:-' '--until:-' '--sort:-' '--project:project' '-p:project'
             set -g __chit_args
         case 'new'
             set -g __chit_subs
@@ -172,6 +178,12 @@ function __chit_spec --description 'what the chit command at path $argv[1] takes
             set -g __chit_opts '--turn-id	With running: the turn\'s id (default: a new one).' '--error	With error: what went wrong.' '--set	Set a value in the session\'s state map.' '--unset	Remove a value from the state map.' '--running	List running sessions (all projects).' '--stuck	List sessions running for longer than AGE (e.g. 10m).' '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--jsonl	Print one JSON object per line (JSON Lines), as each is found.' '--help	Show the help and exit.' '-h	Show the help and exit.'
             set -g __chit_vals '--turn-id:-' '--error:-' '--set:-' '--unset:-' '--stuck:-' '--project:project' '-p:project'
             set -g __chit_args 'ref' 'state'
+        case 'stats'
+            set -g __chit_subs
+            set -g __chit_cmds
+            set -g __chit_opts '--since	Only from WHEN on: an age (90m, 2h, 3d, 2w), today, yesterday, or an ISO date or datetime.' '--until	Only up to WHEN (read as --since reads it).' '--by	Group by project, model or day.' '--all	Include every project, not just the current one.' '-a	Include every project, not just the current one.' '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_vals '--since:-' '--until:-' '--by:-' '--project:project' '-p:project'
+            set -g __chit_args
         case 'tag'
             set -g __chit_subs
             set -g __chit_cmds
@@ -184,6 +196,12 @@ function __chit_spec --description 'what the chit command at path $argv[1] takes
             set -g __chit_opts '--all	Include every project, not just the current one.' '-a	Include every project, not just the current one.' '--empty	Delete trashed sessions for good.' '--older-than	With --empty: only those trashed more than AGE ago (e.g. 30d).' '--yes	Do not ask before --empty.' '-y	Do not ask before --empty.' '--dry-run	With --empty: show what would go.' '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--jsonl	Print one JSON object per line (JSON Lines), as each is found.' '--help	Show the help and exit.' '-h	Show the help and exit.'
             set -g __chit_vals '--older-than:-' '--project:project' '-p:project'
             set -g __chit_args
+        case 'tree'
+            set -g __chit_subs
+            set -g __chit_cmds
+            set -g __chit_opts '--all	Every fork tree of the project.' '-a	Every fork tree of the project.' '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_vals '--project:project' '-p:project'
+            set -g __chit_args 'ref'
         case 'undo'
             set -g __chit_subs
             set -g __chit_cmds
