@@ -55,8 +55,8 @@ _chit_spec() {  # the command tree: what the command at path $1 takes
             ;;
         'export')
             _chit_cmds=''
-            _chit_opts='--format -f --output -o --all -a --force --project -p --json --help -h'
-            _chit_vals='--format:format -f:format --output:file -o:file --project:project -p:project'
+            _chit_opts='--format -f --output -o --all -a --force --since --until --project -p --json --help -h'
+            _chit_vals='--format:format -f:format --output:file -o:file --since:- --until:- --project:project -p:project'
             _chit_args='ref'
             ;;
         'fork')
@@ -67,8 +67,8 @@ _chit_spec() {  # the command tree: what the command at path $1 takes
             ;;
         'gc')
             _chit_cmds=''
-            _chit_opts='--older-than --dry-run --all -a --project -p --json --help -h'
-            _chit_vals='--older-than:- --project:project -p:project'
+            _chit_opts='--older-than --since --until --dry-run --all -a --project -p --json --help -h'
+            _chit_vals='--older-than:- --since:- --until:- --project:project -p:project'
             _chit_args=''
             ;;
         'import')

@@ -55,8 +55,8 @@ function __chit_spec --description 'what the chit command at path $argv[1] takes
         case 'export'
             set -g __chit_subs
             set -g __chit_cmds
-            set -g __chit_opts '--format	The format: json, jsonl, md, html or txt; json is a snapshot `chit import` takes back.' '-f	The format: json, jsonl, md, html or txt; json is a snapshot `chit import` takes back.' '--output	Write to the file PATH instead of stdout (with --all: into the directory PATH).' '-o	Write to the file PATH instead of stdout (with --all: into the directory PATH).' '--all	Export every session (of every project, or of -p\'s) into -o\'s directory, one file each.' '-a	Export every session (of every project, or of -p\'s) into -o\'s directory, one file each.' '--force	Overwrite files that exist.' '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
-            set -g __chit_vals '--format:format' '-f:format' '--output:file' '-o:file' '--project:project' '-p:project'
+            set -g __chit_opts '--format	The format: json, jsonl, md, html or txt; json is a snapshot `chit import` takes back.' '-f	The format: json, jsonl, md, html or txt; json is a snapshot `chit import` takes back.' '--output	Write to the file PATH instead of stdout (with --all: into the directory PATH).' '-o	Write to the file PATH instead of stdout (with --all: into the directory PATH).' '--all	Export every session (of every project, or of -p\'s) into -o\'s directory, one file each.' '-a	Export every session (of every project, or of -p\'s) into -o\'s directory, one file each.' '--force	Overwrite files that exist.' '--since	Only from WHEN on: an age (90m, 2h, 3d, 2w), today, yesterday, or an ISO date or datetime.' '--until	Only up to WHEN (read as --since reads it).' '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_vals '--format:format' '-f:format' '--output:file' '-o:file' '--since:-' '--until:-' '--project:project' '-p:project'
             set -g __chit_args 'ref'
         case 'fork'
             set -g __chit_subs
@@ -67,8 +67,8 @@ function __chit_spec --description 'what the chit command at path $argv[1] takes
         case 'gc'
             set -g __chit_subs
             set -g __chit_cmds
-            set -g __chit_opts '--older-than	Trash sessions idle for longer than AGE (e.g. 90d).' '--dry-run	Only show what would be trashed.' '--all	Include every project, not just the current one.' '-a	Include every project, not just the current one.' '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
-            set -g __chit_vals '--older-than:-' '--project:project' '-p:project'
+            set -g __chit_opts '--older-than	Trash sessions idle for longer than AGE (e.g. 90d).' '--since	Only from WHEN on: an age (90m, 2h, 3d, 2w), today, yesterday, or an ISO date or datetime.' '--until	Only up to WHEN (read as --since reads it).' '--dry-run	Only show what would be trashed.' '--all	Include every project, not just the current one.' '-a	Include every project, not just the current one.' '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_vals '--older-than:-' '--since:-' '--until:-' '--project:project' '-p:project'
             set -g __chit_args
         case 'import'
             set -g __chit_subs
