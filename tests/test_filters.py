@@ -114,3 +114,64 @@ def test_gc_within_a_window(api: Chit, cli: Any) -> None:
     assert {s.id for s in api.list()} == {c["mid"], c["big"], c["new"]}
     unbounded = cli("gc", "--since", "1d")
     assert unbounded.code == 2 and {s.id for s in api.list()} == {c["mid"], c["big"], c["new"]}
+
+
+def _searchable(api: Chit) -> dict[str, str]:
+    gateway = api.create(title="Gateway", tags=["ops", "net"], make_current=False)
+    api.append(gateway.id, "user", "the gateway hangs; restart it please")
+    api.append(gateway.id, "assistant", "restart done, the gateway is back")
+    api.append(gateway.id, "user", "restart the gateway again")
+    db = api.create(title="Database", tags=["ops"], make_current=False)
+    api.append(db.id, "user", "restart the database, not the gateway")
+    old = api.create(title="Old", make_current=False)
+    api.append(old.id, "user", "gateway restart long ago")
+    return {"gateway": gateway.id, "db": db.id, "old": _aged(api, old, OLD)}
+
+
+def test_search_finds_messages_holding_every_word(api: Chit, cli: Any) -> None:
+    c = _searchable(api)
+    hits = cli("search", "GATEWAY restart", "--each", "--json").json()
+    assert sorted({h["id"] for h in hits}) == sorted(c.values())
+    assert len(hits) == 5
+    assert cli("search", "gateway database", "--each", "--json").json()[0]["id"] == c["db"]
+    assert cli("search", "gateway nowhere", "--json").json() == []
+
+
+def test_search_phrase_keeps_its_words_together(api: Chit, cli: Any) -> None:
+    c = _searchable(api)
+    hits = cli("search", '"restart the gateway"', "--each", "--json").json()
+    assert [h["id"] for h in hits] == [c["gateway"]] and "restart the gateway again" in hits[0]["snippet"]
+    both = cli("search", '"the gateway" database', "--each", "--json").json()
+    assert [h["id"] for h in both] == [c["db"]]
+    unclosed = cli("search", '"restart the')
+    assert unclosed.code == 5 and unclosed.out == "" and len(unclosed.err.splitlines()) == 1
+
+
+def test_search_groups_one_line_per_session(api: Chit, cli: Any) -> None:
+    c = _searchable(api)
+    shown = cli("search", "gateway restart")
+    assert shown.code == 0, shown.err
+    heads = [line for line in shown.out.splitlines() if not line.startswith("  ")]
+    assert [line.split()[0] for line in heads] == [c["db"][:8], c["gateway"][:8], c["old"][:8]]
+    assert "3 hits" in heads[1] and "1 hit " in heads[0]
+    assert len(shown.out.splitlines()) == 6  # each session: its line, then its best snippet
+    limited = cli("search", "gateway restart", "-n", "1")
+    assert len(limited.out.splitlines()) == 2
+
+
+def test_search_json_keeps_one_object_per_hit_with_its_group(api: Chit, cli: Any) -> None:
+    c = _searchable(api)
+    hits = cli("search", "gateway restart", "--json").json()
+    assert len(hits) == 5 and all(h["group"] == h["id"] for h in hits)
+    assert [h["group"] for h in hits].count(c["gateway"]) == 3
+    lines = cli("search", "gateway restart", "--jsonl").out.splitlines()
+    assert len(lines) == 5
+
+
+def test_search_since_until_and_every_tag(api: Chit, cli: Any) -> None:
+    c = _searchable(api)
+    assert {h["id"] for h in cli("search", "gateway", "--since", "1d", "--json").json()} == {c["gateway"], c["db"]}
+    assert {h["id"] for h in cli("search", "gateway", "--until", "2021-01-01", "--json").json()} == {c["old"]}
+    assert {h["id"] for h in cli("search", "gateway", "-t", "ops", "-t", "net", "--json").json()} == {c["gateway"]}
+    bad = cli("search", "gateway", "--since", "whenever")
+    assert bad.code == 5 and bad.out == ""

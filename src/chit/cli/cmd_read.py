@@ -97,19 +97,30 @@ def load(
 @app.command("search", rich_help_panel="Sessions")
 def search(
     ctx: typer.Context,
-    query: Annotated[str, typer.Argument(metavar="QUERY", help="Text to find (case-insensitive) in messages and titles.")],
-    limit: Annotated[int, typer.Option("--limit", "-n", metavar="N", help="Show at most N hits (0: all).")] = 20,
+    query: Annotated[str, typer.Argument(metavar="QUERY", help='Words to find (case-insensitive), all in one message; "a phrase" keeps its words together.')],
+    limit: Annotated[int, typer.Option("--limit", "-n", metavar="N", help="Show at most N sessions (with --each: hits; 0: all).")] = 20,
     role: Annotated[Optional[str], typer.Option("--role", "-r", metavar="ROLE", help="Only messages with this role: system, user, assistant or tool.")] = None,
-    tag: Annotated[Optional[str], typer.Option("--tag", "-t", metavar="TAG", help="Only sessions with this tag.")] = None,
+    tag: TagsOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    each: Annotated[bool, typer.Option("--each", help="List every hit, not one line per session.")] = False,
     project: ProjectOpt = None,
     json: JsonFlag = False,
     jsonl: JsonlFlag = False,
 ) -> None:
-    """Search every project (or -p one) for text, newest first."""
+    """Search every project (or -p one) for messages holding all the words.
+
+    One line per session (hits, best snippet), newest first; --each lists
+    every hit. --json gives one object per hit, `group` its session's id."""
     cli: Cli = ctx.obj.use(json, project, jsonl)
     if limit < 0:
         raise InvalidInput("--limit must be 0 or more")
-    found = cli.service.search(query, limit=limit or None, role=role, tag=tag)
+    if each:
+        found = cli.service.search(query, limit=limit or None, role=role, tag=tag, since=since, until=until)
+        groups = []
+    else:
+        groups = cli.service.search_groups(query, limit=limit or None, role=role, tag=tag, since=since, until=until)
+        found = [h for g in groups for h in g.hits]
 
     def human() -> None:
         if not found:
@@ -117,9 +128,12 @@ def search(
             return
         from chit.render import human
 
-        human.hits(found)
+        if each:
+            human.hits(found)
+        else:
+            human.hit_groups(groups)
 
-    cli.results((h.as_dict() for h in found), human)
+    cli.results(({**h.as_dict(), "group": h.id} for h in found), human)
 
 
 def print_session(cli: Cli, ref: str | None, pager: bool) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group
 from rich.padding import Padding
@@ -24,6 +24,9 @@ from chit.exporters.common import ending, failure
 from chit.model import Project, SearchHit, Session, SessionSummary, Tokens, age
 from chit.render.console import make_console, print_clean
 from chit.visible import visible
+
+if TYPE_CHECKING:
+    from chit.service.search_terms import SearchGroup
 
 _out: Console | None = None
 _err: Console | None = None
@@ -179,6 +182,23 @@ def hits(items: Sequence[SearchHit]) -> None:
             continue
         console.print(Text.assemble((h.short_id, "cyan"), "  ", (title, "bold")), no_wrap=True, overflow="ellipsis")
         console.print(Padding(Group(Text(place, style="dim"), Text(snippet)), (0, 0, 0, 2)))
+
+
+def hit_groups(groups: Sequence[SearchGroup]) -> None:
+    """One line per session: id, hits, title, where and when the newest
+    was, then the best snippet."""
+    reference = datetime.now(timezone.utc)
+    console = out()
+    for g in groups:
+        h = g.best
+        count = f"{len(g.hits)} hit{'' if len(g.hits) == 1 else 's'}"
+        place = visible(f"{count} · {h.project_name} · {age(g.newest, reference)}")
+        head = Text.assemble((h.short_id, "cyan"), "  ", (visible(h.title), "bold"), "  ", (place, "dim"))
+        if console.is_terminal:
+            console.print(head, no_wrap=True, overflow="ellipsis")
+        else:
+            console.print(head, soft_wrap=True)
+        console.print(Text("  " + visible(h.snippet)), soft_wrap=not console.is_terminal, no_wrap=console.is_terminal, overflow="ellipsis")
 
 
 def projects(items: Iterable[tuple[Project, int]]) -> None:

@@ -17,8 +17,10 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from chit.errors import Ambiguous, InvalidInput, NotFound
-from chit.model import AGENT_KEY, STATES, Project, SearchHit, Session, SessionSummary, Tokens, age, agent_of, is_agent_key, now
+from chit.model import AGENT_KEY, STATES, Project, SearchHit, Session, SessionSummary, age, agent_of, is_agent_key, now
 from chit.service.base import Context, check_role, check_tag
+from chit.service.ordering import SORTS, sort_summaries
+from chit.service.search_terms import SearchGroup, group, holds_all, terms
 from chit.index.snippets import find_folded, make_snippet
 from chit.store.sessions import UUID_RE
 from chit.service.when import window, within
@@ -330,19 +332,84 @@ class Queries:
         *,
         limit: int | None = 20,
         role: str | None = None,
-        tag: str | None = None,
+        tag: str | Sequence[str] | None = None,
+        since: str | None = None,
+        until: str | None = None,
     ) -> builtins.list[SearchHit]:
-        """Case-insensitive substring search over message text and manual
-        titles (never JSON keys or ids); newest first."""
+        """Every message (and manual title) holding each word of `query` and
+        each `"quoted phrase"` whole, case-insensitively (never JSON keys or
+        ids); newest first, at most `limit`. `tag`: sessions with every one
+        of these tags; `since`/`until`: hits written in that window."""
+        found = self._matching(query, project, role, tag, since, until, limit)
+        return found if limit is None else found[:limit]
+
+    def search_groups(
+        self,
+        query: str,
+        project: str | None = None,
+        *,
+        limit: int | None = 20,
+        role: str | None = None,
+        tag: str | Sequence[str] | None = None,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> builtins.list[SearchGroup]:
+        """`search`'s hits grouped one per session (count, best snippet),
+        sessions by their newest hit, at most `limit` sessions."""
+        found = group(self._matching(query, project, role, tag, since, until, None), terms(query))
+        return found if limit is None else found[:limit]
+
+    def _matching(
+        self,
+        query: str,
+        project: str | None,
+        role: str | None,
+        tag: str | Sequence[str] | None,
+        since: str | None,
+        until: str | None,
+        limit: int | None,
+    ) -> builtins.list[SearchHit]:
+        """The hits of `query`: the index (or a scan) finds those of its
+        longest term, and each is kept only if its text holds every term
+        and its session every tag; `limit` bounds the lookup only when no
+        such check can drop a hit."""
         if not isinstance(query, str) or not query.strip():
             raise InvalidInput("search query is empty")
+        wanted = terms(query)
         if role is not None:
             check_role(role)
-        if tag is not None:
-            check_tag(tag)
+        tags = [tag] if isinstance(tag, str) else builtins.list(tag or ())
+        for one in tags:
+            check_tag(one)
         if limit is not None and limit < 0:
             raise InvalidInput("limit must be 0 or more")
-        folded_query = query.casefold()
+        start, end = window(since, until, datetime.now(timezone.utc))
+        exact = len(wanted) == 1 and len(tags) <= 1 and start is None and end is None
+        found = self._term_hits(wanted[0], project, role, tags[0] if tags else None, limit if exact else None)
+        found = [h for h in found if within(h.ts, start, end)]
+        if len(wanted) > 1 or len(tags) > 1:
+            found = self._holding_all(found, wanted, tags)
+        return found
+
+    def _holding_all(self, hits: builtins.list[SearchHit], wanted: builtins.list[str], tags: builtins.list[str]) -> builtins.list[SearchHit]:
+        """The hits whose message (or manual title) holds every term and
+        whose session has every tag, each session read once."""
+        read: dict[str, tuple[Session, dict[str, str]]] = {}
+        kept = []
+        for hit in hits:
+            if hit.id not in read:
+                session = self.get(hit.id)
+                read[hit.id] = session, {m.id: m.content for m in session.messages}
+            session, texts = read[hit.id]
+            text = (session.manual_title or "") if hit.message_id is None else texts.get(hit.message_id, "")
+            if set(tags) <= set(session.tags) and holds_all(text, wanted):
+                kept.append(hit)
+        return kept
+
+    def _term_hits(
+        self, folded_query: str, project: str | None, role: str | None, tag: str | None, limit: int | None
+    ) -> builtins.list[SearchHit]:
+        """Hits of one casefolded substring: from the index, or a scan."""
         named = project is not None or self.ctx.project_name is not None
         scope = [self.ctx.project(project)] if named else self.projects.all()
 
@@ -407,27 +474,6 @@ def _session_hits(session: Session, project: Project, folded_query: str, role: s
             continue
         hits.append(hit(message.content, *span, turn=message.turn, role=message.role, message_id=message.id, ts=message.ts))
     return hits
-
-
-#: `list`'s orders: each most first, ties newest first then by id
-SORTS: tuple[str, ...] = ("updated", "created", "turns", "tokens")
-
-
-def sort_summaries(found: list[SessionSummary], sort: str) -> list[SessionSummary]:
-    """`found` (newest first) in the order `sort` names; a stable sort, so
-    equal keys keep their newest-first order."""
-    if sort == "created":
-        return sorted(found, key=lambda s: s.created_at, reverse=True)
-    if sort == "turns":
-        return sorted(found, key=lambda s: s.turns, reverse=True)
-    if sort == "tokens":
-        return sorted(found, key=lambda s: token_total(s.tokens), reverse=True)
-    return found
-
-
-def token_total(tokens: Tokens | None) -> int:
-    """Input plus output tokens (a count no message reported is 0)."""
-    return 0 if tokens is None else (tokens.input or 0) + (tokens.output or 0)
 
 
 def _count_agents(found: list[SessionSummary]) -> list[SessionSummary]:

@@ -163,8 +163,8 @@ _chit_spec() {  # the command tree: what the command at path $1 takes
             ;;
         'search')
             _chit_cmds=''
-            _chit_opts='--limit -n --role -r --tag -t --project -p --json --jsonl --help -h'
-            _chit_vals='--limit:- -n:- --role:role -r:role --tag:tag -t:tag --project:project -p:project'
+            _chit_opts='--limit -n --role -r --tag -t --since --until --each --project -p --json --jsonl --help -h'
+            _chit_vals='--limit:- -n:- --role:role -r:role --tag:tag -t:tag --since:- --until:- --project:project -p:project'
             _chit_args='-'
             ;;
         'show')
