@@ -163,6 +163,7 @@ def test_search_json_keeps_one_object_per_hit_with_its_group(api: Chit, cli: Any
     c = _searchable(api)
     hits = cli("search", "gateway restart", "--json").json()
     assert len(hits) == 5 and all(h["group"] == h["id"] for h in hits)
+    assert len(cli("search", "gateway restart", "-n", "2", "--json").json()) == 2  # hits, as --each counts them
     assert [h["group"] for h in hits].count(c["gateway"]) == 3
     lines = cli("search", "gateway restart", "--jsonl").out.splitlines()
     assert len(lines) == 5

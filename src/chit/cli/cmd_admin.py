@@ -170,7 +170,7 @@ def gc(
     updated from then on."""
     cli: Cli = ctx.obj.use(json, project)
     if older_than is None and until is None:
-        raise UsageError("give --older-than AGE or --until WHEN (gc never trashes every session)")
+        raise UsageError("give --older-than AGE or --until WHEN; gc never trashes every session (see `chit gc --help`)")
     ttl = duration(older_than) if older_than is not None else None
     stale = cli.service.cleanup(ttl, all_projects=all_projects, dry_run=dry_run, since=since, until=until)
     _summaries(cli, stale, "Would trash" if dry_run else "Trashed")

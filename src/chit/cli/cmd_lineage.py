@@ -41,7 +41,7 @@ def tree(
 def diff(
     ctx: typer.Context,
     a: RequiredRef,
-    b: Annotated[str, typer.Argument(metavar="REF2", help="The session to compare with.")],
+    b: Annotated[str, typer.Argument(metavar="REF", help="The session to compare it with.")],
     project: ProjectOpt = None,
     json: JsonFlag = False,
 ) -> None:

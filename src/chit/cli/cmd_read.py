@@ -32,8 +32,8 @@ def ls(
 ) -> None:
     """List sessions, newest first (updated within --since/--until).
 
-    A fork is marked with ↳ before its title, a session with forks with
-    its number of forks (`chit tree` draws them)."""
+    A fork's title is marked with an arrow, and a session with forks shows
+    how many (`chit tree` draws them)."""
     cli: Cli = ctx.obj.use(json, project, jsonl)
     if limit is None:
         limit = cli.config.limit
@@ -98,7 +98,7 @@ def load(
 def search(
     ctx: typer.Context,
     query: Annotated[str, typer.Argument(metavar="QUERY", help='Words to find (case-insensitive), all in one message; "a phrase" keeps its words together.')],
-    limit: Annotated[int, typer.Option("--limit", "-n", metavar="N", help="Show at most N sessions (with --each: hits; 0: all).")] = 20,
+    limit: Annotated[int, typer.Option("--limit", "-n", metavar="N", help="Show at most N sessions (hits with --each, --json or --jsonl; 0: all).")] = 20,
     role: Annotated[Optional[str], typer.Option("--role", "-r", metavar="ROLE", help="Only messages with this role: system, user, assistant or tool.")] = None,
     tag: TagsOpt = None,
     since: SinceOpt = None,
@@ -108,16 +108,17 @@ def search(
     json: JsonFlag = False,
     jsonl: JsonlFlag = False,
 ) -> None:
-    """Search every project (or -p one) for messages holding all the words.
+    """Search every project (or -p one) for messages with all the words.
 
     One line per session (hits, best snippet), newest first; --each lists
-    every hit. --json gives one object per hit, `group` its session's id."""
+    every hit. --json and --jsonl give every hit (as --each does), each
+    with `group`, its session's id."""
     cli: Cli = ctx.obj.use(json, project, jsonl)
     if limit < 0:
         raise InvalidInput("--limit must be 0 or more")
-    if each:
-        found = cli.service.search(query, limit=limit or None, role=role, tag=tag, since=since, until=until)
-        groups = []
+    groups = []
+    if each or cli.json:
+        found = cli.service.search_words(query, limit=limit or None, role=role, tag=tag, since=since, until=until)
     else:
         groups = cli.service.search_groups(query, limit=limit or None, role=role, tag=tag, since=since, until=until)
         found = [h for g in groups for h in g.hits]

@@ -100,6 +100,7 @@ class Chit:
     agents = _handed_to("queries", Queries.agents)
     agent_parent = _handed_to("queries", Queries.agent_parent)
     search = _handed_to("queries", Queries.search)
+    search_words = _handed_to("queries", Queries.search_words)
     search_groups = _handed_to("queries", Queries.search_groups)
     current = _handed_to("queries", Queries.current)
     set_current = _handed_to("queries", Queries.set_current)

@@ -332,14 +332,36 @@ class Queries:
         *,
         limit: int | None = 20,
         role: str | None = None,
+        tag: str | None = None,
+    ) -> builtins.list[SearchHit]:
+        """Case-insensitive substring search over message text and manual
+        titles (never JSON keys or ids); newest first."""
+        if not isinstance(query, str) or not query.strip():
+            raise InvalidInput("search query is empty")
+        if role is not None:
+            check_role(role)
+        if tag is not None:
+            check_tag(tag)
+        if limit is not None and limit < 0:
+            raise InvalidInput("limit must be 0 or more")
+        return self._term_hits(query.casefold(), project, role, tag, limit)
+
+    def search_words(
+        self,
+        query: str,
+        project: str | None = None,
+        *,
+        limit: int | None = 20,
+        role: str | None = None,
         tag: str | Sequence[str] | None = None,
         since: str | None = None,
         until: str | None = None,
     ) -> builtins.list[SearchHit]:
         """Every message (and manual title) holding each word of `query` and
-        each `"quoted phrase"` whole, case-insensitively (never JSON keys or
-        ids); newest first, at most `limit`. `tag`: sessions with every one
-        of these tags; `since`/`until`: hits written in that window."""
+        each `"quoted phrase"` whole, case-insensitively (`search` finds the
+        query as one string); newest first, at most `limit`. `tag`: sessions
+        with every one of these tags; `since`/`until`: hits written in that
+        window."""
         found = self._matching(query, project, role, tag, since, until, limit)
         return found if limit is None else found[:limit]
 
@@ -354,7 +376,7 @@ class Queries:
         since: str | None = None,
         until: str | None = None,
     ) -> builtins.list[SearchGroup]:
-        """`search`'s hits grouped one per session (count, best snippet),
+        """`search_words`'s hits grouped one per session (count, best snippet),
         sessions by their newest hit, at most `limit` sessions."""
         found = group(self._matching(query, project, role, tag, since, until, None), terms(query))
         return found if limit is None else found[:limit]
@@ -385,7 +407,7 @@ class Queries:
             raise InvalidInput("limit must be 0 or more")
         start, end = window(since, until, datetime.now(timezone.utc))
         exact = len(wanted) == 1 and len(tags) <= 1 and start is None and end is None
-        found = self._term_hits(wanted[0], project, role, tags[0] if tags else None, limit if exact else None)
+        found = self.search(wanted[0], project, role=role, tag=tags[0] if tags else None, limit=limit if exact else None)
         found = [h for h in found if within(h.ts, start, end)]
         if len(wanted) > 1 or len(tags) > 1:
             found = self._holding_all(found, wanted, tags)

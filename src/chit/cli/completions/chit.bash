@@ -45,7 +45,7 @@ _chit_spec() {  # the command tree: what the command at path $1 takes
             _chit_cmds=''
             _chit_opts='--project -p --json --help -h'
             _chit_vals='--project:project -p:project'
-            _chit_args='ref -'
+            _chit_args='ref ref'
             ;;
         'doctor')
             _chit_cmds=''
