@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from chit.service.base import Context
+from chit.service.finding import Finder
 from chit.service.history import History
 from chit.service.imports import Imports
 from chit.service.lifecycle import Maintenance
@@ -100,8 +101,8 @@ class Chit:
     agents = _handed_to("queries", Queries.agents)
     agent_parent = _handed_to("queries", Queries.agent_parent)
     search = _handed_to("queries", Queries.search)
-    search_words = _handed_to("queries", Queries.search_words)
-    search_groups = _handed_to("queries", Queries.search_groups)
+    search_words = _handed_to("finder", Finder.search_words)
+    search_groups = _handed_to("finder", Finder.search_groups)
     current = _handed_to("queries", Queries.current)
     set_current = _handed_to("queries", Queries.set_current)
     load = _handed_to("queries", Queries.load)

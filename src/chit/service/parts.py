@@ -2,6 +2,7 @@
 
     ctx          the store, the projects, the index and the scope (`base.Context`)
     queries      reading: resolve a REF, list, find, search, the current session
+    finder       search by words and phrases, hits grouped by session
     sessions     writing: create, append, cut back, fork, titles, tags, state
     history      undo, and replacing a session's messages (update, save)
     maintenance  trash, restore, cleanup, running/stuck, compact, doctor
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 from chit.service.base import Context
 from chit.service.history import History
+from chit.service.finding import Finder
 from chit.service.imports import Imports
 from chit.service.lifecycle import Maintenance
 from chit.service.lineage import Lineage
@@ -46,5 +48,6 @@ class Parts:
         self.imports = Imports(ctx, self.queries, self.sessions)
         self.moves = ProjectMoves(ctx, self.queries)
         self.admin = ProjectAdmin(ctx, self.moves)
+        self.finder = Finder(self.queries)
         self.lineage = Lineage(ctx, self.queries)
         self.usage = Usage(ctx)

@@ -20,7 +20,6 @@ from chit.errors import Ambiguous, InvalidInput, NotFound
 from chit.model import AGENT_KEY, STATES, Project, SearchHit, Session, SessionSummary, age, agent_of, is_agent_key, now
 from chit.service.base import Context, check_role, check_tag
 from chit.service.ordering import SORTS, sort_summaries
-from chit.service.search_terms import SearchGroup, group, holds_all, terms
 from chit.index.snippets import find_folded, make_snippet
 from chit.store.sessions import UUID_RE
 from chit.service.when import window, within
@@ -345,88 +344,6 @@ class Queries:
         if limit is not None and limit < 0:
             raise InvalidInput("limit must be 0 or more")
         return self._term_hits(query.casefold(), project, role, tag, limit)
-
-    def search_words(
-        self,
-        query: str,
-        project: str | None = None,
-        *,
-        limit: int | None = 20,
-        role: str | None = None,
-        tag: str | Sequence[str] | None = None,
-        since: str | None = None,
-        until: str | None = None,
-    ) -> builtins.list[SearchHit]:
-        """Every message (and manual title) holding each word of `query` and
-        each `"quoted phrase"` whole, case-insensitively (`search` finds the
-        query as one string); newest first, at most `limit`. `tag`: sessions
-        with every one of these tags; `since`/`until`: hits written in that
-        window."""
-        found = self._matching(query, project, role, tag, since, until, limit)
-        return found if limit is None else found[:limit]
-
-    def search_groups(
-        self,
-        query: str,
-        project: str | None = None,
-        *,
-        limit: int | None = 20,
-        role: str | None = None,
-        tag: str | Sequence[str] | None = None,
-        since: str | None = None,
-        until: str | None = None,
-    ) -> builtins.list[SearchGroup]:
-        """`search_words`'s hits grouped one per session (count, best snippet),
-        sessions by their newest hit, at most `limit` sessions."""
-        found = group(self._matching(query, project, role, tag, since, until, None), terms(query))
-        return found if limit is None else found[:limit]
-
-    def _matching(
-        self,
-        query: str,
-        project: str | None,
-        role: str | None,
-        tag: str | Sequence[str] | None,
-        since: str | None,
-        until: str | None,
-        limit: int | None,
-    ) -> builtins.list[SearchHit]:
-        """The hits of `query`: the index (or a scan) finds those of its
-        longest term, and each is kept only if its text holds every term
-        and its session every tag; `limit` bounds the lookup only when no
-        such check can drop a hit."""
-        if not isinstance(query, str) or not query.strip():
-            raise InvalidInput("search query is empty")
-        wanted = terms(query)
-        if role is not None:
-            check_role(role)
-        tags = [tag] if isinstance(tag, str) else builtins.list(tag or ())
-        for one in tags:
-            check_tag(one)
-        if limit is not None and limit < 0:
-            raise InvalidInput("limit must be 0 or more")
-        start, end = window(since, until, datetime.now(timezone.utc))
-        exact = len(wanted) == 1 and len(tags) <= 1 and start is None and end is None
-        found = self.search(wanted[0], project, role=role, tag=tags[0] if tags else None, limit=limit if exact else None)
-        found = [h for h in found if within(h.ts, start, end)]
-        if len(wanted) > 1 or len(tags) > 1:
-            found = self._holding_all(found, wanted, tags)
-        return found
-
-    def _holding_all(self, hits: builtins.list[SearchHit], wanted: builtins.list[str], tags: builtins.list[str]) -> builtins.list[SearchHit]:
-        """The hits whose message (or manual title) holds every term and
-        whose session has every tag, each session read once."""
-        read: dict[str, tuple[Session, dict[str, str]]] = {}
-        kept = []
-        for hit in hits:
-            if hit.id not in read:
-                session = self.get(hit.id)
-                read[hit.id] = session, {m.id: m.content for m in session.messages}
-            session, texts = read[hit.id]
-            text = (session.manual_title or "") if hit.message_id is None else texts.get(hit.message_id, "")
-            if set(tags) <= set(session.tags) and holds_all(text, wanted):
-                kept.append(hit)
-        return kept
 
     def _term_hits(
         self, folded_query: str, project: str | None, role: str | None, tag: str | None, limit: int | None
