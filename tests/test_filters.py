@@ -176,3 +176,9 @@ def test_search_since_until_and_every_tag(api: Chit, cli: Any) -> None:
     assert {h["id"] for h in cli("search", "gateway", "-t", "ops", "-t", "net", "--json").json()} == {c["gateway"]}
     bad = cli("search", "gateway", "--since", "whenever")
     assert bad.code == 5 and bad.out == ""
+
+
+def test_search_takes_the_words_as_separate_arguments(api: Chit, cli: Any) -> None:
+    c = _searchable(api)
+    assert cli("search", "gateway", "database", "--each", "--json").json()[0]["id"] == c["db"]
+    assert cli("search").code == 2

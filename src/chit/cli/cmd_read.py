@@ -97,7 +97,7 @@ def load(
 @app.command("search", rich_help_panel="Sessions")
 def search(
     ctx: typer.Context,
-    query: Annotated[str, typer.Argument(metavar="QUERY", help='Words to find (case-insensitive), all in one message; "a phrase" keeps its words together.')],
+    words: Annotated[list[str], typer.Argument(metavar="QUERY...", help='Words to find (case-insensitive), all in one message; "a phrase" (quoted for the shell too) keeps its words together.')],
     limit: Annotated[int, typer.Option("--limit", "-n", metavar="N", help="Show at most N sessions (hits with --each, --json or --jsonl; 0: all).")] = 20,
     role: Annotated[Optional[str], typer.Option("--role", "-r", metavar="ROLE", help="Only messages with this role: system, user, assistant or tool.")] = None,
     tag: TagsOpt = None,
@@ -116,6 +116,7 @@ def search(
     cli: Cli = ctx.obj.use(json, project, jsonl)
     if limit < 0:
         raise InvalidInput("--limit must be 0 or more")
+    query = " ".join(words)
     groups = []
     if each or cli.json:
         found = cli.service.search_words(query, limit=limit or None, role=role, tag=tag, since=since, until=until)

@@ -165,7 +165,7 @@ _chit_spec() {  # the command tree: what the command at path $1 takes
             _chit_cmds=''
             _chit_opts='--limit -n --role -r --tag -t --since --until --each --project -p --json --jsonl --help -h'
             _chit_vals='--limit:- -n:- --role:role -r:role --tag:tag -t:tag --since:- --until:- --project:project -p:project'
-            _chit_args='-'
+            _chit_args='-...'
             ;;
         'show')
             _chit_cmds=''

@@ -165,7 +165,7 @@ function __chit_spec --description 'what the chit command at path $argv[1] takes
             set -g __chit_cmds
             set -g __chit_opts '--limit	Show at most N sessions (hits with --each, --json or --jsonl; 0: all).' '-n	Show at most N sessions (hits with --each, --json or --jsonl; 0: all).' '--role	Only messages with this role: system, user, assistant or tool.' '-r	Only messages with this role: system, user, assistant or tool.' '--tag	Only sessions with this tag (repeat it: sessions with every one).' '-t	Only sessions with this tag (repeat it: sessions with every one).' '--since	Only from WHEN on: an age (90m, 2h, 3d, 2w), today, yesterday, or an ISO date or datetime.' '--until	Only up to WHEN (read as --since reads it).' '--each	List every hit, not one line per session.' '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--jsonl	Print one JSON object per line (JSON Lines), as each is found.' '--help	Show the help and exit.' '-h	Show the help and exit.'
             set -g __chit_vals '--limit:-' '-n:-' '--role:role' '-r:role' '--tag:tag' '-t:tag' '--since:-' '--until:-' '--project:project' '-p:project'
-            set -g __chit_args '-'
+            set -g __chit_args '-...'
         case 'show'
             set -g __chit_subs
             set -g __chit_cmds
