@@ -121,7 +121,7 @@ class Lineage:
             return Tree(tuple(r for r in roots if r.children))
         session = self.queries.resolve(ref, project)
         scope = self.ctx.locate(session.id)
-        found = self.queries.select_summaries([scope], agents=False)
+        found = self.queries.select_summaries([scope])  # sub-agents' sessions too: REF may name one
         by_id = {s.id: s for s in found}
         top = session.id
         seen = {top}
