@@ -727,6 +727,9 @@ def test_every_command_as_a_real_program(cli, home, tmp_path):
     run("untag", sid[:8], "t2")
     assert {h["id"] for h in run("search", "first question", "--json").json()} == {sid, fork}
     assert run("projects", "--json").json()[0]["sessions"] == 2
+    assert run("tree", fork[:8], "--json").json()["edges"] == [{"parent": sid, "child": fork, "turn": 0}]
+    assert run("diff", sid[:8], fork[:8], "--json").json()["shared_turns"] == 1
+    assert run("stats", "--json").json()["total"]["sessions"] == 2
     snapshot = tmp_path / "snap.json"
     run("export", sid, "-f", "json", "-o", str(snapshot))
     run("export", sid, "-o", str(snapshot), code=6)

@@ -47,11 +47,11 @@ def lines_and_codes(ids: dict[str, str]) -> list[tuple[list[str], int]]:
         ["search", "harbour", "--json"], ["search", "harbour"], ["search", "HARBOUR", "--jsonl"], ["search", "harbour", "-n", "2", "--json"],
         ["search", "harbour", "--limit=0", "--json"], ["search", "--json", "harbour", "-r", "tool"], ["search", "harbour", "-t", "travel", "--json"],
         ["search", "harbour", "-p", "other", "--json"], ["-p", "other", "search", "harbour", "--json"], ["search", "-", "--json"],
-        ["search", "ha", "--json"], ["search", "Straße", "--json"],
+        ["search", "ha", "--json"], ["search", "Straße", "--json"], ["search", "a", "b"],
     ]
     usage = [
         ["ls", "extra"], ["ls", "-n", "x"], ["ls", "-n"], ["ls", "--limit"], ["ls", "--", "--json"], ["ls", "--json=1"], ["ls", "--nope"],
-        ["--nope", "ls"], ["show", first, "extra"], ["show", first, "-j"], ["search", "--json"], ["search"], ["search", "a", "b"],
+        ["--nope", "ls"], ["show", first, "extra"], ["show", first, "-j"], ["search", "--json"], ["search"],
         ["search", "-harbour"], ["search", "harbour", "-n"], ["search", "harbour", "-nx"], ["search", "harbour", "--json", "--jsonl"],
         ["ls", "--json", "--jsonl"], ["--json", "ls", "--jsonl"],
     ]

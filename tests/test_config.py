@@ -106,6 +106,8 @@ command = ["my-llm"]
         ("[defaults]\ndeadline = 0", "defaults.deadline must be a positive number of seconds"),
         ("[defaults]\ntimeout = 'soon'", "defaults.timeout must be a positive number of seconds"),
         ("[models.x]\ndeadline = true", "models.x.deadline must be a positive number of seconds"),
+        ("[prices]\nbig = { input = 'free', output = 1 }", "prices.big must be a table with numbers"),
+        ("prices = 3", "[prices] must be a table"),
     ],
 )
 def test_bad_config_is_reported_not_fatal(home: Path, text: str, problem: str, cli) -> None:  # type: ignore[no-untyped-def]

@@ -31,6 +31,8 @@ File layout (all optional):
     [sources]                                 # what `chit import` refreshes (chit.sources)
     refresh = 300                             # ls/search refresh first after this many seconds
     claude-code = true                        # true: the tool's default path; or a path, or a list
+    [prices]                                  # `chit stats` cost, per million tokens
+    "gpt-4o" = { input = 2.5, output = 10.0 } # keyed by the model name messages record
 """
 
 from __future__ import annotations
@@ -106,6 +108,7 @@ class Config:
     sources: dict[str, Paths] = field(default_factory=dict)
     #: seconds after which ls and search refresh the sources first (None: never)
     refresh: float | None = None
+    prices: dict[str, tuple[float, float]] = field(default_factory=dict)  # model -> (input, output) per million tokens
 
     def model_names(self) -> list[str]:
         return sorted({*self.models, ECHO})
@@ -196,6 +199,7 @@ def _parse(path: Path, data: dict[str, Any]) -> Config:
             models[name] = parsed
     default_model = defaults.get("model")
     enabled, refresh = _sources(data.get("sources"), problems)
+    prices = _prices(data.get("prices", {}), problems)
     return Config(
         path=path,
         limit=max(0, limit),
@@ -208,7 +212,24 @@ def _parse(path: Path, data: dict[str, Any]) -> Config:
         problems=tuple(problems),
         sources=enabled,
         refresh=refresh,
+        prices=prices,
     )
+
+
+def _prices(table: Any, problems: list[str]) -> dict[str, tuple[float, float]]:
+    """[prices]: model name -> (input, output) per million tokens; a bad entry is reported and left out."""
+    if not isinstance(table, dict):
+        problems.append("[prices] must be a table")
+        return {}
+    prices = {}
+    for name, entry in table.items():
+        pair = [entry.get(k) if isinstance(entry, dict) else None for k in ("input", "output")]
+        numbers = [float(v) for v in pair if isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < float("inf")]
+        if len(numbers) == 2:
+            prices[name] = (numbers[0], numbers[1])
+        else:
+            problems.append(f"prices.{name} must be a table with numbers input and output (per million tokens)")
+    return prices
 
 
 def _seconds(table: dict[str, Any], key: str, fallback: float, where: str, problems: list[str]) -> float:

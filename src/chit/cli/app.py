@@ -46,6 +46,7 @@ COMMANDS: dict[str, str] = {
     **dict.fromkeys(("chat", "config"), "cmd_chat"),
     **dict.fromkeys(("new", "append", "fork", "rewind", "pop", "undo", "replace", "rename", "tag", "untag"), "cmd_write"),
     **dict.fromkeys(("ls", "show", "load", "search"), "cmd_read"),
+    **dict.fromkeys(("tree", "diff", "stats"), "cmd_lineage"),
     "export": "cmd_export",
     "import": "cmd_import",
     "sources": "cmd_sources",

@@ -11,9 +11,9 @@ import orjson
 import typer
 
 from chit.cli.context import Cli
-from chit.cli.options import AllFlag, JsonFlag, JsonlFlag, ProjectOpt, RefArg, RequiredRef, commands
+from chit.cli.options import AllFlag, JsonFlag, JsonlFlag, ProjectOpt, RefArg, RequiredRef, SinceOpt, UntilOpt, commands
 from chit.cli.parse import duration
-from chit.errors import ExitStatus, InvalidInput
+from chit.errors import ExitStatus, InvalidInput, UsageError
 from chit.model import SessionSummary
 
 
@@ -156,15 +156,23 @@ def state(
 @app.command("gc", rich_help_panel="Keep the store")
 def gc(
     ctx: typer.Context,
-    older_than: Annotated[str, typer.Option("--older-than", metavar="AGE", help="Trash sessions idle for longer than AGE (e.g. 90d).")],
+    older_than: Annotated[Optional[str], typer.Option("--older-than", metavar="AGE", help="Trash sessions idle for longer than AGE (e.g. 90d).")] = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only show what would be trashed.")] = False,
     all_projects: AllFlag = False,
     project: ProjectOpt = None,
     json: JsonFlag = False,
 ) -> None:
-    """Move stale sessions to the trash (running ones are kept)."""
+    """Move stale sessions to the trash (running ones are kept).
+
+    Give --older-than, --until or both; --since narrows to sessions last
+    updated from then on."""
     cli: Cli = ctx.obj.use(json, project)
-    stale = cli.service.cleanup(duration(older_than), all_projects=all_projects, dry_run=dry_run)
+    if older_than is None and until is None:
+        raise UsageError("give --older-than AGE or --until WHEN; gc never trashes every session (see `chit gc --help`)")
+    ttl = duration(older_than) if older_than is not None else None
+    stale = cli.service.cleanup(ttl, all_projects=all_projects, dry_run=dry_run, since=since, until=until)
     _summaries(cli, stale, "Would trash" if dry_run else "Trashed")
 
 

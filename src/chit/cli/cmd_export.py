@@ -14,7 +14,7 @@ from typing import Annotated, Optional
 import typer
 
 from chit.cli.context import Cli
-from chit.cli.options import JsonFlag, ProjectOpt, RefArg, commands
+from chit.cli.options import JsonFlag, ProjectOpt, RefArg, SinceOpt, UntilOpt, commands
 from chit.errors import UsageError
 from chit.exporters import FORMATS
 
@@ -61,6 +61,8 @@ def export(
         bool, typer.Option("--all", "-a", help="Export every session (of every project, or of -p's) into -o's directory, one file each.")
     ] = False,
     force: Annotated[bool, typer.Option("--force", help="Overwrite files that exist.")] = False,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
     project: ProjectOpt = None,
     json: JsonFlag = False,
 ) -> None:
@@ -73,8 +75,10 @@ def export(
             raise UsageError("--all exports every session; it takes no REF")
         if output is None:
             raise UsageError("--all needs -o DIR, the directory to write into")
-        _export_all(cli, fmt, output, force)
+        _export_all(cli, fmt, output, force, since, until)
         return
+    if since is not None or until is not None:
+        raise UsageError("--since and --until choose sessions for --all")
     if output is None:
         session, data = cli.service.export_bytes(ref, fmt)
         cli.warn_damaged(session)
@@ -104,10 +108,11 @@ def _for_terminal(data: bytes, fmt: str) -> bytes:
     return _C1.sub(lambda match: f"\\u{ord(match.group()):04x}", text).encode("utf-8")
 
 
-def _export_all(cli: Cli, fmt: str, directory: Path, force: bool) -> None:
+def _export_all(cli: Cli, fmt: str, directory: Path, force: bool, since: str | None, until: str | None) -> None:
     service = cli.service
+    everywhere = cli.parts.ctx.project_name is None
     with _progress_bar("exporting") as progress:
-        files = service.export_all(directory, fmt, all_projects=cli.parts.ctx.project_name is None, force=force, progress=progress)
+        files = service.export_all(directory, fmt, all_projects=everywhere, force=force, progress=progress, since=since, until=until)
     data = {"directory": str(directory), "format": fmt, "files": [f.as_dict() for f in files]}
 
     def human() -> None:

@@ -9,7 +9,7 @@ import typer
 
 from chit.cli.progress import show_index_progress
 from chit.cli.context import Cli, note, stdout_is_terminal
-from chit.cli.options import AllFlag, JsonFlag, JsonlFlag, ProjectOpt, RefArg, commands
+from chit.cli.options import AllFlag, JsonFlag, JsonlFlag, ProjectOpt, RefArg, SinceOpt, TagsOpt, UntilOpt, commands
 from chit.errors import InvalidInput
 
 app = commands()
@@ -20,15 +20,21 @@ def ls(
     ctx: typer.Context,
     all_projects: AllFlag = False,
     limit: Annotated[Optional[int], typer.Option("--limit", "-n", metavar="N", help="Show at most N sessions (0: all; default: the config's limit, 50).", show_default=False)] = None,
-    tag: Annotated[Optional[str], typer.Option("--tag", "-t", metavar="TAG", help="Only sessions with this tag.")] = None,
+    tag: TagsOpt = None,
     state: Annotated[Optional[str], typer.Option("--state", metavar="STATE", help="Only sessions in this state: idle, running or error.")] = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    sort: Annotated[str, typer.Option("--sort", metavar="ORDER", help="Order by updated, created, turns or tokens (most first).")] = "updated",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print full ids only, one per line.")] = False,
     agents: Annotated[bool, typer.Option("--agents", help="Also list sub-agents' sessions (imported from Claude Code).")] = False,
     project: ProjectOpt = None,
     json: JsonFlag = False,
     jsonl: JsonlFlag = False,
 ) -> None:
-    """List sessions, newest first."""
+    """List sessions, newest first (updated within --since/--until).
+
+    A fork's title is marked with an arrow, and a session with forks shows
+    how many (`chit tree` draws them)."""
     cli: Cli = ctx.obj.use(json, project, jsonl)
     if limit is None:
         limit = cli.config.limit
@@ -36,7 +42,9 @@ def ls(
         raise InvalidInput("--limit must be 0 or more")
     _refresh_first(cli)
     show_index_progress()
-    found = cli.service.list(all_projects=all_projects, limit=limit or None, tag=tag, state=state, agents=agents)
+    found = cli.service.list(
+        all_projects=all_projects, limit=limit or None, tag=tag, state=state, agents=agents, since=since, until=until, sort=sort
+    )
     if quiet and not cli.json:
         for s in found:
             print(s.id)
@@ -48,9 +56,10 @@ def ls(
             return
         from chit.render import human
 
-        human.sessions(found, show_project=all_projects)
+        human.sessions(found, show_project=all_projects, forks=forks)
 
-    cli.results((s.as_dict() for s in found), human)
+    forks = cli.parts.lineage.fork_counts(found) if found else {}
+    cli.results(({**s.as_dict(), "forks": forks.get(s.id, 0)} for s in found), human)
 
 
 @app.command("show", rich_help_panel="Sessions")
@@ -91,21 +100,34 @@ def load(
 @app.command("search", rich_help_panel="Sessions")
 def search(
     ctx: typer.Context,
-    query: Annotated[str, typer.Argument(metavar="QUERY", help="Text to find (case-insensitive) in messages and titles.")],
-    limit: Annotated[int, typer.Option("--limit", "-n", metavar="N", help="Show at most N hits (0: all).")] = 20,
+    words: Annotated[list[str], typer.Argument(metavar="QUERY...", help='Words to find (case-insensitive), all in one message; "a phrase" (quoted for the shell too) keeps its words together.')],
+    limit: Annotated[int, typer.Option("--limit", "-n", metavar="N", help="Show at most N sessions (hits with --each, --json or --jsonl; 0: all).")] = 20,
     role: Annotated[Optional[str], typer.Option("--role", "-r", metavar="ROLE", help="Only messages with this role: system, user, assistant or tool.")] = None,
-    tag: Annotated[Optional[str], typer.Option("--tag", "-t", metavar="TAG", help="Only sessions with this tag.")] = None,
+    tag: TagsOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    each: Annotated[bool, typer.Option("--each", help="List every hit, not one line per session.")] = False,
     project: ProjectOpt = None,
     json: JsonFlag = False,
     jsonl: JsonlFlag = False,
 ) -> None:
-    """Search every project (or -p one) for text, newest first."""
+    """Search every project (or -p one) for messages with all the words.
+
+    One line per session (hits, best snippet), newest first; --each lists
+    every hit. --json and --jsonl give every hit (as --each does), each
+    with `group`, its session's id."""
     cli: Cli = ctx.obj.use(json, project, jsonl)
     if limit < 0:
         raise InvalidInput("--limit must be 0 or more")
     _refresh_first(cli)
     show_index_progress()
-    found = cli.service.search(query, limit=limit or None, role=role, tag=tag)
+    query = " ".join(words)
+    groups = []
+    if each or cli.json:
+        found = cli.service.search_words(query, limit=limit or None, role=role, tag=tag, since=since, until=until)
+    else:
+        groups = cli.service.search_groups(query, limit=limit or None, role=role, tag=tag, since=since, until=until)
+        found = [h for g in groups for h in g.hits]
 
     def human() -> None:
         if not found:
@@ -113,9 +135,12 @@ def search(
             return
         from chit.render import human
 
-        human.hits(found)
+        if each:
+            human.hits(found)
+        else:
+            human.hit_groups(groups)
 
-    cli.results((h.as_dict() for h in found), human)
+    cli.results(({**h.as_dict(), "group": h.id} for h in found), human)
 
 
 def _refresh_first(cli: Cli) -> None:
@@ -132,13 +157,15 @@ def print_session(cli: Cli, ref: str | None, pager: bool) -> None:
     project_name = cli.parts.ctx.locate(session.id).name
     agents = cli.parts.queries.agents(session)
     parent = cli.parts.queries.agent_parent(session)
+    forks = cli.parts.lineage.children(session)
 
     def human() -> None:
         from chit.render import human
 
-        human.transcript(session, project_name, pager=pager and stdout_is_terminal(), agents=agents, agent_of=parent)
+        human.transcript(session, project_name, pager=pager and stdout_is_terminal(), agents=agents, agent_of=parent, forks=forks)
 
     data = session.as_dict()
+    data["forks"] = [f.as_dict() for f in forks]
     data["agents"] = [a.as_dict() for a in agents]
     data["agent_of"] = parent.as_dict() if parent else None
     cli.result(data, human)

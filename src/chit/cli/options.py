@@ -26,3 +26,15 @@ RefArg = Annotated[
 ]
 RequiredRef = Annotated[str, typer.Argument(metavar="REF", help="The session: an id, id prefix, ctx_ID or key.")]
 AllFlag = Annotated[bool, typer.Option("--all", "-a", help="Include every project, not just the current one.")]
+SinceOpt = Annotated[
+    Optional[str],
+    typer.Option("--since", metavar="WHEN", help="Only from WHEN on: an age (90m, 2h, 3d, 2w), today, yesterday, or an ISO date or datetime."),
+]
+UntilOpt = Annotated[
+    Optional[str],
+    typer.Option("--until", metavar="WHEN", help="Only up to WHEN (read as --since reads it)."),
+]
+TagsOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("--tag", "-t", metavar="TAG", help="Only sessions with this tag (repeat it: sessions with every one)."),
+]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group
 from rich.padding import Padding
@@ -24,6 +24,9 @@ from chit.exporters.common import ending, failure
 from chit.model import Project, SearchHit, Session, SessionSummary, Tokens, age
 from chit.render.console import make_console, print_clean
 from chit.visible import visible
+
+if TYPE_CHECKING:
+    from chit.service.search_terms import SearchGroup
 
 _out: Console | None = None
 _err: Console | None = None
@@ -100,7 +103,11 @@ def _age(ts: str, reference: datetime, narrow: bool) -> str:
     return text.removesuffix(" ago") if narrow else text
 
 
-def sessions(items: Sequence[SessionSummary], show_project: bool, empty: str = "no sessions") -> None:
+def sessions(
+    items: Sequence[SessionSummary], show_project: bool, empty: str = "no sessions", forks: dict[str, int] | None = None
+) -> None:
+    """The sessions table; with `forks` (counts by id), a fork's title is
+    marked ↳ and a session with forks shows how many."""
     if not items:
         note(empty)
         return
@@ -122,7 +129,7 @@ def sessions(items: Sequence[SessionSummary], show_project: bool, empty: str = "
     if show_project:
         _cut(table, "project", min_width=4, max_width=24)
     for s in items:
-        row: list[Text | str] = [s.short_id, _one_line(s.title)]
+        row: list[Text | str] = [s.short_id, _one_line(_lineage_mark(s, forks) + s.title if forks is not None else s.title)]
         if width >= WIDE:
             row.append(_one_line(",".join(s.tags)))
         if not narrow:
@@ -134,6 +141,12 @@ def sessions(items: Sequence[SessionSummary], show_project: bool, empty: str = "
             row.append(_one_line(s.project_name))
         table.add_row(*row)
     _print_table(table)
+
+
+def _lineage_mark(s: SessionSummary, forks: dict[str, int]) -> str:
+    mark = "↳ " if s.parent_id is not None else ""
+    count = forks.get(s.id, 0)
+    return mark + (f"[{count} fork{'s' if count > 1 else ''}] " if count else "")
 
 
 def trashed(items: Sequence[SessionSummary]) -> None:
@@ -169,6 +182,23 @@ def hits(items: Sequence[SearchHit]) -> None:
             continue
         console.print(Text.assemble((h.short_id, "cyan"), "  ", (title, "bold")), no_wrap=True, overflow="ellipsis")
         console.print(Padding(Group(Text(place, style="dim"), Text(snippet)), (0, 0, 0, 2)))
+
+
+def hit_groups(groups: Sequence[SearchGroup]) -> None:
+    """One line per session: id, hits, title, where and when the newest
+    was, then the best snippet."""
+    reference = datetime.now(timezone.utc)
+    console = out()
+    for g in groups:
+        h = g.best
+        count = f"{len(g.hits)} hit{'' if len(g.hits) == 1 else 's'}"
+        place = visible(f"{count} · {h.project_name} · {age(g.newest, reference)}")
+        head = Text.assemble((h.short_id, "cyan"), "  ", (visible(h.title), "bold"), "  ", (place, "dim"))
+        if console.is_terminal:
+            console.print(head, no_wrap=True, overflow="ellipsis")
+        else:
+            console.print(head, soft_wrap=True)
+        console.print(Text("  " + visible(h.snippet)), soft_wrap=not console.is_terminal, no_wrap=console.is_terminal, overflow="ellipsis")
 
 
 def projects(items: Iterable[tuple[Project, int]]) -> None:
@@ -220,6 +250,13 @@ def _agents(agents: Sequence[SessionSummary]) -> Text:
     return Text(visible("\n".join(lines)), style="dim")
 
 
+def _forks(forks: Sequence[SessionSummary]) -> Text:
+    """The session's forks, one per line: id, title, turns."""
+    lines = [f"forks ({len(forks)}):"]
+    lines += [f"  {f.short_id}  {' '.join(f.title.split())}  ({f.turns} turns)" for f in forks]
+    return Text(visible("\n".join(lines)), style="dim")
+
+
 #: Past this many characters a message is printed as plain text, in pieces:
 #: rich lays out one long paragraph in quadratic time (a 50 MB reply would
 #: take hours), and Markdown of that size is not read anyway.
@@ -262,6 +299,7 @@ def marked(mark: str) -> Text:
 def transcript(
     session: Session, project_name: str, pager: bool, console: Console | None = None,
     agents: Sequence[SessionSummary] = (), agent_of: SessionSummary | None = None,
+    forks: Sequence[SessionSummary] = (),
 ) -> None:
     from chit.exporters.common import is_tool, label
 
@@ -270,6 +308,8 @@ def transcript(
         parts.append(Text(visible(f"sub-agent of {agent_of.short_id}  {' '.join(agent_of.title.split())}"), style="dim"))
     if agents:
         parts.append(_agents(agents))
+    if forks:
+        parts.append(_forks(forks))
     current: object = "start"
     for message in session.messages:
         if message.turn != current:

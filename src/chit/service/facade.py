@@ -17,15 +17,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from chit.service.base import Context
+from chit.service.finding import Finder
 from chit.service.history import History
 from chit.service.imports import Imports
 from chit.service.lifecycle import Maintenance
+from chit.service.lineage import Lineage
 from chit.service.parts import Parts
 from chit.service.projects_admin import ProjectAdmin
 from chit.service.project_moves import ProjectMoves
 from chit.service.queries import Queries
 from chit.service.sessions import Sessions
 from chit.service.snapshots import Transfer
+from chit.service.stats import Usage
 
 if TYPE_CHECKING:
     from chit.model import Project
@@ -98,10 +101,18 @@ class Chit:
     agents = _handed_to("queries", Queries.agents)
     agent_parent = _handed_to("queries", Queries.agent_parent)
     search = _handed_to("queries", Queries.search)
+    search_words = _handed_to("finder", Finder.search_words)
+    search_groups = _handed_to("finder", Finder.search_groups)
     current = _handed_to("queries", Queries.current)
     set_current = _handed_to("queries", Queries.set_current)
     load = _handed_to("queries", Queries.load)
     end = _handed_to("queries", Queries.end)
+
+    # -- lineage and usage -----------------------------------------------------------
+    tree = _handed_to("lineage", Lineage.tree)
+    children = _handed_to("lineage", Lineage.children)
+    diff = _handed_to("lineage", Lineage.diff)
+    stats = _handed_to("usage", Usage.stats)
 
     # -- messages, titles, tags, run state, values --------------------------------
     append = _handed_to("sessions", Sessions.append)

@@ -157,14 +157,23 @@ class Maintenance:
         return doomed
 
     def cleanup(
-        self, ttl: float, project: str | None = None, *, all_projects: bool = False, dry_run: bool = False
+        self,
+        ttl: float | None,
+        project: str | None = None,
+        *,
+        all_projects: bool = False,
+        dry_run: bool = False,
+        since: str | None = None,
+        until: str | None = None,
     ) -> list[SessionSummary]:
-        """Trash sessions idle (not running) for longer than `ttl` seconds."""
+        """Trash sessions (not running) idle for longer than `ttl` seconds
+        and last updated within `since`/`until` (read as `list` reads them);
+        one bound at least, `ttl` or `until`, so a call never means "all"."""
+        if ttl is None and until is None:
+            raise InvalidInput("cleanup needs an age (ttl) or an until: it never trashes every session")
         cutoff = _cutoff(ttl)
-        assert cutoff is not None
-        stale = [
-            s for s in self.queries.list(project, all_projects=all_projects, agents=True) if s.updated_at < cutoff and s.state != "running"
-        ]
+        listed = self.queries.list(project, all_projects=all_projects, agents=True, since=since, until=until)
+        stale = [s for s in listed if (cutoff is None or s.updated_at < cutoff) and s.state != "running"]
         if not dry_run:
             for summary in stale:
                 self.delete(summary.id)

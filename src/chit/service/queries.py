@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import builtins
 import re
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
@@ -18,8 +19,10 @@ from typing import TYPE_CHECKING
 from chit.errors import Ambiguous, InvalidInput, NotFound
 from chit.model import AGENT_KEY, STATES, Project, SearchHit, Session, SessionSummary, age, agent_of, is_agent_key, now
 from chit.service.base import Context, check_role, check_tag
+from chit.service.ordering import SORTS, sort_summaries
 from chit.index.snippets import find_folded, make_snippet
 from chit.store.sessions import UUID_RE
+from chit.service.when import window, within
 
 if TYPE_CHECKING:
     from chit.index.db import Index
@@ -191,21 +194,38 @@ class Queries:
         *,
         all_projects: bool = False,
         limit: int | None = None,
-        tag: str | None = None,
+        tag: str | Sequence[str] | None = None,
         state: str | None = None,
         agents: bool = False,
-    ) -> list[SessionSummary]:
-        """Sessions newest first, optionally filtered by tag or run state.
-        Sub-agents' sessions are listed only with `agents`; each session
-        counts its own in `SessionSummary.agents`."""
+        since: str | None = None,
+        until: str | None = None,
+        sort: str = "updated",
+    ) -> builtins.list[SessionSummary]:
+        """Sessions newest first (or by `sort`: updated, created, turns or
+        tokens, most first), optionally filtered by tags (a session must
+        have every one), run state, and last update within `since` and
+        `until` (an age such as `3d`, `today`, `yesterday`, an ISO date or
+        datetime). Sub-agents' sessions are listed only with `agents`;
+        each session counts its own in `SessionSummary.agents`."""
         if limit is not None and limit < 0:
             raise InvalidInput("limit must be 0 or more")
-        if tag is not None:
-            check_tag(tag)
+        tags = [tag] if isinstance(tag, str) else builtins.list(tag or ())
+        for one in tags:
+            check_tag(one)
         if state is not None and state not in STATES:
             raise InvalidInput(f"unknown state {state!r} (expected one of: {', '.join(STATES)})")
+        if sort not in SORTS:
+            raise InvalidInput(f"unknown sort {sort!r} (expected one of: {', '.join(SORTS)})")
+        start, end = window(since, until, datetime.now(timezone.utc))
         scope = self.projects.all() if all_projects else [self.ctx.project(project)]
-        return self.select_summaries(scope, tag=tag, state=state, limit=limit, agents=agents)
+        plain = len(tags) <= 1 and start is None and end is None and sort == "updated"
+        first_tag = tags[0] if tags else None
+        if plain:
+            return self.select_summaries(scope, tag=first_tag, state=state, limit=limit, agents=agents)
+        found = self.select_summaries(scope, tag=first_tag, state=state, agents=agents)
+        found = [s for s in found if set(tags) <= set(s.tags) and within(s.updated_at, start, end)]
+        found = sort_summaries(found, sort)
+        return found if limit is None else found[:limit]
 
     def agents(self, session: Session) -> builtins.list[SessionSummary]:
         """The sub-agent sessions of `session` (keyed `<its key>/agent-…` in
@@ -323,7 +343,12 @@ class Queries:
             check_tag(tag)
         if limit is not None and limit < 0:
             raise InvalidInput("limit must be 0 or more")
-        folded_query = query.casefold()
+        return self._term_hits(query.casefold(), project, role, tag, limit)
+
+    def _term_hits(
+        self, folded_query: str, project: str | None, role: str | None, tag: str | None, limit: int | None
+    ) -> builtins.list[SearchHit]:
+        """Hits of one casefolded substring: from the index, or a scan."""
         named = project is not None or self.ctx.project_name is not None
         scope = [self.ctx.project(project)] if named else self.projects.all()
 

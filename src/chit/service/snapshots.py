@@ -138,13 +138,16 @@ class Transfer:
         project: str | None = None,
         force: bool = False,
         progress: Callable[[int, int], None] | None = None,
+        since: str | None = None,
+        until: str | None = None,
     ) -> list[ExportedFile]:
         """Export every live session into `directory`, one file each (see
-        `chit.service.export_all`)."""
+        `chit.service.export_all`); with `since`/`until`, those last
+        updated in that window (read as `list` reads them)."""
         from chit.service.export_all import export_all
 
         def listing() -> list[SessionSummary]:
-            return self.queries.list(project, all_projects=all_projects, agents=True)
+            return self.queries.list(project, all_projects=all_projects, agents=True, since=since, until=until)
 
         return export_all(self.export_to_file, listing, directory, fmt, force=force, progress=progress)
 

@@ -6,7 +6,7 @@
 _chit_spec() {  # the command tree: what the command at path $1 takes
     case $1 in
         '')
-            _chit_cmds='append chat compact completion config doctor export fork gc import load ls new pick pop projects rename replace restore resume rewind rm search show sources state tag trash undo untag'
+            _chit_cmds='append chat compact completion config diff doctor export fork gc import load ls new pick pop projects rename replace restore resume rewind rm search show sources state stats tag trash tree undo untag'
             _chit_opts='--json --project -p --version --help -h'
             _chit_vals='--project:project -p:project'
             _chit_args=''
@@ -41,6 +41,12 @@ _chit_spec() {  # the command tree: what the command at path $1 takes
             _chit_vals=''
             _chit_args=''
             ;;
+        'diff')
+            _chit_cmds=''
+            _chit_opts='--project -p --json --help -h'
+            _chit_vals='--project:project -p:project'
+            _chit_args='ref ref'
+            ;;
         'doctor')
             _chit_cmds=''
             _chit_opts='--repair --json --help -h'
@@ -49,8 +55,8 @@ _chit_spec() {  # the command tree: what the command at path $1 takes
             ;;
         'export')
             _chit_cmds=''
-            _chit_opts='--format -f --output -o --all -a --force --project -p --json --help -h'
-            _chit_vals='--format:format -f:format --output:file -o:file --project:project -p:project'
+            _chit_opts='--format -f --output -o --all -a --force --since --until --project -p --json --help -h'
+            _chit_vals='--format:format -f:format --output:file -o:file --since:- --until:- --project:project -p:project'
             _chit_args='ref'
             ;;
         'fork')
@@ -61,8 +67,8 @@ _chit_spec() {  # the command tree: what the command at path $1 takes
             ;;
         'gc')
             _chit_cmds=''
-            _chit_opts='--older-than --dry-run --all -a --project -p --json --help -h'
-            _chit_vals='--older-than:- --project:project -p:project'
+            _chit_opts='--older-than --since --until --dry-run --all -a --project -p --json --help -h'
+            _chit_vals='--older-than:- --since:- --until:- --project:project -p:project'
             _chit_args=''
             ;;
         'import')
@@ -79,8 +85,8 @@ _chit_spec() {  # the command tree: what the command at path $1 takes
             ;;
         'ls')
             _chit_cmds=''
-            _chit_opts='--all -a --limit -n --tag -t --state --quiet -q --agents --project -p --json --jsonl --help -h'
-            _chit_vals='--limit:- -n:- --tag:tag -t:tag --state:state --project:project -p:project'
+            _chit_opts='--all -a --limit -n --tag -t --state --since --until --sort --quiet -q --agents --project -p --json --jsonl --help -h'
+            _chit_vals='--limit:- -n:- --tag:tag -t:tag --state:state --since:- --until:- --sort:- --project:project -p:project'
             _chit_args=''
             ;;
         'new')
@@ -163,9 +169,9 @@ _chit_spec() {  # the command tree: what the command at path $1 takes
             ;;
         'search')
             _chit_cmds=''
-            _chit_opts='--limit -n --role -r --tag -t --project -p --json --jsonl --help -h'
-            _chit_vals='--limit:- -n:- --role:role -r:role --tag:tag -t:tag --project:project -p:project'
-            _chit_args='-'
+            _chit_opts='--limit -n --role -r --tag -t --since --until --each --project -p --json --jsonl --help -h'
+            _chit_vals='--limit:- -n:- --role:role -r:role --tag:tag -t:tag --since:- --until:- --project:project -p:project'
+            _chit_args='-...'
             ;;
         'show')
             _chit_cmds=''
@@ -197,6 +203,12 @@ _chit_spec() {  # the command tree: what the command at path $1 takes
             _chit_vals='--turn-id:- --error:- --set:- --unset:- --stuck:- --project:project -p:project'
             _chit_args='ref state'
             ;;
+        'stats')
+            _chit_cmds=''
+            _chit_opts='--since --until --by --all -a --project -p --json --help -h'
+            _chit_vals='--since:- --until:- --by:- --project:project -p:project'
+            _chit_args=''
+            ;;
         'tag')
             _chit_cmds=''
             _chit_opts='--project -p --json --help -h'
@@ -208,6 +220,12 @@ _chit_spec() {  # the command tree: what the command at path $1 takes
             _chit_opts='--all -a --empty --older-than --yes -y --dry-run --project -p --json --jsonl --help -h'
             _chit_vals='--older-than:- --project:project -p:project'
             _chit_args=''
+            ;;
+        'tree')
+            _chit_cmds=''
+            _chit_opts='--all -a --project -p --json --help -h'
+            _chit_vals='--project:project -p:project'
+            _chit_args='ref'
             ;;
         'undo')
             _chit_cmds=''

@@ -5,8 +5,8 @@
 function __chit_spec --description 'what the chit command at path $argv[1] takes'
     switch "$argv[1]"
         case ''
-            set -g __chit_subs 'append' 'chat' 'compact' 'completion' 'config' 'doctor' 'export' 'fork' 'gc' 'import' 'load' 'ls' 'new' 'pick' 'pop' 'projects' 'rename' 'replace' 'restore' 'resume' 'rewind' 'rm' 'search' 'show' 'sources' 'state' 'tag' 'trash' 'undo' 'untag'
-            set -g __chit_cmds 'append	Append a message to a session.' 'chat	Chat with a model in the REPL.' 'compact	Rewrite a session file without hidden messages and bad lines.' 'completion	Print the completion script for a shell.' 'config	Show the config file\'s path and the settings in force.' 'doctor	Check every session file, and the index against them.' 'export	Export a session as Markdown, HTML, text or JSON.' 'fork	Copy a session (up to a turn) into a new one and make it current.' 'gc	Move stale sessions to the trash (running ones are kept).' 'import	Import a session snapshot, or another tool\'s sessions.' 'load	Resume a session: make it current and open the REPL on it.' 'ls	List sessions, newest first.' 'new	Start a new session and make it current.' 'pick	Choose a session in the picker and print its id.' 'pop	Drop the last message.' 'projects	List projects, with their paths and session counts.' 'rename	Set a session\'s title ("" returns to the automatic one).' 'replace	Make a session hold exactly the messages in FILE.' 'restore	Bring a session back from the trash.' 'resume	Reopen a session in the tool that wrote it.' 'rewind	Drop the turns after TURN.' 'rm	Move sessions to the trash (`chit restore` brings them back).' 'search	Search every project (or -p one) for text, newest first.' 'show	Print a session\'s transcript with turn numbers.' 'sources	List the tools chit imports from: found here, and enabled.' 'state	Show or set a session\'s run state and state map.' 'tag	Add tags to a session.' 'trash	List the trash, or empty it with --empty.' 'undo	Bring back what the last rewind, pop or replace hid.' 'untag	Remove tags from a session.'
+            set -g __chit_subs 'append' 'chat' 'compact' 'completion' 'config' 'diff' 'doctor' 'export' 'fork' 'gc' 'import' 'load' 'ls' 'new' 'pick' 'pop' 'projects' 'rename' 'replace' 'restore' 'resume' 'rewind' 'rm' 'search' 'show' 'sources' 'state' 'stats' 'tag' 'trash' 'tree' 'undo' 'untag'
+            set -g __chit_cmds 'append	Append a message to a session.' 'chat	Chat with a model in the REPL.' 'compact	Rewrite a session file without hidden messages and bad lines.' 'completion	Print the completion script for a shell.' 'config	Show the config file\'s path and the settings in force.' 'diff	Compare two sessions turn by turn: where they part, then how.' 'doctor	Check every session file, and the index against them.' 'export	Export a session as Markdown, HTML, text or JSON.' 'fork	Copy a session (up to a turn) into a new one and make it current.' 'gc	Move stale sessions to the trash (running ones are kept).' 'import	Import a session snapshot, or another tool\'s sessions.' 'load	Resume a session: make it current and open the REPL on it.' 'ls	List sessions, newest first (updated within --since/--until).' 'new	Start a new session and make it current.' 'pick	Choose a session in the picker and print its id.' 'pop	Drop the last message.' 'projects	List projects, with their paths and session counts.' 'rename	Set a session\'s title ("" returns to the automatic one).' 'replace	Make a session hold exactly the messages in FILE.' 'restore	Bring a session back from the trash.' 'resume	Reopen a session in the tool that wrote it.' 'rewind	Drop the turns after TURN.' 'rm	Move sessions to the trash (`chit restore` brings them back).' 'search	Search every project (or -p one) for messages with all the words.' 'show	Print a session\'s transcript with turn numbers.' 'sources	List the tools chit imports from: found here, and enabled.' 'state	Show or set a session\'s run state and state map.' 'stats	Sessions, turns, messages, tokens and cost; activity per day.' 'tag	Add tags to a session.' 'trash	List the trash, or empty it with --empty.' 'tree	Draw the fork tree around a session: parents, forks, turns.' 'undo	Bring back what the last rewind, pop or replace hid.' 'untag	Remove tags from a session.'
             set -g __chit_opts '--json	Print results as JSON (every command but chat).' '--project	Work in project NAME (default: the git root or directory you are in).' '-p	Work in project NAME (default: the git root or directory you are in).' '--version	Print the version and exit.' '--help	Show the help and exit.' '-h	Show the help and exit.'
             set -g __chit_vals '--project:project' '-p:project'
             set -g __chit_args
@@ -40,6 +40,12 @@ function __chit_spec --description 'what the chit command at path $argv[1] takes
             set -g __chit_opts '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
             set -g __chit_vals
             set -g __chit_args
+        case 'diff'
+            set -g __chit_subs
+            set -g __chit_cmds
+            set -g __chit_opts '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_vals '--project:project' '-p:project'
+            set -g __chit_args 'ref' 'ref'
         case 'doctor'
             set -g __chit_subs
             set -g __chit_cmds
@@ -49,8 +55,8 @@ function __chit_spec --description 'what the chit command at path $argv[1] takes
         case 'export'
             set -g __chit_subs
             set -g __chit_cmds
-            set -g __chit_opts '--format	The format: json, jsonl, md, html or txt; json is a snapshot `chit import` takes back.' '-f	The format: json, jsonl, md, html or txt; json is a snapshot `chit import` takes back.' '--output	Write to the file PATH instead of stdout (with --all: into the directory PATH).' '-o	Write to the file PATH instead of stdout (with --all: into the directory PATH).' '--all	Export every session (of every project, or of -p\'s) into -o\'s directory, one file each.' '-a	Export every session (of every project, or of -p\'s) into -o\'s directory, one file each.' '--force	Overwrite files that exist.' '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
-            set -g __chit_vals '--format:format' '-f:format' '--output:file' '-o:file' '--project:project' '-p:project'
+            set -g __chit_opts '--format	The format: json, jsonl, md, html or txt; json is a snapshot `chit import` takes back.' '-f	The format: json, jsonl, md, html or txt; json is a snapshot `chit import` takes back.' '--output	Write to the file PATH instead of stdout (with --all: into the directory PATH).' '-o	Write to the file PATH instead of stdout (with --all: into the directory PATH).' '--all	Export every session (of every project, or of -p\'s) into -o\'s directory, one file each.' '-a	Export every session (of every project, or of -p\'s) into -o\'s directory, one file each.' '--force	Overwrite files that exist.' '--since	Only from WHEN on: an age (90m, 2h, 3d, 2w), today, yesterday, or an ISO date or datetime.' '--until	Only up to WHEN (read as --since reads it).' '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_vals '--format:format' '-f:format' '--output:file' '-o:file' '--since:-' '--until:-' '--project:project' '-p:project'
             set -g __chit_args 'ref'
         case 'fork'
             set -g __chit_subs
@@ -61,8 +67,8 @@ function __chit_spec --description 'what the chit command at path $argv[1] takes
         case 'gc'
             set -g __chit_subs
             set -g __chit_cmds
-            set -g __chit_opts '--older-than	Trash sessions idle for longer than AGE (e.g. 90d).' '--dry-run	Only show what would be trashed.' '--all	Include every project, not just the current one.' '-a	Include every project, not just the current one.' '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
-            set -g __chit_vals '--older-than:-' '--project:project' '-p:project'
+            set -g __chit_opts '--older-than	Trash sessions idle for longer than AGE (e.g. 90d).' '--since	Only from WHEN on: an age (90m, 2h, 3d, 2w), today, yesterday, or an ISO date or datetime.' '--until	Only up to WHEN (read as --since reads it).' '--dry-run	Only show what would be trashed.' '--all	Include every project, not just the current one.' '-a	Include every project, not just the current one.' '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_vals '--older-than:-' '--since:-' '--until:-' '--project:project' '-p:project'
             set -g __chit_args
         case 'import'
             set -g __chit_subs
@@ -79,8 +85,8 @@ function __chit_spec --description 'what the chit command at path $argv[1] takes
         case 'ls'
             set -g __chit_subs
             set -g __chit_cmds
-            set -g __chit_opts '--all	Include every project, not just the current one.' '-a	Include every project, not just the current one.' '--limit	Show at most N sessions (0: all; default: the config\'s limit, 50).' '-n	Show at most N sessions (0: all; default: the config\'s limit, 50).' '--tag	Only sessions with this tag.' '-t	Only sessions with this tag.' '--state	Only sessions in this state: idle, running or error.' '--quiet	Print full ids only, one per line.' '-q	Print full ids only, one per line.' '--agents	Also list sub-agents\' sessions (imported from Claude Code).' '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--jsonl	Print one JSON object per line (JSON Lines), as each is found.' '--help	Show the help and exit.' '-h	Show the help and exit.'
-            set -g __chit_vals '--limit:-' '-n:-' '--tag:tag' '-t:tag' '--state:state' '--project:project' '-p:project'
+            set -g __chit_opts '--all	Include every project, not just the current one.' '-a	Include every project, not just the current one.' '--limit	Show at most N sessions (0: all; default: the config\'s limit, 50).' '-n	Show at most N sessions (0: all; default: the config\'s limit, 50).' '--tag	Only sessions with this tag (repeat it: sessions with every one).' '-t	Only sessions with this tag (repeat it: sessions with every one).' '--state	Only sessions in this state: idle, running or error.' '--since	Only from WHEN on: an age (90m, 2h, 3d, 2w), today, yesterday, or an ISO date or datetime.' '--until	Only up to WHEN (read as --since reads it).' '--sort	Order by updated, created, turns or tokens (most first).' '--quiet	Print full ids only, one per line.' '-q	Print full ids only, one per line.' '--agents	Also list sub-agents\' sessions (imported from Claude Code).' '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--jsonl	Print one JSON object per line (JSON Lines), as each is found.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_vals '--limit:-' '-n:-' '--tag:tag' '-t:tag' '--state:state' '--since:-' '--until:-' '--sort:-' '--project:project' '-p:project'
             set -g __chit_args
         case 'new'
             set -g __chit_subs
@@ -163,9 +169,9 @@ function __chit_spec --description 'what the chit command at path $argv[1] takes
         case 'search'
             set -g __chit_subs
             set -g __chit_cmds
-            set -g __chit_opts '--limit	Show at most N hits (0: all).' '-n	Show at most N hits (0: all).' '--role	Only messages with this role: system, user, assistant or tool.' '-r	Only messages with this role: system, user, assistant or tool.' '--tag	Only sessions with this tag.' '-t	Only sessions with this tag.' '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--jsonl	Print one JSON object per line (JSON Lines), as each is found.' '--help	Show the help and exit.' '-h	Show the help and exit.'
-            set -g __chit_vals '--limit:-' '-n:-' '--role:role' '-r:role' '--tag:tag' '-t:tag' '--project:project' '-p:project'
-            set -g __chit_args '-'
+            set -g __chit_opts '--limit	Show at most N sessions (hits with --each, --json or --jsonl; 0: all).' '-n	Show at most N sessions (hits with --each, --json or --jsonl; 0: all).' '--role	Only messages with this role: system, user, assistant or tool.' '-r	Only messages with this role: system, user, assistant or tool.' '--tag	Only sessions with this tag (repeat it: sessions with every one).' '-t	Only sessions with this tag (repeat it: sessions with every one).' '--since	Only from WHEN on: an age (90m, 2h, 3d, 2w), today, yesterday, or an ISO date or datetime.' '--until	Only up to WHEN (read as --since reads it).' '--each	List every hit, not one line per session.' '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--jsonl	Print one JSON object per line (JSON Lines), as each is found.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_vals '--limit:-' '-n:-' '--role:role' '-r:role' '--tag:tag' '-t:tag' '--since:-' '--until:-' '--project:project' '-p:project'
+            set -g __chit_args '-...'
         case 'show'
             set -g __chit_subs
             set -g __chit_cmds
@@ -196,6 +202,12 @@ function __chit_spec --description 'what the chit command at path $argv[1] takes
             set -g __chit_opts '--turn-id	With running: the turn\'s id (default: a new one).' '--error	With error: what went wrong.' '--set	Set a value in the session\'s state map.' '--unset	Remove a value from the state map.' '--running	List running sessions (all projects).' '--stuck	List sessions running for longer than AGE (e.g. 10m).' '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--jsonl	Print one JSON object per line (JSON Lines), as each is found.' '--help	Show the help and exit.' '-h	Show the help and exit.'
             set -g __chit_vals '--turn-id:-' '--error:-' '--set:-' '--unset:-' '--stuck:-' '--project:project' '-p:project'
             set -g __chit_args 'ref' 'state'
+        case 'stats'
+            set -g __chit_subs
+            set -g __chit_cmds
+            set -g __chit_opts '--since	Only from WHEN on: an age (90m, 2h, 3d, 2w), today, yesterday, or an ISO date or datetime.' '--until	Only up to WHEN (read as --since reads it).' '--by	Group by project, model or day.' '--all	Include every project, not just the current one.' '-a	Include every project, not just the current one.' '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_vals '--since:-' '--until:-' '--by:-' '--project:project' '-p:project'
+            set -g __chit_args
         case 'tag'
             set -g __chit_subs
             set -g __chit_cmds
@@ -208,6 +220,12 @@ function __chit_spec --description 'what the chit command at path $argv[1] takes
             set -g __chit_opts '--all	Include every project, not just the current one.' '-a	Include every project, not just the current one.' '--empty	Delete trashed sessions for good.' '--older-than	With --empty: only those trashed more than AGE ago (e.g. 30d).' '--yes	Do not ask before --empty.' '-y	Do not ask before --empty.' '--dry-run	With --empty: show what would go.' '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--jsonl	Print one JSON object per line (JSON Lines), as each is found.' '--help	Show the help and exit.' '-h	Show the help and exit.'
             set -g __chit_vals '--older-than:-' '--project:project' '-p:project'
             set -g __chit_args
+        case 'tree'
+            set -g __chit_subs
+            set -g __chit_cmds
+            set -g __chit_opts '--all	Every fork tree of the project.' '-a	Every fork tree of the project.' '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_vals '--project:project' '-p:project'
+            set -g __chit_args 'ref'
         case 'undo'
             set -g __chit_subs
             set -g __chit_cmds
