@@ -62,10 +62,15 @@ def env_for(home: Path, **extra: str) -> dict[str, str]:
 # -- preparing the stores ----------------------------------------------------
 
 
-def store(name: str, sessions: int, *, projects: int, seed: int, sizes: tuple[int, int] = (5, 200), big: int | None = None) -> tuple[Path, dict[str, Any]]:
+def store(
+    name: str, sessions: int, *, projects: int, seed: int, sizes: tuple[int, int] = (5, 200), big: int | None = None, profile: str = "real",
+) -> tuple[Path, dict[str, Any]]:
     """A generated store under bench/out/<name>, made once and kept."""
     root = OUT / name
-    params = {"sessions": sessions, "projects": projects, "seed": seed, "sizes": list(sizes), "big": big, "corpus": _corpus_version()}
+    params = {
+        "sessions": sessions, "projects": projects, "seed": seed, "sizes": list(sizes), "big": big, "corpus": _corpus_version(),
+        "profile": profile, "python": platform.python_version(),  # the real profile samples this Python's standard library
+    }
     manifest_path = root / "manifest.json"
     if manifest_path.exists():
         manifest = orjson.loads(manifest_path.read_bytes())
@@ -74,7 +79,7 @@ def store(name: str, sessions: int, *, projects: int, seed: int, sizes: tuple[in
     shutil.rmtree(root, ignore_errors=True)
     log(f"generating {name}: {sessions} sessions…")
     started = time.monotonic()
-    made = corpus.generate(root / "home", sessions, projects=projects, seed=seed, big=big, sizes=sizes, quiet=False)
+    made = corpus.generate(root / "home", sessions, projects=projects, seed=seed, big=big, sizes=sizes, quiet=False, profile=profile)
     manifest = {**made.as_dict(), "params": params, "generate_seconds": round(time.monotonic() - started, 1)}
     manifest["disk_bytes"] = sum(p.stat().st_size for p in (root / "home").rglob("*.jsonl"))
     manifest_path.write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
@@ -84,7 +89,10 @@ def store(name: str, sessions: int, *, projects: int, seed: int, sizes: tuple[in
 def _corpus_version() -> str:
     import hashlib
 
-    return hashlib.sha256((BENCH / "corpus.py").read_bytes()).hexdigest()[:12]
+    digest = hashlib.sha256()
+    for name in ("corpus.py", "realtext.py"):
+        digest.update((BENCH / name).read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def llm_setup(home: Path, name: str) -> tuple[list[str], dict[str, str]] | None:
