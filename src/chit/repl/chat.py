@@ -51,8 +51,11 @@ def _no_model(repl: Repl) -> None:
 def _note_outside_messages(repl: Repl) -> None:
     """Say so when another process added messages since the last turn
     (they are part of the conversation the model gets)."""
-    session = repl.session()
-    if session is None or repl.known is None or len(session.messages) <= repl.known:
+    summary = repl.summary()
+    if summary is None or repl.known is None or summary.messages <= repl.known:
+        return
+    session = repl.session()  # only now: someone else wrote to it
+    if session is None:
         return
     added = session.messages[repl.known :]
     repl.note(f"{len(added)} message(s) were added to this session elsewhere:")

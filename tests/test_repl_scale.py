@@ -1,0 +1,83 @@
+"""The REPL's cost follows the new part of a session, not its length: a
+chat turn reads the whole session once (the conversation the model is
+sent); the toolbar, the check for other writers' messages and the run
+state come from what was just written or from the index, which reads
+only the appended lines. Counted by watching the store's whole-file
+reads while real turns run against the echo model."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+
+from chit.api import Chit
+from chit.config import Config
+from chit.repl import loop
+from chit.repl.state import Repl
+from chit.store.sessions import Store
+
+
+@pytest.fixture(autouse=True)
+def _fast_echo(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHIT_ECHO_DELAY", "0")
+    for name in ("CHIT_MODEL", "OPENAI_API_KEY", "CHIT_API_KEY", "CHIT_BASE_URL", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def make(api: Chit, tmp_path: Path, session_id: str) -> Repl:
+    console = Console(file=io.StringIO(), width=120, highlight=False)
+    return loop.make_repl(api, Config(path=tmp_path / "config.toml"), session_id, "echo", console=console)
+
+
+def count_whole_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Session ids of every whole-file read of a session from now on."""
+    seen: list[str] = []
+    real = Store.read
+
+    def read(self: Store, slug: str, session_id: str, *args: Any, **kwargs: Any) -> Any:
+        seen.append(session_id)
+        return real(self, slug, session_id, *args, **kwargs)
+
+    monkeypatch.setattr(Store, "read", read)
+    return seen
+
+
+def long_session(api: Chit) -> str:
+    session = api.create(title="long")
+    api.append_many(session.id, [{"role": "user" if n % 2 == 0 else "assistant", "content": f"message {n} " * 20} for n in range(200)])
+    return session.id
+
+
+def test_a_chat_turn_reads_the_session_once(api: Chit, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    session_id = long_session(api)
+    repl = make(api, tmp_path, session_id)
+    reads = count_whole_reads(monkeypatch)
+    loop.handle(repl, "hello there")
+    assert reads == [session_id]
+    assert [m.role for m in api.get(session_id).messages[-2:]] == ["user", "assistant"]
+    assert repl.fields.turns == "101 turns" and repl.fields.state == "idle"
+    assert repl.known == 202
+
+
+def test_other_writers_messages_are_still_noted(api: Chit, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    session_id = long_session(api)
+    repl = make(api, tmp_path, session_id)
+    Chit(home, cwd=tmp_path).append(session_id, "user", "written by another process")
+    reads = count_whole_reads(monkeypatch)
+    loop.handle(repl, "and now me")
+    shown = repl.console.file.getvalue()  # type: ignore[attr-defined]
+    assert "1 message(s) were added to this session elsewhere" in shown and "written by another process" in shown
+    assert len(reads) == 2  # the note's read, then the conversation's
+    assert repl.known == 203
+
+
+def test_set_state_returns_the_state_the_session_then_has(api: Chit) -> None:
+    session_id = long_session(api)
+    running = api.set_state(session_id, "running", turn_id="t1")
+    assert running == api.get(session_id).run and running.state == "running" and running.turn_id == "t1"
+    failed = api.set_state(session_id, "error", turn_id="t1", error="model gone")
+    assert failed == api.get(session_id).run and failed.error == "model gone"
