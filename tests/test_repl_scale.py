@@ -81,3 +81,15 @@ def test_set_state_returns_the_state_the_session_then_has(api: Chit) -> None:
     assert running == api.get(session_id).run and running.state == "running" and running.turn_id == "t1"
     failed = api.set_state(session_id, "error", turn_id="t1", error="model gone")
     assert failed == api.get(session_id).run and failed.error == "model gone"
+
+
+def test_load_json_reads_the_session_once(api: Chit, home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from chit.cli.main import run
+
+    session_id = long_session(api)
+    monkeypatch.setenv("CHIT_HOME", str(home))
+    capsys.readouterr()
+    reads = count_whole_reads(monkeypatch)
+    assert run(["load", session_id, "--json"]) == 0
+    assert reads == [session_id]
+    assert '"message_count":200' in capsys.readouterr().out

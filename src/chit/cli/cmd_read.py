@@ -62,7 +62,7 @@ def register(app: typer.Typer) -> None:
         if interactive() and not cli.json:
             open_repl(cli, session.id)
             return
-        reads.print_session(cli, session.id, not no_pager and cli.config.pager)
+        reads.print_session(cli, session, not no_pager and cli.config.pager)
 
     @app.command("search", rich_help_panel="Sessions")
     def search(

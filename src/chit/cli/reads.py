@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from chit.cli.context import Cli, stdout_is_terminal
 from chit.errors import InvalidInput
+from chit.model import Session
 
 
 def ls(
@@ -41,8 +42,10 @@ def show(cli: Cli, *, ref: str | None, no_pager: bool) -> None:
     print_session(cli, ref, not no_pager and cli.config.pager)
 
 
-def print_session(cli: Cli, ref: str | None, pager: bool) -> None:
-    session = cli.service.resolve(ref)
+def print_session(cli: Cli, ref: str | Session | None, pager: bool) -> None:
+    """Print a session (a reference, or one already read: a session of
+    megabytes is read once)."""
+    session = ref if isinstance(ref, Session) else cli.service.resolve(ref)
     cli.warn_damaged(session)
     project_name = cli.parts.ctx.locate(session.id).name
     agents = cli.parts.queries.agents(session)
