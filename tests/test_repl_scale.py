@@ -1,9 +1,10 @@
-"""The REPL's cost follows the new part of a session, not its length: a
-chat turn reads the whole session once (the conversation the model is
-sent); the toolbar, the check for other writers' messages and the run
-state come from what was just written or from the index, which reads
-only the appended lines. Counted by watching the store's whole-file
-reads while real turns run against the echo model."""
+"""The REPL's cost follows the new part of a session, not its length: the
+conversation a chat turn sends is read whole once, then only as the
+session grows (and whole again after anything but an append); the
+toolbar, the check for other writers' messages and the run state come
+from what was just written or from the index, which reads only the
+appended lines. Counted by watching the store's whole-file reads while
+real turns run against the echo model."""
 
 from __future__ import annotations
 
@@ -36,13 +37,13 @@ def make(api: Chit, tmp_path: Path, session_id: str) -> Repl:
 def count_whole_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Session ids of every whole-file read of a session from now on."""
     seen: list[str] = []
-    real = Store.read
+    real = Store.read_bytes
 
-    def read(self: Store, slug: str, session_id: str, *args: Any, **kwargs: Any) -> Any:
+    def read_bytes(self: Store, slug: str, session_id: str, *args: Any, **kwargs: Any) -> Any:
         seen.append(session_id)
         return real(self, slug, session_id, *args, **kwargs)
 
-    monkeypatch.setattr(Store, "read", read)
+    monkeypatch.setattr(Store, "read_bytes", read_bytes)
     return seen
 
 
@@ -52,15 +53,56 @@ def long_session(api: Chit) -> str:
     return session.id
 
 
-def test_a_chat_turn_reads_the_session_once(api: Chit, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_chat_turns_read_a_long_session_once_then_only_its_new_lines(api: Chit, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     session_id = long_session(api)
     repl = make(api, tmp_path, session_id)
     reads = count_whole_reads(monkeypatch)
     loop.handle(repl, "hello there")
     assert reads == [session_id]
+    loop.handle(repl, "and again")
+    loop.handle(repl, "and a third time")
+    assert reads == [session_id]
     assert [m.role for m in api.get(session_id).messages[-2:]] == ["user", "assistant"]
-    assert repl.fields.turns == "101 turns" and repl.fields.state == "idle"
-    assert repl.known == 202
+    assert repl.fields.turns == "103 turns" and repl.fields.state == "idle"
+    assert repl.known == 206
+
+
+def same(repl: Repl, api: Chit, session_id: str) -> bool:
+    """The conversation the REPL would send is the session's messages as a full read gives them."""
+    return repl.conversation(session_id) == list(api.get(session_id).messages)
+
+
+def test_the_conversation_is_what_a_full_read_gives_after_every_kind_of_change(api: Chit, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    session_id = long_session(api)
+    repl = make(api, tmp_path, session_id)
+    other = Chit(home, cwd=tmp_path)
+    assert same(repl, api, session_id)
+    reads = count_whole_reads(monkeypatch)
+    other.append(session_id, "user", "from another process")
+    other.append(session_id, "assistant", "a reply")
+    other.rename(session_id, "renamed")
+    other.tag(session_id, "work")
+    other.set_state(session_id, "running", turn_id="t9")
+    other.set_value(session_id, "k", 1)
+    reads.clear()
+    sent = repl.conversation(session_id)
+    assert reads == []  # appends: only the new lines were read
+    assert sent[-2].content == "from another process" and sent == list(api.get(session_id).messages)
+    for change in (
+        lambda: other.pop(session_id),
+        lambda: other.undo(session_id),
+        lambda: other.rewind(session_id, 50),
+        lambda: other.compact(session_id),
+    ):
+        change()
+        reads.clear()
+        sent = repl.conversation(session_id)
+        assert reads == [session_id]  # read whole again
+        assert sent == list(other.get(session_id).messages)
+    fresh = other.create(title="another")
+    other.append(fresh.id, "user", "hello")
+    assert repl.conversation(fresh.id) == list(other.get(fresh.id).messages)
+    assert same(repl, api, session_id)
 
 
 def test_other_writers_messages_are_still_noted(api: Chit, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -71,7 +113,7 @@ def test_other_writers_messages_are_still_noted(api: Chit, home: Path, tmp_path:
     loop.handle(repl, "and now me")
     shown = repl.console.file.getvalue()  # type: ignore[attr-defined]
     assert "1 message(s) were added to this session elsewhere" in shown and "written by another process" in shown
-    assert len(reads) == 2  # the note's read, then the conversation's
+    assert reads == [session_id, session_id]  # the note's read, then the first turn's conversation
     assert repl.known == 203
 
 

@@ -2,11 +2,13 @@
 
 Invariants: the REPL never caches session contents — every command reads
 the session afresh from the store, so appends by other processes are seen
-before the next turn; a chat turn reads the whole session once (the
-conversation the model is sent), and the toolbar and the check for other
-writers' messages read the session's summary, which the index keeps by
-reading only what was appended (so a turn on a long session costs one
-read of it, not five); a session is created only when something is first
+before the next turn; the one exception is the conversation a chat turn
+sends, which is read as the session grows (only the lines appended since
+the last turn, `chit.repl.conversation`, with the same result as a full
+read); the toolbar and the check for other writers' messages read the
+session's summary, which the index keeps by reading only what was
+appended (so a turn on a long session costs its new lines, not the
+session's length); a session is created only when something is first
 written to it (so opening and leaving the REPL leaves no empty session);
 the REPL works in the project of the session it shows — switching to a
 session of another project (`chit load REF`, /load, /search) makes that
@@ -21,7 +23,8 @@ from rich.console import Console
 
 from chit.api import Chit
 from chit.config import Config, ModelSpec
-from chit.model import Session, SessionSummary
+from chit.model import Message, Session, SessionSummary
+from chit.repl.conversation import Conversation
 from chit.repl.models import Endpoint
 from chit.service.facade import parts_of
 from chit.service.parts import Parts
@@ -43,6 +46,14 @@ class Repl:
     known: int | None = None  # messages the REPL has shown or written, to spot other writers'
     errors: Console | None = None  # where errors go when scripted (stderr); None: the console
     model_failed: bool = False  # a turn got no whole reply (a scripted chat then exits 7)
+    _conversation: Conversation | None = None
+
+    def conversation(self, session_id: str) -> list[Message]:
+        """The live messages of `session_id` as they are on disk now, read
+        as the session grows (`chit.repl.conversation`)."""
+        if self._conversation is None:
+            self._conversation = Conversation(self.parts)
+        return self._conversation.messages(session_id)
 
     @property
     def parts(self) -> Parts:
