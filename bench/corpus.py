@@ -219,7 +219,8 @@ def session_snapshot(
         "title": None,
     }
     if rng.random() < 0.1:
-        body["title"] = f"Notes on {rng.choice(pools.sentences)[:40]} {TITLE_NEEDLE if rng.random() < 0.3 else ''}".strip()
+        words = "".join(c for c in " ".join(rng.choice(pools.sentences).split()) if c.isprintable())  # a title is one line
+        body["title"] = f"Notes on {words[:40]} {TITLE_NEEDLE if rng.random() < 0.3 else ''}".strip()
     return project, body, planted
 
 
@@ -239,7 +240,7 @@ def _ts(moment: datetime) -> str:
 
 def generate(
     home: Path, sessions: int, *, projects: int = 20, seed: int = 7, big: int | None = None,
-    sizes: tuple[int, int] = (5, 200), quiet: bool = True, profile: str = "real",
+    sizes: tuple[int, int] = (5, 200), quiet: bool = True, profile: str = "synthetic",
 ) -> Manifest:
     """Write the corpus into the store at `home` (durable=False: fast)."""
     from chit.api import Chit

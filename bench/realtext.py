@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import sysconfig
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -91,7 +92,9 @@ def _stdlib_files(root: Path) -> list[Path]:
 
 def _docstrings(text: str) -> list[str]:
     try:
-        tree = ast.parse(text)
+        with warnings.catch_warnings():  # old escapes in test files are not our business
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text)
     except (SyntaxError, ValueError):
         return []
     out: list[str] = []

@@ -320,7 +320,7 @@ def main() -> None:
             log(f"index of {h.parent.name}…")
             once([*chit, "search", "nothing-like-this", "--json"], env_for(h))  # build the indexes
         bench_flat(table, chit, small, big, repeat)
-        print(f"flat with size — medians of {repeat} interleaved rounds, (min–max); load average at start {loadavg}; "
+        print(f"{time.strftime('%Y-%m-%d', time.gmtime())}, flat with size — medians of {repeat} interleaved rounds, (min–max); load average at start {loadavg}; "
               f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} cores\n\n{table.markdown()}")
         return
     name = args.size if args.profile == "real" else f"{args.size}-{args.profile}"
@@ -346,7 +346,7 @@ def main() -> None:
     log("append…")
     bench_append(table, size["long"], repeat)
     header = (
-        f"size: {args.size} — corpus {manifest['sessions']:,} sessions, {manifest['messages']:,} messages, "
+        f"{time.strftime('%Y-%m-%d', time.gmtime())}, size: {args.size} — corpus {manifest['sessions']:,} sessions, {manifest['messages']:,} messages, "
         f"{manifest['disk_bytes'] / 1e6:,.0f} MB on disk; medians of {repeat} interleaved rounds "
         f"({slow} for the plain scan); {platform.python_implementation()} {platform.python_version()}, "
         f"{os.cpu_count()} cores; load average at start {loadavg}; {time.monotonic() - started:.0f} s in all; "
