@@ -1,28 +1,33 @@
 """Every chit benchmark in one run, side by side with its peers.
 
-    python bench/run.py --size small     # 100 sessions: a smoke test (a minute or two)
+    python bench/run.py                  # 100 sessions, real text: a few minutes
     python bench/run.py --size large     # 10,000 sessions, about 1 GB (the first run builds it)
+    python bench/run.py --scale 30000    # only ls/show/search with 30,000 sessions against 1,000
 
-Builds what it needs under bench/out/ (kept between runs): the corpus
-(bench/corpus.py, written through chit's API), one-project stores of 10 and
-N sessions, an empty store, and a virtual environment with the peer `llm`
-whose logs.db holds the same conversations (bench/llm_load.py). Each
+Builds what it needs under bench/out/ (kept between runs, git-ignored): the
+corpus (bench/corpus.py, written through chit's API; `--profile real`,
+the default, samples real text, `synthetic` made-up words), one-project
+stores of 10 and N sessions, a long session of about 6 MB, an empty store,
+and a virtual environment with the peer `llm` whose logs.db holds the same
+conversations (bench/llm_load.py). Search results are checked against a
+brute-force scan before anything is timed (bench/searchbench.py). Each
 comparison runs its commands interleaved, round after round, and reports
-medians measured in the same run; the table ends with each target met or
-not. `--no-llm` skips the peer (no network needed). Results also go to
-bench/out/<size>/results.json.
+medians with their spread (min–max) measured in the same run; the header
+gives the machine and its load average at the start; the table ends with
+each target met or not. `--no-llm` skips the peer (no network needed).
+Results also go to bench/out/<size>/results.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import platform
 import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -35,26 +40,28 @@ OUT = BENCH / "out"
 sys.path.insert(0, str(BENCH))
 
 import corpus  # noqa: E402
+from measure import CWD, Table, interleaved, load_average, log, ms, once, peak_rss_mb  # noqa: E402
+from searchbench import bench_search  # noqa: E402
+from sessionbench import bench_long_session  # noqa: E402
 
 SIZES: dict[str, dict[str, Any]] = {
     "small": {"sessions": 100, "flat": 100, "long": 10_000, "repeat": 5, "slow_repeat": 3},
     "large": {"sessions": 10_000, "flat": 10_000, "long": 100_000, "repeat": 15, "slow_repeat": 5},
 }
-SEARCH_WORDS = ["xylophonequartz", "quokkanebula", "zephyrmosaic", "lanternfjord"]
-CWD = Path(tempfile.gettempdir()) / "chit-bench-cwd"  # outside any git work tree
-
-
-def log(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
-
-
+SCALE_BASE = 1_000  # `--scale N` compares N sessions with this many
 def chit_cmd() -> list[str]:
     script = Path(sys.executable).with_name("chit")
     return [str(script)] if script.exists() else [sys.executable, "-m", "chit"]
 
 
+def chit_package() -> str:
+    import chit
+
+    return str(chit.__file__)
+
+
 def env_for(home: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CHIT_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHIT_") and k != "PYTHONDONTWRITEBYTECODE"}
     env.update(CHIT_HOME=str(home), **extra)
     return env
 
@@ -62,10 +69,15 @@ def env_for(home: Path, **extra: str) -> dict[str, str]:
 # -- preparing the stores ----------------------------------------------------
 
 
-def store(name: str, sessions: int, *, projects: int, seed: int, sizes: tuple[int, int] = (5, 200), big: int | None = None) -> tuple[Path, dict[str, Any]]:
+def store(
+    name: str, sessions: int, *, projects: int, seed: int, sizes: tuple[int, int] = (5, 200), big: int | None = None, profile: str = "real",
+) -> tuple[Path, dict[str, Any]]:
     """A generated store under bench/out/<name>, made once and kept."""
     root = OUT / name
-    params = {"sessions": sessions, "projects": projects, "seed": seed, "sizes": list(sizes), "big": big, "corpus": _corpus_version()}
+    params = {
+        "sessions": sessions, "projects": projects, "seed": seed, "sizes": list(sizes), "big": big, "corpus": _corpus_version(),
+        "profile": profile, "python": platform.python_version(),  # the real profile samples this Python's standard library
+    }
     manifest_path = root / "manifest.json"
     if manifest_path.exists():
         manifest = orjson.loads(manifest_path.read_bytes())
@@ -74,7 +86,7 @@ def store(name: str, sessions: int, *, projects: int, seed: int, sizes: tuple[in
     shutil.rmtree(root, ignore_errors=True)
     log(f"generating {name}: {sessions} sessions…")
     started = time.monotonic()
-    made = corpus.generate(root / "home", sessions, projects=projects, seed=seed, big=big, sizes=sizes, quiet=False)
+    made = corpus.generate(root / "home", sessions, projects=projects, seed=seed, big=big, sizes=sizes, quiet=False, profile=profile)
     manifest = {**made.as_dict(), "params": params, "generate_seconds": round(time.monotonic() - started, 1)}
     manifest["disk_bytes"] = sum(p.stat().st_size for p in (root / "home").rglob("*.jsonl"))
     manifest_path.write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
@@ -84,7 +96,10 @@ def store(name: str, sessions: int, *, projects: int, seed: int, sizes: tuple[in
 def _corpus_version() -> str:
     import hashlib
 
-    return hashlib.sha256((BENCH / "corpus.py").read_bytes()).hexdigest()[:12]
+    digest = hashlib.sha256()
+    for name in ("corpus.py", "realtext.py"):
+        digest.update((BENCH / name).read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def llm_setup(home: Path, name: str) -> tuple[list[str], dict[str, str]] | None:
@@ -103,79 +118,11 @@ def llm_setup(home: Path, name: str) -> tuple[list[str], dict[str, str]] | None:
     stamp = user_dir / "loaded-from"
     if not db.exists() or not stamp.exists() or stamp.read_text() != (home.parent / "manifest.json").read_text():
         log("loading the corpus into llm's logs.db…")
-        subprocess.run([str(python), str(BENCH / "llm_load.py"), str(home), str(db)], check=True)
+        subprocess.run([str(python), str(BENCH / "llm_load.py"), str(home), str(db)], check=True, stdout=sys.stderr)
         stamp.write_text((home.parent / "manifest.json").read_text())
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHIT_")}
     env["LLM_USER_PATH"] = str(user_dir)
     return [str(venv / "bin" / "llm")], env
-
-
-# -- measuring ---------------------------------------------------------------
-
-
-def once(cmd: list[str], env: dict[str, str], check: bool = True) -> float:
-    started = time.perf_counter()
-    done = subprocess.run(cmd, env=env, cwd=CWD, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    elapsed = time.perf_counter() - started
-    if check and done.returncode != 0:
-        raise SystemExit(f"failed ({done.returncode}): {' '.join(cmd)}\n{done.stderr.decode()[-2000:]}")
-    return elapsed
-
-
-def interleaved(commands: dict[str, tuple[list[str], dict[str, str]]], repeat: int, check: dict[str, bool] | None = None) -> dict[str, float]:
-    """Median seconds of each command, run in turn, round after round
-    (the order rotates each round), after one warm-up run each."""
-    times: dict[str, list[float]] = {name: [] for name in commands}
-    names = list(commands)
-    for name in names:
-        once(*commands[name], check=(check or {}).get(name, True))
-    for round_ in range(repeat):
-        order = names[round_ % len(names):] + names[: round_ % len(names)]
-        for name in order:
-            times[name].append(once(*commands[name], check=(check or {}).get(name, True)))
-    return {name: statistics.median(values) for name, values in times.items()}
-
-
-# Started from this (large) process, a child's ru_maxrss would start at our
-# own resident size: Linux carries the parent's high-water mark across
-# fork/vfork and exec. A small interpreter in between spawns the command, so
-# the figure is the command's own (or the probe's, about 10 MB, if larger).
-_RSS_PROBE = (
-    "import os, sys\n"
-    "pid = os.posix_spawnp(sys.argv[1], sys.argv[1:], os.environ,"
-    " file_actions=[(os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0), (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0)])\n"
-    "_, status, usage = os.wait4(pid, 0)\n"
-    "print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)\n"
-)
-
-
-def peak_rss_mb(cmd: list[str], env: dict[str, str]) -> float:
-    done = subprocess.run([sys.executable, "-I", "-S", "-c", _RSS_PROBE, *cmd], env=env, cwd=CWD, capture_output=True, check=True)
-    code, kb = (int(n) for n in done.stdout.split())
-    if code != 0:
-        raise SystemExit(f"failed ({code}): {' '.join(cmd)}")
-    return kb / 1024
-
-
-class Table:
-    def __init__(self) -> None:
-        self.rows: list[dict[str, Any]] = []
-
-    def add(self, name: str, chit: str, other: str, ratio: str, target: str, met: bool | None, note: str = "") -> None:
-        self.rows.append({"benchmark": name, "chit": chit, "compared with": other, "ratio": ratio, "target": target, "met": met, "note": note})
-        mark = {True: "yes", False: "NO", None: "-"}[met]
-        log(f"  {name}: {chit} | {other} | {ratio} | {target} | {mark}")
-
-    def markdown(self) -> str:
-        lines = ["| benchmark | chit | compared with | ratio | target | met |", "|---|---|---|---|---|---|"]
-        for r in self.rows:
-            mark = {True: "yes", False: "**no**", None: "–"}[r["met"]]
-            lines.append(f"| {r['benchmark']} | {r['chit']} | {r['compared with']} | {r['ratio']} | {r['target']} | {mark} |")
-        return "\n".join(lines)
-
-
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.1f} ms" if seconds < 10 else f"{seconds:.1f} s"
 
 
 # -- the benchmarks ------------------------------------------------------------
@@ -228,6 +175,29 @@ def bench_scaling(table: Table, chit: list[str], small: Path, big: Path, n: int,
     table.add(f"peak RSS of `chit ls`, {n:,} sessions", f"{rss:.0f} MB", "", "", "≤ 80 MB", rss <= 80)
 
 
+def bench_flat(table: Table, chit: list[str], small: tuple[Path, dict[str, Any]], big: tuple[Path, dict[str, Any]], repeat: int) -> None:
+    """`ls -n 20`, `show PREFIX` and a search for a rare word over the whole
+    corpus of N sessions against the same commands over 1,000 of them."""
+    from chit.api import Chit
+
+    (few, few_manifest), (many, many_manifest) = small, big
+    n, m = many_manifest["sessions"], few_manifest["sessions"]
+    prefix = {home: Chit(home, cwd=CWD, project="proj00").list(limit=1)[0].id[:8] for home in (few, many)}
+    label = f"{n:,} sessions ({many_manifest['disk_bytes'] / 1e9:.1f} GB) vs {m:,} ({few_manifest['disk_bytes'] / 1e9:.2f} GB)"
+    commands = {
+        "`chit ls -n 20 --json -p proj00`": ["ls", "-n", "20", "--json", "-p", "proj00"],
+        "`chit show PREFIX --json -p proj00`": ["show", "{prefix}", "--json", "-p", "proj00"],
+        "`chit search quokkanebula --json --limit 20`": ["search", "quokkanebula", "--json", "--limit", "20"],
+    }
+    for name, args in commands.items():
+        runs = {
+            str(home): ([*chit, *(prefix[home] if a == "{prefix}" else a for a in args)], env_for(home)) for home in (few, many)
+        }
+        t = interleaved(runs, repeat)
+        ratio = t[str(many)] / t[str(few)]
+        table.add(f"{name}, {label}", ms(t[str(many)]), f"{m:,} sessions {ms(t[str(few)])}", f"{ratio:.2f}×", "≤ 1.25×", ratio <= 1.25)
+
+
 def bench_vs_llm(table: Table, chit: list[str], home: Path, peer: tuple[list[str], dict[str, str]] | None, repeat: int) -> None:
     if peer is None:
         table.add("`chit ls --all -n 20 --json` vs `llm logs list -n 20 --json`", "", "llm not installed", "", "≥ 4× faster", None)
@@ -236,56 +206,6 @@ def bench_vs_llm(table: Table, chit: list[str], home: Path, peer: tuple[list[str
     t = interleaved({"chit": ([*chit, "ls", "--all", "-n", "20", "--json"], env_for(home)), "llm": ([*llm, "logs", "list", "-n", "20", "--json"], llm_env)}, repeat)
     speedup = t["llm"] / t["chit"]
     table.add("`chit ls --all -n 20 --json` vs `llm logs list -n 20 --json`", ms(t["chit"]), f"llm {ms(t['llm'])}", f"{speedup:.1f}× faster", "≥ 4× faster", speedup >= 4)
-
-
-def bench_search(table: Table, chit: list[str], home: Path, manifest: dict[str, Any], repeat: int, slow_repeat: int) -> None:
-    from chit.api import Chit
-    from chit.service.facade import parts_of
-
-    api = Chit(home, cwd=CWD)
-    for word in SEARCH_WORDS:  # correctness first: every planted needle, and only those
-        found = {h.message_id for h in api.search(word, limit=None)}
-        if len(found) != manifest["needles"][word]:
-            raise SystemExit(f"search {word!r}: {len(found)} messages, the corpus planted {manifest['needles'][word]}")
-    parts_of(api).ctx.index.close()
-    work = {word: _in_process_search(home, word, repeat) for word in SEARCH_WORDS}
-    table.add(
-        "search work in-process, no start-up (refresh, query, confirm; fresh `Chit` each time)",
-        ", ".join(f"{ms(t)}" for t in work.values()), ", ".join(SEARCH_WORDS), "", "reported", None,
-    )
-    env = env_for(home)
-    rg = shutil.which("rg")
-    for word in SEARCH_WORDS:
-        commands = {"chit": ([*chit, "search", word, "--json", "--limit", "20"], env)}
-        if rg:
-            commands["rg"] = ([rg, "-i", "-l", word, str(home / "projects")], env)
-        t = interleaved(commands, repeat, check={"rg": False})
-        plain = interleaved({"plain": ([sys.executable, str(BENCH / "plainscan.py"), word, str(home / "projects")], env)}, slow_repeat)["plain"]
-        share = f"{manifest['needles'][word]} msgs"
-        if rg:
-            table.add(f"`chit search {word} --json --limit 20` ({share}) vs `rg -i -l`", ms(t["chit"]), f"rg {ms(t['rg'])}", f"{t['rg'] / t['chit']:.1f}× faster", "no slower", t["chit"] <= t["rg"])
-        else:
-            table.add(f"`chit search {word}` vs `rg -i -l`", ms(t["chit"]), "rg not installed", "", "no slower", None)
-        table.add(f"`chit search {word}` vs a plain Python scan", ms(t["chit"]), f"scan {ms(plain)}", f"{plain / t['chit']:.1f}× faster", "≥ 10× faster", plain / t["chit"] >= 10)
-    rss = peak_rss_mb([*chit, "search", "lanternfjord", "--json", "--limit", "20"], env)
-    table.add(f"peak RSS of `chit search`, {manifest['sessions']:,} sessions", f"{rss:.0f} MB", "", "", "≤ 150 MB", rss <= 150)
-
-
-def _in_process_search(home: Path, word: str, repeat: int) -> float:
-    """Median seconds of `search(word, limit=20)` as one command does it
-    (a new Chit and index connection, warm files), without start-up."""
-    from chit.api import Chit
-    from chit.service.facade import parts_of
-
-    times = []
-    for n in range(repeat + 1):
-        api = Chit(home, cwd=CWD)
-        started = time.perf_counter()
-        api.search(word, limit=20)
-        if n:  # the first one warms up
-            times.append(time.perf_counter() - started)
-        parts_of(api).ctx.index.close()
-    return statistics.median(times)
 
 
 def bench_index(table: Table, chit: list[str], home: Path) -> None:
@@ -380,17 +300,33 @@ def main() -> None:
     parser.add_argument("--size", choices=sorted(SIZES), default="small")
     parser.add_argument("--repeat", type=int, default=None, help="rounds per comparison")
     parser.add_argument("--no-llm", action="store_true", help="skip the llm comparison")
+    parser.add_argument("--profile", choices=corpus.PROFILES, default="real", help="the corpus's text (default: real)")
+    parser.add_argument("--scale", type=int, metavar="N", default=None, help="only the flat-with-size comparison: N sessions against 1,000")
     args = parser.parse_args()
+    loadavg = load_average()
+    compileall.compile_dir(str(Path(chit_package()).parent), quiet=1)  # as an installed chit has it
     size = SIZES[args.size]
     repeat = args.repeat or size["repeat"]
     slow = min(repeat, size["slow_repeat"])
     CWD.mkdir(parents=True, exist_ok=True)
     chit = chit_cmd()
     started = time.monotonic()
-    home, manifest = store(args.size, size["sessions"], projects=20, seed=7)
-    ten, _ = store("flat-10", 10, projects=1, seed=11, sizes=(4, 12), big=0)
-    many, _ = store(f"flat-{size['flat']}", size["flat"], projects=1, seed=11, sizes=(4, 12), big=0)
-    peer = None if args.no_llm else llm_setup(home, args.size)
+    if args.scale:
+        table = Table()
+        small = store(f"scale-{SCALE_BASE}", SCALE_BASE, projects=20, seed=7, profile=args.profile)
+        big = store(f"scale-{args.scale}", args.scale, projects=20, seed=7, profile=args.profile)
+        for h, _ in (small, big):
+            log(f"index of {h.parent.name}…")
+            once([*chit, "search", "nothing-like-this", "--json"], env_for(h))  # build the indexes
+        bench_flat(table, chit, small, big, repeat)
+        print(f"{time.strftime('%Y-%m-%d', time.gmtime())}, flat with size — medians of {repeat} interleaved rounds, (min–max); load average at start {loadavg}; "
+              f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} cores\n\n{table.markdown()}")
+        return
+    name = args.size if args.profile == "real" else f"{args.size}-{args.profile}"
+    home, manifest = store(name, size["sessions"], projects=20, seed=7, profile=args.profile)
+    ten, _ = store("flat-10", 10, projects=1, seed=11, sizes=(4, 12), big=0, profile="synthetic")
+    many, _ = store(f"flat-{size['flat']}", size["flat"], projects=1, seed=11, sizes=(4, 12), big=0, profile="synthetic")
+    peer = None if args.no_llm else llm_setup(home, name)
     table = Table()
     log("index build…")
     bench_index(table, chit, home)
@@ -403,17 +339,20 @@ def main() -> None:
     log("ls versus llm…")
     bench_vs_llm(table, chit, home, peer, repeat)
     log("search…")
-    bench_search(table, chit, home, manifest, repeat, slow)
+    bench_search(table, chit, home, manifest, repeat, slow, peer, env_for(home))
+    log("a long session: REPL turn, show, load…")
+    bench_long_session(table, chit, OUT, repeat)
     log("append…")
     bench_append(table, size["long"], repeat)
     header = (
-        f"size: {args.size} — corpus {manifest['sessions']:,} sessions, {manifest['messages']:,} messages, "
+        f"{time.strftime('%Y-%m-%d', time.gmtime())}, size: {args.size} — corpus {manifest['sessions']:,} sessions, {manifest['messages']:,} messages, "
         f"{manifest['disk_bytes'] / 1e6:,.0f} MB on disk; medians of {repeat} interleaved rounds "
         f"({slow} for the plain scan); {platform.python_implementation()} {platform.python_version()}, "
-        f"{os.cpu_count()} cores; {time.monotonic() - started:.0f} s in all"
+        f"{os.cpu_count()} cores; load average at start {loadavg}; {time.monotonic() - started:.0f} s in all; "
+        f"{manifest.get('profile', 'synthetic')} text; times are medians (min–max)"
     )
     print(header + "\n\n" + table.markdown())
-    results = OUT / args.size / "results.json"
+    results = OUT / name / "results.json"
     results.write_bytes(orjson.dumps({"header": header, "rows": table.rows, "manifest": {k: v for k, v in manifest.items() if k != "ids"}}, option=orjson.OPT_INDENT_2))
 
 

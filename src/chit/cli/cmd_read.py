@@ -3,7 +3,7 @@
 # No `from __future__ import annotations` here: Typer reads these annotations
 # when it builds a command, and real objects spare it evaluating strings.
 
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
@@ -11,6 +11,9 @@ from chit.cli.progress import show_index_progress
 from chit.cli.context import Cli, note, stdout_is_terminal
 from chit.cli.options import AllFlag, JsonFlag, JsonlFlag, ProjectOpt, RefArg, SinceOpt, TagsOpt, UntilOpt, commands
 from chit.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from chit.model import Session
 
 app = commands()
 
@@ -94,7 +97,7 @@ def load(
     if interactive() and not cli.json:
         open_repl(cli, session.id)
         return
-    print_session(cli, session.id, not no_pager and cli.config.pager)
+    print_session(cli, session, not no_pager and cli.config.pager)
 
 
 @app.command("search", rich_help_panel="Sessions")
@@ -151,8 +154,10 @@ def _refresh_first(cli: Cli) -> None:
         refresh_first(cli)
 
 
-def print_session(cli: Cli, ref: str | None, pager: bool) -> None:
-    session = cli.service.resolve(ref)
+def print_session(cli: Cli, ref: "str | Session | None", pager: bool) -> None:
+    """Print a session (a reference, or one already read: a session of
+    megabytes is read once)."""
+    session = cli.service.resolve(ref) if ref is None or isinstance(ref, str) else ref
     cli.warn_damaged(session)
     project_name = cli.parts.ctx.locate(session.id).name
     agents = cli.parts.queries.agents(session)

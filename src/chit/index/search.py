@@ -112,11 +112,13 @@ _SUMMARY_COLUMNS = (
 
 
 # the live sub-agent sessions keyed `<key>/agent-…` in the same project,
-# as a range on the key index (AGENT_KEY up to the string just after it)
-# (a session without a key has none: asked anyway, SQLite would scan every row for it)
+# as a range on the key index (AGENT_KEY up to the string just after it);
+# named, since SQLite otherwise walks every session of the project for
+# each listed row (10 ms for 20 rows of a 700-session project)
 _AGENTS = (
-    f"CASE WHEN s.key IS NULL THEN 0 ELSE (SELECT count(*) FROM sessions c WHERE c.key >= s.key || '{AGENT_KEY}'"
-    f" AND c.key < s.key || '{AGENT_KEY[:-1]}{chr(ord(AGENT_KEY[-1]) + 1)}' AND c.slug = s.slug AND c.trash = 0) END"
+    f"CASE WHEN s.key IS NULL THEN 0 ELSE (SELECT count(*) FROM sessions c INDEXED BY sessions_key"
+    f" WHERE c.key >= s.key || '{AGENT_KEY}' AND c.key < s.key || '{AGENT_KEY[:-1]}{chr(ord(AGENT_KEY[-1]) + 1)}'"
+    " AND c.slug = s.slug AND c.trash = 0) END"
 )
 
 

@@ -9,10 +9,11 @@ obeyed (docs/architecture.md, rule 11); NO_COLOR and narrow terminals are honour
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from rich.console import Console, Group
 from rich.padding import Padding
@@ -311,19 +312,27 @@ def transcript(
     if forks:
         parts.append(_forks(forks))
     current: object = "start"
-    for message in session.messages:
+    formatted_from = _formatted_from(session.messages)
+    console = console or out()
+    for n, message in enumerate(session.messages):
+        turn = None
         if message.turn != current:
             current = message.turn
             turn = "preamble" if current is None else f"turn {current}"
-            parts.append(Rule(Text(turn, style="bold"), align="left", style="dim"))
         # a tool message says which tool, and whether it is a call, a result or an error
         who = label(message) if is_tool(message) else message.role + (f" · {message.model}" if message.model else "")
+        mark = ending(message)
+        if n < formatted_from:
+            parts.append(_Plain(message.content, _plain_head(turn, who, console.width), f"[{mark}]\n" if mark else ""))
+            continue
+        if turn is not None:
+            parts.append(Rule(Text(turn, style="bold"), align="left", style="dim"))
         parts.append(Text(visible(who), style=_ROLE_STYLE.get(message.role, "")))
         if len(message.content) > LARGE:
             parts.append(_Plain(message.content))
         else:
             parts.extend(message_body(message.content, markdown=message.role == "assistant"))
-        if mark := ending(message):
+        if mark:
             parts.append(marked(mark))
     if mark := failure(session):
         parts.append(marked(mark))
@@ -331,55 +340,101 @@ def transcript(
         parts.append(Text("(no messages yet)", style="dim"))
     if session.changes:
         parts.append(Text(_hidden_note(session), style="dim"))
-    console = console or out()
     plain = sum(len(p.content) for p in parts if isinstance(p, _Plain))
     if pager and console.is_terminal and plain <= PAGED_MAX:
-        page(console, Group(*(q for p in parts for q in (p.texts() if isinstance(p, _Plain) else [p]))))
+        page_text(console, _rendered(console, parts))
     else:
         _print_parts(console, parts)
 
 
 #: Past this many characters of long messages, a transcript is printed
-#: without the pager (which would hold all of it laid out at once).
+#: without the pager (which would hold all of it at once).
 PAGED_MAX = 2_000_000
+
+#: A transcript lays out (Markdown, highlighted code, wrapping) only its
+#: latest messages, up to this many characters of them; the ones before
+#: are printed as plain text. rich spends microseconds per character, so a
+#: session of megabytes laid out whole takes seconds; plain text is
+#: written at the speed of the terminal.
+FORMATTED = 50_000
+
+
+def _formatted_from(messages: Sequence[Any]) -> int:
+    """The index of the first message the transcript lays out."""
+    size = 0
+    for n in range(len(messages) - 1, -1, -1):
+        size += len(messages[n].content)
+        if size > FORMATTED:
+            return n + 1
+    return 0
+
+
+def _plain_head(turn: str | None, who: str, width: int) -> str:
+    """The turn rule (when a turn starts) and the role line of a message
+    printed as plain text, as the laid-out ones show them, without style."""
+    head = ""
+    if turn is not None:
+        head = f"── {turn} " + "─" * max(0, width - len(turn) - 4) + "\n"
+    return head + visible(who) + "\n"
 
 
 class _Plain:
-    """A long message: written as it is, a piece at a time (bounded memory
-    and linear time), never laid out by rich."""
+    """A message written as it is, a piece at a time (bounded memory and
+    linear time), never laid out by rich; `head` and `tail` are lines
+    written before and after it."""
 
-    def __init__(self, content: str) -> None:
+    def __init__(self, content: str, head: str = "", tail: str = "") -> None:
         self.content = content
+        self.head = head
+        self.tail = tail
 
-    def texts(self) -> list[Text]:
-        return [Text(visible(piece)) for piece in _pieces(self.content)]
-
-    def write(self, console: Console) -> None:
+    def write(self, out: IO[str]) -> None:
+        out.write(self.head)
         start = 0
         while start < len(self.content):
             end = start + PIECE * 64
             if self.content[end - 1 : end] == "\r":  # never split a CR LF pair
                 end += 1
-            console.file.write(visible(self.content[start:end]))
+            out.write(visible(self.content[start:end]))
             start = end
         if not self.content.endswith("\n"):
-            console.file.write("\n")
+            out.write("\n")
+        out.write(self.tail)
 
 
 def _print_parts(console: Console, parts: list[Any]) -> None:
-    """Print the parts in order: runs of renderables through rich, long
+    """Print the parts in order: runs of renderables through rich, plain
     messages straight to the console's file."""
     run: list[Any] = []
     for part in parts:
         if isinstance(part, _Plain):
-            print_clean(console, Group(*run))
-            run = []
-            console.file.flush()
-            part.write(console)
+            if run:
+                print_clean(console, Group(*run))
+                run = []
+                console.file.flush()
+            part.write(console.file)
         else:
             run.append(part)
     if run:
         print_clean(console, Group(*run))
+
+
+def _rendered(console: Console, parts: list[Any]) -> str:
+    """The text `_print_parts` would print on this console."""
+    out = io.StringIO()
+    run: list[Any] = []
+    for part in [*parts, None]:
+        if isinstance(part, _Plain) or part is None:
+            if run:
+                with console.capture() as captured:
+                    console.print(Group(*run))
+                out.write(captured.get())
+                run = []
+            if part is not None:
+                part.write(out)
+        else:
+            run.append(part)
+    return out.getvalue()
 
 
 def _hidden_note(session: Session) -> str:
@@ -396,7 +451,11 @@ def page(console: Console, renderable: Any) -> None:
     printing directly."""
     with console.capture() as captured:
         console.print(renderable)
-    text = captured.get()
+    page_text(console, captured.get())
+
+
+def page_text(console: Console, text: str) -> None:
+    """Print `text` (rendered for this console) as `page` does."""
     command = os.environ.get("PAGER", "less").strip()
     if text.count("\n") < console.height or not command or command == "cat":
         console.file.write(text)

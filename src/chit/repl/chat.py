@@ -62,8 +62,11 @@ def _no_model(repl: Repl) -> None:
 def _note_outside_messages(repl: Repl) -> None:
     """Say so when another process added messages since the last turn
     (they are part of the conversation the model gets)."""
-    session = repl.session()
-    if session is None or repl.known is None or len(session.messages) <= repl.known:
+    summary = repl.summary()
+    if summary is None or repl.known is None or summary.messages <= repl.known:
+        return
+    session = repl.session()  # only now: someone else wrote to it
+    if session is None:
         return
     added = session.messages[repl.known :]
     repl.note(f"{len(added)} message(s) were added to this session elsewhere:")
@@ -80,8 +83,7 @@ def complete(repl: Repl, turn_id: str | None = None) -> None:
     spec = repl.model
     session_id = repl.ensure_session()
     turn_id = turn_id or uuid.uuid4().hex[:12]
-    session = repl.service.get(session_id)  # fresh: includes other writers' messages
-    conversation = request_messages(session.messages)
+    conversation = request_messages(repl.conversation(session_id))  # as on disk now: other writers' messages too
     repl.service.set_state(session_id, "running", turn_id=turn_id)
     parts: list[str] = []
     interrupted = False

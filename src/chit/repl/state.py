@@ -2,7 +2,13 @@
 
 Invariants: the REPL never caches session contents — every command reads
 the session afresh from the store, so appends by other processes are seen
-before the next turn; a session is created only when something is first
+before the next turn; the one exception is the conversation a chat turn
+sends, which is read as the session grows (only the lines appended since
+the last turn, `chit.repl.conversation`, with the same result as a full
+read); the toolbar and the check for other writers' messages read the
+session's summary, which the index keeps by reading only what was
+appended (so a turn on a long session costs its new lines, not the
+session's length); a session is created only when something is first
 written to it (so opening and leaving the REPL leaves no empty session);
 the REPL works in the project of the session it shows — switching to a
 session of another project (`chit load REF`, /load, /search) makes that
@@ -17,7 +23,8 @@ from rich.console import Console
 
 from chit.api import Chit
 from chit.config import Config, ModelSpec
-from chit.model import Session
+from chit.model import Message, Session, SessionSummary
+from chit.repl.conversation import Conversation
 from chit.repl.models import Endpoint
 from chit.service.facade import parts_of
 from chit.service.parts import Parts
@@ -40,6 +47,14 @@ class Repl:
     errors: Console | None = None  # where errors go when scripted (stderr); None: the console
     model_failed: bool = False  # a turn got no whole reply (a scripted chat then exits 7)
     unknown_command: bool = False  # a line named no slash command (a scripted chat then exits 2)
+    _conversation: Conversation | None = None
+
+    def conversation(self, session_id: str) -> list[Message]:
+        """The live messages of `session_id` as they are on disk now, read
+        as the session grows (`chit.repl.conversation`)."""
+        if self._conversation is None:
+            self._conversation = Conversation(self.parts)
+        return self._conversation.messages(session_id)
 
     @property
     def parts(self) -> Parts:
@@ -48,6 +63,16 @@ class Repl:
 
     def session(self) -> Session | None:
         return self.service.get(self.session_id) if self.session_id else None
+
+    def summary(self) -> SessionSummary | None:
+        """The current session's summary (None without one, or when it was
+        deleted underneath us), without reading its messages."""
+        if not self.session_id:
+            return None
+        try:
+            return self.parts.queries.summary(self.session_id)
+        except Exception:  # deleted underneath us: show it as gone
+            return None
 
     def ensure_session(self) -> str:
         """The current session's id, creating the session on first write."""
@@ -88,19 +113,14 @@ class Repl:
         """Recompute the toolbar's fields (once per command, not per keystroke)."""
         project = self.service.project().name
         model = self.model.label if self.model else "no model"
-        session = None
-        if self.session_id:
-            try:
-                session = self.session()
-            except Exception:  # deleted underneath us: show it as gone
-                session = None
-        if session is None:
+        summary = self.summary()
+        if summary is None:
             self.fields = Toolbar(project=project, model=model)
             self.known = None
         else:
-            self.known = len(session.messages)
-            turns = f"{session.turns} turn{'' if session.turns == 1 else 's'}"
-            self.fields = Toolbar(project, session.short_id, session.title, turns, model, session.run.state)
+            self.known = summary.messages
+            turns = f"{summary.turns} turn{'' if summary.turns == 1 else 's'}"
+            self.fields = Toolbar(project, summary.short_id, summary.title, turns, model, summary.state)
         self.status = self.toolbar(10_000)
 
     def toolbar(self, width: int) -> str:

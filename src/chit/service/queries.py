@@ -244,6 +244,22 @@ class Queries:
         found = self.find_key(scope, session.key.split(AGENT_KEY, 1)[0])
         return None if found is None else self.ctx.read_session(scope, found).summary(scope.name)
 
+    def summary(self, session_id: str) -> SessionSummary:
+        """One session's summary by full id: its index row once the index
+        has read the file's new lines (never the whole file when the index
+        can answer), or the fold of the file when it cannot."""
+        scope = self.ctx.locate(session_id)
+
+        def from_index(index: Index) -> SessionSummary | None:
+            from chit.index.search import summary_of
+
+            if not index.refresh([(scope.slug, False)]):
+                return None
+            return summary_of(index, scope, False, session_id)
+
+        found = self.ctx.indexed(from_index)
+        return found if found is not None else self.ctx.read_session(scope, session_id).summary(scope.name)
+
     def latest(self, project: str | None = None) -> Session | None:
         found = self.list(project, limit=1)
         return self.get(found[0].id) if found else None

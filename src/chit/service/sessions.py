@@ -380,7 +380,14 @@ class Sessions:
         self, ref: str | None, state: str, *, turn_id: str | None = None, error: str | None = None
     ) -> RunState:
         """Mark a session idle, running (with a turn id) or error."""
-        return self._append_event(ref, state_record(state, turn_id, error)).run
+        record = {**state_record(state, turn_id, error), "ts": now()}
+        project, session_id = self.queries.locate_ref(ref)
+        with self.store.locked(project.slug, session_id, project.key) as held:
+            held.check_writable()
+            held.append([record])
+        # the run state is the one just written (as the fold reads it): no
+        # read back of a session that may hold megabytes
+        return RunState(record["state"], record.get("turn_id"), record["ts"], record.get("error"))
 
     def set_value(self, ref: str | None, key: str, value: Any) -> Session:
         """Set one entry of the session's key→value state map."""
