@@ -163,7 +163,7 @@ class Sessions:
         tag_list = list(dict.fromkeys(check_tag(t) for t in tags))
         initial = [_as_message(m) for m in messages]
         meta = check_metadata(metadata)
-        scope = self.projects.ensure(self.ctx.project(project, create=True))
+        scope = self.ctx.project(project, create=True)  # recorded by write_new, under the project's lock
         return self.write_new(scope, clean_title, clean_key, meta, initial, tag_list, None, make_current)
 
     def write_new(
