@@ -28,6 +28,7 @@ from chit.service.projects_admin import ProjectAdmin
 from chit.service.sessions import Sessions
 from chit.store.files import create_temp
 from chit.store.projects import Projects
+from chit.store.sessions import _open_nofollow
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 
@@ -143,3 +144,17 @@ def test_projects_rm_between_a_writers_lookup_and_its_record_never_gives_a_stray
         assert [s.title for s in Chit(home, cwd=tmp_path).list(project="scratch")] == ["raced"]
     else:
         assert sessions == []
+
+
+def test_projects_rm_between_a_writers_directory_and_its_lock_file_refuses_the_writer_cleanly(home: Path, tmp_path: Path) -> None:
+    api = Chit(home, cwd=tmp_path)
+    api.delete(api.create(project="scratch").id)
+    api.empty_trash("scratch")
+    opening_lock = _at(_open_nofollow.__code__, lambda frame: frame.f_locals["path"].name == ".lock")
+    writer = Paused(lambda: Chit(home, cwd=tmp_path).create(project="scratch", title="raced"), [opening_lock])
+    assert writer.stopped(30), "the writer never came to the project's lock"
+    assert Paused(lambda: Chit(home, cwd=tmp_path).remove_project("scratch"), []).finish() == {"ok": True}
+    assert not any(home.glob("projects/*"))  # the directory made for the lock is gone with it
+    created = writer.finish()
+    assert created.get("code") == Conflict.code, created  # its project was removed: refused, nothing written
+    assert not any(home.glob("projects/*/sessions/*.jsonl"))
