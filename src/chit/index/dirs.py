@@ -6,7 +6,9 @@ Invariants:
   it below the home) is never listed: it is missing, as it is for the store;
 - a snapshot names only regular files called `<uuid>.jsonl`, each with the
   (size, mtime_ns, inode) that a refresh compares with its row; its `sig`
-  changes whenever a file is created, removed, replaced or changed;
+  changes whenever a file is created, removed, replaced or changed; no
+  snapshot's sig is DOUBTED, so a doubted directory is always synced, even
+  once it is gone;
 - a directory's mtime is recorded only once it is older than
   TRUST_AFTER_NS: a change in the same clock tick would not move it.
 """
@@ -29,6 +31,8 @@ if TYPE_CHECKING:
     from chit.store.paths import Layout
 
 TRUST_AFTER_NS = 2_000_000_000
+DOUBTED = ""  # the sig of a directory whose files must all be checked again (`Rows.doubt`)
+MISSING = "missing"  # the sig of a missing directory: never DOUBTED, or a doubted row would outlive its directory
 _SESSION_NAMES = re.compile(r"\0([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl(?=\0)")
 
 
@@ -67,7 +71,7 @@ class JournalPlace(NamedTuple):
 class DirRow:
     """What the index recorded of one session directory."""
 
-    sig: str  # the snapshot's sig when its rows were last synced; '' to check every file again
+    sig: str  # the snapshot's sig when its rows were last synced; DOUBTED to check every file again
     mtime_ns: int | None  # the trusted mtime of that snapshot
     journal: JournalPlace
     checked_ns: int  # when the last full check was made (0: never, or doubted since)
@@ -111,7 +115,7 @@ def snapshot(layout: Layout, slug: str, trash: bool) -> tuple[Snapshot, int | No
     Returns the snapshot and an open directory fd (None if missing)."""
     dfd = open_dir(layout, slug, trash)
     if dfd is None:
-        return Snapshot(slug, trash, [], "", None), None
+        return Snapshot(slug, trash, [], MISSING, None), None
     dir_mtime = os.fstat(dfd).st_mtime_ns
     files = []
     linked = []

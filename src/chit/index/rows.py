@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from chit.index.dirs import DOUBTED
 from chit.store import codec
 from chit.store.files import NotRegular, open_regular
 from chit.store.sessions import format_ts_ns, read_whole
@@ -169,8 +170,8 @@ class Rows:
         self.drop_messages(sid)
         self.conn.execute("UPDATE sessions SET size = -1, witness = NULL WHERE sid = ?", (sid,))
         self.conn.execute(
-            "UPDATE dirs SET sig = '', checked_ns = 0 WHERE (slug, trash) IN (SELECT slug, trash FROM sessions WHERE sid = ?)",
-            (sid,),
+            "UPDATE dirs SET sig = ?, checked_ns = 0 WHERE (slug, trash) IN (SELECT slug, trash FROM sessions WHERE sid = ?)",
+            (DOUBTED, sid),
         )
         self.doubted = True
 

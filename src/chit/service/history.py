@@ -208,7 +208,7 @@ class History:
         key = clean_line(session.key, "key", KEY_MAX) if session.key is not None else None
         parent = session.parent.as_dict() if session.parent else None
         created_at = session.created_at if isinstance(session.created_at, str) and session.created_at else None
-        scope = self.projects.ensure(self._project_for_key(session.project))
+        scope = self._project_for_key(session.project)  # recorded by write_new, under the project's lock
         metadata = check_metadata(session.metadata)
         messages = _unique_ids((), made)
         return self.sessions.write_new(scope, title, key, metadata, messages, tags, parent, True, session.id, created_at)

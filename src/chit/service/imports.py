@@ -389,7 +389,7 @@ class Imports:
         self, source: importer_base.SourceSession, run: _Run, key: str, title: str | None,
         metadata: dict[str, Any], messages: list[Message],
     ) -> tuple[str, str, str]:
-        scope = self.projects.ensure(self._import_scope(source, run))
+        scope = self._import_scope(source, run)  # recorded by write_new, under the project's lock
         try:
             session = self.sessions.write_new(scope, title, key, metadata, messages, [], None, False, created_at=source.created_at)
         except Conflict:

@@ -172,7 +172,7 @@ class Sessions:
         tag_list = list(dict.fromkeys(check_tag(t) for t in tags))
         initial = [_as_message(m) for m in messages]
         meta = check_metadata(metadata)
-        scope = self.projects.ensure(self.ctx.project(project, create=True))
+        scope = self.ctx.project(project, create=True)  # recorded by write_new, under the project's lock
         return self.write_new(scope, clean_title, clean_key, meta, initial, tag_list, None, make_current)
 
     def write_new(
@@ -209,19 +209,36 @@ class Sessions:
         stamp = now()
         records.extend({"type": "set", "key": k, "value": v, "ts": stamp} for k, v in (values or {}).items())
         recorded = self.projects.get(scope.slug) is not None
+        fresh = not self.ctx.layout.project_dir(scope.slug).exists()
         with self.store.project_lock(scope.slug):
             if self.projects.get(scope.slug) is None:
                 if recorded:  # `projects mv` or `projects rm` took it away while we waited
                     raise Conflict(
                         f"project {scope.name!r} was moved or removed while this session was being created; nothing was written, run the command again"
                     )
-                self.projects.ensure(scope)  # removed before we looked: recorded again, so the session never lacks it
+                self._record_project(scope, fresh)  # new, or removed before we looked: the session never lacks it
             if key is not None and self.queries.find_key(scope, key) is not None:
                 raise Conflict(f"project {scope.name!r} already has a session with key {key!r}")
             self.store.create(scope.slug, session_id, records)
         if make_current:
             self.queries.set_current(session_id)
         return self.ctx.read_session(scope, session_id)
+
+    def _record_project(self, scope: Project, fresh: bool) -> None:
+        """Write the project's record, under its lock. When that fails (a
+        full disk), a directory made for the lock goes with its lock file,
+        as `projects rm` removes them: the store is left as it was."""
+        try:
+            self.projects.ensure(scope)
+        except BaseException:
+            if fresh:
+                directory = self.ctx.layout.project_dir(scope.slug)
+                (directory / ".lock").unlink(missing_ok=True)
+                try:
+                    directory.rmdir()
+                except OSError:
+                    pass  # something else is in it now
+            raise
 
     def ensure_keyed(self, key: str, project: str | None = None, title: str | None = None) -> Session:
         """The session with `key` in the project, created on first use."""

@@ -186,7 +186,6 @@ class Transfer:
             if not changed:
                 raise Conflict(f"project {scope.name!r} already has a session with key {key!r}")
             key = None
-        self.projects.ensure(scope)
         session = self.sessions.write_new(
             scope,
             title,

@@ -101,6 +101,14 @@ def _open_nofollow(path: Path, flags: int) -> int:
         raise
 
 
+def _open_created(path: Path) -> int | None:
+    """`path` opened, created if missing; None when its directory is gone."""
+    try:
+        return _open_nofollow(path, os.O_RDWR | os.O_CREAT)
+    except NotFound:
+        return None
+
+
 def parse_log(session_id: str, data: bytes | bytearray, project_key: str, mtime_ns: int = 0, scratch: bool = False) -> Log:
     """Parse a whole session file. Never raises for bad content. Lines are
     decoded in place (a long message is never copied before decoding).
@@ -296,8 +304,10 @@ class Store:
         directory = self.layout.project_dir(slug)
         with os_errors("lock the project"):
             self.no_links(directory / ".lock")
-            make_dir(directory)
-            fd = _open_nofollow(directory / ".lock", os.O_RDWR | os.O_CREAT)
+            fd = None
+            while fd is None:  # `projects rm` may remove the directory between its making and the open
+                make_dir(directory)
+                fd = _open_created(directory / ".lock")
             os.fchmod(fd, FILE_MODE)
         try:
             lock.acquire(fd, f"project {slug}", self.timeout)
