@@ -11,7 +11,7 @@ sums over its live messages. The text index (`FTS_SCHEMA`) is a contentless trig
 dropped and rebuilt on its own.
 """
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 MIGRATIONS = {  # from version N to N + 1, in place
     2: (  # the change journal's state (chit.store.journal) in `dirs`
         "ALTER TABLE dirs ADD COLUMN jtoken TEXT",
@@ -31,6 +31,7 @@ MIGRATIONS = {  # from version N to N + 1, in place
         "UPDATE sessions SET size = -1, witness = NULL",
         "UPDATE dirs SET sig = '', checked_ns = 0",
     ),
+    5: ("CREATE INDEX IF NOT EXISTS sessions_parent ON sessions(parent_id, slug) WHERE parent_id IS NOT NULL",),  # forks by parent
 }
 
 SCHEMA = """
@@ -51,6 +52,7 @@ CREATE UNIQUE INDEX sessions_file ON sessions(slug, trash, id);
 CREATE INDEX sessions_recent ON sessions(trash, updated_at DESC, id);
 CREATE INDEX sessions_key ON sessions(key, slug) WHERE key IS NOT NULL;
 CREATE INDEX sessions_titled ON sessions(trash, folded_title, slug) WHERE folded_title IS NOT NULL;
+CREATE INDEX sessions_parent ON sessions(parent_id, slug) WHERE parent_id IS NOT NULL;
 CREATE TABLE messages(
     rowid INTEGER PRIMARY KEY, sid INTEGER NOT NULL, pos INTEGER NOT NULL, mid TEXT NOT NULL,
     role TEXT NOT NULL, ts TEXT NOT NULL, turn INTEGER, off INTEGER NOT NULL, len INTEGER NOT NULL,

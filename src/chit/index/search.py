@@ -96,6 +96,20 @@ def summaries(
     return [_summary(row, projects[row[0]]) for row in index.conn.execute(sql, [int(trash), *params])]
 
 
+def fork_counts(index: Index, parents: dict[str, str]) -> dict[str, int]:
+    """Live forks of each session (id -> its project's slug), by id; a
+    session without forks is left out. One lookup per session on the
+    parent index, whatever the size of its project."""
+    counts: dict[str, int] = {}
+    for session_id, slug in parents.items():
+        row = index.conn.execute(
+            "SELECT count(*) FROM sessions WHERE parent_id = ? AND slug = ? AND trash = 0", (session_id, slug)
+        ).fetchone()
+        if row[0]:
+            counts[session_id] = row[0]
+    return counts
+
+
 def summary_of(index: Index, project: Project, trash: bool, session_id: str) -> SessionSummary | None:
     """One session's summary as its row has it (no refresh); None without a row."""
     row = index.conn.execute(

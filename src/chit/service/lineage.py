@@ -22,6 +22,7 @@ from chit.errors import InvalidInput
 from chit.model import Message, Project, Session, SessionSummary
 
 if TYPE_CHECKING:
+    from chit.index.db import Index
     from chit.service.base import Context
     from chit.service.queries import Queries
 
@@ -138,12 +139,27 @@ class Lineage:
         return sorted((s for s in found if s.parent_id == session.id), key=lambda s: (s.created_at, s.id))
 
     def fork_counts(self, summaries: Sequence[SessionSummary]) -> dict[str, int]:
-        """Number of live forks of each session among `summaries`' projects, by id."""
-        slugs = {s.project for s in summaries}
-        scope = [p for p in self.ctx.projects.all() if p.key in slugs or p.slug in slugs]
+        """Number of live forks of each of `summaries`, by id (a session
+        without forks is left out): from the index's parent lookup, or by
+        listing their projects when the index cannot answer."""
+        projects = {p.key: p for p in self.ctx.projects.all()}
+        projects.update({p.slug: p for p in projects.values()})
+        parents = {s.id: projects[s.project].slug for s in summaries if s.project in projects}
+
+        def from_index(index: Index) -> dict[str, int]:
+            from chit.index.search import fork_counts
+
+            if not index.refresh([(slug, False) for slug in set(parents.values())]):
+                return {}
+            return fork_counts(index, parents)
+
+        found = self.ctx.indexed(from_index)
+        if found is not None:
+            return found
         counts: dict[str, int] = {}
+        scope = list({projects[slug].slug: projects[slug] for slug in parents.values()}.values())
         for s in self.queries.select_summaries(scope):
-            if s.parent_id is not None:
+            if s.parent_id in parents:
                 counts[s.parent_id] = counts.get(s.parent_id, 0) + 1
         return counts
 
