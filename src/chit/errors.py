@@ -74,6 +74,10 @@ class Conflict(ChitError):
     exit_status = ExitStatus.CONFLICT
 
 
+class ProjectGone(Conflict):
+    """The project was moved or removed while this waited for its lock."""
+
+
 class Locked(ChitError):
     code = "LOCKED"
     exit_status = ExitStatus.CONFLICT

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 from chit.store import codec
-from chit.errors import Conflict, InvalidInput, NotFound
+from chit.errors import Conflict, InvalidInput, NotFound, ProjectGone
 from chit.store.fold import fold, message_to_record, turn_starts
 from chit.model import STATES, Message, Project, RunState, Session, Tokens, now
 from chit.service.base import (
@@ -210,16 +210,19 @@ class Sessions:
         records.extend({"type": "set", "key": k, "value": v, "ts": stamp} for k, v in (values or {}).items())
         recorded = self.projects.get(scope.slug) is not None
         fresh = not self.ctx.layout.project_dir(scope.slug).exists()
-        with self.store.project_lock(scope.slug):
-            if self.projects.get(scope.slug) is None:
-                if recorded:  # `projects mv` or `projects rm` took it away while we waited
-                    raise Conflict(
-                        f"project {scope.name!r} was moved or removed while this session was being created; nothing was written, run the command again"
-                    )
-                self._record_project(scope, fresh)  # new, or removed before we looked: the session never lacks it
-            if key is not None and self.queries.find_key(scope, key) is not None:
-                raise Conflict(f"project {scope.name!r} already has a session with key {key!r}")
-            self.store.create(scope.slug, session_id, records)
+        try:
+            with self.store.project_lock(scope.slug):
+                if self.projects.get(scope.slug) is None:
+                    if recorded:  # `projects mv` or `projects rm` took it away while we waited
+                        raise ProjectGone("")
+                    self._record_project(scope, fresh)  # new, or removed before we looked: the session never lacks it
+                if key is not None and self.queries.find_key(scope, key) is not None:
+                    raise Conflict(f"project {scope.name!r} already has a session with key {key!r}")
+                self.store.create(scope.slug, session_id, records)
+        except ProjectGone:
+            raise Conflict(
+                f"project {scope.name!r} was moved or removed while this session was being created; nothing was written, run the command again"
+            ) from None
         if make_current:
             self.queries.set_current(session_id)
         return self.ctx.read_session(scope, session_id)

@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 
 import orjson
 
-from chit.errors import InvalidData, NotFound, ReadOnly
+from chit.errors import InvalidData, NotFound, ProjectGone, ReadOnly
 from chit.model import LogIssue, format_ts
 from chit.store import codec, lock
 from chit.store.files import (
@@ -191,6 +191,16 @@ def _first_line(fd: int) -> bytes:
     return head.split(b"\n", 1)[0]
 
 
+def _still_at(fd: int, path: Path) -> bool:
+    """Whether the open file `fd` is the file now at `path`."""
+    try:
+        st = os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    mine = os.fstat(fd)
+    return (st.st_dev, st.st_ino) == (mine.st_dev, mine.st_ino)
+
+
 def _subdirs(directory: Path) -> list[str]:
     try:
         entries = os.scandir(directory)
@@ -301,19 +311,34 @@ class Store:
     @contextmanager
     def project_lock(self, slug: str) -> Iterator[None]:
         """Serialise project-wide decisions (unique keys, current session)."""
-        directory = self.layout.project_dir(slug)
-        with os_errors("lock the project"):
-            self.no_links(directory / ".lock")
-            fd = None
-            while fd is None:  # `projects rm` may remove the directory between its making and the open
-                make_dir(directory)
-                fd = _open_created(directory / ".lock")
-            os.fchmod(fd, FILE_MODE)
+        fd = self._project_lock_fd(slug)
         try:
-            lock.acquire(fd, f"project {slug}", self.timeout)
             yield
         finally:
             os.close(fd)
+
+    def _project_lock_fd(self, slug: str) -> int:
+        """The project's lock file, opened and locked. `projects rm` and
+        `projects mv` unlink it while holding it: a waiter that then got the
+        lock of the unlinked file would hold it beside the next opener of a
+        new one, so it is refused (`ProjectGone`, a CONFLICT) instead, as a waiter
+        that finds the project's record gone is."""
+        path = self.layout.project_dir(slug) / ".lock"
+        with os_errors("lock the project"):
+            self.no_links(path)
+            fd = None
+            while fd is None:  # `projects rm` may remove the directory between its making and the open
+                make_dir(path.parent)
+                fd = _open_created(path)
+            os.fchmod(fd, FILE_MODE)
+        try:
+            lock.acquire(fd, f"project {slug}", self.timeout)
+            if not _still_at(fd, path):
+                raise ProjectGone(f"project {slug} was moved or removed while this waited for it; nothing was written, run the command again")
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
 
     # -- sessions -------------------------------------------------------
     def session_ids(self, slug: str, trash: bool = False) -> list[str]:
