@@ -160,3 +160,13 @@ def test_merge_project_keeps_a_record_when_the_other_is_not_one() -> None:
 def test_a_store_without_copies_prints_nothing_more() -> None:
     result = run_cli(["--version"])
     assert result.err == ""
+
+
+def test_a_ref_by_prefix_warns_too(cli, home: Path, diverged: tuple[str, Path, Path]) -> None:  # type: ignore[no-untyped-def]
+    sid, path, _ = diverged
+    old = path.parent.stat().st_mtime - 10
+    os.utime(path.parent, (old, old))  # old enough for the index to trust it unchanged, so no refresh lists it again
+    assert cli("ls", "--json").code == 0  # the index has seen the directory
+    tagged = cli("tag", sid[:8], "later", "--json")  # finds the prefix in the index, which it trusts current
+    assert tagged.code == 0 and tagged.json()["id"] == sid
+    assert tagged.err == WARNING.format(n=1, copies="copy")

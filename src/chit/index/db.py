@@ -377,8 +377,11 @@ class Index:
             mtime = os.stat(self.layout.sessions_dir(slug)).st_mtime_ns
         except FileNotFoundError:
             return False
-        row = self.conn.execute("SELECT mtime_ns FROM dirs WHERE slug = ? AND trash = 0", (slug,)).fetchone()
-        return row is not None and row[0] == mtime
+        row = self.conn.execute("SELECT mtime_ns, sig FROM dirs WHERE slug = ? AND trash = 0", (slug,)).fetchone()
+        if row is None or row[0] != mtime:
+            return False
+        conflict_copies[(slug, False)] = conflicts_in(row[1])  # unchanged since that refresh: so is its count
+        return True
 
     def _sync(self, snap: Snapshot, dfd: int | None) -> None:
         trash = int(snap.trash)
