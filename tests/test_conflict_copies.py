@@ -17,7 +17,6 @@ import pytest
 from chit.api import Chit
 from chit.service.conflicts import merge_project
 from chit.store import conflicts
-from conftest import run_cli
 
 DATA = Path(__file__).parent / "data"
 REAL = DATA / "claude-code" / "short.jsonl"
@@ -155,11 +154,6 @@ def test_merge_project_keeps_a_record_when_the_other_is_not_one() -> None:
     assert merge_project(ours, None) == ours
     assert merge_project(None, ours) == ours
     assert merge_project("garbage", [1]) is None
-
-
-def test_a_store_without_copies_prints_nothing_more() -> None:
-    result = run_cli(["--version"])
-    assert result.err == ""
 
 
 def test_a_ref_by_prefix_warns_too(cli, home: Path, diverged: tuple[str, Path, Path]) -> None:  # type: ignore[no-untyped-def]
