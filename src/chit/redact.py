@@ -22,8 +22,8 @@ Invariants:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import replace
-from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
@@ -202,11 +202,6 @@ def redact(text: str) -> tuple[str, list[tuple[str, int]]]:
 
 def ordered(counts: Counts) -> list[tuple[str, int]]:
     return [(kind, counts[kind]) for kind in KINDS if counts.get(kind)]
-
-
-def merge(into: Counts, more: Iterable[tuple[str, int]]) -> None:
-    for kind, count in more:
-        into[kind] = into.get(kind, 0) + count
 
 
 def redact_value(value: Any, counts: Counts) -> Any:
