@@ -108,6 +108,8 @@ command = ["my-llm"]
         ("[models.x]\ndeadline = true", "models.x.deadline must be a positive number of seconds"),
         ("[prices]\nbig = { input = 'free', output = 1 }", "prices.big must be a table with numbers"),
         ("prices = 3", "[prices] must be a table"),
+        ("[sync]\nredact = 'yes'", "sync.redact must be true or false"),
+        ("sync = 1", "[sync] must be a table"),
     ],
 )
 def test_bad_config_is_reported_not_fatal(home: Path, text: str, problem: str, cli) -> None:  # type: ignore[no-untyped-def]
@@ -158,3 +160,13 @@ def test_api_key_never_reaches_the_store(home: Path, api: Chit, tmp_path: Path, 
     assert b"hello with a key" in stored
     assert KEY.encode() not in stored
     assert KEY not in console.file.getvalue()  # type: ignore[attr-defined]
+
+
+def test_sync_redact_is_read_and_shown(home: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    assert config.load().sync_redact is False
+    assert cli("config", "--json").json()["sync"] == {"redact": False}
+    write(home, "[sync]\nredact = true\nauto = true\n")  # other [sync] keys are the sync engine's
+    loaded = config.load()
+    assert loaded.sync_redact is True and loaded.problems == ()
+    assert cli("config", "--json").json()["sync"] == {"redact": True}
+    assert "[sync]\nredact = true" in cli("config").out

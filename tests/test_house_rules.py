@@ -23,7 +23,7 @@ LAYERS: list[set[str]] = [
     {"errors", "model", "visible"},
     {"store"},
     {"index"},
-    {"config"},
+    {"config", "redact"},
     {"importers", "exporters", "providers"},
     {"sources"},
     {"service"},

@@ -33,6 +33,9 @@ File layout (all optional):
     claude-code = true                        # true: the tool's default path; or a path, or a list
     [prices]                                  # `chit stats` cost, per million tokens
     "gpt-4o" = { input = 2.5, output = 10.0 } # keyed by the model name messages record
+
+    [sync]
+    redact = true                             # sync sends session lines through chit.redact
 """
 
 from __future__ import annotations
@@ -109,6 +112,8 @@ class Config:
     #: seconds after which ls and search refresh the sources first (None: never)
     refresh: float | None = None
     prices: dict[str, tuple[float, float]] = field(default_factory=dict)  # model -> (input, output) per million tokens
+    #: [sync] redact: what sync sends is redacted first (chit.redact.redact_line)
+    sync_redact: bool = False
 
     def model_names(self) -> list[str]:
         return sorted({*self.models, ECHO})
@@ -200,6 +205,7 @@ def _parse(path: Path, data: dict[str, Any]) -> Config:
     default_model = defaults.get("model")
     enabled, refresh = _sources(data.get("sources"), problems)
     prices = _prices(data.get("prices", {}), problems)
+    sync_redact = _sync_redact(data.get("sync", {}), problems)
     return Config(
         path=path,
         limit=max(0, limit),
@@ -213,7 +219,20 @@ def _parse(path: Path, data: dict[str, Any]) -> Config:
         sources=enabled,
         refresh=refresh,
         prices=prices,
+        sync_redact=sync_redact,
     )
+
+
+def _sync_redact(table: Any, problems: list[str]) -> bool:
+    """[sync] redact (false when absent); the other keys of [sync] are the sync engine's to read."""
+    if not isinstance(table, dict):
+        problems.append("[sync] must be a table")
+        return False
+    value = table.get("redact", False)
+    if not isinstance(value, bool):
+        problems.append("sync.redact must be true or false")
+        return False
+    return value
 
 
 def _prices(table: Any, problems: list[str]) -> dict[str, tuple[float, float]]:
@@ -322,6 +341,7 @@ def describe(config: Config) -> dict[str, Any]:
         "models": {name: _describe_model(spec) for name, spec in sorted(config.models.items())},
         "active_model": _describe_model(active) if active else None,
         "sources": {"refresh": config.refresh, **{tool: _entry(paths) for tool, paths in config.sources.items()}},
+        "sync": {"redact": config.sync_redact},
         "problems": list(config.problems),
     }
 

@@ -203,6 +203,9 @@ def doctor(
     Exits 5 if problems remain; --repair fixes what it can."""
     cli: Cli = ctx.obj.use(json)
     report = cli.service.doctor(repair=repair)
+    from chit.index import db
+
+    db.conflict_copies.clear()  # the report names them: no warning line besides
 
     def human() -> None:
         for f in report.findings:

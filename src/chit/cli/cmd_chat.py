@@ -104,6 +104,8 @@ def config_toml(info: dict[str, Any]) -> list[str]:
         lines.extend(_toml_pairs({k: v for k, v in spec.items() if k != "name"}))
     if any(value is not None for value in info["sources"].values()):
         lines.extend(["", "[sources]", *_toml_pairs(info["sources"])])
+    if info["sync"]["redact"]:
+        lines.extend(["", "[sync]", *_toml_pairs(info["sync"])])
     return lines
 
 

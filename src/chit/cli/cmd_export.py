@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from chit.cli.context import Cli
+from chit.cli.context import Cli, note
 from chit.cli.options import JsonFlag, ProjectOpt, RefArg, SinceOpt, UntilOpt, commands
 from chit.errors import UsageError
 from chit.exporters import FORMATS
@@ -61,6 +61,9 @@ def export(
         bool, typer.Option("--all", "-a", help="Export every session (of every project, or of -p's) into -o's directory, one file each.")
     ] = False,
     force: Annotated[bool, typer.Option("--force", help="Overwrite files that exist.")] = False,
+    redact: Annotated[
+        bool, typer.Option("--redact", help="Replace API keys, tokens and private keys found by well-known patterns with a marker; say what was replaced.")
+    ] = False,
     since: SinceOpt = None,
     until: UntilOpt = None,
     project: ProjectOpt = None,
@@ -70,28 +73,55 @@ def export(
 
     With -f json, it writes a snapshot that `chit import` takes back; with --all, every session goes into a directory, one file each."""
     cli: Cli = ctx.obj.use(json, project)
+    redacted: dict[str, int] | None = {} if redact else None
     if all_sessions:
         if ref is not None:
             raise UsageError("--all exports every session; it takes no REF")
         if output is None:
             raise UsageError("--all needs -o DIR, the directory to write into")
-        _export_all(cli, fmt, output, force, since, until)
+        _export_all(cli, fmt, output, force, since, until, redacted)
         return
     if since is not None or until is not None:
         raise UsageError("--since and --until choose sessions for --all")
     if output is None:
-        session, data = cli.service.export_bytes(ref, fmt)
+        session, data = cli.service.export_bytes(ref, fmt, redacted=redacted)
         cli.warn_damaged(session)
         if cli.json and fmt != "json":  # --json: one JSON document (a snapshot already is one)
-            cli.result({"id": session.id, "format": fmt, "content": data.decode("utf-8")}, lambda: None)
+            cli.result(_with_redacted({"id": session.id, "format": fmt, "content": data.decode("utf-8")}, redacted), lambda: None)
             return
+        _tell_redacted(redacted)
         sys.stdout.flush()
         sys.stdout.buffer.write(_for_terminal(data, fmt) if sys.stdout.isatty() else data)
         return
     if output.is_dir():
         raise UsageError(f"{output} is a directory; give a file name (or use --all to export every session into it)")
-    path = cli.service.export_to_file(ref, fmt, output, force=force)
-    cli.result({"path": str(path), "format": fmt}, lambda: _say(str(path)))
+    path = cli.service.export_to_file(ref, fmt, output, force=force, redacted=redacted)
+    if not cli.json:
+        _tell_redacted(redacted)
+    cli.result(_with_redacted({"path": str(path), "format": fmt}, redacted), lambda: _say(str(path)))
+
+
+def _with_redacted(data: dict[str, object], redacted: dict[str, int] | None) -> dict[str, object]:
+    """A --json result, with what --redact replaced (kind -> count) when asked."""
+    if redacted is not None:
+        from chit.redact import ordered
+
+        data["redacted"] = dict(ordered(redacted))
+    return data
+
+
+def _tell_redacted(redacted: dict[str, int] | None) -> None:
+    """What --redact replaced, on stderr (stdout holds the export)."""
+    if redacted is None:
+        return
+    from chit.redact import ordered
+
+    found = ordered(redacted)
+    if not found:
+        note("redacted nothing: no secret matched the patterns")
+        return
+    total = sum(count for _, count in found)
+    note(f"redacted {total} secret{'' if total == 1 else 's'}: " + ", ".join(f"{kind} {count}" for kind, count in found))
 
 
 _C1 = re.compile("[\x80-\x9f]")
@@ -108,12 +138,18 @@ def _for_terminal(data: bytes, fmt: str) -> bytes:
     return _C1.sub(lambda match: f"\\u{ord(match.group()):04x}", text).encode("utf-8")
 
 
-def _export_all(cli: Cli, fmt: str, directory: Path, force: bool, since: str | None, until: str | None) -> None:
+def _export_all(
+    cli: Cli, fmt: str, directory: Path, force: bool, since: str | None, until: str | None, redacted: dict[str, int] | None
+) -> None:
     service = cli.service
     everywhere = cli.parts.ctx.project_name is None
     with _progress_bar("exporting") as progress:
-        files = service.export_all(directory, fmt, all_projects=everywhere, force=force, progress=progress, since=since, until=until)
-    data = {"directory": str(directory), "format": fmt, "files": [f.as_dict() for f in files]}
+        files = service.export_all(
+            directory, fmt, all_projects=everywhere, force=force, progress=progress, since=since, until=until, redacted=redacted
+        )
+    data = _with_redacted({"directory": str(directory), "format": fmt, "files": [f.as_dict() for f in files]}, redacted)
+    if not cli.json:
+        _tell_redacted(redacted)
 
     def human() -> None:
         from chit.render import human

@@ -47,7 +47,20 @@ def run(args: list[str]) -> int:
         sys.stdout.write(f"chit {__version__}\n")
         return int(ExitStatus.OK)
     as_json = _wants_json(args)
-    return _guarded(lambda: run_typer(args, as_json), as_json)
+    status = _guarded(lambda: run_typer(args, as_json), as_json)
+    _conflict_notice()
+    return status
+
+
+def _conflict_notice() -> None:
+    """One line on stderr when the index's refreshes saw conflict copies
+    that a file-sync tool left in the store (see chit.service.conflicts)."""
+    db = sys.modules.get("chit.index.db")  # no refresh ran if the index was never loaded
+    total = sum(db.conflict_copies.values()) if db is not None else 0
+    if total:
+        copies = "conflict copy" if total == 1 else "conflict copies"
+        sys.stderr.write(f"chit: warning: {total} {copies} from a file-sync tool in the store; run `chit doctor --repair` to merge them\n")
+        sys.stderr.flush()
 
 
 def run_typer(args: list[str], as_json: bool) -> int:

@@ -54,6 +54,7 @@ from chit.index.dirs import (
     FileStat,
     JournalPlace,
     Snapshot,
+    conflicts_in,
     directory,
     open_dir,
     present,
@@ -78,6 +79,8 @@ ORPHAN_SLACK = 50_000
 PROGRESS_AFTER = 1.0  # seconds a refresh runs before it reports its progress
 PROGRESS_EVERY = 1.0  # seconds between two reports
 report_progress: Callable[[str, int, int], None] | None = None  # (what, done, total or 0); the command line sets it
+#: (slug, trash) -> the conflict copies of a file-sync tool its last refresh in this process saw; the command line reports them
+conflict_copies: dict[tuple[str, bool], int] = {}
 
 
 class _Progress:
@@ -292,8 +295,10 @@ class Index:
             and 0 <= now - known.checked_ns < FULL_CHECK_EVERY_NS  # a clock set back counts as stale
             and self._from_journal(slug, trash, known, touched, read_to)
         ):
+            conflict_copies[(slug, trash)] = conflicts_in(known.sig)
             return
         snap, dfd = snapshot(self.layout, slug, trash)
+        conflict_copies[(slug, trash)] = snap.conflicts
         try:
             if known is None and dfd is None:
                 return
@@ -372,8 +377,11 @@ class Index:
             mtime = os.stat(self.layout.sessions_dir(slug)).st_mtime_ns
         except FileNotFoundError:
             return False
-        row = self.conn.execute("SELECT mtime_ns FROM dirs WHERE slug = ? AND trash = 0", (slug,)).fetchone()
-        return row is not None and row[0] == mtime
+        row = self.conn.execute("SELECT mtime_ns, sig FROM dirs WHERE slug = ? AND trash = 0", (slug,)).fetchone()
+        if row is None or row[0] != mtime:
+            return False
+        conflict_copies[(slug, False)] = conflicts_in(row[1])  # unchanged since that refresh: so is its count
+        return True
 
     def _sync(self, snap: Snapshot, dfd: int | None) -> None:
         trash = int(snap.trash)

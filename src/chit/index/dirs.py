@@ -10,7 +10,11 @@ Invariants:
   snapshot's sig is DOUBTED, so a doubted directory is always synced, even
   once it is gone;
 - a directory's mtime is recorded only once it is older than
-  TRUST_AFTER_NS: a change in the same clock tick would not move it.
+  TRUST_AFTER_NS: a change in the same clock tick would not move it;
+- the conflict copies a file-sync tool left in the directory (and, for a
+  project's sessions directory, beside its project.json) are counted from
+  the same listing and kept in the sig (`conflicts_in`), so a refresh that
+  lists nothing still knows how many there were at the last full check.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
+
+from chit.store import conflicts
 
 if TYPE_CHECKING:
     import sqlite3
@@ -55,6 +61,7 @@ class Snapshot:
     sig: str
     mtime_ns: int | None  # the directory's mtime, once old enough to trust
     linked: frozenset[str] = frozenset()  # files with another name too (a move cut short)
+    conflicts: int = 0  # conflict copies seen (chit.store.conflicts)
 
 
 class JournalPlace(NamedTuple):
@@ -120,7 +127,9 @@ def snapshot(layout: Layout, slug: str, trash: bool) -> tuple[Snapshot, int | No
     files = []
     linked = []
     numbers: list[int] = []
-    for session_id in _SESSION_NAMES.findall("\0" + "\0".join(os.listdir(dfd)) + "\0"):
+    names = os.listdir(dfd)
+    conflict_count = _conflicts(layout, slug, trash, names)
+    for session_id in _SESSION_NAMES.findall("\0" + "\0".join(names) + "\0"):
         try:
             st = os.stat(session_id + ".jsonl", dir_fd=dfd, follow_symlinks=False)
         except FileNotFoundError:
@@ -131,8 +140,32 @@ def snapshot(layout: Layout, slug: str, trash: bool) -> tuple[Snapshot, int | No
             if st.st_nlink > 1:
                 linked.append(session_id)
     sig = f"{zlib.crc32(''.join(f.id for f in files).encode())}:{hash(tuple(numbers))}:{len(files)}"
+    if conflict_count:
+        sig += f"{_CONFLICTS}{conflict_count}"
     trusted = dir_mtime if time.time_ns() - dir_mtime > TRUST_AFTER_NS else None
-    return Snapshot(slug, trash, files, sig, trusted, frozenset(linked)), dfd
+    return Snapshot(slug, trash, files, sig, trusted, frozenset(linked), conflict_count), dfd
+
+
+_CONFLICTS = ":c"  # in a sig: the conflict copies counted with it
+
+
+def _conflicts(layout: Layout, slug: str, trash: bool, names: list[str]) -> int:
+    """The conflict copies among a session directory's names, and for a
+    project's sessions directory those beside its project.json too (one
+    more listing, made only by a full check)."""
+    found = conflicts.count(names, sessions=True)
+    if not trash:
+        try:
+            found += conflicts.count(os.listdir(layout.project_dir(slug)), sessions=False)
+        except OSError:
+            pass
+    return found
+
+
+def conflicts_in(sig: str) -> int:
+    """The conflict copies a directory held when its sig was taken."""
+    _, mark, number = sig.rpartition(_CONFLICTS)
+    return int(number) if mark and number.isdigit() else 0
 
 
 def still_pending(pending: set[str], snap: Snapshot) -> str:

@@ -15,7 +15,9 @@ Invariants:
 - a project directory left empty (a `projects mv` killed between removing
   the old record and its directory) is removed;
 - the index is compared with every file the doctor reads, and with
-  `repair` its rows that differ are rebuilt (`chit.service.index_audit`).
+  `repair` its rows that differ are rebuilt (`chit.service.index_audit`);
+- conflict copies a file-sync tool left are reported, and with `repair`
+  merged into their files first (`chit.service.conflicts`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from chit.store.files import FILE_MODE, TEMP_GRACE, kind_of, temp_writer_gone
 from chit.store.fold import fold
 from chit.model import Project, Session, now
 from chit.service.base import Context
+from chit.service.conflicts import ConflictCopies
 from chit.service.index_audit import IndexAudit
 from chit.store.sessions import UUID_RE, LockedSession, Log, parse_log, same_file
 
@@ -87,6 +90,9 @@ class Doctor:
 
         repair = self.repair
         report = DoctorReport()
+        copies = ConflictCopies(self.ctx, repair, report)
+        for slug in self.store.project_slugs():  # merged first: the checks below see the merged files
+            copies.check(slug)
         audit = IndexAudit(self.ctx, repair, report)
         audit.start()
         try:

@@ -92,16 +92,25 @@ class Transfer:
         session = self.queries.resolve(ref)
         return exporters.snapshot(session, self.ctx.locate(session.id).name)
 
-    def export_bytes(self, ref: str | None, fmt: str) -> tuple[Session, bytes]:
+    def export_bytes(self, ref: str | None, fmt: str, *, redacted: dict[str, int] | None = None) -> tuple[Session, bytes]:
+        """The session rendered in `fmt`. With `redacted` (a dict), secrets
+        are replaced by markers (`chit.redact`) and counted into it by kind."""
         if fmt not in exporters.FORMATS:
             raise InvalidInput(f"unknown format {fmt!r} (expected one of: {', '.join(exporters.FORMATS)})")
         session = self.queries.resolve(ref)
-        return session, exporters.render(session, self.ctx.locate(session.id).name, fmt)
+        shown = session
+        if redacted is not None:
+            from chit.redact import redact_session
 
-    def export_to_file(self, ref: str | None, fmt: str, path: str | Path, force: bool = False) -> Path:
-        """Write an export; refuses to overwrite unless `force`."""
+            shown = redact_session(session, redacted)
+        return session, exporters.render(shown, self.ctx.locate(session.id).name, fmt)
+
+    def export_to_file(
+        self, ref: str | None, fmt: str, path: str | Path, force: bool = False, *, redacted: dict[str, int] | None = None
+    ) -> Path:
+        """Write an export; refuses to overwrite unless `force`; `redacted` as for `export_bytes`."""
         target = Path(path)
-        _, data = self.export_bytes(ref, fmt)
+        _, data = self.export_bytes(ref, fmt, redacted=redacted)
         if not target.parent.is_dir():
             raise NotFound(f"directory does not exist: {target.parent}")
         if target.is_dir():
@@ -140,16 +149,21 @@ class Transfer:
         progress: Callable[[int, int], None] | None = None,
         since: str | None = None,
         until: str | None = None,
+        redacted: dict[str, int] | None = None,
     ) -> list[ExportedFile]:
         """Export every live session into `directory`, one file each (see
         `chit.service.export_all`); with `since`/`until`, those last
-        updated in that window (read as `list` reads them)."""
+        updated in that window (read as `list` reads them); `redacted` as
+        for `export_bytes`, counting over every file."""
         from chit.service.export_all import export_all
 
         def listing() -> list[SessionSummary]:
             return self.queries.list(project, all_projects=all_projects, agents=True, since=since, until=until)
 
-        return export_all(self.export_to_file, listing, directory, fmt, force=force, progress=progress)
+        def export_one(ref: str, fmt: str, path: Path, force: bool) -> Path:
+            return self.export_to_file(ref, fmt, path, force, redacted=redacted)
+
+        return export_all(export_one, listing, directory, fmt, force=force, progress=progress)
 
     def import_snapshot(
         self, data: bytes | str | dict[str, Any], project: str | None = None, *, new_id_always: bool = False

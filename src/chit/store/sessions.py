@@ -239,9 +239,16 @@ class LockedSession:
             )
 
     def append(self, records: list[dict[str, Any]]) -> None:
-        if not records:
-            return
-        data = codec.encode_many(records)
+        if records:
+            self.append_lines(codec.encode_many(records))
+
+    def data(self) -> bytearray:
+        """The file's bytes as they are under the lock."""
+        return read_whole(self.fd, os.fstat(self.fd).st_size)
+
+    def append_lines(self, data: bytes) -> None:
+        """Append whole lines (each ending in a newline) as they are: a
+        merge keeps another copy's lines byte for byte."""
         with os_errors("append to the session"):
             size = os.fstat(self.fd).st_size
             if size and os.pread(self.fd, 1, size - 1) != b"\n":

@@ -55,7 +55,7 @@ _chit_spec() {  # the command tree: what the command at path $1 takes
             ;;
         'export')
             _chit_cmds=''
-            _chit_opts='--format -f --output -o --all -a --force --since --until --project -p --json --help -h'
+            _chit_opts='--format -f --output -o --all -a --force --redact --since --until --project -p --json --help -h'
             _chit_vals='--format:format -f:format --output:file -o:file --since:- --until:- --project:project -p:project'
             _chit_args='ref'
             ;;
