@@ -5,6 +5,7 @@ itself is driven in a real terminal by tests/test_picker_tmux.py."""
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import pytest
@@ -57,6 +58,29 @@ def test_tags_project_and_id_are_matched_too() -> None:
 def test_a_longer_query_narrows_a_shorter_one_only_when_it_extends_it() -> None:
     assert narrows("par", "pars") and narrows("par", "par ker") and narrows("a b", "ab b")
     assert not narrows("pars", "par") and not narrows("", "p") and not narrows("par ker", "par")
+
+
+def test_filtering_ten_thousand_entries_sets_off_no_garbage_collection() -> None:
+    """A keystroke over 10,000 sessions that allocated a tracked object per
+    entry set off collections, and a full one took 100 ms or more."""
+    words = ("parser", "cache", "kernel", "deploy", "vector", "notes")
+    entries = [make_entry(_summary(f"{words[n % 6]} {words[n * 7 % 6]} {n}", f"{n:08x}-0000-4000-8000-000000000000"), n)
+               for n in range(10_000)]
+    passes: list[int] = []
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            passes.append(info["generation"])
+
+    gc.collect()
+    gc.callbacks.append(count)
+    try:
+        shown = filter_entries(entries, "e")  # nearly every entry matches
+        narrowed = filter_entries(shown, "e krn")  # and a second word, spread out
+    finally:
+        gc.callbacks.remove(count)
+    assert len(shown) == 10_000 and 0 < len(narrowed) < 10_000
+    assert passes == []
 
 
 @pytest.fixture
