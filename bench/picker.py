@@ -7,7 +7,9 @@ chit's API, then, in-process, opens the picker's prompt-toolkit app on a
 pipe input and a dummy output: the open time is loading the summaries and
 drawing the first screen; each keystroke is one character typed into the
 filter, its filter and a full redraw timed together: several queries
-typed and erased (over 200 keys), then a content search. It prints the
+typed and erased (over 200 keys), then a content search, which runs once
+typing pauses: for it the time from the last key to the hits drawn is
+given too. It prints the
 median, 95th percentile and maximum, and the load average before and
 after. Run it once, not in a loop: it prints the figures
 docs/benchmarks.md quotes.
@@ -93,15 +95,22 @@ def measure(home: Path, queries: tuple[str, ...], all_projects: bool) -> None:
                 drawn.clear()
                 await drawn.wait()
             opened, listed = stamps[0] - start, stamps[whole.index(True)] - start
-            times, cpu_times = [], []
-            keys = [key for typed in queries for key in [*typed, *"\x7f" * len(typed)]]  # type, then erase it
-            for key in keys:
-                drawn.clear()
-                sent, sent_cpu = time.perf_counter(), time.process_time()
-                pipe.send_text(key)
-                await drawn.wait()
-                times.append(stamps[-1] - sent)
-                cpu_times.append(cpu[-1] - sent_cpu)
+            times, cpu_times, found_after = [], [], []
+            keys: list[str] = []
+            for typed in queries:
+                for key in [*typed, *"\x7f" * len(typed)]:  # type it, then erase it
+                    drawn.clear()
+                    sent, sent_cpu = time.perf_counter(), time.process_time()
+                    pipe.send_text(key)
+                    await drawn.wait()
+                    keys.append(key)
+                    times.append(stamps[-1] - sent)
+                    cpu_times.append(cpu[-1] - sent_cpu)
+                    if len(keys) % (2 * len(typed)) == len(typed) and picker.content_mode:  # typed: wait for its hits
+                        while picker.search_pending:
+                            drawn.clear()
+                            await drawn.wait()
+                        found_after.append(stamps[-1] - sent)
             pipe.send_text("\x03")
             await running
         scope = "all projects" if all_projects else "one project"
@@ -110,6 +119,9 @@ def measure(home: Path, queries: tuple[str, ...], all_projects: bool) -> None:
         for name, values in (("wall", times), ("CPU", cpu_times)):
             print(f"  keystroke (filter + screen), {name}: median {statistics.median(values) * 1000:.1f} ms, "
                   f"p95 {percentile(values, 0.95) * 1000:.1f} ms, max {max(values) * 1000:.1f} ms over {len(values)} keys")
+        if found_after:
+            print("  hits drawn after the last key of each content query (a pause, the search, a screen), ms:",
+                  " ".join(f"{t * 1000:.0f}" for t in found_after))
         slowest = sorted(range(len(times)), key=lambda n: -times[n])[:5]
         print("  slowest keys (n: key, wall ms):", ", ".join(f"{n}: {keys[n]!r} {times[n] * 1000:.0f}" for n in slowest))
 

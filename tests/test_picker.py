@@ -132,6 +132,23 @@ def test_filter_content_search_and_preview(api: Chit, store: dict[str, str]) -> 
     assert len(picker.shown) == 2 and picker.hint == ""
 
 
+def test_a_content_query_typed_waits_for_run_search(api: Chit, store: dict[str, str]) -> None:
+    """A screen searches message content once typing pauses, not on every key."""
+    picker = Picker(api)
+    picker.set_query("/cro", search=False)
+    picker.set_query("/cron j", search=False)
+    assert picker.search_pending and picker.hint == "searching the messages…"
+    assert _shown(picker) == ["Holiday ideas", "Kernel tuning notes", "Parser rewrite plan"]  # what was shown before
+    picker.run_search()
+    assert _shown(picker) == ["Kernel tuning notes"] and not picker.search_pending
+    picker.set_query("/cr", search=False)  # too short to search: nothing to wait for
+    assert picker.shown == [] and not picker.search_pending
+    picker.set_query("krn", search=False)  # the filter never waits
+    assert _shown(picker) == ["Kernel tuning notes"] and not picker.search_pending
+    assert not picker.preview_read()
+    assert picker.preview()[0].text == "the scheduler latency spikes at 3am" and picker.preview_read()
+
+
 def test_rename_tag_fork_delete_and_undo_go_through_the_store(api: Chit, store: dict[str, str]) -> None:
     picker = Picker(api)
     picker.set_query("kernel")

@@ -9,6 +9,8 @@ sessions.
 Invariants: leaving (Esc, Ctrl-C) changes nothing and returns None; Enter
 returns the highlighted session's id; every other change is an action of
 `Picker`, so its errors are one status line and the picker stays open.
+No keystroke reads a file: message content is searched, and the
+highlighted session's preview read, once no key has come for `PAUSE`.
 The screen is drawn on the terminal even when stdout is a pipe
 (`chit show $(chit pick)`). While the picker is open, what the process
 held once every session was listed is frozen out of the garbage
@@ -18,6 +20,7 @@ more, in the middle of a keystroke); leaving thaws it.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -51,6 +54,7 @@ STYLE = Style.from_dict({
     "role": "bold",
     "status": "ansigreen",
 })
+PAUSE = 0.1  # seconds without a key before message content is searched or a preview read
 ROW_CHARS = 300  # a row is cut here before drawing (the window cuts it again to its width)
 
 
@@ -67,6 +71,7 @@ class PickerApp:
         self.saved_query = ""
         self.top = 0  # first listed row on screen
         self.now = datetime.now(timezone.utc)
+        self.waiting: asyncio.TimerHandle | None = None  # the search or preview read for the next pause
         self.frozen: list[Entry] | None = None  # the listing last frozen out of the collector's full passes
         self.buffer = Buffer(multiline=False, on_text_changed=self._typed)
         # explicit widths: prompt-toolkit then never measures the rows' text
@@ -97,14 +102,25 @@ class PickerApp:
 
     def _drawn(self, app: Application[str | None]) -> None:
         """Once the first screen is up, list the sessions it did not need;
-        once a new listing is drawn, freeze it (see the module's docstring)."""
+        once a new listing is drawn, freeze it (see the module's docstring);
+        a content search or a preview still to do waits for a pause."""
         if not self.picker.complete:
-            import asyncio
-
             asyncio.get_running_loop().call_soon(self._finish_listing)
         elif self.frozen is not self.picker.entries:
             gc.freeze()
             self.frozen = self.picker.entries
+        if self.picker.search_pending or not self.picker.preview_read():
+            if self.waiting is not None:
+                self.waiting.cancel()
+            self.waiting = asyncio.get_running_loop().call_later(PAUSE, self._paused)
+
+    def _paused(self) -> None:
+        """Typing has paused: search, or read the preview (the next screen
+        shows it)."""
+        self.waiting = None
+        self._guard(self.picker.run_search)
+        self.picker.preview()
+        self.app.invalidate()
 
     def _finish_listing(self) -> None:
         self._guard(self.picker.finish_listing)
@@ -114,18 +130,23 @@ class PickerApp:
         try:
             return self.app.run()
         finally:
-            gc.unfreeze()
+            self._left()
 
     async def run_async(self) -> str | None:
         try:
             return await self.app.run_async()
         finally:
-            gc.unfreeze()
+            self._left()
+
+    def _left(self) -> None:
+        if self.waiting is not None:
+            self.waiting.cancel()
+        gc.unfreeze()
 
     # -- input -------------------------------------------------------------------------
     def _typed(self, buffer: Buffer) -> None:
         if self.asking is None:
-            self._guard(lambda: self.picker.set_query(buffer.text))
+            self._guard(lambda: self.picker.set_query(buffer.text, search=False))
             self.top = 0
 
     def _ask(self, label: str, initial: str, then: Callable[[str], None]) -> None:
@@ -173,7 +194,9 @@ class PickerApp:
         def enter(event: KeyPressEvent) -> None:
             if self.asking is not None:
                 self._answered(keep=True)
-            elif picker.selected_id() is not None:
+                return
+            self._guard(picker.run_search)  # Enter right after typing picks from what the query finds
+            if picker.selected_id() is not None:
                 event.app.exit(result=picker.selected_id())
 
         def move(step: int) -> Callable[[KeyPressEvent], None]:
@@ -284,6 +307,8 @@ class PickerApp:
             ("class:role", _one_line(summary.title)),
             ("class:dim", f"\n{summary.short_id} · {summary.turns} turn{'' if summary.turns == 1 else 's'} · {summary.project_name}\n"),
         ]
+        if not self.picker.preview_read():
+            return [*fragments, ("class:dim", "\n…")]
         for line in self.picker.preview():
             fragments.append(("class:role", f"\n{line.role}: "))
             fragments.append(("", visible(line.text[:1200])))
