@@ -30,8 +30,16 @@ WORDS = ("parser cache deploy invoice kernel lambda migrate network oauth python
          "quantum refactor schema tensor upload vector webhook yaml zipfile bench").split()
 
 
+def _usage(n: int) -> dict[str, object]:
+    """What one reply in four records of its model and tokens (for bench/statsbench.py)."""
+    if n % 4:
+        return {}
+    return {"model": ("big", "small")[n % 8 // 4], "tokens": {"input": 1000 + n, "output": 100 + n % 50}}
+
+
 def build(home: Path, sessions: int, projects: int) -> None:
-    """A store of `sessions` two-message sessions (skipped when it exists)."""
+    """A store of `sessions` two-message sessions, one reply in four with a
+    model and tokens (skipped when it exists)."""
     from chit.api import Chit
 
     marker = home / ".built"
@@ -45,7 +53,8 @@ def build(home: Path, sessions: int, projects: int) -> None:
         session = chit.create(project, title=f"{' '.join(words)} {n}", tags=[rng.choice(["work", "home", "bug"])],
                               make_current=False)
         chit.append_many(session.id, [{"role": "user", "content": f"how do I {words[0]} the {words[1]}?"},
-                                      {"role": "assistant", "content": f"Use {words[2]} with care ({n})."}])
+                                      {"role": "assistant", "content": f"Use {words[2]} with care ({n}).",
+                                       **_usage(n)}])
     marker.write_text("ok")
 
 
