@@ -44,8 +44,14 @@ _RANK = 1 << 40  # a rank is score * _RANK + order: orders are below it
 
 @lru_cache(maxsize=256)
 def _pattern(word: str) -> re.Pattern[str]:
-    """Each character of `word`, in order, with as little as possible between."""
-    return re.compile(".*?".join(re.escape(c) for c in word))
+    """Each character of `word`, in order, with as little as possible
+    between: the next one is the first of its kind after the one before
+    (`[^r]*r`). That finds what `p.*?r` finds, and when the rest of the
+    word is not there it gives up at once instead of trying every later
+    `r` in turn (which made some keystrokes over 10,000 entries cost
+    tens of milliseconds)."""
+    escaped = [re.escape(c) for c in word]
+    return re.compile(escaped[0] + "".join(f"[^{c}]*{c}" for c in escaped[1:]) if escaped else "")
 
 
 def score(haystack: str, words: Sequence[str]) -> int | None:
