@@ -105,6 +105,7 @@ def measure(home: Path, queries: tuple[str, ...], all_projects: bool) -> None:
                 await drawn.wait()
             opened, listed = stamps[0] - start, stamps[whole.index(True)] - start
             times, cpu_times, found_after = [], [], []
+            notes: list[str] = []
             keys: list[str] = []
             for typed in queries:
                 for key in [*typed, *"\x7f" * len(typed)]:  # type it, then erase it
@@ -120,6 +121,17 @@ def measure(home: Path, queries: tuple[str, ...], all_projects: bool) -> None:
                             drawn.clear()
                             await drawn.wait()
                         found_after.append(stamps[-1] - sent)
+            if not all_projects:  # Tab: every project's sessions
+                drawn.clear()
+                sent = time.perf_counter()
+                pipe.send_text("\t")
+                await drawn.wait()
+                toggled = stamps[-1] - sent
+                while not picker.complete:
+                    drawn.clear()
+                    await drawn.wait()
+                notes.append(f"  Tab to every project: screen in {toggled * 1000:.0f} ms, "
+                             f"every session listed {(stamps[-1] - sent) * 1000:.0f} ms")
             pipe.send_text("\x03")
             await running
         scope = "all projects" if all_projects else "one project"
@@ -128,6 +140,8 @@ def measure(home: Path, queries: tuple[str, ...], all_projects: bool) -> None:
         for name, values in (("wall", times), ("CPU", cpu_times)):
             print(f"  keystroke (filter + screen), {name}: median {statistics.median(values) * 1000:.1f} ms, "
                   f"p95 {percentile(values, 0.95) * 1000:.1f} ms, max {max(values) * 1000:.1f} ms over {len(values)} keys")
+        for note in notes:
+            print(note)
         if found_after:
             print("  hits drawn after the last key of each content query (a pause, the search, a screen), ms:",
                   " ".join(f"{t * 1000:.0f}" for t in found_after))

@@ -235,6 +235,11 @@ def test_the_first_screen_lists_the_newest_and_the_rest_follows(api: Chit, store
     assert _shown(picker) == []
     picker.finish_listing()
     assert picker.complete and _shown(picker) == ["Parser rewrite plan"]
+    picker.set_query("")
+    picker.toggle_projects()  # every project: the newest first too, then the rest
+    assert _shown(picker) == ["Other project's session", "Holiday ideas"] and not picker.complete
+    picker.finish_listing()
+    assert picker.complete and len(picker.shown) == 4
 
 
 def test_a_named_project_that_does_not_exist_is_not_found(home: Path, api: Chit, store: dict[str, str]) -> None:

@@ -60,6 +60,7 @@ class Picker:
         self._previews: dict[tuple[str, str], list[Line]] = {}
         self.search_pending = False  # whether `shown` waits for `run_search`
         self.complete = False  # whether `entries` holds every session in scope
+        self.first = first  # how many sessions a new scope lists before its first screen
         self.reload(limit=first)
 
     def _own_project(self) -> Project | None:
@@ -122,12 +123,13 @@ class Picker:
             self.selected = 0
 
     def toggle_projects(self) -> None:
-        """Between this project's sessions and every project's."""
+        """Between this project's sessions and every project's (the newest
+        `first` of them until `finish_listing`, as when opening)."""
         if self.project is None:
             self.message = "no project here: every project is listed"
             return
         self.all_projects = not self.all_projects
-        self.reload()
+        self.reload(limit=self.first)
 
     def _refilter(self, force: bool = False) -> None:
         """Filter for the query: from the last result when the query only
