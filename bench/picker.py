@@ -104,6 +104,7 @@ def measure(home: Path, queries: tuple[str, ...], all_projects: bool) -> None:
                 drawn.clear()
                 await drawn.wait()
             opened, listed = stamps[0] - start, stamps[whole.index(True)] - start
+            count = len(picker.entries)
             times, cpu_times, found_after = [], [], []
             notes: list[str] = []
             keys: list[str] = []
@@ -123,19 +124,19 @@ def measure(home: Path, queries: tuple[str, ...], all_projects: bool) -> None:
                         found_after.append(stamps[-1] - sent)
             if not all_projects:  # Tab: every project's sessions
                 drawn.clear()
-                sent = time.perf_counter()
+                sent, before = time.perf_counter(), len(stamps)
                 pipe.send_text("\t")
                 await drawn.wait()
-                toggled = stamps[-1] - sent
-                while not picker.complete:
+                while not any(whole[before:]):
                     drawn.clear()
                     await drawn.wait()
-                notes.append(f"  Tab to every project: screen in {toggled * 1000:.0f} ms, "
-                             f"every session listed {(stamps[-1] - sent) * 1000:.0f} ms")
+                whole_at = stamps[before + whole[before:].index(True)]
+                notes.append(f"  Tab to every project: screen in {(stamps[before] - sent) * 1000:.0f} ms, "
+                             f"every session listed {(whole_at - sent) * 1000:.0f} ms")
             pipe.send_text("\x03")
             await running
         scope = "all projects" if all_projects else "one project"
-        print(f"{scope}: {len(picker.entries)} sessions; first screen {opened * 1000:.0f} ms, every session listed "
+        print(f"{scope}: {count} sessions; first screen {opened * 1000:.0f} ms, every session listed "
               f"{listed * 1000:.0f} ms; load average {load()}")
         for name, values in (("wall", times), ("CPU", cpu_times)):
             print(f"  keystroke (filter + screen), {name}: median {statistics.median(values) * 1000:.1f} ms, "
