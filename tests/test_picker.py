@@ -242,6 +242,21 @@ def test_the_first_screen_lists_the_newest_and_the_rest_follows(api: Chit, store
     assert picker.complete and len(picker.shown) == 4
 
 
+def test_an_action_lists_the_newest_first_and_the_rest_after(api: Chit, store: dict[str, str]) -> None:
+    picker = Picker(api, first=2)
+    picker.finish_listing()
+    picker.set_query("parser")
+    picker.delete()
+    picker.set_query("")
+    picker.undo()  # restored: the newest, highlighted before the rest is listed
+    assert not picker.complete and picker.selected_id() == store["Parser rewrite plan"]
+    picker.move(1)
+    picker.rename("Winter plans")
+    assert not picker.complete and picker.selected_id() == store["Holiday ideas"]
+    picker.finish_listing()
+    assert picker.complete and len(picker.shown) == 3 and picker.selected_id() == store["Holiday ideas"]
+
+
 def test_a_named_project_that_does_not_exist_is_not_found(home: Path, api: Chit, store: dict[str, str]) -> None:
     from chit.errors import NotFound
 

@@ -60,7 +60,8 @@ class Picker:
         self._previews: dict[tuple[str, str], list[Line]] = {}
         self.search_pending = False  # whether `shown` waits for `run_search`
         self.complete = False  # whether `entries` holds every session in scope
-        self.first = first  # how many sessions a new scope lists before its first screen
+        self.first = first  # how many sessions a new listing holds before its first screen
+        self._wanted: str | None = None  # the session to highlight once the listing is complete
         self.reload(limit=first)
 
     def _own_project(self) -> Project | None:
@@ -94,11 +95,14 @@ class Picker:
         self._filtered = {}
         self._refilter(force=True)
         self._select(keep)
+        self._wanted = None if self.complete or self.selected_id() == keep else keep
 
     def finish_listing(self) -> None:
-        """List every session, once the first screen is drawn from the newest."""
+        """List every session, once the first screen is drawn from the newest
+        (highlighting the session the first listing was to keep, if it was
+        not among them)."""
         if not self.complete:
-            self.reload()
+            self.reload(keep=self._wanted)
 
     def set_query(self, query: str, *, search: bool = True) -> None:
         """Filter by `query` (a new query highlights the best match; one
@@ -124,7 +128,8 @@ class Picker:
 
     def toggle_projects(self) -> None:
         """Between this project's sessions and every project's (the newest
-        `first` of them until `finish_listing`, as when opening)."""
+        `first` of them until `finish_listing`, as when opening and after
+        an action)."""
         if self.project is None:
             self.message = "no project here: every project is listed"
             return
@@ -249,7 +254,7 @@ class Picker:
             return
         session = self.service.restore(self.trashed.pop())
         self.message = f"restored {session.short_id}: {session.title}"
-        self.reload(keep=session.id)
+        self.reload(keep=session.id, limit=self.first)
 
     def _act(self, action: Callable[[str], str], keep: Callable[[], str | None] = lambda: None) -> None:
         session_id = self.selected_id()
@@ -257,7 +262,7 @@ class Picker:
             self.message = "no session highlighted"
             return
         self.message = action(session_id)
-        self.reload(keep=keep())
+        self.reload(keep=keep(), limit=self.first)
 
 
 def last_lines(session: Session, count: int = PREVIEW_MESSAGES) -> list[Line]:
