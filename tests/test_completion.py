@@ -97,6 +97,10 @@ def test_bash_completes_fixed_values(shell_env: dict[str, str], workdir: Path) -
     assert bash_complete("chit search -r a", shell_env, workdir) == ["assistant"]
     assert bash_complete("chit ls --state ", shell_env, workdir) == ["idle", "running", "error"]
     assert bash_complete("chit completion ", shell_env, workdir) == ["bash", "zsh", "fish"]
+    assert bash_complete("chit ls --sort ", shell_env, workdir) == ["updated", "created", "turns", "tokens"]
+    assert bash_complete("chit ls --sort=t", shell_env, workdir) == ["turns", "tokens"]
+    assert bash_complete("chit stats --by ", shell_env, workdir) == ["project", "model", "day"]
+    assert bash_complete("chit stats --since 2d --by m", shell_env, workdir) == ["model"]
     (workdir / "snapshot.json").write_text("{}")
     assert bash_complete("chit import sn", shell_env, workdir) == ["snapshot.json"]
     assert bash_complete("chit new --key ", shell_env, workdir) == []  # free text: nothing to offer
@@ -182,6 +186,8 @@ def test_fish_completes_for_real(shell_env: dict[str, str], workdir: Path, store
     assert [x.split("\t")[0] for x in fish("chit show ")] == [store[n][:8] for n in ("newest", "middle", "oldest")]
     assert fish("chit show ")[0].endswith("\tnewest session")
     assert fish("chit export -f ") == ["json", "jsonl", "md", "html", "txt"]
+    assert fish("chit ls --sort ") == ["updated", "created", "turns", "tokens"]
+    assert fish("chit stats --by ") == ["project", "model", "day"]
     assert [x.split("\t")[0] for x in fish("chit ls --t")] == ["--tag"]
     assert fish(f"chit untag {store['middle'][:8]} p") == ["parser"]
 
@@ -225,6 +231,8 @@ _chit
     assert zsh("chit", "show", "") == [store[n][:8] for n in ("newest", "middle", "oldest")]
     assert zsh("chit", "tag", store["middle"][:8], "") == ["far", "parser", "work"]
     assert zsh("chit", "export", "--format", "") == ["json", "jsonl", "md", "html", "txt"]
+    assert zsh("chit", "ls", "--sort", "") == ["updated", "created", "turns", "tokens"]
+    assert zsh("chit", "stats", "--by", "") == ["project", "model", "day"]
     assert zsh("chit", "projects", "") == ["mv", "rename", "rm"]
     assert zsh("chit", "import", "") == ["<files >"]
     assert "--jsonl" in zsh("chit", "ls", "--")

@@ -5,6 +5,8 @@ itself is driven in a real terminal by tests/test_picker_tmux.py."""
 
 from __future__ import annotations
 
+import gc
+import time
 from pathlib import Path
 
 import pytest
@@ -59,6 +61,40 @@ def test_a_longer_query_narrows_a_shorter_one_only_when_it_extends_it() -> None:
     assert not narrows("pars", "par") and not narrows("", "p") and not narrows("par ker", "par")
 
 
+def test_filtering_ten_thousand_entries_sets_off_no_garbage_collection() -> None:
+    """A keystroke over 10,000 sessions that allocated a tracked object per
+    entry set off collections, and a full one took 100 ms or more."""
+    words = ("parser", "cache", "kernel", "deploy", "vector", "notes")
+    entries = [make_entry(_summary(f"{words[n % 6]} {words[n * 7 % 6]} {n}", f"{n:08x}-0000-4000-8000-000000000000"), n)
+               for n in range(10_000)]
+    passes: list[int] = []
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            passes.append(info["generation"])
+
+    gc.collect()
+    gc.callbacks.append(count)
+    try:
+        shown = filter_entries(entries, "e")  # nearly every entry matches
+        narrowed = filter_entries(shown, "e krn")  # and a second word, spread out
+    finally:
+        gc.callbacks.remove(count)
+    assert len(shown) == 10_000 and 0 < len(narrowed) < 10_000
+    assert passes == []
+
+
+def test_a_spread_out_word_that_is_not_there_gives_up_at_once() -> None:
+    """The pattern tried every later place of each character before
+    failing: 1.7 s for this one entry (a keystroke over 10,000 entries
+    paid tens of milliseconds on ordinary titles)."""
+    haystack = "a" * 60 + " notes"
+    start = time.process_time()
+    assert score(haystack, ["aaaaaz"]) is None
+    assert time.process_time() - start < 0.2
+    assert score("a parser rewrite", ["prw"]) == 1000 + (len("parser rew") - 3) * 10  # the first r after p, the first w after r
+
+
 @pytest.fixture
 def store(api: Chit) -> dict[str, str]:
     """Three sessions of this project (newest last made) and one elsewhere."""
@@ -106,6 +142,23 @@ def test_filter_content_search_and_preview(api: Chit, store: dict[str, str]) -> 
     assert picker.shown == [] and "3 or more characters" in picker.hint
     picker.set_query("/cro")
     assert len(picker.shown) == 2 and picker.hint == ""
+
+
+def test_a_content_query_typed_waits_for_run_search(api: Chit, store: dict[str, str]) -> None:
+    """A screen searches message content once typing pauses, not on every key."""
+    picker = Picker(api)
+    picker.set_query("/cro", search=False)
+    picker.set_query("/cron j", search=False)
+    assert picker.search_pending and picker.hint == "searching the messages…"
+    assert _shown(picker) == ["Holiday ideas", "Kernel tuning notes", "Parser rewrite plan"]  # what was shown before
+    picker.run_search()
+    assert _shown(picker) == ["Kernel tuning notes"] and not picker.search_pending
+    picker.set_query("/cr", search=False)  # too short to search: nothing to wait for
+    assert picker.shown == [] and not picker.search_pending
+    picker.set_query("krn", search=False)  # the filter never waits
+    assert _shown(picker) == ["Kernel tuning notes"] and not picker.search_pending
+    assert not picker.preview_read()
+    assert picker.preview()[0].text == "the scheduler latency spikes at 3am" and picker.preview_read()
 
 
 def test_rename_tag_fork_delete_and_undo_go_through_the_store(api: Chit, store: dict[str, str]) -> None:
@@ -182,6 +235,26 @@ def test_the_first_screen_lists_the_newest_and_the_rest_follows(api: Chit, store
     assert _shown(picker) == []
     picker.finish_listing()
     assert picker.complete and _shown(picker) == ["Parser rewrite plan"]
+    picker.set_query("")
+    picker.toggle_projects()  # every project: the newest first too, then the rest
+    assert _shown(picker) == ["Other project's session", "Holiday ideas"] and not picker.complete
+    picker.finish_listing()
+    assert picker.complete and len(picker.shown) == 4
+
+
+def test_an_action_lists_the_newest_first_and_the_rest_after(api: Chit, store: dict[str, str]) -> None:
+    picker = Picker(api, first=2)
+    picker.finish_listing()
+    picker.set_query("parser")
+    picker.delete()
+    picker.set_query("")
+    picker.undo()  # restored: the newest, highlighted before the rest is listed
+    assert not picker.complete and picker.selected_id() == store["Parser rewrite plan"]
+    picker.move(1)
+    picker.rename("Winter plans")
+    assert not picker.complete and picker.selected_id() == store["Holiday ideas"]
+    picker.finish_listing()
+    assert picker.complete and len(picker.shown) == 3 and picker.selected_id() == store["Holiday ideas"]
 
 
 def test_a_named_project_that_does_not_exist_is_not_found(home: Path, api: Chit, store: dict[str, str]) -> None:

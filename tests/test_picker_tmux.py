@@ -106,8 +106,8 @@ def test_filter_search_preview_rename_delete_undo_then_enter_opens_the_repl(star
     assert "Another project" not in screen
 
     term.type("krn")  # fuzzy: k, r, n in order
-    screen = term.wait_for("1 of 3 sessions")
-    assert "the scheduler latency spikes at 3am" in screen  # the preview of the highlighted session
+    term.wait_for("1 of 3 sessions")
+    term.wait_for("the scheduler latency spikes at 3am")  # the preview of the highlighted session, once typing pauses
 
     term.keys("C-u")
     term.type("/cron job")  # a leading / searches message content
@@ -172,6 +172,16 @@ def test_chit_pick_in_a_pipe_prints_the_chosen_id(start, sessions: dict[str, str
     term.wait_until_gone()
     assert (workdir / "rc").read_text().strip() == "0"
     assert f'"id":"{sessions["Holiday ideas"]}"' in (workdir / "shown.json").read_text().replace(" ", "")
+
+
+def test_enter_right_after_a_content_query_picks_what_it_finds(start, sessions: dict[str, str], workdir: Path) -> None:  # type: ignore[no-untyped-def]
+    term = start(f"{CHIT} pick > picked; echo $? > rc")
+    term.wait_for("3 of 3 sessions")
+    term.tmux("send-keys", "-t", "t", "-l", "/cron job")  # the search waits for a pause in typing;
+    term.keys("Enter")  # Enter at once does not pick the newest listed session instead
+    term.wait_until_gone()
+    assert (workdir / "rc").read_text().strip() == "0"
+    assert (workdir / "picked").read_text().strip() == sessions["Kernel tuning notes"]
 
 
 def test_chit_pick_json_prints_the_chosen_session(start, sessions: dict[str, str], workdir: Path) -> None:  # type: ignore[no-untyped-def]

@@ -6,8 +6,9 @@ completions and man page (docs/architecture.md, rules 7 and 8).
 What a value is comes from the app itself: an option or argument's metavar
 (`REF`, `TAG`, `FORMAT`, …, see `METAVAR_KINDS`), `--project`, or the
 choices of an Enum/Literal type. Static choices come from the model
-(`ROLES`, `STATES`) and the exporters (`FORMATS`), never from a list kept
-here by hand.
+(`ROLES`, `STATES`), the exporters (`FORMATS`) and the service (`SORTS` of
+`ls --sort`, `GROUPINGS` of `stats --by`), never from a list kept here by
+hand.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ METAVAR_KINDS: dict[str, str] = {
     "NEW": "dir",
     "SHELL": "shell",
     "TOOL": "tool",
+    "ORDER": "sort",
+    "GROUP": "grouping",
 }
 # kinds whose values chit lists at completion time (`chit __complete KIND`)
 DYNAMIC = ("ref", "trash", "tag", "project")
@@ -41,8 +44,10 @@ def static_choices() -> dict[str, tuple[str, ...]]:
     from chit.cli.completions import SHELLS
     from chit.exporters import FORMATS
     from chit.model import ROLES, STATES
+    from chit.service.ordering import SORTS
+    from chit.service.stats import GROUPINGS
 
-    found = {"format": FORMATS, "role": ROLES, "state": STATES, "shell": SHELLS}
+    found = {"format": FORMATS, "role": ROLES, "state": STATES, "shell": SHELLS, "sort": SORTS, "grouping": GROUPINGS}
     try:
         from chit.importers import NAMES as TOOLS  # the sources `chit import --from` reads
     except ImportError:

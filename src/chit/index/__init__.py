@@ -5,7 +5,8 @@ listing, key lookup and search (see docs/architecture.md).
 session directories and reads what the index recorded of them; `rows` reads a
 session file into its rows; `fold` is the fold one event at a time;
 `search` answers queries, confirming every hit in the files; `snippets`
-finds a query in a text and cuts the snippet around it; `check` compares
+finds a query in a text and cuts the snippet around it; `usage` counts
+messages, turns and tokens per session and day for `stats`; `check` compares
 the index with the files for `chit doctor`; `schema` is the SQL.
 
 Deleting the index loses nothing. It imports only the store and the model,

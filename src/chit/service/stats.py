@@ -1,10 +1,15 @@
 """Usage at a glance: sessions, turns, messages, tokens and cost.
 
 Invariants:
-- the figures come from the live messages of the sessions in scope, read
-  from their files (a message's model and tokens are not in the index);
+- the figures are those of the live messages of the sessions in scope;
   `since`/`until` keep the messages written in that window, and a session
   counts where it has one of them;
+- they come from the index (messages, turns and tokens per session and
+  day, `chit.index.usage`) once it has read the files' new lines; the
+  files are read only for what the index does not hold, a message's
+  model: every session's for `by="model"`, and for cost only the sessions
+  with a message that recorded tokens in the window (no other message
+  costs anything). When the index cannot answer, every file is read;
 - groups: by project, by model (a message without one is under "-"), or
   by day (the message's UTC date); `days` always holds the messages per
   day, for the activity chart;
@@ -20,10 +25,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from chit.errors import InvalidInput
+from chit.errors import InvalidInput, NotFound
 from chit.service.when import window, within
 
 if TYPE_CHECKING:
+    from chit.index.db import Index
+    from chit.index.usage import DayCount
     from chit.model import Message, Project
     from chit.service.base import Context
 
@@ -57,9 +64,20 @@ class Figures:
         if tokens is not None:
             self.tokens_in += tokens.input or 0
             self.tokens_out += tokens.output or 0
-            if price is not None:
-                spent = ((tokens.input or 0) * price.input + (tokens.output or 0) * price.output) / 1_000_000
-                self.cost = (self.cost or 0.0) + spent
+            self.charge(message, price)
+
+    def add_counts(self, counts: DayCount) -> None:
+        self.messages += counts.messages
+        self.turns += counts.turns
+        self.tokens_in += counts.tokens_in
+        self.tokens_out += counts.tokens_out
+
+    def charge(self, message: Message, price: Price | None) -> None:
+        """Add what `message` cost, when it recorded tokens and its model has a price."""
+        tokens = message.tokens
+        if tokens is not None and price is not None:
+            spent = ((tokens.input or 0) * price.input + (tokens.output or 0) * price.output) / 1_000_000
+            self.cost = (self.cost or 0.0) + spent
 
     def as_dict(self) -> dict[str, Any]:
         cost = None if self.cost is None else round(self.cost, 6)
@@ -113,6 +131,15 @@ class Usage:
             raise InvalidInput(f"unknown grouping {by!r} (expected one of: {', '.join(GROUPINGS)})")
         start, end = window(since, until, datetime.now(timezone.utc))
         scope = self.ctx.projects.all() if all_projects else [self.ctx.project(project)]
+        if by != "model":
+            counts = self.ctx.indexed(lambda index: _counted(index, scope, start, end))
+            if counts is not None:
+                return self._from_counts(counts, scope, by, start, end, prices or {})
+        return self._from_files(scope, by, start, end, prices or {})
+
+    def _from_files(self, scope: list[Project], by: str | None, start: str | None, end: str | None,
+                    prices: Mapping[str, Price]) -> Stats:
+        """Every session of `scope` read from its file."""
         total = Figures()
         groups: dict[str, Figures] = {}
         days: dict[str, int] = {}
@@ -124,7 +151,7 @@ class Usage:
                 total.sessions += 1
                 touched: set[str] = set()
                 for message in kept:
-                    price = (prices or {}).get(message.model or "")
+                    price = prices.get(message.model or "")
                     total.add(message, price)
                     days[message.ts[:10]] = days.get(message.ts[:10], 0) + 1
                     if by is not None:
@@ -133,8 +160,65 @@ class Usage:
                         touched.add(key)
                 for key in touched:
                     groups[key].sessions += 1
-        ordered = sorted(groups.items(), key=lambda kv: kv[0] if by == "day" else (-kv[1].messages, kv[0]))
-        return Stats(total, by, dict(ordered), dict(sorted(days.items())), start, end)
+        return _stats(total, by, groups, days, start, end)
+
+    def _from_counts(self, counts: list[DayCount], scope: list[Project], by: str | None, start: str | None,
+                     end: str | None, prices: Mapping[str, Price]) -> Stats:
+        """The index's counts per session and day; the files of the
+        sessions that may have cost something are read for their models."""
+        projects = {p.slug: p for p in scope}
+        total = Figures()
+        groups: dict[str, Figures] = {}
+        days: dict[str, int] = {}
+        sessions: set[tuple[str, str]] = set()
+        touched: dict[str, set[tuple[str, str]]] = {}
+        for row in counts:
+            total.add_counts(row)
+            days[row.day] = days.get(row.day, 0) + row.messages
+            sessions.add((row.slug, row.session_id))
+            if by is not None:
+                key = projects[row.slug].name if by == "project" else row.day
+                groups.setdefault(key, Figures()).add_counts(row)
+                touched.setdefault(key, set()).add((row.slug, row.session_id))
+        total.sessions = len(sessions)
+        for key, found in touched.items():
+            groups[key].sessions = len(found)
+        if prices:
+            priced = {(row.slug, row.session_id) for row in counts if row.counted}
+            self._charge(sorted(priced), projects, by, start, end, prices, total, groups)
+        return _stats(total, by, groups, days, start, end)
+
+    def _charge(self, sessions: list[tuple[str, str]], projects: dict[str, Project], by: str | None, start: str | None,
+                end: str | None, prices: Mapping[str, Price], total: Figures, groups: dict[str, Figures]) -> None:
+        """Add the cost of these sessions' messages in the window (read from their files)."""
+        for slug, session_id in sessions:
+            try:
+                session = self.ctx.read_session(projects[slug], session_id)
+            except NotFound:
+                continue  # deleted since the index was read
+            for message in session.messages:
+                if message.tokens is None or not within(message.ts, start, end):
+                    continue
+                price = prices.get(message.model or "")
+                total.charge(message, price)
+                if by is not None:
+                    groups.setdefault(_key(by, projects[slug], message), Figures()).charge(message, price)
+
+
+def _counted(index: Index, scope: list[Project], start: str | None, end: str | None) -> list[DayCount]:
+    """The index's counts for `scope`, once it has read the files' new lines."""
+    from chit.index.usage import day_counts
+
+    if not index.refresh([(p.slug, False) for p in scope]):
+        return []  # no index and no session file
+    return day_counts(index, [p.slug for p in scope], start, end)
+
+
+def _stats(total: Figures, by: str | None, groups: dict[str, Figures], days: dict[str, int], start: str | None,
+           end: str | None) -> Stats:
+    """The result, groups in order: most messages first (days oldest first)."""
+    ordered = sorted(groups.items(), key=lambda kv: kv[0] if by == "day" else (-kv[1].messages, kv[0]))
+    return Stats(total, by, dict(ordered), dict(sorted(days.items())), start, end)
 
 
 def _key(by: str, project: Project, message: Message) -> str:

@@ -86,7 +86,7 @@ _chit_spec() {  # the command tree: what the command at path $1 takes
         'ls')
             _chit_cmds=''
             _chit_opts='--all -a --limit -n --tag -t --state --since --until --sort --quiet -q --agents --project -p --json --jsonl --help -h'
-            _chit_vals='--limit:- -n:- --tag:tag -t:tag --state:state --since:- --until:- --sort:- --project:project -p:project'
+            _chit_vals='--limit:- -n:- --tag:tag -t:tag --state:state --since:- --until:- --sort:sort --project:project -p:project'
             _chit_args=''
             ;;
         'new')
@@ -206,7 +206,7 @@ _chit_spec() {  # the command tree: what the command at path $1 takes
         'stats')
             _chit_cmds=''
             _chit_opts='--since --until --by --all -a --project -p --json --help -h'
-            _chit_vals='--since:- --until:- --by:- --project:project -p:project'
+            _chit_vals='--since:- --until:- --by:grouping --project:project -p:project'
             _chit_args=''
             ;;
         'tag')
@@ -248,6 +248,8 @@ _chit_static() {  # words: the fixed values of kind $1
         role) words='system user assistant tool' ;;
         state) words='idle running error' ;;
         shell) words='bash zsh fish' ;;
+        sort) words='updated created turns tokens' ;;
+        grouping) words='project model day' ;;
         tool) words='claude-code codex chatgpt llm gemini opencode' ;;
         *) words='' ;;
     esac

@@ -86,7 +86,7 @@ function __chit_spec --description 'what the chit command at path $argv[1] takes
             set -g __chit_subs
             set -g __chit_cmds
             set -g __chit_opts '--all	Include every project, not just the current one.' '-a	Include every project, not just the current one.' '--limit	Show at most N sessions (0: all; default: the config\'s limit, 50).' '-n	Show at most N sessions (0: all; default: the config\'s limit, 50).' '--tag	Only sessions with this tag (repeat it: sessions with every one).' '-t	Only sessions with this tag (repeat it: sessions with every one).' '--state	Only sessions in this state: idle, running or error.' '--since	Only from WHEN on: an age (90m, 2h, 3d, 2w), today, yesterday, or an ISO date or datetime.' '--until	Only up to WHEN (read as --since reads it).' '--sort	Order by updated, created, turns or tokens (most first).' '--quiet	Print full ids only, one per line.' '-q	Print full ids only, one per line.' '--agents	Also list sub-agents\' sessions (imported from Claude Code).' '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--jsonl	Print one JSON object per line (JSON Lines), as each is found.' '--help	Show the help and exit.' '-h	Show the help and exit.'
-            set -g __chit_vals '--limit:-' '-n:-' '--tag:tag' '-t:tag' '--state:state' '--since:-' '--until:-' '--sort:-' '--project:project' '-p:project'
+            set -g __chit_vals '--limit:-' '-n:-' '--tag:tag' '-t:tag' '--state:state' '--since:-' '--until:-' '--sort:sort' '--project:project' '-p:project'
             set -g __chit_args
         case 'new'
             set -g __chit_subs
@@ -206,7 +206,7 @@ function __chit_spec --description 'what the chit command at path $argv[1] takes
             set -g __chit_subs
             set -g __chit_cmds
             set -g __chit_opts '--since	Only from WHEN on: an age (90m, 2h, 3d, 2w), today, yesterday, or an ISO date or datetime.' '--until	Only up to WHEN (read as --since reads it).' '--by	Group by project, model or day.' '--all	Include every project, not just the current one.' '-a	Include every project, not just the current one.' '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
-            set -g __chit_vals '--since:-' '--until:-' '--by:-' '--project:project' '-p:project'
+            set -g __chit_vals '--since:-' '--until:-' '--by:grouping' '--project:project' '-p:project'
             set -g __chit_args
         case 'tag'
             set -g __chit_subs
@@ -251,6 +251,10 @@ function __chit_static --description 'the fixed values of a kind'
             printf '%s\n' 'idle' 'running' 'error'
         case shell
             printf '%s\n' 'bash' 'zsh' 'fish'
+        case sort
+            printf '%s\n' 'updated' 'created' 'turns' 'tokens'
+        case grouping
+            printf '%s\n' 'project' 'model' 'day'
         case tool
             printf '%s\n' 'claude-code' 'codex' 'chatgpt' 'llm' 'gemini' 'opencode'
     end

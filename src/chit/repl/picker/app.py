@@ -2,18 +2,26 @@
 
 Layout: the query line, a header naming the scope and the keys, the list
 of sessions beside the preview of the highlighted one, and a status line.
-Only the rows that fit are drawn, so a keystroke costs the filter and one
-screen, whatever the number of sessions.
+Only the rows that fit are drawn, each cut to the list's width, so a
+keystroke costs the filter and one screen, whatever the number of
+sessions.
 
 Invariants: leaving (Esc, Ctrl-C) changes nothing and returns None; Enter
 returns the highlighted session's id; every other change is an action of
 `Picker`, so its errors are one status line and the picker stays open.
+No keystroke reads a file: message content is searched, and the
+highlighted session's preview read, once no key has come for `PAUSE`.
 The screen is drawn on the terminal even when stdout is a pipe
-(`chit show $(chit pick)`).
+(`chit show $(chit pick)`). While the picker is open, what the process
+held once every session was listed is frozen out of the garbage
+collector's full passes (over 10,000 listed sessions one took 100 ms or
+more, in the middle of a keystroke); leaving thaws it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import gc
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
@@ -46,6 +54,7 @@ STYLE = Style.from_dict({
     "role": "bold",
     "status": "ansigreen",
 })
+PAUSE = 0.1  # seconds without a key before message content is searched or a preview read
 ROW_CHARS = 300  # a row is cut here before drawing (the window cuts it again to its width)
 
 
@@ -62,14 +71,18 @@ class PickerApp:
         self.saved_query = ""
         self.top = 0  # first listed row on screen
         self.now = datetime.now(timezone.utc)
+        self.waiting: asyncio.TimerHandle | None = None  # the search or preview read for the next pause
+        self.frozen: list[Entry] | None = None  # the listing last frozen out of the collector's full passes
         self.buffer = Buffer(multiline=False, on_text_changed=self._typed)
         # explicit widths: prompt-toolkit then never measures the rows' text
         self.list_window = Window(FormattedTextControl(self._rows), wrap_lines=False, width=self._list_width)
+        # the body takes the rows left: given that, prompt-toolkit never
+        # lays out the preview's wrapped text just to learn its height
         body = VSplit([
             self.list_window,
             Window(width=1, char="│", style="class:dim"),
             Window(FormattedTextControl(self._preview), wrap_lines=True),
-        ])
+        ], height=Dimension(min=1))
         root = HSplit([
             VSplit([Window(FormattedTextControl(self._prompt), dont_extend_width=True), Window(BufferControl(self.buffer))], height=1),
             Window(FormattedTextControl(self._header), height=1, style="class:header"),
@@ -88,23 +101,52 @@ class PickerApp:
         self.app.after_render += self._drawn
 
     def _drawn(self, app: Application[str | None]) -> None:
-        """Once the first screen is up, list the sessions it did not need."""
+        """Once the first screen is up, list the sessions it did not need;
+        once a new listing is drawn, freeze it (see the module's docstring);
+        a content search or a preview still to do waits for a pause."""
         if not self.picker.complete:
-            import asyncio
-
             asyncio.get_running_loop().call_soon(self._finish_listing)
+        elif self.frozen is not self.picker.entries:
+            gc.freeze()
+            self.frozen = self.picker.entries
+        if self.picker.search_pending or not self.picker.preview_read():
+            if self.waiting is not None:
+                self.waiting.cancel()
+            self.waiting = asyncio.get_running_loop().call_later(PAUSE, self._paused)
+
+    def _paused(self) -> None:
+        """Typing has paused: search, or read the preview (the next screen
+        shows it)."""
+        self.waiting = None
+        self._guard(self.picker.run_search)
+        self.picker.preview()
+        self.app.invalidate()
 
     def _finish_listing(self) -> None:
         self._guard(self.picker.finish_listing)
         self.app.invalidate()
 
     def run(self) -> str | None:
-        return self.app.run()
+        try:
+            return self.app.run()
+        finally:
+            self._left()
+
+    async def run_async(self) -> str | None:
+        try:
+            return await self.app.run_async()
+        finally:
+            self._left()
+
+    def _left(self) -> None:
+        if self.waiting is not None:
+            self.waiting.cancel()
+        gc.unfreeze()
 
     # -- input -------------------------------------------------------------------------
     def _typed(self, buffer: Buffer) -> None:
         if self.asking is None:
-            self._guard(lambda: self.picker.set_query(buffer.text))
+            self._guard(lambda: self.picker.set_query(buffer.text, search=False))
             self.top = 0
 
     def _ask(self, label: str, initial: str, then: Callable[[str], None]) -> None:
@@ -152,7 +194,9 @@ class PickerApp:
         def enter(event: KeyPressEvent) -> None:
             if self.asking is not None:
                 self._answered(keep=True)
-            elif picker.selected_id() is not None:
+                return
+            self._guard(picker.run_search)  # Enter right after typing picks from what the query finds
+            if picker.selected_id() is not None:
                 event.app.exit(result=picker.selected_id())
 
         def move(step: int) -> Callable[[KeyPressEvent], None]:
@@ -213,7 +257,10 @@ class PickerApp:
         return [("class:dim", self.picker.hint or KEYS)]
 
     def _list_width(self) -> Dimension:
-        return Dimension.exact(max(20, self.app.output.get_size().columns * 3 // 5))
+        return Dimension.exact(self._list_columns())
+
+    def _list_columns(self) -> int:
+        return max(20, self.app.output.get_size().columns * 3 // 5)
 
     def _visible_rows(self) -> int:
         info = self.list_window.render_info
@@ -230,8 +277,9 @@ class PickerApp:
         if not picker.shown:
             return [("class:dim", " no session matches" if picker.query else " no sessions")]
         fragments: StyleAndTextTuples = []
+        columns = self._list_columns()
         for n in range(self.top, min(len(picker.shown), self.top + height)):
-            fragments.extend(self._row(picker.shown[n], n == picker.selected))
+            fragments.extend(fit(self._row(picker.shown[n], n == picker.selected), columns))
             fragments.append(("", "\n"))
         return fragments[:-1]
 
@@ -259,11 +307,25 @@ class PickerApp:
             ("class:role", _one_line(summary.title)),
             ("class:dim", f"\n{summary.short_id} · {summary.turns} turn{'' if summary.turns == 1 else 's'} · {summary.project_name}\n"),
         ]
+        if not self.picker.preview_read():
+            return [*fragments, ("class:dim", "\n…")]
         for line in self.picker.preview():
             fragments.append(("class:role", f"\n{line.role}: "))
             fragments.append(("", visible(line.text[:1200])))
             fragments.append(("", "\n"))
         return fragments
+
+
+def fit(row: StyleAndTextTuples, columns: int) -> StyleAndTextTuples:
+    """`row` cut to `columns` characters: prompt-toolkit walks every
+    character it is given, even those past the window's edge."""
+    kept: StyleAndTextTuples = []
+    for style, text, *_ in row:
+        if columns <= 0:
+            break
+        kept.append((style, text[:columns]))
+        columns -= len(text)
+    return kept
 
 
 def choose(picker: Picker) -> str | None:

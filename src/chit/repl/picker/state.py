@@ -4,7 +4,9 @@ filter, the selection, the preview and the actions on the selected session.
 Invariants: sessions come from the service (`Chit.list` from the index,
 `Chit.search` for content), never from reading files here; opening lists
 summaries only, and the preview reads the one highlighted session, once
-per version of it (cached by id and update time). Every action goes
+per version of it (cached by id and update time). A content query may
+be left for `run_search`, and `preview_read` tells whether the preview
+is at hand, so that a screen does both once typing pauses. Every action goes
 through the service and reloads the listing, so the picker never shows
 what the store does not hold; a delete moves the session to the trash and
 `undo` restores the last one deleted from this picker. A query starting
@@ -56,7 +58,10 @@ class Picker:
         self._filtered_for = ""  # the query `shown` answers
         self._filtered: dict[tuple[str, ...], list[Entry]] = {}  # filter results of this listing, by query words
         self._previews: dict[tuple[str, str], list[Line]] = {}
+        self.search_pending = False  # whether `shown` waits for `run_search`
         self.complete = False  # whether `entries` holds every session in scope
+        self.first = first  # how many sessions a new listing holds before its first screen
+        self._wanted: str | None = None  # the session to highlight once the listing is complete
         self.reload(limit=first)
 
     def _own_project(self) -> Project | None:
@@ -90,35 +95,53 @@ class Picker:
         self._filtered = {}
         self._refilter(force=True)
         self._select(keep)
+        self._wanted = None if self.complete or self.selected_id() == keep else keep
 
     def finish_listing(self) -> None:
-        """List every session, once the first screen is drawn from the newest."""
+        """List every session, once the first screen is drawn from the newest
+        (highlighting the session the first listing was to keep, if it was
+        not among them)."""
         if not self.complete:
-            self.reload()
+            self.reload(keep=self._wanted)
 
-    def set_query(self, query: str) -> None:
+    def set_query(self, query: str, *, search: bool = True) -> None:
         """Filter by `query` (a new query highlights the best match; one
-        that differs only in spaces between words filters nothing again)."""
+        that differs only in spaces between words filters nothing again).
+        With `search` false, a content query long enough to search is only
+        noted (`search_pending`): `run_search` searches for it."""
         same = query == self.query or (not query.startswith(CONTENT_PREFIX) and query_words(query) == query_words(self.query))
         self.query = query
         self.message = ""  # what the last action did is told until the next key
-        if not same:
+        if same:
+            return
+        if not search and self.content_mode and len(self.content_query) >= CONTENT_MIN:
+            self.search_pending = True  # `shown` still answers an earlier query
+        else:
+            self._refilter()
+            self.selected = 0
+
+    def run_search(self) -> None:
+        """Search message content for the query, if that is still to do."""
+        if self.search_pending:
             self._refilter()
             self.selected = 0
 
     def toggle_projects(self) -> None:
-        """Between this project's sessions and every project's."""
+        """Between this project's sessions and every project's (the newest
+        `first` of them until `finish_listing`, as when opening and after
+        an action)."""
         if self.project is None:
             self.message = "no project here: every project is listed"
             return
         self.all_projects = not self.all_projects
-        self.reload()
+        self.reload(limit=self.first)
 
     def _refilter(self, force: bool = False) -> None:
         """Filter for the query: from the last result when the query only
         narrows it, and never twice for the same words of one listing
         (erasing a character is then free)."""
         words = tuple(query_words(self.query))
+        self.search_pending = False
         if self.content_mode:
             self.shown = self._content_matches(self.content_query)
         elif words in self._filtered:  # (bounded: a listing keeps FILTERS_KEPT results)
@@ -150,6 +173,8 @@ class Picker:
         """What the picker waits for, if anything."""
         if self.content_mode and len(self.content_query) < CONTENT_MIN:
             return f"type {CONTENT_MIN} or more characters to search the messages"
+        if self.search_pending:
+            return "searching the messages…"
         return ""
 
     # -- selection -----------------------------------------------------------------
@@ -179,8 +204,13 @@ class Picker:
             try:
                 self._previews[key] = last_lines(self.service.get(entry.summary.id))
             except ChitError as exc:
-                return [Line("error", exc.message)]
+                self._previews[key] = [Line("error", exc.message)]  # (a later version is read again)
         return self._previews[key]
+
+    def preview_read(self) -> bool:
+        """Whether `preview` can answer without reading a file."""
+        entry = self.selected_entry()
+        return entry is None or (entry.summary.id, entry.summary.updated_at) in self._previews
 
     # -- actions on the highlighted session ---------------------------------------------
     def rename(self, title: str) -> None:
@@ -224,7 +254,7 @@ class Picker:
             return
         session = self.service.restore(self.trashed.pop())
         self.message = f"restored {session.short_id}: {session.title}"
-        self.reload(keep=session.id)
+        self.reload(keep=session.id, limit=self.first)
 
     def _act(self, action: Callable[[str], str], keep: Callable[[], str | None] = lambda: None) -> None:
         session_id = self.selected_id()
@@ -232,7 +262,7 @@ class Picker:
             self.message = "no session highlighted"
             return
         self.message = action(session_id)
-        self.reload(keep=keep())
+        self.reload(keep=keep(), limit=self.first)
 
 
 def last_lines(session: Session, count: int = PREVIEW_MESSAGES) -> list[Line]:
