@@ -261,6 +261,8 @@ print(*sorted(m for m in sys.modules if m.startswith("chit.")))"""
     loaded = done.stdout.splitlines()[-1].split()
     assert {m.split(".")[2] for m in loaded if m.startswith("chit.service.")} == READING_PARTS | more
     assert not {"exporters", "importers", "providers", "repl"} & {m.split(".")[1] for m in loaded}
+    if args[0] == "show":  # the config says how to page a transcript; JSON or an error needs none
+        assert "chit.config" not in loaded
 
 
 PRIVATE = ("typer._", "click._", "_runtime_param")
