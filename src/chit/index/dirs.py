@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
+from chit.model import Value
+
 if TYPE_CHECKING:
     import sqlite3
 
@@ -45,8 +47,8 @@ class FileStat(NamedTuple):
     ino: int
 
 
-@dataclass(frozen=True)
-class Snapshot:
+@dataclass(frozen=True, eq=False, repr=False)  # equality, hash, repr: chit.model.Value
+class Snapshot(Value):
     """One directory as listed now."""
 
     slug: str
@@ -67,8 +69,8 @@ class JournalPlace(NamedTuple):
     pending: str
 
 
-@dataclass(frozen=True)
-class DirRow:
+@dataclass(frozen=True, eq=False, repr=False)  # equality, hash, repr: chit.model.Value
+class DirRow(Value):
     """What the index recorded of one session directory."""
 
     sig: str  # the snapshot's sig when its rows were last synced; DOUBTED to check every file again
