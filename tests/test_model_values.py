@@ -1,5 +1,5 @@
 """chit's value types (the model's, the config's, the store layout, the
-index's directory records) take
+index's directory records, a search's groups) take
 their equality, hash and repr from `chit.model.Value`: each must behave as
 the methods `@dataclass(frozen=True)` would generate. Every type is
 compared against a twin with the same fields made by `@dataclass`, on
@@ -14,12 +14,13 @@ import pytest
 
 from chit import config, model
 from chit.index import dirs
+from chit.service import search_terms
 from chit.store import paths
 
 TYPES = [
     model.Tokens, model.Message, model.Parent, model.RunState, model.Project, model.LogIssue, model.Change,
     model.Session, model.SessionSummary, model.SearchHit, config.ModelSpec, config.Config, paths.Layout,
-    dirs.Snapshot, dirs.DirRow,
+    dirs.Snapshot, dirs.DirRow, search_terms.SearchGroup,
 ]
 
 
