@@ -25,12 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from chit.model import Value
-
 if TYPE_CHECKING:
     import sqlite3
 
     from chit.store.paths import Layout
+
+from chit.model import Value
 
 TRUST_AFTER_NS = 2_000_000_000
 DOUBTED = ""  # the sig of a directory whose files must all be checked again (`Rows.doubt`)
