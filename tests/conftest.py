@@ -3,6 +3,7 @@ both in-process and as a real `chit` subprocess. Nothing is mocked."""
 
 from __future__ import annotations
 
+import compileall
 import hashlib
 import os
 import subprocess
@@ -15,6 +16,7 @@ import orjson
 import pytest
 from fake_openai import FakeServer
 
+import chit
 from chit.api import Chit
 
 # chit sizes its tables by COLUMNS when it is set, and by nothing in a pipe.
@@ -32,6 +34,18 @@ LONG_RUNNING = ("test_index_crash.py", "test_soak.py", "test_concurrency.py", "t
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.path.name not in LONG_RUNNING)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def bytecode_caches() -> None:
+    """chit's modules compiled before the first test, as an installed chit
+    has them: each of the run's thousands of `chit` processes then loads
+    bytecode. Without the caches (a fresh checkout, a module just edited,
+    and PYTHONDONTWRITEBYTECODE set, as some environments do) every one of
+    them compiled all of chit again, half its start-up. Files already up
+    to date are left as they are; parallel workers replace a cache file
+    atomically."""
+    compileall.compile_dir(Path(chit.__file__).parent, quiet=1)
 
 
 @pytest.fixture(scope="session", autouse=True)

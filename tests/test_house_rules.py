@@ -240,6 +240,31 @@ def test_commands_load_only_what_they_need(args: list[str], tmp_path: Path) -> N
         assert "typer" not in loaded
 
 
+READING_PARTS = {"base", "parts", "facade", "queries", "ordering", "when", "project_moves"}  # project_moves: the note when a work tree moved
+
+
+@pytest.mark.parametrize(
+    "args, more", [(["ls", "--json"], set()), (["show", "nope", "--json"], set()), (["search", "x", "--json"], {"finding", "search_terms"})], ids=lambda a: " ".join(a) if isinstance(a, list) else ""
+)
+def test_read_commands_load_only_the_reading_parts_of_the_service(args: list[str], more: set[str], tmp_path: Path) -> None:
+    """A part of the service is built, and its module imported, on first
+    use: a command that reads loads no writer, exporter or importer."""
+    code = f"""from chit.cli.main import run
+try:
+    run({args!r})
+except SystemExit:
+    pass
+import sys
+print(*sorted(m for m in sys.modules if m.startswith("chit.")))"""
+    env = {"CHIT_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env, stdin=subprocess.DEVNULL)
+    loaded = done.stdout.splitlines()[-1].split()
+    assert {m.split(".")[2] for m in loaded if m.startswith("chit.service.")} == READING_PARTS | more
+    assert not {"exporters", "importers", "providers", "repl"} & {m.split(".")[1] for m in loaded}
+    if args[0] == "show":  # the config says how to page a transcript; JSON or an error needs none
+        assert "chit.config" not in loaded
+
+
 PRIVATE = ("typer._", "click._", "_runtime_param")
 
 

@@ -46,6 +46,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from typing import Any
 
+from chit.model import Value
 from chit.store.paths import default_config_dir
 
 PROVIDERS = ("openai", "command", "echo")
@@ -61,8 +62,8 @@ SOURCE_TOOLS = ("claude-code", "codex", "chatgpt", "llm", "gemini", "opencode")
 Paths = tuple[str | None, ...]
 
 
-@dataclass(frozen=True)
-class ModelSpec:
+@dataclass(frozen=True, eq=False, repr=False)  # equality, hash, repr: chit.model.Value
+class ModelSpec(Value):
     """A resolved model: which provider, which model, how to reach it."""
 
     name: str
@@ -96,8 +97,10 @@ class ModelSpec:
         return f"no API key: set {self.api_key_env} or `api_key` in [models.{self.name}] of config.toml"
 
 
-@dataclass(frozen=True)
-class Config:
+@dataclass(frozen=True, eq=False, repr=False)  # equality, hash, repr: chit.model.Value
+class Config(Value):
+    """The settings of config.toml, defaults where it is silent; `problems`: what was wrong in it."""
+
     path: Path
     limit: int = 50
     pager: bool = True

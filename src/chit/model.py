@@ -3,14 +3,16 @@
 Invariants: timestamps are RFC 3339 UTC strings (`...Z`, microseconds), so
 they sort as text; ids are UUID v4 strings; a `Session` is the fold of a log
 and never changes once built. `as_dict()` gives the documented JSON fields
-(snake_case) of each type.
+(snake_case) of each type. Every type is a frozen dataclass that takes its
+equality, hash and repr from `Value`: they behave as the ones `@dataclass`
+generates.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from typing import Any
 
@@ -114,8 +116,39 @@ def title_text(pieces: Iterable[str]) -> str:
     return text
 
 
-@dataclass(frozen=True)
-class Tokens:
+class Value:
+    """Equality, hash and repr for frozen dataclasses, written once.
+
+    `@dataclass` compiles these three methods anew for every class when
+    its module is imported, which every command pays (start-up time). A
+    class declared `@dataclass(frozen=True, eq=False, repr=False)` over
+    `Value` gets these instead, with the generated ones' behaviour: equal
+    to an object of the same class whose compared fields are equal, the
+    hash of those fields, and `Name(field=value, ...)` of the shown ones.
+    """
+
+    __slots__ = ()
+
+    def _compared(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, f.name) for f in fields(self) if f.compare)  # type: ignore[arg-type]
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._compared() == other._compared()
+
+    def __hash__(self) -> int:
+        return hash(self._compared())
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.repr)  # type: ignore[arg-type]
+        return f"{self.__class__.__qualname__}({shown})"
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Tokens(Value):
+    """Input and output token counts (None: not recorded)."""
+
     input: int | None = None
     output: int | None = None
 
@@ -123,8 +156,10 @@ class Tokens:
         return {"input": self.input, "output": self.output}
 
 
-@dataclass(frozen=True)
-class Message:
+@dataclass(frozen=True, eq=False, repr=False)
+class Message(Value):
+    """One live message of a session."""
+
     id: str
     role: str
     content: str
@@ -149,8 +184,10 @@ class Message:
         }
 
 
-@dataclass(frozen=True)
-class Parent:
+@dataclass(frozen=True, eq=False, repr=False)
+class Parent(Value):
+    """The session a fork was made from, and at which turn."""
+
     id: str
     turn: int | None
 
@@ -158,8 +195,8 @@ class Parent:
         return {"id": self.id, "turn": self.turn}
 
 
-@dataclass(frozen=True)
-class RunState:
+@dataclass(frozen=True, eq=False, repr=False)
+class RunState(Value):
     """Whether a session is mid-turn: idle, running (with turn id) or error."""
 
     state: str = "idle"
@@ -171,8 +208,10 @@ class RunState:
         return {"state": self.state, "turn_id": self.turn_id, "since": self.since, "error": self.error}
 
 
-@dataclass(frozen=True)
-class Project:
+@dataclass(frozen=True, eq=False, repr=False)
+class Project(Value):
+    """A project: the sessions of one directory or git repository, under a name."""
+
     key: str
     name: str
     slug: str
@@ -193,8 +232,8 @@ class Project:
         }
 
 
-@dataclass(frozen=True)
-class LogIssue:
+@dataclass(frozen=True, eq=False, repr=False)
+class LogIssue(Value):
     """A line of a session file that the reader set aside."""
 
     line: int
@@ -205,8 +244,8 @@ class LogIssue:
         return {"line": self.line, "reason": self.reason, "torn": self.torn}
 
 
-@dataclass(frozen=True)
-class Change:
+@dataclass(frozen=True, eq=False, repr=False)
+class Change(Value):
     """A rewind, pop or replace still in effect: what `undo` reverts.
 
     The session showed `messages[:keep] + hidden` before it; after it,
@@ -223,8 +262,10 @@ class Change:
         return {"kind": self.kind, "hidden": len(self.hidden), "added": self.added}
 
 
-@dataclass(frozen=True)
-class Session:
+@dataclass(frozen=True, eq=False, repr=False)
+class Session(Value):
+    """A session as its log folds: header, live messages, run state and values."""
+
     id: str
     project: str
     created_at: str
@@ -319,8 +360,10 @@ class Session:
         )
 
 
-@dataclass(frozen=True)
-class SessionSummary:
+@dataclass(frozen=True, eq=False, repr=False)
+class SessionSummary(Value):
+    """What a listing shows of a session, without its messages."""
+
     id: str
     project: str
     project_name: str
@@ -362,8 +405,10 @@ class SessionSummary:
         }
 
 
-@dataclass(frozen=True)
-class SearchHit:
+@dataclass(frozen=True, eq=False, repr=False)
+class SearchHit(Value):
+    """One message (or title) that matched a search, with a snippet."""
+
     id: str
     project: str
     project_name: str

@@ -75,7 +75,7 @@ def show(
 ) -> None:
     """Print a session's transcript with turn numbers."""
     cli: Cli = ctx.obj.use(json, project)
-    print_session(cli, ref, not no_pager and cli.config.pager)
+    print_session(cli, ref, no_pager)
 
 
 @app.command("load", rich_help_panel="Sessions")
@@ -97,7 +97,7 @@ def load(
     if interactive() and not cli.json:
         open_repl(cli, session.id)
         return
-    print_session(cli, session, not no_pager and cli.config.pager)
+    print_session(cli, session, no_pager)
 
 
 @app.command("search", rich_help_panel="Sessions")
@@ -154,9 +154,9 @@ def _refresh_first(cli: Cli) -> None:
         refresh_first(cli)
 
 
-def print_session(cli: Cli, ref: "str | Session | None", pager: bool) -> None:
+def print_session(cli: Cli, ref: "str | Session | None", no_pager: bool) -> None:
     """Print a session (a reference, or one already read: a session of
-    megabytes is read once)."""
+    megabytes is read once). The config (paging) is read only for a transcript."""
     session = cli.service.resolve(ref) if ref is None or isinstance(ref, str) else ref
     cli.warn_damaged(session)
     project_name = cli.parts.ctx.locate(session.id).name
@@ -167,7 +167,8 @@ def print_session(cli: Cli, ref: "str | Session | None", pager: bool) -> None:
     def human() -> None:
         from chit.render import human
 
-        human.transcript(session, project_name, pager=pager and stdout_is_terminal(), agents=agents, agent_of=parent, forks=forks)
+        pager = not no_pager and cli.config.pager and stdout_is_terminal()
+        human.transcript(session, project_name, pager=pager, agents=agents, agent_of=parent, forks=forks)
 
     data = session.as_dict()
     data["forks"] = [f.as_dict() for f in forks]

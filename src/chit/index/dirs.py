@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 
     from chit.store.paths import Layout
 
+from chit.model import Value
+
 TRUST_AFTER_NS = 2_000_000_000
 DOUBTED = ""  # the sig of a directory whose files must all be checked again (`Rows.doubt`)
 MISSING = "missing"  # the sig of a missing directory: never DOUBTED, or a doubted row would outlive its directory
@@ -51,8 +53,8 @@ class FileStat(NamedTuple):
     ino: int
 
 
-@dataclass(frozen=True)
-class Snapshot:
+@dataclass(frozen=True, eq=False, repr=False)  # equality, hash, repr: chit.model.Value
+class Snapshot(Value):
     """One directory as listed now."""
 
     slug: str
@@ -74,8 +76,8 @@ class JournalPlace(NamedTuple):
     pending: str
 
 
-@dataclass(frozen=True)
-class DirRow:
+@dataclass(frozen=True, eq=False, repr=False)  # equality, hash, repr: chit.model.Value
+class DirRow(Value):
     """What the index recorded of one session directory."""
 
     sig: str  # the snapshot's sig when its rows were last synced; DOUBTED to check every file again

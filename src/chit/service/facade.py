@@ -3,32 +3,23 @@
 Invariant: the public attributes of `Chit` (names without a leading `_`)
 are exactly the names docs/api.md documents (tests/test_api_surface.py
 compares them). Each method hands its arguments to one method of one part
-(`chit.service.parts`), with that method's signature and docstring;
-behaviour lives in the parts. Plumbing a caller inside chit needs (the
+(`chit.service.parts`) and has, for the type checker, that method's
+signature; behaviour lives in the parts, and so do the docstrings
+(docs/api.md describes each method). A part, and its module, is loaded
+on the first call of one of its methods, so that `Chit` costs a command
+only the parts it uses. Plumbing a caller inside chit needs (the
 store, the index, which project holds a session) is reached through
 `parts_of(chit)`, never through `Chit`.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
 from chit.service.base import Context
-from chit.service.finding import Finder
-from chit.service.history import History
-from chit.service.imports import Imports
-from chit.service.lifecycle import Maintenance
-from chit.service.lineage import Lineage
 from chit.service.parts import Parts
-from chit.service.projects_admin import ProjectAdmin
-from chit.service.project_moves import ProjectMoves
-from chit.service.queries import Queries
-from chit.service.sessions import Sessions
-from chit.service.snapshots import Transfer
-from chit.service.stats import Usage
 
 if TYPE_CHECKING:
     from chit.model import Project
@@ -38,13 +29,12 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def _handed_to(part: str, method: Callable[Concatenate[Any, P], R]) -> Callable[Concatenate[Chit, P], R]:
-    """A method of `Chit` that calls `method` on its part named `part`."""
+def _handed_to(method_of: Callable[[Parts], Callable[P, R]]) -> Callable[Concatenate[Chit, P], R]:
+    """A method of `Chit` that calls the part method `method_of(parts)`."""
 
     def call(self: Chit, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        return method(getattr(self._parts, part), *args, **kwargs)
+        return method_of(self._parts)(*args, **kwargs)
 
-    functools.update_wrapper(call, method)
     return call
 
 
@@ -84,70 +74,70 @@ class Chit:
         """A project by name, slug, alias, or by a path it has (or had)."""
         return self._parts.moves.find_project(spec)
 
-    project_counts = _handed_to("queries", Queries.project_counts)
-    move_project = _handed_to("moves", ProjectMoves.move_project)
-    rename_project = _handed_to("admin", ProjectAdmin.rename_project)
-    remove_project = _handed_to("admin", ProjectAdmin.remove_project)
-    relink_hint = _handed_to("moves", ProjectMoves.relink_hint)
+    project_counts = _handed_to(lambda parts: parts.queries.project_counts)
+    move_project = _handed_to(lambda parts: parts.moves.move_project)
+    rename_project = _handed_to(lambda parts: parts.admin.rename_project)
+    remove_project = _handed_to(lambda parts: parts.admin.remove_project)
+    relink_hint = _handed_to(lambda parts: parts.moves.relink_hint)
 
     # -- creating and finding sessions, the current session ----------------------
-    create = _handed_to("sessions", Sessions.create)
-    ensure_keyed = _handed_to("sessions", Sessions.ensure_keyed)
-    resolve = _handed_to("queries", Queries.resolve)
-    get = _handed_to("queries", Queries.get)
-    find = _handed_to("queries", Queries.find)
-    list = _handed_to("queries", Queries.list)
-    latest = _handed_to("queries", Queries.latest)
-    agents = _handed_to("queries", Queries.agents)
-    agent_parent = _handed_to("queries", Queries.agent_parent)
-    search = _handed_to("queries", Queries.search)
-    search_words = _handed_to("finder", Finder.search_words)
-    search_groups = _handed_to("finder", Finder.search_groups)
-    current = _handed_to("queries", Queries.current)
-    set_current = _handed_to("queries", Queries.set_current)
-    load = _handed_to("queries", Queries.load)
-    end = _handed_to("queries", Queries.end)
+    create = _handed_to(lambda parts: parts.sessions.create)
+    ensure_keyed = _handed_to(lambda parts: parts.sessions.ensure_keyed)
+    resolve = _handed_to(lambda parts: parts.queries.resolve)
+    get = _handed_to(lambda parts: parts.queries.get)
+    find = _handed_to(lambda parts: parts.queries.find)
+    list = _handed_to(lambda parts: parts.queries.list)
+    latest = _handed_to(lambda parts: parts.queries.latest)
+    agents = _handed_to(lambda parts: parts.queries.agents)
+    agent_parent = _handed_to(lambda parts: parts.queries.agent_parent)
+    search = _handed_to(lambda parts: parts.queries.search)
+    search_words = _handed_to(lambda parts: parts.finder.search_words)
+    search_groups = _handed_to(lambda parts: parts.finder.search_groups)
+    current = _handed_to(lambda parts: parts.queries.current)
+    set_current = _handed_to(lambda parts: parts.queries.set_current)
+    load = _handed_to(lambda parts: parts.queries.load)
+    end = _handed_to(lambda parts: parts.queries.end)
 
     # -- lineage and usage -----------------------------------------------------------
-    tree = _handed_to("lineage", Lineage.tree)
-    children = _handed_to("lineage", Lineage.children)
-    diff = _handed_to("lineage", Lineage.diff)
-    stats = _handed_to("usage", Usage.stats)
+    tree = _handed_to(lambda parts: parts.lineage.tree)
+    children = _handed_to(lambda parts: parts.lineage.children)
+    diff = _handed_to(lambda parts: parts.lineage.diff)
+    stats = _handed_to(lambda parts: parts.usage.stats)
 
     # -- messages, titles, tags, run state, values --------------------------------
-    append = _handed_to("sessions", Sessions.append)
-    append_many = _handed_to("sessions", Sessions.append_many)
-    pop = _handed_to("sessions", Sessions.pop)
-    rewind = _handed_to("sessions", Sessions.rewind)
-    fork = _handed_to("sessions", Sessions.fork)
-    undo = _handed_to("history", History.undo)
-    update = _handed_to("history", History.update)
-    save = _handed_to("history", History.save)
-    rename = _handed_to("sessions", Sessions.rename)
-    tag = _handed_to("sessions", Sessions.tag)
-    untag = _handed_to("sessions", Sessions.untag)
-    set_state = _handed_to("sessions", Sessions.set_state)
-    set_value = _handed_to("sessions", Sessions.set_value)
-    unset_value = _handed_to("sessions", Sessions.unset_value)
+    append = _handed_to(lambda parts: parts.sessions.append)
+    append_many = _handed_to(lambda parts: parts.sessions.append_many)
+    pop = _handed_to(lambda parts: parts.sessions.pop)
+    rewind = _handed_to(lambda parts: parts.sessions.rewind)
+    fork = _handed_to(lambda parts: parts.sessions.fork)
+    undo = _handed_to(lambda parts: parts.history.undo)
+    update = _handed_to(lambda parts: parts.history.update)
+    save = _handed_to(lambda parts: parts.history.save)
+    rename = _handed_to(lambda parts: parts.sessions.rename)
+    tag = _handed_to(lambda parts: parts.sessions.tag)
+    untag = _handed_to(lambda parts: parts.sessions.untag)
+    set_state = _handed_to(lambda parts: parts.sessions.set_state)
+    set_value = _handed_to(lambda parts: parts.sessions.set_value)
+    unset_value = _handed_to(lambda parts: parts.sessions.unset_value)
 
     # -- trash, cleanup, maintenance -----------------------------------------------
-    delete = _handed_to("maintenance", Maintenance.delete)
-    restore = _handed_to("maintenance", Maintenance.restore)
-    trash = _handed_to("maintenance", Maintenance.trash)
-    empty_trash = _handed_to("maintenance", Maintenance.empty_trash)
-    cleanup = _handed_to("maintenance", Maintenance.cleanup)
-    running = _handed_to("maintenance", Maintenance.running)
-    stuck = _handed_to("maintenance", Maintenance.stuck)
-    compact = _handed_to("maintenance", Maintenance.compact)
-    doctor = _handed_to("maintenance", Maintenance.doctor)
+    delete = _handed_to(lambda parts: parts.maintenance.delete)
+    restore = _handed_to(lambda parts: parts.maintenance.restore)
+    trash = _handed_to(lambda parts: parts.maintenance.trash)
+    empty_trash = _handed_to(lambda parts: parts.maintenance.empty_trash)
+    cleanup = _handed_to(lambda parts: parts.maintenance.cleanup)
+    running = _handed_to(lambda parts: parts.maintenance.running)
+    stuck = _handed_to(lambda parts: parts.maintenance.stuck)
+    compact = _handed_to(lambda parts: parts.maintenance.compact)
+    doctor = _handed_to(lambda parts: parts.maintenance.doctor)
 
     # -- export and import -----------------------------------------------------------
-    export_snapshot = _handed_to("transfer", Transfer.export_snapshot)
-    export_bytes = _handed_to("transfer", Transfer.export_bytes)
-    export_to_file = _handed_to("transfer", Transfer.export_to_file)
-    export_all = _handed_to("transfer", Transfer.export_all)
-    import_snapshot = _handed_to("transfer", Transfer.import_snapshot)
-    import_from = _handed_to("imports", Imports.import_from)
+    export_snapshot = _handed_to(lambda parts: parts.transfer.export_snapshot)
+    export_bytes = _handed_to(lambda parts: parts.transfer.export_bytes)
+    export_to_file = _handed_to(lambda parts: parts.transfer.export_to_file)
+    export_all = _handed_to(lambda parts: parts.transfer.export_all)
+    import_snapshot = _handed_to(lambda parts: parts.transfer.import_snapshot)
+    import_from = _handed_to(lambda parts: parts.imports.import_from)
 
 
 def parts_of(chit: Chit) -> Parts:

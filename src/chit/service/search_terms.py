@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chit.errors import InvalidInput
-from chit.model import SearchHit
+from chit.model import SearchHit, Value
 
 _TERM = re.compile(r'"([^"]*)"|(\S+)')
 
@@ -45,8 +45,8 @@ def holds_all(text: str, wanted: Sequence[str]) -> bool:
     return all(term in folded for term in wanted)
 
 
-@dataclass(frozen=True)
-class SearchGroup:
+@dataclass(frozen=True, eq=False, repr=False)  # equality, hash, repr: chit.model.Value
+class SearchGroup(Value):
     """The hits of one session: how many, the best one (whose snippet shows
     the most terms; the newest of those) and the newest one's time."""
 

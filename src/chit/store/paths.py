@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from chit.model import Value
+
 HOME_ENV = "CHIT_HOME"
 PROJECT_ENV = "CHIT_PROJECT"
 
@@ -35,8 +37,8 @@ def default_config_dir() -> Path:
     return Path(user_config_dir("chit", appauthor=False))
 
 
-@dataclass(frozen=True)
-class Layout:
+@dataclass(frozen=True, eq=False, repr=False)  # equality, hash, repr: chit.model.Value
+class Layout(Value):
     """The store's directory layout under one home."""
 
     home: Path
