@@ -19,8 +19,8 @@ Invariants:
 - a session row equals what `fold()` gives for the file's complete lines
   (see `chit.index.fold`); the live messages are rows with the byte offset
   of their line, so the text is always read back from the file itself;
-- the text index (FTS5 trigrams over casefolded words, `detail=none`) only
-  proposes candidates; `chit.index.search` confirms each one against the
+- the text index (FTS5 over the grams of casefolded words, `detail=none`;
+  `chit.index.grams`) only proposes candidates; `chit.index.search` confirms each one against the
   message line in its file. Entries left behind by rewinds or rewrites are
   never deleted (contentless tables cannot be) and can only cost time.
   Rows are written first and their text added afterwards, in row id order
@@ -154,8 +154,6 @@ class Index:
         return conn
 
     def _create(self, conn: sqlite3.Connection, version: int) -> None:
-        import sqlite3
-
         conn.execute("BEGIN IMMEDIATE")
         try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]  # another process may have won
@@ -163,16 +161,15 @@ class Index:
                 for step in range(version, SCHEMA_VERSION):
                     for statement in MIGRATIONS[step]:
                         conn.execute(statement)
+                if not conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'msgtext'").fetchone()[0]:
+                    _create_text(conn)  # a migration dropped it
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             elif version != SCHEMA_VERSION:
                 if version != 0 or conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
                     raise ForeignIndex(f"index schema {version}, expected {SCHEMA_VERSION}")
                 for statement in SCHEMA.split(";"):
                     conn.execute(statement)
-                try:
-                    conn.execute(FTS_SCHEMA)
-                except sqlite3.OperationalError:
-                    pass  # no FTS5 here: listing still works, search reads the files
+                _create_text(conn)
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute("COMMIT")
         except BaseException:
@@ -434,3 +431,14 @@ class Index:
             rows.conn.execute("UPDATE messages SET fts = 0")
             rows.conn.execute("DELETE FROM meta WHERE k = 'orphans'")
         self._drain()
+
+
+def _create_text(conn: sqlite3.Connection) -> None:
+    """The text index, if this SQLite has FTS5 (else listing still works
+    and search reads the files)."""
+    import sqlite3
+
+    try:
+        conn.execute(FTS_SCHEMA)
+    except sqlite3.OperationalError:
+        pass

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from chit.index.db import Index
+from chit.index.grams import query_grams
 from chit.index.rows import read_text, ts_key
 from chit.index.snippets import find_folded, find_snippet, make_snippet
 from chit.model import AGENT_KEY, Project, SearchHit, SessionSummary, Tokens, derive_title
@@ -170,9 +171,8 @@ def ids_with_prefix(index: Index, slug: str, bare: str) -> list[str]:
 
 def match_expression(folded_query: str) -> str | None:
     """An FTS5 query every message containing `folded_query` matches: the
-    trigrams inside its words (long texts are indexed as word sets)."""
-    grams = sorted({w[i : i + 3] for w in folded_query.split() for i in range(len(w) - 2)} - {""})
-    grams = [g for g in grams if "\x00" not in g]
+    grams inside its words (`chit.index.grams`)."""
+    grams = query_grams(folded_query)
     if not grams:
         return None
     if len(grams) > MAX_GRAMS:  # any subset still matches every true hit

@@ -1,0 +1,73 @@
+"""The text index holds the grams of each message's words, never a gram
+across two words; search over it still gives exactly the file scan's hits,
+whatever characters the words hold (punctuation, quotes, control
+characters, casefold pairs). An index of the schema before is migrated in
+place: its rows kept, its text index started over."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from chit.api import Chit
+from chit.service.facade import parts_of
+
+
+def terms(api: Chit) -> set[str]:
+    """Every term of the text index, as FTS5's vocabulary table lists it."""
+    with sqlite3.connect(api.layout.index_file) as conn:
+        conn.execute("CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, msgtext, row)")
+        return {row[0] for row in conn.execute("SELECT term FROM temp.vocab")}
+
+
+def scan(api: Chit, query: str, limit: int | None = None) -> list[object]:
+    return parts_of(api).queries.scan_search(parts_of(api).ctx.projects.all(), query.casefold(), limit=limit)
+
+
+def test_the_text_index_holds_the_grams_of_words_and_none_across_them(api: Chit) -> None:
+    session = api.create(title="grams")
+    api.append(session.id, "user", "Alpha beta, os.path\tStraße")
+    api.search("alpha", limit=None)  # the text index is filled before a search
+    assert terms(api) == {"alp", "lph", "pha", "bet", "eta", "ta,", "os.", "s.p", ".pa", "pat", "ath", "str", "tra", "ras", "ass", "sse"}
+
+
+def test_an_index_of_schema_6_keeps_its_rows_and_starts_its_text_over(api: Chit, home: Path, workdir: Path) -> None:
+    session = api.create(title="old")
+    api.append(session.id, "user", "a kubernetes cluster")
+    api.search("cluster", limit=None)
+    path = api.layout.index_file
+    with sqlite3.connect(path) as conn:  # the text index as schema 6 made it: trigrams of the whole text
+        messages = conn.execute("SELECT count(*) FROM messages").fetchone()[0]
+        conn.execute("DROP TABLE msgtext")
+        conn.execute(
+            "CREATE VIRTUAL TABLE msgtext USING fts5(body, content='', detail=none, columnsize=0, tokenize='trigram case_sensitive 1')"
+        )
+        conn.execute("INSERT INTO msgtext(rowid, body) SELECT rowid, 'a kubernetes cluster' FROM messages")
+        conn.execute("PRAGMA user_version = 6")
+    fresh = Chit(home, cwd=workdir)
+    assert [h.message_id for h in fresh.search("KUBERNETES c", limit=None)] == [h.message_id for h in scan(fresh, "KUBERNETES c")]
+    assert len(fresh.search("kubernetes c", limit=None)) == 1
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 7
+        assert conn.execute("SELECT count(*) FROM messages").fetchone()[0] == messages
+    assert not any(" " in term for term in terms(fresh))
+
+
+WORD_CHARS = st.sampled_from(list("abß\u0130.\"'-*()\x01\x7f\u00e9\u3042"))
+TEXTS = st.lists(st.text(alphabet=st.one_of(WORD_CHARS, st.sampled_from([" ", "\n", "\u3000"])), max_size=30), min_size=1, max_size=5)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(texts=TEXTS, query=st.text(alphabet=st.one_of(WORD_CHARS, st.just(" ")), min_size=1, max_size=6))
+def test_search_over_grams_equals_the_scan(api: Chit, texts: list[str], query: str) -> None:
+    session = api.create(title="property")
+    for text in texts:
+        api.append(session.id, "user", text)
+    for asked in (query, texts[0][2:9], texts[-1][-5:]):
+        if asked.strip():
+            assert api.search(asked, limit=None) == scan(api, asked)
+            assert api.search(asked, limit=2) == scan(api, asked, limit=2)
+    api.delete(session.id)
