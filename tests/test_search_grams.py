@@ -1,5 +1,6 @@
-"""The text index holds the grams of each message's words, never a gram
-across two words; search over it still gives exactly the file scan's hits,
+"""The text index holds the grams and the last two characters of each
+message's words, never a term across two words; a word of two characters
+in a query is asked of the index too, not left to a scan of every message; search over it still gives exactly the file scan's hits,
 whatever characters the words hold (punctuation, quotes, control
 characters, casefold pairs). An index of the schema before is migrated in
 place: its rows kept, its text index started over."""
@@ -9,10 +10,13 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chit.api import Chit
+from chit.index import db, rows
+from chit.index.search import match_expression
 from chit.service.facade import parts_of
 
 
@@ -27,11 +31,13 @@ def scan(api: Chit, query: str, limit: int | None = None) -> list[object]:
     return parts_of(api).queries.scan_search(parts_of(api).ctx.projects.all(), query.casefold(), limit=limit)
 
 
-def test_the_text_index_holds_the_grams_of_words_and_none_across_them(api: Chit) -> None:
+def test_the_text_index_holds_the_grams_and_ends_of_words_and_none_across_them(api: Chit) -> None:
     session = api.create(title="grams")
     api.append(session.id, "user", "Alpha beta, os.path\tStraße")
     api.search("alpha", limit=None)  # the text index is filled before a search
-    assert terms(api) == {"alp", "lph", "pha", "bet", "eta", "ta,", "os.", "s.p", ".pa", "pat", "ath", "str", "tra", "ras", "ass", "sse"}
+    grams = {"alp", "lph", "pha", "bet", "eta", "ta,", "os.", "s.p", ".pa", "pat", "ath", "str", "tra", "ras", "ass", "sse"}
+    ends = {"ha", "a,", "th", "se"}
+    assert terms(api) == grams | ends
 
 
 def test_an_index_of_schema_6_keeps_its_rows_and_starts_its_text_over(api: Chit, home: Path, workdir: Path) -> None:
@@ -56,6 +62,18 @@ def test_an_index_of_schema_6_keeps_its_rows_and_starts_its_text_over(api: Chit,
     assert not any(" " in term for term in terms(fresh))
 
 
+def test_a_two_letter_word_is_asked_of_the_index(api: Chit) -> None:
+    session = api.create(title="short words")
+    for text in ("zq", "a zq b", "xzq", "zqx", "xzqy", "z q", "qz", "ZQ!", "nothing here"):
+        api.append(session.id, "user", text)
+    assert match_expression("zq") == '"zq"*'
+    assert match_expression("zq abc") == '"abc" AND "zq"*'
+    found = [h.snippet for h in api.search("Zq", limit=None)]
+    assert sorted(found) == ["ZQ!", "a zq b", "xzq", "xzqy", "zq", "zqx"]
+    assert api.search("Zq", limit=None) == scan(api, "Zq")
+    assert api.search("q z", limit=None) == scan(api, "q z")
+
+
 WORD_CHARS = st.sampled_from(list("abß\u0130.\"'-*()\x01\x7f\u00e9\u3042"))
 TEXTS = st.lists(st.text(alphabet=st.one_of(WORD_CHARS, st.sampled_from([" ", "\n", "\u3000"])), max_size=30), min_size=1, max_size=5)
 
@@ -71,3 +89,16 @@ def test_search_over_grams_equals_the_scan(api: Chit, texts: list[str], query: s
             assert api.search(asked, limit=None) == scan(api, asked)
             assert api.search(asked, limit=2) == scan(api, asked, limit=2)
     api.delete(session.id)
+
+
+def test_a_build_merges_the_text_index_and_gives_its_free_pages_back(api: Chit, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(db, "VACUUM_AFTER", 100)
+    monkeypatch.setattr(rows, "DRAIN_CHUNK", 10)  # many small segments, as a long build leaves them
+    session = api.create(title="many")
+    api.append_many(session.id, [{"role": "user", "content": f"message {n} " + " ".join(f"w{n * k:x}z" for k in range(60))} for n in range(300)])
+    api.search("message", limit=1)
+    with sqlite3.connect(api.layout.index_file) as conn:
+        assert conn.execute("PRAGMA auto_vacuum").fetchone()[0] == 2  # incremental
+        assert conn.execute("PRAGMA freelist_count").fetchone()[0] == 0
+    assert api.search("W2bz", limit=None) == scan(api, "W2bz")
+    assert api.search("message 29", limit=None) == scan(api, "message 29")

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from chit.index.db import Index
-from chit.index.grams import query_grams
+from chit.index.grams import query_terms
 from chit.index.rows import read_text, ts_key
 from chit.index.snippets import find_folded, find_snippet, make_snippet
 from chit.model import AGENT_KEY, Project, SearchHit, SessionSummary, Tokens, derive_title
@@ -170,15 +170,15 @@ def ids_with_prefix(index: Index, slug: str, bare: str) -> list[str]:
 
 
 def match_expression(folded_query: str) -> str | None:
-    """An FTS5 query every message containing `folded_query` matches: the
-    grams inside its words (`chit.index.grams`)."""
-    grams = query_grams(folded_query)
-    if not grams:
+    """An FTS5 query every message containing `folded_query` matches
+    (`chit.index.grams`)."""
+    terms = query_terms(folded_query)
+    if not terms:
         return None
-    if len(grams) > MAX_GRAMS:  # any subset still matches every true hit
-        step = len(grams) / MAX_GRAMS
-        grams = [grams[int(i * step)] for i in range(MAX_GRAMS)]
-    return " AND ".join('"' + g.replace('"', '""') + '"' for g in grams)
+    if len(terms) > MAX_GRAMS:  # any subset still matches every true hit
+        step = len(terms) / MAX_GRAMS
+        terms = [terms[int(i * step)] for i in range(MAX_GRAMS)]
+    return " AND ".join(terms)
 
 
 _COLUMNS = (
