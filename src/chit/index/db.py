@@ -19,9 +19,9 @@ Invariants:
 - a session row equals what `fold()` gives for the file's complete lines
   (see `chit.index.fold`); the live messages are rows with the byte offset
   of their line, so the text is always read back from the file itself;
-- the text index (FTS5 over the grams of casefolded words, `detail=none`;
-  `chit.index.grams`) only proposes candidates; `chit.index.search` confirms each one against the
-  message line in its file. Entries left behind by rewinds or rewrites are
+- the text index (FTS5 over the terms of casefolded words, `detail=none`;
+  `chit.index.grams`) only proposes candidates; `chit.index.search`
+  confirms each one against the message line in its file. Entries left behind by rewinds or rewrites are
   never deleted (contentless tables cannot be) and can only cost time.
   Rows are written first and their text added afterwards, in row id order
   (`Rows.drain` in `chit.index.rows`). A row whose line turns out to be another is

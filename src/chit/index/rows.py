@@ -33,8 +33,8 @@ Invariants:
   timestamps get negative row ids;
 - text is added by `drain`, in row id order (FTS5 writes a new segment
   whenever a row id is not above the last one), and only ever sees
-  `fts_body`: the trigrams of the message's casefolded words
-  (`chit.index.grams`), a long text's taken a piece at a time.
+  `fts_body`: the terms of the message's casefolded words
+  (`chit.index.grams`), a long text's words taken a piece at a time.
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ def ts_key(ts: str) -> int | None:
 
 
 def fts_body(content: str) -> str:
-    """What the text index holds of a message: the grams of its casefolded
+    """What the text index holds of a message: the terms of its casefolded
     words (`chit.index.grams`)."""
     if len(content) <= WORDS_ABOVE:
         return grams.entry(set(content.casefold().split()))
