@@ -32,7 +32,7 @@ _TOKEN_CHARS = string.punctuation
 _TOKENIZER_ARG = "ascii tokenchars '" + _TOKEN_CHARS.replace("'", "''") + "'"
 TOKENIZER = "'" + _TOKENIZER_ARG.replace("'", "''") + "'"  # as an SQL string literal
 _SEPARATORS = frozenset(chr(c) for c in range(128) if not (chr(c).isalnum() or chr(c) in _TOKEN_CHARS))
-_CACHE_WORDS = 100_000  # words whose grams are kept (about 15 MB at most): words repeat across messages
+_CACHE_WORDS = 200_000  # words whose terms are kept (about 30 MB at most): words repeat across messages
 
 
 class _Terms(dict[str, str]):
