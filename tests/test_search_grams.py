@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from chit.api import Chit
 from chit.index import db, rows
+from chit.index import search
 from chit.index.search import match_expression
 from chit.service.facade import parts_of
 
@@ -67,11 +68,22 @@ def test_a_two_letter_word_is_asked_of_the_index(api: Chit) -> None:
     for text in ("zq", "a zq b", "xzq", "zqx", "xzqy", "z q", "qz", "ZQ!", "nothing here"):
         api.append(session.id, "user", text)
     assert match_expression("zq") == '"zq"*'
-    assert match_expression("zq abc") == '"abc" AND "zq"*'
+    assert match_expression("zq abc") == '"abc"'  # trigrams, when the query has any, are enough
     found = [h.snippet for h in api.search("Zq", limit=None)]
     assert sorted(found) == ["ZQ!", "a zq b", "xzq", "xzqy", "zq", "zqx"]
     assert api.search("Zq", limit=None) == scan(api, "Zq")
     assert api.search("q z", limit=None) == scan(api, "q z")
+
+
+@pytest.mark.parametrize("probe", [1, 3, 200])
+def test_a_two_letter_query_reads_the_newest_messages_then_asks_the_index(api: Chit, monkeypatch: pytest.MonkeyPatch, probe: int) -> None:
+    monkeypatch.setattr(search, "PROBE", probe)
+    session = api.create(title="probe")
+    for n in range(12):
+        api.append(session.id, "user", ("the zq " if n % 4 == 0 else "the ") + str(n))
+    for query in ("zq", "th", "ZQ th"):
+        for limit in (None, 1, 2, 5):
+            assert api.search(query, limit=limit) == scan(api, query, limit=limit)
 
 
 WORD_CHARS = st.sampled_from(list("abß\u0130.\"'-*()\x01\x7f\u00e9\u3042"))

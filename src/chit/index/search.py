@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import heapq
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from contextlib import closing
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
     import sqlite3
 
 MAX_GRAMS = 16
+PROBE = 200  # newest messages read before a query of two-letter words asks the text index
+_ABOVE_ALL = 1 << 62  # above every message row id
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _LAST_SECOND = int((datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc) - _EPOCH).total_seconds())
 
@@ -171,11 +174,14 @@ def ids_with_prefix(index: Index, slug: str, bare: str) -> list[str]:
 
 def match_expression(folded_query: str) -> str | None:
     """An FTS5 query every message containing `folded_query` matches
-    (`chit.index.grams`)."""
+    (`chit.index.grams`): its trigrams when it has any, else its
+    two-letter words as prefixes."""
     terms = query_terms(folded_query)
+    whole = [t for t in terms if not t.endswith("*")]
+    terms = whole or terms  # a subset still matches every true hit; a prefix costs FTS5 a merge
     if not terms:
         return None
-    if len(terms) > MAX_GRAMS:  # any subset still matches every true hit
+    if len(terms) > MAX_GRAMS:
         step = len(terms) / MAX_GRAMS
         terms = [terms[int(i * step)] for i in range(MAX_GRAMS)]
     return " AND ".join(terms)
@@ -216,23 +222,33 @@ def search(
     match = match_expression(folded_query) if index.has_text else None
     # CROSS JOIN fixes the join order: candidates come by row id (text matches,
     # else every message), never sorted all at once
+    every = f"FROM messages m CROSS JOIN sessions s ON s.sid = m.sid WHERE s.trash = 0 AND {where}"
+    probe_sql = None
     if match is not None:
         source = (
             "FROM msgtext CROSS JOIN messages m ON m.rowid = msgtext.rowid CROSS JOIN sessions s ON s.sid = m.sid"
             f" WHERE msgtext MATCH ? AND s.trash = 0 AND {where}"
         )
         odd_sql = f"SELECT {_COLUMNS} {source} AND msgtext.rowid < 0"
-        stream_sql = f"SELECT {_COLUMNS} {source} AND msgtext.rowid >= 0 ORDER BY msgtext.rowid DESC"
-        params = [match, *params]
+        stream_sql = f"SELECT {_COLUMNS} {source} AND msgtext.rowid >= 0 AND msgtext.rowid < ? ORDER BY msgtext.rowid DESC"
+        if match.endswith("*"):  # FTS5 merges every term with the prefix before its first answer: the newest messages first
+            probe_sql = f"SELECT {_COLUMNS} {every} AND m.rowid >= 0 ORDER BY m.rowid DESC LIMIT {PROBE}"
+        text_params = [match, *params]
     else:
-        source = f"FROM messages m CROSS JOIN sessions s ON s.sid = m.sid WHERE s.trash = 0 AND {where}"
-        odd_sql = f"SELECT {_COLUMNS} {source} AND m.rowid < 0"
-        stream_sql = f"SELECT {_COLUMNS} {source} AND m.rowid >= 0 ORDER BY m.rowid DESC"
+        odd_sql = f"SELECT {_COLUMNS} {every} AND m.rowid < 0"
+        stream_sql = f"SELECT {_COLUMNS} {every} AND m.rowid >= 0 AND m.rowid < ? ORDER BY m.rowid DESC"
+        text_params = params
     files = _Files(index)
     try:
-        for row in conn.execute(odd_sql, params).fetchall():
+        for row in conn.execute(odd_sql, text_params).fetchall():
             _check(row, files, projects, folded_query, found)
-        _stream(conn.execute(stream_sql, params), files, projects, folded_query, found, limit)
+        below: int | None = _ABOVE_ALL
+        if probe_sql is not None:
+            probed = conn.execute(probe_sql, params).fetchall()
+            below = None if _stream(probed, files, projects, folded_query, found, limit) or len(probed) < PROBE else probed[-1][-1]
+        if below is not None:
+            with closing(conn.execute(stream_sql, [*text_params, below])) as cursor:  # closed: a doubt (a write) may follow
+                _stream(cursor, files, projects, folded_query, found, limit)
     except Stale as stale:
         files.close()
         with index.lock, index.writing() as rows:
@@ -247,23 +263,22 @@ def search(
 
 
 def _stream(
-    cursor: sqlite3.Cursor, files: _Files, projects: dict[str, Project], folded_query: str,
+    rows: Iterable[Sequence[Any]], files: _Files, projects: dict[str, Project], folded_query: str,
     found: list[tuple[SearchHit, int]], limit: int | None,
-) -> None:
+) -> bool:
     """Check the candidates that come by row id, newest first, until
-    `limit` hits are held and the rest are older than all of them."""
-    try:
-        stop_below: int | None = None
-        for row in cursor:
-            if limit is not None and len(found) >= limit:
-                if stop_below is None:
-                    stop_below = second_at_or_below(heapq.nlargest(limit, (h.ts for h, _ in found))[-1])
-                if row[-1] < stop_below:
-                    break
-            if _check(row, files, projects, folded_query, found):
-                stop_below = None
-    finally:
-        cursor.close()  # a doubt (a write) may follow
+    `limit` hits are held and the rest are older than all of them (then
+    True)."""
+    stop_below: int | None = None
+    for row in rows:
+        if limit is not None and len(found) >= limit:
+            if stop_below is None:
+                stop_below = second_at_or_below(heapq.nlargest(limit, (h.ts for h, _ in found))[-1])
+            if row[-1] < stop_below:
+                return True
+        if _check(row, files, projects, folded_query, found):
+            stop_below = None
+    return False
 
 
 def second_at_or_below(ts: str) -> int:
