@@ -75,9 +75,12 @@ def test_a_two_letter_word_is_asked_of_the_index(api: Chit) -> None:
     assert api.search("q z", limit=None) == scan(api, "q z")
 
 
-@pytest.mark.parametrize("probe", [1, 3, 200])
-def test_a_two_letter_query_reads_the_newest_messages_then_asks_the_index(api: Chit, monkeypatch: pytest.MonkeyPatch, probe: int) -> None:
+@pytest.mark.parametrize(("probe", "probe_bytes"), [(1, 1 << 20), (3, 1 << 20), (200, 1 << 20), (200, 300)])
+def test_a_two_letter_query_reads_the_newest_messages_then_asks_the_index(
+    api: Chit, monkeypatch: pytest.MonkeyPatch, probe: int, probe_bytes: int
+) -> None:
     monkeypatch.setattr(search, "PROBE", probe)
+    monkeypatch.setattr(search, "PROBE_BYTES", probe_bytes)
     session = api.create(title="probe")
     for n in range(12):
         api.append(session.id, "user", ("the zq " if n % 4 == 0 else "the ") + str(n))
@@ -114,3 +117,25 @@ def test_a_build_merges_the_text_index_and_gives_its_free_pages_back(api: Chit, 
         assert conn.execute("PRAGMA freelist_count").fetchone()[0] == 0
     assert api.search("W2bz", limit=None) == scan(api, "W2bz")
     assert api.search("message 29", limit=None) == scan(api, "message 29")
+
+
+def test_several_words_are_looked_up_together_not_by_reading_sessions(api: Chit) -> None:
+    """A long message that holds one word of the query but not the other is
+    no candidate: nothing of it is read (before, every session holding the
+    longest word was read whole to check the others)."""
+    import tracemalloc
+
+    session = api.create(title="words")
+    api.append(session.id, "tool", "alpha " * 800_000)  # 4.8 MB
+    api.append(session.id, "user", "Beta and ALPHA")
+    api.search("warm up the index", limit=None)
+    tracemalloc.start()
+    try:
+        found = api.search_words("alpha beta", limit=None)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert [h.snippet for h in found] == ["Beta and ALPHA"]
+    assert peak < 2_000_000
+    scope = parts_of(api).ctx.projects.all()
+    assert found == parts_of(api).queries.scan_search(scope, "alpha", also=["beta"])

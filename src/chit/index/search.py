@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
 MAX_GRAMS = 16
 PROBE = 200  # newest messages read before a query of two-letter words asks the text index
+PROBE_BYTES = 256 * 1024  # and at most this much of their lines
 _ABOVE_ALL = 1 << 62  # above every message row id
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _LAST_SECOND = int((datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc) - _EPOCH).total_seconds())
@@ -201,10 +202,13 @@ def search(
     role: str | None = None,
     tag: str | None = None,
     limit: int | None = None,
+    also: Sequence[str] = (),
 ) -> list[SearchHit]:
-    """Hits for `folded_query` (already casefolded) in these projects."""
+    """Hits for `folded_query` (already casefolded) in these projects;
+    each hit's text also holds every one of `also` (casefolded)."""
     if not projects or limit == 0:
         return []
+    wanted = (folded_query, *also)
     conn = index.conn
     where, params = _scope(list(projects), tag, role)
     found: list[tuple[SearchHit, int]] = []  # (hit, order within its session: -1 title, else position)
@@ -216,10 +220,10 @@ def search(
             [*title_params, folded_query],
         ):
             span = find_folded(manual, folded_query)
-            if span is not None:
+            if span is not None and _holds(manual, also):
                 hit = _hit(projects[slug], sid, key, manual, updated, None, None, None, updated, make_snippet(manual, *span))
                 found.append((hit, -1))
-    match = match_expression(folded_query) if index.has_text else None
+    match = match_expression(" ".join(wanted)) if index.has_text else None
     # CROSS JOIN fixes the join order: candidates come by row id (text matches,
     # else every message), never sorted all at once
     every = f"FROM messages m CROSS JOIN sessions s ON s.sid = m.sid WHERE s.trash = 0 AND {where}"
@@ -241,14 +245,16 @@ def search(
     files = _Files(index)
     try:
         for row in conn.execute(odd_sql, text_params).fetchall():
-            _check(row, files, projects, folded_query, found)
+            _check(row, files, projects, wanted, found)
         below: int | None = _ABOVE_ALL
         if probe_sql is not None:
-            probed = conn.execute(probe_sql, params).fetchall()
-            below = None if _stream(probed, files, projects, folded_query, found, limit) or len(probed) < PROBE else probed[-1][-1]
+            fetched = conn.execute(probe_sql, params).fetchall()
+            probed = _newest(fetched)
+            none_left = len(probed) == len(fetched) < PROBE
+            below = None if _stream(probed, files, projects, wanted, found, limit) or none_left else probed[-1][-1]
         if below is not None:
             with closing(conn.execute(stream_sql, [*text_params, below])) as cursor:  # closed: a doubt (a write) may follow
-                _stream(cursor, files, projects, folded_query, found, limit)
+                _stream(cursor, files, projects, wanted, found, limit)
     except Stale as stale:
         files.close()
         with index.lock, index.writing() as rows:
@@ -262,8 +268,19 @@ def search(
     return hits if limit is None else hits[:limit]
 
 
+def _newest(rows: list[Any]) -> list[Any]:
+    """The first of these rows whose lines hold PROBE_BYTES in all (at
+    least one row); all of them only when they hold fewer."""
+    total = 0
+    for n, row in enumerate(rows):
+        total += row[6]  # the line's length
+        if total > PROBE_BYTES:
+            return rows[: max(n, 1)]
+    return rows
+
+
 def _stream(
-    rows: Iterable[Sequence[Any]], files: _Files, projects: dict[str, Project], folded_query: str,
+    rows: Iterable[Sequence[Any]], files: _Files, projects: dict[str, Project], wanted: tuple[str, ...],
     found: list[tuple[SearchHit, int]], limit: int | None,
 ) -> bool:
     """Check the candidates that come by row id, newest first, until
@@ -276,7 +293,7 @@ def _stream(
                 stop_below = second_at_or_below(heapq.nlargest(limit, (h.ts for h, _ in found))[-1])
             if row[-1] < stop_below:
                 return True
-        if _check(row, files, projects, folded_query, found):
+        if _check(row, files, projects, wanted, found):
             stop_below = None
     return False
 
@@ -299,15 +316,22 @@ def second_at_or_below(ts: str) -> int:
     return low
 
 
-def _check(row: Sequence[Any], files: _Files, projects: dict[str, Project], folded_query: str, found: list[tuple[SearchHit, int]]) -> bool:
-    """Confirm one candidate against its line in the file; True if a hit."""
+def _check(row: Sequence[Any], files: _Files, projects: dict[str, Project], wanted: tuple[str, ...], found: list[tuple[SearchHit, int]]) -> bool:
+    """Confirm one candidate against its line in the file; True if a hit:
+    its text holds every one of `wanted`, the first one for the snippet."""
     pos, mid, role, ts, turn, off, length, sid, slug, session_id, key, updated, manual, first, _ = row
     line = read_text(files.fd(sid, slug, session_id), off, length)
     if line is None or line[0].get("id") != mid:
         raise Stale(f"session {session_id[:8]} changed during the search", sid)
     record, pieces = line
     try:
-        snippet = find_snippet([record["content"]] if pieces is None else pieces, folded_query)
+        snippet = find_snippet([record["content"]] if pieces is None else pieces, wanted[0])
+        if snippet is not None and len(wanted) > 1:
+            if pieces is not None:  # a long text comes apart: read it again, whole this time
+                again = read_text(files.fd(sid, slug, session_id), off, length)
+                record = {"content": "" if again is None else "".join(again[1] or [again[0]["content"]])}
+            if not _holds(record["content"], wanted[1:]):
+                return False
     except BadRecord:
         raise Stale(f"session {session_id[:8]} changed during the search", sid) from None
     if snippet is None:
@@ -315,6 +339,13 @@ def _check(row: Sequence[Any], files: _Files, projects: dict[str, Project], fold
     hit = _hit(projects[slug], session_id, key, _title(manual, first), updated, turn, role, mid, ts, snippet)
     found.append((hit, pos))
     return True
+
+
+def _holds(text: str, terms: Sequence[str]) -> bool:
+    if not terms:
+        return True
+    folded = text.casefold()
+    return all(term in folded for term in terms)
 
 
 def _hit(
