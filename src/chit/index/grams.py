@@ -3,8 +3,9 @@
 Invariants:
 - a message's text entry is, for each of its casefolded words (split at
   whitespace), the word's trigrams (three characters in a row) and its
-  last two characters (a word of one character has no term): no term spans two words, so none of the postings
-  that only a phrase's spaces would use is stored. The entry is those
+  last two characters (a word of one character has no term): no term
+  spans two words, so none of the postings that only a phrase's spaces
+  would use is stored. The entry is those
   terms joined by spaces; FTS5's `ascii` tokenizer, with every ASCII
   punctuation character made a token character (`TOKENIZER`), takes each
   as one term, unless it holds an ASCII control character (the tokenizer
