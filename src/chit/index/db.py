@@ -19,9 +19,9 @@ Invariants:
 - a session row equals what `fold()` gives for the file's complete lines
   (see `chit.index.fold`); the live messages are rows with the byte offset
   of their line, so the text is always read back from the file itself;
-- the text index (FTS5 trigrams over casefolded words, `detail=none`) only
-  proposes candidates; `chit.index.search` confirms each one against the
-  message line in its file. Entries left behind by rewinds or rewrites are
+- the text index (FTS5 over the terms of casefolded words, `detail=none`;
+  `chit.index.grams`) only proposes candidates; `chit.index.search`
+  confirms each one against the message line in its file. Entries left behind by rewinds or rewrites are
   never deleted (contentless tables cannot be) and can only cost time.
   Rows are written first and their text added afterwards, in row id order
   (`Rows.drain` in `chit.index.rows`). A row whose line turns out to be another is
@@ -76,6 +76,7 @@ FULL_CHECK_EVERY_NS = 60_000_000_000  # changes made outside chit show up within
 BUSY_TIMEOUT = 30.0
 COMMIT_EVERY = 1.0  # seconds of work per write transaction in a long build
 ORPHAN_SLACK = 50_000
+VACUUM_AFTER = 10_000  # messages whose text one refresh added before it compacts the text index
 PROGRESS_AFTER = 1.0  # seconds a refresh runs before it reports its progress
 PROGRESS_EVERY = 1.0  # seconds between two reports
 report_progress: Callable[[str, int, int], None] | None = None  # (what, done, total or 0); the command line sets it
@@ -143,6 +144,7 @@ class Index:
         os.close(fd)
         conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
         try:
+            conn.execute("PRAGMA auto_vacuum=INCREMENTAL")  # takes effect only in a new, empty file
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -157,8 +159,6 @@ class Index:
         return conn
 
     def _create(self, conn: sqlite3.Connection, version: int) -> None:
-        import sqlite3
-
         conn.execute("BEGIN IMMEDIATE")
         try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]  # another process may have won
@@ -166,16 +166,15 @@ class Index:
                 for step in range(version, SCHEMA_VERSION):
                     for statement in MIGRATIONS[step]:
                         conn.execute(statement)
+                if not conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'msgtext'").fetchone()[0]:
+                    _create_text(conn)  # a migration dropped it
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             elif version != SCHEMA_VERSION:
                 if version != 0 or conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
                     raise ForeignIndex(f"index schema {version}, expected {SCHEMA_VERSION}")
                 for statement in SCHEMA.split(";"):
                     conn.execute(statement)
-                try:
-                    conn.execute(FTS_SCHEMA)
-                except sqlite3.OperationalError:
-                    pass  # no FTS5 here: listing still works, search reads the files
+                _create_text(conn)
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute("COMMIT")
         except BaseException:
@@ -428,11 +427,26 @@ class Index:
                     if not more or time.monotonic() - started >= COMMIT_EVERY:
                         break
                 done += rows.drained
+        if done >= VACUUM_AFTER:
+            self._compact_text(rebuilt=done * 2 >= conn.execute("SELECT count(*) FROM messages").fetchone()[0])
         orphans = conn.execute("SELECT v FROM meta WHERE k = 'orphans'").fetchone()
         if orphans is not None and orphans[0] > ORPHAN_SLACK:
             live = conn.execute("SELECT count(*) FROM messages").fetchone()[0]
             if orphans[0] > live:
                 self._reset_text()
+
+    def _compact_text(self, rebuilt: bool) -> None:
+        """After a long build: when it added most of the text index, merge
+        its segments into one (about a tenth smaller, for a few percent of
+        the build's time); then shrink the file by the pages FTS5's merges
+        freed, when they are a tenth of it or more."""
+        conn = self.conn
+        if rebuilt:
+            with self.writing() as rows:
+                rows.conn.execute("INSERT INTO msgtext(msgtext) VALUES ('optimize')")
+        free = conn.execute("PRAGMA freelist_count").fetchone()[0]
+        if free * 10 >= conn.execute("PRAGMA page_count").fetchone()[0]:
+            conn.executescript("PRAGMA incremental_vacuum;")  # run to the end: each step of it moves one page
 
     def _reset_text(self) -> None:
         """Too much garbage in the text index: start it over."""
@@ -442,3 +456,14 @@ class Index:
             rows.conn.execute("UPDATE messages SET fts = 0")
             rows.conn.execute("DELETE FROM meta WHERE k = 'orphans'")
         self._drain()
+
+
+def _create_text(conn: sqlite3.Connection) -> None:
+    """The text index, if this SQLite has FTS5 (else listing still works
+    and search reads the files)."""
+    import sqlite3
+
+    try:
+        conn.execute(FTS_SCHEMA)
+    except sqlite3.OperationalError:
+        pass

@@ -33,8 +33,8 @@ Invariants:
   timestamps get negative row ids;
 - text is added by `drain`, in row id order (FTS5 writes a new segment
   whenever a row id is not above the last one), and only ever sees
-  `fts_body`: casefolded text, or a long text's set of casefolded words
-  (queries only use in-word trigrams).
+  `fts_body`: the terms of the message's casefolded words
+  (`chit.index.grams`), a long text's words taken a piece at a time.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from chit.index import grams
 from chit.index.dirs import DOUBTED
 from chit.store import codec
 from chit.store.files import NotRegular, open_regular
@@ -94,14 +95,20 @@ def ts_key(ts: str) -> int | None:
 
 
 def fts_body(content: str) -> str:
-    """What the trigram index sees of a message."""
+    """What the text index holds of a message: the terms of its casefolded
+    words (`chit.index.grams`)."""
     if len(content) <= WORDS_ABOVE:
-        return content.casefold()  # casefold never shrinks a text: a short one stays short
+        return grams.entry(set(content.casefold().split()))
     return fts_words(content[start : start + _PIECE] for start in range(0, len(content), _PIECE))
 
 
 def fts_words(pieces: Iterable[str]) -> str:
-    """A long text's set of distinct casefolded words, from its pieces (cut
+    """`fts_body` of a long text, from its pieces (cut anywhere)."""
+    return grams.entry(distinct_words(pieces))
+
+
+def distinct_words(pieces: Iterable[str]) -> set[str]:
+    """A long text's distinct casefolded words, from its pieces (cut
     anywhere): never the whole text folded and split at once."""
     words: set[str] = set()
     carry = ""  # a word the last piece may have cut
@@ -113,7 +120,7 @@ def fts_words(pieces: Iterable[str]) -> str:
         words.update(text[:cut].casefold().split())
         carry = text[cut:]
     words.update(carry.casefold().split())
-    return "\n".join(words)
+    return words
 
 
 class Rows:

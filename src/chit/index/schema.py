@@ -7,11 +7,14 @@ version is thrown away and rebuilt from the files (it is only a cache).
 Token counts: `messages.tok` is 1 for a live message that recorded
 counts (`tok_in`, `tok_out`, each NULL when not reported), and a session
 row's `tokens`, `tokens_in`, `tokens_out` are the count of those and their
-sums over its live messages. The text index (`FTS_SCHEMA`) is a contentless trigram table that can be
-dropped and rebuilt on its own.
+sums over its live messages. The text index (`FTS_SCHEMA`) is a contentless table of the grams of each
+message's words (`chit.index.grams`) that can be dropped and rebuilt on its
+own; a migration that drops it leaves `Index` to create it again.
 """
 
-SCHEMA_VERSION = 6
+from chit.index.grams import TOKENIZER
+
+SCHEMA_VERSION = 7
 MIGRATIONS = {  # from version N to N + 1, in place
     2: (  # the change journal's state (chit.store.journal) in `dirs`
         "ALTER TABLE dirs ADD COLUMN jtoken TEXT",
@@ -32,6 +35,11 @@ MIGRATIONS = {  # from version N to N + 1, in place
         "UPDATE dirs SET sig = '', checked_ns = 0",
     ),
     5: ("CREATE INDEX IF NOT EXISTS sessions_parent ON sessions(parent_id, slug) WHERE parent_id IS NOT NULL",),  # forks by parent
+    6: (  # the text index holds the grams of words (chit.index.grams): it starts over, the rows stay
+        "DROP TABLE IF EXISTS msgtext",
+        "UPDATE messages SET fts = 0",
+        "DELETE FROM meta WHERE k = 'orphans'",
+    ),
 }
 
 SCHEMA = """
@@ -60,7 +68,4 @@ CREATE TABLE messages(
 CREATE UNIQUE INDEX messages_pos ON messages(sid, pos);
 CREATE INDEX messages_pending ON messages(fts) WHERE fts = 0;
 """
-FTS_SCHEMA = (
-    "CREATE VIRTUAL TABLE msgtext USING fts5(body, content='', detail=none, columnsize=0,"
-    " tokenize='trigram case_sensitive 1')"
-)
+FTS_SCHEMA = f"CREATE VIRTUAL TABLE msgtext USING fts5(body, content='', detail=none, columnsize=0, tokenize={TOKENIZER})"

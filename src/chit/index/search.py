@@ -23,13 +23,15 @@ from __future__ import annotations
 
 import heapq
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from contextlib import closing
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from chit.index.db import Index
+from chit.index.grams import query_terms
 from chit.index.rows import read_text, ts_key
 from chit.index.snippets import find_folded, find_snippet, make_snippet
 from chit.model import AGENT_KEY, Project, SearchHit, SessionSummary, Tokens, derive_title
@@ -40,6 +42,9 @@ if TYPE_CHECKING:
     import sqlite3
 
 MAX_GRAMS = 16
+PROBE = 200  # newest messages read before a query of two-letter words asks the text index
+PROBE_BYTES = 256 * 1024  # and at most this much of their lines
+_ABOVE_ALL = 1 << 62  # above every message row id
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _LAST_SECOND = int((datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc) - _EPOCH).total_seconds())
 
@@ -169,16 +174,18 @@ def ids_with_prefix(index: Index, slug: str, bare: str) -> list[str]:
 
 
 def match_expression(folded_query: str) -> str | None:
-    """An FTS5 query every message containing `folded_query` matches: the
-    trigrams inside its words (long texts are indexed as word sets)."""
-    grams = sorted({w[i : i + 3] for w in folded_query.split() for i in range(len(w) - 2)} - {""})
-    grams = [g for g in grams if "\x00" not in g]
-    if not grams:
+    """An FTS5 query every message containing `folded_query` matches
+    (`chit.index.grams`): its trigrams when it has any, else its
+    two-letter words as prefixes."""
+    terms = query_terms(folded_query)
+    whole = [t for t in terms if not t.endswith("*")]
+    terms = whole or terms  # a subset still matches every true hit; a prefix costs FTS5 a merge
+    if not terms:
         return None
-    if len(grams) > MAX_GRAMS:  # any subset still matches every true hit
-        step = len(grams) / MAX_GRAMS
-        grams = [grams[int(i * step)] for i in range(MAX_GRAMS)]
-    return " AND ".join('"' + g.replace('"', '""') + '"' for g in grams)
+    if len(terms) > MAX_GRAMS:
+        step = len(terms) / MAX_GRAMS
+        terms = [terms[int(i * step)] for i in range(MAX_GRAMS)]
+    return " AND ".join(terms)
 
 
 _COLUMNS = (
@@ -195,10 +202,13 @@ def search(
     role: str | None = None,
     tag: str | None = None,
     limit: int | None = None,
+    also: Sequence[str] = (),
 ) -> list[SearchHit]:
-    """Hits for `folded_query` (already casefolded) in these projects."""
+    """Hits for `folded_query` (already casefolded) in these projects;
+    each hit's text also holds every one of `also` (casefolded)."""
     if not projects or limit == 0:
         return []
+    wanted = (folded_query, *also)
     conn = index.conn
     where, params = _scope(list(projects), tag, role)
     found: list[tuple[SearchHit, int]] = []  # (hit, order within its session: -1 title, else position)
@@ -210,29 +220,41 @@ def search(
             [*title_params, folded_query],
         ):
             span = find_folded(manual, folded_query)
-            if span is not None:
+            if span is not None and _holds(manual, also):
                 hit = _hit(projects[slug], sid, key, manual, updated, None, None, None, updated, make_snippet(manual, *span))
                 found.append((hit, -1))
-    match = match_expression(folded_query) if index.has_text else None
+    match = match_expression(" ".join(wanted)) if index.has_text else None
     # CROSS JOIN fixes the join order: candidates come by row id (text matches,
     # else every message), never sorted all at once
+    every = f"FROM messages m CROSS JOIN sessions s ON s.sid = m.sid WHERE s.trash = 0 AND {where}"
+    probe_sql = None
     if match is not None:
         source = (
             "FROM msgtext CROSS JOIN messages m ON m.rowid = msgtext.rowid CROSS JOIN sessions s ON s.sid = m.sid"
             f" WHERE msgtext MATCH ? AND s.trash = 0 AND {where}"
         )
         odd_sql = f"SELECT {_COLUMNS} {source} AND msgtext.rowid < 0"
-        stream_sql = f"SELECT {_COLUMNS} {source} AND msgtext.rowid >= 0 ORDER BY msgtext.rowid DESC"
-        params = [match, *params]
+        stream_sql = f"SELECT {_COLUMNS} {source} AND msgtext.rowid >= 0 AND msgtext.rowid < ? ORDER BY msgtext.rowid DESC"
+        if match.endswith("*"):  # FTS5 merges every term with the prefix before its first answer: the newest messages first
+            probe_sql = f"SELECT {_COLUMNS} {every} AND m.rowid >= 0 ORDER BY m.rowid DESC LIMIT {PROBE}"
+        text_params = [match, *params]
     else:
-        source = f"FROM messages m CROSS JOIN sessions s ON s.sid = m.sid WHERE s.trash = 0 AND {where}"
-        odd_sql = f"SELECT {_COLUMNS} {source} AND m.rowid < 0"
-        stream_sql = f"SELECT {_COLUMNS} {source} AND m.rowid >= 0 ORDER BY m.rowid DESC"
+        odd_sql = f"SELECT {_COLUMNS} {every} AND m.rowid < 0"
+        stream_sql = f"SELECT {_COLUMNS} {every} AND m.rowid >= 0 AND m.rowid < ? ORDER BY m.rowid DESC"
+        text_params = params
     files = _Files(index)
     try:
-        for row in conn.execute(odd_sql, params).fetchall():
-            _check(row, files, projects, folded_query, found)
-        _stream(conn.execute(stream_sql, params), files, projects, folded_query, found, limit)
+        for row in conn.execute(odd_sql, text_params).fetchall():
+            _check(row, files, projects, wanted, found)
+        below: int | None = _ABOVE_ALL
+        if probe_sql is not None:
+            fetched = conn.execute(probe_sql, params).fetchall()
+            probed = _newest(fetched)
+            none_left = len(probed) == len(fetched) < PROBE
+            below = None if _stream(probed, files, projects, wanted, found, limit) or none_left else probed[-1][-1]
+        if below is not None:
+            with closing(conn.execute(stream_sql, [*text_params, below])) as cursor:  # closed: a doubt (a write) may follow
+                _stream(cursor, files, projects, wanted, found, limit)
     except Stale as stale:
         files.close()
         with index.lock, index.writing() as rows:
@@ -246,24 +268,34 @@ def search(
     return hits if limit is None else hits[:limit]
 
 
+def _newest(rows: list[Any]) -> list[Any]:
+    """The first of these rows whose lines hold PROBE_BYTES in all (at
+    least one row); all of them only when they hold fewer."""
+    total = 0
+    for n, row in enumerate(rows):
+        total += row[6]  # the line's length
+        if total > PROBE_BYTES:
+            return rows[: max(n, 1)]
+    return rows
+
+
 def _stream(
-    cursor: sqlite3.Cursor, files: _Files, projects: dict[str, Project], folded_query: str,
+    rows: Iterable[Sequence[Any]], files: _Files, projects: dict[str, Project], wanted: tuple[str, ...],
     found: list[tuple[SearchHit, int]], limit: int | None,
-) -> None:
+) -> bool:
     """Check the candidates that come by row id, newest first, until
-    `limit` hits are held and the rest are older than all of them."""
-    try:
-        stop_below: int | None = None
-        for row in cursor:
-            if limit is not None and len(found) >= limit:
-                if stop_below is None:
-                    stop_below = second_at_or_below(heapq.nlargest(limit, (h.ts for h, _ in found))[-1])
-                if row[-1] < stop_below:
-                    break
-            if _check(row, files, projects, folded_query, found):
-                stop_below = None
-    finally:
-        cursor.close()  # a doubt (a write) may follow
+    `limit` hits are held and the rest are older than all of them (then
+    True)."""
+    stop_below: int | None = None
+    for row in rows:
+        if limit is not None and len(found) >= limit:
+            if stop_below is None:
+                stop_below = second_at_or_below(heapq.nlargest(limit, (h.ts for h, _ in found))[-1])
+            if row[-1] < stop_below:
+                return True
+        if _check(row, files, projects, wanted, found):
+            stop_below = None
+    return False
 
 
 def second_at_or_below(ts: str) -> int:
@@ -284,15 +316,22 @@ def second_at_or_below(ts: str) -> int:
     return low
 
 
-def _check(row: Sequence[Any], files: _Files, projects: dict[str, Project], folded_query: str, found: list[tuple[SearchHit, int]]) -> bool:
-    """Confirm one candidate against its line in the file; True if a hit."""
+def _check(row: Sequence[Any], files: _Files, projects: dict[str, Project], wanted: tuple[str, ...], found: list[tuple[SearchHit, int]]) -> bool:
+    """Confirm one candidate against its line in the file; True if a hit:
+    its text holds every one of `wanted`, the first one for the snippet."""
     pos, mid, role, ts, turn, off, length, sid, slug, session_id, key, updated, manual, first, _ = row
     line = read_text(files.fd(sid, slug, session_id), off, length)
     if line is None or line[0].get("id") != mid:
         raise Stale(f"session {session_id[:8]} changed during the search", sid)
     record, pieces = line
     try:
-        snippet = find_snippet([record["content"]] if pieces is None else pieces, folded_query)
+        snippet = find_snippet([record["content"]] if pieces is None else pieces, wanted[0])
+        if snippet is not None and len(wanted) > 1:
+            if pieces is not None:  # a long text comes apart: read it again, whole this time
+                again = read_text(files.fd(sid, slug, session_id), off, length)
+                record = {"content": "" if again is None else "".join(again[1] or [again[0]["content"]])}
+            if not _holds(record["content"], wanted[1:]):
+                return False
     except BadRecord:
         raise Stale(f"session {session_id[:8]} changed during the search", sid) from None
     if snippet is None:
@@ -300,6 +339,13 @@ def _check(row: Sequence[Any], files: _Files, projects: dict[str, Project], fold
     hit = _hit(projects[slug], session_id, key, _title(manual, first), updated, turn, role, mid, ts, snippet)
     found.append((hit, pos))
     return True
+
+
+def _holds(text: str, terms: Sequence[str]) -> bool:
+    if not terms:
+        return True
+    folded = text.casefold()
+    return all(term in folded for term in terms)
 
 
 def _hit(

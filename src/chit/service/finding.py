@@ -1,9 +1,10 @@
 """Search by words: what `chit search` does, on top of `Queries.search`.
 
-Invariants: `Queries.search` (one casefolded string, the index's
-contract) finds the hits of the query's longest term; a hit is kept only
-when its message (or manual title), read back from its session, holds
-every term, and its session has every tag asked for; grouping keeps the
+Invariants: `Queries.search_all` finds the messages (and manual titles)
+holding every term, its snippet from the query's longest term (the index
+looks up all the terms at once and confirms each candidate against its
+line); with several tags, a hit is kept only when its session, read
+back, has every one; grouping keeps the
 newest-first order (chit.service.search_terms). Nothing here writes.
 """
 
@@ -74,10 +75,9 @@ class Finder:
         until: str | None,
         limit: int | None,
     ) -> list[SearchHit]:
-        """The hits of `query`: the index (or a scan) finds those of its
-        longest term, and each is kept only if its text holds every term
-        and its session every tag; `limit` bounds the lookup only when no
-        such check can drop a hit."""
+        """The hits of `query`: the index (or a scan) finds those holding
+        every term, and each is kept only if its session has every tag;
+        `limit` bounds the lookup only when no such check can drop a hit."""
         if not isinstance(query, str) or not query.strip():
             raise InvalidInput("search query is empty")
         wanted = terms(query)
@@ -89,10 +89,10 @@ class Finder:
         if limit is not None and limit < 0:
             raise InvalidInput("limit must be 0 or more")
         start, end = window(since, until, datetime.now(timezone.utc))
-        exact = len(wanted) == 1 and len(tags) <= 1 and start is None and end is None
-        found = self.queries.search(wanted[0], project, role=role, tag=tags[0] if tags else None, limit=limit if exact else None)
+        exact = len(tags) <= 1 and start is None and end is None
+        found = self.queries.search_all(wanted, project, role=role, tag=tags[0] if tags else None, limit=limit if exact else None)
         found = [h for h in found if within(h.ts, start, end)]
-        if len(wanted) > 1 or len(tags) > 1:
+        if len(tags) > 1:
             found = self._holding_all(found, wanted, tags)
         return found
 

@@ -361,10 +361,26 @@ class Queries:
             raise InvalidInput("limit must be 0 or more")
         return self._term_hits(query.casefold(), project, role, tag, limit)
 
-    def _term_hits(
-        self, folded_query: str, project: str | None, role: str | None, tag: str | None, limit: int | None
+    def search_all(
+        self,
+        folded_terms: Sequence[str],
+        project: str | None = None,
+        *,
+        limit: int | None = 20,
+        role: str | None = None,
+        tag: str | None = None,
     ) -> builtins.list[SearchHit]:
-        """Hits of one casefolded substring: from the index, or a scan."""
+        """`search` for messages (and manual titles) holding every one of
+        these casefolded terms, the snippet at the first; the caller has
+        checked its arguments."""
+        return self._term_hits(folded_terms[0], project, role, tag, limit, also=folded_terms[1:])
+
+    def _term_hits(
+        self, folded_query: str, project: str | None, role: str | None, tag: str | None, limit: int | None,
+        also: Sequence[str] = (),
+    ) -> builtins.list[SearchHit]:
+        """Hits of one casefolded substring (whose text also holds each of
+        `also`): from the index, or a scan."""
         named = project is not None or self.ctx.project_name is not None
         scope = [self.ctx.project(project)] if named else self.projects.all()
 
@@ -373,10 +389,10 @@ class Queries:
 
             if not index.refresh([(p.slug, False) for p in scope], text=True):
                 return []
-            return search(index, {p.slug: p for p in scope}, folded_query, role=role, tag=tag, limit=limit)
+            return search(index, {p.slug: p for p in scope}, folded_query, role=role, tag=tag, limit=limit, also=also)
 
         found = self.ctx.indexed(from_index)
-        return found if found is not None else self.scan_search(scope, folded_query, role=role, tag=tag, limit=limit)
+        return found if found is not None else self.scan_search(scope, folded_query, role=role, tag=tag, limit=limit, also=also)
 
     def scan_search(
         self,
@@ -386,22 +402,23 @@ class Queries:
         role: str | None = None,
         tag: str | None = None,
         limit: int | None = None,
+        also: Sequence[str] = (),
     ) -> builtins.list[SearchHit]:
         """`search` by folding every file (no index): the reference the index
-        must agree with. Newest first; equal times by session id, project,
+        must agree with (a hit's text also holds each of `also`). Newest first; equal times by session id, project,
         then in session order (manual title first)."""
         hits: builtins.list[SearchHit] = []
         for proj in scope:
             for session in self.ctx.sessions_in(proj):
                 if tag is not None and tag not in session.tags:
                     continue
-                hits.extend(_session_hits(session, proj, folded_query, role))
+                hits.extend(_session_hits(session, proj, folded_query, role, also))
         hits.sort(key=lambda h: (h.id, h.project))
         hits.sort(key=lambda h: h.ts, reverse=True)
         return hits if limit is None else hits[:limit]
 
 
-def _session_hits(session: Session, project: Project, folded_query: str, role: str | None) -> list[SearchHit]:
+def _session_hits(session: Session, project: Project, folded_query: str, role: str | None, also: Sequence[str] = ()) -> list[SearchHit]:
     hits = []
 
     def hit(text: str, start: int, end: int, **where: object) -> SearchHit:
@@ -417,12 +434,13 @@ def _session_hits(session: Session, project: Project, folded_query: str, role: s
 
     if role is None and session.manual_title is not None:
         span = find_folded(session.manual_title, folded_query)
-        if span is not None:
+        if span is not None and all(t in session.manual_title.casefold() for t in also):
             hits.append(hit(session.manual_title, *span, turn=None, role=None, message_id=None, ts=session.updated_at))
     for message in session.messages:
         if role is not None and message.role != role:
             continue
-        if folded_query not in message.content.casefold():
+        folded = message.content.casefold()
+        if folded_query not in folded or not all(t in folded for t in also):
             continue
         span = find_folded(message.content, folded_query)
         if span is None:

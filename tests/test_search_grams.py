@@ -1,0 +1,141 @@
+"""The text index holds the grams and the last two characters of each
+message's words, never a term across two words; a word of two characters
+in a query is asked of the index too, not left to a scan of every message; search over it still gives exactly the file scan's hits,
+whatever characters the words hold (punctuation, quotes, control
+characters, casefold pairs). An index of the schema before is migrated in
+place: its rows kept, its text index started over."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from chit.api import Chit
+from chit.index import db, rows
+from chit.index import search
+from chit.index.search import match_expression
+from chit.service.facade import parts_of
+
+
+def terms(api: Chit) -> set[str]:
+    """Every term of the text index, as FTS5's vocabulary table lists it."""
+    with sqlite3.connect(api.layout.index_file) as conn:
+        conn.execute("CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, msgtext, row)")
+        return {row[0] for row in conn.execute("SELECT term FROM temp.vocab")}
+
+
+def scan(api: Chit, query: str, limit: int | None = None) -> list[object]:
+    return parts_of(api).queries.scan_search(parts_of(api).ctx.projects.all(), query.casefold(), limit=limit)
+
+
+def test_the_text_index_holds_the_grams_and_ends_of_words_and_none_across_them(api: Chit) -> None:
+    session = api.create(title="grams")
+    api.append(session.id, "user", "Alpha beta, os.path\tStraße")
+    api.search("alpha", limit=None)  # the text index is filled before a search
+    grams = {"alp", "lph", "pha", "bet", "eta", "ta,", "os.", "s.p", ".pa", "pat", "ath", "str", "tra", "ras", "ass", "sse"}
+    ends = {"ha", "a,", "th", "se"}
+    assert terms(api) == grams | ends
+
+
+def test_an_index_of_schema_6_keeps_its_rows_and_starts_its_text_over(api: Chit, home: Path, workdir: Path) -> None:
+    session = api.create(title="old")
+    api.append(session.id, "user", "a kubernetes cluster")
+    api.search("cluster", limit=None)
+    path = api.layout.index_file
+    with sqlite3.connect(path) as conn:  # the text index as schema 6 made it: trigrams of the whole text
+        messages = conn.execute("SELECT count(*) FROM messages").fetchone()[0]
+        conn.execute("DROP TABLE msgtext")
+        conn.execute(
+            "CREATE VIRTUAL TABLE msgtext USING fts5(body, content='', detail=none, columnsize=0, tokenize='trigram case_sensitive 1')"
+        )
+        conn.execute("INSERT INTO msgtext(rowid, body) SELECT rowid, 'a kubernetes cluster' FROM messages")
+        conn.execute("PRAGMA user_version = 6")
+    fresh = Chit(home, cwd=workdir)
+    assert [h.message_id for h in fresh.search("KUBERNETES c", limit=None)] == [h.message_id for h in scan(fresh, "KUBERNETES c")]
+    assert len(fresh.search("kubernetes c", limit=None)) == 1
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 7
+        assert conn.execute("SELECT count(*) FROM messages").fetchone()[0] == messages
+    assert not any(" " in term for term in terms(fresh))
+
+
+def test_a_two_letter_word_is_asked_of_the_index(api: Chit) -> None:
+    session = api.create(title="short words")
+    for text in ("zq", "a zq b", "xzq", "zqx", "xzqy", "z q", "qz", "ZQ!", "nothing here"):
+        api.append(session.id, "user", text)
+    assert match_expression("zq") == '"zq"*'
+    assert match_expression("zq abc") == '"abc"'  # trigrams, when the query has any, are enough
+    found = [h.snippet for h in api.search("Zq", limit=None)]
+    assert sorted(found) == ["ZQ!", "a zq b", "xzq", "xzqy", "zq", "zqx"]
+    assert api.search("Zq", limit=None) == scan(api, "Zq")
+    assert api.search("q z", limit=None) == scan(api, "q z")
+
+
+@pytest.mark.parametrize(("probe", "probe_bytes"), [(1, 1 << 20), (3, 1 << 20), (200, 1 << 20), (200, 300)])
+def test_a_two_letter_query_reads_the_newest_messages_then_asks_the_index(
+    api: Chit, monkeypatch: pytest.MonkeyPatch, probe: int, probe_bytes: int
+) -> None:
+    monkeypatch.setattr(search, "PROBE", probe)
+    monkeypatch.setattr(search, "PROBE_BYTES", probe_bytes)
+    session = api.create(title="probe")
+    for n in range(12):
+        api.append(session.id, "user", ("the zq " if n % 4 == 0 else "the ") + str(n))
+    for query in ("zq", "th", "ZQ th"):
+        for limit in (None, 1, 2, 5):
+            assert api.search(query, limit=limit) == scan(api, query, limit=limit)
+
+
+WORD_CHARS = st.sampled_from(list("abß\u0130.\"'-*()\x01\x7f\u00e9\u3042"))
+TEXTS = st.lists(st.text(alphabet=st.one_of(WORD_CHARS, st.sampled_from([" ", "\n", "\u3000"])), max_size=30), min_size=1, max_size=5)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(texts=TEXTS, query=st.text(alphabet=st.one_of(WORD_CHARS, st.just(" ")), min_size=1, max_size=6))
+def test_search_over_grams_equals_the_scan(api: Chit, texts: list[str], query: str) -> None:
+    session = api.create(title="property")
+    for text in texts:
+        api.append(session.id, "user", text)
+    for asked in (query, texts[0][2:9], texts[-1][-5:]):
+        if asked.strip():
+            assert api.search(asked, limit=None) == scan(api, asked)
+            assert api.search(asked, limit=2) == scan(api, asked, limit=2)
+    api.delete(session.id)
+
+
+def test_a_build_merges_the_text_index_and_gives_its_free_pages_back(api: Chit, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(db, "VACUUM_AFTER", 100)
+    monkeypatch.setattr(rows, "DRAIN_CHUNK", 10)  # many small segments, as a long build leaves them
+    session = api.create(title="many")
+    api.append_many(session.id, [{"role": "user", "content": f"message {n} " + " ".join(f"w{n * k:x}z" for k in range(60))} for n in range(300)])
+    api.search("message", limit=1)
+    with sqlite3.connect(api.layout.index_file) as conn:
+        assert conn.execute("PRAGMA auto_vacuum").fetchone()[0] == 2  # incremental
+        assert conn.execute("PRAGMA freelist_count").fetchone()[0] == 0
+    assert api.search("W2bz", limit=None) == scan(api, "W2bz")
+    assert api.search("message 29", limit=None) == scan(api, "message 29")
+
+
+def test_several_words_are_looked_up_together_not_by_reading_sessions(api: Chit) -> None:
+    """A long message that holds one word of the query but not the other is
+    no candidate: nothing of it is read (before, every session holding the
+    longest word was read whole to check the others)."""
+    import tracemalloc
+
+    session = api.create(title="words")
+    api.append(session.id, "tool", "alpha " * 800_000)  # 4.8 MB
+    api.append(session.id, "user", "Beta and ALPHA")
+    api.search("warm up the index", limit=None)
+    tracemalloc.start()
+    try:
+        found = api.search_words("alpha beta", limit=None)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert [h.snippet for h in found] == ["Beta and ALPHA"]
+    assert peak < 2_000_000
+    scope = parts_of(api).ctx.projects.all()
+    assert found == parts_of(api).queries.scan_search(scope, "alpha", also=["beta"])
