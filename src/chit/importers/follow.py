@@ -1,0 +1,91 @@
+"""Following an append-only source file: reading only the lines it gained.
+
+Claude Code transcripts and Codex rollouts only ever grow by whole lines.
+After a whole read, an importer of such a file gives a `mark` (where the
+read ended and a check of what came before) and its own resume state; the
+next import, finding the file grown, reads from the mark on and maps only
+the new lines (`read_new`).
+
+Invariants:
+- a follow gives exactly what a whole read of the file would add: the
+  importer's follow function returns None, and the file is read whole,
+  whenever the new lines could change anything read before (a new header
+  fact, a title, an earlier message's tokens, another branch) or anything
+  is doubtful (a problem on a new line, a last line still being written);
+- the part read before is trusted only while the file is the same file
+  (its inode), at least as long as the mark, and its first 4 KiB and the
+  4 KiB before the mark hash as they did: a file replaced, truncated, or
+  rewritten there is read whole (a rewrite in place of bytes between the
+  two, keeping the size, is not seen: no tool these files come from
+  writes so);
+- a mark is made only when the read ended on a line end, so the new part
+  always starts at a line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+from chit.store.files import open_regular
+from chit.importers.base import Problem, parse_lines
+
+#: how much of a file before the mark is checked again when it is followed
+CHECKED = 4096
+
+
+def read_marked(path: Path, problems: list[Problem]) -> tuple[bytes | None, dict[str, Any] | None]:
+    """A file's bytes and its mark (None when the file does not end with a
+    line end: a line still being written is never the start of a follow)."""
+    try:
+        fd = open_regular(path, follow_links=True)  # a FIFO put there meanwhile never blocks the import
+        with os.fdopen(fd, "rb") as handle:
+            inode = os.fstat(handle.fileno()).st_ino
+            data = handle.read()
+    except OSError as exc:
+        problems.append(Problem(str(path), None, f"cannot read the file: {exc.strerror or exc}"))
+        return None, None
+    if data and not data.endswith(b"\n"):
+        return data, None
+    return data, _mark(inode, len(data), data[:CHECKED], data[-CHECKED:], data.count(b"\n"))
+
+
+def _mark(inode: int, offset: int, head: bytes, before: bytes, lines: int) -> dict[str, Any]:
+    check = hashlib.sha256(head + b"\0" + before).hexdigest()
+    return {"inode": inode, "offset": offset, "check": check, "lines": lines}
+
+
+def read_new(path: Path, mark: Any) -> tuple[list[tuple[int, dict[str, Any]]], dict[str, Any], int] | None:
+    """The records after `mark` (numbered as a whole read numbers them),
+    the new mark and the bytes read; None when the file is not the one
+    marked, its new part ends inside a line, or a new line is unusable."""
+    if not isinstance(mark, dict) or not all(isinstance(mark.get(k), int) for k in ("inode", "offset", "lines")):
+        return None
+    offset: int = mark["offset"]
+    try:
+        fd = open_regular(path, follow_links=True)
+        with os.fdopen(fd, "rb") as handle:
+            st = os.fstat(handle.fileno())
+            if st.st_ino != mark["inode"] or st.st_size < offset:
+                return None
+            head = handle.read(min(CHECKED, offset))
+            start = max(0, offset - CHECKED)
+            handle.seek(start)
+            data = handle.read()
+    except OSError:
+        return None
+    before, new = data[: offset - start], data[offset - start :]
+    if len(before) != offset - start or hashlib.sha256(head + b"\0" + before).hexdigest() != mark.get("check"):
+        return None
+    if new and not new.endswith(b"\n"):
+        return None
+    problems: list[Problem] = []
+    records = list(parse_lines(new, str(path), problems, mark["lines"] + 1))
+    if problems:
+        return None  # a whole read reports them, and the file is not cached
+    ended = before + new
+    first = (head + new)[:CHECKED] if offset < CHECKED else head
+    moved = _mark(mark["inode"], offset + len(new), first, ended[-CHECKED:], mark["lines"] + new.count(b"\n"))
+    return records, moved, len(head) + len(data)
