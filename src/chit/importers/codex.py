@@ -14,7 +14,9 @@ Invariants:
   from its `event_msg`s alone;
 - `token_count` events give each model call's usage (`last_token_usage`),
   put on the last message before them (an event repeating the previous
-  totals is the same call, counted once);
+  totals is the same call, counted once); usage counted before any message
+  (Codex 0.47 writes a call's count before its items) goes on the first
+  message a call wrote, so the session's totals are Codex's own;
 - message roles: `user` → user, `assistant` → assistant (with the turn's
   model), `developer`/`system` → system. Context Codex injects as a user
   message (`<environment_context>`, `<user_instructions>`, AGENTS.md
@@ -61,7 +63,7 @@ from chit.importers.base import (
     ts_from_text,
 )
 from chit.importers.follow import read_marked, read_new
-from chit.model import Message
+from chit.model import Message, Tokens
 
 NAME = "codex"
 _ID_IN_NAME = re.compile(r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl$", re.I)
@@ -100,6 +102,7 @@ def read_file(path: Path) -> Batch:
     mapper.prompted_turns, mapper.prompts = _prompts(records)
     for number, record in records:
         mapper.record(number, record, ui_only)
+    mapper.finish()
     if not mapper.out.messages:
         batch.skipped.append((str(path), "no messages"))
         return batch
@@ -147,6 +150,7 @@ def follow_file(path: Path, state: dict[str, Any]) -> Tail | None:
     mapper.prompted_turns |= turns
     for number, record in records:
         mapper.record(number, record, state["ui_only"])
+    mapper.finish()
     if problems or mapper.turnless or mapper.reached_back or (not state["cwd_fixed"] and mapper.cwd):
         return None
     return Tail(mapper.out.messages, {**state, "mark": mark, **mapper.state()}, read)
@@ -194,6 +198,7 @@ class _Mapper:
         self.turnless = False
         self.earlier_target = False
         self.reached_back = False
+        self.pending: Tokens | None = None  # usage counted before the first message a call wrote
 
     def state(self) -> dict[str, Any]:
         """What `resumed` needs to go on mapping after the last record."""
@@ -203,6 +208,7 @@ class _Mapper:
             "prompted_turns": sorted(self.prompted_turns), "event_turns": sorted(self.event_turns),
             "earlier_target": self.earlier_target or _target(out.messages) is not None,
             "last_ts": out.last_ts, "thinking": list(out.thinking), "calls": out.calls(),
+            "pending": [self.pending.input, self.pending.output] if self.pending is not None else None,
         }
 
     @classmethod
@@ -212,6 +218,7 @@ class _Mapper:
         mapper.prompted_turns = set(state["prompted_turns"])
         mapper.event_turns = set(state["event_turns"])
         mapper.earlier_target = bool(state["earlier_target"])
+        mapper.pending = tokens_of(*state["pending"]) if state["pending"] is not None else None
         mapper.out.resume(state["thinking"], state["calls"])
         return mapper
 
@@ -264,12 +271,20 @@ class _Mapper:
         index = _target(messages)
         if tokens is not None and index is None and self.earlier_target:
             self.reached_back = True  # a message read before the new lines takes them: only a whole read can say
+        if tokens is not None and index is None:
+            self.pending = _sum(self.pending, tokens)  # older rollouts count a call before its first item
         if tokens is None or index is None:
             return
-        held = messages[index].tokens
-        if held is not None:  # two calls with no message between: both count
-            tokens = tokens_of((held.input or 0) + (tokens.input or 0), (held.output or 0) + (tokens.output or 0))
-        messages[index] = replace(messages[index], tokens=tokens)
+        messages[index] = replace(messages[index], tokens=_sum(messages[index].tokens, tokens))
+
+    def finish(self) -> None:
+        """Usage counted before any message a model call wrote goes on the
+        first one (Codex 0.47 writes a call's `token_count` before its items)."""
+        messages = self.out.messages
+        index = next((i for i, m in enumerate(messages) if _target([m]) is not None), None)
+        if self.pending is not None and index is not None:
+            messages[index] = replace(messages[index], tokens=_sum(messages[index].tokens, self.pending))
+            self.pending = None
 
     def _item(self, number: int, item: dict[str, Any], ts: str | None) -> None:
         kind = item.get("type")
@@ -309,6 +324,13 @@ class _Mapper:
             self.out.add("user", body, local, ts, source_id=source_id)
         elif role in ("developer", "system"):
             self.out.add("system", body, local, ts, source_id=source_id, source_role=role)
+
+
+def _sum(held: Tokens | None, more: Tokens) -> Tokens | None:
+    """Two calls' usage together (two calls with no message between both count)."""
+    if held is None:
+        return more
+    return tokens_of((held.input or 0) + (more.input or 0), (held.output or 0) + (more.output or 0))
 
 
 def _target(messages: list[Message]) -> int | None:

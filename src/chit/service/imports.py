@@ -62,7 +62,7 @@ if TYPE_CHECKING:
 ProgressFn = Callable[[int, int, str], None]
 CACHE_VERSION = 2
 #: bumped when an importer maps records differently, so cached units are re-read
-MAPPING_VERSION = 1
+MAPPING_VERSION = 2
 
 
 @dataclass
