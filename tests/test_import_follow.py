@@ -104,3 +104,25 @@ def test_an_unchanged_follow_state_survives_and_a_rewritten_file_is_read_whole(t
     whole = Chit(tmp_path / "whole", cwd=tmp_path)
     whole.import_from("codex", source.parent)
     assert [view(s) for s in sessions(api).values()] == [view(s) for s in sessions(whole).values()]
+
+
+@pytest.mark.parametrize(("tool", "folder"), REAL)
+def test_a_file_followed_through_many_growths_gives_the_session_a_whole_import_gives(tool: str, folder: str, tmp_path: Path) -> None:
+    """Each follow starts from the state the previous follow left."""
+    for original in main_files(fixture(folder), tool):
+        lines = original.read_bytes().splitlines(keepends=True)
+        work = tmp_path / original.stem
+        source = work / "src" / original.name
+        source.parent.mkdir(parents=True)
+        grown = Chit(work / "grown", cwd=work)
+        for cut in range(1, len(lines) + 1, max(1, len(lines) // 25)):
+            source.write_bytes(b"".join(lines[:cut]))
+            grown.import_from(tool, source.parent)
+        source.write_bytes(b"".join(lines))
+        grown.import_from(tool, source.parent)
+        whole = Chit(work / "whole", cwd=work)
+        whole.import_from(tool, source.parent)
+        mine, theirs = sessions(grown), sessions(whole)
+        assert sorted(mine) == sorted(theirs), original.name
+        for key in theirs:
+            assert view(mine[key]) == view(theirs[key]), original.name

@@ -24,6 +24,7 @@ Invariants:
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 from pathlib import Path
@@ -89,3 +90,47 @@ def read_new(path: Path, mark: Any) -> tuple[list[tuple[int, dict[str, Any]]], d
     first = (head + new)[:CHECKED] if offset < CHECKED else head
     moved = _mark(mark["inode"], offset + len(new), first, ended[-CHECKED:], mark["lines"] + new.count(b"\n"))
     return records, moved, len(head) + len(data)
+
+
+class Seen:
+    """A set of strings that may answer "perhaps" but never wrongly "no"
+    (a Bloom filter): what a followed file held before its last lines,
+    kept in a few bytes a line. A "perhaps" only ever sends the file to a
+    whole read; it holds at most `capacity` strings."""
+
+    HASHES = 5
+    BITS_PER_ITEM = 16
+
+    def __init__(self, capacity: int, bits: bytearray | None = None, count: int = 0) -> None:
+        self.capacity = capacity
+        self.size = capacity * self.BITS_PER_ITEM
+        self.bits = bits if bits is not None else bytearray((self.size + 7) // 8)
+        self.count = count
+
+    def _positions(self, item: str) -> list[int]:
+        digest = hashlib.blake2b(item.encode("utf-8", "surrogatepass"), digest_size=4 * self.HASHES).digest()
+        return [int.from_bytes(digest[i * 4 : i * 4 + 4], "little") % self.size for i in range(self.HASHES)]
+
+    def add(self, item: str) -> None:
+        for p in self._positions(item):
+            self.bits[p >> 3] |= 1 << (p & 7)
+        self.count += 1
+
+    def __contains__(self, item: object) -> bool:
+        return isinstance(item, str) and all(self.bits[p >> 3] & (1 << (p & 7)) for p in self._positions(item))
+
+    @property
+    def full(self) -> bool:
+        return self.count > self.capacity
+
+    def dump(self) -> dict[str, Any]:
+        return {"capacity": self.capacity, "count": self.count, "bits": base64.b64encode(bytes(self.bits)).decode("ascii")}
+
+    @classmethod
+    def load(cls, data: Any) -> Seen:
+        """Raises ValueError / KeyError / TypeError for a damaged state (then the file is read whole)."""
+        capacity, count = int(data["capacity"]), int(data["count"])
+        bits = bytearray(base64.b64decode(data["bits"], validate=True))
+        if capacity <= 0 or len(bits) != (capacity * cls.BITS_PER_ITEM + 7) // 8:
+            raise ValueError("not a set of this shape")
+        return cls(capacity, bits, count)
