@@ -143,8 +143,17 @@ class Imports:
                 report.problems.append(Problem(path or tool, None, exc.message))
             reports.append(report)
         if not any(r.incomplete for r in reports):
-            self.store.write_json(self._refresh_file, {"refreshed_at": now()})
+            self._mark_refreshed()
         return reports
+
+    def _mark_refreshed(self) -> None:
+        """Record a complete refresh: the file's modification time is it, so
+        one that exists is only touched (no write, no fsync on every `ls`)."""
+        try:
+            self.store.no_links(self._refresh_file)
+            os.utime(self._refresh_file, follow_symlinks=False)
+        except (OSError, ChitError):
+            self.store.write_json(self._refresh_file, {"refreshed_at": now()})
 
     def refresh_due(self, interval: float) -> bool:
         """Whether the last complete refresh is older than `interval` seconds (or never was)."""
