@@ -28,7 +28,7 @@ import math
 import os
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import partial
@@ -368,6 +368,11 @@ class Transcript:
         self._thinking: list[str] = []
         self._ids: set[str] = set()
         self._calls: dict[str, tuple[str | None, str | None]] = {}  # call id -> (tool name, invocation)
+        self.answered: set[str] = set()  # call ids a result answered
+        #: after `resume`: the calls answered before (may say "perhaps"); a
+        #: result for one of them makes the follow doubtful (a whole read decides)
+        self.earlier: Container[str] = ()
+        self.doubtful = False
 
     def think(self, reasoning: str) -> None:
         if reasoning.strip():
@@ -382,14 +387,17 @@ class Transcript:
         return self._thinking
 
     def calls(self) -> dict[str, list[str | None]]:
-        """call id -> [tool name, invocation] of every tool call so far."""
-        return {k: [name, invocation] for k, (name, invocation) in self._calls.items()}
+        """call id -> [tool name, invocation] of the tool calls not yet answered."""
+        return {k: [name, invocation] for k, (name, invocation) in self._calls.items() if k not in self.answered}
 
-    def resume(self, thinking: list[str], calls: dict[str, list[str | None]]) -> None:
-        """Go on after the messages of an earlier read (its `thinking` and
-        `calls`), for the lines a followed file gained."""
+    def resume(self, thinking: list[str], calls: dict[str, list[str | None]], earlier: Container[str]) -> None:
+        """Go on after the messages of an earlier read (its `thinking`, its
+        open `calls`, and the calls it saw answered: a result for one of
+        those makes the transcript `doubtful`), for the lines a followed
+        file gained."""
         self._thinking = list(thinking)
         self._calls = {k: (v[0], v[1]) for k, v in calls.items()}
+        self.earlier = earlier
 
     def add(
         self,
@@ -413,7 +421,10 @@ class Transcript:
         if role == "tool" and isinstance(call_id, str):
             if meta.get("tool_kind") == "call":
                 self._calls[call_id] = (meta.get("tool_name"), invocation_id)
-            elif call_id in self._calls:
+            else:
+                self.doubtful = self.doubtful or (call_id not in self._calls and call_id in self.earlier)
+                self.answered.add(call_id)
+            if meta.get("tool_kind") != "call" and call_id in self._calls:
                 name, invocation = self._calls[call_id]
                 if name and not meta.get("tool_name"):
                     meta["tool_name"] = name

@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from chit.importers import claude_agents, claude_code_follow
-from chit.importers.follow import read_marked
+from chit.importers.follow import Seen, answered_state, read_marked
 from chit.importers.base import (
     Batch,
     Problem,
@@ -301,13 +301,14 @@ class _Mapper:
         """What `resume` needs to go on mapping after the last record."""
         out = self.out
         return {"session_id": out.session_id, "start": self.start, "cwd": self.cwd, "last_ts": out.last_ts,
-                "commands": sorted(self.commands), "thinking": list(out.thinking), "calls": out.calls()}
+                "commands": sorted(self.commands), "thinking": list(out.thinking), "calls": out.calls(),
+                "answered": answered_state(out)}
 
     def resume(self, state: dict[str, Any]) -> None:
         """Go on from the end of an earlier read, for the lines it gained."""
         self.start = state["start"]
         self.commands = set(state["commands"])
-        self.out.resume(state["thinking"], state["calls"])
+        self.out.resume(state["thinking"], state["calls"], Seen.load(state["answered"]))
 
     def record(self, number: int, record: dict[str, Any]) -> None:
         kind = record["type"]

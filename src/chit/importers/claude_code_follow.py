@@ -66,9 +66,10 @@ def follow_file(path: Path, state: dict[str, Any]) -> Tail | None:
     for number, record in live:
         mapper.record(number, record)
     mapper.finish()
-    if problems:
-        return None
-    return Tail(mapper.out.messages, {**grown, "mark": mark, **mapper.state()}, read)
+    state_now = {**grown, "mark": mark, **mapper.state()}
+    if problems or mapper.out.doubtful or state_now["answered"] is None:
+        return None  # a result for a call answered before: a whole read decides
+    return Tail(mapper.out.messages, state_now, read)
 
 
 def whole_state(

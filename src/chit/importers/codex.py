@@ -62,7 +62,7 @@ from chit.importers.base import (
     text,
     ts_from_text,
 )
-from chit.importers.follow import read_marked, read_new
+from chit.importers.follow import Seen, answered_state, read_marked, read_new
 from chit.model import Message, Tokens
 
 NAME = "codex"
@@ -151,9 +151,12 @@ def follow_file(path: Path, state: dict[str, Any]) -> Tail | None:
     for number, record in records:
         mapper.record(number, record, state["ui_only"])
     mapper.finish()
+    grown = {**state, "mark": mark, **mapper.state()}
     if problems or mapper.turnless or mapper.reached_back or (not state["cwd_fixed"] and mapper.cwd):
         return None
-    return Tail(mapper.out.messages, {**state, "mark": mark, **mapper.state()}, read)
+    if mapper.out.doubtful or grown["answered"] is None:
+        return None  # a result for a call answered before, or too many answered since the whole read
+    return Tail(mapper.out.messages, grown, read)
 
 
 def _is_message(record: dict[str, Any]) -> bool:
@@ -207,7 +210,7 @@ class _Mapper:
             "session_id": out.session_id, "model": self.model, "cwd": self.cwd, "turn": self.turn, "totals": self.totals,
             "prompted_turns": sorted(self.prompted_turns), "event_turns": sorted(self.event_turns),
             "earlier_target": self.earlier_target or _target(out.messages) is not None,
-            "last_ts": out.last_ts, "thinking": list(out.thinking), "calls": out.calls(),
+            "last_ts": out.last_ts, "thinking": list(out.thinking), "calls": out.calls(), "answered": answered_state(out),
             "pending": [self.pending.input, self.pending.output] if self.pending is not None else None,
         }
 
@@ -219,7 +222,7 @@ class _Mapper:
         mapper.event_turns = set(state["event_turns"])
         mapper.earlier_target = bool(state["earlier_target"])
         mapper.pending = tokens_of(*state["pending"]) if state["pending"] is not None else None
-        mapper.out.resume(state["thinking"], state["calls"])
+        mapper.out.resume(state["thinking"], state["calls"], Seen.load(state["answered"]))
         return mapper
 
     def record(self, number: int, record: dict[str, Any], ui_only: bool) -> None:

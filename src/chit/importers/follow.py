@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from chit.store.files import open_regular
-from chit.importers.base import Problem, parse_lines
+from chit.importers.base import Problem, Transcript, parse_lines
 
 #: how much of a file before the mark is checked again when it is followed
 CHECKED = 4096
@@ -134,3 +134,12 @@ class Seen:
         if capacity <= 0 or len(bits) != (capacity * cls.BITS_PER_ITEM + 7) // 8:
             raise ValueError("not a set of this shape")
         return cls(capacity, bits, count)
+
+
+def answered_state(out: Transcript) -> dict[str, Any] | None:
+    """The calls a transcript saw answered, as a `Seen` for its resume
+    state (None: too many since the last whole read; read whole next)."""
+    seen = out.earlier if isinstance(out.earlier, Seen) else Seen(max(1024, 2 * len(out.answered)))
+    for call in out.answered:
+        seen.add(call)
+    return None if seen.full else seen.dump()

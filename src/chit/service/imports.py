@@ -147,8 +147,7 @@ class Imports:
         return reports
 
     def _mark_refreshed(self) -> None:
-        """Record a complete refresh: the file's modification time is it, so
-        one that exists is only touched (no write, no fsync on every `ls`)."""
+        """Record a complete refresh (its mtime): touched, no write and no fsync on every `ls`."""
         try:
             self.store.no_links(self._refresh_file)
             os.utime(self._refresh_file, follow_symlinks=False)
@@ -194,8 +193,7 @@ class Imports:
                 break
             read_one = True
             old = entries.pop(unit.key, None)
-            followed = self.follower.follow(unit, old, report)
-            if followed is not None:
+            if (followed := self.follower.follow(unit, old, report)) is not None:
                 entries[unit.key], slug = followed
                 run.written.update([slug] if slug else [])
                 changed = True
