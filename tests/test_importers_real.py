@@ -233,3 +233,46 @@ def test_real_codex_desktop_rollouts_match_an_independent_reading(api: Chit, hom
     before = tree_digest(home)
     again = api.import_from("codex", root)
     assert (again.imported, again.updated) == (0, 0) and tree_digest(home) == before
+
+
+# -- other versions: Claude Code 2.0.24 and Codex CLI 0.47 (yoavf/ai-sessions) ------
+
+AI_SESSIONS_CLAUDE = "36d9e1bc-63bf-4e97-8a3e-2b20ba8583f2"
+AI_SESSIONS_CODEX = "rollout-2025-10-21T20-02-50-019a085e-04c1-7f81-a09e-9555f6a1fb40.jsonl"
+
+
+def test_a_claude_code_2_0_session_matches_an_independent_reading(api: Chit, home: Path) -> None:
+    root = fixture("ai-sessions")
+    path = root / f"{AI_SESSIONS_CLAUDE}.jsonl"
+    expected = read_claude(path)
+    report = api.import_from("claude-code", root)
+    assert (report.imported, report.errors) == (1, expected.bad_lines)
+    session = imported(api)[f"claude-code:{AI_SESSIONS_CLAUDE}"]
+    check(session, expected)
+    assert session.title == derive_title(expected.prompts[0])
+    assert session.metadata["import"]["version"] == "2.0.24"
+    before = tree_digest(home)
+    again = api.import_from("claude-code", root)
+    assert (again.imported, again.updated) == (0, 0) and tree_digest(home) == before
+
+
+def test_a_codex_0_47_rollout_matches_an_independent_reading_its_tokens_counted_before_its_items(api: Chit, home: Path) -> None:
+    root = fixture("ai-sessions")
+    expected = read_codex(root / AI_SESSIONS_CODEX)
+    report = api.import_from("codex", root)
+    assert (report.imported, report.errors) == (1, 0)
+    session = imported(api)[f"codex:{expected.session_id}"]
+    tools = [m for m in session.messages if m.role == "tool"]
+    assert [m.metadata["tool_name"] for m in tools if m.metadata["tool_kind"] == "call"] == expected.calls
+    assert sum(1 for m in tools if m.metadata["tool_kind"] == "result") == expected.results
+    assert [m.content for m in session.messages if m.role == "assistant"] == expected.replies
+    users = [m for m in session.messages if m.role == "user"]
+    injected = [m for m in session.messages if m.role == "system" and m.metadata.get("injected")]
+    assert len(users) + len(injected) == expected.prompts + expected.event_only_turns
+    assert users[0].content.startswith("Build a simple Pomodoro timer web app") and session.title.startswith("Build a simple Pomodoro")
+    # Codex 0.47 writes each call's token_count before the call's items: none is lost
+    assert session.tokens is not None and (session.tokens.input, session.tokens.output) == expected.tokens
+    assert session.metadata["import"]["version"] == "0.47.0" and session.created_at <= session.messages[0].ts
+    before = tree_digest(home)
+    again = api.import_from("codex", root)
+    assert (again.imported, again.updated) == (0, 0) and tree_digest(home) == before

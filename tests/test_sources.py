@@ -114,6 +114,19 @@ def test_an_unchanged_refresh_reads_no_source_file(cli, tmp_path: Path) -> None:
     assert [(x["skipped_reasons"], x["errors"], x["messages_written"]) for x in reports] == [({"unchanged": 3}, 0, 0), ({"unchanged": 1}, 0, 0)]
 
 
+def test_an_unchanged_refresh_writes_no_file_it_only_touches_the_time_of_the_last_refresh(cli, home: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    claude, _ = _two_tools(tmp_path)
+    cli("sources", "add", "claude-code", str(claude))
+    assert cli("import").code == 0
+    marker = home / "last-refresh.json"
+    before = marker.stat()
+    os.utime(marker, ns=(before.st_atime_ns, before.st_mtime_ns - 10**10))  # as if ten seconds ago
+    assert cli("import").code == 0
+    after = marker.stat()
+    assert after.st_ino == before.st_ino  # touched, not written anew (no fsync on every refresh)
+    assert after.st_mtime_ns > before.st_mtime_ns - 10**10
+
+
 def test_a_refresh_after_one_file_grew_updates_that_session_alone(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     tree = tmp_path / "claude"
     chats = []

@@ -126,8 +126,9 @@ def append(
 
 
 def _continued(cli: Cli, session_id: str) -> str:
-    """Where a message for `session_id` goes: a session imported from
-    another tool is continued in its fork (made now, and said so)."""
+    """Where a message, rewind, pop or replace for `session_id` goes: a
+    session imported from another tool is continued in its fork (made now,
+    and said so)."""
     target, fork = cli.parts.sessions.continue_in(session_id)
     if fork is not None:
         note(f"{session_id[:8]} is imported and follows its source; continuing in a fork of it: {fork.id[:8]} (now the current session)")
@@ -171,8 +172,16 @@ def rewind(
             raise UsageError("give the turn to rewind to (or --invocation ID)")
         ref, raw = ref_and_value(values, "TURN")
         turn = _turn(raw)
-    dropped = cli.service.rewind(ref, turn, invocation_id=invocation)
-    session = cli.service.resolve(ref)
+    from chit.service.sessions import check_turn
+
+    named = cli.service.resolve(ref)
+    if turn is not None:  # refused before an imported session is forked for it
+        check_turn(turn, named)
+    elif not any(m.invocation_id == invocation for m in named.messages):
+        raise NotFound(f"no message with invocation id {invocation!r} in session {named.short_id}")
+    target = _continued(cli, named.id)
+    dropped = cli.service.rewind(target, turn, invocation_id=invocation)
+    session = cli.service.resolve(target)
     data = {"id": session.id, "dropped": dropped, "turns": session.turns, "messages": len(session.messages)}
     cli.result(data, lambda: _say(f"dropped {dropped} message(s); {session.short_id} now has {session.turns} turn(s)"))
 
@@ -183,7 +192,7 @@ def pop(ctx: typer.Context, ref: RefArg = None, project: ProjectOpt = None, json
 
     `chit undo` brings it back, until `chit compact`."""
     cli: Cli = ctx.obj.use(json, project)
-    session = cli.service.resolve(ref)
+    session = cli.service.resolve(_continued(cli, cli.parts.queries.locate_ref(ref)[1]))
     popped = cli.service.pop(session.id)
     cli.result({"id": session.id, "popped": popped}, lambda: _say("dropped the last message" if popped else "no message to drop"))
 
@@ -221,11 +230,12 @@ def replace(
 
     The common start is kept and what differs is hidden (`chit undo` brings it back)."""
     cli: Cli = ctx.obj.use(json, project)
-    from chit.service.history import parse_messages
+    from chit.service.history import check_messages, parse_messages
 
     data = sys.stdin.buffer.read() if source == "-" else _read_file(source)
     messages = parse_messages(data)
-    before = cli.service.resolve(ref)
+    check_messages(messages)  # refused before an imported session is forked for it
+    before = cli.service.resolve(_continued(cli, cli.parts.queries.locate_ref(ref)[1]))
     session = cli.service.update(before.id, messages)
     hidden = session.hidden - before.hidden
     note = f"; {hidden} hidden (`chit undo` brings them back)" if hidden > 0 else ""

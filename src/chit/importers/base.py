@@ -28,7 +28,7 @@ import math
 import os
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import partial
@@ -92,6 +92,21 @@ class Batch:
     problems: list[Problem] = field(default_factory=list)
     #: (label, reason) of things read but not imported (empty, sub-agent…)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    #: where a unit of one session that can be followed was read to, and
+    #: what its importer needs to map only the lines added after that
+    #: (`chit.importers.follow`); None: the next change is read whole
+    resume: dict[str, Any] | None = None
+
+
+@dataclass
+class Tail:
+    """What the lines a followed file gained add to its one session."""
+
+    messages: list[Message]
+    #: the importer's resume state at the file's new end
+    state: dict[str, Any]
+    #: bytes read to find them (the check before the old end included)
+    read: int
 
 
 @dataclass(frozen=True)
@@ -107,6 +122,9 @@ class Unit:
     label: str
     stamp: str
     load: Callable[[], Batch]
+    #: for an append-only file: the lines added since a `Batch.resume`
+    #: state, or None when only a whole read can tell (then `load`)
+    follow: Callable[[dict[str, Any]], Tail | None] | None = None
 
 
 @dataclass
@@ -161,17 +179,29 @@ def ts_from_epoch(value: Any) -> str | None:
         return None
 
 
-def scan_files(name: str, path: Path, pattern: str, read: Callable[[Path], Batch]) -> Scan:
+def scan_files(
+    name: str, path: Path, pattern: str, read: Callable[[Path], Batch],
+    follow: Callable[[Path, dict[str, Any]], Tail | None] | None = None,
+) -> Scan:
     """One unit per file: `path` itself, or each file under it matching
-    `pattern`, in name order (the sources whose unit is a file)."""
+    `pattern`, in name order (the sources whose unit is a file); `follow`
+    reads a grown file's new lines (append-only formats)."""
+    def unit(file: str, label: str, stamp: str) -> Unit:
+        return Unit(f"{name}:{file}", label, stamp, partial(_read_at, read, file),
+                    partial(_follow_at, follow, file) if follow is not None else None)
+
     if path.is_file():
-        return Scan([Unit(f"{name}:{path}", path.name, file_stamp(path), partial(read, path))])
+        return Scan([unit(os.fspath(path), path.name, file_stamp(path))])
     found = sorted(_matching_files(os.fspath(path), pattern), key=lambda item: item[0].split(os.sep))
-    return Scan([Unit(f"{name}:{f}", os.path.basename(f), stamp, partial(_read_at, read, f)) for f, stamp in found])
+    return Scan([unit(f, os.path.basename(f), stamp) for f, stamp in found])
 
 
 def _read_at(read: Callable[[Path], Batch], path: str) -> Batch:
     return read(Path(path))
+
+
+def _follow_at(follow: Callable[[Path, dict[str, Any]], Tail | None], path: str, state: dict[str, Any]) -> Tail | None:
+    return follow(Path(path), state)
 
 
 def _matching_files(top: str, pattern: str) -> Iterator[tuple[str, str]]:
@@ -290,22 +320,27 @@ def read_jsonl(path: Path, problems: list[Problem]) -> Iterator[tuple[int, dict[
     """(line number, record) of every JSON object line of a file; lines
     that are not JSON objects, and a torn last line, become problems."""
     data = read_bytes(path, problems)
-    if data is None:
-        return
+    if data is not None:
+        yield from parse_lines(data, str(path), problems)
+
+
+def parse_lines(data: bytes, path: str, problems: list[Problem], first: int = 1) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, record) of every JSON object line of `data`, numbered
+    from `first` (a file's new part numbered as in the whole file); lines
+    that are not JSON objects, and a torn last line, become problems."""
     lines = data.split(b"\n")
-    tail = lines[-1]
-    for number, line in enumerate(lines, start=1):
+    last = first + len(lines) - 1
+    for number, line in enumerate(lines, start=first):
         if not line.strip():
             continue
-        torn = number == len(lines) and bool(tail)
         try:
             record = loads(line)
         except ValueError:
-            reason = "incomplete last line" if torn else "not JSON"
-            problems.append(Problem(str(path), number, reason))
+            torn = number == last and bool(lines[-1])
+            problems.append(Problem(path, number, "incomplete last line" if torn else "not JSON"))
             continue
         if not isinstance(record, dict):
-            problems.append(Problem(str(path), number, "not a JSON object"))
+            problems.append(Problem(path, number, "not a JSON object"))
             continue
         yield number, record
 
@@ -333,6 +368,11 @@ class Transcript:
         self._thinking: list[str] = []
         self._ids: set[str] = set()
         self._calls: dict[str, tuple[str | None, str | None]] = {}  # call id -> (tool name, invocation)
+        self.answered: set[str] = set()  # call ids a result answered
+        #: after `resume`: the calls answered before (may say "perhaps"); a
+        #: result for one of them makes the follow doubtful (a whole read decides)
+        self.earlier: Container[str] = ()
+        self.doubtful = False
 
     def think(self, reasoning: str) -> None:
         if reasoning.strip():
@@ -340,6 +380,24 @@ class Transcript:
 
     def drop_thinking(self) -> None:
         self._thinking = []
+
+    @property
+    def thinking(self) -> list[str]:
+        """Reasoning not yet given to a message."""
+        return self._thinking
+
+    def calls(self) -> dict[str, list[str | None]]:
+        """call id -> [tool name, invocation] of the tool calls not yet answered."""
+        return {k: [name, invocation] for k, (name, invocation) in self._calls.items() if k not in self.answered}
+
+    def resume(self, thinking: list[str], calls: dict[str, list[str | None]], earlier: Container[str]) -> None:
+        """Go on after the messages of an earlier read (its `thinking`, its
+        open `calls`, and the calls it saw answered: a result for one of
+        those makes the transcript `doubtful`), for the lines a followed
+        file gained."""
+        self._thinking = list(thinking)
+        self._calls = {k: (v[0], v[1]) for k, v in calls.items()}
+        self.earlier = earlier
 
     def add(
         self,
@@ -363,7 +421,10 @@ class Transcript:
         if role == "tool" and isinstance(call_id, str):
             if meta.get("tool_kind") == "call":
                 self._calls[call_id] = (meta.get("tool_name"), invocation_id)
-            elif call_id in self._calls:
+            else:
+                self.doubtful = self.doubtful or (call_id not in self._calls and call_id in self.earlier)
+                self.answered.add(call_id)
+            if meta.get("tool_kind") != "call" and call_id in self._calls:
                 name, invocation = self._calls[call_id]
                 if name and not meta.get("tool_name"):
                     meta["tool_name"] = name

@@ -45,7 +45,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from chit.importers import claude_agents
+from chit.importers import claude_agents, claude_code_follow
+from chit.importers.follow import Seen, answered_state, read_marked
 from chit.importers.base import (
     Batch,
     Problem,
@@ -56,7 +57,7 @@ from chit.importers.base import (
     Unit,
     json_text,
     one_line,
-    read_jsonl,
+    parse_lines,
     scan_files,
     strip_ansi,
     text,
@@ -81,10 +82,10 @@ def default_path() -> Path:
 
 
 def scan(path: Path) -> Scan:
-    found = scan_files(NAME, path, "*.jsonl", read_file)
+    found = scan_files(NAME, path, "*.jsonl", read_file, claude_code_follow.follow_file)
     # a sub-agent's link to its tool call is read in its parent's transcript
     units = [
-        replace(unit, stamp=f"{unit.stamp}+{parent}") if (parent := _parent_stamp(unit)) else unit
+        replace(unit, stamp=f"{unit.stamp}+{parent}", follow=None) if (parent := _parent_stamp(unit)) else unit
         for unit in found.units
     ]
     return Scan(units, found.problems)
@@ -101,7 +102,8 @@ SOURCE = Source(NAME, default_path, scan, "Claude Code transcripts (~/.claude/pr
 
 def read_file(path: Path) -> Batch:
     batch = Batch()
-    records = list(read_jsonl(path, batch.problems))
+    data, mark = read_marked(path, batch.problems)
+    records = list(parse_lines(data or b"", str(path), batch.problems))
     agent = claude_agents.agent_file(path, records)
     if agent is not None and agent.compaction:
         batch.skipped.append((str(path), "compaction transcript"))
@@ -116,13 +118,15 @@ def read_file(path: Path) -> Batch:
     session_id = agent.source_id if agent else _session_id(path, conversation)
     kept = _live_thread(main, conversation[-1][1])
     live = [(n, r) for n, r in conversation if r["uuid"] in kept]
-    session = _session(path, session_id, live, records, batch.problems)
+    session, mapper = _session(path, session_id, live, records, batch.problems)
     if agent is not None:
         _link_agent(session, agent, batch.problems)
     if session.messages:
         batch.sessions.append(session)
     else:
         batch.skipped.append((str(path), "no messages"))
+    if agent is None and mark is not None and session.messages and not batch.problems:
+        batch.resume = claude_code_follow.whole_state(mark, main, kept, live, session, mapper.state())
     return batch
 
 
@@ -238,7 +242,7 @@ def _session(
     live: list[tuple[int, dict[str, Any]]],
     records: list[tuple[int, dict[str, Any]]],
     problems: list[Problem],
-) -> SourceSession:
+) -> tuple[SourceSession, _Mapper]:
     times = [t for _, r in live if (t := ts_from_text(r.get("timestamp")))]
     start = min(times) if times else ts_from_text(live[0][1].get("timestamp")) or "1970-01-01T00:00:00.000000Z"
     cwd = next((c for _, r in live if (c := r.get("cwd")) and isinstance(c, str)), None)
@@ -261,7 +265,7 @@ def _session(
         title=_title(records, {r["uuid"] for _, r in live}),
         cwd=text(cwd) if cwd else None,
         metadata={k: v for k, v in metadata.items() if v},
-    )
+    ), mapper
 
 
 def _title(records: list[tuple[int, dict[str, Any]]], live: set[str]) -> str | None:
@@ -291,6 +295,20 @@ class _Mapper:
         self.commands: set[str] = set()  # slash commands typed since the last reply
         self.usage: dict[str, dict[str, Any]] = {}  # message.id -> its latest usage
         self.prompting = _prompting_commands(live)
+        self.start = start
+
+    def state(self) -> dict[str, Any]:
+        """What `resume` needs to go on mapping after the last record."""
+        out = self.out
+        return {"session_id": out.session_id, "start": self.start, "cwd": self.cwd, "last_ts": out.last_ts,
+                "commands": sorted(self.commands), "thinking": list(out.thinking), "calls": out.calls(),
+                "answered": answered_state(out)}
+
+    def resume(self, state: dict[str, Any]) -> None:
+        """Go on from the end of an earlier read, for the lines it gained."""
+        self.start = state["start"]
+        self.commands = set(state["commands"])
+        self.out.resume(state["thinking"], state["calls"], Seen.load(state["answered"]))
 
     def record(self, number: int, record: dict[str, Any]) -> None:
         kind = record["type"]

@@ -14,7 +14,9 @@ Invariants:
   from its `event_msg`s alone;
 - `token_count` events give each model call's usage (`last_token_usage`),
   put on the last message before them (an event repeating the previous
-  totals is the same call, counted once);
+  totals is the same call, counted once); usage counted before any message
+  (Codex 0.47 writes a call's count before its items) goes on the first
+  message a call wrote, so the session's totals are Codex's own;
 - message roles: `user` → user, `assistant` → assistant (with the turn's
   model), `developer`/`system` → system. Context Codex injects as a user
   message (`<environment_context>`, `<user_instructions>`, AGENTS.md
@@ -48,17 +50,20 @@ from chit.importers.base import (
     Scan,
     Source,
     SourceSession,
+    Tail,
     Transcript,
     json_text,
     loads,
     tokens_of,
     obj,
     one_line,
-    read_jsonl,
+    parse_lines,
     scan_files,
     text,
     ts_from_text,
 )
+from chit.importers.follow import Seen, answered_state, read_marked, read_new
+from chit.model import Message, Tokens
 
 NAME = "codex"
 _ID_IN_NAME = re.compile(r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl$", re.I)
@@ -75,7 +80,7 @@ def default_path() -> Path:
 
 
 def scan(path: Path) -> Scan:
-    return scan_files(NAME, path, "rollout-*.jsonl", read_file)
+    return scan_files(NAME, path, "rollout-*.jsonl", read_file, follow_file)
 
 
 SOURCE = Source(NAME, default_path, scan, "Codex CLI rollouts (~/.codex/sessions)")
@@ -83,7 +88,8 @@ SOURCE = Source(NAME, default_path, scan, "Codex CLI rollouts (~/.codex/sessions
 
 def read_file(path: Path) -> Batch:
     batch = Batch()
-    records = [(n, _normalise(r)) for n, r in read_jsonl(path, batch.problems)]
+    data, mark = read_marked(path, batch.problems)
+    records = [(n, _normalise(r)) for n, r in parse_lines(data or b"", str(path), batch.problems)]
     meta = obj(next((r["payload"] for _, r in records if r["type"] == "session_meta"), None))
     session_id = one_line(meta.get("id")) or _id_from_name(path)
     if session_id is None:
@@ -92,10 +98,11 @@ def read_file(path: Path) -> Batch:
     times = [t for _, r in records if (t := ts_from_text(r.get("timestamp")))]
     start = ts_from_text(meta.get("timestamp")) or (min(times) if times else "1970-01-01T00:00:00.000000Z")
     mapper = _Mapper(path, session_id, start, batch.problems)
-    ui_only = not any(r["type"] == "response_item" and r["payload"].get("type") == "message" for _, r in records)
+    ui_only = not any(_is_message(r) for _, r in records)
     mapper.prompted_turns, mapper.prompts = _prompts(records)
     for number, record in records:
         mapper.record(number, record, ui_only)
+    mapper.finish()
     if not mapper.out.messages:
         batch.skipped.append((str(path), "no messages"))
         return batch
@@ -114,7 +121,46 @@ def read_file(path: Path) -> Batch:
         NAME, session_id, start, mapper.out.messages, cwd=text(cwd) if cwd else None,
         metadata={k: v for k, v in metadata.items() if v},
     ))
+    if mark is not None and not batch.problems and not mapper.turnless:
+        fixed = {"start": start, "start_fixed": ts_from_text(meta.get("timestamp")) is not None, "cwd_fixed": cwd is not None}
+        batch.resume = {"mark": mark, "ui_only": ui_only, **fixed, **mapper.state()}
     return batch
+
+
+def follow_file(path: Path, state: dict[str, Any]) -> Tail | None:
+    """The messages the lines added to a rollout since `state` hold, or
+    None when they may change what was read before (a new `session_meta`,
+    a first working directory, tokens for an earlier message, a prompt
+    for a turn already given one from its event) or cannot be told apart
+    without the whole file (a rollout without turn ids)."""
+    got = read_new(path, state.get("mark"))
+    if got is None:
+        return None
+    lines, mark, read = got
+    records = [(n, _normalise(r)) for n, r in lines]
+    if any(r["type"] == "session_meta" for _, r in records) or (state["ui_only"] and any(_is_message(r) for _, r in records)):
+        return None
+    if not state["start_fixed"] and any((t := ts_from_text(r.get("timestamp"))) and t < state["start"] for _, r in records):
+        return None
+    problems: list[Problem] = []
+    mapper = _Mapper.resumed(path, state, problems)
+    turns, texts = _prompts(records, mapper.turn)
+    if texts or turns & mapper.event_turns:
+        return None
+    mapper.prompted_turns |= turns
+    for number, record in records:
+        mapper.record(number, record, state["ui_only"])
+    mapper.finish()
+    grown = {**state, "mark": mark, **mapper.state()}
+    if problems or mapper.turnless or mapper.reached_back or (not state["cwd_fixed"] and mapper.cwd):
+        return None
+    if mapper.out.doubtful or grown["answered"] is None:
+        return None  # a result for a call answered before, or too many answered since the whole read
+    return Tail(mapper.out.messages, grown, read)
+
+
+def _is_message(record: dict[str, Any]) -> bool:
+    return bool(record["type"] == "response_item" and record["payload"].get("type") == "message")
 
 
 def _id_from_name(path: Path) -> str | None:
@@ -147,6 +193,37 @@ class _Mapper:
         self.prompted_turns: set[str] = set()
         self.prompts: Counter[str] = Counter()
         self.totals: Any = None  # the last token_count's running totals
+        #: what following the file needs: turns given a prompt from their
+        #: event, whether a prompt event came outside any turn, whether
+        #: messages read before could take a token count, and whether one
+        #: of the new lines gave them one
+        self.event_turns: set[str] = set()
+        self.turnless = False
+        self.earlier_target = False
+        self.reached_back = False
+        self.pending: Tokens | None = None  # usage counted before the first message a call wrote
+
+    def state(self) -> dict[str, Any]:
+        """What `resumed` needs to go on mapping after the last record."""
+        out = self.out
+        return {
+            "session_id": out.session_id, "model": self.model, "cwd": self.cwd, "turn": self.turn, "totals": self.totals,
+            "prompted_turns": sorted(self.prompted_turns), "event_turns": sorted(self.event_turns),
+            "earlier_target": self.earlier_target or _target(out.messages) is not None,
+            "last_ts": out.last_ts, "thinking": list(out.thinking), "calls": out.calls(), "answered": answered_state(out),
+            "pending": [self.pending.input, self.pending.output] if self.pending is not None else None,
+        }
+
+    @classmethod
+    def resumed(cls, path: Path, state: dict[str, Any], problems: list[Problem]) -> _Mapper:
+        mapper = cls(path, state["session_id"], state["last_ts"], problems)
+        mapper.model, mapper.cwd, mapper.turn, mapper.totals = state["model"], state["cwd"], state["turn"], state["totals"]
+        mapper.prompted_turns = set(state["prompted_turns"])
+        mapper.event_turns = set(state["event_turns"])
+        mapper.earlier_target = bool(state["earlier_target"])
+        mapper.pending = tokens_of(*state["pending"]) if state["pending"] is not None else None
+        mapper.out.resume(state["thinking"], state["calls"], Seen.load(state["answered"]))
+        return mapper
 
     def record(self, number: int, record: dict[str, Any], ui_only: bool) -> None:
         kind, payload = record["type"], record["payload"]
@@ -173,11 +250,14 @@ class _Mapper:
             body = text(payload.get("message"))
             if self.turn is not None:
                 if self.turn not in self.prompted_turns:
+                    self.event_turns.add(self.turn)
                     self._message(number, "user", body, ts)
-            elif self.prompts[body.strip()] > 0:
-                self.prompts[body.strip()] -= 1  # a response_item has this prompt
             else:
-                self._message(number, "user", body, ts)
+                self.turnless = True  # which prompts these events repeat, only the whole file tells
+                if self.prompts[body.strip()] > 0:
+                    self.prompts[body.strip()] -= 1  # a response_item has this prompt
+                else:
+                    self._message(number, "user", body, ts)
         elif ui_only and kind == "agent_message":
             self._message(number, "assistant", text(payload.get("message")), ts)
         elif ui_only and kind == "agent_reasoning":
@@ -191,14 +271,23 @@ class _Mapper:
         self.totals = totals
         tokens = tokens_of(last.get("input_tokens"), last.get("output_tokens"))
         messages = self.out.messages
-        index = next((i for i in range(len(messages) - 1, -1, -1) if messages[i].metadata.get("tool_kind") != "result"
-                      and messages[i].role in ("assistant", "tool")), None)
+        index = _target(messages)
+        if tokens is not None and index is None and self.earlier_target:
+            self.reached_back = True  # a message read before the new lines takes them: only a whole read can say
+        if tokens is not None and index is None:
+            self.pending = _sum(self.pending, tokens)  # older rollouts count a call before its first item
         if tokens is None or index is None:
             return
-        held = messages[index].tokens
-        if held is not None:  # two calls with no message between: both count
-            tokens = tokens_of((held.input or 0) + (tokens.input or 0), (held.output or 0) + (tokens.output or 0))
-        messages[index] = replace(messages[index], tokens=tokens)
+        messages[index] = replace(messages[index], tokens=_sum(messages[index].tokens, tokens))
+
+    def finish(self) -> None:
+        """Usage counted before any message a model call wrote goes on the
+        first one (Codex 0.47 writes a call's `token_count` before its items)."""
+        messages = self.out.messages
+        index = next((i for i, m in enumerate(messages) if _target([m]) is not None), None)
+        if self.pending is not None and index is not None:
+            messages[index] = replace(messages[index], tokens=_sum(messages[index].tokens, self.pending))
+            self.pending = None
 
     def _item(self, number: int, item: dict[str, Any], ts: str | None) -> None:
         kind = item.get("type")
@@ -240,12 +329,26 @@ class _Mapper:
             self.out.add("system", body, local, ts, source_id=source_id, source_role=role)
 
 
-def _prompts(records: list[tuple[int, dict[str, Any]]]) -> tuple[set[str], Counter[str]]:
+def _sum(held: Tokens | None, more: Tokens) -> Tokens | None:
+    """Two calls' usage together (two calls with no message between both count)."""
+    if held is None:
+        return more
+    return tokens_of((held.input or 0) + (more.input or 0), (held.output or 0) + (more.output or 0))
+
+
+def _target(messages: list[Message]) -> int | None:
+    """The index of the message a token count goes on: the last one a model
+    call wrote."""
+    return next((i for i in range(len(messages) - 1, -1, -1) if messages[i].metadata.get("tool_kind") != "result"
+                 and messages[i].role in ("assistant", "tool")), None)
+
+
+def _prompts(records: list[tuple[int, dict[str, Any]]], turn: str | None = None) -> tuple[set[str], Counter[str]]:
     """The turn ids holding a `response_item` prompt, and the texts of the
-    prompts outside any turn id (older rollouts have none)."""
+    prompts outside any turn id (older rollouts have none); `turn`: the
+    turn the records start in."""
     turns: set[str] = set()
     texts: Counter[str] = Counter()
-    turn: str | None = None
     for _, record in records:
         kind, payload = record["type"], record["payload"]
         if kind == "turn_context" or (kind == "event_msg" and payload.get("type") == "task_started"):

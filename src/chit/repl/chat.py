@@ -32,13 +32,13 @@ def send(repl: Repl, text: str) -> None:
         return
     if repl.session_id is not None:
         _note_outside_messages(repl)
-    session_id = _continued(repl, repl.ensure_session())
+    session_id = continued(repl, repl.ensure_session())
     turn_id = uuid.uuid4().hex[:12]
     repl.service.append(session_id, "user", text, invocation_id=turn_id)
     complete(repl, turn_id)
 
 
-def _continued(repl: Repl, session_id: str) -> str:
+def continued(repl: Repl, session_id: str) -> str:
     """A session imported from another tool is continued in its fork
     (chit.service.sessions.Sessions.continue_in): the REPL moves there."""
     target, fork = repl.parts.sessions.continue_in(session_id)

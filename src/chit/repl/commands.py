@@ -188,7 +188,7 @@ def rewind(repl: Repl, args: str) -> None:
     """Keep turns 0..N, drop the rest (recoverable until compact)."""
     if not args:
         raise UsageError("usage: /rewind N")
-    dropped = repl.service.rewind(_current(repl), _turn(args))
+    dropped = repl.service.rewind(chat.continued(repl, _current(repl)), _turn(args))
     repl.refresh_status()
     repl.say(f"dropped {dropped} message(s)")
 
@@ -207,7 +207,7 @@ def undo(repl: Repl, args: str) -> None:
 @slash("retry")
 def retry(repl: Repl, args: str) -> None:
     """Ask again for the last reply."""
-    session = repl.parts.history.reopen_turn(_current(repl))
+    session = repl.parts.history.reopen_turn(chat.continued(repl, _current(repl)))
     chat.complete(repl, session.messages[-1].invocation_id)
 
 
@@ -292,7 +292,7 @@ def system(repl: Repl, args: str) -> None:
     """Add a system message to this session."""
     if not args:
         raise UsageError("usage: /system TEXT")
-    repl.service.append(repl.ensure_session(), "system", args)
+    repl.service.append(chat.continued(repl, repl.ensure_session()), "system", args)
     repl.refresh_status()
     repl.say("system message added")
 

@@ -90,6 +90,11 @@ def _message_list(messages: Any) -> tuple[list[Message | Mapping[str, Any]], lis
     return given, made
 
 
+def check_messages(messages: Any) -> None:
+    """Refuse what `update` would refuse, before anything is written."""
+    _message_list(messages)
+
+
 def parse_messages(data: bytes) -> list[dict[str, Any]]:
     """Messages from text a program wrote: a JSON array of message objects,
     JSON Lines (one object a line), or what chit prints for a session

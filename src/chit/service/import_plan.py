@@ -1,6 +1,7 @@
 """How a re-import brings one stored session to what its source holds
-now (the decision alone; `chit.service.imports` writes it), and where the
-import cache last saw the sessions of a source unit.
+now (the decision alone; `chit.service.imports` writes it), where the
+import cache last saw the sessions of a source unit, and where every
+session of a source is.
 
 Invariant: a session changed in chit (a message of chit's own, a rewind or
 a pop) is never planned for a write; state values, tags and renames are
@@ -11,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from chit.store.sessions import Log
+from chit.errors import ChitError
+from chit.store.sessions import Log, Store
 
 
 def plan_update(log: Log, header: dict[str, Any], new: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
@@ -58,4 +60,26 @@ def cached_places(entry: Any) -> dict[str, tuple[str, str, bool]]:
         key, file = outcome.get("key"), outcome.get("file")
         if isinstance(key, str) and isinstance(file, list) and len(file) == 5 and isinstance(file[0], str) and isinstance(file[1], str):
             found[key] = (file[0], file[1], bool(file[2]))
+    return found
+
+
+def import_keys(store: Store, source: str) -> dict[str, tuple[str, str, bool]]:
+    """Every session key of this source in the store (and in the trash),
+    from header lines: key -> (slug, session id, in trash)."""
+    prefix = f"{source}:"
+    found: dict[str, tuple[str, str, bool]] = {}
+    for slug in store.project_slugs():
+        for session_id in store.session_ids(slug):
+            header = store.read_header(slug, session_id)
+            key = header.get("key") if header else None
+            if isinstance(key, str) and key.startswith(prefix):
+                found.setdefault(key, (slug, session_id, False))
+    for slug in store.trash_slugs():
+        for session_id in store.session_ids(slug, trash=True):
+            try:
+                key = store.read(slug, session_id, slug, trash=True).header.get("key")
+            except ChitError:
+                continue
+            if isinstance(key, str) and key.startswith(prefix):
+                found.setdefault(key, (slug, session_id, True))
     return found

@@ -27,7 +27,9 @@ Invariants:
 - imported sessions do not become the current session;
 - a refresh where nothing changed stats files and reads no session: the
   store's keys are looked up only when a unit must be read, and a unit
-  read again first looks for its sessions where the cache last saw them.
+  read again first looks for its sessions where the cache last saw them;
+- a grown append-only file whose session is as the last import left it
+  is followed: only its new lines are read (`import_follow`).
 """
 
 from __future__ import annotations
@@ -48,7 +50,8 @@ from chit.store.projects import slug_for, usable_dir, validate_name
 from chit.service.base import Context, check_metadata, clean_line
 from chit.service.queries import Queries
 from chit.service.sessions import KEY_MAX, Sessions, make_message
-from chit.service.import_plan import cached_places, plan_update
+from chit.service.import_follow import Follower
+from chit.service.import_plan import cached_places, import_keys, plan_update
 from chit.store.sessions import check_session_id
 
 if TYPE_CHECKING:
@@ -59,7 +62,7 @@ if TYPE_CHECKING:
 ProgressFn = Callable[[int, int, str], None]
 CACHE_VERSION = 2
 #: bumped when an importer maps records differently, so cached units are re-read
-MAPPING_VERSION = 1
+MAPPING_VERSION = 2
 
 
 @dataclass
@@ -97,6 +100,7 @@ class Imports:
         self.layout = ctx.layout
         self._checked_dirs: dict[tuple[str, bool], str] = {}
         self._refresh_file = self.layout.home / "last-refresh.json"  # its mtime: the last complete refresh
+        self.follower = Follower(ctx, MAPPING_VERSION)
 
     def import_from(
         self,
@@ -139,8 +143,16 @@ class Imports:
                 report.problems.append(Problem(path or tool, None, exc.message))
             reports.append(report)
         if not any(r.incomplete for r in reports):
-            self.store.write_json(self._refresh_file, {"refreshed_at": now()})
+            self._mark_refreshed()
         return reports
+
+    def _mark_refreshed(self) -> None:
+        """Record a complete refresh (its mtime): touched, no write and no fsync on every `ls`."""
+        try:
+            self.store.no_links(self._refresh_file)
+            os.utime(self._refresh_file, follow_symlinks=False)
+        except (OSError, ChitError):
+            self.store.write_json(self._refresh_file, {"refreshed_at": now()})
 
     def refresh_due(self, interval: float) -> bool:
         """Whether the last complete refresh is older than `interval` seconds (or never was)."""
@@ -165,7 +177,7 @@ class Imports:
         scan = importer.scan(root)
         self._checked_dirs.clear()
         report = ImportReport(source, str(root), problems=list(scan.problems))
-        run = _Run(report, override, partial(self._import_keys, source))
+        run = _Run(report, override, partial(import_keys, self.store, source))
         cache = self._read_import_cache()
         entries: dict[str, Any] = cache.setdefault("units", {})
         changed = False
@@ -181,6 +193,11 @@ class Imports:
                 break
             read_one = True
             old = entries.pop(unit.key, None)
+            if (followed := self.follower.follow(unit, old, report)) is not None:
+                entries[unit.key], slug = followed
+                run.written.update([slug] if slug else [])
+                changed = True
+                continue
             run.hints = cached_places(old)
             entry = self._import_unit(unit, run)
             if entry is not None:
@@ -190,6 +207,7 @@ class Imports:
         seen = {u.key for u in scan.units}
         for stale in [k for k in entries if k.startswith(prefix) and k not in seen]:  # gone from the source
             del entries[stale]
+            self.follower.forget(stale)
             changed = True
         if changed:
             self._write_import_cache(cache)
@@ -231,7 +249,10 @@ class Imports:
         outcomes = [self._import_session(session, run) for session in batch.sessions]
         if len(report.problems) > problems_before or unit.stamp == "unreadable" or None in outcomes:
             return None
-        return {"stamp": unit.stamp, "v": MAPPING_VERSION, "outcomes": outcomes, "skipped": [r for _, r in batch.skipped]}
+        entry = {"stamp": unit.stamp, "v": MAPPING_VERSION, "outcomes": outcomes, "skipped": [r for _, r in batch.skipped]}
+        if batch.resume is not None and len(batch.sessions) == 1:
+            self.follower.remember(unit.key, entry, batch.resume, batch.sessions[0])
+        return entry
 
     def _cached(self, entry: Any, unit: importer_base.Unit, report: ImportReport) -> bool:
         """Whether the last import saw exactly this unit and left the chit
@@ -465,27 +486,6 @@ class Imports:
         return self.projects.get(slug) or Project(key=key, name=name, slug=slug, path=None, created_at=now())
 
     # -- bookkeeping ----------------------------------------------------------
-    def _import_keys(self, source: str) -> dict[str, tuple[str, str, bool]]:
-        """Every session key of this source in the store (and in the trash),
-        from header lines."""
-        prefix = f"{source}:"
-        found: dict[str, tuple[str, str, bool]] = {}
-        for slug in self.store.project_slugs():
-            for session_id in self.store.session_ids(slug):
-                header = self.store.read_header(slug, session_id)
-                key = header.get("key") if header else None
-                if isinstance(key, str) and key.startswith(prefix):
-                    found.setdefault(key, (slug, session_id, False))
-        for slug in self.store.trash_slugs():
-            for session_id in self.store.session_ids(slug, trash=True):
-                try:
-                    key = self.store.read(slug, session_id, slug, trash=True).header.get("key")
-                except ChitError:
-                    continue
-                if isinstance(key, str) and key.startswith(prefix):
-                    found.setdefault(key, (slug, session_id, True))
-        return found
-
     def _read_import_cache(self) -> dict[str, Any]:
         data = self.store.read_json(self.layout.import_cache_file)
         if isinstance(data, dict) and data.get("version") == CACHE_VERSION and isinstance(data.get("units"), dict):

@@ -117,6 +117,8 @@ class ImportReport:
     skipped_reasons: Counter[str] = field(default_factory=Counter)
     #: the refresh's time ran out before every unit was looked at
     incomplete: bool = False
+    #: sessions brought up to date from the lines their source file gained
+    followed: int = 0
 
     @property
     def errors(self) -> int:
@@ -137,6 +139,7 @@ class ImportReport:
             "skipped": self.skipped,
             "errors": self.errors,
             "messages_written": self.messages,
+            "followed": self.followed,
             "skipped_reasons": dict(sorted(self.skipped_reasons.items())),
             "sessions": [s.as_dict() for s in self.sessions],
             "problems": [p.as_dict() for p in self.problems[:PROBLEMS_SHOWN]],
