@@ -213,15 +213,19 @@ def fold_whole(
     return state, [(*lines[m.id], m.turn) for m in session.messages]
 
 
-def in_order(events: list[tuple[dict[str, Any], int, int]]) -> bool:
-    """Whether the file's events are already in fold order, each id once:
-    then an event appended after them can be applied alone."""
+def in_order(events: list[tuple[dict[str, Any], int, int]], hiding: bool = True) -> bool:
+    """Whether the file's events are already in fold order, each id once
+    (then an event appended after them can be applied alone); without
+    `hiding`, also that no stamped event hides or deletes (then `apply` of
+    each, in file order, gives the set fold)."""
     last: tuple[str, str, str] | None = None
     for event, _, _ in events:
         if "hlc" not in event:
             if last is not None:
                 return False
             continue
+        if not hiding and event["type"] in HIDING:
+            return False
         key = (event["hlc"], event["by"], event["id"])
         if last is not None and key <= last:
             return False

@@ -233,7 +233,7 @@ class Rows:
                 sid = row[0]
                 self.drop_messages(sid)
         stack = _Stack(self, sid, state.messages)
-        if grown or not any("hlc" in event for event, _, _ in events):
+        if grown or in_order(events, hiding=False):  # replayed line by line, it folds as the set does
             _apply_all(state, events, stack)
         else:
             state, live = fold_whole(header, events, state.project)

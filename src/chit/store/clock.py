@@ -5,7 +5,10 @@ Invariants:
   counter; stamps sort as text in clock order;
 - `next_after(seen)` is greater than `seen` whatever this machine's wall
   clock says (a writer that saw an event stamps after it), and follows the
-  wall clock when that is ahead;
+  wall clock when that is ahead. A writer that folded the session under
+  its lock saw every event; a plain append saw the file's last `TAIL`
+  bytes (chit appends in stamp order, so the greatest stamp is there
+  unless a union of copies appended more than that of older lines);
 - the machine id is random, made once per home (`$CHIT_HOME/machine-id`),
   never copied between machines: it is machine-local state, not data;
 - `stamp` gives each record of an append an id (a message keeps its own),
@@ -26,6 +29,7 @@ from typing import Any
 HLC_RE = re.compile(r"\d{13}\.\d{6}\Z")
 MACHINE_RE = re.compile(r"[0-9a-f]{16}\Z")
 COUNTER_MAX = 999_999
+TAIL = 256 * 1024  # what a plain append reads of a file it has not read before
 # a stamped line as chit writes it begins so; the hlc is group 1
 _LINE_HLC = re.compile(rb'\n\{"type":"[a-z_]+","hlc":"(\d{13}\.\d{6})"')
 
@@ -117,10 +121,14 @@ class Stamper:
         return stamp(records, self.machine, after, self.skew_ms)
 
     def last_in(self, path: str, fd: int, st: os.stat_result) -> str | None:
-        """The greatest stamp in the open file `fd` at `path`."""
+        """The greatest stamp this process has seen in the open file `fd`
+        at `path`: what a whole read under the lock found (`remember`) and
+        what was added since; else that of the file's last TAIL bytes (a
+        plain append reads no more: it has seen those lines)."""
         ino, scanned, last = self._files.get(path, (-1, 0, None))
-        start = scanned - 1 if ino == st.st_ino and 0 < scanned <= st.st_size else 0
-        if start == 0:
+        known = ino == st.st_ino and 0 < scanned <= st.st_size
+        start = scanned - 1 if known else max(0, st.st_size - TAIL)
+        if not known:
             last = None
         if st.st_size > start:
             found = max_hlc(os.pread(fd, st.st_size - start, start))

@@ -193,7 +193,10 @@ class LockedSession:
     def read(self) -> Log:
         st = os.fstat(self.fd)
         data = read_whole(self.fd, st.st_size)
-        return parse_log(self.session_id, data, self.project_key, st.st_mtime_ns, scratch=True)
+        log = parse_log(self.session_id, data, self.project_key, st.st_mtime_ns, scratch=True)
+        newest = max((e["hlc"] for e in log.events if "hlc" in e), default=None)
+        self._store.stamper.remember(os.fspath(self.path), st, len(data), newest)  # the append after it stamps after all
+        return log
 
     def check_writable(self) -> None:
         """Refuse to write to a file of a newer format version."""
