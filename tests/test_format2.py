@@ -298,3 +298,20 @@ def test_two_lines_with_one_id_keep_one_and_say_so(tmp_path: Path) -> None:
     lines = a.lines(sid)
     log = parse_log(sid, b"".join([lines[0], *reversed(lines[1:])]), a.key)
     assert view(fold(log.header, log.events)) == view(session)  # the same one kept, whichever comes first
+
+
+def test_two_copies_concatenated_fold_as_their_union(pair: tuple[Replica, Replica, str]) -> None:
+    """`cat a b`: the header twice, the common lines twice, both sides' new
+    lines; it folds as the merged copy does, with no line set aside."""
+    a, b, sid = pair
+    a.api.append(sid, "assistant", "from a")
+    a.api.rename(sid, "a's title")
+    b.api.append(sid, "user", "from b")
+    b.api.pop(sid)
+    b.api.append(sid, "user", "b again")
+    joined = b"".join(a.lines(sid) + b.lines(sid))
+    b.take(sid, a)
+    log = parse_log(sid, joined, a.key)
+    assert log.issues == []
+    assert view(fold(log.header, log.events)) == view(b.folded(sid))
+    assert [m.content for m in b.folded(sid).messages] == ["start", "b again", "from a"]  # b's clock is behind

@@ -158,7 +158,8 @@ def parse_log(session_id: str, data: bytes | bytearray, project_key: str, mtime_
         try:
             events.append(codec.decode_event_in(data, begin, end, version, "in_place" if scratch else "whole"))
         except codec.BadRecord as exc:
-            issues.append(LogIssue(number, exc.reason))
+            if not (start and end - begin == spans[0][1] and data.startswith(data[: spans[0][1]], begin)):
+                issues.append(LogIssue(number, exc.reason))  # (a copy of line 1 is a union's: harmless)
     if torn:
         issues.append(LogIssue(len(spans) + 1, "incomplete last line", torn=True))
     return Log(session_id, header, events, issues, version > codec.FORMAT_VERSION, len(data), mtime_ns)
