@@ -42,6 +42,10 @@ class MessageStack(Protocol):
         message (None if it is in the preamble or there is none)."""
         ...
 
+    def after(self, message_id: str | None) -> int:
+        """How many messages there are up to and with `message_id` (0 for None)."""
+        ...
+
 
 @dataclass
 class SessionState:
@@ -108,7 +112,8 @@ def apply(state: SessionState, event: dict[str, Any], stack: MessageStack) -> No
         stack.push(event, state.turns - 1 if state.turns else None)
         state.messages += 1
     elif kind == "rewind":
-        _truncate(state, stack, min(event["keep"], state.messages))
+        keep = event["keep"] if "keep" in event else stack.after(event["keep_id"])  # stamped: by id
+        _truncate(state, stack, min(keep, state.messages))
     elif kind == "pop":
         if state.messages:
             _truncate(state, stack, state.messages - 1)
@@ -154,6 +159,12 @@ UNKNOWN = ("", "", "")  # a line before the offset whose stamp cannot be read by
 _LINE_KEY = re.compile(rb'\{"type":"[a-z_]+","hlc":"(\d{13}\.\d{6})","by":"([^"\\]*)","id":"([^"\\]*)"')
 
 
+def line_stamp(head: bytes) -> tuple[str, str, str] | None:
+    """The (hlc, by, id) at the start of a stamped line as chit writes it."""
+    match = _LINE_KEY.match(head)
+    return None if match is None else (match[1].decode(), match[2].decode(), match[3].decode())
+
+
 def key_before(fd: int, offset: int) -> tuple[str, str, str] | None:
     """The (hlc, by, id) of the line that ends at `offset`: None for the
     header or a format-1 event, `UNKNOWN` for a corrupt line or a stamp
@@ -168,12 +179,13 @@ def key_before(fd: int, offset: int) -> tuple[str, str, str] | None:
             begin = begin - step + newline + 1
             break
         begin -= step
-    head = os.pread(fd, min(end - begin, 4096), begin)
-    match = _LINE_KEY.match(head)
-    if match is not None:
-        return match[1].decode(), match[2].decode(), match[3].decode()
+    stamp = line_stamp(os.pread(fd, min(end - begin, 4096), begin))
+    if stamp is not None:
+        return stamp
     if begin == 0:
         return None  # the header
+    if end - begin > codec.LONG_LINE:  # never decoded whole here: a long message's stamp is at its start
+        return UNKNOWN if _holds(fd, begin, end, b'"hlc":') else None
     try:
         event = codec.decode_event(os.pread(fd, end - begin, begin))
     except codec.BadRecord:
@@ -211,6 +223,16 @@ def fold_whole(
     state = SessionState.from_session(header, session)
     state.project = project
     return state, [(*lines[m.id], m.turn) for m in session.messages]
+
+
+def _holds(fd: int, begin: int, end: int, text: bytes) -> bool:
+    """Whether the bytes of a file between two offsets hold `text`, read
+    a piece at a time."""
+    step = 1 << 16
+    for at in range(begin, end, step):
+        if text in os.pread(fd, min(step + len(text), end - at), at):
+            return True
+    return False
 
 
 def in_order(events: list[tuple[dict[str, Any], int, int]], hiding: bool = True) -> bool:

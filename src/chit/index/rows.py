@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from chit.index.dirs import DOUBTED
+from chit.index.fold import line_stamp
 from chit.store import codec
 from chit.store.files import NotRegular, open_regular, read_whole
 from chit.store.sessions import format_ts_ns
@@ -263,14 +264,20 @@ class Rows:
         to its state one by one (`chit.index.fold.appendable`): else the
         file is read whole and folded as a set."""
         from chit.index.fold import UNKNOWN, appendable, key_before
+        from chit.store.fold import order_key
 
         if not events:
             return True
         state = _state_from_row(row[7:])
         last = key_before(fd, row[4])
         stamped = last is not None
-        for event, _, _ in events:
-            if last == UNKNOWN or not appendable(state, event, last, stamped):
+        for place, (event, _, _) in enumerate(events):
+            if last == UNKNOWN:
+                return False
+            if place == 0 and event["type"] in ("pop", "rewind") and "hlc" in event and "undo" not in event:
+                if last is not None and order_key(event) <= last or not self._hides_the_top(fd, row[0], state, event):
+                    return False  # (the first only: the rows are what the state before it shows)
+            elif not appendable(state, event, last, stamped):
                 return False
             if "hlc" in event:
                 if event["type"] == "message" and self.conn.execute(
@@ -278,6 +285,33 @@ class Rows:
                 ).fetchone():
                     return False  # a repeated id: the set fold keeps one
                 last, stamped = (event["hlc"], event["by"], event["id"]), True
+        return True
+
+    def _hides_the_top(self, fd: int, sid: int, state: SessionState, event: dict[str, Any]) -> bool:
+        """Whether a stamped pop or rewind, applied after everything, hides
+        exactly the live messages after a place (what `apply` truncates):
+        a pop names the last one; a rewind names a live message, and saw
+        every live message after it (their stamps, read from their lines)."""
+        conn = self.conn
+        if event["type"] == "pop":
+            top = conn.execute("SELECT mid FROM messages WHERE sid = ? AND pos = ?", (sid, state.messages - 1)).fetchone()
+            return top is not None and top[0] == event["hides"]
+        after = -1
+        if event["keep_id"] is not None:
+            found = conn.execute("SELECT pos FROM messages WHERE sid = ? AND mid = ?", (sid, event["keep_id"])).fetchone()
+            if found is None:
+                return False
+            after = found[0]
+        seen = event["seen"]
+        for off, length in conn.execute("SELECT off, len FROM messages WHERE sid = ? AND pos > ? ORDER BY pos", (sid, after)):
+            head = os.pread(fd, min(length, 200), off)
+            stamp = line_stamp(head)
+            if stamp is None:
+                if b'"hlc":' in head:
+                    return False  # stamped, but not where chit writes it
+                continue  # a format-1 message: every stamped event saw it
+            if stamp[0] > seen.get(stamp[1], ""):
+                return False
         return True
 
     def drain(self) -> bool:
@@ -347,6 +381,12 @@ class _Stack:
             (rowid, self.sid, self.size, record["id"], record["role"], record["ts"], turn, self.off, self.len, *counted),
         )
         self.size += 1
+
+    def after(self, message_id: str | None) -> int:
+        if message_id is None:
+            return 0
+        row = self.rows.conn.execute("SELECT pos FROM messages WHERE sid = ? AND mid = ?", (self.sid, message_id)).fetchone()
+        return self.size if row is None else row[0] + 1
 
     def truncate(self, keep: int) -> int | None:
         conn = self.rows.conn
