@@ -25,7 +25,7 @@ from typing import Any, Protocol
 import os
 import re
 
-from chit.model import Session, derive_title, title_text
+from chit.model import Session, derive_title
 from chit.store import codec
 
 #: stamped events whose effect depends on what they saw: never applied alone
@@ -195,8 +195,9 @@ def key_before(fd: int, offset: int) -> tuple[str, str, str] | None:
 
 def events_of(data: bytes, pos: int, start: int, version: int) -> list[tuple[dict[str, Any], int, int]]:
     """The valid events of `data` from `pos`, each with its line's offset in
-    the file (`data` begins at `start`) and length. A message keeps of its
-    text only what a title needs: what the index stores of it is the line."""
+    the file (`data` begins at `start`) and length. Only a user message
+    keeps its text (it may make the title; a long one's is only its title's
+    part): what the index stores of a message is its line."""
     events = []
     for begin, newline in codec.line_spans(data, pos):  # decoded in place: a long message is never copied
         if codec.is_blank(data, begin, newline):
@@ -205,8 +206,8 @@ def events_of(data: bytes, pos: int, start: int, version: int) -> list[tuple[dic
             event = codec.decode_event_in(data, begin, newline, version, "title")
         except codec.BadRecord:
             continue
-        if event["type"] == "message":
-            event["content"] = title_text([event["content"]]) if event["role"] == "user" else ""
+        if event["type"] == "message" and event["role"] != "user":
+            event["content"] = ""  # only a user message's text may make the title
         events.append((event, start + begin, newline - begin))
     return events
 
