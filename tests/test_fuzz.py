@@ -42,7 +42,7 @@ from chit.api import Chit
 from chit.errors import ChitError, InvalidData
 from chit.store.fold import fold
 from chit.service.facade import parts_of
-from chit.store.sessions import parse_log
+from chit.store.log import parse_log
 from test_importers_fuzz import json_values, paths_in, replaced, run_import
 
 LONG = bool(os.environ.get("CHIT_LONG"))

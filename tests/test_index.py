@@ -24,7 +24,7 @@ from chit.index.rows import ts_key
 from chit.index.search import second_at_or_below
 from chit.model import Project
 from chit.service.facade import parts_of
-from chit.store.sessions import parse_log
+from chit.store.log import parse_log
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
@@ -399,6 +399,85 @@ def test_incremental_fold_equals_fold(api: Chit, events: list[tuple[object, ...]
     for n, event in enumerate(events):
         with open(path, "ab") as handle:
             handle.write(_record(event, n))
+        if n in cuts:
+            api.list()  # refresh from the offset reached so far
+    project = api.project()
+    log = parse_log(s.id, path.read_bytes(), project.key)
+    expected = fold(log.header, log.events).summary(project.name)
+    assert [x for x in api.list() if x.id == s.id] == [expected]
+    hits = api.search("ss", limit=None)
+    assert hits == parts_of(api).queries.scan_search([project], "ss")
+
+
+STAMPED = st.one_of(
+    st.tuples(st.just("message"), st.sampled_from(["user", "assistant"]), st.sampled_from(["hi", "Straße", "ok then"])),
+    st.tuples(st.just("rewind"), st.integers(-1, 12), st.integers(0, 30)),  # the message kept (-1: none), what it saw
+    st.tuples(st.just("pop"), st.integers(0, 12)),
+    st.tuples(st.just("undo"), st.integers(0, 30)),
+    st.tuples(st.just("rename"), st.sampled_from(["", "Named", "Other name"])),
+    st.tuples(st.just("tag"), st.lists(st.sampled_from("abc"), min_size=1, max_size=3)),
+    st.tuples(st.just("untag"), st.lists(st.sampled_from("abc"), min_size=1, max_size=2)),
+    st.tuples(st.just("state"), st.sampled_from(["idle", "running", "error"])),
+    st.tuples(st.just("trash"), st.integers(0, 30)),
+    st.tuples(st.just("restore"), st.integers(0, 30)),
+    st.tuples(st.just("compact"), st.integers(0, 30)),
+)
+MACHINES = ("a" * 16, "b" * 16)
+
+
+def _stamp(n: int) -> str:
+    return f"{1_790_000_000_000 + n:013d}.{n % 7:06d}"
+
+
+def _stamped_record(event: tuple[object, ...], n: int) -> bytes:
+    """Event n of a format-2 log written by two machines; references name
+    events and messages by number (some never written: a compacted copy)."""
+    kind = event[0]
+    record: dict[str, object] = {"type": kind, "hlc": _stamp(n), "by": MACHINES[n % 2], "id": f"e{n}",
+                                 "ts": f"2026-02-01T00:00:{n % 60:02d}.{n:06d}Z"}
+    seen = {MACHINES[0]: _stamp(int(event[-1])), MACHINES[1]: _stamp(int(event[-1]) - 3)} if isinstance(event[-1], int) else {}
+    if kind == "message":
+        record.update(id=f"m{n}", role=event[1], content=event[2])
+    elif kind == "rewind":
+        keep = int(event[1])  # type: ignore[call-overload]
+        record.update(keep_id=f"m{keep}" if keep >= 0 else None, seen=seen, change=f"c{n}")
+    elif kind == "pop":
+        record.update(hides=f"m{event[1]}", seen=seen, change=f"c{n}")
+    elif kind == "undo":
+        record.update(type="rewind", undo=f"c{event[1]}")
+    elif kind == "rename":
+        record.update(title=event[1])
+    elif kind in ("tag", "untag"):
+        record.update(tags=event[1])
+    elif kind == "state":
+        record.update(state=event[1])
+    elif kind in ("trash", "compact"):
+        record.update(seen=seen)
+    elif kind == "restore":
+        record.update(trash=f"e{event[1]}", seen={})
+    return codec.encode(record)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(events=st.lists(STAMPED, max_size=30), cuts=st.sets(st.integers(0, 40), max_size=5),
+       shuffle=st.booleans(), again=st.sets(st.integers(0, 30), max_size=4), seed=st.integers(0, 1000))
+def test_incremental_fold_equals_set_fold_of_stamped_lines(
+    api: Chit, events: list[tuple[object, ...]], cuts: set[int], shuffle: bool, again: set[int], seed: int
+) -> None:
+    """Format 2: lines of two machines, written in stamp order or not (a
+    union merge appends older stamps), some twice; refreshed at random
+    points. The index always equals the fold of the set of lines."""
+    import random
+
+    s = api.create(title=None)
+    path = session_file(api, s.id)
+    lines = [_stamped_record(event, n) for n, event in enumerate(events)]
+    lines += [lines[n] for n in sorted(again) if n < len(lines)]
+    if shuffle:
+        random.Random(seed).shuffle(lines)
+    for n, line in enumerate(lines):
+        with open(path, "ab") as handle:
+            handle.write(line)
         if n in cuts:
             api.list()  # refresh from the offset reached so far
     project = api.project()

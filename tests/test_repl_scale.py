@@ -9,9 +9,11 @@ real turns run against the echo model."""
 from __future__ import annotations
 
 import io
+import uuid
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from rich.console import Console
 
@@ -103,6 +105,23 @@ def test_the_conversation_is_what_a_full_read_gives_after_every_kind_of_change(a
     other.append(fresh.id, "user", "hello")
     assert repl.conversation(fresh.id) == list(other.get(fresh.id).messages)
     assert same(repl, api, session_id)
+
+
+def test_a_merged_line_with_an_older_stamp_takes_its_place_in_the_conversation(api: Chit, tmp_path: Path) -> None:
+    """Format 2: a union of copies appends another machine's older stamps
+    after newer lines; the fold orders by stamp, and so does the REPL."""
+    session_id = long_session(api)
+    repl = make(api, tmp_path, session_id)
+    assert same(repl, api, session_id)
+    path = next(api.layout.home.glob(f"projects/*/sessions/{session_id}.jsonl"))
+    lines = path.read_bytes().splitlines()
+    early = orjson.loads(lines[5])
+    merged = {**early, "by": "0" * 16, "id": str(uuid.uuid4()), "content": "from another copy"}  # sorts just before it
+    with open(path, "ab") as handle:
+        handle.write(orjson.dumps(merged) + b"\n" + lines[-1] + b"\n")  # and a line it already has
+    sent = repl.conversation(session_id)
+    assert [m.content for m in sent].index("from another copy") == 4
+    assert sent == list(api.get(session_id).messages)
 
 
 def test_other_writers_messages_are_still_noted(api: Chit, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -152,7 +152,7 @@ class StoreMachine(RuleBasedStateMachine):
             return
         before, keep, after = model.changes.pop()
         assert undone is not None and [m.id for m in undone.hidden] == [m[0] for m in before[keep:]]
-        model.dropped += len(model.messages) - keep
+        model.dropped += (after - keep) - (len(before) - keep)  # format 2: what it hid comes back, what it added goes
         model.messages = before + model.messages[after:]
 
     @precondition(lambda self: self.live())

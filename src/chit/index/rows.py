@@ -51,9 +51,10 @@ import orjson
 
 from chit.index import grams
 from chit.index.dirs import DOUBTED
+from chit.index.fold import line_stamp
 from chit.store import codec
-from chit.store.files import NotRegular, open_regular
-from chit.store.sessions import format_ts_ns, read_whole
+from chit.store.files import NotRegular, open_regular, read_whole
+from chit.store.log import format_ts_ns
 
 if TYPE_CHECKING:
     import sqlite3
@@ -184,7 +185,7 @@ class Rows:
 
     def read_file(self, dfd: int, slug: str, trash: int, session_id: str) -> None:
         """Bring one session's row up to date with its file."""
-        from chit.index.fold import SessionState, apply  # only when a file changed: start-up time
+        from chit.index.fold import SessionState, events_of, fold_whole, in_order  # only when a file changed: start-up time
 
         conn = self.conn
         try:
@@ -207,18 +208,25 @@ class Rows:
                 row is not None and not row[5] and row[3] == st.st_ino and st.st_size >= row[4] > 0
                 and row[6] == witness(fd, row[4])  # the same inode number may be another file
             )
-            start = row[4] if grown else 0
-            data = os.pread(fd, st.st_size - start, start) if st.st_size > start else b""
+            events: list[tuple[dict[str, Any], int, int]] = []
+            if grown:
+                start = row[4]
+                data = os.pread(fd, st.st_size - start, start) if st.st_size > start else b""
+                events = events_of(data, 0, start, row[7])
+                grown = self._appendable(fd, row, events)
+            if not grown:
+                start = 0
+                data = os.pread(fd, st.st_size, 0) if st.st_size else b""
             end = data.rfind(b"\n") + 1
             seen = witness(fd, start + end)
         finally:
             os.close(fd)
-        pos = 0
         whole = False
         if grown:
             sid, state = row[0], _state_from_row(row[7:])
         else:
             header, pos, whole = _header(data, end, session_id, st.st_mtime_ns)
+            events = events_of(data, pos, 0, header["version"])
             state = SessionState.from_header(header)
             if whole:
                 state.project = None  # the caller's project key applies, as in parse_log
@@ -233,16 +241,13 @@ class Rows:
                 sid = row[0]
                 self.drop_messages(sid)
         stack = _Stack(self, sid, state.messages)
-        version = state.version
-        for pos, newline in codec.line_spans(data, pos):  # decoded in place: a long message is never copied
-            if codec.is_blank(data, pos, newline):
-                continue
-            try:
-                event = codec.decode_event_in(data, pos, newline, version, "title")  # a long text: only its title
-            except codec.BadRecord:
-                continue
-            stack.off, stack.len = start + pos, newline - pos
-            apply(state, event, stack)
+        if grown or in_order(events, hiding=False):  # replayed line by line, it folds as the set does
+            _apply_all(state, events, stack)
+        else:
+            state, live = fold_whole(header, events, state.project)
+            for record, stack.off, stack.len, turn in live:
+                stack.push(record, turn)
+            whole = whole or not in_order(events)  # the next append cannot be applied alone: read whole
         conn.execute(
             "UPDATE sessions SET size = ?, mtime_ns = ?, ino = ?, offset = ?, whole = ?, version = ?, project = ?,"
             " created_at = ?, updated_at = ?, key = ?, parent_id = ?, manual_title = ?, folded_title = ?,"
@@ -260,6 +265,61 @@ class Rows:
             " (SELECT count(tok), sum(tok_in), sum(tok_out) FROM messages WHERE sid = ?) WHERE sid = ?",
             (sid, sid),
         )
+
+    def _appendable(self, fd: int, row: Sequence[Any], events: list[tuple[dict[str, Any], int, int]]) -> bool:
+        """Whether the events appended since the row's offset can be applied
+        to its state one by one (`chit.index.fold.appendable`): else the
+        file is read whole and folded as a set."""
+        from chit.index.fold import UNKNOWN, appendable, key_before
+        from chit.store.fold import order_key
+
+        if not events:
+            return True
+        state = _state_from_row(row[7:])
+        last = key_before(fd, row[4])
+        stamped = last is not None
+        for place, (event, _, _) in enumerate(events):
+            if last == UNKNOWN:
+                return False
+            if place == 0 and event["type"] in ("pop", "rewind") and "hlc" in event and "undo" not in event:
+                if last is not None and order_key(event) <= last or not self._hides_the_top(fd, row[0], state, event):
+                    return False  # (the first only: the rows are what the state before it shows)
+            elif not appendable(state, event, last, stamped):
+                return False
+            if "hlc" in event:
+                if event["type"] == "message" and self.conn.execute(
+                    "SELECT 1 FROM messages WHERE sid = ? AND mid = ?", (row[0], event["id"])
+                ).fetchone():
+                    return False  # a repeated id: the set fold keeps one
+                last, stamped = (event["hlc"], event["by"], event["id"]), True
+        return True
+
+    def _hides_the_top(self, fd: int, sid: int, state: SessionState, event: dict[str, Any]) -> bool:
+        """Whether a stamped pop or rewind, applied after everything, hides
+        exactly the live messages after a place (what `apply` truncates):
+        a pop names the last one; a rewind names a live message, and saw
+        every live message after it (their stamps, read from their lines)."""
+        conn = self.conn
+        if event["type"] == "pop":
+            top = conn.execute("SELECT mid FROM messages WHERE sid = ? AND pos = ?", (sid, state.messages - 1)).fetchone()
+            return top is not None and top[0] == event["hides"]
+        after = -1
+        if event["keep_id"] is not None:
+            found = conn.execute("SELECT pos FROM messages WHERE sid = ? AND mid = ?", (sid, event["keep_id"])).fetchone()
+            if found is None:
+                return False
+            after = found[0]
+        seen = event["seen"]
+        for off, length in conn.execute("SELECT off, len FROM messages WHERE sid = ? AND pos > ? ORDER BY pos", (sid, after)):
+            head = os.pread(fd, min(length, 200), off)
+            stamp = line_stamp(head)
+            if stamp is None:
+                if b'"hlc":' in head:
+                    return False  # stamped, but not where chit writes it
+                continue  # a format-1 message: every stamped event saw it
+            if stamp[0] > seen.get(stamp[1], ""):
+                return False
+        return True
 
     def drain(self) -> bool:
         """Add the text of up to DRAIN_CHUNK messages indexed without it, lowest
@@ -328,6 +388,12 @@ class _Stack:
             (rowid, self.sid, self.size, record["id"], record["role"], record["ts"], turn, self.off, self.len, *counted),
         )
         self.size += 1
+
+    def after(self, message_id: str | None) -> int:
+        if message_id is None:
+            return 0
+        row = self.rows.conn.execute("SELECT pos FROM messages WHERE sid = ? AND mid = ?", (self.sid, message_id)).fetchone()
+        return self.size if row is None else row[0] + 1
 
     def truncate(self, keep: int) -> int | None:
         conn = self.rows.conn
@@ -416,6 +482,14 @@ def _header(data: bytes, end: int, session_id: str, mtime_ns: int) -> tuple[dict
         except codec.BadRecord:
             return made, len(first) + 1, True
         return made, 0, True
+
+
+def _apply_all(state: SessionState, events: list[tuple[dict[str, Any], int, int]], stack: _Stack) -> None:
+    from chit.index.fold import apply
+
+    for event, off, length in events:
+        stack.off, stack.len = off, length
+        apply(state, event, stack)
 
 
 def _state_from_row(row: Sequence[Any]) -> SessionState:

@@ -8,20 +8,24 @@ an appended message is added; an event that changes no message (run
 state, values, title, tags) is passed over. Anything else — a rewind, pop
 or undo, a bad or unknown line, a file that shrank or was replaced (a
 compaction writes a new file), another session — makes it read and fold
-the whole file again. So a turn on a long session costs the new lines,
-not the session's length, and other writers' appends are still seen.
+the whole file again, and so does a stamped (format 2) event that would
+not sort after every event read so far, or a message whose id was read
+already (a union of copies: the fold orders by stamp, not by line). So a
+turn on a long session costs the new lines, not the session's length,
+and other writers' appends are still seen.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
+from typing import Any
 
 from chit.errors import ChitError
 from chit.model import Message
 from chit.service.parts import Parts
 from chit.store import codec
-from chit.store.fold import fold, message_from_record
+from chit.store.fold import fold, message_from_record, order_key
 
 #: Events that leave the list of live messages as it is.
 _NO_MESSAGE_CHANGE = frozenset({"state", "set", "unset", "rename", "tag", "untag"})
@@ -34,6 +38,7 @@ class _Read:
     offset: int  # bytes of complete lines read so far
     version: int  # the header's format version
     messages: list[Message]
+    newest: tuple[str, str, str] | None = None  # the greatest (hlc, by, id) read; None: no stamped event
 
     def add(self, message: Message) -> None:
         """Append `message` numbered as the fold numbers turns (a user
@@ -60,11 +65,12 @@ class Conversation:
         ctx = self.parts.ctx
         project = ctx.locate(session_id)
         data, st = ctx.store.read_bytes(project.slug, session_id)
-        from chit.store.sessions import parse_log
+        from chit.store.log import parse_log
 
         log = parse_log(session_id, data, project.key, st.st_mtime_ns)
         session = fold(log.header, log.events, log.issues, log.read_only)
-        return _Read(session_id, st.st_ino, data.rfind(b"\n") + 1, int(log.header["version"]), list(session.messages))
+        newest = max((order_key(e) for e in log.events if "hlc" in e), default=None)
+        return _Read(session_id, st.st_ino, data.rfind(b"\n") + 1, int(log.header["version"]), list(session.messages), newest)
 
     def _read_appended(self, last: _Read) -> bool:
         """Add what was appended since `last`; False when only a whole
@@ -84,6 +90,7 @@ class Conversation:
         finally:
             os.close(fd)
         added: list[Message] = []
+        newest = last.newest
         end = 0
         for begin, end in codec.line_spans(data):
             if codec.is_blank(data, begin, end):
@@ -92,11 +99,25 @@ class Conversation:
                 event = codec.decode_event_in(data, begin, end, last.version)
             except codec.BadRecord:
                 return False
+            if not _after(newest, event, last):
+                return False
+            if "hlc" in event:
+                newest = order_key(event)
             if event["type"] == "message":
                 added.append(message_from_record(event))
             elif event["type"] not in _NO_MESSAGE_CHANGE:
                 return False
         for message in added:
             last.add(message)
+        last.newest = newest
         last.offset += data.rfind(b"\n") + 1
         return True
+
+
+def _after(newest: tuple[str, str, str] | None, event: dict[str, Any], last: _Read) -> bool:
+    """Whether the fold puts `event` after everything read so far."""
+    if "hlc" not in event:
+        return newest is None  # a format-1 event sorts before every stamped one
+    if newest is not None and order_key(event) <= newest:
+        return False
+    return event["type"] != "message" or all(m.id != event["id"] for m in last.messages)

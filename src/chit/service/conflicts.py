@@ -108,7 +108,7 @@ class ConflictCopies:
                 held.check_writable()
                 added, version = _merge_lines(held.data(), data)
                 if added:
-                    held.append_lines(b"".join(line + b"\n" for line in added))
+                    held.append_lines([line + b"\n" for line in added])
             copy.unlink(missing_ok=True)
         except ChitError as exc:
             self._found(copy, f"{COPY} of session {session_id[:8]}; not merged: {exc.message}", False)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from chit.errors import NotFound
 from chit.store.fold import fold
-from chit.store.sessions import Log, parse_log
+from chit.store.log import Log, parse_log
 
 if TYPE_CHECKING:
     from chit.index.db import Index

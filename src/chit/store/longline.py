@@ -30,7 +30,8 @@ import orjson
 
 LONG_LINE = 1 << 22  # message lines longer than this are decoded in pieces
 PIECE = 1 << 20
-_HEAD = re.compile(rb'\{"type":"message","id":"[^"\\]*","role":"[^"\\]*","content":"')
+# format 1, then format 2 (its stamp first: chit.store.clock)
+_HEAD = re.compile(rb'\{"type":"message",(?:"hlc":"[^"\\]*","by":"[^"\\]*",)?"id":"[^"\\]*","role":"[^"\\]*","content":"')
 _TAIL = b'","ts":"'
 # Bytes a piece may start at: never inside an escape sequence (a backslash,
 # the letters and hex digits that follow one, or a quote) nor inside a

@@ -14,7 +14,10 @@ Invariants:
   socket, directory or device where a file belongs is refused, never
   opened in a way that could block (`files.open_regular`);
 - files are created 0600 and directories 0700 whatever the umask;
-- session ids are validated as UUIDs before they become path parts.
+- session ids are validated as UUIDs before they become path parts;
+- every event chit writes is stamped (`chit.store.clock.stamp`) after the
+  greatest stamp in the file it is appended to, so it sorts after every
+  event its writer could have seen; the header is never stamped.
 """
 
 from __future__ import annotations
@@ -25,28 +28,29 @@ import re
 import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
 
 from chit.errors import InvalidData, NotFound, ProjectGone, ReadOnly
-from chit.model import LogIssue, format_ts
-from chit.store import codec, lock
+from chit.store import clock, codec, lock
 from chit.store.files import (
     FILE_MODE,
     NotRegular,
     cut_back,
+    first_line,
     fsync_dir,
     make_dir,
     open_regular,
     os_errors,
+    read_whole,
     remove_dirs,
     write_all,
     write_atomic,
 )
 from chit.store.journal import Writer as JournalWriter
+from chit.store.log import Log, parse_log
 from chit.store.paths import Layout
 
 _Data = TypeVar("_Data", bytes, bytearray)
@@ -58,19 +62,6 @@ DURABILITY_ENV = "CHIT_DURABILITY"
 def durability_fsync() -> bool:
     """`CHIT_DURABILITY=flush` skips fsync (faster, not crash-safe); default fsync."""
     return os.environ.get(DURABILITY_ENV, "fsync").strip().lower() != "flush"
-
-
-@dataclass
-class Log:
-    """A parsed session file: header, valid events in order, lines set aside."""
-
-    session_id: str
-    header: dict[str, Any]
-    events: list[dict[str, Any]]
-    issues: list[LogIssue] = field(default_factory=list)
-    read_only: bool = False
-    size: int = 0
-    mtime_ns: int = 0
 
 
 def check_session_id(session_id: str) -> str:
@@ -109,88 +100,6 @@ def _open_created(path: Path) -> int | None:
         return None
 
 
-def parse_log(session_id: str, data: bytes | bytearray, project_key: str, mtime_ns: int = 0, scratch: bool = False) -> Log:
-    """Parse a whole session file. Never raises for bad content. Lines are
-    decoded in place (a long message is never copied before decoding).
-    With `scratch` (`data` is a bytearray of the caller's own, not needed
-    afterwards), a long message's text is decoded over its own bytes."""
-    spans = list(codec.line_spans(data))
-    torn = spans[-1][1] + 1 < len(data) if spans else bool(data)
-    issues: list[LogIssue] = []
-    header: dict[str, Any] | None = None
-    start = 0
-    if spans:
-        first = data[: spans[0][1]]
-        try:
-            header = codec.decode_header(first)
-            start = 1
-        except codec.BadRecord as exc:
-            try:
-                codec.decode_event(first)
-            except codec.BadRecord:
-                issues.append(LogIssue(1, f"bad header: {exc.reason}"))
-                start = 1
-            else:
-                issues.append(LogIssue(1, "missing header"))
-    if not data:
-        issues.append(LogIssue(1, "empty file (no header)"))
-    if header is None:
-        header = {
-            "type": "session",
-            "version": codec.FORMAT_VERSION,
-            "id": session_id,
-            "project": project_key,
-            "created_at": format_ts_ns(mtime_ns),
-        }
-    elif header["id"] != session_id:
-        issues.append(LogIssue(1, "header id does not match the file name"))
-        header = {**header, "id": session_id}
-    version = header["version"]
-    events: list[dict[str, Any]] = []
-    for number, (begin, end) in enumerate(spans[start:], start=start + 1):
-        if codec.is_blank(data, begin, end):
-            continue
-        try:
-            events.append(codec.decode_event_in(data, begin, end, version, "in_place" if scratch else "whole"))
-        except codec.BadRecord as exc:
-            issues.append(LogIssue(number, exc.reason))
-    if torn:
-        issues.append(LogIssue(len(spans) + 1, "incomplete last line", torn=True))
-    return Log(session_id, header, events, issues, version > codec.FORMAT_VERSION, len(data), mtime_ns)
-
-
-def format_ts_ns(mtime_ns: int) -> str:
-    from datetime import datetime, timezone
-
-    return format_ts(datetime.fromtimestamp(mtime_ns / 1e9, tz=timezone.utc))
-
-
-def read_whole(fd: int, size: int, offset: int = 0) -> bytearray:
-    """`size` bytes of a file from `offset` (fewer if it is shorter now), as
-    a bytearray: a reader may decode a long message over its bytes."""
-    data = bytearray(size)
-    view = memoryview(data)
-    done = 0
-    while done < size:
-        got = os.preadv(fd, [view[done:]], offset + done)
-        if got == 0:
-            break
-        done += got
-    view.release()
-    del data[done:]
-    return data
-
-
-def _first_line(fd: int) -> bytes:
-    head = b""
-    while b"\n" not in head:
-        chunk = os.pread(fd, 65536, len(head))
-        if not chunk:
-            break
-        head += chunk
-    return head.split(b"\n", 1)[0]
-
-
 def _still_at(fd: int, path: Path) -> bool:
     """Whether the open file `fd` is the file now at `path`."""
     try:
@@ -224,12 +133,15 @@ class LockedSession:
     def read(self) -> Log:
         st = os.fstat(self.fd)
         data = read_whole(self.fd, st.st_size)
-        return parse_log(self.session_id, data, self.project_key, st.st_mtime_ns, scratch=True)
+        log = parse_log(self.session_id, data, self.project_key, st.st_mtime_ns, scratch=True)
+        newest = max((e["hlc"] for e in log.events if "hlc" in e), default=None)
+        self._store.stamper.remember(os.fspath(self.path), st, len(data), newest)  # the append after it stamps after all
+        return log
 
     def check_writable(self) -> None:
         """Refuse to write to a file of a newer format version."""
         try:
-            header = codec.decode_header(_first_line(self.fd))
+            header = codec.decode_header(first_line(self.fd))
         except codec.BadRecord:
             return
         if header["version"] > codec.FORMAT_VERSION:
@@ -239,18 +151,28 @@ class LockedSession:
             )
 
     def append(self, records: list[dict[str, Any]]) -> None:
-        if records:
-            self.append_lines(codec.encode_many(records))
+        if not records:
+            return
+        with os_errors("append to the session"):
+            st = os.fstat(self.fd)
+            stamper = self._store.stamper
+            stamped, last = stamper.stamp(records, stamper.last_in(os.fspath(self.path), self.fd, st))
+            size = self.append_lines([codec.encode_many(stamped)])
+            stamper.remember(os.fspath(self.path), st, size, last)
 
     def data(self) -> bytearray:
         """The file's bytes as they are under the lock."""
         return read_whole(self.fd, os.fstat(self.fd).st_size)
 
-    def append_lines(self, data: bytes) -> None:
-        """Append whole lines (each ending in a newline) as they are: a
-        merge keeps another copy's lines byte for byte."""
+    def append_lines(self, lines: list[bytes]) -> int:
+        """Append whole lines (each ending in a newline) as they are, in one
+        write: the lines of another copy of the session that this one lacks
+        (a union merge). Returns the file's new size."""
+        data = b"".join(lines)
         with os_errors("append to the session"):
             size = os.fstat(self.fd).st_size
+            if not data:
+                return size
             if size and os.pread(self.fd, 1, size - 1) != b"\n":
                 data = b"\n" + data  # close a torn last line so it stays alone
             with JournalWriter(self.journal, self.session_id):  # tells the index which file grew
@@ -261,10 +183,24 @@ class LockedSession:
                 except BaseException:
                     cut_back(self.fd, size)  # a failed append (full disk…) leaves no partial line
                     raise
+        return size + len(data)
 
     def rewrite(self, records: list[dict[str, Any]]) -> None:
+        """Replace the file by `records` (a header first); those without a
+        stamp are stamped after every stamp the file held."""
         with os_errors("rewrite the session"):
-            write_atomic(self.path, codec.encode_many(records), self._store.durable)
+            stamped = records[:1] + self._store.stamper.stamp(records[1:], self.last_stamp())[0]
+            write_atomic(self.path, codec.encode_many(stamped), self._store.durable)
+
+    def rewrite_lines(self, lines: list[bytes]) -> None:
+        """Replace the file by these whole lines (each ending in a newline)."""
+        with os_errors("rewrite the session"):
+            write_atomic(self.path, b"".join(lines), self._store.durable)
+
+    def last_stamp(self) -> str | None:
+        """The greatest stamp in the file (under the lock: no writer adds one)."""
+        with os_errors("read the session"):
+            return self._store.stamper.last_in(os.fspath(self.path), self.fd, os.fstat(self.fd))
 
 
 class Store:
@@ -272,6 +208,7 @@ class Store:
         self.layout = layout
         self.durable = durability_fsync() if durable is None else durable
         self.timeout = lock.lock_timeout() if timeout is None else timeout
+        self.stamper = clock.Stamper(layout.home)
 
     # -- projects -------------------------------------------------------
     def project_slugs(self) -> list[str]:
@@ -386,7 +323,8 @@ class Store:
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
                 try:
                     os.fchmod(fd, FILE_MODE)
-                    write_all(fd, codec.encode_many(records))
+                    stamped = records[:1] + self.stamper.stamp(records[1:], None)[0]
+                    write_all(fd, codec.encode_many(stamped))
                     if self.durable:
                         os.fsync(fd)
                 finally:
@@ -414,7 +352,7 @@ class Store:
         except (NotFound, InvalidData, OSError):
             return None
         try:
-            first = _first_line(fd)
+            first = first_line(fd)
         finally:
             os.close(fd)
         try:
