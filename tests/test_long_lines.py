@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chit.store import codec, longline
-from chit.index.rows import distinct_words, fts_body, fts_words
+from chit.index.grams import distinct_words, fts_body, fts_words
 from chit.model import derive_title, title_text
 from chit.index.snippets import find_folded, find_snippet, make_snippet
 

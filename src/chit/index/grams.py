@@ -72,3 +72,36 @@ def query_terms(folded_query: str) -> list[str]:
 
 def _quoted(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
+
+
+WORDS_ABOVE = 2048  # longer texts are indexed as their set of distinct words
+_PIECE = 1 << 20  # characters folded at a time in a long text
+
+
+def fts_body(content: str) -> str:
+    """What the text index holds of a message: the terms of its casefolded
+    words ."""
+    if len(content) <= WORDS_ABOVE:
+        return entry(set(content.casefold().split()))
+    return fts_words(content[start : start + _PIECE] for start in range(0, len(content), _PIECE))
+
+
+def fts_words(pieces: Iterable[str]) -> str:
+    """`fts_body` of a long text, from its pieces (cut anywhere)."""
+    return entry(distinct_words(pieces))
+
+
+def distinct_words(pieces: Iterable[str]) -> set[str]:
+    """A long text's distinct casefolded words, from its pieces (cut
+    anywhere): never the whole text folded and split at once."""
+    words: set[str] = set()
+    carry = ""  # a word the last piece may have cut
+    for piece in pieces:
+        text = carry + piece
+        cut = len(text)
+        while cut > 0 and not text[cut - 1].isspace():
+            cut -= 1
+        words.update(text[:cut].casefold().split())
+        carry = text[cut:]
+    words.update(carry.casefold().split())
+    return words

@@ -33,7 +33,7 @@ Invariants:
   timestamps get negative row ids;
 - text is added by `drain`, in row id order (FTS5 writes a new segment
   whenever a row id is not above the last one), and only ever sees
-  `fts_body`: the terms of the message's casefolded words
+  `grams.fts_body`: the terms of the message's casefolded words
   (`chit.index.grams`), a long text's words taken a piece at a time.
 """
 
@@ -62,8 +62,6 @@ if TYPE_CHECKING:
     from chit.index.fold import SessionState
     from chit.store.paths import Layout
 
-WORDS_ABOVE = 2048  # longer texts are indexed as their set of distinct words
-_PIECE = 1 << 20  # characters folded at a time in a long text
 DRAIN_CHUNK = 2000  # messages whose text is added per step, in row id order
 OPEN_FILES = 64
 WITNESS_SPAN = 4096  # bytes at the start and before the offset that an append never changes
@@ -93,35 +91,6 @@ def ts_key(ts: str) -> int | None:
     if day is None or day < 0:
         return None
     return ((day * 24 + int(match[4])) * 60 + int(match[5])) * 60 + int(match[6])
-
-
-def fts_body(content: str) -> str:
-    """What the text index holds of a message: the terms of its casefolded
-    words (`chit.index.grams`)."""
-    if len(content) <= WORDS_ABOVE:
-        return grams.entry(set(content.casefold().split()))
-    return fts_words(content[start : start + _PIECE] for start in range(0, len(content), _PIECE))
-
-
-def fts_words(pieces: Iterable[str]) -> str:
-    """`fts_body` of a long text, from its pieces (cut anywhere)."""
-    return grams.entry(distinct_words(pieces))
-
-
-def distinct_words(pieces: Iterable[str]) -> set[str]:
-    """A long text's distinct casefolded words, from its pieces (cut
-    anywhere): never the whole text folded and split at once."""
-    words: set[str] = set()
-    carry = ""  # a word the last piece may have cut
-    for piece in pieces:
-        text = carry + piece
-        cut = len(text)
-        while cut > 0 and not text[cut - 1].isspace():
-            cut -= 1
-        words.update(text[:cut].casefold().split())
-        carry = text[cut:]
-    words.update(carry.casefold().split())
-    return words
 
 
 class Rows:
@@ -429,14 +398,14 @@ def _close_all(files: dict[int, int]) -> None:
 
 
 def read_body(fd: int, off: int, length: int, mid: str) -> str | None:
-    """`fts_body` of message `mid` on the line at `off`; None if the line is
+    """`grams.fts_body` of message `mid` on the line at `off`; None if the line is
     not that message. A long text is read a piece at a time, never whole."""
     found = read_text(fd, off, length)
     if found is None or found[0].get("id") != mid:
         return None
     record, pieces = found
     try:
-        return fts_body(record["content"]) if pieces is None else fts_words(pieces)
+        return grams.fts_body(record["content"]) if pieces is None else grams.fts_words(pieces)
     except codec.BadRecord:
         return None
 
