@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import orjson
 import pytest
 from conftest import Result, run_cli
 
@@ -192,3 +193,50 @@ def test_after_syncs_both_machines_hold_the_same_lines(pair: tuple[Machine, Mach
     assert _session_lines(a.home, session) == _session_lines(b.home, session)
     tags = a.ok("show", session, "--json").json()["tags"]  # type: ignore[index]
     assert tags == b.ok("show", session, "--json").json()["tags"] == ["t0", "t1", "t2"]  # type: ignore[index]
+
+
+def _git(*args: str, cwd: Path) -> str:
+    env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+    return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout
+
+
+def test_a_project_meets_its_copy_by_git_root_commit_not_by_path(pair: tuple[Machine, Machine, Path], tmp_path: Path) -> None:
+    """A's work tree and B's clone of it live at different paths: the
+    project is matched by its root commit, B is told how to adopt it, and
+    after that both machines keep one project in the mirror."""
+    a, b, remote = pair
+    for machine in (a, b):
+        del machine.env["CHIT_PROJECT"]
+    _git("init", "--quiet", "-b", "main", cwd=a.cwd)
+    (a.cwd / "README").write_text("x\n")
+    _git("add", "README", cwd=a.cwd)
+    _git("commit", "--quiet", "-m", "root", cwd=a.cwd)
+    root_commit = _git("rev-parse", "HEAD", cwd=a.cwd).strip()
+    session = a.ok("new", "work on the repo").out.strip()
+    a.ok("sync", "init", str(remote))
+
+    b_tree = tmp_path / "elsewhere" / "my-checkout"
+    _git("clone", "--quiet", str(a.cwd), str(b_tree), cwd=tmp_path)
+    b.cwd = tmp_path / "b-work"
+    b.ok("sync", "clone", str(remote))
+    listed = b.ok("projects", "--json").json()
+    assert isinstance(listed, list) and len(listed) == 1
+    assert listed[0]["git_root"] == root_commit and listed[0]["path"] is None
+    assert "not on this machine" in b.ok("projects").out
+
+    b.cwd = b_tree
+    noted = b.ok("ls")
+    assert "synced from another machine" in noted.err and "chit projects mv" in noted.err
+    b.ok("projects", "mv", listed[0]["name"], str(b_tree))
+    assert b.ok("ls", "--json").json()[0]["id"] == session  # type: ignore[index]
+    b.ok("append", session, "--role", "user", "from B's checkout")
+    b.ok("new", "started in B's checkout")
+    b.ok("sync")
+    a.ok("sync")
+    assert a.messages(session) == ["from B's checkout"]
+    assert sorted(s["title"] for s in a.ok("ls", "--json").json()) == ["started in B's checkout", "work on the repo"]  # type: ignore[union-attr]
+    folders = list((a.home / "sync" / "repo" / "projects").iterdir())
+    assert len(folders) == 1, folders
+    record = orjson.loads((folders[0] / "project.json").read_bytes())
+    assert record == {"identity": f"git:{root_commit}", "name": a.cwd.name}
