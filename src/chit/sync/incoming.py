@@ -59,15 +59,17 @@ class Arrivals:
         return {name: [a.as_dict() for a in getattr(self, name)] for name in ("new", "grown", "changed", "restored", "trashed")}
 
 
-def has_message(lines: list[bytes]) -> bool:
+def types_of(lines: list[bytes]) -> set[str]:
+    """The event types among `lines`."""
+    found = set()
     for line in lines:
         try:
             record = orjson.loads(line)
         except orjson.JSONDecodeError:
             continue
-        if isinstance(record, dict) and record.get("type") == "message":
-            return True
-    return False
+        if isinstance(record, dict) and isinstance(record.get("type"), str):
+            found.add(record["type"])
+    return found
 
 
 class Importer:
@@ -107,10 +109,13 @@ class Importer:
             return
         session = self.ctx.read_session(project, session_id, trash=target.trash)
         arrival = Arrival(session_id, project.name, session.title)
+        kinds = types_of(appended)
         if created:
             self.arrivals.new.append(arrival)
         elif appended:
-            (self.arrivals.grown if has_message(appended) else self.arrivals.changed).append(arrival)
+            (self.arrivals.grown if "message" in kinds else self.arrivals.changed).append(arrival)
+        if "trash" in kinds and not created and getattr(session, "restored_by", None) and session.deleted_at is None:
+            self.arrivals.restored.append(arrival)  # a deletion elsewhere, overridden by what was written here
         self._place(target, project, session, arrival)
 
     def _append(self, target: LiveFile, project: Project, added: list[bytes]) -> list[bytes]:
@@ -137,8 +142,6 @@ class Importer:
     def _place(self, target: LiveFile, project: Project, session: Session, arrival: Arrival) -> None:
         """Move the session to the trash or out of it, as its fold says."""
         deleted = session.deleted_at is not None
-        if getattr(session, "restored_by", None) and not deleted and arrival not in self.arrivals.restored:
-            self.arrivals.restored.append(arrival)  # a deletion here or there was overridden
         if deleted == target.trash:
             return
         source = self.store.session_path(target.slug, target.session_id, trash=target.trash)
