@@ -31,6 +31,9 @@ File layout (all optional):
     [sources]                                 # what `chit import` refreshes (chit.sources)
     refresh = 300                             # ls/search refresh first after this many seconds
     claude-code = true                        # true: the tool's default path; or a path, or a list
+    [sync]                                    # `chit sync` (docs/sync.md)
+    auto = true                               # sync after a REPL session and before resume
+    timeout = 5                               # never wait longer than this for it
     [prices]                                  # `chit stats` cost, per million tokens
     "gpt-4o" = { input = 2.5, output = 10.0 } # keyed by the model name messages record
 """
@@ -52,6 +55,7 @@ DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 ECHO = "echo"
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_DEADLINE = 600.0
+DEFAULT_SYNC_TIMEOUT = 5.0
 #: the tools of [sources], as chit.importers.NAMES (a test keeps them equal)
 SOURCE_TOOLS = ("claude-code", "codex", "chatgpt", "llm", "gemini", "opencode")
 #: paths of one tool in [sources]; None stands for the tool's default path
@@ -109,6 +113,10 @@ class Config:
     #: seconds after which ls and search refresh the sources first (None: never)
     refresh: float | None = None
     prices: dict[str, tuple[float, float]] = field(default_factory=dict)  # model -> (input, output) per million tokens
+    #: [sync] auto: run `chit sync` after a REPL session ends and before `chit resume`
+    sync_auto: bool = False
+    #: [sync] timeout: the longest an automatic sync holds the user up (it goes on in the background)
+    sync_timeout: float = DEFAULT_SYNC_TIMEOUT
 
     def model_names(self) -> list[str]:
         return sorted({*self.models, ECHO})
@@ -200,6 +208,7 @@ def _parse(path: Path, data: dict[str, Any]) -> Config:
     default_model = defaults.get("model")
     enabled, refresh = _sources(data.get("sources"), problems)
     prices = _prices(data.get("prices", {}), problems)
+    sync_auto, sync_timeout = _sync(data.get("sync", {}), problems)
     return Config(
         path=path,
         limit=max(0, limit),
@@ -213,7 +222,22 @@ def _parse(path: Path, data: dict[str, Any]) -> Config:
         sources=enabled,
         refresh=refresh,
         prices=prices,
+        sync_auto=sync_auto,
+        sync_timeout=sync_timeout,
     )
+
+
+def _sync(table: Any, problems: list[str]) -> tuple[bool, float]:
+    """[sync]: `auto` (a boolean) and `timeout` (seconds); other keys are
+    for `chit sync` itself."""
+    if not isinstance(table, dict):
+        problems.append("[sync] must be a table")
+        return False, DEFAULT_SYNC_TIMEOUT
+    auto = table.get("auto", False)
+    if not isinstance(auto, bool):
+        problems.append("sync.auto must be true or false")
+        auto = False
+    return auto, _seconds(table, "timeout", DEFAULT_SYNC_TIMEOUT, "sync", problems)
 
 
 def _prices(table: Any, problems: list[str]) -> dict[str, tuple[float, float]]:
