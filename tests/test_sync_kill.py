@@ -58,6 +58,7 @@ def test_sigkill_at_random_points_of_a_sync_loses_nothing(tmp_path: Path) -> Non
             machine.ok("sync")  # the next sync after a kill completes
     for machine in (a, b, a):
         machine.ok("sync")
+    print(f"\n{KILLS} syncs started, {killed} killed while running, {len(written)} messages acknowledged")
     assert killed >= KILLS // 2, f"only {killed} of {KILLS} syncs were killed while running"
     for machine in (a, b):
         assert sorted(machine.messages(session)) == sorted(written)
