@@ -280,3 +280,27 @@ def test_rm_on_a_while_b_appends_ends_restored_and_both_are_told(pair: tuple[Mac
     for told in (told_a, told_b):
         assert isinstance(told, dict) and [s["id"] for s in told["restored"]] == [session]
     assert _place_of(a, session) == _place_of(b, session) == "live"
+
+
+def test_redact_sends_markers_and_keeps_the_secret_here(pair: tuple[Machine, Machine, Path]) -> None:
+    """`[sync] redact = true`: the remote and the other machine get the
+    line with a marker; this machine keeps what it wrote. A chit without
+    the redaction module refuses the setting with one line."""
+    import importlib.util
+
+    a, b, remote = pair
+    token = "ghp_" + "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5" + "Zz12"
+    session = a.ok("new", "with a secret").out.strip()
+    a.ok("append", session, "--role", "user", f"my token is {token}")
+    a.home.joinpath("config.toml").write_text("[sync]\nredact = true\n")
+    if importlib.util.find_spec("chit.redact") is None:
+        done = a("sync", "init", str(remote))
+        assert done.code == 5 and "redaction" in done.err and done.err.count("\n") == 1
+        return
+    a.ok("sync", "init", str(remote))
+    a.ok("sync")
+    b.ok("sync", "clone", str(remote))
+    assert token in a.messages(session)[0] and a.messages(session) == [f"my token is {token}"]
+    assert token not in b.messages(session)[0]
+    mirror = b"".join(p.read_bytes() for p in (a.home / "sync" / "repo").rglob("*.jsonl"))
+    assert token.encode() not in mirror

@@ -34,6 +34,7 @@ File layout (all optional):
     [sync]                                    # `chit sync` (docs/sync.md)
     auto = true                               # sync after a REPL session and before resume
     timeout = 5                               # never wait longer than this for it
+    redact = true                             # secrets replaced by markers in what is sent
     [prices]                                  # `chit stats` cost, per million tokens
     "gpt-4o" = { input = 2.5, output = 10.0 } # keyed by the model name messages record
 """
@@ -117,6 +118,8 @@ class Config:
     sync_auto: bool = False
     #: [sync] timeout: the longest an automatic sync holds the user up (it goes on in the background)
     sync_timeout: float = DEFAULT_SYNC_TIMEOUT
+    #: [sync] redact: secrets replaced by markers in what a sync sends
+    sync_redact: bool = False
 
     def model_names(self) -> list[str]:
         return sorted({*self.models, ECHO})
@@ -208,7 +211,7 @@ def _parse(path: Path, data: dict[str, Any]) -> Config:
     default_model = defaults.get("model")
     enabled, refresh = _sources(data.get("sources"), problems)
     prices = _prices(data.get("prices", {}), problems)
-    sync_auto, sync_timeout = _sync(data.get("sync", {}), problems)
+    sync_auto, sync_timeout, sync_redact = _sync(data.get("sync", {}), problems)
     return Config(
         path=path,
         limit=max(0, limit),
@@ -224,20 +227,23 @@ def _parse(path: Path, data: dict[str, Any]) -> Config:
         prices=prices,
         sync_auto=sync_auto,
         sync_timeout=sync_timeout,
+        sync_redact=sync_redact,
     )
 
 
-def _sync(table: Any, problems: list[str]) -> tuple[bool, float]:
-    """[sync]: `auto` (a boolean) and `timeout` (seconds); other keys are
-    for `chit sync` itself."""
+def _sync(table: Any, problems: list[str]) -> tuple[bool, float, bool]:
+    """[sync]: `auto` and `redact` (booleans) and `timeout` (seconds)."""
     if not isinstance(table, dict):
         problems.append("[sync] must be a table")
-        return False, DEFAULT_SYNC_TIMEOUT
-    auto = table.get("auto", False)
-    if not isinstance(auto, bool):
-        problems.append("sync.auto must be true or false")
-        auto = False
-    return auto, _seconds(table, "timeout", DEFAULT_SYNC_TIMEOUT, "sync", problems)
+        return False, DEFAULT_SYNC_TIMEOUT, False
+    flags = []
+    for name in ("auto", "redact"):
+        value = table.get(name, False)
+        if not isinstance(value, bool):
+            problems.append(f"sync.{name} must be true or false")
+            value = False
+        flags.append(value)
+    return flags[0], _seconds(table, "timeout", DEFAULT_SYNC_TIMEOUT, "sync", problems), flags[1]
 
 
 def _prices(table: Any, problems: list[str]) -> dict[str, tuple[float, float]]:

@@ -28,11 +28,11 @@ RemoteArg = Annotated[str, typer.Argument(metavar="REMOTE", help="A private git 
 REPORTED = (("new", "new"), ("grown", "grown"), ("changed", "changed"), ("restored", "restored"), ("trashed", "trashed"))
 
 
-def _syncer(cli: Cli) -> "Sync":
+def _syncer(cli: Cli, sending: bool = True) -> "Sync":
     from chit.service.facade import parts_of
     from chit.sync.run import Sync
 
-    return Sync(parts_of(cli.service).ctx, _progress())
+    return Sync(parts_of(cli.service).ctx, _progress(), redact=sending and cli.config.sync_redact)
 
 
 def _progress() -> Callable[[str, int, int], None]:
@@ -108,7 +108,7 @@ def clone(ctx: typer.Context, remote: RemoteArg, json: JsonFlag = False) -> None
 def status(ctx: typer.Context, json: JsonFlag = False) -> None:
     """Where this store syncs to, and what changed since the last sync."""
     cli: Cli = ctx.obj.use(json)
-    found = _syncer(cli).status()
+    found = _syncer(cli, sending=False).status()
     data: dict[str, Any] = found.as_dict()
 
     def human() -> None:

@@ -28,7 +28,7 @@ from chit.model import Project, Session
 from chit.service.base import Context
 from chit.store.sessions import read_whole
 from chit.sync.state import Signature, signature
-from chit.sync.mirror import LiveFile, Mirror, append_lines, create_whole, local_project_for, missing, whole_lines
+from chit.sync.mirror import LineForm, LiveFile, Mirror, append_lines, as_it_is, create_whole, local_project_for, missing, whole_lines
 
 
 @dataclass(frozen=True)
@@ -75,8 +75,11 @@ def types_of(lines: list[bytes]) -> set[str]:
 class Importer:
     """Applies changed mirror files to the live store of `ctx`."""
 
-    def __init__(self, ctx: Context, mirror: Mirror, live: dict[str, LiveFile], exported: dict[str, Signature]) -> None:
+    def __init__(
+        self, ctx: Context, mirror: Mirror, live: dict[str, LiveFile], exported: dict[str, Signature], form: LineForm = as_it_is
+    ) -> None:
         self.ctx = ctx
+        self.form = form  # how a live line looks in the mirror (redacted or not)
         self.exported = exported  # the state's signatures: kept true for the files written here
         self.store = ctx.store
         self.mirror = mirror
@@ -123,7 +126,8 @@ class Importer:
             return []
         with self.store.locked(target.slug, target.session_id, project.key, trash=target.trash) as held:
             before = os.fstat(held.fd)
-            lines = missing(added, whole_lines(read_whole(held.fd, before.st_size)))
+            have = whole_lines(read_whole(held.fd, before.st_size))
+            lines = missing(added, have if self.form is as_it_is else [*have, *map(self.form, have)])
             append_lines(held, lines, self.store.durable)
             if self.exported.get(target.relative()) == signature(before):
                 # nothing local was pending: the file is still all in the mirror

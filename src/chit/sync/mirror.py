@@ -23,8 +23,9 @@ Invariants:
 
 from __future__ import annotations
 
+import importlib
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +39,29 @@ from chit.store.projects import Projects, git_root_commit, slug_for, validate_na
 from chit.store.sessions import UUID_RE, LockedSession, Store
 
 PROJECTS = "projects"
+#: how a live line is written into the mirror: as it is, or redacted
+LineForm = Callable[[bytes], bytes]
+
+
+def as_it_is(line: bytes) -> bytes:
+    return line
+
+
+def redaction_hook() -> LineForm:
+    """`[sync] redact = true`: each line goes into the mirror as chit's
+    redaction (`chit.redact.redact_line`) makes it, secrets replaced by
+    markers; the live store keeps them. Refused when this chit has no
+    redaction module."""
+    try:
+        redact_line = importlib.import_module("chit.redact").redact_line
+    except (ImportError, AttributeError):
+        raise InvalidInput("[sync] redact = true needs chit's redaction module, which this chit lacks") from None
+
+    def redacted(line: bytes) -> bytes:
+        done: bytes = redact_line(line.rstrip(b"\n"))[0]
+        return done.rstrip(b"\n") + b"\n"
+
+    return redacted
 
 
 def whole_lines(data: bytes | bytearray) -> list[bytes]:
@@ -167,13 +191,14 @@ def read_record(path: Path) -> tuple[str, str] | None:
     return identity, name
 
 
-def export_lines(live: bytes, mirror_file: Path) -> int:
-    """Append to `mirror_file` the whole lines of `live` it lacks; the count."""
+def export_lines(live: bytes, mirror_file: Path, form: LineForm = as_it_is) -> int:
+    """Append to `mirror_file` the whole lines of `live` (in their mirror
+    `form`) it lacks; the count."""
     try:
         have = mirror_file.read_bytes()
     except FileNotFoundError:
         have = b""
-    added = missing(whole_lines(live), whole_lines(have))
+    added = missing([form(line) for line in whole_lines(live)], whole_lines(have))
     if added:
         mirror_file.parent.mkdir(parents=True, exist_ok=True)
         with open(mirror_file, "ab") as handle:

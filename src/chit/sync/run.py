@@ -33,7 +33,7 @@ from chit.service.base import Context
 from chit.store.sessions import UUID_RE
 from chit.sync.git import Git, SyncError
 from chit.sync.incoming import Arrivals, Importer
-from chit.sync.mirror import PROJECTS, LiveFile, Mirror, export_lines, live_files, project_identity
+from chit.sync.mirror import PROJECTS, LiveFile, Mirror, as_it_is, export_lines, live_files, project_identity, redaction_hook
 from chit.sync.state import BRANCH, Place, State, signature
 
 PUSH_ATTEMPTS = 5
@@ -80,8 +80,9 @@ class SyncStatus:
 class Sync:
     """Sync of one home (`ctx`) with its git remote."""
 
-    def __init__(self, ctx: Context, progress: Progress | None = None) -> None:
+    def __init__(self, ctx: Context, progress: Progress | None = None, redact: bool = False) -> None:
         self.ctx = ctx
+        self.form = redaction_hook() if redact else as_it_is
         self.place = Place(ctx.layout.sync, ctx.store.durable)
         self.git = Git(self.place.repo)
         self.progress = progress or (lambda what, done, total: None)
@@ -197,7 +198,7 @@ class Sync:
             except NotFound:
                 continue  # moved or deleted meanwhile: the next sync sees where it went
             target = self.place.repo / mirror.path_for(live.session_id, project, identities[live.slug])
-            if export_lines(data, target):
+            if export_lines(data, target, self.form):
                 sent += 1
             done[live.relative()] = signature(st)
             self.progress("exporting", n, len(files))
@@ -241,7 +242,7 @@ class Sync:
     def _import(self, state: State, head: str | None) -> Arrivals:
         """Lines the merge brought, into the live store; then the state."""
         mirror = Mirror(self.place.repo)
-        importer = Importer(self.ctx, mirror, live_files(self.ctx.store), state.exported)
+        importer = Importer(self.ctx, mirror, live_files(self.ctx.store), state.exported, self.form)
         if head is None or head == state.imported:
             return importer.arrivals
         paths = [p for p in self.git.changed(state.imported, head) if _session_path(p)]
