@@ -183,7 +183,10 @@ class Sync:
         """Lines of changed live files into the mirror, committed; the
         number of sessions that gave the mirror lines."""
         mirror = Mirror(self.place.repo)
-        files = [f for f in live_files(self.ctx.store).values() if self._changed_since(state, f)]
+        every = live_files(self.ctx.store).values()
+        known = {f.relative() for f in every}
+        state.exported = {path: sig for path, sig in state.exported.items() if path in known}  # files gone or moved
+        files = [f for f in every if self._changed_since(state, f)]
         identities: dict[str, str] = {}
         done: dict[str, tuple[int, int, int]] = {}
         sent = 0
