@@ -304,3 +304,27 @@ def test_redact_sends_markers_and_keeps_the_secret_here(pair: tuple[Machine, Mac
     assert token not in b.messages(session)[0]
     mirror = b"".join(p.read_bytes() for p in (a.home / "sync" / "repo").rglob("*.jsonl"))
     assert token.encode() not in mirror
+
+
+def test_a_remote_folder_this_chit_cannot_place_is_skipped_not_fatal(pair: tuple[Machine, Machine, Path], tmp_path: Path) -> None:
+    """What another machine pushed is untrusted: a folder naming an unknown
+    identity, a file that is no session id, a path that climbs: skipped,
+    nothing written outside the store, the rest still comes in."""
+    a, b, remote = pair
+    good = a.ok("new", "good").out.strip()
+    a.ok("sync", "init", str(remote))
+    other = tmp_path / "other"
+    _git("clone", "--quiet", "-b", "main", str(remote), str(other), cwd=tmp_path)
+    evil = other / "projects" / "evil"
+    (evil / "sessions").mkdir(parents=True)
+    (evil / "project.json").write_text('{"name": "../../x", "identity": "evil:../../x"}\n')
+    bad_id = "0f2c8a4e-1b7d-4e3a-9c5f-2d6b8e1a3c7f"
+    (evil / "sessions" / f"{bad_id}.jsonl").write_text('{"type": "session", "version": 1}\n')
+    (evil / "sessions" / "not-an-id.jsonl").write_text("x\n")
+    _git("add", "-A", cwd=other)
+    _git("commit", "--quiet", "-m", "evil", cwd=other)
+    _git("push", "--quiet", "origin", "HEAD:main", cwd=other)
+    report = b.ok("sync", "clone", str(remote), "--json").json()
+    assert isinstance(report, dict) and [s["id"] for s in report["new"]] == [good]
+    assert report["skipped"] == [f"projects/evil/sessions/{bad_id}.jsonl"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "a-work", "b", "b-work", "other", "remote.git"]

@@ -69,6 +69,8 @@ def _show(cli: Cli, report: "SyncReport") -> None:
         for key, word in REPORTED:
             for item in data[key]:
                 human.line(f"  {word:<8} {item['short_id']}  {item['project']}: {item['title']}")
+        for path in data["skipped"]:
+            human.note(f"skipped {path}: its project cannot be made here (see docs/sync.md)")
 
     cli.result(data, human)
 

@@ -23,12 +23,14 @@ from typing import Any
 
 import orjson
 
-from chit.errors import ChitError
+from chit.errors import ChitError, InvalidInput
 from chit.model import Project, Session
 from chit.service.base import Context
 from chit.store.sessions import read_whole
+from chit.sync.mirror import (
+    LineForm, LiveFile, Mirror, append_lines, as_it_is, create_whole, identity_of, local_project_for, missing, read_record, whole_lines,
+)
 from chit.sync.state import Signature, signature
-from chit.sync.mirror import LineForm, LiveFile, Mirror, append_lines, as_it_is, create_whole, local_project_for, missing, whole_lines
 
 
 @dataclass(frozen=True)
@@ -54,9 +56,11 @@ class Arrivals:
     changed: list[Arrival] = field(default_factory=list)
     restored: list[Arrival] = field(default_factory=list)
     trashed: list[Arrival] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # mirror files with no project this chit can make
 
-    def as_dict(self) -> dict[str, list[dict[str, Any]]]:
-        return {name: [a.as_dict() for a in getattr(self, name)] for name in ("new", "grown", "changed", "restored", "trashed")}
+    def as_dict(self) -> dict[str, Any]:
+        kinds = ("new", "grown", "changed", "restored", "trashed")
+        return {**{name: [a.as_dict() for a in getattr(self, name)] for name in kinds}, "skipped": list(self.skipped)}
 
 
 def types_of(lines: list[bytes]) -> set[str]:
@@ -100,7 +104,11 @@ class Importer:
             lines = whole_lines(new)
             if not lines:
                 return
-            project = self._project_for(path)
+            try:
+                project = self._project_for(path)
+            except InvalidInput:
+                self.arrivals.skipped.append(path)  # a folder this chit cannot place; the mirror keeps it
+                return
             target = LiveFile(project.slug, session_id, False)
             file = self.store.session_path(project.slug, session_id)
             created = create_whole(file, lines, self.store.durable)
@@ -169,12 +177,10 @@ class Importer:
         mirror_slug = path.split("/")[1]
         identity = self.mirror.names.get(mirror_slug)
         if identity is None:
-            raise ChitError(f"the sync repository's folder {mirror_slug!r} has no project.json")
+            raise InvalidInput(f"the sync repository's folder {mirror_slug!r} has no project.json")
         known = self._identities()
         if identity in known:
             return known[identity]
-        from chit.sync.mirror import read_record
-
         record = read_record(self.mirror.root / "projects" / mirror_slug / "project.json")
         project = local_project_for(identity, record[1] if record else "project")
         with self.store.project_lock(project.slug):
@@ -184,8 +190,6 @@ class Importer:
 
     def _identities(self) -> dict[str, Project]:
         if self._by_identity is None:
-            from chit.sync.mirror import identity_of
-
             self._by_identity = {}
             for project in self.ctx.projects.all():
                 self._by_identity.setdefault(identity_of(project), project)

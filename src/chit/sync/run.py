@@ -25,7 +25,6 @@ import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from chit.errors import Conflict, InvalidInput, NotFound
