@@ -9,6 +9,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import uuid
+
 import orjson
 import pytest
 from conftest import tree_digest
@@ -137,7 +139,7 @@ def test_cleanup_trashes_only_stale_idle_sessions(api: Chit, home: Path) -> None
 
 
 def comparable(session: Session) -> Session:
-    return replace(session, dropped=0, issues=(), changes=())  # compaction forgets what undo could bring back
+    return replace(session, dropped=0, issues=(), changes=(), seen={})  # compaction forgets what undo could bring back (and stamps that)
 
 
 def test_compact_drops_dropped_messages_and_corrupt_lines(api: Chit) -> None:
@@ -170,7 +172,8 @@ def test_compact_drops_dropped_messages_and_corrupt_lines(api: Chit) -> None:
     assert [m.content for m in after.messages] == ["q0", "a0", "q1"]
     lines = path.read_bytes().splitlines()
     assert all(isinstance(orjson.loads(line), dict) for line in lines)
-    assert not any(orjson.loads(line).get("type") in ("pop", "rewind") for line in lines)
+    kinds = [orjson.loads(line).get("type") for line in lines]
+    assert "pop" in kinds and "rewind" in kinds and kinds[-1] == "compact"  # format 2 keeps the tombstones
     assert b"q2" not in path.read_bytes() and b"not json" not in path.read_bytes()
     assert path.stat().st_ino != old_inode  # replaced, not rewritten in place
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -225,6 +228,16 @@ def test_doctor_finds_temporary_files_left_beside_project_records_and_journals(a
 # -- a restore cut short, and the doctor in the trash ------------------------------
 
 
+def restore_event(api: Chit, sid: str, ts: str) -> dict[str, object]:
+    """The restore event chit writes for a trashed session (format 2: it
+    names the trash event, stamped after it)."""
+    trash = orjson.loads(session_file(api, sid, trash=True).read_bytes().splitlines()[-1])
+    return {
+        "type": "restore", "hlc": trash["hlc"][:-6] + "999999", "by": trash["by"], "id": str(uuid.uuid4()),
+        "trash": trash["id"], "seen": {trash["by"]: trash["hlc"]}, "ts": ts,
+    }
+
+
 def _trashed_long_ago(api: Chit, title: str) -> str:
     """A session put in the trash in 2001 (its trash event says so)."""
     sid = api.create(title=title, messages=[{"role": "user", "content": f"{title} text"}]).id
@@ -245,7 +258,7 @@ def test_a_restore_cut_short_is_never_emptied_as_old_and_doctor_finishes_it(api:
     old = _trashed_long_ago(api, "old")
     cut = _trashed_long_ago(api, "cut")
     with open(session_file(api, cut, trash=True), "ab") as handle:  # the restore's event, then the kill
-        handle.write(orjson.dumps({"type": "restore", "ts": "2030-01-01T00:00:00.000000Z"}) + b"\n")
+        handle.write(orjson.dumps(restore_event(api, cut, "2030-01-01T00:00:00.000000Z")) + b"\n")
     listed = {s.id: s.deleted_at for s in api.trash()}
     assert listed[old] == OLD and listed[cut] is not None and listed[cut] > OLD
     emptied = cli("trash", "--empty", "--older-than", "30d", "--yes", "--json")

@@ -11,6 +11,7 @@ import pytest
 from conftest import tree_digest
 
 from chit.api import Chit
+from chit.store.codec import FORMAT_VERSION
 from chit.errors import Conflict, InvalidInput, NotFound
 from chit.model import Tokens
 
@@ -55,7 +56,7 @@ def test_create_stores_everything_given(api: Chit, workdir: Path) -> None:
     assert again.run.state == "idle"
     assert again.issues == () and again.dropped == 0 and not again.read_only
     header = session_lines(api, session.id)[0]
-    assert header["type"] == "session" and header["version"] == 1 and header["id"] == session.id
+    assert header["type"] == "session" and header["version"] == FORMAT_VERSION and header["id"] == session.id
 
 
 def test_create_in_named_project(api: Chit) -> None:

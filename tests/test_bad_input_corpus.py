@@ -34,6 +34,7 @@ import pytest
 from chit import exporters
 from chit.api import Chit
 from chit.service.facade import parts_of
+from chit.store.codec import FORMAT_VERSION
 from conftest import Result, run_cli, tree_digest
 
 SIDE_ID = "22222222-2222-4222-8222-222222222222"
@@ -64,7 +65,7 @@ class Ctx:
     def newer(self) -> None:
         lines = self.lines()
         header = orjson.loads(lines[0])
-        header["version"] = 2
+        header["version"] = FORMAT_VERSION + 1
         self.write_lines([orjson.dumps(header), *lines[1:], b'{"type": "reaction", "emoji": "+1"}'])
 
     def snapshot_file(self, body_change: Callable[[dict[str, Any]], None] | None = None, *, raw: bytes | None = None,

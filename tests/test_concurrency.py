@@ -2,9 +2,10 @@
 each while 5 others rename, tag, fork, rewind (and pop), and undo (and
 update) the same session, and this process lists and searches through the
 index meanwhile. Afterwards the file holds exactly 4,000 intact message
-lines (besides the copies undo appends), each writer's in its order, none
-glued to another; the fold equals an independent replay of the file that
-knows nothing of undo; and the index agrees with reading every file.
+lines (besides the copies an update appends, under new ids), each writer's
+in its order, none glued to another; the fold equals an independent replay
+of the file (format 2: by stamps and ids); and the index agrees with
+reading every file.
 
 fsync is not what this tests, so every process runs with durability
 relaxed (CHIT_DURABILITY=flush); the crash test covers fsync.
@@ -86,26 +87,44 @@ WORKER = textwrap.dedent(
 
 
 def replay(lines: list[dict[str, Any]]) -> tuple[list[str], str | None, list[str]]:
-    """An independent fold: (visible message ids, manual title, tags)."""
-    messages: list[str] = []
+    """An independent fold of a format-2 file: (visible message ids, manual
+    title, tags). Events in (hlc, by, id) order; a rewind hides the shown
+    messages it saw after the one it keeps, a pop the one it names, an undo
+    brings back what the change it names hid (and hides what it added)."""
+    messages: list[dict[str, Any]] = []
+    hidden: dict[str, set[str]] = {}
+    changes: dict[str, tuple[list[str], list[str]]] = {}
     title = lines[0].get("title")
     tags: list[str] = []
-    for record in lines[1:]:
+    for record in sorted(lines[1:], key=lambda r: (r["hlc"], r["by"], r["id"])):
         kind = record["type"]
         if kind == "message":
-            messages.append(record["id"])
-        elif kind == "rewind":
-            del messages[record["keep"]:]
-        elif kind == "pop":
-            if messages:
-                messages.pop()
+            messages.append(record)
+            hidden[record["id"]] = set()
+        elif kind == "rewind" and "undo" in record:
+            brought, added = changes.pop(record["undo"], ([], []))
+            for mid in brought:
+                hidden[mid].discard(record["undo"])
+            for mid in added:
+                hidden[mid].add(record["id"])
+        elif kind in ("rewind", "pop"):
+            if kind == "pop":
+                hides = [record["hides"]] if not hidden[record["hides"]] else []
+            else:
+                ids = [m["id"] for m in messages]
+                start = ids.index(record["keep_id"]) + 1 if record["keep_id"] is not None else 0
+                seen = record["seen"]
+                hides = [m["id"] for m in messages[start:] if not hidden[m["id"]] and m["hlc"] <= seen.get(m["by"], "")]
+            for mid in hides:
+                hidden[mid].add(record["change"])
+            changes[record["change"]] = (hides, record.get("adds") or [])
         elif kind == "rename":
             title = record["title"]
         elif kind == "tag":
             tags += [t for t in record["tags"] if t not in tags]
         elif kind == "untag":
             tags = [t for t in tags if t not in record["tags"]]
-    return messages, title or None, tags
+    return [m["id"] for m in messages if not hidden[m["id"]]], title or None, tags
 
 
 def test_eight_writers_and_four_editors_on_one_session(api: Chit, home: Path, workdir: Path, tmp_path: Path) -> None:
@@ -153,8 +172,8 @@ def test_eight_writers_and_four_editors_on_one_session(api: Chit, home: Path, wo
     raw = path.read_bytes()
     assert raw.endswith(b"\n")
     records = [orjson.loads(line) for line in raw.split(b"\n")[:-1]]  # every line is one whole JSON record
-    first_copies = {r["id"]: r for r in reversed(records) if r["type"] == "message"}  # an undo appends copies
-    written = [r for r in records if r["type"] == "message" and r["content"].startswith("w") and first_copies[r["id"]] is r]
+    first_copies = {r["content"]: r for r in reversed(records) if r["type"] == "message"}  # an update appends copies
+    written = [r for r in records if r["type"] == "message" and r["content"].startswith("w") and first_copies[r["content"]] is r]
     assert len(written) == WRITERS * APPENDS
     assert len({r["id"] for r in written}) == WRITERS * APPENDS
     for w in range(WRITERS):

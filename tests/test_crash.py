@@ -23,6 +23,7 @@ CHIT_LONG=1 runs 1,000 kills of each instead of 120 (docs/reliability.md).
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import select
@@ -31,6 +32,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -239,6 +241,16 @@ def test_sigkill_during_trash_and_restore_loses_nothing(home: Path, workdir: Pat
           f"{restore_cut} restores cut short after their event, all repaired")
 
 
+def _restore_line(trashed: Path) -> bytes:
+    """The restore event chit appends to a trashed file: stamped after its
+    trash event, naming it."""
+    trash = json.loads(trashed.read_bytes().splitlines()[-1])
+    return json.dumps({
+        "type": "restore", "hlc": trash["hlc"][:-6] + "999999", "by": trash["by"], "id": str(uuid.uuid4()),
+        "trash": trash["id"], "seen": {trash["by"]: trash["hlc"]}, "ts": "2030-01-01T00:00:00.000000Z",
+    }).encode() + b"\n"
+
+
 @pytest.mark.parametrize("moving", ["to the trash", "back from the trash"])
 @pytest.mark.parametrize("then", ["doctor --repair", "the same command again"])
 def test_a_move_cut_short_by_a_crash_is_finished(api: Chit, moving: str, then: str) -> None:
@@ -250,7 +262,7 @@ def test_a_move_cut_short_by_a_crash_is_finished(api: Chit, moving: str, then: s
     if moving == "back from the trash":
         api.delete(sid)
         with open(trashed, "ab") as handle:
-            handle.write(b'{"type": "restore", "ts": "2030-01-01T00:00:00.000000Z"}\n')
+            handle.write(_restore_line(trashed))
         os.link(trashed, live)
     else:
         with open(live, "ab") as handle:

@@ -20,6 +20,7 @@ from chit.errors import InvalidData, InvalidInput, Locked, NotFound, ReadOnly
 from chit.model import LogIssue
 from chit.store.paths import Layout
 from chit.service.facade import parts_of
+from chit.store.codec import FORMAT_VERSION
 from chit.store.sessions import Store, parse_log
 
 
@@ -137,7 +138,7 @@ def newer_version(api: Chit) -> tuple[str, Path]:
     sid, path = two_messages(api)
     lines = path.read_bytes().splitlines(keepends=True)
     header = orjson.loads(lines[0])
-    header["version"] = 2
+    header["version"] = FORMAT_VERSION + 1
     future_event = b'{"type": "reaction", "emoji": "+1", "ts": "2030-01-01T00:00:00.000000Z"}\n'
     path.write_bytes(orjson.dumps(header) + b"\n" + b"".join(lines[1:]) + future_event)
     return sid, path
@@ -147,7 +148,7 @@ def test_newer_version_loads_read_only(api: Chit) -> None:
     sid, _ = newer_version(api)
     session = api.get(sid)
     assert session.read_only is True
-    assert session.version == 2
+    assert session.version == FORMAT_VERSION + 1
     assert [m.content for m in session.messages] == ["first", "second"]
     assert session.issues == ()
     assert [s.id for s in api.list()] == [sid]
@@ -387,7 +388,7 @@ def test_project_slugs_stay_inside_the_store(api: Chit, home: Path) -> None:
     for slug in slugs:
         assert set(slug) <= set("abcdefghijklmnopqrstuvwxyz0123456789._-")
         assert not slug.startswith(".")
-    assert {p.name for p in home.iterdir()} == {"projects"}
+    assert {p.name for p in home.iterdir()} == {"projects", "machine-id"}
 
 
 def test_no_links_refuses_a_link_at_every_level_below_the_home(tmp_path: Path) -> None:

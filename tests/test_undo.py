@@ -132,7 +132,7 @@ def test_update_keeps_the_common_prefix_hides_the_rest_and_appends_in_one_write(
     assert after.startswith(before)
     written = [orjson.loads(line) for line in after[len(before):].splitlines()]
     assert [r["type"] for r in written] == ["rewind", "message"]  # the hide and the new message, together
-    assert written[0]["keep"] == 2 and written[0]["adds"] == 1
+    assert written[0]["keep_id"] == stored[1].id and written[0]["adds"] == [written[1]["id"]]  # by id, not position
 
     chit.undo(sid)
     restored = chit.get(sid)

@@ -244,6 +244,12 @@ class Session:
     read_only: bool = False
     deleted_at: str | None = None
     changes: tuple[Change, ...] = ()  # in effect, oldest first; `undo` reverts the last
+    # format 2 (chit.store.fold): the greatest stamp of each machine's events,
+    # what a hiding event written now has seen; the trash events in effect;
+    # the message that overrode a trash which had not seen it (restored)
+    seen: dict[str, str] = field(default_factory=dict)
+    trashes: tuple[str, ...] = ()
+    restored_by: str | None = None
 
     @property
     def short_id(self) -> str:

@@ -6,11 +6,15 @@ applies only the new events to it. The live messages form a stack (a message
 pushes; rewind truncates; pop drops the top), kept by the index's own
 `MessageStack`; this module decides what happens, the stack stores it.
 
-Invariant: `apply` of every event of a log, in order, starting from
-`SessionState.from_header`, gives exactly the summary fields of
+Invariant: `apply` of every event of a format-1 log, in order, starting
+from `SessionState.from_header`, gives exactly the summary fields of
 `fold(header, events)` (title, tags, turns, message count, updated_at,
 state, deleted_at) and the same live messages with the same turn numbers.
-The tests hold this against `fold()` on generated logs.
+A log with stamped (format 2) events folds by the set of its lines, not
+their order: the index then takes the fold's result (`from_session`), and
+applies an appended event alone only when `appendable` says the fold
+would put it after everything applied and apply it the same way. The
+tests hold all this against `fold()` on generated logs.
 """
 
 from __future__ import annotations
@@ -18,7 +22,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from chit.model import derive_title
+import os
+import re
+
+from chit.model import Session, derive_title, title_text
+from chit.store import codec
+
+#: stamped events whose effect depends on what they saw: never applied alone
+HIDING = frozenset({"rewind", "pop", "trash", "restore", "compact"})
 
 
 class MessageStack(Protocol):
@@ -60,6 +71,21 @@ class SessionState:
             updated_at=header["created_at"],
             manual_title=header.get("title") or None,
         )
+
+    @classmethod
+    def from_session(cls, header: dict[str, Any], session: Session) -> SessionState:
+        """The state of a whole fold (its messages are pushed by the caller)."""
+        state = cls.from_header(header)
+        state.updated_at = session.updated_at
+        state.manual_title = session.manual_title
+        first_user = next((m.content for m in session.messages if m.role == "user"), None)
+        state.first_title = derive_title(first_user) if first_user is not None else None
+        state.tags = list(session.tags)
+        state.state = session.run.state
+        state.deleted_at = session.deleted_at
+        state.messages = len(session.messages)
+        state.turns = session.turns
+        return state
 
     @property
     def title(self) -> str:
@@ -111,3 +137,93 @@ def _truncate(state: SessionState, stack: MessageStack, keep: int) -> None:
     state.turns = 0 if top_turn is None else top_turn + 1
     if state.turns == 0:
         state.first_title = None
+
+
+def appendable(state: SessionState, event: dict[str, Any], last: tuple[str, str, str] | None, stamped: bool) -> bool:
+    """Whether applying `event` alone to a state whose events all sorted at
+    or before `last` (None: no stamped event; `stamped`: the file has some)
+    gives what the set fold of the grown file gives."""
+    if "hlc" not in event:
+        return not stamped  # a format-1 event sorts before every stamped one
+    if event["type"] in HIDING or state.deleted_at is not None:  # a message may override a trash
+        return False
+    return last is None or (event["hlc"], event["by"], event["id"]) > last
+
+
+UNKNOWN = ("", "", "")  # a line before the offset whose stamp cannot be read by its start
+_LINE_KEY = re.compile(rb'\{"type":"[a-z_]+","hlc":"(\d{13}\.\d{6})","by":"([^"\\]*)","id":"([^"\\]*)"')
+
+
+def key_before(fd: int, offset: int) -> tuple[str, str, str] | None:
+    """The (hlc, by, id) of the line that ends at `offset`: None for the
+    header or a format-1 event, `UNKNOWN` for a corrupt line or a stamp
+    not where chit writes it. Reads back from the offset only as far as that line starts."""
+    end = offset - 1  # the newline ending that line
+    begin = end
+    while begin > 0:
+        step = min(begin, 65536)
+        chunk = os.pread(fd, step, begin - step)
+        newline = chunk.rfind(b"\n")
+        if newline >= 0:
+            begin = begin - step + newline + 1
+            break
+        begin -= step
+    head = os.pread(fd, min(end - begin, 4096), begin)
+    match = _LINE_KEY.match(head)
+    if match is not None:
+        return match[1].decode(), match[2].decode(), match[3].decode()
+    if begin == 0:
+        return None  # the header
+    try:
+        event = codec.decode_event(os.pread(fd, end - begin, begin))
+    except codec.BadRecord:
+        return UNKNOWN  # a corrupt line: what came before it is unknown here
+    return UNKNOWN if "hlc" in event else None
+
+
+def events_of(data: bytes, pos: int, start: int, version: int) -> list[tuple[dict[str, Any], int, int]]:
+    """The valid events of `data` from `pos`, each with its line's offset in
+    the file (`data` begins at `start`) and length. A message keeps of its
+    text only what a title needs: what the index stores of it is the line."""
+    events = []
+    for begin, newline in codec.line_spans(data, pos):  # decoded in place: a long message is never copied
+        if codec.is_blank(data, begin, newline):
+            continue
+        try:
+            event = codec.decode_event_in(data, begin, newline, version, "title")
+        except codec.BadRecord:
+            continue
+        if event["type"] == "message":
+            event["content"] = title_text([event["content"]]) if event["role"] == "user" else ""
+        events.append((event, start + begin, newline - begin))
+    return events
+
+
+def fold_whole(
+    header: dict[str, Any], events: list[tuple[dict[str, Any], int, int]], project: str | None
+) -> tuple[SessionState, list[tuple[dict[str, Any], int, int, int | None]]]:
+    """The state of the set fold of a file with stamped events, and its live
+    messages in their folded order: (record, line offset, length, turn)."""
+    from chit.store.fold import fold
+
+    session = fold(header, [event for event, _, _ in events])
+    lines = {event["id"]: (event, off, length) for event, off, length in events if event["type"] == "message"}
+    state = SessionState.from_session(header, session)
+    state.project = project
+    return state, [(*lines[m.id], m.turn) for m in session.messages]
+
+
+def in_order(events: list[tuple[dict[str, Any], int, int]]) -> bool:
+    """Whether the file's events are already in fold order, each id once:
+    then an event appended after them can be applied alone."""
+    last: tuple[str, str, str] | None = None
+    for event, _, _ in events:
+        if "hlc" not in event:
+            if last is not None:
+                return False
+            continue
+        key = (event["hlc"], event["by"], event["id"])
+        if last is not None and key <= last:
+            return False
+        last = key
+    return True

@@ -51,8 +51,8 @@ import orjson
 
 from chit.index.dirs import DOUBTED
 from chit.store import codec
-from chit.store.files import NotRegular, open_regular
-from chit.store.sessions import format_ts_ns, read_whole
+from chit.store.files import NotRegular, open_regular, read_whole
+from chit.store.sessions import format_ts_ns
 
 if TYPE_CHECKING:
     import sqlite3
@@ -177,7 +177,7 @@ class Rows:
 
     def read_file(self, dfd: int, slug: str, trash: int, session_id: str) -> None:
         """Bring one session's row up to date with its file."""
-        from chit.index.fold import SessionState, apply  # only when a file changed: start-up time
+        from chit.index.fold import SessionState, events_of, fold_whole, in_order  # only when a file changed: start-up time
 
         conn = self.conn
         try:
@@ -200,18 +200,25 @@ class Rows:
                 row is not None and not row[5] and row[3] == st.st_ino and st.st_size >= row[4] > 0
                 and row[6] == witness(fd, row[4])  # the same inode number may be another file
             )
-            start = row[4] if grown else 0
-            data = os.pread(fd, st.st_size - start, start) if st.st_size > start else b""
+            events: list[tuple[dict[str, Any], int, int]] = []
+            if grown:
+                start = row[4]
+                data = os.pread(fd, st.st_size - start, start) if st.st_size > start else b""
+                events = events_of(data, 0, start, row[7])
+                grown = self._appendable(fd, row, events)
+            if not grown:
+                start = 0
+                data = os.pread(fd, st.st_size, 0) if st.st_size else b""
             end = data.rfind(b"\n") + 1
             seen = witness(fd, start + end)
         finally:
             os.close(fd)
-        pos = 0
         whole = False
         if grown:
             sid, state = row[0], _state_from_row(row[7:])
         else:
             header, pos, whole = _header(data, end, session_id, st.st_mtime_ns)
+            events = events_of(data, pos, 0, header["version"])
             state = SessionState.from_header(header)
             if whole:
                 state.project = None  # the caller's project key applies, as in parse_log
@@ -226,16 +233,13 @@ class Rows:
                 sid = row[0]
                 self.drop_messages(sid)
         stack = _Stack(self, sid, state.messages)
-        version = state.version
-        for pos, newline in codec.line_spans(data, pos):  # decoded in place: a long message is never copied
-            if codec.is_blank(data, pos, newline):
-                continue
-            try:
-                event = codec.decode_event_in(data, pos, newline, version, "title")  # a long text: only its title
-            except codec.BadRecord:
-                continue
-            stack.off, stack.len = start + pos, newline - pos
-            apply(state, event, stack)
+        if grown or not any("hlc" in event for event, _, _ in events):
+            _apply_all(state, events, stack)
+        else:
+            state, live = fold_whole(header, events, state.project)
+            for record, stack.off, stack.len, turn in live:
+                stack.push(record, turn)
+            whole = whole or not in_order(events)  # the next append cannot be applied alone: read whole
         conn.execute(
             "UPDATE sessions SET size = ?, mtime_ns = ?, ino = ?, offset = ?, whole = ?, version = ?, project = ?,"
             " created_at = ?, updated_at = ?, key = ?, parent_id = ?, manual_title = ?, folded_title = ?,"
@@ -253,6 +257,28 @@ class Rows:
             " (SELECT count(tok), sum(tok_in), sum(tok_out) FROM messages WHERE sid = ?) WHERE sid = ?",
             (sid, sid),
         )
+
+    def _appendable(self, fd: int, row: Sequence[Any], events: list[tuple[dict[str, Any], int, int]]) -> bool:
+        """Whether the events appended since the row's offset can be applied
+        to its state one by one (`chit.index.fold.appendable`): else the
+        file is read whole and folded as a set."""
+        from chit.index.fold import UNKNOWN, appendable, key_before
+
+        if not events:
+            return True
+        state = _state_from_row(row[7:])
+        last = key_before(fd, row[4])
+        stamped = last is not None
+        for event, _, _ in events:
+            if last == UNKNOWN or not appendable(state, event, last, stamped):
+                return False
+            if "hlc" in event:
+                if event["type"] == "message" and self.conn.execute(
+                    "SELECT 1 FROM messages WHERE sid = ? AND mid = ?", (row[0], event["id"])
+                ).fetchone():
+                    return False  # a repeated id: the set fold keeps one
+                last, stamped = (event["hlc"], event["by"], event["id"]), True
+        return True
 
     def drain(self) -> bool:
         """Add the text of up to DRAIN_CHUNK messages indexed without it, lowest
@@ -409,6 +435,14 @@ def _header(data: bytes, end: int, session_id: str, mtime_ns: int) -> tuple[dict
         except codec.BadRecord:
             return made, len(first) + 1, True
         return made, 0, True
+
+
+def _apply_all(state: SessionState, events: list[tuple[dict[str, Any], int, int]], stack: _Stack) -> None:
+    from chit.index.fold import apply
+
+    for event, off, length in events:
+        stack.off, stack.len = off, length
+        apply(state, event, stack)
 
 
 def _state_from_row(row: Sequence[Any]) -> SessionState:

@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chit.store.files import FILE_MODE, TEMP_GRACE, kind_of, temp_writer_gone
-from chit.store.fold import fold
-from chit.model import Project, Session, now
+from chit.store.fold import fold, split_events
+from chit.model import Project, Session
 from chit.service.base import Context
 from chit.service.index_audit import IndexAudit
 from chit.store.sessions import UUID_RE, LockedSession, Log, parse_log, same_file
@@ -41,8 +41,9 @@ LINKED = "symbolic link in the store (never followed)"
 
 
 def last_move(events: list[dict[str, Any]]) -> str | None:
-    """The type of a log's last trash or restore event, if any."""
-    for event in reversed(events):
+    """The type of a log's last trash or restore event in fold order, if any."""
+    legacy, stamped, _ = split_events(events)
+    for event in reversed([*legacy, *stamped]):
         if event["type"] in ("trash", "restore"):
             return str(event["type"])
     return None
@@ -266,9 +267,11 @@ class Doctor:
     def _finish_move(self, project: Project, session_id: str, trash: bool) -> None:
         """Move the file where its last event says, or, for a trashed file
         with no such event, date it with a trash event."""
+        from chit.service.lifecycle import trash_record
+
         with self.store.locked(project.slug, session_id, project.key, trash) as held:
             last = last_move(held.read().events)
             if trash and last is None:
-                held.append([{"type": "trash", "ts": now()}])
+                held.append([trash_record(held)])
             elif (last == "restore") if trash else (last == "trash"):
                 self.store.move(held.path, self.store.session_path(project.slug, session_id, not trash))

@@ -4,9 +4,10 @@ has in memory.
 
 Invariants:
 - nothing is removed from a log. `update` hides what it replaces with a
-  rewind event marked as a replace, then appends the new messages; `undo`
-  reverts a change with a rewind naming it, then appends copies of the
-  messages it brings back (chit.store.fold explains why copies). Each is one
+  rewind event marked as a replace (naming the last message kept and the
+  ids of the messages it adds), then appends the new messages; `undo`
+  reverts a change with a rewind naming the change by its id: the fold
+  brings back what that change hid (chit.store.replay). Each is one
   append of whole lines under the session's lock, decided on a fold of the
   log read under that lock, so a concurrent writer is never overwritten;
 - `undo` reverts the last change still in effect: the session shows again
@@ -28,7 +29,7 @@ from chit.errors import Conflict, InvalidInput, NotFound
 from chit.store.fold import message_to_record
 from chit.model import Change, Message, Project, Session, now
 from chit.service.base import Context, check_metadata, check_tag, clean_line
-from chit.service.sessions import KEY_MAX, Sessions, _as_message, change_id, new_id
+from chit.service.sessions import KEY_MAX, Sessions, _as_message, new_id, pop_record, rewind_record
 from chit.store.sessions import UUID_RE
 
 #: the optional fields a given message is compared on, when it names them
@@ -67,11 +68,13 @@ def replace_records(session: Session, given: list[Message | Mapping[str, Any]], 
         if not _same(stored, item, message):
             break
         keep += 1
-    new = _unique_ids(session.messages[:keep], made[keep:])
+    # no id the file holds is taken again: the fold knows a message by its id
+    known = [*session.messages, *(m for change in session.changes for m in change.hidden)]
+    new = _unique_ids(known, made[keep:])
     records = [message_to_record(m) for m in new]
     if keep == len(session.messages):
         return records
-    hide = {"type": "rewind", "keep": keep, "replace": True, "adds": len(new), "change": change_id(), "ts": now()}
+    hide = {**rewind_record(session, keep), "replace": True, "adds": [m.id for m in new]}
     return [hide, *records]
 
 
@@ -149,10 +152,7 @@ class History:
             if not session.changes:
                 return None
             change = session.changes[-1]
-            since = session.messages[change.keep + change.added :]
-            back = [*change.hidden, *since]
-            revert = {"type": "rewind", "keep": change.keep, "undo": change.id, "ts": now()}
-            held.append([revert, *(message_to_record(m) for m in back)])
+            held.append([{"type": "rewind", "undo": change.id, "ts": now()}])
             return change
 
     def reopen_turn(self, ref: str | None = None) -> Session:
@@ -167,7 +167,7 @@ class History:
             if not asked or asked[-1].role != "user":
                 raise InvalidInput("nothing to retry: the session does not end with your message")
             if replied:
-                held.append([{"type": "pop", "id": shown[-1].id, "change": change_id(), "ts": now()}])
+                held.append([pop_record(session)])
         return self.ctx.read_session(project, session.id)
 
     def update(self, ref: str | None, messages: Iterable[Message | Mapping[str, Any]]) -> Session:

@@ -19,7 +19,7 @@ def plan_update(log: Log, header: dict[str, Any], new: list[dict[str, Any]]) -> 
     ("unchanged" | "changed in chit", []), ("append", the new message
     records) or ("rewrite", every record of the new file)."""
     from chit.importers import base as importer_base
-    imported = [e for e in log.events if e.get("type") == "message" and importer_base.is_imported_id(str(e.get("id")))]
+    imported = [_unstamped(e) for e in log.events if e.get("type") == "message" and importer_base.is_imported_id(str(e.get("id")))]
     changed_in_chit = any(
         e.get("type") in ("rewind", "pop") or (e.get("type") == "message" and not importer_base.is_imported_id(str(e.get("id"))))
         for e in log.events
@@ -33,6 +33,11 @@ def plan_update(log: Log, header: dict[str, Any], new: list[dict[str, Any]]) -> 
         return "append", new[len(imported):]
     kept = [e for e in log.events if e.get("type") != "message"]
     return "rewrite", [header, *new, *kept]
+
+
+def _unstamped(event: dict[str, Any]) -> dict[str, Any]:
+    """An event without its format-2 stamp, to compare with a new record."""
+    return {k: v for k, v in event.items() if k not in ("hlc", "by")}
 
 
 def _header_view(header: dict[str, Any]) -> tuple[Any, ...]:

@@ -4,7 +4,8 @@ and compaction (the doctor is in `chit.service.doctor`).
 Invariants: deleting moves a file into trash/ (restorable) and only
 `empty_trash` removes data for good; compaction is the one operation that
 forgets what rewind/pop dropped and corrupt lines, and it does so with an
-atomic replace under the session lock; a file of a newer format version is
+atomic replace under the session lock, keeping every other line as it was
+(`chit.store.compaction`: a union with an older copy folds the same); a file of a newer format version is
 never rewritten.
 
 `rm` appends a trash event, then moves the file; `restore` appends a restore
@@ -25,11 +26,13 @@ from typing import TYPE_CHECKING, Any
 
 from chit.store import codec
 from chit.errors import ChitError, Conflict, InvalidInput, NotFound, ReadOnly
-from chit.store.fold import message_to_record
+from chit.store.fold import fold, message_to_record
 from chit.model import Session, SessionSummary, format_ts, now
 from chit.service.base import Context
 from chit.service.queries import Queries
 from chit.service.sessions import Sessions
+from chit.store.compaction import compact_event, compacted_lines, rebuilt
+from chit.store.files import read_whole
 from chit.store.sessions import LockedSession, format_ts_ns, same_file
 
 if TYPE_CHECKING:
@@ -66,6 +69,13 @@ def compacted_records(session: Session) -> list[dict[str, Any]]:
     return records
 
 
+def trash_record(held: LockedSession) -> dict[str, Any]:
+    """A trash event naming what its writer saw (format 2): a message it
+    did not see, written on another machine, overrides it."""
+    log = held.read()
+    return {"type": "trash", "seen": fold(log.header, log.events).seen, "ts": now()}
+
+
 class Maintenance:
     """Keeping the store: trash and restore, cleanup, running and stuck
     sessions, compaction and the doctor."""
@@ -84,7 +94,7 @@ class Maintenance:
         source = self.store.session_path(project.slug, target.id)
         with self.store.locked(project.slug, target.id, project.key) as held:
             if not target.read_only:  # a newer chit's file is moved as it is
-                held.append([{"type": "trash", "ts": now()}])
+                held.append([trash_record(held)])
             self.store.move(source, self.store.session_path(project.slug, target.id, trash=True))
         return self.ctx.read_session(project, target.id, trash=True)
 
@@ -117,8 +127,11 @@ class Maintenance:
         if target.exists() and not same_file(target, self.store.session_path(slug, session_id, trash=True)):
             raise Conflict(f"session {session_id[:8]} exists both in the trash and in its project")
         with self.store.locked(slug, session_id, project.key, trash=True) as held:
-            if not held.read().read_only:  # a newer chit's file goes back as it is
-                held.append([{"type": "restore", "ts": now()}])
+            log = held.read()
+            if not log.read_only:  # a newer chit's file goes back as it is
+                trashed = fold(log.header, log.events)
+                named = trashed.trashes[-1] if trashed.trashes else None
+                held.append([{"type": "restore", "trash": named, "seen": trashed.seen, "ts": now()}])
             self.store.move(held.path, target)
         return self.ctx.read_session(project, session_id)
 
@@ -209,8 +222,14 @@ class Maintenance:
         if session.read_only:
             raise ReadOnly(f"session {session.short_id} was written by a newer chit; not rewriting it")
         before = os.fstat(held.fd).st_size
-        records = compacted_records(session)
-        held.rewrite(records)
+        lines = compacted_lines(read_whole(held.fd, before), session)
+        stamper, last = self.store.stamper, held.last_stamp()
+        if lines is None:  # format-1 lines: rebuilt, every event stamped
+            held.rewrite(rebuilt(compacted_records(session), stamper, last))
+        else:
+            if session.changes:
+                lines.append(compact_event(session, stamper, last))
+            held.rewrite_lines(lines)
         after = os.stat(held.path).st_size
         return CompactReport(session.id, session.dropped, len(session.issues), before, after)
 

@@ -292,7 +292,7 @@ class Sessions:
         with self.locked(ref) as (_, held, session):
             if not session.messages:
                 return False
-            held.append([{"type": "pop", "id": session.messages[-1].id, "change": change_id(), "ts": now()}])
+            held.append([pop_record(session)])
             return True
 
     def rewind(self, ref: str | None, turn: int | None = None, *, invocation_id: str | None = None) -> int:
@@ -310,7 +310,7 @@ class Sessions:
                 keep = positions[-1] + 1
             dropped = len(session.messages) - keep
             if dropped:
-                event: dict[str, Any] = {"type": "rewind", "keep": keep, "change": change_id(), "ts": now()}
+                event = rewind_record(session, keep)
                 if turn is not None:
                     event["turn"] = turn
                 else:
@@ -439,6 +439,18 @@ class Sessions:
                 held.check_writable()
                 held.append([{**record, "ts": stamp} for record in records])
         return self.ctx.read_session(project, session_id)
+
+
+def pop_record(session: Session) -> dict[str, Any]:
+    """The event hiding the session's last message (format 2: by its id)."""
+    return {"type": "pop", "hides": session.messages[-1].id, "seen": session.seen, "change": change_id(), "ts": now()}
+
+
+def rewind_record(session: Session, keep: int) -> dict[str, Any]:
+    """The event hiding what the session shows after its first `keep`
+    messages (format 2: it names the last one kept, null for none)."""
+    keep_id = session.messages[keep - 1].id if keep else None
+    return {"type": "rewind", "keep_id": keep_id, "seen": session.seen, "change": change_id(), "ts": now()}
 
 
 def state_record(state: str, turn_id: str | None, error: str | None) -> dict[str, Any]:

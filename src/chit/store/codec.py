@@ -11,6 +11,11 @@ A session file is JSON Lines. Line 1 is the header
   raises `BadRecord` with a short reason; it never raises anything else;
 - records from an older format version are migrated on read; a newer
   version is readable but marked read-only by the store;
+- format 2 (`chit.store.clock`, docs/architecture.md "Format 2"): an
+  event with an `hlc` is stamped and must carry `by` and `id`; its
+  references are by id (`keep_id`, `hides`, `adds`, `trash`) and a hiding
+  event carries `seen`; an event without `hlc` is read by the format-1
+  rules, in a file of either version (nothing is rewritten);
 - a message line longer than `LONG_LINE`, in the shape chit writes, is
   decoded with its text in pieces (`chit.store.longline`): the same record or
   the same refusal, without holding the line, a copy of it and the text
@@ -26,9 +31,10 @@ from typing import Any, Literal
 import orjson
 
 from chit.store import longline
+from chit.store.clock import HLC_RE
 from chit.model import ROLES, STATES, title_text
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 LONG_LINE = longline.LONG_LINE
 #: orjson writes values nested at most this deep (the record itself is 1);
 #: a line nested deeper is refused on read, or chit could not write it back
@@ -220,6 +226,9 @@ def _check_state(record: dict[str, Any]) -> None:
 
 
 def _check_rewind(record: dict[str, Any]) -> None:
+    if "hlc" in record:
+        _check_stamped_rewind(record)
+        return
     _check(record, "keep", (int,))
     if record["keep"] < 0:
         raise BadRecord("keep is negative")
@@ -228,6 +237,44 @@ def _check_rewind(record: dict[str, Any]) -> None:
     _check(record, "adds", (int,), required=False)  # messages a replace wrote after it
     if (record.get("adds") or 0) < 0:
         raise BadRecord("adds is negative")
+
+
+def _check_stamped_rewind(record: dict[str, Any]) -> None:
+    _check_str(record, "change", required=False)
+    if "undo" in record:
+        _check_str(record, "undo", required=False)
+        return
+    if "keep_id" not in record:
+        raise BadRecord("missing keep_id")
+    _check_str(record, "keep_id", required=False)
+    _check_seen(record)
+    adds = record.get("adds")
+    if adds is not None and not (isinstance(adds, list) and all(isinstance(a, str) for a in adds)):
+        raise BadRecord("adds must be message ids")
+
+
+def _check_seen(record: dict[str, Any]) -> None:
+    if "hlc" not in record:
+        return
+    _check(record, "seen", (dict,))
+    if not all(isinstance(v, str) for v in record["seen"].values()):
+        raise BadRecord("seen must map machines to stamps")
+
+
+def _check_pop(record: dict[str, Any]) -> None:
+    _check_str(record, "change", required=False)
+    if "hlc" in record:
+        _check_str(record, "hides")
+        _check_seen(record)
+
+
+def _check_stamp(record: dict[str, Any]) -> None:
+    """The fields of a stamped (format 2) event."""
+    _check_str(record, "hlc")
+    if not HLC_RE.match(record["hlc"]):
+        raise BadRecord("hlc is not a clock stamp")
+    _check_str(record, "by")
+    _check_str(record, "id")
 
 
 def _check_set(record: dict[str, Any]) -> None:
@@ -242,15 +289,18 @@ EVENT_FIELDS: dict[str, Callable[[dict[str, Any]], None]] = {
     "tag": _check_tags,
     "untag": _check_tags,
     "rewind": _check_rewind,
-    "pop": lambda r: _check_str(r, "change", required=False),
+    "pop": _check_pop,
     "state": _check_state,
     "set": _check_set,
     "unset": lambda r: _check_str(r, "key"),
-    "trash": lambda r: None,
-    "restore": lambda r: None,
+    "trash": _check_seen,
+    "restore": lambda r: _check_str(r, "trash", required=False),
+    "compact": _check_seen,  # format 2: the changes it saw can no longer be undone
 }
 
 # version -> function upgrading a record from that version to the next one.
+# Format 1 to 2 changes no record: an event without an hlc keeps the rules
+# it was written under (chit.store.fold).
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 
 
@@ -293,6 +343,8 @@ def _event(record: dict[str, Any], version: int) -> dict[str, Any]:
         raise BadRecord("missing type")
     if kind == "session":
         raise BadRecord("a second header")
+    if "hlc" in record:
+        _check_stamp(record)
     check = EVENT_FIELDS.get(kind)
     if check is not None:
         check(record)

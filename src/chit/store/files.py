@@ -209,3 +209,30 @@ def cut_back(fd: int, size: int) -> None:
         os.ftruncate(fd, size)
     except OSError:
         pass
+
+
+def read_whole(fd: int, size: int, offset: int = 0) -> bytearray:
+    """`size` bytes of a file from `offset` (fewer if it is shorter now), as
+    a bytearray: a reader may decode a long message over its bytes."""
+    data = bytearray(size)
+    view = memoryview(data)
+    done = 0
+    while done < size:
+        got = os.preadv(fd, [view[done:]], offset + done)
+        if got == 0:
+            break
+        done += got
+    view.release()
+    del data[done:]
+    return data
+
+
+def first_line(fd: int) -> bytes:
+    """A file's first line, without its newline."""
+    head = b""
+    while b"\n" not in head:
+        chunk = os.pread(fd, 65536, len(head))
+        if not chunk:
+            break
+        head += chunk
+    return head.split(b"\n", 1)[0]

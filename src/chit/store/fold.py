@@ -83,56 +83,129 @@ def turn_starts(messages: Sequence[Message]) -> list[int]:
     return [i for i, m in enumerate(messages) if m.role == "user"]
 
 
+class _Meta:
+    """What every event may change besides the messages: title, tags, run
+    state, values and the latest timestamp."""
+
+    def __init__(self, header: dict[str, Any]) -> None:
+        self.manual_title: str | None = header.get("title") or None
+        self.tags: list[str] = []
+        self.run = RunState()
+        self.values: dict[str, Any] = {}
+        self.updated_at: str = header["created_at"]
+
+    def apply(self, event: dict[str, Any]) -> None:
+        kind = event["type"]
+        ts = event.get("ts")
+        if isinstance(ts, str) and ts > self.updated_at:
+            self.updated_at = ts
+        if kind == "rename":
+            self.manual_title = event.get("title") or None
+        elif kind == "tag":
+            self.tags.extend(t for t in event["tags"] if t not in self.tags)
+        elif kind == "untag":
+            removed = set(event["tags"])
+            self.tags = [t for t in self.tags if t not in removed]
+        elif kind == "state":
+            self.run = RunState(event["state"], event.get("turn_id"), ts, event.get("error"))
+        elif kind == "set":
+            self.values[event["key"]] = event["value"]
+        elif kind == "unset":
+            self.values.pop(event["key"], None)
+
+
+class _Legacy:
+    """The format-1 fold: events without a stamp, in file order, positions
+    as they were written."""
+
+    def __init__(self, meta: _Meta) -> None:
+        self.meta = meta
+        self.messages: list[Message] = []
+        self.changes: list[Change] = []
+        self.dropped = 0
+        self.deleted_at: str | None = None
+
+    def apply(self, event: dict[str, Any]) -> None:
+        self.meta.apply(event)
+        kind = event["type"]
+        messages = self.messages
+        if kind == "message":
+            messages.append(message_from_record(event))
+        elif kind == "rewind":
+            keep = min(event["keep"], len(messages))
+            _track_rewind(self.changes, event, keep, messages)
+            self.dropped += len(messages) - keep
+            del messages[keep:]
+        elif kind == "pop":
+            if messages:
+                self.changes.append(Change("pop", len(messages) - 1, (messages[-1],), 0, event.get("change")))
+                messages.pop()
+                self.dropped += 1
+        elif kind == "trash":
+            self.deleted_at = event.get("ts") or self.meta.updated_at
+        elif kind == "restore":
+            self.deleted_at = None
+
+
+def split_events(events: Iterable[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[LogIssue]]:
+    """(format-1 events in file order, stamped events in fold order with
+    repeated ids collapsed, a note for each id two different lines share)."""
+    legacy: list[dict[str, Any]] = []
+    by_id: dict[str, dict[str, Any]] = {}
+    clashes: list[LogIssue] = []
+    for event in events:
+        if "hlc" not in event:
+            legacy.append(event)
+            continue
+        event_id = event["id"]
+        kept = by_id.get(event_id)
+        if kept is None:
+            by_id[event_id] = event
+        elif kept != event:
+            clashes.append(LogIssue(0, f"two different lines share the id {event_id}"))
+            if _tie_key(event) < _tie_key(kept):
+                by_id[event_id] = event
+    return legacy, sorted(by_id.values(), key=order_key), clashes
+
+
+def order_key(event: dict[str, Any]) -> tuple[str, str, str]:
+    """Where a stamped event sorts: (hlc, by, id)."""
+    return event["hlc"], event["by"], event["id"]
+
+
+def _tie_key(event: dict[str, Any]) -> tuple[str, str, bytes]:
+    import orjson
+
+    return event["hlc"], event["by"], orjson.dumps(event, option=orjson.OPT_SORT_KEYS)
+
+
 def fold(
     header: dict[str, Any],
     events: Iterable[dict[str, Any]],
     issues: Sequence[LogIssue] = (),
     read_only: bool = False,
 ) -> Session:
-    messages: list[Message] = []
-    changes: list[Change] = []
-    dropped = 0
-    manual_title: str | None = header.get("title") or None
-    tags: list[str] = []
-    run = RunState()
-    values: dict[str, Any] = {}
-    updated_at: str = header["created_at"]
-    deleted_at: str | None = None
+    legacy_events, stamped, clashes = split_events(events)
+    meta = _Meta(header)
+    legacy = _Legacy(meta)
+    for event in legacy_events:
+        legacy.apply(event)
+    messages: Sequence[Message] = legacy.messages
+    changes: Sequence[Change] = legacy.changes
+    dropped, deleted_at = legacy.dropped, legacy.deleted_at
+    seen: dict[str, str] = {}
+    trashes: tuple[str, ...] = ()
+    restored_by = None
+    if stamped:
+        from chit.store.replay import Replay
 
-    for event in events:
-        kind = event["type"]
-        ts = event.get("ts")
-        if isinstance(ts, str) and ts > updated_at:
-            updated_at = ts
-        if kind == "message":
-            messages.append(message_from_record(event))
-        elif kind == "rewind":
-            keep = min(event["keep"], len(messages))
-            _track_rewind(changes, event, keep, messages)
-            dropped += len(messages) - keep
-            del messages[keep:]
-        elif kind == "pop":
-            if messages:
-                changes.append(Change("pop", len(messages) - 1, (messages[-1],), 0, event.get("change")))
-                messages.pop()
-                dropped += 1
-        elif kind == "rename":
-            manual_title = event.get("title") or None
-        elif kind == "tag":
-            tags.extend(t for t in event["tags"] if t not in tags)
-        elif kind == "untag":
-            removed = set(event["tags"])
-            tags = [t for t in tags if t not in removed]
-        elif kind == "state":
-            run = RunState(event["state"], event.get("turn_id"), ts, event.get("error"))
-        elif kind == "set":
-            values[event["key"]] = event["value"]
-        elif kind == "unset":
-            values.pop(event["key"], None)
-        elif kind == "trash":
-            deleted_at = ts or updated_at
-        elif kind == "restore":
-            deleted_at = None
+        replay = Replay(legacy)
+        for event in stamped:
+            meta.apply(event)
+            replay.apply(event)
+        messages, changes, dropped = replay.messages(), replay.changes(), replay.dropped()
+        deleted_at, trashes, restored_by = replay.deleted(meta.updated_at)
+        seen = replay.seen
 
     numbered = number_turns(messages)
     first_user = next((m.content for m in numbered if m.role == "user"), None)
@@ -141,22 +214,25 @@ def fold(
         id=header["id"],
         project=header["project"],
         created_at=header["created_at"],
-        updated_at=updated_at,
-        title=manual_title if manual_title is not None else derive_title(first_user),
-        manual_title=manual_title,
+        updated_at=meta.updated_at,
+        title=meta.manual_title if meta.manual_title is not None else derive_title(first_user),
+        manual_title=meta.manual_title,
         key=header.get("key"),
         parent=Parent(parent["id"], parent.get("turn")) if parent else None,
-        tags=tuple(tags),
+        tags=tuple(meta.tags),
         metadata=header.get("metadata") or {},
         messages=numbered,
-        run=run,
-        values=values,
+        run=meta.run,
+        values=meta.values,
         version=header["version"],
         dropped=dropped,
-        issues=tuple(issues),
+        issues=(*issues, *clashes),
         read_only=read_only,
         deleted_at=deleted_at,
         changes=tuple(changes),
+        seen=seen,
+        trashes=trashes,
+        restored_by=restored_by,
     )
 
 

@@ -14,7 +14,10 @@ Invariants:
   socket, directory or device where a file belongs is refused, never
   opened in a way that could block (`files.open_regular`);
 - files are created 0600 and directories 0700 whatever the umask;
-- session ids are validated as UUIDs before they become path parts.
+- session ids are validated as UUIDs before they become path parts;
+- every event chit writes is stamped (`chit.store.clock.stamp`) after the
+  greatest stamp in the file it is appended to, so it sorts after every
+  event its writer could have seen; the header is never stamped.
 """
 
 from __future__ import annotations
@@ -33,15 +36,17 @@ import orjson
 
 from chit.errors import InvalidData, NotFound, ReadOnly
 from chit.model import LogIssue, format_ts
-from chit.store import codec, lock
+from chit.store import clock, codec, lock
 from chit.store.files import (
     FILE_MODE,
     NotRegular,
     cut_back,
+    first_line,
     fsync_dir,
     make_dir,
     open_regular,
     os_errors,
+    read_whole,
     remove_dirs,
     write_all,
     write_atomic,
@@ -165,32 +170,6 @@ def format_ts_ns(mtime_ns: int) -> str:
     return format_ts(datetime.fromtimestamp(mtime_ns / 1e9, tz=timezone.utc))
 
 
-def read_whole(fd: int, size: int, offset: int = 0) -> bytearray:
-    """`size` bytes of a file from `offset` (fewer if it is shorter now), as
-    a bytearray: a reader may decode a long message over its bytes."""
-    data = bytearray(size)
-    view = memoryview(data)
-    done = 0
-    while done < size:
-        got = os.preadv(fd, [view[done:]], offset + done)
-        if got == 0:
-            break
-        done += got
-    view.release()
-    del data[done:]
-    return data
-
-
-def _first_line(fd: int) -> bytes:
-    head = b""
-    while b"\n" not in head:
-        chunk = os.pread(fd, 65536, len(head))
-        if not chunk:
-            break
-        head += chunk
-    return head.split(b"\n", 1)[0]
-
-
 def _subdirs(directory: Path) -> list[str]:
     try:
         entries = os.scandir(directory)
@@ -219,7 +198,7 @@ class LockedSession:
     def check_writable(self) -> None:
         """Refuse to write to a file of a newer format version."""
         try:
-            header = codec.decode_header(_first_line(self.fd))
+            header = codec.decode_header(first_line(self.fd))
         except codec.BadRecord:
             return
         if header["version"] > codec.FORMAT_VERSION:
@@ -231,9 +210,22 @@ class LockedSession:
     def append(self, records: list[dict[str, Any]]) -> None:
         if not records:
             return
-        data = codec.encode_many(records)
+        with os_errors("append to the session"):
+            st = os.fstat(self.fd)
+            stamper = self._store.stamper
+            stamped, last = stamper.stamp(records, stamper.last_in(os.fspath(self.path), self.fd, st))
+            size = self.append_lines([codec.encode_many(stamped)])
+            stamper.remember(os.fspath(self.path), st, size, last)
+
+    def append_lines(self, lines: list[bytes]) -> int:
+        """Append whole lines (each ending in a newline) as they are, in one
+        write: the lines of another copy of the session that this one lacks
+        (a union merge). Returns the file's new size."""
+        data = b"".join(lines)
         with os_errors("append to the session"):
             size = os.fstat(self.fd).st_size
+            if not data:
+                return size
             if size and os.pread(self.fd, 1, size - 1) != b"\n":
                 data = b"\n" + data  # close a torn last line so it stays alone
             with JournalWriter(self.journal, self.session_id):  # tells the index which file grew
@@ -244,10 +236,24 @@ class LockedSession:
                 except BaseException:
                     cut_back(self.fd, size)  # a failed append (full disk…) leaves no partial line
                     raise
+        return size + len(data)
 
     def rewrite(self, records: list[dict[str, Any]]) -> None:
+        """Replace the file by `records` (a header first); those without a
+        stamp are stamped after every stamp the file held."""
         with os_errors("rewrite the session"):
-            write_atomic(self.path, codec.encode_many(records), self._store.durable)
+            stamped = records[:1] + self._store.stamper.stamp(records[1:], self.last_stamp())[0]
+            write_atomic(self.path, codec.encode_many(stamped), self._store.durable)
+
+    def rewrite_lines(self, lines: list[bytes]) -> None:
+        """Replace the file by these whole lines (each ending in a newline)."""
+        with os_errors("rewrite the session"):
+            write_atomic(self.path, b"".join(lines), self._store.durable)
+
+    def last_stamp(self) -> str | None:
+        """The greatest stamp in the file (under the lock: no writer adds one)."""
+        with os_errors("read the session"):
+            return self._store.stamper.last_in(os.fspath(self.path), self.fd, os.fstat(self.fd))
 
 
 class Store:
@@ -255,6 +261,7 @@ class Store:
         self.layout = layout
         self.durable = durability_fsync() if durable is None else durable
         self.timeout = lock.lock_timeout() if timeout is None else timeout
+        self.stamper = clock.Stamper(layout.home)
 
     # -- projects -------------------------------------------------------
     def project_slugs(self) -> list[str]:
@@ -354,7 +361,8 @@ class Store:
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
                 try:
                     os.fchmod(fd, FILE_MODE)
-                    write_all(fd, codec.encode_many(records))
+                    stamped = records[:1] + self.stamper.stamp(records[1:], None)[0]
+                    write_all(fd, codec.encode_many(stamped))
                     if self.durable:
                         os.fsync(fd)
                 finally:
@@ -382,7 +390,7 @@ class Store:
         except (NotFound, InvalidData, OSError):
             return None
         try:
-            first = _first_line(fd)
+            first = first_line(fd)
         finally:
             os.close(fd)
         try:

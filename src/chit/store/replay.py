@@ -1,0 +1,205 @@
+"""The format-2 part of the fold: stamped events, in (hlc, by, id) order,
+on top of what the format-1 events before them left.
+
+Pure, no I/O. Invariants:
+- the result depends only on the set of stamped events (the caller sorts
+  them and collapses repeated ids), so two copies of a session holding
+  the same lines fold alike whatever their order;
+- references are by id: a pop hides the message it names; a rewind hides
+  the visible messages after the one it keeps (`keep_id`, null: all); an
+  undo names the change it reverts; a restore names a trash;
+- a rewind, pop or trash acts only on what its writer had seen (`seen`: the
+  greatest stamp of each machine's events): a message written meanwhile on
+  another machine stays visible, and overrides a trash it was not seen by
+  (the session is then restored, `restored_by` says by which message);
+- format-1 messages were seen by every stamped event; a format-1 change
+  still in effect can be undone by a stamped undo (its hidden messages come
+  back just after the messages it kept, as a format-1 undo would show them);
+- a `compact` event makes the changes it saw final: their messages stay
+  hidden (the compacted copy no longer holds them) and undo skips them.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right, insort
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from chit.model import Change, Message
+from chit.store.fold import message_from_record
+
+if TYPE_CHECKING:
+    from chit.store.fold import _Legacy
+
+#: where a message sorts: (0, position, change and place, "") for a format-1
+#: message, (1, hlc, by, id) for a stamped one
+Key = tuple[int, str, str, str]
+
+
+@dataclass(eq=False)
+class _Entry:
+    key: Key
+    message: Message
+    by: str | None  # None: a format-1 message, seen by every stamped event
+    hlc: str
+    hiders: set[object] = field(default_factory=set)  # what hides it: changes, undos
+
+    def seen_by(self, seen: dict[str, str]) -> bool:
+        return self.by is None or self.hlc <= seen.get(self.by, "")
+
+
+@dataclass(eq=False)
+class _Change:
+    kind: str
+    id: str | None
+    by: str | None
+    hlc: str
+    hidden: list[_Entry] = field(default_factory=list)
+    adds: list[str] = field(default_factory=list)  # the messages a replace wrote
+
+
+class Replay:
+    """Stamped events applied one by one, in fold order."""
+
+    def __init__(self, legacy: _Legacy) -> None:
+        self.entries: list[_Entry] = []
+        self.keys: list[Key] = []
+        self.by_id: dict[str, _Entry] = {}
+        self.in_effect: list[_Change] = []
+        self.seen: dict[str, str] = {}
+        self.trash_events: dict[str, dict[str, Any]] = {}
+        self.restored: set[str] = set()
+        self.legacy_dropped = legacy.dropped
+        self.legacy_deleted = legacy.deleted_at
+        for place, message in enumerate(legacy.messages):
+            self._add(_Entry((0, f"{place + 1:012d}", "", ""), message, None, ""))
+        for number, change in enumerate(legacy.changes):
+            kept = _Change(change.kind, change.id, None, "")
+            kept.adds = [m.id for m in legacy.messages[change.keep : change.keep + change.added]]
+            for place, message in enumerate(change.hidden):
+                key = (0, f"{change.keep:012d}", f"{number + 1:06d}.{place:09d}", "")
+                entry = _Entry(key, message, None, "", {kept})
+                self._add(entry, shown=False)
+                kept.hidden.append(entry)
+            self.in_effect.append(kept)
+
+    def _add(self, entry: _Entry, shown: bool = True) -> None:
+        if not self.keys or entry.key > self.keys[-1]:
+            self.entries.append(entry)
+            self.keys.append(entry.key)
+        else:
+            place = bisect_left(self.keys, entry.key)
+            self.entries.insert(place, entry)
+            self.keys.insert(place, entry.key)
+        if shown:
+            self.by_id[entry.message.id] = entry
+        else:
+            self.by_id.setdefault(entry.message.id, entry)
+
+    def apply(self, event: dict[str, Any]) -> None:
+        by, hlc = event["by"], event["hlc"]
+        if hlc > self.seen.get(by, ""):
+            self.seen[by] = hlc
+        kind = event["type"]
+        if kind == "message":
+            self._add(_Entry((1, hlc, by, event["id"]), message_from_record(event), by, hlc))
+        elif kind == "rewind":
+            if "undo" in event:
+                self._undo(event)
+            else:
+                self._rewind(event)
+        elif kind == "pop":
+            self._pop(event)
+        elif kind == "trash":
+            self.trash_events[event["id"]] = event
+        elif kind == "restore":
+            self._restore(event)
+        elif kind == "compact":
+            seen = event["seen"]
+            self.in_effect = [c for c in self.in_effect if c.by is not None and c.hlc > seen.get(c.by, "")]
+
+    def _rewind(self, event: dict[str, Any]) -> None:
+        keep_id = event["keep_id"]
+        start = 0
+        if keep_id is not None:
+            anchor = self.by_id.get(keep_id)
+            start = len(self.entries) if anchor is None else bisect_right(self.keys, anchor.key)
+        change = _Change("replace" if event.get("replace") else "rewind", event.get("change"), event["by"], event["hlc"])
+        change.adds = list(event.get("adds") or [])
+        seen = event["seen"]
+        for entry in self.entries[start:]:
+            if not entry.hiders and entry.seen_by(seen):
+                entry.hiders.add(change)
+                change.hidden.append(entry)
+        if change.hidden or change.adds:
+            self.in_effect.append(change)
+
+    def _pop(self, event: dict[str, Any]) -> None:
+        entry = self.by_id.get(event["hides"])
+        if entry is None or entry.hiders:
+            return
+        change = _Change("pop", event.get("change"), event["by"], event["hlc"], [entry])
+        entry.hiders.add(change)
+        self.in_effect.append(change)
+
+    def _undo(self, event: dict[str, Any]) -> None:
+        target = event["undo"]
+        found = None
+        if target is None:
+            if self.in_effect and self.in_effect[-1].id is None:
+                found = self.in_effect[-1]
+        else:
+            found = next((c for c in reversed(self.in_effect) if c.id == target), None)
+        if found is None:
+            return
+        self.in_effect.remove(found)
+        for entry in found.hidden:
+            entry.hiders.discard(found)
+        for added in found.adds:  # what a replace wrote goes with it
+            hidden = self.by_id.get(added)
+            if hidden is not None:
+                hidden.hiders.add(event["id"])
+
+    def _restore(self, event: dict[str, Any]) -> None:
+        self.legacy_deleted = None
+        named = event.get("trash")
+        if named is not None:
+            self.restored.add(named)
+        seen = event.get("seen") or {}
+        for trash_id, trash in self.trash_events.items():
+            if trash["hlc"] <= seen.get(trash["by"], ""):
+                self.restored.add(trash_id)
+
+    # -- results ----------------------------------------------------------
+    def messages(self) -> list[Message]:
+        return [e.message for e in self.entries if not e.hiders]
+
+    def dropped(self) -> int:
+        return self.legacy_dropped + sum(1 for e in self.entries if e.hiders and e.by is not None)
+
+    def changes(self) -> list[Change]:
+        shown = [e.key for e in self.entries if not e.hiders]
+        made = []
+        for change in self.in_effect:
+            hidden = [e for e in change.hidden if change in e.hiders]
+            keep = bisect_left(shown, hidden[0].key) if hidden else len(shown)
+            made.append(Change(change.kind, keep, tuple(e.message for e in hidden), len(change.adds), change.id))
+        return made
+
+    def deleted(self, updated_at: str) -> tuple[str | None, tuple[str, ...], str | None]:
+        """(deleted_at, the trash events in effect, the message that restored
+        the session by overriding a trash that had not seen it)."""
+        in_effect: list[dict[str, Any]] = []
+        restored_by = None
+        for trash_id, trash in self.trash_events.items():
+            if trash_id in self.restored:
+                continue
+            unseen = next((e for e in self.entries if not e.seen_by(trash["seen"])), None)
+            if unseen is None:
+                in_effect.append(trash)
+            elif restored_by is None:
+                restored_by = unseen.message.id
+        if in_effect:
+            last = in_effect[-1]
+            return last.get("ts") or updated_at, tuple(t["id"] for t in in_effect), None
+        return self.legacy_deleted, (), restored_by if self.legacy_deleted is None else None
