@@ -26,9 +26,9 @@ import orjson
 from chit.errors import ChitError, InvalidInput
 from chit.model import Project, Session
 from chit.service.base import Context
-from chit.store.sessions import read_whole
+from chit.store.files import read_whole
 from chit.sync.mirror import (
-    LineForm, LiveFile, Mirror, append_lines, as_it_is, create_whole, identity_of, local_project_for, missing, read_record, whole_lines,
+    LineForm, LiveFile, Mirror, as_it_is, create_whole, identity_of, local_project_for, missing, read_record, whole_lines,
 )
 from chit.sync.state import Signature, signature
 
@@ -136,7 +136,7 @@ class Importer:
             before = os.fstat(held.fd)
             have = whole_lines(read_whole(held.fd, before.st_size))
             lines = missing(added, have if self.form is as_it_is else [*have, *map(self.form, have)])
-            append_lines(held, lines, self.store.durable)
+            held.append_lines(lines)
             if self.exported.get(target.relative()) == signature(before):
                 # nothing local was pending: the file is still all in the mirror
                 self.exported[target.relative()] = signature(os.fstat(held.fd))

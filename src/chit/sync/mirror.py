@@ -33,10 +33,9 @@ import orjson
 
 from chit.errors import InvalidInput
 from chit.model import Project, now
-from chit.store.files import FILE_MODE, cut_back, fsync_dir, make_dir, os_errors, remove_dirs, write_all
-from chit.store.journal import Writer as JournalWriter
+from chit.store.files import FILE_MODE, fsync_dir, make_dir, os_errors, remove_dirs, write_all
 from chit.store.projects import Projects, git_root_commit, slug_for, validate_name
-from chit.store.sessions import UUID_RE, LockedSession, Store
+from chit.store.sessions import UUID_RE, Store
 
 PROJECTS = "projects"
 #: how a live line is written into the mirror: as it is, or redacted
@@ -206,25 +205,6 @@ def export_lines(live: bytes, mirror_file: Path, form: LineForm = as_it_is) -> i
                 handle.write(b"\n")
             handle.write(b"".join(added))
     return len(added)
-
-
-def append_lines(held: LockedSession, lines: list[bytes], durable: bool) -> None:
-    """Append whole lines, byte for byte, to a session held under its lock."""
-    data = b"".join(lines)
-    if not data:
-        return
-    with os_errors("append to the session"):
-        size = os.fstat(held.fd).st_size
-        if size and os.pread(held.fd, 1, size - 1) != b"\n":
-            data = b"\n" + data  # close a torn last line so it stays alone
-        with JournalWriter(held.journal, held.session_id):
-            try:
-                write_all(held.fd, data)
-                if durable:
-                    os.fsync(held.fd)
-            except BaseException:
-                cut_back(held.fd, size)
-                raise
 
 
 def create_whole(path: Path, lines: list[bytes], durable: bool) -> bool:
