@@ -13,8 +13,6 @@ import orjson
 import pytest
 from conftest import Result, run_cli
 
-from chit.store.codec import FORMAT_VERSION
-
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="chit sync needs git")
 
 
@@ -266,7 +264,6 @@ def test_rm_on_a_while_b_appends_loses_nothing(pair: tuple[Machine, Machine, Pat
     assert _place_of(a, session) == _place_of(b, session)
 
 
-@pytest.mark.xfail(FORMAT_VERSION < 2, reason="a trash that did not see a message is overridden from store format 2 on")
 def test_rm_on_a_while_b_appends_ends_restored_and_both_are_told(pair: tuple[Machine, Machine, Path]) -> None:
     a, b, remote = pair
     session = a.ok("new", "removed here, written there").out.strip()
