@@ -29,7 +29,7 @@ for _name in ("COLUMNS", "LINES"):
 # The longest tests (tens of seconds each: kill rounds, stress, state
 # machine) start first, so that the parallel run does not end waiting on one
 # of them while the other workers are idle. Otherwise collection order.
-LONG_RUNNING = ("test_index_crash.py", "test_soak.py", "test_concurrency.py", "test_crash.py", "test_store_model.py")
+LONG_RUNNING = ("test_sync_kill.py", "test_index_crash.py", "test_soak.py", "test_concurrency.py", "test_crash.py", "test_store_model.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

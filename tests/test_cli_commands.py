@@ -747,4 +747,6 @@ def test_every_command_as_a_real_program(cli, home, tmp_path):
     assert run("config", "--json").json()["path"] == str(home / "config.toml")
     assert [row["tool"] for row in run("sources", "--json").json()][0] == "claude-code"
     assert "complete -F _chit chit" in run("completion", "bash").out
+    assert run("sync", "status", "--json").json()["configured"] is False
+    assert "chit sync init" in run("sync", code=3).err
     assert used >= set(COMMANDS), set(COMMANDS) - used

@@ -156,6 +156,7 @@ CASES: list[tuple[str, ...]] = [
     ("completion", "bash"),
     ("config",),
     ("sources",),
+    ("sync", "status"),
 ]
 INTERACTIVE = {"chat"}  # the REPL prints a conversation, not one result
 

@@ -27,6 +27,7 @@ LAYERS: list[set[str]] = [
     {"importers", "exporters", "providers"},
     {"sources"},
     {"service"},
+    {"sync"},
     {"api"},
     {"render"},
     {"repl"},

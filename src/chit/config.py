@@ -31,11 +31,12 @@ File layout (all optional):
     [sources]                                 # what `chit import` refreshes (chit.sources)
     refresh = 300                             # ls/search refresh first after this many seconds
     claude-code = true                        # true: the tool's default path; or a path, or a list
+    [sync]                                    # `chit sync` (docs/sync.md)
+    auto = true                               # sync after a REPL session and before resume
+    timeout = 5                               # never wait longer than this for it
+    redact = true                             # secrets replaced by markers in what is sent
     [prices]                                  # `chit stats` cost, per million tokens
     "gpt-4o" = { input = 2.5, output = 10.0 } # keyed by the model name messages record
-
-    [sync]
-    redact = true                             # sync sends session lines through chit.redact
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 ECHO = "echo"
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_DEADLINE = 600.0
+DEFAULT_SYNC_TIMEOUT = 5.0
 #: the tools of [sources], as chit.importers.NAMES (a test keeps them equal)
 SOURCE_TOOLS = ("claude-code", "codex", "chatgpt", "llm", "gemini", "opencode")
 #: paths of one tool in [sources]; None stands for the tool's default path
@@ -115,7 +117,11 @@ class Config(Value):
     #: seconds after which ls and search refresh the sources first (None: never)
     refresh: float | None = None
     prices: dict[str, tuple[float, float]] = field(default_factory=dict)  # model -> (input, output) per million tokens
-    #: [sync] redact: what sync sends is redacted first (chit.redact.redact_line)
+    #: [sync] auto: run `chit sync` after a REPL session ends and before `chit resume`
+    sync_auto: bool = False
+    #: [sync] timeout: the longest an automatic sync holds the user up (it goes on in the background)
+    sync_timeout: float = DEFAULT_SYNC_TIMEOUT
+    #: [sync] redact: secrets replaced by markers in what a sync sends
     sync_redact: bool = False
 
     def model_names(self) -> list[str]:
@@ -208,7 +214,7 @@ def _parse(path: Path, data: dict[str, Any]) -> Config:
     default_model = defaults.get("model")
     enabled, refresh = _sources(data.get("sources"), problems)
     prices = _prices(data.get("prices", {}), problems)
-    sync_redact = _sync_redact(data.get("sync", {}), problems)
+    sync_auto, sync_timeout, sync_redact = _sync(data.get("sync", {}), problems)
     return Config(
         path=path,
         limit=max(0, limit),
@@ -222,20 +228,25 @@ def _parse(path: Path, data: dict[str, Any]) -> Config:
         sources=enabled,
         refresh=refresh,
         prices=prices,
+        sync_auto=sync_auto,
+        sync_timeout=sync_timeout,
         sync_redact=sync_redact,
     )
 
 
-def _sync_redact(table: Any, problems: list[str]) -> bool:
-    """[sync] redact (false when absent); the other keys of [sync] are the sync engine's to read."""
+def _sync(table: Any, problems: list[str]) -> tuple[bool, float, bool]:
+    """[sync]: `auto` and `redact` (booleans) and `timeout` (seconds)."""
     if not isinstance(table, dict):
         problems.append("[sync] must be a table")
-        return False
-    value = table.get("redact", False)
-    if not isinstance(value, bool):
-        problems.append("sync.redact must be true or false")
-        return False
-    return value
+        return False, DEFAULT_SYNC_TIMEOUT, False
+    flags = []
+    for name in ("auto", "redact"):
+        value = table.get(name, False)
+        if not isinstance(value, bool):
+            problems.append(f"sync.{name} must be true or false")
+            value = False
+        flags.append(value)
+    return flags[0], _seconds(table, "timeout", DEFAULT_SYNC_TIMEOUT, "sync", problems), flags[1]
 
 
 def _prices(table: Any, problems: list[str]) -> dict[str, tuple[float, float]]:

@@ -53,6 +53,7 @@ COMMANDS: dict[str, str] = {
     **dict.fromkeys(("rm", "restore", "trash", "state", "gc", "compact", "doctor"), "cmd_admin"),
     **dict.fromkeys(("resume", "pick"), "cmd_resume"),
     "projects": "cmd_projects",
+    "sync": "cmd_sync",
     "completion": "cmd_completion",
 }
 

@@ -38,10 +38,16 @@ def open_repl(cli: Cli, ref: str | None, new: bool = False, model: str | None = 
         except NotFound:
             session_id = None  # an empty project: the first message starts a session
     repl = loop.make_repl(service, config.load(), session_id, model)
+    from chit.cli.autosync import auto_sync
+
     if sys.stdin.isatty():
         loop.run(repl)
-    elif status := loop.run_plain(repl):
-        raise typer.Exit(status)
+        auto_sync(cli, "after the session")
+    else:
+        status = loop.run_plain(repl)
+        auto_sync(cli, "after the session")
+        if status:
+            raise typer.Exit(status)
 
 
 app = commands()

@@ -42,6 +42,10 @@ def resume(
     from chit.service import resume as resuming
 
     cli: Cli = ctx.obj.use(json, project)
+    if not (print_ or cli.json):
+        from chit.cli.autosync import auto_sync
+
+        auto_sync(cli, "before resuming")
     if last:
         ref = _last(cli, ref)
     elif ref is None and not (print_ or cli.json) and _on_terminal():

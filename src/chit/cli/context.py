@@ -124,8 +124,9 @@ def _relink_note(service: Chit) -> None:
     if hint is not None:
         sys.stderr.write(
             visible(
-                f"chit: note: this repository's sessions are in project {hint.project.name!r}, recorded at "
-                f"{hint.project.path} (now gone); to move them here run: {hint.command}"
+                f"chit: note: this repository's sessions are in project {hint.project.name!r}, "
+                + (f"recorded at {hint.project.path} (now gone)" if hint.project.path else "synced from another machine")
+                + f"; to move them here run: {hint.command}"
             )
             + "\n"
         )

@@ -215,7 +215,7 @@ def projects(items: Iterable[tuple[Project, int]]) -> None:
     if wide:
         _fixed(table, "slug", style="dim")
     for project, count in rows:
-        path = Text(visible(project.path or "-"))
+        path = Text(visible(project.path or ("not on this machine" if project.git_root else "-")))
         if project.path and not os.path.isdir(project.path):
             path.append(" (gone)", style="yellow")
         row: list[Text | str] = [_one_line(project.name), str(count), path]

@@ -184,7 +184,8 @@ class ProjectMoves:
         if not (root / ".git").exists():
             return None
         here = self.projects.for_directory(self.ctx.cwd)
-        gone = [p for p in self.projects.all() if p.git_root and p.slug != here.slug and p.path and not os.path.isdir(p.path)]
+        # a project whose directory is gone, or that came from another machine by sync (no directory here yet)
+        gone = [p for p in self.projects.all() if p.git_root and p.slug != here.slug and not (p.path and os.path.isdir(p.path))]
         if not gone:
             return None
         identity = here.git_root or git_root_commit(root)

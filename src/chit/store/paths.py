@@ -81,6 +81,11 @@ class Layout(Value):
         """The change journal of a session directory."""
         return self.changes / f"{slug}.{'trash' if trash else 'sessions'}"
 
+    @cached_property
+    def sync(self) -> Path:
+        """`chit sync`'s machine-local directory: its git mirror, state and lock."""
+        return self.home / "sync"
+
     @property
     def index_file(self) -> Path:
         return self.home / "index.sqlite"

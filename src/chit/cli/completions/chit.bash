@@ -6,7 +6,7 @@
 _chit_spec() {  # the command tree: what the command at path $1 takes
     case $1 in
         '')
-            _chit_cmds='append chat compact completion config diff doctor export fork gc import load ls new pick pop projects rename replace restore resume rewind rm search show sources state stats tag trash tree undo untag'
+            _chit_cmds='append chat compact completion config diff doctor export fork gc import load ls new pick pop projects rename replace restore resume rewind rm search show sources state stats sync tag trash tree undo untag'
             _chit_opts='--json --project -p --version --help -h'
             _chit_vals='--project:project -p:project'
             _chit_args=''
@@ -207,6 +207,30 @@ _chit_spec() {  # the command tree: what the command at path $1 takes
             _chit_cmds=''
             _chit_opts='--since --until --by --all -a --project -p --json --help -h'
             _chit_vals='--since:- --until:- --by:grouping --project:project -p:project'
+            _chit_args=''
+            ;;
+        'sync')
+            _chit_cmds='clone init status'
+            _chit_opts='--json --help -h'
+            _chit_vals=''
+            _chit_args=''
+            ;;
+        'sync clone')
+            _chit_cmds=''
+            _chit_opts='--json --help -h'
+            _chit_vals=''
+            _chit_args='-'
+            ;;
+        'sync init')
+            _chit_cmds=''
+            _chit_opts='--json --help -h'
+            _chit_vals=''
+            _chit_args='-'
+            ;;
+        'sync status')
+            _chit_cmds=''
+            _chit_opts='--json --help -h'
+            _chit_vals=''
             _chit_args=''
             ;;
         'tag')

@@ -5,8 +5,8 @@
 function __chit_spec --description 'what the chit command at path $argv[1] takes'
     switch "$argv[1]"
         case ''
-            set -g __chit_subs 'append' 'chat' 'compact' 'completion' 'config' 'diff' 'doctor' 'export' 'fork' 'gc' 'import' 'load' 'ls' 'new' 'pick' 'pop' 'projects' 'rename' 'replace' 'restore' 'resume' 'rewind' 'rm' 'search' 'show' 'sources' 'state' 'stats' 'tag' 'trash' 'tree' 'undo' 'untag'
-            set -g __chit_cmds 'append	Append a message to a session.' 'chat	Chat with a model in the REPL.' 'compact	Rewrite a session file without hidden messages and bad lines.' 'completion	Print the completion script for a shell.' 'config	Show the config file\'s path and the settings in force.' 'diff	Compare two sessions turn by turn: where they part, then how.' 'doctor	Check every session file, and the index against them.' 'export	Export a session as Markdown, HTML, text or JSON.' 'fork	Copy a session (up to a turn) into a new one and make it current.' 'gc	Move stale sessions to the trash (running ones are kept).' 'import	Import a session snapshot, or another tool\'s sessions.' 'load	Resume a session: make it current and open the REPL on it.' 'ls	List sessions, newest first (updated within --since/--until).' 'new	Start a new session and make it current.' 'pick	Choose a session in the picker and print its id.' 'pop	Drop the last message.' 'projects	List projects, with their paths and session counts.' 'rename	Set a session\'s title ("" returns to the automatic one).' 'replace	Make a session hold exactly the messages in FILE.' 'restore	Bring a session back from the trash.' 'resume	Reopen a session in the tool that wrote it.' 'rewind	Drop the turns after TURN.' 'rm	Move sessions to the trash (`chit restore` brings them back).' 'search	Search every project (or -p one) for messages with all the words.' 'show	Print a session\'s transcript with turn numbers.' 'sources	List the tools chit imports from: found here, and enabled.' 'state	Show or set a session\'s run state and state map.' 'stats	Sessions, turns, messages, tokens and cost; activity per day.' 'tag	Add tags to a session.' 'trash	List the trash, or empty it with --empty.' 'tree	Draw the fork tree around a session: parents, forks, turns.' 'undo	Bring back what the last rewind, pop or replace hid.' 'untag	Remove tags from a session.'
+            set -g __chit_subs 'append' 'chat' 'compact' 'completion' 'config' 'diff' 'doctor' 'export' 'fork' 'gc' 'import' 'load' 'ls' 'new' 'pick' 'pop' 'projects' 'rename' 'replace' 'restore' 'resume' 'rewind' 'rm' 'search' 'show' 'sources' 'state' 'stats' 'sync' 'tag' 'trash' 'tree' 'undo' 'untag'
+            set -g __chit_cmds 'append	Append a message to a session.' 'chat	Chat with a model in the REPL.' 'compact	Rewrite a session file without hidden messages and bad lines.' 'completion	Print the completion script for a shell.' 'config	Show the config file\'s path and the settings in force.' 'diff	Compare two sessions turn by turn: where they part, then how.' 'doctor	Check every session file, and the index against them.' 'export	Export a session as Markdown, HTML, text or JSON.' 'fork	Copy a session (up to a turn) into a new one and make it current.' 'gc	Move stale sessions to the trash (running ones are kept).' 'import	Import a session snapshot, or another tool\'s sessions.' 'load	Resume a session: make it current and open the REPL on it.' 'ls	List sessions, newest first (updated within --since/--until).' 'new	Start a new session and make it current.' 'pick	Choose a session in the picker and print its id.' 'pop	Drop the last message.' 'projects	List projects, with their paths and session counts.' 'rename	Set a session\'s title ("" returns to the automatic one).' 'replace	Make a session hold exactly the messages in FILE.' 'restore	Bring a session back from the trash.' 'resume	Reopen a session in the tool that wrote it.' 'rewind	Drop the turns after TURN.' 'rm	Move sessions to the trash (`chit restore` brings them back).' 'search	Search every project (or -p one) for messages with all the words.' 'show	Print a session\'s transcript with turn numbers.' 'sources	List the tools chit imports from: found here, and enabled.' 'state	Show or set a session\'s run state and state map.' 'stats	Sessions, turns, messages, tokens and cost; activity per day.' 'sync	Sync sessions with a private git remote (docs/sync.md).' 'tag	Add tags to a session.' 'trash	List the trash, or empty it with --empty.' 'tree	Draw the fork tree around a session: parents, forks, turns.' 'undo	Bring back what the last rewind, pop or replace hid.' 'untag	Remove tags from a session.'
             set -g __chit_opts '--json	Print results as JSON (every command but chat).' '--project	Work in project NAME (default: the git root or directory you are in).' '-p	Work in project NAME (default: the git root or directory you are in).' '--version	Print the version and exit.' '--help	Show the help and exit.' '-h	Show the help and exit.'
             set -g __chit_vals '--project:project' '-p:project'
             set -g __chit_args
@@ -207,6 +207,30 @@ function __chit_spec --description 'what the chit command at path $argv[1] takes
             set -g __chit_cmds
             set -g __chit_opts '--since	Only from WHEN on: an age (90m, 2h, 3d, 2w), today, yesterday, or an ISO date or datetime.' '--until	Only up to WHEN (read as --since reads it).' '--by	Group by project, model or day.' '--all	Include every project, not just the current one.' '-a	Include every project, not just the current one.' '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
             set -g __chit_vals '--since:-' '--until:-' '--by:grouping' '--project:project' '-p:project'
+            set -g __chit_args
+        case 'sync'
+            set -g __chit_subs 'clone' 'init' 'status'
+            set -g __chit_cmds 'clone	Start syncing this store from REMOTE, set up elsewhere by `sync init`.' 'init	Start syncing this store with REMOTE, a private git remote.' 'status	Where this store syncs to, and what changed since the last sync.'
+            set -g __chit_opts '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_vals
+            set -g __chit_args
+        case 'sync clone'
+            set -g __chit_subs
+            set -g __chit_cmds
+            set -g __chit_opts '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_vals
+            set -g __chit_args '-'
+        case 'sync init'
+            set -g __chit_subs
+            set -g __chit_cmds
+            set -g __chit_opts '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_vals
+            set -g __chit_args '-'
+        case 'sync status'
+            set -g __chit_subs
+            set -g __chit_cmds
+            set -g __chit_opts '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_vals
             set -g __chit_args
         case 'tag'
             set -g __chit_subs

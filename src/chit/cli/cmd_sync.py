@@ -1,0 +1,124 @@
+"""`chit sync`: one history on every machine, through a git remote
+(docs/sync.md). `init` and `clone` set it up; `status` says how it stands."""
+
+# No `from __future__ import annotations` here: Typer reads these annotations
+# when it builds a command, and real objects spare it evaluating strings.
+
+import sys
+import time
+from typing import TYPE_CHECKING, Annotated, Any, Callable
+
+import typer
+
+from chit.cli.context import Cli
+from chit.cli.options import JsonFlag, commands
+
+if TYPE_CHECKING:
+    from chit.sync.run import Sync, SyncReport
+
+app = commands(
+    name="sync",
+    invoke_without_command=True,
+    no_args_is_help=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    rich_help_panel="Move data",
+)
+
+RemoteArg = Annotated[str, typer.Argument(metavar="REMOTE", help="A private git remote: an ssh or https URL, or a path to a bare repository.")]
+REPORTED = (("new", "new"), ("grown", "grown"), ("changed", "changed"), ("restored", "restored"), ("trashed", "trashed"))
+
+
+def _syncer(cli: Cli, sending: bool = True) -> "Sync":
+    from chit.service.facade import parts_of
+    from chit.sync.run import Sync
+
+    return Sync(parts_of(cli.service).ctx, _progress(), redact=sending and cli.config.sync_redact)
+
+
+def _progress() -> Callable[[str, int, int], None]:
+    """Progress on stderr once a sync has run past a second: rewritten in
+    place on a terminal, a line every second otherwise."""
+    started = time.monotonic()
+    last = [0.0]
+    on_terminal = sys.stderr.isatty()
+
+    def report(what: str, done: int, total: int) -> None:
+        moment = time.monotonic()
+        if moment - started < 1.0 or moment - last[0] < 1.0:
+            return
+        last[0] = moment
+        count = f" {done:,} of {total:,} sessions" if total else ""
+        line = f"chit: sync: {what}{count}"
+        sys.stderr.write(f"\r{line}\x1b[K" if on_terminal else f"{line}\n")
+        sys.stderr.flush()
+
+    return report
+
+
+def _show(cli: Cli, report: "SyncReport") -> None:
+    data = report.as_dict()
+
+    def human() -> None:
+        from chit.render import human
+
+        if sys.stderr.isatty():
+            sys.stderr.write("\r\x1b[K")
+        counts = [f"{len(data[key])} {word}" for key, word in REPORTED if data[key]]
+        sent = f"{report.sent} session{'' if report.sent == 1 else 's'} sent"
+        human.line(f"synced with {report.remote}: {sent}; " + (", ".join(counts) if counts else "nothing came in"))
+        for key, word in REPORTED:
+            for item in data[key]:
+                human.line(f"  {word:<8} {item['short_id']}  {item['project']}: {item['title']}")
+        for path in data["skipped"]:
+            human.note(f"skipped {path}: its project cannot be made here (see docs/sync.md)")
+
+    cli.result(data, human)
+
+
+@app.callback()
+def sync(ctx: typer.Context, json: JsonFlag = False) -> None:
+    """Sync sessions with a private git remote (docs/sync.md).
+
+    Without a subcommand: export, commit, fetch, merge, push (retrying a
+    push that lost a race), import. Reports sessions new, grown, changed,
+    restored and trashed here."""
+    cli: Cli = ctx.obj.use(json)
+    cli.hints = False
+    if ctx.invoked_subcommand is not None:
+        return
+    _show(cli, _syncer(cli).run())
+
+
+@app.command("init")
+def init(ctx: typer.Context, remote: RemoteArg, json: JsonFlag = False) -> None:
+    """Start syncing this store with REMOTE, a private git remote.
+
+    Refuses an http:// remote: transcripts hold secrets; use ssh or https
+    and a private repository."""
+    cli: Cli = ctx.obj.use(json)
+    _show(cli, _syncer(cli).init(remote))
+
+
+@app.command("clone")
+def clone(ctx: typer.Context, remote: RemoteArg, json: JsonFlag = False) -> None:
+    """Start syncing this store from REMOTE, set up elsewhere by `sync init`."""
+    cli: Cli = ctx.obj.use(json)
+    _show(cli, _syncer(cli).clone(remote))
+
+
+@app.command("status")
+def status(ctx: typer.Context, json: JsonFlag = False) -> None:
+    """Where this store syncs to, and what changed since the last sync."""
+    cli: Cli = ctx.obj.use(json)
+    found = _syncer(cli, sending=False).status()
+    data: dict[str, Any] = found.as_dict()
+
+    def human() -> None:
+        from chit.render import human
+
+        if not found.configured:
+            human.line("not syncing: run `chit sync init REMOTE` (or `chit sync clone REMOTE`)")
+            return
+        human.line(f"syncing with {found.remote}, at {(found.commit or '')[:12]}; {found.pending} session file(s) changed since the last sync")
+
+    cli.result(data, human)

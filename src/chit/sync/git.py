@@ -1,0 +1,132 @@
+"""git, run the one way chit runs it.
+
+Invariants:
+- every git command runs with a fixed environment: no user or system
+  configuration (so no pager, hook path, signing or alias of the user's
+  changes what a sync does), a fixed author and committer, no prompt for
+  a password (a remote that needs one fails at once instead of waiting on
+  a terminal nobody watches), the C locale (messages chit reads are the
+  untranslated ones);
+- git missing, a timeout, or a failing command is a `SyncError` with one
+  line saying what failed (git's last line of output), never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from chit.errors import ChitError, ExitStatus
+
+#: How long one git command may take (a fetch or push over a slow link).
+GIT_TIMEOUT = 300.0
+AUTHOR = "chit"
+EMAIL = "chit@localhost"
+
+
+class SyncError(ChitError):
+    """git is missing, or a git command (often the remote) failed."""
+
+    code = "SYNC_FAILED"
+    exit_status = ExitStatus.ERROR
+
+
+def git_environment(base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment every git command of chit runs with."""
+    env = dict(os.environ if base is None else base)
+    for name in [n for n in env if n.startswith("GIT_") and n not in ("GIT_SSH", "GIT_SSH_COMMAND")]:
+        del env[name]  # a GIT_DIR or GIT_WORK_TREE of the caller would point git elsewhere
+    env.update(
+        GIT_CONFIG_GLOBAL=os.devnull,
+        GIT_CONFIG_NOSYSTEM="1",
+        GIT_AUTHOR_NAME=AUTHOR,
+        GIT_AUTHOR_EMAIL=EMAIL,
+        GIT_COMMITTER_NAME=AUTHOR,
+        GIT_COMMITTER_EMAIL=EMAIL,
+        GIT_TERMINAL_PROMPT="0",
+        GIT_PAGER="cat",
+        PAGER="cat",
+        GIT_EDITOR="true",
+        GIT_MERGE_AUTOEDIT="no",
+        LC_ALL="C",
+        LANGUAGE="C",
+    )
+    env.setdefault("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
+    return env
+
+
+@dataclass(frozen=True)
+class Done:
+    """A finished git command: its exit status and output."""
+
+    status: int
+    out: str
+    err: str
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 0
+
+    def last_line(self) -> str:
+        lines = [line.strip() for line in (self.err or self.out).splitlines() if line.strip()]
+        return lines[-1] if lines else f"exit status {self.status}"
+
+
+class Git:
+    """git commands in one repository (its work tree `repo`)."""
+
+    def __init__(self, repo: Path, timeout: float = GIT_TIMEOUT) -> None:
+        self.repo = repo
+        self.timeout = timeout
+        self.env = git_environment()
+
+    def run(self, *args: str, check: bool = True, what: str | None = None) -> Done:
+        """Run `git ARGS` in the repository; with `check`, a failure raises
+        SyncError naming `what` (else the command)."""
+        try:
+            completed = subprocess.run(
+                ["git", *args], cwd=self.repo, env=self.env, capture_output=True, text=True,
+                errors="replace", timeout=self.timeout, stdin=subprocess.DEVNULL, check=False,
+            )
+        except FileNotFoundError:
+            raise SyncError("git is not installed (or not on PATH); chit sync needs it") from None
+        except subprocess.TimeoutExpired:
+            raise SyncError(f"git {args[0]} took longer than {self.timeout:g}s; is the remote reachable?") from None
+        except OSError as exc:
+            raise SyncError(f"cannot run git: {exc.strerror}") from None
+        done = Done(completed.returncode, completed.stdout, completed.stderr)
+        if check and not done.ok:
+            raise SyncError(f"{what or 'git ' + args[0]} failed: {done.last_line()}")
+        return done
+
+    def head(self) -> str | None:
+        """The commit HEAD names, or None before the first commit."""
+        done = self.run("rev-parse", "--verify", "-q", "HEAD^{commit}", check=False)
+        return done.out.strip() if done.ok and done.out.strip() else None
+
+    def remote_head(self, branch: str) -> str | None:
+        """The last fetched commit of the remote's `branch`, or None."""
+        done = self.run("rev-parse", "--verify", "-q", f"refs/remotes/origin/{branch}^{{commit}}", check=False)
+        return done.out.strip() if done.ok and done.out.strip() else None
+
+    def show(self, commit: str, path: str) -> bytes | None:
+        """The bytes of `path` at `commit`, or None when it has no such file."""
+        try:
+            completed = subprocess.run(
+                ["git", "cat-file", "blob", f"{commit}:{path}"], cwd=self.repo, env=self.env, capture_output=True,
+                timeout=self.timeout, stdin=subprocess.DEVNULL, check=False,
+            )
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise SyncError(f"cannot read {path} from the sync repository: {exc}") from None
+        return completed.stdout if completed.returncode == 0 else None
+
+    def changed(self, old: str | None, new: str) -> list[str]:
+        """Files of commit `new` that differ from `old` (every file when
+        `old` is None), as paths in the repository."""
+        if old is None:
+            listed = self.run("ls-tree", "-r", "--name-only", "-z", new)
+        else:
+            listed = self.run("diff", "--name-only", "--no-renames", "-z", old, new)
+        return [name for name in listed.out.split("\0") if name]

@@ -1,0 +1,274 @@
+"""`chit sync`: the live store and a git remote, through a mirror.
+
+The live store is never a git work tree: git rewrites files during a merge
+or a checkout, while chit's writers append under per-session locks, so a
+merge in the live store could lose an append made at that moment. The
+shared part is mirrored in a git repository of its own
+(`$CHIT_HOME/sync/repo`) and a sync is three set unions:
+
+1. export: each session file changed since the last sync (its stat
+   signature) gives the mirror the lines it lacks; then a commit;
+2. fetch, merge (`*.jsonl merge=union`), push; a push that lost a race to
+   another machine is retried after a new fetch and merge, a few times;
+3. import: each mirror file the merge changed gives the live file the
+   lines it lacks (see `chit.sync.incoming`).
+
+Invariants: one sync at a time per home (the sync lock); a run killed at
+any point leaves the mirror at a commit (its uncommitted work tree is
+reset at the start of the next run) and the state behind the work done,
+so the next run completes it; nothing is ever removed from a live file.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from chit.errors import Conflict, InvalidInput, NotFound
+from chit.service.base import Context
+from chit.store.sessions import UUID_RE
+from chit.sync.git import Git, SyncError
+from chit.sync.incoming import Arrivals, Importer
+from chit.sync.mirror import PROJECTS, LiveFile, Mirror, as_it_is, export_lines, live_files, project_identity, redacted
+from chit.sync.state import BRANCH, Place, State, signature
+
+PUSH_ATTEMPTS = 5
+ATTRIBUTES = b"# chit: every session file is a set of lines; a union of two copies is a valid session\n*.jsonl merge=union\n"
+Progress = Callable[[str, int, int], None]
+
+
+def check_remote(remote: str) -> str:
+    """A remote chit may push transcripts to: never plain http."""
+    text = remote.strip()
+    if not text or "\x00" in text or "\n" in text:
+        raise InvalidInput("give the git remote to sync with (an ssh or https URL, or a path)")
+    if text.lower().startswith(("http://", "git://")):
+        raise InvalidInput(
+            f"refusing the unencrypted remote {text.split('://')[0]}://; use ssh or https, and the remote must be private"
+        )
+    return text
+
+
+@dataclass
+class SyncReport:
+    remote: str
+    head: str | None
+    sent: int = 0
+    pushed: bool = False
+    arrivals: Arrivals = field(default_factory=Arrivals)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"remote": self.remote, "commit": self.head, "sent": self.sent, "pushed": self.pushed, **self.arrivals.as_dict()}
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    configured: bool
+    remote: str | None
+    commit: str | None
+    imported: str | None
+    pending: int  # local session files changed since the last export
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"configured": self.configured, "remote": self.remote, "commit": self.commit, "imported": self.imported, "pending": self.pending}
+
+
+class Sync:
+    """Sync of one home (`ctx`) with its git remote."""
+
+    def __init__(self, ctx: Context, progress: Progress | None = None, redact: bool = False) -> None:
+        self.ctx = ctx
+        self.form = redacted if redact else as_it_is
+        self.place = Place(ctx.layout.sync, ctx.store.durable)
+        self.git = Git(self.place.repo)
+        self.progress = progress or (lambda what, done, total: None)
+
+    # -- set up -------------------------------------------------------------
+    def init(self, remote: str) -> SyncReport:
+        """Start syncing this home with `remote` (empty, or holding chit history)."""
+        return self._set_up(check_remote(remote), need_history=False)
+
+    def clone(self, remote: str) -> SyncReport:
+        """Start syncing this home from `remote`, which holds chit history."""
+        return self._set_up(check_remote(remote), need_history=True)
+
+    def _set_up(self, remote: str, need_history: bool) -> SyncReport:
+        with self.place.locked(self.ctx.store.timeout):
+            existing = self.place.load()
+            if existing is not None and self.place.configured():
+                raise Conflict(f"this store already syncs with {existing.remote} (see `chit sync status`)")
+            self._make_repo(remote)
+            self.git.run("fetch", "--quiet", "origin", what="fetching from the remote")
+            if need_history and self.git.remote_head(BRANCH) is None:
+                raise SyncError(f"{remote} holds no chit history yet; run `chit sync init {remote}` on the machine that has it")
+            self.place.save(State(remote=remote))
+            return self._sync()
+
+    def _make_repo(self, remote: str) -> None:
+        repo = self.place.repo
+        if repo.exists() and not (repo / ".git").is_dir():
+            shutil.rmtree(repo)
+        repo.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.git.run("init", "--quiet", "-b", BRANCH, what="making the sync repository")
+        self.git.run("config", "core.fsync", "committed")
+        self.git.run("config", "gc.auto", "0")  # no background gc racing a killed run
+        if self.git.run("remote", "get-url", "origin", check=False).ok:
+            self.git.run("remote", "set-url", "origin", remote)
+        else:
+            self.git.run("remote", "add", "origin", remote)
+        (repo / ".gitattributes").write_bytes(ATTRIBUTES)
+        if self.git.head() is None:
+            self.git.run("add", ".gitattributes")
+            self.git.run("commit", "--quiet", "-m", "chit sync: a store's shared part")
+
+    # -- a sync -------------------------------------------------------------
+    def run(self) -> SyncReport:
+        """Export, merge with the remote, import (module docstring)."""
+        with self.place.locked(self.ctx.store.timeout):
+            return self._sync()
+
+    def status(self) -> SyncStatus:
+        state = self.place.load()
+        if state is None or not self.place.configured():
+            return SyncStatus(False, None, None, None, 0)
+        pending = sum(1 for f in live_files(self.ctx.store).values() if self._changed_since(state, f))
+        return SyncStatus(True, state.remote, self.git.head(), state.imported, pending)
+
+    def _state(self) -> State:
+        state = self.place.load()
+        if state is None or not self.place.configured():
+            raise NotFound("this store does not sync yet: run `chit sync init REMOTE` (or `chit sync clone REMOTE`)")
+        return state
+
+    def _sync(self) -> SyncReport:
+        state = self._state()
+        self._recover()
+        report = SyncReport(remote=state.remote, head=None)
+        report.sent = self._export(state)
+        failure = self._exchange(state, report)
+        report.head = self.git.head()
+        report.arrivals = self._import(state, report.head)
+        if failure is not None:
+            raise failure
+        return report
+
+    def _recover(self) -> None:
+        """Undo what a killed run left half done in the mirror: stale git
+        lock files (only a sync, which holds the sync lock, runs git here),
+        a merge in progress, uncommitted changes. The live store still holds
+        every line they held, so the export puts them back."""
+        git_dir = self.place.repo / ".git"
+        for stale in [git_dir / "index.lock", git_dir / "HEAD.lock", git_dir / "packed-refs.lock", git_dir / "config.lock"]:
+            stale.unlink(missing_ok=True)
+        for stale in (git_dir / "refs").rglob("*.lock"):
+            stale.unlink(missing_ok=True)
+        if (git_dir / "MERGE_HEAD").exists():
+            self.git.run("merge", "--abort", check=False)
+        if self.git.head() is not None:
+            self.git.run("reset", "--quiet", "--hard", "HEAD", what="resetting the sync repository")
+            self.git.run("clean", "--quiet", "-fd", what="cleaning the sync repository")
+
+    def _changed_since(self, state: State, live: LiveFile) -> bool:
+        try:
+            st = os.stat(self.ctx.layout.home / live.relative(), follow_symlinks=False)
+        except OSError:
+            return False
+        return state.exported.get(live.relative()) != signature(st)
+
+    def _export(self, state: State) -> int:
+        """Lines of changed live files into the mirror, committed; the
+        number of sessions that gave the mirror lines."""
+        mirror = Mirror(self.place.repo)
+        every = live_files(self.ctx.store).values()
+        known = {f.relative() for f in every}
+        state.exported = {path: sig for path, sig in state.exported.items() if path in known}  # files gone or moved
+        files = [f for f in every if self._changed_since(state, f)]
+        identities: dict[str, str] = {}
+        done: dict[str, tuple[int, int, int]] = {}
+        sent = 0
+        for n, live in enumerate(files, 1):
+            project = self.ctx.projects.get(live.slug)
+            if project is None:
+                continue  # a directory without a project record: not shared (doctor reports it)
+            if live.slug not in identities:
+                identities[live.slug] = project_identity(self.ctx.projects, project)
+            try:
+                data, st = self.ctx.store.read_bytes(live.slug, live.session_id, live.trash)
+            except NotFound:
+                continue  # moved or deleted meanwhile: the next sync sees where it went
+            target = self.place.repo / mirror.path_for(live.session_id, project, identities[live.slug])
+            if export_lines(data, target, self.form):
+                sent += 1
+            done[live.relative()] = signature(st)
+            self.progress("exporting", n, len(files))
+        self.git.run("add", "--all", PROJECTS if (self.place.repo / PROJECTS).exists() else ".gitattributes")
+        if self.git.run("diff", "--cached", "--quiet", check=False).status == 1:
+            self.git.run("commit", "--quiet", "-m", f"chit sync: {sent} session{'' if sent == 1 else 's'}", what="committing")
+        state.exported.update(done)
+        self.place.save(state)
+        return sent
+
+    def _exchange(self, state: State, report: SyncReport) -> SyncError | None:
+        """Fetch, merge, push until the push lands (or attempts run out)."""
+        last = ""
+        for _attempt in range(PUSH_ATTEMPTS):
+            self.progress("fetching", 0, 0)
+            self.git.run("fetch", "--quiet", "origin", what="fetching from the remote")
+            theirs = self.git.remote_head(state.branch)
+            if theirs is not None:
+                self._merge(theirs)
+            if theirs is not None and theirs == self.git.head():
+                report.pushed = True
+                return None
+            self.progress("pushing", 0, 0)
+            pushed = self.git.run("push", "--quiet", "origin", f"HEAD:refs/heads/{state.branch}", check=False)
+            if pushed.ok:
+                report.pushed = True
+                return None
+            last = pushed.last_line()
+            if not _lost_race(pushed.err):
+                return SyncError(f"pushing to the remote failed: {last}")
+        return SyncError(f"pushing to the remote lost the race {PUSH_ATTEMPTS} times (others push at the same moment); run `chit sync` again: {last}")
+
+    def _merge(self, theirs: str) -> None:
+        if self.git.run("merge-base", "--is-ancestor", theirs, "HEAD", check=False).ok:
+            return  # nothing new there
+        merged = self.git.run("merge", "--quiet", "--no-edit", "--allow-unrelated-histories", theirs, check=False)
+        if not merged.ok:
+            self.git.run("merge", "--abort", check=False)
+            raise Conflict(f"merging the remote's history failed: {merged.last_line()}")
+
+    def _import(self, state: State, head: str | None) -> Arrivals:
+        """Lines the merge brought, into the live store; then the state."""
+        mirror = Mirror(self.place.repo)
+        importer = Importer(self.ctx, mirror, live_files(self.ctx.store), state.exported, self.form)
+        if head is None or head == state.imported:
+            return importer.arrivals
+        paths = [p for p in self.git.changed(state.imported, head) if _session_path(p)]
+        for n, path in enumerate(paths, 1):
+            try:
+                new = (self.place.repo / path).read_bytes()
+            except FileNotFoundError:
+                continue  # a file gone from the mirror takes nothing from the live store
+            old = self.git.show(state.imported, path) if state.imported else None
+            importer.apply(path, old, new)
+            self.progress("importing", n, len(paths))
+        state.imported = head
+        self.place.save(state)
+        return importer.arrivals
+
+
+def _session_path(path: str) -> bool:
+    parts = path.split("/")
+    return (
+        len(parts) == 4 and parts[0] == PROJECTS and parts[2] == "sessions"
+        and parts[3].endswith(".jsonl") and UUID_RE.match(parts[3][:-6]) is not None
+    )
+
+
+def _lost_race(err: str) -> bool:
+    return any(word in err for word in ("rejected", "fetch first", "non-fast-forward", "failed to update ref", "cannot lock ref"))
+

@@ -1,0 +1,74 @@
+"""`[sync] auto = true`: a sync after a REPL session ends (and before
+`chit resume`), never holding the user up longer than `[sync] timeout`."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from conftest import run_cli
+from test_sync import Machine, bare_remote
+
+pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="chit sync needs git")
+
+
+def _chat(machine: Machine, text: str) -> tuple[float, str]:
+    started = time.monotonic()
+    done = run_cli(["chat", "--new", "-m", "echo"], stdin=f"{text}\n".encode(), cwd=machine.cwd, env=machine.env)
+    assert done.code == 0, done.err
+    return time.monotonic() - started, done.err
+
+
+def _titles(machine: Machine) -> list[str]:
+    return sorted(s["title"] for s in machine.ok("ls", "--json").json())  # type: ignore[union-attr]
+
+
+def test_a_repl_session_is_synced_when_it_ends(tmp_path: Path) -> None:
+    a, b, remote = Machine(tmp_path, "a"), Machine(tmp_path, "b"), bare_remote(tmp_path)
+    a.ok("new", "before auto")
+    a.ok("sync", "init", str(remote))
+    b.ok("sync", "clone", str(remote))
+    (a.home / "config.toml").write_text("[sync]\nauto = true\ntimeout = 30\n")
+    _chat(a, "said in the REPL on A")
+    b.ok("sync")
+    assert _titles(b) == ["before auto", "said in the REPL on A"]
+
+
+def test_without_auto_nothing_is_synced(tmp_path: Path) -> None:
+    a, b, remote = Machine(tmp_path, "a"), Machine(tmp_path, "b"), bare_remote(tmp_path)
+    a.ok("new", "before")
+    a.ok("sync", "init", str(remote))
+    b.ok("sync", "clone", str(remote))
+    _chat(a, "not synced")
+    b.ok("sync")
+    assert _titles(b) == ["before"]
+
+
+def test_a_slow_sync_holds_the_user_up_no_longer_than_the_timeout(tmp_path: Path) -> None:
+    a, b, remote = Machine(tmp_path, "a"), Machine(tmp_path, "b"), bare_remote(tmp_path)
+    a.ok("new", "before")
+    a.ok("sync", "init", str(remote))
+    b.ok("sync", "clone", str(remote))
+    hook = a.home / "sync" / "repo" / ".git" / "hooks" / "pre-push"
+    hook.write_text("#!/bin/sh\nsleep 4\n")
+    hook.chmod(0o755)
+    (a.home / "config.toml").write_text("[sync]\nauto = true\ntimeout = 0.5\n")
+    took, err = _chat(a, "slow to sync")
+    assert took < 3.5 and "still running in the background" in err
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # the sync finishes on its own
+        b.ok("sync")
+        if "slow to sync" in _titles(b):
+            break
+        time.sleep(0.5)
+    assert _titles(b) == ["before", "slow to sync"]
+
+
+def test_a_bad_sync_setting_is_a_config_problem(tmp_path: Path) -> None:
+    a = Machine(tmp_path, "a")
+    (a.home).mkdir()
+    (a.home / "config.toml").write_text("[sync]\nauto = \"yes\"\ntimeout = -1\n")
+    problems = a.ok("config", "--json").json()["problems"]  # type: ignore[index]
+    assert problems == ["sync.auto must be true or false", "sync.timeout must be a positive number of seconds"]

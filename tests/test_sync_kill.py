@@ -1,0 +1,68 @@
+"""`chit sync` killed with SIGKILL at random points: the next sync completes
+and no acknowledged message is lost on either machine. 20 kills by
+default; `CHIT_LONG=1` makes it 100 (docs/reliability.md)."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from test_sync import Machine, bare_remote
+
+KILLS = 100 if os.environ.get("CHIT_LONG") else 20
+
+
+def _start_sync(machine: Machine) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "chit", "sync"], cwd=machine.cwd, env={**os.environ, **machine.env},
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+
+
+def _timed_sync(machine: Machine) -> float:
+    started = time.monotonic()
+    machine.ok("sync")
+    return time.monotonic() - started
+
+
+def test_sigkill_at_random_points_of_a_sync_loses_nothing(tmp_path: Path) -> None:
+    pytest.importorskip("orjson")
+    rng = random.Random(int(os.environ.get("CHIT_SEED", "16")))
+    a, b, remote = Machine(tmp_path, "a"), Machine(tmp_path, "b"), bare_remote(tmp_path)
+    session = a.ok("new", "killed syncs").out.strip()
+    a.ok("sync", "init", str(remote))
+    b.ok("sync", "clone", str(remote))
+    took = max(_timed_sync(a), _timed_sync(b))
+    written: list[str] = []
+    killed = 0
+    for n in range(KILLS):
+        machine = (a, b)[n % 2]
+        text = f"message {n} from {'ab'[n % 2]}"
+        machine.ok("append", session, "--role", "user", text)  # acknowledged from here on
+        written.append(text)
+        if n % 3 == 0:
+            machine.ok("new", f"new session {n}")
+        proc = _start_sync(machine)
+        time.sleep(rng.uniform(0.0, took * 1.2))
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            killed += 1
+        proc.wait(timeout=60)
+        if n % 4 == 3:
+            machine.ok("sync")  # the next sync after a kill completes
+    for machine in (a, b, a):
+        machine.ok("sync")
+    print(f"\n{KILLS} syncs started, {killed} killed while running, {len(written)} messages acknowledged")
+    assert killed >= KILLS // 2, f"only {killed} of {KILLS} syncs were killed while running"
+    for machine in (a, b):
+        assert sorted(machine.messages(session)) == sorted(written)
+        titles = sorted(s["title"] for s in machine.ok("ls", "--json").json())  # type: ignore[union-attr]
+        assert titles == sorted(["killed syncs", *(f"new session {n}" for n in range(0, KILLS, 3))])
+        fsck = subprocess.run(["git", "fsck", "--no-dangling"], cwd=machine.home / "sync" / "repo", capture_output=True, text=True, env={**os.environ, "GIT_CONFIG_GLOBAL": os.devnull})
+        assert fsck.returncode == 0, fsck.stderr

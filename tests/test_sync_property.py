@@ -1,0 +1,136 @@
+"""Property: two or three stores ("machines") syncing through one bare
+repository, random operations on each interleaved with syncs in random
+order and clocks skewed by up to ten minutes, then every machine syncs
+twice: every store folds every session identically, and every
+acknowledged message is in every store.
+
+The operations run through the API in-process (each machine its own home)
+and the syncs through `chit.sync.run.Sync`, against a real bare
+repository with real git. 6 examples by default; `CHIT_LONG=1`: 60."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from chit.api import Chit
+from chit.errors import ChitError
+from chit.service.facade import parts_of
+from chit.sync.run import Sync
+
+pytestmark = [
+    pytest.mark.skipif(shutil.which("git") is None, reason="chit sync needs git"),
+]
+
+EXAMPLES = 60 if os.environ.get("CHIT_LONG") else 6
+OPS = ("append", "append", "append", "fork", "rename", "tag", "untag", "rewind", "pop", "undo", "compact", "rm", "restore", "set", "sync")
+COUNTS = {"ops": 0, "syncs": 0, "examples": 0}
+MINUTES = 10 * 60_000  # clocks skewed by up to ten minutes either way
+
+step = st.tuples(st.integers(0, 2), st.sampled_from(OPS), st.integers(0, 1_000))
+
+
+def _sessions(api: Chit) -> list[str]:
+    live = [s.id for s in api.list(all_projects=True)]
+    trashed = [s.id for s in api.trash(all_projects=True)]
+    return sorted(live + trashed)
+
+
+def _apply(api: Chit, op: str, pick: int, acknowledged: set[str]) -> None:
+    ids = _sessions(api)
+    if op == "append" or not ids:
+        live = sorted(s.id for s in api.list(all_projects=True))
+        target = live[pick % len(live)] if live and pick % 4 else api.create(title=f"s{pick}").id
+        message = api.append(target, "user" if pick % 2 else "assistant", f"m{pick}")
+        acknowledged.add(message.id)
+        return
+    ref = ids[pick % len(ids)]
+    actions: dict[str, Any] = {
+        "fork": lambda: api.fork(ref),
+        "rename": lambda: api.rename(ref, f"title {pick}"),
+        "tag": lambda: api.tag(ref, f"t{pick % 3}"),
+        "untag": lambda: api.untag(ref, f"t{pick % 3}"),
+        "rewind": lambda: api.rewind(ref, pick % 3),
+        "pop": lambda: api.pop(ref),
+        "undo": lambda: api.undo(ref),
+        "compact": lambda: api.compact(ref),
+        "rm": lambda: api.delete(ref),
+        "restore": lambda: api.restore(ref),
+        "set": lambda: api.set_value(ref, f"k{pick % 2}", pick),
+    }
+    try:
+        actions[op]()
+    except ChitError:
+        pass  # refused here (a trashed session, nothing to undo): a real user's outcome too
+
+
+def _view(api: Chit, session_id: str) -> dict[str, Any]:
+    trashed = {s.id for s in api.trash(all_projects=True)}
+    ctx = parts_of(api).ctx
+    project = ctx.locate(session_id, trash=session_id in trashed)
+    session = ctx.read_session(project, session_id, trash=session_id in trashed)
+    return {
+        "messages": [(m.id, m.content) for m in session.messages],
+        "title": session.title,
+        "tags": sorted(session.tags),
+        "values": session.values,
+        "deleted": session.deleted_at is not None,
+    }
+
+
+def _lines(home: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in sorted(home.glob("projects/*/sessions/*.jsonl")) + sorted(home.glob("trash/*/*.jsonl")))
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), phases=(Phase.explicit, Phase.generate))
+@given(
+    machines=st.integers(2, 3),
+    steps=st.lists(step, min_size=5, max_size=30),
+    skews=st.lists(st.integers(-MINUTES, MINUTES), min_size=3, max_size=3),
+)
+def test_random_operations_and_syncs_converge(
+    tmp_path_factory: pytest.TempPathFactory, machines: int, steps: list[tuple[int, str, int]], skews: list[int]
+) -> None:
+    root = tmp_path_factory.mktemp("machines")
+    remote = root / "remote.git"
+    subprocess.run(["git", "init", "--quiet", "--bare", str(remote)], check=True, env={**os.environ, "GIT_CONFIG_GLOBAL": os.devnull})
+    apis = [Chit(root / f"m{n}", cwd=root, project="demo", durable=False) for n in range(machines)]
+    syncs = [Sync(parts_of(api).ctx) for api in apis]
+    for api, skew in zip(apis, skews):
+        parts_of(api).ctx.store.stamper.skew_ms = skew  # this machine's wall clock, minutes off
+    apis[0].create(title="first")
+    syncs[0].init(str(remote))
+    for sync in syncs[1:]:
+        sync.clone(str(remote))
+    acknowledged: set[str] = set()
+    for who, op, pick in steps:
+        n = who % machines
+        if op == "sync":
+            syncs[n].run()
+            COUNTS["syncs"] += 1
+        else:
+            _apply(apis[n], op, pick, acknowledged)
+        COUNTS["ops"] += 1
+    for _ in range(2):
+        for sync in syncs:
+            sync.run()
+            COUNTS["syncs"] += 1
+    COUNTS["examples"] += 1
+    ids = _sessions(apis[0])
+    for api in apis[1:]:
+        assert _sessions(api) == ids
+    for session_id in ids:
+        first = _view(apis[0], session_id)
+        for api in apis[1:]:
+            assert _view(api, session_id) == first, session_id
+    for api in apis:
+        stored = _lines(Path(api.layout.home))
+        assert all(message_id.encode() in stored for message_id in acknowledged)
+    print(f"\nsync property: {COUNTS['examples']} examples, {COUNTS['ops']} operations, {COUNTS['syncs']} syncs so far")
