@@ -149,8 +149,8 @@ def plain_classes(declared: typer.Typer) -> None:
 
 
 def _version(value: bool) -> None:
-    if value:
-        print(f"chit {__version__}")
+    if value:  # `chit -p x --version`; a lone --version never reaches the parser
+        typer.echo(f"chit {__version__}")
         raise typer.Exit()
 
 
@@ -176,14 +176,15 @@ def main(
     ] = None,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
 ) -> None:
-    ctx.obj = Cli(json=json, project=project)
+    cli = ctx.obj if isinstance(ctx.obj, Cli) else Cli()  # chit.cli.main gives one holding its Environment
+    ctx.obj = cli.use(json, project)
     if ctx.invoked_subcommand is None:
-        from chit.cli.cmd_chat import interactive, open_repl
+        from chit.cli.cmd_chat import open_repl
 
-        if interactive() and not json:
-            open_repl(ctx.obj, None)
+        if cli.env.interactive and not json:
+            open_repl(cli, None)
         else:
-            typer.echo(ctx.get_help())
+            cli.env.stdout.write(ctx.get_help() + "\n")
 
 
 def build() -> typer.Typer:

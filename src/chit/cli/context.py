@@ -1,4 +1,5 @@
-"""Per-invocation CLI state: output mode, project scope, the service.
+"""Per-invocation CLI state: the Environment, output mode, project scope,
+the service.
 
 Invariant: the service is built lazily, after every global and per-command
 option has been seen, so `-p` and `--json` work before or after the
@@ -7,13 +8,13 @@ command name.
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from chit.errors import ChitError
 from chit.visible import visible
+from chit.render.environment import Environment
+from chit.render.result import Mode
 
 if TYPE_CHECKING:
     from chit.api import Chit
@@ -23,7 +24,8 @@ if TYPE_CHECKING:
 
 
 class Cli:
-    def __init__(self, json: bool = False, project: str | None = None) -> None:
+    def __init__(self, env: Environment | None = None, json: bool = False, project: str | None = None) -> None:
+        self.env = env if env is not None else Environment.from_process()
         self.json = json
         self.jsonl = False
         self.hints = True  # notes such as "this repository moved" on stderr
@@ -51,7 +53,7 @@ class Cli:
 
             self._service = Chit(project=self.project)
             if self.hints:
-                _relink_note(self._service)
+                _relink_note(self.env, self._service)
         return self._service
 
     @property
@@ -60,6 +62,15 @@ class Cli:
         from chit.service.facade import parts_of
 
         return parts_of(self.service)
+
+    @property
+    def mode(self) -> Mode:
+        """How the result is printed: --jsonl, --json, or for a person."""
+        return Mode.JSONL if self.jsonl else Mode.JSON if self.json else Mode.HUMAN
+
+    def colour(self) -> str:
+        """The config's colour setting (auto, always or never)."""
+        return self.config.color
 
     @property
     def config(self) -> Config:
@@ -74,13 +85,15 @@ class Cli:
         if self.json:
             from chit.render import json_out
 
-            json_out.emit(data)
+            json_out.emit(self.env, data)
         else:
             self.apply_color()
             human()
 
     def apply_color(self) -> None:
         """The config's `color` setting, expressed the way rich reads it."""
+        import os
+
         color = self.config.color
         if color == "never":
             os.environ.pop("FORCE_COLOR", None)
@@ -94,7 +107,7 @@ class Cli:
         if self.jsonl:
             from chit.render import json_out
 
-            json_out.emit_lines(items)
+            json_out.emit_lines(self.env, items)
         else:
             self.result(list(items), human)
 
@@ -103,18 +116,18 @@ class Cli:
         corrupt = [i for i in session.issues if not i.torn]
         torn = len(session.issues) - len(corrupt)
         if corrupt:
-            warn(
+            self.env.warn(
                 f"session {session.short_id} has {len(corrupt)} corrupt line(s) set aside "
                 f"(line {', '.join(str(i.line) for i in corrupt[:5])}{'…' if len(corrupt) > 5 else ''}); "
                 "run `chit doctor` for details"
             )
         if torn:
-            warn(f"session {session.short_id} ends in an incomplete line (an interrupted write); it was ignored")
+            self.env.warn(f"session {session.short_id} ends in an incomplete line (an interrupted write); it was ignored")
         if session.read_only:
-            warn(f"session {session.short_id} was written by a newer chit; it is read-only here")
+            self.env.warn(f"session {session.short_id} was written by a newer chit; it is read-only here")
 
 
-def _relink_note(service: Chit) -> None:
+def _relink_note(env: Environment, service: Chit) -> None:
     """A note on stderr when this git work tree's history sits in a project
     whose directory is gone (the work tree moved)."""
     try:
@@ -122,7 +135,7 @@ def _relink_note(service: Chit) -> None:
     except ChitError:
         return
     if hint is not None:
-        sys.stderr.write(
+        env.stderr.write(
             visible(
                 f"chit: note: this repository's sessions are in project {hint.project.name!r}, recorded at "
                 f"{hint.project.path} (now gone); to move them here run: {hint.command}"
@@ -132,22 +145,12 @@ def _relink_note(service: Chit) -> None:
 
 
 def note(message: str) -> None:
-    """A remark on stderr, never part of the result. rich draws it dim on a
-    terminal (or with FORCE_COLOR); elsewhere it writes the text as it is,
-    which needs no rich: an empty listing in a script loads no UI library."""
-    if sys.stderr.isatty() or "FORCE_COLOR" in os.environ or "TTY_COMPATIBLE" in os.environ:
-        from chit.render import human
-
-        human.note(message)
-        return
-    sys.stderr.write(visible(message) + "\n")
-    sys.stderr.flush()
+    Environment.from_process().note(message)
 
 
 def warn(message: str) -> None:
-    sys.stderr.write(f"chit: warning: {visible(message)}\n")
-    sys.stderr.flush()
+    Environment.from_process().warn(message)
 
 
 def stdout_is_terminal() -> bool:
-    return sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
+    return Environment.from_process().stdout_terminal

@@ -1,17 +1,24 @@
 """`chit` entry point: run the app and map every failure to one line and
 its exit code (docs/architecture.md, rule 3; the codes in docs/cli.md).
 
-Invariant: no traceback reaches a user for a foreseeable fault; an
+`run(args, env)` runs one command line in this process, on the streams of
+`env` (a `chit.render.environment.Environment`; the real process's when
+none is given) and returns its exit status: `main` is `run` on sys.argv.
+
+Invariants: no traceback reaches a user for a foreseeable fault; an
 unforeseen one prints one line (the traceback only with CHIT_DEBUG=1).
+A command's `Result` is printed once, here, after the command returned.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 from chit.errors import ChitError, ExitStatus
+from chit.render.environment import Environment
 
 
 def _wants_json(argv: Sequence[str]) -> bool:
@@ -19,15 +26,13 @@ def _wants_json(argv: Sequence[str]) -> bool:
     return "--json" in options or "--jsonl" in options
 
 
-def _report(payload: dict[str, object], as_json: bool) -> None:
+def _report(env: Environment, payload: dict[str, object], as_json: bool) -> None:
     if as_json:
         from chit.render.json_out import emit_error
 
-        emit_error(payload)
+        emit_error(env, payload)
     else:
-        from chit.visible import visible
-
-        sys.stderr.write(f"chit: error: {visible(str(payload['message']))}\n")
+        env.error(str(payload["message"]))
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -35,8 +40,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     sys.exit(run(args))
 
 
-def run(args: list[str]) -> int:
-    """Run chit with `args`; returns the exit status."""
+def run(args: list[str], env: Environment | None = None) -> int:
+    """Run chit with `args` on `env`; returns the exit status."""
+    if env is None:
+        env = Environment.from_process()
     if args[:1] == ["__complete"]:  # the completion scripts' protocol: fast, silent
         from chit.cli.complete import run as complete
 
@@ -44,63 +51,90 @@ def run(args: list[str]) -> int:
     if args == ["--version"]:  # the answer needs no command line parser
         from chit import __version__
 
-        sys.stdout.write(f"chit {__version__}\n")
+        env.stdout.write(f"chit {__version__}\n")
+        env.stdout.flush()
         return int(ExitStatus.OK)
     as_json = _wants_json(args)
-    return _guarded(lambda: run_typer(args, as_json), as_json)
+    return _guarded(env, lambda: run_typer(args, as_json, env), as_json)
 
 
-def run_typer(args: list[str], as_json: bool) -> int:
-    """Run `args` through the Typer app; usage errors and help are answered
-    here, chit's own errors go up to `_guarded`."""
+def run_typer(args: list[str], as_json: bool, env: Environment) -> int:
+    """Run `args` through the Typer app and print the command's result;
+    usage errors and help are answered here, chit's own errors go up to
+    `_guarded`."""
     import typer
     from typer.main import get_command
 
     from chit.cli.app import app
+    from chit.cli.context import Cli
+    from chit.render.result import Result, show
 
+    cli = Cli(env)
     stdout = sys.stdout
     try:
-        result = get_command(app).main(args=args, prog_name="chit", standalone_mode=False)
+        with _click_streams(env):
+            result = get_command(app).main(args=args, prog_name="chit", standalone_mode=False, obj=cli)
+        if isinstance(result, Result):
+            return show(result, env, cli.mode, cli.colour)
         return result if isinstance(result, int) else int(ExitStatus.OK)
     except typer.Abort:
-        sys.stderr.write("\n")
+        env.stderr.write("\n")
         return int(ExitStatus.INTERRUPTED)
     except typer.TyperException as exc:  # click's errors: usage errors exit 2, as chit's do
         ctx = getattr(exc, "ctx", None)
         if exc.exit_code == ExitStatus.USAGE:
             hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
-            _report({"code": "USAGE", "message": exc.format_message() + hint}, as_json)
+            _report(env, {"code": "USAGE", "message": exc.format_message() + hint}, as_json)
         else:
-            _report({"code": "ERROR", "message": exc.format_message()}, as_json)
+            _report(env, {"code": "ERROR", "message": exc.format_message()}, as_json)
         return exc.exit_code
     except SystemExit:
         if sys.stdout is not stdout:  # typer met a closed pipe: it wraps stdout and exits 1; chit exits 0
-            _silence_stdout()
+            _silence_stdout(env)
             return int(ExitStatus.OK)
         raise
 
 
-def _guarded(work: Callable[[], int], as_json: bool) -> int:
+@contextmanager
+def _click_streams(env: Environment) -> Iterator[None]:
+    """Typer (click) writes help and prompts to sys.stdout and sys.stderr
+    and reads answers from sys.stdin: for the run, those are env's."""
+    saved = sys.stdin, sys.stdout, sys.stderr
+    if saved == (env.stdin, env.stdout, env.stderr):
+        yield
+        return
+    sys.stdin, sys.stdout, sys.stderr = env.stdin, env.stdout, env.stderr
+    try:
+        yield
+    finally:
+        sys.stdin, sys.stdout, sys.stderr = saved
+
+
+def _guarded(env: Environment, work: Callable[[], int], as_json: bool) -> int:
     """`work()`, with every failure turned into one line and its exit code."""
     try:
         return work()
     except ChitError as exc:
-        _report(exc.to_dict(), as_json)
+        _report(env, exc.to_dict(), as_json)
         return int(exc.exit_status)
     except KeyboardInterrupt:
-        sys.stderr.write("\n")
+        env.stderr.write("\n")
         return int(ExitStatus.INTERRUPTED)
     except BrokenPipeError:
-        _silence_stdout()
+        _silence_stdout(env)
         return int(ExitStatus.OK)
     except Exception as exc:  # an unforeseen fault: one line, no locals
         if os.environ.get("CHIT_DEBUG"):
             raise
-        _report({"code": "INTERNAL", "message": f"internal error: {type(exc).__name__}: {exc} (set CHIT_DEBUG=1 for a traceback)"}, as_json)
+        _report(env, {"code": "INTERNAL", "message": f"internal error: {type(exc).__name__}: {exc} (set CHIT_DEBUG=1 for a traceback)"}, as_json)
         return int(ExitStatus.ERROR)
 
 
-def _silence_stdout() -> None:
+def _silence_stdout(env: Environment) -> None:
     """After a closed pipe, stop Python from complaining at exit."""
+    try:
+        descriptor = env.stdout.fileno()
+    except (OSError, ValueError):  # not a file (an in-memory stream): nothing will complain
+        return
     devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
+    os.dup2(devnull, descriptor)
