@@ -8,8 +8,7 @@ command name.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from chit.errors import ChitError
 from chit.visible import visible
@@ -80,37 +79,6 @@ class Cli:
             self._config = config.load()
         return self._config
 
-    def result(self, data: Any, human: Callable[[], None]) -> None:
-        """Print a result: `data` (already JSON-safe) under --json, else `human()`."""
-        if self.json:
-            from chit.render import json_out
-
-            json_out.emit(self.env, data)
-        else:
-            self.apply_color()
-            human()
-
-    def apply_color(self) -> None:
-        """The config's `color` setting, expressed the way rich reads it."""
-        import os
-
-        color = self.config.color
-        if color == "never":
-            os.environ.pop("FORCE_COLOR", None)
-            os.environ.setdefault("NO_COLOR", "1")
-        elif color == "always" and "NO_COLOR" not in os.environ:
-            os.environ.setdefault("FORCE_COLOR", "1")
-
-    def results(self, items: Iterable[Any], human: Callable[[], None]) -> None:
-        """Print a list result: one JSON Lines object per item as it comes
-        under --jsonl, one JSON array under --json, else `human()`."""
-        if self.jsonl:
-            from chit.render import json_out
-
-            json_out.emit_lines(self.env, items)
-        else:
-            self.result(list(items), human)
-
     def warn_damaged(self, session: Session) -> None:
         """One stderr line when a session had lines set aside."""
         corrupt = [i for i in session.issues if not i.torn]
@@ -143,14 +111,3 @@ def _relink_note(env: Environment, service: Chit) -> None:
             + "\n"
         )
 
-
-def note(message: str) -> None:
-    Environment.from_process().note(message)
-
-
-def warn(message: str) -> None:
-    Environment.from_process().warn(message)
-
-
-def stdout_is_terminal() -> bool:
-    return Environment.from_process().stdout_terminal

@@ -59,3 +59,27 @@ def show(result: Result, env: Environment, mode: Mode, colour: Callable[[], str]
     elif result.human is not None:
         result.human(env.with_colour(colour()))
     return result.status
+
+
+def saying(*lines: str) -> Human:
+    """A renderer that prints `lines` on stdout, one line each."""
+
+    def say(env: Environment) -> None:
+        from chit.render import human
+
+        for text in lines:
+            human.line(env, text)
+
+    return say
+
+
+def writing(text: str) -> Human:
+    """A renderer that writes `text` to stdout as it is: for text chit made
+    itself (ids, a completion script, a command line), never data to make
+    visible."""
+
+    def write(env: Environment) -> None:
+        env.stdout.write(text)
+        env.stdout.flush()
+
+    return write

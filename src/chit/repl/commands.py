@@ -240,7 +240,7 @@ def show(repl: Repl, args: str) -> None:
     from chit.render import human
 
     session = repl.service.get(_current(repl))
-    human.transcript(session, repl.parts.ctx.locate(session.id).name, pager=False, console=repl.console)
+    human.transcript(repl.console, session, repl.parts.ctx.locate(session.id).name, pager=False)
 
 
 @slash("export", "FORMAT [PATH] [--force]", completes="format", options=_EXPORT_OPTIONS)
