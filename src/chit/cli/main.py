@@ -124,7 +124,7 @@ def _guarded(env: Environment, work: Callable[[], int], as_json: bool) -> int:
         _silence_stdout(env)
         return int(ExitStatus.OK)
     except Exception as exc:  # an unforeseen fault: one line, no locals
-        if os.environ.get("CHIT_DEBUG"):
+        if env.variables.get("CHIT_DEBUG"):
             raise
         _report(env, {"code": "INTERNAL", "message": f"internal error: {type(exc).__name__}: {exc} (set CHIT_DEBUG=1 for a traceback)"}, as_json)
         return int(ExitStatus.ERROR)
