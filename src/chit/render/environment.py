@@ -22,26 +22,26 @@ import io
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, TextIO
-
-from chit.visible import visible
 
 if TYPE_CHECKING:
     from rich.console import Console
 
 
-@dataclass
 class Environment:
-    stdin: TextIO
-    stdout: TextIO
-    stderr: TextIO
-    variables: Mapping[str, str]
-    stdin_isatty: bool = False
-    stdout_isatty: bool = False
-    stderr_isatty: bool = False
-    colour: str = "auto"  # the config's `color`: auto, always or never
-    _consoles: dict[bool, Console] = field(default_factory=dict, init=False, repr=False, compare=False)
+    """Streams, terminals, variables and colour of one run of a command.
+    (A plain class, not a dataclass: `chit --version` builds one, and
+    importing dataclasses would be most of its time.)"""
+
+    def __init__(
+        self, stdin: TextIO, stdout: TextIO, stderr: TextIO, variables: Mapping[str, str],
+        stdin_isatty: bool = False, stdout_isatty: bool = False, stderr_isatty: bool = False, colour: str = "auto",
+    ) -> None:  # fmt: skip
+        self.stdin, self.stdout, self.stderr = stdin, stdout, stderr
+        self.variables = variables
+        self.stdin_isatty, self.stdout_isatty, self.stderr_isatty = stdin_isatty, stdout_isatty, stderr_isatty
+        self.colour = colour  # the config's `color`: auto, always or never
+        self._consoles: dict[bool, Console] = {}
 
     @classmethod
     def from_process(cls) -> Environment:
@@ -69,7 +69,12 @@ class Environment:
 
     def with_colour(self, setting: str) -> Environment:
         """This environment under the config's `color` setting."""
-        return self if setting == self.colour else replace(self, colour=setting)
+        if setting == self.colour:
+            return self
+        return Environment(
+            self.stdin, self.stdout, self.stderr, self.variables,
+            self.stdin_isatty, self.stdout_isatty, self.stderr_isatty, setting,
+        )  # fmt: skip
 
     @property
     def columns(self) -> int | None:
@@ -114,6 +119,8 @@ class Environment:
         """A remark on stderr, never part of the result: dim through rich
         when styled, else the text as it is, which needs no rich (an empty
         listing in a script loads no UI library)."""
+        from chit.visible import visible
+
         if self.styled_stderr():
             from rich.text import Text
 
@@ -123,10 +130,14 @@ class Environment:
         self.stderr.flush()
 
     def warn(self, message: str) -> None:
+        from chit.visible import visible
+
         self.stderr.write(f"chit: warning: {visible(message)}\n")
         self.stderr.flush()
 
     def error(self, message: str) -> None:
+        from chit.visible import visible
+
         self.stderr.write(f"chit: error: {visible(message)}\n")
         self.stderr.flush()
 
