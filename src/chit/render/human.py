@@ -34,12 +34,27 @@ if TYPE_CHECKING:
 
 def line(env: Environment, text: str) -> None:
     """One line of a result, on stdout."""
-    env.console().print(Text(visible(text)), soft_wrap=True)
+    say(env.console(), text)
 
 
 def note(env: Environment, text: str) -> None:
     """A remark for the person (stderr), never part of the result."""
     env.note(text)
+
+
+def say(console: Console, text: str) -> None:
+    """`text` on `console`, as it is (made visible), never wrapped."""
+    console.print(Text(visible(text)), soft_wrap=True)
+
+
+def remark(console: Console, text: str) -> None:
+    """`text` on `console`, dim: a remark beside the result."""
+    console.print(Text(visible(text), style="dim"), soft_wrap=True)
+
+
+def error(console: Console, text: str) -> None:
+    """`text` on `console` after a red "error: "."""
+    console.print(Text.assemble(("error: ", "bold red"), visible(text)), soft_wrap=True)
 
 
 # Below these widths a listing drops its least useful columns, so that at
