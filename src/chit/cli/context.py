@@ -23,12 +23,12 @@ if TYPE_CHECKING:
 
 
 class Cli:
-    def __init__(self, env: Environment | None = None, json: bool = False, project: str | None = None) -> None:
+    def __init__(self, env: Environment | None = None) -> None:
         self.env = env if env is not None else Environment.from_process()
-        self.json = json
+        self.json = False
         self.jsonl = False
         self.hints = True  # notes such as "this repository moved" on stderr
-        self.project = project
+        self.project: str | None = None
         self._service: Chit | None = None
         self._config: Config | None = None
 

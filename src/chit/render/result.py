@@ -37,6 +37,8 @@ class Mode(Enum):
 
 @dataclass(frozen=True)
 class Result:
+    """What a command returns: printed once, by `show`."""
+
     data: Any = None  # JSON-safe; None: no JSON form (see the invariants)
     human: Human | None = None
     status: int = int(ExitStatus.OK)
