@@ -16,9 +16,12 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from chit.errors import ChitError, ExitStatus
-from chit.render.environment import Environment
+
+if TYPE_CHECKING:
+    from chit.render.environment import Environment
 
 
 def _wants_json(argv: Sequence[str]) -> bool:
@@ -42,18 +45,21 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 def run(args: list[str], env: Environment | None = None) -> int:
     """Run chit with `args` on `env`; returns the exit status."""
-    if env is None:
-        env = Environment.from_process()
     if args[:1] == ["__complete"]:  # the completion scripts' protocol: fast, silent
         from chit.cli.complete import run as complete
 
         return complete(args[1:])
-    if args == ["--version"]:  # the answer needs no command line parser
+    if args == ["--version"]:  # the answer needs no command line parser (nor an Environment)
         from chit import __version__
 
-        env.stdout.write(f"chit {__version__}\n")
-        env.stdout.flush()
+        out = sys.stdout if env is None else env.stdout
+        out.write(f"chit {__version__}\n")
+        out.flush()
         return int(ExitStatus.OK)
+    if env is None:
+        from chit.render.environment import Environment
+
+        env = Environment.from_process()
     as_json = _wants_json(args)
     return _guarded(env, lambda: run_typer(args, as_json, env), as_json)
 
