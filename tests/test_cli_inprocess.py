@@ -43,6 +43,7 @@ def store(home: Path, workdir: Path) -> dict[str, str]:
 
 
 CASES = [
+    ["--version"],
     ["ls"],
     ["ls", "--json"],
     ["ls", "--jsonl"],
