@@ -65,7 +65,7 @@ class Cli:
     @property
     def mode(self) -> Mode:
         """How the result is printed: --jsonl, --json, or for a person."""
-        return Mode.JSONL if self.jsonl else Mode.JSON if self.json else Mode.HUMAN
+        return "jsonl" if self.jsonl else "json" if self.json else "human"
 
     def colour(self) -> str:
         """The config's colour setting (auto, always or never)."""

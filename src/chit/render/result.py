@@ -17,9 +17,7 @@ Invariants:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from enum import Enum
-from typing import Any
+from typing import Any, Literal
 
 from chit.errors import ExitStatus
 from chit.render import json_out
@@ -28,21 +26,24 @@ from chit.render.environment import Environment
 #: draws a result for a person, on the environment's streams
 Human = Callable[[Environment], None]
 
-
-class Mode(Enum):
-    HUMAN = "human"
-    JSON = "json"  # one JSON document
-    JSONL = "jsonl"  # one JSON object per line
+#: how a result is printed: for a person, one JSON document, or one JSON object per line
+Mode = Literal["human", "json", "jsonl"]
 
 
-@dataclass(frozen=True)
 class Result:
-    """What a command returns: printed once, by `show`."""
+    """What a command returns: printed once, by `show`. (A plain class:
+    every command line loads it, and defining a dataclass or an Enum is
+    start-up time.)"""
 
-    data: Any = None  # JSON-safe; None: no JSON form (see the invariants)
-    human: Human | None = None
-    status: int = int(ExitStatus.OK)
-    items: Iterable[Any] | None = None  # a listing's items, JSON-safe: streamed under --jsonl, `data` is then unused
+    __slots__ = ("data", "human", "status", "items")
+
+    def __init__(
+        self, data: Any = None, human: Human | None = None, status: int = int(ExitStatus.OK), items: Iterable[Any] | None = None
+    ) -> None:
+        self.data = data  # JSON-safe; None: no JSON form (see the invariants)
+        self.human = human
+        self.status = status
+        self.items = items  # a listing's items, JSON-safe: streamed under --jsonl, `data` is then unused
 
     @classmethod
     def listing(cls, items: Iterable[Any], human: Human) -> Result:
@@ -54,9 +55,9 @@ class Result:
 def show(result: Result, env: Environment, mode: Mode, colour: Callable[[], str]) -> int:
     """Print `result` for `env` in `mode`; its exit status. `colour` gives
     the config's colour setting, asked only when something is drawn."""
-    if result.items is not None and mode is Mode.JSONL:
+    if result.items is not None and mode == "jsonl":
         json_out.emit_lines(env, result.items)
-    elif mode is not Mode.HUMAN and (result.data is not None or result.items is not None):
+    elif mode != "human" and (result.data is not None or result.items is not None):
         json_out.emit(env, list(result.items) if result.items is not None else result.data)
     elif result.human is not None:
         result.human(env.with_colour(colour()))
