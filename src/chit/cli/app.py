@@ -30,6 +30,7 @@ from typer.core import TyperCommand
 from chit import __version__
 from chit.cli.context import Cli
 from chit.cli.values import PlainCommand, PlainGroup
+from chit.render.result import Result
 
 HELP = """chit keeps every AI chat session as plain, append-only JSON Lines files,
 one store per project, and lets you list, load, fork, rewind, rename, tag,
@@ -150,8 +151,8 @@ def plain_classes(declared: typer.Typer) -> None:
 
 
 def _version(value: bool) -> None:
-    if value:
-        print(f"chit {__version__}")
+    if value:  # `chit -p x --version`; a lone --version never reaches the parser
+        typer.echo(f"chit {__version__}")
         raise typer.Exit()
 
 
@@ -176,15 +177,16 @@ def main(
         typer.Option("--project", "-p", metavar="NAME", envvar="CHIT_PROJECT", help="Work in project NAME (default: the git root or directory you are in)."),
     ] = None,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
-) -> None:
-    ctx.obj = Cli(json=json, project=project)
+) -> Optional[Result]:
+    cli = ctx.obj if isinstance(ctx.obj, Cli) else Cli()  # chit.cli.main gives one holding its Environment
+    ctx.obj = cli.use(json, project)
     if ctx.invoked_subcommand is None:
-        from chit.cli.cmd_chat import interactive, open_repl
+        from chit.cli.cmd_chat import open_repl
 
-        if interactive() and not json:
-            open_repl(ctx.obj, None)
-        else:
-            typer.echo(ctx.get_help())
+        if cli.env.interactive and not json:
+            return open_repl(cli, None)
+        cli.env.stdout.write(ctx.get_help() + "\n")
+    return None
 
 
 def build() -> typer.Typer:

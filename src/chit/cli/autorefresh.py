@@ -25,8 +25,6 @@ BUDGET = 0.15
 
 def refresh_first(cli: Cli) -> None:
     """Refresh the enabled sources if the interval has passed since the last refresh."""
-    from chit.cli.context import note, warn
-
     config = cli.config
     enabled = [(tool, path) for tool, paths in config.sources.items() for path in paths]
     if config.refresh is None or not enabled:
@@ -37,11 +35,11 @@ def refresh_first(cli: Cli) -> None:
             return
         reports = imports.refresh(enabled, deadline=time.monotonic() + BUDGET)
     except ChitError as exc:
-        warn(f"refreshing the sources: {exc.message}")
+        cli.env.warn(f"refreshing the sources: {exc.message}")
         return
     imported = sum(r.imported for r in reports)
     updated = sum(r.updated for r in reports)
     problems = sum(r.errors for r in reports)
     if imported or updated or problems:
         tail = f", {problems} problem(s) (`chit import` lists them)" if problems else ""
-        note(f"refreshed the sources: {imported} imported, {updated} updated{tail}")
+        cli.env.note(f"refreshed the sources: {imported} imported, {updated} updated{tail}")

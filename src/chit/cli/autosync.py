@@ -15,7 +15,7 @@ import os
 import subprocess
 import sys
 
-from chit.cli.context import Cli, note, warn
+from chit.cli.context import Cli
 
 
 def auto_sync(cli: Cli, when: str) -> None:
@@ -37,15 +37,15 @@ def auto_sync(cli: Cli, when: str) -> None:
                 start_new_session=True,
             )
     except OSError as exc:
-        warn(f"automatic sync {when} could not start: {exc.strerror}")
+        cli.env.warn(f"automatic sync {when} could not start: {exc.strerror}")
         return
     try:
         status = child.wait(timeout=config.sync_timeout)
     except subprocess.TimeoutExpired:
-        note(f"chit: note: the sync {when} is still running in the background (see `chit sync status`)")
+        cli.env.note(f"chit: note: the sync {when} is still running in the background (see `chit sync status`)")
         return
     if status != 0:
-        warn(f"automatic sync {when} failed: {_last_line(log)}")
+        cli.env.warn(f"automatic sync {when} failed: {_last_line(log)}")
 
 
 def _last_line(log: os.PathLike[str]) -> str:

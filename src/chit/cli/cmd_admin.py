@@ -4,7 +4,6 @@ doctor."""
 # No `from __future__ import annotations` here: Typer reads these annotations
 # when it builds a command, and real objects spare it evaluating strings.
 
-import sys
 from typing import Annotated, Optional
 
 import orjson
@@ -15,24 +14,20 @@ from chit.cli.options import AllFlag, JsonFlag, JsonlFlag, ProjectOpt, RefArg, R
 from chit.cli.parse import duration
 from chit.errors import ExitStatus, InvalidInput, UsageError
 from chit.model import SessionSummary
+from chit.render.environment import Environment
+from chit.render.result import Result, saying
 
 
-def _say(text: str) -> None:
-    from chit.render import human
-
-    human.line(text)
-
-
-def _summaries(cli: Cli, items: list[SessionSummary], verb: str) -> None:
-    def human() -> None:
+def _summaries(items: list[SessionSummary], verb: str) -> Result:
+    def human(env: Environment) -> None:
         from chit.render import human
 
         for s in items:
-            human.line(f"{verb} {s.short_id}  {s.title}")
+            human.line(env, f"{verb} {s.short_id}  {s.title}")
         if not items:
-            human.note(f"nothing {verb.lower()}")
+            env.note(f"nothing {verb.lower()}")
 
-    cli.results((s.as_dict() for s in items), human)
+    return Result.listing((s.as_dict() for s in items), human)
 
 
 app = commands()
@@ -44,19 +39,19 @@ def rm(
     refs: Annotated[list[str], typer.Argument(metavar="REF...", help="The sessions to move to the trash.")],
     project: ProjectOpt = None,
     json: JsonFlag = False,
-) -> None:
+) -> Result:
     """Move sessions to the trash (`chit restore` brings them back)."""
     cli: Cli = ctx.obj.use(json, project)
     removed = cli.parts.maintenance.delete_all(refs)
-    _summaries(cli, removed, "Trashed")
+    return _summaries(removed, "Trashed")
 
 
 @app.command("restore", rich_help_panel="Keep the store")
-def restore(ctx: typer.Context, ref: RequiredRef, json: JsonFlag = False) -> None:
+def restore(ctx: typer.Context, ref: RequiredRef, json: JsonFlag = False) -> Result:
     """Bring a session back from the trash."""
     cli: Cli = ctx.obj.use(json)
     session = cli.service.restore(ref)
-    cli.result(session.header_dict(), lambda: _say(f"restored {session.short_id}  {session.title}"))
+    return Result(session.header_dict(), saying(f"restored {session.short_id}  {session.title}"))
 
 
 @app.command("trash", rich_help_panel="Keep the store")
@@ -70,7 +65,7 @@ def trash(
     project: ProjectOpt = None,
     json: JsonFlag = False,
     jsonl: JsonlFlag = False,
-) -> None:
+) -> Result:
     """List the trash, or empty it with --empty."""
     cli: Cli = ctx.obj.use(json, project, jsonl)
     if not empty:
@@ -78,22 +73,21 @@ def trash(
             raise InvalidInput("--older-than and --dry-run go with --empty")
         items = cli.service.trash(all_projects=all_projects)
 
-        def human() -> None:
+        def human(env: Environment) -> None:
             from chit.render import human
 
-            human.trashed(items)
+            human.trashed(env, items)
 
-        cli.results((s.as_dict() for s in items), human)
-        return
+        return Result.listing((s.as_dict() for s in items), human)
     age = duration(older_than) if older_than else None
     if not (yes or dry_run):
         doomed = cli.service.empty_trash(all_projects=all_projects, older_than=age, dry_run=True)
-        if doomed and not sys.stdin.isatty():
+        if doomed and not cli.env.stdin_isatty:
             raise InvalidInput("emptying the trash cannot be undone; add --yes to confirm")
         if doomed and not typer.confirm(f"Delete {len(doomed)} trashed session(s) for good?", err=True):
-            raise typer.Exit(int(ExitStatus.OK))
+            return Result()  # declined: nothing deleted, nothing printed
     gone = cli.service.empty_trash(all_projects=all_projects, older_than=age, dry_run=dry_run)
-    _summaries(cli, gone, "Would delete" if dry_run else "Deleted")
+    return _summaries(gone, "Would delete" if dry_run else "Deleted")
 
 
 @app.command("state", rich_help_panel="Edit")
@@ -110,7 +104,7 @@ def state(
     project: ProjectOpt = None,
     json: JsonFlag = False,
     jsonl: JsonlFlag = False,
-) -> None:
+) -> Result:
     """Show or set a session's run state and state map.
 
     With --running or --stuck, list running sessions instead."""
@@ -121,13 +115,12 @@ def state(
             raise InvalidInput("--running and --stuck list sessions; they take no REF or changes")
         found = service.stuck(duration(stuck)) if stuck is not None else service.running()
 
-        def listing() -> None:
+        def listing(env: Environment) -> None:
             from chit.render import human
 
-            human.sessions([s.summary(cli.parts.ctx.locate(s.id).name) for s in found], show_project=True, empty="none")
+            human.sessions(env, [s.summary(cli.parts.ctx.locate(s.id).name) for s in found], show_project=True, empty="none")
 
-        cli.results((s.header_dict() for s in found), listing)
-        return
+        return Result.listing((s.header_dict() for s in found), listing)
     if jsonl:
         raise InvalidInput("--jsonl goes with --running or --stuck (a list)")
     from chit.cli.parse import pairs
@@ -141,16 +134,12 @@ def state(
     session = cli.parts.sessions.change_run(ref, new_state, turn_id=turn_id, error=error, values=values, unset=unset or ())
     data = {"id": session.id, **session.run.as_dict(), "values": session.values}
 
-    def human() -> None:
-        run = session.run
-        extra = f" turn {run.turn_id}" if run.turn_id else ""
-        extra += f" since {run.since}" if run.since else ""
-        extra += f" error: {run.error}" if run.error else ""
-        _say(f"{session.short_id} {run.state}{extra}")
-        for key, value in session.values.items():
-            _say(f"  {key} = {orjson.dumps(value).decode()}")
-
-    cli.result(data, human)
+    run = session.run
+    extra = f" turn {run.turn_id}" if run.turn_id else ""
+    extra += f" since {run.since}" if run.since else ""
+    extra += f" error: {run.error}" if run.error else ""
+    stored = [f"  {key} = {orjson.dumps(value).decode()}" for key, value in session.values.items()]
+    return Result(data, saying(f"{session.short_id} {run.state}{extra}", *stored))
 
 
 @app.command("gc", rich_help_panel="Keep the store")
@@ -163,7 +152,7 @@ def gc(
     all_projects: AllFlag = False,
     project: ProjectOpt = None,
     json: JsonFlag = False,
-) -> None:
+) -> Result:
     """Move stale sessions to the trash (running ones are kept).
 
     Give --older-than, --until or both; --since narrows to sessions last
@@ -173,23 +162,21 @@ def gc(
         raise UsageError("give --older-than AGE or --until WHEN; gc never trashes every session (see `chit gc --help`)")
     ttl = duration(older_than) if older_than is not None else None
     stale = cli.service.cleanup(ttl, all_projects=all_projects, dry_run=dry_run, since=since, until=until)
-    _summaries(cli, stale, "Would trash" if dry_run else "Trashed")
+    return _summaries(stale, "Would trash" if dry_run else "Trashed")
 
 
 @app.command("compact", rich_help_panel="Keep the store")
-def compact(ctx: typer.Context, ref: RefArg = None, project: ProjectOpt = None, json: JsonFlag = False) -> None:
+def compact(ctx: typer.Context, ref: RefArg = None, project: ProjectOpt = None, json: JsonFlag = False) -> Result:
     """Rewrite a session file without hidden messages and bad lines.
 
     What rewind, pop and replace hid is dropped for good: after it, `chit undo` has nothing to bring back."""
     cli: Cli = ctx.obj.use(json, project)
     report = cli.service.compact(ref)
-    cli.result(
-        report.as_dict(),
-        lambda: _say(
-            f"{report.id[:8]}: dropped {report.messages_dropped} message(s) and {report.lines_dropped} bad line(s); "
-            f"{report.bytes_before} → {report.bytes_after} bytes"
-        ),
+    said = (
+        f"{report.id[:8]}: dropped {report.messages_dropped} message(s) and {report.lines_dropped} bad line(s); "
+        f"{report.bytes_before} → {report.bytes_after} bytes"
     )
+    return Result(report.as_dict(), saying(said))
 
 
 @app.command("doctor", rich_help_panel="Keep the store")
@@ -197,7 +184,7 @@ def doctor(
     ctx: typer.Context,
     repair: Annotated[bool, typer.Option("--repair", help="Fix what can be fixed (compacts damaged sessions, rebuilds index rows).")] = False,
     json: JsonFlag = False,
-) -> None:
+) -> Result:
     """Check every session file, and the index against them.
 
     Exits 5 if problems remain; --repair fixes what it can."""
@@ -207,15 +194,9 @@ def doctor(
 
     db.conflict_copies.clear()  # the report names them: no warning line besides
 
-    def human() -> None:
-        for f in report.findings:
-            where = f"{f.path}:{f.line}" if f.line else f.path
-            _say(f"{where}: {f.problem}" + (" (repaired)" if f.repaired else ""))
-        _say(
-            f"{report.sessions_checked} session(s) checked, {report.index_checked} index row(s) compared, "
-            f"{len(report.findings)} problem(s)" + ("" if report.ok else "; run `chit doctor --repair`")
-        )
-
-    cli.result(report.as_dict(), human)
-    if not report.ok:
-        raise typer.Exit(int(ExitStatus.INVALID))
+    findings = [f"{f'{f.path}:{f.line}' if f.line else f.path}: {f.problem}" + (" (repaired)" if f.repaired else "") for f in report.findings]
+    summary = (
+        f"{report.sessions_checked} session(s) checked, {report.index_checked} index row(s) compared, "
+        f"{len(report.findings)} problem(s)" + ("" if report.ok else "; run `chit doctor --repair`")
+    )
+    return Result(report.as_dict(), saying(*findings, summary), status=int(ExitStatus.OK if report.ok else ExitStatus.INVALID))

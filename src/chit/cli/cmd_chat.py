@@ -4,24 +4,22 @@ and `chit config`."""
 # No `from __future__ import annotations` here: Typer reads these annotations
 # when it builds a command, and real objects spare it evaluating strings.
 
-import sys
 from typing import Annotated, Any, Optional
 
 import typer
 
 from chit.cli.context import Cli
 from chit.cli.options import JsonFlag, ProjectOpt, RefArg, commands
-from chit.errors import ExitStatus, NotFound, UsageError
+from chit.errors import NotFound, UsageError
+from chit.render.environment import Environment
+from chit.render.result import Result
 
 
-def interactive() -> bool:
-    return sys.stdin.isatty() and sys.stdout.isatty()
-
-
-def open_repl(cli: Cli, ref: str | None, new: bool = False, model: str | None = None) -> None:
+def open_repl(cli: Cli, ref: str | None, new: bool = False, model: str | None = None) -> Result:
     """Open the REPL on `ref`, the current session (else the latest), or
     (`new`) a fresh one. A project named with -p that does not exist yet is
-    created with the first session the REPL stores."""
+    created with the first session the REPL stores. The REPL draws on the
+    terminal itself: the result is only its exit status."""
     from chit import config
     from chit.repl import loop
 
@@ -40,14 +38,13 @@ def open_repl(cli: Cli, ref: str | None, new: bool = False, model: str | None = 
     repl = loop.make_repl(service, config.load(), session_id, model)
     from chit.cli.autosync import auto_sync
 
-    if sys.stdin.isatty():
+    if cli.env.stdin_isatty:
         loop.run(repl)
         auto_sync(cli, "after the session")
-    else:
-        status = loop.run_plain(repl)
-        auto_sync(cli, "after the session")
-        if status:
-            raise typer.Exit(status)
+        return Result()
+    status = loop.run_plain(repl)
+    auto_sync(cli, "after the session")
+    return Result(status=status)
 
 
 app = commands()
@@ -60,7 +57,7 @@ def chat(
     new: Annotated[bool, typer.Option("--new", "-n", help="Start a new session instead of the current one.")] = False,
     model: Annotated[Optional[str], typer.Option("--model", "-m", metavar="NAME", help="Model to talk to (a name from the config, a model name, or echo).")] = None,
     project: ProjectOpt = None,
-) -> None:
+) -> Result:
     """Chat with a model in the REPL.
 
     Opens the current session, REF, or with --new a new one. Without a
@@ -70,11 +67,11 @@ def chat(
         raise UsageError("chat is the interactive REPL and has no --json output; `chit show --json` prints a session")
     if new and ref is not None:
         raise UsageError("give a REF or --new, not both")
-    open_repl(cli, ref, new, model)
+    return open_repl(cli, ref, new, model)
 
 
 @app.command("config", rich_help_panel="Keep the store")
-def config_(ctx: typer.Context, json: JsonFlag = False) -> None:
+def config_(ctx: typer.Context, json: JsonFlag = False) -> Result:
     """Show the config file's path and the settings in force.
 
     API keys are masked."""
@@ -84,13 +81,13 @@ def config_(ctx: typer.Context, json: JsonFlag = False) -> None:
     loaded = config.load()
     info = config.describe(loaded)
 
-    def human() -> None:
+    def human(env: Environment) -> None:
         from chit.render import human
 
         for line in config_toml(info):
-            human.line(line)
+            human.line(env, line)
 
-    cli.result(info, human)
+    return Result(info, human)
 
 
 def config_toml(info: dict[str, Any]) -> list[str]:

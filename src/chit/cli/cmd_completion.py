@@ -4,7 +4,6 @@ shipped in the package (`chit.cli.completions`)."""
 # No `from __future__ import annotations` here: Typer reads these annotations
 # when it builds a command, and real objects spare it evaluating strings.
 
-import sys
 from typing import Annotated
 
 import typer
@@ -12,6 +11,7 @@ import typer
 from chit.cli.context import Cli
 from chit.cli.options import JsonFlag, commands
 from chit.errors import InvalidInput
+from chit.render.result import Result, writing
 
 app = commands()
 
@@ -21,7 +21,7 @@ def completion(
     ctx: typer.Context,
     shell: Annotated[str, typer.Argument(metavar="SHELL", help="The shell: bash, zsh or fish.")],
     json: JsonFlag = False,
-) -> None:
+) -> Result:
     """Print the completion script for a shell.
 
     The README tells where to install it."""
@@ -32,7 +32,4 @@ def completion(
         raise InvalidInput(f"unknown shell {shell!r} (expected one of: {', '.join(completions.SHELLS)})")
     script = completions.script(shell)
 
-    def human() -> None:
-        sys.stdout.write(script)
-
-    cli.result({"shell": shell, "file": completions.FILES[shell], "script": script}, human)
+    return Result({"shell": shell, "file": completions.FILES[shell], "script": script}, writing(script))

@@ -5,7 +5,6 @@ JSON Lines, Markdown, HTML or plain text."""
 # when it builds a command, and real objects spare it evaluating strings.
 
 import re
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,31 +12,25 @@ from typing import Annotated, Optional
 
 import typer
 
-from chit.cli.context import Cli, note
+from chit.cli.context import Cli
 from chit.cli.options import JsonFlag, ProjectOpt, RefArg, SinceOpt, UntilOpt, commands
 from chit.errors import UsageError
 from chit.exporters import FORMATS
+from chit.render.environment import Environment
+from chit.render.result import Result, saying
 
 _FORMAT_HELP = f"The format: {', '.join(FORMATS[:-1])} or {FORMATS[-1]}; json is a snapshot `chit import` takes back."
 
 
-def _say(text: str) -> None:
-    from chit.render import human
-
-    human.line(text)
-
-
 @contextmanager
-def _progress_bar(what: str) -> Iterator[Callable[[int, int], None] | None]:
+def _progress_bar(env: Environment, what: str) -> Iterator[Callable[[int, int], None] | None]:
     """A rich progress bar on stderr when it is a terminal; else nothing."""
-    if not sys.stderr.isatty():
+    if not env.stderr_isatty:
         yield None
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from chit.render import human
-
-    with Progress(TextColumn(what), BarColumn(), MofNCompleteColumn(), console=human.err(), transient=True) as bar:
+    with Progress(TextColumn(what), BarColumn(), MofNCompleteColumn(), console=env.console(stderr=True), transient=True) as bar:
         task = bar.add_task(what, total=None)
 
         def update(done: int, total: int) -> None:
@@ -68,7 +61,7 @@ def export(
     until: UntilOpt = None,
     project: ProjectOpt = None,
     json: JsonFlag = False,
-) -> None:
+) -> Result:
     """Export a session as Markdown, HTML, text or JSON.
 
     With -f json, it writes a snapshot that `chit import` takes back; with --all, every session goes into a directory, one file each."""
@@ -79,26 +72,33 @@ def export(
             raise UsageError("--all exports every session; it takes no REF")
         if output is None:
             raise UsageError("--all needs -o DIR, the directory to write into")
-        _export_all(cli, fmt, output, force, since, until, redacted)
-        return
+        return _export_all(cli, fmt, output, force, since, until, redacted)
     if since is not None or until is not None:
         raise UsageError("--since and --until choose sessions for --all")
     if output is None:
         session, data = cli.service.export_bytes(ref, fmt, redacted=redacted)
         cli.warn_damaged(session)
         if cli.json and fmt != "json":  # --json: one JSON document (a snapshot already is one)
-            cli.result(_with_redacted({"id": session.id, "format": fmt, "content": data.decode("utf-8")}, redacted), lambda: None)
-            return
-        _tell_redacted(redacted)
-        sys.stdout.flush()
-        sys.stdout.buffer.write(_for_terminal(data, fmt) if sys.stdout.isatty() else data)
-        return
+            return Result(_with_redacted({"id": session.id, "format": fmt, "content": data.decode("utf-8")}, redacted))
+
+        def human(env: Environment) -> None:
+            _tell_redacted(env, redacted)
+            _write(env, data, fmt)
+
+        return Result(human=human)
     if output.is_dir():
         raise UsageError(f"{output} is a directory; give a file name (or use --all to export every session into it)")
     path = cli.service.export_to_file(ref, fmt, output, force=force, redacted=redacted)
     if not cli.json:
-        _tell_redacted(redacted)
-    cli.result(_with_redacted({"path": str(path), "format": fmt}, redacted), lambda: _say(str(path)))
+        _tell_redacted(cli.env, redacted)
+    return Result(_with_redacted({"path": str(path), "format": fmt}, redacted), saying(str(path)))
+
+
+def _write(env: Environment, data: bytes, fmt: str) -> None:
+    """The export's bytes on stdout, as they are (made safe for a terminal)."""
+    env.stdout.flush()
+    env.stdout.buffer.write(_for_terminal(data, fmt) if env.stdout_isatty else data)
+    env.stdout.buffer.flush()
 
 
 def _with_redacted(data: dict[str, object], redacted: dict[str, int] | None) -> dict[str, object]:
@@ -110,7 +110,7 @@ def _with_redacted(data: dict[str, object], redacted: dict[str, int] | None) -> 
     return data
 
 
-def _tell_redacted(redacted: dict[str, int] | None) -> None:
+def _tell_redacted(env: Environment, redacted: dict[str, int] | None) -> None:
     """What --redact replaced, on stderr (stdout holds the export)."""
     if redacted is None:
         return
@@ -118,10 +118,10 @@ def _tell_redacted(redacted: dict[str, int] | None) -> None:
 
     found = ordered(redacted)
     if not found:
-        note("redacted nothing: no secret matched the patterns")
+        env.note("redacted nothing: no secret matched the patterns")
         return
     total = sum(count for _, count in found)
-    note(f"redacted {total} secret{'' if total == 1 else 's'}: " + ", ".join(f"{kind} {count}" for kind, count in found))
+    env.note(f"redacted {total} secret{'' if total == 1 else 's'}: " + ", ".join(f"{kind} {count}" for kind, count in found))
 
 
 _C1 = re.compile("[\x80-\x9f]")
@@ -140,22 +140,19 @@ def _for_terminal(data: bytes, fmt: str) -> bytes:
 
 def _export_all(
     cli: Cli, fmt: str, directory: Path, force: bool, since: str | None, until: str | None, redacted: dict[str, int] | None
-) -> None:
+) -> Result:
     service = cli.service
     everywhere = cli.parts.ctx.project_name is None
-    with _progress_bar("exporting") as progress:
+    with _progress_bar(cli.env, "exporting") as progress:
         files = service.export_all(
             directory, fmt, all_projects=everywhere, force=force, progress=progress, since=since, until=until, redacted=redacted
         )
     data = _with_redacted({"directory": str(directory), "format": fmt, "files": [f.as_dict() for f in files]}, redacted)
     if not cli.json:
-        _tell_redacted(redacted)
+        _tell_redacted(cli.env, redacted)
 
-    def human() -> None:
-        from chit.render import human
+    def human(env: Environment) -> None:
+        saying(*(str(f.path) for f in files))(env)
+        env.note(f"exported {len(files)} session{'' if len(files) == 1 else 's'} to {directory}")
 
-        for f in files:
-            human.line(str(f.path))
-        human.note(f"exported {len(files)} session{'' if len(files) == 1 else 's'} to {directory}")
-
-    cli.result(data, human)
+    return Result(data, human)

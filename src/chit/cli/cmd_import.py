@@ -4,7 +4,6 @@ session of another tool (`--from claude-code|codex|chatgpt|llm|gemini|opencode`)
 # No `from __future__ import annotations` here: Typer reads these annotations
 # when it builds a command, and real objects spare it evaluating strings.
 
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,9 +11,11 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from chit.cli.context import Cli, warn
+from chit.cli.context import Cli
 from chit.cli.options import JsonFlag, ProjectOpt, commands
 from chit.errors import InvalidData, InvalidInput, NotFound, UsageError
+from chit.render.environment import Environment
+from chit.render.result import Result, saying
 from chit.visible import visible
 
 if TYPE_CHECKING:
@@ -23,12 +24,6 @@ if TYPE_CHECKING:
 SOURCES = ("claude-code", "codex", "chatgpt", "llm", "gemini", "opencode")  # as chit.importers.NAMES; a test keeps them equal
 PROBLEMS_LISTED = 10
 HINT = " (see `chit import --help`)"
-
-
-def _say(text: str) -> None:
-    from chit.render import human
-
-    human.line(text)
 
 
 def _complete_source(incomplete: str) -> list[str]:
@@ -61,7 +56,7 @@ def import_(
     new_id: Annotated[bool, typer.Option("--new-id", help="Always give the session a new id (snapshots only).")] = False,
     project: ProjectOpt = None,
     json: JsonFlag = False,
-) -> None:
+) -> Result:
     """Import a session snapshot, or another tool's sessions.
 
     With --from TOOL, it imports every session of claude-code, codex, chatgpt, llm, gemini or opencode; running it again updates what changed. With no argument, it refreshes every source `chit sources` lists as enabled."""
@@ -69,20 +64,18 @@ def import_(
     if from_ is not None:
         if new_id:
             raise UsageError("--new-id is for snapshots; an import --from keeps one session per source session" + HINT)
-        _import_from(cli, from_, source)
-        return
+        return _import_from(cli, from_, source)
     if source is None:
         if new_id:
             raise UsageError("--new-id is for snapshots; give the snapshot FILE" + HINT)
-        _refresh(cli)
-        return
-    data = sys.stdin.buffer.read() if source == "-" else _read_file(source)
+        return _refresh(cli)
+    data = cli.env.stdin.buffer.read() if source == "-" else _read_file(source)
     result = cli.service.import_snapshot(data, new_id_always=new_id)
     note = " (new id: the original is already in the store)" if result.id_changed and not new_id else ""
-    cli.result(result.as_dict(), lambda: _say(f"{result.session.id}{note}"))
+    return Result(result.as_dict(), saying(f"{result.session.id}{note}"))
 
 
-def _import_from(cli: Cli, tool: str, path: str | None) -> None:
+def _import_from(cli: Cli, tool: str, path: str | None) -> Result:
     from chit import importers
 
     if tool not in importers.NAMES:
@@ -92,13 +85,13 @@ def _import_from(cli: Cli, tool: str, path: str | None) -> None:
     if path == "-":
         raise UsageError("--from reads files; give a path, not -" + HINT)
     service = cli.service
-    with _progress_bar(f"importing from {tool}") as progress:
+    with _progress_bar(cli.env, f"importing from {tool}") as progress:
         report = service.import_from(tool, path, progress=progress)
-    _summary(report)
-    cli.result(report.as_dict(), lambda: _list(report))
+    _summary(cli.env, report)
+    return Result(report.as_dict(), saying(*_listed(report)))
 
 
-def _refresh(cli: Cli) -> None:
+def _refresh(cli: Cli) -> Result:
     """`chit import` alone: every source enabled in config.toml, each
     session in the project of its own working directory."""
     enabled = [(tool, path) for tool, paths in cli.config.sources.items() for path in paths]
@@ -106,30 +99,23 @@ def _refresh(cli: Cli) -> None:
         raise UsageError(
             "no source is enabled: give a snapshot FILE, --from TOOL, or enable tools with `chit sources add TOOL`" + HINT
         )
-    with _progress_bar("refreshing") as progress:
+    with _progress_bar(cli.env, "refreshing") as progress:
         reports = cli.parts.imports.refresh(enabled, progress=progress)
     for report in reports:
-        _summary(report)
-
-    def human() -> None:
-        for report in reports:
-            _list(report)
-
-    cli.result({"sources": [r.as_dict() for r in reports]}, human)
+        _summary(cli.env, report)
+    return Result({"sources": [r.as_dict() for r in reports]}, saying(*(line for r in reports for line in _listed(r))))
 
 
 @contextmanager
-def _progress_bar(what: str) -> Iterator[Callable[[int, int, str], None] | None]:
+def _progress_bar(env: Environment, what: str) -> Iterator[Callable[[int, int, str], None] | None]:
     """A rich progress bar on stderr when it is a terminal; else nothing."""
-    if not sys.stderr.isatty():
+    if not env.stderr_isatty:
         yield None
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from chit.render import human
-
     columns = (TextColumn(what), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}", markup=False))
-    with Progress(*columns, console=human.err(), transient=True) as bar:
+    with Progress(*columns, console=env.console(stderr=True), transient=True) as bar:
         task = bar.add_task("", total=None)
 
         def update(done: int, total: int, label: str) -> None:
@@ -138,35 +124,34 @@ def _progress_bar(what: str) -> Iterator[Callable[[int, int, str], None] | None]
         yield update
 
 
-def _summary(report: "ImportReport") -> None:
+def _summary(env: Environment, report: "ImportReport") -> None:
     """Problems and the counts, on stderr (never part of the result)."""
     for problem in report.problems[:PROBLEMS_LISTED]:
         where = f"{problem.path}:{problem.line}" if problem.line else problem.path
-        warn(f"{where}: {problem.reason}")
+        env.warn(f"{where}: {problem.reason}")
     if report.errors > PROBLEMS_LISTED:
-        warn(f"… and {report.errors - PROBLEMS_LISTED} more problem(s) (--json lists up to 200)")
+        env.warn(f"… and {report.errors - PROBLEMS_LISTED} more problem(s) (--json lists up to 200)")
     for entry in report.sessions:
         if entry.action == "skipped" and entry.reason == "changed in chit":
-            warn(f"{entry.key}: changed in chit since it was imported; left as it is ({(entry.id or '')[:8]})")
+            env.warn(f"{entry.key}: changed in chit since it was imported; left as it is ({(entry.id or '')[:8]})")
     reasons = ", ".join(f"{n} {r}" for r, n in sorted(report.skipped_reasons.items()))
-    sys.stderr.write(
+    env.stderr.write(
         visible(
             f"{report.source}: imported {report.imported}, updated {report.updated}, skipped {report.skipped}"
             f"{f' ({reasons})' if reasons else ''}, errors {report.errors}"
         )
         + "\n"
     )
-    sys.stderr.flush()
+    env.stderr.flush()
 
 
-def _list(report: "ImportReport") -> None:
-    from chit.render import human
-
+def _listed(report: "ImportReport") -> Iterator[str]:
+    """A line for each session imported or updated."""
     for entry in report.sessions:
         if entry.action in ("imported", "updated"):
             short = (entry.id or "").replace("-", "")[:8]
             plural = "" if entry.messages == 1 else "s"
-            human.line(f"{entry.action} {short}  {entry.title}  ({entry.project}, {entry.messages} message{plural})")
+            yield f"{entry.action} {short}  {entry.title}  ({entry.project}, {entry.messages} message{plural})"
 
 
 def _read_file(source: str) -> bytes:

@@ -9,6 +9,8 @@ import typer
 
 from chit.cli.context import Cli
 from chit.cli.options import AllFlag, JsonFlag, ProjectOpt, RefArg, RequiredRef, SinceOpt, UntilOpt, commands
+from chit.render.environment import Environment
+from chit.render.result import Result
 
 app = commands()
 
@@ -20,7 +22,7 @@ def tree(
     every: Annotated[bool, typer.Option("--all", "-a", help="Every fork tree of the project.")] = False,
     project: ProjectOpt = None,
     json: JsonFlag = False,
-) -> None:
+) -> Result:
     """Draw the fork tree around a session: parents, forks, turns."""
     cli: Cli = ctx.obj.use(json, project)
     if every and ref is not None:
@@ -29,12 +31,12 @@ def tree(
         raise UsageError("give a REF or --all, not both")
     found = cli.service.tree(ref, all_trees=every)
 
-    def human() -> None:
+    def human(env: Environment) -> None:
         from chit.render import lineage
 
-        lineage.tree(found)
+        lineage.tree(env, found)
 
-    cli.result(found.as_dict(), human)
+    return Result(found.as_dict(), human)
 
 
 @app.command("diff", rich_help_panel="Sessions")
@@ -44,17 +46,17 @@ def diff(
     b: Annotated[str, typer.Argument(metavar="REF", help="The session to compare it with.")],
     project: ProjectOpt = None,
     json: JsonFlag = False,
-) -> None:
+) -> Result:
     """Compare two sessions turn by turn: where they part, then how."""
     cli: Cli = ctx.obj.use(json, project)
     found = cli.service.diff(a, b)
 
-    def human() -> None:
+    def human(env: Environment) -> None:
         from chit.render import lineage
 
-        lineage.diff(found)
+        lineage.diff(env, found)
 
-    cli.result(found.as_dict(), human)
+    return Result(found.as_dict(), human)
 
 
 @app.command("stats", rich_help_panel="Sessions")
@@ -66,7 +68,7 @@ def stats(
     all_projects: AllFlag = False,
     project: ProjectOpt = None,
     json: JsonFlag = False,
-) -> None:
+) -> Result:
     """Sessions, turns, messages, tokens and cost; activity per day.
 
     Cost is counted for models priced in config.toml's [prices]."""
@@ -76,9 +78,9 @@ def stats(
     prices = {name: Price(*pair) for name, pair in cli.config.prices.items()}
     found = cli.service.stats(all_projects=all_projects, since=since, until=until, by=by, prices=prices)
 
-    def human() -> None:
+    def human(env: Environment) -> None:
         from chit.render import lineage
 
-        lineage.stats(found)
+        lineage.stats(env, found)
 
-    cli.result(found.as_dict(), human)
+    return Result(found.as_dict(), human)

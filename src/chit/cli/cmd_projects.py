@@ -4,12 +4,14 @@ gives one a new name, `rm` removes an empty one."""
 # No `from __future__ import annotations` here: Typer reads these annotations
 # when it builds a command, and real objects spare it evaluating strings.
 
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
 from chit.cli.context import Cli
 from chit.cli.options import JsonFlag, JsonlFlag, commands
+from chit.render.environment import Environment
+from chit.render.result import Result, saying
 
 app = commands(
     name="projects",
@@ -26,29 +28,29 @@ def projects(
     all_projects: Annotated[bool, typer.Option("--all", "-a", help="Also list projects that hold no session (live or trashed).")] = False,
     json: JsonFlag = False,
     jsonl: JsonlFlag = False,
-) -> None:
+) -> Optional[Result]:
     """List projects, with their paths and session counts.
 
     Lists the projects that hold sessions (with --all, every project);
     the subcommands change them."""
     cli: Cli = ctx.obj.use(json, None, jsonl)
     if ctx.invoked_subcommand is not None:
-        return
+        return None
     rows = cli.service.project_counts(include_empty=all_projects)
     hidden = 0 if all_projects else len(cli.parts.ctx.projects.all()) - len(rows)
 
-    def human() -> None:
+    def human(env: Environment) -> None:
         from chit.render import human
 
         empty = f"{hidden} empty project{'' if hidden == 1 else 's'}"
         if rows:
-            human.projects(rows)
+            human.projects(env, rows)
             if hidden:
-                human.note(f"{empty} not shown (`chit projects --all` lists them)")
+                env.note(f"{empty} not shown (`chit projects --all` lists them)")
         else:
-            human.note(f"no projects with sessions; `chit projects --all` lists {empty}" if hidden else "no projects yet")
+            env.note(f"no projects with sessions; `chit projects --all` lists {empty}" if hidden else "no projects yet")
 
-    cli.results(({**p.as_dict(), "sessions": n} for p, n in rows), human)
+    return Result.listing(({**p.as_dict(), "sessions": n} for p, n in rows), human)
 
 
 @app.command("mv")
@@ -57,7 +59,7 @@ def mv(
     old: Annotated[str, typer.Argument(metavar="OLD", help="The project: its name, slug, or the path it had.")],
     new: Annotated[str, typer.Argument(metavar="NEW", help="Its new directory, or the name of a project to merge it into.")],
     json: JsonFlag = False,
-) -> None:
+) -> Result:
     """Relink a project to a new directory, or merge it into another.
 
     Every session, live or trashed, is kept."""
@@ -65,15 +67,11 @@ def mv(
     cli.hints = False  # this is the command the note suggests
     report = cli.service.move_project(old, new)
 
-    def human() -> None:
-        from chit.render import human
-
-        where = report.target.path or f"project {report.target.name!r}"
-        verb = "merged into" if report.merged else "moved to"
-        extra = f" (and {report.trashed} in the trash)" if report.trashed else ""
-        human.line(f"{report.source.name}: {report.sessions} session{'' if report.sessions == 1 else 's'}{extra} {verb} {where}")
-
-    cli.result(report.as_dict(), human)
+    where = report.target.path or f"project {report.target.name!r}"
+    verb = "merged into" if report.merged else "moved to"
+    extra = f" (and {report.trashed} in the trash)" if report.trashed else ""
+    said = f"{report.source.name}: {report.sessions} session{'' if report.sessions == 1 else 's'}{extra} {verb} {where}"
+    return Result(report.as_dict(), saying(said))
 
 
 @app.command("rename")
@@ -82,7 +80,7 @@ def rename(
     old: Annotated[str, typer.Argument(metavar="OLD", help="The project: its name, slug, or the path it has.")],
     new: Annotated[str, typer.Argument(metavar="NEWNAME", help="Its new name (the old one keeps working with -p).")],
     json: JsonFlag = False,
-) -> None:
+) -> Result:
     """Give a project a new name.
 
     Its directory and sessions stay as they are."""
@@ -91,12 +89,7 @@ def rename(
     before = cli.service.find_project(old)
     renamed = cli.service.rename_project(old, new)
 
-    def human() -> None:
-        from chit.render import human
-
-        human.line(f"project {before.name!r} is now {renamed.name!r}")
-
-    cli.result(renamed.as_dict(), human)
+    return Result(renamed.as_dict(), saying(f"project {before.name!r} is now {renamed.name!r}"))
 
 
 @app.command("rm")
@@ -104,7 +97,7 @@ def rm(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(metavar="PROJECT", help="The project: its name, slug, or the path it has.")],
     json: JsonFlag = False,
-) -> None:
+) -> Result:
     """Remove a project that holds no session.
 
     A project with sessions, live or trashed, is refused (exit 6)."""
@@ -112,9 +105,4 @@ def rm(
     cli.hints = False
     removed = cli.service.remove_project(name)
 
-    def human() -> None:
-        from chit.render import human
-
-        human.line(f"removed project {removed.name!r} ({removed.slug})")
-
-    cli.result(removed.as_dict(), human)
+    return Result(removed.as_dict(), saying(f"removed project {removed.name!r} ({removed.slug})"))

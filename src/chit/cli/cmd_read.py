@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from chit.cli.progress import show_index_progress
-from chit.cli.context import Cli, note, stdout_is_terminal
+from chit.cli.context import Cli
 from chit.cli.options import AllFlag, JsonFlag, JsonlFlag, ProjectOpt, RefArg, SinceOpt, TagsOpt, UntilOpt, commands
 from chit.errors import InvalidInput
+from chit.render.environment import Environment
+from chit.render.result import Result, writing
 
 if TYPE_CHECKING:
     from chit.model import Session
@@ -33,7 +35,7 @@ def ls(
     project: ProjectOpt = None,
     json: JsonFlag = False,
     jsonl: JsonlFlag = False,
-) -> None:
+) -> Result:
     """List sessions, newest first (updated within --since/--until).
 
     A fork's title is marked with an arrow, and a session with forks shows
@@ -44,25 +46,23 @@ def ls(
     if limit < 0:
         raise InvalidInput("--limit must be 0 or more")
     _refresh_first(cli)
-    show_index_progress()
+    show_index_progress(cli.env)
     found = cli.service.list(
         all_projects=all_projects, limit=limit or None, tag=tag, state=state, agents=agents, since=since, until=until, sort=sort
     )
     if quiet and not cli.json:
-        for s in found:
-            print(s.id)
-        return
+        return Result(human=writing("".join(f"{s.id}\n" for s in found)))
 
-    def human() -> None:
+    def human(env: Environment) -> None:
         if not found:
-            note("no sessions")
+            env.note("no sessions")
             return
         from chit.render import human
 
-        human.sessions(found, show_project=all_projects, forks=forks)
+        human.sessions(env, found, show_project=all_projects, forks=forks)
 
     forks = cli.parts.lineage.fork_counts(found) if found else {}
-    cli.results(({**s.as_dict(), "forks": forks.get(s.id, 0)} for s in found), human)
+    return Result.listing(({**s.as_dict(), "forks": forks.get(s.id, 0)} for s in found), human)
 
 
 @app.command("show", rich_help_panel="Sessions")
@@ -72,10 +72,10 @@ def show(
     no_pager: Annotated[bool, typer.Option("--no-pager", help="Never page long output.")] = False,
     project: ProjectOpt = None,
     json: JsonFlag = False,
-) -> None:
+) -> Result:
     """Print a session's transcript with turn numbers."""
     cli: Cli = ctx.obj.use(json, project)
-    print_session(cli, ref, no_pager)
+    return session_result(cli, ref, no_pager)
 
 
 @app.command("load", rich_help_panel="Sessions")
@@ -85,19 +85,18 @@ def load(
     no_pager: Annotated[bool, typer.Option("--no-pager", help="Never page long output.")] = False,
     project: ProjectOpt = None,
     json: JsonFlag = False,
-) -> None:
+) -> Result | None:
     """Resume a session: make it current and open the REPL on it.
 
     Without a terminal, or with --json, print the session instead."""
     cli: Cli = ctx.obj.use(json, project)
     session = cli.service.resolve(ref)
     cli.service.set_current(session.id)
-    from chit.cli.cmd_chat import interactive, open_repl
+    from chit.cli.cmd_chat import open_repl
 
-    if interactive() and not cli.json:
-        open_repl(cli, session.id)
-        return
-    print_session(cli, session, no_pager)
+    if cli.env.interactive and not cli.json:
+        return open_repl(cli, session.id)
+    return session_result(cli, session, no_pager)
 
 
 @app.command("search", rich_help_panel="Sessions")
@@ -113,7 +112,7 @@ def search(
     project: ProjectOpt = None,
     json: JsonFlag = False,
     jsonl: JsonlFlag = False,
-) -> None:
+) -> Result:
     """Search every project (or -p one) for messages with all the words.
 
     One line per session (hits, best snippet), newest first; --each lists
@@ -123,7 +122,7 @@ def search(
     if limit < 0:
         raise InvalidInput("--limit must be 0 or more")
     _refresh_first(cli)
-    show_index_progress()
+    show_index_progress(cli.env)
     query = " ".join(words)
     groups = []
     if each or cli.json:
@@ -132,18 +131,18 @@ def search(
         groups = cli.service.search_groups(query, limit=limit or None, role=role, tag=tag, since=since, until=until)
         found = [h for g in groups for h in g.hits]
 
-    def human() -> None:
+    def human(env: Environment) -> None:
         if not found:
-            note("no matches")
+            env.note("no matches")
             return
         from chit.render import human
 
         if each:
-            human.hits(found)
+            human.hits(env, found)
         else:
-            human.hit_groups(groups)
+            human.hit_groups(env, groups)
 
-    cli.results(({**h.as_dict(), "group": h.id} for h in found), human)
+    return Result.listing(({**h.as_dict(), "group": h.id} for h in found), human)
 
 
 def _refresh_first(cli: Cli) -> None:
@@ -154,9 +153,10 @@ def _refresh_first(cli: Cli) -> None:
         refresh_first(cli)
 
 
-def print_session(cli: Cli, ref: "str | Session | None", no_pager: bool) -> None:
-    """Print a session (a reference, or one already read: a session of
-    megabytes is read once). The config (paging) is read only for a transcript."""
+def session_result(cli: Cli, ref: "str | Session | None", no_pager: bool) -> Result:
+    """A session as a result (a reference, or one already read: a session
+    of megabytes is read once). The config (paging) is read only to page
+    a transcript."""
     session = cli.service.resolve(ref) if ref is None or isinstance(ref, str) else ref
     cli.warn_damaged(session)
     project_name = cli.parts.ctx.locate(session.id).name
@@ -164,14 +164,14 @@ def print_session(cli: Cli, ref: "str | Session | None", no_pager: bool) -> None
     parent = cli.parts.queries.agent_parent(session)
     forks = cli.parts.lineage.children(session)
 
-    def human() -> None:
+    def human(env: Environment) -> None:
         from chit.render import human
 
-        pager = not no_pager and cli.config.pager and stdout_is_terminal()
-        human.transcript(session, project_name, pager=pager, agents=agents, agent_of=parent, forks=forks)
+        pager = not no_pager and env.stdout_terminal and cli.config.pager
+        human.transcript(env.console(), session, project_name, pager=pager, agents=agents, agent_of=parent, forks=forks)
 
     data = session.as_dict()
     data["forks"] = [f.as_dict() for f in forks]
     data["agents"] = [a.as_dict() for a in agents]
     data["agent_of"] = parent.as_dict() if parent else None
-    cli.result(data, human)
+    return Result(data, human)

@@ -7,14 +7,15 @@ picker, printing the chosen id."""
 # when it builds a command, and real objects spare it evaluating strings.
 
 import os
-import sys
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
 from chit.cli.context import Cli
 from chit.cli.options import JsonFlag, ProjectOpt, RefArg, commands
 from chit.errors import ChitError, ExitStatus, NotFound, UsageError
+from chit.render.environment import Environment
+from chit.render.result import Result, writing
 
 app = commands()
 
@@ -27,7 +28,7 @@ def resume(
     last: Annotated[bool, typer.Option("--last", help="The most recently updated session of any project.")] = False,
     project: ProjectOpt = None,
     json: JsonFlag = False,
-) -> None:
+) -> Result:
     """Reopen a session in the tool that wrote it.
 
     An imported session runs that tool's own resume command in the
@@ -48,26 +49,24 @@ def resume(
         auto_sync(cli, "before resuming")
     if last:
         ref = _last(cli, ref)
-    elif ref is None and not (print_ or cli.json) and _on_terminal():
+    elif ref is None and not (print_ or cli.json) and cli.env.interactive:
         ref = _pick(cli)
         if ref is None:
-            return
+            return Result()
     session = cli.service.resolve(ref)
     plan = resuming.plan(session, cli.parts.ctx.locate(session.id).name)
     if print_ or cli.json:
-        cli.result(plan.as_dict(), lambda: print(plan.command_line))
-        return
+        return Result(plan.as_dict(), writing(plan.command_line + "\n"))
     if plan.tool == "chit":
         from chit.cli.cmd_chat import open_repl
 
         cli.service.set_current(session.id)
-        open_repl(cli, session.id)
-        return
-    _run(resuming.check(plan), plan.argv, plan.cwd)
+        return open_repl(cli, session.id)
+    _run(cli.env, resuming.check(plan), plan.argv, plan.cwd)
 
 
 @app.command("pick", rich_help_panel="Sessions")
-def pick(ctx: typer.Context, project: ProjectOpt = None, json: JsonFlag = False) -> None:
+def pick(ctx: typer.Context, project: ProjectOpt = None, json: JsonFlag = False) -> Result:
     """Choose a session in the picker and print its id.
 
     The picker lists the project's sessions newest first; typing filters
@@ -79,20 +78,13 @@ def pick(ctx: typer.Context, project: ProjectOpt = None, json: JsonFlag = False)
     --json` does); Esc or Ctrl-C exits 130 printing nothing. Without a
     terminal it exits 2."""
     cli: Cli = ctx.obj.use(json, project)
-    if not sys.stdin.isatty():
+    if not cli.env.stdin_isatty:
         raise UsageError("chit pick needs a terminal to show the picker on; `chit ls` lists the sessions")
     chosen = _pick(cli)
     if chosen is None:
-        raise typer.Exit(int(ExitStatus.INTERRUPTED))
-    if cli.json:
-        session = cli.service.get(chosen)
-        cli.result(session.summary(cli.parts.ctx.locate(chosen).name).as_dict(), lambda: None)
-    else:
-        print(chosen)
-
-
-def _on_terminal() -> bool:
-    return sys.stdin.isatty() and sys.stdout.isatty()
+        return Result(status=int(ExitStatus.INTERRUPTED))
+    summary = cli.service.get(chosen).summary(cli.parts.ctx.locate(chosen).name) if cli.json else None
+    return Result(summary.as_dict() if summary else None, writing(chosen + "\n"))
 
 
 def _pick(cli: Cli) -> str | None:
@@ -113,10 +105,10 @@ def _last(cli: Cli, ref: str | None) -> str:
     return found[0].id
 
 
-def _run(executable: str, argv: list[str], cwd: str | None) -> None:
+def _run(env: Environment, executable: str, argv: list[str], cwd: str | None) -> NoReturn:
     """Become the tool: its terminal, its signals, its exit status."""
-    sys.stdout.flush()
-    sys.stderr.flush()
+    env.stdout.flush()
+    env.stderr.flush()
     try:
         if cwd is not None:
             os.chdir(cwd)

@@ -12,6 +12,8 @@ import typer
 from chit.cli.context import Cli
 from chit.cli.options import JsonFlag, commands
 from chit.errors import InvalidInput, NotFound, UsageError
+from chit.render.environment import Environment
+from chit.render.result import Result, saying
 
 TOOLS = ("claude-code", "codex", "chatgpt", "llm", "gemini", "opencode")  # as chit.importers.NAMES
 
@@ -32,7 +34,7 @@ ToolArg = Annotated[str, typer.Argument(metavar="TOOL", help="claude-code, codex
 
 
 @app.callback()
-def sources(ctx: typer.Context, json: JsonFlag = False) -> None:
+def sources(ctx: typer.Context, json: JsonFlag = False) -> Optional[Result]:
     """List the tools chit imports from: found here, and enabled.
 
     A tool is found when its data is where the tool keeps it; an enabled
@@ -40,21 +42,18 @@ def sources(ctx: typer.Context, json: JsonFlag = False) -> None:
     `refresh` set in [sources] of config.toml, by ls and search)."""
     cli: Cli = ctx.obj.use(json)
     if ctx.invoked_subcommand is not None:
-        return
+        return None
     from chit import sources as configured
 
     rows = configured.rows(cli.config.sources)
 
-    def human() -> None:
-        from chit.render import human
+    def line(row: "configured.SourceRow") -> str:
+        state = "enabled " if row.enabled else ("found   " if row.found else "-       ")
+        paths = [p if p is not None else f"{row.default_path} (default)" for p in row.enabled]
+        where = ", ".join(paths) if paths else (row.default_path or "(give its file: chit sources add chatgpt FILE)")
+        return f"{row.tool:<12} {state} {where}"
 
-        for row in rows:
-            state = "enabled " if row.enabled else ("found   " if row.found else "-       ")
-            paths = [p if p is not None else f"{row.default_path} (default)" for p in row.enabled]
-            where = ", ".join(paths) if paths else (row.default_path or "(give its file: chit sources add chatgpt FILE)")
-            human.line(f"{row.tool:<12} {state} {where}")
-
-    cli.result([r.as_dict() for r in rows], human)
+    return Result([r.as_dict() for r in rows], saying(*map(line, rows)))
 
 
 @app.command("add")
@@ -63,7 +62,7 @@ def add(
     tool: ToolArg,
     path: Annotated[Optional[str], typer.Argument(metavar="[PATH]", help="Where its data is (default: where the tool keeps it).", show_default=False)] = None,
     json: JsonFlag = False,
-) -> None:
+) -> Result:
     """Enable a tool (at PATH, or its default path) for `chit import`."""
     cli: Cli = ctx.obj.use(json)
     from chit import importers
@@ -76,7 +75,7 @@ def add(
             raise NotFound(f"no such file or directory: {path}")
         path = str(Path(path).expanduser().absolute())
     current = cli.config.sources.get(tool, ())
-    _write(cli, tool, tuple(dict.fromkeys((*current, path))))
+    return _write(cli, tool, tuple(dict.fromkeys((*current, path))))
 
 
 @app.command("rm")
@@ -85,7 +84,7 @@ def rm(
     tool: ToolArg,
     path: Annotated[Optional[str], typer.Argument(metavar="[PATH]", help="Only this path of the tool (default: all of them).", show_default=False)] = None,
     json: JsonFlag = False,
-) -> None:
+) -> Result:
     """Stop refreshing a tool (or one PATH of it); its sessions stay in chit."""
     cli: Cli = ctx.obj.use(json)
     _known(tool)
@@ -99,7 +98,7 @@ def rm(
             raise NotFound(f"{path} is not a source of {tool} (`chit sources` lists them)")
     if not current:
         raise NotFound(f"{tool} is not enabled (`chit sources` lists the sources)")
-    _write(cli, tool, kept)
+    return _write(cli, tool, kept)
 
 
 def _known(tool: str) -> None:
@@ -109,15 +108,9 @@ def _known(tool: str) -> None:
         raise InvalidInput(f"unknown tool {tool!r} (expected one of: {', '.join(importers.NAMES)})")
 
 
-def _write(cli: Cli, tool: str, paths: tuple[Optional[str], ...]) -> None:
+def _write(cli: Cli, tool: str, paths: tuple[Optional[str], ...]) -> Result:
     from chit import sources as configured
 
     configured.set_paths(cli.config.path, tool, paths)
     row = {"tool": tool, "enabled": bool(paths), "paths": list(paths), "config": str(cli.config.path)}
-    cli.result(row, lambda: _say(f"{tool}: {'enabled' if paths else 'disabled'} in {cli.config.path}"))
-
-
-def _say(text: str) -> None:
-    from chit.render import human
-
-    human.line(text)
+    return Result(row, saying(f"{tool}: {'enabled' if paths else 'disabled'} in {cli.config.path}"))

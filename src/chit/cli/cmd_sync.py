@@ -4,14 +4,15 @@
 # No `from __future__ import annotations` here: Typer reads these annotations
 # when it builds a command, and real objects spare it evaluating strings.
 
-import sys
 import time
-from typing import TYPE_CHECKING, Annotated, Any, Callable
+from typing import TYPE_CHECKING, Annotated, Any, Callable, Optional
 
 import typer
 
 from chit.cli.context import Cli
 from chit.cli.options import JsonFlag, commands
+from chit.render.environment import Environment
+from chit.render.result import Result
 
 if TYPE_CHECKING:
     from chit.sync.run import Sync, SyncReport
@@ -32,15 +33,15 @@ def _syncer(cli: Cli, sending: bool = True) -> "Sync":
     from chit.service.facade import parts_of
     from chit.sync.run import Sync
 
-    return Sync(parts_of(cli.service).ctx, _progress(), redact=sending and cli.config.sync_redact)
+    return Sync(parts_of(cli.service).ctx, _progress(cli.env), redact=sending and cli.config.sync_redact)
 
 
-def _progress() -> Callable[[str, int, int], None]:
+def _progress(env: Environment) -> Callable[[str, int, int], None]:
     """Progress on stderr once a sync has run past a second: rewritten in
     place on a terminal, a line every second otherwise."""
     started = time.monotonic()
     last = [0.0]
-    on_terminal = sys.stderr.isatty()
+    on_terminal = env.stderr_isatty
 
     def report(what: str, done: int, total: int) -> None:
         moment = time.monotonic()
@@ -49,34 +50,34 @@ def _progress() -> Callable[[str, int, int], None]:
         last[0] = moment
         count = f" {done:,} of {total:,} sessions" if total else ""
         line = f"chit: sync: {what}{count}"
-        sys.stderr.write(f"\r{line}\x1b[K" if on_terminal else f"{line}\n")
-        sys.stderr.flush()
+        env.stderr.write(f"\r{line}\x1b[K" if on_terminal else f"{line}\n")
+        env.stderr.flush()
 
     return report
 
 
-def _show(cli: Cli, report: "SyncReport") -> None:
+def _shown(report: "SyncReport") -> Result:
     data = report.as_dict()
 
-    def human() -> None:
+    def human(env: Environment) -> None:
         from chit.render import human
 
-        if sys.stderr.isatty():
-            sys.stderr.write("\r\x1b[K")
+        if env.stderr_isatty:
+            env.stderr.write("\r\x1b[K")
         counts = [f"{len(data[key])} {word}" for key, word in REPORTED if data[key]]
         sent = f"{report.sent} session{'' if report.sent == 1 else 's'} sent"
-        human.line(f"synced with {report.remote}: {sent}; " + (", ".join(counts) if counts else "nothing came in"))
+        human.line(env, f"synced with {report.remote}: {sent}; " + (", ".join(counts) if counts else "nothing came in"))
         for key, word in REPORTED:
             for item in data[key]:
-                human.line(f"  {word:<8} {item['short_id']}  {item['project']}: {item['title']}")
+                human.line(env, f"  {word:<8} {item['short_id']}  {item['project']}: {item['title']}")
         for path in data["skipped"]:
-            human.note(f"skipped {path}: its project cannot be made here (see docs/sync.md)")
+            env.note(f"skipped {path}: its project cannot be made here (see docs/sync.md)")
 
-    cli.result(data, human)
+    return Result(data, human)
 
 
 @app.callback()
-def sync(ctx: typer.Context, json: JsonFlag = False) -> None:
+def sync(ctx: typer.Context, json: JsonFlag = False) -> Optional[Result]:
     """Sync sessions with a private git remote (docs/sync.md).
 
     Without a subcommand: export, commit, fetch, merge, push (retrying a
@@ -85,40 +86,40 @@ def sync(ctx: typer.Context, json: JsonFlag = False) -> None:
     cli: Cli = ctx.obj.use(json)
     cli.hints = False
     if ctx.invoked_subcommand is not None:
-        return
-    _show(cli, _syncer(cli).run())
+        return None
+    return _shown(_syncer(cli).run())
 
 
 @app.command("init")
-def init(ctx: typer.Context, remote: RemoteArg, json: JsonFlag = False) -> None:
+def init(ctx: typer.Context, remote: RemoteArg, json: JsonFlag = False) -> Result:
     """Start syncing this store with REMOTE, a private git remote.
 
     Refuses an http:// remote: transcripts hold secrets; use ssh or https
     and a private repository."""
     cli: Cli = ctx.obj.use(json)
-    _show(cli, _syncer(cli).init(remote))
+    return _shown(_syncer(cli).init(remote))
 
 
 @app.command("clone")
-def clone(ctx: typer.Context, remote: RemoteArg, json: JsonFlag = False) -> None:
+def clone(ctx: typer.Context, remote: RemoteArg, json: JsonFlag = False) -> Result:
     """Start syncing this store from REMOTE, set up elsewhere by `sync init`."""
     cli: Cli = ctx.obj.use(json)
-    _show(cli, _syncer(cli).clone(remote))
+    return _shown(_syncer(cli).clone(remote))
 
 
 @app.command("status")
-def status(ctx: typer.Context, json: JsonFlag = False) -> None:
+def status(ctx: typer.Context, json: JsonFlag = False) -> Result:
     """Where this store syncs to, and what changed since the last sync."""
     cli: Cli = ctx.obj.use(json)
     found = _syncer(cli, sending=False).status()
     data: dict[str, Any] = found.as_dict()
 
-    def human() -> None:
+    def human(env: Environment) -> None:
         from chit.render import human
 
         if not found.configured:
-            human.line("not syncing: run `chit sync init REMOTE` (or `chit sync clone REMOTE`)")
+            human.line(env, "not syncing: run `chit sync init REMOTE` (or `chit sync clone REMOTE`)")
             return
-        human.line(f"syncing with {found.remote}, at {(found.commit or '')[:12]}; {found.pending} session file(s) changed since the last sync")
+        human.line(env, f"syncing with {found.remote}, at {(found.commit or '')[:12]}; {found.pending} session file(s) changed since the last sync")
 
-    cli.result(data, human)
+    return Result(data, human)

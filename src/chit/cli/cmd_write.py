@@ -4,28 +4,22 @@ replace, rename, tag, untag. Each: parse, one service call, render."""
 # No `from __future__ import annotations` here: Typer reads these annotations
 # when it builds a command, and real objects spare it evaluating strings.
 
-import sys
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from chit.cli.context import Cli, note
+from chit.cli.context import Cli
 from chit.cli.options import JsonFlag, ProjectOpt, RefArg, RequiredRef, commands
 from chit.cli.parse import pairs
 from chit.errors import ChitError, InvalidInput, NotFound, UsageError
+from chit.render.result import Result, saying
 
 if TYPE_CHECKING:
     from chit.model import Change, Session
 
 
-def _confirm(cli: Cli, session: "Session", text: str) -> None:
-    cli.result(session.header_dict(), lambda: _say(text))
-
-
-def _say(text: str) -> None:
-    from chit.render import human
-
-    human.line(text)
+def _confirm(session: "Session", text: str) -> Result:
+    return Result(session.header_dict(), saying(text))
 
 
 def ref_and_value(args: list[str], what: str) -> tuple[str | None, str]:
@@ -68,14 +62,14 @@ def new(
     system: Annotated[Optional[str], typer.Option("--system", metavar="TEXT", help="Start with this system message.")] = None,
     project: ProjectOpt = None,
     json: JsonFlag = False,
-) -> None:
+) -> Result:
     """Start a new session and make it current.
 
     Prints the new session's id."""
     cli: Cli = ctx.obj.use(json, project)
     initial = [{"role": "system", "content": system}] if system else []
     session = cli.service.create(title=title, key=key, tags=tag or (), metadata=pairs(meta), messages=initial)
-    cli.result(session.header_dict(), lambda: _say(session.id))
+    return Result(session.header_dict(), saying(session.id))
 
 
 @app.command("append", rich_help_panel="Sessions")
@@ -91,7 +85,7 @@ def append(
     meta: Annotated[Optional[list[str]], typer.Option("--meta", metavar="KEY=VALUE", help="Metadata; a VALUE that is valid JSON keeps its type (repeatable).")] = None,
     project: ProjectOpt = None,
     json: JsonFlag = False,
-) -> None:
+) -> Result:
     """Append a message to a session.
 
     A script can pipe a reply in: give - as CONTENT to read it from stdin."""
@@ -102,7 +96,7 @@ def append(
     if ref is None and key is None:
         refuse_lone_id(cli, "append", content, "CONTENT")
     if content == "-":
-        content = _read_stdin()
+        content = _read_stdin(cli)
     tokens = (input_tokens, output_tokens) if input_tokens is not None or output_tokens is not None else None
     metadata = pairs(meta)
     service = cli.service
@@ -122,7 +116,7 @@ def append(
         raise
     session_id = _continued(cli, session_id)
     message = service.append(session_id, role, content, invocation_id=invocation, model=model, tokens=tokens, metadata=metadata)
-    cli.result({"session_id": session_id, **message.as_dict()}, lambda: _say(message.id))
+    return Result({"session_id": session_id, **message.as_dict()}, saying(message.id))
 
 
 def _continued(cli: Cli, session_id: str) -> str:
@@ -131,7 +125,7 @@ def _continued(cli: Cli, session_id: str) -> str:
     and said so)."""
     target, fork = cli.parts.sessions.continue_in(session_id)
     if fork is not None:
-        note(f"{session_id[:8]} is imported and follows its source; continuing in a fork of it: {fork.id[:8]} (now the current session)")
+        cli.env.note(f"{session_id[:8]} is imported and follows its source; continuing in a fork of it: {fork.id[:8]} (now the current session)")
     return target
 
 
@@ -143,11 +137,11 @@ def fork(
     title: Annotated[Optional[str], typer.Option("--title", metavar="TITLE", help='The new title (default: the old one followed by " (fork)").')] = None,
     project: ProjectOpt = None,
     json: JsonFlag = False,
-) -> None:
+) -> Result:
     """Copy a session (up to a turn) into a new one and make it current."""
     cli: Cli = ctx.obj.use(json, project)
     session = cli.service.fork(ref, at=at, title=title)
-    cli.result(session.header_dict(), lambda: _say(session.id))
+    return Result(session.header_dict(), saying(session.id))
 
 # negative turns such as -1 are arguments (refused with a clear message), not unknown options
 @app.command("rewind", rich_help_panel="Edit", context_settings={"ignore_unknown_options": True})
@@ -157,7 +151,7 @@ def rewind(
     invocation: Annotated[Optional[str], typer.Option("--invocation", metavar="ID", help="Keep everything through this invocation id instead.")] = None,
     project: ProjectOpt = None,
     json: JsonFlag = False,
-) -> None:
+) -> Result:
     """Drop the turns after TURN.
 
     `chit undo` brings them back, until `chit compact`."""
@@ -183,22 +177,22 @@ def rewind(
     dropped = cli.service.rewind(target, turn, invocation_id=invocation)
     session = cli.service.resolve(target)
     data = {"id": session.id, "dropped": dropped, "turns": session.turns, "messages": len(session.messages)}
-    cli.result(data, lambda: _say(f"dropped {dropped} message(s); {session.short_id} now has {session.turns} turn(s)"))
+    return Result(data, saying(f"dropped {dropped} message(s); {session.short_id} now has {session.turns} turn(s)"))
 
 
 @app.command("pop", rich_help_panel="Edit")
-def pop(ctx: typer.Context, ref: RefArg = None, project: ProjectOpt = None, json: JsonFlag = False) -> None:
+def pop(ctx: typer.Context, ref: RefArg = None, project: ProjectOpt = None, json: JsonFlag = False) -> Result:
     """Drop the last message.
 
     `chit undo` brings it back, until `chit compact`."""
     cli: Cli = ctx.obj.use(json, project)
     session = cli.service.resolve(_continued(cli, cli.parts.queries.locate_ref(ref)[1]))
     popped = cli.service.pop(session.id)
-    cli.result({"id": session.id, "popped": popped}, lambda: _say("dropped the last message" if popped else "no message to drop"))
+    return Result({"id": session.id, "popped": popped}, saying("dropped the last message" if popped else "no message to drop"))
 
 
 @app.command("undo", rich_help_panel="Edit")
-def undo(ctx: typer.Context, ref: RefArg = None, project: ProjectOpt = None, json: JsonFlag = False) -> None:
+def undo(ctx: typer.Context, ref: RefArg = None, project: ProjectOpt = None, json: JsonFlag = False) -> Result:
     """Bring back what the last rewind, pop or replace hid.
 
     Run it again to undo the change before that one. It works until `chit compact`."""
@@ -215,7 +209,7 @@ def undo(ctx: typer.Context, ref: RefArg = None, project: ProjectOpt = None, jso
         "turns": session.turns,
         "hidden": session.hidden,
     }
-    cli.result(data, lambda: _say(_undone(change, session)))
+    return Result(data, saying(_undone(change, session)))
 
 
 @app.command("replace", rich_help_panel="Edit")
@@ -225,14 +219,14 @@ def replace(
     source: Annotated[str, typer.Argument(metavar="FILE|-", help="The messages: a JSON array, JSON Lines, or `chit show --json` output; - reads stdin.")],
     project: ProjectOpt = None,
     json: JsonFlag = False,
-) -> None:
+) -> Result:
     """Make a session hold exactly the messages in FILE.
 
     The common start is kept and what differs is hidden (`chit undo` brings it back)."""
     cli: Cli = ctx.obj.use(json, project)
     from chit.service.history import check_messages, parse_messages
 
-    data = sys.stdin.buffer.read() if source == "-" else _read_file(source)
+    data = cli.env.stdin.buffer.read() if source == "-" else _read_file(source)
     messages = parse_messages(data)
     check_messages(messages)  # refused before an imported session is forked for it
     before = cli.service.resolve(_continued(cli, cli.parts.queries.locate_ref(ref)[1]))
@@ -240,7 +234,7 @@ def replace(
     hidden = session.hidden - before.hidden
     note = f"; {hidden} hidden (`chit undo` brings them back)" if hidden > 0 else ""
     text = f"{session.short_id}: {len(session.messages)} message(s), {session.turns} turn(s){note}"
-    cli.result(session.header_dict(), lambda: _say(text))
+    return Result(session.header_dict(), saying(text))
 
 
 @app.command("rename", rich_help_panel="Edit")
@@ -249,14 +243,14 @@ def rename(
     args: Annotated[list[str], typer.Argument(metavar="[REF] TITLE", help='The session (default: the current one) and its new title; "" clears it.')],
     project: ProjectOpt = None,
     json: JsonFlag = False,
-) -> None:
+) -> Result:
     """Set a session's title ("" returns to the automatic one)."""
     cli: Cli = ctx.obj.use(json, project)
     ref, title = ref_and_value(args, "TITLE")
     if ref is None:
         refuse_lone_id(cli, "rename", title, "TITLE")
     session = cli.service.rename(ref, title)
-    _confirm(cli, session, f"{session.short_id}: {session.title}")
+    return _confirm(session, f"{session.short_id}: {session.title}")
 
 
 @app.command("tag", rich_help_panel="Edit")
@@ -266,11 +260,11 @@ def tag(
     tags: Annotated[list[str], typer.Argument(metavar="TAG...", help="The tags to add.")],
     project: ProjectOpt = None,
     json: JsonFlag = False,
-) -> None:
+) -> Result:
     """Add tags to a session."""
     cli: Cli = ctx.obj.use(json, project)
     session = cli.service.tag(ref, *tags)
-    _confirm(cli, session, f"{session.short_id}: {', '.join(session.tags) or '(no tags)'}")
+    return _confirm(session, f"{session.short_id}: {', '.join(session.tags) or '(no tags)'}")
 
 
 @app.command("untag", rich_help_panel="Edit")
@@ -280,17 +274,15 @@ def untag(
     tags: Annotated[list[str], typer.Argument(metavar="TAG...", help="The tags to remove.")],
     project: ProjectOpt = None,
     json: JsonFlag = False,
-) -> None:
+) -> Result:
     """Remove tags from a session."""
     cli: Cli = ctx.obj.use(json, project)
     had = cli.service.resolve(ref).tags
     session = cli.service.untag(ref, *tags)
     absent = [t for t in dict.fromkeys(tags) if t not in had]
     if absent:
-        from chit.cli.context import warn
-
-        warn(f"session {session.short_id} had no tag {', '.join(map(repr, absent))}")
-    _confirm(cli, session, f"{session.short_id}: {', '.join(session.tags) or '(no tags)'}")
+        cli.env.warn(f"session {session.short_id} had no tag {', '.join(map(repr, absent))}")
+    return _confirm(session, f"{session.short_id}: {', '.join(session.tags) or '(no tags)'}")
 
 
 def _undone(change: "Change | None", session: "Session") -> str:
@@ -322,8 +314,8 @@ def _turn(raw: str) -> int:
         raise InvalidInput(f"turn must be a whole number, not {raw!r}") from None
 
 
-def _read_stdin() -> str:
-    data = sys.stdin.buffer.read()
+def _read_stdin(cli: Cli) -> str:
+    data = cli.env.stdin.buffer.read()
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:

@@ -1,4 +1,5 @@
-"""Per-invocation CLI state: output mode, project scope, the service.
+"""Per-invocation CLI state: the Environment, output mode, project scope,
+the service.
 
 Invariant: the service is built lazily, after every global and per-command
 option has been seen, so `-p` and `--json` work before or after the
@@ -7,13 +8,12 @@ command name.
 
 from __future__ import annotations
 
-import os
-import sys
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from chit.errors import ChitError
 from chit.visible import visible
+from chit.render.environment import Environment
+from chit.render.result import Mode
 
 if TYPE_CHECKING:
     from chit.api import Chit
@@ -23,11 +23,12 @@ if TYPE_CHECKING:
 
 
 class Cli:
-    def __init__(self, json: bool = False, project: str | None = None) -> None:
-        self.json = json
+    def __init__(self, env: Environment | None = None) -> None:
+        self.env = env if env is not None else Environment.from_process()
+        self.json = False
         self.jsonl = False
         self.hints = True  # notes such as "this repository moved" on stderr
-        self.project = project
+        self.project: str | None = None
         self._service: Chit | None = None
         self._config: Config | None = None
 
@@ -51,7 +52,7 @@ class Cli:
 
             self._service = Chit(project=self.project)
             if self.hints:
-                _relink_note(self._service)
+                _relink_note(self.env, self._service)
         return self._service
 
     @property
@@ -62,6 +63,15 @@ class Cli:
         return parts_of(self.service)
 
     @property
+    def mode(self) -> Mode:
+        """How the result is printed: --jsonl, --json, or for a person."""
+        return "jsonl" if self.jsonl else "json" if self.json else "human"
+
+    def colour(self) -> str:
+        """The config's colour setting (auto, always or never)."""
+        return self.config.color
+
+    @property
     def config(self) -> Config:
         if self._config is None:
             from chit import config
@@ -69,52 +79,23 @@ class Cli:
             self._config = config.load()
         return self._config
 
-    def result(self, data: Any, human: Callable[[], None]) -> None:
-        """Print a result: `data` (already JSON-safe) under --json, else `human()`."""
-        if self.json:
-            from chit.render import json_out
-
-            json_out.emit(data)
-        else:
-            self.apply_color()
-            human()
-
-    def apply_color(self) -> None:
-        """The config's `color` setting, expressed the way rich reads it."""
-        color = self.config.color
-        if color == "never":
-            os.environ.pop("FORCE_COLOR", None)
-            os.environ.setdefault("NO_COLOR", "1")
-        elif color == "always" and "NO_COLOR" not in os.environ:
-            os.environ.setdefault("FORCE_COLOR", "1")
-
-    def results(self, items: Iterable[Any], human: Callable[[], None]) -> None:
-        """Print a list result: one JSON Lines object per item as it comes
-        under --jsonl, one JSON array under --json, else `human()`."""
-        if self.jsonl:
-            from chit.render import json_out
-
-            json_out.emit_lines(items)
-        else:
-            self.result(list(items), human)
-
     def warn_damaged(self, session: Session) -> None:
         """One stderr line when a session had lines set aside."""
         corrupt = [i for i in session.issues if not i.torn]
         torn = len(session.issues) - len(corrupt)
         if corrupt:
-            warn(
+            self.env.warn(
                 f"session {session.short_id} has {len(corrupt)} corrupt line(s) set aside "
                 f"(line {', '.join(str(i.line) for i in corrupt[:5])}{'…' if len(corrupt) > 5 else ''}); "
                 "run `chit doctor` for details"
             )
         if torn:
-            warn(f"session {session.short_id} ends in an incomplete line (an interrupted write); it was ignored")
+            self.env.warn(f"session {session.short_id} ends in an incomplete line (an interrupted write); it was ignored")
         if session.read_only:
-            warn(f"session {session.short_id} was written by a newer chit; it is read-only here")
+            self.env.warn(f"session {session.short_id} was written by a newer chit; it is read-only here")
 
 
-def _relink_note(service: Chit) -> None:
+def _relink_note(env: Environment, service: Chit) -> None:
     """A note on stderr when this git work tree's history sits in a project
     whose directory is gone (the work tree moved)."""
     try:
@@ -122,7 +103,7 @@ def _relink_note(service: Chit) -> None:
     except ChitError:
         return
     if hint is not None:
-        sys.stderr.write(
+        env.stderr.write(
             visible(
                 f"chit: note: this repository's sessions are in project {hint.project.name!r}, "
                 + (f"recorded at {hint.project.path} (now gone)" if hint.project.path else "synced from another machine")
@@ -131,24 +112,3 @@ def _relink_note(service: Chit) -> None:
             + "\n"
         )
 
-
-def note(message: str) -> None:
-    """A remark on stderr, never part of the result. rich draws it dim on a
-    terminal (or with FORCE_COLOR); elsewhere it writes the text as it is,
-    which needs no rich: an empty listing in a script loads no UI library."""
-    if sys.stderr.isatty() or "FORCE_COLOR" in os.environ or "TTY_COMPATIBLE" in os.environ:
-        from chit.render import human
-
-        human.note(message)
-        return
-    sys.stderr.write(visible(message) + "\n")
-    sys.stderr.flush()
-
-
-def warn(message: str) -> None:
-    sys.stderr.write(f"chit: warning: {visible(message)}\n")
-    sys.stderr.flush()
-
-
-def stdout_is_terminal() -> bool:
-    return sys.stdout.isatty() and os.environ.get("TERM") != "dumb"

@@ -9,22 +9,23 @@ terminal, one line per report otherwise; stdout is never touched, so
 
 from __future__ import annotations
 
-import sys
+from chit.render.environment import Environment
 
 
-def show_index_progress() -> None:
-    """Have the index report a long refresh on stderr."""
+def show_index_progress(env: Environment) -> None:
+    """Have the index report a long refresh on `env`'s stderr."""
     from chit.index import db
 
-    on_terminal = sys.stderr.isatty()
+    on_terminal = env.stderr_isatty
+    stderr = env.stderr
 
     def report(what: str, done: int, total: int) -> None:
         if what == "done":
             if on_terminal:
-                sys.stderr.write("\n")
+                stderr.write("\n")
         else:
             line = f"chit: indexing: {done:,}{f' of {total:,}' if total else ''} {what}"
-            sys.stderr.write(f"\r{line}\x1b[K" if on_terminal else f"{line}\n")
-        sys.stderr.flush()
+            stderr.write(f"\r{line}\x1b[K" if on_terminal else f"{line}\n")
+        stderr.flush()
 
     db.report_progress = report

@@ -1,10 +1,12 @@
 """Human output with rich: tables, transcripts, short confirmations.
 
-Invariants: results go to stdout, notes and warnings to stderr; every
-console comes from `chit.render.console`, so text from data is never
-interpreted as rich markup and its control characters are shown, never
-obeyed (docs/architecture.md, rule 11); NO_COLOR and narrow terminals are honoured
-(rich reads NO_COLOR and the terminal width itself).
+Invariants: results go to the Environment's stdout, notes and warnings to
+its stderr; every console comes from the Environment (made by
+`chit.render.console`), so text from data is never interpreted as rich
+markup and its control characters are shown, never obeyed
+(docs/architecture.md, rule 11); NO_COLOR and narrow terminals are
+honoured (rich reads NO_COLOR and COLUMNS from the Environment's
+variables, and the width of its terminal).
 """
 
 from __future__ import annotations
@@ -27,33 +29,32 @@ from chit.render.console import make_console, print_clean
 from chit.visible import visible
 
 if TYPE_CHECKING:
+    from chit.render.environment import Environment
     from chit.service.search_terms import SearchGroup
 
-_out: Console | None = None
-_err: Console | None = None
+def line(env: Environment, text: str) -> None:
+    """One line of a result, on stdout."""
+    say(env.console(), text)
 
 
-def out() -> Console:
-    global _out
-    if _out is None:
-        _out = make_console()
-    return _out
-
-
-def err() -> Console:
-    global _err
-    if _err is None:
-        _err = make_console(stderr=True)
-    return _err
-
-
-def line(text: str) -> None:
-    out().print(Text(visible(text)), soft_wrap=True)
-
-
-def note(text: str) -> None:
+def note(env: Environment, text: str) -> None:
     """A remark for the person (stderr), never part of the result."""
-    err().print(Text(visible(text), style="dim"), soft_wrap=True)
+    env.note(text)
+
+
+def say(console: Console, text: str) -> None:
+    """`text` on `console`, as it is (made visible), never wrapped."""
+    console.print(Text(visible(text)), soft_wrap=True)
+
+
+def remark(console: Console, text: str) -> None:
+    """`text` on `console`, dim: a remark beside the result."""
+    console.print(Text(visible(text), style="dim"), soft_wrap=True)
+
+
+def error(console: Console, text: str) -> None:
+    """`text` on `console` after a red "error: "."""
+    console.print(Text.assemble(("error: ", "bold red"), visible(text)), soft_wrap=True)
 
 
 # Below these widths a listing drops its least useful columns, so that at
@@ -81,22 +82,22 @@ def _one_line(text: str) -> Text:
     return Text(visible(text), no_wrap=True, overflow="ellipsis")
 
 
-def _width() -> int:
+def _width(env: Environment) -> int:
     """The width tables are laid out for: the terminal's, or unlimited in a
     pipe (where rows are printed whole, see `_print_table`)."""
-    console = out()
-    return console.width if console.is_terminal or os.environ.get("COLUMNS") else 10_000
+    console = env.console()
+    return console.width if console.is_terminal or env.columns else 10_000
 
 
-def _print_table(table: Table) -> None:
+def _print_table(env: Environment, table: Table) -> None:
     """Fit a table to the terminal; in a pipe (no terminal, no COLUMNS) print
     rows whole, so nothing is cut or folded for grep and friends, and
     without the padding of the last column."""
-    console = out()
-    if console.is_terminal or os.environ.get("COLUMNS"):
+    console = env.console()
+    if console.is_terminal or env.columns:
         print_clean(console, table)
     else:
-        print_clean(make_console(file=console.file, width=10_000), table)
+        print_clean(make_console(file=console.file, width=10_000, _environ=env.rich_variables()), table)
 
 
 def _age(ts: str, reference: datetime, narrow: bool) -> str:
@@ -105,15 +106,15 @@ def _age(ts: str, reference: datetime, narrow: bool) -> str:
 
 
 def sessions(
-    items: Sequence[SessionSummary], show_project: bool, empty: str = "no sessions", forks: dict[str, int] | None = None
+    env: Environment, items: Sequence[SessionSummary], show_project: bool, empty: str = "no sessions", forks: dict[str, int] | None = None
 ) -> None:
     """The sessions table; with `forks` (counts by id), a fork's title is
     marked ↳ and a session with forks shows how many."""
     if not items:
-        note(empty)
+        note(env, empty)
         return
     reference = datetime.now(timezone.utc)
-    width = _width()
+    width = _width(env)
     narrow = width < MEDIUM
     table = _table()
     _fixed(table, "id", style="cyan")
@@ -141,7 +142,7 @@ def sessions(
         if show_project:
             row.append(_one_line(s.project_name))
         table.add_row(*row)
-    _print_table(table)
+    _print_table(env, table)
 
 
 def _lineage_mark(s: SessionSummary, forks: dict[str, int]) -> str:
@@ -150,12 +151,12 @@ def _lineage_mark(s: SessionSummary, forks: dict[str, int]) -> str:
     return mark + (f"[{count} fork{'s' if count > 1 else ''}] " if count else "")
 
 
-def trashed(items: Sequence[SessionSummary]) -> None:
+def trashed(env: Environment, items: Sequence[SessionSummary]) -> None:
     if not items:
-        note("the trash is empty")
+        note(env, "the trash is empty")
         return
     reference = datetime.now(timezone.utc)
-    narrow = _width() < MEDIUM
+    narrow = _width(env) < MEDIUM
     table = _table()
     _fixed(table, "id", style="cyan")
     _cut(table, "title", min_width=8)
@@ -163,15 +164,15 @@ def trashed(items: Sequence[SessionSummary]) -> None:
     _cut(table, "project", min_width=4, max_width=24)
     for s in items:
         table.add_row(s.short_id, _one_line(s.title), _age(s.deleted_at or s.updated_at, reference, narrow), _one_line(s.project_name))
-    _print_table(table)
+    _print_table(env, table)
 
 
-def hits(items: Sequence[SearchHit]) -> None:
+def hits(env: Environment, items: Sequence[SearchHit]) -> None:
     if not items:
-        note("no matches")
+        note(env, "no matches")
         return
     reference = datetime.now(timezone.utc)
-    console = out()
+    console = env.console()
     for h in items:
         title, snippet = visible(h.title), visible(h.snippet)
         where = "title" if h.turn is None and h.role is None else f"turn {h.turn if h.turn is not None else '-'} · {h.role}"
@@ -185,11 +186,11 @@ def hits(items: Sequence[SearchHit]) -> None:
         console.print(Padding(Group(Text(place, style="dim"), Text(snippet)), (0, 0, 0, 2)))
 
 
-def hit_groups(groups: Sequence[SearchGroup]) -> None:
+def hit_groups(env: Environment, groups: Sequence[SearchGroup]) -> None:
     """One line per session: id, hits, title, where and when the newest
     was, then the best snippet."""
     reference = datetime.now(timezone.utc)
-    console = out()
+    console = env.console()
     for g in groups:
         h = g.best
         count = f"{len(g.hits)} hit{'' if len(g.hits) == 1 else 's'}"
@@ -202,12 +203,12 @@ def hit_groups(groups: Sequence[SearchGroup]) -> None:
         console.print(Text("  " + visible(h.snippet)), soft_wrap=not console.is_terminal, no_wrap=console.is_terminal, overflow="ellipsis")
 
 
-def projects(items: Iterable[tuple[Project, int]]) -> None:
+def projects(env: Environment, items: Iterable[tuple[Project, int]]) -> None:
     rows = list(items)
     if not rows:
-        note("no projects yet")
+        note(env, "no projects yet")
         return
-    wide = _width() >= WIDE
+    wide = _width(env) >= WIDE
     table = _table()
     _cut(table, "name", min_width=6)
     _fixed(table, "sessions", justify="right")
@@ -222,7 +223,7 @@ def projects(items: Iterable[tuple[Project, int]]) -> None:
         if wide:
             row.append(project.slug)
         table.add_row(*row)
-    _print_table(table)
+    _print_table(env, table)
 
 
 def _tokens(tokens: Tokens) -> str:
@@ -298,7 +299,7 @@ def marked(mark: str) -> Text:
 
 
 def transcript(
-    session: Session, project_name: str, pager: bool, console: Console | None = None,
+    console: Console, session: Session, project_name: str, pager: bool,
     agents: Sequence[SessionSummary] = (), agent_of: SessionSummary | None = None,
     forks: Sequence[SessionSummary] = (),
 ) -> None:
@@ -313,7 +314,6 @@ def transcript(
         parts.append(_forks(forks))
     current: object = "start"
     formatted_from = _formatted_from(session.messages)
-    console = console or out()
     for n, message in enumerate(session.messages):
         turn = None
         if message.turn != current:

@@ -6,11 +6,13 @@ stay fast; output is never coloured.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
+
+if TYPE_CHECKING:
+    from chit.render.environment import Environment
 
 
 def _bytes(value: Any, pretty: bool) -> bytes:
@@ -18,26 +20,27 @@ def _bytes(value: Any, pretty: bool) -> bytes:
     return orjson.dumps(value, option=option) + b"\n"
 
 
-def emit(value: Any) -> None:
-    """Write `value` as the one JSON document of this command's stdout."""
-    out = sys.stdout
+def emit(env: Environment, value: Any) -> None:
+    """Write `value` as the one JSON document of this command's stdout
+    (indented for a person at a terminal)."""
+    out = env.stdout
     out.flush()
-    out.buffer.write(_bytes(value, out.isatty()))
+    out.buffer.write(_bytes(value, env.stdout_isatty))
     out.buffer.flush()
 
 
-def emit_lines(values: Iterable[Any]) -> None:
+def emit_lines(env: Environment, values: Iterable[Any]) -> None:
     """Write each value as one compact JSON line (JSON Lines), flushing
     after each so a reader of the pipe sees it at once."""
-    out = sys.stdout
+    out = env.stdout
     out.flush()
     for value in values:
         out.buffer.write(_bytes(value, False))
         out.buffer.flush()
 
 
-def emit_error(error: dict[str, Any]) -> None:
-    err = sys.stderr
+def emit_error(env: Environment, error: dict[str, Any]) -> None:
+    err = env.stderr
     err.flush()
     err.buffer.write(_bytes({"error": error}, False))
     err.buffer.flush()

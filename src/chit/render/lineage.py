@@ -11,7 +11,8 @@ from datetime import datetime, timezone
 from rich.text import Text
 
 from chit.model import age
-from chit.render.human import note, out
+from chit.render.environment import Environment
+from chit.render.human import note
 from chit.service.lineage import SessionDiff, Tree, TreeNode
 from chit.service.stats import Figures, Stats
 from chit.visible import visible
@@ -19,12 +20,12 @@ from chit.visible import visible
 BAR = 30  # the longest bar of the activity chart, in cells
 
 
-def tree(found: Tree) -> None:
+def tree(env: Environment, found: Tree) -> None:
     if not found.roots:
-        note("no forks in this project" if found.focus is None else "no such tree")
+        note(env, "no forks in this project" if found.focus is None else "no such tree")
         return
     reference = datetime.now(timezone.utc)
-    console = out()
+    console = env.console()
     for root in found.roots:
         for depth, node in root.walk():
             console.print(_node(node, depth, reference, node.summary.id == found.focus), soft_wrap=True)
@@ -44,8 +45,8 @@ def _node(node: TreeNode, depth: int, reference: datetime, focus: bool) -> Text:
     return line
 
 
-def diff(found: SessionDiff) -> None:
-    console = out()
+def diff(env: Environment, found: SessionDiff) -> None:
+    console = env.console()
     a, b = found.a, found.b
     console.print(Text(visible(f"a {a.short_id}  {' '.join(a.title.split())}"), style="bold"), soft_wrap=True)
     console.print(Text(visible(f"b {b.short_id}  {' '.join(b.title.split())}"), style="bold"), soft_wrap=True)
@@ -58,20 +59,20 @@ def diff(found: SessionDiff) -> None:
         shared += f" (recorded: {child.short_id} forked at turn {found.recorded['turn']})"
     console.print(Text(visible(shared), style="dim"), soft_wrap=True)
     if not found.turns:
-        note("no differing turns")
+        note(env, "no differing turns")
         return
     styles = {"+": "green", "-": "red", "@": "cyan"}
     for line in found.unified:
         console.print(Text(visible(line), style=styles.get(line[:1], "")), soft_wrap=True)
 
 
-def stats(found: Stats) -> None:
-    console = out()
+def stats(env: Environment, found: Stats) -> None:
+    console = env.console()
     console.print(Text(visible(_figures("total", found.total)), style="bold"), soft_wrap=True)
     for key, figures in found.groups.items():
         console.print(Text(visible(_figures(key, figures))), soft_wrap=True)
     if not found.days:
-        note("no activity in this window")
+        note(env, "no activity in this window")
         return
     console.print(Text("messages per day", style="dim"))
     top = max(found.days.values())

@@ -9,7 +9,6 @@ named in `SHELL_TWINS` (a test holds the two to the same spelling).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from chit import exporters
 from chit.errors import InvalidInput, NotFound, UsageError
@@ -18,10 +17,6 @@ from chit.repl import chat
 from chit.repl.args import Option, parse, split
 from chit.repl.registry import COMMANDS, slash
 from chit.repl.state import Repl
-from chit.visible import visible
-
-if TYPE_CHECKING:
-    from rich.text import Text
 
 #: The shell command whose options each slash command with options shares.
 SHELL_TWINS = {"list": "ls", "search": "search", "fork": "fork", "export": "export"}
@@ -50,12 +45,6 @@ def _count(text: str | None, default: int) -> int:
     return int(text)
 
 
-def _one_line(text: str) -> "Text":
-    from rich.text import Text
-
-    return Text(" ".join(visible(text).split()), no_wrap=True, overflow="ellipsis")
-
-
 def _current(repl: Repl) -> str:
     if repl.session_id is None:
         raise NotFound("no session yet: type a message first, or /load one")
@@ -72,17 +61,11 @@ def _turn(text: str) -> int:
 @slash("help", "[COMMAND]")
 def help_(repl: Repl, args: str) -> None:
     """List the commands, or explain one."""
-    from rich.table import Table
-
+    from chit.render import repl_tables
     from chit.repl.registry import lookup
 
     chosen = [lookup(args.lstrip("/"))] if args else sorted(COMMANDS.values(), key=lambda c: c.name)
-    table = Table(box=None, show_header=False, pad_edge=False)
-    table.add_column(style="cyan", no_wrap=True)
-    table.add_column()
-    for command in chosen:
-        table.add_row(f"/{command.name} {command.usage}".rstrip(), command.help)
-    repl.console.print(table)
+    repl_tables.commands(repl.console, [(f"/{command.name} {command.usage}".rstrip(), command.help) for command in chosen])
     if not args:
         repl.note("Enter sends; Alt-Enter (or Esc, Enter) adds a line; Ctrl-C stops a reply; Ctrl-D leaves.")
 
@@ -97,17 +80,9 @@ def new(repl: Repl, args: str) -> None:
 
 
 def _print_listing(repl: Repl, rows: list[tuple[str, str, str]]) -> None:
-    from rich.table import Table
+    from chit.render import repl_tables
 
-    table = Table(box=None, show_header=False, pad_edge=False)
-    table.add_column(style="dim", no_wrap=True)
-    table.add_column(style="cyan", no_wrap=True)
-    # the cells are one-line texts: at 40 columns they are cut with "…", never wrapped
-    table.add_column(min_width=8)
-    table.add_column(style="dim", min_width=6)
-    for number, (session_id, title, detail) in enumerate(rows, start=1):
-        table.add_row(str(number), session_id[:8], _one_line(title), _one_line(detail))
-    repl.console.print(table)
+    repl_tables.sessions(repl.console, rows)
     repl.listing = [r[0] for r in rows]
     if rows:
         repl.note("/load N opens the Nth of these")
@@ -240,7 +215,7 @@ def show(repl: Repl, args: str) -> None:
     from chit.render import human
 
     session = repl.service.get(_current(repl))
-    human.transcript(session, repl.parts.ctx.locate(session.id).name, pager=False, console=repl.console)
+    human.transcript(repl.console, session, repl.parts.ctx.locate(session.id).name, pager=False)
 
 
 @slash("export", "FORMAT [PATH] [--force]", completes="format", options=_EXPORT_OPTIONS)

@@ -95,19 +95,19 @@ class Repl:
             ctx.project_name = holder.slug  # a slug names exactly one project
 
     def say(self, text: str) -> None:
-        from rich.text import Text
+        from chit.render import human
 
-        self.console.print(Text(visible(text)), soft_wrap=True)
+        human.say(self.console, text)
 
     def note(self, text: str) -> None:
-        from rich.text import Text
+        from chit.render import human
 
-        self.console.print(Text(visible(text), style="dim"), soft_wrap=True)
+        human.remark(self.console, text)
 
     def error(self, text: str) -> None:
-        from rich.text import Text
+        from chit.render import human
 
-        (self.errors or self.console).print(Text.assemble(("error: ", "bold red"), visible(text)), soft_wrap=True)
+        human.error(self.errors or self.console, text)
 
     def refresh_status(self) -> None:
         """Recompute the toolbar's fields (once per command, not per keystroke)."""
