@@ -125,7 +125,9 @@ def test_a_long_message_past_u00ff_is_decoded_in_pieces(api: Chit, home: Path, w
     and the text."""
     size = 30 * MB
     for name, (seconds, extra) in figures_past_u00ff(api, home, workdir, size, words).items():
-        bound = {"ls": 1.5, "show": 2.5}.get(name, 2.0)
+        # decoding whole cost 2.7 to 3 times the message; show holds the
+        # bytes and the text (2 bytes a letter here): 2.5 times and a little
+        bound = {"ls": 1.5, "show": 2.6}.get(name, 2.0)
         assert extra <= bound * size, f"{name}: {extra // MB} MB over a small session for a {size // MB} MB message"
 
 
