@@ -34,7 +34,8 @@ OPS = ("append", "append", "append", "fork", "rename", "tag", "untag", "rewind",
 COUNTS = {"ops": 0, "syncs": 0, "examples": 0}
 MINUTES = 10 * 60_000  # clocks skewed by up to ten minutes either way
 
-step = st.tuples(st.integers(0, 2), st.sampled_from(OPS), st.integers(0, 1_000))
+# message text: any Unicode (scripts, emoji, control characters, newlines), as people paste it
+step = st.tuples(st.integers(0, 2), st.sampled_from(OPS), st.integers(0, 1_000), st.text(max_size=40))
 
 
 def _sessions(api: Chit) -> list[str]:
@@ -43,18 +44,18 @@ def _sessions(api: Chit) -> list[str]:
     return sorted(live + trashed)
 
 
-def _apply(api: Chit, op: str, pick: int, acknowledged: set[str]) -> None:
+def _apply(api: Chit, op: str, pick: int, text: str, acknowledged: set[str]) -> None:
     ids = _sessions(api)
     if op == "append" or not ids:
         live = sorted(s.id for s in api.list(all_projects=True))
         target = live[pick % len(live)] if live and pick % 4 else api.create(title=f"s{pick}").id
-        message = api.append(target, "user" if pick % 2 else "assistant", f"m{pick}")
+        message = api.append(target, "user" if pick % 2 else "assistant", f"m{pick} {text}")
         acknowledged.add(message.id)
         return
     ref = ids[pick % len(ids)]
     actions: dict[str, Any] = {
         "fork": lambda: api.fork(ref),
-        "rename": lambda: api.rename(ref, f"title {pick}"),
+        "rename": lambda: api.rename(ref, f"title {pick} {text}"),
         "tag": lambda: api.tag(ref, f"t{pick % 3}"),
         "untag": lambda: api.untag(ref, f"t{pick % 3}"),
         "rewind": lambda: api.rewind(ref, pick % 3),
@@ -63,7 +64,7 @@ def _apply(api: Chit, op: str, pick: int, acknowledged: set[str]) -> None:
         "compact": lambda: api.compact(ref),
         "rm": lambda: api.delete(ref),
         "restore": lambda: api.restore(ref),
-        "set": lambda: api.set_value(ref, f"k{pick % 2}", pick),
+        "set": lambda: api.set_value(ref, f"k{pick % 2}", text or pick),
     }
     try:
         actions[op]()
@@ -96,7 +97,7 @@ def _lines(home: Path) -> bytes:
     skews=st.lists(st.integers(-MINUTES, MINUTES), min_size=3, max_size=3),
 )
 def test_random_operations_and_syncs_converge(
-    tmp_path_factory: pytest.TempPathFactory, machines: int, steps: list[tuple[int, str, int]], skews: list[int]
+    tmp_path_factory: pytest.TempPathFactory, machines: int, steps: list[tuple[int, str, int, str]], skews: list[int]
 ) -> None:
     root = tmp_path_factory.mktemp("machines")
     remote = root / "remote.git"
@@ -110,13 +111,13 @@ def test_random_operations_and_syncs_converge(
     for sync in syncs[1:]:
         sync.clone(str(remote))
     acknowledged: set[str] = set()
-    for who, op, pick in steps:
+    for who, op, pick, text in steps:
         n = who % machines
         if op == "sync":
             syncs[n].run()
             COUNTS["syncs"] += 1
         else:
-            _apply(apis[n], op, pick, acknowledged)
+            _apply(apis[n], op, pick, text, acknowledged)
         COUNTS["ops"] += 1
     for _ in range(2):
         for sync in syncs:
