@@ -6,7 +6,8 @@ acknowledged message is in every store.
 
 The operations run through the API in-process (each machine its own home)
 and the syncs through `chit.sync.run.Sync`, against a real bare
-repository with real git. 6 examples by default; `CHIT_LONG=1`: 60."""
+repository with real git. 6 examples of 15 to 40 steps by default, message
+text any Unicode; `CHIT_LONG=1`: 60."""
 
 from __future__ import annotations
 
@@ -93,7 +94,7 @@ def _lines(home: Path) -> bytes:
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), phases=(Phase.explicit, Phase.generate))
 @given(
     machines=st.integers(2, 3),
-    steps=st.lists(step, min_size=5, max_size=30),
+    steps=st.lists(step, min_size=15, max_size=40),
     skews=st.lists(st.integers(-MINUTES, MINUTES), min_size=3, max_size=3),
 )
 def test_random_operations_and_syncs_converge(
