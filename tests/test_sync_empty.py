@@ -103,3 +103,17 @@ def test_everywhere_on_a_store_that_does_not_sync_changes_nothing(pair: tuple[Ma
     done = a("trash", "--empty", "--everywhere", "--yes")
     assert done.code == 3 and done.err.startswith("chit: error:") and "sync" in done.err
     assert len(_files(a.home, session)) == 1
+
+
+def test_a_copy_that_never_saw_the_trash_but_nothing_newer_goes_too(pair: tuple[Machine, Machine, Path]) -> None:
+    a, b, remote = pair
+    session = a.ok("new", "trashed and emptied between two syncs").out.strip()
+    a.ok("append", session, "--role", "user", "written on A")
+    a.ok("sync", "init", str(remote))
+    b.ok("sync", "clone", str(remote))
+    a.ok("rm", session)
+    a.ok("trash", "--empty", "--everywhere", "--yes")
+    a.ok("sync")
+    report = b.ok("sync", "--json").json()
+    assert isinstance(report, dict) and [s["id"] for s in report["emptied"]] == [session] and report["kept"] == []
+    assert _files(b.home, session) == []

@@ -10,10 +10,10 @@ service records requests and `chit.sync` sends and applies them; both hold
 the sync lock (`sync_locked`) while they touch the pending file.
 
 Invariants:
-- a machine removes its copy of a session only when the copy is in its
-  trash and holds no stamped event the request did not see (`covered`):
-  a message, a restore or any other change written on a machine after the
-  asking one last saw the session keeps it, and the sync reports it kept;
+- a machine removes its copy of a session only when the copy holds no
+  stamped event the request did not see (`covered`): a message, a restore
+  or any other change written on a machine after the asking one last saw
+  the session keeps it, and the sync reports it kept;
 - the asking machine removes the session's mirror file only when the
   mirror holds nothing the request did not see; a copy another machine
   sends back later wins over that removal (see `chit.sync.run`);

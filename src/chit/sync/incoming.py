@@ -136,8 +136,9 @@ class Importer:
 
     def empty(self, session_id: str, seen: emptied.Seen) -> None:
         """Another machine emptied this session from its trash everywhere:
-        remove it here too, unless it is out of the trash here or holds an
-        event that machine did not see (then it is kept)."""
+        remove it here too, unless it holds an event that machine did not
+        see (then it is kept). A copy out of the trash here that it saw
+        whole only missed the trash event, which that machine wrote."""
         target = self.live.get(session_id)
         if target is None:
             return
@@ -146,10 +147,10 @@ class Importer:
         arrival = Arrival(session_id, project.name, session.title)
         with self.store.locked(target.slug, session_id, project.key, trash=target.trash) as held:
             data = read_whole(held.fd, os.fstat(held.fd).st_size)
-            if not (target.trash and emptied.covered(data, seen)):
+            if not emptied.covered(data, seen):
                 self._kept(arrival)
                 return
-            self.store.unlink(self.store.session_path(target.slug, session_id, trash=True))
+            self.store.unlink(self.store.session_path(target.slug, session_id, trash=target.trash))
         self.exported.pop(target.relative(), None)
         del self.live[session_id]
         self.arrivals.emptied.append(arrival)
