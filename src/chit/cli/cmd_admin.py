@@ -62,6 +62,9 @@ def trash(
     older_than: Annotated[Optional[str], typer.Option("--older-than", metavar="AGE", help="With --empty: only those trashed more than AGE ago (e.g. 30d).")] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before --empty.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="With --empty: show what would go.")] = False,
+    everywhere: Annotated[
+        bool, typer.Option("--everywhere", help="With --empty: the next sync removes them from the sync remote and every other machine too.")
+    ] = False,
     project: ProjectOpt = None,
     json: JsonFlag = False,
     jsonl: JsonlFlag = False,
@@ -69,8 +72,8 @@ def trash(
     """List the trash, or empty it with --empty."""
     cli: Cli = ctx.obj.use(json, project, jsonl)
     if not empty:
-        if older_than is not None or dry_run:
-            raise InvalidInput("--older-than and --dry-run go with --empty")
+        if older_than is not None or dry_run or everywhere:
+            raise InvalidInput("--older-than, --dry-run and --everywhere go with --empty")
         items = cli.service.trash(all_projects=all_projects)
 
         def human(env: Environment) -> None:
@@ -86,7 +89,7 @@ def trash(
             raise InvalidInput("emptying the trash cannot be undone; add --yes to confirm")
         if doomed and not typer.confirm(f"Delete {len(doomed)} trashed session(s) for good?", err=True):
             return Result()  # declined: nothing deleted, nothing printed
-    gone = cli.service.empty_trash(all_projects=all_projects, older_than=age, dry_run=dry_run)
+    gone = cli.service.empty_trash(all_projects=all_projects, older_than=age, dry_run=dry_run, everywhere=everywhere)
     return _summaries(gone, "Would delete" if dry_run else "Deleted")
 
 

@@ -26,7 +26,9 @@ app = commands(
 )
 
 RemoteArg = Annotated[str, typer.Argument(metavar="REMOTE", help="A private git remote: an ssh or https URL, or a path to a bare repository.")]
-REPORTED = (("new", "new"), ("grown", "grown"), ("changed", "changed"), ("restored", "restored"), ("trashed", "trashed"))
+REPORTED = (("new", "new"), ("grown", "grown"), ("changed", "changed"), ("restored", "restored"), ("trashed", "trashed"),
+    ("emptied", "emptied"), ("kept", "kept"),
+)
 
 
 def _syncer(cli: Cli, sending: bool = True) -> "Sync":
@@ -82,7 +84,8 @@ def sync(ctx: typer.Context, json: JsonFlag = False) -> Optional[Result]:
 
     Without a subcommand: export, commit, fetch, merge, push (retrying a
     push that lost a race), import. Reports sessions new, grown, changed,
-    restored and trashed here."""
+    restored, trashed, emptied (trash emptied everywhere) and kept (written
+    here or elsewhere after an emptying everywhere that did not see it)."""
     cli: Cli = ctx.obj.use(json)
     cli.hints = False
     if ctx.invoked_subcommand is not None:

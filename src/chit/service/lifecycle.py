@@ -22,9 +22,10 @@ import os
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from chit.store import codec
+from chit.store import codec, emptied
 from chit.errors import ChitError, Conflict, InvalidInput, NotFound, ReadOnly
 from chit.store.fold import fold, message_to_record
 from chit.model import Session, SessionSummary, format_ts, now
@@ -158,16 +159,50 @@ class Maintenance:
         return replace(summary, deleted_at=format_ts_ns(changed))
 
     def empty_trash(
-        self, project: str | None = None, *, all_projects: bool = False, older_than: float | None = None, dry_run: bool = False
+        self,
+        project: str | None = None,
+        *,
+        all_projects: bool = False,
+        older_than: float | None = None,
+        dry_run: bool = False,
+        everywhere: bool = False,
     ) -> list[SessionSummary]:
         """Delete trashed sessions for good (only those trashed over
-        `older_than` seconds ago, if given). Returns what was removed."""
-        cutoff = _cutoff(older_than)
-        doomed = [s for s in self.trash(project, all_projects=all_projects) if cutoff is None or (s.deleted_at or "") < cutoff]
+        `older_than` seconds ago, if given). Returns what was removed.
+        `everywhere`: the next sync asks every other machine to remove them
+        too (`chit.store.emptied`); the store must sync."""
+        if everywhere:
+            return self._empty_everywhere(project, all_projects, older_than, dry_run)
+        doomed = self._doomed(project, all_projects, older_than)
         if not dry_run:
             for summary in doomed:
+                self.store.unlink(self._trashed_path(summary.id))
+        return doomed
+
+    def _doomed(self, project: str | None, all_projects: bool, older_than: float | None) -> list[SessionSummary]:
+        cutoff = _cutoff(older_than)
+        return [s for s in self.trash(project, all_projects=all_projects) if cutoff is None or (s.deleted_at or "") < cutoff]
+
+    def _trashed_path(self, session_id: str) -> Path:
+        return self.store.session_path(self.ctx.locate(session_id, trash=True).slug, session_id, trash=True)
+
+    def _empty_everywhere(self, project: str | None, all_projects: bool, older_than: float | None, dry_run: bool) -> list[SessionSummary]:
+        """Record a request per session (what its file held), then remove
+        it, under the sync lock so a running sync sees both or neither."""
+        sync_dir = self.ctx.layout.sync
+        if not emptied.syncs(sync_dir):
+            raise NotFound("this store does not sync, so there is no everywhere to empty: run `chit sync init REMOTE` first")
+        with emptied.sync_locked(sync_dir, self.store.timeout):
+            doomed = self._doomed(project, all_projects, older_than)
+            if dry_run:
+                return doomed
+            machine = self.store.stamper.machine
+            for summary in doomed:
                 slug = self.ctx.locate(summary.id, trash=True).slug
-                self.store.unlink(self.store.session_path(slug, summary.id, trash=True))
+                with self.store.locked(slug, summary.id, self.ctx.project_by_slug(slug).key, trash=True) as held:
+                    data = read_whole(held.fd, os.fstat(held.fd).st_size)  # what the request says it saw
+                    emptied.ask(sync_dir, [emptied.request_line(summary.id, machine, emptied.seen_of(data))], self.store.durable)
+                    self.store.unlink(self.store.session_path(slug, summary.id, trash=True))
         return doomed
 
     def cleanup(

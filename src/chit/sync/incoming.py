@@ -26,6 +26,7 @@ import orjson
 from chit.errors import ChitError, InvalidInput
 from chit.model import Project, Session
 from chit.service.base import Context
+from chit.store import emptied
 from chit.store.files import read_whole
 from chit.sync.mirror import (
     LineForm, LiveFile, Mirror, as_it_is, create_whole, identity_of, local_project_for, missing, read_record, whole_lines,
@@ -56,10 +57,12 @@ class Arrivals:
     changed: list[Arrival] = field(default_factory=list)
     restored: list[Arrival] = field(default_factory=list)
     trashed: list[Arrival] = field(default_factory=list)
+    emptied: list[Arrival] = field(default_factory=list)  # removed here: another machine emptied its trash everywhere
+    kept: list[Arrival] = field(default_factory=list)  # an emptying everywhere that did not see all of them
     skipped: list[str] = field(default_factory=list)  # mirror files with no project this chit can make
 
     def as_dict(self) -> dict[str, Any]:
-        kinds = ("new", "grown", "changed", "restored", "trashed")
+        kinds = ("new", "grown", "changed", "restored", "trashed", "emptied", "kept")
         return {**{name: [a.as_dict() for a in getattr(self, name)] for name in kinds}, "skipped": list(self.skipped)}
 
 
@@ -121,13 +124,40 @@ class Importer:
         session = self.ctx.read_session(project, session_id, trash=target.trash)
         arrival = Arrival(session_id, project.name, session.title)
         kinds = types_of(appended)
-        if created:
+        if created and (self.mirror.root / emptied.FOLDER / f"{session_id}.jsonl").exists():
+            self._kept(arrival)  # emptied everywhere from here, sent back by a machine that wrote to it
+        elif created:
             self.arrivals.new.append(arrival)
         elif appended:
             (self.arrivals.grown if "message" in kinds else self.arrivals.changed).append(arrival)
         if "trash" in kinds and not created and getattr(session, "restored_by", None) and session.deleted_at is None:
             self.arrivals.restored.append(arrival)  # a deletion elsewhere, overridden by what was written here
         self._place(target, project, session, arrival)
+
+    def empty(self, session_id: str, seen: emptied.Seen) -> None:
+        """Another machine emptied this session from its trash everywhere:
+        remove it here too, unless it holds an event that machine did not
+        see (then it is kept). A copy out of the trash here that it saw
+        whole only missed the trash event, which that machine wrote."""
+        target = self.live.get(session_id)
+        if target is None:
+            return
+        project = self.ctx.project_by_slug(target.slug)
+        session = self.ctx.read_session(project, session_id, trash=target.trash)
+        arrival = Arrival(session_id, project.name, session.title)
+        with self.store.locked(target.slug, session_id, project.key, trash=target.trash) as held:
+            data = read_whole(held.fd, os.fstat(held.fd).st_size)
+            if not emptied.covered(data, seen):
+                self._kept(arrival)
+                return
+            self.store.unlink(self.store.session_path(target.slug, session_id, trash=target.trash))
+        self.exported.pop(target.relative(), None)
+        del self.live[session_id]
+        self.arrivals.emptied.append(arrival)
+
+    def _kept(self, arrival: Arrival) -> None:
+        if all(a.session_id != arrival.session_id for a in self.arrivals.kept):
+            self.arrivals.kept.append(arrival)
 
     def _append(self, target: LiveFile, project: Project, added: list[bytes]) -> list[bytes]:
         if not added:

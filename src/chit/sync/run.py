@@ -29,13 +29,17 @@ from typing import Any
 
 from chit.errors import Conflict, InvalidInput, NotFound
 from chit.service.base import Context
+from chit.store import emptied
 from chit.store.sessions import UUID_RE
 from chit.sync.git import Git, SyncError
 from chit.sync.incoming import Arrivals, Importer
-from chit.sync.mirror import PROJECTS, LiveFile, Mirror, as_it_is, export_lines, live_files, project_identity, redacted
+from chit.sync.mirror import (
+    PROJECTS, LiveFile, Mirror, as_it_is, export_lines, live_files, missing, project_identity, redacted, whole_lines,
+)
 from chit.sync.state import BRANCH, Place, State, signature
 
 PUSH_ATTEMPTS = 5
+UNMERGED = ("DD", "AU", "UD", "UA", "DU", "AA", "UU")  # `git status --porcelain` codes of a conflict
 ATTRIBUTES = b"# chit: every session file is a set of lines; a union of two copies is a valid session\n*.jsonl merge=union\n"
 Progress = Callable[[str, int, int], None]
 
@@ -204,12 +208,35 @@ class Sync:
                 sent += 1
             done[live.relative()] = signature(st)
             self.progress("exporting", n, len(files))
-        self.git.run("add", "--all", PROJECTS if (self.place.repo / PROJECTS).exists() else ".gitattributes")
+        requests = self._send_emptied(mirror)
+        shared = [name for name in (PROJECTS, emptied.FOLDER) if (self.place.repo / name).exists()]
+        self.git.run("add", "--all", *(shared or [".gitattributes"]))
         if self.git.run("diff", "--cached", "--quiet", check=False).status == 1:
             self.git.run("commit", "--quiet", "-m", f"chit sync: {sent} session{'' if sent == 1 else 's'}", what="committing")
         state.exported.update(done)
         self.place.save(state)
+        emptied.sent(self.place.directory, requests, self.ctx.store.durable)
         return sent
+
+    def _send_emptied(self, mirror: Mirror) -> list[bytes]:
+        """The trash emptied everywhere here, into the mirror: each request
+        as a line of `emptied/<id>.jsonl`, and the session's mirror file
+        removed when it holds nothing the request did not see."""
+        requests = emptied.pending(self.place.directory)
+        for line in requests:
+            parsed = emptied.parse_request(line)
+            if parsed is None:
+                continue
+            session_id, _by, seen = parsed
+            path = mirror.sessions.get(session_id)
+            if path is not None and emptied.covered((self.place.repo / path).read_bytes(), seen):
+                (self.place.repo / path).unlink()
+            record = self.place.repo / emptied.FOLDER / f"{session_id}.jsonl"
+            record.parent.mkdir(exist_ok=True)
+            if line not in whole_lines(record.read_bytes() if record.exists() else b""):
+                with open(record, "ab") as out:
+                    out.write(line)
+        return requests
 
     def _exchange(self, state: State, report: SyncReport) -> SyncError | None:
         """Fetch, merge, push until the push lands (or attempts run out)."""
@@ -237,9 +264,24 @@ class Sync:
         if self.git.run("merge-base", "--is-ancestor", theirs, "HEAD", check=False).ok:
             return  # nothing new there
         merged = self.git.run("merge", "--quiet", "--no-edit", "--allow-unrelated-histories", theirs, check=False)
-        if not merged.ok:
+        if not merged.ok and not self._keep_written_over_emptied():
             self.git.run("merge", "--abort", check=False)
             raise Conflict(f"merging the remote's history failed: {merged.last_line()}")
+
+    def _keep_written_over_emptied(self) -> bool:
+        """Settle a merge whose only conflicts are session files one side
+        removed (the trash emptied everywhere) and the other wrote to: the
+        written copy stays, since the removal did not see what it holds
+        (`chit.store.emptied`). False if another conflict remains."""
+        listed = self.git.run("status", "--porcelain", "-z", check=False)
+        if not listed.ok:
+            return False
+        entries = [(entry[:2], entry[3:]) for entry in listed.out.split("\0") if len(entry) > 3]
+        conflicts = [(code, path) for code, path in entries if code in UNMERGED]
+        if not conflicts or not all(code in ("DU", "UD") and _session_path(path) and (self.place.repo / path).is_file() for code, path in conflicts):
+            return False
+        self.git.run("add", "--", *(path for _code, path in conflicts), what="keeping sessions written after an emptying")
+        return self.git.run("commit", "--quiet", "--no-edit", check=False).ok
 
     def _import(self, state: State, head: str | None) -> Arrivals:
         """Lines the merge brought, into the live store; then the state."""
@@ -247,7 +289,8 @@ class Sync:
         importer = Importer(self.ctx, mirror, live_files(self.ctx.store), state.exported, self.form)
         if head is None or head == state.imported:
             return importer.arrivals
-        paths = [p for p in self.git.changed(state.imported, head) if _session_path(p)]
+        changed = self.git.changed(state.imported, head)
+        paths = [p for p in changed if _session_path(p)]
         for n, path in enumerate(paths, 1):
             try:
                 new = (self.place.repo / path).read_bytes()
@@ -256,9 +299,32 @@ class Sync:
             old = self.git.show(state.imported, path) if state.imported else None
             importer.apply(path, old, new)
             self.progress("importing", n, len(paths))
+        self._import_emptied(importer, state.imported, [p for p in changed if _request_path(p)])
         state.imported = head
         self.place.save(state)
         return importer.arrivals
+
+
+    def _import_emptied(self, importer: Importer, imported: str | None, paths: list[str]) -> None:
+        """Requests of other machines to empty their trash everywhere, new
+        since the last import, applied here (after the session lines, so a
+        copy sent back is judged with what it brought)."""
+        machine = self.ctx.store.stamper.machine
+        for path in paths:
+            try:
+                new = whole_lines((self.place.repo / path).read_bytes())
+            except FileNotFoundError:
+                continue
+            old = whole_lines((self.git.show(imported, path) or b"") if imported else b"")
+            for line in missing(new, old):
+                parsed = emptied.parse_request(line)
+                if parsed is not None and parsed[1] != machine:
+                    importer.empty(parsed[0], parsed[2])
+
+
+def _request_path(path: str) -> bool:
+    parts = path.split("/")
+    return len(parts) == 2 and parts[0] == emptied.FOLDER and parts[1].endswith(".jsonl") and UUID_RE.match(parts[1][:-6]) is not None
 
 
 def _session_path(path: str) -> bool:

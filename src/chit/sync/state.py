@@ -28,8 +28,8 @@ from typing import Any
 import orjson
 
 from chit.errors import InvalidData
-from chit.store import lock
-from chit.store.files import FILE_MODE, make_dir, os_errors, write_atomic
+from chit.store.emptied import sync_locked, syncs
+from chit.store.files import os_errors, write_atomic
 
 BRANCH = "main"
 STATE_VERSION = 1
@@ -92,7 +92,7 @@ class Place:
         self.durable = durable
 
     def configured(self) -> bool:
-        return self.state_file.is_file() and (self.repo / ".git").is_dir()
+        return syncs(self.directory)
 
     def load(self) -> State | None:
         try:
@@ -109,11 +109,5 @@ class Place:
     @contextmanager
     def locked(self, timeout: float) -> Iterator[None]:
         """Hold the sync lock (Locked, exit 6, past `timeout` seconds)."""
-        with os_errors("lock the sync"):
-            make_dir(self.directory)
-            fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
-        try:
-            lock.acquire(fd, "chit sync", timeout)
+        with sync_locked(self.directory, timeout):
             yield
-        finally:
-            os.close(fd)

@@ -241,7 +241,7 @@ _chit_spec() {  # the command tree: what the command at path $1 takes
             ;;
         'trash')
             _chit_cmds=''
-            _chit_opts='--all -a --empty --older-than --yes -y --dry-run --project -p --json --jsonl --help -h'
+            _chit_opts='--all -a --empty --older-than --yes -y --dry-run --everywhere --project -p --json --jsonl --help -h'
             _chit_vals='--older-than:- --project:project -p:project'
             _chit_args=''
             ;;
