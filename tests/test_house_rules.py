@@ -266,6 +266,27 @@ print(*sorted(m for m in sys.modules if m.startswith("chit.")))"""
         assert "chit.config" not in loaded
 
 
+@pytest.mark.parametrize("args", [["ls", "--json"], ["show", "nope"], ["search", "x"]], ids=" ".join)
+def test_read_commands_on_an_unchanged_store_skip_the_fold_and_string(args: list[str], tmp_path: Path) -> None:
+    """The index folds events (chit.index.fold) only when a session file
+    changed, and the text index's punctuation is written out: `string`
+    compiles a regex at import. Neither is paid by a read of an unchanged
+    store."""
+    code = f"""from chit.cli.main import run
+try:
+    run({args!r})
+except SystemExit:
+    pass
+import sys
+print(*sorted(m for m in sys.modules if m.startswith("chit.") or m == "string"))"""
+    env = {"CHIT_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env, stdin=subprocess.DEVNULL)
+    loaded = done.stdout.splitlines()[-1].split()
+    assert "chit.index.rows" in loaded  # the index was read
+    assert "chit.index.fold" not in loaded
+    assert "string" not in loaded
+
+
 PRIVATE = ("typer._", "click._", "_runtime_param")
 
 

@@ -51,7 +51,6 @@ import orjson
 
 from chit.index import grams
 from chit.index.dirs import DOUBTED
-from chit.index.fold import line_stamp
 from chit.store import codec
 from chit.store.files import NotRegular, open_regular, read_whole
 from chit.store.log import format_ts_ns
@@ -268,6 +267,8 @@ class Rows:
         exactly the live messages after a place (what `apply` truncates):
         a pop names the last one; a rewind names a live message, and saw
         every live message after it (their stamps, read from their lines)."""
+        from chit.index.fold import line_stamp  # only when a file changed: start-up time
+
         conn = self.conn
         if event["type"] == "pop":
             top = conn.execute("SELECT mid FROM messages WHERE sid = ? AND pos = ?", (sid, state.messages - 1)).fetchone()

@@ -10,24 +10,40 @@ version is marked read-only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from chit.model import LogIssue, format_ts
 from chit.store import codec
 
 
-@dataclass
 class Log:
-    """A parsed session file: header, valid events in order, lines set aside."""
+    """A parsed session file: header, valid events in order, lines set aside.
 
-    session_id: str
-    header: dict[str, Any]
-    events: list[dict[str, Any]]
-    issues: list[LogIssue] = field(default_factory=list)
-    read_only: bool = False
-    size: int = 0
-    mtime_ns: int = 0
+    A plain class, not a dataclass: `@dataclass` compiles its methods when
+    the module is imported, which every command reading the store pays."""
+
+    __slots__ = ("session_id", "header", "events", "issues", "read_only", "size", "mtime_ns")
+
+    def __init__(
+        self,
+        session_id: str,
+        header: dict[str, Any],
+        events: list[dict[str, Any]],
+        issues: list[LogIssue] | None = None,
+        read_only: bool = False,
+        size: int = 0,
+        mtime_ns: int = 0,
+    ) -> None:
+        self.session_id = session_id
+        self.header = header
+        self.events = events
+        self.issues: list[LogIssue] = [] if issues is None else issues
+        self.read_only = read_only
+        self.size = size
+        self.mtime_ns = mtime_ns
+
+    def __repr__(self) -> str:
+        return f"Log({self.session_id!r}, {len(self.events)} events, {len(self.issues)} issues)"
 
 
 def parse_log(session_id: str, data: bytes | bytearray, project_key: str, mtime_ns: int = 0, scratch: bool = False) -> Log:
