@@ -101,6 +101,12 @@ class Environment:
             return {"FORCE_COLOR": "1", **self.variables}
         return self.variables
 
+    def styled_stdout(self) -> bool:
+        """Whether results on stdout may be styled by rich: on a terminal,
+        or when colour is forced."""
+        variables = self.rich_variables()
+        return self.stdout_isatty or "FORCE_COLOR" in variables or "TTY_COMPATIBLE" in variables
+
     def styled_stderr(self) -> bool:
         """Whether notes on stderr are drawn with rich (dim) rather than
         written as plain text: on a terminal, or when colour is forced."""
