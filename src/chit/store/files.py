@@ -236,3 +236,34 @@ def first_line(fd: int) -> bytes:
             break
         head += chunk
     return head.split(b"\n", 1)[0]
+
+
+def create_whole(path: Path, data: bytes, durable: bool) -> bool:
+    """Create the file `path` holding `data`: written aside, then linked into
+    place, so it appears whole or not at all (and never replaces a file).
+    False if a file is there already; a failed write leaves nothing behind."""
+    with os_errors("create the session"):
+        created = make_dir(path.parent)
+        tmp = path.parent / f".{path.name.removesuffix('.jsonl')}.{os.urandom(6).hex()}.tmp"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
+            try:
+                os.fchmod(fd, FILE_MODE)
+                write_all(fd, data)
+                if durable:
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # a full disk leaves nothing behind
+            remove_dirs(created)
+            raise
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+        finally:
+            tmp.unlink(missing_ok=True)
+        if durable:
+            fsync_dir(path.parent)
+    return True

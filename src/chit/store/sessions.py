@@ -36,6 +36,7 @@ import orjson
 from chit.errors import InvalidData, NotFound, ProjectGone, ReadOnly
 from chit.store import clock, codec, lock
 from chit.store.files import (
+    create_whole,
     FILE_MODE,
     NotRegular,
     cut_back,
@@ -45,7 +46,6 @@ from chit.store.files import (
     open_regular,
     os_errors,
     read_whole,
-    remove_dirs,
     write_all,
     write_atomic,
 )
@@ -316,33 +316,11 @@ class Store:
     def create(self, slug: str, session_id: str, records: list[dict[str, Any]]) -> Path:
         """Write a new session file whole; refuses if the id is taken."""
         path = self.session_path(slug, session_id)
-        with os_errors("create the session"):
-            created = make_dir(path.parent)
-            tmp = path.parent / f".{session_id}.{os.urandom(6).hex()}.tmp"
-            try:
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
-                try:
-                    os.fchmod(fd, FILE_MODE)
-                    stamped = records[:1] + self.stamper.stamp(records[1:], None)[0]
-                    write_all(fd, codec.encode_many(stamped))
-                    if self.durable:
-                        os.fsync(fd)
-                finally:
-                    os.close(fd)
-            except BaseException:
-                tmp.unlink(missing_ok=True)  # a full disk leaves nothing behind
-                remove_dirs(created)
-                raise
-            try:
-                os.link(tmp, path)
-            except FileExistsError:
-                from chit.errors import Conflict
+        stamped = records[:1] + self.stamper.stamp(records[1:], None)[0]
+        if not create_whole(path, codec.encode_many(stamped), self.durable):
+            from chit.errors import Conflict
 
-                raise Conflict(f"session {session_id} already exists") from None
-            finally:
-                tmp.unlink(missing_ok=True)
-            if self.durable:
-                fsync_dir(path.parent)
+            raise Conflict(f"session {session_id} already exists")
         return path
 
     def read_header(self, slug: str, session_id: str) -> dict[str, Any] | None:

@@ -32,7 +32,7 @@ import orjson
 
 from chit.errors import InvalidInput
 from chit.model import Project, now
-from chit.store.files import FILE_MODE, fsync_dir, make_dir, os_errors, remove_dirs, write_all
+from chit.store import files
 from chit.store.projects import Projects, git_root_commit, slug_for, validate_name
 from chit.store.sessions import UUID_RE, Store
 
@@ -199,33 +199,9 @@ def export_lines(live: bytes, mirror_file: Path, form: LineForm = as_it_is) -> i
 
 
 def create_whole(path: Path, lines: list[bytes], durable: bool) -> bool:
-    """Create a session file holding `lines`: written aside, then linked
-    into place (it appears whole or not at all). False if one is there."""
-    with os_errors("create the session"):
-        created = make_dir(path.parent)
-        tmp = path.parent / f".{path.name[:-6]}.{os.urandom(6).hex()}.tmp"
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
-            try:
-                os.fchmod(fd, FILE_MODE)
-                write_all(fd, b"".join(lines))
-                if durable:
-                    os.fsync(fd)
-            finally:
-                os.close(fd)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            remove_dirs(created)
-            raise
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            return False
-        finally:
-            tmp.unlink(missing_ok=True)
-        if durable:
-            fsync_dir(path.parent)
-    return True
+    """Create a session file holding `lines`, whole or not at all; False if
+    one is there."""
+    return files.create_whole(path, b"".join(lines), durable)
 
 
 def project_identity(projects: Projects, project: Project) -> str:
