@@ -55,10 +55,6 @@ def _read_copy(path: Path) -> bytes | None:
         os.close(fd)
 
 
-def _lines(data: bytes | bytearray) -> list[bytes]:
-    return [bytes(data[start:end]) for start, end in codec.line_spans(data) if not codec.is_blank(data, start, end)]
-
-
 def _version(header: bytes | None) -> int:
     try:
         return int(codec.decode_header(header)["version"]) if header is not None else codec.FORMAT_VERSION
@@ -108,7 +104,7 @@ class ConflictCopies:
                 held.check_writable()
                 added, version = _merge_lines(held.data(), data)
                 if added:
-                    held.append_lines([line + b"\n" for line in added])
+                    held.append_lines(added)
             copy.unlink(missing_ok=True)
         except ChitError as exc:
             self._found(copy, f"{COPY} of session {session_id[:8]}; not merged: {exc.message}", False)
@@ -153,17 +149,11 @@ def _names(directory: Path) -> list[str]:
 def _merge_lines(ours: bytes | bytearray, theirs: bytes) -> tuple[list[bytes], int]:
     """The complete lines of `theirs` that `ours` lacks, in their order and
     each once (the header excepted), and `ours`' format version."""
-    own = _lines(ours)
-    have = set(own)
-    their_lines = _lines(theirs)
+    own = codec.whole_lines(ours)
+    their_lines = codec.whole_lines(theirs)
     if their_lines and _is_header(their_lines[0]):
         their_lines = their_lines[1:]  # a header is never an event, even one that differs
-    added = []
-    for line in their_lines:
-        if line not in have:
-            have.add(line)
-            added.append(line)
-    return added, _version(own[0] if own else None)
+    return codec.lines_lacking(their_lines, own), _version(own[0] if own else None)
 
 
 def _is_header(line: bytes) -> bool:

@@ -25,7 +25,7 @@ A session file is JSON Lines. Line 1 is the header
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Literal
 
 import orjson
@@ -74,6 +74,24 @@ def line_spans(data: bytes | bytearray, start: int = 0) -> Iterator[tuple[int, i
 
 def is_blank(data: bytes | bytearray, start: int, end: int) -> bool:
     return _BLANK.fullmatch(data, start, end) is not None
+
+
+def whole_lines(data: bytes | bytearray) -> list[bytes]:
+    """The complete, non-blank lines of `data`, each with its newline: a
+    session file as the set of lines that format 2 folds."""
+    return [bytes(data[start : end + 1]) for start, end in line_spans(data) if not is_blank(data, start, end)]
+
+
+def lines_lacking(lines: Iterable[bytes], have: Iterable[bytes]) -> list[bytes]:
+    """`lines` that are not in `have`, in their order, each once: what a
+    union of two copies of a file adds to the one holding `have`."""
+    seen = set(have)
+    added = []
+    for line in lines:
+        if line not in seen:
+            seen.add(line)
+            added.append(line)
+    return added
 
 
 #: What a long message line's text becomes (`chit.store.longline`): "whole", the

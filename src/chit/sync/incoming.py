@@ -26,10 +26,10 @@ import orjson
 from chit.errors import ChitError, InvalidInput
 from chit.model import Project, Session
 from chit.service.base import Context
-from chit.store import emptied
+from chit.store import codec, emptied
 from chit.store.files import read_whole
 from chit.sync.mirror import (
-    LineForm, LiveFile, Mirror, as_it_is, create_whole, identity_of, local_project_for, missing, read_record, whole_lines,
+    LineForm, LiveFile, Mirror, as_it_is, create_whole, identity_of, local_project_for, read_record,
 )
 from chit.sync.state import Signature, signature
 
@@ -97,14 +97,14 @@ class Importer:
     def apply(self, path: str, old: bytes | None, new: bytes) -> None:
         """Bring mirror file `path` (`old` at the last import, `new` now) in."""
         session_id = Path(path).name[:-6]
-        added = missing(whole_lines(new), whole_lines(old or b""))
+        added = codec.lines_lacking(codec.whole_lines(new), codec.whole_lines(old or b""))
         if session_id in self.live:
             target = self.live[session_id]
             project = self.ctx.project_by_slug(target.slug)
             appended = self._append(target, project, added)
             created = False
         else:
-            lines = whole_lines(new)
+            lines = codec.whole_lines(new)
             if not lines:
                 return
             try:
@@ -164,8 +164,8 @@ class Importer:
             return []
         with self.store.locked(target.slug, target.session_id, project.key, trash=target.trash) as held:
             before = os.fstat(held.fd)
-            have = whole_lines(read_whole(held.fd, before.st_size))
-            lines = missing(added, have if self.form is as_it_is else [*have, *map(self.form, have)])
+            have = codec.whole_lines(read_whole(held.fd, before.st_size))
+            lines = codec.lines_lacking(added, have if self.form is as_it_is else [*have, *map(self.form, have)])
             held.append_lines(lines)
             if self.exported.get(target.relative()) == signature(before):
                 # nothing local was pending: the file is still all in the mirror

@@ -24,7 +24,7 @@ Invariants:
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +32,7 @@ import orjson
 
 from chit.errors import InvalidInput
 from chit.model import Project, now
-from chit.store import files
+from chit.store import codec, files
 from chit.store.projects import Projects, git_root_commit, slug_for, validate_name
 from chit.store.sessions import UUID_RE, Store
 
@@ -52,25 +52,6 @@ def redacted(line: bytes) -> bytes:
 
     done = redact_line(line.rstrip(b"\n"))[0]
     return done.rstrip(b"\n") + b"\n"
-
-
-def whole_lines(data: bytes | bytearray) -> list[bytes]:
-    """The complete, non-blank lines of `data`, each with its `\\n`."""
-    end = data.rfind(b"\n")
-    if end < 0:
-        return []
-    return [line + b"\n" for line in bytes(data[:end]).split(b"\n") if line.strip()]
-
-
-def missing(lines: Iterable[bytes], have: Iterable[bytes]) -> list[bytes]:
-    """`lines` that are not in `have`, in order, each once."""
-    seen = set(have)
-    out = []
-    for line in lines:
-        if line not in seen:
-            seen.add(line)
-            out.append(line)
-    return out
 
 
 def identity_of(project: Project) -> str:
@@ -188,7 +169,7 @@ def export_lines(live: bytes, mirror_file: Path, form: LineForm = as_it_is) -> i
         have = mirror_file.read_bytes()
     except FileNotFoundError:
         have = b""
-    added = missing([form(line) for line in whole_lines(live)], whole_lines(have))
+    added = codec.lines_lacking([form(line) for line in codec.whole_lines(live)], codec.whole_lines(have))
     if added:
         mirror_file.parent.mkdir(parents=True, exist_ok=True)
         with open(mirror_file, "ab") as handle:

@@ -29,12 +29,12 @@ from typing import Any
 
 from chit.errors import Conflict, InvalidInput, NotFound
 from chit.service.base import Context
-from chit.store import emptied
+from chit.store import codec, emptied
 from chit.store.sessions import UUID_RE
 from chit.sync.git import Git, SyncError
 from chit.sync.incoming import Arrivals, Importer
 from chit.sync.mirror import (
-    PROJECTS, LiveFile, Mirror, as_it_is, export_lines, live_files, missing, project_identity, redacted, whole_lines,
+    PROJECTS, LiveFile, Mirror, as_it_is, export_lines, live_files, project_identity, redacted,
 )
 from chit.sync.state import BRANCH, Place, State, signature
 
@@ -233,7 +233,7 @@ class Sync:
                 (self.place.repo / path).unlink()
             record = self.place.repo / emptied.FOLDER / f"{session_id}.jsonl"
             record.parent.mkdir(exist_ok=True)
-            if line not in whole_lines(record.read_bytes() if record.exists() else b""):
+            if line not in codec.whole_lines(record.read_bytes() if record.exists() else b""):
                 with open(record, "ab") as out:
                     out.write(line)
         return requests
@@ -312,11 +312,11 @@ class Sync:
         machine = self.ctx.store.stamper.machine
         for path in paths:
             try:
-                new = whole_lines((self.place.repo / path).read_bytes())
+                new = codec.whole_lines((self.place.repo / path).read_bytes())
             except FileNotFoundError:
                 continue
-            old = whole_lines((self.git.show(imported, path) or b"") if imported else b"")
-            for line in missing(new, old):
+            old = codec.whole_lines((self.git.show(imported, path) or b"") if imported else b"")
+            for line in codec.lines_lacking(new, old):
                 parsed = emptied.parse_request(line)
                 if parsed is not None and parsed[1] != machine:
                     importer.empty(parsed[0], parsed[2])
