@@ -206,3 +206,103 @@ def test_each_resumed_turn_appends_only_its_messages_and_a_re_import_writes_noth
         digest = tree_digest(home)
         again = api.import_from("claude-code", root)
         assert (again.imported, again.updated, again.messages) == (0, 0, 0) and tree_digest(home) == digest
+
+
+# -- Gemini CLI 0.61.0 ---------------------------------------------------------
+
+GEMINI_FILE = "session-2026-12-06T13-29-0048fb8c.jsonl"
+GEMINI_SESSION = "0048fb8c-a3ed-4261-8f60-0634a366a503"
+GEMINI_TURN_ENDS = (21,)  # the file's line count after the first turn
+
+
+def read_gemini(path: Path) -> Expected:
+    """A Gemini CLI log read plainly: the message records as they were
+    written while the chat ran (the last write of each id, in the order
+    first written: a reply is written again as it gains tokens and tool
+    calls), each tool call with its result; and the session context the
+    CLI set as its first message, which no one typed."""
+    found = Expected()
+    written: dict[str, dict[str, object]] = {}
+    context: set[str] = set()
+    for line in path.read_bytes().splitlines():
+        record = json.loads(line)
+        if "id" in record:
+            written[record["id"]] = record
+        for listed in record.get("$set", {}).get("messages", []):
+            if listed["type"] == "user" and listed["content"][0].get("text", "").startswith("<session_context>"):
+                context.add(listed["id"])
+    found.roles["system"] = len(context)
+    for record in written.values():
+        content = record["content"]
+        texts = [content] if isinstance(content, str) else [p["text"] for p in content if "text" in p]  # type: ignore[union-attr]
+        said = "".join(texts)
+        if record["type"] == "user" and said.strip():
+            found.roles["user"] += 1
+            found.prompts.append(said)
+        elif record["type"] == "gemini":
+            if said.strip():
+                found.roles["assistant"] += 1
+                found.replies.append(said)
+            for call in record.get("toolCalls", []):  # type: ignore[attr-defined]
+                found.roles["tool"] += 2
+                found.calls.append((call["name"], call["status"] == "error"))
+            found.tokens_in += record["tokens"]["input"]  # type: ignore[index]
+            found.tokens_out += record["tokens"]["output"]  # type: ignore[index]
+    return found
+
+
+def gemini_copy(tmp_path: Path) -> Path:
+    root = tmp_path / "tmp"
+    shutil.copytree(fixture("gemini-0.61.0"), root)
+    return root
+
+
+def gemini_check(session: Session, expected: Expected) -> None:
+    assert Counter(m.role for m in session.messages) == expected.roles
+    assert [m.content for m in session.messages if m.role == "user"] == expected.prompts
+    assert [m.content for m in session.messages if m.role == "assistant"] == expected.replies
+    calls = [m for m in session.messages if m.metadata.get("tool_kind") == "call"]
+    failed = {m.metadata["tool_call_id"] for m in session.messages if m.metadata.get("tool_error")}
+    assert [(m.metadata["tool_name"], m.metadata["tool_call_id"] in failed) for m in calls] == expected.calls
+    results = {m.metadata["tool_call_id"] for m in session.messages if m.metadata.get("tool_kind") == "result"}
+    assert results == {m.metadata["tool_call_id"] for m in calls}
+    assert session.tokens is not None
+    assert (session.tokens.input, session.tokens.output) == (expected.tokens_in, expected.tokens_out)
+
+
+def test_a_resumed_gemini_cli_session_matches_an_independent_reading(api: Chit, tmp_path: Path) -> None:
+    """Gemini CLI 0.61.0 states the whole history again when it resumes
+    (in the API's form, without tokens or tool calls): nothing of the first
+    turn is lost to it, and its session context is no prompt."""
+    root = gemini_copy(tmp_path)
+    expected = read_gemini(root / "project" / "chats" / GEMINI_FILE)
+    assert expected.prompts[0].startswith("Bitte prüfe, wo wir sind") and expected.replies[-1] == "一覧は2000行でした。Готово! 👍"
+    assert [name for name, _ in expected.calls] == ["run_shell_command", "run_shell_command", "write_file", "run_shell_command"]
+    report = api.import_from("gemini", root)
+    assert (report.imported, report.errors) == (1, 0)
+    session = sessions_by_key(api)[f"gemini:{GEMINI_SESSION}"]
+    gemini_check(session, expected)
+    assert session.title == derive_title(expected.prompts[0])
+    assert session.metadata["import"]["cwd"] == (root / "project" / ".project_root").read_text().strip()
+    assert [m.metadata.get("thinking") for m in session.messages if m.metadata.get("thinking")] == [
+        "Erst das Verzeichnis prüfen, dann die Datei schreiben."]
+    assert session.messages[0].role == "system" and session.messages[0].metadata["injected"] is True
+
+
+def test_a_resumed_gemini_cli_turn_appends_only_its_messages(api: Chit, home: Path, tmp_path: Path) -> None:
+    root = gemini_copy(tmp_path)
+    source = root / "project" / "chats" / GEMINI_FILE
+    lines = source.read_bytes().splitlines(keepends=True)
+    before: list[str] = []
+    for end in [*GEMINI_TURN_ENDS, len(lines)]:
+        source.write_bytes(b"".join(lines[:end]))
+        report = api.import_from("gemini", root)
+        session = sessions_by_key(api)[f"gemini:{GEMINI_SESSION}"]
+        gemini_check(session, read_gemini(source))
+        ids = [m.id for m in session.messages]
+        assert ids[: len(before)] == before
+        assert report.messages == len(ids) - len(before)  # only the new messages are written
+        before = ids
+        digest = tree_digest(home)
+        again = api.import_from("gemini", root)
+        assert (again.imported, again.updated, again.messages) == (0, 0, 0) and tree_digest(home) == digest
