@@ -46,6 +46,7 @@ class Recording:
 
 V2_0 = Recording("2.0.77", "36818003-4e20-4aca-9eb0-d78f62a52e7a", "af9b5e6", "Task", (11, 19, 24, 30))
 V2_1 = Recording("2.1.332", "14b72c6f-6225-46c8-b80f-de1709187ea3", "a6b166b882229e18e", "Agent", (45, 68, 84, 100))
+V2_1_BACKGROUND = Recording("2.1.332-background", "3459e8a4-fc21-4d8a-aeac-8cdcfc0c2a01", "a58b1d6d4907bcfb5", "Agent", (37,))
 RECORDINGS = [pytest.param(V2_0, id="2.0.77"), pytest.param(V2_1, id="2.1.332")]
 
 
@@ -187,7 +188,26 @@ def test_the_warm_up_transcripts_and_empty_files_of_2_0_are_not_sessions(api: Ch
     assert sorted(sessions_by_key(api)) == [f"claude-code:{V2_0.session}", f"claude-code:{V2_0.session}/agent-{V2_0.agent}"]
 
 
-@pytest.mark.parametrize("recording", RECORDINGS)
+def test_a_background_sub_agent_and_its_notification_match_an_independent_reading(api: Chit, tmp_path: Path) -> None:
+    """Claude Code 2.1 runs a sub-agent in the background: its launch is the
+    tool's result, and its end comes back as a `<task-notification>`."""
+    recording = V2_1_BACKGROUND
+    root = copy_of(recording, tmp_path)
+    expected = read_transcript(root / f"{recording.session}.jsonl")
+    assert expected.calls == [("Agent", False)] and len(expected.prompts) == 2
+    report = api.import_from("claude-code", root)
+    assert (report.imported, report.errors) == (2, 0)
+    sessions = sessions_by_key(api)
+    session = sessions[f"claude-code:{recording.session}"]
+    check(session, expected)
+    notes = [m for m in session.messages if m.metadata.get("task_notification")]
+    assert len(notes) == 1 and notes[0].role == "system" and recording.agent in notes[0].content
+    child = sessions[f"claude-code:{recording.session}/agent-{recording.agent}"]
+    check(child, read_transcript(agent_path(recording, root)))
+    assert (child.title, child.metadata["import"]["tool_call_id"]) == ("Dateien zählen", session.messages[1].metadata["tool_call_id"])
+
+
+@pytest.mark.parametrize("recording", [*RECORDINGS, pytest.param(V2_1_BACKGROUND, id="2.1.332-background")])
 def test_each_resumed_turn_appends_only_its_messages_and_a_re_import_writes_nothing(
     recording: Recording, api: Chit, home: Path, tmp_path: Path,
 ) -> None:

@@ -85,11 +85,33 @@ def _choose(body: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
     if COMPACTION_MARK in last:
         return "compaction", [{"text": f"<summary>\n{SUMMARY}\n</summary>"}]
     with LOCK:
-        script = STATE["script"]
+        script = _queue_for(body)
         reply = script.pop(0) if script else None
     if reply is None:
         return "fallback", [{"text": "Fertig. ✅"}]
     return "script", reply
+
+
+def _queue_for(body: dict[str, Any]) -> list[Any]:
+    """The replies for this request: a script may be a list (one queue) or
+    `{"main": [...], "agents": {prompt: [...]}}`, a queue for each sub-agent
+    named by its prompt (a background sub-agent asks while the main thread does)."""
+    script = STATE["script"]
+    if isinstance(script, list):
+        return script
+    messages = body.get("messages") or []
+    first = "\n".join(_texts(messages[0].get("content"))) if messages else ""
+    for prompt, queue in script["agents"].items():
+        if prompt in first:
+            return queue  # type: ignore[no-any-return]
+    return script["main"]  # type: ignore[no-any-return]
+
+
+def _left() -> int:
+    script = STATE["script"]
+    if isinstance(script, list):
+        return len(script)
+    return len(script["main"]) + sum(len(q) for q in script["agents"].values())
 
 
 def _tool_name(wanted: str, body: dict[str, Any]) -> str:
@@ -200,7 +222,7 @@ class Handler(BaseHTTPRequestHandler):
             return self._json(200, {"ok": True})
         if path == "/_left":
             with LOCK:
-                return self._json(200, {"left": len(STATE["script"])})
+                return self._json(200, {"left": _left()})
         if path.endswith("/count_tokens"):
             self._log({"path": self.path, "model": body.get("model"), "kind": "count_tokens"})
             return self._json(200, {"input_tokens": max(1, len(raw) // 4)})

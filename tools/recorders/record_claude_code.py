@@ -24,11 +24,12 @@ import subprocess
 import sys
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 
 
-def turns(project: Path) -> list[tuple[str, list[list[dict[str, object]]]]]:
+def turns(project: Path) -> list[tuple[str, Any]]:
     notes = str(project / "notes.txt")
     return [
         ("Bitte lege notes.txt an und grüße die Straße 🚀. Prüfe zuerst, wo wir sind.", [
@@ -60,6 +61,28 @@ def turns(project: Path) -> list[tuple[str, list[list[dict[str, object]]]]]:
     ]
 
 
+def background_turns(project: Path) -> list[tuple[str, Any]]:
+    """A sub-agent run in the background (the default of later versions):
+    the main thread replies at once, and again when the agent's
+    `<task-notification>` arrives."""
+    prompt = "Zähle die Dateien hier, bitte. 🔢"
+    return [
+        ("Starte bitte einen Hintergrund-Agenten, der das Verzeichnis prüft. Danke! ✨", {
+            "main": [
+                [{"tool": "Agent", "input": {"description": "Dateien zählen", "prompt": prompt,
+                                             "subagent_type": "general-purpose", "run_in_background": True}}],
+                [{"text": "Der Agent läuft im Hintergrund."}],
+                [{"text": "Der Agent ist fertig: das Verzeichnis ist leer. ✅"}],
+            ],
+            "agents": {prompt: [
+                [{"tool": "Bash", "input": {"command": "ls -A | wc -l", "description": "Count the files"}}],
+                [{"text": "Im Verzeichnis liegen 0 Dateien."}],
+            ]},
+        }),
+        ("Und jetzt? Kurz zusammenfassen, bitte.", [[{"text": "Ein Agent hat im Hintergrund gezählt: 0 Dateien."}]]),
+    ]
+
+
 def post(port: int, path: str, value: object) -> object:
     request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", json.dumps(value).encode(), method="POST")
     with urllib.request.urlopen(request) as response:
@@ -70,6 +93,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--claude", required=True)
     parser.add_argument("--out", required=True, type=Path)
+    parser.add_argument("--background", action="store_true", help="record a background sub-agent instead")
     args = parser.parse_args()
     out: Path = args.out.resolve()
     home, project = out / "home", out / "project"
@@ -90,7 +114,7 @@ def main() -> None:
         helped = subprocess.run([*shlex.split(args.claude), "--help"], capture_output=True, text=True, env=env).stdout
         # fewer tools, a smaller transcript: later versions write the tool list into it
         tools = ["--tools", "Bash,Write,Edit,Read,Agent,Task"] if "--tools <" in helped else []
-        for number, (prompt, script) in enumerate(turns(project), 1):
+        for number, (prompt, script) in enumerate((background_turns if args.background else turns)(project), 1):
             post(port, "/_script", script)
             command = [*shlex.split(args.claude), "-p", prompt, "--dangerously-skip-permissions", "--output-format", "json",
                        *tools]
