@@ -3,8 +3,8 @@
 It answers `POST /v1/messages` (streamed as server-sent events, or whole)
 and `POST /v1/messages/count_tokens`. The main model's replies come from a
 script the driver sets before each run (`POST /_script` with a JSON list of
-replies; each reply is a list of blocks: `{"text": ...}`, `{"thinking": ...}`
-or `{"tool": NAME, "input": {...}}`); a reply holding a tool call ends with
+replies; each reply is a list of blocks: `{"text": ...}`, `{"thinking": ...}`,
+`{"tool": NAME, "input": {...}}`, or `{"error": {"status", "type", "message"}}` alone); a reply holding a tool call ends with
 `stop_reason: "tool_use"`, so the tool really runs and asks again. Requests
 for the small model (titles, topics) and a compaction request get a fixed
 answer. Every request is logged, one JSON line each, to the file named by
@@ -230,6 +230,10 @@ class Handler(BaseHTTPRequestHandler):
             self._log({"method": "POST", "path": self.path, "unknown": True})
             return self._json(404, {"type": "error", "error": {"type": "not_found_error", "message": "not here"}})
         kind, blocks = _choose(body)
+        if blocks and "error" in blocks[0]:  # a scripted API error, answered as the API answers one
+            failure = blocks[0]["error"]
+            self._log({"path": self.path, "model": body.get("model"), "kind": "error", "status": failure["status"]})
+            return self._json(failure["status"], {"type": "error", "error": {"type": failure["type"], "message": failure["message"]}})
         content = _content(blocks, body)
         message = {"id": _next_id("msg_rec"), "type": "message", "role": "assistant", "model": body.get("model"),
                    "content": content, "stop_reason": "tool_use" if any(b["type"] == "tool_use" for b in content) else "end_turn",

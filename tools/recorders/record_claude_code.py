@@ -83,6 +83,16 @@ def background_turns(project: Path) -> list[tuple[str, Any]]:
     ]
 
 
+def error_turns(project: Path) -> list[tuple[str, Any]]:
+    """A request the API refuses (Claude Code writes its own `<synthetic>`
+    reply naming the error), then a resumed prompt answered normally."""
+    refusal = {"status": 401, "type": "authentication_error", "message": "invalid x-api-key (aufgezeichnet)"}
+    return [
+        ("Das hier wird abgelehnt. ❌", [[{"error": refusal}]]),
+        ("Und jetzt noch einmal, bitte. 🔁", [[{"text": "Diesmal hat es geklappt. ✅"}]]),
+    ]
+
+
 def post(port: int, path: str, value: object) -> object:
     request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", json.dumps(value).encode(), method="POST")
     with urllib.request.urlopen(request) as response:
@@ -94,6 +104,7 @@ def main() -> None:
     parser.add_argument("--claude", required=True)
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--background", action="store_true", help="record a background sub-agent instead")
+    parser.add_argument("--error", action="store_true", help="record a refused request instead")
     args = parser.parse_args()
     out: Path = args.out.resolve()
     home, project = out / "home", out / "project"
@@ -114,7 +125,7 @@ def main() -> None:
         helped = subprocess.run([*shlex.split(args.claude), "--help"], capture_output=True, text=True, env=env).stdout
         # fewer tools, a smaller transcript: later versions write the tool list into it
         tools = ["--tools", "Bash,Write,Edit,Read,Agent,Task"] if "--tools <" in helped else []
-        for number, (prompt, script) in enumerate((background_turns if args.background else turns)(project), 1):
+        for number, (prompt, script) in enumerate((background_turns if args.background else error_turns if args.error else turns)(project), 1):
             post(port, "/_script", script)
             command = [*shlex.split(args.claude), "-p", prompt, "--dangerously-skip-permissions", "--output-format", "json",
                        *tools]
