@@ -230,9 +230,9 @@ def test_each_resumed_turn_appends_only_its_messages_and_a_re_import_writes_noth
 
 # -- Gemini CLI 0.61.0 ---------------------------------------------------------
 
-GEMINI_FILE = "session-2026-12-06T13-29-0048fb8c.jsonl"
-GEMINI_SESSION = "0048fb8c-a3ed-4261-8f60-0634a366a503"
-GEMINI_TURN_ENDS = (21,)  # the file's line count after the first turn
+GEMINI_FILE = "session-2026-12-06T13-38-471e51f1.jsonl"
+GEMINI_SESSION = "471e51f1-294e-4237-b374-3194c1704a40"
+GEMINI_TURN_ENDS = (26,)  # the file's line count after the first turn
 
 
 def read_gemini(path: Path) -> Expected:
@@ -297,7 +297,8 @@ def test_a_resumed_gemini_cli_session_matches_an_independent_reading(api: Chit, 
     root = gemini_copy(tmp_path)
     expected = read_gemini(root / "project" / "chats" / GEMINI_FILE)
     assert expected.prompts[0].startswith("Bitte prüfe, wo wir sind") and expected.replies[-1] == "一覧は2000行でした。Готово! 👍"
-    assert [name for name, _ in expected.calls] == ["run_shell_command", "run_shell_command", "write_file", "run_shell_command"]
+    assert expected.calls == [("run_shell_command", False), ("run_shell_command", False), ("read_file", True),
+                              ("write_file", False), ("run_shell_command", False)]
     report = api.import_from("gemini", root)
     assert (report.imported, report.errors) == (1, 0)
     session = sessions_by_key(api)[f"gemini:{GEMINI_SESSION}"]

@@ -32,6 +32,7 @@ def turns(project: Path) -> list[tuple[str, list[list[dict[str, object]]]]]:
              {"text": "Ich prüfe zuerst das Verzeichnis."},
              {"call": "run_shell_command", "args": {"command": "pwd && echo 'Grüße ß 🚀'", "description": "Show the directory"}}],
             [{"call": "run_shell_command", "args": {"command": "ls /nonexistent-chit-dir", "description": "List a missing directory"}}],
+            [{"call": "read_file", "args": {"file_path": str(project / "fehlt.txt")}}],
             [{"call": "write_file", "args": {"file_path": str(project / "gruss.txt"), "content": "Grüße aus der Straße 🚀\n"}}],
             [{"text": "Erledigt: gruss.txt ist angelegt. Das fehlende Verzeichnis gab einen Fehler."}],
         ]),
