@@ -182,6 +182,7 @@ def _read_log(path: Path, problems: list[Problem]) -> tuple[dict[str, Any], list
             ids = list(messages)
             for dropped in ids[ids.index(rewind):] if rewind in messages else ids:
                 del messages[dropped]
+                recorded.pop(dropped, None)  # what is rewound is no record to keep
         elif isinstance(record.get("id"), str):
             messages[record["id"]] = recorded[record["id"]] = record
         elif isinstance(record.get("$set"), dict):
