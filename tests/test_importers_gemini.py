@@ -152,6 +152,24 @@ def test_a_log_that_grows_gets_only_the_new_messages(api: Chit, tmp_path: Path) 
     assert after.metadata["import"]["cwd"] == "/home/dev/shop"  # from the folder's .project_root
 
 
+def test_a_message_set_again_after_a_rewind_is_read_as_set(api: Chit, tmp_path: Path) -> None:
+    """A message already recorded keeps its record when the history is
+    stated again, unless a rewind dropped it: then the new statement holds."""
+    folder = gemini_home(tmp_path)
+    records = [
+        {"sessionId": "5e7a0c1d-0000-4000-8000-00000000000a", "projectHash": "h", "startTime": "2026-10-05T21:00:00.000Z"},
+        {"id": "u1", "timestamp": "2026-10-05T21:00:01.000Z", "type": "user", "content": [{"text": "first wording"}]},
+        {"$rewindTo": "u1"},
+        {"$set": {"messages": [{"id": "u1", "timestamp": "2026-10-05T21:00:02.000Z", "type": "user",
+                                "content": [{"text": "second wording"}]}]}},
+    ]
+    (folder / "chats" / "session-2026-10-05T21-00-5e7a0c1d.jsonl").write_text(
+        "".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    api.import_from("gemini", tmp_path / ".gemini" / "tmp")
+    session = imported(api)["gemini:5e7a0c1d-0000-4000-8000-00000000000a"]
+    assert [m.content for m in session.messages] == ["second wording"]
+
+
 def test_a_rewritten_json_session_that_grew_appends(api: Chit, tmp_path: Path) -> None:
     folder = gemini_home(tmp_path)
     target = folder / "chats" / REAL[0]

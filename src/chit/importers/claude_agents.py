@@ -18,7 +18,10 @@ Invariants:
   parent transcript is missing is still imported, without those;
 - the transcripts of Claude Code's own compaction agents (`acompact-…`)
   are not imported: the summary they wrote is already in the parent, as
-  its compaction summary.
+  its compaction summary. Nor are the warm-up transcripts Claude Code 2.0
+  writes for each built-in agent type at every start (the prompt
+  "Warmup" and a reply): no one asked for them, and the session they name
+  is often an empty file a resume left.
 """
 
 from __future__ import annotations
@@ -29,10 +32,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from chit.importers.base import Problem, file_stamp, loads, obj, one_line, read_bytes
+from chit.importers.base import Problem, SourceSession, file_stamp, loads, obj, one_line, read_bytes
 
 _NAME = re.compile(r"^agent-(.+)\.jsonl$")
 COMPACTION_PREFIX = "acompact-"
+#: the whole prompt of Claude Code's own warm-up of an agent type
+WARM_UP_PROMPT = "Warmup"
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,13 @@ class AgentFile:
     @property
     def compaction(self) -> bool:
         return self.agent_id.startswith(COMPACTION_PREFIX)
+
+
+def warm_up(records: list[tuple[int, dict[str, Any]]]) -> bool:
+    """Whether a sub-agent's transcript is Claude Code's warm-up: its first
+    prompt is the bare word "Warmup"."""
+    first = next((r for _, r in records if r.get("type") == "user"), None)
+    return first is not None and obj(first.get("message")).get("content") == WARM_UP_PROMPT
 
 
 @dataclass(frozen=True)
@@ -83,6 +95,21 @@ def parent_stamp(path: Path) -> str | None:
     if path.parent.name != "subagents" or not _NAME.match(path.name):
         return None
     return file_stamp(path.parent.parent.with_name(path.parent.parent.name + ".jsonl"))
+
+
+def link(session: SourceSession, agent: AgentFile, source: str, problems: list[Problem]) -> None:
+    """Name a sub-agent's session after its task and link it to its parent
+    session and the tool call that started it."""
+    call = task_call(agent, problems)
+    facts = {
+        "parent": f"{source}:{agent.parent_session}",
+        "agent_id": agent.agent_id,
+        "tool_call_id": call.call_id if call else None,
+        "agent_type": call.agent_type if call else None,
+    }
+    session.metadata.update({k: v for k, v in facts.items() if v})
+    if call is not None and call.description:
+        session.title = call.description
 
 
 def task_call(agent: AgentFile, problems: list[Problem]) -> TaskCall | None:

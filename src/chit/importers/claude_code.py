@@ -27,6 +27,9 @@ Invariants:
   `system` records with text → system;
 - thinking is never content: it goes to `metadata.thinking` of the next
   assistant message or tool call of the same model response;
+- a reply of Claude Code's `<synthetic>` model (after `/compact` in
+  print mode, an API error) was written by Claude Code, not a model: a
+  system message (`synthetic`), its zero token counts not counted;
 - text Claude Code injects rather than the person types becomes a system
   message: `isMeta` records, compaction summaries, interruption markers,
   local command output (`<local-command-stdout>`) and task notifications.
@@ -72,6 +75,8 @@ CONVERSATION = ("user", "assistant", "system")
 _COMMAND = re.compile(r"<command-(name|message|args)>(.*?)</command-\1>", re.S)
 _OUTPUT = re.compile(r"^\s*<local-command-(stdout|stderr)>(.*?)</local-command-\1>\s*$", re.S)
 _INTERRUPTED = re.compile(r"^\[Request interrupted by user[^\]]*\]$")
+#: the model Claude Code names in a reply it wrote itself ("No response requested.", API errors)
+SYNTHETIC_MODEL = "<synthetic>"
 #: text Claude Code writes as a user record that the person did not type
 _NOTIFICATION = re.compile(r"^\s*<task-notification>")
 
@@ -108,6 +113,9 @@ def read_file(path: Path) -> Batch:
     if agent is not None and agent.compaction:
         batch.skipped.append((str(path), "compaction transcript"))
         return batch
+    if agent is not None and claude_agents.warm_up(records):
+        batch.skipped.append((str(path), "warm-up transcript"))
+        return batch
     # a sub-agent's transcript is all sidechain: its thread is made of those
     main = [(n, r) for n, r in records if (agent or r.get("isSidechain") is not True) and isinstance(r.get("uuid"), str)]
     conversation = [(n, r) for n, r in main if r.get("type") in CONVERSATION]
@@ -120,7 +128,7 @@ def read_file(path: Path) -> Batch:
     live = [(n, r) for n, r in conversation if r["uuid"] in kept]
     session, mapper = _session(path, session_id, live, records, batch.problems)
     if agent is not None:
-        _link_agent(session, agent, batch.problems)
+        claude_agents.link(session, agent, NAME, batch.problems)
     if session.messages:
         batch.sessions.append(session)
     else:
@@ -128,21 +136,6 @@ def read_file(path: Path) -> Batch:
     if agent is None and mark is not None and session.messages and not batch.problems:
         batch.resume = claude_code_follow.whole_state(mark, main, kept, live, session, mapper.state())
     return batch
-
-
-def _link_agent(session: SourceSession, agent: claude_agents.AgentFile, problems: list[Problem]) -> None:
-    """Name a sub-agent's session after its task and link it to its parent
-    session and the tool call that started it."""
-    call = claude_agents.task_call(agent, problems)
-    link = {
-        "parent": f"{NAME}:{agent.parent_session}",
-        "agent_id": agent.agent_id,
-        "tool_call_id": call.call_id if call else None,
-        "agent_type": call.agent_type if call else None,
-    }
-    session.metadata.update({k: v for k, v in link.items() if v})
-    if call is not None and call.description:
-        session.title = call.description
 
 
 def _session_id(path: Path, records: list[tuple[int, dict[str, Any]]]) -> str:
@@ -393,6 +386,9 @@ class _Mapper:
         message = _message(record)
         uid, ts, mid = record["uuid"], ts_from_text(record.get("timestamp")), _message_id(record)
         model = one_line(message.get("model"))
+        if model == SYNTHETIC_MODEL:
+            self._synthetic(record)
+            return
         if mid and isinstance(message.get("usage"), dict):
             self.usage[mid] = message["usage"]
         for index, block in enumerate(_blocks(record)):
@@ -416,6 +412,12 @@ class _Mapper:
                 )
         if isinstance(message.get("content"), str):
             self.out.add("assistant", message["content"], uid, ts, model=model, invocation_id=mid, **self._common(record))
+
+    def _synthetic(self, record: dict[str, Any]) -> None:
+        """A reply Claude Code wrote itself (no model did, no tokens were
+        spent): its text is a system message."""
+        if body := _user_body(record).strip():  # the same shape as a user record's text
+            self.out.add("system", body, record["uuid"], ts_from_text(record.get("timestamp")), synthetic=True, **self._common(record))
 
     def finish(self) -> None:
         """Token counts of each model response go on its last message."""

@@ -23,6 +23,13 @@ Invariants:
   `status: "error"` marks the result `tool_error`;
 - `thoughts` ("subject" and "description") are never content: they go
   to `metadata.thinking` of the reply's first message;
+- a `$set` of `messages` (Gemini CLI states the whole history again when
+  it resumes a session, in the API's form: `thought`, `functionCall` and
+  `functionResponse` parts, no tokens, no `toolCalls`) sets the messages
+  and their order, but a message already recorded keeps its record; the
+  parts of one that was not are read as its thoughts, calls and results;
+- user text Gemini CLI writes itself (`<session_context>`,
+  `<hook_context>`) is a system message (`injected`), never a prompt;
 - message ids derive from Gemini's own message ids (and the tool call
   id), so appending to a session never changes an earlier id; a reply's
   id is the invocation id of its messages;
@@ -63,6 +70,8 @@ from chit.importers.base import (
 
 NAME = "gemini"
 NOTICES = ("info", "warning", "error")
+#: user text Gemini CLI writes itself (the environment it starts a chat with, hook output)
+INJECTED = ("<session_context>", "<hook_context>")
 
 
 def default_path() -> Path:
@@ -166,21 +175,27 @@ def _read_whole(path: Path, problems: list[Problem]) -> tuple[dict[str, Any], li
 def _read_log(path: Path, problems: list[Problem]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     meta: dict[str, Any] = {}
     messages: dict[str, dict[str, Any]] = {}  # id -> record, in first-seen order
+    recorded: dict[str, dict[str, Any]] = {}  # id -> its last record, whatever was set since
     for _, record in read_jsonl(path, problems):
         rewind = record.get("$rewindTo")
         if isinstance(rewind, str):
             ids = list(messages)
             for dropped in ids[ids.index(rewind):] if rewind in messages else ids:
                 del messages[dropped]
+                recorded.pop(dropped, None)  # what is rewound is no record to keep
         elif isinstance(record.get("id"), str):
-            messages[record["id"]] = record
+            messages[record["id"]] = recorded[record["id"]] = record
         elif isinstance(record.get("$set"), dict):
             update = record["$set"]
             if isinstance(update.get("messages"), list):
-                messages = {m["id"]: m for m in _message_list(update["messages"]) if isinstance(m.get("id"), str)}
+                # A resume states the history again, as the API saw it (parts, no tokens or
+                # tool calls): a message already recorded keeps its record, in the new order.
+                listed = [m for m in _message_list(update["messages"]) if isinstance(m.get("id"), str)]
+                messages = {m["id"]: recorded.setdefault(m["id"], m) for m in listed}
             meta.update({k: v for k, v in update.items() if k != "messages"})
         elif isinstance(record.get("sessionId"), str):
-            meta.update(record)
+            # a resume writes the metadata again, with the time it resumed: the session began at the first
+            meta.update({k: v for k, v in record.items() if k != "startTime" or "startTime" not in meta})
     return meta, list(messages.values())
 
 
@@ -196,22 +211,43 @@ def _message(out: Transcript, message: dict[str, Any]) -> None:
     local = one_line(message.get("id")) or f"#{len(out.messages)}"
     ts = ts_from_text(message.get("timestamp"))
     if kind == "user":
-        out.add("user", _parts_text(message.get("content")), local, ts, source_id=one_line(message.get("id")))
+        _results(out, message.get("content"), local, ts)
+        body = _parts_text(message.get("content"))
+        if body.lstrip().startswith(INJECTED):
+            out.add("system", body, local, ts, source_id=one_line(message.get("id")), injected=True)
+        else:
+            out.add("user", body, local, ts, source_id=one_line(message.get("id")))
     elif kind in NOTICES:
         out.add("system", _parts_text(message.get("content")), local, ts, subtype=kind)
     elif kind == "gemini":
         _reply(out, message, local, ts)
 
 
+def _results(out: Transcript, content: Any, local: str, ts: str | None) -> None:
+    """The tool results a user message carries as `functionResponse` parts
+    (the history a resume states again), those not already answered."""
+    for number, part in enumerate(content if isinstance(content, list) else []):
+        response = obj(obj(part).get("functionResponse"))
+        call_id = one_line(response.get("id"))
+        if call_id and call_id not in out.answered:
+            out.add("tool", _result_text({"result": [part]}) or "", f"{local}:result:{call_id}:{number}", ts,
+                    tool_kind="result", tool_name=one_line(response.get("name")), tool_call_id=call_id)
+
+
 def _reply(out: Transcript, message: dict[str, Any], local: str, ts: str | None) -> None:
     """A model reply: its text, its tool calls, then their results; the
     reply's tokens go on the last message the model produced."""
-    for thought in _message_list(message.get("thoughts")):
+    content = message.get("content")
+    parts = [p for p in content if isinstance(p, dict)] if isinstance(content, list) else []
+    thoughts = _message_list(message.get("thoughts")) or [
+        {"description": p["text"]} for p in parts if p.get("thought") and isinstance(p.get("text"), str)]
+    for thought in thoughts:
         if thought:
             out.think("\n".join(text(thought.get(k)) for k in ("subject", "description") if thought.get(k)))
     model = one_line(message.get("model"))
     source_id = one_line(message.get("id"))
-    calls = _message_list(message.get("toolCalls"))
+    # the history a resume states again has no `toolCalls`, only `functionCall` parts
+    calls = _message_list(message.get("toolCalls")) or [obj(p.get("functionCall")) for p in parts if p.get("functionCall")]
     produced = [out.add("assistant", _parts_text(message.get("content")), local, ts, model=model,
                         invocation_id=source_id, source_id=source_id)]
     for number, call in enumerate(calls):
