@@ -95,7 +95,7 @@ def expected(session_id: str) -> dict[str, Any]:
         "errors": sum(1 for p in tools if p["state"]["status"] == "error"),
         "first_prompt": next(p["text"] for p in parts[users[0]["id"]] if p["type"] == "text"),
         "last_reply": replies[-1],
-        "tokens": (sum(t["input"] for t in steps), sum(t["output"] for t in steps)),
+        "tokens": (sum(t["input"] + t["cache"]["read"] + t["cache"]["write"] for t in steps), sum(t["output"] for t in steps)),
         "title": read(next(storage().glob(f"session/*/{session_id}.json")))["title"],
     }
 

@@ -123,6 +123,8 @@ def check(session: Session, plain: Plain) -> None:
     errors = [m.metadata["tool_name"] for m in session.messages if m.metadata.get("tool_error")]
     assert [name for name in errors if name != "bash"] == expected.failed
     assert session.title == plain.title
+    counted = [m.tokens for m in session.messages if m.tokens]
+    assert (sum(t.input or 0 for t in counted), sum(t.output or 0 for t in counted)) == expected.tokens
 
 
 def recorded(layout: str, tmp_path: Path) -> tuple[Path, dict[str, Plain]]:

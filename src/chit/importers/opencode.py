@@ -25,7 +25,8 @@ Invariants:
   its id is the invocation id); `reasoning` → `metadata.thinking`; each
   `tool` part → a tool call (its input as JSON) and, once it ran, its
   result (`output`, or `error` with `tool_error`); a `step-finish`'s
-  tokens go on the last message of that step; a message's `error` → a
+  tokens go on the last message of that step (input with the cache's reads
+  and writes, output with the reasoning); a message's `error` → a
   system message with `subtype: "error"`;
 - message ids derive from opencode's part and message ids, so a session
   that grows keeps every earlier id;
@@ -46,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from chit.errors import InvalidData
+from chit.model import Tokens
 from chit.importers.base import (
     Batch,
     Problem,
@@ -381,8 +383,29 @@ def _produced(step: list[int], out: Transcript, message: object) -> None:
 
 def _put_tokens(out: Transcript, step: list[int], tokens: dict[str, Any]) -> bool:
     """The model call's token counts on its last message; False if it made none."""
-    pair = tokens_of(tokens.get("input"), tokens.get("output")) if tokens else None
+    pair = _counts(tokens) if tokens else None
     if not step or pair is None:
         return False
     out.messages[step[-1]] = replace(out.messages[step[-1]], tokens=pair)
     return True
+
+
+def _counts(tokens: dict[str, Any]) -> Tokens | None:
+    """(tokens read, tokens written) as chit counts them for every tool:
+    input with cached tokens, output with reasoning. opencode's `input`
+    leaves out the cache's reads and writes; whether its `output` holds
+    the reasoning depends on its version (1.1 yes, 1.18 no), but its
+    `total` is always input + cache + output (+ reasoning where apart)."""
+    def count(value: Any) -> int:
+        return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+    cache = obj(tokens.get("cache"))
+    plain = tokens_of(tokens.get("input"), tokens.get("output"))
+    if plain is None:
+        return None
+    read = count(tokens.get("input")) + count(cache.get("read")) + count(cache.get("write"))
+    written = count(tokens.get("output"))
+    total = count(tokens.get("total"))
+    if total >= read + written:
+        written = total - read
+    return Tokens(read if plain.input is not None else None, written if plain.output is not None else None)
