@@ -77,7 +77,7 @@ class Expected:
     prompts: list[str]
     last_reply: str
     calls: list[str]
-    failed: list[str]  # the calls opencode marked as errors
+    failed: list[str]  # the calls opencode marked as errors, and commands that exited non-zero
     tokens: tuple[int, int]
 
 
@@ -99,7 +99,7 @@ def expect(plain: Plain) -> Expected:
             elif part["type"] == "tool":
                 roles["tool"] += 2
                 calls.append(part["tool"])
-                if part["state"]["status"] == "error":
+                if part["state"]["status"] == "error" or (part["state"].get("metadata") or {}).get("exit", 0) != 0:
                     failed.append(part["tool"])
             elif part["type"] == "step-finish":
                 tokens = part["tokens"]
@@ -121,7 +121,7 @@ def check(session: Session, plain: Plain) -> None:
     calls = [m for m in session.messages if m.metadata.get("tool_kind") == "call"]
     assert [m.metadata["tool_name"] for m in calls] == expected.calls
     errors = [m.metadata["tool_name"] for m in session.messages if m.metadata.get("tool_error")]
-    assert [name for name in errors if name != "bash"] == expected.failed
+    assert errors == expected.failed
     assert session.title == plain.title
     counted = [m.tokens for m in session.messages if m.tokens]
     assert (sum(t.input or 0 for t in counted), sum(t.output or 0 for t in counted)) == expected.tokens
@@ -167,6 +167,8 @@ def test_the_recorded_main_session_in_detail(api: Chit, tmp_path: Path, layout: 
     assert len(long.content) == 42000
     failed_read = next(m for m in session.messages if m.metadata.get("tool_name") == "read" and m.metadata["tool_kind"] == "result")
     assert failed_read.metadata["tool_error"] is True and "missing-file-ß.txt" in failed_read.content
+    exits = [m.metadata.get("exit_code") for m in session.messages if m.metadata.get("tool_name") == "bash" and m.metadata["tool_kind"] == "result"]
+    assert exits == [0, 2, 0]
     thinking = [m.metadata["thinking"] for m in session.messages if m.metadata.get("thinking")]
     assert thinking[0].startswith("Zuerst die Umgebung prüfen") and len(thinking) == 3
     assert session.messages[-1].content == "Auf Wiedersehen! さようなら。До свидания! 👋"

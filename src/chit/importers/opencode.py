@@ -24,7 +24,8 @@ Invariants:
 - an assistant message's text parts → assistant messages (its `modelID`;
   its id is the invocation id); `reasoning` → `metadata.thinking`; each
   `tool` part → a tool call (its input as JSON) and, once it ran, its
-  result (`output`, or `error` with `tool_error`); a `step-finish`'s
+  result (`output`, or `error` with `tool_error`; a shell command's exit
+  status as `exit_code`, `tool_error` if not 0); a `step-finish`'s
   tokens go on the last message of that step (input with the cache's reads
   and writes, output with the reasoning); a message's `error` → a
   system message with `subtype: "error"`;
@@ -371,9 +372,12 @@ def _tool(out: Transcript, part: dict[str, Any], step: list[int], model: str | N
     status = state.get("status")
     if status in ("completed", "error"):
         output = state.get("output") if status == "completed" else state.get("error")
+        exit_code = obj(state.get("metadata")).get("exit")  # a shell command's; it failed though the tool ran
+        if not isinstance(exit_code, int) or isinstance(exit_code, bool):
+            exit_code = None
         out.add("tool", output if isinstance(output, str) else json_text(output), f"{part['id']}:result",
                 _ms(times.get("end")) or ts, invocation_id=invocation, tool_kind="result", tool_name=name,
-                tool_call_id=call_id, tool_error=status == "error")
+                tool_call_id=call_id, tool_error=status == "error" or bool(exit_code), exit_code=exit_code)
 
 
 def _produced(step: list[int], out: Transcript, message: object) -> None:
