@@ -123,6 +123,9 @@ def check(session: Session, plain: Plain) -> None:
     errors = [m.metadata["tool_name"] for m in session.messages if m.metadata.get("tool_error")]
     assert errors == expected.failed
     assert session.title == plain.title
+    assert [m.ts for m in session.messages] == sorted(m.ts for m in session.messages)  # calls made at once, then their results
+    position = {(m.metadata.get("tool_call_id"), m.metadata.get("tool_kind")): i for i, m in enumerate(session.messages)}
+    assert all(position[(call, "call")] < i for (call, kind), i in position.items() if kind == "result")
     counted = [m.tokens for m in session.messages if m.tokens]
     assert (sum(t.input or 0 for t in counted), sum(t.output or 0 for t in counted)) == expected.tokens
 
@@ -167,8 +170,10 @@ def test_the_recorded_main_session_in_detail(api: Chit, tmp_path: Path, layout: 
     assert len(long.content) == 42000
     failed_read = next(m for m in session.messages if m.metadata.get("tool_name") == "read" and m.metadata["tool_kind"] == "result")
     assert failed_read.metadata["tool_error"] is True and "missing-file-ß.txt" in failed_read.content
-    exits = [m.metadata.get("exit_code") for m in session.messages if m.metadata.get("tool_name") == "bash" and m.metadata["tool_kind"] == "result"]
-    assert exits == [0, 2, 0]
+    commands = {m.metadata["tool_call_id"]: json.loads(m.content)["command"] for m in calls if m.metadata["tool_name"] == "bash"}
+    exits = {commands[m.metadata["tool_call_id"]].split()[0]: m.metadata["exit_code"]
+             for m in session.messages if m.metadata.get("tool_call_id") in commands and m.metadata["tool_kind"] == "result"}
+    assert exits == {"echo": 0, "ls": 2, "seq": 0}
     thinking = [m.metadata["thinking"] for m in session.messages if m.metadata.get("thinking")]
     assert thinking[0].startswith("Zuerst die Umgebung prüfen") and len(thinking) == 3
     assert session.messages[-1].content == "Auf Wiedersehen! さようなら。До свидания! 👋"

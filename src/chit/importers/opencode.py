@@ -25,7 +25,9 @@ Invariants:
   its id is the invocation id); `reasoning` → `metadata.thinking`; each
   `tool` part → a tool call (its input as JSON) and, once it ran, its
   result (`output`, or `error` with `tool_error`; a shell command's exit
-  status as `exit_code`, `tool_error` if not 0); a `step-finish`'s
+  status as `exit_code`, `tool_error` if not 0); results follow their
+  calls in the order they came (calls made at once run together), so
+  messages stay in time order; a `step-finish`'s
   tokens go on the last message of that step (input with the cache's reads
   and writes, output with the reasoning); a message's `error` → a
   system message with `subtype: "error"`;
@@ -334,10 +336,15 @@ def _assistant(out: Transcript, message: dict[str, Any], parts: list[dict[str, A
     ts = _ms(obj(message.get("time")).get("created"))
     model, invocation = one_line(message.get("modelID")), one_line(message.get("id"))
     step: list[int] = []  # indexes of the messages the current model call produced
+    results: list[Result] = []  # of the calls above, not yet written
     counted = False
     for part in parts:
         kind, local = part.get("type"), str(part["id"])
         when = _ms(obj(part.get("time")).get("start")) or (max(ts, out.last_ts) if ts else None)  # never before the part above
+        if kind == "tool":
+            _tool(out, part, step, results, model, invocation, ts)
+            continue
+        _write_results(out, results)
         if kind == "step-start":
             step = []
         elif kind == "reasoning":
@@ -345,11 +352,10 @@ def _assistant(out: Transcript, message: dict[str, Any], parts: list[dict[str, A
         elif kind == "text" and not part.get("ignored"):
             _produced(step, out, out.add("assistant", text(part.get("text")), local, when, model=model,
                                          invocation_id=invocation, source_id=one_line(part["id"])))
-        elif kind == "tool":
-            _tool(out, part, step, model, invocation, ts)
         elif kind == "step-finish":
             counted = _put_tokens(out, step, obj(part.get("tokens"))) or counted
             step = []
+    _write_results(out, results)
     if not counted:
         _put_tokens(out, step, obj(message.get("tokens")))
     error = obj(message.get("error"))
@@ -359,14 +365,30 @@ def _assistant(out: Transcript, message: dict[str, Any], parts: list[dict[str, A
                 _ms(obj(message.get("time")).get("completed")) or ts, subtype="error")
 
 
-def _tool(out: Transcript, part: dict[str, Any], step: list[int], model: str | None, invocation: str | None,
-          ts: str | None) -> None:
+@dataclass
+class Result:
+    """A tool's result, held back until the calls made with it are written."""
+
+    ts: str
+    content: str
+    local: str
+    metadata: dict[str, Any]
+
+
+def _tool(out: Transcript, part: dict[str, Any], step: list[int], results: list[Result], model: str | None,
+          invocation: str | None, ts: str | None) -> None:
+    """The call, after the results that came before it; its result joins
+    `results`. A tool part holds a call and its result, but a model call
+    can make several calls at once and opencode runs them together, so
+    results are written in the order they came, each after its call."""
     state = obj(part.get("state"))
     times = obj(state.get("time"))
     name, call_id = one_line(part.get("tool")), one_line(part.get("callID")) or str(part["id"])
+    start = _ms(times.get("start")) or ts
+    _write_results(out, results, until=start)
     _produced(step, out, out.add(
         "tool", json_text(state.get("input") if state.get("input") is not None else {}), f"{part['id']}:call",
-        _ms(times.get("start")) or ts, model=model, invocation_id=invocation, source_id=one_line(part["id"]),
+        start, model=model, invocation_id=invocation, source_id=one_line(part["id"]),
         tool_kind="call", tool_name=name, tool_call_id=call_id,
     ))
     status = state.get("status")
@@ -375,9 +397,19 @@ def _tool(out: Transcript, part: dict[str, Any], step: list[int], model: str | N
         exit_code = obj(state.get("metadata")).get("exit")  # a shell command's; it failed though the tool ran
         if not isinstance(exit_code, int) or isinstance(exit_code, bool):
             exit_code = None
-        out.add("tool", output if isinstance(output, str) else json_text(output), f"{part['id']}:result",
-                _ms(times.get("end")) or ts, invocation_id=invocation, tool_kind="result", tool_name=name,
-                tool_call_id=call_id, tool_error=status == "error" or bool(exit_code), exit_code=exit_code)
+        results.append(Result(
+            _ms(times.get("end")) or start or "", output if isinstance(output, str) else json_text(output),
+            f"{part['id']}:result", {"invocation_id": invocation, "tool_kind": "result", "tool_name": name,
+                                     "tool_call_id": call_id, "tool_error": status == "error" or bool(exit_code),
+                                     "exit_code": exit_code}))
+
+
+def _write_results(out: Transcript, results: list[Result], until: str | None = None) -> None:
+    """Write the held results that came by `until` (all without it), oldest first."""
+    ready = sorted((r for r in results if until is None or r.ts <= until), key=lambda r: r.ts)
+    for result in ready:
+        results.remove(result)
+        out.add("tool", result.content, result.local, result.ts or None, **result.metadata)
 
 
 def _produced(step: list[int], out: Transcript, message: object) -> None:
