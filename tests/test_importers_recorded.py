@@ -59,10 +59,10 @@ def read_storage(storage: Path) -> dict[str, Plain]:
 def read_database(database: Path) -> dict[str, Plain]:
     db = sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True)
     found = {}
-    for sid, title, parent, t_in, t_out, t_reason, t_read, t_write in db.execute(
-            "select id, title, parent_id, tokens_input, tokens_output, tokens_reasoning, tokens_cache_read,"
-            " tokens_cache_write from session"):
-        plain = Plain(title, parent, totals=(t_in + t_read + t_write, t_out + t_reason))
+    summed = "tokens_input" in {column for (_, column, *_) in db.execute("pragma table_info(session)")}  # 1.18, not 1.2
+    sums = "tokens_input + tokens_cache_read + tokens_cache_write, tokens_output + tokens_reasoning" if summed else "null, null"
+    for sid, title, parent, read, written in db.execute(f"select id, title, parent_id, {sums} from session").fetchall():
+        plain = Plain(title, parent, totals=(read, written) if summed else None)
         for mid, data in db.execute("select id, data from message where session_id = ? order by id", (sid,)).fetchall():
             parts = [json.loads(p) for (p,) in db.execute("select data from part where message_id = ? order by id", (mid,))]
             plain.messages.append(({**json.loads(data), "id": mid}, parts))
@@ -246,3 +246,24 @@ def test_the_database_grown_by_a_resumed_turn_adds_only_that_turn(api: Chit, tmp
     after = imported(api)[f"opencode:{main}"]
     assert after.id == before.id and [m.id for m in after.messages[:-len(turn)]] == [m.id for m in before.messages]
     check(after, plain[main])
+
+
+def test_the_database_opencode_made_of_the_json_storage_on_upgrading_adds_only_the_new_turn(api: Chit, tmp_path: Path) -> None:
+    """opencode 1.2.1, run on the 1.1.65 data folder, copied the JSON
+    storage into a new opencode.db, left the files, and took a fourth turn
+    there: the sessions chit imported from the files are the same sessions."""
+    folder, plain = recorded("json", tmp_path)
+    assert api.import_from("opencode", folder).imported == 2
+    before = imported(api)
+    shutil.copy(fixture("opencode-1.2.1-upgrade", "opencode.db"), folder / "opencode.db")
+    upgraded = read_database(folder / "opencode.db")
+    assert upgraded.keys() == plain.keys()
+    main = main_id(upgraded)
+    added = sum(expect(upgraded[main]).roles.values()) - sum(expect(plain[main]).roles.values())
+    report = api.import_from("opencode", folder)
+    assert (report.imported, report.updated, report.messages) == (0, 1, added) and added == 2
+    after = imported(api)
+    assert after.keys() == before.keys()
+    assert [m.id for m in after[f"opencode:{main}"].messages[:-added]] == [m.id for m in before[f"opencode:{main}"].messages]
+    for session_id, one in upgraded.items():
+        check(after[f"opencode:{session_id}"], one)
