@@ -4,13 +4,16 @@ its files.
 tests/data/opencode-1.1.65 is the JSON storage opencode 1.1.65 wrote (the
 last version before 1.2 keeps sessions there) and
 tests/data/opencode-1.18.33/opencode.db the database opencode 1.18.33
-wrote, each for the same three turns of `opencode run` against a loopback
-model server (tools/recorders/opencode): bash commands that succeed and
-fail, a 42,000-character output, a file write, a failed read, reasoning,
-a `task` sub-agent, `--continue` and `--session`, German, Japanese,
-Russian and emoji. The expectations come from `read_storage` and
-`read_database` below: a few lines of plain JSON and SQL reading written
-for these tests, sharing nothing with chit's importer.
+wrote, each for the same three turns of `opencode run` in a git work tree
+against a loopback model server (tools/recorders/opencode): bash
+commands that succeed and fail, a 42,000-character output, a file write,
+a failed read, reasoning, a `task` sub-agent, `--continue`, `--session`
+with an attached file, German, Japanese, Russian and emoji.
+tests/data/opencode-1.2.1-upgrade/opencode.db is the database opencode
+1.2.1 made of that JSON storage, after a fourth turn. The expectations
+come from `read_storage` and `read_database` below: a few lines of plain
+JSON and SQL reading written for these tests, sharing nothing with
+chit's importer.
 """
 
 from __future__ import annotations
@@ -82,16 +85,19 @@ class Expected:
 
 
 def expect(plain: Plain) -> Expected:
-    """What chit should make of a session: a user message per prompt, an
-    assistant message per reply text, a call and a result per tool part,
+    """What chit should make of a session: a user message per prompt (an
+    attached file named in it, the text opencode read from it a system
+    message), an assistant message per reply text, a call and a result per tool part,
     and token counts with cached input and reasoning included."""
-    roles: Counter[str] = Counter()
+    roles: Counter[str] = Counter()  # counts of 0 are dropped below
     prompts, replies, calls, failed = [], [], [], []
     read = written = 0
     for message, parts in plain.messages:
         if message["role"] == "user":
             roles["user"] += 1
-            prompts.append("\n".join(p["text"] for p in parts if p["type"] == "text"))
+            roles["system"] += sum(1 for p in parts if p["type"] == "text" and p.get("synthetic"))  # an attached file's text
+            prompts.append("\n".join([p["text"] for p in parts if p["type"] == "text" and not p.get("synthetic")]
+                                     + [f"[file: {p['filename']}]" for p in parts if p["type"] == "file"]))
         for part in parts if message["role"] == "assistant" else []:
             if part["type"] == "text":
                 roles["assistant"] += 1
@@ -106,7 +112,7 @@ def expect(plain: Plain) -> Expected:
                 step_in = tokens["input"] + tokens["cache"]["read"] + tokens["cache"]["write"]
                 read, written = read + step_in, written + tokens["total"] - step_in
     assert plain.totals in (None, (read, written))  # opencode's own sums say the same
-    return Expected(roles, prompts, replies[-1], calls, failed, (read, written))
+    return Expected(+roles, prompts, replies[-1], calls, failed, (read, written))
 
 
 def imported(api: Chit) -> dict[str, Session]:
@@ -148,7 +154,7 @@ def test_every_recorded_session_imports_as_its_files_read(api: Chit, tmp_path: P
     report = api.import_from("opencode", folder)
     assert (report.imported, report.errors) == (2, 0)
     sessions = imported(api)
-    assert report.messages == sum(len(s.messages) for s in sessions.values()) == 22
+    assert report.messages == sum(len(s.messages) for s in sessions.values()) == 24
     for session_id, one in plain.items():
         session = sessions[f"opencode:{session_id}"]
         check(session, one)
@@ -177,6 +183,10 @@ def test_the_recorded_main_session_in_detail(api: Chit, tmp_path: Path, layout: 
     thinking = [m.metadata["thinking"] for m in session.messages if m.metadata.get("thinking")]
     assert thinking[0].startswith("Zuerst die Umgebung prüfen") and len(thinking) == 3
     assert session.messages[-1].content == "Auf Wiedersehen! さようなら。До свидания! 👋"
+    attached = next(i for i, m in enumerate(session.messages) if m.role == "user" and m.content.endswith("[file: NOTES.md]"))
+    read_for_it = session.messages[attached + 1:attached + 3]
+    assert [m.role for m in read_for_it] == ["system", "system"] and all(m.metadata["injected"] for m in read_for_it)
+    assert "Große Straße — 東京 — Москва 🚀" in read_for_it[1].content
     assert all(m.model == "scripted-1" for m in session.messages if m.role == "assistant")
 
 
@@ -197,17 +207,19 @@ def main_id(plain: dict[str, Plain]) -> str:
     return next(sid for sid, p in plain.items() if p.parent is None)
 
 
-def last_turn(session: Plain) -> list[str]:
+def last_turn(session: Plain) -> tuple[list[str], int]:
     """The ids of the messages of a session's last turn (its last prompt
-    and what followed)."""
+    and what followed), and how many messages chit should make of them."""
     last_prompt = max(i for i, (m, _) in enumerate(session.messages) if m["role"] == "user")
-    return [m["id"] for m, _ in session.messages[last_prompt:]]
+    earlier = Plain(session.title, session.parent, session.messages[:last_prompt])
+    added = sum(expect(session).roles.values()) - sum(expect(earlier).roles.values())
+    return [m["id"] for m, _ in session.messages[last_prompt:]], added
 
 
 def test_the_json_storage_grown_by_a_resumed_turn_adds_only_that_turn(api: Chit, tmp_path: Path) -> None:
     folder, plain = recorded("json", tmp_path)
     storage, main = folder / "storage", main_id(plain)
-    turn = last_turn(plain[main])
+    turn, added = last_turn(plain[main])
     shutil.copytree(storage, tmp_path / "whole")
     # the storage as opencode 1.1.65 left it after the second turn: without the
     # third turn's message and part files, with that time's session and project files
@@ -220,9 +232,9 @@ def test_the_json_storage_grown_by_a_resumed_turn_adds_only_that_turn(api: Chit,
     shutil.rmtree(storage)
     shutil.copytree(tmp_path / "whole", storage)
     grown = api.import_from("opencode", folder)
-    assert (grown.imported, grown.updated, grown.messages) == (0, 1, len(turn))
+    assert (grown.imported, grown.updated, grown.messages) == (0, 1, added)
     after = imported(api)[f"opencode:{main}"]
-    assert after.id == before.id and [m.id for m in after.messages[:-len(turn)]] == [m.id for m in before.messages]
+    assert after.id == before.id and [m.id for m in after.messages[:-added]] == [m.id for m in before.messages]
     check(after, plain[main])
 
 
@@ -231,7 +243,7 @@ def test_the_database_grown_by_a_resumed_turn_adds_only_that_turn(api: Chit, tmp
     database = folder / "opencode.db"
     shutil.copy(database, tmp_path / "whole.db")
     main = main_id(plain)
-    turn = last_turn(plain[main])
+    turn, added = last_turn(plain[main])
     # the database as it was before the third turn (but for the session row's times): its rows removed
     db = sqlite3.connect(database)
     db.executemany("delete from part where message_id = ?", [(m,) for m in turn])
@@ -242,9 +254,9 @@ def test_the_database_grown_by_a_resumed_turn_adds_only_that_turn(api: Chit, tmp
     before = imported(api)[f"opencode:{main}"]
     shutil.copy(tmp_path / "whole.db", database)
     grown = api.import_from("opencode", folder)
-    assert (grown.imported, grown.updated, grown.messages) == (0, 1, len(turn))
+    assert (grown.imported, grown.updated, grown.messages) == (0, 1, added)
     after = imported(api)[f"opencode:{main}"]
-    assert after.id == before.id and [m.id for m in after.messages[:-len(turn)]] == [m.id for m in before.messages]
+    assert after.id == before.id and [m.id for m in after.messages[:-added]] == [m.id for m in before.messages]
     check(after, plain[main])
 
 

@@ -1,9 +1,10 @@
 """A loopback OpenAI-compatible chat server that plays a fixed script to
 opencode, so that the real opencode writes real session files.
 
-Each request is answered from SCRIPT: the last user prompt of the request
-picks a scene (the first scene whose key it contains), and the number of
-assistant turns since that prompt picks the step of the scene. A step is
+Each request is answered from SCRIPT: the last user message of the
+request that starts a scene (a line of it starts with the scene's key)
+picks the scene, and the number of assistant turns since that message
+picks the step of the scene. A step is
 either tool calls (which opencode runs, then asks again with their
 results) or a final reply. A request whose system prompt asks for a title
 gets TITLE. Every answer streams as chat completion chunks: reasoning
@@ -38,7 +39,7 @@ class Step:
 
 
 SCRIPT: dict[str, list[Step]] = {
-    "Straße": [
+    "Bitte prüfe": [
         Step(reasoning="Zuerst die Umgebung prüfen: ein Befehl, der gelingt, und einer, der scheitert.",
              calls=[("bash", {"command": "echo 'Grüße aus der Straße: こんにちは, привет 🚀'", "description": "Greets in four scripts"}),
                     ("bash", {"command": "ls does-not-exist-ß", "description": "Lists a missing file"})]),
@@ -49,7 +50,7 @@ SCRIPT: dict[str, list[Step]] = {
              reply="Fertig: die Grüße liefen, `ls` scheiterte wie erwartet, die lange Ausgabe kam an, "
                    "NOTES.md ist geschrieben, und die fehlende Datei ließ sich nicht lesen. 完了です。Готово! ✅"),
     ],
-    "Unteragent": [
+    "Unteragent bitte": [
         Step(calls=[("task", {"description": "Count notes lines", "prompt": "Zähle die Zeilen in NOTES.md (数える).",
                               "subagent_type": "general"})]),
         Step(reply="Der Unteragent hat gezählt: NOTES.md hat drei Zeilen. サブエージェント完了。"),
@@ -58,8 +59,11 @@ SCRIPT: dict[str, list[Step]] = {
         Step(calls=[("bash", {"command": "wc -l NOTES.md", "description": "Counts lines"})]),
         Step(reply="NOTES.md hat 3 Zeilen (数えました)."),
     ],
-    "Zum Schluss": [
+    "Zum Schluss: sag": [
         Step(reasoning="Eine letzte kurze Antwort.", reply="Auf Wiedersehen! さようなら。До свидания! 👋"),
+    ],
+    "Zum Schluss: noch einmal": [
+        Step(reply="Noch einmal: Tschüß! またね。Пока! 👋"),
     ],
 }
 
@@ -68,8 +72,18 @@ def _text(content: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+        return "\n".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
     return ""
+
+
+def scene_of(message: dict[str, Any]) -> str | None:
+    """The scene a user message asks for: the key a line of it starts with
+    (opencode may quote the prompt; an attached file's text starts no scene)."""
+    for line in _text(message.get("content")).splitlines():
+        for key in SCRIPT:
+            if line.lstrip('"').startswith(key):
+                return key
+    return None
 
 
 def choose(body: dict[str, Any]) -> Step:
@@ -78,13 +92,12 @@ def choose(body: dict[str, Any]) -> Step:
     system = " ".join(_text(m.get("content")) for m in messages if m.get("role") == "system")
     if "title" in system.lower() and not body.get("tools"):
         return Step(reply=TITLE)
-    last_user = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=-1)
-    prompt = _text(messages[last_user].get("content")) if last_user >= 0 else ""
-    done = sum(1 for m in messages[last_user + 1:] if m.get("role") == "assistant")
-    for key, steps in SCRIPT.items():
-        if key in prompt:
-            return steps[min(done, len(steps) - 1)]
-    return Step(reply=f"(no scene for this prompt; {len(prompt)} characters)")
+    for index in range(len(messages) - 1, -1, -1):
+        key = scene_of(messages[index]) if messages[index].get("role") == "user" else None
+        if key is not None:
+            done = sum(1 for m in messages[index + 1:] if m.get("role") == "assistant")
+            return SCRIPT[key][min(done, len(SCRIPT[key]) - 1)]
+    return Step(reply="(no scene for this prompt)")
 
 
 def chunks(step: Step, model: str, prompt_tokens: int) -> list[dict[str, Any]]:

@@ -1,6 +1,6 @@
 """Drive a real opencode against opencode_server.py and keep what it writes.
 
-    python record_opencode.py OPENCODE_BINARY OUTPUT_FOLDER
+    python record_opencode.py OPENCODE_BINARY OUTPUT_FOLDER [UPGRADE_BINARY]
 
 OUTPUT_FOLDER is the throwaway HOME of the run (XDG config, cache and
 data under it: opencode's storage is `.local/share/opencode`); it gets
@@ -9,9 +9,14 @@ the sessions, so pick a neutral OUTPUT_FOLDER such as /home/ocuser),
 `recorded/server.log` (every request opencode sent) and
 `recorded/after-turn-N/` (a copy of opencode's data folder after each
 turn, the database copied with its write-ahead log, never opened for
-writing). The turns: a first prompt (bash that succeeds and fails, a long
-output, a file write, a failed read, reasoning), `--continue` with a
-`task` sub-agent, and `--session ID` with a last short reply.
+writing). `shop/` is a git work tree, as most projects are (opencode then
+keys the project by its first commit and snapshots the tree). The turns:
+a first prompt (bash that succeeds and fails, a long output, a file
+write, a failed read, reasoning), `--continue` with a `task` sub-agent,
+and `--session ID` with an attached file and a last short reply. With
+UPGRADE_BINARY (a later opencode), a fourth turn is taken with it in the
+same HOME (`recorded/after-turn-4/`): how a user's data looks after an
+upgrade.
 """
 
 from __future__ import annotations
@@ -29,7 +34,9 @@ TURNS = [
     "Bitte prüfe die Umgebung in der Straße: 日本語のテスト, Проверка связи, 🚀.",
     "Unteragent bitte: zähle die Zeilen von NOTES.md (サブエージェント, подагент).",
     "Zum Schluss: sag auf Wiedersehen auf Deutsch, 日本語 und по-русски.",
+    "Zum Schluss: noch einmal auf Wiedersehen, 日本語 und по-русски.",
 ]
+GIT = ["git", "-c", "user.name=Recorder", "-c", "user.email=recorder@example.invalid", "-c", "init.defaultBranch=main"]
 NOT_COPIED = shutil.ignore_patterns("log", "snapshot", "bin")
 
 
@@ -86,18 +93,27 @@ def first_session(data: Path) -> str:
     return files[0].stem
 
 
+def make_project(project: Path) -> None:
+    (project / "README.md").write_text("# Laden\n\nEin kleines Projekt für die Aufnahme.\n")
+    for command in (["init", "-q"], ["add", "README.md"], ["commit", "-q", "-m", "Anfang"]):
+        subprocess.run([*GIT, *command], cwd=project, check=True)
+
+
 def main() -> None:
     binary, home = sys.argv[1], Path(sys.argv[2]).absolute()
+    upgrade = sys.argv[3] if len(sys.argv) > 3 else None
     project, out = home / "shop", home / "recorded"
     for folder in (home / ".config" / "opencode", project, out):
         folder.mkdir(parents=True, exist_ok=True)
+    make_project(project)
     server, port = start_server(out)
     try:
         (home / ".config" / "opencode" / "opencode.json").write_text(json.dumps(config(port), indent=2))
         data = home / ".local" / "share" / "opencode"
-        for number, prompt in enumerate(TURNS, 1):
+        for number, prompt in enumerate(TURNS if upgrade else TURNS[:3], 1):
             resume = [] if number == 1 else ["--continue"] if number == 2 else ["--session", first_session(data)]
-            run(binary, home, project, ["run", *resume, prompt])
+            attach = ["--file", "NOTES.md"] if number == 3 else []
+            run(upgrade if number == 4 and upgrade else binary, home, project, ["run", *resume, prompt, *attach])
             shutil.copytree(data, out / f"after-turn-{number}", ignore=NOT_COPIED)
     finally:
         server.terminate()
