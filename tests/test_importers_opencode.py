@@ -92,10 +92,10 @@ def expected(session_id: str) -> dict[str, Any]:
         "system": sum(1 for p in every if p["type"] == "text" and p.get("synthetic")) + sum(1 for m in messages if m.get("error")),
         "calls": [p["tool"] for p in tools],
         "results": sum(1 for p in tools if p["state"]["status"] in ("completed", "error")),
-        "errors": sum(1 for p in tools if p["state"]["status"] == "error"),
+        "errors": sum(1 for p in tools if p["state"]["status"] == "error" or p["state"].get("metadata", {}).get("exit", 0) != 0),
         "first_prompt": next(p["text"] for p in parts[users[0]["id"]] if p["type"] == "text"),
         "last_reply": replies[-1],
-        "tokens": (sum(t["input"] for t in steps), sum(t["output"] for t in steps)),
+        "tokens": (sum(t["input"] + t["cache"]["read"] + t["cache"]["write"] for t in steps), sum(t["output"] for t in steps)),
         "title": read(next(storage().glob(f"session/*/{session_id}.json")))["title"],
     }
 

@@ -24,8 +24,12 @@ Invariants:
 - an assistant message's text parts → assistant messages (its `modelID`;
   its id is the invocation id); `reasoning` → `metadata.thinking`; each
   `tool` part → a tool call (its input as JSON) and, once it ran, its
-  result (`output`, or `error` with `tool_error`); a `step-finish`'s
-  tokens go on the last message of that step; a message's `error` → a
+  result (`output`, or `error` with `tool_error`; a shell command's exit
+  status as `exit_code`, `tool_error` if not 0); results follow their
+  calls in the order they came (calls made at once run together), so
+  messages stay in time order; a `step-finish`'s
+  tokens go on the last message of that step (input with the cache's reads
+  and writes, output with the reasoning); a message's `error` → a
   system message with `subtype: "error"`;
 - message ids derive from opencode's part and message ids, so a session
   that grows keeps every earlier id;
@@ -46,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from chit.errors import InvalidData
+from chit.model import Tokens
 from chit.importers.base import (
     Batch,
     Problem,
@@ -331,10 +336,15 @@ def _assistant(out: Transcript, message: dict[str, Any], parts: list[dict[str, A
     ts = _ms(obj(message.get("time")).get("created"))
     model, invocation = one_line(message.get("modelID")), one_line(message.get("id"))
     step: list[int] = []  # indexes of the messages the current model call produced
+    results: list[Result] = []  # of the calls above, not yet written
     counted = False
     for part in parts:
         kind, local = part.get("type"), str(part["id"])
         when = _ms(obj(part.get("time")).get("start")) or (max(ts, out.last_ts) if ts else None)  # never before the part above
+        if kind == "tool":
+            _tool(out, part, step, results, model, invocation, ts)
+            continue
+        _write_results(out, results)
         if kind == "step-start":
             step = []
         elif kind == "reasoning":
@@ -342,11 +352,10 @@ def _assistant(out: Transcript, message: dict[str, Any], parts: list[dict[str, A
         elif kind == "text" and not part.get("ignored"):
             _produced(step, out, out.add("assistant", text(part.get("text")), local, when, model=model,
                                          invocation_id=invocation, source_id=one_line(part["id"])))
-        elif kind == "tool":
-            _tool(out, part, step, model, invocation, ts)
         elif kind == "step-finish":
             counted = _put_tokens(out, step, obj(part.get("tokens"))) or counted
             step = []
+    _write_results(out, results)
     if not counted:
         _put_tokens(out, step, obj(message.get("tokens")))
     error = obj(message.get("error"))
@@ -356,22 +365,51 @@ def _assistant(out: Transcript, message: dict[str, Any], parts: list[dict[str, A
                 _ms(obj(message.get("time")).get("completed")) or ts, subtype="error")
 
 
-def _tool(out: Transcript, part: dict[str, Any], step: list[int], model: str | None, invocation: str | None,
-          ts: str | None) -> None:
+@dataclass
+class Result:
+    """A tool's result, held back until the calls made with it are written."""
+
+    ts: str
+    content: str
+    local: str
+    metadata: dict[str, Any]
+
+
+def _tool(out: Transcript, part: dict[str, Any], step: list[int], results: list[Result], model: str | None,
+          invocation: str | None, ts: str | None) -> None:
+    """The call, after the results that came before it; its result joins
+    `results`. A tool part holds a call and its result, but a model call
+    can make several calls at once and opencode runs them together, so
+    results are written in the order they came, each after its call."""
     state = obj(part.get("state"))
     times = obj(state.get("time"))
     name, call_id = one_line(part.get("tool")), one_line(part.get("callID")) or str(part["id"])
+    start = _ms(times.get("start")) or ts
+    _write_results(out, results, until=start)
     _produced(step, out, out.add(
         "tool", json_text(state.get("input") if state.get("input") is not None else {}), f"{part['id']}:call",
-        _ms(times.get("start")) or ts, model=model, invocation_id=invocation, source_id=one_line(part["id"]),
+        start, model=model, invocation_id=invocation, source_id=one_line(part["id"]),
         tool_kind="call", tool_name=name, tool_call_id=call_id,
     ))
     status = state.get("status")
     if status in ("completed", "error"):
         output = state.get("output") if status == "completed" else state.get("error")
-        out.add("tool", output if isinstance(output, str) else json_text(output), f"{part['id']}:result",
-                _ms(times.get("end")) or ts, invocation_id=invocation, tool_kind="result", tool_name=name,
-                tool_call_id=call_id, tool_error=status == "error")
+        exit_code = obj(state.get("metadata")).get("exit")  # a shell command's; it failed though the tool ran
+        if not isinstance(exit_code, int) or isinstance(exit_code, bool):
+            exit_code = None
+        results.append(Result(
+            _ms(times.get("end")) or start or "", output if isinstance(output, str) else json_text(output),
+            f"{part['id']}:result", {"invocation_id": invocation, "tool_kind": "result", "tool_name": name,
+                                     "tool_call_id": call_id, "tool_error": status == "error" or bool(exit_code),
+                                     "exit_code": exit_code}))
+
+
+def _write_results(out: Transcript, results: list[Result], until: str | None = None) -> None:
+    """Write the held results that came by `until` (all without it), oldest first."""
+    ready = sorted((r for r in results if until is None or r.ts <= until), key=lambda r: r.ts)
+    for result in ready:
+        results.remove(result)
+        out.add("tool", result.content, result.local, result.ts or None, **result.metadata)
 
 
 def _produced(step: list[int], out: Transcript, message: object) -> None:
@@ -381,8 +419,29 @@ def _produced(step: list[int], out: Transcript, message: object) -> None:
 
 def _put_tokens(out: Transcript, step: list[int], tokens: dict[str, Any]) -> bool:
     """The model call's token counts on its last message; False if it made none."""
-    pair = tokens_of(tokens.get("input"), tokens.get("output")) if tokens else None
+    pair = _counts(tokens) if tokens else None
     if not step or pair is None:
         return False
     out.messages[step[-1]] = replace(out.messages[step[-1]], tokens=pair)
     return True
+
+
+def _counts(tokens: dict[str, Any]) -> Tokens | None:
+    """(tokens read, tokens written) as chit counts them for every tool:
+    input with cached tokens, output with reasoning. opencode's `input`
+    leaves out the cache's reads and writes; whether its `output` holds
+    the reasoning depends on its version (1.1 yes, 1.18 no), but its
+    `total` is always input + cache + output (+ reasoning where apart)."""
+    def count(value: Any) -> int:
+        return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+    cache = obj(tokens.get("cache"))
+    plain = tokens_of(tokens.get("input"), tokens.get("output"))
+    if plain is None:
+        return None
+    read = count(tokens.get("input")) + count(cache.get("read")) + count(cache.get("write"))
+    written = count(tokens.get("output"))
+    total = count(tokens.get("total"))
+    if total >= read + written:
+        written = total - read
+    return Tokens(read if plain.input is not None else None, written if plain.output is not None else None)
