@@ -11,12 +11,12 @@ defaults (tests/test_model_values.py holds them equal).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import field
 from datetime import datetime, timezone
 from typing import Any
 
+from chit.patterns import LazyPattern
 from chit.value import Value, value_type
 
 ROLES: tuple[str, ...] = ("system", "user", "assistant", "tool")
@@ -24,7 +24,7 @@ STATES: tuple[str, ...] = ("idle", "running", "error")
 SHORT_ID_LEN = 8
 UNTITLED = "new session"
 TITLE_MAX = 60
-_WORD = re.compile(r"\S+")  # what str.split() keeps
+_WORD = LazyPattern(r"\S+")  # what str.split() keeps
 
 
 def now() -> str:

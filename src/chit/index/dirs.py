@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import errno
 import os
-import re
 import stat
 import time
 import zlib
@@ -36,11 +35,12 @@ if TYPE_CHECKING:
     from chit.store.paths import Layout
 
 from chit.value import Value, value_type
+from chit.patterns import LazyPattern
 
 TRUST_AFTER_NS = 2_000_000_000
 DOUBTED = ""  # the sig of a directory whose files must all be checked again (`Rows.doubt`)
 MISSING = "missing"  # the sig of a missing directory: never DOUBTED, or a doubted row would outlive its directory
-_SESSION_NAMES = re.compile(r"\0([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl(?=\0)")
+_SESSION_NAMES = LazyPattern(r"\0([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl(?=\0)")
 
 
 class FileStat(NamedTuple):

@@ -12,7 +12,6 @@ REPL follows the session it shows), and every part sees the change.
 from __future__ import annotations
 
 import os
-import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import replace
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from chit.errors import InvalidInput, NotFound, StorageError
 from chit.store.fold import fold
 from chit.model import ROLES, Project, Session
+from chit.patterns import LazyPattern
 from chit.store.paths import PROJECT_ENV, Layout, default_home
 from chit.store.projects import Projects
 from chit.store.sessions import UUID_RE, Store
@@ -51,7 +51,7 @@ def clean_line(value: str, what: str, limit: int = TEXT_MAX, allow_empty: bool =
     return text
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")  # what UTF-8 cannot encode
+_SURROGATE = LazyPattern("[\ud800-\udfff]")  # what UTF-8 cannot encode
 
 
 def check_encodable(text: str, what: str) -> None:

@@ -12,15 +12,15 @@ the search found.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from chit.errors import InvalidInput
 from chit.model import SearchHit
+from chit.patterns import LazyPattern
 from chit.value import Value, value_type
 
-_TERM = re.compile(r'"([^"]*)"|(\S+)')
+_TERM = LazyPattern(r'"([^"]*)"|(\S+)')
 
 
 def terms(query: str) -> list[str]:
