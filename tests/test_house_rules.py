@@ -272,20 +272,22 @@ def test_read_commands_on_an_unchanged_store_skip_the_fold_and_string(args: list
     """The index folds events (chit.index.fold) only when a session file
     changed, and the text index's punctuation is written out: `string`
     compiles a regex at import. Neither is paid by a read of an unchanged
-    store."""
+    store; nor, by a read that shows no session, the session fold
+    (chit.store.fold) or `unicodedata` (which checks text a user gives)."""
     code = f"""from chit.cli.main import run
 try:
     run({args!r})
 except SystemExit:
     pass
 import sys
-print(*sorted(m for m in sys.modules if m.startswith("chit.") or m == "string"))"""
+print(*sorted(m for m in sys.modules if m.startswith("chit.") or m in ("string", "unicodedata")))"""
     env = {"CHIT_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env, stdin=subprocess.DEVNULL)
     loaded = done.stdout.splitlines()[-1].split()
     assert "chit.index.rows" in loaded  # the index was read
     assert "chit.index.fold" not in loaded
     assert "string" not in loaded
+    assert "chit.store.fold" not in loaded and "unicodedata" not in loaded
 
 
 @pytest.mark.parametrize("args", [["ls", "--json"], ["show", "nope"], ["search", "x"]], ids=" ".join)
