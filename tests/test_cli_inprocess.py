@@ -112,6 +112,14 @@ def test_in_process_output_goes_to_the_environment_only(store: dict[str, str], c
     assert capsys.readouterr() == ("", "")
 
 
+def test_completion_values_go_to_the_environment(store: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    """`chit __complete` (the completion scripts' protocol) writes its
+    values to the Environment's stdout, as every command does."""
+    result = in_process(["__complete", "tag"])
+    assert (result.code, result.out, result.err) == (0, "ops\n", "")
+    assert capsys.readouterr() == ("", "")
+
+
 def test_stdin_comes_from_the_environment(store: dict[str, str], home: Path, workdir: Path) -> None:
     result = in_process(["append", store["second"], "-", "--json"], stdin="from the environment's stdin".encode())
     assert result.code == 0, result.err
