@@ -18,6 +18,7 @@ from chit.cli.main import run
 from chit.render.environment import Environment
 
 AGE = re.compile(r"\b\d+(s|m|h) ago\b")  # the only text that changes between the two runs
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def in_process(args: list[str], stdin: bytes = b"", variables: dict[str, str] | None = None) -> Result:
@@ -110,6 +111,27 @@ def test_in_process_output_goes_to_the_environment_only(store: dict[str, str], c
     for args in (["ls"], ["ls", "--json"], ["--help"], ["search", "nothing-like-this"], ["show", "nope"]):
         in_process(args)
     assert capsys.readouterr() == ("", "")
+
+
+def test_completion_values_go_to_the_environment(store: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    """`chit __complete` (the completion scripts' protocol) writes its
+    values to the Environment's stdout, as every command does."""
+    result = in_process(["__complete", "tag"])
+    assert (result.code, result.out, result.err) == (0, "ops\n", "")
+    assert capsys.readouterr() == ("", "")
+
+
+def test_the_repl_draws_with_the_environment(store: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The REPL's consoles (its output and, scripted, its errors) are the
+    Environment's: its width and colour, not the process's variables."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "30")
+    variables = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "COLUMNS")} | {"FORCE_COLOR": "1", "COLUMNS": "120"}
+    result = in_process(["chat"], stdin=b"/help\n/nosuchcommand\n", variables=variables)
+    assert result.code == 2  # a line that named no slash command
+    assert "\x1b[" in result.out and "\x1b[" in result.err  # colour forced by the Environment
+    table = [ANSI.sub("", line) for line in result.out.splitlines() if ANSI.sub("", line).startswith("/")]
+    assert table and max(map(len, table)) > 30  # laid out for 120 columns, not cut to 30
 
 
 def test_stdin_comes_from_the_environment(store: dict[str, str], home: Path, workdir: Path) -> None:

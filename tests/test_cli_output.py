@@ -12,11 +12,14 @@ import subprocess
 import sys
 import termios
 from pathlib import Path
+from typing import TextIO
 
 import orjson
 import pytest
 
 from chit.api import Chit
+from chit.cli.main import run
+from chit.render.environment import Environment
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 COLOUR = re.compile(r"\x1b\[(?:[0-9;]*;)?(?:3[0-9]|9[0-7]|38;[25])")
@@ -83,6 +86,27 @@ def test_no_pager_short_output_and_empty_pager_print_directly(long_session: str,
     assert not saved.exists()
     piped = subprocess.run([sys.executable, "-m", "chit", "show", long_session[:8]], capture_output=True, text=True, cwd=workdir, env={**os.environ, **env})
     assert "question 39" in piped.stdout and not saved.exists()  # not a terminal: never paged
+
+
+def test_the_pager_is_the_environments(long_session: str, recorder: tuple[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """PAGER and LESS come from the Environment a command runs in, not from
+    the process's variables: in-process, on a stdout the Environment calls
+    a terminal, a long transcript goes to the Environment's PAGER."""
+    pager, saved = recorder
+    monkeypatch.setenv("PAGER", "")  # the process's own: would print directly
+    monkeypatch.setenv("LESS", "from-the-process")
+    variables = {"PAGER": pager, "LESS": "from-the-environment", "TTY_COMPATIBLE": "1", "LINES": "24", "COLUMNS": "80"}
+    env = Environment(*_memory_streams(), variables, stdin_isatty=True, stdout_isatty=True, stderr_isatty=True)
+    assert run(["show", long_session[:8]], env) == 0
+    out, _ = env.output()
+    assert b"question 39" not in out  # paged, not printed
+    less, paged = saved.read_text().split("\n", 1)
+    assert less == "from-the-environment" and "question 0" in paged and "question 39" in paged
+
+
+def _memory_streams() -> tuple[TextIO, TextIO, TextIO]:
+    made = Environment.captured()
+    return made.stdin, made.stdout, made.stderr
 
 
 def test_no_color_is_honoured(long_session: str, workdir: Path, home: Path) -> None:

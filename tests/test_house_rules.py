@@ -20,6 +20,7 @@ UI_LIBRARIES = {"typer", "click", "rich", "prompt_toolkit"}
 # from its own package and from packages of lower layers; packages of one
 # layer never import each other.
 LAYERS: list[set[str]] = [
+    {"value", "patterns"},
     {"errors", "model", "visible"},
     {"store"},
     {"index"},
@@ -271,20 +272,47 @@ def test_read_commands_on_an_unchanged_store_skip_the_fold_and_string(args: list
     """The index folds events (chit.index.fold) only when a session file
     changed, and the text index's punctuation is written out: `string`
     compiles a regex at import. Neither is paid by a read of an unchanged
-    store."""
+    store; nor, by a read that shows no session, the session fold
+    (chit.store.fold) or `unicodedata` (which checks text a user gives)."""
     code = f"""from chit.cli.main import run
 try:
     run({args!r})
 except SystemExit:
     pass
 import sys
-print(*sorted(m for m in sys.modules if m.startswith("chit.") or m == "string"))"""
+print(*sorted(m for m in sys.modules if m.startswith("chit.") or m in ("string", "unicodedata")))"""
     env = {"CHIT_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env, stdin=subprocess.DEVNULL)
     loaded = done.stdout.splitlines()[-1].split()
     assert "chit.index.rows" in loaded  # the index was read
     assert "chit.index.fold" not in loaded
     assert "string" not in loaded
+    assert "chit.store.fold" not in loaded and "unicodedata" not in loaded
+
+
+@pytest.mark.parametrize("args", [["ls", "--json"], ["show", "nope"], ["search", "x"]], ids=" ".join)
+def test_read_commands_compile_no_regex_of_chit_at_import(args: list[str], tmp_path: Path) -> None:
+    """chit's regular expressions are chit.patterns.LazyPattern, compiled
+    on first use: a module that loads compiles none (twenty of them were
+    about 2 ms of every command's start-up)."""
+    code = f"""import re, sys
+at_import = []
+real = re.compile
+def compile(pattern, flags=0):
+    caller = sys._getframe(1).f_code
+    if caller.co_name == "<module>" and "chit" in caller.co_filename:
+        at_import.append(caller.co_filename)
+    return real(pattern, flags)
+re.compile = compile
+from chit.cli.main import run
+try:
+    run({args!r})
+except SystemExit:
+    pass
+print(*at_import)"""
+    env = {"CHIT_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env, stdin=subprocess.DEVNULL)
+    assert done.stdout.splitlines()[-1] == ""
 
 
 PRIVATE = ("typer._", "click._", "_runtime_param")

@@ -42,12 +42,12 @@ File layout (all optional):
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from urllib.parse import urlsplit
 from typing import Any
 
-from chit.model import Value
+from chit.value import Value, value_type
 from chit.store.paths import default_config_dir
 
 PROVIDERS = ("openai", "command", "echo")
@@ -64,7 +64,7 @@ SOURCE_TOOLS = ("claude-code", "codex", "chatgpt", "llm", "gemini", "opencode")
 Paths = tuple[str | None, ...]
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # equality, hash, repr: chit.model.Value
+@value_type
 class ModelSpec(Value):
     """A resolved model: which provider, which model, how to reach it."""
 
@@ -78,6 +78,16 @@ class ModelSpec(Value):
     deadline: float = DEFAULT_DEADLINE  # seconds for the whole request, first byte sent to last read
     command: tuple[str, ...] = ()
     shell: bool = False
+
+    def __init__(
+        self, name: str, provider: str, model: str, base_url: str = DEFAULT_BASE_URL, api_key_env: str = "OPENAI_API_KEY",
+        api_key: str | None = None, timeout: float = DEFAULT_TIMEOUT, deadline: float = DEFAULT_DEADLINE,
+        command: tuple[str, ...] = (), shell: bool = False,
+    ) -> None:
+        self.__dict__.update(
+            name=name, provider=provider, model=model, base_url=base_url, api_key_env=api_key_env, api_key=api_key,
+            timeout=timeout, deadline=deadline, command=command, shell=shell,
+        )
 
     @property
     def label(self) -> str:
@@ -99,7 +109,7 @@ class ModelSpec(Value):
         return f"no API key: set {self.api_key_env} or `api_key` in [models.{self.name}] of config.toml"
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # equality, hash, repr: chit.model.Value
+@value_type
 class Config(Value):
     """The settings of config.toml, defaults where it is silent; `problems`: what was wrong in it."""
 
@@ -123,6 +133,20 @@ class Config(Value):
     sync_timeout: float = DEFAULT_SYNC_TIMEOUT
     #: [sync] redact: secrets replaced by markers in what a sync sends
     sync_redact: bool = False
+
+    def __init__(
+        self, path: Path, limit: int = 50, pager: bool = True, color: str = "auto", default_model: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT, deadline: float = DEFAULT_DEADLINE, models: dict[str, ModelSpec] | None = None,
+        problems: tuple[str, ...] = (), sources: dict[str, Paths] | None = None, refresh: float | None = None,
+        prices: dict[str, tuple[float, float]] | None = None, sync_auto: bool = False,
+        sync_timeout: float = DEFAULT_SYNC_TIMEOUT, sync_redact: bool = False,
+    ) -> None:
+        self.__dict__.update(
+            path=path, limit=limit, pager=pager, color=color, default_model=default_model, timeout=timeout,
+            deadline=deadline, models={} if models is None else models, problems=problems,
+            sources={} if sources is None else sources, refresh=refresh, prices={} if prices is None else prices,
+            sync_auto=sync_auto, sync_timeout=sync_timeout, sync_redact=sync_redact,
+        )
 
     def model_names(self) -> list[str]:
         return sorted({*self.models, ECHO})

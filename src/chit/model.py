@@ -3,25 +3,28 @@
 Invariants: timestamps are RFC 3339 UTC strings (`...Z`, microseconds), so
 they sort as text; ids are UUID v4 strings; a `Session` is the fold of a log
 and never changes once built. `as_dict()` gives the documented JSON fields
-(snake_case) of each type. Every type is a frozen dataclass that takes its
-equality, hash and repr from `Value`: they behave as the ones `@dataclass`
-generates.
+(snake_case) of each type. Every type is a frozen dataclass declared with
+`chit.value.value_type`: it behaves as one `@dataclass(frozen=True)`
+makes, and its `__init__` is written out, with the fields' order and
+defaults (tests/test_model_values.py holds them equal).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field, fields
+from dataclasses import field
 from datetime import datetime, timezone
 from typing import Any
+
+from chit.patterns import LazyPattern
+from chit.value import Value, value_type
 
 ROLES: tuple[str, ...] = ("system", "user", "assistant", "tool")
 STATES: tuple[str, ...] = ("idle", "running", "error")
 SHORT_ID_LEN = 8
 UNTITLED = "new session"
 TITLE_MAX = 60
-_WORD = re.compile(r"\S+")  # what str.split() keeps
+_WORD = LazyPattern(r"\S+")  # what str.split() keeps
 
 
 def now() -> str:
@@ -116,47 +119,21 @@ def title_text(pieces: Iterable[str]) -> str:
     return text
 
 
-class Value:
-    """Equality, hash and repr for frozen dataclasses, written once.
-
-    `@dataclass` compiles these three methods anew for every class when
-    its module is imported, which every command pays (start-up time). A
-    class declared `@dataclass(frozen=True, eq=False, repr=False)` over
-    `Value` gets these instead, with the generated ones' behaviour: equal
-    to an object of the same class whose compared fields are equal, the
-    hash of those fields, and `Name(field=value, ...)` of the shown ones.
-    """
-
-    __slots__ = ()
-
-    def _compared(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, f.name) for f in fields(self) if f.compare)  # type: ignore[arg-type]
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return self._compared() == other._compared()
-
-    def __hash__(self) -> int:
-        return hash(self._compared())
-
-    def __repr__(self) -> str:
-        shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.repr)  # type: ignore[arg-type]
-        return f"{self.__class__.__qualname__}({shown})"
-
-
-@dataclass(frozen=True, eq=False, repr=False)
+@value_type
 class Tokens(Value):
     """Input and output token counts (None: not recorded)."""
 
     input: int | None = None
     output: int | None = None
 
+    def __init__(self, input: int | None = None, output: int | None = None) -> None:
+        self.__dict__.update(input=input, output=output)
+
     def as_dict(self) -> dict[str, Any]:
         return {"input": self.input, "output": self.output}
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@value_type
 class Message(Value):
     """One live message of a session."""
 
@@ -169,6 +146,15 @@ class Message(Value):
     model: str | None = None
     tokens: Tokens | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+
+    def __init__(
+        self, id: str, role: str, content: str, ts: str, turn: int | None = None, invocation_id: str | None = None,
+        model: str | None = None, tokens: Tokens | None = None, metadata: dict[str, Any] | None = None,
+    ) -> None:
+        self.__dict__.update(
+            id=id, role=role, content=content, ts=ts, turn=turn, invocation_id=invocation_id, model=model, tokens=tokens,
+            metadata={} if metadata is None else metadata,
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -184,18 +170,21 @@ class Message(Value):
         }
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@value_type
 class Parent(Value):
     """The session a fork was made from, and at which turn."""
 
     id: str
     turn: int | None
 
+    def __init__(self, id: str, turn: int | None) -> None:
+        self.__dict__.update(id=id, turn=turn)
+
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "turn": self.turn}
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@value_type
 class RunState(Value):
     """Whether a session is mid-turn: idle, running (with turn id) or error."""
 
@@ -204,11 +193,14 @@ class RunState(Value):
     since: str | None = None
     error: str | None = None
 
+    def __init__(self, state: str = "idle", turn_id: str | None = None, since: str | None = None, error: str | None = None) -> None:
+        self.__dict__.update(state=state, turn_id=turn_id, since=since, error=error)
+
     def as_dict(self) -> dict[str, Any]:
         return {"state": self.state, "turn_id": self.turn_id, "since": self.since, "error": self.error}
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@value_type
 class Project(Value):
     """A project: the sessions of one directory or git repository, under a name."""
 
@@ -219,6 +211,12 @@ class Project(Value):
     created_at: str
     aliases: tuple[str, ...] = ()
     git_root: str | None = None
+
+    def __init__(
+        self, key: str, name: str, slug: str, path: str | None, created_at: str, aliases: tuple[str, ...] = (),
+        git_root: str | None = None,
+    ) -> None:
+        self.__dict__.update(key=key, name=name, slug=slug, path=path, created_at=created_at, aliases=aliases, git_root=git_root)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -232,7 +230,7 @@ class Project(Value):
         }
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@value_type
 class LogIssue(Value):
     """A line of a session file that the reader set aside."""
 
@@ -240,11 +238,14 @@ class LogIssue(Value):
     reason: str
     torn: bool = False
 
+    def __init__(self, line: int, reason: str, torn: bool = False) -> None:
+        self.__dict__.update(line=line, reason=reason, torn=torn)
+
     def as_dict(self) -> dict[str, Any]:
         return {"line": self.line, "reason": self.reason, "torn": self.torn}
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@value_type
 class Change(Value):
     """A rewind, pop or replace still in effect: what `undo` reverts.
 
@@ -258,11 +259,14 @@ class Change(Value):
     added: int = 0
     id: str | None = None  # None in logs written before changes had ids
 
+    def __init__(self, kind: str, keep: int, hidden: tuple[Message, ...], added: int = 0, id: str | None = None) -> None:
+        self.__dict__.update(kind=kind, keep=keep, hidden=hidden, added=added, id=id)
+
     def as_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "hidden": len(self.hidden), "added": self.added}
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@value_type
 class Session(Value):
     """A session as its log folds: header, live messages, run state and values."""
 
@@ -291,6 +295,22 @@ class Session(Value):
     seen: dict[str, str] = field(default_factory=dict)
     trashes: tuple[str, ...] = ()
     restored_by: str | None = None
+
+    def __init__(
+        self, id: str, project: str, created_at: str, updated_at: str, title: str, manual_title: str | None,
+        key: str | None, parent: Parent | None, tags: tuple[str, ...], metadata: dict[str, Any],
+        messages: tuple[Message, ...], run: RunState, values: dict[str, Any], version: int, dropped: int = 0,
+        issues: tuple[LogIssue, ...] = (), read_only: bool = False, deleted_at: str | None = None,
+        changes: tuple[Change, ...] = (), seen: dict[str, str] | None = None, trashes: tuple[str, ...] = (),
+        restored_by: str | None = None,
+    ) -> None:
+        self.__dict__.update(
+            id=id, project=project, created_at=created_at, updated_at=updated_at, title=title,
+            manual_title=manual_title, key=key, parent=parent, tags=tags, metadata=metadata, messages=messages,
+            run=run, values=values, version=version, dropped=dropped, issues=issues, read_only=read_only,
+            deleted_at=deleted_at, changes=changes, seen={} if seen is None else seen, trashes=trashes,
+            restored_by=restored_by,
+        )
 
     @property
     def short_id(self) -> str:
@@ -366,7 +386,7 @@ class Session(Value):
         )
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@value_type
 class SessionSummary(Value):
     """What a listing shows of a session, without its messages."""
 
@@ -385,6 +405,17 @@ class SessionSummary(Value):
     deleted_at: str | None = None
     agents: int = 0  # sub-agent sessions listed under this one
     tokens: Tokens | None = None  # totals of the live messages that recorded counts, as `Session.tokens`
+
+    def __init__(
+        self, id: str, project: str, project_name: str, title: str, tags: tuple[str, ...], turns: int, messages: int,
+        created_at: str, updated_at: str, state: str, key: str | None, parent_id: str | None,
+        deleted_at: str | None = None, agents: int = 0, tokens: Tokens | None = None,
+    ) -> None:
+        self.__dict__.update(
+            id=id, project=project, project_name=project_name, title=title, tags=tags, turns=turns, messages=messages,
+            created_at=created_at, updated_at=updated_at, state=state, key=key, parent_id=parent_id,
+            deleted_at=deleted_at, agents=agents, tokens=tokens,
+        )
 
     @property
     def short_id(self) -> str:
@@ -411,7 +442,7 @@ class SessionSummary(Value):
         }
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@value_type
 class SearchHit(Value):
     """One message (or title) that matched a search, with a snippet."""
 
@@ -425,6 +456,15 @@ class SearchHit(Value):
     message_id: str | None
     ts: str
     snippet: str
+
+    def __init__(
+        self, id: str, project: str, project_name: str, title: str, updated_at: str, turn: int | None,
+        role: str | None, message_id: str | None, ts: str, snippet: str,
+    ) -> None:
+        self.__dict__.update(
+            id=id, project=project, project_name=project_name, title=title, updated_at=updated_at, turn=turn,
+            role=role, message_id=message_id, ts=ts, snippet=snippet,
+        )
 
     @property
     def short_id(self) -> str:

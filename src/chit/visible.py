@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import re
 
+from chit.patterns import LazyPattern
+
 __all__ = ["UNSAFE", "visible"]
 
 #: Everything `visible` replaces: C0 controls but tab and newline, a
 #: carriage return not followed by a newline, DEL and C1 controls. One
 #: character class first (the CR LF test comes after it): the regex engine
 #: then skips to candidates at C speed, over twice as fast on long texts.
-UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f](?<!\r(?=\n))")
+UNSAFE = LazyPattern(r"[\x00-\x08\x0b-\x1f\x7f-\x9f](?<!\r(?=\n))")
 
 
 def _shown(match: re.Match[str]) -> str:

@@ -35,14 +35,16 @@ def open_repl(cli: Cli, ref: str | None, new: bool = False, model: str | None = 
             session_id = cli.parts.queries.locate_ref(None)[1]
         except NotFound:
             session_id = None  # an empty project: the first message starts a session
-    repl = loop.make_repl(service, config.load(), session_id, model)
+    settings = config.load()
+    env = cli.env.with_colour(settings.color)  # the REPL draws with the Environment's width and colour
+    repl = loop.make_repl(service, settings, session_id, model, console=env.console())
     from chit.cli.autosync import auto_sync
 
     if cli.env.stdin_isatty:
         loop.run(repl)
         auto_sync(cli, "after the session")
         return Result()
-    status = loop.run_plain(repl)
+    status = loop.run_plain(repl, env.stdin, errors=env.console(stderr=True))
     auto_sync(cli, "after the session")
     return Result(status=status)
 

@@ -167,7 +167,8 @@ def session_result(cli: Cli, ref: "str | Session | None", no_pager: bool) -> Res
     def human(env: Environment) -> None:
         from chit.render import human
 
-        pager = not no_pager and env.stdout_terminal and cli.config.pager
+        paged = not no_pager and env.stdout_terminal and cli.config.pager
+        pager = env.variables if paged else None  # PAGER and LESS are the Environment's
         human.transcript(env.console(), session, project_name, pager=pager, agents=agents, agent_of=parent, forks=forks)
 
     data = session.as_dict()

@@ -11,12 +11,14 @@ completion scripts ask chit for while you type.
 Invariants: this is a protocol for scripts, not a command people use (it is
 not in the app's registry or help); it runs before the Typer app is built,
 loads no UI library, and never prints an error or a traceback: whatever
-goes wrong, it prints what it has (perhaps nothing) and exits 0.
+goes wrong, it prints what it has (perhaps nothing) and exits 0. It
+writes to the stream it is given (the Environment's stdout), never to
+`sys.stdout` itself.
 """
 
 from __future__ import annotations
 
-import sys
+from typing import TextIO
 
 from chit.visible import visible
 
@@ -58,8 +60,8 @@ def _lines(kind: str, project: str | None, prefix: str) -> list[str]:
     return []
 
 
-def run(args: list[str]) -> int:
-    """Print completion values for `args` (after `__complete`); always 0."""
+def run(args: list[str], out: TextIO) -> int:
+    """Print completion values for `args` (after `__complete`) on `out`; always 0."""
     try:
         kind = args[0] if args else ""
         project: str | None = None
@@ -74,8 +76,8 @@ def run(args: list[str]) -> int:
                 break
         if kind in KINDS:
             lines = _lines(kind, project or None, prefix)
-            sys.stdout.write("".join(line + "\n" for line in lines))
-            sys.stdout.flush()
+            out.write("".join(line + "\n" for line in lines))
+            out.flush()
     except BaseException:  # noqa: BLE001 - a completion must never show an error
         pass
     return 0

@@ -48,7 +48,7 @@ def run(args: list[str], env: Environment | None = None) -> int:
     if args[:1] == ["__complete"]:  # the completion scripts' protocol: fast, silent
         from chit.cli.complete import run as complete
 
-        return complete(args[1:])
+        return complete(args[1:], sys.stdout if env is None else env.stdout)
     if args == ["--version"]:  # the answer needs no command line parser (nor an Environment)
         from chit import __version__
 

@@ -22,15 +22,15 @@ answered (tests/test_cli_values.py compares them on many values).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
 from typer.core import TyperArgument, TyperOption
 
 from chit.cli.helptext import HelpCommand, HelpGroup
+from chit.patterns import LazyPattern
 
-_INT = re.compile(r"-?[0-9]{1,18}\Z")
+_INT = LazyPattern(r"-?[0-9]{1,18}\Z")
 _PLAIN = (bool, str, int, list[str])
 UNSURE = object()
 

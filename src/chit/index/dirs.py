@@ -21,11 +21,9 @@ from __future__ import annotations
 
 import errno
 import os
-import re
 import stat
 import time
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -36,12 +34,13 @@ if TYPE_CHECKING:
 
     from chit.store.paths import Layout
 
-from chit.model import Value
+from chit.value import Value, value_type
+from chit.patterns import LazyPattern
 
 TRUST_AFTER_NS = 2_000_000_000
 DOUBTED = ""  # the sig of a directory whose files must all be checked again (`Rows.doubt`)
 MISSING = "missing"  # the sig of a missing directory: never DOUBTED, or a doubted row would outlive its directory
-_SESSION_NAMES = re.compile(r"\0([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl(?=\0)")
+_SESSION_NAMES = LazyPattern(r"\0([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl(?=\0)")
 
 
 class FileStat(NamedTuple):
@@ -53,7 +52,7 @@ class FileStat(NamedTuple):
     ino: int
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # equality, hash, repr: chit.model.Value
+@value_type
 class Snapshot(Value):
     """One directory as listed now."""
 
@@ -64,6 +63,12 @@ class Snapshot(Value):
     mtime_ns: int | None  # the directory's mtime, once old enough to trust
     linked: frozenset[str] = frozenset()  # files with another name too (a move cut short)
     conflicts: int = 0  # conflict copies seen (chit.store.conflicts)
+
+    def __init__(
+        self, slug: str, trash: bool, files: list[FileStat], sig: str, mtime_ns: int | None,
+        linked: frozenset[str] = frozenset(), conflicts: int = 0,
+    ) -> None:
+        self.__dict__.update(slug=slug, trash=trash, files=files, sig=sig, mtime_ns=mtime_ns, linked=linked, conflicts=conflicts)
 
 
 class JournalPlace(NamedTuple):
@@ -76,7 +81,7 @@ class JournalPlace(NamedTuple):
     pending: str
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # equality, hash, repr: chit.model.Value
+@value_type
 class DirRow(Value):
     """What the index recorded of one session directory."""
 
@@ -85,6 +90,9 @@ class DirRow(Value):
     journal: JournalPlace
     checked_ns: int  # when the last full check was made (0: never, or doubted since)
     boot: str | None  # the boot id of that check
+
+    def __init__(self, sig: str, mtime_ns: int | None, journal: JournalPlace, checked_ns: int, boot: str | None) -> None:
+        self.__dict__.update(sig=sig, mtime_ns=mtime_ns, journal=journal, checked_ns=checked_ns, boot=boot)
 
     @classmethod
     def read(cls, conn: sqlite3.Connection, slug: str, trash: bool) -> DirRow | None:

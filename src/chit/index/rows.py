@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import errno
 import os
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from functools import lru_cache
@@ -54,6 +53,7 @@ from chit.index.dirs import DOUBTED
 from chit.store import codec
 from chit.store.files import NotRegular, open_regular, read_whole
 from chit.store.log import format_ts_ns
+from chit.patterns import LazyPattern
 
 if TYPE_CHECKING:
     import sqlite3
@@ -68,7 +68,7 @@ STATE_COLUMNS = (
     "version, project, created_at, updated_at, key, parent_id, manual_title, first_title,"
     " tags, state, deleted_at, messages, turns"
 )
-_TS = re.compile(r"(\d{4})-(\d\d)-(\d\d)T([01]\d|2[0-3]):([0-5]\d):([0-5]\d)\.(\d{6})Z\Z")
+_TS = LazyPattern(r"(\d{4})-(\d\d)-(\d\d)T([01]\d|2[0-3]):([0-5]\d):([0-5]\d)\.(\d{6})Z\Z")
 
 
 @lru_cache(maxsize=4096)

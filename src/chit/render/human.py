@@ -6,14 +6,15 @@ its stderr; every console comes from the Environment (made by
 markup and its control characters are shown, never obeyed
 (docs/architecture.md, rule 11); NO_COLOR and narrow terminals are
 honoured (rich reads NO_COLOR and COLUMNS from the Environment's
-variables, and the width of its terminal).
+variables, and the width of its terminal); the pager is the Environment's
+PAGER.
 """
 
 from __future__ import annotations
 
 import io
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import IO, TYPE_CHECKING, Any
 
@@ -299,7 +300,7 @@ def marked(mark: str) -> Text:
 
 
 def transcript(
-    console: Console, session: Session, project_name: str, pager: bool,
+    console: Console, session: Session, project_name: str, pager: Mapping[str, str] | None,
     agents: Sequence[SessionSummary] = (), agent_of: SessionSummary | None = None,
     forks: Sequence[SessionSummary] = (),
 ) -> None:
@@ -341,8 +342,8 @@ def transcript(
     if session.changes:
         parts.append(Text(_hidden_note(session), style="dim"))
     plain = sum(len(p.content) for p in parts if isinstance(p, _Plain))
-    if pager and console.is_terminal and plain <= PAGED_MAX:
-        page_text(console, _rendered(console, parts))
+    if pager is not None and console.is_terminal and plain <= PAGED_MAX:
+        page_text(console, _rendered(console, parts), pager)
     else:
         _print_parts(console, parts)
 
@@ -444,26 +445,26 @@ def _hidden_note(session: Session) -> str:
     return note + (f" ({session.hidden} hidden in all: each undo goes one change further back)" if session.hidden > count else "")
 
 
-def page(console: Console, renderable: Any) -> None:
-    """Print `renderable`, through `$PAGER` (default `less`) when it is
-    taller than the terminal. Like git, `LESS=FRX` is set when LESS is unset
-    so colours pass through; an empty PAGER, or one that cannot start, means
-    printing directly."""
+def page(console: Console, renderable: Any, variables: Mapping[str, str]) -> None:
+    """Print `renderable`, through `$PAGER` of `variables` (an Environment's;
+    default `less`) when it is taller than the terminal. Like git, `LESS=FRX`
+    is set when LESS is unset so colours pass through; an empty PAGER, or
+    one that cannot start, means printing directly."""
     with console.capture() as captured:
         console.print(renderable)
-    page_text(console, captured.get())
+    page_text(console, captured.get(), variables)
 
 
-def page_text(console: Console, text: str) -> None:
+def page_text(console: Console, text: str, variables: Mapping[str, str]) -> None:
     """Print `text` (rendered for this console) as `page` does."""
-    command = os.environ.get("PAGER", "less").strip()
+    command = variables.get("PAGER", "less").strip()
     if text.count("\n") < console.height or not command or command == "cat":
         console.file.write(text)
         console.file.flush()
         return
     import subprocess
 
-    env = dict(os.environ)
+    env = dict(variables)
     env.setdefault("LESS", "FRX")
     env.setdefault("LV", "-c")
     console.file.flush()

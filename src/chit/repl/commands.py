@@ -215,7 +215,7 @@ def show(repl: Repl, args: str) -> None:
     from chit.render import human
 
     session = repl.service.get(_current(repl))
-    human.transcript(repl.console, session, repl.parts.ctx.locate(session.id).name, pager=False)
+    human.transcript(repl.console, session, repl.parts.ctx.locate(session.id).name, pager=None)
 
 
 @slash("export", "FORMAT [PATH] [--force]", completes="format", options=_EXPORT_OPTIONS)

@@ -6,11 +6,14 @@ Without a terminal on stdin the same loop reads plain lines, so the REPL
 can be scripted (`printf 'hi\\n/rename X\\n' | chit chat`); scripted, errors
 go to stderr, and the script runs to its end: then a line that named no
 slash command makes the exit status 2, else a turn the model failed 7.
+The consoles it draws on, and the lines a script gives it, come from the
+caller (the command's Environment): the loop never makes a console from
+the process's variables or reads `sys.stdin` itself.
 """
 
 from __future__ import annotations
 
-import sys
+from collections.abc import Iterable
 from typing import Any
 
 from rich.console import Console
@@ -18,14 +21,13 @@ from rich.console import Console
 from chit.api import Chit
 from chit.config import Config
 from chit.errors import ChitError, ExitStatus
-from chit.render.console import make_console
 from chit.repl import chat, commands  # noqa: F401  (registers the slash commands)
 from chit.repl.registry import dispatch
 from chit.repl.state import Repl
 
 
-def make_repl(service: Chit, config: Config, session_id: str | None, model: str | None, console: Console | None = None) -> Repl:
-    repl = Repl(service=service, config=config, console=console or make_console())
+def make_repl(service: Chit, config: Config, session_id: str | None, model: str | None, console: Console) -> Repl:
+    repl = Repl(service=service, config=config, console=console)
     repl.model = config.resolve_model(model)
     repl.switch(session_id)
     return repl
@@ -75,14 +77,14 @@ def run(repl: Repl, **io: Any) -> None:
             repl.note("[interrupted]")
 
 
-def run_plain(repl: Repl) -> int:
-    """The same loop over plain stdin lines (no terminal), errors on
-    stderr. No error stops the script (the lines after it still run); the
-    exit status then says what went wrong: 2 for a line that named no slash
-    command (a mistake in the script), else 7 if the model failed a turn."""
-    if repl.errors is None:
-        repl.errors = make_console(stderr=True)
-    for line in sys.stdin:
+def run_plain(repl: Repl, lines: Iterable[str], errors: Console) -> int:
+    """The same loop over plain `lines` (stdin, not a terminal), errors on
+    `errors` (a console on stderr). No error stops the script (the lines
+    after it still run); the exit status then says what went wrong: 2 for a
+    line that named no slash command (a mistake in the script), else 7 if
+    the model failed a turn."""
+    repl.errors = errors
+    for line in lines:
         handle(repl, line)
         if not repl.running:
             break

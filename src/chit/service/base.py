@@ -12,16 +12,14 @@ REPL follows the session it shows), and every part sees the change.
 from __future__ import annotations
 
 import os
-import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from chit.errors import InvalidInput, NotFound, StorageError
-from chit.store.fold import fold
 from chit.model import ROLES, Project, Session
+from chit.patterns import LazyPattern
 from chit.store.paths import PROJECT_ENV, Layout, default_home
 from chit.store.projects import Projects
 from chit.store.sessions import UUID_RE, Store
@@ -41,6 +39,8 @@ def clean_line(value: str, what: str, limit: int = TEXT_MAX, allow_empty: bool =
     if "\x00" in value:
         raise InvalidInput(f"{what} contains a NUL byte")
     text = " ".join(value.split())
+    import unicodedata  # here: a read command checks no text (start-up time)
+
     if any(unicodedata.category(ch) == "Cc" for ch in text):
         raise InvalidInput(f"{what} contains control characters")
     if not text and not allow_empty:
@@ -51,7 +51,7 @@ def clean_line(value: str, what: str, limit: int = TEXT_MAX, allow_empty: bool =
     return text
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")  # what UTF-8 cannot encode
+_SURROGATE = LazyPattern("[\ud800-\udfff]")  # what UTF-8 cannot encode
 
 
 def check_encodable(text: str, what: str) -> None:
@@ -156,6 +156,8 @@ class Context:
 
     # -- sessions -------------------------------------------------------
     def read_session(self, project: Project, session_id: str, trash: bool = False) -> Session:
+        from chit.store.fold import fold  # here: a listing folds no session (start-up time)
+
         log = self.store.read(project.slug, session_id, project.key, trash)
         return fold(log.header, log.events, log.issues, log.read_only)
 

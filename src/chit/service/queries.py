@@ -10,7 +10,6 @@ has no match. Omitted (None) means the project's current session.
 from __future__ import annotations
 
 import builtins
-import re
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from chit.errors import Ambiguous, InvalidInput, NotFound
 from chit.model import AGENT_KEY, STATES, Project, SearchHit, Session, SessionSummary, age, agent_of, is_agent_key, now
+from chit.patterns import LazyPattern
 from chit.service.base import Context, check_role, check_tag
 from chit.service.ordering import SORTS, sort_summaries
 from chit.index.snippets import find_folded, make_snippet
@@ -27,7 +27,7 @@ from chit.service.when import window, within
 if TYPE_CHECKING:
     from chit.index.db import Index
 
-_PREFIX_RE = re.compile(r"^[0-9a-f-]*$")
+_PREFIX_RE = LazyPattern(r"^[0-9a-f-]*$")
 LONE_ID_MIN = 4  # shorter hex words ("add", "bad") are too often plain text
 
 

@@ -12,15 +12,15 @@ the search found.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from chit.errors import InvalidInput
-from chit.model import SearchHit, Value
+from chit.model import SearchHit
+from chit.patterns import LazyPattern
+from chit.value import Value, value_type
 
-_TERM = re.compile(r'"([^"]*)"|(\S+)')
+_TERM = LazyPattern(r'"([^"]*)"|(\S+)')
 
 
 def terms(query: str) -> list[str]:
@@ -45,13 +45,16 @@ def holds_all(text: str, wanted: Sequence[str]) -> bool:
     return all(term in folded for term in wanted)
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # equality, hash, repr: chit.model.Value
+@value_type
 class SearchGroup(Value):
     """The hits of one session: how many, the best one (whose snippet shows
     the most terms; the newest of those) and the newest one's time."""
 
     best: SearchHit
     hits: tuple[SearchHit, ...]
+
+    def __init__(self, best: SearchHit, hits: tuple[SearchHit, ...]) -> None:
+        self.__dict__.update(best=best, hits=hits)
 
     @property
     def id(self) -> str:

@@ -15,13 +15,13 @@ naming the option.
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime, time, timedelta
 
 from chit.errors import InvalidInput
 from chit.model import format_ts
+from chit.patterns import LazyPattern
 
-_AGE = re.compile(r"^(\d{1,6})([mhdw])$")
+_AGE = LazyPattern(r"^(\d{1,6})([mhdw])$")
 _UNIT = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
 ACCEPTED = "an age such as 90m, 2h, 3d or 2w, today, yesterday, or an ISO date or datetime"
 

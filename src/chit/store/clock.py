@@ -20,18 +20,19 @@ Invariants:
 from __future__ import annotations
 
 import os
-import re
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-HLC_RE = re.compile(r"\d{13}\.\d{6}\Z")
-MACHINE_RE = re.compile(r"[0-9a-f]{16}\Z")
+from chit.patterns import LazyPattern
+
+HLC_RE = LazyPattern(r"\d{13}\.\d{6}\Z")
+MACHINE_RE = LazyPattern(r"[0-9a-f]{16}\Z")
 COUNTER_MAX = 999_999
 TAIL = 256 * 1024  # what a plain append reads of a file it has not read before
 # a stamped line as chit writes it begins so; the hlc is group 1
-_LINE_HLC = re.compile(rb'\n\{"type":"[a-z_]+","hlc":"(\d{13}\.\d{6})"')
+_LINE_HLC = LazyPattern(rb'\n\{"type":"[a-z_]+","hlc":"(\d{13}\.\d{6})"')
 
 
 def format_hlc(millis: int, counter: int) -> str:

@@ -24,7 +24,6 @@ A session file is JSON Lines. Line 1 is the header
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Literal
 
@@ -33,6 +32,7 @@ import orjson
 from chit.store import longline
 from chit.store.clock import HLC_RE
 from chit.model import ROLES, STATES, title_text
+from chit.patterns import LazyPattern
 
 FORMAT_VERSION = 2
 LONG_LINE = longline.LONG_LINE
@@ -58,7 +58,7 @@ def encode_many(records: list[dict[str, Any]]) -> bytes:
     return b"".join([orjson.dumps(r, option=orjson.OPT_APPEND_NEWLINE) for r in records])
 
 
-_BLANK = re.compile(rb"[ \t\n\r\x0b\x0c]*")  # what bytes.strip() removes
+_BLANK = LazyPattern(rb"[ \t\n\r\x0b\x0c]*")  # what bytes.strip() removes
 
 
 def line_spans(data: bytes | bytearray, start: int = 0) -> Iterator[tuple[int, int]]:

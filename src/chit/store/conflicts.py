@@ -17,15 +17,15 @@ looks for one word in a whole listing before any regex runs.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
+from chit.patterns import LazyPattern
 from chit.store.sessions import UUID_RE
 
 _PATTERNS = (
-    re.compile(r"(?P<stem>.+)\.sync-conflict-\d{8}-\d{6}-[A-Z0-9]{7}(?P<ext>\.[a-z]+)"),
-    re.compile(r"(?P<stem>.+?) \((?:[^()]* )?conflicted copy(?: [^()]*)?(?: \(\d+\))?\)(?P<ext>\.[a-z]+)"),
-    re.compile(r"(?P<stem>.+)_conflict-\d{8}-\d{6}(?P<ext>\.[a-z]+)"),
+    LazyPattern(r"(?P<stem>.+)\.sync-conflict-\d{8}-\d{6}-[A-Z0-9]{7}(?P<ext>\.[a-z]+)"),
+    LazyPattern(r"(?P<stem>.+?) \((?:[^()]* )?conflicted copy(?: [^()]*)?(?: \(\d+\))?\)(?P<ext>\.[a-z]+)"),
+    LazyPattern(r"(?P<stem>.+)_conflict-\d{8}-\d{6}(?P<ext>\.[a-z]+)"),
 )
 PROJECT_FILES = ("project.json", "current.json")
 

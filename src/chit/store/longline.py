@@ -23,20 +23,21 @@ Invariants:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 import orjson
 
+from chit.patterns import LazyPattern
+
 LONG_LINE = 1 << 22  # message lines longer than this are decoded in pieces
 PIECE = 1 << 20
 # format 1, then format 2 (its stamp first: chit.store.clock)
-_HEAD = re.compile(rb'\{"type":"message",(?:"hlc":"[^"\\]*","by":"[^"\\]*",)?"id":"[^"\\]*","role":"[^"\\]*","content":"')
+_HEAD = LazyPattern(rb'\{"type":"message",(?:"hlc":"[^"\\]*","by":"[^"\\]*",)?"id":"[^"\\]*","role":"[^"\\]*","content":"')
 _TAIL = b'","ts":"'
 # Bytes a piece may start at: never inside an escape sequence (a backslash,
 # the letters and hex digits that follow one, or a quote) nor inside a
 # UTF-8 sequence (a continuation byte).
-_CUT = re.compile(rb'[^\\"/bfnrtu0-9A-Fa-f\x80-\xbf]')
+_CUT = LazyPattern(rb'[^\\"/bfnrtu0-9A-Fa-f\x80-\xbf]')
 
 Buffer = bytes | bytearray
 

@@ -9,11 +9,10 @@ from scratch.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from chit.model import Value
+from chit.value import Value, value_type
 
 HOME_ENV = "CHIT_HOME"
 PROJECT_ENV = "CHIT_PROJECT"
@@ -37,11 +36,14 @@ def default_config_dir() -> Path:
     return Path(user_config_dir("chit", appauthor=False))
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # equality, hash, repr: chit.model.Value
+@value_type
 class Layout(Value):
     """The store's directory layout under one home."""
 
     home: Path
+
+    def __init__(self, home: Path) -> None:
+        self.__dict__.update(home=home)
 
     @cached_property
     def projects(self) -> Path:

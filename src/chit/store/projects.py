@@ -27,6 +27,7 @@ from typing import Any
 
 from chit.errors import Ambiguous, InvalidInput, NotFound
 from chit.model import Project, now
+from chit.patterns import LazyPattern
 from chit.store.sessions import Store
 
 # POSIX's limits where the system has no other (Linux: 4096 and 255 bytes)
@@ -34,7 +35,7 @@ _PATH_MAX = os.pathconf("/", "PC_PATH_MAX") if hasattr(os, "pathconf") else 4096
 _NAME_MAX = os.pathconf("/", "PC_NAME_MAX") if hasattr(os, "pathconf") else 255
 
 NAME_MAX = 100
-_SLUG_UNSAFE = re.compile(r"[^a-z0-9._-]+")
+_SLUG_UNSAFE = LazyPattern(r"[^a-z0-9._-]+")
 
 
 def validate_name(name: str) -> str:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import errno
 import os
-import re
 import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,6 +33,7 @@ from typing import Any, TypeVar
 import orjson
 
 from chit.errors import InvalidData, NotFound, ProjectGone, ReadOnly
+from chit.patterns import LazyPattern
 from chit.store import clock, codec, lock
 from chit.store.files import (
     create_whole,
@@ -55,7 +55,7 @@ from chit.store.paths import Layout
 
 _Data = TypeVar("_Data", bytes, bytearray)
 
-UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+UUID_RE = LazyPattern(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 DURABILITY_ENV = "CHIT_DURABILITY"
 
 
