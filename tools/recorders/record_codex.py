@@ -1,0 +1,110 @@
+"""Record real Codex CLI rollouts against the loopback server.
+
+Usage: `python record_codex.py CODEX_BINARY OUT_DIR [ROOT]`
+
+Starts `codex_server.py`, makes a throwaway home in ROOT (a new directory;
+a fresh temporary one without it): `ROOT/.codex` as CODEX_HOME (a config
+naming the server as a custom model provider, `wire_api = "responses"`)
+and `ROOT/project` as the working directory, whose paths Codex writes into
+the rollout (so give a neutral ROOT such as `/home/dev`); then it runs
+three turns of one session:
+`codex exec PROMPT`, `codex exec resume --last` (the prompt on stdin) and
+`codex exec resume SESSION_ID PROMPT`. The sandbox is bypassed
+(`--dangerously-bypass-approvals-and-sandbox`): the commands the script
+asks for only list, count and write inside the throwaway directory.
+Every rollout Codex wrote is copied to OUT_DIR byte for byte, and after
+each turn the rollout's size is printed, so a test can cut the file where
+a turn began.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PROMPTS = [
+    "ZÄHLE bitte die Dateien hier (Straße, 日本語, русский, 🚀) und zeig eine lange Liste.",
+    "ЗАПИШИ файл notes.txt с текстом «Straße» и японской заметкой, потом проверь его.",
+    "Fasse zusammen — 要約してください 🙏",
+]
+CONFIG = """model = "chit-recorder-model"
+model_provider = "loopback"
+model_reasoning_summary = "detailed"
+approval_policy = "never"
+sandbox_mode = "danger-full-access"
+include_apply_patch_tool = true
+
+[features]
+apply_patch_freeform = true
+
+[model_providers.loopback]
+name = "loopback"
+base_url = "http://127.0.0.1:{port}/v1"
+wire_api = "responses"
+"""
+
+
+def main(argv: list[str]) -> int:
+    binary, out = Path(argv[1]).resolve(), Path(argv[2]).resolve()
+    root = Path(argv[3]) if len(argv) > 3 else Path(tempfile.mkdtemp(prefix="codex-record-"))
+    root.mkdir(parents=True, exist_ok=True)
+    if any(root.iterdir()):
+        raise SystemExit(f"{root} is not empty")
+    home, work, scratch = root / ".codex", root / "project", root / "recording"
+    for folder in (home, work, scratch):
+        folder.mkdir()
+    for name, body in (("a.txt", "eins\n"), ("b.txt", "zwei\n"), ("c.md", "# drei\n")):
+        (work / name).write_text(body, encoding="utf-8")
+    portfile = scratch / "port"
+    server = subprocess.Popen([sys.executable, str(HERE / "codex_server.py"), str(portfile), str(scratch / "requests.jsonl")])
+    try:
+        port = _wait_for(portfile)
+        (home / "config.toml").write_text(CONFIG.format(port=port), encoding="utf-8")
+        env = {**os.environ, "CODEX_HOME": str(home), "HOME": str(root), "NO_COLOR": "1"}
+        flags = ["--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox"]
+        _run([str(binary), "exec", *flags, "-C", str(work), PROMPTS[0]], work, env, scratch)
+        # the prompt on stdin: Codex 0.60 reads a word after `--last` as a session id
+        _run([str(binary), "exec", *flags, "-C", str(work), "resume", "--last"], work, env, scratch, PROMPTS[1])
+        session_id = _rollouts(home)[0].name[-len("00000000-0000-0000-0000-000000000000.jsonl"):-len(".jsonl")]
+        _run([str(binary), "exec", *flags, "-C", str(work), "resume", session_id, PROMPTS[2]], work, env, scratch)
+    finally:
+        server.terminate()
+        server.wait()
+    out.mkdir(parents=True, exist_ok=True)
+    for rollout in _rollouts(home):
+        shutil.copy2(rollout, out / rollout.name)
+        print(f"copied {rollout.name} ({rollout.stat().st_size} bytes)")
+    print(f"requests and Codex's output: {scratch}")
+    return 0
+
+
+def _wait_for(portfile: Path) -> int:
+    for _ in range(100):
+        if portfile.exists() and portfile.read_text():
+            return int(portfile.read_text())
+        time.sleep(0.05)
+    raise SystemExit("the loopback server did not start")
+
+
+def _rollouts(home: Path) -> list[Path]:
+    return sorted((home / "sessions").rglob("rollout-*.jsonl"))
+
+
+def _run(command: list[str], work: Path, env: dict[str, str], scratch: Path, stdin: str = "") -> None:
+    done = subprocess.run(command, cwd=work, env=env, input=stdin, capture_output=True, text=True, timeout=300)
+    with open(scratch / "exec.log", "a", encoding="utf-8") as log:
+        log.write(f"$ {' '.join(command[1:])}\nexit {done.returncode}\n{done.stdout}\n{done.stderr}\n")
+    sizes = ", ".join(f"{p.name}: {p.stat().st_size}" for p in _rollouts(Path(env["CODEX_HOME"])))
+    print(f"exit {done.returncode}; rollouts: {sizes}")
+    if done.returncode != 0:
+        print(done.stderr[-2000:], file=sys.stderr)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv))
