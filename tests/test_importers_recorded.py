@@ -1,0 +1,205 @@
+"""Rollouts written by real Codex CLI versions, checked against a plain reading.
+
+The files in tests/data/codex-<version>/ were written by Codex CLI itself
+(`codex exec`, then `codex exec resume --last` and `codex exec resume ID`),
+run against the loopback model server in tools/recorders/; Codex ran the
+shell commands and wrote its own records, the replies' text and usage are
+the server's. Each model call of the server's script writes exactly one
+tool call or reply, so each call's usage belongs on that one message.
+
+`read_rollout` below is a few lines of plain JSON reading written for these
+tests, sharing nothing with chit's importer, so a fault in the importer
+cannot hide in its own expectations.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from chit.api import Chit
+from chit.model import Session, derive_title
+from chit.service.facade import parts_of
+from conftest import tree_digest
+from importer_sources import fixture
+
+#: the version, and the rollout's size after the first and the second of
+#: its three `codex exec` runs (as the recorder printed them)
+VERSIONS = {
+    "0.60.1": (19666, 25662),
+    "0.98.0": (77179, 97649),
+    "0.171.0": (89125, 103949),
+}
+PROMPTS = [
+    "ZÄHLE bitte die Dateien hier (Straße, 日本語, русский, 🚀) und zeig eine lange Liste.",
+    "ЗАПИШИ файл notes.txt с текстом «Straße» и японской заметкой, потом проверь его.",
+    "Fasse zusammen — 要約してください 🙏",
+]
+LAST_REPLY = "Kurz gesagt: alles erledigt 👍 — 以上です。"
+
+
+@dataclass
+class Rollout:
+    session_id: str = ""
+    version: str = ""
+    roles: Counter[str] = field(default_factory=Counter)
+    prompts: list[str] = field(default_factory=list)
+    replies: list[str] = field(default_factory=list)
+    calls: list[tuple[str, bool]] = field(default_factory=list)  # (tool name, failed), in file order
+    usage: list[tuple[int, int]] = field(default_factory=list)  # each model call's (input, output)
+    summaries: list[str] = field(default_factory=list)
+
+
+def exit_code(output: str) -> int:
+    """A shell output's exit code: Codex wraps it in JSON (older) or writes
+    it as a `Process exited with code N` line (newer)."""
+    if output.startswith("{"):
+        return int(json.loads(output).get("metadata", {}).get("exit_code", 0))
+    for line in output.split("\nOutput:\n")[0].splitlines():
+        if line.startswith("Process exited with code "):
+            return int(line.rsplit(" ", 1)[1])
+    return 0
+
+
+def read_rollout(path: Path) -> Rollout:
+    """A rollout read plainly: its `response_item`s, and each model call's
+    usage (a `token_count` whose running total moved on)."""
+    found = Rollout()
+    names: dict[str, str] = {}
+    outputs: dict[str, int] = {}
+    previous_total = None
+    for line in path.read_bytes().splitlines():
+        record = json.loads(line)
+        kind, payload = record["type"], record["payload"]
+        if kind == "session_meta":
+            found.session_id, found.version = payload["id"], payload["cli_version"]
+        elif kind == "event_msg" and payload["type"] == "token_count" and payload["info"]:
+            total = payload["info"]["total_token_usage"]
+            if total != previous_total:
+                last = payload["info"]["last_token_usage"]
+                found.usage.append((last["input_tokens"], last["output_tokens"]))
+            previous_total = total
+        elif kind != "response_item":
+            continue
+        elif payload["type"] == "message":
+            body = "\n".join(c["text"] for c in payload["content"])
+            if payload["role"] == "assistant":
+                found.roles["assistant"] += 1
+                found.replies.append(body)
+            elif payload["role"] == "developer" or body.startswith(("<", "# AGENTS.md")):
+                found.roles["system"] += 1
+            else:
+                found.roles["user"] += 1
+                found.prompts.append(body)
+        elif payload["type"] in ("function_call", "custom_tool_call"):
+            found.roles["tool"] += 1
+            names[payload["call_id"]] = payload["name"]
+        elif payload["type"] in ("function_call_output", "custom_tool_call_output"):
+            found.roles["tool"] += 1
+            outputs[payload["call_id"]] = exit_code(payload["output"])
+        elif payload["type"] == "reasoning":
+            found.summaries.append("\n\n".join(s["text"] for s in payload["summary"]))
+    found.calls = [(name, outputs[call] != 0) for call, name in names.items()]
+    return found
+
+
+def sessions(api: Chit) -> dict[str, Session]:
+    ctx = parts_of(api).ctx
+    return {s.key: s for p in ctx.projects.all() for s in ctx.sessions_in(p) if s.key}
+
+
+def rollout_of(version: str) -> Path:
+    return next(fixture(f"codex-{version}").glob("rollout-*.jsonl"))
+
+
+@pytest.mark.parametrize("version", list(VERSIONS))
+def test_a_real_codex_rollout_matches_a_plain_reading(version: str, api: Chit, home: Path) -> None:
+    path = rollout_of(version)
+    expected = read_rollout(path)
+    assert expected.prompts == PROMPTS and expected.replies[-1] == LAST_REPLY  # the recording is what the script asked
+    report = api.import_from("codex", path.parent)
+    assert (report.imported, report.errors) == (1, 0)
+    session = sessions(api)[f"codex:{expected.session_id}"]
+    messages = session.messages
+    assert Counter(m.role for m in messages) == expected.roles
+    assert [m.content for m in messages if m.role == "user"] == expected.prompts
+    assert [m.content for m in messages if m.role == "assistant"] == expected.replies
+    assert session.title == derive_title(PROMPTS[0])
+    calls = [m for m in messages if m.metadata.get("tool_kind") == "call"]
+    results = {m.metadata["tool_call_id"]: m for m in messages if m.metadata.get("tool_kind") == "result"}
+    assert [(m.metadata["tool_name"], bool(results[m.metadata["tool_call_id"]].metadata.get("tool_error"))) for m in calls] == expected.calls
+    assert session.tokens is not None
+    assert (session.tokens.input, session.tokens.output) == tuple(map(sum, zip(*expected.usage)))
+    assert session.metadata["import"]["version"] == version == expected.version
+    assert all(m.model == "chit-recorder-model" for m in messages if m.role == "assistant")
+
+
+@pytest.mark.parametrize("version", list(VERSIONS))
+def test_each_model_call_s_usage_and_reasoning_are_on_the_message_it_wrote(version: str, api: Chit) -> None:
+    """Codex 0.60 writes a call's `token_count` before the call's items,
+    later versions after them: either way the usage is the call's own."""
+    path = rollout_of(version)
+    expected = read_rollout(path)
+    api.import_from("codex", path.parent)
+    written = [m for m in sessions(api)[f"codex:{expected.session_id}"].messages
+               if m.role == "assistant" or m.metadata.get("tool_kind") == "call"]
+    assert [(m.tokens.input, m.tokens.output) if m.tokens else None for m in written] == expected.usage
+    assert [m.metadata["thinking"] for m in written if m.metadata.get("thinking")] == expected.summaries
+
+
+@pytest.mark.parametrize("version", list(VERSIONS))
+def test_a_second_import_of_a_real_rollout_writes_nothing(version: str, api: Chit, home: Path) -> None:
+    path = rollout_of(version)
+    api.import_from("codex", path.parent)
+    before = tree_digest(home)
+    again = api.import_from("codex", path.parent)
+    assert (again.imported, again.updated, again.errors) == (0, 0, 0) and tree_digest(home) == before
+
+
+@pytest.mark.parametrize("version", list(VERSIONS))
+@pytest.mark.parametrize("run", [0, 1])
+def test_a_rollout_grown_by_a_resumed_run_adds_only_the_new_messages(version: str, run: int, api: Chit, tmp_path: Path) -> None:
+    """The file as it was after an earlier `codex exec` run, then as Codex
+    grew it: what was imported before stays as it was."""
+    path = rollout_of(version)
+    folder = tmp_path / "sessions"
+    folder.mkdir()
+    grown = folder / path.name
+    grown.write_bytes(path.read_bytes()[: VERSIONS[version][run]])
+    api.import_from("codex", folder)
+    key = f"codex:{read_rollout(path).session_id}"
+    earlier = [(m.id, m.role, m.content, m.tokens, m.metadata.get("thinking")) for m in sessions(api)[key].messages]
+    shutil.copyfile(path, grown)
+    report = api.import_from("codex", folder)
+    assert (report.imported, report.updated, report.errors) == (0, 1, 0)
+    later = [(m.id, m.role, m.content, m.tokens, m.metadata.get("thinking")) for m in sessions(api)[key].messages]
+    assert later[: len(earlier)] == earlier
+    assert Counter(m[1] for m in later) == read_rollout(path).roles
+
+
+def test_a_0_60_rollout_cut_between_a_count_and_its_call_then_grown_reads_as_the_whole(tmp_path: Path, home: Path) -> None:
+    """Codex 0.60 writes a call's count before the call's items: a read
+    that ends between them must not keep the count on the message before."""
+    path = rollout_of("0.60.1")
+    data = path.read_bytes()
+    whole = Chit(tmp_path / "whole")
+    whole.import_from("codex", path.parent)
+    key = f"codex:{read_rollout(path).session_id}"
+    expected = [(m.id, m.content, m.tokens) for m in sessions(whole)[key].messages]
+    ends = [i + 1 for i, byte in enumerate(data) if byte == ord("\n")]
+    counted = [end for end, line in zip(ends, data.splitlines()) if b'"token_count","info":{' in line]
+    assert len(counted) > 10
+    for n, end in enumerate(counted):
+        folder = tmp_path / f"cut{n}"
+        folder.mkdir()
+        (folder / path.name).write_bytes(data[:end])
+        api = Chit(tmp_path / f"home{n}")
+        api.import_from("codex", folder)
+        (folder / path.name).write_bytes(data)
+        assert api.import_from("codex", folder).errors == 0
+        assert [(m.id, m.content, m.tokens) for m in sessions(api)[key].messages] == expected, f"cut after byte {end}"
