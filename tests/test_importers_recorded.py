@@ -28,12 +28,18 @@ from chit.service.facade import parts_of
 from conftest import tree_digest
 from importer_sources import fixture
 
-#: the version, and the rollout's size after the first and the second of
-#: its three `codex exec` runs (as the recorder printed them)
+#: each version's rollout of three `codex exec` runs, with its size after
+#: the first and the second run (as the recorder printed them)
 VERSIONS = {
-    "0.60.1": (19666, 25662),
-    "0.98.0": (77179, 97649),
-    "0.171.0": (89125, 103949),
+    "0.60.1": ("rollout-2026-12-06T13-20-15-01a24b83-262a-7c60-8dbc-ea5f43fda404.jsonl", (19666, 25662)),
+    "0.98.0": ("rollout-2026-12-06T13-20-24-01a24b83-483b-7b42-a774-86b6584f7b63.jsonl", (77179, 97649)),
+    "0.171.0": ("rollout-2026-12-06T13-20-33-01a24b83-697b-7862-b5ef-dd7977b2d209.jsonl", (89125, 103949)),
+}
+#: each version's rollout of two runs in which Codex compacted the conversation
+COMPACTED = {
+    "0.60.1": "rollout-2026-12-06T13-39-15-01a24b94-8b0f-7963-ae51-3adb8bbf9e68.jsonl",
+    "0.98.0": "rollout-2026-12-06T13-39-25-01a24b94-b21c-7f03-9ed6-c243a205d288.jsonl",
+    "0.171.0": "rollout-2026-12-06T13-39-32-01a24b94-cd2c-7911-8cd4-5cb1e604e8e2.jsonl",
 }
 PROMPTS = [
     "ZÄHLE bitte die Dateien hier (Straße, 日本語, русский, 🚀) und zeig eine lange Liste.",
@@ -53,6 +59,7 @@ class Rollout:
     calls: list[tuple[str, bool]] = field(default_factory=list)  # (tool name, failed), in file order
     usage: list[tuple[int, int]] = field(default_factory=list)  # each model call's (input, output)
     summaries: list[str] = field(default_factory=list)
+    compactions: list[str] = field(default_factory=list)  # the summaries Codex carried on with
 
 
 def exit_code(output: str) -> int:
@@ -78,14 +85,17 @@ def read_rollout(path: Path) -> Rollout:
         kind, payload = record["type"], record["payload"]
         if kind == "session_meta":
             found.session_id, found.version = payload["id"], payload["cli_version"]
+        elif kind == "compacted":
+            found.roles["system"] += 1
+            found.compactions.append(payload["message"])
         elif kind == "event_msg" and payload["type"] == "token_count" and payload["info"]:
             total = payload["info"]["total_token_usage"]
             if total != previous_total:
                 last = payload["info"]["last_token_usage"]
                 found.usage.append((last["input_tokens"], last["output_tokens"]))
             previous_total = total
-        elif kind != "response_item":
-            continue
+        elif kind != "response_item" or record.get("metadata", {}).get("compaction_output"):
+            continue  # Codex 0.171 also writes the summary as the compaction call's reply
         elif payload["type"] == "message":
             body = "\n".join(c["text"] for c in payload["content"])
             if payload["role"] == "assistant":
@@ -114,7 +124,7 @@ def sessions(api: Chit) -> dict[str, Session]:
 
 
 def rollout_of(version: str) -> Path:
-    return next(fixture(f"codex-{version}").glob("rollout-*.jsonl"))
+    return fixture(f"codex-{version}", VERSIONS[version][0])
 
 
 @pytest.mark.parametrize("version", list(VERSIONS))
@@ -122,7 +132,7 @@ def test_a_real_codex_rollout_matches_a_plain_reading(version: str, api: Chit, h
     path = rollout_of(version)
     expected = read_rollout(path)
     assert expected.prompts == PROMPTS and expected.replies[-1] == LAST_REPLY  # the recording is what the script asked
-    report = api.import_from("codex", path.parent)
+    report = api.import_from("codex", path)
     assert (report.imported, report.errors) == (1, 0)
     session = sessions(api)[f"codex:{expected.session_id}"]
     messages = session.messages
@@ -145,7 +155,7 @@ def test_each_model_call_s_usage_and_reasoning_are_on_the_message_it_wrote(versi
     later versions after them: either way the usage is the call's own."""
     path = rollout_of(version)
     expected = read_rollout(path)
-    api.import_from("codex", path.parent)
+    api.import_from("codex", path)
     written = [m for m in sessions(api)[f"codex:{expected.session_id}"].messages
                if m.role == "assistant" or m.metadata.get("tool_kind") == "call"]
     assert [(m.tokens.input, m.tokens.output) if m.tokens else None for m in written] == expected.usage
@@ -155,9 +165,9 @@ def test_each_model_call_s_usage_and_reasoning_are_on_the_message_it_wrote(versi
 @pytest.mark.parametrize("version", list(VERSIONS))
 def test_a_second_import_of_a_real_rollout_writes_nothing(version: str, api: Chit, home: Path) -> None:
     path = rollout_of(version)
-    api.import_from("codex", path.parent)
+    api.import_from("codex", path)
     before = tree_digest(home)
-    again = api.import_from("codex", path.parent)
+    again = api.import_from("codex", path)
     assert (again.imported, again.updated, again.errors) == (0, 0, 0) and tree_digest(home) == before
 
 
@@ -170,7 +180,7 @@ def test_a_rollout_grown_by_a_resumed_run_adds_only_the_new_messages(version: st
     folder = tmp_path / "sessions"
     folder.mkdir()
     grown = folder / path.name
-    grown.write_bytes(path.read_bytes()[: VERSIONS[version][run]])
+    grown.write_bytes(path.read_bytes()[: VERSIONS[version][1][run]])
     api.import_from("codex", folder)
     key = f"codex:{read_rollout(path).session_id}"
     earlier = [(m.id, m.role, m.content, m.tokens, m.metadata.get("thinking")) for m in sessions(api)[key].messages]
@@ -188,7 +198,7 @@ def test_a_0_60_rollout_cut_between_a_count_and_its_call_then_grown_reads_as_the
     path = rollout_of("0.60.1")
     data = path.read_bytes()
     whole = Chit(tmp_path / "whole")
-    whole.import_from("codex", path.parent)
+    whole.import_from("codex", path)
     key = f"codex:{read_rollout(path).session_id}"
     expected = [(m.id, m.content, m.tokens) for m in sessions(whole)[key].messages]
     ends = [i + 1 for i, byte in enumerate(data) if byte == ord("\n")]
@@ -203,3 +213,4 @@ def test_a_0_60_rollout_cut_between_a_count_and_its_call_then_grown_reads_as_the
         (folder / path.name).write_bytes(data)
         assert api.import_from("codex", folder).errors == 0
         assert [(m.id, m.content, m.tokens) for m in sessions(api)[key].messages] == expected, f"cut after byte {end}"
+

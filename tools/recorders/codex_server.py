@@ -2,8 +2,9 @@
 
 Codex CLI (`codex exec`, pointed at this server by a custom model provider)
 sends its whole conversation with every request; the server looks at the
-last prompt and at how many tool outputs follow it to pick the next step of
-that prompt's script, and streams it back as the Responses API does
+last prompt and at how many steps of that prompt's script it gave before
+to pick the next one (a compaction request gets a summary), and streams it
+back as the Responses API does
 (`response.created`, `response.output_item.added` / `.done` for reasoning,
 function calls and messages, text deltas, `response.completed` with usage,
 cached and reasoning tokens included). The tool calls use whichever shell
@@ -41,6 +42,9 @@ SCRIPTS: dict[str, list[Step]] = {
         ("reply", "Готово: notes.txt содержит «Straße» und 日本語 ✅", ""),
     ],
 }
+#: what the server answers a compaction request (Codex asks for a summary of the conversation)
+SUMMARY: list[Step] = [("reply", "Zusammenfassung: 3 Dateien gezählt, ein Ordner fehlte (exit 2), lange Liste gezeigt. 要約 ✅", "")]
+SUMMARY_PREFIX = "Another language model"  # how Codex hands a summary to the next call
 DEFAULT: list[Step] = [("reply", "Kurz gesagt: alles erledigt 👍 — 以上です。", "Nur noch zusammenfassen.")]
 NOTE_TEXT = "Straße\n日本語のメモ\nПривет 👋\n"
 
@@ -71,13 +75,14 @@ class Handler(BaseHTTPRequestHandler):
         tools = [t.get("name") or t.get("type") for t in body.get("tools") or [] if isinstance(t, dict)]
         self._log({"method": "POST", "path": self.path, "model": body.get("model"), "tools": tools,
                    "input": [i.get("type") for i in items if isinstance(i, dict)],
-                   "encoding": self.headers.get("Content-Encoding")})
+                   "last": json.dumps(items[-1], ensure_ascii=False)[:300] if items else None,
+                   "encoding": self.headers.get("Content-Encoding"), "size": len(raw)})
         if not self.path.rstrip("/").endswith("/responses"):
             self.send_response(404)
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
-        self._stream(self._next(items, body.get("tools") or []))
+        self._stream(self._next(items, body.get("tools") or []), len(raw) // 4)
 
     def _log(self, entry: dict[str, Any]) -> None:
         with self.server.lock:
@@ -87,12 +92,17 @@ class Handler(BaseHTTPRequestHandler):
 
     def _next(self, items: list[Any], tools: list[Any]) -> list[dict[str, Any]]:
         """The output items of the next step for this conversation."""
-        prompt, done = _last_prompt(items)
+        prompt = _last_prompt(items)
         script = next((s for word, s in SCRIPTS.items() if word in prompt), DEFAULT)
-        kind, what, summary = script[min(done, len(script) - 1)]
         with self.server.lock:
             self.server.count += 1
             n = self.server.count
+            if _is_compaction(items):
+                script, done = SUMMARY, 0
+            else:  # counted here, not from the history: a compaction drops the tool outputs
+                done = self.server.progress.get(prompt, 0)
+                self.server.progress[prompt] = done + 1
+        kind, what, summary = script[min(done, len(script) - 1)]
         out: list[dict[str, Any]] = []
         if summary:
             out.append({"type": "reasoning", "id": f"rs_{n}", "summary": [{"type": "summary_text", "text": summary}],
@@ -107,7 +117,10 @@ class Handler(BaseHTTPRequestHandler):
             out.append(_shell_call(tools, command, n))
         return out
 
-    def _stream(self, output: list[dict[str, Any]]) -> None:
+    def _stream(self, output: list[dict[str, Any]], size: int) -> None:
+        """The items as a Responses API stream; the input tokens are the
+        request's size in bytes / 4 (so a long tool output fills the
+        context and a compaction empties it), 1,024 of them cached."""
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
@@ -129,10 +142,9 @@ class Handler(BaseHTTPRequestHandler):
                              "output_index": index, "summary_index": 0, "delta": item["summary"][0]["text"]})
             self._event({"type": "response.output_item.done", "output_index": index, "item": item})
         words = sum(len(json.dumps(i, ensure_ascii=False).split()) for i in output)
-        usage = {"input_tokens": 1200 + 37 * self.server.responses,
-                 "input_tokens_details": {"cached_tokens": 1024},
+        usage = {"input_tokens": size, "input_tokens_details": {"cached_tokens": min(1024, size)},
                  "output_tokens": 20 + words, "output_tokens_details": {"reasoning_tokens": 7},
-                 "total_tokens": 1200 + 37 * self.server.responses + 20 + words}
+                 "total_tokens": size + 20 + words}
         self._event({"type": "response.completed", "response": {"id": rid, "status": "completed", "usage": usage,
                                                                 "output": output}})
         self.close_connection = True
@@ -142,20 +154,28 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
 
-def _last_prompt(items: list[Any]) -> tuple[str, int]:
-    """The text of the last user prompt and how many tool outputs follow it."""
-    prompt, done = "", 0
+def _last_prompt(items: list[Any]) -> str:
+    """The text of the last user prompt."""
+    prompt = ""
     for item in items:
         if not isinstance(item, dict):
             continue
         if item.get("type") == "message" and item.get("role") == "user":
             texts = [c.get("text", "") for c in item.get("content") or [] if isinstance(c, dict)]
             joined = "\n".join(t for t in texts if isinstance(t, str))
-            if not joined.lstrip().startswith("<"):  # context Codex injects, not a prompt
-                prompt, done = joined, 0
-        elif str(item.get("type", "")).endswith("_output"):
-            done += 1
-    return prompt, done
+            if not joined.lstrip().startswith(("<", SUMMARY_PREFIX)):  # context Codex adds, not a prompt
+                prompt = joined
+    return prompt
+
+
+def _is_compaction(items: list[Any]) -> bool:
+    """Whether Codex asks for a summary of the conversation (its compaction
+    prompt, after the history, as the last user message)."""
+    last = items[-1] if items and isinstance(items[-1], dict) else {}
+    if last.get("type") != "message" or last.get("role") != "user":
+        return False
+    words = " ".join(str(c.get("text", "")) for c in last.get("content") or [] if isinstance(c, dict)).upper()
+    return not words.startswith(SUMMARY_PREFIX.upper()) and ("CHECKPOINT" in words or "SUMMAR" in words or "MEMENTO" in words)
 
 
 def _tool_names(tools: list[Any]) -> dict[str, dict[str, Any]]:
@@ -200,6 +220,7 @@ class Server(ThreadingHTTPServer):
         self.lock = threading.Lock()
         self.log = log
         self.count = 0
+        self.progress: dict[str, int] = {}  # the script steps each prompt was given
         self.responses = 0
 
 

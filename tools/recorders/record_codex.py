@@ -1,6 +1,6 @@
 """Record real Codex CLI rollouts against the loopback server.
 
-Usage: `python record_codex.py CODEX_BINARY OUT_DIR [ROOT]`
+Usage: `python record_codex.py CODEX_BINARY OUT_DIR [ROOT [COMPACT_AT]]`
 
 Starts `codex_server.py`, makes a throwaway home in ROOT (a new directory;
 a fresh temporary one without it): `ROOT/.codex` as CODEX_HOME (a config
@@ -12,6 +12,9 @@ three turns of one session:
 `codex exec resume SESSION_ID PROMPT`. The sandbox is bypassed
 (`--dangerously-bypass-approvals-and-sandbox`): the commands the script
 asks for only list, count and write inside the throwaway directory.
+With COMPACT_AT, Codex compacts the conversation once the context holds
+that many tokens (`model_auto_compact_token_limit`), and the session has
+two runs: the first prompt, then the third with `resume ID`.
 Every rollout Codex wrote is copied to OUT_DIR byte for byte, and after
 each turn the rollout's size is printed, so a test can cut the file where
 a turn began.
@@ -65,12 +68,14 @@ def main(argv: list[str]) -> int:
     server = subprocess.Popen([sys.executable, str(HERE / "codex_server.py"), str(portfile), str(scratch / "requests.jsonl")])
     try:
         port = _wait_for(portfile)
-        (home / "config.toml").write_text(CONFIG.format(port=port), encoding="utf-8")
+        compact = f"model_auto_compact_token_limit = {int(argv[4])}\n" if len(argv) > 4 else ""
+        (home / "config.toml").write_text(compact + CONFIG.format(port=port), encoding="utf-8")
         env = {**os.environ, "CODEX_HOME": str(home), "HOME": str(root), "NO_COLOR": "1"}
         flags = ["--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox"]
         _run([str(binary), "exec", *flags, "-C", str(work), PROMPTS[0]], work, env, scratch)
-        # the prompt on stdin: Codex 0.60 reads a word after `--last` as a session id
-        _run([str(binary), "exec", *flags, "-C", str(work), "resume", "--last"], work, env, scratch, PROMPTS[1])
+        if not compact:
+            # the prompt on stdin: Codex 0.60 reads a word after `--last` as a session id
+            _run([str(binary), "exec", *flags, "-C", str(work), "resume", "--last"], work, env, scratch, PROMPTS[1])
         session_id = _rollouts(home)[0].name[-len("00000000-0000-0000-0000-000000000000.jsonl"):-len(".jsonl")]
         _run([str(binary), "exec", *flags, "-C", str(work), "resume", session_id, PROMPTS[2]], work, env, scratch)
     finally:
