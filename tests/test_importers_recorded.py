@@ -214,3 +214,20 @@ def test_a_0_60_rollout_cut_between_a_count_and_its_call_then_grown_reads_as_the
         assert api.import_from("codex", folder).errors == 0
         assert [(m.id, m.content, m.tokens) for m in sessions(api)[key].messages] == expected, f"cut after byte {end}"
 
+
+@pytest.mark.parametrize("version", list(COMPACTED))
+def test_a_compacted_rollout_keeps_codex_s_summary_as_a_system_message_not_a_reply(version: str, api: Chit, home: Path) -> None:
+    path = fixture(f"codex-{version}", COMPACTED[version])
+    expected = read_rollout(path)
+    assert len(expected.compactions) == 1 and expected.prompts == [PROMPTS[0], PROMPTS[2]]
+    report = api.import_from("codex", path)
+    assert (report.imported, report.errors) == (1, 0)
+    session = sessions(api)[f"codex:{expected.session_id}"]
+    assert Counter(m.role for m in session.messages) == expected.roles
+    assert [m.content for m in session.messages if m.role == "assistant"] == expected.replies
+    assert [m.content for m in session.messages if m.metadata.get("compact_summary")] == expected.compactions
+    assert session.tokens is not None
+    assert (session.tokens.input, session.tokens.output) == tuple(map(sum, zip(*expected.usage)))
+    before = tree_digest(home)
+    again = api.import_from("codex", path)
+    assert (again.imported, again.updated) == (0, 0) and tree_digest(home) == before

@@ -29,6 +29,11 @@ Invariants:
   output's JSON wrapper is unwrapped to its text (exit code kept), and the
   plain-text form (`Process exited with code N` / `Exit code: N`, then
   `Output:`) gives its exit code; a non-zero code marks a failed call;
+- a `compacted` record (Codex compacted the conversation) → a system
+  message with `metadata.compact_summary`: the summary Codex went on
+  from; the compaction call's own reply (a `response_item` Codex 0.171
+  marks `compaction_output`) is that summary again, not a reply, and is
+  skipped;
 - `reasoning` is never content: its summary goes to `metadata.thinking` of
   the next assistant message or tool call; encrypted reasoning is dropped;
 - rollouts have no record ids, so message ids derive from line numbers,
@@ -243,7 +248,9 @@ class _Mapper:
                 self.turn = one_line(payload.get("turn_id")) or self.turn
             elif kind == "event_msg":
                 self._event(number, payload, ts, ui_only)
-            elif kind == "response_item":
+            elif kind == "compacted":
+                self.out.add("system", text(payload.get("message")), f"L{number}", ts, compact_summary=True)
+            elif kind == "response_item" and not obj(record.get("metadata")).get("compaction_output"):
                 self._item(number, payload, ts)
         except (TypeError, ValueError, KeyError, AttributeError) as exc:
             self.problems.append(Problem(str(self.path), number, f"unusable {kind} record ({type(exc).__name__})"))
