@@ -44,6 +44,7 @@ SCRIPTS: dict[str, list[Step]] = {
 }
 #: what the server answers a compaction request (Codex asks for a summary of the conversation)
 SUMMARY: list[Step] = [("reply", "Zusammenfassung: 3 Dateien gezählt, ein Ordner fehlte (exit 2), lange Liste gezeigt. 要約 ✅", "")]
+FAIL_WORD = "FEHLER"  # a prompt with this word gets a failed response
 SUMMARY_PREFIX = "Another language model"  # how Codex hands a summary to the next call
 DEFAULT: list[Step] = [("reply", "Kurz gesagt: alles erledigt 👍 — 以上です。", "Nur noch zusammenfassen.")]
 NOTE_TEXT = "Straße\n日本語のメモ\nПривет 👋\n"
@@ -82,7 +83,20 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
+        if FAIL_WORD in _last_prompt(items):
+            return self._fail()
         self._stream(self._next(items, body.get("tools") or []), len(raw) // 4)
+
+    def _fail(self) -> None:
+        """A model call that fails: `response.failed` after `response.created`."""
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self._event({"type": "response.created", "response": {"id": "resp_failed", "status": "in_progress"}})
+        self._event({"type": "response.failed", "response": {"id": "resp_failed", "status": "failed", "error": {
+            "code": "server_error", "message": "Der Server ist müde 😴 (サーバーエラー)"}}})
+        self.close_connection = True
 
     def _log(self, entry: dict[str, Any]) -> None:
         with self.server.lock:

@@ -1,6 +1,6 @@
 """Record real Codex CLI rollouts against the loopback server.
 
-Usage: `python record_codex.py CODEX_BINARY OUT_DIR [ROOT [COMPACT_AT]]`
+Usage: `python record_codex.py CODEX_BINARY OUT_DIR [ROOT [COMPACT_AT | image]]`
 
 Starts `codex_server.py`, makes a throwaway home in ROOT (a new directory;
 a fresh temporary one without it): `ROOT/.codex` as CODEX_HOME (a config
@@ -14,7 +14,10 @@ three turns of one session:
 asks for only list, count and write inside the throwaway directory.
 With COMPACT_AT, Codex compacts the conversation once the context holds
 that many tokens (`model_auto_compact_token_limit`), and the session has
-two runs: the first prompt, then the third with `resume ID`.
+two runs: the first prompt, then the third with `resume ID`. With
+`image`, the session has two runs: a prompt with a small PNG attached
+(`-i`), then `resume --last` with a prompt the server fails
+(`response.failed`, no retries).
 Every rollout Codex wrote is copied to OUT_DIR byte for byte, and after
 each turn the rollout's size is printed, so a test can cut the file where
 a turn began.
@@ -24,10 +27,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -50,7 +55,11 @@ apply_patch_freeform = true
 name = "loopback"
 base_url = "http://127.0.0.1:{port}/v1"
 wire_api = "responses"
+request_max_retries = 0
+stream_max_retries = 0
 """
+IMAGE_PROMPT = "Was siehst du auf dem Bild? 画像を説明して 🖼️"
+FAILING_PROMPT = "FEHLER: dieser Aufruf scheitert — ошибка"
 
 
 def main(argv: list[str]) -> int:
@@ -68,25 +77,56 @@ def main(argv: list[str]) -> int:
     server = subprocess.Popen([sys.executable, str(HERE / "codex_server.py"), str(portfile), str(scratch / "requests.jsonl")])
     try:
         port = _wait_for(portfile)
-        compact = f"model_auto_compact_token_limit = {int(argv[4])}\n" if len(argv) > 4 else ""
+        mode = argv[4] if len(argv) > 4 else ""
+        compact = f"model_auto_compact_token_limit = {int(mode)}\n" if mode.isdigit() else ""
         (home / "config.toml").write_text(compact + CONFIG.format(port=port), encoding="utf-8")
         env = {**os.environ, "CODEX_HOME": str(home), "HOME": str(root), "NO_COLOR": "1"}
         flags = ["--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox"]
-        _run([str(binary), "exec", *flags, "-C", str(work), PROMPTS[0]], work, env, scratch)
-        if not compact:
-            # the prompt on stdin: Codex 0.60 reads a word after `--last` as a session id
-            _run([str(binary), "exec", *flags, "-C", str(work), "resume", "--last"], work, env, scratch, PROMPTS[1])
-        session_id = _rollouts(home)[0].name[-len("00000000-0000-0000-0000-000000000000.jsonl"):-len(".jsonl")]
-        _run([str(binary), "exec", *flags, "-C", str(work), "resume", session_id, PROMPTS[2]], work, env, scratch)
+        if mode == "image":
+            _image_session(binary, work, env, scratch, flags)
+        else:
+            _three_runs(binary, work, env, scratch, flags, home, bool(compact))
     finally:
         server.terminate()
         server.wait()
+    return _copy(home, out, scratch)
+
+
+def _three_runs(binary: Path, work: Path, env: dict[str, str], scratch: Path, flags: list[str], home: Path, compact: bool) -> None:
+    """The first prompt, then (unless compacting) the second with `resume
+    --last`, then the third with `resume ID`."""
+    _run([str(binary), "exec", *flags, "-C", str(work), PROMPTS[0]], work, env, scratch)
+    if not compact:
+        # the prompt on stdin: Codex 0.60 reads a word after `--last` as a session id
+        _run([str(binary), "exec", *flags, "-C", str(work), "resume", "--last"], work, env, scratch, PROMPTS[1])
+    session_id = _rollouts(home)[0].name[-len("00000000-0000-0000-0000-000000000000.jsonl"):-len(".jsonl")]
+    _run([str(binary), "exec", *flags, "-C", str(work), "resume", session_id, PROMPTS[2]], work, env, scratch)
+
+
+def _copy(home: Path, out: Path, scratch: Path) -> int:
     out.mkdir(parents=True, exist_ok=True)
     for rollout in _rollouts(home):
         shutil.copy2(rollout, out / rollout.name)
         print(f"copied {rollout.name} ({rollout.stat().st_size} bytes)")
     print(f"requests and Codex's output: {scratch}")
     return 0
+
+
+def _image_session(binary: Path, work: Path, env: dict[str, str], scratch: Path, flags: list[str]) -> None:
+    (work / "red.png").write_bytes(_png(4, 4))
+    # the prompt before `-i`: `-i` takes every file name that follows it
+    _run([str(binary), "exec", *flags, "-C", str(work), IMAGE_PROMPT, "-i", "red.png"], work, env, scratch)
+    _run([str(binary), "exec", *flags, "-C", str(work), "resume", "--last"], work, env, scratch, FAILING_PROMPT)
+
+
+def _png(width: int, height: int) -> bytes:
+    """A small red PNG."""
+    rows = b"".join(b"\x00" + bytes([200, 30, 30]) * width for _ in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
 def _wait_for(portfile: Path) -> int:
