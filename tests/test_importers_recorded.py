@@ -97,7 +97,7 @@ def read_rollout(path: Path) -> Rollout:
         elif kind != "response_item" or record.get("metadata", {}).get("compaction_output"):
             continue  # Codex 0.171 also writes the summary as the compaction call's reply
         elif payload["type"] == "message":
-            body = "\n".join(c["text"] for c in payload["content"])
+            body = "\n".join(c["text"] for c in payload["content"] if c["type"].endswith("_text"))
             if payload["role"] == "assistant":
                 found.roles["assistant"] += 1
                 found.replies.append(body)
@@ -231,3 +231,59 @@ def test_a_compacted_rollout_keeps_codex_s_summary_as_a_system_message_not_a_rep
     before = tree_digest(home)
     again = api.import_from("codex", path)
     assert (again.imported, again.updated) == (0, 0) and tree_digest(home) == before
+
+
+#: each version's rollout of two runs: a prompt with a PNG attached (`-i`),
+#: then one whose model call fails
+WITH_IMAGE = {
+    "0.60.1": "rollout-2026-12-06T13-43-48-01a24b98-b56d-73a0-9b82-348d5acc077e.jsonl",
+    "0.98.0": "rollout-2026-12-06T13-43-56-01a24b98-d4a8-7d62-983e-c0de6a601fe8.jsonl",
+    "0.171.0": "rollout-2026-12-06T13-44-02-01a24b98-ea1c-7e60-acbe-a8cf102333ee.jsonl",
+}
+IMAGE_PROMPT = "Was siehst du auf dem Bild? 画像を説明して 🖼️"
+FAILING_PROMPT = "FEHLER: dieser Aufruf scheitert — ошибка"
+
+
+def read_prompts_and_errors(path: Path) -> tuple[list[tuple[int, str]], list[str]]:
+    """Each prompt as (images attached, its typed text: text blocks other
+    than Codex's `<image …>` / `</image>` wrapper), and the errors a turn
+    ended with (`task_complete` with an `error`)."""
+    prompts, errors = [], []
+    for line in path.read_bytes().splitlines():
+        record = json.loads(line)
+        payload = record["payload"]
+        if record["type"] == "event_msg" and payload["type"] == "task_complete" and payload.get("error"):
+            errors.append(payload["error"]["message"])
+        if record["type"] != "response_item" or payload["type"] != "message" or payload["role"] != "user":
+            continue
+        blocks = payload["content"]
+        typed = [b["text"] for b in blocks if b["type"] == "input_text"
+                 and not b["text"].startswith("<image name=") and b["text"] != "</image>"]
+        if not typed[0].startswith(("<", "# AGENTS.md")):
+            prompts.append((sum(1 for b in blocks if b["type"] == "input_image"), "\n".join(typed)))
+    return prompts, errors
+
+
+@pytest.mark.parametrize("version", list(WITH_IMAGE))
+def test_a_prompt_with_an_image_is_one_user_message_titled_by_its_text(version: str, api: Chit) -> None:
+    path = fixture(f"codex-{version}", WITH_IMAGE[version])
+    prompts, _ = read_prompts_and_errors(path)
+    assert prompts == [(1, IMAGE_PROMPT), (0, FAILING_PROMPT)]
+    assert api.import_from("codex", path).errors == 0
+    session = sessions(api)[f"codex:{read_rollout(path).session_id}"]
+    assert [m.content for m in session.messages if m.role == "user"] == ["[image]\n" + IMAGE_PROMPT, FAILING_PROMPT]
+    assert session.title == derive_title("[image]\n" + IMAGE_PROMPT)
+
+
+@pytest.mark.parametrize("version", list(WITH_IMAGE))
+def test_a_turn_that_ended_in_an_error_shows_the_error(version: str, api: Chit) -> None:
+    """Codex 0.171 keeps a failed turn's error (`task_complete.error`);
+    0.60 and 0.98 write nothing for it."""
+    path = fixture(f"codex-{version}", WITH_IMAGE[version])
+    _, errors = read_prompts_and_errors(path)
+    assert len(errors) == (1 if version == "0.171.0" else 0)
+    api.import_from("codex", path)
+    messages = sessions(api)[f"codex:{read_rollout(path).session_id}"].messages
+    assert [m.content for m in messages if m.metadata.get("subtype") == "error"] == errors
+    if errors:
+        assert messages[-1].role == "system" and messages[-2].content == FAILING_PROMPT

@@ -34,6 +34,11 @@ Invariants:
   from; the compaction call's own reply (a `response_item` Codex 0.171
   marks `compaction_output`) is that summary again, not a reply, and is
   skipped;
+- an attached image is `[image]` (the `<image …>` / `</image>` text blocks
+  Codex wraps it in are dropped), and a prompt is compared with its event
+  by its text alone; a turn that ended in an error (`task_complete` with
+  an `error`, Codex 0.171) → a system message with `metadata.subtype`
+  `error`;
 - `reasoning` is never content: its summary goes to `metadata.thinking` of
   the next assistant message or tool call; encrypted reasoning is dropped;
 - rollouts have no record ids, so message ids derive from line numbers,
@@ -74,6 +79,8 @@ NAME = "codex"
 _ID_IN_NAME = re.compile(r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl$", re.I)
 INJECTED = ("<environment_context>", "<user_instructions>", "# AGENTS.md instructions", "<user_shell_command>", "<turn_aborted>")
 _IDE_CONTEXT, _IDE_REQUEST = "# Context from my IDE setup:", "## My request for Codex:"
+#: the text blocks Codex puts around an attached image (`<image name=[Image #1]>` … `</image>`)
+_IMAGE_TAG = re.compile(r"(?:<image(?: [^>\n]*)?>|</image>)\s*")
 _EXIT = re.compile(r"^(?:Process exited with code|Exit code:) (-?[0-9]+)$", re.M)
 ITEM_TYPES = {"message", "reasoning", "function_call", "function_call_output", "custom_tool_call",
               "custom_tool_call_output", "local_shell_call", "web_search_call"}
@@ -276,6 +283,8 @@ class _Mapper:
                     self.prompts[body.strip()] -= 1  # a response_item has this prompt
                 else:
                     self._message(number, "user", body, ts)
+        elif kind == "task_complete" and isinstance(payload.get("error"), dict):
+            self.out.add("system", text(payload["error"].get("message")), f"L{number}", ts, subtype="error")
         elif ui_only and kind == "agent_message":
             self._message(number, "assistant", text(payload.get("message")), ts)
         elif ui_only and kind == "agent_reasoning":
@@ -395,19 +404,20 @@ def _prompts(records: list[tuple[int, dict[str, Any]]], turn: str | None = None)
 
 
 def _prompt_text(item: dict[str, Any]) -> str:
-    """The prompt a `response_item` user message carries ("" for others)."""
+    """The text of the prompt a `response_item` user message carries ("" for
+    others), without its images, as its `user_message` event has it."""
     if item.get("type") != "message" or item.get("role") != "user":
         return ""
-    return _split_context(item.get("content"))[1].strip()
+    return _split_context(item.get("content"), images=False)[1].strip()
 
 
-def _split_context(content: Any) -> tuple[str, str]:
+def _split_context(content: Any, images: bool = True) -> tuple[str, str]:
     """(injected context, prompt) of a user message: Codex may send its
     context and the person's prompt as blocks of one message, and Desktop
     puts the IDE's context before the request in one block."""
     context: list[str] = []
     prompt: list[str] = []
-    for piece in _pieces(content):
+    for piece in _pieces(content, images):
         if piece.lstrip().startswith(INJECTED):
             context.append(piece)
         elif piece.lstrip().startswith(_IDE_CONTEXT) and _IDE_REQUEST in piece:
@@ -423,7 +433,8 @@ def _content(content: Any) -> str:
     return "\n".join(_pieces(content))
 
 
-def _pieces(content: Any) -> list[str]:
+def _pieces(content: Any, images: bool = True) -> list[str]:
+    """A message's text blocks, an image as `[image]` (or left out)."""
     if isinstance(content, str):
         return [text(content)]
     if not isinstance(content, list):
@@ -432,9 +443,9 @@ def _pieces(content: Any) -> list[str]:
     for block in content:
         if not isinstance(block, dict):
             continue
-        if isinstance(block.get("text"), str):
+        if isinstance(block.get("text"), str) and not _IMAGE_TAG.fullmatch(block["text"]):
             pieces.append(text(block["text"]))
-        elif str(block.get("type", "")).endswith("image"):
+        elif images and str(block.get("type", "")).endswith("image"):
             pieces.append("[image]")
     return pieces
 
