@@ -12,11 +12,11 @@ Invariants:
   without turn ids, when no `response_item` prompt has its text.
   A rollout with no `response_item` message at all (a UI-only log) is read
   from its `event_msg`s alone;
-- `token_count` events give each model call's usage (`last_token_usage`),
-  put on the last message before them (an event repeating the previous
-  totals is the same call, counted once); usage counted before any message
-  (Codex 0.47 writes a call's count before its items) goes on the first
-  message a call wrote, so the session's totals are Codex's own;
+- `token_count` events give each model call's usage (`last_token_usage`;
+  an event repeating the previous totals is the same call, counted once),
+  put on the message the call wrote: the last one before the event, or,
+  in a rollout whose first count comes before any such message (Codex 0.47
+  to 0.60 write a call's count before its items), the next one after it;
 - message roles: `user` → user, `assistant` → assistant (with the turn's
   model), `developer`/`system` → system. Context Codex injects as a user
   message (`<environment_context>`, `<user_instructions>`, AGENTS.md
@@ -29,6 +29,16 @@ Invariants:
   output's JSON wrapper is unwrapped to its text (exit code kept), and the
   plain-text form (`Process exited with code N` / `Exit code: N`, then
   `Output:`) gives its exit code; a non-zero code marks a failed call;
+- a `compacted` record (Codex compacted the conversation) → a system
+  message with `metadata.compact_summary`: the summary Codex went on
+  from; the compaction call's own reply (a `response_item` Codex 0.171
+  marks `compaction_output`) is that summary again, not a reply, and is
+  skipped;
+- an attached image is `[image]` (the `<image …>` / `</image>` text blocks
+  Codex wraps it in are dropped), and a prompt is compared with its event
+  by its text alone; a turn that ended in an error (`task_complete` with
+  an `error`, Codex 0.171) → a system message with `metadata.subtype`
+  `error`;
 - `reasoning` is never content: its summary goes to `metadata.thinking` of
   the next assistant message or tool call; encrypted reasoning is dropped;
 - rollouts have no record ids, so message ids derive from line numbers,
@@ -69,6 +79,8 @@ NAME = "codex"
 _ID_IN_NAME = re.compile(r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl$", re.I)
 INJECTED = ("<environment_context>", "<user_instructions>", "# AGENTS.md instructions", "<user_shell_command>", "<turn_aborted>")
 _IDE_CONTEXT, _IDE_REQUEST = "# Context from my IDE setup:", "## My request for Codex:"
+#: the text blocks Codex puts around an attached image (`<image name=[Image #1]>` … `</image>`)
+_IMAGE_TAG = re.compile(r"(?:<image(?: [^>\n]*)?>|</image>)\s*")
 _EXIT = re.compile(r"^(?:Process exited with code|Exit code:) (-?[0-9]+)$", re.M)
 ITEM_TYPES = {"message", "reasoning", "function_call", "function_call_output", "custom_tool_call",
               "custom_tool_call_output", "local_shell_call", "web_search_call"}
@@ -137,6 +149,8 @@ def follow_file(path: Path, state: dict[str, Any]) -> Tail | None:
     if got is None:
         return None
     lines, mark, read = got
+    if state.get("leftover", True):
+        return None  # a count read before may belong to a new line's message
     records = [(n, _normalise(r)) for n, r in lines]
     if any(r["type"] == "session_meta" for _, r in records) or (state["ui_only"] and any(_is_message(r) for _, r in records)):
         return None
@@ -201,7 +215,10 @@ class _Mapper:
         self.turnless = False
         self.earlier_target = False
         self.reached_back = False
-        self.pending: Tokens | None = None  # usage counted before the first message a call wrote
+        #: whether this rollout writes a call's count before its items (None: no count yet)
+        self.count_first: bool | None = None
+        self.pending: Tokens | None = None  # usage counted before the message its call wrote
+        self.leftover = False  # a count with no message after it went on the last one before it
 
     def state(self) -> dict[str, Any]:
         """What `resumed` needs to go on mapping after the last record."""
@@ -212,6 +229,7 @@ class _Mapper:
             "earlier_target": self.earlier_target or _target(out.messages) is not None,
             "last_ts": out.last_ts, "thinking": list(out.thinking), "calls": out.calls(), "answered": answered_state(out),
             "pending": [self.pending.input, self.pending.output] if self.pending is not None else None,
+            "count_first": self.count_first, "leftover": self.leftover,
         }
 
     @classmethod
@@ -222,12 +240,14 @@ class _Mapper:
         mapper.event_turns = set(state["event_turns"])
         mapper.earlier_target = bool(state["earlier_target"])
         mapper.pending = tokens_of(*state["pending"]) if state["pending"] is not None else None
+        mapper.count_first = state["count_first"]
         mapper.out.resume(state["thinking"], state["calls"], Seen.load(state["answered"]))
         return mapper
 
     def record(self, number: int, record: dict[str, Any], ui_only: bool) -> None:
         kind, payload = record["type"], record["payload"]
         ts = ts_from_text(record.get("timestamp"))
+        written = len(self.out.messages)
         try:
             if kind == "turn_context":
                 self.model = one_line(payload.get("model")) or self.model
@@ -235,10 +255,15 @@ class _Mapper:
                 self.turn = one_line(payload.get("turn_id")) or self.turn
             elif kind == "event_msg":
                 self._event(number, payload, ts, ui_only)
-            elif kind == "response_item":
+            elif kind == "compacted":
+                self.out.add("system", text(payload.get("message")), f"L{number}", ts, compact_summary=True)
+            elif kind == "response_item" and not obj(record.get("metadata")).get("compaction_output"):
                 self._item(number, payload, ts)
         except (TypeError, ValueError, KeyError, AttributeError) as exc:
             self.problems.append(Problem(str(self.path), number, f"unusable {kind} record ({type(exc).__name__})"))
+        if self.pending is not None and (index := _target(self.out.messages[written:])) is not None:
+            self._add_tokens(written + index, self.pending)  # the message the counted call wrote
+            self.pending = None
 
     def _event(self, number: int, payload: dict[str, Any], ts: str | None, ui_only: bool) -> None:
         kind = payload.get("type")
@@ -258,6 +283,8 @@ class _Mapper:
                     self.prompts[body.strip()] -= 1  # a response_item has this prompt
                 else:
                     self._message(number, "user", body, ts)
+        elif kind == "task_complete" and isinstance(payload.get("error"), dict):
+            self.out.add("system", text(payload["error"].get("message")), f"L{number}", ts, subtype="error")
         elif ui_only and kind == "agent_message":
             self._message(number, "assistant", text(payload.get("message")), ts)
         elif ui_only and kind == "agent_reasoning":
@@ -270,24 +297,39 @@ class _Mapper:
             return  # no usage yet, or the previous call's again
         self.totals = totals
         tokens = tokens_of(last.get("input_tokens"), last.get("output_tokens"))
-        messages = self.out.messages
-        index = _target(messages)
-        if tokens is not None and index is None and self.earlier_target:
-            self.reached_back = True  # a message read before the new lines takes them: only a whole read can say
-        if tokens is not None and index is None:
-            self.pending = _sum(self.pending, tokens)  # older rollouts count a call before its first item
-        if tokens is None or index is None:
+        if tokens is None:
             return
+        index = _target(self.out.messages)
+        if self.count_first is None and index is None and self.earlier_target:
+            self.reached_back = True  # a message read before the new lines may take them: only a whole read can say
+            return
+        if self.count_first is None:
+            self.count_first = index is None  # the first count came before anything a call wrote
+        if self.count_first:
+            self.pending = _sum(self.pending, tokens)  # for the next message a call writes
+        elif index is None:
+            self.reached_back = self.reached_back or self.earlier_target
+        else:
+            self._add_tokens(index, tokens)
+
+    def _add_tokens(self, index: int, tokens: Tokens) -> None:
+        messages = self.out.messages
         messages[index] = replace(messages[index], tokens=_sum(messages[index].tokens, tokens))
 
     def finish(self) -> None:
-        """Usage counted before any message a model call wrote goes on the
-        first one (Codex 0.47 writes a call's `token_count` before its items)."""
-        messages = self.out.messages
-        index = next((i for i, m in enumerate(messages) if _target([m]) is not None), None)
-        if self.pending is not None and index is not None:
-            messages[index] = replace(messages[index], tokens=_sum(messages[index].tokens, self.pending))
-            self.pending = None
+        """A count no message followed (the rollout ends mid-call) goes on
+        the last message a call wrote, so the session's totals are Codex's
+        own; a grown file may give it a later one, which only a whole read
+        can tell."""
+        if self.pending is None:
+            return
+        index = _target(self.out.messages)
+        if index is None:
+            self.reached_back = True
+            return
+        self._add_tokens(index, self.pending)
+        self.pending = None
+        self.leftover = True
 
     def _item(self, number: int, item: dict[str, Any], ts: str | None) -> None:
         kind = item.get("type")
@@ -362,19 +404,20 @@ def _prompts(records: list[tuple[int, dict[str, Any]]], turn: str | None = None)
 
 
 def _prompt_text(item: dict[str, Any]) -> str:
-    """The prompt a `response_item` user message carries ("" for others)."""
+    """The text of the prompt a `response_item` user message carries ("" for
+    others), without its images, as its `user_message` event has it."""
     if item.get("type") != "message" or item.get("role") != "user":
         return ""
-    return _split_context(item.get("content"))[1].strip()
+    return _split_context(item.get("content"), images=False)[1].strip()
 
 
-def _split_context(content: Any) -> tuple[str, str]:
+def _split_context(content: Any, images: bool = True) -> tuple[str, str]:
     """(injected context, prompt) of a user message: Codex may send its
     context and the person's prompt as blocks of one message, and Desktop
     puts the IDE's context before the request in one block."""
     context: list[str] = []
     prompt: list[str] = []
-    for piece in _pieces(content):
+    for piece in _pieces(content, images):
         if piece.lstrip().startswith(INJECTED):
             context.append(piece)
         elif piece.lstrip().startswith(_IDE_CONTEXT) and _IDE_REQUEST in piece:
@@ -390,7 +433,8 @@ def _content(content: Any) -> str:
     return "\n".join(_pieces(content))
 
 
-def _pieces(content: Any) -> list[str]:
+def _pieces(content: Any, images: bool = True) -> list[str]:
+    """A message's text blocks, an image as `[image]` (or left out)."""
     if isinstance(content, str):
         return [text(content)]
     if not isinstance(content, list):
@@ -399,9 +443,9 @@ def _pieces(content: Any) -> list[str]:
     for block in content:
         if not isinstance(block, dict):
             continue
-        if isinstance(block.get("text"), str):
+        if isinstance(block.get("text"), str) and not _IMAGE_TAG.fullmatch(block["text"]):
             pieces.append(text(block["text"]))
-        elif str(block.get("type", "")).endswith("image"):
+        elif images and str(block.get("type", "")).endswith("image"):
             pieces.append("[image]")
     return pieces
 
