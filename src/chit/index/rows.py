@@ -33,8 +33,9 @@ Invariants:
   timestamps get negative row ids;
 - text is added by `drain`, in row id order (FTS5 writes a new segment
   whenever a row id is not above the last one), and only ever sees
-  `grams.fts_body`: the terms of the message's casefolded words
-  (`chit.index.grams`), a long text's words taken a piece at a time.
+  `grams.folded`: the message's casefolded text, or for a long text
+  (read a piece at a time) its distinct words (`chit.index.grams`). Its words reach the vocabulary
+  (`words`) in the same transaction (`finish_text`).
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ if TYPE_CHECKING:
     from chit.store.paths import Layout
 
 DRAIN_CHUNK = 2000  # messages whose text is added per step, in row id order
+FEW_MESSAGES = 64  # a step adding at most this many finds their words itself; else the vocabulary catches up from msgtext's terms
 OPEN_FILES = 64
 WITNESS_SPAN = 4096  # bytes at the start and before the offset that an append never changes
 STATE_COLUMNS = (
@@ -105,6 +107,7 @@ class Rows:
         self.taken_run: tuple[int, int] | None = None  # message row ids known taken, first to last (`allocate`)
         self.doubted = False  # rows were doubted: their directories need a full check
         self.drained = 0  # messages whose text `drain` added
+        self.vocabulary_behind = False  # msgtext may hold terms `words` lacks (`finish_text`)
 
     def allocate(self, ts: str) -> int:
         """A free message row id: at or above `ts_key(ts)` (the first free one
@@ -303,6 +306,7 @@ class Rows:
             return False
         files: dict[int, int] = {}
         stale: set[int] = set()
+        entries: list[tuple[int, str]] = []  # added in one call: a call per message costs a tenth of the build
         try:
             for rowid, sid, mid, off, length in rows:
                 if sid in stale:
@@ -316,14 +320,51 @@ class Rows:
                 if body is None:
                     stale.add(sid)
                     continue
-                conn.execute("INSERT INTO msgtext(rowid, body) VALUES (?, ?)", (rowid, body))
+                entries.append((rowid, body))
         finally:
             _close_all(files)
+        conn.executemany("INSERT INTO msgtext(rowid, body) VALUES (?, ?)", entries)
+        if len(entries) <= FEW_MESSAGES:
+            self._add_words(entries)
+        else:
+            self.vocabulary_behind = True
         conn.execute("UPDATE messages SET fts = 1 WHERE fts = 0 AND rowid BETWEEN ? AND ?", (rows[0][0], rows[-1][0]))
         self.drained += len(rows)
         for sid in stale:
             self.doubt(sid)
         return True
+
+    def _add_words(self, entries: list[tuple[int, str]]) -> None:
+        """Put the words of these few messages' folded texts into the
+        vocabulary; a message with a word FTS5 cuts short goes to `cut`."""
+        words: set[str] = set()
+        for rowid, text in entries:
+            found = grams.words_of(text[start : start + grams.PIECE] for start in range(0, len(text), grams.PIECE))
+            whole = {word for word in found if grams.kept_whole(word)}
+            if len(whole) < len(found):
+                self.conn.execute("INSERT OR IGNORE INTO cut(rowid) VALUES (?)", (rowid,))
+            words |= whole
+        self.conn.executemany("INSERT OR IGNORE INTO words(word) VALUES (?)", ((word,) for word in words))
+
+    def finish_text(self) -> None:
+        """Before the transaction commits: after a step that added many
+        messages, every term of msgtext not yet in the vocabulary goes there
+        (one pass over msgtext's term list, in SQLite), and the messages
+        holding a term FTS5 cut short go to `cut`."""
+        if not self.vocabulary_behind:
+            return
+        conn = self.conn
+        conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.msgterms USING fts5vocab(main, msgtext, row)")
+        conn.execute(
+            "INSERT OR IGNORE INTO words(word) SELECT term FROM temp.msgterms WHERE length(CAST(term AS BLOB)) < ?",
+            (grams.MAX_TERM_BYTES,),
+        )
+        conn.execute(
+            "INSERT OR IGNORE INTO cut(rowid) SELECT msgtext.rowid FROM temp.msgterms t JOIN msgtext"
+            " ON msgtext MATCH '\"' || t.term || '\"' WHERE length(CAST(t.term AS BLOB)) >= ?",
+            (grams.MAX_TERM_BYTES,),
+        )
+        self.vocabulary_behind = False
 
     def _open_session(self, sid: int) -> int:
         """A read-only fd on the file of session row `sid`, or -1."""
@@ -399,14 +440,14 @@ def _close_all(files: dict[int, int]) -> None:
 
 
 def read_body(fd: int, off: int, length: int, mid: str) -> str | None:
-    """`grams.fts_body` of message `mid` on the line at `off`; None if the line is
+    """The text entry of message `mid` on the line at `off`; None if the line is
     not that message. A long text is read a piece at a time, never whole."""
     found = read_text(fd, off, length)
     if found is None or found[0].get("id") != mid:
         return None
     record, pieces = found
     try:
-        return grams.fts_body(record["content"]) if pieces is None else grams.fts_words(pieces)
+        return grams.folded(record["content"]) if pieces is None else grams.words_entry(pieces)
     except codec.BadRecord:
         return None
 
