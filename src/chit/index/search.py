@@ -44,8 +44,7 @@ from chit.store.files import open_regular
 if TYPE_CHECKING:
     import sqlite3
 
-MAX_TERMS = 4000  # vocabulary words asked of msgtext beyond those of the query's rarest piece, at most
-NO_MATCH = ""  # `text_match`: no message holds the query
+MAX_TERMS = 200  # vocabulary words asked of msgtext beyond those of the query's rarest piece, at most
 COMMON = 64  # a query whose every piece is in more vocabulary words than this reads the newest messages first
 PROBE = 200  # newest messages read before such a query asks the text index
 PROBE_BYTES = 256 * 1024  # and at most this much of their lines
@@ -178,14 +177,20 @@ def ids_with_prefix(index: Index, slug: str, bare: str) -> list[str]:
     return [str(r[0]) for r in rows]
 
 
-def text_match(conn: sqlite3.Connection, folded_query: str) -> tuple[str, int] | None:
-    """An FTS5 query on msgtext that every message containing `folded_query`
-    matches (`chit.index.grams`): for each piece of the query, any
-    vocabulary word that contains it; NO_MATCH when a piece is in no word;
-    None when the query has no piece of two characters or more. With it,
-    the number of vocabulary words of the query's rarest piece."""
+def text_match(conn: sqlite3.Connection, folded_query: str) -> list[list[str]] | None:
+    """For some pieces of `folded_query`, the vocabulary words that contain
+    each (`chit.index.grams`), rarest piece first: every message containing
+    the query holds one word of each list (`any_words` asks FTS5 for
+    them). Empty when a piece is in no word; None when the query has no
+    piece of two characters or more. Pieces of two characters are left
+    out when a longer one is there (they would read the whole
+    vocabulary), and lists beyond the rarest once they hold MAX_TERMS
+    words in all."""
+    pieces = grams.query_pieces(folded_query)
+    if any(len(piece) > 2 for piece in pieces):
+        pieces = [piece for piece in pieces if len(piece) > 2]
     groups = []
-    for piece in grams.query_pieces(folded_query):
+    for piece in pieces:
         if len(piece) == 2:  # no trigram: the vocabulary is read, in SQLite
             found = conn.execute("SELECT word FROM words WHERE instr(word, ?) > 0", (piece,))
         else:
@@ -195,18 +200,23 @@ def text_match(conn: sqlite3.Connection, folded_query: str) -> tuple[str, int] |
             )
         words = [row[0] for row in found]
         if not words:
-            return NO_MATCH, 0
+            return []
         groups.append(words)
     if not groups:
         return None
     groups.sort(key=len)
-    chosen, total = [groups[0]], len(groups[0])  # a subset of the pieces still matches every true hit
+    chosen, total = groups[:1], 0  # a subset of the pieces still matches every true hit
     for words in groups[1:]:
-        if total + len(words) > MAX_TERMS:
+        total += len(words)
+        if total > MAX_TERMS:
             break
         chosen.append(words)
-        total += len(words)
-    return " AND ".join(grams.any_of(words) for words in chosen), len(groups[0])
+    return chosen
+
+
+def any_words(groups: list[list[str]]) -> str:
+    """The FTS5 query on msgtext for `text_match`'s lists."""
+    return " AND ".join(grams.any_of(words) for words in groups)
 
 
 _COLUMNS = (
@@ -244,26 +254,28 @@ def search(
             if span is not None and _holds(manual, also):
                 hit = _hit(projects[slug], sid, key, manual, updated, None, None, None, updated, make_snippet(manual, *span))
                 found.append((hit, -1))
-    asked = text_match(conn, " ".join(wanted)) if index.has_text else None
+    groups = text_match(conn, " ".join(wanted)) if index.has_text else None
     # CROSS JOIN fixes the join order: candidates come by row id (text matches,
     # else every message), never sorted all at once
     every = f"FROM messages m CROSS JOIN sessions s ON s.sid = m.sid WHERE s.trash = 0 AND {where}"
     first: list[tuple[str, list[Any]]] = []  # candidates checked before the stream, all of them
     stream_sql: str | None
     probe_sql = None
-    if asked is not None:
-        match, rarest = asked
+    if groups is not None:
+        match = any_words(groups)
         source = (
             "FROM msgtext CROSS JOIN messages m ON m.rowid = msgtext.rowid CROSS JOIN sessions s ON s.sid = m.sid"
-            f" WHERE msgtext MATCH ? AND s.trash = 0 AND {where} AND msgtext.rowid NOT IN (SELECT rowid FROM cut)"
+            f" WHERE msgtext MATCH ? AND s.trash = 0 AND {where}"
         )
-        first.append((f"SELECT {_COLUMNS} {every} AND m.rowid IN (SELECT rowid FROM cut)", params))
+        if conn.execute("SELECT 1 FROM cut LIMIT 1").fetchone():  # messages with a word FTS5 cut: all of them, first
+            first.append((f"SELECT {_COLUMNS} {every} AND m.rowid IN (SELECT rowid FROM cut)", params))
+            source += " AND msgtext.rowid NOT IN (SELECT rowid FROM cut)"
         stream_sql = None
-        if match != NO_MATCH:
+        if groups:
             if conn.execute("SELECT 1 FROM messages WHERE rowid < 0 LIMIT 1").fetchone():  # else FTS5 walks every match for none
                 first.append((f"SELECT {_COLUMNS} {source} AND msgtext.rowid < 0", [match, *params]))
             stream_sql = f"SELECT {_COLUMNS} {source} AND msgtext.rowid >= 0 AND msgtext.rowid < ? ORDER BY msgtext.rowid DESC"
-            if rarest > COMMON:  # FTS5 opens every word's list before its first answer: the newest messages first
+            if len(groups[0]) > COMMON:  # FTS5 opens every word's list before its first answer: the newest messages first
                 probe_sql = f"SELECT {_COLUMNS} {every} AND m.rowid >= 0 AND m.rowid NOT IN (SELECT rowid FROM cut) ORDER BY m.rowid DESC LIMIT {PROBE}"
         text_params = [match, *params]
     else:
