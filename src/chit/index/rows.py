@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from chit.index import grams
+from chit.index import grams, vocabulary
 from chit.index.dirs import DOUBTED
 from chit.store import codec
 from chit.store.files import NotRegular, open_regular, read_whole
@@ -325,7 +325,7 @@ class Rows:
             _close_all(files)
         conn.executemany("INSERT INTO msgtext(rowid, body) VALUES (?, ?)", entries)
         if len(entries) <= FEW_MESSAGES:
-            self._add_words(entries)
+            vocabulary.add_words(conn, entries)
         else:
             self.vocabulary_behind = True
         conn.execute("UPDATE messages SET fts = 1 WHERE fts = 0 AND rowid BETWEEN ? AND ?", (rows[0][0], rows[-1][0]))
@@ -334,37 +334,12 @@ class Rows:
             self.doubt(sid)
         return True
 
-    def _add_words(self, entries: list[tuple[int, str]]) -> None:
-        """Put the words of these few messages' folded texts into the
-        vocabulary; a message with a word FTS5 cuts short goes to `cut`."""
-        words: set[str] = set()
-        for rowid, text in entries:
-            found = grams.words_of(text[start : start + grams.PIECE] for start in range(0, len(text), grams.PIECE))
-            whole = {word for word in found if grams.kept_whole(word)}
-            if len(whole) < len(found):
-                self.conn.execute("INSERT OR IGNORE INTO cut(rowid) VALUES (?)", (rowid,))
-            words |= whole
-        self.conn.executemany("INSERT OR IGNORE INTO words(word) VALUES (?)", ((word,) for word in words))
-
     def finish_text(self) -> None:
         """Before the transaction commits: after a step that added many
-        messages, every term of msgtext not yet in the vocabulary goes there
-        (one pass over msgtext's term list, in SQLite), and the messages
-        holding a term FTS5 cut short go to `cut`."""
-        if not self.vocabulary_behind:
-            return
-        conn = self.conn
-        conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.msgterms USING fts5vocab(main, msgtext, row)")
-        conn.execute(
-            "INSERT OR IGNORE INTO words(word) SELECT term FROM temp.msgterms WHERE length(CAST(term AS BLOB)) < ?",
-            (grams.MAX_TERM_BYTES,),
-        )
-        conn.execute(
-            "INSERT OR IGNORE INTO cut(rowid) SELECT msgtext.rowid FROM temp.msgterms t JOIN msgtext"
-            " ON msgtext MATCH '\"' || t.term || '\"' WHERE length(CAST(t.term AS BLOB)) >= ?",
-            (grams.MAX_TERM_BYTES,),
-        )
-        self.vocabulary_behind = False
+        messages, the vocabulary catches up with msgtext's terms."""
+        if self.vocabulary_behind:
+            vocabulary.catch_up(self.conn)
+            self.vocabulary_behind = False
 
     def _open_session(self, sid: int) -> int:
         """A read-only fd on the file of session row `sid`, or -1."""
