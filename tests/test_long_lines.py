@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chit.store import codec, longline
-from chit.index.grams import distinct_words, fts_body, fts_words
+from chit.index.grams import folded, words_entry, words_of
 from chit.model import derive_title, title_text
 from chit.index.snippets import find_folded, find_snippet, make_snippet
 
@@ -99,8 +99,7 @@ def test_a_line_of_another_shape_is_decoded_whole() -> None:
 @given(st.lists(st.text(alphabet="ab ßİ\nx\u3000", max_size=12), max_size=8), st.text(alphabet="abßsx", min_size=1, max_size=4))
 def test_words_snippet_and_title_from_pieces_match_the_whole_text(pieces: list[str], query: str) -> None:
     text = "".join(pieces)
-    assert distinct_words(pieces) == set(text.casefold().split())
-    assert set(fts_body(text).split()) == set(fts_words(pieces).split())
+    assert words_of([words_entry(pieces)]) == words_of([folded(text)]) == words_of(folded(p) for p in pieces)
     span = find_folded(text, query.casefold())
     assert find_snippet(pieces, query.casefold()) == (None if span is None else make_snippet(text, *span))
     assert derive_title(title_text(pieces)) == derive_title(text if text.strip() else None) or not text.strip()

@@ -1,9 +1,11 @@
-"""The text index holds the grams and the last two characters of each
-message's words, never a term across two words; a word of two characters
-in a query is asked of the index too, not left to a scan of every message; search over it still gives exactly the file scan's hits,
-whatever characters the words hold (punctuation, quotes, control
-characters, casefold pairs). An index of the schema before is migrated in
-place: its rows kept, its text index started over."""
+"""The text index holds each message's words, one term each, and their
+vocabulary with its trigrams; a query finds the vocabulary words that
+contain each of its pieces, then the messages holding them. Search over
+it still gives exactly the file scan's hits, whatever characters the
+words hold (punctuation, quotes, control characters, casefold pairs, a
+word longer than FTS5 keeps), whether the vocabulary was filled message
+by message or from the text index's own term list. An index of the schema
+before is migrated in place: its rows kept, its text index started over."""
 
 from __future__ import annotations
 
@@ -15,9 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chit.api import Chit
-from chit.index import db, rows
+from chit.index import db, grams, rows
 from chit.index import search
-from chit.index.search import match_expression
+from chit.index.search import any_words, text_match
 from chit.service.facade import parts_of
 
 
@@ -28,59 +30,83 @@ def terms(api: Chit) -> set[str]:
         return {row[0] for row in conn.execute("SELECT term FROM temp.vocab")}
 
 
+def vocabulary(api: Chit) -> set[str]:
+    with sqlite3.connect(api.layout.index_file) as conn:
+        return {row[0] for row in conn.execute("SELECT word FROM words")}
+
+
 def scan(api: Chit, query: str, limit: int | None = None) -> list[object]:
     return parts_of(api).queries.scan_search(parts_of(api).ctx.projects.all(), query.casefold(), limit=limit)
 
 
-def test_the_text_index_holds_the_grams_and_ends_of_words_and_none_across_them(api: Chit) -> None:
-    session = api.create(title="grams")
-    api.append(session.id, "user", "Alpha beta, os.path\tStraße")
+@pytest.mark.parametrize("few", [0, 64])  # the vocabulary from msgtext's term list, or message by message
+def test_the_text_index_holds_each_word_once_and_the_vocabulary_holds_them(api: Chit, monkeypatch: pytest.MonkeyPatch, few: int) -> None:
+    monkeypatch.setattr(rows, "FEW_MESSAGES", few)
+    session = api.create(title="words")
+    api.append(session.id, "user", "Alpha beta, os.path\tStraße alpha\x01x Жж中文")
     api.search("alpha", limit=None)  # the text index is filled before a search
-    grams = {"alp", "lph", "pha", "bet", "eta", "ta,", "os.", "s.p", ".pa", "pat", "ath", "str", "tra", "ras", "ass", "sse"}
-    ends = {"ha", "a,", "th", "se"}
-    assert terms(api) == grams | ends
+    assert terms(api) == {"alpha", "beta", "os", "path", "strasse", "x", "жж中文"}
+    assert vocabulary(api) == terms(api)
 
 
-def test_an_index_of_schema_6_keeps_its_rows_and_starts_its_text_over(api: Chit, home: Path, workdir: Path) -> None:
+@pytest.mark.parametrize("few", [0, 64])
+def test_a_word_longer_than_fts5_keeps_is_still_found(api: Chit, monkeypatch: pytest.MonkeyPatch, few: int) -> None:
+    monkeypatch.setattr(rows, "FEW_MESSAGES", few)
+    session = api.create(title="long words")
+    long_word = "ab" * 20_000 + "tailword"  # 40,008 bytes: FTS5 keeps the first 32,768
+    wide_word = "中" * 11_000 + "尾巴"  # 33,006 bytes, cut inside a character
+    for text in (long_word, "x " + wide_word, "tailword alone", "nothing"):
+        api.append(session.id, "user", text)
+    for query in ("tailword", "dtail", "尾巴", "中尾", "ab", "alone"):
+        assert api.search(query, limit=None) == scan(api, query), query
+        assert api.search(query, limit=1) == scan(api, query, limit=1), query
+    assert all(len(word.encode()) < grams.MAX_TERM_BYTES for word in vocabulary(api))
+
+
+def test_an_index_of_schema_7_keeps_its_rows_and_starts_its_text_over(api: Chit, home: Path, workdir: Path) -> None:
     session = api.create(title="old")
     api.append(session.id, "user", "a kubernetes cluster")
     api.search("cluster", limit=None)
     path = api.layout.index_file
-    with sqlite3.connect(path) as conn:  # the text index as schema 6 made it: trigrams of the whole text
+    with sqlite3.connect(path) as conn:  # the text index as schema 7 made it: the grams of each word
         messages = conn.execute("SELECT count(*) FROM messages").fetchone()[0]
-        conn.execute("DROP TABLE msgtext")
-        conn.execute(
-            "CREATE VIRTUAL TABLE msgtext USING fts5(body, content='', detail=none, columnsize=0, tokenize='trigram case_sensitive 1')"
-        )
-        conn.execute("INSERT INTO msgtext(rowid, body) SELECT rowid, 'a kubernetes cluster' FROM messages")
-        conn.execute("PRAGMA user_version = 6")
+        for table in ("msgtext", "words", "vocab", "cut"):
+            conn.execute(f"DROP TABLE {table}")
+        conn.execute("CREATE VIRTUAL TABLE msgtext USING fts5(body, content='', detail=none, columnsize=0, tokenize=ascii)")
+        conn.execute("INSERT INTO msgtext(rowid, body) SELECT rowid, 'kub ube ber ern rne net ete tes es clu lus ust ste ter er' FROM messages")
+        conn.execute("PRAGMA user_version = 7")
     fresh = Chit(home, cwd=workdir)
     assert [h.message_id for h in fresh.search("KUBERNETES c", limit=None)] == [h.message_id for h in scan(fresh, "KUBERNETES c")]
     assert len(fresh.search("kubernetes c", limit=None)) == 1
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 7
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 8
         assert conn.execute("SELECT count(*) FROM messages").fetchone()[0] == messages
-    assert not any(" " in term for term in terms(fresh))
+    assert terms(fresh) == {"a", "kubernetes", "cluster"}
 
 
-def test_a_two_letter_word_is_asked_of_the_index(api: Chit) -> None:
+def test_a_two_letter_word_is_asked_of_the_vocabulary(api: Chit) -> None:
     session = api.create(title="short words")
     for text in ("zq", "a zq b", "xzq", "zqx", "xzqy", "z q", "qz", "ZQ!", "nothing here"):
         api.append(session.id, "user", text)
-    assert match_expression("zq") == '"zq"*'
-    assert match_expression("zq abc") == '"abc"'  # trigrams, when the query has any, are enough
     found = [h.snippet for h in api.search("Zq", limit=None)]
     assert sorted(found) == ["ZQ!", "a zq b", "xzq", "xzqy", "zq", "zqx"]
+    conn = parts_of(api).ctx.index.conn
+    assert any_words(text_match(conn, "zq") or []) == '("xzq" OR "xzqy" OR "zq" OR "zqx")'
+    assert text_match(conn, "zq nothing") == [["nothing"]]  # a longer piece is enough
+    assert [sorted(words) for words in text_match(conn, "zq xz") or []] == [["xzq", "xzqy"], ["xzq", "xzqy", "zq", "zqx"]]
+    assert text_match(conn, "zqq") == []  # in no message
+    assert text_match(conn, "z q") is None  # no piece of two characters: every message is read
     assert api.search("Zq", limit=None) == scan(api, "Zq")
     assert api.search("q z", limit=None) == scan(api, "q z")
 
 
 @pytest.mark.parametrize(("probe", "probe_bytes"), [(1, 1 << 20), (3, 1 << 20), (200, 1 << 20), (200, 300)])
-def test_a_two_letter_query_reads_the_newest_messages_then_asks_the_index(
+def test_a_common_query_reads_the_newest_messages_then_asks_the_index(
     api: Chit, monkeypatch: pytest.MonkeyPatch, probe: int, probe_bytes: int
 ) -> None:
     monkeypatch.setattr(search, "PROBE", probe)
     monkeypatch.setattr(search, "PROBE_BYTES", probe_bytes)
+    monkeypatch.setattr(search, "COMMON", 0)
     session = api.create(title="probe")
     for n in range(12):
         api.append(session.id, "user", ("the zq " if n % 4 == 0 else "the ") + str(n))

@@ -19,8 +19,8 @@ Invariants:
 - a session row equals what `fold()` gives for the file's complete lines
   (see `chit.index.fold`); the live messages are rows with the byte offset
   of their line, so the text is always read back from the file itself;
-- the text index (FTS5 over the terms of casefolded words, `detail=none`;
-  `chit.index.grams`) only proposes candidates; `chit.index.search`
+- the text index (FTS5 over the casefolded words of each message,
+  `detail=none`, and their vocabulary; `chit.index.grams`) only proposes candidates; `chit.index.search`
   confirms each one against the message line in its file. Entries left behind by rewinds or rewrites are
   never deleted (contentless tables cannot be) and can only cost time.
   Rows are written first and their text added afterwards, in row id order
@@ -61,7 +61,7 @@ from chit.index.dirs import (
     snapshot,
     still_pending,
 )
-from chit.index.schema import FTS_SCHEMA, MIGRATIONS, SCHEMA, SCHEMA_VERSION
+from chit.index.schema import MIGRATIONS, SCHEMA, SCHEMA_VERSION, TEXT_SCHEMA, TEXT_TABLES
 from chit.store import journal
 from chit.store.files import FILE_MODE, make_dir
 from chit.store.paths import Layout
@@ -216,6 +216,7 @@ class Index:
         rows = Rows(conn, self.layout)
         try:
             yield rows
+            rows.finish_text()  # the vocabulary commits with the text it comes from
             if rows.orphans:
                 conn.execute(
                     "INSERT INTO meta VALUES ('orphans', ?) ON CONFLICT(k) DO UPDATE SET v = v + excluded.v",
@@ -444,6 +445,7 @@ class Index:
         if rebuilt:
             with self.writing() as rows:
                 rows.conn.execute("INSERT INTO msgtext(msgtext) VALUES ('optimize')")
+                rows.conn.execute("INSERT INTO vocab(vocab) VALUES ('optimize')")
         free = conn.execute("PRAGMA freelist_count").fetchone()[0]
         if free * 10 >= conn.execute("PRAGMA page_count").fetchone()[0]:
             conn.executescript("PRAGMA incremental_vacuum;")  # run to the end: each step of it moves one page
@@ -451,8 +453,9 @@ class Index:
     def _reset_text(self) -> None:
         """Too much garbage in the text index: start it over."""
         with self.writing() as rows:
-            rows.conn.execute("DROP TABLE msgtext")
-            rows.conn.execute(FTS_SCHEMA)
+            for table in TEXT_TABLES:
+                rows.conn.execute(f"DROP TABLE IF EXISTS {table}")
+            _create_text(rows.conn)
             rows.conn.execute("UPDATE messages SET fts = 0")
             rows.conn.execute("DELETE FROM meta WHERE k = 'orphans'")
         self._drain()
@@ -464,6 +467,8 @@ def _create_text(conn: sqlite3.Connection) -> None:
     import sqlite3
 
     try:
-        conn.execute(FTS_SCHEMA)
-    except sqlite3.OperationalError:
-        pass
+        for statement in TEXT_SCHEMA:
+            conn.execute(statement)
+    except sqlite3.OperationalError:  # no FTS5, or no trigram tokenizer (SQLite before 3.34)
+        for table in TEXT_TABLES:
+            conn.execute(f"DROP TABLE IF EXISTS {table}")

@@ -1,108 +1,96 @@
-"""What the text index holds of a message, and what a query asks it for.
+"""What the text index holds of a message, and how a query finds its words.
+
+The text index has two levels (`chit.index.schema`, `TEXT_SCHEMA`):
+- `msgtext`: each message's casefolded text, which FTS5's `ascii`
+  tokenizer (in C) cuts into words: maximal runs of characters that are
+  not an ASCII separator (`SEPARATORS`: every ASCII character but letters
+  and digits; characters above 127 are always part of a word). So a
+  message's entry is its distinct words, one term each;
+- `words`: the vocabulary, every term `msgtext` holds (each once, ever),
+  with a trigram index over it (`vocab`, FTS5's `trigram` tokenizer).
 
 Invariants:
-- a message's text entry is, for each of its casefolded words (split at
-  whitespace), the word's trigrams (three characters in a row) and its
-  last two characters (a word of one character has no term): no term
-  spans two words, so none of the postings that only a phrase's spaces
-  would use is stored. The entry is those
-  terms joined by spaces; FTS5's `ascii` tokenizer, with every ASCII
-  punctuation character made a token character (`TOKENIZER`), takes each
-  as one term, unless it holds an ASCII control character (the tokenizer
-  splits it there into pieces of one or two characters: a term no query
-  asks for, or a candidate too many);
-- a query asks, for each of its words without an ASCII control character
-  (`query_terms`), for the word's trigrams, or, for a word of two
-  characters, for any term that starts with it: where a message holds
-  the word, it sits inside one of the message's words, either at its end
-  (the last two characters) or at the start of one of its trigrams. So
-  a message whose casefolded text contains the query holds every term
-  asked for: the text index never misses a hit, it only proposes
-  candidates for `chit.index.search` to confirm.
+- every term of `msgtext` is a row of `words`, once its write transaction
+  commits (`chit.index.rows`), except a term FTS5 cut at MAX_TERM_BYTES
+  bytes: the messages holding one are listed in `cut` instead, and every
+  search reads them;
+- a query is cut at the same separators (`query_pieces`); a message whose
+  casefolded text contains the query holds, for each piece, a word that
+  contains the piece (the piece sits inside one run of non-separators).
+  So the messages matching, for each piece, any vocabulary word that
+  contains it, are a superset of the hits: the text index never misses
+  one, it only proposes candidates for `chit.index.search` to confirm.
+  A vocabulary word is found from its trigrams (a piece of three
+  characters or more) or by reading the vocabulary (two characters), and
+  is always confirmed to contain the piece.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
-# every ASCII punctuation character is part of a term; whitespace and the
-# other control characters separate terms (bytes above 127 are always
-# part of one in the `ascii` tokenizer). Written out rather than taken from
-# `string.punctuation`: importing `string` compiles a regex every command
-# would pay for at start-up.
-_TOKEN_CHARS = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
-_TOKENIZER_ARG = "ascii tokenchars '" + _TOKEN_CHARS.replace("'", "''") + "'"
-TOKENIZER = "'" + _TOKENIZER_ARG.replace("'", "''") + "'"  # as an SQL string literal
-_SEPARATORS = frozenset(chr(c) for c in range(128) if not (chr(c).isalnum() or chr(c) in _TOKEN_CHARS))
-_CACHE_WORDS = 200_000  # words whose terms are kept (about 30 MB at most): words repeat across messages
+MAX_TERM_BYTES = 32768  # FTS5 keeps only the first this many bytes of a longer term
+MAX_GRAMS = 16  # trigrams of one piece asked of the vocabulary, at most
+# every ASCII character but letters and digits: where FTS5's ascii tokenizer cuts
+_SEPARATORS = re.compile(r"[\x00-/:-@\[-`{-\x7f]+")
+PIECE = 1 << 20  # characters of a text taken at a time
+SPLIT = 1 << 16  # characters split into words at a time
 
 
-class _Terms(dict[str, str]):
-    """word -> its terms joined by spaces, for the words met lately; a
-    lookup that finds its word costs no Python call."""
-
-    def __missing__(self, word: str) -> str:
-        if len(self) >= _CACHE_WORDS:
-            self.clear()
-        terms = self[word] = " ".join([word[i : i + 3] for i in range(len(word) - 2)] + [word[-2:]] * (len(word) > 1))
-        return terms
+def folded(content: str) -> str:
+    """What the text index holds of a message: its casefolded text."""
+    return content.casefold()
 
 
-_terms_of = _Terms()
+def words_entry(pieces: Iterable[str]) -> str:
+    """What the text index holds of a long text, from its pieces (cut
+    anywhere): its distinct casefolded words, each once, so that neither
+    the whole text nor its casefolded copy is ever held at once."""
+    return " ".join(words_of(piece.casefold() for piece in pieces))
 
 
-def entry(words: Iterable[str]) -> str:
-    """The text entry of a message with these casefolded words (each word
-    once is enough; a repeated one costs time only)."""
-    return " ".join(map(_terms_of.__getitem__, words))
-
-
-def query_terms(folded_query: str) -> list[str]:
-    """The FTS5 terms (quoted; `"ab"*` for any term starting with ab) that
-    a message containing `folded_query` surely holds, sorted; empty when
-    no word of the query has two characters or more."""
-    terms = set()
-    for word in folded_query.split():
-        if not _SEPARATORS.isdisjoint(word):
-            continue
-        if len(word) == 2:
-            terms.add(_quoted(word) + "*")
-        terms.update(_quoted(word[i : i + 3]) for i in range(len(word) - 2))
-    return sorted(terms)
-
-
-def _quoted(term: str) -> str:
-    return '"' + term.replace('"', '""') + '"'
-
-
-WORDS_ABOVE = 2048  # longer texts are indexed as their set of distinct words
-_PIECE = 1 << 20  # characters folded at a time in a long text
-
-
-def fts_body(content: str) -> str:
-    """What the text index holds of a message: the terms of its casefolded
-    words ."""
-    if len(content) <= WORDS_ABOVE:
-        return entry(set(content.casefold().split()))
-    return fts_words(content[start : start + _PIECE] for start in range(0, len(content), _PIECE))
-
-
-def fts_words(pieces: Iterable[str]) -> str:
-    """`fts_body` of a long text, from its pieces (cut anywhere)."""
-    return entry(distinct_words(pieces))
-
-
-def distinct_words(pieces: Iterable[str]) -> set[str]:
-    """A long text's distinct casefolded words, from its pieces (cut
-    anywhere): never the whole text folded and split at once."""
+def words_of(folded_pieces: Iterable[str]) -> set[str]:
+    """The distinct words FTS5's ascii tokenizer finds in a casefolded
+    text given in pieces (cut anywhere)."""
     words: set[str] = set()
     carry = ""  # a word the last piece may have cut
-    for piece in pieces:
-        text = carry + piece
-        cut = len(text)
-        while cut > 0 and not text[cut - 1].isspace():
-            cut -= 1
-        words.update(text[:cut].casefold().split())
-        carry = text[cut:]
-    words.update(carry.casefold().split())
+    for piece in folded_pieces:
+        for start in range(0, len(piece), SPLIT):  # a short list of words at a time
+            parts = _SEPARATORS.split(carry + piece[start : start + SPLIT])
+            carry = parts.pop()
+            words.update(parts)
+    words.add(carry)
+    words.discard("")
     return words
+
+
+def kept_whole(word: str) -> bool:
+    """Whether FTS5 keeps this term whole (it cuts one of MAX_TERM_BYTES
+    bytes or more)."""
+    return len(word) * 4 < MAX_TERM_BYTES or len(word.encode()) < MAX_TERM_BYTES
+
+
+def query_pieces(folded_query: str) -> list[str]:
+    """The pieces of a casefolded query that the vocabulary is asked for:
+    its runs between separators of two characters or more, distinct."""
+    return sorted({piece for piece in _SEPARATORS.split(folded_query) if len(piece) > 1})
+
+
+def trigram_match(piece: str) -> str:
+    """The FTS5 query on `vocab` that every word containing `piece` (three
+    characters or more) matches: some of its trigrams, all required."""
+    grams = sorted({piece[i : i + 3] for i in range(len(piece) - 2)})
+    if len(grams) > MAX_GRAMS:
+        step = len(grams) / MAX_GRAMS
+        grams = [grams[int(i * step)] for i in range(MAX_GRAMS)]
+    return " AND ".join(quoted(gram) for gram in grams)
+
+
+def any_of(words: Iterable[str]) -> str:
+    """An FTS5 query matching any of these terms."""
+    return "(" + " OR ".join(quoted(word) for word in sorted(words)) + ")"
+
+
+def quoted(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'

@@ -33,8 +33,9 @@ Invariants:
   timestamps get negative row ids;
 - text is added by `drain`, in row id order (FTS5 writes a new segment
   whenever a row id is not above the last one), and only ever sees
-  `grams.fts_body`: the terms of the message's casefolded words
-  (`chit.index.grams`), a long text's words taken a piece at a time.
+  `grams.folded`: the message's casefolded text, or for a long text
+  (read a piece at a time) its distinct words (`chit.index.grams`). Its words reach the vocabulary
+  (`words`) in the same transaction (`finish_text`).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from chit.index import grams
+from chit.index import grams, vocabulary
 from chit.index.dirs import DOUBTED
 from chit.store import codec
 from chit.store.files import NotRegular, open_regular, read_whole
@@ -62,6 +63,7 @@ if TYPE_CHECKING:
     from chit.store.paths import Layout
 
 DRAIN_CHUNK = 2000  # messages whose text is added per step, in row id order
+FEW_MESSAGES = 64  # a step adding at most this many finds their words itself; else the vocabulary catches up from msgtext's terms
 OPEN_FILES = 64
 WITNESS_SPAN = 4096  # bytes at the start and before the offset that an append never changes
 STATE_COLUMNS = (
@@ -105,6 +107,7 @@ class Rows:
         self.taken_run: tuple[int, int] | None = None  # message row ids known taken, first to last (`allocate`)
         self.doubted = False  # rows were doubted: their directories need a full check
         self.drained = 0  # messages whose text `drain` added
+        self.vocabulary_behind = False  # msgtext may hold terms `words` lacks (`finish_text`)
 
     def allocate(self, ts: str) -> int:
         """A free message row id: at or above `ts_key(ts)` (the first free one
@@ -303,6 +306,7 @@ class Rows:
             return False
         files: dict[int, int] = {}
         stale: set[int] = set()
+        entries: list[tuple[int, str]] = []  # added in one call: a call per message costs a tenth of the build
         try:
             for rowid, sid, mid, off, length in rows:
                 if sid in stale:
@@ -316,14 +320,26 @@ class Rows:
                 if body is None:
                     stale.add(sid)
                     continue
-                conn.execute("INSERT INTO msgtext(rowid, body) VALUES (?, ?)", (rowid, body))
+                entries.append((rowid, body))
         finally:
             _close_all(files)
+        conn.executemany("INSERT INTO msgtext(rowid, body) VALUES (?, ?)", entries)
+        if len(entries) <= FEW_MESSAGES:
+            vocabulary.add_words(conn, entries)
+        else:
+            self.vocabulary_behind = True
         conn.execute("UPDATE messages SET fts = 1 WHERE fts = 0 AND rowid BETWEEN ? AND ?", (rows[0][0], rows[-1][0]))
         self.drained += len(rows)
         for sid in stale:
             self.doubt(sid)
         return True
+
+    def finish_text(self) -> None:
+        """Before the transaction commits: after a step that added many
+        messages, the vocabulary catches up with msgtext's terms."""
+        if self.vocabulary_behind:
+            vocabulary.catch_up(self.conn)
+            self.vocabulary_behind = False
 
     def _open_session(self, sid: int) -> int:
         """A read-only fd on the file of session row `sid`, or -1."""
@@ -399,14 +415,14 @@ def _close_all(files: dict[int, int]) -> None:
 
 
 def read_body(fd: int, off: int, length: int, mid: str) -> str | None:
-    """`grams.fts_body` of message `mid` on the line at `off`; None if the line is
+    """The text entry of message `mid` on the line at `off`; None if the line is
     not that message. A long text is read a piece at a time, never whole."""
     found = read_text(fd, off, length)
     if found is None or found[0].get("id") != mid:
         return None
     record, pieces = found
     try:
-        return grams.fts_body(record["content"]) if pieces is None else grams.fts_words(pieces)
+        return grams.folded(record["content"]) if pieces is None else grams.words_entry(pieces)
     except codec.BadRecord:
         return None
 

@@ -7,14 +7,14 @@ version is thrown away and rebuilt from the files (it is only a cache).
 Token counts: `messages.tok` is 1 for a live message that recorded
 counts (`tok_in`, `tok_out`, each NULL when not reported), and a session
 row's `tokens`, `tokens_in`, `tokens_out` are the count of those and their
-sums over its live messages. The text index (`FTS_SCHEMA`) is a contentless table of the grams of each
-message's words (`chit.index.grams`) that can be dropped and rebuilt on its
-own; a migration that drops it leaves `Index` to create it again.
+sums over its live messages. The text index (`TEXT_SCHEMA`, its tables
+`TEXT_TABLES`) is a contentless table of each message's words and the
+vocabulary of those words with its trigrams (`chit.index.grams`); it can be
+dropped and rebuilt on its own; a migration that drops it leaves `Index` to
+create it again.
 """
 
-from chit.index.grams import TOKENIZER
-
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 MIGRATIONS = {  # from version N to N + 1, in place
     2: (  # the change journal's state (chit.store.journal) in `dirs`
         "ALTER TABLE dirs ADD COLUMN jtoken TEXT",
@@ -36,6 +36,11 @@ MIGRATIONS = {  # from version N to N + 1, in place
     ),
     5: ("CREATE INDEX IF NOT EXISTS sessions_parent ON sessions(parent_id, slug) WHERE parent_id IS NOT NULL",),  # forks by parent
     6: (  # the text index holds the grams of words (chit.index.grams): it starts over, the rows stay
+        "DROP TABLE IF EXISTS msgtext",
+        "UPDATE messages SET fts = 0",
+        "DELETE FROM meta WHERE k = 'orphans'",
+    ),
+    7: (  # the text index holds words and their vocabulary (chit.index.grams): it starts over, the rows stay
         "DROP TABLE IF EXISTS msgtext",
         "UPDATE messages SET fts = 0",
         "DELETE FROM meta WHERE k = 'orphans'",
@@ -68,4 +73,11 @@ CREATE TABLE messages(
 CREATE UNIQUE INDEX messages_pos ON messages(sid, pos);
 CREATE INDEX messages_pending ON messages(fts) WHERE fts = 0;
 """
-FTS_SCHEMA = f"CREATE VIRTUAL TABLE msgtext USING fts5(body, content='', detail=none, columnsize=0, tokenize={TOKENIZER})"
+TEXT_TABLES = ("msgtext", "words", "vocab", "cut")  # msgtext first: its presence says the text index is there
+TEXT_SCHEMA = (
+    "CREATE VIRTUAL TABLE msgtext USING fts5(body, content='', detail=none, columnsize=0, tokenize=ascii)",
+    "CREATE TABLE words(id INTEGER PRIMARY KEY, word TEXT NOT NULL UNIQUE)",
+    "CREATE VIRTUAL TABLE vocab USING fts5(word, content='', detail=none, columnsize=0, tokenize='trigram case_sensitive 1')",
+    "CREATE TRIGGER words_vocab AFTER INSERT ON words BEGIN INSERT INTO vocab(rowid, word) VALUES (new.id, new.word); END",
+    "CREATE TABLE cut(rowid INTEGER PRIMARY KEY)",  # messages holding a term FTS5 cut short
+)

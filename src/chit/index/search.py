@@ -4,7 +4,10 @@ Invariants:
 - each function answers from rows that `Index.refresh` has just brought up
   to date, and gives exactly what reading every file would (the tests hold
   it against `Queries`'s file scan on a corpus);
-- search: the text index only proposes candidates; a message is a hit only
+- search: the text index only proposes candidates (`text_match`: for each
+  piece of the query, the messages holding a vocabulary word that contains
+  it; `chit.index.grams`), and the messages listed in `cut` are always
+  candidates; a message is a hit only
   after its line, read back from the session file, passes the same
   casefold substring rule, and its snippet comes from that text.
   Candidates stream by row id, highest first; a message's second is never
@@ -31,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from chit.index.db import Index
-from chit.index.grams import query_terms
+from chit.index import grams
 from chit.index.rows import read_text, ts_key
 from chit.index.snippets import find_folded, find_snippet, make_snippet
 from chit.model import AGENT_KEY, Project, SearchHit, SessionSummary, Tokens, derive_title
@@ -41,8 +44,9 @@ from chit.store.files import open_regular
 if TYPE_CHECKING:
     import sqlite3
 
-MAX_GRAMS = 16
-PROBE = 200  # newest messages read before a query of two-letter words asks the text index
+MAX_TERMS = 200  # vocabulary words asked of msgtext beyond those of the query's rarest piece, at most
+COMMON = 64  # a query whose every piece is in more vocabulary words than this reads the newest messages first
+PROBE = 200  # newest messages read before such a query asks the text index
 PROBE_BYTES = 256 * 1024  # and at most this much of their lines
 _ABOVE_ALL = 1 << 62  # above every message row id
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -173,19 +177,46 @@ def ids_with_prefix(index: Index, slug: str, bare: str) -> list[str]:
     return [str(r[0]) for r in rows]
 
 
-def match_expression(folded_query: str) -> str | None:
-    """An FTS5 query every message containing `folded_query` matches
-    (`chit.index.grams`): its trigrams when it has any, else its
-    two-letter words as prefixes."""
-    terms = query_terms(folded_query)
-    whole = [t for t in terms if not t.endswith("*")]
-    terms = whole or terms  # a subset still matches every true hit; a prefix costs FTS5 a merge
-    if not terms:
+def text_match(conn: sqlite3.Connection, folded_query: str) -> list[list[str]] | None:
+    """For some pieces of `folded_query`, the vocabulary words that contain
+    each (`chit.index.grams`), rarest piece first: every message containing
+    the query holds one word of each list (`any_words` asks FTS5 for
+    them). Empty when a piece is in no word; None when the query has no
+    piece of two characters or more. Pieces of two characters are left
+    out when a longer one is there (they would read the whole
+    vocabulary), and lists beyond the rarest once they hold MAX_TERMS
+    words in all."""
+    pieces = grams.query_pieces(folded_query)
+    if any(len(piece) > 2 for piece in pieces):
+        pieces = [piece for piece in pieces if len(piece) > 2]
+    groups = []
+    for piece in pieces:
+        if len(piece) == 2:  # no trigram: the vocabulary is read, in SQLite
+            found = conn.execute("SELECT word FROM words WHERE instr(word, ?) > 0", (piece,))
+        else:
+            found = conn.execute(
+                "SELECT word FROM words WHERE id IN (SELECT rowid FROM vocab WHERE vocab MATCH ?) AND instr(word, ?) > 0",
+                (grams.trigram_match(piece), piece),
+            )
+        words = [row[0] for row in found]
+        if not words:
+            return []
+        groups.append(words)
+    if not groups:
         return None
-    if len(terms) > MAX_GRAMS:
-        step = len(terms) / MAX_GRAMS
-        terms = [terms[int(i * step)] for i in range(MAX_GRAMS)]
-    return " AND ".join(terms)
+    groups.sort(key=len)
+    chosen, total = groups[:1], 0  # a subset of the pieces still matches every true hit
+    for words in groups[1:]:
+        total += len(words)
+        if total > MAX_TERMS:
+            break
+        chosen.append(words)
+    return chosen
+
+
+def any_words(groups: list[list[str]]) -> str:
+    """The FTS5 query on msgtext for `text_match`'s lists."""
+    return " AND ".join(grams.any_of(words) for words in groups)
 
 
 _COLUMNS = (
@@ -223,36 +254,46 @@ def search(
             if span is not None and _holds(manual, also):
                 hit = _hit(projects[slug], sid, key, manual, updated, None, None, None, updated, make_snippet(manual, *span))
                 found.append((hit, -1))
-    match = match_expression(" ".join(wanted)) if index.has_text else None
+    groups = text_match(conn, " ".join(wanted)) if index.has_text else None
     # CROSS JOIN fixes the join order: candidates come by row id (text matches,
     # else every message), never sorted all at once
     every = f"FROM messages m CROSS JOIN sessions s ON s.sid = m.sid WHERE s.trash = 0 AND {where}"
+    first: list[tuple[str, list[Any]]] = []  # candidates checked before the stream, all of them
+    stream_sql: str | None
     probe_sql = None
-    if match is not None:
+    if groups is not None:
+        match = any_words(groups)
         source = (
             "FROM msgtext CROSS JOIN messages m ON m.rowid = msgtext.rowid CROSS JOIN sessions s ON s.sid = m.sid"
             f" WHERE msgtext MATCH ? AND s.trash = 0 AND {where}"
         )
-        odd_sql = f"SELECT {_COLUMNS} {source} AND msgtext.rowid < 0"
-        stream_sql = f"SELECT {_COLUMNS} {source} AND msgtext.rowid >= 0 AND msgtext.rowid < ? ORDER BY msgtext.rowid DESC"
-        if match.endswith("*"):  # FTS5 merges every term with the prefix before its first answer: the newest messages first
-            probe_sql = f"SELECT {_COLUMNS} {every} AND m.rowid >= 0 ORDER BY m.rowid DESC LIMIT {PROBE}"
+        if conn.execute("SELECT 1 FROM cut LIMIT 1").fetchone():  # messages with a word FTS5 cut: all of them, first
+            first.append((f"SELECT {_COLUMNS} {every} AND m.rowid IN (SELECT rowid FROM cut)", params))
+            source += " AND msgtext.rowid NOT IN (SELECT rowid FROM cut)"
+        stream_sql = None
+        if groups:
+            if conn.execute("SELECT 1 FROM messages WHERE rowid < 0 LIMIT 1").fetchone():  # else FTS5 walks every match for none
+                first.append((f"SELECT {_COLUMNS} {source} AND msgtext.rowid < 0", [match, *params]))
+            stream_sql = f"SELECT {_COLUMNS} {source} AND msgtext.rowid >= 0 AND msgtext.rowid < ? ORDER BY msgtext.rowid DESC"
+            if len(groups[0]) > COMMON:  # FTS5 opens every word's list before its first answer: the newest messages first
+                probe_sql = f"SELECT {_COLUMNS} {every} AND m.rowid >= 0 AND m.rowid NOT IN (SELECT rowid FROM cut) ORDER BY m.rowid DESC LIMIT {PROBE}"
         text_params = [match, *params]
     else:
-        odd_sql = f"SELECT {_COLUMNS} {every} AND m.rowid < 0"
+        first.append((f"SELECT {_COLUMNS} {every} AND m.rowid < 0", params))
         stream_sql = f"SELECT {_COLUMNS} {every} AND m.rowid >= 0 AND m.rowid < ? ORDER BY m.rowid DESC"
         text_params = params
     files = _Files(index)
     try:
-        for row in conn.execute(odd_sql, text_params).fetchall():
-            _check(row, files, projects, wanted, found)
+        for sql, sql_params in first:
+            for row in conn.execute(sql, sql_params).fetchall():
+                _check(row, files, projects, wanted, found)
         below: int | None = _ABOVE_ALL
         if probe_sql is not None:
             fetched = conn.execute(probe_sql, params).fetchall()
             probed = _newest(fetched)
             none_left = len(probed) == len(fetched) < PROBE
             below = None if _stream(probed, files, projects, wanted, found, limit) or none_left else probed[-1][-1]
-        if below is not None:
+        if stream_sql is not None and below is not None:
             with closing(conn.execute(stream_sql, [*text_params, below])) as cursor:  # closed: a doubt (a write) may follow
                 _stream(cursor, files, projects, wanted, found, limit)
     except Stale as stale:
