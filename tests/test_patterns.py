@@ -29,6 +29,7 @@ def test_text_patterns_answer_as_the_compiled_ones() -> None:
                 assert [m.span() for m in lazy.finditer(text, pos, endpos)] == [m.span() for m in real.finditer(text, pos, endpos)]
                 assert lazy.findall(text, pos, endpos) == real.findall(text, pos, endpos)
             assert lazy.sub("-", text) == real.sub("-", text) and lazy.sub(lambda m: "<>", text, 1) == real.sub(lambda m: "<>", text, 1)
+            assert lazy.split(text) == real.split(text) and lazy.split(text, 1) == real.split(text, 1)
 
 
 def test_bytes_patterns_read_bytes_and_bytearrays() -> None:

@@ -27,13 +27,14 @@ Invariants:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
+
+from chit.patterns import LazyPattern
 
 MAX_TERM_BYTES = 32768  # FTS5 keeps only the first this many bytes of a longer term
 MAX_GRAMS = 16  # trigrams of one piece asked of the vocabulary, at most
 # every ASCII character but letters and digits: where FTS5's ascii tokenizer cuts
-_SEPARATORS = re.compile(r"[\x00-/:-@\[-`{-\x7f]+")
+_SEPARATORS = LazyPattern(r"[\x00-/:-@\[-`{-\x7f]+")
 PIECE = 1 << 20  # characters of a text taken at a time
 SPLIT = 1 << 16  # characters split into words at a time
 
