@@ -46,7 +46,10 @@ def test_prefilter_rules_out_what_no_line_holds() -> None:
     assert not might_hold(line, "lanternfjord")
     assert might_hold(line, "strasse")  # ß casefolds to ss
     assert not might_hold(b'{"content": "plain ascii words"}\n', "wörds")
-    assert might_hold(b'{"content": "caf\\u00e9"}\n', "zzz")  # a \\u escape may spell anything
+    assert might_hold(b'{"content": "CAF\\u00c9"}\n', "café")  # a \\u escape is read as its letter
+    assert not might_hold(b'{"content": "caf\\u00e9"}\n', "zzz")
+    assert might_hold(b'{"content": "\\ud801\\udc00"}\n', "\U00010428")  # a pair is one letter (Deseret, with a case)
+    assert might_hold(b'{"content": "C:\\\\u0041"}\n', "u0041")  # an escaped backslash, then the letters u0041
     assert not might_hold(b'{"content": "C:\\\\users"}\n', "zzz")  # an escaped backslash before a "u" is not one
 
 
@@ -55,6 +58,22 @@ def test_blocks_are_whole_lines(tmp_path) -> None:  # type: ignore[no-untyped-de
     lines = [b"x" * n + b"\n" for n in (10, 3000, 5, 9000, 1)] + [b"tail"]
     path.write_bytes(b"".join(lines))
     got = list(blocks(path, size=1024))
-    assert b"".join(got) == b"".join(lines)
-    assert all(b.endswith(b"\n") for b in got[:-1])
+    assert b"".join(piece for piece, _ in got) == b"".join(lines)
+    assert all(piece.endswith(b"\n") for piece, whole in got[:-1] if whole)
+    assert max(len(piece) for piece, _ in got) <= 2048  # a long line comes in pieces
     assert file_may_match(path, ["xxxx"]) and not file_may_match(path, ["xxxx", "y"])
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(st.lists(text, min_size=1, max_size=6), st.integers(0, 5), st.integers(0, 30), st.integers(1, 12), st.integers(16, 200), st.integers(0, len(_LINES) - 1))
+def test_long_lines_in_pieces_keep_every_match(tmp_path, contents, which, start, length, size, spelling) -> None:  # type: ignore[no-untyped-def]
+    """A file whose lines are longer than a block is read in pieces, and
+    still no match is dropped, whatever the cut."""
+    contents = [c * 7 for c in contents]  # long lines, many cuts
+    content = contents[which % len(contents)]
+    term = content[start : start + length].casefold()
+    if not term.strip() or term not in content.casefold():
+        return
+    path = tmp_path / "long.jsonl"
+    path.write_bytes(b"".join(_LINES[spelling]({"type": "message", "content": c}) for c in contents))
+    assert file_may_match(path, [term], size=size), (content, term)

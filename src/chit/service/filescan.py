@@ -12,8 +12,8 @@ Invariants:
   string's characters that the line spells verbatim; a run that gives a
   match spells none of the characters JSON escapes (`"`, `\\`, control
   characters, `/`) unless the term holds one, and then there is no
-  prefilter; a `\\uXXXX` escape may spell any character, so a block with
-  one is always read;
+  prefilter; a `\\uXXXX` escape may spell any character, so those are
+  spelled out (`_spelled`) before the test;
 - a file is read in blocks of whole lines (at most BLOCK bytes beyond one
   line), so its bytes are never all in memory at once;
 - `newest_first` orders files by modification time, newest first: a
@@ -28,13 +28,14 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta, timezone
 
-BLOCK = 4 * 1024 * 1024
+BLOCK = 1024 * 1024
 #: a file's time comes from a coarse clock that may lag the one that stamps messages by a tick
 CLOCK_SLACK = timedelta(seconds=1)
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 #: characters JSON may write as an escape: a term holding one is never prefiltered
 _ESCAPED = frozenset('"\\/' + "".join(map(chr, range(0x20))))
-_UNICODE_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u")  # a \u escape, not an escaped backslash before a "u"
+#: an escaped backslash (kept as it is, so the "u" after it is no escape), a surrogate pair, or one \u escape
+_UNICODE_ESCAPE = re.compile(rb"\\\\|\\u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})|\\u([0-9a-fA-F]{4})")
 #: (what, done, total): a long scan reports its progress; the command line sets it
 report_progress: Callable[[str, int, int], None] | None = None
 
@@ -49,37 +50,121 @@ def might_hold(block: bytes, term: str) -> bool:
     casefolded `term` once casefolded; False only when none can."""
     if not prefilterable(term):
         return True
-    if b"\\u" in block and _UNICODE_ESCAPE.search(block):
-        return True
+    if b"\\u" in block:
+        block = _UNICODE_ESCAPE.sub(_spelled, block)
     if block.isascii():
         return term.isascii() and term.encode() in block.lower()  # casefold is lower() on ASCII
     return term in block.decode("utf-8", "replace").casefold()
 
 
-def blocks(path: str | os.PathLike[str], size: int = BLOCK) -> Iterator[bytes]:
-    """The file's bytes in blocks of whole lines (the last may lack its
-    newline): each about `size` bytes, or one line when a line is longer."""
+def _spelled(escape: re.Match[bytes]) -> bytes:
+    """A `\\uXXXX` escape (or a pair of them for one character past
+    U+FFFF) as the character's UTF-8; an escaped backslash as it was."""
+    high, low, single = escape.groups()
+    if single is not None:
+        code = int(single, 16)
+    elif high is not None:
+        code = 0x10000 + ((int(high, 16) - 0xD800) << 10) + int(low, 16) - 0xDC00
+    else:
+        return escape.group()
+    return chr(code).encode("utf-8", "surrogatepass")
+
+
+def blocks(path: str | os.PathLike[str], size: int = BLOCK) -> Iterator[tuple[bytes, bool]]:
+    """The file's bytes as (piece, whole): blocks of whole lines of about
+    `size` bytes (whole: True; the last may lack its newline), and a line
+    longer than `size` in pieces (whole: False; the piece that ends the
+    line ends with its newline). A piece is cut only just after an ASCII
+    byte that can end no escape half way (`_cut`), so each piece reads as
+    text on its own."""
     with open(path, "rb") as f:
         rest = b""
+        in_long_line = False
         while True:
             chunk = f.read(size)
-            if not chunk:
-                if rest:
-                    yield rest
-                return
             data = rest + chunk
+            if not chunk:
+                if data:
+                    yield data, not in_long_line
+                return
+            if in_long_line:
+                first = data.find(b"\n")
+                if first < 0:
+                    cut = _cut(data)
+                    if cut:
+                        yield data[:cut], False
+                    rest = data[cut:]
+                    continue
+                yield data[: first + 1], False
+                data, in_long_line = data[first + 1 :], False
             end = data.rfind(b"\n")
-            if end < 0:
+            if end >= 0:
+                yield data[: end + 1], True
+                rest = data[end + 1 :]
+            elif len(data) >= size and _cut(data):
+                cut = _cut(data)
+                yield data[:cut], False
+                rest, in_long_line = data[cut:], True
+            else:
                 rest = data
-                continue
-            yield data[: end + 1]
-            rest = data[end + 1 :]
 
 
-def file_may_match(path: str | os.PathLike[str], terms: Sequence[str]) -> bool:
+_SAFE_END = frozenset(b" \t,.;:!?()[]{}<>=+*&|'#@%$~^`-_" + bytes(range(ord("g"), ord("z") + 1)) + bytes(range(ord("G"), ord("Z") + 1))) - {ord("u")}
+
+
+def _cut(data: bytes) -> int:
+    """Where to cut a long line: just after its last byte (of the last
+    4 KiB) that is ASCII and neither a backslash, a quote nor a letter or
+    digit an escape may end with; 0 when there is none (read on)."""
+    for at in range(len(data) - 1, max(len(data) - 4096, 0), -1):
+        if data[at] in _SAFE_END:
+            return at + 1
+    return 0
+
+
+def file_may_match(path: str | os.PathLike[str], terms: Sequence[str], size: int = BLOCK) -> bool:
     """Whether some line of the file may hold every one of `terms`
     (casefolded) in one string; False only when none can."""
-    return any(all(might_hold(block, term) for term in terms) for block in blocks(path))
+    if not all(prefilterable(term) for term in terms):
+        return True
+    long_line = _LongLine(terms)
+    for piece, whole in blocks(path, size):
+        if whole:
+            if all(might_hold(piece, term) for term in terms):
+                return True
+        elif long_line.add(piece):
+            return True
+    return False
+
+
+class _LongLine:
+    """A line read in pieces: whether every term may be in it. Casefolding
+    maps one character at a time, so the folded pieces, each after the
+    last characters of the one before (one fewer than the longest term),
+    hold every match the whole line's folded text holds."""
+
+    def __init__(self, terms: Sequence[str]) -> None:
+        self.terms = terms
+        self.keep = max(len(t) for t in terms) - 1
+        self.reset()
+
+    def reset(self) -> None:
+        self.found: set[str] = set()
+        self.tail = ""
+
+    def add(self, piece: bytes) -> bool:
+        """Take the next piece (its line ends with it when it ends with a
+        newline); True once every term was found in this line."""
+        if b"\\u" in piece:
+            piece = _UNICODE_ESCAPE.sub(_spelled, piece)
+        text = self.tail + piece.decode("utf-8", "replace").casefold()
+        self.found.update(t for t in self.terms if t in text)
+        self.tail = text[len(text) - self.keep :] if self.keep else ""
+        if len(self.found) == len(self.terms):
+            return True
+        if piece.endswith(b"\n"):
+            self.reset()
+        return False
 
 
 def file_bound(mtime_ns: int) -> str:
