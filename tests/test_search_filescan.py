@@ -77,3 +77,24 @@ def test_long_lines_in_pieces_keep_every_match(tmp_path, contents, which, start,
     path = tmp_path / "long.jsonl"
     path.write_bytes(b"".join(_LINES[spelling]({"type": "message", "content": c}) for c in contents))
     assert file_may_match(path, [term], size=size), (content, term)
+
+
+def test_newest_time_bounds_every_hit(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The newest time a file records is at least that of any hit in it
+    (a message's own, a title's: its session's newest event), wherever the
+    time sits in a long line cut in pieces; None when nothing can match."""
+    from chit.service.filescan import NEWEST_UNKNOWN, newest_if_may_match
+
+    path = tmp_path / "s.jsonl"
+    lines = [
+        {"type": "session", "id": "x", "created_at": "2025-01-01T00:00:00.000000Z", "title": "Harbour"},
+        {"type": "message", "id": "m1", "role": "user", "content": "the harbour " + "é" * 5000, "ts": "2025-01-02T00:00:00.000000Z"},
+        {"type": "tag", "tags": ["a"], "ts": "2025-03-01T00:00:00.000000Z"},
+        {"type": "message", "id": "m2", "role": "user", "content": "nothing", "ts": "2025-02-01T00:00:00.000000Z"},
+    ]
+    path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in lines))
+    for size in (64, 1000, 1 << 20):
+        assert newest_if_may_match(path, ["harbour"], size=size) == "2025-03-01T00:00:00.000000Z"
+        assert newest_if_may_match(path, ["absent"], size=size) is None
+    path.write_bytes(b'{"type":"message","content":"harbour","ts":"2025\\u002d01"}\n')
+    assert newest_if_may_match(path, ["harbour"]) == NEWEST_UNKNOWN  # a time spelled with an escape could be any

@@ -3,7 +3,7 @@
 background; docs/architecture.md, "Search while the index catches up").
 
 Invariants:
-- `lag` only reads: it never creates, migrates or writes the index. A
+- `lag` only reads (opening an index of an older schema migrates it). A
   session is "behind" when its file has no row, its row's (size, mtime,
   inode) is not the file's, or some of its live messages still lack their
   text in the text index; every other session of the scope is answered by
@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, NamedTuple
 from chit.store.files import FILE_MODE, make_dir
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from chit.index.db import Index
     from chit.model import Project
 
@@ -71,19 +73,20 @@ def lag(index: Index, scope: Sequence[Project]) -> Lag | None:
     if index.exists():
         rows, pending = _rows(index, scope)
     files: list[Behind] = []
-    skip: set[tuple[str, str]] = set(rows)
+    gone: set[tuple[str, str]] = set(rows)  # rows whose file is not listed
+    skip: set[tuple[str, str]] = set()
     for project in scope:
         snap, dfd = snapshot(index.layout, project.slug, False)
         if dfd is not None:
             os.close(dfd)
         for file in snap.files:
             key = (project.slug, file.id)
-            if rows.get(key) == (file.size, file.mtime_ns, file.ino) and key not in pending:
-                skip.discard(key)
-            else:
+            gone.discard(key)
+            if rows.get(key) != (file.size, file.mtime_ns, file.ino) or key in pending:
                 files.append(Behind(project, file.id, file.size, file.mtime_ns))
+                skip.add(key)  # even without a row now: a catch-up may write one before the index is asked
     files.sort(key=lambda b: (b.mtime_ns, b.id), reverse=True)
-    return Lag(files, frozenset(skip), sum(b.size for b in files))
+    return Lag(files, frozenset(skip | gone), sum(b.size for b in files))
 
 
 def _looks_current(index: Index, scope: Sequence[Project]) -> bool:
@@ -117,6 +120,16 @@ def _rows(index: Index, scope: Sequence[Project]) -> tuple[dict[tuple[str, str],
     with a message whose text is not indexed yet."""
     slugs = {p.slug for p in scope}
     conn = index.conn
+    conn.execute("BEGIN")  # one snapshot for both: a catch-up may commit in between
+    try:
+        return _rows_and_pending(index, conn, slugs)
+    finally:
+        conn.execute("COMMIT")
+
+
+def _rows_and_pending(
+    index: Index, conn: sqlite3.Connection, slugs: set[str]
+) -> tuple[dict[tuple[str, str], tuple[int, int, int]], set[tuple[str, str]]]:
     rows = {
         (slug, sid): (size, mtime, ino)
         for slug, sid, size, mtime, ino in conn.execute("SELECT slug, id, size, mtime_ns, ino FROM sessions WHERE trash = 0")

@@ -16,9 +16,10 @@ Invariants:
   spelled out (`_spelled`) before the test;
 - a file is read in blocks of whole lines (at most BLOCK bytes beyond one
   line), so its bytes are never all in memory at once;
-- `newest_first` orders files by modification time, newest first: a
-  message chit writes carries a time no later than its file's, so a file's
-  time bounds the times of its hits (`file_bound`).
+- `newest_if_may_match` gives, for a file that may hold the terms, the
+  newest time it records (every `ts` and `created_at`): a message's time
+  and a title's (its session's newest event) are among them, so no hit of
+  the file is newer.
 """
 
 from __future__ import annotations
@@ -26,16 +27,15 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime, timedelta, timezone
 
 BLOCK = 1024 * 1024
-#: a file's time comes from a coarse clock that may lag the one that stamps messages by a tick
-CLOCK_SLACK = timedelta(seconds=1)
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 #: characters JSON may write as an escape: a term holding one is never prefiltered
 _ESCAPED = frozenset('"\\/' + "".join(map(chr, range(0x20))))
 #: an escaped backslash (kept as it is, so the "u" after it is no escape), a surrogate pair, or one \u escape
 _UNICODE_ESCAPE = re.compile(rb"\\\\|\\u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})|\\u([0-9a-fA-F]{4})")
+#: a time of a session file (a message's, an event's, the header's), as JSON spells it
+_STAMP = re.compile(rb'"(?:ts|created_at)"\s*:\s*"((?:[^"\\]|\\.)*)"')
+NEWEST_UNKNOWN = "\uffff"  # after every time
 #: (what, done, total): a long scan reports its progress; the command line sets it
 report_progress: Callable[[str, int, int], None] | None = None
 
@@ -50,8 +50,15 @@ def might_hold(block: bytes, term: str) -> bool:
     casefolded `term` once casefolded; False only when none can."""
     if not prefilterable(term):
         return True
-    if b"\\u" in block:
-        block = _UNICODE_ESCAPE.sub(_spelled, block)
+    return _holds(spelled(block), term)
+
+
+def spelled(block: bytes) -> bytes:
+    """`block` with its `\\uXXXX` escapes spelled out as UTF-8."""
+    return _UNICODE_ESCAPE.sub(_spelled, block) if b"\\u" in block else block
+
+
+def _holds(block: bytes, term: str) -> bool:
     if block.isascii():
         return term.isascii() and term.encode() in block.lower()  # casefold is lower() on ASCII
     return term in block.decode("utf-8", "replace").casefold()
@@ -132,7 +139,7 @@ def file_may_match(path: str | os.PathLike[str], terms: Sequence[str], size: int
         if whole:
             if all(might_hold(piece, term) for term in terms):
                 return True
-        elif long_line.add(piece):
+        elif long_line.add(spelled(piece)):
             return True
     return False
 
@@ -153,10 +160,9 @@ class _LongLine:
         self.tail = ""
 
     def add(self, piece: bytes) -> bool:
-        """Take the next piece (its line ends with it when it ends with a
-        newline); True once every term was found in this line."""
-        if b"\\u" in piece:
-            piece = _UNICODE_ESCAPE.sub(_spelled, piece)
+        """Take the next piece, its escapes spelled out (its line ends with
+        it when it ends with a newline); True once every term was found in
+        this line."""
         text = self.tail + piece.decode("utf-8", "replace").casefold()
         self.found.update(t for t in self.terms if t in text)
         self.tail = text[len(text) - self.keep :] if self.keep else ""
@@ -167,9 +173,20 @@ class _LongLine:
         return False
 
 
-def file_bound(mtime_ns: int) -> str:
-    """A file's modification time as a message timestamp (chit's canonical
-    form, a second later for the coarse clock), the bound on the times of
-    its messages."""
-    moment = _EPOCH + timedelta(microseconds=mtime_ns // 1000) + CLOCK_SLACK
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+def newest_if_may_match(path: str | os.PathLike[str], terms: Sequence[str], size: int = BLOCK) -> str | None:
+    """None when no line of the file can hold every one of `terms`; else
+    the newest time the file records (every `ts` and `created_at`), which
+    no hit in it (a message's time, a title's session time) can pass.
+    NEWEST_UNKNOWN when a time is spelled in a way not read here."""
+    can = not all(prefilterable(term) for term in terms)
+    long_line = _LongLine(terms)
+    newest = ""
+    tail = b""  # the end of the piece before: a time cut in two is read whole
+    for piece, whole in blocks(path, size):
+        for stamp in _STAMP.findall(tail + piece):  # an escape in a time: it could be any time
+            newest = max(newest, NEWEST_UNKNOWN if b"\\" in stamp else stamp.decode("utf-8", "replace"))
+        tail = b"" if whole else piece[-64:]
+        if not can:
+            piece = spelled(piece)
+            can = all(_holds(piece, term) for term in terms) if whole else long_line.add(piece)
+    return newest if can else None

@@ -7,17 +7,18 @@ Invariants:
   the same order: the index's hits leave out every session `Lag.skip`
   names, and each behind file is folded and searched whole as the scan
   does, so no session is answered twice or by neither;
-- behind files are read newest first, each only when the prefilter
-  (`chit.service.filescan`) says one of its lines may hold every term;
-  reading stops once `limit` hits are held and the next file's time bound
-  is older than all of them: a file's time bounds the times chit stamps
-  its messages with (a clock set back, or lines stamped by a machine whose
-  clock runs ahead, can break that bound, and then only past the limit);
+- for hits (`limit`, or every hit): each behind file is read once for
+  whether one of its lines may hold every term (the prefilter of
+  `chit.service.filescan`) and for the newest time it records (its
+  messages', events' and header's: no hit of it is newer); those that
+  may are folded newest such time first, and reading stops at the first
+  whose time is older than the `limit` newest hits held;
 - with `sessions` (one line per session, as `chit search` shows them),
-  reading stops once the behind files gave that many sessions with hits:
-  while the index catches up, those are the sessions written last, not
-  necessarily the ones with the newest hits (imported sessions carry
-  their old times, which no file time bounds usefully);
+  files are taken newest file (mtime) first and reading stops once that
+  many behind sessions had hits: while the index catches up, those are
+  the sessions written last, not necessarily those with the newest hits
+  (an import of old transcripts writes old times into new files), so the
+  first lines come without reading every file;
 - nothing here writes.
 """
 
@@ -95,21 +96,12 @@ def search_lagging(
     `limit`; `sessions`: enough once that many sessions have hits."""
     wanted = [folded_query, *also]
     found = list(indexed)
-    newest_hits = _Newest(limit)
-    for hit in found:
-        newest_hits.add(hit.ts)
-    with_hits = 0  # behind sessions found with hits
     ticker = _Ticker(len(lag.files))
     try:
-        for done, behind in enumerate(lag.files):
-            if newest_hits.older_than_all(filescan.file_bound(behind.mtime_ns)) or (sessions is not None and with_hits >= sessions):
-                break
-            ticker.tick(done)
-            hits = _file_hits(ctx, behind, wanted, role, tag)
-            for hit in hits:
-                newest_hits.add(hit.ts)
-            with_hits += bool(hits)
-            found.extend(hits)
+        if sessions is not None:
+            found += _written_last(ctx, lag, wanted, role, tag, sessions, ticker)
+        else:
+            found += _newest(ctx, lag, found, wanted, role, tag, limit, ticker)
     finally:
         ticker.finish()
     found.sort(key=lambda h: (h.id, h.project))  # stable: a session's hits keep their order
@@ -117,17 +109,70 @@ def search_lagging(
     return found if limit is None else found[:limit]
 
 
+def _written_last(
+    ctx: Context, lag: Lag, wanted: list[str], role: str | None, tag: str | None, sessions: int, ticker: _Ticker,
+) -> list[SearchHit]:
+    """The hits of the behind files written last, newest file first, until
+    `sessions` of them had hits."""
+    found: list[SearchHit] = []
+    with_hits = 0
+    for done, behind in enumerate(lag.files):
+        if with_hits >= sessions:
+            break
+        ticker.tick(done)
+        path = ctx.layout.session_file(behind.project.slug, behind.id)
+        try:
+            if not filescan.file_may_match(path, wanted):
+                continue
+        except FileNotFoundError:
+            continue  # removed since it was listed
+        hits = _file_hits(ctx, behind, wanted, role, tag)
+        with_hits += bool(hits)
+        found += hits
+    return found
+
+
+def _newest(
+    ctx: Context, lag: Lag, indexed: list[SearchHit], wanted: list[str], role: str | None, tag: str | None,
+    limit: int | None, ticker: _Ticker,
+) -> list[SearchHit]:
+    """The hits of the behind files that can be among the `limit` newest:
+    every file is read once for whether it may hold the terms and the
+    newest time it records; then those that may are folded, newest such
+    time first, until that time is older than the `limit` newest hits."""
+    candidates: list[tuple[str, Behind]] = []
+    for done, behind in enumerate(lag.files):
+        ticker.tick(done)
+        try:
+            newest = filescan.newest_if_may_match(ctx.layout.session_file(behind.project.slug, behind.id), wanted)
+        except FileNotFoundError:
+            continue  # removed since it was listed
+        if newest is not None:
+            candidates.append((newest, behind))
+    candidates.sort(key=lambda c: c[0], reverse=True)
+    newest_hits = _Newest(limit)
+    for hit in indexed:
+        newest_hits.add(hit.ts)
+    found: list[SearchHit] = []
+    for bound, behind in candidates:
+        if newest_hits.older_than_all(bound):
+            break
+        hits = _file_hits(ctx, behind, wanted, role, tag)
+        for hit in hits:
+            newest_hits.add(hit.ts)
+        found += hits
+    return found
+
+
 def _file_hits(ctx: Context, behind: Behind, wanted: list[str], role: str | None, tag: str | None) -> list[SearchHit]:
     """The hits of one behind session, as the file scan finds them; none
-    when the prefilter rules the file out or it is gone."""
+    when it is gone."""
     from chit.service.queries import session_hits
 
     project = behind.project
     try:
-        if not filescan.file_may_match(ctx.layout.session_file(project.slug, behind.id), wanted):
-            return []
         session = ctx.read_session(project, behind.id)
-    except (FileNotFoundError, NotFound):
+    except NotFound:
         return []  # removed since it was listed
     if tag is not None and tag not in session.tags:
         return []
