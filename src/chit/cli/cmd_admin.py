@@ -208,7 +208,7 @@ def doctor(
 @app.command("index", rich_help_panel="Keep the store")
 def index(
     ctx: typer.Context,
-    background: Annotated[bool, typer.Option("--background", hidden=True, help="Run quietly at a low priority; end at once if a catch-up runs.")] = False,
+    background: Annotated[bool, typer.Option("--background", help="Run at a low priority, without progress; end at once if another catch-up runs (what a search starts).")] = False,
     json: JsonFlag = False,
 ) -> Result:
     """Bring the search index up to date with the session files now.

@@ -79,7 +79,7 @@ _chit_spec() {  # the command tree: what the command at path $1 takes
             ;;
         'index')
             _chit_cmds=''
-            _chit_opts='--json --help -h'
+            _chit_opts='--background --json --help -h'
             _chit_vals=''
             _chit_args=''
             ;;

@@ -79,7 +79,7 @@ function __chit_spec --description 'what the chit command at path $argv[1] takes
         case 'index'
             set -g __chit_subs
             set -g __chit_cmds
-            set -g __chit_opts '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_opts '--background	Run at a low priority, without progress; end at once if another catch-up runs (what a search starts).' '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
             set -g __chit_vals
             set -g __chit_args
         case 'load'
