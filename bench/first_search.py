@@ -6,7 +6,7 @@ first line on stdout and to the end, CPU time and peak RSS of the command.
     python bench/first_search.py OUT search quokkanebula --json # a rare one (one in 1,000)
     python bench/first_search.py OUT search xylophonequartz     # a word no message holds
 
-`--src DIR` runs the chit whose sources are in DIR (another checkout) to
+`--src DIR` (before OUT) runs the chit whose sources are in DIR (another checkout) to
 compare. Copy the store for each run that must start without an index:
 the first search of a chit that builds the index leaves one behind, and
 the catch-up a search starts in the background does too (turn it off
