@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 
 #: indexing left (bytes of files and of message text) under which a search refreshes the index itself (about a CPU second)
 FAR_BEHIND = 8 * 1024 * 1024
+#: and in at least this many files: a refresh reads a few long files in pieces, in less memory than a scan's whole fold
+FAR_FILES = 8
 JOURNAL_SLACK = 64 * 1024  # bytes of change journal past what the index read: a few hundred changed files
 LOG_KEEP = 64 * 1024  # the catch-up log is cut back to its newest lines past this
 
@@ -58,7 +60,7 @@ class Lag(NamedTuple):
 
     @property
     def far(self) -> bool:
-        return self.bytes >= FAR_BEHIND
+        return self.bytes >= FAR_BEHIND and len(self.files) >= FAR_FILES
 
 
 def lag(index: Index, scope: Sequence[Project]) -> Lag | None:
