@@ -742,6 +742,7 @@ def test_every_command_as_a_real_program(cli, home, tmp_path):
     assert run("gc", "--older-than", "1d", "--dry-run", "--json").json() == []
     assert run("compact", sid[:8], "--json").json()["messages_dropped"] == 1  # the rewind's; the undo brought the pop's back
     assert run("doctor", "--json").json()["ok"] is True
+    assert run("index", "--json").json()["files_read"] >= 0
     chat = run("chat", "--new", "--model", "echo", stdin=b"scripted chat\n/rename Chatted\n/quit\n")
     assert "echo: scripted chat" in chat.out and "title: Chatted" in chat.out
     assert run("config", "--json").json()["path"] == str(home / "config.toml")

@@ -147,6 +147,7 @@ CASES: list[tuple[str, ...]] = [
     ("gc", "--older-than", "0s", "--dry-run"),
     ("compact", "{MAIN}"),
     ("doctor",),
+    ("index",),
     ("export", "{MAIN}", "-f", "json"),
     ("export", "{MAIN}", "-f", "md"),
     ("export", "{MAIN}", "-f", "jsonl"),

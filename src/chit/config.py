@@ -35,6 +35,8 @@ File layout (all optional):
     auto = true                               # sync after a REPL session and before resume
     timeout = 5                               # never wait longer than this for it
     redact = true                             # secrets replaced by markers in what is sent
+    [index]
+    background = true                         # a search that finds the index far behind starts `chit index` in the background
     [prices]                                  # `chit stats` cost, per million tokens
     "gpt-4o" = { input = 2.5, output = 10.0 } # keyed by the model name messages record
 """
@@ -133,6 +135,8 @@ class Config(Value):
     sync_timeout: float = DEFAULT_SYNC_TIMEOUT
     #: [sync] redact: secrets replaced by markers in what a sync sends
     sync_redact: bool = False
+    #: [index] background: a search that finds the index far behind starts a catch-up in the background
+    index_background: bool = True
 
     def __init__(
         self, path: Path, limit: int = 50, pager: bool = True, color: str = "auto", default_model: str | None = None,
@@ -239,6 +243,7 @@ def _parse(path: Path, data: dict[str, Any]) -> Config:
     enabled, refresh = _sources(data.get("sources"), problems)
     prices = _prices(data.get("prices", {}), problems)
     sync_auto, sync_timeout, sync_redact = _sync(data.get("sync", {}), problems)
+    index_background = _index(data.get("index", {}), problems)
     return Config(
         path=path,
         limit=max(0, limit),
@@ -255,7 +260,17 @@ def _parse(path: Path, data: dict[str, Any]) -> Config:
         sync_auto=sync_auto,
         sync_timeout=sync_timeout,
         sync_redact=sync_redact,
+        index_background=index_background,
     )
+
+
+def _index(table: Any, problems: list[str]) -> bool:
+    """[index]: `background` (a boolean)."""
+    value = table.get("background", True) if isinstance(table, dict) else None
+    if not isinstance(value, bool):
+        problems.append("[index] must be a table" if not isinstance(table, dict) else "index.background must be true or false")
+        return True
+    return value
 
 
 def _sync(table: Any, problems: list[str]) -> tuple[bool, float, bool]:

@@ -51,7 +51,7 @@ COMMANDS: dict[str, str] = {
     "export": "cmd_export",
     "import": "cmd_import",
     "sources": "cmd_sources",
-    **dict.fromkeys(("rm", "restore", "trash", "state", "gc", "compact", "doctor"), "cmd_admin"),
+    **dict.fromkeys(("rm", "restore", "trash", "state", "gc", "compact", "doctor", "index"), "cmd_admin"),
     **dict.fromkeys(("resume", "pick"), "cmd_resume"),
     "projects": "cmd_projects",
     "sync": "cmd_sync",

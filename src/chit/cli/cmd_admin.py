@@ -1,5 +1,5 @@
 """Commands for keeping the store: rm, restore, trash, state, gc, compact,
-doctor."""
+doctor, index."""
 
 # No `from __future__ import annotations` here: Typer reads these annotations
 # when it builds a command, and real objects spare it evaluating strings.
@@ -203,3 +203,32 @@ def doctor(
         f"{len(report.findings)} problem(s)" + ("" if report.ok else "; run `chit doctor --repair`")
     )
     return Result(report.as_dict(), saying(*findings, summary), status=int(ExitStatus.OK if report.ok else ExitStatus.INVALID))
+
+
+@app.command("index", rich_help_panel="Keep the store")
+def index(
+    ctx: typer.Context,
+    background: Annotated[bool, typer.Option("--background", help="Run at a low priority, without progress; end at once if another catch-up runs (what a search starts).")] = False,
+    json: JsonFlag = False,
+) -> Result:
+    """Bring the search index up to date with the session files now.
+
+    A search that finds the index far behind (a large sync, a store copied
+    or restored, an index deleted) answers from the files and starts this
+    in the background; run it yourself when that is turned off."""
+    cli: Cli = ctx.obj.use(json)
+    if background:
+        import os
+
+        os.nice(10)
+    else:
+        from chit.cli.progress import show_index_progress
+
+        show_index_progress(cli.env)
+    from chit.service.catchup import catch_up
+
+    slugs = [p.slug for p in cli.parts.ctx.projects.all()]
+    read = cli.parts.ctx.indexed(lambda index: catch_up(index, slugs, wait=not background))
+    data = {"files_read": read, "running_elsewhere": read is None and background}
+    said = "another catch-up is running" if read is None else f"index up to date ({read:,} session file(s) read)"
+    return Result(data, saying(said))

@@ -123,6 +123,9 @@ def search(
         raise InvalidInput("--limit must be 0 or more")
     _refresh_first(cli)
     show_index_progress(cli.env)
+    from chit.cli.catchup import when_lagging
+
+    when_lagging(cli)
     query = " ".join(words)
     groups = []
     if each or cli.json:

@@ -9,6 +9,8 @@ terminal, one line per report otherwise; stdout is never touched, so
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from chit.render.environment import Environment
 
 
@@ -16,6 +18,11 @@ def show_index_progress(env: Environment) -> None:
     """Have the index report a long refresh on `env`'s stderr."""
     from chit.index import db
 
+    db.report_progress = reporter(env, "indexing")
+
+
+def reporter(env: Environment, doing: str) -> Callable[[str, int, int], None]:
+    """A progress report of (what, done, total) on `env`'s stderr."""
     on_terminal = env.stderr_isatty
     stderr = env.stderr
 
@@ -24,8 +31,8 @@ def show_index_progress(env: Environment) -> None:
             if on_terminal:
                 stderr.write("\n")
         else:
-            line = f"chit: indexing: {done:,}{f' of {total:,}' if total else ''} {what}"
+            line = f"chit: {doing}: {done:,}{f' of {total:,}' if total else ''} {what}"
             stderr.write(f"\r{line}\x1b[K" if on_terminal else f"{line}\n")
         stderr.flush()
 
-    db.report_progress = report
+    return report

@@ -234,9 +234,11 @@ def search(
     tag: str | None = None,
     limit: int | None = None,
     also: Sequence[str] = (),
+    skip: frozenset[tuple[str, str]] = frozenset(),
 ) -> list[SearchHit]:
     """Hits for `folded_query` (already casefolded) in these projects;
-    each hit's text also holds every one of `also` (casefolded)."""
+    each hit's text also holds every one of `also` (casefolded); none from
+    the sessions `skip` names (slug, id), which the caller answers for."""
     if not projects or limit == 0:
         return []
     wanted = (folded_query, *also)
@@ -251,7 +253,7 @@ def search(
             [*title_params, folded_query],
         ):
             span = find_folded(manual, folded_query)
-            if span is not None and _holds(manual, also):
+            if span is not None and _holds(manual, also) and (slug, sid) not in skip:
                 hit = _hit(projects[slug], sid, key, manual, updated, None, None, None, updated, make_snippet(manual, *span))
                 found.append((hit, -1))
     groups = text_match(conn, " ".join(wanted)) if index.has_text else None
@@ -282,7 +284,7 @@ def search(
         first.append((f"SELECT {_COLUMNS} {every} AND m.rowid < 0", params))
         stream_sql = f"SELECT {_COLUMNS} {every} AND m.rowid >= 0 AND m.rowid < ? ORDER BY m.rowid DESC"
         text_params = params
-    files = _Files(index)
+    files = _Files(index, skip)
     try:
         for sql, sql_params in first:
             for row in conn.execute(sql, sql_params).fetchall():
@@ -361,6 +363,8 @@ def _check(row: Sequence[Any], files: _Files, projects: dict[str, Project], want
     """Confirm one candidate against its line in the file; True if a hit:
     its text holds every one of `wanted`, the first one for the snippet."""
     pos, mid, role, ts, turn, off, length, sid, slug, session_id, key, updated, manual, first, _ = row
+    if (slug, session_id) in files.skip:
+        return False
     line = read_text(files.fd(sid, slug, session_id), off, length)
     if line is None or line[0].get("id") != mid:
         raise Stale(f"session {session_id[:8]} changed during the search", sid)
@@ -402,8 +406,9 @@ def _hit(
 class _Files:
     """Session files opened during one search, by session row."""
 
-    def __init__(self, index: Index) -> None:
+    def __init__(self, index: Index, skip: frozenset[tuple[str, str]] = frozenset()) -> None:
         self.index = index
+        self.skip = skip  # (slug, id): sessions the search leaves to its caller
         self.open: dict[int, int] = {}
 
     def fd(self, sid: int, slug: str, session_id: str) -> int:

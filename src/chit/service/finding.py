@@ -62,7 +62,7 @@ class Finder:
     ) -> list[SearchGroup]:
         """`search_words`'s hits grouped one per session (count, best snippet),
         sessions by their newest hit, at most `limit` sessions."""
-        found = group(self._matching(query, project, role, tag, since, until, None), terms(query))
+        found = group(self._matching(query, project, role, tag, since, until, None, sessions=limit), terms(query))
         return found if limit is None else found[:limit]
 
     def _matching(
@@ -74,10 +74,12 @@ class Finder:
         since: str | None,
         until: str | None,
         limit: int | None,
+        sessions: int | None = None,
     ) -> list[SearchHit]:
         """The hits of `query`: the index (or a scan) finds those holding
         every term, and each is kept only if its session has every tag;
-        `limit` bounds the lookup only when no such check can drop a hit."""
+        `limit` (hits) or `sessions` (the newest hits of that many sessions)
+        bounds the lookup only when no such check can drop a hit."""
         if not isinstance(query, str) or not query.strip():
             raise InvalidInput("search query is empty")
         wanted = terms(query)
@@ -90,7 +92,9 @@ class Finder:
             raise InvalidInput("limit must be 0 or more")
         start, end = window(since, until, datetime.now(timezone.utc))
         exact = len(tags) <= 1 and start is None and end is None
-        found = self.queries.search_all(wanted, project, role=role, tag=tags[0] if tags else None, limit=limit if exact else None)
+        found = self.queries.search_all(
+            wanted, project, role=role, tag=tags[0] if tags else None, limit=limit if exact else None, sessions=sessions if exact else None
+        )
         found = [h for h in found if within(h.ts, start, end)]
         if len(tags) > 1:
             found = self._holding_all(found, wanted, tags)

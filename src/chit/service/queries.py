@@ -25,7 +25,10 @@ from chit.store.sessions import UUID_RE
 from chit.service.when import window, within
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from chit.index.db import Index
+    from chit.service.catchup import Lag
 
 _PREFIX_RE = LazyPattern(r"^[0-9a-f-]*$")
 LONE_ID_MIN = 4  # shorter hex words ("add", "bad") are too often plain text
@@ -48,6 +51,8 @@ class Queries:
         self.store = ctx.store
         self.projects = ctx.projects
         self.layout = ctx.layout
+        #: told when a search finds the index far behind (the command line starts a catch-up)
+        self.on_lagging: Callable[[Lag], None] | None = None
 
     # -- references -----------------------------------------------------
     def get(self, session_id: str) -> Session:
@@ -369,24 +374,38 @@ class Queries:
         limit: int | None = 20,
         role: str | None = None,
         tag: str | None = None,
+        sessions: int | None = None,
     ) -> builtins.list[SearchHit]:
         """`search` for messages (and manual titles) holding every one of
         these casefolded terms, the snippet at the first; the caller has
-        checked its arguments."""
-        return self._term_hits(folded_terms[0], project, role, tag, limit, also=folded_terms[1:])
+        checked its arguments. `sessions`: the caller keeps only the
+        newest hits of that many sessions (the rest may be left unread
+        while the index catches up)."""
+        return self._term_hits(folded_terms[0], project, role, tag, limit, also=folded_terms[1:], sessions=sessions)
 
     def _term_hits(
         self, folded_query: str, project: str | None, role: str | None, tag: str | None, limit: int | None,
-        also: Sequence[str] = (),
+        also: Sequence[str] = (), sessions: int | None = None,
     ) -> builtins.list[SearchHit]:
         """Hits of one casefolded substring (whose text also holds each of
-        `also`): from the index, or a scan."""
+        `also`): from the index, or a scan; from the index and the files it
+        is behind on, when it is far behind (`chit.service.search_fresh`)."""
         named = project is not None or self.ctx.project_name is not None
         scope = [self.ctx.project(project)] if named else self.projects.all()
 
         def from_index(index: Index) -> builtins.list[SearchHit]:
             from chit.index.search import search
+            from chit.service.catchup import lag
 
+            behind = lag(index, scope)
+            if behind is not None and behind.far:
+                if self.on_lagging is not None:
+                    self.on_lagging(behind)
+                from chit.service.search_fresh import search_lagging
+
+                indexed = search(index, {p.slug: p for p in scope}, folded_query, role=role, tag=tag, limit=limit, also=also,
+                                 skip=behind.skip) if index.exists() else []
+                return search_lagging(self.ctx, behind, indexed, folded_query, role=role, tag=tag, limit=limit, sessions=sessions, also=also)
             if not index.refresh([(p.slug, False) for p in scope], text=True):
                 return []
             return search(index, {p.slug: p for p in scope}, folded_query, role=role, tag=tag, limit=limit, also=also)
@@ -412,13 +431,13 @@ class Queries:
             for session in self.ctx.sessions_in(proj):
                 if tag is not None and tag not in session.tags:
                     continue
-                hits.extend(_session_hits(session, proj, folded_query, role, also))
+                hits.extend(session_hits(session, proj, folded_query, role, also))
         hits.sort(key=lambda h: (h.id, h.project))
         hits.sort(key=lambda h: h.ts, reverse=True)
         return hits if limit is None else hits[:limit]
 
 
-def _session_hits(session: Session, project: Project, folded_query: str, role: str | None, also: Sequence[str] = ()) -> list[SearchHit]:
+def session_hits(session: Session, project: Project, folded_query: str, role: str | None, also: Sequence[str] = ()) -> list[SearchHit]:
     hits = []
 
     def hit(text: str, start: int, end: int, **where: object) -> SearchHit:

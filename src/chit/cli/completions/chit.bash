@@ -6,7 +6,7 @@
 _chit_spec() {  # the command tree: what the command at path $1 takes
     case $1 in
         '')
-            _chit_cmds='append chat compact completion config diff doctor export fork gc import load ls new pick pop projects rename replace restore resume rewind rm search show sources state stats sync tag trash tree undo untag'
+            _chit_cmds='append chat compact completion config diff doctor export fork gc import index load ls new pick pop projects rename replace restore resume rewind rm search show sources state stats sync tag trash tree undo untag'
             _chit_opts='--json --project -p --version --help -h'
             _chit_vals='--project:project -p:project'
             _chit_args=''
@@ -76,6 +76,12 @@ _chit_spec() {  # the command tree: what the command at path $1 takes
             _chit_opts='--from --new-id --project -p --json --help -h'
             _chit_vals='--from:tool --project:project -p:project'
             _chit_args='file'
+            ;;
+        'index')
+            _chit_cmds=''
+            _chit_opts='--background --json --help -h'
+            _chit_vals=''
+            _chit_args=''
             ;;
         'load')
             _chit_cmds=''

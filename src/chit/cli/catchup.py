@@ -1,0 +1,56 @@
+"""A catch-up of the index in the background, started by a search that
+found the index far behind (the way `git gc --auto` detaches).
+
+Invariants: at most one catch-up works at a time (`chit index` holds
+`index.catchup`; one started while another runs finds it held and ends at
+once); the child is detached (its own session, no terminal, no inherited
+streams), runs at a lower priority and never outlives its work; config.toml's
+`[index] background = false` turns it off. The search that starts it never
+waits for it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from chit.cli.context import Cli
+    from chit.service.catchup import Lag
+
+
+def when_lagging(cli: Cli) -> None:
+    """Have a search that finds the index far behind say so on stderr and
+    start a catch-up in the background (unless config.toml turns it off)."""
+
+    def lagging(lag: Lag) -> None:
+        from chit.cli.progress import reporter
+        from chit.service import filescan
+        from chit.service.catchup import running
+
+        filescan.report_progress = reporter(cli.env, "searching")
+        index = cli.parts.ctx.index
+        starting = cli.config.index_background and not running(index)
+        if starting:
+            start(str(index.layout.home))
+        if cli.hints:
+            what = "catching up in the background" if cli.config.index_background else "run `chit index` to catch up"
+            cli.env.note(f"the index is behind on {len(lag.files):,} session file(s) ({lag.bytes / 1e6:,.0f} MB): searching them directly; {what}")
+
+    cli.parts.queries.on_lagging = lagging
+
+
+def start(home: str) -> None:
+    """`chit index --background` on this home, detached."""
+    env = {**os.environ, "CHIT_HOME": home}
+    subprocess.Popen(
+        [sys.executable, "-m", "chit", "index", "--background"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        close_fds=True,
+        env=env,
+    )

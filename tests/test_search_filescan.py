@@ -1,0 +1,100 @@
+"""The file scan's prefilter never drops a true match of chit's matcher
+(casefold, then a substring test), whatever the text and however its line
+is spelled in JSON."""
+
+from __future__ import annotations
+
+import json
+
+import orjson
+from hypothesis import HealthCheck, example, given, settings, strategies as st
+
+from chit.service.filescan import blocks, file_may_match, might_hold
+
+_LINES = [
+    lambda record: orjson.dumps(record) + b"\n",  # as chit writes it
+    lambda record: json.dumps(record, ensure_ascii=True).encode() + b"\n",  # every non-ASCII letter a \u escape
+    lambda record: json.dumps(record, ensure_ascii=False).encode("utf-8", "surrogatepass") + b"\n",
+    lambda record: json.dumps(record, ensure_ascii=False).replace("/", "\\/").encode("utf-8", "surrogatepass") + b"\n",
+]
+_TRICKY = "ßẞSsſKkİıIiΣσςﬀﬁǰΐ\u0307\u0301éé\u212a\u017f\"\\/\n\t\x1bAa"
+text = st.text(st.sampled_from(_TRICKY) | st.characters(codec="utf-8"), max_size=40)
+
+
+def _matches(content: str, term: str) -> bool:
+    return term in content.casefold()
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text, st.integers(0, 40), st.integers(0, 40), text, st.integers(0, len(_LINES) - 1))
+@example("Fußgängerbrücke", 0, 0, "FUSSGÄNGERBRÜCKE", 0)
+@example("STRASSE", 0, 0, "straße", 0)
+@example("\u212aelvin", 0, 0, "kelvin", 1)
+@example("İstanbul", 0, 0, "i̇stanbul", 0)
+@example('say "hi"\\now', 0, 0, '"hi"\\n', 0)
+def test_prefilter_keeps_every_true_match(content: str, start: int, length: int, other: str, spelling: int) -> None:
+    folded = content.casefold()
+    for term in (folded[start : start + length], other.casefold(), content[start : start + length].casefold()):
+        if not term.strip() or not _matches(content, term):
+            continue
+        line = _LINES[spelling]({"type": "message", "id": "m1", "role": "user", "content": content, "ts": "2026-01-01T00:00:00.000000Z"})
+        assert might_hold(line, term), (content, term, line)
+
+
+def test_prefilter_rules_out_what_no_line_holds() -> None:
+    line = orjson.dumps({"type": "message", "content": "Straße und Fußweg"}) + b"\n"
+    assert not might_hold(line, "lanternfjord")
+    assert might_hold(line, "strasse")  # ß casefolds to ss
+    assert not might_hold(b'{"content": "plain ascii words"}\n', "wörds")
+    assert might_hold(b'{"content": "CAF\\u00c9"}\n', "café")  # a \\u escape is read as its letter
+    assert not might_hold(b'{"content": "caf\\u00e9"}\n', "zzz")
+    assert might_hold(b'{"content": "\\ud801\\udc00"}\n', "\U00010428")  # a pair is one letter (Deseret, with a case)
+    assert might_hold(b'{"content": "C:\\\\u0041"}\n', "u0041")  # an escaped backslash, then the letters u0041
+    assert not might_hold(b'{"content": "C:\\\\users"}\n', "zzz")  # an escaped backslash before a "u" is not one
+
+
+def test_blocks_are_whole_lines(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "s.jsonl"
+    lines = [b"x" * n + b"\n" for n in (10, 3000, 5, 9000, 1)] + [b"tail"]
+    path.write_bytes(b"".join(lines))
+    got = list(blocks(path, size=1024))
+    assert b"".join(piece for piece, _ in got) == b"".join(lines)
+    assert all(piece.endswith(b"\n") for piece, whole in got[:-1] if whole)
+    assert max(len(piece) for piece, _ in got) <= 2048  # a long line comes in pieces
+    assert file_may_match(path, ["xxxx"]) and not file_may_match(path, ["xxxx", "y"])
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(st.lists(text, min_size=1, max_size=6), st.integers(0, 5), st.integers(0, 30), st.integers(1, 12), st.integers(16, 200), st.integers(0, len(_LINES) - 1))
+def test_long_lines_in_pieces_keep_every_match(tmp_path, contents, which, start, length, size, spelling) -> None:  # type: ignore[no-untyped-def]
+    """A file whose lines are longer than a block is read in pieces, and
+    still no match is dropped, whatever the cut."""
+    contents = [c * 7 for c in contents]  # long lines, many cuts
+    content = contents[which % len(contents)]
+    term = content[start : start + length].casefold()
+    if not term.strip() or term not in content.casefold():
+        return
+    path = tmp_path / "long.jsonl"
+    path.write_bytes(b"".join(_LINES[spelling]({"type": "message", "content": c}) for c in contents))
+    assert file_may_match(path, [term], size=size), (content, term)
+
+
+def test_newest_time_bounds_every_hit(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The newest time a file records is at least that of any hit in it
+    (a message's own, a title's: its session's newest event), wherever the
+    time sits in a long line cut in pieces; None when nothing can match."""
+    from chit.service.filescan import NEWEST_UNKNOWN, newest_if_may_match
+
+    path = tmp_path / "s.jsonl"
+    lines = [
+        {"type": "session", "id": "x", "created_at": "2025-01-01T00:00:00.000000Z", "title": "Harbour"},
+        {"type": "message", "id": "m1", "role": "user", "content": "the harbour " + "é" * 5000, "ts": "2025-01-02T00:00:00.000000Z"},
+        {"type": "tag", "tags": ["a"], "ts": "2025-03-01T00:00:00.000000Z"},
+        {"type": "message", "id": "m2", "role": "user", "content": "nothing", "ts": "2025-02-01T00:00:00.000000Z"},
+    ]
+    path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in lines))
+    for size in (64, 1000, 1 << 20):
+        assert newest_if_may_match(path, ["harbour"], size=size) == "2025-03-01T00:00:00.000000Z"
+        assert newest_if_may_match(path, ["absent"], size=size) is None
+    path.write_bytes(b'{"type":"message","content":"harbour","ts":"2025\\u002d01"}\n')
+    assert newest_if_may_match(path, ["harbour"]) == NEWEST_UNKNOWN  # a time spelled with an escape could be any

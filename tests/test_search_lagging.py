@@ -1,0 +1,203 @@
+"""A search while the index is far behind the files (missing, deleted, a
+store copied in, many sessions written by other means) answers at once
+from the index and the files it is behind on, with exactly the indexed
+search's hits and order, and starts one catch-up in the background; a
+catch-up killed at any moment leaves an index the next one completes.
+All through the real `chit` program."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from chit.api import Chit
+from chit.service.catchup import FAR_BEHIND
+from tests.conftest import run_cli
+
+FILLER = "plain filler words about nothing in particular " * 4000  # about 190 KB a message
+
+
+def _store(home: Path, workdir: Path, copies: int) -> list[str]:
+    """A store whose files hold well over FAR_BEHIND bytes: a few
+    sessions written through the API (case pairs, a title, tags, a rewind)
+    and many copies of them under new ids, as a restore or a sync leaves
+    them. No index."""
+    api = Chit(home, cwd=workdir, durable=False)
+    a = api.create(title="Harbour trip", tags=["work"])
+    api.append(a.id, "user", "Where is the Straße to the harbour?")
+    api.append(a.id, "assistant", "Past the STRASSE sign, then left. " + FILLER)
+    api.append(a.id, "user", "a forgotten harbour question")
+    api.rewind(a.id, 1)
+    api.append(a.id, "user", "And the ferry to the İstanbul harbour?")
+    b = api.create("other")
+    api.append(b.id, "user", "rare zephyrmosaic word, once")
+    api.append(b.id, "assistant", "KELVIN \u212a and the ﬁsh " + FILLER)
+    api.tag(b.id, "home")
+    shutil.rmtree(home / "index.sqlite", ignore_errors=True)
+    for name in ("index.sqlite", "index.sqlite-wal", "index.sqlite-shm"):
+        (home / name).unlink(missing_ok=True)
+    ids = [a.id, b.id]
+    for path in sorted(home.glob("projects/*/sessions/*.jsonl")):
+        data = path.read_bytes()
+        for _ in range(copies):
+            new = str(uuid.uuid4())
+            copy = path.parent / f"{new}.jsonl"
+            copy.write_bytes(data.replace(path.stem.encode(), new.encode(), 1))
+            copy.chmod(0o600)
+            ids.append(new)
+    total = sum(p.stat().st_size for p in home.glob("projects/*/sessions/*.jsonl"))
+    assert total > FAR_BEHIND
+    return ids
+
+
+QUERIES = [
+    ["harbour"], ["strasse"], ["STRAẞE"], ["zephyrmosaic"], ["absentword"], ["kelvin"], ["fish"], ["i̇stanbul"],
+    ['"the harbour"'], ["harbour", "--role", "user"], ["harbour", "--tag", "work"], ["harbour", "-n", "3"],
+    ["filler", "-n", "5"], ["forgotten"], ["trip"], ["harbour", "-n", "0"],
+]
+
+
+def _search(home: Path, workdir: Path, args: list[str], env: dict[str, str] | None = None) -> tuple[object, str]:
+    result = run_cli(["search", *args, "--json"], cwd=workdir, env={"CHIT_HOME": str(home), **(env or {})})
+    assert result.code == 0, result.err
+    return result.json(), result.err
+
+
+def _no_background(home: Path) -> None:
+    (home / "config.toml").write_text("[index]\nbackground = false\n")
+
+
+@pytest.fixture
+def stores(tmp_path: Path, workdir: Path) -> tuple[Path, Path]:
+    """The same far-behind store twice: one left behind, one indexed."""
+    behind = tmp_path / "behind"
+    _store(behind, workdir, copies=30)
+    _no_background(behind)
+    indexed = tmp_path / "indexed"
+    shutil.copytree(behind, indexed)
+    done = run_cli(["index", "--json"], cwd=workdir, env={"CHIT_HOME": str(indexed)})
+    assert done.code == 0, done.err
+    return behind, indexed
+
+
+def test_a_search_far_behind_answers_as_the_index_would(stores: tuple[Path, Path], workdir: Path) -> None:
+    behind, indexed = stores
+    for query in QUERIES:
+        want, quiet = _search(indexed, workdir, query)
+        got, said = _search(behind, workdir, query)
+        assert got == want, query
+        assert "index is behind" in said and "index is behind" not in quiet
+    assert not (behind / "index.sqlite").exists()  # nothing was built: the files answered
+
+
+def test_a_store_grown_behind_its_index(stores: tuple[Path, Path], workdir: Path, tmp_path: Path) -> None:
+    """An index up to date with part of the store, the rest copied in:
+    the index answers for its part, the files for the rest, never twice."""
+    behind, indexed = stores
+    grown = tmp_path / "grown"
+    shutil.copytree(indexed, grown)
+    _no_background(grown)
+    for path in sorted(behind.glob("projects/*/sessions/*.jsonl"))[:20]:
+        data = path.read_bytes()
+        new = str(uuid.uuid4())
+        copy = (grown / path.relative_to(behind)).with_name(f"{new}.jsonl")
+        copy.write_bytes(data.replace(path.stem.encode(), new.encode(), 1))
+        copy.chmod(0o600)
+    reference = tmp_path / "reference"
+    shutil.copytree(grown, reference)
+    assert run_cli(["index"], cwd=workdir, env={"CHIT_HOME": str(reference)}).code == 0
+    for query in QUERIES:
+        got, said = _search(grown, workdir, query)
+        assert "index is behind" in said
+        assert got == _search(reference, workdir, query)[0], query
+
+
+def test_human_output_lists_sessions_while_behind(stores: tuple[Path, Path], workdir: Path) -> None:
+    """One line per session: with -n 0 every one the index would list; with
+    a limit, that many of them (those written last while behind)."""
+    behind, indexed = stores
+    env_behind, env_indexed = {"CHIT_HOME": str(behind)}, {"CHIT_HOME": str(indexed)}
+    got = run_cli(["search", "zephyrmosaic", "-n", "0"], cwd=workdir, env=env_behind)
+    want = run_cli(["search", "zephyrmosaic", "-n", "0"], cwd=workdir, env=env_indexed)
+    assert got.code == want.code == 0
+    assert sorted(_ageless(got.out)) == sorted(_ageless(want.out))
+    assert "chit index" in got.err  # background work is off here: the note says what to run
+    some = run_cli(["search", "zephyrmosaic", "-n", "5"], cwd=workdir, env=env_behind)
+    heads = [line for line in some.out.splitlines() if not line.startswith(" ")]
+    assert len(heads) == 5 and set(_ageless(some.out)) <= set(_ageless(want.out))
+
+
+def _ageless(out: str) -> list[str]:
+    return [re.sub(r" · [^·]* ago$", "", line) for line in out.splitlines()]
+
+
+def _wait_idle(home: Path, deadline: float = 120) -> None:
+    """Until no catch-up holds the lock."""
+    from chit.index.db import Index
+    from chit.service.catchup import running
+    from chit.store.paths import Layout
+
+    end = time.monotonic() + deadline
+    index = Index(Layout(home))
+    time.sleep(0.5)
+    while running(index):
+        assert time.monotonic() < end, "the catch-up never ended"
+        time.sleep(0.2)
+
+
+def test_searches_at_once_start_one_catch_up(tmp_path: Path, workdir: Path) -> None:
+    home = tmp_path / "home"
+    ids = _store(home, workdir, copies=30)
+    env = {**os.environ, "CHIT_HOME": str(home)}
+    searches = [
+        subprocess.Popen([sys.executable, "-m", "chit", "search", "harbour", "--json"], cwd=workdir, env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(4)
+    ]
+    outputs = [s.communicate(timeout=120) for s in searches]
+    assert all(s.returncode == 0 for s in searches), [o[1] for o in outputs]
+    _wait_idle(home)
+    runs = [line.split() for line in (home / "index.catchup").read_text().splitlines()]
+    worked = [r for r in runs if int(r[3]) > 0]
+    assert len(worked) == 1, runs  # one catch-up read the files; any other found nothing left
+    assert sum(int(r[3]) for r in runs) == len(ids)
+    after, said = _search(home, workdir, ["harbour"])
+    assert "index is behind" not in said  # caught up: the index answers
+    assert [o[0] for o in outputs] == [outputs[0][0]] * 4
+    import orjson
+
+    assert after == orjson.loads(outputs[0][0])
+
+
+def test_a_killed_catch_up_leaves_an_index_the_next_completes(tmp_path: Path, workdir: Path) -> None:
+    home = tmp_path / "home"
+    _store(home, workdir, copies=60)
+    _no_background(home)
+    reference = tmp_path / "reference"
+    shutil.copytree(home, reference)
+    assert run_cli(["index"], cwd=workdir, env={"CHIT_HOME": str(reference)}).code == 0
+    env = {**os.environ, "CHIT_HOME": str(home)}
+    for delay in (0.3, 0.8, 1.5):
+        child = subprocess.Popen([sys.executable, "-m", "chit", "index"], cwd=workdir, env=env,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        for query in (["harbour"], ["zephyrmosaic"], ["strasse", "-n", "4"]):
+            assert _search(home, workdir, query)[0] == _search(reference, workdir, query)[0], (delay, query)
+    assert run_cli(["index"], cwd=workdir, env=env).code == 0
+    doctor = run_cli(["doctor", "--json"], cwd=workdir, env=env)
+    assert doctor.code == 0, doctor.out
+    for query in QUERIES:
+        got, said = _search(home, workdir, query)
+        assert "index is behind" not in said
+        assert got == _search(reference, workdir, query)[0], query
