@@ -143,13 +143,13 @@ class Config(Value):
         timeout: float = DEFAULT_TIMEOUT, deadline: float = DEFAULT_DEADLINE, models: dict[str, ModelSpec] | None = None,
         problems: tuple[str, ...] = (), sources: dict[str, Paths] | None = None, refresh: float | None = None,
         prices: dict[str, tuple[float, float]] | None = None, sync_auto: bool = False,
-        sync_timeout: float = DEFAULT_SYNC_TIMEOUT, sync_redact: bool = False,
+        sync_timeout: float = DEFAULT_SYNC_TIMEOUT, sync_redact: bool = False, index_background: bool = True,
     ) -> None:
         self.__dict__.update(
             path=path, limit=limit, pager=pager, color=color, default_model=default_model, timeout=timeout,
             deadline=deadline, models={} if models is None else models, problems=problems,
             sources={} if sources is None else sources, refresh=refresh, prices={} if prices is None else prices,
-            sync_auto=sync_auto, sync_timeout=sync_timeout, sync_redact=sync_redact,
+            sync_auto=sync_auto, sync_timeout=sync_timeout, sync_redact=sync_redact, index_background=index_background,
         )
 
     def model_names(self) -> list[str]:
