@@ -36,13 +36,19 @@ if TYPE_CHECKING:
 Key = tuple[int, str, str, str]
 
 
-@dataclass(eq=False)
 class _Entry:
-    key: Key
-    record: dict[str, Any]  # the message's record: built as a `Message` once, when the fold ends
-    by: str | None  # None: a format-1 message, seen by every stamped event
-    hlc: str
-    hiders: set[object] = field(default_factory=set)  # what hides it: changes, undos
+    """A message where the fold puts it, and what hides it. A plain class:
+    a long session makes thousands, and `@dataclass`'s `__init__` with a
+    default factory costs more than twice as much per entry."""
+
+    __slots__ = ("key", "record", "by", "hlc", "hiders")
+
+    def __init__(self, key: Key, record: dict[str, Any], by: str | None, hlc: str, hiders: set[object] | None = None) -> None:
+        self.key = key
+        self.record = record  # the message's record: built as a `Message` once, when the fold ends
+        self.by = by  # None: a format-1 message, seen by every stamped event
+        self.hlc = hlc
+        self.hiders: set[object] = set() if hiders is None else hiders  # what hides it: changes, undos
 
     def seen_by(self, seen: dict[str, str]) -> bool:
         return self.by is None or self.hlc <= seen.get(self.by, "")
