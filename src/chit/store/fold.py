@@ -62,26 +62,10 @@ def message_to_record(message: Message) -> dict[str, Any]:
     return record
 
 
-def number_turns(messages: Iterable[Message]) -> tuple[Message, ...]:
-    numbered = []
-    turn = -1
-    for message in messages:
-        if message.role == "user":
-            turn += 1
-        number = turn if turn >= 0 else None
-        if message.turn == number:
-            numbered.append(message)
-        else:  # every field by hand: `dataclasses.replace` costs ten times more per message
-            numbered.append(Message(
-                message.id, message.role, message.content, message.ts, number,
-                message.invocation_id, message.model, message.tokens, message.metadata,
-            ))
-    return tuple(numbered)
-
-
 def numbered_messages(records: Iterable[dict[str, Any]]) -> tuple[Message, ...]:
-    """The live messages, each built once from its record with its turn
-    (what `number_turns` gives of the same messages)."""
+    """The live messages, each built once from its record with its turn:
+    a user message starts the next turn, messages before the first one
+    are the preamble (turn None)."""
     numbered = []
     turn = -1
     for record in records:
