@@ -1,6 +1,6 @@
-"""One long session (6,000 messages, about 5.7 MB of real text,
-bench/corpus.py): what a REPL turn, human `show` and `load --json` cost
-on it. Every figure is CPU time (user + system), the median of
+"""One long session (6,000 messages, 5.7 MB of bench/corpus.py's default,
+synthetic profile: made-up prose, code and tool output): what a REPL
+turn, human `show` and `load --json` cost on it. Every figure is CPU time (user + system), the median of
 interleaved rounds: on a shared machine the wall clock measures the other
 programs as much as chit.
 
@@ -32,7 +32,7 @@ from pathlib import Path
 import corpus
 from measure import CWD, Table, Timing, load_average, log, ms
 
-LONG_MESSAGES = 6_000  # about 5.7 MB of the real profile's messages
+LONG_MESSAGES = 6_000  # 5.7 MB of the synthetic profile's messages
 _BARE = "import json, sys\nwith open(sys.argv[1], 'rb') as f:\n    [json.loads(line) for line in f]\n"
 
 
