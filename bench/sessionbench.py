@@ -1,8 +1,8 @@
 """One long session (6,000 messages, 5.7 MB of bench/corpus.py's default,
 synthetic profile: made-up prose, code and tool output): what a REPL
-turn, human `show` and `load --json` cost on it. Every figure is CPU time (user + system), the median of
-interleaved rounds: on a shared machine the wall clock measures the other
-programs as much as chit.
+turn, human `show` and `load --json` cost on it. Every figure is CPU
+time (user + system), the median of interleaved rounds: on a shared
+machine the wall clock measures the other programs as much as chit.
 
 - A REPL turn runs in-process (`loop.handle`, as the REPL does for a typed
   line) against the offline `echo` model with no delay, so its time is
