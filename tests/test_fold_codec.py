@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chit.store import codec
-from chit.store.fold import fold, message_from_record, message_to_record, number_turns
+from chit.store.fold import fold, message_from_record, message_to_record, numbered_messages
 from chit.model import LogIssue, Message, Tokens, derive_title
 from chit.index.snippets import find_folded, make_snippet
 
@@ -130,11 +130,11 @@ def test_bare_message_record_has_no_optional_keys() -> None:
 
 
 def test_turns_number_from_zero_and_preamble_has_none() -> None:
-    messages = [message_from_record(r) for r in (
+    records = [
         msg(1, "system", "s"), msg(2, "assistant", "hello"), msg(3, "user", "q0"), msg(4, "assistant", "a0"),
         msg(5, "tool", "t0"), msg(6, "user", "q1"), msg(7, "assistant", "a1"),
-    )]
-    assert [m.turn for m in number_turns(messages)] == [None, None, 0, 0, 0, 1, 1]
+    ]
+    assert [m.turn for m in numbered_messages(records)] == [None, None, 0, 0, 0, 1, 1]
 
 
 def test_fold_applies_rewind_pop_and_counts_dropped() -> None:

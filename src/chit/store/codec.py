@@ -109,8 +109,7 @@ def decode_event_in(
         record = _long_message(data, start, end, text)
         if record is not None:
             return _event(record, version)
-    brackets = data.count(b"[", start, end) + data.count(b"{", start, end)
-    return _event(_parse(memoryview(data)[start:end], brackets), version)
+    return _event(_parse(memoryview(data)[start:end], (data, start, end)), version)
 
 
 def _long_message(data: bytes | bytearray, start: int, end: int, text: Text) -> dict[str, Any] | None:
@@ -171,7 +170,9 @@ def _other_fields(data: bytes | bytearray, start: int, end: int, span: tuple[int
     return record
 
 
-def _parse(line: bytes | bytearray | memoryview, brackets: int | None = None) -> dict[str, Any]:
+def _parse(line: bytes | bytearray | memoryview, where: tuple[bytes | bytearray, int, int] | None = None) -> dict[str, Any]:
+    """The JSON object of a line; `where` is the buffer and span a
+    memoryview `line` shows (to count its brackets without a copy)."""
     try:
         value = orjson.loads(line)
     except orjson.JSONDecodeError as exc:
@@ -181,11 +182,37 @@ def _parse(line: bytes | bytearray | memoryview, brackets: int | None = None) ->
         raise BadRecord("nested too deeply") from None
     if not isinstance(value, dict):
         raise BadRecord("not a JSON object")
-    if brackets is None and not isinstance(line, memoryview):
-        brackets = line.count(b"[") + line.count(b"{")
-    if (brackets or 0) > MAX_DEPTH and _too_deep(value):
+    if not _shallow(value) and _brackets(line, where) > MAX_DEPTH and _too_deep(value):
         raise BadRecord("nested too deeply")
     return value
+
+
+def _shallow(record: dict[str, Any]) -> bool:
+    """Whether `record` is nested at most two deep (its values are scalars
+    or containers of scalars), as nearly every record is: then the line's
+    brackets need no counting (a scan of every byte of a long session)."""
+    for value in record.values():
+        kind = type(value)
+        if kind is dict:
+            inner = value.values()
+        elif kind is list:
+            inner = value
+        else:
+            continue
+        for item in inner:
+            if type(item) is dict or type(item) is list:
+                return False
+    return True
+
+
+def _brackets(line: bytes | bytearray | memoryview, where: tuple[bytes | bytearray, int, int] | None) -> int:
+    """How many arrays and objects a line could open: the bound of its depth."""
+    if where is not None:
+        data, start, end = where
+        return data.count(b"[", start, end) + data.count(b"{", start, end)
+    if isinstance(line, memoryview):
+        line = line.tobytes()
+    return line.count(b"[") + line.count(b"{")
 
 
 def _too_deep(value: Any) -> bool:

@@ -28,17 +28,18 @@ from typing import Any
 from chit.model import Change, LogIssue, Message, Parent, RunState, Session, Tokens, derive_title
 
 
-def message_from_record(record: dict[str, Any]) -> Message:
+def message_from_record(record: dict[str, Any], turn: int | None = None) -> Message:
     tokens = record.get("tokens")
-    return Message(
-        id=record["id"],
-        role=record["role"],
-        content=record["content"],
-        ts=record["ts"],
-        invocation_id=record.get("invocation_id"),
-        model=record.get("model"),
-        tokens=Tokens(tokens.get("input"), tokens.get("output")) if isinstance(tokens, dict) else None,
-        metadata=record.get("metadata") or {},
+    return Message(  # by position: a long session builds thousands
+        record["id"],
+        record["role"],
+        record["content"],
+        record["ts"],
+        turn,
+        record.get("invocation_id"),
+        record.get("model"),
+        Tokens(tokens.get("input"), tokens.get("output")) if isinstance(tokens, dict) else None,
+        record.get("metadata") or {},
     )
 
 
@@ -61,20 +62,16 @@ def message_to_record(message: Message) -> dict[str, Any]:
     return record
 
 
-def number_turns(messages: Iterable[Message]) -> tuple[Message, ...]:
+def numbered_messages(records: Iterable[dict[str, Any]]) -> tuple[Message, ...]:
+    """The live messages, each built once from its record with its turn:
+    a user message starts the next turn, messages before the first one
+    are the preamble (turn None)."""
     numbered = []
     turn = -1
-    for message in messages:
-        if message.role == "user":
+    for record in records:
+        if record["role"] == "user":
             turn += 1
-        number = turn if turn >= 0 else None
-        if message.turn == number:
-            numbered.append(message)
-        else:  # every field by hand: `dataclasses.replace` costs ten times more per message
-            numbered.append(Message(
-                message.id, message.role, message.content, message.ts, number,
-                message.invocation_id, message.model, message.tokens, message.metadata,
-            ))
+        numbered.append(message_from_record(record, turn if turn >= 0 else None))
     return tuple(numbered)
 
 
@@ -114,14 +111,31 @@ class _Meta:
             self.values.pop(event["key"], None)
 
 
+class _Hiding:
+    """A rewind, pop or replace in effect, as the fold tracks it: what it
+    hid is still records (a message is built once, when the fold ends)."""
+
+    __slots__ = ("kind", "keep", "hidden", "added", "id")
+
+    def __init__(self, kind: str, keep: int, hidden: Sequence[dict[str, Any]], added: int, change_id: str | None) -> None:
+        self.kind = kind
+        self.keep = keep
+        self.hidden = hidden
+        self.added = added
+        self.id = change_id
+
+    def change(self) -> Change:
+        return Change(self.kind, self.keep, tuple(message_from_record(r) for r in self.hidden), self.added, self.id)
+
+
 class _Legacy:
     """The format-1 fold: events without a stamp, in file order, positions
-    as they were written."""
+    as they were written. Messages stay records until the fold ends."""
 
     def __init__(self, meta: _Meta) -> None:
         self.meta = meta
-        self.messages: list[Message] = []
-        self.changes: list[Change] = []
+        self.messages: list[dict[str, Any]] = []
+        self.changes: list[_Hiding] = []
         self.dropped = 0
         self.deleted_at: str | None = None
 
@@ -130,7 +144,7 @@ class _Legacy:
         kind = event["type"]
         messages = self.messages
         if kind == "message":
-            messages.append(message_from_record(event))
+            messages.append(event)
         elif kind == "rewind":
             keep = min(event["keep"], len(messages))
             _track_rewind(self.changes, event, keep, messages)
@@ -138,7 +152,7 @@ class _Legacy:
             del messages[keep:]
         elif kind == "pop":
             if messages:
-                self.changes.append(Change("pop", len(messages) - 1, (messages[-1],), 0, event.get("change")))
+                self.changes.append(_Hiding("pop", len(messages) - 1, (messages[-1],), 0, event.get("change")))
                 messages.pop()
                 self.dropped += 1
         elif kind == "trash":
@@ -190,24 +204,25 @@ def fold(
     legacy = _Legacy(meta)
     for event in legacy_events:
         legacy.apply(event)
-    messages: Sequence[Message] = legacy.messages
-    changes: Sequence[Change] = legacy.changes
+    records: Sequence[dict[str, Any]] = legacy.messages
     dropped, deleted_at = legacy.dropped, legacy.deleted_at
     seen: dict[str, str] = {}
     trashes: tuple[str, ...] = ()
     restored_by = None
-    if stamped:
+    if not stamped:
+        changes = [c.change() for c in legacy.changes]
+    else:
         from chit.store.replay import Replay
 
         replay = Replay(legacy)
         for event in stamped:
             meta.apply(event)
             replay.apply(event)
-        messages, changes, dropped = replay.messages(), replay.changes(), replay.dropped()
+        records, changes, dropped = replay.records(), replay.changes(), replay.dropped()
         deleted_at, trashes, restored_by = replay.deleted(meta.updated_at)
         seen = replay.seen
 
-    numbered = number_turns(messages)
+    numbered = numbered_messages(records)
     first_user = next((m.content for m in numbered if m.role == "user"), None)
     parent = header.get("parent")
     return Session(
@@ -236,7 +251,7 @@ def fold(
     )
 
 
-def _track_rewind(changes: list[Change], event: dict[str, Any], keep: int, messages: list[Message]) -> None:
+def _track_rewind(changes: list[_Hiding], event: dict[str, Any], keep: int, messages: list[dict[str, Any]]) -> None:
     """Push the change a rewind makes, or pop the one its undo names."""
     if "undo" in event:
         if changes and event["undo"] in (None, changes[-1].id):
@@ -245,4 +260,4 @@ def _track_rewind(changes: list[Change], event: dict[str, Any], keep: int, messa
     added = event.get("adds") or 0
     if keep < len(messages) or added:
         kind = "replace" if event.get("replace") else "rewind"
-        changes.append(Change(kind, keep, tuple(messages[keep:]), added, event.get("change")))
+        changes.append(_Hiding(kind, keep, tuple(messages[keep:]), added, event.get("change")))

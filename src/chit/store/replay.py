@@ -25,7 +25,7 @@ from bisect import bisect_left, bisect_right, insort
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from chit.model import Change, Message
+from chit.model import Change
 from chit.store.fold import message_from_record
 
 if TYPE_CHECKING:
@@ -36,13 +36,19 @@ if TYPE_CHECKING:
 Key = tuple[int, str, str, str]
 
 
-@dataclass(eq=False)
 class _Entry:
-    key: Key
-    message: Message
-    by: str | None  # None: a format-1 message, seen by every stamped event
-    hlc: str
-    hiders: set[object] = field(default_factory=set)  # what hides it: changes, undos
+    """A message where the fold puts it, and what hides it. A plain class:
+    a long session makes thousands, and `@dataclass`'s `__init__` with a
+    default factory costs more than twice as much per entry."""
+
+    __slots__ = ("key", "record", "by", "hlc", "hiders")
+
+    def __init__(self, key: Key, record: dict[str, Any], by: str | None, hlc: str, hiders: set[object] | None = None) -> None:
+        self.key = key
+        self.record = record  # the message's record: built as a `Message` once, when the fold ends
+        self.by = by  # None: a format-1 message, seen by every stamped event
+        self.hlc = hlc
+        self.hiders: set[object] = set() if hiders is None else hiders  # what hides it: changes, undos
 
     def seen_by(self, seen: dict[str, str]) -> bool:
         return self.by is None or self.hlc <= seen.get(self.by, "")
@@ -75,7 +81,7 @@ class Replay:
             self._add(_Entry((0, f"{place + 1:012d}", "", ""), message, None, ""))
         for number, change in enumerate(legacy.changes):
             kept = _Change(change.kind, change.id, None, "")
-            kept.adds = [m.id for m in legacy.messages[change.keep : change.keep + change.added]]
+            kept.adds = [m["id"] for m in legacy.messages[change.keep : change.keep + change.added]]
             for place, message in enumerate(change.hidden):
                 key = (0, f"{change.keep:012d}", f"{number + 1:06d}.{place:09d}", "")
                 entry = _Entry(key, message, None, "", {kept})
@@ -92,9 +98,9 @@ class Replay:
             self.entries.insert(place, entry)
             self.keys.insert(place, entry.key)
         if shown:
-            self.by_id[entry.message.id] = entry
+            self.by_id[entry.record["id"]] = entry
         else:
-            self.by_id.setdefault(entry.message.id, entry)
+            self.by_id.setdefault(entry.record["id"], entry)
 
     def apply(self, event: dict[str, Any]) -> None:
         by, hlc = event["by"], event["hlc"]
@@ -102,7 +108,7 @@ class Replay:
             self.seen[by] = hlc
         kind = event["type"]
         if kind == "message":
-            self._add(_Entry((1, hlc, by, event["id"]), message_from_record(event), by, hlc))
+            self._add(_Entry((1, hlc, by, event["id"]), event, by, hlc))
         elif kind == "rewind":
             if "undo" in event:
                 self._undo(event)
@@ -171,8 +177,9 @@ class Replay:
                 self.restored.add(trash_id)
 
     # -- results ----------------------------------------------------------
-    def messages(self) -> list[Message]:
-        return [e.message for e in self.entries if not e.hiders]
+    def records(self) -> list[dict[str, Any]]:
+        """The records of the messages shown, in order."""
+        return [e.record for e in self.entries if not e.hiders]
 
     def dropped(self) -> int:
         return self.legacy_dropped + sum(1 for e in self.entries if e.hiders and e.by is not None)
@@ -183,7 +190,7 @@ class Replay:
         for change in self.in_effect:
             hidden = [e for e in change.hidden if change in e.hiders]
             keep = bisect_left(shown, hidden[0].key) if hidden else len(shown)
-            made.append(Change(change.kind, keep, tuple(e.message for e in hidden), len(change.adds), change.id))
+            made.append(Change(change.kind, keep, tuple(message_from_record(e.record) for e in hidden), len(change.adds), change.id))
         return made
 
     def deleted(self, updated_at: str) -> tuple[str | None, tuple[str, ...], str | None]:
@@ -198,7 +205,7 @@ class Replay:
             if unseen is None:
                 in_effect.append(trash)
             elif restored_by is None:
-                restored_by = unseen.message.id
+                restored_by = unseen.record["id"]
         if in_effect:
             last = in_effect[-1]
             return last.get("ts") or updated_at, tuple(t["id"] for t in in_effect), None
