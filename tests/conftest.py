@@ -19,6 +19,14 @@ from fake_openai import FakeServer
 import chit
 from chit.api import Chit
 
+# pytest keeps the test modules it has rewritten (for its assert messages) as
+# bytecode caches, unless PYTHONDONTWRITEBYTECODE is set, as some environments
+# do: then every worker rewrote and compiled all of tests/ again at each run,
+# 7.4 s of CPU per worker where the caches take 2.4 s. Only this process
+# writes them (into tests/__pycache__); the programs the tests start keep the
+# environment as it is.
+sys.dont_write_bytecode = False
+
 # chit sizes its tables by COLUMNS when it is set, and by nothing in a pipe.
 # pytest-xdist's workers run with COLUMNS=80 and LINES=24 set, a plain run
 # without: every test starts without them and sets a width where it wants one.
@@ -65,6 +73,19 @@ def private_user_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None
             os.environ.pop(name, None)
         else:
             os.environ[name] = value
+
+
+@pytest.fixture(autouse=True)
+def no_progress_hook_left_behind() -> Iterator[None]:
+    """A command run in-process (`chit.cli.main.run`) points the index's
+    progress hook at its Environment's stderr and leaves it there: a later
+    test in the same worker whose index refresh ran past a second then
+    wrote to a closed stream (ValueError), depending on which tests the
+    worker happened to run before it. Each test starts without the hook."""
+    yield
+    db = sys.modules.get("chit.index.db")
+    if db is not None:
+        db.report_progress = None  # type: ignore[attr-defined]
 
 
 @dataclass

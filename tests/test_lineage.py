@@ -33,6 +33,15 @@ def test_tree_draws_parents_forks_and_fork_turns(api: Chit, cli: Any) -> None:
     assert "at turn 1" in lines[2] and lines[2].rstrip().endswith("◀")
 
 
+def test_tree_counts_one_turn_in_the_singular(api: Chit, cli: Any) -> None:
+    root, fork, _, _ = _family(api)
+    single = api.fork(root, at=0, title="One turn")
+    lines = {line.replace("└─", "").split()[0]: line for line in cli("tree", root[:8]).out.splitlines()}
+    assert "  2 turns · " in lines[root[:8]] and "at turn 0 · 2 turns · " in lines[fork[:8]]
+    assert "at turn 0 · 1 turn · " in lines[single.id[:8]]
+    assert not any("1 turns" in line for line in lines.values())
+
+
 def test_tree_json_gives_nodes_and_edges(api: Chit, cli: Any) -> None:
     root, fork, grandchild, unrelated = _family(api)
     data = cli("tree", root, "--json").json()

@@ -39,7 +39,8 @@ def _node(node: TreeNode, depth: int, reference: datetime, focus: bool) -> Text:
     line.append(s.short_id, style="bold cyan" if focus else "cyan")
     line.append("  ")
     line.append(visible(" ".join(s.title.split())), style="bold" if focus else "")
-    line.append(visible(f"  {at}{s.turns} turns · {age(s.updated_at, reference)}"), style="dim")
+    turns = f"{s.turns} turn{'' if s.turns == 1 else 's'}"
+    line.append(visible(f"  {at}{turns} · {age(s.updated_at, reference)}"), style="dim")
     if focus:
         line.append("  ◀", style="yellow")
     return line
