@@ -62,3 +62,30 @@ def test_a_streamed_reply_shows_escape_sequences_and_obeys_none(api: Chit, tmp_p
         assert sequence not in shown
     stored = api.get(repl.session_id).messages[-1].content
     assert "clip\x1b]52;c;cHduZWQ=\x07" in stored and "c1\x9b31m" in stored  # the store keeps the reply as it came
+
+
+def test_ctrl_c_while_the_spinner_starts_leaves_no_spinner_behind(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Ctrl-C can land inside rich's Live.start, after it has hooked the
+    console, before the with-block is entered: the spinner must not stay
+    drawn under every line printed after it."""
+    from rich.live import Live
+
+    from chit.repl import view
+
+    started = Live.start
+
+    def start_then_ctrl_c(self: Live, refresh: bool = False) -> None:
+        started(self, refresh)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Live, "start", start_then_ctrl_c)
+    out = io.StringIO()
+    console = make_console(file=out, force_terminal=True, no_color=True, width=60)
+    with pytest.raises(KeyboardInterrupt):
+        with view.streaming(console, "slow"):
+            pass
+    monkeypatch.undo()
+    out.seek(0)
+    out.truncate()
+    console.print("after")
+    assert "waiting for" not in out.getvalue() and "after" in out.getvalue()

@@ -93,8 +93,16 @@ def streaming(console: Console, waiting_for: str = "the model") -> Iterator[Call
     from rich.live import Live
 
     tail = Tail(waiting_for=waiting_for)
-    with Live(tail, console=console, transient=True, refresh_per_second=15, auto_refresh=True):
+    live = Live(tail, console=console, transient=True, refresh_per_second=15, auto_refresh=True)
+    # not `with Live(...)`: a Ctrl-C that lands inside its start (after the
+    # refresh thread or the console's render hook is in place, before the
+    # with-block is entered) would leave the spinner drawn under every later
+    # line; stop() undoes a start however far it got
+    try:
+        live.start(refresh=True)
         yield tail.add
+    finally:
+        live.stop()
 
 
 def reply(console: Console, text: str, label: str, mark: str | None = None, *, tail_only: bool = False) -> None:
