@@ -35,13 +35,31 @@ for _name in ("COLUMNS", "LINES"):
 
 
 # The longest tests (tens of seconds each: kill rounds, stress, state
-# machine) start first, so that the parallel run does not end waiting on one
-# of them while the other workers are idle. Otherwise collection order.
+# machine) are shared out among the workers and start first on each, so
+# that the parallel run does not end waiting on one of them while the other
+# workers are idle. pytest-xdist's worksteal scheduler first hands worker k
+# the next len(pending) // (workers - k) tests of this order, and later
+# moves tests from the end of a busy worker's queue to an idle one: each
+# worker's block begins with its share of the long tests. Otherwise
+# collection order (every worker computes the same order).
 LONG_RUNNING = ("test_sync_kill.py", "test_index_crash.py", "test_soak.py", "test_concurrency.py", "test_crash.py", "test_store_model.py")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    items.sort(key=lambda item: item.path.name not in LONG_RUNNING)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    workers = getattr(config, "workerinput", {}).get("workercount", 1)
+    long = [item for item in items if item.path.name in LONG_RUNNING]
+    rest = [item for item in items if item.path.name not in LONG_RUNNING]
+    ordered: list[pytest.Item] = []
+    left = len(items)
+    for worker in range(workers):
+        size = left // (workers - worker)
+        share = long[worker::workers]
+        taken = len(ordered) - sum(len(long[w::workers]) for w in range(worker))  # of `rest`, so far
+        ordered += share + rest[taken : taken + max(0, size - len(share))]
+        left -= size
+    taken = len(ordered) - len(long)
+    ordered += rest[taken:]  # what the blocks left over, when long tests outnumber a block
+    items[:] = ordered
 
 
 @pytest.fixture(scope="session", autouse=True)
