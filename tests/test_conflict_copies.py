@@ -9,6 +9,7 @@ split into two diverging copies, as two machines would write them."""
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import orjson
@@ -46,6 +47,10 @@ def diverged(api: Chit, home: Path, tmp_path: Path) -> tuple[str, Path, Path]:
     api.append(sid, "assistant", "answered on machine B")
     theirs = path.read_bytes()
     path.write_bytes(base)
+    # A writes after B: stamps count milliseconds, and A's append has not
+    # seen B's lines, so within the same millisecond the two would be
+    # concurrent (ordered by id, not by time)
+    time.sleep(0.003)
     api.append(sid, "user", "written on machine A")
     copy = path.with_name(f"{sid}{SYNCTHING}.jsonl")
     copy.write_bytes(theirs)
