@@ -35,8 +35,13 @@ def live_messages(path: Path) -> tuple[dict, list[dict]]:
         kind = event.get("type")
         if kind == "message":
             messages.append(event)
-        elif kind == "rewind":
+        elif kind == "rewind" and "keep" in event:  # format 1: a count
             del messages[event["keep"]:]
+        elif kind == "rewind" and "keep_id" in event:  # format 2: the last message kept (the corpus has no undo)
+            ids = [m.get("id") for m in messages]
+            del messages[ids.index(event["keep_id"]) + 1 if event["keep_id"] in ids else 0 :]
+        elif kind == "pop" and "hides" in event:
+            messages = [m for m in messages if m.get("id") != event["hides"]]
         elif kind == "pop" and messages:
             messages.pop()
         elif kind == "rename":

@@ -47,6 +47,8 @@ from sessionbench import bench_long_session  # noqa: E402
 SIZES: dict[str, dict[str, Any]] = {
     "small": {"sessions": 100, "flat": 100, "long": 10_000, "repeat": 5, "slow_repeat": 3},
     "large": {"sessions": 10_000, "flat": 10_000, "long": 100_000, "repeat": 15, "slow_repeat": 5},
+    # about 0.85 GB of real text: search against rg at the size it is meant for, in minutes
+    "gb": {"sessions": 5_000, "flat": 100, "long": 10_000, "repeat": 5, "slow_repeat": 1},
 }
 SCALE_BASE = 1_000  # `--scale N` compares N sessions with this many
 def chit_cmd() -> list[str]:
@@ -217,11 +219,14 @@ def bench_index(table: Table, chit: list[str], home: Path) -> None:
         Path(f"{index}{suffix}").unlink(missing_ok=True)
     listing = once([*chit, "ls", "--all", "-n", "20", "--json"], env_for(home))
     cpu_before = _children_cpu()
-    text = once([*chit, "search", "nothing-like-this", "--json"], env_for(home))
+    # `chit index`, not a first search: a search that finds the index this
+    # far behind answers from the files and leaves the build to a catch-up
+    # in the background
+    text = once([*chit, "index", "--json"], env_for(home))
     text_cpu = _children_cpu() - cpu_before
     size = sum(Path(f"{index}{s}").stat().st_size for s in ("", "-wal") if Path(f"{index}{s}").exists())
     corpus_mb = sum(p.stat().st_size for p in (home / "projects").rglob("*.jsonl")) / 1e6
-    table.add("index: full build (first `ls`, then first `search`)", ms(listing + text), f"listing part {ms(listing)}, text part {ms(text)}", f"{size / 1e6:.0f} MB on disk", "reported", None)
+    table.add("index: full build (first `ls`, then `chit index`)", ms(listing + text), f"listing part {ms(listing)}, text part {ms(text)}", f"{size / 1e6:.0f} MB on disk", "reported", None)
     table.add(
         "index: text part, MB of corpus per second (wall; CPU)", f"{corpus_mb / text:.1f} MB/s",
         f"{corpus_mb / text_cpu:.1f} MB/s of CPU", "", "≥ 40 MB/s", corpus_mb / text >= 40,
@@ -333,7 +338,7 @@ def main() -> None:
         big = store(f"scale-{args.scale}", args.scale, projects=20, seed=7, profile=args.profile)
         for h, _ in (small, big):
             log(f"index of {h.parent.name}…")
-            once([*chit, "search", "nothing-like-this", "--json"], env_for(h))  # build the indexes
+            once([*chit, "index", "--json"], env_for(h))  # build the indexes
         bench_flat(table, chit, small, big, repeat)
         print(f"{time.strftime('%Y-%m-%d', time.gmtime())}, flat with size — medians of {repeat} interleaved rounds, (min–max); load average at start {loadavg}; "
               f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} cores\n\n{table.markdown()}")
