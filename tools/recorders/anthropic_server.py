@@ -19,11 +19,13 @@ from __future__ import annotations
 import argparse
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 
+from scripted import LoggingHandler
+
 LOCK = threading.Lock()
-STATE: dict[str, Any] = {"script": [], "counter": 0, "log": None}
+STATE: dict[str, Any] = {"script": [], "counter": 0}
 COMPACTION_MARK = "summary of the conversation"
 SUMMARY = (
     "Summary of the conversation so far: the user asked, in German, Japanese and Russian, for a notes file, "
@@ -187,21 +189,7 @@ def _pieces(value: str, size: int = 40) -> list[str]:
     return [value[i : i + size] for i in range(0, len(value), size)] or [""]
 
 
-class Handler(BaseHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        pass
-
-    def _log(self, entry: dict[str, Any]) -> None:
-        with LOCK, open(STATE["log"], "a", encoding="utf-8") as log:
-            log.write(json.dumps(entry, ensure_ascii=False) + "\n")
-
-    def _json(self, status: int, value: Any) -> None:
-        data = json.dumps(value, ensure_ascii=False).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+class Handler(LoggingHandler):
 
     def do_GET(self) -> None:  # noqa: N802
         self._log({"method": "GET", "path": self.path})
@@ -259,7 +247,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--log", required=True)
     args = parser.parse_args()
-    STATE["log"] = args.log
+    Handler.log_path = args.log
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     print(server.server_address[1], flush=True)
     server.serve_forever()

@@ -22,9 +22,10 @@ import shlex
 import shutil
 import subprocess
 import sys
-import urllib.request
 from pathlib import Path
 from typing import Any
+
+from scripted import post
 
 HERE = Path(__file__).resolve().parent
 
@@ -91,12 +92,6 @@ def error_turns(project: Path) -> list[tuple[str, Any]]:
         ("Das hier wird abgelehnt. ❌", [[{"error": refusal}]]),
         ("Und jetzt noch einmal, bitte. 🔁", [[{"text": "Diesmal hat es geklappt. ✅"}]]),
     ]
-
-
-def post(port: int, path: str, value: object) -> object:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", json.dumps(value).encode(), method="POST")
-    with urllib.request.urlopen(request) as response:
-        return json.loads(response.read())
 
 
 def main() -> None:

@@ -19,8 +19,9 @@ import shlex
 import shutil
 import subprocess
 import sys
-import urllib.request
 from pathlib import Path
+
+from scripted import post
 
 HERE = Path(__file__).resolve().parent
 
@@ -41,12 +42,6 @@ def turns(project: Path) -> list[tuple[str, list[list[dict[str, object]]]]]:
             [{"text": "一覧は2000行でした。Готово! 👍"}],
         ]),
     ]
-
-
-def post(port: int, path: str, value: object) -> object:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", json.dumps(value).encode(), method="POST")
-    with urllib.request.urlopen(request) as response:
-        return json.loads(response.read())
 
 
 def main() -> None:
