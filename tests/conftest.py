@@ -50,14 +50,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     long = [item for item in items if item.path.name in LONG_RUNNING]
     rest = [item for item in items if item.path.name not in LONG_RUNNING]
     ordered: list[pytest.Item] = []
-    left = len(items)
+    left, taken = len(items), 0  # items not yet in a block; of `rest`, those placed
     for worker in range(workers):
         size = left // (workers - worker)
         share = long[worker::workers]
-        taken = len(ordered) - sum(len(long[w::workers]) for w in range(worker))  # of `rest`, so far
-        ordered += share + rest[taken : taken + max(0, size - len(share))]
+        fill = max(0, size - len(share))
+        ordered += share + rest[taken : taken + fill]
+        taken += fill
         left -= size
-    taken = len(ordered) - len(long)
     ordered += rest[taken:]  # what the blocks left over, when long tests outnumber a block
     items[:] = ordered
 

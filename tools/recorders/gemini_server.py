@@ -16,13 +16,11 @@ Not part of chit and never run by its tests.
 
 from __future__ import annotations
 
-import argparse
 import json
 import threading
-from http.server import ThreadingHTTPServer
 from typing import Any
 
-from scripted import LoggingHandler
+from scripted import LoggingHandler, serve
 
 LOCK = threading.Lock()
 STATE: dict[str, Any] = {"script": []}
@@ -130,14 +128,7 @@ class Handler(LoggingHandler):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--log", required=True)
-    args = parser.parse_args()
-    Handler.log_path = args.log
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
-    print(server.server_address[1], flush=True)
-    server.serve_forever()
+    serve(Handler, __doc__)
 
 
 if __name__ == "__main__":

@@ -2,16 +2,18 @@
 
 A server's handler logs every request it answers as one JSON line in the
 file named by `LoggingHandler.log_path` (set once, before serving), and
-answers plain JSON with `_json`; a driver talks to its server's control
+answers plain JSON with `_json`; `serve` runs it on the port it prints
+(`--port`, any free one by default) with its log (`--log`); a driver talks to its server's control
 paths with `post`.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import threading
 import urllib.request
-from http.server import BaseHTTPRequestHandler
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 _LOCK = threading.Lock()
@@ -42,3 +44,16 @@ def post(port: int, path: str, value: object) -> object:
     request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", json.dumps(value).encode(), method="POST")
     with urllib.request.urlopen(request) as response:
         return json.loads(response.read())
+
+
+def serve(handler: type[LoggingHandler], doc: str | None) -> None:
+    """A server's command line: `--port` (0: any free one, printed on the
+    first line of stdout) and `--log`, then serve until killed."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else None)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--log", required=True)
+    args = parser.parse_args()
+    handler.log_path = args.log
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), handler)
+    print(server.server_address[1], flush=True)
+    server.serve_forever()
