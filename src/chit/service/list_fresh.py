@@ -147,7 +147,7 @@ def _with_agents(index: Index, lag: Lag, heads: list[Head], found: list[SessionS
     rows and the behind files' keys."""
     from dataclasses import replace
 
-    slugs = {s.id: h.behind.project.slug for h in heads for s in found if s.id == h.behind.id}
+    slugs = {h.behind.id: h.behind.project.slug for h in heads}
     counted = []
     for summary in found:
         if summary.key is None or is_agent_key(summary.key):
