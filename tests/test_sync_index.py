@@ -58,3 +58,26 @@ def test_a_pull_into_an_indexed_store_leaves_its_index_current(tmp_path: Path) -
     assert isinstance(listed, list) and {s["id"] for s in listed} == {first, *later}
     trashed = b.ok("trash", "--json").json()
     assert isinstance(trashed, list) and [s["id"] for s in trashed] == [doomed]
+
+
+def test_the_index_of_a_pull_reports_its_progress(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The index brought up to date by a sync reports its progress as any
+    long refresh does (past PROGRESS_AFTER; the command line prints it)."""
+    from chit.api import Chit
+    from chit.index import db
+    from chit.service.facade import parts_of
+    from chit.sync.run import Sync
+
+    remote = bare_remote(tmp_path)
+    a = Chit(tmp_path / "a", cwd=tmp_path, project="demo")
+    for n in range(3):
+        a.create(messages=[{"role": "user", "content": f"pulled {n}"}])
+    Sync(parts_of(a).ctx).init(str(remote))
+    reports: list[tuple[str, int, int]] = []
+    monkeypatch.setattr(db, "PROGRESS_AFTER", 0.0)
+    monkeypatch.setattr(db, "PROGRESS_EVERY", 0.0)
+    monkeypatch.setattr(db, "report_progress", lambda what, done, total: reports.append((what, done, total)))
+    b = Chit(tmp_path / "b", cwd=tmp_path, project="demo")
+    Sync(parts_of(b).ctx).clone(str(remote))
+    assert ("session files read", 3, 0) in reports and ("messages' text indexed", 3, 3) in reports
+    assert reports[-1] == ("done", 0, 0)
