@@ -93,14 +93,16 @@ def list_lagging(
 
     ticker = _Ticker(len(lag.files))
     try:
-        heads = [_head(ctx, behind, ticker, n, newest=True) for n, behind in enumerate(lag.files)]
-        found = summaries(index, projects, False, tag=tag, state=state, limit=limit, agents=agents, skip=lag.skip)
-        found += _folded(ctx, [h for h in heads if h is not None], found, tag=tag, state=state, limit=limit, agents=agents)
+        heads = [h for n, behind in enumerate(lag.files) if (h := _head(ctx, behind, ticker, n, newest=True)) is not None]
+        found = []  # no index yet: none is made here (the catch-up makes it)
+        if index.exists():
+            found = summaries(index, projects, False, tag=tag, state=state, limit=limit, agents=agents, skip=lag.skip)
+        found += _folded(ctx, heads, found, tag=tag, state=state, limit=limit, agents=agents)
     finally:
         ticker.finish()
     found = _in_order(found)
     found = found if limit is None else found[:limit]
-    return _with_agents(index, lag, [h for h in heads if h is not None], found)
+    return _with_agents(index, lag, heads, found)
 
 
 def _in_order(found: list[SessionSummary]) -> list[SessionSummary]:
@@ -134,6 +136,8 @@ def _folded(
             continue  # removed since it was listed
         if (tag is not None and tag not in summary.tags) or (state is not None and summary.state != state):
             continue
+        if not agents and is_agent_key(summary.key):
+            continue  # a header read only by the fold (a first line past SCAN_BLOCK)
         found.append(summary)
         if limit is not None:
             heapq.heappush(newest, summary.updated_at)
@@ -160,6 +164,8 @@ def _with_agents(index: Index, lag: Lag, heads: list[Head], found: list[SessionS
 
 
 def _slug_of(index: Index, session_id: str) -> str | None:
+    if not index.exists():
+        return None
     row = index.conn.execute("SELECT slug FROM sessions WHERE id = ? AND trash = 0", (session_id,)).fetchone()
     return None if row is None else str(row[0])
 
@@ -179,7 +185,7 @@ def fork_counts_lagging(ctx: Context, index: Index, lag: Lag, parents: dict[str,
     """Live forks of each session (id -> its project's slug): the index's
     current rows and the behind files' headers."""
     counts: dict[str, int] = {}
-    for session_id, slug in parents.items():
+    for session_id, slug in (parents if index.exists() else {}).items():
         rows = index.conn.execute("SELECT id FROM sessions WHERE parent_id = ? AND slug = ? AND trash = 0", (session_id, slug))
         n = sum(1 for (sid,) in rows if (slug, sid) not in lag.skip)
         if n:
