@@ -75,8 +75,7 @@ def lag(index: Index, scope: Sequence[Project], text: bool = True) -> Lag | None
     rows: dict[tuple[str, str], tuple[int, int, int]] = {}
     pending: set[tuple[str, str]] = set()
     if index.exists():
-        rows, pending = _rows(index, scope)
-        pending = pending if text else set()
+        rows, pending = _rows(index, scope, text)
     files: list[Behind] = []
     gone: set[tuple[str, str]] = set(rows)  # rows whose file is not listed
     skip: set[tuple[str, str]] = set()
@@ -120,20 +119,22 @@ def _looks_current(index: Index, scope: Sequence[Project], text: bool = True) ->
     return True
 
 
-def _rows(index: Index, scope: Sequence[Project]) -> tuple[dict[tuple[str, str], tuple[int, int, int]], set[tuple[str, str]]]:
-    """The index's live session rows of the scope (their stat) and those
-    with a message whose text is not indexed yet."""
+def _rows(
+    index: Index, scope: Sequence[Project], text: bool = True
+) -> tuple[dict[tuple[str, str], tuple[int, int, int]], set[tuple[str, str]]]:
+    """The index's live session rows of the scope (their stat) and (with
+    `text`) those with a message whose text is not indexed yet."""
     slugs = {p.slug for p in scope}
     conn = index.conn
     conn.execute("BEGIN")  # one snapshot for both: a catch-up may commit in between
     try:
-        return _rows_and_pending(index, conn, slugs)
+        return _rows_and_pending(index, conn, slugs, text)
     finally:
         conn.execute("COMMIT")
 
 
 def _rows_and_pending(
-    index: Index, conn: sqlite3.Connection, slugs: set[str]
+    index: Index, conn: sqlite3.Connection, slugs: set[str], text: bool
 ) -> tuple[dict[tuple[str, str], tuple[int, int, int]], set[tuple[str, str]]]:
     rows = {
         (slug, sid): (size, mtime, ino)
@@ -141,7 +142,7 @@ def _rows_and_pending(
         if slug in slugs
     }
     pending: set[tuple[str, str]] = set()
-    if index.has_text:
+    if text and index.has_text:
         pending = {
             (slug, sid)
             for slug, sid in conn.execute(
