@@ -246,7 +246,7 @@ READING_PARTS = {"base", "parts", "facade", "queries", "ordering", "when", "proj
 
 
 @pytest.mark.parametrize(
-    "args, more", [(["ls", "--json"], set()), (["show", "nope", "--json"], set()), (["search", "x", "--json"], {"finding", "search_terms", "catchup"})], ids=lambda a: " ".join(a) if isinstance(a, list) else ""
+    "args, more", [(["ls", "--json"], {"catchup"}), (["show", "nope", "--json"], set()), (["search", "x", "--json"], {"finding", "search_terms", "catchup"})], ids=lambda a: " ".join(a) if isinstance(a, list) else ""
 )
 def test_read_commands_load_only_the_reading_parts_of_the_service(args: list[str], more: set[str], tmp_path: Path) -> None:
     """A part of the service is built, and its module imported, on first

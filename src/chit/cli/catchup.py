@@ -42,6 +42,27 @@ def when_lagging(cli: Cli) -> None:
     cli.parts.queries.on_lagging = lagging
 
 
+def when_listing_lagging(cli: Cli) -> None:
+    """Have a listing that finds the index's rows far behind say so on
+    stderr, report its reading once past a second, and start a catch-up
+    in the background (unless config.toml turns it off)."""
+
+    def lagging(lag: Lag) -> None:
+        from chit.cli.progress import reporter
+        from chit.service import list_fresh
+        from chit.service.catchup import running
+
+        list_fresh.report_progress = reporter(cli.env, "listing")
+        index = cli.parts.ctx.index
+        if cli.config.index_background and not running(index):
+            start(str(index.layout.home))
+        if cli.hints:
+            what = "catching up in the background" if cli.config.index_background else "run `chit index` to catch up"
+            cli.env.note(f"the index is behind on {len(lag.files):,} session file(s) ({lag.bytes / 1e6:,.0f} MB): reading them directly; {what}")
+
+    cli.parts.queries.on_listing_lagging = lagging
+
+
 def start(home: str) -> None:
     """`chit index --background` on this home, detached."""
     env = {**os.environ, "CHIT_HOME": home}

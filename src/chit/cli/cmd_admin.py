@@ -213,9 +213,9 @@ def index(
 ) -> Result:
     """Bring the search index up to date with the session files now.
 
-    A search that finds the index far behind (a large sync, a store copied
-    or restored, an index deleted) answers from the files and starts this
-    in the background; run it yourself when that is turned off."""
+    A search that finds the index far behind (a store copied or restored,
+    an index deleted) answers from the files and starts this in the
+    background; run it yourself when that is turned off."""
     cli: Cli = ctx.obj.use(json)
     if background:
         import os

@@ -47,6 +47,9 @@ def ls(
         raise InvalidInput("--limit must be 0 or more")
     _refresh_first(cli)
     show_index_progress(cli.env)
+    from chit.cli.catchup import when_listing_lagging
+
+    when_listing_lagging(cli)
     found = cli.service.list(
         all_projects=all_projects, limit=limit or None, tag=tag, state=state, agents=agents, since=since, until=until, sort=sort
     )

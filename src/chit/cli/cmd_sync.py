@@ -32,9 +32,11 @@ REPORTED = (("new", "new"), ("grown", "grown"), ("changed", "changed"), ("restor
 
 
 def _syncer(cli: Cli, sending: bool = True) -> "Sync":
+    from chit.cli.progress import show_index_progress
     from chit.service.facade import parts_of
     from chit.sync.run import Sync
 
+    show_index_progress(cli.env)  # the index of what a sync wrote is brought up to date before it answers
     return Sync(parts_of(cli.service).ctx, _progress(cli.env), redact=sending and cli.config.sync_redact)
 
 

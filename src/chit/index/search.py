@@ -88,9 +88,12 @@ def summaries(
     state: str | None = None,
     limit: int | None = None,
     agents: bool = True,
+    skip: frozenset[tuple[str, str]] = frozenset(),
 ) -> list[SessionSummary]:
     """Session summaries of these projects (by slug), newest first; without
-    `agents`, sub-agents' sessions are counted under their parent instead."""
+    `agents`, sub-agents' sessions are counted under their parent instead.
+    The sessions `skip` names (slug, id) are left out: the caller answers
+    for them."""
     if not projects:
         return []
     where, params = _scope(list(projects), tag)
@@ -101,8 +104,9 @@ def summaries(
         where += f" AND (s.key IS NULL OR instr(s.key, '{AGENT_KEY}') = 0)"
     sql = f"SELECT {_SUMMARY_COLUMNS}, {_AGENTS} FROM sessions s WHERE s.trash = ? AND {where} ORDER BY s.updated_at DESC, s.id"
     if limit is not None:
-        sql += f" LIMIT {int(limit)}"
-    return [_summary(row, projects[row[0]]) for row in index.conn.execute(sql, [int(trash), *params])]
+        sql += f" LIMIT {int(limit) + len(skip)}"  # the skipped rows are among them at worst
+    found = [_summary(row, projects[row[0]]) for row in index.conn.execute(sql, [int(trash), *params]) if (row[0], row[1]) not in skip]
+    return found if limit is None else found[:limit]
 
 
 def fork_counts(index: Index, parents: dict[str, str]) -> dict[str, int]:

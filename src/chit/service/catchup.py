@@ -63,17 +63,19 @@ class Lag(NamedTuple):
         return self.bytes >= FAR_BEHIND and len(self.files) >= FAR_FILES
 
 
-def lag(index: Index, scope: Sequence[Project]) -> Lag | None:
+def lag(index: Index, scope: Sequence[Project], text: bool = True) -> Lag | None:
     """The sessions of `scope` the index is behind on; None when a quick
-    look finds it up to date or nearly (a refresh is cheap)."""
-    if index.exists() and _looks_current(index, scope):
+    look finds it up to date or nearly (a refresh is cheap). Without
+    `text`, a session whose row is current is not behind however much of
+    its text is left to index (a listing reads no text)."""
+    if index.exists() and _looks_current(index, scope, text):
         return None
     from chit.index.dirs import snapshot
 
     rows: dict[tuple[str, str], tuple[int, int, int]] = {}
     pending: set[tuple[str, str]] = set()
     if index.exists():
-        rows, pending = _rows(index, scope)
+        rows, pending = _rows(index, scope, text)
     files: list[Behind] = []
     gone: set[tuple[str, str]] = set(rows)  # rows whose file is not listed
     skip: set[tuple[str, str]] = set()
@@ -91,14 +93,14 @@ def lag(index: Index, scope: Sequence[Project]) -> Lag | None:
     return Lag(files, frozenset(skip | gone), sum(b.size for b in files))
 
 
-def _looks_current(index: Index, scope: Sequence[Project]) -> bool:
+def _looks_current(index: Index, scope: Sequence[Project], text: bool = True) -> bool:
     """Whether the index recorded every directory of the scope as it is
     (its mtime), read nearly all of its change journal, and has the text
     of every message: then what is left is a refresh's usual work."""
     from chit.index.dirs import DirRow
 
     conn = index.conn
-    if index.has_text and conn.execute("SELECT 1 FROM messages WHERE fts = 0 LIMIT 1").fetchone():
+    if text and index.has_text and conn.execute("SELECT 1 FROM messages WHERE fts = 0 LIMIT 1").fetchone():
         return False
     for project in scope:
         known = DirRow.read(conn, project.slug, False)
@@ -117,20 +119,22 @@ def _looks_current(index: Index, scope: Sequence[Project]) -> bool:
     return True
 
 
-def _rows(index: Index, scope: Sequence[Project]) -> tuple[dict[tuple[str, str], tuple[int, int, int]], set[tuple[str, str]]]:
-    """The index's live session rows of the scope (their stat) and those
-    with a message whose text is not indexed yet."""
+def _rows(
+    index: Index, scope: Sequence[Project], text: bool = True
+) -> tuple[dict[tuple[str, str], tuple[int, int, int]], set[tuple[str, str]]]:
+    """The index's live session rows of the scope (their stat) and (with
+    `text`) those with a message whose text is not indexed yet."""
     slugs = {p.slug for p in scope}
     conn = index.conn
     conn.execute("BEGIN")  # one snapshot for both: a catch-up may commit in between
     try:
-        return _rows_and_pending(index, conn, slugs)
+        return _rows_and_pending(index, conn, slugs, text)
     finally:
         conn.execute("COMMIT")
 
 
 def _rows_and_pending(
-    index: Index, conn: sqlite3.Connection, slugs: set[str]
+    index: Index, conn: sqlite3.Connection, slugs: set[str], text: bool
 ) -> tuple[dict[tuple[str, str], tuple[int, int, int]], set[tuple[str, str]]]:
     rows = {
         (slug, sid): (size, mtime, ino)
@@ -138,7 +142,7 @@ def _rows_and_pending(
         if slug in slugs
     }
     pending: set[tuple[str, str]] = set()
-    if index.has_text:
+    if text and index.has_text:
         pending = {
             (slug, sid)
             for slug, sid in conn.execute(

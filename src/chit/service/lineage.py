@@ -149,6 +149,12 @@ class Lineage:
         def from_index(index: Index) -> dict[str, int]:
             from chit.index.search import fork_counts
 
+            scope = [projects[slug] for slug in set(parents.values())]
+            behind = self.queries.listing_lag(index, scope)
+            if behind is not None:
+                from chit.service.list_fresh import fork_counts_lagging
+
+                return fork_counts_lagging(self.ctx, index, behind, parents)
             if not index.refresh([(slug, False) for slug in set(parents.values())]):
                 return {}
             return fork_counts(index, parents)

@@ -15,7 +15,9 @@ Invariants:
   OLD is looked up among the projects other than the target (which by
   then lists OLD's path and name as aliases);
 - the moved project's key becomes the new path; its old key and name join
-  `aliases` (session headers keep the key they were created under).
+  `aliases` (session headers keep the key they were created under);
+- the index's rows of the moved files follow them (`chit.index.moves`), so
+  the move leaves the index as current as it found it.
 """
 
 from __future__ import annotations
@@ -132,8 +134,17 @@ class ProjectMoves:
             for session_id in trashed:
                 store.move(store.session_path(source.slug, session_id, trash=True), store.session_path(target.slug, session_id, trash=True))
             self._carry_current(source, target)
+            self._move_index_rows(source, target)
             self._remove_project(source)
         return MoveReport(source, target, len(live), len(trashed), merged)
+
+    def _move_index_rows(self, source: Project, target: Project) -> None:
+        """The index's rows follow the files, so the next search or `ls`
+        finds the moved sessions indexed (not a project's worth of files to
+        read again)."""
+        from chit.index.moves import move_rows
+
+        self.ctx.indexed(lambda index: move_rows(index, source.slug, target.slug))
 
     def _taken(self, target: str, source: str, session_id: str) -> bool:
         """Whether the target holds another session with this id. One file

@@ -53,6 +53,7 @@ class Queries:
         self.layout = ctx.layout
         #: told when a search finds the index far behind (the command line starts a catch-up)
         self.on_lagging: Callable[[Lag], None] | None = None
+        self.on_listing_lagging: Callable[[Lag], None] | None = None  # a listing that found the rows far behind
 
     # -- references -----------------------------------------------------
     def get(self, session_id: str) -> Session:
@@ -291,6 +292,11 @@ class Queries:
         def from_index(index: Index) -> builtins.list[SessionSummary]:
             from chit.index.search import summaries
 
+            behind = None if trash else self.listing_lag(index, projects)
+            if behind is not None:
+                from chit.service.list_fresh import list_lagging
+
+                return list_lagging(self.ctx, index, behind, {p.slug: p for p in projects}, tag=tag, state=state, limit=limit, agents=agents)
             if not index.refresh([(p.slug, trash) for p in projects]):
                 return []
             return summaries(index, {p.slug: p for p in projects}, trash, tag=tag, state=state, limit=limit, agents=agents)
@@ -301,6 +307,20 @@ class Queries:
             found = [s for s in found if (tag is None or tag in s.tags) and (state is None or s.state == state)]
             found = [s for s in found if agents or not is_agent_key(s.key)]
         return found if limit is None else found[:limit]
+
+    def listing_lag(self, index: Index, projects: Sequence[Project]) -> Lag | None:
+        """The sessions of `projects` whose rows the index is far behind on
+        (said once through `on_listing_lagging`); None when a refresh of
+        the rows is cheap enough to run first."""
+        from chit.service.catchup import lag
+
+        behind = lag(index, projects, text=False)
+        if behind is None or not behind.far:
+            return None
+        if self.on_listing_lagging is not None:
+            self.on_listing_lagging(behind)
+            self.on_listing_lagging = None  # one listing, one note: the fork counts look again
+        return behind
 
     def scan_summaries(self, projects: builtins.list[Project], trash: bool = False) -> builtins.list[SessionSummary]:
         """`summaries` by folding every file (no index)."""

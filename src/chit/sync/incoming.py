@@ -92,6 +92,7 @@ class Importer:
         self.mirror = mirror
         self.live = live
         self.arrivals = Arrivals()
+        self.written: set[str] = set()  # slugs of the projects whose live files this import changed (for the index)
         self._by_identity: dict[str, Project] | None = None
 
     def apply(self, path: str, old: bytes | None, new: bytes) -> None:
@@ -121,6 +122,7 @@ class Importer:
             self.live[session_id] = target
         if not appended and not created and not self._misplaced(target, project):
             return
+        self.written.add(target.slug)
         session = self.ctx.read_session(project, session_id, trash=target.trash)
         arrival = Arrival(session_id, project.name, session.title)
         kinds = types_of(appended)
@@ -151,6 +153,7 @@ class Importer:
                 self._kept(arrival)
                 return
             self.store.unlink(self.store.session_path(target.slug, session_id, trash=target.trash))
+        self.written.add(target.slug)
         self.exported.pop(target.relative(), None)
         del self.live[session_id]
         self.arrivals.emptied.append(arrival)

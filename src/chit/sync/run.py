@@ -11,7 +11,9 @@ shared part is mirrored in a git repository of its own
 2. fetch, merge (`*.jsonl merge=union`), push; a push that lost a race to
    another machine is retried after a new fetch and merge, a few times;
 3. import: each mirror file the merge changed gives the live file the
-   lines it lacks (see `chit.sync.incoming`).
+   lines it lacks (see `chit.sync.incoming`); then the index (rows and
+   text) of the projects it wrote is brought up to date, as `chit import`
+   does, so the first search after a large pull has nothing left to build.
 
 Invariants: one sync at a time per home (the sync lock); a run killed at
 any point leaves the mirror at a commit (its uncommitted work tree is
@@ -154,7 +156,8 @@ class Sync:
         report.sent = self._export(state)
         failure = self._exchange(state, report)
         report.head = self.git.head()
-        report.arrivals = self._import(state, report.head)
+        report.arrivals, written = self._import(state, report.head)
+        self._update_index(written)
         if failure is not None:
             raise failure
         return report
@@ -283,12 +286,13 @@ class Sync:
         self.git.run("add", "--", *(path for _code, path in conflicts), what="keeping sessions written after an emptying")
         return self.git.run("commit", "--quiet", "--no-edit", check=False).ok
 
-    def _import(self, state: State, head: str | None) -> Arrivals:
-        """Lines the merge brought, into the live store; then the state."""
+    def _import(self, state: State, head: str | None) -> tuple[Arrivals, set[str]]:
+        """Lines the merge brought, into the live store; then the state.
+        Also the slugs of the projects whose files it changed."""
         mirror = Mirror(self.place.repo)
         importer = Importer(self.ctx, mirror, live_files(self.ctx.store), state.exported, self.form)
         if head is None or head == state.imported:
-            return importer.arrivals
+            return importer.arrivals, importer.written
         changed = self.git.changed(state.imported, head)
         paths = [p for p in changed if _session_path(p)]
         for n, path in enumerate(paths, 1):
@@ -302,8 +306,18 @@ class Sync:
         self._import_emptied(importer, state.imported, [p for p in changed if _request_path(p)])
         state.imported = head
         self.place.save(state)
-        return importer.arrivals
+        return importer.arrivals, importer.written
 
+    def _update_index(self, slugs: set[str]) -> None:
+        """Bring the index (rows and text, of the live sessions and the
+        trash) of the projects an import wrote up to date. The index is a
+        cache: one that cannot be written now (locked, a full disk) is
+        left to the next command's refresh, never failing the sync."""
+        if not slugs:
+            return
+        self.progress("indexing", 0, 0)
+        dirs = [(slug, trash) for slug in sorted(slugs) for trash in (False, True)]
+        self.ctx.indexed(lambda index: index.refresh(dirs, text=True))
 
     def _import_emptied(self, importer: Importer, imported: str | None, paths: list[str]) -> None:
         """Requests of other machines to empty their trash everywhere, new

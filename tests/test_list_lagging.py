@@ -1,0 +1,113 @@
+"""`chit ls` on a store far ahead of its index answers from the index's
+current rows and the files it is behind on, without building the rows
+first (chit.service.list_fresh), and lists exactly what it lists once the
+index is current: order, counts, titles, tags, sub-agents and forks. Real
+`chit` subprocesses on a store written through the API."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import orjson
+import pytest
+
+from chit.api import Chit
+from chit.service import catchup, list_fresh
+from chit.service.facade import parts_of
+from conftest import run_cli
+
+BIG = "lorem ipsum dolor sit amet " * 4_000  # about 108 KB a message
+SESSIONS = 14  # each past 600 KB: the store is past FAR_BEHIND (8 MB) in more than FAR_FILES files
+
+
+def _store(home: Path, work: Path) -> Chit:
+    """Sessions written in an order that is not their time order (old
+    transcripts imported last), with tags, titles, a rewind, a fork, a
+    sub-agent, a state and a trashed session."""
+    api = Chit(home, cwd=work, project="demo")
+    for n in range(SESSIONS):
+        day = f"2025-0{1 + n % 9}-{10 + n:02d}T08:00:00.000000Z"  # not the order the files are written in
+        messages = [{"role": "user" if i % 2 == 0 else "assistant", "content": f"{n}.{i} {BIG}", "ts": day} for i in range(6)]
+        session = api.create(messages=messages, tags=["even"] if n % 2 == 0 else [], key=f"k{n}")
+        if n % 3 == 0:
+            api.rename(session.id, f"renamed {n}")
+        if n % 4 == 1:
+            api.rewind(session.id, 1)
+    parent = api.list(limit=1)[0]
+    api.fork(parent.id)
+    api.create(key=f"{parent.key}/agent-1", messages=[{"role": "user", "content": "a sub-agent's task"}])
+    doomed = api.create(messages=[{"role": "user", "content": "to the trash"}])
+    api.delete(doomed.id)
+    api.append(parent.id, "user", "the newest message")
+    parts_of(api).ctx.index.close()
+    return api
+
+
+@pytest.fixture
+def behind(tmp_path: Path) -> tuple[Path, Path]:
+    home, work = tmp_path / "home", tmp_path / "work"
+    work.mkdir()
+    _store(home, work)
+    (home / "config.toml").write_text("[index]\nbackground = false\n")
+    for name in ("index.sqlite", "index.sqlite-wal", "index.sqlite-shm"):
+        (home / name).unlink(missing_ok=True)
+    return home, work
+
+
+LISTINGS = [
+    ["ls", "--json"],
+    ["ls", "--json", "-n", "3"],
+    ["ls", "--json", "-n", "1"],
+    ["ls", "--json", "--tag", "even", "-n", "2"],
+    ["ls", "--json", "--agents", "-n", "0"],
+    ["ls", "--json", "--sort", "created"],
+    ["ls", "--all", "-n", "5"],
+    ["ls", "-q", "-n", "4"],
+]
+
+
+def _ls(home: Path, work: Path, args: list[str]) -> tuple[str, str]:
+    """stdout (a human table's ages, which move with the clock, and its
+    padding left out) and stderr."""
+    done = run_cli(args, cwd=work, env={"CHIT_HOME": str(home), "CHIT_PROJECT": "demo", "COLUMNS": "200"})
+    assert done.code == 0, (args, done.err)
+    return re.sub(r" +", " ", re.sub(r"\d+[smhd] ago|just now", "AGE", done.out)), done.err
+
+
+def test_ls_far_behind_lists_what_it_lists_with_the_index_current(behind: tuple[Path, Path]) -> None:
+    home, work = behind
+    from_files = {}
+    for args in LISTINGS:
+        from_files[tuple(args)], said = _ls(home, work, args)
+        assert "the index is behind on" in said and "reading them directly" in said, said
+    rows = run_cli(["index", "--json"], cwd=work, env={"CHIT_HOME": str(home), "CHIT_PROJECT": "demo"})
+    assert rows.code == 0 and orjson.loads(rows.out)["files_read"] > SESSIONS  # it had built no rows
+    for args in LISTINGS:
+        indexed, said = _ls(home, work, args)
+        assert "behind" not in said
+        assert from_files[tuple(args)] == indexed, args
+    listed = orjson.loads(from_files[("ls", "--json", "-n", "3")])
+    assert listed[0]["agents"] == 1 and listed[0]["forks"] == 1
+
+
+def test_a_listing_far_behind_reports_its_reading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past PROGRESS_AFTER, the files read are reported, then "done"; the
+    listing writes no index."""
+    home, work = tmp_path / "home", tmp_path / "work"
+    work.mkdir()
+    api = _store(home, work)
+    api.layout.index_file.unlink()
+    reports: list[tuple[str, int, int]] = []
+    monkeypatch.setattr(list_fresh, "PROGRESS_AFTER", 0.0)
+    monkeypatch.setattr(list_fresh, "PROGRESS_EVERY", 0.0)
+    monkeypatch.setattr(list_fresh, "report_progress", lambda what, done, total: reports.append((what, done, total)))
+    fresh = Chit(home, cwd=work, project="demo")
+    assert len(fresh.list(limit=3)) == 3
+    files = SESSIONS + 2
+    assert reports[:2] == [("session files not indexed yet read", 0, files), ("session files not indexed yet read", 1, files)]
+    assert reports[-1] == ("done", 0, 0)
+    index = parts_of(fresh).ctx.index
+    assert not index.exists()  # a listing makes no index: the catch-up does
+    behind = catchup.lag(index, [fresh.project()], text=False)
+    assert behind is not None and behind.far
