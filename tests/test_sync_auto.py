@@ -25,6 +25,12 @@ def _titles(machine: Machine) -> list[str]:
     return sorted(s["title"] for s in machine.ok("ls", "--json").json())  # type: ignore[union-attr]
 
 
+def _refs(remote: Path) -> dict[str, bytes]:
+    """The bare repository's refs as they are on disk (loose and packed)."""
+    files = [*remote.joinpath("refs").rglob("*"), remote / "packed-refs"]
+    return {str(f): f.read_bytes() for f in files if f.is_file()}
+
+
 def test_a_repl_session_is_synced_when_it_ends(tmp_path: Path) -> None:
     a, b, remote = Machine(tmp_path, "a"), Machine(tmp_path, "b"), bare_remote(tmp_path)
     a.ok("new", "before auto")
@@ -55,10 +61,14 @@ def test_a_slow_sync_holds_the_user_up_no_longer_than_the_timeout(tmp_path: Path
     hook.write_text("#!/bin/sh\nsleep 4\n")
     hook.chmod(0o755)
     (a.home / "config.toml").write_text("[sync]\nauto = true\ntimeout = 0.5\n")
+    pushed = _refs(remote)
     took, err = _chat(a, "slow to sync")
     assert took < 3.5 and "still running in the background" in err
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:  # the sync finishes on its own
+        if _refs(remote) == pushed:  # not pushed yet: nothing new for B
+            time.sleep(0.1)
+            continue
         b.ok("sync")
         if "slow to sync" in _titles(b):
             break
