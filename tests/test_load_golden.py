@@ -48,3 +48,20 @@ def test_the_golden_session_holds_every_kind_of_change() -> None:
     assert len(messages) > 700 and any(m["tokens"] for m in messages) and any(m["metadata"] for m in messages)
     assert any(m["id"].startswith("f1-") for m in messages) and any(not m["id"].startswith("f1-") for m in messages)
     assert any("\x1b" in m["content"] for m in messages) and any("𝔘" in m["content"] for m in messages)
+
+
+@pytest.mark.parametrize("tokens", [None, (None, None), (12, None), (3, 4)])
+def test_orjson_writes_a_message_as_its_as_dict(tokens: tuple[int | None, int | None] | None) -> None:
+    """`--json` hands Messages to orjson as they are (chit.render.json_out)."""
+    import orjson
+
+    from chit.model import Message, Tokens
+
+    made = [
+        Message("m1", "user", "text \x1b 𝔘 \"q\"", "2026-01-01T00:00:00.000000Z"),
+        Message("m2", "assistant", "", "2026-01-01T00:00:01.000000Z", 3, "inv", "model-x",
+                None if tokens is None else Tokens(*tokens), {"a": [1, {"b": None}], "c": "d"}),
+    ]
+    for message in made:
+        assert orjson.dumps(message) == orjson.dumps(message.as_dict())
+        assert orjson.dumps(message, option=orjson.OPT_INDENT_2) == orjson.dumps(message.as_dict(), option=orjson.OPT_INDENT_2)

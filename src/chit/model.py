@@ -135,7 +135,9 @@ class Tokens(Value):
 
 @value_type
 class Message(Value):
-    """One live message of a session."""
+    """One live message of a session. Its fields, in this order, are its
+    JSON form: orjson writes a Message (a dataclass, from its `__dict__`)
+    as it writes `as_dict()`, and `--json` output relies on it."""
 
     id: str
     role: str

@@ -174,7 +174,8 @@ def session_result(cli: Cli, ref: "str | Session | None", no_pager: bool) -> Res
         pager = env.variables if paged else None  # PAGER and LESS are the Environment's
         human.transcript(env.console(), session, project_name, pager=pager, agents=agents, agent_of=parent, forks=forks)
 
-    data = session.as_dict()
+    data = session.header_dict()
+    data["messages"] = session.messages  # as `as_dict()` has them: orjson writes a Message as its as_dict()
     data["forks"] = [f.as_dict() for f in forks]
     data["agents"] = [a.as_dict() for a in agents]
     data["agent_of"] = parent.as_dict() if parent else None
