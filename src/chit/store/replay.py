@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 #: message, (1, hlc, by, id) for a stamped one
 Key = tuple[int, str, str, str]
 
+#: what hides a message nothing hides (one shared empty set: most never get a set of their own)
+_NOBODY: frozenset[object] = frozenset()
+
 
 class _Entry:
     """A message where the fold puts it, and what hides it. A plain class:
@@ -48,10 +51,20 @@ class _Entry:
         self.record = record  # the message's record: built as a `Message` once, when the fold ends
         self.by = by  # None: a format-1 message, seen by every stamped event
         self.hlc = hlc
-        self.hiders: set[object] = set() if hiders is None else hiders  # what hides it: changes, undos
+        self.hiders: set[object] | frozenset[object] = _NOBODY if hiders is None else hiders  # what hides it: changes, undos
 
     def seen_by(self, seen: dict[str, str]) -> bool:
         return self.by is None or self.hlc <= seen.get(self.by, "")
+
+    def hide(self, hider: object) -> None:
+        if isinstance(self.hiders, set):
+            self.hiders.add(hider)
+        else:
+            self.hiders = {hider}
+
+    def unhide(self, hider: object) -> None:
+        if isinstance(self.hiders, set):
+            self.hiders.discard(hider)
 
 
 @dataclass(eq=False)
@@ -135,7 +148,7 @@ class Replay:
         seen = event["seen"]
         for entry in self.entries[start:]:
             if not entry.hiders and entry.seen_by(seen):
-                entry.hiders.add(change)
+                entry.hide(change)
                 change.hidden.append(entry)
         if change.hidden or change.adds:
             self.in_effect.append(change)
@@ -145,7 +158,7 @@ class Replay:
         if entry is None or entry.hiders:
             return
         change = _Change("pop", event.get("change"), event["by"], event["hlc"], [entry])
-        entry.hiders.add(change)
+        entry.hide(change)
         self.in_effect.append(change)
 
     def _undo(self, event: dict[str, Any]) -> None:
@@ -160,11 +173,11 @@ class Replay:
             return
         self.in_effect.remove(found)
         for entry in found.hidden:
-            entry.hiders.discard(found)
+            entry.unhide(found)
         for added in found.adds:  # what a replace wrote goes with it
             hidden = self.by_id.get(added)
             if hidden is not None:
-                hidden.hiders.add(event["id"])
+                hidden.hide(event["id"])
 
     def _restore(self, event: dict[str, Any]) -> None:
         self.legacy_deleted = None
