@@ -92,9 +92,9 @@ def load(
     cli: Cli = ctx.obj.use(json, project)
     session = cli.service.resolve(ref)
     cli.service.set_current(session.id)
-    from chit.cli.cmd_chat import open_repl
-
     if cli.env.interactive and not cli.json:
+        from chit.cli.cmd_chat import open_repl
+
         return open_repl(cli, session.id)
     return session_result(cli, session, no_pager)
 

@@ -22,7 +22,6 @@ Pure, no I/O. Invariants:
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from chit.model import Change
@@ -67,14 +66,20 @@ class _Entry:
             self.hiders.discard(hider)
 
 
-@dataclass(eq=False)
 class _Change:
-    kind: str
-    id: str | None
-    by: str | None
-    hlc: str
-    hidden: list[_Entry] = field(default_factory=list)
-    adds: list[str] = field(default_factory=list)  # the messages a replace wrote
+    """A rewind, pop or replace in effect, as the replay tracks it (a plain
+    class: `@dataclass` compiles its methods when the module loads, and
+    every read of a stamped session loads it)."""
+
+    __slots__ = ("kind", "id", "by", "hlc", "hidden", "adds")
+
+    def __init__(self, kind: str, change_id: str | None, by: str | None, hlc: str, hidden: list[_Entry] | None = None) -> None:
+        self.kind = kind
+        self.id = change_id
+        self.by = by
+        self.hlc = hlc
+        self.hidden: list[_Entry] = [] if hidden is None else hidden
+        self.adds: list[str] = []  # the messages a replace wrote
 
 
 class Replay:
