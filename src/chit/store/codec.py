@@ -277,7 +277,13 @@ def _usual_message_event(record: dict[str, Any]) -> bool:
     if record.get("type") != "message" or not _usual_message(record):
         return False
     hlc = record.get("hlc", _NONE)
-    return hlc is _NONE or (type(hlc) is str and HLC_RE.match(hlc) is not None and type(record.get("by")) is str)
+    return hlc is _NONE or (type(hlc) is str and _usual_stamp(hlc) and type(record.get("by")) is str)
+
+
+def _usual_stamp(hlc: str) -> bool:
+    """`HLC_RE.match(hlc)`, answered without a regex call (`\\d` is what
+    `str.isdecimal` accepts): the same answer for every string."""
+    return len(hlc) == 20 and hlc[13] == "." and hlc[:13].isdecimal() and hlc[14:].isdecimal()
 
 
 def _check_message(record: dict[str, Any]) -> None:

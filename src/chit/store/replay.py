@@ -126,7 +126,15 @@ class Replay:
             self.seen[by] = hlc
         kind = event["type"]
         if kind == "message":
-            self._add(_Entry((1, hlc, by, event["id"]), event, by, hlc))
+            key = (1, hlc, by, event["id"])
+            keys = self.keys
+            if keys and key <= keys[-1]:
+                self._add(_Entry(key, event, by, hlc))
+            else:  # `_add`'s usual case, inline: stamped messages come in order
+                entry = _Entry(key, event, by, hlc)
+                self.entries.append(entry)
+                keys.append(key)
+                self.by_id[event["id"]] = entry
         elif kind == "rewind":
             if "undo" in event:
                 self._undo(event)
