@@ -13,6 +13,7 @@ metadata, control characters and text past U+FFFF), and a fork of it.
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
 import subprocess
@@ -110,7 +111,8 @@ def main() -> None:
         format1_file(sessions / f"{LONG}.jsonl")
         grow(api, random.Random(7))
         shutil.copytree(home / "projects", out / "projects")
-        env = {"CHIT_HOME": str(home), "PATH": "/usr/bin:/bin", "COLUMNS": "100"}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CHIT_")}
+        env.update(CHIT_HOME=str(home), COLUMNS="100")
         chit = Path(sys.executable).with_name("chit")
         loaded = subprocess.run([str(chit), "-p", "golden", "load", LONG, "--json"], env=env, cwd=scratch, capture_output=True, check=True)
         (out / "load.json").write_bytes(loaded.stdout)
