@@ -1,5 +1,6 @@
 """chit's value types (the model's, the config's, the store layout, the
-index's directory records, a search's groups) are declared with
+index's directory records, a search's groups, lineage's trees and
+diffs) are declared with
 `chit.value.value_type`: they take their equality, hash, repr and
 frozenness from `chit.value.Value` and write their own `__init__`; each
 must behave as the methods `@dataclass(frozen=True)` would generate. Every
@@ -19,13 +20,13 @@ import pytest
 
 from chit import config, model
 from chit.index import dirs
-from chit.service import search_terms
+from chit.service import lineage, search_terms
 from chit.store import paths
 
 TYPES = [
     model.Tokens, model.Message, model.Parent, model.RunState, model.Project, model.LogIssue, model.Change,
     model.Session, model.SessionSummary, model.SearchHit, config.ModelSpec, config.Config, paths.Layout,
-    dirs.Snapshot, dirs.DirRow, search_terms.SearchGroup,
+    dirs.Snapshot, dirs.DirRow, search_terms.SearchGroup, lineage.TreeNode, lineage.Tree, lineage.TurnPair, lineage.SessionDiff,
 ]
 
 

@@ -95,9 +95,9 @@ def load(
     cli: Cli = ctx.obj.use(json, project)
     session = cli.service.resolve(ref)
     cli.service.set_current(session.id)
-    from chit.cli.cmd_chat import open_repl
-
     if cli.env.interactive and not cli.json:
+        from chit.cli.cmd_chat import open_repl
+
         return open_repl(cli, session.id)
     return session_result(cli, session, no_pager)
 
@@ -177,7 +177,8 @@ def session_result(cli: Cli, ref: "str | Session | None", no_pager: bool) -> Res
         pager = env.variables if paged else None  # PAGER and LESS are the Environment's
         human.transcript(env.console(), session, project_name, pager=pager, agents=agents, agent_of=parent, forks=forks)
 
-    data = session.as_dict()
+    data = session.header_dict()
+    data["messages"] = session.messages  # as `as_dict()` has them: orjson writes a Message as its as_dict()
     data["forks"] = [f.as_dict() for f in forks]
     data["agents"] = [a.as_dict() for a in agents]
     data["agent_of"] = parent.as_dict() if parent else None

@@ -1,7 +1,9 @@
 """JSON output: one document on stdout, errors as `{"error": …}` on stderr.
 
-Invariant: this module imports neither rich nor typer, so `--json` paths
-stay fast; output is never coloured.
+Invariants: this module imports neither rich nor typer, so `--json` paths
+stay fast; output is never coloured. A value is anything orjson writes:
+besides JSON's own types, a `chit.model.Message`, which orjson writes as
+its `as_dict()` (a transcript's messages are not copied into dicts first).
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ if TYPE_CHECKING:
 
 
 def _bytes(value: Any, pretty: bool) -> bytes:
-    option = orjson.OPT_INDENT_2 if pretty else 0
-    return orjson.dumps(value, option=option) + b"\n"
+    # the newline written by orjson: a document of megabytes is not copied to add it
+    option = orjson.OPT_APPEND_NEWLINE | (orjson.OPT_INDENT_2 if pretty else 0)
+    return orjson.dumps(value, option=option)
 
 
 def emit(env: Environment, value: Any) -> None:

@@ -156,10 +156,12 @@ class Context:
 
     # -- sessions -------------------------------------------------------
     def read_session(self, project: Project, session_id: str, trash: bool = False) -> Session:
+        from chit import collector
         from chit.store.fold import fold  # here: a listing folds no session (start-up time)
 
-        log = self.store.read(project.slug, session_id, project.key, trash)
-        return fold(log.header, log.events, log.issues, log.read_only)
+        with collector.paused():  # a record, an entry and a Message a line, none in a cycle
+            log = self.store.read(project.slug, session_id, project.key, trash)
+            return fold(log.header, log.events, log.issues, log.read_only)
 
     def sessions_in(self, project: Project, trash: bool = False) -> list[Session]:
         found = []

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from chit.errors import InvalidInput
 from chit.model import Message, Project, Session, SessionSummary
+from chit.value import Value, value_type
 
 if TYPE_CHECKING:
     from chit.index.db import Index
@@ -27,14 +27,17 @@ if TYPE_CHECKING:
     from chit.service.queries import Queries
 
 
-@dataclass(frozen=True)
-class TreeNode:
+@value_type
+class TreeNode(Value):
     """A session in a fork tree: its summary, the turn it was forked at
     (None for a root, or a fork of an empty session) and its forks, oldest first."""
 
     summary: SessionSummary
     fork_turn: int | None
     children: tuple[TreeNode, ...] = ()
+
+    def __init__(self, summary: SessionSummary, fork_turn: int | None, children: tuple[TreeNode, ...] = ()) -> None:
+        self.__dict__.update(summary=summary, fork_turn=fork_turn, children=children)
 
     def walk(self, depth: int = 0) -> Iterator[tuple[int, TreeNode]]:
         """(depth, node) of this node and every descendant, depth first."""
@@ -43,12 +46,15 @@ class TreeNode:
             yield from child.walk(depth + 1)
 
 
-@dataclass(frozen=True)
-class Tree:
+@value_type
+class Tree(Value):
     """The fork trees asked for; `focus` is the session asked about (None with --all)."""
 
     roots: tuple[TreeNode, ...]
     focus: str | None = None
+
+    def __init__(self, roots: tuple[TreeNode, ...], focus: str | None = None) -> None:
+        self.__dict__.update(roots=roots, focus=focus)
 
     def as_dict(self) -> dict[str, Any]:
         nodes = []
@@ -60,8 +66,8 @@ class Tree:
         return {"focus": self.focus, "nodes": nodes, "edges": edges}
 
 
-@dataclass(frozen=True)
-class TurnPair:
+@value_type
+class TurnPair(Value):
     """One turn that differs: its messages in each session (empty where a
     session has no such turn)."""
 
@@ -69,12 +75,15 @@ class TurnPair:
     a: tuple[Message, ...]
     b: tuple[Message, ...]
 
+    def __init__(self, turn: int | None, a: tuple[Message, ...], b: tuple[Message, ...]) -> None:
+        self.__dict__.update(turn=turn, a=a, b=b)
+
     def as_dict(self) -> dict[str, Any]:
         return {"turn": self.turn, "a": [m.as_dict() for m in self.a], "b": [m.as_dict() for m in self.b]}
 
 
-@dataclass(frozen=True)
-class SessionDiff:
+@value_type
+class SessionDiff(Value):
     """Two sessions compared turn by turn. `shared` turns are equal in
     both (the fork point is the last of them, `fork_turn`); `turns` are
     the ones after it, paired by position; `recorded` is the fork turn one
@@ -85,7 +94,13 @@ class SessionDiff:
     shared: int
     fork_turn: int | None
     recorded: dict[str, Any] | None
-    turns: tuple[TurnPair, ...] = field(default=())
+    turns: tuple[TurnPair, ...] = ()
+
+    def __init__(
+        self, a: SessionSummary, b: SessionSummary, shared: int, fork_turn: int | None, recorded: dict[str, Any] | None,
+        turns: tuple[TurnPair, ...] = (),
+    ) -> None:
+        self.__dict__.update(a=a, b=b, shared=shared, fork_turn=fork_turn, recorded=recorded, turns=turns)
 
     @property
     def unified(self) -> list[str]:

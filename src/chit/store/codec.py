@@ -72,8 +72,12 @@ def line_spans(data: bytes | bytearray, start: int = 0) -> Iterator[tuple[int, i
         start = newline + 1
 
 
+_SPACE = b" \t\n\r\x0b\x0c"
+
+
 def is_blank(data: bytes | bytearray, start: int, end: int) -> bool:
-    return _BLANK.fullmatch(data, start, end) is not None
+    # a line starting with anything but white space (a record: "{") is not blank
+    return start == end or (data[start] in _SPACE and _BLANK.fullmatch(data, start, end) is not None)
 
 
 def whole_lines(data: bytes | bytearray) -> list[bytes]:
@@ -266,6 +270,22 @@ def _usual_message(record: dict[str, Any]) -> bool:
     )
 
 
+def _usual_message_event(record: dict[str, Any]) -> bool:
+    """True for a message line that every check of `_event` passes (its
+    stamp too, when it has one), tested in one pass: a long session is
+    thousands of them."""
+    if record.get("type") != "message" or not _usual_message(record):
+        return False
+    hlc = record.get("hlc", _NONE)
+    return hlc is _NONE or (type(hlc) is str and _usual_stamp(hlc) and type(record.get("by")) is str)
+
+
+def _usual_stamp(hlc: str) -> bool:
+    """`HLC_RE.match(hlc)`, answered without a regex call (`\\d` is what
+    `str.isdecimal` accepts): the same answer for every string."""
+    return len(hlc) == 20 and hlc[13] == "." and hlc[:13].isdecimal() and hlc[14:].isdecimal()
+
+
 def _check_message(record: dict[str, Any]) -> None:
     if _usual_message(record):
         return
@@ -408,6 +428,8 @@ def decode_event(line: bytes | bytearray, version: int = FORMAT_VERSION) -> dict
 
 
 def _event(record: dict[str, Any], version: int) -> dict[str, Any]:
+    if _usual_message_event(record):
+        return migrate(record, version) if version < FORMAT_VERSION else record
     kind = record.get("type")
     if not isinstance(kind, str):
         raise BadRecord("missing type")

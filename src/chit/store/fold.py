@@ -22,7 +22,8 @@ Pure functions, no I/O. Invariants:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from operator import itemgetter
 from typing import Any
 
 from chit.model import Change, LogIssue, Message, Parent, RunState, Session, Tokens, derive_title
@@ -96,6 +97,8 @@ class _Meta:
         ts = event.get("ts")
         if isinstance(ts, str) and ts > self.updated_at:
             self.updated_at = ts
+        if kind == "message":  # nearly every event: nothing more to do
+            return
         if kind == "rename":
             self.manual_title = event.get("title") or None
         elif kind == "tag":
@@ -182,9 +185,8 @@ def split_events(events: Iterable[dict[str, Any]]) -> tuple[list[dict[str, Any]]
     return legacy, sorted(by_id.values(), key=order_key), clashes
 
 
-def order_key(event: dict[str, Any]) -> tuple[str, str, str]:
-    """Where a stamped event sorts: (hlc, by, id)."""
-    return event["hlc"], event["by"], event["id"]
+#: where a stamped event sorts: (hlc, by, id)
+order_key: Callable[[dict[str, Any]], tuple[str, str, str]] = itemgetter("hlc", "by", "id")
 
 
 def _tie_key(event: dict[str, Any]) -> tuple[str, str, bytes]:

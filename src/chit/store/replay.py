@@ -22,7 +22,6 @@ Pure, no I/O. Invariants:
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from chit.model import Change
@@ -34,6 +33,9 @@ if TYPE_CHECKING:
 #: where a message sorts: (0, position, change and place, "") for a format-1
 #: message, (1, hlc, by, id) for a stamped one
 Key = tuple[int, str, str, str]
+
+#: what hides a message nothing hides (one shared empty set: most never get a set of their own)
+_NOBODY: frozenset[object] = frozenset()
 
 
 class _Entry:
@@ -48,20 +50,36 @@ class _Entry:
         self.record = record  # the message's record: built as a `Message` once, when the fold ends
         self.by = by  # None: a format-1 message, seen by every stamped event
         self.hlc = hlc
-        self.hiders: set[object] = set() if hiders is None else hiders  # what hides it: changes, undos
+        self.hiders: set[object] | frozenset[object] = _NOBODY if hiders is None else hiders  # what hides it: changes, undos
 
     def seen_by(self, seen: dict[str, str]) -> bool:
         return self.by is None or self.hlc <= seen.get(self.by, "")
 
+    def hide(self, hider: object) -> None:
+        if isinstance(self.hiders, set):
+            self.hiders.add(hider)
+        else:
+            self.hiders = {hider}
 
-@dataclass(eq=False)
+    def unhide(self, hider: object) -> None:
+        if isinstance(self.hiders, set):
+            self.hiders.discard(hider)
+
+
 class _Change:
-    kind: str
-    id: str | None
-    by: str | None
-    hlc: str
-    hidden: list[_Entry] = field(default_factory=list)
-    adds: list[str] = field(default_factory=list)  # the messages a replace wrote
+    """A rewind, pop or replace in effect, as the replay tracks it (a plain
+    class: `@dataclass` compiles its methods when the module loads, and
+    every read of a stamped session loads it)."""
+
+    __slots__ = ("kind", "id", "by", "hlc", "hidden", "adds")
+
+    def __init__(self, kind: str, change_id: str | None, by: str | None, hlc: str, hidden: list[_Entry] | None = None) -> None:
+        self.kind = kind
+        self.id = change_id
+        self.by = by
+        self.hlc = hlc
+        self.hidden: list[_Entry] = [] if hidden is None else hidden
+        self.adds: list[str] = []  # the messages a replace wrote
 
 
 class Replay:
@@ -108,7 +126,15 @@ class Replay:
             self.seen[by] = hlc
         kind = event["type"]
         if kind == "message":
-            self._add(_Entry((1, hlc, by, event["id"]), event, by, hlc))
+            key = (1, hlc, by, event["id"])
+            keys = self.keys
+            if keys and key <= keys[-1]:
+                self._add(_Entry(key, event, by, hlc))
+            else:  # `_add`'s usual case, inline: stamped messages come in order
+                entry = _Entry(key, event, by, hlc)
+                self.entries.append(entry)
+                keys.append(key)
+                self.by_id[event["id"]] = entry
         elif kind == "rewind":
             if "undo" in event:
                 self._undo(event)
@@ -135,7 +161,7 @@ class Replay:
         seen = event["seen"]
         for entry in self.entries[start:]:
             if not entry.hiders and entry.seen_by(seen):
-                entry.hiders.add(change)
+                entry.hide(change)
                 change.hidden.append(entry)
         if change.hidden or change.adds:
             self.in_effect.append(change)
@@ -145,7 +171,7 @@ class Replay:
         if entry is None or entry.hiders:
             return
         change = _Change("pop", event.get("change"), event["by"], event["hlc"], [entry])
-        entry.hiders.add(change)
+        entry.hide(change)
         self.in_effect.append(change)
 
     def _undo(self, event: dict[str, Any]) -> None:
@@ -160,11 +186,11 @@ class Replay:
             return
         self.in_effect.remove(found)
         for entry in found.hidden:
-            entry.hiders.discard(found)
+            entry.unhide(found)
         for added in found.adds:  # what a replace wrote goes with it
             hidden = self.by_id.get(added)
             if hidden is not None:
-                hidden.hiders.add(event["id"])
+                hidden.hide(event["id"])
 
     def _restore(self, event: dict[str, Any]) -> None:
         self.legacy_deleted = None
