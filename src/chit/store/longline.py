@@ -63,6 +63,14 @@ def split_message(data: Buffer, start: int, end: int) -> tuple[int, int] | None:
     return head.end(), past
 
 
+def next_cut(data: Buffer, start: int, end: int) -> int | None:
+    """The first byte in `data[start:end]` of a JSON string body at which
+    a piece of it may start (a character's first byte, never inside an
+    escape sequence), or None if there is none there."""
+    cut = _CUT.search(data, start, end)
+    return None if cut is None else cut.start()
+
+
 def other_fields(data: Buffer, start: int, end: int, first: int, past: int) -> bytes:
     """The line with an empty text: every other field, to decode whole."""
     return bytes(data[start:first]) + bytes(data[past:end])
