@@ -35,24 +35,32 @@ Invariants:
 from __future__ import annotations
 
 import enum
-import re
-from collections.abc import Sequence
+import os
 from typing import Any
 
 import orjson
 
 from chit.index.snippets import SNIPPET_LEAD, SNIPPET_WIDTH, snippet_of_part
+from chit.patterns import LazyPattern
 from chit.store import longline
 
 #: the characters past ASCII whose casefold holds an ASCII letter (the
 #: whole of Unicode, as Python's tables have it; a test holds it so)
 FOLDS_TO_ASCII = "ßİŉſǰẖẗẘẙẚẞ\u212aﬀﬁﬂﬃﬄﬅﬆ"
 _BACKSLASH = 0x5C
+# `\uXXXX` of an ASCII letter or sign (U+0020–U+007F) or of a character of
+# FOLDS_TO_ASCII, and more (a few others are let through, then told apart)
+_LETTER_ESCAPES = LazyPattern(rb"\\u(?:00[2-7]|00[dD][fF]|01[347fF]|1[eE]9|212|[fF][bB]0)")
+_LETTER_OR_SLASH_ESCAPES = LazyPattern(_LETTER_ESCAPES.source + rb"|\\/")
 _ESCAPE_SPAN = 6  # `\uXXXX`, the longest escape
 _BEFORE = 4 * SNIPPET_LEAD  # bytes before a match to decode (a character is at most 4 bytes, escapes aside)
 _AFTER = 16 * SNIPPET_WIDTH  # bytes after it (a `\uXXXX\uXXXX` pair is one character in 12)
 _CUT_REACH = 256  # bytes searched for a place to cut the body
 _ESCAPED_MATCHES = 64  # byte matches inside escapes passed over before the text is decoded instead
+BLOCK = 1 << 18  # bytes of a line read at a time
+_CARRY = 1 << 12  # bytes of a block kept with the next: the backslashes before an escape, a match across the cut
+_MARGIN = 16  # bytes at a block's end left to the next (an escape's hex digits, the text's closing `","ts":"`)
+LONGEST = 1024  # bytes of the longest query looked for here
 
 
 class Unsure(enum.Enum):
@@ -68,19 +76,21 @@ class Query:
     """A casefolded query as bytes, and what in a body could spell it
     otherwise than verbatim."""
 
-    __slots__ = ("folded", "needle", "doubts")
+    __slots__ = ("folded", "needle", "folds", "escapes", "_escapes")
 
     def __init__(self, folded: str) -> None:
         self.folded = folded
         self.needle = folded.encode("ascii")
-        shared = [re.escape(ch.encode()) for ch in FOLDS_TO_ASCII if _shares(ch.casefold(), folded)]
-        # a run of backslashes then "u" or "/": an escape when the run is odd
-        self.doubts = re.compile(b"|".join([rb"\\+[u/]", *shared]))
+        #: the UTF-8 of the characters past ASCII that fold to some of the query's letters
+        self.folds = [ch.encode() for ch in FOLDS_TO_ASCII if _shares(ch.casefold(), folded)]
+        #: the escapes that may spell a character whose fold holds an ASCII letter
+        self.escapes = _LETTER_ESCAPES if "/" not in folded else _LETTER_OR_SLASH_ESCAPES
+        self._escapes: dict[bytes, bool] = {}
 
     @staticmethod
     def of(folded: str) -> Query | None:
         """The query if the bytes can answer for it, else None."""
-        if not folded or not all(" " <= ch <= "~" and ch not in '"\\' for ch in folded):
+        if not folded or len(folded) > LONGEST or not all(" " <= ch <= "~" and ch not in '"\\' for ch in folded):
             return None
         return Query(folded)
 
@@ -89,10 +99,15 @@ class Query:
         character whose fold shares letters with the query."""
         if escape[1:2] == b"/":
             return "/" in self.folded
-        digits = escape[2:6]
-        if len(digits) != 4 or digits.strip(b"0123456789abcdefABCDEF"):
-            return True  # not an escape JSON allows: the decoder will say so
-        return _shares(chr(int(digits, 16)).casefold(), self.folded)
+        doubted = self._escapes.get(escape)
+        if doubted is None:
+            digits = escape[2:6]
+            if len(digits) != 4 or digits.strip(b"0123456789abcdefABCDEF"):
+                doubted = True  # not an escape JSON allows: the decoder will say so
+            else:
+                doubted = _shares(chr(int(digits, 16)).casefold(), self.folded)
+            self._escapes[escape] = doubted
+        return doubted
 
 
 def _shares(fold: str, query: str) -> bool:
@@ -104,127 +119,197 @@ def _shares(fold: str, query: str) -> bool:
     return False
 
 
-class Body:
-    """The JSON body of a message line's text, `data[first:past]`."""
+class _Line:
+    """A message line of a file, read a block at a time: `buf` holds its
+    bytes from `base`, the last _CARRY bytes of the block before and the
+    block."""
 
-    def __init__(self, data: bytes | bytearray, first: int, past: int) -> None:
-        self.data = data
-        self.first = first
-        self.past = past
-        self._lowered: bytes | bytearray | None = None
+    def __init__(self, fd: int, off: int, length: int) -> None:
+        self.fd, self.off, self.length = fd, off, length
+        self.buf = b""
+        self.base = 0
 
     @property
-    def lowered(self) -> bytes | bytearray:
-        """The whole line, ASCII letters lowered (its positions are the line's)."""
-        if self._lowered is None:
-            self._lowered = self.data.lower()
-        return self._lowered
+    def end(self) -> int:
+        return self.base + len(self.buf)
 
-    def first_match(self, query: Query) -> int | None | Unsure:
-        """The byte at which the text's first match of `query` starts, None
-        if the text holds none."""
-        scanned = self.first  # no doubt before this byte
-        start = self.first
-        for _ in range(_ESCAPED_MATCHES):
-            at = self.lowered.find(query.needle, start, self.past)
-            until = at if at >= 0 else self.past
-            if self._doubt(query, scanned, until):
+    def advance(self) -> bool:
+        """Read the next block; False at the end of the line."""
+        if self.end >= self.length:
+            return False
+        block = self.read(self.end, min(self.end + BLOCK, self.length))
+        keep = self.buf[-_CARRY:]
+        self.base = self.end - len(keep)
+        self.buf = keep + block
+        return True
+
+    def read(self, start: int, end: int) -> bytes:
+        """The line's bytes [start, end); raises OSError if the file is shorter."""
+        data = os.pread(self.fd, end - start, self.off + start)
+        if len(data) != end - start:
+            raise OSError("the line is shorter than its row says")
+        return data
+
+    def backslashes_before(self, at: int) -> int | None:
+        """The run of backslashes just before byte `at`; None if it may
+        go on before the bytes held."""
+        run, i = 0, at - self.base - 1
+        while i >= 0 and self.buf[i] == _BACKSLASH:
+            run, i = run + 1, i - 1
+        return None if i < 0 and self.base > 0 else run
+
+
+class _Scan:
+    """The text's first match of a query, looked for block by block; the
+    body's end (`past`) is found on the way."""
+
+    def __init__(self, line: _Line, first: int, query: Query) -> None:
+        self.line, self.first, self.query = line, first, query
+        self.past: int | None = None
+        self._tail_from = first
+
+    def first_match(self) -> int | None | Unsure:
+        line, needle = self.line, self.query.needle
+        scanned = start = self.first  # no doubt before `scanned`, no match starts before `start`
+        passed = 0  # byte matches inside escapes passed over
+        while True:
+            self._find_past()
+            at_end = line.end >= line.length
+            if self.past is None and at_end:
+                return UNSURE  # no end of the text: not a line in chit's shape
+            limit = self.past if self.past is not None else line.end - len(needle) - _MARGIN
+            stop = limit if self.past is not None else limit + len(needle) - 1
+            found = -1
+            if start < limit:
+                found = line.buf[start - line.base : stop - line.base].lower().find(needle)
+            at = start + found if found >= 0 else None
+            until = at if at is not None else max(limit, scanned)
+            if self._doubt(scanned, until):
                 return UNSURE
-            if at < 0:
-                return None
-            if not self._escaped(at):
+            if at is None:
+                if self.past is not None:
+                    return None
+                scanned = start = max(limit, start)
+                if not line.advance():
+                    return UNSURE
+                continue
+            escaped = self._escaped(at)
+            if escaped is None or (escaped and passed == _ESCAPED_MATCHES):
+                return UNSURE
+            if not escaped:
                 return at
-            scanned = at - self._backslashes_before(at)  # that run is read again, whole
-            start = at + 1
-        return UNSURE
+            passed += 1
+            run = line.backslashes_before(at)
+            if run is None:
+                return UNSURE
+            scanned, start = at - run, at + 1  # that run of backslashes is read again, whole
 
-    def holds(self, query: Query) -> bool | Unsure:
-        """Whether the text holds `query` anywhere."""
-        start = self.first
-        for _ in range(_ESCAPED_MATCHES):
-            at = self.lowered.find(query.needle, start, self.past)
-            if at < 0:
-                return UNSURE if self._doubt(query, self.first, self.past) else False
-            if not self._escaped(at):
-                return True
-            start = at + 1
-        return UNSURE
+    def find_past(self) -> bool:
+        """Read on to the body's end; False if the line has none."""
+        self._find_past()
+        while self.past is None:
+            if not self.line.advance():
+                return False
+            self._find_past()
+        return True
 
-    def snippet(self, at: int, query: Query) -> str | None:
-        """The snippet of a match starting at byte `at` (as `first_match`
-        gave it); None when the bytes around it do not tell it."""
-        begin = self.first if at - self.first <= _BEFORE + _CUT_REACH else longline.next_cut(self.data, at - _BEFORE - _CUT_REACH, at - _BEFORE)
-        reach = at + len(query.needle) + _AFTER
-        end = self.past if self.past - reach <= _CUT_REACH else longline.next_cut(self.data, reach, reach + _CUT_REACH)
-        if begin is None or end is None:
-            return None
-        before, after = _decoded(self.data, begin, at), _decoded(self.data, at, end)
-        if before is None or after is None or after[: len(query.folded)].casefold() != query.folded:
-            return None
-        return snippet_of_part(before + after, len(before), text_before=begin > self.first, text_after=end < self.past)
+    def _find_past(self) -> None:
+        if self.past is None:
+            line = self.line
+            found = line.buf.find(longline.TAIL, self._tail_from - line.base)
+            if found >= 0:
+                self.past = line.base + found
+            else:
+                self._tail_from = max(self._tail_from, line.end - len(longline.TAIL) + 1)
 
-    def _doubt(self, query: Query, start: int, end: int) -> bool:
-        """Whether `data[start:end]` (`start` not inside a run of
-        backslashes) spells a doubt for `query`."""
-        while (found := query.doubts.search(self.data, start, end)) is not None:
-            start = found.end()
-            spelled = found.group()
-            if spelled[0] != _BACKSLASH:
-                return True  # a character folding to some of the query's letters
-            escape = self.data[start - 2 : start - 2 + _ESCAPE_SPAN]
-            if (len(spelled) - 1) % 2 == 1 and query.doubted_by(bytes(escape)):
-                return True
+    def _doubt(self, start: int, end: int) -> bool:
+        """Whether bytes [start, end) spell a doubt for the query (an
+        escape whose backslash is before `end`)."""
+        line, query = self.line, self.query
+        buf, base = line.buf, line.base
+        if any(buf.find(spelling, start - base, end - base + len(spelling) - 1) >= 0 for spelling in query.folds):
+            return True  # a character folding to some of the query's letters
+        at = start - base
+        while (escape := query.escapes.search(buf, at, end - base + _ESCAPE_SPAN - 1)) is not None and escape.start() < end - base:
+            at = escape.start() + 2
+            run = line.backslashes_before(base + escape.start())
+            if run is None or (run % 2 == 0 and query.doubted_by(buf[escape.start() : escape.start() + _ESCAPE_SPAN])):
+                return True  # a real escape (an even run of backslashes before it)
         return False
 
-    def _backslashes_before(self, at: int) -> int:
-        run = 0
-        while at - run - 1 >= self.first and self.data[at - run - 1] == _BACKSLASH:
-            run += 1
-        return run
+    def _escaped(self, at: int) -> bool | None:
+        """Whether byte `at` (not a backslash) is inside an escape; None
+        if the bytes held cannot tell."""
+        buf, base = self.line.buf, self.line.base
+        back = buf.rfind(b"\\", max(self.first, at - _ESCAPE_SPAN + 1) - base, at - base)
+        if back < 0:
+            return False
+        run = self.line.backslashes_before(base + back + 1)
+        if run is None:
+            return None
+        if run % 2 == 0:
+            return False  # the last backslash ends an escaped one
+        return at - base < back + (_ESCAPE_SPAN if buf[back + 1] == ord("u") else 2)
 
-    def _escaped(self, at: int) -> bool:
-        """Whether byte `at` (not a backslash) is inside an escape."""
-        back = self.data.rfind(b"\\", max(self.first, at - _ESCAPE_SPAN + 1), at)
-        if back < 0 or self._backslashes_before(back + 1) % 2 == 0:
-            return False  # no escape, or the last backslash ends an escaped one
-        return at < back + (_ESCAPE_SPAN if self.data[back + 1] == ord("u") else 2)
+
+def _snippet(line: _Line, first: int, past: int, at: int, query: Query) -> str | None:
+    """The snippet of a match starting at byte `at`; None when the bytes
+    around it do not tell it."""
+    low = first if at - first <= _BEFORE + _CUT_REACH else at - _BEFORE - _CUT_REACH
+    reach = at + len(query.needle) + _AFTER
+    high = past if past - reach <= _CUT_REACH else reach + _CUT_REACH
+    window = line.read(low, high)
+    begin = 0 if low == first else longline.next_cut(window, 0, _CUT_REACH)
+    end = len(window) if high == past else longline.next_cut(window, reach - low, len(window))
+    if begin is None or end is None:
+        return None
+    before, after = _decoded(window[begin : at - low]), _decoded(window[at - low : end])
+    if before is None or after is None or after[: len(query.folded)].casefold() != query.folded:
+        return None
+    return snippet_of_part(before + after, len(before), text_before=low + begin > first, text_after=low + end < past)
 
 
-def _decoded(data: bytes | bytearray, start: int, end: int) -> str | None:
+def _decoded(body: bytes) -> str | None:
     try:
-        text = orjson.loads(b'"' + bytes(data[start:end]) + b'"')
+        text = orjson.loads(b'"' + body + b'"')
     except orjson.JSONDecodeError:
         return None
     return text if isinstance(text, str) else None
 
 
-def confirm(data: bytes | bytearray, message_id: str, queries: Sequence[Query]) -> str | None | Unsure:
-    """For the message line `data` (the message `message_id`): the snippet
-    at the first query's first match if its text holds every one of
-    `queries`, None if it does not, UNSURE if its bytes cannot tell (or it
-    is not that message's line in the shape chit writes)."""
-    span = longline.split_message(data, 0, len(data))
-    if span is None:
+def confirm(fd: int, off: int, length: int, message_id: str, query: Query) -> str | None | Unsure:
+    """For the message line of `length` bytes at `off` in the file `fd`
+    (the message `message_id`): the snippet at the text's first match of
+    `query`, None if the text holds none, UNSURE if the bytes cannot tell
+    (or it is not that message's line in the shape chit writes)."""
+    line = _Line(fd, off, length)
+    try:
+        if not line.advance():
+            return UNSURE
+        first = longline.text_start(line.buf)
+        if first is None:
+            return UNSURE
+        head = line.buf[:first]
+        scan = _Scan(line, first, query)
+        at = scan.first_match()
+        if isinstance(at, Unsure) or not scan.find_past() or scan.past is None:
+            return UNSURE
+        fields = _fields(head + line.read(scan.past, length))
+        if fields is None or fields.get("id") != message_id:
+            return UNSURE
+        if at is None:
+            return None
+        snippet = _snippet(line, first, scan.past, at, query)
+    except OSError:
         return UNSURE
-    fields = _fields(data, *span)
-    if fields is None or fields.get("id") != message_id:
-        return UNSURE
-    body = Body(data, *span)
-    at = body.first_match(queries[0])
-    if at is None or isinstance(at, Unsure):
-        return at
-    for query in queries[1:]:
-        held = body.holds(query)
-        if held is not True:
-            return None if held is False else UNSURE
-    snippet = body.snippet(at, queries[0])
     return UNSURE if snippet is None else snippet
 
 
-def _fields(data: bytes | bytearray, first: int, past: int) -> dict[str, Any] | None:
-    """The line's fields but its text, if it is a message's."""
+def _fields(other: bytes) -> dict[str, Any] | None:
+    """The line's fields but its text (`other`: the line without it), if
+    it is a message's."""
     try:
-        record = orjson.loads(longline.other_fields(data, 0, len(data), first, past))
+        record = orjson.loads(other)
     except orjson.JSONDecodeError:
         return None
     if not isinstance(record, dict) or record.get("type") != "message" or record.get("content") != "":

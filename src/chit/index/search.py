@@ -39,7 +39,7 @@ from chit.index.rows import read_text, ts_key
 from chit.index.snippets import find_folded, find_snippet, make_snippet
 from chit.model import AGENT_KEY, Project, SearchHit, SessionSummary, Tokens, derive_title
 from chit.store.codec import BadRecord
-from chit.store.files import open_regular, read_whole
+from chit.store.files import open_regular
 
 if TYPE_CHECKING:
     import sqlite3
@@ -368,7 +368,7 @@ def _check(row: Sequence[Any], files: _Files, projects: dict[str, Project], want
         return False
     raw = files.raw(wanted) if length > RAW_LINE else None
     if raw is not None:  # a long line: its bytes first, the decoder only if they cannot tell
-        decided = rawfind.confirm(read_whole(files.fd(sid, slug, session_id), length, off), mid, raw)
+        decided = rawfind.confirm(files.fd(sid, slug, session_id), off, length, mid, raw)
         if decided is None:
             return False
         if isinstance(decided, str):
@@ -419,13 +419,12 @@ class _Files:
         self.index = index
         self.skip = skip  # (slug, id): sessions the search leaves to its caller
         self.open: dict[int, int] = {}
-        self._raw: tuple[tuple[str, ...], list[rawfind.Query] | None] | None = None
+        self._raw: tuple[tuple[str, ...], rawfind.Query | None] | None = None
 
-    def raw(self, wanted: tuple[str, ...]) -> list[rawfind.Query] | None:
-        """The search's terms as `rawfind` queries, if it can answer for all of them."""
+    def raw(self, wanted: tuple[str, ...]) -> rawfind.Query | None:
+        """The search's one term as a `rawfind` query, if it can answer for it."""
         if self._raw is None or self._raw[0] != wanted:
-            queries = [rawfind.Query.of(term) for term in wanted]
-            self._raw = (wanted, None if None in queries else [q for q in queries if q is not None])
+            self._raw = (wanted, rawfind.Query.of(wanted[0]) if len(wanted) == 1 else None)
         return self._raw[1]
 
     def fd(self, sid: int, slug: str, session_id: str) -> int:
