@@ -126,7 +126,7 @@ class _Line:
 
     def __init__(self, fd: int, off: int, length: int) -> None:
         self.fd, self.off, self.length = fd, off, length
-        self.buf = b""
+        self.buf = bytearray()  # one buffer, read into again and again: no new memory for each block
         self.base = 0
 
     @property
@@ -135,12 +135,22 @@ class _Line:
 
     def advance(self) -> bool:
         """Read the next block; False at the end of the line."""
-        if self.end >= self.length:
+        end = self.end
+        if end >= self.length:
             return False
-        block = self.read(self.end, min(self.end + BLOCK, self.length))
-        keep = self.buf[-_CARRY:]
-        self.base = self.end - len(keep)
-        self.buf = keep + block
+        size = min(BLOCK, self.length - end)
+        buf = self.buf
+        keep = min(_CARRY, len(buf))
+        buf[:keep] = buf[len(buf) - keep :]
+        if len(buf) > keep + size:
+            del buf[keep + size :]
+        else:
+            buf.extend(bytes(keep + size - len(buf)))
+        with memoryview(buf) as view:
+            got = os.preadv(self.fd, [view[keep:]], self.off + end)
+        if got != size:
+            raise OSError("the line is shorter than its row says")
+        self.base = end - keep
         return True
 
     def read(self, start: int, end: int) -> bytes:
@@ -181,8 +191,8 @@ class _Scan:
             stop = limit if self.past is not None else limit + len(needle) - 1
             found = -1
             if start < limit:
-                found = line.buf[start - line.base : stop - line.base].lower().find(needle)
-            at = start + found if found >= 0 else None
+                found = line.buf.lower().find(needle, start - line.base, stop - line.base)
+            at = line.base + found if found >= 0 else None
             until = at if at is not None else max(limit, scanned)
             if self._doubt(scanned, until):
                 return UNSURE
@@ -233,7 +243,7 @@ class _Scan:
         while (escape := query.escapes.search(buf, at, end - base + _ESCAPE_SPAN - 1)) is not None and escape.start() < end - base:
             at = escape.start() + 2
             run = line.backslashes_before(base + escape.start())
-            if run is None or (run % 2 == 0 and query.doubted_by(buf[escape.start() : escape.start() + _ESCAPE_SPAN])):
+            if run is None or (run % 2 == 0 and query.doubted_by(bytes(buf[escape.start() : escape.start() + _ESCAPE_SPAN]))):
                 return True  # a real escape (an even run of backslashes before it)
         return False
 
@@ -305,7 +315,7 @@ def confirm(fd: int, off: int, length: int, message_id: str, query: Query) -> st
     return UNSURE if snippet is None else snippet
 
 
-def _fields(other: bytes) -> dict[str, Any] | None:
+def _fields(other: bytes | bytearray) -> dict[str, Any] | None:
     """The line's fields but its text (`other`: the line without it), if
     it is a message's."""
     try:

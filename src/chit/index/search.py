@@ -9,7 +9,8 @@ Invariants:
   it; `chit.index.grams`), and the messages listed in `cut` are always
   candidates; a message is a hit only
   after its line, read back from the session file, passes the same
-  casefold substring rule, and its snippet comes from that text.
+  casefold substring rule, and its snippet comes from that text (a long
+  line's bytes may answer for it: `chit.index.rawfind`).
   Candidates stream by row id, highest first; a message's second is never
   above its row id (`Rows.allocate` in `chit.index.rows`), so once `limit` hits are
   held, reading stops at the first row id below the second of the last of
