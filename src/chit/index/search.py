@@ -9,7 +9,8 @@ Invariants:
   it; `chit.index.grams`), and the messages listed in `cut` are always
   candidates; a message is a hit only
   after its line, read back from the session file, passes the same
-  casefold substring rule, and its snippet comes from that text.
+  casefold substring rule, and its snippet comes from that text (a long
+  line's bytes may answer for it: `chit.index.rawfind`).
   Candidates stream by row id, highest first; a message's second is never
   above its row id (`Rows.allocate` in `chit.index.rows`), so once `limit` hits are
   held, reading stops at the first row id below the second of the last of
@@ -34,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from chit.index.db import Index
-from chit.index import grams
+from chit.index import grams, rawfind
 from chit.index.rows import read_text, ts_key
 from chit.index.snippets import find_folded, find_snippet, make_snippet
 from chit.model import AGENT_KEY, Project, SearchHit, SessionSummary, Tokens, derive_title
@@ -48,6 +49,7 @@ MAX_TERMS = 200  # vocabulary words asked of msgtext beyond those of the query's
 COMMON = 64  # a query whose every piece is in more vocabulary words than this reads the newest messages first
 PROBE = 200  # newest messages read before such a query asks the text index
 PROBE_BYTES = 256 * 1024  # and at most this much of their lines
+RAW_LINE = 1 << 16  # a candidate's line longer than this is looked at in its bytes first (`chit.index.rawfind`)
 _ABOVE_ALL = 1 << 62  # above every message row id
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _LAST_SECOND = int((datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc) - _EPOCH).total_seconds())
@@ -369,6 +371,14 @@ def _check(row: Sequence[Any], files: _Files, projects: dict[str, Project], want
     pos, mid, role, ts, turn, off, length, sid, slug, session_id, key, updated, manual, first, _ = row
     if (slug, session_id) in files.skip:
         return False
+    raw = files.raw(wanted) if length > RAW_LINE else None
+    if raw is not None:  # a long line: its bytes first, the decoder only if they cannot tell
+        decided = rawfind.confirm(files.fd(sid, slug, session_id), off, length, mid, raw)
+        if decided is None:
+            return False
+        if isinstance(decided, str):
+            found.append((_hit(projects[slug], session_id, key, _title(manual, first), updated, turn, role, mid, ts, decided), pos))
+            return True
     line = read_text(files.fd(sid, slug, session_id), off, length)
     if line is None or line[0].get("id") != mid:
         raise Stale(f"session {session_id[:8]} changed during the search", sid)
@@ -414,6 +424,13 @@ class _Files:
         self.index = index
         self.skip = skip  # (slug, id): sessions the search leaves to its caller
         self.open: dict[int, int] = {}
+        self._raw: tuple[tuple[str, ...], rawfind.Query | None] | None = None
+
+    def raw(self, wanted: tuple[str, ...]) -> rawfind.Query | None:
+        """The search's one term as a `rawfind` query, if it can answer for it."""
+        if self._raw is None or self._raw[0] != wanted:
+            self._raw = (wanted, rawfind.Query.of(wanted[0]) if len(wanted) == 1 else None)
+        return self._raw[1]
 
     def fd(self, sid: int, slug: str, session_id: str) -> int:
         fd = self.open.get(sid)

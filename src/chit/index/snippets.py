@@ -68,6 +68,22 @@ def make_snippet(text: str, start: int, end: int = 0) -> str:
     return ("…" if begin > 0 else "") + window + ("…" if finish < len(text) else "")
 
 
+def snippet_of_part(part: str, start: int, *, text_before: bool, text_after: bool) -> str | None:
+    """`make_snippet` of a text at a match starting at `start` of `part`,
+    a run of the text's characters (`text_before`: the text has more
+    characters before it; `text_after`: after it); None when `part` is
+    too short to tell."""
+    if text_before and start < SNIPPET_LEAD:
+        return None
+    begin = max(0, start - SNIPPET_LEAD)
+    finish = begin + SNIPPET_WIDTH
+    if text_after and len(part) < finish:
+        return None
+    cut_after = text_after or finish < len(part)
+    window = part[begin:finish].translate(_NEWLINES_TO_SPACES)
+    return ("…" if begin > 0 or text_before else "") + window + ("…" if cut_after else "")
+
+
 def find_snippet(pieces: Iterable[str], folded_query: str) -> str | None:
     """`make_snippet` at `find_folded` of the text these pieces make, or
     None; holds the current piece and a few characters of the last one

@@ -33,7 +33,7 @@ LONG_LINE = 1 << 22  # message lines longer than this are decoded in pieces
 PIECE = 1 << 20
 # format 1, then format 2 (its stamp first: chit.store.clock)
 _HEAD = LazyPattern(rb'\{"type":"message",(?:"hlc":"[^"\\]*","by":"[^"\\]*",)?"id":"[^"\\]*","role":"[^"\\]*","content":"')
-_TAIL = b'","ts":"'
+TAIL = b'","ts":"'  # what follows the text's closing quote
 # Bytes a piece may start at: never inside an escape sequence (a backslash,
 # the letters and hex digits that follow one, or a quote) nor inside a
 # UTF-8 sequence (a continuation byte).
@@ -57,10 +57,25 @@ def split_message(data: Buffer, start: int, end: int) -> tuple[int, int] | None:
     head = _HEAD.match(data, start, end)
     if head is None:
         return None
-    past = data.find(_TAIL, head.end(), end)
+    past = data.find(TAIL, head.end(), end)
     if past < 0:
         return None
     return head.end(), past
+
+
+def text_start(data: Buffer) -> int | None:
+    """Where the text's JSON body starts in a message line at the start
+    of `data`, if the line starts as chit writes messages."""
+    head = _HEAD.match(data)
+    return None if head is None else head.end()
+
+
+def next_cut(data: Buffer, start: int, end: int) -> int | None:
+    """The first byte in `data[start:end]` of a JSON string body at which
+    a piece of it may start (a character's first byte, never inside an
+    escape sequence), or None if there is none there."""
+    cut = _CUT.search(data, start, end)
+    return None if cut is None else cut.start()
 
 
 def other_fields(data: Buffer, start: int, end: int, first: int, past: int) -> bytes:
