@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import shutil
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -265,10 +267,21 @@ def read_gemini(path: Path) -> Expected:
                 found.replies.append(said)
             for call in record.get("toolCalls", []):  # type: ignore[attr-defined]
                 found.roles["tool"] += 2
-                found.calls.append((call["name"], call["status"] == "error"))
+                found.calls.append((call["name"], call["status"] == "error" or shell_exit(call) not in (None, 0)))
             found.tokens_in += record["tokens"]["input"]  # type: ignore[index]
             found.tokens_out += record["tokens"]["output"]  # type: ignore[index]
     return found
+
+
+def shell_exit(call: dict[str, Any]) -> int | None:
+    """The exit status Gemini CLI's shell tool put in its output (`Exit
+    Code: N` before the process group line; left out for 0): it reports
+    the call itself as a success whatever the status."""
+    if call["name"] != "run_shell_command":
+        return None
+    output = call["result"][0]["functionResponse"]["response"]["output"]
+    found = re.search(r"^Exit Code: (\d+)\nProcess Group PGID: ", output, re.M)
+    return int(found.group(1)) if found else None
 
 
 def gemini_copy(tmp_path: Path) -> Path:
@@ -297,7 +310,7 @@ def test_a_resumed_gemini_cli_session_matches_an_independent_reading(api: Chit, 
     root = gemini_copy(tmp_path)
     expected = read_gemini(root / "project" / "chats" / GEMINI_FILE)
     assert expected.prompts[0].startswith("Bitte prüfe, wo wir sind") and expected.replies[-1] == "一覧は2000行でした。Готово! 👍"
-    assert expected.calls == [("run_shell_command", False), ("run_shell_command", False), ("read_file", True),
+    assert expected.calls == [("run_shell_command", False), ("run_shell_command", True), ("read_file", True),
                               ("write_file", False), ("run_shell_command", False)]
     report = api.import_from("gemini", root)
     assert (report.imported, report.errors) == (1, 0)
@@ -308,6 +321,8 @@ def test_a_resumed_gemini_cli_session_matches_an_independent_reading(api: Chit, 
     assert [m.metadata.get("thinking") for m in session.messages if m.metadata.get("thinking")] == [
         "Erst das Verzeichnis prüfen, dann die Datei schreiben."]
     assert session.messages[0].role == "system" and session.messages[0].metadata["injected"] is True
+    assert [m.metadata.get("exit_code") for m in session.messages if m.metadata.get("tool_kind") == "result"] == [
+        None, 2, None, None, None]  # `ls` of a missing directory, which Gemini CLI calls a success
 
 
 def test_a_resumed_gemini_cli_turn_appends_only_its_messages(api: Chit, home: Path, tmp_path: Path) -> None:
