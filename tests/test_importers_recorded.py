@@ -134,6 +134,15 @@ def copy_of(recording: Recording, tmp_path: Path) -> Path:
     return root
 
 
+def store_file(home: Path, key: str) -> Path:
+    """The session file in the store whose header has `key`."""
+    for path in (home / "projects").glob("*/sessions/*.jsonl"):
+        with path.open("rb") as handle:
+            if json.loads(handle.readline()).get("key") == key:
+                return path
+    raise AssertionError(f"no session keyed {key}")
+
+
 def agent_path(recording: Recording, root: Path) -> Path:
     beside = root / f"agent-{recording.agent}.jsonl"
     return beside if beside.exists() else root / recording.session / "subagents" / f"agent-{recording.agent}.jsonl"
@@ -213,10 +222,13 @@ def test_a_background_sub_agent_and_its_notification_match_an_independent_readin
 def test_each_resumed_turn_appends_only_its_messages_and_a_re_import_writes_nothing(
     recording: Recording, api: Chit, home: Path, tmp_path: Path,
 ) -> None:
+    """Every turn, `/compact` among them, is an append to the session's
+    file in the store: followers of the store only ever read lines added."""
     root = copy_of(recording, tmp_path)
     source = root / f"{recording.session}.jsonl"
     lines = source.read_bytes().splitlines(keepends=True)
     before: list[str] = []
+    mirror: tuple[int, bytes] | None = None  # the store file's inode and content after the turn before
     for end in [*recording.turn_ends, len(lines)]:
         source.write_bytes(b"".join(lines[:end]))  # the file as it was after that turn
         api.import_from("claude-code", root)
@@ -225,6 +237,10 @@ def test_each_resumed_turn_appends_only_its_messages_and_a_re_import_writes_noth
         ids = [m.id for m in session.messages]
         assert ids[: len(before)] == before  # the messages already imported stay as they were
         before = ids
+        stored = store_file(home, f"claude-code:{recording.session}")
+        if mirror is not None:
+            assert (stored.stat().st_ino, stored.read_bytes()[: len(mirror[1])]) == mirror, f"turn ending at line {end} rewrote the store file"
+        mirror = (stored.stat().st_ino, stored.read_bytes())
         digest = tree_digest(home)
         again = api.import_from("claude-code", root)
         assert (again.imported, again.updated, again.messages) == (0, 0, 0) and tree_digest(home) == digest

@@ -36,7 +36,10 @@ Invariants:
   A slash command the person typed is tidied to `/name args`: a user
   message when it prompts the model (its expanded prompt or a reply
   follows), else a system message;
-- a tool result keeps Claude Code's structured `toolUseResult`.
+- a tool result keeps Claude Code's structured `toolUseResult`;
+- the header's facts (`version`, `git_branch`, `slug`) are the thread's
+  first record's: lines added later never change the header, so a
+  session that grows (across a compaction too) is only appended to.
 """
 
 from __future__ import annotations
@@ -244,11 +247,14 @@ def _session(
         mapper.record(number, record)
     mapper.finish()
     first = live[0][1]
+    # the thread's first record gives these facts, never a later one: a slug
+    # Claude Code gives at a compaction, or a branch made later, would change
+    # the header, and an import that grows a session only appends
     metadata = {
         "path": str(path),
-        "git_branch": next((b for _, r in live if (b := one_line(r.get("gitBranch")))), None),
+        "git_branch": one_line(first.get("gitBranch")),
         "version": one_line(first.get("version")),
-        "slug": next((s for _, r in live if (s := one_line(r.get("slug")))), None),
+        "slug": one_line(first.get("slug")),
     }
     return SourceSession(
         NAME,
