@@ -37,9 +37,8 @@ Invariants:
   message when it prompts the model (its expanded prompt or a reply
   follows), else a system message;
 - a tool result keeps Claude Code's structured `toolUseResult`;
-- the header's facts (`version`, `git_branch`, `slug`) are the thread's
-  first record's: lines added later never change the header, so a
-  session that grows (across a compaction too) is only appended to.
+- the header's facts (`version`, `git_branch`, `slug`) are the first
+  record's: a session that grows (across a compaction too) is appended to.
 """
 
 from __future__ import annotations
@@ -247,12 +246,8 @@ def _session(
         mapper.record(number, record)
     mapper.finish()
     first = live[0][1]
-    # the thread's first record gives these facts, never a later one: a slug
-    # Claude Code gives at a compaction, or a branch made later, would change
-    # the header, and an import that grows a session only appends
-    metadata = {
-        "path": str(path),
-        "git_branch": one_line(first.get("gitBranch")),
+    metadata = {  # the first record's: a slug given at a /compact must not change the header
+        "path": str(path), "git_branch": one_line(first.get("gitBranch")),
         "version": one_line(first.get("version")),
         "slug": one_line(first.get("slug")),
     }
