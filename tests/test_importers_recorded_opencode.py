@@ -258,6 +258,30 @@ def test_a_sub_agent_imported_before_its_task_call_is_linked_once_the_parent_rec
         (p["callID"], p["state"]["input"]["subagent_type"]) for _, parts in plain[parent].messages for p in parts if p.get("tool") == "task")
 
 
+def test_a_sub_agent_an_earlier_import_keyed_as_a_session_of_its_own_becomes_the_child(
+    api: Chit, home: Path, tmp_path: Path,
+) -> None:
+    """A store made before sub-agents were child sessions holds the
+    sub-agent keyed `opencode:<its id>`: it is that session that is given
+    the child's key, not a second copy."""
+    folder, plain = recorded("db", tmp_path)
+    child = next(sid for sid, p in plain.items() if p.parent)
+    api.import_from("opencode", folder)
+    stored = imported(api)[key_of(child, plain[child])]
+    path = next(p for p in (home / "projects").glob("*/sessions/*.jsonl") if p.stem == stored.id)
+    header, rest = path.read_bytes().split(b"\n", 1)
+    earlier = json.loads(header)
+    earlier["key"], earlier["metadata"]["import"]["id"] = f"opencode:{child}", child  # as an earlier import wrote it
+    path.write_bytes(json.dumps(earlier).encode() + b"\n" + rest)
+    (home / "import-cache.json").unlink()
+    report = api.import_from("opencode", folder)
+    assert (report.imported, report.updated) == (0, 1)
+    sessions = imported(api)
+    assert sorted(sessions) == sorted(key_of(sid, p) for sid, p in plain.items())
+    assert sessions[key_of(child, plain[child])].id == stored.id
+    check(sessions[key_of(child, plain[child])], plain[child])
+
+
 def main_id(plain: dict[str, Plain]) -> str:
     return next(sid for sid, p in plain.items() if p.parent is None)
 

@@ -331,6 +331,7 @@ def _map(raw: Raw, problems: list[Problem]) -> SourceSession | None:
         NAME, source_id, start, out.messages, cwd=text(directory) if isinstance(directory, str) and directory else None,
         title=None if title is None or _DEFAULT_TITLE.match(title) else title,
         metadata={k: v for k, v in metadata.items() if v},
+        former_keys=(f"{NAME}:{session_id}",) if source_id != session_id else (),  # a sub-agent's key before it was a child
     )
 
 
