@@ -108,7 +108,8 @@ def test_the_log_layout_replays_updates_rewinds_and_titles(api: Chit) -> None:
     assert (call.tokens.input, call.tokens.output) == (10412, 38)
     assert sum(1 for m in session.messages if m.content == "I will run the build to see the error.") == 1
     failed = [m for m in session.messages if m.metadata.get("tool_error")]
-    assert [m.content for m in failed] == ["Permission denied: /home/dev/shop/src/config.ts"]
+    assert [m.content.splitlines()[-1] for m in failed] == ["Exit Code: 2", "Permission denied: /home/dev/shop/src/config.ts"]
+    assert failed[0].metadata["exit_code"] == 2  # the build Gemini CLI called a success
     assert session.messages[-1].role == "system" and session.messages[-1].metadata["subtype"] == "info"
 
 

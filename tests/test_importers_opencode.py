@@ -22,6 +22,8 @@ from importer_sources import fixture
 
 PARENT = "ses_6aade4081ffe216ygZUgcUQdR1"
 CHILD = "ses_6aade2f44ffeQk3LmN8pR2sT4v"
+#: the task's sub-agent session is keyed under its parent
+KEYS = {PARENT: f"opencode:{PARENT}", CHILD: f"opencode:{PARENT}/agent-{CHILD}"}
 
 SCHEMA = """
 create table project (id text primary key, worktree text not null, vcs text, name text, icon_url text,
@@ -121,7 +123,7 @@ def test_each_session_imports_as_the_files_read(api: Chit, data: Path, session_i
     report = api.import_from("opencode", data)
     assert (report.imported, report.errors) == (2, 0)
     want = expected(session_id)
-    session = imported(api)[f"opencode:{session_id}"]
+    session = imported(api)[KEYS[session_id]]
     roles = [m.role for m in session.messages]
     tools = [m for m in session.messages if m.role == "tool"]
     assert (roles.count("user"), roles.count("assistant"), roles.count("system")) == (want["user"], want["assistant"], want["system"])
@@ -147,8 +149,11 @@ def test_the_parent_session_in_detail(api: Chit, data: Path) -> None:
     assert reply.metadata["thinking"] == "I should run the build and read the error."
     assert reply.model == "claude-sonnet-4-5" and reply.invocation_id and reply.invocation_id.startswith("msg_")
     assert session.messages[-1].content == "MessageAbortedError: The operation was aborted."
-    child = imported(api)[f"opencode:{CHILD}"]
+    child = imported(api)[KEYS[CHILD]]
     assert child.metadata["import"]["parent_id"] == PARENT
+    task = next(m for m in session.messages if m.metadata.get("tool_name") == "task")
+    assert {k: child.metadata["import"][k] for k in ("parent", "agent_id", "tool_call_id", "agent_type")} == {
+        "parent": KEYS[PARENT], "agent_id": CHILD, "tool_call_id": task.metadata["tool_call_id"], "agent_type": "explore"}
 
 
 def test_reimporting_writes_nothing(api: Chit, home: Path, data: Path) -> None:
@@ -165,7 +170,7 @@ def test_reimporting_writes_nothing(api: Chit, home: Path, data: Path) -> None:
 def test_a_session_that_grows_in_the_database_gets_only_the_new_messages(api: Chit, tmp_path: Path) -> None:
     database = build_database(tmp_path / "opencode.db", storage())
     api.import_from("opencode", database)
-    before = imported(api)[f"opencode:{CHILD}"]
+    before = imported(api)[KEYS[CHILD]]
     db = sqlite3.connect(database)
     db.execute("insert into message values ('msg_ffffffffffffNewUserMsg0001', ?, 9, 9, ?)",
                (CHILD, json.dumps({"role": "user", "time": {"created": 1790000090000}, "agent": "explore"})))
@@ -175,7 +180,7 @@ def test_a_session_that_grows_in_the_database_gets_only_the_new_messages(api: Ch
     db.close()
     report = api.import_from("opencode", database)
     assert (report.imported, report.updated, report.messages) == (0, 1, 1)
-    after = imported(api)[f"opencode:{CHILD}"]
+    after = imported(api)[KEYS[CHILD]]
     assert after.id == before.id
     assert [m.id for m in after.messages[:-1]] == [m.id for m in before.messages]
     assert after.messages[-1].content == "and in the tests?"
@@ -215,7 +220,7 @@ def test_a_broken_record_costs_only_itself(api: Chit, tmp_path: Path) -> None:
     report = api.import_from("opencode", tmp_path)
     assert report.imported == 2
     assert [(p.path, p.reason) for p in report.problems] == [(str(victim), "not JSON")]
-    child = imported(api)[f"opencode:{CHILD}"]
+    child = imported(api)[KEYS[CHILD]]
     assert [m.role for m in child.messages] == ["user", "tool", "tool"]
 
 

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import shutil
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -132,6 +134,15 @@ def copy_of(recording: Recording, tmp_path: Path) -> Path:
     return root
 
 
+def store_file(home: Path, key: str) -> Path:
+    """The session file in the store whose header has `key`."""
+    for path in (home / "projects").glob("*/sessions/*.jsonl"):
+        with path.open("rb") as handle:
+            if json.loads(handle.readline()).get("key") == key:
+                return path
+    raise AssertionError(f"no session keyed {key}")
+
+
 def agent_path(recording: Recording, root: Path) -> Path:
     beside = root / f"agent-{recording.agent}.jsonl"
     return beside if beside.exists() else root / recording.session / "subagents" / f"agent-{recording.agent}.jsonl"
@@ -211,10 +222,13 @@ def test_a_background_sub_agent_and_its_notification_match_an_independent_readin
 def test_each_resumed_turn_appends_only_its_messages_and_a_re_import_writes_nothing(
     recording: Recording, api: Chit, home: Path, tmp_path: Path,
 ) -> None:
+    """Every turn, `/compact` among them, is an append to the session's
+    file in the store: followers of the store only ever read lines added."""
     root = copy_of(recording, tmp_path)
     source = root / f"{recording.session}.jsonl"
     lines = source.read_bytes().splitlines(keepends=True)
     before: list[str] = []
+    mirror: tuple[int, bytes] | None = None  # the store file's inode and content after the turn before
     for end in [*recording.turn_ends, len(lines)]:
         source.write_bytes(b"".join(lines[:end]))  # the file as it was after that turn
         api.import_from("claude-code", root)
@@ -223,6 +237,10 @@ def test_each_resumed_turn_appends_only_its_messages_and_a_re_import_writes_noth
         ids = [m.id for m in session.messages]
         assert ids[: len(before)] == before  # the messages already imported stay as they were
         before = ids
+        stored = store_file(home, f"claude-code:{recording.session}")
+        if mirror is not None:
+            assert (stored.stat().st_ino, stored.read_bytes()[: len(mirror[1])]) == mirror, f"turn ending at line {end} rewrote the store file"
+        mirror = (stored.stat().st_ino, stored.read_bytes())
         digest = tree_digest(home)
         again = api.import_from("claude-code", root)
         assert (again.imported, again.updated, again.messages) == (0, 0, 0) and tree_digest(home) == digest
@@ -265,10 +283,21 @@ def read_gemini(path: Path) -> Expected:
                 found.replies.append(said)
             for call in record.get("toolCalls", []):  # type: ignore[attr-defined]
                 found.roles["tool"] += 2
-                found.calls.append((call["name"], call["status"] == "error"))
+                found.calls.append((call["name"], call["status"] == "error" or shell_exit(call) not in (None, 0)))
             found.tokens_in += record["tokens"]["input"]  # type: ignore[index]
             found.tokens_out += record["tokens"]["output"]  # type: ignore[index]
     return found
+
+
+def shell_exit(call: dict[str, Any]) -> int | None:
+    """The exit status Gemini CLI's shell tool put in its output (`Exit
+    Code: N` before the process group line; left out for 0): it reports
+    the call itself as a success whatever the status."""
+    if call["name"] != "run_shell_command":
+        return None
+    output = call["result"][0]["functionResponse"]["response"]["output"]
+    found = re.search(r"^Exit Code: (\d+)\nProcess Group PGID: ", output, re.M)
+    return int(found.group(1)) if found else None
 
 
 def gemini_copy(tmp_path: Path) -> Path:
@@ -297,7 +326,7 @@ def test_a_resumed_gemini_cli_session_matches_an_independent_reading(api: Chit, 
     root = gemini_copy(tmp_path)
     expected = read_gemini(root / "project" / "chats" / GEMINI_FILE)
     assert expected.prompts[0].startswith("Bitte prüfe, wo wir sind") and expected.replies[-1] == "一覧は2000行でした。Готово! 👍"
-    assert expected.calls == [("run_shell_command", False), ("run_shell_command", False), ("read_file", True),
+    assert expected.calls == [("run_shell_command", False), ("run_shell_command", True), ("read_file", True),
                               ("write_file", False), ("run_shell_command", False)]
     report = api.import_from("gemini", root)
     assert (report.imported, report.errors) == (1, 0)
@@ -308,6 +337,8 @@ def test_a_resumed_gemini_cli_session_matches_an_independent_reading(api: Chit, 
     assert [m.metadata.get("thinking") for m in session.messages if m.metadata.get("thinking")] == [
         "Erst das Verzeichnis prüfen, dann die Datei schreiben."]
     assert session.messages[0].role == "system" and session.messages[0].metadata["injected"] is True
+    assert [m.metadata.get("exit_code") for m in session.messages if m.metadata.get("tool_kind") == "result"] == [
+        None, 2, None, None, None]  # `ls` of a missing directory, which Gemini CLI calls a success
 
 
 def test_a_resumed_gemini_cli_turn_appends_only_its_messages(api: Chit, home: Path, tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from chit.api import Chit
@@ -116,6 +117,12 @@ def expect(plain: Plain) -> Expected:
     return Expected(+roles, prompts, replies[-1], calls, failed, (read, written))
 
 
+def key_of(session_id: str, plain: Plain) -> str:
+    """The key chit gives a session: a sub-agent's is its parent's
+    followed by `/agent-<its session id>`."""
+    return f"opencode:{plain.parent}/agent-{session_id}" if plain.parent else f"opencode:{session_id}"
+
+
 def imported(api: Chit) -> dict[str, Session]:
     return {s.key: s for p in parts_of(api).ctx.projects.all() for s in parts_of(api).ctx.sessions_in(p) if s.key}
 
@@ -157,7 +164,7 @@ def test_every_recorded_session_imports_as_its_files_read(api: Chit, tmp_path: P
     sessions = imported(api)
     assert report.messages == sum(len(s.messages) for s in sessions.values()) == 24
     for session_id, one in plain.items():
-        session = sessions[f"opencode:{session_id}"]
+        session = sessions[key_of(session_id, one)]
         check(session, one)
         assert session.metadata["import"]["version"] == (JSON_VERSION if layout == "json" else DB_VERSION)
         assert session.metadata["import"]["cwd"] == "/home/ocuser/shop"
@@ -202,6 +209,77 @@ def test_a_recorded_folder_imported_again_writes_nothing(api: Chit, home: Path, 
     again = api.import_from("opencode", folder)
     assert (again.imported, again.updated, again.messages) == (0, 0, 0)
     assert tree_digest(home) == before
+
+
+@pytest.mark.parametrize("layout", ["json", "db"])
+def test_the_recorded_task_sub_agent_is_a_child_session_of_its_parent(cli, tmp_path: Path, layout: str) -> None:  # type: ignore[no-untyped-def]
+    """As a Claude Code sub-agent: hidden from `ls` but counted by its
+    parent, named by `show`, linked to the `task` call that started it."""
+    folder, plain = recorded(layout, tmp_path)
+    parent, child = main_id(plain), next(sid for sid, p in plain.items() if p.parent)
+    task = next(p for _, parts in plain[parent].messages for p in parts if p["type"] == "tool" and p["tool"] == "task")
+    assert plain[child].parent == parent and task["state"]["metadata"]["sessionId"] == child
+    assert cli("import", "--from", "opencode", str(folder)).code == 0
+    listed = [orjson.loads(line) for line in cli("ls", "-a", "--jsonl").out.splitlines()]
+    assert [(s["title"], s["agents"]) for s in listed] == [(plain[parent].title, 1)]
+    every = [orjson.loads(line) for line in cli("ls", "-a", "--agents", "--jsonl").out.splitlines()]
+    assert sorted((s["title"], s["agents"]) for s in every) == sorted([(plain[parent].title, 1), (plain[child].title, 0)])
+    shown = orjson.loads(cli("show", listed[0]["id"], "--json").out)
+    assert [a["title"] for a in shown["agents"]] == [plain[child].title] and shown["agent_of"] is None
+    call = next(m for m in shown["messages"] if m["metadata"].get("tool_name") == "task" and m["metadata"]["tool_kind"] == "call")
+    agent = orjson.loads(cli("show", shown["agents"][0]["id"], "--json").out)
+    assert agent["agent_of"]["id"] == listed[0]["id"] and agent["key"] == f"opencode:{parent}/agent-{child}"
+    facts = agent["metadata"]["import"]
+    assert (facts["parent"], facts["agent_id"], facts["parent_id"]) == (f"opencode:{parent}", child, parent)
+    assert (facts["tool_call_id"], facts["agent_type"]) == (call["metadata"]["tool_call_id"], task["state"]["input"]["subagent_type"])
+    assert facts["tool_call_id"] == task["callID"]
+    human = cli("show", shown["agents"][0]["id"], "--no-pager").out
+    assert f"sub-agent of {listed[0]['id'][:8]}" in human
+    printed = orjson.loads(cli("resume", "--print", "--json", shown["agents"][0]["id"]).out)
+    assert printed["argv"] == ["opencode", "--session", child]  # opencode reopens the sub-agent's own session
+
+
+def test_a_sub_agent_imported_before_its_task_call_is_linked_once_the_parent_records_it(api: Chit, tmp_path: Path) -> None:
+    folder, plain = recorded("db", tmp_path)
+    database = folder / "opencode.db"
+    shutil.copy(database, tmp_path / "whole.db")
+    parent, child = main_id(plain), next(sid for sid, p in plain.items() if p.parent)
+    db = sqlite3.connect(database)
+    db.execute("delete from part where session_id = ? and data like '%\"tool\":\"task\"%'", (parent,))
+    db.commit()
+    db.close()
+    api.import_from("opencode", folder)
+    facts = imported(api)[key_of(child, plain[child])].metadata["import"]
+    assert (facts["parent"], "tool_call_id" in facts) == (f"opencode:{parent}", False)
+    shutil.copy(tmp_path / "whole.db", database)  # the parent's task part written; the sub-agent's rows as they were
+    api.import_from("opencode", folder)
+    facts = imported(api)[key_of(child, plain[child])].metadata["import"]
+    assert (facts["tool_call_id"], facts["agent_type"]) == next(
+        (p["callID"], p["state"]["input"]["subagent_type"]) for _, parts in plain[parent].messages for p in parts if p.get("tool") == "task")
+
+
+def test_a_sub_agent_an_earlier_import_keyed_as_a_session_of_its_own_becomes_the_child(
+    api: Chit, home: Path, tmp_path: Path,
+) -> None:
+    """A store made before sub-agents were child sessions holds the
+    sub-agent keyed `opencode:<its id>`: it is that session that is given
+    the child's key, not a second copy."""
+    folder, plain = recorded("db", tmp_path)
+    child = next(sid for sid, p in plain.items() if p.parent)
+    api.import_from("opencode", folder)
+    stored = imported(api)[key_of(child, plain[child])]
+    path = next(p for p in (home / "projects").glob("*/sessions/*.jsonl") if p.stem == stored.id)
+    header, rest = path.read_bytes().split(b"\n", 1)
+    earlier = json.loads(header)
+    earlier["key"], earlier["metadata"]["import"]["id"] = f"opencode:{child}", child  # as an earlier import wrote it
+    path.write_bytes(json.dumps(earlier).encode() + b"\n" + rest)
+    (home / "import-cache.json").unlink()
+    report = api.import_from("opencode", folder)
+    assert (report.imported, report.updated) == (0, 1)
+    sessions = imported(api)
+    assert sorted(sessions) == sorted(key_of(sid, p) for sid, p in plain.items())
+    assert sessions[key_of(child, plain[child])].id == stored.id
+    check(sessions[key_of(child, plain[child])], plain[child])
 
 
 def main_id(plain: dict[str, Plain]) -> str:
@@ -279,4 +357,4 @@ def test_the_database_opencode_made_of_the_json_storage_on_upgrading_adds_only_t
     assert after.keys() == before.keys()
     assert [m.id for m in after[f"opencode:{main}"].messages[:-added]] == [m.id for m in before[f"opencode:{main}"].messages]
     for session_id, one in upgraded.items():
-        check(after[f"opencode:{session_id}"], one)
+        check(after[key_of(session_id, one)], one)

@@ -31,7 +31,7 @@ def ls(
     until: UntilOpt = None,
     sort: Annotated[str, typer.Option("--sort", metavar="ORDER", help="Order by updated, created, turns or tokens (most first).")] = "updated",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print full ids only, one per line.")] = False,
-    agents: Annotated[bool, typer.Option("--agents", help="Also list sub-agents' sessions (imported from Claude Code).")] = False,
+    agents: Annotated[bool, typer.Option("--agents", help="Also list sub-agents' sessions (imported from Claude Code or opencode).")] = False,
     project: ProjectOpt = None,
     json: JsonFlag = False,
     jsonl: JsonlFlag = False,

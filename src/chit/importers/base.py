@@ -72,6 +72,9 @@ class SourceSession:
     project: str | None = None
     #: header metadata kept under "import" (source, id and cwd are added)
     metadata: dict[str, Any] = field(default_factory=dict)
+    #: keys an earlier chit gave this session: a session stored under one
+    #: of them is this one, given its key now (never a second copy)
+    former_keys: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # a session never starts after its first message (a source's own

@@ -36,7 +36,9 @@ Invariants:
   A slash command the person typed is tidied to `/name args`: a user
   message when it prompts the model (its expanded prompt or a reply
   follows), else a system message;
-- a tool result keeps Claude Code's structured `toolUseResult`.
+- a tool result keeps Claude Code's structured `toolUseResult`;
+- the header's facts (`version`, `git_branch`, `slug`) are the first
+  record's: a session that grows (across a compaction too) is appended to.
 """
 
 from __future__ import annotations
@@ -244,11 +246,10 @@ def _session(
         mapper.record(number, record)
     mapper.finish()
     first = live[0][1]
-    metadata = {
-        "path": str(path),
-        "git_branch": next((b for _, r in live if (b := one_line(r.get("gitBranch")))), None),
+    metadata = {  # the first record's: a slug given at a /compact must not change the header
+        "path": str(path), "git_branch": one_line(first.get("gitBranch")),
         "version": one_line(first.get("version")),
-        "slug": next((s for _, r in live if (s := one_line(r.get("slug")))), None),
+        "slug": one_line(first.get("slug")),
     }
     return SourceSession(
         NAME,

@@ -26,8 +26,9 @@ Invariants (so that a follow gives exactly what a whole read would):
 - nothing read before may change: a new line repeating a uuid or an
   assistant `message.id` read before (its tokens would move), a title
   record (`custom-title`, `summary`), a slash command left at the old end
-  that the new lines turn into a prompt, a first working directory, branch
-  or slug, or a time before the session's start all mean a whole read; so
+  that the new lines turn into a prompt, a first working directory, or a
+  time before the session's start all mean a whole read (a branch or slug
+  is the first record's, which new lines never change); so
   does a "perhaps" from the sets, and a tool result whose call may be
   before the window;
 - off the chain, the new records kept are the two kinds a whole read
@@ -40,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from chit.importers import claude_code as cc
-from chit.importers.base import Problem, SourceSession, Tail, one_line, ts_from_text
+from chit.importers.base import Problem, SourceSession, Tail, ts_from_text
 from chit.importers.follow import Seen, read_new
 
 Records = list[tuple[int, dict[str, Any]]]
@@ -99,7 +100,7 @@ def whole_state(
         mids.add(m)
     for call in calls:
         outer.add(call)
-    facts = {"cwd": session.cwd is not None, "git_branch": "git_branch" in session.metadata, "slug": "slug" in session.metadata}
+    facts = {"cwd": session.cwd is not None}
     return {
         "mark": mark, **mapped, "facts": facts, "window": window, "last": last,
         "seen": seen.dump(), "mids": mids.dump(), "outer_calls": outer.dump(),
@@ -328,8 +329,6 @@ def _same_facts(live: Records, state: dict[str, Any]) -> bool:
         if ts is not None and ts < state["start"]:
             return False
         if not facts["cwd"] and isinstance(r.get("cwd"), str) and r["cwd"]:
-            return False
-        if (not facts["git_branch"] and one_line(r.get("gitBranch"))) or (not facts["slug"] and one_line(r.get("slug"))):
             return False
     return True
 

@@ -20,7 +20,10 @@ Invariants:
 - each entry of a reply's `toolCalls` → a tool call (content: its `args`
   as JSON) after the reply's text, then its result (the
   `functionResponse` output) once every call of the reply is listed;
-  `status: "error"` marks the result `tool_error`;
+  `status: "error"` marks the result `tool_error`, and so does a shell
+  command's exit status other than 0 (Gemini CLI reports such a command as
+  a success, its exit status only in the output's `Exit Code: N` line,
+  kept as `exit_code`);
 - `thoughts` ("subject" and "description") are never content: they go
   to `metadata.thinking` of the reply's first message;
 - a `$set` of `messages` (Gemini CLI states the whole history again when
@@ -42,6 +45,7 @@ Invariants:
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -70,6 +74,11 @@ from chit.importers.base import (
 
 NAME = "gemini"
 NOTICES = ("info", "warning", "error")
+#: the shell tool, whose result gives the command's exit status
+SHELL_TOOL = "run_shell_command"
+_EXIT = re.compile(r"Exit Code: (-?[0-9]+)$")
+#: the lines Gemini CLI writes after a shell command's exit status
+_TRAILER = ("Signal: ", "Background PIDs: ", "Process Group PGID: ", "</untrusted_context>")
 #: user text Gemini CLI writes itself (the environment it starts a chat with, hook output)
 INJECTED = ("<session_context>", "<hook_context>")
 
@@ -230,8 +239,9 @@ def _results(out: Transcript, content: Any, local: str, ts: str | None) -> None:
         response = obj(obj(part).get("functionResponse"))
         call_id = one_line(response.get("id"))
         if call_id and call_id not in out.answered:
-            out.add("tool", _result_text({"result": [part]}) or "", f"{local}:result:{call_id}:{number}", ts,
-                    tool_kind="result", tool_name=one_line(response.get("name")), tool_call_id=call_id)
+            name, result = one_line(response.get("name")), _result_text({"result": [part]}) or ""
+            out.add("tool", result, f"{local}:result:{call_id}:{number}", ts,
+                    tool_kind="result", tool_name=name, tool_call_id=call_id, **_verdict(name, result, False))
 
 
 def _reply(out: Transcript, message: dict[str, Any], local: str, ts: str | None) -> None:
@@ -267,9 +277,36 @@ def _reply(out: Transcript, message: dict[str, Any], local: str, ts: str | None)
         call_id = one_line(call.get("id")) or str(number)
         result = _result_text(call)
         if result is not None:
+            name = one_line(call.get("name"))
             out.add("tool", result, f"{local}:result:{call_id}", ts_from_text(call.get("timestamp")) or ts,
-                    tool_kind="result", tool_name=one_line(call.get("name")), tool_call_id=call_id,
-                    tool_error=call.get("status") == "error")
+                    tool_kind="result", tool_name=name, tool_call_id=call_id,
+                    **_verdict(name, result, call.get("status") == "error"))
+
+
+def _verdict(name: str | None, result: str, failed: bool) -> dict[str, Any]:
+    """`tool_error` (and a shell command's `exit_code`) of a tool result:
+    Gemini CLI's verdict, or the exit status its shell tool writes in the
+    output's trailer (`Exit Code: N`, followed only by the lines
+    `Signal:`, `Background PIDs:`, `Process Group PGID:`), which it does
+    not count as a failure."""
+    code = _exit_code(result) if name == SHELL_TOOL else None
+    verdict: dict[str, Any] = {"tool_error": failed or bool(code)}
+    if code is not None:
+        verdict["exit_code"] = code
+    return verdict
+
+
+def _exit_code(output: str) -> int | None:
+    """The exit status in a shell result's trailer; None without one (Gemini
+    CLI leaves it out for 0, older versions write `Exit Code: (none)`).
+    Only the trailer is read: a command may print such a line itself."""
+    for line in reversed(output.rstrip().splitlines()):
+        found = _EXIT.match(line)
+        if found:
+            return int(found.group(1))
+        if not line.startswith(_TRAILER):
+            return None
+    return None
 
 
 def _result_text(call: dict[str, Any]) -> str | None:

@@ -33,6 +33,10 @@ Invariants:
   system message with `subtype: "error"`;
 - message ids derive from opencode's part and message ids, so a session
   that grows keeps every earlier id;
+- a sub-agent's session (a `task` call's, its `parentID` set) is a child
+  session keyed under its parent's key and linked to that call
+  (`opencode_agents`); its stamp holds its parent's, so a link the parent
+  gains later is imported;
 - the database is opened read-only; a record that is not JSON costs only
   itself (one problem).
 """
@@ -51,6 +55,7 @@ from typing import Any
 
 from chit.errors import InvalidData
 from chit.model import Tokens
+from chit.importers import opencode_agents
 from chit.importers.base import (
     Batch,
     Problem,
@@ -86,6 +91,8 @@ class Raw:
     where: str
     info: dict[str, Any]
     messages: list[tuple[dict[str, Any], list[dict[str, Any]]]] = field(default_factory=list)
+    #: a sub-agent's session: the parent's `task` part that started it, once found
+    started_by: dict[str, Any] | None = None
 
 
 def scan(path: Path) -> Scan:
@@ -100,10 +107,13 @@ def scan(path: Path) -> Scan:
             units.append(Unit(f"{NAME}:{database}:{session_id}", session_id, stamp,
                               partial(_load, partial(_read_database, database, session_id))))
     if storage is not None:
-        for session_file in sorted(storage.glob("session/*/*.json")):
-            if session_file.stem not in in_database:
-                units.append(Unit(f"{NAME}:{session_file}", session_file.stem, _storage_stamp(storage, session_file),
-                                  partial(_load, partial(_read_storage, storage, session_file))))
+        files = {f.stem: f for f in sorted(storage.glob("session/*/*.json")) if f.stem not in in_database}
+        stamps = {sid: _storage_stamp(storage, f) for sid, f in files.items()}
+        for session_id, session_file in files.items():
+            parent = _parent_of(session_file)  # a sub-agent's link is read from its parent
+            stamp = f"{stamps[session_id]}|{stamps.get(parent, '')}" if parent else stamps[session_id]
+            units.append(Unit(f"{NAME}:{session_file}", session_id, stamp,
+                              partial(_load, partial(_read_storage, storage, session_file))))
     return Scan(units)
 
 
@@ -154,7 +164,7 @@ def _database_sessions(database: Path) -> list[tuple[str, str]]:
     db = _connect(database)
     try:
         rows = db.execute(
-            "select s.id, s.time_updated,"
+            "select s.id, s.parent_id, s.time_updated,"
             " (select count(*) || ':' || coalesce(max(time_updated), 0) from message m where m.session_id = s.id),"
             " (select count(*) || ':' || coalesce(max(time_updated), 0) from part p where p.session_id = s.id)"
             " from session s order by s.id"
@@ -163,7 +173,9 @@ def _database_sessions(database: Path) -> list[tuple[str, str]]:
         raise InvalidData(f"cannot read {database} as an opencode database: {exc}") from None
     finally:
         db.close()
-    return [(text(row[0]), f"{row[1]}|{row[2]}|{row[3]}") for row in rows]
+    own = {text(row[0]): f"{row[2]}|{row[3]}|{row[4]}" for row in rows}
+    # a sub-agent's link is read from its parent: the parent's changes are its own
+    return [(sid, f"{stamp}|{own.get(text(row[1]), '')}" if row[1] else stamp) for row, (sid, stamp) in zip(rows, own.items())]
 
 
 def _read_database(database: Path, session_id: str, problems: list[Problem]) -> Raw | None:
@@ -178,6 +190,9 @@ def _read_database(database: Path, session_id: str, problems: list[Problem]) -> 
         if row is None:  # deleted since the scan
             return None
         raw = Raw(where, _session_info(dict(row), problems, where))
+        parent = one_line(raw.info.get("parentID"))
+        if parent is not None:
+            raw.started_by = opencode_agents.call_in_database(db, parent, session_id)
         parts: dict[str, list[dict[str, Any]]] = {}
         for part in db.execute("select id, message_id, data from part where session_id = ? order by id", (session_id,)):
             data = _data(part["data"], problems, where, f"part {part['id']}")
@@ -232,6 +247,15 @@ def _storage_stamp(storage: Path, session_file: Path) -> str:
     return digest.hexdigest()
 
 
+def _parent_of(session_file: Path) -> str | None:
+    """The `parentID` of a session file (None: none, or unreadable: the read tells)."""
+    data = read_bytes(session_file, [])
+    try:
+        return one_line(obj(loads(data)).get("parentID")) if data is not None else None
+    except ValueError:
+        return None
+
+
 def _json_files(folder: Path) -> list[Path]:
     try:
         return sorted(p for p in folder.iterdir() if p.suffix == ".json")
@@ -244,6 +268,9 @@ def _read_storage(storage: Path, session_file: Path, problems: list[Problem]) ->
     if info is None:
         return None
     raw = Raw(str(session_file), {**info, "id": session_file.stem})  # opencode trusts the name over the content
+    parent = one_line(info.get("parentID"))
+    if parent is not None:
+        raw.started_by = opencode_agents.call_in_storage(storage, parent, session_file.stem)
     for message_file in _json_files(storage / "message" / session_file.stem):
         message = _json_file(message_file, problems)
         if message is not None:
@@ -291,15 +318,20 @@ def _map(raw: Raw, problems: list[Problem]) -> SourceSession | None:
     if not out.messages:
         return None
     title = one_line(info.get("title"))
+    parent = one_line(info.get("parentID"))
     metadata = {
         "path": raw.where, "version": one_line(info.get("version")), "slug": one_line(info.get("slug")),
-        "parent_id": one_line(info.get("parentID")), "project_id": one_line(info.get("projectID")),
+        "parent_id": parent, "project_id": one_line(info.get("projectID")),
     }
+    source_id = opencode_agents.source_id(session_id, parent)
+    if parent is not None and source_id != session_id:
+        metadata.update(opencode_agents.link_facts(session_id, parent, raw.started_by, NAME))
     directory = info.get("directory")
     return SourceSession(
-        NAME, session_id, start, out.messages, cwd=text(directory) if isinstance(directory, str) and directory else None,
+        NAME, source_id, start, out.messages, cwd=text(directory) if isinstance(directory, str) and directory else None,
         title=None if title is None or _DEFAULT_TITLE.match(title) else title,
         metadata={k: v for k, v in metadata.items() if v},
+        former_keys=(f"{NAME}:{session_id}",) if source_id != session_id else (),  # a sub-agent's key before it was a child
     )
 
 

@@ -341,7 +341,7 @@ class Imports:
         key, title, metadata, messages = prepared
         shown = title or derive_title(next((m.content for m in messages if m.role == "user"), None))
         entry = ImportedSession("skipped", key, title=shown)
-        found = self._find(key, run)
+        found = self._find(key, run) or next((f for k in source.former_keys if (f := self._find(k, run))), None)
         if found is not None and found[2]:
             report.skip("in trash", entry)
             return self._outcome("in trash", entry, found, key)

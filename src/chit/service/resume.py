@@ -22,14 +22,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from chit.errors import InvalidData, InvalidInput, NotFound
-from chit.model import Session
+from chit.model import AGENT_KEY, Session
 
 #: source -> the command that reopens its session `id`
 COMMANDS: dict[str, Callable[[str], list[str]]] = {
     "claude-code": lambda session_id: ["claude", "--resume", session_id],
     "codex": lambda session_id: ["codex", "resume", session_id],
     "gemini": lambda session_id: ["gemini", "--resume", session_id],
-    "opencode": lambda session_id: ["opencode", "--session", session_id],
+    # a sub-agent's source id is `<parent>/agent-<its own session id>`; opencode reopens its own
+    "opencode": lambda session_id: ["opencode", "--session", session_id.rsplit(AGENT_KEY, 1)[-1]],
 }
 #: tools that find a session only from the directory it ran in
 NEEDS_CWD = frozenset({"claude-code", "gemini", "opencode"})
