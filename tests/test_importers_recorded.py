@@ -26,7 +26,7 @@ import pytest
 from chit.api import Chit
 from chit.model import Session, derive_title
 from chit.service.facade import parts_of
-from conftest import tree_digest
+from conftest import run_cli, tree_digest
 from importer_sources import fixture
 
 #: the text Claude Code writes into a user record that the person did not type
@@ -358,3 +358,15 @@ def test_a_resumed_gemini_cli_turn_appends_only_its_messages(api: Chit, home: Pa
         digest = tree_digest(home)
         again = api.import_from("gemini", root)
         assert (again.imported, again.updated, again.messages) == (0, 0, 0) and tree_digest(home) == digest
+
+
+def test_resuming_a_recorded_sub_agent_reopens_its_parent_conversation(home: Path, tmp_path: Path) -> None:
+    """Claude Code has no way to reopen a sub-agent's transcript alone: the
+    conversation that started it is what `claude --resume` takes."""
+    root = copy_of(V2_1, tmp_path)
+    assert run_cli(["import", "--from", "claude-code", str(root), "-p", "recorded"]).code == 0
+    listed = json.loads(run_cli(["ls", "--agents", "--json", "-p", "recorded"]).out)
+    child = next(s for s in listed if s["title"] == "Проверить каталог")
+    printed = run_cli(["resume", "--print", "--json", child["id"]])
+    assert printed.code == 0, printed.err
+    assert json.loads(printed.out)["argv"] == ["claude", "--resume", V2_1.session]

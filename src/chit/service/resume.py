@@ -26,7 +26,8 @@ from chit.model import AGENT_KEY, Session
 
 #: source -> the command that reopens its session `id`
 COMMANDS: dict[str, Callable[[str], list[str]]] = {
-    "claude-code": lambda session_id: ["claude", "--resume", session_id],
+    # Claude Code reopens only a main conversation: a sub-agent (`<parent>/agent-<id>`) reopens its parent's
+    "claude-code": lambda session_id: ["claude", "--resume", session_id.split(AGENT_KEY, 1)[0]],
     "codex": lambda session_id: ["codex", "resume", session_id],
     "gemini": lambda session_id: ["gemini", "--resume", session_id],
     # a sub-agent's source id is `<parent>/agent-<its own session id>`; opencode reopens its own
