@@ -235,10 +235,21 @@ class Queries:
     def agents(self, session: Session) -> builtins.list[SessionSummary]:
         """The sub-agent sessions of `session` (keyed `<its key>/agent-…` in
         its project), oldest first."""
-        if session.key is None or is_agent_key(session.key):
+        key = session.key
+        if key is None or is_agent_key(key):
             return []
-        found = self.select_summaries([self.ctx.locate(session.id)])
-        return sorted((s for s in found if agent_of(s.key, session.key)), key=lambda s: (s.created_at, s.id))
+        scope = self.ctx.locate(session.id)
+
+        def from_index(index: Index) -> builtins.list[SessionSummary]:
+            from chit.index.search import agents_of
+
+            return agents_of(index, scope, key) if index.refresh([(scope.slug, False)]) else []
+
+        found = self.ctx.indexed(from_index)
+        if found is not None:
+            return found
+        every = self.select_summaries([scope])  # the index cannot answer: every file is read anyway
+        return sorted((s for s in every if agent_of(s.key, key)), key=lambda s: (s.created_at, s.id))
 
     def agent_parent(self, session: Session) -> SessionSummary | None:
         """The session a sub-agent's session belongs to (None for others,
