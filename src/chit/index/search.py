@@ -14,7 +14,10 @@ Invariants:
   above its row id (`Rows.allocate` in `chit.index.rows`), so once `limit` hits are
   held, reading stops at the first row id below the second of the last of
   them (`second_at_or_below`): that candidate and every later one are
-  older than it. A line that no
+  older than it. One line per session (`sessions`, no `limit`): once that
+  many sessions have hits, a candidate below the second of the newest hit
+  of each of them is confirmed only in a session that has a hit (so each
+  shown session's hits are all counted). A line that no
   longer is the message its row names (a rewrite raced the search) raises
   `Stale`, its row doubted (`Rows.doubt`): refresh and ask
   again, and the file is read again whole;
@@ -128,28 +131,6 @@ def summary_of(index: Index, project: Project, trash: bool, session_id: str) -> 
     return None if row is None else _summary(row, project)
 
 
-def forks_of(index: Index, project: Project, session_id: str) -> list[SessionSummary]:
-    """The live forks of a session in its project, oldest first: a lookup on
-    the parent index, whatever the size of the project."""
-    rows = index.conn.execute(
-        f"SELECT {_SUMMARY_COLUMNS}, {_AGENTS} FROM sessions s INDEXED BY sessions_parent"
-        " WHERE s.parent_id = ? AND s.slug = ? AND s.trash = 0 ORDER BY s.created_at, s.id",
-        (session_id, project.slug),
-    )
-    return [_summary(row, project) for row in rows]
-
-
-def agents_of(index: Index, project: Project, key: str) -> list[SessionSummary]:
-    """The live sub-agent sessions of the session keyed `key` in its project
-    (keyed `<key>/agent-…`), oldest first: a range on the key index."""
-    rows = index.conn.execute(
-        f"SELECT {_SUMMARY_COLUMNS}, {_AGENTS} FROM sessions s INDEXED BY sessions_key"
-        " WHERE s.key >= ? AND s.key < ? AND s.slug = ? AND s.trash = 0 ORDER BY s.created_at, s.id",
-        (key + AGENT_KEY, key + _AFTER_AGENT_KEY, project.slug),
-    )
-    return [_summary(row, project) for row in rows]
-
-
 _SUMMARY_COLUMNS = (
     "s.slug, s.id, s.project, s.manual_title, s.first_title, s.tags, s.turns, s.messages, s.created_at,"
     " s.updated_at, s.state, s.key, s.parent_id, s.deleted_at, s.tokens, s.tokens_in, s.tokens_out"
@@ -160,10 +141,9 @@ _SUMMARY_COLUMNS = (
 # as a range on the key index (AGENT_KEY up to the string just after it);
 # named, since SQLite otherwise walks every session of the project for
 # each listed row (10 ms for 20 rows of a 700-session project)
-_AFTER_AGENT_KEY = AGENT_KEY[:-1] + chr(ord(AGENT_KEY[-1]) + 1)  # the first string after every `/agent-…`
 _AGENTS = (
     f"CASE WHEN s.key IS NULL THEN 0 ELSE (SELECT count(*) FROM sessions c INDEXED BY sessions_key"
-    f" WHERE c.key >= s.key || '{AGENT_KEY}' AND c.key < s.key || '{_AFTER_AGENT_KEY}'"
+    f" WHERE c.key >= s.key || '{AGENT_KEY}' AND c.key < s.key || '{AGENT_KEY[:-1]}{chr(ord(AGENT_KEY[-1]) + 1)}'"
     " AND c.slug = s.slug AND c.trash = 0) END"
 )
 
@@ -258,10 +238,13 @@ def search(
     limit: int | None = None,
     also: Sequence[str] = (),
     skip: frozenset[tuple[str, str]] = frozenset(),
+    sessions: int | None = None,
 ) -> list[SearchHit]:
     """Hits for `folded_query` (already casefolded) in these projects;
     each hit's text also holds every one of `also` (casefolded); none from
-    the sessions `skip` names (slug, id), which the caller answers for."""
+    the sessions `skip` names (slug, id), which the caller answers for.
+    `sessions` (without `limit`): every hit of the `sessions` sessions
+    with the newest hits, and perhaps of a few more, not of every session."""
     if not projects or limit == 0:
         return []
     wanted = (folded_query, *also)
@@ -317,10 +300,10 @@ def search(
             fetched = conn.execute(probe_sql, params).fetchall()
             probed = _newest(fetched)
             none_left = len(probed) == len(fetched) < PROBE
-            below = None if _stream(probed, files, projects, wanted, found, limit) or none_left else probed[-1][-1]
+            below = None if _stream(probed, files, projects, wanted, found, limit, sessions) or none_left else probed[-1][-1]
         if stream_sql is not None and below is not None:
             with closing(conn.execute(stream_sql, [*text_params, below])) as cursor:  # closed: a doubt (a write) may follow
-                _stream(cursor, files, projects, wanted, found, limit)
+                _stream(cursor, files, projects, wanted, found, limit, sessions)
     except Stale as stale:
         files.close()
         with index.lock, index.writing() as rows:
@@ -347,21 +330,49 @@ def _newest(rows: list[Any]) -> list[Any]:
 
 def _stream(
     rows: Iterable[Sequence[Any]], files: _Files, projects: dict[str, Project], wanted: tuple[str, ...],
-    found: list[tuple[SearchHit, int]], limit: int | None,
+    found: list[tuple[SearchHit, int]], limit: int | None, sessions: int | None = None,
 ) -> bool:
     """Check the candidates that come by row id, newest first, until
     `limit` hits are held and the rest are older than all of them (then
-    True)."""
+    True). With `sessions` instead, once that many sessions have hits,
+    the candidates older than the newest hit of each of them are checked
+    only in the sessions that have hits."""
     stop_below: int | None = None
+    shown = _Shown(sessions, found) if limit is None and sessions is not None else None
     for row in rows:
         if limit is not None and len(found) >= limit:
             if stop_below is None:
                 stop_below = second_at_or_below(heapq.nlargest(limit, (h.ts for h, _ in found))[-1])
             if row[-1] < stop_below:
                 return True
+        if shown is not None and row[-1] < shown.below and row[9] not in shown.newest:
+            continue  # older than the newest hit of every shown session: it cannot add one
         if _check(row, files, projects, wanted, found):
             stop_below = None
+            if shown is not None:
+                shown.add(found[-1][0])
     return False
+
+
+class _Shown:
+    """The newest hit of each session with hits so far (by session id:
+    the same id in two projects counts once, which only checks more), and
+    `below`: the row id under which a candidate is older than the newest
+    hit of `count` of them (-1 while fewer have hits)."""
+
+    def __init__(self, count: int, found: list[tuple[SearchHit, int]]) -> None:
+        self.count = count
+        self.newest: dict[str, str] = {}
+        self.below = -1
+        for hit, _ in found:
+            self.add(hit)
+
+    def add(self, hit: SearchHit) -> None:
+        if hit.ts <= self.newest.get(hit.id, ""):
+            return
+        self.newest[hit.id] = hit.ts
+        if len(self.newest) >= self.count:
+            self.below = second_at_or_below(heapq.nlargest(self.count, self.newest.values())[-1])
 
 
 def second_at_or_below(ts: str) -> int:

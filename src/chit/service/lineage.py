@@ -139,7 +139,7 @@ class Lineage:
         scope = self.ctx.locate(session.id)
 
         def from_index(index: Index) -> list[SessionSummary]:
-            from chit.index.search import forks_of
+            from chit.index.relatives import forks_of
 
             return forks_of(index, scope, session.id) if index.refresh([(scope.slug, False)]) else []
 

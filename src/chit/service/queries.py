@@ -241,7 +241,7 @@ class Queries:
         scope = self.ctx.locate(session.id)
 
         def from_index(index: Index) -> builtins.list[SessionSummary]:
-            from chit.index.search import agents_of
+            from chit.index.relatives import agents_of
 
             return agents_of(index, scope, key) if index.refresh([(scope.slug, False)]) else []
 
@@ -419,7 +419,7 @@ class Queries:
                 return search_lagging(self.ctx, behind, indexed, folded_query, role=role, tag=tag, limit=limit, sessions=sessions, also=also)
             if not index.refresh([(p.slug, False) for p in scope], text=True):
                 return []
-            return search(index, {p.slug: p for p in scope}, folded_query, role=role, tag=tag, limit=limit, also=also)
+            return search(index, {p.slug: p for p in scope}, folded_query, role=role, tag=tag, limit=limit, also=also, sessions=sessions)
 
         found = self.ctx.indexed(from_index)
         return found if found is not None else self.scan_search(scope, folded_query, role=role, tag=tag, limit=limit, also=also)
