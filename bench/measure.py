@@ -46,6 +46,39 @@ def once(cmd: list[str], env: dict[str, str], check: bool = True) -> float:
     return elapsed
 
 
+def once_with_cpu(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds: user and system) of one run of `cmd`.
+    The CPU figure is the command's own (os.wait4), so it hardly moves
+    with what else the machine is running."""
+    started = time.perf_counter()
+    child = subprocess.Popen(cmd, env=env, cwd=CWD, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert child.stderr is not None
+    error = child.stderr.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    elapsed = time.perf_counter() - started
+    if child.returncode != 0:
+        raise SystemExit(f"failed ({child.returncode}): {' '.join(cmd)}\n{error.decode()[-2000:]}")
+    return elapsed, usage.ru_utime + usage.ru_stime
+
+
+def interleaved_with_cpu(commands: dict[str, tuple[list[str], dict[str, str]]], repeat: int) -> tuple[dict[str, Timing], dict[str, Timing]]:
+    """`interleaved`, giving the median CPU time of the same runs too:
+    (wall, CPU)."""
+    wall: dict[str, list[float]] = {name: [] for name in commands}
+    cpu: dict[str, list[float]] = {name: [] for name in commands}
+    names = list(commands)
+    for name in names:
+        once_with_cpu(*commands[name])
+    for round_ in range(repeat):
+        order = names[round_ % len(names):] + names[: round_ % len(names)]
+        for name in order:
+            elapsed, used = once_with_cpu(*commands[name])
+            wall[name].append(elapsed)
+            cpu[name].append(used)
+    return {n: Timing.of(v) for n, v in wall.items()}, {n: Timing.of(v) for n, v in cpu.items()}
+
+
 def interleaved(commands: dict[str, tuple[list[str], dict[str, str]]], repeat: int, check: dict[str, bool] | None = None) -> dict[str, Timing]:
     """Median seconds (with the min and max) of each command, run in turn,
     round after round (the order rotates each round), after one warm-up

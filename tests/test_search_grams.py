@@ -20,6 +20,7 @@ from chit.api import Chit
 from chit.index import db, grams, rows
 from chit.index import search
 from chit.index.search import any_words, text_match
+from chit.index.schema import SCHEMA_VERSION
 from chit.service.facade import parts_of
 
 
@@ -79,7 +80,7 @@ def test_an_index_of_schema_7_keeps_its_rows_and_starts_its_text_over(api: Chit,
     assert [h.message_id for h in fresh.search("KUBERNETES c", limit=None)] == [h.message_id for h in scan(fresh, "KUBERNETES c")]
     assert len(fresh.search("kubernetes c", limit=None)) == 1
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 8
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert conn.execute("SELECT count(*) FROM messages").fetchone()[0] == messages
     assert terms(fresh) == {"a", "kubernetes", "cluster"}
 

@@ -14,7 +14,7 @@ dropped and rebuilt on its own; a migration that drops it leaves `Index` to
 create it again.
 """
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 MIGRATIONS = {  # from version N to N + 1, in place
     2: (  # the change journal's state (chit.store.journal) in `dirs`
         "ALTER TABLE dirs ADD COLUMN jtoken TEXT",
@@ -45,6 +45,7 @@ MIGRATIONS = {  # from version N to N + 1, in place
         "UPDATE messages SET fts = 0",
         "DELETE FROM meta WHERE k = 'orphans'",
     ),
+    8: ("CREATE INDEX IF NOT EXISTS sessions_listed ON sessions(slug, trash, updated_at DESC, id)",),  # a project's newest
 }
 
 SCHEMA = """
@@ -63,6 +64,7 @@ CREATE TABLE sessions(
     tokens INTEGER NOT NULL DEFAULT 0, tokens_in INTEGER, tokens_out INTEGER);
 CREATE UNIQUE INDEX sessions_file ON sessions(slug, trash, id);
 CREATE INDEX sessions_recent ON sessions(trash, updated_at DESC, id);
+CREATE INDEX sessions_listed ON sessions(slug, trash, updated_at DESC, id);
 CREATE INDEX sessions_key ON sessions(key, slug) WHERE key IS NOT NULL;
 CREATE INDEX sessions_titled ON sessions(trash, folded_title, slug) WHERE folded_title IS NOT NULL;
 CREATE INDEX sessions_parent ON sessions(parent_id, slug) WHERE parent_id IS NOT NULL;

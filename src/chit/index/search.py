@@ -15,7 +15,10 @@ Invariants:
   above its row id (`Rows.allocate` in `chit.index.rows`), so once `limit` hits are
   held, reading stops at the first row id below the second of the last of
   them (`second_at_or_below`): that candidate and every later one are
-  older than it. A line that no
+  older than it. One line per session (`sessions`, no `limit`): once that
+  many sessions have hits, a candidate below the second of the newest hit
+  of each of them is confirmed only in a session that has a hit (so each
+  shown session's hits are all counted). A line that no
   longer is the message its row names (a rewrite raced the search) raises
   `Stale`, its row doubted (`Rows.doubt`): refresh and ask
   again, and the file is read again whole;
@@ -35,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from chit.index.db import Index
-from chit.index import grams, rawfind
+from chit.index import grams, rawfind, vocabulary
 from chit.index.rows import read_text, ts_key
 from chit.index.snippets import find_folded, find_snippet, make_snippet
 from chit.model import AGENT_KEY, Project, SearchHit, SessionSummary, Tokens, derive_title
@@ -195,16 +198,10 @@ def text_match(conn: sqlite3.Connection, folded_query: str) -> list[list[str]] |
     pieces = grams.query_pieces(folded_query)
     if any(len(piece) > 2 for piece in pieces):
         pieces = [piece for piece in pieces if len(piece) > 2]
+    behind = vocabulary.terms_containing(conn, pieces) if pieces and vocabulary.is_behind(conn) else None
     groups = []
     for piece in pieces:
-        if len(piece) == 2:  # no trigram: the vocabulary is read, in SQLite
-            found = conn.execute("SELECT word FROM words WHERE instr(word, ?) > 0", (piece,))
-        else:
-            found = conn.execute(
-                "SELECT word FROM words WHERE id IN (SELECT rowid FROM vocab WHERE vocab MATCH ?) AND instr(word, ?) > 0",
-                (grams.trigram_match(piece), piece),
-            )
-        words = [row[0] for row in found]
+        words = behind[piece] if behind is not None else _vocabulary_words(conn, piece)  # behind: a build under way or killed
         if not words:
             return []
         groups.append(words)
@@ -218,6 +215,17 @@ def text_match(conn: sqlite3.Connection, folded_query: str) -> list[list[str]] |
             break
         chosen.append(words)
     return chosen
+
+
+def _vocabulary_words(conn: sqlite3.Connection, piece: str) -> list[str]:
+    if len(piece) == 2:  # no trigram: the vocabulary is read, in SQLite
+        found = conn.execute("SELECT word FROM words WHERE instr(word, ?) > 0", (piece,))
+    else:
+        found = conn.execute(
+            "SELECT word FROM words WHERE id IN (SELECT rowid FROM vocab WHERE vocab MATCH ?) AND instr(word, ?) > 0",
+            (grams.trigram_match(piece), piece),
+        )
+    return [row[0] for row in found]
 
 
 def any_words(groups: list[list[str]]) -> str:
@@ -241,10 +249,13 @@ def search(
     limit: int | None = None,
     also: Sequence[str] = (),
     skip: frozenset[tuple[str, str]] = frozenset(),
+    sessions: int | None = None,
 ) -> list[SearchHit]:
     """Hits for `folded_query` (already casefolded) in these projects;
     each hit's text also holds every one of `also` (casefolded); none from
-    the sessions `skip` names (slug, id), which the caller answers for."""
+    the sessions `skip` names (slug, id), which the caller answers for.
+    `sessions` (without `limit`): every hit of the `sessions` sessions
+    with the newest hits, and perhaps of a few more, not of every session."""
     if not projects or limit == 0:
         return []
     wanted = (folded_query, *also)
@@ -300,10 +311,10 @@ def search(
             fetched = conn.execute(probe_sql, params).fetchall()
             probed = _newest(fetched)
             none_left = len(probed) == len(fetched) < PROBE
-            below = None if _stream(probed, files, projects, wanted, found, limit) or none_left else probed[-1][-1]
+            below = None if _stream(probed, files, projects, wanted, found, limit, sessions) or none_left else probed[-1][-1]
         if stream_sql is not None and below is not None:
             with closing(conn.execute(stream_sql, [*text_params, below])) as cursor:  # closed: a doubt (a write) may follow
-                _stream(cursor, files, projects, wanted, found, limit)
+                _stream(cursor, files, projects, wanted, found, limit, sessions)
     except Stale as stale:
         files.close()
         with index.lock, index.writing() as rows:
@@ -330,21 +341,49 @@ def _newest(rows: list[Any]) -> list[Any]:
 
 def _stream(
     rows: Iterable[Sequence[Any]], files: _Files, projects: dict[str, Project], wanted: tuple[str, ...],
-    found: list[tuple[SearchHit, int]], limit: int | None,
+    found: list[tuple[SearchHit, int]], limit: int | None, sessions: int | None = None,
 ) -> bool:
     """Check the candidates that come by row id, newest first, until
     `limit` hits are held and the rest are older than all of them (then
-    True)."""
+    True). With `sessions` instead, once that many sessions have hits,
+    the candidates older than the newest hit of each of them are checked
+    only in the sessions that have hits."""
     stop_below: int | None = None
+    shown = _Shown(sessions, found) if limit is None and sessions is not None else None
     for row in rows:
         if limit is not None and len(found) >= limit:
             if stop_below is None:
                 stop_below = second_at_or_below(heapq.nlargest(limit, (h.ts for h, _ in found))[-1])
             if row[-1] < stop_below:
                 return True
+        if shown is not None and row[-1] < shown.below and row[9] not in shown.newest:
+            continue  # older than the newest hit of every shown session: it cannot add one
         if _check(row, files, projects, wanted, found):
             stop_below = None
+            if shown is not None:
+                shown.add(found[-1][0])
     return False
+
+
+class _Shown:
+    """The newest hit of each session with hits so far (by session id:
+    the same id in two projects counts once, which only checks more), and
+    `below`: the row id under which a candidate is older than the newest
+    hit of `count` of them (-1 while fewer have hits)."""
+
+    def __init__(self, count: int, found: list[tuple[SearchHit, int]]) -> None:
+        self.count = count
+        self.newest: dict[str, str] = {}
+        self.below = -1
+        for hit, _ in found:
+            self.add(hit)
+
+    def add(self, hit: SearchHit) -> None:
+        if hit.ts <= self.newest.get(hit.id, ""):
+            return
+        self.newest[hit.id] = hit.ts
+        if len(self.newest) >= self.count:
+            self.below = second_at_or_below(heapq.nlargest(self.count, self.newest.values())[-1])
 
 
 def second_at_or_below(ts: str) -> int:

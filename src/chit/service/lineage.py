@@ -149,9 +149,20 @@ class Lineage:
         return Tree(tuple(r for r in roots if r.summary.id == top), focus=session.id)
 
     def children(self, session: Session) -> list[SessionSummary]:
-        """The live forks of `session` in its project, oldest first."""
-        found = self.queries.select_summaries([self.ctx.locate(session.id)])
-        return sorted((s for s in found if s.parent_id == session.id), key=lambda s: (s.created_at, s.id))
+        """The live forks of `session` in its project, oldest first: from the
+        index's parent lookup, or by listing the project when it cannot answer."""
+        scope = self.ctx.locate(session.id)
+
+        def from_index(index: Index) -> list[SessionSummary]:
+            from chit.index.relatives import forks_of
+
+            return forks_of(index, scope, session.id) if index.refresh([(scope.slug, False)]) else []
+
+        found = self.ctx.indexed(from_index)
+        if found is not None:
+            return found
+        every = self.queries.select_summaries([scope])
+        return sorted((s for s in every if s.parent_id == session.id), key=lambda s: (s.created_at, s.id))
 
     def fork_counts(self, summaries: Sequence[SessionSummary]) -> dict[str, int]:
         """Number of live forks of each of `summaries`, by id (a session

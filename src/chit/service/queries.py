@@ -236,10 +236,21 @@ class Queries:
     def agents(self, session: Session) -> builtins.list[SessionSummary]:
         """The sub-agent sessions of `session` (keyed `<its key>/agent-…` in
         its project), oldest first."""
-        if session.key is None or is_agent_key(session.key):
+        key = session.key
+        if key is None or is_agent_key(key):
             return []
-        found = self.select_summaries([self.ctx.locate(session.id)])
-        return sorted((s for s in found if agent_of(s.key, session.key)), key=lambda s: (s.created_at, s.id))
+        scope = self.ctx.locate(session.id)
+
+        def from_index(index: Index) -> builtins.list[SessionSummary]:
+            from chit.index.relatives import agents_of
+
+            return agents_of(index, scope, key) if index.refresh([(scope.slug, False)]) else []
+
+        found = self.ctx.indexed(from_index)
+        if found is not None:
+            return found
+        every = self.select_summaries([scope])  # the index cannot answer: every file is read anyway
+        return sorted((s for s in every if agent_of(s.key, key)), key=lambda s: (s.created_at, s.id))
 
     def agent_parent(self, session: Session) -> SessionSummary | None:
         """The session a sub-agent's session belongs to (None for others,
@@ -428,7 +439,7 @@ class Queries:
                 return search_lagging(self.ctx, behind, indexed, folded_query, role=role, tag=tag, limit=limit, sessions=sessions, also=also)
             if not index.refresh([(p.slug, False) for p in scope], text=True):
                 return []
-            return search(index, {p.slug: p for p in scope}, folded_query, role=role, tag=tag, limit=limit, also=also)
+            return search(index, {p.slug: p for p in scope}, folded_query, role=role, tag=tag, limit=limit, also=also, sessions=sessions)
 
         found = self.ctx.indexed(from_index)
         return found if found is not None else self.scan_search(scope, folded_query, role=role, tag=tag, limit=limit, also=also)

@@ -1,0 +1,38 @@
+"""A session's relatives from the index: its forks (the parent index) and
+its sub-agents' sessions (a range on the key index), each a lookup whatever
+the size of its project.
+
+Invariants: like every answer of `chit.index.search`, from rows that
+`Index.refresh` has just brought up to date, and exactly what a summary of
+every session of the project would give, oldest first.
+"""
+
+from __future__ import annotations
+
+from chit.index.db import Index
+from chit.index.search import _AGENTS, _SUMMARY_COLUMNS, _summary
+from chit.model import AGENT_KEY, Project, SessionSummary
+
+_AFTER_AGENT_KEY = AGENT_KEY[:-1] + chr(ord(AGENT_KEY[-1]) + 1)  # the first string after every `/agent-…`
+
+
+def forks_of(index: Index, project: Project, session_id: str) -> list[SessionSummary]:
+    """The live forks of a session in its project, oldest first: a lookup on
+    the parent index, whatever the size of the project."""
+    rows = index.conn.execute(
+        f"SELECT {_SUMMARY_COLUMNS}, {_AGENTS} FROM sessions s INDEXED BY sessions_parent"
+        " WHERE s.parent_id = ? AND s.slug = ? AND s.trash = 0 ORDER BY s.created_at, s.id",
+        (session_id, project.slug),
+    )
+    return [_summary(row, project) for row in rows]
+
+
+def agents_of(index: Index, project: Project, key: str) -> list[SessionSummary]:
+    """The live sub-agent sessions of the session keyed `key` in its project
+    (keyed `<key>/agent-…`), oldest first: a range on the key index."""
+    rows = index.conn.execute(
+        f"SELECT {_SUMMARY_COLUMNS}, {_AGENTS} FROM sessions s INDEXED BY sessions_key"
+        " WHERE s.key >= ? AND s.key < ? AND s.slug = ? AND s.trash = 0 ORDER BY s.created_at, s.id",
+        (key + AGENT_KEY, key + _AFTER_AGENT_KEY, project.slug),
+    )
+    return [_summary(row, project) for row in rows]

@@ -1,0 +1,80 @@
+"""`chit search` one line per session costs the sessions it shows, not
+every session with a hit: once the sessions with the newest hits are
+known, older candidates are confirmed only in those sessions (every hit
+of a shown session is still counted)."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from types import FrameType
+from typing import Any
+
+import orjson
+
+from chit.api import Chit
+from chit.cli.main import run
+from chit.exporters import SNAPSHOT_FORMAT, SNAPSHOT_VERSION, checksum
+from chit.index import search
+from chit.render.environment import Environment
+
+WORD = "zanzibarquill"
+T0 = datetime(2025, 3, 1, tzinfo=timezone.utc)
+
+
+@contextmanager
+def hits_made() -> Iterator[list[int]]:
+    """Counts the search hits confirmed from the index's candidates meanwhile."""
+    count = [0]
+    target = search._hit.__code__
+
+    def profile(frame: FrameType, event: str, arg: Any) -> None:
+        if event == "call" and frame.f_code is target:
+            count[0] += 1
+
+    sys.setprofile(profile)
+    try:
+        yield count
+    finally:
+        sys.setprofile(None)
+
+
+def chit(*args: str) -> str:
+    env = Environment.captured(b"", dict(os.environ))
+    assert run(list(args), env) == 0
+    return env.output()[0].decode()
+
+
+def _session(n: int, hits: int) -> dict[str, Any]:
+    """Session n, an hour after session n - 1, with `hits` messages holding WORD."""
+    start = T0 + timedelta(hours=n)
+    texts = [f"question {n} about the {WORD} here" if k < hits else f"plain message {k}" for k in range(4)]
+    messages = [
+        {"id": str(uuid.uuid4()), "role": "user" if k % 2 == 0 else "assistant", "content": text, "ts": (start + timedelta(minutes=k)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
+        for k, text in enumerate(texts)
+    ]
+    return {"id": str(uuid.uuid4()), "created_at": messages[0]["ts"], "messages": messages, "tags": [], "metadata": {}, "title": None}
+
+
+def test_one_line_per_session_confirms_the_hits_of_the_shown_sessions(api: Chit) -> None:
+    ids = []
+    for n in range(40):
+        body = _session(n, hits=1 + n % 3)
+        doc = {"format": SNAPSHOT_FORMAT, "version": SNAPSHOT_VERSION, "exported_at": body["created_at"], "checksum": checksum(body), "session": body}
+        ids.append(api.import_snapshot(doc).session.id)
+    assert len(chit("search", WORD, "--json", "-n", "0").splitlines()) == 1  # the index is built (a JSON list)
+    with hits_made() as made:
+        lines = chit("search", WORD, "--jsonl", "--limit", "0").splitlines()
+    assert len(lines) == sum(1 + n % 3 for n in range(40)) == made[0]  # all of them: every hit is confirmed
+    with hits_made() as made:
+        shown = chit("search", WORD, "-n", "3").splitlines()
+    heads = [line for line in shown if not line.startswith(" ")]  # each session's line, then its snippet
+    assert [line.split()[0] for line in heads] == [i[:8] for i in ids[::-1][:3]]
+    counts = [re.search(r"(\d+) hits? ·", line) for line in heads]
+    assert [int(c.group(1)) if c else 0 for c in counts] == [1 + n % 3 for n in (39, 38, 37)]  # every hit of each counted
+    assert made[0] <= sum(1 + n % 3 for n in (39, 38, 37)) + 3, made[0]

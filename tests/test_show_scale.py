@@ -1,0 +1,86 @@
+"""`show` costs its session, not its project's size: the session's forks
+and sub-agents come from the index's parent and key lookups, never from a
+summary of every session in the project (which made `show PREFIX --json`
+over 30,000 sessions 1.6 times its cost over 1,000)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import orjson
+
+from chit.api import Chit
+from chit.cli.main import run
+from chit.index import search
+from chit.render.environment import Environment
+
+
+@contextmanager
+def summaries_built() -> Iterator[list[int]]:
+    """Counts the session summaries made from index rows meanwhile."""
+    count = [0]
+    target = search._summary.__code__
+
+    def profile(frame: FrameType, event: str, arg: Any) -> None:
+        if event == "call" and frame.f_code is target:
+            count[0] += 1
+
+    sys.setprofile(profile)
+    try:
+        yield count
+    finally:
+        sys.setprofile(None)
+
+
+def show_json(ref: str) -> dict[str, Any]:
+    env = Environment.captured(b"", dict(os.environ))
+    assert run(["show", ref, "--json"], env) == 0
+    data: dict[str, Any] = orjson.loads(env.output()[0])
+    return data
+
+
+def test_show_builds_the_summaries_of_its_forks_and_agents_only(api: Chit, home: Path) -> None:
+    parent = api.create(title="parent", key="claude:abc")
+    api.append(parent.id, "user", "first question")
+    api.append(parent.id, "assistant", "first answer")
+    agent = api.create(title="agent", key="claude:abc/agent-1")
+    api.create(title="someone else's agent", key="claude:abd/agent-1")
+    fork = api.fork(parent.id, at=0, title="fork")
+    api.fork(fork.id, title="fork of the fork")
+    for n in range(40):
+        api.create(title=f"other {n}")
+    show_json(parent.id)  # the index is built
+    with summaries_built() as built:
+        data = show_json(parent.id)
+    assert [f["id"] for f in data["forks"]] == [fork.id]
+    assert [a["id"] for a in data["agents"]] == [agent.id]
+    assert built[0] == 2
+
+
+def test_an_agents_show_names_its_parent(api: Chit) -> None:
+    parent = api.create(title="parent", key="claude:abc")
+    agent = api.create(title="agent", key="claude:abc/agent-1")
+    data = show_json(agent.id)
+    assert data["agent_of"]["id"] == parent.id and data["agents"] == [] and data["forks"] == []
+
+
+def test_without_the_index_show_finds_the_same_forks_and_agents(api: Chit, home: Path) -> None:
+    parent = api.create(title="parent", key="claude:abc")
+    api.append(parent.id, "user", "first question")
+    agents = [api.create(title=f"agent {n}", key=f"claude:abc/agent-{n}").id for n in range(2)]
+    forks = [api.fork(parent.id, title=f"fork {n}").id for n in range(2)]
+    api.create(title="other")
+    indexed = show_json(parent.id)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{home / 'index.sqlite'}{suffix}").unlink(missing_ok=True)
+    (home / "index.sqlite").mkdir()  # SQLite cannot open it: the files answer
+    from_files = show_json(parent.id)
+    assert [f["id"] for f in from_files["forks"]] == [f["id"] for f in indexed["forks"]] == forks
+    assert [a["id"] for a in from_files["agents"]] == [a["id"] for a in indexed["agents"]] == agents
+    assert from_files["forks"] == indexed["forks"] and from_files["agents"] == indexed["agents"]
