@@ -136,10 +136,10 @@ def _rows(
 def _rows_and_pending(
     index: Index, conn: sqlite3.Connection, slugs: set[str], text: bool
 ) -> tuple[dict[tuple[str, str], tuple[int, int, int]], set[tuple[str, str]]]:
-    rows = {
+    rows = {  # the scope's rows only (sessions_listed): a small project's listing beside a large one stays small
         (slug, sid): (size, mtime, ino)
-        for slug, sid, size, mtime, ino in conn.execute("SELECT slug, id, size, mtime_ns, ino FROM sessions WHERE trash = 0")
-        if slug in slugs
+        for slug in slugs
+        for sid, size, mtime, ino in conn.execute("SELECT id, size, mtime_ns, ino FROM sessions WHERE slug = ? AND trash = 0", (slug,))
     }
     pending: set[tuple[str, str]] = set()
     if text and index.has_text:
