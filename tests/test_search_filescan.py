@@ -10,12 +10,28 @@ import orjson
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from chit.service.filescan import blocks, file_may_match, might_hold
+from chit.service.prefilter import FOLDS_TO_ASCII, Prefilter
+
+
+def _escaped(text: str, upper: bool) -> str:
+    """`text` as a JSON string with every character a \\u escape (a
+    surrogate pair past U+FFFF): valid JSON no writer chit knows writes."""
+    units = text.encode("utf-16-be", "surrogatepass")
+    spelled = "".join(f"\\u{int.from_bytes(units[i : i + 2], 'big'):04x}" for i in range(0, len(units), 2))
+    return '"' + (spelled.upper().replace("\\U", "\\u") if upper else spelled) + '"'
+
+
+def _all_escaped(record: dict[str, str], upper: bool = False) -> bytes:
+    return ("{" + ",".join(f"{json.dumps(k)}:{_escaped(v, upper)}" for k, v in record.items()) + "}\n").encode()
+
 
 _LINES = [
     lambda record: orjson.dumps(record) + b"\n",  # as chit writes it
     lambda record: json.dumps(record, ensure_ascii=True).encode() + b"\n",  # every non-ASCII letter a \u escape
     lambda record: json.dumps(record, ensure_ascii=False).encode("utf-8", "surrogatepass") + b"\n",
     lambda record: json.dumps(record, ensure_ascii=False).replace("/", "\\/").encode("utf-8", "surrogatepass") + b"\n",
+    _all_escaped,  # every character a \u escape, ASCII letters too
+    lambda record: _all_escaped(record, upper=True),
 ]
 _TRICKY = "ßẞSsſKkİıIiΣσςﬀﬁǰΐ\u0307\u0301éé\u212a\u017f\"\\/\n\t\x1bAa"
 text = st.text(st.sampled_from(_TRICKY) | st.characters(codec="utf-8"), max_size=40)
@@ -98,3 +114,54 @@ def test_newest_time_bounds_every_hit(tmp_path) -> None:  # type: ignore[no-unty
         assert newest_if_may_match(path, ["absent"], size=size) is None
     path.write_bytes(b'{"type":"message","content":"harbour","ts":"2025\\u002d01"}\n')
     assert newest_if_may_match(path, ["harbour"]) == NEWEST_UNKNOWN  # a time spelled with an escape could be any
+
+
+def test_folds_to_ascii_is_this_pythons_table() -> None:
+    """Every character past ASCII whose casefolded text holds an ASCII one
+    is in FOLDS_TO_ASCII, with that text: the bytes view replaces them."""
+    found = {}
+    for code in range(0x80, 0x110000):
+        char = chr(code)
+        folded = char.casefold()
+        if not 0xD800 <= code < 0xE000 and any(c < "\x80" for c in folded):
+            found[char] = folded
+    assert found == FOLDS_TO_ASCII
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(text, min_size=1, max_size=4), st.integers(0, 3), st.integers(0, 40), st.integers(1, 12), st.integers(0, 40), st.integers(1, 12), st.integers(0, len(_LINES) - 1))
+@example(["Fußgängerbrücke am ẞee"], 0, 0, 15, 16, 4, 0)  # a term past ASCII and one folded from ẞ
+@example(["\uff02" * 40 + "ﬁnd ﬀ"], 0, 40, 3, 44, 1, 0)  # many bytes that start a ligature's UTF-8 before one
+@example(["é" * 40 + "straße"], 0, 40, 6, 42, 2, 1)
+def test_every_term_of_a_line_is_kept(contents: list[str], which: int, start: int, length: int, start2: int, length2: int, spelling: int) -> None:
+    """Several terms (ASCII or not) all in one message: the block holding
+    its line, among others, is never ruled out."""
+    content = contents[which % len(contents)]
+    folded = content.casefold()
+    terms = [t for t in (folded[start : start + length], folded[start2 : start2 + length2]) if t.strip()]
+    if not terms or not all(t in folded for t in terms):
+        return
+    block = b"".join(_LINES[spelling]({"type": "message", "content": c}) for c in contents)
+    assert Prefilter(terms).may_hold(block), (contents, terms, block)
+
+
+def test_a_term_past_ascii_is_looked_for_in_the_right_line() -> None:
+    """The ASCII part of a term past ASCII ("ss" of "süss") spelled plainly
+    in one line, and folded from ẞ in the line that holds the term: the
+    block may hold it."""
+    block = orjson.dumps({"content": "ss"}) + b"\n" + orjson.dumps({"content": "SÜẞ"}) + b"\n"
+    assert might_hold(block, "süß".casefold())
+    assert not might_hold(orjson.dumps({"content": "ss sü"}) + b"\n", "süß".casefold())
+
+
+def test_escapes_and_escaped_backslashes() -> None:
+    """A \\u escape of an ASCII letter is read as it; after an escaped
+    backslash, "u0041" is letters; a \\u escape of ẞ folds to "ss"."""
+    assert might_hold(b'{"content": "\\\\u0041\\u0042"}\n', "u0041b")  # text: \u0041B
+    assert might_hold(b'{"content": "\\\\\\u0041B"}\n', "\\ab") is True  # a term with a backslash: never ruled out
+    assert might_hold(b'{"content": "x\\\\\\u0041b"}\n', "ab")  # text: x\Ab
+    assert not might_hold(b'{"content": "\\\\u0041b"}\n', "ab")  # text: \u0041b
+    assert might_hold(b'{"content": "STRA\\u1E9ee"}\n', "strasse")
+    assert might_hold(b'{"content": "\\u0053tra\\u00DFe \\u00ff"}\n', "strasse")
+    assert might_hold(b'{"content": "\\u0053tra\\u00DFe \\u00ff"}\n\xff\n', "strasse")  # bytes no UTF-8 holds: the slow way
+    assert not might_hold(b'{"content": "\\u0053tra\\u00DFe"}\n', "strasser")

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 from chit.errors import NotFound
 from chit.model import SearchHit
 from chit.service import filescan
+from chit.service.prefilter import Prefilter
 
 if TYPE_CHECKING:
     from chit.service.base import Context
@@ -116,13 +117,14 @@ def _written_last(
     `sessions` of them had hits."""
     found: list[SearchHit] = []
     with_hits = 0
+    prefilter = Prefilter(wanted)
     for done, behind in enumerate(lag.files):
         if with_hits >= sessions:
             break
         ticker.tick(done)
         path = ctx.layout.session_file(behind.project.slug, behind.id)
         try:
-            if not filescan.file_may_match(path, wanted):
+            if not filescan.file_may_match(path, prefilter):
                 continue
         except FileNotFoundError:
             continue  # removed since it was listed
@@ -141,10 +143,11 @@ def _newest(
     newest time it records; then those that may are folded, newest such
     time first, until that time is older than the `limit` newest hits."""
     candidates: list[tuple[str, Behind]] = []
+    prefilter = Prefilter(wanted)
     for done, behind in enumerate(lag.files):
         ticker.tick(done)
         try:
-            newest = filescan.newest_if_may_match(ctx.layout.session_file(behind.project.slug, behind.id), wanted)
+            newest = filescan.newest_if_may_match(ctx.layout.session_file(behind.project.slug, behind.id), prefilter)
         except FileNotFoundError:
             continue  # removed since it was listed
         if newest is not None:
