@@ -165,3 +165,29 @@ def test_escapes_and_escaped_backslashes() -> None:
     assert might_hold(b'{"content": "\\u0053tra\\u00DFe \\u00ff"}\n', "strasse")
     assert might_hold(b'{"content": "\\u0053tra\\u00DFe \\u00ff"}\n\xff\n', "strasse")  # bytes no UTF-8 holds: the slow way
     assert not might_hold(b'{"content": "\\u0053tra\\u00DFe"}\n', "strasser")
+
+
+def test_a_hit_in_a_long_message_is_confirmed_in_bounded_memory(tmp_path, workdir) -> None:  # type: ignore[no-untyped-def]
+    """The file scan confirms hits in a 5 MB message (past the BMP: four
+    bytes a character in memory) a window at a time: the text is never
+    casefolded whole, so confirming costs far less than the text itself."""
+    import tracemalloc
+
+    from chit.api import Chit
+    from chit.service.facade import parts_of
+    from chit.service.queries import session_hits
+
+    api = Chit(tmp_path / "home", cwd=workdir, durable=False)
+    made = api.create(title="long")
+    text = "\U0001f600 tool output line\n" * 250_000 + "the Needle at the end"
+    api.append(made.id, "tool", text)
+    session = api.get(made.id)
+    project = parts_of(api).ctx.projects.all()[0]
+    tracemalloc.start()
+    try:
+        hits = session_hits(session, project, "needle", None, ["the end"])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert [h.message_id for h in hits] == [session.messages[0].id]
+    assert peak < len(text)  # casefolding it whole takes 4 bytes a character
