@@ -191,3 +191,28 @@ def test_a_hit_in_a_long_message_is_confirmed_in_bounded_memory(tmp_path, workdi
         tracemalloc.stop()
     assert [h.message_id for h in hits] == [session.messages[0].id]
     assert peak < len(text)  # casefolding it whole takes 4 bytes a character
+
+
+def test_the_bound_is_the_newest_message_that_may_hit(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The time a file is bounded by is that of the newest message line
+    that may hold the terms, as chit writes them (fewer files folded for
+    the newest hits); the file's newest time when a title, or a line
+    spelled otherwise, may hold them."""
+    from chit.service.filescan import newest_if_may_match
+
+    path = tmp_path / "s.jsonl"
+    header = {"type": "session", "id": "x", "created_at": "2025-01-01T00:00:00.000000Z", "title": None}
+    old = {"type": "message", "id": "m1", "role": "user", "content": "the Harbour", "ts": "2025-01-02T00:00:00.000000Z"}
+    new = {"type": "message", "id": "m2", "role": "user", "content": "nothing", "ts": "2025-02-01T00:00:00.000000Z"}
+    rename = {"type": "rename", "title": "harbour notes", "ts": "2025-03-01T00:00:00.000000Z"}
+    for lines, want in [
+        ([header, old, new], "2025-01-02T00:00:00.000000Z"),
+        ([header, old, new, rename], "2025-03-01T00:00:00.000000Z"),
+        ([header, {**old, "content": "Stra\u00dfe harbour"}, new], "2025-01-02T00:00:00.000000Z"),
+        ([header, {**old, "content": "the harbour \u1e96"}, new], "2025-02-01T00:00:00.000000Z"),  # ẖ folds to h: not line by line
+    ]:
+        path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in lines))
+        assert newest_if_may_match(path, ["harbour"]) == want, lines
+    path.write_bytes(b"".join(json.dumps(r).encode() + b"\n" for r in [header, old, new]))  # "type": "message", with a space
+    assert newest_if_may_match(path, ["harbour"]) == "2025-02-01T00:00:00.000000Z"
+    assert newest_if_may_match(path, ["absent"]) is None

@@ -31,6 +31,8 @@ BLOCK = 1024 * 1024
 #: a time of a session file (a message's, an event's, the header's), as JSON spells it
 _STAMP = re.compile(rb'"(?:ts|created_at)"\s*:\s*"((?:[^"\\]|\\.)*)"')
 NEWEST_UNKNOWN = "\uffff"  # after every time
+#: how chit starts a message line: its time is the time of every hit in it
+_MESSAGE = b'{"type":"message",'
 #: (what, done, total): a long scan reports its progress; the command line sets it
 report_progress: Callable[[str, int, int], None] | None = None
 
@@ -145,13 +147,33 @@ class _LongLine:
 
 
 def newest_if_may_match(path: str | PathLike[str], terms: Sequence[str] | Prefilter, size: int = BLOCK) -> str | None:
-    """None when no line of the file can hold every one of `terms`; else
-    the newest time the file records (every `ts` and `created_at`), which
-    no hit in it (a message's time, a title's session time) can pass.
-    NEWEST_UNKNOWN when a time is spelled in a way not read here."""
-    if not file_may_match(path, terms, size):
-        return None
-    return newest_time(path, size)
+    """None when no line of the file can hold every one of `terms`; else a
+    time no hit in the file can pass: the newest time of the message lines
+    that may hold them, as chit writes them; the newest time the file
+    records (every `ts` and `created_at`: a title hit's time is its
+    session's newest event's) when another line may. NEWEST_UNKNOWN when
+    a time is spelled in a way not read here."""
+    prefilter = terms if isinstance(terms, Prefilter) else Prefilter(terms)
+    if prefilter.off:
+        return newest_time(path, size)
+    long_line = _LongLine(prefilter)
+    newest: str | None = None
+    for piece, whole in blocks(path, size):
+        if not whole:
+            if long_line.add(piece):
+                return newest_time(path, size)
+            continue
+        lines = prefilter.lines_holding(piece)
+        if lines is None:
+            if prefilter.may_hold(piece):
+                return newest_time(path, size)
+            continue
+        for line in lines:
+            stamps = _STAMP.findall(line) if line.startswith(_MESSAGE) else None
+            if not stamps:
+                return newest_time(path, size)
+            newest = max(newest or "", _newest_of(stamps))
+    return newest
 
 
 def newest_time(path: str | PathLike[str], size: int = BLOCK) -> str:
@@ -164,9 +186,14 @@ def newest_time(path: str | PathLike[str], size: int = BLOCK) -> str:
         tail = b"" if whole else piece[-64:]
         if not stamps:
             continue
-        joined = b"\0".join(stamps)
-        if b"\\" not in joined and joined.isascii():  # the usual case: bytes sort as their text
-            newest = max(newest, max(stamps).decode())
-        else:
-            newest = max(newest, *(NEWEST_UNKNOWN if b"\\" in s else s.decode("utf-8", "replace") for s in stamps))
+        newest = max(newest, _newest_of(stamps))
     return newest
+
+
+def _newest_of(stamps: list[bytes]) -> str:
+    """The newest of these times, as text (NEWEST_UNKNOWN for one spelled
+    with an escape)."""
+    joined = b"\0".join(stamps)
+    if b"\\" not in joined and joined.isascii():  # the usual case: bytes sort as their text
+        return max(stamps).decode()
+    return max(NEWEST_UNKNOWN if b"\\" in s else s.decode("utf-8", "replace") for s in stamps)

@@ -129,6 +129,25 @@ class Prefilter:
             return self._folded_holds(block)  # the lowered bytes are not the whole view
         return any(self._folded_holds(line) for line in _lines_holding(block, view, self.wide_anchor))
 
+    def lines_holding(self, block: bytes) -> list[bytes] | None:
+        """The lines of `block` (whole lines) that may hold every term,
+        each once; None when that cannot be told line by line (the block
+        holds an escape or a character its view spells otherwise: ask
+        `may_hold`)."""
+        if self.off or not self.anchors:
+            return None
+        lowered = block.lower()
+        if not self._anchored(lowered):
+            view = self._unfolded(block, lowered)
+            return [] if view is None or not self._anchored(view) else None
+        if self._unfolded(block, lowered) is not None:
+            return None
+        longest = max(self.anchors, key=len)
+        return [
+            line for line in _lines_holding(block, lowered, longest)
+            if self._anchored(line.lower()) and (not self.wide or self._folded_holds(line))
+        ]
+
     def _folded_holds(self, block: bytes) -> bool:
         """Whether the casefolded text of `block` holds every term past ASCII."""
         block = spelled(block)

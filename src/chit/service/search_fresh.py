@@ -8,10 +8,9 @@ Invariants:
   names, and each behind file is folded and searched whole as the scan
   does, so no session is answered twice or by neither;
 - each behind file is read once for whether one of its lines may hold
-  every term (the prefilter of `chit.service.prefilter`), and each that
-  may for the newest time it records (its messages', events' and
-  header's: no hit of it is newer); those are folded newest such time
-  first, and reading stops at the first whose time is older than all of
+  every term (the prefilter of `chit.service.prefilter`) and a time no
+  hit of it can pass (`filescan.newest_if_may_match`); those that may
+  are folded newest such time first, and reading stops at the first whose time is older than all of
   the newest hits held: the `limit` newest hits, or with `sessions` (one
   line per session, as `chit search` shows them) the newest hit of each
   of the `sessions` sessions with the newest hits. Either way the answer
