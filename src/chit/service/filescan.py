@@ -168,10 +168,13 @@ def newest_if_may_match(path: str | PathLike[str], terms: Sequence[str] | Prefil
             if prefilter.may_hold(piece):
                 return newest_time(path, size)
             continue
+        stamps: list[bytes] = []
         for line in lines:
-            stamps = _STAMP.findall(line) if line.startswith(_MESSAGE) else None
-            if not stamps:
+            found = _STAMP.findall(line) if line.startswith(_MESSAGE) else None
+            if not found:
                 return newest_time(path, size)
+            stamps += found
+        if stamps:
             newest = max(newest or "", _newest_of(stamps))
     return newest
 

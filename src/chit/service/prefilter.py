@@ -6,7 +6,9 @@ catches up").
 Invariants:
 - `Prefilter.may_hold` says False only when no JSON string of the block,
   casefolded (`str.casefold`, chit's matcher), holds every term: skipping
-  the block never drops a hit;
+  the block never drops a hit; `Prefilter.lines_holding` leaves out only
+  lines none of whose strings does, and answers only for a block whose
+  view is its lowered bytes (so each line's is too);
 - the bytes view of a block (`Prefilter.view`) holds, for every ASCII
   character the terms use, every run of such characters the casefolded
   text holds. Why: ASCII folds by `bytes.lower`; every other character
@@ -143,10 +145,10 @@ class Prefilter:
         if self._unfolded(block, lowered) is not None:
             return None
         longest = max(self.anchors, key=len)
-        return [
-            line for line in _lines_holding(block, lowered, longest)
-            if self._anchored(line.lower()) and (not self.wide or self._folded_holds(line))
-        ]
+        lines = _lines_holding(block, lowered, longest)
+        if len(self.anchors) == 1 and not self.wide:
+            return list(lines)  # each holds the one term
+        return [line for line in lines if self._anchored(line.lower()) and (not self.wide or self._folded_holds(line))]
 
     def _folded_holds(self, block: bytes) -> bool:
         """Whether the casefolded text of `block` holds every term past ASCII."""
