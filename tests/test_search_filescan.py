@@ -216,3 +216,27 @@ def test_the_bound_is_the_newest_message_that_may_hit(tmp_path) -> None:  # type
     path.write_bytes(b"".join(json.dumps(r).encode() + b"\n" for r in [header, old, new]))  # "type": "message", with a space
     assert newest_if_may_match(path, ["harbour"]) == "2025-02-01T00:00:00.000000Z"
     assert newest_if_may_match(path, ["absent"]) is None
+
+
+def test_two_processes_give_every_bound_in_order(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Read on two CPUs (a forked child reads every other file), the
+    bounds are those one process gives, in the files' order; a file gone
+    since it was listed is GONE."""
+    from chit.service import scan_split
+
+    paths = []
+    for n in range(9):
+        path = tmp_path / f"{n}.jsonl"
+        content = "the harbour" if n % 3 else "nothing here"
+        path.write_bytes(orjson.dumps({"type": "message", "id": f"m{n}", "role": "user", "content": content, "ts": f"2025-01-0{n + 1}"}) + b"\n")
+        paths.append(str(path))
+    paths.insert(4, str(tmp_path / "gone.jsonl"))
+    prefilter = Prefilter(["harbour"])
+    ticks: list[int] = []
+    alone = scan_split.bounds(paths, prefilter, 0, ticks.append)
+    assert alone == [None, "2025-01-02", "2025-01-03", None, scan_split.GONE, "2025-01-05", "2025-01-06", None, "2025-01-08", "2025-01-09"]
+    if not scan_split._may_fork():
+        return
+    split = scan_split.bounds(paths, prefilter, 1, ticks.append, split_bytes=1)
+    assert split == alone
+    assert ticks[-1] == 8  # this process read every other file

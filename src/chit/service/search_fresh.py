@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from chit.errors import NotFound
 from chit.model import SearchHit
-from chit.service import filescan
+from chit.service import filescan, scan_split
 from chit.service.prefilter import Prefilter
 
 if TYPE_CHECKING:
@@ -128,20 +128,10 @@ def _newest(
     the terms, and those that may for the newest time they record; then
     those are folded, newest such time first, until that time is older
     than all of the newest hits held."""
-    candidates: list[tuple[str, Behind]] = []
-    prefilter = Prefilter(wanted)
-    folders: dict[str, str] = {}
-    for done, behind in enumerate(lag.files):
-        ticker.tick(done)
-        slug = behind.project.slug
-        if slug not in folders:
-            folders[slug] = str(ctx.layout.sessions_dir(slug))
-        try:
-            bound = filescan.newest_if_may_match(os.path.join(folders[slug], f"{behind.id}.jsonl"), prefilter)
-        except FileNotFoundError:
-            continue  # removed since it was listed
-        if bound is not None:
-            candidates.append((bound, behind))
+    folders = {slug: str(ctx.layout.sessions_dir(slug)) for slug in {b.project.slug for b in lag.files}}
+    paths = [os.path.join(folders[b.project.slug], f"{b.id}.jsonl") for b in lag.files]
+    bounds = scan_split.bounds(paths, Prefilter(wanted), lag.bytes, ticker.tick)
+    candidates = [(bound, behind) for bound, behind in zip(bounds, lag.files) if bound is not None and bound != scan_split.GONE]
     candidates.sort(key=lambda c: c[0], reverse=True)
     found: list[SearchHit] = []
     for bound, behind in candidates:
