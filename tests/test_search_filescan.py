@@ -10,12 +10,28 @@ import orjson
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from chit.service.filescan import blocks, file_may_match, might_hold
+from chit.service.prefilter import FOLDS_TO_ASCII, Prefilter
+
+
+def _escaped(text: str, upper: bool) -> str:
+    """`text` as a JSON string with every character a \\u escape (a
+    surrogate pair past U+FFFF): valid JSON no writer chit knows writes."""
+    units = text.encode("utf-16-be", "surrogatepass")
+    spelled = "".join(f"\\u{int.from_bytes(units[i : i + 2], 'big'):04x}" for i in range(0, len(units), 2))
+    return '"' + (spelled.upper().replace("\\U", "\\u") if upper else spelled) + '"'
+
+
+def _all_escaped(record: dict[str, str], upper: bool = False) -> bytes:
+    return ("{" + ",".join(f"{json.dumps(k)}:{_escaped(v, upper)}" for k, v in record.items()) + "}\n").encode()
+
 
 _LINES = [
     lambda record: orjson.dumps(record) + b"\n",  # as chit writes it
     lambda record: json.dumps(record, ensure_ascii=True).encode() + b"\n",  # every non-ASCII letter a \u escape
     lambda record: json.dumps(record, ensure_ascii=False).encode("utf-8", "surrogatepass") + b"\n",
     lambda record: json.dumps(record, ensure_ascii=False).replace("/", "\\/").encode("utf-8", "surrogatepass") + b"\n",
+    _all_escaped,  # every character a \u escape, ASCII letters too
+    lambda record: _all_escaped(record, upper=True),
 ]
 _TRICKY = "ßẞSsſKkİıIiΣσςﬀﬁǰΐ\u0307\u0301éé\u212a\u017f\"\\/\n\t\x1bAa"
 text = st.text(st.sampled_from(_TRICKY) | st.characters(codec="utf-8"), max_size=40)
@@ -98,3 +114,129 @@ def test_newest_time_bounds_every_hit(tmp_path) -> None:  # type: ignore[no-unty
         assert newest_if_may_match(path, ["absent"], size=size) is None
     path.write_bytes(b'{"type":"message","content":"harbour","ts":"2025\\u002d01"}\n')
     assert newest_if_may_match(path, ["harbour"]) == NEWEST_UNKNOWN  # a time spelled with an escape could be any
+
+
+def test_folds_to_ascii_is_this_pythons_table() -> None:
+    """Every character past ASCII whose casefolded text holds an ASCII one
+    is in FOLDS_TO_ASCII, with that text: the bytes view replaces them."""
+    found = {}
+    for code in range(0x80, 0x110000):
+        char = chr(code)
+        folded = char.casefold()
+        if not 0xD800 <= code < 0xE000 and any(c < "\x80" for c in folded):
+            found[char] = folded
+    assert found == FOLDS_TO_ASCII
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(text, min_size=1, max_size=4), st.integers(0, 3), st.integers(0, 40), st.integers(1, 12), st.integers(0, 40), st.integers(1, 12), st.integers(0, len(_LINES) - 1))
+@example(["Fußgängerbrücke am ẞee"], 0, 0, 15, 16, 4, 0)  # a term past ASCII and one folded from ẞ
+@example(["\uff02" * 40 + "ﬁnd ﬀ"], 0, 40, 3, 44, 1, 0)  # many bytes that start a ligature's UTF-8 before one
+@example(["é" * 40 + "straße"], 0, 40, 6, 42, 2, 1)
+def test_every_term_of_a_line_is_kept(contents: list[str], which: int, start: int, length: int, start2: int, length2: int, spelling: int) -> None:
+    """Several terms (ASCII or not) all in one message: the block holding
+    its line, among others, is never ruled out."""
+    content = contents[which % len(contents)]
+    folded = content.casefold()
+    terms = [t for t in (folded[start : start + length], folded[start2 : start2 + length2]) if t.strip()]
+    if not terms or not all(t in folded for t in terms):
+        return
+    block = b"".join(_LINES[spelling]({"type": "message", "content": c}) for c in contents)
+    assert Prefilter(terms).may_hold(block), (contents, terms, block)
+
+
+def test_a_term_past_ascii_is_looked_for_in_the_right_line() -> None:
+    """The ASCII part of a term past ASCII ("ss" of "süss") spelled plainly
+    in one line, and folded from ẞ in the line that holds the term: the
+    block may hold it."""
+    block = orjson.dumps({"content": "ss"}) + b"\n" + orjson.dumps({"content": "SÜẞ"}) + b"\n"
+    assert might_hold(block, "süß".casefold())
+    assert not might_hold(orjson.dumps({"content": "ss sü"}) + b"\n", "süß".casefold())
+
+
+def test_escapes_and_escaped_backslashes() -> None:
+    """A \\u escape of an ASCII letter is read as it; after an escaped
+    backslash, "u0041" is letters; a \\u escape of ẞ folds to "ss"."""
+    assert might_hold(b'{"content": "\\\\u0041\\u0042"}\n', "u0041b")  # text: \u0041B
+    assert might_hold(b'{"content": "\\\\\\u0041B"}\n', "\\ab") is True  # a term with a backslash: never ruled out
+    assert might_hold(b'{"content": "x\\\\\\u0041b"}\n', "ab")  # text: x\Ab
+    assert not might_hold(b'{"content": "\\\\u0041b"}\n', "ab")  # text: \u0041b
+    assert might_hold(b'{"content": "STRA\\u1E9ee"}\n', "strasse")
+    assert might_hold(b'{"content": "\\u0053tra\\u00DFe \\u00ff"}\n', "strasse")
+    assert might_hold(b'{"content": "\\u0053tra\\u00DFe \\u00ff"}\n\xff\n', "strasse")  # bytes no UTF-8 holds: the slow way
+    assert not might_hold(b'{"content": "\\u0053tra\\u00DFe"}\n', "strasser")
+
+
+def test_a_hit_in_a_long_message_is_confirmed_in_bounded_memory(tmp_path, workdir) -> None:  # type: ignore[no-untyped-def]
+    """The file scan confirms hits in a 5 MB message (past the BMP: four
+    bytes a character in memory) a window at a time: the text is never
+    casefolded whole, so confirming costs far less than the text itself."""
+    import tracemalloc
+
+    from chit.api import Chit
+    from chit.service.facade import parts_of
+    from chit.service.queries import session_hits
+
+    api = Chit(tmp_path / "home", cwd=workdir, durable=False)
+    made = api.create(title="long")
+    text = "\U0001f600 tool output line\n" * 250_000 + "the Needle at the end"
+    api.append(made.id, "tool", text)
+    session = api.get(made.id)
+    project = parts_of(api).ctx.projects.all()[0]
+    tracemalloc.start()
+    try:
+        hits = session_hits(session, project, "needle", None, ["the end"])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert [h.message_id for h in hits] == [session.messages[0].id]
+    assert peak < len(text)  # casefolding it whole takes 4 bytes a character
+
+
+def test_the_bound_is_the_newest_message_that_may_hit(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The time a file is bounded by is that of the newest message line
+    that may hold the terms, as chit writes them (fewer files folded for
+    the newest hits); the file's newest time when a title, or a line
+    spelled otherwise, may hold them."""
+    from chit.service.filescan import newest_if_may_match
+
+    path = tmp_path / "s.jsonl"
+    header = {"type": "session", "id": "x", "created_at": "2025-01-01T00:00:00.000000Z", "title": None}
+    old = {"type": "message", "id": "m1", "role": "user", "content": "the Harbour", "ts": "2025-01-02T00:00:00.000000Z"}
+    new = {"type": "message", "id": "m2", "role": "user", "content": "nothing", "ts": "2025-02-01T00:00:00.000000Z"}
+    rename = {"type": "rename", "title": "harbour notes", "ts": "2025-03-01T00:00:00.000000Z"}
+    for lines, want in [
+        ([header, old, new], "2025-01-02T00:00:00.000000Z"),
+        ([header, old, new, rename], "2025-03-01T00:00:00.000000Z"),
+        ([header, {**old, "content": "Stra\u00dfe harbour"}, new], "2025-01-02T00:00:00.000000Z"),
+        ([header, {**old, "content": "the harbour \u1e96"}, new], "2025-02-01T00:00:00.000000Z"),  # ẖ folds to h: not line by line
+    ]:
+        path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in lines))
+        assert newest_if_may_match(path, ["harbour"]) == want, lines
+    path.write_bytes(b"".join(json.dumps(r).encode() + b"\n" for r in [header, old, new]))  # "type": "message", with a space
+    assert newest_if_may_match(path, ["harbour"]) == "2025-02-01T00:00:00.000000Z"
+    assert newest_if_may_match(path, ["absent"]) is None
+
+
+def test_two_processes_give_every_bound_in_order(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Read on two CPUs (a forked child reads every other file), the
+    bounds are those one process gives, in the files' order; a file gone
+    since it was listed is GONE."""
+    from chit.service import scan_split
+
+    paths = []
+    for n in range(9):
+        path = tmp_path / f"{n}.jsonl"
+        content = "the harbour" if n % 3 else "nothing here"
+        path.write_bytes(orjson.dumps({"type": "message", "id": f"m{n}", "role": "user", "content": content, "ts": f"2025-01-0{n + 1}"}) + b"\n")
+        paths.append(str(path))
+    paths.insert(4, str(tmp_path / "gone.jsonl"))
+    prefilter = Prefilter(["harbour"])
+    ticks: list[int] = []
+    alone = scan_split.bounds(paths, prefilter, 0, ticks.append)
+    assert alone == [None, "2025-01-02", "2025-01-03", None, scan_split.GONE, "2025-01-05", "2025-01-06", None, "2025-01-08", "2025-01-09"]
+    if not scan_split._may_fork():
+        return
+    split = scan_split.bounds(paths, prefilter, 1, ticks.append, split_bytes=1)
+    assert split == alone
+    assert ticks[-1] == 8  # this process read every other file

@@ -137,7 +137,7 @@ def test_a_store_grown_behind_its_index(stores: tuple[Path, Path], workdir: Path
 
 def test_human_output_lists_sessions_while_behind(stores: tuple[Path, Path], workdir: Path) -> None:
     """One line per session: with -n 0 every one the index would list; with
-    a limit, that many of them (those written last while behind)."""
+    a limit, the ones it would list."""
     behind, indexed = stores
     env_behind, env_indexed = {"CHIT_HOME": str(behind)}, {"CHIT_HOME": str(indexed)}
     got = run_cli(["search", "zephyrmosaic", "-n", "0"], cwd=workdir, env=env_behind)
@@ -147,7 +147,38 @@ def test_human_output_lists_sessions_while_behind(stores: tuple[Path, Path], wor
     assert "chit index" in got.err  # background work is off here: the note says what to run
     some = run_cli(["search", "zephyrmosaic", "-n", "5"], cwd=workdir, env=env_behind)
     heads = [line for line in some.out.splitlines() if not line.startswith(" ")]
-    assert len(heads) == 5 and set(_ageless(some.out)) <= set(_ageless(want.out))
+    assert len(heads) == 5
+    assert _ageless(some.out) == _ageless(run_cli(["search", "zephyrmosaic", "-n", "5"], cwd=workdir, env=env_indexed).out)
+
+
+def test_a_limit_lists_the_sessions_with_the_newest_hits(tmp_path: Path, workdir: Path) -> None:
+    """With --limit, one line per session while behind lists the sessions
+    the index lists (those with the newest hits), even when the files
+    written last hold the oldest messages (old transcripts imported
+    late)."""
+    home = tmp_path / "behind"
+    api = Chit(home, cwd=workdir, durable=False)
+    made = []
+    for n in range(12):
+        session = api.create(title=f"log {n}")
+        api.append(session.id, "user", f"the beacon, number {n}. " + FILLER * 4)
+        made.append(session.id)
+    for name in ("index.sqlite", "index.sqlite-wal", "index.sqlite-shm"):
+        (home / name).unlink(missing_ok=True)
+    latest = time.time_ns()
+    for n, sid in enumerate(made):  # the first session's file written last
+        path = next(home.glob(f"projects/*/sessions/{sid}.jsonl"))
+        os.utime(path, ns=(latest - n * 10**9, latest - n * 10**9))
+    _no_background(home)
+    indexed = tmp_path / "indexed"
+    shutil.copytree(home, indexed)
+    assert run_cli(["index"], cwd=workdir, env={"CHIT_HOME": str(indexed)}).code == 0
+    for limit in ("1", "3", "5"):
+        got = run_cli(["search", "beacon", "-n", limit], cwd=workdir, env={"CHIT_HOME": str(home)})
+        want = run_cli(["search", "beacon", "-n", limit], cwd=workdir, env={"CHIT_HOME": str(indexed)})
+        assert "index is behind" in got.err
+        assert got.code == want.code == 0 and _ageless(got.out) == _ageless(want.out), limit
+        assert f"log {len(made) - 1}" in got.out  # the newest message's session
 
 
 def _ageless(out: str) -> list[str]:

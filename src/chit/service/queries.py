@@ -20,7 +20,7 @@ from chit.model import AGENT_KEY, STATES, Project, SearchHit, Session, SessionSu
 from chit.patterns import LazyPattern
 from chit.service.base import Context, check_role, check_tag
 from chit.service.ordering import SORTS, sort_summaries
-from chit.index.snippets import find_folded, make_snippet
+from chit.index.snippets import WINDOW, find_folded, make_snippet
 from chit.store.sessions import UUID_RE
 from chit.service.when import window, within
 
@@ -489,8 +489,7 @@ def session_hits(session: Session, project: Project, folded_query: str, role: st
     for message in session.messages:
         if role is not None and message.role != role:
             continue
-        folded = message.content.casefold()
-        if folded_query not in folded or not all(t in folded for t in also):
+        if not _holds_folded(message.content, [folded_query, *also]):
             continue
         span = find_folded(message.content, folded_query)
         if span is None:
@@ -509,3 +508,11 @@ def _count_agents(found: list[SessionSummary]) -> list[SessionSummary]:
         for s in found
     ]
 
+
+def _holds_folded(text: str, folded_terms: Sequence[str]) -> bool:
+    """Whether the casefolded `text` holds every term; a long text is
+    looked at a window at a time (`find_folded`), never casefolded whole."""
+    if len(text) <= WINDOW:
+        folded = text.casefold()
+        return all(t in folded for t in folded_terms)
+    return all(find_folded(text, t) is not None for t in folded_terms)

@@ -7,31 +7,29 @@ Invariants:
   the same order: the index's hits leave out every session `Lag.skip`
   names, and each behind file is folded and searched whole as the scan
   does, so no session is answered twice or by neither;
-- for hits (`limit`, or every hit): each behind file is read once for
-  whether one of its lines may hold every term (the prefilter of
-  `chit.service.filescan`) and for the newest time it records (its
-  messages', events' and header's: no hit of it is newer); those that
-  may are folded newest such time first, and reading stops at the first
-  whose time is older than the `limit` newest hits held;
-- with `sessions` (one line per session, as `chit search` shows them),
-  files are taken newest file (mtime) first and reading stops once that
-  many behind sessions had hits: while the index catches up, those are
-  the sessions written last, not necessarily those with the newest hits
-  (an import of old transcripts writes old times into new files), so the
-  first lines come without reading every file;
+- each behind file is read once for whether one of its lines may hold
+  every term (the prefilter of `chit.service.prefilter`) and a time no
+  hit of it can pass (`filescan.newest_if_may_match`); those that may
+  are folded newest such time first, and reading stops at the first whose time is older than all of
+  the newest hits held: the `limit` newest hits, or with `sessions` (one
+  line per session, as `chit search` shows them) the newest hit of each
+  of the `sessions` sessions with the newest hits. Either way the answer
+  is the indexed search's;
 - nothing here writes.
 """
 
 from __future__ import annotations
 
 import heapq
+import os
 import time
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from chit.errors import NotFound
 from chit.model import SearchHit
-from chit.service import filescan
+from chit.service import filescan, scan_split
+from chit.service.prefilter import Prefilter
 
 if TYPE_CHECKING:
     from chit.service.base import Context
@@ -42,23 +40,35 @@ PROGRESS_EVERY = 1.0
 
 
 class _Newest:
-    """The k newest of the times added: is a time older than all of them?"""
+    """The `k` newest hits, or the newest hits of `k` sessions (`sessions`),
+    among those added: is a time older than all of them?"""
 
-    def __init__(self, k: int | None) -> None:
+    def __init__(self, k: int | None, sessions: bool) -> None:
         self.k = k
-        self.heap: list[str] = []
+        self.sessions = sessions
+        self.heap: list[str] = []  # the k newest times (hits, or each session's newest hit)
+        self.newest_of: dict[str, str] = {}  # sessions: each one's newest hit
 
-    def add(self, ts: str) -> None:
+    def add(self, hit: SearchHit) -> None:
         if self.k is None:
             return
-        if len(self.heap) < self.k:
-            heapq.heappush(self.heap, ts)
-        elif ts > self.heap[0]:
-            heapq.heapreplace(self.heap, ts)
+        if self.sessions:
+            known = self.newest_of.get(hit.id)
+            if known is None or hit.ts > known:
+                self.newest_of[hit.id] = hit.ts
+                self.heap = []  # worked out again when asked
+        elif len(self.heap) < self.k:
+            heapq.heappush(self.heap, hit.ts)
+        elif hit.ts > self.heap[0]:
+            heapq.heapreplace(self.heap, hit.ts)
 
     def older_than_all(self, bound: str) -> bool:
         """Whether `bound` sorts before the k-th newest time held."""
-        return self.k is not None and (self.k == 0 or (len(self.heap) >= self.k and bound < self.heap[0]))
+        if self.k is None:
+            return False
+        if self.sessions and not self.heap:
+            self.heap = heapq.nlargest(self.k, self.newest_of.values())[::-1]
+        return self.k == 0 or (len(self.heap) >= self.k and bound < self.heap[0])
 
 
 class _Ticker:
@@ -93,15 +103,16 @@ def search_lagging(
 ) -> list[SearchHit]:
     """The index's hits (`indexed`, newest first, without the skipped
     sessions) and those of the behind files, newest first, at most
-    `limit`; `sessions`: enough once that many sessions have hits."""
+    `limit`; `sessions`: every hit of the `sessions` sessions whose newest
+    hits are the newest (and maybe of others)."""
     wanted = [folded_query, *also]
     found = list(indexed)
+    newest = _Newest(limit, False) if sessions is None else _Newest(sessions, True)
+    for hit in found:
+        newest.add(hit)
     ticker = _Ticker(len(lag.files))
     try:
-        if sessions is not None:
-            found += _written_last(ctx, lag, wanted, role, tag, sessions, ticker)
-        else:
-            found += _newest(ctx, lag, found, wanted, role, tag, limit, ticker)
+        found += _newest(ctx, lag, newest, wanted, role, tag, ticker)
     finally:
         ticker.finish()
     found.sort(key=lambda h: (h.id, h.project))  # stable: a session's hits keep their order
@@ -109,57 +120,26 @@ def search_lagging(
     return found if limit is None else found[:limit]
 
 
-def _written_last(
-    ctx: Context, lag: Lag, wanted: list[str], role: str | None, tag: str | None, sessions: int, ticker: _Ticker,
-) -> list[SearchHit]:
-    """The hits of the behind files written last, newest file first, until
-    `sessions` of them had hits."""
-    found: list[SearchHit] = []
-    with_hits = 0
-    for done, behind in enumerate(lag.files):
-        if with_hits >= sessions:
-            break
-        ticker.tick(done)
-        path = ctx.layout.session_file(behind.project.slug, behind.id)
-        try:
-            if not filescan.file_may_match(path, wanted):
-                continue
-        except FileNotFoundError:
-            continue  # removed since it was listed
-        hits = _file_hits(ctx, behind, wanted, role, tag)
-        with_hits += bool(hits)
-        found += hits
-    return found
-
-
 def _newest(
-    ctx: Context, lag: Lag, indexed: list[SearchHit], wanted: list[str], role: str | None, tag: str | None,
-    limit: int | None, ticker: _Ticker,
+    ctx: Context, lag: Lag, newest: _Newest, wanted: list[str], role: str | None, tag: str | None, ticker: _Ticker,
 ) -> list[SearchHit]:
-    """The hits of the behind files that can be among the `limit` newest:
-    every file is read once for whether it may hold the terms and the
-    newest time it records; then those that may are folded, newest such
-    time first, until that time is older than the `limit` newest hits."""
-    candidates: list[tuple[str, Behind]] = []
-    for done, behind in enumerate(lag.files):
-        ticker.tick(done)
-        try:
-            newest = filescan.newest_if_may_match(ctx.layout.session_file(behind.project.slug, behind.id), wanted)
-        except FileNotFoundError:
-            continue  # removed since it was listed
-        if newest is not None:
-            candidates.append((newest, behind))
+    """The hits of the behind files that can be among the newest (`newest`
+    holds the index's): every file is read once for whether it may hold
+    the terms, and those that may for the newest time they record; then
+    those are folded, newest such time first, until that time is older
+    than all of the newest hits held."""
+    folders = {slug: str(ctx.layout.sessions_dir(slug)) for slug in {b.project.slug for b in lag.files}}
+    paths = [os.path.join(folders[b.project.slug], f"{b.id}.jsonl") for b in lag.files]
+    bounds = scan_split.bounds(paths, Prefilter(wanted), lag.bytes, ticker.tick)
+    candidates = [(bound, behind) for bound, behind in zip(bounds, lag.files) if bound is not None and bound != scan_split.GONE]
     candidates.sort(key=lambda c: c[0], reverse=True)
-    newest_hits = _Newest(limit)
-    for hit in indexed:
-        newest_hits.add(hit.ts)
     found: list[SearchHit] = []
     for bound, behind in candidates:
-        if newest_hits.older_than_all(bound):
+        if newest.older_than_all(bound):
             break
         hits = _file_hits(ctx, behind, wanted, role, tag)
         for hit in hits:
-            newest_hits.add(hit.ts)
+            newest.add(hit)
         found += hits
     return found
 
