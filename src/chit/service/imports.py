@@ -218,9 +218,8 @@ class Imports:
         return report
 
     def _update_index(self, slugs: list[str], progress: ProgressFn | None) -> None:
-        """Bring the index (rows and text) of the projects an import wrote
-        up to date now, a project at a time, so that the first search after
-        a large import has nothing left to build."""
+        """Bring the index (rows and text) of the projects an import wrote up to
+        date now, so that the first search after a large import builds nothing."""
         def work(index: Index) -> None:
             for done, slug in enumerate(slugs):
                 if progress is not None:
