@@ -61,6 +61,7 @@ from chit.index.dirs import (
     snapshot,
     still_pending,
 )
+from chit.index import vocabulary
 from chit.index.schema import MIGRATIONS, SCHEMA, SCHEMA_VERSION, TEXT_SCHEMA, TEXT_TABLES
 from chit.store import journal
 from chit.store.files import FILE_MODE, make_dir
@@ -120,6 +121,7 @@ class Index:
         self.doubted = False  # a committed transaction doubted rows (`Rows.doubt`): their directories need a full check
         self.progress = _Progress()  # of the refresh under way
         self.files_read = 0  # by the refresh under way
+        self.text_added = 0  # messages whose text was added since the last `settle_text`
 
     # -- connection -----------------------------------------------------
     @property
@@ -229,12 +231,14 @@ class Index:
         self.doubted = self.doubted or rows.doubted
 
     # -- refresh --------------------------------------------------------
-    def refresh(self, dirs: Sequence[tuple[str, bool]], text: bool = False, full: bool = False) -> bool:
+    def refresh(self, dirs: Sequence[tuple[str, bool]], text: bool = False, full: bool = False, settle: bool = True) -> bool:
         """Bring the rows of these (slug, trash) directories up to date;
-        with `text`, also the text index of every message; with `full`,
-        stat every file even where the change journal vouches for them.
-        Returns False (creating nothing) when there is no index and no
-        session file."""
+        with `text`, also the text index of every message, then (unless
+        `settle` is False: a caller refreshing one part at a time calls
+        `settle_text` once at its end) the vocabulary and the compaction
+        (`settle_text`); with `full`, stat every file even where the change
+        journal vouches for them. Returns False (creating nothing) when
+        there is no index and no session file."""
         with self.lock:
             if self._conn is None and not self.exists() and not any(self._has_sessions(slug, trash) for slug, trash in dirs):
                 return False
@@ -249,6 +253,8 @@ class Index:
                         for slug, trash in dirs:
                             self._refresh_dir(slug, trash, full)
                         self._drain()
+                    if settle:
+                        self.settle_text()
             finally:
                 self.progress.finish()
             return True
@@ -428,24 +434,42 @@ class Index:
                     if not more or time.monotonic() - started >= COMMIT_EVERY:
                         break
                 done += rows.drained
-        if done >= VACUUM_AFTER:
-            self._compact_text(rebuilt=done * 2 >= conn.execute("SELECT count(*) FROM messages").fetchone()[0])
+        self.text_added += done
+
+    def settle_text(self) -> None:
+        """After text was added (once per build, however many refreshes it
+        took): the vocabulary catches up if it is behind, in one pass over
+        msgtext's terms (`chit.index.vocabulary`); a large build is
+        compacted; a text index that is mostly entries left behind starts
+        over."""
+        conn = self.conn
+        if not self.has_text:
+            return
+        added, self.text_added = self.text_added, 0
+        rebuilt = added >= VACUUM_AFTER and added * 2 >= conn.execute("SELECT count(*) FROM messages").fetchone()[0]
+        if rebuilt:  # merged into one segment first: the vocabulary's pass then reads one
+            with self.writing() as rows:
+                rows.conn.execute("INSERT INTO msgtext(msgtext) VALUES ('optimize')")
+        if vocabulary.is_behind(conn):
+            with self.writing() as rows:
+                vocabulary.catch_up(rows.conn)
+        if rebuilt:
+            with self.writing() as rows:
+                rows.conn.execute("INSERT INTO vocab(vocab) VALUES ('optimize')")
+        if added >= VACUUM_AFTER:
+            self._give_back_pages()
         orphans = conn.execute("SELECT v FROM meta WHERE k = 'orphans'").fetchone()
         if orphans is not None and orphans[0] > ORPHAN_SLACK:
             live = conn.execute("SELECT count(*) FROM messages").fetchone()[0]
             if orphans[0] > live:
                 self._reset_text()
 
-    def _compact_text(self, rebuilt: bool) -> None:
-        """After a long build: when it added most of the text index, merge
-        its segments into one (about a tenth smaller, for a few percent of
-        the build's time); then shrink the file by the pages FTS5's merges
-        freed, when they are a tenth of it or more."""
+    def _give_back_pages(self) -> None:
+        """After a long build: shrink the file by the pages FTS5's merges
+        freed, when they are a tenth of it or more (a build that added
+        most of the text index merged it into one segment: about a tenth
+        smaller, for a few percent of the build's time)."""
         conn = self.conn
-        if rebuilt:
-            with self.writing() as rows:
-                rows.conn.execute("INSERT INTO msgtext(msgtext) VALUES ('optimize')")
-                rows.conn.execute("INSERT INTO vocab(vocab) VALUES ('optimize')")
         free = conn.execute("PRAGMA freelist_count").fetchone()[0]
         if free * 10 >= conn.execute("PRAGMA page_count").fetchone()[0]:
             conn.executescript("PRAGMA incremental_vacuum;")  # run to the end: each step of it moves one page
@@ -459,6 +483,7 @@ class Index:
             rows.conn.execute("UPDATE messages SET fts = 0")
             rows.conn.execute("DELETE FROM meta WHERE k = 'orphans'")
         self._drain()
+        self.settle_text()
 
 
 def _create_text(conn: sqlite3.Connection) -> None:

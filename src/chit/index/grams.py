@@ -13,7 +13,9 @@ Invariants:
 - every term of `msgtext` is a row of `words`, once its write transaction
   commits (`chit.index.rows`), except a term FTS5 cut at MAX_TERM_BYTES
   bytes: the messages holding one are listed in `cut` instead, and every
-  search reads them;
+  search reads them; or the vocabulary is marked behind in that same
+  transaction, and a search then takes `msgtext`'s own term list in its
+  place (`chit.index.vocabulary`) until one catch-up ends the build;
 - a query is cut at the same separators (`query_pieces`); a message whose
   casefolded text contains the query holds, for each piece, a word that
   contains the piece (the piece sits inside one run of non-separators).

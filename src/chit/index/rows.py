@@ -35,7 +35,8 @@ Invariants:
   whenever a row id is not above the last one), and only ever sees
   `grams.folded`: the message's casefolded text, or for a long text
   (read a piece at a time) its distinct words (`chit.index.grams`). Its words reach the vocabulary
-  (`words`) in the same transaction (`finish_text`).
+  (`words`) in the same transaction, or that transaction marks the
+  vocabulary behind (`finish_text`; `chit.index.vocabulary`).
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ if TYPE_CHECKING:
     from chit.store.paths import Layout
 
 DRAIN_CHUNK = 2000  # messages whose text is added per step, in row id order
-FEW_MESSAGES = 64  # a step adding at most this many finds their words itself; else the vocabulary catches up from msgtext's terms
+FEW_MESSAGES = 64  # a step adding at most this many finds their words itself; else the vocabulary is marked behind
 OPEN_FILES = 64
 WITNESS_SPAN = 4096  # bytes at the start and before the offset that an append never changes
 STATE_COLUMNS = (
@@ -336,9 +337,10 @@ class Rows:
 
     def finish_text(self) -> None:
         """Before the transaction commits: after a step that added many
-        messages, the vocabulary catches up with msgtext's terms."""
+        messages, the vocabulary is marked behind, in the same transaction
+        (`Index.settle_text` catches it up once the build is done)."""
         if self.vocabulary_behind:
-            vocabulary.catch_up(self.conn)
+            vocabulary.mark_behind(self.conn)
             self.vocabulary_behind = False
 
     def _open_session(self, sid: int) -> int:

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from chit.index.db import Index
-from chit.index import grams
+from chit.index import grams, vocabulary
 from chit.index.rows import read_text, ts_key
 from chit.index.snippets import find_folded, find_snippet, make_snippet
 from chit.model import AGENT_KEY, Project, SearchHit, SessionSummary, Tokens, derive_title
@@ -189,16 +189,10 @@ def text_match(conn: sqlite3.Connection, folded_query: str) -> list[list[str]] |
     pieces = grams.query_pieces(folded_query)
     if any(len(piece) > 2 for piece in pieces):
         pieces = [piece for piece in pieces if len(piece) > 2]
+    behind = vocabulary.terms_containing(conn, pieces) if pieces and vocabulary.is_behind(conn) else None
     groups = []
     for piece in pieces:
-        if len(piece) == 2:  # no trigram: the vocabulary is read, in SQLite
-            found = conn.execute("SELECT word FROM words WHERE instr(word, ?) > 0", (piece,))
-        else:
-            found = conn.execute(
-                "SELECT word FROM words WHERE id IN (SELECT rowid FROM vocab WHERE vocab MATCH ?) AND instr(word, ?) > 0",
-                (grams.trigram_match(piece), piece),
-            )
-        words = [row[0] for row in found]
+        words = behind[piece] if behind is not None else _vocabulary_words(conn, piece)  # behind: a build under way or killed
         if not words:
             return []
         groups.append(words)
@@ -212,6 +206,17 @@ def text_match(conn: sqlite3.Connection, folded_query: str) -> list[list[str]] |
             break
         chosen.append(words)
     return chosen
+
+
+def _vocabulary_words(conn: sqlite3.Connection, piece: str) -> list[str]:
+    if len(piece) == 2:  # no trigram: the vocabulary is read, in SQLite
+        found = conn.execute("SELECT word FROM words WHERE instr(word, ?) > 0", (piece,))
+    else:
+        found = conn.execute(
+            "SELECT word FROM words WHERE id IN (SELECT rowid FROM vocab WHERE vocab MATCH ?) AND instr(word, ?) > 0",
+            (grams.trigram_match(piece), piece),
+        )
+    return [row[0] for row in found]
 
 
 def any_words(groups: list[list[str]]) -> str:
@@ -269,16 +274,17 @@ def search(
             "FROM msgtext CROSS JOIN messages m ON m.rowid = msgtext.rowid CROSS JOIN sessions s ON s.sid = m.sid"
             f" WHERE msgtext MATCH ? AND s.trash = 0 AND {where}"
         )
-        if conn.execute("SELECT 1 FROM cut LIMIT 1").fetchone():  # messages with a word FTS5 cut: all of them, first
-            first.append((f"SELECT {_COLUMNS} {every} AND m.rowid IN (SELECT rowid FROM cut)", params))
-            source += " AND msgtext.rowid NOT IN (SELECT rowid FROM cut)"
+        cut = vocabulary.cut_rows(conn)
+        if conn.execute(f"SELECT 1 FROM {cut} LIMIT 1").fetchone():  # messages with a word FTS5 cut: all of them, first
+            first.append((f"SELECT {_COLUMNS} {every} AND m.rowid IN (SELECT rowid FROM {cut})", params))
+            source += f" AND msgtext.rowid NOT IN (SELECT rowid FROM {cut})"
         stream_sql = None
         if groups:
             if conn.execute("SELECT 1 FROM messages WHERE rowid < 0 LIMIT 1").fetchone():  # else FTS5 walks every match for none
                 first.append((f"SELECT {_COLUMNS} {source} AND msgtext.rowid < 0", [match, *params]))
             stream_sql = f"SELECT {_COLUMNS} {source} AND msgtext.rowid >= 0 AND msgtext.rowid < ? ORDER BY msgtext.rowid DESC"
             if len(groups[0]) > COMMON:  # FTS5 opens every word's list before its first answer: the newest messages first
-                probe_sql = f"SELECT {_COLUMNS} {every} AND m.rowid >= 0 AND m.rowid NOT IN (SELECT rowid FROM cut) ORDER BY m.rowid DESC LIMIT {PROBE}"
+                probe_sql = f"SELECT {_COLUMNS} {every} AND m.rowid >= 0 AND m.rowid NOT IN (SELECT rowid FROM {cut}) ORDER BY m.rowid DESC LIMIT {PROBE}"
         text_params = [match, *params]
     else:
         first.append((f"SELECT {_COLUMNS} {every} AND m.rowid < 0", params))

@@ -167,8 +167,10 @@ def catch_up(index: Index, slugs: Sequence[str], wait: bool) -> int | None:
         read = 0
         for slug in slugs:
             with index.lock:
-                index.refresh([(slug, False)], text=True)
+                index.refresh([(slug, False)], text=True, settle=False)
                 read += index.files_read
+        with index.lock:
+            index.settle_text()  # once: it passes over the whole text index
         _log(fd, f"{os.getpid()} {started:.3f} {time.time() - started:.3f}s {read} files read\n")
         return read
     finally:

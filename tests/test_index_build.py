@@ -1,0 +1,142 @@
+"""A build of the text index costs in proportion to what it adds: the
+vocabulary catches up from msgtext's term list once per build, not at the
+end of every transaction (each such pass reads the whole text index, so a
+large store's build grew with the square of its size). Meanwhile the
+vocabulary is marked behind, in the transactions that add the text, and a
+search reads msgtext's own terms instead: a build killed with SIGKILL
+half-way leaves an index whose searches still find every message, before
+and after the next refresh completes it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from chit.api import Chit
+from chit.index import db, rows, vocabulary
+from chit.index.db import Index
+from chit.index.search import search
+from chit.service.catchup import catch_up
+from chit.service.facade import parts_of
+from chit.store.paths import Layout
+
+TERM_PASS = "INSERT OR IGNORE INTO cut(rowid) SELECT msgtext.rowid FROM temp.msgterms"  # one statement of each pass
+FILLER = " ".join(f"common{n % 50} filler{n}" for n in range(40))
+
+
+def _store(home: Path, tmp_path: Path, projects: int, messages: int) -> dict[str, str]:
+    """Projects of one session each, `messages` messages in all: the first
+    holds "earlyword", the last "lateword" (so the lowest and the highest
+    row ids), every one a few words of its own. No index. Returns the
+    session ids by their planted word."""
+    planted = {}
+    per = messages // projects
+    for p in range(projects):
+        cwd = tmp_path / f"work{p}"
+        (cwd / ".git").mkdir(parents=True)
+        api = Chit(home, cwd=cwd, durable=False)
+        session = api.create(title=f"project {p}")
+        texts = [f"message {p}-{n} unique{p}x{n}y {FILLER}" for n in range(per)]
+        if p == 0:
+            texts[0] = "earlyword " + texts[0]
+            planted["earlyword"] = session.id
+        if p == projects - 1:
+            texts[-1] = "lateword " + texts[-1]
+            planted["lateword"] = session.id
+        api.append_many(session.id, [{"role": "user", "content": text} for text in texts])
+    for name in ("index.sqlite", "index.sqlite-wal", "index.sqlite-shm"):
+        (home / name).unlink(missing_ok=True)
+    return planted
+
+
+def test_a_build_passes_over_the_term_list_once(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _store(home, tmp_path, projects=3, messages=900)
+    index = Index(Layout(home))
+    slugs = [row.name for row in sorted((home / "projects").iterdir())]
+    index.refresh([(slug, False) for slug in slugs])  # the rows, as a first `chit ls` makes them
+    monkeypatch.setattr(db, "COMMIT_EVERY", 0.0)  # a transaction per step of the text
+    monkeypatch.setattr(rows, "DRAIN_CHUNK", 100)  # above FEW_MESSAGES: the vocabulary is left behind
+    passes: list[str] = []
+    index.conn.set_trace_callback(lambda sql: passes.append(sql) if sql.startswith(TERM_PASS) else None)
+    assert catch_up(index, slugs, wait=True) == 0  # what `chit index` does: a project at a time
+    assert len(passes) == 1  # 9 transactions added text
+    conn = index.conn
+    assert not vocabulary.is_behind(conn)
+    conn.execute("CREATE VIRTUAL TABLE temp.allterms USING fts5vocab(main, msgtext, row)")
+    assert {r[0] for r in conn.execute("SELECT term FROM temp.allterms")} == {r[0] for r in conn.execute("SELECT word FROM words")}
+    api = Chit(home, cwd=tmp_path / "work1")
+    assert [h.snippet.split()[0] for h in api.search("unique1x7y", limit=None)] == ["message"]
+
+
+def _killed_build(home: Path, workdir: Path) -> None:
+    """`chit index` in a process of its own, a transaction per 100
+    messages, killed with SIGKILL once some of them are committed (the
+    vocabulary marked behind) and before the last."""
+    bootstrap = (
+        "import sys, time\n"
+        "from chit.index import db, rows\n"
+        "db.COMMIT_EVERY = 0.1\n"
+        "rows.DRAIN_CHUNK = 100\n"
+        "drain = rows.Rows.drain\n"
+        "def slower(self):\n"  # a transaction per step, so that the kill lands between two of them
+        "    time.sleep(0.15)\n"
+        "    return drain(self)\n"
+        "rows.Rows.drain = slower\n"
+        "from chit.cli.main import main\n"
+        "main(['index'])\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", bootstrap], cwd=workdir, env={**os.environ, "CHIT_HOME": str(home)},
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    try:
+        while child.poll() is None:
+            assert time.monotonic() < deadline, "the build never got half-way"
+            try:
+                with sqlite3.connect(f"file:{home / 'index.sqlite'}?mode=ro", uri=True, timeout=5) as conn:
+                    done = conn.execute("SELECT count(*) FROM messages WHERE fts = 1").fetchone()[0]
+                    if done >= 400 and vocabulary.is_behind(conn):  # a project and a step of the next
+                        child.send_signal(signal.SIGKILL)
+                        break
+            except sqlite3.OperationalError:  # not created yet
+                pass
+            time.sleep(0.01)
+    finally:
+        child.kill()
+        child.wait()
+    assert child.returncode == -signal.SIGKILL, "the build ended before it was killed"
+
+
+def test_a_build_killed_half_way_leaves_an_index_whose_searches_miss_nothing(home: Path, tmp_path: Path, workdir: Path) -> None:
+    planted = _store(home, tmp_path, projects=3, messages=900)
+    _killed_build(home, workdir)
+    layout = Layout(home)
+    with sqlite3.connect(layout.index_file) as conn:
+        assert vocabulary.is_behind(conn)
+        assert conn.execute("SELECT count(*) FROM messages WHERE fts = 1").fetchone()[0] < 900  # the kill was before the end
+        assert conn.execute("SELECT count(*) FROM words WHERE word = 'earlyword'").fetchone()[0] == 0  # its text is in, its word not
+        early = conn.execute("SELECT m.fts FROM messages m JOIN sessions s USING (sid) WHERE s.id = ? AND m.pos = 0",
+                             (planted["earlyword"],)).fetchone()
+        assert early == (1,)
+    # the index as the kill left it, asked without a refresh: msgtext's own terms stand in for the vocabulary
+    index = Index(layout)
+    api = Chit(home, cwd=tmp_path / "work0")
+    projects = {p.slug: p for p in parts_of(api).ctx.projects.all()}
+    assert [h.id for h in search(index, projects, "earlyword", limit=None)] == [planted["earlyword"]]
+    assert [h.id for h in search(index, projects, "rlywor", limit=None)] == [planted["earlyword"]]
+    index.close()
+    # then as any command finds it: the refresh completes the text and the vocabulary
+    for word in ("earlyword", "lateword"):
+        found = subprocess.run([sys.executable, "-m", "chit", "search", word, "--json"], cwd=workdir,
+                               env={**os.environ, "CHIT_HOME": str(home)}, capture_output=True, timeout=120)
+        assert found.returncode == 0, found.stderr
+        assert planted[word].encode() in found.stdout, word
+    with sqlite3.connect(layout.index_file) as conn:
+        assert not vocabulary.is_behind(conn)
+        assert conn.execute("SELECT count(*) FROM words WHERE word IN ('earlyword', 'lateword')").fetchone()[0] == 2
