@@ -37,6 +37,9 @@ MAX_TERM_BYTES = 32768  # FTS5 keeps only the first this many bytes of a longer 
 MAX_GRAMS = 16  # trigrams of one piece asked of the vocabulary, at most
 # every ASCII character but letters and digits: where FTS5's ascii tokenizer cuts
 _SEPARATORS = LazyPattern(r"[\x00-/:-@\[-`{-\x7f]+")
+# a run of non-separators long enough that its UTF-8 may reach MAX_TERM_BYTES,
+# matched only where a run starts (so a text is scanned once, not once per character)
+_LONG_RUN = LazyPattern(r"(?<![^\x00-/:-@\[-`{-\x7f])[^\x00-/:-@\[-`{-\x7f]{%d}" % (MAX_TERM_BYTES // 4))
 PIECE = 1 << 20  # characters of a text taken at a time
 SPLIT = 1 << 16  # characters split into words at a time
 
@@ -72,6 +75,13 @@ def kept_whole(word: str) -> bool:
     """Whether FTS5 keeps this term whole (it cuts one of MAX_TERM_BYTES
     bytes or more)."""
     return len(word) * 4 < MAX_TERM_BYTES or len(word.encode()) < MAX_TERM_BYTES
+
+
+def may_hold_cut_word(folded_text: str) -> bool:
+    """Whether a casefolded text may hold a word FTS5 cuts short: a run of
+    MAX_TERM_BYTES / 4 characters or more between separators (a character
+    is at most 4 bytes). Almost every text is ruled out by its length."""
+    return len(folded_text) >= MAX_TERM_BYTES // 4 and _LONG_RUN.search(folded_text) is not None
 
 
 def query_pieces(folded_query: str) -> list[str]:

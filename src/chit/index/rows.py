@@ -328,6 +328,7 @@ class Rows:
         if len(entries) <= FEW_MESSAGES:
             vocabulary.add_words(conn, entries)
         else:
+            vocabulary.add_cut(conn, entries)
             self.vocabulary_behind = True
         conn.execute("UPDATE messages SET fts = 1 WHERE fts = 0 AND rowid BETWEEN ? AND ?", (rows[0][0], rows[-1][0]))
         self.drained += len(rows)

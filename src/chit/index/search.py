@@ -274,17 +274,16 @@ def search(
             "FROM msgtext CROSS JOIN messages m ON m.rowid = msgtext.rowid CROSS JOIN sessions s ON s.sid = m.sid"
             f" WHERE msgtext MATCH ? AND s.trash = 0 AND {where}"
         )
-        cut = vocabulary.cut_rows(conn)
-        if conn.execute(f"SELECT 1 FROM {cut} LIMIT 1").fetchone():  # messages with a word FTS5 cut: all of them, first
-            first.append((f"SELECT {_COLUMNS} {every} AND m.rowid IN (SELECT rowid FROM {cut})", params))
-            source += f" AND msgtext.rowid NOT IN (SELECT rowid FROM {cut})"
+        if conn.execute("SELECT 1 FROM cut LIMIT 1").fetchone():  # messages with a word FTS5 cut: all of them, first
+            first.append((f"SELECT {_COLUMNS} {every} AND m.rowid IN (SELECT rowid FROM cut)", params))
+            source += " AND msgtext.rowid NOT IN (SELECT rowid FROM cut)"
         stream_sql = None
         if groups:
             if conn.execute("SELECT 1 FROM messages WHERE rowid < 0 LIMIT 1").fetchone():  # else FTS5 walks every match for none
                 first.append((f"SELECT {_COLUMNS} {source} AND msgtext.rowid < 0", [match, *params]))
             stream_sql = f"SELECT {_COLUMNS} {source} AND msgtext.rowid >= 0 AND msgtext.rowid < ? ORDER BY msgtext.rowid DESC"
             if len(groups[0]) > COMMON:  # FTS5 opens every word's list before its first answer: the newest messages first
-                probe_sql = f"SELECT {_COLUMNS} {every} AND m.rowid >= 0 AND m.rowid NOT IN (SELECT rowid FROM {cut}) ORDER BY m.rowid DESC LIMIT {PROBE}"
+                probe_sql = f"SELECT {_COLUMNS} {every} AND m.rowid >= 0 AND m.rowid NOT IN (SELECT rowid FROM cut) ORDER BY m.rowid DESC LIMIT {PROBE}"
         text_params = [match, *params]
     else:
         first.append((f"SELECT {_COLUMNS} {every} AND m.rowid < 0", params))
