@@ -225,8 +225,7 @@ class Imports:
             for done, slug in enumerate(slugs):
                 if progress is not None:
                     progress(done, len(slugs), f"indexing {slug}")
-                index.refresh([(slug, False)], text=True, settle=False)
-            index.settle_text()  # once: it passes over the whole text index
+                index.refresh([(slug, False)], text=True)
 
         self.ctx.indexed(work)
         if progress is not None:
