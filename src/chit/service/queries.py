@@ -20,7 +20,6 @@ from chit.model import AGENT_KEY, STATES, Project, SearchHit, Session, SessionSu
 from chit.patterns import LazyPattern
 from chit.service.base import Context, check_role, check_tag
 from chit.service.ordering import SORTS, sort_summaries
-from chit.index.snippets import WINDOW, find_folded, make_snippet
 from chit.store.sessions import UUID_RE
 from chit.service.when import window, within
 
@@ -457,6 +456,8 @@ class Queries:
         """`search` by folding every file (no index): the reference the index
         must agree with (a hit's text also holds each of `also`). Newest first; equal times by session id, project,
         then in session order (manual title first)."""
+        from chit.service.hits import session_hits
+
         hits: builtins.list[SearchHit] = []
         for proj in scope:
             for session in self.ctx.sessions_in(proj):
@@ -468,36 +469,6 @@ class Queries:
         return hits if limit is None else hits[:limit]
 
 
-def session_hits(session: Session, project: Project, folded_query: str, role: str | None, also: Sequence[str] = ()) -> list[SearchHit]:
-    hits = []
-
-    def hit(text: str, start: int, end: int, **where: object) -> SearchHit:
-        return SearchHit(
-            id=session.id,
-            project=session.project,
-            project_name=project.name,
-            title=session.title,
-            updated_at=session.updated_at,
-            snippet=make_snippet(text, start, end),
-            **where,  # type: ignore[arg-type]
-        )
-
-    if role is None and session.manual_title is not None:
-        span = find_folded(session.manual_title, folded_query)
-        if span is not None and all(t in session.manual_title.casefold() for t in also):
-            hits.append(hit(session.manual_title, *span, turn=None, role=None, message_id=None, ts=session.updated_at))
-    for message in session.messages:
-        if role is not None and message.role != role:
-            continue
-        if not _holds_folded(message.content, [folded_query, *also]):
-            continue
-        span = find_folded(message.content, folded_query)
-        if span is None:
-            continue
-        hits.append(hit(message.content, *span, turn=message.turn, role=message.role, message_id=message.id, ts=message.ts))
-    return hits
-
-
 def _count_agents(found: list[SessionSummary]) -> list[SessionSummary]:
     """`found` with each summary's count of sub-agent sessions among them."""
     keyed = [s for s in found if is_agent_key(s.key)]
@@ -507,12 +478,3 @@ def _count_agents(found: list[SessionSummary]) -> list[SessionSummary]:
         replace(s, agents=sum(1 for c in keyed if c.project == s.project and agent_of(c.key, s.key))) if s.key else s
         for s in found
     ]
-
-
-def _holds_folded(text: str, folded_terms: Sequence[str]) -> bool:
-    """Whether the casefolded `text` holds every term; a long text is
-    looked at a window at a time (`find_folded`), never casefolded whole."""
-    if len(text) <= WINDOW:
-        folded = text.casefold()
-        return all(t in folded for t in folded_terms)
-    return all(find_folded(text, t) is not None for t in folded_terms)

@@ -147,7 +147,7 @@ def _newest(
 def _file_hits(ctx: Context, behind: Behind, wanted: list[str], role: str | None, tag: str | None) -> list[SearchHit]:
     """The hits of one behind session, as the file scan finds them; none
     when it is gone."""
-    from chit.service.queries import session_hits
+    from chit.service.hits import session_hits
 
     project = behind.project
     try:

@@ -1,0 +1,55 @@
+"""A session's search hits found by reading its folded messages: the
+reference the text index must agree with, and how a search answers from
+the files while the index is behind.
+
+Invariant: a long message is never casefolded whole; it is looked at a
+window at a time (`find_folded`), so memory stays bounded by the window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from chit.index.snippets import WINDOW, find_folded, make_snippet
+from chit.model import Project, SearchHit, Session
+
+
+def session_hits(session: Session, project: Project, folded_query: str, role: str | None, also: Sequence[str] = ()) -> list[SearchHit]:
+    """The hits of `folded_query` in `session`: its manual title, then its
+    messages in order (of `role` only, if given), each also holding `also`."""
+    hits = []
+
+    def hit(text: str, start: int, end: int, **where: object) -> SearchHit:
+        return SearchHit(
+            id=session.id,
+            project=session.project,
+            project_name=project.name,
+            title=session.title,
+            updated_at=session.updated_at,
+            snippet=make_snippet(text, start, end),
+            **where,  # type: ignore[arg-type]
+        )
+
+    if role is None and session.manual_title is not None:
+        span = find_folded(session.manual_title, folded_query)
+        if span is not None and all(t in session.manual_title.casefold() for t in also):
+            hits.append(hit(session.manual_title, *span, turn=None, role=None, message_id=None, ts=session.updated_at))
+    for message in session.messages:
+        if role is not None and message.role != role:
+            continue
+        if not _holds_folded(message.content, [folded_query, *also]):
+            continue
+        span = find_folded(message.content, folded_query)
+        if span is None:
+            continue
+        hits.append(hit(message.content, *span, turn=message.turn, role=message.role, message_id=message.id, ts=message.ts))
+    return hits
+
+
+def _holds_folded(text: str, folded_terms: Sequence[str]) -> bool:
+    """Whether the casefolded `text` holds every term; a long text is
+    looked at a window at a time (`find_folded`), never casefolded whole."""
+    if len(text) <= WINDOW:
+        folded = text.casefold()
+        return all(t in folded for t in folded_terms)
+    return all(find_folded(text, t) is not None for t in folded_terms)
