@@ -175,7 +175,7 @@ def test_a_hit_in_a_long_message_is_confirmed_in_bounded_memory(tmp_path, workdi
 
     from chit.api import Chit
     from chit.service.facade import parts_of
-    from chit.service.queries import session_hits
+    from chit.service.hits import session_hits
 
     api = Chit(tmp_path / "home", cwd=workdir, durable=False)
     made = api.create(title="long")
