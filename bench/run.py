@@ -225,7 +225,15 @@ def bench_index(table: Table, chit: list[str], home: Path) -> None:
     index = home / "index.sqlite"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{index}{suffix}").unlink(missing_ok=True)
-    listing = once([*chit, "ls", "--all", "-n", "20", "--json"], env_for(home))
+    # the listing part in-process: a `chit ls` this far behind answers from the
+    # files and starts the whole build in the background, which would leave
+    # `chit index` below only waiting for it
+    api = Chit(home, cwd=CWD, project="proj00", durable=False)
+    dirs = [(p.slug, False) for p in parts_of(api).ctx.projects.all()]
+    started = time.perf_counter()
+    parts_of(api).ctx.index.refresh(dirs, text=False)
+    listing = time.perf_counter() - started
+    parts_of(api).ctx.index.close()
     cpu_before = _children_cpu()
     # `chit index`, not a first search: a search that finds the index this
     # far behind answers from the files and leaves the build to a catch-up
@@ -234,14 +242,13 @@ def bench_index(table: Table, chit: list[str], home: Path) -> None:
     text_cpu = _children_cpu() - cpu_before
     size = sum(Path(f"{index}{s}").stat().st_size for s in ("", "-wal") if Path(f"{index}{s}").exists())
     corpus_mb = sum(p.stat().st_size for p in (home / "projects").rglob("*.jsonl")) / 1e6
-    table.add("index: full build (first `ls`, then `chit index`)", ms(listing + text), f"listing part {ms(listing)}, text part {ms(text)}", f"{size / 1e6:.0f} MB on disk", "reported", None)
+    table.add("index: full build (listing part in-process, then `chit index`)", ms(listing + text), f"listing part {ms(listing)}, text part {ms(text)}", f"{size / 1e6:.0f} MB on disk", "reported", None)
     table.add(
         "index: text part, MB of corpus per second (wall; CPU)", f"{corpus_mb / text:.1f} MB/s",
         f"{corpus_mb / text_cpu:.1f} MB/s of CPU", "", "≥ 40 MB/s", corpus_mb / text >= 40,
     )
     table.add("index: size on disk against the corpus", f"{size / 1e6:.1f} MB", f"corpus {corpus_mb:.1f} MB", f"{100 * size / 1e6 / corpus_mb:.0f} %", "≤ 35 %", size / 1e6 <= 0.35 * corpus_mb)
     api = Chit(home, cwd=CWD, project="proj00", durable=False)
-    dirs = [(p.slug, False) for p in parts_of(api).ctx.projects.all()]
     parts_of(api).ctx.index.refresh(dirs, text=True)
     target = api.list(limit=1)[0].id
     costs = []
