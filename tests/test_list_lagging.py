@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from chit.api import Chit
-from chit.service import catchup, list_fresh
+from chit.service import catchup, list_fresh, ticker
 from chit.service.facade import parts_of
 from conftest import run_cli
 
@@ -99,8 +99,8 @@ def test_a_listing_far_behind_reports_its_reading(tmp_path: Path, monkeypatch: p
     api = _store(home, work)
     api.layout.index_file.unlink()
     reports: list[tuple[str, int, int]] = []
-    monkeypatch.setattr(list_fresh, "PROGRESS_AFTER", 0.0)
-    monkeypatch.setattr(list_fresh, "PROGRESS_EVERY", 0.0)
+    monkeypatch.setattr(ticker, "PROGRESS_AFTER", 0.0)
+    monkeypatch.setattr(ticker, "PROGRESS_EVERY", 0.0)
     monkeypatch.setattr(list_fresh, "report_progress", lambda what, done, total: reports.append((what, done, total)))
     fresh = Chit(home, cwd=work, project="demo")
     assert len(fresh.list(limit=3)) == 3

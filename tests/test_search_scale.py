@@ -7,12 +7,9 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta, timezone
-from types import FrameType
 from typing import Any
 
 import orjson
@@ -23,25 +20,15 @@ from chit.exporters import SNAPSHOT_FORMAT, SNAPSHOT_VERSION, checksum
 from chit.index import search
 from chit.render.environment import Environment
 
+from calls import calls_of
+
 WORD = "zanzibarquill"
 T0 = datetime(2025, 3, 1, tzinfo=timezone.utc)
 
 
-@contextmanager
-def hits_made() -> Iterator[list[int]]:
+def hits_made() -> AbstractContextManager[list[int]]:
     """Counts the search hits confirmed from the index's candidates meanwhile."""
-    count = [0]
-    target = search._hit.__code__
-
-    def profile(frame: FrameType, event: str, arg: Any) -> None:
-        if event == "call" and frame.f_code is target:
-            count[0] += 1
-
-    sys.setprofile(profile)
-    try:
-        yield count
-    finally:
-        sys.setprofile(None)
+    return calls_of(search._hit)
 
 
 def chit(*args: str) -> str:

@@ -6,11 +6,8 @@ over 30,000 sessions 1.6 times its cost over 1,000)."""
 from __future__ import annotations
 
 import os
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import orjson
@@ -20,22 +17,12 @@ from chit.cli.main import run
 from chit.index import search
 from chit.render.environment import Environment
 
+from calls import calls_of
 
-@contextmanager
-def summaries_built() -> Iterator[list[int]]:
+
+def summaries_built() -> AbstractContextManager[list[int]]:
     """Counts the session summaries made from index rows meanwhile."""
-    count = [0]
-    target = search._summary.__code__
-
-    def profile(frame: FrameType, event: str, arg: Any) -> None:
-        if event == "call" and frame.f_code is target:
-            count[0] += 1
-
-    sys.setprofile(profile)
-    try:
-        yield count
-    finally:
-        sys.setprofile(None)
+    return calls_of(search._summary)
 
 
 def show_json(ref: str) -> dict[str, Any]:

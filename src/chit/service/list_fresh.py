@@ -23,7 +23,6 @@ Invariants:
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -32,6 +31,7 @@ import orjson
 
 from chit.errors import NotFound
 from chit.model import AGENT_KEY, SessionSummary, agent_of, is_agent_key
+from chit.service.ticker import Ticker
 
 if TYPE_CHECKING:
     from chit.index.db import Index
@@ -39,8 +39,6 @@ if TYPE_CHECKING:
     from chit.service.base import Context
     from chit.service.catchup import Behind, Lag
 
-PROGRESS_AFTER = 1.0  # seconds a listing reads files before it reports
-PROGRESS_EVERY = 1.0
 HEAD_SPAN = 64 * 1024  # bytes read for a header; a longer first line is read whole
 SCAN_BLOCK = 8 * 1024 * 1024  # most session files are read in one piece
 #: an event's time, as JSON spells it (an escape in it ends the match early: the time counts as unknown)
@@ -59,23 +57,6 @@ class Head(NamedTuple):
     newest: str  # no time of the session is newer
 
 
-class _Ticker:
-    def __init__(self, total: int) -> None:
-        self.total = total
-        self.started = time.monotonic()
-        self.shown = 0.0
-
-    def tick(self, done: int) -> None:
-        now = time.monotonic()
-        if report_progress is not None and now - self.started >= PROGRESS_AFTER and now - self.shown >= PROGRESS_EVERY:
-            self.shown = now
-            report_progress("session files not indexed yet read", done, self.total)
-
-    def finish(self) -> None:
-        if report_progress is not None and self.shown:
-            report_progress("done", 0, 0)
-
-
 def list_lagging(
     ctx: Context,
     index: Index,
@@ -91,7 +72,7 @@ def list_lagging(
     current rows and the behind files of `lag`."""
     from chit.index.search import summaries
 
-    ticker = _Ticker(len(lag.files))
+    ticker = Ticker(len(lag.files), "session files not indexed yet read", report_progress)
     try:
         heads = [h for n, behind in enumerate(lag.files) if (h := _head(ctx, behind, ticker, n, newest=True)) is not None]
         found = []  # no index yet: none is made here (the catch-up makes it)
@@ -197,7 +178,7 @@ def fork_counts_lagging(ctx: Context, index: Index, lag: Lag, parents: dict[str,
     return counts
 
 
-def _head(ctx: Context, behind: Behind, ticker: _Ticker | None, done: int, newest: bool) -> Head | None:
+def _head(ctx: Context, behind: Behind, ticker: Ticker | None, done: int, newest: bool) -> Head | None:
     """A behind file's header and (with `newest`) the newest time it
     records; None when it is gone. A file without a header read here is
     always folded (its times are the fold's to make)."""

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import heapq
 import os
-import time
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
@@ -30,13 +29,12 @@ from chit.errors import NotFound
 from chit.model import SearchHit
 from chit.service import filescan, scan_split
 from chit.service.prefilter import Prefilter
+from chit.service.ticker import Ticker
 
 if TYPE_CHECKING:
     from chit.service.base import Context
     from chit.service.catchup import Behind, Lag
 
-PROGRESS_AFTER = 1.0  # seconds a scan runs before it reports
-PROGRESS_EVERY = 1.0
 
 
 class _Newest:
@@ -71,24 +69,6 @@ class _Newest:
         return self.k == 0 or (len(self.heap) >= self.k and bound < self.heap[0])
 
 
-class _Ticker:
-    def __init__(self, total: int) -> None:
-        self.total = total
-        self.started = time.monotonic()
-        self.shown = 0.0
-
-    def tick(self, done: int) -> None:
-        now = time.monotonic()
-        report = filescan.report_progress
-        if report is not None and now - self.started >= PROGRESS_AFTER and now - self.shown >= PROGRESS_EVERY:
-            self.shown = now
-            report("session files not indexed yet searched", done, self.total)
-
-    def finish(self) -> None:
-        if filescan.report_progress is not None and self.shown:
-            filescan.report_progress("done", 0, 0)
-
-
 def search_lagging(
     ctx: Context,
     lag: Lag,
@@ -110,7 +90,7 @@ def search_lagging(
     newest = _Newest(limit, False) if sessions is None else _Newest(sessions, True)
     for hit in found:
         newest.add(hit)
-    ticker = _Ticker(len(lag.files))
+    ticker = Ticker(len(lag.files), "session files not indexed yet searched", filescan.report_progress)
     try:
         found += _newest(ctx, lag, newest, wanted, role, tag, ticker)
     finally:
@@ -121,7 +101,7 @@ def search_lagging(
 
 
 def _newest(
-    ctx: Context, lag: Lag, newest: _Newest, wanted: list[str], role: str | None, tag: str | None, ticker: _Ticker,
+    ctx: Context, lag: Lag, newest: _Newest, wanted: list[str], role: str | None, tag: str | None, ticker: Ticker,
 ) -> list[SearchHit]:
     """The hits of the behind files that can be among the newest (`newest`
     holds the index's): every file is read once for whether it may hold
