@@ -166,3 +166,29 @@ def test_several_words_are_looked_up_together_not_by_reading_sessions(api: Chit)
     assert peak < 2_000_000
     scope = parts_of(api).ctx.projects.all()
     assert found == parts_of(api).queries.scan_search(scope, "alpha", also=["beta"])
+
+
+def _longest_run(text: str) -> int:
+    """The longest run of characters between FTS5's separators, the slow way."""
+    return max(len(part) for part in grams._SEPARATORS.split(text))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from(["a", "ß", "中", "😀", " ", ".", "\n"]), st.integers(1, 9000)), min_size=1, max_size=6),
+)
+def test_a_long_run_is_never_ruled_out_by_looking_at_every_few_thousandth_character(pieces: list[tuple[str, int]]) -> None:
+    """`may_hold_cut_word` looks at a text only every LONG_RUN / 2
+    characters: it must still say "may" for every text with a run of
+    LONG_RUN characters between separators, wherever the run starts and
+    ends."""
+    text = "".join(char * count for char, count in pieces)
+    if _longest_run(text) >= grams.LONG_RUN:
+        assert grams.may_hold_cut_word(text)
+
+
+@pytest.mark.parametrize("start", [0, 1, 4095, 4096, 4097, 8191, 12_000])
+def test_a_run_of_exactly_the_long_length_is_found_at_any_offset(start: int) -> None:
+    text = "x " * (start // 2) + " " * (start % 2) + "y" * grams.LONG_RUN + " tail"
+    assert grams.may_hold_cut_word(text)
+    assert not grams.may_hold_cut_word(text.replace("y" * grams.LONG_RUN, "y" * (grams.LONG_RUN // 2 - 1) + " " + "y" * (grams.LONG_RUN // 2)))

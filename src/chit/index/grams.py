@@ -37,9 +37,8 @@ MAX_TERM_BYTES = 32768  # FTS5 keeps only the first this many bytes of a longer 
 MAX_GRAMS = 16  # trigrams of one piece asked of the vocabulary, at most
 # every ASCII character but letters and digits: where FTS5's ascii tokenizer cuts
 _SEPARATORS = LazyPattern(r"[\x00-/:-@\[-`{-\x7f]+")
-# a run of non-separators long enough that its UTF-8 may reach MAX_TERM_BYTES,
-# matched only where a run starts (so a text is scanned once, not once per character)
-_LONG_RUN = LazyPattern(r"(?<![^\x00-/:-@\[-`{-\x7f])[^\x00-/:-@\[-`{-\x7f]{%d}" % (MAX_TERM_BYTES // 4))
+_SEPARATOR = LazyPattern(r"[\x00-/:-@\[-`{-\x7f]")
+LONG_RUN = MAX_TERM_BYTES // 4  # characters of a word whose UTF-8 may reach MAX_TERM_BYTES
 PIECE = 1 << 20  # characters of a text taken at a time
 SPLIT = 1 << 16  # characters split into words at a time
 
@@ -79,9 +78,19 @@ def kept_whole(word: str) -> bool:
 
 def may_hold_cut_word(folded_text: str) -> bool:
     """Whether a casefolded text may hold a word FTS5 cuts short: a run of
-    MAX_TERM_BYTES / 4 characters or more between separators (a character
-    is at most 4 bytes). Almost every text is ruled out by its length."""
-    return len(folded_text) >= MAX_TERM_BYTES // 4 and _LONG_RUN.search(folded_text) is not None
+    LONG_RUN characters or more between separators (a character is at most
+    4 bytes). Almost every text is ruled out by its length; a long one by
+    looking at every (LONG_RUN / 2)-th character only: such a run covers
+    two of them and the characters between, so it is ruled out as soon as
+    a separator follows each of them closely, as one does in any prose or
+    code (a few characters read per look, not the whole text)."""
+    if len(folded_text) < LONG_RUN:
+        return False
+    step = LONG_RUN // 2
+    for start in range(0, len(folded_text) - step, step):
+        if _SEPARATOR.search(folded_text, start, start + step + 1) is None:
+            return True  # a stretch of step + 1 characters with no separator: look at its words
+    return False
 
 
 def query_pieces(folded_query: str) -> list[str]:
