@@ -39,6 +39,7 @@ import pytest
 
 from chit.api import Chit
 from chit.service.facade import parts_of
+from chit.store.files import TEMP_GRACE
 from conftest import run_cli
 
 LONG = bool(os.environ.get("CHIT_LONG"))
@@ -172,7 +173,7 @@ def test_sigkill_never_loses_an_acknowledged_message(home: Path, workdir: Path) 
             assert checked.code == 0 and '"findings":[]' in checked.out.replace(" ", ""), checked.out
             stats["cli_repairs"] += 1
         else:
-            assert api.doctor(repair=True).ok
+            assert repair_after_kill(api)
             report = api.doctor()
             assert report.findings == [], report.findings
         after = api.get(session_id)
@@ -181,6 +182,19 @@ def test_sigkill_never_loses_an_acknowledged_message(home: Path, workdir: Path) 
     print(f"\ncrash: {stats}")  # docs/reliability.md quotes these
     assert stats["kills"] == KILLS
 
+
+
+
+def repair_after_kill(api: Chit) -> bool:
+    """`doctor --repair` right after a kill. A writer killed while putting a
+    change journal in place leaves its temp file, which doctor leaves alone
+    while it is younger than TEMP_GRACE (it may be a live writer's) and
+    removes once older: then it is asked again."""
+    repaired = api.doctor(repair=True)
+    if not repaired.ok and all(f.problem == "leftover temporary file" for f in repaired.findings):
+        time.sleep(TEMP_GRACE)
+        repaired = api.doctor(repair=True)
+    return repaired.ok
 
 
 def trash_loop(home: str, cwd: str, session_id: str, out_fd: int, seed: int) -> None:
@@ -233,7 +247,7 @@ def test_sigkill_during_trash_and_restore_loses_nothing(home: Path, workdir: Pat
         assert api.empty_trash(older_than=30 * 86400, dry_run=True) == [], f"round {round_no}: taken for old trash"
         found = api.get(session_id) if live.exists() else parts_of(api).ctx.read_session(parts_of(api).ctx.project_by_slug(slug), session_id, trash=True)
         assert {m.id for m in found.messages} >= set(acked), f"round {round_no}: an acknowledged message is lost"
-        assert api.doctor(repair=True).ok and api.doctor().findings == []
+        assert repair_after_kill(api) and api.doctor().findings == []
         assert live.exists() != trashed.exists(), f"round {round_no}: in both places after repair"
         if trashed.exists():
             api.restore(session_id)
