@@ -319,6 +319,14 @@ def read_bytes(path: Path, problems: list[Problem]) -> bytes | None:
         return None
 
 
+def json_files(folder: Path) -> list[Path]:
+    """The `.json` files of a folder, by name (none if it cannot be listed)."""
+    try:
+        return sorted(p for p in folder.iterdir() if p.suffix == ".json")
+    except OSError:
+        return []
+
+
 def read_jsonl(path: Path, problems: list[Problem]) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, record) of every JSON object line of a file; lines
     that are not JSON objects, and a torn last line, become problems."""

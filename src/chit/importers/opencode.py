@@ -65,6 +65,7 @@ from chit.importers.base import (
     Transcript,
     Unit,
     file_stamp,
+    json_files,
     json_text,
     loads,
     obj,
@@ -240,9 +241,9 @@ def _storage_stamp(storage: Path, session_file: Path) -> str:
     """Size and time of the session file and of every file of its messages
     and parts (a listing, not a read)."""
     digest = hashlib.sha256(file_stamp(session_file).encode())
-    for message_file in _json_files(storage / "message" / session_file.stem):
+    for message_file in json_files(storage / "message" / session_file.stem):
         digest.update(f"{message_file.name}={file_stamp(message_file)};".encode())
-        for part_file in _json_files(storage / "part" / message_file.stem):
+        for part_file in json_files(storage / "part" / message_file.stem):
             digest.update(f"{part_file.name}={file_stamp(part_file)};".encode())
     return digest.hexdigest()
 
@@ -256,13 +257,6 @@ def _parent_of(session_file: Path) -> str | None:
         return None
 
 
-def _json_files(folder: Path) -> list[Path]:
-    try:
-        return sorted(p for p in folder.iterdir() if p.suffix == ".json")
-    except OSError:
-        return []
-
-
 def _read_storage(storage: Path, session_file: Path, problems: list[Problem]) -> Raw | None:
     info = _json_file(session_file, problems)
     if info is None:
@@ -271,10 +265,10 @@ def _read_storage(storage: Path, session_file: Path, problems: list[Problem]) ->
     parent = one_line(info.get("parentID"))
     if parent is not None:
         raw.started_by = opencode_agents.call_in_storage(storage, parent, session_file.stem)
-    for message_file in _json_files(storage / "message" / session_file.stem):
+    for message_file in json_files(storage / "message" / session_file.stem):
         message = _json_file(message_file, problems)
         if message is not None:
-            parts = [{**p, "id": f.stem} for f in _json_files(storage / "part" / message_file.stem)
+            parts = [{**p, "id": f.stem} for f in json_files(storage / "part" / message_file.stem)
                      if (p := _json_file(f, problems)) is not None]
             raw.messages.append(({**message, "id": message_file.stem}, parts))
     return raw

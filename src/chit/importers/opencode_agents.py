@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from chit.model import AGENT_KEY
-from chit.importers.base import loads, obj, one_line, read_bytes
+from chit.importers.base import json_files, loads, obj, one_line, read_bytes
 
 TASK_TOOL = "task"
 
@@ -72,19 +72,12 @@ def call_in_storage(storage: Path, parent: str, session_id: str) -> dict[str, An
     file of the parent that cannot be read is the parent's problem, reported
     when the parent is read."""
     wanted = session_id.encode()
-    for message_file in _listing(storage / "message" / parent):
-        for part_file in _listing(storage / "part" / message_file.stem):
+    for message_file in json_files(storage / "message" / parent):
+        for part_file in json_files(storage / "part" / message_file.stem):
             data = read_bytes(part_file, [])
             if data is not None and wanted in data and _started(part := _parsed(data), session_id):
                 return {**part, "id": part_file.stem}
     return None
-
-
-def _listing(folder: Path) -> list[Path]:
-    try:
-        return sorted(p for p in folder.iterdir() if p.suffix == ".json")
-    except OSError:
-        return []
 
 
 def _parsed(data: Any) -> dict[str, Any]:

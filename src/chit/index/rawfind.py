@@ -40,13 +40,10 @@ from typing import Any
 
 import orjson
 
-from chit.index.snippets import SNIPPET_LEAD, SNIPPET_WIDTH, snippet_of_part
+from chit.index.snippets import FOLDS_TO_ASCII, SNIPPET_LEAD, SNIPPET_WIDTH, snippet_of_part
 from chit.patterns import LazyPattern
 from chit.store import longline
 
-#: the characters past ASCII whose casefold holds an ASCII letter (the
-#: whole of Unicode, as Python's tables have it; a test holds it so)
-FOLDS_TO_ASCII = "ßİŉſǰẖẗẘẙẚẞ\u212aﬀﬁﬂﬃﬄﬅﬆ"
 _BACKSLASH = 0x5C
 # `\uXXXX` of an ASCII letter or sign (U+0020–U+007F) or of a character of
 # FOLDS_TO_ASCII, and more (a few others are let through, then told apart)

@@ -14,6 +14,15 @@ SNIPPET_WIDTH = 120
 SNIPPET_LEAD = 30
 _NEWLINES_TO_SPACES = {ord("\n"): " ", ord("\r"): " "}
 WINDOW = 1 << 16
+#: every character past ASCII whose casefolded text holds an ASCII one, and
+#: that text: the ones a match on raw bytes must look out for (tests check it
+#: against this Python's Unicode tables)
+FOLDS_TO_ASCII = {
+    "\u00df": "ss", "\u0130": "i\u0307", "\u0149": "\u02bcn", "\u017f": "s", "\u01f0": "j\u030c",
+    "\u1e96": "h\u0331", "\u1e97": "t\u0308", "\u1e98": "w\u030a", "\u1e99": "y\u030a", "\u1e9a": "a\u02be",
+    "\u1e9e": "ss", "\u212a": "k", "\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi",
+    "\ufb04": "ffl", "\ufb05": "st", "\ufb06": "st",
+}
 
 
 def find_folded(text: str, folded_query: str) -> tuple[int, int] | None:

@@ -32,14 +32,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 
-#: every character past ASCII whose casefolded text holds an ASCII one, and
-#: that text (tests check it against this Python's Unicode tables)
-FOLDS_TO_ASCII = {
-    "\u00df": "ss", "\u0130": "i\u0307", "\u0149": "\u02bcn", "\u017f": "s", "\u01f0": "j\u030c",
-    "\u1e96": "h\u0331", "\u1e97": "t\u0308", "\u1e98": "w\u030a", "\u1e99": "y\u030a", "\u1e9a": "a\u02be",
-    "\u1e9e": "ss", "\u212a": "k", "\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi",
-    "\ufb04": "ffl", "\ufb05": "st", "\ufb06": "st",
-}
+from chit.index.snippets import FOLDS_TO_ASCII
+
 #: characters JSON may write as an escape: a term holding one is never prefiltered
 ESCAPED = frozenset('"\\/' + "".join(map(chr, range(0x20))))
 #: a surrogate pair, or one \u escape
