@@ -9,8 +9,8 @@ Invariants:
   ties by id): the index's rows leave out every session `Lag.skip` names,
   and each behind session is folded whole from its file, so no session is
   answered twice or by neither;
-- a behind file is read once for its header (key, parent) and the newest
-  time it records (its header's `created_at`, every event's `ts`), which
+- a behind file is read for its header (key, parent) and the newest
+  time it records (every `ts` and `created_at`: `filescan.newest_time`), which
   its `updated_at` (the newest of those the fold keeps) never passes; files are
   folded newest such time first, and folding stops at the first older
   than the `limit`-th newest summary held, so `ls -n 20` folds about 20
@@ -22,7 +22,6 @@ Invariants:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -31,6 +30,7 @@ import orjson
 
 from chit.errors import NotFound
 from chit.model import AGENT_KEY, SessionSummary, agent_of, is_agent_key
+from chit.service.filescan import NEWEST_UNKNOWN, newest_time
 from chit.service.ticker import Ticker
 
 if TYPE_CHECKING:
@@ -39,11 +39,8 @@ if TYPE_CHECKING:
     from chit.service.base import Context
     from chit.service.catchup import Behind, Lag
 
-HEAD_SPAN = 64 * 1024  # bytes read for a header; a longer first line is read whole
+HEAD_SPAN = 64 * 1024  # bytes read for a header; a file with a longer first line is always folded
 SCAN_BLOCK = 8 * 1024 * 1024  # most session files are read in one piece
-#: an event's time, as JSON spells it (an escape in it ends the match early: the time counts as unknown)
-_STAMP = re.compile(rb'"ts"\s*:\s*"([^"]*)"')
-NEWEST_UNKNOWN = "\uffff"  # after every time: the file is always folded
 #: (what, done, total): a long listing reports its progress; the command line sets it
 report_progress: Callable[[str, int, int], None] | None = None
 
@@ -186,7 +183,8 @@ def _head(ctx: Context, behind: Behind, ticker: Ticker | None, done: int, newest
         ticker.tick(done)
     path = ctx.layout.session_file(behind.project.slug, behind.id)
     try:
-        first, latest = _scan(path) if newest else (_first_line(path), "")
+        first = _first_line(path)
+        latest = newest_time(path, SCAN_BLOCK) if newest else ""
     except FileNotFoundError:
         return None
     header = _header(first)
@@ -200,24 +198,6 @@ def _head(ctx: Context, behind: Behind, ticker: Ticker | None, done: int, newest
         parent.get("id") if isinstance(parent, dict) and isinstance(parent.get("id"), str) else None,
         max(latest, str(header["created_at"])) if newest else "",
     )
-
-
-def _scan(path: Path) -> tuple[bytes, str]:
-    """The file's first line (empty when it is longer than a block) and
-    the newest time its events record (`ts`; the header's `created_at` is
-    the caller's)."""
-    from chit.service.filescan import blocks
-
-    latest = ""
-    first = b""
-    tail = b""  # the end of the piece before: a time cut in two is read whole
-    for n, (piece, whole) in enumerate(blocks(path, SCAN_BLOCK)):
-        if n == 0 and whole:
-            first = piece[: piece.find(b"\n") + 1 or len(piece)]
-        for stamp in _STAMP.findall(tail + piece):  # an escape in a time: it could be any time
-            latest = max(latest, NEWEST_UNKNOWN if b"\\" in stamp else stamp.decode("utf-8", "replace"))
-        tail = b"" if whole else piece[-64:]
-    return first, latest
 
 
 def _first_line(path: Path) -> bytes:
