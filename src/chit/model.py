@@ -64,6 +64,9 @@ def age(ts: str, reference: datetime | None = None) -> str:
 #: A sub-agent's session has the key `<its parent's key>/agent-<agent id>`
 #: (imported sub-agents): `ls` lists it under its parent, not beside it.
 AGENT_KEY = "/agent-"
+#: the first string after every `/agent-…`: the keys of the sub-agents of the
+#: session keyed K are the range [K + AGENT_KEY, K + AFTER_AGENT_KEY)
+AFTER_AGENT_KEY = AGENT_KEY[:-1] + chr(ord(AGENT_KEY[-1]) + 1)
 
 
 def is_agent_key(key: str | None) -> bool:

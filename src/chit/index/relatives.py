@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from chit.index.db import Index
 from chit.index.search import _AGENTS, _SUMMARY_COLUMNS, _summary
-from chit.model import AGENT_KEY, Project, SessionSummary
-
-_AFTER_AGENT_KEY = AGENT_KEY[:-1] + chr(ord(AGENT_KEY[-1]) + 1)  # the first string after every `/agent-…`
+from chit.model import AFTER_AGENT_KEY, AGENT_KEY, Project, SessionSummary
 
 
 def forks_of(index: Index, project: Project, session_id: str) -> list[SessionSummary]:
@@ -33,6 +31,6 @@ def agents_of(index: Index, project: Project, key: str) -> list[SessionSummary]:
     rows = index.conn.execute(
         f"SELECT {_SUMMARY_COLUMNS}, {_AGENTS} FROM sessions s INDEXED BY sessions_key"
         " WHERE s.key >= ? AND s.key < ? AND s.slug = ? AND s.trash = 0 ORDER BY s.created_at, s.id",
-        (key + AGENT_KEY, key + _AFTER_AGENT_KEY, project.slug),
+        (key + AGENT_KEY, key + AFTER_AGENT_KEY, project.slug),
     )
     return [_summary(row, project) for row in rows]

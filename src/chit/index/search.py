@@ -41,7 +41,7 @@ from chit.index.db import Index
 from chit.index import grams, rawfind, vocabulary
 from chit.index.rows import read_text, ts_key
 from chit.index.snippets import find_folded, find_snippet, make_snippet
-from chit.model import AGENT_KEY, Project, SearchHit, SessionSummary, Tokens, derive_title
+from chit.model import AFTER_AGENT_KEY, AGENT_KEY, Project, SearchHit, SessionSummary, Tokens, derive_title
 from chit.store.codec import BadRecord
 from chit.store.files import open_regular
 
@@ -149,7 +149,7 @@ _SUMMARY_COLUMNS = (
 # each listed row (10 ms for 20 rows of a 700-session project)
 _AGENTS = (
     f"CASE WHEN s.key IS NULL THEN 0 ELSE (SELECT count(*) FROM sessions c INDEXED BY sessions_key"
-    f" WHERE c.key >= s.key || '{AGENT_KEY}' AND c.key < s.key || '{AGENT_KEY[:-1]}{chr(ord(AGENT_KEY[-1]) + 1)}'"
+    f" WHERE c.key >= s.key || '{AGENT_KEY}' AND c.key < s.key || '{AFTER_AGENT_KEY}'"
     " AND c.slug = s.slug AND c.trash = 0) END"
 )
 

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import orjson
 
 from chit.errors import NotFound
-from chit.model import AGENT_KEY, SessionSummary, agent_of, is_agent_key
+from chit.model import AFTER_AGENT_KEY, AGENT_KEY, SessionSummary, agent_of, is_agent_key
 from chit.service.filescan import NEWEST_UNKNOWN, newest_time
 from chit.service.ticker import Ticker
 
@@ -154,7 +154,7 @@ def _indexed_agents(index: Index, lag: Lag, slug: str | None, key: str) -> int:
         return 0
     rows = index.conn.execute(
         "SELECT id FROM sessions INDEXED BY sessions_key WHERE key >= ? AND key < ? AND slug = ? AND trash = 0",
-        (key + AGENT_KEY, key + AGENT_KEY[:-1] + chr(ord(AGENT_KEY[-1]) + 1), slug),
+        (key + AGENT_KEY, key + AFTER_AGENT_KEY, slug),
     )
     return sum(1 for (sid,) in rows if (slug, sid) not in lag.skip)
 
