@@ -8,6 +8,9 @@ conversations with GPT-3.5 and GPT-4, Dutch and English, browsing
 `tether_quote` results, two failed commands), a plugin call, regenerated
 answers, and an empty system node at the head of every conversation.
 
+Newer exports cut the array into numbered files (`conversations-000.json`…);
+`cut_into_parts` lays the same conversations out that way.
+
 The expectations come from `read_export` below: a few lines of plain JSON
 reading written for these tests, sharing nothing with chit's importer, so
 a fault in the importer cannot hide in its own expectations.
@@ -210,3 +213,51 @@ def test_the_cli_imports_lists_and_shows_the_export(cli, export: Path) -> None: 
     assert shown.code == 0
     assert "tool · browser · call" in shown.out and "tool · browser · error" in shown.out
     assert "assistant · gpt-4-browsing" in shown.out
+
+
+def cut_into_parts(export: Path, folder: Path, sizes: list[int]) -> list[Path]:
+    """The export laid out as newer ChatGPT exports are: its array cut into
+    `conversations-000.json`, `conversations-001.json`… (indented, keys
+    sorted), beside an `export_manifest.json` and no `conversations.json`."""
+    conversations = json.loads(export.read_bytes())
+    assert sum(sizes) == len(conversations)
+    folder.mkdir(parents=True, exist_ok=True)
+    parts, start = [], 0
+    for number, size in enumerate(sizes):
+        part = folder / f"conversations-{number:03d}.json"
+        part.write_text(json.dumps(conversations[start:start + size], indent=2, sort_keys=True), encoding="utf-8")
+        parts.append(part)
+        start += size
+    manifest = {"export_files": [{"path": p.name, "size_bytes": p.stat().st_size} for p in parts]}
+    (folder / "export_manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return parts
+
+
+def test_an_export_cut_into_numbered_parts_imports_whole(api: Chit, export: Path, tmp_path: Path) -> None:
+    expected = read_export(export)
+    folder = tmp_path / "export"
+    cut_into_parts(export, folder, [64, 64, 64])
+    report = api.import_from("chatgpt", folder)
+    assert (report.imported, report.errors, report.messages) == (CONVERSATIONS, 0, sum(len(c.shown) for c in expected.values()))
+    sessions = imported(api)
+    for cid, conversation in expected.items():
+        assert [m.metadata["source_id"] for m in sessions[f"chatgpt:{cid}"].messages] == [s.node for s in conversation.shown]
+    archive = tmp_path / "export.zip"
+    with zipfile.ZipFile(archive, "w") as packed:
+        for path in sorted(folder.iterdir()):
+            packed.write(path, path.name)
+    zipped = api.import_from("chatgpt", archive)
+    assert (zipped.imported, zipped.updated, zipped.messages) == (0, 0, 0)
+    # a later export cut elsewhere moves conversations between parts: nothing changes
+    recut = tmp_path / "later"
+    cut_into_parts(export, recut, [10, 100, 50, 32])
+    again = api.import_from("chatgpt", recut)
+    assert (again.imported, again.updated, again.messages, again.skipped_reasons) == (0, 0, 0, {"unchanged": CONVERSATIONS})
+
+
+def test_a_folder_without_conversations_is_refused_in_one_line(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "not-an-export"
+    folder.mkdir()
+    (folder / "user.json").write_text("{}", encoding="utf-8")
+    result = cli("import", "--from", "chatgpt", str(folder))
+    assert (result.code, result.out, result.err) == (5, "", f"chit: error: {folder} holds no conversations.json\n")
