@@ -1,5 +1,6 @@
 """ChatGPT exports the tests write: branching trees, hidden nodes, odd
-content, bad conversations, the .zip, and re-imports."""
+content, bad conversations, the .zip, an export in numbered parts,
+and re-imports."""
 
 from __future__ import annotations
 
@@ -116,6 +117,48 @@ def test_the_export_zip_and_its_folder_are_read(api: Chit, tmp_path: Path) -> No
     (tmp_path / "unzipped" / "conversations.json").write_text(data)
     again = api.import_from("chatgpt", tmp_path / "unzipped")
     assert (again.imported, again.skipped_reasons) == (0, {"unchanged": 1})  # same conversation, another file
+
+
+def newest_shape(conversation: dict[str, object]) -> dict[str, object]:
+    """A conversation as the newest exports write it: nodes without
+    `children`, messages without the fields that are null or default
+    (`recipient`, `status`, an empty `metadata`)."""
+    mapping = conversation["mapping"]
+    assert isinstance(mapping, dict)
+    for node in mapping.values():
+        del node["children"]
+        message = node["message"]
+        if message is not None:
+            for name in ("recipient", "status"):
+                del message[name]
+            if not message["metadata"]:
+                del message["metadata"]
+    return conversation
+
+
+def test_an_export_in_numbered_parts_is_read_from_its_folder_and_zip(api: Chit, tmp_path: Path) -> None:
+    parts = [[newest_shape(chatgpt_conversation("c-p0", TREE, "a2"))],
+             [newest_shape(chatgpt_conversation("c-p1", TREE[:4], "a1", "Zweite Unterhaltung \u00fc"))]]
+    folder = tmp_path / "export"
+    folder.mkdir()
+    for number, part in enumerate(parts):
+        (folder / f"conversations-{number:03d}.json").write_text(json.dumps(part, indent=2, sort_keys=True))
+    (folder / "export_manifest.json").write_text('{"export_files": []}')
+    report = api.import_from("chatgpt", folder)
+    assert (report.imported, report.messages, report.errors) == (2, 6, 0)
+    found = sessions(api)
+    assert [m.content for m in found["chatgpt:c-p0"].messages] == ["first question", "first answer", "edited follow-up", "kept answer"]
+    assert [m.role for m in found["chatgpt:c-p1"].messages] == ["user", "assistant"]
+    assert found["chatgpt:c-p1"].title == "Zweite Unterhaltung \u00fc"
+    with zipfile.ZipFile(tmp_path / "export.zip", "w") as archive:
+        for path in sorted(folder.iterdir()):
+            archive.write(path, f"user-123/{path.name}")
+    again = api.import_from("chatgpt", tmp_path / "export.zip")
+    assert (again.imported, again.updated, again.skipped_reasons) == (0, 0, {"unchanged": 2})
+    (folder / "conversations-000.json").unlink()
+    (folder / "conversations-001.json").unlink()
+    with pytest.raises(InvalidData, match="holds no conversations.json"):
+        api.import_from("chatgpt", folder)
 
 
 def test_a_new_branch_rewrites_and_growth_appends(api: Chit, home: Path, tmp_path: Path) -> None:

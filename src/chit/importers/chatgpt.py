@@ -1,8 +1,9 @@
 """ChatGPT data exports: `conversations.json` (alone, in its folder, or in
-the export's .zip).
+the export's .zip), or the numbered parts newer exports split it into
+(`conversations-000.json`, `conversations-001.json`…).
 
-An array of conversations; each has `title`, `create_time` (epoch
-seconds), `mapping` (node id → {message, parent, children}) and
+Each file is an array of conversations; each has `title`, `create_time`
+(epoch seconds), `mapping` (node id → {message, parent, children}) and
 `current_node`.
 
 Invariants:
@@ -27,7 +28,9 @@ Invariants:
 
 from __future__ import annotations
 
+import re
 import zipfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +54,8 @@ from chit.importers.base import (
 NAME = "chatgpt"
 PROJECT = "chatgpt"
 HIDDEN_TYPES = ("user_editable_context", "model_editable_context", "reasoning_recap")
+WHOLE = "conversations.json"
+PART = re.compile(r"conversations-[0-9]+\.json")  # newer exports: the array cut into numbered files
 
 
 def default_path() -> Path | None:
@@ -58,8 +63,22 @@ def default_path() -> Path | None:
 
 
 def scan(path: Path) -> Scan:
-    source = path / "conversations.json" if path.is_dir() else path
-    data = _read(source)
+    units, problems = [], []
+    export, files = _read(path)
+    numbered = [(source, index, c) for source, data in files for index, c in enumerate(_conversations(source, data))]
+    for number, (source, index, conversation) in enumerate(numbered):
+        where = f"{source}[{index}]"
+        if not isinstance(conversation, dict):
+            problems.append(Problem(where, None, "conversation is not an object"))
+            continue
+        cid = one_line(conversation.get("conversation_id") or conversation.get("id")) or f"index-{number}"
+        label = one_line(conversation.get("title"), 60) or cid
+        units.append(Unit(f"{NAME}:{export}:{cid}", label, _stamp(conversation),
+                          lambda c=conversation, w=where, i=cid, p=source: read_conversation(c, w, i, p)))  # type: ignore[misc]
+    return Scan(units, problems)
+
+
+def _conversations(source: str, data: bytes) -> list[Any]:
     try:
         conversations = loads(data)
     except ValueError:
@@ -68,33 +87,53 @@ def scan(path: Path) -> Scan:
         conversations = conversations["conversations"]
     if not isinstance(conversations, list):
         raise InvalidData(f"{source} is not a ChatGPT export (expected an array of conversations)")
-    units, problems = [], []
-    for index, conversation in enumerate(conversations):
-        where = f"{source}[{index}]"
-        if not isinstance(conversation, dict):
-            problems.append(Problem(where, None, "conversation is not an object"))
-            continue
-        cid = one_line(conversation.get("conversation_id") or conversation.get("id")) or f"index-{index}"
-        label = one_line(conversation.get("title"), 60) or cid
-        units.append(Unit(f"{NAME}:{source}:{cid}", label, _stamp(conversation),
-                          lambda c=conversation, w=where, i=cid: read_conversation(c, w, i, str(source))))  # type: ignore[misc]
-    return Scan(units, problems)
+    return conversations
 
 
 SOURCE = Source(NAME, default_path, scan, "a ChatGPT data export (conversations.json or the .zip)")
 
 
-def _read(source: Path) -> bytes:
+def _read(path: Path) -> tuple[str, list[tuple[str, bytes]]]:
+    """Where the export is, and (where, bytes) of each of its conversations
+    files: the file itself, or in a folder or .zip its `conversations.json`,
+    else its numbered parts in order. The export's place, not a part's,
+    names its conversations, so one moving to another part stays itself."""
     try:
-        if zipfile.is_zipfile(source):
-            with zipfile.ZipFile(source) as archive:
-                names = [n for n in archive.namelist() if n.rsplit("/", 1)[-1] == "conversations.json"]
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                names = _export_files(archive.namelist())
                 if not names:
-                    raise InvalidData(f"{source} holds no conversations.json")
-                return archive.read(min(names, key=len))
-        return source.read_bytes()
+                    raise InvalidData(f"{path} holds no {WHOLE}")
+                if len(names) == 1:
+                    return str(path), [(str(path), archive.read(names[0]))]
+                return str(path), [(f"{path}:{name}", archive.read(name)) for name in names]
+        if not path.is_dir():
+            return str(path), [(str(path), path.read_bytes())]
+        names = _export_files(p.name for p in path.iterdir())
+        if not names:
+            raise InvalidData(f"{path} holds no {WHOLE}")
+        files = [(str(path / name), (path / name).read_bytes()) for name in names]
+        return (files[0][0] if names == [WHOLE] else str(path)), files
     except (OSError, zipfile.BadZipFile, RuntimeError) as exc:
-        raise InvalidData(f"cannot read {source}: {getattr(exc, 'strerror', None) or exc}") from None
+        raise InvalidData(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+
+
+def _export_files(names: Iterable[str]) -> list[str]:
+    """The conversations files among an export's names: the shallowest
+    `conversations.json`, else the numbered parts beside the shallowest one."""
+    names = list(names)
+    whole = [n for n in names if n.rsplit("/", 1)[-1] == WHOLE]
+    if whole:
+        return [min(whole, key=len)]
+    parts = [n for n in names if PART.fullmatch(n.rsplit("/", 1)[-1])]
+    if not parts:
+        return []
+    folder = min(parts, key=lambda n: (n.count("/"), n)).rpartition("/")[0]
+    return sorted((n for n in parts if n.rpartition("/")[0] == folder), key=_part_number)
+
+
+def _part_number(name: str) -> int:
+    return int(name.rsplit("-", 1)[-1].removesuffix(".json"))
 
 
 def _stamp(conversation: dict[str, Any]) -> str:
