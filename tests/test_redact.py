@@ -8,6 +8,7 @@ holds a string a secret scanner would flag."""
 
 from __future__ import annotations
 
+import gzip
 import time
 from pathlib import Path
 
@@ -116,7 +117,7 @@ def test_what_is_not_a_secret_is_left_alone(text: str) -> None:
 
 
 def _real_texts() -> list[Path]:
-    return sorted(p for p in DATA.rglob("*") if p.is_file() and p.suffix in (".json", ".jsonl"))
+    return sorted(p for p in DATA.rglob("*") if p.is_file() and p.name.endswith((".json", ".jsonl", ".json.gz")))
 
 
 def test_real_transcripts_hold_no_match() -> None:
@@ -125,7 +126,7 @@ def test_real_transcripts_hold_no_match() -> None:
     paths = _real_texts()
     assert len(paths) > 10
     for path in paths:
-        data = path.read_bytes()
+        data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
         text = data.decode("utf-8", "replace")
         assert redact(text) == (text, []), path
         for line in data.splitlines(keepends=True):
