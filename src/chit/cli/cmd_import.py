@@ -49,7 +49,7 @@ def import_(
         typer.Option(
             "--from",
             metavar="TOOL",
-            help="Import every session of another tool: claude-code, codex, chatgpt (give its conversations.json), llm, gemini or opencode. Re-running updates what changed.",
+            help="Import every session of another tool: claude-code, codex, chatgpt (give its export: the .zip, its folder or conversations.json), llm, gemini or opencode. Re-running updates what changed.",
             autocompletion=_complete_source,
         ),
     ] = None,

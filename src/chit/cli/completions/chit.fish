@@ -73,7 +73,7 @@ function __chit_spec --description 'what the chit command at path $argv[1] takes
         case 'import'
             set -g __chit_subs
             set -g __chit_cmds
-            set -g __chit_opts '--from	Import every session of another tool: claude-code, codex, chatgpt (give its conversations.json), llm, gemini or opencode. Re-running updates what changed.' '--new-id	Always give the session a new id (snapshots only).' '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
+            set -g __chit_opts '--from	Import every session of another tool: claude-code, codex, chatgpt (give its export: the .zip, its folder or conversations.json), llm, gemini or opencode. Re-running updates what changed.' '--new-id	Always give the session a new id (snapshots only).' '--project	Work in the project NAME instead of the current directory\'s.' '-p	Work in the project NAME instead of the current directory\'s.' '--json	Print the result as one JSON document on stdout.' '--help	Show the help and exit.' '-h	Show the help and exit.'
             set -g __chit_vals '--from:tool' '--project:project' '-p:project'
             set -g __chit_args 'file'
         case 'index'
