@@ -213,6 +213,12 @@ def fold(
     restored_by = None
     if not stamped:
         changes = [c.change() for c in legacy.changes]
+    elif not legacy.changes and not any(event["type"] in REPLAYED for event in stamped):
+        records = [*legacy.messages, *(event for event in stamped if event["type"] == "message")]
+        for event in stamped:
+            meta.apply(event)
+            _see(seen, event)
+        changes = []
     else:
         from chit.store.replay import Replay
 
@@ -251,6 +257,21 @@ def fold(
         trashes=trashes,
         restored_by=restored_by,
     )
+
+
+#: the stamped events that hide or bring back messages or the session:
+#: without one (and no format-1 change in effect), the replay shows every
+#: message in fold order and is skipped (chit.store.replay, for a long
+#: session thousands of entries that would hide nothing)
+REPLAYED = frozenset({"rewind", "pop", "trash", "restore", "compact"})
+
+
+def _see(seen: dict[str, str], event: dict[str, Any]) -> None:
+    """`seen` after a stamped event: each machine's greatest stamp (as
+    `chit.store.replay.Replay.apply` keeps it)."""
+    by, hlc = event["by"], event["hlc"]
+    if hlc > seen.get(by, ""):
+        seen[by] = hlc
 
 
 def _track_rewind(changes: list[_Hiding], event: dict[str, Any], keep: int, messages: list[dict[str, Any]]) -> None:
