@@ -106,14 +106,15 @@ Text = Literal["whole", "in_place", "title"]
 
 
 def decode_event_in(
-    data: bytes | bytearray, start: int, end: int, version: int = FORMAT_VERSION, text: Text = "whole"
+    data: bytes | bytearray, start: int, end: int, version: int = FORMAT_VERSION, text: Text = "whole", view: memoryview | None = None
 ) -> dict[str, Any]:
-    """`decode_event` of the line `data[start:end]`, without copying it."""
-    if end - start > longline.LONG_LINE:
+    """`decode_event` of the line `data[start:end]`, without copying it;
+    `view`: `memoryview(data)`, made once by a caller decoding every line."""
+    if end - start > LONG_LINE:
         record = _long_message(data, start, end, text)
         if record is not None:
             return _event(record, version)
-    return _event(_parse(memoryview(data)[start:end], (data, start, end)), version)
+    return _event(_parse((memoryview(data) if view is None else view)[start:end], (data, start, end)), version)
 
 
 def _long_message(data: bytes | bytearray, start: int, end: int, text: Text) -> dict[str, Any] | None:
