@@ -213,11 +213,8 @@ def fold(
     restored_by = None
     if not stamped:
         changes = [c.change() for c in legacy.changes]
-    elif not legacy.changes and not any(event["type"] in REPLAYED for event in stamped):
-        records = [*legacy.messages, *(event for event in stamped if event["type"] == "message")]
-        for event in stamped:
-            meta.apply(event)
-            _see(seen, event)
+    elif not legacy.changes and REPLAYED.isdisjoint({event["type"] for event in stamped}):
+        records = _in_fold_order(legacy.messages, stamped, meta, seen)
         changes = []
     else:
         from chit.store.replay import Replay
@@ -266,12 +263,22 @@ def fold(
 REPLAYED = frozenset({"rewind", "pop", "trash", "restore", "compact"})
 
 
-def _see(seen: dict[str, str], event: dict[str, Any]) -> None:
-    """`seen` after a stamped event: each machine's greatest stamp (as
-    `chit.store.replay.Replay.apply` keeps it)."""
-    by, hlc = event["by"], event["hlc"]
-    if hlc > seen.get(by, ""):
-        seen[by] = hlc
+def _in_fold_order(
+    legacy_messages: list[dict[str, Any]], stamped: list[dict[str, Any]], meta: _Meta, seen: dict[str, str]
+) -> list[dict[str, Any]]:
+    """The messages a replay that hides nothing shows: the format-1 ones,
+    then the stamped ones in fold order; `meta` and `seen` (each machine's
+    greatest stamp, as `chit.store.replay.Replay.apply` keeps it) follow
+    every stamped event."""
+    records = list(legacy_messages)
+    for event in stamped:
+        meta.apply(event)
+        by, hlc = event["by"], event["hlc"]
+        if hlc > seen.get(by, ""):
+            seen[by] = hlc
+        if event["type"] == "message":
+            records.append(event)
+    return records
 
 
 def _track_rewind(changes: list[_Hiding], event: dict[str, Any], keep: int, messages: list[dict[str, Any]]) -> None:
