@@ -3,6 +3,7 @@ twice its messages (once by the replay, again to number the turns)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from types import FrameType
 from typing import Any
 
 import orjson
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -148,3 +150,24 @@ def test_the_fold_without_the_replay_is_the_replay(kinds: list[tuple[str, str, i
     assert list(folded.seen.items()) == list(replay.seen.items())
     assert (folded.title, folded.tags, folded.run, folded.values, folded.updated_at, folded.issues) == (
         meta.manual_title or folded.title, tuple(meta.tags), meta.run, meta.values, meta.updated_at, tuple(clashes))
+
+
+@pytest.mark.parametrize("command", ["load", "show"])
+def test_load_and_show_keep_the_session_they_print_out_of_the_collectors_sight(command: str, tmp_path: Path) -> None:
+    """The objects a command's read of its session built are frozen
+    (`gc.freeze`): the collector does not walk thousands of messages
+    that live until the command has printed them."""
+    home = tmp_path / "home"
+    api = Chit(home, cwd=tmp_path, durable=False)
+    sid = api.create(messages=[{"role": "user" if n % 2 == 0 else "assistant", "content": f"m{n}"} for n in range(300)]).id
+    probe = f"""import gc
+from chit.cli.main import run
+from chit.render.environment import Environment
+def frozen_by(args):
+    before = gc.get_freeze_count()
+    assert run(args, Environment.captured()) == 0
+    return gc.get_freeze_count() - before
+frozen_by(["ls", "--json"])  # the start-up imports, frozen the first time
+print(frozen_by([{command!r}, {sid!r}, "--json"]))"""
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=tmp_path, env={**os.environ, "CHIT_HOME": str(home)})
+    assert int(done.stdout) >= 300
