@@ -38,7 +38,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from chit.index.db import Index
-from chit.index import Stale, grams, rawfind, vocabulary
+from chit.index import Stale
+from chit.index import grams, rawfind, vocabulary
 from chit.index.rows import read_text, ts_key
 from chit.index.snippets import find_folded, find_snippet, make_snippet
 from chit.model import AFTER_AGENT_KEY, AGENT_KEY, Project, SearchHit, SessionSummary, Tokens, derive_title
