@@ -3,18 +3,24 @@ twice its messages (once by the replay, again to number the turns)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chit.api import Chit
 from chit.model import Message, Session
 from chit.service.facade import parts_of
-from chit.store.fold import fold
+from chit.store.fold import _Legacy, _Meta, fold, numbered_messages, split_events
 from chit.store.log import parse_log
+from chit.store.replay import Replay
 
 
 def folded_counting(path: Path, project_key: str) -> tuple[Session, int]:
@@ -70,3 +76,98 @@ def test_a_format_1_session_builds_each_message_once(tmp_path: Path) -> None:
     session, built = folded_counting(path, "/p")
     assert [m.turn for m in session.messages[-2:]] == [8, 9]
     assert built == shown_and_hidden(session) == 19 + 10 + 1
+
+
+def test_a_session_whose_stamped_events_hide_nothing_is_folded_without_the_replay(tmp_path: Path) -> None:
+    """Messages, renames, tags, states and values only: the replay (an
+    entry and a key per message) would show every message in fold order."""
+    home = tmp_path / "home"
+    api = Chit(home, cwd=tmp_path, durable=False)
+    sid = api.create(title="plain").id
+    for n in range(6):
+        api.append(sid, "user" if n % 2 == 0 else "assistant", f"message {n}")
+    api.tag(sid, "x")
+    probe = f"""import sys
+from chit.api import Chit
+session = Chit({str(home)!r}, cwd={str(tmp_path)!r}).get({sid!r})
+print(len(session.messages), "chit.store.replay" in sys.modules)"""
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=tmp_path)
+    assert done.stdout.split() == ["6", "False"]
+
+
+def _stamped(n: int, kind: str, by: str, **fields: Any) -> dict[str, Any]:
+    return {"type": kind, "hlc": f"{1765036800000 + n:013d}.000000", "by": by, "id": f"e{n}", "ts": f"2026-01-01T00:00:{n % 60:02d}.000000Z", **fields}
+
+
+EVENT = st.sampled_from(["message", "message", "message", "rename", "tag", "state", "set", "legacy", "legacy rewind", "legacy trash", "legacy restore", "pop", "trash", "restore"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(kinds=st.lists(st.tuples(EVENT, st.sampled_from(["aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb"]), st.integers(0, 40)), max_size=30))
+def test_the_fold_without_the_replay_is_the_replay(kinds: list[tuple[str, str, int]]) -> None:
+    """Whichever way the fold takes, a session is what the replay of its
+    events (chit.store.replay) makes of it."""
+    header = {"type": "session", "version": 2, "id": "s", "project": "/p", "created_at": "2026-01-01T00:00:00.000000Z"}
+    events: list[dict[str, Any]] = []
+    for n, (kind, by, at) in enumerate(kinds):
+        role = "user" if n % 3 == 0 else "assistant"
+        if kind == "message":
+            events.append(_stamped(at, "message", by, role=role, content=f"m{n}"))
+            events[-1]["id"] = f"m{n}"
+        elif kind == "legacy":
+            events.append({"type": "message", "id": f"l{n}", "role": role, "content": f"l{n}", "ts": "2026-01-01T00:00:00.000000Z"})
+        elif kind.startswith("legacy "):
+            legacy_change: dict[str, dict[str, Any]] = {"rewind": {"type": "rewind", "keep": at % 4}, "trash": {"type": "trash"}, "restore": {"type": "restore"}}
+            events.append(legacy_change[kind[7:]])
+        elif kind == "rename":
+            events.append(_stamped(at, "rename", by, title=f"t{n}"))
+        elif kind == "tag":
+            events.append(_stamped(at, "tag", by, tags=[f"x{at % 3}"]))
+        elif kind == "state":
+            events.append(_stamped(at, "state", by, state="idle"))
+        elif kind == "set":
+            events.append(_stamped(at, "set", by, key="k", value=n))
+        elif kind == "pop":
+            events.append(_stamped(at, "pop", by, hides=f"m{at % max(n, 1)}", seen={by: f"{1765036800000 + at:013d}.000000"}))
+        elif kind == "trash":
+            events.append(_stamped(at, "trash", by, seen={by: f"{1765036800000 + at:013d}.000000"}))
+        else:
+            events.append(_stamped(at, "restore", by, seen={by: f"{1765036800000 + at:013d}.000000"}))
+    folded = fold(header, events)
+    legacy_events, stamped, clashes = split_events(events)
+    meta = _Meta(header)
+    legacy = _Legacy(meta)
+    for event in legacy_events:
+        legacy.apply(event)
+    replay = Replay(legacy)
+    for event in stamped:
+        meta.apply(event)
+        replay.apply(event)
+    deleted_at, trashes, restored_by = replay.deleted(meta.updated_at)
+    assert folded.messages == numbered_messages(replay.records())
+    assert list(folded.changes) == replay.changes()
+    assert (folded.dropped, folded.deleted_at, folded.trashes, folded.restored_by) == (replay.dropped(), deleted_at, trashes, restored_by)
+    assert list(folded.seen.items()) == list(replay.seen.items())
+    assert (folded.title, folded.tags, folded.run, folded.values, folded.updated_at, folded.issues) == (
+        meta.manual_title or folded.title, tuple(meta.tags), meta.run, meta.values, meta.updated_at, tuple(clashes))
+
+
+@pytest.mark.parametrize("command", ["load", "show"])
+def test_load_and_show_keep_the_session_they_print_out_of_the_collectors_sight(command: str, tmp_path: Path) -> None:
+    """The objects a command's read of its session built are frozen
+    (`gc.freeze`): the collector does not walk thousands of messages
+    that live until the command has printed them."""
+    home = tmp_path / "home"
+    api = Chit(home, cwd=tmp_path, durable=False)
+    sid = api.create(messages=[{"role": "user" if n % 2 == 0 else "assistant", "content": f"m{n}"} for n in range(300)]).id
+    probe = f"""import gc
+from chit.cli.main import run
+from chit.render.environment import Environment
+def frozen_by(args):
+    before = gc.get_freeze_count()
+    assert run(args, Environment.captured()) == 0
+    return gc.get_freeze_count() - before
+frozen_by(["ls", "--json"])  # the start-up imports, frozen the first time
+print(frozen_by([{command!r}, {sid!r}, "--json"]))"""
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=tmp_path, env={**os.environ, "CHIT_HOME": str(home)})
+    assert int(done.stdout) >= 300

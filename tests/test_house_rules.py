@@ -346,3 +346,21 @@ def test_tests_read_only_data_inside_the_project() -> None:
     assert files
     for path in files:
         assert f"`{path.relative_to(data).as_posix()}`" in listed, path
+
+
+def test_a_read_through_the_index_loads_no_search(tmp_path: Path) -> None:
+    """Every read through the index catches `Stale` (a search raced a
+    rewrite); a read that searches nothing (`load ID`, `show ID`: a fork
+    or a sub-agent looked up) does not load the search for it."""
+    from chit.api import Chit
+
+    api = Chit(tmp_path / "home", cwd=tmp_path, durable=False)
+    sid = api.create(title="t").id
+    code = f"""import sys
+from chit.api import Chit
+from chit.service.facade import parts_of
+ctx = parts_of(Chit({str(tmp_path / "home")!r}, cwd={str(tmp_path)!r})).ctx
+project = ctx.locate({sid!r})
+print(ctx.indexed(lambda index: index.refresh([(project.slug, False)])), "chit.index.search" in sys.modules)"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, check=True)
+    assert done.stdout.split() == ["True", "False"]

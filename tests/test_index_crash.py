@@ -26,7 +26,8 @@ import time
 from pathlib import Path
 
 from chit.api import Chit
-from chit.index.search import Stale, search, summaries
+from chit.index import Stale
+from chit.index.search import search, summaries
 from chit.model import SearchHit, SessionSummary
 from chit.service.facade import parts_of
 

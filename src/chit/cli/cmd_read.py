@@ -93,7 +93,7 @@ def load(
 
     Without a terminal, or with --json, print the session instead."""
     cli: Cli = ctx.obj.use(json, project)
-    session = cli.service.resolve(ref)
+    session = _resolved(cli, ref)
     cli.service.set_current(session.id)
     if cli.env.interactive and not cli.json:
         from chit.cli.cmd_chat import open_repl
@@ -159,11 +159,22 @@ def _refresh_first(cli: Cli) -> None:
         refresh_first(cli)
 
 
+def _resolved(cli: Cli, ref: str | None) -> "Session":
+    """The session `ref` names, what its read built then frozen out of the
+    garbage collector's sight (`chit.collector`): it lives until the command
+    has printed it and holds no cycle, and a long session is thousands of
+    objects the collector would otherwise walk just after the read."""
+    from chit import collector
+
+    with collector.paused(freeze=True):
+        return cli.service.resolve(ref)
+
+
 def session_result(cli: Cli, ref: "str | Session | None", no_pager: bool) -> Result:
     """A session as a result (a reference, or one already read: a session
     of megabytes is read once). The config (paging) is read only to page
     a transcript."""
-    session = cli.service.resolve(ref) if ref is None or isinstance(ref, str) else ref
+    session = _resolved(cli, ref) if ref is None or isinstance(ref, str) else ref
     cli.warn_damaged(session)
     project_name = cli.parts.ctx.locate(session.id).name
     agents = cli.parts.queries.agents(session)

@@ -11,4 +11,16 @@ the index with the files for `chit doctor`; `schema` is the SQL.
 
 Deleting the index loses nothing. It imports only the store and the model,
 never the service or a surface above it.
+
+`Stale` is here, not in `search` which raises it: every reader of the
+index catches it (`chit.service.base`), and a read that searches nothing
+(`load ID`, `show ID`) need not load the search for that.
 """
+
+
+class Stale(Exception):
+    """A session file changed under a search; refresh and retry."""
+
+    def __init__(self, message: str, sid: int) -> None:
+        super().__init__(message)
+        self.sid = sid

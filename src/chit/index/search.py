@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from chit.index.db import Index
+from chit.index import Stale
 from chit.index import grams, rawfind, vocabulary
 from chit.index.rows import read_text, ts_key
 from chit.index.snippets import find_folded, find_snippet, make_snippet
@@ -56,14 +57,6 @@ RAW_LINE = 1 << 16  # a candidate's line longer than this is looked at in its by
 _ABOVE_ALL = 1 << 62  # above every message row id
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _LAST_SECOND = int((datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc) - _EPOCH).total_seconds())
-
-
-class Stale(Exception):
-    """A session file changed under a search; refresh and retry."""
-
-    def __init__(self, message: str, sid: int) -> None:
-        super().__init__(message)
-        self.sid = sid
 
 
 def _scope(slugs: Sequence[str], tag: str | None, role: str | None = None) -> tuple[str, list[Any]]:

@@ -187,8 +187,8 @@ class Context:
         rebuilt; a search that raced a rewrite is retried."""
         import sqlite3
 
+        from chit.index import Stale
         from chit.index.db import ForeignIndex
-        from chit.index.search import Stale
 
         index = self.index
         for _ in range(3):

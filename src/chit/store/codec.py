@@ -106,14 +106,15 @@ Text = Literal["whole", "in_place", "title"]
 
 
 def decode_event_in(
-    data: bytes | bytearray, start: int, end: int, version: int = FORMAT_VERSION, text: Text = "whole"
+    data: bytes | bytearray, start: int, end: int, version: int = FORMAT_VERSION, text: Text = "whole", view: memoryview | None = None
 ) -> dict[str, Any]:
-    """`decode_event` of the line `data[start:end]`, without copying it."""
-    if end - start > longline.LONG_LINE:
+    """`decode_event` of the line `data[start:end]`, without copying it;
+    `view`: `memoryview(data)`, made once by a caller decoding every line."""
+    if end - start > LONG_LINE:
         record = _long_message(data, start, end, text)
         if record is not None:
             return _event(record, version)
-    return _event(_parse(memoryview(data)[start:end], (data, start, end)), version)
+    return _event(_parse((memoryview(data) if view is None else view)[start:end], (data, start, end)), version)
 
 
 def _long_message(data: bytes | bytearray, start: int, end: int, text: Text) -> dict[str, Any] | None:
@@ -256,17 +257,28 @@ _NONE = type(None)
 def _usual_message(record: dict[str, Any]) -> bool:
     """True when a message record has the documented types, tested in one
     pass: nearly every line passes, and the field-by-field checks below
-    (which name what is wrong) cost more than decoding the line itself."""
+    (which name what is wrong) cost more than decoding the line itself.
+    (`x is None or type(x) is str`, not `type(x) in (str, NoneType)`:
+    that tuple would be built again for every line.)"""
     get = record.get
     role = get("role")
+    if not (type(get("id")) is str and type(role) is str and role in ROLES
+            and type(get("content")) is str and type(get("ts")) is str):
+        return False
+    value = get("invocation_id")
+    if value is not None and type(value) is not str:
+        return False
+    value = get("model")
+    if value is not None and type(value) is not str:
+        return False
+    value = get("metadata")
+    if value is not None and type(value) is not dict:
+        return False
     tokens = get("tokens")
-    return (
-        type(get("id")) is str and type(role) is str and role in ROLES
-        and type(get("content")) is str and type(get("ts")) is str
-        and type(get("invocation_id")) in (str, _NONE) and type(get("model")) in (str, _NONE)
-        and type(get("metadata")) in (dict, _NONE)
-        and (tokens is None or (type(tokens) is dict and type(tokens.get("input")) in (int, _NONE)
-                                and type(tokens.get("output")) in (int, _NONE)))
+    return tokens is None or (
+        type(tokens) is dict
+        and ((value := tokens.get("input")) is None or type(value) is int)
+        and ((value := tokens.get("output")) is None or type(value) is int)
     )
 
 

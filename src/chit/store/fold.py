@@ -213,6 +213,9 @@ def fold(
     restored_by = None
     if not stamped:
         changes = [c.change() for c in legacy.changes]
+    elif not legacy.changes and REPLAYED.isdisjoint({event["type"] for event in stamped}):
+        records = _in_fold_order(legacy.messages, stamped, meta, seen)
+        changes = []
     else:
         from chit.store.replay import Replay
 
@@ -251,6 +254,31 @@ def fold(
         trashes=trashes,
         restored_by=restored_by,
     )
+
+
+#: the stamped events that hide or bring back messages or the session:
+#: without one (and no format-1 change in effect), the replay shows every
+#: message in fold order and is skipped (chit.store.replay, for a long
+#: session thousands of entries that would hide nothing)
+REPLAYED = frozenset({"rewind", "pop", "trash", "restore", "compact"})
+
+
+def _in_fold_order(
+    legacy_messages: list[dict[str, Any]], stamped: list[dict[str, Any]], meta: _Meta, seen: dict[str, str]
+) -> list[dict[str, Any]]:
+    """The messages a replay that hides nothing shows: the format-1 ones,
+    then the stamped ones in fold order; `meta` and `seen` (each machine's
+    greatest stamp, as `chit.store.replay.Replay.apply` keeps it) follow
+    every stamped event."""
+    records = list(legacy_messages)
+    for event in stamped:
+        meta.apply(event)
+        by, hlc = event["by"], event["hlc"]
+        if hlc > seen.get(by, ""):
+            seen[by] = hlc
+        if event["type"] == "message":
+            records.append(event)
+    return records
 
 
 def _track_rewind(changes: list[_Hiding], event: dict[str, Any], keep: int, messages: list[dict[str, Any]]) -> None:

@@ -84,11 +84,13 @@ def parse_log(session_id: str, data: bytes | bytearray, project_key: str, mtime_
         header = {**header, "id": session_id}
     version = header["version"]
     events: list[dict[str, Any]] = []
+    text: codec.Text = "in_place" if scratch else "whole"
+    view = memoryview(data)  # one for every line (a long session has thousands)
     for number, (begin, end) in enumerate(spans[start:], start=start + 1):
         if codec.is_blank(data, begin, end):
             continue
         try:
-            events.append(codec.decode_event_in(data, begin, end, version, "in_place" if scratch else "whole"))
+            events.append(codec.decode_event_in(data, begin, end, version, text, view))
         except codec.BadRecord as exc:
             if not (start and end - begin == spans[0][1] and data.startswith(data[: spans[0][1]], begin)):
                 issues.append(LogIssue(number, exc.reason))  # (a copy of line 1 is a union's: harmless)
