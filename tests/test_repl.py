@@ -4,8 +4,12 @@ providers, and the prompt driven through prompt-toolkit's pipe input."""
 from __future__ import annotations
 
 import _thread
+import gc
 import io
+import sys
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import fake_openai
@@ -213,13 +217,62 @@ def test_messages_from_another_process_are_seen_before_the_next_turn(api: Chit, 
     assert len(api.get(repl.session_id).messages) == 5  # type: ignore[arg-type]
 
 
+def press_ctrl_c_mid_reply(server: FakeServer, press: Callable[[], None] = _thread.interrupt_main) -> threading.Thread:
+    """Ctrl-C 0.4 s (8 of the "long" reply's 200 words) after the request
+    reached the server, however long a loaded machine took to send it."""
+
+    def later() -> None:
+        deadline = time.monotonic() + 30
+        while not server.requests and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.4)
+        press()
+
+    pressing = threading.Thread(target=later, daemon=True)
+    pressing.start()
+    return pressing
+
+
 def test_ctrl_c_during_a_reply_keeps_what_arrived(api: Chit, tmp_path: Path, server: FakeServer) -> None:
     repl = make(api, tmp_path)
     use_server(repl, server, "long")
-    timer = threading.Timer(0.4, _thread.interrupt_main)
-    timer.start()
+    pressing = press_ctrl_c_mid_reply(server)
     loop.handle(repl, "talk a lot")
-    timer.cancel()
+    pressing.join()
+    reply = api.get(repl.session_id).messages[-1]  # type: ignore[arg-type]
+    assert reply.role == "assistant" and reply.metadata.get("interrupted") is True
+    assert 0 < reply.content.count("word") < 200
+    assert api.get(repl.session_id).run.state == "idle"  # type: ignore[arg-type]
+
+
+def test_a_ctrl_c_python_drops_still_stops_the_reply(api: Chit, tmp_path: Path, server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Python runs a signal handler wherever the main thread is when it
+    next checks: inside a finalizer or a garbage-collector callback its
+    KeyboardInterrupt is printed and dropped. The press is still seen: the
+    reply stops at its next chunk, kept and marked interrupted (before, it
+    ran to its end as if no key had been pressed)."""
+    repl = make(api, tmp_path)
+    use_server(repl, server, "long")
+    dropped: list[BaseException | None] = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda unraisable: dropped.append(unraisable.exc_value))
+    armed = threading.Event()
+
+    def ctrl_c_inside_the_collector(phase: str, info: dict[str, int]) -> None:
+        if phase == "start" and armed.is_set() and threading.current_thread() is threading.main_thread():
+            armed.clear()
+            _thread.interrupt_main()  # the handler runs here, in the collector's callback
+
+    pressing = press_ctrl_c_mid_reply(server, armed.set)
+    thresholds = gc.get_threshold()
+    gc.set_threshold(1)  # a collection at nearly every allocation: one in the main thread soon after the press
+    gc.callbacks.append(ctrl_c_inside_the_collector)
+    try:
+        loop.handle(repl, "talk a lot")
+    finally:
+        gc.callbacks.remove(ctrl_c_inside_the_collector)
+        gc.set_threshold(*thresholds)
+    pressing.join()
+    assert [type(exc) for exc in dropped] == [KeyboardInterrupt]  # Python did drop it
     reply = api.get(repl.session_id).messages[-1]  # type: ignore[arg-type]
     assert reply.role == "assistant" and reply.metadata.get("interrupted") is True
     assert 0 < reply.content.count("word") < 200

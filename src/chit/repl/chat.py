@@ -5,7 +5,7 @@ the request goes out; the session is `running` (with the turn id) while the
 reply streams, `idle` after it, `error` when the provider failed; the reply
 is stored when it ends, with the token counts the provider reported —
 whole, or as far as it got and marked `interrupted` when the user pressed
-Ctrl-C. A provider failure leaves the user message in place so /retry can
+Ctrl-C (a press is never lost: see chit.repl.interrupts.noticed). A provider failure leaves the user message in place so /retry can
 ask again. The model is sent `request_messages()` of the stored ones: a
 valid conversation even after failed turns.
 """
@@ -91,10 +91,12 @@ def complete(repl: Repl, turn_id: str | None = None) -> None:
     provider: Guarded | None = None
     try:
         provider = make_provider(spec)
-        with view.streaming(repl.console, spec.label) as show:
+        with interrupts.noticed() as pressing, view.streaming(repl.console, spec.label) as show:
             for chunk in provider.stream(conversation):
                 parts.append(chunk)
                 show(chunk)
+                if pressing.pressed:
+                    raise KeyboardInterrupt  # a press whose own KeyboardInterrupt Python dropped
     except KeyboardInterrupt:
         interrupted = True
     except ProviderError as exc:
