@@ -159,3 +159,13 @@ def test_the_server_imports_only_what_every_command_imports(tmp_path: Path) -> N
     assert {"typer", "chit.cli.app", "chit.render.result"} <= server
     for command in (["ls", "--json"], ["--help"], ["show", "x"], ["config", "--json"]):
         assert server - plumbing <= imported(["-m", "chit", *command], tmp_path), command
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="no /proc to list a process's descriptors")
+def test_between_calls_the_server_holds_only_its_stdio_and_socket(store: dict[str, str], workdir: Path) -> None:
+    """What a child could inherit beyond its three: the server's listening
+    socket and its other calls' connections, which the child closes."""
+    both(["ls", "--json"], workdir)
+    server = forkserver._server()
+    assert server is not None
+    assert sorted(int(fd) for fd in os.listdir(f"/proc/{server.process.pid}/fd")) == [0, 1, 2, 3]
