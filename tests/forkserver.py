@@ -17,14 +17,15 @@ Invariants:
   with something a fresh start-up decides differently: a variable read by
   the interpreter, the C library or the preloaded modules at start-up
   (PYTHON*, LANG, LC_*, TZ, LD_*, TYPER_USE_RICH, ...) that differs from
-  the server's; stdin not a pipe; `--version` and `__complete`, which chit
+  the server's; `--version` and `__complete`, which chit
   answers without importing typer; a cwd that does not exist (subprocess
   raises); resource limits other than the server's; a platform without
   fork, pidfd_open, fd passing or /proc's umask; a process other than the
   one that started the server. The umask is the caller's, sent along. CHIT_TEST_EXEC=1 in the
   environment execs every call.
-- One server per test process, started on the first call and stopped at
-  exit (or when this process dies: it ends at end of file on its stdin).
+- One server per test process and kind of stdin (a pipe, /dev/null),
+  started on the first call and stopped at exit (or when this process
+  dies: it ends at end of file on a pipe from this process).
 - Shared between the forked children beyond the imports: the hash seed
   (str hashing, set order), as for children of any one Python process.
 """
@@ -85,9 +86,9 @@ def limits() -> list[tuple[int, int]]:
 
 
 def forkable(args: list[str], stdin: bytes | None, cwd: Path | str | None, env: dict[str, str]) -> bool:
-    if not CAN_FORK or env.get("CHIT_TEST_EXEC") == "1" or stdin is None or current_umask() is None:
+    if not CAN_FORK or env.get("CHIT_TEST_EXEC") == "1" or current_umask() is None:
         return False
-    if _current is not None and limits() != _current.limits:
+    if any(limits() != server.limits for server in _servers.values()):
         return False
     if args[:1] == ["__complete"] or args == ["--version"]:
         return False
@@ -103,12 +104,11 @@ def run_chit(args: list[str], stdin: bytes | None = b"", cwd: Path | str | None 
     `umask`, under that umask (else this process's)."""
     environment = dict(os.environ if env is None else env)
     command = [sys.executable, "-m", "chit", *args]
-    server = _server() if forkable(args, stdin, cwd, environment) else None
+    server = _server("devnull" if stdin is None else "pipe") if forkable(args, stdin, cwd, environment) else None
     if server is None:
         preexec = None if umask is None else lambda: os.umask(umask)  # type: ignore[misc]
         return subprocess.run(command, input=stdin, stdin=subprocess.DEVNULL if stdin is None else None, capture_output=True,
                               cwd=cwd, env=environment, timeout=timeout, preexec_fn=preexec)  # noqa: PLW1509
-    assert stdin is not None
     directory = os.path.abspath(cwd if cwd is not None else os.getcwd())
     mask = current_umask() if umask is None else umask
     code, out, err = server.run({"args": args, "cwd": directory, "env": environment, "umask": mask}, stdin, command, timeout)
@@ -118,6 +118,7 @@ def run_chit(args: list[str], stdin: bytes | None = b"", cwd: Path | str | None 
 @dataclass
 class Server:
     process: subprocess.Popen[bytes]
+    lifetime: int  # the write end of the pipe whose end of file stops it
     directory: str
     owner: int  # the pid of the test process that started it
     limits: list[tuple[int, int]]  # its resource limits, its children's
@@ -126,9 +127,9 @@ class Server:
     def path(self) -> str:
         return os.path.join(self.directory, "s")
 
-    def run(self, request: dict[str, object], stdin: bytes, command: list[str], timeout: float) -> tuple[int, bytes, bytes]:
+    def run(self, request: dict[str, object], stdin: bytes | None, command: list[str], timeout: float) -> tuple[int, bytes, bytes]:
         deadline = time.monotonic() + timeout
-        child_in, stdin_w = os.pipe()
+        child_in, stdin_w = os.pipe() if stdin is not None else (os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC), -1)
         out_r, child_out = os.pipe()
         err_r, child_err = os.pipe()
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
@@ -139,7 +140,8 @@ class Server:
                 pid = answers.next(deadline)
             except BaseException:
                 for fd in (stdin_w, out_r, err_r):
-                    os.close(fd)
+                    if fd >= 0:
+                        os.close(fd)
                 raise
             finally:
                 for fd in (child_in, child_out, child_err):
@@ -182,10 +184,11 @@ class _Answers:
         return int(line)
 
 
-def _communicate(stdin_w: int, out_r: int, err_r: int, data: bytes, deadline: float) -> tuple[bytes, bytes, bool]:
-    """Write `data` to the child's stdin while reading its stdout and stderr
-    to their ends (no deadlock on large output either way). Returns the
-    output and whether the deadline came first. Closes all three."""
+def _communicate(stdin_w: int, out_r: int, err_r: int, data: bytes | None, deadline: float) -> tuple[bytes, bytes, bool]:
+    """Write `data` to the child's stdin (-1: none, /dev/null) while reading
+    its stdout and stderr to their ends (no deadlock on large output either
+    way). Returns the output and whether the deadline came first. Closes
+    the descriptors."""
     chunks: dict[int, list[bytes]] = {out_r: [], err_r: []}
     offset = 0
     with selectors.DefaultSelector() as selector:
@@ -194,7 +197,7 @@ def _communicate(stdin_w: int, out_r: int, err_r: int, data: bytes, deadline: fl
         if data:
             os.set_blocking(stdin_w, False)
             selector.register(stdin_w, selectors.EVENT_WRITE)
-        else:
+        elif stdin_w >= 0:
             os.close(stdin_w)
         while selector.get_map():
             remaining = deadline - time.monotonic()
@@ -203,6 +206,7 @@ def _communicate(stdin_w: int, out_r: int, err_r: int, data: bytes, deadline: fl
             for key, _ in selector.select(remaining):
                 fd = int(key.fd)
                 if fd == stdin_w:
+                    assert data is not None
                     try:
                         offset += os.write(fd, data[offset : offset + 65536])
                     except BrokenPipeError:  # the child ended without reading it all, as subprocess lets it
@@ -224,48 +228,58 @@ def _communicate(stdin_w: int, out_r: int, err_r: int, data: bytes, deadline: fl
 
 
 _lock = threading.Lock()
-_current: Server | None = None
+_servers: dict[str, Server] = {}  # by the kind of stdin its children get: "pipe" or "devnull"
 
 
-def _server() -> Server | None:
-    """This test process's server, started on first use; None in a process
-    forked from the one that started it (that one's server is not its own)."""
-    global _current
+def _server(kind: str) -> Server | None:
+    """This test process's server for `kind`, started on first use; None in
+    a process forked from the one that started it (not its own)."""
     with _lock:
-        if _current is None:
-            _current = _start()
-            atexit.register(stop)
-        return _current if _current.owner == os.getpid() else None
+        if kind not in _servers:
+            if not _servers:
+                atexit.register(stop)
+            _servers[kind] = _start(kind)
+        server = _servers[kind]
+        return server if server.owner == os.getpid() else None
 
 
-def _start() -> Server:
+def _start(kind: str) -> Server:
     directory = tempfile.mkdtemp(prefix="chit-fork-")
-    process = subprocess.Popen([sys.executable, str(SERVER_PROGRAM), os.path.join(directory, "s")], cwd=directory, env=BASELINE,
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    lifetime_r, lifetime_w = os.pipe()
+    try:
+        process = subprocess.Popen([sys.executable, str(SERVER_PROGRAM), os.path.join(directory, "s"), str(lifetime_r)], cwd=directory,
+                                   env=BASELINE, stdin=subprocess.DEVNULL if kind == "devnull" else subprocess.PIPE,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=[lifetime_r])
+    finally:
+        os.close(lifetime_r)
     assert process.stdout is not None and process.stderr is not None
     if process.stdout.readline() != b"ready\n":
         process.wait()
+        os.close(lifetime_w)
         shutil.rmtree(directory, ignore_errors=True)
         raise RuntimeError("the fork server did not start: " + process.stderr.read().decode("utf-8", "replace"))
-    return Server(process, directory, os.getpid(), limits())
+    return Server(process, lifetime_w, directory, os.getpid(), limits())
 
 
 def stop() -> None:
-    """Ends this process's server (end of file on its stdin), if it has one."""
-    global _current
+    """Ends this process's servers (end of file on their lifetime pipe)."""
     with _lock:
-        server, _current = _current, None
-    if server is None or server.owner != os.getpid():
-        return
+        servers = list(_servers.values())
+        _servers.clear()
+    for server in servers:
+        if server.owner == os.getpid():
+            _stop(server)
+
+
+def _stop(server: Server) -> None:
     process = server.process
-    assert process.stdin is not None
-    process.stdin.close()
+    os.close(server.lifetime)
     try:
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
-    for stream in (process.stdout, process.stderr):
+    for stream in (process.stdin, process.stdout, process.stderr):
         if stream is not None:
             stream.close()
     shutil.rmtree(server.directory, ignore_errors=True)

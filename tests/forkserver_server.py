@@ -2,7 +2,7 @@
 what every `chit` command run through Typer imports at start-up, and then
 forks one child per request, each child becoming `python -m chit ARGS`.
 
-    python forkserver_server.py SOCKET_PATH
+    python forkserver_server.py SOCKET_PATH LIFETIME_FD
 
 Invariants:
 - Before the first request this process imports only the interpreter's own
@@ -22,7 +22,12 @@ Invariants:
   between the fork and the top of the program catches or cleans anything.
 - The server answers each request with the child's pid at once, then with
   its wait status as subprocess reports it (exit code, or minus the signal).
-- It ends when its stdin reaches end of file: the client closed it, or died.
+- Its stdin, stdout and stderr are of the kinds its children's are (a
+  pipe or /dev/null for stdin, pipes for the others): Python decided at
+  start-up how to wrap them (sys.stdin and others), and a child keeps
+  those wrappers over the descriptors it is given.
+- It ends when LIFETIME_FD (a pipe) reaches end of file: the client closed
+  it, or died.
 """
 
 import os
@@ -113,11 +118,11 @@ def answer(conn: socket.socket, number: int) -> None:
         pass
 
 
-def serve(listener: socket.socket) -> None:
+def serve(listener: socket.socket, lifetime: int) -> None:
     waiting: dict[int, tuple[int, socket.socket]] = {}  # pidfd: (pid, connection)
     while True:
-        ready, _, _ = select.select([listener, 0, *waiting], [], [])
-        if 0 in ready and not os.read(0, 1):
+        ready, _, _ = select.select([listener, lifetime, *waiting], [], [])
+        if lifetime in ready and not os.read(lifetime, 1):
             return
         for pidfd in [fd for fd in ready if fd in waiting]:
             pid, conn = waiting.pop(pidfd)
@@ -134,7 +139,7 @@ def serve(listener: socket.socket) -> None:
                 continue
             pid = os.fork()
             if pid == 0:
-                become_chit(request, fds, [listener, conn, *(c for _, c in waiting.values())], list(waiting))
+                become_chit(request, fds, [listener, conn, *(c for _, c in waiting.values())], [lifetime, *waiting])
             for fd in fds:
                 os.close(fd)
             waiting[os.pidfd_open(pid)] = (pid, conn)
@@ -146,7 +151,7 @@ def main() -> None:
     listener.bind(sys.argv[1])
     listener.listen(64)
     os.write(1, b"ready\n")
-    serve(listener)
+    serve(listener, int(sys.argv[2]))
 
 
 main()

@@ -25,19 +25,21 @@ from chit.exporters import SNAPSHOT_FORMAT, SNAPSHOT_VERSION, checksum
 Run = tuple[int, bytes, bytes]
 
 
-def exec_chit(args: list[str], stdin: bytes, cwd: Path, env: dict[str, str], timeout: float = 60) -> Run:
-    done = subprocess.run([sys.executable, "-m", "chit", *args], input=stdin, capture_output=True, cwd=cwd, env=env, timeout=timeout)
+def exec_chit(args: list[str], stdin: bytes | None, cwd: Path, env: dict[str, str], timeout: float = 60) -> Run:
+    done = subprocess.run([sys.executable, "-m", "chit", *args], input=stdin, stdin=subprocess.DEVNULL if stdin is None else None,
+                          capture_output=True, cwd=cwd, env=env, timeout=timeout)
     return done.returncode, done.stdout, done.stderr
 
 
-def fork_chit(args: list[str], stdin: bytes, cwd: Path, env: dict[str, str], timeout: float = 60) -> Run:
+def fork_chit(args: list[str], stdin: bytes | None, cwd: Path, env: dict[str, str], timeout: float = 60) -> Run:
     assert forkserver.forkable(args, stdin, cwd, env), "this call would not be forked"
     done = forkserver.run_chit(args, stdin=stdin, cwd=cwd, env=env, timeout=timeout)
     return done.returncode, done.stdout, done.stderr
 
 
-def both(args: list[str], cwd: Path, stdin: bytes = b"", **variables: str) -> Run:
-    """The run of `chit ARGS`, the same forked as exec'd (asserted)."""
+def both(args: list[str], cwd: Path, stdin: bytes | None = b"", **variables: str) -> Run:
+    """The run of `chit ARGS`, the same forked as exec'd (asserted); stdin
+    None is /dev/null."""
     env = {**os.environ, **variables}
     env.pop("CHIT_DEBUG", None)
     forked = fork_chit(args, stdin, cwd, env)
@@ -101,6 +103,8 @@ def test_stdin_is_read(store: dict[str, str], workdir: Path) -> None:
         assert (code, err) == (0, b"") and re.fullmatch(rb"[0-9a-f-]{36}\n", out)
     shown = both(["show", store["plain"][:8], "--json"], workdir)[1]
     assert b"piped by fork_chit" in shown and b"piped by exec_chit" in shown
+    assert both(["import", "-"], workdir, stdin=None)[0] == 5  # /dev/null: nothing to import
+    assert both(["ls", "--json"], workdir, stdin=None)[0] == 0
 
 
 def test_large_and_hostile_output_match(store: dict[str, str], workdir: Path) -> None:
@@ -135,7 +139,6 @@ def test_start_up_variables_and_the_switch_exec() -> None:
     assert forkserver.forkable(["ls"], b"", None, env)
     for name, value in (("PYTHONIOENCODING", "latin-1"), ("LC_ALL", "C"), ("LANG", "C"), ("TZ", "Asia/Tokyo"), ("CHIT_TEST_EXEC", "1")):
         assert not forkserver.forkable(["ls"], b"", None, {**env, name: value}), name
-    assert not forkserver.forkable(["ls"], None, None, env)  # stdin /dev/null, not a pipe
     assert not forkserver.forkable(["--version"], b"", None, env)
     assert not forkserver.forkable(["__complete", "ls"], b"", None, env)
 
@@ -164,8 +167,13 @@ def test_the_server_imports_only_what_every_command_imports(tmp_path: Path) -> N
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="no /proc to list a process's descriptors")
 def test_between_calls_the_server_holds_only_its_stdio_and_socket(store: dict[str, str], workdir: Path) -> None:
     """What a child could inherit beyond its three: the server's listening
-    socket and its other calls' connections, which the child closes."""
-    both(["ls", "--json"], workdir)
-    server = forkserver._server()
-    assert server is not None
-    assert sorted(int(fd) for fd in os.listdir(f"/proc/{server.process.pid}/fd")) == [0, 1, 2, 3]
+    socket, its lifetime pipe, its other calls' connections and their
+    pidfds, all of which the child closes."""
+    for kind, stdin in (("pipe", b""), ("devnull", None)):
+        both(["ls", "--json"], workdir, stdin=stdin)
+        server = forkserver._server(kind)
+        assert server is not None
+        held = {int(fd): os.readlink(f"/proc/{server.process.pid}/fd/{fd}") for fd in os.listdir(f"/proc/{server.process.pid}/fd")}
+        own_stdin = held.pop(0)
+        assert own_stdin == "/dev/null" if stdin is None else own_stdin.startswith("pipe:")
+        assert sorted(what.split(":")[0] for what in held.values()) == ["pipe", "pipe", "pipe", "socket"], held  # stdout, stderr, lifetime
