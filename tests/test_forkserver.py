@@ -37,11 +37,19 @@ def fork_chit(args: list[str], stdin: bytes | None, cwd: Path, env: dict[str, st
     return done.returncode, done.stdout, done.stderr
 
 
+def environment(**variables: str) -> dict[str, str]:
+    """This process's environment with `variables`, for both ways: without
+    CHIT_DEBUG (tracebacks) nor CHIT_TEST_EXEC (which would exec the fork)."""
+    env = {**os.environ, **variables}
+    env.pop("CHIT_DEBUG", None)
+    env.pop("CHIT_TEST_EXEC", None)
+    return env
+
+
 def both(args: list[str], cwd: Path, stdin: bytes | None = b"", **variables: str) -> Run:
     """The run of `chit ARGS`, the same forked as exec'd (asserted); stdin
     None is /dev/null."""
-    env = {**os.environ, **variables}
-    env.pop("CHIT_DEBUG", None)
+    env = environment(**variables)
     forked = fork_chit(args, stdin, cwd, env)
     assert forked == exec_chit(args, stdin, cwd, env)
     return forked
@@ -97,7 +105,7 @@ def test_usage_not_found_and_locked_errors_match(store: dict[str, str], home: Pa
 def test_stdin_is_read(store: dict[str, str], workdir: Path) -> None:
     assert both(["append", store["plain"][:8], "-"], workdir, stdin=b"ok \xff\xfe bad")[0] == 5
     assert both(["import", "-"], workdir, stdin=b"not json")[0] == 5
-    env = {**os.environ}
+    env = environment()
     for run in (fork_chit, exec_chit):
         code, out, err = run(["append", store["plain"][:8], "-"], f"piped by {run.__name__}".encode(), workdir, env)
         assert (code, err) == (0, b"") and re.fullmatch(rb"[0-9a-f-]{36}\n", out)
@@ -126,16 +134,16 @@ def test_environment_and_cwd_decide_as_for_an_exec(store: dict[str, str], home: 
 
 
 def test_a_child_past_its_timeout_is_killed(store: dict[str, str], home: Path, workdir: Path) -> None:
-    env = {**os.environ, "CHIT_LOCK_TIMEOUT": "60"}
+    env = environment(CHIT_LOCK_TIMEOUT="60")
     with session_locked(home, store["plain"]):
         for run in (fork_chit, exec_chit):
             with pytest.raises(subprocess.TimeoutExpired):
                 run(["append", store["plain"][:8], "late"], b"", workdir, env, timeout=1.0)
-    assert fork_chit(["append", store["plain"][:8], "after"], b"", workdir, dict(os.environ))[0] == 0  # the killed ones hold no lock
+    assert fork_chit(["append", store["plain"][:8], "after"], b"", workdir, environment())[0] == 0  # the killed ones hold no lock
 
 
 def test_start_up_variables_and_the_switch_exec() -> None:
-    env = dict(os.environ)
+    env = environment()
     assert forkserver.forkable(["ls"], b"", None, env)
     for name, value in (("PYTHONIOENCODING", "latin-1"), ("LC_ALL", "C"), ("LANG", "C"), ("TZ", "Asia/Tokyo"), ("CHIT_TEST_EXEC", "1")):
         assert not forkserver.forkable(["ls"], b"", None, {**env, name: value}), name
