@@ -106,7 +106,7 @@ def run_chit(args: list[str], stdin: bytes | None = b"", cwd: Path | str | None 
     command = [sys.executable, "-m", "chit", *args]
     server = _server("devnull" if stdin is None else "pipe") if forkable(args, stdin, cwd, environment) else None
     if server is None:
-        preexec = None if umask is None else lambda: os.umask(umask)  # type: ignore[misc]
+        preexec = None if umask is None else lambda: os.umask(umask)
         return subprocess.run(command, input=stdin, stdin=subprocess.DEVNULL if stdin is None else None, capture_output=True,
                               cwd=cwd, env=environment, timeout=timeout, preexec_fn=preexec)  # noqa: PLW1509
     directory = os.path.abspath(cwd if cwd is not None else os.getcwd())

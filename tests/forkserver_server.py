@@ -121,7 +121,7 @@ def answer(conn: socket.socket, number: int) -> None:
 def serve(listener: socket.socket, lifetime: int) -> None:
     waiting: dict[int, tuple[int, socket.socket]] = {}  # pidfd: (pid, connection)
     while True:
-        ready, _, _ = select.select([listener, lifetime, *waiting], [], [])
+        ready, _, _ = select.select([listener.fileno(), lifetime, *waiting], [], [])
         if lifetime in ready and not os.read(lifetime, 1):
             return
         for pidfd in [fd for fd in ready if fd in waiting]:
@@ -130,7 +130,7 @@ def serve(listener: socket.socket, lifetime: int) -> None:
             os.close(pidfd)
             answer(conn, os.waitstatus_to_exitcode(status))
             conn.close()
-        if listener in ready:
+        if listener.fileno() in ready:
             conn, _ = listener.accept()
             try:
                 request, fds = receive(conn)
