@@ -1,17 +1,24 @@
 """Shared fixtures: a real store in tmp_path, the API on it, and the CLI run
-both in-process and as a real `chit` subprocess. Nothing is mocked."""
+both in-process and as a real `chit` subprocess. Nothing is mocked.
+
+`run_cli` (and the `cli` fixture) starts each `chit` as a real process of
+its own, forked from a warm server that has imported typer and chit's entry
+modules once per test process (tests/forkserver.py): those imports are all
+the calls share; each gets its own pid, pipes, cwd and whole environment,
+and a call whose start-up would differ (PYTHON*, locale variables, ...) is
+exec'd as `python -m chit` instead. CHIT_TEST_EXEC=1 execs every call."""
 
 from __future__ import annotations
 
 import compileall
 import hashlib
 import os
-import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import forkserver
 import orjson
 import pytest
 from fake_openai import FakeServer
@@ -93,6 +100,13 @@ def private_user_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None
             os.environ[name] = value
 
 
+@pytest.fixture(scope="session", autouse=True)
+def fork_server() -> Iterator[None]:
+    """The fork server of run_cli ends with the session (tests/forkserver.py)."""
+    yield
+    forkserver.stop()
+
+
 @pytest.fixture(autouse=True)
 def no_progress_hook_left_behind() -> Iterator[None]:
     """A command run in-process (`chit.cli.main.run`) points the index's
@@ -147,14 +161,7 @@ def run_cli(args: list[str], stdin: bytes | None = None, cwd: Path | None = None
     """Run the real `chit` program (python -m chit) in a subprocess."""
     full_env = {**os.environ, **(env or {})}
     full_env.pop("CHIT_DEBUG", None)
-    proc = subprocess.run(
-        [sys.executable, "-m", "chit", *args],
-        input=stdin if stdin is not None else b"",
-        capture_output=True,
-        cwd=cwd,
-        env=full_env,
-        timeout=60,
-    )
+    proc = forkserver.run_chit(args, stdin=stdin if stdin is not None else b"", cwd=cwd, env=full_env, timeout=60)
     return Result(proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace"))
 
 

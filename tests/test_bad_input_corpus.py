@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import forkserver
 import orjson
 import pytest
 
@@ -443,8 +444,11 @@ class Refusing:
         argv = [a.format(**values) for a in args]
         env = {**os.environ, "CHIT_HOME": str(self.ctx.home)}
         env.pop("CHIT_DEBUG", None)
-        proc = subprocess.run([*self.prefix, sys.executable, "-m", "chit", *argv], capture_output=True, cwd=self.workdir, env=env,
-                              stdin=subprocess.DEVNULL, timeout=60)
+        if self.prefix:  # another user: a program of its own
+            proc = subprocess.run([*self.prefix, sys.executable, "-m", "chit", *argv], capture_output=True, cwd=self.workdir, env=env,
+                                  stdin=subprocess.DEVNULL, timeout=60)
+        else:
+            proc = forkserver.run_chit(argv, stdin=None, cwd=self.workdir, env=env, timeout=60)
         return Result(proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace"))
 
 
@@ -558,7 +562,7 @@ def test_a_full_disk_refuses_writes_and_leaves_no_partial_line(can_mount: bool) 
             argv = [a.format(**values) for a in args]
             env = {**os.environ, "CHIT_HOME": str(ctx.home)}
             env.pop("CHIT_DEBUG", None)
-            proc = subprocess.run([sys.executable, "-m", "chit", *argv], input=big, capture_output=True, cwd=workdir, env=env, timeout=60)
+            proc = forkserver.run_chit(argv, stdin=big, cwd=workdir, env=env, timeout=60)
             result = Result(proc.returncode, proc.stdout.decode(), proc.stderr.decode())
             check(result, 1, full.reason)
             assert tree_digest(ctx.home) == before, f"{args}: the store changed"

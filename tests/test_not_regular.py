@@ -7,13 +7,14 @@ Every command runs as a real `chit` process with a timeout: a hang fails."""
 
 from __future__ import annotations
 
+import locale
 import os
 import socket
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
+import forkserver
 import pytest
 
 from chit.api import Chit
@@ -42,10 +43,15 @@ def chit(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ}
     env.pop("CHIT_DEBUG", None)
     try:
-        return subprocess.run([sys.executable, "-m", "chit", *args], cwd=cwd, env=env, capture_output=True, text=True,
-                              stdin=subprocess.DEVNULL, timeout=TIMEOUT)
+        done = forkserver.run_chit(args, stdin=None, cwd=cwd, env=env, timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
         pytest.fail(f"`chit {' '.join(args)}` hung")
+    return subprocess.CompletedProcess(done.args, done.returncode, as_text(done.stdout), as_text(done.stderr))
+
+
+def as_text(output: bytes) -> str:
+    """`output` as subprocess's text=True reads it (locale's encoding, universal newlines)."""
+    return output.decode(locale.getpreferredencoding(False)).replace("\r\n", "\n").replace("\r", "\n")
 
 
 def plant(api: Chit, home: Path, where: str, kind: str) -> tuple[str, Path]:

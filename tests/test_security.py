@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import forkserver
 import pytest
 
 from chit.api import Chit
@@ -28,8 +29,7 @@ SECRET = "sk-proj-SECRET-8f3a1c77d2e94b0a"
 def run_with_umask(args: list[str], cwd: Path, umask: int, stdin: bytes = b"", env: dict[str, str] | None = None) -> Result:
     full_env = {**os.environ, **(env or {})}
     full_env.pop("CHIT_DEBUG", None)
-    proc = subprocess.run([sys.executable, "-m", "chit", *args], input=stdin, capture_output=True, cwd=cwd, env=full_env,
-                          preexec_fn=lambda: os.umask(umask), timeout=60)  # noqa: PLW1509
+    proc = forkserver.run_chit(args, stdin=stdin, cwd=cwd, env=full_env, timeout=60, umask=umask)
     return Result(proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace"))
 
 
