@@ -1,5 +1,6 @@
-"""A catch-up of the index in the background, started by a search that
-found the index far behind (the way `git gc --auto` detaches).
+"""A catch-up of the index in the background, started by a search or a
+listing (`ls`, `tree`, the picker, the REPL's `/list`) that found the index
+far behind (the way `git gc --auto` detaches).
 
 Invariants: at most one catch-up works at a time (`chit index` holds
 `index.catchup`; one started while another runs finds it held and ends at
@@ -17,8 +18,11 @@ import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from chit.cli.context import Cli
     from chit.service.catchup import Lag
+    from chit.service.queries import Queries
 
 
 def when_lagging(cli: Cli) -> None:
@@ -42,25 +46,39 @@ def when_lagging(cli: Cli) -> None:
     cli.parts.queries.on_lagging = lagging
 
 
-def when_listing_lagging(cli: Cli) -> None:
+def when_listing_lagging(cli: Cli, progress: bool = True) -> None:
     """Have a listing that finds the index's rows far behind say so on
-    stderr, report its reading once past a second, and start a catch-up
-    in the background (unless config.toml turns it off)."""
+    stderr, report its reading once past a second (with `progress`: not
+    under a full-screen picker), and start a catch-up in the background
+    (unless config.toml turns it off)."""
+    from chit.cli.progress import reporter
+
+    note = cli.env.note if cli.hints else None
+    listing_lags(cli.parts.queries, cli.config.index_background, note, reporter(cli.env, "listing") if progress else None)
+
+
+def listing_lags(
+    queries: Queries, background: bool, note: Callable[[str], None] | None, report: Callable[[str, int, int], None] | None = None
+) -> None:
+    """Have the next listing of `queries` that finds the index's rows far
+    behind start a catch-up in the background (when `background`: config.toml's
+    `[index] background`), tell `note` so and report its reading to `report`:
+    `ls`, `tree`, the picker and the REPL's `/list` alike."""
 
     def lagging(lag: Lag) -> None:
-        from chit.cli.progress import reporter
         from chit.service import list_fresh
         from chit.service.catchup import running
 
-        list_fresh.report_progress = reporter(cli.env, "listing")
-        index = cli.parts.ctx.index
-        if cli.config.index_background and not running(index):
+        if report is not None:
+            list_fresh.report_progress = report
+        index = queries.ctx.index
+        if background and not running(index):
             start(str(index.layout.home))
-        if cli.hints:
-            what = "catching up in the background" if cli.config.index_background else "run `chit index` to catch up"
-            cli.env.note(f"the index is behind on {len(lag.files):,} session file(s) ({lag.bytes / 1e6:,.0f} MB): reading them directly; {what}")
+        if note is not None:
+            what = "catching up in the background" if background else "run `chit index` to catch up"
+            note(f"the index is behind on {len(lag.files):,} session file(s) ({lag.bytes / 1e6:,.0f} MB): reading them directly; {what}")
 
-    cli.parts.queries.on_listing_lagging = lagging
+    queries.on_listing_lagging = lagging
 
 
 def start(home: str) -> None:
