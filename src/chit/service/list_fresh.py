@@ -68,7 +68,8 @@ def list_lagging(ctx: Context, index: Index, lag: Lag, projects: dict[str, Proje
 
     ticker = Ticker(len(lag.files), "session files not indexed yet read", report_progress)
     try:
-        timed = want.sort == "updated" or want.since is not None or want.until is not None
+        # the newest times bound the order by update with a limit, and a window
+        timed = (want.sort == "updated" and want.limit is not None) or want.since is not None or want.until is not None
         heads = [h for n, behind in enumerate(lag.files) if (h := _head(ctx, behind, ticker, n, newest=timed)) is not None]
         found = []  # no index yet: none is made here (the catch-up makes it)
         if index.exists():
