@@ -91,17 +91,25 @@ def _print_listing(repl: Repl, rows: list[tuple[str, str, str]]) -> None:
 
 
 @contextmanager
-def _catching_up(repl: Repl) -> Iterator[None]:
-    """A listing meanwhile that finds the index far behind says so and
-    starts the catch-up in the background, as `chit ls` does."""
+def _catching_up(repl: Repl, progress: bool = False) -> Iterator[None]:
+    """A listing meanwhile that finds the index far behind says so, starts
+    the catch-up in the background as `chit ls` does and (with `progress`)
+    notes its reading once past a second; never after it, so nothing is
+    told under the picker's screen or a completion menu."""
     from chit.cli.catchup import listing_lags
+    from chit.service import list_fresh
+
+    def report(what: str, done: int, total: int) -> None:
+        if what != "done":
+            repl.note(f"listing: {done:,} of {total:,} {what}")
 
     queries = repl.parts.queries
-    listing_lags(queries, repl.config.index_background, repl.note)
+    listing_lags(queries, repl.config.index_background, repl.note, report if progress else None)
     try:
         yield
     finally:
         queries.on_listing_lagging = None
+        list_fresh.report_progress = None
 
 
 @slash("list", "[N] [-t TAG]", options=_LIST_OPTIONS)
@@ -111,7 +119,7 @@ def list_(repl: Repl, args: str) -> None:
     if len(parsed.words) > 1:
         raise UsageError("usage: /list [N] [-t TAG]")
     limit = _count(parsed.text("limit") or (parsed.words[0] if parsed.words else None), 20)
-    with _catching_up(repl):
+    with _catching_up(repl, progress=True):
         found = repl.service.list(limit=limit, tag=parsed.text("tag"))
     if not found:
         repl.note("no sessions yet")
