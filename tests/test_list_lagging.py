@@ -111,3 +111,18 @@ def test_a_listing_far_behind_reports_its_reading(tmp_path: Path, monkeypatch: p
     assert not index.exists()  # a listing makes no index: the catch-up does
     behind = catchup.lag(index, [fresh.project()], text=False)
     assert behind is not None and behind.far
+
+
+def test_sub_agents_far_behind_are_counted_once_per_file(behind: tuple[Path, Path]) -> None:
+    """Each behind file's key is looked at once for the sub-agent counts,
+    not once per listed session (quadratic: 25 million key tests for
+    5,000 imported sessions)."""
+    from calls import calls_of
+    from chit import model
+
+    home, work = behind
+    api = Chit(home, cwd=work, project="demo")
+    with calls_of(model.agent_of) as tested:
+        listed = api.list(limit=None)
+    assert len(listed) == SESSIONS + 1 and max(s.agents for s in listed) == 1
+    assert tested[0] <= SESSIONS + 3

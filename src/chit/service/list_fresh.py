@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import orjson
 
 from chit.errors import NotFound
-from chit.model import AFTER_AGENT_KEY, AGENT_KEY, SessionSummary, agent_of, is_agent_key
+from chit.model import AFTER_AGENT_KEY, AGENT_KEY, SessionSummary, is_agent_key
 from chit.service.filescan import NEWEST_UNKNOWN, newest_time
 from chit.service.ordering import Narrowing
 from chit.service.ticker import Ticker
@@ -146,17 +146,20 @@ def _folded(ctx: Context, heads: list[Head], held: list[SessionSummary], want: N
 def _with_agents(index: Index, lag: Lag, heads: list[Head], found: list[SessionSummary]) -> list[SessionSummary]:
     """`found` with each session's sub-agents counted: the index's current
     rows and the behind files' keys."""
+    from collections import Counter
     from dataclasses import replace
 
     slugs = {h.behind.id: h.behind.project.slug for h in heads}
+    # a sub-agent's key is its parent's (which holds no AGENT_KEY) followed by AGENT_KEY
+    behind = Counter((h.behind.project.slug, h.key.split(AGENT_KEY, 1)[0]) for h in heads if h.key is not None and is_agent_key(h.key))
     counted = []
     for summary in found:
         if summary.key is None or is_agent_key(summary.key):
             counted.append(summary)
             continue
         slug = slugs.get(summary.id) or _slug_of(index, summary.id)
-        behind = sum(1 for h in heads if h.behind.project.slug == slug and agent_of(h.key, summary.key))
-        counted.append(replace(summary, agents=_indexed_agents(index, lag, slug, summary.key) + behind))
+        agents = _indexed_agents(index, lag, slug, summary.key) + behind[(slug, summary.key)]
+        counted.append(replace(summary, agents=agents))
     return counted
 
 
