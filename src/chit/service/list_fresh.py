@@ -151,7 +151,9 @@ def _with_agents(index: Index, lag: Lag, heads: list[Head], found: list[SessionS
 
     slugs = {h.behind.id: h.behind.project.slug for h in heads}
     # a sub-agent's key is its parent's (which holds no AGENT_KEY) followed by AGENT_KEY
-    behind = Counter((h.behind.project.slug, h.key.split(AGENT_KEY, 1)[0]) for h in heads if h.key is not None and is_agent_key(h.key))
+    behind: Counter[tuple[str | None, str]] = Counter(
+        (h.behind.project.slug, h.key.split(AGENT_KEY, 1)[0]) for h in heads if h.key is not None and is_agent_key(h.key)
+    )
     counted = []
     for summary in found:
         if summary.key is None or is_agent_key(summary.key):
