@@ -35,8 +35,8 @@ class Ticker:
             self.report(self.what, done, self.total)
 
     def phase(self, what: str, total: int) -> None:
-        """The pass goes on with other work (`what`, `total` of it): the
-        clock runs on, so a pass already past a second reports it at once."""
+        """The pass goes on with other work (`what`, `total` of it); its
+        clock runs on, so a pass already reporting goes on reporting."""
         self.what, self.total = what, total
 
     def finish(self) -> None:
