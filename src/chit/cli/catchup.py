@@ -4,25 +4,19 @@ far behind (the way `git gc --auto` detaches).
 
 Invariants: at most one catch-up works at a time (`chit index` holds
 `index.catchup`; one started while another runs finds it held and ends at
-once); the child is detached (its own session, no terminal, no inherited
-streams), runs at a lower priority and never outlives its work; config.toml's
-`[index] background = false` turns it off. The search that starts it never
-waits for it.
+once); the child (`chit.service.catchup.start`) is detached (its own
+session, no terminal, no inherited streams), runs at a lower priority and
+never outlives its work; config.toml's `[index] background = false` turns
+it off. The search or listing that starts it never waits for it.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from chit.cli.context import Cli
     from chit.service.catchup import Lag
-    from chit.service.queries import Queries
 
 
 def when_lagging(cli: Cli) -> None:
@@ -38,6 +32,8 @@ def when_lagging(cli: Cli) -> None:
         index = cli.parts.ctx.index
         starting = cli.config.index_background and not running(index)
         if starting:
+            from chit.service.catchup import start
+
             start(str(index.layout.home))
         if cli.hints:
             what = "catching up in the background" if cli.config.index_background else "run `chit index` to catch up"
@@ -52,44 +48,7 @@ def when_listing_lagging(cli: Cli, progress: bool = True) -> None:
     under a full-screen picker), and start a catch-up in the background
     (unless config.toml turns it off)."""
     from chit.cli.progress import reporter
+    from chit.service.catchup import listing_lags
 
     note = cli.env.note if cli.hints else None
     listing_lags(cli.parts.queries, cli.config.index_background, note, reporter(cli.env, "listing") if progress else None)
-
-
-def listing_lags(
-    queries: Queries, background: bool, note: Callable[[str], None] | None, report: Callable[[str, int, int], None] | None = None
-) -> None:
-    """Have the next listing of `queries` that finds the index's rows far
-    behind start a catch-up in the background (when `background`: config.toml's
-    `[index] background`), tell `note` so and report its reading to `report`:
-    `ls`, `tree`, the picker and the REPL's `/list` alike."""
-
-    def lagging(lag: Lag) -> None:
-        from chit.service import list_fresh
-        from chit.service.catchup import running
-
-        if report is not None:
-            list_fresh.report_progress = report
-        index = queries.ctx.index
-        if background and not running(index):
-            start(str(index.layout.home))
-        if note is not None:
-            what = "catching up in the background" if background else "run `chit index` to catch up"
-            note(f"the index is behind on {len(lag.files):,} session file(s) ({lag.bytes / 1e6:,.0f} MB): reading them directly; {what}")
-
-    queries.on_listing_lagging = lagging
-
-
-def start(home: str) -> None:
-    """`chit index --background` on this home, detached."""
-    env = {**os.environ, "CHIT_HOME": home}
-    subprocess.Popen(
-        [sys.executable, "-m", "chit", "index", "--background"],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-        close_fds=True,
-        env=env,
-    )

@@ -96,7 +96,7 @@ def _catching_up(repl: Repl, progress: bool = False) -> Iterator[None]:
     the catch-up in the background as `chit ls` does and (with `progress`)
     notes its reading once past a second; never after it, so nothing is
     told under the picker's screen or a completion menu."""
-    from chit.cli.catchup import listing_lags
+    from chit.service.catchup import listing_lags
     from chit.service import list_fresh
 
     def report(what: str, done: int, total: int) -> None:
