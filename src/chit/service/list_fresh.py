@@ -87,7 +87,7 @@ def _may_keep(head: Head, want: Narrowing) -> bool:
     """False when the header and the file's newest time rule the session
     out: updated after `until` (it is never older than its creation), or
     before `since` (never newer than the file's newest time)."""
-    if not want.agents and is_agent_key(head.key):
+    if (not want.agents and is_agent_key(head.key)) or (want.ids is not None and head.behind.id not in want.ids):
         return False
     if want.until is not None and head.created is not None and head.created > want.until:
         return False

@@ -44,11 +44,12 @@ class Narrowing(NamedTuple):
     sort: str = "updated"
     limit: int | None = None
     agents: bool = True
+    ids: frozenset[str] | None = None  # only these sessions (None: every one)
 
     @property
     def plain(self) -> bool:
         """Whether the index's rows, newest first, answer with `limit` as it is."""
-        return len(self.tags) <= 1 and self.since is None and self.until is None and self.sort == "updated"
+        return len(self.tags) <= 1 and self.since is None and self.until is None and self.sort == "updated" and self.ids is None
 
     def keeps(self, summary: SessionSummary) -> bool:
         return (
@@ -56,6 +57,7 @@ class Narrowing(NamedTuple):
             and (self.state is None or summary.state == self.state)
             and within(summary.updated_at, self.since, self.until)
             and (self.agents or not is_agent_key(summary.key))
+            and (self.ids is None or summary.id in self.ids)
         )
 
     def ordered(self, found: list[SessionSummary]) -> list[SessionSummary]:

@@ -286,12 +286,14 @@ class Queries:
         state: str | None = None,
         limit: int | None = None,
         agents: bool = True,
+        ids: frozenset[str] | None = None,
     ) -> builtins.list[SessionSummary]:
         """Summaries newest first (ties by id), filtered, at most `limit`:
         from the index, or by reading every file when it cannot answer.
         Without `agents`, sub-agents' sessions are left out (each summary
-        counts its own in `agents` either way)."""
-        return self.narrowed_summaries(projects, Narrowing(() if tag is None else (tag,), state, limit=limit, agents=agents), trash)
+        counts its own in `agents` either way); with `ids`, only those."""
+        want = Narrowing(() if tag is None else (tag,), state, limit=limit, agents=agents, ids=ids)
+        return self.narrowed_summaries(projects, want, trash)
 
     def narrowed_summaries(self, projects: builtins.list[Project], want: Narrowing, trash: bool = False) -> builtins.list[SessionSummary]:
         """The summaries `want` keeps, in its order: from the index, from
