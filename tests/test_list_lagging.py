@@ -111,3 +111,38 @@ def test_a_listing_far_behind_reports_its_reading(tmp_path: Path, monkeypatch: p
     assert not index.exists()  # a listing makes no index: the catch-up does
     behind = catchup.lag(index, [fresh.project()], text=False)
     assert behind is not None and behind.far
+
+
+def test_sub_agents_far_behind_are_counted_once_per_file(behind: tuple[Path, Path]) -> None:
+    """Each behind file's key is looked at once for the sub-agent counts,
+    not once per listed session (quadratic: 25 million key tests for
+    5,000 imported sessions)."""
+    from calls import calls_of
+    from chit import model
+
+    home, work = behind
+    api = Chit(home, cwd=work, project="demo")
+    with calls_of(model.agent_of) as tested:
+        listed = api.list(limit=None)
+    assert len(listed) == SESSIONS + 1 and max(s.agents for s in listed) == 1
+    assert tested[0] <= SESSIONS + 3
+
+
+def test_tree_far_behind_folds_only_the_trees_sessions(behind: tuple[Path, Path]) -> None:
+    """`tree` reads every header for the parents and folds only the fork
+    trees' sessions (every session of the project before), answering as
+    the index does."""
+    from calls import calls_of
+    from chit.service.base import Context
+
+    home, work = behind
+    api = Chit(home, cwd=work, project="demo")
+    fork = next(s for s in api.list(limit=None) if s.parent_id is not None)
+    with calls_of(Context.read_session) as folded:
+        every = api.tree(all_trees=True).as_dict()
+        one = api.tree(fork.id).as_dict()
+    assert len(every["nodes"]) == 2 and folded[0] <= 2 * 2 + 2  # each tree's two sessions, and REF resolved
+    parts_of(api).ctx.index.close()
+    assert run_cli(["index"], cwd=work, env={"CHIT_HOME": str(home), "CHIT_PROJECT": "demo"}).code == 0
+    indexed = Chit(home, cwd=work, project="demo")
+    assert indexed.tree(all_trees=True).as_dict() == every and indexed.tree(fork.id).as_dict() == one

@@ -29,6 +29,9 @@ def tree(
         from chit.errors import UsageError
 
         raise UsageError("give a REF or --all, not both")
+    from chit.cli.catchup import when_listing_lagging
+
+    when_listing_lagging(cli)
     found = cli.service.tree(ref, all_trees=every)
 
     def human(env: Environment) -> None:

@@ -89,10 +89,16 @@ def pick(ctx: typer.Context, project: ProjectOpt = None, json: JsonFlag = False)
 
 def _pick(cli: Cli) -> str | None:
     """The id chosen in the picker, or None when it was left."""
+    from chit.cli.catchup import when_listing_lagging
     from chit.repl.picker.app import choose
     from chit.repl.picker.state import Picker
 
-    return choose(Picker(cli.service))
+    when_listing_lagging(cli, progress=False)  # nothing on stderr once the picker's screen is up
+    try:
+        picker = Picker(cli.service)  # its first listing; the rest is listed under the picker's screen
+    finally:
+        cli.parts.queries.on_listing_lagging = None
+    return choose(picker)
 
 
 def _last(cli: Cli, ref: str | None) -> str:

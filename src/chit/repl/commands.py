@@ -8,6 +8,8 @@ named in `SHELL_TWINS` (a test holds the two to the same spelling).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from chit import exporters
@@ -88,6 +90,28 @@ def _print_listing(repl: Repl, rows: list[tuple[str, str, str]]) -> None:
         repl.note("/load N opens the Nth of these")
 
 
+@contextmanager
+def _catching_up(repl: Repl, progress: bool = False) -> Iterator[None]:
+    """A listing meanwhile that finds the index far behind says so, starts
+    the catch-up in the background as `chit ls` does and (with `progress`)
+    notes its reading once past a second; never after it, so nothing is
+    told under the picker's screen or a completion menu."""
+    from chit.service.catchup import listing_lags
+    from chit.service import list_fresh
+
+    def report(what: str, done: int, total: int) -> None:
+        if what != "done":
+            repl.note(f"listing: {done:,} of {total:,} {what}")
+
+    queries = repl.parts.queries
+    listing_lags(queries, repl.config.index_background, repl.note, report if progress else None)
+    try:
+        yield
+    finally:
+        queries.on_listing_lagging = None
+        list_fresh.report_progress = None
+
+
 @slash("list", "[N] [-t TAG]", options=_LIST_OPTIONS)
 def list_(repl: Repl, args: str) -> None:
     """List this project's sessions, newest first."""
@@ -95,7 +119,8 @@ def list_(repl: Repl, args: str) -> None:
     if len(parsed.words) > 1:
         raise UsageError("usage: /list [N] [-t TAG]")
     limit = _count(parsed.text("limit") or (parsed.words[0] if parsed.words else None), 20)
-    found = repl.service.list(limit=limit, tag=parsed.text("tag"))
+    with _catching_up(repl, progress=True):
+        found = repl.service.list(limit=limit, tag=parsed.text("tag"))
     if not found:
         repl.note("no sessions yet")
     _print_listing(repl, [(s.id, s.title, f"{s.turns} turn{'' if s.turns == 1 else 's'} · {age(s.updated_at)}") for s in found])
@@ -139,7 +164,9 @@ def _pick(repl: Repl) -> None:
     from chit.repl.picker.app import choose
     from chit.repl.picker.state import Picker
 
-    chosen = choose(Picker(repl.service))
+    with _catching_up(repl):
+        picker = Picker(repl.service)  # its first listing; the rest is listed under the picker's screen
+    chosen = choose(picker)
     if chosen is None:
         return
     session = repl.service.get(chosen)

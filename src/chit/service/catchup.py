@@ -13,6 +13,9 @@ Invariants:
 - a quick look (the index's directory rows, journals and pending text)
   decides whether the stat of every file is needed at all: an index that
   is up to date, or nearly, costs a search nothing more;
+- a listing or a search that finds the index far behind starts `chit index
+  --background` detached (`start`; `listing_lags` for every listing: `ls`,
+  `tree`, the picker, the REPL's `/list`); it never waits for it;
 - one catch-up at a time: `catch_up` holds `index.catchup` (flock) while
   it refreshes; another that finds it held returns at once. A catch-up
   killed at any point leaves an index that the next refresh completes (each
@@ -22,8 +25,10 @@ Invariants:
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from chit.store.files import FILE_MODE, make_dir
@@ -33,6 +38,7 @@ if TYPE_CHECKING:
 
     from chit.index.db import Index
     from chit.model import Project
+    from chit.service.queries import Queries
 
 #: indexing left (bytes of files and of message text) under which a search refreshes the index itself (about a CPU second)
 FAR_BEHIND = 8 * 1024 * 1024
@@ -207,3 +213,40 @@ def _log(fd: int, line: str) -> None:
         kept = os.read(fd, LOG_KEEP * 2)[-LOG_KEEP // 2 :]
         os.ftruncate(fd, 0)
         os.write(fd, kept[kept.find(b"\n") + 1 :])
+
+
+def listing_lags(
+    queries: Queries, background: bool, note: Callable[[str], None] | None, report: Callable[[str, int, int], None] | None = None
+) -> None:
+    """Have the next listing of `queries` that finds the index's rows far
+    behind start a catch-up in the background (when `background`: config.toml's
+    `[index] background`), tell `note` so and report its reading to `report`:
+    `ls`, `tree`, the picker and the REPL's `/list` alike."""
+
+    def lagging(lag: Lag) -> None:
+        from chit.service import list_fresh
+
+        if report is not None:
+            list_fresh.report_progress = report
+        index = queries.ctx.index
+        if background and not running(index):
+            start(str(index.layout.home))
+        if note is not None:
+            what = "catching up in the background" if background else "run `chit index` to catch up"
+            note(f"the index is behind on {len(lag.files):,} session file(s) ({lag.bytes / 1e6:,.0f} MB): reading them directly; {what}")
+
+    queries.on_listing_lagging = lagging
+
+
+def start(home: str) -> None:
+    """`chit index --background` on this home, detached."""
+    env = {**os.environ, "CHIT_HOME": home}
+    subprocess.Popen(
+        [sys.executable, "-m", "chit", "index", "--background"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        close_fds=True,
+        env=env,
+    )

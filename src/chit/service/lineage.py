@@ -133,11 +133,13 @@ class Lineage:
         or with `all_trees` every tree of the project holding a fork."""
         if all_trees:
             scope = self.ctx.project(project)
-            roots = _roots(self.queries.select_summaries([scope], agents=False), self._fork_turns(scope))
+            forks = self._forks(scope)
+            roots = _roots(self.queries.select_summaries([scope], agents=False, ids=_members(forks)), _fork_turns_of(forks))
             return Tree(tuple(r for r in roots if r.children))
         session = self.queries.resolve(ref, project)
         scope = self.ctx.locate(session.id)
-        found = self.queries.select_summaries([scope])  # sub-agents' sessions too: REF may name one
+        forks = self._forks(scope)
+        found = self.queries.select_summaries([scope], ids=_members(forks) | {session.id})  # sub-agents' sessions too: REF may name one
         by_id = {s.id: s for s in found}
         top = session.id
         seen = {top}
@@ -145,7 +147,7 @@ class Lineage:
             assert parent is not None
             seen.add(parent)
             top = parent
-        roots = _roots(found, self._fork_turns(scope))
+        roots = _roots(found, _fork_turns_of(forks))
         return Tree(tuple(r for r in roots if r.summary.id == top), focus=session.id)
 
     def children(self, session: Session) -> list[SessionSummary]:
@@ -217,16 +219,29 @@ class Lineage:
     def _summary(self, session: Session) -> SessionSummary:
         return session.summary(self.ctx.locate(session.id).name)
 
-    def _fork_turns(self, scope: Project) -> dict[str, int | None]:
-        """The recorded fork turn of each session with a parent, by id (header lines only)."""
-        turns: dict[str, int | None] = {}
+    def _forks(self, scope: Project) -> dict[str, tuple[str | None, int | None]]:
+        """The parent's id and the recorded fork turn of each session with a
+        parent, by id (header lines only: a tree is folded for its members only)."""
+        forks: dict[str, tuple[str | None, int | None]] = {}
         for session_id in self.ctx.store.session_ids(scope.slug):
             header = self.ctx.store.read_header(scope.slug, session_id)
             parent = header.get("parent") if header else None
             if isinstance(parent, dict):
-                turn = parent.get("turn")
-                turns[session_id] = turn if isinstance(turn, int) and not isinstance(turn, bool) else None
-        return turns
+                turn, parent_id = parent.get("turn"), parent.get("id")
+                forks[session_id] = (
+                    parent_id if isinstance(parent_id, str) else None,
+                    turn if isinstance(turn, int) and not isinstance(turn, bool) else None,
+                )
+        return forks
+
+
+def _members(forks: dict[str, tuple[str | None, int | None]]) -> frozenset[str]:
+    """The sessions of every fork tree: each fork and each parent."""
+    return frozenset(forks) | {parent for parent, _ in forks.values() if parent is not None}
+
+
+def _fork_turns_of(forks: dict[str, tuple[str | None, int | None]]) -> dict[str, int | None]:
+    return {session_id: turn for session_id, (_, turn) in forks.items()}
 
 
 def _roots(found: Sequence[SessionSummary], fork_turns: dict[str, int | None]) -> list[TreeNode]:

@@ -5,16 +5,21 @@ store far ahead of its index answers without building its rows first
 
 Invariants:
 - the summaries are those `Queries.scan_summaries` gives (every file
-  folded), filtered and ordered the same way (newest `updated_at` first,
-  ties by id): the index's rows leave out every session `Lag.skip` names,
-  and each behind session is folded whole from its file, so no session is
-  answered twice or by neither;
-- a behind file is read for its header (key, parent) and the newest
-  time it records (every `ts` and `created_at`: `filescan.newest_time`), which
-  its `updated_at` (the newest of those the fold keeps) never passes; files are
-  folded newest such time first, and folding stops at the first older
-  than the `limit`-th newest summary held, so `ls -n 20` folds about 20
-  files however many are behind;
+  folded), kept and ordered as the `Narrowing` says: the index's rows
+  leave out every session `Lag.skip` names, and each behind session is
+  folded whole from its file, so no session is answered twice or by
+  neither;
+- a behind file is read for its header (key, parent, `created_at`, the
+  session's creation time) and, when the order or a time window needs it,
+  the newest time it records (every `ts` and `created_at`:
+  `filescan.newest_time`), which its `updated_at` (the newest of those the
+  fold keeps, never older than `created_at`) never passes. So a file is
+  never folded when those rule it out of `--since`/`--until`, and for the
+  orders by update or creation files are folded greatest bound first,
+  stopping at the first below the `limit`-th key held: `ls -n 20`,
+  `--since T` and `--sort created` fold about what they print however
+  many files are behind. Only `-n 0` and the orders by turns or tokens
+  fold every file the window keeps (the fold is reported past a second);
 - sub-agent and fork counts add the behind files' headers (keys and
   parents never change after the header) to the index's current rows;
 - nothing here writes.
@@ -29,8 +34,9 @@ from typing import TYPE_CHECKING, NamedTuple
 import orjson
 
 from chit.errors import NotFound
-from chit.model import AFTER_AGENT_KEY, AGENT_KEY, SessionSummary, agent_of, is_agent_key
+from chit.model import AFTER_AGENT_KEY, AGENT_KEY, SessionSummary, is_agent_key
 from chit.service.filescan import NEWEST_UNKNOWN, newest_time
+from chit.service.ordering import Narrowing
 from chit.service.ticker import Ticker
 
 if TYPE_CHECKING:
@@ -51,93 +57,111 @@ class Head(NamedTuple):
     behind: Behind
     key: str | None
     parent_id: str | None
-    newest: str  # no time of the session is newer
+    newest: str  # no time of the session is newer (NEWEST_UNKNOWN when not read)
+    created: str | None  # the header's creation time, the session's; None when no header was read
 
 
-def list_lagging(
-    ctx: Context,
-    index: Index,
-    lag: Lag,
-    projects: dict[str, Project],
-    *,
-    tag: str | None,
-    state: str | None,
-    limit: int | None,
-    agents: bool,
-) -> list[SessionSummary]:
-    """Summaries newest first (ties by id), at most `limit`: the index's
-    current rows and the behind files of `lag`."""
+def list_lagging(ctx: Context, index: Index, lag: Lag, projects: dict[str, Project], want: Narrowing) -> list[SessionSummary]:
+    """The summaries `want` keeps, in its order: the index's current rows
+    and the behind files of `lag`."""
     from chit.index.search import summaries
 
     ticker = Ticker(len(lag.files), "session files not indexed yet read", report_progress)
     try:
-        heads = [h for n, behind in enumerate(lag.files) if (h := _head(ctx, behind, ticker, n, newest=True)) is not None]
+        # the newest times bound the order by update with a limit, and a window
+        timed = (want.sort == "updated" and want.limit is not None) or want.since is not None or want.until is not None
+        heads = [h for n, behind in enumerate(lag.files) if (h := _head(ctx, behind, ticker, n, newest=timed)) is not None]
         found = []  # no index yet: none is made here (the catch-up makes it)
         if index.exists():
-            found = summaries(index, projects, False, tag=tag, state=state, limit=limit, agents=agents, skip=lag.skip)
-        found += _folded(ctx, heads, found, tag=tag, state=state, limit=limit, agents=agents)
+            tag = want.tags[0] if want.tags else None
+            limit = want.limit if want.plain else None
+            found = summaries(index, projects, False, tag=tag, state=want.state, limit=limit, agents=want.agents, skip=lag.skip)
+            found = [s for s in found if want.keeps(s)]
+        found += _folded(ctx, [h for h in heads if _may_keep(h, want)], found, want, ticker)
     finally:
         ticker.finish()
-    found = _in_order(found)
-    found = found if limit is None else found[:limit]
-    return _with_agents(index, lag, heads, found)
+    return _with_agents(index, lag, heads, want.ordered(found))
 
 
-def _in_order(found: list[SessionSummary]) -> list[SessionSummary]:
-    found.sort(key=lambda s: s.id)
-    found.sort(key=lambda s: s.updated_at, reverse=True)
-    return found
+def _may_keep(head: Head, want: Narrowing) -> bool:
+    """False when the header and the file's newest time rule the session
+    out: updated after `until` (it is never older than its creation), or
+    before `since` (never newer than the file's newest time)."""
+    if (not want.agents and is_agent_key(head.key)) or (want.ids is not None and head.behind.id not in want.ids):
+        return False
+    if want.until is not None and head.created is not None and head.created > want.until:
+        return False
+    return want.since is None or head.newest >= want.since
 
 
-def _folded(
-    ctx: Context, heads: list[Head], held: list[SessionSummary], *,
-    tag: str | None, state: str | None, limit: int | None, agents: bool,
-) -> list[SessionSummary]:
-    """The summaries of the behind files that can be among the `limit`
-    newest, folded newest recorded time first."""
+def _bound(head: Head, want: Narrowing) -> str | None:
+    """The most the session's key in `want.sort` can be (None: no bound
+    from the header, it must be folded)."""
+    if want.sort == "created":
+        return NEWEST_UNKNOWN if head.created is None else head.created
+    if want.sort == "updated":
+        return head.newest if want.until is None else min(head.newest, want.until)
+    return None
+
+
+def _key(summary: SessionSummary, sort: str) -> str:
+    return summary.created_at if sort == "created" else summary.updated_at
+
+
+def _folded(ctx: Context, heads: list[Head], held: list[SessionSummary], want: Narrowing, ticker: Ticker) -> list[SessionSummary]:
+    """The summaries `want` keeps among the behind files that can be among
+    the `limit` first, folded greatest bound first: folding stops at the
+    first file whose bound is below the `limit`-th key held (with no
+    bound, every file is folded)."""
     import heapq
 
-    newest: list[str] = [s.updated_at for s in held]  # a min-heap of the `limit` newest held
-    heapq.heapify(newest)
-    while limit is not None and len(newest) > limit:
-        heapq.heappop(newest)
+    limit = want.limit if want.sort in ("updated", "created") else None
+    best: list[str] = [_key(s, want.sort) for s in held]  # a min-heap of the `limit` greatest keys held
+    heapq.heapify(best)
+    while limit is not None and len(best) > limit:
+        heapq.heappop(best)
+    ticker.phase("session files not indexed yet folded", len(heads))
     found: list[SessionSummary] = []
-    for head in sorted(heads, key=lambda h: h.newest, reverse=True):
-        if limit is not None and (limit == 0 or (len(newest) >= limit and head.newest < newest[0])):
+    bounds = [(_bound(h, want) or "", h) for h in heads]
+    bounds.sort(key=lambda pair: pair[0], reverse=True)
+    for n, (bound, head) in enumerate(bounds):
+        if limit is not None and (limit == 0 or (len(best) >= limit and bound < best[0])):
             break
-        if not agents and is_agent_key(head.key):
-            continue
+        ticker.tick(n)
         project = head.behind.project
         try:
             summary = ctx.read_session(project, head.behind.id).summary(project.name)
         except NotFound:
             continue  # removed since it was listed
-        if (tag is not None and tag not in summary.tags) or (state is not None and summary.state != state):
+        if not want.keeps(summary):
             continue
-        if not agents and is_agent_key(summary.key):
-            continue  # a header read only by the fold (a first line past SCAN_BLOCK)
         found.append(summary)
         if limit is not None:
-            heapq.heappush(newest, summary.updated_at)
-            if len(newest) > limit:
-                heapq.heappop(newest)
+            heapq.heappush(best, _key(summary, want.sort))
+            if len(best) > limit:
+                heapq.heappop(best)
     return found
 
 
 def _with_agents(index: Index, lag: Lag, heads: list[Head], found: list[SessionSummary]) -> list[SessionSummary]:
     """`found` with each session's sub-agents counted: the index's current
     rows and the behind files' keys."""
+    from collections import Counter
     from dataclasses import replace
 
     slugs = {h.behind.id: h.behind.project.slug for h in heads}
+    # a sub-agent's key is its parent's (which holds no AGENT_KEY) followed by AGENT_KEY
+    behind: Counter[tuple[str | None, str]] = Counter(
+        (h.behind.project.slug, h.key.split(AGENT_KEY, 1)[0]) for h in heads if h.key is not None and is_agent_key(h.key)
+    )
     counted = []
     for summary in found:
         if summary.key is None or is_agent_key(summary.key):
             counted.append(summary)
             continue
         slug = slugs.get(summary.id) or _slug_of(index, summary.id)
-        behind = sum(1 for h in heads if h.behind.project.slug == slug and agent_of(h.key, summary.key))
-        counted.append(replace(summary, agents=_indexed_agents(index, lag, slug, summary.key) + behind))
+        agents = _indexed_agents(index, lag, slug, summary.key) + behind[(slug, summary.key)]
+        counted.append(replace(summary, agents=agents))
     return counted
 
 
@@ -189,14 +213,16 @@ def _head(ctx: Context, behind: Behind, ticker: Ticker | None, done: int, newest
         return None
     header = _header(first)
     if header is None:
-        return Head(behind, None, None, NEWEST_UNKNOWN)
+        return Head(behind, None, None, NEWEST_UNKNOWN, None)
     parent = header.get("parent")
     key = header.get("key")
+    created = str(header["created_at"])
     return Head(
         behind,
         key if isinstance(key, str) else None,
         parent.get("id") if isinstance(parent, dict) and isinstance(parent.get("id"), str) else None,
-        max(latest, str(header["created_at"])) if newest else "",
+        max(latest, created) if newest else NEWEST_UNKNOWN,
+        created,
     )
 
 

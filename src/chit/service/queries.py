@@ -19,9 +19,9 @@ from chit.errors import Ambiguous, InvalidInput, NotFound
 from chit.model import AGENT_KEY, STATES, Project, SearchHit, Session, SessionSummary, age, agent_of, is_agent_key, now
 from chit.patterns import LazyPattern
 from chit.service.base import Context, check_role, check_tag
-from chit.service.ordering import SORTS, sort_summaries
+from chit.service.ordering import SORTS, Narrowing
 from chit.store.sessions import UUID_RE
-from chit.service.when import window, within
+from chit.service.when import window
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -223,14 +223,7 @@ class Queries:
             raise InvalidInput(f"unknown sort {sort!r} (expected one of: {', '.join(SORTS)})")
         start, end = window(since, until, datetime.now(timezone.utc))
         scope = self.projects.all() if all_projects else [self.ctx.project(project)]
-        plain = len(tags) <= 1 and start is None and end is None and sort == "updated"
-        first_tag = tags[0] if tags else None
-        if plain:
-            return self.select_summaries(scope, tag=first_tag, state=state, limit=limit, agents=agents)
-        found = self.select_summaries(scope, tag=first_tag, state=state, agents=agents)
-        found = [s for s in found if set(tags) <= set(s.tags) and within(s.updated_at, start, end)]
-        found = sort_summaries(found, sort)
-        return found if limit is None else found[:limit]
+        return self.narrowed_summaries(scope, Narrowing(tuple(tags), state, start, end, sort, limit, agents))
 
     def agents(self, session: Session) -> builtins.list[SessionSummary]:
         """The sub-agent sessions of `session` (keyed `<its key>/agent-…` in
@@ -293,11 +286,19 @@ class Queries:
         state: str | None = None,
         limit: int | None = None,
         agents: bool = True,
+        ids: frozenset[str] | None = None,
     ) -> builtins.list[SessionSummary]:
         """Summaries newest first (ties by id), filtered, at most `limit`:
         from the index, or by reading every file when it cannot answer.
         Without `agents`, sub-agents' sessions are left out (each summary
-        counts its own in `agents` either way)."""
+        counts its own in `agents` either way); with `ids`, only those."""
+        want = Narrowing(() if tag is None else (tag,), state, limit=limit, agents=agents, ids=ids)
+        return self.narrowed_summaries(projects, want, trash)
+
+    def narrowed_summaries(self, projects: builtins.list[Project], want: Narrowing, trash: bool = False) -> builtins.list[SessionSummary]:
+        """The summaries `want` keeps, in its order: from the index, from
+        its current rows and the files it is far behind on, or by reading
+        every file when it cannot answer."""
 
         def from_index(index: Index) -> builtins.list[SessionSummary]:
             from chit.index.search import summaries
@@ -306,17 +307,15 @@ class Queries:
             if behind is not None:
                 from chit.service.list_fresh import list_lagging
 
-                return list_lagging(self.ctx, index, behind, {p.slug: p for p in projects}, tag=tag, state=state, limit=limit, agents=agents)
+                return list_lagging(self.ctx, index, behind, {p.slug: p for p in projects}, want)
             if not index.refresh([(p.slug, trash) for p in projects]):
                 return []
-            return summaries(index, {p.slug: p for p in projects}, trash, tag=tag, state=state, limit=limit, agents=agents)
+            tag = want.tags[0] if want.tags else None
+            found = summaries(index, {p.slug: p for p in projects}, trash, tag=tag, state=want.state, limit=want.limit if want.plain else None, agents=want.agents)
+            return found if want.plain else want.ordered(found)
 
         found = self.ctx.indexed(from_index)
-        if found is None:
-            found = _count_agents(self.scan_summaries(projects, trash))
-            found = [s for s in found if (tag is None or tag in s.tags) and (state is None or s.state == state)]
-            found = [s for s in found if agents or not is_agent_key(s.key)]
-        return found if limit is None else found[:limit]
+        return found if found is not None else want.ordered(_count_agents(self.scan_summaries(projects, trash)))
 
     def listing_lag(self, index: Index, projects: Sequence[Project]) -> Lag | None:
         """The sessions of `projects` whose rows the index is far behind on

@@ -34,6 +34,11 @@ class Ticker:
             self.shown = now
             self.report(self.what, done, self.total)
 
+    def phase(self, what: str, total: int) -> None:
+        """The pass goes on with other work (`what`, `total` of it); its
+        clock runs on, so a pass already reporting goes on reporting."""
+        self.what, self.total = what, total
+
     def finish(self) -> None:
         if self.report is not None and self.shown:
             self.report("done", 0, 0)
