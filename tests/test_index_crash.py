@@ -118,3 +118,67 @@ def test_killed_writers_and_readers_never_leave_the_index_unlike_the_files(api: 
     assert differed == []
     audit = api.doctor()  # and the doctor, comparing the index with every file, agrees
     assert audit.index_checked == 3 and [f for f in audit.findings if "index" in f.problem] == []
+
+
+TRASH_ROUNDS = 1000 if LONG else 120
+
+
+def trash_loop(home: str, cwd: str, sids: list[str], seed: int) -> None:
+    """Append, move sessions to the trash and back, list and search, until killed."""
+    api = Chit(home, cwd=cwd, durable=False)
+    rng = random.Random(seed)
+    n = 0
+    while True:
+        sid = rng.choice(sids)
+        roll = rng.random()
+        n += 1
+        trashed = parts_of(api).ctx.store.exists(api.project().slug, sid, True)
+        if roll < 0.4 and not trashed:
+            api.append(sid, "user", f"{seed}-{n} {rng.choice(WORDS)}")
+        elif roll < 0.8:
+            if trashed:
+                api.restore(sid)
+            else:
+                api.delete(sid)
+        elif roll < 0.9:
+            api.trash()
+        else:
+            api.search(rng.choice(WORDS))
+
+
+def test_killed_trash_and_restore_never_leave_the_index_unlike_the_files(api: Chit) -> None:
+    """A kill anywhere in `rm` or `restore` (between the event and the
+    move, inside the move, between the move and the index's row following
+    it) leaves an index whose listing, trash listing and searches equal a
+    scan of the files: no session hidden, none brought back."""
+    sids = [api.create(title=None, messages=[{"role": "user", "content": f"start {w}"}]).id for w in WORDS[:3]]
+    scope = parts_of(api).ctx.projects.all()
+    projects = {p.slug: p for p in scope}
+    rng = random.Random(20261207)
+    differed: list[int] = []
+    for number in range(TRASH_ROUNDS):
+        parts_of(api).ctx.index.close()  # no SQLite connection crosses the fork
+        pid = os.fork()
+        if pid == 0:
+            try:
+                trash_loop(str(api.layout.home), str(parts_of(api).ctx.cwd), sids, rng.randrange(1 << 30))
+            finally:
+                os._exit(1)
+        time.sleep(rng.uniform(0.0, 0.05))
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        indexed = from_index(api)
+        index = parts_of(api).ctx.index
+        index.refresh([(slug, True) for slug in projects])
+        in_trash = summaries(index, projects, True)
+        if indexed != from_files(api) or in_trash != parts_of(api).queries.scan_summaries(scope, trash=True):
+            differed.append(number)
+            index.close()
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{api.layout.index_file}{suffix}").unlink(missing_ok=True)
+        if any(f.problem.startswith("both in the project and in the trash") for f in api.doctor().findings):
+            api.doctor(repair=True)  # a move cut short: finished, as a user would
+    print(f"\ntrash and restore under SIGKILL: {TRASH_ROUNDS} rounds, {len(differed)} with index != files {differed[:20]}")
+    assert differed == []
+    audit = api.doctor()
+    assert [f for f in audit.findings if "index" in f.problem] == []

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from chit.api import Chit
+from chit.model import SessionSummary
+from chit.service.facade import parts_of
 from conftest import run_cli
 
 SESSIONS = 6
@@ -83,3 +85,51 @@ def test_a_project_move_keeps_its_sessions_indexed(store: tuple[Path, Path, list
     assert listed.code == 0 and len(listed.json()) == SESSIONS - 1  # type: ignore[arg-type]
     found = run_cli(["search", "answer", "--json", "-n", "0"], cwd=moved, env={"CHIT_HOME": str(home)})
     assert found.code == 0 and {h["id"] for h in found.json()} == set(ids[1:])  # type: ignore[union-attr, index]
+
+
+def _message_rows(home: Path, session_id: str) -> list[tuple[int, str]]:
+    """The index's message rows of a session (row id, message id): rows read
+    again get new ones, and their text is indexed again."""
+    import sqlite3
+
+    db = sqlite3.connect(f"{(home / 'index.sqlite').as_uri()}?mode=ro", uri=True)
+    try:
+        return [tuple(r) for r in db.execute(
+            "SELECT m.rowid, m.mid FROM messages m JOIN sessions s ON s.sid = m.sid WHERE s.id = ? ORDER BY m.pos", (session_id,)
+        )]
+    finally:
+        db.close()
+
+
+def _dates(summaries: list[SessionSummary]) -> dict[str, tuple[str, str | None, int]]:
+    return {s.id: (s.updated_at, s.deleted_at, s.messages) for s in summaries}
+
+
+def test_trash_and_restore_move_the_row_and_read_no_text_again(store: tuple[Path, Path, list[str]]) -> None:
+    """`rm` and `restore` move the file between the project and its trash,
+    appending an event that hides no message: the row moves with the file
+    and keeps its messages and their text, so the trash listing and the
+    next `chit index` read no file (before: the trash listing read the
+    trashed file whole, and the `chit index` after `restore` read it and
+    indexed its text again)."""
+    home, work, ids = store
+    moving = ids[1]
+    assert _files_read(home, work) == SESSIONS
+    rows = _message_rows(home, moving)
+    assert len(rows) == 6
+    _chit(home, work, "rm", moving[:8])
+    assert _files_read(home, work) == 0
+    api = Chit(home, cwd=work, project="demo")
+    trashed = api.trash()
+    assert [s.id for s in trashed] == [moving] and trashed[0].deleted_at is not None
+    assert _dates(trashed) == _dates(parts_of(api).queries.scan_summaries([api.project()], trash=True))
+    assert parts_of(api).ctx.index.files_read == 0
+    _chit(home, work, "restore", moving[:8])
+    assert _files_read(home, work) == 0
+    assert _message_rows(home, moving) == rows
+    assert api.trash() == [] and parts_of(api).ctx.index.files_read == 0
+    found = run_cli(["search", "answer 1.2", "--json"], cwd=work, env={"CHIT_HOME": str(home), "CHIT_PROJECT": "demo"})
+    assert found.code == 0 and [h["id"] for h in found.json()] == [moving]  # type: ignore[union-attr, index]
+    assert _dates(api.list()) == _dates(parts_of(api).queries.scan_summaries([api.project()]))
+    audit = api.doctor()
+    assert audit.index_checked == SESSIONS and audit.findings == []

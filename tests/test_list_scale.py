@@ -9,7 +9,7 @@ import sqlite3
 from pathlib import Path
 
 from chit.api import Chit
-from chit.index.search import _AGENTS
+from chit.index.summary_rows import AGENTS_COUNT
 from chit.service.facade import parts_of
 
 
@@ -22,7 +22,7 @@ def test_the_sub_agent_count_uses_the_key_index(api: Chit, home: Path) -> None:
     assert listed["parent"] == 1 and listed["other 0"] == 0 and "child" not in listed
     assert api.get(parent.id).title == "parent"
     db = sqlite3.connect(home / "index.sqlite")
-    plan = " ".join(str(row[3]) for row in db.execute(f"EXPLAIN QUERY PLAN SELECT {_AGENTS} FROM sessions s"))
+    plan = " ".join(str(row[3]) for row in db.execute(f"EXPLAIN QUERY PLAN SELECT {AGENTS_COUNT} FROM sessions s"))
     assert "sessions_key" in plan and "sessions_file" not in plan
 
 

@@ -14,7 +14,7 @@ import orjson
 
 from chit.api import Chit
 from chit.cli.main import run
-from chit.index import search
+from chit.index.summary_rows import summary_from_row
 from chit.render.environment import Environment
 
 from calls import calls_of
@@ -22,7 +22,7 @@ from calls import calls_of
 
 def summaries_built() -> AbstractContextManager[list[int]]:
     """Counts the session summaries made from index rows meanwhile."""
-    return calls_of(search._summary)
+    return calls_of(summary_from_row)
 
 
 def show_json(ref: str) -> dict[str, Any]:

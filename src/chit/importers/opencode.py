@@ -37,7 +37,8 @@ Invariants:
   session keyed under its parent's key and linked to that call
   (`opencode_agents`); its stamp holds its parent's, so a link the parent
   gains later is imported;
-- the database is opened read-only; a record that is not JSON costs only
+- the database is opened read-only and nothing is created or changed
+  beside it (`sqlite_readonly`); a record that is not JSON costs only
   itself (one problem).
 """
 
@@ -55,7 +56,7 @@ from typing import Any
 
 from chit.errors import InvalidData
 from chit.model import Tokens
-from chit.importers import opencode_agents
+from chit.importers import opencode_agents, sqlite_readonly
 from chit.importers.base import (
     Batch,
     Problem,
@@ -77,6 +78,10 @@ from chit.importers.base import (
 )
 
 NAME = "opencode"
+_ORPHANED_WAL = (
+    "its -wal file has writes not yet in the database and no -shm beside it:"
+    " read without them (opening it would create a file); they are read once opencode has opened it again"
+)
 _DEFAULT_TITLE = re.compile(r"^(New|Child) session - \d{4}-\d\d-\d\dT")
 
 
@@ -101,8 +106,11 @@ def scan(path: Path) -> Scan:
     if database is None and storage is None:
         raise InvalidData(f"{path} holds no opencode data (no opencode.db, no storage folder)")
     units: list[Unit] = []
+    problems: list[Problem] = []
     in_database: set[str] = set()
     if database is not None:
+        if sqlite_readonly.orphaned_wal(database):
+            problems.append(Problem(str(database), None, _ORPHANED_WAL))
         for session_id, stamp in _database_sessions(database):
             in_database.add(session_id)
             units.append(Unit(f"{NAME}:{database}:{session_id}", session_id, stamp,
@@ -115,7 +123,7 @@ def scan(path: Path) -> Scan:
             stamp = f"{stamps[session_id]}|{stamps.get(parent, '')}" if parent else stamps[session_id]
             units.append(Unit(f"{NAME}:{session_file}", session_id, stamp,
                               partial(_load, partial(_read_storage, storage, session_file))))
-    return Scan(units)
+    return Scan(units, problems)
 
 
 SOURCE = Source(NAME, default_path, scan, "opencode sessions (~/.local/share/opencode)")
@@ -146,34 +154,30 @@ def _load(read: Callable[[list[Problem]], Raw | None]) -> Batch:
 # -- the database ----------------------------------------------------------------
 
 
-def _connect(database: Path) -> sqlite3.Connection:
-    try:
-        db = sqlite3.connect(f"{database.absolute().as_uri()}?mode=ro", uri=True)
-        db.row_factory = sqlite3.Row
-        have = {row[0] for row in db.execute("select name from sqlite_master where type = 'table'")}
-    except sqlite3.Error as exc:
-        raise InvalidData(f"cannot read {database} as an opencode database: {exc}") from None
+def _opencode_tables(db: sqlite3.Connection, database: Path) -> None:
+    """Raises InvalidData unless `db` has opencode's tables."""
+    db.row_factory = sqlite3.Row
+    have = {row[0] for row in db.execute("select name from sqlite_master where type = 'table'")}
     if not {"session", "message", "part"} <= have:
-        db.close()
         raise InvalidData(f"{database} is not an opencode database (no session, message and part tables)")
-    return db
 
 
 def _database_sessions(database: Path) -> list[tuple[str, str]]:
     """(session id, stamp) of every session; the stamp moves with any
     change to the session, its messages or its parts."""
-    db = _connect(database)
-    try:
-        rows = db.execute(
+    def stamps(db: sqlite3.Connection) -> list[Any]:
+        _opencode_tables(db, database)
+        return db.execute(
             "select s.id, s.parent_id, s.time_updated,"
             " (select count(*) || ':' || coalesce(max(time_updated), 0) from message m where m.session_id = s.id),"
             " (select count(*) || ':' || coalesce(max(time_updated), 0) from part p where p.session_id = s.id)"
             " from session s order by s.id"
         ).fetchall()
+
+    try:
+        rows = sqlite_readonly.read(database, stamps)
     except sqlite3.Error as exc:
         raise InvalidData(f"cannot read {database} as an opencode database: {exc}") from None
-    finally:
-        db.close()
     own = {text(row[0]): f"{row[2]}|{row[3]}|{row[4]}" for row in rows}
     # a sub-agent's link is read from its parent: the parent's changes are its own
     return [(sid, f"{stamp}|{own.get(text(row[1]), '')}" if row[1] else stamp) for row, (sid, stamp) in zip(rows, own.items())]
@@ -181,35 +185,44 @@ def _database_sessions(database: Path) -> list[tuple[str, str]]:
 
 def _read_database(database: Path, session_id: str, problems: list[Problem]) -> Raw | None:
     where = f"{database}:{session_id}"
+    found: list[Problem] = []  # a read done again starts its problems afresh
+
+    def session(db: sqlite3.Connection) -> Raw | None:
+        found.clear()
+        _opencode_tables(db, database)
+        return _session_rows(db, session_id, found, where)
+
     try:
-        db = _connect(database)
+        raw = sqlite_readonly.read(database, session)
     except InvalidData as exc:
         problems.append(Problem(str(database), None, exc.message))
         return None
-    try:
-        row = db.execute("select * from session where id = ?", (session_id,)).fetchone()
-        if row is None:  # deleted since the scan
-            return None
-        raw = Raw(where, _session_info(dict(row), problems, where))
-        parent = one_line(raw.info.get("parentID"))
-        if parent is not None:
-            raw.started_by = opencode_agents.call_in_database(db, parent, session_id)
-        parts: dict[str, list[dict[str, Any]]] = {}
-        for part in db.execute("select id, message_id, data from part where session_id = ? order by id", (session_id,)):
-            data = _data(part["data"], problems, where, f"part {part['id']}")
-            if data is not None:
-                parts.setdefault(part["message_id"], []).append({**data, "id": part["id"]})
-        for message in db.execute("select id, time_created, data from message where session_id = ? order by id", (session_id,)):
-            data = _data(message["data"], problems, where, f"message {message['id']}")
-            if data is not None:
-                raw.messages.append(({"time": {"created": message["time_created"]}, **data, "id": message["id"]},
-                                     parts.get(message["id"], [])))
-        return raw
     except sqlite3.Error as exc:
         problems.append(Problem(where, None, f"cannot read the session: {exc}"))
         return None
-    finally:
-        db.close()
+    problems.extend(found)
+    return raw
+
+
+def _session_rows(db: sqlite3.Connection, session_id: str, problems: list[Problem], where: str) -> Raw | None:
+    row = db.execute("select * from session where id = ?", (session_id,)).fetchone()
+    if row is None:  # deleted since the scan
+        return None
+    raw = Raw(where, _session_info(dict(row), problems, where))
+    parent = one_line(raw.info.get("parentID"))
+    if parent is not None:
+        raw.started_by = opencode_agents.call_in_database(db, parent, session_id)
+    parts: dict[str, list[dict[str, Any]]] = {}
+    for part in db.execute("select id, message_id, data from part where session_id = ? order by id", (session_id,)):
+        data = _data(part["data"], problems, where, f"part {part['id']}")
+        if data is not None:
+            parts.setdefault(part["message_id"], []).append({**data, "id": part["id"]})
+    for message in db.execute("select id, time_created, data from message where session_id = ? order by id", (session_id,)):
+        data = _data(message["data"], problems, where, f"message {message['id']}")
+        if data is not None:
+            raw.messages.append(({"time": {"created": message["time_created"]}, **data, "id": message["id"]},
+                                 parts.get(message["id"], [])))
+    return raw
 
 
 def _session_info(row: dict[str, Any], problems: list[Problem], where: str) -> dict[str, Any]:

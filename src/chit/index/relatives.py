@@ -10,7 +10,7 @@ every session of the project would give, oldest first.
 from __future__ import annotations
 
 from chit.index.db import Index
-from chit.index.search import _AGENTS, _SUMMARY_COLUMNS, _summary
+from chit.index.summary_rows import AGENTS_COUNT, SUMMARY_COLUMNS, summary_from_row
 from chit.model import AFTER_AGENT_KEY, AGENT_KEY, Project, SessionSummary
 
 
@@ -18,19 +18,19 @@ def forks_of(index: Index, project: Project, session_id: str) -> list[SessionSum
     """The live forks of a session in its project, oldest first: a lookup on
     the parent index, whatever the size of the project."""
     rows = index.conn.execute(
-        f"SELECT {_SUMMARY_COLUMNS}, {_AGENTS} FROM sessions s INDEXED BY sessions_parent"
+        f"SELECT {SUMMARY_COLUMNS}, {AGENTS_COUNT} FROM sessions s INDEXED BY sessions_parent"
         " WHERE s.parent_id = ? AND s.slug = ? AND s.trash = 0 ORDER BY s.created_at, s.id",
         (session_id, project.slug),
     )
-    return [_summary(row, project) for row in rows]
+    return [summary_from_row(row, project) for row in rows]
 
 
 def agents_of(index: Index, project: Project, key: str) -> list[SessionSummary]:
     """The live sub-agent sessions of the session keyed `key` in its project
     (keyed `<key>/agent-…`), oldest first: a range on the key index."""
     rows = index.conn.execute(
-        f"SELECT {_SUMMARY_COLUMNS}, {_AGENTS} FROM sessions s INDEXED BY sessions_key"
+        f"SELECT {SUMMARY_COLUMNS}, {AGENTS_COUNT} FROM sessions s INDEXED BY sessions_key"
         " WHERE s.key >= ? AND s.key < ? AND s.slug = ? AND s.trash = 0 ORDER BY s.created_at, s.id",
         (key + AGENT_KEY, key + AFTER_AGENT_KEY, project.slug),
     )
-    return [_summary(row, project) for row in rows]
+    return [summary_from_row(row, project) for row in rows]

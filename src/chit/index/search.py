@@ -35,14 +35,13 @@ from contextlib import closing
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
 from chit.index.db import Index
 from chit.index import Stale
 from chit.index import grams, rawfind, vocabulary
 from chit.index.rows import read_text, ts_key
 from chit.index.snippets import find_folded, find_snippet, make_snippet
-from chit.model import AFTER_AGENT_KEY, AGENT_KEY, Project, SearchHit, SessionSummary, Tokens, derive_title
+from chit.index.summary_rows import AGENTS_COUNT, SUMMARY_COLUMNS, session_title, summary_from_row
+from chit.model import AGENT_KEY, Project, SearchHit, SessionSummary
 from chit.store.codec import BadRecord
 from chit.store.files import open_regular
 
@@ -71,12 +70,6 @@ def _scope(slugs: Sequence[str], tag: str | None, role: str | None = None) -> tu
     return where, params
 
 
-def _title(manual: str | None, first: str | None) -> str:
-    if manual is not None:
-        return manual
-    return first if first is not None else derive_title(None)
-
-
 def summaries(
     index: Index,
     projects: dict[str, Project],
@@ -100,10 +93,10 @@ def summaries(
         params.append(state)
     if not agents:
         where += f" AND (s.key IS NULL OR instr(s.key, '{AGENT_KEY}') = 0)"
-    sql = f"SELECT {_SUMMARY_COLUMNS}, {_AGENTS} FROM sessions s WHERE s.trash = ? AND {where} ORDER BY s.updated_at DESC, s.id"
+    sql = f"SELECT {SUMMARY_COLUMNS}, {AGENTS_COUNT} FROM sessions s WHERE s.trash = ? AND {where} ORDER BY s.updated_at DESC, s.id"
     if limit is not None:
         sql += f" LIMIT {int(limit) + len(skip)}"  # the skipped rows are among them at worst
-    found = [_summary(row, projects[row[0]]) for row in index.conn.execute(sql, [int(trash), *params]) if (row[0], row[1]) not in skip]
+    found = [summary_from_row(row, projects[row[0]]) for row in index.conn.execute(sql, [int(trash), *params]) if (row[0], row[1]) not in skip]
     return found if limit is None else found[:limit]
 
 
@@ -124,38 +117,10 @@ def fork_counts(index: Index, parents: dict[str, str]) -> dict[str, int]:
 def summary_of(index: Index, project: Project, trash: bool, session_id: str) -> SessionSummary | None:
     """One session's summary as its row has it (no refresh); None without a row."""
     row = index.conn.execute(
-        f"SELECT {_SUMMARY_COLUMNS} FROM sessions s WHERE s.slug = ? AND s.trash = ? AND s.id = ?",
+        f"SELECT {SUMMARY_COLUMNS} FROM sessions s WHERE s.slug = ? AND s.trash = ? AND s.id = ?",
         (project.slug, int(trash), session_id),
     ).fetchone()
-    return None if row is None else _summary(row, project)
-
-
-_SUMMARY_COLUMNS = (
-    "s.slug, s.id, s.project, s.manual_title, s.first_title, s.tags, s.turns, s.messages, s.created_at,"
-    " s.updated_at, s.state, s.key, s.parent_id, s.deleted_at, s.tokens, s.tokens_in, s.tokens_out"
-)
-
-
-# the live sub-agent sessions keyed `<key>/agent-…` in the same project,
-# as a range on the key index (AGENT_KEY up to the string just after it);
-# named, since SQLite otherwise walks every session of the project for
-# each listed row (10 ms for 20 rows of a 700-session project)
-_AGENTS = (
-    f"CASE WHEN s.key IS NULL THEN 0 ELSE (SELECT count(*) FROM sessions c INDEXED BY sessions_key"
-    f" WHERE c.key >= s.key || '{AGENT_KEY}' AND c.key < s.key || '{AFTER_AGENT_KEY}'"
-    " AND c.slug = s.slug AND c.trash = 0) END"
-)
-
-
-def _summary(row: Sequence[Any], project: Project) -> SessionSummary:
-    _, sid, key, manual, first, tags, turns, count, created, updated, run, skey, parent, deleted, counted, tin, tout = row[:17]
-    return SessionSummary(
-        id=sid, project=key if key is not None else project.key, project_name=project.name,
-        title=_title(manual, first), tags=tuple(orjson.loads(tags)), turns=turns, messages=count,
-        created_at=created, updated_at=updated, state=run, key=skey, parent_id=parent, deleted_at=deleted,
-        tokens=Tokens(tin, tout) if counted else None,
-        agents=row[17] if len(row) > 17 and row[17] else 0,
-    )
+    return None if row is None else summary_from_row(row, project)
 
 
 def find_key(index: Index, slug: str, key: str) -> str | None:
@@ -409,7 +374,7 @@ def _check(row: Sequence[Any], files: _Files, projects: dict[str, Project], want
         if decided is None:
             return False
         if isinstance(decided, str):
-            found.append((_hit(projects[slug], session_id, key, _title(manual, first), updated, turn, role, mid, ts, decided), pos))
+            found.append((_hit(projects[slug], session_id, key, session_title(manual, first), updated, turn, role, mid, ts, decided), pos))
             return True
     line = read_text(files.fd(sid, slug, session_id), off, length)
     if line is None or line[0].get("id") != mid:
@@ -427,7 +392,7 @@ def _check(row: Sequence[Any], files: _Files, projects: dict[str, Project], want
         raise Stale(f"session {session_id[:8]} changed during the search", sid) from None
     if snippet is None:
         return False
-    hit = _hit(projects[slug], session_id, key, _title(manual, first), updated, turn, role, mid, ts, snippet)
+    hit = _hit(projects[slug], session_id, key, session_title(manual, first), updated, turn, role, mid, ts, snippet)
     found.append((hit, pos))
     return True
 

@@ -13,7 +13,10 @@ event, then moves it back. A kill between the two leaves the file where it
 was with the other event last: a trashed file without a trash event (its
 age in the trash is then the file's ctime, never "infinitely old") or a
 live one with one; running the same command again finishes it, and so
-does `doctor --repair`.
+does `doctor --repair`. Once the file is moved, still under the session's
+lock, its index row follows it (`chit.index.moves.move_to`); a kill before
+that leaves the row for the next refresh to forget and the file to be
+read again, as without it.
 """
 
 from __future__ import annotations
@@ -98,7 +101,9 @@ class Maintenance:
             if not target.read_only:  # a newer chit's file is moved as it is
                 held.append([trash_record(held)])
             self.store.move(source, self.store.session_path(project.slug, target.id, trash=True))
-        return self.ctx.read_session(project, target.id, trash=True)
+            trashed = self.ctx.read_session(project, target.id, trash=True)
+            self._move_index_row(project.slug, trashed, trash=True)
+        return trashed
 
     def delete_all(self, refs: Iterable[str | None]) -> list[SessionSummary]:
         """Move several sessions to the trash. Every REF is resolved before
@@ -135,7 +140,16 @@ class Maintenance:
                 named = trashed.trashes[-1] if trashed.trashes else None
                 held.append([{"type": "restore", "trash": named, "seen": trashed.seen, "ts": now()}])
             self.store.move(held.path, target)
-        return self.ctx.read_session(project, session_id)
+            restored = self.ctx.read_session(project, session_id)
+            self._move_index_row(slug, restored, trash=False)
+        return restored
+
+    def _move_index_row(self, slug: str, moved: Session, trash: bool) -> None:
+        """The index's row follows the file (`chit.index.moves.move_to`), so
+        the next search or listing reads none of its text again."""
+        from chit.index.moves import move_to
+
+        self.ctx.indexed(lambda index: move_to(index, slug, moved.id, trash, moved))
 
     def trash(self, project: str | None = None, *, all_projects: bool = False) -> list[SessionSummary]:
         """Trashed sessions, most recently deleted first."""

@@ -12,7 +12,8 @@ Invariants:
   held in the child), only when at least two CPUs are ours and the files
   hold at least SPLIT_BYTES; it ends with `os._exit` (nothing inherited is
   flushed or closed twice) and is always waited for: an interrupt here
-  kills it first;
+  kills it first, and a child whose parent is gone (killed, SIGTERM or
+  SIGKILL) stops before its next file;
 - nothing here writes but the pipe.
 """
 
@@ -41,9 +42,10 @@ def bounds(
     if total_bytes < split_bytes or len(paths) < 2 or not _may_fork():
         return [_bound(path, prefilter) for path in _ticking(paths, tick, 1)]
     read, write = os.pipe()
+    parent = os.getpid()
     child = os.fork()
     if child == 0:  # pragma: no cover - the child ends in os._exit, coverage never sees it
-        _child(paths[1::2], prefilter, read, write)
+        _child(paths[1::2], prefilter, read, write, parent)
     os.close(write)
     try:
         mine = [_bound(path, prefilter) for path in _ticking(paths[0::2], tick, 2)]
@@ -70,12 +72,19 @@ def _may_fork() -> bool:
     return len(os.sched_getaffinity(0)) >= 2 if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1) >= 2
 
 
-def _child(paths: Sequence[str], prefilter: Prefilter, read: int, write: int) -> None:
-    """The forked child: its files' bounds down the pipe, then exit."""
+def _child(paths: Sequence[str], prefilter: Prefilter, read: int, write: int, parent: int) -> None:
+    """The forked child: its files' bounds down the pipe, then exit; at
+    once, before its next file, once `parent` is gone (killed: nobody
+    would read them)."""
     code = 1
     try:
         os.close(read)
-        data = marshal.dumps([_bound(path, prefilter) for path in paths])
+        found: list[str | None] = []
+        for path in paths:
+            if os.getppid() != parent:  # a child whose parent died is adopted by another process
+                return
+            found.append(_bound(path, prefilter))
+        data = marshal.dumps(found)
         with os.fdopen(write, "wb") as pipe:
             pipe.write(data)
         code = 0
