@@ -32,7 +32,9 @@ Invariants:
   keep the text index small (its lists store row id gaps). Other
   timestamps get negative row ids;
 - text is added by `drain`, in row id order (FTS5 writes a new segment
-  whenever a row id is not above the last one), and only ever sees
+  whenever a row id is not above the last one), its messages marked
+  indexed (`fts`) once, at the end of the transaction (`mark_text`), and
+  a count of those marks (`drop_messages`, `truncate`) marks them first; it only ever sees
   `grams.folded`: the message's casefolded text, or for a long text
   (read a piece at a time) its distinct words (`chit.index.grams`). Its words reach the vocabulary
   (`words`) in the same transaction, or that transaction marks the
@@ -108,6 +110,7 @@ class Rows:
         self.taken_run: tuple[int, int] | None = None  # message row ids known taken, first to last (`allocate`)
         self.doubted = False  # rows were doubted: their directories need a full check
         self.drained = 0  # messages whose text `drain` added
+        self.unmarked: tuple[int, int] | None = None  # row ids (first, last) whose text was added, not yet marked (`mark_text`)
         self.vocabulary_behind = False  # msgtext may hold terms `words` lacks (`finish_text`)
 
     def allocate(self, ts: str) -> int:
@@ -132,6 +135,7 @@ class Rows:
         return key
 
     def drop_messages(self, sid: int) -> None:
+        self.mark_text()  # the count below sees the text added in this transaction
         self.orphans += self.conn.execute("SELECT count(*) FROM messages WHERE sid = ? AND fts = 1", (sid,)).fetchone()[0]
         self.conn.execute("DELETE FROM messages WHERE sid = ?", (sid,))
 
@@ -300,9 +304,15 @@ class Rows:
         row id first. False when none was left. A session whose file no
         longer holds its rows is doubted (`doubt`)."""
         conn = self.conn
-        rows = conn.execute(
-            "SELECT rowid, sid, mid, off, len FROM messages WHERE fts = 0 ORDER BY rowid LIMIT ?", (DRAIN_CHUNK,)
-        ).fetchall()
+        if self.unmarked is None:
+            rows = conn.execute(
+                "SELECT rowid, sid, mid, off, len FROM messages WHERE fts = 0 ORDER BY rowid LIMIT ?", (DRAIN_CHUNK,)
+            ).fetchall()
+        else:  # past the rows whose text this transaction added: they are marked at its end
+            rows = conn.execute(
+                "SELECT rowid, sid, mid, off, len FROM messages WHERE fts = 0 AND rowid > ? ORDER BY rowid LIMIT ?",
+                (self.unmarked[1], DRAIN_CHUNK),
+            ).fetchall()
         if not rows:
             return False
         files: dict[int, int] = {}
@@ -330,7 +340,7 @@ class Rows:
         else:
             vocabulary.add_cut(conn, entries)
             self.vocabulary_behind = True
-        conn.execute("UPDATE messages SET fts = 1 WHERE fts = 0 AND rowid BETWEEN ? AND ?", (rows[0][0], rows[-1][0]))
+        self.unmarked = (rows[0][0] if self.unmarked is None else self.unmarked[0], rows[-1][0])
         self.drained += len(rows)
         for sid in stale:
             self.doubt(sid)
@@ -340,9 +350,20 @@ class Rows:
         """Before the transaction commits: after a step that added many
         messages, the vocabulary is marked behind, in the same transaction
         (`Index.settle_text` catches it up once the build is done)."""
+        self.mark_text()
         if self.vocabulary_behind:
             vocabulary.mark_behind(self.conn)
             self.vocabulary_behind = False
+
+    def mark_text(self) -> None:
+        """Mark the messages whose text `drain` added as indexed, in one
+        statement for the whole transaction: a statement that writes
+        several rows makes FTS5 write out the text it holds in memory, so
+        one per step would cut the text index into small segments that
+        FTS5 then spends its time merging."""
+        if self.unmarked is not None:
+            self.conn.execute("UPDATE messages SET fts = 1 WHERE fts = 0 AND rowid BETWEEN ? AND ?", self.unmarked)
+            self.unmarked = None
 
     def _open_session(self, sid: int) -> int:
         """A read-only fd on the file of session row `sid`, or -1."""
@@ -386,6 +407,7 @@ class _Stack:
 
     def truncate(self, keep: int) -> int | None:
         conn = self.rows.conn
+        self.rows.mark_text()
         self.rows.orphans += conn.execute(
             "SELECT count(*) FROM messages WHERE sid = ? AND pos >= ? AND fts = 1", (self.sid, keep)
         ).fetchone()[0]
