@@ -22,7 +22,7 @@ Invariants:
   which reads the file again whole (the row is never just dropped: an
   unchanged directory would never bring it back);
 - a message row records the byte offset and length of its line, so its
-  text can always be read back from the file (`read_record`), and its
+  text can always be read back from the file (`chit.index.lines`), and its
   token counts; a session row's token totals are summed from its message
   rows whenever its file is read, so they follow pop, rewind and undo;
 - row ids: a message with a canonical timestamp (1970 or later) gets a
@@ -45,17 +45,18 @@ from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from chit.index import grams, vocabulary
+from chit.index import vocabulary
 from chit.index.dirs import DOUBTED
 from chit.store import codec
-from chit.store.files import NotRegular, open_regular, read_whole
+from chit.index.lines import read_body
+from chit.store.files import NotRegular, open_regular
 from chit.store.log import format_ts_ns
 from chit.patterns import LazyPattern
 
@@ -437,46 +438,6 @@ def _close_all(files: dict[int, int]) -> None:
         if fd >= 0:
             os.close(fd)
     files.clear()
-
-
-def read_body(fd: int, off: int, length: int, mid: str) -> str | None:
-    """The text entry of message `mid` on the line at `off`; None if the line is
-    not that message. A long text is read a piece at a time, never whole."""
-    found = read_text(fd, off, length)
-    if found is None or found[0].get("id") != mid:
-        return None
-    record, pieces = found
-    try:
-        return grams.folded(record["content"]) if pieces is None else grams.words_entry(pieces)
-    except codec.BadRecord:
-        return None
-
-
-def read_text(fd: int, off: int, length: int) -> tuple[dict[str, Any], Iterator[str] | None] | None:
-    """The message record on the line at `off`, or None if it is not one.
-    A long message's text comes apart, as an iterator of pieces decoded as
-    they are taken (it raises `codec.BadRecord` for a bad one; "content"
-    is then ""); else the iterator is None and the record has it all."""
-    if length > codec.LONG_LINE:
-        try:
-            split = codec.message_in_pieces(read_whole(fd, length, off), 0, length)
-        except (OSError, codec.BadRecord):
-            return None
-        if split is not None:
-            return split
-    record = read_record(fd, off, length)
-    return None if record is None else (record, None)
-
-
-def read_record(fd: int, off: int, length: int) -> dict[str, Any] | None:
-    """The message record on the line at `off`, or None if it is not one."""
-    try:
-        record = orjson.loads(os.pread(fd, length, off))
-    except (orjson.JSONDecodeError, OSError):
-        return None
-    if not isinstance(record, dict) or record.get("type") != "message" or not isinstance(record.get("content"), str):
-        return None
-    return record
 
 
 def _header(data: bytes, end: int, session_id: str, mtime_ns: int) -> tuple[dict[str, Any], int, bool]:

@@ -39,7 +39,8 @@ import orjson
 
 from chit.index.db import Index
 from chit.index import grams, rawfind, vocabulary
-from chit.index.rows import read_text, ts_key
+from chit.index.lines import read_text
+from chit.index.rows import ts_key
 from chit.index.snippets import find_folded, find_snippet, make_snippet
 from chit.model import AFTER_AGENT_KEY, AGENT_KEY, Project, SearchHit, SessionSummary, Tokens, derive_title
 from chit.store.codec import BadRecord
