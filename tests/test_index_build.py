@@ -194,3 +194,35 @@ def test_a_new_index_holds_more_of_a_build_in_memory(api: Chit) -> None:
     api.search("anything", limit=None)
     with sqlite3.connect(api.layout.index_file) as conn:
         assert conn.execute("SELECT v FROM msgtext_config WHERE k = 'hashsize'").fetchone() == (TEXT_HASH_BYTES,)
+
+
+def test_a_build_merges_its_segments_once_at_its_end(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A build adding most of the text leaves FTS5's merges off in its
+    transactions (each byte written once more per level of four segments
+    otherwise) and merges the whole text index once at its end; every
+    transaction commits FTS5's usual merges, so a build killed half-way
+    leaves them on."""
+    _store(home, tmp_path, projects=1, messages=600)
+    index = Index(Layout(home))
+    slug = next((home / "projects").iterdir()).name
+    index.refresh([(slug, False)])
+    monkeypatch.setattr(db, "VACUUM_AFTER", 100)
+    monkeypatch.setattr(db, "COMMIT_EVERY", 0.0)  # a transaction per step
+    monkeypatch.setattr(rows, "DRAIN_CHUNK", 100)  # six of them
+    seen: list[object] = []  # FTS5's automerge as each step of the build ran
+    drain = rows.Rows.drain
+
+    def drain_watched(self: rows.Rows) -> bool:
+        seen.append(self.conn.execute("SELECT v FROM msgtext_config WHERE k = 'automerge'").fetchone())
+        return drain(self)
+
+    monkeypatch.setattr(rows.Rows, "drain", drain_watched)
+    index.refresh([(slug, False)], text=True, settle=False)
+    assert seen == [(0,)] * 7  # the seventh found nothing left
+    assert _segments(index.conn) == 6
+    with sqlite3.connect(index.path) as conn:  # as another process sees it
+        assert dict(conn.execute("SELECT k, v FROM msgtext_config WHERE k IN ('automerge', 'crisismerge')")) == {"automerge": 4, "crisismerge": 16}
+    index.settle_text()
+    assert _segments(index.conn) == 1
+    api = Chit(home, cwd=tmp_path / "work0")
+    assert [h.snippet.split()[0] for h in api.search("unique0x300y", limit=None)] == ["message"]

@@ -123,6 +123,7 @@ class Index:
         self.progress = _Progress()  # of the refresh under way
         self.files_read = 0  # by the refresh under way
         self.text_added = 0  # messages whose text was added since the last `settle_text`
+        self.bulk_text = False  # text was added without FTS5's merges since then (`Rows.defer_merges`)
 
     # -- connection -----------------------------------------------------
     @property
@@ -414,10 +415,15 @@ class Index:
         """Add the text of every message indexed without it, oldest row id first."""
         conn = self.conn
         pending = conn.execute("SELECT count(*) FROM messages WHERE fts = 0").fetchone()[0]
+        total = conn.execute("SELECT count(*) FROM messages").fetchone()[0] if pending >= VACUUM_AFTER else 0
+        bulk = pending >= VACUUM_AFTER and (self.text_added + pending) * 2 >= total  # most of the text: a build
+        self.bulk_text = self.bulk_text or bulk
         more = pending > 0
         done = 0
         while more:
             with self.writing() as rows:
+                if bulk:
+                    rows.defer_merges()  # `settle_text` merges it all at the end
                 started = time.monotonic()
                 while True:
                     more = rows.drain()
@@ -437,7 +443,8 @@ class Index:
         if not self.has_text:
             return
         added, self.text_added = self.text_added, 0
-        rebuilt = added >= VACUUM_AFTER and added * 2 >= conn.execute("SELECT count(*) FROM messages").fetchone()[0]
+        bulk, self.bulk_text = self.bulk_text, False
+        rebuilt = added >= VACUUM_AFTER and (bulk or added * 2 >= conn.execute("SELECT count(*) FROM messages").fetchone()[0])
         if rebuilt:  # merged into one segment first: the vocabulary's pass then reads one
             with self.writing() as rows:
                 rows.conn.execute("INSERT INTO msgtext(msgtext) VALUES ('optimize')")

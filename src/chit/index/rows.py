@@ -52,7 +52,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from chit.index import vocabulary
+from chit.index import schema, vocabulary
 from chit.index.dirs import DOUBTED
 from chit.store import codec
 from chit.index.lines import read_body
@@ -111,6 +111,7 @@ class Rows:
         self.taken_run: tuple[int, int] | None = None  # message row ids known taken, first to last (`allocate`)
         self.doubted = False  # rows were doubted: their directories need a full check
         self.drained = 0  # messages whose text `drain` added
+        self.merges_deferred = False  # FTS5 merges no segments in this transaction (`defer_merges`)
         self.unmarked: tuple[int, int] | None = None  # row ids (first, last) whose text was added, not yet marked (`mark_text`)
         self.vocabulary_behind = False  # msgtext may hold terms `words` lacks (`finish_text`)
 
@@ -351,10 +352,21 @@ class Rows:
         """Before the transaction commits: after a step that added many
         messages, the vocabulary is marked behind, in the same transaction
         (`Index.settle_text` catches it up once the build is done)."""
-        self.mark_text()
+        self.mark_text()  # (FTS5 writes out all it holds: under the merges it had)
+        if self.merges_deferred:
+            schema.set_merges(self.conn, schema.USUAL_MERGES)
+            self.merges_deferred = False
         if self.vocabulary_behind:
             vocabulary.mark_behind(self.conn)
             self.vocabulary_behind = False
+
+    def defer_merges(self) -> None:
+        """In a bulk build, before any text is added: FTS5 merges no
+        segments in this transaction (`schema.BUILD_MERGES`), and its
+        usual merges are back when it commits (`finish_text`), so a build
+        killed half-way leaves them as they were."""
+        schema.set_merges(self.conn, schema.BUILD_MERGES)
+        self.merges_deferred = True
 
     def mark_text(self) -> None:
         """Mark the messages whose text `drain` added as indexed, in one

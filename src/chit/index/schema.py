@@ -64,6 +64,12 @@ _TEXT_HASH = f"INSERT INTO msgtext(msgtext, rank) VALUES ('hashsize', {TEXT_HASH
 TEXT_MIGRATIONS = {  # from version N to N + 1, where the text index is there
     9: (_TEXT_HASH,),
 }
+# FTS5's merges of msgtext's segments: its defaults, and a bulk build's (none but
+# a level of 64 segments, in its transactions only; the build ends with one
+# merge of the whole text index, `Index.settle_text`): each byte written
+# once or twice, not once per level of four segments
+USUAL_MERGES = (("automerge", 4), ("crisismerge", 16))
+BUILD_MERGES = (("automerge", 0), ("crisismerge", 64))
 
 SCHEMA = """
 CREATE TABLE meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL) WITHOUT ROWID;
@@ -124,6 +130,11 @@ def migrate(conn: sqlite3.Connection, version: int) -> None:
     else:
         create_text(conn)  # a migration dropped it
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def set_merges(conn: sqlite3.Connection, merges: tuple[tuple[str, int], ...]) -> None:
+    for name, value in merges:
+        conn.execute("INSERT INTO msgtext(msgtext, rank) VALUES (?, ?)", (name, value))
 
 
 def has_text(conn: sqlite3.Connection) -> bool:
