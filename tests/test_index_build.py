@@ -141,3 +141,88 @@ def test_a_build_killed_half_way_leaves_an_index_whose_searches_miss_nothing(hom
     with sqlite3.connect(layout.index_file) as conn:
         assert not vocabulary.is_behind(conn)
         assert conn.execute("SELECT count(*) FROM words WHERE word IN ('earlyword', 'lateword')").fetchone()[0] == 2
+
+
+def _segments(conn: sqlite3.Connection) -> int:
+    """The segments of msgtext: FTS5 stores a segment's pages under row ids
+    whose bits from the 37th up are the segment's id (0 for its own records)."""
+    return int(conn.execute("SELECT count(DISTINCT id >> 37) FROM msgtext_data WHERE id >> 37 > 0").fetchone()[0])
+
+
+def test_a_transaction_of_the_build_writes_its_text_as_one_segment(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The messages are marked indexed once, at the end of the transaction:
+    a statement writing several rows in the middle of it made FTS5 write out
+    what it held, a small segment per step, which it then spent its time
+    merging."""
+    _store(home, tmp_path, projects=1, messages=600)
+    index = Index(Layout(home))
+    slug = next((home / "projects").iterdir()).name
+    index.refresh([(slug, False)])
+    monkeypatch.setattr(db, "COMMIT_EVERY", 60.0)  # one transaction
+    monkeypatch.setattr(rows, "DRAIN_CHUNK", 100)  # of six steps
+    index.refresh([(slug, False)], text=True, settle=False)
+    assert index.conn.execute("SELECT count(*) FROM messages WHERE fts = 0").fetchone()[0] == 0
+    assert _segments(index.conn) == 1
+    api = Chit(home, cwd=tmp_path / "work0")
+    assert [h.snippet.split()[0] for h in api.search("unique0x300y", limit=None)] == ["message"]
+
+
+def test_an_index_of_schema_9_keeps_its_text_and_holds_more_of_a_build_in_memory(api: Chit, home: Path, workdir: Path) -> None:
+    from chit.index.schema import SCHEMA_VERSION, TEXT_HASH_BYTES
+
+    session = api.create(title="old")
+    api.append(session.id, "user", "a kubernetes cluster")
+    assert len(api.search("cluster", limit=None)) == 1
+    parts_of(api).ctx.index.close()
+    with sqlite3.connect(api.layout.index_file) as conn:  # as schema 9 made it: FTS5's default
+        conn.execute("DELETE FROM msgtext_config WHERE k = 'hashsize'")
+        conn.execute("PRAGMA user_version = 9")
+        conn.execute("INSERT INTO meta VALUES ('probe', 42)")  # gone if the index were rebuilt instead
+    fresh = Chit(home, cwd=workdir)
+    fresh.append(session.id, "user", "a second cluster")
+    assert len(fresh.search("CLUSTER", limit=None)) == 2
+    with sqlite3.connect(api.layout.index_file) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert conn.execute("SELECT v FROM msgtext_config WHERE k = 'hashsize'").fetchone() == (TEXT_HASH_BYTES,)
+        assert conn.execute("SELECT v FROM meta WHERE k = 'probe'").fetchone() == (42,)  # kept, not rebuilt
+
+
+def test_a_new_index_holds_more_of_a_build_in_memory(api: Chit) -> None:
+    from chit.index.schema import TEXT_HASH_BYTES
+
+    api.create(title="new")
+    api.search("anything", limit=None)
+    with sqlite3.connect(api.layout.index_file) as conn:
+        assert conn.execute("SELECT v FROM msgtext_config WHERE k = 'hashsize'").fetchone() == (TEXT_HASH_BYTES,)
+
+
+def test_a_build_merges_its_segments_once_at_its_end(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A build adding most of the text leaves FTS5's merges off in its
+    transactions (each byte written once more per level of four segments
+    otherwise) and merges the whole text index once at its end; every
+    transaction commits FTS5's usual merges, so a build killed half-way
+    leaves them on."""
+    _store(home, tmp_path, projects=1, messages=600)
+    index = Index(Layout(home))
+    slug = next((home / "projects").iterdir()).name
+    index.refresh([(slug, False)])
+    monkeypatch.setattr(db, "VACUUM_AFTER", 100)
+    monkeypatch.setattr(db, "COMMIT_EVERY", 0.0)  # a transaction per step
+    monkeypatch.setattr(rows, "DRAIN_CHUNK", 100)  # six of them
+    seen: list[object] = []  # FTS5's automerge as each step of the build ran
+    drain = rows.Rows.drain
+
+    def drain_watched(self: rows.Rows) -> bool:
+        seen.append(self.conn.execute("SELECT v FROM msgtext_config WHERE k = 'automerge'").fetchone())
+        return drain(self)
+
+    monkeypatch.setattr(rows.Rows, "drain", drain_watched)
+    index.refresh([(slug, False)], text=True, settle=False)
+    assert seen == [(0,)] * 7  # the seventh found nothing left
+    assert _segments(index.conn) == 6
+    with sqlite3.connect(index.path) as conn:  # as another process sees it
+        assert dict(conn.execute("SELECT k, v FROM msgtext_config WHERE k IN ('automerge', 'crisismerge')")) == {"automerge": 4, "crisismerge": 16}
+    index.settle_text()
+    assert _segments(index.conn) == 1
+    api = Chit(home, cwd=tmp_path / "work0")
+    assert [h.snippet.split()[0] for h in api.search("unique0x300y", limit=None)] == ["message"]

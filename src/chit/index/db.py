@@ -62,7 +62,8 @@ from chit.index.dirs import (
     still_pending,
 )
 from chit.index import vocabulary
-from chit.index.schema import MIGRATIONS, SCHEMA, SCHEMA_VERSION, TEXT_SCHEMA, TEXT_TABLES
+from chit.index import schema
+from chit.index.schema import MIGRATIONS, SCHEMA_VERSION, TEXT_TABLES
 from chit.store import journal
 from chit.store.files import FILE_MODE, make_dir
 from chit.store.paths import Layout
@@ -122,6 +123,7 @@ class Index:
         self.progress = _Progress()  # of the refresh under way
         self.files_read = 0  # by the refresh under way
         self.text_added = 0  # messages whose text was added since the last `settle_text`
+        self.bulk_text = False  # text was added without FTS5's merges since then (`Rows.defer_merges`)
 
     # -- connection -----------------------------------------------------
     @property
@@ -152,9 +154,7 @@ class Index:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version != SCHEMA_VERSION:
                 self._create(conn, version)
-            self.has_text = conn.execute(
-                "SELECT count(*) FROM sqlite_master WHERE name = 'msgtext'"
-            ).fetchone()[0] == 1
+            self.has_text = schema.has_text(conn)
         except BaseException:
             conn.close()
             raise
@@ -165,19 +165,11 @@ class Index:
         try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]  # another process may have won
             if version in MIGRATIONS:
-                for step in range(version, SCHEMA_VERSION):
-                    for statement in MIGRATIONS[step]:
-                        conn.execute(statement)
-                if not conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'msgtext'").fetchone()[0]:
-                    _create_text(conn)  # a migration dropped it
-                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                schema.migrate(conn, version)
             elif version != SCHEMA_VERSION:
                 if version != 0 or conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
                     raise ForeignIndex(f"index schema {version}, expected {SCHEMA_VERSION}")
-                for statement in SCHEMA.split(";"):
-                    conn.execute(statement)
-                _create_text(conn)
-                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                schema.create(conn)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -423,10 +415,15 @@ class Index:
         """Add the text of every message indexed without it, oldest row id first."""
         conn = self.conn
         pending = conn.execute("SELECT count(*) FROM messages WHERE fts = 0").fetchone()[0]
+        total = conn.execute("SELECT count(*) FROM messages").fetchone()[0] if pending >= VACUUM_AFTER else 0
+        bulk = pending >= VACUUM_AFTER and (self.text_added + pending) * 2 >= total  # most of the text: a build
+        self.bulk_text = self.bulk_text or bulk
         more = pending > 0
         done = 0
         while more:
             with self.writing() as rows:
+                if bulk:
+                    rows.defer_merges()  # `settle_text` merges it all at the end
                 started = time.monotonic()
                 while True:
                     more = rows.drain()
@@ -446,7 +443,8 @@ class Index:
         if not self.has_text:
             return
         added, self.text_added = self.text_added, 0
-        rebuilt = added >= VACUUM_AFTER and added * 2 >= conn.execute("SELECT count(*) FROM messages").fetchone()[0]
+        bulk, self.bulk_text = self.bulk_text, False
+        rebuilt = added >= VACUUM_AFTER and (bulk or added * 2 >= conn.execute("SELECT count(*) FROM messages").fetchone()[0])
         if rebuilt:  # merged into one segment first: the vocabulary's pass then reads one
             with self.writing() as rows:
                 rows.conn.execute("INSERT INTO msgtext(msgtext) VALUES ('optimize')")
@@ -479,21 +477,9 @@ class Index:
         with self.writing() as rows:
             for table in TEXT_TABLES:
                 rows.conn.execute(f"DROP TABLE IF EXISTS {table}")
-            _create_text(rows.conn)
+            schema.create_text(rows.conn)
             rows.conn.execute("UPDATE messages SET fts = 0")
             rows.conn.execute("DELETE FROM meta WHERE k = 'orphans'")
         self._drain()
         self.settle_text()
 
-
-def _create_text(conn: sqlite3.Connection) -> None:
-    """The text index, if this SQLite has FTS5 (else listing still works
-    and search reads the files)."""
-    import sqlite3
-
-    try:
-        for statement in TEXT_SCHEMA:
-            conn.execute(statement)
-    except sqlite3.OperationalError:  # no FTS5, or no trigram tokenizer (SQLite before 3.34)
-        for table in TEXT_TABLES:
-            conn.execute(f"DROP TABLE IF EXISTS {table}")

@@ -22,7 +22,7 @@ Invariants:
   which reads the file again whole (the row is never just dropped: an
   unchanged directory would never bring it back);
 - a message row records the byte offset and length of its line, so its
-  text can always be read back from the file (`read_record`), and its
+  text can always be read back from the file (`chit.index.lines`), and its
   token counts; a session row's token totals are summed from its message
   rows whenever its file is read, so they follow pop, rewind and undo;
 - row ids: a message with a canonical timestamp (1970 or later) gets a
@@ -32,7 +32,9 @@ Invariants:
   keep the text index small (its lists store row id gaps). Other
   timestamps get negative row ids;
 - text is added by `drain`, in row id order (FTS5 writes a new segment
-  whenever a row id is not above the last one), and only ever sees
+  whenever a row id is not above the last one), its messages marked
+  indexed (`fts`) once, at the end of the transaction (`mark_text`), and
+  a count of those marks (`drop_messages`, `truncate`) marks them first; it only ever sees
   `grams.folded`: the message's casefolded text, or for a long text
   (read a piece at a time) its distinct words (`chit.index.grams`). Its words reach the vocabulary
   (`words`) in the same transaction, or that transaction marks the
@@ -43,17 +45,18 @@ from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from chit.index import grams, vocabulary
+from chit.index import schema, vocabulary
 from chit.index.dirs import DOUBTED
 from chit.store import codec
-from chit.store.files import NotRegular, open_regular, read_whole
+from chit.index.lines import read_body
+from chit.store.files import NotRegular, open_regular
 from chit.store.log import format_ts_ns
 from chit.patterns import LazyPattern
 
@@ -108,6 +111,8 @@ class Rows:
         self.taken_run: tuple[int, int] | None = None  # message row ids known taken, first to last (`allocate`)
         self.doubted = False  # rows were doubted: their directories need a full check
         self.drained = 0  # messages whose text `drain` added
+        self.merges_deferred = False  # FTS5 merges no segments in this transaction (`defer_merges`)
+        self.unmarked: tuple[int, int] | None = None  # row ids (first, last) whose text was added, not yet marked (`mark_text`)
         self.vocabulary_behind = False  # msgtext may hold terms `words` lacks (`finish_text`)
 
     def allocate(self, ts: str) -> int:
@@ -132,6 +137,7 @@ class Rows:
         return key
 
     def drop_messages(self, sid: int) -> None:
+        self.mark_text()  # the count below sees the text added in this transaction
         self.orphans += self.conn.execute("SELECT count(*) FROM messages WHERE sid = ? AND fts = 1", (sid,)).fetchone()[0]
         self.conn.execute("DELETE FROM messages WHERE sid = ?", (sid,))
 
@@ -300,9 +306,15 @@ class Rows:
         row id first. False when none was left. A session whose file no
         longer holds its rows is doubted (`doubt`)."""
         conn = self.conn
-        rows = conn.execute(
-            "SELECT rowid, sid, mid, off, len FROM messages WHERE fts = 0 ORDER BY rowid LIMIT ?", (DRAIN_CHUNK,)
-        ).fetchall()
+        if self.unmarked is None:
+            rows = conn.execute(
+                "SELECT rowid, sid, mid, off, len FROM messages WHERE fts = 0 ORDER BY rowid LIMIT ?", (DRAIN_CHUNK,)
+            ).fetchall()
+        else:  # past the rows whose text this transaction added: they are marked at its end
+            rows = conn.execute(
+                "SELECT rowid, sid, mid, off, len FROM messages WHERE fts = 0 AND rowid > ? ORDER BY rowid LIMIT ?",
+                (self.unmarked[1], DRAIN_CHUNK),
+            ).fetchall()
         if not rows:
             return False
         files: dict[int, int] = {}
@@ -330,7 +342,7 @@ class Rows:
         else:
             vocabulary.add_cut(conn, entries)
             self.vocabulary_behind = True
-        conn.execute("UPDATE messages SET fts = 1 WHERE fts = 0 AND rowid BETWEEN ? AND ?", (rows[0][0], rows[-1][0]))
+        self.unmarked = (rows[0][0] if self.unmarked is None else self.unmarked[0], rows[-1][0])
         self.drained += len(rows)
         for sid in stale:
             self.doubt(sid)
@@ -340,9 +352,31 @@ class Rows:
         """Before the transaction commits: after a step that added many
         messages, the vocabulary is marked behind, in the same transaction
         (`Index.settle_text` catches it up once the build is done)."""
+        self.mark_text()  # (FTS5 writes out all it holds: under the merges it had)
+        if self.merges_deferred:
+            schema.set_merges(self.conn, schema.USUAL_MERGES)
+            self.merges_deferred = False
         if self.vocabulary_behind:
             vocabulary.mark_behind(self.conn)
             self.vocabulary_behind = False
+
+    def defer_merges(self) -> None:
+        """In a bulk build, before any text is added: FTS5 merges no
+        segments in this transaction (`schema.BUILD_MERGES`), and its
+        usual merges are back when it commits (`finish_text`), so a build
+        killed half-way leaves them as they were."""
+        schema.set_merges(self.conn, schema.BUILD_MERGES)
+        self.merges_deferred = True
+
+    def mark_text(self) -> None:
+        """Mark the messages whose text `drain` added as indexed, in one
+        statement for the whole transaction: a statement that writes
+        several rows makes FTS5 write out the text it holds in memory, so
+        one per step would cut the text index into small segments that
+        FTS5 then spends its time merging."""
+        if self.unmarked is not None:
+            self.conn.execute("UPDATE messages SET fts = 1 WHERE fts = 0 AND rowid BETWEEN ? AND ?", self.unmarked)
+            self.unmarked = None
 
     def _open_session(self, sid: int) -> int:
         """A read-only fd on the file of session row `sid`, or -1."""
@@ -386,6 +420,7 @@ class _Stack:
 
     def truncate(self, keep: int) -> int | None:
         conn = self.rows.conn
+        self.rows.mark_text()
         self.rows.orphans += conn.execute(
             "SELECT count(*) FROM messages WHERE sid = ? AND pos >= ? AND fts = 1", (self.sid, keep)
         ).fetchone()[0]
@@ -415,46 +450,6 @@ def _close_all(files: dict[int, int]) -> None:
         if fd >= 0:
             os.close(fd)
     files.clear()
-
-
-def read_body(fd: int, off: int, length: int, mid: str) -> str | None:
-    """The text entry of message `mid` on the line at `off`; None if the line is
-    not that message. A long text is read a piece at a time, never whole."""
-    found = read_text(fd, off, length)
-    if found is None or found[0].get("id") != mid:
-        return None
-    record, pieces = found
-    try:
-        return grams.folded(record["content"]) if pieces is None else grams.words_entry(pieces)
-    except codec.BadRecord:
-        return None
-
-
-def read_text(fd: int, off: int, length: int) -> tuple[dict[str, Any], Iterator[str] | None] | None:
-    """The message record on the line at `off`, or None if it is not one.
-    A long message's text comes apart, as an iterator of pieces decoded as
-    they are taken (it raises `codec.BadRecord` for a bad one; "content"
-    is then ""); else the iterator is None and the record has it all."""
-    if length > codec.LONG_LINE:
-        try:
-            split = codec.message_in_pieces(read_whole(fd, length, off), 0, length)
-        except (OSError, codec.BadRecord):
-            return None
-        if split is not None:
-            return split
-    record = read_record(fd, off, length)
-    return None if record is None else (record, None)
-
-
-def read_record(fd: int, off: int, length: int) -> dict[str, Any] | None:
-    """The message record on the line at `off`, or None if it is not one."""
-    try:
-        record = orjson.loads(os.pread(fd, length, off))
-    except (orjson.JSONDecodeError, OSError):
-        return None
-    if not isinstance(record, dict) or record.get("type") != "message" or not isinstance(record.get("content"), str):
-        return None
-    return record
 
 
 def _header(data: bytes, end: int, session_id: str, mtime_ns: int) -> tuple[dict[str, Any], int, bool]:

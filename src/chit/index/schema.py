@@ -10,11 +10,19 @@ row's `tokens`, `tokens_in`, `tokens_out` are the count of those and their
 sums over its live messages. The text index (`TEXT_SCHEMA`, its tables
 `TEXT_TABLES`) is a contentless table of each message's words and the
 vocabulary of those words with its trigrams (`chit.index.grams`); it can be
-dropped and rebuilt on its own; a migration that drops it leaves `Index` to
-create it again.
+dropped and rebuilt on its own; a migration that drops it leaves `migrate`
+to create it again, and one that changes it (`TEXT_MIGRATIONS`) runs only
+where it is there.
 """
 
-SCHEMA_VERSION = 9
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import sqlite3
+
+SCHEMA_VERSION = 10
 MIGRATIONS = {  # from version N to N + 1, in place
     2: (  # the change journal's state (chit.store.journal) in `dirs`
         "ALTER TABLE dirs ADD COLUMN jtoken TEXT",
@@ -46,7 +54,22 @@ MIGRATIONS = {  # from version N to N + 1, in place
         "DELETE FROM meta WHERE k = 'orphans'",
     ),
     8: ("CREATE INDEX IF NOT EXISTS sessions_listed ON sessions(slug, trash, updated_at DESC, id)",),  # a project's newest
+    9: (),  # TEXT_MIGRATIONS only
 }
+# FTS5 holds this many bytes of new text in memory before it writes them out as
+# a segment (its default: 1 MB). Larger segments leave FTS5 fewer to merge: a
+# build's text part about a tenth cheaper, for up to this much more memory.
+TEXT_HASH_BYTES = 16 << 20
+_TEXT_HASH = f"INSERT INTO msgtext(msgtext, rank) VALUES ('hashsize', {TEXT_HASH_BYTES})"
+TEXT_MIGRATIONS = {  # from version N to N + 1, where the text index is there
+    9: (_TEXT_HASH,),
+}
+# FTS5's merges of msgtext's segments: its defaults, and a bulk build's (none but
+# a level of 64 segments, in its transactions only; the build ends with one
+# merge of the whole text index, `Index.settle_text`): each byte written
+# once or twice, not once per level of four segments
+USUAL_MERGES = (("automerge", 4), ("crisismerge", 16))
+BUILD_MERGES = (("automerge", 0), ("crisismerge", 64))
 
 SCHEMA = """
 CREATE TABLE meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL) WITHOUT ROWID;
@@ -78,8 +101,54 @@ CREATE INDEX messages_pending ON messages(fts) WHERE fts = 0;
 TEXT_TABLES = ("msgtext", "words", "vocab", "cut")  # msgtext first: its presence says the text index is there
 TEXT_SCHEMA = (
     "CREATE VIRTUAL TABLE msgtext USING fts5(body, content='', detail=none, columnsize=0, tokenize=ascii)",
+    _TEXT_HASH,
     "CREATE TABLE words(id INTEGER PRIMARY KEY, word TEXT NOT NULL UNIQUE)",
     "CREATE VIRTUAL TABLE vocab USING fts5(word, content='', detail=none, columnsize=0, tokenize='trigram case_sensitive 1')",
     "CREATE TRIGGER words_vocab AFTER INSERT ON words BEGIN INSERT INTO vocab(rowid, word) VALUES (new.id, new.word); END",
     "CREATE TABLE cut(rowid INTEGER PRIMARY KEY)",  # messages holding a term FTS5 cut short
 )
+
+
+def create(conn: sqlite3.Connection) -> None:
+    """A new index in an empty file, in the caller's transaction."""
+    for statement in SCHEMA.split(";"):
+        conn.execute(statement)
+    create_text(conn)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def migrate(conn: sqlite3.Connection, version: int) -> None:
+    """Bring an index of `version` (one in MIGRATIONS) to SCHEMA_VERSION in
+    place, in the caller's transaction."""
+    for step in range(version, SCHEMA_VERSION):
+        for statement in MIGRATIONS[step]:
+            conn.execute(statement)
+    if has_text(conn):
+        for step in range(version, SCHEMA_VERSION):
+            for statement in TEXT_MIGRATIONS.get(step, ()):
+                conn.execute(statement)
+    else:
+        create_text(conn)  # a migration dropped it
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def set_merges(conn: sqlite3.Connection, merges: tuple[tuple[str, int], ...]) -> None:
+    for name, value in merges:
+        conn.execute("INSERT INTO msgtext(msgtext, rank) VALUES (?, ?)", (name, value))
+
+
+def has_text(conn: sqlite3.Connection) -> bool:
+    return bool(conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'msgtext'").fetchone()[0])
+
+
+def create_text(conn: sqlite3.Connection) -> None:
+    """The text index, if this SQLite has FTS5 (else listing still works
+    and search reads the files)."""
+    import sqlite3
+
+    try:
+        for statement in TEXT_SCHEMA:
+            conn.execute(statement)
+    except sqlite3.OperationalError:  # no FTS5, or no trigram tokenizer (SQLite before 3.34)
+        for table in TEXT_TABLES:
+            conn.execute(f"DROP TABLE IF EXISTS {table}")

@@ -38,7 +38,8 @@ from typing import TYPE_CHECKING, Any
 from chit.index.db import Index
 from chit.index import Stale
 from chit.index import grams, rawfind, vocabulary
-from chit.index.rows import read_text, ts_key
+from chit.index.lines import read_text
+from chit.index.rows import ts_key
 from chit.index.snippets import find_folded, find_snippet, make_snippet
 from chit.index.summary_rows import AGENTS_COUNT, SUMMARY_COLUMNS, session_title, summary_from_row
 from chit.model import AGENT_KEY, Project, SearchHit, SessionSummary
