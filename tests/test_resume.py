@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import stat
+import uuid
 from pathlib import Path
 
 import pytest
@@ -171,3 +172,49 @@ def test_a_chit_session_prints_and_opens_the_repl(home: Path, workdir: Path, too
     assert printed.out == f"chit chat --project {workdir.name} {session_id}\n"
     opened = run_cli(["resume", session_id[:8]], stdin=b"", cwd=workdir, env=env(tools))  # the REPL, reading stdin
     assert opened.code == 0, opened.err
+
+
+def imported_with_source(tools: Path, tmp_path: Path, source: str, source_id: str, cwd: str) -> str:
+    """A session imported from a snapshot whose `metadata.import` names
+    `source`, `source_id` and `cwd` (as a hostile snapshot or a synced
+    file may); its id."""
+    from chit.exporters.snapshot import checksum
+
+    made = chit(tools, "new", "-p", "made", "hostile")
+    snapshot = json.loads(chit(tools, "export", "-p", "made", made.out.strip(), "-f", "json").out)
+    session = snapshot["session"]
+    session["id"] = str(uuid.uuid4())
+    session["metadata"] = {"import": {"source": source, "id": source_id, "cwd": cwd}}
+    snapshot["checksum"] = checksum(session)
+    path = tmp_path / f"{session['id']}.json"
+    path.write_text(json.dumps(snapshot), encoding="utf-8")
+    assert chit(tools, "import", str(path), "-p", "imported").code == 0
+    return str(session["id"])
+
+
+@pytest.mark.parametrize(("source", "source_id"), [
+    ("opencode", "ses_a/agent--help"),  # a sub-agent's own id that is an option
+    ("opencode", "ses_a/agent-"),
+    ("claude-code", "/agent-x"),  # a sub-agent with no parent id: `claude --resume ''`
+])
+def test_a_resumed_id_that_is_an_option_or_empty_is_refused(home: Path, workdir: Path, tmp_path: Path, tools: Path,
+                                                             source: str, source_id: str) -> None:
+    called = fake_tool(tools, {"opencode": "opencode", "claude-code": "claude"}[source])
+    session_id = imported_with_source(tools, tmp_path, source, source_id, str(workdir))
+    for args in (["resume", "--print", session_id], ["resume", session_id]):
+        result = chit(tools, *args)
+        assert result.code == 5 and result.out == "" and result.err.count("\n") == 1, (args, result)
+        assert f"does not record a usable {source} session id" in result.err
+    assert not called.exists()
+
+
+def test_a_relative_working_directory_is_not_run_in(home: Path, workdir: Path, tmp_path: Path, tools: Path) -> None:
+    """A recorded cwd is where the tool ran: an absolute path; a relative
+    one (`-P`, `..`) would be taken from wherever chit was started."""
+    called = fake_tool(tools, "claude")
+    session_id = imported_with_source(tools, tmp_path, "claude-code", "3f2a8c11-0000-4000-8000-000000000000", "-P")
+    printed = chit(tools, "resume", "--json", session_id)
+    assert printed.code == 0 and json.loads(printed.out)["cwd"] is None
+    result = chit(tools, "resume", session_id)
+    assert result.code == 3 and "working directory is not known" in result.err
+    assert not called.exists()

@@ -68,10 +68,17 @@ def plan(session: Session, project_name: str) -> Plan:
             f"`chit chat {session.short_id}` continues it in chit"
         )
     source_id = facts.get("id")
-    if not isinstance(source_id, str) or not source_id or source_id.startswith("-") or not source_id.isprintable():
+    argv = command(source_id) if isinstance(source_id, str) else []
+    if not argv or not _usable_argument(argv[-1]):
         raise InvalidData(f"session {session.short_id} does not record a usable {source} session id")
     cwd = facts.get("cwd")
-    return Plan(source, command(source_id), cwd if isinstance(cwd, str) and cwd else None)
+    return Plan(source, argv, cwd if isinstance(cwd, str) and os.path.isabs(cwd) else None)
+
+
+def _usable_argument(session_id: str) -> bool:
+    """Whether the id a tool is given (a sub-agent's is cut out of its
+    source id) is one: not empty, not an option, nothing unprintable."""
+    return bool(session_id) and not session_id.startswith("-") and session_id.isprintable()
 
 
 def check(resume: Plan) -> str:
