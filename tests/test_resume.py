@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import stat
+import subprocess
 import uuid
 from pathlib import Path
 
@@ -218,3 +219,18 @@ def test_a_relative_working_directory_is_not_run_in(home: Path, workdir: Path, t
     result = chit(tools, "resume", session_id)
     assert result.code == 3 and "working directory is not known" in result.err
     assert not called.exists()
+
+
+def test_a_working_directory_with_an_escape_sequence_is_printed_quoted_not_raw(home: Path, workdir: Path, tmp_path: Path,
+                                                                                 tools: Path) -> None:
+    """The printed command line is chit's text, but the directory in it is
+    data: it never reaches the terminal raw, and the line still runs."""
+    called = fake_tool(tools, "codex")
+    directory = tmp_path / "dir\x1b]0;pwned\x07 it's"
+    directory.mkdir()
+    session_id = imported_with_source(tools, tmp_path, "codex", CODEX_ID, str(directory))
+    printed = chit(tools, "resume", "--print", session_id)
+    assert printed.code == 0 and "\x1b" not in printed.out and "\x07" not in printed.out
+    ran = subprocess.run(["bash", "-c", printed.out], env={**os.environ, **env(tools)}, check=False)
+    assert ran.returncode == 0
+    assert called.read_text(encoding="utf-8", errors="surrogateescape").splitlines() == [str(directory), "resume", CODEX_ID]

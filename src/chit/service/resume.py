@@ -48,11 +48,32 @@ class Plan:
     @property
     def command_line(self) -> str:
         """The command as a shell line (with a `cd` when it has a directory)."""
-        command = shlex.join(self.argv)
-        return f"cd {shlex.quote(self.cwd)} && {command}" if self.cwd else command
+        command = " ".join(map(shell_quote, self.argv))
+        return f"cd {shell_quote(self.cwd)} && {command}" if self.cwd else command
 
     def as_dict(self) -> dict[str, Any]:
         return {"tool": self.tool, "argv": self.argv, "cwd": self.cwd, "command": self.command_line}
+
+
+def shell_quote(word: str) -> str:
+    """`word` quoted for a POSIX shell; one holding characters that are not
+    printable (a directory or project name with an escape sequence) in
+    bash's `$'…'` form, so the line printed for a human runs as it is and
+    never drives the terminal."""
+    if word.isprintable():
+        return shlex.quote(word)
+    return "$'" + "".join(_ansi_c_escape(char) for char in word) + "'"
+
+
+def _ansi_c_escape(char: str) -> str:
+    code = ord(char)
+    if char in "\\'":
+        return "\\" + char
+    if char.isprintable():
+        return char
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 in a file name
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x80 else f"\\U{code:08x}"
 
 
 def plan(session: Session, project_name: str) -> Plan:
