@@ -131,6 +131,14 @@ def test_chit_config_masks_keys(home: Path, cli, monkeypatch: pytest.MonkeyPatch
     assert "config file: " + str(home / "config.toml") in cli("config").out
 
 
+def test_chit_config_masks_a_password_in_a_base_url(home: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    write(home, '[models.gpt]\nprovider = "openai"\nmodel = "m"\nbase_url = "https://me:pw-in-url-4711@llm.example/v1"\n')
+    for args in (("config",), ("config", "--json")):
+        shown = cli(*args)
+        assert shown.code == 0 and "pw-in-url-4711" not in shown.out + shown.err
+        assert "https://me:***@llm.example/v1" in shown.out
+
+
 def test_config_limit_and_color_reach_the_commands(home: Path, api: Chit, cli) -> None:  # type: ignore[no-untyped-def]
     for n in range(4):
         api.create(title=f"s{n}")

@@ -86,6 +86,18 @@ def test_openai_connection_refused() -> None:
         list(make_provider(spec).stream(conversation()))
 
 
+def test_a_password_in_the_base_url_is_never_shown_nor_stored(home: Path, workdir: Path, raw: list[RawServer]) -> None:
+    """`http://me:PASSWORD@host/v1`: whatever fails, the error line (shown,
+    and stored in the session with its error state) names the server
+    without the password."""
+    raw.append(server := RawServer(fake_openai.reply_endless_line(8 * 2**20)).start())
+    password = "pw-in-the-url-4711"
+    output, _, _ = scripted_chat(home, workdir, server, "", "hello\n", server.base_url.replace("http://", f"http://me:{password}@"))
+    assert len(failure_lines(output)) == 1 and "http://me:***@127.0.0.1" in output, output
+    assert password not in output
+    assert all(password not in path.read_text() for path in (home / "projects").rglob("*.jsonl"))
+
+
 def test_openai_timeout(server: FakeServer) -> None:
     started = time.monotonic()
     with pytest.raises(ProviderError, match="did not answer within 0.5s"):
@@ -200,14 +212,16 @@ sys.exit(code)
 """
 
 
-def scripted_chat(home: Path, workdir: Path, server: RawServer, settings: str, stdin: str) -> tuple[str, float, int]:
-    """Run `chit chat --new` on `stdin` against `server` with `settings` in
-    [defaults]: its stdout and stderr, seconds taken, peak RSS in KiB. A
+def scripted_chat(home: Path, workdir: Path, server: RawServer, settings: str, stdin: str,
+                  base_url: str | None = None) -> tuple[str, float, int]:
+    """Run `chit chat --new` on `stdin` against `server` (at `base_url`, by
+    default its own) with `settings` in [defaults]: its stdout and stderr,
+    seconds taken, peak RSS in KiB. A
     small parent process measures the peak: a child forked from this big
     test process would start with this one's resident size."""
     home.mkdir(parents=True, exist_ok=True)
     (home / "config.toml").write_text(
-        f'[defaults]\nmodel = "raw"\n{settings}\n[models.raw]\nprovider = "openai"\nbase_url = "{server.base_url}"\nmodel = "m"\n'
+        f'[defaults]\nmodel = "raw"\n{settings}\n[models.raw]\nprovider = "openai"\nbase_url = "{base_url or server.base_url}"\nmodel = "m"\n'
     )
     env = {**os.environ, "OPENAI_API_KEY": SECRET}
     for name in ("CHIT_DEBUG", "CHIT_MODEL", "CHIT_API_KEY", "CHIT_BASE_URL", "CHIT_DEADLINE"):

@@ -49,6 +49,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from typing import Any
 
+from chit.urls import shown
 from chit.value import Value, value_type
 from chit.store.paths import default_config_dir
 
@@ -409,7 +410,7 @@ def _describe_model(spec: ModelSpec) -> dict[str, Any]:
     info: dict[str, Any] = {"name": spec.name, "provider": spec.provider, "model": spec.model}
     if spec.provider == "openai":
         key_source = "config file" if spec.api_key else ("CHIT_API_KEY" if os.environ.get("CHIT_API_KEY") else spec.api_key_env)
-        info.update(base_url=spec.base_url, api_key="set (" + key_source + ")" if spec.key() else "not set", timeout=spec.timeout,
+        info.update(base_url=shown(spec.base_url), api_key="set (" + key_source + ")" if spec.key() else "not set", timeout=spec.timeout,
                     deadline=spec.deadline)
     elif spec.provider == "command":
         info.update(command=list(spec.command), shell=spec.shell, deadline=spec.deadline)
