@@ -27,11 +27,13 @@ Invariants:
 
 from __future__ import annotations
 
+import os
 import zipfile
 from pathlib import Path
 from typing import Any
 
 from chit.errors import InvalidData
+from chit.store.files import NotRegular, is_named_file, read_named
 from chit.importers.base import (
     Batch,
     Problem,
@@ -86,13 +88,15 @@ SOURCE = Source(NAME, default_path, scan, "a ChatGPT data export (conversations.
 
 def _read(source: Path) -> bytes:
     try:
+        if not is_named_file(source):  # /dev/zero: the zip check would read it for ever
+            raise NotRegular(source, os.stat(source).st_mode)
         if zipfile.is_zipfile(source):
             with zipfile.ZipFile(source) as archive:
                 names = [n for n in archive.namelist() if n.rsplit("/", 1)[-1] == "conversations.json"]
                 if not names:
                     raise InvalidData(f"{source} holds no conversations.json")
                 return archive.read(min(names, key=len))
-        return source.read_bytes()
+        return read_named(source)
     except (OSError, zipfile.BadZipFile, RuntimeError) as exc:
         raise InvalidData(f"cannot read {source}: {getattr(exc, 'strerror', None) or exc}") from None
 

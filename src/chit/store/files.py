@@ -66,6 +66,26 @@ def kind_of(mode: int) -> str:
     return next((name for test, name in kinds if test(mode)), "not a file")
 
 
+def read_named(path: str | os.PathLike[str]) -> bytes:
+    """The bytes of a file a person named (a snapshot, an export): a regular
+    file, or a pipe (`<(command)`, waited on as `cat` waits). A device
+    (/dev/zero would never end), a socket or a directory is `NotRegular`
+    before a byte is read."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as handle:
+        mode = os.fstat(fd).st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
+            raise NotRegular(path, mode)
+        return handle.read()
+
+
+def is_named_file(path: str | os.PathLike[str]) -> bool:
+    """Whether `read_named` would read `path` (links followed); OSError
+    when there is nothing there."""
+    mode = os.stat(path).st_mode
+    return stat.S_ISREG(mode) or stat.S_ISFIFO(mode)
+
+
 def open_regular(
     path: str | os.PathLike[str], flags: int = os.O_RDONLY, dir_fd: int | None = None, follow_links: bool = False
 ) -> int:
