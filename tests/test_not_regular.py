@@ -142,3 +142,21 @@ def test_a_snapshot_read_from_a_pipe_still_imports(api: Chit, home: Path, workdi
                           cwd=workdir, env={**os.environ, "SNAPSHOT": snapshot}, capture_output=True, text=True, timeout=TIMEOUT)
     assert done.returncode in (0, 6), done.stderr  # imported, or "already imported": read either way
     assert "not a regular file" not in done.stderr
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_an_llm_database_that_is_a_fifo_or_a_device_is_refused_not_waited_on(api: Chit, home: Path, workdir: Path, tmp_path: Path,
+                                                                              kind: str) -> None:
+    """SQLite opens a FIFO and waits for its writer (before: `import --from
+    llm` of a folder whose logs.db is a FIFO hung)."""
+    from conftest import tree_digest
+
+    folder = tmp_path / "llm"
+    if kind == "fifo":
+        make_special(folder / "logs.db", "fifo")
+    source = str(folder) if kind == "fifo" else "/dev/zero"
+    before = tree_digest(home)
+    result = chit(["import", "--from", "llm", source, "-p", "elsewhere"], workdir)
+    one_line_error(result)
+    assert result.returncode == 5 and "not a regular file" in result.stderr, result
+    assert tree_digest(home) == before
