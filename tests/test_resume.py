@@ -234,3 +234,21 @@ def test_a_working_directory_with_an_escape_sequence_is_printed_quoted_not_raw(h
     ran = subprocess.run(["bash", "-c", printed.out], env={**os.environ, **env(tools)}, check=False)
     assert ran.returncode == 0
     assert called.read_text(encoding="utf-8", errors="surrogateescape").splitlines() == [str(directory), "resume", CODEX_ID]
+
+
+def test_a_tool_found_through_a_relative_path_entry_is_the_one_found_here(home: Path, workdir: Path, tmp_path: Path,
+                                                                           tools: Path) -> None:
+    """PATH=bin:… finds `bin/claude` where chit runs; the session's
+    directory (a cloned repository, say) may hold a `bin/claude` of its
+    own, which must not be what runs once chit has moved there."""
+    shop = project_dir(tmp_path)
+    session_id = import_claude(tools, shop)
+    (workdir / "bin").mkdir()
+    (shop / "bin").mkdir()
+    called = fake_tool(workdir / "bin", "claude")
+    planted = fake_tool(shop / "bin", "claude")
+    result = run_cli(["resume", "-p", "imported", f"claude-code:{session_id}"], cwd=workdir,
+                     env={"PATH": f"bin{os.pathsep}/usr/bin{os.pathsep}/bin"})
+    assert result.code == 0, result.err
+    assert called.read_text().splitlines() == [str(shop.resolve()), "--resume", session_id]
+    assert not planted.exists()

@@ -112,4 +112,4 @@ def check(resume: Plan) -> str:
         raise NotFound(f"the session's working directory {resume.cwd} no longer exists; `chit resume --print` prints the command")
     if resume.cwd is None and resume.tool in NEEDS_CWD:
         raise NotFound(f"the session's working directory is not known, and {resume.argv[0]} finds a session only from there")
-    return executable
+    return os.path.abspath(executable)  # found from here (a relative PATH entry), run from the session's directory
