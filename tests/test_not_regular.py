@@ -135,6 +135,13 @@ def test_a_device_named_as_the_input_is_refused_before_a_byte_is_read(api: Chit,
     assert tree_digest(home) == before
 
 
+def test_dev_null_is_still_an_empty_input(api: Chit, home: Path, workdir: Path) -> None:
+    session = api.create(title="kept", messages=[{"role": "user", "content": "hello"}])
+    result = chit(["replace", session.id, os.devnull], workdir)
+    assert result.returncode == 0 and "0 message(s)" in result.stdout, result
+    assert chit(["import", os.devnull], workdir).returncode == 5  # an empty snapshot: not JSON
+
+
 def test_a_snapshot_read_from_a_pipe_still_imports(api: Chit, home: Path, workdir: Path) -> None:
     session = api.create(title="kept", messages=[{"role": "user", "content": "hello"}])
     snapshot = chit(["export", session.id, "-f", "json"], workdir).stdout

@@ -68,22 +68,26 @@ def kind_of(mode: int) -> str:
 
 def read_named(path: str | os.PathLike[str]) -> bytes:
     """The bytes of a file a person named (a snapshot, an export): a regular
-    file, or a pipe (`<(command)`, waited on as `cat` waits). A device
-    (/dev/zero would never end), a socket or a directory is `NotRegular`
-    before a byte is read."""
+    file, a pipe (`<(command)`, waited on as `cat` waits) or /dev/null. Any
+    other device (/dev/zero would never end), a socket or a directory is
+    `NotRegular` before a byte is read."""
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     with os.fdopen(fd, "rb") as handle:
-        mode = os.fstat(fd).st_mode
-        if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
-            raise NotRegular(path, mode)
+        found = os.fstat(fd)
+        if not (stat.S_ISREG(found.st_mode) or stat.S_ISFIFO(found.st_mode) or _is_null(found)):
+            raise NotRegular(path, found.st_mode)
         return handle.read()
+
+
+def _is_null(found: os.stat_result) -> bool:
+    return stat.S_ISCHR(found.st_mode) and os.path.samestat(found, os.stat(os.devnull))
 
 
 def is_named_file(path: str | os.PathLike[str]) -> bool:
     """Whether `read_named` would read `path` (links followed); OSError
     when there is nothing there."""
-    mode = os.stat(path).st_mode
-    return stat.S_ISREG(mode) or stat.S_ISFIFO(mode)
+    found = os.stat(path)
+    return stat.S_ISREG(found.st_mode) or stat.S_ISFIFO(found.st_mode) or _is_null(found)
 
 
 def open_regular(
