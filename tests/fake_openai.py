@@ -277,6 +277,24 @@ def reply_stream(pieces: list[str]) -> Reply:
     return reply
 
 
+def reply_endless_stream(piece: int) -> Reply:
+    """A well-formed stream that never ends: events of `piece` characters
+    as fast as the client reads them, until it hangs up (or a minute)."""
+
+    def reply(connection: socket.socket, headers: dict[str, str]) -> None:
+        event = {"choices": [{"index": 0, "delta": {"content": "w " * (piece // 2)}, "finish_reason": None}]}
+        line = b"data: " + json.dumps(event).encode() + b"\n\n"
+        ends = time.monotonic() + 60
+        try:
+            connection.sendall(STREAM_HEAD)
+            while time.monotonic() < ends:
+                connection.sendall(line)
+        except OSError:  # the client hung up
+            pass
+
+    return reply
+
+
 def reply_trickle(every: float, head: bool = False) -> Reply:
     """One byte every `every` seconds, for a minute: of the status line
     (`head`), or of the body after proper headers."""

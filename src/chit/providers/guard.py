@@ -4,7 +4,9 @@ Invariants: the configured API key never leaves a stream — not in a reply
 chunk (even one that holds only part of it, the rest arriving in the next
 chunk), not in an error; anything a provider raises other than
 `KeyboardInterrupt` comes out as one `ProviderError` line, so a fault in a
-provider never ends the REPL or leaves a session `running`.
+provider never ends the REPL or leaves a session `running`; a reply is at
+most `MAX_REPLY` characters (a server sending without end fails there,
+what it sent so far kept), so memory is bounded whatever the server sends.
 
 A key shorter than `MIN_SECRET` characters is a placeholder that local
 servers ignore (`ollama`, `none`); masking it in replies would garble them,
@@ -22,6 +24,7 @@ from chit.providers import Conversation, Provider, ProviderError
 MASK = "[API key]"
 MIN_SECRET = 8
 MAX_ERROR = 400  # characters of an error line
+MAX_REPLY = 2 * 2**20  # characters of one reply: 4 times the longest a model writes (128 K tokens)
 
 
 class Redactor:
@@ -78,7 +81,11 @@ class Guarded:
         chunks: Iterator[str] = iter(())
         try:
             chunks = self.inner.stream(messages)
+            size = 0
             for chunk in chunks:
+                size += len(chunk)
+                if size > MAX_REPLY:
+                    raise ProviderError(f"model {self.spec.label} sent a reply longer than {MAX_REPLY // 2**20} M characters; stopped it there")
                 shown = redactor.feed(chunk)
                 if shown:
                     yield shown
