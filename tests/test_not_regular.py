@@ -167,3 +167,16 @@ def test_an_llm_database_that_is_a_fifo_or_a_device_is_refused_not_waited_on(api
     one_line_error(result)
     assert result.returncode == 5 and "not a regular file" in result.stderr, result
     assert tree_digest(home) == before
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_machine_id_that_is_not_a_file_is_made_again(api: Chit, home: Path, workdir: Path, kind: str) -> None:
+    """Every write stamps its lines with the home's machine id: before, a
+    FIFO there hung every append and `new`."""
+    session = api.create(title="kept", messages=[{"role": "user", "content": "hello"}])
+    make_special(home / "machine-id", kind)
+    for args in (["append", session.id, "second"], ["new", "another"]):
+        result = chit(args, workdir)
+        one_line_error(result)
+        assert result.returncode == 0, (args, result)
+    assert [m.content for m in api.get(session.id).messages] == ["hello", "second"]
