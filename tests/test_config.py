@@ -211,3 +211,5 @@ def test_a_config_file_that_is_a_fifo_a_device_or_huge_is_a_problem_not_a_hang(h
     shown = chit("config", "--json")
     assert shown.returncode == 0
     assert [p for p in orjson.loads(shown.stdout)["problems"] if "cannot read" in p and "using defaults" in p], shown.stdout
+    added = chit("sources", "add", "codex")  # writes the file: refuses to, in one line
+    assert added.returncode == 5 and added.stderr.startswith("chit: error: cannot read") and added.stderr.count("\n") == 1, added

@@ -202,7 +202,7 @@ def config_path() -> Path:
 def load(path: Path | None = None) -> Config:
     target = path or config_path()
     try:
-        raw = _read_config(target)
+        raw = read_config_file(target)
     except FileNotFoundError:
         return Config(path=target)
     except OSError as exc:
@@ -216,7 +216,7 @@ def load(path: Path | None = None) -> Config:
     return _parse(target, data)
 
 
-def _read_config(target: Path) -> bytes:
+def read_config_file(target: Path) -> bytes:
     """The config file's bytes: a regular file (a FIFO there is never
     waited on, /dev/zero never read) of at most MAX_CONFIG bytes."""
     from chit.store.files import open_regular
