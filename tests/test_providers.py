@@ -256,16 +256,16 @@ def test_scripted_chat_fails_fast_and_small_on_a_line_with_no_end(home: Path, wo
 
 def test_scripted_chat_stops_a_reply_without_end_at_the_bound(home: Path, workdir: Path, raw: list[RawServer]) -> None:
     """A server streaming well-formed events for ever: the reply fails past
-    MAX_REPLY characters, keeping what came: 4.6 s, 42 MiB peak RSS (before:
-    it grew until the deadline holding every piece, 2.4 GB in 25 s, then
-    an internal MemoryError ended chit under a 3 GB limit)."""
+    MAX_REPLY characters, keeping what came, and shows its last screenful
+    (before: it grew until the deadline holding every piece, 2.4 GB in
+    25 s, then an internal MemoryError ended chit under a 3 GB limit)."""
     from chit.providers.guard import MAX_REPLY
 
     raw.append(server := RawServer(fake_openai.reply_endless_stream(64 * 1024)).start())
     output, elapsed, peak_kib = scripted_chat(home, workdir, server, "deadline = 25", "hello\n/rename still here\n")
     print(f"\nendless stream: failed after {elapsed:.2f}s, peak RSS {peak_kib / 1024:.0f} MiB")
-    assert len(failure_lines(output)) == 1 and "reply longer than 2 M characters" in output, output[-300:]
-    assert elapsed < 20 and peak_kib < 200 * 1024
+    assert len(failure_lines(output)) == 1 and "reply longer than 32 M characters" in output, output[-300:]
+    assert elapsed < 30 and peak_kib < 500 * 1024
     session = Chit(home, cwd=workdir).list()[0]
     assert session.title == "still here"  # the script went on
     reply = Chit(home, cwd=workdir).get(session.id).messages[-1]

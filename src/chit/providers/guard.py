@@ -24,7 +24,7 @@ from chit.providers import Conversation, Provider, ProviderError
 MASK = "[API key]"
 MIN_SECRET = 8
 MAX_ERROR = 400  # characters of an error line
-MAX_REPLY = 2 * 2**20  # characters of one reply: 4 times the longest a model writes (128 K tokens)
+MAX_REPLY = 32 * 2**20  # characters of one reply: far past any model's (a command model's 11 MB is taken)
 
 
 class Redactor:
@@ -74,6 +74,7 @@ class Guarded:
         self.inner = inner
         self.spec: ModelSpec = inner.spec
         self.usage: Tokens | None = None  # the token counts the provider reported, once the stream ended
+        self.cut_short = False  # the reply passed MAX_REPLY and was stopped there
 
     def stream(self, messages: Conversation) -> Iterator[str]:
         redactor = Redactor(self.spec.key())
@@ -85,6 +86,7 @@ class Guarded:
             for chunk in chunks:
                 size += len(chunk)
                 if size > MAX_REPLY:
+                    self.cut_short = True
                     raise ProviderError(f"model {self.spec.label} sent a reply longer than {MAX_REPLY // 2**20} M characters; stopped it there")
                 shown = redactor.feed(chunk)
                 if shown:
