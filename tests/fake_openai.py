@@ -10,7 +10,8 @@ line break every 12 words), "escapes" → a reply full of terminal escape
 sequences (OSC 52, OSC 0, CSI 2J, BEL, C1 CSI). A request asking for usage (`stream_options.include_usage`) gets a last
 event with no choices and the usage: prompt tokens = words in the
 messages, completion tokens = events sent. GET /v1/models lists
-"gpt-fake-1" and "gpt-fake-2". Every request is recorded in `server.requests`.
+"gpt-fake-1" and "gpt-fake-2" (with `redirect` set, every GET answers a
+302 to that origin). Every request is recorded in `server.requests`.
 Run as a program (`python fake_openai.py PORTFILE`) it serves until killed
 and writes its port to PORTFILE.
 
@@ -42,6 +43,12 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self.server.requests.append({"path": self.path, "headers": dict(self.headers), "body": None})
+        if self.server.redirect is not None:
+            self.send_response(302)
+            self.send_header("Location", self.server.redirect + self.path)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if self.path != "/v1/models":
             return self._json(404, {"error": {"message": "no such route"}})
         self._json(200, {"object": "list", "data": [{"id": "gpt-fake-2", "object": "model"}, {"id": "gpt-fake-1", "object": "model"}]})
@@ -131,6 +138,7 @@ class FakeServer(ThreadingHTTPServer):
         self.requests: list[dict[str, Any]] = []
         self.delay = delay
         self.disconnects = 0
+        self.redirect: str | None = None  # a GET answers 302 to this origin + the path
 
     @property
     def base_url(self) -> str:
@@ -265,6 +273,24 @@ def reply_stream(pieces: list[str]) -> Reply:
         body = b"".join(b"data: " + json.dumps(event).encode() + b"\n\n" for event in events)
         connection.sendall(STREAM_HEAD + body + b"data: [DONE]\n\n")
         connection.close()
+
+    return reply
+
+
+def reply_endless_stream(piece: int) -> Reply:
+    """A well-formed stream that never ends: events of `piece` characters
+    as fast as the client reads them, until it hangs up (or a minute)."""
+
+    def reply(connection: socket.socket, headers: dict[str, str]) -> None:
+        event = {"choices": [{"index": 0, "delta": {"content": "w " * (piece // 2)}, "finish_reason": None}]}
+        line = b"data: " + json.dumps(event).encode() + b"\n\n"
+        ends = time.monotonic() + 60
+        try:
+            connection.sendall(STREAM_HEAD)
+            while time.monotonic() < ends:
+                connection.sendall(line)
+        except OSError:  # the client hung up
+            pass
 
     return reply
 

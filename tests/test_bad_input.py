@@ -237,6 +237,9 @@ def test_control_characters_in_titles(refuse):
         ("gc", "--older-than", "ten days", "--dry-run"),
         ("trash", "--empty", "--yes", "--older-than", "soon"),
         ("state", "--stuck", "forever"),
+        ("gc", "--older-than", "99999999999d", "--dry-run"),  # before the first year: an OverflowError
+        ("trash", "--empty", "--yes", "--older-than", "9999999d"),
+        ("state", "--stuck", "9" * 30 + "w"),
     ],
     ids=" ".join,
 )

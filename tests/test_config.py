@@ -7,6 +7,7 @@ import io
 from collections.abc import Iterator
 from pathlib import Path
 
+import orjson
 import pytest
 from rich.console import Console
 
@@ -131,6 +132,14 @@ def test_chit_config_masks_keys(home: Path, cli, monkeypatch: pytest.MonkeyPatch
     assert "config file: " + str(home / "config.toml") in cli("config").out
 
 
+def test_chit_config_masks_a_password_in_a_base_url(home: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    write(home, '[models.gpt]\nprovider = "openai"\nmodel = "m"\nbase_url = "https://me:pw-in-url-4711@llm.example/v1"\n')
+    for args in (("config",), ("config", "--json")):
+        shown = cli(*args)
+        assert shown.code == 0 and "pw-in-url-4711" not in shown.out + shown.err
+        assert "https://me:***@llm.example/v1" in shown.out
+
+
 def test_config_limit_and_color_reach_the_commands(home: Path, api: Chit, cli) -> None:  # type: ignore[no-untyped-def]
     for n in range(4):
         api.create(title=f"s{n}")
@@ -170,3 +179,37 @@ def test_sync_redact_is_read_and_shown(home: Path, cli) -> None:  # type: ignore
     assert loaded.sync_redact is True and loaded.problems == ()
     assert cli("config", "--json").json()["sync"] == {"redact": True}
     assert "[sync]\nredact = true" in cli("config").out
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero", "huge"])
+def test_a_config_file_that_is_a_fifo_a_device_or_huge_is_a_problem_not_a_hang(home: Path, workdir: Path, kind: str) -> None:
+    """Every command reads the config file: before, a FIFO there hung them
+    all and a link to /dev/zero ended each in a MemoryError."""
+    import os
+    import subprocess
+    import sys
+
+    home.mkdir(parents=True, exist_ok=True)
+    target = home / "config.toml"
+    if kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "dev-zero":
+        target.symlink_to("/dev/zero")
+    else:
+        target.write_bytes(b"#" * (3 * 2**20))
+
+    def chit(*args: str) -> subprocess.CompletedProcess[str]:
+        env = {k: v for k, v in os.environ.items() if k != "CHIT_DEBUG"}
+        try:
+            return subprocess.run([sys.executable, "-m", "chit", *args], capture_output=True, text=True, env=env,
+                                  stdin=subprocess.DEVNULL, timeout=20)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"chit {' '.join(args)} hung on a {kind} config file")
+
+    listed = chit("ls")
+    assert listed.returncode == 0 and "error" not in listed.stderr, listed
+    shown = chit("config", "--json")
+    assert shown.returncode == 0
+    assert [p for p in orjson.loads(shown.stdout)["problems"] if "cannot read" in p and "using defaults" in p], shown.stdout
+    added = chit("sources", "add", "codex")  # writes the file: refuses to, in one line
+    assert added.returncode == 5 and added.stderr.startswith("chit: error: cannot read") and added.stderr.count("\n") == 1, added

@@ -20,7 +20,7 @@ UI_LIBRARIES = {"typer", "click", "rich", "prompt_toolkit"}
 # from its own package and from packages of lower layers; packages of one
 # layer never import each other.
 LAYERS: list[set[str]] = [
-    {"value", "patterns", "collector"},
+    {"value", "patterns", "collector", "urls"},
     {"errors", "model", "visible"},
     {"store"},
     {"index"},

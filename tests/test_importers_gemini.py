@@ -171,6 +171,37 @@ def test_a_message_set_again_after_a_rewind_is_read_as_set(api: Chit, tmp_path: 
     assert [m.content for m in session.messages] == ["second wording"]
 
 
+def test_rewinds_take_time_in_what_they_drop_not_in_the_whole_history(tmp_path: Path) -> None:
+    """A log of 10,000 messages rewound to its last one and written again,
+    10,000 times, reads in about the time of a log of as many messages
+    (before: each rewind listed every message, 2.2 s of CPU against 0.35 s
+    for a plain log of 30,000)."""
+    import time
+
+    from chit.importers import gemini
+
+    head = {"sessionId": "5e7a0c1d-0000-4000-8000-00000000000b", "startTime": "2026-10-05T21:00:00.000Z"}
+    count = 10_000
+
+    def message(number: int, text: str = "x") -> dict[str, Any]:
+        return {"id": f"m{number}", "type": "user", "content": text}
+
+    rewound = [head, *map(message, range(count))]
+    for _ in range(count):
+        rewound += [{"$rewindTo": f"m{count - 1}"}, message(count - 1, "again")]
+    plain = [head, *map(message, range(3 * count))]
+    seconds = {}
+    for name, records in (("plain", plain), ("rewound", rewound)):
+        path = tmp_path / f"session-{name}.jsonl"
+        path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+        started = time.process_time()
+        batch = gemini.read_file(path)
+        seconds[name] = time.process_time() - started
+        assert len(batch.sessions[0].messages) == (count if name == "rewound" else 3 * count)
+    assert batch.sessions[0].messages[-1].content == "again"
+    assert seconds["rewound"] < 3 * seconds["plain"] + 0.2, seconds
+
+
 def test_a_rewritten_json_session_that_grew_appends(api: Chit, tmp_path: Path) -> None:
     folder = gemini_home(tmp_path)
     target = folder / "chats" / REAL[0]

@@ -121,3 +121,68 @@ def test_doctor_goes_on_past_a_fifo_session(api: Chit, home: Path, workdir: Path
     assert f"{path.relative_to(home)}: not a regular file (a FIFO)" in result.stdout
     assert f"{other_path.relative_to(home)}:" in result.stdout  # the torn line further on is still found
     assert path.exists() and not path.is_file()  # left to its owner
+
+
+@pytest.mark.parametrize("args", [
+    ["import", "/dev/zero"],
+    ["replace", "REF", "/dev/zero"],
+    ["import", "--from", "chatgpt", "/dev/zero"],
+], ids=" ".join)
+def test_a_device_named_as_the_input_is_refused_before_a_byte_is_read(api: Chit, home: Path, workdir: Path, args: list[str]) -> None:
+    """/dev/zero never ends: read whole it filled 4 GB of memory in 6 s
+    (then the machine's). A device is refused; a pipe still reads."""
+    from conftest import tree_digest
+
+    session = api.create(title="kept", messages=[{"role": "user", "content": "hello"}])
+    before = tree_digest(home)
+    result = chit([session.id if arg == "REF" else arg for arg in args], workdir)
+    one_line_error(result)
+    assert result.returncode == 5 and "not a regular file (a character device)" in result.stderr, result
+    assert tree_digest(home) == before
+
+
+def test_dev_null_is_still_an_empty_input(api: Chit, home: Path, workdir: Path) -> None:
+    session = api.create(title="kept", messages=[{"role": "user", "content": "hello"}])
+    result = chit(["replace", session.id, os.devnull], workdir)
+    assert result.returncode == 0 and "0 message(s)" in result.stdout, result
+    assert chit(["import", os.devnull], workdir).returncode == 5  # an empty snapshot: not JSON
+
+
+def test_a_snapshot_read_from_a_pipe_still_imports(api: Chit, home: Path, workdir: Path) -> None:
+    session = api.create(title="kept", messages=[{"role": "user", "content": "hello"}])
+    snapshot = chit(["export", session.id, "-f", "json"], workdir).stdout
+    done = subprocess.run(["bash", "-c", 'printf %s "$SNAPSHOT" | "$0" -m chit import /dev/stdin -p elsewhere', sys.executable],
+                          cwd=workdir, env={**os.environ, "SNAPSHOT": snapshot}, capture_output=True, text=True, timeout=TIMEOUT)
+    assert done.returncode in (0, 6), done.stderr  # imported, or "already imported": read either way
+    assert "not a regular file" not in done.stderr
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_an_llm_database_that_is_a_fifo_or_a_device_is_refused_not_waited_on(api: Chit, home: Path, workdir: Path, tmp_path: Path,
+                                                                              kind: str) -> None:
+    """SQLite opens a FIFO and waits for its writer (before: `import --from
+    llm` of a folder whose logs.db is a FIFO hung)."""
+    from conftest import tree_digest
+
+    folder = tmp_path / "llm"
+    if kind == "fifo":
+        make_special(folder / "logs.db", "fifo")
+    source = str(folder) if kind == "fifo" else "/dev/zero"
+    before = tree_digest(home)
+    result = chit(["import", "--from", "llm", source, "-p", "elsewhere"], workdir)
+    one_line_error(result)
+    assert result.returncode == 5 and "not a regular file" in result.stderr, result
+    assert tree_digest(home) == before
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_machine_id_that_is_not_a_file_is_made_again(api: Chit, home: Path, workdir: Path, kind: str) -> None:
+    """Every write stamps its lines with the home's machine id: before, a
+    FIFO there hung every append and `new`."""
+    session = api.create(title="kept", messages=[{"role": "user", "content": "hello"}])
+    make_special(home / "machine-id", kind)
+    for args in (["append", session.id, "second"], ["new", "another"]):
+        result = chit(args, workdir)
+        one_line_error(result)
+        assert result.returncode == 0, (args, result)
+    assert [m.content for m in api.get(session.id).messages] == ["hello", "second"]

@@ -86,6 +86,18 @@ def test_openai_connection_refused() -> None:
         list(make_provider(spec).stream(conversation()))
 
 
+def test_a_password_in_the_base_url_is_never_shown_nor_stored(home: Path, workdir: Path, raw: list[RawServer]) -> None:
+    """`http://me:PASSWORD@host/v1`: whatever fails, the error line (shown,
+    and stored in the session with its error state) names the server
+    without the password."""
+    raw.append(server := RawServer(fake_openai.reply_endless_line(8 * 2**20)).start())
+    password = "pw-in-the-url-4711"
+    output, _, _ = scripted_chat(home, workdir, server, "", "hello\n", server.base_url.replace("http://", f"http://me:{password}@"))
+    assert len(failure_lines(output)) == 1 and "http://me:***@127.0.0.1" in output, output
+    assert password not in output
+    assert all(password not in path.read_text() for path in (home / "projects").rglob("*.jsonl"))
+
+
 def test_openai_timeout(server: FakeServer) -> None:
     started = time.monotonic()
     with pytest.raises(ProviderError, match="did not answer within 0.5s"):
@@ -200,14 +212,16 @@ sys.exit(code)
 """
 
 
-def scripted_chat(home: Path, workdir: Path, server: RawServer, settings: str, stdin: str) -> tuple[str, float, int]:
-    """Run `chit chat --new` on `stdin` against `server` with `settings` in
-    [defaults]: its stdout and stderr, seconds taken, peak RSS in KiB. A
+def scripted_chat(home: Path, workdir: Path, server: RawServer, settings: str, stdin: str,
+                  base_url: str | None = None) -> tuple[str, float, int]:
+    """Run `chit chat --new` on `stdin` against `server` (at `base_url`, by
+    default its own) with `settings` in [defaults]: its stdout and stderr,
+    seconds taken, peak RSS in KiB. A
     small parent process measures the peak: a child forked from this big
     test process would start with this one's resident size."""
     home.mkdir(parents=True, exist_ok=True)
     (home / "config.toml").write_text(
-        f'[defaults]\nmodel = "raw"\n{settings}\n[models.raw]\nprovider = "openai"\nbase_url = "{server.base_url}"\nmodel = "m"\n'
+        f'[defaults]\nmodel = "raw"\n{settings}\n[models.raw]\nprovider = "openai"\nbase_url = "{base_url or server.base_url}"\nmodel = "m"\n'
     )
     env = {**os.environ, "OPENAI_API_KEY": SECRET}
     for name in ("CHIT_DEBUG", "CHIT_MODEL", "CHIT_API_KEY", "CHIT_BASE_URL", "CHIT_DEADLINE"):
@@ -238,6 +252,24 @@ def test_scripted_chat_fails_fast_and_small_on_a_line_with_no_end(home: Path, wo
     assert peak_kib < 100 * 1024
     assert elapsed < 10
     assert "still here" in Chit(home, cwd=workdir).list()[0].title  # the script went on
+
+
+def test_scripted_chat_stops_a_reply_without_end_at_the_bound(home: Path, workdir: Path, raw: list[RawServer]) -> None:
+    """A server streaming well-formed events for ever: the reply fails past
+    MAX_REPLY characters, keeping what came, and shows its last screenful
+    (before: it grew until the deadline holding every piece, 2.4 GB in
+    25 s, then an internal MemoryError ended chit under a 3 GB limit)."""
+    from chit.providers.guard import MAX_REPLY
+
+    raw.append(server := RawServer(fake_openai.reply_endless_stream(64 * 1024)).start())
+    output, elapsed, peak_kib = scripted_chat(home, workdir, server, "deadline = 25", "hello\n/rename still here\n")
+    print(f"\nendless stream: failed after {elapsed:.2f}s, peak RSS {peak_kib / 1024:.0f} MiB")
+    assert len(failure_lines(output)) == 1 and "reply longer than 32 M characters" in output, output[-300:]
+    assert elapsed < 30 and peak_kib < 500 * 1024
+    session = Chit(home, cwd=workdir).list()[0]
+    assert session.title == "still here"  # the script went on
+    reply = Chit(home, cwd=workdir).get(session.id).messages[-1]
+    assert reply.role == "assistant" and MAX_REPLY - 64 * 1024 < len(reply.content) <= MAX_REPLY
 
 
 def test_scripted_chat_meets_the_configured_deadline(home: Path, workdir: Path, raw: list[RawServer]) -> None:

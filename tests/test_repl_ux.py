@@ -197,6 +197,29 @@ def test_model_lists_configured_and_endpoint_models(api: Chit, tmp_path: Path, s
     assert repl.model is not None and repl.model.model == "gpt-fake-2" and repl.model.base_url == server.base_url
 
 
+def test_model_listing_redirected_to_another_host_sends_it_no_key(api: Chit, tmp_path: Path, server: FakeServer) -> None:
+    """An endpoint answering /models with a redirect must not hand the API
+    key (or a password in its base URL) to wherever it points."""
+    elsewhere = FakeServer().start()
+    try:
+        server.redirect = f"http://localhost:{elsewhere.server_address[1]}"
+        config_file = tmp_path / "config.toml"
+        base_url = server.base_url.replace("http://", "http://me:pw-in-url-123@")
+        config_file.write_text(f'[models.fast]\nprovider = "openai"\nmodel = "m"\nbase_url = "{base_url}"\napi_key = "sk-x"\n')
+        from chit import config as config_module
+
+        repl = make(api, tmp_path, model="fast", config=config_module.load(config_file))
+        loop.handle(repl, "/model")
+        shown = output(repl)
+        assert "fast" in shown and "pw-in-url-123" not in shown, shown
+        assert server.requests[0]["headers"]["Authorization"] == "Bearer sk-x"
+        assert elsewhere.requests, "the redirect was not followed"
+        assert all("Authorization" not in request["headers"] for request in elsewhere.requests)
+    finally:
+        elsewhere.shutdown()
+        elsewhere.server_close()
+
+
 def test_model_listing_survives_an_unreachable_endpoint(api: Chit, tmp_path: Path) -> None:
     config_file = tmp_path / "config.toml"
     config_file.write_text('[models.gone]\nprovider = "openai"\nmodel = "x"\nbase_url = "http://127.0.0.1:9/v1"\napi_key = "sk-x"\n')

@@ -9,6 +9,8 @@ import json
 import os
 import shutil
 import stat
+import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
@@ -171,3 +173,82 @@ def test_a_chit_session_prints_and_opens_the_repl(home: Path, workdir: Path, too
     assert printed.out == f"chit chat --project {workdir.name} {session_id}\n"
     opened = run_cli(["resume", session_id[:8]], stdin=b"", cwd=workdir, env=env(tools))  # the REPL, reading stdin
     assert opened.code == 0, opened.err
+
+
+def imported_with_source(tools: Path, tmp_path: Path, source: str, source_id: str, cwd: str) -> str:
+    """A session imported from a snapshot whose `metadata.import` names
+    `source`, `source_id` and `cwd` (as a hostile snapshot or a synced
+    file may); its id."""
+    from chit.exporters.snapshot import checksum
+
+    made = chit(tools, "new", "-p", "made", "hostile")
+    snapshot = json.loads(chit(tools, "export", "-p", "made", made.out.strip(), "-f", "json").out)
+    session = snapshot["session"]
+    session["id"] = str(uuid.uuid4())
+    session["metadata"] = {"import": {"source": source, "id": source_id, "cwd": cwd}}
+    snapshot["checksum"] = checksum(session)
+    path = tmp_path / f"{session['id']}.json"
+    path.write_text(json.dumps(snapshot), encoding="utf-8")
+    assert chit(tools, "import", str(path), "-p", "imported").code == 0
+    return str(session["id"])
+
+
+@pytest.mark.parametrize(("source", "source_id"), [
+    ("opencode", "ses_a/agent--help"),  # a sub-agent's own id that is an option
+    ("opencode", "ses_a/agent-"),
+    ("claude-code", "/agent-x"),  # a sub-agent with no parent id: `claude --resume ''`
+])
+def test_a_resumed_id_that_is_an_option_or_empty_is_refused(home: Path, workdir: Path, tmp_path: Path, tools: Path,
+                                                             source: str, source_id: str) -> None:
+    called = fake_tool(tools, {"opencode": "opencode", "claude-code": "claude"}[source])
+    session_id = imported_with_source(tools, tmp_path, source, source_id, str(workdir))
+    for args in (["resume", "--print", session_id], ["resume", session_id]):
+        result = chit(tools, *args)
+        assert result.code == 5 and result.out == "" and result.err.count("\n") == 1, (args, result)
+        assert f"does not record a usable {source} session id" in result.err
+    assert not called.exists()
+
+
+def test_a_relative_working_directory_is_not_run_in(home: Path, workdir: Path, tmp_path: Path, tools: Path) -> None:
+    """A recorded cwd is where the tool ran: an absolute path; a relative
+    one (`-P`, `..`) would be taken from wherever chit was started."""
+    called = fake_tool(tools, "claude")
+    session_id = imported_with_source(tools, tmp_path, "claude-code", "3f2a8c11-0000-4000-8000-000000000000", "-P")
+    printed = chit(tools, "resume", "--json", session_id)
+    assert printed.code == 0 and json.loads(printed.out)["cwd"] is None
+    result = chit(tools, "resume", session_id)
+    assert result.code == 3 and "working directory is not known" in result.err
+    assert not called.exists()
+
+
+def test_a_working_directory_with_an_escape_sequence_is_printed_quoted_not_raw(home: Path, workdir: Path, tmp_path: Path,
+                                                                                 tools: Path) -> None:
+    """The printed command line is chit's text, but the directory in it is
+    data: it never reaches the terminal raw, and the line still runs."""
+    called = fake_tool(tools, "codex")
+    directory = tmp_path / "dir\x1b]0;pwned\x07 it's"
+    directory.mkdir()
+    session_id = imported_with_source(tools, tmp_path, "codex", CODEX_ID, str(directory))
+    printed = chit(tools, "resume", "--print", session_id)
+    assert printed.code == 0 and "\x1b" not in printed.out and "\x07" not in printed.out
+    ran = subprocess.run(["bash", "-c", printed.out], env={**os.environ, **env(tools)}, check=False)
+    assert ran.returncode == 0
+    assert called.read_text(encoding="utf-8", errors="surrogateescape").splitlines() == [str(directory), "resume", CODEX_ID]
+
+
+def test_a_tool_found_through_a_relative_path_entry_is_the_one_found_here(home: Path, workdir: Path, tmp_path: Path,
+                                                                           tools: Path) -> None:
+    """PATH=bin:… finds `bin/claude` where chit runs; the session's
+    directory (a cloned repository, say) may hold a `bin/claude` of its
+    own, which must not be what runs once chit has moved there."""
+    shop = project_dir(tmp_path)
+    session_id = import_claude(tools, shop)
+    (workdir / "bin").mkdir()
+    (shop / "bin").mkdir()
+    called = fake_tool(workdir / "bin", "claude")
+    planted = fake_tool(shop / "bin", "claude")
+    result = run_cli(["resume", "-p", "imported", f"claude-code:{session_id}"], cwd=workdir,
+                     env={"PATH": f"bin{os.pathsep}/usr/bin{os.pathsep}/bin"})
+    assert result.code == 0, result.err
+    assert called.read_text().splitlines() == [str(shop.resolve()), "--resume", session_id]
+    assert not planted.exists()

@@ -319,3 +319,25 @@ def test_a_remote_folder_this_chit_cannot_place_is_skipped_not_fatal(pair: tuple
     assert isinstance(report, dict) and [s["id"] for s in report["new"]] == [good]
     assert report["skipped"] == [f"projects/evil/sessions/{bad_id}.jsonl"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "a-work", "b", "b-work", "other", "remote.git"]
+
+
+def test_a_password_in_the_remote_url_is_never_printed(pair: tuple[Machine, Machine, Path], tmp_path: Path) -> None:
+    """`ssh://me:PASSWORD@host/path`: a stand-in `ssh` (GIT_SSH_COMMAND)
+    runs git's own command here; no output of `sync init`, `sync`,
+    `sync status`, `sync clone` or their --json names the password."""
+    a, b, remote = pair
+    ssh = tmp_path / "ssh-here"
+    ssh.write_text('#!/bin/sh\nfor arg; do last=$arg; done\nexec sh -c "$last"\n')
+    ssh.chmod(0o700)
+    password = "pw-in-the-remote-4711"
+    url = f"ssh://me:{password}@localhost{remote}"
+    for machine in (a, b):
+        machine.env["GIT_SSH_COMMAND"] = str(ssh)
+    a.ok("new", "x")
+    outputs = [a.ok("sync", "init", url), a.ok("sync"), a.ok("sync", "--json"), a.ok("sync", "status"), a.ok("sync", "status", "--json"),
+               a("sync", "init", url), b.ok("sync", "clone", url)]
+    assert outputs[-2].code == 6  # already set up here: the error names the remote
+    for done in outputs:
+        assert password not in done.out + done.err, done
+    assert f"ssh://me:***@localhost{remote}" in outputs[0].out
+    assert [row["title"] for row in b.ok("ls", "--json").json()] == ["x"]  # type: ignore[union-attr, index]

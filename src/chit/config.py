@@ -43,12 +43,14 @@ File layout (all optional):
 
 from __future__ import annotations
 
+import errno
 import os
 from dataclasses import field
 from pathlib import Path
 from urllib.parse import urlsplit
 from typing import Any
 
+from chit.urls import shown
 from chit.value import Value, value_type
 from chit.store.paths import default_config_dir
 
@@ -59,6 +61,8 @@ DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 ECHO = "echo"
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_DEADLINE = 600.0
+#: The largest config file read (a real one is a few hundred bytes).
+MAX_CONFIG = 2**20
 DEFAULT_SYNC_TIMEOUT = 5.0
 #: the tools of [sources], as chit.importers.NAMES (a test keeps them equal)
 SOURCE_TOOLS = ("claude-code", "codex", "chatgpt", "llm", "gemini", "opencode")
@@ -198,11 +202,11 @@ def config_path() -> Path:
 def load(path: Path | None = None) -> Config:
     target = path or config_path()
     try:
-        raw = target.read_bytes()
+        raw = read_config_file(target)
     except FileNotFoundError:
         return Config(path=target)
     except OSError as exc:
-        return Config(path=target, problems=(f"cannot read {target}: {exc.strerror}",))
+        return Config(path=target, problems=(f"cannot read {target}: {exc.strerror}; using defaults",))
     import tomllib  # only when there is a file to parse: start-up time
 
     try:
@@ -210,6 +214,18 @@ def load(path: Path | None = None) -> Config:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         return Config(path=target, problems=(f"{target} is not valid TOML ({exc}); using defaults",))
     return _parse(target, data)
+
+
+def read_config_file(target: Path) -> bytes:
+    """The config file's bytes: a regular file (a FIFO there is never
+    waited on, /dev/zero never read) of at most MAX_CONFIG bytes."""
+    from chit.store.files import open_regular
+
+    with os.fdopen(open_regular(target, follow_links=True), "rb") as handle:
+        raw = handle.read(MAX_CONFIG + 1)
+    if len(raw) > MAX_CONFIG:
+        raise OSError(errno.EFBIG, f"larger than {MAX_CONFIG // 2**20} MiB", str(target))
+    return raw
 
 
 def _parse(path: Path, data: dict[str, Any]) -> Config:
@@ -409,7 +425,7 @@ def _describe_model(spec: ModelSpec) -> dict[str, Any]:
     info: dict[str, Any] = {"name": spec.name, "provider": spec.provider, "model": spec.model}
     if spec.provider == "openai":
         key_source = "config file" if spec.api_key else ("CHIT_API_KEY" if os.environ.get("CHIT_API_KEY") else spec.api_key_env)
-        info.update(base_url=spec.base_url, api_key="set (" + key_source + ")" if spec.key() else "not set", timeout=spec.timeout,
+        info.update(base_url=shown(spec.base_url), api_key="set (" + key_source + ")" if spec.key() else "not set", timeout=spec.timeout,
                     deadline=spec.deadline)
     elif spec.provider == "command":
         info.update(command=list(spec.command), shell=spec.shell, deadline=spec.deadline)

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chit.config import Paths, source_paths
+from chit.config import Paths, read_config_file, source_paths
 from chit.errors import InvalidData
 
 _HEADER = re.compile(r"^\s*\[\s*sources\s*\]\s*(#.*)?$")
@@ -72,7 +72,7 @@ def set_paths(config: Path, tool: str, paths: Paths) -> None:
     """Write `tool`'s entry of `[sources]` in `config` (no entry when
     `paths` is empty), keeping the rest of the file as it is."""
     try:
-        text = config.read_text("utf-8") if config.exists() else ""
+        text = read_config_file(config).decode("utf-8") if config.exists() else ""
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidData(f"cannot read {config}: {getattr(exc, 'strerror', None) or exc}") from None
     changed = _with_entry(text, tool, _toml_value(paths) if paths else None)

@@ -155,9 +155,10 @@ def _listed(report: "ImportReport") -> Iterator[str]:
 
 
 def _read_file(source: str) -> bytes:
-    path = Path(source)
+    from chit.store.files import read_named
+
     try:
-        return path.read_bytes()
+        return read_named(source)
     except FileNotFoundError:
         raise NotFound(f"no such file: {source}") from None
     except IsADirectoryError:

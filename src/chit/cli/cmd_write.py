@@ -295,10 +295,10 @@ def _undone(change: "Change | None", session: "Session") -> str:
 
 
 def _read_file(source: str) -> bytes:
-    from pathlib import Path
+    from chit.store.files import read_named
 
     try:
-        return Path(source).read_bytes()
+        return read_named(source)
     except FileNotFoundError:
         raise NotFound(f"no such file: {source}") from None
     except IsADirectoryError:

@@ -28,6 +28,7 @@ Invariants:
 
 from __future__ import annotations
 
+import os
 import re
 import zipfile
 from collections.abc import Iterable
@@ -35,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from chit.errors import InvalidData
+from chit.store.files import NotRegular, is_named_file, read_named
 from chit.importers.base import (
     Batch,
     Problem,
@@ -99,6 +101,8 @@ def _read(path: Path) -> tuple[str, list[tuple[str, bytes]]]:
     else its numbered parts in order. The export's place, not a part's,
     names its conversations, so one moving to another part stays itself."""
     try:
+        if not path.is_dir() and not is_named_file(path):  # /dev/zero: the zip check would read it for ever
+            raise NotRegular(path, os.stat(path).st_mode)
         if zipfile.is_zipfile(path):
             with zipfile.ZipFile(path) as archive:
                 names = _export_files(archive.namelist())
@@ -108,7 +112,7 @@ def _read(path: Path) -> tuple[str, list[tuple[str, bytes]]]:
                     return str(path), [(str(path), archive.read(names[0]))]
                 return str(path), [(f"{path}:{name}", archive.read(name)) for name in names]
         if not path.is_dir():
-            return str(path), [(str(path), path.read_bytes())]
+            return str(path), [(str(path), read_named(path))]
         names = _export_files(p.name for p in path.iterdir())
         if not names:
             raise InvalidData(f"{path} holds no {WHOLE}")

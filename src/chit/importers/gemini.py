@@ -184,15 +184,21 @@ def _read_whole(path: Path, problems: list[Problem]) -> tuple[dict[str, Any], li
 def _read_log(path: Path, problems: list[Problem]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     meta: dict[str, Any] = {}
     messages: dict[str, dict[str, Any]] = {}  # id -> record, in first-seen order
+    order: list[str] = []  # the ids of `messages` in that order: a rewind cuts its tail, never walks it all
+    place: dict[str, int] = {}  # id -> its index in `order`
     recorded: dict[str, dict[str, Any]] = {}  # id -> its last record, whatever was set since
     for _, record in read_jsonl(path, problems):
         rewind = record.get("$rewindTo")
         if isinstance(rewind, str):
-            ids = list(messages)
-            for dropped in ids[ids.index(rewind):] if rewind in messages else ids:
-                del messages[dropped]
+            cut = place.get(rewind, 0)  # an id not there: every message
+            for dropped in order[cut:]:
+                del messages[dropped], place[dropped]
                 recorded.pop(dropped, None)  # what is rewound is no record to keep
+            del order[cut:]
         elif isinstance(record.get("id"), str):
+            if record["id"] not in messages:
+                place[record["id"]] = len(order)
+                order.append(record["id"])
             messages[record["id"]] = recorded[record["id"]] = record
         elif isinstance(record.get("$set"), dict):
             update = record["$set"]
@@ -201,6 +207,8 @@ def _read_log(path: Path, problems: list[Problem]) -> tuple[dict[str, Any], list
                 # tool calls): a message already recorded keeps its record, in the new order.
                 listed = [m for m in _message_list(update["messages"]) if isinstance(m.get("id"), str)]
                 messages = {m["id"]: recorded.setdefault(m["id"], m) for m in listed}
+                order = list(messages)
+                place = {message_id: number for number, message_id in enumerate(order)}
             meta.update({k: v for k, v in update.items() if k != "messages"})
         elif isinstance(record.get("sessionId"), str):
             # a resume writes the metadata again, with the time it resumed: the session began at the first

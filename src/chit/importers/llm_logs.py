@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,7 @@ from chit.importers.base import (
     tokens_of,
     ts_from_text,
 )
+from chit.store.files import kind_of
 
 NAME = "llm"
 PROJECT = "llm"
@@ -64,6 +66,12 @@ def default_path() -> Path:
 
 
 def connect(path: Path) -> sqlite3.Connection:
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        mode = stat.S_IFREG  # nothing there: SQLite's own refusal says so
+    if not stat.S_ISREG(mode):  # SQLite would wait on a FIFO for ever
+        raise InvalidData(f"cannot read {path} as an llm log database: not a regular file ({kind_of(mode)})")
     try:
         db = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
         db.row_factory = sqlite3.Row

@@ -4,7 +4,9 @@ Invariants: the configured API key never leaves a stream — not in a reply
 chunk (even one that holds only part of it, the rest arriving in the next
 chunk), not in an error; anything a provider raises other than
 `KeyboardInterrupt` comes out as one `ProviderError` line, so a fault in a
-provider never ends the REPL or leaves a session `running`.
+provider never ends the REPL or leaves a session `running`; a reply is at
+most `MAX_REPLY` characters (a server sending without end fails there,
+what it sent so far kept), so memory is bounded whatever the server sends.
 
 A key shorter than `MIN_SECRET` characters is a placeholder that local
 servers ignore (`ollama`, `none`); masking it in replies would garble them,
@@ -22,6 +24,7 @@ from chit.providers import Conversation, Provider, ProviderError
 MASK = "[API key]"
 MIN_SECRET = 8
 MAX_ERROR = 400  # characters of an error line
+MAX_REPLY = 32 * 2**20  # characters of one reply: far past any model's (a command model's 11 MB is taken)
 
 
 class Redactor:
@@ -71,6 +74,7 @@ class Guarded:
         self.inner = inner
         self.spec: ModelSpec = inner.spec
         self.usage: Tokens | None = None  # the token counts the provider reported, once the stream ended
+        self.cut_short = False  # the reply passed MAX_REPLY and was stopped there
 
     def stream(self, messages: Conversation) -> Iterator[str]:
         redactor = Redactor(self.spec.key())
@@ -78,7 +82,12 @@ class Guarded:
         chunks: Iterator[str] = iter(())
         try:
             chunks = self.inner.stream(messages)
+            size = 0
             for chunk in chunks:
+                size += len(chunk)
+                if size > MAX_REPLY:
+                    self.cut_short = True
+                    raise ProviderError(f"model {self.spec.label} sent a reply longer than {MAX_REPLY // 2**20} M characters; stopped it there")
                 shown = redactor.feed(chunk)
                 if shown:
                     yield shown

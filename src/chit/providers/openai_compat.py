@@ -9,7 +9,8 @@ message when it sends one), a malformed HTTP answer (status line, header
 lines, too many headers), a malformed or cut-off stream, a stream line
 past `MAX_LINE`; the API key goes only into the Authorization header and
 never into an error message (not even when a server echoes it back in its
-own; `guard` then masks it in the reply too).
+own; `guard` then masks it in the reply too), nor a password in the base
+URL (its user part is never sent: the request goes to the host alone).
 
 Bounded: memory — a stream line is read up to `MAX_LINE` bytes, an error
 body up to `MAX_ERROR_BODY`, headers up to http.client's own limits; time —
@@ -34,6 +35,7 @@ from chit.config import ModelSpec
 from chit.model import Tokens
 from chit.providers import Conversation, ProviderError
 from chit.providers.guard import Redactor
+from chit.urls import shown
 
 MAX_ERROR_BODY = 64 * 1024
 MAX_LINE = 4 * 2**20  # one server-sent event; real ones are well under a kilobyte
@@ -97,12 +99,12 @@ class OpenAIProvider:
             raise ProviderError(missing)  # before any lookup: else "cannot resolve host" offline
         parts = urlsplit(spec.base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ProviderError(f"base URL must be http(s)://host[:port]/path, not {spec.base_url!r}")
+            raise ProviderError(f"base URL must be http(s)://host[:port]/path, not {shown(spec.base_url)!r}")
         self._https = parts.scheme == "https"
         self._host = parts.hostname
         self._port = parts.port
         self._path = parts.path.rstrip("/") + "/chat/completions"
-        self._where = f"{parts.scheme}://{parts.netloc}"
+        self._where = shown(f"{parts.scheme}://{parts.netloc}")
 
     def _connect(self) -> http.client.HTTPConnection:
         timeout = min(self.spec.timeout, self.spec.deadline)  # connecting cannot be watched: bound it here

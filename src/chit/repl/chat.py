@@ -117,7 +117,8 @@ def complete(repl: Repl, turn_id: str | None = None) -> None:
         else:
             repl.service.set_state(session_id, "idle")
     if stored is not None:
-        view.reply(repl.console, text, spec.label, ending(stored), tail_only=interrupted or ctrl_c.pressed)
+        cut_short = provider is not None and provider.cut_short  # megabytes: its last screenful, as for Ctrl-C
+        view.reply(repl.console, text, spec.label, ending(stored), tail_only=interrupted or ctrl_c.pressed or cut_short)
     if failure:
         repl.model_failed = True
         repl.error(failure)

@@ -266,6 +266,7 @@ def export(repl: Repl, args: str) -> None:
 def model(repl: Repl, args: str) -> None:
     """Switch model, or list the configured ones and the endpoint's."""
     from chit.repl import models
+    from chit.urls import shown
 
     if args:
         spec = models.spec_for(args, repl.config, repl.endpoints or []) or repl.config.resolve_model(args)
@@ -285,7 +286,7 @@ def model(repl: Repl, args: str) -> None:
         if endpoint.problem:
             repl.error(endpoint.problem)
         else:
-            repl.say(f"at {endpoint.spec.base_url}: {', '.join(endpoint.models) or '(none listed)'}")
+            repl.say(f"at {shown(endpoint.spec.base_url)}: {', '.join(endpoint.models) or '(none listed)'}")
     repl.note("/model NAME switches (Tab completes the names)")
 
 

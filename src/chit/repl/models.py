@@ -3,7 +3,8 @@ OpenAI-compatible endpoints in use list at `GET {base_url}/models`.
 
 Invariants: an endpoint is asked with a short timeout (`TIMEOUT`, and
 `COMPLETION_TIMEOUT` from Tab) and at most once per /model (completion reuses the last answer, so typing never
-waits twice); a failure is one line naming the endpoint, never the API key,
+waits twice); a failure is one line naming the endpoint, never the API key
+(nor a password in the base URL; a redirect is not sent the key),
 and the other models are still offered; a model an endpoint lists is used
 through that endpoint (its base URL and key).
 """
@@ -14,6 +15,7 @@ import json
 from dataclasses import dataclass, field, replace
 
 from chit.config import Config, ModelSpec
+from chit.urls import shown, without_user
 from chit.visible import visible
 
 TIMEOUT = 3.0
@@ -46,12 +48,12 @@ def fetch(spec: ModelSpec, timeout: float = TIMEOUT) -> Endpoint:
     import urllib.error
     import urllib.request
 
-    url = spec.base_url.rstrip("/") + "/models"
+    url = without_user(spec.base_url).rstrip("/") + "/models"
     request = urllib.request.Request(url, headers={"Accept": "application/json"})
     key = spec.key()
     if key:
-        request.add_header("Authorization", f"Bearer {key}")
-    where = visible(spec.base_url)
+        request.add_unredirected_header("Authorization", f"Bearer {key}")  # not for where a redirect points
+    where = visible(shown(spec.base_url))
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             data = json.loads(response.read(MAX_BYTES))

@@ -73,6 +73,7 @@ class SlashCompleter(Completer):
         """Configured models, then what the endpoints listed (asked once,
         on the first completion, unless /model asked already)."""
         from chit.repl import models
+        from chit.urls import shown
 
         repl = self.repl
         if repl.endpoints is None:
@@ -80,7 +81,7 @@ class SlashCompleter(Completer):
         offered = [(name, "configured") for name in repl.config.model_names()]
         seen = {name for name, _ in offered}
         for endpoint in repl.endpoints:
-            offered += [(name, endpoint.spec.base_url) for name in endpoint.models if name not in seen]
+            offered += [(name, shown(endpoint.spec.base_url)) for name in endpoint.models if name not in seen]
             seen.update(endpoint.models)
         return offered
 

@@ -48,11 +48,32 @@ class Plan:
     @property
     def command_line(self) -> str:
         """The command as a shell line (with a `cd` when it has a directory)."""
-        command = shlex.join(self.argv)
-        return f"cd {shlex.quote(self.cwd)} && {command}" if self.cwd else command
+        command = " ".join(map(shell_quote, self.argv))
+        return f"cd {shell_quote(self.cwd)} && {command}" if self.cwd else command
 
     def as_dict(self) -> dict[str, Any]:
         return {"tool": self.tool, "argv": self.argv, "cwd": self.cwd, "command": self.command_line}
+
+
+def shell_quote(word: str) -> str:
+    """`word` quoted for a POSIX shell; one holding characters that are not
+    printable (a directory or project name with an escape sequence) in
+    bash's `$'…'` form, so the line printed for a human runs as it is and
+    never drives the terminal."""
+    if word.isprintable():
+        return shlex.quote(word)
+    return "$'" + "".join(_ansi_c_escape(char) for char in word) + "'"
+
+
+def _ansi_c_escape(char: str) -> str:
+    code = ord(char)
+    if char in "\\'":
+        return "\\" + char
+    if char.isprintable():
+        return char
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 in a file name
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x80 else f"\\U{code:08x}"
 
 
 def plan(session: Session, project_name: str) -> Plan:
@@ -68,10 +89,17 @@ def plan(session: Session, project_name: str) -> Plan:
             f"`chit chat {session.short_id}` continues it in chit"
         )
     source_id = facts.get("id")
-    if not isinstance(source_id, str) or not source_id or source_id.startswith("-") or not source_id.isprintable():
+    argv = command(source_id) if isinstance(source_id, str) else []
+    if not argv or not _usable_argument(argv[-1]):
         raise InvalidData(f"session {session.short_id} does not record a usable {source} session id")
     cwd = facts.get("cwd")
-    return Plan(source, command(source_id), cwd if isinstance(cwd, str) and cwd else None)
+    return Plan(source, argv, cwd if isinstance(cwd, str) and os.path.isabs(cwd) else None)
+
+
+def _usable_argument(session_id: str) -> bool:
+    """Whether the id a tool is given (a sub-agent's is cut out of its
+    source id) is one: not empty, not an option, nothing unprintable."""
+    return bool(session_id) and not session_id.startswith("-") and session_id.isprintable()
 
 
 def check(resume: Plan) -> str:
@@ -84,4 +112,4 @@ def check(resume: Plan) -> str:
         raise NotFound(f"the session's working directory {resume.cwd} no longer exists; `chit resume --print` prints the command")
     if resume.cwd is None and resume.tool in NEEDS_CWD:
         raise NotFound(f"the session's working directory is not known, and {resume.argv[0]} finds a session only from there")
-    return executable
+    return os.path.abspath(executable)  # found from here (a relative PATH entry), run from the session's directory

@@ -164,6 +164,8 @@ def machine_id(home: Path) -> str:
             os.link(temp, path)  # two first uses at once: one id wins
     except FileExistsError:
         pass
+    except OSError:  # not to be replaced (a directory there): this process's own id, unique all the same
+        return made
     finally:
         temp.unlink(missing_ok=True)
     found = _read_id(path)
@@ -171,8 +173,10 @@ def machine_id(home: Path) -> str:
 
 
 def _read_id(path: Path) -> str | None:
+    from chit.store.files import open_regular
+
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        fd = open_regular(path)  # a FIFO there is never waited on: damaged, made again
     except OSError:
         return None
     try:

@@ -66,6 +66,30 @@ def kind_of(mode: int) -> str:
     return next((name for test, name in kinds if test(mode)), "not a file")
 
 
+def read_named(path: str | os.PathLike[str]) -> bytes:
+    """The bytes of a file a person named (a snapshot, an export): a regular
+    file, a pipe (`<(command)`, waited on as `cat` waits) or /dev/null. Any
+    other device (/dev/zero would never end), a socket or a directory is
+    `NotRegular` before a byte is read."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as handle:
+        found = os.fstat(fd)
+        if not (stat.S_ISREG(found.st_mode) or stat.S_ISFIFO(found.st_mode) or _is_null(found)):
+            raise NotRegular(path, found.st_mode)
+        return handle.read()
+
+
+def _is_null(found: os.stat_result) -> bool:
+    return stat.S_ISCHR(found.st_mode) and os.path.samestat(found, os.stat(os.devnull))
+
+
+def is_named_file(path: str | os.PathLike[str]) -> bool:
+    """Whether `read_named` would read `path` (links followed); OSError
+    when there is nothing there."""
+    found = os.stat(path)
+    return stat.S_ISREG(found.st_mode) or stat.S_ISFIFO(found.st_mode) or _is_null(found)
+
+
 def open_regular(
     path: str | os.PathLike[str], flags: int = os.O_RDONLY, dir_fd: int | None = None, follow_links: bool = False
 ) -> int:

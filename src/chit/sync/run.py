@@ -39,6 +39,7 @@ from chit.sync.mirror import (
     PROJECTS, LiveFile, Mirror, as_it_is, export_lines, live_files, project_identity, redacted,
 )
 from chit.sync.state import BRANCH, Place, State, signature
+from chit.urls import shown
 
 PUSH_ATTEMPTS = 5
 UNMERGED = ("DD", "AU", "UD", "UA", "DU", "AA", "UU")  # `git status --porcelain` codes of a conflict
@@ -105,11 +106,11 @@ class Sync:
         with self.place.locked(self.ctx.store.timeout):
             existing = self.place.load()
             if existing is not None and self.place.configured():
-                raise Conflict(f"this store already syncs with {existing.remote} (see `chit sync status`)")
+                raise Conflict(f"this store already syncs with {shown(existing.remote)} (see `chit sync status`)")
             self._make_repo(remote)
             self.git.run("fetch", "--quiet", "origin", what="fetching from the remote")
             if need_history and self.git.remote_head(BRANCH) is None:
-                raise SyncError(f"{remote} holds no chit history yet; run `chit sync init {remote}` on the machine that has it")
+                raise SyncError(f"{shown(remote)} holds no chit history yet; run `chit sync init {shown(remote)}` on the machine that has it")
             self.place.save(State(remote=remote))
             return self._sync()
 
@@ -141,7 +142,7 @@ class Sync:
         if state is None or not self.place.configured():
             return SyncStatus(False, None, None, None, 0)
         pending = sum(1 for f in live_files(self.ctx.store).values() if self._changed_since(state, f))
-        return SyncStatus(True, state.remote, self.git.head(), state.imported, pending)
+        return SyncStatus(True, shown(state.remote), self.git.head(), state.imported, pending)
 
     def _state(self) -> State:
         state = self.place.load()
@@ -152,7 +153,7 @@ class Sync:
     def _sync(self) -> SyncReport:
         state = self._state()
         self._recover()
-        report = SyncReport(remote=state.remote, head=None)
+        report = SyncReport(remote=shown(state.remote), head=None)  # as printed: no password
         report.sent = self._export(state)
         failure = self._exchange(state, report)
         report.head = self.git.head()
