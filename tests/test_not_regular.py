@@ -11,6 +11,7 @@ import locale
 import os
 import socket
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
