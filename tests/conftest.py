@@ -69,6 +69,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items[:] = ordered
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto`: two workers per core. A third of a worker's time is spent
+    waiting (on deadlines and trickling servers the tests hold to, child
+    processes, tmux, git): on this 2-core machine two workers kept the cores
+    busy 1.3 of 2 on average, four 1.8 (252 s against 175 s for the run)."""
+    return 2 * (os.cpu_count() or 1)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def bytecode_caches() -> None:
     """chit's modules compiled before the first test, as an installed chit
