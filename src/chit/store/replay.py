@@ -11,7 +11,9 @@ Pure, no I/O. Invariants:
 - a rewind, pop or trash acts only on what its writer had seen (`seen`: the
   greatest stamp of each machine's events): a message written meanwhile on
   another machine stays visible, and overrides a trash it was not seen by
-  (the session is then restored, `restored_by` says by which message);
+  (the session is then restored, `restored_by` says by which message) as
+  long as it is shown: a message hidden by a rewind or pop hides nothing
+  the trash could lose, and a compacted copy no longer holds it;
 - format-1 messages were seen by every stamped event; a format-1 change
   still in effect can be undone by a stamped undo (its hidden messages come
   back just after the messages it kept, as a format-1 undo would show them);
@@ -227,7 +229,9 @@ class Replay:
         for trash_id, trash in self.trash_events.items():
             if trash_id in self.restored:
                 continue
-            unseen = next((e for e in self.entries if not e.seen_by(trash["seen"])), None)
+            # only a message shown overrides: one hidden (popped, rewound) is
+            # gone from a compacted copy, and the fold must not depend on it
+            unseen = next((e for e in self.entries if not e.hiders and not e.seen_by(trash["seen"])), None)
             if unseen is None:
                 in_effect.append(trash)
             elif restored_by is None:
