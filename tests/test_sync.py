@@ -299,6 +299,27 @@ def test_rm_on_a_of_a_message_b_sent_popped_and_compacted_holds_on_both(pair: tu
     assert (_place_of(a, session), _place_of(b, session)) == ("trash", "trash")
 
 
+def test_undo_on_a_of_a_pop_b_then_compacts_shows_the_same_messages_on_both(pair: tuple[Machine, Machine, Path]) -> None:
+    """B pops its message and syncs; A undoes the pop; B, not having seen
+    the undo, compacts: the popped message is gone from B's file. The
+    compaction made the pop final, so A's undo brings back nothing on
+    either machine, and both show the same messages."""
+    a, b, remote = pair
+    session = a.ok("new", "undone here, compacted there").out.strip()
+    a.ok("append", session, "--role", "user", "first")
+    a.ok("sync", "init", str(remote))
+    b.ok("sync", "clone", str(remote))
+    b.ok("append", session, "--role", "user", "popped on B")
+    b.ok("pop", session)
+    b.ok("sync")
+    a.ok("sync")
+    a.ok("undo", session)
+    b.ok("compact", session)
+    for machine in (a, b, a, b):
+        machine.ok("sync")
+    assert a.messages(session) == b.messages(session) == ["first"]
+
+
 def test_redact_sends_markers_and_keeps_the_secret_here(pair: tuple[Machine, Machine, Path]) -> None:
     """`[sync] redact = true`: the remote and the other machine get the
     line with a marker; this machine keeps what it wrote, and never gets

@@ -18,12 +18,16 @@ Pure, no I/O. Invariants:
   still in effect can be undone by a stamped undo (its hidden messages come
   back just after the messages it kept, as a format-1 undo would show them);
 - a `compact` event makes the changes it saw final: their messages stay
-  hidden (the compacted copy no longer holds them) and undo skips them.
+  hidden (the compacted copy no longer holds them) and undo skips them,
+  also an undo that sorts before the compact but that it did not see (an
+  undo written elsewhere meanwhile): what it would bring back is gone
+  from the compacted copy, so it brings back nothing on any copy.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from chit.model import Change
@@ -87,7 +91,8 @@ class _Change:
 class Replay:
     """Stamped events applied one by one, in fold order."""
 
-    def __init__(self, legacy: _Legacy) -> None:
+    def __init__(self, legacy: _Legacy, compacts: Sequence[dict[str, Any]] = ()) -> None:
+        self.compacts = compacts  # every compact event of the session, whatever its place in the order
         self.entries: list[_Entry] = []
         self.keys: list[Key] = []
         self.by_id: dict[str, _Entry] = {}
@@ -184,7 +189,7 @@ class Replay:
                 found = self.in_effect[-1]
         else:
             found = next((c for c in reversed(self.in_effect) if c.id == target), None)
-        if found is None:
+        if found is None or self._made_final_meanwhile(found, event):
             return
         self.in_effect.remove(found)
         for entry in found.hidden:
@@ -193,6 +198,17 @@ class Replay:
             hidden = self.by_id.get(added)
             if hidden is not None:
                 hidden.hide(event["id"])
+
+    def _made_final_meanwhile(self, change: _Change, undo: dict[str, Any]) -> bool:
+        """Whether a compact that sorts after `undo` saw `change` but not
+        `undo`: it dropped what the change hid before the undo reached it."""
+        for compact in self.compacts:
+            seen = compact["seen"]
+            if compact["hlc"] > undo["hlc"] and undo["hlc"] > seen.get(undo["by"], "") and (
+                change.by is None or change.hlc <= seen.get(change.by, "")
+            ):
+                return True
+        return False
 
     def _restore(self, event: dict[str, Any]) -> None:
         self.legacy_deleted = None
