@@ -284,6 +284,25 @@ def test_a_union_of_a_compacted_copy_and_an_old_one_folds_as_the_compacted_one(p
     assert a.api.undo(sid) is None  # compaction made the changes final on every copy
 
 
+def test_a_trash_unseen_message_popped_and_compacted_elsewhere_folds_alike(pair: tuple[Replica, Replica, str]) -> None:
+    """a's trash did not see b's message, which b then popped and
+    compacted away. a's copy still holds the message (hidden), b's no
+    longer does: both fold alike, deleted, since the trash hid nothing shown."""
+    a, b, sid = pair
+    a.api.delete(sid)
+    trash_line = a.lines(sid)[-1]
+    b.api.append(sid, "user", "popped, then compacted")
+    a.take(sid, b)
+    b.api.pop(sid)
+    b.api.compact(sid)
+    a.take(sid, b)
+    with b.store.locked(b.slug, sid, b.key) as held:
+        held.append_lines([trash_line])  # what a sync brings b: the lines its mirror lacked
+    assert len(a.lines(sid)) == len(b.lines(sid)) + 1
+    assert view(a.folded(sid)) == view(b.folded(sid))
+    assert b.folded(sid).deleted_at is not None and b.folded(sid).restored_by is None
+
+
 def test_two_lines_with_one_id_keep_one_and_say_so(tmp_path: Path) -> None:
     replicas, sid = make_replicas(tmp_path)
     a = replicas[0]

@@ -279,6 +279,47 @@ def test_rm_on_a_while_b_appends_ends_restored_and_both_are_told(pair: tuple[Mac
     assert _place_of(a, session) == _place_of(b, session) == "live"
 
 
+def test_rm_on_a_of_a_message_b_sent_popped_and_compacted_holds_on_both(pair: tuple[Machine, Machine, Path]) -> None:
+    """B writes a message and syncs it; A, not having synced it, runs rm;
+    B pops the message and compacts. B's compacted file no longer holds the
+    message that A's copy and the remote still hold: both must fold alike,
+    and since the rm hides nothing shown that it did not see, it holds."""
+    a, b, remote = pair
+    session = a.ok("new", "removed here, written and popped there").out.strip()
+    a.ok("append", session, "--role", "user", "before")
+    a.ok("sync", "init", str(remote))
+    b.ok("sync", "clone", str(remote))
+    b.ok("append", session, "--role", "user", "written on B, popped, compacted")
+    b.ok("sync")
+    a.ok("rm", session)
+    b.ok("pop", session)
+    b.ok("compact", session)
+    for machine in (a, b, a, b):
+        machine.ok("sync")
+    assert (_place_of(a, session), _place_of(b, session)) == ("trash", "trash")
+
+
+def test_undo_on_a_of_a_pop_b_then_compacts_shows_the_same_messages_on_both(pair: tuple[Machine, Machine, Path]) -> None:
+    """B pops its message and syncs; A undoes the pop; B, not having seen
+    the undo, compacts: the popped message is gone from B's file. The
+    compaction made the pop final, so A's undo brings back nothing on
+    either machine, and both show the same messages."""
+    a, b, remote = pair
+    session = a.ok("new", "undone here, compacted there").out.strip()
+    a.ok("append", session, "--role", "user", "first")
+    a.ok("sync", "init", str(remote))
+    b.ok("sync", "clone", str(remote))
+    b.ok("append", session, "--role", "user", "popped on B")
+    b.ok("pop", session)
+    b.ok("sync")
+    a.ok("sync")
+    a.ok("undo", session)
+    b.ok("compact", session)
+    for machine in (a, b, a, b):
+        machine.ok("sync")
+    assert a.messages(session) == b.messages(session) == ["first"]
+
+
 def test_redact_sends_markers_and_keeps_the_secret_here(pair: tuple[Machine, Machine, Path]) -> None:
     """`[sync] redact = true`: the remote and the other machine get the
     line with a marker; this machine keeps what it wrote, and never gets

@@ -219,7 +219,7 @@ def fold(
     else:
         from chit.store.replay import Replay
 
-        replay = Replay(legacy)
+        replay = Replay(legacy, [event for event in stamped if event["type"] == "compact"])
         for event in stamped:
             meta.apply(event)
             replay.apply(event)

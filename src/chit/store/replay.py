@@ -11,17 +11,23 @@ Pure, no I/O. Invariants:
 - a rewind, pop or trash acts only on what its writer had seen (`seen`: the
   greatest stamp of each machine's events): a message written meanwhile on
   another machine stays visible, and overrides a trash it was not seen by
-  (the session is then restored, `restored_by` says by which message);
+  (the session is then restored, `restored_by` says by which message) as
+  long as it is shown: a message hidden by a rewind or pop hides nothing
+  the trash could lose, and a compacted copy no longer holds it;
 - format-1 messages were seen by every stamped event; a format-1 change
   still in effect can be undone by a stamped undo (its hidden messages come
   back just after the messages it kept, as a format-1 undo would show them);
 - a `compact` event makes the changes it saw final: their messages stay
-  hidden (the compacted copy no longer holds them) and undo skips them.
+  hidden (the compacted copy no longer holds them) and undo skips them,
+  also an undo that sorts before the compact but that it did not see (an
+  undo written elsewhere meanwhile): what it would bring back is gone
+  from the compacted copy, so it brings back nothing on any copy.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from chit.model import Change
@@ -85,7 +91,8 @@ class _Change:
 class Replay:
     """Stamped events applied one by one, in fold order."""
 
-    def __init__(self, legacy: _Legacy) -> None:
+    def __init__(self, legacy: _Legacy, compacts: Sequence[dict[str, Any]] = ()) -> None:
+        self.compacts = compacts  # every compact event of the session, whatever its place in the order
         self.entries: list[_Entry] = []
         self.keys: list[Key] = []
         self.by_id: dict[str, _Entry] = {}
@@ -182,7 +189,7 @@ class Replay:
                 found = self.in_effect[-1]
         else:
             found = next((c for c in reversed(self.in_effect) if c.id == target), None)
-        if found is None:
+        if found is None or self._made_final_meanwhile(found, event):
             return
         self.in_effect.remove(found)
         for entry in found.hidden:
@@ -191,6 +198,17 @@ class Replay:
             hidden = self.by_id.get(added)
             if hidden is not None:
                 hidden.hide(event["id"])
+
+    def _made_final_meanwhile(self, change: _Change, undo: dict[str, Any]) -> bool:
+        """Whether a compact that sorts after `undo` saw `change` but not
+        `undo`: it dropped what the change hid before the undo reached it."""
+        for compact in self.compacts:
+            seen = compact["seen"]
+            if compact["hlc"] > undo["hlc"] and undo["hlc"] > seen.get(undo["by"], "") and (
+                change.by is None or change.hlc <= seen.get(change.by, "")
+            ):
+                return True
+        return False
 
     def _restore(self, event: dict[str, Any]) -> None:
         self.legacy_deleted = None
@@ -227,7 +245,9 @@ class Replay:
         for trash_id, trash in self.trash_events.items():
             if trash_id in self.restored:
                 continue
-            unseen = next((e for e in self.entries if not e.seen_by(trash["seen"])), None)
+            # only a message shown overrides: one hidden (popped, rewound) is
+            # gone from a compacted copy, and the fold must not depend on it
+            unseen = next((e for e in self.entries if not e.hiders and not e.seen_by(trash["seen"])), None)
             if unseen is None:
                 in_effect.append(trash)
             elif restored_by is None:
