@@ -261,3 +261,46 @@ def test_a_folder_without_conversations_is_refused_in_one_line(cli, tmp_path: Pa
     (folder / "user.json").write_text("{}", encoding="utf-8")
     result = cli("import", "--from", "chatgpt", str(folder))
     assert (result.code, result.out, result.err) == (5, "", f"chit: error: {folder} holds no conversations.json\n")
+
+
+def earlier_export(export: Path, path: Path) -> Path:
+    """The export as an earlier one held it: every conversation with more
+    than four nodes on its shown thread less its last two (the nodes gone
+    from `mapping` and their parent's children, `current_node` moved up)."""
+    conversations = json.loads(export.read_bytes())
+    for raw in conversations:
+        mapping, chain, node = raw["mapping"], [], raw["current_node"]
+        while node is not None:
+            chain.append(node)
+            node = mapping[node]["parent"]
+        if len(chain) > 4:
+            for gone in chain[:2]:
+                del mapping[gone]
+            mapping[chain[2]]["children"] = [c for c in mapping[chain[2]]["children"] if c != chain[1]]
+            raw["current_node"] = chain[2]
+    path.write_bytes(json.dumps(conversations).encode())
+    return path
+
+
+def _session_files(home: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in home.glob("projects/*/sessions/*.jsonl")}
+
+
+def test_a_later_export_appends_only_the_new_messages(api: Chit, home: Path, export: Path, tmp_path: Path) -> None:
+    earlier = earlier_export(export, tmp_path / "earlier.json")
+    before_counts = {cid: len(c.shown) for cid, c in read_export(earlier).items()}
+    after_counts = {cid: len(c.shown) for cid, c in read_export(export).items()}
+    grown = [cid for cid in after_counts if after_counts[cid] > before_counts[cid]]
+    assert len(grown) > 100  # most conversations lost their last exchange in the earlier export
+
+    first = api.import_from("chatgpt", earlier)
+    assert (first.imported, first.messages) == (CONVERSATIONS, sum(before_counts.values()))
+    files = _session_files(home)
+    later = api.import_from("chatgpt", export)
+    assert (later.imported, later.updated) == (0, len(grown))
+    assert later.messages == sum(after_counts.values()) - sum(before_counts.values())
+    now = _session_files(home)
+    assert set(now) == set(files)
+    assert all(now[name].startswith(old) for name, old in files.items())  # grown by appending, nothing rewritten
+    sessions = imported(api)
+    assert {key.removeprefix("chatgpt:"): len(s.messages) for key, s in sessions.items()} == after_counts
