@@ -14,7 +14,7 @@ import compileall
 import hashlib
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -203,6 +203,19 @@ def server() -> Iterator[FakeServer]:
     yield fake
     fake.shutdown()
     fake.server_close()
+
+
+def store_behind_its_index(tmp_path: Path, build: Callable[[Path, Path], object]) -> tuple[Path, Path]:
+    """(home, work): a store `build(home, work)` wrote, then its index
+    deleted and its background catch-up turned off, so that the store is
+    as far ahead of its index as it can be, and stays so."""
+    home, work = tmp_path / "home", tmp_path / "work"
+    work.mkdir()
+    build(home, work)
+    (home / "config.toml").write_text("[index]\nbackground = false\n")
+    for name in ("index.sqlite", "index.sqlite-wal", "index.sqlite-shm"):
+        (home / name).unlink(missing_ok=True)
+    return home, work
 
 
 def tree_digest(root: Path) -> str:

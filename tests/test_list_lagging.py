@@ -15,7 +15,7 @@ import pytest
 from chit.api import Chit
 from chit.service import catchup, list_fresh, ticker
 from chit.service.facade import parts_of
-from conftest import run_cli
+from conftest import run_cli, store_behind_its_index
 
 BIG = "lorem ipsum dolor sit amet " * 4_000  # about 108 KB a message
 SESSIONS = 14  # each past 600 KB: the store is past FAR_BEHIND (8 MB) in more than FAR_FILES files
@@ -46,13 +46,7 @@ def _store(home: Path, work: Path) -> Chit:
 
 @pytest.fixture
 def behind(tmp_path: Path) -> tuple[Path, Path]:
-    home, work = tmp_path / "home", tmp_path / "work"
-    work.mkdir()
-    _store(home, work)
-    (home / "config.toml").write_text("[index]\nbackground = false\n")
-    for name in ("index.sqlite", "index.sqlite-wal", "index.sqlite-shm"):
-        (home / name).unlink(missing_ok=True)
-    return home, work
+    return store_behind_its_index(tmp_path, _store)
 
 
 LISTINGS = [

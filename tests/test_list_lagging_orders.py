@@ -18,7 +18,7 @@ from chit.api import Chit
 from chit.service.base import Context
 from chit.service.facade import parts_of
 from chit.service.sessions import make_message
-from conftest import run_cli
+from conftest import run_cli, store_behind_its_index
 
 BIG = "lorem ipsum dolor sit amet " * 3_000  # about 80 KB a message
 SESSIONS = 40  # past FAR_BEHIND (8 MB) in more than FAR_FILES files
@@ -60,13 +60,7 @@ def _store(home: Path, work: Path) -> Chit:
 
 @pytest.fixture
 def behind(tmp_path: Path) -> tuple[Path, Path]:
-    home, work = tmp_path / "home", tmp_path / "work"
-    work.mkdir()
-    _store(home, work)
-    (home / "config.toml").write_text("[index]\nbackground = false\n")
-    for name in ("index.sqlite", "index.sqlite-wal", "index.sqlite-shm"):
-        (home / name).unlink(missing_ok=True)
-    return home, work
+    return store_behind_its_index(tmp_path, _store)
 
 
 LISTINGS = [

@@ -279,16 +279,22 @@ def test_rm_on_a_while_b_appends_ends_restored_and_both_are_told(pair: tuple[Mac
     assert _place_of(a, session) == _place_of(b, session) == "live"
 
 
+def _one_session_on_both(a: Machine, b: Machine, remote: Path, title: str) -> str:
+    """A session of one message made on A, which starts syncing; B clones."""
+    session = a.ok("new", title).out.strip()
+    a.ok("append", session, "--role", "user", "first")
+    a.ok("sync", "init", str(remote))
+    b.ok("sync", "clone", str(remote))
+    return session
+
+
 def test_rm_on_a_of_a_message_b_sent_popped_and_compacted_holds_on_both(pair: tuple[Machine, Machine, Path]) -> None:
     """B writes a message and syncs it; A, not having synced it, runs rm;
     B pops the message and compacts. B's compacted file no longer holds the
     message that A's copy and the remote still hold: both must fold alike,
     and since the rm hides nothing shown that it did not see, it holds."""
     a, b, remote = pair
-    session = a.ok("new", "removed here, written and popped there").out.strip()
-    a.ok("append", session, "--role", "user", "before")
-    a.ok("sync", "init", str(remote))
-    b.ok("sync", "clone", str(remote))
+    session = _one_session_on_both(a, b, remote, "removed here, written and popped there")
     b.ok("append", session, "--role", "user", "written on B, popped, compacted")
     b.ok("sync")
     a.ok("rm", session)
@@ -305,10 +311,7 @@ def test_undo_on_a_of_a_pop_b_then_compacts_shows_the_same_messages_on_both(pair
     compaction made the pop final, so A's undo brings back nothing on
     either machine, and both show the same messages."""
     a, b, remote = pair
-    session = a.ok("new", "undone here, compacted there").out.strip()
-    a.ok("append", session, "--role", "user", "first")
-    a.ok("sync", "init", str(remote))
-    b.ok("sync", "clone", str(remote))
+    session = _one_session_on_both(a, b, remote, "undone here, compacted there")
     b.ok("append", session, "--role", "user", "popped on B")
     b.ok("pop", session)
     b.ok("sync")
