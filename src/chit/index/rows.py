@@ -9,7 +9,9 @@ Invariants:
   appended tail is read from the stored offset and folded onto the stored
   state (`chit.index.fold`), but only when the file is the same inode, no
   shorter than that offset, and its `witness` at that offset is the one
-  stored with the row: else it is read whole. A rewrite passes for an
+  stored with the row: else it is read whole (and always once its fold
+  has a trash that a message overrides: hiding the message brings the
+  trash back, see `chit.index.fold`). A rewrite passes for an
   append only if it keeps the inode, the first WITNESS_SPAN bytes and the
   WITNESS_SPAN before the offset (every byte, below twice that) yet
   changes bytes between them. The line that ended at the offset carries an
@@ -222,10 +224,10 @@ class Rows:
         if grown or in_order(events, hiding=False):  # replayed line by line, it folds as the set does
             _apply_all(state, events, stack)
         else:
-            state, live = fold_whole(header, events, state.project)
+            state, live, overridden = fold_whole(header, events, state.project)
             for record, stack.off, stack.len, turn in live:
                 stack.push(record, turn)
-            whole = whole or not in_order(events)  # the next append cannot be applied alone: read whole
+            whole = whole or overridden or not in_order(events)  # the next change cannot be applied alone: read whole
         conn.execute(
             "UPDATE sessions SET size = ?, mtime_ns = ?, ino = ?, offset = ?, whole = ?, version = ?, project = ?,"
             " created_at = ?, updated_at = ?, key = ?, parent_id = ?, manual_title = ?, folded_title = ?,"
