@@ -14,9 +14,9 @@ A log with stamped (format 2) events folds by the set of its lines, not
 their order: the index then takes the fold's result (`from_session`), and
 applies an appended event alone only when `appendable` says the fold
 would put it after everything applied and apply it the same way. A file
-whose fold has a trash overridden by a message (`fold_whole`) is read
-whole at every change: a pop or rewind hiding that message puts the trash
-back in effect, which applying it alone would not. The tests hold all this
+whose fold has a trash overridden by a message (`fold_whole`) reads a
+pop or rewind whole: one hiding that message puts the trash back in
+effect, which applying it alone would not. The tests hold all this
 against `fold()` on generated logs.
 """
 
@@ -222,7 +222,7 @@ def fold_whole(
     messages in their folded order: (record, line offset, length, turn),
     and whether a message overrides a trash: then hiding that message
     (a pop or rewind) puts the trash back in effect, which `apply` of the
-    pop alone would not do, so the file's next change is read whole."""
+    pop alone would not do, so a pop or rewind of the file is read whole."""
     from chit.store.fold import fold
 
     session = fold(header, [event for event, _, _ in events])
