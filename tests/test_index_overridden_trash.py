@@ -8,7 +8,8 @@ it) brings the trash back into effect, since only a message shown
 overrides a trash. The index must say so after its next refresh, as the
 fold of the file does: a pop or rewind applied to the row alone, as the
 index applies one that hides the top of the session, would leave the row
-live while the file says deleted.
+live while the file says deleted. Appends and a pop of another message
+in between keep the session live on both sides.
 
 The `rm` is cut short by a real child killed with SIGKILL as it starts
 moving the file (a profile hook sends the signal)."""
@@ -69,6 +70,12 @@ def test_hiding_the_message_that_overrode_a_cut_short_trash_trashes_the_row_agai
     api.append(sid, "user", "three, which the trash did not see")
     listed, scanned = _deleted_at(api)
     assert scanned[sid] is None and listed == scanned  # overridden: live again
+    api.append(sid, "assistant", "four")  # read from where the row read to
+    listed, scanned = _deleted_at(api)
+    assert scanned[sid] is None and listed == scanned
+    api.pop(sid)  # "three" still overrides the trash
+    listed, scanned = _deleted_at(api)
+    assert scanned[sid] is None and listed == scanned
 
     if hide == "pop":
         api.pop(sid)
