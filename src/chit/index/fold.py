@@ -13,8 +13,11 @@ state, deleted_at) and the same live messages with the same turn numbers.
 A log with stamped (format 2) events folds by the set of its lines, not
 their order: the index then takes the fold's result (`from_session`), and
 applies an appended event alone only when `appendable` says the fold
-would put it after everything applied and apply it the same way. The
-tests hold all this against `fold()` on generated logs.
+would put it after everything applied and apply it the same way. A file
+whose fold has a trash overridden by a message (`fold_whole`) reads a
+pop or rewind whole: one hiding that message puts the trash back in
+effect, which applying it alone would not. The tests hold all this
+against `fold()` on generated logs.
 """
 
 from __future__ import annotations
@@ -214,16 +217,19 @@ def events_of(data: bytes, pos: int, start: int, version: int) -> list[tuple[dic
 
 def fold_whole(
     header: dict[str, Any], events: list[tuple[dict[str, Any], int, int]], project: str | None
-) -> tuple[SessionState, list[tuple[dict[str, Any], int, int, int | None]]]:
-    """The state of the set fold of a file with stamped events, and its live
-    messages in their folded order: (record, line offset, length, turn)."""
+) -> tuple[SessionState, list[tuple[dict[str, Any], int, int, int | None]], bool]:
+    """The state of the set fold of a file with stamped events, its live
+    messages in their folded order: (record, line offset, length, turn),
+    and whether a message overrides a trash: then hiding that message
+    (a pop or rewind) puts the trash back in effect, which `apply` of the
+    pop alone would not do, so a pop or rewind of the file is read whole."""
     from chit.store.fold import fold
 
     session = fold(header, [event for event, _, _ in events])
     lines = {event["id"]: (event, off, length) for event, off, length in events if event["type"] == "message"}
     state = SessionState.from_session(header, session)
     state.project = project
-    return state, [(*lines[m.id], m.turn) for m in session.messages]
+    return state, [(*lines[m.id], m.turn) for m in session.messages], session.restored_by is not None
 
 
 def _holds(fd: int, begin: int, end: int, text: bytes) -> bool:

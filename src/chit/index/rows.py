@@ -9,9 +9,11 @@ Invariants:
   appended tail is read from the stored offset and folded onto the stored
   state (`chit.index.fold`), but only when the file is the same inode, no
   shorter than that offset, and its `witness` at that offset is the one
-  stored with the row: else it is read whole. A rewrite passes for an
-  append only if it keeps the inode, the first WITNESS_SPAN bytes and the
-  WITNESS_SPAN before the offset (every byte, below twice that) yet
+  stored with the row: else it is read whole (a pop or rewind too once
+  the row is `OVERRIDDEN`: its fold has a trash that a message overrides,
+  and hiding that message brings the trash back; see `chit.index.fold`).
+  A rewrite passes for an append only if it keeps the inode, the first
+  WITNESS_SPAN bytes and the WITNESS_SPAN before the offset (every byte, below twice that) yet
   changes bytes between them. The line that ended at the offset carries an
   id and a timestamp, and a compaction only drops and re-encodes lines and
   adds some at the end; so it would take lines dropped and lengthened by
@@ -70,6 +72,11 @@ DRAIN_CHUNK = 2000  # messages whose text is added per step, in row id order
 FEW_MESSAGES = 64  # a step adding at most this many finds their words itself; else the vocabulary is marked behind
 OPEN_FILES = 64
 WITNESS_SPAN = 4096  # bytes at the start and before the offset that an append never changes
+#: `sessions.whole`: WHOLE, every change is read whole (no valid header, or
+#: lines out of fold order); OVERRIDDEN, a pop or rewind is (a message
+#: overrides a trash: hiding it may put the trash back); 0, neither
+WHOLE = 1
+OVERRIDDEN = 2
 STATE_COLUMNS = (
     "version, project, created_at, updated_at, key, parent_id, manual_title, first_title,"
     " tags, state, deleted_at, messages, turns"
@@ -183,7 +190,7 @@ class Rows:
             if row is not None and tuple(row[1:4]) == (st.st_size, st.st_mtime_ns, st.st_ino):
                 return  # another process indexed it meanwhile
             grown = (
-                row is not None and not row[5] and row[3] == st.st_ino and st.st_size >= row[4] > 0
+                row is not None and row[5] != WHOLE and row[3] == st.st_ino and st.st_size >= row[4] > 0
                 and row[6] == witness(fd, row[4])  # the same inode number may be another file
             )
             events: list[tuple[dict[str, Any], int, int]] = []
@@ -199,14 +206,15 @@ class Rows:
             seen = witness(fd, start + end)
         finally:
             os.close(fd)
-        whole = False
-        if grown:
-            sid, state = row[0], _state_from_row(row[7:])
+        whole = 0
+        if grown:  # no event applied alone makes a message override a trash or stop doing so
+            sid, state, whole = row[0], _state_from_row(row[7:]), row[5]
         else:
-            header, pos, whole = _header(data, end, session_id, st.st_mtime_ns)
+            header, pos, no_header = _header(data, end, session_id, st.st_mtime_ns)
             events = events_of(data, pos, 0, header["version"])
             state = SessionState.from_header(header)
-            if whole:
+            whole = WHOLE if no_header else 0
+            if no_header:
                 state.project = None  # the caller's project key applies, as in parse_log
             if row is None:
                 sid = conn.execute(
@@ -222,16 +230,19 @@ class Rows:
         if grown or in_order(events, hiding=False):  # replayed line by line, it folds as the set does
             _apply_all(state, events, stack)
         else:
-            state, live = fold_whole(header, events, state.project)
+            state, live, overridden = fold_whole(header, events, state.project)
             for record, stack.off, stack.len, turn in live:
                 stack.push(record, turn)
-            whole = whole or not in_order(events)  # the next append cannot be applied alone: read whole
+            if whole or not in_order(events):  # the next change cannot be applied alone: read whole
+                whole = WHOLE
+            elif overridden:
+                whole = OVERRIDDEN
         conn.execute(
             "UPDATE sessions SET size = ?, mtime_ns = ?, ino = ?, offset = ?, whole = ?, version = ?, project = ?,"
             " created_at = ?, updated_at = ?, key = ?, parent_id = ?, manual_title = ?, folded_title = ?,"
             " first_title = ?, tags = ?, state = ?, deleted_at = ?, messages = ?, turns = ?, witness = ? WHERE sid = ?",
             (
-                st.st_size, st.st_mtime_ns, st.st_ino, start + end, int(whole), state.version, state.project,
+                st.st_size, st.st_mtime_ns, st.st_ino, start + end, whole, state.version, state.project,
                 state.created_at, state.updated_at, state.key, state.parent_id, state.manual_title,
                 state.manual_title.casefold() if state.manual_title is not None else None, state.first_title,
                 orjson.dumps(state.tags).decode(), state.state, state.deleted_at, state.messages, state.turns,
@@ -260,7 +271,7 @@ class Rows:
             if last == UNKNOWN:
                 return False
             if place == 0 and event["type"] in ("pop", "rewind") and "hlc" in event and "undo" not in event:
-                if last is not None and order_key(event) <= last or not self._hides_the_top(fd, row[0], state, event):
+                if row[5] == OVERRIDDEN or last is not None and order_key(event) <= last or not self._hides_the_top(fd, row[0], state, event):
                     return False  # (the first only: the rows are what the state before it shows)
             elif not appendable(state, event, last, stamped):
                 return False
