@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import pytest
+from killpoints import killed_at
 
 from chit.api import Chit
 from chit.service.facade import parts_of
@@ -36,19 +35,7 @@ def _age(home: Path) -> None:
 
 def _killed_before_unlink(work: Callable[[], Any]) -> None:
     """Run `work` in a child killed (SIGKILL) as its move is about to unlink the old name."""
-    pid = os.fork()
-    if pid == 0:
-        def hook(frame: FrameType, event: str, arg: object) -> None:
-            if event == "c_call" and arg is os.unlink and frame.f_code.co_name == "move":
-                os.kill(os.getpid(), signal.SIGKILL)
-
-        try:
-            sys.setprofile(hook)
-            work()
-        finally:
-            os._exit(1)
-    _, status = os.waitpid(pid, 0)
-    assert os.WIFSIGNALED(status), "the child was not killed in its move"
+    killed_at(lambda frame, event, arg: event == "c_call" and arg is os.unlink and frame.f_code.co_name == "move", work)
 
 
 def _check(api: Chit) -> None:

@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 from collections.abc import Callable
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import pytest
+from killpoints import killed_at
 
 from chit.api import Chit
 from chit.service.facade import parts_of
@@ -32,19 +31,7 @@ pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 
 def _killed_at_first_file(work: Callable[[], Any]) -> None:
     """Run `work` in a child killed (SIGKILL) as its first file move starts."""
-    pid = os.fork()
-    if pid == 0:
-        def hook(frame: FrameType, event: str, arg: object) -> None:
-            if event == "call" and frame.f_code is Store.move.__code__:
-                os.kill(os.getpid(), signal.SIGKILL)
-
-        try:
-            sys.setprofile(hook)
-            work()
-        finally:
-            os._exit(1)
-    _, status = os.waitpid(pid, 0)
-    assert os.WIFSIGNALED(status), "the child was not killed in its move"
+    killed_at(lambda frame, event, arg: event == "call" and frame.f_code is Store.move.__code__, work)
 
 
 def _listed(api: Chit) -> list[tuple[str, str]]:
