@@ -67,6 +67,15 @@ def iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def shown_thread(raw: dict[str, Any]) -> list[str]:
+    """The node ids from a conversation's `current_node` up to its root."""
+    chain, node = [], raw["current_node"]
+    while node is not None:
+        chain.append(node)
+        node = raw["mapping"][node]["parent"]
+    return chain
+
+
 def read_export(path: Path) -> dict[str, Conversation]:
     """What each conversation shows, read plainly: the path from
     `current_node` up its parents, less the empty system message every
@@ -74,11 +83,7 @@ def read_export(path: Path) -> dict[str, Conversation]:
     (`recipient`) is a call, a `tool` author's message a result."""
     found: dict[str, Conversation] = {}
     for raw in json.loads(path.read_bytes()):
-        mapping = raw["mapping"]
-        chain, node = [], raw["current_node"]
-        while node is not None:
-            chain.append(node)
-            node = mapping[node]["parent"]
+        mapping, chain = raw["mapping"], shown_thread(raw)
         conversation = Conversation(raw["title"], iso(raw["create_time"]))
         for node in reversed(chain):
             message = mapping[node]["message"]
@@ -269,10 +274,7 @@ def earlier_export(export: Path, path: Path) -> Path:
     from `mapping` and their parent's children, `current_node` moved up)."""
     conversations = json.loads(export.read_bytes())
     for raw in conversations:
-        mapping, chain, node = raw["mapping"], [], raw["current_node"]
-        while node is not None:
-            chain.append(node)
-            node = mapping[node]["parent"]
+        mapping, chain = raw["mapping"], shown_thread(raw)
         if len(chain) > 4:
             for gone in chain[:2]:
                 del mapping[gone]

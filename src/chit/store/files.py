@@ -74,20 +74,22 @@ def read_named(path: str | os.PathLike[str]) -> bytes:
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     with os.fdopen(fd, "rb") as handle:
         found = os.fstat(fd)
-        if not (stat.S_ISREG(found.st_mode) or stat.S_ISFIFO(found.st_mode) or _is_null(found)):
+        if not _readable_as_named(found):
             raise NotRegular(path, found.st_mode)
         return handle.read()
-
-
-def _is_null(found: os.stat_result) -> bool:
-    return stat.S_ISCHR(found.st_mode) and os.path.samestat(found, os.stat(os.devnull))
 
 
 def is_named_file(path: str | os.PathLike[str]) -> bool:
     """Whether `read_named` would read `path` (links followed); OSError
     when there is nothing there."""
-    found = os.stat(path)
-    return stat.S_ISREG(found.st_mode) or stat.S_ISFIFO(found.st_mode) or _is_null(found)
+    return _readable_as_named(os.stat(path))
+
+
+def _readable_as_named(found: os.stat_result) -> bool:
+    """A regular file, a pipe or the null device: what ends when read."""
+    if stat.S_ISREG(found.st_mode) or stat.S_ISFIFO(found.st_mode):
+        return True
+    return stat.S_ISCHR(found.st_mode) and os.path.samestat(found, os.stat(os.devnull))
 
 
 def open_regular(
