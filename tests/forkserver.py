@@ -28,6 +28,10 @@ Invariants:
   dies: it ends at end of file on a pipe from this process).
 - Shared between the forked children beyond the imports: the hash seed
   (str hashing, set order), as for children of any one Python process.
+- The CPU of a forked child (the server reports it with its exit status)
+  is counted here until the server is waited for: `unreaped_children_cpu()`
+  plus this process's RUSAGE_CHILDREN is the CPU of all the `chit` calls
+  it made, forked or exec'd, at any moment (tests/cpu_profile.py).
 """
 
 from __future__ import annotations
@@ -122,6 +126,7 @@ class Server:
     directory: str
     owner: int  # the pid of the test process that started it
     limits: list[tuple[int, int]]  # its resource limits, its children's
+    children_cpu: float = 0.0  # the user + system seconds of the children it reported
 
     @property
     def path(self) -> str:
@@ -151,12 +156,21 @@ class Server:
             out, err, timed_out = _communicate(stdin_w, out_r, err_r, stdin, deadline)
             if timed_out:
                 os.kill(pid, signal.SIGKILL)  # not reaped yet: the server reaps it only once it has exited
-                answers.next(None)  # as subprocess.run waits for the killed child
+                self.status(answers)  # as subprocess.run waits for the killed child
                 raise subprocess.TimeoutExpired(command, timeout, output=out, stderr=err)
-            code = answers.next(None)
+            code = self.status(answers)
             if code is None:
                 raise RuntimeError(f"the fork server gave no exit status for `{' '.join(command)}`")
             return code, out, err
+
+    def status(self, answers: _Answers) -> int | None:
+        """The child's exit status; its CPU time is added to the count."""
+        fields = answers.line(None)
+        if fields is None:
+            return None
+        code, cpu = fields.split()
+        self.children_cpu += float(cpu)
+        return int(code)
 
 
 def _send(conn: socket.socket, request: dict[str, object], fds: list[int]) -> None:
@@ -167,13 +181,18 @@ def _send(conn: socket.socket, request: dict[str, object], fds: list[int]) -> No
 
 
 class _Answers:
-    """The server's answers on a connection: numbers, one a line."""
+    """The server's answers on a connection, one a line: the child's pid,
+    then its exit status and CPU seconds."""
 
     def __init__(self, conn: socket.socket) -> None:
         self.conn = conn
         self.buffer = b""
 
     def next(self, deadline: float | None) -> int | None:
+        line = self.line(deadline)
+        return None if line is None else int(line)
+
+    def line(self, deadline: float | None) -> bytes | None:
         while b"\n" not in self.buffer:
             self.conn.settimeout(None if deadline is None else max(0.001, deadline - time.monotonic()))
             chunk = self.conn.recv(4096)
@@ -181,7 +200,7 @@ class _Answers:
                 return None
             self.buffer += chunk
         line, _, self.buffer = self.buffer.partition(b"\n")
-        return int(line)
+        return line
 
 
 def _communicate(stdin_w: int, out_r: int, err_r: int, data: bytes | None, deadline: float) -> tuple[bytes, bytes, bool]:
@@ -229,6 +248,14 @@ def _communicate(stdin_w: int, out_r: int, err_r: int, data: bytes | None, deadl
 
 _lock = threading.Lock()
 _servers: dict[str, Server] = {}  # by the kind of stdin its children get: "pipe" or "devnull"
+
+
+def unreaped_children_cpu() -> float:
+    """The CPU seconds of this process's forked calls that its
+    RUSAGE_CHILDREN does not count yet: those of its running servers (a
+    stopped one has been waited for, with all its children)."""
+    with _lock:
+        return sum(server.children_cpu for server in _servers.values() if server.owner == os.getpid())
 
 
 def _server(kind: str) -> Server | None:

@@ -21,7 +21,9 @@ Invariants:
   normal shutdown (atexit, thread joins, flushes): no frame of the server
   between the fork and the top of the program catches or cleans anything.
 - The server answers each request with the child's pid at once, then with
-  its wait status as subprocess reports it (exit code, or minus the signal).
+  its wait status as subprocess reports it (exit code, or minus the signal)
+  and the child's CPU time (user + system seconds, from os.wait4): the
+  client's process is not its parent, so its own rusage never sees it.
 - Its stdin, stdout and stderr are of the kinds its children's are (a
   pipe or /dev/null for stdin, pipes for the others): Python decided at
   start-up how to wrap them (sys.stdin and others), and a child keeps
@@ -111,9 +113,9 @@ def become_chit(request: dict[str, object], fds: list[int], sockets: list[socket
     sys.exit(0)  # chit's main always exits; a module run to its end exits 0, as under -m
 
 
-def answer(conn: socket.socket, number: int) -> None:
+def answer(conn: socket.socket, line: bytes) -> None:
     try:
-        conn.sendall(b"%d\n" % number)
+        conn.sendall(line + b"\n")
     except OSError:  # the client went away (it gave up): nothing to tell
         pass
 
@@ -126,9 +128,9 @@ def serve(listener: socket.socket, lifetime: int) -> None:
             return
         for pidfd in [fd for fd in ready if fd in waiting]:
             pid, conn = waiting.pop(pidfd)
-            _, status = os.waitpid(pid, 0)
+            _, status, usage = os.wait4(pid, 0)
             os.close(pidfd)
-            answer(conn, os.waitstatus_to_exitcode(status))
+            answer(conn, b"%d %.6f" % (os.waitstatus_to_exitcode(status), usage.ru_utime + usage.ru_stime))
             conn.close()
         if listener.fileno() in ready:
             conn, _ = listener.accept()
@@ -143,7 +145,7 @@ def serve(listener: socket.socket, lifetime: int) -> None:
             for fd in fds:
                 os.close(fd)
             waiting[os.pidfd_open(pid)] = (pid, conn)
-            answer(conn, pid)
+            answer(conn, b"%d" % pid)
 
 
 def main() -> None:

@@ -142,6 +142,14 @@ def test_a_child_past_its_timeout_is_killed(store: dict[str, str], home: Path, w
     assert fork_chit(["append", store["plain"][:8], "after"], b"", workdir, environment())[0] == 0  # the killed ones hold no lock
 
 
+def test_a_forked_child_cpu_is_counted_until_its_server_is_waited_for(store: dict[str, str], workdir: Path) -> None:
+    """The server reports each child's CPU: this process's rusage cannot see
+    it (the server is the parent) until the server itself is waited for."""
+    before = forkserver.unreaped_children_cpu()
+    fork_chit(["show", store["big"][:8], "--json"], b"", workdir, environment())
+    assert forkserver.unreaped_children_cpu() - before > 0.01  # a 1.5 MB message read, decoded and written
+
+
 def test_start_up_variables_and_the_switch_exec() -> None:
     env = environment()
     assert forkserver.forkable(["ls"], b"", None, env)
