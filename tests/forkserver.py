@@ -3,8 +3,11 @@ from a warm server (tests/forkserver_server.py) instead of a fresh
 interpreter, or exec'd as before where a fork could not be faithful.
 
 What is shared: the modules every `chit` command run through Typer imports
-at start-up (typer and chit's entry modules), imported once per test
-process by its server. What is not: everything else. Each call is a new
+at start-up (typer and chit's entry modules) and chit's core with the
+modules of the commands run most (never rich, prompt_toolkit, the HTTP
+client, the REPL, providers, importers or exporters: the rule is in
+tests/forkserver_server.py), imported once per test process by its
+server. What is not: everything else. Each call is a new
 process of its own, with its own pid, stdin, stdout and stderr (pipes, as
 subprocess.run(capture_output=True) makes them), cwd and whole environment;
 it runs chit/__main__.py as `-m` does and ends through the interpreter's
