@@ -19,7 +19,7 @@ Invariants:
 - A call is exec'd (today's fresh interpreter) whenever a fork would run
   with something a fresh start-up decides differently: a variable read by
   the interpreter, the C library or the preloaded modules at start-up
-  (PYTHON*, LANG, LC_*, TZ, LD_*, TYPER_USE_RICH, ...) that differs from
+  (PYTHON*, LANG, LC_*, TZ, LD_*, TYPER_USE_RICH, TMPDIR, ...) that differs from
   the server's; `--version` and `__complete`, which chit
   answers without importing typer; a cwd that does not exist (subprocess
   raises); resource limits other than the server's; a platform without
@@ -63,7 +63,8 @@ CAN_FORK = hasattr(os, "fork") and hasattr(os, "pidfd_open") and hasattr(socket,
 # test changes it. A call whose start-up variables differ from it is exec'd.
 BASELINE = dict(os.environ)
 
-_START_UP_NAMES = {"LANG", "LANGUAGE", "TZ", "TYPER_USE_RICH", "TERMINAL_WIDTH", "FORCE_TERMINAL", "GLIBC_TUNABLES"}
+# (SQLite reads its temporary directories once, as the preloaded sqlite3 starts it)
+_START_UP_NAMES = {"LANG", "LANGUAGE", "TZ", "TYPER_USE_RICH", "TERMINAL_WIDTH", "FORCE_TERMINAL", "GLIBC_TUNABLES", "TMPDIR", "SQLITE_TMPDIR"}
 _START_UP_PREFIXES = ("PYTHON", "LC_", "LD_", "MALLOC_", "_TYPER_")
 
 

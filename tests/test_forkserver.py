@@ -134,6 +134,15 @@ def test_environment_and_cwd_decide_as_for_an_exec(store: dict[str, str], home: 
     assert both(["--json", "-p", "nowhere", "ls"], workdir, CHIT_PROJECT="x")[0] in (0, 3)
 
 
+def test_a_chat_and_a_config_file_past_its_limit_match(home: Path, workdir: Path) -> None:
+    """The REPL on a pipe (it imports what no preloaded command does: the
+    REPL, the provider) and every command's read of the config file."""
+    assert both(["chat", "--new"], workdir, stdin=b"hello there\n", CHIT_MODEL="echo")[0] == 0
+    (home / "config.toml").write_bytes(b"#" * (3 * 2**20))
+    code, out, _ = both(["config", "--json"], workdir, stdin=None)
+    assert code == 0 and b"cannot read" in out
+
+
 def test_a_child_past_its_timeout_is_killed(store: dict[str, str], home: Path, workdir: Path) -> None:
     env = environment(CHIT_LOCK_TIMEOUT="60")
     with session_locked(home, store["plain"]):
@@ -154,7 +163,8 @@ def test_a_forked_child_cpu_is_counted_until_its_server_is_waited_for(store: dic
 def test_start_up_variables_and_the_switch_exec() -> None:
     env = environment()
     assert forkserver.forkable(["ls"], b"", None, env)
-    for name, value in (("PYTHONIOENCODING", "latin-1"), ("LC_ALL", "C"), ("LANG", "C"), ("TZ", "Asia/Tokyo"), ("CHIT_TEST_EXEC", "1")):
+    for name, value in (("PYTHONIOENCODING", "latin-1"), ("LC_ALL", "C"), ("LANG", "C"), ("TZ", "Asia/Tokyo"), ("TMPDIR", "/nowhere"),
+                        ("SQLITE_TMPDIR", "/nowhere"), ("CHIT_TEST_EXEC", "1")):
         assert not forkserver.forkable(["ls"], b"", None, {**env, name: value}), name
     assert not forkserver.forkable(["--version"], b"", None, env)
     assert not forkserver.forkable(["__complete", "ls"], b"", None, env)
