@@ -12,8 +12,11 @@ then rank the test files by CPU (or the tests, with `--tests`):
 
 "Self" is the test process's user+system time, "children" that of the
 processes it started and waited for (the `chit` programs, helper scripts,
-git, Chromium); a daemon nobody waits for (a tmux server, a catch-up left
-running in the background) is in neither. Wall time on a shared machine
+git, Chromium), and of the `chit` programs its fork server started for it
+(the server reports each one's CPU); a daemon nobody waits for (a tmux
+server, a catch-up left running in the background) is in neither. The fork
+server's own CPU (its start-up and its forks, not its children's) lands on
+the test during which it is stopped: a worker's last. Wall time on a shared machine
 says little; CPU time does.
 """
 
@@ -36,7 +39,14 @@ _out: IO[str] | None = None
 
 def _cpu() -> tuple[float, float]:
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
+    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime + _forked_cpu()
+
+
+def _forked_cpu() -> float:
+    """The CPU of the `chit` calls forked by this process's fork server that
+    its RUSAGE_CHILDREN does not count yet (tests/forkserver.py)."""
+    forkserver = sys.modules.get("forkserver")
+    return forkserver.unreaped_children_cpu() if forkserver is not None else 0.0
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -3,8 +3,11 @@ from a warm server (tests/forkserver_server.py) instead of a fresh
 interpreter, or exec'd as before where a fork could not be faithful.
 
 What is shared: the modules every `chit` command run through Typer imports
-at start-up (typer and chit's entry modules), imported once per test
-process by its server. What is not: everything else. Each call is a new
+at start-up (typer and chit's entry modules) and chit's core with the
+modules of the commands run most (never rich, prompt_toolkit, the HTTP
+client, the REPL, providers, importers or exporters: the rule is in
+tests/forkserver_server.py), imported once per test process by its
+server. What is not: everything else. Each call is a new
 process of its own, with its own pid, stdin, stdout and stderr (pipes, as
 subprocess.run(capture_output=True) makes them), cwd and whole environment;
 it runs chit/__main__.py as `-m` does and ends through the interpreter's
@@ -16,7 +19,7 @@ Invariants:
 - A call is exec'd (today's fresh interpreter) whenever a fork would run
   with something a fresh start-up decides differently: a variable read by
   the interpreter, the C library or the preloaded modules at start-up
-  (PYTHON*, LANG, LC_*, TZ, LD_*, TYPER_USE_RICH, ...) that differs from
+  (PYTHON*, LANG, LC_*, TZ, LD_*, TYPER_USE_RICH, TMPDIR, ...) that differs from
   the server's; `--version` and `__complete`, which chit
   answers without importing typer; a cwd that does not exist (subprocess
   raises); resource limits other than the server's; a platform without
@@ -28,6 +31,10 @@ Invariants:
   dies: it ends at end of file on a pipe from this process).
 - Shared between the forked children beyond the imports: the hash seed
   (str hashing, set order), as for children of any one Python process.
+- The CPU of a forked child (the server reports it with its exit status)
+  is counted here until the server is waited for: `unreaped_children_cpu()`
+  plus this process's RUSAGE_CHILDREN is the CPU of all the `chit` calls
+  it made, forked or exec'd, at any moment (tests/cpu_profile.py).
 """
 
 from __future__ import annotations
@@ -56,7 +63,8 @@ CAN_FORK = hasattr(os, "fork") and hasattr(os, "pidfd_open") and hasattr(socket,
 # test changes it. A call whose start-up variables differ from it is exec'd.
 BASELINE = dict(os.environ)
 
-_START_UP_NAMES = {"LANG", "LANGUAGE", "TZ", "TYPER_USE_RICH", "TERMINAL_WIDTH", "FORCE_TERMINAL", "GLIBC_TUNABLES"}
+# (SQLite reads its temporary directories once, as the preloaded sqlite3 starts it)
+_START_UP_NAMES = {"LANG", "LANGUAGE", "TZ", "TYPER_USE_RICH", "TERMINAL_WIDTH", "FORCE_TERMINAL", "GLIBC_TUNABLES", "TMPDIR", "SQLITE_TMPDIR"}
 _START_UP_PREFIXES = ("PYTHON", "LC_", "LD_", "MALLOC_", "_TYPER_")
 
 
@@ -122,6 +130,7 @@ class Server:
     directory: str
     owner: int  # the pid of the test process that started it
     limits: list[tuple[int, int]]  # its resource limits, its children's
+    children_cpu: float = 0.0  # the user + system seconds of the children it reported
 
     @property
     def path(self) -> str:
@@ -151,12 +160,21 @@ class Server:
             out, err, timed_out = _communicate(stdin_w, out_r, err_r, stdin, deadline)
             if timed_out:
                 os.kill(pid, signal.SIGKILL)  # not reaped yet: the server reaps it only once it has exited
-                answers.next(None)  # as subprocess.run waits for the killed child
+                self.status(answers)  # as subprocess.run waits for the killed child
                 raise subprocess.TimeoutExpired(command, timeout, output=out, stderr=err)
-            code = answers.next(None)
+            code = self.status(answers)
             if code is None:
                 raise RuntimeError(f"the fork server gave no exit status for `{' '.join(command)}`")
             return code, out, err
+
+    def status(self, answers: _Answers) -> int | None:
+        """The child's exit status; its CPU time is added to the count."""
+        fields = answers.line(None)
+        if fields is None:
+            return None
+        code, cpu = fields.split()
+        self.children_cpu += float(cpu)
+        return int(code)
 
 
 def _send(conn: socket.socket, request: dict[str, object], fds: list[int]) -> None:
@@ -167,13 +185,18 @@ def _send(conn: socket.socket, request: dict[str, object], fds: list[int]) -> No
 
 
 class _Answers:
-    """The server's answers on a connection: numbers, one a line."""
+    """The server's answers on a connection, one a line: the child's pid,
+    then its exit status and CPU seconds."""
 
     def __init__(self, conn: socket.socket) -> None:
         self.conn = conn
         self.buffer = b""
 
     def next(self, deadline: float | None) -> int | None:
+        line = self.line(deadline)
+        return None if line is None else int(line)
+
+    def line(self, deadline: float | None) -> bytes | None:
         while b"\n" not in self.buffer:
             self.conn.settimeout(None if deadline is None else max(0.001, deadline - time.monotonic()))
             chunk = self.conn.recv(4096)
@@ -181,7 +204,7 @@ class _Answers:
                 return None
             self.buffer += chunk
         line, _, self.buffer = self.buffer.partition(b"\n")
-        return int(line)
+        return line
 
 
 def _communicate(stdin_w: int, out_r: int, err_r: int, data: bytes | None, deadline: float) -> tuple[bytes, bytes, bool]:
@@ -229,6 +252,14 @@ def _communicate(stdin_w: int, out_r: int, err_r: int, data: bytes | None, deadl
 
 _lock = threading.Lock()
 _servers: dict[str, Server] = {}  # by the kind of stdin its children get: "pipe" or "devnull"
+
+
+def unreaped_children_cpu() -> float:
+    """The CPU seconds of this process's forked calls that its
+    RUSAGE_CHILDREN does not count yet: those of its running servers (a
+    stopped one has been waited for, with all its children)."""
+    with _lock:
+        return sum(server.children_cpu for server in _servers.values() if server.owner == os.getpid())
 
 
 def _server(kind: str) -> Server | None:

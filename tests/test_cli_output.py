@@ -14,6 +14,7 @@ import termios
 from pathlib import Path
 from typing import TextIO
 
+import forkserver
 import orjson
 import pytest
 
@@ -84,8 +85,8 @@ def test_no_pager_short_output_and_empty_pager_print_directly(long_session: str,
     assert "just one line" in in_terminal(["show", short.id[:8]], workdir, env)
     assert "question 39" in in_terminal(["show", long_session[:8]], workdir, {**env, "PAGER": ""})
     assert not saved.exists()
-    piped = subprocess.run([sys.executable, "-m", "chit", "show", long_session[:8]], capture_output=True, text=True, cwd=workdir, env={**os.environ, **env})
-    assert "question 39" in piped.stdout and not saved.exists()  # not a terminal: never paged
+    piped = forkserver.run_chit(["show", long_session[:8]], stdin=None, cwd=workdir, env={**os.environ, **env})
+    assert b"question 39" in piped.stdout and not saved.exists()  # not a terminal: never paged
 
 
 def test_the_pager_is_the_environments(long_session: str, recorder: tuple[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:

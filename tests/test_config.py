@@ -7,6 +7,7 @@ import io
 from collections.abc import Iterator
 from pathlib import Path
 
+import forkserver
 import orjson
 import pytest
 from rich.console import Console
@@ -201,10 +202,10 @@ def test_a_config_file_that_is_a_fifo_a_device_or_huge_is_a_problem_not_a_hang(h
     def chit(*args: str) -> subprocess.CompletedProcess[str]:
         env = {k: v for k, v in os.environ.items() if k != "CHIT_DEBUG"}
         try:
-            return subprocess.run([sys.executable, "-m", "chit", *args], capture_output=True, text=True, env=env,
-                                  stdin=subprocess.DEVNULL, timeout=20)
+            done = forkserver.run_chit(list(args), stdin=None, env=env, timeout=20)
         except subprocess.TimeoutExpired:
             pytest.fail(f"chit {' '.join(args)} hung on a {kind} config file")
+        return subprocess.CompletedProcess(done.args, done.returncode, done.stdout.decode(), done.stderr.decode())
 
     listed = chit("ls")
     assert listed.returncode == 0 and "error" not in listed.stderr, listed

@@ -1,7 +1,8 @@
 """The tests' `chit` processes forked from a warm server (tests/forkserver.py)
 behave as exec'd ones: for each command here, the exit code, stdout and
 stderr of `python -m chit` run both ways are the same bytes. And the server
-has imported no module that a `chit` command would not import anyway."""
+has imported no module that the commands the tests run most would not
+import anyway, nor any that a read command must not import."""
 
 from __future__ import annotations
 
@@ -133,6 +134,15 @@ def test_environment_and_cwd_decide_as_for_an_exec(store: dict[str, str], home: 
     assert both(["--json", "-p", "nowhere", "ls"], workdir, CHIT_PROJECT="x")[0] in (0, 3)
 
 
+def test_a_chat_and_a_config_file_past_its_limit_match(home: Path, workdir: Path) -> None:
+    """The REPL on a pipe (it imports what no preloaded command does: the
+    REPL, the provider) and every command's read of the config file."""
+    assert both(["chat", "--new"], workdir, stdin=b"hello there\n", CHIT_MODEL="echo")[0] == 0
+    (home / "config.toml").write_bytes(b"#" * (3 * 2**20))
+    code, out, _ = both(["config", "--json"], workdir, stdin=None)
+    assert code == 0 and b"cannot read" in out
+
+
 def test_a_child_past_its_timeout_is_killed(store: dict[str, str], home: Path, workdir: Path) -> None:
     env = environment(CHIT_LOCK_TIMEOUT="60")
     with session_locked(home, store["plain"]):
@@ -142,34 +152,65 @@ def test_a_child_past_its_timeout_is_killed(store: dict[str, str], home: Path, w
     assert fork_chit(["append", store["plain"][:8], "after"], b"", workdir, environment())[0] == 0  # the killed ones hold no lock
 
 
+def test_a_forked_child_cpu_is_counted_until_its_server_is_waited_for(store: dict[str, str], workdir: Path) -> None:
+    """The server reports each child's CPU: this process's rusage cannot see
+    it (the server is the parent) until the server itself is waited for."""
+    before = forkserver.unreaped_children_cpu()
+    fork_chit(["show", store["big"][:8], "--json"], b"", workdir, environment())
+    assert forkserver.unreaped_children_cpu() - before > 0.01  # a 1.5 MB message read, decoded and written
+
+
 def test_start_up_variables_and_the_switch_exec() -> None:
     env = environment()
     assert forkserver.forkable(["ls"], b"", None, env)
-    for name, value in (("PYTHONIOENCODING", "latin-1"), ("LC_ALL", "C"), ("LANG", "C"), ("TZ", "Asia/Tokyo"), ("CHIT_TEST_EXEC", "1")):
+    for name, value in (("PYTHONIOENCODING", "latin-1"), ("LC_ALL", "C"), ("LANG", "C"), ("TZ", "Asia/Tokyo"), ("TMPDIR", "/nowhere"),
+                        ("SQLITE_TMPDIR", "/nowhere"), ("CHIT_TEST_EXEC", "1")):
         assert not forkserver.forkable(["ls"], b"", None, {**env, name: value}), name
     assert not forkserver.forkable(["--version"], b"", None, env)
     assert not forkserver.forkable(["__complete", "ls"], b"", None, env)
 
 
-def imported(command: list[str], tmp_path: Path, until: bytes | None = None) -> set[str]:
-    """The modules `command` imports, by -X importtime; with `until`, those
-    imported before it prints that line (and then closes its stdin)."""
+LOADED_AT_EXIT = """import atexit, os, runpy, sys
+out = sys.argv[1]
+atexit.register(lambda: open(out, "w").write("\\n".join(sys.modules)))
+if sys.argv[2] == "--server":  # it serves until end of file on its lifetime pipe: at once
+    lifetime, closed = os.pipe()
+    os.close(closed)
+    sys.argv = [sys.argv[3], os.path.join(os.path.dirname(out), "s"), str(lifetime)]
+    runpy.run_path(sys.argv[0], run_name="__main__")
+else:
+    sys.argv = ["-m", *sys.argv[2:]]
+    runpy.run_module("chit", run_name="__main__", alter_sys=True)
+"""
+
+
+def loaded(args: list[str], tmp_path: Path) -> set[str]:
+    """The modules in sys.modules when `chit ARGS` (or with ["--server",
+    PROGRAM], the fork server) ends: -X importtime does not see those
+    imported through importlib, as the commands' modules are."""
+    out = tmp_path / "modules"
     env = {**os.environ, "CHIT_HOME": str(tmp_path / "home")}
-    proc = subprocess.Popen([sys.executable, "-X", "importtime", *command], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, cwd=tmp_path, env=env)
-    if until is not None:
-        assert proc.stdout is not None and proc.stdout.readline() == until
-    _, err = proc.communicate(timeout=60)
-    return {line.rpartition("|")[2].strip() for line in err.decode().splitlines() if line.startswith("import time:")} - {"package"}
+    subprocess.run([sys.executable, "-c", LOADED_AT_EXIT, str(out), *args], capture_output=True, cwd=tmp_path, env=env, timeout=60)
+    modules = set(out.read_text().split("\n"))
+    out.unlink()
+    return modules
 
 
-def test_the_server_imports_only_what_every_command_imports(tmp_path: Path) -> None:
-    socket_path = str(tmp_path / "s")
-    server = imported([str(forkserver.SERVER_PROGRAM), socket_path], tmp_path, until=b"ready\n")
-    plumbing = {"socket", "_socket", "array"}
-    assert {"typer", "chit.cli.app", "chit.render.result"} <= server
-    for command in (["ls", "--json"], ["--help"], ["show", "x"], ["config", "--json"]):
-        assert server - plumbing <= imported(["-m", "chit", *command], tmp_path), command
+# what a command that does not print for a person, open the REPL or move data must not import
+NEVER_PRELOADED = ("rich", "prompt_toolkit", "pygments", "httpx", "http.client", "urllib.request", "chit.repl", "chit.providers",
+                   "chit.importers", "chit.exporters", "chit.render.human", "chit.render.console", "chit.render.markdown")
+
+
+def test_the_server_imports_only_what_commands_import_and_nothing_they_must_not(tmp_path: Path) -> None:
+    """The server's modules are among those of the commands the tests run
+    most, and none of those a read command is tested not to import."""
+    server = loaded(["--server", str(forkserver.SERVER_PROGRAM)], tmp_path)
+    plumbing = {"socket", "_socket", "array", "select", "pkgutil"}  # the server's own, and runpy.run_path's
+    assert {"typer", "chit.cli.app", "chit.render.result", "chit.api", "chit.index.db", "chit.cli.cmd_read", "sqlite3"} <= server
+    assert not {name for name in server if name.startswith(NEVER_PRELOADED)}
+    runs = (["new", "hello"], ["append", "x"], ["ls", "--json"], ["show", "--json"], ["stats", "--json"], ["rm", "nothing"])
+    commands = set[str]().union(*(loaded(args, tmp_path) for args in runs))
+    assert server - plumbing <= commands
 
 
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="no /proc to list a process's descriptors")

@@ -17,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+import forkserver
 import pytest
 
 from chit.api import Chit
@@ -134,8 +135,7 @@ def test_a_build_killed_half_way_leaves_an_index_whose_searches_miss_nothing(hom
     index.close()
     # then as any command finds it: the refresh completes the text and the vocabulary
     for word in ("earlyword", "lateword"):
-        found = subprocess.run([sys.executable, "-m", "chit", "search", word, "--json"], cwd=workdir,
-                               env={**os.environ, "CHIT_HOME": str(home)}, capture_output=True, timeout=120)
+        found = forkserver.run_chit(["search", word, "--json"], cwd=workdir, env={**os.environ, "CHIT_HOME": str(home)}, timeout=120)
         assert found.returncode == 0, found.stderr
         assert planted[word].encode() in found.stdout, word
     with sqlite3.connect(layout.index_file) as conn:

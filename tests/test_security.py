@@ -200,8 +200,7 @@ def test_the_api_key_reaches_no_file_message_or_traceback(home: Path, workdir: P
     env = {"OPENAI_API_KEY": SECRET, "CHIT_BASE_URL": hostile, "CHIT_MODEL": model}
     if debug:
         env["CHIT_DEBUG"] = "1"
-    proc = subprocess.run([sys.executable, "-m", "chit", "chat", "--new"], input=f"my question\n/show\n".encode(),
-                          capture_output=True, cwd=workdir, env={**os.environ, **env}, timeout=60)
+    proc = forkserver.run_chit(["chat", "--new"], stdin=b"my question\n/show\n", cwd=workdir, env={**os.environ, **env}, timeout=60)
     out, err = proc.stdout.decode(), proc.stderr.decode()
     assert "you sent Bearer" in out + err  # the server's message is shown ...
     assert SECRET not in out + err  # ... without the key
