@@ -9,10 +9,11 @@ Invariants:
   UUID v5s derived from the source, see `chit.importers.base`) with what
   the source holds now: the same → nothing is written; the source grew →
   only the new messages are appended, as whole lines under the session
-  lock; anything else → the file is replaced atomically, keeping the
+  lock; lost messages → hidden by an undoable rewind, never removed;
+  messages changed in place → the file is replaced atomically, keeping the
   session id and every change made in chit (tags, renames, state values);
-- a session changed in chit since (a message of chit's own, a rewind or a
-  pop) is left alone and reported, never overwritten; a session in the
+- a session changed in chit since (a message of chit's own, a rewind, an
+  undo or a pop not an import's) is left alone and reported, never overwritten; a session in the
   trash is never brought back;
 - one bad record, message, file or conversation is counted and reported
   as a problem, never fatal; storage failures (full disk) still are;
