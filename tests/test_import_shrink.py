@@ -180,3 +180,33 @@ def test_a_message_deleted_in_the_middle_of_a_codex_rollout(tmp_path: Path) -> N
     assert api.import_from(tool, source.parent).updated == 0 and file.read_bytes() == written
     api.undo(after.id)
     assert shown(only_session(api)) == shown(whole)
+
+
+@pytest.mark.parametrize(("tool", "original"), REAL, ids=[t for t, _ in REAL])
+def test_a_source_cut_then_whole_again_undoes_the_import_rewind(tool: str, original: Path, tmp_path: Path) -> None:
+    """A transcript cut, then whole again (read while its tool rewrote it):
+    the import's rewind is undone, and the session is the one a fresh
+    import of the whole gives, ids and all, with no message written twice."""
+    part = lines_for_fewer(tool, original, tmp_path / "probe")
+    whole = only_session(_imported(tool, original.read_bytes(), original.name, tmp_path / "whole"))
+    source = tmp_path / "src" / original.name
+    source.parent.mkdir()
+    source.write_bytes(original.read_bytes())
+    api = Chit(tmp_path / "home", cwd=tmp_path)
+    api.import_from(tool, source.parent)
+    file = session_file(api, only_session(api))
+    count = file.read_bytes().count(b'"type":"message"')
+    source.write_bytes(part)
+    api.import_from(tool, source.parent)
+    source.write_bytes(original.read_bytes())
+    assert api.import_from(tool, source.parent).updated == 1
+    again = only_session(api)
+    assert shown(again) == shown(whole) and again.changes == ()
+    assert file.read_bytes().count(b'"type":"message"') == count
+    written = file.read_bytes()
+    assert api.import_from(tool, source.parent).updated == 0 and file.read_bytes() == written
+    source.write_bytes(part)  # cut again: hidden again, and still undoable
+    api.import_from(tool, source.parent)
+    assert len(only_session(api).messages) < len(whole.messages)
+    api.undo(again.id)
+    assert shown(only_session(api)) == shown(whole)

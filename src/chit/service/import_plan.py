@@ -16,10 +16,12 @@ Invariants:
   session is left alone from then on. A message the source still has but
   changed (a reply completed, its token counts added) is the same message,
   updated where it is;
-- a message the source shows again under an id chit keeps hidden (a cut
-  Codex rollout that grows again reuses line numbers) is added under an id
-  derived from it, the same at every import, so a second import of the same
-  source plans nothing.
+- a source that shows again, in order, what the last import change hid
+  (cut, then whole again) has that change undone, as `chit undo` would;
+  other messages the source shows under an id chit keeps hidden (a cut
+  Codex rollout that grows with other lines reuses line numbers) are added
+  under an id derived from it, the same at every import, so a second import
+  of the same source plans nothing.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chit.errors import ChitError
+from chit.model import Session, now
 from chit.store.fold import fold, message_to_record
 from chit.store.log import Log
 from chit.store import codec
@@ -78,7 +81,10 @@ def plan_update(log: Log, header: dict[str, Any], new: list[dict[str, Any]]) -> 
     lost = set(shown_ids) - {str(r["id"]) for r in mapped}
     if not lost and not any(e.get("type") == "rewind" for e in log.events):
         return _plain(log, header, stored, new, same_header)
-    return _keeping(session, header if not same_header else None, stored, new, hidden)
+    plan = _keeping(session, header if not same_header else None, stored, new, hidden)
+    if plan.action == "unchanged":
+        return plan
+    return _undoing(session, header if not same_header else None, stored, new, hidden) or plan
 
 
 def write_plan(held: LockedSession, plan: Plan) -> None:
@@ -112,7 +118,7 @@ def _plain(log: Log, header: dict[str, Any], stored: list[dict[str, Any]], new: 
 
 
 def _keeping(
-    session: Any, header: dict[str, Any] | None, stored: list[dict[str, Any]], new: list[dict[str, Any]], hidden: set[str],
+    session: Session, header: dict[str, Any] | None, stored: list[dict[str, Any]], new: list[dict[str, Any]], hidden: set[str],
 ) -> Plan:
     """A session whose source lost messages, or that hides some already:
     what the source still shows first is kept (updated in place), the rest
@@ -137,6 +143,24 @@ def _keeping(
     if not records and not updates and header is None:
         return Plan("unchanged", hides=True)
     return Plan("updated", records=records, header=header, updates=updates, hides=True)
+
+
+def _undoing(
+    session: Session, header: dict[str, Any] | None, stored: list[dict[str, Any]], new: list[dict[str, Any]], hidden: set[str],
+) -> Plan | None:
+    """When the source shows again, in order, what the last import change
+    hid (a file cut, then whole again): that change undone, as `chit undo`
+    does it, and what the source has after it appended; else None."""
+    if not session.changes or session.changes[-1].id is None:
+        return None
+    change = session.changes[-1]
+    added = stored[change.keep: change.keep + change.added]
+    back = [*stored[: change.keep], *(message_to_record(m) for m in change.hidden), *stored[change.keep + change.added:]]
+    if new[: len(back)] != back:
+        return None
+    still_hidden = (hidden - {m.id for m in change.hidden}) | {str(r["id"]) for r in added}
+    undo = {"type": "rewind", "undo": change.id, "import": True, "ts": now()}
+    return Plan("updated", records=[undo, *_shown_again(new[len(back):], still_hidden)], header=header, hides=True)
 
 
 def _shown_again(records: list[dict[str, Any]], hidden: set[str]) -> list[dict[str, Any]]:
