@@ -101,3 +101,20 @@ def test_the_repl_starts_past_a_fifo_history_and_loads_past_a_fifo_session(home:
         assert terminal.alive()
     finally:
         close_tmux(name)
+
+
+def test_a_fifo_list_of_the_trash_to_empty_everywhere_is_refused_in_one_line(tmp_path: Path) -> None:
+    """sync/emptied.jsonl (the requests the next sync sends) a FIFO: `trash
+    --empty --everywhere` says so and removes nothing (before: it hung)."""
+    home, work = tmp_path / "home", tmp_path / "work"
+    work.mkdir()
+    api = Chit(home, cwd=work, project="demo")
+    doomed = api.create(messages=[{"role": "user", "content": "to the trash"}])
+    api.delete(doomed.id)
+    (home / "sync" / "repo" / ".git").mkdir(parents=True)  # a store that syncs, as `chit sync init` leaves it
+    (home / "sync" / "state.json").write_text('{"remote": "elsewhere"}')
+    (home / "sync" / "lock").touch()
+    os.mkfifo(home / "sync" / "emptied.jsonl")
+    before = tree_digest(home)
+    one_line(chit(["trash", "--empty", "--everywhere", "--yes"], home, work), 5, "emptied.jsonl", "not a regular file (a FIFO)")
+    assert tree_digest(home) == before
