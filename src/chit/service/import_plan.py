@@ -77,7 +77,7 @@ def plan_update(log: Log, header: dict[str, Any], new: list[dict[str, Any]]) -> 
     mapped = _shown_again(new, hidden)
     same_header = _header_view(log.header) == _header_view(header)
     if changed_in_chit:
-        return Plan("unchanged" if stored == mapped else "changed in chit")
+        return Plan("unchanged" if stored == mapped else "changed in chit", hides=bool(hidden))
     lost = set(shown_ids) - {str(r["id"]) for r in mapped}
     if not lost and not any(e.get("type") == "rewind" for e in log.events):
         return _plain(log, header, stored, new, same_header)
@@ -140,9 +140,10 @@ def _keeping(
             hide.update(replace=True, adds=[r["id"] for r in tail])
         records.append(hide)
     records.extend(tail)
+    hides = bool(hidden) or keep < len(stored)
     if not records and not updates and header is None:
-        return Plan("unchanged", hides=True)
-    return Plan("updated", records=records, header=header, updates=updates, hides=True)
+        return Plan("unchanged", hides=hides)
+    return Plan("updated", records=records, header=header, updates=updates, hides=hides)
 
 
 def _undoing(
@@ -160,7 +161,7 @@ def _undoing(
         return None
     still_hidden = (hidden - {m.id for m in change.hidden}) | {str(r["id"]) for r in added}
     undo = {"type": "rewind", "undo": change.id, "import": True, "ts": now()}
-    return Plan("updated", records=[undo, *_shown_again(new[len(back):], still_hidden)], header=header, hides=True)
+    return Plan("updated", records=[undo, *_shown_again(new[len(back):], still_hidden)], header=header, hides=bool(still_hidden))
 
 
 def _shown_again(records: list[dict[str, Any]], hidden: set[str]) -> list[dict[str, Any]]:
