@@ -210,3 +210,22 @@ def test_a_source_cut_then_whole_again_undoes_the_import_rewind(tool: str, origi
     assert len(only_session(api).messages) < len(whole.messages)
     api.undo(again.id)
     assert shown(only_session(api)) == shown(whole)
+
+
+def test_a_refresh_of_enabled_sources_hides_what_a_cut_source_lost(tmp_path: Path) -> None:
+    """The refresh `ls` and the REPL run (`chit sources`) takes the same path."""
+    tool, original = REAL[1]
+    lines = original.read_bytes().splitlines(keepends=True)
+    source = tmp_path / "src" / original.name
+    source.parent.mkdir()
+    source.write_bytes(b"".join(lines))
+    api = Chit(tmp_path / "home", cwd=tmp_path)
+    imports = parts_of(api).imports
+    imports.refresh([(tool, str(source.parent))])
+    whole = only_session(api)
+    source.write_bytes(b"".join(lines[: len(lines) // 2]))
+    [report] = imports.refresh([(tool, str(source.parent))])
+    assert report.updated == 1 and report.problems == []
+    cut = only_session(api)
+    assert 0 < len(cut.messages) < len(whole.messages)
+    assert [m.id for m in cut.messages + cut.changes[0].hidden] == [m.id for m in whole.messages]

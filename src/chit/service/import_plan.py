@@ -32,9 +32,9 @@ from typing import Any
 
 from chit.errors import ChitError
 from chit.model import Session, now
+from chit.store import codec
 from chit.store.fold import fold, message_to_record
 from chit.store.log import Log
-from chit.store import codec
 from chit.store.sessions import LockedSession, Store
 
 

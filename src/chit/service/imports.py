@@ -13,8 +13,8 @@ Invariants:
   messages changed in place → the file is replaced atomically, keeping the
   session id and every change made in chit (tags, renames, state values);
 - a session changed in chit since (a message of chit's own, a rewind, an
-  undo or a pop not an import's) is left alone and reported, never overwritten; a session in the
-  trash is never brought back;
+  undo or a pop not an import's) is left alone and reported, never
+  overwritten; a session in the trash is never brought back;
 - one bad record, message, file or conversation is counted and reported
   as a problem, never fatal; storage failures (full disk) still are;
 - the import cache (`import-cache.json`) only lets a re-import skip units
