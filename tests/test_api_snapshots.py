@@ -241,3 +241,42 @@ def test_imports_killed_at_random_leave_all_or_nothing(api: Chit, other: Chit, h
         assert [f for f in other.doctor().findings if f.problem != "leftover temporary file"] == []
     print(f"\nsnapshot import kills: {stats}")  # docs/reliability.md
     assert stats["partial"] == 0, stats
+
+
+def test_a_snapshot_whose_original_is_in_the_trash_imports_once_in_turn_or_at_once(api: Chit, home: Path, workdir: Path, tmp_path: Path) -> None:
+    """Imported twice, one after the other or by two `chit import` processes
+    at once, a snapshot whose original is in the trash ends the same way:
+    one session (under an id derived from the snapshot, with its key) and
+    one "already imported" (exit 6). Before: in turn, two copies; at once,
+    two copies or a refusal of the key, as the race fell."""
+    import shutil
+    import subprocess
+    import sys
+
+    sid = rich_session(api)
+    snapshot = tmp_path / "snap.json"
+    snapshot.write_bytes(orjson.dumps(api.export_snapshot(sid)))
+    api.delete(sid)
+    parts_of(api).ctx.index.close()
+    base = tmp_path / "base"
+    shutil.copytree(home, base)
+
+    def live() -> list[tuple[str, str | None]]:
+        return sorted((s.id, s.key) for s in Chit(home, cwd=workdir).list())
+
+    command = [sys.executable, "-m", "chit", "import", str(snapshot)]
+    first = subprocess.run(command, cwd=workdir, capture_output=True, timeout=60)
+    second = subprocess.run(command, cwd=workdir, capture_output=True, timeout=60)
+    assert (first.returncode, second.returncode) == (0, 6), (first.stderr, second.stderr)
+    assert b"already imported" in second.stderr
+    in_turn = live()
+    assert len(in_turn) == 1 and in_turn[0][0] != sid and in_turn[0][1] == "exp-1"
+    for _ in range(4):
+        shutil.rmtree(home)
+        shutil.copytree(base, home)
+        runs = [subprocess.Popen(command, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+        outcomes = sorted((run.wait(timeout=60), run.stderr.read()) for run in runs if run.stderr is not None)
+        codes = [code for code, _ in outcomes]
+        assert codes == [0, 6], outcomes
+        assert b"already imported" in outcomes[1][1], outcomes
+        assert live() == in_turn

@@ -187,3 +187,40 @@ def test_a_machine_id_that_is_not_a_file_is_made_again(api: Chit, home: Path, wo
         one_line_error(result)
         assert result.returncode == 0, (args, result)
     assert [m.content for m in api.get(session.id).messages] == ["hello", "second"]
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+@pytest.mark.parametrize("where", ["", "-wal", "-shm"])
+@pytest.mark.parametrize("tool", ["opencode", "llm"])
+def test_a_sqlite_database_or_its_side_file_that_is_a_fifo_or_a_device_is_refused(
+    api: Chit, home: Path, workdir: Path, tmp_path: Path, tool: str, where: str, kind: str,
+) -> None:
+    """opencode.db and llm's logs.db, or the `-wal` or `-shm` beside them:
+    SQLite opens whatever is there (a FIFO waits for a writer, /dev/zero
+    reads as zeros). Before: a FIFO `-wal` beside opencode.db was read as
+    an empty log, a FIFO opencode.db made the folder "hold no opencode
+    data", the others failed with SQLite's "disk I/O error"."""
+    from conftest import tree_digest
+    from importer_sources import llm_log
+
+    folder = tmp_path / tool
+    folder.mkdir()
+    database = folder / ("opencode.db" if tool == "opencode" else "logs.db")
+    if tool == "opencode":
+        database.write_bytes(fixture("opencode-1.18.33", "opencode.db").read_bytes())
+    else:
+        llm_log(database, ["hello"])
+    special = database.with_name(database.name + where)
+    if kind == "fifo":
+        make_special(special, "fifo")
+    else:
+        special.unlink(missing_ok=True)
+        special.symlink_to("/dev/zero")
+    if where == "-wal":
+        (folder / (database.name + "-shm")).touch()  # both there: what a running tool leaves
+    before = tree_digest(home)
+    result = chit(["import", "--from", tool, str(folder), "-p", "elsewhere"], workdir)
+    one_line_error(result)
+    assert result.returncode == 5, result
+    assert f"{special.name} is not a regular file" in result.stderr, result.stderr
+    assert tree_digest(home) == before

@@ -27,12 +27,12 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import stat
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from chit.errors import InvalidData
+from chit.importers import sqlite_readonly
 from chit.importers.base import (
     Batch,
     Problem,
@@ -48,7 +48,6 @@ from chit.importers.base import (
     tokens_of,
     ts_from_text,
 )
-from chit.store.files import kind_of
 
 NAME = "llm"
 PROJECT = "llm"
@@ -66,12 +65,9 @@ def default_path() -> Path:
 
 
 def connect(path: Path) -> sqlite3.Connection:
-    try:
-        mode = path.stat().st_mode
-    except OSError:
-        mode = stat.S_IFREG  # nothing there: SQLite's own refusal says so
-    if not stat.S_ISREG(mode):  # SQLite would wait on a FIFO for ever
-        raise InvalidData(f"cannot read {path} as an llm log database: not a regular file ({kind_of(mode)})")
+    refused = sqlite_readonly.not_regular(path)  # SQLite would wait on a FIFO for ever
+    if refused is not None:
+        raise InvalidData(f"cannot read {path} as an llm log database: {refused}")
     try:
         db = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
         db.row_factory = sqlite3.Row

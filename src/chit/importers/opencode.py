@@ -131,11 +131,11 @@ SOURCE = Source(NAME, default_path, scan, "opencode sessions (~/.local/share/ope
 
 def _locate(path: Path) -> tuple[Path | None, Path | None]:
     """(the database, the JSON storage folder) at `path`, either may be None."""
-    if path.is_file():
+    if not path.is_dir():  # a file, or a FIFO or device the read refuses
         return path, None
     database = path / "opencode.db"
     storage = path / "storage" if (path / "storage" / "session").is_dir() else path if (path / "session").is_dir() else None
-    return (database if database.is_file() else None), storage
+    return (database if database.exists() else None), storage
 
 
 def _load(read: Callable[[list[Problem]], Raw | None]) -> Batch:

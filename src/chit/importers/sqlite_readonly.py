@@ -31,15 +31,23 @@ according to what lies beside the database:
 There remains a moment the tool can close its database between the look
 beside it and the opening (its `-wal` and `-shm` then removed): that read
 recreates them, as the tool's own next start would.
+
+Before any connection, the database and the `-wal` and `-shm` beside it
+(links followed) must be regular files: SQLite opens a FIFO and waits on
+it, and reads a device such as /dev/zero as if it were a file, so either
+is refused (`not_regular`) before SQLite opens anything.
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
+
+from chit.store.files import kind_of
 
 T = TypeVar("T")
 ATTEMPTS = 3  # reads of a database whose file changed each time before giving up
@@ -61,13 +69,30 @@ def orphaned_wal(database: Path) -> bool:
     return wal > 32 and not side_file(database, "-shm").exists()  # 32: a WAL header without frames
 
 
+def not_regular(database: Path) -> str | None:
+    """Why SQLite must not open `database` (a FIFO, a device, a socket or
+    a directory there, or beside it as its `-wal` or `-shm`), in words;
+    None when each is a regular file or absent."""
+    for path in (database, side_file(database, "-wal"), side_file(database, "-shm")):
+        try:
+            mode = os.stat(path).st_mode
+        except OSError:
+            continue  # absent (SQLite's own refusal names a missing database)
+        if not stat.S_ISREG(mode):
+            return f"{path.name} is not a regular file ({kind_of(mode)})"
+    return None
+
+
 def read(database: Path, work: Callable[[sqlite3.Connection], T]) -> T:
     """What `work` reads from `database` through a read-only connection
     that creates no file beside it (see the module docstring). A read of
     the database file alone is done again, up to ATTEMPTS times, when the
     file changed meanwhile; then `sqlite3.OperationalError`. Errors of
-    SQLite and of `work` reach the caller."""
+    SQLite and of `work` reach the caller; a FIFO or device at the
+    database or beside it is `sqlite3.OperationalError` before it is opened."""
     for _ in range(ATTEMPTS):
+        if (refused := not_regular(database)) is not None:
+            raise sqlite3.OperationalError(refused)
         live = side_file(database, "-wal").exists() and side_file(database, "-shm").exists()
         before = None if live else _signature(database)
         query = "mode=ro" if live else "mode=ro&immutable=1"

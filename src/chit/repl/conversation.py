@@ -12,12 +12,14 @@ the whole file again, and so does a stamped (format 2) event that would
 not sort after every event read so far, or a message whose id was read
 already (a union of copies: the fold orders by stamp, not by line). So a
 turn on a long session costs the new lines, not the session's length,
-and other writers' appends are still seen.
+and other writers' appends are still seen. The file is opened without
+waiting: a FIFO put in its place is read whole, which refuses it.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -79,12 +81,12 @@ class Conversation:
         try:
             project = ctx.locate(last.session_id)
             path = ctx.store.session_path(project.slug, last.session_id)
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)  # a FIFO: never waited on
         except (OSError, ChitError):
             return False
         try:
             st = os.fstat(fd)
-            if st.st_ino != last.inode or st.st_size < last.offset:
+            if not stat.S_ISREG(st.st_mode) or st.st_ino != last.inode or st.st_size < last.offset:  # the whole read refuses it
                 return False
             data = os.pread(fd, st.st_size - last.offset, last.offset)
         finally:

@@ -22,7 +22,7 @@ from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 from chit import exporters
 from chit.repl.registry import COMMANDS, lookup
 from chit.repl.state import Repl
-from chit.store.files import FILE_MODE, make_dir
+from chit.store.files import FILE_MODE, make_dir, open_regular
 from chit.visible import visible
 
 
@@ -108,7 +108,7 @@ def _bindings() -> KeyBindings:
 def history_file(home: Path) -> Path:
     make_dir(home)
     path = home / "history"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, FILE_MODE)
+    fd = open_regular(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)  # a FIFO: NotRegular, never waited on
     os.fchmod(fd, FILE_MODE)
     os.close(fd)
     return path

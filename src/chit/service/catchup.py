@@ -19,11 +19,14 @@ Invariants:
 - one catch-up at a time: `catch_up` holds `index.catchup` (flock) while
   it refreshes; another that finds it held returns at once. A catch-up
   killed at any point leaves an index that the next refresh completes (each
-  step is one SQLite transaction).
+  step is one SQLite transaction). `index.catchup` is opened without
+  waiting: a FIFO or device there is refused in one line (`chit index`)
+  or taken as no catch-up running (a listing), never waited on.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import subprocess
 import sys
@@ -31,7 +34,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
-from chit.store.files import FILE_MODE, make_dir
+from chit.errors import InvalidData
+from chit.store.files import NotRegular, make_dir, open_regular
 
 if TYPE_CHECKING:
     import sqlite3
@@ -167,7 +171,14 @@ def catch_up(index: Index, slugs: Sequence[str], wait: bool) -> int | None:
 
     lock_path = index.layout.home / "index.catchup"
     make_dir(lock_path.parent)
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
+    try:
+        fd = open_regular(lock_path, os.O_RDWR | os.O_CREAT | os.O_APPEND)
+    except NotRegular as exc:  # a FIFO there is never waited on
+        raise InvalidData(f"refusing to open {lock_path}: {exc.strerror}; remove it") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise InvalidData(f"refusing to follow a symbolic link: {lock_path}") from None
+        raise
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
@@ -192,8 +203,8 @@ def running(index: Index) -> bool:
     import fcntl
 
     try:
-        fd = os.open(index.layout.home / "index.catchup", os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except OSError:
+        fd = open_regular(index.layout.home / "index.catchup")
+    except OSError:  # none there, or not a regular file (never waited on): no catch-up holds it
         return False
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)

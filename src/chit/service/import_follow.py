@@ -13,7 +13,8 @@ Invariants:
   whose chit file is, under its lock, as that import left it (same size
   and modification time: nothing was written to it since, in chit or by
   another import); otherwise, and whenever the importer cannot tell, the
-  unit is read whole, as before;
+  unit is read whole, as before; a session keeping imported messages
+  hidden (its source shrank) is always read whole;
 - the states are a cache like `import-cache.json`: a state is used only
   when the cache entry names its token, so deleting either only makes the
   next import read whole.
@@ -145,6 +146,8 @@ def _followed_file(entry: Any) -> list[Any] | None:
         return None
     file = outcomes[0].get("file")
     if outcomes[0].get("reason") != "unchanged" or not isinstance(file, list) or len(file) != 5 or file[2] is not False:
+        return None
+    if outcomes[0].get("hides"):  # imported messages kept hidden: the ids of new lines are checked by a whole read
         return None
     return file
 

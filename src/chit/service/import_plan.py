@@ -3,44 +3,184 @@ now (the decision alone; `chit.service.imports` writes it), where the
 import cache last saw the sessions of a source unit, and where every
 session of a source is.
 
-Invariant: a session changed in chit (a message of chit's own, a rewind or
-a pop) is never planned for a write; state values, tags and renames are
-not changes of that kind, and a rewrite keeps them.
+Invariants:
+- a session changed in chit (a message of chit's own, a pop, or a rewind
+  or undo chit's commands wrote) is never planned for a write; state
+  values, tags and renames are not changes of that kind, and an update
+  keeps them;
+- no message chit holds is ever dropped for one its source no longer
+  has: such messages are hidden by a rewind marked `"import": true` (a
+  replace when the source shows other messages after them), the events
+  `chit rewind` and `chit update` write, so `chit undo`, the index and sync
+  treat it as theirs; an undo of it is the person's own change, and the
+  session is left alone from then on. A message the source still has but
+  changed (a reply completed, its token counts added) is the same message,
+  updated where it is;
+- a source that shows again, in order, what the last import change hid
+  (cut, then whole again) has that change undone, as `chit undo` would;
+  other messages the source shows under an id chit keeps hidden (a cut
+  Codex rollout that grows with other lines reuses line numbers) are added
+  under an id derived from it, the same at every import, so a second import
+  of the same source plans nothing.
 """
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
 from chit.errors import ChitError
+from chit.model import Session, now
+from chit.store import codec
+from chit.store.fold import fold, message_to_record
 from chit.store.log import Log
-from chit.store.sessions import Store
+from chit.store.sessions import LockedSession, Store
 
 
-def plan_update(log: Log, header: dict[str, Any], new: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
-    """How to bring a stored session to what the source holds now:
-    ("unchanged" | "changed in chit", []), ("append", the new message
-    records) or ("rewrite", every record of the new file)."""
+@dataclass(frozen=True)
+class Plan:
+    """What a re-import writes to one session: `action` is "unchanged",
+    "changed in chit" or "updated". Either `rewrite` (every record of the
+    new file, a header first), or: `records` appended, then the file
+    written again with `header` for its first line (None: kept) and the
+    message records of `updates` (by id) in place of theirs, when either
+    is given. `hides`: the session keeps imported messages hidden (its file
+    is then never followed)."""
+
+    action: str
+    rewrite: list[dict[str, Any]] | None = None
+    records: list[dict[str, Any]] = field(default_factory=list)
+    header: dict[str, Any] | None = None
+    updates: dict[str, dict[str, Any]] = field(default_factory=dict)
+    hides: bool = False
+
+    @property
+    def messages(self) -> int:
+        return sum(1 for r in self.rewrite or self.records if r.get("type") == "message")
+
+
+def plan_update(log: Log, header: dict[str, Any], new: list[dict[str, Any]]) -> Plan:
+    """How to bring a stored session (its log read under its lock) to
+    the source's header and message records `new`."""
     from chit.importers import base as importer_base
-    imported = [_unstamped(e) for e in log.events if e.get("type") == "message" and importer_base.is_imported_id(str(e.get("id")))]
+
     changed_in_chit = any(
-        e.get("type") in ("rewind", "pop") or (e.get("type") == "message" and not importer_base.is_imported_id(str(e.get("id"))))
+        (e.get("type") == "rewind" and not e.get("import")) or e.get("type") == "pop"
+        or (e.get("type") == "message" and not importer_base.is_imported_id(str(e.get("id"))))
         for e in log.events
     )
+    session = fold(log.header, log.events, log.issues, log.read_only)
+    stored = [message_to_record(m) for m in session.messages]
+    shown_ids = [str(r["id"]) for r in stored]
+    hidden = {str(e.get("id")) for e in log.events if e.get("type") == "message"} - set(shown_ids)
+    mapped = _shown_again(new, hidden)
     same_header = _header_view(log.header) == _header_view(header)
-    if imported == new and (same_header or changed_in_chit):
-        return "unchanged", []
     if changed_in_chit:
-        return "changed in chit", []
-    if same_header and new[: len(imported)] == imported:
-        return "append", new[len(imported):]
+        return Plan("unchanged" if stored == mapped else "changed in chit", hides=bool(hidden))
+    lost = set(shown_ids) - {str(r["id"]) for r in mapped}
+    if not lost and not any(e.get("type") == "rewind" for e in log.events):
+        return _plain(log, header, stored, new, same_header)
+    plan = _keeping(session, header if not same_header else None, stored, new, hidden)
+    if plan.action == "unchanged":
+        return plan
+    return _undoing(session, header if not same_header else None, stored, new, hidden) or plan
+
+
+def write_plan(held: LockedSession, plan: Plan) -> None:
+    """Write a plan to the session held under its lock."""
+    if plan.rewrite is not None:
+        held.rewrite(plan.rewrite)
+        return
+    held.append(plan.records)
+    if plan.header is None and not plan.updates:
+        return
+    # last (the rewrite replaces the file held): every line is kept, hidden
+    # messages too; an updated message keeps its stamp, so its place
+    log = held.read()
+    events = [
+        {**plan.updates[str(e.get("id"))], **{k: e[k] for k in ("hlc", "by") if k in e}}
+        if e.get("type") == "message" and str(e.get("id")) in plan.updates else e
+        for e in log.events
+    ]
+    held.rewrite_lines([codec.encode_many([plan.header or log.header, *events])])
+
+
+def _plain(log: Log, header: dict[str, Any], stored: list[dict[str, Any]], new: list[dict[str, Any]], same_header: bool) -> Plan:
+    """A session nothing hides whose source still has every message: the
+    same, grown (appended), or changed otherwise (written again)."""
+    if stored == new and same_header:
+        return Plan("unchanged")
+    if same_header and new[: len(stored)] == stored:
+        return Plan("updated", records=new[len(stored):])
     kept = [e for e in log.events if e.get("type") != "message"]
-    return "rewrite", [header, *new, *kept]
+    return Plan("updated", rewrite=[header, *new, *kept])
 
 
-def _unstamped(event: dict[str, Any]) -> dict[str, Any]:
-    """An event without its format-2 stamp, to compare with a new record."""
-    return {k: v for k, v in event.items() if k not in ("hlc", "by")}
+def _keeping(
+    session: Session, header: dict[str, Any] | None, stored: list[dict[str, Any]], new: list[dict[str, Any]], hidden: set[str],
+) -> Plan:
+    """A session whose source lost messages, or that hides some already:
+    what the source still shows first is kept (updated in place), the rest
+    hidden by one import rewind, and the source's later messages appended."""
+    from chit.service.sessions import rewind_record
+
+    mapped = _shown_again(new, hidden)
+    keep = 0
+    for stored_record, record in zip(stored, mapped):
+        if stored_record["id"] != record["id"]:
+            break
+        keep += 1
+    tail = _shown_again(new[keep:], hidden | {str(r["id"]) for r in stored[keep:]})
+    updates = {str(r["id"]): r for r, s in zip(mapped[:keep], stored[:keep]) if r != s}
+    records: list[dict[str, Any]] = []
+    if keep < len(stored):
+        hide = {**rewind_record(session, keep), "import": True}
+        if tail:
+            hide.update(replace=True, adds=[r["id"] for r in tail])
+        records.append(hide)
+    records.extend(tail)
+    hides = bool(hidden) or keep < len(stored)
+    if not records and not updates and header is None:
+        return Plan("unchanged", hides=hides)
+    return Plan("updated", records=records, header=header, updates=updates, hides=hides)
+
+
+def _undoing(
+    session: Session, header: dict[str, Any] | None, stored: list[dict[str, Any]], new: list[dict[str, Any]], hidden: set[str],
+) -> Plan | None:
+    """When the source shows again, in order, what the last import change
+    hid (a file cut, then whole again): that change undone, as `chit undo`
+    does it, and what the source has after it appended; else None."""
+    if not session.changes or session.changes[-1].id is None:
+        return None
+    change = session.changes[-1]
+    added = stored[change.keep: change.keep + change.added]
+    back = [*stored[: change.keep], *(message_to_record(m) for m in change.hidden), *stored[change.keep + change.added:]]
+    if new[: len(back)] != back:
+        return None
+    still_hidden = (hidden - {m.id for m in change.hidden}) | {str(r["id"]) for r in added}
+    undo = {"type": "rewind", "undo": change.id, "import": True, "ts": now()}
+    return Plan("updated", records=[undo, *_shown_again(new[len(back):], still_hidden)], header=header, hides=bool(still_hidden))
+
+
+def _shown_again(records: list[dict[str, Any]], hidden: set[str]) -> list[dict[str, Any]]:
+    """`records`, each whose id chit keeps hidden under an id derived from
+    it (the same every time, and still an imported one: UUID version 5)."""
+    renamed = []
+    for record in records:
+        message_id = str(record["id"])
+        while message_id in hidden:
+            message_id = str(uuid.uuid5(_namespace(message_id), "shown again"))
+        renamed.append(record if message_id == record["id"] else {**record, "id": message_id})
+    return renamed
+
+
+def _namespace(message_id: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(message_id)
+    except ValueError:
+        return uuid.NAMESPACE_OID
 
 
 def _header_view(header: dict[str, Any]) -> tuple[Any, ...]:

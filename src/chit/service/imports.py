@@ -9,11 +9,12 @@ Invariants:
   UUID v5s derived from the source, see `chit.importers.base`) with what
   the source holds now: the same → nothing is written; the source grew →
   only the new messages are appended, as whole lines under the session
-  lock; anything else → the file is replaced atomically, keeping the
+  lock; lost messages → hidden by an undoable rewind, never removed;
+  messages changed in place → the file is replaced atomically, keeping the
   session id and every change made in chit (tags, renames, state values);
-- a session changed in chit since (a message of chit's own, a rewind or a
-  pop) is left alone and reported, never overwritten; a session in the
-  trash is never brought back;
+- a session changed in chit since (a message of chit's own, a rewind, an
+  undo or a pop not an import's) is left alone and reported, never
+  overwritten; a session in the trash is never brought back;
 - one bad record, message, file or conversation is counted and reported
   as a problem, never fatal; storage failures (full disk) still are;
 - the import cache (`import-cache.json`) only lets a re-import skip units
@@ -51,7 +52,7 @@ from chit.service.base import Context, check_metadata, clean_line
 from chit.service.queries import Queries
 from chit.service.sessions import KEY_MAX, Sessions, make_message
 from chit.service.import_follow import Follower
-from chit.service.import_plan import cached_places, import_keys, plan_update
+from chit.service.import_plan import cached_places, import_keys, plan_update, write_plan
 from chit.store.sessions import check_session_id
 
 if TYPE_CHECKING:
@@ -351,10 +352,10 @@ class Imports:
         try:
             if found is None:
                 slug, session_id, action = self._create_imported(source, run, key, title, metadata, messages)
-                written = len(messages)
+                written, hides = len(messages), False
             else:
                 slug, session_id = found[0], found[1]
-                action, written = self._update_imported(slug, session_id, source, key, title, metadata, messages)
+                action, written, hides = self._update_imported(slug, session_id, source, key, title, metadata, messages)
         except (Locked, ReadOnly, Conflict) as exc:
             report.problems.append(importer_base.Problem(where, None, f"{key}: {exc.message}"))
             return None
@@ -375,7 +376,10 @@ class Imports:
         if action == "imported by another process":  # the next import reads it as unchanged or updated
             return None
         if action in ("imported", "updated", "unchanged"):  # what the next import finds: the file as written
-            return self._outcome("unchanged", None, (slug, session_id, False), key)
+            outcome = self._outcome("unchanged", None, (slug, session_id, False), key)
+            if outcome is not None and hides:  # new lines may reuse ids it hides: each change is read whole
+                outcome["hides"] = True
+            return outcome
         return self._outcome(action, left, (slug, session_id, False), key)
 
     def _prepare(
@@ -425,7 +429,8 @@ class Imports:
     def _update_imported(
         self, slug: str, session_id: str, source: importer_base.SourceSession, key: str,
         title: str | None, metadata: dict[str, Any], messages: list[Message],
-    ) -> tuple[str, int]:
+    ) -> tuple[str, int, bool]:
+        """(action, messages written, whether imported messages are kept hidden)."""
         project = self.ctx.project_by_slug(slug)
         with self.store.locked(slug, session_id, project.key) as held:
             held.check_writable()
@@ -438,14 +443,9 @@ class Imports:
                 **log.header, "version": codec.FORMAT_VERSION, "created_at": source.created_at,
                 "key": key, "title": kept_title, "metadata": metadata,
             }
-            action, records = plan_update(log, header, [message_to_record(m) for m in messages])
-            if action == "append":
-                held.append(records)
-                return "updated", len(records)
-            if action == "rewrite":
-                held.rewrite(records)
-                return "updated", sum(1 for r in records if r.get("type") == "message")
-            return action, 0
+            plan = plan_update(log, header, [message_to_record(m) for m in messages])
+            write_plan(held, plan)
+            return plan.action, plan.messages, plan.hides
 
     def _import_scope(self, source: importer_base.SourceSession, run: _Run) -> Project:
         if run.override is not None:

@@ -4,8 +4,10 @@ Invariants: an export never overwrites an existing file unless forced, and
 never writes through a symbolic link (a forced export replaces the link
 itself, atomically); an import verifies the snapshot's checksum and every
 field before writing anything, keeps the session id unless it collides
-(then a new id is given, or, for an identical duplicate, nothing is written
-and `Conflict` is raised); an import is all or nothing: the session file,
+(then an id derived from it and the snapshot's checksum is given, the same
+for every import of that snapshot, or, for an identical duplicate, nothing
+is written and `Conflict` is raised: two imports of one snapshot, in turn
+or at once, end alike); an import is all or nothing: the session file,
 messages, tags and state values together, appears whole (written aside and
 linked into place) or not at all.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +36,9 @@ from chit.store.sessions import UUID_RE
 
 if TYPE_CHECKING:
     from chit.service.results import ExportedFile, ImportResult
+
+#: ids derived in turn for a snapshot whose own id is taken, before a random one
+_DERIVED_IDS = 16
 
 
 def _field(body: dict[str, Any], name: str, kinds: tuple[type, ...], optional: bool = False) -> Any:
@@ -189,31 +195,50 @@ class Transfer:
             if isinstance(exc, InvalidInput):
                 raise InvalidData(f"snapshot has an invalid message or field: {exc.message}") from None
             raise
-        session_id = body["id"]
-        changed = new_id_always
-        if not changed and self._exists_anywhere(session_id):
-            existing = self._find_anywhere(session_id)
-            if existing is not None and _same_messages(existing, messages):
-                raise Conflict(f"snapshot already imported as session {session_id[:8]}")
-            changed = True
+        session_id = new_id() if new_id_always else self._free_id(body, messages)
+        changed = session_id != body["id"]
         if key is not None and self.queries.find_key(scope, key) is not None:
             if not changed:
                 raise Conflict(f"project {scope.name!r} already has a session with key {key!r}")
             key = None
-        session = self.sessions.write_new(
-            scope,
-            title,
-            key,
-            metadata,
-            messages,
-            tags,
-            parent,
-            True,
-            session_id=new_id() if changed else session_id,
-            created_at=utc_timestamp(body["created_at"], "created_at"),
-            values=values,
-        )
+        try:
+            session = self.sessions.write_new(
+                scope,
+                title,
+                key,
+                metadata,
+                messages,
+                tags,
+                parent,
+                True,
+                session_id=session_id,
+                created_at=utc_timestamp(body["created_at"], "created_at"),
+                values=values,
+            )
+        except Conflict:  # another import of it took the id or the key meanwhile: as if it came first
+            self._refuse_if_imported(session_id, messages)
+            raise
         return ImportResult(self.queries.get(session.id), changed)
+
+    def _free_id(self, body: dict[str, Any], messages: list[Message]) -> str:
+        """The snapshot's id, or when a session has it (live or in the
+        trash) an id derived from it and the snapshot's checksum, the same
+        for every import of the snapshot (again while that one is taken).
+        `Conflict` when the live session with one of those ids holds
+        exactly these messages: the snapshot is imported already."""
+        session_id = body["id"]
+        checksum = exporters.checksum(body)
+        for _ in range(_DERIVED_IDS):
+            if not self._exists_anywhere(session_id):
+                return str(session_id)
+            self._refuse_if_imported(session_id, messages)
+            session_id = str(uuid.uuid5(uuid.UUID(session_id), checksum))
+        return new_id()
+
+    def _refuse_if_imported(self, session_id: str, messages: list[Message]) -> None:
+        existing = self._find_anywhere(session_id)
+        if existing is not None and _same_messages(existing, messages):
+            raise Conflict(f"snapshot already imported as session {session_id[:8]}")
 
     def _exists_anywhere(self, session_id: str) -> bool:
         return any(self.store.exists(s, session_id) for s in self.store.project_slugs()) or any(

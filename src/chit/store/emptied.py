@@ -33,7 +33,8 @@ from typing import Any
 import orjson
 
 from chit.store import lock
-from chit.store.files import FILE_MODE, make_dir, os_errors, write_atomic
+from chit.errors import InvalidData
+from chit.store.files import FILE_MODE, make_dir, open_regular, os_errors, read_whole, write_atomic
 
 FOLDER = "emptied"  # in the mirror
 PENDING = "emptied.jsonl"  # in the sync directory, machine-local
@@ -96,10 +97,17 @@ def parse_request(line: bytes) -> tuple[str, str, Seen] | None:
 
 def pending(sync_dir: Path) -> list[bytes]:
     """The requests waiting for the next sync, in the order asked."""
+    path = sync_dir / PENDING
     try:
-        data = (sync_dir / PENDING).read_bytes()
+        fd = open_regular(path)  # a FIFO there is refused, never waited on
+        try:
+            data = bytes(read_whole(fd, os.fstat(fd).st_size))
+        finally:
+            os.close(fd)
     except FileNotFoundError:
         return []
+    except OSError as exc:
+        raise InvalidData(f"cannot read the trash to empty everywhere, {path}: {exc.strerror}") from None
     return [line + b"\n" for line in data.split(b"\n") if parse_request(line) is not None]
 
 

@@ -13,7 +13,9 @@ Invariants:
   after that commit exists. A sync killed anywhere therefore leaves a
   state that is behind, never ahead, and the next sync redoes the rest
   (every step is a set union, so redoing one adds nothing twice);
-- two syncs never run at once in one home: the lock is held for a whole run.
+- two syncs never run at once in one home: the lock is held for a whole run;
+- the state file is opened without waiting: a FIFO or device there is
+  refused in one line, never waited on.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import orjson
 
 from chit.errors import InvalidData
 from chit.store.emptied import sync_locked, syncs
-from chit.store.files import os_errors, write_atomic
+from chit.store.files import open_regular, os_errors, read_whole, write_atomic
 
 BRANCH = "main"
 STATE_VERSION = 1
@@ -96,11 +98,16 @@ class Place:
 
     def load(self) -> State | None:
         try:
-            return State.from_json(self.state_file.read_bytes())
+            fd = open_regular(self.state_file, follow_links=True)  # a FIFO there is refused, never waited on
+            try:
+                data = read_whole(fd, os.fstat(fd).st_size)
+            finally:
+                os.close(fd)
         except FileNotFoundError:
             return None
         except OSError as exc:
-            raise InvalidData(f"cannot read the sync state: {exc.strerror}") from None
+            raise InvalidData(f"cannot read the sync state {self.state_file}: {exc.strerror}") from None
+        return State.from_json(bytes(data))
 
     def save(self, state: State) -> None:
         with os_errors("write the sync state"):
