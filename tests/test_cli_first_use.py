@@ -13,6 +13,7 @@ import sys
 import time
 import tomllib
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import orjson
@@ -231,26 +232,27 @@ def test_projects_lists_empty_projects_only_with_all(cli) -> None:  # type: igno
 def test_projects_rm_racing_a_new_session_never_orphans_it(cli, home: Path, workdir: Path) -> None:  # type: ignore[no-untyped-def]
     """`projects rm` and `new -p` on the same empty project at once: the
     session is refused, or it is created and its project is still there.
-    The two racing commands and the listing are real programs; the empty
-    project before each round is made, and each created session removed,
-    through the API (the commands doing that are tested above)."""
-    base = [sys.executable, "-m", "chit"]
-    env = {**os.environ, "CHIT_HOME": str(home)}
+    The two racing commands and the listing are real programs (the two
+    started together, from two threads); the empty project before each
+    round is made, and each created session removed, through the API (the
+    commands doing that are tested above)."""
     api = Chit(home, cwd=workdir)
     created, removed = 0, 0
-    for round_ in range(12):
-        api.delete(api.create("scratch", title="seed").id)
-        api.empty_trash("scratch")  # an empty, recorded project
-        remover = subprocess.Popen([*base, "projects", "rm", "scratch"], cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        writer = subprocess.Popen([*base, "-p", "scratch", "new", f"round {round_}", "--json"], cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        (written, _), _ = writer.communicate(timeout=60), remover.communicate(timeout=60)
-        assert writer.returncode in (0, 6) and remover.returncode in (0, 6), (writer.returncode, remover.returncode)
-        removed += remover.returncode == 0
-        if writer.returncode == 0:
-            created += 1
-            session = orjson.loads(written)["id"]
-            assert [s["id"] for s in ok(cli("-p", "scratch", "ls", "--json")).json()] == [session]  # type: ignore[index, union-attr]
-            api.delete(session)
-            api.empty_trash("scratch")
-        assert not list(home.glob("projects/*/sessions/*.jsonl")), "a session was left without its project"
-    assert created >= 1, (created, removed)  # in our runs: 12 created; the project removed first in 7 of 12
+    with ThreadPoolExecutor(2) as racing:
+        for round_ in range(12):
+            api.delete(api.create("scratch", title="seed").id)
+            api.empty_trash("scratch")  # an empty, recorded project
+            removing = racing.submit(cli, "projects", "rm", "scratch")
+            writing = racing.submit(cli, "-p", "scratch", "new", f"round {round_}", "--json")
+            writer, remover = writing.result(timeout=60), removing.result(timeout=60)
+            assert writer.code in (0, 6) and remover.code in (0, 6), (writer.code, remover.code)
+            removed += remover.code == 0
+            if writer.code == 0:
+                created += 1
+                session = orjson.loads(writer.out)["id"]
+                assert [s["id"] for s in ok(cli("-p", "scratch", "ls", "--json")).json()] == [session]  # type: ignore[index, union-attr]
+                api.delete(session)
+                api.empty_trash("scratch")
+            assert not list(home.glob("projects/*/sessions/*.jsonl")), "a session was left without its project"
+    print(f"\nprojects rm racing new: {created} of 12 created, the project removed first in {removed}")
+    assert created >= 1, (created, removed)  # in runs here: 6 and 9 of 12 created, the project removed first in 10 of 12

@@ -31,6 +31,7 @@ from chit.api import Chit
 from chit.model import derive_title
 from chit.service.facade import parts_of
 from conftest import run_cli, tree_digest
+from scans import each_file_read_once
 
 LONG = bool(os.environ.get("CHIT_LONG"))
 WRITERS, APPENDS = (16, 1000) if LONG else (8, 500)
@@ -190,9 +191,11 @@ def test_eight_writers_and_four_editors_on_one_session(api: Chit, home: Path, wo
     assert folded.dropped == sum(1 for r in records if r["type"] == "message") - len(ids)
 
     scope = parts_of(api).ctx.projects.all()
-    assert api.list(all_projects=True) == parts_of(api).queries.scan_summaries(scope)
-    for query in ("w3-0", "start", "title", "xxxx"):
-        assert api.search(query, limit=None) == parts_of(api).queries.scan_search(scope, query.casefold())
+    listed, found = api.list(all_projects=True), {query: api.search(query, limit=None) for query in ("w3-0", "start", "title", "xxxx")}
+    with each_file_read_once(api):  # the scans share one read of each file (tests/scans.py)
+        assert listed == parts_of(api).queries.scan_summaries(scope)
+        for query, hits in found.items():
+            assert hits == parts_of(api).queries.scan_search(scope, query.casefold())
     for child in api.list():
         if child.id != sid:
             forked = api.get(child.id)

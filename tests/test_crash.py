@@ -41,39 +41,18 @@ from chit.api import Chit
 from chit.service.facade import parts_of
 from chit.store.files import TEMP_GRACE
 from conftest import run_cli
+from crash_writer import content_for, writer_loop
 
 LONG = bool(os.environ.get("CHIT_LONG"))
 KILLS = 1000 if LONG else 120
 MAX_FILE = 6 * 1024 * 1024  # start a new session past this, to keep each check quick
 
 
-def content_for(seq: int, size: int) -> str:
-    return f"m{seq}:" + "x" * size
-
-
-def writer_loop(home: str, cwd: str, session_id: str, out_fd: int, seed: int) -> None:
-    """Append until killed; write "id seq size" to `out_fd` after each append returned."""
-    api = Chit(home, cwd=cwd)  # durable: fsync on every append
-    rng = random.Random(seed)
-    seq = seed * 1_000_000
-    while True:
-        seq += 1
-        size = rng.choice((10, 200, 4000)) if rng.random() < 0.92 else rng.randint(1, 4) * 1024 * 1024
-        role = "user" if seq % 2 else "assistant"
-        message = api.append(session_id, role, content_for(seq, size))
-        os.write(out_fd, f"{message.id} {seq} {size}\n".encode())
-        roll = rng.random()
-        if roll < 0.04:
-            api.compact(session_id)
-        elif roll < 0.08:
-            api.tag(session_id, f"t{seq % 5}")
-
-
 EXEC_WRITER = textwrap.dedent(
     """
     import os, sys
     sys.path.insert(0, sys.argv[6])
-    from test_crash import writer_loop
+    from crash_writer import writer_loop
     print("ready", flush=True)
     writer_loop(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
     """

@@ -30,6 +30,7 @@ from chit.index import Stale
 from chit.index.search import search, summaries
 from chit.model import SearchHit, SessionSummary
 from chit.service.facade import parts_of
+from scans import each_file_read_once
 
 LONG = bool(os.environ.get("CHIT_LONG"))
 ROUNDS = 2000 if LONG else 500
@@ -94,8 +95,10 @@ def from_index(api: Chit) -> tuple[list[SessionSummary], dict[str, list[SearchHi
 
 
 def from_files(api: Chit) -> tuple[list[SessionSummary], dict[str, list[SearchHit]]]:
+    """The listing and searches of a scan of the files (one read of each: tests/scans.py)."""
     scope = parts_of(api).ctx.projects.all()
-    return parts_of(api).queries.scan_summaries(scope), {word: parts_of(api).queries.scan_search(scope, word) for word in WORDS}
+    with each_file_read_once(api):
+        return parts_of(api).queries.scan_summaries(scope), {word: parts_of(api).queries.scan_search(scope, word) for word in WORDS}
 
 
 def test_killed_writers_and_readers_never_leave_the_index_unlike_the_files(api: Chit) -> None:

@@ -36,6 +36,7 @@ from chit.api import Chit
 from chit.errors import InvalidInput
 from chit.store.files import TEMP_GRACE
 from chit.service.facade import parts_of
+from scans import each_file_read_once
 
 LONG = bool(os.environ.get("CHIT_LONG"))
 ROUNDS = 600 if LONG else 60
@@ -178,13 +179,16 @@ def _same(found: list[Any], scanned: list[Any], what: str) -> None:
 
 def _check_index(api: Chit) -> None:
     scope = parts_of(api).ctx.projects.all()
-    _same(api.list(all_projects=True), parts_of(api).queries.scan_summaries(scope), "ls")
-    by_id = lambda s: s.id  # noqa: E731
-    # a trashed file without a trash event (a restore cut short) is dated by its ctime on both sides
-    scanned_trash = [parts_of(api).maintenance._with_trash_age(s) for s in parts_of(api).queries.scan_summaries(scope, trash=True)]
-    _same(sorted(api.trash(all_projects=True), key=by_id), sorted(scanned_trash, key=by_id), "trash")
-    for query in QUERIES:
-        assert api.search(query, limit=None) == parts_of(api).queries.scan_search(scope, query.casefold()), f"search {query!r}"
+    listed, trashed = api.list(all_projects=True), api.trash(all_projects=True)
+    found = {query: api.search(query, limit=None) for query in QUERIES}
+    with each_file_read_once(api):  # the scans below share one read of each file (tests/scans.py)
+        _same(listed, parts_of(api).queries.scan_summaries(scope), "ls")
+        by_id = lambda s: s.id  # noqa: E731
+        # a trashed file without a trash event (a restore cut short) is dated by its ctime on both sides
+        scanned_trash = [parts_of(api).maintenance._with_trash_age(s) for s in parts_of(api).queries.scan_summaries(scope, trash=True)]
+        _same(sorted(trashed, key=by_id), sorted(scanned_trash, key=by_id), "trash")
+        for query in QUERIES:
+            assert found[query] == parts_of(api).queries.scan_search(scope, query.casefold()), f"search {query!r}"
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
