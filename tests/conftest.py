@@ -237,3 +237,16 @@ def tree_digest(root: Path) -> str:
         elif path.is_symlink():
             digest.update(os.readlink(path).encode())
     return digest.hexdigest()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """In the process that starts the workers, before it starts them:
+    Hypothesis's table of the characters UTF-8 encodes (what `st.text()`
+    and `st.from_regex` draw from), which it builds in 1.5 s of CPU and
+    keeps under .hypothesis/. In a fresh checkout every worker built it
+    again, at the same time, for its first such test."""
+    if hasattr(config, "workerinput") or not config.getoption("numprocesses", None):
+        return
+    from hypothesis import strategies
+
+    strategies.characters(codec="utf-8").validate()

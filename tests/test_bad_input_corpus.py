@@ -327,7 +327,8 @@ def test_a_50_mb_message_is_stored_whole_and_read_back(ctx: Ctx, workdir: Path) 
     done = run_cli(["append", ctx.ids["MAIN"], "-", "--role", "assistant"], stdin=content.encode(), cwd=workdir)
     assert done.code == 0, done.err
     assert ctx.api.get(ctx.ids["MAIN"]).messages[-1].content == content
-    assert ctx.lines()[-1].endswith(b'"}') and len(ctx.lines()) == 7  # one whole line
+    lines = ctx.lines()
+    assert lines[-1].endswith(b'"}') and len(lines) == 7  # one whole line
     assert run_cli(["ls", "--json"], cwd=workdir).code == 0
     shown = run_cli(["show", ctx.ids["MAIN"], "--no-pager"], cwd=workdir)  # plain text in pieces: seconds, not hours
     assert shown.code == 0 and shown.out.rstrip().endswith("eΩ") and shown.out.count("0123456789abcdef") >= 3_000_000

@@ -5,6 +5,7 @@ app."""
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import subprocess
 import sys
@@ -72,6 +73,12 @@ def _chit_imports(tree: ast.AST) -> set[str]:
     return found
 
 
+@functools.cache
+def parsed(path: Path) -> ast.Module:
+    """The syntax tree of a source file, parsed once per run (the rules only read it)."""
+    return ast.parse(path.read_text(encoding="utf-8"))
+
+
 def test_every_module_and_package_has_a_layer() -> None:
     assert sorted(LAYER_OF) == _top_level(), "place a new module or package in LAYERS (docs/architecture.md)"
 
@@ -80,7 +87,7 @@ def test_every_module_and_package_has_a_layer() -> None:
 def test_imports_go_down_the_layers(path: Path) -> None:
     own = _part(path)
     assert own in LAYER_OF, f"{own} is in no layer"
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    tree = parsed(path)
     upward = {
         target for target in _chit_imports(tree)
         if target != own and LAYER_OF.get(target, len(LAYERS)) >= LAYER_OF[own]
@@ -94,7 +101,7 @@ def test_imports_go_down_the_layers(path: Path) -> None:
     ids=lambda p: str(p.relative_to(SRC)),
 )
 def test_core_module_imports_no_ui_library(path: Path) -> None:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    tree = parsed(path)
     imported = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -145,7 +152,7 @@ GENERATORS = {"clispec", "manpage", "reference", "shells"}  # the modules of too
 def _imported_names(path: Path) -> set[str]:
     """Every module name `path` imports, at any depth of the file, as written."""
     names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(parsed(path)):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module:
@@ -324,7 +331,7 @@ def test_no_private_name_of_typer_or_click(path: Path) -> None:
     a private module or attribute may change in any release."""
     text = path.read_text(encoding="utf-8")
     assert not [name for name in PRIVATE if name in text]
-    tree = ast.parse(text)
+    tree = parsed(path)
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in ("typer", "click"):
             assert not any(alias.name.startswith("_") for alias in node.names), (path.name, node.module)
@@ -344,7 +351,7 @@ def test_no_new_private_name_imported_from_another_chit_module() -> None:
     chit.index.summary_rows gives search and relatives the summary row)."""
     found = set()
     for path in SRC.rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(parsed(path)):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("chit."):
                 found.update(
                     (path.relative_to(SRC).as_posix(), node.module, alias.name)

@@ -13,7 +13,10 @@ Newer exports cut the array into numbered files (`conversations-000.json`…);
 
 The expectations come from `read_export` below: a few lines of plain JSON
 reading written for these tests, sharing nothing with chit's importer, so
-a fault in the importer cannot hide in its own expectations.
+a fault in the importer cannot hide in its own expectations. The export
+is read so once, and imported into a fresh home once, for the tests that
+only read what that import wrote (`first_import`); a test that imports
+again, or something else, has its own home.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import pytest
 
 from chit.api import Chit
 from chit.model import Session
+from chit.service.results import ImportReport
 from chit.service.facade import parts_of
 from conftest import tree_digest
 from importer_sources import fixture
@@ -124,17 +128,38 @@ def export(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def expected(export: Path) -> dict[str, Conversation]:
+    """`read_export` of the export (the tests only read it)."""
+    return read_export(export)
+
+
 def imported(api: Chit) -> dict[str, Session]:
     return {s.key: s for p in parts_of(api).ctx.projects.all() for s in parts_of(api).ctx.sessions_in(p) if s.key}
 
 
-def test_every_conversation_is_the_thread_chatgpt_shows(api: Chit, export: Path) -> None:
-    expected = read_export(export)
-    assert len(expected) == CONVERSATIONS
+@dataclass
+class FirstImport:
+    report: ImportReport
+    sessions: dict[str, Session]  # by key, read back from the files the import wrote
+
+
+@pytest.fixture(scope="module")
+def first_import(export: Path, tmp_path_factory: pytest.TempPathFactory) -> FirstImport:
+    """The export imported into a fresh home, as each test that only reads the result imported it for itself."""
+    work = tmp_path_factory.mktemp("first-import")
+    (work / "proj" / ".git").mkdir(parents=True)
+    api = Chit(work / "home", cwd=work / "proj")
     report = api.import_from("chatgpt", export)
+    return FirstImport(report, imported(api))
+
+
+def test_every_conversation_is_the_thread_chatgpt_shows(first_import: FirstImport, expected: dict[str, Conversation]) -> None:
+    assert len(expected) == CONVERSATIONS
+    report = first_import.report
     assert (report.imported, report.errors, report.problems) == (CONVERSATIONS, 0, [])
     assert report.messages == sum(len(c.shown) for c in expected.values())
-    sessions = imported(api)
+    sessions = first_import.sessions
     assert len(sessions) == CONVERSATIONS
     for cid, conversation in expected.items():
         session = sessions[f"chatgpt:{cid}"]
@@ -153,10 +178,8 @@ def test_every_conversation_is_the_thread_chatgpt_shows(api: Chit, export: Path)
         s.role for c in expected.values() for s in c.shown)
 
 
-def test_browsing_and_plugin_calls_are_tool_calls_and_results(api: Chit, export: Path) -> None:
-    expected = read_export(export)
-    api.import_from("chatgpt", export)
-    sessions = imported(api)
+def test_browsing_and_plugin_calls_are_tool_calls_and_results(first_import: FirstImport, expected: dict[str, Conversation]) -> None:
+    sessions = first_import.sessions
     for cid, conversation in expected.items():
         tools = [m for m in sessions[f"chatgpt:{cid}"].messages if m.role == "tool"]
         assert [(m.metadata["tool_name"], m.metadata["tool_kind"], bool(m.metadata.get("tool_error"))) for m in tools] == [
@@ -170,10 +193,8 @@ def test_browsing_and_plugin_calls_are_tool_calls_and_results(api: Chit, export:
         "Error when executing command `quote('freelance software en data science', 'Voor intermediairs\u2020www.pieterkuppens.net')`"]
 
 
-def test_regenerated_answers_are_not_imported(api: Chit, export: Path) -> None:
-    expected = read_export(export)
-    api.import_from("chatgpt", export)
-    sessions = imported(api)
+def test_regenerated_answers_are_not_imported(first_import: FirstImport, expected: dict[str, Conversation]) -> None:
+    sessions = first_import.sessions
     regenerated = {cid: c.off_thread for cid, c in expected.items() if c.off_thread}
     assert len(regenerated) == 4 and sum(map(len, regenerated.values())) == 9
     for cid, away in regenerated.items():
@@ -181,13 +202,12 @@ def test_regenerated_answers_are_not_imported(api: Chit, export: Path) -> None:
         assert not kept & set(away)
 
 
-def test_the_empty_system_node_of_every_conversation_is_skipped(api: Chit, export: Path) -> None:
+def test_the_empty_system_node_of_every_conversation_is_skipped(first_import: FirstImport, export: Path) -> None:
     raw = json.loads(export.read_bytes())
     heads = [n for c in raw for n in c["mapping"].values()
              if n["message"] and n["message"]["author"]["role"] == "system" and n["message"]["content"]["parts"] == [""]]
     assert len(heads) == CONVERSATIONS
-    api.import_from("chatgpt", export)
-    messages = [m for s in imported(api).values() for m in s.messages]
+    messages = [m for s in first_import.sessions.values() for m in s.messages]
     assert not [m for m in messages if m.role == "system" or not m.content.strip()]
 
 
@@ -238,8 +258,9 @@ def cut_into_parts(export: Path, folder: Path, sizes: list[int]) -> list[Path]:
     return parts
 
 
-def test_an_export_cut_into_numbered_parts_imports_whole(api: Chit, export: Path, tmp_path: Path) -> None:
-    expected = read_export(export)
+def test_an_export_cut_into_numbered_parts_imports_whole(
+    api: Chit, export: Path, expected: dict[str, Conversation], tmp_path: Path
+) -> None:
     folder = tmp_path / "export"
     cut_into_parts(export, folder, [64, 64, 64])
     report = api.import_from("chatgpt", folder)
@@ -288,10 +309,12 @@ def _session_files(home: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in home.glob("projects/*/sessions/*.jsonl")}
 
 
-def test_a_later_export_appends_only_the_new_messages(api: Chit, home: Path, export: Path, tmp_path: Path) -> None:
+def test_a_later_export_appends_only_the_new_messages(
+    api: Chit, home: Path, export: Path, expected: dict[str, Conversation], tmp_path: Path
+) -> None:
     earlier = earlier_export(export, tmp_path / "earlier.json")
     before_counts = {cid: len(c.shown) for cid, c in read_export(earlier).items()}
-    after_counts = {cid: len(c.shown) for cid, c in read_export(export).items()}
+    after_counts = {cid: len(c.shown) for cid, c in expected.items()}
     grown = [cid for cid in after_counts if after_counts[cid] > before_counts[cid]]
     assert len(grown) > 100  # most conversations lost their last exchange in the earlier export
 

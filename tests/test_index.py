@@ -22,8 +22,9 @@ from chit.api import Chit
 from chit.store.fold import fold
 from chit.index.rows import ts_key
 from chit.index.search import second_at_or_below
-from chit.model import Project
+from chit.model import Project, Session
 from chit.service.facade import parts_of
+from chit.service.queries import Queries
 from chit.store.log import parse_log
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -320,39 +321,54 @@ def test_index_files_are_private(api: Chit) -> None:
 
 
 @pytest.fixture(scope="module")
-def small_corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Chit, corpus.Manifest]:
+def small_corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Chit, corpus.Manifest, Queries]:
+    """The index's Chit on a generated corpus nothing writes to after, and
+    the file scans it must agree with, through another Chit that folds each
+    project's files once: every scan of this corpus folds the same files to
+    the same sessions, over and over (most of these tests' time)."""
     home = tmp_path_factory.mktemp("corpus") / "home"
     manifest = corpus.generate(home, 60, projects=4, seed=3, big=0)
-    return Chit(home, cwd=home), manifest
+    scans = parts_of(Chit(home, cwd=home))
+    folded: dict[tuple[str, bool], list[Session]] = {}
+    read = scans.ctx.sessions_in
+
+    def sessions_in(project: Project, trash: bool = False) -> list[Session]:
+        if (project.slug, trash) not in folded:
+            folded[(project.slug, trash)] = read(project, trash)
+        return folded[(project.slug, trash)]
+
+    scans.ctx.sessions_in = sessions_in  # type: ignore[method-assign]
+    return Chit(home, cwd=home), manifest, scans.queries
 
 
 NEEDLE_QUERIES = [*corpus.NEEDLES, corpus.TITLE_NEEDLE, "XYLOPHONEQUARTZ", "zephyrmosaicy", "ka", "e", "lo mi", "def ", "error]", '"', "id=1"]
 
 
-def test_corpus_listing_and_keys_equal_the_scan(small_corpus: tuple[Chit, corpus.Manifest]) -> None:
-    api, manifest = small_corpus
+def test_corpus_listing_and_keys_equal_the_scan(small_corpus: tuple[Chit, corpus.Manifest, Queries]) -> None:
+    api, manifest, scans = small_corpus
     scope = everything(api)
     assert len(api.list(all_projects=True)) == manifest.sessions
-    assert api.list(all_projects=True) == parts_of(api).queries.scan_summaries(scope)
+    assert api.list(all_projects=True) == scans.scan_summaries(scope)
     for project in scope:
-        assert api.list(project.name) == parts_of(api).queries.scan_summaries([project])
+        scanned = scans.scan_summaries([project])
+        assert api.list(project.name) == scanned
         for tag in corpus.TAGS:
-            assert api.list(project.name, tag=tag, limit=5) == [s for s in parts_of(api).queries.scan_summaries([project]) if tag in s.tags][:5]
+            assert api.list(project.name, tag=tag, limit=5) == [s for s in scanned if tag in s.tags][:5]
     assert api.list(all_projects=True, state="running") == []
 
 
 @pytest.mark.parametrize("query", NEEDLE_QUERIES)
-def test_corpus_search_equals_the_scan(small_corpus: tuple[Chit, corpus.Manifest], query: str) -> None:
-    api, manifest = small_corpus
+def test_corpus_search_equals_the_scan(small_corpus: tuple[Chit, corpus.Manifest, Queries], query: str) -> None:
+    api, manifest, scans = small_corpus
     scope = everything(api)
-    every = parts_of(api).queries.scan_search(scope, query.casefold())
+    every = scans.scan_search(scope, query.casefold())
     assert api.search(query, limit=None) == every
     for limit in (1, 20):
         assert api.search(query, limit=limit) == every[:limit]
-    assert api.search(query, role="assistant", limit=None) == parts_of(api).queries.scan_search(scope, query.casefold(), role="assistant")
-    assert api.search(query, tag="work", limit=7) == parts_of(api).queries.scan_search(scope, query.casefold(), tag="work", limit=7)
+    assert api.search(query, role="assistant", limit=None) == scans.scan_search(scope, query.casefold(), role="assistant")
+    assert api.search(query, tag="work", limit=7) == scans.scan_search(scope, query.casefold(), tag="work", limit=7)
     name = scope[0].name
-    assert api.search(query, name, limit=None) == parts_of(api).queries.scan_search(scope[:1], query.casefold())
+    assert api.search(query, name, limit=None) == scans.scan_search(scope[:1], query.casefold())
     if query in corpus.NEEDLES:
         assert len({h.message_id for h in every}) == manifest.needles[query]
 

@@ -22,6 +22,7 @@ import random
 import subprocess
 import sys
 import time
+from itertools import islice
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,7 @@ CYRILLIC = ["привет", "мир", "сообщение", "Москва", "ё�
 CJK = ["你好", "世界", "中文字符", "测试", "日本語のテキスト", "한국어", "漢字", "。", "「引用」", "\"引\"", "表\t格"]
 WORDS = ["alpha", "beta", "gamma", "Straße", "naïve", "façade", "smörgåsbord", "code()", "x=1;", "the", "of",
          "and", "résumé", "ünïcödé", "Ølæg", "«quoted»", "über", "señor", "\"quoted\"", "tab\there", "back\\slash"]
+LINE_WORDS = range(3, 19)
 MEASURE = """
 import resource, subprocess, sys, time
 started = time.monotonic()
@@ -44,15 +46,18 @@ sys.stderr.buffer.write(done.stderr)
 
 
 def text_of(size: int, words: list[str] = WORDS) -> str:
-    """About `size` bytes of UTF-8 text: lines of random words."""
+    """At least `size` bytes of UTF-8 text (at most a block of 2,000 lines
+    more): lines of 3 to 18 random words, drawn a block at a time."""
     rng = random.Random(size)
-    lines = []
-    total = 0
+    blocks = []
+    total = -1
     while total < size:
-        line = " ".join(rng.choice(words) for _ in range(rng.randint(3, 18)))
-        lines.append(line)
-        total += len(line.encode()) + 1
-    return "\n".join(lines)
+        counts = rng.choices(LINE_WORDS, k=2000)
+        drawn = iter(rng.choices(words, k=sum(counts)))
+        block = "\n".join([" ".join(islice(drawn, count)) for count in counts])
+        blocks.append(block)
+        total += len(block.encode()) + 1
+    return "\n".join(blocks)
 
 
 def measure(args: list[str], cwd: Path, stdin: bytes = b"") -> tuple[float, int]:
