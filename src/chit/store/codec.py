@@ -61,11 +61,11 @@ def encode_many(records: list[dict[str, Any]]) -> bytes:
 _BLANK = LazyPattern(rb"[ \t\n\r\x0b\x0c]*")  # what bytes.strip() removes
 
 
-def line_spans(data: bytes | bytearray, start: int = 0) -> Iterator[tuple[int, int]]:
-    """(start, end) of each complete line of `data` from `start`, newline
-    excluded, blank lines included; a torn last line is not one. Nothing
-    is copied: a long message is decoded straight from `data`."""
-    end = data.rfind(b"\n") + 1
+def line_spans(data: bytes | bytearray, start: int = 0, stop: int | None = None) -> Iterator[tuple[int, int]]:
+    """(start, end) of each complete line of `data[:stop]` from `start`,
+    newline excluded, blank lines included; a torn last line is not one.
+    Nothing is copied: a long message is decoded straight from `data`."""
+    end = data.rfind(b"\n", start, stop) + 1
     while start < end:
         newline = data.index(b"\n", start)
         yield start, newline

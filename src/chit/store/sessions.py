@@ -50,7 +50,7 @@ from chit.store.files import (
     write_atomic,
 )
 from chit.store.journal import Writer as JournalWriter
-from chit.store.log import Log, parse_log
+from chit.store.log import Log, parse_log, read_log
 from chit.store.paths import Layout
 
 _Data = TypeVar("_Data", bytes, bytearray)
@@ -339,8 +339,14 @@ class Store:
             return None
 
     def read(self, slug: str, session_id: str, project_key: str, trash: bool = False) -> Log:
-        data, st = self._read(slug, session_id, trash, read_whole)
-        return parse_log(session_id, data, project_key, st.st_mtime_ns, scratch=True)
+        path = self.session_path(slug, session_id, trash)
+        with os_errors("read the session"):
+            fd = _open_nofollow(path, os.O_RDONLY)
+            try:
+                st = os.fstat(fd)
+                return read_log(fd, st.st_size, session_id, project_key, st.st_mtime_ns)
+            finally:
+                os.close(fd)
 
     def read_bytes(self, slug: str, session_id: str, trash: bool = False) -> tuple[bytes, os.stat_result]:
         """A session file's bytes and its stat when they were read."""
