@@ -198,6 +198,8 @@ def _shallow(record: dict[str, Any]) -> bool:
     brackets need no counting (a scan of every byte of a long session)."""
     for value in record.values():
         kind = type(value)
+        if kind is str:  # most values: tested first
+            continue
         if kind is dict:
             inner = value.values()
         elif kind is list:
@@ -294,8 +296,10 @@ def _usual_message_event(record: dict[str, Any]) -> bool:
 
 def _usual_stamp(hlc: str) -> bool:
     """`HLC_RE.match(hlc)`, answered without a regex call (`\\d` is what
-    `str.isdecimal` accepts): the same answer for every string."""
-    return len(hlc) == 20 and hlc[13] == "." and hlc[:13].isdecimal() and hlc[14:].isdecimal()
+    `str.isdecimal` accepts): the same answer for every string. (Only the
+    first "." is made a digit: when it is not the 14th character, the 14th,
+    a "." too, fails `isdecimal`.)"""
+    return len(hlc) == 20 and hlc[13] == "." and hlc.replace(".", "0", 1).isdecimal()
 
 
 def _check_message(record: dict[str, Any]) -> None:

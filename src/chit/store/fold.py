@@ -67,12 +67,13 @@ def numbered_messages(records: Iterable[dict[str, Any]]) -> tuple[Message, ...]:
     """The live messages, each built once from its record with its turn:
     a user message starts the next turn, messages before the first one
     are the preamble (turn None)."""
-    numbered = []
+    numbered: list[Message] = []
+    append = numbered.append
     turn = -1
     for record in records:
         if record["role"] == "user":
             turn += 1
-        numbered.append(message_from_record(record, turn if turn >= 0 else None))
+        append(message_from_record(record, turn if turn >= 0 else None))
     return tuple(numbered)
 
 
@@ -91,6 +92,16 @@ class _Meta:
         self.run = RunState()
         self.values: dict[str, Any] = {}
         self.updated_at: str = header["created_at"]
+
+    def apply_messages(self, messages: Iterable[dict[str, Any]]) -> None:
+        """`apply` of message events, in any order: a message changes only
+        the latest timestamp (a long session is thousands of them)."""
+        latest = self.updated_at
+        for message in messages:
+            ts = message.get("ts")
+            if isinstance(ts, str) and ts > latest:
+                latest = ts
+        self.updated_at = latest
 
     def apply(self, event: dict[str, Any]) -> None:
         kind = event["type"]
@@ -271,13 +282,17 @@ def _in_fold_order(
     greatest stamp, as `chit.store.replay.Replay.apply` keeps it) follow
     every stamped event."""
     records = list(legacy_messages)
+    append = records.append
     for event in stamped:
-        meta.apply(event)
-        by, hlc = event["by"], event["hlc"]
+        if event["type"] == "message":
+            append(event)
+        else:
+            meta.apply(event)
+    meta.apply_messages(records[len(legacy_messages) :])
+    # in fold order, a machine's last event holds its greatest stamp
+    for by, hlc in {event["by"]: event["hlc"] for event in stamped}.items():
         if hlc > seen.get(by, ""):
             seen[by] = hlc
-        if event["type"] == "message":
-            records.append(event)
     return records
 
 
