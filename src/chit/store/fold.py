@@ -30,17 +30,19 @@ from chit.model import Change, LogIssue, Message, Parent, RunState, Session, Tok
 
 
 def message_from_record(record: dict[str, Any], turn: int | None = None) -> Message:
-    tokens = record.get("tokens")
-    return Message(  # by position: a long session builds thousands
+    # by position, and `in` before a subscript rather than `get` (a method
+    # call each): a long session builds thousands
+    tokens = record["tokens"] if "tokens" in record else None
+    return Message(
         record["id"],
         record["role"],
         record["content"],
         record["ts"],
         turn,
-        record.get("invocation_id"),
-        record.get("model"),
+        record["invocation_id"] if "invocation_id" in record else None,
+        record["model"] if "model" in record else None,
         Tokens(tokens.get("input"), tokens.get("output")) if isinstance(tokens, dict) else None,
-        record.get("metadata") or {},
+        (record["metadata"] or {}) if "metadata" in record else {},
     )
 
 

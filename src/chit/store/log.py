@@ -128,7 +128,7 @@ class _Parse:
         view = memoryview(data)  # one for every line (a long session has thousands)
         try:
             for number, (begin, end) in enumerate(spans[skip:], start=self.lines + skip + 1):
-                if codec.is_blank(data, begin, end):
+                if data[begin] != 0x7B and codec.is_blank(data, begin, end):  # a record starts with "{" (an empty line with its newline)
                     continue
                 try:
                     events.append(codec.decode_event_in(data, begin, end, version, text, view))
