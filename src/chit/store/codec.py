@@ -253,9 +253,6 @@ def _check_tags(record: dict[str, Any]) -> None:
         raise BadRecord("tags must be strings")
 
 
-_NONE = type(None)
-
-
 def _usual_message(record: dict[str, Any]) -> bool:
     """True when a message record has the documented types, tested in one
     pass: nearly every line passes, and the field-by-field checks below
@@ -290,10 +287,12 @@ def _usual_message_event(record: dict[str, Any]) -> bool:
     """True for a message line that every check of `_event` passes (its
     stamp too, when it has one), tested in one pass: a long session is
     thousands of them."""
-    if record.get("type") != "message" or not _usual_message(record):
+    if "type" not in record or record["type"] != "message" or not _usual_message(record):
         return False
-    hlc = record.get("hlc", _NONE)
-    return hlc is _NONE or (type(hlc) is str and _usual_stamp(hlc) and type(record.get("by")) is str)
+    if "hlc" not in record:
+        return True
+    hlc = record["hlc"]
+    return type(hlc) is str and _usual_stamp(hlc) and "by" in record and type(record["by"]) is str
 
 
 def _usual_stamp(hlc: str) -> bool:
