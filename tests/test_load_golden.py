@@ -65,3 +65,63 @@ def test_orjson_writes_a_message_as_its_as_dict(tokens: tuple[int | None, int | 
     for message in made:
         assert orjson.dumps(message) == orjson.dumps(message.as_dict())
         assert orjson.dumps(message, option=orjson.OPT_INDENT_2) == orjson.dumps(message.as_dict(), option=orjson.OPT_INDENT_2)
+
+
+def _documents() -> list[object]:
+    from chit.model import Message, Tokens
+    from chit.render.json_out import PIECE
+
+    def messages(count: int) -> tuple[Message, ...]:
+        return tuple(
+            Message(f"m{n}", "user" if n % 2 else "assistant", f"text {n} \x1b 𝔘 \"q\"", "2026-01-01T00:00:00.000000Z", n,
+                    None, "model" if n % 3 else None, Tokens(n, None) if n % 5 else None, {"n": [n, {"k": None}]})
+            for n in range(count)
+        )  # fmt: skip
+
+    sizes = [0, 1, PIECE - 1, PIECE, PIECE + 1, 2 * PIECE, 2 * PIECE + 1, 7 * PIECE + 5]
+    documents: list[object] = [{"id": "s", "messages": messages(n), "forks": [], "agent_of": None, "x": 1.5} for n in sizes]
+    documents += [{"messages": list(messages(n)), "hits": [{"a": n}] * n, "none": None} for n in sizes]
+    documents += [[{"a": 1}] * (3 * PIECE), {"": [1] * (PIECE + 2)}, {}, [], "text", None, {"nested": {"deep": list(range(3 * PIECE))}}]
+    return documents
+
+
+def test_a_compact_document_in_pieces_is_the_bytes_of_one_dump() -> None:
+    """Long arrays are written a piece at a time (chit.render.json_out),
+    and the pieces joined are the very bytes orjson writes at once."""
+    import orjson
+
+    from chit.render.json_out import compact_pieces
+
+    for document in _documents():
+        joined = b"".join(bytes(piece) for piece in compact_pieces(document))
+        assert joined == orjson.dumps(document, option=orjson.OPT_APPEND_NEWLINE), document
+
+
+def test_a_long_transcript_is_never_written_as_one_buffer(golden_home: Path) -> None:
+    """`load --json` into a pipe writes the messages in pieces of tens of
+    kilobytes, not the whole document at once (fresh memory the system
+    hands out page by page)."""
+    import io
+
+    import orjson
+
+    from chit.cli.main import run
+    from chit.render.environment import Environment
+
+    class Writes(io.BytesIO):
+        """A stdout that records the size of each write."""
+
+        sizes: list[int] = []
+
+        def write(self, data: object) -> int:
+            assert isinstance(data, (bytes, bytearray, memoryview))
+            self.sizes.append(len(data))
+            return super().write(data)
+
+    env = Environment.captured(variables={"CHIT_HOME": str(golden_home)})
+    env.stdout = io.TextIOWrapper(Writes(), encoding="utf-8")
+    assert run(["-p", "golden", "load", LONG, "--json"], env) == 0
+    printed, _ = env.output()
+    assert printed == (DATA / "load.json").read_bytes()
+    assert len(orjson.loads(printed)["messages"]) > 700
+    assert max(Writes.sizes) < len(printed) // 4

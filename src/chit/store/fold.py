@@ -30,17 +30,19 @@ from chit.model import Change, LogIssue, Message, Parent, RunState, Session, Tok
 
 
 def message_from_record(record: dict[str, Any], turn: int | None = None) -> Message:
-    tokens = record.get("tokens")
-    return Message(  # by position: a long session builds thousands
+    # by position, and `in` before a subscript rather than `get` (a method
+    # call each): a long session builds thousands
+    tokens = record["tokens"] if "tokens" in record else None
+    return Message(
         record["id"],
         record["role"],
         record["content"],
         record["ts"],
         turn,
-        record.get("invocation_id"),
-        record.get("model"),
+        record["invocation_id"] if "invocation_id" in record else None,
+        record["model"] if "model" in record else None,
         Tokens(tokens.get("input"), tokens.get("output")) if isinstance(tokens, dict) else None,
-        record.get("metadata") or {},
+        (record["metadata"] or {}) if "metadata" in record else {},
     )
 
 
@@ -67,12 +69,13 @@ def numbered_messages(records: Iterable[dict[str, Any]]) -> tuple[Message, ...]:
     """The live messages, each built once from its record with its turn:
     a user message starts the next turn, messages before the first one
     are the preamble (turn None)."""
-    numbered = []
+    numbered: list[Message] = []
+    append = numbered.append
     turn = -1
     for record in records:
         if record["role"] == "user":
             turn += 1
-        numbered.append(message_from_record(record, turn if turn >= 0 else None))
+        append(message_from_record(record, turn if turn >= 0 else None))
     return tuple(numbered)
 
 
@@ -91,6 +94,16 @@ class _Meta:
         self.run = RunState()
         self.values: dict[str, Any] = {}
         self.updated_at: str = header["created_at"]
+
+    def apply_messages(self, messages: Iterable[dict[str, Any]]) -> None:
+        """`apply` of message events, in any order: a message changes only
+        the latest timestamp (a long session is thousands of them)."""
+        latest = self.updated_at
+        for message in messages:
+            ts = message.get("ts")
+            if isinstance(ts, str) and ts > latest:
+                latest = ts
+        self.updated_at = latest
 
     def apply(self, event: dict[str, Any]) -> None:
         kind = event["type"]
@@ -271,13 +284,17 @@ def _in_fold_order(
     greatest stamp, as `chit.store.replay.Replay.apply` keeps it) follow
     every stamped event."""
     records = list(legacy_messages)
+    append = records.append
     for event in stamped:
-        meta.apply(event)
-        by, hlc = event["by"], event["hlc"]
+        if event["type"] == "message":
+            append(event)
+        else:
+            meta.apply(event)
+    meta.apply_messages(records[len(legacy_messages) :])
+    # in fold order, a machine's last event holds its greatest stamp
+    for by, hlc in {event["by"]: event["hlc"] for event in stamped}.items():
         if hlc > seen.get(by, ""):
             seen[by] = hlc
-        if event["type"] == "message":
-            records.append(event)
     return records
 
 

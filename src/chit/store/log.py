@@ -5,11 +5,13 @@ Invariants: parsing never raises for bad content (a bad line becomes a
 `LogIssue`, a torn last line is flagged `torn`); a file without a valid
 header gets one made from its name and mtime; a copy of line 1 further down
 (what a union of two copies holds) is harmless; a file from a newer format
-version is marked read-only.
+version is marked read-only; a file read a piece at a time (`read_log`)
+gives the very Log its whole bytes give (`parse_log`).
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from chit.model import LogIssue, format_ts
@@ -52,51 +54,132 @@ def parse_log(session_id: str, data: bytes | bytearray, project_key: str, mtime_
     With `scratch` (`data` is a bytearray of the caller's own, not needed
     afterwards), a long message's text is decoded over its own bytes."""
     spans = list(codec.line_spans(data))
-    torn = spans[-1][1] + 1 < len(data) if spans else bool(data)
-    issues: list[LogIssue] = []
-    header: dict[str, Any] | None = None
-    start = 0
-    if spans:
-        first = data[: spans[0][1]]
+    parse = _Parse(session_id, project_key, mtime_ns, scratch)
+    parse.add(data, spans)
+    return parse.log(len(data), spans[-1][1] + 1 < len(data) if spans else bool(data))
+
+
+#: bytes `read_log` reads at a time (a line longer than half of it doubles it)
+PIECE = 1 << 16
+
+
+def read_log(fd: int, size: int, session_id: str, project_key: str, mtime_ns: int = 0, piece: int = PIECE) -> Log:
+    """`parse_log` of the first `size` bytes of the open file `fd` (fewer if
+    it is shorter now), read a piece at a time into one buffer and decoded
+    from it: the same Log, without the whole file's bytes in memory at
+    once (fresh memory, which the system hands out page by page, was a
+    good part of reading a long session)."""
+    parse = _Parse(session_id, project_key, mtime_ns, scratch=True)
+    buffer = bytearray(piece)
+    held = 0  # bytes at the buffer's start: the beginning of a line not read whole yet
+    done = 0
+    while done < size:
+        if held * 2 > len(buffer):
+            buffer = _grown(buffer, held)
+        view = memoryview(buffer)
+        got = os.preadv(fd, [view[held : min(len(buffer), held + size - done)]], done)
+        view.release()
+        if got == 0:
+            break
+        done += got
+        filled = held + got
+        complete = buffer.rfind(b"\n", held, filled) + 1  # past the last complete line
+        if complete:
+            parse.add(buffer, list(codec.line_spans(buffer, 0, complete)))
+            buffer[: filled - complete] = buffer[complete:filled]  # the same length: never a resize
+            filled -= complete
+        held = filled
+    return parse.log(done, held > 0)
+
+
+def _grown(buffer: bytearray, held: int) -> bytearray:
+    """A buffer twice as large holding the first `held` bytes of `buffer`
+    (a new one: the old one may still be seen through a memoryview)."""
+    grown = bytearray(2 * len(buffer))
+    grown[:held] = buffer[:held]
+    return grown
+
+
+class _Parse:
+    """One session file being parsed, its complete lines given in file order
+    (`add`, once or piece by piece), then what followed the last one (`log`)."""
+
+    def __init__(self, session_id: str, project_key: str, mtime_ns: int, scratch: bool) -> None:
+        self.session_id = session_id
+        self.project_key = project_key
+        self.mtime_ns = mtime_ns
+        self.text: codec.Text = "in_place" if scratch else "whole"
+        self.issues: list[LogIssue] = []
+        self.header: dict[str, Any] | None = None
+        self.events: list[dict[str, Any]] = []
+        self.lines = 0  # complete lines seen
+        self.first: bytes | None = None  # line 1 when it is no event: a copy of it further down is a union's
+
+    def add(self, data: bytes | bytearray, spans: list[tuple[int, int]]) -> None:
+        if not spans:
+            return
+        skip = 0
+        if not self.lines:
+            skip = self._line_one(bytes(data[: spans[0][1]]))
+        version = self.header_or_made()["version"]
+        text = self.text
+        first = self.first
+        issues, events = self.issues, self.events
+        view = memoryview(data)  # one for every line (a long session has thousands)
         try:
-            header = codec.decode_header(first)
-            start = 1
+            for number, (begin, end) in enumerate(spans[skip:], start=self.lines + skip + 1):
+                if data[begin] != 0x7B and codec.is_blank(data, begin, end):  # a record starts with "{" (an empty line with its newline)
+                    continue
+                try:
+                    events.append(codec.decode_event_in(data, begin, end, version, text, view))
+                except codec.BadRecord as exc:
+                    if not (first is not None and end - begin == len(first) and data.startswith(first, begin)):
+                        issues.append(LogIssue(number, exc.reason))  # (a copy of line 1 is a union's: harmless)
+        finally:
+            view.release()
+        self.lines += len(spans)
+
+    def _line_one(self, first: bytes) -> int:
+        """Read line 1 as the header; how many lines that takes (0: line 1
+        is an event, decoded as the others)."""
+        try:
+            self.header = codec.decode_header(first)
         except codec.BadRecord as exc:
             try:
                 codec.decode_event(first)
             except codec.BadRecord:
-                issues.append(LogIssue(1, f"bad header: {exc.reason}"))
-                start = 1
+                self.issues.append(LogIssue(1, f"bad header: {exc.reason}"))
             else:
-                issues.append(LogIssue(1, "missing header"))
-    if not data:
-        issues.append(LogIssue(1, "empty file (no header)"))
-    if header is None:
-        header = {
-            "type": "session",
-            "version": codec.FORMAT_VERSION,
-            "id": session_id,
-            "project": project_key,
-            "created_at": format_ts_ns(mtime_ns),
-        }
-    elif header["id"] != session_id:
-        issues.append(LogIssue(1, "header id does not match the file name"))
-        header = {**header, "id": session_id}
-    version = header["version"]
-    events: list[dict[str, Any]] = []
-    text: codec.Text = "in_place" if scratch else "whole"
-    view = memoryview(data)  # one for every line (a long session has thousands)
-    for number, (begin, end) in enumerate(spans[start:], start=start + 1):
-        if codec.is_blank(data, begin, end):
-            continue
-        try:
-            events.append(codec.decode_event_in(data, begin, end, version, text, view))
-        except codec.BadRecord as exc:
-            if not (start and end - begin == spans[0][1] and data.startswith(data[: spans[0][1]], begin)):
-                issues.append(LogIssue(number, exc.reason))  # (a copy of line 1 is a union's: harmless)
-    if torn:
-        issues.append(LogIssue(len(spans) + 1, "incomplete last line", torn=True))
-    return Log(session_id, header, events, issues, version > codec.FORMAT_VERSION, len(data), mtime_ns)
+                self.issues.append(LogIssue(1, "missing header"))
+                return 0
+        self.first = first
+        header = self.header_or_made()
+        if header["id"] != self.session_id:
+            self.issues.append(LogIssue(1, "header id does not match the file name"))
+            self.header = {**header, "id": self.session_id}
+        return 1
+
+    def header_or_made(self) -> dict[str, Any]:
+        """The header, or one made from the file's name and mtime when
+        line 1 is none."""
+        if self.header is None:
+            self.header = {
+                "type": "session",
+                "version": codec.FORMAT_VERSION,
+                "id": self.session_id,
+                "project": self.project_key,
+                "created_at": format_ts_ns(self.mtime_ns),
+            }
+        return self.header
+
+    def log(self, size: int, torn: bool) -> Log:
+        if not size:
+            self.issues.append(LogIssue(1, "empty file (no header)"))
+        if torn:
+            self.issues.append(LogIssue(self.lines + 1, "incomplete last line", torn=True))
+        header = self.header_or_made()
+        version = header["version"]
+        return Log(self.session_id, header, self.events, self.issues, version > codec.FORMAT_VERSION, size, self.mtime_ns)
 
 
 def format_ts_ns(mtime_ns: int) -> str:

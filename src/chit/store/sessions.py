@@ -50,10 +50,10 @@ from chit.store.files import (
     write_atomic,
 )
 from chit.store.journal import Writer as JournalWriter
-from chit.store.log import Log, parse_log
+from chit.store.log import Log, parse_log, read_log
 from chit.store.paths import Layout
 
-_Data = TypeVar("_Data", bytes, bytearray)
+_Read = TypeVar("_Read")
 
 UUID_RE = LazyPattern(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 DURABILITY_ENV = "CHIT_DURABILITY"
@@ -339,24 +339,23 @@ class Store:
             return None
 
     def read(self, slug: str, session_id: str, project_key: str, trash: bool = False) -> Log:
-        data, st = self._read(slug, session_id, trash, read_whole)
-        return parse_log(session_id, data, project_key, st.st_mtime_ns, scratch=True)
+        return self._read(slug, session_id, trash, lambda fd, st: read_log(fd, st.st_size, session_id, project_key, st.st_mtime_ns))
 
     def read_bytes(self, slug: str, session_id: str, trash: bool = False) -> tuple[bytes, os.stat_result]:
         """A session file's bytes and its stat when they were read."""
-        return self._read(slug, session_id, trash, lambda fd, size: os.pread(fd, size, 0))
+        return self._read(slug, session_id, trash, lambda fd, st: (os.pread(fd, st.st_size, 0), st))
 
-    def _read(self, slug: str, session_id: str, trash: bool, read: Callable[[int, int], _Data]) -> tuple[_Data, os.stat_result]:
+    def _read(self, slug: str, session_id: str, trash: bool, read: Callable[[int, os.stat_result], _Read]) -> _Read:
+        """`read(fd, its stat)` of a session file opened for it: every whole
+        read of a session file goes through here."""
         path = self.session_path(slug, session_id, trash)
         with os_errors("read the session"):
             fd = _open_nofollow(path, os.O_RDONLY)
             try:
-                st = os.fstat(fd)
-                data = read(fd, st.st_size)
                 # a file may grow between fstat and the read; read what was there
+                return read(fd, os.fstat(fd))
             finally:
                 os.close(fd)
-        return data, st
 
     @contextmanager
     def locked(self, slug: str, session_id: str, project_key: str, trash: bool = False) -> Iterator[LockedSession]:

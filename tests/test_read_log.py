@@ -1,0 +1,83 @@
+"""A session file read a piece at a time (`chit.store.log.read_log`, what
+`Store.read` uses) gives the very Log its whole bytes give (`parse_log`):
+lines across pieces, lines longer than a piece, blank, bad and torn lines,
+a missing or bad header, a copy of line 1, a file shorter than its stat
+said. Real files in tmp_path."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import orjson
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from chit.store import longline
+from chit.store.log import Log, parse_log, read_log
+
+SESSION = "0b9c6c1e-5a7e-4c1f-9d1b-7a1e2f3c4d5e"
+HEADER = orjson.dumps({"type": "session", "version": 2, "id": SESSION, "project": "p", "created_at": "2026-01-01T00:00:00.000000Z"})
+
+
+def message(n: int, length: int) -> bytes:
+    return orjson.dumps({"type": "message", "hlc": f"1765036800000.{n:06d}", "by": "0123456789abcdef", "id": f"m{n}",
+                         "role": "user" if n % 2 else "assistant", "content": ("é x\n" * length)[:length], "ts": "2026-01-01T00:00:00.000000Z"})  # fmt: skip
+
+
+LINES = st.one_of(
+    st.builds(message, st.integers(0, 999), st.sampled_from([0, 1, 7, 30, 61, 200, 900])),
+    st.sampled_from([b"", b"  \t", b"{bad", b"[1]", b'{"type": "tag", "tags": ["a"]}', HEADER, b'{"type":"session"}',
+                     orjson.dumps({"type": "session", "version": 2, "id": "another", "project": "p", "created_at": "x"})]),
+)  # fmt: skip
+
+
+def same(got: Log, want: Log) -> None:
+    assert (got.session_id, got.header, got.events, got.issues) == (want.session_id, want.header, want.events, want.issues)
+    assert (got.read_only, got.size, got.mtime_ns) == (want.read_only, want.size, want.mtime_ns)
+
+
+def read_back(path: Path, size: int, piece: int) -> Log:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return read_log(fd, size, SESSION, "p", 12345, piece)
+    finally:
+        os.close(fd)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    first=st.sampled_from([HEADER, b"{bad", message(0, 5), b""]),
+    lines=st.lists(LINES, max_size=12),
+    tail=st.sampled_from([b"", b'{"type":"mess', b"  "]),
+    piece=st.sampled_from([1, 8, 64, 256, 1 << 16]),
+    shorter=st.integers(0, 3),
+)
+def test_a_file_read_in_pieces_is_the_log_of_its_bytes(first: bytes, lines: list[bytes], tail: bytes, piece: int, shorter: int) -> None:
+    data = b"".join(line + b"\n" for line in [first, *lines]) + tail
+    with tempfile.TemporaryDirectory() as scratch:  # (hypothesis runs many examples in one test: no tmp_path)
+        path = Path(scratch) / f"{SESSION}.jsonl"
+        path.write_bytes(data)
+        same(read_back(path, len(data), piece), parse_log(SESSION, data, "p", 12345))
+        # the file is shorter than its stat said (cut back meanwhile): what was there
+        same(read_back(path, len(data) + shorter, piece), parse_log(SESSION, data, "p", 12345))
+
+
+def test_an_empty_file_and_a_lone_torn_line(tmp_path: Path) -> None:
+    for data in (b"", b'{"type":"sess', b"\n", b"\n\n"):
+        path = tmp_path / f"{SESSION}.jsonl"
+        path.write_bytes(data)
+        same(read_back(path, len(data), 4), parse_log(SESSION, data, "p", 12345))
+
+
+def test_a_line_longer_than_a_long_line_is_decoded_in_place_the_same(tmp_path: Path) -> None:
+    """A message past `LONG_LINE` (decoded over its own bytes) among short
+    ones, read with pieces far shorter than it."""
+    long = message(2, longline.LONG_LINE + 1000)
+    data = b"\n".join([HEADER, message(1, 10), long, message(3, 10), b""])
+    path = tmp_path / f"{SESSION}.jsonl"
+    path.write_bytes(data)
+    got = read_back(path, len(data), 1 << 16)
+    same(got, parse_log(SESSION, data, "p", 12345))
+    assert len(got.events) == 3 and len(got.events[1]["content"]) == longline.LONG_LINE + 1000
