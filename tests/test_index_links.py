@@ -117,3 +117,23 @@ def test_moving_back_and_forth_keeps_every_row_true(home: Path, tmp_path: Path) 
         api = Chit(home, cwd=here)
         api.append(sid, "user", f"moved {step}")
         _check(api)
+
+
+def test_search_orders_the_hits_of_a_session_under_two_names_as_the_files_do(home: Path, tmp_path: Path) -> None:
+    """Both copies of a session whose move was cut short have the same
+    hits at the same times under the same key; only the project names
+    tell them apart, and the index must order them as the scan does."""
+    for name in ("a", "b"):
+        (tmp_path / name / ".git").mkdir(parents=True)
+    api = Chit(home, cwd=tmp_path / "a")
+    sid = _session(api)
+    api.append(sid, "assistant", "a soak reply")
+    api.rename(sid, "soak title")
+    api.search("soak", limit=None)  # the index holds a's copy, then b's comes newer
+    _killed_before_unlink(lambda: api.move_project(str(tmp_path / "a"), tmp_path / "b"))
+    for cwd in ("a", "b"):
+        api = Chit(home, cwd=tmp_path / cwd)
+        scope = parts_of(api).ctx.projects.all()
+        found = api.search("soak", limit=None)
+        assert [h.project_name for h in found] == ["a", "b", "a", "b"]  # the title, then the reply
+        assert found == parts_of(api).queries.scan_search(scope, "soak")

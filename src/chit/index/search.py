@@ -281,7 +281,8 @@ def search(
         raise
     finally:
         files.close()
-    found.sort(key=lambda pair: (pair[0].id, pair[0].project, pair[1]))
+    # the project's name tells apart the copies of a session under two names (a move cut short)
+    found.sort(key=lambda pair: (pair[0].id, pair[0].project, pair[0].project_name, pair[1]))
     found.sort(key=lambda pair: pair[0].ts, reverse=True)
     hits = [h for h, _ in found]
     return hits if limit is None else hits[:limit]

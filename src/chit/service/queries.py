@@ -454,7 +454,7 @@ class Queries:
     ) -> builtins.list[SearchHit]:
         """`search` by folding every file (no index): the reference the index
         must agree with (a hit's text also holds each of `also`). Newest first; equal times by session id, project,
-        then in session order (manual title first)."""
+        project name (a session under two names, its move cut short), then in session order (manual title first)."""
         from chit.service.hits import session_hits
 
         hits: builtins.list[SearchHit] = []
@@ -463,7 +463,7 @@ class Queries:
                 if tag is not None and tag not in session.tags:
                     continue
                 hits.extend(session_hits(session, proj, folded_query, role, also))
-        hits.sort(key=lambda h: (h.id, h.project))
+        hits.sort(key=lambda h: (h.id, h.project, h.project_name))
         hits.sort(key=lambda h: h.ts, reverse=True)
         return hits if limit is None else hits[:limit]
 

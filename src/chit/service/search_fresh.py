@@ -95,7 +95,7 @@ def search_lagging(
         found += _newest(ctx, lag, newest, wanted, role, tag, ticker)
     finally:
         ticker.finish()
-    found.sort(key=lambda h: (h.id, h.project))  # stable: a session's hits keep their order
+    found.sort(key=lambda h: (h.id, h.project, h.project_name))  # stable: a session's hits keep their order
     found.sort(key=lambda h: h.ts, reverse=True)
     return found if limit is None else found[:limit]
 
