@@ -14,6 +14,7 @@ import compileall
 import hashlib
 import os
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -248,5 +249,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if hasattr(config, "workerinput") or not config.getoption("numprocesses", None):
         return
     from hypothesis import strategies
+    from hypothesis.errors import HypothesisSideeffectWarning
 
-    strategies.characters(codec="utf-8").validate()
+    with warnings.catch_warnings():  # building it here, early, is the point: no warning for it on every run
+        warnings.simplefilter("ignore", HypothesisSideeffectWarning)
+        strategies.characters(codec="utf-8").validate()

@@ -29,6 +29,17 @@ REAL = [
 ]
 
 
+def codex_source(tmp_path: Path) -> tuple[str, list[bytes], Path]:
+    """(tool, lines, source file) of the real Codex rollout, copied whole
+    into tmp_path/src."""
+    tool, original = REAL[1]
+    lines = original.read_bytes().splitlines(keepends=True)
+    source = tmp_path / "src" / original.name
+    source.parent.mkdir()
+    source.write_bytes(b"".join(lines))
+    return tool, lines, source
+
+
 def only_session(api: Chit) -> Session:
     ctx = parts_of(api).ctx
     found = [s for p in ctx.projects.all() for s in ctx.sessions_in(p) if s.key]
@@ -113,11 +124,7 @@ def test_a_shrunk_source_hides_what_it_lost_and_keeps_it(tool: str, original: Pa
 def test_a_cut_then_regrown_codex_file_shows_the_whole_again(tmp_path: Path) -> None:
     """Codex message ids come from line numbers: the lines a cut hid and the
     lines the file gains again share them, and both are kept."""
-    tool, original = REAL[1]
-    lines = original.read_bytes().splitlines(keepends=True)
-    source = tmp_path / "src" / original.name
-    source.parent.mkdir()
-    source.write_bytes(b"".join(lines))
+    tool, lines, source = codex_source(tmp_path)
     api = Chit(tmp_path / "home", cwd=tmp_path)
     api.import_from(tool, source.parent)
     whole = only_session(api)
@@ -128,7 +135,7 @@ def test_a_cut_then_regrown_codex_file_shows_the_whole_again(tmp_path: Path) -> 
     report = api.import_from(tool, source.parent)
     assert report.updated == 1 and report.followed == 0
     regrown = only_session(api)
-    fresh = only_session(_imported(tool, changed, original.name, tmp_path / "fresh"))
+    fresh = only_session(_imported(tool, changed, source.name, tmp_path / "fresh"))
     assert shown(regrown, ids=False) == shown(fresh, ids=False) != shown(whole, ids=False)
     ids = [m.id for m in regrown.messages] + [m.id for c in regrown.changes for m in c.hidden]
     assert len(ids) == len(set(ids))
@@ -214,11 +221,7 @@ def test_a_source_cut_then_whole_again_undoes_the_import_rewind(tool: str, origi
 
 def test_a_refresh_of_enabled_sources_hides_what_a_cut_source_lost(tmp_path: Path) -> None:
     """The refresh `ls` and the REPL run (`chit sources`) takes the same path."""
-    tool, original = REAL[1]
-    lines = original.read_bytes().splitlines(keepends=True)
-    source = tmp_path / "src" / original.name
-    source.parent.mkdir()
-    source.write_bytes(b"".join(lines))
+    tool, lines, source = codex_source(tmp_path)
     api = Chit(tmp_path / "home", cwd=tmp_path)
     imports = parts_of(api).imports
     imports.refresh([(tool, str(source.parent))])
