@@ -219,10 +219,9 @@ def load(path: Path | None = None) -> Config:
 def read_config_file(target: Path) -> bytes:
     """The config file's bytes: a regular file (a FIFO there is never
     waited on, /dev/zero never read) of at most MAX_CONFIG bytes."""
-    from chit.store.files import open_regular
+    from chit.store.files import read_regular
 
-    with os.fdopen(open_regular(target, follow_links=True), "rb") as handle:
-        raw = handle.read(MAX_CONFIG + 1)
+    raw = read_regular(target, MAX_CONFIG + 1, follow_links=True)
     if len(raw) > MAX_CONFIG:
         raise OSError(errno.EFBIG, f"larger than {MAX_CONFIG // 2**20} MiB", str(target))
     return raw

@@ -37,7 +37,7 @@ from typing import Any
 
 import orjson
 
-from chit.store.files import open_regular
+from chit.store.files import read_regular
 from chit.model import Message, Tokens, format_ts, parse_ts
 
 #: Namespace of the UUID v5 ids of imported messages.
@@ -311,9 +311,7 @@ def loads(data: bytes | str) -> Any:
 
 def read_bytes(path: Path, problems: list[Problem]) -> bytes | None:
     try:
-        fd = open_regular(path, follow_links=True)  # a FIFO put there meanwhile never blocks the import
-        with os.fdopen(fd, "rb") as handle:
-            return handle.read()
+        return read_regular(path, follow_links=True)  # a FIFO put there meanwhile never blocks the import
     except OSError as exc:
         problems.append(Problem(str(path), None, f"cannot read the file: {exc.strerror or exc}"))
         return None

@@ -51,7 +51,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from chit.store.files import open_regular
+from chit.store.files import read_regular
 from chit.importers.base import (
     Batch,
     Problem,
@@ -157,8 +157,7 @@ def _small_file(path: Path, limit: int) -> bytes | None:
     """The first `limit` bytes of a regular file (a FIFO there is never
     waited on), or None."""
     try:
-        with os.fdopen(open_regular(path, follow_links=True), "rb") as handle:
-            return handle.read(limit)
+        return read_regular(path, limit, follow_links=True)
     except OSError:
         return None
 

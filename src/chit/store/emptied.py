@@ -34,7 +34,7 @@ import orjson
 
 from chit.store import lock
 from chit.errors import InvalidData
-from chit.store.files import FILE_MODE, make_dir, open_regular, os_errors, read_whole, write_atomic
+from chit.store.files import FILE_MODE, make_dir, os_errors, read_regular, write_atomic
 
 FOLDER = "emptied"  # in the mirror
 PENDING = "emptied.jsonl"  # in the sync directory, machine-local
@@ -99,11 +99,7 @@ def pending(sync_dir: Path) -> list[bytes]:
     """The requests waiting for the next sync, in the order asked."""
     path = sync_dir / PENDING
     try:
-        fd = open_regular(path)  # a FIFO there is refused, never waited on
-        try:
-            data = bytes(read_whole(fd, os.fstat(fd).st_size))
-        finally:
-            os.close(fd)
+        data = read_regular(path)
     except FileNotFoundError:
         return []
     except OSError as exc:

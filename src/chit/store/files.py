@@ -121,6 +121,13 @@ def open_regular(
     return fd
 
 
+def read_regular(path: str | os.PathLike[str], limit: int | None = None, follow_links: bool = False) -> bytes:
+    """The bytes of a regular file, at most `limit` of them: opened as
+    `open_regular` opens it (a FIFO there is refused, never waited on)."""
+    with os.fdopen(open_regular(path, follow_links=follow_links), "rb") as handle:
+        return handle.read(-1 if limit is None else limit)
+
+
 def make_dir(path: Path) -> list[Path]:
     """mkdir -p with 0700 on every directory chit creates; returns those it
     created, outermost first (for `remove_dirs` when the write then fails)."""

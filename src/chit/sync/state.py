@@ -31,7 +31,7 @@ import orjson
 
 from chit.errors import InvalidData
 from chit.store.emptied import sync_locked, syncs
-from chit.store.files import open_regular, os_errors, read_whole, write_atomic
+from chit.store.files import os_errors, read_regular, write_atomic
 
 BRANCH = "main"
 STATE_VERSION = 1
@@ -98,16 +98,12 @@ class Place:
 
     def load(self) -> State | None:
         try:
-            fd = open_regular(self.state_file, follow_links=True)  # a FIFO there is refused, never waited on
-            try:
-                data = read_whole(fd, os.fstat(fd).st_size)
-            finally:
-                os.close(fd)
+            data = read_regular(self.state_file, follow_links=True)
         except FileNotFoundError:
             return None
         except OSError as exc:
             raise InvalidData(f"cannot read the sync state {self.state_file}: {exc.strerror}") from None
-        return State.from_json(bytes(data))
+        return State.from_json(data)
 
     def save(self, state: State) -> None:
         with os_errors("write the sync state"):
