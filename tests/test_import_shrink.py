@@ -154,10 +154,21 @@ def test_cli_import_of_a_shrunk_transcript_then_undo(cli, tmp_path: Path) -> Non
     key_id = orjson.loads(cli("ls", "-a", "--json").out)[0]["id"]
     count = len(orjson.loads(cli("show", key_id, "--json").out)["messages"])
     source.write_bytes(part)
-    r = cli("import", "--from", tool, str(source.parent), "--json")
-    assert r.code == 0 and orjson.loads(r.out)["updated"] == 1
+    human = cli("import", "--from", tool, str(source.parent))
     fewer = len(orjson.loads(cli("show", key_id, "--json").out)["messages"])
     assert 0 < fewer < count
+    lost = count - fewer
+    assert human.code == 0 and human.out.endswith(f"{lost} messages hidden, `chit undo` shows them)\n"), human.out
+    source.write_bytes(original.read_bytes())  # whole again: the import's own rewind undone, nothing hidden
+    r = cli("import", "--from", tool, str(source.parent), "--json")
+    assert r.code == 0 and orjson.loads(r.out)["messages_hidden"] == 0 and orjson.loads(r.out)["sessions"][0]["hidden"] == 0
+    source.write_bytes(part)
+    r = cli("import", "--from", tool, str(source.parent), "--json")
+    report = orjson.loads(r.out)
+    assert r.code == 0 and report["updated"] == 1
+    assert (report["messages_written"], report["messages_hidden"]) == (0, lost)
+    assert [(s["action"], s["messages"], s["hidden"]) for s in report["sessions"]] == [("updated", 0, lost)]
+    assert len(orjson.loads(cli("show", key_id, "--json").out)["messages"]) == fewer
     assert cli("undo", key_id).code == 0
     assert len(orjson.loads(cli("show", key_id, "--json").out)["messages"]) == count
 

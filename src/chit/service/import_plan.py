@@ -46,7 +46,8 @@ class Plan:
     written again with `header` for its first line (None: kept) and the
     message records of `updates` (by id) in place of theirs, when either
     is given. `hides`: the session keeps imported messages hidden (its file
-    is then never followed)."""
+    is then never followed); `hidden`: messages shown before that the plan
+    hides (`chit undo` shows them again)."""
 
     action: str
     rewrite: list[dict[str, Any]] | None = None
@@ -54,6 +55,7 @@ class Plan:
     header: dict[str, Any] | None = None
     updates: dict[str, dict[str, Any]] = field(default_factory=dict)
     hides: bool = False
+    hidden: int = 0
 
     @property
     def messages(self) -> int:
@@ -143,7 +145,7 @@ def _keeping(
     hides = bool(hidden) or keep < len(stored)
     if not records and not updates and header is None:
         return Plan("unchanged", hides=hides)
-    return Plan("updated", records=records, header=header, updates=updates, hides=hides)
+    return Plan("updated", records=records, header=header, updates=updates, hides=hides, hidden=len(stored) - keep)
 
 
 def _undoing(
@@ -161,7 +163,8 @@ def _undoing(
         return None
     still_hidden = (hidden - {m.id for m in change.hidden}) | {str(r["id"]) for r in added}
     undo = {"type": "rewind", "undo": change.id, "import": True, "ts": now()}
-    return Plan("updated", records=[undo, *_shown_again(new[len(back):], still_hidden)], header=header, hides=bool(still_hidden))
+    records = [undo, *_shown_again(new[len(back):], still_hidden)]
+    return Plan("updated", records=records, header=header, hides=bool(still_hidden), hidden=len(added))
 
 
 def _shown_again(records: list[dict[str, Any]], hidden: set[str]) -> list[dict[str, Any]]:

@@ -53,7 +53,7 @@ from chit.service.queries import Queries
 from chit.service.sessions import KEY_MAX, Sessions, make_message
 from chit.service.import_cache import MAPPING_VERSION, ImportCache
 from chit.service.import_follow import Follower
-from chit.service.import_plan import cached_places, import_keys, plan_update, write_plan
+from chit.service.import_plan import Plan, cached_places, import_keys, plan_update, write_plan
 
 if TYPE_CHECKING:
     from chit.index.db import Index
@@ -288,15 +288,16 @@ class Imports:
         try:
             if found is None:
                 slug, session_id, action = self._create_imported(source, run, key, title, metadata, messages)
-                written, hides = len(messages), False
+                written, hides, hidden = len(messages), False, 0
             else:
                 slug, session_id = found[0], found[1]
-                action, written, hides = self._update_imported(slug, session_id, source, key, title, metadata, messages)
+                plan = self._update_imported(slug, session_id, source, key, title, metadata, messages)
+                action, written, hides, hidden = plan.action, plan.messages, plan.hides, plan.hidden
         except (Locked, ReadOnly, Conflict) as exc:
             report.problems.append(importer_base.Problem(where, None, f"{key}: {exc.message}"))
             return None
         name = (self.projects.get(slug) or self.ctx.project_by_slug(slug)).name
-        done = ImportedSession(action, key, session_id, shown, name, written)
+        done = ImportedSession(action, key, session_id, shown, name, written, hidden=hidden)
         left = ImportedSession("skipped", key, session_id, shown, name, 0, action)
         if action in ("imported", "updated"):
             run.written.add(slug)
@@ -309,6 +310,7 @@ class Imports:
         else:
             report.skip(action, left)
         report.messages += written
+        report.hidden += hidden
         if action == "imported by another process":  # the next import reads it as unchanged or updated
             return None
         if action in ("imported", "updated", "unchanged"):  # what the next import finds: the file as written
@@ -365,8 +367,8 @@ class Imports:
     def _update_imported(
         self, slug: str, session_id: str, source: importer_base.SourceSession, key: str,
         title: str | None, metadata: dict[str, Any], messages: list[Message],
-    ) -> tuple[str, int, bool]:
-        """(action, messages written, whether imported messages are kept hidden)."""
+    ) -> Plan:
+        """What was written: the plan (its action, messages written and hidden)."""
         project = self.ctx.project_by_slug(slug)
         with self.store.locked(slug, session_id, project.key) as held:
             held.check_writable()
@@ -381,7 +383,7 @@ class Imports:
             }
             plan = plan_update(log, header, [message_to_record(m) for m in messages])
             write_plan(held, plan)
-            return plan.action, plan.messages, plan.hides
+            return plan
 
     def _import_scope(self, source: importer_base.SourceSession, run: _Run) -> Project:
         if run.override is not None:
