@@ -243,3 +243,20 @@ def test_a_refresh_of_enabled_sources_hides_what_a_cut_source_lost(tmp_path: Pat
     cut = only_session(api)
     assert 0 < len(cut.messages) < len(whole.messages)
     assert [m.id for m in cut.messages + cut.changes[0].hidden] == [m.id for m in whole.messages]
+
+
+def test_the_refresh_before_ls_says_how_many_messages_it_hid(cli, home: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The note of a refresh `ls` runs first counts what a cut source's
+    messages hid, as `chit import` does (before: "0 imported, 1 updated")."""
+    tool, lines, source = codex_source(tmp_path)
+    assert cli("sources", "add", tool, str(source.parent)).code == 0
+    config = home / "config.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace("[sources]\n", "[sources]\nrefresh = 0.001\n"), encoding="utf-8")
+    first = cli("ls", "--all", "--json")
+    assert first.err == "refreshed the sources: 1 imported, 0 updated\n"
+    count = first.json()[0]["message_count"]  # type: ignore[index]
+    source.write_bytes(b"".join(lines[: len(lines) // 2]))
+    cut = cli("ls", "--all", "--json")
+    lost = count - cut.json()[0]["message_count"]  # type: ignore[index]
+    assert lost > 0
+    assert cut.err == f"refreshed the sources: 0 imported, 1 updated, {lost} messages hidden (`chit undo` shows them)\n"
