@@ -309,7 +309,14 @@ def _reading_stdin(pid: int) -> bool:
     return call[:2] == ["0", "0x0"]
 
 
-@pytest.mark.skipif(not Path("/proc/self/syscall").exists(), reason="needs /proc/PID/syscall to line the two processes up")
+def _syscalls_visible() -> bool:
+    try:
+        return bool(Path("/proc/self/syscall").read_text().split())
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _syscalls_visible(), reason="needs /proc/PID/syscall to line the two processes up")
 def test_a_snapshot_imported_at_once_into_two_projects_gets_one_id(api: Chit, tmp_path: Path, workdir: Path) -> None:
     """Session ids are unique in the whole store (`chit load ID` finds one
     session whatever the project). Imported in turn into two projects, a
@@ -339,7 +346,7 @@ def test_a_snapshot_imported_at_once_into_two_projects_gets_one_id(api: Chit, tm
     for round_ in range(4):
         home = tmp_path / f"at-once-{round_}"
         runs = [importing(home, name) for name in ("a", "b")]
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 20  # started, however loaded the machine
         while not all(_reading_stdin(run.pid) for run in runs) and time.monotonic() < deadline:
             time.sleep(0.005)
         for run in runs:
