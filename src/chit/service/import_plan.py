@@ -46,8 +46,9 @@ class Plan:
     written again with `header` for its first line (None: kept) and the
     message records of `updates` (by id) in place of theirs, when either
     is given. `hides`: the session keeps imported messages hidden (its file
-    is then never followed); `hidden`: messages shown before that the plan
-    hides (`chit undo` shows them again)."""
+    is then never followed); `hidden`: messages shown before that the
+    plan's rewind hides, which `chit undo` shows again (an undo of the
+    last import change, the source whole again, counts none)."""
 
     action: str
     rewrite: list[dict[str, Any]] | None = None
@@ -163,8 +164,7 @@ def _undoing(
         return None
     still_hidden = (hidden - {m.id for m in change.hidden}) | {str(r["id"]) for r in added}
     undo = {"type": "rewind", "undo": change.id, "import": True, "ts": now()}
-    records = [undo, *_shown_again(new[len(back):], still_hidden)]
-    return Plan("updated", records=records, header=header, hides=bool(still_hidden), hidden=len(added))
+    return Plan("updated", records=[undo, *_shown_again(new[len(back):], still_hidden)], header=header, hides=bool(still_hidden))
 
 
 def _shown_again(records: list[dict[str, Any]], hidden: set[str]) -> list[dict[str, Any]]:
