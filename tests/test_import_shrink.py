@@ -100,6 +100,7 @@ def test_a_shrunk_source_hides_what_it_lost_and_keeps_it(tool: str, original: Pa
     report = api.import_from(tool, source.parent)
     after = only_session(api)
     assert report.updated == 1 and report.problems == []
+    assert report.hidden == len(before.messages) - len(fresh.messages) == report.sessions[0].hidden
     assert shown(after) == shown(fresh)  # what the source shows now
     assert body(file.read_bytes()).startswith(body(kept))  # every line chit had is still there: only appended to
     assert len(after.changes) == 1 and after.changes[0].kind == "rewind"
@@ -129,12 +130,13 @@ def test_a_cut_then_regrown_codex_file_shows_the_whole_again(tmp_path: Path) -> 
     api.import_from(tool, source.parent)
     whole = only_session(api)
     source.write_bytes(b"".join(lines[: len(lines) // 2]))
-    api.import_from(tool, source.parent)
+    cut = api.import_from(tool, source.parent)
     changed = b"".join(lines[: len(lines) // 2] + [line.replace(b"the ", b"THE ") for line in lines[len(lines) // 2:]])
     source.write_bytes(changed)
     report = api.import_from(tool, source.parent)
     assert report.updated == 1 and report.followed == 0
     regrown = only_session(api)
+    assert (cut.hidden, report.hidden) == (len(regrown.changes[-1].hidden), 0)  # the cut's rewind; the regrowth only adds
     fresh = only_session(_imported(tool, changed, source.name, tmp_path / "fresh"))
     assert shown(regrown, ids=False) == shown(fresh, ids=False) != shown(whole, ids=False)
     ids = [m.id for m in regrown.messages] + [m.id for c in regrown.changes for m in c.hidden]
@@ -187,8 +189,10 @@ def test_a_message_deleted_in_the_middle_of_a_codex_rollout(tmp_path: Path) -> N
     whole = only_session(api)
     cut = b"".join(lines[:middle] + lines[middle + 1:])
     source.write_bytes(cut)
-    assert api.import_from(tool, source.parent).updated == 1
+    report = api.import_from(tool, source.parent)
+    assert report.updated == 1
     after = only_session(api)
+    assert report.hidden == len(after.changes[-1].hidden) > report.sessions[0].messages == after.changes[-1].added > 0  # a replace
     fresh = only_session(_imported(tool, cut, original.name, tmp_path / "fresh"))
     assert shown(after, ids=False) == shown(fresh, ids=False) and len(after.messages) < len(whole.messages)
     kept = {m.id for m in after.messages} | {m.id for c in after.changes for m in c.hidden}
