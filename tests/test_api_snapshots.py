@@ -342,7 +342,7 @@ def test_a_snapshot_imported_at_once_into_two_projects_gets_one_id(api: Chit, tm
     in_turn = tmp_path / "in-turn"
     outcomes = [importing(in_turn, name).communicate(snapshot) for name in ("a", "b")]
     assert b"already imported" in outcomes[1][1]
-    assert len(sessions(in_turn)) == 1
+    assert len(sessions(in_turn)) == 1 and len(list(in_turn.glob("projects/*"))) == 1
     for round_ in range(4):
         home = tmp_path / f"at-once-{round_}"
         runs = [importing(home, name) for name in ("a", "b")]
@@ -358,4 +358,4 @@ def test_a_snapshot_imported_at_once_into_two_projects_gets_one_id(api: Chit, tm
         ended = sorted((run.wait(timeout=60), run.stderr.read() if run.stderr else b"") for run in runs)
         assert [code for code, _ in ended] == [0, 6], (round_, ended, sessions(home))
         assert b"already imported" in ended[1][1]
-        assert len(sessions(home)) == 1
+        assert len(sessions(home)) == 1 and len(list(home.glob("projects/*"))) == 1  # the refused one's project never made
