@@ -4,6 +4,7 @@ nothing written on a bad snapshot, ids kept unless they collide)."""
 from __future__ import annotations
 
 import hashlib
+import os
 import stat
 from pathlib import Path
 from typing import Any
@@ -99,6 +100,23 @@ def test_colliding_id_with_other_content_gets_new_id(api: Chit) -> None:
     result = api.import_snapshot(changed)
     assert result.id_changed is True and result.session.id != sid
     assert [m.content for m in result.session.messages] == ["different"]
+
+
+def test_a_colliding_snapshot_is_checksummed_once(api: Chit) -> None:
+    """The checksum that verified the snapshot derives the new id of one
+    whose id is taken (before: computed again for the id)."""
+    import sys
+
+    doc = api.export_snapshot(rich_session(api))
+    changed = resigned(doc, key=None, messages=[{**doc["session"]["messages"][0], "content": "different"}])
+    code = exporters.checksum.__code__
+    calls = []
+    sys.setprofile(lambda frame, event, arg: calls.append(1) if event == "call" and frame.f_code is code else None)
+    try:
+        result = api.import_snapshot(changed)
+    finally:
+        sys.setprofile(None)
+    assert result.id_changed and len(calls) == 1
 
 
 def tamperings(doc: dict[str, Any]) -> list[bytes]:
@@ -280,3 +298,64 @@ def test_a_snapshot_whose_original_is_in_the_trash_imports_once_in_turn_or_at_on
         assert codes == [0, 6], outcomes
         assert b"already imported" in outcomes[1][1], outcomes
         assert live() == in_turn
+
+
+def _reading_stdin(pid: int) -> bool:
+    """Whether process `pid` is blocked in a read of its standard input."""
+    try:
+        call = Path(f"/proc/{pid}/syscall").read_text().split()
+    except OSError:
+        return False
+    return call[:2] == ["0", "0x0"]
+
+
+def _syscalls_visible() -> bool:
+    try:
+        return bool(Path("/proc/self/syscall").read_text().split())
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _syscalls_visible(), reason="needs /proc/PID/syscall to line the two processes up")
+def test_a_snapshot_imported_at_once_into_two_projects_gets_one_id(api: Chit, tmp_path: Path, workdir: Path) -> None:
+    """Session ids are unique in the whole store (`chit load ID` finds one
+    session whatever the project). Imported in turn into two projects, a
+    snapshot is one session and one "already imported" (exit 6); two
+    `chit import - -p NAME` processes given it at the same moment (both
+    waiting on their standard input) end the same way. Before: both
+    imported it, one id in two projects."""
+    import subprocess
+    import sys
+    import time
+
+    snapshot = orjson.dumps(api.export_snapshot(rich_session(api)))
+    env = {**os.environ, "CHIT_LOCK_TIMEOUT": "30"}
+
+    def sessions(home: Path) -> list[str]:
+        return sorted(p.relative_to(home).parts[1] for p in home.glob("projects/*/sessions/*.jsonl"))
+
+    def importing(home: Path, project: str) -> subprocess.Popen[bytes]:
+        command = [sys.executable, "-m", "chit", "import", "-", "-p", project]
+        return subprocess.Popen(command, cwd=workdir, env={**env, "CHIT_HOME": str(home)},
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    in_turn = tmp_path / "in-turn"
+    outcomes = [importing(in_turn, name).communicate(snapshot) for name in ("a", "b")]
+    assert b"already imported" in outcomes[1][1]
+    assert len(sessions(in_turn)) == 1 and len(list(in_turn.glob("projects/*"))) == 1
+    for round_ in range(4):
+        home = tmp_path / f"at-once-{round_}"
+        runs = [importing(home, name) for name in ("a", "b")]
+        deadline = time.monotonic() + 20  # started, however loaded the machine
+        while not all(_reading_stdin(run.pid) for run in runs) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        for run in runs:
+            assert run.stdin is not None
+            run.stdin.write(snapshot)
+        for run in runs:
+            assert run.stdin is not None
+            run.stdin.close()
+        ended = sorted((run.wait(timeout=60), run.stderr.read() if run.stderr else b"") for run in runs)
+        assert [code for code, _ in ended] == [0, 6], (round_, ended, sessions(home))
+        assert b"already imported" in ended[1][1]
+        assert len(sessions(home)) == 1 and len(list(home.glob("projects/*"))) == 1  # the refused one's project never made

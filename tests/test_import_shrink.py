@@ -100,6 +100,7 @@ def test_a_shrunk_source_hides_what_it_lost_and_keeps_it(tool: str, original: Pa
     report = api.import_from(tool, source.parent)
     after = only_session(api)
     assert report.updated == 1 and report.problems == []
+    assert report.hidden == len(before.messages) - len(fresh.messages) == report.sessions[0].hidden
     assert shown(after) == shown(fresh)  # what the source shows now
     assert body(file.read_bytes()).startswith(body(kept))  # every line chit had is still there: only appended to
     assert len(after.changes) == 1 and after.changes[0].kind == "rewind"
@@ -129,12 +130,13 @@ def test_a_cut_then_regrown_codex_file_shows_the_whole_again(tmp_path: Path) -> 
     api.import_from(tool, source.parent)
     whole = only_session(api)
     source.write_bytes(b"".join(lines[: len(lines) // 2]))
-    api.import_from(tool, source.parent)
+    cut = api.import_from(tool, source.parent)
     changed = b"".join(lines[: len(lines) // 2] + [line.replace(b"the ", b"THE ") for line in lines[len(lines) // 2:]])
     source.write_bytes(changed)
     report = api.import_from(tool, source.parent)
     assert report.updated == 1 and report.followed == 0
     regrown = only_session(api)
+    assert (cut.hidden, report.hidden) == (len(regrown.changes[-1].hidden), 0)  # the cut's rewind; the regrowth only adds
     fresh = only_session(_imported(tool, changed, source.name, tmp_path / "fresh"))
     assert shown(regrown, ids=False) == shown(fresh, ids=False) != shown(whole, ids=False)
     ids = [m.id for m in regrown.messages] + [m.id for c in regrown.changes for m in c.hidden]
@@ -154,10 +156,21 @@ def test_cli_import_of_a_shrunk_transcript_then_undo(cli, tmp_path: Path) -> Non
     key_id = orjson.loads(cli("ls", "-a", "--json").out)[0]["id"]
     count = len(orjson.loads(cli("show", key_id, "--json").out)["messages"])
     source.write_bytes(part)
-    r = cli("import", "--from", tool, str(source.parent), "--json")
-    assert r.code == 0 and orjson.loads(r.out)["updated"] == 1
+    human = cli("import", "--from", tool, str(source.parent))
     fewer = len(orjson.loads(cli("show", key_id, "--json").out)["messages"])
     assert 0 < fewer < count
+    lost = count - fewer
+    assert human.code == 0 and human.out.endswith(f"{lost} messages hidden, `chit undo` shows them)\n"), human.out
+    source.write_bytes(original.read_bytes())  # whole again: the import's own rewind undone, nothing hidden
+    r = cli("import", "--from", tool, str(source.parent), "--json")
+    assert r.code == 0 and orjson.loads(r.out)["messages_hidden"] == 0 and orjson.loads(r.out)["sessions"][0]["hidden"] == 0
+    source.write_bytes(part)
+    r = cli("import", "--from", tool, str(source.parent), "--json")
+    report = orjson.loads(r.out)
+    assert r.code == 0 and report["updated"] == 1
+    assert (report["messages_written"], report["messages_hidden"]) == (0, lost)
+    assert [(s["action"], s["messages"], s["hidden"]) for s in report["sessions"]] == [("updated", 0, lost)]
+    assert len(orjson.loads(cli("show", key_id, "--json").out)["messages"]) == fewer
     assert cli("undo", key_id).code == 0
     assert len(orjson.loads(cli("show", key_id, "--json").out)["messages"]) == count
 
@@ -176,8 +189,10 @@ def test_a_message_deleted_in_the_middle_of_a_codex_rollout(tmp_path: Path) -> N
     whole = only_session(api)
     cut = b"".join(lines[:middle] + lines[middle + 1:])
     source.write_bytes(cut)
-    assert api.import_from(tool, source.parent).updated == 1
+    report = api.import_from(tool, source.parent)
+    assert report.updated == 1
     after = only_session(api)
+    assert report.hidden == len(after.changes[-1].hidden) > report.sessions[0].messages == after.changes[-1].added > 0  # a replace
     fresh = only_session(_imported(tool, cut, original.name, tmp_path / "fresh"))
     assert shown(after, ids=False) == shown(fresh, ids=False) and len(after.messages) < len(whole.messages)
     kept = {m.id for m in after.messages} | {m.id for c in after.changes for m in c.hidden}
@@ -232,3 +247,20 @@ def test_a_refresh_of_enabled_sources_hides_what_a_cut_source_lost(tmp_path: Pat
     cut = only_session(api)
     assert 0 < len(cut.messages) < len(whole.messages)
     assert [m.id for m in cut.messages + cut.changes[0].hidden] == [m.id for m in whole.messages]
+
+
+def test_the_refresh_before_ls_says_how_many_messages_it_hid(cli, home: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The note of a refresh `ls` runs first counts what a cut source's
+    messages hid, as `chit import` does (before: "0 imported, 1 updated")."""
+    tool, lines, source = codex_source(tmp_path)
+    assert cli("sources", "add", tool, str(source.parent)).code == 0
+    config = home / "config.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace("[sources]\n", "[sources]\nrefresh = 0.001\n"), encoding="utf-8")
+    first = cli("ls", "--all", "--json")
+    assert first.err == "refreshed the sources: 1 imported, 0 updated\n"
+    count = first.json()[0]["message_count"]  # type: ignore[index]
+    source.write_bytes(b"".join(lines[: len(lines) // 2]))
+    cut = cli("ls", "--all", "--json")
+    lost = count - cut.json()[0]["message_count"]  # type: ignore[index]
+    assert lost > 0
+    assert cut.err == f"refreshed the sources: 0 imported, 1 updated, {lost} messages hidden (`chit undo` shows them)\n"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,8 @@ from killpoints import killed_at
 
 from chit.api import Chit
 from chit.service.facade import parts_of
+from chit.store.projects import slug_for
+from tests.conftest import run_cli
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 
@@ -137,3 +140,99 @@ def test_search_orders_the_hits_of_a_session_under_two_names_as_the_files_do(hom
         found = api.search("soak", limit=None)
         assert [h.project_name for h in found] == ["a", "b", "a", "b"]  # the title, then the reply
         assert found == parts_of(api).queries.scan_search(scope, "soak")
+
+
+def _same_name_projects(tmp_path: Path) -> tuple[Path, Path]:
+    """Two work trees named `foo` (a repository moved to another parent
+    directory), the first one's slug below the second's: the order in which
+    the old code's index and file scan disagreed on the copies' hits."""
+    target = tmp_path / "moved" / "foo"
+    for n in range(64):
+        source = tmp_path / f"old{n}" / "foo"
+        if slug_for("foo", str(source)) < slug_for("foo", str(target)):
+            break
+    for directory in (source, target):
+        (directory / ".git").mkdir(parents=True)
+    return source, target
+
+
+def _split_copies(home: Path, tmp_path: Path) -> tuple[Chit, str, list[str]]:
+    """A session in both projects named `foo` (a move killed before its
+    unlink), the two names then made two files (the target's rewritten
+    whole, as a copy or a sync leaves it) and the source's copy appended
+    to: the copies' older hits have the same time, id, key and project
+    name, only the project (its slug) tells them apart. Returns the API
+    (in the source), the session id and the two slugs, source first."""
+    source, target = _same_name_projects(tmp_path)
+    api = Chit(home, cwd=source)
+    sid = _session(api)
+    api.append(sid, "assistant", "a soak reply")
+    api.rename(sid, "soak title")
+    api.search("soak", limit=None)  # the index holds the source's copy
+    _killed_before_unlink(lambda: api.move_project(str(source), target))
+    slugs = sorted(p.parent.parent.name for p in home.glob(f"projects/*/sessions/{sid}.jsonl"))
+    assert slugs == [slug_for("foo", str(source)), slug_for("foo", str(target))]
+    moved = home / "projects" / slugs[1] / "sessions" / f"{sid}.jsonl"
+    fresh = moved.with_suffix(".tmp")
+    fresh.write_bytes(moved.read_bytes())
+    fresh.chmod(0o600)
+    fresh.replace(moved)  # a file of its own now
+    api.append(sid, "user", "soak again")  # through the first name: the source's copy
+    return api, sid, slugs
+
+
+def test_search_orders_the_copies_of_a_session_in_two_projects_of_one_name(home: Path, tmp_path: Path) -> None:
+    """Hits of equal time, id, key and project name are ordered by the
+    project's slug: the index and the file scan agree whatever order the
+    index read the copies in."""
+    api, sid, slugs = _split_copies(home, tmp_path)
+    scope = parts_of(api).ctx.projects.all()
+    found = api.search("soak", limit=None)
+    assert found == parts_of(api).queries.scan_search(scope, "soak")
+    tied = [h.project_slug for h in found if h.message_id is not None and h.role == "assistant"]
+    assert tied == slugs  # the reply, in both copies at one time
+
+
+def test_the_catch_up_search_orders_the_copies_of_a_session_as_the_index(home: Path, tmp_path: Path) -> None:
+    """The search that answers from the files while the index is far
+    behind (one copy from the index, the other from its file) gives the
+    hits and order of the indexed search and of the file scan."""
+    from chit.service.catchup import FAR_BEHIND, FAR_FILES, lag
+
+    api, sid, slugs = _split_copies(home, tmp_path)
+    api.search("soak", limit=None)  # the index holds both copies
+    api.append(sid, "user", "soak once more")  # the source's copy is behind
+    filler = Chit(home, cwd=tmp_path)  # another project: files the index never saw
+    other = filler.create(title="filler")
+    filler.append(other.id, "user", "plain words " * (FAR_BEHIND // (FAR_FILES * 12)))
+    original = next(home.glob(f"projects/*/sessions/{other.id}.jsonl"))
+    for _ in range(FAR_FILES):
+        new = str(uuid.uuid4())
+        copy = original.parent / f"{new}.jsonl"
+        copy.write_bytes(original.read_bytes().replace(other.id.encode(), new.encode(), 1))
+        copy.chmod(0o600)
+    ctx = parts_of(api).ctx
+    scope = ctx.projects.all()
+    behind = ctx.indexed(lambda index: lag(index, scope))
+    assert behind is not None and behind.far and (slugs[0], sid) in behind.skip and (slugs[1], sid) not in behind.skip
+    caught_up = api.search("soak", limit=None)
+    assert caught_up == parts_of(api).queries.scan_search(scope, "soak")
+    assert ctx.indexed(lambda index: index.refresh([(p.slug, False) for p in scope], text=True))
+    assert caught_up == api.search("soak", limit=None)
+
+
+def test_grouped_search_lists_a_session_once_per_project_as_ls_does(home: Path, tmp_path: Path) -> None:
+    """`chit search` (one line per session) shows a session in two projects
+    on two lines, each with its own copy's hits, as `chit ls --all`
+    lists it twice; the hits in --json name their project's slug."""
+    api, sid, slugs = _split_copies(home, tmp_path)
+    cwd = tmp_path / "moved" / "foo"
+    listed = run_cli(["ls", "--all", "--json"], cwd=cwd)
+    assert [s["id"] for s in listed.json()] == [sid, sid]
+    grouped = run_cli(["search", "soak"], cwd=cwd)
+    assert grouped.code == 0, grouped.err
+    heads = [line for line in grouped.out.splitlines() if line.startswith(sid[:8])]
+    assert len(heads) == 2 and "3 hits" in heads[0] and "2 hits" in heads[1], grouped.out
+    hits = run_cli(["search", "soak", "--json"], cwd=cwd).json()
+    assert sorted({(h["group"], h["project_slug"]) for h in hits}) == [(sid, slugs[0]), (sid, slugs[1])]
+    assert len(hits) == 5

@@ -469,14 +469,15 @@ class SearchHit(Value):
     message_id: str | None
     ts: str
     snippet: str
+    project_slug: str  # the project's directory: tells apart the copies of a session under two projects of one name
 
     def __init__(
         self, id: str, project: str, project_name: str, title: str, updated_at: str, turn: int | None,
-        role: str | None, message_id: str | None, ts: str, snippet: str,
+        role: str | None, message_id: str | None, ts: str, snippet: str, project_slug: str,
     ) -> None:
         self.__dict__.update(
             id=id, project=project, project_name=project_name, title=title, updated_at=updated_at, turn=turn,
-            role=role, message_id=message_id, ts=ts, snippet=snippet,
+            role=role, message_id=message_id, ts=ts, snippet=snippet, project_slug=project_slug,
         )
 
     @property
@@ -495,5 +496,5 @@ class SearchHit(Value):
             "role": self.role,
             "message_id": self.message_id,
             "ts": self.ts,
-            "snippet": self.snippet,
+            "snippet": self.snippet, "project_slug": self.project_slug,
         }

@@ -40,6 +40,8 @@ def refresh_first(cli: Cli) -> None:
     imported = sum(r.imported for r in reports)
     updated = sum(r.updated for r in reports)
     problems = sum(r.errors for r in reports)
+    hidden = sum(r.hidden for r in reports)
     if imported or updated or problems:
-        tail = f", {problems} problem(s) (`chit import` lists them)" if problems else ""
+        tail = f", {hidden} message{'' if hidden == 1 else 's'} hidden (`chit undo` shows them)" if hidden else ""
+        tail += f", {problems} problem(s) (`chit import` lists them)" if problems else ""
         cli.env.note(f"refreshed the sources: {imported} imported, {updated} updated{tail}")

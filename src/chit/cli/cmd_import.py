@@ -150,8 +150,14 @@ def _listed(report: "ImportReport") -> Iterator[str]:
     for entry in report.sessions:
         if entry.action in ("imported", "updated"):
             short = (entry.id or "").replace("-", "")[:8]
-            plural = "" if entry.messages == 1 else "s"
-            yield f"{entry.action} {short}  {entry.title}  ({entry.project}, {entry.messages} message{plural})"
+            counts = [] if entry.hidden and not entry.messages else [_messages(entry.messages)]
+            if entry.hidden:
+                counts.append(f"{_messages(entry.hidden)} hidden, `chit undo` shows them")
+            yield f"{entry.action} {short}  {entry.title}  ({', '.join([str(entry.project), *counts])})"
+
+
+def _messages(count: int) -> str:
+    return f"{count} message{'' if count == 1 else 's'}"
 
 
 def _read_file(source: str) -> bytes:

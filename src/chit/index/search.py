@@ -22,8 +22,9 @@ Invariants:
   longer is the message its row names (a rewrite raced the search) raises
   `Stale`, its row doubted (`Rows.doubt`): refresh and ask
   again, and the file is read again whole;
-- order: newest first; equal timestamps by session id, project, then the
-  manual-title hit before the session's messages in their order.
+- order: newest first; equal timestamps by `session_copy` (session id,
+  key, project name, project slug), then the manual-title hit before the
+  session's messages in their order: a total order, the file scan's.
 """
 
 from __future__ import annotations
@@ -281,11 +282,18 @@ def search(
         raise
     finally:
         files.close()
-    # the project's name tells apart the copies of a session under two names (a move cut short)
-    found.sort(key=lambda pair: (pair[0].id, pair[0].project, pair[0].project_name, pair[1]))
+    found.sort(key=lambda pair: (session_copy(pair[0]), pair[1]))
     found.sort(key=lambda pair: pair[0].ts, reverse=True)
     hits = [h for h, _ in found]
     return hits if limit is None else hits[:limit]
+
+
+def session_copy(hit: SearchHit) -> tuple[str, str, str, str]:
+    """Which copy of which session a hit is in: hits of one time are
+    ordered by it, then in session order, here as in the file scan and the
+    search while the index catches up. The slug alone tells apart the
+    copies of a session in two projects of one name (a move cut short)."""
+    return (hit.id, hit.project, hit.project_name, hit.project_slug)
 
 
 def _newest(rows: list[Any]) -> list[Any]:
@@ -412,7 +420,7 @@ def _hit(
 ) -> SearchHit:
     return SearchHit(
         id=session_id, project=key if key is not None else project.key, project_name=project.name, title=title,
-        updated_at=updated, turn=turn, role=role, message_id=message_id, ts=ts, snippet=snippet,
+        updated_at=updated, turn=turn, role=role, message_id=message_id, ts=ts, snippet=snippet, project_slug=project.slug,
     )
 
 

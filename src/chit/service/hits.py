@@ -24,6 +24,7 @@ def session_hits(session: Session, project: Project, folded_query: str, role: st
             id=session.id,
             project=session.project,
             project_name=project.name,
+            project_slug=project.slug,
             title=session.title,
             updated_at=session.updated_at,
             snippet=make_snippet(text, start, end),

@@ -46,7 +46,9 @@ class Plan:
     written again with `header` for its first line (None: kept) and the
     message records of `updates` (by id) in place of theirs, when either
     is given. `hides`: the session keeps imported messages hidden (its file
-    is then never followed)."""
+    is then never followed); `hidden`: messages shown before that the
+    plan's rewind hides, which `chit undo` shows again (an undo of the
+    last import change, the source whole again, counts none)."""
 
     action: str
     rewrite: list[dict[str, Any]] | None = None
@@ -54,6 +56,7 @@ class Plan:
     header: dict[str, Any] | None = None
     updates: dict[str, dict[str, Any]] = field(default_factory=dict)
     hides: bool = False
+    hidden: int = 0
 
     @property
     def messages(self) -> int:
@@ -143,7 +146,7 @@ def _keeping(
     hides = bool(hidden) or keep < len(stored)
     if not records and not updates and header is None:
         return Plan("unchanged", hides=hides)
-    return Plan("updated", records=records, header=header, updates=updates, hides=hides)
+    return Plan("updated", records=records, header=header, updates=updates, hides=hides, hidden=len(stored) - keep)
 
 
 def _undoing(

@@ -24,7 +24,7 @@ Invariants:
   outcome, the key and the state (size, mtime) of every chit file the outcome rests
   on, the trashed file of an "in trash" skip included; a unit with an
   outcome it cannot check that way (problems, "imported by another
-  process") is never cached, so it is read again;
+  process") is never cached, so it is read again (`chit.service.import_cache`);
 - imported sessions do not become the current session;
 - a refresh where nothing changed stats files and reads no session: the
   store's keys are looked up only when a unit must be read, and a unit
@@ -51,19 +51,16 @@ from chit.store.projects import slug_for, usable_dir, validate_name
 from chit.service.base import Context, check_metadata, clean_line
 from chit.service.queries import Queries
 from chit.service.sessions import KEY_MAX, Sessions, make_message
+from chit.service.import_cache import MAPPING_VERSION, ImportCache
 from chit.service.import_follow import Follower
-from chit.service.import_plan import cached_places, import_keys, plan_update, write_plan
-from chit.store.sessions import check_session_id
+from chit.service.import_plan import Plan, cached_places, import_keys, plan_update, write_plan
 
 if TYPE_CHECKING:
     from chit.index.db import Index
-    from chit.service.results import ImportedSession, ImportReport
+    from chit.service.results import ImportReport
     from chit.importers import base as importer_base
 
 ProgressFn = Callable[[int, int, str], None]
-CACHE_VERSION = 2
-#: bumped when an importer maps records differently, so cached units are re-read
-MAPPING_VERSION = 2
 
 
 @dataclass
@@ -99,7 +96,7 @@ class Imports:
         self.store = ctx.store
         self.projects = ctx.projects
         self.layout = ctx.layout
-        self._checked_dirs: dict[tuple[str, bool], str] = {}
+        self.cache = ImportCache(ctx)
         self._refresh_file = self.layout.home / "last-refresh.json"  # its mtime: the last complete refresh
         self.follower = Follower(ctx, MAPPING_VERSION)
 
@@ -176,10 +173,10 @@ class Imports:
         if not root.exists():
             raise NotFound(f"no {source} data at {root}")
         scan = importer.scan(root)
-        self._checked_dirs.clear()
+        self.cache.start()
         report = ImportReport(source, str(root), problems=list(scan.problems))
         run = _Run(report, override, partial(import_keys, self.store, source))
-        cache = self._read_import_cache()
+        cache = self.cache.read()
         entries: dict[str, Any] = cache.setdefault("units", {})
         changed = False
         total = len(scan.units)
@@ -187,7 +184,7 @@ class Imports:
         for done, unit in enumerate(scan.units):
             if progress is not None:
                 progress(done, total, unit.label)
-            if self._cached(entries.get(unit.key), unit, report):
+            if self.cache.replayed(entries.get(unit.key), unit, report):
                 continue
             if deadline is not None and read_one and time.monotonic() > deadline:
                 report.incomplete = True  # the rest waits for the next refresh; one unit each time, however slow
@@ -211,7 +208,7 @@ class Imports:
             self.follower.forget(stale)
             changed = True
         if changed:
-            self._write_import_cache(cache)
+            self.cache.write(cache)
         if progress is not None:
             progress(total, total, "")
         if run.written:
@@ -255,67 +252,6 @@ class Imports:
             self.follower.remember(unit.key, entry, batch.resume, batch.sessions[0])
         return entry
 
-    def _cached(self, entry: Any, unit: importer_base.Unit, report: ImportReport) -> bool:
-        """Whether the last import saw exactly this unit and left the chit
-        files its outcomes rest on as they still are; then the unit is
-        skipped unread, and reported as reading it would report it."""
-        from chit.service.results import ImportedSession
-
-        if not isinstance(entry, dict) or entry.get("stamp") != unit.stamp or entry.get("v") != MAPPING_VERSION:
-            return False
-        outcomes = entry.get("outcomes")
-        skipped = entry.get("skipped")
-        if not isinstance(outcomes, list) or not isinstance(skipped, list):
-            return False
-        if not all(isinstance(o, dict) and self._still(o.get("file")) for o in outcomes):
-            return False
-        try:
-            replayed = [(str(o["reason"]), ImportedSession(**o["listed"]) if o.get("listed") else None) for o in outcomes]
-        except (KeyError, TypeError):
-            return False
-        for reason in skipped:
-            report.skip(str(reason))
-        for reason, listed in replayed:
-            report.skip(reason, listed)
-        return True
-
-    def _still(self, file: Any) -> bool:
-        """Whether a cached [slug, id, in trash, size, mtime] (or None: the
-        outcome rests on no file) is as it was."""
-        if file is None:
-            return True
-        return isinstance(file, list) and len(file) == 5 and self._file_state(file[0], file[1], bool(file[2])) == file[3:]
-
-    def _file_state(self, slug: Any, session_id: Any, trash: bool = False) -> list[int] | None:
-        try:
-            st = os.stat(self._session_file(str(slug), str(session_id), trash), follow_symlinks=False)
-        except (OSError, ChitError):
-            return None
-        return [st.st_size, st.st_mtime_ns]
-
-    def _session_file(self, slug: str, session_id: str, trash: bool) -> str:
-        """The path of a session file, its directory checked for links once
-        per import (a refresh stats thousands of files in a few directories)."""
-        check_session_id(session_id)
-        directory = self._checked_dirs.get((slug, trash))
-        if directory is None:
-            path = self.store.session_path(slug, session_id, trash)
-            directory = self._checked_dirs[(slug, trash)] = os.fspath(path.parent)
-        return os.path.join(directory, session_id + ".jsonl")
-
-    def _outcome(
-        self, reason: str, listed: ImportedSession | None, found: tuple[str, str, bool] | None, key: str,
-    ) -> dict[str, Any] | None:
-        """What the cache keeps of one session's outcome (None: the file it
-        rests on is gone already, so the unit is not cached)."""
-        file = None
-        if found is not None:
-            state = self._file_state(*found)
-            if state is None:
-                return None
-            file = [*found, *state]
-        return {"reason": reason, "listed": listed.as_dict() if listed is not None else None, "file": file, "key": key}
-
     def _find(self, key: str, run: _Run) -> tuple[str, str, bool] | None:
         """Where the session of `key` is: where the cache last saw it when
         its file still has that key (a grown source file costs one header,
@@ -345,22 +281,23 @@ class Imports:
         found = self._find(key, run) or next((f for k in source.former_keys if (f := self._find(k, run))), None)
         if found is not None and found[2]:
             report.skip("in trash", entry)
-            return self._outcome("in trash", entry, found, key)
+            return self.cache.outcome("in trash", entry, found, key)
         if not messages:
             report.skip("no messages", entry)
-            return self._outcome("no messages", entry, found, key)
+            return self.cache.outcome("no messages", entry, found, key)
         try:
             if found is None:
                 slug, session_id, action = self._create_imported(source, run, key, title, metadata, messages)
-                written, hides = len(messages), False
+                written, hides, hidden = len(messages), False, 0
             else:
                 slug, session_id = found[0], found[1]
-                action, written, hides = self._update_imported(slug, session_id, source, key, title, metadata, messages)
+                plan = self._update_imported(slug, session_id, source, key, title, metadata, messages)
+                action, written, hides, hidden = plan.action, plan.messages, plan.hides, plan.hidden
         except (Locked, ReadOnly, Conflict) as exc:
             report.problems.append(importer_base.Problem(where, None, f"{key}: {exc.message}"))
             return None
         name = (self.projects.get(slug) or self.ctx.project_by_slug(slug)).name
-        done = ImportedSession(action, key, session_id, shown, name, written)
+        done = ImportedSession(action, key, session_id, shown, name, written, hidden=hidden)
         left = ImportedSession("skipped", key, session_id, shown, name, 0, action)
         if action in ("imported", "updated"):
             run.written.add(slug)
@@ -373,14 +310,15 @@ class Imports:
         else:
             report.skip(action, left)
         report.messages += written
+        report.hidden += hidden
         if action == "imported by another process":  # the next import reads it as unchanged or updated
             return None
         if action in ("imported", "updated", "unchanged"):  # what the next import finds: the file as written
-            outcome = self._outcome("unchanged", None, (slug, session_id, False), key)
+            outcome = self.cache.outcome("unchanged", None, (slug, session_id, False), key)
             if outcome is not None and hides:  # new lines may reuse ids it hides: each change is read whole
                 outcome["hides"] = True
             return outcome
-        return self._outcome(action, left, (slug, session_id, False), key)
+        return self.cache.outcome(action, left, (slug, session_id, False), key)
 
     def _prepare(
         self, source: importer_base.SourceSession, where: str, report: ImportReport
@@ -429,8 +367,8 @@ class Imports:
     def _update_imported(
         self, slug: str, session_id: str, source: importer_base.SourceSession, key: str,
         title: str | None, metadata: dict[str, Any], messages: list[Message],
-    ) -> tuple[str, int, bool]:
-        """(action, messages written, whether imported messages are kept hidden)."""
+    ) -> Plan:
+        """What was written: the plan (its action, messages written and hidden)."""
         project = self.ctx.project_by_slug(slug)
         with self.store.locked(slug, session_id, project.key) as held:
             held.check_writable()
@@ -445,7 +383,7 @@ class Imports:
             }
             plan = plan_update(log, header, [message_to_record(m) for m in messages])
             write_plan(held, plan)
-            return plan.action, plan.messages, plan.hides
+            return plan
 
     def _import_scope(self, source: importer_base.SourceSession, run: _Run) -> Project:
         if run.override is not None:
@@ -484,17 +422,3 @@ class Imports:
         key = f"name:{validate_name(name)}"
         slug = slug_for(name, key)
         return self.projects.get(slug) or Project(key=key, name=name, slug=slug, path=None, created_at=now())
-
-    # -- bookkeeping ----------------------------------------------------------
-    def _read_import_cache(self) -> dict[str, Any]:
-        data = self.store.read_json(self.layout.import_cache_file)
-        if isinstance(data, dict) and data.get("version") == CACHE_VERSION and isinstance(data.get("units"), dict):
-            return data
-        return {"version": CACHE_VERSION, "units": {}}
-
-    def _write_import_cache(self, cache: dict[str, Any]) -> None:
-        try:
-            self.store.write_json(self.layout.import_cache_file, cache)
-        except ChitError:
-            pass  # a cache: the next import is only slower without it
-

@@ -453,8 +453,9 @@ class Queries:
         also: Sequence[str] = (),
     ) -> builtins.list[SearchHit]:
         """`search` by folding every file (no index): the reference the index
-        must agree with (a hit's text also holds each of `also`). Newest first; equal times by session id, project,
-        project name (a session under two names, its move cut short), then in session order (manual title first)."""
+        must agree with (a hit's text also holds each of `also`). Newest first; equal times by `chit.index.search.session_copy`
+        (a session under two names, its move cut short, by project), then in session order (manual title first)."""
+        from chit.index.search import session_copy
         from chit.service.hits import session_hits
 
         hits: builtins.list[SearchHit] = []
@@ -463,7 +464,7 @@ class Queries:
                 if tag is not None and tag not in session.tags:
                     continue
                 hits.extend(session_hits(session, proj, folded_query, role, also))
-        hits.sort(key=lambda h: (h.id, h.project, h.project_name))
+        hits.sort(key=session_copy)
         hits.sort(key=lambda h: h.ts, reverse=True)
         return hits if limit is None else hits[:limit]
 

@@ -98,10 +98,11 @@ class ImportedSession:
     project: str | None = None
     messages: int = 0  # messages written by this import
     reason: str | None = None
+    hidden: int = 0  # messages shown before that this import hid (the source lost them; `chit undo` shows them)
 
     def as_dict(self) -> dict[str, Any]:
         return {"action": self.action, "key": self.key, "id": self.id, "title": self.title,
-                "project": self.project, "messages": self.messages, "reason": self.reason}
+                "project": self.project, "messages": self.messages, "reason": self.reason, "hidden": self.hidden}
 
 
 @dataclass
@@ -119,6 +120,8 @@ class ImportReport:
     incomplete: bool = False
     #: sessions brought up to date from the lines their source file gained
     followed: int = 0
+    #: messages the import hid, in all (`ImportedSession.hidden`)
+    hidden: int = 0
 
     @property
     def errors(self) -> int:
@@ -139,6 +142,7 @@ class ImportReport:
             "skipped": self.skipped,
             "errors": self.errors,
             "messages_written": self.messages,
+            "messages_hidden": self.hidden,
             "followed": self.followed,
             "skipped_reasons": dict(sorted(self.skipped_reasons.items())),
             "sessions": [s.as_dict() for s in self.sessions],

@@ -85,6 +85,8 @@ def search_lagging(
     sessions) and those of the behind files, newest first, at most
     `limit`; `sessions`: every hit of the `sessions` sessions whose newest
     hits are the newest (and maybe of others)."""
+    from chit.index.search import session_copy
+
     wanted = [folded_query, *also]
     found = list(indexed)
     newest = _Newest(limit, False) if sessions is None else _Newest(sessions, True)
@@ -95,7 +97,7 @@ def search_lagging(
         found += _newest(ctx, lag, newest, wanted, role, tag, ticker)
     finally:
         ticker.finish()
-    found.sort(key=lambda h: (h.id, h.project, h.project_name))  # stable: a session's hits keep their order
+    found.sort(key=session_copy)  # stable: the hits of one copy of a session keep their order
     found.sort(key=lambda h: h.ts, reverse=True)
     return found if limit is None else found[:limit]
 

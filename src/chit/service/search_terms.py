@@ -5,7 +5,7 @@ whole (its words together, in order, as typed). A message (or manual
 title) matches when its casefolded text holds every term.
 
 Invariants: pure (no I/O); terms are casefolded and never empty; a group
-holds the hits of one session, in the order they came (newest first), and
+holds the hits of one session in one project, in the order they came (newest first), and
 groups are ordered by their newest hit, so grouping never reorders what
 the search found.
 """
@@ -69,10 +69,12 @@ class SearchGroup(Value):
 
 
 def group(hits: Iterable[SearchHit], wanted: Sequence[str]) -> list[SearchGroup]:
-    """`hits` (newest first) grouped by session, groups newest first."""
+    """`hits` (newest first) grouped by session, groups newest first; a
+    session under two projects (a move cut short) is a group in each, as
+    `chit ls` lists it in each."""
     by_session: dict[tuple[str, str], list[SearchHit]] = {}
     for hit in hits:
-        by_session.setdefault((hit.project, hit.id), []).append(hit)
+        by_session.setdefault((hit.project_slug, hit.id), []).append(hit)
     groups = []
     for found in by_session.values():
         best = max(found, key=lambda h: sum(term in h.snippet.casefold() for term in wanted))  # max keeps the first of equals

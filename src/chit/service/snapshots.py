@@ -4,10 +4,12 @@ Invariants: an export never overwrites an existing file unless forced, and
 never writes through a symbolic link (a forced export replaces the link
 itself, atomically); an import verifies the snapshot's checksum and every
 field before writing anything, keeps the session id unless it collides
-(then an id derived from it and the snapshot's checksum is given, the same
-for every import of that snapshot, or, for an identical duplicate, nothing
-is written and `Conflict` is raised: two imports of one snapshot, in turn
-or at once, end alike); an import is all or nothing: the session file,
+with a session anywhere in the store (then an id derived from it and the
+snapshot's checksum is given, the same for every import of that snapshot,
+or, for an identical duplicate, nothing is written and `Conflict` is
+raised: two imports of one snapshot, in turn or at once, into one project
+or two, end alike: the id is chosen and the file created under the
+store's `ids_lock`); an import is all or nothing: the session file,
 messages, tags and state values together, appears whole (written aside and
 linked into place) or not at all.
 """
@@ -19,6 +21,7 @@ import os
 import stat
 import uuid
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +30,7 @@ import orjson
 from chit import exporters
 from chit.errors import ChitError, Conflict, InvalidData, InvalidInput, NotFound
 from chit.store.fold import message_from_record
-from chit.model import Message, Session, SessionSummary, format_ts, parse_ts
+from chit.model import Message, Project, Session, SessionSummary, format_ts, parse_ts
 from chit.service.base import Context, check_metadata, check_tag, clean_line
 from chit.service.queries import Queries
 from chit.service.sessions import KEY_MAX, Sessions, _as_message, new_id
@@ -52,6 +55,11 @@ def _field(body: dict[str, Any], name: str, kinds: tuple[type, ...], optional: b
 
 def parse_snapshot(data: bytes | str | dict[str, Any]) -> dict[str, Any]:
     """Validate a snapshot document; returns its `session` object."""
+    return _verified(data)[0]
+
+
+def _verified(data: bytes | str | dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """A valid snapshot document's `session` object and its checksum."""
     if isinstance(data, dict):
         doc: Any = data
     else:
@@ -80,7 +88,7 @@ def parse_snapshot(data: bytes | str | dict[str, Any]) -> dict[str, Any]:
     _field(body, "messages", (list,))
     for name, kinds in (("title", (str,)), ("key", (str,)), ("tags", (list,)), ("metadata", (dict,)), ("values", (dict,)), ("parent", (dict,))):
         _field(body, name, kinds, optional=True)
-    return body
+    return body, expected
 
 
 class Transfer:
@@ -177,7 +185,7 @@ class Transfer:
         """Store a snapshot as a session in the project in scope."""
         from chit.service.results import ExportedFile, ImportResult
 
-        body = parse_snapshot(data)
+        body, checksum = _verified(data)
         try:
             messages = [_as_message(message_from_record(_message_record(r))) for r in body["messages"]]
             tags = [check_tag(t) for t in body.get("tags") or []]
@@ -195,39 +203,49 @@ class Transfer:
             if isinstance(exc, InvalidInput):
                 raise InvalidData(f"snapshot has an invalid message or field: {exc.message}") from None
             raise
-        session_id = new_id() if new_id_always else self._free_id(body, messages)
-        changed = session_id != body["id"]
-        if key is not None and self.queries.find_key(scope, key) is not None:
-            if not changed:
-                raise Conflict(f"project {scope.name!r} already has a session with key {key!r}")
-            key = None
-        try:
-            session = self.sessions.write_new(
-                scope,
-                title,
-                key,
-                metadata,
-                messages,
-                tags,
-                parent,
-                True,
-                session_id=session_id,
-                created_at=utc_timestamp(body["created_at"], "created_at"),
-                values=values,
-            )
-        except Conflict:  # another import of it took the id or the key meanwhile: as if it came first
-            self._refuse_if_imported(session_id, messages)
-            raise
-        return ImportResult(self.queries.get(session.id), changed)
+        # the id chosen and its file created by one import at a time, whatever the project (a new id is random)
+        with nullcontext() if new_id_always else self.store.ids_lock():
+            session_id, kept_key = self._claim(body, checksum, messages, scope, key, new_id_always)
+            try:
+                session = self.sessions.write_new(
+                    scope,
+                    title,
+                    kept_key,
+                    metadata,
+                    messages,
+                    tags,
+                    parent,
+                    True,
+                    session_id=session_id,
+                    created_at=utc_timestamp(body["created_at"], "created_at"),
+                    values=values,
+                )
+            except Conflict:  # another import of it took the key meanwhile: as if it came first
+                self._refuse_if_imported(session_id, messages)
+                raise
+        return ImportResult(self.queries.get(session.id), session_id != body["id"])
 
-    def _free_id(self, body: dict[str, Any], messages: list[Message]) -> str:
+    def _claim(
+        self, body: dict[str, Any], checksum: str, messages: list[Message], scope: Project, key: str | None, new_id_always: bool,
+    ) -> tuple[str, str | None]:
+        """The id and key the imported session gets: a new id, or the
+        snapshot's own (`_free_id`); the key unless another session of the
+        project has it (then `Conflict` if the id is the snapshot's own,
+        else no key)."""
+        session_id = new_id() if new_id_always else self._free_id(body, checksum, messages)
+        if key is not None and self.queries.find_key(scope, key) is not None:
+            if session_id == body["id"]:
+                raise Conflict(f"project {scope.name!r} already has a session with key {key!r}")
+            return session_id, None
+        return session_id, key
+
+    def _free_id(self, body: dict[str, Any], checksum: str, messages: list[Message]) -> str:
         """The snapshot's id, or when a session has it (live or in the
-        trash) an id derived from it and the snapshot's checksum, the same
+        trash) an id derived from it and the snapshot's `checksum`, the same
         for every import of the snapshot (again while that one is taken).
         `Conflict` when the live session with one of those ids holds
         exactly these messages: the snapshot is imported already."""
         session_id = body["id"]
-        checksum = exporters.checksum(body)
         for _ in range(_DERIVED_IDS):
             if not self._exists_anywhere(session_id):
                 return str(session_id)

@@ -261,6 +261,21 @@ class Store:
         finally:
             os.close(fd)
 
+    @contextmanager
+    def ids_lock(self) -> Iterator[None]:
+        """Serialise choosing a session id that is not a fresh random one (a
+        snapshot's) with creating its file, in every project at once: ids
+        are unique in the whole store. The lock is the home directory's
+        own (flock), so taking it writes nothing, not even a lock file."""
+        with os_errors("lock the store's session ids"):
+            make_dir(self.layout.home)
+            fd = os.open(self.layout.home, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            lock.acquire(fd, "the store's session ids", self.timeout)
+            yield
+        finally:
+            os.close(fd)
+
     def _project_lock_fd(self, slug: str) -> int:
         """The project's lock file, opened and locked. `projects rm` and
         `projects mv` unlink it while holding it: a waiter that then got the
