@@ -272,6 +272,44 @@ def test_scripted_chat_stops_a_reply_without_end_at_the_bound(home: Path, workdi
     assert reply.role == "assistant" and MAX_REPLY - 64 * 1024 < len(reply.content) <= MAX_REPLY
 
 
+# What a hostile or broken server may put into the error it sends: escape
+# sequences (a clipboard write, a screen clear), a C1 control, a NUL and a
+# lone surrogate (valid JSON, not valid Unicode).
+# What a hostile or broken server may put into the error it sends, as JSON
+# escapes: escape sequences (a clipboard write, a screen clear), a C1
+# control and a NUL.
+HOSTILE_ERROR = b'{"error": {"message": "bad \\u001b]52;c;cHduZWQ=\\u0007\\u001b[2J\\u009b31m\\u0000 thing"}}'
+
+
+def reply_error_status(connection: socket.socket, headers: dict[str, str]) -> None:
+    head = f"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: {len(HOSTILE_ERROR)}\r\n\r\n"
+    connection.sendall(head.encode() + HOSTILE_ERROR)
+    connection.close()
+
+
+def reply_error_mid_stream(connection: socket.socket, headers: dict[str, str]) -> None:
+    connection.sendall(fake_openai.STREAM_HEAD + b"data: " + HOSTILE_ERROR + b"\n\n")
+    connection.close()
+
+
+@pytest.mark.parametrize("reply", [reply_error_status, reply_error_mid_stream], ids=["status", "mid-stream"])
+def test_a_server_error_holding_control_characters_is_shown_and_stored(
+    home: Path, workdir: Path, raw: list[RawServer], reply: fake_openai.Reply
+) -> None:
+    """The error line is the server's, its controls shown as symbols, and the
+    session's state records it (before: "error contains control
+    characters" was shown instead, and the session stayed `running`)."""
+    raw.append(server := RawServer(reply).start())
+    output, _, _ = scripted_chat(home, workdir, server, "", "hello\n/rename still here\n")
+    assert len(failure_lines(output)) == 1 and "contains control characters" not in output, output
+    assert "bad \u241b]52;c;cHduZWQ=\u2407\u241b[2J\\x9b31m\u2400 thing" in output, output
+    assert not {"\x1b", "\x07", "\x9b", "\x00"} & set(output)
+    session = Chit(home, cwd=workdir).list()[0]
+    assert session.title == "still here"  # the script went on
+    state = Chit(home, cwd=workdir).get(session.id).run
+    assert state.state == "error" and state.error is not None and "bad \u241b]52" in state.error, state
+
+
 def test_scripted_chat_meets_the_configured_deadline(home: Path, workdir: Path, raw: list[RawServer]) -> None:
     raw.append(server := RawServer(fake_openai.reply_trickle(0.5)).start())
     output, elapsed, _ = scripted_chat(home, workdir, server, "deadline = 2", "hello\n/rename still here\n")
