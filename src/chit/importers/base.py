@@ -17,7 +17,8 @@ Invariants:
 - timestamps come out in chit's RFC 3339 UTC form (`...Z`); a record with
   no usable timestamp borrows the one before it;
 - text is valid Unicode: lone surrogates (legal in JSON, not in UTF-8)
-  are replaced, so a record never fails later at write time.
+  and bytes that are not UTF-8 are replaced (U+FFFD), so a record is
+  never lost to one bad byte and never fails later at write time.
 """
 
 from __future__ import annotations
@@ -298,13 +299,21 @@ def safe_json(value: Any) -> Any:
 
 def loads(data: bytes | str) -> Any:
     """Parse JSON; falls back to the standard library for input orjson
-    refuses but JSON allows (lone surrogate escapes). Raises ValueError."""
+    refuses but JSON allows (lone surrogate escapes), and reads bytes that
+    are not UTF-8 (a corrupt byte, a Latin-1 word in a tool's output) as
+    U+FFFD, so one bad byte costs one character, not the record or the
+    whole file. Raises ValueError."""
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError:
         pass
     try:
-        return json.loads(data)
+        try:
+            return json.loads(data)
+        except UnicodeDecodeError:
+            if not isinstance(data, bytes):
+                raise
+            return json.loads(data.decode("utf-8", "replace"))
     except (ValueError, RecursionError) as exc:
         raise ValueError(str(exc)) from None
 
