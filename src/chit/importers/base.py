@@ -28,6 +28,7 @@ import json
 import math
 import os
 import re
+import stat
 import uuid
 from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass, field
@@ -38,7 +39,8 @@ from typing import Any
 
 import orjson
 
-from chit.store.files import read_regular
+from chit.errors import InvalidData
+from chit.store.files import kind_of, read_regular
 from chit.model import Message, Tokens, format_ts, parse_ts
 
 #: Namespace of the UUID v5 ids of imported messages.
@@ -194,10 +196,23 @@ def scan_files(
         return Unit(f"{name}:{file}", label, stamp, partial(_read_at, read, file),
                     partial(_follow_at, follow, file) if follow is not None else None)
 
+    check_source_path(path)
     if path.is_file():
         return Scan([unit(os.fspath(path), path.name, file_stamp(path))])
     found = sorted(_matching_files(os.fspath(path), pattern), key=lambda item: item[0].split(os.sep))
     return Scan([unit(f, os.path.basename(f), stamp) for f, stamp in found])
+
+
+def check_source_path(path: Path) -> None:
+    """A source named by a path is a folder or a file (links followed): a
+    FIFO, socket or device there holds no sessions, and `InvalidData` says
+    so, where reading nothing would report an import that found nothing."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return  # nothing there: the caller says so (NotFound)
+    if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+        raise InvalidData(f"{path} is not a file or folder ({kind_of(mode)})")
 
 
 def _read_at(read: Callable[[Path], Batch], path: str) -> Batch:
