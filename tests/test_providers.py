@@ -310,6 +310,28 @@ def test_a_server_error_holding_control_characters_is_shown_and_stored(
     assert state.state == "error" and state.error is not None and "bad \u241b]52" in state.error, state
 
 
+def reply_bad_bytes(connection: socket.socket, headers: dict[str, str]) -> None:
+    """Events whose text holds a byte that is not UTF-8 (a server cutting a
+    character in two between tokens) and a lone surrogate escape."""
+    events = [b'{"choices": [{"index": 0, "delta": {"content": "caf\xc3"}}]}',
+              b'{"choices": [{"index": 0, "delta": {"content": " ok \\ud83d end"}}]}']
+    body = b"".join(b"data: " + event + b"\n\n" for event in events)
+    connection.sendall(fake_openai.STREAM_HEAD + body + b"data: [DONE]\n\n")
+    connection.close()
+
+
+def test_a_reply_with_bytes_that_are_not_utf8_is_kept(home: Path, workdir: Path, raw: list[RawServer]) -> None:
+    """What a server sends that is not valid Unicode costs a character
+    (U+FFFD), not the reply (before: "malformed stream ... an event is not
+    JSON", the reply lost)."""
+    raw.append(server := RawServer(reply_bad_bytes).start())
+    output, _, _ = scripted_chat(home, workdir, server, "", "hello\n")
+    assert failure_lines(output) == [], output
+    session = Chit(home, cwd=workdir).list()[0]
+    reply = Chit(home, cwd=workdir).get(session.id).messages[-1]
+    assert (reply.role, reply.content) == ("assistant", "caf\ufffd ok \ufffd end")
+
+
 def test_scripted_chat_meets_the_configured_deadline(home: Path, workdir: Path, raw: list[RawServer]) -> None:
     raw.append(server := RawServer(fake_openai.reply_trickle(0.5)).start())
     output, elapsed, _ = scripted_chat(home, workdir, server, "deadline = 2", "hello\n/rename still here\n")
