@@ -400,6 +400,25 @@ def test_command_failure_names_the_program_and_its_last_error(tmp_path: Path) ->
     assert "".join(received) == "partial\n"  # what arrived before the failure
 
 
+def test_a_model_whose_name_cannot_be_recorded_fails_before_the_turn(home: Path, workdir: Path) -> None:
+    """A reply is stored under its model's name, one clean line; a config
+    naming a model with control characters is one error line, the session
+    in `error` (before: the reply streamed, then was lost to "model contains
+    control characters", the session left `running`, exit status 0)."""
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text(
+        '[defaults]\nmodel = "prog"\n[models.prog]\nprovider = "command"\n'
+        f'command = ["{sys.executable}", "-c", "print(42)"]\nmodel = "real\\u001b[2Jname"\n'
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("CHIT_DEBUG", "CHIT_MODEL")}
+    done = subprocess.run([sys.executable, "-m", "chit", "chat", "--new"], input=b"hello\n", capture_output=True, cwd=workdir, env=env, timeout=60)
+    output = (done.stdout + done.stderr).decode()
+    assert done.returncode == 7 and len(failure_lines(output)) == 1 and "cannot be recorded" in output, output
+    assert "\x1b" not in output
+    session = Chit(home, cwd=workdir).list()[0]
+    assert Chit(home, cwd=workdir).get(session.id).run.state == "error"
+
+
 def test_command_not_found() -> None:
     spec = ModelSpec(name="x", provider="command", model="x", command=("no-such-program-for-chit",))
     with pytest.raises(ProviderError, match="not found: no-such-program-for-chit"):
