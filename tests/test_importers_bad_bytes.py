@@ -1,7 +1,8 @@
 """A byte that is not UTF-8 in another tool's session (a corrupt byte, a
 Latin-1 word in a tool's output) costs one character, never the record,
 the conversation or the file: it is imported as U+FFFD, as a lone
-surrogate escape is (importers.base: text is valid Unicode).
+surrogate escape is (importers.base: text is valid Unicode). An editor's
+byte order mark before a snapshot or a `replace` file is read past.
 
 Before, the record holding it was "not JSON" and dropped: a Claude Code
 session lost its first prompt and with it its working directory (it went
@@ -102,3 +103,24 @@ def test_an_llm_conversation_is_imported(cli, tmp_path: Path) -> None:  # type: 
     db.close()
     _imported(cli, "llm", database)
     assert ("user", f"first {SHOWN} prompt") in _messages(cli, "llm")
+
+
+def test_a_snapshot_and_a_replace_file_saved_with_a_byte_order_mark_are_read(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """An editor that saves UTF-8 with a byte order mark (Windows Notepad)
+    leaves the file valid JSON to the person (before: "snapshot is not
+    valid JSON", "line 1 is not JSON"); from stdin alike."""
+    assert cli("new", "kept").code == 0 and cli("append", "hello").code == 0
+    snapshot = tmp_path / "snapshot.json"
+    assert cli("export", "-f", "json", "-o", str(snapshot)).code == 0
+    marked = tmp_path / "marked.json"
+    marked.write_bytes(b"\xef\xbb\xbf" + snapshot.read_bytes())
+    r = cli("import", str(marked), "--new-id")
+    assert r.code == 0, r.err
+    assert cli("import", "-", "--new-id", stdin=marked.read_bytes()).code == 0
+    session = orjson.loads(cli("ls", "--json").out)[0]["id"]
+    lines = tmp_path / "messages.jsonl"
+    lines.write_bytes(b'\xef\xbb\xbf{"role": "user", "content": "hello"}\n{"role": "assistant", "content": "replaced"}\n')
+    r = cli("replace", session, str(lines))
+    assert r.code == 0, r.err
+    shown = orjson.loads(cli("show", session, "--json").out)
+    assert [(m["role"], m["content"]) for m in shown["messages"]] == [("user", "hello"), ("assistant", "replaced")]
