@@ -101,6 +101,7 @@ command = ["my-llm"]
     ("text", "problem"),
     [
         ("this is [not toml", "not valid TOML"),
+        ("deep = " + "[" * 50_000 + "]" * 50_000, "not valid TOML (nested too deeply"),  # tomllib's RecursionError
         ("[defaults]\nlimit = 'ten'", "defaults.limit must be int"),
         ("[defaults]\ncolor = 'pink'", "defaults.color"),
         ("[models.x]\nprovider = 'smoke-signals'", "models.x.provider"),

@@ -52,6 +52,19 @@ def test_problems_are_warnings_and_the_import_goes_on(cli, tmp_path: Path) -> No
     assert r.err.endswith("claude-code: imported 1, updated 0, skipped 0, errors 1\n")
 
 
+@pytest.mark.parametrize("tool", ["claude-code", "codex", "gemini"])
+@pytest.mark.parametrize("special", ["fifo", "device"])
+def test_a_source_that_is_no_file_or_folder_is_refused(cli, tmp_path: Path, tool: str, special: str) -> None:  # type: ignore[no-untyped-def]
+    """A FIFO or a device named as the source holds no sessions: one error
+    line (before: "imported 0, ... errors 0", as if all were well)."""
+    path = tmp_path / "fifo" if special == "fifo" else Path("/dev/zero")
+    if special == "fifo":
+        os.mkfifo(path)
+    r = cli("import", "--from", tool, str(path))
+    kind = "a FIFO" if special == "fifo" else "a character device"
+    assert (r.code, r.out) == (5, "") and r.err == f"chit: error: {path} is not a file or folder ({kind})\n", r.err
+
+
 def _sources(tool: str, directory: Path, cwds: list[str]) -> None:
     """One session per working directory, in files named in this order."""
     for n, cwd in enumerate(cwds):

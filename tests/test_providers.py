@@ -272,6 +272,66 @@ def test_scripted_chat_stops_a_reply_without_end_at_the_bound(home: Path, workdi
     assert reply.role == "assistant" and MAX_REPLY - 64 * 1024 < len(reply.content) <= MAX_REPLY
 
 
+# What a hostile or broken server may put into the error it sends: escape
+# sequences (a clipboard write, a screen clear), a C1 control, a NUL and a
+# lone surrogate (valid JSON, not valid Unicode).
+# What a hostile or broken server may put into the error it sends, as JSON
+# escapes: escape sequences (a clipboard write, a screen clear), a C1
+# control and a NUL.
+HOSTILE_ERROR = b'{"error": {"message": "bad \\u001b]52;c;cHduZWQ=\\u0007\\u001b[2J\\u009b31m\\u0000 thing"}}'
+
+
+def reply_error_status(connection: socket.socket, headers: dict[str, str]) -> None:
+    head = f"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: {len(HOSTILE_ERROR)}\r\n\r\n"
+    connection.sendall(head.encode() + HOSTILE_ERROR)
+    connection.close()
+
+
+def reply_error_mid_stream(connection: socket.socket, headers: dict[str, str]) -> None:
+    connection.sendall(fake_openai.STREAM_HEAD + b"data: " + HOSTILE_ERROR + b"\n\n")
+    connection.close()
+
+
+@pytest.mark.parametrize("reply", [reply_error_status, reply_error_mid_stream], ids=["status", "mid-stream"])
+def test_a_server_error_holding_control_characters_is_shown_and_stored(
+    home: Path, workdir: Path, raw: list[RawServer], reply: fake_openai.Reply
+) -> None:
+    """The error line is the server's, its controls shown as symbols, and the
+    session's state records it (before: "error contains control
+    characters" was shown instead, and the session stayed `running`)."""
+    raw.append(server := RawServer(reply).start())
+    output, _, _ = scripted_chat(home, workdir, server, "", "hello\n/rename still here\n")
+    assert len(failure_lines(output)) == 1 and "contains control characters" not in output, output
+    assert "bad \u241b]52;c;cHduZWQ=\u2407\u241b[2J\\x9b31m\u2400 thing" in output, output
+    assert not {"\x1b", "\x07", "\x9b", "\x00"} & set(output)
+    session = Chit(home, cwd=workdir).list()[0]
+    assert session.title == "still here"  # the script went on
+    state = Chit(home, cwd=workdir).get(session.id).run
+    assert state.state == "error" and state.error is not None and "bad \u241b]52" in state.error, state
+
+
+def reply_bad_bytes(connection: socket.socket, headers: dict[str, str]) -> None:
+    """Events whose text holds a byte that is not UTF-8 (a server cutting a
+    character in two between tokens) and a lone surrogate escape."""
+    events = [b'{"choices": [{"index": 0, "delta": {"content": "caf\xc3"}}]}',
+              b'{"choices": [{"index": 0, "delta": {"content": " ok \\ud83d end"}}]}']
+    body = b"".join(b"data: " + event + b"\n\n" for event in events)
+    connection.sendall(fake_openai.STREAM_HEAD + body + b"data: [DONE]\n\n")
+    connection.close()
+
+
+def test_a_reply_with_bytes_that_are_not_utf8_is_kept(home: Path, workdir: Path, raw: list[RawServer]) -> None:
+    """What a server sends that is not valid Unicode costs a character
+    (U+FFFD), not the reply (before: "malformed stream ... an event is not
+    JSON", the reply lost)."""
+    raw.append(server := RawServer(reply_bad_bytes).start())
+    output, _, _ = scripted_chat(home, workdir, server, "", "hello\n")
+    assert failure_lines(output) == [], output
+    session = Chit(home, cwd=workdir).list()[0]
+    reply = Chit(home, cwd=workdir).get(session.id).messages[-1]
+    assert (reply.role, reply.content) == ("assistant", "caf\ufffd ok \ufffd end")
+
+
 def test_scripted_chat_meets_the_configured_deadline(home: Path, workdir: Path, raw: list[RawServer]) -> None:
     raw.append(server := RawServer(fake_openai.reply_trickle(0.5)).start())
     output, elapsed, _ = scripted_chat(home, workdir, server, "deadline = 2", "hello\n/rename still here\n")
@@ -338,6 +398,25 @@ def test_command_failure_names_the_program_and_its_last_error(tmp_path: Path) ->
         for chunk in make_provider(spec).stream(conversation()):
             received.append(chunk)
     assert "".join(received) == "partial\n"  # what arrived before the failure
+
+
+def test_a_model_whose_name_cannot_be_recorded_fails_before_the_turn(home: Path, workdir: Path) -> None:
+    """A reply is stored under its model's name, one clean line; a config
+    naming a model with control characters is one error line, the session
+    in `error` (before: the reply streamed, then was lost to "model contains
+    control characters", the session left `running`, exit status 0)."""
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text(
+        '[defaults]\nmodel = "prog"\n[models.prog]\nprovider = "command"\n'
+        f'command = ["{sys.executable}", "-c", "print(42)"]\nmodel = "real\\u001b[2Jname"\n'
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("CHIT_DEBUG", "CHIT_MODEL")}
+    done = subprocess.run([sys.executable, "-m", "chit", "chat", "--new"], input=b"hello\n", capture_output=True, cwd=workdir, env=env, timeout=60)
+    output = (done.stdout + done.stderr).decode()
+    assert done.returncode == 7 and len(failure_lines(output)) == 1 and "cannot be recorded" in output, output
+    assert "\x1b" not in output
+    session = Chit(home, cwd=workdir).list()[0]
+    assert Chit(home, cwd=workdir).get(session.id).run.state == "error"
 
 
 def test_command_not_found() -> None:

@@ -53,11 +53,15 @@ def test_add_and_rm_change_only_their_entry_of_the_config(cli, home: Path, tmp_p
 
 
 def test_bad_sources_commands_change_nothing(cli, home: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    os.mkfifo(tmp_path / "fifo")
     cases = [
         (("sources", "add", "vim"), 5),
         (("sources", "add", "chatgpt"), 2),  # no default path: the file must be given
         (("sources", "add", "codex", str(tmp_path / "missing")), 3),
         (("sources", "rm", "codex"), 3),
+        # neither a file nor a folder: every refresh would find nothing there, silently
+        (("sources", "add", "codex", str(tmp_path / "fifo")), 5),
+        (("sources", "add", "claude-code", os.devnull), 5),
     ]
     for args, code in cases:
         r = cli(*args)

@@ -186,3 +186,27 @@ def test_a_json_export_on_a_terminal_carries_no_raw_control(poisoned: str, workd
     first = orjson.loads(output.splitlines()[0] if fmt == "jsonl" else output)
     header = first if fmt == "jsonl" else first["session"]
     assert header["title"] == "TITLE" + HOSTILE
+
+
+# Bidirectional formatting characters: an override (U+202E) reverses what
+# follows it on the line, so a title could make the columns after it (turns,
+# messages, age, project) read as something else; isolates (U+2066-U+2069)
+# and embeddings (U+202A-U+202D) reorder alike. Marks (U+200E, U+200F) that
+# right-to-left text uses are kept.
+BIDI = "\u202aA\u202bB\u202cC\u202dD\u202eE\u2066F\u2067G\u2068H\u2069"
+BIDI_SHOWN = "\\u202aA\\u202bB\\u202cC\\u202dD\\u202eE\\u2066F\\u2067G\\u2068H\\u2069"
+
+
+@pytest.mark.parametrize("args", [["ls"], ["show"], ["search", "needle"], ["export", "-f", "txt"]], ids=" ".join)
+def test_bidi_controls_in_data_are_shown_not_obeyed(cli, home: Path, workdir: Path, args: list[str]) -> None:  # type: ignore[no-untyped-def]
+    api = Chit(home, cwd=workdir)
+    session = api.create(title="TITLE" + BIDI + " \u200fשלום\u200e")
+    api.append(session.id, "user", "needle " + BIDI)
+    r: Result = cli(*args, env={"NO_COLOR": "1", "COLUMNS": "400"})
+    assert r.code == 0, r.err
+    for char in BIDI[::2]:
+        assert char not in r.out + r.err, f"{char!r} reached the terminal:\n{r.out!r}"
+    assert BIDI_SHOWN in r.out
+    if args[0] == "ls":
+        assert "\u200fשלום\u200e" in r.out  # right-to-left text and its marks are left alone
+    assert cli("show", "--json").json()["messages"][0]["content"] == "needle " + BIDI  # the data kept exact

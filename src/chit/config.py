@@ -213,6 +213,8 @@ def load(path: Path | None = None) -> Config:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         return Config(path=target, problems=(f"{target} is not valid TOML ({exc}); using defaults",))
+    except RecursionError:  # arrays or inline tables nested thousands deep: tomllib recurses
+        return Config(path=target, problems=(f"{target} is not valid TOML (nested too deeply); using defaults",))
     return _parse(target, data)
 
 

@@ -8,7 +8,11 @@ CSI screen clears, BEL) is shown, never obeyed:
   pictures (ESC is shown as "␛", BEL as "␇"): one cell each, as wide as the
   character they stand for is long, so columns still line up;
 - C1 controls (U+0080-U+009F, which some terminals obey like ESC + a
-  letter) have no pictures and are shown as `\\x9b` and the like.
+  letter) have no pictures and are shown as `\\x9b` and the like;
+- bidirectional embeddings, overrides and isolates (U+202A-U+202E,
+  U+2066-U+2069), which reorder the rest of a line (a title could make the
+  columns after it read otherwise), are shown as `\\u202e` and the like.
+  The marks right-to-left text uses (U+200E, U+200F) are kept.
 Text without any of these is returned as it is (the same object).
 This is the one sanitiser: the terminal renderer (`chit.render.console`),
 the REPL and the readable exports all use it. The store and `--json` keep
@@ -24,10 +28,11 @@ from chit.patterns import LazyPattern
 __all__ = ["UNSAFE", "visible"]
 
 #: Everything `visible` replaces: C0 controls but tab and newline, a
-#: carriage return not followed by a newline, DEL and C1 controls. One
+#: carriage return not followed by a newline, DEL, C1 controls and the
+#: bidirectional embeddings, overrides and isolates. One
 #: character class first (the CR LF test comes after it): the regex engine
 #: then skips to candidates at C speed, over twice as fast on long texts.
-UNSAFE = LazyPattern(r"[\x00-\x08\x0b-\x1f\x7f-\x9f](?<!\r(?=\n))")
+UNSAFE = LazyPattern(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069](?<!\r(?=\n))")
 
 
 def _shown(match: re.Match[str]) -> str:
@@ -36,6 +41,8 @@ def _shown(match: re.Match[str]) -> str:
         return chr(0x2400 + code)
     if code == 0x7F:
         return "\u2421"
+    if code > 0xFF:  # a bidirectional control
+        return f"\\u{code:04x}"
     return f"\\x{code:02x}"
 
 

@@ -4,6 +4,7 @@ session of another tool (`--from claude-code|codex|chatgpt|llm|gemini|opencode`)
 # No `from __future__ import annotations` here: Typer reads these annotations
 # when it builds a command, and real objects spare it evaluating strings.
 
+import codecs
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -70,6 +71,7 @@ def import_(
             raise UsageError("--new-id is for snapshots; give the snapshot FILE" + HINT)
         return _refresh(cli)
     data = cli.env.stdin.buffer.read() if source == "-" else _read_file(source)
+    data = data.removeprefix(codecs.BOM_UTF8)  # an editor's byte order mark (Notepad) is no part of the JSON
     result = cli.service.import_snapshot(data, new_id_always=new_id)
     note = " (new id: the original is already in the store)" if result.id_changed and not new_id else ""
     return Result(result.as_dict(), saying(f"{result.session.id}{note}"))

@@ -73,6 +73,9 @@ def add(
     if path is not None:
         if not Path(path).expanduser().exists():
             raise NotFound(f"no such file or directory: {path}")
+        from chit.importers.base import check_source_path
+
+        check_source_path(Path(path).expanduser())  # a FIFO or device: every refresh would find nothing
         path = str(Path(path).expanduser().absolute())
     current = cli.config.sources.get(tool, ())
     return _write(cli, tool, tuple(dict.fromkeys((*current, path))))

@@ -4,6 +4,7 @@ replace, rename, tag, untag. Each: parse, one service call, render."""
 # No `from __future__ import annotations` here: Typer reads these annotations
 # when it builds a command, and real objects spare it evaluating strings.
 
+import codecs
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
@@ -227,6 +228,7 @@ def replace(
     from chit.service.history import check_messages, parse_messages
 
     data = cli.env.stdin.buffer.read() if source == "-" else _read_file(source)
+    data = data.removeprefix(codecs.BOM_UTF8)  # an editor's byte order mark (Notepad) is no part of the JSON
     messages = parse_messages(data)
     check_messages(messages)  # refused before an imported session is forked for it
     before = cli.service.resolve(_continued(cli, cli.parts.queries.locate_ref(ref)[1]))

@@ -17,7 +17,8 @@ Invariants:
 - timestamps come out in chit's RFC 3339 UTC form (`...Z`); a record with
   no usable timestamp borrows the one before it;
 - text is valid Unicode: lone surrogates (legal in JSON, not in UTF-8)
-  are replaced, so a record never fails later at write time.
+  and bytes that are not UTF-8 are replaced (U+FFFD), so a record is
+  never lost to one bad byte and never fails later at write time.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import json
 import math
 import os
 import re
+import stat
 import uuid
 from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass, field
@@ -37,7 +39,8 @@ from typing import Any
 
 import orjson
 
-from chit.store.files import read_regular
+from chit.errors import InvalidData
+from chit.store.files import kind_of, read_regular
 from chit.model import Message, Tokens, format_ts, parse_ts
 
 #: Namespace of the UUID v5 ids of imported messages.
@@ -193,10 +196,23 @@ def scan_files(
         return Unit(f"{name}:{file}", label, stamp, partial(_read_at, read, file),
                     partial(_follow_at, follow, file) if follow is not None else None)
 
+    check_source_path(path)
     if path.is_file():
         return Scan([unit(os.fspath(path), path.name, file_stamp(path))])
     found = sorted(_matching_files(os.fspath(path), pattern), key=lambda item: item[0].split(os.sep))
     return Scan([unit(f, os.path.basename(f), stamp) for f, stamp in found])
+
+
+def check_source_path(path: Path) -> None:
+    """A source named by a path is a folder or a file (links followed): a
+    FIFO, socket or device there holds no sessions, and `InvalidData` says
+    so, where reading nothing would report an import that found nothing."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return  # nothing there: the caller says so (NotFound)
+    if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+        raise InvalidData(f"{path} is not a file or folder ({kind_of(mode)})")
 
 
 def _read_at(read: Callable[[Path], Batch], path: str) -> Batch:
@@ -298,13 +314,21 @@ def safe_json(value: Any) -> Any:
 
 def loads(data: bytes | str) -> Any:
     """Parse JSON; falls back to the standard library for input orjson
-    refuses but JSON allows (lone surrogate escapes). Raises ValueError."""
+    refuses but JSON allows (lone surrogate escapes), and reads bytes that
+    are not UTF-8 (a corrupt byte, a Latin-1 word in a tool's output) as
+    U+FFFD, so one bad byte costs one character, not the record or the
+    whole file. Raises ValueError."""
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError:
         pass
     try:
-        return json.loads(data)
+        try:
+            return json.loads(data)
+        except UnicodeDecodeError:
+            if not isinstance(data, bytes):
+                raise
+            return json.loads(data.decode("utf-8", "replace"))
     except (ValueError, RecursionError) as exc:
         raise ValueError(str(exc)) from None
 

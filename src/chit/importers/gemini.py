@@ -60,6 +60,7 @@ from chit.importers.base import (
     SourceSession,
     Transcript,
     Unit,
+    check_source_path,
     file_stamp,
     json_text,
     loads,
@@ -91,6 +92,7 @@ def default_path() -> Path:
 def scan(path: Path) -> Scan:
     """One unit per session file; a `.json` whose `.jsonl` twin exists is
     left out (the twin holds all of it and what came after)."""
+    check_source_path(path)
     if path.is_file():
         files = [path]
     else:

@@ -71,6 +71,7 @@ def connect(path: Path) -> sqlite3.Connection:
     try:
         db = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
         db.row_factory = sqlite3.Row
+        db.text_factory = sqlite_readonly.LENIENT_TEXT  # one bad byte costs a character, not the conversation
         db.execute("select count(*) from sqlite_master").fetchone()
     except sqlite3.Error as exc:
         raise InvalidData(f"cannot read {path} as an llm log database: {exc}") from None

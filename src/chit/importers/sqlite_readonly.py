@@ -36,6 +36,9 @@ Before any connection, the database and the `-wal` and `-shm` beside it
 (links followed) must be regular files: SQLite opens a FIFO and waits on
 it, and reads a device such as /dev/zero as if it were a file, so either
 is refused (`not_regular`) before SQLite opens anything.
+
+A TEXT value that is not valid UTF-8 is read with U+FFFD in place of the
+bytes that are not (`LENIENT_TEXT`): one bad byte costs one character.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ import os
 import sqlite3
 import stat
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
@@ -83,6 +87,13 @@ def not_regular(database: Path) -> str | None:
     return None
 
 
+#: how a TEXT value is read: bytes that are not UTF-8 (a corrupt byte, text
+#: a tool stored in another encoding) become U+FFFD, instead of failing the
+#: whole query (SQLite's "Could not decode to UTF-8") and with it every
+#: message of the conversation the row belongs to
+LENIENT_TEXT = partial(bytes.decode, encoding="utf-8", errors="replace")
+
+
 def read(database: Path, work: Callable[[sqlite3.Connection], T]) -> T:
     """What `work` reads from `database` through a read-only connection
     that creates no file beside it (see the module docstring). A read of
@@ -97,6 +108,7 @@ def read(database: Path, work: Callable[[sqlite3.Connection], T]) -> T:
         before = None if live else _signature(database)
         query = "mode=ro" if live else "mode=ro&immutable=1"
         db = sqlite3.connect(f"{database.absolute().as_uri()}?{query}", uri=True)
+        db.text_factory = LENIENT_TEXT
         try:
             result = work(db)
         except sqlite3.Error:

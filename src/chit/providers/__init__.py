@@ -4,7 +4,8 @@ Invariants: `Provider.stream()` yields text chunks as they arrive and
 raises only `ProviderError` (one line, never containing an API key) for
 foreseeable faults; closing the generator early (Ctrl-C) releases the
 connection or kills the program; no request outlives the model's
-`deadline`. `make_provider` wraps every provider in `guard.Guarded`, which
+`deadline`; a model whose name could not be stored with its replies is
+refused before any request. `make_provider` wraps every provider in `guard.Guarded`, which
 masks the API key in replies and errors and turns any other exception
 into a `ProviderError`. HTTP and subprocess modules load only when a
 provider is made.
@@ -21,6 +22,8 @@ from chit.model import Message
 
 if TYPE_CHECKING:
     from chit.providers.guard import Guarded
+
+MODEL_NAME_MAX = 200  # the longest one-line text a session record holds (a title, a model)
 
 
 class ProviderError(ChitError):
@@ -48,6 +51,7 @@ def make_provider(spec: ModelSpec) -> Guarded:
 
 
 def _make(spec: ModelSpec) -> Provider:
+    _check_recordable(spec)
     if spec.provider == "echo":
         from chit.providers.echo import EchoProvider
 
@@ -59,6 +63,19 @@ def _make(spec: ModelSpec) -> Provider:
     from chit.providers.openai_compat import OpenAIProvider
 
     return OpenAIProvider(spec)
+
+
+def _check_recordable(spec: ModelSpec) -> None:
+    """A reply is stored under its model's name, which must be one clean
+    line of at most `MODEL_NAME_MAX` characters (as the service checks it):
+    a name with control characters (a config's `model = "…\\u001b…"`) is
+    refused before the request, never after the reply streamed in (it was
+    then lost, the session left running)."""
+    import unicodedata
+
+    name = " ".join(spec.model.split())
+    if not name or len(name) > MODEL_NAME_MAX or any(unicodedata.category(ch) in ("Cc", "Cs") for ch in name):
+        raise ProviderError(f"model name {spec.model[:MODEL_NAME_MAX]!r} cannot be recorded with its replies; name another model")
 
 
 def request_messages(messages: Sequence[Message]) -> Conversation:

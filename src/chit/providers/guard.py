@@ -19,11 +19,14 @@ from collections.abc import Generator, Iterator
 
 from chit.config import ModelSpec
 from chit.model import Tokens
+from chit.patterns import LazyPattern
 from chit.providers import Conversation, Provider, ProviderError
+from chit.visible import visible
 
 MASK = "[API key]"
 MIN_SECRET = 8
 MAX_ERROR = 400  # characters of an error line
+_SURROGATE = LazyPattern("[\ud800-\udfff]")  # what UTF-8 cannot encode
 MAX_REPLY = 32 * 2**20  # characters of one reply: far past any model's (a command model's 11 MB is taken)
 
 
@@ -43,8 +46,12 @@ class Redactor:
 
     def line(self, text: str) -> str:
         """`text` as one masked line, masked before it is cut short (a cut
-        could otherwise leave part of the key)."""
-        line = " ".join(self.text(text).split())
+        could otherwise leave part of the key). A server's escape sequences,
+        NULs and lone surrogates in it are shown as `visible` shows them (and
+        as U+FFFD): the line is printed, and stored as the session's error
+        state, which holds no control character."""
+        line = visible(" ".join(self.text(text).split()))
+        line = _SURROGATE.sub("\ufffd", line)
         return line if len(line) <= MAX_ERROR else line[: MAX_ERROR - 1] + "…"
 
     def feed(self, chunk: str) -> str:

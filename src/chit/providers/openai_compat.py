@@ -17,11 +17,17 @@ body up to `MAX_ERROR_BODY`, headers up to http.client's own limits; time —
 no read waits more than the model's `timeout`, and a watchdog shuts the
 socket when its `deadline` passes, the only way to stop a server that
 trickles a byte at a time.
+
+Lenient about text: an event whose text is not valid Unicode (a byte that
+is not UTF-8, from a server cutting a character in two between tokens; a
+lone surrogate escape) is read with U+FFFD there, so it costs a character,
+never the reply.
 """
 
 from __future__ import annotations
 
 import http.client
+import json
 import socket
 import ssl
 import threading
@@ -33,11 +39,13 @@ import orjson
 
 from chit.config import ModelSpec
 from chit.model import Tokens
+from chit.patterns import LazyPattern
 from chit.providers import Conversation, ProviderError
 from chit.providers.guard import Redactor
 from chit.urls import shown
 
 MAX_ERROR_BODY = 64 * 1024
+_SURROGATE = LazyPattern("[\ud800-\udfff]")  # what UTF-8 cannot encode
 MAX_LINE = 4 * 2**20  # one server-sent event; real ones are well under a kilobyte
 
 
@@ -243,8 +251,8 @@ class OpenAIProvider:
 
     def _delta(self, data: bytes) -> Iterator[str]:
         try:
-            event = orjson.loads(data)
-        except orjson.JSONDecodeError:
+            event = _event(data)
+        except (ValueError, RecursionError):  # RecursionError: the standard library on JSON nested thousands deep
             raise ProviderError(f"malformed stream from {self._where}: an event is not JSON") from None
         if not isinstance(event, dict):
             raise ProviderError(f"malformed stream from {self._where}: an event is not an object")
@@ -262,7 +270,7 @@ class OpenAIProvider:
             delta = choice.get("delta") if isinstance(choice, dict) else None
             content = delta.get("content") if isinstance(delta, dict) else None
             if isinstance(content, str) and content:
-                yield content
+                yield _SURROGATE.sub("\ufffd", content)
 
     def _note_usage(self, usage: object) -> None:
         if not isinstance(usage, dict):
@@ -270,6 +278,15 @@ class OpenAIProvider:
         prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
         if isinstance(prompt, int) or isinstance(completion, int):
             self.usage = Tokens(_count(prompt), _count(completion))
+
+
+def _event(data: bytes) -> object:
+    """An event's JSON, its text read leniently (see the module docstring);
+    ValueError when it is not JSON."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data.decode("utf-8", "replace"))  # the standard library keeps a lone surrogate escape
 
 
 def _count(value: object) -> int | None:
