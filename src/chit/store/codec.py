@@ -117,6 +117,42 @@ def decode_event_in(
     return _event(_parse((memoryview(data) if view is None else view)[start:end], (data, start, end)), version)
 
 
+def decode_lines(
+    data: bytes | bytearray,
+    spans: list[tuple[int, int]],
+    version: int,
+    text: Text,
+    events: list[dict[str, Any]],
+    refused: Callable[[int, int, int, str], None],
+) -> None:
+    """`decode_event_in` of each line `data[start:end]` of `spans`, in order:
+    each record appended to `events`, a blank line skipped, a line refused
+    given to `refused(its index in spans, start, end, reason)`. A usual
+    message line (`_usual_line`) is decoded by `orjson.loads` and one test
+    of what it made; every other line by the same checks as one alone."""
+    loads = orjson.loads
+    append = events.append
+    current = version >= FORMAT_VERSION  # an older version's records are migrated: by `_event`
+    view = memoryview(data)  # one for every line (a long session has thousands)
+    try:
+        for index, (start, end) in enumerate(spans):
+            try:
+                if data[start] == 0x7B and end - start <= LONG_LINE:  # a record starts with "{"
+                    try:
+                        record = loads(view[start:end])
+                    except (orjson.JSONDecodeError, RecursionError):
+                        append(decode_event_in(data, start, end, version, text, view))  # raises, saying why
+                        continue
+                    append(record if current and type(record) is dict and _usual_line(record)
+                           else _event(_record(record, view[start:end], (data, start, end)), version))
+                elif not is_blank(data, start, end):
+                    append(decode_event_in(data, start, end, version, text, view))
+            except BadRecord as exc:
+                refused(index, start, end, exc.reason)
+    finally:
+        view.release()
+
+
 def _long_message(data: bytes | bytearray, start: int, end: int, text: Text) -> dict[str, Any] | None:
     """A long message line decoded with its text in pieces; None when the
     line is not shaped for it (then it is decoded whole)."""
@@ -185,6 +221,11 @@ def _parse(line: bytes | bytearray | memoryview, where: tuple[bytes | bytearray,
         raise BadRecord(reason) from None
     except RecursionError:
         raise BadRecord("nested too deeply") from None
+    return _record(value, line, where)
+
+
+def _record(value: Any, line: bytes | bytearray | memoryview, where: tuple[bytes | bytearray, int, int] | None) -> dict[str, Any]:
+    """The JSON value `orjson.loads` made of `line`, checked to be a record."""
     if not isinstance(value, dict):
         raise BadRecord("not a JSON object")
     if not _shallow(value) and _brackets(line, where) > MAX_DEPTH and _too_deep(value):
@@ -293,6 +334,27 @@ def _usual_message_event(record: dict[str, Any]) -> bool:
         return True
     hlc = record["hlc"]
     return type(hlc) is str and _usual_stamp(hlc) and "by" in record and type(record["by"]) is str
+
+
+def _usual_line(record: dict[str, Any]) -> bool:
+    """`_usual_message_event(record) and _shallow(record)`, the answer of a
+    message line holding only the fields chit always writes (the stamp's
+    too, or none of them) found without looking at the others: the whole
+    decoding of such a line is `orjson.loads` and this."""
+    try:
+        role = record["role"]
+        if not (record["type"] == "message" and type(record["id"]) is str and type(role) is str and role in ROLES
+                and type(record["content"]) is str and type(record["ts"]) is str):
+            return False
+    except KeyError:
+        return False
+    if "hlc" not in record:
+        if len(record) == 5:  # type, id, role, content and ts: strings, all
+            return True
+    elif len(record) == 7 and "by" in record:  # and hlc and by
+        hlc = record["hlc"]
+        return type(hlc) is str and _usual_stamp(hlc) and type(record["by"]) is str
+    return _usual_message_event(record) and _shallow(record)
 
 
 def _usual_stamp(hlc: str) -> bool:
