@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from conftest import tree_digest
 
@@ -186,6 +187,25 @@ def test_current_set_by_create_and_load_cleared_by_end(api: Chit, home: Path) ->
     assert api.current() is None
     assert api.end() is False
     assert [s.id for s in api.list()] == [b.id, a.id]  # ending deletes nothing
+
+
+def test_loading_the_current_session_again_writes_nothing(api: Chit) -> None:
+    """current.json is replaced when the current session changes, not when
+    the one already current is loaded again (a replace is a write, an
+    fsync and a rename for nothing)."""
+    a = api.create(title="a")
+    b = api.create(title="b")
+    path = api.layout.current_file(api.project().slug)
+    api.load(a.id)
+    written = path.read_bytes(), path.stat().st_ino
+    api.load(a.short_id)
+    api.set_current(a.id)
+    assert (path.read_bytes(), path.stat().st_ino) == written
+    api.load(b.id)
+    assert api.current().id == b.id  # type: ignore[union-attr]
+    path.write_bytes(b'{"id": "%s"}' % b.id.encode())  # no `since`: written again whole
+    api.load(b.id)
+    assert set(orjson.loads(path.read_bytes())) == {"id", "since"}
 
 
 def test_current_is_per_project(api: Chit) -> None:

@@ -353,10 +353,15 @@ class Queries:
         return session_id if self.store.exists(scope.slug, session_id) else None
 
     def set_current(self, session: Session | str) -> None:
-        """Make a session its project's current one (ending the previous)."""
+        """Make a session its project's current one (ending the previous);
+        when it already is, current.json is left as it is (its `since`
+        stays when it became current)."""
         session_id = session if isinstance(session, str) else session.id
-        project = self.ctx.locate(session_id)
-        self.store.write_json(self.layout.current_file(project.slug), {"id": session_id, "since": now()})
+        path = self.layout.current_file(self.ctx.locate(session_id).slug)
+        data = self.store.read_json(path)
+        if isinstance(data, dict) and data.get("id") == session_id and isinstance(data.get("since"), str):
+            return
+        self.store.write_json(path, {"id": session_id, "since": now()})
 
     def load(self, ref: str | None = None, project: str | None = None) -> Session:
         """Resume a session: resolve `ref` and make it its project's current one."""
