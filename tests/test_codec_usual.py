@@ -1,4 +1,4 @@
-"""The codec's one-pass tests of a usual line (chit.store.codec) answer as
+"""The codec's one-pass tests of a usual line (chit.store.usual) answer as
 the field-by-field checks do: a stamp is what `HLC_RE` accepts, and a
 message line passes the one-pass test only if every check of an event
 passes it.
@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 
 from chit.model import ROLES
 from chit.store import codec
+from chit.store import usual as one_pass
 
 LONG = bool(os.environ.get("CHIT_LONG"))
 HLC = re.compile(r"\d{13}\.\d{6}\Z")  # chit.store.clock.HLC_RE
@@ -47,13 +48,13 @@ def near_misses(stamp: str) -> set[str]:
 def test_a_usual_stamp_is_what_the_clock_pattern_accepts_at_every_near_miss() -> None:
     for stamp in ("1765036800000.000001", "٣" * 13 + "." + "0" * 6):
         for text in near_misses(stamp):
-            assert codec._usual_stamp(text) == (HLC.match(text) is not None), text
+            assert one_pass.usual_stamp(text) == (HLC.match(text) is not None), text
 
 
 @settings(max_examples=3000 if LONG else 300, deadline=None)
 @given(st.one_of(st.text(st.sampled_from(list(STAMP_CHARACTERS)), max_size=24), st.from_regex(HLC, fullmatch=True)))
 def test_a_usual_stamp_is_what_the_clock_pattern_accepts(text: str) -> None:
-    assert codec._usual_stamp(text) == (HLC.match(text) is not None)
+    assert one_pass.usual_stamp(text) == (HLC.match(text) is not None)
 
 
 VALUES: dict[str, list[Any]] = {  # the first of each: what a usual message line holds
@@ -97,8 +98,8 @@ def every_check(record: dict[str, Any]) -> None:
 
 
 def passes_only_what_every_check_passes(record: dict[str, Any]) -> None:
-    assert codec._usual_line(record) == (codec._usual_message_event(record) and codec._shallow(record))
-    if codec._usual_message_event(record):
+    assert one_pass.usual_line(record) == (one_pass.usual_message_event(record) and one_pass.shallow(record))
+    if one_pass.usual_message_event(record):
         assert record["type"] == "message"
         every_check(record)  # raises if a check fails
         assert codec.decode_event(orjson.dumps(record)) == record
@@ -117,7 +118,7 @@ def test_a_line_passes_the_one_pass_test_only_if_it_passes_every_check_at_every_
                 else:
                     record[name] = value
             passes_only_what_every_check_passes(record)
-            passed += codec._usual_message_event(record)
+            passed += one_pass.usual_message_event(record)
     assert passed > 100  # the near misses the one-pass test must let through are there too
 
 
@@ -148,7 +149,7 @@ def test_a_line_of_only_the_usual_fields_passes_the_shortest_test_only_if_it_pas
                     else:
                         record[name] = value
                 passes_only_what_every_check_passes(record)
-                passed += codec._usual_line(record)
+                passed += one_pass.usual_line(record)
     assert passed > 100
 
 
