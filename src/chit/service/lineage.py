@@ -156,8 +156,12 @@ class Lineage:
         scope = self.ctx.locate(session.id)
 
         def from_index(index: Index) -> list[SessionSummary]:
-            from chit.index.relatives import forks_of
+            from chit.index.relatives import forks_of, has_forks
 
+            if not index.refresh_if_changed([scope.slug]):
+                return []
+            if not has_forks(index, scope.slug, session.id):  # nearly always: no summary to bring up to date
+                return []
             return forks_of(index, scope, session.id) if index.refresh([(scope.slug, False)]) else []
 
         found = self.ctx.indexed(from_index)

@@ -236,8 +236,12 @@ class Queries:
         scope = self.ctx.locate(session.id)
 
         def from_index(index: Index) -> builtins.list[SessionSummary]:
-            from chit.index.relatives import agents_of
+            from chit.index.relatives import agents_of, has_agents
 
+            if not index.refresh_if_changed([scope.slug]):
+                return []
+            if not has_agents(index, scope.slug, key):  # no summary to bring up to date
+                return []
             return agents_of(index, scope, key) if index.refresh([(scope.slug, False)]) else []
 
         found = self.ctx.indexed(from_index)
