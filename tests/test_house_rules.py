@@ -384,8 +384,8 @@ def test_tests_read_only_data_inside_the_project() -> None:
 @pytest.mark.parametrize("ref", ["prefix", "key", "id"])
 def test_load_of_a_session_loads_no_search_nor_listing(ref: str, tmp_path: Path) -> None:
     """`chit load REF --json` resolves its REF through the index (a key,
-    then an id prefix: `chit.index.refs`) and loads none of the search
-    nor of a listing's ordering."""
+    then an id prefix: `chit.index.refs`) and loads none of the search,
+    of a listing's ordering nor of fork trees (`chit.service.trees`)."""
     from chit.api import Chit
 
     api = Chit(tmp_path / "home", cwd=tmp_path, project="demo", durable=False)
@@ -403,7 +403,7 @@ print(*sorted(m for m in sys.modules if m.startswith("chit.")))"""
     assert session.id in done.stdout, done.stderr
     loaded = set(done.stdout.splitlines()[-1].split())
     assert "chit.store.fold" in loaded  # the session was read
-    assert not loaded & {"chit.index.search", "chit.index.rawfind", "chit.service.ordering", "chit.service.when"}, loaded
+    assert not loaded & {"chit.index.search", "chit.index.rawfind", "chit.service.ordering", "chit.service.when", "chit.service.trees"}, loaded
 
 
 def test_a_read_through_the_index_loads_no_search(tmp_path: Path) -> None:
