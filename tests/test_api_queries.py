@@ -114,6 +114,17 @@ def test_resolve_every_ref_form(api: Chit) -> None:
     assert api.resolve("deploy-notes").id == a1.id
 
 
+def test_a_key_that_looks_like_an_id_prefix_names_its_session(api: Chit) -> None:
+    """Keys before prefixes: a key of hex digits names its own session,
+    not the one whose id it begins; the index and the files agree."""
+    planted(api, ID_A1)
+    keyed = planted(api, ID_B, key="abcd1")
+    assert api.resolve("abcd1").id == keyed.id
+    assert api.resolve("abcd11").id == ID_A1  # not the key: the prefix
+    assert api.load("abcd1").id == keyed.id
+    assert parts_of(api).queries.scan_key(api.project(), "abcd1") == keyed.id
+
+
 def test_resolve_key_is_exact(api: Chit) -> None:
     planted(api, ID_A1, key="deploy-notes")
     with pytest.raises(NotFound):
