@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from conftest import tree_digest
 
@@ -113,6 +114,17 @@ def test_resolve_every_ref_form(api: Chit) -> None:
     assert api.resolve("deploy-notes").id == a1.id
 
 
+def test_a_key_that_looks_like_an_id_prefix_names_its_session(api: Chit) -> None:
+    """Keys before prefixes: a key of hex digits names its own session,
+    not the one whose id it begins; the index and the files agree."""
+    planted(api, ID_A1)
+    keyed = planted(api, ID_B, key="abcd1")
+    assert api.resolve("abcd1").id == keyed.id
+    assert api.resolve("abcd11").id == ID_A1  # not the key: the prefix
+    assert api.load("abcd1").id == keyed.id
+    assert parts_of(api).queries.scan_key(api.project(), "abcd1") == keyed.id
+
+
 def test_resolve_key_is_exact(api: Chit) -> None:
     planted(api, ID_A1, key="deploy-notes")
     with pytest.raises(NotFound):
@@ -186,6 +198,25 @@ def test_current_set_by_create_and_load_cleared_by_end(api: Chit, home: Path) ->
     assert api.current() is None
     assert api.end() is False
     assert [s.id for s in api.list()] == [b.id, a.id]  # ending deletes nothing
+
+
+def test_loading_the_current_session_again_writes_nothing(api: Chit) -> None:
+    """current.json is replaced when the current session changes, not when
+    the one already current is loaded again (a replace is a write, an
+    fsync and a rename for nothing)."""
+    a = api.create(title="a")
+    b = api.create(title="b")
+    path = api.layout.current_file(api.project().slug)
+    api.load(a.id)
+    written = path.read_bytes(), path.stat().st_ino
+    api.load(a.short_id)
+    api.set_current(a.id)
+    assert (path.read_bytes(), path.stat().st_ino) == written
+    api.load(b.id)
+    assert api.current().id == b.id  # type: ignore[union-attr]
+    path.write_bytes(b'{"id": "%s"}' % b.id.encode())  # no `since`: written again whole
+    api.load(b.id)
+    assert set(orjson.loads(path.read_bytes())) == {"id", "since"}
 
 
 def test_current_is_per_project(api: Chit) -> None:

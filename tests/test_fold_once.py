@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from chit.api import Chit
 from chit.model import Message, Session
 from chit.service.facade import parts_of
-from chit.store.fold import _Legacy, _Meta, fold, numbered_messages, split_events
+from chit.store.fold import _Legacy, _Meta, fold, message_from_record, numbered_messages, split_events
 from chit.store.log import parse_log
 from chit.store.replay import Replay
 
@@ -135,6 +135,9 @@ def test_the_fold_without_the_replay_is_the_replay(kinds: list[tuple[str, str, i
             events.append(_stamped(at, "restore", by, seen={by: f"{1765036800000 + at:013d}.000000"}))
     folded = fold(header, events)
     legacy_events, stamped, clashes = split_events(events)
+    assert split_events(iter(events)) == (legacy_events, stamped, clashes)  # (a list of stamped events alone is sorted whole)
+    if not clashes:  # a union's repeated lines
+        assert split_events(events + [e for e in events[:3] if "hlc" in e]) == (legacy_events, stamped, clashes)
     meta = _Meta(header)
     legacy = _Legacy(meta)
     for event in legacy_events:
@@ -171,3 +174,23 @@ frozen_by(["ls", "--json"])  # the start-up imports, frozen the first time
 print(frozen_by([{command!r}, {sid!r}, "--json"]))"""
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=tmp_path, env={**os.environ, "CHIT_HOME": str(home)})
     assert int(done.stdout) >= 300
+
+
+def test_numbered_messages_are_built_as_message_from_record_builds_them() -> None:
+    """`numbered_messages` writes out `message_from_record` for speed: each
+    optional field, present, null or absent, comes out the same."""
+    base = {"type": "message", "id": "m", "role": "user", "content": "c", "ts": "2026-01-01T00:00:00.000000Z"}
+    optional: dict[str, list[Any]] = {
+        "invocation_id": ["i", None], "model": ["m", None], "tokens": [{"input": 1, "output": 2}, {"input": 3}, None, [1]],
+        "metadata": [{"a": 1}, {}, None],
+    }
+    records = [dict(base, role=role) for role in ("system", "user", "assistant", "user", "tool")]
+    for name, values in optional.items():
+        records += [dict(base, **{name: value}) for value in values]
+    turns: list[int | None] = []
+    turn = -1
+    for record in records:
+        turn += record["role"] == "user"
+        turns.append(turn if turn >= 0 else None)
+    assert numbered_messages(records) == tuple(message_from_record(r, t) for r, t in zip(records, turns))
+    assert [m.as_dict() for m in numbered_messages(records)] == [message_from_record(r, t).as_dict() for r, t in zip(records, turns)]

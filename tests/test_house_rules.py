@@ -249,11 +249,14 @@ def test_commands_load_only_what_they_need(args: list[str], tmp_path: Path) -> N
         assert "typer" not in loaded
 
 
-READING_PARTS = {"base", "parts", "facade", "queries", "ordering", "when", "project_moves"}  # project_moves: the note when a work tree moved
+READING_PARTS = {"base", "parts", "facade", "queries", "project_moves"}  # project_moves: the note when a work tree moved
+LISTING = {"ordering", "when"}  # a listing's order and its --since/--until
 
 
 @pytest.mark.parametrize(
-    "args, more", [(["ls", "--json"], {"catchup"}), (["show", "nope", "--json"], set()), (["search", "x", "--json"], {"finding", "search_terms", "catchup"})], ids=lambda a: " ".join(a) if isinstance(a, list) else ""
+    "args, more",
+    [(["ls", "--json"], {"catchup", *LISTING}), (["show", "nope", "--json"], set()), (["search", "x", "--json"], {"finding", "search_terms", "catchup", "when"})],
+    ids=lambda a: " ".join(a) if isinstance(a, list) else "",
 )
 def test_read_commands_load_only_the_reading_parts_of_the_service(args: list[str], more: set[str], tmp_path: Path) -> None:
     """A part of the service is built, and its module imported, on first
@@ -291,7 +294,7 @@ print(*sorted(m for m in sys.modules if m.startswith("chit.") or m in ("string",
     env = {"CHIT_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env, stdin=subprocess.DEVNULL)
     loaded = done.stdout.splitlines()[-1].split()
-    assert "chit.index.rows" in loaded  # the index was read
+    assert "chit.index.db" in loaded  # the index was read
     assert "chit.index.fold" not in loaded
     assert "string" not in loaded
     assert "chit.store.fold" not in loaded and "unicodedata" not in loaded
@@ -376,6 +379,31 @@ def test_tests_read_only_data_inside_the_project() -> None:
     assert files
     for path in files:
         assert f"`{path.relative_to(data).as_posix()}`" in listed, path
+
+
+@pytest.mark.parametrize("ref", ["prefix", "key", "id"])
+def test_load_of_a_session_loads_no_search_nor_listing(ref: str, tmp_path: Path) -> None:
+    """`chit load REF --json` resolves its REF through the index (a key,
+    then an id prefix: `chit.index.refs`) and loads none of the search,
+    of a listing's ordering nor of fork trees (`chit.service.trees`)."""
+    from chit.api import Chit
+
+    api = Chit(tmp_path / "home", cwd=tmp_path, project="demo", durable=False)
+    session = api.create(title="t", key="the-key", messages=[{"role": "user", "content": "hello"}])
+    given = {"prefix": session.id[:8], "key": "the-key", "id": session.id}[ref]
+    code = f"""from chit.cli.main import run
+try:
+    run(["load", {given!r}, "--json"])
+except SystemExit:
+    pass
+import sys
+print(*sorted(m for m in sys.modules if m.startswith("chit.")))"""
+    env = {"CHIT_HOME": str(tmp_path / "home"), "CHIT_PROJECT": "demo", "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env, stdin=subprocess.DEVNULL)
+    assert session.id in done.stdout, done.stderr
+    loaded = set(done.stdout.splitlines()[-1].split())
+    assert "chit.store.fold" in loaded  # the session was read
+    assert not loaded & {"chit.index.search", "chit.index.rawfind", "chit.service.ordering", "chit.service.when", "chit.service.trees"}, loaded
 
 
 def test_a_read_through_the_index_loads_no_search(tmp_path: Path) -> None:

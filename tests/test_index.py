@@ -291,6 +291,26 @@ def test_deleted_or_garbage_index_is_rebuilt(api: Chit) -> None:
     assert_agrees(Chit(api.layout.home, cwd=parts_of(api).ctx.cwd), "damage")
 
 
+def test_opening_a_current_index_writes_nothing(api: Chit) -> None:
+    """A command that only reads opens the index without a write
+    transaction (setting auto_vacuum wrote the file's header each time)."""
+    s = api.create(title="read only")
+    api.append(s.id, "user", "hello")
+    assert_agrees(api, "hello")
+    index = api.layout.index_file
+    parts_of(api).ctx.index.close()
+    with sqlite3.connect(index) as keeper:  # held open: no close checkpoints the log away
+        keeper.execute("SELECT count(*) FROM sessions").fetchone()
+        wal = Path(f"{index}-wal")
+        before = wal.stat().st_size if wal.exists() else 0
+        fresh = Chit(api.layout.home, cwd=parts_of(api).ctx.cwd)
+        assert fresh.get(s.id).messages[0].content == "hello"
+        assert [found.id for found in fresh.list()] == [s.id]
+        parts_of(fresh).ctx.index.close()
+        assert (wal.stat().st_size if wal.exists() else 0) == before
+        assert keeper.execute("PRAGMA auto_vacuum").fetchone()[0] == 2  # incremental, as the new file was made
+
+
 def test_damaged_pages_are_rebuilt(api: Chit) -> None:
     for n in range(30):
         api.append(api.create(title=f"s{n}").id, "user", f"page filler {n} " * 50)

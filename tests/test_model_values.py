@@ -20,13 +20,13 @@ import pytest
 
 from chit import config, model
 from chit.index import dirs
-from chit.service import lineage, search_terms
+from chit.service import search_terms, trees
 from chit.store import paths
 
 TYPES = [
     model.Tokens, model.Message, model.Parent, model.RunState, model.Project, model.LogIssue, model.Change,
     model.Session, model.SessionSummary, model.SearchHit, config.ModelSpec, config.Config, paths.Layout,
-    dirs.Snapshot, dirs.DirRow, search_terms.SearchGroup, lineage.TreeNode, lineage.Tree, lineage.TurnPair, lineage.SessionDiff,
+    dirs.Snapshot, dirs.DirRow, search_terms.SearchGroup, trees.TreeNode, trees.Tree, trees.TurnPair, trees.SessionDiff,
 ]
 
 

@@ -71,3 +71,43 @@ def test_without_the_index_show_finds_the_same_forks_and_agents(api: Chit, home:
     assert [f["id"] for f in from_files["forks"]] == [f["id"] for f in indexed["forks"]] == forks
     assert [a["id"] for a in from_files["agents"]] == [a["id"] for a in indexed["agents"]] == agents
     assert from_files["forks"] == indexed["forks"] and from_files["agents"] == indexed["agents"]
+
+
+def test_forks_and_agents_written_to_since_show_their_new_messages(api: Chit) -> None:
+    """A fork's and a sub-agent's summaries are brought up to date before
+    they are shown (appends change no directory: the journal names them)."""
+    parent = api.create(title="parent", key="claude:abc")
+    api.append(parent.id, "user", "first question")
+    agent = api.create(title="agent", key="claude:abc/agent-1")
+    fork = api.fork(parent.id, title="fork")
+    show_json(parent.id)  # the index is built
+    api.append(fork.id, "user", "a question in the fork")
+    api.append(agent.id, "assistant", "the agent's answer")
+    data = show_json(parent.id)
+    assert [(f["id"], f["message_count"]) for f in data["forks"]] == [(fork.id, 2)]
+    assert [(a["id"], a["message_count"]) for a in data["agents"]] == [(agent.id, 1)]
+    listed = {s.id: s for s in api.list(agents=True)}
+    assert data["forks"] == [listed[fork.id].as_dict()]
+    assert data["agents"] == [listed[agent.id].as_dict()]
+
+
+def test_a_session_without_forks_or_agents_reads_no_other_file(api: Chit) -> None:
+    """`show` (and `load`) of a session that has no fork and no sub-agent
+    asks the index only what a new or removed file changes: another
+    session's new lines are left for the next listing to read."""
+    from chit.index.rows import Rows
+
+    shown = api.create(title="shown", key="claude:abc")
+    other = api.create(title="other")
+    api.append(shown.id, "user", "hello")
+    api.append(other.id, "user", "a first append")
+    sessions = api.layout.sessions_dir(api.project().slug)
+    past = os.stat(sessions).st_mtime_ns - 10**10
+    os.utime(sessions, ns=(past, past))  # its mtime is old enough for the index to trust it
+    show_json(shown.id)  # the index is built
+    api.append(other.id, "user", "an append elsewhere")
+    with calls_of(Rows.read_file) as read:
+        data = show_json(shown.id)
+    assert data["forks"] == [] and data["agents"] == []
+    assert read[0] == 0
+    assert sorted(s.messages for s in api.list()) == [1, 2]  # a listing reads it

@@ -148,10 +148,13 @@ class Index:
         os.close(fd)
         conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
         try:
-            conn.execute("PRAGMA auto_vacuum=INCREMENTAL")  # takes effect only in a new, empty file
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version != SCHEMA_VERSION:
+                # takes effect only in a new, empty file, and writes the file's
+                # header each time it is set: not on every open of an index
+                conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version != SCHEMA_VERSION:
                 self._create(conn, version)
             self.has_text = schema.has_text(conn)

@@ -4,7 +4,10 @@ the size of its project.
 
 Invariants: like every answer of `chit.index.search`, from rows that
 `Index.refresh` has just brought up to date, and exactly what a summary of
-every session of the project would give, oldest first.
+every session of the project would give, oldest first. Whether there is
+any (`has_forks`, `has_agents`) needs only what `Index.refresh_if_changed`
+keeps current: a fork or a sub-agent's session is a file of its own, its
+parent and key in its header.
 """
 
 from __future__ import annotations
@@ -23,6 +26,24 @@ def forks_of(index: Index, project: Project, session_id: str) -> list[SessionSum
         (session_id, project.slug),
     )
     return [summary_from_row(row, project) for row in rows]
+
+
+def has_forks(index: Index, slug: str, session_id: str) -> bool:
+    """Whether a session has a live fork in its project."""
+    row = index.conn.execute(
+        "SELECT 1 FROM sessions INDEXED BY sessions_parent WHERE parent_id = ? AND slug = ? AND trash = 0 LIMIT 1",
+        (session_id, slug),
+    ).fetchone()
+    return row is not None
+
+
+def has_agents(index: Index, slug: str, key: str) -> bool:
+    """Whether the session keyed `key` has a live sub-agent's session in its project."""
+    row = index.conn.execute(
+        "SELECT 1 FROM sessions INDEXED BY sessions_key WHERE key >= ? AND key < ? AND slug = ? AND trash = 0 LIMIT 1",
+        (key + AGENT_KEY, key + AFTER_AGENT_KEY, slug),
+    ).fetchone()
+    return row is not None
 
 
 def agents_of(index: Index, project: Project, key: str) -> list[SessionSummary]:

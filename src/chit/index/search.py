@@ -1,4 +1,5 @@
-"""Answers from the index: listings, key lookups and search.
+"""Answers from the index: listings and search (a REF's key or prefix:
+`chit.index.refs`).
 
 Invariants:
 - each function answers from rows that `Index.refresh` has just brought up
@@ -123,27 +124,6 @@ def summary_of(index: Index, project: Project, trash: bool, session_id: str) -> 
         (project.slug, int(trash), session_id),
     ).fetchone()
     return None if row is None else summary_from_row(row, project)
-
-
-def find_key(index: Index, slug: str, key: str) -> str | None:
-    # without INDEXED BY, SQLite walks the project's rows in id order (ORDER BY) instead
-    row = index.conn.execute(
-        "SELECT id FROM sessions INDEXED BY sessions_key WHERE key = ? AND slug = ? AND trash = 0 ORDER BY id LIMIT 1",
-        (key, slug),
-    ).fetchone()
-    return None if row is None else str(row[0])
-
-
-def ids_with_prefix(index: Index, slug: str, bare: str) -> list[str]:
-    """Ids of the project's live sessions that start with `bare` (hex
-    digits without dashes), in id order."""
-    groups = [bare[0:8], bare[8:12], bare[12:16], bare[16:20], bare[20:]]
-    dashed = "-".join(g for g in groups if g)
-    rows = index.conn.execute(
-        "SELECT id FROM sessions WHERE slug = ? AND trash = 0 AND id >= ? AND id < ? ORDER BY id",
-        (slug, dashed, dashed + "g"),  # ids are lowercase hex and dashes, all below "g"
-    )
-    return [str(r[0]) for r in rows]
 
 
 def text_match(conn: sqlite3.Connection, folded_query: str) -> list[list[str]] | None:

@@ -13,7 +13,7 @@ from rich.text import Text
 from chit.model import age
 from chit.render.environment import Environment
 from chit.render.human import note
-from chit.service.lineage import SessionDiff, Tree, TreeNode
+from chit.service.trees import SessionDiff, Tree, TreeNode
 from chit.service.stats import Figures, Stats
 from chit.visible import visible
 

@@ -19,15 +19,14 @@ from chit.errors import Ambiguous, InvalidInput, NotFound
 from chit.model import AGENT_KEY, STATES, Project, SearchHit, Session, SessionSummary, age, agent_of, is_agent_key, now
 from chit.patterns import LazyPattern
 from chit.service.base import Context, check_role, check_tag
-from chit.service.ordering import SORTS, Narrowing
 from chit.store.sessions import UUID_RE
-from chit.service.when import window
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from chit.index.db import Index
     from chit.service.catchup import Lag
+    from chit.service.ordering import Narrowing
 
 _PREFIX_RE = LazyPattern(r"^[0-9a-f-]*$")
 LONE_ID_MIN = 4  # shorter hex words ("add", "bad") are too often plain text
@@ -126,7 +125,7 @@ class Queries:
         its rows of the project are current, else from header lines."""
 
         def from_index(index: Index) -> tuple[str | None]:
-            from chit.index.search import find_key
+            from chit.index.refs import find_key
 
             if not index.refresh_if_changed([scope.slug]):
                 return (None,)
@@ -150,7 +149,7 @@ class Queries:
         bare = prefix.replace("-", "")
 
         def from_index(index: Index) -> list[tuple[Project, str]]:
-            from chit.index.search import ids_with_prefix
+            from chit.index.refs import ids_with_prefix
 
             if not index.refresh_if_changed([p.slug for p in projects]):
                 return []
@@ -219,6 +218,9 @@ class Queries:
             check_tag(one)
         if state is not None and state not in STATES:
             raise InvalidInput(f"unknown state {state!r} (expected one of: {', '.join(STATES)})")
+        from chit.service.ordering import SORTS, Narrowing  # a listing's: not loaded to resolve a REF
+        from chit.service.when import window
+
         if sort not in SORTS:
             raise InvalidInput(f"unknown sort {sort!r} (expected one of: {', '.join(SORTS)})")
         start, end = window(since, until, datetime.now(timezone.utc))
@@ -234,8 +236,12 @@ class Queries:
         scope = self.ctx.locate(session.id)
 
         def from_index(index: Index) -> builtins.list[SessionSummary]:
-            from chit.index.relatives import agents_of
+            from chit.index.relatives import agents_of, has_agents
 
+            if not index.refresh_if_changed([scope.slug]):
+                return []
+            if not has_agents(index, scope.slug, key):  # no summary to bring up to date
+                return []
             return agents_of(index, scope, key) if index.refresh([(scope.slug, False)]) else []
 
         found = self.ctx.indexed(from_index)
@@ -292,6 +298,8 @@ class Queries:
         from the index, or by reading every file when it cannot answer.
         Without `agents`, sub-agents' sessions are left out (each summary
         counts its own in `agents` either way); with `ids`, only those."""
+        from chit.service.ordering import Narrowing
+
         want = Narrowing(() if tag is None else (tag,), state, limit=limit, agents=agents, ids=ids)
         return self.narrowed_summaries(projects, want, trash)
 
@@ -353,10 +361,15 @@ class Queries:
         return session_id if self.store.exists(scope.slug, session_id) else None
 
     def set_current(self, session: Session | str) -> None:
-        """Make a session its project's current one (ending the previous)."""
+        """Make a session its project's current one (ending the previous);
+        when it already is, current.json is left as it is (its `since`
+        stays when it became current)."""
         session_id = session if isinstance(session, str) else session.id
-        project = self.ctx.locate(session_id)
-        self.store.write_json(self.layout.current_file(project.slug), {"id": session_id, "since": now()})
+        path = self.layout.current_file(self.ctx.locate(session_id).slug)
+        data = self.store.read_json(path)
+        if isinstance(data, dict) and data.get("id") == session_id and isinstance(data.get("since"), str):
+            return
+        self.store.write_json(path, {"id": session_id, "since": now()})
 
     def load(self, ref: str | None = None, project: str | None = None) -> Session:
         """Resume a session: resolve `ref` and make it its project's current one."""

@@ -29,8 +29,7 @@ from typing import Any, Literal
 
 import orjson
 
-from chit.store import longline
-from chit.store.clock import HLC_RE
+from chit.store import longline, usual
 from chit.model import ROLES, STATES, title_text
 from chit.patterns import LazyPattern
 
@@ -117,6 +116,44 @@ def decode_event_in(
     return _event(_parse((memoryview(data) if view is None else view)[start:end], (data, start, end)), version)
 
 
+def decode_lines(
+    data: bytes | bytearray,
+    spans: list[tuple[int, int]],
+    version: int,
+    text: Text,
+    events: list[dict[str, Any]],
+    refused: Callable[[int, int, int, str], None],
+) -> None:
+    """`decode_event_in` of each line `data[start:end]` of `spans`, in order:
+    each record appended to `events`, a blank line skipped, a line refused
+    given to `refused(its index in spans, start, end, reason)`. A usual
+    message line (`chit.store.usual.usual_line`) is decoded by
+    `orjson.loads` and one test of what it made; every other line by the
+    same checks as a line decoded alone."""
+    loads = orjson.loads
+    usual_line = usual.usual_line
+    append = events.append
+    current = version >= FORMAT_VERSION  # an older version's records are migrated: by `_event`
+    view = memoryview(data)  # one for every line (a long session has thousands)
+    try:
+        for index, (start, end) in enumerate(spans):
+            try:
+                if data[start] == 0x7B and end - start <= LONG_LINE:  # a record starts with "{"
+                    try:
+                        record = loads(view[start:end])
+                    except (orjson.JSONDecodeError, RecursionError):
+                        append(decode_event_in(data, start, end, version, text, view))  # raises, saying why
+                        continue
+                    append(record if current and type(record) is dict and usual_line(record)
+                           else _event(_record(record, view[start:end], (data, start, end)), version))
+                elif not is_blank(data, start, end):
+                    append(decode_event_in(data, start, end, version, text, view))
+            except BadRecord as exc:
+                refused(index, start, end, exc.reason)
+    finally:
+        view.release()
+
+
 def _long_message(data: bytes | bytearray, start: int, end: int, text: Text) -> dict[str, Any] | None:
     """A long message line decoded with its text in pieces; None when the
     line is not shaped for it (then it is decoded whole)."""
@@ -185,31 +222,16 @@ def _parse(line: bytes | bytearray | memoryview, where: tuple[bytes | bytearray,
         raise BadRecord(reason) from None
     except RecursionError:
         raise BadRecord("nested too deeply") from None
+    return _record(value, line, where)
+
+
+def _record(value: Any, line: bytes | bytearray | memoryview, where: tuple[bytes | bytearray, int, int] | None) -> dict[str, Any]:
+    """The JSON value `orjson.loads` made of `line`, checked to be a record."""
     if not isinstance(value, dict):
         raise BadRecord("not a JSON object")
-    if not _shallow(value) and _brackets(line, where) > MAX_DEPTH and _too_deep(value):
+    if not usual.shallow(value) and _brackets(line, where) > MAX_DEPTH and _too_deep(value):
         raise BadRecord("nested too deeply")
     return value
-
-
-def _shallow(record: dict[str, Any]) -> bool:
-    """Whether `record` is nested at most two deep (its values are scalars
-    or containers of scalars), as nearly every record is: then the line's
-    brackets need no counting (a scan of every byte of a long session)."""
-    for value in record.values():
-        kind = type(value)
-        if kind is str:  # most values: tested first
-            continue
-        if kind is dict:
-            inner = value.values()
-        elif kind is list:
-            inner = value
-        else:
-            continue
-        for item in inner:
-            if type(item) is dict or type(item) is list:
-                return False
-    return True
 
 
 def _brackets(line: bytes | bytearray | memoryview, where: tuple[bytes | bytearray, int, int] | None) -> int:
@@ -253,58 +275,8 @@ def _check_tags(record: dict[str, Any]) -> None:
         raise BadRecord("tags must be strings")
 
 
-def _usual_message(record: dict[str, Any]) -> bool:
-    """True when a message record has the documented types, tested in one
-    pass: nearly every line passes, and the field-by-field checks below
-    (which name what is wrong) cost more than decoding the line itself.
-    (Subscripts and `in`, not `get`: a method call each, for thousands of
-    lines; `x is None or type(x) is str`, not `type(x) in (str, NoneType)`:
-    that tuple would be built again for every line.)"""
-    try:
-        role = record["role"]
-        if not (type(record["id"]) is str and type(role) is str and role in ROLES
-                and type(record["content"]) is str and type(record["ts"]) is str):
-            return False
-    except KeyError:
-        return False
-    if "invocation_id" in record and (value := record["invocation_id"]) is not None and type(value) is not str:
-        return False
-    if "model" in record and (value := record["model"]) is not None and type(value) is not str:
-        return False
-    if "metadata" in record and (value := record["metadata"]) is not None and type(value) is not dict:
-        return False
-    if "tokens" not in record:
-        return True
-    tokens = record["tokens"]
-    return tokens is None or (
-        type(tokens) is dict
-        and ((value := tokens.get("input")) is None or type(value) is int)
-        and ((value := tokens.get("output")) is None or type(value) is int)
-    )
-
-
-def _usual_message_event(record: dict[str, Any]) -> bool:
-    """True for a message line that every check of `_event` passes (its
-    stamp too, when it has one), tested in one pass: a long session is
-    thousands of them."""
-    if "type" not in record or record["type"] != "message" or not _usual_message(record):
-        return False
-    if "hlc" not in record:
-        return True
-    hlc = record["hlc"]
-    return type(hlc) is str and _usual_stamp(hlc) and "by" in record and type(record["by"]) is str
-
-
-def _usual_stamp(hlc: str) -> bool:
-    """`HLC_RE.match(hlc)`, answered without a regex call (`\\d` is what
-    `str.isdecimal` accepts): the same answer for every string. (Only the
-    first "." is made a digit: when it is not the 14th character, the 14th,
-    a "." too, fails `isdecimal`.)"""
-    return len(hlc) == 20 and hlc[13] == "." and hlc.replace(".", "0", 1).isdecimal()
-
-
 def _check_message(record: dict[str, Any]) -> None:
-    if _usual_message(record):
+    if usual.usual_message(record):
         return
     for name in ("id", "role", "content", "ts"):
         _check_str(record, name)
@@ -375,10 +347,10 @@ def _check_pop(record: dict[str, Any]) -> None:
 def _check_stamp(record: dict[str, Any]) -> None:
     """The fields of a stamped (format 2) event."""
     hlc = record["hlc"]
-    if type(hlc) is str and HLC_RE.match(hlc) and type(record.get("by")) is str and type(record.get("id")) is str:
+    if type(hlc) is str and usual.usual_stamp(hlc) and type(record.get("by")) is str and type(record.get("id")) is str:
         return  # the usual case, tested in one pass
     _check_str(record, "hlc")
-    if not HLC_RE.match(record["hlc"]):
+    if not usual.usual_stamp(record["hlc"]):  # `HLC_RE.match`, without compiling it
         raise BadRecord("hlc is not a clock stamp")
     _check_str(record, "by")
     _check_str(record, "id")
@@ -445,7 +417,7 @@ def decode_event(line: bytes | bytearray, version: int = FORMAT_VERSION) -> dict
 
 
 def _event(record: dict[str, Any], version: int) -> dict[str, Any]:
-    if _usual_message_event(record):
+    if usual.usual_message_event(record):
         return migrate(record, version) if version < FORMAT_VERSION else record
     kind = record.get("type")
     if not isinstance(kind, str):

@@ -23,7 +23,7 @@ Pure functions, no I/O. Invariants:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from operator import itemgetter
+from operator import itemgetter, methodcaller
 from typing import Any
 
 from chit.model import Change, LogIssue, Message, Parent, RunState, Session, Tokens, derive_title
@@ -31,7 +31,8 @@ from chit.model import Change, LogIssue, Message, Parent, RunState, Session, Tok
 
 def message_from_record(record: dict[str, Any], turn: int | None = None) -> Message:
     # by position, and `in` before a subscript rather than `get` (a method
-    # call each): a long session builds thousands
+    # call each): a long session builds thousands (`numbered_messages`
+    # builds them as this does, without a call each)
     tokens = record["tokens"] if "tokens" in record else None
     return Message(
         record["id"],
@@ -75,7 +76,19 @@ def numbered_messages(records: Iterable[dict[str, Any]]) -> tuple[Message, ...]:
     for record in records:
         if record["role"] == "user":
             turn += 1
-        append(message_from_record(record, turn if turn >= 0 else None))
+        # message_from_record(record, turn), written out: a call less for each of thousands
+        tokens = record["tokens"] if "tokens" in record else None
+        append(Message(
+            record["id"],
+            record["role"],
+            record["content"],
+            record["ts"],
+            turn if turn >= 0 else None,
+            record["invocation_id"] if "invocation_id" in record else None,
+            record["model"] if "model" in record else None,
+            None if tokens is None else Tokens(tokens.get("input"), tokens.get("output")) if isinstance(tokens, dict) else None,
+            (record["metadata"] or {}) if "metadata" in record else {},
+        ))
     return tuple(numbered)
 
 
@@ -98,12 +111,8 @@ class _Meta:
     def apply_messages(self, messages: Iterable[dict[str, Any]]) -> None:
         """`apply` of message events, in any order: a message changes only
         the latest timestamp (a long session is thousands of them)."""
-        latest = self.updated_at
-        for message in messages:
-            ts = message.get("ts")
-            if isinstance(ts, str) and ts > latest:
-                latest = ts
-        self.updated_at = latest
+        # every message's ts is a string (chit.store.codec): the latest is their greatest
+        self.updated_at = max(self.updated_at, max(map(_TS, messages), default=""))
 
     def apply(self, event: dict[str, Any]) -> None:
         kind = event["type"]
@@ -180,6 +189,9 @@ class _Legacy:
 def split_events(events: Iterable[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[LogIssue]]:
     """(format-1 events in file order, stamped events in fold order with
     repeated ids collapsed, a note for each id two different lines share)."""
+    if isinstance(events, list) and all(map(_HAS_STAMP, events)):
+        if len(set(map(_ID, events))) == len(events):  # every event stamped, each id once: nearly every file
+            return [], sorted(events, key=order_key), []
     legacy: list[dict[str, Any]] = []
     by_id: dict[str, dict[str, Any]] = {}
     clashes: list[LogIssue] = []
@@ -200,6 +212,12 @@ def split_events(events: Iterable[dict[str, Any]]) -> tuple[list[dict[str, Any]]
 
 #: where a stamped event sorts: (hlc, by, id)
 order_key: Callable[[dict[str, Any]], tuple[str, str, str]] = itemgetter("hlc", "by", "id")
+# (C functions over thousands of events: no Python frame for each)
+_BY_AND_HLC: Callable[[dict[str, Any]], tuple[str, str]] = itemgetter("by", "hlc")
+_TS: Callable[[dict[str, Any]], str] = itemgetter("ts")
+_ID: Callable[[dict[str, Any]], str] = itemgetter("id")
+_TYPE: Callable[[dict[str, Any]], str] = itemgetter("type")
+_HAS_STAMP: Callable[[dict[str, Any]], bool] = methodcaller("__contains__", "hlc")
 
 
 def _tie_key(event: dict[str, Any]) -> tuple[str, str, bytes]:
@@ -226,7 +244,7 @@ def fold(
     restored_by = None
     if not stamped:
         changes = [c.change() for c in legacy.changes]
-    elif not legacy.changes and REPLAYED.isdisjoint({event["type"] for event in stamped}):
+    elif not legacy.changes and REPLAYED.isdisjoint(map(_TYPE, stamped)):
         records = _in_fold_order(legacy.messages, stamped, meta, seen)
         changes = []
     else:
@@ -292,7 +310,7 @@ def _in_fold_order(
             meta.apply(event)
     meta.apply_messages(records[len(legacy_messages) :])
     # in fold order, a machine's last event holds its greatest stamp
-    for by, hlc in {event["by"]: event["hlc"] for event in stamped}.items():
+    for by, hlc in dict(map(_BY_AND_HLC, stamped)).items():
         if hlc > seen.get(by, ""):
             seen[by] = hlc
     return records

@@ -121,22 +121,14 @@ class _Parse:
         skip = 0
         if not self.lines:
             skip = self._line_one(bytes(data[: spans[0][1]]))
-        version = self.header_or_made()["version"]
-        text = self.text
         first = self.first
-        issues, events = self.issues, self.events
-        view = memoryview(data)  # one for every line (a long session has thousands)
-        try:
-            for number, (begin, end) in enumerate(spans[skip:], start=self.lines + skip + 1):
-                if data[begin] != 0x7B and codec.is_blank(data, begin, end):  # a record starts with "{" (an empty line with its newline)
-                    continue
-                try:
-                    events.append(codec.decode_event_in(data, begin, end, version, text, view))
-                except codec.BadRecord as exc:
-                    if not (first is not None and end - begin == len(first) and data.startswith(first, begin)):
-                        issues.append(LogIssue(number, exc.reason))  # (a copy of line 1 is a union's: harmless)
-        finally:
-            view.release()
+        number_of_first = self.lines + skip + 1  # the line number of spans[skip]
+
+        def refused(index: int, begin: int, end: int, reason: str) -> None:
+            if not (first is not None and end - begin == len(first) and data.startswith(first, begin)):
+                self.issues.append(LogIssue(number_of_first + index, reason))  # (a copy of line 1 is a union's: harmless)
+
+        codec.decode_lines(data, spans[skip:] if skip else spans, self.header_or_made()["version"], self.text, self.events, refused)
         self.lines += len(spans)
 
     def _line_one(self, first: bytes) -> int:

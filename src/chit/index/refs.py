@@ -1,0 +1,32 @@
+"""Answers of a REF from the index: the session a key names, the ids a
+prefix starts. Each asks rows that `Index.refresh_if_changed` has just
+brought up to date (keys and ids are in the header and the file name,
+which appends never change) and answers as reading the files would
+(`Queries.scan_key`, the file names). A module of its own: resolving a
+REF (`chit load ID`) loads none of the search."""
+
+from __future__ import annotations
+
+from chit.index.db import Index
+
+
+def find_key(index: Index, slug: str, key: str) -> str | None:
+    """Id of the project's live session with `key` (the first by id)."""
+    # without INDEXED BY, SQLite walks the project's rows in id order (ORDER BY) instead
+    row = index.conn.execute(
+        "SELECT id FROM sessions INDEXED BY sessions_key WHERE key = ? AND slug = ? AND trash = 0 ORDER BY id LIMIT 1",
+        (key, slug),
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def ids_with_prefix(index: Index, slug: str, bare: str) -> list[str]:
+    """Ids of the project's live sessions that start with `bare` (hex
+    digits without dashes), in id order."""
+    groups = [bare[0:8], bare[8:12], bare[12:16], bare[16:20], bare[20:]]
+    dashed = "-".join(g for g in groups if g)
+    rows = index.conn.execute(
+        "SELECT id FROM sessions WHERE slug = ? AND trash = 0 AND id >= ? AND id < ? ORDER BY id",
+        (slug, dashed, dashed + "g"),  # ids are lowercase hex and dashes, all below "g"
+    )
+    return [str(r[0]) for r in rows]
