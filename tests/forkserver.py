@@ -10,8 +10,7 @@ tests/forkserver_server.py), imported once per test process by its
 server. What is not: everything else. Each call is a new
 process of its own, with its own pid, stdin, stdout and stderr (pipes, as
 subprocess.run(capture_output=True) makes them), cwd and whole environment;
-it runs chit/__main__.py as `-m` does and ends through the interpreter's
-normal shutdown. The caller sees what subprocess.run would give: the exit
+it runs chit/__main__.py as `-m` does and ends as a `chit` program does. The caller sees what subprocess.run would give: the exit
 code (minus the signal for a child killed by one), the bytes of stdout and
 stderr, TimeoutExpired after killing the child on expiry.
 

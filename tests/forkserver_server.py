@@ -30,9 +30,10 @@ Invariants:
 - A child closes every descriptor the server holds, takes the client's
   three descriptors as 0, 1 and 2, its cwd, umask and whole environment,
   forgets the plumbing modules, restores SIGINT's default handler and then
-  runs chit/__main__.py as `-m` does. It leaves through the interpreter's
-  normal shutdown (atexit, thread joins, flushes): no frame of the server
-  between the fork and the top of the program catches or cleans anything.
+  runs chit/__main__.py as `-m` does. It ends as a `chit` program does
+  (chit.cli.main: streams flushed, then the interpreter's shutdown or, when
+  that would only free memory, os._exit): no frame of the server between
+  the fork and the top of the program catches or cleans anything.
 - The server answers each request with the child's pid at once, then with
   its wait status as subprocess reports it (exit code, or minus the signal)
   and the child's CPU time (user + system seconds, from os.wait4): the

@@ -56,7 +56,8 @@ def _leave(status: int) -> NoReturn:
     except (OSError, ValueError):  # a closed pipe or stream: the shutdown deals with it as before
         sys.exit(status)
     threading = sys.modules.get("threading")  # (never imported: no thread was started through it)
-    if (threading is None or threading.active_count() == 1) and not atexit._ncallbacks():
+    handlers = getattr(atexit, "_ncallbacks", None)  # CPython's count of exit handlers: without it, the whole shutdown
+    if handlers is not None and (threading is None or threading.active_count() == 1) and not handlers():
         os._exit(status)
     sys.exit(status)
 
