@@ -86,7 +86,12 @@ def bytecode_caches() -> None:
     and PYTHONDONTWRITEBYTECODE set, as some environments do) every one of
     them compiled all of chit again, half its start-up. Files already up
     to date are left as they are; parallel workers replace a cache file
-    atomically."""
+    atomically. (A parallel run has compiled them before its workers
+    start: pytest_configure.)"""
+    compile_chit()
+
+
+def compile_chit() -> None:
     compileall.compile_dir(Path(chit.__file__).parent, quiet=1)
 
 
@@ -241,11 +246,12 @@ def tree_digest(root: Path) -> str:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """In the process that starts the workers, before it starts them:
-    Hypothesis's table of the characters UTF-8 encodes (what `st.text()`
-    and `st.from_regex` draw from), which it builds in 1.5 s of CPU and
-    keeps under .hypothesis/. In a fresh checkout every worker built it
-    again, at the same time, for its first such test."""
+    """In the process that starts the workers, before it starts them, what
+    each worker would otherwise do again for itself, all at once, in a
+    fresh checkout: Hypothesis's table of the characters UTF-8 encodes
+    (what `st.text()` and `st.from_regex` draw from, 1.5 s of CPU, kept
+    under .hypothesis/), chit's bytecode and the rewritten test modules
+    pytest caches (`rewrite_test_modules`)."""
     if hasattr(config, "workerinput") or not config.getoption("numprocesses", None):
         return
     from hypothesis import strategies
@@ -254,3 +260,41 @@ def pytest_configure(config: pytest.Config) -> None:
     with warnings.catch_warnings():  # building it here, early, is the point: no warning for it on every run
         warnings.simplefilter("ignore", HypothesisSideeffectWarning)
         strategies.characters(codec="utf-8").validate()
+    compile_chit()
+    rewrite_test_modules(config)
+
+
+def rewrite_test_modules(config: pytest.Config) -> None:
+    """The test modules this run collects, their asserts rewritten and
+    cached (tests/__pycache__) where the cache is missing or out of date,
+    as each worker's import would: in a fresh checkout every worker
+    rewrote all of them at the same time, 3.7 s of CPU each. The workers
+    then find them cached. This reaches into pytest's rewriting functions,
+    which are not a public API: should they change, the workers rewrite
+    the modules themselves, as before."""
+    try:
+        from _pytest.assertion.rewrite import PYC_TAIL, _read_pyc, _rewrite_test, _write_pyc, assertstate_key, get_cache_dir
+
+        state = config.stash.get(assertstate_key, None)
+        if state is None:  # --assert=plain: nothing is rewritten
+            return
+        for module in _collected_test_modules(config):
+            pyc = get_cache_dir(module) / (module.name[:-3] + PYC_TAIL)
+            if _read_pyc(module, pyc) is None:
+                pyc.parent.mkdir(parents=True, exist_ok=True)
+                source_hash, code = _rewrite_test(module, config)
+                _write_pyc(state, code, source_hash, pyc)
+    except Exception as exc:  # only the workers' start-up is at stake
+        warnings.warn(f"test modules not rewritten before the workers start: {exc!r}", stacklevel=1)
+
+
+def _collected_test_modules(config: pytest.Config) -> list[Path]:
+    """The test_*.py files the command line names, or holds in the folders it names."""
+    found: set[Path] = set()
+    for arg in config.args:
+        path = config.invocation_params.dir / arg.split("::")[0]
+        if path.is_dir():
+            found.update(path.rglob("test_*.py"))
+        elif path.name.startswith("test_") and path.suffix == ".py" and path.is_file():
+            found.add(path)
+    return sorted(found)

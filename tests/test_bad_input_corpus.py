@@ -253,7 +253,8 @@ CORPUS: list[Case] = [
 
 
 @pytest.fixture
-def ctx(api: Chit, home: Path, tmp_path: Path) -> Ctx:
+def ctx(home: Path, workdir: Path, tmp_path: Path) -> Ctx:
+    api = Chit(home, cwd=workdir, durable=False)  # the store the case starts from; fsync is not what is tested
     empty = api.create(title="no turns yet").id
     other = api.create("elsewhere", title="far away").id
     main = api.create(title="main", key="main-key", messages=[{"role": "system", "content": "be brief"}]).id
