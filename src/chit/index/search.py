@@ -296,18 +296,24 @@ def _stream(
     True). With `sessions` instead, once that many sessions have hits,
     the candidates older than the newest hit of each of them are checked
     only in the sessions that have hits."""
-    stop_below: int | None = None
+    newest: list[str] | None = None  # once `limit` hits are held: the stamps of the newest `limit`, a min-heap
+    stop_below = -1
     shown = _Shown(sessions, found) if limit is None and sessions is not None else None
     for row in rows:
         if limit is not None and len(found) >= limit:
-            if stop_below is None:
-                stop_below = second_at_or_below(heapq.nlargest(limit, (h.ts for h, _ in found))[-1])
+            if newest is None:
+                newest = heapq.nlargest(limit, (h.ts for h, _ in found))
+                heapq.heapify(newest)
+                stop_below = second_at_or_below(newest[0])
             if row[-1] < stop_below:
                 return True
         if shown is not None and row[-1] < shown.below and row[9] not in shown.newest:
             continue  # older than the newest hit of every shown session: it cannot add one
         if _check(row, files, projects, wanted, found):
-            stop_below = None
+            ts = found[-1][0].ts
+            if newest is not None and ts > newest[0]:
+                heapq.heapreplace(newest, ts)
+                stop_below = second_at_or_below(newest[0])
             if shown is not None:
                 shown.add(found[-1][0])
     return False
@@ -317,11 +323,18 @@ class _Shown:
     """The newest hit of each session with hits so far (by session id:
     the same id in two projects counts once, which only checks more), and
     `below`: the row id under which a candidate is older than the newest
-    hit of `count` of them (-1 while fewer have hits)."""
+    hit of `count` of them (-1 while fewer have hits).
+
+    The `count` sessions whose newest hits are newest are kept in `top`
+    (id: stamp) and `heap` (a min-heap of their (stamp, id), entries of a
+    stamp since raised left in it until they surface), so a hit costs a
+    heap step, not a pass over every session with hits."""
 
     def __init__(self, count: int, found: list[tuple[SearchHit, int]]) -> None:
         self.count = count
         self.newest: dict[str, str] = {}
+        self.top: dict[str, str] = {}
+        self.heap: list[tuple[str, str]] = []
         self.below = -1
         for hit, _ in found:
             self.add(hit)
@@ -330,8 +343,18 @@ class _Shown:
         if hit.ts <= self.newest.get(hit.id, ""):
             return
         self.newest[hit.id] = hit.ts
-        if len(self.newest) >= self.count:
-            self.below = second_at_or_below(heapq.nlargest(self.count, self.newest.values())[-1])
+        if self.count <= 0:
+            return
+        if hit.id not in self.top and len(self.top) >= self.count:
+            if hit.ts <= self.heap[0][0]:
+                return  # newer than before, still not among the newest `count`
+            del self.top[heapq.heappop(self.heap)[1]]
+        self.top[hit.id] = hit.ts
+        heapq.heappush(self.heap, (hit.ts, hit.id))
+        while self.heap[0][0] != self.top.get(self.heap[0][1]):
+            heapq.heappop(self.heap)  # a stamp since raised
+        if len(self.top) >= self.count:
+            self.below = second_at_or_below(self.heap[0][0])
 
 
 def second_at_or_below(ts: str) -> int:
