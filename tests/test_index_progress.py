@@ -10,6 +10,7 @@ import pytest
 from chit.api import Chit
 from chit.index import db
 from chit.service.facade import parts_of
+from terminal_progress import on_a_terminal, told
 
 TEXTS = ("Alle Menschen sind frei", "Все люди рождаются свободными", "人人生而自由", "Tous les êtres humains", "Todos los seres humanos")
 
@@ -44,10 +45,9 @@ def test_a_quick_refresh_reports_nothing(tmp_path: Path, monkeypatch: pytest.Mon
 
 # -- one progress over a whole catch-up, on a real terminal ---------------------
 
-#: chit's entry point with the progress due at once (every report told), so a small store shows all of them
-PROMPT_PROGRESS = "from chit.index import db; db.PROGRESS_AFTER = db.PROGRESS_EVERY = 0.0; from chit.cli.main import main; main()"
 PROJECTS = ("alpha", "beta", "gamma")
 PER_PROJECT = 4
+AT_ONCE = {"chit.index.db.PROGRESS_AFTER": 0.0, "chit.index.db.PROGRESS_EVERY": 0.0}  # every report told
 
 
 def _store_of_projects(tmp_path: Path) -> Path:
@@ -63,38 +63,6 @@ def _store_of_projects(tmp_path: Path) -> Path:
     return home
 
 
-def _on_a_terminal(args: list[str], home: Path, cwd: Path) -> tuple[int, bytes, bytes]:
-    """Run chit with its stderr on a pseudo-terminal: (exit status, stdout, what the terminal got)."""
-    import os
-    import subprocess
-    import sys
-
-    controller, terminal = os.openpty()
-    env = {**os.environ, "CHIT_HOME": str(home), "TERM": "xterm", "COLUMNS": "200"}
-    proc = subprocess.Popen(
-        [sys.executable, "-c", PROMPT_PROGRESS, *args], stdout=subprocess.PIPE, stderr=terminal, stdin=subprocess.DEVNULL, cwd=cwd, env=env
-    )
-    os.close(terminal)
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(controller, 65536)
-        except OSError:  # the child closed its end
-            break
-        if not chunk:
-            break
-        seen += chunk
-    os.close(controller)
-    out = proc.stdout.read() if proc.stdout else b""
-    return proc.wait(timeout=60), out, seen
-
-
-def _reports(seen: bytes) -> list[str]:
-    """The progress lines a terminal was told, in order (each rewritten in place)."""
-    text = seen.decode()
-    return [part.replace("\x1b[K", "").strip() for part in text.split("\r") if part.startswith("chit: indexing:")]
-
-
 def test_chit_index_tells_one_progress_over_every_project(tmp_path: Path) -> None:
     """`chit index` brings the projects up to date one at a time, but its
     progress is one: the files read only grow, over the whole store's total,
@@ -102,9 +70,9 @@ def test_chit_index_tells_one_progress_over_every_project(tmp_path: Path) -> Non
     import re
 
     home = _store_of_projects(tmp_path)
-    status, out, seen = _on_a_terminal(["index"], home, tmp_path)
+    status, out, seen = on_a_terminal(["index"], home, tmp_path, AT_ONCE)
     assert status == 0 and b"12 session file(s) read" in out
-    reports = _reports(seen)
+    reports = told(seen, "chit: indexing:")
     counts = [tuple(map(int, m.groups())) for m in (re.match(r"chit: indexing: (\d+) of (\d+) session files read", r) for r in reports) if m]
     assert len(counts) == len(reports) and counts, reports
     whole = len(PROJECTS) * PER_PROJECT
@@ -132,12 +100,12 @@ def test_an_import_indexes_every_project_under_one_progress(tmp_path: Path, monk
         chat.write(source / f"{n}-{chat.session_id}.jsonl")
     monkeypatch.setattr(db, "PROGRESS_AFTER", 0.0)
     monkeypatch.setattr(db, "PROGRESS_EVERY", 0.0)
-    told: list[tuple[int, int, str]] = []
+    calls: list[tuple[int, int, str]] = []
     api = Chit(tmp_path / "home", cwd=tmp_path)
-    report = api.import_from("claude-code", str(source), progress=lambda done, total, label: told.append((done, total, label)))
+    report = api.import_from("claude-code", str(source), progress=lambda done, total, label: calls.append((done, total, label)))
     assert report.imported == len(cwds)
-    indexing = [(done, total) for done, total, label in told if label.startswith("session files read")]
+    indexing = [(done, total) for done, total, label in calls if label.startswith("session files read")]
     totals = {total for _, total in indexing}
-    assert len(totals) == 1 and min(totals) >= len(PROJECTS), told  # one total, over every project written
+    assert len(totals) == 1 and min(totals) >= len(PROJECTS), calls  # one total, over every project written
     read = [done for done, _ in indexing]
-    assert read == sorted(read) and read[-1] == min(totals), told
+    assert read == sorted(read) and read[-1] == min(totals), calls

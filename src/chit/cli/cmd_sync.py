@@ -40,18 +40,24 @@ def _syncer(cli: Cli, sending: bool = True) -> "Sync":
     return Sync(parts_of(cli.service).ctx, _progress(cli.env), redact=sending and cli.config.sync_redact)
 
 
+PROGRESS_AFTER = 1.0  # seconds a sync runs before it tells its progress
+PROGRESS_EVERY = 1.0  # seconds between two counts of the same step
+
+
 def _progress(env: Environment) -> Callable[[str, int, int], None]:
     """Progress on stderr once a sync has run past a second: rewritten in
-    place on a terminal, a line every second otherwise."""
+    place on a terminal, a line every second otherwise. A new step (a
+    commit, a push) is told at once: it may be the long one."""
     started = time.monotonic()
     last = [0.0]
+    step = [""]
     on_terminal = env.stderr_isatty
 
     def report(what: str, done: int, total: int) -> None:
         moment = time.monotonic()
-        if moment - started < 1.0 or moment - last[0] < 1.0:
+        if moment - started < PROGRESS_AFTER or (moment - last[0] < PROGRESS_EVERY and what == step[0]):
             return
-        last[0] = moment
+        last[0], step[0] = moment, what
         count = f" {done:,} of {total:,} sessions" if total else ""
         line = f"chit: sync: {what}{count}"
         env.stderr.write(f"\r{line}\x1b[K" if on_terminal else f"{line}\n")

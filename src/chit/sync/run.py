@@ -214,6 +214,7 @@ class Sync:
             self.progress("exporting", n, len(files))
         requests = self._send_emptied(mirror)
         shared = [name for name in (PROJECTS, emptied.FOLDER) if (self.place.repo / name).exists()]
+        self.progress("committing", 0, 0)
         self.git.run("add", "--all", *(shared or [".gitattributes"]))
         if self.git.run("diff", "--cached", "--quiet", check=False).status == 1:
             self.git.run("commit", "--quiet", "-m", f"chit sync: {sent} session{'' if sent == 1 else 's'}", what="committing")

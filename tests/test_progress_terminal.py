@@ -1,0 +1,35 @@
+"""Commands that can run past a second tell their progress on a terminal's
+stderr (docs/cli.md, "Progress"): real `chit` processes with stderr on a
+pseudo-terminal, their timing constants set so a small store shows what a
+large one would."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from chit.api import Chit
+from terminal_progress import on_a_terminal, told
+
+
+def _store(tmp_path: Path, sessions: int = 3, project: str = "demo") -> Path:
+    home = tmp_path / "home"
+    api = Chit(home, cwd=tmp_path, project=project)
+    for n in range(sessions):
+        api.create(messages=[{"role": "user", "content": f"message {n}"}])
+    return home
+
+
+def test_every_step_of_a_sync_is_told_at_once(tmp_path: Path) -> None:
+    """A sync tells each new step as it starts, however soon after the last
+    report: a commit or a push of a whole store can be the long, silent part."""
+    home = _store(tmp_path)
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "--quiet", "--bare", str(remote)], check=True, env={**os.environ, "GIT_CONFIG_GLOBAL": os.devnull})
+    slow_counts = {"chit.cli.cmd_sync.PROGRESS_AFTER": 0.0, "chit.cli.cmd_sync.PROGRESS_EVERY": 3600.0}
+    status, _out, seen = on_a_terminal(["sync", "init", str(remote)], home, tmp_path, slow_counts, {"CHIT_PROJECT": "demo"})
+    assert status == 0, seen
+    steps = [line.split(": ")[2].split(" ")[0] for line in told(seen, "chit: sync: ")]
+    assert steps[:1] == ["exporting"] and {"committing", "fetching", "pushing"} <= set(steps), steps
+    assert steps.count("exporting") == 1, steps  # counts of one step stay a second apart
