@@ -33,3 +33,42 @@ def test_every_step_of_a_sync_is_told_at_once(tmp_path: Path) -> None:
     steps = [line.split(": ")[2].split(" ")[0] for line in told(seen, "chit: sync: ")]
     assert steps[:1] == ["exporting"] and {"committing", "fetching", "pushing"} <= set(steps), steps
     assert steps.count("exporting") == 1, steps  # counts of one step stay a second apart
+
+
+TICK_AT_ONCE = {"chit.service.ticker.PROGRESS_AFTER": 0.0, "chit.service.ticker.PROGRESS_EVERY": 0.0}
+INDEX_AT_ONCE = {"chit.index.db.PROGRESS_AFTER": 0.0, "chit.index.db.PROGRESS_EVERY": 0.0}
+
+
+def _drop_index(home: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{home / 'index.sqlite'}{suffix}").unlink(missing_ok=True)
+
+
+def test_doctor_tells_the_session_files_checked(tmp_path: Path) -> None:
+    home = _store(tmp_path)
+    Chit(home, cwd=tmp_path, project="other").create(messages=[{"role": "user", "content": "elsewhere"}])
+    status, out, seen = on_a_terminal(["doctor"], home, tmp_path, TICK_AT_ONCE)
+    assert status == 0 and b"4 session(s) checked" in out, seen
+    assert told(seen, "chit: doctor: ") == [f"chit: doctor: {n} of 4 session files checked" for n in range(1, 5)], seen
+    assert seen.endswith(b"\r\n") and seen.count(b"\n") == 1  # one final line
+
+
+def test_doctor_tells_the_index_it_brings_up_to_date(tmp_path: Path) -> None:
+    """The audit compares the index once it is current: a store far ahead
+    of it is indexed first, with the index's progress."""
+    from chit.index.db import Index
+    from chit.store.paths import Layout
+
+    home = _store(tmp_path)
+    _drop_index(home)
+    Index(Layout(home)).conn.close()  # an empty index: every file is behind it
+    status, _out, seen = on_a_terminal(["doctor"], home, tmp_path, INDEX_AT_ONCE)
+    assert status == 0 and told(seen, "chit: indexing: "), seen
+
+
+def test_stats_tells_the_index_it_builds(tmp_path: Path) -> None:
+    home = _store(tmp_path)
+    _drop_index(home)
+    status, out, seen = on_a_terminal(["stats", "--all"], home, tmp_path, INDEX_AT_ONCE)
+    assert status == 0 and b"3" in out, seen
+    assert told(seen, "chit: indexing: ")[-1] == "chit: indexing: 3 of 3 session files read", seen

@@ -192,6 +192,11 @@ def doctor(
 
     Exits 5 if problems remain; --repair fixes what it can."""
     cli: Cli = ctx.obj.use(json)
+    from chit.cli.progress import reporter, show_index_progress
+    from chit.service import doctor as checking
+
+    show_index_progress(cli.env)  # the index is brought up to date before it is compared
+    checking.report_progress = reporter(cli.env, "doctor")
     report = cli.service.doctor(repair=repair)
     from chit.index import db
 
