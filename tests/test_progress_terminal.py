@@ -72,3 +72,22 @@ def test_stats_tells_the_index_it_builds(tmp_path: Path) -> None:
     status, out, seen = on_a_terminal(["stats", "--all"], home, tmp_path, INDEX_AT_ONCE)
     assert status == 0 and b"3" in out, seen
     assert told(seen, "chit: indexing: ")[-1] == "chit: indexing: 3 of 3 session files read", seen
+
+
+def test_gc_rm_and_emptying_the_trash_tell_the_sessions_done(tmp_path: Path) -> None:
+    """A run over many sessions tells how many of them it has done, then
+    leaves one final line."""
+    home = _store(tmp_path, sessions=5)
+    ids = [s.id for s in Chit(home, cwd=tmp_path, project="demo").list(limit=None)]
+    env = {"CHIT_PROJECT": "demo"}
+    runs = [
+        (["rm", *ids[:2]], "chit: rm: ", "sessions moved to the trash", 2),
+        (["gc", "--older-than", "0s"], "chit: gc: ", "sessions moved to the trash", 3),
+        (["trash", "--empty", "--yes"], "chit: trash: ", "trashed sessions deleted", 5),
+    ]
+    for args, prefix, what, count in runs:
+        status, _out, seen = on_a_terminal(args, home, tmp_path, TICK_AT_ONCE, env)
+        assert status == 0, seen
+        assert told(seen, prefix) == [f"{prefix}{n} of {count} {what}" for n in range(count + 1)], seen
+        assert seen.endswith(b"\r\n") and seen.count(b"\n") == 1, seen
+    assert Chit(home, cwd=tmp_path, project="demo").list(limit=None) == []

@@ -17,16 +17,20 @@ does `doctor --repair`. Once the file is moved, still under the session's
 lock, its index row follows it (`chit.index.moves.move_to`); a kill before
 that leaves the row for the next refresh to forget and the file to be
 read again, as without it.
+
+A run over many sessions (`delete_all`, `cleanup`, `empty_trash`) past a
+second tells `report_progress` how many of them it has done
+(`chit.service.ticker`).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from chit.store import codec, emptied
 from chit.errors import ChitError, Conflict, InvalidInput, NotFound, ReadOnly
@@ -38,6 +42,7 @@ from chit.service.sessions import Sessions
 from chit.store.compaction import compact_event, compacted_lines, rebuilt
 from chit.store.files import read_whole
 from chit.store.log import format_ts_ns
+from chit.service.ticker import Report, Ticker
 from chit.store.sessions import LockedSession, same_file
 
 if TYPE_CHECKING:
@@ -81,6 +86,24 @@ def trash_record(held: LockedSession) -> dict[str, Any]:
     return {"type": "trash", "seen": fold(log.header, log.events).seen, "ts": now()}
 
 
+#: (what, done, total): a run over many sessions reports its progress; the command line sets it
+report_progress: Report | None = None
+Item = TypeVar("Item")
+
+
+def _told(items: Sequence[Item], what: str) -> Iterator[Item]:
+    """`items` one by one, telling `report_progress` past a second how many
+    of them the caller is done with."""
+    ticker = Ticker(len(items), what, report_progress)
+    try:
+        for done, item in enumerate(items):
+            ticker.tick(done)
+            yield item
+        ticker.tick(len(items))
+    finally:
+        ticker.finish()
+
+
 class Maintenance:
     """Keeping the store: trash and restore, cleanup, running and stuck
     sessions, compaction and the doctor."""
@@ -110,7 +133,7 @@ class Maintenance:
         the first moves, so one that names nothing moves none. Returns
         their summaries as trashed."""
         targets = [self.queries.resolve(ref) for ref in refs]
-        return [self.delete(t.id).summary(self.ctx.locate(t.id, trash=True).name) for t in targets]
+        return [self.delete(t.id).summary(self.ctx.locate(t.id, trash=True).name) for t in _told(targets, "sessions moved to the trash")]
 
     def _resolve_trash(self, ref: str) -> tuple[str, str]:
         text = ref.strip().lower()
@@ -189,7 +212,7 @@ class Maintenance:
             return self._empty_everywhere(project, all_projects, older_than, dry_run)
         doomed = self._doomed(project, all_projects, older_than)
         if not dry_run:
-            for summary in doomed:
+            for summary in _told(doomed, "trashed sessions deleted"):
                 self.store.unlink(self._trashed_path(summary.id))
         return doomed
 
@@ -211,7 +234,7 @@ class Maintenance:
             if dry_run:
                 return doomed
             machine = self.store.stamper.machine
-            for summary in doomed:
+            for summary in _told(doomed, "trashed sessions deleted"):
                 slug = self.ctx.locate(summary.id, trash=True).slug
                 with self.store.locked(slug, summary.id, self.ctx.project_by_slug(slug).key, trash=True) as held:
                     data = read_whole(held.fd, os.fstat(held.fd).st_size)  # what the request says it saw
@@ -238,7 +261,7 @@ class Maintenance:
         listed = self.queries.list(project, all_projects=all_projects, agents=True, since=since, until=until)
         stale = [s for s in listed if (cutoff is None or s.updated_at < cutoff) and s.state != "running"]
         if not dry_run:
-            for summary in stale:
+            for summary in _told(stale, "sessions moved to the trash"):
                 self.delete(summary.id)
         return stale
 
