@@ -91,3 +91,14 @@ def test_gc_rm_and_emptying_the_trash_tell_the_sessions_done(tmp_path: Path) -> 
         assert told(seen, prefix) == [f"{prefix}{n} of {count} {what}" for n in range(count + 1)], seen
         assert seen.endswith(b"\r\n") and seen.count(b"\n") == 1, seen
     assert Chit(home, cwd=tmp_path, project="demo").list(limit=None) == []
+
+
+def test_projects_mv_tells_the_sessions_moved(tmp_path: Path) -> None:
+    home = _store(tmp_path, sessions=3, project="old")
+    Chit(home, cwd=tmp_path, project="old").delete(Chit(home, cwd=tmp_path, project="old").list(limit=1)[0].id)
+    Chit(home, cwd=tmp_path, project="new").create(messages=[{"role": "user", "content": "there"}])
+    status, _out, seen = on_a_terminal(["projects", "mv", "old", "new"], home, tmp_path, TICK_AT_ONCE)
+    assert status == 0, seen
+    prefix = "chit: projects mv: "
+    assert told(seen, prefix) == [f"{prefix}{n} of 3 sessions moved" for n in range(4)], seen  # the trashed one too
+    assert len(Chit(home, cwd=tmp_path, project="new").list(limit=None)) == 3

@@ -26,11 +26,11 @@ second tells `report_progress` how many of them it has done
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from chit.store import codec, emptied
 from chit.errors import ChitError, Conflict, InvalidInput, NotFound, ReadOnly
@@ -42,7 +42,7 @@ from chit.service.sessions import Sessions
 from chit.store.compaction import compact_event, compacted_lines, rebuilt
 from chit.store.files import read_whole
 from chit.store.log import format_ts_ns
-from chit.service.ticker import Report, Ticker
+from chit.service.ticker import Report, told
 from chit.store.sessions import LockedSession, same_file
 
 if TYPE_CHECKING:
@@ -88,20 +88,6 @@ def trash_record(held: LockedSession) -> dict[str, Any]:
 
 #: (what, done, total): a run over many sessions reports its progress; the command line sets it
 report_progress: Report | None = None
-Item = TypeVar("Item")
-
-
-def _told(items: Sequence[Item], what: str) -> Iterator[Item]:
-    """`items` one by one, telling `report_progress` past a second how many
-    of them the caller is done with."""
-    ticker = Ticker(len(items), what, report_progress)
-    try:
-        for done, item in enumerate(items):
-            ticker.tick(done)
-            yield item
-        ticker.tick(len(items))
-    finally:
-        ticker.finish()
 
 
 class Maintenance:
@@ -133,7 +119,8 @@ class Maintenance:
         the first moves, so one that names nothing moves none. Returns
         their summaries as trashed."""
         targets = [self.queries.resolve(ref) for ref in refs]
-        return [self.delete(t.id).summary(self.ctx.locate(t.id, trash=True).name) for t in _told(targets, "sessions moved to the trash")]
+        moving = told(targets, "sessions moved to the trash", report_progress)
+        return [self.delete(t.id).summary(self.ctx.locate(t.id, trash=True).name) for t in moving]
 
     def _resolve_trash(self, ref: str) -> tuple[str, str]:
         text = ref.strip().lower()
@@ -212,7 +199,7 @@ class Maintenance:
             return self._empty_everywhere(project, all_projects, older_than, dry_run)
         doomed = self._doomed(project, all_projects, older_than)
         if not dry_run:
-            for summary in _told(doomed, "trashed sessions deleted"):
+            for summary in told(doomed, "trashed sessions deleted", report_progress):
                 self.store.unlink(self._trashed_path(summary.id))
         return doomed
 
@@ -234,7 +221,7 @@ class Maintenance:
             if dry_run:
                 return doomed
             machine = self.store.stamper.machine
-            for summary in _told(doomed, "trashed sessions deleted"):
+            for summary in told(doomed, "trashed sessions deleted", report_progress):
                 slug = self.ctx.locate(summary.id, trash=True).slug
                 with self.store.locked(slug, summary.id, self.ctx.project_by_slug(slug).key, trash=True) as held:
                     data = read_whole(held.fd, os.fstat(held.fd).st_size)  # what the request says it saw
@@ -261,7 +248,7 @@ class Maintenance:
         listed = self.queries.list(project, all_projects=all_projects, agents=True, since=since, until=until)
         stale = [s for s in listed if (cutoff is None or s.updated_at < cutoff) and s.state != "running"]
         if not dry_run:
-            for summary in _told(stale, "sessions moved to the trash"):
+            for summary in told(stale, "sessions moved to the trash", report_progress):
                 self.delete(summary.id)
         return stale
 
