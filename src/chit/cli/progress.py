@@ -1,10 +1,14 @@
-"""Progress of a long index refresh, on stderr.
+"""Progress of long work, on stderr (docs/cli.md, "Progress").
 
-`ls` and `search` may have to build or catch up the index (after a large
-import, or a first run over many sessions). A refresh that runs past a
-second reports what it is doing once a second: rewritten in place on a
-terminal, one line per report otherwise; stdout is never touched, so
-`--json` output stays clean.
+Any command may have to build or catch up the index (after a large
+import, or a first run over many sessions), and some run over every
+session (`doctor`, `gc`, `rm`, `trash --empty`, `projects mv`). Work that
+runs past a second reports what it is doing once a second, as
+`chit: DOING: DONE of TOTAL WHAT` (the core decides when, through
+`chit.index.progress` and `chit.service.ticker`; this module only says
+it): rewritten in place on a terminal and ended by one newline, one line
+per report otherwise; stdout is never touched, so `--json` output stays
+clean.
 """
 
 from __future__ import annotations
