@@ -42,7 +42,7 @@ from chit.service.sessions import Sessions
 from chit.store.compaction import compact_event, compacted_lines, rebuilt
 from chit.store.files import read_whole
 from chit.store.log import format_ts_ns
-from chit.service.ticker import Report, told
+from chit.service.ticker import Report, Ticker, told
 from chit.store.sessions import LockedSession, same_file
 
 if TYPE_CHECKING:
@@ -118,9 +118,22 @@ class Maintenance:
         """Move several sessions to the trash. Every REF is resolved before
         the first moves, so one that names nothing moves none. Returns
         their summaries as trashed."""
-        targets = [self.queries.resolve(ref) for ref in refs]
-        moving = told(targets, "sessions moved to the trash", report_progress)
-        return [self.delete(t.id).summary(self.ctx.locate(t.id, trash=True).name) for t in moving]
+        named = list(refs)
+        ticker = Ticker(len(named), "sessions found", report_progress)  # one progress over both steps
+        try:
+            targets = []
+            for done, ref in enumerate(named):
+                ticker.tick(done)
+                targets.append(self.queries.resolve(ref))
+            ticker.phase("sessions moved to the trash", len(targets))
+            trashed = []
+            for done, target in enumerate(targets):
+                ticker.tick(done)
+                trashed.append(self.delete(target.id).summary(self.ctx.locate(target.id, trash=True).name))
+            ticker.tick(len(targets))
+            return trashed
+        finally:
+            ticker.finish()
 
     def _resolve_trash(self, ref: str) -> tuple[str, str]:
         text = ref.strip().lower()
