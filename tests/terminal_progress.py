@@ -7,17 +7,25 @@ runs, so a small store shows every report a large one would (`patch`:
 
 from __future__ import annotations
 
+import fcntl
 import os
+import struct
 import subprocess
 import sys
+import termios
 from pathlib import Path
 
 
-def on_a_terminal(args: list[str], home: Path, cwd: Path, patch: dict[str, float], env: dict[str, str] | None = None) -> tuple[int, bytes, bytes]:
-    """Run chit with its stderr on a pseudo-terminal: (exit status, stdout, what the terminal got)."""
+def on_a_terminal(
+    args: list[str], home: Path, cwd: Path, patch: dict[str, float], env: dict[str, str] | None = None, columns: int = 0
+) -> tuple[int, bytes, bytes]:
+    """Run chit with its stderr on a pseudo-terminal (`columns` wide, when
+    given): (exit status, stdout, what the terminal got)."""
     sets = "".join(f"import {name.rsplit('.', 1)[0]}; {name} = {value!r}; " for name, value in patch.items())
     program = f"{sets}from chit.cli.main import main; main()"
     controller, terminal = os.openpty()
+    if columns:
+        fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
     full_env = {**os.environ, "CHIT_HOME": str(home), "TERM": "xterm", "COLUMNS": "200", **(env or {})}
     proc = subprocess.Popen(
         [sys.executable, "-c", program, *args], stdout=subprocess.PIPE, stderr=terminal, stdin=subprocess.DEVNULL, cwd=cwd, env=full_env

@@ -30,7 +30,7 @@ def test_a_long_refresh_reports_its_progress(tmp_path: Path, monkeypatch: pytest
     fresh = Chit(api.layout.home, cwd=tmp_path)
     assert len(fresh.search("message", limit=None)) == 5
     assert reports[:5] == [("session files read", n, 5) for n in range(1, 6)]
-    assert reports[-2] == ("session files read, 5 messages' text indexed", 5, 5)
+    assert reports[-2] == ("session files read, 5 messages indexed", 5, 5)
     assert reports[-1] == ("done", 0, 0)
 
 
@@ -79,7 +79,7 @@ def test_chit_index_tells_one_progress_over_every_project(tmp_path: Path) -> Non
     assert {total for _, total in counts} == {whole}, counts  # the store's total, not one project's
     read = [done for done, _ in counts]
     assert read == sorted(read) and read[0] == 1 and read[-1] == whole, read  # never back to 0 at the next project
-    texts = [int(m.group(1)) for m in (re.search(r", (\d+) messages' text indexed", r) for r in reports) if m]
+    texts = [int(m.group(1)) for m in (re.search(r", (\d+) messages indexed", r) for r in reports) if m]
     assert texts == sorted(texts) and texts[-1] == whole, texts
     assert seen.count(b"\n") == 1 and seen.endswith(b"\n"), seen  # one final line, left by the "done" of the one progress
 
@@ -104,7 +104,7 @@ def test_an_import_indexes_every_project_under_one_progress(tmp_path: Path, monk
     api = Chit(tmp_path / "home", cwd=tmp_path)
     report = api.import_from("claude-code", str(source), progress=lambda done, total, label: calls.append((done, total, label)))
     assert report.imported == len(cwds)
-    indexing = [(done, total) for done, total, label in calls if label.startswith("session files read")]
+    indexing = [(done, total) for done, total, label in calls if label == "indexing" and total]
     totals = {total for _, total in indexing}
     assert len(totals) == 1 and min(totals) >= len(PROJECTS), calls  # one total, over every project written
     read = [done for done, _ in indexing]

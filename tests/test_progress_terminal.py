@@ -103,3 +103,13 @@ def test_projects_mv_tells_the_sessions_moved(tmp_path: Path) -> None:
     prefix = "chit: projects mv: "
     assert told(seen, prefix) == [f"{prefix}{n} of 3 sessions moved" for n in range(4)], seen  # the trashed one too
     assert len(Chit(home, cwd=tmp_path, project="new").list(limit=None)) == 3
+
+
+def test_a_progress_line_never_wraps_on_a_narrow_terminal(tmp_path: Path) -> None:
+    """A line rewritten in place is cut to the terminal's width: a wrapped
+    one would leave a row behind at every report."""
+    home = _store(tmp_path)
+    status, _out, seen = on_a_terminal(["doctor"], home, tmp_path, TICK_AT_ONCE, columns=30)
+    assert status == 0, seen
+    lines = told(seen, "chit: doctor: ")
+    assert lines and all(len(line) < 30 for line in lines), lines

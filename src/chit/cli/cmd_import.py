@@ -119,7 +119,7 @@ def _progress_bar(env: Environment, what: str) -> Iterator[Callable[[int, int, s
         task = bar.add_task("", total=None)
 
         def update(done: int, total: int, label: str) -> None:
-            bar.update(task, completed=done, total=total, description=label[:64])
+            bar.update(task, completed=done, total=total, description=label[:40])
 
         yield update
 

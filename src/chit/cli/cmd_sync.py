@@ -48,6 +48,8 @@ def _progress(env: Environment) -> Callable[[str, int, int], None]:
     """Progress on stderr once a sync has run past a second: rewritten in
     place on a terminal, a line every second otherwise. A new step (a
     commit, a push) is told at once: it may be the long one."""
+    from chit.cli.progress import terminal_width
+
     started = time.monotonic()
     last = [0.0]
     step = [""]
@@ -60,7 +62,7 @@ def _progress(env: Environment) -> Callable[[str, int, int], None]:
         last[0], step[0] = moment, what
         count = f" {done:,} of {total:,} sessions" if total else ""
         line = f"chit: sync: {what}{count}"
-        env.stderr.write(f"\r{line}\x1b[K" if on_terminal else f"{line}\n")
+        env.stderr.write(f"\r{line[: terminal_width(env) - 1]}\x1b[K" if on_terminal else f"{line}\n")
         env.stderr.flush()
 
     return report

@@ -36,7 +36,18 @@ def reporter(env: Environment, doing: str) -> Callable[[str, int, int], None]:
                 stderr.write("\n")
         else:
             line = f"chit: {doing}: {done:,}{f' of {total:,}' if total else ''} {what}"
-            stderr.write(f"\r{line}\x1b[K" if on_terminal else f"{line}\n")
+            stderr.write(f"\r{line[: terminal_width(env) - 1]}\x1b[K" if on_terminal else f"{line}\n")
         stderr.flush()
 
     return report
+
+
+def terminal_width(env: Environment) -> int:
+    """The terminal's width now: a line rewritten in place must not wrap
+    (a carriage return goes back to the start of its last row only)."""
+    import os
+
+    try:
+        return os.get_terminal_size(env.stderr.fileno()).columns or 80
+    except (OSError, ValueError, AttributeError):
+        return env.columns or 80

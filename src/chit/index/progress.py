@@ -69,8 +69,8 @@ class Span:
             self.files_total = self.files_read + self.count_behind()
         total = max(self.files_total, self.files_read)
         text = self.text_added + text_under_way
-        what = "session files read" + (f", {text:,} messages' text indexed" if text else "")
-        self.report(what + (f"; {self.phase}" if self.phase else ""), self.files_read, total)
+        said = f"; {self.phase}" if self.phase else f", {text:,} messages indexed" if text else ""  # short: one terminal line
+        self.report(f"session files read{said}", self.files_read, total)
 
     def finish(self) -> None:
         if self.report is not None and self.shown_at:
@@ -79,13 +79,15 @@ class Span:
 
 def to_bar(progress: Callable[[int, int, str], None] | None) -> Report | None:
     """A span's reports as a (done, total, label) progress bar's updates
-    (`chit import`'s): its end is the bar's, so "done" is not passed on."""
+    (`chit import`'s): the files read of the total, labelled "indexing"
+    (a bar has no room for more); its end is the bar's, so "done" is not
+    passed on."""
     if progress is None:
         return None
     bar = progress
 
     def report(what: str, done: int, total: int) -> None:
         if what != "done":
-            bar(done, total, what)
+            bar(done, total, "indexing")
 
     return report
