@@ -113,3 +113,18 @@ def test_a_progress_line_never_wraps_on_a_narrow_terminal(tmp_path: Path) -> Non
     assert status == 0, seen
     lines = told(seen, "chit: doctor: ")
     assert lines and all(len(line) < 30 for line in lines), lines
+
+
+def test_a_sync_tells_the_counts_of_its_push(tmp_path: Path) -> None:
+    """A push of a whole store can take minutes: git's own counts (objects
+    written) are told as they come, not one still "pushing"."""
+    home = _store(tmp_path)
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "--quiet", "--bare", str(remote)], check=True, env={**os.environ, "GIT_CONFIG_GLOBAL": os.devnull})
+    every_count = {"chit.cli.cmd_sync.PROGRESS_AFTER": 0.0, "chit.cli.cmd_sync.PROGRESS_EVERY": 0.0}
+    status, _out, seen = on_a_terminal(["sync", "init", str(remote)], home, tmp_path, every_count, {"CHIT_PROJECT": "demo"})
+    assert status == 0, seen
+    pushing = [line for line in told(seen, "chit: sync: pushing: ")]
+    assert any(line.startswith("chit: sync: pushing: writing objects ") for line in pushing), seen
+    last = pushing[-1].rsplit(" ", 3)
+    assert last[-2] == "of" and last[-3] == last[-1], pushing  # n of n: the whole push

@@ -47,7 +47,8 @@ PROGRESS_EVERY = 1.0  # seconds between two counts of the same step
 def _progress(env: Environment) -> Callable[[str, int, int], None]:
     """Progress on stderr once a sync has run past a second: rewritten in
     place on a terminal, a line every second otherwise. A new step (a
-    commit, a push) is told at once: it may be the long one."""
+    commit, a push) is told at once: it may be the long one. Counts are
+    of sessions, but git's own within a step ("pushing: writing objects")."""
     from chit.cli.progress import terminal_width
 
     started = time.monotonic()
@@ -57,10 +58,11 @@ def _progress(env: Environment) -> Callable[[str, int, int], None]:
 
     def report(what: str, done: int, total: int) -> None:
         moment = time.monotonic()
-        if moment - started < PROGRESS_AFTER or (moment - last[0] < PROGRESS_EVERY and what == step[0]):
+        this_step = what.split(":")[0]
+        if moment - started < PROGRESS_AFTER or (moment - last[0] < PROGRESS_EVERY and this_step == step[0]):
             return
-        last[0], step[0] = moment, what
-        count = f" {done:,} of {total:,} sessions" if total else ""
+        last[0], step[0] = moment, this_step
+        count = f" {done:,} of {total:,}{'' if ':' in what else ' sessions'}" if total else ""
         line = f"chit: sync: {what}{count}"
         env.stderr.write(f"\r{line[: terminal_width(env) - 1]}\x1b[K" if on_terminal else f"{line}\n")
         env.stderr.flush()

@@ -256,7 +256,10 @@ class Sync:
                 report.pushed = True
                 return None
             self.progress("pushing", 0, 0)
-            pushed = self.git.run("push", "--quiet", "origin", f"HEAD:refs/heads/{state.branch}", check=False)
+            pushed = self.git.run_telling(
+                "push", "--progress", "origin", f"HEAD:refs/heads/{state.branch}",
+                tell=lambda what, done, total: self.progress(f"pushing: {what}", done, total),
+            )
             if pushed.ok:
                 report.pushed = True
                 return None
