@@ -128,3 +128,16 @@ def test_a_sync_tells_the_counts_of_its_push(tmp_path: Path) -> None:
     assert any(line.startswith("chit: sync: pushing: writing objects ") for line in pushing), seen
     last = pushing[-1].rsplit(" ", 3)
     assert last[-2] == "of" and last[-3] == last[-1], pushing  # n of n: the whole push
+
+
+def test_a_first_sync_tells_the_files_it_commits(tmp_path: Path) -> None:
+    """Hashing a whole store's files into its first commit is told a batch
+    of files at a time, not one still "committing"."""
+    home = _store(tmp_path, sessions=5)
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "--quiet", "--bare", str(remote)], check=True, env={**os.environ, "GIT_CONFIG_GLOBAL": os.devnull})
+    every_count = {"chit.cli.cmd_sync.PROGRESS_AFTER": 0.0, "chit.cli.cmd_sync.PROGRESS_EVERY": 0.0, "chit.sync.run.STAGE_BATCH": 2}
+    status, _out, seen = on_a_terminal(["sync", "init", str(remote)], home, tmp_path, every_count, {"CHIT_PROJECT": "demo"})
+    assert status == 0, seen
+    committing = [line for line in told(seen, "chit: sync: committing")]
+    assert committing == [f"chit: sync: committing {n} of 5 sessions" for n in (0, 2, 4, 5)], seen
