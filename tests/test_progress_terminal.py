@@ -141,3 +141,21 @@ def test_a_first_sync_tells_the_files_it_commits(tmp_path: Path) -> None:
     assert status == 0, seen
     committing = [line for line in told(seen, "chit: sync: committing")]
     assert committing == [f"chit: sync: committing {n} of 5 sessions" for n in (0, 2, 4, 5)], seen
+
+
+def test_a_failing_sync_clears_its_progress_before_the_error(tmp_path: Path) -> None:
+    """The error line starts a line of its own, not after the last count."""
+    import shutil
+
+    home = _store(tmp_path)
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "--quiet", "--bare", str(remote)], check=True, env={**os.environ, "GIT_CONFIG_GLOBAL": os.devnull})
+    every_count = {"chit.cli.cmd_sync.PROGRESS_AFTER": 0.0, "chit.cli.cmd_sync.PROGRESS_EVERY": 0.0}
+    env = {"CHIT_PROJECT": "demo"}
+    assert on_a_terminal(["sync", "init", str(remote)], home, tmp_path, every_count, env)[0] == 0
+    shutil.rmtree(remote)
+    Chit(home, cwd=tmp_path, project="demo").create(messages=[{"role": "user", "content": "one more"}])
+    status, _out, seen = on_a_terminal(["sync"], home, tmp_path, every_count, env)
+    assert status == 1 and b"chit: sync: exporting" in seen, seen
+    before_error = seen[: seen.index(b"chit: error:")]
+    assert before_error.endswith(b"\r\x1b[K"), seen

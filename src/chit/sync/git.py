@@ -10,7 +10,9 @@ Invariants:
 - git missing, a timeout, or a failing command is a `SyncError` with one
   line saying what failed (git's last line of output), never a traceback;
 - a push can take minutes for a whole store: `run_telling` passes git's
-  own counts on as they come, its output otherwise read as `run` reads it.
+  own counts on as they come, and stops git only when no output came for
+  the timeout (not for the whole push), its output otherwise read as
+  `run` reads it.
 """
 
 from __future__ import annotations
@@ -112,7 +114,9 @@ class Git:
     def run_telling(self, *args: str, tell: Callable[[str, int, int], None]) -> Done:
         """Run `git ARGS` (with `--progress` among them), telling `tell` each
         count git reports as (what, done, total), e.g. ("writing objects",
-        2250, 5000); a failure is the caller's to judge, as with `check=False`."""
+        2250, 5000); a failure is the caller's to judge, as with `check=False`.
+        It is stopped only after `timeout` seconds without any output: a
+        whole store's first push can take longer than that, counting on."""
         try:
             proc = subprocess.Popen(
                 ["git", *args], cwd=self.repo, env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
@@ -131,7 +135,7 @@ class Git:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     proc.kill()
-                    raise SyncError(f"git {args[0]} took longer than {self.timeout:g}s; is the remote reachable?")
+                    raise SyncError(f"git {args[0]} made no progress for {self.timeout:g}s; is the remote reachable?")
                 ready, _, _ = select.select(list(reading), [], [], min(left, 1.0))
                 for fd in ready:
                     chunk = os.read(fd, 65536)
@@ -139,6 +143,7 @@ class Git:
                         reading.discard(fd)
                         continue
                     output[fd] += chunk
+                    deadline = time.monotonic() + self.timeout  # a long push that goes on is not stopped
                     if fd == err_fd:
                         _tell_last(output[fd], tell)
             status = proc.wait()
