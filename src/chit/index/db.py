@@ -62,7 +62,7 @@ from chit.index.dirs import (
     still_pending,
 )
 from chit.index import vocabulary
-from chit.index.progress import Report, Span
+from chit.index.progress import Report, Span, files_behind
 from chit.index import schema
 from chit.index.schema import MIGRATIONS, SCHEMA_VERSION, TEXT_TABLES
 from chit.store import journal
@@ -251,21 +251,7 @@ class Index:
                 self.progress.finish()
 
     def _span(self, dirs: Sequence[tuple[str, bool]], report: Report | None = None) -> Span:
-        return Span(report or report_progress, PROGRESS_AFTER, PROGRESS_EVERY, lambda: self._files_behind(dirs))
-
-    def _files_behind(self, dirs: Sequence[tuple[str, bool]]) -> int:
-        """How many session files of these directories a refresh would read now."""
-        behind = 0
-        for slug, trash in dirs:
-            snap, dfd = snapshot(self.layout, slug, trash)
-            if dfd is not None:
-                os.close(dfd)
-            rows = {
-                row[0]: FileStat(*row)
-                for row in self.conn.execute("SELECT id, size, mtime_ns, ino FROM sessions WHERE slug = ? AND trash = ?", (slug, int(trash)))
-            }
-            behind += sum(rows.get(file.id) != file for file in snap.files)
-        return behind
+        return Span(report or report_progress, PROGRESS_AFTER, PROGRESS_EVERY, lambda: files_behind(self.conn, self.layout, dirs))
 
     def _has_sessions(self, slug: str, trash: bool) -> bool:
         snap, dfd = snapshot(self.layout, slug, trash)

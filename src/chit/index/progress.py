@@ -20,8 +20,17 @@ Invariants:
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from chit.index.dirs import FileStat, snapshot
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from chit.store.paths import Layout
 
 #: (what, done, total or 0)
 Report = Callable[[str, int, int], None]
@@ -77,14 +86,29 @@ class Span:
             self.report("done", 0, 0)
 
 
+def files_behind(conn: sqlite3.Connection, layout: Layout, dirs: Sequence[tuple[str, bool]]) -> int:
+    """How many session files of these (slug, trash) directories a refresh
+    would read now: those whose stat is not their row's."""
+    behind = 0
+    for slug, trash in dirs:
+        snap, dfd = snapshot(layout, slug, trash)
+        if dfd is not None:
+            os.close(dfd)
+        query = "SELECT id, size, mtime_ns, ino FROM sessions WHERE slug = ? AND trash = ?"
+        rows = {row[0]: FileStat(*row) for row in conn.execute(query, (slug, int(trash)))}
+        behind += sum(rows.get(file.id) != file for file in snap.files)
+    return behind
+
+
 def to_bar(progress: Callable[[int, int, str], None] | None) -> Report | None:
     """A span's reports as a (done, total, label) progress bar's updates
     (`chit import`'s): the files read of the total, labelled "indexing"
-    (a bar has no room for more); its end is the bar's, so "done" is not
-    passed on."""
+    (a bar has no room for more), the label set at once (before the
+    first report is due); its end is the bar's, so "done" is not passed on."""
     if progress is None:
         return None
     bar = progress
+    bar(0, 0, "indexing")
 
     def report(what: str, done: int, total: int) -> None:
         if what != "done":

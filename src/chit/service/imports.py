@@ -52,7 +52,6 @@ from chit.service.base import Context, check_metadata, clean_line
 from chit.service.queries import Queries
 from chit.service.sessions import KEY_MAX, Sessions, make_message
 from chit.service.import_follow import Follower
-from chit.index.progress import to_bar
 from chit.service.import_plan import cached_places, import_keys, plan_update, write_plan
 from chit.store.sessions import check_session_id
 
@@ -222,14 +221,14 @@ class Imports:
     def _update_index(self, slugs: list[str], progress: ProgressFn | None) -> None:
         """Bring the index (rows and text) of the projects an import wrote up to
         date now (one progress over them all), so the next search builds nothing."""
+        from chit.index.progress import to_bar
+
         def work(index: Index) -> None:
             with index.reporting([(slug, False) for slug in slugs], to_bar(progress)):
                 for slug in slugs:
                     index.refresh([(slug, False)], text=True, settle=False)
                 index.settle_text()  # once: it passes over the whole text index
 
-        if progress is not None:
-            progress(0, 0, "indexing")
         self.ctx.indexed(work)
 
     # -- one unit -------------------------------------------------------------
