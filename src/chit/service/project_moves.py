@@ -37,10 +37,10 @@ from chit.store.projects import find_root, git_root_commit, slug_for
 from chit.service.base import Context
 from chit.service.queries import Queries
 from chit.store.sessions import same_file
-from chit.service.ticker import Report, told
 
 if TYPE_CHECKING:
     from chit.service.results import MoveReport, RelinkHint
+    from chit.service.ticker import Report
 
 #: (what, done, total): a move of many sessions reports its progress; the command line sets it
 report_progress: Report | None = None
@@ -121,6 +121,7 @@ class ProjectMoves:
         """Relink project `old` (name, slug, alias or path) to the directory
         `new`, or merge it into the project `new` names. Returns what moved."""
         from chit.service.results import MoveReport
+        from chit.service.ticker import told
 
         target = self._move_target(new)
         source = self._move_source(old, target)
