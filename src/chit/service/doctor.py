@@ -105,6 +105,17 @@ class Doctor:
         audit.start()
         self.ticker = Ticker(self._session_files(), "session files checked", report_progress)
         try:
+            self._check_directories(repair, report, audit)
+        finally:
+            self.ticker.finish()  # a failure's line starts a line of its own
+        audit.finish()
+        self._check_temps(self.layout.changes, repair, report)
+        self._check_not_regular([self.layout.import_cache_file], report)
+        return report
+
+    def _check_directories(self, repair: bool, report: DoctorReport, audit: IndexAudit) -> None:
+        """Every project's directory and the trash's, and what lies beside them."""
+        try:
             linked = sorted(e.path for e in os.scandir(self.layout.projects) if e.is_symlink())
         except OSError:
             linked = []
@@ -123,11 +134,6 @@ class Doctor:
             self._check_not_regular(self._expected_files(slug), report)
         for slug in self.store.trash_slugs():
             self._check_directory(self.ctx.project_by_slug(slug), True, repair, report, audit)
-        audit.finish()
-        self.ticker.finish()
-        self._check_temps(self.layout.changes, repair, report)
-        self._check_not_regular([self.layout.import_cache_file], report)
-        return report
 
     def _session_files(self) -> int:
         """How many session files the check will read, in the projects and the trash."""
