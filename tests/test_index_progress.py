@@ -10,6 +10,7 @@ import pytest
 from chit.api import Chit
 from chit.index import db
 from chit.service.facade import parts_of
+from terminal_progress import on_a_terminal, told
 
 TEXTS = ("Alle Menschen sind frei", "Все люди рождаются свободными", "人人生而自由", "Tous les êtres humains", "Todos los seres humanos")
 
@@ -28,8 +29,8 @@ def test_a_long_refresh_reports_its_progress(tmp_path: Path, monkeypatch: pytest
     monkeypatch.setattr(db, "report_progress", lambda what, done, total: reports.append((what, done, total)))
     fresh = Chit(api.layout.home, cwd=tmp_path)
     assert len(fresh.search("message", limit=None)) == 5
-    assert reports[:5] == [("session files read", n, 0) for n in range(1, 6)]
-    assert reports[-2] == ("messages' text indexed", 5, 5)
+    assert reports[:5] == [("session files read", n, 5) for n in range(1, 6)]
+    assert reports[-2] == ("session files read, 5 messages indexed", 5, 5)
     assert reports[-1] == ("done", 0, 0)
 
 
@@ -40,3 +41,71 @@ def test_a_quick_refresh_reports_nothing(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setattr(db, "report_progress", lambda what, done, total: reports.append((what, done, total)))
     assert len(Chit(api.layout.home, cwd=tmp_path).search("message")) == 1
     assert reports == []
+
+
+# -- one progress over a whole catch-up, on a real terminal ---------------------
+
+PROJECTS = ("alpha", "beta", "gamma")
+PER_PROJECT = 4
+AT_ONCE = {"chit.index.db.PROGRESS_AFTER": 0.0, "chit.index.db.PROGRESS_EVERY": 0.0}  # every report told
+
+
+def _store_of_projects(tmp_path: Path) -> Path:
+    """PROJECTS, PER_PROJECT sessions each, and no index: a catch-up from nothing."""
+    home = tmp_path / "home"
+    for project in PROJECTS:
+        api = Chit(home, cwd=tmp_path, project=project)
+        for n in range(PER_PROJECT):
+            api.create(messages=[{"role": "user", "content": f"{project} {n} {TEXTS[n % len(TEXTS)]}"}])
+        parts_of(api).ctx.index.close()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{home / 'index.sqlite'}{suffix}").unlink(missing_ok=True)
+    return home
+
+
+def test_chit_index_tells_one_progress_over_every_project(tmp_path: Path) -> None:
+    """`chit index` brings the projects up to date one at a time, but its
+    progress is one: the files read only grow, over the whole store's total,
+    and the terminal is left one final line."""
+    import re
+
+    home = _store_of_projects(tmp_path)
+    status, out, seen = on_a_terminal(["index"], home, tmp_path, AT_ONCE)
+    assert status == 0 and b"12 session file(s) read" in out
+    reports = told(seen, "chit: indexing:")
+    counts = [tuple(map(int, m.groups())) for m in (re.match(r"chit: indexing: (\d+) of (\d+) session files read", r) for r in reports) if m]
+    assert len(counts) == len(reports) and counts, reports
+    whole = len(PROJECTS) * PER_PROJECT
+    assert {total for _, total in counts} == {whole}, counts  # the store's total, not one project's
+    read = [done for done, _ in counts]
+    assert read == sorted(read) and read[0] == 1 and read[-1] == whole, read  # never back to 0 at the next project
+    texts = [int(m.group(1)) for m in (re.search(r", (\d+) messages indexed", r) for r in reports) if m]
+    assert texts == sorted(texts) and texts[-1] == whole, texts
+    assert seen.count(b"\n") == 1 and seen.endswith(b"\n"), seen  # one final line, left by the "done" of the one progress
+
+
+def test_an_import_indexes_every_project_under_one_progress(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The index an import brings up to date, project after project, is told
+    to the import's progress as one: files read only grow, over the total of
+    every project it wrote (those its own lookups have not indexed yet)."""
+    from importer_sources import Claude
+
+    source = tmp_path / "claude"
+    source.mkdir()
+    cwds = [str(tmp_path / project) for project in PROJECTS for _ in range(PER_PROJECT)]
+    for n, cwd in enumerate(cwds):
+        chat = Claude(cwd=cwd)
+        chat.user(f"prompt {n}")
+        chat.say(f"answer {n}", f"m{n}")
+        chat.write(source / f"{n}-{chat.session_id}.jsonl")
+    monkeypatch.setattr(db, "PROGRESS_AFTER", 0.0)
+    monkeypatch.setattr(db, "PROGRESS_EVERY", 0.0)
+    calls: list[tuple[int, int, str]] = []
+    api = Chit(tmp_path / "home", cwd=tmp_path)
+    report = api.import_from("claude-code", str(source), progress=lambda done, total, label: calls.append((done, total, label)))
+    assert report.imported == len(cwds)
+    indexing = [(done, total) for done, total, label in calls if label == "indexing" and total]
+    totals = {total for _, total in indexing}
+    assert len(totals) == 1 and min(totals) >= len(PROJECTS), calls  # one total, over every project written
+    read = [done for done, _ in indexing]
+    assert read == sorted(read) and read[-1] == min(totals), calls

@@ -33,6 +33,16 @@ def _summaries(items: list[SessionSummary], verb: str) -> Result:
 app = commands()
 
 
+def _tell_progress(cli: Cli, doing: str) -> None:
+    """A run over many sessions, and the index it brings up to date first,
+    told on stderr past a second (`chit.cli.progress`)."""
+    from chit.cli.progress import reporter, show_index_progress
+    from chit.service import lifecycle
+
+    show_index_progress(cli.env)
+    lifecycle.report_progress = reporter(cli.env, doing)
+
+
 @app.command("rm", rich_help_panel="Keep the store")
 def rm(
     ctx: typer.Context,
@@ -42,6 +52,7 @@ def rm(
 ) -> Result:
     """Move sessions to the trash (`chit restore` brings them back)."""
     cli: Cli = ctx.obj.use(json, project)
+    _tell_progress(cli, "rm")
     removed = cli.parts.maintenance.delete_all(refs)
     return _summaries(removed, "Trashed")
 
@@ -83,6 +94,7 @@ def trash(
 
         return Result.listing((s.as_dict() for s in items), human)
     age = duration(older_than) if older_than else None
+    _tell_progress(cli, "trash")
     if not (yes or dry_run):
         doomed = cli.service.empty_trash(all_projects=all_projects, older_than=age, dry_run=True)
         if doomed and not cli.env.stdin_isatty:
@@ -164,6 +176,7 @@ def gc(
     if older_than is None and until is None:
         raise UsageError("give --older-than AGE or --until WHEN; gc never trashes every session (see `chit gc --help`)")
     ttl = duration(older_than) if older_than is not None else None
+    _tell_progress(cli, "gc")
     stale = cli.service.cleanup(ttl, all_projects=all_projects, dry_run=dry_run, since=since, until=until)
     return _summaries(stale, "Would trash" if dry_run else "Trashed")
 
@@ -192,6 +205,11 @@ def doctor(
 
     Exits 5 if problems remain; --repair fixes what it can."""
     cli: Cli = ctx.obj.use(json)
+    from chit.cli.progress import reporter, show_index_progress
+    from chit.service import doctor as checking
+
+    show_index_progress(cli.env)  # the index is brought up to date before it is compared
+    checking.report_progress = reporter(cli.env, "doctor")
     report = cli.service.doctor(repair=repair)
     from chit.index import db
 

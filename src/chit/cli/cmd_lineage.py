@@ -76,6 +76,9 @@ def stats(
 
     Cost is counted for models priced in config.toml's [prices]."""
     cli: Cli = ctx.obj.use(json, project)
+    from chit.cli.progress import show_index_progress
+
+    show_index_progress(cli.env)  # the counts come from the index: a store far ahead of it is indexed first
     from chit.service.stats import Price
 
     prices = {name: Price(*pair) for name, pair in cli.config.prices.items()}

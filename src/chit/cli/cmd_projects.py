@@ -65,6 +65,10 @@ def mv(
     Every session, live or trashed, is kept."""
     cli: Cli = ctx.obj.use(json)
     cli.hints = False  # this is the command the note suggests
+    from chit.cli.progress import reporter
+    from chit.service import project_moves
+
+    project_moves.report_progress = reporter(cli.env, "projects mv")
     report = cli.service.move_project(old, new)
 
     where = report.target.path or f"project {report.target.name!r}"

@@ -5,7 +5,9 @@
 # when it builds a command, and real objects spare it evaluating strings.
 
 import time
-from typing import TYPE_CHECKING, Annotated, Any, Callable, Optional
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
@@ -31,33 +33,56 @@ REPORTED = (("new", "new"), ("grown", "grown"), ("changed", "changed"), ("restor
 )
 
 
-def _syncer(cli: Cli, sending: bool = True) -> "Sync":
+@contextmanager
+def _syncing(cli: Cli, sending: bool = True) -> Iterator["Sync"]:
+    """The sync of this store; its progress line is cleared at the end, a
+    failure's too (the error then starts a line of its own)."""
     from chit.cli.progress import show_index_progress
     from chit.service.facade import parts_of
     from chit.sync.run import Sync
 
     show_index_progress(cli.env)  # the index of what a sync wrote is brought up to date before it answers
-    return Sync(parts_of(cli.service).ctx, _progress(cli.env), redact=sending and cli.config.sync_redact)
+    progress = _Progress(cli.env)
+    try:
+        yield Sync(parts_of(cli.service).ctx, progress, redact=sending and cli.config.sync_redact)
+    finally:
+        progress.clear()
 
 
-def _progress(env: Environment) -> Callable[[str, int, int], None]:
+PROGRESS_AFTER = 1.0  # seconds a sync runs before it tells its progress
+PROGRESS_EVERY = 1.0  # seconds between two counts of the same step
+
+
+class _Progress:
     """Progress on stderr once a sync has run past a second: rewritten in
-    place on a terminal, a line every second otherwise."""
-    started = time.monotonic()
-    last = [0.0]
-    on_terminal = env.stderr_isatty
+    place on a terminal, a line every second otherwise. A new step (a
+    commit, a push) is told at once: it may be the long one. Counts are
+    of sessions, but git's own within a step ("pushing: writing objects")."""
 
-    def report(what: str, done: int, total: int) -> None:
+    def __init__(self, env: Environment) -> None:
+        self.env = env
+        self.started = time.monotonic()
+        self.last = 0.0
+        self.step = ""
+
+    def __call__(self, what: str, done: int, total: int) -> None:
+        from chit.cli.progress import terminal_width
+
         moment = time.monotonic()
-        if moment - started < 1.0 or moment - last[0] < 1.0:
+        this_step = what.split(":")[0]
+        if moment - self.started < PROGRESS_AFTER or (moment - self.last < PROGRESS_EVERY and this_step == self.step):
             return
-        last[0] = moment
-        count = f" {done:,} of {total:,} sessions" if total else ""
+        self.last, self.step = moment, this_step
+        count = f" {done:,} of {total:,}{'' if ':' in what else ' sessions'}" if total else ""
         line = f"chit: sync: {what}{count}"
-        env.stderr.write(f"\r{line}\x1b[K" if on_terminal else f"{line}\n")
-        env.stderr.flush()
+        self.env.stderr.write(f"\r{line[: terminal_width(self.env) - 1]}\x1b[K" if self.env.stderr_isatty else f"{line}\n")
+        self.env.stderr.flush()
 
-    return report
+    def clear(self) -> None:
+        """Take the line away (on a terminal, if one was shown)."""
+        if self.last and self.env.stderr_isatty:
+            self.env.stderr.write("\r\x1b[K")
+            self.env.stderr.flush()
 
 
 def _shown(report: "SyncReport") -> Result:
@@ -66,8 +91,6 @@ def _shown(report: "SyncReport") -> Result:
     def human(env: Environment) -> None:
         from chit.render import human
 
-        if env.stderr_isatty:
-            env.stderr.write("\r\x1b[K")
         counts = [f"{len(data[key])} {word}" for key, word in REPORTED if data[key]]
         sent = f"{report.sent} session{'' if report.sent == 1 else 's'} sent"
         human.line(env, f"synced with {report.remote}: {sent}; " + (", ".join(counts) if counts else "nothing came in"))
@@ -92,7 +115,8 @@ def sync(ctx: typer.Context, json: JsonFlag = False) -> Optional[Result]:
     cli.hints = False
     if ctx.invoked_subcommand is not None:
         return None
-    return _shown(_syncer(cli).run())
+    with _syncing(cli) as syncer:
+        return _shown(syncer.run())
 
 
 @app.command("init")
@@ -102,21 +126,24 @@ def init(ctx: typer.Context, remote: RemoteArg, json: JsonFlag = False) -> Resul
     Refuses an http:// remote: transcripts hold secrets; use ssh or https
     and a private repository."""
     cli: Cli = ctx.obj.use(json)
-    return _shown(_syncer(cli).init(remote))
+    with _syncing(cli) as syncer:
+        return _shown(syncer.init(remote))
 
 
 @app.command("clone")
 def clone(ctx: typer.Context, remote: RemoteArg, json: JsonFlag = False) -> Result:
     """Start syncing this store from REMOTE, set up elsewhere by `sync init`."""
     cli: Cli = ctx.obj.use(json)
-    return _shown(_syncer(cli).clone(remote))
+    with _syncing(cli) as syncer:
+        return _shown(syncer.clone(remote))
 
 
 @app.command("status")
 def status(ctx: typer.Context, json: JsonFlag = False) -> Result:
     """Where this store syncs to, and what changed since the last sync."""
     cli: Cli = ctx.obj.use(json)
-    found = _syncer(cli, sending=False).status()
+    with _syncing(cli, sending=False) as syncer:
+        found = syncer.status()
     data: dict[str, Any] = found.as_dict()
 
     def human(env: Environment) -> None:

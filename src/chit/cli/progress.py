@@ -1,10 +1,14 @@
-"""Progress of a long index refresh, on stderr.
+"""Progress of long work, on stderr (docs/cli.md, "Progress").
 
-`ls` and `search` may have to build or catch up the index (after a large
-import, or a first run over many sessions). A refresh that runs past a
-second reports what it is doing once a second: rewritten in place on a
-terminal, one line per report otherwise; stdout is never touched, so
-`--json` output stays clean.
+Any command may have to build or catch up the index (after a large
+import, or a first run over many sessions), and some run over every
+session (`doctor`, `gc`, `rm`, `trash --empty`, `projects mv`). Work that
+runs past a second reports what it is doing once a second, as
+`chit: DOING: DONE of TOTAL WHAT` (the core decides when, through
+`chit.index.progress` and `chit.service.ticker`; this module only says
+it): rewritten in place on a terminal and ended by one newline, one line
+per report otherwise; stdout is never touched, so `--json` output stays
+clean.
 """
 
 from __future__ import annotations
@@ -32,7 +36,18 @@ def reporter(env: Environment, doing: str) -> Callable[[str, int, int], None]:
                 stderr.write("\n")
         else:
             line = f"chit: {doing}: {done:,}{f' of {total:,}' if total else ''} {what}"
-            stderr.write(f"\r{line}\x1b[K" if on_terminal else f"{line}\n")
+            stderr.write(f"\r{line[: terminal_width(env) - 1]}\x1b[K" if on_terminal else f"{line}\n")
         stderr.flush()
 
     return report
+
+
+def terminal_width(env: Environment) -> int:
+    """The terminal's width now: a line rewritten in place must not wrap
+    (a carriage return goes back to the start of its last row only)."""
+    import os
+
+    try:
+        return os.get_terminal_size(env.stderr.fileno()).columns or 80
+    except (OSError, ValueError, AttributeError):
+        return env.columns or 80

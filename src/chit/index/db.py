@@ -45,7 +45,7 @@ import os
 import stat
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -62,6 +62,7 @@ from chit.index.dirs import (
     still_pending,
 )
 from chit.index import vocabulary
+from chit.index.progress import Report, Span, files_behind
 from chit.index import schema
 from chit.index.schema import MIGRATIONS, SCHEMA_VERSION, TEXT_TABLES
 from chit.store import journal
@@ -81,29 +82,9 @@ ORPHAN_SLACK = 50_000
 VACUUM_AFTER = 10_000  # messages whose text one refresh added before it compacts the text index
 PROGRESS_AFTER = 1.0  # seconds a refresh runs before it reports its progress
 PROGRESS_EVERY = 1.0  # seconds between two reports
-report_progress: Callable[[str, int, int], None] | None = None  # (what, done, total or 0); the command line sets it
+report_progress: Report | None = None  # (what, done, total or 0); the command line sets it
 #: (slug, trash) -> the conflict copies of a file-sync tool its last refresh in this process saw; the command line reports them
 conflict_copies: dict[tuple[str, bool], int] = {}
-
-
-class _Progress:
-    """Calls `report_progress` every PROGRESS_EVERY seconds at most, once a
-    refresh has run PROGRESS_AFTER seconds; "done" at the end if it
-    reported anything."""
-
-    def __init__(self) -> None:
-        self.started = time.monotonic()
-        self.shown_at = 0.0
-
-    def tick(self, what: str, done: int, total: int = 0) -> None:
-        now = time.monotonic()
-        if report_progress is not None and now - self.started >= PROGRESS_AFTER and now - self.shown_at >= PROGRESS_EVERY:
-            self.shown_at = now
-            report_progress(what, done, total)
-
-    def finish(self) -> None:
-        if report_progress is not None and self.shown_at:
-            report_progress("done", 0, 0)
 
 
 class ForeignIndex(Exception):
@@ -120,7 +101,8 @@ class Index:
         self.lock = threading.RLock()
         self.has_text = True
         self.doubted = False  # a committed transaction doubted rows (`Rows.doubt`): their directories need a full check
-        self.progress = _Progress()  # of the refresh under way
+        self.progress = self._span([])  # of the refresh under way
+        self.spanning = False  # `reporting`: every refresh tells the one progress
         self.files_read = 0  # by the refresh under way
         self.text_added = 0  # messages whose text was added since the last `settle_text`
         self.bulk_text = False  # text was added without FTS5's merges since then (`Rows.defer_merges`)
@@ -237,7 +219,9 @@ class Index:
         with self.lock:
             if self._conn is None and not self.exists() and not any(self._has_sessions(slug, trash) for slug, trash in dirs):
                 return False
-            self.progress, self.files_read = _Progress(), 0
+            self.files_read = 0
+            if not self.spanning:
+                self.progress = self._span(dirs)
             try:
                 for slug, trash in dirs:
                     self._refresh_dir(slug, trash, full)
@@ -251,8 +235,26 @@ class Index:
                     if settle:
                         self.settle_text()
             finally:
-                self.progress.finish()
+                if not self.spanning:
+                    self.progress.finish()
             return True
+
+    @contextmanager
+    def reporting(self, dirs: Sequence[tuple[str, bool]], report: Report | None = None) -> Iterator[None]:
+        """One progress over every refresh inside (a catch-up, one project
+        at a time, of these directories), told to `report` (default
+        `report_progress`): counts summed over them, the total theirs."""
+        with self.lock:
+            self.progress, self.spanning = self._span(dirs, report), True
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.spanning = False
+                self.progress.finish()
+
+    def _span(self, dirs: Sequence[tuple[str, bool]], report: Report | None = None) -> Span:
+        return Span(report or report_progress, PROGRESS_AFTER, PROGRESS_EVERY, lambda: files_behind(self.conn, self.layout, dirs))
 
     def _has_sessions(self, slug: str, trash: bool) -> bool:
         snap, dfd = snapshot(self.layout, slug, trash)
@@ -400,7 +402,7 @@ class Index:
                     assert dfd is not None
                     writes.read_file(dfd, snap.slug, trash, todo.pop())
                     self.files_read += 1
-                    self.progress.tick("session files read", self.files_read)
+                    self.progress.file_read()
                 if todo:
                     continue
                 for session_id in indexed:  # gone from the directory
@@ -430,10 +432,11 @@ class Index:
                 started = time.monotonic()
                 while True:
                     more = rows.drain()
-                    self.progress.tick("messages' text indexed", done + rows.drained, pending)
+                    self.progress.tick(rows.drained)
                     if not more or time.monotonic() - started >= COMMIT_EVERY:
                         break
-                done += rows.drained
+            done += rows.drained
+            self.progress.text(rows.drained)
         self.text_added += done
 
     def settle_text(self) -> None:
@@ -448,6 +451,8 @@ class Index:
         added, self.text_added = self.text_added, 0
         bulk, self.bulk_text = self.bulk_text, False
         rebuilt = added >= VACUUM_AFTER and (bulk or added * 2 >= conn.execute("SELECT count(*) FROM messages").fetchone()[0])
+        if rebuilt or vocabulary.is_behind(conn):
+            self.progress.enter("finishing the text index")
         if rebuilt:  # merged into one segment first: the vocabulary's pass then reads one
             with self.writing() as rows:
                 rows.conn.execute("INSERT INTO msgtext(msgtext) VALUES ('optimize')")

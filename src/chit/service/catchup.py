@@ -165,7 +165,8 @@ def _rows_and_pending(
 
 def catch_up(index: Index, slugs: Sequence[str], wait: bool) -> int | None:
     """Bring the index (rows and text) of these projects up to date, one
-    project at a time; the number of session files read. None, doing
+    project at a time, under one progress (`Index.reporting`); the number
+    of session files read. None, doing
     nothing, when another catch-up holds the lock and `wait` is False."""
     import fcntl
 
@@ -186,12 +187,13 @@ def catch_up(index: Index, slugs: Sequence[str], wait: bool) -> int | None:
             return None
         started = time.time()
         read = 0
-        for slug in slugs:
+        with index.reporting([(slug, False) for slug in slugs]):  # one progress over every project
+            for slug in slugs:
+                with index.lock:
+                    index.refresh([(slug, False)], text=True, settle=False)
+                    read += index.files_read
             with index.lock:
-                index.refresh([(slug, False)], text=True, settle=False)
-                read += index.files_read
-        with index.lock:
-            index.settle_text()  # once: it passes over the whole text index
+                index.settle_text()  # once: it passes over the whole text index
         _log(fd, f"{os.getpid()} {started:.3f} {time.time() - started:.3f}s {read} files read\n")
         return read
     finally:

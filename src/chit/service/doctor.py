@@ -17,7 +17,9 @@ Invariants:
 - the index is compared with every file the doctor reads, and with
   `repair` its rows that differ are rebuilt (`chit.service.index_audit`);
 - conflict copies a file-sync tool left are reported, and with `repair`
-  merged into their files first (`chit.service.conflicts`).
+  merged into their files first (`chit.service.conflicts`);
+- a check past a second tells `report_progress` the session files checked
+  of all there are (`chit.service.ticker`).
 """
 
 from __future__ import annotations
@@ -37,11 +39,14 @@ from chit.service.conflicts import ConflictCopies
 from chit.service.index_audit import IndexAudit
 from chit.store.log import Log, parse_log
 from chit.store.sessions import UUID_RE, LockedSession, same_file
+from chit.service.ticker import Report, Ticker
 
 if TYPE_CHECKING:
     from chit.service.results import DoctorReport
 
 LINKED = "symbolic link in the store (never followed)"
+#: (what, done, total): a long check reports its progress; the command line sets it
+report_progress: Report | None = None
 
 
 def last_move(events: list[dict[str, Any]]) -> str | None:
@@ -84,6 +89,7 @@ class Doctor:
         self.projects = ctx.projects
         self.compact_held = compact_held
         self.repair = repair
+        self.ticker = Ticker(0, "session files checked", None)
 
     def run(self) -> DoctorReport:
         """Check every session file, and the index against them; with
@@ -97,6 +103,18 @@ class Doctor:
             copies.check(slug)
         audit = IndexAudit(self.ctx, repair, report)
         audit.start()
+        self.ticker = Ticker(self._session_files(), "session files checked", report_progress)
+        try:
+            self._check_directories(repair, report, audit)
+        finally:
+            self.ticker.finish()  # a failure's line starts a line of its own
+        audit.finish()
+        self._check_temps(self.layout.changes, repair, report)
+        self._check_not_regular([self.layout.import_cache_file], report)
+        return report
+
+    def _check_directories(self, repair: bool, report: DoctorReport, audit: IndexAudit) -> None:
+        """Every project's directory and the trash's, and what lies beside them."""
         try:
             linked = sorted(e.path for e in os.scandir(self.layout.projects) if e.is_symlink())
         except OSError:
@@ -116,10 +134,18 @@ class Doctor:
             self._check_not_regular(self._expected_files(slug), report)
         for slug in self.store.trash_slugs():
             self._check_directory(self.ctx.project_by_slug(slug), True, repair, report, audit)
-        audit.finish()
-        self._check_temps(self.layout.changes, repair, report)
-        self._check_not_regular([self.layout.import_cache_file], report)
-        return report
+
+    def _session_files(self) -> int:
+        """How many session files the check will read, in the projects and the trash."""
+        directories = [self.layout.sessions_dir(slug) for slug in self.store.project_slugs()]
+        directories += [self.layout.trash_dir(slug) for slug in self.store.trash_slugs()]
+        count = 0
+        for directory in directories:
+            try:
+                count += sum(name.endswith(".jsonl") for name in os.listdir(directory))
+            except OSError:
+                pass  # reported by the check itself
+        return count
 
     def _expected_files(self, slug: str) -> list[Path]:
         """The files of a project chit reads besides its sessions."""
@@ -172,6 +198,7 @@ class Doctor:
         for entry in sorted(os.scandir(directory), key=lambda e: e.name):
             report.sessions_checked += entry.name.endswith(".jsonl")
             self._check_entry(project, entry, trash, repair, report, audit)
+            self.ticker.tick(report.sessions_checked)
 
     def _check_temps(self, directory: Path, repair: bool, report: DoctorReport) -> None:
         """Temporary files beside project.json and current.json, or of the

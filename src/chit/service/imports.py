@@ -217,17 +217,16 @@ class Imports:
 
     def _update_index(self, slugs: list[str], progress: ProgressFn | None) -> None:
         """Bring the index (rows and text) of the projects an import wrote up to
-        date now, so that the first search after a large import builds nothing."""
+        date now (one progress over them all), so the next search builds nothing."""
+        from chit.index.progress import to_bar
+
         def work(index: Index) -> None:
-            for done, slug in enumerate(slugs):
-                if progress is not None:
-                    progress(done, len(slugs), f"indexing {slug}")
-                index.refresh([(slug, False)], text=True, settle=False)
-            index.settle_text()  # once: it passes over the whole text index
+            with index.reporting([(slug, False) for slug in slugs], to_bar(progress)):
+                for slug in slugs:
+                    index.refresh([(slug, False)], text=True, settle=False)
+                index.settle_text()  # once: it passes over the whole text index
 
         self.ctx.indexed(work)
-        if progress is not None:
-            progress(len(slugs), len(slugs), "")
 
     # -- one unit -------------------------------------------------------------
     def _import_unit(self, unit: importer_base.Unit, run: _Run) -> dict[str, Any] | None:

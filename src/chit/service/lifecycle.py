@@ -17,6 +17,10 @@ does `doctor --repair`. Once the file is moved, still under the session's
 lock, its index row follows it (`chit.index.moves.move_to`); a kill before
 that leaves the row for the next refresh to forget and the file to be
 read again, as without it.
+
+A run over many sessions (`delete_all`, `cleanup`, `empty_trash`) past a
+second tells `report_progress` how many of them it has done
+(`chit.service.ticker`).
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from chit.service.sessions import Sessions
 from chit.store.compaction import compact_event, compacted_lines, rebuilt
 from chit.store.files import read_whole
 from chit.store.log import format_ts_ns
+from chit.service.ticker import Report, Ticker, told
 from chit.store.sessions import LockedSession, same_file
 
 if TYPE_CHECKING:
@@ -81,6 +86,10 @@ def trash_record(held: LockedSession) -> dict[str, Any]:
     return {"type": "trash", "seen": fold(log.header, log.events).seen, "ts": now()}
 
 
+#: (what, done, total): a run over many sessions reports its progress; the command line sets it
+report_progress: Report | None = None
+
+
 class Maintenance:
     """Keeping the store: trash and restore, cleanup, running and stuck
     sessions, compaction and the doctor."""
@@ -109,8 +118,22 @@ class Maintenance:
         """Move several sessions to the trash. Every REF is resolved before
         the first moves, so one that names nothing moves none. Returns
         their summaries as trashed."""
-        targets = [self.queries.resolve(ref) for ref in refs]
-        return [self.delete(t.id).summary(self.ctx.locate(t.id, trash=True).name) for t in targets]
+        named = list(refs)
+        ticker = Ticker(len(named), "sessions found", report_progress)  # one progress over both steps
+        try:
+            targets = []
+            for done, ref in enumerate(named):
+                ticker.tick(done)
+                targets.append(self.queries.resolve(ref))
+            ticker.phase("sessions moved to the trash", len(targets))
+            trashed = []
+            for done, target in enumerate(targets):
+                ticker.tick(done)
+                trashed.append(self.delete(target.id).summary(self.ctx.locate(target.id, trash=True).name))
+            ticker.tick(len(targets))
+            return trashed
+        finally:
+            ticker.finish()
 
     def _resolve_trash(self, ref: str) -> tuple[str, str]:
         text = ref.strip().lower()
@@ -189,7 +212,7 @@ class Maintenance:
             return self._empty_everywhere(project, all_projects, older_than, dry_run)
         doomed = self._doomed(project, all_projects, older_than)
         if not dry_run:
-            for summary in doomed:
+            for summary in told(doomed, "trashed sessions deleted", report_progress):
                 self.store.unlink(self._trashed_path(summary.id))
         return doomed
 
@@ -211,7 +234,7 @@ class Maintenance:
             if dry_run:
                 return doomed
             machine = self.store.stamper.machine
-            for summary in doomed:
+            for summary in told(doomed, "trashed sessions deleted", report_progress):
                 slug = self.ctx.locate(summary.id, trash=True).slug
                 with self.store.locked(slug, summary.id, self.ctx.project_by_slug(slug).key, trash=True) as held:
                     data = read_whole(held.fd, os.fstat(held.fd).st_size)  # what the request says it saw
@@ -238,7 +261,7 @@ class Maintenance:
         listed = self.queries.list(project, all_projects=all_projects, agents=True, since=since, until=until)
         stale = [s for s in listed if (cutoff is None or s.updated_at < cutoff) and s.state != "running"]
         if not dry_run:
-            for summary in stale:
+            for summary in told(stale, "sessions moved to the trash", report_progress):
                 self.delete(summary.id)
         return stale
 

@@ -17,7 +17,9 @@ Invariants:
 - the moved project's key becomes the new path; its old key and name join
   `aliases` (session headers keep the key they were created under);
 - the index's rows of the moved files follow them (`chit.index.moves`), so
-  the move leaves the index as current as it found it.
+  the move leaves the index as current as it found it;
+- a move past a second tells `report_progress` how many sessions moved of
+  all it moves (`chit.service.ticker`).
 """
 
 from __future__ import annotations
@@ -38,6 +40,10 @@ from chit.store.sessions import same_file
 
 if TYPE_CHECKING:
     from chit.service.results import MoveReport, RelinkHint
+    from chit.service.ticker import Report
+
+#: (what, done, total): a move of many sessions reports its progress; the command line sets it
+report_progress: Report | None = None
 
 
 def _looks_like_path(text: str) -> bool:
@@ -115,6 +121,7 @@ class ProjectMoves:
         """Relink project `old` (name, slug, alias or path) to the directory
         `new`, or merge it into the project `new` names. Returns what moved."""
         from chit.service.results import MoveReport
+        from chit.service.ticker import told
 
         target = self._move_target(new)
         source = self._move_source(old, target)
@@ -128,11 +135,13 @@ class ProjectMoves:
                 raise Conflict(f"session {clash[0][:8]} exists in both projects; nothing was moved")
             target = self._merged_record(source, target)
             self.projects.write(target)
-            for session_id in live:
+            moves = [(session_id, False) for session_id in live] + [(session_id, True) for session_id in trashed]
+            for session_id, trash in told(moves, "sessions moved", report_progress):
+                if trash:
+                    store.move(store.session_path(source.slug, session_id, trash=True), store.session_path(target.slug, session_id, trash=True))
+                    continue
                 with store.locked(source.slug, session_id, source.key) as held:
                     store.move(held.path, store.session_path(target.slug, session_id))
-            for session_id in trashed:
-                store.move(store.session_path(source.slug, session_id, trash=True), store.session_path(target.slug, session_id, trash=True))
             self._carry_current(source, target)
             self._move_index_rows(source, target)
             self._remove_project(source)

@@ -10,13 +10,15 @@ closing "done" is told only when something was told before it.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from typing import TypeVar
 
 PROGRESS_AFTER = 1.0  # seconds a pass runs before it reports
 PROGRESS_EVERY = 1.0
 
 #: (what, done, total)
 Report = Callable[[str, int, int], None]
+Item = TypeVar("Item")
 
 
 class Ticker:
@@ -42,3 +44,17 @@ class Ticker:
     def finish(self) -> None:
         if self.report is not None and self.shown:
             self.report("done", 0, 0)
+
+
+def told(items: Sequence[Item], what: str, report: Report | None) -> Iterator[Item]:
+    """`items` one by one, telling `report` past PROGRESS_AFTER how many of
+    them the caller is done with (a run over many sessions: rm, gc,
+    emptying the trash, moving a project)."""
+    ticker = Ticker(len(items), what, report)
+    try:
+        for done, item in enumerate(items):
+            ticker.tick(done)
+            yield item
+        ticker.tick(len(items))
+    finally:
+        ticker.finish()

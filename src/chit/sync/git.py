@@ -8,13 +8,21 @@ Invariants:
   a terminal nobody watches), the C locale (messages chit reads are the
   untranslated ones);
 - git missing, a timeout, or a failing command is a `SyncError` with one
-  line saying what failed (git's last line of output), never a traceback.
+  line saying what failed (git's last line of output), never a traceback;
+- a push can take minutes for a whole store: `run_telling` passes git's
+  own counts on as they come, and stops git only when no output came for
+  the timeout (not for the whole push), its output otherwise read as
+  `run` reads it.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import select
 import subprocess
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +30,8 @@ from chit.errors import ChitError, ExitStatus
 
 #: How long one git command may take (a fetch or push over a slow link).
 GIT_TIMEOUT = 300.0
+#: a count in git's progress output: "Writing objects:  45% (2250/5000)"
+GIT_COUNT = re.compile(r"([A-Za-z][A-Za-z ]*[a-z]):\s+\d+% \((\d+)/(\d+)\)")
 AUTHOR = "chit"
 EMAIL = "chit@localhost"
 
@@ -101,6 +111,45 @@ class Git:
             raise SyncError(f"{what or 'git ' + args[0]} failed: {done.last_line()}")
         return done
 
+    def run_telling(self, *args: str, tell: Callable[[str, int, int], None]) -> Done:
+        """Run `git ARGS` (with `--progress` among them), telling `tell` each
+        count git reports as (what, done, total), e.g. ("writing objects",
+        2250, 5000); a failure is the caller's to judge, as with `check=False`.
+        It is stopped only after `timeout` seconds without any output: a
+        whole store's first push can take longer than that, counting on."""
+        try:
+            proc = subprocess.Popen(
+                ["git", *args], cwd=self.repo, env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            )
+        except FileNotFoundError:
+            raise SyncError("git is not installed (or not on PATH); chit sync needs it") from None
+        except OSError as exc:
+            raise SyncError(f"cannot run git: {exc.strerror}") from None
+        assert proc.stdout is not None and proc.stderr is not None
+        err_fd = proc.stderr.fileno()
+        output = {proc.stdout.fileno(): bytearray(), err_fd: bytearray()}
+        reading = set(output)
+        deadline = time.monotonic() + self.timeout
+        with proc:
+            while reading:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    proc.kill()
+                    raise SyncError(f"git {args[0]} made no progress for {self.timeout:g}s; is the remote reachable?")
+                ready, _, _ = select.select(list(reading), [], [], min(left, 1.0))
+                for fd in ready:
+                    chunk = os.read(fd, 65536)
+                    if not chunk:
+                        reading.discard(fd)
+                        continue
+                    output[fd] += chunk
+                    deadline = time.monotonic() + self.timeout  # a long push that goes on is not stopped
+                    if fd == err_fd:
+                        _tell_last(output[fd], tell)
+            status = proc.wait()
+        out, err = (bytes(data).decode("utf-8", "replace") for data in output.values())
+        return Done(status, out, err)
+
     def head(self) -> str | None:
         """The commit HEAD names, or None before the first commit."""
         done = self.run("rev-parse", "--verify", "-q", "HEAD^{commit}", check=False)
@@ -130,3 +179,11 @@ class Git:
         else:
             listed = self.run("diff", "--name-only", "--no-renames", "-z", old, new)
         return [name for name in listed.out.split("\0") if name]
+
+
+def _tell_last(err: bytearray, tell: Callable[[str, int, int], None]) -> None:
+    """The last count git wrote to stderr so far, to `tell`."""
+    counts = GIT_COUNT.findall(bytes(err[-512:]).decode("ascii", "replace"))
+    if counts:
+        what, done, total = counts[-1]
+        tell(what.strip().lower(), int(done), int(total))

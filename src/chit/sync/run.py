@@ -42,6 +42,7 @@ from chit.sync.state import BRANCH, Place, State, signature
 from chit.urls import shown
 
 PUSH_ATTEMPTS = 5
+STAGE_BATCH = 100  # mirror files staged by one `git add` (a few seconds of hashing at most)
 UNMERGED = ("DD", "AU", "UD", "UA", "DU", "AA", "UU")  # `git status --porcelain` codes of a conflict
 ATTRIBUTES = b"# chit: every session file is a set of lines; a union of two copies is a valid session\n*.jsonl merge=union\n"
 Progress = Callable[[str, int, int], None]
@@ -197,6 +198,7 @@ class Sync:
         identities: dict[str, str] = {}
         done: dict[str, tuple[int, int, int]] = {}
         sent = 0
+        written: list[str] = []  # mirror files that gained lines
         for n, live in enumerate(files, 1):
             project = self.ctx.projects.get(live.slug)
             if project is None:
@@ -210,10 +212,12 @@ class Sync:
             target = self.place.repo / mirror.path_for(live.session_id, project, identities[live.slug])
             if export_lines(data, target, self.form):
                 sent += 1
+                written.append(target.relative_to(self.place.repo).as_posix())
             done[live.relative()] = signature(st)
             self.progress("exporting", n, len(files))
         requests = self._send_emptied(mirror)
         shared = [name for name in (PROJECTS, emptied.FOLDER) if (self.place.repo / name).exists()]
+        self._stage(written)
         self.git.run("add", "--all", *(shared or [".gitattributes"]))
         if self.git.run("diff", "--cached", "--quiet", check=False).status == 1:
             self.git.run("commit", "--quiet", "-m", f"chit sync: {sent} session{'' if sent == 1 else 's'}", what="committing")
@@ -221,6 +225,16 @@ class Sync:
         self.place.save(state)
         emptied.sent(self.place.directory, requests, self.ctx.store.durable)
         return sent
+
+    def _stage(self, paths: list[str]) -> None:
+        """Stage the mirror files an export wrote, a batch at a time, telling
+        how many: hashing a whole store's files is most of its first sync.
+        (`git add --all` then stages the rest: files the trash's emptying removed.)"""
+        paths = [path for path in paths if (self.place.repo / path).is_file()]
+        self.progress("committing", 0, len(paths))
+        for start in range(0, len(paths), STAGE_BATCH):
+            self.git.run("--literal-pathspecs", "add", "--", *paths[start : start + STAGE_BATCH], what="committing")
+            self.progress("committing", min(start + STAGE_BATCH, len(paths)), len(paths))
 
     def _send_emptied(self, mirror: Mirror) -> list[bytes]:
         """The trash emptied everywhere here, into the mirror: each request
@@ -255,7 +269,10 @@ class Sync:
                 report.pushed = True
                 return None
             self.progress("pushing", 0, 0)
-            pushed = self.git.run("push", "--quiet", "origin", f"HEAD:refs/heads/{state.branch}", check=False)
+            pushed = self.git.run_telling(
+                "push", "--progress", "origin", f"HEAD:refs/heads/{state.branch}",
+                tell=lambda what, done, total: self.progress(f"pushing: {what}", done, total),
+            )
             if pushed.ok:
                 report.pushed = True
                 return None
