@@ -12,12 +12,17 @@ backtick run inside.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
+from typing import TYPE_CHECKING
 
 from chit.exporters.common import blocks, ending, failure, fold_summary, is_tool, label, lines_of, longest_run, thinking, turns
 from chit.visible import visible
 from chit.model import Message, Session
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
 
 _TAGLIKE = re.compile(r"<(?=[A-Za-z/!?])")
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.DOTALL)
@@ -42,14 +47,21 @@ def _mark(text: str) -> str:
     return f"*[{shown}]*"
 
 
+@functools.cache
+def _parser() -> "MarkdownIt":
+    """rich's Markdown parser, with its options: made once (making one
+    builds its rule chains, which cost 40 times parsing a paragraph)."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt().enable(["strikethrough", "table"])
+
+
 def _hard_breaks(text: str) -> str:
     """Prose with a backslash at the end of each line a paragraph goes on
     after (its soft breaks, found as the terminal's Markdown parser finds
     them). A paragraph with a line break that is neither soft nor hard (in
     a code span or inline HTML) is left as it is."""
-    from markdown_it import MarkdownIt  # rich's Markdown parser, with its options
-
-    tokens = MarkdownIt().enable(["strikethrough", "table"]).parse(text)
+    tokens = _parser().parse(text)
     lines = text.split("\n")
     for before, token in zip(tokens, tokens[1:]):
         if before.type != "paragraph_open" or token.type != "inline" or not token.map:
