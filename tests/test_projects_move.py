@@ -281,6 +281,21 @@ def test_a_move_cut_short_anywhere_is_finished_by_the_same_command(home: Path, t
     _assert_moved_whole(home, new_dir, ids)
 
 
+@pytest.mark.parametrize("spec", ["path", "name"])
+def test_a_move_cut_short_after_the_old_record_is_finished_by_the_same_command(home: Path, tmp_path: Path, spec: str) -> None:
+    """A kill between removing the old project's record and its directory
+    leaves that directory empty. The move run again finds itself done
+    ("already at") and removes it."""
+    old_dir, new_dir, ids = _relink_setup(home, tmp_path, 2, 1)
+    old_slug = Chit(home, cwd=old_dir).project().slug
+    Chit(home, cwd=tmp_path).move_project(str(old_dir), new_dir)
+    (home / "projects" / old_slug).mkdir()  # what the kill leaves
+    old = str(old_dir) if spec == "path" else "repo"
+    again = run_cli(["projects", "mv", old, str(new_dir)], cwd=tmp_path)
+    assert again.code == 5 and "already at" in again.err, again.err
+    _assert_moved_whole(home, new_dir, ids)
+
+
 def _move_in_child(home: Path, cwd: Path, old: str, new: Path, delay: float) -> bool:
     """Fork a child that runs the move, SIGKILL it after `delay` seconds;
     whether it was killed (not finished first)."""

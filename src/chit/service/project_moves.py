@@ -91,8 +91,20 @@ class ProjectMoves:
             return self.find_project(old, besides=target.slug)
         except NotFound:
             if self.find_project(old).slug == target.slug:
+                self._remove_left_behind(target)
                 raise InvalidInput(f"project {target.name!r} is already at {target.path or target.slug}") from None
             raise
+
+    def _remove_left_behind(self, target: Project) -> None:
+        """The old project's directory, empty: what a move cut short between
+        removing the old record and its directory leaves (`_remove_project`).
+        The move run again finds itself done and removes it (rmdir: only
+        ever an empty directory)."""
+        for name in (target.name, *target.aliases):  # (an old name equal to the new one is no alias)
+            for key in target.aliases:
+                slug = slug_for(name, key)
+                if slug != target.slug:
+                    _remove_empty(self.layout.project_dir(slug))
 
     def _move_target(self, new: str | Path) -> Project:
         text = str(new)
