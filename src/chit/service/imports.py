@@ -47,6 +47,7 @@ from chit.store import codec
 from chit.errors import ChitError, Conflict, InvalidData, InvalidInput, Locked, NotFound, ReadOnly
 from chit.store.fold import message_to_record
 from chit.model import Message, Project, derive_title, now
+from chit.store.projects import _NAME_MAX as NAME_MAX
 from chit.store.projects import slug_for, usable_dir, validate_name
 from chit.service.base import Context, check_metadata, clean_line
 from chit.service.queries import Queries
@@ -406,14 +407,14 @@ class Imports:
         return scope
 
     def _unusable_cwd(self, source: importer_base.SourceSession, run: _Run) -> None:
-        """A recorded working directory no path here can name (longer than
-        the system allows): the session goes to the tool's project, and the
-        file is reported (in a short line: never the whole directory)."""
+        """A recorded working directory no path here can name (a NUL byte,
+        or longer than the system allows): the session goes to the tool's
+        project, and the file is reported (in a short line: never the whole
+        directory)."""
         from chit.importers import base as importer_base
 
-        cwd = source.cwd or ""
         where = str(source.metadata.get("path") or source.source)
-        reason = f"working directory too long for a path ({len(cwd)} characters); put in project {source.project or source.source!r}"
+        reason = f"{_why_unusable(source.cwd or '')}; put in project {source.project or source.source!r}"
         run.report.problems.append(importer_base.Problem(where, None, reason))
 
     def _project_named(self, name: str) -> Project:
@@ -421,3 +422,13 @@ class Imports:
         key = f"name:{validate_name(name)}"
         slug = slug_for(name, key)
         return self.projects.get(slug) or Project(key=key, name=name, slug=slug, path=None, created_at=now())
+
+
+def _why_unusable(cwd: str) -> str:
+    """What makes an absolute working directory unusable as a path here."""
+    if "\x00" in cwd:
+        return "working directory holds a NUL byte, which no path can"
+    longest = max(len(part.encode("utf-8", "surrogateescape")) for part in cwd.split("/"))
+    if longest > NAME_MAX:
+        return f"a name in the working directory is too long for a path ({longest} bytes)"
+    return f"working directory too long for a path ({len(cwd)} characters)"
