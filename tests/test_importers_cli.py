@@ -27,7 +27,7 @@ def test_json_summary_on_stdout_and_counts_on_stderr(cli) -> None:  # type: igno
     assert {k: data[k] for k in ("source", "imported", "updated", "skipped", "errors", "messages_written")} == {
         "source": "claude-code", "imported": 3, "updated": 0, "skipped": 0, "errors": 0, "messages_written": 73}
     assert {s["action"] for s in data["sessions"]} == {"imported"} and len(data["sessions"]) == 3
-    assert set(data["sessions"][0]) == {"action", "key", "id", "title", "project", "messages", "reason", "hidden"}
+    assert set(data["sessions"][0]) == {"action", "key", "id", "title", "project", "messages", "reason", "hidden", "shown_again", "changed"}
     assert r.err == "claude-code: imported 3, updated 0, skipped 0, errors 0\n"
     again = cli("import", "--from", "claude-code", str(fixture("claude-code")), "--json")
     assert orjson.loads(again.out)["skipped_reasons"] == {"unchanged": 3}

@@ -288,7 +288,7 @@ class Imports:
         try:
             if found is None:
                 slug, session_id, action = self._create_imported(source, run, key, title, metadata, messages)
-                written, hides, hidden = len(messages), False, 0
+                written, hides, hidden, plan = len(messages), False, 0, None
             else:
                 slug, session_id = found[0], found[1]
                 plan = self._update_imported(slug, session_id, source, key, title, metadata, messages)
@@ -297,7 +297,8 @@ class Imports:
             report.problems.append(importer_base.Problem(where, None, f"{key}: {exc.message}"))
             return None
         name = (self.projects.get(slug) or self.ctx.project_by_slug(slug)).name
-        done = ImportedSession(action, key, session_id, shown, name, written, hidden=hidden)
+        shown_again, changed = (plan.shown_again, plan.changed) if plan else (0, 0)
+        done = ImportedSession(action, key, session_id, shown, name, written, hidden=hidden, shown_again=shown_again, changed=changed)
         left = ImportedSession("skipped", key, session_id, shown, name, 0, action)
         if action in ("imported", "updated"):
             run.written.add(slug)
@@ -311,6 +312,8 @@ class Imports:
             report.skip(action, left)
         report.messages += written
         report.hidden += hidden
+        report.shown_again += shown_again
+        report.changed += changed
         if action == "imported by another process":  # the next import reads it as unchanged or updated
             return None
         if action in ("imported", "updated", "unchanged"):  # what the next import finds: the file as written
