@@ -47,8 +47,7 @@ from chit.store import codec
 from chit.errors import ChitError, Conflict, InvalidData, InvalidInput, Locked, NotFound, ReadOnly
 from chit.store.fold import message_to_record
 from chit.model import Message, Project, derive_title, now
-from chit.store.projects import _NAME_MAX as NAME_MAX
-from chit.store.projects import slug_for, usable_dir, validate_name
+from chit.store.projects import slug_for, unusable_dir_reason, usable_dir, validate_name
 from chit.service.base import Context, check_metadata, clean_line
 from chit.service.queries import Queries
 from chit.service.sessions import KEY_MAX, Sessions, make_message
@@ -417,7 +416,7 @@ class Imports:
         from chit.importers import base as importer_base
 
         where = str(source.metadata.get("path") or source.source)
-        reason = f"{_why_unusable(source.cwd or '')}; put in project {source.project or source.source!r}"
+        reason = f"{unusable_dir_reason(source.cwd or '')}; put in project {source.project or source.source!r}"
         run.report.problems.append(importer_base.Problem(where, None, reason))
 
     def _project_named(self, name: str) -> Project:
@@ -426,12 +425,3 @@ class Imports:
         slug = slug_for(name, key)
         return self.projects.get(slug) or Project(key=key, name=name, slug=slug, path=None, created_at=now())
 
-
-def _why_unusable(cwd: str) -> str:
-    """What makes an absolute working directory unusable as a path here."""
-    if "\x00" in cwd:
-        return "working directory holds a NUL byte, which no path can"
-    longest = max(len(part.encode("utf-8", "surrogateescape")) for part in cwd.split("/"))
-    if longest > NAME_MAX:
-        return f"a name in the working directory is too long for a path ({longest} bytes)"
-    return f"working directory too long for a path ({len(cwd)} characters)"
