@@ -276,7 +276,8 @@ def not_a_directory(tmp_path: Path, kind: str) -> Path:
 
 @pytest.mark.parametrize("kind", ["file", "fifo", "/dev/null", "under a file"])
 @pytest.mark.parametrize(
-    "args", [["ls"], ["new", "hello"], ["search", "x"], ["doctor"], ["projects"], ["import", "--from", "codex"]]
+    "args",
+    [["ls"], ["new", "hello"], ["search", "x"], ["doctor"], ["projects"], ["import", "--from", "codex"], ["config"], ["sources"]],
 )
 def test_a_home_that_is_not_a_directory_is_refused_by_every_command(cli, tmp_path: Path, kind: str, args: list[str]) -> None:  # type: ignore[no-untyped-def]
     store = not_a_directory(tmp_path, kind)
