@@ -248,7 +248,7 @@ CORPUS: list[Case] = [
     Case("replace with metadata nested 300 levels deep", ("replace", "{MAIN}", "-"), 5, "metadata",
          stdin=b'[{"role": "user", "content": "x", "metadata": {"k": ' + b"[" * 300 + b"]" * 300 + b"}}]"),
     Case("replace with content that is not text", ("replace", "{MAIN}", "-"), 5, "must be text", stdin=b'{"role": "user", "content": 5}'),
-    Case("CHIT_HOME is a file", ("new", "x"), 1, "not a directory", env={"CHIT_HOME": "{TMP}/not-a-dir"}, damage=_home_is_a_file),
+    Case("CHIT_HOME is a file", ("new", "x"), 5, "the store is not a directory", env={"CHIT_HOME": "{TMP}/not-a-dir"}, damage=_home_is_a_file),
 ]
 
 

@@ -256,3 +256,33 @@ def test_projects_rm_racing_a_new_session_never_orphans_it(cli, home: Path, work
             assert not list(home.glob("projects/*/sessions/*.jsonl")), "a session was left without its project"
     print(f"\nprojects rm racing new: {created} of 12 created, the project removed first in {removed}")
     assert created >= 1, (created, removed)  # in runs here: 6 and 9 of 12 created, the project removed first in 10 of 12
+
+
+# -- a CHIT_HOME that is not a directory ----------------------------------------------
+
+
+def not_a_directory(tmp_path: Path, kind: str) -> Path:
+    if kind == "file":
+        (tmp_path / "store").write_text("not a store\n")
+        return tmp_path / "store"
+    if kind == "fifo":
+        os.mkfifo(tmp_path / "store")
+        return tmp_path / "store"
+    if kind == "under a file":
+        (tmp_path / "store").write_text("")
+        return tmp_path / "store" / "home"
+    return Path(os.devnull)
+
+
+@pytest.mark.parametrize("kind", ["file", "fifo", "/dev/null", "under a file"])
+@pytest.mark.parametrize(
+    "args",
+    [["ls"], ["new", "hello"], ["search", "x"], ["doctor"], ["projects"], ["import", "--from", "codex"], ["config"], ["sources"]],
+)
+def test_a_home_that_is_not_a_directory_is_refused_by_every_command(cli, tmp_path: Path, kind: str, args: list[str]) -> None:  # type: ignore[no-untyped-def]
+    store = not_a_directory(tmp_path, kind)
+    before = tree_digest(tmp_path)
+    result = cli(*args, env={"CHIT_HOME": str(store)})
+    refused(result, 5, f"the store is not a directory: {store}")
+    assert len(result.err.splitlines()) == 1, result.err
+    assert tree_digest(tmp_path) == before

@@ -194,7 +194,7 @@ def test_replicas_converge_whatever_the_order_of_changes_and_exchanges(tmp_path_
     check_hidden_only_when_seen(session, log.events, appended & stored)
     if session.deleted_at is None:  # the index of a copy agrees with the fold
         listed = [s for s in replicas[0].api.list(limit=None) if s.id == sid]
-        assert listed == [session.summary(replicas[0].api.project().name)]
+        assert listed == [session.summary(replicas[0].api.project().name, replicas[0].api.project().slug)]
 
 
 def test_replica_run_size() -> None:

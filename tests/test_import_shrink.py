@@ -264,3 +264,36 @@ def test_the_refresh_before_ls_says_how_many_messages_it_hid(cli, home: Path, tm
     lost = count - cut.json()[0]["message_count"]  # type: ignore[index]
     assert lost > 0
     assert cut.err == f"refreshed the sources: 0 imported, 1 updated, {lost} messages hidden (`chit undo` shows them)\n"
+
+
+def test_cli_import_says_what_it_showed_again_and_changed_in_place(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """An import that writes no message but undoes its own rewind (the
+    source whole again) or updates messages where they are says so, in
+    the human line and in --json, never "(0 messages)"."""
+    tool, lines, source = codex_source(tmp_path)
+    half = b"".join(lines[: len(lines) // 2])
+    assert cli("import", "--from", tool, str(source.parent)).code == 0
+    key_id = orjson.loads(cli("ls", "-a", "--json").out)[0]["id"]
+    count = len(orjson.loads(cli("show", key_id, "--json").out)["messages"])
+    source.write_bytes(half)
+    assert cli("import", "--from", tool, str(source.parent)).code == 0
+    lost = count - len(orjson.loads(cli("show", key_id, "--json").out)["messages"])
+    assert lost > 0
+    source.write_bytes(b"".join(lines))  # whole again: the import's rewind undone
+    human = cli("import", "--from", tool, str(source.parent))
+    assert human.code == 0 and human.out.endswith(f", {lost} messages shown again)\n"), human.out
+    source.write_bytes(half)
+    assert cli("import", "--from", tool, str(source.parent)).code == 0
+    before = orjson.loads(cli("show", key_id, "--json").out)["messages"]
+    source.write_bytes(half.replace(b"the ", b"THE "))  # still cut, and the messages it keeps changed
+    r = cli("import", "--from", tool, str(source.parent), "--json")
+    after = orjson.loads(cli("show", key_id, "--json").out)["messages"]
+    changed = sum(1 for a, b in zip(before, after) if a != b)
+    assert r.code == 0 and len(after) == len(before) and changed > 0
+    report = orjson.loads(r.out)
+    assert (report["messages_written"], report["messages_hidden"], report["messages_changed"]) == (0, 0, changed)
+    assert [(s["messages"], s["changed"], s["shown_again"]) for s in report["sessions"]] == [(0, changed, 0)]
+    source.write_bytes(b"".join(lines).replace(b"the ", b"THE "))
+    r = cli("import", "--from", tool, str(source.parent), "--json")
+    report = orjson.loads(r.out)
+    assert r.code == 0 and report["messages_hidden"] == 0 and report["messages_shown_again"] + report["messages_written"] > 0, r.out

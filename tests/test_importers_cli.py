@@ -27,7 +27,7 @@ def test_json_summary_on_stdout_and_counts_on_stderr(cli) -> None:  # type: igno
     assert {k: data[k] for k in ("source", "imported", "updated", "skipped", "errors", "messages_written")} == {
         "source": "claude-code", "imported": 3, "updated": 0, "skipped": 0, "errors": 0, "messages_written": 73}
     assert {s["action"] for s in data["sessions"]} == {"imported"} and len(data["sessions"]) == 3
-    assert set(data["sessions"][0]) == {"action", "key", "id", "title", "project", "messages", "reason", "hidden"}
+    assert set(data["sessions"][0]) == {"action", "key", "id", "title", "project", "messages", "reason", "hidden", "shown_again", "changed"}
     assert r.err == "claude-code: imported 3, updated 0, skipped 0, errors 0\n"
     again = cli("import", "--from", "claude-code", str(fixture("claude-code")), "--json")
     assert orjson.loads(again.out)["skipped_reasons"] == {"unchanged": 3}
@@ -91,7 +91,19 @@ def test_a_working_directory_too_long_for_a_path_is_one_short_problem(cli, tmp_p
     report = orjson.loads(r.out)
     assert (report["imported"], report["errors"]) == (3, 2)  # no session lost: the two go to the tool's project
     assert sorted(s["project"] for s in report["sessions"]) == sorted([tool, tool, "fine"])
-    assert "working directory too long for a path" in r.err
+    says = "a name in the working directory is too long for a path (300 bytes)" if too_long == "a name" else "working directory too long for a path ("
+    assert says in r.err, r.err[:500]
+
+
+@pytest.mark.parametrize("tool", ["claude-code", "codex"])
+def test_a_working_directory_holding_a_nul_is_reported_as_such(cli, tmp_path: Path, tool: str) -> None:  # type: ignore[no-untyped-def]
+    source = tmp_path / "source"
+    _sources(tool, source, [str(tmp_path / "pro\x00ject")])
+    r = cli("import", "--from", tool, str(source), "--json")
+    assert r.code == 0, r.err[:500]
+    assert orjson.loads(r.out)["imported"] == 1
+    assert f"working directory holds a NUL byte, which no path can; put in project {tool!r}" in r.err, r.err
+    assert "too long" not in r.err
 
 
 def test_project_option_collects_every_session(cli) -> None:  # type: ignore[no-untyped-def]

@@ -281,3 +281,22 @@ def test_a_fifo_for_the_project_root_is_never_waited_on(home: Path, workdir: Pat
     assert result.code == 0, result.err
     report = result.json()
     assert isinstance(report, dict) and report["imported"] == 1
+
+
+@pytest.mark.parametrize("notices", [["warning"], ["info", "warning", "error"]])
+def test_a_session_of_notices_only_is_skipped_as_no_conversation(home: Path, workdir: Path, tmp_path: Path, notices: list[str]) -> None:
+    """A session Gemini CLI wrote only its own notices into (a hook that
+    failed before any prompt) holds no conversation: skipped, as the other
+    importers skip such a source, never a session titled "new session"."""
+    folder = gemini_home(tmp_path)
+    lines = [{"sessionId": "5f0c2a6e-1111-4222-8333-444455556666", "projectHash": "ab", "startTime": "2026-10-05T21:32:00.000Z"}]
+    lines += [{"id": f"m{n}", "timestamp": "2026-10-05T21:32:01.000Z", "type": kind, "content": f"Hook failed ({kind})"}
+              for n, kind in enumerate(notices)]
+    (folder / "chats" / "session-2026-10-05T21-32-5f0c2a6e.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    result = run_cli(["import", "--from", "gemini", str(tmp_path / ".gemini" / "tmp"), "--json"])
+    assert result.code == 0, result.err
+    report = result.json()
+    assert isinstance(report, dict)
+    assert (report["imported"], report["skipped_reasons"]) == (0, {"no conversation": 1}), report
+    listed = run_cli(["ls", "--all", "--json"])
+    assert listed.code == 0 and listed.json() == [], listed.out

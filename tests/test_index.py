@@ -439,7 +439,7 @@ def test_incremental_fold_equals_fold(api: Chit, events: list[tuple[object, ...]
             api.list()  # refresh from the offset reached so far
     project = api.project()
     log = parse_log(s.id, path.read_bytes(), project.key)
-    expected = fold(log.header, log.events).summary(project.name)
+    expected = fold(log.header, log.events).summary(project.name, project.slug)
     assert [x for x in api.list() if x.id == s.id] == [expected]
     hits = api.search("ss", limit=None)
     assert hits == parts_of(api).queries.scan_search([project], "ss")
@@ -518,7 +518,7 @@ def test_incremental_fold_equals_set_fold_of_stamped_lines(
             api.list()  # refresh from the offset reached so far
     project = api.project()
     log = parse_log(s.id, path.read_bytes(), project.key)
-    expected = fold(log.header, log.events).summary(project.name)
+    expected = fold(log.header, log.events).summary(project.name, project.slug)
     assert [x for x in api.list() if x.id == s.id] == [expected]
     hits = api.search("ss", limit=None)
     assert hits == parts_of(api).queries.scan_search([project], "ss")

@@ -236,3 +236,15 @@ def test_grouped_search_lists_a_session_once_per_project_as_ls_does(home: Path, 
     hits = run_cli(["search", "soak", "--json"], cwd=cwd).json()
     assert sorted({(h["group"], h["project_slug"]) for h in hits}) == [(sid, slugs[0]), (sid, slugs[1])]
     assert len(hits) == 5
+
+
+def test_ls_json_tells_the_copies_of_a_session_apart_by_project_slug(home: Path, tmp_path: Path) -> None:
+    """Two copies of one session under two projects of one name: `ls --json`
+    names each one's project directory (`project_slug`, as search --json
+    does), from the index and from the files alike."""
+    api, sid, slugs = _split_copies(home, tmp_path)
+    cwd = tmp_path / "moved" / "foo"
+    listed = run_cli(["ls", "--all", "--json"], cwd=cwd).json()
+    assert sorted((s["id"], s["project_name"], s["project_slug"]) for s in listed) == [(sid, "foo", slugs[0]), (sid, "foo", slugs[1])]
+    scanned = parts_of(api).queries.scan_summaries(parts_of(api).ctx.projects.all())
+    assert sorted((s.id, s.project_slug) for s in scanned) == [(sid, slugs[0]), (sid, slugs[1])]

@@ -52,7 +52,7 @@ from typing import Any
 
 from chit.urls import shown
 from chit.value import Value, value_type
-from chit.store.paths import default_config_dir
+from chit.store.paths import check_home, default_config_dir
 
 PROVIDERS = ("openai", "command", "echo")
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -206,6 +206,8 @@ def load(path: Path | None = None) -> Config:
     except FileNotFoundError:
         return Config(path=target)
     except OSError as exc:
+        if path is None and isinstance(exc, NotADirectoryError):
+            check_home(target.parent)  # CHIT_HOME is a file: refused as the store refuses it
         return Config(path=target, problems=(f"cannot read {target}: {exc.strerror}; using defaults",))
     import tomllib  # only when there is a file to parse: start-up time
 

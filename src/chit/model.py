@@ -380,22 +380,12 @@ class Session(Value):
         data["messages"] = [m.as_dict() for m in self.messages]
         return data
 
-    def summary(self, project_name: str) -> SessionSummary:
+    def summary(self, project_name: str, project_slug: str | None = None) -> SessionSummary:
         return SessionSummary(
-            id=self.id,
-            project=self.project,
-            project_name=project_name,
-            title=self.title,
-            tags=self.tags,
-            turns=self.turns,
-            messages=len(self.messages),
-            created_at=self.created_at,
-            updated_at=self.updated_at,
-            state=self.run.state,
-            key=self.key,
-            parent_id=self.parent.id if self.parent else None,
-            deleted_at=self.deleted_at,
-            tokens=self.tokens,
+            id=self.id, project=self.project, project_name=project_name, title=self.title, tags=self.tags,
+            turns=self.turns, messages=len(self.messages), created_at=self.created_at, updated_at=self.updated_at,
+            state=self.run.state, key=self.key, parent_id=self.parent.id if self.parent else None,
+            deleted_at=self.deleted_at, tokens=self.tokens, project_slug=project_slug,
         )
 
 
@@ -418,16 +408,17 @@ class SessionSummary(Value):
     deleted_at: str | None = None
     agents: int = 0  # sub-agent sessions listed under this one
     tokens: Tokens | None = None  # totals of the live messages that recorded counts, as `Session.tokens`
+    project_slug: str | None = None  # the project's directory: tells apart the copies of a session under two projects of one name
 
     def __init__(
         self, id: str, project: str, project_name: str, title: str, tags: tuple[str, ...], turns: int, messages: int,
         created_at: str, updated_at: str, state: str, key: str | None, parent_id: str | None,
-        deleted_at: str | None = None, agents: int = 0, tokens: Tokens | None = None,
+        deleted_at: str | None = None, agents: int = 0, tokens: Tokens | None = None, project_slug: str | None = None,
     ) -> None:
         self.__dict__.update(
             id=id, project=project, project_name=project_name, title=title, tags=tags, turns=turns, messages=messages,
             created_at=created_at, updated_at=updated_at, state=state, key=key, parent_id=parent_id,
-            deleted_at=deleted_at, agents=agents, tokens=tokens,
+            deleted_at=deleted_at, agents=agents, tokens=tokens, project_slug=project_slug,
         )
 
     @property
@@ -452,6 +443,7 @@ class SessionSummary(Value):
             "deleted_at": self.deleted_at,
             "agents": self.agents,
             "tokens": self.tokens.as_dict() if self.tokens else None,
+            "project_slug": self.project_slug,
         }
 
 

@@ -152,9 +152,12 @@ def _listed(report: "ImportReport") -> Iterator[str]:
     for entry in report.sessions:
         if entry.action in ("imported", "updated"):
             short = (entry.id or "").replace("-", "")[:8]
-            counts = [] if entry.hidden and not entry.messages else [_messages(entry.messages)]
-            if entry.hidden:
-                counts.append(f"{_messages(entry.hidden)} hidden, `chit undo` shows them")
+            done = [
+                f"{_messages(entry.shown_again)} shown again" if entry.shown_again else "",
+                f"{_messages(entry.changed)} changed in place" if entry.changed else "",
+                f"{_messages(entry.hidden)} hidden, `chit undo` shows them" if entry.hidden else "",
+            ]
+            counts = [c for c in done if c] if any(done) and not entry.messages else [_messages(entry.messages), *filter(None, done)]
             yield f"{entry.action} {short}  {entry.title}  ({', '.join([str(entry.project), *counts])})"
 
 

@@ -83,7 +83,8 @@ def pick(ctx: typer.Context, project: ProjectOpt = None, json: JsonFlag = False)
     chosen = _pick(cli)
     if chosen is None:
         return Result(status=int(ExitStatus.INTERRUPTED))
-    summary = cli.service.get(chosen).summary(cli.parts.ctx.locate(chosen).name) if cli.json else None
+    where = cli.parts.ctx.locate(chosen) if cli.json else None
+    summary = cli.service.get(chosen).summary(where.name, where.slug) if where else None
     return Result(summary.as_dict() if summary else None, writing(chosen + "\n"))
 
 

@@ -130,6 +130,9 @@ def read_file(path: Path) -> Batch:
     if not out.messages:
         batch.skipped.append((str(path), "no messages"))
         return batch
+    if all(m.role == "system" for m in out.messages):  # only the CLI's notices (a failed hook's warning) or context
+        batch.skipped.append((str(path), "no conversation"))
+        return batch
     metadata = {"path": str(path), "project_hash": one_line(meta.get("projectHash"))}
     batch.sessions.append(SourceSession(
         NAME, session_id, start, out.messages, title=one_line(meta.get("summary")), cwd=project_root(path),

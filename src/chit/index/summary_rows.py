@@ -48,11 +48,11 @@ def session_title(manual: str | None, first: str | None) -> str:
 def summary_from_row(row: Sequence[Any], project: Project) -> SessionSummary:
     """The summary of a row of `SUMMARY_COLUMNS` (then, optionally,
     `AGENTS_COUNT`) of a session of `project`."""
-    _, sid, key, manual, first, tags, turns, count, created, updated, run, skey, parent, deleted, counted, tin, tout = row[:17]
+    slug, sid, key, manual, first, tags, turns, count, created, updated, run, skey, parent, deleted, counted, tin, tout = row[:17]
     return SessionSummary(
         id=sid, project=key if key is not None else project.key, project_name=project.name,
         title=session_title(manual, first), tags=tuple(orjson.loads(tags)), turns=turns, messages=count,
         created_at=created, updated_at=updated, state=run, key=skey, parent_id=parent, deleted_at=deleted,
         tokens=Tokens(tin, tout) if counted else None,
-        agents=row[17] if len(row) > 17 and row[17] else 0,
+        agents=row[17] if len(row) > 17 and row[17] else 0, project_slug=slug,
     )

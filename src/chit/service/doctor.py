@@ -14,6 +14,13 @@ Invariants:
   a trash event, which dates it);
 - a project directory left empty (a `projects mv` killed between removing
   the old record and its directory) is removed;
+- a session id under two projects is reported: one file under both (a
+  `projects mv` cut short between its link and its unlink) is, with
+  `repair`, left under the project the move went to (the one whose record
+  names the other as an alias: no byte is lost, both names are one
+  file); two different files (two imports of one snapshot before they
+  took the store's lock) are never repaired: the finding gives the
+  commands that resolve it, since which copy to keep is the person's;
 - the index is compared with every file the doctor reads, and with
   `repair` its rows that differ are rebuilt (`chit.service.index_audit`);
 - conflict copies a file-sync tool left are reported, and with `repair`
@@ -90,6 +97,7 @@ class Doctor:
         self.compact_held = compact_held
         self.repair = repair
         self.ticker = Ticker(0, "session files checked", None)
+        self.places: dict[str, list[str]] = {}  # session id -> the project slugs holding it (not the trash)
 
     def run(self) -> DoctorReport:
         """Check every session file, and the index against them; with
@@ -109,6 +117,7 @@ class Doctor:
         finally:
             self.ticker.finish()  # a failure's line starts a line of its own
         audit.finish()
+        self._check_shared_ids(report)
         self._check_temps(self.layout.changes, repair, report)
         self._check_not_regular([self.layout.import_cache_file], report)
         return report
@@ -197,6 +206,8 @@ class Doctor:
             return
         for entry in sorted(os.scandir(directory), key=lambda e: e.name):
             report.sessions_checked += entry.name.endswith(".jsonl")
+            if not trash and entry.name.endswith(".jsonl"):
+                self.places.setdefault(entry.name[:-6], []).append(project.slug)
             self._check_entry(project, entry, trash, repair, report, audit)
             self.ticker.tick(report.sessions_checked)
 
@@ -214,6 +225,34 @@ class Doctor:
                 if stale:
                     Path(entry.path).unlink(missing_ok=True)
                 self._found(report, entry.path, "leftover temporary file", stale)
+
+    def _check_shared_ids(self, report: DoctorReport) -> None:
+        """A session id under more than one project: `ls` lists each copy
+        and a command given the id alone picks one of them. Reported on
+        every copy after the first, with what resolves it."""
+        for session_id, slugs in sorted(self.places.items()):
+            if len(slugs) < 2 or not UUID_RE.match(session_id):
+                continue
+            first = self.store.session_path(slugs[0], session_id)
+            for slug in slugs[1:]:
+                path = self.store.session_path(slug, session_id)
+                same = same_file(first, path)
+                moved_from = self._move_source(slugs[0], slug) if same else None
+                if moved_from is not None and self.repair:
+                    target = slug if moved_from == slugs[0] else slugs[0]
+                    with self.store.locked(moved_from, session_id, self.ctx.project_by_slug(moved_from).key) as held:
+                        self.store.move(held.path, self.store.session_path(target, session_id))
+                self._found(report, path, _shared_problem(slugs[0], same, moved_from), moved_from is not None and self.repair)
+
+    def _move_source(self, one: str, other: str) -> str | None:
+        """Of two projects, the one a `projects mv` was moving from: the
+        other's record names it as an alias. None when neither does."""
+        records = {slug: self.projects.get(slug) for slug in (one, other)}
+        for source, target in ((one, other), (other, one)):
+            record, taken = records[source], records[target]
+            if record is not None and taken is not None and record.key in taken.aliases:
+                return source
+        return None
 
     def _check_twice(self, project: Project, session_id: str, repair: bool, report: DoctorReport) -> None:
         """A session both in its project and in the trash: one file under two
@@ -309,3 +348,15 @@ class Doctor:
                 held.append([trash_record(held)])
             elif (last == "restore") if trash else (last == "trash"):
                 self.store.move(held.path, self.store.session_path(project.slug, session_id, not trash))
+
+
+def _shared_problem(first: str, same: bool, moved_from: str | None) -> str:
+    """What a second copy of a session id is, and how to resolve it."""
+    if same and moved_from is not None:
+        return f"also in project {first}, the same file (a `projects mv` from {moved_from} cut short; --repair finishes it)"
+    if same:
+        return f"also in project {first}, the same file (a move cut short): run that `chit projects mv` again to finish it"
+    return (
+        f"also in project {first}, a different file with the same id (a command given the id acts on one copy only): "
+        f"compare the two files, then move the one you do not want out of the store; --repair leaves both"
+    )

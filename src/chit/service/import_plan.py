@@ -48,7 +48,9 @@ class Plan:
     is given. `hides`: the session keeps imported messages hidden (its file
     is then never followed); `hidden`: messages shown before that the
     plan's rewind hides, which `chit undo` shows again (an undo of the
-    last import change, the source whole again, counts none)."""
+    last import change, the source whole again, counts none); `shown_again`:
+    hidden messages that undo shows again; `changed`: messages the source
+    changed, updated in place (neither is a message written)."""
 
     action: str
     rewrite: list[dict[str, Any]] | None = None
@@ -57,6 +59,8 @@ class Plan:
     updates: dict[str, dict[str, Any]] = field(default_factory=dict)
     hides: bool = False
     hidden: int = 0
+    shown_again: int = 0
+    changed: int = 0
 
     @property
     def messages(self) -> int:
@@ -146,7 +150,9 @@ def _keeping(
     hides = bool(hidden) or keep < len(stored)
     if not records and not updates and header is None:
         return Plan("unchanged", hides=hides)
-    return Plan("updated", records=records, header=header, updates=updates, hides=hides, hidden=len(stored) - keep)
+    return Plan(
+        "updated", records=records, header=header, updates=updates, hides=hides, hidden=len(stored) - keep, changed=len(updates),
+    )
 
 
 def _undoing(
@@ -164,7 +170,8 @@ def _undoing(
         return None
     still_hidden = (hidden - {m.id for m in change.hidden}) | {str(r["id"]) for r in added}
     undo = {"type": "rewind", "undo": change.id, "import": True, "ts": now()}
-    return Plan("updated", records=[undo, *_shown_again(new[len(back):], still_hidden)], header=header, hides=bool(still_hidden))
+    tail = _shown_again(new[len(back):], still_hidden)
+    return Plan("updated", records=[undo, *tail], header=header, hides=bool(still_hidden), shown_again=len(change.hidden))
 
 
 def _shown_again(records: list[dict[str, Any]], hidden: set[str]) -> list[dict[str, Any]]:

@@ -47,7 +47,7 @@ from chit.store import codec
 from chit.errors import ChitError, Conflict, InvalidData, InvalidInput, Locked, NotFound, ReadOnly
 from chit.store.fold import message_to_record
 from chit.model import Message, Project, derive_title, now
-from chit.store.projects import slug_for, usable_dir, validate_name
+from chit.store.projects import slug_for, unusable_dir_reason, usable_dir, validate_name
 from chit.service.base import Context, check_metadata, clean_line
 from chit.service.queries import Queries
 from chit.service.sessions import KEY_MAX, Sessions, make_message
@@ -287,7 +287,7 @@ class Imports:
         try:
             if found is None:
                 slug, session_id, action = self._create_imported(source, run, key, title, metadata, messages)
-                written, hides, hidden = len(messages), False, 0
+                written, hides, hidden, plan = len(messages), False, 0, None
             else:
                 slug, session_id = found[0], found[1]
                 plan = self._update_imported(slug, session_id, source, key, title, metadata, messages)
@@ -296,7 +296,8 @@ class Imports:
             report.problems.append(importer_base.Problem(where, None, f"{key}: {exc.message}"))
             return None
         name = (self.projects.get(slug) or self.ctx.project_by_slug(slug)).name
-        done = ImportedSession(action, key, session_id, shown, name, written, hidden=hidden)
+        shown_again, changed = (plan.shown_again, plan.changed) if plan else (0, 0)
+        done = ImportedSession(action, key, session_id, shown, name, written, hidden=hidden, shown_again=shown_again, changed=changed)
         left = ImportedSession("skipped", key, session_id, shown, name, 0, action)
         if action in ("imported", "updated"):
             run.written.add(slug)
@@ -310,6 +311,8 @@ class Imports:
             report.skip(action, left)
         report.messages += written
         report.hidden += hidden
+        report.shown_again += shown_again
+        report.changed += changed
         if action == "imported by another process":  # the next import reads it as unchanged or updated
             return None
         if action in ("imported", "updated", "unchanged"):  # what the next import finds: the file as written
@@ -406,14 +409,14 @@ class Imports:
         return scope
 
     def _unusable_cwd(self, source: importer_base.SourceSession, run: _Run) -> None:
-        """A recorded working directory no path here can name (longer than
-        the system allows): the session goes to the tool's project, and the
-        file is reported (in a short line: never the whole directory)."""
+        """A recorded working directory no path here can name (a NUL byte,
+        or longer than the system allows): the session goes to the tool's
+        project, and the file is reported (in a short line: never the whole
+        directory)."""
         from chit.importers import base as importer_base
 
-        cwd = source.cwd or ""
         where = str(source.metadata.get("path") or source.source)
-        reason = f"working directory too long for a path ({len(cwd)} characters); put in project {source.project or source.source!r}"
+        reason = f"{unusable_dir_reason(source.cwd or '')}; put in project {source.project or source.source!r}"
         run.report.problems.append(importer_base.Problem(where, None, reason))
 
     def _project_named(self, name: str) -> Project:
@@ -421,3 +424,4 @@ class Imports:
         key = f"name:{validate_name(name)}"
         slug = slug_for(name, key)
         return self.projects.get(slug) or Project(key=key, name=name, slug=slug, path=None, created_at=now())
+

@@ -129,7 +129,9 @@ class Maintenance:
             trashed = []
             for done, target in enumerate(targets):
                 ticker.tick(done)
-                trashed.append(self.delete(target.id).summary(self.ctx.locate(target.id, trash=True).name))
+                deleted = self.delete(target.id)
+                where = self.ctx.locate(target.id, trash=True)
+                trashed.append(deleted.summary(where.name, where.slug))
             ticker.tick(len(targets))
             return trashed
         finally:
@@ -145,7 +147,7 @@ class Maintenance:
         if not matches:
             raise NotFound(f"no trashed session matches {ref!r} (see `chit trash`)")
         if len(matches) > 1:
-            found = [self.ctx.read_session(self.ctx.project_by_slug(s), i, trash=True).summary(s) for s, i in matches]
+            found = [self.ctx.read_session(self.ctx.project_by_slug(s), i, trash=True).summary(s, s) for s, i in matches]
             raise self.queries.ambiguous(ref, found)
         return matches[0]
 

@@ -130,7 +130,8 @@ class Lineage:
         )
 
     def _summary(self, session: Session) -> SessionSummary:
-        return session.summary(self.ctx.locate(session.id).name)
+        where = self.ctx.locate(session.id)
+        return session.summary(where.name, where.slug)
 
     def _forks(self, scope: Project) -> dict[str, tuple[str | None, int | None]]:
         """The parent's id and the recorded fork turn of each session with a

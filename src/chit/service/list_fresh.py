@@ -130,7 +130,7 @@ def _folded(ctx: Context, heads: list[Head], held: list[SessionSummary], want: N
         ticker.tick(n)
         project = head.behind.project
         try:
-            summary = ctx.read_session(project, head.behind.id).summary(project.name)
+            summary = ctx.read_session(project, head.behind.id).summary(project.name, project.slug)
         except NotFound:
             continue  # removed since it was listed
         if not want.keeps(summary):

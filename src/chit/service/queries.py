@@ -99,7 +99,7 @@ class Queries:
             searched = [scope.slug] if named else self.store.trash_slugs()
             raise self._maybe_trashed(NotFound(f"no session matches {ref!r}"), lowered, searched)
         if len(matches) > 1:
-            found = [self.ctx.read_session(p, i).summary(p.name) for p, i in matches]
+            found = [self.ctx.read_session(p, i).summary(p.name, p.slug) for p, i in matches]
             found.sort(key=lambda s: s.updated_at, reverse=True)
             raise self.ambiguous(ref, found)
         return matches[0]
@@ -178,7 +178,7 @@ class Queries:
         if not _PREFIX_RE.match(lowered):
             return []
         scope = self.projects.all() if all_projects else [self.ctx.project(project)]
-        found = [self.ctx.read_session(p, i).summary(p.name) for p, i in self._prefix_ids(lowered, scope)]
+        found = [self.ctx.read_session(p, i).summary(p.name, p.slug) for p, i in self._prefix_ids(lowered, scope)]
         found.sort(key=lambda s: s.updated_at, reverse=True)
         return found
 
@@ -257,7 +257,7 @@ class Queries:
             return None
         scope = self.ctx.locate(session.id)
         found = self.find_key(scope, session.key.split(AGENT_KEY, 1)[0])
-        return None if found is None else self.ctx.read_session(scope, found).summary(scope.name)
+        return None if found is None else self.ctx.read_session(scope, found).summary(scope.name, scope.slug)
 
     def summary(self, session_id: str) -> SessionSummary:
         """One session's summary by full id: its index row once the index
@@ -273,7 +273,7 @@ class Queries:
             return summary_of(index, scope, False, session_id)
 
         found = self.ctx.indexed(from_index)
-        return found if found is not None else self.ctx.read_session(scope, session_id).summary(scope.name)
+        return found if found is not None else self.ctx.read_session(scope, session_id).summary(scope.name, scope.slug)
 
     def latest(self, project: str | None = None) -> Session | None:
         found = self.list(project, limit=1)
@@ -341,7 +341,7 @@ class Queries:
 
     def scan_summaries(self, projects: builtins.list[Project], trash: bool = False) -> builtins.list[SessionSummary]:
         """`summaries` by folding every file (no index)."""
-        result = [s.summary(p.name) for p in projects for s in self.ctx.sessions_in(p, trash)]
+        result = [s.summary(p.name, p.slug) for p in projects for s in self.ctx.sessions_in(p, trash)]
         result.sort(key=lambda s: s.id)
         result.sort(key=lambda s: s.updated_at, reverse=True)
         return result

@@ -99,10 +99,13 @@ class ImportedSession:
     messages: int = 0  # messages written by this import
     reason: str | None = None
     hidden: int = 0  # messages shown before that this import hid (the source lost them; `chit undo` shows them)
+    shown_again: int = 0  # hidden messages this import showed again (the source whole again: its rewind undone)
+    changed: int = 0  # messages the source changed, updated in place
 
     def as_dict(self) -> dict[str, Any]:
         return {"action": self.action, "key": self.key, "id": self.id, "title": self.title,
-                "project": self.project, "messages": self.messages, "reason": self.reason, "hidden": self.hidden}
+                "project": self.project, "messages": self.messages, "reason": self.reason, "hidden": self.hidden,
+                "shown_again": self.shown_again, "changed": self.changed}
 
 
 @dataclass
@@ -122,6 +125,9 @@ class ImportReport:
     followed: int = 0
     #: messages the import hid, in all (`ImportedSession.hidden`)
     hidden: int = 0
+    #: messages the import showed again and updated in place, in all
+    shown_again: int = 0
+    changed: int = 0
 
     @property
     def errors(self) -> int:
@@ -143,6 +149,8 @@ class ImportReport:
             "errors": self.errors,
             "messages_written": self.messages,
             "messages_hidden": self.hidden,
+            "messages_shown_again": self.shown_again,
+            "messages_changed": self.changed,
             "followed": self.followed,
             "skipped_reasons": dict(sorted(self.skipped_reasons.items())),
             "sessions": [s.as_dict() for s in self.sessions],

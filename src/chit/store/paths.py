@@ -9,9 +9,11 @@ from scratch.
 from __future__ import annotations
 
 import os
+import stat
 from functools import cached_property
 from pathlib import Path
 
+from chit.errors import InvalidInput
 from chit.value import Value, value_type
 
 HOME_ENV = "CHIT_HOME"
@@ -34,6 +36,23 @@ def default_config_dir() -> Path:
     from platformdirs import user_config_dir
 
     return Path(user_config_dir("chit", appauthor=False))
+
+
+def check_home(home: Path) -> None:
+    """Refuse a home that exists but is not a directory (a file, a FIFO,
+    /dev/null): every path under it would fail, each command in its own
+    words, and a listing would read it as an empty store. A missing home
+    is fine: the first write makes it. One stat, once per process."""
+    try:
+        mode = os.stat(home).st_mode
+    except FileNotFoundError:
+        return
+    except NotADirectoryError:
+        mode = 0  # a part of the path above it is a file
+    except OSError:
+        return  # unreadable: the command's own access says why
+    if not stat.S_ISDIR(mode):
+        raise InvalidInput(f"the store is not a directory: {home} (set {HOME_ENV} to a directory)")
 
 
 @value_type

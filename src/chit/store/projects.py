@@ -98,6 +98,17 @@ def usable_dir(path: str) -> bool:
     return len(raw) < _PATH_MAX and all(len(part) <= _NAME_MAX for part in raw.split(b"/"))
 
 
+def unusable_dir_reason(path: str) -> str:
+    """Why an absolute working directory `usable_dir` refuses cannot name a
+    directory here, in a few words (never the path itself)."""
+    if "\x00" in path:
+        return "working directory holds a NUL byte, which no path can"
+    longest = max(len(part.encode("utf-8", "surrogateescape")) for part in path.split("/"))
+    if longest > _NAME_MAX:
+        return f"a name in the working directory is too long for a path ({longest} bytes)"
+    return f"working directory too long for a path ({len(path)} characters)"
+
+
 def git_root_commit(directory: Path) -> str | None:
     """The root commit hash of the git work tree at `directory` (the
     smallest, if history has several roots), or None: not a repository,

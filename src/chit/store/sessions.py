@@ -51,7 +51,7 @@ from chit.store.files import (
 )
 from chit.store.journal import Writer as JournalWriter
 from chit.store.log import Log, parse_log, read_log
-from chit.store.paths import Layout
+from chit.store.paths import Layout, check_home
 
 _Read = TypeVar("_Read")
 
@@ -205,6 +205,7 @@ class LockedSession:
 
 class Store:
     def __init__(self, layout: Layout, durable: bool | None = None, timeout: float | None = None) -> None:
+        check_home(layout.home)
         self.layout = layout
         self.durable = durability_fsync() if durable is None else durable
         self.timeout = lock.lock_timeout() if timeout is None else timeout
