@@ -159,3 +159,14 @@ def test_a_failing_sync_clears_its_progress_before_the_error(tmp_path: Path) -> 
     assert status == 1 and b"chit: sync: exporting" in seen, seen
     before_error = seen[: seen.index(b"chit: error:")]
     assert before_error.endswith(b"\r\x1b[K"), seen
+
+
+def test_finishing_the_text_index_tells_its_seconds(tmp_path: Path) -> None:
+    """The text index's compaction at the end of a build is one long
+    statement: its line tells the seconds it has run, so it moves."""
+    home = _store(tmp_path, sessions=4)
+    _drop_index(home)
+    every_build_compacts = {**INDEX_AT_ONCE, "chit.index.db.VACUUM_AFTER": 1}
+    status, _out, seen = on_a_terminal(["index"], home, tmp_path, every_build_compacts)
+    assert status == 0, seen
+    assert "chit: indexing: 4 of 4 session files read; finishing the text index, 0 s" in told(seen, "chit: indexing: "), seen
