@@ -170,3 +170,14 @@ def test_finishing_the_text_index_tells_its_seconds(tmp_path: Path) -> None:
     status, _out, seen = on_a_terminal(["index"], home, tmp_path, every_build_compacts)
     assert status == 0, seen
     assert "chit: indexing: 4 of 4 session files read; finishing the text index, 0 s" in told(seen, "chit: indexing: "), seen
+
+
+def test_stats_tells_the_projects_it_has_counted(tmp_path: Path) -> None:
+    """With a current index, the count over every project is the long part."""
+    home = _store(tmp_path)
+    Chit(home, cwd=tmp_path, project="other").create(messages=[{"role": "user", "content": "elsewhere"}])
+    Chit(home, cwd=tmp_path, project="demo").list(all_projects=True)  # the index current
+    status, out, seen = on_a_terminal(["stats", "--all"], home, tmp_path, TICK_AT_ONCE)
+    assert status == 0 and b"4" in out, seen
+    assert told(seen, "chit: stats: ") == [f"chit: stats: {n} of 2 projects counted" for n in range(3)], seen
+    assert seen.endswith(b"\r\n") and seen.count(b"\n") == 1  # one final line
