@@ -201,3 +201,16 @@ def test_stats_tells_the_projects_it_has_counted(tmp_path: Path) -> None:
     assert status == 0 and b"4" in out, seen
     assert told(seen, "chit: stats: ") == [f"chit: stats: {n} of 2 projects counted" for n in range(3)], seen
     assert seen.endswith(b"\r\n") and seen.count(b"\n") == 1  # one final line
+
+
+def test_gc_listing_says_nothing_while_the_index_tells_its_catch_up(tmp_path: Path) -> None:
+    """Two progresses never share the line: while the index tells the
+    catch-up under gc's listing, the listing waits."""
+    home = _store(tmp_path, sessions=150)  # a catch-up longer than the listing's ticks
+    _drop_index(home)
+    status, _out, seen = on_a_terminal(["gc", "--older-than", "0s"], home, tmp_path, {**TICK_AT_ONCE, **INDEX_AT_ONCE}, {"CHIT_PROJECT": "demo"})
+    assert status == 0, seen
+    lines = told(seen, "chit: ")
+    indexing = [n for n, line in enumerate(lines) if line.startswith("chit: indexing: ")]
+    assert indexing, seen
+    assert not [line for line in lines[indexing[0] : indexing[-1]] if not line.startswith("chit: indexing: ")], lines

@@ -40,6 +40,9 @@ if TYPE_CHECKING:
 
 #: (what, done, total or 0)
 Report = Callable[[str, int, int], None]
+#: a span of this process is being told (from its first report to its "done"): other
+#: progress that would share its line waits (`chit.service.ticker.Ticker.waiting`)
+telling = False
 
 
 class Span:
@@ -85,6 +88,8 @@ class Span:
         if self.report is None or now - self.started < self.after or now - self.shown_at < self.every:
             return
         self.shown_at = now
+        global telling
+        telling = True
         if self.files_total is None and counting:
             self.files_total = self.files_read + self.count_behind()
         total = max(self.files_total or 0, self.files_read)
@@ -115,8 +120,10 @@ class Span:
             teller.join()
 
     def finish(self) -> None:
+        global telling
         if self.report is not None and self.shown_at:
             self.report("done", 0, 0)
+            telling = False
 
 
 def files_behind(conn: sqlite3.Connection, layout: Layout, dirs: Sequence[tuple[str, bool]]) -> int:

@@ -8,7 +8,8 @@ closing "done" is told only when something was told before it.
 A pass that first lists what it will do (gc, emptying the trash) starts
 its clock before the listing: the listing, one long query, is told from a
 helper thread with the seconds it has run and no count (done -1), and
-the thread is joined before the pass goes on, so reports never overlap.
+the thread is joined before the pass goes on, so reports never overlap,
+and it says nothing while the index tells its own catch-up.
 """
 
 from __future__ import annotations
@@ -61,11 +62,15 @@ class Ticker:
         if self.report is None:
             yield
             return
+        from chit.index import progress as index_progress
+
         started = time.monotonic()
         done = threading.Event()
 
         def tell() -> None:
             now = time.monotonic()
+            if index_progress.telling:  # the index catching up under the listing: its line, not ours
+                return
             if self.report is not None and now - self.started >= PROGRESS_AFTER and now - self.shown >= PROGRESS_EVERY:
                 self.shown = now
                 self.report(f"{what}, {now - started:.0f} s", -1, 0)
