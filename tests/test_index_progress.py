@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from chit.api import Chit
 from chit.index import db
+from chit.index.progress import Span
 from chit.service.facade import parts_of
 from terminal_progress import on_a_terminal, told
 
@@ -109,3 +112,23 @@ def test_an_import_indexes_every_project_under_one_progress(tmp_path: Path, monk
     assert len(totals) == 1 and min(totals) >= len(PROJECTS), calls  # one total, over every project written
     read = [done for done, _ in indexing]
     assert read == sorted(read) and read[-1] == min(totals), calls
+
+
+def test_a_long_statement_of_a_phase_is_told_while_it_runs() -> None:
+    reports: list[tuple[str, int, int]] = []
+    span = Span(lambda what, done, total: reports.append((what, done, total)), after=0.0, every=0.1, count_behind=lambda: 0)
+    span.file_read()
+    span.enter("finishing the text index")
+    with span.waiting():
+        time.sleep(0.45)  # the statement: nothing on this thread ticks the span
+    phase_lines = [what for what, _done, _total in reports if "finishing" in what]
+    assert len(phase_lines) >= 3, reports
+    assert phase_lines[0].endswith("finishing the text index, 0 s"), phase_lines
+    assert all(done == 1 and total == 1 for _what, done, total in reports), reports
+
+
+def test_waiting_without_a_report_starts_no_thread() -> None:
+    span = Span(None, after=0.0, every=0.1, count_behind=lambda: 0)
+    before = threading.active_count()
+    with span.waiting():
+        assert threading.active_count() == before

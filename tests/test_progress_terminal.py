@@ -6,6 +6,7 @@ large one would."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -83,15 +84,34 @@ def test_gc_rm_and_emptying_the_trash_tell_the_sessions_done(tmp_path: Path) -> 
     found = [f"chit: rm: {n} of 2 sessions found" for n in range(2)]  # the REFs resolved first, under the same progress
     runs = [
         (["rm", *ids[:2]], "chit: rm: ", "sessions moved to the trash", 2, found),
-        (["gc", "--older-than", "0s"], "chit: gc: ", "sessions moved to the trash", 3, []),
-        (["trash", "--empty", "--yes"], "chit: trash: ", "trashed sessions deleted", 5, []),
+        (["gc", "--older-than", "0s"], "chit: gc: ", "sessions moved to the trash", 3, ["listing the sessions"]),
+        (["trash", "--empty", "--yes"], "chit: trash: ", "trashed sessions deleted", 5, ["listing the trash"]),
     ]
     for args, prefix, what, count, before in runs:
         status, _out, seen = on_a_terminal(args, home, tmp_path, TICK_AT_ONCE, env)
         assert status == 0, seen
-        assert told(seen, prefix) == before + [f"{prefix}{n} of {count} {what}" for n in range(count + 1)], seen
+        lines = _listing_as_one(told(seen, prefix), prefix)  # the listing is told from its start, with its seconds
+        assert lines == before + [f"{prefix}{n} of {count} {what}" for n in range(count + 1)], seen
         assert seen.endswith(b"\r\n") and seen.count(b"\n") == 1, seen
     assert Chit(home, cwd=tmp_path, project="demo").list(limit=None) == []
+
+
+def test_a_dry_run_of_gc_tells_its_listing_from_the_start(tmp_path: Path) -> None:
+    """The listing before the first count is told as it runs (its
+    seconds), and a dry run that lists only ends that line too."""
+    home = _store(tmp_path, sessions=3)
+    status, out, seen = on_a_terminal(["gc", "--older-than", "0s", "--dry-run"], home, tmp_path, TICK_AT_ONCE, {"CHIT_PROJECT": "demo"})
+    assert status == 0 and out.count(b"message") == 3, (out, seen)
+    assert _listing_as_one(told(seen, "chit: gc: "), "chit: gc: ") == ["listing the sessions"], seen
+    assert seen.endswith(b"\r\n") and seen.count(b"\n") == 1, seen
+
+
+def _listing_as_one(lines: list[str], prefix: str) -> list[str]:
+    """`lines` with the reports of a listing (`PREFIX listing WHAT, N s`,
+    told each tick while it runs) as one `listing WHAT`."""
+    listing = re.compile(re.escape(prefix) + r"(listing [a-z ]+), \d+ s")
+    said = [match.group(1) for match in map(listing.fullmatch, lines) if match]
+    return said[:1] + [line for line in lines if not listing.fullmatch(line)]
 
 
 def test_projects_mv_tells_the_sessions_moved(tmp_path: Path) -> None:
@@ -159,3 +179,38 @@ def test_a_failing_sync_clears_its_progress_before_the_error(tmp_path: Path) -> 
     assert status == 1 and b"chit: sync: exporting" in seen, seen
     before_error = seen[: seen.index(b"chit: error:")]
     assert before_error.endswith(b"\r\x1b[K"), seen
+
+
+def test_finishing_the_text_index_tells_its_seconds(tmp_path: Path) -> None:
+    """The text index's compaction at the end of a build is one long
+    statement: its line tells the seconds it has run, so it moves."""
+    home = _store(tmp_path, sessions=4)
+    _drop_index(home)
+    every_build_compacts = {**INDEX_AT_ONCE, "chit.index.db.VACUUM_AFTER": 1}
+    status, _out, seen = on_a_terminal(["index"], home, tmp_path, every_build_compacts)
+    assert status == 0, seen
+    assert "chit: indexing: 4 of 4 session files read; finishing the text index, 0 s" in told(seen, "chit: indexing: "), seen
+
+
+def test_stats_tells_the_projects_it_has_counted(tmp_path: Path) -> None:
+    """With a current index, the count over every project is the long part."""
+    home = _store(tmp_path)
+    Chit(home, cwd=tmp_path, project="other").create(messages=[{"role": "user", "content": "elsewhere"}])
+    Chit(home, cwd=tmp_path, project="demo").list(all_projects=True)  # the index current
+    status, out, seen = on_a_terminal(["stats", "--all"], home, tmp_path, TICK_AT_ONCE)
+    assert status == 0 and b"4" in out, seen
+    assert told(seen, "chit: stats: ") == [f"chit: stats: {n} of 2 projects counted" for n in range(3)], seen
+    assert seen.endswith(b"\r\n") and seen.count(b"\n") == 1  # one final line
+
+
+def test_gc_listing_says_nothing_while_the_index_tells_its_catch_up(tmp_path: Path) -> None:
+    """Two progresses never share the line: while the index tells the
+    catch-up under gc's listing, the listing waits."""
+    home = _store(tmp_path, sessions=150)  # a catch-up longer than the listing's ticks
+    _drop_index(home)
+    status, _out, seen = on_a_terminal(["gc", "--older-than", "0s"], home, tmp_path, {**TICK_AT_ONCE, **INDEX_AT_ONCE}, {"CHIT_PROJECT": "demo"})
+    assert status == 0, seen
+    lines = told(seen, "chit: ")
+    indexing = [n for n, line in enumerate(lines) if line.startswith("chit: indexing: ")]
+    assert indexing, seen
+    assert not [line for line in lines[indexing[0] : indexing[-1]] if not line.startswith("chit: indexing: ")], lines

@@ -76,9 +76,11 @@ def stats(
 
     Cost is counted for models priced in config.toml's [prices]."""
     cli: Cli = ctx.obj.use(json, project)
-    from chit.cli.progress import show_index_progress
+    from chit.cli.progress import reporter, show_index_progress
+    from chit.service import stats as usage
 
     show_index_progress(cli.env)  # the counts come from the index: a store far ahead of it is indexed first
+    usage.report_progress = reporter(cli.env, "stats")
     from chit.service.stats import Price
 
     prices = {name: Price(*pair) for name, pair in cli.config.prices.items()}

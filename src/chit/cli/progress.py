@@ -35,7 +35,8 @@ def reporter(env: Environment, doing: str) -> Callable[[str, int, int], None]:
             if on_terminal:
                 stderr.write("\n")
         else:
-            line = f"chit: {doing}: {done:,}{f' of {total:,}' if total else ''} {what}"
+            count = f"{done:,}{f' of {total:,}' if total else ''} " if done >= 0 else ""  # -1: no count
+            line = f"chit: {doing}: {count}{what}"
             stderr.write(f"\r{line[: terminal_width(env) - 1]}\x1b[K" if on_terminal else f"{line}\n")
         stderr.flush()
 

@@ -15,14 +15,20 @@ Invariants:
   directories are still behind on, counted once when the first report is
   due (a quick span never pays for the count), and never below the files
   read (a file written meanwhile is read too);
-- "done" is told once, at the span's end, only when something was told.
+- "done" is told once, at the span's end, only when something was told;
+- a phase that is one long statement (FTS5's optimize) is told from a
+  helper thread (`Span.waiting`) with the seconds it has run, so the line
+  moves while the statement holds the main thread; the thread is joined
+  before the statement's caller goes on, so reports never overlap.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from chit.index.dirs import FileStat, snapshot
@@ -34,6 +40,9 @@ if TYPE_CHECKING:
 
 #: (what, done, total or 0)
 Report = Callable[[str, int, int], None]
+#: a span of this process is being told (from its first report to its "done"): other
+#: progress that would share its line waits (`chit.service.ticker.Ticker.waiting`)
+telling = False
 
 
 class Span:
@@ -50,6 +59,7 @@ class Span:
         self.files_total: int | None = None
         self.text_added = 0  # by the transactions committed so far
         self.phase = ""
+        self.phase_started = 0.0
 
     def file_read(self) -> None:
         self.files_read += 1
@@ -65,25 +75,55 @@ class Span:
         """The span goes on with work counted by neither (compacting the
         text index): said at once if the span is being told."""
         self.phase = phase
+        self.phase_started = time.monotonic()
         if self.shown_at:
             self.shown_at = 0.0  # due now
         self.tick()
 
-    def tick(self, text_under_way: int = 0) -> None:
+    def tick(self, text_under_way: int = 0, counting: bool = True) -> None:
+        """Tell the span if a report is due; `counting` False from the
+        helper thread, which may not use the index's connection to count
+        the files still behind (the total is then the files read)."""
         now = time.monotonic()
         if self.report is None or now - self.started < self.after or now - self.shown_at < self.every:
             return
         self.shown_at = now
-        if self.files_total is None:
+        global telling
+        telling = True
+        if self.files_total is None and counting:
             self.files_total = self.files_read + self.count_behind()
-        total = max(self.files_total, self.files_read)
+        total = max(self.files_total or 0, self.files_read)
         text = self.text_added + text_under_way
-        said = f"; {self.phase}" if self.phase else f", {text:,} messages indexed" if text else ""  # short: one terminal line
+        said = f"; {self.phase}, {now - self.phase_started:.0f} s" if self.phase else f", {text:,} messages indexed" if text else ""  # short: one terminal line
         self.report(f"session files read{said}", self.files_read, total)
 
+    @contextmanager
+    def waiting(self) -> Iterator[None]:
+        """Around one long statement of the current phase: the span is
+        ticked from a helper thread (each tick telling the phase's seconds
+        so far) until the statement returns."""
+        if self.report is None:
+            yield
+            return
+        done = threading.Event()
+
+        def keep_telling() -> None:
+            while not done.wait(max(self.every, 0.05)):
+                self.tick(counting=False)
+
+        teller = threading.Thread(target=keep_telling, name="chit-progress", daemon=True)
+        teller.start()
+        try:
+            yield
+        finally:
+            done.set()
+            teller.join()
+
     def finish(self) -> None:
+        global telling
         if self.report is not None and self.shown_at:
             self.report("done", 0, 0)
+            telling = False
 
 
 def files_behind(conn: sqlite3.Connection, layout: Layout, dirs: Sequence[tuple[str, bool]]) -> int:

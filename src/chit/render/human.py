@@ -26,6 +26,7 @@ from rich.text import Text
 
 from chit.exporters.common import ending, failure
 from chit.model import Project, SearchHit, Session, SessionSummary, Tokens, age
+from chit.render import table_parts
 from chit.render.console import make_console, print_clean
 from chit.visible import visible
 
@@ -95,10 +96,11 @@ def _print_table(env: Environment, table: Table) -> None:
     rows whole, so nothing is cut or folded for grep and friends, and
     without the padding of the last column."""
     console = env.console()
-    if console.is_terminal or env.columns:
-        print_clean(console, table)
-    else:
-        print_clean(make_console(file=console.file, width=10_000, _environ=env.rich_variables()), table)
+    if not (console.is_terminal or env.columns):
+        console = make_console(file=console.file, width=10_000, _environ=env.rich_variables())
+    for part in table_parts.parts(console, table):  # a long table's first rows at once
+        print_clean(console, part)
+        console.file.flush()
 
 
 def _age(ts: str, reference: datetime, narrow: bool) -> str:

@@ -212,15 +212,19 @@ class Maintenance:
         too (`chit.store.emptied`); the store must sync."""
         if everywhere:
             return self._empty_everywhere(project, all_projects, older_than, dry_run)
-        doomed = self._doomed(project, all_projects, older_than)
+        ticker = Ticker(0, "", report_progress)
+        doomed = self._doomed(project, all_projects, older_than, ticker)
         if not dry_run:
-            for summary in told(doomed, "trashed sessions deleted", report_progress):
+            for summary in told(doomed, "trashed sessions deleted", report_progress, ticker):
                 self.store.unlink(self._trashed_path(summary.id))
+        ticker.finish()  # a dry run's listing may have been told
         return doomed
 
-    def _doomed(self, project: str | None, all_projects: bool, older_than: float | None) -> list[SessionSummary]:
+    def _doomed(self, project: str | None, all_projects: bool, older_than: float | None, ticker: Ticker) -> list[SessionSummary]:
         cutoff = _cutoff(older_than)
-        return [s for s in self.trash(project, all_projects=all_projects) if cutoff is None or (s.deleted_at or "") < cutoff]
+        with ticker.waiting("listing the trash"):
+            trashed = self.trash(project, all_projects=all_projects)
+        return [s for s in trashed if cutoff is None or (s.deleted_at or "") < cutoff]
 
     def _trashed_path(self, session_id: str) -> Path:
         return self.store.session_path(self.ctx.locate(session_id, trash=True).slug, session_id, trash=True)
@@ -232,11 +236,13 @@ class Maintenance:
         if not emptied.syncs(sync_dir):
             raise NotFound("this store does not sync, so there is no everywhere to empty: run `chit sync init REMOTE` first")
         with emptied.sync_locked(sync_dir, self.store.timeout):
-            doomed = self._doomed(project, all_projects, older_than)
+            ticker = Ticker(0, "", report_progress)
+            doomed = self._doomed(project, all_projects, older_than, ticker)
             if dry_run:
+                ticker.finish()
                 return doomed
             machine = self.store.stamper.machine
-            for summary in told(doomed, "trashed sessions deleted", report_progress):
+            for summary in told(doomed, "trashed sessions deleted", report_progress, ticker):
                 slug = self.ctx.locate(summary.id, trash=True).slug
                 with self.store.locked(slug, summary.id, self.ctx.project_by_slug(slug).key, trash=True) as held:
                     data = read_whole(held.fd, os.fstat(held.fd).st_size)  # what the request says it saw
@@ -260,11 +266,14 @@ class Maintenance:
         if ttl is None and until is None:
             raise InvalidInput("cleanup needs an age (ttl) or an until: it never trashes every session")
         cutoff = _cutoff(ttl)
-        listed = self.queries.list(project, all_projects=all_projects, agents=True, since=since, until=until)
+        ticker = Ticker(0, "", report_progress)
+        with ticker.waiting("listing the sessions"):
+            listed = self.queries.list(project, all_projects=all_projects, agents=True, since=since, until=until)
         stale = [s for s in listed if (cutoff is None or s.updated_at < cutoff) and s.state != "running"]
         if not dry_run:
-            for summary in told(stale, "sessions moved to the trash", report_progress):
+            for summary in told(stale, "sessions moved to the trash", report_progress, ticker):
                 self.delete(summary.id)
+        ticker.finish()  # a dry run's listing may have been told
         return stale
 
     # -- run state ------------------------------------------------------

@@ -15,7 +15,9 @@ Invariants:
   day, for the activity chart;
 - cost is counted only for models with a price (per million tokens in
   and out); `cost` is None when no message had a priced model;
-- nothing here writes.
+- nothing here writes;
+- counting the index's rows of many projects, one project at a time, is
+  told past a second through `report_progress` (set by the command line).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from chit.errors import InvalidInput, NotFound
+from chit.service.ticker import Report, told
 from chit.service.when import window, within
 
 if TYPE_CHECKING:
@@ -36,6 +39,7 @@ if TYPE_CHECKING:
 
 GROUPINGS: tuple[str, ...] = ("project", "model", "day")
 UNKNOWN = "-"
+report_progress: Report | None = None  # (what, done, total); the command line sets it
 
 
 @dataclass(frozen=True)
@@ -211,7 +215,10 @@ def _counted(index: Index, scope: list[Project], start: str | None, end: str | N
 
     if not index.refresh([(p.slug, False) for p in scope]):
         return []  # no index and no session file
-    return day_counts(index, [p.slug for p in scope], start, end)
+    counts: list[DayCount] = []
+    for proj in told(scope, "projects counted", report_progress):  # one query each: a long count is told
+        counts += day_counts(index, [proj.slug], start, end)
+    return counts
 
 
 def _stats(total: Figures, by: str | None, groups: dict[str, Figures], days: dict[str, int], start: str | None,

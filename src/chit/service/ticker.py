@@ -5,18 +5,25 @@ line through a `report` callable.
 Invariant: nothing is told during the pass's first PROGRESS_AFTER seconds
 (a quick pass stays silent), then at most once every PROGRESS_EVERY; the
 closing "done" is told only when something was told before it.
+A pass that first lists what it will do (gc, emptying the trash) starts
+its clock before the listing: the listing, one long query, is told from a
+helper thread with the seconds it has run and no count (done -1), and
+the thread is joined before the pass goes on, so reports never overlap,
+and it says nothing while the index tells its own catch-up.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TypeVar
 
 PROGRESS_AFTER = 1.0  # seconds a pass runs before it reports
 PROGRESS_EVERY = 1.0
 
-#: (what, done, total)
+#: (what, done, total); done -1: no count, only what is under way
 Report = Callable[[str, int, int], None]
 Item = TypeVar("Item")
 
@@ -42,15 +49,55 @@ class Ticker:
         self.what, self.total = what, total
 
     def finish(self) -> None:
+        """End what was told (once: a second call tells nothing)."""
         if self.report is not None and self.shown:
+            self.shown = 0.0
             self.report("done", 0, 0)
 
+    @contextmanager
+    def waiting(self, what: str) -> Iterator[None]:
+        """Around work that cannot count (`what`, e.g. listing the
+        sessions): told as `what` and its seconds so far, from a helper
+        thread, while the work holds this one."""
+        if self.report is None:
+            yield
+            return
+        from chit.index import progress as index_progress
 
-def told(items: Sequence[Item], what: str, report: Report | None) -> Iterator[Item]:
+        started = time.monotonic()
+        done = threading.Event()
+
+        def tell() -> None:
+            now = time.monotonic()
+            if index_progress.telling:  # the index catching up under the listing: its line, not ours
+                return
+            if self.report is not None and now - self.started >= PROGRESS_AFTER and now - self.shown >= PROGRESS_EVERY:
+                self.shown = now
+                self.report(f"{what}, {now - started:.0f} s", -1, 0)
+
+        def keep_telling() -> None:
+            while not done.wait(max(PROGRESS_EVERY, 0.05)):
+                tell()
+
+        tell()
+        teller = threading.Thread(target=keep_telling, name="chit-progress", daemon=True)
+        teller.start()
+        try:
+            yield
+        finally:
+            done.set()
+            teller.join()
+
+
+def told(items: Sequence[Item], what: str, report: Report | None, ticker: Ticker | None = None) -> Iterator[Item]:
     """`items` one by one, telling `report` past PROGRESS_AFTER how many of
     them the caller is done with (a run over many sessions: rm, gc,
-    emptying the trash, moving a project)."""
-    ticker = Ticker(len(items), what, report)
+    emptying the trash, moving a project); with `ticker`, the pass goes on
+    under that one's clock (it listed the items)."""
+    if ticker is None:
+        ticker = Ticker(len(items), what, report)
+    else:
+        ticker.phase(what, len(items))
     try:
         for done, item in enumerate(items):
             ticker.tick(done)

@@ -1,0 +1,43 @@
+"""A long table printed part by part, so its first rows appear at once.
+
+rich lays out a whole table before it prints any of it: `chit ls -n 0
+--all` over 5,000 sessions would print nothing for seconds. A table of
+more than PART_ROWS rows is measured once, over every row, then printed
+as parts of PART_ROWS rows, each with its columns fixed at the widths
+that measure gave.
+
+Invariant: the parts print exactly the bytes the whole table would (the
+header once, the same column widths, the same cuts); only the moment
+each row is written changes. Styles set per row (`end_section`, row
+styles) go with their rows.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from collections.abc import Iterator
+
+from rich.console import Console
+from rich.table import Table
+
+PART_ROWS = 200
+
+
+def parts(console: Console, table: Table) -> Iterator[Table]:
+    """`table` itself when it is short, else its parts, in order."""
+    if table.row_count <= PART_ROWS:
+        yield table
+        return
+    widths = table._calculate_column_widths(console, console.options)  # every row measured once
+    fixed = [
+        dataclasses.replace(column, width=width - table._get_padding_width(index))
+        for index, (column, width) in enumerate(zip(table.columns, widths))
+    ]
+    for start in range(0, table.row_count, PART_ROWS):
+        end = start + PART_ROWS
+        part = copy.copy(table)
+        part.columns = [dataclasses.replace(column, _cells=column._cells[start:end]) for column in fixed]
+        part.rows = table.rows[start:end]
+        part.show_header = table.show_header and start == 0
+        yield part
