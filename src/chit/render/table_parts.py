@@ -6,6 +6,9 @@ more than PART_ROWS rows is measured once, over every row, then printed
 as parts of PART_ROWS rows, each with its columns fixed at the widths
 that measure gave.
 
+It leans on three of rich's private names (the table's column widths and
+padding, a column's cells); a rich without them gets the table whole.
+
 Invariant: the parts print exactly the bytes the whole table would (the
 header once, the same column widths, the same cuts); only the moment
 each row is written changes. Styles set per row (`end_section`, row
@@ -29,15 +32,20 @@ def parts(console: Console, table: Table) -> Iterator[Table]:
     if table.row_count <= PART_ROWS:
         yield table
         return
-    widths = table._calculate_column_widths(console, console.options)  # every row measured once
-    fixed = [
-        dataclasses.replace(column, width=width - table._get_padding_width(index))
-        for index, (column, width) in enumerate(zip(table.columns, widths))
-    ]
+    try:
+        widths = table._calculate_column_widths(console, console.options)  # every row measured once
+        fixed = [
+            dataclasses.replace(column, width=width - table._get_padding_width(index))
+            for index, (column, width) in enumerate(zip(table.columns, widths))
+        ]
+        cells = [column._cells for column in fixed]
+    except (AttributeError, TypeError):  # a rich laid out otherwise inside: the table whole, as it prints it
+        yield table
+        return
     for start in range(0, table.row_count, PART_ROWS):
         end = start + PART_ROWS
         part = copy.copy(table)
-        part.columns = [dataclasses.replace(column, _cells=column._cells[start:end]) for column in fixed]
+        part.columns = [dataclasses.replace(column, _cells=column_cells[start:end]) for column, column_cells in zip(fixed, cells)]
         part.rows = table.rows[start:end]
         part.show_header = table.show_header and start == 0
         yield part
