@@ -62,7 +62,6 @@ from chit.importers.base import (
     Unit,
     json_text,
     one_line,
-    parse_lines,
     scan_files,
     strip_ansi,
     text,
@@ -109,8 +108,7 @@ SOURCE = Source(NAME, default_path, scan, "Claude Code transcripts (~/.claude/pr
 
 def read_file(path: Path) -> Batch:
     batch = Batch()
-    data, mark = read_marked(path, batch.problems)
-    records = list(parse_lines(data or b"", str(path), batch.problems))
+    records, mark = read_marked(path, batch.problems, claude_code_follow.slim)
     agent = claude_agents.agent_file(path, records)
     if agent is not None and agent.compaction:
         batch.skipped.append((str(path), "compaction transcript"))

@@ -73,6 +73,17 @@ def follow_file(path: Path, state: dict[str, Any]) -> Tail | None:
     return Tail(mapper.out.messages, state_now, read)
 
 
+#: the payload of a UI record no reading of a transcript looks into (often most of its bytes)
+_UI_PAYLOAD = {"progress": "data", "file-history-snapshot": "snapshot"}
+
+
+def slim(record: dict[str, Any]) -> dict[str, Any]:
+    """`record` as a read holds it: without its UI payload (its thread links kept)."""
+    kind = record.get("type")
+    record.pop(_UI_PAYLOAD.get(kind, "") if isinstance(kind, str) else "", None)
+    return record
+
+
 def whole_state(
     mark: dict[str, Any], main: Records, kept: set[str], live: Records, session: SourceSession, mapped: dict[str, Any],
 ) -> dict[str, Any] | None:

@@ -58,8 +58,9 @@ _Read = TypeVar("_Read")
 
 UUID_RE = LazyPattern(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 DURABILITY_ENV = "CHIT_DURABILITY"
-#: events a new file's writer stamps and encodes at a time (a few MB of lines at most, for usual messages)
-CREATE_BATCH = 1000
+#: events a new file's writer stamps and encodes at a time: with long tool outputs a
+#: batch is still a few MB, and the cost of a batch is one join
+CREATE_BATCH = 100
 
 
 def durability_fsync() -> bool:
