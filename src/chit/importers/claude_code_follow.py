@@ -37,6 +37,7 @@ Invariants (so that a follow gives exactly what a whole read would):
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -77,11 +78,30 @@ def follow_file(path: Path, state: dict[str, Any]) -> Tail | None:
 _UI_PAYLOAD = {"progress": "data", "file-history-snapshot": "snapshot"}
 
 
+#: values the same on many lines (or, for the links, on two: a record's
+#: uuid and its child's parent), held once rather than once a line
+_SHARED = ("type", "uuid", "parentUuid", "cwd", "sessionId", "version", "gitBranch", "userType", "slug", "entrypoint")
+_SHARED_IN_MESSAGE = ("model", "role", "type", "stop_reason")
+
+
 def slim(record: dict[str, Any]) -> dict[str, Any]:
-    """`record` as a read holds it: without its UI payload (its thread links kept)."""
+    """`record` as a read holds it: without its UI payload (its thread links
+    kept), its repeated values shared (`sys.intern`)."""
     kind = record.get("type")
     record.pop(_UI_PAYLOAD.get(kind, "") if isinstance(kind, str) else "", None)
+    _share(record, _SHARED)
+    message = record.get("message")
+    if isinstance(message, dict):
+        _share(message, _SHARED_IN_MESSAGE)
+        if isinstance(usage := message.get("usage"), dict):
+            _share(usage, tuple(usage))
     return record
+
+
+def _share(values: dict[str, Any], keys: tuple[str, ...]) -> None:
+    for key in keys:
+        if isinstance(value := values.get(key), str) and len(value) <= 200:
+            values[key] = sys.intern(value)
 
 
 def whole_state(
