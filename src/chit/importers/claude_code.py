@@ -117,15 +117,16 @@ def read_file(path: Path) -> Batch:
         batch.skipped.append((str(path), "warm-up transcript"))
         return batch
     # a sub-agent's transcript is all sidechain: its thread is made of those
-    main = [(n, r) for n, r in records if (agent or r.get("isSidechain") is not True) and isinstance(r.get("uuid"), str)]
-    conversation = [(n, r) for n, r in main if r.get("type") in CONVERSATION]
+    # (the same (number, record) pairs: a long transcript's are not copied)
+    main = [item for item in records if (agent or item[1].get("isSidechain") is not True) and isinstance(item[1].get("uuid"), str)]
+    conversation = [item for item in main if item[1].get("type") in CONVERSATION]
     if not conversation:
         sidechain = any(r.get("isSidechain") is True for _, r in records)
         batch.skipped.append((str(path), "sub-agent transcript" if sidechain else "no conversation"))
         return batch
     session_id = agent.source_id if agent else _session_id(path, conversation)
     kept = _live_thread(main, conversation[-1][1])
-    live = [(n, r) for n, r in conversation if r["uuid"] in kept]
+    live = [item for item in conversation if item[1]["uuid"] in kept]
     session, mapper = _session(path, session_id, live, records, batch.problems)
     if agent is not None:
         claude_agents.link(session, agent, NAME, batch.problems)

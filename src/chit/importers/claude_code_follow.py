@@ -114,6 +114,7 @@ def whole_state(
     by_uuid = {r["uuid"]: r for _, r in main}
     before = cc._previous_records(main)
     nexts = {r["uuid"]: _uuid_of(_next(r, by_uuid, before)) for _, r in main}
+    del by_uuid, before  # a long transcript's maps, not needed past here
     last = [r["uuid"] for _, r in main if r.get("type") in cc.CONVERSATION][-1]
     position = {r["uuid"]: i for i, (_, r) in enumerate(main)}
     records = [r for _, r in main]
