@@ -73,6 +73,7 @@ from chit.store.sessions import UUID_RE
 
 NAME = "claude-code"
 CONVERSATION = ("user", "assistant", "system")
+INPUT_TOKENS = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")  # summed; a read keeps these and output_tokens
 _COMMAND = re.compile(r"<command-(name|message|args)>(.*?)</command-\1>", re.S)
 _OUTPUT = re.compile(r"^\s*<local-command-(stdout|stderr)>(.*?)</local-command-\1>\s*$", re.S)
 _INTERRUPTED = re.compile(r"^\[Request interrupted by user[^\]]*\]$")
@@ -494,6 +495,6 @@ def _result_text(content: Any) -> str:
 
 
 def _usage(usage: dict[str, Any]) -> Tokens | None:
-    parts = [usage.get(k) for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")]
+    parts = [usage.get(k) for k in INPUT_TOKENS]
     counts = [p for p in parts if isinstance(p, int) and not isinstance(p, bool) and p >= 0]
     return tokens_of(sum(counts) if counts else None, usage.get("output_tokens"))

@@ -86,15 +86,16 @@ _SHARED_IN_MESSAGE = ("model", "role", "type", "stop_reason")
 
 def slim(record: dict[str, Any]) -> dict[str, Any]:
     """`record` as a read holds it: without its UI payload (its thread links
-    kept), its repeated values shared (`sys.intern`)."""
+    kept), its usage only the token counts, its repeated values shared
+    (`sys.intern`)."""
     kind = record.get("type")
     record.pop(_UI_PAYLOAD.get(kind, "") if isinstance(kind, str) else "", None)
     _share(record, _SHARED)
     message = record.get("message")
     if isinstance(message, dict):
         _share(message, _SHARED_IN_MESSAGE)
-        if isinstance(usage := message.get("usage"), dict):
-            _share(usage, tuple(usage))
+        if isinstance(usage := message.get("usage"), dict):  # only its counts are read
+            message["usage"] = {k: usage[k] for k in (*cc.INPUT_TOKENS, "output_tokens") if k in usage}
     return record
 
 
