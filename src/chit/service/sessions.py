@@ -200,18 +200,9 @@ class Sessions:
         return self.ctx.read_session(scope, session_id)
 
     def write_new_file(
-        self,
-        scope: Project,
-        title: str | None,
-        key: str | None,
-        metadata: dict[str, Any],
-        messages: list[Message],
-        tags: list[str],
-        parent: dict[str, Any] | None,
-        *,
-        session_id: str | None = None,
-        created_at: str | None = None,
-        values: Mapping[str, Any] | None = None,
+        self, scope: Project, title: str | None, key: str | None, metadata: dict[str, Any], messages: list[Message],
+        tags: list[str], parent: dict[str, Any] | None, *,
+        session_id: str | None = None, created_at: str | None = None, values: Mapping[str, Any] | None = None,
     ) -> str:
         """`write_new` without reading the session back: its id. The
         records are made as the store writes them, a batch at a time, so a
