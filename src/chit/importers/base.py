@@ -360,22 +360,30 @@ def read_jsonl(path: Path, problems: list[Problem]) -> Iterator[tuple[int, dict[
 def parse_lines(data: bytes, path: str, problems: list[Problem], first: int = 1) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, record) of every JSON object line of `data`, numbered
     from `first` (a file's new part numbered as in the whole file); lines
-    that are not JSON objects, and a torn last line, become problems."""
-    lines = data.split(b"\n")
-    last = first + len(lines) - 1
-    for number, line in enumerate(lines, start=first):
+    that are not JSON objects, and a torn last line, become problems.
+    One line is copied out at a time: never a second copy of all of `data`."""
+    for number, line, last in _lines(data, first):
         if not line.strip():
             continue
         try:
             record = loads(line)
         except ValueError:
-            torn = number == last and bool(lines[-1])
-            problems.append(Problem(path, number, "incomplete last line" if torn else "not JSON"))
+            problems.append(Problem(path, number, "incomplete last line" if last else "not JSON"))
             continue
         if not isinstance(record, dict):
             problems.append(Problem(path, number, "not a JSON object"))
             continue
         yield number, record
+
+
+def _lines(data: bytes, first: int) -> Iterator[tuple[int, bytes, bool]]:
+    """(number, line without its newline, whether it is the text after the
+    last newline) of each line of `data`, as `data.split(b"\\n")` gives them."""
+    start, number = 0, first
+    while (end := data.find(b"\n", start)) >= 0:
+        yield number, data[start:end], False
+        start, number = end + 1, number + 1
+    yield number, data[start:], True
 
 
 # -- building a transcript ---------------------------------------------------

@@ -62,7 +62,6 @@ from chit.importers.base import (
     Unit,
     json_text,
     one_line,
-    parse_lines,
     scan_files,
     strip_ansi,
     text,
@@ -74,6 +73,7 @@ from chit.store.sessions import UUID_RE
 
 NAME = "claude-code"
 CONVERSATION = ("user", "assistant", "system")
+INPUT_TOKENS = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")  # summed; a read keeps these and output_tokens
 _COMMAND = re.compile(r"<command-(name|message|args)>(.*?)</command-\1>", re.S)
 _OUTPUT = re.compile(r"^\s*<local-command-(stdout|stderr)>(.*?)</local-command-\1>\s*$", re.S)
 _INTERRUPTED = re.compile(r"^\[Request interrupted by user[^\]]*\]$")
@@ -109,8 +109,7 @@ SOURCE = Source(NAME, default_path, scan, "Claude Code transcripts (~/.claude/pr
 
 def read_file(path: Path) -> Batch:
     batch = Batch()
-    data, mark = read_marked(path, batch.problems)
-    records = list(parse_lines(data or b"", str(path), batch.problems))
+    records, mark = read_marked(path, batch.problems, claude_code_follow.slim)
     agent = claude_agents.agent_file(path, records)
     if agent is not None and agent.compaction:
         batch.skipped.append((str(path), "compaction transcript"))
@@ -119,15 +118,16 @@ def read_file(path: Path) -> Batch:
         batch.skipped.append((str(path), "warm-up transcript"))
         return batch
     # a sub-agent's transcript is all sidechain: its thread is made of those
-    main = [(n, r) for n, r in records if (agent or r.get("isSidechain") is not True) and isinstance(r.get("uuid"), str)]
-    conversation = [(n, r) for n, r in main if r.get("type") in CONVERSATION]
+    # (the same (number, record) pairs: a long transcript's are not copied)
+    main = [item for item in records if (agent or item[1].get("isSidechain") is not True) and isinstance(item[1].get("uuid"), str)]
+    conversation = [item for item in main if item[1].get("type") in CONVERSATION]
     if not conversation:
         sidechain = any(r.get("isSidechain") is True for _, r in records)
         batch.skipped.append((str(path), "sub-agent transcript" if sidechain else "no conversation"))
         return batch
     session_id = agent.source_id if agent else _session_id(path, conversation)
     kept = _live_thread(main, conversation[-1][1])
-    live = [(n, r) for n, r in conversation if r["uuid"] in kept]
+    live = [item for item in conversation if item[1]["uuid"] in kept]
     session, mapper = _session(path, session_id, live, records, batch.problems)
     if agent is not None:
         claude_agents.link(session, agent, NAME, batch.problems)
@@ -495,6 +495,6 @@ def _result_text(content: Any) -> str:
 
 
 def _usage(usage: dict[str, Any]) -> Tokens | None:
-    parts = [usage.get(k) for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")]
+    parts = [usage.get(k) for k in INPUT_TOKENS]
     counts = [p for p in parts if isinstance(p, int) and not isinstance(p, bool) and p >= 0]
     return tokens_of(sum(counts) if counts else None, usage.get("output_tokens"))

@@ -37,6 +37,7 @@ Invariants (so that a follow gives exactly what a whole read would):
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,37 @@ def follow_file(path: Path, state: dict[str, Any]) -> Tail | None:
     return Tail(mapper.out.messages, state_now, read)
 
 
+#: the payload of a UI record no reading of a transcript looks into (often most of its bytes)
+_UI_PAYLOAD = {"progress": "data", "file-history-snapshot": "snapshot"}
+
+
+#: values the same on many lines (or, for the links, on two: a record's
+#: uuid and its child's parent), held once rather than once a line
+_SHARED = ("type", "uuid", "parentUuid", "cwd", "sessionId", "version", "gitBranch", "userType", "slug", "entrypoint")
+_SHARED_IN_MESSAGE = ("model", "role", "type", "stop_reason")
+
+
+def slim(record: dict[str, Any]) -> dict[str, Any]:
+    """`record` as a read holds it: without its UI payload (its thread links
+    kept), its usage only the token counts, its repeated values shared
+    (`sys.intern`)."""
+    kind = record.get("type")
+    record.pop(_UI_PAYLOAD.get(kind, "") if isinstance(kind, str) else "", None)
+    _share(record, _SHARED)
+    message = record.get("message")
+    if isinstance(message, dict):
+        _share(message, _SHARED_IN_MESSAGE)
+        if isinstance(usage := message.get("usage"), dict):  # only its counts are read
+            message["usage"] = {k: usage[k] for k in (*cc.INPUT_TOKENS, "output_tokens") if k in usage}
+    return record
+
+
+def _share(values: dict[str, Any], keys: tuple[str, ...]) -> None:
+    for key in keys:
+        if isinstance(value := values.get(key), str) and len(value) <= 200:
+            values[key] = sys.intern(value)
+
+
 def whole_state(
     mark: dict[str, Any], main: Records, kept: set[str], live: Records, session: SourceSession, mapped: dict[str, Any],
 ) -> dict[str, Any] | None:
@@ -83,6 +115,7 @@ def whole_state(
     by_uuid = {r["uuid"]: r for _, r in main}
     before = cc._previous_records(main)
     nexts = {r["uuid"]: _uuid_of(_next(r, by_uuid, before)) for _, r in main}
+    del by_uuid, before  # a long transcript's maps, not needed past here
     last = [r["uuid"] for _, r in main if r.get("type") in cc.CONVERSATION][-1]
     position = {r["uuid"]: i for i, (_, r) in enumerate(main)}
     records = [r for _, r in main]

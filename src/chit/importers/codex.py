@@ -67,7 +67,6 @@ from chit.importers.base import (
     tokens_of,
     obj,
     one_line,
-    parse_lines,
     scan_files,
     text,
     ts_from_text,
@@ -100,8 +99,7 @@ SOURCE = Source(NAME, default_path, scan, "Codex CLI rollouts (~/.codex/sessions
 
 def read_file(path: Path) -> Batch:
     batch = Batch()
-    data, mark = read_marked(path, batch.problems)
-    records = [(n, _normalise(r)) for n, r in parse_lines(data or b"", str(path), batch.problems)]
+    records, mark = read_marked(path, batch.problems, _normalise)
     meta = obj(next((r["payload"] for _, r in records if r["type"] == "session_meta"), None))
     session_id = one_line(meta.get("id")) or _id_from_name(path)
     if session_id is None:

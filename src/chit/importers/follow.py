@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,20 +38,48 @@ from chit.importers.base import Problem, Transcript, parse_lines
 CHECKED = 4096
 
 
-def read_marked(path: Path, problems: list[Problem]) -> tuple[bytes | None, dict[str, Any] | None]:
-    """A file's bytes and its mark (None when the file does not end with a
-    line end: a line still being written is never the start of a follow)."""
+#: the bytes a whole read of a followed file reads at a time
+READ_PIECE = 1 << 20
+Records = list[tuple[int, dict[str, Any]]]
+
+
+def read_marked(
+    path: Path, problems: list[Problem], keep: Callable[[dict[str, Any]], dict[str, Any]],
+) -> tuple[Records, dict[str, Any] | None]:
+    """A whole read of a file: (line number, record) of its JSON object
+    lines as `parse_lines` gives them, each as `keep` leaves it, and its
+    mark (None when the file does not end with a line end: a line still
+    being written is never the start of a follow). The file is read a
+    piece at a time and parsed as it comes, so its bytes are never all in
+    memory beside its records (a long transcript). A read that fails is
+    one problem and gives no records."""
+    records: Records = []
+    found: list[Problem] = []  # the lines' problems: none when the read fails
+    head, tail, rest = b"", b"", bytearray()
+    size = lines = parsed = 0  # parsed: the line ends of the lines parsed so far
+
+    def parse(data: bytes) -> None:
+        records.extend((n, keep(r)) for n, r in parse_lines(data, str(path), found, parsed + 1))
+
     try:
         fd = open_regular(path, follow_links=True)  # a FIFO put there meanwhile never blocks the import
         with os.fdopen(fd, "rb") as handle:
             inode = os.fstat(handle.fileno()).st_ino
-            data = handle.read()
+            while piece := handle.read(READ_PIECE):
+                head = head if len(head) >= CHECKED else (head + piece)[:CHECKED]
+                tail = (tail + piece)[-CHECKED:]
+                size, lines = size + len(piece), lines + piece.count(b"\n")
+                rest += piece
+                if (cut := rest.rfind(b"\n") + 1) > 0:
+                    parse(bytes(rest[:cut]))  # whole lines: one piece's worth copied at a time
+                    del rest[:cut]
+                    parsed = lines
     except OSError as exc:
         problems.append(Problem(str(path), None, f"cannot read the file: {exc.strerror or exc}"))
-        return None, None
-    if data and not data.endswith(b"\n"):
-        return data, None
-    return data, _mark(inode, len(data), data[:CHECKED], data[-CHECKED:], data.count(b"\n"))
+        return [], None
+    parse(bytes(rest))  # a last line with no line end
+    problems.extend(found)
+    return records, None if rest else _mark(inode, size, head, tail, lines)
 
 
 def _mark(inode: int, offset: int, head: bytes, before: bytes, lines: int) -> dict[str, Any]:

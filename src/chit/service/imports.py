@@ -356,15 +356,15 @@ class Imports:
     ) -> tuple[str, str, str]:
         scope = self._import_scope(source, run)  # recorded by write_new, under the project's lock
         try:
-            session = self.sessions.write_new(scope, title, key, metadata, messages, [], None, False, created_at=source.created_at)
+            session_id = self.sessions.write_new_file(scope, title, key, metadata, messages, [], None, created_at=source.created_at)
         except Conflict:
             found = self.queries.find_key(scope, key)  # another import made it just now
             if found is None:
                 raise
             run.keys[key] = (scope.slug, found, False)
             return scope.slug, found, "imported by another process"
-        run.keys[key] = (scope.slug, session.id, False)
-        return scope.slug, session.id, "imported"
+        run.keys[key] = (scope.slug, session_id, False)
+        return scope.slug, session_id, "imported"
 
     def _update_imported(
         self, slug: str, session_id: str, source: importer_base.SourceSession, key: str,

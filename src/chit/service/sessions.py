@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from contextlib import contextmanager
+from itertools import chain
 from typing import Any, Iterator
 
 from chit.store import codec
@@ -191,6 +192,21 @@ class Sessions:
     ) -> Session:
         """Write a new session file whole: header, messages, tags and state
         values in one file that appears at once (never in parts)."""
+        session_id = self.write_new_file(
+            scope, title, key, metadata, messages, tags, parent, session_id=session_id, created_at=created_at, values=values,
+        )
+        if make_current:
+            self.queries.set_current(session_id)
+        return self.ctx.read_session(scope, session_id)
+
+    def write_new_file(
+        self, scope: Project, title: str | None, key: str | None, metadata: dict[str, Any], messages: list[Message],
+        tags: list[str], parent: dict[str, Any] | None, *,
+        session_id: str | None = None, created_at: str | None = None, values: Mapping[str, Any] | None = None,
+    ) -> str:
+        """`write_new` without reading the session back: its id. The
+        records are made as the store writes them, a batch at a time, so a
+        long session (an import) is in memory as its messages only."""
         session_id = session_id or new_id()
         header = {
             "type": "session",
@@ -203,11 +219,13 @@ class Sessions:
             "title": title,
             "metadata": metadata,
         }
-        records = [header, *(message_to_record(m) for m in messages)]
-        if tags:
-            records.append({"type": "tag", "tags": tags, "ts": header["created_at"]})
         stamp = now()
-        records.extend({"type": "set", "key": k, "value": v, "ts": stamp} for k, v in (values or {}).items())
+        records = chain(
+            [header],
+            (message_to_record(m) for m in messages),
+            [{"type": "tag", "tags": tags, "ts": header["created_at"]}] if tags else [],
+            ({"type": "set", "key": k, "value": v, "ts": stamp} for k, v in (values or {}).items()),
+        )
         recorded = self.projects.get(scope.slug) is not None
         fresh = not self.ctx.layout.project_dir(scope.slug).exists()
         try:
@@ -223,9 +241,7 @@ class Sessions:
             raise Conflict(
                 f"project {scope.name!r} was moved or removed while this session was being created; nothing was written, run the command again"
             ) from None
-        if make_current:
-            self.queries.set_current(session_id)
-        return self.ctx.read_session(scope, session_id)
+        return session_id
 
     def _record_project(self, scope: Project, fresh: bool) -> None:
         """Write the project's record, under its lock. When that fails (a

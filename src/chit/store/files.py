@@ -19,7 +19,7 @@ import fcntl
 import os
 import time
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -271,10 +271,13 @@ def first_line(fd: int) -> bytes:
     return head.split(b"\n", 1)[0]
 
 
-def create_whole(path: Path, data: bytes, durable: bool) -> bool:
-    """Create the file `path` holding `data`: written aside, then linked into
-    place, so it appears whole or not at all (and never replaces a file).
-    False if a file is there already; a failed write leaves nothing behind."""
+def create_whole(path: Path, data: bytes | Iterable[bytes], durable: bool) -> bool:
+    """Create the file `path` holding `data` (bytes, or pieces written one
+    after the other as they come, so the whole need never be in memory at
+    once): written aside, then linked into place, so it appears whole or
+    not at all (and never replaces a file). False if a file is there
+    already; a failed write leaves nothing behind."""
+    pieces = [data] if isinstance(data, bytes) else data
     with os_errors("create the session"):
         created = make_dir(path.parent)
         tmp = path.parent / f".{path.name.removesuffix('.jsonl')}.{os.urandom(6).hex()}.tmp"
@@ -282,13 +285,14 @@ def create_whole(path: Path, data: bytes, durable: bool) -> bool:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
             try:
                 os.fchmod(fd, FILE_MODE)
-                write_all(fd, data)
+                for piece in pieces:
+                    write_all(fd, piece)
                 if durable:
                     os.fsync(fd)
             finally:
                 os.close(fd)
         except BaseException:
-            tmp.unlink(missing_ok=True)  # a full disk leaves nothing behind
+            tmp.unlink(missing_ok=True)  # a full disk (or a piece that failed) leaves nothing behind
             remove_dirs(created)
             raise
         try:

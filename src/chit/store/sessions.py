@@ -25,8 +25,9 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -57,6 +58,9 @@ _Read = TypeVar("_Read")
 
 UUID_RE = LazyPattern(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 DURABILITY_ENV = "CHIT_DURABILITY"
+#: events a new file's writer stamps and encodes at a time: with long tool outputs a
+#: batch is still a few MB, and the cost of a batch is one join
+CREATE_BATCH = 100
 
 
 def durability_fsync() -> bool:
@@ -329,15 +333,28 @@ class Store:
         except InvalidData:
             return False
 
-    def create(self, slug: str, session_id: str, records: list[dict[str, Any]]) -> Path:
-        """Write a new session file whole; refuses if the id is taken."""
+    def create(self, slug: str, session_id: str, records: Iterable[dict[str, Any]]) -> Path:
+        """Write a new session file whole; refuses if the id is taken.
+
+        `records` (the header first) are stamped, encoded and written
+        CREATE_BATCH at a time as they come: a long session's lines are
+        never all in memory at once, and the file still appears whole."""
         path = self.session_path(slug, session_id)
-        stamped = records[:1] + self.stamper.stamp(records[1:], None)[0]
-        if not create_whole(path, codec.encode_many(stamped), self.durable):
+        self.stamper.machine  # read (or made) now: the session's first append never waits for it
+        if not create_whole(path, self._stamped_lines(iter(records)), self.durable):
             from chit.errors import Conflict
 
             raise Conflict(f"session {session_id} already exists")
         return path
+
+    def _stamped_lines(self, records: Iterator[dict[str, Any]]) -> Iterator[bytes]:
+        """The encoded lines of a new file's records, a batch at a time:
+        the header as it is, then every event stamped after the one before."""
+        yield codec.encode_many([next(records)])
+        last = None
+        while batch := list(islice(records, CREATE_BATCH)):
+            stamped, last = self.stamper.stamp(batch, last)
+            yield codec.encode_many(stamped)
 
     def read_header(self, slug: str, session_id: str) -> dict[str, Any] | None:
         """The header record alone (first line), or None if unreadable."""
