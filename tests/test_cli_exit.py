@@ -86,3 +86,14 @@ def test_a_reader_that_stops_early_gets_no_traceback(long_session: tuple[Path, s
     errors = proc.stderr.read()
     assert proc.wait(timeout=60) == 0
     assert b"Traceback" not in errors and b"Exception ignored" not in errors
+
+
+def test_an_index_build_leaves_no_write_ahead_log(long_session: tuple[Path, str]) -> None:
+    """The early exit closes the index first, as freeing it did: SQLite
+    folds the log of the whole build into the file and removes it."""
+    home, _ = long_session
+    done = chit(home, ["index", "--json"])
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == b""  # the early exit was taken
+    assert (home / "index.sqlite").stat().st_size > 0
+    assert not (home / "index.sqlite-wal").exists()

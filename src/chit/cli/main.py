@@ -58,6 +58,9 @@ def _leave(status: int) -> NoReturn:
     threading = sys.modules.get("threading")  # (never imported: no thread was started through it)
     handlers = getattr(atexit, "_ncallbacks", None)  # CPython's count of exit handlers: without it, the whole shutdown
     if handlers is not None and (threading is None or threading.active_count() == 1) and not handlers():
+        connections = sys.modules.get("chit.index.connections")
+        if connections is not None:
+            connections.close_all()  # what freeing them did: the write-ahead log folded in and removed
         os._exit(status)
     sys.exit(status)
 

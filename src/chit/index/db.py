@@ -61,7 +61,7 @@ from chit.index.dirs import (
     snapshot,
     still_pending,
 )
-from chit.index import vocabulary
+from chit.index import connections, vocabulary
 from chit.index.progress import Report, Span, files_behind
 from chit.index import schema
 from chit.index.schema import MIGRATIONS, SCHEMA_VERSION, TEXT_TABLES
@@ -119,6 +119,7 @@ class Index:
 
     def close(self) -> None:
         if self._conn is not None:
+            connections.open_now.discard(self._conn)
             self._conn.close()
             self._conn = None
 
@@ -143,6 +144,7 @@ class Index:
         except BaseException:
             conn.close()
             raise
+        connections.open_now.add(conn)
         return conn
 
     def _create(self, conn: sqlite3.Connection, version: int) -> None:
@@ -172,7 +174,9 @@ class Index:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             try:
-                self._open().close()  # someone may have rebuilt it meanwhile
+                opened = self._open()  # someone may have rebuilt it meanwhile
+                connections.open_now.discard(opened)
+                opened.close()
                 return
             except (sqlite3.DatabaseError, ForeignIndex):
                 pass
