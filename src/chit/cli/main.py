@@ -60,7 +60,7 @@ def _leave(status: int) -> NoReturn:
     if handlers is not None and (threading is None or threading.active_count() == 1) and not handlers():
         connections = sys.modules.get("chit.index.connections")
         if connections is not None:
-            connections.close_all()  # what freeing them did: the write-ahead log folded in and removed
+            connections.close_written()  # what freeing them did: the log of their writes folded in
         os._exit(status)
     sys.exit(status)
 

@@ -2,9 +2,12 @@
 
 Invariant: every connection `Index` opens is in `open_now` until it is
 closed; a command that ends without the interpreter's shutdown
-(`chit.cli.main`) closes them first (`close_all`), so SQLite folds the
-write-ahead log into the index file and removes it, as freeing a
-connection does: an index never keeps a log of its whole build beside it.
+(`chit.cli.main`) first closes those that wrote (`close_written`), so
+SQLite folds their write-ahead log into the index file and removes it, as
+freeing a connection does: an index never keeps a log of its whole build
+beside it. One that only read is left open: closing it would only remove
+an empty log that the next command makes again (a few milliseconds of
+every `load`).
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ if TYPE_CHECKING:
 open_now: set[sqlite3.Connection] = set()
 
 
-def close_all() -> None:
-    """Close every index connection this process has open."""
-    while open_now:
-        open_now.pop().close()
+def close_written() -> None:
+    """Close every index connection of this process that changed the index."""
+    for conn in [c for c in open_now if c.total_changes]:
+        open_now.discard(conn)
+        conn.close()
