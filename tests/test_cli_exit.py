@@ -97,3 +97,23 @@ def test_an_index_build_leaves_no_write_ahead_log(long_session: tuple[Path, str]
     assert done.stderr == b""  # the early exit was taken
     assert (home / "index.sqlite").stat().st_size > 0
     assert not (home / "index.sqlite-wal").exists()
+
+
+def test_the_registry_of_open_indexes_keeps_none_alive(long_session: tuple[Path, str]) -> None:
+    """An index freed by its owner closes its connection, as before the
+    registry: a long-lived process (the REPL, a program using the API)
+    opening many never piles up connections and their descriptors."""
+    import gc
+    import os
+
+    home, session_id = long_session
+    Chit(home, cwd=home.parent, project="demo").list()  # the index built once
+
+    def descriptors() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    before = descriptors()
+    for _ in range(40):
+        Chit(home, cwd=home.parent, project="demo").list()
+    gc.collect()
+    assert descriptors() - before < 10

@@ -112,6 +112,7 @@ class Index:
     def conn(self) -> sqlite3.Connection:
         if self._conn is None:
             self._conn = self._open()
+            connections.open_now.add(self)
         return self._conn
 
     def exists(self) -> bool:
@@ -119,9 +120,14 @@ class Index:
 
     def close(self) -> None:
         if self._conn is not None:
-            connections.open_now.discard(self._conn)
+            connections.open_now.discard(self)
             self._conn.close()
             self._conn = None
+
+    def close_if_written(self) -> None:
+        """Close the connection if it changed the index (`chit.index.connections`)."""
+        if self._conn is not None and self._conn.total_changes:
+            self.close()
 
     def _open(self) -> sqlite3.Connection:
         import sqlite3
@@ -144,7 +150,6 @@ class Index:
         except BaseException:
             conn.close()
             raise
-        connections.open_now.add(conn)
         return conn
 
     def _create(self, conn: sqlite3.Connection, version: int) -> None:
@@ -174,9 +179,7 @@ class Index:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             try:
-                opened = self._open()  # someone may have rebuilt it meanwhile
-                connections.open_now.discard(opened)
-                opened.close()
+                self._open().close()  # someone may have rebuilt it meanwhile
                 return
             except (sqlite3.DatabaseError, ForeignIndex):
                 pass

@@ -105,19 +105,8 @@ class Span:
         if self.report is None:
             yield
             return
-        done = threading.Event()
-
-        def keep_telling() -> None:
-            while not done.wait(max(self.every, 0.05)):
-                self.tick(counting=False)
-
-        teller = threading.Thread(target=keep_telling, name="chit-progress", daemon=True)
-        teller.start()
-        try:
+        with telling_every(self.every, lambda: self.tick(counting=False)):
             yield
-        finally:
-            done.set()
-            teller.join()
 
     def finish(self) -> None:
         global telling
@@ -155,3 +144,22 @@ def to_bar(progress: Callable[[int, int, str], None] | None) -> Report | None:
             bar(done, total, "indexing")
 
     return report
+
+
+@contextmanager
+def telling_every(seconds: float, tell: Callable[[], None]) -> Iterator[None]:
+    """`tell()` every `seconds` from a helper thread until the block ends
+    (a long step that cannot count its own progress)."""
+    done = threading.Event()
+
+    def keep_telling() -> None:
+        while not done.wait(max(seconds, 0.05)):
+            tell()
+
+    teller = threading.Thread(target=keep_telling, name="chit-progress", daemon=True)
+    teller.start()
+    try:
+        yield
+    finally:
+        done.set()
+        teller.join()

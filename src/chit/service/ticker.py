@@ -14,7 +14,6 @@ and it says nothing while the index tells its own catch-up.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -65,7 +64,6 @@ class Ticker:
         from chit.index import progress as index_progress
 
         started = time.monotonic()
-        done = threading.Event()
 
         def tell() -> None:
             now = time.monotonic()
@@ -75,18 +73,9 @@ class Ticker:
                 self.shown = now
                 self.report(f"{what}, {now - started:.0f} s", -1, 0)
 
-        def keep_telling() -> None:
-            while not done.wait(max(PROGRESS_EVERY, 0.05)):
-                tell()
-
         tell()
-        teller = threading.Thread(target=keep_telling, name="chit-progress", daemon=True)
-        teller.start()
-        try:
+        with index_progress.telling_every(PROGRESS_EVERY, tell):
             yield
-        finally:
-            done.set()
-            teller.join()
 
 
 def told(items: Sequence[Item], what: str, report: Report | None, ticker: Ticker | None = None) -> Iterator[Item]:
