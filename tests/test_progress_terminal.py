@@ -22,12 +22,17 @@ def _store(tmp_path: Path, sessions: int = 3, project: str = "demo") -> Path:
     return home
 
 
+def _bare_remote(tmp_path: Path) -> Path:
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "--quiet", "--bare", str(remote)], check=True, env={**os.environ, "GIT_CONFIG_GLOBAL": os.devnull})
+    return remote
+
+
 def test_every_step_of_a_sync_is_told_at_once(tmp_path: Path) -> None:
     """A sync tells each new step as it starts, however soon after the last
     report: a commit or a push of a whole store can be the long, silent part."""
     home = _store(tmp_path)
-    remote = tmp_path / "remote.git"
-    subprocess.run(["git", "init", "--quiet", "--bare", str(remote)], check=True, env={**os.environ, "GIT_CONFIG_GLOBAL": os.devnull})
+    remote = _bare_remote(tmp_path)
     slow_counts = {"chit.cli.cmd_sync.PROGRESS_AFTER": 0.0, "chit.cli.cmd_sync.PROGRESS_EVERY": 3600.0}
     status, _out, seen = on_a_terminal(["sync", "init", str(remote)], home, tmp_path, slow_counts, {"CHIT_PROJECT": "demo"})
     assert status == 0, seen
@@ -139,8 +144,7 @@ def test_a_sync_tells_the_counts_of_its_push(tmp_path: Path) -> None:
     """A push of a whole store can take minutes: git's own counts (objects
     written) are told as they come, not one still "pushing"."""
     home = _store(tmp_path)
-    remote = tmp_path / "remote.git"
-    subprocess.run(["git", "init", "--quiet", "--bare", str(remote)], check=True, env={**os.environ, "GIT_CONFIG_GLOBAL": os.devnull})
+    remote = _bare_remote(tmp_path)
     every_count = {"chit.cli.cmd_sync.PROGRESS_AFTER": 0.0, "chit.cli.cmd_sync.PROGRESS_EVERY": 0.0}
     status, _out, seen = on_a_terminal(["sync", "init", str(remote)], home, tmp_path, every_count, {"CHIT_PROJECT": "demo"})
     assert status == 0, seen
@@ -154,8 +158,7 @@ def test_a_first_sync_tells_the_files_it_commits(tmp_path: Path) -> None:
     """Hashing a whole store's files into its first commit is told a batch
     of files at a time, not one still "committing"."""
     home = _store(tmp_path, sessions=5)
-    remote = tmp_path / "remote.git"
-    subprocess.run(["git", "init", "--quiet", "--bare", str(remote)], check=True, env={**os.environ, "GIT_CONFIG_GLOBAL": os.devnull})
+    remote = _bare_remote(tmp_path)
     every_count = {"chit.cli.cmd_sync.PROGRESS_AFTER": 0.0, "chit.cli.cmd_sync.PROGRESS_EVERY": 0.0, "chit.sync.run.STAGE_BATCH": 2}
     status, _out, seen = on_a_terminal(["sync", "init", str(remote)], home, tmp_path, every_count, {"CHIT_PROJECT": "demo"})
     assert status == 0, seen
@@ -168,8 +171,7 @@ def test_a_failing_sync_clears_its_progress_before_the_error(tmp_path: Path) -> 
     import shutil
 
     home = _store(tmp_path)
-    remote = tmp_path / "remote.git"
-    subprocess.run(["git", "init", "--quiet", "--bare", str(remote)], check=True, env={**os.environ, "GIT_CONFIG_GLOBAL": os.devnull})
+    remote = _bare_remote(tmp_path)
     every_count = {"chit.cli.cmd_sync.PROGRESS_AFTER": 0.0, "chit.cli.cmd_sync.PROGRESS_EVERY": 0.0}
     env = {"CHIT_PROJECT": "demo"}
     assert on_a_terminal(["sync", "init", str(remote)], home, tmp_path, every_count, env)[0] == 0

@@ -31,8 +31,7 @@ from chit.model import Change, LogIssue, Message, Parent, RunState, Session, Tok
 
 def message_from_record(record: dict[str, Any], turn: int | None = None) -> Message:
     # by position, and `in` before a subscript rather than `get` (a method
-    # call each): a long session builds thousands (`numbered_messages`
-    # builds them as this does, without a call each)
+    # call each): a long session builds thousands
     tokens = record["tokens"] if "tokens" in record else None
     return Message(
         record["id"],
@@ -76,19 +75,7 @@ def numbered_messages(records: Iterable[dict[str, Any]]) -> tuple[Message, ...]:
     for record in records:
         if record["role"] == "user":
             turn += 1
-        # message_from_record(record, turn), written out: a call less for each of thousands
-        tokens = record["tokens"] if "tokens" in record else None
-        append(Message(
-            record["id"],
-            record["role"],
-            record["content"],
-            record["ts"],
-            turn if turn >= 0 else None,
-            record["invocation_id"] if "invocation_id" in record else None,
-            record["model"] if "model" in record else None,
-            None if tokens is None else Tokens(tokens.get("input"), tokens.get("output")) if isinstance(tokens, dict) else None,
-            (record["metadata"] or {}) if "metadata" in record else {},
-        ))
+        append(message_from_record(record, turn if turn >= 0 else None))
     return tuple(numbered)
 
 
