@@ -1,7 +1,9 @@
 """Read-side operations: resolve a REF, list, find, current session, search.
 
 REF rules (docs/cli.md, "Referring to a session (REF)"):
-full id or `ctx_<id>` anywhere in the store; then an exact key in the
+full id or `ctx_<id>` anywhere in the store (an id under several
+projects: the copy of the project named, else of the working directory,
+see `Context.locate`); then an exact key in the
 project in scope; then a case-insensitive id prefix, first in the project
 in scope and, unless a project was named, in every project when the scope
 has no match. Omitted (None) means the project's current session.
@@ -81,7 +83,7 @@ class Queries:
             raise InvalidInput("session reference is empty; give an id, an id prefix or a key")
         if UUID_RE.match(lowered):
             try:
-                return self.ctx.locate(lowered), lowered
+                return self.ctx.locate(lowered, project=project), lowered
             except NotFound as exc:
                 raise self._maybe_trashed(exc, lowered, self.store.trash_slugs()) from None
         named = project is not None or self.ctx.project_name is not None
@@ -365,7 +367,10 @@ class Queries:
         when it already is, current.json is left as it is (its `since`
         stays when it became current)."""
         session_id = session if isinstance(session, str) else session.id
-        path = self.layout.current_file(self.ctx.locate(session_id).slug)
+        self._make_current(self.ctx.locate(session_id), session_id)
+
+    def _make_current(self, scope: Project, session_id: str) -> None:
+        path = self.layout.current_file(scope.slug)
         data = self.store.read_json(path)
         if isinstance(data, dict) and data.get("id") == session_id and isinstance(data.get("since"), str):
             return
@@ -373,8 +378,9 @@ class Queries:
 
     def load(self, ref: str | None = None, project: str | None = None) -> Session:
         """Resume a session: resolve `ref` and make it its project's current one."""
-        session = self.resolve(ref, project)
-        self.set_current(session.id)
+        scope, session_id = self.locate_ref(ref, project)
+        session = self.ctx.read_session(scope, session_id)
+        self._make_current(scope, session_id)
         return session
 
     def end(self, project: str | None = None) -> bool:
