@@ -153,13 +153,7 @@ class Context:
         are `Ambiguous`."""
         if not isinstance(session_id, str) or not UUID_RE.match(session_id):
             raise InvalidInput(f"not a full session id: {session_id!r} (resolve() takes prefixes and keys)")
-        slugs = self.store.trash_slugs() if trash else self.store.project_slugs()
-        # a bare lstat of a plain string first: every project is looked in, and
-        # the full check (no link on the way, a Path each) is 4 calls and ~20 µs
-        where = os.fspath(self.layout.trash if trash else self.layout.projects) + os.sep
-        tail = f"{os.sep}{session_id}.jsonl" if trash else f"{os.sep}sessions{os.sep}{session_id}.jsonl"
-        named = [slug for slug in slugs if os.path.lexists(where + slug + tail)]
-        holders = [slug for slug in named if self.store.exists(slug, session_id, trash)]
+        holders = self.store.holders(session_id, trash)
         if not holders:
             raise NotFound(f"no session with id {session_id}")
         if len(holders) == 1:
