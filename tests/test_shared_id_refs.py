@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 from chit.api import Chit
+from chit.service.base import Context
 from chit.service.facade import parts_of
 from conftest import run_cli
 
@@ -19,7 +20,9 @@ def contents(result) -> list[str]:  # type: ignore[no-untyped-def]
     return [m["content"] for m in result.json()["messages"]]
 
 
-def test_a_full_id_under_two_projects_names_the_copy_of_the_project_given(home: Path, tmp_path: Path) -> None:
+def two_copies(home: Path, tmp_path: Path) -> tuple[str, dict[str, str], Context]:
+    """(id, slug of each project, context): the session in a, copied into
+    b; a's copy then gained a message."""
     a = Chit(home, cwd=tmp_path, project="a")
     session = a.create(title="kept", messages=[{"role": "user", "content": "hello"}])
     Chit(home, cwd=tmp_path, project="b").create(title="b's own")
@@ -27,7 +30,11 @@ def test_a_full_id_under_two_projects_names_the_copy_of_the_project_given(home: 
     slugs = {p.name: p.slug for p in ctx.projects.all()}
     shutil.copy(ctx.store.session_path(slugs["a"], session.id), ctx.store.session_path(slugs["b"], session.id))
     a.append(session.id, "assistant", "only in a")  # b's copy sorts after a's: before, every command found a's
-    sid = session.id
+    return session.id, slugs, ctx
+
+
+def test_a_full_id_under_two_projects_names_the_copy_of_the_project_given(home: Path, tmp_path: Path) -> None:
+    sid, slugs, ctx = two_copies(home, tmp_path)
 
     def chit(*args: str, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
         return run_cli(list(args), cwd=tmp_path, env=env)
@@ -47,10 +54,28 @@ def test_a_full_id_under_two_projects_names_the_copy_of_the_project_given(home: 
     assert error["code"] == "AMBIGUOUS" and "give -p NAME" in str(error["message"])
     assert sorted(c["project"] for c in error["candidates"]) == ["a", "b"]  # type: ignore[union-attr]
 
-    assert chit("rm", sid, "-p", "b").code == 0
-    assert ctx.store.exists(slugs["b"], sid, trash=True) and ctx.store.exists(slugs["a"], sid)
-    assert contents(chit("show", sid, "--json")) == ["hello", "only in a"]  # now in one project only
-
-    os.unlink(ctx.store.session_path(slugs["b"], sid, trash=True))
+    os.unlink(ctx.store.session_path(slugs["b"], sid))
     os.link(ctx.store.session_path(slugs["a"], sid), ctx.store.session_path(slugs["b"], sid))  # one file, two names
     assert contents(chit("show", sid, "--json")) == ["hello", "only in a"]
+
+
+def test_rm_restore_and_trash_empty_act_on_the_copy_of_the_project_given(home: Path, tmp_path: Path) -> None:
+    """Before: `rm -p b` trashed a's copy, and `trash --empty -p b` deleted
+    a's trashed copy for b's."""
+    sid, slugs, ctx = two_copies(home, tmp_path)
+
+    def chit(*args: str):  # type: ignore[no-untyped-def]
+        return run_cli(list(args), cwd=tmp_path)
+
+    assert chit("rm", sid, "-p", "b").code == 0
+    assert ctx.store.holders(sid, trash=True) == [slugs["b"]] and ctx.store.holders(sid) == [slugs["a"]]
+    assert contents(chit("show", sid, "--json")) == ["hello", "only in a"]  # now in one project only
+    assert chit("rm", sid).code == 0  # a's, the only live copy
+    refused = chit("restore", sid, "--json")  # in two trashes, the working directory's project holds neither
+    assert refused.code == 4 and "give -p NAME" in str(refused.error_json()["message"]), refused.err
+    assert chit("-p", "b", "restore", sid).code == 0 and ctx.store.holders(sid) == [slugs["b"]]
+    assert chit("rm", sid, "-p", "b").code == 0
+    assert chit("trash", "--empty", "-p", "a", "--yes").code == 0
+    assert ctx.store.holders(sid, trash=True) == [slugs["b"]]
+    assert chit("restore", sid).code == 0  # one trash holds it now
+    assert contents(chit("show", sid, "--json")) == ["hello"]  # b's copy
