@@ -53,6 +53,8 @@ def test_a_full_id_under_two_projects_names_the_copy_of_the_project_given(home: 
     error = ambiguous.error_json()
     assert error["code"] == "AMBIGUOUS" and "give -p NAME" in str(error["message"])
     assert sorted(c["project"] for c in error["candidates"]) == ["a", "b"]  # type: ignore[union-attr]
+    prefix = chit("show", sid[:8], "--json")  # a prefix of that id alone is read as the id
+    assert prefix.code == 4 and prefix.error_json()["candidates"] == error["candidates"], prefix.err
 
     os.unlink(ctx.store.session_path(slugs["b"], sid))
     os.link(ctx.store.session_path(slugs["a"], sid), ctx.store.session_path(slugs["b"], sid))  # one file, two names

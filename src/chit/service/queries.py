@@ -1,12 +1,12 @@
 """Read-side operations: resolve a REF, list, find, current session, search.
 
 REF rules (docs/cli.md, "Referring to a session (REF)"):
-full id or `ctx_<id>` anywhere in the store (an id under several
-projects: the copy of the project named, else of the working directory,
-see `Context.locate`); then an exact key in the
-project in scope; then a case-insensitive id prefix, first in the project
-in scope and, unless a project was named, in every project when the scope
-has no match. Omitted (None) means the project's current session.
+full id or `ctx_<id>` anywhere in the store (under several projects:
+`Context.locate` says which copy); then an exact key in the project in
+scope; then a case-insensitive id prefix, first in the project in scope
+and, unless a project was named, in every project when the scope has no
+match (one id found in several: as a full id). Omitted (None) means the
+project's current session.
 """
 
 from __future__ import annotations
@@ -100,11 +100,12 @@ class Queries:
         if not matches:
             searched = [scope.slug] if named else self.store.trash_slugs()
             raise self._maybe_trashed(NotFound(f"no session matches {ref!r}"), lowered, searched)
-        if len(matches) > 1:
+        if len({i for _, i in matches}) > 1:
             found = [self.ctx.read_session(p, i).summary(p.name, p.slug) for p, i in matches]
             found.sort(key=lambda s: s.updated_at, reverse=True)
             raise self.ambiguous(ref, found)
-        return matches[0]
+        # one id, under several projects when the prefix was looked for in all: as a full id
+        return matches[0] if len(matches) == 1 else (self.ctx.locate(matches[0][1], project=project), matches[0][1])
 
     def _latest_id(self, scope: Project) -> str | None:
         """The project's most recently updated session: what an omitted REF
