@@ -286,3 +286,24 @@ def test_a_home_that_is_not_a_directory_is_refused_by_every_command(cli, tmp_pat
     refused(result, 5, f"the store is not a directory: {store}")
     assert len(result.err.splitlines()) == 1, result.err
     assert tree_digest(tmp_path) == before
+
+
+@pytest.mark.parametrize("kind", ["file", "fifo", "/dev/null"])
+def test_what_needs_no_store_works_with_a_home_that_is_not_a_directory(cli, tmp_path: Path, kind: str) -> None:  # type: ignore[no-untyped-def]
+    """A completion script, the version and the help are printed (exit 0)
+    whatever CHIT_HOME is: none of them reads the store or the config.
+    Before: `chit completion SHELL` was refused (exit 5), as `ls` is."""
+    from chit.cli import completions
+
+    store = not_a_directory(tmp_path, kind)
+    before = tree_digest(tmp_path)
+    env = {"CHIT_HOME": str(store)}
+    for shell in completions.SHELLS:
+        result = ok(cli("completion", shell, env=env))
+        assert result.out == completions.script(shell) and result.err == ""
+    assert ok(cli("completion", "bash", "--json", env=env)).json()["script"] == completions.script("bash")  # type: ignore[index]
+    assert ok(cli("--version", env=env)).out.startswith("chit ")
+    for args in (["--help"], ["completion", "--help"], ["ls", "--help"]):
+        assert "Usage: chit" in ok(cli(*args, env=env)).out
+    refused(cli("completion", "tcsh", env=env), 5, "unknown shell 'tcsh'")
+    assert tree_digest(tmp_path) == before

@@ -73,3 +73,43 @@ def test_one_file_under_two_projects_after_a_move_cut_short_is_finished_by_repai
     assert [f["repaired"] for f in report["findings"]] == [True]  # type: ignore[union-attr]
     assert not ctx.store.exists(a, session_id) and ctx.store.session_path(b, session_id).read_bytes() == data
     assert doctor(tmp_path) == (0, doctor(tmp_path)[1]) and doctor(tmp_path)[1]["findings"] == []
+
+
+def test_an_id_in_one_project_and_another_projects_trash_or_in_two_trashes_is_reported(home: Path, tmp_path: Path) -> None:
+    """Before, only live copies were compared: an id live in a and in b's
+    trash, or in both trashes, was missed. Different files are reported
+    and left alone; one trashed file under both trashes after a move cut
+    short is finished by --repair, as live files are."""
+    a, b = Chit(home, cwd=tmp_path, project="a"), Chit(home, cwd=tmp_path, project="b")
+    store = parts_of(a).ctx.store
+    live_and_trashed, trashed_twice, moved = (a.create(title=t, messages=[{"role": "user", "content": t}]).id for t in ("one", "two", "three"))
+    b.create(title="b's own")
+    slugs = {p.name: p.slug for p in parts_of(a).ctx.projects.all()}
+    for session_id in (live_and_trashed, trashed_twice):
+        shutil.copy(store.session_path(slugs["a"], session_id), store.session_path(slugs["b"], session_id))
+        b.delete(session_id)  # b's copy, with its trash event
+    a.delete(trashed_twice)
+    a.delete(moved)
+    os.makedirs(store.session_path(slugs["b"], moved, trash=True).parent, exist_ok=True)
+    os.link(store.session_path(slugs["a"], moved, trash=True), store.session_path(slugs["b"], moved, trash=True))
+    ctx = parts_of(a).ctx
+    source, record = ctx.projects.get(slugs["a"]), ctx.projects.get(slugs["b"])
+    assert source is not None and record is not None
+    ctx.projects.write(parts_of(a).moves._merged_record(source, record))  # b's record names a: a move a -> b begun
+    different = "a different file with the same id (restore and the commands given the id act on one copy only): " \
+        "compare the two files, then move the one you do not want out of the store; --repair leaves both"
+    expected = sorted([
+        (f"trash/{slugs['b']}/{live_and_trashed}.jsonl", f"also in project {slugs['a']}, {different}"),
+        (f"trash/{slugs['b']}/{trashed_twice}.jsonl", f"also in the trash of project {slugs['a']}, {different}"),
+        (f"trash/{slugs['b']}/{moved}.jsonl",
+         f"also in the trash of project {slugs['a']}, the same file (a `projects mv` from {slugs['a']} cut short; --repair finishes it)"),
+    ])
+    code, report = doctor(tmp_path, "--repair")
+    findings = report["findings"]
+    assert isinstance(findings, list) and code == 5
+    assert sorted((f["path"], f["problem"]) for f in findings) == expected, findings
+    assert [f["repaired"] for f in findings if f["path"].endswith(f"{moved}.jsonl")] == [True]
+    assert not store.exists(slugs["a"], moved, trash=True) and store.exists(slugs["b"], moved, trash=True)
+    code, report = doctor(tmp_path)
+    left = sorted((f["path"], f["problem"]) for f in report["findings"])  # type: ignore[union-attr]
+    assert (code, left) == (5, [e for e in expected if moved not in e[0]])

@@ -76,11 +76,16 @@ def exit_code(output: str) -> int:
 def read_rollout(path: Path) -> Rollout:
     """A rollout read plainly: its `response_item`s, and each model call's
     usage (a `token_count` whose running total moved on)."""
+    return read_lines(path.read_bytes().splitlines())
+
+
+def read_lines(lines: list[bytes]) -> Rollout:
+    """`read_rollout` of a rollout's lines."""
     found = Rollout()
     names: dict[str, str] = {}
     outputs: dict[str, int] = {}
     previous_total = None
-    for line in path.read_bytes().splitlines():
+    for line in lines:
         record = json.loads(line)
         kind, payload = record["type"], record["payload"]
         if kind == "session_meta":
@@ -287,3 +292,25 @@ def test_a_turn_that_ended_in_an_error_shows_the_error(version: str, api: Chit) 
     assert [m.content for m in messages if m.metadata.get("subtype") == "error"] == errors
     if errors:
         assert messages[-1].role == "system" and messages[-2].content == FAILING_PROMPT
+
+
+@pytest.mark.parametrize("path", [*(rollout_of(v) for v in VERSIONS), fixture(
+    "ai-sessions", "rollout-2025-10-21T20-02-50-019a085e-04c1-7f81-a09e-9555f6a1fb40.jsonl")], ids=[*VERSIONS, "0.47.0"])
+def test_a_rollout_of_the_context_codex_writes_before_a_first_prompt_is_skipped_until_one_comes(path: Path, api: Chit, tmp_path: Path) -> None:
+    """Each real rollout cut before its first prompt (Codex writes its
+    instructions and the environment context when a session starts: the
+    public 0.47 one held them alone for 87 seconds, by its times) holds no conversation:
+    skipped (`no conversation`), as a Gemini session of notices is. Before:
+    imported as a session of system messages. Grown, it is imported whole."""
+    lines = path.read_bytes().splitlines(keepends=True)
+    first_prompt = next(i for i, line in enumerate(lines) if read_lines([line]).prompts)
+    folder = tmp_path / "sessions"
+    folder.mkdir()
+    (folder / path.name).write_bytes(b"".join(lines[:first_prompt]))
+    report = api.import_from("codex", folder)
+    assert (report.imported, report.errors, dict(report.skipped_reasons)) == (0, 0, {"no conversation": 1})
+    assert sessions(api) == {}
+    shutil.copyfile(path, folder / path.name)
+    report = api.import_from("codex", folder)
+    assert (report.imported, report.errors) == (1, 0)
+    assert [s.title for s in sessions(api).values()] == [derive_title(read_rollout(path).prompts[0])]

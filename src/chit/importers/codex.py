@@ -22,7 +22,8 @@ Invariants:
   message (`<environment_context>`, `<user_instructions>`, AGENTS.md
   instructions…, and Desktop's IDE context before `## My request for
   Codex:`) becomes a system message with `metadata.injected`, split from
-  the prompt when one message holds both;
+  the prompt when one message holds both; a rollout of system messages
+  alone (that context, no exchange) is skipped (`no conversation`);
 - `function_call`, `custom_tool_call`, `local_shell_call` and
   `web_search_call` → tool messages (`tool_kind: "call"`), their outputs →
   tool messages (`tool_kind: "result"`), joined by `tool_call_id`; a shell
@@ -115,6 +116,9 @@ def read_file(path: Path) -> Batch:
     mapper.finish()
     if not mapper.out.messages:
         batch.skipped.append((str(path), "no messages"))
+        return batch
+    if all(m.role == "system" for m in mapper.out.messages):  # only what Codex writes before a first prompt
+        batch.skipped.append((str(path), "no conversation"))
         return batch
     git = obj(meta.get("git"))
     metadata = {

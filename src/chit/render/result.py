@@ -59,6 +59,8 @@ def show(result: Result, env: Environment, mode: Mode, colour: Callable[[], str]
         json_out.emit_lines(env, result.items)
     elif mode != "human" and (result.data is not None or result.items is not None):
         json_out.emit(env, list(result.items) if result.items is not None else result.data)
+    elif isinstance(result.human, Plain):
+        result.human(env)  # draws no colour: no config is read (`chit completion` needs no store)
     elif result.human is not None:
         result.human(env.with_colour(colour()))
     return result.status
@@ -86,13 +88,21 @@ def saying(*lines: str) -> Human:
     return say
 
 
+class Plain:
+    """A renderer that writes text to stdout as it is, without colour."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __call__(self, env: Environment) -> None:
+        env.stdout.write(self.text)
+        env.stdout.flush()
+
+
 def writing(text: str) -> Human:
     """A renderer that writes `text` to stdout as it is: for text chit made
     itself (ids, a completion script, a command line), never data to make
-    visible."""
-
-    def write(env: Environment) -> None:
-        env.stdout.write(text)
-        env.stdout.flush()
-
-    return write
+    visible. It draws no colour, so `show` never reads the config for it."""
+    return Plain(text)

@@ -17,12 +17,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from chit.errors import InvalidInput, NotFound, StorageError
+from chit.errors import Ambiguous, ChitError, InvalidInput, NotFound, StorageError
 from chit.model import ROLES, Project, Session
 from chit.patterns import LazyPattern
 from chit.store.paths import PROJECT_ENV, Layout, default_home
 from chit.store.projects import Projects
-from chit.store.sessions import UUID_RE, Store
+from chit.store.sessions import UUID_RE, Store, same_file
 
 if TYPE_CHECKING:
     from chit.index.db import Index
@@ -144,15 +144,41 @@ class Context:
     def project_by_slug(self, slug: str) -> Project:
         return self.projects.get(slug) or Project(key=slug, name=slug, slug=slug, path=None, created_at="")
 
-    def locate(self, session_id: str, trash: bool = False) -> Project:
-        """The project holding a session id (in sessions/ or in trash/)."""
+    def locate(self, session_id: str, trash: bool = False, project: str | None = None) -> Project:
+        """The project holding a session id (in sessions/ or in trash/). An
+        id under several projects (a `projects mv` cut short; `chit doctor`
+        reports it) is the copy of the project `project` (else the scope's
+        `project_name`, else the working directory) names; outside all of
+        them, one file under every name is the first, and different files
+        are `Ambiguous`."""
         if not isinstance(session_id, str) or not UUID_RE.match(session_id):
             raise InvalidInput(f"not a full session id: {session_id!r} (resolve() takes prefixes and keys)")
-        slugs = self.store.trash_slugs() if trash else self.store.project_slugs()
-        for slug in slugs:
-            if self.store.exists(slug, session_id, trash):
-                return self.project_by_slug(slug)
-        raise NotFound(f"no session with id {session_id}")
+        holders = self.store.holders(session_id, trash)
+        if not holders:
+            raise NotFound(f"no session with id {session_id}")
+        if len(holders) == 1:
+            return self.project_by_slug(holders[0])
+        return self._copy_in_scope(session_id, holders, trash, project)
+
+    def _copy_in_scope(self, session_id: str, holders: list[str], trash: bool, project: str | None) -> Project:
+        """Of the projects holding one session id, the one a command means."""
+        chosen = project if project is not None else self.project_name
+        try:
+            scope = self.project(chosen) if chosen is not None else self.projects.for_directory(self.cwd)
+        except ChitError:  # an unknown or ambiguous name, a working directory gone: no project in scope
+            scope = None
+        if scope is not None and scope.slug in holders:
+            return self.project_by_slug(scope.slug)
+        first = self.store.session_path(holders[0], session_id, trash)
+        if all(same_file(first, self.store.session_path(slug, session_id, trash)) for slug in holders[1:]):
+            return self.project_by_slug(holders[0])  # one file: every name reads and writes it
+        found = [self.project_by_slug(slug) for slug in holders]
+        listed = ", ".join(f"{p.name} ({p.slug})" for p in found)
+        raise Ambiguous(
+            f"session {session_id[:8]} is in {len(found)} projects as different files: {listed}; "
+            "give -p NAME to choose one (see `chit doctor`)",
+            candidates=[{"id": session_id, "short_id": session_id[:8], "project": p.name, "project_slug": p.slug} for p in found],
+        )
 
     # -- sessions -------------------------------------------------------
     def read_session(self, project: Project, session_id: str, trash: bool = False) -> Session:

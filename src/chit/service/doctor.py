@@ -14,8 +14,9 @@ Invariants:
   a trash event, which dates it);
 - a project directory left empty (a `projects mv` killed between removing
   the old record and its directory) is removed;
-- a session id under two projects is reported: one file under both (a
-  `projects mv` cut short between its link and its unlink) is, with
+- a session id under two projects, live or in their trash, is reported:
+  one file under both names of one kind (a `projects mv` cut short
+  between its link and its unlink, of live or of trashed files) is, with
   `repair`, left under the project the move went to (the one whose record
   names the other as an alias: no byte is lost, both names are one
   file); two different files (two imports of one snapshot before they
@@ -97,7 +98,7 @@ class Doctor:
         self.compact_held = compact_held
         self.repair = repair
         self.ticker = Ticker(0, "session files checked", None)
-        self.places: dict[str, list[str]] = {}  # session id -> the project slugs holding it (not the trash)
+        self.places: dict[str, list[tuple[str, bool]]] = {}  # session id -> (slug, in the trash) of each copy
 
     def run(self) -> DoctorReport:
         """Check every session file, and the index against them; with
@@ -206,8 +207,8 @@ class Doctor:
             return
         for entry in sorted(os.scandir(directory), key=lambda e: e.name):
             report.sessions_checked += entry.name.endswith(".jsonl")
-            if not trash and entry.name.endswith(".jsonl"):
-                self.places.setdefault(entry.name[:-6], []).append(project.slug)
+            if entry.name.endswith(".jsonl"):
+                self.places.setdefault(entry.name[:-6], []).append((project.slug, trash))
             self._check_entry(project, entry, trash, repair, report, audit)
             self.ticker.tick(report.sessions_checked)
 
@@ -227,22 +228,30 @@ class Doctor:
                 self._found(report, entry.path, "leftover temporary file", stale)
 
     def _check_shared_ids(self, report: DoctorReport) -> None:
-        """A session id under more than one project: `ls` lists each copy
-        and a command given the id alone picks one of them. Reported on
-        every copy after the first, with what resolves it."""
-        for session_id, slugs in sorted(self.places.items()):
-            if len(slugs) < 2 or not UUID_RE.match(session_id):
+        """A session id under more than one project, live or in their
+        trash: `ls` lists each live copy, and a command given the id alone
+        acts on one of them. Reported on the first copy of every other
+        project (a project's live and trashed copy are `_check_twice`'s),
+        with what resolves it."""
+        for session_id, copies in sorted(self.places.items()):
+            if len({slug for slug, _ in copies}) < 2 or not UUID_RE.match(session_id):
                 continue
-            first = self.store.session_path(slugs[0], session_id)
-            for slug in slugs[1:]:
-                path = self.store.session_path(slug, session_id)
+            first_slug, first_trash = copies[0]
+            first = self.store.session_path(first_slug, session_id, first_trash)
+            seen = {first_slug}
+            for slug, trash in copies[1:]:
+                if slug in seen:
+                    continue
+                seen.add(slug)
+                path = self.store.session_path(slug, session_id, trash)
                 same = same_file(first, path)
-                moved_from = self._move_source(slugs[0], slug) if same else None
+                moved_from = self._move_source(first_slug, slug) if same and trash == first_trash else None
                 if moved_from is not None and self.repair:
-                    target = slug if moved_from == slugs[0] else slugs[0]
-                    with self.store.locked(moved_from, session_id, self.ctx.project_by_slug(moved_from).key) as held:
-                        self.store.move(held.path, self.store.session_path(target, session_id))
-                self._found(report, path, _shared_problem(slugs[0], same, moved_from), moved_from is not None and self.repair)
+                    target = slug if moved_from == first_slug else first_slug
+                    with self.store.locked(moved_from, session_id, self.ctx.project_by_slug(moved_from).key, trash) as held:
+                        self.store.move(held.path, self.store.session_path(target, session_id, trash))
+                problem = _shared_problem(first_slug, first_trash, trash, same, moved_from)
+                self._found(report, path, problem, moved_from is not None and self.repair)
 
     def _move_source(self, one: str, other: str) -> str | None:
         """Of two projects, the one a `projects mv` was moving from: the
@@ -350,13 +359,18 @@ class Doctor:
                 self.store.move(held.path, self.store.session_path(project.slug, session_id, not trash))
 
 
-def _shared_problem(first: str, same: bool, moved_from: str | None) -> str:
-    """What a second copy of a session id is, and how to resolve it."""
+def _shared_problem(first: str, first_trash: bool, trash: bool, same: bool, moved_from: str | None) -> str:
+    """What a second copy of a session id is (`trash`: in a trash), the
+    first being in project `first` (or its trash), and how to resolve it."""
+    where = f"the trash of project {first}" if first_trash else f"project {first}"
     if same and moved_from is not None:
-        return f"also in project {first}, the same file (a `projects mv` from {moved_from} cut short; --repair finishes it)"
+        return f"also in {where}, the same file (a `projects mv` from {moved_from} cut short; --repair finishes it)"
+    if same and trash == first_trash:
+        return f"also in {where}, the same file (a move cut short): run that `chit projects mv` again to finish it"
     if same:
-        return f"also in project {first}, the same file (a move cut short): run that `chit projects mv` again to finish it"
+        return f"also in {where}, the same file under a name in a project and one in a trash: remove the name you do not want; --repair leaves both"
+    acts = "a command given the id acts on one copy only" if not (trash or first_trash) else "restore and the commands given the id act on one copy only"
     return (
-        f"also in project {first}, a different file with the same id (a command given the id acts on one copy only): "
+        f"also in {where}, a different file with the same id ({acts}): "
         f"compare the two files, then move the one you do not want out of the store; --repair leaves both"
     )

@@ -16,7 +16,10 @@ Invariants:
   no change is in effect, and `undo` has nothing to do;
 - `update` keeps the longest common prefix of the stored and the given
   messages as it is (same ids, same times) and writes nothing when there is
-  no difference; when nothing is hidden it is a plain append, not a change.
+  no difference; when nothing is hidden it is a plain append, not a change;
+- `save` of a session no project holds looks for its id and creates it
+  under the store's `ids_lock`, as a snapshot import does: two saves of
+  one new session at once, in one project or two, make one file.
 """
 
 from __future__ import annotations
@@ -195,10 +198,13 @@ class History:
         given, made = _message_list(session.messages)
         title = clean_line(session.manual_title, "title") if session.manual_title else None
         tags = list(dict.fromkeys(check_tag(t) for t in session.tags))
-        try:
-            self.ctx.locate(session.id)
-        except NotFound:
-            return self._save_new(session, made, title, tags)
+        # looked for and created by one writer at a time, whatever the project, as a snapshot import is:
+        # two saves of one new session at once make one file (the second updates it)
+        with self.ctx.store.ids_lock():
+            try:
+                self.ctx.locate(session.id)
+            except NotFound:
+                return self._save_new(session, made, title, tags)
         with self.sessions.locked(session.id) as (project, held, stored):
             held.append([*replace_records(stored, given, made), *_metadata_records(stored, title, tags)])
         return self.ctx.read_session(project, session.id)

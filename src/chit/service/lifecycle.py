@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from chit.store import codec, emptied
 from chit.errors import ChitError, Conflict, InvalidInput, NotFound, ReadOnly
 from chit.store.fold import fold, message_to_record
-from chit.model import Session, SessionSummary, format_ts, now
+from chit.model import Project, Session, SessionSummary, format_ts, now
 from chit.service.base import Context
 from chit.service.queries import Queries
 from chit.service.sessions import Sessions
@@ -103,8 +103,10 @@ class Maintenance:
     # -- trash ----------------------------------------------------------
     def delete(self, ref: str | None) -> Session:
         """Move a session to the trash (restorable with `restore`)."""
-        target = self.queries.resolve(ref)
-        project = self.ctx.locate(target.id)
+        return self._delete_in(*self.queries.locate_ref(ref))
+
+    def _delete_in(self, project: Project, session_id: str) -> Session:
+        target = self.ctx.read_session(project, session_id)
         source = self.store.session_path(project.slug, target.id)
         with self.store.locked(project.slug, target.id, project.key) as held:
             if not target.read_only:  # a newer chit's file is moved as it is
@@ -124,14 +126,12 @@ class Maintenance:
             targets = []
             for done, ref in enumerate(named):
                 ticker.tick(done)
-                targets.append(self.queries.resolve(ref))
+                targets.append(self.queries.locate_ref(ref))
             ticker.phase("sessions moved to the trash", len(targets))
             trashed = []
-            for done, target in enumerate(targets):
+            for done, (project, session_id) in enumerate(targets):
                 ticker.tick(done)
-                deleted = self.delete(target.id)
-                where = self.ctx.locate(target.id, trash=True)
-                trashed.append(deleted.summary(where.name, where.slug))
+                trashed.append(self._delete_in(project, session_id).summary(project.name, project.slug))
             ticker.tick(len(targets))
             return trashed
         finally:
@@ -146,6 +146,9 @@ class Maintenance:
         matches = [(slug, i) for slug in self.store.trash_slugs() for i in self.store.session_ids(slug, trash=True) if i.startswith(text)]
         if not matches:
             raise NotFound(f"no trashed session matches {ref!r} (see `chit trash`)")
+        if len({i for _, i in matches}) == 1 and len(matches) > 1:  # one id in several trashes: the scope's copy
+            scope = self.ctx.locate(matches[0][1], trash=True).slug
+            matches = [m for m in matches if m[0] == scope]
         if len(matches) > 1:
             found = [self.ctx.read_session(self.ctx.project_by_slug(s), i, trash=True).summary(s, s) for s, i in matches]
             raise self.queries.ambiguous(ref, found)
@@ -191,7 +194,7 @@ class Maintenance:
         if summary.deleted_at is not None:
             return summary
         try:
-            slug = self.ctx.locate(summary.id, trash=True).slug
+            slug = summary.project_slug or self.ctx.locate(summary.id, trash=True).slug
             changed = os.stat(self.store.session_path(slug, summary.id, trash=True), follow_symlinks=False).st_ctime_ns
         except (OSError, ChitError):
             return replace(summary, deleted_at=now())
@@ -216,7 +219,7 @@ class Maintenance:
         doomed = self._doomed(project, all_projects, older_than, ticker)
         if not dry_run:
             for summary in told(doomed, "trashed sessions deleted", report_progress, ticker):
-                self.store.unlink(self._trashed_path(summary.id))
+                self.store.unlink(self._trashed_path(summary))
         ticker.finish()  # a dry run's listing may have been told
         return doomed
 
@@ -226,8 +229,10 @@ class Maintenance:
             trashed = self.trash(project, all_projects=all_projects)
         return [s for s in trashed if cutoff is None or (s.deleted_at or "") < cutoff]
 
-    def _trashed_path(self, session_id: str) -> Path:
-        return self.store.session_path(self.ctx.locate(session_id, trash=True).slug, session_id, trash=True)
+    def _trashed_path(self, summary: SessionSummary) -> Path:
+        """The file of a trashed session as the trash listed it (an id may be in two trashes)."""
+        slug = summary.project_slug or self.ctx.locate(summary.id, trash=True).slug
+        return self.store.session_path(slug, summary.id, trash=True)
 
     def _empty_everywhere(self, project: str | None, all_projects: bool, older_than: float | None, dry_run: bool) -> list[SessionSummary]:
         """Record a request per session (what its file held), then remove
@@ -243,7 +248,7 @@ class Maintenance:
                 return doomed
             machine = self.store.stamper.machine
             for summary in told(doomed, "trashed sessions deleted", report_progress, ticker):
-                slug = self.ctx.locate(summary.id, trash=True).slug
+                slug = self._trashed_path(summary).parent.name
                 with self.store.locked(slug, summary.id, self.ctx.project_by_slug(slug).key, trash=True) as held:
                     data = read_whole(held.fd, os.fstat(held.fd).st_size)  # what the request says it saw
                     emptied.ask(sync_dir, [emptied.request_line(summary.id, machine, emptied.seen_of(data))], self.store.durable)

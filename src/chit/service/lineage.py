@@ -43,8 +43,8 @@ class Lineage:
             forks = self._forks(scope)
             trees = roots_of(self.queries.select_summaries([scope], agents=False, ids=members(forks)), fork_turns_of(forks))
             return Tree(tuple(r for r in trees if r.children))
-        session = self.queries.resolve(ref, project)
-        scope = self.ctx.locate(session.id)
+        scope, session_id = self.queries.locate_ref(ref, project)
+        session = self.ctx.read_session(scope, session_id)
         forks = self._forks(scope)
         found = self.queries.select_summaries([scope], ids=members(forks) | {session.id})  # sub-agents' sessions too: REF may name one
         by_id = {s.id: s for s in found}

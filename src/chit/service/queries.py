@@ -1,10 +1,12 @@
 """Read-side operations: resolve a REF, list, find, current session, search.
 
 REF rules (docs/cli.md, "Referring to a session (REF)"):
-full id or `ctx_<id>` anywhere in the store; then an exact key in the
-project in scope; then a case-insensitive id prefix, first in the project
-in scope and, unless a project was named, in every project when the scope
-has no match. Omitted (None) means the project's current session.
+full id or `ctx_<id>` anywhere in the store (under several projects:
+`Context.locate` says which copy); then an exact key in the project in
+scope; then a case-insensitive id prefix, first in the project in scope
+and, unless a project was named, in every project when the scope has no
+match (one id found in several: as a full id). Omitted (None) means the
+project's current session.
 """
 
 from __future__ import annotations
@@ -81,7 +83,7 @@ class Queries:
             raise InvalidInput("session reference is empty; give an id, an id prefix or a key")
         if UUID_RE.match(lowered):
             try:
-                return self.ctx.locate(lowered), lowered
+                return self.ctx.locate(lowered, project=project), lowered
             except NotFound as exc:
                 raise self._maybe_trashed(exc, lowered, self.store.trash_slugs()) from None
         named = project is not None or self.ctx.project_name is not None
@@ -98,11 +100,12 @@ class Queries:
         if not matches:
             searched = [scope.slug] if named else self.store.trash_slugs()
             raise self._maybe_trashed(NotFound(f"no session matches {ref!r}"), lowered, searched)
-        if len(matches) > 1:
+        if len({i for _, i in matches}) > 1:
             found = [self.ctx.read_session(p, i).summary(p.name, p.slug) for p, i in matches]
             found.sort(key=lambda s: s.updated_at, reverse=True)
             raise self.ambiguous(ref, found)
-        return matches[0]
+        # one id, under several projects when the prefix was looked for in all: as a full id
+        return matches[0] if len(matches) == 1 else (self.ctx.locate(matches[0][1], project=project), matches[0][1])
 
     def _latest_id(self, scope: Project) -> str | None:
         """The project's most recently updated session: what an omitted REF
@@ -365,7 +368,10 @@ class Queries:
         when it already is, current.json is left as it is (its `since`
         stays when it became current)."""
         session_id = session if isinstance(session, str) else session.id
-        path = self.layout.current_file(self.ctx.locate(session_id).slug)
+        self._make_current(self.ctx.locate(session_id), session_id)
+
+    def _make_current(self, scope: Project, session_id: str) -> None:
+        path = self.layout.current_file(scope.slug)
         data = self.store.read_json(path)
         if isinstance(data, dict) and data.get("id") == session_id and isinstance(data.get("since"), str):
             return
@@ -373,8 +379,9 @@ class Queries:
 
     def load(self, ref: str | None = None, project: str | None = None) -> Session:
         """Resume a session: resolve `ref` and make it its project's current one."""
-        session = self.resolve(ref, project)
-        self.set_current(session.id)
+        scope, session_id = self.locate_ref(ref, project)
+        session = self.ctx.read_session(scope, session_id)
+        self._make_current(scope, session_id)
         return session
 
     def end(self, project: str | None = None) -> bool:

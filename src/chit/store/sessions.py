@@ -269,9 +269,11 @@ class Store:
     @contextmanager
     def ids_lock(self) -> Iterator[None]:
         """Serialise choosing a session id that is not a fresh random one (a
-        snapshot's) with creating its file, in every project at once: ids
-        are unique in the whole store. The lock is the home directory's
-        own (flock), so taking it writes nothing, not even a lock file."""
+        snapshot's, the id of a `Session` saved, one a sync brings) with
+        looking for it in the store and creating its file, in every project
+        at once: ids are unique in the whole store. The lock is the home
+        directory's own (flock), so taking it writes nothing, not even a
+        lock file."""
         with os_errors("lock the store's session ids"):
             make_dir(self.layout.home)
             fd = os.open(self.layout.home, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
@@ -326,6 +328,17 @@ class Store:
         path = self.layout.trash_file(slug, session_id) if trash else self.layout.session_file(slug, session_id)
         self.no_links(path)
         return path
+
+    def holders(self, session_id: str, trash: bool = False) -> list[str]:
+        """The slugs of the projects (or trashes) holding a session id, in
+        slug order. A bare lstat of a string per project first: every one is
+        looked in, and `exists` (no link on the way) is four calls."""
+        check_session_id(session_id)
+        where = os.fspath(self.layout.trash if trash else self.layout.projects) + os.sep
+        tail = f"{os.sep}{session_id}.jsonl" if trash else f"{os.sep}sessions{os.sep}{session_id}.jsonl"
+        slugs = self.trash_slugs() if trash else self.project_slugs()
+        named = [slug for slug in slugs if os.path.lexists(where + slug + tail)]
+        return [slug for slug in named if self.exists(slug, session_id, trash)]
 
     def exists(self, slug: str, session_id: str, trash: bool = False) -> bool:
         try:

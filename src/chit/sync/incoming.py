@@ -11,7 +11,9 @@ Invariants:
   session comes back: it is reported as restored, on both machines);
 - a session id already in the live store is always continued where it is,
   whichever mirror folder it came through, so one session never has two
-  live files.
+  live files: one new here is looked for and created under the store's
+  `ids_lock`, as a snapshot import creates its id, so a session made
+  meanwhile with that id (an import, a save) is continued instead.
 """
 
 from __future__ import annotations
@@ -113,11 +115,15 @@ class Importer:
             except InvalidInput:
                 self.arrivals.skipped.append(path)  # a folder this chit cannot place; the mirror keeps it
                 return
-            target = LiveFile(project.slug, session_id, False)
             file = self.store.session_path(project.slug, session_id)
-            created = create_whole(file, lines, self.store.durable)
+            with self.store.ids_lock():  # as a snapshot import: no other writer makes this id meanwhile
+                made_since = self._made_since(session_id)
+                created = made_since is None and create_whole(file, lines, self.store.durable)
+            target = made_since or LiveFile(project.slug, session_id, False)
             if created:
                 self.exported[target.relative()] = signature(os.stat(file, follow_symlinks=False))
+            else:
+                project = self.ctx.project_by_slug(target.slug)
             appended = lines if created else self._append(target, project, added)
             self.live[session_id] = target
         if not appended and not created and not self._misplaced(target, project):
@@ -135,6 +141,16 @@ class Importer:
         if "trash" in kinds and not created and getattr(session, "restored_by", None) and session.deleted_at is None:
             self.arrivals.restored.append(arrival)  # a deletion elsewhere, overridden by what was written here
         self._place(target, project, session, arrival)
+
+    def _made_since(self, session_id: str) -> LiveFile | None:
+        """The file of a session id that no file had when this sync listed
+        the store, made since (a snapshot import, a save): it is continued
+        where it is."""
+        for trash in (False, True):
+            holders = self.store.holders(session_id, trash)
+            if holders:
+                return LiveFile(holders[0], session_id, trash)
+        return None
 
     def empty(self, session_id: str, seen: emptied.Seen) -> None:
         """Another machine emptied this session from its trash everywhere:
