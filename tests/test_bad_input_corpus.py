@@ -440,18 +440,54 @@ class Refusing:
     workdir: Path
     reason: str
     prefix: list[str]
+    server: forkserver.Server | None = None  # another user's fork server: its children are that user's `chit`
 
     def run(self, *args: str) -> Result:
         values = {**self.ctx.ids, "FILE": str(self.ctx.tmp / "input.json")}
         argv = [a.format(**values) for a in args]
-        env = {**os.environ, "CHIT_HOME": str(self.ctx.home)}
-        env.pop("CHIT_DEBUG", None)
+        env = _environment(self.ctx.home)
+        if self.server is not None:
+            request = {"args": argv, "cwd": str(self.workdir), "env": env, "umask": forkserver.current_umask()}
+            code, out, err = self.server.run(request, None, [sys.executable, "-m", "chit", *argv], 60)
+            return Result(code, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
         if self.prefix:  # another user: a program of its own
             proc = subprocess.run([*self.prefix, sys.executable, "-m", "chit", *argv], capture_output=True, cwd=self.workdir, env=env,
                                   stdin=subprocess.DEVNULL, timeout=60)
         else:
             proc = forkserver.run_chit(argv, stdin=None, cwd=self.workdir, env=env, timeout=60)
         return Result(proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace"))
+
+
+def _environment(home: Path) -> dict[str, str]:
+    env = {**os.environ, "CHIT_HOME": str(home)}
+    env.pop("CHIT_DEBUG", None)
+    return env
+
+
+def _server_as(prefix: list[str], env: dict[str, str]) -> forkserver.Server | None:
+    """tests/forkserver_server.py run under `prefix` (as another user), or
+    None when that user cannot run this Python and chit. One interpreter
+    start-up for all of a test's calls instead of one a call."""
+    directory = Path(tempfile.mkdtemp(prefix="chit-fork-"))
+    os.chown(directory, 65534, 65534)  # the server makes its socket there
+    lifetime_r, lifetime_w = os.pipe()
+    try:
+        process = subprocess.Popen([*prefix, sys.executable, str(forkserver.SERVER_PROGRAM), str(directory / "s"), str(lifetime_r)],
+                                   cwd=directory, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   pass_fds=[lifetime_r])
+    finally:
+        os.close(lifetime_r)
+    assert process.stdout is not None
+    if process.stdout.readline() == b"ready\n":
+        return forkserver.Server(process, lifetime_w, str(directory), os.getpid(), forkserver.limits())
+    _stop_server(process, lifetime_w, directory)
+    return None
+
+
+def _stop_server(process: subprocess.Popen[bytes], lifetime: int, directory: Path) -> None:
+    os.close(lifetime)  # end of file: the server ends
+    process.communicate(timeout=10)
+    shutil.rmtree(directory, ignore_errors=True)
 
 
 def _shared_store(tmp: Path) -> tuple[Ctx, Path]:
@@ -478,6 +514,7 @@ def _shared_store(tmp: Path) -> tuple[Ctx, Path]:
 def read_only_home(request: pytest.FixtureRequest, can_mount: bool) -> Iterator[Refusing]:
     tmp = Path(tempfile.mkdtemp(prefix="chit-ro-"))
     mounted = False
+    server: forkserver.Server | None = None
     try:
         ctx, workdir = _shared_store(tmp)
         prefix: list[str] = []
@@ -491,15 +528,18 @@ def read_only_home(request: pytest.FixtureRequest, can_mount: bool) -> Iterator[
         elif request.param == "unprivileged user":
             if os.geteuid() != 0 or not shutil.which("setpriv"):
                 pytest.skip("needs root and setpriv")
-            probe = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c", "import chit.cli.main"],
-                                   capture_output=True, cwd=workdir)
-            if probe.returncode != 0:  # e.g. the interpreter lives under a directory only root may enter
+            prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+            if forkserver.CAN_FORK and forkserver.current_umask() is not None:
+                server = _server_as(prefix, _environment(ctx.home))
+                runnable = server is not None
+            else:
+                runnable = subprocess.run([*prefix, sys.executable, "-c", "import chit.cli.main"], capture_output=True, cwd=workdir).returncode == 0
+            if not runnable:  # e.g. the interpreter lives under a directory only root may enter
                 pytest.skip("the unprivileged user cannot run this Python and chit")
             for path in [ctx.home, *ctx.home.rglob("*")]:
                 os.chown(path, 65534, 65534, follow_symlinks=False)
                 path.chmod(0o500 if path.is_dir() else 0o400)
             (ctx.tmp / "input.json").chmod(0o644)
-            prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
             reason = "permission denied"
         else:
             if os.geteuid() == 0:
@@ -507,8 +547,10 @@ def read_only_home(request: pytest.FixtureRequest, can_mount: bool) -> Iterator[
             for path in [ctx.home, *ctx.home.rglob("*")]:
                 path.chmod(0o500 if path.is_dir() else 0o400)
             reason = "permission denied"
-        yield Refusing(ctx, workdir, reason, prefix)
+        yield Refusing(ctx, workdir, reason, prefix, server)
     finally:
+        if server is not None:
+            _stop_server(server.process, server.lifetime, Path(server.directory))
         if mounted:
             subprocess.run(["umount", str(tmp / "home")], check=False)
         for path in [tmp, *tmp.rglob("*")]:
