@@ -18,7 +18,7 @@ Invariants:
 - A call is exec'd (today's fresh interpreter) whenever a fork would run
   with something a fresh start-up decides differently: a variable read by
   the interpreter, the C library or the preloaded modules at start-up
-  (PYTHON*, LANG, LC_*, TZ, LD_*, TYPER_USE_RICH, TMPDIR, ...) that differs from
+  (PYTHON*, LANG, LC_*, TZ, LD_*, TYPER_USE_RICH, TMPDIR, OPENSSL_*, ...) that differs from
   the server's; `--version` and `__complete`, which chit
   answers without importing typer; a cwd that does not exist (subprocess
   raises); resource limits other than the server's; a platform without
@@ -64,7 +64,8 @@ BASELINE = dict(os.environ)
 
 # (SQLite reads its temporary directories once, as the preloaded sqlite3 starts it)
 _START_UP_NAMES = {"LANG", "LANGUAGE", "TZ", "TYPER_USE_RICH", "TERMINAL_WIDTH", "FORCE_TERMINAL", "GLIBC_TUNABLES", "TMPDIR", "SQLITE_TMPDIR"}
-_START_UP_PREFIXES = ("PYTHON", "LC_", "LD_", "MALLOC_", "_TYPER_")
+# (OpenSSL reads OPENSSL_CONF and its like once, as the preloaded hashlib starts it)
+_START_UP_PREFIXES = ("PYTHON", "LC_", "LD_", "MALLOC_", "_TYPER_", "OPENSSL_")
 
 
 def read_at_start_up(name: str) -> bool:

@@ -6,13 +6,16 @@ forks one child per request, each child becoming `python -m chit ARGS`.
 
 Invariants:
 - Before the first request this process imports only the interpreter's own
-  start-up modules, chit's start-up set (chit.cli.main and
-  chit.render.environment, then typer and chit's app with the collector
-  paused and frozen, as chit.cli.main does on a first run), chit's core
-  (CORE: the API, service, index and store modules and sqlite3) and the
-  modules of the commands the tests run most (COMMAND_MODULES), then
-  collected and frozen, and then its own plumbing (socket, ...), which a
-  child forgets. Preloading them saves a third of a short command's CPU.
+  start-up modules (with runpy, which `-m` imports), chit's start-up set
+  (chit.cli.main and chit.render.environment, then typer and chit's app
+  with the collector paused and frozen, as chit.cli.main does on a first
+  run), chit's core (CORE: the API, service, index and store modules,
+  sqlite3, hashlib, unicodedata and CPython's SHA-256) and the modules of
+  the commands the tests run most (COMMAND_MODULES, with typer's help
+  option), then collected and frozen, and then its own plumbing (socket,
+  ...), which a child forgets. Preloading them saves a third of a short
+  command's CPU. hashlib starts OpenSSL, which reads OPENSSL_* then: a
+  call that sets one is exec'd (tests/forkserver.py).
 - Never preloaded: rich, prompt_toolkit, pygments, the HTTP client,
   chit.repl, chit.providers, chit.render's human output, chit.importers,
   chit.exporters (tests/test_forkserver.py checks it). A command that
@@ -58,6 +61,8 @@ def preload(socket_dir: str) -> None:
     """chit's start-up imports, resolved as from an empty directory (a real
     run's sys.path[0] is its cwd, not this program's folder)."""
     sys.path[0] = socket_dir
+    import runpy  # noqa: F401  (`python -m` has it before it runs chit)
+
     import chit.cli.main as entry
     import chit.render.environment  # noqa: F401  (run() imports it before the app)
 
@@ -72,14 +77,19 @@ def preload(socket_dir: str) -> None:
 
 
 # chit's core: what a command that reads or writes the store imports (the
-# API, service, index and store modules, sqlite3), and the modules of the
-# commands the tests run most, with their helpers. Never rich,
+# API, service, index and store modules, sqlite3; hashlib and the index's
+# fold where a session file changed, unicodedata where text is checked),
+# and the modules of the commands the tests run most, with their helpers. Never rich,
 # prompt_toolkit, the HTTP client, chit.repl, chit.providers, chit.render's
 # human output, chit.importers nor chit.exporters (so not cmd_export).
-CORE = ("sqlite3", "chit.api", "chit.config", "chit.index.db", "chit.index.search", "chit.index.relatives", "chit.index.usage",
-        "chit.service.catchup", "chit.service.lineage", "chit.service.sessions", "chit.service.stats", "chit.store.fold")
+CORE = ("sqlite3", "hashlib", "unicodedata", "chit.api", "chit.config", "chit.index.db", "chit.index.fold", "chit.index.refs",
+        "chit.index.search", "chit.index.relatives", "chit.index.usage", "chit.service.catchup", "chit.service.lifecycle",
+        "chit.service.lineage", "chit.service.ordering", "chit.service.project_moves", "chit.service.sessions", "chit.service.stats",
+        "chit.store.compaction", "chit.store.emptied", "chit.store.fold")
 COMMAND_MODULES = ("chit.cli.cmd_read", "chit.cli.cmd_write", "chit.cli.cmd_admin", "chit.cli.cmd_lineage", "chit.cli.catchup",
-                   "chit.cli.parse", "chit.cli.progress")
+                   "chit.cli.parse", "chit.cli.progress", "typer._click.decorators")
+# CPython's own SHA-256, which chit.store.projects imports by name for every project's slug (_sha2 from 3.12)
+BUILT_IN_SHA256 = ("_sha2", "_sha256")
 
 
 def preload_core() -> None:
@@ -90,6 +100,12 @@ def preload_core() -> None:
 
     for name in CORE + COMMAND_MODULES:
         __import__(name)
+    for name in BUILT_IN_SHA256:
+        try:
+            __import__(name)
+            break
+        except ImportError:
+            continue
     gc.collect()
     gc.freeze()
 

@@ -9,6 +9,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
+import forkserver
 import orjson
 import pytest
 from conftest import tree_digest
@@ -283,8 +284,8 @@ def test_a_snapshot_whose_original_is_in_the_trash_imports_once_in_turn_or_at_on
         return sorted((s.id, s.key) for s in Chit(home, cwd=workdir).list())
 
     command = [sys.executable, "-m", "chit", "import", str(snapshot)]
-    first = subprocess.run(command, cwd=workdir, capture_output=True, timeout=60)
-    second = subprocess.run(command, cwd=workdir, capture_output=True, timeout=60)
+    first = forkserver.run_chit(command[3:], stdin=None, cwd=workdir)
+    second = forkserver.run_chit(command[3:], stdin=None, cwd=workdir)
     assert (first.returncode, second.returncode) == (0, 6), (first.stderr, second.stderr)
     assert b"already imported" in second.stderr
     in_turn = live()

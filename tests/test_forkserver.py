@@ -164,7 +164,7 @@ def test_start_up_variables_and_the_switch_exec() -> None:
     env = environment()
     assert forkserver.forkable(["ls"], b"", None, env)
     for name, value in (("PYTHONIOENCODING", "latin-1"), ("LC_ALL", "C"), ("LANG", "C"), ("TZ", "Asia/Tokyo"), ("TMPDIR", "/nowhere"),
-                        ("SQLITE_TMPDIR", "/nowhere"), ("CHIT_TEST_EXEC", "1")):
+                        ("SQLITE_TMPDIR", "/nowhere"), ("OPENSSL_CONF", "/nowhere"), ("CHIT_TEST_EXEC", "1")):
         assert not forkserver.forkable(["ls"], b"", None, {**env, name: value}), name
     assert not forkserver.forkable(["--version"], b"", None, env)
     assert not forkserver.forkable(["__complete", "ls"], b"", None, env)

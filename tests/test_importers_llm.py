@@ -4,6 +4,7 @@ out the tables older versions filled (responses)."""
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,9 @@ from chit.service.facade import parts_of
 from conftest import tree_digest
 from importer_sources import llm_legacy_log, llm_log
 
-pytest.importorskip("llm")
+# found, not imported: importing llm (pydantic, httpx, ...) is 0.2 s of CPU that
+# every worker collecting this module paid; the tests that use it import it
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("llm") is None, reason="llm is not installed")
 
 
 def sessions(api: Chit) -> list[Session]:

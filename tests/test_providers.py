@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import fake_openai
+import forkserver
 import orjson
 import pytest
 from fake_openai import FakeServer, RawServer
@@ -411,7 +412,7 @@ def test_a_model_whose_name_cannot_be_recorded_fails_before_the_turn(home: Path,
         f'command = ["{sys.executable}", "-c", "print(42)"]\nmodel = "real\\u001b[2Jname"\n'
     )
     env = {k: v for k, v in os.environ.items() if k not in ("CHIT_DEBUG", "CHIT_MODEL")}
-    done = subprocess.run([sys.executable, "-m", "chit", "chat", "--new"], input=b"hello\n", capture_output=True, cwd=workdir, env=env, timeout=60)
+    done = forkserver.run_chit(["chat", "--new"], stdin=b"hello\n", cwd=workdir, env=env, timeout=60)
     output = (done.stdout + done.stderr).decode()
     assert done.returncode == 7 and len(failure_lines(output)) == 1 and "cannot be recorded" in output, output
     assert "\x1b" not in output

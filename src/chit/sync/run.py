@@ -123,6 +123,7 @@ class Sync:
         self.git.run("init", "--quiet", "-b", BRANCH, what="making the sync repository")
         self.git.run("config", "core.fsync", "committed")
         self.git.run("config", "gc.auto", "0")  # no background gc racing a killed run
+        self.git.run("config", "maintenance.auto", "false")  # nor the process each fetch, merge and commit starts to find that out
         if self.git.run("remote", "get-url", "origin", check=False).ok:
             self.git.run("remote", "set-url", "origin", remote)
         else:
