@@ -147,14 +147,17 @@ def to_bar(progress: Callable[[int, int, str], None] | None) -> Report | None:
 
 
 @contextmanager
-def telling_every(seconds: float, tell: Callable[[], None]) -> Iterator[None]:
+def telling_every(seconds: float, tell: Callable[[], None], first: float | None = None) -> Iterator[None]:
     """`tell()` every `seconds` from a helper thread until the block ends
-    (a long step that cannot count its own progress)."""
+    (a long step that cannot count its own progress); the first time after
+    `first` seconds, when given (when the first report falls due)."""
     done = threading.Event()
 
     def keep_telling() -> None:
-        while not done.wait(max(seconds, 0.05)):
+        wait = seconds if first is None else first
+        while not done.wait(max(wait, 0.05)):
             tell()
+            wait = seconds
 
     teller = threading.Thread(target=keep_telling, name="chit-progress", daemon=True)
     teller.start()
