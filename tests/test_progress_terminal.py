@@ -253,3 +253,21 @@ def _ageless(out: bytes) -> bytes:
     """A table without its ages ("3s ago": a second later, "4s ago") nor the
     spaces that pad them."""
     return re.sub(rb" +", b" ", re.sub(rb"\d+s ago", b"", out))
+
+
+def test_stats_tells_the_session_files_it_reads(tmp_path: Path) -> None:
+    """Every model's figures (`--by model`) and a cost come from the files:
+    a gigabyte read, told as the sessions read of all to read."""
+    home = _store(tmp_path)
+    api = Chit(home, cwd=tmp_path, project="demo")
+    for session in api.list(limit=None):
+        api.append(session.id, "assistant", "answer", model="big", tokens=(1000, 10))
+    (home / "config.toml").write_text("[prices]\nbig = { input = 2.0, output = 10.0 }\n")
+    env = {"CHIT_PROJECT": "demo"}
+    status, out, seen = on_a_terminal(["stats", "--by", "model"], home, tmp_path, TICK_AT_ONCE, env)
+    assert status == 0 and b"big" in out, (out, seen)
+    assert told(seen, "chit: stats: ") == [f"chit: stats: {n} of 3 sessions read" for n in range(4)], seen
+    assert seen.endswith(b"\r\n") and seen.count(b"\n") == 1, seen
+    status, out, seen = on_a_terminal(["stats"], home, tmp_path, TICK_AT_ONCE, env)  # from the index, the priced sessions read
+    assert status == 0 and b"tokens 3,000 in / 30 out \xc2\xb7 cost 0.01" in out, (out, seen)
+    assert told(seen, "chit: stats: ")[-4:] == [f"chit: stats: {n} of 3 sessions read for their cost" for n in range(4)], seen
