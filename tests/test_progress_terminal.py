@@ -271,3 +271,18 @@ def test_stats_tells_the_session_files_it_reads(tmp_path: Path) -> None:
     status, out, seen = on_a_terminal(["stats"], home, tmp_path, TICK_AT_ONCE, env)  # from the index, the priced sessions read
     assert status == 0 and b"tokens 3,000 in / 30 out \xc2\xb7 cost 0.01" in out, (out, seen)
     assert told(seen, "chit: stats: ")[-4:] == [f"chit: stats: {n} of 3 sessions read for their cost" for n in range(4)], seen
+
+
+def test_diff_tells_its_comparing(tmp_path: Path) -> None:
+    """Reading two long sessions and working out their unified diff takes
+    seconds before the first line: told as it runs, stdout unchanged."""
+    home = _store(tmp_path, sessions=2)
+    first, second = (s.id for s in Chit(home, cwd=tmp_path, project="demo").list(limit=None))
+    env = {"CHIT_PROJECT": "demo"}
+    for mode in ([], ["--json"]):
+        status, quiet_out, quiet = on_a_terminal([*mode, "diff", first, second], home, tmp_path, {}, env)
+        assert status == 0 and quiet == b"" and b"message 1" in quiet_out, quiet
+        status, out, seen = on_a_terminal([*mode, "diff", first, second], home, tmp_path, TICK_AT_ONCE, env)
+        assert status == 0 and out == quiet_out, (out, seen)
+        assert told(seen, "chit: diff: ")[0] == "chit: diff: comparing the sessions, 0 s", seen
+        assert seen.endswith(b"\r\n") and seen.count(b"\n") == 1, seen
