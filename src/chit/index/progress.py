@@ -18,8 +18,9 @@ Invariants:
 - "done" is told once, at the span's end, only when something was told;
 - a phase that is one long statement (FTS5's optimize) is told from a
   helper thread (`Span.waiting`) with the seconds it has run, so the line
-  moves while the statement holds the main thread; the thread is joined
-  before the statement's caller goes on, so reports never overlap.
+  moves while the statement (and its commit) holds the main thread, the
+  first tick as soon as a report is due; the thread is joined before the
+  statement's caller goes on, so reports never overlap.
 """
 
 from __future__ import annotations
@@ -105,7 +106,8 @@ class Span:
         if self.report is None:
             yield
             return
-        with telling_every(self.every, lambda: self.tick(counting=False)):
+        due = self.shown_at + self.every - time.monotonic() if self.shown_at else self.started + self.after - time.monotonic()
+        with telling_every(self.every, lambda: self.tick(counting=False), first=due + 0.01):  # the first tick as it falls due
             yield
 
     def finish(self) -> None:
