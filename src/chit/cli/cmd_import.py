@@ -110,9 +110,12 @@ def _refresh(cli: Cli) -> Result:
 
 @contextmanager
 def _progress_bar(env: Environment, what: str) -> Iterator[Callable[[int, int, str], None] | None]:
-    """A rich progress bar on stderr when it is a terminal; else nothing."""
+    """A rich progress bar on stderr when it is a terminal; else plain lines past a second."""
     if not env.stderr_isatty:
-        yield None
+        from chit.cli.progress import counted_lines
+
+        with counted_lines(env, what, "source files read") as lines:
+            yield lines
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
