@@ -1,6 +1,5 @@
 """Running chit with its stderr on a pseudo-terminal, to read the progress
-it told there (each report rewritten in place with a carriage return), or
-on a pipe (one line a report).
+it told there (each report rewritten in place with a carriage return).
 
 The wrapper sets a module's timing constants before chit's entry point
 runs, so a small store shows every report a large one would (`patch`:
@@ -15,18 +14,6 @@ import subprocess
 import sys
 import termios
 from pathlib import Path
-
-
-def in_a_pipe(args: list[str], home: Path, cwd: Path, patch: dict[str, float], env: dict[str, str] | None = None) -> tuple[int, bytes, bytes]:
-    """Run chit with its stderr on a pipe, not a terminal, timing constants
-    set as `on_a_terminal` sets them: (exit status, stdout, stderr)."""
-    sets = "".join(f"import {name.rsplit('.', 1)[0]}; {name} = {value!r}; " for name, value in patch.items())
-    full_env = {**os.environ, "CHIT_HOME": str(home), "TERM": "xterm", **(env or {})}
-    done = subprocess.run(
-        [sys.executable, "-c", f"{sets}from chit.cli.main import main; main()", *args],
-        capture_output=True, stdin=subprocess.DEVNULL, cwd=cwd, env=full_env, timeout=120,
-    )
-    return done.returncode, done.stdout, done.stderr
 
 
 def on_a_terminal(

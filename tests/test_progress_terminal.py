@@ -286,24 +286,3 @@ def test_diff_tells_its_comparing(tmp_path: Path) -> None:
         assert status == 0 and out == quiet_out, (out, seen)
         assert told(seen, "chit: diff: ")[0] == "chit: diff: comparing the sessions, 0 s", seen
         assert seen.endswith(b"\r\n") and seen.count(b"\n") == 1, seen
-
-
-def test_export_and_import_tell_plain_lines_where_stderr_is_no_terminal(tmp_path: Path) -> None:
-    """Their bars are drawn only on a terminal; in a pipe or a log, the
-    counts are plain lines, one a second at most."""
-    from terminal_progress import in_a_pipe
-
-    home = _store(tmp_path, sessions=3)
-    status, _out, err = in_a_pipe(["export", "--all", "-o", str(tmp_path / "out"), "-f", "json"], home, tmp_path, TICK_AT_ONCE, {"CHIT_PROJECT": "demo"})
-    assert status == 0, err
-    lines = [line for line in err.decode().splitlines() if line.startswith("chit: ")]
-    assert lines == [f"chit: exporting: {n} of 3 sessions exported" for n in range(4)], err
-    snapshot = next((tmp_path / "out").iterdir())
-    status, _out, err = in_a_pipe(["import", "--new-id", str(snapshot)], home, tmp_path, TICK_AT_ONCE, {"CHIT_PROJECT": "demo"})
-    assert status == 0 and b"\r" not in err, err  # one snapshot: no bar, no line
-    source = Path(__file__).parent / "data" / "claude-code"
-    status, _out, err = in_a_pipe(["import", "--from", "claude-code", str(source)], home, tmp_path, TICK_AT_ONCE, {"CHIT_PROJECT": "demo"})
-    assert status == 0, err
-    lines = [line for line in err.decode().splitlines() if line.startswith("chit: importing from claude-code: ")]
-    assert lines and lines[-1].endswith(" session files indexed") and "source files read" in lines[0], err
-    assert b"\r" not in err and b"\x1b" not in err, err

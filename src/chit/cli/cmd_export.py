@@ -24,12 +24,9 @@ _FORMAT_HELP = f"The format: {', '.join(FORMATS[:-1])} or {FORMATS[-1]}; json is
 
 @contextmanager
 def _progress_bar(env: Environment, what: str) -> Iterator[Callable[[int, int], None] | None]:
-    """A rich progress bar on stderr when it is a terminal; else plain lines past a second."""
+    """A rich progress bar on stderr when it is a terminal; else nothing."""
     if not env.stderr_isatty:
-        from chit.cli.progress import counted_lines
-
-        with counted_lines(env, what, "sessions exported") as lines:
-            yield lambda done, total: lines(done, total, "")
+        yield None
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 

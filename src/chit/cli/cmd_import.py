@@ -110,12 +110,9 @@ def _refresh(cli: Cli) -> Result:
 
 @contextmanager
 def _progress_bar(env: Environment, what: str) -> Iterator[Callable[[int, int, str], None] | None]:
-    """A rich progress bar on stderr when it is a terminal; else plain lines past a second."""
+    """A rich progress bar on stderr when it is a terminal; else nothing."""
     if not env.stderr_isatty:
-        from chit.cli.progress import counted_lines
-
-        with counted_lines(env, what, "source files read") as lines:
-            yield lines
+        yield None
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 

@@ -13,8 +13,7 @@ clean.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 from chit.render.environment import Environment
 
@@ -53,23 +52,3 @@ def terminal_width(env: Environment) -> int:
         return os.get_terminal_size(env.stderr.fileno()).columns or 80
     except (OSError, ValueError, AttributeError):
         return env.columns or 80
-
-
-@contextmanager
-def counted_lines(env: Environment, doing: str, what: str) -> Iterator[Callable[[int, int, str], None]]:
-    """What a progress bar draws on a terminal (`import`'s, `export
-    --all`'s), where stderr is not one: (done, total, label) as
-    `chit: DOING: DONE of TOTAL WHAT` lines past a second, once a second at
-    most; the label "indexing" counts the session files indexed."""
-    from chit.service.ticker import Ticker
-
-    ticker = Ticker(0, what, reporter(env, doing))
-
-    def update(done: int, total: int, label: str) -> None:
-        ticker.phase("session files indexed" if label == "indexing" else what, total)
-        ticker.tick(done)
-
-    try:
-        yield update
-    finally:
-        ticker.finish()
