@@ -255,7 +255,7 @@ LISTING = {"ordering", "when"}  # a listing's order and its --since/--until
 
 @pytest.mark.parametrize(
     "args, more",
-    [(["ls", "--json"], {"catchup", *LISTING}), (["show", "nope", "--json"], set()), (["search", "x", "--json"], {"finding", "search_terms", "catchup", "when"})],
+    [(["ls", "--json"], {"catchup", *LISTING}), (["show", "nope", "--json"], set()), (["search", "x", "--json"], {"finding", "search_terms", "catchup", "when", "ticker"})],
     ids=lambda a: " ".join(a) if isinstance(a, list) else "",
 )
 def test_read_commands_load_only_the_reading_parts_of_the_service(args: list[str], more: set[str], tmp_path: Path) -> None:

@@ -132,3 +132,35 @@ def test_waiting_without_a_report_starts_no_thread() -> None:
     before = threading.active_count()
     with span.waiting():
         assert threading.active_count() == before
+
+
+def test_a_long_statement_is_told_as_soon_as_a_report_falls_due() -> None:
+    """A statement that starts just before a report is due is told then,
+    not a whole `every` after it began (the index's finishing steps, each
+    one such statement, left 2.5 s between reports on a 1 GB build)."""
+    reports: list[str] = []
+    span = Span(lambda what, done, total: reports.append(what), after=0.0, every=1.0, count_behind=lambda: 0)
+    span.enter("finishing the text index")  # told at once: the next report due in a second
+    span.shown_at -= 0.8  # told 0.8 s ago: the next is due in 0.2 s
+    with span.waiting():
+        time.sleep(0.6)
+    span.finish()
+    assert len(reports) == 3 and reports[-1] == "done", reports  # the first tick at 0.2 s (before: at 1 s, after the statement)
+
+
+def test_a_ticker_tells_a_long_step_as_soon_as_a_report_falls_due(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same for a command's own step (a listing, laying out a table):
+    its first report when the command has run a second, however late in
+    that second the step began."""
+    from chit.index import progress
+    from chit.service import ticker as ticking
+
+    monkeypatch.setattr(progress, "telling", False)  # no span of the index under way
+    monkeypatch.setattr(ticking, "PROGRESS_AFTER", 0.3)
+    monkeypatch.setattr(ticking, "PROGRESS_EVERY", 5.0)
+    reports: list[str] = []
+    ticker = ticking.Ticker(0, "", lambda what, done, total: reports.append(what))
+    ticker.started -= 0.1  # the command began 0.1 s ago: its first report due in 0.2 s
+    with ticker.waiting("laying out 3 rows"):
+        time.sleep(0.6)
+    assert reports == ["laying out 3 rows, 0 s"], reports  # (before: none, the first tick 5 s after the step began)

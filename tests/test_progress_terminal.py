@@ -216,3 +216,73 @@ def test_gc_listing_says_nothing_while_the_index_tells_its_catch_up(tmp_path: Pa
     indexing = [n for n, line in enumerate(lines) if line.startswith("chit: indexing: ")]
     assert indexing, seen
     assert not [line for line in lines[indexing[0] : indexing[-1]] if not line.startswith("chit: indexing: ")], lines
+
+
+def test_a_long_table_tells_its_laying_out_before_its_first_row(tmp_path: Path) -> None:
+    """`ls` of thousands of sessions measures every row before the first
+    (a second at 5,000): told as it runs, its line ended before the table,
+    stdout the same bytes as without progress."""
+    home = _store(tmp_path, sessions=3)
+    env = {"CHIT_PROJECT": "demo"}
+    short_parts = {"chit.render.table_parts.PART_ROWS": 2}  # 3 rows: a long table
+    status, quiet_out, quiet = on_a_terminal(["ls", "-n", "0"], home, tmp_path, short_parts, env)
+    assert status == 0 and quiet == b"", quiet  # a quick listing says nothing
+    status, out, seen = on_a_terminal(["ls", "-n", "0"], home, tmp_path, {**short_parts, **TICK_AT_ONCE}, env)
+    assert status == 0 and _ageless(out) == _ageless(quiet_out) and out.count(b"message") == 3, (out, seen)
+    assert told(seen, "chit: listing: ")[0] == "chit: listing: laying out 3 rows, 0 s", seen
+    assert seen.endswith(b"\r\n") and seen.count(b"\n") == 1, seen
+    status, json_out, seen = on_a_terminal(["--json", "ls", "-n", "0"], home, tmp_path, {**short_parts, **TICK_AT_ONCE}, env)
+    assert status == 0 and seen == b"" and json_out.startswith(b"["), seen  # no table, nothing laid out
+
+
+def test_a_search_of_a_common_word_tells_its_checking(tmp_path: Path) -> None:
+    """A word in most messages has the index propose them all, each read
+    back from its file: seconds on a large store, told as they run."""
+    home = _store(tmp_path, sessions=3)
+    env = {"CHIT_PROJECT": "demo"}
+    Chit(home, cwd=tmp_path, project="demo").search("message")  # the index current
+    status, quiet_out, quiet = on_a_terminal(["search", "message"], home, tmp_path, {}, env)
+    assert status == 0 and quiet == b"", quiet
+    status, out, seen = on_a_terminal(["search", "message"], home, tmp_path, TICK_AT_ONCE, env)
+    assert status == 0 and _ageless(out) == _ageless(quiet_out) and out.count(b"message") >= 3, (out, seen)
+    assert told(seen, "chit: searching: ")[0] == "chit: searching: checking the matches in the index, 0 s", seen
+    assert seen.endswith(b"\r\n") and seen.count(b"\n") == 1, seen
+
+
+def _ageless(out: bytes) -> bytes:
+    """A table without its ages ("3s ago": a second later, "4s ago") nor the
+    spaces that pad them."""
+    return re.sub(rb" +", b" ", re.sub(rb"\d+s ago", b"", out))
+
+
+def test_stats_tells_the_session_files_it_reads(tmp_path: Path) -> None:
+    """Every model's figures (`--by model`) and a cost come from the files:
+    a gigabyte read, told as the sessions read of all to read."""
+    home = _store(tmp_path)
+    api = Chit(home, cwd=tmp_path, project="demo")
+    for session in api.list(limit=None):
+        api.append(session.id, "assistant", "answer", model="big", tokens=(1000, 10))
+    (home / "config.toml").write_text("[prices]\nbig = { input = 2.0, output = 10.0 }\n")
+    env = {"CHIT_PROJECT": "demo"}
+    status, out, seen = on_a_terminal(["stats", "--by", "model"], home, tmp_path, TICK_AT_ONCE, env)
+    assert status == 0 and b"big" in out, (out, seen)
+    assert told(seen, "chit: stats: ") == [f"chit: stats: {n} of 3 sessions read" for n in range(4)], seen
+    assert seen.endswith(b"\r\n") and seen.count(b"\n") == 1, seen
+    status, out, seen = on_a_terminal(["stats"], home, tmp_path, TICK_AT_ONCE, env)  # from the index, the priced sessions read
+    assert status == 0 and b"tokens 3,000 in / 30 out \xc2\xb7 cost 0.01" in out, (out, seen)
+    assert told(seen, "chit: stats: ")[-4:] == [f"chit: stats: {n} of 3 sessions read for their cost" for n in range(4)], seen
+
+
+def test_diff_tells_its_comparing(tmp_path: Path) -> None:
+    """Reading two long sessions and working out their unified diff takes
+    seconds before the first line: told as it runs, stdout unchanged."""
+    home = _store(tmp_path, sessions=2)
+    first, second = (s.id for s in Chit(home, cwd=tmp_path, project="demo").list(limit=None))
+    env = {"CHIT_PROJECT": "demo"}
+    for mode in ([], ["--json"]):
+        status, quiet_out, quiet = on_a_terminal([*mode, "diff", first, second], home, tmp_path, {}, env)
+        assert status == 0 and quiet == b"" and b"message 1" in quiet_out, quiet
+        status, out, seen = on_a_terminal([*mode, "diff", first, second], home, tmp_path, TICK_AT_ONCE, env)
+        assert status == 0 and out == quiet_out, (out, seen)
+        assert told(seen, "chit: diff: ")[0] == "chit: diff: comparing the sessions, 0 s", seen
+        assert seen.endswith(b"\r\n") and seen.count(b"\n") == 1, seen

@@ -52,14 +52,20 @@ def diff(
 ) -> Result:
     """Compare two sessions turn by turn: where they part, then how."""
     cli: Cli = ctx.obj.use(json, project)
-    found = cli.service.diff(a, b)
+    from chit.cli.progress import reporter
+    from chit.service.ticker import told_while
+
+    with told_while("comparing the sessions", reporter(cli.env, "diff")):  # two long sessions: seconds
+        found = cli.service.diff(a, b)
+        data = found.as_dict() if cli.json else None  # the unified diff worked out once, for one of the forms
+        unified = [] if cli.json else found.unified
 
     def human(env: Environment) -> None:
         from chit.render import lineage
 
-        lineage.diff(env, found)
+        lineage.diff(env, found, unified)
 
-    return Result(found.as_dict(), human)
+    return Result(data, human)
 
 
 @app.command("stats", rich_help_panel="Sessions")

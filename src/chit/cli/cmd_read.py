@@ -3,6 +3,9 @@
 # No `from __future__ import annotations` here: Typer reads these annotations
 # when it builds a command, and real objects spare it evaluating strings.
 
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
@@ -45,6 +48,7 @@ def ls(
         limit = cli.config.limit
     if limit < 0:
         raise InvalidInput("--limit must be 0 or more")
+    laying_out = _laying_out(cli.env)  # its clock starts with the listing
     _refresh_first(cli)
     show_index_progress(cli.env)
     from chit.cli.catchup import when_listing_lagging
@@ -62,7 +66,7 @@ def ls(
             return
         from chit.render import human
 
-        human.sessions(env, found, show_project=all_projects, forks=forks)
+        human.sessions(env, found, show_project=all_projects, forks=forks, laying_out=laying_out)
 
     forks = cli.parts.lineage.fork_counts(found) if found else {}
     return Result.listing(({**s.as_dict(), "forks": forks.get(s.id, 0)} for s in found), human)
@@ -127,6 +131,9 @@ def search(
     _refresh_first(cli)
     show_index_progress(cli.env)
     from chit.cli.catchup import when_lagging
+    from chit.cli.progress import reporter
+
+    cli.parts.queries.report_progress = reporter(cli.env, "searching")  # the index's candidates of a common word take seconds
 
     when_lagging(cli)
     query = " ".join(words)
@@ -149,6 +156,25 @@ def search(
             human.hit_groups(env, groups)
 
     return Result.listing(({**h.as_dict(), "group": h.id} for h in found), human)
+
+
+def _laying_out(env: Environment) -> "Callable[[int], AbstractContextManager[None]]":
+    """Progress while a long table is measured (`chit.render.table_parts`):
+    past a second of the command, `chit: listing: laying out N rows, S s`,
+    its line ended before the first row."""
+    started = time.monotonic()
+
+    @contextmanager
+    def laying_out(rows: int) -> Iterator[None]:
+        from chit.cli.progress import reporter
+        from chit.service.ticker import Ticker, told_while
+
+        ticker = Ticker(0, "", reporter(env, "listing"))
+        ticker.started = started  # the command's first second counts
+        with told_while(f"laying out {rows:,} rows", None, ticker):
+            yield
+
+    return laying_out
 
 
 def _refresh_first(cli: Cli) -> None:

@@ -461,13 +461,13 @@ class Index:
         if rebuilt or vocabulary.is_behind(conn):
             self.progress.enter("finishing the text index")
         if rebuilt:  # merged into one segment first: the vocabulary's pass then reads one
-            with self.writing() as rows, self.progress.waiting():
+            with self.progress.waiting(), self.writing() as rows:  # its commit told too
                 rows.conn.execute("INSERT INTO msgtext(msgtext) VALUES ('optimize')")
         if vocabulary.is_behind(conn):
-            with self.writing() as rows, self.progress.waiting():
+            with self.progress.waiting(), self.writing() as rows:  # its commit told too
                 vocabulary.catch_up(rows.conn)
         if rebuilt:
-            with self.writing() as rows, self.progress.waiting():
+            with self.progress.waiting(), self.writing() as rows:  # its commit told too
                 rows.conn.execute("INSERT INTO vocab(vocab) VALUES ('optimize')")
         if added >= VACUUM_AFTER:
             self._give_back_pages()

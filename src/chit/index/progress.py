@@ -18,8 +18,9 @@ Invariants:
 - "done" is told once, at the span's end, only when something was told;
 - a phase that is one long statement (FTS5's optimize) is told from a
   helper thread (`Span.waiting`) with the seconds it has run, so the line
-  moves while the statement holds the main thread; the thread is joined
-  before the statement's caller goes on, so reports never overlap.
+  moves while the statement (and its commit) holds the main thread, the
+  first tick as soon as a report is due; the thread is joined before the
+  statement's caller goes on, so reports never overlap.
 """
 
 from __future__ import annotations
@@ -105,7 +106,8 @@ class Span:
         if self.report is None:
             yield
             return
-        with telling_every(self.every, lambda: self.tick(counting=False)):
+        due = self.shown_at + self.every - time.monotonic() if self.shown_at else self.started + self.after - time.monotonic()
+        with telling_every(self.every, lambda: self.tick(counting=False), first=due + 0.01):  # the first tick as it falls due
             yield
 
     def finish(self) -> None:
@@ -147,14 +149,17 @@ def to_bar(progress: Callable[[int, int, str], None] | None) -> Report | None:
 
 
 @contextmanager
-def telling_every(seconds: float, tell: Callable[[], None]) -> Iterator[None]:
+def telling_every(seconds: float, tell: Callable[[], None], first: float | None = None) -> Iterator[None]:
     """`tell()` every `seconds` from a helper thread until the block ends
-    (a long step that cannot count its own progress)."""
+    (a long step that cannot count its own progress); the first time after
+    `first` seconds, when given (when the first report falls due)."""
     done = threading.Event()
 
     def keep_telling() -> None:
-        while not done.wait(max(seconds, 0.05)):
+        wait = seconds if first is None else first
+        while not done.wait(max(wait, 0.05)):
             tell()
+            wait = seconds
 
     teller = threading.Thread(target=keep_telling, name="chit-progress", daemon=True)
     teller.start()

@@ -91,14 +91,14 @@ def _width(env: Environment) -> int:
     return console.width if console.is_terminal or env.columns else 10_000
 
 
-def _print_table(env: Environment, table: Table) -> None:
+def _print_table(env: Environment, table: Table, laying_out: table_parts.LayingOut | None = None) -> None:
     """Fit a table to the terminal; in a pipe (no terminal, no COLUMNS) print
     rows whole, so nothing is cut or folded for grep and friends, and
-    without the padding of the last column."""
+    without the padding of the last column (`laying_out`: `parts`')."""
     console = env.console()
     if not (console.is_terminal or env.columns):
         console = make_console(file=console.file, width=10_000, _environ=env.rich_variables())
-    for part in table_parts.parts(console, table):  # a long table's first rows at once
+    for part in table_parts.parts(console, table, laying_out):  # a long table's first rows at once
         print_clean(console, part)
         console.file.flush()
 
@@ -109,7 +109,8 @@ def _age(ts: str, reference: datetime, narrow: bool) -> str:
 
 
 def sessions(
-    env: Environment, items: Sequence[SessionSummary], show_project: bool, empty: str = "no sessions", forks: dict[str, int] | None = None
+    env: Environment, items: Sequence[SessionSummary], show_project: bool, empty: str = "no sessions", forks: dict[str, int] | None = None,
+    laying_out: table_parts.LayingOut | None = None,
 ) -> None:
     """The sessions table; with `forks` (counts by id), a fork's title is
     marked ↳ and a session with forks shows how many."""
@@ -145,7 +146,7 @@ def sessions(
         if show_project:
             row.append(_one_line(s.project_name))
         table.add_row(*row)
-    _print_table(env, table)
+    _print_table(env, table, laying_out)
 
 
 def _lineage_mark(s: SessionSummary, forks: dict[str, int]) -> str:

@@ -46,7 +46,8 @@ def _node(node: TreeNode, depth: int, reference: datetime, focus: bool) -> Text:
     return line
 
 
-def diff(env: Environment, found: SessionDiff) -> None:
+def diff(env: Environment, found: SessionDiff, unified: list[str]) -> None:
+    """`found`, `unified` its turns' unified diff (`SessionDiff.unified`)."""
     console = env.console()
     a, b = found.a, found.b
     console.print(Text(visible(f"a {a.short_id}  {' '.join(a.title.split())}"), style="bold"), soft_wrap=True)
@@ -63,7 +64,7 @@ def diff(env: Environment, found: SessionDiff) -> None:
         note(env, "no differing turns")
         return
     styles = {"+": "green", "-": "red", "@": "cyan"}
-    for line in found.unified:
+    for line in unified:
         console.print(Text(visible(line), style=styles.get(line[:1], "")), soft_wrap=True)
 
 

@@ -53,6 +53,7 @@ class Queries:
         self.layout = ctx.layout
         #: told when a search finds the index far behind (the command line starts a catch-up)
         self.on_lagging: Callable[[Lag], None] | None = None
+        self.report_progress: Callable[[str, int, int], None] | None = None  # a long search, told on stderr
         self.on_listing_lagging: Callable[[Lag], None] | None = None  # a listing that found the rows far behind
 
     # -- references -----------------------------------------------------
@@ -445,19 +446,23 @@ class Queries:
         def from_index(index: Index) -> builtins.list[SearchHit]:
             from chit.index.search import search
             from chit.service.catchup import lag
+            from chit.service.ticker import Ticker, told_while
 
+            ticker = Ticker(0, "", self.report_progress)  # a common word's candidates take seconds to go through
             behind = lag(index, scope)
             if behind is not None and behind.far:
                 if self.on_lagging is not None:
                     self.on_lagging(behind)
                 from chit.service.search_fresh import search_lagging
 
-                indexed = search(index, {p.slug: p for p in scope}, folded_query, role=role, tag=tag, limit=limit, also=also,
-                                 skip=behind.skip) if index.exists() else []
+                with told_while("checking the matches in the index", None, ticker):
+                    indexed = search(index, {p.slug: p for p in scope}, folded_query, role=role, tag=tag, limit=limit, also=also,
+                                     skip=behind.skip) if index.exists() else []
                 return search_lagging(self.ctx, behind, indexed, folded_query, role=role, tag=tag, limit=limit, sessions=sessions, also=also)
             if not index.refresh([(p.slug, False) for p in scope], text=True):
                 return []
-            return search(index, {p.slug: p for p in scope}, folded_query, role=role, tag=tag, limit=limit, also=also, sessions=sessions)
+            with told_while("checking the matches in the index", None, ticker):
+                return search(index, {p.slug: p for p in scope}, folded_query, role=role, tag=tag, limit=limit, also=also, sessions=sessions)
 
         found = self.ctx.indexed(from_index)
         return found if found is not None else self.scan_search(scope, folded_query, role=role, tag=tag, limit=limit, also=also)

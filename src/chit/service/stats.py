@@ -16,8 +16,9 @@ Invariants:
 - cost is counted only for models with a price (per million tokens in
   and out); `cost` is None when no message had a priced model;
 - nothing here writes;
-- counting the index's rows of many projects, one project at a time, is
-  told past a second through `report_progress` (set by the command line).
+- counting the index's rows of many projects, one project at a time, and
+  reading session files (each one's models, or its cost) are told past a
+  second through `report_progress` (set by the command line).
 """
 
 from __future__ import annotations
@@ -143,27 +144,32 @@ class Usage:
 
     def _from_files(self, scope: list[Project], by: str | None, start: str | None, end: str | None,
                     prices: Mapping[str, Price]) -> Stats:
-        """Every session of `scope` read from its file."""
+        """Every session of `scope` read from its file, one at a time (told
+        past a second: every model's figures read a gigabyte)."""
         total = Figures()
         groups: dict[str, Figures] = {}
         days: dict[str, int] = {}
-        for proj in scope:
-            for session in self.ctx.sessions_in(proj):
-                kept = [m for m in session.messages if within(m.ts, start, end)]
-                if not kept:
-                    continue
-                total.sessions += 1
-                touched: set[str] = set()
-                for message in kept:
-                    price = prices.get(message.model or "")
-                    total.add(message, price)
-                    days[message.ts[:10]] = days.get(message.ts[:10], 0) + 1
-                    if by is not None:
-                        key = _key(by, proj, message)
-                        groups.setdefault(key, Figures()).add(message, price)
-                        touched.add(key)
-                for key in touched:
-                    groups[key].sessions += 1
+        listed = [(proj, session_id) for proj in scope for session_id in self.ctx.store.session_ids(proj.slug, False)]
+        for proj, session_id in told(listed, "sessions read", report_progress):
+            try:
+                session = self.ctx.read_session(proj, session_id)
+            except NotFound:
+                continue  # deleted between listing and reading
+            kept = [m for m in session.messages if within(m.ts, start, end)]
+            if not kept:
+                continue
+            total.sessions += 1
+            touched: set[str] = set()
+            for message in kept:
+                price = prices.get(message.model or "")
+                total.add(message, price)
+                days[message.ts[:10]] = days.get(message.ts[:10], 0) + 1
+                if by is not None:
+                    key = _key(by, proj, message)
+                    groups.setdefault(key, Figures()).add(message, price)
+                    touched.add(key)
+            for key in touched:
+                groups[key].sessions += 1
         return _stats(total, by, groups, days, start, end)
 
     def _from_counts(self, counts: list[DayCount], scope: list[Project], by: str | None, start: str | None,
@@ -195,7 +201,7 @@ class Usage:
     def _charge(self, sessions: list[tuple[str, str]], projects: dict[str, Project], by: str | None, start: str | None,
                 end: str | None, prices: Mapping[str, Price], total: Figures, groups: dict[str, Figures]) -> None:
         """Add the cost of these sessions' messages in the window (read from their files)."""
-        for slug, session_id in sessions:
+        for slug, session_id in told(sessions, "sessions read for their cost", report_progress):
             try:
                 session = self.ctx.read_session(projects[slug], session_id)
             except NotFound:

@@ -74,8 +74,23 @@ class Ticker:
                 self.report(f"{what}, {now - started:.0f} s", -1, 0)
 
         tell()
-        with index_progress.telling_every(PROGRESS_EVERY, tell):
+        due = max(self.started + PROGRESS_AFTER, self.shown + PROGRESS_EVERY) - time.monotonic()
+        with index_progress.telling_every(PROGRESS_EVERY, tell, first=due + 0.01):  # the first report as it falls due
             yield
+
+
+@contextmanager
+def told_while(what: str, report: Report | None, ticker: Ticker | None = None) -> Iterator[None]:
+    """Around one long step that cannot count (`what`, e.g. a search
+    through the index): its seconds told past PROGRESS_AFTER (of
+    `ticker`'s clock, when given: it started before the step), its line
+    ended after it."""
+    ticker = ticker or Ticker(0, "", report)
+    try:
+        with ticker.waiting(what):
+            yield
+    finally:
+        ticker.finish()
 
 
 def told(items: Sequence[Item], what: str, report: Report | None, ticker: Ticker | None = None) -> Iterator[Item]:
