@@ -13,6 +13,7 @@ from chit.cli.context import Cli
 from chit.cli.options import JsonFlag, ProjectOpt, RefArg, RequiredRef, commands
 from chit.cli.parse import pairs
 from chit.errors import ChitError, InvalidInput, NotFound, UsageError
+from chit.patterns import LazyPattern
 from chit.render.result import Result, saying
 
 if TYPE_CHECKING:
@@ -32,12 +33,23 @@ def ref_and_value(args: list[str], what: str) -> tuple[str | None, str]:
     raise UsageError(f"expected [REF] {what}, got {len(args)} arguments")
 
 
+_ID_SHAPE = LazyPattern(r"^[0-9a-f-]*$")  # hex digits and dashes
+LONE_ID_MIN = 4  # shorter hex words ("add", "bad") are too often plain text
+
+
+def looks_like_id(text: str) -> bool:
+    """Whether `text` has the shape of a session id, `ctx_<id>` or an id
+    prefix of at least LONE_ID_MIN hex digits (whether a session has it
+    is for `locate_ref` to say)."""
+    lowered = text.strip().lower()
+    lowered = lowered[4:] if lowered.startswith("ctx_") else lowered
+    return len(lowered.replace("-", "")) >= LONE_ID_MIN and bool(_ID_SHAPE.match(lowered))
+
+
 def refuse_lone_id(cli: Cli, command: str, value: str, what: str) -> None:
     """A lone VALUE that is the id (or a unique id prefix) of a session is
     almost surely a REF whose VALUE was forgotten (`chit rename 2388`):
     a usage error that shows both intended forms, not a silent write."""
-    from chit.service.queries import looks_like_id
-
     if not looks_like_id(value):
         return
     try:

@@ -31,16 +31,6 @@ if TYPE_CHECKING:
     from chit.service.ordering import Narrowing
 
 _PREFIX_RE = LazyPattern(r"^[0-9a-f-]*$")
-LONE_ID_MIN = 4  # shorter hex words ("add", "bad") are too often plain text
-
-
-def looks_like_id(text: str) -> bool:
-    """Whether `text` has the shape of a session id, `ctx_<id>` or an id
-    prefix of at least LONE_ID_MIN hex digits (whether a session has it
-    is for `locate_ref` to say)."""
-    lowered = text.strip().lower()
-    lowered = lowered[4:] if lowered.startswith("ctx_") else lowered
-    return len(lowered.replace("-", "")) >= LONE_ID_MIN and bool(_PREFIX_RE.match(lowered))
 
 
 class Queries:
