@@ -14,7 +14,8 @@ Invariants:
   a trash event, which dates it);
 - a project directory left empty (a `projects mv` killed between removing
   the old record and its directory) is removed;
-- a session id under two projects, live or in their trash, is reported:
+- a session id under two projects, live or in their trash, is reported
+  (as regular files only: a link, FIFO or directory is never read):
   one file under both names of one kind (a `projects mv` cut short
   between its link and its unlink, of live or of trashed files) is, with
   `repair`, left under the project the move went to (the one whose record
@@ -207,7 +208,7 @@ class Doctor:
             return
         for entry in sorted(os.scandir(directory), key=lambda e: e.name):
             report.sessions_checked += entry.name.endswith(".jsonl")
-            if entry.name.endswith(".jsonl"):
+            if entry.name.endswith(".jsonl") and entry.is_file(follow_symlinks=False):  # a link, FIFO or directory is no copy
                 self.places.setdefault(entry.name[:-6], []).append((project.slug, trash))
             self._check_entry(project, entry, trash, repair, report, audit)
             self.ticker.tick(report.sessions_checked)
