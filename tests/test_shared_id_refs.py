@@ -81,3 +81,21 @@ def test_rm_restore_and_trash_empty_act_on_the_copy_of_the_project_given(home: P
     assert ctx.store.holders(sid, trash=True) == [slugs["b"]]
     assert chit("restore", sid).code == 0  # one trash holds it now
     assert contents(chit("show", sid, "--json")) == ["hello"]  # b's copy
+
+
+def test_a_link_named_as_the_id_in_another_project_is_not_a_copy(home: Path, tmp_path: Path) -> None:
+    """A symbolic link is never followed, so one planted under another
+    project's name of the id holds no copy: the id names the session
+    outside both projects, and `-p` of the link's project is refused as
+    before. Before: exit 4, "in 2 projects as different files"."""
+    a = Chit(home, cwd=tmp_path, project="a")
+    session = a.create(title="kept", messages=[{"role": "user", "content": "hello"}])
+    Chit(home, cwd=tmp_path, project="b").create(title="b's own")
+    ctx = parts_of(a).ctx
+    slugs = {p.name: p.slug for p in ctx.projects.all()}
+    os.symlink(ctx.store.session_path(slugs["a"], session.id), ctx.store.session_path(slugs["b"], session.id))
+    assert contents(run_cli(["show", session.id, "--json"], cwd=tmp_path)) == ["hello"]
+    Chit(home, cwd=tmp_path).append(session.id, "assistant", "hi")
+    assert [m.content for m in a.get(session.id).messages] == ["hello", "hi"]
+    linked = run_cli(["-p", "b", "show", session.id], cwd=tmp_path)
+    assert linked.code == 5 and linked.err.startswith("chit: error: refusing to follow a symbolic link"), linked.err
