@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+import orjson
 import pytest
 
 from chit.api import Chit
@@ -141,3 +142,7 @@ def test_a_session_a_sync_brings_and_a_writer_of_its_id_make_one_file(tmp_path: 
     slugs = {p.name: p.slug for p in ctx.projects.all()}
     assert ctx.store.holders(sent.id) == [slugs["a"]] and ctx.store.holders(sent.id, trash=True) == []
     assert sorted(m.content for m in here.get(sent.id).messages) == ["from the remote", "made here"]
+    # continued, not concatenated: the remote's header is not a second one (doctor: "a second header")
+    lines = ctx.store.session_path(slugs["a"], sent.id).read_bytes().splitlines()
+    assert [orjson.loads(line)["type"] for line in lines].count("session") == 1
+    assert orjson.loads(lines[0])["title"] == "imported here"
