@@ -20,7 +20,9 @@ Invariants:
   between its link and its unlink, of live or of trashed files) is, with
   `repair`, left under the project the move went to (the one whose record
   names the other as an alias: no byte is lost, both names are one
-  file); two different files (two imports of one snapshot before they
+  file); one file named in a project and in another's trash is left as
+  it is, its place not repaired either (that would change both names);
+  two different files (two imports of one snapshot before they
   took the store's lock) are never repaired: the finding gives the
   commands that resolve it, since which copy to keep is the person's;
 - the index is compared with every file the doctor reads, and with
@@ -343,9 +345,21 @@ class Doctor:
             problem = "still in its project after a trash event (an rm cut short)"
         else:
             return
-        if repair:
+        fix = repair and not self._named_elsewhere(project, session_id, trash)  # then _check_shared_ids reports it
+        if fix:
             self._finish_move(project, session_id, trash)
-        self._found(report, self.store.session_path(project.slug, session_id, trash), problem, repair)
+        self._found(report, self.store.session_path(project.slug, session_id, trash), problem, fix)
+
+    def _named_elsewhere(self, project: Project, session_id: str, trash: bool) -> bool:
+        """Whether a session file has a name in another project or its
+        trash too (a move cut short): dating or moving it would change the
+        session under that name as well."""
+        path = self.store.session_path(project.slug, session_id, trash)
+        for kind in (False, True):
+            for slug in self.store.holders(session_id, kind):
+                if slug != project.slug and same_file(path, self.store.session_path(slug, session_id, kind)):
+                    return True
+        return False
 
     def _finish_move(self, project: Project, session_id: str, trash: bool) -> None:
         """Move the file where its last event says, or, for a trashed file
