@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 from chit.api import Chit
+from chit.errors import Ambiguous
 from chit.service.base import Context
 from chit.service.facade import parts_of
 from conftest import run_cli
@@ -99,3 +100,20 @@ def test_a_link_named_as_the_id_in_another_project_is_not_a_copy(home: Path, tmp
     assert [m.content for m in a.get(session.id).messages] == ["hello", "hi"]
     linked = run_cli(["-p", "b", "show", session.id], cwd=tmp_path)
     assert linked.code == 5 and linked.err.startswith("chit: error: refusing to follow a symbolic link"), linked.err
+
+
+def test_a_project_given_that_holds_no_copy_is_named_in_the_error(home: Path, tmp_path: Path) -> None:
+    """Before: `-p c` (or CHIT_PROJECT=c) of a project holding neither copy
+    was told to "give -p NAME", as if none had been given."""
+    sid, _, _ = two_copies(home, tmp_path)
+    Chit(home, cwd=tmp_path, project="c").create(title="c's own")
+    refused = run_cli(["-p", "c", "show", sid, "--json"], cwd=tmp_path)
+    assert refused.code == 4 and refused.out == "", refused.err
+    assert "project 'c' holds no copy: give -p with one of them" in str(refused.error_json()["message"])
+    for project in ("c", "nowhere"):
+        try:
+            Chit(home, cwd=tmp_path, project=project).get(sid)
+        except Ambiguous as exc:
+            assert f"project {project!r} holds no copy" in exc.message
+        else:
+            raise AssertionError("not refused")

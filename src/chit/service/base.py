@@ -178,9 +178,9 @@ class Context:
             return self.project_by_slug(holders[0])  # one file: every name reads and writes it
         found = [self.project_by_slug(slug) for slug in holders]
         listed = ", ".join(f"{p.name} ({p.slug})" for p in found)
+        advice = "give -p NAME to choose one" if chosen is None else f"project {chosen!r} holds no copy: give -p with one of them"
         raise Ambiguous(
-            f"session {session_id[:8]} is in {len(found)} projects as different files: {listed}; "
-            "give -p NAME to choose one (see `chit doctor`)",
+            f"session {session_id[:8]} is in {len(found)} projects as different files: {listed}; {advice} (see `chit doctor`)",
             candidates=[{"id": session_id, "short_id": session_id[:8], "project": p.name, "project_slug": p.slug} for p in found],
         )
 
