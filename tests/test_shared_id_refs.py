@@ -13,7 +13,7 @@ from chit.api import Chit
 from chit.errors import Ambiguous
 from chit.service.base import Context
 from chit.service.facade import parts_of
-from conftest import run_cli
+from conftest import run_cli, tree_digest
 
 
 def contents(result) -> list[str]:  # type: ignore[no-untyped-def]
@@ -117,3 +117,18 @@ def test_a_project_given_that_holds_no_copy_is_named_in_the_error(home: Path, tm
             assert f"project {project!r} holds no copy" in exc.message
         else:
             raise AssertionError("not refused")
+
+
+def test_restore_of_a_copy_whose_id_is_live_in_another_project_is_refused(home: Path, tmp_path: Path) -> None:
+    """Bringing a's trashed copy back while b's is live would leave the id
+    live under two projects (every command outside them then exit 4).
+    Before: restored. Now refused (exit 6), nothing changed, as a copy live
+    in the session's own project is."""
+    sid, slugs, ctx = two_copies(home, tmp_path)
+    Chit(home, cwd=tmp_path, project="a").delete(sid)
+    before = tree_digest(home)
+    refused = run_cli(["-p", "a", "restore", sid, "--json"], cwd=tmp_path)
+    assert refused.code == 6 and refused.out == "", refused.err
+    assert refused.error_json()["message"] == f"session {sid[:8]} is live in project b ({slugs['b']}) too: " \
+        "rm that copy first, or see `chit doctor`"
+    assert tree_digest(home) == before
