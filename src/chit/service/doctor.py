@@ -11,7 +11,8 @@ Invariants:
   name it was leaving; a file left where it was after its event moves on
   (a trashed file whose last event is a restore goes back to its project,
   unless that name is taken; a trashed file with no such event at all gets
-  a trash event, which dates it);
+  a trash event, which dates it; a live file goes to the trash only when
+  its fold says deleted: a later message the trash did not see keeps it);
 - a project directory left empty (a `projects mv` killed between removing
   the old record and its directory) is removed;
 - a session id under two projects, live or in their trash, is reported
@@ -67,6 +68,12 @@ def last_move(events: list[dict[str, Any]]) -> str | None:
         if event["type"] in ("trash", "restore"):
             return str(event["type"])
     return None
+
+
+def _deleted(log: Log) -> bool:
+    """Whether a log's fold says deleted: its last trash event, unless a
+    restore or a message that trash did not see came after it."""
+    return fold(log.header, log.events, log.issues, log.read_only).deleted_at is not None
 
 
 #: What a project directory holds besides its record and sessions: its lock,
@@ -341,7 +348,7 @@ class Doctor:
             problem = "in the trash after a restore event (a restore cut short)"
         elif trash and last is None:
             problem = "in the trash without a trash event"
-        elif not trash and last == "trash":
+        elif not trash and last == "trash" and _deleted(log):  # a message the trash did not see overrides it
             problem = "still in its project after a trash event (an rm cut short)"
         else:
             return
@@ -367,10 +374,11 @@ class Doctor:
         from chit.service.lifecycle import trash_record
 
         with self.store.locked(project.slug, session_id, project.key, trash) as held:
-            last = last_move(held.read().events)
+            log = held.read()
+            last = last_move(log.events)
             if trash and last is None:
                 held.append([trash_record(held)])
-            elif (last == "restore") if trash else (last == "trash"):
+            elif (last == "restore") if trash else (last == "trash" and _deleted(log)):
                 self.store.move(held.path, self.store.session_path(project.slug, session_id, not trash))
 
 
