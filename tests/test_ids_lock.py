@@ -22,6 +22,7 @@ import orjson
 import pytest
 
 from chit.api import Chit
+from chit.errors import Locked
 from chit.service.sessions import make_message
 from chit.service.facade import parts_of
 
@@ -146,3 +147,19 @@ def test_a_session_a_sync_brings_and_a_writer_of_its_id_make_one_file(tmp_path: 
     lines = ctx.store.session_path(slugs["a"], sent.id).read_bytes().splitlines()
     assert [orjson.loads(line)["type"] for line in lines].count("session") == 1
     assert orjson.loads(lines[0])["title"] == "imported here"
+
+
+def test_a_save_of_an_existing_session_does_not_wait_for_the_ids_lock(home: Path, tmp_path: Path) -> None:
+    """Only a new session's id needs the lock: an update never waits for an
+    import or a sync making another id (a large snapshot holds the lock
+    while it writes its file). Before: every save took it, and one held
+    past the lock timeout made an update fail (LOCKED)."""
+    api = Chit(home, cwd=tmp_path, project="a", lock_timeout=0.05)
+    session = api.create(title="kept", messages=[{"role": "user", "content": "one"}])
+    grown = dataclasses.replace(session, messages=[*session.messages, make_message("assistant", "two")])
+    other_writer = parts_of(Chit(home, cwd=tmp_path)).ctx.store  # its own open of the home: a lock of its own
+    with other_writer.ids_lock():
+        api.save(grown)
+        with pytest.raises(Locked):
+            api.save(dataclasses.replace(session, id=str(uuid.uuid4())))  # a new id still waits for it
+    assert [m.content for m in api.get(session.id).messages] == ["one", "two"]
