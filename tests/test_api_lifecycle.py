@@ -310,3 +310,17 @@ def test_doctor_finishes_an_rm_cut_short_and_dates_a_trashed_file_without_event(
     assert api.doctor(repair=True).ok and api.doctor().findings == []
     assert sorted(s.id for s in api.trash()) == sorted([live, bare]) and api.list() == []
     assert all(s.deleted_at is not None for s in api.trash())
+
+
+def test_doctor_leaves_live_a_session_whose_trash_a_later_message_overrode(api: Chit) -> None:
+    """An rm cut short before its move, then a message the trash did not
+    see (appended here, or brought by a sync): the fold, the listing and a
+    sync's placement say live. Before: doctor called it "an rm cut short"
+    and its repair moved the live session into the trash."""
+    sid = api.create(title="kept", messages=[{"role": "user", "content": "one"}]).id
+    api.delete(sid)
+    os.rename(session_file(api, sid, trash=True), session_file(api, sid))  # the move not done
+    api.append(sid, "user", "written after the rm")
+    assert api.get(sid).deleted_at is None
+    assert api.doctor(repair=True).findings == [] and api.trash() == []
+    assert [s.id for s in api.list()] == [sid] and api.get(sid).messages[-1].content == "written after the rm"

@@ -14,6 +14,7 @@ import orjson
 
 from chit.api import Chit
 from chit.service.facade import parts_of
+from chit.store.sessions import same_file
 from conftest import run_cli, tree_digest
 
 
@@ -113,3 +114,45 @@ def test_an_id_in_one_project_and_another_projects_trash_or_in_two_trashes_is_re
     code, report = doctor(tmp_path)
     left = sorted((f["path"], f["problem"]) for f in report["findings"])  # type: ignore[union-attr]
     assert (code, left) == (5, [e for e in expected if moved not in e[0]])
+
+
+def test_a_link_a_fifo_or_a_directory_named_as_an_id_is_not_a_second_copy(home: Path, tmp_path: Path) -> None:
+    """chit never reads a session through a symbolic link, a FIFO or a
+    directory (doctor reports each as such): named as a session of another
+    project, none is a copy of it. Before: each was also reported as "a
+    different file with the same id" that a command could act on."""
+    api = Chit(home, cwd=tmp_path, project="a")
+    ids = [api.create(title=t, messages=[{"role": "user", "content": t}]).id for t in ("linked", "fifo", "directory")]
+    Chit(home, cwd=tmp_path, project="b").create(title="b's own")
+    store = parts_of(api).ctx.store
+    slugs = {p.name: p.slug for p in parts_of(api).ctx.projects.all()}
+    named = [store.session_path(slugs["b"], i) for i in ids]
+    os.symlink(store.session_path(slugs["a"], ids[0]), named[0])
+    os.mkfifo(named[1])
+    os.mkdir(named[2])
+    code, report = doctor(tmp_path)
+    found = sorted((f["path"], f["problem"]) for f in report["findings"])  # type: ignore[union-attr]
+    assert code == 5 and found == sorted([
+        (f"projects/{slugs['b']}/sessions/{ids[0]}.jsonl", "symbolic link in the store (never followed)"),
+        (f"projects/{slugs['b']}/sessions/{ids[1]}.jsonl", "not a regular file (a FIFO); chit ignores it"),
+        (f"projects/{slugs['b']}/sessions/{ids[2]}.jsonl", "not a regular file (a directory); chit ignores it"),
+    ]), found
+
+
+def test_one_file_live_in_a_project_and_in_another_projects_trash_is_left_as_it_is(home: Path, tmp_path: Path) -> None:
+    """Only reported, as documented: a repair of either name's place (a
+    trash event for the trashed name, a move for the live one) would change
+    the other too. Before: the first --repair dated the file with a trash
+    event, so the live session of a read as deleted, and the second moved
+    it into a's trash."""
+    api, session_id, a, b = two_projects(home, tmp_path)
+    store = parts_of(api).ctx.store
+    live, trashed = store.session_path(a, session_id), store.session_path(b, session_id, trash=True)
+    os.makedirs(trashed.parent, exist_ok=True)
+    os.link(live, trashed)
+    data = live.read_bytes()
+    for _ in range(2):
+        code, report = doctor(tmp_path, "--repair")
+        assert code == 5 and [f["repaired"] for f in report["findings"]] == [False, False], report  # type: ignore[union-attr]
+    assert store.holders(session_id) == [a] and live.read_bytes() == data and same_file(live, trashed)
+    assert api.get(session_id).deleted_at is None

@@ -18,9 +18,11 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+import orjson
 import pytest
 
 from chit.api import Chit
+from chit.errors import Locked
 from chit.service.sessions import make_message
 from chit.service.facade import parts_of
 
@@ -141,3 +143,23 @@ def test_a_session_a_sync_brings_and_a_writer_of_its_id_make_one_file(tmp_path: 
     slugs = {p.name: p.slug for p in ctx.projects.all()}
     assert ctx.store.holders(sent.id) == [slugs["a"]] and ctx.store.holders(sent.id, trash=True) == []
     assert sorted(m.content for m in here.get(sent.id).messages) == ["from the remote", "made here"]
+    # continued, not concatenated: the remote's header is not a second one (doctor: "a second header")
+    lines = ctx.store.session_path(slugs["a"], sent.id).read_bytes().splitlines()
+    assert [orjson.loads(line)["type"] for line in lines].count("session") == 1
+    assert orjson.loads(lines[0])["title"] == "imported here"
+
+
+def test_a_save_of_an_existing_session_does_not_wait_for_the_ids_lock(home: Path, tmp_path: Path) -> None:
+    """Only a new session's id needs the lock: an update never waits for an
+    import or a sync making another id (a large snapshot holds the lock
+    while it writes its file). Before: every save took it, and one held
+    past the lock timeout made an update fail (LOCKED)."""
+    api = Chit(home, cwd=tmp_path, project="a", lock_timeout=0.05)
+    session = api.create(title="kept", messages=[{"role": "user", "content": "one"}])
+    grown = dataclasses.replace(session, messages=[*session.messages, make_message("assistant", "two")])
+    other_writer = parts_of(Chit(home, cwd=tmp_path)).ctx.store  # its own open of the home: a lock of its own
+    with other_writer.ids_lock():
+        api.save(grown)
+        with pytest.raises(Locked):
+            api.save(dataclasses.replace(session, id=str(uuid.uuid4())))  # a new id still waits for it
+    assert [m.content for m in api.get(session.id).messages] == ["one", "two"]

@@ -10,9 +10,10 @@ import shutil
 from pathlib import Path
 
 from chit.api import Chit
+from chit.errors import Ambiguous
 from chit.service.base import Context
 from chit.service.facade import parts_of
-from conftest import run_cli
+from conftest import run_cli, tree_digest
 
 
 def contents(result) -> list[str]:  # type: ignore[no-untyped-def]
@@ -81,3 +82,53 @@ def test_rm_restore_and_trash_empty_act_on_the_copy_of_the_project_given(home: P
     assert ctx.store.holders(sid, trash=True) == [slugs["b"]]
     assert chit("restore", sid).code == 0  # one trash holds it now
     assert contents(chit("show", sid, "--json")) == ["hello"]  # b's copy
+
+
+def test_a_link_named_as_the_id_in_another_project_is_not_a_copy(home: Path, tmp_path: Path) -> None:
+    """A symbolic link is never followed, so one planted under another
+    project's name of the id holds no copy: the id names the session
+    outside both projects, and `-p` of the link's project is refused as
+    before. Before: exit 4, "in 2 projects as different files"."""
+    a = Chit(home, cwd=tmp_path, project="a")
+    session = a.create(title="kept", messages=[{"role": "user", "content": "hello"}])
+    Chit(home, cwd=tmp_path, project="b").create(title="b's own")
+    ctx = parts_of(a).ctx
+    slugs = {p.name: p.slug for p in ctx.projects.all()}
+    os.symlink(ctx.store.session_path(slugs["a"], session.id), ctx.store.session_path(slugs["b"], session.id))
+    assert contents(run_cli(["show", session.id, "--json"], cwd=tmp_path)) == ["hello"]
+    Chit(home, cwd=tmp_path).append(session.id, "assistant", "hi")
+    assert [m.content for m in a.get(session.id).messages] == ["hello", "hi"]
+    linked = run_cli(["-p", "b", "show", session.id], cwd=tmp_path)
+    assert linked.code == 5 and linked.err.startswith("chit: error: refusing to follow a symbolic link"), linked.err
+
+
+def test_a_project_given_that_holds_no_copy_is_named_in_the_error(home: Path, tmp_path: Path) -> None:
+    """Before: `-p c` (or CHIT_PROJECT=c) of a project holding neither copy
+    was told to "give -p NAME", as if none had been given."""
+    sid, _, _ = two_copies(home, tmp_path)
+    Chit(home, cwd=tmp_path, project="c").create(title="c's own")
+    refused = run_cli(["-p", "c", "show", sid, "--json"], cwd=tmp_path)
+    assert refused.code == 4 and refused.out == "", refused.err
+    assert "project 'c' holds no copy: give -p with one of them" in str(refused.error_json()["message"])
+    for project in ("c", "nowhere"):
+        try:
+            Chit(home, cwd=tmp_path, project=project).get(sid)
+        except Ambiguous as exc:
+            assert f"project {project!r} holds no copy" in exc.message
+        else:
+            raise AssertionError("not refused")
+
+
+def test_restore_of_a_copy_whose_id_is_live_in_another_project_is_refused(home: Path, tmp_path: Path) -> None:
+    """Bringing a's trashed copy back while b's is live would leave the id
+    live under two projects (every command outside them then exit 4).
+    Before: restored. Now refused (exit 6), nothing changed, as a copy live
+    in the session's own project is."""
+    sid, slugs, ctx = two_copies(home, tmp_path)
+    Chit(home, cwd=tmp_path, project="a").delete(sid)
+    before = tree_digest(home)
+    refused = run_cli(["-p", "a", "restore", sid, "--json"], cwd=tmp_path)
+    assert refused.code == 6 and refused.out == "", refused.err
+    assert refused.error_json()["message"] == f"session {sid[:8]} is live in project b ({slugs['b']}) too: " \
+        "rm that copy first, or see `chit doctor`"
+    assert tree_digest(home) == before

@@ -59,7 +59,13 @@ def rm(
 
 @app.command("restore", rich_help_panel="Keep the store")
 def restore(ctx: typer.Context, ref: RequiredRef, json: JsonFlag = False) -> Result:
-    """Bring a session back from the trash."""
+    """Bring a session back from the trash.
+
+    A session whose id is live in another project too (a `projects mv`
+    cut short; `chit doctor` reports it) is not brought back: exit 6,
+    nothing changed, as when a copy is live in its own project; rm that
+    copy first.
+    """
     cli: Cli = ctx.obj.use(json)
     session = cli.service.restore(ref)
     return Result(session.header_dict(), saying(f"restored {session.short_id}  {session.title}"))

@@ -168,15 +168,19 @@ class Context:
         except ChitError:  # an unknown or ambiguous name, a working directory gone: no project in scope
             scope = None
         if scope is not None and scope.slug in holders:
-            return self.project_by_slug(scope.slug)
+            return self.project_by_slug(scope.slug)  # a link there is refused as it is read
+        # a symbolic link is never followed: it holds no copy, unless every name is one
+        holders = [slug for slug in holders if not self.store.session_path(slug, session_id, trash).is_symlink()] or holders
+        if len(holders) == 1:
+            return self.project_by_slug(holders[0])
         first = self.store.session_path(holders[0], session_id, trash)
         if all(same_file(first, self.store.session_path(slug, session_id, trash)) for slug in holders[1:]):
             return self.project_by_slug(holders[0])  # one file: every name reads and writes it
         found = [self.project_by_slug(slug) for slug in holders]
         listed = ", ".join(f"{p.name} ({p.slug})" for p in found)
+        advice = "give -p NAME to choose one" if chosen is None else f"project {chosen!r} holds no copy: give -p with one of them"
         raise Ambiguous(
-            f"session {session_id[:8]} is in {len(found)} projects as different files: {listed}; "
-            "give -p NAME to choose one (see `chit doctor`)",
+            f"session {session_id[:8]} is in {len(found)} projects as different files: {listed}; {advice} (see `chit doctor`)",
             candidates=[{"id": session_id, "short_id": session_id[:8], "project": p.name, "project_slug": p.slug} for p in found],
         )
 

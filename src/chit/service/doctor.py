@@ -11,15 +11,19 @@ Invariants:
   name it was leaving; a file left where it was after its event moves on
   (a trashed file whose last event is a restore goes back to its project,
   unless that name is taken; a trashed file with no such event at all gets
-  a trash event, which dates it);
+  a trash event, which dates it; a live file goes to the trash only when
+  its fold says deleted: a later message the trash did not see keeps it);
 - a project directory left empty (a `projects mv` killed between removing
   the old record and its directory) is removed;
-- a session id under two projects, live or in their trash, is reported:
+- a session id under two projects, live or in their trash, is reported
+  (as regular files only: a link, FIFO or directory is never read):
   one file under both names of one kind (a `projects mv` cut short
   between its link and its unlink, of live or of trashed files) is, with
   `repair`, left under the project the move went to (the one whose record
   names the other as an alias: no byte is lost, both names are one
-  file); two different files (two imports of one snapshot before they
+  file); one file named in a project and in another's trash is left as
+  it is, its place not repaired either (that would change both names);
+  two different files (two imports of one snapshot before they
   took the store's lock) are never repaired: the finding gives the
   commands that resolve it, since which copy to keep is the person's;
 - the index is compared with every file the doctor reads, and with
@@ -64,6 +68,12 @@ def last_move(events: list[dict[str, Any]]) -> str | None:
         if event["type"] in ("trash", "restore"):
             return str(event["type"])
     return None
+
+
+def _deleted(log: Log) -> bool:
+    """Whether a log's fold says deleted: its last trash event, unless a
+    restore or a message that trash did not see came after it."""
+    return fold(log.header, log.events, log.issues, log.read_only).deleted_at is not None
 
 
 #: What a project directory holds besides its record and sessions: its lock,
@@ -207,7 +217,7 @@ class Doctor:
             return
         for entry in sorted(os.scandir(directory), key=lambda e: e.name):
             report.sessions_checked += entry.name.endswith(".jsonl")
-            if entry.name.endswith(".jsonl"):
+            if entry.name.endswith(".jsonl") and entry.is_file(follow_symlinks=False):  # a link, FIFO or directory is no copy
                 self.places.setdefault(entry.name[:-6], []).append((project.slug, trash))
             self._check_entry(project, entry, trash, repair, report, audit)
             self.ticker.tick(report.sessions_checked)
@@ -338,13 +348,25 @@ class Doctor:
             problem = "in the trash after a restore event (a restore cut short)"
         elif trash and last is None:
             problem = "in the trash without a trash event"
-        elif not trash and last == "trash":
+        elif not trash and last == "trash" and _deleted(log):  # a message the trash did not see overrides it
             problem = "still in its project after a trash event (an rm cut short)"
         else:
             return
-        if repair:
+        fix = repair and not self._named_elsewhere(project, session_id, trash)  # then _check_shared_ids reports it
+        if fix:
             self._finish_move(project, session_id, trash)
-        self._found(report, self.store.session_path(project.slug, session_id, trash), problem, repair)
+        self._found(report, self.store.session_path(project.slug, session_id, trash), problem, fix)
+
+    def _named_elsewhere(self, project: Project, session_id: str, trash: bool) -> bool:
+        """Whether a session file has a name in another project or its
+        trash too (a move cut short): dating or moving it would change the
+        session under that name as well."""
+        path = self.store.session_path(project.slug, session_id, trash)
+        for kind in (False, True):
+            for slug in self.store.holders(session_id, kind):
+                if slug != project.slug and same_file(path, self.store.session_path(slug, session_id, kind)):
+                    return True
+        return False
 
     def _finish_move(self, project: Project, session_id: str, trash: bool) -> None:
         """Move the file where its last event says, or, for a trashed file
@@ -352,10 +374,11 @@ class Doctor:
         from chit.service.lifecycle import trash_record
 
         with self.store.locked(project.slug, session_id, project.key, trash) as held:
-            last = last_move(held.read().events)
+            log = held.read()
+            last = last_move(log.events)
             if trash and last is None:
                 held.append([trash_record(held)])
-            elif (last == "restore") if trash else (last == "trash"):
+            elif (last == "restore") if trash else (last == "trash" and _deleted(log)):
                 self.store.move(held.path, self.store.session_path(project.slug, session_id, not trash))
 
 

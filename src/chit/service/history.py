@@ -17,9 +17,10 @@ Invariants:
 - `update` keeps the longest common prefix of the stored and the given
   messages as it is (same ids, same times) and writes nothing when there is
   no difference; when nothing is hidden it is a plain append, not a change;
-- `save` of a session no project holds looks for its id and creates it
-  under the store's `ids_lock`, as a snapshot import does: two saves of
-  one new session at once, in one project or two, make one file.
+- `save` of a session no project holds looks for its id again and
+  creates it under the store's `ids_lock`, as a snapshot import does: two
+  saves of one new session at once, in one project or two, make one file;
+  a save of one that exists (an update) never waits for that lock.
 """
 
 from __future__ import annotations
@@ -198,16 +199,22 @@ class History:
         given, made = _message_list(session.messages)
         title = clean_line(session.manual_title, "title") if session.manual_title else None
         tags = list(dict.fromkeys(check_tag(t) for t in session.tags))
-        # looked for and created by one writer at a time, whatever the project, as a snapshot import is:
-        # two saves of one new session at once make one file (the second updates it)
-        with self.ctx.store.ids_lock():
-            try:
-                self.ctx.locate(session.id)
-            except NotFound:
-                return self._save_new(session, made, title, tags)
+        if not self._exists(session.id):
+            # a new id: looked for again and created by one writer at a time, whatever the project, as a
+            # snapshot import is: two saves of one new session at once make one file (the second updates it)
+            with self.ctx.store.ids_lock():
+                if not self._exists(session.id):
+                    return self._save_new(session, made, title, tags)
         with self.sessions.locked(session.id) as (project, held, stored):
             held.append([*replace_records(stored, given, made), *_metadata_records(stored, title, tags)])
         return self.ctx.read_session(project, session.id)
+
+    def _exists(self, session_id: str) -> bool:
+        try:
+            self.ctx.locate(session_id)
+        except NotFound:
+            return False
+        return True
 
     def _save_new(self, session: Session, made: list[Message], title: str | None, tags: list[str]) -> Session:
         try:

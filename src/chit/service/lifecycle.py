@@ -161,6 +161,11 @@ class Maintenance:
         target = self.store.session_path(slug, session_id)
         if target.exists() and not same_file(target, self.store.session_path(slug, session_id, trash=True)):
             raise Conflict(f"session {session_id[:8]} exists both in the trash and in its project")
+        # a copy live in another project (a move cut short): restoring would leave the id live under two
+        for other in (self.ctx.project_by_slug(s) for s in self.store.holders(session_id) if s != slug):
+            if not self.store.session_path(other.slug, session_id).is_symlink():  # a link is never a copy
+                where = f"project {other.name} ({other.slug})"
+                raise Conflict(f"session {session_id[:8]} is live in {where} too: rm that copy first, or see `chit doctor`")
         with self.store.locked(slug, session_id, project.key, trash=True) as held:
             log = held.read()
             if not log.read_only:  # a newer chit's file goes back as it is

@@ -13,7 +13,9 @@ Invariants:
   whichever mirror folder it came through, so one session never has two
   live files: one new here is looked for and created under the store's
   `ids_lock`, as a snapshot import creates its id, so a session made
-  meanwhile with that id (an import, a save) is continued instead.
+  meanwhile with that id (an import, a save) is continued instead;
+- lines appended to a session file never include a header: a copy of
+  the id made elsewhere (its own header) adds only its events.
 """
 
 from __future__ import annotations
@@ -66,6 +68,16 @@ class Arrivals:
     def as_dict(self) -> dict[str, Any]:
         kinds = ("new", "grown", "changed", "restored", "trashed", "emptied", "kept")
         return {**{name: [a.as_dict() for a in getattr(self, name)] for name in kinds}, "skipped": list(self.skipped)}
+
+
+def _is_header(line: bytes) -> bool:
+    if b'"session"' not in line:  # most lines: no parse
+        return False
+    try:
+        record = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(record, dict) and record.get("type") == "session"
 
 
 def types_of(lines: list[bytes]) -> set[str]:
@@ -185,6 +197,8 @@ class Importer:
             before = os.fstat(held.fd)
             have = codec.whole_lines(read_whole(held.fd, before.st_size))
             lines = codec.lines_lacking(added, have if self.form is as_it_is else [*have, *map(self.form, have)])
+            if have:  # the file has its header: another copy's (the same id made on two machines) would be a second
+                lines = [line for line in lines if not _is_header(line)]
             held.append_lines(lines)
             if self.exported.get(target.relative()) == signature(before):
                 # nothing local was pending: the file is still all in the mirror
