@@ -28,6 +28,10 @@ Invariants:
 - One server per test process and kind of stdin (a pipe, /dev/null),
   started on the first call and stopped at exit (or when this process
   dies: it ends at end of file on a pipe from this process).
+- A server gone before it had a request (the connection refused, reset
+  or broken while the request was sent) never forked for it: the call runs
+  once in a new server, with a warning that says how the old one ended
+  (pytest shows it in its summary).
 - Shared between the forked children beyond the imports: the hash seed
   (str hashing, set order), as for children of any one Python process.
 - The CPU of a forked child (the server reports it with its exit status)
@@ -52,6 +56,7 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,8 +124,19 @@ def run_chit(args: list[str], stdin: bytes | None = b"", cwd: Path | str | None 
                               cwd=cwd, env=environment, timeout=timeout, preexec_fn=preexec)  # noqa: PLW1509
     directory = os.path.abspath(cwd if cwd is not None else os.getcwd())
     mask = current_umask() if umask is None else umask
-    code, out, err = server.run({"args": args, "cwd": directory, "env": environment, "umask": mask}, stdin, command, timeout)
+    request: dict[str, object] = {"args": args, "cwd": directory, "env": environment, "umask": mask}
+    try:
+        code, out, err = server.run(request, stdin, command, timeout)
+    except ServerGone as gone:  # the request never reached it, so nothing ran: a new server runs it
+        warnings.warn(f"the fork server went away ({gone}); started again", stacklevel=2)
+        server = _restart(server)
+        code, out, err = server.run(request, stdin, command, timeout)
     return subprocess.CompletedProcess(command, code, out, err)
+
+
+class ServerGone(ConnectionError):
+    """The server closed the connection before it had the request: it never
+    forked for it."""
 
 
 @dataclass
@@ -143,8 +159,11 @@ class Server:
         err_r, child_err = os.pipe()
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
             try:
-                conn.connect(self.path)
-                _send(conn, request, [child_in, child_out, child_err])
+                try:
+                    conn.connect(self.path)
+                    _send(conn, request, [child_in, child_out, child_err])
+                except (BrokenPipeError, ConnectionResetError, ConnectionRefusedError, FileNotFoundError) as error:
+                    raise ServerGone(self.why_gone(error)) from error
                 answers = _Answers(conn)
                 pid = answers.next(deadline)
             except BaseException:
@@ -166,6 +185,15 @@ class Server:
             if code is None:
                 raise RuntimeError(f"the fork server gave no exit status for `{' '.join(command)}`")
             return code, out, err
+
+    def why_gone(self, error: OSError) -> str:
+        """What the client saw, and the server's end if it has ended."""
+        code = self.process.poll()
+        if code is None:
+            return f"{type(error).__name__} with the server still running"
+        assert self.process.stderr is not None
+        said = self.process.stderr.read().decode("utf-8", "replace").strip().splitlines()
+        return f"{type(error).__name__}; the server ended with status {code}" + (f": {said[-1]}" if said else "")
 
     def status(self, answers: _Answers) -> int | None:
         """The child's exit status; its CPU time is added to the count."""
@@ -290,6 +318,16 @@ def _start(kind: str) -> Server:
         shutil.rmtree(directory, ignore_errors=True)
         raise RuntimeError("the fork server did not start: " + process.stderr.read().decode("utf-8", "replace"))
     return Server(process, lifetime_w, directory, os.getpid(), limits())
+
+
+def _restart(server: Server) -> Server:
+    """A new server in place of one that went away."""
+    with _lock:
+        kind = next(kind for kind, known in _servers.items() if known is server)
+        _servers[kind] = _start(kind)
+        fresh = _servers[kind]
+    _stop(server)
+    return fresh
 
 
 def stop() -> None:

@@ -160,6 +160,20 @@ def test_a_forked_child_cpu_is_counted_until_its_server_is_waited_for(store: dic
     assert forkserver.unreaped_children_cpu() - before > 0.01  # a 1.5 MB message read, decoded and written
 
 
+def test_a_server_gone_before_a_request_is_started_again(store: dict[str, str], workdir: Path) -> None:
+    """A server that ended (killed here) never saw the next request: the
+    call runs in a new server, once, with a warning that says why."""
+    env = environment()
+    assert fork_chit(["ls", "--json"], b"", workdir, env)[0] == 0
+    gone = forkserver._servers["pipe"]
+    gone.process.kill()
+    gone.process.wait()
+    with pytest.warns(UserWarning, match=r"the fork server went away \(\w+; the server ended with status -9\)"):
+        code, out, _ = fork_chit(["ls", "--json"], b"", workdir, env)
+    assert code == 0 and store["plain"].encode() in out
+    assert forkserver._servers["pipe"] is not gone and forkserver._servers["pipe"].process.poll() is None
+
+
 def test_start_up_variables_and_the_switch_exec() -> None:
     env = environment()
     assert forkserver.forkable(["ls"], b"", None, env)
