@@ -8,7 +8,9 @@ of the file (format 2: by stamps and ids); and the index agrees with
 reading every file.
 
 fsync is not what this tests, so every process runs with durability
-relaxed (CHIT_DURABILITY=flush); the crash test covers fsync.
+relaxed (CHIT_DURABILITY=flush); the crash test covers fsync. The 13
+workers are forked from this process (tests/concurrency_worker.py): chit
+is imported once, not by 13 fresh interpreters.
 Also here: a writer that cannot get the lock in time exits 6 with a clear
 message, and a lock left by a killed process is recovered (the CLI).
 CHIT_LONG=1 runs 16 writers × 1,000 appends.
@@ -18,6 +20,8 @@ from __future__ import annotations
 
 import json
 import os
+import select
+import signal
 import subprocess
 import sys
 import textwrap
@@ -30,61 +34,23 @@ import orjson
 from chit.api import Chit
 from chit.model import derive_title
 from chit.service.facade import parts_of
+from concurrency_worker import forked_worker
 from conftest import run_cli, tree_digest
 from scans import each_file_read_once
 
 LONG = bool(os.environ.get("CHIT_LONG"))
 WRITERS, APPENDS = (16, 1000) if LONG else (8, 500)
 
-WORKER = textwrap.dedent(
-    """
-    import json, os, random, sys, time
-    from chit.api import Chit
-    from chit.errors import ChitError, InvalidInput
-    home, cwd, sid, mode, number, go, stop, appends = sys.argv[1:]
-    number, appends = int(number), int(appends)
-    api = Chit(home, cwd=cwd, durable=False, lock_timeout=60)
-    rng = random.Random(number)
-    done = {"mode": mode, "ops": 0, "refused": 0}
-    print("ready", flush=True)
-    while not os.path.exists(go):
-        time.sleep(0.001)
-    if mode == "append":
-        for i in range(appends):
-            role = "user" if i % 3 == 0 else "assistant"
-            api.append(sid, role, f"w{number}-{i:04d} " + "x" * rng.choice((0, 10, 300)))
-            done["ops"] += 1
-    else:
-        while not os.path.exists(stop):
-            try:
-                if mode == "rename":
-                    api.rename(sid, f"title {done['ops']}" if rng.random() < 0.9 else "")
-                elif mode == "tag":
-                    tag = f"t{rng.randrange(6)}"
-                    api.tag(sid, tag) if rng.random() < 0.6 else api.untag(sid, tag)
-                elif mode == "fork":
-                    turns = api.get(sid).turns
-                    at = rng.randrange(turns) if turns and rng.random() < 0.5 else None
-                    api.fork(sid, at=at)
-                elif mode == "rewind":
-                    if rng.random() < 0.3:
-                        api.pop(sid)
-                    else:
-                        turns = api.get(sid).turns
-                        api.rewind(sid, max(0, turns - rng.randint(1, 3)))
-                elif mode == "undo":
-                    if rng.random() < 0.6:
-                        api.undo(sid)
-                    else:  # a program saving the conversation it holds, cut and continued
-                        held = list(api.get(sid).messages)  # Message objects: what it re-appends keeps their ids
-                        api.update(sid, [*held[: rng.randint(1, max(1, len(held)))], {"role": "user", "content": f"u{done['ops']}"}])
-                done["ops"] += 1
-            except InvalidInput:
-                done["refused"] += 1  # a turn that a concurrent rewind removed meanwhile
-            time.sleep(rng.uniform(0, 0.01))
-    print(json.dumps(done), flush=True)
-    """
-)
+
+def read_to_end(fd: int, deadline: float) -> str:
+    """What a worker wrote on its pipe, up to its end (or the deadline)."""
+    chunks = []
+    while time.monotonic() < deadline and select.select([fd], [], [], deadline - time.monotonic())[0]:
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks).decode()
 
 
 def replay(lines: list[dict[str, Any]]) -> tuple[list[str], str | None, list[str]]:
@@ -131,43 +97,47 @@ def replay(lines: list[dict[str, Any]]) -> tuple[list[str], str | None, list[str
 def test_eight_writers_and_four_editors_on_one_session(api: Chit, home: Path, workdir: Path, tmp_path: Path) -> None:
     session = api.create(title="contended", messages=[{"role": "system", "content": "be brief"}, {"role": "user", "content": "start"}])
     sid = session.id
-    script = tmp_path / "worker.py"
-    script.write_text(WORKER)
-    go, stop = tmp_path / "go", tmp_path / "stop"
-    env = {**os.environ, "CHIT_DURABILITY": "flush"}
-
-    def spawn(mode: str, number: int) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(
-            [sys.executable, str(script), str(home), str(workdir), sid, mode, str(number), str(go), str(stop), str(APPENDS)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-        )
-
-    writers = [spawn("append", w) for w in range(WRITERS)]
-    editors = [spawn(mode, 100 + n) for n, mode in enumerate(("rename", "tag", "fork", "rewind", "undo"))]
-    everyone = writers + editors
+    go, stop = os.pipe(), tmp_path / "stop"
+    parts_of(api).ctx.index.close()  # no SQLite connection crosses the fork
+    modes = ["append"] * WRITERS + ["rename", "tag", "fork", "rewind", "undo"]
+    workers = [forked_worker(home, workdir, sid, mode, number if mode == "append" else 100 + number - WRITERS, APPENDS, go, stop)
+               for number, mode in enumerate(modes)]
+    os.close(go[0])
+    writers = {pid for (pid, _), mode in zip(workers, modes) if mode == "append"}
+    statuses: dict[int, int] = {}
     reads = 0
     try:
-        for proc in everyone:
-            assert proc.stdout is not None and proc.stdout.readline() == b"ready\n", proc.stderr.read()  # type: ignore[union-attr]
+        for _, pipe in workers:
+            assert os.read(pipe, 6) == b"ready\n", read_to_end(pipe, time.monotonic() + 10)
         started = time.monotonic()
-        go.touch()
-        while any(p.poll() is None for p in writers):  # meanwhile: listings and searches through the index
+        os.close(go[1])  # every worker starts
+        while not writers <= statuses.keys():  # meanwhile: listings and searches through the index
             listed = {s.id: s for s in api.list()}
             assert sid in listed and listed[sid].messages >= 0
             for hit in api.search("w1-", limit=5):  # in the session, or in a fork made since the listing
                 assert hit.id in listed or api.get(hit.id).parent.id == sid  # type: ignore[union-attr]
             reads += 1
+            for pid in writers - statuses.keys():
+                ended, status = os.waitpid(pid, os.WNOHANG)
+                if ended:
+                    statuses[pid] = status
         stop.touch()
         reports = []
-        for proc in everyone:
-            out, err = proc.communicate(timeout=120)
-            assert proc.returncode == 0, err.decode()
-            reports.append(json.loads(out.decode().splitlines()[-1]))
+        deadline = time.monotonic() + 120
+        for pid, pipe in workers:
+            out = read_to_end(pipe, deadline)
+            assert time.monotonic() < deadline, f"a worker did not end in time: {out}"
+            status = statuses[pid] if pid in statuses else os.waitpid(pid, 0)[1]
+            statuses[pid] = status
+            assert os.waitstatus_to_exitcode(status) == 0, out
+            reports.append(json.loads(out.splitlines()[-1]))
         elapsed = time.monotonic() - started
     finally:
-        for proc in everyone:
-            if proc.poll() is None:
-                proc.kill()
+        for pid, pipe in workers:
+            if pid not in statuses:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            os.close(pipe)
 
     path = api.layout.session_file(api.project().slug, sid)
     raw = path.read_bytes()

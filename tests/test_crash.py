@@ -7,8 +7,8 @@ The writer is a child process appending in a loop with fsync on (the
 default durability), now and then tagging or compacting the session, and
 writing each message's id to a pipe only after `append` returned: the
 acknowledgement a caller of chit would act on. Most children are forked
-from this process (fast: chit is already imported); every tenth round runs
-a freshly exec'd interpreter instead. Some messages are megabytes long, so
+from a warm process that holds chit (tests/kill_launcher.py); every tenth
+round runs a freshly exec'd interpreter instead. Some messages are megabytes long, so
 that a kill lands inside a write() and really tears a line.
 
 A second crash test kills a child that moves the session to the trash and
@@ -41,7 +41,8 @@ from chit.api import Chit
 from chit.service.facade import parts_of
 from chit.store.files import TEMP_GRACE
 from conftest import run_cli
-from crash_writer import content_for, writer_loop
+from crash_writer import content_for
+from kill_launcher import Launcher
 
 LONG = bool(os.environ.get("CHIT_LONG"))
 KILLS = 1000 if LONG else 120
@@ -68,21 +69,17 @@ def read_all(fd: int) -> bytes:
         chunks.append(chunk)
 
 
-def forked_round(home: Path, cwd: Path, session_id: str, seed: int, delay: float) -> bytes:
-    """Fork a writer, kill it after `delay` seconds; what it acknowledged."""
+def forked_round(launcher: Launcher, home: Path, cwd: Path, session_id: str, seed: int, delay: float) -> bytes:
+    """Fork a writer (tests/kill_launcher.py), kill it after `delay` seconds; what it acknowledged."""
     read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: never returns into pytest
-        try:
-            os.close(read_fd)
-            writer_loop(str(home), str(cwd), session_id, write_fd, seed)
-        finally:
-            os._exit(1)
-    os.close(write_fd)
+    try:
+        pid = launcher.start(str(home), str(cwd), session_id, seed=seed, pass_fd=("out_fd", write_fd))
+    finally:
+        os.close(write_fd)
     try:
         time.sleep(delay)
         os.kill(pid, signal.SIGKILL)
-        _, status = os.waitpid(pid, 0)
+        status = launcher.wait(pid)
         assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, "the writer stopped by itself"
         return read_all(read_fd)
     finally:
@@ -116,48 +113,51 @@ def test_sigkill_never_loses_an_acknowledged_message(home: Path, workdir: Path) 
     session_id = api.create(title="crash target").id
     acked: dict[str, dict[str, tuple[int, int]]] = {session_id: {}}
     stats = {"kills": 0, "torn": 0, "acked": 0, "tmp_left": 0, "cli_repairs": 0}
-    for round_no in range(KILLS):
-        path = api.layout.session_file(api.project().slug, session_id)
-        if path.stat().st_size > MAX_FILE:  # checked: out of doctor's way (which checks the trash too)
-            api.delete(session_id)
-            api.empty_trash()
-            session_id = api.create(title=f"crash target {round_no}").id
-            acked[session_id] = {}
+    with Launcher("crash_writer", "writer_loop") as launcher:
+        for round_no in range(KILLS):
             path = api.layout.session_file(api.project().slug, session_id)
-        delay = rng.choice((0.0, 0.001, rng.uniform(0, 0.02), rng.uniform(0, 0.08)))
-        run = exec_round if round_no % 10 == 9 else forked_round
-        raw = run(home, workdir, session_id, round_no + 1, delay + (0.05 if run is exec_round else 0))
-        stats["kills"] += 1
-        for line in raw.decode().splitlines():
-            message_id, seq, size = line.split()
-            acked[session_id][message_id] = (int(seq), int(size))
-            stats["acked"] += 1
-        stats["tmp_left"] += sum(p.name.endswith(".tmp") for p in path.parent.iterdir())
+            if path.stat().st_size > MAX_FILE:  # checked: out of doctor's way (which checks the trash too)
+                api.delete(session_id)
+                api.empty_trash()
+                session_id = api.create(title=f"crash target {round_no}").id
+                acked[session_id] = {}
+                path = api.layout.session_file(api.project().slug, session_id)
+            delay = rng.choice((0.0, 0.001, rng.uniform(0, 0.02), rng.uniform(0, 0.08)))
+            if round_no % 10 == 9:
+                raw = exec_round(home, workdir, session_id, round_no + 1, delay + 0.05)
+            else:
+                raw = forked_round(launcher, home, workdir, session_id, round_no + 1, delay)
+            stats["kills"] += 1
+            for line in raw.decode().splitlines():
+                message_id, seq, size = line.split()
+                acked[session_id][message_id] = (int(seq), int(size))
+                stats["acked"] += 1
+            stats["tmp_left"] += sum(p.name.endswith(".tmp") for p in path.parent.iterdir())
 
-        session = api.get(session_id)  # it loads...
-        present = {m.id: m.content for m in session.messages}
-        missing = [i for i in acked[session_id] if i not in present]
-        assert not missing, f"round {round_no}: {len(missing)} acknowledged message(s) lost"
-        for message_id, (seq, size) in acked[session_id].items():
-            assert present[message_id] == content_for(seq, size), f"round {round_no}: message {seq} altered"
-        assert len(session.issues) <= 1, f"round {round_no}: {session.issues}"  # ...with at most one line set aside
-        if session.issues:
-            assert session.issues[0].torn, session.issues
-            stats["torn"] += 1
+            session = api.get(session_id)  # it loads...
+            present = {m.id: m.content for m in session.messages}
+            missing = [i for i in acked[session_id] if i not in present]
+            assert not missing, f"round {round_no}: {len(missing)} acknowledged message(s) lost"
+            for message_id, (seq, size) in acked[session_id].items():
+                assert present[message_id] == content_for(seq, size), f"round {round_no}: message {seq} altered"
+            assert len(session.issues) <= 1, f"round {round_no}: {session.issues}"  # ...with at most one line set aside
+            if session.issues:
+                assert session.issues[0].torn, session.issues
+                stats["torn"] += 1
 
-        if round_no % 30 == 29:  # now and then through the real program
-            repaired = run_cli(["doctor", "--repair"], cwd=workdir)
-            assert repaired.code == 0, repaired.err
-            checked = run_cli(["doctor", "--json"], cwd=workdir)
-            assert checked.code == 0 and '"findings":[]' in checked.out.replace(" ", ""), checked.out
-            stats["cli_repairs"] += 1
-        else:
-            assert repair_after_kill(api)
-            report = api.doctor()
-            assert report.findings == [], report.findings
-        after = api.get(session_id)
-        assert after.issues == ()
-        assert {m.id for m in after.messages} >= set(acked[session_id])
+            if round_no % 30 == 29:  # now and then through the real program
+                repaired = run_cli(["doctor", "--repair"], cwd=workdir)
+                assert repaired.code == 0, repaired.err
+                checked = run_cli(["doctor", "--json"], cwd=workdir)
+                assert checked.code == 0 and '"findings":[]' in checked.out.replace(" ", ""), checked.out
+                stats["cli_repairs"] += 1
+            else:
+                assert repair_after_kill(api)
+                report = api.doctor()
+                assert report.findings == [], report.findings
+            after = api.get(session_id)
+            assert after.issues == ()
+            assert {m.id for m in after.messages} >= set(acked[session_id])
     print(f"\ncrash: {stats}")  # docs/reliability.md quotes these
     assert stats["kills"] == KILLS
 
@@ -176,20 +176,6 @@ def repair_after_kill(api: Chit) -> bool:
     return repaired.ok
 
 
-def trash_loop(home: str, cwd: str, session_id: str, out_fd: int, seed: int) -> None:
-    """Append, and now and then move the session to the trash and back."""
-    api = Chit(home, cwd=cwd)
-    rng = random.Random(seed)
-    seq = seed * 1_000_000
-    while True:
-        seq += 1
-        message = api.append(session_id, "user", content_for(seq, 10))
-        os.write(out_fd, f"{message.id} {seq} 10\n".encode())
-        if rng.random() < 0.5:
-            api.delete(session_id)
-            api.restore(session_id)
-
-
 def test_sigkill_during_trash_and_restore_loses_nothing(home: Path, workdir: Path) -> None:
     """A kill while a session moves to the trash or back (a link, then an
     unlink) leaves it findable, with every acknowledged message, and doctor
@@ -201,35 +187,32 @@ def test_sigkill_during_trash_and_restore_loses_nothing(home: Path, workdir: Pat
     live, trashed = api.layout.session_file(slug, session_id), api.layout.trash_file(slug, session_id)
     acked: dict[str, tuple[int, int]] = {}
     both = restore_cut = 0
-    for round_no in range(KILLS):
-        read_fd, write_fd = os.pipe()
-        pid = os.fork()
-        if pid == 0:
+    with Launcher("crash_writer", "trash_loop") as launcher:
+        for round_no in range(KILLS):
+            read_fd, write_fd = os.pipe()
             try:
-                os.close(read_fd)
-                trash_loop(str(home), str(workdir), session_id, write_fd, round_no + 1)
+                pid = launcher.start(str(home), str(workdir), session_id, seed=round_no + 1, pass_fd=("out_fd", write_fd))
             finally:
-                os._exit(1)
-        os.close(write_fd)
-        time.sleep(rng.uniform(0, 0.03))
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-        for line in read_all(read_fd).decode().splitlines():
-            message_id, seq, size = line.split()
-            acked[message_id] = (int(seq), int(size))
-        os.close(read_fd)
-        both += live.exists() and trashed.exists()
-        assert live.exists() or trashed.exists(), f"round {round_no}: the session is gone"
-        if trashed.exists() and not live.exists():
-            restore_cut += parts_of(api).ctx.read_session(parts_of(api).ctx.project_by_slug(slug), session_id, trash=True).deleted_at is None
-        # trashed a moment ago, whatever the kill cut short: never "older than 30 days"
-        assert api.empty_trash(older_than=30 * 86400, dry_run=True) == [], f"round {round_no}: taken for old trash"
-        found = api.get(session_id) if live.exists() else parts_of(api).ctx.read_session(parts_of(api).ctx.project_by_slug(slug), session_id, trash=True)
-        assert {m.id for m in found.messages} >= set(acked), f"round {round_no}: an acknowledged message is lost"
-        assert repair_after_kill(api) and api.doctor().findings == []
-        assert live.exists() != trashed.exists(), f"round {round_no}: in both places after repair"
-        if trashed.exists():
-            api.restore(session_id)
+                os.close(write_fd)
+            time.sleep(rng.uniform(0, 0.03))
+            os.kill(pid, signal.SIGKILL)
+            launcher.wait(pid)
+            for line in read_all(read_fd).decode().splitlines():
+                message_id, seq, size = line.split()
+                acked[message_id] = (int(seq), int(size))
+            os.close(read_fd)
+            both += live.exists() and trashed.exists()
+            assert live.exists() or trashed.exists(), f"round {round_no}: the session is gone"
+            if trashed.exists() and not live.exists():
+                restore_cut += parts_of(api).ctx.read_session(parts_of(api).ctx.project_by_slug(slug), session_id, trash=True).deleted_at is None
+            # trashed a moment ago, whatever the kill cut short: never "older than 30 days"
+            assert api.empty_trash(older_than=30 * 86400, dry_run=True) == [], f"round {round_no}: taken for old trash"
+            found = api.get(session_id) if live.exists() else parts_of(api).ctx.read_session(parts_of(api).ctx.project_by_slug(slug), session_id, trash=True)
+            assert {m.id for m in found.messages} >= set(acked), f"round {round_no}: an acknowledged message is lost"
+            assert repair_after_kill(api) and api.doctor().findings == []
+            assert live.exists() != trashed.exists(), f"round {round_no}: in both places after repair"
+            if trashed.exists():
+                api.restore(session_id)
     print(f"\ntrash crash: {KILLS} kills, {len(acked)} acknowledged, {both} left in both places, "
           f"{restore_cut} restores cut short after their event, all repaired")
 

@@ -30,6 +30,7 @@ from chit.index import Stale
 from chit.index.search import search, summaries
 from chit.model import SearchHit, SessionSummary
 from chit.service.facade import parts_of
+from kill_launcher import Launcher
 from scans import each_file_read_once
 
 LONG = bool(os.environ.get("CHIT_LONG"))
@@ -66,18 +67,13 @@ def child_loop(home: str, cwd: str, sids: list[str], seed: int) -> None:
             api.search(rng.choice(WORDS), limit=rng.choice((None, 3)))
 
 
-def killed_round(api: Chit, sids: list[str], seed: int, delay: float) -> None:
-    parts_of(api).ctx.index.close()  # no SQLite connection crosses the fork
-    pid = os.fork()
-    if pid == 0:  # the child: never returns into pytest
-        try:
-            child_loop(str(api.layout.home), str(parts_of(api).ctx.cwd), sids, seed)
-        finally:
-            os._exit(1)
+def killed_round(launcher: Launcher, api: Chit, sids: list[str], seed: int, delay: float) -> int:
+    """Run `launcher`'s function in a child killed after `delay` seconds; its wait status."""
+    parts_of(api).ctx.index.close()  # the check after the kill opens the index afresh
+    pid = launcher.start(str(api.layout.home), str(parts_of(api).ctx.cwd), sids, seed)
     time.sleep(delay)
     os.kill(pid, signal.SIGKILL)
-    _, status = os.waitpid(pid, 0)
-    assert os.WIFSIGNALED(status), "the child stopped by itself"
+    return launcher.wait(pid)
 
 
 def from_index(api: Chit) -> tuple[list[SessionSummary], dict[str, list[SearchHit]]] | str:
@@ -106,14 +102,16 @@ def test_killed_writers_and_readers_never_leave_the_index_unlike_the_files(api: 
     rng = random.Random(20261206)
     differed: list[int] = []
     started = time.monotonic()
-    for number in range(ROUNDS):
-        killed_round(api, sids, rng.randrange(1 << 30), rng.uniform(0.0, 0.04))
-        indexed, scanned = from_index(api), from_files(api)
-        if indexed != scanned:
-            differed.append(number)
-            parts_of(api).ctx.index.close()
-            for suffix in ("", "-wal", "-shm"):  # start the next round from a true index
-                Path(f"{api.layout.index_file}{suffix}").unlink(missing_ok=True)
+    with Launcher("test_index_crash", "child_loop") as launcher:
+        for number in range(ROUNDS):
+            status = killed_round(launcher, api, sids, rng.randrange(1 << 30), rng.uniform(0.0, 0.04))
+            assert os.WIFSIGNALED(status), "the child stopped by itself"
+            indexed, scanned = from_index(api), from_files(api)
+            if indexed != scanned:
+                differed.append(number)
+                parts_of(api).ctx.index.close()
+                for suffix in ("", "-wal", "-shm"):  # start the next round from a true index
+                    Path(f"{api.layout.index_file}{suffix}").unlink(missing_ok=True)
     elapsed = time.monotonic() - started
     messages = sum(s.messages for s in api.list())
     print(f"\nindex under SIGKILL: {ROUNDS} rounds, {len(differed)} with index != files {differed[:20]}, "
@@ -159,28 +157,22 @@ def test_killed_trash_and_restore_never_leave_the_index_unlike_the_files(api: Ch
     projects = {p.slug: p for p in scope}
     rng = random.Random(20261207)
     differed: list[int] = []
-    for number in range(TRASH_ROUNDS):
-        parts_of(api).ctx.index.close()  # no SQLite connection crosses the fork
-        pid = os.fork()
-        if pid == 0:
-            try:
-                trash_loop(str(api.layout.home), str(parts_of(api).ctx.cwd), sids, rng.randrange(1 << 30))
-            finally:
-                os._exit(1)
-        time.sleep(rng.uniform(0.0, 0.05))
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-        indexed = from_index(api)
-        index = parts_of(api).ctx.index
-        index.refresh([(slug, True) for slug in projects])
-        in_trash = summaries(index, projects, True)
-        if indexed != from_files(api) or in_trash != parts_of(api).queries.scan_summaries(scope, trash=True):
-            differed.append(number)
-            index.close()
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{api.layout.index_file}{suffix}").unlink(missing_ok=True)
-        if any(f.problem.startswith("both in the project and in the trash") for f in api.doctor().findings):
-            api.doctor(repair=True)  # a move cut short: finished, as a user would
+    with Launcher("test_index_crash", "trash_loop") as launcher:
+        for number in range(TRASH_ROUNDS):
+            drawn = random.Random()
+            drawn.setstate(rng.getstate())  # the seed drawn from a copy of `rng`, as when the child was forked from here
+            killed_round(launcher, api, sids, drawn.randrange(1 << 30), rng.uniform(0.0, 0.05))
+            indexed = from_index(api)
+            index = parts_of(api).ctx.index
+            index.refresh([(slug, True) for slug in projects])
+            in_trash = summaries(index, projects, True)
+            if indexed != from_files(api) or in_trash != parts_of(api).queries.scan_summaries(scope, trash=True):
+                differed.append(number)
+                index.close()
+                for suffix in ("", "-wal", "-shm"):
+                    Path(f"{api.layout.index_file}{suffix}").unlink(missing_ok=True)
+            if any(f.problem.startswith("both in the project and in the trash") for f in api.doctor().findings):
+                api.doctor(repair=True)  # a move cut short: finished, as a user would
     print(f"\ntrash and restore under SIGKILL: {TRASH_ROUNDS} rounds, {len(differed)} with index != files {differed[:20]}")
     assert differed == []
     audit = api.doctor()
