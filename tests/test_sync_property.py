@@ -9,7 +9,7 @@ away on the machine that alone held it, it is legitimately in no store).
 The operations run through the API in-process (each machine its own home)
 and the syncs through `chit.sync.run.Sync`, against a real bare
 repository with real git. 6 examples of 15 to 40 steps by default, message
-text any Unicode; `CHIT_LONG=1`: 60."""
+text any Unicode; `CHIT_LONG=1`: 60; and always the explicit example."""
 
 from __future__ import annotations
 
