@@ -13,7 +13,9 @@ Invariants:
   lists them (tests/test_cli_lazy.py checks it against the modules);
 - a command built on demand is the one the module declares, with chit's
   help (chit.cli.helptext) and plain values (chit.cli.values);
-- help, completion, the man page and docs/cli.md are derived from this app.
+- help, completion, the man page and docs/cli.md are derived from this app;
+- `root`, the click group every command line of the process runs through,
+  is built once, as this module loads; the commands it builds stay built.
 """
 
 # No `from __future__ import annotations` here: Typer reads these annotations
@@ -192,3 +194,11 @@ def main(
 def build() -> typer.Typer:
     """The app (tools derive the help, man page and completions from it)."""
     return app
+
+
+# The root group every command line of this process runs through, built once
+# as this module loads (with Typer and the app, out of the collector's sight:
+# chit.cli.main), not once per command line: a process that imported the app
+# before its command line arrived has it ready, and one that runs several
+# (`chit.cli.main.run` in-process) builds each command once.
+root: ChitGroup = typer.main.get_command(app)  # type: ignore[assignment]
