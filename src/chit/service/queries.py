@@ -19,9 +19,8 @@ from typing import TYPE_CHECKING
 
 from chit.errors import Ambiguous, InvalidInput, NotFound
 from chit.model import AGENT_KEY, STATES, Project, SearchHit, Session, SessionSummary, age, agent_of, is_agent_key, now
-from chit.patterns import LazyPattern
 from chit.service.base import Context, check_role, check_tag
-from chit.store.sessions import UUID_RE
+from chit.store.sessions import UUID_RE, id_prefix_shaped
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -30,7 +29,6 @@ if TYPE_CHECKING:
     from chit.service.catchup import Lag
     from chit.service.ordering import Narrowing
 
-_PREFIX_RE = LazyPattern(r"^[0-9a-f-]*$")
 LONE_ID_MIN = 4  # shorter hex words ("add", "bad") are too often plain text
 
 
@@ -40,7 +38,7 @@ def looks_like_id(text: str) -> bool:
     is for `locate_ref` to say)."""
     lowered = text.strip().lower()
     lowered = lowered[4:] if lowered.startswith("ctx_") else lowered
-    return len(lowered.replace("-", "")) >= LONE_ID_MIN and bool(_PREFIX_RE.match(lowered))
+    return len(lowered.replace("-", "")) >= LONE_ID_MIN and id_prefix_shaped(lowered)
 
 
 class Queries:
@@ -92,7 +90,7 @@ class Queries:
             keyed = self.find_key(scope, text)
             if keyed is not None:
                 return scope, keyed
-        if not _PREFIX_RE.match(lowered) or not lowered.strip("-"):  # "-" alone is no prefix of anything
+        if not id_prefix_shaped(lowered) or not lowered.strip("-"):  # "-" alone is no prefix of anything
             raise NotFound(f"no session matches {ref!r} in project {scope.name!r}")
         matches = self._prefix_ids(lowered, [scope])
         if not matches and not named:
@@ -178,7 +176,7 @@ class Queries:
     def find(self, prefix: str, project: str | None = None, all_projects: bool = False) -> list[SessionSummary]:
         """Sessions whose id starts with `prefix` (case-insensitive)."""
         lowered = prefix.strip().lower()
-        if not _PREFIX_RE.match(lowered):
+        if not id_prefix_shaped(lowered):
             return []
         scope = self.projects.all() if all_projects else [self.ctx.project(project)]
         found = [self.ctx.read_session(p, i).summary(p.name, p.slug) for p, i in self._prefix_ids(lowered, scope)]
