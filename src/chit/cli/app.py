@@ -24,6 +24,7 @@ Invariants:
 import importlib
 import inspect
 from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
 from typing import Annotated, Any, NamedTuple, Optional, cast
 
 import typer
@@ -124,7 +125,28 @@ def load(name: str) -> Any:
         group.rich_help_panel = declared.rich_help_panel  # get_group takes a group's panel from add_typer only
         return group
     info = _info(declared, name)
-    return typer.main.get_command_from_info(info, pretty_exceptions_short=app.pretty_exceptions_short, rich_markup_mode=app.rich_markup_mode)
+    with _signatures_read_once():
+        return typer.main.get_command_from_info(info, pretty_exceptions_short=app.pretty_exceptions_short, rich_markup_mode=app.rich_markup_mode)
+
+
+@contextmanager
+def _signatures_read_once() -> Iterator[None]:
+    """Typer reads a command function's signature and type hints twice as
+    it builds the command (for its parameters, then for their names in its
+    callback): here the second read is the first one's answer."""
+    read = typer.main.get_params_from_function  # type: ignore[attr-defined]
+    answers: dict[Any, Any] = {}
+
+    def once(function: Any) -> Any:
+        if function not in answers:
+            answers[function] = read(function)
+        return answers[function]
+
+    setattr(typer.main, "get_params_from_function", once)
+    try:
+        yield
+    finally:
+        setattr(typer.main, "get_params_from_function", read)
 
 
 def _declared(name: str) -> typer.Typer:
