@@ -134,7 +134,10 @@ def _signatures_read_once() -> Iterator[None]:
     """Typer reads a command function's signature and type hints twice as
     it builds the command (for its parameters, then for their names in its
     callback): here the second read is the first one's answer."""
-    read = typer.main.get_params_from_function  # type: ignore[attr-defined]
+    read = getattr(typer.main, "get_params_from_function", None)
+    if read is None:  # a Typer that reads them otherwise: nothing to spare
+        yield
+        return
     answers: dict[Any, Any] = {}
 
     def once(function: Any) -> Any:
