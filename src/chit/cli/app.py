@@ -13,7 +13,9 @@ Invariants:
   lists them (tests/test_cli_lazy.py checks it against the modules);
 - a command built on demand is the one the module declares, with chit's
   help (chit.cli.helptext) and plain values (chit.cli.values);
-- help, completion, the man page and docs/cli.md are derived from this app.
+- help, completion, the man page and docs/cli.md are derived from this app;
+- `root`, the click group every command line of the process runs through,
+  is built once, as this module loads; the commands it builds stay built.
 """
 
 # No `from __future__ import annotations` here: Typer reads these annotations
@@ -22,6 +24,7 @@ Invariants:
 import importlib
 import inspect
 from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
 from typing import Annotated, Any, NamedTuple, Optional, cast
 
 import typer
@@ -122,7 +125,31 @@ def load(name: str) -> Any:
         group.rich_help_panel = declared.rich_help_panel  # get_group takes a group's panel from add_typer only
         return group
     info = _info(declared, name)
-    return typer.main.get_command_from_info(info, pretty_exceptions_short=app.pretty_exceptions_short, rich_markup_mode=app.rich_markup_mode)
+    with _signatures_read_once():
+        return typer.main.get_command_from_info(info, pretty_exceptions_short=app.pretty_exceptions_short, rich_markup_mode=app.rich_markup_mode)
+
+
+@contextmanager
+def _signatures_read_once() -> Iterator[None]:
+    """Typer reads a command function's signature and type hints twice as
+    it builds the command (for its parameters, then for their names in its
+    callback): here the second read is the first one's answer."""
+    read = getattr(typer.main, "get_params_from_function", None)
+    if read is None:  # a Typer that reads them otherwise: nothing to spare
+        yield
+        return
+    answers: dict[Any, Any] = {}
+
+    def once(function: Any) -> Any:
+        if function not in answers:
+            answers[function] = read(function)
+        return answers[function]
+
+    setattr(typer.main, "get_params_from_function", once)
+    try:
+        yield
+    finally:
+        setattr(typer.main, "get_params_from_function", read)
 
 
 def _declared(name: str) -> typer.Typer:
@@ -192,3 +219,11 @@ def main(
 def build() -> typer.Typer:
     """The app (tools derive the help, man page and completions from it)."""
     return app
+
+
+# The root group every command line of this process runs through, built once
+# as this module loads (with Typer and the app, out of the collector's sight:
+# chit.cli.main), not once per command line: a process that imported the app
+# before its command line arrived has it ready, and one that runs several
+# (`chit.cli.main.run` in-process) builds each command once.
+root: ChitGroup = typer.main.get_command(app)  # type: ignore[assignment]

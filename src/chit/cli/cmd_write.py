@@ -13,8 +13,8 @@ from chit.cli.context import Cli
 from chit.cli.options import JsonFlag, ProjectOpt, RefArg, RequiredRef, commands
 from chit.cli.parse import pairs
 from chit.errors import ChitError, InvalidInput, NotFound, UsageError
-from chit.patterns import LazyPattern
 from chit.render.result import Result, saying
+from chit.store.sessions import id_prefix_shaped
 
 if TYPE_CHECKING:
     from chit.model import Change, Session
@@ -33,7 +33,6 @@ def ref_and_value(args: list[str], what: str) -> tuple[str | None, str]:
     raise UsageError(f"expected [REF] {what}, got {len(args)} arguments")
 
 
-_ID_SHAPE = LazyPattern(r"^[0-9a-f-]*$")  # hex digits and dashes
 LONE_ID_MIN = 4  # shorter hex words ("add", "bad") are too often plain text
 
 
@@ -43,7 +42,7 @@ def looks_like_id(text: str) -> bool:
     is for `locate_ref` to say)."""
     lowered = text.strip().lower()
     lowered = lowered[4:] if lowered.startswith("ctx_") else lowered
-    return len(lowered.replace("-", "")) >= LONE_ID_MIN and bool(_ID_SHAPE.match(lowered))
+    return len(lowered.replace("-", "")) >= LONE_ID_MIN and id_prefix_shaped(lowered)
 
 
 def refuse_lone_id(cli: Cli, command: str, value: str, what: str) -> None:

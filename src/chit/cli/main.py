@@ -105,9 +105,8 @@ def run_typer(args: list[str], as_json: bool, env: Environment) -> int:
     `_guarded`."""
     with _start_up_imports():
         import typer
-        from typer.main import get_command
 
-        from chit.cli.app import app
+        from chit.cli.app import root
         from chit.cli.context import Cli
         from chit.render.result import Result, show
 
@@ -115,7 +114,7 @@ def run_typer(args: list[str], as_json: bool, env: Environment) -> int:
     stdout = sys.stdout
     try:
         with _click_streams(env):
-            result = get_command(app).main(args=args, prog_name="chit", standalone_mode=False, obj=cli)
+            result = root.main(args=args, prog_name="chit", standalone_mode=False, obj=cli)
         if isinstance(result, Result):
             return show(result, env, cli.mode, cli.colour)
         return result if isinstance(result, int) else int(ExitStatus.OK)

@@ -40,9 +40,17 @@ class PlainValue:
 
     def __init__(self, param: TyperArgument | TyperOption) -> None:
         self.param = param
-        self.annotation = param.type_descriptor.annotation if is_plain(param) else None
+        self._annotation: Any = UNSURE  # not looked at yet: most parameters of a command line are absent
         self.multi = bool(param.multiple or param.nargs == -1)
         self.typers_own: Callable[[Any, Any], Any] = param.process_value
+
+    @property
+    def annotation(self) -> Any:
+        """The parameter's type when PlainValue converts its values, else None
+        (worked out at its first given value: Typer's checks of it are slow)."""
+        if self._annotation is UNSURE:
+            self._annotation = self.param.type_descriptor.annotation if is_plain(self.param) else None
+        return self._annotation
 
     def process_value(self, ctx: Any, value: Any) -> Any:
         """As Typer's: convert, refuse a missing required value, run the callback."""

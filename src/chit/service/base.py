@@ -55,7 +55,8 @@ _SURROGATE = LazyPattern("[\ud800-\udfff]")  # what UTF-8 cannot encode
 
 
 def check_encodable(text: str, what: str) -> None:
-    if _SURROGATE.search(text) is not None:  # not text.encode(): no copy of a long message
+    # not text.encode(): no copy of a long message; ASCII text (a flag CPython keeps) holds none, without the pattern
+    if not text.isascii() and _SURROGATE.search(text) is not None:
         raise InvalidInput(f"{what} is not valid Unicode (lone surrogate)") from None
 
 

@@ -19,9 +19,8 @@ from typing import TYPE_CHECKING
 
 from chit.errors import Ambiguous, InvalidInput, NotFound
 from chit.model import AGENT_KEY, STATES, Project, SearchHit, Session, SessionSummary, age, agent_of, is_agent_key, now
-from chit.patterns import LazyPattern
 from chit.service.base import Context, check_role, check_tag
-from chit.store.sessions import UUID_RE
+from chit.store.sessions import UUID_RE, id_prefix_shaped
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -29,8 +28,6 @@ if TYPE_CHECKING:
     from chit.index.db import Index
     from chit.service.catchup import Lag
     from chit.service.ordering import Narrowing
-
-_PREFIX_RE = LazyPattern(r"^[0-9a-f-]*$")
 
 
 class Queries:
@@ -83,7 +80,7 @@ class Queries:
             keyed = self.find_key(scope, text)
             if keyed is not None:
                 return scope, keyed
-        if not _PREFIX_RE.match(lowered) or not lowered.strip("-"):  # "-" alone is no prefix of anything
+        if not id_prefix_shaped(lowered) or not lowered.strip("-"):  # "-" alone is no prefix of anything
             raise NotFound(f"no session matches {ref!r} in project {scope.name!r}")
         matches = self._prefix_ids(lowered, [scope])
         if not matches and not named:
@@ -169,7 +166,7 @@ class Queries:
     def find(self, prefix: str, project: str | None = None, all_projects: bool = False) -> list[SessionSummary]:
         """Sessions whose id starts with `prefix` (case-insensitive)."""
         lowered = prefix.strip().lower()
-        if not _PREFIX_RE.match(lowered):
+        if not id_prefix_shaped(lowered):
             return []
         scope = self.projects.all() if all_projects else [self.ctx.project(project)]
         found = [self.ctx.read_session(p, i).summary(p.name, p.slug) for p, i in self._prefix_ids(lowered, scope)]

@@ -36,6 +36,7 @@ _NAME_MAX = os.pathconf("/", "PC_NAME_MAX") if hasattr(os, "pathconf") else 255
 
 NAME_MAX = 100
 _SLUG_UNSAFE = LazyPattern(r"[^a-z0-9._-]+")
+_SLUG_SAFE = "abcdefghijklmnopqrstuvwxyz0123456789._-"
 
 
 def validate_name(name: str) -> str:
@@ -56,7 +57,10 @@ def validate_name(name: str) -> str:
 
 
 def slug_for(name: str, key: str) -> str:
-    readable = _SLUG_UNSAFE.sub("-", name.lower()).strip("-.")[:40] or "project"
+    lowered = name.lower()
+    if lowered.strip(_SLUG_SAFE):  # an unsafe character (else the pattern, compiled for nothing, would change none)
+        lowered = _SLUG_UNSAFE.sub("-", lowered)
+    readable = lowered.strip("-.")[:40] or "project"
     digest = sha256_hex(key.encode("utf-8", "surrogatepass"))[:8]
     return f"{readable}-{digest}"
 

@@ -57,6 +57,14 @@ from chit.store.paths import Layout, check_home
 _Read = TypeVar("_Read")
 
 UUID_RE = LazyPattern(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def id_prefix_shaped(lowered: str) -> bool:
+    """Whether `lowered` (stripped, lowercased) is only hex digits and
+    dashes: what an id prefix can be (no pattern compiled for it)."""
+    return not lowered.strip("0123456789abcdef-")
+
+
 DURABILITY_ENV = "CHIT_DURABILITY"
 #: events a new file's writer stamps and encodes at a time: with long tool outputs a
 #: batch is still a few MB, and the cost of a batch is one join
