@@ -24,7 +24,6 @@ Invariants:
 import importlib
 import inspect
 from collections.abc import Iterator, MutableMapping
-from contextlib import contextmanager
 from typing import Annotated, Any, NamedTuple, Optional, cast
 
 import typer
@@ -125,31 +124,7 @@ def load(name: str) -> Any:
         group.rich_help_panel = declared.rich_help_panel  # get_group takes a group's panel from add_typer only
         return group
     info = _info(declared, name)
-    with _signatures_read_once():
-        return typer.main.get_command_from_info(info, pretty_exceptions_short=app.pretty_exceptions_short, rich_markup_mode=app.rich_markup_mode)
-
-
-@contextmanager
-def _signatures_read_once() -> Iterator[None]:
-    """Typer reads a command function's signature and type hints twice as
-    it builds the command (for its parameters, then for their names in its
-    callback): here the second read is the first one's answer."""
-    read = getattr(typer.main, "get_params_from_function", None)
-    if read is None:  # a Typer that reads them otherwise: nothing to spare
-        yield
-        return
-    answers: dict[Any, Any] = {}
-
-    def once(function: Any) -> Any:
-        if function not in answers:
-            answers[function] = read(function)
-        return answers[function]
-
-    setattr(typer.main, "get_params_from_function", once)
-    try:
-        yield
-    finally:
-        setattr(typer.main, "get_params_from_function", read)
+    return typer.main.get_command_from_info(info, pretty_exceptions_short=app.pretty_exceptions_short, rich_markup_mode=app.rich_markup_mode)
 
 
 def _declared(name: str) -> typer.Typer:
