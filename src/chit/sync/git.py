@@ -92,13 +92,13 @@ class Git:
         self.timeout = timeout
         self.env = git_environment()
 
-    def run(self, *args: str, check: bool = True, what: str | None = None) -> Done:
-        """Run `git ARGS` in the repository; with `check`, a failure raises
-        SyncError naming `what` (else the command)."""
+    def run(self, *args: str, check: bool = True, what: str | None = None, feed: str | None = None) -> Done:
+        """Run `git ARGS` in the repository (`feed` on its stdin); with
+        `check`, a failure raises SyncError naming `what` (else the command)."""
         try:
             completed = subprocess.run(
-                ["git", *args], cwd=self.repo, env=self.env, capture_output=True, text=True,
-                errors="replace", timeout=self.timeout, stdin=subprocess.DEVNULL, check=False,
+                ["git", *args], cwd=self.repo, env=self.env, capture_output=True, text=True, errors="replace",
+                timeout=self.timeout, check=False, input=feed, stdin=subprocess.DEVNULL if feed is None else None,
             )
         except FileNotFoundError:
             raise SyncError("git is not installed (or not on PATH); chit sync needs it") from None
@@ -152,13 +152,25 @@ class Git:
 
     def head(self) -> str | None:
         """The commit HEAD names, or None before the first commit."""
-        done = self.run("rev-parse", "--verify", "-q", "HEAD^{commit}", check=False)
-        return done.out.strip() if done.ok and done.out.strip() else None
+        return self.commits("HEAD")[0]
 
-    def remote_head(self, branch: str) -> str | None:
-        """The last fetched commit of the remote's `branch`, or None."""
-        done = self.run("rev-parse", "--verify", "-q", f"refs/remotes/origin/{branch}^{{commit}}", check=False)
-        return done.out.strip() if done.ok and done.out.strip() else None
+    def heads(self, branch: str) -> tuple[str | None, str | None]:
+        """HEAD's commit and the last fetched commit of the remote's
+        `branch` (each None when there is none), read by one git."""
+        ours, theirs = self.commits("HEAD", f"refs/remotes/origin/{branch}")
+        return ours, theirs
+
+    def commits(self, *names: str) -> list[str | None]:
+        """The commit each of `names` (HEAD, a ref) points to, None for one
+        that names no commit: all asked of one `git cat-file`."""
+        asked = [name for name in names if name and "\n" not in name and "\0" not in name]
+        found: dict[str, str | None] = dict.fromkeys(names)
+        if asked:
+            listed = self.run("cat-file", "--batch-check", feed="".join(f"{name}^{{commit}}\n" for name in asked))
+            for name, line in zip(asked, listed.out.splitlines()):
+                parts = line.split()
+                found[name] = parts[0] if len(parts) == 3 and parts[1] == "commit" else None
+        return [found[name] for name in names]
 
     def show(self, commit: str, path: str) -> bytes | None:
         """The bytes of `path` at `commit`, or None when it has no such file."""

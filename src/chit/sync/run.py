@@ -110,10 +110,10 @@ class Sync:
                 raise Conflict(f"this store already syncs with {shown(existing.remote)} (see `chit sync status`)")
             self._make_repo(remote)
             self.git.run("fetch", "--quiet", "origin", what="fetching from the remote")
-            if need_history and self.git.remote_head(BRANCH) is None:
+            if need_history and self.git.commits(f"refs/remotes/origin/{BRANCH}")[0] is None:
                 raise SyncError(f"{shown(remote)} holds no chit history yet; run `chit sync init {shown(remote)}` on the machine that has it")
             self.place.save(State(remote=remote))
-            return self._sync()
+            return self._sync(fetched=True)
 
     def _make_repo(self, remote: str) -> None:
         repo = self.place.repo
@@ -152,13 +152,13 @@ class Sync:
             raise NotFound("this store does not sync yet: run `chit sync init REMOTE` (or `chit sync clone REMOTE`)")
         return state
 
-    def _sync(self) -> SyncReport:
+    def _sync(self, fetched: bool = False) -> SyncReport:
+        """A sync; `fetched` when the remote was fetched a moment ago (set-up)."""
         state = self._state()
         self._recover()
         report = SyncReport(remote=shown(state.remote), head=None)  # as printed: no password
         report.sent = self._export(state)
-        failure = self._exchange(state, report)
-        report.head = self.git.head()
+        report.head, failure = self._exchange(state, report, fetched)
         report.arrivals, written = self._import(state, report.head)
         self._update_index(written)
         if failure is not None:
@@ -257,18 +257,21 @@ class Sync:
                     out.write(line)
         return requests
 
-    def _exchange(self, state: State, report: SyncReport) -> SyncError | None:
-        """Fetch, merge, push until the push lands (or attempts run out)."""
+    def _exchange(self, state: State, report: SyncReport, fetched: bool) -> tuple[str | None, SyncError | None]:
+        """Fetch, merge, push until the push lands (or attempts run out);
+        the mirror's HEAD then, and the failure if any."""
         last = ""
-        for _attempt in range(PUSH_ATTEMPTS):
+        head: str | None = None
+        for attempt in range(PUSH_ATTEMPTS):
             self.progress("fetching", 0, 0)
-            self.git.run("fetch", "--quiet", "origin", what="fetching from the remote")
-            theirs = self.git.remote_head(state.branch)
-            if theirs is not None:
-                self._merge(theirs)
-            if theirs is not None and theirs == self.git.head():
+            if attempt or not fetched:
+                self.git.run("fetch", "--quiet", "origin", what="fetching from the remote")
+            head, theirs = self.git.heads(state.branch)
+            if theirs is not None and theirs != head:
+                head = self._merge(theirs, head)
+            if theirs is not None and theirs == head:
                 report.pushed = True
-                return None
+                return head, None
             self.progress("pushing", 0, 0)
             pushed = self.git.run_telling(
                 "push", "--progress", "origin", f"HEAD:refs/heads/{state.branch}",
@@ -276,19 +279,21 @@ class Sync:
             )
             if pushed.ok:
                 report.pushed = True
-                return None
+                return head, None
             last = pushed.last_line()
             if not _lost_race(pushed.err):
-                return SyncError(f"pushing to the remote failed: {last}")
-        return SyncError(f"pushing to the remote lost the race {PUSH_ATTEMPTS} times (others push at the same moment); run `chit sync` again: {last}")
+                return head, SyncError(f"pushing to the remote failed: {last}")
+        return head, SyncError(f"pushing to the remote lost the race {PUSH_ATTEMPTS} times (others push at the same moment); run `chit sync` again: {last}")
 
-    def _merge(self, theirs: str) -> None:
-        if self.git.run("merge-base", "--is-ancestor", theirs, "HEAD", check=False).ok:
-            return  # nothing new there
+    def _merge(self, theirs: str, head: str | None) -> str | None:
+        """Merge the remote's commit `theirs` into HEAD (`head`); HEAD after."""
+        if head is not None and self.git.run("merge-base", "--is-ancestor", theirs, head, check=False).ok:
+            return head  # nothing new there
         merged = self.git.run("merge", "--quiet", "--no-edit", "--allow-unrelated-histories", theirs, check=False)
         if not merged.ok and not self._keep_written_over_emptied():
             self.git.run("merge", "--abort", check=False)
             raise Conflict(f"merging the remote's history failed: {merged.last_line()}")
+        return self.git.head()
 
     def _keep_written_over_emptied(self) -> bool:
         """Settle a merge whose only conflicts are session files one side
