@@ -172,16 +172,36 @@ class Git:
                 found[name] = parts[0] if len(parts) == 3 and parts[1] == "commit" else None
         return [found[name] for name in names]
 
-    def show(self, commit: str, path: str) -> bytes | None:
-        """The bytes of `path` at `commit`, or None when it has no such file."""
+    def blobs(self, commit: str, paths: list[str]) -> dict[str, bytes | None]:
+        """The bytes of each of `paths` at `commit` (None for one it has no
+        file at), all read by one `git cat-file --batch`."""
+        found: dict[str, bytes | None] = dict.fromkeys(paths)
+        asked = [path for path in paths if "\n" not in path]
+        if not asked:
+            return found
         try:
             completed = subprocess.run(
-                ["git", "cat-file", "blob", f"{commit}:{path}"], cwd=self.repo, env=self.env, capture_output=True,
-                timeout=self.timeout, stdin=subprocess.DEVNULL, check=False,
+                ["git", "cat-file", "--batch"], cwd=self.repo, env=self.env, capture_output=True, timeout=self.timeout,
+                input="".join(f"{commit}:{path}\n" for path in asked).encode(), check=False,
             )
         except (OSError, subprocess.SubprocessError) as exc:
-            raise SyncError(f"cannot read {path} from the sync repository: {exc}") from None
-        return completed.stdout if completed.returncode == 0 else None
+            raise SyncError(f"cannot read files from the sync repository: {exc}") from None
+        out, at = completed.stdout, 0
+        if completed.returncode != 0:
+            failed = Done(completed.returncode, "", completed.stderr.decode("utf-8", "replace"))
+            raise SyncError(f"cannot read files from the sync repository: {failed.last_line()}")
+        for path in asked:
+            end = out.find(b"\n", at)
+            if end < 0:
+                raise SyncError("cannot read files from the sync repository: git cat-file stopped short")
+            header = out[at:end].split()
+            at = end + 1
+            if len(header) == 3 and header[2].isdigit():  # "<object> <type> <size>", else "<name> missing"
+                size = int(header[2])
+                if header[1] == b"blob":
+                    found[path] = out[at : at + size]
+                at += size + 1  # the object and the newline after it
+        return found
 
     def changed(self, old: str | None, new: str) -> list[str]:
         """Files of commit `new` that differ from `old` (every file when

@@ -43,6 +43,7 @@ from chit.urls import shown
 
 PUSH_ATTEMPTS = 5
 STAGE_BATCH = 100  # mirror files staged by one `git add` (a few seconds of hashing at most)
+READ_BATCH = 100  # earlier copies of mirror files read by one `git cat-file` (their bytes held at once)
 UNMERGED = ("DD", "AU", "UD", "UA", "DU", "AA", "UU")  # `git status --porcelain` codes of a conflict
 ATTRIBUTES = b"# chit: every session file is a set of lines; a union of two copies is a valid session\n*.jsonl merge=union\n"
 Progress = Callable[[str, int, int], None]
@@ -319,14 +320,16 @@ class Sync:
             return importer.arrivals, importer.written
         changed = self.git.changed(state.imported, head)
         paths = [p for p in changed if _session_path(p)]
-        for n, path in enumerate(paths, 1):
-            try:
-                new = (self.place.repo / path).read_bytes()
-            except FileNotFoundError:
-                continue  # a file gone from the mirror takes nothing from the live store
-            old = self.git.show(state.imported, path) if state.imported else None
-            importer.apply(path, old, new)
-            self.progress("importing", n, len(paths))
+        for start in range(0, len(paths), READ_BATCH):
+            batch = paths[start : start + READ_BATCH]
+            olds = self.git.blobs(state.imported, batch) if state.imported else {}
+            for n, path in enumerate(batch, start + 1):
+                try:
+                    new = (self.place.repo / path).read_bytes()
+                except FileNotFoundError:
+                    continue  # a file gone from the mirror takes nothing from the live store
+                importer.apply(path, olds.get(path), new)
+                self.progress("importing", n, len(paths))
         self._import_emptied(importer, state.imported, [p for p in changed if _request_path(p)])
         state.imported = head
         self.place.save(state)
@@ -348,12 +351,13 @@ class Sync:
         since the last import, applied here (after the session lines, so a
         copy sent back is judged with what it brought)."""
         machine = self.ctx.store.stamper.machine
+        olds = self.git.blobs(imported, paths) if imported and paths else {}
         for path in paths:
             try:
                 new = codec.whole_lines((self.place.repo / path).read_bytes())
             except FileNotFoundError:
                 continue
-            old = codec.whole_lines((self.git.show(imported, path) or b"") if imported else b"")
+            old = codec.whole_lines(olds.get(path) or b"")
             for line in codec.lines_lacking(new, old):
                 parsed = emptied.parse_request(line)
                 if parsed is not None and parsed[1] != machine:
