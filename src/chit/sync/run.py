@@ -176,11 +176,20 @@ class Sync:
             stale.unlink(missing_ok=True)
         for stale in (git_dir / "refs").rglob("*.lock"):
             stale.unlink(missing_ok=True)
-        if (git_dir / "MERGE_HEAD").exists():
+        merging = (git_dir / "MERGE_HEAD").exists()
+        if merging:
             self.git.run("merge", "--abort", check=False)
+        elif self._clean():
+            return  # the usual case: the last run finished
         if self.git.head() is not None:
             self.git.run("reset", "--quiet", "--hard", "HEAD", what="resetting the sync repository")
             self.git.run("clean", "--quiet", "-fd", what="cleaning the sync repository")
+
+    def _clean(self) -> bool:
+        """Whether the mirror's index and work tree are its HEAD: nothing
+        staged, changed or untracked (one git, where a reset and a clean are two)."""
+        listed = self.git.run("status", "--porcelain", "-z", check=False)
+        return listed.ok and not listed.out
 
     def _changed_since(self, state: State, live: LiveFile) -> bool:
         try:
