@@ -227,25 +227,34 @@ class Sync:
             done[live.relative()] = signature(st)
             self.progress("exporting", n, len(files))
         requests = self._send_emptied(mirror)
-        shared = [name for name in (PROJECTS, emptied.FOLDER) if (self.place.repo / name).exists()]
-        self._stage(written)
-        self.git.run("add", "--all", *(shared or [".gitattributes"]))
-        if self.git.run("diff", "--cached", "--quiet", check=False).status == 1:
+        if self._stage(written, touched=bool(requests) or mirror.recorded):
             self.git.run("commit", "--quiet", "-m", f"chit sync: {sent} session{'' if sent == 1 else 's'}", what="committing")
         state.exported.update(done)
         self.place.save(state)
         emptied.sent(self.place.directory, requests, self.ctx.store.durable)
         return sent
 
-    def _stage(self, paths: list[str]) -> None:
-        """Stage the mirror files an export wrote, a batch at a time, telling
-        how many: hashing a whole store's files is most of its first sync.
-        (`git add --all` then stages the rest: files the trash's emptying removed.)"""
-        paths = [path for path in paths if (self.place.repo / path).is_file()]
+    def _stage(self, written: list[str], touched: bool) -> bool:
+        """Stage the mirror files an export `written` (lines appended) and
+        whatever else it `touched` (a project record, the trash's emptying),
+        telling how many: hashing a whole store's files is most of its first
+        sync. Whether there is anything to commit.
+
+        The export starts from a work tree that is HEAD (`_recover`), so a
+        file that gained lines (and was not removed since) is a change to
+        commit, and nothing written or touched is nothing to stage."""
+        paths = [path for path in written if (self.place.repo / path).is_file()]
         self.progress("committing", 0, len(paths))
-        for start in range(0, len(paths), STAGE_BATCH):
+        if not written and not touched:
+            return False
+        for start in range(0, len(paths) - STAGE_BATCH, STAGE_BATCH):  # every batch but the last
             self.git.run("--literal-pathspecs", "add", "--", *paths[start : start + STAGE_BATCH], what="committing")
-            self.progress("committing", min(start + STAGE_BATCH, len(paths)), len(paths))
+            self.progress("committing", start + STAGE_BATCH, len(paths))
+        shared = [name for name in (PROJECTS, emptied.FOLDER) if (self.place.repo / name).exists()]
+        self.git.run("add", "--all", *(shared or [".gitattributes"]), what="committing")  # the last batch, and files the emptying removed
+        if paths:
+            self.progress("committing", len(paths), len(paths))
+        return bool(paths) or self.git.run("diff", "--cached", "--quiet", check=False).status == 1
 
     def _send_emptied(self, mirror: Mirror) -> list[bytes]:
         """The trash emptied everywhere here, into the mirror: each request
