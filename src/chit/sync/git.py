@@ -7,6 +7,10 @@ Invariants:
   a password (a remote that needs one fails at once instead of waiting on
   a terminal nobody watches), the C locale (messages chit reads are the
   untranslated ones);
+- every git command carries the mirror's settings on its command line (no
+  background gc or maintenance racing a run that is killed, what is
+  committed fsynced), so they hold in every mirror without a `git config`
+  to write them;
 - git missing, a timeout, or a failing command is a `SyncError` with one
   line saying what failed (git's last line of output), never a traceback;
 - a push can take minutes for a whole store: `run_telling` passes git's
@@ -32,6 +36,8 @@ from chit.errors import ChitError, ExitStatus
 GIT_TIMEOUT = 300.0
 #: a count in git's progress output: "Writing objects:  45% (2250/5000)"
 GIT_COUNT = re.compile(r"([A-Za-z][A-Za-z ]*[a-z]):\s+\d+% \((\d+)/(\d+)\)")
+#: the mirror's settings, given to each git command (module docstring)
+SETTINGS = ("-c", "core.fsync=committed", "-c", "gc.auto=0", "-c", "maintenance.auto=false")
 AUTHOR = "chit"
 EMAIL = "chit@localhost"
 
@@ -97,7 +103,7 @@ class Git:
         `check`, a failure raises SyncError naming `what` (else the command)."""
         try:
             completed = subprocess.run(
-                ["git", *args], cwd=self.repo, env=self.env, capture_output=True, text=True, errors="replace",
+                ["git", *SETTINGS, *args], cwd=self.repo, env=self.env, capture_output=True, text=True, errors="replace",
                 timeout=self.timeout, check=False, input=feed, stdin=subprocess.DEVNULL if feed is None else None,
             )
         except FileNotFoundError:
@@ -119,7 +125,7 @@ class Git:
         whole store's first push can take longer than that, counting on."""
         try:
             proc = subprocess.Popen(
-                ["git", *args], cwd=self.repo, env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+                ["git", *SETTINGS, *args], cwd=self.repo, env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
             )
         except FileNotFoundError:
             raise SyncError("git is not installed (or not on PATH); chit sync needs it") from None
@@ -181,7 +187,7 @@ class Git:
             return found
         try:
             completed = subprocess.run(
-                ["git", "cat-file", "--batch"], cwd=self.repo, env=self.env, capture_output=True, timeout=self.timeout,
+                ["git", *SETTINGS, "cat-file", "--batch"], cwd=self.repo, env=self.env, capture_output=True, timeout=self.timeout,
                 input="".join(f"{commit}:{path}\n" for path in asked).encode(), check=False,
             )
         except (OSError, subprocess.SubprocessError) as exc:

@@ -118,19 +118,17 @@ class Sync:
 
     def _make_repo(self, remote: str) -> None:
         repo = self.place.repo
-        if repo.exists() and not (repo / ".git").is_dir():
+        made_before = (repo / ".git").is_dir()  # by a set-up cut short, or before the state file was removed
+        if repo.exists() and not made_before:
             shutil.rmtree(repo)
         repo.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.git.run("init", "--quiet", "-b", BRANCH, what="making the sync repository")
-        self.git.run("config", "core.fsync", "committed")
-        self.git.run("config", "gc.auto", "0")  # no background gc racing a killed run
-        self.git.run("config", "maintenance.auto", "false")  # nor the process each fetch, merge and commit starts to find that out
-        if self.git.run("remote", "get-url", "origin", check=False).ok:
+        if made_before and self.git.run("remote", "get-url", "origin", check=False).ok:
             self.git.run("remote", "set-url", "origin", remote)
         else:
             self.git.run("remote", "add", "origin", remote)
         (repo / ".gitattributes").write_bytes(ATTRIBUTES)
-        if self.git.head() is None:
+        if not made_before or self.git.head() is None:
             self.git.run("add", ".gitattributes")
             self.git.run("commit", "--quiet", "-m", "chit sync: a store's shared part")
 
