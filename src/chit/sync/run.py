@@ -154,40 +154,48 @@ class Sync:
     def _sync(self, fetched: bool = False) -> SyncReport:
         """A sync; `fetched` when the remote was fetched a moment ago (set-up)."""
         state = self._state()
-        self._recover()
+        before = self._recover()
         report = SyncReport(remote=shown(state.remote), head=None)  # as printed: no password
         report.sent = self._export(state)
-        report.head, failure = self._exchange(state, report, fetched)
+        ancestors = {before} if before else set()  # of HEAD from here on: the export only commits on top
+        report.head, failure = self._exchange(state, report, fetched, ancestors)
         report.arrivals, written = self._import(state, report.head)
         self._update_index(written)
         if failure is not None:
             raise failure
         return report
 
-    def _recover(self) -> None:
+    def _recover(self) -> str | None:
         """Undo what a killed run left half done in the mirror: stale git
         lock files (only a sync, which holds the sync lock, runs git here),
         a merge in progress, uncommitted changes. The live store still holds
-        every line they held, so the export puts them back."""
+        every line they held, so the export puts them back. HEAD's commit."""
         git_dir = self.place.repo / ".git"
         for stale in [git_dir / "index.lock", git_dir / "HEAD.lock", git_dir / "packed-refs.lock", git_dir / "config.lock"]:
             stale.unlink(missing_ok=True)
         for stale in (git_dir / "refs").rglob("*.lock"):
             stale.unlink(missing_ok=True)
-        merging = (git_dir / "MERGE_HEAD").exists()
-        if merging:
+        if (git_dir / "MERGE_HEAD").exists():
             self.git.run("merge", "--abort", check=False)
-        elif self._clean():
-            return  # the usual case: the last run finished
-        if self.git.head() is not None:
+        else:
+            clean, head = self._clean()
+            if clean:
+                return head  # the usual case: the last run finished
+        head = self.git.head()
+        if head is not None:
             self.git.run("reset", "--quiet", "--hard", "HEAD", what="resetting the sync repository")
             self.git.run("clean", "--quiet", "-fd", what="cleaning the sync repository")
+        return head
 
-    def _clean(self) -> bool:
-        """Whether the mirror's index and work tree are its HEAD: nothing
-        staged, changed or untracked (one git, where a reset and a clean are two)."""
-        listed = self.git.run("status", "--porcelain", "-z", check=False)
-        return listed.ok and not listed.out
+    def _clean(self) -> tuple[bool, str | None]:
+        """Whether the mirror's index and work tree are its HEAD (nothing
+        staged, changed or untracked), and HEAD's commit: one git, where a
+        reset and a clean are two."""
+        listed = self.git.run("status", "--porcelain=v2", "--branch", "-z", check=False)
+        entries = [entry for entry in listed.out.split("\0") if entry]
+        head = next((entry.split()[2] for entry in entries if entry.startswith("# branch.oid ")), None)
+        clean = listed.ok and all(entry.startswith("# ") for entry in entries)
+        return clean, head if head and head != "(initial)" else None
 
     def _changed_since(self, state: State, live: LiveFile) -> bool:
         try:
@@ -274,9 +282,10 @@ class Sync:
                     out.write(line)
         return requests
 
-    def _exchange(self, state: State, report: SyncReport, fetched: bool) -> tuple[str | None, SyncError | None]:
+    def _exchange(self, state: State, report: SyncReport, fetched: bool, ancestors: set[str]) -> tuple[str | None, SyncError | None]:
         """Fetch, merge, push until the push lands (or attempts run out);
-        the mirror's HEAD then, and the failure if any."""
+        the mirror's HEAD then, and the failure if any. `ancestors` are
+        commits known to be in HEAD's history."""
         last = ""
         head: str | None = None
         for attempt in range(PUSH_ATTEMPTS):
@@ -285,7 +294,7 @@ class Sync:
                 self.git.run("fetch", "--quiet", "origin", what="fetching from the remote")
             head, theirs = self.git.heads(state.branch)
             if theirs is not None and theirs != head:
-                head = self._merge(theirs, head)
+                head = self._merge(theirs, head, ancestors)
             if theirs is not None and theirs == head:
                 report.pushed = True
                 return head, None
@@ -302,14 +311,16 @@ class Sync:
                 return head, SyncError(f"pushing to the remote failed: {last}")
         return head, SyncError(f"pushing to the remote lost the race {PUSH_ATTEMPTS} times (others push at the same moment); run `chit sync` again: {last}")
 
-    def _merge(self, theirs: str, head: str | None) -> str | None:
-        """Merge the remote's commit `theirs` into HEAD (`head`); HEAD after."""
-        if head is not None and self.git.run("merge-base", "--is-ancestor", theirs, head, check=False).ok:
+    def _merge(self, theirs: str, head: str | None, ancestors: set[str]) -> str | None:
+        """Merge the remote's commit `theirs` into HEAD (`head`, whose history
+        holds `ancestors`; `theirs` joins them); HEAD after."""
+        if theirs in ancestors or (head is not None and self.git.run("merge-base", "--is-ancestor", theirs, head, check=False).ok):
             return head  # nothing new there
         merged = self.git.run("merge", "--quiet", "--no-edit", "--allow-unrelated-histories", theirs, check=False)
         if not merged.ok and not self._keep_written_over_emptied():
             self.git.run("merge", "--abort", check=False)
             raise Conflict(f"merging the remote's history failed: {merged.last_line()}")
+        ancestors.add(theirs)
         return self.git.head()
 
     def _keep_written_over_emptied(self) -> bool:
