@@ -159,7 +159,8 @@ class Sync:
         report.sent = self._export(state)
         ancestors = {before} if before else set()  # of HEAD from here on: the export only commits on top
         report.head, failure = self._exchange(state, report, fetched, ancestors)
-        report.arrivals, written = self._import(state, report.head)
+        merged = bool(ancestors - {before})  # a merge adds the commit it merged
+        report.arrivals, written = self._import(state, report.head, None if merged else before)
         self._update_index(written)
         if failure is not None:
             raise failure
@@ -338,9 +339,15 @@ class Sync:
         self.git.run("add", "--", *(path for _code, path in conflicts), what="keeping sessions written after an emptying")
         return self.git.run("commit", "--quiet", "--no-edit", check=False).ok
 
-    def _import(self, state: State, head: str | None) -> tuple[Arrivals, set[str]]:
+    def _import(self, state: State, head: str | None, exported_on: str | None) -> tuple[Arrivals, set[str]]:
         """Lines the merge brought, into the live store; then the state.
-        Also the slugs of the projects whose files it changed."""
+        Also the slugs of the projects whose files it changed. With
+        `exported_on`, HEAD is that commit or the export's commit on it."""
+        if head is not None and head != state.imported and exported_on is not None and exported_on == state.imported:
+            # nothing was merged since the last import: every line HEAD adds to it came from this store
+            state.imported = head
+            self.place.save(state)
+            return Arrivals(), set()
         mirror = Mirror(self.place.repo)
         importer = Importer(self.ctx, mirror, live_files(self.ctx.store), state.exported, self.form)
         if head is None or head == state.imported:
