@@ -315,8 +315,9 @@ class Sync:
     def _merge(self, theirs: str, head: str | None, ancestors: set[str]) -> str | None:
         """Merge the remote's commit `theirs` into HEAD (`head`, whose history
         holds `ancestors`; `theirs` joins them); HEAD after."""
-        if theirs in ancestors or (head is not None and self.git.run("merge-base", "--is-ancestor", theirs, head, check=False).ok):
+        if theirs in ancestors:
             return head  # nothing new there
+        # a commit of HEAD's history not among them merges as "already up to date", changing nothing
         merged = self.git.run("merge", "--quiet", "--no-edit", "--allow-unrelated-histories", theirs, check=False)
         if not merged.ok and not self._keep_written_over_emptied():
             self.git.run("merge", "--abort", check=False)
