@@ -172,8 +172,8 @@ class Git:
         asked = [name for name in names if name and "\n" not in name and "\0" not in name]
         found: dict[str, str | None] = dict.fromkeys(names)
         if asked:
-            listed = self.run("cat-file", "--batch-check", feed="".join(f"{name}^{{commit}}\n" for name in asked))
-            for name, line in zip(asked, listed.out.splitlines()):
+            listed = self.run("cat-file", "--batch-check", check=False, feed="".join(f"{name}^{{commit}}\n" for name in asked))
+            for name, line in zip(asked, listed.out.splitlines() if listed.ok else []):
                 parts = line.split()
                 found[name] = parts[0] if len(parts) == 3 and parts[1] == "commit" else None
         return [found[name] for name in names]
