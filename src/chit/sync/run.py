@@ -109,14 +109,16 @@ class Sync:
             existing = self.place.load()
             if existing is not None and self.place.configured():
                 raise Conflict(f"this store already syncs with {shown(existing.remote)} (see `chit sync status`)")
-            self._make_repo(remote)
+            made = self._make_repo(remote)
             self.git.run("fetch", "--quiet", "origin", what="fetching from the remote")
             if need_history and self.git.commits(f"refs/remotes/origin/{BRANCH}")[0] is None:
                 raise SyncError(f"{shown(remote)} holds no chit history yet; run `chit sync init {shown(remote)}` on the machine that has it")
             self.place.save(State(remote=remote))
-            return self._sync(fetched=True)
+            return self._sync(fetched=True, made=made)
 
-    def _make_repo(self, remote: str) -> None:
+    def _make_repo(self, remote: str) -> bool:
+        """Make the mirror, or set up the one an earlier set-up left; whether
+        it is new (its work tree then is its first commit)."""
         repo = self.place.repo
         made_before = (repo / ".git").is_dir()  # by a set-up cut short, or before the state file was removed
         if repo.exists() and not made_before:
@@ -131,6 +133,7 @@ class Sync:
         if not made_before or self.git.head() is None:
             self.git.run("add", ".gitattributes")
             self.git.run("commit", "--quiet", "-m", "chit sync: a store's shared part")
+        return not made_before
 
     # -- a sync -------------------------------------------------------------
     def run(self) -> SyncReport:
@@ -151,10 +154,11 @@ class Sync:
             raise NotFound("this store does not sync yet: run `chit sync init REMOTE` (or `chit sync clone REMOTE`)")
         return state
 
-    def _sync(self, fetched: bool = False) -> SyncReport:
-        """A sync; `fetched` when the remote was fetched a moment ago (set-up)."""
+    def _sync(self, fetched: bool = False, made: bool = False) -> SyncReport:
+        """A sync; `fetched` when the remote was fetched a moment ago, `made`
+        when the mirror was made a moment ago (both by a set-up)."""
         state = self._state()
-        before = self._recover()
+        before = None if made else self._recover()  # nothing to undo in a new mirror
         report = SyncReport(remote=shown(state.remote), head=None)  # as printed: no password
         report.sent = self._export(state)
         ancestors = {before} if before else set()  # of HEAD from here on: the export only commits on top
