@@ -7,6 +7,10 @@ Invariants:
   a password (a remote that needs one fails at once instead of waiting on
   a terminal nobody watches), the C locale (messages chit reads are the
   untranslated ones);
+- every git command carries the mirror's settings on its command line (no
+  background gc or maintenance racing a run that is killed, what is
+  committed fsynced), so they hold in every mirror without a `git config`
+  to write them;
 - git missing, a timeout, or a failing command is a `SyncError` with one
   line saying what failed (git's last line of output), never a traceback;
 - a push can take minutes for a whole store: `run_telling` passes git's
@@ -32,6 +36,8 @@ from chit.errors import ChitError, ExitStatus
 GIT_TIMEOUT = 300.0
 #: a count in git's progress output: "Writing objects:  45% (2250/5000)"
 GIT_COUNT = re.compile(r"([A-Za-z][A-Za-z ]*[a-z]):\s+\d+% \((\d+)/(\d+)\)")
+#: the mirror's settings, given to each git command (module docstring)
+SETTINGS = ("-c", "core.fsync=committed", "-c", "gc.auto=0", "-c", "maintenance.auto=false")
 AUTHOR = "chit"
 EMAIL = "chit@localhost"
 
@@ -92,13 +98,13 @@ class Git:
         self.timeout = timeout
         self.env = git_environment()
 
-    def run(self, *args: str, check: bool = True, what: str | None = None) -> Done:
-        """Run `git ARGS` in the repository; with `check`, a failure raises
-        SyncError naming `what` (else the command)."""
+    def run(self, *args: str, check: bool = True, what: str | None = None, feed: str | None = None) -> Done:
+        """Run `git ARGS` in the repository (`feed` on its stdin); with
+        `check`, a failure raises SyncError naming `what` (else the command)."""
         try:
             completed = subprocess.run(
-                ["git", *args], cwd=self.repo, env=self.env, capture_output=True, text=True,
-                errors="replace", timeout=self.timeout, stdin=subprocess.DEVNULL, check=False,
+                ["git", *SETTINGS, *args], cwd=self.repo, env=self.env, capture_output=True, text=True, errors="replace",
+                timeout=self.timeout, check=False, input=feed, stdin=subprocess.DEVNULL if feed is None else None,
             )
         except FileNotFoundError:
             raise SyncError("git is not installed (or not on PATH); chit sync needs it") from None
@@ -119,7 +125,7 @@ class Git:
         whole store's first push can take longer than that, counting on."""
         try:
             proc = subprocess.Popen(
-                ["git", *args], cwd=self.repo, env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+                ["git", *SETTINGS, *args], cwd=self.repo, env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
             )
         except FileNotFoundError:
             raise SyncError("git is not installed (or not on PATH); chit sync needs it") from None
@@ -152,24 +158,56 @@ class Git:
 
     def head(self) -> str | None:
         """The commit HEAD names, or None before the first commit."""
-        done = self.run("rev-parse", "--verify", "-q", "HEAD^{commit}", check=False)
-        return done.out.strip() if done.ok and done.out.strip() else None
+        return self.commits("HEAD")[0]
 
-    def remote_head(self, branch: str) -> str | None:
-        """The last fetched commit of the remote's `branch`, or None."""
-        done = self.run("rev-parse", "--verify", "-q", f"refs/remotes/origin/{branch}^{{commit}}", check=False)
-        return done.out.strip() if done.ok and done.out.strip() else None
+    def heads(self, branch: str) -> tuple[str | None, str | None]:
+        """HEAD's commit and the last fetched commit of the remote's
+        `branch` (each None when there is none), read by one git."""
+        ours, theirs = self.commits("HEAD", f"refs/remotes/origin/{branch}")
+        return ours, theirs
 
-    def show(self, commit: str, path: str) -> bytes | None:
-        """The bytes of `path` at `commit`, or None when it has no such file."""
+    def commits(self, *names: str) -> list[str | None]:
+        """The commit each of `names` (HEAD, a ref) points to, None for one
+        that names no commit: all asked of one `git cat-file`."""
+        asked = [name for name in names if name and "\n" not in name and "\0" not in name]
+        found: dict[str, str | None] = dict.fromkeys(names)
+        if asked:
+            listed = self.run("cat-file", "--batch-check", check=False, feed="".join(f"{name}^{{commit}}\n" for name in asked))
+            for name, line in zip(asked, listed.out.splitlines() if listed.ok else []):
+                parts = line.split()
+                found[name] = parts[0] if len(parts) == 3 and parts[1] == "commit" else None
+        return [found[name] for name in names]
+
+    def blobs(self, commit: str, paths: list[str]) -> dict[str, bytes | None]:
+        """The bytes of each of `paths` at `commit` (None for one it has no
+        file at), all read by one `git cat-file --batch`."""
+        found: dict[str, bytes | None] = dict.fromkeys(paths)
+        asked = [path for path in paths if "\n" not in path]
+        if not asked:
+            return found
         try:
             completed = subprocess.run(
-                ["git", "cat-file", "blob", f"{commit}:{path}"], cwd=self.repo, env=self.env, capture_output=True,
-                timeout=self.timeout, stdin=subprocess.DEVNULL, check=False,
+                ["git", *SETTINGS, "cat-file", "--batch"], cwd=self.repo, env=self.env, capture_output=True, timeout=self.timeout,
+                input="".join(f"{commit}:{path}\n" for path in asked).encode(), check=False,
             )
         except (OSError, subprocess.SubprocessError) as exc:
-            raise SyncError(f"cannot read {path} from the sync repository: {exc}") from None
-        return completed.stdout if completed.returncode == 0 else None
+            raise SyncError(f"cannot read files from the sync repository: {exc}") from None
+        out, at = completed.stdout, 0
+        if completed.returncode != 0:
+            failed = Done(completed.returncode, "", completed.stderr.decode("utf-8", "replace"))
+            raise SyncError(f"cannot read files from the sync repository: {failed.last_line()}")
+        for path in asked:
+            end = out.find(b"\n", at)
+            if end < 0:
+                raise SyncError("cannot read files from the sync repository: git cat-file stopped short")
+            header = out[at:end].split()
+            at = end + 1
+            if len(header) == 3 and header[2].isdigit():  # "<object> <type> <size>", else "<name> missing"
+                size = int(header[2])
+                if header[1] == b"blob":
+                    found[path] = out[at : at + size]
+                at += size + 1  # the object and the newline after it
+        return found
 
     def changed(self, old: str | None, new: str) -> list[str]:
         """Files of commit `new` that differ from `old` (every file when

@@ -43,6 +43,7 @@ from chit.urls import shown
 
 PUSH_ATTEMPTS = 5
 STAGE_BATCH = 100  # mirror files staged by one `git add` (a few seconds of hashing at most)
+READ_BATCH = 100  # earlier copies of mirror files read by one `git cat-file` (their bytes held at once)
 UNMERGED = ("DD", "AU", "UD", "UA", "DU", "AA", "UU")  # `git status --porcelain` codes of a conflict
 ATTRIBUTES = b"# chit: every session file is a set of lines; a union of two copies is a valid session\n*.jsonl merge=union\n"
 Progress = Callable[[str, int, int], None]
@@ -108,30 +109,31 @@ class Sync:
             existing = self.place.load()
             if existing is not None and self.place.configured():
                 raise Conflict(f"this store already syncs with {shown(existing.remote)} (see `chit sync status`)")
-            self._make_repo(remote)
+            made = self._make_repo(remote)
             self.git.run("fetch", "--quiet", "origin", what="fetching from the remote")
-            if need_history and self.git.remote_head(BRANCH) is None:
+            if need_history and self.git.commits(f"refs/remotes/origin/{BRANCH}")[0] is None:
                 raise SyncError(f"{shown(remote)} holds no chit history yet; run `chit sync init {shown(remote)}` on the machine that has it")
             self.place.save(State(remote=remote))
-            return self._sync()
+            return self._sync(fetched=True, made=made)
 
-    def _make_repo(self, remote: str) -> None:
+    def _make_repo(self, remote: str) -> bool:
+        """Make the mirror, or set up the one an earlier set-up left; whether
+        it is new (its work tree then is its first commit)."""
         repo = self.place.repo
-        if repo.exists() and not (repo / ".git").is_dir():
+        made_before = (repo / ".git").is_dir()  # by a set-up cut short, or before the state file was removed
+        if repo.exists() and not made_before:
             shutil.rmtree(repo)
         repo.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.git.run("init", "--quiet", "-b", BRANCH, what="making the sync repository")
-        self.git.run("config", "core.fsync", "committed")
-        self.git.run("config", "gc.auto", "0")  # no background gc racing a killed run
-        self.git.run("config", "maintenance.auto", "false")  # nor the process each fetch, merge and commit starts to find that out
-        if self.git.run("remote", "get-url", "origin", check=False).ok:
+        if made_before and self.git.run("remote", "get-url", "origin", check=False).ok:
             self.git.run("remote", "set-url", "origin", remote)
         else:
             self.git.run("remote", "add", "origin", remote)
         (repo / ".gitattributes").write_bytes(ATTRIBUTES)
-        if self.git.head() is None:
+        if not made_before or self.git.head() is None:
             self.git.run("add", ".gitattributes")
             self.git.run("commit", "--quiet", "-m", "chit sync: a store's shared part")
+        return not made_before
 
     # -- a sync -------------------------------------------------------------
     def run(self) -> SyncReport:
@@ -152,24 +154,27 @@ class Sync:
             raise NotFound("this store does not sync yet: run `chit sync init REMOTE` (or `chit sync clone REMOTE`)")
         return state
 
-    def _sync(self) -> SyncReport:
+    def _sync(self, fetched: bool = False, made: bool = False) -> SyncReport:
+        """A sync; `fetched` when the remote was fetched a moment ago, `made`
+        when the mirror was made a moment ago (both by a set-up)."""
         state = self._state()
-        self._recover()
+        before = None if made else self._recover()  # nothing to undo in a new mirror
         report = SyncReport(remote=shown(state.remote), head=None)  # as printed: no password
         report.sent = self._export(state)
-        failure = self._exchange(state, report)
-        report.head = self.git.head()
-        report.arrivals, written = self._import(state, report.head)
+        ancestors = {before} if before else set()  # of HEAD from here on: the export only commits on top
+        report.head, failure = self._exchange(state, report, fetched, ancestors)
+        merged = bool(ancestors - {before})  # a merge adds the commit it merged
+        report.arrivals, written = self._import(state, report.head, None if merged else before)
         self._update_index(written)
         if failure is not None:
             raise failure
         return report
 
-    def _recover(self) -> None:
+    def _recover(self) -> str | None:
         """Undo what a killed run left half done in the mirror: stale git
         lock files (only a sync, which holds the sync lock, runs git here),
         a merge in progress, uncommitted changes. The live store still holds
-        every line they held, so the export puts them back."""
+        every line they held, so the export puts them back. HEAD's commit."""
         git_dir = self.place.repo / ".git"
         for stale in [git_dir / "index.lock", git_dir / "HEAD.lock", git_dir / "packed-refs.lock", git_dir / "config.lock"]:
             stale.unlink(missing_ok=True)
@@ -177,9 +182,25 @@ class Sync:
             stale.unlink(missing_ok=True)
         if (git_dir / "MERGE_HEAD").exists():
             self.git.run("merge", "--abort", check=False)
-        if self.git.head() is not None:
+        else:
+            clean, head = self._clean()
+            if clean:
+                return head  # the usual case: the last run finished
+        head = self.git.head()
+        if head is not None:
             self.git.run("reset", "--quiet", "--hard", "HEAD", what="resetting the sync repository")
             self.git.run("clean", "--quiet", "-fd", what="cleaning the sync repository")
+        return head
+
+    def _clean(self) -> tuple[bool, str | None]:
+        """Whether the mirror's index and work tree are its HEAD (nothing
+        staged, changed or untracked), and HEAD's commit: one git, where a
+        reset and a clean are two."""
+        listed = self.git.run("status", "--porcelain=v2", "--branch", "-z", check=False)
+        entries = [entry for entry in listed.out.split("\0") if entry]
+        head = next((entry.split()[2] for entry in entries if entry.startswith("# branch.oid ")), None)
+        clean = listed.ok and all(entry.startswith("# ") for entry in entries)
+        return clean, head if head and head != "(initial)" else None
 
     def _changed_since(self, state: State, live: LiveFile) -> bool:
         try:
@@ -217,25 +238,34 @@ class Sync:
             done[live.relative()] = signature(st)
             self.progress("exporting", n, len(files))
         requests = self._send_emptied(mirror)
-        shared = [name for name in (PROJECTS, emptied.FOLDER) if (self.place.repo / name).exists()]
-        self._stage(written)
-        self.git.run("add", "--all", *(shared or [".gitattributes"]))
-        if self.git.run("diff", "--cached", "--quiet", check=False).status == 1:
+        if self._stage(written, touched=bool(requests) or mirror.recorded):
             self.git.run("commit", "--quiet", "-m", f"chit sync: {sent} session{'' if sent == 1 else 's'}", what="committing")
         state.exported.update(done)
         self.place.save(state)
         emptied.sent(self.place.directory, requests, self.ctx.store.durable)
         return sent
 
-    def _stage(self, paths: list[str]) -> None:
-        """Stage the mirror files an export wrote, a batch at a time, telling
-        how many: hashing a whole store's files is most of its first sync.
-        (`git add --all` then stages the rest: files the trash's emptying removed.)"""
-        paths = [path for path in paths if (self.place.repo / path).is_file()]
+    def _stage(self, written: list[str], touched: bool) -> bool:
+        """Stage the mirror files an export `written` (lines appended) and
+        whatever else it `touched` (a project record, the trash's emptying),
+        telling how many: hashing a whole store's files is most of its first
+        sync. Whether there is anything to commit.
+
+        The export starts from a work tree that is HEAD (`_recover`), so a
+        file that gained lines (and was not removed since) is a change to
+        commit, and nothing written or touched is nothing to stage."""
+        paths = [path for path in written if (self.place.repo / path).is_file()]
         self.progress("committing", 0, len(paths))
-        for start in range(0, len(paths), STAGE_BATCH):
+        if not written and not touched:
+            return False
+        for start in range(0, len(paths) - STAGE_BATCH, STAGE_BATCH):  # every batch but the last
             self.git.run("--literal-pathspecs", "add", "--", *paths[start : start + STAGE_BATCH], what="committing")
-            self.progress("committing", min(start + STAGE_BATCH, len(paths)), len(paths))
+            self.progress("committing", start + STAGE_BATCH, len(paths))
+        shared = [name for name in (PROJECTS, emptied.FOLDER) if (self.place.repo / name).exists()]
+        self.git.run("add", "--all", *(shared or [".gitattributes"]), what="committing")  # the last batch, and files the emptying removed
+        if paths:
+            self.progress("committing", len(paths), len(paths))
+        return bool(paths) or self.git.run("diff", "--cached", "--quiet", check=False).status == 1
 
     def _send_emptied(self, mirror: Mirror) -> list[bytes]:
         """The trash emptied everywhere here, into the mirror: each request
@@ -257,18 +287,22 @@ class Sync:
                     out.write(line)
         return requests
 
-    def _exchange(self, state: State, report: SyncReport) -> SyncError | None:
-        """Fetch, merge, push until the push lands (or attempts run out)."""
+    def _exchange(self, state: State, report: SyncReport, fetched: bool, ancestors: set[str]) -> tuple[str | None, SyncError | None]:
+        """Fetch, merge, push until the push lands (or attempts run out);
+        the mirror's HEAD then, and the failure if any. `ancestors` are
+        commits known to be in HEAD's history."""
         last = ""
-        for _attempt in range(PUSH_ATTEMPTS):
+        head: str | None = None
+        for attempt in range(PUSH_ATTEMPTS):
             self.progress("fetching", 0, 0)
-            self.git.run("fetch", "--quiet", "origin", what="fetching from the remote")
-            theirs = self.git.remote_head(state.branch)
-            if theirs is not None:
-                self._merge(theirs)
-            if theirs is not None and theirs == self.git.head():
+            if attempt or not fetched:
+                self.git.run("fetch", "--quiet", "origin", what="fetching from the remote")
+            head, theirs = self.git.heads(state.branch)
+            if theirs is not None and theirs != head:
+                head = self._merge(theirs, head, ancestors)
+            if theirs is not None and theirs == head:
                 report.pushed = True
-                return None
+                return head, None
             self.progress("pushing", 0, 0)
             pushed = self.git.run_telling(
                 "push", "--progress", "origin", f"HEAD:refs/heads/{state.branch}",
@@ -276,19 +310,24 @@ class Sync:
             )
             if pushed.ok:
                 report.pushed = True
-                return None
+                return head, None
             last = pushed.last_line()
             if not _lost_race(pushed.err):
-                return SyncError(f"pushing to the remote failed: {last}")
-        return SyncError(f"pushing to the remote lost the race {PUSH_ATTEMPTS} times (others push at the same moment); run `chit sync` again: {last}")
+                return head, SyncError(f"pushing to the remote failed: {last}")
+        return head, SyncError(f"pushing to the remote lost the race {PUSH_ATTEMPTS} times (others push at the same moment); run `chit sync` again: {last}")
 
-    def _merge(self, theirs: str) -> None:
-        if self.git.run("merge-base", "--is-ancestor", theirs, "HEAD", check=False).ok:
-            return  # nothing new there
+    def _merge(self, theirs: str, head: str | None, ancestors: set[str]) -> str | None:
+        """Merge the remote's commit `theirs` into HEAD (`head`, whose history
+        holds `ancestors`; `theirs` joins them); HEAD after."""
+        if theirs in ancestors:
+            return head  # nothing new there
+        # a commit of HEAD's history not among them merges as "already up to date", changing nothing
         merged = self.git.run("merge", "--quiet", "--no-edit", "--allow-unrelated-histories", theirs, check=False)
         if not merged.ok and not self._keep_written_over_emptied():
             self.git.run("merge", "--abort", check=False)
             raise Conflict(f"merging the remote's history failed: {merged.last_line()}")
+        ancestors.add(theirs)
+        return self.git.head()
 
     def _keep_written_over_emptied(self) -> bool:
         """Settle a merge whose only conflicts are session files one side
@@ -305,23 +344,31 @@ class Sync:
         self.git.run("add", "--", *(path for _code, path in conflicts), what="keeping sessions written after an emptying")
         return self.git.run("commit", "--quiet", "--no-edit", check=False).ok
 
-    def _import(self, state: State, head: str | None) -> tuple[Arrivals, set[str]]:
+    def _import(self, state: State, head: str | None, exported_on: str | None) -> tuple[Arrivals, set[str]]:
         """Lines the merge brought, into the live store; then the state.
-        Also the slugs of the projects whose files it changed."""
+        Also the slugs of the projects whose files it changed. With
+        `exported_on`, HEAD is that commit or the export's commit on it."""
+        if head is not None and head != state.imported and exported_on is not None and exported_on == state.imported:
+            # nothing was merged since the last import: every line HEAD adds to it came from this store
+            state.imported = head
+            self.place.save(state)
+            return Arrivals(), set()
         mirror = Mirror(self.place.repo)
         importer = Importer(self.ctx, mirror, live_files(self.ctx.store), state.exported, self.form)
         if head is None or head == state.imported:
             return importer.arrivals, importer.written
         changed = self.git.changed(state.imported, head)
         paths = [p for p in changed if _session_path(p)]
-        for n, path in enumerate(paths, 1):
-            try:
-                new = (self.place.repo / path).read_bytes()
-            except FileNotFoundError:
-                continue  # a file gone from the mirror takes nothing from the live store
-            old = self.git.show(state.imported, path) if state.imported else None
-            importer.apply(path, old, new)
-            self.progress("importing", n, len(paths))
+        for start in range(0, len(paths), READ_BATCH):
+            batch = paths[start : start + READ_BATCH]
+            olds = self.git.blobs(state.imported, batch) if state.imported else {}
+            for n, path in enumerate(batch, start + 1):
+                try:
+                    new = (self.place.repo / path).read_bytes()
+                except FileNotFoundError:
+                    continue  # a file gone from the mirror takes nothing from the live store
+                importer.apply(path, olds.get(path), new)
+                self.progress("importing", n, len(paths))
         self._import_emptied(importer, state.imported, [p for p in changed if _request_path(p)])
         state.imported = head
         self.place.save(state)
@@ -343,12 +390,13 @@ class Sync:
         since the last import, applied here (after the session lines, so a
         copy sent back is judged with what it brought)."""
         machine = self.ctx.store.stamper.machine
+        olds = self.git.blobs(imported, paths) if imported and paths else {}
         for path in paths:
             try:
                 new = codec.whole_lines((self.place.repo / path).read_bytes())
             except FileNotFoundError:
                 continue
-            old = codec.whole_lines((self.git.show(imported, path) or b"") if imported else b"")
+            old = codec.whole_lines(olds.get(path) or b"")
             for line in codec.lines_lacking(new, old):
                 parsed = emptied.parse_request(line)
                 if parsed is not None and parsed[1] != machine:
