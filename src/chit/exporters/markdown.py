@@ -23,6 +23,7 @@ from chit.model import Message, Session
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
+    from markdown_it.token import Token
 
 _TAGLIKE = re.compile(r"<(?=[A-Za-z/!?])")
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.DOTALL)
@@ -49,11 +50,38 @@ def _mark(text: str) -> str:
 
 @functools.cache
 def _parser() -> "MarkdownIt":
-    """rich's Markdown parser, with its options: made once (making one
-    builds its rule chains, which cost 40 times parsing a paragraph)."""
+    """rich's Markdown parser, with its options, made once (making one
+    builds its rule chains, which cost 40 times parsing a paragraph);
+    without its inline pass, which `_breaks` runs only where it is needed."""
     from markdown_it import MarkdownIt
 
-    return MarkdownIt().enable(["strikethrough", "table"])
+    return MarkdownIt().enable(["strikethrough", "table"]).disable("inline")
+
+
+def _has_two_lines_running(text: str) -> bool:
+    """Whether two lines in a row are not blank (spaces and tabs only), as
+    a paragraph of two lines needs; a CR counts as one."""
+    if "\r" in text:
+        return True
+    after_text = False
+    for line in text.split("\n"):
+        has_text = line.strip(" \t") != ""
+        if has_text and after_text:
+            return True
+        after_text = has_text
+    return False
+
+
+def _breaks(content: str, env: dict[str, object]) -> int:
+    """Soft and hard breaks in a paragraph's inline `content`. Without a
+    backtick, `[` or `<`, no code span, link or inline HTML can hold a line
+    break, so each one is a break: counted without the inline parse."""
+    if "`" not in content and "[" not in content and "<" not in content:
+        return content.count("\n")
+    parser = _parser()
+    children: list[Token] = []
+    parser.inline.parse(content, parser, env, children)
+    return sum(1 for child in children if child.type in ("softbreak", "hardbreak"))
 
 
 def _hard_breaks(text: str) -> str:
@@ -61,14 +89,16 @@ def _hard_breaks(text: str) -> str:
     after (its soft breaks, found as the terminal's Markdown parser finds
     them). A paragraph with a line break that is neither soft nor hard (in
     a code span or inline HTML) is left as it is."""
-    tokens = _parser().parse(text)
+    if not _has_two_lines_running(text):
+        return text  # every paragraph is one line
+    env: dict[str, object] = {}  # the link references the block pass finds, read by the inline one
+    tokens = _parser().parse(text, env)
     lines = text.split("\n")
     for before, token in zip(tokens, tokens[1:]):
         if before.type != "paragraph_open" or token.type != "inline" or not token.map:
             continue
         first, past = token.map
-        kinds = [child.type for child in token.children or ()]
-        if kinds.count("softbreak") + kinds.count("hardbreak") != past - first - 1:
+        if past - first < 2 or _breaks(token.content, env) != past - first - 1:
             continue
         for number in range(first, past - 1):
             line = lines[number]
