@@ -21,14 +21,21 @@ def contents(result) -> list[str]:  # type: ignore[no-untyped-def]
     return [m["content"] for m in result.json()["messages"]]
 
 
-def two_copies(home: Path, tmp_path: Path) -> tuple[str, dict[str, str], Context]:
-    """(id, slug of each project, context): the session in a, copied into
-    b; a's copy then gained a message."""
+def session_in_a(home: Path, tmp_path: Path) -> tuple[Chit, str, dict[str, str], Context]:
+    """(a's API, id, slug of each project, context): a session in project
+    a, and project b with one of its own."""
     a = Chit(home, cwd=tmp_path, project="a")
     session = a.create(title="kept", messages=[{"role": "user", "content": "hello"}])
     Chit(home, cwd=tmp_path, project="b").create(title="b's own")
     ctx = parts_of(a).ctx
-    slugs = {p.name: p.slug for p in ctx.projects.all()}
+    return a, session.id, {p.name: p.slug for p in ctx.projects.all()}, ctx
+
+
+def two_copies(home: Path, tmp_path: Path) -> tuple[str, dict[str, str], Context]:
+    """(id, slug of each project, context): the session in a, copied into
+    b; a's copy then gained a message."""
+    a, session_id, slugs, ctx = session_in_a(home, tmp_path)
+    session = a.get(session_id)
     shutil.copy(ctx.store.session_path(slugs["a"], session.id), ctx.store.session_path(slugs["b"], session.id))
     a.append(session.id, "assistant", "only in a")  # b's copy sorts after a's: before, every command found a's
     return session.id, slugs, ctx
@@ -89,11 +96,8 @@ def test_a_link_named_as_the_id_in_another_project_is_not_a_copy(home: Path, tmp
     project's name of the id holds no copy: the id names the session
     outside both projects, and `-p` of the link's project is refused as
     before. Before: exit 4, "in 2 projects as different files"."""
-    a = Chit(home, cwd=tmp_path, project="a")
-    session = a.create(title="kept", messages=[{"role": "user", "content": "hello"}])
-    Chit(home, cwd=tmp_path, project="b").create(title="b's own")
-    ctx = parts_of(a).ctx
-    slugs = {p.name: p.slug for p in ctx.projects.all()}
+    a, session_id, slugs, ctx = session_in_a(home, tmp_path)
+    session = a.get(session_id)
     os.symlink(ctx.store.session_path(slugs["a"], session.id), ctx.store.session_path(slugs["b"], session.id))
     assert contents(run_cli(["show", session.id, "--json"], cwd=tmp_path)) == ["hello"]
     Chit(home, cwd=tmp_path).append(session.id, "assistant", "hi")
