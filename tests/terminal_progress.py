@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import fcntl
 import os
+import select
 import struct
 import subprocess
 import sys
 import termios
+import time
 from pathlib import Path
 
 
@@ -31,20 +33,32 @@ def on_a_terminal(
         [sys.executable, "-c", program, *args], stdout=subprocess.PIPE, stderr=terminal, stdin=subprocess.DEVNULL, cwd=cwd, env=full_env
     )
     os.close(terminal)
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(controller, 65536)
-        except OSError:  # the child closed its end
-            break
-        if not chunk:
-            break
-        seen += chunk
+    seen = read_until_closed(controller, proc, 120)
     os.close(controller)
     out = proc.stdout.read() if proc.stdout else b""
     if proc.stdout:
         proc.stdout.close()
     return proc.wait(timeout=120), out, seen
+
+
+def read_until_closed(controller: int, proc: subprocess.Popen[bytes], timeout: float) -> bytes:
+    """All `proc` writes to the terminal whose controlling side is
+    `controller`, until it closes its side or exits (or `timeout` passes)."""
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([controller], [], [], 0.1)
+        if ready:
+            try:
+                data = os.read(controller, 65536)
+            except OSError:  # the child closed its side
+                break
+            if not data:
+                break
+            chunks.append(data)
+        elif proc.poll() is not None:
+            break
+    return b"".join(chunks)
 
 
 def told(seen: bytes, prefix: str) -> list[str]:

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import os
 import pty
-import select
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import orjson
@@ -23,6 +21,7 @@ import pytest
 
 from chit.api import Chit
 from conftest import Result
+from terminal_progress import read_until_closed
 
 HOSTILE = (
     "\x1b]52;c;cHduZWQ=\x07"  # OSC 52: write "pwned" to the clipboard
@@ -119,23 +118,10 @@ def run_on_pty(args: list[str], cwd: Path, timeout: float = 30.0) -> str:
     main, child = pty.openpty()
     proc = subprocess.Popen([sys.executable, "-m", "chit", *args], stdin=child, stdout=child, stderr=child, cwd=cwd, env=env)
     os.close(child)
-    chunks: list[bytes] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([main], [], [], 0.1)
-        if ready:
-            try:
-                data = os.read(main, 65536)
-            except OSError:  # the child closed its side
-                break
-            if not data:
-                break
-            chunks.append(data)
-        elif proc.poll() is not None:
-            break
+    seen = read_until_closed(main, proc, timeout)
     proc.wait(timeout=5)
     os.close(main)
-    return b"".join(chunks).decode("utf-8", "replace")
+    return seen.decode("utf-8", "replace")
 
 
 @pytest.mark.parametrize("args", HUMAN_COMMANDS, ids=" ".join)

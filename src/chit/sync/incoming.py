@@ -70,27 +70,23 @@ class Arrivals:
         return {**{name: [a.as_dict() for a in getattr(self, name)] for name in kinds}, "skipped": list(self.skipped)}
 
 
-def _is_header(line: bytes) -> bool:
-    if b'"session"' not in line:  # most lines: no parse
-        return False
+def _type_of(line: bytes) -> str | None:
+    """The event type a line records, None for a line that is no event."""
     try:
         record = orjson.loads(line)
     except orjson.JSONDecodeError:
-        return False
-    return isinstance(record, dict) and record.get("type") == "session"
+        return None
+    kind = record.get("type") if isinstance(record, dict) else None
+    return kind if isinstance(kind, str) else None
+
+
+def _is_header(line: bytes) -> bool:
+    return b'"session"' in line and _type_of(line) == "session"  # most lines: no parse
 
 
 def types_of(lines: list[bytes]) -> set[str]:
     """The event types among `lines`."""
-    found = set()
-    for line in lines:
-        try:
-            record = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            continue
-        if isinstance(record, dict) and isinstance(record.get("type"), str):
-            found.add(record["type"])
-    return found
+    return {kind for kind in map(_type_of, lines) if kind is not None}
 
 
 class Importer:
