@@ -291,3 +291,25 @@ def test_export_all_progress_callback(api: Chit, tmp_path: Path) -> None:
     assert seen == [(0, 3), (1, 3), (2, 3), (3, 3)]
     assert all(f.path.read_text().startswith(f"s") for f in files)
     assert os.path.isdir(tmp_path / "out")
+
+
+def test_html_code_blocks_highlight_as_with_a_fresh_formatter_and_lexer_each(api: Chit) -> None:
+    """The page reuses one Pygments formatter and one lexer per language:
+    every block comes out as highlighting it alone would make it, whatever
+    came before it (a language, an unknown one, none)."""
+    from pygments import highlight
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexers import TextLexer, get_lexer_by_name
+
+    fences = [("python", "def f(x):\n    return x  # <b>\n"), ("nosuchlang", "a < b && c\n"), ("", "plain <i>\n"),
+              ("js", "let s = '</script>';\n"), ("python", "class A:\n    pass\n")]
+    text = "\n\n".join(f"```{lang}\n{code}```" for lang, code in fences)
+    sid = api.create(title="code", messages=[{"role": "assistant", "content": text}]).id
+    page = _export(api, sid, "html")
+    for lang, code in fences:
+        try:
+            lexer = get_lexer_by_name(lang, stripnl=False, ensurenl=False) if lang else TextLexer()
+        except Exception:
+            lexer = TextLexer()
+        alone = highlight(code, lexer, HtmlFormatter(nowrap=True))
+        assert f'<pre class="hl"><code>{alone}</code></pre>' in page, lang

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Any
 from html import escape
 
 from chit import __version__
@@ -108,15 +109,30 @@ def _highlight_css() -> str:
 def _highlight(code: str, lang: str) -> str:
     """Escaped, highlighted HTML for `code` (plain escaped text if `lang` is unknown)."""
     from pygments import highlight
+
+    return str(highlight(code, _lexer(lang), _formatter()))
+
+
+# One formatter for the page and one lexer per language: making them was
+# half the cost of a short code block (the formatter builds its style's
+# class table, the lexer is looked up by name). Neither keeps state between
+# `highlight` calls.
+@lru_cache(maxsize=1)
+def _formatter() -> Any:
     from pygments.formatters import HtmlFormatter
+
+    return HtmlFormatter(nowrap=True)
+
+
+@lru_cache(maxsize=64)
+def _lexer(lang: str) -> Any:
     from pygments.lexers import TextLexer, get_lexer_by_name
     from pygments.util import ClassNotFound
 
     try:
-        lexer = get_lexer_by_name(lang, stripnl=False, ensurenl=False) if lang else TextLexer()
+        return get_lexer_by_name(lang, stripnl=False, ensurenl=False) if lang else TextLexer()
     except ClassNotFound:
-        lexer = TextLexer()
-    return str(highlight(code, lexer, HtmlFormatter(nowrap=True)))
+        return TextLexer()
 
 
 def _prose(text: str) -> str:
