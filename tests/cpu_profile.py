@@ -57,6 +57,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         yield
         return
     if _out is None:
+        Path(folder).mkdir(parents=True, exist_ok=True)
         _out = open(Path(folder) / f"cpu-{os.getpid()}.jsonl", "a")  # kept open for the whole run
     own, children = _cpu()
     started = time.monotonic()
