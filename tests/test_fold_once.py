@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from chit.api import Chit
 from chit.model import Message, Session
 from chit.service.facade import parts_of
-from chit.store.fold import _Legacy, _Meta, fold, message_from_record, numbered_messages, split_events
+from chit.store.fold import _Legacy, _Meta, fold, message_from_record, numbered_messages, order_key, split_events
 from chit.store.log import parse_log
 from chit.store.replay import Replay
 
@@ -194,3 +194,19 @@ def test_numbered_messages_are_built_as_message_from_record_builds_them() -> Non
         turns.append(turn if turn >= 0 else None)
     assert numbered_messages(records) == tuple(message_from_record(r, t) for r, t in zip(records, turns))
     assert [m.as_dict() for m in numbered_messages(records)] == [message_from_record(r, t).as_dict() for r, t in zip(records, turns)]
+
+
+def test_stamped_events_come_out_in_fold_order_whatever_order_the_file_holds() -> None:
+    """A file already in fold order (each stamp past the one before) is
+    taken as it is; one out of order, or with two events of one stamp, is
+    sorted by (hlc, by, id), and each machine's greatest stamp is seen."""
+    in_order = [_stamped(n, "message", "bbbbbbbbbbbbbbbb", role="user", content="c") for n in range(5)]
+    assert split_events(in_order)[1] == sorted(in_order, key=order_key) == in_order
+    shuffled = [in_order[n] for n in (3, 0, 4, 1, 2)]
+    assert split_events(shuffled)[1] == in_order
+    tied = [dict(_stamped(5, "message", by, role="user", content="c"), id=f"t{by[0]}") for by in ("bbbbbbbbbbbbbbbb", "aaaaaaaaaaaaaaaa")]
+    assert [e["by"][0] for e in split_events(in_order + tied)[1][-2:]] == ["a", "b"]
+    header = {"type": "session", "version": 2, "id": "s", "project": "/p", "created_at": "2026-01-01T00:00:00.000000Z"}
+    two_machines = [dict(e, by="aaaaaaaaaaaaaaaa") if n % 2 else e for n, e in enumerate(in_order)]
+    assert fold(header, two_machines).seen == {"bbbbbbbbbbbbbbbb": in_order[4]["hlc"], "aaaaaaaaaaaaaaaa": in_order[3]["hlc"]}
+    assert fold(header, in_order).seen == {"bbbbbbbbbbbbbbbb": in_order[4]["hlc"]}

@@ -24,7 +24,7 @@ Invariants:
 import importlib
 import inspect
 from collections.abc import Iterator, MutableMapping
-from typing import Annotated, Any, NamedTuple, Optional, cast
+from typing import Annotated, Any, Optional, cast
 
 import typer
 from typer.core import TyperCommand
@@ -109,10 +109,17 @@ class ChitGroup(PlainGroup):
         return Outline(help=text, rich_help_panel=info.rich_help_panel, hidden=bool(info.hidden))
 
 
-class Outline(NamedTuple):
-    help: str | None
-    rich_help_panel: str | None
-    hidden: bool
+class Outline:
+    """What help shows of a command without building it. (A plain class:
+    every command line loads this module, and a NamedTuple is built at
+    import.)"""
+
+    __slots__ = ("help", "rich_help_panel", "hidden")
+
+    def __init__(self, help: str | None, rich_help_panel: str | None, hidden: bool) -> None:
+        self.help = help
+        self.rich_help_panel = rich_help_panel
+        self.hidden = hidden
 
 
 def load(name: str) -> Any:

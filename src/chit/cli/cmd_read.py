@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from chit.cli.progress import show_index_progress
 from chit.cli.context import Cli
 from chit.cli.options import AllFlag, JsonFlag, JsonlFlag, ProjectOpt, RefArg, SinceOpt, TagsOpt, UntilOpt, commands
 from chit.errors import InvalidInput
@@ -50,9 +49,10 @@ def ls(
         raise InvalidInput("--limit must be 0 or more")
     laying_out = _laying_out(cli.env)  # its clock starts with the listing
     _refresh_first(cli)
-    show_index_progress(cli.env)
     from chit.cli.catchup import when_listing_lagging
+    from chit.cli.progress import show_index_progress
 
+    show_index_progress(cli.env)
     when_listing_lagging(cli)
     found = cli.service.list(
         all_projects=all_projects, limit=limit or None, tag=tag, state=state, agents=agents, since=since, until=until, sort=sort
@@ -129,10 +129,10 @@ def search(
     if limit < 0:
         raise InvalidInput("--limit must be 0 or more")
     _refresh_first(cli)
-    show_index_progress(cli.env)
     from chit.cli.catchup import when_lagging
-    from chit.cli.progress import reporter
+    from chit.cli.progress import reporter, show_index_progress
 
+    show_index_progress(cli.env)
     cli.parts.queries.report_progress = reporter(cli.env, "searching")  # the index's candidates of a common word take seconds
 
     when_lagging(cli)

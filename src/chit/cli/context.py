@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from chit.errors import ChitError
-from chit.visible import visible
 from chit.render.environment import Environment
 from chit.render.result import Mode
 
@@ -103,6 +102,8 @@ def _relink_note(env: Environment, service: Chit) -> None:
     except ChitError:
         return
     if hint is not None:
+        from chit.visible import visible
+
         env.stderr.write(
             visible(
                 f"chit: note: this repository's sessions are in project {hint.project.name!r}, "

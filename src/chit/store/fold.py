@@ -23,7 +23,8 @@ Pure functions, no I/O. Invariants:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from operator import itemgetter, methodcaller
+from itertools import repeat
+from operator import itemgetter, lt
 from typing import Any
 
 from chit.model import Change, LogIssue, Message, Parent, RunState, Session, Tokens, derive_title
@@ -73,9 +74,16 @@ def numbered_messages(records: Iterable[dict[str, Any]]) -> tuple[Message, ...]:
     append = numbered.append
     turn = -1
     for record in records:
-        if record["role"] == "user":
+        role = record["role"]
+        if role == "user":
             turn += 1
-        append(message_from_record(record, turn if turn >= 0 else None))
+        if len(record) == 7 and "hlc" in record and "by" in record or len(record) == 5 and "hlc" not in record:
+            # a message event holds type, id, role, content and ts (chit.store.codec):
+            # these alone, or with a stamp, leave no optional field to look for
+            # (nearly every message; a long session builds thousands)
+            append(Message(record["id"], role, record["content"], record["ts"], turn if turn >= 0 else None))
+        else:
+            append(message_from_record(record, turn if turn >= 0 else None))
     return tuple(numbered)
 
 
@@ -176,8 +184,11 @@ class _Legacy:
 def split_events(events: Iterable[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[LogIssue]]:
     """(format-1 events in file order, stamped events in fold order with
     repeated ids collapsed, a note for each id two different lines share)."""
-    if isinstance(events, list) and all(map(_HAS_STAMP, events)):
+    if isinstance(events, list) and all(map(dict.__contains__, events, repeat("hlc"))):  # no bound method made per event
         if len(set(map(_ID, events))) == len(events):  # every event stamped, each id once: nearly every file
+            stamps = list(map(_HLC, events))
+            if all(map(lt, stamps, stamps[1:])):  # each stamp past the one before: in fold order already, as a file nearly always is
+                return [], list(events), []
             return [], sorted(events, key=order_key), []
     legacy: list[dict[str, Any]] = []
     by_id: dict[str, dict[str, Any]] = {}
@@ -200,11 +211,11 @@ def split_events(events: Iterable[dict[str, Any]]) -> tuple[list[dict[str, Any]]
 #: where a stamped event sorts: (hlc, by, id)
 order_key: Callable[[dict[str, Any]], tuple[str, str, str]] = itemgetter("hlc", "by", "id")
 # (C functions over thousands of events: no Python frame for each)
-_BY_AND_HLC: Callable[[dict[str, Any]], tuple[str, str]] = itemgetter("by", "hlc")
+_BY: Callable[[dict[str, Any]], str] = itemgetter("by")
 _TS: Callable[[dict[str, Any]], str] = itemgetter("ts")
 _ID: Callable[[dict[str, Any]], str] = itemgetter("id")
 _TYPE: Callable[[dict[str, Any]], str] = itemgetter("type")
-_HAS_STAMP: Callable[[dict[str, Any]], bool] = methodcaller("__contains__", "hlc")
+_HLC: Callable[[dict[str, Any]], str] = itemgetter("hlc")
 
 
 def _tie_key(event: dict[str, Any]) -> tuple[str, str, bytes]:
@@ -297,7 +308,12 @@ def _in_fold_order(
             meta.apply(event)
     meta.apply_messages(records[len(legacy_messages) :])
     # in fold order, a machine's last event holds its greatest stamp
-    for by, hlc in dict(map(_BY_AND_HLC, stamped)).items():
+    machines = list(map(_BY, stamped))
+    if machines and machines.count(machines[0]) == len(machines):  # one machine's events (compared, not hashed: thousands)
+        last = {machines[0]: stamped[-1]["hlc"]}
+    else:
+        last = dict(zip(machines, map(_HLC, stamped)))
+    for by, hlc in last.items():
         if hlc > seen.get(by, ""):
             seen[by] = hlc
     return records
