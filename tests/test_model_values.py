@@ -22,6 +22,7 @@ from chit import config, model
 from chit.index import dirs
 from chit.service import search_terms, trees
 from chit.store import paths
+from chit.value import Value, value_type
 
 TYPES = [
     model.Tokens, model.Message, model.Parent, model.RunState, model.Project, model.LogIssue, model.Change,
@@ -110,3 +111,32 @@ def test_declaring_the_value_types_compiles_no_method() -> None:
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "0"
+
+
+@value_type
+class _Nothing(Value):
+    def __init__(self) -> None:
+        pass
+
+
+@value_type
+class _PartlyCompared(Value):
+    kept: str
+    ignored: str = dataclasses.field(default="", compare=False)
+
+    def __init__(self, kept: str, ignored: str = "") -> None:
+        self.__dict__.update(kept=kept, ignored=ignored)
+
+
+@pytest.mark.parametrize("kind", [_Nothing, _PartlyCompared], ids=lambda kind: kind.__name__)
+def test_no_field_or_an_uncompared_one_compares_as_dataclass_does(kind: type) -> None:
+    """The shapes no chit type has yet: no field at all, a field left out of
+    the comparison."""
+    twin = generated_twin(kind)
+    named = [f.name for f in dataclasses.fields(kind)]
+    ours = [kind(**{n: f"{n}-{salt}" for n in named}) for salt in (1, 2)]
+    theirs = [twin(**{n: f"{n}-{salt}" for n in named}) for salt in (1, 2)]
+    assert [ours[0] == o for o in ours] == [theirs[0] == t for t in theirs]
+    assert [hash(o) for o in ours] == [hash(t) for t in theirs]
+    if kind is _PartlyCompared:
+        assert ours[0] == kind(kept="kept-1", ignored="other") and ours[0] != kind(kept="other", ignored="ignored-1")

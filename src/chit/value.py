@@ -21,8 +21,23 @@ sets the fields in the instance's `__dict__`, past the frozen
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import FrozenInstanceError, dataclass, fields
+from operator import attrgetter
 from typing import Any, NoReturn, TypeVar, dataclass_transform
+
+#: a value type -> what gets the tuple of its compared fields, made at its first comparison or hash
+_compared_of: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
+
+
+def _compared_getter(cls: type) -> Callable[[Any], tuple[Any, ...]]:
+    names = [f.name for f in fields(cls) if f.compare]
+    if len(names) == 1:  # attrgetter of one name gives the value itself, not a 1-tuple
+        one = attrgetter(names[0])
+        return lambda value: (one(value),)
+    if not names:
+        return lambda value: ()
+    return attrgetter(*names)
 
 
 class Value:
@@ -31,7 +46,10 @@ class Value:
     __slots__ = ()
 
     def _compared(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, f.name) for f in fields(self) if f.compare)  # type: ignore[arg-type]
+        get = _compared_of.get(self.__class__)
+        if get is None:
+            get = _compared_of[self.__class__] = _compared_getter(self.__class__)
+        return get(self)
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:

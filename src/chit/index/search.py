@@ -42,7 +42,7 @@ from chit.index import Stale
 from chit.index import grams, rawfind, vocabulary
 from chit.index.lines import read_text
 from chit.index.rows import ts_key
-from chit.index.snippets import find_folded, find_snippet, make_snippet
+from chit.index.snippets import WINDOW, find_folded, find_snippet, folded_span, make_snippet
 from chit.index.summary_rows import AGENTS_COUNT, SUMMARY_COLUMNS, session_title, summary_from_row
 from chit.model import AGENT_KEY, Project, SearchHit, SessionSummary
 from chit.store.codec import BadRecord
@@ -379,7 +379,7 @@ def _check(row: Sequence[Any], files: _Files, projects: dict[str, Project], want
     """Confirm one candidate against its line in the file; True if a hit:
     its text holds every one of `wanted`, the first one for the snippet."""
     pos, mid, role, ts, turn, off, length, sid, slug, session_id, key, updated, manual, first, _ = row
-    if (slug, session_id) in files.skip:
+    if files.skip and (slug, session_id) in files.skip:
         return False
     raw = files.raw(wanted) if length > RAW_LINE else None
     if raw is not None:  # a long line: its bytes first, the decoder only if they cannot tell
@@ -393,6 +393,14 @@ def _check(row: Sequence[Any], files: _Files, projects: dict[str, Project], want
     if line is None or line[0].get("id") != mid:
         raise Stale(f"session {session_id[:8]} changed during the search", sid)
     record, pieces = line
+    text = record["content"] if pieces is None else ""
+    if pieces is None and len(text) <= WINDOW and wanted[0]:  # casefolded once, for every term and the snippet
+        folded = text.casefold()
+        span = folded_span(text, folded, wanted[0])
+        if span is None or not all(term in folded for term in wanted[1:]):
+            return False
+        found.append((_hit(projects[slug], session_id, key, session_title(manual, first), updated, turn, role, mid, ts, make_snippet(text, *span)), pos))
+        return True
     try:
         snippet = find_snippet([record["content"]] if pieces is None else pieces, wanted[0])
         if snippet is not None and len(wanted) > 1:

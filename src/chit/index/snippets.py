@@ -46,7 +46,12 @@ def find_folded(text: str, folded_query: str) -> tuple[int, int] | None:
 
 
 def _find_in(text: str, folded_query: str) -> tuple[int, int] | None:
-    folded = text.casefold()
+    return folded_span(text, text.casefold(), folded_query)
+
+
+def folded_span(text: str, folded: str, folded_query: str) -> tuple[int, int] | None:
+    """`find_folded` of a text of at most `WINDOW` characters whose
+    casefold, `folded`, the caller made already (to test other terms too)."""
     pos = folded.find(folded_query)
     if pos < 0:
         return None

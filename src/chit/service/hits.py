@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from chit.index.snippets import WINDOW, find_folded, make_snippet
+from chit.index.snippets import WINDOW, find_folded, folded_span, make_snippet
 from chit.model import Project, SearchHit, Session
 
 
@@ -35,12 +35,18 @@ def session_hits(session: Session, project: Project, folded_query: str, role: st
         span = find_folded(session.manual_title, folded_query)
         if span is not None and all(t in session.manual_title.casefold() for t in also):
             hits.append(hit(session.manual_title, *span, turn=None, role=None, message_id=None, ts=session.updated_at))
+    terms = [folded_query, *also]
     for message in session.messages:
         if role is not None and message.role != role:
             continue
-        if not _holds_folded(message.content, [folded_query, *also]):
+        text = message.content
+        if len(text) <= WINDOW and folded_query:  # casefolded once, for every term and the span
+            folded = text.casefold()
+            span = folded_span(text, folded, folded_query) if all(t in folded for t in also) else None
+        elif _holds_folded(text, terms):
+            span = find_folded(text, folded_query)
+        else:
             continue
-        span = find_folded(message.content, folded_query)
         if span is None:
             continue
         hits.append(hit(message.content, *span, turn=message.turn, role=message.role, message_id=message.id, ts=message.ts))
