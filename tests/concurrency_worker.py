@@ -32,7 +32,7 @@ from chit.errors import InvalidInput
 
 LAG = 2  # operations an editor or the reader may be behind its schedule before the writers wait
 GONE = 1 << 30  # the count of a worker that failed: nobody waits for it
-RECHECK = 0.05  # seconds a waiter sleeps at most between looks at the counts (a wake-up it may miss)
+RECHECK = 0.5  # seconds a waiter sleeps at most between looks at the counts (a wake-up a race lost)
 
 
 class Pace:
