@@ -1,7 +1,11 @@
 """Many processes on one session at once: 8 writers append 500 messages
 each while 5 others rename, tag, fork, rewind (and pop), and undo (and
 update) the same session, and this process lists and searches through the
-index meanwhile. Afterwards the file holds exactly 4,000 intact message
+index meanwhile. Each editor makes a fixed number of operations, and this
+process a fixed number of reads, spread over the appends by the writers'
+progress (tests/concurrency_worker.py's `Pace`), not by the clock: as many
+on a busy machine as on an idle one, nearly all of them while the writers
+write. Afterwards the file holds exactly 4,000 intact message
 lines (besides the copies an update appends, under new ids), each writer's
 in its order, none glued to another; the fold equals an independent replay
 of the file (format 2: by stamps and ids); and the index agrees with
@@ -13,7 +17,7 @@ workers are forked from this process (tests/concurrency_worker.py): chit
 is imported once, not by 13 fresh interpreters.
 Also here: a writer that cannot get the lock in time exits 6 with a clear
 message, and a lock left by a killed process is recovered (the CLI).
-CHIT_LONG=1 runs 16 writers × 1,000 appends.
+CHIT_LONG=1 runs 16 writers × 1,000 appends, with twice the operations.
 """
 
 from __future__ import annotations
@@ -34,12 +38,15 @@ import orjson
 from chit.api import Chit
 from chit.model import derive_title
 from chit.service.facade import parts_of
-from concurrency_worker import forked_worker
+from concurrency_worker import LAG, Pace, forked_worker
 from conftest import run_cli, tree_digest
 from scans import each_file_read_once
 
 LONG = bool(os.environ.get("CHIT_LONG"))
 WRITERS, APPENDS = (16, 1000) if LONG else (8, 500)
+# at least what each did in a run on an idle machine when they worked until the writers ended
+EDITS = {mode: count * (2 if LONG else 1) for mode, count in {"rename": 45, "tag": 49, "fork": 92, "rewind": 67, "undo": 71}.items()}
+READS = 98 * (2 if LONG else 1)
 
 
 def read_to_end(fd: int, deadline: float) -> str:
@@ -94,40 +101,36 @@ def replay(lines: list[dict[str, Any]]) -> tuple[list[str], str | None, list[str
     return [m["id"] for m in messages if not hidden[m["id"]]], title or None, tags
 
 
-def test_eight_writers_and_four_editors_on_one_session(api: Chit, home: Path, workdir: Path, tmp_path: Path) -> None:
+def test_eight_writers_and_four_editors_on_one_session(api: Chit, home: Path, workdir: Path) -> None:
     session = api.create(title="contended", messages=[{"role": "system", "content": "be brief"}, {"role": "user", "content": "start"}])
     sid = session.id
-    go, stop = os.pipe(), tmp_path / "stop"
+    go = os.pipe()
     parts_of(api).ctx.index.close()  # no SQLite connection crosses the fork
-    modes = ["append"] * WRITERS + ["rename", "tag", "fork", "rewind", "undo"]
-    workers = [forked_worker(home, workdir, sid, mode, number if mode == "append" else 100 + number - WRITERS, APPENDS, go, stop)
-               for number, mode in enumerate(modes)]
+    pace, reader = Pace(WRITERS, APPENDS, [*EDITS.values(), READS]), len(EDITS)
+    deadline = time.monotonic() + (1200 if LONG else 300)
+    workers = [forked_worker(home, workdir, sid, "append", number, pace, number, go, deadline) for number in range(WRITERS)]
+    workers += [forked_worker(home, workdir, sid, mode, 100 + slot, pace, slot, go, deadline) for slot, mode in enumerate(EDITS)]
     os.close(go[0])
-    writers = {pid for (pid, _), mode in zip(workers, modes) if mode == "append"}
     statuses: dict[int, int] = {}
-    reads = 0
+    reads_during = 0
     try:
         for _, pipe in workers:
             assert os.read(pipe, 6) == b"ready\n", read_to_end(pipe, time.monotonic() + 10)
         started = time.monotonic()
         os.close(go[1])  # every worker starts
-        while not writers <= statuses.keys():  # meanwhile: listings and searches through the index
+        for read in range(READS):  # meanwhile: listings and searches through the index
+            pace.follow(reader, deadline)
+            reads_during += pace.appended() < pace.total
             listed = {s.id: s for s in api.list()}
             assert sid in listed and listed[sid].messages >= 0
             for hit in api.search("w1-", limit=5):  # in the session, or in a fork made since the listing
                 assert hit.id in listed or api.get(hit.id).parent.id == sid  # type: ignore[union-attr]
-            reads += 1
-            for pid in writers - statuses.keys():
-                ended, status = os.waitpid(pid, os.WNOHANG)
-                if ended:
-                    statuses[pid] = status
-        stop.touch()
+            pace.set_done(reader, read + 1)
         reports = []
-        deadline = time.monotonic() + 120
         for pid, pipe in workers:
             out = read_to_end(pipe, deadline)
             assert time.monotonic() < deadline, f"a worker did not end in time: {out}"
-            status = statuses[pid] if pid in statuses else os.waitpid(pid, 0)[1]
+            status = os.waitpid(pid, 0)[1]
             statuses[pid] = status
             assert os.waitstatus_to_exitcode(status) == 0, out
             reports.append(json.loads(out.splitlines()[-1]))
@@ -172,9 +175,13 @@ def test_eight_writers_and_four_editors_on_one_session(api: Chit, home: Path, wo
             assert forked.parent is not None and forked.parent.id == sid and forked.issues == ()
 
     ops = {r["mode"]: r["ops"] for r in reports if r["mode"] != "append"}
-    assert all(count > 0 for count in ops.values()), ops
-    print(f"\nconcurrency: {WRITERS} writers x {APPENDS} appends, editors {ops}, "
-          f"{len(records)} lines, {folded.dropped} dropped by rewind/pop, {reads} index reads, {elapsed:.1f}s")
+    during = {r["mode"]: r["during"] for r in reports if r["mode"] != "append"}
+    assert ops == EDITS, ops
+    # a writer waits while a follower is more than LAG behind: the others began before the last append
+    assert all(during[mode] >= count - LAG - 1 for mode, count in EDITS.items()), during
+    assert reads_during >= READS - LAG - 1, reads_during
+    print(f"\nconcurrency: {WRITERS} writers x {APPENDS} appends, editors {ops} ({during} during the appends), "
+          f"{len(records)} lines, {folded.dropped} dropped by rewind/pop, {READS} index reads ({reads_during} during), {elapsed:.1f}s")
 
 
 # -- locks through the real program ------------------------------------------------

@@ -19,6 +19,7 @@ from chit.cli.main import run
 from chit.exporters import SNAPSHOT_FORMAT, SNAPSHOT_VERSION, checksum
 from chit.index import search
 from chit.render.environment import Environment
+from chit.service.facade import parts_of
 
 from calls import calls_of
 
@@ -65,3 +66,25 @@ def test_one_line_per_session_confirms_the_hits_of_the_shown_sessions(api: Chit)
     counts = [re.search(r"(\d+) hits? ·", line) for line in heads]
     assert [int(c.group(1)) if c else 0 for c in counts] == [1 + n % 3 for n in (39, 38, 37)]  # every hit of each counted
     assert made[0] <= sum(1 + n % 3 for n in (39, 38, 37)) + 3, made[0]
+
+
+def test_a_limited_search_reads_no_line_older_than_the_hits_it_holds(api: Chit) -> None:
+    """Many messages of one second (an import, a fork's copies): once
+    `limit` hits are held, a candidate whose stamp is older than all of
+    them is passed over unread, and the answer is the file scan's."""
+    second = T0.replace(microsecond=0)
+    messages = [
+        {"id": str(uuid.uuid4()), "role": "user", "content": f"{WORD} {k}", "ts": (second + timedelta(microseconds=k)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
+        for k in range(300)
+    ]
+    body = {"id": str(uuid.uuid4()), "created_at": messages[0]["ts"], "messages": messages, "tags": [], "metadata": {}, "title": None}
+    doc = {"format": SNAPSHOT_FORMAT, "version": SNAPSHOT_VERSION, "exported_at": body["created_at"], "checksum": checksum(body), "session": body}
+    sid = api.import_snapshot(doc).session.id
+    api.fork(sid, title="copy")  # 300 more candidates of that second, with the same stamps
+    scope = parts_of(api).ctx.projects.all()
+    api.search(WORD, limit=1)  # the index is built
+    with calls_of(search._check) as checked:
+        hits = api.search(WORD, limit=5)
+    assert hits == parts_of(api).queries.scan_search(scope, WORD, limit=5)
+    assert [hit.snippet.split()[-1] for hit in hits] == ["299", "299", "298", "298", "297"]
+    assert checked[0] <= 20, checked[0]  # of 600 candidates

@@ -16,7 +16,9 @@ Invariants:
   above its row id (`Rows.allocate` in `chit.index.rows`), so once `limit` hits are
   held, reading stops at the first row id below the second of the last of
   them (`second_at_or_below`): that candidate and every later one are
-  older than it. One line per session (`sessions`, no `limit`): once that
+  older than it. Before that, a candidate whose row's stamp is older than
+  the last of them is passed over unread (many messages of one second: a
+  fork's copies, an import). One line per session (`sessions`, no `limit`): once that
   many sessions have hits, a candidate below the second of the newest hit
   of each of them is confirmed only in a session that has a hit (so each
   shown session's hits are all counted). A line that no
@@ -307,6 +309,8 @@ def _stream(
                 stop_below = second_at_or_below(newest[0])
             if row[-1] < stop_below:
                 return True
+            if row[3] < newest[0]:
+                continue  # older than the `limit` newest hits held (a hit's stamp is its row's): never shown
         if shown is not None and row[-1] < shown.below and row[9] not in shown.newest:
             continue  # older than the newest hit of every shown session: it cannot add one
         if _check(row, files, projects, wanted, found):
