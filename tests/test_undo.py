@@ -10,12 +10,10 @@ from pathlib import Path
 
 import orjson
 import pytest
-from calls import calls_of
 from conftest import tree_digest
 
 from chit.api import Chit
 from chit.errors import Conflict, InvalidInput
-from chit.store.fold import message_from_record
 
 
 def ok(result):  # type: ignore[no-untyped-def]
@@ -241,22 +239,3 @@ def test_replace_refuses_bad_input_with_one_line_and_exit_5(cli, api: Chit, home
     assert result.err.startswith("chit: error:") and len(result.err.splitlines()) == 1
     assert "Traceback" not in result.err
     assert tree_digest(home) == digest
-
-
-def test_a_read_builds_the_messages_a_change_hides_only_when_they_are_asked_for(api: Chit) -> None:
-    """Rewinds may hide thousands of messages of a long session: a read
-    builds the shown ones; those a change hides are built on first use,
-    the ones it hid, and the session read is equal to itself read again."""
-    session_id = api.create(title="long").id
-    api.append_many(session_id, [{"role": "user" if n % 2 == 0 else "assistant", "content": f"m{n}"} for n in range(400)])
-    before = api.get(session_id).messages
-    api.rewind(session_id, 0)
-    with calls_of(message_from_record) as built:
-        session = api.get(session_id)
-    assert built[0] == len(session.messages) == 2
-    with calls_of(message_from_record) as built:
-        hidden = session.changes[-1].hidden
-    assert built[0] == 398 and hidden is session.changes[-1].hidden  # built once
-    assert [(m.id, m.content) for m in hidden] == [(m.id, m.content) for m in before[2:]]
-    assert session == api.get(session_id) and session.hidden == 398
-    assert dataclasses.replace(session.changes[-1]) == session.changes[-1]

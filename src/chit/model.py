@@ -11,10 +11,10 @@ defaults (tests/test_model_values.py holds them equal).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from chit.patterns import LazyPattern
 from chit.value import Value, value_type
@@ -232,8 +232,15 @@ class Project(Value):
         self.__dict__.update(key=key, name=name, slug=slug, path=path, created_at=created_at, aliases=aliases, git_root=git_root)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "name": self.name, "slug": self.slug, "path": self.path,
-                "created_at": self.created_at, "aliases": list(self.aliases), "git_root": self.git_root}
+        return {
+            "key": self.key,
+            "name": self.name,
+            "slug": self.slug,
+            "path": self.path,
+            "created_at": self.created_at,
+            "aliases": list(self.aliases),
+            "git_root": self.git_root,
+        }
 
 
 @value_type
@@ -267,20 +274,6 @@ class Change(Value):
 
     def __init__(self, kind: str, keep: int, hidden: tuple[Message, ...], added: int = 0, id: str | None = None) -> None:
         self.__dict__.update(kind=kind, keep=keep, hidden=hidden, added=added, id=id)
-
-    @classmethod
-    def unbuilt(cls, kind: str, keep: int, build: Callable[[], tuple[Message, ...]], added: int, id: str | None) -> Change:
-        """A fold's change: `hidden` is `build()`, called on its first use (most reads never look)."""
-        change = cls.__new__(cls)
-        change.__dict__.update(kind=kind, keep=keep, _build=build, added=added, id=id)
-        return change
-
-    if not TYPE_CHECKING:  # else a type checker takes any attribute of a Change for one
-        def __getattr__(self, name: str) -> Any:  # only for what `__dict__` lacks: `hidden` not built yet
-            if name != "hidden" or "_build" not in self.__dict__:
-                raise AttributeError(name)
-            hidden = self.__dict__["hidden"] = self.__dict__["_build"]()
-            return hidden
 
     def as_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "hidden": len(self.hidden), "added": self.added}

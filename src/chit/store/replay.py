@@ -27,11 +27,10 @@ Pure, no I/O. Invariants:
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
-from functools import partial
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from chit.model import Change, Message
+from chit.model import Change
 from chit.store.fold import message_from_record
 
 if TYPE_CHECKING:
@@ -235,7 +234,7 @@ class Replay:
         for change in self.in_effect:
             hidden = [e for e in change.hidden if change in e.hiders]
             keep = bisect_left(shown, hidden[0].key) if hidden else len(shown)
-            made.append(Change.unbuilt(change.kind, keep, partial(_messages, hidden), len(change.adds), change.id))
+            made.append(Change(change.kind, keep, tuple(message_from_record(e.record) for e in hidden), len(change.adds), change.id))
         return made
 
     def deleted(self, updated_at: str) -> tuple[str | None, tuple[str, ...], str | None]:
@@ -257,9 +256,3 @@ class Replay:
             last = in_effect[-1]
             return last.get("ts") or updated_at, tuple(t["id"] for t in in_effect), None
         return self.legacy_deleted, (), restored_by if self.legacy_deleted is None else None
-
-
-def _messages(entries: list[_Entry]) -> tuple[Message, ...]:
-    """The messages a change hides, built when first asked for: a long
-    session's rewinds may hide thousands that a read never looks at."""
-    return tuple(message_from_record(e.record) for e in entries)
