@@ -231,7 +231,9 @@ class StoreMachine(RuleBasedStateMachine):
         the summaries of the files just read (one read of each file)."""
         ctx = parts_of(self.api).ctx
         scope = ctx.projects.all()
-        names = {p.slug: p.name for p in scope}
+        folders = [(p, i) for p in scope for i in ctx.store.session_ids(p.slug)]
+        assert sorted(i for _, i in folders) == sorted(self.live())  # each live session in one folder, nothing else
+        holder = {i: p for p, i in folders}
         folded = []
         for sid, model in self.model.items():
             if model.trashed:
@@ -241,14 +243,12 @@ class StoreMachine(RuleBasedStateMachine):
             else:
                 session = self.api.get(sid)
                 assert session.deleted_at is None
-                [slug] = ctx.store.holders(sid)
-                assert names[slug] == model.project  # the project whose folder holds it
-                folded.append(session.summary(names[slug], slug))
+                assert holder[sid].name == model.project  # the project whose folder holds it
+                folded.append(session.summary(holder[sid].name, holder[sid].slug))
             self.check_session(session, model)
         listed = self.api.list(all_projects=True)
         assert sorted(s.id for s in listed) == sorted(self.live())
         # what reading every file gives (`scan_summaries`): newest first, ties by id
-        assert sorted(i for p in scope for i in ctx.store.session_ids(p.slug)) == sorted(self.live())
         folded.sort(key=lambda s: s.id)
         folded.sort(key=lambda s: s.updated_at, reverse=True)
         assert listed == folded
