@@ -13,6 +13,7 @@ from __future__ import annotations
 import compileall
 import hashlib
 import os
+import stat
 import sys
 import warnings
 from collections.abc import Callable, Iterator
@@ -227,20 +228,26 @@ def store_behind_its_index(tmp_path: Path, build: Callable[[Path, Path], object]
 def tree_digest(root: Path) -> str:
     """A hash of every path, mode and byte under `root` (for 'nothing changed').
     The derived index (`index.*` in the store's root) and its change
-    journals (`changes/`) are caches, not data."""
+    journals (`changes/`) are caches, not data. A linked directory is
+    hashed as a link, never entered."""
     digest = hashlib.sha256()
     if not root.exists():
         return "absent"
-    for path in sorted(root.rglob("*")):
-        if path.parent == root and path.name.startswith("index."):
-            continue
-        if (root / "changes") in (path, *path.parents):
-            continue
-        st = path.lstat()
-        digest.update(str(path.relative_to(root)).encode() + b"\0" + oct(st.st_mode).encode())
-        if path.is_file() and not path.is_symlink():
-            digest.update(path.read_bytes())
-        elif path.is_symlink():
+    top = os.fspath(root)
+    found: list[tuple[list[str], str]] = []  # (relative parts: the order of sorted paths, full path)
+    for folder, dirs, files in os.walk(top):
+        parts = [] if folder == top else os.path.relpath(folder, top).split(os.sep)
+        if not parts:
+            dirs[:] = [name for name in dirs if name != "changes"]
+            files = [name for name in files if name != "changes"]
+        found += [([*parts, name], os.path.join(folder, name)) for name in dirs + files if parts or not name.startswith("index.")]
+    for parts, path in sorted(found):
+        st = os.lstat(path)
+        digest.update(os.sep.join(parts).encode() + b"\0" + oct(st.st_mode).encode())
+        if stat.S_ISREG(st.st_mode):
+            with open(path, "rb") as file:
+                digest.update(file.read())
+        elif stat.S_ISLNK(st.st_mode):
             digest.update(os.readlink(path).encode())
     return digest.hexdigest()
 

@@ -14,7 +14,6 @@ an import decides, not what a crash leaves.
 from __future__ import annotations
 
 import shutil
-from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -42,10 +41,11 @@ def sessions(api: Chit) -> dict[str, Session]:
 
 
 def view(session: Session) -> dict[str, object]:
-    """What an import decides of a session (its chit id aside)."""
+    """What an import decides of a session (its chit id aside): messages
+    compare field by field as values (`asdict` of each would copy them)."""
     return {
         "key": session.key, "title": session.title, "created_at": session.created_at, "metadata": session.metadata,
-        "messages": [asdict(m) for m in session.messages],
+        "messages": list(session.messages),
     }
 
 

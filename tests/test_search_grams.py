@@ -192,3 +192,25 @@ def test_a_run_of_exactly_the_long_length_is_found_at_any_offset(start: int) -> 
     text = "x " * (start // 2) + " " * (start % 2) + "y" * grams.LONG_RUN + " tail"
     assert grams.may_hold_cut_word(text)
     assert not grams.may_hold_cut_word(text.replace("y" * grams.LONG_RUN, "y" * (grams.LONG_RUN // 2 - 1) + " " + "y" * (grams.LONG_RUN // 2)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.text(st.characters(codec=None, max_codepoint=0x1F600) | st.sampled_from(["\x00", "\x7f", "\x80", "\ud800", "ß"])), max_size=8),
+    st.integers(1, 3),
+)
+def test_the_words_of_a_text_in_pieces_are_those_its_separators_leave(pieces: list[str], repeat: int) -> None:
+    """`words_of` cuts UTF-8 bytes (every ASCII separator a space); the
+    words are those FTS5's separators leave in the whole text, wherever
+    the pieces cut it, a lone surrogate included."""
+    text = "".join(pieces) * repeat
+    assert grams.words_of(pieces * repeat) == {word for word in grams._SEPARATORS.split(text) if word}
+
+
+def test_every_ascii_separator_and_only_those_cut_words() -> None:
+    for code in range(128):
+        char = chr(code)
+        cut = grams._SEPARATORS.fullmatch(char) is not None
+        assert grams.words_of([f"a{char}b"]) == ({"a", "b"} if cut else {f"a{char}b"}), code
+    long = ("слово, word " * 20_000)[:-1] + "tail"  # past SPLIT characters: a word cut between two splits is whole
+    assert grams.words_of([long[:70_000], long[70_000:]]) == {"слово", "word", "wordtail"}

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from chit.api import Chit
-from chit.model import derive_title
+from chit.model import Session, derive_title
 from chit.service.facade import parts_of
 
 LONG = bool(os.environ.get("CHIT_LONG"))
@@ -225,41 +225,54 @@ class StoreMachine(RuleBasedStateMachine):
 
     # -- what must hold after every step ----------------------------------
     @invariant()
-    def sessions_read_back_as_modelled(self) -> None:
+    def store_holds_exactly_the_model(self) -> None:
+        """Every session reads back as modelled; the listing and the trash
+        hold exactly the model's sessions, and the index's listing equals
+        the summaries of the files just read (one read of each file)."""
+        ctx = parts_of(self.api).ctx
+        scope = ctx.projects.all()
+        folders = [(p, i) for p in scope for i in ctx.store.session_ids(p.slug)]
+        assert sorted(i for _, i in folders) == sorted(self.live())  # each live session in one folder, nothing else
+        holder = {i: p for p, i in folders}
+        folded = []
         for sid, model in self.model.items():
             if model.trashed:
-                project = parts_of(self.api).ctx.locate(sid, trash=True)
-                session = parts_of(self.api).ctx.read_session(project, sid, trash=True)
+                project = ctx.locate(sid, trash=True)
+                session = ctx.read_session(project, sid, trash=True)
                 assert session.deleted_at is not None
             else:
                 session = self.api.get(sid)
                 assert session.deleted_at is None
-                assert parts_of(self.api).ctx.locate(sid).name == model.project  # the project whose folder holds it
-            assert [(m.id, m.role, m.content) for m in session.messages] == model.messages
-            turn, turns = -1, []
-            for m in model.messages:
-                turn += m[1] == "user"
-                turns.append(turn if turn >= 0 else None)
-            assert [m.turn for m in session.messages] == turns
-            assert session.turns == len(model.user_starts)
-            assert session.manual_title == model.manual_title
-            assert session.title == model.title
-            assert list(session.tags) == model.tags
-            assert session.dropped == model.dropped
-            assert session.hidden == sum(len(before) - keep for before, keep, _ in model.changes)
-            assert (None if session.parent is None else (session.parent.id, session.parent.turn)) == model.parent
-            assert session.issues == () and not session.read_only
-
-    @invariant()
-    def listings_hold_exactly_the_model(self) -> None:
-        scope = parts_of(self.api).ctx.projects.all()
+                assert holder[sid].name == model.project  # the project whose folder holds it
+                folded.append(session.summary(holder[sid].name, holder[sid].slug))
+            self.check_session(session, model)
         listed = self.api.list(all_projects=True)
         assert sorted(s.id for s in listed) == sorted(self.live())
-        assert listed == parts_of(self.api).queries.scan_summaries(scope)
+        # what reading every file gives (`scan_summaries`): newest first, ties by id
+        folded.sort(key=lambda s: s.id)
+        folded.sort(key=lambda s: s.updated_at, reverse=True)
+        assert listed == folded
         for summary in listed:
             model = self.model[summary.id]
             assert (summary.title, list(summary.tags), summary.messages) == (model.title, model.tags, len(model.messages))
         assert sorted(s.id for s in self.api.trash(all_projects=True)) == sorted(self.trashed())
+
+    @staticmethod
+    def check_session(session: Session, model: Model) -> None:
+        assert [(m.id, m.role, m.content) for m in session.messages] == model.messages
+        turn, turns = -1, []
+        for m in model.messages:
+            turn += m[1] == "user"
+            turns.append(turn if turn >= 0 else None)
+        assert [m.turn for m in session.messages] == turns
+        assert session.turns == len(model.user_starts)
+        assert session.manual_title == model.manual_title
+        assert session.title == model.title
+        assert list(session.tags) == model.tags
+        assert session.dropped == model.dropped
+        assert session.hidden == sum(len(before) - keep for before, keep, _ in model.changes)
+        assert (None if session.parent is None else (session.parent.id, session.parent.turn)) == model.parent
+        assert session.issues == () and not session.read_only
 
 
 StoreMachine.TestCase.settings = settings(

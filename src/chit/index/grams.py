@@ -37,6 +37,9 @@ MAX_TERM_BYTES = 32768  # FTS5 keeps only the first this many bytes of a longer 
 MAX_GRAMS = 16  # trigrams of one piece asked of the vocabulary, at most
 # every ASCII character but letters and digits: where FTS5's ascii tokenizer cuts
 _SEPARATORS = LazyPattern(r"[\x00-/:-@\[-`{-\x7f]+")
+# the same as bytes, each made a space (in UTF-8, every byte above 127 is part of a word)
+_SEPARATOR_BYTES = bytes([*range(0x30), *range(0x3A, 0x41), *range(0x5B, 0x61), *range(0x7B, 0x80)])
+_SPACED = bytes.maketrans(_SEPARATOR_BYTES, b" " * len(_SEPARATOR_BYTES))
 _SEPARATOR = LazyPattern(r"[\x00-/:-@\[-`{-\x7f]")
 LONG_RUN = MAX_TERM_BYTES // 4  # characters of a word whose UTF-8 may reach MAX_TERM_BYTES
 PIECE = 1 << 20  # characters of a text taken at a time
@@ -58,16 +61,17 @@ def words_entry(pieces: Iterable[str]) -> str:
 def words_of(folded_pieces: Iterable[str]) -> set[str]:
     """The distinct words FTS5's ascii tokenizer finds in a casefolded
     text given in pieces (cut anywhere)."""
-    words: set[str] = set()
-    carry = ""  # a word the last piece may have cut
+    words: set[bytes] = set()
+    carry = b""  # a word the last piece may have cut
     for piece in folded_pieces:
         for start in range(0, len(piece), SPLIT):  # a short list of words at a time
-            parts = _SEPARATORS.split(carry + piece[start : start + SPLIT])
+            # cut as bytes: half the CPU of the separators' pattern over the text
+            parts = (carry + piece[start : start + SPLIT].encode("utf-8", "surrogatepass").translate(_SPACED)).split(b" ")
             carry = parts.pop()
             words.update(parts)
     words.add(carry)
-    words.discard("")
-    return words
+    words.discard(b"")
+    return {word.decode("utf-8", "surrogatepass") for word in words}
 
 
 def kept_whole(word: str) -> bool:
