@@ -145,24 +145,28 @@ def test_search_orders_the_hits_of_a_session_under_two_names_as_the_files_do(hom
 def _same_name_projects(tmp_path: Path) -> tuple[Path, Path]:
     """Two work trees named `foo` (a repository moved to another parent
     directory), the first one's slug below the second's: the order in which
-    the old code's index and file scan disagreed on the copies' hits."""
-    target = tmp_path / "moved" / "foo"
-    for n in range(64):
-        source = tmp_path / f"old{n}" / "foo"
+    the old code's index and file scan disagreed on the copies' hits.
+    (Pairs are tried until one fits, each with even odds: a fixed target
+    with a small digest left no source below it in 1 run of 65.)"""
+    for n in range(256):
+        source, target = tmp_path / f"old{n}" / "foo", tmp_path / f"moved{n}" / "foo"
         if slug_for("foo", str(source)) < slug_for("foo", str(target)):
             break
+    else:
+        raise AssertionError("no pair of work trees whose slugs are in order")
     for directory in (source, target):
         (directory / ".git").mkdir(parents=True)
     return source, target
 
 
-def _split_copies(home: Path, tmp_path: Path) -> tuple[Chit, str, list[str]]:
+def _split_copies(home: Path, tmp_path: Path) -> tuple[Chit, str, list[str], Path]:
     """A session in both projects named `foo` (a move killed before its
     unlink), the two names then made two files (the target's rewritten
     whole, as a copy or a sync leaves it) and the source's copy appended
     to: the copies' older hits have the same time, id, key and project
     name, only the project (its slug) tells them apart. Returns the API
-    (in the source), the session id and the two slugs, source first."""
+    (in the source), the session id, the two slugs (source first) and the
+    target's work tree."""
     source, target = _same_name_projects(tmp_path)
     api = Chit(home, cwd=source)
     sid = _session(api)
@@ -178,14 +182,14 @@ def _split_copies(home: Path, tmp_path: Path) -> tuple[Chit, str, list[str]]:
     fresh.chmod(0o600)
     fresh.replace(moved)  # a file of its own now
     api.append(sid, "user", "soak again")  # through the first name: the source's copy
-    return api, sid, slugs
+    return api, sid, slugs, target
 
 
 def test_search_orders_the_copies_of_a_session_in_two_projects_of_one_name(home: Path, tmp_path: Path) -> None:
     """Hits of equal time, id, key and project name are ordered by the
     project's slug: the index and the file scan agree whatever order the
     index read the copies in."""
-    api, sid, slugs = _split_copies(home, tmp_path)
+    api, sid, slugs, _ = _split_copies(home, tmp_path)
     scope = parts_of(api).ctx.projects.all()
     found = api.search("soak", limit=None)
     assert found == parts_of(api).queries.scan_search(scope, "soak")
@@ -199,7 +203,7 @@ def test_the_catch_up_search_orders_the_copies_of_a_session_as_the_index(home: P
     hits and order of the indexed search and of the file scan."""
     from chit.service.catchup import FAR_BEHIND, FAR_FILES, lag
 
-    api, sid, slugs = _split_copies(home, tmp_path)
+    api, sid, slugs, _ = _split_copies(home, tmp_path)
     api.search("soak", limit=None)  # the index holds both copies
     api.append(sid, "user", "soak once more")  # the source's copy is behind
     filler = Chit(home, cwd=tmp_path)  # another project: files the index never saw
@@ -225,8 +229,7 @@ def test_grouped_search_lists_a_session_once_per_project_as_ls_does(home: Path, 
     """`chit search` (one line per session) shows a session in two projects
     on two lines, each with its own copy's hits, as `chit ls --all`
     lists it twice; the hits in --json name their project's slug."""
-    api, sid, slugs = _split_copies(home, tmp_path)
-    cwd = tmp_path / "moved" / "foo"
+    api, sid, slugs, cwd = _split_copies(home, tmp_path)
     listed = run_cli(["ls", "--all", "--json"], cwd=cwd)
     assert [s["id"] for s in listed.json()] == [sid, sid]
     grouped = run_cli(["search", "soak"], cwd=cwd)
@@ -242,8 +245,7 @@ def test_ls_json_tells_the_copies_of_a_session_apart_by_project_slug(home: Path,
     """Two copies of one session under two projects of one name: `ls --json`
     names each one's project directory (`project_slug`, as search --json
     does), from the index and from the files alike."""
-    api, sid, slugs = _split_copies(home, tmp_path)
-    cwd = tmp_path / "moved" / "foo"
+    api, sid, slugs, cwd = _split_copies(home, tmp_path)
     listed = run_cli(["ls", "--all", "--json"], cwd=cwd).json()
     assert sorted((s["id"], s["project_name"], s["project_slug"]) for s in listed) == [(sid, "foo", slugs[0]), (sid, "foo", slugs[1])]
     scanned = parts_of(api).queries.scan_summaries(parts_of(api).ctx.projects.all())
