@@ -44,7 +44,7 @@ from chit.index import Stale
 from chit.index import grams, rawfind, vocabulary
 from chit.index.lines import read_text
 from chit.index.rows import ts_key
-from chit.index.snippets import WINDOW, find_folded, find_snippet, folded_span, make_snippet
+from chit.index.snippets import find_folded, find_folded_all, find_snippet, make_snippet
 from chit.index.summary_rows import AGENTS_COUNT, SUMMARY_COLUMNS, session_title, summary_from_row
 from chit.model import AGENT_KEY, Project, SearchHit, SessionSummary
 from chit.store.codec import BadRecord
@@ -397,24 +397,19 @@ def _check(row: Sequence[Any], files: _Files, projects: dict[str, Project], want
     if line is None or line[0].get("id") != mid:
         raise Stale(f"session {session_id[:8]} changed during the search", sid)
     record, pieces = line
-    text = record["content"] if pieces is None else ""
-    if pieces is None and len(text) <= WINDOW and wanted[0]:  # casefolded once, for every term and the snippet
-        folded = text.casefold()
-        span = folded_span(text, folded, wanted[0])
-        if span is None or not all(term in folded for term in wanted[1:]):
-            return False
-        found.append((_hit(projects[slug], session_id, key, session_title(manual, first), updated, turn, role, mid, ts, make_snippet(text, *span)), pos))
-        return True
-    try:
-        snippet = find_snippet([record["content"]] if pieces is None else pieces, wanted[0])
-        if snippet is not None and len(wanted) > 1:
-            if pieces is not None:  # a long text comes apart: read it again, whole this time
+    if pieces is None:  # a whole text: one casefold for every term and the snippet (a window at a time if long)
+        text = record["content"]
+        span = find_folded_all(text, wanted)
+        snippet = None if span is None else make_snippet(text, *span)
+    else:
+        try:
+            snippet = find_snippet(pieces, wanted[0])
+            if snippet is not None and len(wanted) > 1:  # a long text comes apart: read it again, whole this time
                 again = read_text(files.fd(sid, slug, session_id), off, length)
-                record = {"content": "" if again is None else "".join(again[1] or [again[0]["content"]])}
-            if not _holds(record["content"], wanted[1:]):
-                return False
-    except BadRecord:
-        raise Stale(f"session {session_id[:8]} changed during the search", sid) from None
+                if not _holds("" if again is None else "".join(again[1] or [again[0]["content"]]), wanted[1:]):
+                    return False
+        except BadRecord:
+            raise Stale(f"session {session_id[:8]} changed during the search", sid) from None
     if snippet is None:
         return False
     hit = _hit(projects[slug], session_id, key, session_title(manual, first), updated, turn, role, mid, ts, snippet)

@@ -8,7 +8,7 @@ newlines as spaces, with "…" on each side that was cut.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 SNIPPET_WIDTH = 120
 SNIPPET_LEAD = 30
@@ -45,13 +45,29 @@ def find_folded(text: str, folded_query: str) -> tuple[int, int] | None:
     return None
 
 
+def find_folded_all(text: str, folded_terms: Sequence[str]) -> tuple[int, int] | None:
+    """`find_folded` of the first of `folded_terms` when `text` holds every
+    one of them, else None. A text of at most `WINDOW` characters is
+    casefolded once for all of them; a longer one is looked at a window at
+    a time, as `find_folded` does."""
+    first, others = folded_terms[0], folded_terms[1:]
+    if not first:
+        return None
+    if len(text) <= WINDOW:
+        folded = text.casefold()
+        return folded_span(text, folded, first) if all(term in folded for term in others) else None
+    if not all(find_folded(text, term) is not None for term in others):
+        return None
+    return find_folded(text, first)
+
+
 def _find_in(text: str, folded_query: str) -> tuple[int, int] | None:
     return folded_span(text, text.casefold(), folded_query)
 
 
 def folded_span(text: str, folded: str, folded_query: str) -> tuple[int, int] | None:
     """`find_folded` of a text of at most `WINDOW` characters whose
-    casefold, `folded`, the caller made already (to test other terms too)."""
+    casefold, `folded`, was made already."""
     pos = folded.find(folded_query)
     if pos < 0:
         return None

@@ -3,14 +3,14 @@ reference the text index must agree with, and how a search answers from
 the files while the index is behind.
 
 Invariant: a long message is never casefolded whole; it is looked at a
-window at a time (`find_folded`), so memory stays bounded by the window.
+window at a time (`find_folded_all`), so memory stays bounded by the window.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from chit.index.snippets import WINDOW, find_folded, folded_span, make_snippet
+from chit.index.snippets import find_folded, find_folded_all, make_snippet
 from chit.model import Project, SearchHit, Session
 
 
@@ -39,24 +39,8 @@ def session_hits(session: Session, project: Project, folded_query: str, role: st
     for message in session.messages:
         if role is not None and message.role != role:
             continue
-        text = message.content
-        if len(text) <= WINDOW and folded_query:  # casefolded once, for every term and the span
-            folded = text.casefold()
-            span = folded_span(text, folded, folded_query) if all(t in folded for t in also) else None
-        elif _holds_folded(text, terms):
-            span = find_folded(text, folded_query)
-        else:
-            continue
+        span = find_folded_all(message.content, terms)
         if span is None:
             continue
         hits.append(hit(message.content, *span, turn=message.turn, role=message.role, message_id=message.id, ts=message.ts))
     return hits
-
-
-def _holds_folded(text: str, folded_terms: Sequence[str]) -> bool:
-    """Whether the casefolded `text` holds every term; a long text is
-    looked at a window at a time (`find_folded`), never casefolded whole."""
-    if len(text) <= WINDOW:
-        folded = text.casefold()
-        return all(t in folded for t in folded_terms)
-    return all(find_folded(text, t) is not None for t in folded_terms)
