@@ -341,8 +341,9 @@ def test_a_snapshot_imported_at_once_into_two_projects_gets_one_id(api: Chit, tm
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
     in_turn = tmp_path / "in-turn"
-    outcomes = [importing(in_turn, name).communicate(snapshot) for name in ("a", "b")]
-    assert b"already imported" in outcomes[1][1]
+    outcomes = [forkserver.run_chit(["import", "-", "-p", name], stdin=snapshot, cwd=workdir, env={**env, "CHIT_HOME": str(in_turn)})
+                for name in ("a", "b")]
+    assert b"already imported" in outcomes[1].stderr
     assert len(sessions(in_turn)) == 1 and len(list(in_turn.glob("projects/*"))) == 1
     for round_ in range(4):
         home = tmp_path / f"at-once-{round_}"

@@ -8,6 +8,7 @@ unchanged (docs/cli.md: "A failed command changes nothing on disk").
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import pytest
 
 from chit import exporters
 from chit.api import Chit
+from chit.service.facade import parts_of
 from conftest import tree_digest
 
 
@@ -33,17 +35,36 @@ def assert_refused(r, code: int, home: Path, before: str) -> str:  # type: ignor
     return lines[0]
 
 
-@pytest.fixture
-def store(api: Chit) -> dict[str, str]:
-    """A current session with two turns (MAIN), one with none (EMPTY), and a
-    session in another project (OTHER)."""
+@pytest.fixture(scope="module")
+def built_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, str]]:
+    """(home, its project's directory, refs): a current session with two
+    turns (MAIN), one with none (EMPTY), and a session in another project
+    (OTHER), made once for the module; `store` copies the home for each test."""
+    folder = tmp_path_factory.mktemp("refused")
+    home, workdir = folder / "home", folder / "proj"
+    (workdir / ".git").mkdir(parents=True)
+    api = Chit(home, cwd=workdir)
     empty = api.create(title="no turns yet", key="empty-key").id
     other = api.create("elsewhere", title="far away").id
     main = api.create(title="main", key="main-key", messages=[{"role": "system", "content": "be brief"}]).id
     for n in range(2):
         api.append(main, "user", f"question {n}")
         api.append(main, "assistant", f"answer {n}", invocation_id=f"inv-{n}")
-    return {"MAIN": main[:8], "EMPTY": empty[:8], "OTHER": other[:8]}
+    parts_of(api).ctx.index.close()
+    return home, workdir, {"MAIN": main[:8], "EMPTY": empty[:8], "OTHER": other[:8]}
+
+
+@pytest.fixture
+def workdir(built_store: tuple[Path, Path, dict[str, str]], monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The built store's project directory as the cwd (chit writes nothing there)."""
+    monkeypatch.chdir(built_store[1])
+    return built_store[1]
+
+
+@pytest.fixture
+def store(built_store: tuple[Path, Path, dict[str, str]], home: Path) -> dict[str, str]:
+    shutil.copytree(built_store[0], home)
+    return built_store[2]
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ global option before the command and as the command's own option after it.
 from __future__ import annotations
 
 import re
+import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import orjson
 import pytest
 
 from chit.api import Chit
+from chit.service.facade import parts_of
 
 SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$")
@@ -80,8 +82,14 @@ def json_error(r, code: int, error_code: str) -> dict[str, Any]:  # type: ignore
 # -- a store with something of everything ------------------------------------
 
 
-@pytest.fixture
-def store(api: Chit, tmp_path: Path) -> dict[str, str]:
+@pytest.fixture(scope="module")
+def built_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, str]]:
+    """(home, its project's directory, refs): made once for the module;
+    each test that asks for `store` gets a copy of the home of its own."""
+    folder = tmp_path_factory.mktemp("everything")
+    home, workdir = folder / "home", folder / "proj"
+    (workdir / ".git").mkdir(parents=True)
+    api = Chit(home, cwd=workdir)
     main = api.create(
         title="main talk",
         key="main-key",
@@ -99,11 +107,26 @@ def store(api: Chit, tmp_path: Path) -> dict[str, str]:
     other = api.create("elsewhere", title="other project", messages=[{"role": "user", "content": "question far away"}]).id
     trashed = api.create(title="in the trash").id
     api.delete(trashed)
-    snapshot = tmp_path / "main.json"
-    snapshot.write_bytes(api.export_bytes(main, "json")[1])
+    (folder / "main.json").write_bytes(api.export_bytes(main, "json")[1])
     api.set_current(main)
-    return {"MAIN": main[:8], "FORK": fork[:8], "OTHER": other[:8], "TRASHED": trashed[:8],
-            "SNAPSHOT": str(snapshot), "OUT": str(tmp_path / "out.md")}
+    parts_of(api).ctx.index.close()  # the index whole in its file, to be copied
+    return home, workdir, {"MAIN": main[:8], "FORK": fork[:8], "OTHER": other[:8], "TRASHED": trashed[:8]}
+
+
+@pytest.fixture
+def workdir(built_store: tuple[Path, Path, dict[str, str]], monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The built store's project directory as the cwd (chit writes nothing there)."""
+    monkeypatch.chdir(built_store[1])
+    return built_store[1]
+
+
+@pytest.fixture
+def store(built_store: tuple[Path, Path, dict[str, str]], home: Path, tmp_path: Path) -> dict[str, str]:
+    built, _workdir, refs = built_store
+    shutil.copytree(built, home)
+    snapshot = tmp_path / "main.json"
+    shutil.copyfile(built.parent / "main.json", snapshot)
+    return {**refs, "SNAPSHOT": str(snapshot), "OUT": str(tmp_path / "out.md")}
 
 
 CASES: list[tuple[str, ...]] = [

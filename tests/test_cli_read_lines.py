@@ -7,6 +7,8 @@ Typer parser keeps them."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -117,12 +119,27 @@ def test_project_slugs_hash_as_hashlib_does() -> None:
         assert sha256_hex(data) == hashlib.sha256(data).hexdigest()
 
 
-@pytest.mark.parametrize("args", [["ls", "-n", "0", "--json"], ["ls", "-n", "0", "-aq"], ["--json", "ls", "-n", "0", "--"]], ids=["json", "quiet", "json --"])
-def test_a_reader_that_stops_early_is_no_error(home: Path, workdir: Path, args: list[str]) -> None:
+@pytest.fixture(scope="module")
+def three_hundred_sessions(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(home, its project's directory): 300 sessions, made once for the
+    tests below; each copies the home before it runs chit on it."""
+    folder = tmp_path_factory.mktemp("three-hundred")
+    home, workdir = folder / "home", folder / "proj"
+    (workdir / ".git").mkdir(parents=True)
     api = Chit(home, cwd=workdir, durable=False)
     for n in range(300):
         api.create(title=f"session {n} " + "x" * 50)
-    proc = subprocess.Popen([sys.executable, "-m", "chit", *args], cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return home, workdir
+
+
+@pytest.mark.parametrize("args", [["ls", "-n", "0", "--json"], ["ls", "-n", "0", "-aq"], ["--json", "ls", "-n", "0", "--"]], ids=["json", "quiet", "json --"])
+def test_a_reader_that_stops_early_is_no_error(three_hundred_sessions: tuple[Path, Path], tmp_path: Path, args: list[str]) -> None:
+    built, workdir = three_hundred_sessions
+    home = tmp_path / "home"
+    shutil.copytree(built, home)
+    env = {**os.environ, "CHIT_HOME": str(home)}
+    env.pop("CHIT_PROJECT", None)
+    proc = subprocess.Popen([sys.executable, "-m", "chit", *args], cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout is not None and proc.stderr is not None
     assert proc.stdout.read(10)
     proc.stdout.close()  # like `| head -c 10`

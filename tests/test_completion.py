@@ -19,6 +19,7 @@ import pytest
 
 from chit.api import Chit
 from chit.cli import completions
+from conftest import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT / "tools") not in sys.path:
@@ -155,14 +156,14 @@ def test_complete_protocol_is_quiet_and_fast(shell_env: dict[str, str], workdir:
     assert broken.returncode == 0 and broken.stderr == ""
 
 
-def test_completion_command_prints_the_generated_scripts(shell_env: dict[str, str], workdir: Path) -> None:
+def test_completion_command_prints_the_generated_scripts(home: Path, workdir: Path) -> None:
     for shell, name in completions.FILES.items():
-        printed = subprocess.run(["chit", "completion", shell], capture_output=True, text=True, env=shell_env, cwd=workdir)
-        assert printed.returncode == 0
-        assert printed.stdout == (SCRIPTS / name).read_text(encoding="utf-8")
-        as_json = subprocess.run(["chit", "--json", "completion", shell], capture_output=True, text=True, env=shell_env, cwd=workdir)
-        assert json.loads(as_json.stdout) == {"shell": shell, "file": name, "script": printed.stdout}
-    assert subprocess.run(["chit", "completion", "tcsh"], capture_output=True, env=shell_env).returncode == 5
+        printed = run_cli(["completion", shell], cwd=workdir)
+        assert printed.code == 0
+        assert printed.out == (SCRIPTS / name).read_text(encoding="utf-8")
+        as_json = run_cli(["--json", "completion", shell], cwd=workdir)
+        assert json.loads(as_json.out) == {"shell": shell, "file": name, "script": printed.out}
+    assert run_cli(["completion", "tcsh"], cwd=workdir).code == 5
 
 
 def test_the_scripts_are_package_data() -> None:
