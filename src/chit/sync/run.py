@@ -251,9 +251,10 @@ class Sync:
         telling how many: hashing a whole store's files is most of its first
         sync. Whether there is anything to commit.
 
-        The export starts from a work tree that is HEAD (`_recover`), so a
-        file that gained lines (and was not removed since) is a change to
-        commit, and nothing written or touched is nothing to stage."""
+        The export starts from a work tree and an index that are HEAD
+        (`_recover`), so a file that gained lines (and was not removed
+        since) is a change to commit, nothing written or touched is nothing
+        to stage, and an `add` that changed no index entry staged nothing."""
         paths = [path for path in written if (self.place.repo / path).is_file()]
         self.progress("committing", 0, len(paths))
         if not written and not touched:
@@ -262,10 +263,11 @@ class Sync:
             self.git.run("--literal-pathspecs", "add", "--", *paths[start : start + STAGE_BATCH], what="committing")
             self.progress("committing", start + STAGE_BATCH, len(paths))
         shared = [name for name in (PROJECTS, emptied.FOLDER) if (self.place.repo / name).exists()]
-        self.git.run("add", "--all", *(shared or [".gitattributes"]), what="committing")  # the last batch, and files the emptying removed
+        # the last batch, and files the emptying removed; git names each path whose index entry it changed
+        staged = self.git.run("add", "--verbose", "--all", *(shared or [".gitattributes"]), what="committing")
         if paths:
             self.progress("committing", len(paths), len(paths))
-        return bool(paths) or self.git.run("diff", "--cached", "--quiet", check=False).status == 1
+        return bool(paths) or bool(staged.out.strip())
 
     def _send_emptied(self, mirror: Mirror) -> list[bytes]:
         """The trash emptied everywhere here, into the mirror: each request
