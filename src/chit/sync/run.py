@@ -164,7 +164,10 @@ class Sync:
         ancestors = {before} if before else set()  # of HEAD from here on: the export only commits on top
         report.head, failure = self._exchange(state, report, fetched, ancestors)
         merged = bool(ancestors - {before})  # a merge adds the commit it merged
-        report.arrivals, written = self._import(state, report.head, None if merged else before)
+        # nothing merged: HEAD adds to the last import (or, in a new mirror, to its first commit,
+        # which holds no session) only the export's commit, all of it from this store
+        own = not merged and (made or (before is not None and before == state.imported))
+        report.arrivals, written = self._import(state, report.head, own)
         self._update_index(written)
         if failure is not None:
             raise failure
@@ -346,12 +349,11 @@ class Sync:
         self.git.run("add", "--", *(path for _code, path in conflicts), what="keeping sessions written after an emptying")
         return self.git.run("commit", "--quiet", "--no-edit", check=False).ok
 
-    def _import(self, state: State, head: str | None, exported_on: str | None) -> tuple[Arrivals, set[str]]:
+    def _import(self, state: State, head: str | None, own: bool) -> tuple[Arrivals, set[str]]:
         """Lines the merge brought, into the live store; then the state.
-        Also the slugs of the projects whose files it changed. With
-        `exported_on`, HEAD is that commit or the export's commit on it."""
-        if head is not None and head != state.imported and exported_on is not None and exported_on == state.imported:
-            # nothing was merged since the last import: every line HEAD adds to it came from this store
+        Also the slugs of the projects whose files it changed. `own` when
+        every line HEAD adds to the last import came from this store."""
+        if head is not None and head != state.imported and own:
             state.imported = head
             self.place.save(state)
             return Arrivals(), set()
