@@ -164,7 +164,10 @@ class Sync:
         ancestors = {before} if before else set()  # of HEAD from here on: the export only commits on top
         report.head, failure = self._exchange(state, report, fetched, ancestors)
         merged = bool(ancestors - {before})  # a merge adds the commit it merged
-        report.arrivals, written = self._import(state, report.head, None if merged else before)
+        # nothing merged: HEAD adds to the last import (or, in a new mirror, to its first commit,
+        # which holds no session) only the export's commit, all of it from this store
+        own = not merged and (made or (before is not None and before == state.imported))
+        report.arrivals, written = self._import(state, report.head, own)
         self._update_index(written)
         if failure is not None:
             raise failure
@@ -251,9 +254,10 @@ class Sync:
         telling how many: hashing a whole store's files is most of its first
         sync. Whether there is anything to commit.
 
-        The export starts from a work tree that is HEAD (`_recover`), so a
-        file that gained lines (and was not removed since) is a change to
-        commit, and nothing written or touched is nothing to stage."""
+        The export starts from a work tree and an index that are HEAD
+        (`_recover`), so a file that gained lines (and was not removed
+        since) is a change to commit, nothing written or touched is nothing
+        to stage, and an `add` that changed no index entry staged nothing."""
         paths = [path for path in written if (self.place.repo / path).is_file()]
         self.progress("committing", 0, len(paths))
         if not written and not touched:
@@ -262,10 +266,11 @@ class Sync:
             self.git.run("--literal-pathspecs", "add", "--", *paths[start : start + STAGE_BATCH], what="committing")
             self.progress("committing", start + STAGE_BATCH, len(paths))
         shared = [name for name in (PROJECTS, emptied.FOLDER) if (self.place.repo / name).exists()]
-        self.git.run("add", "--all", *(shared or [".gitattributes"]), what="committing")  # the last batch, and files the emptying removed
+        # the last batch, and files the emptying removed; git names each path whose index entry it changed
+        staged = self.git.run("add", "--verbose", "--all", *(shared or [".gitattributes"]), what="committing")
         if paths:
             self.progress("committing", len(paths), len(paths))
-        return bool(paths) or self.git.run("diff", "--cached", "--quiet", check=False).status == 1
+        return bool(paths) or bool(staged.out.strip())
 
     def _send_emptied(self, mirror: Mirror) -> list[bytes]:
         """The trash emptied everywhere here, into the mirror: each request
@@ -344,12 +349,11 @@ class Sync:
         self.git.run("add", "--", *(path for _code, path in conflicts), what="keeping sessions written after an emptying")
         return self.git.run("commit", "--quiet", "--no-edit", check=False).ok
 
-    def _import(self, state: State, head: str | None, exported_on: str | None) -> tuple[Arrivals, set[str]]:
+    def _import(self, state: State, head: str | None, own: bool) -> tuple[Arrivals, set[str]]:
         """Lines the merge brought, into the live store; then the state.
-        Also the slugs of the projects whose files it changed. With
-        `exported_on`, HEAD is that commit or the export's commit on it."""
-        if head is not None and head != state.imported and exported_on is not None and exported_on == state.imported:
-            # nothing was merged since the last import: every line HEAD adds to it came from this store
+        Also the slugs of the projects whose files it changed. `own` when
+        every line HEAD adds to the last import came from this store."""
+        if head is not None and head != state.imported and own:
             state.imported = head
             self.place.save(state)
             return Arrivals(), set()
