@@ -74,8 +74,8 @@ def read_log(fd: int, size: int, session_id: str, project_key: str, mtime_ns: in
     held = 0  # bytes at the buffer's start: the beginning of a line not read whole yet
     done = 0
     while done < size:
-        if held * 2 > len(buffer):
-            buffer = _grown(buffer, held)
+        if held * 2 > len(buffer) and held + size - done > len(buffer):  # (else the rest of the file fits)
+            buffer = _grown(buffer, held, held + size - done)
         view = memoryview(buffer)
         got = os.preadv(fd, [view[held : min(len(buffer), held + size - done)]], done)
         view.release()
@@ -92,11 +92,17 @@ def read_log(fd: int, size: int, session_id: str, project_key: str, mtime_ns: in
     return parse.log(done, held > 0)
 
 
-def _grown(buffer: bytearray, held: int) -> bytearray:
-    """A buffer twice as large holding the first `held` bytes of `buffer`
-    (a new one: the old one may still be seen through a memoryview)."""
-    grown = bytearray(2 * len(buffer))
-    grown[:held] = buffer[:held]
+def _grown(buffer: bytearray, held: int, needed: int) -> bytearray:
+    """A buffer twice as large, or of the `needed` bytes that are all the
+    rest of the file if that is less, holding the first `held` bytes of
+    `buffer` (a new one: the old one may still be seen through a
+    memoryview). Capped so, a long line never takes a buffer of up to
+    twice the file's size; the bytes held are copied once, not through a
+    slice of their own first (fresh pages, each zeroed: for a 30 MB
+    message, as many bytes again as the buffer)."""
+    grown = bytearray(min(2 * len(buffer), needed))
+    with memoryview(buffer) as view:
+        grown[:held] = view[:held]
     return grown
 
 
