@@ -272,6 +272,21 @@ def test_rename_rejects_control_characters(api: Chit, home: Path) -> None:
     assert tree_digest(home) == before
 
 
+@pytest.mark.parametrize("surrogate", ["\ud800", "\udfff", "\ud83d\ude00"])
+def test_a_lone_surrogate_is_refused_wherever_it_sits(api: Chit, home: Path, surrogate: str) -> None:
+    """UTF-8 cannot encode U+D800-U+DFFF: refused in a short text and far
+    into a long one (checked a slice at a time), never written."""
+    session = api.create()
+    before = tree_digest(home)
+    for content in ("é" + surrogate, "щ" * 600_000 + surrogate + "x", "x" * (1 << 18) + surrogate):
+        with pytest.raises(InvalidInput, match="message content is not valid Unicode"):
+            api.append(session.id, "user", content)
+    with pytest.raises(InvalidInput, match="title is not valid Unicode"):
+        api.rename(session.id, "é" + surrogate)
+    assert tree_digest(home) == before
+    api.append(session.id, "user", "щ" * 600_000 + "\U0001f600")  # a character past U+FFFF is no surrogate
+
+
 def test_derived_title_rules(api: Chit) -> None:
     empty = api.create()
     assert empty.title == "new session"

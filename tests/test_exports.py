@@ -14,7 +14,7 @@ import pytest
 
 from chit.api import Chit
 from chit.exporters import FORMATS, render
-from chit.exporters.common import blocks
+from chit.exporters.common import Block, blocks
 from chit.service.export_all import title_slug
 
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)> & "quotes" \x1b[31mred\x1b[0m'
@@ -208,6 +208,8 @@ def test_fenced_code_parsing() -> None:
         ("", "", False),
     ]
     assert blocks("inline ```code``` only")[0].lang is None
+    for text in ("", "\n", "a\n  ``\n~~ b\n\n", "`` `\n~ ~~", "x\r\n" * 3):  # no three in a row: one run of prose, whole
+        assert blocks(text) == [blocks(text + "\n```")[0]] == [Block(text)], repr(text)
 
 
 def test_every_format_renders_an_empty_session(api: Chit) -> None:

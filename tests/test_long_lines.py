@@ -18,7 +18,7 @@ from chit.index.grams import folded, words_entry, words_of
 from chit.model import derive_title, title_text
 from chit.index.snippets import find_folded, find_snippet, make_snippet
 
-LETTERS = "ab ßİΣσ\n\r\t\"\\/\x00\x1f\u2028Жж中文😀"
+LETTERS = "ab0F ßİΣσ\n\r\t\"\\/\x00\x1f\u2028Жж中文😀"  # (0 and F: hex digits, as an escape holds)
 
 
 @pytest.fixture(autouse=True)
@@ -78,13 +78,26 @@ def test_bytes_that_are_not_valid_json_text_are_refused_as_whole(garbage: bytes,
             assert got == expected
 
 
-@pytest.mark.parametrize("escape", [b"\\ud800", b"\\udc00", b"\\ud83d\\ude00", b"\\ud83d", b"\\u00e9", b"\\u12", b"\\x"])
-def test_escapes_across_every_cut_decode_as_the_whole_line(escape: bytes) -> None:
+@pytest.mark.parametrize("filler", [b"y", b"a", b"0"])
+@pytest.mark.parametrize("escape", [b"\\ud800", b"\\udc00", b"\\ud83d\\ude00", b"\\ud83d", b"\\u00e9", b"\\u12", b"\\x", b"\\\\u00e9", b"\\\\\\u00e9"])
+def test_escapes_across_every_cut_decode_as_the_whole_line(escape: bytes, filler: bytes) -> None:
+    """Between letters that follow no backslash in an escape (y) and hex
+    digits that may (a, 0)."""
     for at in range(24):
-        line = line_of("y" * 30).replace(b"y" * 30, b"y" * at + escape + b"y" * (30 - at))
+        line = line_of("y" * 30).replace(b"y" * 30, filler * at + escape + filler * (30 - at))
         expected = whole(line)
         for text in ("whole", "in_place"):
             assert in_pieces(line, text) == expected, (line, text)  # type: ignore[arg-type]
+
+
+def test_a_text_of_hex_digits_comes_apart_in_pieces() -> None:
+    """A hex dump is cut as any text is, not decoded whole as one piece."""
+    content = "0123456789abcdef" * 8 + "\u00e9"
+    line = line_of(content)
+    first, past = longline.split_message(line, 0, len(line)) or (0, 0)
+    got = list(longline.pieces(line, first, past))
+    assert "".join(got) == content and len(got) > 20 and max(map(len, got)) < 10
+    assert longline.next_cut(line, first + 40, past) == first + 40
 
 
 def test_a_line_of_another_shape_is_decoded_whole() -> None:

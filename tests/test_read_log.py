@@ -11,10 +11,11 @@ import tempfile
 from pathlib import Path
 
 import orjson
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chit.store import longline
+from chit.store import log, longline
 from chit.store.log import Log, parse_log, read_log
 
 SESSION = "0b9c6c1e-5a7e-4c1f-9d1b-7a1e2f3c4d5e"
@@ -81,3 +82,21 @@ def test_a_line_longer_than_a_long_line_is_decoded_in_place_the_same(tmp_path: P
     got = read_back(path, len(data), 1 << 16)
     same(got, parse_log(SESSION, data, "p", 12345))
     assert len(got.events) == 3 and len(got.events[1]["content"]) == longline.LONG_LINE + 1000
+
+
+@pytest.mark.parametrize("piece", [1 << 16, (1 << 20) + 3])
+def test_long_lines_are_looked_ahead_for_and_read_the_same(tmp_path: Path, piece: int) -> None:
+    """Past `LONG_LINE` held, the buffer is grown to the end of the line,
+    looked ahead for (`log.SCAN` bytes at a time): long lines among short
+    ones, a torn one last, and the file shorter or longer than its stated
+    size, read as the whole bytes are."""
+    lines = [HEADER, message(1, 10), message(2, 3 * longline.LONG_LINE), message(3, 10), message(4, 2 * longline.LONG_LINE + 12345), message(5, 10)]
+    whole = b"".join(line + b"\n" for line in lines)
+    for data in (whole, whole + message(6, 2 * longline.LONG_LINE)[:-5]):
+        path = tmp_path / f"{SESSION}.jsonl"
+        path.write_bytes(data)
+        for size in (len(data), len(data) + 2, len(data) - 1):
+            same(read_back(path, size, piece), parse_log(SESSION, data[:size], "p", 12345))
+    got = read_back(path, len(data), piece)
+    assert [len(event["content"]) for event in got.events] == [10, 3 * longline.LONG_LINE, 10, 2 * longline.LONG_LINE + 12345, 10]
+    assert [(issue.line, issue.torn) for issue in got.issues] == [(7, True)]

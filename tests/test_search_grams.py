@@ -214,3 +214,23 @@ def test_every_ascii_separator_and_only_those_cut_words() -> None:
         assert grams.words_of([f"a{char}b"]) == ({"a", "b"} if cut else {f"a{char}b"}), code
     long = ("слово, word " * 20_000)[:-1] + "tail"  # past SPLIT characters: a word cut between two splits is whole
     assert grams.words_of([long[:70_000], long[70_000:]]) == {"слово", "word", "wordtail"}
+
+
+
+def _words(text: str) -> set[str]:
+    return {word for word in grams._SEPARATORS.split(text) if word}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(st.characters(codec=None, max_codepoint=0x1F600) | st.sampled_from(["ß", "ﬁ", "İ", "K", "ſ", "\ud800"])), max_size=8))
+def test_a_long_texts_entry_is_the_words_of_its_casefold(pieces: list[str]) -> None:
+    """`words_entry` casefolds the distinct words, not the text: the same
+    words as cutting the casefolded text, each once."""
+    entry = grams.words_entry(pieces).split(" ")
+    assert set(entry) - {""} == _words("".join(pieces).casefold()) and len(entry) == len(set(entry))
+
+
+def test_casefolding_makes_no_separator_and_keeps_every_one() -> None:
+    """What `words_entry` rests on, for every character there is."""
+    every = "".join(map(chr, range(0x110000)))
+    assert set(grams.words_entry([every[: 1 << 19], every[1 << 19 :]]).split(" ")) == _words(every.casefold())

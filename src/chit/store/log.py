@@ -75,7 +75,9 @@ def read_log(fd: int, size: int, session_id: str, project_key: str, mtime_ns: in
     done = 0
     while done < size:
         if held * 2 > len(buffer):
-            buffer = _grown(buffer, held)
+            wanted = _wanted(fd, len(buffer), held, done, size)
+            if wanted > len(buffer):  # (else the line, or the rest of the file, fits)
+                buffer = _grown(buffer, held, wanted)
         view = memoryview(buffer)
         got = os.preadv(fd, [view[held : min(len(buffer), held + size - done)]], done)
         view.release()
@@ -92,11 +94,40 @@ def read_log(fd: int, size: int, session_id: str, project_key: str, mtime_ns: in
     return parse.log(done, held > 0)
 
 
-def _grown(buffer: bytearray, held: int) -> bytearray:
-    """A buffer twice as large holding the first `held` bytes of `buffer`
-    (a new one: the old one may still be seen through a memoryview)."""
-    grown = bytearray(2 * len(buffer))
-    grown[:held] = buffer[:held]
+def _wanted(fd: int, length: int, held: int, done: int, size: int) -> int:
+    """The buffer the line being read (`held` bytes of it so far, then the
+    file from `done`) wants: twice as large as it is (`length`), never
+    more than the rest of the file needs. A long line (`codec.LONG_LINE`
+    held) is looked ahead in the file for its end, to be read whole into
+    a buffer grown once: each doubling copied what was held into fresh
+    pages, for twice the bytes of the line in all."""
+    if held < codec.LONG_LINE:
+        return min(2 * length, held + size - done)
+    scratch = bytearray(SCAN)
+    with memoryview(scratch) as view:
+        at = done
+        while at < size:
+            got = os.preadv(fd, [view[: min(SCAN, size - at)]], at)
+            if got == 0:
+                break
+            found = scratch.find(b"\n", 0, got)
+            if found >= 0:
+                return held + at + found + 1 - done
+            at += got
+    return held + size - done
+
+
+#: bytes looked at a time for the end of a long line
+SCAN = 1 << 20
+
+
+def _grown(buffer: bytearray, held: int, length: int) -> bytearray:
+    """A buffer of `length` bytes holding the first `held` bytes of
+    `buffer` (a new one: the old one may still be seen through a
+    memoryview), copied once, never through a slice of their own first."""
+    grown = bytearray(length)
+    with memoryview(buffer) as view:
+        grown[:held] = view[:held]
     return grown
 
 
