@@ -339,9 +339,9 @@ UNDO: Fields = (_opt("change"), _opt("undo"))
 EVENT_FIELDS: dict[str, tuple[Fields, Fields]] = {
     "message": (MESSAGE, MESSAGE),
     "rename": _both(_opt("title")),
-    "tag": (TAGS, TAGS),
-    "untag": (TAGS, TAGS),
-    "rewind": (
+    "tag": _both(*TAGS),
+    "untag": _both(*TAGS),
+    "rewind": (  # "undo": the change an undo reverts; "adds": the messages a replace wrote after it
         (_req("keep", int, _not_negative("keep")), _opt("change"), _opt("undo"), _opt("adds", int, _not_negative("adds"))),
         (_opt("change"), Field("keep_id", str, KEY), SEEN,
          _opt("adds", None, lambda adds: None if type(adds) is list and _strings(adds) else "adds must be message ids")),
