@@ -25,7 +25,7 @@ A session file is JSON Lines. Line 1 is the header
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import orjson
 
@@ -38,6 +38,8 @@ LONG_LINE = longline.LONG_LINE
 #: orjson writes values nested at most this deep (the record itself is 1);
 #: a line nested deeper is refused on read, or chit could not write it back
 MAX_DEPTH = 254
+#: a shorter line cannot be nested deeper: each level takes a bracket to open and one to close
+_DEEP_ENOUGH = 2 * (MAX_DEPTH + 1)
 
 
 class BadRecord(Exception):
@@ -229,7 +231,7 @@ def _record(value: Any, line: bytes | bytearray | memoryview, where: tuple[bytes
     """The JSON value `orjson.loads` made of `line`, checked to be a record."""
     if not isinstance(value, dict):
         raise BadRecord("not a JSON object")
-    if not usual.shallow(value) and _brackets(line, where) > MAX_DEPTH and _too_deep(value):
+    if len(line) >= _DEEP_ENOUGH and not usual.shallow(value) and _brackets(line, where) > MAX_DEPTH and _too_deep(value):
         raise BadRecord("nested too deeply")
     return value
 
@@ -255,127 +257,114 @@ def _too_deep(value: Any) -> bool:
     return False
 
 
-def _check(record: dict[str, Any], name: str, kinds: tuple[type, ...], required: bool = True) -> None:
-    if name not in record or record[name] is None:
-        if required:
-            raise BadRecord(f"missing {name}")
-        return
-    value = record[name]
-    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
-        raise BadRecord(f"{name} has the wrong type")
+class Field(NamedTuple):
+    """One rule of a record: `name` holds a `kind` (None: any value) or is
+    absent or null, as `need` allows; then `check`, given the value, may
+    name what else is wrong with it."""
+
+    name: str
+    kind: type | None
+    need: int
+    check: Callable[[Any], str | None] | None = None
 
 
-def _check_str(record: dict[str, Any], name: str, required: bool = True) -> None:
-    _check(record, name, (str,), required)
+OPTIONAL, REQUIRED, KEY = 0, 1, 2  # KEY: the name must be there, null or not
+Fields = tuple[Field, ...]
 
 
-def _check_tags(record: dict[str, Any]) -> None:
-    _check(record, "tags", (list,))
-    if not all(isinstance(t, str) for t in record["tags"]):
-        raise BadRecord("tags must be strings")
+def problem(record: dict[str, Any], fields: Fields) -> str | None:
+    """Why `record` breaks the first of `fields` it breaks, in their order;
+    None when it keeps them all. (Its values come from JSON, so `type(v) is
+    int` is `isinstance` without taking a bool for an int.)"""
+    for name, kind, need, check in fields:
+        if name in record and (value := record[name]) is not None:
+            if kind is not None and type(value) is not kind:
+                return f"{name} has the wrong type"
+            if check is not None and (reason := check(value)) is not None:
+                return reason
+        elif need and (need == REQUIRED or name not in record):
+            return f"missing {name}"
+    return None
 
 
-def _check_message(record: dict[str, Any]) -> None:
-    if usual.usual_message(record):
-        return
-    for name in ("id", "role", "content", "ts"):
-        _check_str(record, name)
-    if record["role"] not in ROLES:
-        raise BadRecord("unknown role")
-    for name in ("invocation_id", "model"):
-        _check_str(record, name, required=False)
-    _check(record, "metadata", (dict,), required=False)
-    tokens = record.get("tokens")
-    if tokens is not None:
-        if not isinstance(tokens, dict):
-            raise BadRecord("tokens has the wrong type")
-        for name in ("input", "output"):
-            _check(tokens, name, (int,), required=False)
+def _strings(values: Iterable[Any]) -> bool:
+    for value in values:
+        if type(value) is not str:
+            return False
+    return True
 
 
-def _check_state(record: dict[str, Any]) -> None:
-    _check_str(record, "state")
-    if record["state"] not in STATES:
-        raise BadRecord("unknown state")
-    _check_str(record, "turn_id", required=False)
-    _check_str(record, "error", required=False)
+def _opt(name: str, kind: type | None = str, check: Callable[[Any], str | None] | None = None) -> Field:
+    return Field(name, kind, OPTIONAL, check)
 
 
-def _check_rewind(record: dict[str, Any]) -> None:
-    if "hlc" in record:
-        _check_stamped_rewind(record)
-        return
-    _check(record, "keep", (int,))
-    if record["keep"] < 0:
-        raise BadRecord("keep is negative")
-    _check_str(record, "change", required=False)
-    _check_str(record, "undo", required=False)  # the change an undo reverts
-    _check(record, "adds", (int,), required=False)  # messages a replace wrote after it
-    if (record.get("adds") or 0) < 0:
-        raise BadRecord("adds is negative")
+def _req(name: str, kind: type | None = str, check: Callable[[Any], str | None] | None = None) -> Field:
+    return Field(name, kind, REQUIRED, check)
 
 
-def _check_stamped_rewind(record: dict[str, Any]) -> None:
-    _check_str(record, "change", required=False)
-    if "undo" in record:
-        _check_str(record, "undo", required=False)
-        return
-    if "keep_id" not in record:
-        raise BadRecord("missing keep_id")
-    _check_str(record, "keep_id", required=False)
-    _check_seen(record)
-    adds = record.get("adds")
-    if adds is not None and not (isinstance(adds, list) and all(isinstance(a, str) for a in adds)):
-        raise BadRecord("adds must be message ids")
+def _one_of(known: tuple[str, ...], reason: str) -> Callable[[Any], str | None]:
+    return lambda value: None if value in known else reason
 
 
-def _check_seen(record: dict[str, Any]) -> None:
-    if "hlc" not in record:
-        return
-    _check(record, "seen", (dict,))
-    if not all(isinstance(v, str) for v in record["seen"].values()):
-        raise BadRecord("seen must map machines to stamps")
+def _not_negative(name: str) -> Callable[[Any], str | None]:
+    return lambda value: f"{name} is negative" if value < 0 else None
 
 
-def _check_pop(record: dict[str, Any]) -> None:
-    _check_str(record, "change", required=False)
-    if "hlc" in record:
-        _check_str(record, "hides")
-        _check_seen(record)
+def _both(*fields: Field) -> tuple[Fields, Fields]:
+    return fields, fields
 
 
-def _check_stamp(record: dict[str, Any]) -> None:
-    """The fields of a stamped (format 2) event."""
-    hlc = record["hlc"]
-    if type(hlc) is str and usual.usual_stamp(hlc) and type(record.get("by")) is str and type(record.get("id")) is str:
-        return  # the usual case, tested in one pass
-    _check_str(record, "hlc")
-    if not usual.usual_stamp(record["hlc"]):  # `HLC_RE.match`, without compiling it
-        raise BadRecord("hlc is not a clock stamp")
-    _check_str(record, "by")
-    _check_str(record, "id")
+TOKENS: Fields = (_opt("input", int), _opt("output", int))
+#: a message's fields; its role is known only once every type is right
+MESSAGE: Fields = (
+    *(_req(name) for name in ("id", "role", "content", "ts")),
+    _req("role", str, _one_of(ROLES, "unknown role")),
+    _opt("invocation_id"),
+    _opt("model"),
+    _opt("metadata", dict),
+    _opt("tokens", dict, lambda tokens: problem(tokens, TOKENS)),
+)
+#: a stamped (format 2) event's own fields, before those of its kind
+STAMP: Fields = (_req("hlc", str, lambda hlc: None if usual.usual_stamp(hlc) else "hlc is not a clock stamp"), _req("by"), _req("id"))
+SEEN = _req("seen", dict, lambda seen: None if _strings(seen.values()) else "seen must map machines to stamps")
+TAGS: Fields = (_req("tags", list, lambda tags: None if _strings(tags) else "tags must be strings"),)
+#: a stamped rewind holding "undo" reverts that change: nothing else of it is checked
+UNDO: Fields = (_opt("change"), _opt("undo"))
 
-
-def _check_set(record: dict[str, Any]) -> None:
-    _check_str(record, "key")
-    if "value" not in record:
-        raise BadRecord("missing value")
-
-
-EVENT_FIELDS: dict[str, Callable[[dict[str, Any]], None]] = {
-    "message": _check_message,
-    "rename": lambda r: _check_str(r, "title", required=False),
-    "tag": _check_tags,
-    "untag": _check_tags,
-    "rewind": _check_rewind,
-    "pop": _check_pop,
-    "state": _check_state,
-    "set": _check_set,
-    "unset": lambda r: _check_str(r, "key"),
-    "trash": _check_seen,
-    "restore": lambda r: _check_str(r, "trash", required=False),
-    "compact": _check_seen,  # format 2: the changes it saw can no longer be undone
+#: What a valid event of each kind is, the one place that says it: kind ->
+#: (the fields of an event without a stamp, those of a stamped one, after
+#: STAMP); every kind but a message may hold a "ts" string too, checked
+#: after the others. An event of a kind not named here is checked for its
+#: stamp only.
+EVENT_FIELDS: dict[str, tuple[Fields, Fields]] = {
+    "message": (MESSAGE, MESSAGE),
+    "rename": _both(_opt("title")),
+    "tag": _both(*TAGS),
+    "untag": _both(*TAGS),
+    "rewind": (  # "undo": the change an undo reverts; "adds": the messages a replace wrote after it
+        (_req("keep", int, _not_negative("keep")), _opt("change"), _opt("undo"), _opt("adds", int, _not_negative("adds"))),
+        (_opt("change"), Field("keep_id", str, KEY), SEEN,
+         _opt("adds", None, lambda adds: None if type(adds) is list and _strings(adds) else "adds must be message ids")),
+    ),
+    "pop": ((_opt("change"),), (_opt("change"), _req("hides"), SEEN)),
+    "state": _both(_req("state", str, _one_of(STATES, "unknown state")), _opt("turn_id"), _opt("error")),
+    "set": _both(_req("key"), Field("value", None, KEY)),
+    "unset": _both(_req("key")),
+    "trash": ((), (SEEN,)),
+    "restore": _both(_opt("trash")),
+    "compact": ((), (SEEN,)),  # format 2: the changes it saw can no longer be undone
 }
+
+
+def _with_ts(kind: str, fields: Fields) -> Fields:
+    return fields if kind == "message" else (*fields, _opt("ts"))
+
+
+# what `_event` checks of each kind, built once from EVENT_FIELDS
+_PLAIN: dict[str, Fields] = {kind: _with_ts(kind, plain) for kind, (plain, _) in EVENT_FIELDS.items()}
+_STAMPED: dict[str, Fields] = {kind: (*STAMP, *_with_ts(kind, stamped)) for kind, (_, stamped) in EVENT_FIELDS.items()}
+_STAMPED_UNDO: Fields = (*STAMP, *_with_ts("rewind", UNDO))
+_STAMPED_REWIND = _STAMPED["rewind"]
 
 # version -> function upgrading a record from that version to the next one.
 # Format 1 to 2 changes no record: an event without an hlc keeps the rules
@@ -392,22 +381,23 @@ def migrate(record: dict[str, Any], version: int) -> dict[str, Any]:
     return record
 
 
+HEADER: Fields = (
+    _req("version", int),
+    *(_req(name) for name in ("id", "project", "created_at")),
+    _opt("key"),
+    _opt("title"),
+    _opt("metadata", dict),
+    _opt("parent", dict, lambda parent: problem(parent, (_req("id"), _opt("turn", int)))),
+)
+
+
 def decode_header(line: bytes | bytearray) -> dict[str, Any]:
     record = _parse(line)
     if record.get("type") != "session":
         raise BadRecord("not a session header")
-    _check(record, "version", (int,))
-    for name in ("id", "project", "created_at"):
-        _check_str(record, name)
-    _check_str(record, "key", required=False)
-    _check_str(record, "title", required=False)
-    _check(record, "metadata", (dict,), required=False)
-    parent = record.get("parent")
-    if parent is not None:
-        if not isinstance(parent, dict):
-            raise BadRecord("parent has the wrong type")
-        _check_str(parent, "id")
-        _check(parent, "turn", (int,), required=False)
+    reason = problem(record, HEADER)
+    if reason is not None:
+        raise BadRecord(reason)
     return migrate(record, record["version"]) if record["version"] < FORMAT_VERSION else record
 
 
@@ -417,18 +407,19 @@ def decode_event(line: bytes | bytearray, version: int = FORMAT_VERSION) -> dict
 
 
 def _event(record: dict[str, Any], version: int) -> dict[str, Any]:
-    if usual.usual_message_event(record):
-        return migrate(record, version) if version < FORMAT_VERSION else record
     kind = record.get("type")
-    if not isinstance(kind, str):
-        raise BadRecord("missing type")
-    if kind == "session":
-        raise BadRecord("a second header")
-    if "hlc" in record:
-        _check_stamp(record)
-    check = EVENT_FIELDS.get(kind)
-    if check is not None:
-        check(record)
-        if kind != "message":
-            _check_str(record, "ts", required=False)
+    if kind != "message" or not usual.usual_message_event(record):  # that one-pass test: the usual message
+        if type(kind) is not str:
+            raise BadRecord("missing type")
+        if kind == "session":
+            raise BadRecord("a second header")
+        if "hlc" in record:
+            fields = _STAMPED.get(kind, STAMP)  # a kind unknown here: only its stamp is checked
+            if fields is _STAMPED_REWIND and "undo" in record:
+                fields = _STAMPED_UNDO
+        else:
+            fields = _PLAIN.get(kind, ())
+        reason = problem(record, fields)
+        if reason is not None:
+            raise BadRecord(reason)
     return migrate(record, version) if version < FORMAT_VERSION else record

@@ -85,8 +85,10 @@ def usual_line(record: dict[str, Any]) -> bool:
     too, or none of them) found without looking at the others: the whole
     decoding of such a line is `orjson.loads` and this."""
     try:
+        if record["type"] != "message":  # an event of another kind, before a lookup that would raise
+            return False
         role = record["role"]
-        if not (record["type"] == "message" and type(record["id"]) is str and type(role) is str and role in ROLES
+        if not (type(record["id"]) is str and type(role) is str and role in ROLES
                 and type(record["content"]) is str and type(record["ts"]) is str):
             return False
     except KeyError:
