@@ -117,4 +117,29 @@ def test_the_first_free_id_past_runs_of_every_length(api: Chit) -> None:
             free = key
             while free in taken:
                 free += 1
-            assert first_free(conn, key) == free
+            above = free + 1
+            while above not in taken and above < 3000:
+                above += 1
+            assert first_free(conn, key) == (free, above if above in taken else 1 << 63)
+
+
+def test_a_packed_second_costs_a_transaction_few_queries_whatever_it_adds(api: Chit) -> None:
+    """3000 ids of one second taken: the next transaction measures them in
+    a few dozen queries, then gives 500 more ids of that second without
+    asking SQLite again."""
+    base = ts_key(SECOND.format(0, 0))
+    assert base is not None
+    index = parts_of(api).ctx.index
+    with index.writing() as rows:
+        for pos in range(3000):
+            _insert(rows.conn, base + pos, SECOND.format(0, pos), pos)
+    asked: list[str] = []
+    with index.writing() as rows:
+        rows.conn.set_trace_callback(lambda sql: asked.append(sql) if sql.startswith("SELECT") else None)
+        try:
+            for pos in range(3000, 3500):
+                assert rows.ids.allocate(SECOND.format(0, pos)) == base + pos
+                _insert(rows.conn, base + pos, SECOND.format(0, pos), pos)
+        finally:
+            rows.conn.set_trace_callback(None)
+    assert len(asked) <= 40

@@ -12,8 +12,10 @@ Invariants:
   freed earlier in the same transaction: the stretches of ids it found
   taken (or gave) stay known taken until it ends, so that messages of a
   packed stretch of time (several a second, a fork or import of them) do
-  not each walk it again. Only `allocate` adds message rows in a write
-  transaction, so an id it knows taken is taken or was freed since;
+  not each walk it again, nor ask SQLite about the free ids it saw after
+  them. Only `allocate` adds message rows in a write transaction, so an
+  id it knows taken is taken or was freed since, and one it knows free is
+  free until it gives it;
 - a stretch of taken ids is measured in SQLite (counts of row id ranges,
   doubling then halving), not row by row.
 """
@@ -32,7 +34,8 @@ if TYPE_CHECKING:
 
 _TS = LazyPattern(r"(\d{4})-(\d\d)-(\d\d)T([01]\d|2[0-3]):([0-5]\d):([0-5]\d)\.(\d{6})Z\Z")
 _COUNT = "SELECT count(*) FROM messages WHERE rowid BETWEEN ? AND ?"
-_TAKEN = "SELECT 1 FROM messages WHERE rowid = ?"
+_NEXT_TAKEN = "SELECT min(rowid) FROM messages WHERE rowid >= ?"
+_ABOVE_ALL = 1 << 63  # above every row id
 
 
 @lru_cache(maxsize=4096)
@@ -61,10 +64,12 @@ class RowIds:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
-        # Disjoint stretches of ids known taken, as sorted lists of their
-        # first and last ids: stretch n is firsts[n]..lasts[n].
+        # Stretches of ids known taken, in order, never touching: stretch n
+        # is firsts[n]..lasts[n], and the ids after it, below frees[n], are
+        # known free.
         self.firsts: list[int] = []
         self.lasts: list[int] = []
+        self.frees: list[int] = []
 
     def allocate(self, ts: str) -> int:
         """A free message row id for a message stamped `ts`, now taken."""
@@ -72,25 +77,32 @@ class RowIds:
         if base is None:
             low = self.conn.execute("SELECT min(rowid) FROM messages").fetchone()[0]
             return min(int(low or 0), 0) - 1
-        firsts, lasts = self.firsts, self.lasts
+        firsts, lasts, frees = self.firsts, self.lasts, self.frees
         at = bisect_right(firsts, base) - 1  # the stretch starting at or below base
         if at >= 0 and base <= lasts[at] + 1:
-            key = lasts[at] = first_free(self.conn, lasts[at] + 1)
+            key = lasts[at] + 1
+            if key >= frees[at]:  # (the next stretch is further: they merge when they meet)
+                key, frees[at] = first_free(self.conn, key)
+            lasts[at] = key
         else:
             at += 1  # a new stretch, before the one (if any) now at `at`
-            key = first_free(self.conn, base)
+            key, free = first_free(self.conn, base)
             firsts.insert(at, base)
             lasts.insert(at, key)
+            frees.insert(at, free)
         while at + 1 < len(firsts) and firsts[at + 1] <= key + 1:  # it reached the next stretch: one now
-            lasts[at] = max(key, lasts[at + 1])
-            del firsts[at + 1], lasts[at + 1]
+            if lasts[at + 1] > key:
+                lasts[at], frees[at] = lasts[at + 1], frees[at + 1]
+            del firsts[at + 1], lasts[at + 1], frees[at + 1]
         return key
 
 
-def first_free(conn: sqlite3.Connection, key: int) -> int:
-    """The first message row id at or above `key` that no row holds."""
-    if conn.execute(_TAKEN, (key,)).fetchone() is None:
-        return key  # (most often: a lookup costs less than a count)
+def first_free(conn: sqlite3.Connection, key: int) -> tuple[int, int]:
+    """The first message row id at or above `key` that no row holds, and
+    the first above it that one does (or _ABOVE_ALL)."""
+    taken = conn.execute(_NEXT_TAKEN, (key,)).fetchone()[0]
+    if taken != key:
+        return key, _ABOVE_ALL if taken is None else taken  # (most often: one query)
     key, span = key + 1, 1
     while conn.execute(_COUNT, (key, key + span - 1)).fetchone()[0] == span:
         key += span  # key..key+span-1 all taken: look twice as far past them
@@ -102,4 +114,5 @@ def first_free(conn: sqlite3.Connection, key: int) -> int:
             key = middle + 1
         else:
             last = middle
-    return key
+    taken = conn.execute(_NEXT_TAKEN, (key,)).fetchone()[0]
+    return key, _ABOVE_ALL if taken is None else taken
