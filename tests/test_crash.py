@@ -34,15 +34,17 @@ import textwrap
 import time
 import uuid
 from pathlib import Path
+from types import FrameType
 
 import pytest
 
-from chit.api import Chit
+from chit.api import Chit, DoctorReport
 from chit.service.facade import parts_of
 from chit.store.files import TEMP_GRACE
 from conftest import run_cli
 from crash_writer import content_for
 from kill_launcher import Launcher
+from killpoints import killed_at
 
 LONG = bool(os.environ.get("CHIT_LONG"))
 KILLS = 1000 if LONG else 120
@@ -152,7 +154,7 @@ def test_sigkill_never_loses_an_acknowledged_message(home: Path, workdir: Path) 
                 assert checked.code == 0 and '"findings":[]' in checked.out.replace(" ", ""), checked.out
                 stats["cli_repairs"] += 1
             else:
-                assert repair_after_kill(api)
+                assert repair_after_kill(api).ok
                 report = api.doctor()
                 assert report.findings == [], report.findings
             after = api.get(session_id)
@@ -164,16 +166,43 @@ def test_sigkill_never_loses_an_acknowledged_message(home: Path, workdir: Path) 
 
 
 
-def repair_after_kill(api: Chit) -> bool:
+def repair_after_kill(api: Chit) -> DoctorReport:
     """`doctor --repair` right after a kill. A writer killed while putting a
     change journal in place leaves its temp file, which doctor leaves alone
     while it is younger than TEMP_GRACE (it may be a live writer's) and
-    removes once older: then it is asked again."""
+    removes once older: then it is asked again, also when the same kill
+    left something it did repair (an `rm` killed while making the trash's
+    journal: a trash event, and the file still in its project)."""
     repaired = api.doctor(repair=True)
-    if not repaired.ok and all(f.problem == "leftover temporary file" for f in repaired.findings):
+    if not repaired.ok and all(f.problem == "leftover temporary file" for f in repaired.findings if not f.repaired):
         time.sleep(TEMP_GRACE)
         repaired = api.doctor(repair=True)
-    return repaired.ok
+    return repaired
+
+
+def test_an_rm_killed_while_making_the_trash_journal_is_repaired(home: Path, workdir: Path) -> None:
+    """The first `rm` of a project puts its trash's change journal in place
+    (a temp file linked to its name). Killed there, it leaves its trash
+    event appended, the file still in its project and the journal's temp
+    file: doctor --repair finishes the move at once and removes the temp
+    file once it is older than TEMP_GRACE; then doctor finds nothing and
+    the session is whole, in the trash only."""
+    api = Chit(home, cwd=workdir)
+    sid = api.create(title="first rm", messages=[{"role": "user", "content": "keep me"}]).id
+    slug = api.project().slug
+    live, trashed = api.layout.session_file(slug, sid), api.layout.trash_file(slug, sid)
+
+    def making_the_trash_journal(frame: FrameType, event: str, arg: object) -> bool:
+        return event == "c_call" and getattr(arg, "__name__", "") == "link" and frame.f_code.co_name == "_put_new" \
+            and frame.f_locals["path"] == api.layout.changes_file(slug, trash=True)
+
+    killed_at(making_the_trash_journal, lambda: Chit(home, cwd=workdir).delete(sid))
+    assert live.exists() and not trashed.exists()
+    assert [p.name for p in api.layout.changes.iterdir() if p.name.endswith(".tmp")]
+    assert repair_after_kill(api).ok and api.doctor().findings == []
+    assert trashed.exists() and not live.exists()
+    session = parts_of(api).ctx.read_session(parts_of(api).ctx.project_by_slug(slug), sid, trash=True)
+    assert [m.content for m in session.messages] == ["keep me"] and session.deleted_at is not None
 
 
 def test_sigkill_during_trash_and_restore_loses_nothing(home: Path, workdir: Path) -> None:
@@ -208,13 +237,30 @@ def test_sigkill_during_trash_and_restore_loses_nothing(home: Path, workdir: Pat
             # trashed a moment ago, whatever the kill cut short: never "older than 30 days"
             assert api.empty_trash(older_than=30 * 86400, dry_run=True) == [], f"round {round_no}: taken for old trash"
             found = api.get(session_id) if live.exists() else parts_of(api).ctx.read_session(parts_of(api).ctx.project_by_slug(slug), session_id, trash=True)
-            assert {m.id for m in found.messages} >= set(acked), f"round {round_no}: an acknowledged message is lost"
-            assert repair_after_kill(api) and api.doctor().findings == []
+            present = {m.id for m in found.messages}
+            lost = sorted(seq for message_id, (seq, _) in acked.items() if message_id not in present)
+            assert not lost, f"round {round_no}: acknowledged messages {lost} lost; {_places(live, trashed)}"
+            repaired, left = repair_after_kill(api), api.doctor().findings
+            assert repaired.ok and left == [], f"round {round_no}: doctor --repair {repaired.findings}, then {left}; {_places(live, trashed)}"
             assert live.exists() != trashed.exists(), f"round {round_no}: in both places after repair"
             if trashed.exists():
                 api.restore(session_id)
     print(f"\ntrash crash: {KILLS} kills, {len(acked)} acknowledged, {both} left in both places, "
           f"{restore_cut} restores cut short after their event, all repaired")
+
+
+def _places(*paths: Path) -> str:
+    """What a failed check shows of a session's names: each one's inode,
+    size and last lines."""
+    shown = []
+    for path in paths:
+        if not path.exists():
+            shown.append(f"{path.parent.name}/{path.name}: none")
+            continue
+        st = path.stat()
+        tail = b"".join(path.read_bytes().splitlines(keepends=True)[-4:]).decode(errors="replace")
+        shown.append(f"{path.parent.name}/{path.name}: inode {st.st_ino}, {st.st_nlink} links, {st.st_size} bytes, ending\n{tail}")
+    return "\n".join(shown)
 
 
 def _restore_line(trashed: Path) -> bytes:

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from chit.store import codec
 from chit.api import Chit
 from chit.store.fold import fold
-from chit.index.rows import ts_key
+from chit.index.rowids import ts_key
 from chit.index.search import second_at_or_below
 from chit.model import Project, Session
 from chit.service.facade import parts_of

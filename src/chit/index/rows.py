@@ -27,12 +27,8 @@ Invariants:
   text can always be read back from the file (`chit.index.lines`), and its
   token counts; a session row's token totals are summed from its message
   rows whenever its file is read, so they follow pop, rewind and undo;
-- row ids: a message with a canonical timestamp (1970 or later) gets a
-  free row id at or above `ts_key(ts)`, its whole seconds since the
-  epoch; so a message's second is never after its row id (see
-  `chit.index.search` for how search stops). Dense, time-ordered row ids
-  keep the text index small (its lists store row id gaps). Other
-  timestamps get negative row ids;
+- row ids: a message with a canonical timestamp gets a free row id at or
+  above its second (`chit.index.rowids`), so that search can stop early;
 - text is added by `drain`, in row id order (FTS5 writes a new segment
   whenever a row id is not above the last one), its messages marked
   indexed (`fts`) once, at the end of the transaction (`mark_text`), and
@@ -48,19 +44,17 @@ from __future__ import annotations
 import errno
 import os
 from collections.abc import Iterable, Sequence
-from datetime import date
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from chit.index import schema, vocabulary
 from chit.index.dirs import DOUBTED
+from chit.index.rowids import RowIds
 from chit.store import codec
 from chit.index.lines import read_body
 from chit.store.files import NotRegular, open_regular
 from chit.store.log import format_ts_ns
-from chit.patterns import LazyPattern
 
 if TYPE_CHECKING:
     import sqlite3
@@ -81,28 +75,6 @@ STATE_COLUMNS = (
     "version, project, created_at, updated_at, key, parent_id, manual_title, first_title,"
     " tags, state, deleted_at, messages, turns"
 )
-_TS = LazyPattern(r"(\d{4})-(\d\d)-(\d\d)T([01]\d|2[0-3]):([0-5]\d):([0-5]\d)\.(\d{6})Z\Z")
-
-
-@lru_cache(maxsize=4096)
-def _epoch_day(text: str) -> int | None:
-    try:
-        return date(int(text[:4]), int(text[5:7]), int(text[8:10])).toordinal() - 719163
-    except ValueError:
-        return None
-
-
-def ts_key(ts: str) -> int | None:
-    """The lowest row id of a message with this timestamp: its whole seconds
-    since 1970 (so non-decreasing with the text order of canonical
-    timestamps); None for any other text or an earlier time."""
-    match = _TS.match(ts)
-    if match is None:
-        return None
-    day = _epoch_day(ts[:10])
-    if day is None or day < 0:
-        return None
-    return ((day * 24 + int(match[4])) * 60 + int(match[5])) * 60 + int(match[6])
 
 
 class Rows:
@@ -115,33 +87,12 @@ class Rows:
         self.conn = conn
         self.layout = layout
         self.orphans = 0  # text entries of message rows deleted here: contentless, they stay behind
-        self.taken_run: tuple[int, int] | None = None  # message row ids known taken, first to last (`allocate`)
+        self.ids = RowIds(conn)  # the message row ids given out
         self.doubted = False  # rows were doubted: their directories need a full check
         self.drained = 0  # messages whose text `drain` added
         self.merges_deferred = False  # FTS5 merges no segments in this transaction (`defer_merges`)
         self.unmarked: tuple[int, int] | None = None  # row ids (first, last) whose text was added, not yet marked (`mark_text`)
         self.vocabulary_behind = False  # msgtext may hold terms `words` lacks (`finish_text`)
-
-    def allocate(self, ts: str) -> int:
-        """A free message row id: at or above `ts_key(ts)` (the first free one
-        but for ids freed earlier in this transaction), else
-        (odd timestamps) below every other."""
-        base = ts_key(ts)
-        if base is None:
-            low = self.conn.execute("SELECT min(rowid) FROM messages").fetchone()[0]
-            return min(int(low or 0), 0) - 1
-        # Any free id at or above base will do. `taken_run` (first, last): ids
-        # known taken in this transaction, so that messages of a packed stretch
-        # of time (several a second, a fork of them) do not each walk it again.
-        run = self.taken_run
-        within = run is not None and run[0] <= base <= run[1] + 1
-        key = run[1] + 1 if run is not None and within else base
-        for (taken,) in self.conn.execute("SELECT rowid FROM messages WHERE rowid >= ? ORDER BY rowid", (key,)):
-            if taken != key:
-                break
-            key += 1
-        self.taken_run = (run[0] if run is not None and within else base, key)
-        return key
 
     def drop_messages(self, sid: int) -> None:
         self.mark_text()  # the count below sees the text added in this transaction
@@ -413,7 +364,7 @@ class _Stack:
         self.len = 0
 
     def push(self, record: dict[str, Any], turn: int | None) -> None:
-        rowid = self.rows.allocate(record["ts"])
+        rowid = self.rows.ids.allocate(record["ts"])
         tokens = record.get("tokens")
         counted = (1, tokens.get("input"), tokens.get("output")) if isinstance(tokens, dict) else (None, None, None)
         self.rows.conn.execute(

@@ -13,7 +13,7 @@ Invariants:
   casefold substring rule, and its snippet comes from that text (a long
   line's bytes may answer for it: `chit.index.rawfind`).
   Candidates stream by row id, highest first; a message's second is never
-  above its row id (`Rows.allocate` in `chit.index.rows`), so once `limit` hits are
+  above its row id (`chit.index.rowids`), so once `limit` hits are
   held, reading stops at the first row id below the second of the last of
   them (`second_at_or_below`): that candidate and every later one are
   older than it. Before that, a candidate whose row's stamp is older than
@@ -43,7 +43,7 @@ from chit.index.db import Index
 from chit.index import Stale
 from chit.index import grams, rawfind, vocabulary
 from chit.index.lines import read_text
-from chit.index.rows import ts_key
+from chit.index.rowids import ts_key
 from chit.index.snippets import find_folded, find_folded_all, find_snippet, make_snippet
 from chit.index.summary_rows import AGENTS_COUNT, SUMMARY_COLUMNS, session_title, summary_from_row
 from chit.model import AGENT_KEY, Project, SearchHit, SessionSummary
