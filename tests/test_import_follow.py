@@ -9,8 +9,8 @@ follow gives way to a whole read when the new lines could change what came
 before); both must agree, and the follow must be taken at most cuts.
 The homes write without fsync (`durable=False`): what is compared is what
 an import decides, not what a crash leaves. Each starts as a copy of one
-home holding only an empty index, made once for the module (an index's
-tables cost more to create than most cuts' imports).
+home holding only an empty index (`fresh_home`: an index's tables cost
+more to create than most cuts' imports).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import pytest
 from chit.api import Chit
 from chit.model import Session
 from chit.service.facade import parts_of
+from conftest import fresh_home
 from importer_sources import fixture
 
 REAL = [
@@ -35,24 +36,6 @@ REAL = [
     ("codex", "codex-0.60.1"),
     ("codex", "codex-0.171.0"),
 ]
-
-
-@pytest.fixture(scope="module")
-def empty_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A home that holds only its index, empty, and no connection to it left open."""
-    home = tmp_path_factory.mktemp("empty") / "home"
-    api = Chit(home, cwd=home.parent, durable=False)
-    index = parts_of(api).ctx.index
-    assert index.conn is not None
-    index.close()
-    assert sorted(p.name for p in home.iterdir()) == ["index.sqlite"]
-    return home
-
-
-def fresh(empty_home: Path, home: Path, cwd: Path) -> Chit:
-    """An API on a new home of its own, a copy of `empty_home`."""
-    shutil.copytree(empty_home, home)
-    return Chit(home, cwd=cwd, durable=False)
 
 
 def sessions(api: Chit) -> dict[str, Session]:
@@ -89,12 +72,12 @@ def test_following_a_grown_file_gives_the_session_a_whole_import_gives(tool: str
         source = work / "src" / original.name
         source.parent.mkdir(parents=True)
         source.write_bytes(b"".join(lines))
-        whole = fresh(empty_home, work / "whole", work)
+        whole = fresh_home(empty_home, work / "whole", work)
         whole.import_from(tool, source.parent)
         theirs = {key: view(session) for key, session in sessions(whole).items()}
         for cut in cuts(len(lines)):
             source.write_bytes(b"".join(lines[:cut]))
-            grown = fresh(empty_home, work / f"grown-{cut}", work)
+            grown = fresh_home(empty_home, work / f"grown-{cut}", work)
             first = grown.import_from(tool, source.parent)
             source.write_bytes(b"".join(lines))
             again = grown.import_from(tool, source.parent)
@@ -145,13 +128,13 @@ def test_a_file_followed_through_many_growths_gives_the_session_a_whole_import_g
         work = tmp_path / original.stem
         source = work / "src" / original.name
         source.parent.mkdir(parents=True)
-        grown = fresh(empty_home, work / "grown", work)
+        grown = fresh_home(empty_home, work / "grown", work)
         for cut in range(1, len(lines) + 1, max(1, len(lines) // 25)):
             source.write_bytes(b"".join(lines[:cut]))
             grown.import_from(tool, source.parent)
         source.write_bytes(b"".join(lines))
         grown.import_from(tool, source.parent)
-        whole = fresh(empty_home, work / "whole", work)
+        whole = fresh_home(empty_home, work / "whole", work)
         whole.import_from(tool, source.parent)
         mine, theirs = sessions(grown), sessions(whole)
         assert sorted(mine) == sorted(theirs), original.name
