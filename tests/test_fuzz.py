@@ -43,6 +43,7 @@ from chit.errors import ChitError, InvalidData
 from chit.store.fold import fold
 from chit.service.facade import parts_of
 from chit.store.log import parse_log
+from conftest import fresh_home
 from test_importers_fuzz import json_values, paths_in, replaced, run_import
 
 LONG = bool(os.environ.get("CHIT_LONG"))
@@ -166,10 +167,10 @@ def checked(call: Any, *args: Any, **kwargs: Any) -> Any:
 
 @fuzz(120)
 @given(data=session_files())
-def test_damaged_session_files_are_read_every_way_without_a_crash(data: bytes) -> None:
+def test_damaged_session_files_are_read_every_way_without_a_crash(empty_home: Path, data: bytes) -> None:
     scratch = Path(tempfile.mkdtemp(prefix="chit-fuzz-"))
     try:
-        api = Chit(scratch / "store", cwd=scratch, project="fuzz", durable=False)
+        api = fresh_home(empty_home, scratch / "store", scratch, project="fuzz")
         project = parts_of(api).ctx.projects.ensure(parts_of(api).ctx.project("fuzz", create=True))
         path = api.layout.session_file(project.slug, SID)
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -221,10 +222,10 @@ def snapshot_doc(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return api.export_snapshot(fork.id)
 
 
-def try_import(doc: Any, raw: bytes | None = None) -> None:
+def try_import(empty_home: Path, doc: Any, raw: bytes | None = None) -> None:
     scratch = Path(tempfile.mkdtemp(prefix="chit-snap-"))
     try:
-        api = Chit(scratch / "store", cwd=scratch, project="dst", durable=False)
+        api = fresh_home(empty_home, scratch / "store", scratch, project="dst")
         try:
             result = api.import_snapshot(raw if raw is not None else json.dumps(doc).encode())
         except ChitError:
@@ -241,7 +242,9 @@ def try_import(doc: Any, raw: bytes | None = None) -> None:
 
 @fuzz(150)
 @given(data=st.data())
-def test_snapshots_with_any_values_import_or_are_refused_cleanly(snapshot_doc: dict[str, Any], data: st.DataObject) -> None:
+def test_snapshots_with_any_values_import_or_are_refused_cleanly(
+    snapshot_doc: dict[str, Any], empty_home: Path, data: st.DataObject
+) -> None:
     body = snapshot_doc["session"]
     for _ in range(data.draw(st.integers(1, 4))):
         where = data.draw(st.sampled_from(paths_in(body)[1:]))
@@ -250,7 +253,7 @@ def test_snapshots_with_any_values_import_or_are_refused_cleanly(snapshot_doc: d
         digest = exporters.checksum(body)
     except TypeError:  # a number orjson cannot write (> 64 bits): the import must refuse it anyway
         digest = "sha256:unknown"
-    try_import({**snapshot_doc, "session": body, "checksum": digest})
+    try_import(empty_home, {**snapshot_doc, "session": body, "checksum": digest})
 
 
 @fuzz(100)

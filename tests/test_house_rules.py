@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import ast
 import functools
+import json
 import re
 import subprocess
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -53,11 +56,11 @@ def _part(path: Path) -> str:
     return path.relative_to(SRC).parts[0].removesuffix(".py")
 
 
-def _chit_imports(tree: ast.AST) -> set[str]:
+def _chit_imports(path: Path) -> set[str]:
     """The top-level chit modules a source imports, wherever it imports
     them (in functions, under TYPE_CHECKING) or names them for importlib."""
     found: set[str] = set()
-    for node in ast.walk(tree):
+    for node in imports_and_strings(path):
         modules: list[str] = []
         if isinstance(node, ast.Import):
             modules = [alias.name for alias in node.names]
@@ -73,10 +76,19 @@ def _chit_imports(tree: ast.AST) -> set[str]:
     return found
 
 
+ImportOrString = ast.Import | ast.ImportFrom | ast.Constant
+
+
 @functools.cache
-def parsed(path: Path) -> ast.Module:
-    """The syntax tree of a source file, parsed once per run (the rules only read it)."""
-    return ast.parse(path.read_text(encoding="utf-8"))
+def imports_and_strings(path: Path) -> tuple[ImportOrString, ...]:
+    """The import statements of a source file, at any depth, and its string
+    constants, in the order of `ast.walk`: all the rules read of a file's
+    syntax, found in one pass over its tree per run (the rules only read them)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return tuple(
+        node for node in ast.walk(tree)
+        if isinstance(node, (ast.Import, ast.ImportFrom)) or (isinstance(node, ast.Constant) and isinstance(node.value, str))
+    )
 
 
 def test_every_module_and_package_has_a_layer() -> None:
@@ -87,9 +99,8 @@ def test_every_module_and_package_has_a_layer() -> None:
 def test_imports_go_down_the_layers(path: Path) -> None:
     own = _part(path)
     assert own in LAYER_OF, f"{own} is in no layer"
-    tree = parsed(path)
     upward = {
-        target for target in _chit_imports(tree)
+        target for target in _chit_imports(path)
         if target != own and LAYER_OF.get(target, len(LAYERS)) >= LAYER_OF[own]
     }
     assert upward == set(), f"{own} (layer {LAYER_OF[own]}) imports from its own layer or above"
@@ -101,9 +112,8 @@ def test_imports_go_down_the_layers(path: Path) -> None:
     ids=lambda p: str(p.relative_to(SRC)),
 )
 def test_core_module_imports_no_ui_library(path: Path) -> None:
-    tree = parsed(path)
     imported = set()
-    for node in ast.walk(tree):
+    for node in imports_and_strings(path):
         if isinstance(node, ast.Import):
             imported.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -132,10 +142,64 @@ def test_api_loads_no_ui_library(tmp_path: Path) -> None:
     assert not loaded & UI_LIBRARIES
 
 
+@dataclass(frozen=True)
+class Probe:
+    """What one command run as a fresh `chit` process loaded: every module
+    (dotted names), and the source files of chit that compiled a regular
+    expression at import."""
+
+    modules: frozenset[str]
+    compiled_at_import: tuple[str, ...]
+
+    @property
+    def top_level(self) -> set[str]:
+        return {m.split(".")[0] for m in self.modules}
+
+
+PROBE = """import re, sys
+at_import = []
+real = re.compile
+def compile(pattern, flags=0):
+    caller = sys._getframe(1).f_code
+    if caller.co_name == "<module>" and "chit" in caller.co_filename:
+        at_import.append(caller.co_filename)
+    return real(pattern, flags)
+re.compile = compile
+from chit.cli.main import run
+try:
+    run({args!r})
+except SystemExit:
+    pass
+import json
+with open({out!r}, "w") as out:
+    json.dump({{"modules": sorted(sys.modules), "compiled_at_import": at_import}}, out)
+"""
+
+
+@pytest.fixture(scope="module")
+def probe(tmp_path_factory: pytest.TempPathFactory) -> Callable[[list[str]], Probe]:
+    """`probe(args)`: what `chit ARGS` loads, run once per module in a fresh
+    interpreter and a fresh home of its own, whichever rules ask about it
+    (`re` is loaded by every command anyway: pathlib imports it)."""
+    done: dict[tuple[str, ...], Probe] = {}
+
+    def run(args: list[str]) -> Probe:
+        if tuple(args) not in done:
+            folder = tmp_path_factory.mktemp("probe")
+            out = folder / "loaded.json"
+            env = {"CHIT_HOME": str(folder / "home"), "PATH": "/usr/bin:/bin"}
+            code = PROBE.format(args=args, out=str(out))
+            subprocess.run([sys.executable, "-c", code], capture_output=True, cwd=folder, env=env, stdin=subprocess.DEVNULL, check=True)
+            found = json.loads(out.read_text())
+            done[tuple(args)] = Probe(frozenset(found["modules"]), tuple(found["compiled_at_import"]))
+        return done[tuple(args)]
+
+    return run
+
+
 @pytest.mark.parametrize("args", [["--version"], ["ls", "--json"], ["search", "x", "--json"], ["show", "nope", "--json"]])
-def test_json_and_version_paths_skip_rich_and_prompt_toolkit(args: list[str], tmp_path: Path) -> None:
-    code = f"from chit.cli.main import run\ntry:\n    run({args!r})\nexcept SystemExit:\n    pass"
-    loaded = _modules_after(code, tmp_path)
+def test_json_and_version_paths_skip_rich_and_prompt_toolkit(args: list[str], probe: Callable[[list[str]], Probe]) -> None:
+    loaded = probe(args).top_level
     assert "rich" not in loaded
     assert "prompt_toolkit" not in loaded
 
@@ -152,7 +216,7 @@ GENERATORS = {"clispec", "manpage", "reference", "shells"}  # the modules of too
 def _imported_names(path: Path) -> set[str]:
     """Every module name `path` imports, at any depth of the file, as written."""
     names: set[str] = set()
-    for node in ast.walk(parsed(path)):
+    for node in imports_and_strings(path):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module:
@@ -234,11 +298,10 @@ HTTP_CLIENTS = {"http", "ssl", "httpx", "requests", "urllib3", "aiohttp"}
     [["--version"], ["ls", "--json"], ["ls"], ["search", "x", "--json"], ["show", "nope", "--json"], ["new", "t", "--json"], ["append", "hi", "--json"]],
     ids=" ".join,
 )
-def test_commands_load_only_what_they_need(args: list[str], tmp_path: Path) -> None:
+def test_commands_load_only_what_they_need(args: list[str], probe: Callable[[list[str]], Probe]) -> None:
     """No HTTP client or REPL outside chat; no rich under --json; and no
     pydantic anywhere here (plain options skip typer's pydantic coercion)."""
-    code = f"from chit.cli.main import run\ntry:\n    run({args!r})\nexcept SystemExit:\n    pass"
-    loaded = _modules_after(code, tmp_path)
+    loaded = probe(args).top_level
     assert not loaded & HTTP_CLIENTS
     assert "prompt_toolkit" not in loaded
     assert "pydantic" not in loaded
@@ -258,19 +321,12 @@ LISTING = {"ordering", "when"}  # a listing's order and its --since/--until
     [(["ls", "--json"], {"catchup", *LISTING}), (["show", "nope", "--json"], set()), (["search", "x", "--json"], {"finding", "search_terms", "catchup", "when", "ticker"})],
     ids=lambda a: " ".join(a) if isinstance(a, list) else "",
 )
-def test_read_commands_load_only_the_reading_parts_of_the_service(args: list[str], more: set[str], tmp_path: Path) -> None:
+def test_read_commands_load_only_the_reading_parts_of_the_service(
+    args: list[str], more: set[str], probe: Callable[[list[str]], Probe]
+) -> None:
     """A part of the service is built, and its module imported, on first
     use: a command that reads loads no writer, exporter or importer."""
-    code = f"""from chit.cli.main import run
-try:
-    run({args!r})
-except SystemExit:
-    pass
-import sys
-print(*sorted(m for m in sys.modules if m.startswith("chit.")))"""
-    env = {"CHIT_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env, stdin=subprocess.DEVNULL)
-    loaded = done.stdout.splitlines()[-1].split()
+    loaded = [m for m in probe(args).modules if m.startswith("chit.")]
     assert {m.split(".")[2] for m in loaded if m.startswith("chit.service.")} == READING_PARTS | more
     assert not {"exporters", "importers", "providers", "repl"} & {m.split(".")[1] for m in loaded}
     if args[0] == "show":  # the config says how to page a transcript; JSON or an error needs none
@@ -278,22 +334,13 @@ print(*sorted(m for m in sys.modules if m.startswith("chit.")))"""
 
 
 @pytest.mark.parametrize("args", [["ls", "--json"], ["show", "nope"], ["search", "x"]], ids=" ".join)
-def test_read_commands_on_an_unchanged_store_skip_the_fold_and_string(args: list[str], tmp_path: Path) -> None:
+def test_read_commands_on_an_unchanged_store_skip_the_fold_and_string(args: list[str], probe: Callable[[list[str]], Probe]) -> None:
     """The index folds events (chit.index.fold) only when a session file
     changed, and the text index's punctuation is written out: `string`
     compiles a regex at import. Neither is paid by a read of an unchanged
     store; nor, by a read that shows no session, the session fold
     (chit.store.fold) or `unicodedata` (which checks text a user gives)."""
-    code = f"""from chit.cli.main import run
-try:
-    run({args!r})
-except SystemExit:
-    pass
-import sys
-print(*sorted(m for m in sys.modules if m.startswith("chit.") or m in ("string", "unicodedata")))"""
-    env = {"CHIT_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env, stdin=subprocess.DEVNULL)
-    loaded = done.stdout.splitlines()[-1].split()
+    loaded = probe(args).modules
     assert "chit.index.db" in loaded  # the index was read
     assert "chit.index.fold" not in loaded
     assert "string" not in loaded
@@ -301,28 +348,11 @@ print(*sorted(m for m in sys.modules if m.startswith("chit.") or m in ("string",
 
 
 @pytest.mark.parametrize("args", [["ls", "--json"], ["show", "nope"], ["search", "x"]], ids=" ".join)
-def test_read_commands_compile_no_regex_of_chit_at_import(args: list[str], tmp_path: Path) -> None:
+def test_read_commands_compile_no_regex_of_chit_at_import(args: list[str], probe: Callable[[list[str]], Probe]) -> None:
     """chit's regular expressions are chit.patterns.LazyPattern, compiled
     on first use: a module that loads compiles none (twenty of them were
     about 2 ms of every command's start-up)."""
-    code = f"""import re, sys
-at_import = []
-real = re.compile
-def compile(pattern, flags=0):
-    caller = sys._getframe(1).f_code
-    if caller.co_name == "<module>" and "chit" in caller.co_filename:
-        at_import.append(caller.co_filename)
-    return real(pattern, flags)
-re.compile = compile
-from chit.cli.main import run
-try:
-    run({args!r})
-except SystemExit:
-    pass
-print(*at_import)"""
-    env = {"CHIT_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env, stdin=subprocess.DEVNULL)
-    assert done.stdout.splitlines()[-1] == ""
+    assert probe(args).compiled_at_import == ()
 
 
 PRIVATE = ("typer._", "click._", "_runtime_param")
@@ -334,8 +364,7 @@ def test_no_private_name_of_typer_or_click(path: Path) -> None:
     a private module or attribute may change in any release."""
     text = path.read_text(encoding="utf-8")
     assert not [name for name in PRIVATE if name in text]
-    tree = parsed(path)
-    for node in ast.walk(tree):
+    for node in imports_and_strings(path):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in ("typer", "click"):
             assert not any(alias.name.startswith("_") for alias in node.names), (path.name, node.module)
 
@@ -354,7 +383,7 @@ def test_no_new_private_name_imported_from_another_chit_module() -> None:
     chit.index.summary_rows gives search and relatives the summary row)."""
     found = set()
     for path in SRC.rglob("*.py"):
-        for node in ast.walk(parsed(path)):
+        for node in imports_and_strings(path):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("chit."):
                 found.update(
                     (path.relative_to(SRC).as_posix(), node.module, alias.name)

@@ -8,7 +8,9 @@ home imports from the whole file. Either path may be taken at a cut (a
 follow gives way to a whole read when the new lines could change what came
 before); both must agree, and the follow must be taken at most cuts.
 The homes write without fsync (`durable=False`): what is compared is what
-an import decides, not what a crash leaves.
+an import decides, not what a crash leaves. Each starts as a copy of one
+home holding only an empty index (`fresh_home`: an index's tables cost
+more to create than most cuts' imports).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import pytest
 from chit.api import Chit
 from chit.model import Session
 from chit.service.facade import parts_of
+from conftest import fresh_home
 from importer_sources import fixture
 
 REAL = [
@@ -59,7 +62,7 @@ def cuts(lines: int) -> list[int]:
 
 
 @pytest.mark.parametrize(("tool", "folder"), REAL)
-def test_following_a_grown_file_gives_the_session_a_whole_import_gives(tool: str, folder: str, tmp_path: Path) -> None:
+def test_following_a_grown_file_gives_the_session_a_whole_import_gives(tool: str, folder: str, tmp_path: Path, empty_home: Path) -> None:
     followed = tried = 0
     for original in main_files(fixture(folder), tool):
         lines = original.read_bytes().splitlines(keepends=True)
@@ -69,12 +72,12 @@ def test_following_a_grown_file_gives_the_session_a_whole_import_gives(tool: str
         source = work / "src" / original.name
         source.parent.mkdir(parents=True)
         source.write_bytes(b"".join(lines))
-        whole = Chit(work / "whole", cwd=work, durable=False)
+        whole = fresh_home(empty_home, work / "whole", work)
         whole.import_from(tool, source.parent)
         theirs = {key: view(session) for key, session in sessions(whole).items()}
         for cut in cuts(len(lines)):
             source.write_bytes(b"".join(lines[:cut]))
-            grown = Chit(work / f"grown-{cut}", cwd=work, durable=False)
+            grown = fresh_home(empty_home, work / f"grown-{cut}", work)
             first = grown.import_from(tool, source.parent)
             source.write_bytes(b"".join(lines))
             again = grown.import_from(tool, source.parent)
@@ -116,20 +119,22 @@ def test_an_unchanged_follow_state_survives_and_a_rewritten_file_is_read_whole(t
 
 
 @pytest.mark.parametrize(("tool", "folder"), REAL)
-def test_a_file_followed_through_many_growths_gives_the_session_a_whole_import_gives(tool: str, folder: str, tmp_path: Path) -> None:
+def test_a_file_followed_through_many_growths_gives_the_session_a_whole_import_gives(
+    tool: str, folder: str, tmp_path: Path, empty_home: Path
+) -> None:
     """Each follow starts from the state the previous follow left."""
     for original in main_files(fixture(folder), tool):
         lines = original.read_bytes().splitlines(keepends=True)
         work = tmp_path / original.stem
         source = work / "src" / original.name
         source.parent.mkdir(parents=True)
-        grown = Chit(work / "grown", cwd=work, durable=False)
+        grown = fresh_home(empty_home, work / "grown", work)
         for cut in range(1, len(lines) + 1, max(1, len(lines) // 25)):
             source.write_bytes(b"".join(lines[:cut]))
             grown.import_from(tool, source.parent)
         source.write_bytes(b"".join(lines))
         grown.import_from(tool, source.parent)
-        whole = Chit(work / "whole", cwd=work, durable=False)
+        whole = fresh_home(empty_home, work / "whole", work)
         whole.import_from(tool, source.parent)
         mine, theirs = sessions(grown), sessions(whole)
         assert sorted(mine) == sorted(theirs), original.name

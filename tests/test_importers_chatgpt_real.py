@@ -16,13 +16,15 @@ reading written for these tests, sharing nothing with chit's importer, so
 a fault in the importer cannot hide in its own expectations. The export
 is read so once, and imported into a fresh home once, for the tests that
 only read what that import wrote (`first_import`); a test that imports
-again, or something else, has its own home.
+again, or something else, has its own home (a copy of that import's home,
+for the test of a second import).
 """
 
 from __future__ import annotations
 
 import gzip
 import json
+import shutil
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -140,6 +142,7 @@ def imported(api: Chit) -> dict[str, Session]:
 
 @dataclass
 class FirstImport:
+    home: Path
     report: ImportReport
     sessions: dict[str, Session]  # by key, read back from the files the import wrote
 
@@ -151,7 +154,7 @@ def first_import(export: Path, tmp_path_factory: pytest.TempPathFactory) -> Firs
     (work / "proj" / ".git").mkdir(parents=True)
     api = Chit(work / "home", cwd=work / "proj")
     report = api.import_from("chatgpt", export)
-    return FirstImport(report, imported(api))
+    return FirstImport(work / "home", report, imported(api))
 
 
 def test_every_conversation_is_the_thread_chatgpt_shows(first_import: FirstImport, expected: dict[str, Conversation]) -> None:
@@ -211,8 +214,11 @@ def test_the_empty_system_node_of_every_conversation_is_skipped(first_import: Fi
     assert not [m for m in messages if m.role == "system" or not m.content.strip()]
 
 
-def test_a_second_import_of_the_export_or_its_zip_writes_nothing(api: Chit, home: Path, export: Path, tmp_path: Path) -> None:
-    api.import_from("chatgpt", export)
+def test_a_second_import_of_the_export_or_its_zip_writes_nothing(
+    first_import: FirstImport, home: Path, workdir: Path, export: Path, tmp_path: Path
+) -> None:
+    shutil.copytree(first_import.home, home)  # what a first import of the export wrote
+    api = Chit(home, cwd=workdir)
     before = tree_digest(home)
     again = api.import_from("chatgpt", export)
     assert (again.imported, again.updated, again.messages, again.skipped_reasons) == (0, 0, 0, {"unchanged": CONVERSATIONS})

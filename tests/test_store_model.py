@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
@@ -26,6 +27,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from chit.api import Chit
 from chit.model import Session, derive_title
 from chit.service.facade import parts_of
+from conftest import fresh_home
 
 LONG = bool(os.environ.get("CHIT_LONG"))
 PROJECTS = ("alpha", "beta")
@@ -68,10 +70,12 @@ class Model:
 
 
 class StoreMachine(RuleBasedStateMachine):
+    empty_home: Path  # what each sequence's store starts as a copy of (conftest.fresh_home)
+
     def __init__(self) -> None:
         super().__init__()
         self.home = Path(tempfile.mkdtemp(prefix="chit-model-"))
-        self.api = self.open()
+        self.api = fresh_home(self.empty_home, self.home / "store", self.home)
         self.model: dict[str, Model] = {}
 
     def open(self) -> Chit:
@@ -273,6 +277,11 @@ class StoreMachine(RuleBasedStateMachine):
         assert session.hidden == sum(len(before) - keep for before, keep, _ in model.changes)
         assert (None if session.parent is None else (session.parent.id, session.parent.turn)) == model.parent
         assert session.issues == () and not session.read_only
+
+
+@pytest.fixture(autouse=True, scope="module")
+def store_template(empty_home: Path) -> None:
+    StoreMachine.empty_home = empty_home
 
 
 StoreMachine.TestCase.settings = settings(
