@@ -61,6 +61,8 @@ def parse_log(session_id: str, data: bytes | bytearray, project_key: str, mtime_
 
 #: bytes `read_log` reads at a time (a line longer than half of it doubles it)
 PIECE = 1 << 16
+#: bytes looked at a time for the end of a long line (`_wanted`)
+SCAN = 1 << 20
 
 
 def read_log(fd: int, size: int, session_id: str, project_key: str, mtime_ns: int = 0, piece: int = PIECE) -> Log:
@@ -115,10 +117,6 @@ def _wanted(fd: int, length: int, held: int, done: int, size: int) -> int:
                 return held + at + found + 1 - done
             at += got
     return held + size - done
-
-
-#: bytes looked at a time for the end of a long line
-SCAN = 1 << 20
 
 
 def _grown(buffer: bytearray, held: int, length: int) -> bytearray:
