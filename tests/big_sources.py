@@ -22,13 +22,30 @@ from importer_sources import fixture
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _TOOL_ID = re.compile(r"\b(toolu_|msg_|req_|call_)([0-9A-Za-z]+)")
 SESSION = "6c1f2a3e-52d4-4b8e-9a61-0d6f3c2b7e10"
+_MARK = "\x00"  # never in a JSON line
 
 
-def _renumbered(line: str, copy: int) -> str:
-    """`line` with its ids made those of copy number `copy` (the session id kept)."""
-    line = _UUID.sub(lambda m: str(uuid.uuid5(uuid.NAMESPACE_OID, f"{copy}:{m.group()}")), line)
-    line = _TOOL_ID.sub(lambda m: f"{m.group(1)}{m.group(2)}c{copy}", line)
-    return re.sub(r'"sessionId":"[^"]*"', f'"sessionId":"{SESSION}"', line)
+class _Template:
+    """A line with its ids made those of any copy (`fill`; the session id
+    kept): it is cut where they are, found once a line, not once a copy."""
+
+    def __init__(self, line: str) -> None:
+        assert _MARK not in line
+        self.uuids: list[str] = []
+        marked = _UUID.sub(self._uuid, line)  # uuids, tool ids, the session id: in that order
+        marked = _TOOL_ID.sub(lambda m: f"{m.group(1)}{m.group(2)}c{_MARK}c{_MARK}", marked)
+        self.parts = re.sub(r'"sessionId":"[^"]*"', f'"sessionId":"{SESSION}"', marked).split(_MARK)
+
+    def _uuid(self, match: re.Match[str]) -> str:
+        self.uuids.append(match.group())
+        return f"{_MARK}{len(self.uuids) - 1}{_MARK}"
+
+    def fill(self, copy: int) -> str:
+        parts = self.parts[:]
+        for at in range(1, len(parts), 2):  # literal text, then what depends on the copy
+            key = parts[at]
+            parts[at] = str(copy) if key == "c" else str(uuid.uuid5(uuid.NAMESPACE_OID, f"{copy}:{self.uuids[int(key)]}"))
+        return "".join(parts)
 
 
 def _chained(line: str, last: list[str]) -> str:
@@ -48,11 +65,12 @@ def claude_code_transcript(path: Path, size: int) -> int:
     lines = []
     for name in ("subagent.jsonl", "tool_heavy.jsonl"):
         lines += fixture("claude-code", name).read_text(encoding="utf-8").splitlines()
+    templates = [_Template(line) for line in lines]
     written = copy = count = 0
     last: list[str] = []
     with path.open("w", encoding="utf-8") as out:
         while written < size:
-            chunk = "".join(_chained(_renumbered(line, copy), last) + "\n" for line in lines)
+            chunk = "".join(_chained(template.fill(copy), last) + "\n" for template in templates)
             out.write(chunk)
             written += len(chunk.encode())
             copy += 1

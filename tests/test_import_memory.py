@@ -1,10 +1,9 @@
 """An import's peak memory stays in proportion to the transcript it reads.
 
-Each import runs as a real `chit import` process under a small Python
-wrapper that reports the peak resident size of its child (getrusage of
-RUSAGE_CHILDREN is a maximum over all children, so each measurement gets a
-fresh wrapper). The transcript is made of the lines of a real Claude Code
-transcript, renumbered (tests/big_sources.py).
+Each import runs as a real `chit import` process whose own peak resident
+size is measured when it ends (tests/measured.py). The transcript is made
+of the lines of a real Claude Code transcript, renumbered
+(tests/big_sources.py).
 
 By default a 20 MB transcript: its import takes at most 4× its size over
 the import of a small transcript. `CHIT_LONG=1` adds a 100 MB transcript
@@ -15,7 +14,6 @@ the import of a small transcript. `CHIT_LONG=1` adds a 100 MB transcript
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -23,25 +21,19 @@ import pytest
 
 from big_sources import claude_code_transcript, short_transcript
 from importer_sources import fixture
+from measured import run_measured
 
 MB = 1_000_000
 LONG = bool(os.environ.get("CHIT_LONG"))
-MEASURE = """
-import resource, subprocess, sys
-done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-print(done.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024)
-sys.stderr.buffer.write(done.stderr)
-"""
 
 
 def import_peak(source: Path, home: Path) -> int:
     """Peak RSS in bytes of `chit import --from claude-code SOURCE` into a new store `home`."""
     env = {k: v for k, v in os.environ.items() if k != "CHIT_DEBUG"} | {"CHIT_HOME": str(home)}
     args = [sys.executable, "-m", "chit", "import", "--from", "claude-code", str(source), "-p", "big"]
-    proc = subprocess.run([sys.executable, "-c", MEASURE, *args], env=env, cwd=home.parent, capture_output=True, timeout=600)
-    code, peak = proc.stdout.decode().split()
-    assert code == "0", proc.stderr[-500:].decode("utf-8", "replace")
-    return int(peak)
+    done = run_measured(args, home.parent, env, timeout=600)
+    assert done.code == 0, done.err[-500:].decode("utf-8", "replace")
+    return done.peak
 
 
 def session_lines(home: Path) -> int:

@@ -100,6 +100,19 @@ def test_a_text_of_hex_digits_comes_apart_in_pieces() -> None:
     assert longline.next_cut(line, first + 40, past) == first + 40
 
 
+@pytest.mark.parametrize("line_text", ["1", "é", "", "a\tb", '"'])
+def test_a_text_of_short_lines_comes_apart_in_pieces(line_text: str) -> None:
+    """An escape every few bytes (a column of numbers, short lines, tabs,
+    quotes) leaves no 5 bytes free of a backslash: the text is cut where an
+    escape starts, not decoded whole as one piece; never inside a
+    surrogate pair."""
+    content = (line_text + "\n") * 40 + "😀\n" * 4
+    line = line_of(content).replace("😀".encode(), rb"\ud83d\ude00")
+    first, past = longline.split_message(line, 0, len(line)) or (0, 0)
+    got = list(longline.pieces(line, first, past))
+    assert "".join(got) == content and len(got) > 20 and max(map(len, got)) < 10
+
+
 def test_a_line_of_another_shape_is_decoded_whole() -> None:
     reordered = orjson.dumps({"id": "m1", "type": "message", "role": "user", "content": "y" * 40, "ts": "t"})
     assert longline.split_message(reordered, 0, len(reordered)) is None

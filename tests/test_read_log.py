@@ -60,9 +60,10 @@ def test_a_file_read_in_pieces_is_the_log_of_its_bytes(first: bytes, lines: list
     with tempfile.TemporaryDirectory() as scratch:  # (hypothesis runs many examples in one test: no tmp_path)
         path = Path(scratch) / f"{SESSION}.jsonl"
         path.write_bytes(data)
-        same(read_back(path, len(data), piece), parse_log(SESSION, data, "p", 12345))
+        want = parse_log(SESSION, data, "p", 12345)
+        same(read_back(path, len(data), piece), want)
         # the file is shorter than its stat said (cut back meanwhile): what was there
-        same(read_back(path, len(data) + shorter, piece), parse_log(SESSION, data, "p", 12345))
+        same(read_back(path, len(data) + shorter, piece), want)
 
 
 def test_an_empty_file_and_a_lone_torn_line(tmp_path: Path) -> None:
@@ -84,19 +85,34 @@ def test_a_line_longer_than_a_long_line_is_decoded_in_place_the_same(tmp_path: P
     assert len(got.events) == 3 and len(got.events[1]["content"]) == longline.LONG_LINE + 1000
 
 
+@pytest.fixture(scope="module")
+def long_files() -> list[tuple[bytes, dict[int, Log]]]:
+    """Long lines among short ones, then the same with a torn long line
+    last; each with the Log of its whole bytes and of all but the last
+    byte: the references every piece size and stated size is read
+    against, built once (a file read as longer than it is reads its
+    whole bytes)."""
+    lines = [HEADER, message(1, 10), message(2, 3 * longline.LONG_LINE), message(3, 10), message(4, 2 * longline.LONG_LINE + 12345), message(5, 10)]
+    whole = b"".join(line + b"\n" for line in lines)
+    files = []
+    for data in (whole, whole + message(6, 2 * longline.LONG_LINE)[:-5]):
+        files.append((data, {size: parse_log(SESSION, data[:size], "p", 12345) for size in (len(data), len(data) - 1)}))
+    return files
+
+
 @pytest.mark.parametrize("piece", [1 << 16, (1 << 20) + 3])
-def test_long_lines_are_looked_ahead_for_and_read_the_same(tmp_path: Path, piece: int) -> None:
+def test_long_lines_are_looked_ahead_for_and_read_the_same(tmp_path: Path, piece: int, long_files: list[tuple[bytes, dict[int, Log]]]) -> None:
     """Past `LONG_LINE` held, the buffer is grown to the end of the line,
     looked ahead for (`log.SCAN` bytes at a time): long lines among short
     ones, a torn one last, and the file shorter or longer than its stated
     size, read as the whole bytes are."""
-    lines = [HEADER, message(1, 10), message(2, 3 * longline.LONG_LINE), message(3, 10), message(4, 2 * longline.LONG_LINE + 12345), message(5, 10)]
-    whole = b"".join(line + b"\n" for line in lines)
-    for data in (whole, whole + message(6, 2 * longline.LONG_LINE)[:-5]):
-        path = tmp_path / f"{SESSION}.jsonl"
+    path = tmp_path / f"{SESSION}.jsonl"
+    for data, whole_and_short in long_files:
         path.write_bytes(data)
         for size in (len(data), len(data) + 2, len(data) - 1):
-            same(read_back(path, size, piece), parse_log(SESSION, data[:size], "p", 12345))
-    got = read_back(path, len(data), piece)
-    assert [len(event["content"]) for event in got.events] == [10, 3 * longline.LONG_LINE, 10, 2 * longline.LONG_LINE + 12345, 10]
-    assert [(issue.line, issue.torn) for issue in got.issues] == [(7, True)]
+            got = read_back(path, size, piece)
+            same(got, whole_and_short[min(size, len(data))])  # a file shorter than its stated size: its whole bytes
+            if size == len(data):
+                whole_read = got
+    assert [len(event["content"]) for event in whole_read.events] == [10, 3 * longline.LONG_LINE, 10, 2 * longline.LONG_LINE + 12345, 10]
+    assert [(issue.line, issue.torn) for issue in whole_read.issues] == [(7, True)]

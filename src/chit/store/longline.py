@@ -34,15 +34,17 @@ PIECE = 1 << 20
 # format 1, then format 2 (its stamp first: chit.store.clock)
 _HEAD = LazyPattern(rb'\{"type":"message",(?:"hlc":"[^"\\]*","by":"[^"\\]*",)?"id":"[^"\\]*","role":"[^"\\]*","content":"')
 TAIL = b'","ts":"'  # what follows the text's closing quote
-# Where a piece may start: never inside an escape sequence (the longest,
-# `\uXXXX`, is 6 bytes: no backslash in the 5 bytes before the cut means
-# none is open there; nor at a backslash, which may go on one just cut off,
-# as the second half of a surrogate pair does) nor inside a UTF-8 sequence
-# (a continuation byte), nor at a quote. The cut is where a match ends. (A
+# Where a piece may start (the match, empty, is the cut): never inside an
+# escape sequence nor inside a UTF-8 sequence (at a continuation byte), nor
+# at a quote. Either no backslash in the 5 bytes before it (the longest
+# escape, `\uXXXX`, is 6 bytes, so none is open there) and it is no
+# backslash; or it is a backslash after a byte that is not one, so it starts
+# an escape (a backslash that does not is the second of `\\`), unless that
+# escape is the second half of a surrogate pair (`\uDC00` to `\uDFFF`). (A
 # class of the bytes no escape holds left a text of hex digits, such as a
-# hex dump, one piece: decoded whole, its title read over all of it.)
-_CUT = LazyPattern(rb'[^\\]{5}(?=[^\\"\x80-\xbf])')
-_BEFORE_CUT = 5
+# hex dump, one piece; the first rule alone, a text of short lines, whose
+# `\n` comes every few bytes: decoded whole, its title read over all of it.)
+_CUT = LazyPattern(rb'(?<=[^\\]{5})(?=[^\\"\x80-\xbf])|(?<=[^\\])(?=\\(?!u[dD][c-fC-F]))')
 
 Buffer = bytes | bytearray
 
@@ -79,8 +81,8 @@ def next_cut(data: Buffer, start: int, end: int) -> int | None:
     """The first byte in `data[start:end]` of a JSON string body at which
     a piece of it may start (a character's first byte, never inside an
     escape sequence), or None if there is none there."""
-    cut = _CUT.search(data, max(0, start - _BEFORE_CUT), end)
-    return None if cut is None else cut.end()
+    cut = _CUT.search(data, start, end)  # (what it looks behind may be before `start`)
+    return None if cut is None else cut.start()
 
 
 def other_fields(data: Buffer, start: int, end: int, first: int, past: int) -> bytes:
@@ -96,8 +98,8 @@ def pieces(data: Buffer, first: int, past: int) -> Iterator[str]:
     while start < past:
         end = past
         if past - start > PIECE:
-            cut = _CUT.search(data, start + PIECE - _BEFORE_CUT, past)
-            end = cut.end() if cut is not None else past
+            cut = _CUT.search(data, start + PIECE, past)
+            end = cut.start() if cut is not None else past
         chunk = b'"' + bytes(view[start:end]) + b'"'
         try:
             text = orjson.loads(chunk)
