@@ -4,8 +4,10 @@ default; `CHIT_LONG=1` makes it 100 (docs/reliability.md)."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -66,3 +68,33 @@ def test_sigkill_at_random_points_of_a_sync_loses_nothing(tmp_path: Path) -> Non
         assert titles == sorted(["killed syncs", *(f"new session {n}" for n in range(0, KILLS, 3))])
         fsck = subprocess.run(["git", "fsck", "--no-dangling"], cwd=machine.home / "sync" / "repo", capture_output=True, text=True, env={**os.environ, "GIT_CONFIG_GLOBAL": os.devnull})
         assert fsck.returncode == 0, fsck.stderr
+
+
+def test_a_git_left_running_by_a_killed_sync_holds_the_sync_lock_until_it_ends(tmp_path: Path) -> None:
+    """SIGKILL stops `chit sync`, not the git it runs: that git holds the
+    sync lock until it ends, so the next sync waits for it, rather than
+    removing its lock files as stale and fetching beside it."""
+    pytest.importorskip("orjson")
+    git = shutil.which("git")
+    assert git is not None
+    a, remote = Machine(tmp_path, "a"), bare_remote(tmp_path)
+    a.ok("new", "slow fetch")
+    a.ok("sync", "init", str(remote))
+    shims = tmp_path / "shims"
+    shims.mkdir()
+    fetching = tmp_path / "fetching"
+    (shims / "git").write_text(f'#!/bin/sh\ncase " $* " in *" fetch "*) : > "{fetching}"; sleep 1;; esac\nexec "{git}" "$@"\n')
+    (shims / "git").chmod(0o755)
+    env = {**os.environ, **a.env, "PATH": f"{shims}{os.pathsep}{os.environ['PATH']}"}
+    sync = subprocess.Popen([sys.executable, "-m", "chit", "sync"], cwd=a.cwd, env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while not fetching.exists():
+        assert sync.poll() is None and time.monotonic() < deadline, "the sync ended before its fetch"
+        time.sleep(0.01)
+    sync.send_signal(signal.SIGKILL)
+    assert sync.wait(timeout=30) == -signal.SIGKILL
+    with open(a.home / "sync" / "lock", "rb") as lock_file:
+        with pytest.raises(BlockingIOError):  # the fetch, still running, holds it
+            fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    a.ok("sync")  # waits for that fetch, then completes
