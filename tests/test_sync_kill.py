@@ -119,7 +119,6 @@ def test_a_git_left_running_by_a_killed_sync_holds_the_sync_lock_until_it_ends(t
     git = shutil.which("git")
     assert git is not None
     a, remote = Machine(tmp_path, "a"), bare_remote(tmp_path)
-    a.ok("new", "slow fetch")
     a.ok("sync", "init", str(remote))
     shims = tmp_path / "shims"
     shims.mkdir()
