@@ -3,6 +3,8 @@ title rule and the search snippet rule. No I/O."""
 
 from __future__ import annotations
 
+import sys
+
 import orjson
 import pytest
 from hypothesis import given, settings
@@ -240,6 +242,28 @@ FOLDING = st.text(alphabet=st.sampled_from("aAsSßẞﬁﬃİıΣσςkKKİŉé
 def test_find_folded_equals_mapping_every_character(text: str, query: str, cut: int) -> None:
     query = query[cut:] or query  # queries starting inside a character's fold too ("s" of "ß")
     assert find_folded(text, query) == _find_by_mapping_every_character(text, query)
+
+
+def test_a_long_text_is_casefolded_once_per_window_up_to_its_match() -> None:
+    """A text longer than a window is looked at a window at a time; the
+    window holding the match is casefolded once, like those before it."""
+    from chit.index.snippets import WINDOW
+
+    text = "x" * (WINDOW + 10) + "Straße" + "ü" * 2000
+    folds = 0
+
+    def count(frame: object, event: str, arg: object) -> None:
+        nonlocal folds
+        folds += event == "c_call" and getattr(arg, "__name__", "") == "casefold" and getattr(arg, "__self__", None) is not None \
+            and len(arg.__self__) > 1  # type: ignore[attr-defined]
+
+    sys.setprofile(count)
+    try:
+        span = find_folded(text, "strasse")
+    finally:
+        sys.setprofile(None)
+    assert span is not None and text[span[0]:span[1]] == "Straße"
+    assert folds == 2
 
 
 def test_snippet_window_bounds() -> None:

@@ -1,28 +1,76 @@
 """`chit sync` killed with SIGKILL at random points: the next sync completes
 and no acknowledged message is lost on either machine. 20 kills by
-default; `CHIT_LONG=1` makes it 100 (docs/reliability.md)."""
+default; `CHIT_LONG=1` makes it 100 (docs/reliability.md).
+
+The killed syncs are forked by the fork server that runs every other
+`chit` of the tests (tests/forkserver.py; its plumbing used directly, since
+run_chit waits for its child), as the sync whose duration sets the kill
+window is. Exec'd, each spent much of the window starting an interpreter:
+of 100 kills (5 seeds), 79 landed before the sync's first git command,
+against 10 forked, the others spread over its status, commit, fetch,
+merge, push and import."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import random
+import select
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import forkserver
 import pytest
 from test_sync import Machine, bare_remote
 
 KILLS = 100 if os.environ.get("CHIT_LONG") else 20
 
 
-def _start_sync(machine: Machine) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "chit", "sync"], cwd=machine.cwd, env={**os.environ, **machine.env},
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+def _sync_killed_after(machine: Machine, delay: float) -> bool:
+    """`chit sync` on `machine`, killed with SIGKILL `delay` seconds after
+    it was started unless it had ended by then; whether the kill ended it."""
+    env = {**os.environ, **machine.env}
+    server = forkserver._server("devnull") if forkserver.forkable(["sync"], None, machine.cwd, env) else None
+    if server is None:
+        return _exec_sync_killed_after(machine, env, delay)
+    started = time.monotonic()
+    request = {"args": ["sync"], "cwd": str(machine.cwd), "env": env, "umask": forkserver.current_umask()}
+    stdio = [os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC) for _ in range(3)]
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        try:
+            conn.connect(server.path)
+            forkserver._send(conn, request, stdio)
+        finally:
+            for fd in stdio:
+                os.close(fd)
+        answers = forkserver._Answers(conn)
+        pid = answers.next(None)
+        time.sleep(max(0.0, started + delay - time.monotonic()))
+        # no exit status yet: the server has not reaped the sync, so the pid is still the sync's
+        if b"\n" not in answers.buffer and not select.select([conn], [], [], 0)[0]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        code = server.status(answers)
+    assert code is not None, "the fork server gave no exit status for the sync"
+    return code == -signal.SIGKILL
+
+
+def _exec_sync_killed_after(machine: Machine, env: dict[str, str], delay: float) -> bool:
+    """The same as an exec'd `python -m chit sync`, for a call the fork server would not fork."""
+    proc = subprocess.Popen([sys.executable, "-m", "chit", "sync"], cwd=machine.cwd, env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(delay)
+    killed = proc.poll() is None
+    if killed:
+        proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    return killed
 
 
 def _timed_sync(machine: Machine) -> float:
@@ -48,12 +96,7 @@ def test_sigkill_at_random_points_of_a_sync_loses_nothing(tmp_path: Path) -> Non
         written.append(text)
         if n % 3 == 0:
             machine.ok("new", f"new session {n}")
-        proc = _start_sync(machine)
-        time.sleep(rng.uniform(0.0, took * 1.2))
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-            killed += 1
-        proc.wait(timeout=60)
+        killed += _sync_killed_after(machine, rng.uniform(0.0, took * 1.2))
         if n % 4 == 3:
             machine.ok("sync")  # the next sync after a kill completes
     for machine in (a, b, a):
@@ -66,3 +109,32 @@ def test_sigkill_at_random_points_of_a_sync_loses_nothing(tmp_path: Path) -> Non
         assert titles == sorted(["killed syncs", *(f"new session {n}" for n in range(0, KILLS, 3))])
         fsck = subprocess.run(["git", "fsck", "--no-dangling"], cwd=machine.home / "sync" / "repo", capture_output=True, text=True, env={**os.environ, "GIT_CONFIG_GLOBAL": os.devnull})
         assert fsck.returncode == 0, fsck.stderr
+
+
+def test_a_git_left_running_by_a_killed_sync_holds_the_sync_lock_until_it_ends(tmp_path: Path) -> None:
+    """SIGKILL stops `chit sync`, not the git it runs: that git holds the
+    sync lock until it ends, so the next sync waits for it, rather than
+    removing its lock files as stale and fetching beside it."""
+    pytest.importorskip("orjson")
+    git = shutil.which("git")
+    assert git is not None
+    a, remote = Machine(tmp_path, "a"), bare_remote(tmp_path)
+    a.ok("sync", "init", str(remote))
+    shims = tmp_path / "shims"
+    shims.mkdir()
+    fetching = tmp_path / "fetching"
+    (shims / "git").write_text(f'#!/bin/sh\ncase " $* " in *" fetch "*) : > "{fetching}"; sleep 1;; esac\nexec "{git}" "$@"\n')
+    (shims / "git").chmod(0o755)
+    env = {**os.environ, **a.env, "PATH": f"{shims}{os.pathsep}{os.environ['PATH']}"}
+    sync = subprocess.Popen([sys.executable, "-m", "chit", "sync"], cwd=a.cwd, env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while not fetching.exists():
+        assert sync.poll() is None and time.monotonic() < deadline, "the sync ended before its fetch"
+        time.sleep(0.01)
+    sync.send_signal(signal.SIGKILL)
+    assert sync.wait(timeout=30) == -signal.SIGKILL
+    with open(a.home / "sync" / "lock", "rb") as lock_file:
+        with pytest.raises(BlockingIOError):  # the fetch, still running, holds it
+            fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    a.ok("sync")  # waits for that fetch, then completes

@@ -37,9 +37,7 @@ def find_folded(text: str, folded_query: str) -> tuple[int, int] | None:
     reach = len(folded_query) - 1
     for start in range(0, max(len(text), 1), WINDOW):
         window = text[start : start + WINDOW + reach]
-        if folded_query not in window.casefold():
-            continue
-        span = _find_in(window, folded_query)
+        span = folded_span(window, window.casefold(), folded_query)  # each window casefolded once, the matching one too
         if span is not None:
             return span[0] + start, span[1] + start
     return None
@@ -59,10 +57,6 @@ def find_folded_all(text: str, folded_terms: Sequence[str]) -> tuple[int, int] |
     if not all(find_folded(text, term) is not None for term in others):
         return None
     return find_folded(text, first)
-
-
-def _find_in(text: str, folded_query: str) -> tuple[int, int] | None:
-    return folded_span(text, text.casefold(), folded_query)
 
 
 def folded_span(text: str, folded: str, folded_query: str) -> tuple[int, int] | None:

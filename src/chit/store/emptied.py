@@ -47,14 +47,15 @@ def syncs(sync_dir: Path) -> bool:
 
 
 @contextmanager
-def sync_locked(sync_dir: Path, timeout: float) -> Iterator[None]:
-    """Hold the sync lock (Locked, exit 6, past `timeout` seconds)."""
+def sync_locked(sync_dir: Path, timeout: float) -> Iterator[int]:
+    """Hold the sync lock (Locked, exit 6, past `timeout` seconds); the
+    descriptor it is held by (a child given it holds the lock too)."""
     with os_errors("lock the sync"):
         make_dir(sync_dir)
         fd = os.open(sync_dir / "lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
     try:
         lock.acquire(fd, "chit sync", timeout)
-        yield
+        yield fd
     finally:
         os.close(fd)
 

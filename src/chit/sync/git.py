@@ -13,6 +13,10 @@ Invariants:
   to write them;
 - git missing, a timeout, or a failing command is a `SyncError` with one
   line saying what failed (git's last line of output), never a traceback;
+- a git command started while the sync lock is held (`holding`) holds it
+  too, by the descriptor it inherits: a git outlives a `chit sync` killed
+  with SIGKILL, and until it ends the next sync waits instead of removing
+  its lock files and running git beside it;
 - a push can take minutes for a whole store: `run_telling` passes git's
   own counts on as they come, and stops git only when no output came for
   the timeout (not for the whole push), its output otherwise read as
@@ -26,7 +30,8 @@ import re
 import select
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,6 +102,16 @@ class Git:
         self.repo = repo
         self.timeout = timeout
         self.env = git_environment()
+        self.inherited: tuple[int, ...] = ()  # descriptors every git is given (the sync lock's)
+
+    @contextmanager
+    def holding(self, lock_fd: int) -> Iterator[None]:
+        """Every git started meanwhile holds the lock on `lock_fd` too."""
+        self.inherited = (lock_fd,)
+        try:
+            yield
+        finally:
+            self.inherited = ()
 
     def run(self, *args: str, check: bool = True, what: str | None = None, feed: str | None = None) -> Done:
         """Run `git ARGS` in the repository (`feed` on its stdin); with
@@ -105,6 +120,7 @@ class Git:
             completed = subprocess.run(
                 ["git", *SETTINGS, *args], cwd=self.repo, env=self.env, capture_output=True, text=True, errors="replace",
                 timeout=self.timeout, check=False, input=feed, stdin=subprocess.DEVNULL if feed is None else None,
+                pass_fds=self.inherited,
             )
         except FileNotFoundError:
             raise SyncError("git is not installed (or not on PATH); chit sync needs it") from None
@@ -125,7 +141,8 @@ class Git:
         whole store's first push can take longer than that, counting on."""
         try:
             proc = subprocess.Popen(
-                ["git", *SETTINGS, *args], cwd=self.repo, env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+                ["git", *SETTINGS, *args], cwd=self.repo, env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                pass_fds=self.inherited,
             )
         except FileNotFoundError:
             raise SyncError("git is not installed (or not on PATH); chit sync needs it") from None
@@ -188,7 +205,7 @@ class Git:
         try:
             completed = subprocess.run(
                 ["git", *SETTINGS, "cat-file", "--batch"], cwd=self.repo, env=self.env, capture_output=True, timeout=self.timeout,
-                input="".join(f"{commit}:{path}\n" for path in asked).encode(), check=False,
+                input="".join(f"{commit}:{path}\n" for path in asked).encode(), check=False, pass_fds=self.inherited,
             )
         except (OSError, subprocess.SubprocessError) as exc:
             raise SyncError(f"cannot read files from the sync repository: {exc}") from None

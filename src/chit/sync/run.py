@@ -15,7 +15,9 @@ shared part is mirrored in a git repository of its own
    text) of the projects it wrote is brought up to date, as `chit import`
    does, so the first search after a large pull has nothing left to build.
 
-Invariants: one sync at a time per home (the sync lock); a run killed at
+Invariants: one sync at a time per home (the sync lock, which its git
+commands hold with it: a git left running by a run killed holds it until
+it ends, so the next run never works beside it); a run killed at
 any point leaves the mirror at a commit (its uncommitted work tree is
 reset at the start of the next run) and the state behind the work done,
 so the next run completes it; nothing is ever removed from a live file.
@@ -105,7 +107,7 @@ class Sync:
         return self._set_up(check_remote(remote), need_history=True)
 
     def _set_up(self, remote: str, need_history: bool) -> SyncReport:
-        with self.place.locked(self.ctx.store.timeout):
+        with self.place.locked(self.ctx.store.timeout) as held, self.git.holding(held):
             existing = self.place.load()
             if existing is not None and self.place.configured():
                 raise Conflict(f"this store already syncs with {shown(existing.remote)} (see `chit sync status`)")
@@ -138,7 +140,7 @@ class Sync:
     # -- a sync -------------------------------------------------------------
     def run(self) -> SyncReport:
         """Export, merge with the remote, import (module docstring)."""
-        with self.place.locked(self.ctx.store.timeout):
+        with self.place.locked(self.ctx.store.timeout) as held, self.git.holding(held):
             return self._sync()
 
     def status(self) -> SyncStatus:

@@ -110,7 +110,8 @@ class Place:
             write_atomic(self.state_file, state.to_json(), self.durable)
 
     @contextmanager
-    def locked(self, timeout: float) -> Iterator[None]:
-        """Hold the sync lock (Locked, exit 6, past `timeout` seconds)."""
-        with sync_locked(self.directory, timeout):
-            yield
+    def locked(self, timeout: float) -> Iterator[int]:
+        """Hold the sync lock (Locked, exit 6, past `timeout` seconds); the
+        descriptor it is held by."""
+        with sync_locked(self.directory, timeout) as fd:
+            yield fd
