@@ -165,7 +165,7 @@ class Server:
                 except (BrokenPipeError, ConnectionResetError, ConnectionRefusedError, FileNotFoundError) as error:
                     raise ServerGone(self.why_gone(error)) from error
                 answers = _Answers(conn)
-                pid = answers.next(deadline)
+                pid = answers.next(max(deadline, time.monotonic() + 10))  # (sent as it forks: a timeout shorter than that still kills)
             except BaseException:
                 for fd in (stdin_w, out_r, err_r):
                     if fd >= 0:

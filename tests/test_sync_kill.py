@@ -3,30 +3,27 @@ and no acknowledged message is lost on either machine. 20 kills by
 default; `CHIT_LONG=1` makes it 100 (docs/reliability.md).
 
 The killed syncs are forked by the fork server that runs every other
-`chit` of the tests (tests/forkserver.py; its plumbing used directly, since
-run_chit waits for its child), as the sync whose duration sets the kill
-window is. Exec'd, each spent much of the window starting an interpreter:
+`chit` of the tests (tests/forkserver.py's run_chit, which kills its child
+when its timeout expires), as the sync whose duration sets the kill window
+is. Exec'd, each spent much of the window starting an interpreter:
 of 100 kills (5 seeds), 79 landed before the sync's first git command,
 against 10 forked, the others spread over its status, commit, fetch,
 merge, push and import."""
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import os
 import random
-import select
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import forkserver
 import pytest
+from forkserver import run_chit
 from test_sync import Machine, bare_remote
 
 KILLS = 100 if os.environ.get("CHIT_LONG") else 20
@@ -35,42 +32,11 @@ KILLS = 100 if os.environ.get("CHIT_LONG") else 20
 def _sync_killed_after(machine: Machine, delay: float) -> bool:
     """`chit sync` on `machine`, killed with SIGKILL `delay` seconds after
     it was started unless it had ended by then; whether the kill ended it."""
-    env = {**os.environ, **machine.env}
-    server = forkserver._server("devnull") if forkserver.forkable(["sync"], None, machine.cwd, env) else None
-    if server is None:
-        return _exec_sync_killed_after(machine, env, delay)
-    started = time.monotonic()
-    request = {"args": ["sync"], "cwd": str(machine.cwd), "env": env, "umask": forkserver.current_umask()}
-    stdio = [os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC) for _ in range(3)]
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-        try:
-            conn.connect(server.path)
-            forkserver._send(conn, request, stdio)
-        finally:
-            for fd in stdio:
-                os.close(fd)
-        answers = forkserver._Answers(conn)
-        pid = answers.next(None)
-        time.sleep(max(0.0, started + delay - time.monotonic()))
-        # no exit status yet: the server has not reaped the sync, so the pid is still the sync's
-        if b"\n" not in answers.buffer and not select.select([conn], [], [], 0)[0]:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        code = server.status(answers)
-    assert code is not None, "the fork server gave no exit status for the sync"
-    return code == -signal.SIGKILL
-
-
-def _exec_sync_killed_after(machine: Machine, env: dict[str, str], delay: float) -> bool:
-    """The same as an exec'd `python -m chit sync`, for a call the fork server would not fork."""
-    proc = subprocess.Popen([sys.executable, "-m", "chit", "sync"], cwd=machine.cwd, env=env,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(delay)
-    killed = proc.poll() is None
-    if killed:
-        proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=60)
-    return killed
+    try:
+        run_chit(["sync"], stdin=None, cwd=machine.cwd, env={**os.environ, **machine.env}, timeout=delay)
+    except subprocess.TimeoutExpired:  # run_chit kills the child on expiry, as subprocess.run does
+        return True
+    return False
 
 
 def _timed_sync(machine: Machine) -> float:
