@@ -7,16 +7,17 @@ All through the real `chit` program."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
-import signal
 import subprocess
-import sys
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import forkserver
 import pytest
 
 from chit.api import Chit
@@ -228,14 +229,10 @@ def _wait_idle(home: Path, deadline: float = 120) -> None:
 def test_searches_at_once_start_one_catch_up(tmp_path: Path, workdir: Path) -> None:
     home = tmp_path / "home"
     ids = _store(home, workdir, copies=30)
-    env = {**os.environ, "CHIT_HOME": str(home)}
-    searches = [
-        subprocess.Popen([sys.executable, "-m", "chit", "search", "harbour", "--json"], cwd=workdir, env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        for _ in range(4)
-    ]
-    outputs = [s.communicate(timeout=120) for s in searches]
-    assert all(s.returncode == 0 for s in searches), [o[1] for o in outputs]
+    env = {"CHIT_HOME": str(home)}
+    with ThreadPoolExecutor(4) as pool:  # four `chit search` processes at once
+        searches = list(pool.map(lambda _: run_cli(["search", "harbour", "--json"], cwd=workdir, env=env), range(4)))
+    assert all(s.code == 0 for s in searches), [s.err for s in searches]
     _wait_idle(home)
     runs = [line.split() for line in (home / "index.catchup").read_text().splitlines()]
     worked = [r for r in runs if int(r[3]) > 0]
@@ -243,10 +240,8 @@ def test_searches_at_once_start_one_catch_up(tmp_path: Path, workdir: Path) -> N
     assert sum(int(r[3]) for r in runs) == len(ids)
     after, said = _search(home, workdir, ["harbour"])
     assert "index is behind" not in said  # caught up: the index answers
-    assert [o[0] for o in outputs] == [outputs[0][0]] * 4
-    import orjson
-
-    assert after == orjson.loads(outputs[0][0])
+    assert [s.out for s in searches] == [searches[0].out] * 4
+    assert after == searches[0].json()
 
 
 def test_a_killed_catch_up_leaves_an_index_the_next_completes(tmp_path: Path, workdir: Path) -> None:
@@ -266,11 +261,8 @@ def test_a_killed_catch_up_leaves_an_index_the_next_completes(tmp_path: Path, wo
         return answers[tuple(query)]
 
     for delay in (0.3, 0.8, 1.5):
-        child = subprocess.Popen([sys.executable, "-m", "chit", "index"], cwd=workdir, env=env,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(delay)
-        child.send_signal(signal.SIGKILL)
-        child.wait()
+        with contextlib.suppress(subprocess.TimeoutExpired):  # SIGKILL once `delay` has passed, unless done before
+            forkserver.run_chit(["index"], cwd=workdir, env=env, timeout=delay)
         for query in (["harbour"], ["zephyrmosaic"], ["strasse", "-n", "4"]):
             assert _search(home, workdir, query)[0] == reference_answer(query), (delay, query)
     assert run_cli(["index"], cwd=workdir, env=env).code == 0
