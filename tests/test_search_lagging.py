@@ -114,48 +114,33 @@ def test_a_search_far_behind_answers_as_the_index_would(stores: tuple[Path, Path
     assert not (behind / "index.sqlite").exists()  # nothing was built: the files answered
 
 
-def _link_session_files(source: str, target: str) -> None:
-    """copytree's copy function: a session file is hard-linked (the same
-    inode, size and mtime: an index copied beside it is current on it),
-    everything else copied."""
-    if Path(source).parent.name == "sessions":
-        os.link(source, target)
-    else:
-        shutil.copy2(source, target)
-
-
 def test_a_store_grown_behind_its_index(stores: tuple[Path, Path], workdir: Path, tmp_path: Path) -> None:
-    """An index up to date with part of the store, the rest copied in:
-    the index answers for its part, the files for the rest, never twice.
-    The indexed part keeps its files' inodes (hard links to the indexed
-    store's), so its index is current on them; the files copied in under
-    new ids hold more than FAR_BEHIND bytes by themselves, so the search
-    takes the far-behind path over exactly those."""
-    behind, indexed = stores
-    grown = tmp_path / "grown"
-    shutil.copytree(indexed, grown, copy_function=_link_session_files)
-    _no_background(grown)
-    kept = {p.stem for p in grown.glob("projects/*/sessions/*.jsonl")}
-    added: set[str] = set()
-    added_bytes = 0
-    for path in sorted(behind.glob("projects/*/sessions/*.jsonl")):
-        if added_bytes > FAR_BEHIND:
-            break
-        data = path.read_bytes()
-        new = str(uuid.uuid4())
-        copy = (grown / path.relative_to(behind)).with_name(f"{new}.jsonl")
-        copy.write_bytes(data.replace(path.stem.encode(), new.encode(), 1))
-        copy.chmod(0o600)
-        added.add(new)
-        added_bytes += len(data)
+    """An index up to date with part of the store, the rest copied in
+    after it was built: the index answers for its part, the files for the
+    rest, never twice. The part copied in holds more than FAR_BEHIND bytes
+    by itself, so the search takes the far-behind path over exactly those
+    files."""
+    grown = stores[0]  # this test's copy of the store, with no index
+    env = {"CHIT_HOME": str(grown)}
+    files = sorted(grown.glob("projects/*/sessions/*.jsonl"))
+    added = [path for n, path in enumerate(files) if n % 4]  # three in four, of both projects; the fourth is indexed
+    assert sum(p.stat().st_size for p in added) > FAR_BEHIND
+    aside = tmp_path / "aside"
+    aside.mkdir()
+    for path in added:  # out of the store while its index is built (moved: each file keeps its inode)
+        path.rename(aside / f"{path.parent.parent.name}-{path.name}")
+    assert run_cli(["index"], cwd=workdir, env=env).code == 0
+    for path in added:
+        (aside / f"{path.parent.parent.name}-{path.name}").rename(path)
+    kept = {p.stem for p in files} - {p.stem for p in added}
     answers = {}
     for query in QUERIES:
         got, said = _search(grown, workdir, query)
         assert f"the index is behind on {len(added)} session file(s)" in said, said  # the files answer for the added ones only
         answers[tuple(query)] = got
     every = {hit["id"] for hit in answers[("harbour", "-n", "0")]}  # type: ignore[attr-defined]
-    assert every & kept and every & added  # both parts hold hits: the index answered for the one, the files for the other
-    assert run_cli(["index"], cwd=workdir, env={"CHIT_HOME": str(grown)}).code == 0
+    assert every & kept and every & {p.stem for p in added}  # the index answered for hits of its part, the files for the rest
+    assert run_cli(["index"], cwd=workdir, env=env).code == 0
     for query in QUERIES:
         want, said = _search(grown, workdir, query)
         assert "index is behind" not in said
