@@ -7,6 +7,7 @@ index is current: order, counts, titles, tags, sub-agents and forks. Real
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import orjson
@@ -44,9 +45,19 @@ def _store(home: Path, work: Path) -> Chit:
     return api
 
 
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The store behind its index, written once for the module."""
+    return store_behind_its_index(tmp_path_factory.mktemp("behind"), _store)
+
+
 @pytest.fixture
-def behind(tmp_path: Path) -> tuple[Path, Path]:
-    return store_behind_its_index(tmp_path, _store)
+def behind(built: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Path]:
+    """A copy of the module's store for this test (its listings may build an index)."""
+    home, work = tmp_path / "home", tmp_path / "work"
+    shutil.copytree(built[0], home)
+    work.mkdir()
+    return home, work
 
 
 LISTINGS = [
@@ -85,13 +96,10 @@ def test_ls_far_behind_lists_what_it_lists_with_the_index_current(behind: tuple[
     assert listed[0]["agents"] == 1 and listed[0]["forks"] == 1
 
 
-def test_a_listing_far_behind_reports_its_reading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_listing_far_behind_reports_its_reading(behind: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     """Past PROGRESS_AFTER, the files read are reported, then "done"; the
     listing writes no index."""
-    home, work = tmp_path / "home", tmp_path / "work"
-    work.mkdir()
-    api = _store(home, work)
-    api.layout.index_file.unlink()
+    home, work = behind
     reports: list[tuple[str, int, int]] = []
     monkeypatch.setattr(ticker, "PROGRESS_AFTER", 0.0)
     monkeypatch.setattr(ticker, "PROGRESS_EVERY", 0.0)

@@ -27,14 +27,25 @@ from test_list_lagging import BIG, _store
 CATCH_UP_DEADLINE = 120.0  # seconds: a loaded machine builds this store's index in a few
 
 
-@pytest.fixture
-def behind(tmp_path: Path) -> tuple[Path, Path]:
-    """A store far ahead of its (deleted) index; the catch-up left on."""
-    home, work = tmp_path / "home", tmp_path / "work"
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store far ahead of its (deleted) index; the catch-up left on.
+    Written once for the module."""
+    root = tmp_path_factory.mktemp("behind")
+    home, work = root / "home", root / "work"
     work.mkdir()
     _store(home, work)
     for name in ("index.sqlite", "index.sqlite-wal", "index.sqlite-shm"):
         (home / name).unlink(missing_ok=True)
+    return home
+
+
+@pytest.fixture
+def behind(built: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """A copy of the module's store for this test (its catch-up builds an index)."""
+    home, work = tmp_path / "home", tmp_path / "work"
+    shutil.copytree(built, home)
+    work.mkdir()
     return home, work
 
 

@@ -8,6 +8,7 @@ order that is neither their creation nor their update order."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import orjson
@@ -58,9 +59,19 @@ def _store(home: Path, work: Path) -> Chit:
     return api
 
 
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The store behind its index, written once for the module."""
+    return store_behind_its_index(tmp_path_factory.mktemp("behind"), _store)
+
+
 @pytest.fixture
-def behind(tmp_path: Path) -> tuple[Path, Path]:
-    return store_behind_its_index(tmp_path, _store)
+def behind(built: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Path]:
+    """A copy of the module's store for this test (its listings may build an index)."""
+    home, work = tmp_path / "home", tmp_path / "work"
+    shutil.copytree(built[0], home)
+    work.mkdir()
+    return home, work
 
 
 LISTINGS = [

@@ -7,16 +7,17 @@ All through the real `chit` program."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
-import signal
 import subprocess
-import sys
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import forkserver
 import pytest
 
 from chit.api import Chit
@@ -114,25 +115,36 @@ def test_a_search_far_behind_answers_as_the_index_would(stores: tuple[Path, Path
 
 
 def test_a_store_grown_behind_its_index(stores: tuple[Path, Path], workdir: Path, tmp_path: Path) -> None:
-    """An index up to date with part of the store, the rest copied in:
-    the index answers for its part, the files for the rest, never twice."""
-    behind, indexed = stores
-    grown = tmp_path / "grown"
-    shutil.copytree(indexed, grown)
-    _no_background(grown)
-    for path in sorted(behind.glob("projects/*/sessions/*.jsonl"))[:20]:
-        data = path.read_bytes()
-        new = str(uuid.uuid4())
-        copy = (grown / path.relative_to(behind)).with_name(f"{new}.jsonl")
-        copy.write_bytes(data.replace(path.stem.encode(), new.encode(), 1))
-        copy.chmod(0o600)
-    reference = tmp_path / "reference"
-    shutil.copytree(grown, reference)
-    assert run_cli(["index"], cwd=workdir, env={"CHIT_HOME": str(reference)}).code == 0
+    """An index up to date with part of the store, the rest copied in
+    after it was built: the index answers for its part, the files for the
+    rest, never twice. The part copied in holds more than FAR_BEHIND bytes
+    by itself, so the search takes the far-behind path over exactly those
+    files."""
+    grown = stores[0]  # this test's copy of the store, with no index
+    env = {"CHIT_HOME": str(grown)}
+    files = sorted(grown.glob("projects/*/sessions/*.jsonl"))
+    added = [path for n, path in enumerate(files) if n % 4]  # three in four, of both projects; the fourth is indexed
+    assert sum(p.stat().st_size for p in added) > FAR_BEHIND
+    aside = tmp_path / "aside"
+    aside.mkdir()
+    for path in added:  # out of the store while its index is built (moved: each file keeps its inode)
+        path.rename(aside / f"{path.parent.parent.name}-{path.name}")
+    assert run_cli(["index"], cwd=workdir, env=env).code == 0
+    for path in added:
+        (aside / f"{path.parent.parent.name}-{path.name}").rename(path)
+    kept = {p.stem for p in files} - {p.stem for p in added}
+    answers = {}
     for query in QUERIES:
         got, said = _search(grown, workdir, query)
-        assert "index is behind" in said
-        assert got == _search(reference, workdir, query)[0], query
+        assert f"the index is behind on {len(added)} session file(s)" in said, said  # the files answer for the added ones only
+        answers[tuple(query)] = got
+    every = {hit["id"] for hit in answers[("harbour", "-n", "0")]}  # type: ignore[attr-defined]
+    assert every & kept and every & {p.stem for p in added}  # the index answered for hits of its part, the files for the rest
+    assert run_cli(["index"], cwd=workdir, env=env).code == 0
+    for query in QUERIES:
+        want, said = _search(grown, workdir, query)
+        assert "index is behind" not in said
+        assert answers[tuple(query)] == want, query
 
 
 def test_human_output_lists_sessions_while_behind(stores: tuple[Path, Path], workdir: Path) -> None:
@@ -202,14 +214,10 @@ def _wait_idle(home: Path, deadline: float = 120) -> None:
 def test_searches_at_once_start_one_catch_up(tmp_path: Path, workdir: Path) -> None:
     home = tmp_path / "home"
     ids = _store(home, workdir, copies=30)
-    env = {**os.environ, "CHIT_HOME": str(home)}
-    searches = [
-        subprocess.Popen([sys.executable, "-m", "chit", "search", "harbour", "--json"], cwd=workdir, env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        for _ in range(4)
-    ]
-    outputs = [s.communicate(timeout=120) for s in searches]
-    assert all(s.returncode == 0 for s in searches), [o[1] for o in outputs]
+    env = {"CHIT_HOME": str(home)}
+    with ThreadPoolExecutor(4) as pool:  # four `chit search` processes at once
+        searches = list(pool.map(lambda _: run_cli(["search", "harbour", "--json"], cwd=workdir, env=env), range(4)))
+    assert all(s.code == 0 for s in searches), [s.err for s in searches]
     _wait_idle(home)
     runs = [line.split() for line in (home / "index.catchup").read_text().splitlines()]
     worked = [r for r in runs if int(r[3]) > 0]
@@ -217,10 +225,8 @@ def test_searches_at_once_start_one_catch_up(tmp_path: Path, workdir: Path) -> N
     assert sum(int(r[3]) for r in runs) == len(ids)
     after, said = _search(home, workdir, ["harbour"])
     assert "index is behind" not in said  # caught up: the index answers
-    assert [o[0] for o in outputs] == [outputs[0][0]] * 4
-    import orjson
-
-    assert after == orjson.loads(outputs[0][0])
+    assert [s.out for s in searches] == [searches[0].out] * 4
+    assert after == searches[0].json()
 
 
 def test_a_killed_catch_up_leaves_an_index_the_next_completes(tmp_path: Path, workdir: Path) -> None:
@@ -240,11 +246,8 @@ def test_a_killed_catch_up_leaves_an_index_the_next_completes(tmp_path: Path, wo
         return answers[tuple(query)]
 
     for delay in (0.3, 0.8, 1.5):
-        child = subprocess.Popen([sys.executable, "-m", "chit", "index"], cwd=workdir, env=env,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(delay)
-        child.send_signal(signal.SIGKILL)
-        child.wait()
+        with contextlib.suppress(subprocess.TimeoutExpired):  # SIGKILL once `delay` has passed, unless done before
+            forkserver.run_chit(["index"], cwd=workdir, env=env, timeout=delay)
         for query in (["harbour"], ["zephyrmosaic"], ["strasse", "-n", "4"]):
             assert _search(home, workdir, query)[0] == reference_answer(query), (delay, query)
     assert run_cli(["index"], cwd=workdir, env=env).code == 0
