@@ -12,6 +12,9 @@ Invariants:
   stored with the row: else it is read whole (a pop or rewind too once
   the row is `OVERRIDDEN`: its fold has a trash that a message overrides,
   and hiding that message brings the trash back; see `chit.index.fold`).
+  A stamped pop or rewind anywhere in the tail is applied alone only if it
+  hides exactly the last live messages as the events before it left them;
+  else the file is read whole, over whatever the tail had applied.
   A rewrite passes for an append only if it keeps the inode, the first
   WITNESS_SPAN bytes and the WITNESS_SPAN before the offset (every byte, below twice that) yet
   changes bytes between them. The line that ended at the offset carries an
@@ -144,13 +147,14 @@ class Rows:
                 row is not None and row[5] != WHOLE and row[3] == st.st_ino and st.st_size >= row[4] > 0
                 and row[6] == witness(fd, row[4])  # the same inode number may be another file
             )
-            events: list[tuple[dict[str, Any], int, int]] = []
+            applied = None
             if grown:
                 start = row[4]
                 data = os.pread(fd, st.st_size - start, start) if st.st_size > start else b""
                 events = events_of(data, 0, start, row[7])
-                grown = self._appendable(fd, row, events)
-            if not grown:
+                if self._appendable(fd, row, events):
+                    applied = self._apply_appended(fd, row, events)
+            if applied is None:
                 start = 0
                 data = os.pread(fd, st.st_size, 0) if st.st_size else b""
             end = data.rfind(b"\n") + 1
@@ -158,8 +162,8 @@ class Rows:
         finally:
             os.close(fd)
         whole = 0
-        if grown:  # no event applied alone makes a message override a trash or stop doing so
-            sid, state, whole = row[0], _state_from_row(row[7:]), row[5]
+        if applied is not None:  # no event applied alone makes a message override a trash or stop doing so
+            sid, state, whole = row[0], applied, row[5]
         else:
             header, pos, no_header = _header(data, end, session_id, st.st_mtime_ns)
             events = events_of(data, pos, 0, header["version"])
@@ -177,17 +181,17 @@ class Rows:
             else:
                 sid = row[0]
                 self.drop_messages(sid)
-        stack = _Stack(self, sid, state.messages)
-        if grown or in_order(events, hiding=False):  # replayed line by line, it folds as the set does
-            _apply_all(state, events, stack)
-        else:
-            state, live, overridden = fold_whole(header, events, state.project)
-            for record, stack.off, stack.len, turn in live:
-                stack.push(record, turn)
-            if whole or not in_order(events):  # the next change cannot be applied alone: read whole
-                whole = WHOLE
-            elif overridden:
-                whole = OVERRIDDEN
+            stack = _Stack(self, sid, 0)
+            if in_order(events, hiding=False):  # replayed line by line, it folds as the set does
+                _apply_all(state, events, stack)
+            else:
+                state, live, overridden = fold_whole(header, events, state.project)
+                for record, stack.off, stack.len, turn in live:
+                    stack.push(record, turn)
+                if whole or not in_order(events):  # the next change cannot be applied alone: read whole
+                    whole = WHOLE
+                elif overridden:
+                    whole = OVERRIDDEN
         conn.execute(
             "UPDATE sessions SET size = ?, mtime_ns = ?, ino = ?, offset = ?, whole = ?, version = ?, project = ?,"
             " created_at = ?, updated_at = ?, key = ?, parent_id = ?, manual_title = ?, folded_title = ?,"
@@ -218,21 +222,38 @@ class Rows:
         state = _state_from_row(row[7:])
         last = key_before(fd, row[4])
         stamped = last is not None
-        for place, (event, _, _) in enumerate(events):
+        appended_ids = set()
+        for event, _, _ in events:
             if last == UNKNOWN:
                 return False
-            if place == 0 and event["type"] in ("pop", "rewind") and "hlc" in event and "undo" not in event:
-                if row[5] == OVERRIDDEN or last is not None and order_key(event) <= last or not self._hides_the_top(fd, row[0], state, event):
-                    return False  # (the first only: the rows are what the state before it shows)
+            if _cuts_back(event):  # whether it hides the top is asked as it is applied (`_apply_appended`)
+                if row[5] == OVERRIDDEN or last is not None and order_key(event) <= last:
+                    return False
             elif not appendable(state, event, last, stamped):
                 return False
             if "hlc" in event:
-                if event["type"] == "message" and self.conn.execute(
+                if event["id"] in appended_ids or event["type"] == "message" and self.conn.execute(
                     "SELECT 1 FROM messages WHERE sid = ? AND mid = ?", (row[0], event["id"])
                 ).fetchone():
                     return False  # a repeated id: the set fold keeps one
+                appended_ids.add(event["id"])
                 last, stamped = (event["hlc"], event["by"], event["id"]), True
         return True
+
+    def _apply_appended(self, fd: int, row: Sequence[Any], events: list[tuple[dict[str, Any], int, int]]) -> SessionState | None:
+        """The row's state with the appended events applied one by one, its
+        message rows changed to match; None (the rows half changed: the
+        file is then read whole) when a stamped pop or rewind would hide
+        other than the top of the messages before it (`_hides_the_top`)."""
+        from chit.index.fold import apply
+
+        state = _state_from_row(row[7:])
+        stack = _Stack(self, row[0], state.messages)
+        for event, stack.off, stack.len in events:
+            if _cuts_back(event) and not self._hides_the_top(fd, row[0], state, event):
+                return None
+            apply(state, event, stack)
+        return state
 
     def _hides_the_top(self, fd: int, sid: int, state: SessionState, event: dict[str, Any]) -> bool:
         """Whether a stamped pop or rewind, applied after everything, hides
@@ -428,6 +449,12 @@ def _header(data: bytes, end: int, session_id: str, mtime_ns: int) -> tuple[dict
         except codec.BadRecord:
             return made, len(first) + 1, True
         return made, 0, True
+
+
+def _cuts_back(event: dict[str, Any]) -> bool:
+    """Whether an event is a stamped pop or rewind (not an undo): applied
+    alone only when it hides the top of the messages before it."""
+    return event["type"] in ("pop", "rewind") and "hlc" in event and "undo" not in event
 
 
 def _apply_all(state: SessionState, events: list[tuple[dict[str, Any], int, int]], stack: _Stack) -> None:
