@@ -14,7 +14,9 @@ Invariants:
   and hiding that message brings the trash back; see `chit.index.fold`).
   A stamped pop or rewind anywhere in the tail is applied alone only if it
   hides exactly the last live messages as the events before it left them;
-  else the file is read whole, over whatever the tail had applied.
+  else the file is read whole, over whatever the tail had applied. A
+  file read whole that passes for an append keeps the message rows (and
+  their text) that are still its first live messages (`store_live`).
   A rewrite passes for an append only if it keeps the inode, the first
   WITNESS_SPAN bytes and the WITNESS_SPAN before the offset (every byte, below twice that) yet
   changes bytes between them. The line that ended at the offset carries an
@@ -54,6 +56,7 @@ import orjson
 from chit.index import schema, vocabulary
 from chit.index.dirs import DOUBTED
 from chit.index.rowids import RowIds
+from chit.index.stacks import ListStack, RowStack
 from chit.store import codec
 from chit.index.lines import read_body
 from chit.store.files import NotRegular, open_regular
@@ -63,6 +66,7 @@ if TYPE_CHECKING:
     import sqlite3
 
     from chit.index.fold import SessionState
+    from chit.index.stacks import Live
     from chit.store.paths import Layout
 
 DRAIN_CHUNK = 2000  # messages whose text is added per step, in row id order
@@ -143,10 +147,11 @@ class Rows:
             ).fetchone()
             if row is not None and tuple(row[1:4]) == (st.st_size, st.st_mtime_ns, st.st_ino):
                 return  # another process indexed it meanwhile
-            grown = (
-                row is not None and row[5] != WHOLE and row[3] == st.st_ino and st.st_size >= row[4] > 0
+            same_lines = (  # the bytes the row's messages point at are as they were
+                row is not None and row[3] == st.st_ino and st.st_size >= row[4] > 0
                 and row[6] == witness(fd, row[4])  # the same inode number may be another file
             )
+            grown = same_lines and row[5] != WHOLE
             applied = None
             if grown:
                 start = row[4]
@@ -180,18 +185,17 @@ class Rows:
                 assert sid is not None
             else:
                 sid = row[0]
-                self.drop_messages(sid)
-            stack = _Stack(self, sid, 0)
             if in_order(events, hiding=False):  # replayed line by line, it folds as the set does
-                _apply_all(state, events, stack)
+                listed = ListStack()
+                _apply_all(state, events, listed)
+                live = listed.live
             else:
                 state, live, overridden = fold_whole(header, events, state.project)
-                for record, stack.off, stack.len, turn in live:
-                    stack.push(record, turn)
                 if whole or not in_order(events):  # the next change cannot be applied alone: read whole
                     whole = WHOLE
                 elif overridden:
                     whole = OVERRIDDEN
+            self.store_live(sid, live, same_lines)
         conn.execute(
             "UPDATE sessions SET size = ?, mtime_ns = ?, ino = ?, offset = ?, whole = ?, version = ?, project = ?,"
             " created_at = ?, updated_at = ?, key = ?, parent_id = ?, manual_title = ?, folded_title = ?,"
@@ -209,6 +213,23 @@ class Rows:
             " (SELECT count(tok), sum(tok_in), sum(tok_out) FROM messages WHERE sid = ?) WHERE sid = ?",
             (sid, sid),
         )
+
+    def store_live(self, sid: int, live: list[Live], same_lines: bool) -> None:
+        """Make the session's message rows the `live` messages of its file
+        read whole. With `same_lines` (every row points at bytes the file
+        still holds as they were), the rows that already are the first
+        live messages are kept, with their text; the others are written again."""
+        kept = 0
+        if same_lines:
+            stored = self.conn.execute("SELECT mid, off, len, turn FROM messages WHERE sid = ? ORDER BY pos", (sid,)).fetchall()
+            for (mid, off, length, turn), (record, at, size, number) in zip(stored, live):
+                if (mid, off, length, turn) != (record["id"], at, size, number):
+                    break
+                kept += 1
+        stack = RowStack(self, sid, kept)
+        stack.truncate(kept)
+        for record, stack.off, stack.len, turn in live[kept:]:
+            stack.push(record, turn)
 
     def _appendable(self, fd: int, row: Sequence[Any], events: list[tuple[dict[str, Any], int, int]]) -> bool:
         """Whether the events appended since the row's offset can be applied
@@ -248,7 +269,7 @@ class Rows:
         from chit.index.fold import apply
 
         state = _state_from_row(row[7:])
-        stack = _Stack(self, row[0], state.messages)
+        stack = RowStack(self, row[0], state.messages)
         for event, stack.off, stack.len in events:
             if _cuts_back(event) and not self._hides_the_top(fd, row[0], state, event):
                 return None
@@ -374,47 +395,6 @@ class Rows:
             return -1
 
 
-class _Stack:
-    """The live messages of one session as `messages` rows (their text waits for `Rows.drain`)."""
-
-    def __init__(self, rows: Rows, sid: int, size: int) -> None:
-        self.rows = rows
-        self.sid = sid
-        self.size = size
-        self.off = 0
-        self.len = 0
-
-    def push(self, record: dict[str, Any], turn: int | None) -> None:
-        rowid = self.rows.ids.allocate(record["ts"])
-        tokens = record.get("tokens")
-        counted = (1, tokens.get("input"), tokens.get("output")) if isinstance(tokens, dict) else (None, None, None)
-        self.rows.conn.execute(
-            "INSERT INTO messages (rowid, sid, pos, mid, role, ts, turn, off, len, fts, tok, tok_in, tok_out)"
-            " VALUES (?,?,?,?,?,?,?,?,?,0,?,?,?)",
-            (rowid, self.sid, self.size, record["id"], record["role"], record["ts"], turn, self.off, self.len, *counted),
-        )
-        self.size += 1
-
-    def after(self, message_id: str | None) -> int:
-        if message_id is None:
-            return 0
-        row = self.rows.conn.execute("SELECT pos FROM messages WHERE sid = ? AND mid = ?", (self.sid, message_id)).fetchone()
-        return self.size if row is None else row[0] + 1
-
-    def truncate(self, keep: int) -> int | None:
-        conn = self.rows.conn
-        self.rows.mark_text()
-        self.rows.orphans += conn.execute(
-            "SELECT count(*) FROM messages WHERE sid = ? AND pos >= ? AND fts = 1", (self.sid, keep)
-        ).fetchone()[0]
-        conn.execute("DELETE FROM messages WHERE sid = ? AND pos >= ?", (self.sid, keep))
-        self.size = keep
-        if keep == 0:
-            return None
-        row = conn.execute("SELECT turn FROM messages WHERE sid = ? AND pos = ?", (self.sid, keep - 1)).fetchone()
-        return None if row is None else row[0]
-
-
 def witness(fd: int, offset: int) -> bytes:
     """A digest of the bytes of a file that an append never changes and a
     rewrite hardly ever keeps: the first WITNESS_SPAN and the WITNESS_SPAN
@@ -457,7 +437,7 @@ def _cuts_back(event: dict[str, Any]) -> bool:
     return event["type"] in ("pop", "rewind") and "hlc" in event and "undo" not in event
 
 
-def _apply_all(state: SessionState, events: list[tuple[dict[str, Any], int, int]], stack: _Stack) -> None:
+def _apply_all(state: SessionState, events: list[tuple[dict[str, Any], int, int]], stack: RowStack | ListStack) -> None:
     from chit.index.fold import apply
 
     for event, off, length in events:
