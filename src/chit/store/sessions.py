@@ -51,7 +51,7 @@ from chit.store.files import (
     write_atomic,
 )
 from chit.store.journal import Writer as JournalWriter
-from chit.store.log import Log, parse_log, read_log
+from chit.store.log import Log, appended, parse_log, read_log
 from chit.store.paths import Layout, check_home
 
 _Read = TypeVar("_Read")
@@ -141,6 +141,7 @@ class LockedSession:
         self.fd = fd
         self.session_id = session_id
         self.project_key = project_key
+        self._log: Log | None = None  # the file as `read` and chit's appends since left it, when known
 
     def read(self) -> Log:
         st = os.fstat(self.fd)
@@ -148,7 +149,13 @@ class LockedSession:
         log = parse_log(self.session_id, data, self.project_key, st.st_mtime_ns, scratch=True)
         newest = max((e["hlc"] for e in log.events if "hlc" in e), default=None)
         self._store.stamper.remember(os.fspath(self.path), st, len(data), newest)  # the append after it stamps after all
+        self._log = log
         return log
+
+    def read_again(self) -> Log:
+        """What `read` would give now (not after a rewrite): after a `read` and `append`s,
+        that read with only the appended lines decoded (`chit.store.log.appended`)."""
+        return self._log if self._log is not None else self.read()
 
     def check_writable(self) -> None:
         """Refuse to write to a file of a newer format version."""
@@ -169,8 +176,11 @@ class LockedSession:
             st = os.fstat(self.fd)
             stamper = self._store.stamper
             stamped, last = stamper.stamp(records, stamper.last_in(os.fspath(self.path), self.fd, st))
-            size = self.append_lines([codec.encode_many(stamped)])
+            before, data = self._log, codec.encode_many(stamped)
+            size = self.append_lines([data])
             stamper.remember(os.fspath(self.path), st, size, last)
+            if before is not None and before.size == st.st_size:  # (else `append_lines` forgot it)
+                self._log = appended(before, data, os.fstat(self.fd).st_mtime_ns)
 
     def data(self) -> bytearray:
         """The file's bytes as they are under the lock."""
@@ -181,6 +191,7 @@ class LockedSession:
         write: the lines of another copy of the session that this one lacks
         (a union merge). Returns the file's new size."""
         data = b"".join(lines)
+        self._log = None
         with os_errors("append to the session"):
             size = os.fstat(self.fd).st_size
             if not data:
