@@ -60,12 +60,12 @@ def parse_log(session_id: str, data: bytes | bytearray, project_key: str, mtime_
     return parse.log(len(data), spans[-1][1] + 1 < len(data) if spans else bool(data))
 
 
-def appended(log: Log, data: bytes, mtime_ns: int) -> Log | None:
-    """The Log of the file `log` was parsed from, once the whole lines
-    `data` are appended to it: only they are decoded. None when only a
-    whole read gives it: line 1 was no header of this file (a made one
-    takes the mtime), the last line was torn, or a line of `data` is refused."""
-    if not log.size or any(issue.line == 1 or issue.torn for issue in log.issues):
+def appended(log: Log, data: bytes | bytearray, mtime_ns: int) -> Log | None:
+    """The Log of the file `log` was parsed from, once `data` is appended
+    to it: only `data` is decoded. None when only a whole read gives it:
+    line 1 was no header of this file (a made one takes the mtime), the
+    last line was torn, `data` does not end a line, or a line of it is refused."""
+    if not log.size or any(issue.line == 1 or issue.torn for issue in log.issues) or data[-1:] not in (b"", b"\n"):
         return None
     events = list(log.events)
     refused: list[int] = []

@@ -141,7 +141,7 @@ class LockedSession:
         self.fd = fd
         self.session_id = session_id
         self.project_key = project_key
-        self._log: Log | None = None  # the file as `read` and chit's appends since left it, when known
+        self._log: Log | None = None  # the last `read`
 
     def read(self) -> Log:
         st = os.fstat(self.fd)
@@ -153,9 +153,12 @@ class LockedSession:
         return log
 
     def read_again(self) -> Log:
-        """What `read` would give now (not after a rewrite): after a `read` and `append`s,
-        that read with only the appended lines decoded (`chit.store.log.appended`)."""
-        return self._log if self._log is not None else self.read()
+        """What `read` gives now (not after a rewrite), once the file grew by whole
+        lines since the last: that read with only them decoded (`chit.store.log.appended`)."""
+        st, log = os.fstat(self.fd), self._log
+        grown = None if log is None or st.st_size < log.size else read_whole(self.fd, st.st_size - log.size, log.size)
+        extended = None if log is None or grown is None else appended(log, grown, st.st_mtime_ns)
+        return extended if extended is not None else self.read()
 
     def check_writable(self) -> None:
         """Refuse to write to a file of a newer format version."""
@@ -176,11 +179,8 @@ class LockedSession:
             st = os.fstat(self.fd)
             stamper = self._store.stamper
             stamped, last = stamper.stamp(records, stamper.last_in(os.fspath(self.path), self.fd, st))
-            before, data = self._log, codec.encode_many(stamped)
-            size = self.append_lines([data])
+            size = self.append_lines([codec.encode_many(stamped)])
             stamper.remember(os.fspath(self.path), st, size, last)
-            if before is not None and before.size == st.st_size:  # (else `append_lines` forgot it)
-                self._log = appended(before, data, os.fstat(self.fd).st_mtime_ns)
 
     def data(self) -> bytearray:
         """The file's bytes as they are under the lock."""
@@ -191,7 +191,6 @@ class LockedSession:
         write: the lines of another copy of the session that this one lacks
         (a union merge). Returns the file's new size."""
         data = b"".join(lines)
-        self._log = None
         with os_errors("append to the session"):
             size = os.fstat(self.fd).st_size
             if not data:
