@@ -165,14 +165,14 @@ def test_eight_writers_and_four_editors_on_one_session(api: Chit, home: Path, wo
 
     scope = parts_of(api).ctx.projects.all()
     listed, found = api.list(all_projects=True), {query: api.search(query, limit=None) for query in ("w3-0", "start", "title", "xxxx")}
-    with each_file_read_once(api):  # the scans share one read of each file (tests/scans.py)
+    with each_file_read_once(api):  # the scans and the forks' checks share one read of each file (tests/scans.py)
         assert listed == parts_of(api).queries.scan_summaries(scope)
         for query, hits in found.items():
             assert hits == parts_of(api).queries.scan_search(scope, query.casefold())
-    for child in api.list():
-        if child.id != sid:
-            forked = api.get(child.id)
-            assert forked.parent is not None and forked.parent.id == sid and forked.issues == ()
+        for child in api.list():
+            if child.id != sid:
+                forked = api.get(child.id)
+                assert forked.parent is not None and forked.parent.id == sid and forked.issues == ()
 
     ops = {r["mode"]: r["ops"] for r in reports if r["mode"] != "append"}
     during = {r["mode"]: r["during"] for r in reports if r["mode"] != "append"}

@@ -223,10 +223,15 @@ def fold_whole(
     and whether a message overrides a trash: then hiding that message
     (a pop or rewind) puts the trash back in effect, which `apply` of the
     pop alone would not do, so a pop or rewind of the file is read whole."""
-    from chit.store.fold import fold
+    from chit.store.fold import fold, tie_key
 
     session = fold(header, [event for event, _, _ in events])
-    lines = {event["id"]: (event, off, length) for event, off, length in events if event["type"] == "message"}
+    lines: dict[str, tuple[dict[str, Any], int, int]] = {}
+    for event, off, length in events:
+        if event["type"] == "message":
+            kept = lines.get(event["id"])
+            if kept is None or "hlc" not in event or "hlc" not in kept[0] or tie_key(event) < tie_key(kept[0]):
+                lines[event["id"]] = (event, off, length)  # of two lines with one id, the one the fold keeps
     state = SessionState.from_session(header, session)
     state.project = project
     return state, [(*lines[m.id], m.turn) for m in session.messages], session.restored_by is not None
@@ -248,6 +253,7 @@ def in_order(events: list[tuple[dict[str, Any], int, int]], hiding: bool = True)
     `hiding`, also that no stamped event hides or deletes (then `apply` of
     each, in file order, gives the set fold)."""
     last: tuple[str, str, str] | None = None
+    ids = set()
     for event, _, _ in events:
         if "hlc" not in event:
             if last is not None:
@@ -256,7 +262,8 @@ def in_order(events: list[tuple[dict[str, Any], int, int]], hiding: bool = True)
         if not hiding and event["type"] in HIDING:
             return False
         key = (event["hlc"], event["by"], event["id"])
-        if last is not None and key <= last:
+        if last is not None and key <= last or key[2] in ids:
             return False
+        ids.add(key[2])
         last = key
     return True

@@ -12,6 +12,11 @@ Invariants:
   stored with the row: else it is read whole (a pop or rewind too once
   the row is `OVERRIDDEN`: its fold has a trash that a message overrides,
   and hiding that message brings the trash back; see `chit.index.fold`).
+  A stamped pop or rewind anywhere in the tail is applied alone only if it
+  hides exactly the last live messages as the events before it left them;
+  else the file is read whole, over whatever the tail had applied. A
+  file read whole that passes for an append keeps the message rows (and
+  their text) that are still its first live messages (`store_live`).
   A rewrite passes for an append only if it keeps the inode, the first
   WITNESS_SPAN bytes and the WITNESS_SPAN before the offset (every byte, below twice that) yet
   changes bytes between them. The line that ended at the offset carries an
@@ -51,6 +56,7 @@ import orjson
 from chit.index import schema, vocabulary
 from chit.index.dirs import DOUBTED
 from chit.index.rowids import RowIds
+from chit.index.stacks import ListStack, RowStack
 from chit.store import codec
 from chit.index.lines import read_body
 from chit.store.files import NotRegular, open_regular
@@ -60,6 +66,7 @@ if TYPE_CHECKING:
     import sqlite3
 
     from chit.index.fold import SessionState
+    from chit.index.stacks import Live
     from chit.store.paths import Layout
 
 DRAIN_CHUNK = 2000  # messages whose text is added per step, in row id order
@@ -140,17 +147,19 @@ class Rows:
             ).fetchone()
             if row is not None and tuple(row[1:4]) == (st.st_size, st.st_mtime_ns, st.st_ino):
                 return  # another process indexed it meanwhile
-            grown = (
-                row is not None and row[5] != WHOLE and row[3] == st.st_ino and st.st_size >= row[4] > 0
+            same_lines = (  # the bytes the row's messages point at are as they were
+                row is not None and row[3] == st.st_ino and st.st_size >= row[4] > 0
                 and row[6] == witness(fd, row[4])  # the same inode number may be another file
             )
-            events: list[tuple[dict[str, Any], int, int]] = []
+            grown = same_lines and row[5] != WHOLE
+            applied = None
             if grown:
                 start = row[4]
                 data = os.pread(fd, st.st_size - start, start) if st.st_size > start else b""
                 events = events_of(data, 0, start, row[7])
-                grown = self._appendable(fd, row, events)
-            if not grown:
+                if self._appendable(fd, row, events):
+                    applied = self._apply_appended(fd, row, events)
+            if applied is None:
                 start = 0
                 data = os.pread(fd, st.st_size, 0) if st.st_size else b""
             end = data.rfind(b"\n") + 1
@@ -158,8 +167,8 @@ class Rows:
         finally:
             os.close(fd)
         whole = 0
-        if grown:  # no event applied alone makes a message override a trash or stop doing so
-            sid, state, whole = row[0], _state_from_row(row[7:]), row[5]
+        if applied is not None:  # no event applied alone makes a message override a trash or stop doing so
+            sid, state, whole = row[0], applied, row[5]
         else:
             header, pos, no_header = _header(data, end, session_id, st.st_mtime_ns)
             events = events_of(data, pos, 0, header["version"])
@@ -176,18 +185,17 @@ class Rows:
                 assert sid is not None
             else:
                 sid = row[0]
-                self.drop_messages(sid)
-        stack = _Stack(self, sid, state.messages)
-        if grown or in_order(events, hiding=False):  # replayed line by line, it folds as the set does
-            _apply_all(state, events, stack)
-        else:
-            state, live, overridden = fold_whole(header, events, state.project)
-            for record, stack.off, stack.len, turn in live:
-                stack.push(record, turn)
-            if whole or not in_order(events):  # the next change cannot be applied alone: read whole
-                whole = WHOLE
-            elif overridden:
-                whole = OVERRIDDEN
+            if in_order(events, hiding=False):  # replayed line by line, it folds as the set does
+                listed = ListStack()
+                _apply_all(state, events, listed)
+                live = listed.live
+            else:
+                state, live, overridden = fold_whole(header, events, state.project)
+                if whole or not in_order(events):  # the next change cannot be applied alone: read whole
+                    whole = WHOLE
+                elif overridden:
+                    whole = OVERRIDDEN
+            self.store_live(sid, live, same_lines)
         conn.execute(
             "UPDATE sessions SET size = ?, mtime_ns = ?, ino = ?, offset = ?, whole = ?, version = ?, project = ?,"
             " created_at = ?, updated_at = ?, key = ?, parent_id = ?, manual_title = ?, folded_title = ?,"
@@ -206,6 +214,23 @@ class Rows:
             (sid, sid),
         )
 
+    def store_live(self, sid: int, live: list[Live], same_lines: bool) -> None:
+        """Make the session's message rows the `live` messages of its file
+        read whole. With `same_lines` (every row points at bytes the file
+        still holds as they were), the rows that already are the first
+        live messages are kept, with their text; the others are written again."""
+        kept = 0
+        if same_lines:
+            stored = self.conn.execute("SELECT mid, off, len, turn FROM messages WHERE sid = ? ORDER BY pos", (sid,)).fetchall()
+            for (mid, off, length, turn), (record, at, size, number) in zip(stored, live):
+                if (mid, off, length, turn) != (record["id"], at, size, number):
+                    break
+                kept += 1
+        stack = RowStack(self, sid, kept)
+        stack.truncate(kept)
+        for record, stack.off, stack.len, turn in live[kept:]:
+            stack.push(record, turn)
+
     def _appendable(self, fd: int, row: Sequence[Any], events: list[tuple[dict[str, Any], int, int]]) -> bool:
         """Whether the events appended since the row's offset can be applied
         to its state one by one (`chit.index.fold.appendable`): else the
@@ -218,21 +243,38 @@ class Rows:
         state = _state_from_row(row[7:])
         last = key_before(fd, row[4])
         stamped = last is not None
-        for place, (event, _, _) in enumerate(events):
+        appended_ids = set()
+        for event, _, _ in events:
             if last == UNKNOWN:
                 return False
-            if place == 0 and event["type"] in ("pop", "rewind") and "hlc" in event and "undo" not in event:
-                if row[5] == OVERRIDDEN or last is not None and order_key(event) <= last or not self._hides_the_top(fd, row[0], state, event):
-                    return False  # (the first only: the rows are what the state before it shows)
+            if _cuts_back(event):  # whether it hides the top is asked as it is applied (`_apply_appended`)
+                if row[5] == OVERRIDDEN or last is not None and order_key(event) <= last:
+                    return False
             elif not appendable(state, event, last, stamped):
                 return False
             if "hlc" in event:
-                if event["type"] == "message" and self.conn.execute(
+                if event["id"] in appended_ids or event["type"] == "message" and self.conn.execute(
                     "SELECT 1 FROM messages WHERE sid = ? AND mid = ?", (row[0], event["id"])
                 ).fetchone():
                     return False  # a repeated id: the set fold keeps one
+                appended_ids.add(event["id"])
                 last, stamped = (event["hlc"], event["by"], event["id"]), True
         return True
+
+    def _apply_appended(self, fd: int, row: Sequence[Any], events: list[tuple[dict[str, Any], int, int]]) -> SessionState | None:
+        """The row's state with the appended events applied one by one, its
+        message rows changed to match; None (the rows half changed: the
+        file is then read whole) when a stamped pop or rewind would hide
+        other than the top of the messages before it (`_hides_the_top`)."""
+        from chit.index.fold import apply
+
+        state = _state_from_row(row[7:])
+        stack = RowStack(self, row[0], state.messages)
+        for event, stack.off, stack.len in events:
+            if _cuts_back(event) and not self._hides_the_top(fd, row[0], state, event):
+                return None
+            apply(state, event, stack)
+        return state
 
     def _hides_the_top(self, fd: int, sid: int, state: SessionState, event: dict[str, Any]) -> bool:
         """Whether a stamped pop or rewind, applied after everything, hides
@@ -353,47 +395,6 @@ class Rows:
             return -1
 
 
-class _Stack:
-    """The live messages of one session as `messages` rows (their text waits for `Rows.drain`)."""
-
-    def __init__(self, rows: Rows, sid: int, size: int) -> None:
-        self.rows = rows
-        self.sid = sid
-        self.size = size
-        self.off = 0
-        self.len = 0
-
-    def push(self, record: dict[str, Any], turn: int | None) -> None:
-        rowid = self.rows.ids.allocate(record["ts"])
-        tokens = record.get("tokens")
-        counted = (1, tokens.get("input"), tokens.get("output")) if isinstance(tokens, dict) else (None, None, None)
-        self.rows.conn.execute(
-            "INSERT INTO messages (rowid, sid, pos, mid, role, ts, turn, off, len, fts, tok, tok_in, tok_out)"
-            " VALUES (?,?,?,?,?,?,?,?,?,0,?,?,?)",
-            (rowid, self.sid, self.size, record["id"], record["role"], record["ts"], turn, self.off, self.len, *counted),
-        )
-        self.size += 1
-
-    def after(self, message_id: str | None) -> int:
-        if message_id is None:
-            return 0
-        row = self.rows.conn.execute("SELECT pos FROM messages WHERE sid = ? AND mid = ?", (self.sid, message_id)).fetchone()
-        return self.size if row is None else row[0] + 1
-
-    def truncate(self, keep: int) -> int | None:
-        conn = self.rows.conn
-        self.rows.mark_text()
-        self.rows.orphans += conn.execute(
-            "SELECT count(*) FROM messages WHERE sid = ? AND pos >= ? AND fts = 1", (self.sid, keep)
-        ).fetchone()[0]
-        conn.execute("DELETE FROM messages WHERE sid = ? AND pos >= ?", (self.sid, keep))
-        self.size = keep
-        if keep == 0:
-            return None
-        row = conn.execute("SELECT turn FROM messages WHERE sid = ? AND pos = ?", (self.sid, keep - 1)).fetchone()
-        return None if row is None else row[0]
-
-
 def witness(fd: int, offset: int) -> bytes:
     """A digest of the bytes of a file that an append never changes and a
     rewrite hardly ever keeps: the first WITNESS_SPAN and the WITNESS_SPAN
@@ -430,7 +431,13 @@ def _header(data: bytes, end: int, session_id: str, mtime_ns: int) -> tuple[dict
         return made, 0, True
 
 
-def _apply_all(state: SessionState, events: list[tuple[dict[str, Any], int, int]], stack: _Stack) -> None:
+def _cuts_back(event: dict[str, Any]) -> bool:
+    """Whether an event is a stamped pop or rewind (not an undo): applied
+    alone only when it hides the top of the messages before it."""
+    return event["type"] in ("pop", "rewind") and "hlc" in event and "undo" not in event
+
+
+def _apply_all(state: SessionState, events: list[tuple[dict[str, Any], int, int]], stack: RowStack | ListStack) -> None:
     from chit.index.fold import apply
 
     for event, off, length in events:

@@ -25,6 +25,7 @@ from chit.store.sessions import UUID_RE, Store, same_file
 
 if TYPE_CHECKING:
     from chit.index.db import Index
+    from chit.store.log import Log
 
 T = TypeVar("T")
 TEXT_MAX = 200
@@ -196,11 +197,9 @@ class Context:
     # -- sessions -------------------------------------------------------
     def read_session(self, project: Project, session_id: str, trash: bool = False) -> Session:
         from chit import collector
-        from chit.store.fold import fold  # here: a listing folds no session (start-up time)
 
-        with collector.paused():  # a record, an entry and a Message a line, none in a cycle
-            log = self.store.read(project.slug, session_id, project.key, trash)
-            return fold(log.header, log.events, log.issues, log.read_only)
+        with collector.paused():  # (the read too: a record a line)
+            return folded(self.store.read(project.slug, session_id, project.key, trash))
 
     def sessions_in(self, project: Project, trash: bool = False) -> list[Session]:
         found = []
@@ -265,3 +264,12 @@ def _busy_or_refused(exc: Exception) -> bool:
     """An error of the environment, not of chit's SQL (which is re-raised)."""
     name = str(getattr(exc, "sqlite_errorname", ""))
     return name != "SQLITE_ERROR" and not name.startswith(("SQLITE_MISUSE", "SQLITE_RANGE", "SQLITE_CONSTRAINT"))
+
+
+def folded(log: Log) -> Session:
+    """The session a log holds (read, or after a write `LockedSession.read_again`)."""
+    from chit import collector
+    from chit.store.fold import fold  # here: a listing folds no session (start-up time)
+
+    with collector.paused():  # a record, an entry and a Message a line, none in a cycle
+        return fold(log.header, log.events, log.issues, log.read_only)

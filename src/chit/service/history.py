@@ -32,7 +32,7 @@ from typing import Any
 from chit.errors import Conflict, InvalidInput, NotFound
 from chit.store.fold import message_to_record
 from chit.model import Change, Message, Project, Session, now
-from chit.service.base import Context, check_metadata, check_tag, clean_line
+from chit.service.base import Context, check_metadata, check_tag, clean_line, folded
 from chit.service.sessions import KEY_MAX, Sessions, _as_message, new_id, pop_record, rewind_record
 from chit.store.sessions import UUID_RE
 
@@ -169,24 +169,27 @@ class History:
         for another reply: a reply after it is hidden (a pop: `undo` brings
         it back), under the session's lock. `InvalidInput`, with nothing
         written, when no user message would end the session."""
-        with self.sessions.locked(ref) as (project, held, session):
+        with self.sessions.locked(ref) as (_, held, session):
             shown = session.messages
             replied = bool(shown) and shown[-1].role == "assistant"
             asked = shown[:-1] if replied else shown
             if not asked or asked[-1].role != "user":
                 raise InvalidInput("nothing to retry: the session does not end with your message")
-            if replied:
-                held.append([pop_record(session)])
-        return self.ctx.read_session(project, session.id)
+            if not replied:
+                return session
+            held.append([pop_record(session)])
+            log = held.read_again()
+        return folded(log)
 
     def update(self, ref: str | None, messages: Iterable[Message | Mapping[str, Any]]) -> Session:
         """Make the session hold exactly `messages`: the common prefix with
         what is stored stays as it is, what differs after it is hidden (as a
         rewind: `undo` brings it back), the rest is appended, in one write."""
         given, made = _message_list(messages)
-        with self.sessions.locked(ref) as (project, held, session):
+        with self.sessions.locked(ref) as (_, held, session):
             held.append(replace_records(session, given, made))
-        return self.ctx.read_session(project, session.id)
+            log = held.read_again()
+        return folded(log)
 
     def save(self, session: Session) -> Session:
         """Store a whole `Session`: create it (with its id) when no session
@@ -205,9 +208,10 @@ class History:
             with self.ctx.store.ids_lock():
                 if not self._exists(session.id):
                     return self._save_new(session, made, title, tags)
-        with self.sessions.locked(session.id) as (project, held, stored):
+        with self.sessions.locked(session.id) as (_, held, stored):
             held.append([*replace_records(stored, given, made), *_metadata_records(stored, title, tags)])
-        return self.ctx.read_session(project, session.id)
+            log = held.read_again()
+        return folded(log)
 
     def _exists(self, session_id: str) -> bool:
         try:

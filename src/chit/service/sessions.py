@@ -22,6 +22,7 @@ from chit.service.base import (
     Context,
     TEXT_MAX,
     check_encodable,
+    folded,
     check_metadata,
     check_role,
     check_tag,
@@ -395,21 +396,25 @@ class Sessions:
         wanted = list(dict.fromkeys(check_tag(t) for t in tags))
         if not wanted:
             raise InvalidInput("give at least one tag")
-        with self.locked(ref) as (project, held, session):
+        with self.locked(ref) as (_, held, session):
             new = [t for t in wanted if t not in session.tags]
-            if new:
-                held.append([{"type": "tag", "tags": new, "ts": now()}])
-        return self.ctx.read_session(project, session.id)
+            if not new:
+                return session
+            held.append([{"type": "tag", "tags": new, "ts": now()}])
+            log = held.read_again()
+        return folded(log)
 
     def untag(self, ref: str | None, *tags: str) -> Session:
         wanted = list(dict.fromkeys(check_tag(t) for t in tags))
         if not wanted:
             raise InvalidInput("give at least one tag")
-        with self.locked(ref) as (project, held, session):
+        with self.locked(ref) as (_, held, session):
             present = [t for t in wanted if t in session.tags]
-            if present:
-                held.append([{"type": "untag", "tags": present, "ts": now()}])
-        return self.ctx.read_session(project, session.id)
+            if not present:
+                return session
+            held.append([{"type": "untag", "tags": present, "ts": now()}])
+            log = held.read_again()
+        return folded(log)
 
     # -- run state and values -------------------------------------------
     def set_state(

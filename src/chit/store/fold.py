@@ -203,7 +203,7 @@ def split_events(events: Iterable[dict[str, Any]]) -> tuple[list[dict[str, Any]]
             by_id[event_id] = event
         elif kept != event:
             clashes.append(LogIssue(0, f"two different lines share the id {event_id}"))
-            if _tie_key(event) < _tie_key(kept):
+            if tie_key(event) < tie_key(kept):
                 by_id[event_id] = event
     return legacy, sorted(by_id.values(), key=order_key), clashes
 
@@ -218,7 +218,8 @@ _TYPE: Callable[[dict[str, Any]], str] = itemgetter("type")
 _HLC: Callable[[dict[str, Any]], str] = itemgetter("hlc")
 
 
-def _tie_key(event: dict[str, Any]) -> tuple[str, str, bytes]:
+def tie_key(event: dict[str, Any]) -> tuple[str, str, bytes]:
+    """Of two different lines with one id, the fold keeps the one whose key is lower."""
     import orjson
 
     return event["hlc"], event["by"], orjson.dumps(event, option=orjson.OPT_SORT_KEYS)

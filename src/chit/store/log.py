@@ -5,8 +5,9 @@ Invariants: parsing never raises for bad content (a bad line becomes a
 `LogIssue`, a torn last line is flagged `torn`); a file without a valid
 header gets one made from its name and mtime; a copy of line 1 further down
 (what a union of two copies holds) is harmless; a file from a newer format
-version is marked read-only; a file read a piece at a time (`read_log`)
-gives the very Log its whole bytes give (`parse_log`).
+version is marked read-only; a file read a piece at a time (`read_log`),
+or read and then extended by the lines appended to it (`appended`), gives
+the very Log its whole bytes give (`parse_log`).
 """
 
 from __future__ import annotations
@@ -57,6 +58,21 @@ def parse_log(session_id: str, data: bytes | bytearray, project_key: str, mtime_
     parse = _Parse(session_id, project_key, mtime_ns, scratch)
     parse.add(data, spans)
     return parse.log(len(data), spans[-1][1] + 1 < len(data) if spans else bool(data))
+
+
+def appended(log: Log, data: bytes | bytearray, mtime_ns: int) -> Log | None:
+    """The Log of the file `log` was parsed from, once `data` is appended
+    to it: only `data` is decoded. None when only a whole read gives it:
+    line 1 was no header of this file (a made one takes the mtime), the
+    last line was torn, `data` does not end a line, or a line of it is refused."""
+    if not log.size or any(issue.line == 1 or issue.torn for issue in log.issues) or data[-1:] not in (b"", b"\n"):
+        return None
+    events = list(log.events)
+    refused: list[int] = []
+    codec.decode_lines(data, list(codec.line_spans(data)), log.header["version"], "whole", events, lambda *_: refused.append(1))
+    if refused:
+        return None
+    return Log(log.session_id, log.header, events, list(log.issues), log.read_only, log.size + len(data), mtime_ns)
 
 
 #: bytes `read_log` reads at a time (a line longer than half of it doubles it)

@@ -51,7 +51,7 @@ from chit.store.files import (
     write_atomic,
 )
 from chit.store.journal import Writer as JournalWriter
-from chit.store.log import Log, parse_log, read_log
+from chit.store.log import Log, appended, parse_log, read_log
 from chit.store.paths import Layout, check_home
 
 _Read = TypeVar("_Read")
@@ -141,6 +141,7 @@ class LockedSession:
         self.fd = fd
         self.session_id = session_id
         self.project_key = project_key
+        self._log: Log | None = None  # the last `read`
 
     def read(self) -> Log:
         st = os.fstat(self.fd)
@@ -148,7 +149,16 @@ class LockedSession:
         log = parse_log(self.session_id, data, self.project_key, st.st_mtime_ns, scratch=True)
         newest = max((e["hlc"] for e in log.events if "hlc" in e), default=None)
         self._store.stamper.remember(os.fspath(self.path), st, len(data), newest)  # the append after it stamps after all
+        self._log = log
         return log
+
+    def read_again(self) -> Log:
+        """What `read` gives now (not after a rewrite), once the file grew by whole
+        lines since the last: that read with only them decoded (`chit.store.log.appended`)."""
+        st, log = os.fstat(self.fd), self._log
+        grown = None if log is None or st.st_size < log.size else read_whole(self.fd, st.st_size - log.size, log.size)
+        extended = None if log is None or grown is None else appended(log, grown, st.st_mtime_ns)
+        return extended if extended is not None else self.read()
 
     def check_writable(self) -> None:
         """Refuse to write to a file of a newer format version."""
