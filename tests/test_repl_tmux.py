@@ -84,6 +84,7 @@ class Terminal:
         (`env` execs it: the pane's own process), not by its children."""
         pid = subprocess.run(["tmux", "-L", self.name, "display-message", "-p", "-t", self.name, "#{pane_pid}"],
                              capture_output=True, text=True, check=True).stdout.strip()
+        assert b"chit" in Path(f"/proc/{pid}/cmdline").read_bytes(), "the pane's process is not chit"
         fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
