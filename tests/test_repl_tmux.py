@@ -189,7 +189,9 @@ def test_ctrl_c_while_a_huge_reply_prints_returns_to_the_prompt_within_a_second(
     Markdown, which took minutes); Ctrl-C stops the printing at once, the
     reply stays stored whole, and the REPL goes on. On a busy machine the
     press may come while the reply still arrives: then what came is
-    stored, marked interrupted, and the prompt is back as fast. "At once"
+    stored, marked interrupted, and the prompt is back as fast; if the
+    last of it arrived with the press, it is stored whole, unmarked, its
+    last screenful shown (as for a press while it arrives). "At once"
     is chit's CPU time from the press to the prompt (printing the rest
     would take many seconds of it): the wall time of a loaded machine
     measures its other processes."""
@@ -203,13 +205,14 @@ def test_ctrl_c_while_a_huge_reply_prints_returns_to_the_prompt_within_a_second(
         term.type("talk a lot")
         term.wait_for("line 00", timeout=60)  # the reply is arriving or printing
         cpu_at_press = term.cpu_seconds()
-        term.keys("C-c")  # which of the two it stops depends on the machine's speed
+        term.keys("C-c")  # which of the three it stops depends on the machine's speed
         pressed = time.monotonic()
-        while not (_prompt_after(term.screen(), "[display stopped") or _prompt_after(term.screen(), "[interrupted")):
-            assert time.monotonic() - pressed < 30, term.screen()
+        while not any(_prompt_after(term.screen(), end) for end in ("[display stopped", "[interrupted", "[earlier text not shown")):
+            assert time.monotonic() - pressed < 60, term.screen()
             time.sleep(0.02)
         spent = term.cpu_seconds() - cpu_at_press
-        stopped_printing = "[display stopped" in term.screen()
+        screen = term.screen()
+        cut_short = "[interrupted" in screen and "[display stopped" not in screen
         assert spent < 1.0, f"the prompt came back after {spent:.2f}s of CPU from Ctrl-C"
         term.type("/quit")
     finally:
@@ -217,7 +220,7 @@ def test_ctrl_c_while_a_huge_reply_prints_returns_to_the_prompt_within_a_second(
     shown = orjson.loads(run_cli(["show", "--json"], cwd=workdir, env={"CHIT_HOME": str(home)}).out)
     reply = shown["messages"][-1]
     assert shown["state"]["state"] == "idle"
-    if stopped_printing:  # it had all arrived: stored whole
+    if not cut_short:  # it had all arrived: stored whole
         assert len(reply["content"]) == 110_000 * 101 and not reply["metadata"].get("interrupted")
     else:  # stopped while arriving: what came is stored, marked
         assert reply["metadata"].get("interrupted") is True and 0 < len(reply["content"]) <= 110_000 * 101
