@@ -4,7 +4,7 @@ The model name picks the behaviour: any name streams "You said: <last user
 message>" a word at a time; "unauthorized" → 401, "ratelimit" → 429,
 "broken" → 500, "garbage" → a malformed stream, "strict" → 400 to a request with
 `stream_options` (an older server), "cutoff" → a stream that
-ends without [DONE], "slow" → answers only after 3 s, "long" → 200 words
+ends without [DONE], "slow" → answers only after 3 s, "stalled" → only after 600 s, "long" → 200 words
 with 50 ms between them, "many-N" → N one-word events with no delay (a
 line break every 12 words), "escapes" → a reply full of terminal escape
 sequences (OSC 52, OSC 0, CSI 2J, BEL, C1 CSI). A request asking for usage (`stream_options.include_usage`) gets a last
@@ -72,6 +72,8 @@ class Handler(BaseHTTPRequestHandler):
             return self._echo_key()
         if model == "slow":
             time.sleep(3)
+        if model == "stalled":
+            time.sleep(600)
         last = next((m["content"] for m in reversed(body["messages"]) if m["role"] == "user"), "")
         words = ["word "] * 200 if model == "long" else f"You said: {last}".split(" ")
         if model.startswith("many-"):

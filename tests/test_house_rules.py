@@ -312,6 +312,13 @@ def test_commands_load_only_what_they_need(args: list[str], probe: Callable[[lis
         assert "typer" not in loaded
 
 
+@pytest.mark.parametrize("args", [["trash", "--empty", "--yes"], ["sync", "status"]], ids=" ".join)
+def test_short_results_into_a_pipe_load_no_rich(args: list[str], probe: Callable[[list[str]], Probe]) -> None:
+    """`rm`, `trash --empty` and `gc` (their summaries) and `sync` (its
+    report) write their lines into a pipe without rich (`saying`)."""
+    assert "rich" not in probe(args).top_level
+
+
 READING_PARTS = {"base", "parts", "facade", "queries", "project_moves"}  # project_moves: the note when a work tree moved
 LISTING = {"ordering", "when"}  # a listing's order and its --since/--until
 

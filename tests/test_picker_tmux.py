@@ -47,7 +47,7 @@ class Terminal:
     def keys(self, *keys: str) -> None:
         self.tmux("send-keys", "-t", "t", *keys)
 
-    def wait_for(self, text: str, timeout: float = 15.0) -> str:
+    def wait_for(self, text: str, timeout: float = 60.0) -> str:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             screen = self.screen()
@@ -56,7 +56,7 @@ class Terminal:
             time.sleep(0.05)
         raise AssertionError(f"{text!r} never appeared on screen:\n{self.screen()}")
 
-    def wait_until_gone(self, timeout: float = 15.0) -> None:
+    def wait_until_gone(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         while self.tmux("has-session", "-t", "t").returncode == 0:
             assert time.monotonic() < deadline, "the program did not exit:\n" + self.screen()

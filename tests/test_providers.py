@@ -110,7 +110,7 @@ def test_openai_closing_the_stream_early_drops_the_connection(server: FakeServer
     stream = make_provider(openai(server, "long")).stream(conversation())
     assert next(stream) == "word "
     stream.close()
-    deadline = time.monotonic() + 3
+    deadline = time.monotonic() + 30  # far above need: the loop ends at the disconnect
     while server.disconnects == 0 and time.monotonic() < deadline:
         time.sleep(0.02)
     assert server.disconnects == 1
@@ -334,11 +334,22 @@ def test_a_reply_with_bytes_that_are_not_utf8_is_kept(home: Path, workdir: Path,
 
 
 def test_scripted_chat_meets_the_configured_deadline(home: Path, workdir: Path, raw: list[RawServer]) -> None:
-    raw.append(server := RawServer(fake_openai.reply_trickle(0.5)).start())
+    """Timed from the request's arrival at the server, not from the start
+    of the program: a loaded machine's slow start-up of Python is not the
+    deadline's to meet."""
+    trickle = fake_openai.reply_trickle(0.5)
+    asked: list[float] = []
+
+    def timed_trickle(connection: socket.socket, headers: dict[str, str]) -> None:
+        asked.append(time.monotonic())
+        trickle(connection, headers)
+
+    raw.append(server := RawServer(timed_trickle).start())
     output, elapsed, _ = scripted_chat(home, workdir, server, "deadline = 2", "hello\n/rename still here\n")
-    print(f"\na byte every 0.5 s, deadline 2 s: chit chat ended after {elapsed:.2f}s")
+    held = time.monotonic() - asked[0]
+    print(f"\na byte every 0.5 s, deadline 2 s: chit chat ended after {elapsed:.2f}s, {held:.2f}s after its request")
     assert len(failure_lines(output)) == 1 and "within the 2s deadline" in output
-    assert elapsed < 4.5  # the deadline, and the start-up of a Python program on a busy machine
+    assert held < 3.5  # the deadline, and the end of the program on a busy machine
     session = Chit(home, cwd=workdir).list()[0]
     assert session.title == "still here"
 

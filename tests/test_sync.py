@@ -91,6 +91,18 @@ def test_both_machines_append_between_syncs_and_both_end_with_every_message(pair
     assert (a.home / "sync" / "repo" / ".gitattributes").read_text().count("merge=union") == 1
 
 
+def test_a_report_off_a_terminal_is_plain_lines_without_rich(pair: tuple[Machine, Machine, Path]) -> None:
+    """Off a terminal (a script's pipe, the log of an automatic sync) the
+    report's lines are written as they are, without loading rich: about
+    40 ms of CPU of every such sync."""
+    a, b, remote = pair
+    session = a.ok("new", "reported").out.strip()
+    a.ok("sync", "init", str(remote))
+    probe = f"import sys\nfrom chit.cli.main import run\ncode = run(['sync', 'clone', {str(remote)!r}])\nprint(code, 'rich' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=b.cwd, env={**os.environ, **b.env}, stdin=subprocess.DEVNULL)
+    assert done.stdout == f"synced with {remote}: 0 sessions sent; 1 new\n  new      {session[:8]}  demo: reported\n0 False\n", done.stderr
+
+
 def test_an_http_remote_is_refused_and_nothing_is_made(pair: tuple[Machine, Machine, Path]) -> None:
     a, _, _ = pair
     a.ok("new", "secret")

@@ -19,11 +19,10 @@ from chit.render.result import Result, saying
 
 
 def _summaries(items: list[SessionSummary], verb: str) -> Result:
-    def human(env: Environment) -> None:
-        from chit.render import human
+    said = saying(*(f"{verb} {s.short_id}  {s.title}" for s in items))  # into a pipe without rich
 
-        for s in items:
-            human.line(env, f"{verb} {s.short_id}  {s.title}")
+    def human(env: Environment) -> None:
+        said(env)
         if not items:
             env.note(f"nothing {verb.lower()}")
 

@@ -14,7 +14,7 @@ import typer
 from chit.cli.context import Cli
 from chit.cli.options import JsonFlag, commands
 from chit.render.environment import Environment
-from chit.render.result import Result
+from chit.render.result import Result, saying
 
 if TYPE_CHECKING:
     from chit.sync.run import Sync, SyncReport
@@ -86,17 +86,18 @@ class _Progress:
 
 
 def _shown(report: "SyncReport") -> Result:
+    """The report; its lines printed without rich off a terminal (`saying`):
+    an automatic sync writes to a log, a script's to a pipe."""
     data = report.as_dict()
+    counts = [f"{len(data[key])} {word}" for key, word in REPORTED if data[key]]
+    sent = f"{report.sent} session{'' if report.sent == 1 else 's'} sent"
+    said = saying(
+        f"synced with {report.remote}: {sent}; " + (", ".join(counts) if counts else "nothing came in"),
+        *(f"  {word:<8} {item['short_id']}  {item['project']}: {item['title']}" for key, word in REPORTED for item in data[key]),
+    )
 
     def human(env: Environment) -> None:
-        from chit.render import human
-
-        counts = [f"{len(data[key])} {word}" for key, word in REPORTED if data[key]]
-        sent = f"{report.sent} session{'' if report.sent == 1 else 's'} sent"
-        human.line(env, f"synced with {report.remote}: {sent}; " + (", ".join(counts) if counts else "nothing came in"))
-        for key, word in REPORTED:
-            for item in data[key]:
-                human.line(env, f"  {word:<8} {item['short_id']}  {item['project']}: {item['title']}")
+        said(env)
         for path in data["skipped"]:
             env.note(f"skipped {path}: its project cannot be made here (see docs/sync.md)")
 
@@ -146,12 +147,6 @@ def status(ctx: typer.Context, json: JsonFlag = False) -> Result:
         found = syncer.status()
     data: dict[str, Any] = found.as_dict()
 
-    def human(env: Environment) -> None:
-        from chit.render import human
-
-        if not found.configured:
-            human.line(env, "not syncing: run `chit sync init REMOTE` (or `chit sync clone REMOTE`)")
-            return
-        human.line(env, f"syncing with {found.remote}, at {(found.commit or '')[:12]}; {found.pending} session file(s) changed since the last sync")
-
-    return Result(data, human)
+    if not found.configured:
+        return Result(data, saying("not syncing: run `chit sync init REMOTE` (or `chit sync clone REMOTE`)"))
+    return Result(data, saying(f"syncing with {found.remote}, at {(found.commit or '')[:12]}; {found.pending} session file(s) changed since the last sync"))
