@@ -26,6 +26,10 @@ Invariants:
   outcome it cannot check that way (problems, "imported by another
   process") is never cached, so it is read again (`chit.service.import_cache`);
 - imported sessions do not become the current session;
+- new sessions are created many under one hold of their project's lock
+  (`chit.service.creating.Creating`): the project's keys are read once a
+  hold, not once a session, and the hold is let go between units once it
+  is over, and at the end of the import;
 - a refresh where nothing changed stats files and reads no session: the
   store's keys are looked up only when a unit must be read, and a unit
   read again first looks for its sessions where the cache last saw them;
