@@ -111,7 +111,7 @@ def test_a_keyed_create_waits_for_a_hold(keyed: Chit, cli: Any, monkeypatch: pyt
     with Creating(parts.ctx, scope) as creating:
         creating.create(str(uuid.uuid4()), "held", "chatgpt:held", {}, [])
         refused = cli("new", "--key", "chatgpt:held", env={"CHIT_LOCK_TIMEOUT": "0.2"})
-        assert refused.code != 0 and "lock" in refused.err.lower(), refused.err
+        assert refused.code == 6 and "locked by another chit process" in refused.err, refused.err
     again = cli("new", "--key", "chatgpt:held")
     assert again.code != 0 and "already has a session with key 'chatgpt:held'" in again.err, again.err
     assert [s.key for s in keyed.list()] == ["chatgpt:held"]
