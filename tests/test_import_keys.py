@@ -61,9 +61,9 @@ def files_stat_per_session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, coun
 
 
 def test_an_import_stats_a_few_files_per_session_whatever_its_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    small = files_stat_per_session(tmp_path, monkeypatch, 48)
-    large = files_stat_per_session(tmp_path, monkeypatch, 192)
-    # one refresh per create stats 24 files per session of 48, 96 of 192
+    small = files_stat_per_session(tmp_path, monkeypatch, 32)
+    large = files_stat_per_session(tmp_path, monkeypatch, 128)
+    # a refresh per create stats 16.5 files per session of 32, 64.5 of 128
     assert small <= 4 and large <= 4, (small, large)
 
 
