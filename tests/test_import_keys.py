@@ -14,6 +14,7 @@ from __future__ import annotations
 import gzip
 import json
 import shutil
+import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -115,3 +116,30 @@ def test_a_keyed_create_waits_for_a_hold(keyed: Chit, cli: Any, monkeypatch: pyt
     again = cli("new", "--key", "chatgpt:held")
     assert again.code != 0 and "already has a session with key 'chatgpt:held'" in again.err, again.err
     assert [s.key for s in keyed.list()] == ["chatgpt:held"]
+
+
+def test_two_imports_at_once_create_each_key_once(tmp_path: Path) -> None:
+    """Two imports of one export at once, each with its own `Chit` (its own
+    lock files: `flock` excludes them as it does two processes): every
+    conversation is created once, by one of them; the other reports it
+    imported by another process, or finds it unchanged."""
+    export = export_of(96, tmp_path / "conversations.json")
+    (tmp_path / "proj").mkdir()
+    start = threading.Barrier(2)
+    reports: list[Any] = [None, None]
+
+    def run(which: int) -> None:
+        api = Chit(tmp_path / "home", cwd=tmp_path / "proj", durable=False)
+        start.wait()
+        reports[which] = api.import_from("chatgpt", export)
+
+    threads = [threading.Thread(target=run, args=(which,)) for which in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [r.problems for r in reports] == [[], []]
+    assert sum(r.imported for r in reports) == 96
+    assert all(set(r.skipped_reasons) <= {"imported by another process", "unchanged"} for r in reports)
+    keys = [s.key for s in Chit(tmp_path / "home", cwd=tmp_path / "proj", durable=False).list(all_projects=True)]
+    assert len(keys) == len(set(keys)) == 96
