@@ -17,7 +17,9 @@ Invariants:
   project: M sessions imported into a project of N cost O(N·M); a hold
   lasts until it created a quarter of the sessions the project held at
   its start (at least `HOLD_MIN`), which makes it O(N + M), or `HOLD_FOR`
-  seconds, so another chit waits for the lock about that long at most;
+  seconds, so another chit waits for the lock about that long (plus what
+  its caller does between two creates: an import's read of one source
+  file, after which `pause` lets an ended hold go);
 - a file another program puts in the directory (it takes no lock) is seen
   by the next hold's read of the keys, as it was by the next `find_key`.
 """
