@@ -30,3 +30,14 @@ def ids_with_prefix(index: Index, slug: str, bare: str) -> list[str]:
         (slug, dashed, dashed + "g"),  # ids are lowercase hex and dashes, all below "g"
     )
     return [str(r[0]) for r in rows]
+
+
+def keys_in(index: Index, slug: str) -> dict[str, str]:
+    """Every key of the project's live sessions -> the id `find_key` gives
+    it (the first by id)."""
+    found: dict[str, str] = {}
+    for key, session_id in index.conn.execute(
+        "SELECT key, id FROM sessions WHERE slug = ? AND trash = 0 AND key IS NOT NULL ORDER BY id", (slug,)
+    ):
+        found.setdefault(str(key), str(session_id))
+    return found

@@ -26,6 +26,10 @@ Invariants:
   outcome it cannot check that way (problems, "imported by another
   process") is never cached, so it is read again (`chit.service.import_cache`);
 - imported sessions do not become the current session;
+- new sessions are created many under one hold of their project's lock
+  (`chit.service.creating.Creating`): the project's keys are read once a
+  hold, not once a session, and the hold is let go between units once it
+  is over, and at the end of the import;
 - a refresh where nothing changed stats files and reads no session: the
   store's keys are looked up only when a unit must be read, and a unit
   read again first looks for its sessions where the cache last saw them;
@@ -50,7 +54,8 @@ from chit.model import Message, Project, derive_title, now
 from chit.store.projects import slug_for, unusable_dir_reason, usable_dir, validate_name
 from chit.service.base import Context, check_metadata, clean_line
 from chit.service.queries import Queries
-from chit.service.sessions import KEY_MAX, Sessions, make_message
+from chit.service.creating import Creating
+from chit.service.sessions import KEY_MAX, Sessions, make_message, new_id
 from chit.service.import_cache import MAPPING_VERSION, ImportCache
 from chit.service.import_follow import Follower
 from chit.service.import_plan import Plan, cached_places, import_keys, plan_update, write_plan
@@ -75,6 +80,8 @@ class _Run:
     #: key -> (slug, session id, in trash) as the cache last saw the unit being read
     hints: dict[str, tuple[str, str, bool]] = field(default_factory=dict)
     _keys: dict[str, tuple[str, str, bool]] | None = None
+    #: the sessions being created in one project, many under each hold of its lock
+    creating: Creating | None = None
 
     @property
     def keys(self) -> dict[str, tuple[str, str, bool]]:
@@ -181,26 +188,32 @@ class Imports:
         changed = False
         total = len(scan.units)
         read_one = False
-        for done, unit in enumerate(scan.units):
-            if progress is not None:
-                progress(done, total, unit.label)
-            if self.cache.replayed(entries.get(unit.key), unit, report):
-                continue
-            if deadline is not None and read_one and time.monotonic() > deadline:
-                report.incomplete = True  # the rest waits for the next refresh; one unit each time, however slow
-                break
-            read_one = True
-            old = entries.pop(unit.key, None)
-            if (followed := self.follower.follow(unit, old, report)) is not None:
-                entries[unit.key], slug = followed
-                run.written.update([slug] if slug else [])
-                changed = True
-                continue
-            run.hints = cached_places(old)
-            entry = self._import_unit(unit, run)
-            if entry is not None:
-                entries[unit.key] = entry
-            changed = changed or entry != old
+        try:
+            for done, unit in enumerate(scan.units):
+                if progress is not None:
+                    progress(done, total, unit.label)
+                if self.cache.replayed(entries.get(unit.key), unit, report):
+                    continue
+                if deadline is not None and read_one and time.monotonic() > deadline:
+                    report.incomplete = True  # the rest waits for the next refresh; one unit each time, however slow
+                    break
+                read_one = True
+                old = entries.pop(unit.key, None)
+                if (followed := self.follower.follow(unit, old, report)) is not None:
+                    entries[unit.key], slug = followed
+                    run.written.update([slug] if slug else [])
+                    changed = True
+                    continue
+                run.hints = cached_places(old)
+                entry = self._import_unit(unit, run)
+                if run.creating is not None:
+                    run.creating.pause()
+                if entry is not None:
+                    entries[unit.key] = entry
+                changed = changed or entry != old
+        finally:
+            if run.creating is not None:
+                run.creating.close()  # before the index is brought up to date: others may create meanwhile
         prefix = f"{source}:{root}"
         seen = {u.key for u in scan.units}
         for stale in [k for k in entries if k.startswith(prefix) and k not in seen]:  # gone from the source
@@ -354,11 +367,15 @@ class Imports:
         self, source: importer_base.SourceSession, run: _Run, key: str, title: str | None,
         metadata: dict[str, Any], messages: list[Message],
     ) -> tuple[str, str, str]:
-        scope = self._import_scope(source, run)  # recorded by write_new, under the project's lock
+        scope = self._import_scope(source, run)  # recorded under the project's lock by its first create
+        if run.creating is None or run.creating.scope.slug != scope.slug:
+            if run.creating is not None:
+                run.creating.close()
+            run.creating = Creating(self.ctx, scope)
         try:
-            session_id = self.sessions.write_new_file(scope, title, key, metadata, messages, [], None, created_at=source.created_at)
+            session_id = run.creating.create(new_id(), title, key, metadata, messages, source.created_at)
         except Conflict:
-            found = self.queries.find_key(scope, key)  # another import made it just now
+            found = run.creating.holder(key)  # another import made it just now
             if found is None:
                 raise
             run.keys[key] = (scope.slug, found, False)

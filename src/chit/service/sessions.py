@@ -11,11 +11,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from contextlib import contextmanager
-from itertools import chain
 from typing import Any, Iterator
 
-from chit.store import codec
-from chit.errors import Conflict, InvalidInput, NotFound, ProjectGone
+from chit.errors import Conflict, InvalidInput, NotFound
 from chit.store.fold import fold, message_to_record, turn_starts
 from chit.model import STATES, Message, Project, RunState, Session, Tokens, now
 from chit.service.base import (
@@ -28,6 +26,7 @@ from chit.service.base import (
     check_tag,
     clean_line,
 )
+from chit.service.creating import key_taken, new_records, project_held
 from chit.service.queries import Queries
 from chit.store.sessions import UUID_RE, LockedSession
 
@@ -209,56 +208,12 @@ class Sessions:
         records are made as the store writes them, a batch at a time, so a
         long session (an import) is in memory as its messages only."""
         session_id = session_id or new_id()
-        header = {
-            "type": "session",
-            "version": codec.FORMAT_VERSION,
-            "id": session_id,
-            "project": scope.key,
-            "created_at": created_at or now(),
-            "parent": parent,
-            "key": key,
-            "title": title,
-            "metadata": metadata,
-        }
-        stamp = now()
-        records = chain(
-            [header],
-            (message_to_record(m) for m in messages),
-            [{"type": "tag", "tags": tags, "ts": header["created_at"]}] if tags else [],
-            ({"type": "set", "key": k, "value": v, "ts": stamp} for k, v in (values or {}).items()),
-        )
-        recorded = self.projects.get(scope.slug) is not None
-        fresh = not self.ctx.layout.project_dir(scope.slug).exists()
-        try:
-            with self.store.project_lock(scope.slug):
-                if self.projects.get(scope.slug) is None:
-                    if recorded:  # `projects mv` or `projects rm` took it away while we waited
-                        raise ProjectGone("")
-                    self._record_project(scope, fresh)  # new, or removed before we looked: the session never lacks it
-                if key is not None and self.queries.find_key(scope, key) is not None:
-                    raise Conflict(f"project {scope.name!r} already has a session with key {key!r}")
-                self.store.create(scope.slug, session_id, records)
-        except ProjectGone:
-            raise Conflict(
-                f"project {scope.name!r} was moved or removed while this session was being created; nothing was written, run the command again"
-            ) from None
+        records = new_records(scope, session_id, title, key, metadata, messages, tags, parent, created_at, values)
+        with project_held(self.ctx, scope):
+            if key is not None and self.queries.find_key(scope, key) is not None:
+                raise key_taken(scope, key)
+            self.store.create(scope.slug, session_id, records)
         return session_id
-
-    def _record_project(self, scope: Project, fresh: bool) -> None:
-        """Write the project's record, under its lock. When that fails (a
-        full disk), a directory made for the lock goes with its lock file,
-        as `projects rm` removes them: the store is left as it was."""
-        try:
-            self.projects.ensure(scope)
-        except BaseException:
-            if fresh:
-                directory = self.ctx.layout.project_dir(scope.slug)
-                (directory / ".lock").unlink(missing_ok=True)
-                try:
-                    directory.rmdir()
-                except OSError:
-                    pass  # something else is in it now
-            raise
 
     def ensure_keyed(self, key: str, project: str | None = None, title: str | None = None) -> Session:
         """The session with `key` in the project, created on first use."""
