@@ -18,6 +18,7 @@ from chit.service.facade import parts_of
 from chit.store import codec
 from chit.store.fold import fold
 from chit.store.log import parse_log
+from test_index_writes import message_rows
 
 A, B = "a" * 16, "b" * 16
 
@@ -104,26 +105,13 @@ def test_an_append_then_a_rewind_through_the_api_reads_only_what_was_appended(ap
     assert api.search("m1", limit=None) == parts_of(api).queries.scan_search(scope, "m1")
 
 
-def _message_rows(api: Chit, session_id: str) -> list[tuple[int, str, int]]:
-    """The index's rows of a session's messages: (row id, message id, text indexed)."""
-    import sqlite3
-
-    db = sqlite3.connect(f"{api.layout.index_file.as_uri()}?mode=ro", uri=True)
-    try:
-        return [tuple(r) for r in db.execute(
-            "SELECT m.rowid, m.mid, m.fts FROM messages m JOIN sessions s ON s.sid = m.sid WHERE s.id = ? ORDER BY m.pos", (session_id,)
-        )]
-    finally:
-        db.close()
-
-
 def test_a_file_read_whole_keeps_the_rows_and_text_of_its_unchanged_start(api: Chit, monkeypatch: pytest.MonkeyPatch) -> None:
     """An undo brings messages back among the others: the file is read
     whole, and the rows of the messages before them stay as they were,
     with their text (before, every row and its text was written again)."""
     session = api.create(title="long", messages=[{"role": "user" if n % 2 == 0 else "assistant", "content": f"m{n}"} for n in range(40)])
     api.search("m1")  # the rows and their text
-    before = _message_rows(api, session.id)
+    before = message_rows(api.layout.home, session.id, "m.rowid, m.mid, m.fts")
     assert len(before) == 40 and all(fts == 1 for _, _, fts in before)
     api.rewind(session.id, 15)  # keeps 32 messages
     api.append(session.id, "user", "after the rewind")
@@ -134,7 +122,7 @@ def test_a_file_read_whole_keeps_the_rows_and_text_of_its_unchanged_start(api: C
     scope = [api.project()]
     assert api.list() == parts_of(api).queries.scan_summaries(scope)
     assert whole_reads == [session.id]
-    after = _message_rows(api, session.id)
+    after = message_rows(api.layout.home, session.id, "m.rowid, m.mid, m.fts")
     assert after[:32] == before[:32]
     assert [mid for _, mid, _ in after] == [m.id for m in api.get(session.id).messages]
     assert api.search("m3", limit=None) == parts_of(api).queries.scan_search(scope, "m3")

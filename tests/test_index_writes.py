@@ -7,6 +7,7 @@ a store made through the API."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -87,15 +88,16 @@ def test_a_project_move_keeps_its_sessions_indexed(store: tuple[Path, Path, list
     assert found.code == 0 and {h["id"] for h in found.json()} == set(ids[1:])  # type: ignore[union-attr, index]
 
 
-def _message_rows(home: Path, session_id: str) -> list[tuple[int, str]]:
-    """The index's message rows of a session (row id, message id): rows read
-    again get new ones, and their text is indexed again."""
+def message_rows(home: Path, session_id: str, columns: str = "m.rowid, m.mid") -> list[tuple[Any, ...]]:
+    """The index's message rows of a session, in order (by default row id
+    and message id: rows read again get new ones, and their text is
+    indexed again)."""
     import sqlite3
 
     db = sqlite3.connect(f"{(home / 'index.sqlite').as_uri()}?mode=ro", uri=True)
     try:
         return [tuple(r) for r in db.execute(
-            "SELECT m.rowid, m.mid FROM messages m JOIN sessions s ON s.sid = m.sid WHERE s.id = ? ORDER BY m.pos", (session_id,)
+            f"SELECT {columns} FROM messages m JOIN sessions s ON s.sid = m.sid WHERE s.id = ? ORDER BY m.pos", (session_id,)
         )]
     finally:
         db.close()
@@ -115,7 +117,7 @@ def test_trash_and_restore_move_the_row_and_read_no_text_again(store: tuple[Path
     home, work, ids = store
     moving = ids[1]
     assert _files_read(home, work) == SESSIONS
-    rows = _message_rows(home, moving)
+    rows = message_rows(home, moving)
     assert len(rows) == 6
     _chit(home, work, "rm", moving[:8])
     assert _files_read(home, work) == 0
@@ -126,7 +128,7 @@ def test_trash_and_restore_move_the_row_and_read_no_text_again(store: tuple[Path
     assert parts_of(api).ctx.index.files_read == 0
     _chit(home, work, "restore", moving[:8])
     assert _files_read(home, work) == 0
-    assert _message_rows(home, moving) == rows
+    assert message_rows(home, moving) == rows
     assert api.trash() == [] and parts_of(api).ctx.index.files_read == 0
     found = run_cli(["search", "answer 1.2", "--json"], cwd=work, env={"CHIT_HOME": str(home), "CHIT_PROJECT": "demo"})
     assert found.code == 0 and [h["id"] for h in found.json()] == [moving]  # type: ignore[union-attr, index]
