@@ -127,3 +127,23 @@ def test_a_file_read_whole_keeps_the_rows_and_text_of_its_unchanged_start(api: C
     assert [mid for _, mid, _ in after] == [m.id for m in api.get(session.id).messages]
     assert api.search("m3", limit=None) == parts_of(api).queries.scan_search(scope, "m3")
     assert api.search("after", limit=None) == parts_of(api).queries.scan_search(scope, "after")
+
+
+def test_a_listed_stack_finds_the_first_live_place_of_an_id() -> None:
+    """`ListStack.after` (a whole read's rewinds by id) answers as a walk of
+    its live messages does, through pushes, repeated ids and cuts back."""
+    import random
+
+    from chit.index.stacks import ListStack
+
+    rng = random.Random(7)
+    for _ in range(200):
+        stack = ListStack()
+        for _ in range(60):
+            if rng.random() < 0.6:
+                stack.push({"id": f"m{rng.randrange(12)}"}, None)
+            elif rng.random() < 0.5:
+                stack.truncate(rng.randrange(len(stack.live) + 1))
+            asked = rng.choice([None, *(f"m{n}" for n in range(12))])
+            walked = 0 if asked is None else next((place + 1 for place, live in enumerate(stack.live) if live[0]["id"] == asked), len(stack.live))
+            assert stack.after(asked) == walked

@@ -70,15 +70,21 @@ class ListStack:
         self.live: list[Live] = []
         self.off = 0
         self.len = 0
+        self._first: dict[str, int] = {}  # message id -> its first place (stale once cut back: checked)
 
     def push(self, record: dict[str, Any], turn: int | None) -> None:
+        if not self._holds(self._first.get(record["id"]), record["id"]):
+            self._first[record["id"]] = len(self.live)
         self.live.append((record, self.off, self.len, turn))
 
     def after(self, message_id: str | None) -> int:
         if message_id is None:
             return 0
-        found = [place for place, (record, _, _, _) in enumerate(self.live) if record["id"] == message_id]
-        return found[0] + 1 if found else len(self.live)
+        place = self._first.get(message_id)
+        return place + 1 if place is not None and self._holds(place, message_id) else len(self.live)
+
+    def _holds(self, place: int | None, message_id: str) -> bool:
+        return place is not None and place < len(self.live) and self.live[place][0]["id"] == message_id
 
     def truncate(self, keep: int) -> int | None:
         del self.live[keep:]
