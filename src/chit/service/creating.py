@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from chit.errors import Conflict, ProjectGone
 from chit.model import Message, Project, now
+from chit.service.queries import keyed_headers
 from chit.store import codec
 from chit.store.fold import message_to_record
 
@@ -110,26 +111,21 @@ def _record_project(ctx: Context, scope: Project, fresh: bool) -> None:
 def project_keys(ctx: Context, scope: Project) -> tuple[dict[str, str], int]:
     """Every key of the project's live sessions -> the id `find_key` gives
     it, and how many sessions the project holds: from the index once its
-    rows of the project are current, else from every header line."""
+    rows of the project are current, else from every header line
+    (`Queries.scan_key`'s reading)."""
 
-    def from_index(index: Index) -> tuple[dict[str, str], int] | None:
+    def from_index(index: Index) -> dict[str, str] | None:
         from chit.index.refs import keys_in
 
-        if not index.refresh_if_changed([scope.slug]):
-            return None
-        count = index.conn.execute("SELECT count(*) FROM sessions WHERE slug = ? AND trash = 0", (scope.slug,)).fetchone()[0]
-        return keys_in(index, scope.slug), int(count)
+        return keys_in(index, scope.slug) if index.refresh_if_changed([scope.slug]) else None
 
-    answer = ctx.indexed(from_index)
-    if answer is not None:
-        return answer
-    found: dict[str, str] = {}
-    ids = sorted(ctx.store.session_ids(scope.slug))
-    for session_id in ids:
-        key = (ctx.store.read_header(scope.slug, session_id) or {}).get("key")
-        if isinstance(key, str):
-            found.setdefault(key, session_id)
-    return found, len(ids)
+    found = ctx.indexed(from_index)
+    if found is None:
+        found = {}
+        for key, session_id in keyed_headers(ctx.store, scope.slug):
+            if isinstance(key, str):
+                found.setdefault(key, session_id)
+    return found, len(ctx.store.session_ids(scope.slug))
 
 
 class Creating:

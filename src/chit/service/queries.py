@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING
 from chit.errors import Ambiguous, InvalidInput, NotFound
 from chit.model import AGENT_KEY, STATES, Project, SearchHit, Session, SessionSummary, age, agent_of, is_agent_key, now
 from chit.service.base import Context, check_role, check_tag
-from chit.store.sessions import UUID_RE, id_prefix_shaped
+from chit.store.sessions import UUID_RE, Store, id_prefix_shaped
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     from chit.index.db import Index
     from chit.service.catchup import Lag
@@ -127,11 +127,7 @@ class Queries:
 
     def scan_key(self, scope: Project, key: str) -> str | None:
         """`find_key` by reading every header line (no index)."""
-        for session_id in sorted(self.store.session_ids(scope.slug)):
-            header = self.store.read_header(scope.slug, session_id)
-            if header is not None and header.get("key") == key:
-                return session_id
-        return None
+        return next((session_id for found, session_id in keyed_headers(self.store, scope.slug) if found == key), None)
 
     def _prefix_ids(self, prefix: str, projects: list[Project]) -> list[tuple[Project, str]]:
         """(project, id) of the live sessions whose id, without dashes,
@@ -479,6 +475,15 @@ class Queries:
         hits.sort(key=session_copy)
         hits.sort(key=lambda h: h.ts, reverse=True)
         return hits if limit is None else hits[:limit]
+
+
+def keyed_headers(store: Store, slug: str) -> Iterator[tuple[object, str]]:
+    """(key, session id) of the project's live sessions, by id, read from
+    their header lines (the key None where there is none)."""
+    for session_id in sorted(store.session_ids(slug)):
+        header = store.read_header(slug, session_id)
+        if header is not None:
+            yield header.get("key"), session_id
 
 
 def _count_agents(found: list[SessionSummary]) -> list[SessionSummary]:
