@@ -200,6 +200,18 @@ def catch_up(index: Index, slugs: Sequence[str], wait: bool) -> int | None:
         os.close(fd)
 
 
+def caught_up_here(index: Index, scope: Sequence[Project]) -> bool:
+    """Bring the index of `scope` up to date in this process, as `chit
+    index` does (what the API's listings and searches do when they find it
+    far behind; `Context.catch_up_here`). False, having done nothing, when
+    another catch-up holds the lock or the lock cannot be opened: the files
+    answer meanwhile."""
+    try:
+        return catch_up(index, [p.slug for p in scope], wait=False) is not None
+    except (InvalidData, OSError):  # `index.catchup` not a regular file, or not writable: as no catch-up
+        return False
+
+
 def running(index: Index) -> bool:
     """Whether a catch-up holds the lock now."""
     import fcntl
