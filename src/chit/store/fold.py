@@ -307,6 +307,18 @@ def fold(
     )
 
 
+def tags_of(header: dict[str, Any], events: Iterable[dict[str, Any]]) -> tuple[str, ...]:
+    """The tags `fold` gives these events (`Session.tags`), without the
+    replay: only tag and untag events change them, in fold order (the
+    format-1 events, then the stamped ones)."""
+    legacy, stamped, _ = split_events(events)
+    meta = _Meta(header)
+    for event in (*legacy, *stamped):
+        if event["type"] in ("tag", "untag"):
+            meta.apply(event)
+    return tuple(meta.tags)
+
+
 #: the stamped events that hide or bring back messages or the session:
 #: without one (and no format-1 change in effect), the replay shows every
 #: message in fold order and is skipped (chit.store.replay, for a long
