@@ -230,3 +230,23 @@ def test_tag_and_untag_fold_the_session_once(tmp_path: Path) -> None:
             session = change()
         assert folds[0] == 1
         assert session.tags == want and session == api.get(sid)
+
+
+def test_chit_rewind_and_pop_fold_no_more_than_they_need(home: Path, workdir: Path) -> None:
+    """`chit rewind` folds the session under its lock and once more for
+    the turns it prints, `chit pop` once (a session not imported: no
+    check before the write, `rewind` checks under the lock, in the same
+    words); an imported session is still refused before its fork is made."""
+    from calls import calls_of
+    from test_cli_inprocess import in_process
+
+    api = Chit(home, cwd=workdir)
+    sid = api.create(messages=[{"role": "user" if n % 2 == 0 else "assistant", "content": f"m{n}"} for n in range(12)]).id
+    for args, folds_wanted in ((["rewind", sid, "3"], 2), (["pop", sid], 1)):
+        with calls_of(fold) as folds:
+            done = in_process(args)
+        assert done.code == 0, done.err
+        assert folds[0] == folds_wanted, args
+    refused = in_process(["rewind", sid, "9"])
+    assert refused.code == 5 and refused.err == f"chit: error: turn 9 is out of range: session {sid[:8]} has turns 0..3\n", refused.err
+    assert [m.content for m in api.get(sid).messages] == [f"m{n}" for n in range(7)]
