@@ -177,35 +177,30 @@ def test_the_api_far_behind_brings_the_index_up_to_date_once(behind: tuple[Path,
     assert folded[0] == 0
 
 
-def test_an_api_search_far_behind_brings_the_index_up_to_date(behind: tuple[Path, Path]) -> None:
-    """The same for a search: the first answers what the files answer and
-    leaves the index current, the next folds no file."""
+def test_an_api_search_far_behind_waits_for_no_catch_up_then_brings_the_index_up_to_date(behind: tuple[Path, Path]) -> None:
+    """A catch-up already running (one a command started in the
+    background) is not waited for: the listing and the search answer from
+    the files. Once it is gone, the next search brings the index up to
+    date and answers what the files answer; the one after folds no file."""
+    import fcntl
+
     from calls import calls_of
     from chit.service.base import Context
 
     home, work = behind
-    want = as_the_command_line(Chit(home, cwd=work, project="demo")).search("dolor", limit=None)
+    from_files = as_the_command_line(Chit(home, cwd=work, project="demo"))
+    want, want_hits = from_files.list(limit=None), from_files.search("dolor", limit=None)
     api = Chit(home, cwd=work, project="demo")
-    assert api.search("dolor", limit=None) == want
-    assert _files_behind(api) == 0
-    with calls_of(Context.read_session) as folded:
-        assert api.search("dolor", limit=None) == want
-    assert folded[0] == 0
-
-
-def test_the_api_answers_from_the_files_while_another_catch_up_runs(behind: tuple[Path, Path]) -> None:
-    """A catch-up already running (one a command started in the
-    background) is not waited for: the listing answers from the files."""
-    import fcntl
-
-    home, work = behind
-    want = as_the_command_line(Chit(home, cwd=work, project="demo")).list(limit=None)
     fd = os.open(home / "index.catchup", os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        api = Chit(home, cwd=work, project="demo")
-        assert api.list(limit=None) == want
+        assert api.list(limit=None) == want and api.search("dolor", limit=None) == want_hits
         behind_now = catchup.lag(parts_of(api).ctx.index, [api.project()], text=False)
         assert behind_now is not None and behind_now.far
     finally:
         os.close(fd)
+    assert api.search("dolor", limit=None) == want_hits
+    assert _files_behind(api) == 0
+    with calls_of(Context.read_session) as folded:
+        assert api.search("dolor", limit=None) == want_hits
+    assert folded[0] == 0
