@@ -15,7 +15,10 @@ Invariants:
   is up to date, or nearly, costs a search nothing more;
 - a listing or a search that finds the index far behind starts `chit index
   --background` detached (`start`; `listing_lags` for every listing: `ls`,
-  `tree`, the picker, the REPL's `/list`); it never waits for it;
+  `tree`, the picker, the REPL's `/list`); it never waits for it. Through
+  the API (`Context.catch_up_here`) it brings the index up to date in its
+  own process first (`caught_up_here`), and answers from the files only
+  while another catch-up holds the lock (never waited for);
 - one catch-up at a time: `catch_up` holds `index.catchup` (flock) while
   it refreshes; another that finds it held returns at once. A catch-up
   killed at any point leaves an index that the next refresh completes (each
