@@ -249,6 +249,16 @@ def store_behind_its_index(tmp_path: Path, build: Callable[[Path, Path], object]
     return home, work
 
 
+def as_the_command_line(api: Chit) -> Chit:
+    """`api` answering a listing or search far behind its index from the
+    index's current rows and the files, as the command line does, instead
+    of bringing the index up to date first (`Context.catch_up_here`)."""
+    from chit.service.facade import parts_of
+
+    parts_of(api).ctx.catch_up_here = False
+    return api
+
+
 def tree_digest(root: Path) -> str:
     """A hash of every path, mode and byte under `root` (for 'nothing changed').
     The derived index (`index.*` in the store's root) and its change

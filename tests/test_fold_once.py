@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from chit.api import Chit
 from chit.model import Message, Session
 from chit.service.facade import parts_of
-from chit.store.fold import _Legacy, _Meta, fold, message_from_record, numbered_messages, order_key, split_events
+from chit.store.fold import _Legacy, _Meta, fold, hidden_messages, message_from_record, numbered_messages, order_key, split_events, tags_of
 from chit.store.log import parse_log
 from chit.store.replay import Replay
 
@@ -99,7 +99,7 @@ def _stamped(n: int, kind: str, by: str, **fields: Any) -> dict[str, Any]:
     return {"type": kind, "hlc": f"{1765036800000 + n:013d}.000000", "by": by, "id": f"e{n}", "ts": f"2026-01-01T00:00:{n % 60:02d}.000000Z", **fields}
 
 
-EVENT = st.sampled_from(["message", "message", "message", "rename", "tag", "state", "set", "legacy", "legacy rewind", "legacy trash", "legacy restore", "pop", "trash", "restore"])
+EVENT = st.sampled_from(["message", "message", "message", "rename", "tag", "untag", "state", "set", "legacy", "legacy rewind", "legacy trash", "legacy restore", "pop", "trash", "restore"])
 
 
 @settings(max_examples=300, deadline=None)
@@ -121,8 +121,8 @@ def test_the_fold_without_the_replay_is_the_replay(kinds: list[tuple[str, str, i
             events.append(legacy_change[kind[7:]])
         elif kind == "rename":
             events.append(_stamped(at, "rename", by, title=f"t{n}"))
-        elif kind == "tag":
-            events.append(_stamped(at, "tag", by, tags=[f"x{at % 3}"]))
+        elif kind in ("tag", "untag"):
+            events.append(_stamped(at, kind, by, tags=[f"x{at % 3}"]))
         elif kind == "state":
             events.append(_stamped(at, "state", by, state="idle"))
         elif kind == "set":
@@ -151,6 +151,7 @@ def test_the_fold_without_the_replay_is_the_replay(kinds: list[tuple[str, str, i
     assert list(folded.changes) == replay.changes()
     assert (folded.dropped, folded.deleted_at, folded.trashes, folded.restored_by) == (replay.dropped(), deleted_at, trashes, restored_by)
     assert list(folded.seen.items()) == list(replay.seen.items())
+    assert tags_of(header, events) == folded.tags
     assert (folded.title, folded.tags, folded.run, folded.values, folded.updated_at, folded.issues) == (
         meta.manual_title or folded.title, tuple(meta.tags), meta.run, meta.values, meta.updated_at, tuple(clashes))
 
@@ -177,7 +178,7 @@ print(frozen_by([{command!r}, {sid!r}, "--json"]))"""
 
 
 def test_numbered_messages_are_built_as_message_from_record_builds_them() -> None:
-    """`numbered_messages` writes out `message_from_record` for speed: each
+    """`numbered_messages` and `hidden_messages` write out `message_from_record` for speed: each
     optional field, present, null or absent, comes out the same."""
     base = {"type": "message", "id": "m", "role": "user", "content": "c", "ts": "2026-01-01T00:00:00.000000Z"}
     optional: dict[str, list[Any]] = {
@@ -194,6 +195,9 @@ def test_numbered_messages_are_built_as_message_from_record_builds_them() -> Non
         turns.append(turn if turn >= 0 else None)
     assert numbered_messages(records) == tuple(message_from_record(r, t) for r, t in zip(records, turns))
     assert [m.as_dict() for m in numbered_messages(records)] == [message_from_record(r, t).as_dict() for r, t in zip(records, turns)]
+    stamped = [dict(r, hlc="1765036800000.000000", by="aaaaaaaaaaaaaaaa") for r in records]
+    for some in (records, stamped):  # and `hidden_messages`, the messages of a change (no turn)
+        assert [m.as_dict() for m in hidden_messages(some)] == [message_from_record(r).as_dict() for r in some]
 
 
 def test_stamped_events_come_out_in_fold_order_whatever_order_the_file_holds() -> None:
@@ -210,3 +214,39 @@ def test_stamped_events_come_out_in_fold_order_whatever_order_the_file_holds() -
     two_machines = [dict(e, by="aaaaaaaaaaaaaaaa") if n % 2 else e for n, e in enumerate(in_order)]
     assert fold(header, two_machines).seen == {"bbbbbbbbbbbbbbbb": in_order[4]["hlc"], "aaaaaaaaaaaaaaaa": in_order[3]["hlc"]}
     assert fold(header, in_order).seen == {"bbbbbbbbbbbbbbbb": in_order[4]["hlc"]}
+
+
+def test_tag_and_untag_fold_the_session_once(tmp_path: Path) -> None:
+    """Which tags are new (or present) is decided by the tags alone
+    (`tags_of`): the session is folded once, with what was written."""
+    from calls import calls_of
+
+    api = Chit(tmp_path / "home", cwd=tmp_path, durable=False)
+    sid = api.create(messages=[{"role": "user", "content": f"m{n}"} for n in range(30)], tags=["kept"]).id
+    api.rewind(sid, 10)
+    for change, want in ((lambda: api.tag(sid, "new", "kept"), ("kept", "new")), (lambda: api.tag(sid, "kept"), ("kept", "new")),
+                         (lambda: api.untag(sid, "new", "absent"), ("kept",)), (lambda: api.untag(sid, "absent"), ("kept",))):
+        with calls_of(fold) as folds:
+            session = change()
+        assert folds[0] == 1
+        assert session.tags == want and session == api.get(sid)
+
+
+def test_chit_rewind_and_pop_fold_no_more_than_they_need(home: Path, workdir: Path) -> None:
+    """`chit rewind` folds the session under its lock and once more for
+    the turns it prints, `chit pop` once (a session not imported: no
+    check before the write, `rewind` checks under the lock, in the same
+    words); an imported session is still refused before its fork is made."""
+    from calls import calls_of
+    from test_cli_inprocess import in_process
+
+    api = Chit(home, cwd=workdir)
+    sid = api.create(messages=[{"role": "user" if n % 2 == 0 else "assistant", "content": f"m{n}"} for n in range(12)]).id
+    for args, folds_wanted in ((["rewind", sid, "3"], 2), (["pop", sid], 1)):
+        with calls_of(fold) as folds:
+            done = in_process(args)
+        assert done.code == 0, done.err
+        assert folds[0] == folds_wanted, args
+    refused = in_process(["rewind", sid, "9"])
+    assert refused.code == 5 and refused.err == f"chit: error: turn 9 is out of range: session {sid[:8]} has turns 0..3\n", refused.err
+    assert [m.content for m in api.get(sid).messages] == [f"m{n}" for n in range(7)]

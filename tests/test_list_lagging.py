@@ -6,6 +6,7 @@ index is current: order, counts, titles, tags, sub-agents and forks. Real
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 from chit.api import Chit
 from chit.service import catchup, list_fresh, ticker
 from chit.service.facade import parts_of
-from conftest import run_cli, store_behind_its_index
+from conftest import as_the_command_line, run_cli, store_behind_its_index
 
 BIG = "lorem ipsum dolor sit amet " * 4_000  # about 108 KB a message
 SESSIONS = 14  # each past 600 KB: the store is past FAR_BEHIND (8 MB) in more than FAR_FILES files
@@ -104,7 +105,7 @@ def test_a_listing_far_behind_reports_its_reading(behind: tuple[Path, Path], mon
     monkeypatch.setattr(ticker, "PROGRESS_AFTER", 0.0)
     monkeypatch.setattr(ticker, "PROGRESS_EVERY", 0.0)
     monkeypatch.setattr(list_fresh, "report_progress", lambda what, done, total: reports.append((what, done, total)))
-    fresh = Chit(home, cwd=work, project="demo")
+    fresh = as_the_command_line(Chit(home, cwd=work, project="demo"))
     assert len(fresh.list(limit=3)) == 3
     files = SESSIONS + 2
     assert reports[:2] == [("session files not indexed yet read", 0, files), ("session files not indexed yet read", 1, files)]
@@ -123,7 +124,7 @@ def test_sub_agents_far_behind_are_counted_once_per_file(behind: tuple[Path, Pat
     from chit import model
 
     home, work = behind
-    api = Chit(home, cwd=work, project="demo")
+    api = as_the_command_line(Chit(home, cwd=work, project="demo"))
     with calls_of(model.agent_of) as tested:
         listed = api.list(limit=None)
     assert len(listed) == SESSIONS + 1 and max(s.agents for s in listed) == 1
@@ -138,7 +139,7 @@ def test_tree_far_behind_folds_only_the_trees_sessions(behind: tuple[Path, Path]
     from chit.service.base import Context
 
     home, work = behind
-    api = Chit(home, cwd=work, project="demo")
+    api = as_the_command_line(Chit(home, cwd=work, project="demo"))
     fork = next(s for s in api.list(limit=None) if s.parent_id is not None)
     with calls_of(Context.read_session) as folded:
         every = api.tree(all_trees=True).as_dict()
@@ -148,3 +149,58 @@ def test_tree_far_behind_folds_only_the_trees_sessions(behind: tuple[Path, Path]
     assert run_cli(["index"], cwd=work, env={"CHIT_HOME": str(home), "CHIT_PROJECT": "demo"}).code == 0
     indexed = Chit(home, cwd=work, project="demo")
     assert indexed.tree(all_trees=True).as_dict() == every and indexed.tree(fork.id).as_dict() == one
+
+
+def _files_behind(api: Chit) -> int:
+    """Session files of the project the index has not caught up with (rows and text)."""
+    behind = catchup.lag(parts_of(api).ctx.index, [api.project()])
+    return 0 if behind is None else len(behind.files)
+
+
+def test_the_api_far_behind_brings_the_index_up_to_date_once(behind: tuple[Path, Path]) -> None:
+    """A program using the API gets no background catch-up: its first
+    listing far behind brings the index up to date in-process (as `chit
+    index` does) and answers what the files answer; the next listing and
+    search fold no file, and the index is no longer behind."""
+    from calls import calls_of
+    from chit.service.base import Context
+
+    home, work = behind
+    from_files = as_the_command_line(Chit(home, cwd=work, project="demo"))
+    want, want_hits = from_files.list(limit=None), from_files.search("dolor", limit=None)
+    api = Chit(home, cwd=work, project="demo")
+    assert api.list(limit=None) == want
+    assert _files_behind(api) == 0
+    with calls_of(Context.read_session) as folded:
+        assert api.list(limit=None) == want
+        assert api.search("dolor", limit=None) == want_hits
+    assert folded[0] == 0
+
+
+def test_an_api_search_far_behind_waits_for_no_catch_up_then_brings_the_index_up_to_date(behind: tuple[Path, Path]) -> None:
+    """A catch-up already running (one a command started in the
+    background) is not waited for: the listing and the search answer from
+    the files. Once it is gone, the next search brings the index up to
+    date and answers what the files answer; the one after folds no file."""
+    import fcntl
+
+    from calls import calls_of
+    from chit.service.base import Context
+
+    home, work = behind
+    from_files = as_the_command_line(Chit(home, cwd=work, project="demo"))
+    want, want_hits = from_files.list(limit=None), from_files.search("dolor", limit=None)
+    api = Chit(home, cwd=work, project="demo")
+    fd = os.open(home / "index.catchup", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        assert api.list(limit=None) == want and api.search("dolor", limit=None) == want_hits
+        behind_now = catchup.lag(parts_of(api).ctx.index, [api.project()], text=False)
+        assert behind_now is not None and behind_now.far
+    finally:
+        os.close(fd)
+    assert api.search("dolor", limit=None) == want_hits
+    assert _files_behind(api) == 0
+    with calls_of(Context.read_session) as folded:
+        assert api.search("dolor", limit=None) == want_hits
+    assert folded[0] == 0

@@ -19,7 +19,7 @@ from chit.api import Chit
 from chit.service.base import Context
 from chit.service.facade import parts_of
 from chit.service.sessions import make_message
-from conftest import run_cli, store_behind_its_index
+from conftest import as_the_command_line, run_cli, store_behind_its_index
 
 BIG = "lorem ipsum dolor sit amet " * 3_000  # about 80 KB a message
 SESSIONS = 40  # past FAR_BEHIND (8 MB) in more than FAR_FILES files
@@ -114,7 +114,7 @@ def test_windows_and_orders_far_behind_list_what_the_index_lists(behind: tuple[P
 def _folds(home: Path, work: Path, **listing: object) -> tuple[int, int]:
     """(files folded, sessions listed) by one `list` with no index."""
     (home / "index.sqlite").unlink(missing_ok=True)
-    api = Chit(home, cwd=work, project="demo")
+    api = as_the_command_line(Chit(home, cwd=work, project="demo"))
     with calls_of(Context.read_session) as folded:
         found = api.list(**listing)  # type: ignore[arg-type]
     parts_of(api).ctx.index.close()
@@ -144,7 +144,7 @@ def test_a_listing_that_folds_every_file_reports_the_folding(behind: tuple[Path,
     monkeypatch.setattr(ticker, "PROGRESS_AFTER", 0.0)
     monkeypatch.setattr(ticker, "PROGRESS_EVERY", 0.0)
     monkeypatch.setattr(list_fresh, "report_progress", lambda what, done, total: reports.append((what, done, total)))
-    assert len(Chit(home, cwd=work, project="demo").list(sort="turns", limit=2)) == 2
+    assert len(as_the_command_line(Chit(home, cwd=work, project="demo")).list(sort="turns", limit=2)) == 2
     folding = [done for what, done, total in reports if what == "session files not indexed yet folded" and total == SESSIONS]
     assert folding[:2] == [0, 1] and folding[-1] == SESSIONS - 1
     assert reports[-1] == ("done", 0, 0)

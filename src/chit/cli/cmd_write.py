@@ -178,14 +178,18 @@ def rewind(
             raise UsageError("give the turn to rewind to (or --invocation ID)")
         ref, raw = ref_and_value(values, "TURN")
         turn = _turn(raw)
-    from chit.service.sessions import check_turn
+    from chit.service.sessions import check_turn, is_mirror
 
-    named = cli.service.resolve(ref)
-    if turn is not None:  # refused before an imported session is forked for it
-        check_turn(turn, named)
-    elif not any(m.invocation_id == invocation for m in named.messages):
-        raise NotFound(f"no message with invocation id {invocation!r} in session {named.short_id}")
-    target = _continued(cli, named.id)
+    scope, named_id = cli.parts.queries.locate_ref(ref)
+    if is_mirror(cli.parts.ctx.store.read_header(scope.slug, named_id) or {}):
+        # refused before an imported session is forked for it (any other is
+        # checked by `rewind`, under the lock, with the same words)
+        named = cli.parts.ctx.read_session(scope, named_id)
+        if turn is not None:
+            check_turn(turn, named)
+        elif not any(m.invocation_id == invocation for m in named.messages):
+            raise NotFound(f"no message with invocation id {invocation!r} in session {named.short_id}")
+    target = _continued(cli, named_id)
     dropped = cli.service.rewind(target, turn, invocation_id=invocation)
     session = cli.service.resolve(target)
     data = {"id": session.id, "dropped": dropped, "turns": session.turns, "messages": len(session.messages)}
@@ -198,9 +202,9 @@ def pop(ctx: typer.Context, ref: RefArg = None, project: ProjectOpt = None, json
 
     `chit undo` brings it back, until `chit compact`."""
     cli: Cli = ctx.obj.use(json, project)
-    session = cli.service.resolve(_continued(cli, cli.parts.queries.locate_ref(ref)[1]))
-    popped = cli.service.pop(session.id)
-    return Result({"id": session.id, "popped": popped}, saying("dropped the last message" if popped else "no message to drop"))
+    session_id = _continued(cli, cli.parts.queries.locate_ref(ref)[1])
+    popped = cli.service.pop(session_id)
+    return Result({"id": session_id, "popped": popped}, saying("dropped the last message" if popped else "no message to drop"))
 
 
 @app.command("undo", rich_help_panel="Edit")

@@ -37,6 +37,7 @@ def _lines(kind: str, project: str | None, prefix: str) -> list[str]:
 
     chit = Chit(project=project)
     ctx = parts_of(chit).ctx
+    ctx.catch_up_here = False  # a completion never catches the index up: the files answer
     lowered = prefix.strip().lower().removeprefix("ctx_")
     if kind == "ref":
         if lowered:

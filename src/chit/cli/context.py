@@ -48,8 +48,12 @@ class Cli:
     def service(self) -> Chit:
         if self._service is None:
             from chit.api import Chit
+            from chit.service.facade import parts_of
 
             self._service = Chit(project=self.project)
+            # a listing or search far behind answers from the files and starts
+            # a catch-up in the background (chit.cli.catchup), never one in-process
+            parts_of(self._service).ctx.catch_up_here = False
             if self.hints:
                 _relink_note(self.env, self._service)
         return self._service

@@ -130,6 +130,11 @@ class Context:
         # a command that writes (the REPL) takes an unknown project name as a
         # new, still empty project; it is recorded with its first session
         self.create_project = create_project
+        # a listing or search that finds the index far behind brings it up to
+        # date first, as `chit index` does (the API: no terminal to tell, and
+        # nothing left running behind the program's back); the command line
+        # turns this off: it answers from the files and catches up in the background
+        self.catch_up_here = True
         self._index: Index | None = None
 
     # -- projects -------------------------------------------------------

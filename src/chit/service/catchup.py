@@ -15,7 +15,10 @@ Invariants:
   is up to date, or nearly, costs a search nothing more;
 - a listing or a search that finds the index far behind starts `chit index
   --background` detached (`start`; `listing_lags` for every listing: `ls`,
-  `tree`, the picker, the REPL's `/list`); it never waits for it;
+  `tree`, the picker, the REPL's `/list`); it never waits for it. Through
+  the API (`Context.catch_up_here`) it brings the index up to date in its
+  own process first (`caught_up_here`), and answers from the files only
+  while another catch-up holds the lock (never waited for);
 - one catch-up at a time: `catch_up` holds `index.catchup` (flock) while
   it refreshes; another that finds it held returns at once. A catch-up
   killed at any point leaves an index that the next refresh completes (each
@@ -198,6 +201,18 @@ def catch_up(index: Index, slugs: Sequence[str], wait: bool) -> int | None:
         return read
     finally:
         os.close(fd)
+
+
+def caught_up_here(index: Index, scope: Sequence[Project]) -> bool:
+    """Bring the index of `scope` up to date in this process, as `chit
+    index` does (what the API's listings and searches do when they find it
+    far behind; `Context.catch_up_here`). False, having done nothing, when
+    another catch-up holds the lock or the lock cannot be opened: the files
+    answer meanwhile."""
+    try:
+        return catch_up(index, [p.slug for p in scope], wait=False) is not None
+    except (InvalidData, OSError):  # `index.catchup` not a regular file, or not writable: as no catch-up
+        return False
 
 
 def running(index: Index) -> bool:

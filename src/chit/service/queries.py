@@ -315,11 +315,12 @@ class Queries:
     def listing_lag(self, index: Index, projects: Sequence[Project]) -> Lag | None:
         """The sessions of `projects` whose rows the index is far behind on
         (said once through `on_listing_lagging`); None when a refresh of
-        the rows is cheap enough to run first."""
-        from chit.service.catchup import lag
+        the rows is cheap enough to run first, or once this process has
+        brought the index up to date (`Context.catch_up_here`)."""
+        from chit.service.catchup import caught_up_here, lag
 
         behind = lag(index, projects, text=False)
-        if behind is None or not behind.far:
+        if behind is None or not behind.far or self.ctx.catch_up_here and caught_up_here(index, projects):
             return None
         if self.on_listing_lagging is not None:
             self.on_listing_lagging(behind)
@@ -428,12 +429,12 @@ class Queries:
 
         def from_index(index: Index) -> builtins.list[SearchHit]:
             from chit.index.search import search
-            from chit.service.catchup import lag
+            from chit.service.catchup import caught_up_here, lag
             from chit.service.ticker import Ticker, told_while
 
             ticker = Ticker(0, "", self.report_progress)  # a common word's candidates take seconds to go through
             behind = lag(index, scope)
-            if behind is not None and behind.far:
+            if behind is not None and behind.far and not (self.ctx.catch_up_here and caught_up_here(index, scope)):
                 if self.on_lagging is not None:
                     self.on_lagging(behind)
                 from chit.service.search_fresh import search_lagging

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 from chit.errors import Conflict, InvalidInput, NotFound
-from chit.store.fold import fold, message_to_record, turn_starts
+from chit.store.fold import fold, message_to_record, tags_of, turn_starts
 from chit.model import STATES, Message, Project, RunState, Session, Tokens, now
 from chit.service.base import (
     Context,
@@ -28,6 +28,7 @@ from chit.service.base import (
 )
 from chit.service.creating import key_taken, new_records, project_held
 from chit.service.queries import Queries
+from chit.store.log import Log
 from chit.store.sessions import UUID_RE, LockedSession
 
 KEY_MAX = 200
@@ -142,11 +143,16 @@ class Sessions:
     @contextmanager
     def locked(self, ref: str | None) -> Iterator[tuple[Project, LockedSession, Session]]:
         """Resolve `ref`, lock its file, and fold it afresh under the lock."""
+        with self.locked_log(ref) as (project, held, log):
+            yield project, held, fold(log.header, log.events, log.issues, log.read_only)
+
+    @contextmanager
+    def locked_log(self, ref: str | None) -> Iterator[tuple[Project, LockedSession, Log]]:
+        """Resolve `ref`, lock its file, and read it afresh under the lock."""
         project, session_id = self.queries.locate_ref(ref)
         with self.store.locked(project.slug, session_id, project.key) as held:
             held.check_writable()
-            log = held.read()
-            yield project, held, fold(log.header, log.events, log.issues, log.read_only)
+            yield project, held, held.read()
 
     def _append_event(self, ref: str | None, record: dict[str, Any]) -> Session:
         project, session_id = self.queries.locate_ref(ref)
@@ -351,24 +357,23 @@ class Sessions:
         wanted = list(dict.fromkeys(check_tag(t) for t in tags))
         if not wanted:
             raise InvalidInput("give at least one tag")
-        with self.locked(ref) as (_, held, session):
-            new = [t for t in wanted if t not in session.tags]
-            if not new:
-                return session
-            held.append([{"type": "tag", "tags": new, "ts": now()}])
-            log = held.read_again()
+        with self.locked_log(ref) as (_, held, log):
+            # the session is folded once, with the tags written: which are new needs its tags alone
+            new = [t for t in wanted if t not in tags_of(log.header, log.events)]
+            if new:
+                held.append([{"type": "tag", "tags": new, "ts": now()}])
+                log = held.read_again()
         return folded(log)
 
     def untag(self, ref: str | None, *tags: str) -> Session:
         wanted = list(dict.fromkeys(check_tag(t) for t in tags))
         if not wanted:
             raise InvalidInput("give at least one tag")
-        with self.locked(ref) as (_, held, session):
-            present = [t for t in wanted if t in session.tags]
-            if not present:
-                return session
-            held.append([{"type": "untag", "tags": present, "ts": now()}])
-            log = held.read_again()
+        with self.locked_log(ref) as (_, held, log):
+            present = [t for t in wanted if t in tags_of(log.header, log.events)]
+            if present:
+                held.append([{"type": "untag", "tags": present, "ts": now()}])
+                log = held.read_again()
         return folded(log)
 
     # -- run state and values -------------------------------------------

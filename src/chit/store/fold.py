@@ -47,6 +47,18 @@ def message_from_record(record: dict[str, Any], turn: int | None = None) -> Mess
     )
 
 
+def hidden_messages(records: Iterable[dict[str, Any]]) -> tuple[Message, ...]:
+    """The messages a change hides (no turn), each built once from its
+    record as `numbered_messages` builds them: the changes in effect of a
+    long session can hide thousands."""
+    return tuple(
+        Message(r["id"], r["role"], r["content"], r["ts"])
+        if len(r) == 7 and "hlc" in r and "by" in r or len(r) == 5 and "hlc" not in r
+        else message_from_record(r)
+        for r in records
+    )
+
+
 def message_to_record(message: Message) -> dict[str, Any]:
     record: dict[str, Any] = {
         "type": "message",
@@ -109,6 +121,16 @@ class _Meta:
         # every message's ts is a string (chit.store.codec): the latest is their greatest
         self.updated_at = max(self.updated_at, max(map(_TS, messages), default=""))
 
+    def apply_all(self, events: Iterable[dict[str, Any]]) -> None:
+        """`apply` of each event in order, the messages' at once (`apply_messages`)."""
+        messages = []
+        for event in events:
+            if event["type"] == "message":
+                messages.append(event)
+            else:
+                self.apply(event)
+        self.apply_messages(messages)
+
     def apply(self, event: dict[str, Any]) -> None:
         kind = event["type"]
         ts = event.get("ts")
@@ -145,7 +167,7 @@ class _Hiding:
         self.id = change_id
 
     def change(self) -> Change:
-        return Change(self.kind, self.keep, tuple(message_from_record(r) for r in self.hidden), self.added, self.id)
+        return Change(self.kind, self.keep, hidden_messages(self.hidden), self.added, self.id)
 
 
 class _Legacy:
@@ -250,9 +272,8 @@ def fold(
         from chit.store.replay import Replay
 
         replay = Replay(legacy, [event for event in stamped if event["type"] == "compact"])
-        for event in stamped:
-            meta.apply(event)
-            replay.apply(event)
+        replay.apply_all(stamped)
+        meta.apply_all(stamped)
         records, changes, dropped = replay.records(), replay.changes(), replay.dropped()
         deleted_at, trashes, restored_by = replay.deleted(meta.updated_at)
         seen = replay.seen
@@ -284,6 +305,18 @@ def fold(
         trashes=trashes,
         restored_by=restored_by,
     )
+
+
+def tags_of(header: dict[str, Any], events: Iterable[dict[str, Any]]) -> tuple[str, ...]:
+    """The tags `fold` gives these events (`Session.tags`), without the
+    replay: only tag and untag events change them, in fold order (the
+    format-1 events, then the stamped ones)."""
+    legacy, stamped, _ = split_events(events)
+    meta = _Meta(header)
+    for event in (*legacy, *stamped):
+        if event["type"] in ("tag", "untag"):
+            meta.apply(event)
+    return tuple(meta.tags)
 
 
 #: the stamped events that hide or bring back messages or the session:

@@ -27,11 +27,12 @@ Pure, no I/O. Invariants:
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from chit.model import Change
-from chit.store.fold import message_from_record
+from chit.store.fold import hidden_messages
 
 if TYPE_CHECKING:
     from chit.store.fold import _Legacy
@@ -39,6 +40,9 @@ if TYPE_CHECKING:
 #: where a message sorts: (0, position, change and place, "") for a format-1
 #: message, (1, hlc, by, id) for a stamped one
 Key = tuple[int, str, str, str]
+
+_BY: Callable[[dict[str, Any]], str] = itemgetter("by")
+_HLC: Callable[[dict[str, Any]], str] = itemgetter("hlc")
 
 #: what hides a message nothing hides (one shared empty set: most never get a set of their own)
 _NOBODY: frozenset[object] = frozenset()
@@ -127,6 +131,30 @@ class Replay:
         else:
             self.by_id.setdefault(entry.record["id"], entry)
 
+    def apply_all(self, events: Sequence[dict[str, Any]]) -> None:
+        """`apply` of each event, in order, on a replay nothing was applied
+        to yet (the fold's), a message's in place: a long session is
+        thousands of messages, and each one only adds its entry at the end
+        (stamped events come sorted, after every format-1 key) and moves
+        its machine's stamp."""
+        entries, keys, by_id = self.entries, self.keys, self.by_id
+        for event in events:
+            if event["type"] != "message":
+                self.apply(event)
+                continue
+            by, hlc = event["by"], event["hlc"]
+            key = (1, hlc, by, event["id"])
+            if keys and key <= keys[-1]:
+                self._add(_Entry(key, event, by, hlc))
+            else:
+                entry = _Entry(key, event, by, hlc)
+                entries.append(entry)
+                keys.append(key)
+                by_id[event["id"]] = entry
+        # what `apply` of each leaves, in one pass: in fold order, each machine
+        # where its first event is, with the stamp of its last (its greatest)
+        self.seen = dict(zip(map(_BY, events), map(_HLC, events)))
+
     def apply(self, event: dict[str, Any]) -> None:
         by, hlc = event["by"], event["hlc"]
         if hlc > self.seen.get(by, ""):
@@ -166,10 +194,16 @@ class Replay:
         change = _Change("replace" if event.get("replace") else "rewind", event.get("change"), event["by"], event["hlc"])
         change.adds = list(event.get("adds") or [])
         seen = event["seen"]
+        hidden = change.hidden
         for entry in self.entries[start:]:
-            if not entry.hiders and entry.seen_by(seen):
-                entry.hide(change)
-                change.hidden.append(entry)
+            # `not hiders and seen_by(seen)`, then `hide(change)`, inline: every
+            # fold walks the messages after each rewind's anchor again
+            if not entry.hiders and (entry.by is None or entry.hlc <= seen.get(entry.by, "")):
+                if entry.hiders is _NOBODY:
+                    entry.hiders = {change}
+                else:
+                    entry.hiders.add(change)  # type: ignore[union-attr]
+                hidden.append(entry)
         if change.hidden or change.adds:
             self.in_effect.append(change)
 
@@ -234,7 +268,7 @@ class Replay:
         for change in self.in_effect:
             hidden = [e for e in change.hidden if change in e.hiders]
             keep = bisect_left(shown, hidden[0].key) if hidden else len(shown)
-            made.append(Change(change.kind, keep, tuple(message_from_record(e.record) for e in hidden), len(change.adds), change.id))
+            made.append(Change(change.kind, keep, hidden_messages([e.record for e in hidden]), len(change.adds), change.id))
         return made
 
     def deleted(self, updated_at: str) -> tuple[str | None, tuple[str, ...], str | None]:
