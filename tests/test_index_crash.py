@@ -31,7 +31,7 @@ from chit.index.search import search, summaries
 from chit.model import SearchHit, SessionSummary
 from chit.service.facade import parts_of
 from kill_launcher import Launcher
-from scans import each_file_read_once
+from scans import Kept, each_file_read_once
 
 LONG = bool(os.environ.get("CHIT_LONG"))
 ROUNDS = 2000 if LONG else 500
@@ -90,10 +90,11 @@ def from_index(api: Chit) -> tuple[list[SessionSummary], dict[str, list[SearchHi
         return f"stale row: {stale}"
 
 
-def from_files(api: Chit) -> tuple[list[SessionSummary], dict[str, list[SearchHit]]]:
-    """The listing and searches of a scan of the files (one read of each: tests/scans.py)."""
+def from_files(api: Chit, kept: Kept) -> tuple[list[SessionSummary], dict[str, list[SearchHit]]]:
+    """The listing and searches of a scan of the files (one read of each,
+    no fold of bytes an earlier round folded: tests/scans.py)."""
     scope = parts_of(api).ctx.projects.all()
-    with each_file_read_once(api):
+    with each_file_read_once(api, kept):
         return parts_of(api).queries.scan_summaries(scope), {word: parts_of(api).queries.scan_search(scope, word) for word in WORDS}
 
 
@@ -101,12 +102,13 @@ def test_killed_writers_and_readers_never_leave_the_index_unlike_the_files(api: 
     sids = [api.create(title=None, messages=[{"role": "user", "content": f"start {w}"}]).id for w in WORDS[:3]]
     rng = random.Random(20261206)
     differed: list[int] = []
+    kept = Kept()
     started = time.monotonic()
     with Launcher("test_index_crash", "child_loop") as launcher:
         for number in range(ROUNDS):
             status = killed_round(launcher, api, sids, rng.randrange(1 << 30), rng.uniform(0.0, 0.04))
             assert os.WIFSIGNALED(status), "the child stopped by itself"
-            indexed, scanned = from_index(api), from_files(api)
+            indexed, scanned = from_index(api), from_files(api, kept)
             if indexed != scanned:
                 differed.append(number)
                 parts_of(api).ctx.index.close()
@@ -157,6 +159,7 @@ def test_killed_trash_and_restore_never_leave_the_index_unlike_the_files(api: Ch
     projects = {p.slug: p for p in scope}
     rng = random.Random(20261207)
     differed: list[int] = []
+    kept = Kept()
     with Launcher("test_index_crash", "trash_loop") as launcher:
         for number in range(TRASH_ROUNDS):
             drawn = random.Random()
@@ -166,7 +169,9 @@ def test_killed_trash_and_restore_never_leave_the_index_unlike_the_files(api: Ch
             index = parts_of(api).ctx.index
             index.refresh([(slug, True) for slug in projects])
             in_trash = summaries(index, projects, True)
-            if indexed != from_files(api) or in_trash != parts_of(api).queries.scan_summaries(scope, trash=True):
+            with each_file_read_once(api, kept):
+                trash_scanned = parts_of(api).queries.scan_summaries(scope, trash=True)
+            if indexed != from_files(api, kept) or in_trash != trash_scanned:
                 differed.append(number)
                 index.close()
                 for suffix in ("", "-wal", "-shm"):
