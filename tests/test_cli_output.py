@@ -7,6 +7,7 @@ import fcntl
 import os
 import pty
 import re
+import shlex
 import struct
 import subprocess
 import sys
@@ -59,11 +60,10 @@ def long_session(api: Chit) -> str:
 
 @pytest.fixture
 def recorder(tmp_path: Path) -> tuple[str, Path]:
-    """A PAGER that saves what it is given (and its LESS variable)."""
+    """A PAGER that saves what it is given (and its LESS variable, `-` when
+    unset): a shell command, as chit runs PAGER through the shell."""
     saved = tmp_path / "paged.txt"
-    script = tmp_path / "pager.py"
-    script.write_text(f"import os, sys\nopen({str(saved)!r}, 'w').write(os.environ.get('LESS', '-') + '\\n' + sys.stdin.read())\n")
-    return f"{sys.executable} {script}", saved
+    return f"{{ printf '%s\\n' \"${{LESS--}}\"; cat; }} > {shlex.quote(str(saved))}", saved
 
 
 def test_long_show_goes_through_the_pager_in_colour(long_session: str, workdir: Path, recorder: tuple[str, Path], home: Path) -> None:

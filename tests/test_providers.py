@@ -205,11 +205,13 @@ def test_a_trickling_server_meets_the_deadline(raw: list[RawServer], head: bool)
 
 # -- the real program, scripted: bounded memory, bounded time ------------------
 
-MEASURED = """import resource, subprocess, sys
-code = subprocess.call(sys.argv[2:])
+# (run with -S: the wrapper imports nothing but os, as tests/measured.py's)
+MEASURED = """import os, sys
+pid = os.posix_spawn(sys.argv[2], sys.argv[2:], os.environ)
+_, status, usage = os.wait4(pid, 0)
 with open(sys.argv[1], "w") as out:
-    out.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
-sys.exit(code)
+    out.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
 """
 
 
@@ -228,7 +230,7 @@ def scripted_chat(home: Path, workdir: Path, server: RawServer, settings: str, s
     for name in ("CHIT_DEBUG", "CHIT_MODEL", "CHIT_API_KEY", "CHIT_BASE_URL", "CHIT_DEADLINE"):
         env.pop(name, None)
     output, peak = workdir / "chat.out", workdir / "chat.peak"
-    argv = [sys.executable, "-c", MEASURED, str(peak), sys.executable, "-m", "chit", "chat", "--new"]
+    argv = [sys.executable, "-S", "-c", MEASURED, str(peak), sys.executable, "-m", "chit", "chat", "--new"]
     with open(output, "wb") as sink:
         started = time.monotonic()
         proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=sink, stderr=sink, cwd=workdir, env=env, start_new_session=True)
