@@ -21,7 +21,7 @@ import os
 import random
 import sys
 import time
-from itertools import islice
+from itertools import accumulate
 from pathlib import Path
 
 import pytest
@@ -41,14 +41,19 @@ LINE_WORDS = range(3, 19)
 
 def text_of(size: int, words: list[str] = WORDS) -> str:
     """At least `size` bytes of UTF-8 text (at most a block of 2,000 lines
-    more): lines of 3 to 18 random words, drawn a block at a time."""
+    more): lines of 3 to 18 random words, drawn a block at a time, and
+    joined once with the space or newline after each word (not a join per line)."""
     rng = random.Random(size)
     blocks = []
     total = -1
     while total < size:
         counts = rng.choices(LINE_WORDS, k=2000)
-        drawn = iter(rng.choices(words, k=sum(counts)))
-        block = "\n".join([" ".join(islice(drawn, count)) for count in counts])
+        drawn = rng.choices(words, k=sum(counts))
+        spaced = [" "] * (2 * len(drawn) - 1)
+        spaced[::2] = drawn
+        for end in accumulate(counts[:-1]):
+            spaced[2 * end - 1] = "\n"  # after the line's last word
+        block = "".join(spaced)
         blocks.append(block)
         total += len(block.encode()) + 1
     return "\n".join(blocks)

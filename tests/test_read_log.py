@@ -86,33 +86,33 @@ def test_a_line_longer_than_a_long_line_is_decoded_in_place_the_same(tmp_path: P
 
 
 @pytest.fixture(scope="module")
-def long_files() -> list[tuple[bytes, dict[int, Log]]]:
+def long_files(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[Path, int, dict[int, Log]]]:
     """Long lines among short ones, then the same with a torn long line
-    last; each with the Log of its whole bytes and of all but the last
-    byte: the references every piece size and stated size is read
-    against, built once (a file read as longer than it is reads its
-    whole bytes)."""
+    last: each written once, with its size, the Log of its whole bytes
+    and that of all but the last byte: the references every piece size
+    and stated size is read against, built once (a file read as longer
+    than it is reads its whole bytes)."""
     lines = [HEADER, message(1, 10), message(2, 3 * longline.LONG_LINE), message(3, 10), message(4, 2 * longline.LONG_LINE + 12345), message(5, 10)]
     whole = b"".join(line + b"\n" for line in lines)
     files = []
-    for data in (whole, whole + message(6, 2 * longline.LONG_LINE)[:-5]):
-        files.append((data, {size: parse_log(SESSION, data[:size], "p", 12345) for size in (len(data), len(data) - 1)}))
+    for n, data in enumerate((whole, whole + message(6, 2 * longline.LONG_LINE)[:-5])):
+        path = tmp_path_factory.mktemp(f"long{n}") / f"{SESSION}.jsonl"
+        path.write_bytes(data)
+        files.append((path, len(data), {size: parse_log(SESSION, data[:size], "p", 12345) for size in (len(data), len(data) - 1)}))
     return files
 
 
 @pytest.mark.parametrize("piece", [1 << 16, (1 << 20) + 3])
-def test_long_lines_are_looked_ahead_for_and_read_the_same(tmp_path: Path, piece: int, long_files: list[tuple[bytes, dict[int, Log]]]) -> None:
+def test_long_lines_are_looked_ahead_for_and_read_the_same(piece: int, long_files: list[tuple[Path, int, dict[int, Log]]]) -> None:
     """Past `LONG_LINE` held, the buffer is grown to the end of the line,
     looked ahead for (`log.SCAN` bytes at a time): long lines among short
     ones, a torn one last, and the file shorter or longer than its stated
     size, read as the whole bytes are."""
-    path = tmp_path / f"{SESSION}.jsonl"
-    for data, whole_and_short in long_files:
-        path.write_bytes(data)
-        for size in (len(data), len(data) + 2, len(data) - 1):
+    for path, length, whole_and_short in long_files:
+        for size in (length, length + 2, length - 1):
             got = read_back(path, size, piece)
-            same(got, whole_and_short[min(size, len(data))])  # a file shorter than its stated size: its whole bytes
-            if size == len(data):
+            same(got, whole_and_short[min(size, length)])  # a file shorter than its stated size: its whole bytes
+            if size == length:
                 whole_read = got
     assert [len(event["content"]) for event in whole_read.events] == [10, 3 * longline.LONG_LINE, 10, 2 * longline.LONG_LINE + 12345, 10]
     assert [(issue.line, issue.torn) for issue in whole_read.issues] == [(7, True)]

@@ -223,7 +223,7 @@ class Transfer:
             except Conflict:  # another import of it took the key meanwhile: as if it came first
                 self._refuse_if_imported(session_id, messages)
                 raise
-        return ImportResult(self.queries.get(session.id), session_id != body["id"])
+        return ImportResult(session, session_id != body["id"])  # as write_new read it back: not read again
 
     def _claim(
         self, body: dict[str, Any], checksum: str, messages: list[Message], scope: Project, key: str | None, new_id_always: bool,
