@@ -9,6 +9,11 @@ grown the same way from tests/data/codex-desktop. For each: imports it
 whole, then --rounds times appends one prompt and its reply and imports
 again, reporting the median time and the bytes this process read
 (`rchar` of /proc/self/io) for the first import and for a refresh.
+With --steps N it instead follows each transcript as it grows N times by
+one more copy of its real turns (Claude Code: new uuids, reply and tool
+call ids in each copy), and reports the CPU time of each refresh (the
+median of each tenth of the steps): flat when a follow's cost does not
+grow with the session.
 Nothing is asserted: the figures go to docs/benchmarks.md.
 """
 
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import statistics
 import sys
@@ -132,13 +138,63 @@ def measure(tool: str, folder: Path, grow: Callable[[int], None], rounds: int, h
           f"read {statistics.median(reads) / 1e6:.2f} MB; followed {followed} of {rounds}")
 
 
+def copies(tool: str, path: Path) -> Callable[[int], None]:
+    """Appends copy n of the real transcript's turns to `path` (the first
+    one makes the file)."""
+    if tool == "claude-code":
+        records = [json.loads(line) for line in (DATA / "claude-code" / "tool_heavy.jsonl").read_bytes().splitlines()]
+        state: dict[str, Any] = {"last": None}
+
+        def grow_claude(n: int) -> None:
+            lines, state["last"] = claude_copy(records, n, state["last"])
+            calls = re.compile(rb'"(toolu_[A-Za-z0-9]+)"')  # each copy's tool calls are new calls
+            with path.open("ab") as handle:
+                handle.write(b"".join(calls.sub(lambda m: b'"%s-%d"' % (m.group(1), n), line) for line in lines))
+
+        return grow_claude
+    source = sorted((DATA / "codex-desktop").glob("rollout-*.jsonl"))[-1].read_bytes().splitlines(keepends=True)
+    body = [line for line in source[1:] if b'"session_meta"' not in line]
+    path.write_bytes(source[0])
+
+    def grow_codex(n: int) -> None:
+        with path.open("ab") as handle:
+            handle.write(b"".join(body))
+
+    return grow_codex
+
+
+def measure_steps(tool: str, folder: Path, name: str, steps: int, home: Path) -> None:
+    grow = copies(tool, folder / name)
+    api = Chit(home, cwd=folder, durable=False)
+    grow(0)
+    api.import_from(tool, folder)
+    cpu, followed = [], 0
+    for n in range(1, steps + 1):
+        grow(n)
+        started = time.process_time()
+        followed += api.import_from(tool, folder).followed
+        cpu.append(time.process_time() - started)
+    tenth = max(1, steps // 10)
+    medians = [statistics.median(cpu[i : i + tenth]) * 1000 for i in range(0, steps, tenth)]
+    size = (folder / name).stat().st_size
+    print(f"{tool}: {steps} steps to {size / 1e6:.1f} MB, followed {followed}; CPU a refresh, ms (median of each "
+          f"{tenth}): {' '.join(f'{m:.1f}' for m in medians)}; all steps {sum(cpu):.2f} s")
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=float, default=100)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=0, help="follow each transcript through this many growths")
     args = parser.parse_args(argv)
     root = Path(tempfile.mkdtemp(prefix="chit-follow-"))
     try:
+        if args.steps:
+            rollout = "rollout-2026-02-23T20-34-25-019c8bfe-ec25-79e0-97d7-bda6a9c575ff.jsonl"
+            for tool, name in (("claude-code", f"{uuid.uuid4()}.jsonl"), ("codex", rollout)):
+                (root / tool).mkdir()
+                measure_steps(tool, root / tool, name, args.steps, root / f"home-{tool}")
+            return 0
         (root / "claude").mkdir()
         grow = build_claude(root / "claude" / f"{uuid.uuid4()}.jsonl", args.mb)
         measure("claude-code", root / "claude", grow, args.rounds, root / "home-claude")

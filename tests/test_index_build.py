@@ -187,6 +187,38 @@ def test_an_index_of_schema_9_keeps_its_text_and_holds_more_of_a_build_in_memory
         assert conn.execute("SELECT v FROM meta WHERE k = 'probe'").fetchone() == (42,)  # kept, not rebuilt
 
 
+def test_an_index_of_schema_10_gains_the_lookup_of_a_sessions_message_by_id(api: Chit, home: Path, workdir: Path) -> None:
+    """Schema 11 finds a session's message by its id through an index
+    (an appended message's id checked against the session's, a rewind's
+    place): an index of schema 10 gains it in place."""
+    from chit.index.schema import SCHEMA_VERSION
+
+    session = api.create(title="old")
+    api.append(session.id, "user", "a kubernetes cluster")
+    assert len(api.search("cluster", limit=None)) == 1
+    parts_of(api).ctx.index.close()
+    with sqlite3.connect(api.layout.index_file) as conn:  # as schema 10 made it
+        conn.execute("DROP INDEX messages_mid")
+        conn.execute("PRAGMA user_version = 10")
+        conn.execute("INSERT INTO meta VALUES ('probe', 42)")  # gone if the index were rebuilt instead
+    fresh = Chit(home, cwd=workdir)
+    fresh.append(session.id, "user", "a second cluster")
+    assert len(fresh.search("CLUSTER", limit=None)) == 2
+    new = Chit(home.parent / "new-home", cwd=workdir)
+    new.append(new.create(title="new").id, "user", "a cluster")
+    assert len(new.search("cluster", limit=None)) == 1
+    schemas = []
+    for index_file in (api.layout.index_file, new.layout.index_file):
+        with sqlite3.connect(index_file) as conn:
+            assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+            schemas.append(conn.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name").fetchall())
+            plan = conn.execute("EXPLAIN QUERY PLAN SELECT pos FROM messages WHERE sid = 1 AND mid = 'm'").fetchall()
+            assert "messages_mid" in str(plan), plan
+    assert schemas[0] == schemas[1]
+    with sqlite3.connect(api.layout.index_file) as conn:
+        assert conn.execute("SELECT v FROM meta WHERE k = 'probe'").fetchone() == (42,)  # kept, not rebuilt
+
+
 def test_a_new_index_holds_more_of_a_build_in_memory(api: Chit) -> None:
     from chit.index.schema import TEXT_HASH_BYTES
 

@@ -31,7 +31,13 @@ def test_ls_json_token_totals_follow_the_live_messages(cli) -> None:  # type: ig
     plain = ok(cli("new", "plain")).out.strip()
     ok(cli("append", plain, "no counts here"))
     ok(cli("append", sid, "q1"))
-    ok(cli("append", sid, "-r", "assistant", "a1", "--input-tokens", "100", "--output-tokens", "20"))
+    assert totals(cli) == {sid: None, plain: None}
+    # each append after the index read the file adds its counts to the totals the index holds
+    ok(cli("append", sid, "-r", "assistant", "a1", "--input-tokens", "100"))
+    ok(cli("append", plain, "-r", "assistant", "still none"))
+    assert totals(cli) == {sid: {"input": 100, "output": None}, plain: None}
+    ok(cli("append", sid, "-r", "assistant", "a1 more", "--output-tokens", "20"))
+    assert totals(cli)[sid] == {"input": 100, "output": 20}
     ok(cli("append", sid, "q2"))
     ok(cli("append", sid, "-r", "assistant", "a2", "--input-tokens", "150"))
     ok(cli("append", sid, "-r", "assistant", "a2 more", "--output-tokens", "7"))
@@ -41,8 +47,12 @@ def test_ls_json_token_totals_follow_the_live_messages(cli) -> None:  # type: ig
     ok(cli("rewind", sid, "0"))
     assert totals(cli)[sid] == {"input": 100, "output": 20}
     ok(cli("pop", sid))
+    assert totals(cli)[sid] == {"input": 100, "output": None}
+    ok(cli("pop", sid))
     assert totals(cli)[sid] is None
-    for expected in ({"input": 100, "output": 20}, {"input": 250, "output": 20}, {"input": 250, "output": 27}):
+    for expected in (
+        {"input": 100, "output": None}, {"input": 100, "output": 20}, {"input": 250, "output": 20}, {"input": 250, "output": 27},
+    ):
         ok(cli("undo", sid))
         assert totals(cli)[sid] == expected
 

@@ -31,7 +31,9 @@ Invariants:
 - a message row records the byte offset and length of its line, so its
   text can always be read back from the file (`chit.index.lines`), and its
   token counts; a session row's token totals are summed from its message
-  rows whenever its file is read, so they follow pop, rewind and undo;
+  rows whenever its file is read whole or cut back, so they follow pop,
+  rewind and undo; an appended tail that only added rows adds their counts
+  (the same totals, without reading the session's other rows);
 - row ids: a message with a canonical timestamp gets a free row id at or
   above its second (`chit.index.rowids`), so that search can stop early;
 - text is added by `drain`, in row id order (FTS5 writes a new segment
@@ -152,7 +154,7 @@ class Rows:
                 and row[6] == witness(fd, row[4])  # the same inode number may be another file
             )
             grown = same_lines and row[5] != WHOLE
-            applied = None
+            applied: tuple[SessionState, RowStack] | None = None
             if grown:
                 start = row[4]
                 data = os.pread(fd, st.st_size - start, start) if st.st_size > start else b""
@@ -168,7 +170,7 @@ class Rows:
             os.close(fd)
         whole = 0
         if applied is not None:  # no event applied alone makes a message override a trash or stop doing so
-            sid, state, whole = row[0], applied, row[5]
+            sid, (state, stack), whole = row[0], applied, row[5]
         else:
             header, pos, no_header = _header(data, end, session_id, st.st_mtime_ns)
             events = events_of(data, pos, 0, header["version"])
@@ -208,11 +210,14 @@ class Rows:
                 seen, sid,
             ),
         )
-        conn.execute(  # the token totals of the live messages, whatever the events did to them
-            "UPDATE sessions SET (tokens, tokens_in, tokens_out) ="
-            " (SELECT count(tok), sum(tok_in), sum(tok_out) FROM messages WHERE sid = ?) WHERE sid = ?",
-            (sid, sid),
-        )
+        if applied is not None and stack.pushed is not None:
+            _add_tokens(conn, sid, stack.pushed)  # only appends: the totals so far stand
+        else:
+            conn.execute(  # the token totals of the live messages, whatever the events did to them
+                "UPDATE sessions SET (tokens, tokens_in, tokens_out) ="
+                " (SELECT count(tok), sum(tok_in), sum(tok_out) FROM messages WHERE sid = ?) WHERE sid = ?",
+                (sid, sid),
+            )
 
     def store_live(self, sid: int, live: list[Live], same_lines: bool) -> None:
         """Make the session's message rows the `live` messages of its file
@@ -261,11 +266,14 @@ class Rows:
                 last, stamped = (event["hlc"], event["by"], event["id"]), True
         return True
 
-    def _apply_appended(self, fd: int, row: Sequence[Any], events: list[tuple[dict[str, Any], int, int]]) -> SessionState | None:
+    def _apply_appended(
+        self, fd: int, row: Sequence[Any], events: list[tuple[dict[str, Any], int, int]],
+    ) -> tuple[SessionState, RowStack] | None:
         """The row's state with the appended events applied one by one, its
-        message rows changed to match; None (the rows half changed: the
-        file is then read whole) when a stamped pop or rewind would hide
-        other than the top of the messages before it (`_hides_the_top`)."""
+        message rows changed to match (and the stack that changed them);
+        None (the rows half changed: the file is then read whole) when a
+        stamped pop or rewind would hide other than the top of the
+        messages before it (`_hides_the_top`)."""
         from chit.index.fold import apply
 
         state = _state_from_row(row[7:])
@@ -274,7 +282,7 @@ class Rows:
             if _cuts_back(event) and not self._hides_the_top(fd, row[0], state, event):
                 return None
             apply(state, event, stack)
-        return state
+        return state, stack
 
     def _hides_the_top(self, fd: int, sid: int, state: SessionState, event: dict[str, Any]) -> bool:
         """Whether a stamped pop or rewind, applied after everything, hides
@@ -453,4 +461,18 @@ def _state_from_row(row: Sequence[Any]) -> SessionState:
         project=project, created_at=created_at, key=key, parent_id=parent_id, version=version,
         updated_at=updated_at, manual_title=manual, first_title=first, tags=orjson.loads(tags),
         state=state, deleted_at=deleted_at, messages=messages, turns=turns,
+    )
+
+
+def _add_tokens(conn: sqlite3.Connection, sid: int, pushed: list[tuple[int | None, Any, Any]]) -> None:
+    """Add the counts of appended message rows to their session's token
+    totals: what summing every live row again gives (a SUM of only NULLs
+    is NULL), without reading the session's other rows."""
+    inputs = [i for _, i, _ in pushed if i is not None]
+    outputs = [o for _, _, o in pushed if o is not None]
+    conn.execute(
+        "UPDATE sessions SET tokens = tokens + ?,"
+        " tokens_in = CASE WHEN ? THEN coalesce(tokens_in, 0) + ? ELSE tokens_in END,"
+        " tokens_out = CASE WHEN ? THEN coalesce(tokens_out, 0) + ? ELSE tokens_out END WHERE sid = ?",
+        (len(pushed), bool(inputs), sum(inputs), bool(outputs), sum(outputs), sid),
     )

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import sqlite3
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 MIGRATIONS = {  # from version N to N + 1, in place
     2: (  # the change journal's state (chit.store.journal) in `dirs`
         "ALTER TABLE dirs ADD COLUMN jtoken TEXT",
@@ -55,6 +55,7 @@ MIGRATIONS = {  # from version N to N + 1, in place
     ),
     8: ("CREATE INDEX IF NOT EXISTS sessions_listed ON sessions(slug, trash, updated_at DESC, id)",),  # a project's newest
     9: (),  # TEXT_MIGRATIONS only
+    10: ("CREATE INDEX IF NOT EXISTS messages_mid ON messages(sid, mid)",),  # a message by its id
 }
 # FTS5 holds this many bytes of new text in memory before it writes them out as
 # a segment (its default: 1 MB). Larger segments leave FTS5 fewer to merge: a
@@ -96,6 +97,7 @@ CREATE TABLE messages(
     role TEXT NOT NULL, ts TEXT NOT NULL, turn INTEGER, off INTEGER NOT NULL, len INTEGER NOT NULL,
     fts INTEGER NOT NULL, tok INTEGER, tok_in INTEGER, tok_out INTEGER);
 CREATE UNIQUE INDEX messages_pos ON messages(sid, pos);
+CREATE INDEX messages_mid ON messages(sid, mid);
 CREATE INDEX messages_pending ON messages(fts) WHERE fts = 0;
 """
 TEXT_TABLES = ("msgtext", "words", "vocab", "cut")  # msgtext first: its presence says the text index is there

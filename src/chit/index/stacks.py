@@ -31,11 +31,16 @@ class RowStack:
         self.size = size
         self.off = 0
         self.len = 0
+        #: the token counts of the rows pushed, as `messages.tok`, `tok_in` and
+        #: `tok_out` hold them; None once a truncate deleted rows
+        self.pushed: list[tuple[int | None, Any, Any]] | None = []
 
     def push(self, record: dict[str, Any], turn: int | None) -> None:
         rowid = self.rows.ids.allocate(record["ts"])
         tokens = record.get("tokens")
         counted = (1, tokens.get("input"), tokens.get("output")) if isinstance(tokens, dict) else (None, None, None)
+        if self.pushed is not None and counted[0] is not None:
+            self.pushed.append(counted)
         self.rows.conn.execute(
             "INSERT INTO messages (rowid, sid, pos, mid, role, ts, turn, off, len, fts, tok, tok_in, tok_out)"
             " VALUES (?,?,?,?,?,?,?,?,?,0,?,?,?)",
@@ -51,6 +56,7 @@ class RowStack:
 
     def truncate(self, keep: int) -> int | None:
         conn = self.rows.conn
+        self.pushed = None
         self.rows.mark_text()
         self.rows.orphans += conn.execute(
             "SELECT count(*) FROM messages WHERE sid = ? AND pos >= ? AND fts = 1", (self.sid, keep)
