@@ -4,6 +4,7 @@ scrambled — never make an import raise anything but chit's own errors."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -70,6 +71,14 @@ def replaced(value: Any, path: tuple[Any, ...], new: Any) -> Any:
     return copy
 
 
+@functools.cache
+def _parsed(data: bytes, jsonl: bool) -> tuple[tuple[Any, ...], tuple[list[tuple[Any, ...]], ...]]:
+    """The fixture's documents and the paths into each, parsed once for
+    all its examples: `replaced` copies what it changes, never alters them."""
+    documents = tuple(json.loads(line) for line in data.splitlines() if line.strip()) if jsonl else (json.loads(data),)
+    return documents, tuple(paths_in(document) for document in documents)
+
+
 @st.composite
 def mutated(draw: st.DrawFn, data: bytes, jsonl: bool) -> bytes:
     kind = draw(st.sampled_from(["json", "json", "truncate", "flip", "lines"]))
@@ -92,10 +101,11 @@ def mutated(draw: st.DrawFn, data: bytes, jsonl: bool) -> bytes:
             other = draw(st.integers(0, len(lines) - 1))
             lines[index], lines[other] = lines[other], lines[index]
         return b"\n".join(lines)
-    documents = [json.loads(line) for line in data.splitlines() if line.strip()] if jsonl else [json.loads(data)]
+    originals, original_paths = _parsed(data, jsonl)
+    documents = list(originals)
     for _ in range(draw(st.integers(1, 5))):
         which = draw(st.integers(0, len(documents) - 1))
-        path = draw(st.sampled_from(paths_in(documents[which])))
+        path = draw(st.sampled_from(original_paths[which] if documents[which] is originals[which] else paths_in(documents[which])))
         documents[which] = replaced(documents[which], path, draw(json_values))
     if jsonl:
         return b"".join(json.dumps(d).encode() + b"\n" for d in documents)

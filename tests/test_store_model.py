@@ -238,16 +238,18 @@ class StoreMachine(RuleBasedStateMachine):
         scope = ctx.projects.all()
         folders = [(p, i) for p in scope for i in ctx.store.session_ids(p.slug)]
         assert sorted(i for _, i in folders) == sorted(self.live())  # each live session in one folder, nothing else
-        holder = {i: p for p, i in folders}
+        by_slug = {p.slug: p for p in scope}
+        binned = [(by_slug[slug], i) for slug in ctx.store.trash_slugs() for i in ctx.store.session_ids(slug, trash=True)]
+        assert sorted(i for _, i in binned) == sorted(self.trashed())  # each trashed one in one project's trash, nothing else
+        holder = {i: p for p, i in folders + binned}
         folded = []
         for sid, model in self.model.items():
+            session = self.read_back(sid, model, holder[sid])
+            assert holder[sid].name == model.project  # the project whose folder (or trash) holds it
             if model.trashed:
-                session = self.read_back(sid, model, ctx.locate(sid, trash=True))
                 assert session.deleted_at is not None
             else:
-                session = self.read_back(sid, model, holder[sid])
                 assert session.deleted_at is None
-                assert holder[sid].name == model.project  # the project whose folder holds it
                 folded.append(session.summary(holder[sid].name, holder[sid].slug))
         listed = self.api.list(all_projects=True)
         assert sorted(s.id for s in listed) == sorted(self.live())

@@ -113,10 +113,13 @@ def directory(layout: Layout, slug: str, trash: bool) -> Path:
 def open_dir(layout: Layout, slug: str, trash: bool) -> int | None:
     """A descriptor on a session directory; None when it is missing or
     reached through a link (a linked directory is never followed)."""
-    path = directory(layout, slug, trash)
-    above = path.relative_to(layout.home).parents  # projects/<slug>, projects (the home may be a link)
-    if any(os.path.islink(layout.home / part) for part in above if part.parts):
-        return None
+    path = os.fspath(directory(layout, slug, trash))
+    home = os.fspath(layout.home).rstrip(os.sep)
+    probe = home  # then projects, projects/<slug> (the home itself may be a link); strings: this runs for every directory of every refresh
+    for part in path[len(home) + 1 :].split(os.sep)[:-1]:
+        probe = probe + os.sep + part
+        if os.path.islink(probe):
+            return None
     try:
         return os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except (FileNotFoundError, NotADirectoryError):

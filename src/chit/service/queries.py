@@ -353,9 +353,10 @@ class Queries:
         when it already is, current.json is left as it is (its `since`
         stays when it became current)."""
         session_id = session if isinstance(session, str) else session.id
-        self._make_current(self.ctx.locate(session_id), session_id)
+        self.make_current(self.ctx.locate(session_id), session_id)
 
-    def _make_current(self, scope: Project, session_id: str) -> None:
+    def make_current(self, scope: Project, session_id: str) -> None:
+        """`set_current` of a session known to be in `scope`'s folder."""
         path = self.layout.current_file(scope.slug)
         data = self.store.read_json(path)
         if isinstance(data, dict) and data.get("id") == session_id and isinstance(data.get("since"), str):
@@ -366,7 +367,7 @@ class Queries:
         """Resume a session: resolve `ref` and make it its project's current one."""
         scope, session_id = self.locate_ref(ref, project)
         session = self.ctx.read_session(scope, session_id)
-        self._make_current(scope, session_id)
+        self.make_current(scope, session_id)
         return session
 
     def end(self, project: str | None = None) -> bool:

@@ -202,7 +202,7 @@ class Sessions:
             scope, title, key, metadata, messages, tags, parent, session_id=session_id, created_at=created_at, values=values,
         )
         if make_current:
-            self.queries.set_current(session_id)
+            self.queries.make_current(scope, session_id)  # written in scope just now: no need to look for it
         return self.ctx.read_session(scope, session_id)
 
     def write_new_file(
@@ -301,14 +301,14 @@ class Sessions:
 
     def fork(self, ref: str | None = None, at: int | None = None, title: str | None = None) -> Session:
         """A new session holding a copy of turns 0..at (default: all)."""
-        source = self.queries.resolve(ref)
+        project, source_id = self.queries.locate_ref(ref)
+        source = self.ctx.read_session(project, source_id)
         if at is not None:
             keep = keep_through_turn(source, check_turn(at, source))
         else:
             keep = len(source.messages)
             at = source.turns - 1 if source.turns else None
         new_title = clean_line(title, "title") if title else f"{source.title[: TEXT_MAX - 7]} (fork)"
-        project = self.ctx.locate(source.id)
         return self.write_new(
             project,
             new_title,

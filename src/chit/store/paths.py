@@ -72,26 +72,47 @@ class Layout(Value):
     def trash(self) -> Path:
         return self.home / "trash"
 
+    @cached_property
+    def _dirs(self) -> dict[tuple[str, str], Path]:
+        """(slug, kind) -> that directory of the slug: a listing or a
+        refresh builds each path many times, and a `Path` join costs more
+        than the lookup. Only paths are kept, never what is on disk."""
+        return {}
+
+    def _dir(self, slug: str, kind: str) -> Path:
+        try:
+            return self._dirs[slug, kind]
+        except KeyError:
+            pass
+        if kind == "project":
+            made = self.projects / slug
+        elif kind == "sessions":
+            made = self.project_dir(slug) / "sessions"
+        else:
+            made = self.trash / slug
+        self._dirs[slug, kind] = made
+        return made
+
     def project_dir(self, slug: str) -> Path:
-        return self.projects / slug
+        return self._dir(slug, "project")
 
     def project_file(self, slug: str) -> Path:
-        return self.projects / slug / "project.json"
+        return self._dir(slug, "project") / "project.json"
 
     def current_file(self, slug: str) -> Path:
-        return self.projects / slug / "current.json"
+        return self._dir(slug, "project") / "current.json"
 
     def sessions_dir(self, slug: str) -> Path:
-        return self.projects / slug / "sessions"
+        return self._dir(slug, "sessions")
 
     def session_file(self, slug: str, session_id: str) -> Path:
-        return self.sessions_dir(slug) / f"{session_id}.jsonl"
+        return self._dir(slug, "sessions") / f"{session_id}.jsonl"
 
     def trash_dir(self, slug: str) -> Path:
-        return self.trash / slug
+        return self._dir(slug, "trash")
 
     def trash_file(self, slug: str, session_id: str) -> Path:
-        return self.trash / slug / f"{session_id}.jsonl"
+        return self._dir(slug, "trash") / f"{session_id}.jsonl"
 
     @cached_property
     def changes(self) -> Path:
