@@ -9,7 +9,9 @@ shared part is mirrored in a git repository of its own
 1. export: each session file changed since the last sync (its stat
    signature) gives the mirror the lines it lacks; then a commit;
 2. fetch, merge (`*.jsonl merge=union`), push; a push that lost a race to
-   another machine is retried after a new fetch and merge, a few times;
+   another machine is retried after a new fetch and merge, a few times
+   (an export that committed is pushed first: git takes it only when the
+   remote holds nothing the mirror lacks, and refused, it is fetched);
 3. import: each mirror file the merge changed gives the live file the
    lines it lacks (see `chit.sync.incoming`); then the index (rows and
    text) of the projects it wrote is brought up to date, as `chit import`
