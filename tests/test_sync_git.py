@@ -73,16 +73,19 @@ def test_each_usual_sync_runs_only_the_git_commands_it_needs(machines: tuple[Log
     assert a.commands("sync") == ["status", "fetch", "cat-file"]
     b.ok("append", session, "--role", "user", "from B")
     # an export pushed at once (HEAD asked first): the remote had nothing new
-    assert b.commands("sync") == ["status", "add", "commit", "cat-file", "push"]
+    assert b.commands("sync") == ["status", "commit", "cat-file", "push"]
     # a pull: HEAD and the remote's commit, HEAD after the merge, what changed, and what it was
     assert a.commands("sync") == ["status", "fetch", "cat-file", "merge", "cat-file", "diff", "cat-file"]
+    b.ok("new", "new on B")
+    assert b.commands("sync") == ["status", "add", "commit", "cat-file", "push"]  # only a file new to git is added before the commit
     b.ok("append", session, "--role", "user", "from B again")
     b.ok("sync")
     a.ok("append", session, "--role", "user", "from A again")
     # both sides: the push is refused, so fetch and merge, push, import what came
     assert a.commands("sync") == [
-        "status", "add", "commit", "cat-file", "push", "fetch", "cat-file", "merge", "cat-file", "push", "diff", "cat-file",
+        "status", "commit", "cat-file", "push", "fetch", "cat-file", "merge", "cat-file", "push", "diff", "cat-file",
     ]
     b.ok("sync")
     for machine in (a, b):
         assert machine.messages(session) == ["from A", "from B", "from B again", "from A again"]
+        assert sorted(s["title"] for s in machine.ok("ls", "--json").json()) == ["counted", "new on B"]  # type: ignore[union-attr]

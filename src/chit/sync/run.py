@@ -120,7 +120,7 @@ class Sync:
                 raise SyncError(f"{shown(remote)} holds no chit history yet; run `chit sync init {shown(remote)}` on the machine that has it")
             start = self._start(theirs) if not made_before or self.git.head() is None else None
             self.place.save(State(remote=remote))
-            return self._sync(fetched=True, made=start)
+            return self._sync(fetched=True, made=None if made_before else start)  # one left before is checked as a killed run's
 
     def _make_repo(self, remote: str) -> bool:
         """Make the mirror's repository, or set up the one an earlier set-up
@@ -245,6 +245,7 @@ class Sync:
         done: dict[str, tuple[int, int, int]] = {}
         sent = 0
         written: list[str] = []  # mirror files that gained lines
+        created: list[str] = []  # files new to the mirror (git knows every other one: `_recover`)
         for n, live in enumerate(files, 1):
             project = self.ctx.projects.get(live.slug)
             if project is None:
@@ -255,64 +256,85 @@ class Sync:
                 data, st = self.ctx.store.read_bytes(live.slug, live.session_id, live.trash)
             except NotFound:
                 continue  # moved or deleted meanwhile: the next sync sees where it went
-            target = self.place.repo / mirror.path_for(live.session_id, project, identities[live.slug])
+            path = mirror.path_for(live.session_id, project, identities[live.slug])
+            target = self.place.repo / path
+            existed = target.exists()
             if export_lines(data, target, self.form):
                 sent += 1
-                written.append(target.relative_to(self.place.repo).as_posix())
+                written.append(path)
+                if not existed:
+                    created.append(path)
             done[live.relative()] = signature(st)
             self.progress("exporting", n, len(files))
-        requests = self._send_emptied(mirror)
-        committed = self._stage(written, touched=bool(requests) or mirror.recorded)
-        if committed:
-            self.git.run("commit", "--quiet", "-m", f"chit sync: {sent} session{'' if sent == 1 else 's'}", what="committing")
+        requests, changed = self._send_emptied(mirror, created)
+        committed = self._commit(written, [*mirror.created, *created], changed or bool(mirror.created),
+                                 f"chit sync: {sent} session{'' if sent == 1 else 's'}")
         state.exported.update(done)
         self.place.save(state)
         emptied.sent(self.place.directory, requests, self.ctx.store.durable)
         return sent, committed
 
-    def _stage(self, written: list[str], touched: bool) -> bool:
-        """Stage the mirror files an export `written` (lines appended) and
+    def _commit(self, written: list[str], created: list[str], touched: bool, message: str) -> bool:
+        """Commit the mirror files an export `written` (lines appended) and
         whatever else it `touched` (a project record, the trash's emptying),
-        telling how many: hashing a whole store's files is most of its first
-        sync. Whether there is anything to commit.
+        `created` those of them new to git; whether it made a commit.
+        Staging a whole store's files is most of its first sync: they are
+        staged a batch at a time, telling how many.
 
         The export starts from a work tree and an index that are HEAD
         (`_recover`), so a file that gained lines (and was not removed
         since) is a change to commit, nothing written or touched is nothing
-        to stage, and an `add` that changed no index entry staged nothing."""
+        to commit, and git knows every file there but those `created`:
+        `commit --all` stages the rest itself (what gained lines, what the
+        emptying removed), without a `git add` of its own."""
         paths = [path for path in written if (self.place.repo / path).is_file()]
         self.progress("committing", 0, len(paths))
         if not written and not touched:
             return False
-        for start in range(0, len(paths) - STAGE_BATCH, STAGE_BATCH):  # every batch but the last
+        last = max(0, len(paths) - STAGE_BATCH)
+        for start in range(0, last, STAGE_BATCH):  # every batch but the last
             self.git.run("--literal-pathspecs", "add", "--", *paths[start : start + STAGE_BATCH], what="committing")
             self.progress("committing", start + STAGE_BATCH, len(paths))
-        shared = [name for name in (PROJECTS, emptied.FOLDER) if (self.place.repo / name).exists()]
-        # the last batch, and files the emptying removed; git names each path whose index entry it changed
-        staged = self.git.run("add", "--verbose", "--all", *(shared or [".gitattributes"]), what="committing")
+        staged_before = set(paths[:last])
+        new = [path for path in dict.fromkeys(created) if path not in staged_before and (self.place.repo / path).is_file()]
+        if new:
+            self.git.run("--literal-pathspecs", "add", "--", *new, what="committing")
+        done = self.git.run("commit", "--quiet", "--all", "-m", message, check=False)
+        if not done.ok and not paths and "nothing to commit" in done.out:
+            return False  # touched, and yet as it was: an emptying whose record the mirror held
+        if not done.ok:
+            raise SyncError(f"committing failed: {done.last_line()}")
         if paths:
             self.progress("committing", len(paths), len(paths))
-        return bool(paths) or bool(staged.out.strip())
+        return True
 
-    def _send_emptied(self, mirror: Mirror) -> list[bytes]:
+    def _send_emptied(self, mirror: Mirror, created: list[str]) -> tuple[list[bytes], bool]:
         """The trash emptied everywhere here, into the mirror: each request
-        as a line of `emptied/<id>.jsonl`, and the session's mirror file
-        removed when it holds nothing the request did not see."""
+        as a line of `emptied/<id>.jsonl` (a file new to git joins
+        `created`), and the session's mirror file removed when it holds
+        nothing the request did not see. The requests, and whether the
+        mirror changed."""
         requests = emptied.pending(self.place.directory)
+        changed = False
         for line in requests:
             parsed = emptied.parse_request(line)
             if parsed is None:
                 continue
             session_id, _by, seen = parsed
             path = mirror.sessions.get(session_id)
-            if path is not None and emptied.covered((self.place.repo / path).read_bytes(), seen):
+            if path is not None and (self.place.repo / path).is_file() and emptied.covered((self.place.repo / path).read_bytes(), seen):
                 (self.place.repo / path).unlink()
+                changed = True
             record = self.place.repo / emptied.FOLDER / f"{session_id}.jsonl"
             record.parent.mkdir(exist_ok=True)
-            if line not in codec.whole_lines(record.read_bytes() if record.exists() else b""):
+            held = record.read_bytes() if record.exists() else None
+            if line not in codec.whole_lines(held or b""):
                 with open(record, "ab") as out:
                     out.write(line)
-        return requests
+                changed = True
+                if held is None:
+                    created.append(record.relative_to(self.place.repo).as_posix())
+        return requests, changed
 
     def _exchange(self, state: State, report: SyncReport, fetched: bool, ancestors: set[str], committed: bool) -> tuple[str | None, SyncError | None]:
         """Fetch, merge, push until the push lands (or attempts run out);
