@@ -139,31 +139,36 @@ def test_clone_of_an_empty_remote_says_to_init(pair: tuple[Machine, Machine, Pat
 
 
 def test_a_push_that_lost_the_race_is_retried(pair: tuple[Machine, Machine, Path]) -> None:
-    """B pushes between A's fetch and A's push (from A's pre-push hook, so
-    the race is real, not simulated): A's push is rejected, A fetches,
-    merges and pushes again, and both histories end up everywhere."""
+    """A's export is pushed first and refused (B sent a message), so A
+    fetches and merges; then B pushes again between A's fetch and A's push
+    (from A's pre-push hook, so the race is real, not simulated): A's push
+    is rejected, A fetches, merges and pushes again, and both histories end
+    up everywhere."""
     a, b, remote = pair
     session = a.ok("new", "raced").out.strip()
     a.ok("sync", "init", str(remote))
     b.ok("sync", "clone", str(remote))
     b.ok("append", session, "--role", "user", "from B")
+    b.ok("sync")
     a.ok("append", session, "--role", "user", "from A")
     hook = a.home / "sync" / "repo" / ".git" / "hooks" / "pre-push"
-    marker = a.home.parent / "raced-once"
+    pushes = a.home.parent / "pushes"
+    b_chit = f"CHIT_HOME={b.home} CHIT_PROJECT=demo {sys.executable} -m chit"
     hook.write_text(
         "#!/bin/sh\n"
-        f"[ -e {marker} ] && exit 0\n"
-        f"touch {marker}\n"
-        f"CHIT_HOME={b.home} CHIT_PROJECT=demo {sys.executable} -m chit sync >/dev/null 2>&1 || exit 1\n"
+        f"echo push >> {pushes}\n"
+        f"[ $(wc -l < {pushes}) -eq 2 ] || exit 0\n"
+        f"{b_chit} append {session} --role user 'from B, racing' >/dev/null 2>&1 || exit 1\n"
+        f"{b_chit} sync >/dev/null 2>&1 || exit 1\n"
         "exit 0\n"
     )
     hook.chmod(0o755)
     report = a.ok("sync", "--json").json()
-    assert marker.exists()
+    assert pushes.read_text().count("push") == 3  # refused (B's first message), lost the race (B's second), landed
     assert isinstance(report, dict) and report["pushed"] is True and [s["id"] for s in report["grown"]] == [session]
     b.ok("sync")
     for machine in (a, b):
-        assert sorted(machine.messages(session)) == ["from A", "from B"]
+        assert sorted(machine.messages(session)) == ["from A", "from B", "from B, racing"]
 
 
 def test_rm_on_one_machine_trashes_it_on_the_other_and_restore_brings_it_back(pair: tuple[Machine, Machine, Path]) -> None:

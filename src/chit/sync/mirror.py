@@ -112,7 +112,7 @@ class Mirror:
         self.dirs: dict[str, str] = {}  # identity -> mirror slug (the first, sorted, if several)
         self.names: dict[str, str] = {}  # mirror slug -> its identity
         self.sessions: dict[str, str] = {}  # session id -> path in the mirror
-        self.recorded = False  # whether `path_for` wrote a new project.json
+        self.created: list[str] = []  # project.json files `path_for` wrote (new to git)
         self.scan()
 
     def scan(self) -> None:
@@ -140,7 +140,7 @@ class Mirror:
             target.write_bytes(orjson.dumps(record, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")
             self.dirs[identity] = slug
             self.names[slug] = identity
-            self.recorded = True
+            self.created.append(f"{PROJECTS}/{slug}/project.json")
         path = f"{PROJECTS}/{slug}/sessions/{session_id}.jsonl"
         self.sessions[session_id] = path
         return path

@@ -9,7 +9,9 @@ shared part is mirrored in a git repository of its own
 1. export: each session file changed since the last sync (its stat
    signature) gives the mirror the lines it lacks; then a commit;
 2. fetch, merge (`*.jsonl merge=union`), push; a push that lost a race to
-   another machine is retried after a new fetch and merge, a few times;
+   another machine is retried after a new fetch and merge, a few times
+   (an export that committed is pushed first: git takes it only when the
+   remote holds nothing the mirror lacks, and refused, it is fetched);
 3. import: each mirror file the merge changed gives the live file the
    lines it lacks (see `chit.sync.incoming`); then the index (rows and
    text) of the projects it wrote is brought up to date, as `chit import`
@@ -35,7 +37,7 @@ from chit.errors import Conflict, InvalidInput, NotFound
 from chit.service.base import Context
 from chit.store import codec, emptied
 from chit.store.sessions import UUID_RE
-from chit.sync.git import Git, SyncError
+from chit.sync.git import Done, Git, SyncError
 from chit.sync.incoming import Arrivals, Importer
 from chit.sync.mirror import (
     PROJECTS, LiveFile, Mirror, as_it_is, export_lines, live_files, project_identity, redacted,
@@ -111,18 +113,21 @@ class Sync:
             existing = self.place.load()
             if existing is not None and self.place.configured():
                 raise Conflict(f"this store already syncs with {shown(existing.remote)} (see `chit sync status`)")
-            made = self._make_repo(remote)
+            made_before = self._make_repo(remote)
             self.git.run("fetch", "--quiet", "origin", what="fetching from the remote")
-            if need_history and self.git.commits(f"refs/remotes/origin/{BRANCH}")[0] is None:
+            theirs = self.git.commits(f"refs/remotes/origin/{BRANCH}")[0]
+            if need_history and theirs is None:
                 raise SyncError(f"{shown(remote)} holds no chit history yet; run `chit sync init {shown(remote)}` on the machine that has it")
+            start = self._start(theirs) if not made_before or self.git.head() is None else None
             self.place.save(State(remote=remote))
-            return self._sync(fetched=True, made=made)
+            return self._sync(fetched=True, made=None if made_before else start)  # one left before is checked as a killed run's
 
     def _make_repo(self, remote: str) -> bool:
-        """Make the mirror, or set up the one an earlier set-up left; whether
-        it is new (its work tree then is its first commit)."""
+        """Make the mirror's repository, or set up the one an earlier set-up
+        left; whether there was one (cut short, or before the state file was
+        removed: it is then checked as any mirror a killed run left)."""
         repo = self.place.repo
-        made_before = (repo / ".git").is_dir()  # by a set-up cut short, or before the state file was removed
+        made_before = (repo / ".git").is_dir()
         if repo.exists() and not made_before:
             shutil.rmtree(repo)
         repo.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -131,11 +136,23 @@ class Sync:
             self.git.run("remote", "set-url", "origin", remote)
         else:
             self.git.run("remote", "add", "origin", remote)
+        return made_before
+
+    def _start(self, theirs: str | None) -> tuple[str | None, bool]:
+        """The first commit of a new mirror: the remote's history when it has
+        one (nothing to merge, nothing to push back), else a commit of its
+        own holding `.gitattributes`. The commit, and whether it is the
+        mirror's own (it then holds no session)."""
+        repo = self.place.repo
+        if theirs is not None:
+            self.git.run("reset", "--quiet", "--hard", theirs, what="setting up the sync repository")
+            attributes = repo / ".gitattributes"
+            if attributes.is_file() and b"*.jsonl merge=union\n" in attributes.read_bytes():
+                return theirs, False
         (repo / ".gitattributes").write_bytes(ATTRIBUTES)
-        if not made_before or self.git.head() is None:
-            self.git.run("add", ".gitattributes")
-            self.git.run("commit", "--quiet", "-m", "chit sync: a store's shared part")
-        return not made_before
+        self.git.run("add", ".gitattributes")
+        self.git.run("commit", "--quiet", "-m", "chit sync: a store's shared part")
+        return self.git.head(), theirs is None
 
     # -- a sync -------------------------------------------------------------
     def run(self) -> SyncReport:
@@ -156,19 +173,20 @@ class Sync:
             raise NotFound("this store does not sync yet: run `chit sync init REMOTE` (or `chit sync clone REMOTE`)")
         return state
 
-    def _sync(self, fetched: bool = False, made: bool = False) -> SyncReport:
+    def _sync(self, fetched: bool = False, made: tuple[str | None, bool] | None = None) -> SyncReport:
         """A sync; `fetched` when the remote was fetched a moment ago, `made`
-        when the mirror was made a moment ago (both by a set-up)."""
+        when the mirror was made a moment ago (both by a set-up): the commit
+        it starts at, and whether that is its own first commit."""
         state = self._state()
-        before = None if made else self._recover()  # nothing to undo in a new mirror
+        before, own_first = made if made else (self._recover(), False)  # nothing to undo in a new mirror
         report = SyncReport(remote=shown(state.remote), head=None)  # as printed: no password
-        report.sent = self._export(state)
+        report.sent, committed = self._export(state)
         ancestors = {before} if before else set()  # of HEAD from here on: the export only commits on top
-        report.head, failure = self._exchange(state, report, fetched, ancestors)
+        report.head, failure = self._exchange(state, report, fetched, ancestors, committed)
         merged = bool(ancestors - {before})  # a merge adds the commit it merged
-        # nothing merged: HEAD adds to the last import (or, in a new mirror, to its first commit,
+        # nothing merged: HEAD adds to the last import (or to a new mirror's own first commit,
         # which holds no session) only the export's commit, all of it from this store
-        own = not merged and (made or (before is not None and before == state.imported))
+        own = not merged and before is not None and (own_first or before == state.imported)
         report.arrivals, written = self._import(state, report.head, own)
         self._update_index(written)
         if failure is not None:
@@ -214,9 +232,10 @@ class Sync:
             return False
         return state.exported.get(live.relative()) != signature(st)
 
-    def _export(self, state: State) -> int:
+    def _export(self, state: State) -> tuple[int, bool]:
         """Lines of changed live files into the mirror, committed; the
-        number of sessions that gave the mirror lines."""
+        number of sessions that gave the mirror lines, and whether it
+        made a commit."""
         mirror = Mirror(self.place.repo)
         every = live_files(self.ctx.store).values()
         known = {f.relative() for f in every}
@@ -226,6 +245,7 @@ class Sync:
         done: dict[str, tuple[int, int, int]] = {}
         sent = 0
         written: list[str] = []  # mirror files that gained lines
+        created: list[str] = []  # files new to the mirror (git knows every other one: `_recover`)
         for n, live in enumerate(files, 1):
             project = self.ctx.projects.get(live.slug)
             if project is None:
@@ -236,70 +256,103 @@ class Sync:
                 data, st = self.ctx.store.read_bytes(live.slug, live.session_id, live.trash)
             except NotFound:
                 continue  # moved or deleted meanwhile: the next sync sees where it went
-            target = self.place.repo / mirror.path_for(live.session_id, project, identities[live.slug])
+            path = mirror.path_for(live.session_id, project, identities[live.slug])
+            target = self.place.repo / path
+            existed = target.exists()
             if export_lines(data, target, self.form):
                 sent += 1
-                written.append(target.relative_to(self.place.repo).as_posix())
+                written.append(path)
+                if not existed:
+                    created.append(path)
             done[live.relative()] = signature(st)
             self.progress("exporting", n, len(files))
-        requests = self._send_emptied(mirror)
-        if self._stage(written, touched=bool(requests) or mirror.recorded):
-            self.git.run("commit", "--quiet", "-m", f"chit sync: {sent} session{'' if sent == 1 else 's'}", what="committing")
+        requests, changed = self._send_emptied(mirror, created)
+        committed = self._commit(written, [*mirror.created, *created], changed or bool(mirror.created),
+                                 f"chit sync: {sent} session{'' if sent == 1 else 's'}")
         state.exported.update(done)
         self.place.save(state)
         emptied.sent(self.place.directory, requests, self.ctx.store.durable)
-        return sent
+        return sent, committed
 
-    def _stage(self, written: list[str], touched: bool) -> bool:
-        """Stage the mirror files an export `written` (lines appended) and
+    def _commit(self, written: list[str], created: list[str], touched: bool, message: str) -> bool:
+        """Commit the mirror files an export `written` (lines appended) and
         whatever else it `touched` (a project record, the trash's emptying),
-        telling how many: hashing a whole store's files is most of its first
-        sync. Whether there is anything to commit.
+        `created` those of them new to git; whether it made a commit.
+        Staging a whole store's files is most of its first sync: they are
+        staged a batch at a time, telling how many.
 
         The export starts from a work tree and an index that are HEAD
         (`_recover`), so a file that gained lines (and was not removed
         since) is a change to commit, nothing written or touched is nothing
-        to stage, and an `add` that changed no index entry staged nothing."""
+        to commit, and git knows every file there but those `created`:
+        `commit --all` stages the rest itself (what gained lines, what the
+        emptying removed), without a `git add` of its own."""
         paths = [path for path in written if (self.place.repo / path).is_file()]
         self.progress("committing", 0, len(paths))
         if not written and not touched:
             return False
-        for start in range(0, len(paths) - STAGE_BATCH, STAGE_BATCH):  # every batch but the last
+        last = max(0, len(paths) - STAGE_BATCH)
+        for start in range(0, last, STAGE_BATCH):  # every batch but the last
             self.git.run("--literal-pathspecs", "add", "--", *paths[start : start + STAGE_BATCH], what="committing")
             self.progress("committing", start + STAGE_BATCH, len(paths))
-        shared = [name for name in (PROJECTS, emptied.FOLDER) if (self.place.repo / name).exists()]
-        # the last batch, and files the emptying removed; git names each path whose index entry it changed
-        staged = self.git.run("add", "--verbose", "--all", *(shared or [".gitattributes"]), what="committing")
+        staged_before = set(paths[:last])
+        new = [path for path in dict.fromkeys(created) if path not in staged_before and (self.place.repo / path).is_file()]
+        if new:
+            self.git.run("--literal-pathspecs", "add", "--", *new, what="committing")
+        done = self.git.run("commit", "--quiet", "--all", "-m", message, check=False)
+        if not done.ok and not paths and "nothing to commit" in done.out:
+            return False  # touched, and yet as it was: an emptying whose record the mirror held
+        if not done.ok:
+            raise SyncError(f"committing failed: {done.last_line()}")
         if paths:
             self.progress("committing", len(paths), len(paths))
-        return bool(paths) or bool(staged.out.strip())
+        return True
 
-    def _send_emptied(self, mirror: Mirror) -> list[bytes]:
+    def _send_emptied(self, mirror: Mirror, created: list[str]) -> tuple[list[bytes], bool]:
         """The trash emptied everywhere here, into the mirror: each request
-        as a line of `emptied/<id>.jsonl`, and the session's mirror file
-        removed when it holds nothing the request did not see."""
+        as a line of `emptied/<id>.jsonl` (a file new to git joins
+        `created`), and the session's mirror file removed when it holds
+        nothing the request did not see. The requests, and whether the
+        mirror changed."""
         requests = emptied.pending(self.place.directory)
+        changed = False
         for line in requests:
             parsed = emptied.parse_request(line)
             if parsed is None:
                 continue
             session_id, _by, seen = parsed
             path = mirror.sessions.get(session_id)
-            if path is not None and emptied.covered((self.place.repo / path).read_bytes(), seen):
+            if path is not None and (self.place.repo / path).is_file() and emptied.covered((self.place.repo / path).read_bytes(), seen):
                 (self.place.repo / path).unlink()
+                changed = True
             record = self.place.repo / emptied.FOLDER / f"{session_id}.jsonl"
             record.parent.mkdir(exist_ok=True)
-            if line not in codec.whole_lines(record.read_bytes() if record.exists() else b""):
+            held = record.read_bytes() if record.exists() else None
+            if line not in codec.whole_lines(held or b""):
                 with open(record, "ab") as out:
                     out.write(line)
-        return requests
+                changed = True
+                if held is None:
+                    created.append(record.relative_to(self.place.repo).as_posix())
+        return requests, changed
 
-    def _exchange(self, state: State, report: SyncReport, fetched: bool, ancestors: set[str]) -> tuple[str | None, SyncError | None]:
+    def _exchange(self, state: State, report: SyncReport, fetched: bool, ancestors: set[str], committed: bool) -> tuple[str | None, SyncError | None]:
         """Fetch, merge, push until the push lands (or attempts run out);
         the mirror's HEAD then, and the failure if any. `ancestors` are
-        commits known to be in HEAD's history."""
+        commits known to be in HEAD's history. An export that `committed`
+        is pushed first, without a fetch: a push lands only when the remote
+        holds nothing HEAD lacks (then nothing came in, and a fetch would
+        have found nothing); one refused for that fetches and merges first."""
         last = ""
         head: str | None = None
+        if committed and not fetched:
+            head = self.git.head()
+            pushed = self._push(state)
+            if pushed.ok:
+                report.pushed = True
+                return head, None
+            if not _lost_race(pushed.err):
+                return head, SyncError(f"pushing to the remote failed: {pushed.last_line()}")
         for attempt in range(PUSH_ATTEMPTS):
             self.progress("fetching", 0, 0)
             if attempt or not fetched:
@@ -310,11 +363,7 @@ class Sync:
             if theirs is not None and theirs == head:
                 report.pushed = True
                 return head, None
-            self.progress("pushing", 0, 0)
-            pushed = self.git.run_telling(
-                "push", "--progress", "origin", f"HEAD:refs/heads/{state.branch}",
-                tell=lambda what, done, total: self.progress(f"pushing: {what}", done, total),
-            )
+            pushed = self._push(state)
             if pushed.ok:
                 report.pushed = True
                 return head, None
@@ -322,6 +371,13 @@ class Sync:
             if not _lost_race(pushed.err):
                 return head, SyncError(f"pushing to the remote failed: {last}")
         return head, SyncError(f"pushing to the remote lost the race {PUSH_ATTEMPTS} times (others push at the same moment); run `chit sync` again: {last}")
+
+    def _push(self, state: State) -> Done:
+        self.progress("pushing", 0, 0)
+        return self.git.run_telling(
+            "push", "--progress", "origin", f"HEAD:refs/heads/{state.branch}",
+            tell=lambda what, done, total: self.progress(f"pushing: {what}", done, total),
+        )
 
     def _merge(self, theirs: str, head: str | None, ancestors: set[str]) -> str | None:
         """Merge the remote's commit `theirs` into HEAD (`head`, whose history
