@@ -167,20 +167,28 @@ def test_a_transaction_of_the_build_writes_its_text_as_one_segment(home: Path, t
     assert [h.snippet.split()[0] for h in api.search("unique0x300y", limit=None)] == ["message"]
 
 
-def test_an_index_of_schema_9_keeps_its_text_and_holds_more_of_a_build_in_memory(api: Chit, home: Path, workdir: Path) -> None:
-    from chit.index.schema import SCHEMA_VERSION, TEXT_HASH_BYTES
-
+def older_index_used_again(api: Chit, home: Path, workdir: Path, version: int, *made_older: str) -> None:
+    """An index made as schema `version` made it (`made_older` undoes what
+    came after it, and a probe row is left that a rebuild would lose), then
+    written to and searched by a new `Chit`: its migration's turn."""
     session = api.create(title="old")
     api.append(session.id, "user", "a kubernetes cluster")
     assert len(api.search("cluster", limit=None)) == 1
     parts_of(api).ctx.index.close()
-    with sqlite3.connect(api.layout.index_file) as conn:  # as schema 9 made it: FTS5's default
-        conn.execute("DELETE FROM msgtext_config WHERE k = 'hashsize'")
-        conn.execute("PRAGMA user_version = 9")
+    with sqlite3.connect(api.layout.index_file) as conn:
+        for statement in made_older:
+            conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {version}")
         conn.execute("INSERT INTO meta VALUES ('probe', 42)")  # gone if the index were rebuilt instead
     fresh = Chit(home, cwd=workdir)
     fresh.append(session.id, "user", "a second cluster")
     assert len(fresh.search("CLUSTER", limit=None)) == 2
+
+
+def test_an_index_of_schema_9_keeps_its_text_and_holds_more_of_a_build_in_memory(api: Chit, home: Path, workdir: Path) -> None:
+    from chit.index.schema import SCHEMA_VERSION, TEXT_HASH_BYTES
+
+    older_index_used_again(api, home, workdir, 9, "DELETE FROM msgtext_config WHERE k = 'hashsize'")  # FTS5's default
     with sqlite3.connect(api.layout.index_file) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert conn.execute("SELECT v FROM msgtext_config WHERE k = 'hashsize'").fetchone() == (TEXT_HASH_BYTES,)
@@ -193,17 +201,7 @@ def test_an_index_of_schema_10_gains_the_lookup_of_a_sessions_message_by_id(api:
     place): an index of schema 10 gains it in place."""
     from chit.index.schema import SCHEMA_VERSION
 
-    session = api.create(title="old")
-    api.append(session.id, "user", "a kubernetes cluster")
-    assert len(api.search("cluster", limit=None)) == 1
-    parts_of(api).ctx.index.close()
-    with sqlite3.connect(api.layout.index_file) as conn:  # as schema 10 made it
-        conn.execute("DROP INDEX messages_mid")
-        conn.execute("PRAGMA user_version = 10")
-        conn.execute("INSERT INTO meta VALUES ('probe', 42)")  # gone if the index were rebuilt instead
-    fresh = Chit(home, cwd=workdir)
-    fresh.append(session.id, "user", "a second cluster")
-    assert len(fresh.search("CLUSTER", limit=None)) == 2
+    older_index_used_again(api, home, workdir, 10, "DROP INDEX messages_mid")
     new = Chit(home.parent / "new-home", cwd=workdir)
     new.append(new.create(title="new").id, "user", "a cluster")
     assert len(new.search("cluster", limit=None)) == 1
