@@ -82,6 +82,7 @@ class _Run:
     _keys: dict[str, tuple[str, str, bool]] | None = None
     #: the sessions being created in one project, many under each hold of its lock
     creating: Creating | None = None
+    names: dict[str, str] = field(default_factory=dict)  # slug -> name, for the report: read once a run
 
     @property
     def keys(self) -> dict[str, tuple[str, str, bool]]:
@@ -308,7 +309,9 @@ class Imports:
         except (Locked, ReadOnly, Conflict) as exc:
             report.problems.append(importer_base.Problem(where, None, f"{key}: {exc.message}"))
             return None
-        name = (self.projects.get(slug) or self.ctx.project_by_slug(slug)).name
+        name = run.names.get(slug)
+        if name is None:
+            name = run.names[slug] = (self.projects.get(slug) or self.ctx.project_by_slug(slug)).name
         shown_again, changed = (plan.shown_again, plan.changed) if plan else (0, 0)
         done = ImportedSession(action, key, session_id, shown, name, written, hidden=hidden, shown_again=shown_again, changed=changed)
         left = ImportedSession("skipped", key, session_id, shown, name, 0, action)
