@@ -31,8 +31,10 @@ Invariants:
   hold, not once a session, and the hold is let go between units once it
   is over, and at the end of the import;
 - a refresh where nothing changed stats files and reads no session: the
-  store's keys are looked up only when a unit must be read, and a unit
-  read again first looks for its sessions where the cache last saw them;
+  store's keys are looked up only when a unit must be read (from the
+  index's rows of every directory they are current for, else from header
+  lines: `import_keys`), and a unit read again first looks for its
+  sessions where the cache last saw them;
 - a grown append-only file whose session is as the last import left it
   is followed: only its new lines are read (`import_follow`).
 """
@@ -183,7 +185,7 @@ class Imports:
         scan = importer.scan(root)
         self.cache.start()
         report = ImportReport(source, str(root), problems=list(scan.problems))
-        run = _Run(report, override, partial(import_keys, self.store, source))
+        run = _Run(report, override, partial(import_keys, self.ctx, source))
         cache = self.cache.read()
         entries: dict[str, Any] = cache.setdefault("units", {})
         changed = False
