@@ -271,10 +271,7 @@ class Store:
             return None
 
     def write_json(self, path: Path, value: Any, *, cache: bool = False) -> None:
-        """Replace the JSON file `path` with `value`, atomically. A `cache`
-        (a file whose loss or old content only makes chit slower) is not
-        fsynced: after a crash it is the old file, the new one or
-        unreadable, and each reader treats unreadable as missing."""
+        """Replace the file `path` atomically; a `cache` without fsync (docs/architecture.md, invariant 5)."""
         with os_errors("write " + path.name):
             self.no_links(path)
             write_atomic(path, orjson.dumps(value, option=orjson.OPT_INDENT_2) + b"\n", self.durable and not cache)
