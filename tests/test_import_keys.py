@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import shutil
 import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -143,3 +145,53 @@ def test_two_imports_at_once_create_each_key_once(tmp_path: Path) -> None:
     assert all(set(r.skipped_reasons) <= {"imported by another process", "unchanged"} for r in reports)
     keys = [s.key for s in Chit(tmp_path / "home", cwd=tmp_path / "proj", durable=False).list(all_projects=True)]
     assert len(keys) == len(set(keys)) == 96
+
+
+def test_the_keys_of_a_source_come_from_a_current_index_as_from_the_files(keyed: Chit, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An import finds where each key of its source is (live projects
+    first, then the trash) from the index's rows of every directory no
+    create, removal or replacement changed since its last refresh, reading
+    no header of them; a directory changed since is read from its files."""
+    from chit.service.import_plan import _file_keys, import_keys
+
+    parts = parts_of(keyed)
+    ctx = parts.ctx
+    here = keyed.create(key="codex:here")
+    there = keyed.create(project="there", key="codex:there")
+    keyed.create(project="there", key="chatgpt:other")
+    gone = keyed.create(project="there", key="codex:gone")
+    keyed.delete(gone.id)
+    twice = keyed.create(project="there", key="codex:here")  # a key in two projects: the first project's, by slug
+    dirs = [(slug, False) for slug in ctx.store.project_slugs()] + [(slug, True) for slug in ctx.store.trash_slugs()]
+    expected = {}
+    for slug, trash in dirs:
+        for key, session_id in _file_keys(ctx.store, slug, trash):
+            if isinstance(key, str) and key.startswith("codex:"):
+                expected.setdefault(key, (slug, session_id, trash))
+    first = min(ctx.project(None).slug, ctx.project("there").slug)
+    assert expected["codex:here"] == (first, here.id if first == ctx.project(None).slug else twice.id, False)
+    assert expected["codex:gone"][1:] == (gone.id, True) and expected["codex:there"][1] == there.id
+
+    headers = [0]
+    for name in ("read_header", "read"):
+        real = getattr(ctx.store, name)
+
+        def counted(*args: Any, real: Any = real, **kwargs: Any) -> Any:
+            headers[0] += 1
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(ctx.store, name, counted)
+    assert import_keys(ctx, "codex") == expected  # the directories are too new for their mtimes to vouch: files read
+    assert headers[0] == 5
+    long_ago = time.time() - 60
+    for slug, trash in dirs:
+        os.utime(ctx.layout.trash_dir(slug) if trash else ctx.layout.sessions_dir(slug), (long_ago, long_ago))
+    ctx.indexed(lambda index: index.refresh(dirs))
+    headers[0] = 0
+    assert import_keys(ctx, "codex") == expected
+    assert headers[0] == 0
+    # a file another program copies into a project is read from its files
+    monkeypatch.undo()
+    copied = keyed.create(project="zz-last", key="codex:copied")  # its own project sorts last
+    shutil.copy(ctx.layout.session_file(ctx.project("zz-last").slug, copied.id), ctx.layout.sessions_dir(first))
+    assert import_keys(ctx, "codex")["codex:copied"] == (first, copied.id, False)

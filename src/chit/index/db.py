@@ -380,17 +380,17 @@ class Index:
         stale = [(slug, False) for slug in slugs if not (self.exists() and self.key_fresh(slug))]
         return not stale or self.refresh(stale)
 
-    def key_fresh(self, slug: str) -> bool:
-        """Whether the rows' headers (keys) of this project are current:
-        its directory has not changed since a trusted refresh."""
+    def key_fresh(self, slug: str, trash: bool = False) -> bool:
+        """Whether the rows' headers (keys) of this project (or its trash)
+        are current: its directory has not changed since a trusted refresh."""
         try:
-            mtime = os.stat(self.layout.sessions_dir(slug)).st_mtime_ns
+            mtime = os.stat(directory(self.layout, slug, trash)).st_mtime_ns
         except FileNotFoundError:
             return False
-        row = self.conn.execute("SELECT mtime_ns, sig FROM dirs WHERE slug = ? AND trash = 0", (slug,)).fetchone()
+        row = self.conn.execute("SELECT mtime_ns, sig FROM dirs WHERE slug = ? AND trash = ?", (slug, int(trash))).fetchone()
         if row is None or row[0] != mtime:
             return False
-        conflict_copies[(slug, False)] = conflicts_in(row[1])  # unchanged since that refresh: so is its count
+        conflict_copies[(slug, trash)] = conflicts_in(row[1])  # unchanged since that refresh: so is its count
         return True
 
     def _sync(self, snap: Snapshot, dfd: int | None) -> None:

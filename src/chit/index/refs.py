@@ -41,3 +41,23 @@ def keys_in(index: Index, slug: str) -> dict[str, str]:
     ):
         found.setdefault(str(key), str(session_id))
     return found
+
+
+def keys_by_dir(index: Index, dirs: list[tuple[str, bool]], prefix: str) -> dict[tuple[str, bool], list[tuple[str, str]]]:
+    """For each of these (slug, trash) directories whose rows' keys are
+    current (`Index.key_fresh`), the (key, id) of its sessions whose key
+    starts with `prefix`, by id; the others are left out (their files
+    answer). Nothing when there is no index (none is created)."""
+    if not prefix or not index.exists():
+        return {}
+    found: dict[tuple[str, bool], list[tuple[str, str]]] = {place: [] for place in dirs if index.key_fresh(*place)}
+    if not found:
+        return found
+    past = prefix[:-1] + chr(ord(prefix[-1]) + 1)  # keys starting with `prefix` sort in [prefix, past)
+    for slug, trash, key, session_id in index.conn.execute(
+        "SELECT slug, trash, key, id FROM sessions WHERE key >= ? AND key < ? ORDER BY id", (prefix, past)
+    ):
+        place = (str(slug), bool(trash))
+        if place in found:
+            found[place].append((str(key), str(session_id)))
+    return found

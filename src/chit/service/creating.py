@@ -10,7 +10,8 @@ Invariants:
 - the project's record exists when its first session file appears
   (written under the lock, and never taken away under it);
 - `Creating` reads the project's keys once a hold (from the index after a
-  refresh of the project, else from every header line) and adds each
+  refresh of the project, else from every header line; a project holding
+  no session file has none, and nothing is read) and adds each
   session it creates to them, so each create checks its key against all
   of them without a refresh of its own. Each create changes the project's
   directory, which made a `find_key` per create stat every file of the
@@ -119,13 +120,16 @@ def project_keys(ctx: Context, scope: Project) -> tuple[dict[str, str], int]:
 
         return keys_in(index, scope.slug) if index.refresh_if_changed([scope.slug]) else None
 
+    sessions = len(ctx.store.session_ids(scope.slug))
+    if not sessions:  # a new project's first hold: no key to find, no index to refresh
+        return {}, 0
     found = ctx.indexed(from_index)
     if found is None:
         found = {}
         for key, session_id in keyed_headers(ctx.store, scope.slug):
             if isinstance(key, str):
                 found.setdefault(key, session_id)
-    return found, len(ctx.store.session_ids(scope.slug))
+    return found, sessions
 
 
 class Creating:

@@ -5,7 +5,9 @@ files are exactly as it left them.
 Invariants:
 - a hint, never the truth: deleting it, or finding it unreadable or of
   another version, gives the same sessions and the same report, only
-  slower; a failed write of it is ignored;
+  slower; a failed write of it is ignored, and it is not fsynced (after a
+  crash it is the old cache, the new one or unreadable: each entry is
+  checked against the source and chit files as they are);
 - a unit is skipped unread only when its entry has the unit's source
   stamp and the current `MAPPING_VERSION`, and every chit file one of its
   outcomes rests on has the (size, mtime) recorded (the trashed file of an
@@ -55,7 +57,7 @@ class ImportCache:
 
     def write(self, cache: dict[str, Any]) -> None:
         try:
-            self.store.write_json(self.layout.import_cache_file, cache)
+            self.store.write_json(self.layout.import_cache_file, cache, cache=True)
         except ChitError:
             pass  # a cache: the next import is only slower without it
 

@@ -17,7 +17,9 @@ Invariants:
   hidden (its source shrank) is always read whole;
 - the states are a cache like `import-cache.json`: a state is used only
   when the cache entry names its token, so deleting either only makes the
-  next import read whole.
+  next import read whole, and neither is fsynced (a crash leaves either
+  as it was, as written or unreadable: a state whose token the entry does
+  not name is not used).
 """
 
 from __future__ import annotations
@@ -132,7 +134,7 @@ class Follower:
     def _save(self, unit_key: str, entry: dict[str, Any], state: dict[str, Any], shown: str | None) -> None:
         token = secrets.token_hex(8)
         try:
-            self.store.write_json(self._path(unit_key), {"token": token, "key": unit_key, "shown": shown, "state": state})
+            self.store.write_json(self._path(unit_key), {"token": token, "key": unit_key, "shown": shown, "state": state}, cache=True)
         except (OSError, TypeError, ChitError):
             return  # a cache (TypeError: text JSON cannot hold, a lone surrogate): the next change is read whole
         entry["follow"] = token

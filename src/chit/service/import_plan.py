@@ -27,8 +27,10 @@ Invariants:
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from chit.errors import ChitError
 from chit.model import Session, now
@@ -36,6 +38,9 @@ from chit.store import codec
 from chit.store.fold import fold, message_to_record
 from chit.store.log import Log
 from chit.store.sessions import LockedSession, Store
+
+if TYPE_CHECKING:
+    from chit.service.base import Context
 
 
 @dataclass(frozen=True)
@@ -219,23 +224,38 @@ def cached_places(entry: Any) -> dict[str, tuple[str, str, bool]]:
     return found
 
 
-def import_keys(store: Store, source: str) -> dict[str, tuple[str, str, bool]]:
-    """Every session key of this source in the store (and in the trash),
-    from header lines: key -> (slug, session id, in trash)."""
+def import_keys(ctx: Context, source: str) -> dict[str, tuple[str, str, bool]]:
+    """Every session key of this source in the store (and in the trash):
+    key -> (slug, session id, in trash), the first of live projects, then
+    of the trash, by slug. From the index's rows of each directory whose
+    files no create, removal or replacement changed since its last
+    refresh (keys are in header lines, which appends never change), else
+    from the files: a store whose index is current reads no header."""
+    from chit.index.refs import keys_by_dir
+
+    store = ctx.store
     prefix = f"{source}:"
+    dirs = [(slug, False) for slug in store.project_slugs()] + [(slug, True) for slug in store.trash_slugs()]
+    indexed = ctx.indexed(partial(keys_by_dir, dirs=dirs, prefix=prefix)) or {}
     found: dict[str, tuple[str, str, bool]] = {}
-    for slug in store.project_slugs():
-        for session_id in store.session_ids(slug):
-            header = store.read_header(slug, session_id)
-            key = header.get("key") if header else None
+    for slug, trash in dirs:
+        rows = indexed.get((slug, trash))
+        for key, session_id in _file_keys(store, slug, trash) if rows is None else rows:
             if isinstance(key, str) and key.startswith(prefix):
-                found.setdefault(key, (slug, session_id, False))
-    for slug in store.trash_slugs():
-        for session_id in store.session_ids(slug, trash=True):
-            try:
-                key = store.read(slug, session_id, slug, trash=True).header.get("key")
-            except ChitError:
-                continue
-            if isinstance(key, str) and key.startswith(prefix):
-                found.setdefault(key, (slug, session_id, True))
+                found.setdefault(key, (slug, session_id, trash))
     return found
+
+
+def _file_keys(store: Store, slug: str, trash: bool) -> Iterator[tuple[object, str]]:
+    """(key, id) of a directory's sessions, from their files: a live
+    session's header line, a trashed one's log (one that cannot be read is
+    left out)."""
+    for session_id in store.session_ids(slug, trash=trash):
+        if not trash:
+            header = store.read_header(slug, session_id)
+            yield (header.get("key") if header else None), session_id
+            continue
+        try:
+            yield store.read(slug, session_id, slug, trash=True).header.get("key"), session_id
+        except ChitError:
+            continue

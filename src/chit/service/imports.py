@@ -31,8 +31,10 @@ Invariants:
   hold, not once a session, and the hold is let go between units once it
   is over, and at the end of the import;
 - a refresh where nothing changed stats files and reads no session: the
-  store's keys are looked up only when a unit must be read, and a unit
-  read again first looks for its sessions where the cache last saw them;
+  store's keys are looked up only when a unit must be read (from the
+  index's rows of every directory they are current for, else from header
+  lines: `import_keys`), and a unit read again first looks for its
+  sessions where the cache last saw them;
 - a grown append-only file whose session is as the last import left it
   is followed: only its new lines are read (`import_follow`).
 """
@@ -82,6 +84,7 @@ class _Run:
     _keys: dict[str, tuple[str, str, bool]] | None = None
     #: the sessions being created in one project, many under each hold of its lock
     creating: Creating | None = None
+    names: dict[str, str] = field(default_factory=dict)  # slug -> name, for the report: read once a run
 
     @property
     def keys(self) -> dict[str, tuple[str, str, bool]]:
@@ -182,7 +185,7 @@ class Imports:
         scan = importer.scan(root)
         self.cache.start()
         report = ImportReport(source, str(root), problems=list(scan.problems))
-        run = _Run(report, override, partial(import_keys, self.store, source))
+        run = _Run(report, override, partial(import_keys, self.ctx, source))
         cache = self.cache.read()
         entries: dict[str, Any] = cache.setdefault("units", {})
         changed = False
@@ -308,7 +311,9 @@ class Imports:
         except (Locked, ReadOnly, Conflict) as exc:
             report.problems.append(importer_base.Problem(where, None, f"{key}: {exc.message}"))
             return None
-        name = (self.projects.get(slug) or self.ctx.project_by_slug(slug)).name
+        name = run.names.get(slug)
+        if name is None:
+            name = run.names[slug] = (self.projects.get(slug) or self.ctx.project_by_slug(slug)).name
         shown_again, changed = (plan.shown_again, plan.changed) if plan else (0, 0)
         done = ImportedSession(action, key, session_id, shown, name, written, hidden=hidden, shown_again=shown_again, changed=changed)
         left = ImportedSession("skipped", key, session_id, shown, name, 0, action)

@@ -270,10 +270,11 @@ class Store:
         except (orjson.JSONDecodeError, OSError):
             return None
 
-    def write_json(self, path: Path, value: Any) -> None:
+    def write_json(self, path: Path, value: Any, *, cache: bool = False) -> None:
+        """Replace the file `path` atomically; a `cache` without fsync (docs/architecture.md, invariant 5)."""
         with os_errors("write " + path.name):
             self.no_links(path)
-            write_atomic(path, orjson.dumps(value, option=orjson.OPT_INDENT_2) + b"\n", self.durable)
+            write_atomic(path, orjson.dumps(value, option=orjson.OPT_INDENT_2) + b"\n", self.durable and not cache)
 
     @contextmanager
     def project_lock(self, slug: str) -> Iterator[None]:
