@@ -247,14 +247,15 @@ def import_keys(ctx: Context, source: str) -> dict[str, tuple[str, str, bool]]:
 
 
 def _file_keys(store: Store, slug: str, trash: bool) -> Iterator[tuple[object, str]]:
-    """(key, id) of a directory's sessions, from their files: a live
-    session's header line, a trashed one's log (one that cannot be read is
-    left out)."""
-    for session_id in store.session_ids(slug, trash=trash):
-        if not trash:
-            header = store.read_header(slug, session_id)
-            yield (header.get("key") if header else None), session_id
-            continue
+    """(key, id) of a directory's sessions, by id, from their files: a live
+    session's header line (`keyed_headers`), a trashed one's log (one that
+    cannot be read is left out)."""
+    if not trash:
+        from chit.service.queries import keyed_headers
+
+        yield from keyed_headers(store, slug)
+        return
+    for session_id in sorted(store.session_ids(slug, trash=True)):
         try:
             yield store.read(slug, session_id, slug, trash=True).header.get("key"), session_id
         except ChitError:

@@ -47,16 +47,18 @@ def message_from_record(record: dict[str, Any], turn: int | None = None) -> Mess
     )
 
 
+def bare(record: dict[str, Any]) -> bool:
+    """Whether a message event holds type, id, role, content and ts
+    (chit.store.codec) alone, or with a stamp: no optional field to look
+    for (nearly every message; a long session builds thousands)."""
+    return len(record) == 7 and "hlc" in record and "by" in record or len(record) == 5 and "hlc" not in record
+
+
 def hidden_messages(records: Iterable[dict[str, Any]]) -> tuple[Message, ...]:
     """The messages a change hides (no turn), each built once from its
     record as `numbered_messages` builds them: the changes in effect of a
     long session can hide thousands."""
-    return tuple(
-        Message(r["id"], r["role"], r["content"], r["ts"])
-        if len(r) == 7 and "hlc" in r and "by" in r or len(r) == 5 and "hlc" not in r
-        else message_from_record(r)
-        for r in records
-    )
+    return tuple(Message(r["id"], r["role"], r["content"], r["ts"]) if bare(r) else message_from_record(r) for r in records)
 
 
 def message_to_record(message: Message) -> dict[str, Any]:
@@ -89,10 +91,7 @@ def numbered_messages(records: Iterable[dict[str, Any]]) -> tuple[Message, ...]:
         role = record["role"]
         if role == "user":
             turn += 1
-        if len(record) == 7 and "hlc" in record and "by" in record or len(record) == 5 and "hlc" not in record:
-            # a message event holds type, id, role, content and ts (chit.store.codec):
-            # these alone, or with a stamp, leave no optional field to look for
-            # (nearly every message; a long session builds thousands)
+        if bare(record):
             append(Message(record["id"], role, record["content"], record["ts"], turn if turn >= 0 else None))
         else:
             append(message_from_record(record, turn if turn >= 0 else None))

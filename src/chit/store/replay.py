@@ -131,26 +131,31 @@ class Replay:
         else:
             self.by_id.setdefault(entry.record["id"], entry)
 
+    def _add_stamped(self, event: dict[str, Any]) -> None:
+        """A stamped message's entry: `_add`'s usual case inline, as stamped
+        messages come in order."""
+        by, hlc = event["by"], event["hlc"]
+        key = (1, hlc, by, event["id"])
+        keys = self.keys
+        if keys and key <= keys[-1]:
+            self._add(_Entry(key, event, by, hlc))
+        else:
+            entry = _Entry(key, event, by, hlc)
+            self.entries.append(entry)
+            keys.append(key)
+            self.by_id[event["id"]] = entry
+
     def apply_all(self, events: Sequence[dict[str, Any]]) -> None:
         """`apply` of each event, in order, on a replay nothing was applied
-        to yet (the fold's), a message's in place: a long session is
-        thousands of messages, and each one only adds its entry at the end
-        (stamped events come sorted, after every format-1 key) and moves
-        its machine's stamp."""
-        entries, keys, by_id = self.entries, self.keys, self.by_id
+        to yet (the fold's): a long session is thousands of messages, and
+        each one only adds its entry (`_add_stamped`: stamped events come
+        sorted, after every format-1 key); the machines' stamps are taken
+        once, at the end."""
         for event in events:
-            if event["type"] != "message":
-                self.apply(event)
-                continue
-            by, hlc = event["by"], event["hlc"]
-            key = (1, hlc, by, event["id"])
-            if keys and key <= keys[-1]:
-                self._add(_Entry(key, event, by, hlc))
+            if event["type"] == "message":
+                self._add_stamped(event)
             else:
-                entry = _Entry(key, event, by, hlc)
-                entries.append(entry)
-                keys.append(key)
-                by_id[event["id"]] = entry
+                self.apply(event)
         # what `apply` of each leaves, in one pass: in fold order, each machine
         # where its first event is, with the stamp of its last (its greatest)
         self.seen = dict(zip(map(_BY, events), map(_HLC, events)))
@@ -161,15 +166,7 @@ class Replay:
             self.seen[by] = hlc
         kind = event["type"]
         if kind == "message":
-            key = (1, hlc, by, event["id"])
-            keys = self.keys
-            if keys and key <= keys[-1]:
-                self._add(_Entry(key, event, by, hlc))
-            else:  # `_add`'s usual case, inline: stamped messages come in order
-                entry = _Entry(key, event, by, hlc)
-                self.entries.append(entry)
-                keys.append(key)
-                self.by_id[event["id"]] = entry
+            self._add_stamped(event)
         elif kind == "rewind":
             if "undo" in event:
                 self._undo(event)
